@@ -1,0 +1,1 @@
+"""Contribution pipeline: upload, validate, score, attest, pin (see issue #4)."""

@@ -1,0 +1,394 @@
+"""The DAO creator console: the Django admin, scoped per DAO.
+
+A creator or admin of DAO X sees and edits only DAO X's objects; superusers see everything;
+other staff (operators) get what their Django permissions grant. Every write goes through a
+service, so the console cannot bypass status guards or skip the audit log.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import BaseUserCreationForm
+from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from datadao import services
+from datadao.licenses import normalize_license
+from datadao.models import (
+    DAO,
+    AuditEvent,
+    Dataset,
+    DatasetStatus,
+    Membership,
+    Role,
+    User,
+    WorkerHeartbeat,
+)
+from datadao.schema import validate_schema
+from datadao.selectors import managed_dao_ids, user_has_console_access
+
+
+class DaoScopedAdmin(admin.ModelAdmin):
+    """Limits every view, form choice and permission to the DAOs the user manages.
+
+    ``dao_lookup`` is the ORM path from the model to its DAO's id.
+    """
+
+    dao_lookup = "dao_id"
+
+    def _global(self, request: HttpRequest, action: str) -> bool:
+        opts = self.opts
+        return request.user.is_superuser or request.user.has_perm(
+            f"{opts.app_label}.{action}_{opts.model_name}"
+        )
+
+    def _dao_ids(self, request: HttpRequest) -> set[int]:
+        # Cached per request: the changelist asks for permissions many times.
+        cached = getattr(request, "_managed_dao_ids", None)
+        if cached is None:
+            cached = managed_dao_ids(user=request.user)
+            request._managed_dao_ids = cached
+        return cached
+
+    def _obj_dao_id(self, obj: Any) -> int | None:
+        value = obj
+        for part in self.dao_lookup.split("__"):
+            value = getattr(value, part)
+        return value
+
+    def _scoped(self, request: HttpRequest, action: str, obj: Any = None) -> bool:
+        if self._global(request, action):
+            return True
+        ids = self._dao_ids(request)
+        if obj is None:
+            return bool(ids)
+        return self._obj_dao_id(obj) in ids
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        queryset = super().get_queryset(request)
+        if self._global(request, "view"):
+            return queryset
+        return queryset.filter(**{f"{self.dao_lookup}__in": self._dao_ids(request)})
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return self._scoped(request, "view")
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._scoped(request, "view", obj)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return self._scoped(request, "add")
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._scoped(request, "change", obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._scoped(request, "delete", obj)
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.related_model is DAO and not self._global(request, "change"):
+            kwargs["queryset"] = DAO.objects.filter(pk__in=self._dao_ids(request))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+def _service_errors(form: forms.BaseForm, exc: ValidationError) -> None:
+    for message in exc.messages:
+        form.add_error(None, message)
+
+
+# --- DAO ------------------------------------------------------------------------------------------
+
+
+class DAOForm(forms.ModelForm):
+    class Meta:
+        model = DAO
+        fields = [
+            "name",
+            "slug",
+            "description",
+            "token_symbol",
+            "chain_id",
+            "reward_contract_address",
+        ]
+
+
+@admin.register(DAO)
+class DAOAdmin(DaoScopedAdmin):
+    dao_lookup = "id"
+    form = DAOForm
+    list_display = ("name", "slug", "token_symbol", "chain_id", "creator", "created_at")
+    search_fields = ("name", "slug")
+    prepopulated_fields = {"slug": ("name",)}
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        return ("slug",) if obj is not None else ()
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Anyone allowed into the console may found another DAO.
+        return user_has_console_access(user=request.user)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # DAOs carry audit history, datasets and (later) money: they are never deleted.
+        return False
+
+    def save_model(
+        self, request: HttpRequest, obj: DAO, form: forms.ModelForm, change: bool
+    ) -> None:
+        data = {k: form.cleaned_data[k] for k in form.changed_data if k != "slug"}
+        if change:
+            services.dao_update(dao=obj, actor=request.user, **data)
+        else:
+            created = services.dao_create(
+                creator=request.user,
+                name=obj.name,
+                slug=obj.slug,
+                token_symbol=obj.token_symbol,
+                description=obj.description,
+                chain_id=obj.chain_id,
+                reward_contract_address=obj.reward_contract_address,
+            )
+            obj.pk = created.pk
+            obj.creator = created.creator
+
+
+# --- Membership -----------------------------------------------------------------------------------
+
+
+class MembershipForm(forms.ModelForm):
+    address = forms.CharField(
+        max_length=42, help_text="The member's Ethereum address (0x…). New addresses are created."
+    )
+
+    class Meta:
+        model = Membership
+        fields = ["dao", "role"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["address"].initial = self.instance.user.address
+            self.fields["address"].disabled = True
+
+    def clean_address(self) -> str:
+        return services.normalize_address(self.cleaned_data["address"])
+
+    def clean(self) -> dict[str, Any]:
+        # The services enforce these too (under row locks); checking here turns the common case
+        # into a form error on the page instead of a refused save.
+        cleaned = super().clean()
+        dao, address, role = cleaned.get("dao"), cleaned.get("address"), cleaned.get("role")
+        adding = self.instance.pk is None
+        if adding and dao and address:
+            if Membership.objects.filter(dao=dao, user__address=address).exists():
+                self.add_error("address", f"{address} is already a member of {dao.name}.")
+        elif not adding and self.instance.role == Role.CREATOR and role != Role.CREATOR:
+            other_creators = Membership.objects.filter(
+                dao_id=self.instance.dao_id, role=Role.CREATOR
+            ).exclude(pk=self.instance.pk)
+            if not other_creators.exists():
+                self.add_error("role", "A DAO must keep at least one member with role 'creator'.")
+        return cleaned
+
+
+@admin.register(Membership)
+class MembershipAdmin(DaoScopedAdmin):
+    form = MembershipForm
+    list_display = ("user", "dao", "role", "created_at")
+    list_filter = ("role",)
+    search_fields = ("user__address", "user__display_name")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        return ("dao",) if obj is not None else ()
+
+    def save_model(
+        self, request: HttpRequest, obj: Membership, form: forms.ModelForm, change: bool
+    ) -> None:
+        if change:
+            services.membership_set_role(membership=obj, role=obj.role, actor=request.user)
+            return
+        user, _ = services.user_get_or_create(address=form.cleaned_data["address"])
+        created = services.membership_add(dao=obj.dao, user=user, role=obj.role, actor=request.user)
+        obj.pk, obj.user = created.pk, user
+
+    def delete_model(self, request: HttpRequest, obj: Membership) -> None:
+        services.membership_remove(membership=obj, actor=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Membership]) -> None:
+        for membership in queryset:
+            try:
+                services.membership_remove(membership=membership, actor=request.user)
+            except ValidationError as exc:
+                self.message_user(
+                    request, f"{membership}: {' '.join(exc.messages)}", messages.ERROR
+                )
+
+
+# --- Dataset --------------------------------------------------------------------------------------
+
+
+class PrettyJSONField(forms.JSONField):
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return value
+        return json.dumps(value, indent=2, sort_keys=False)
+
+
+class DatasetForm(forms.ModelForm):
+    """The schema editor: the whole schema is checked and every fault is listed by path."""
+
+    schema = PrettyJSONField(
+        widget=forms.Textarea(attrs={"rows": 18, "cols": 90, "style": "font-family: monospace"}),
+        help_text='JSON. Tabular: {"columns": [...]}; files: {"media_types": [...]}; '
+        "labeling: {\"labels\": [...]}. See README, 'Dataset schemas'.",
+    )
+
+    class Meta:
+        model = Dataset
+        fields = ["dao", "name", "slug", "kind", "description", "schema", "license", "visibility"]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        kind = cleaned.get("kind") or (self.instance.kind if self.instance.pk else None)
+        if kind and "schema" in cleaned:
+            for error in validate_schema(kind, cleaned["schema"]):
+                self.add_error("schema", error)
+        if cleaned.get("license"):
+            try:
+                cleaned["license"] = normalize_license(cleaned["license"])
+            except ValueError as exc:
+                self.add_error("license", str(exc))
+        return cleaned
+
+
+@admin.register(Dataset)
+class DatasetAdmin(DaoScopedAdmin):
+    form = DatasetForm
+    list_display = ("name", "dao", "kind", "status", "visibility", "license", "updated_at")
+    list_filter = ("kind", "status", "visibility")
+    search_fields = ("name", "slug")
+    actions = ("open_datasets", "close_datasets")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        return ("dao", "slug", "kind", "status") if obj is not None else ("status",)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Close a dataset instead: contributions and rewards refer to it.
+        return request.user.is_superuser
+
+    def save_model(
+        self, request: HttpRequest, obj: Dataset, form: forms.ModelForm, change: bool
+    ) -> None:
+        if change:
+            fields = ("name", "description", "schema", "license", "visibility")
+            changes = {k: form.cleaned_data[k] for k in fields if k in form.changed_data}
+            services.dataset_update(dataset=obj, actor=request.user, **changes)
+            return
+        created = services.dataset_create(
+            dao=obj.dao,
+            actor=request.user,
+            name=obj.name,
+            slug=obj.slug,
+            kind=obj.kind,
+            schema=obj.schema,
+            license=obj.license,
+            description=obj.description,
+            visibility=obj.visibility,
+        )
+        obj.pk = created.pk
+
+    def _set_status(self, request: HttpRequest, queryset: QuerySet[Dataset], status: str) -> None:
+        done = 0
+        for dataset in queryset:
+            try:
+                services.dataset_set_status(dataset=dataset, actor=request.user, status=status)
+                done += 1
+            except ValidationError as exc:
+                self.message_user(request, f"{dataset}: {' '.join(exc.messages)}", messages.ERROR)
+        if done:
+            self.message_user(request, f"{done} dataset(s) now {status}.", messages.SUCCESS)
+
+    @admin.action(description="Open selected datasets for contributions")
+    def open_datasets(self, request: HttpRequest, queryset: QuerySet[Dataset]) -> None:
+        self._set_status(request, queryset, DatasetStatus.OPEN)
+
+    @admin.action(description="Close selected datasets")
+    def close_datasets(self, request: HttpRequest, queryset: QuerySet[Dataset]) -> None:
+        self._set_status(request, queryset, DatasetStatus.CLOSED)
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        if not self.has_delete_permission(request):
+            actions.pop("delete_selected", None)
+        return actions
+
+
+# --- Audit log (read-only) ----------------------------------------------------------------------
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(DaoScopedAdmin):
+    list_display = ("created_at", "verb", "actor", "dao", "object_type", "object_id")
+    list_filter = ("verb",)
+    search_fields = ("verb", "object_id", "actor__address")
+    date_hierarchy = "created_at"
+    list_select_related = ("actor", "dao")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+# --- Operators only -------------------------------------------------------------------------------
+
+
+class UserCreationForm(BaseUserCreationForm):
+    class Meta:
+        model = User
+        fields = ("address",)
+
+    def clean_address(self) -> str:
+        return services.normalize_address(self.cleaned_data["address"])
+
+
+class UserChangeForm(DjangoUserChangeForm):
+    class Meta:
+        model = User
+        fields = "__all__"
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    form = UserChangeForm
+    add_form = UserCreationForm
+    ordering = ("address",)
+    list_display = ("address", "display_name", "is_staff", "is_active", "date_joined")
+    search_fields = ("address", "display_name")
+    list_filter = ("is_staff", "is_superuser", "is_active")
+    fieldsets = (
+        (None, {"fields": ("address", "password", "display_name")}),
+        ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups")}),
+        ("Dates", {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = ((None, {"fields": ("address", "password1", "password2")}),)
+    filter_horizontal = ("groups",)
+
+
+@admin.register(WorkerHeartbeat)
+class WorkerHeartbeatAdmin(admin.ModelAdmin):
+    list_display = ("hostname", "last_seen", "runs")
+    readonly_fields = ("hostname", "last_seen", "runs")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

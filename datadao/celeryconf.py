@@ -1,0 +1,106 @@
+"""Celery configuration, built from the broker URL.
+
+Kept free of Django imports so the rules can be unit-tested on their own:
+
+* Redis / RabbitMQ: ``acks_late`` + ``reject_on_worker_lost`` + prefetch 1, so a task whose
+  worker dies is redelivered; a Redis ``visibility_timeout`` longer than every countdown, retry
+  delay and time limit, so a slow task is never delivered twice while it still runs.
+* No broker URL: the embedded kombu ``filesystem://`` transport, which needs no server yet runs
+  a real worker process. It has no visibility timeout, so crash safety there comes from the
+  database state plus the sweeper (``datadao.tasks.sweep``), not from the broker.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+
+class Queue(StrEnum):
+    """Queues are named after the kind of work so a fleet can be split per stage."""
+
+    DEFAULT = "default"
+    VALIDATE = "validate"
+    PIN = "pin"
+    SYNTHETIC = "synthetic"
+    REWARDS = "rewards"
+
+
+# Limits every task lives under. The sweeper and the visibility timeout are sized from these.
+TASK_SOFT_TIME_LIMIT = 25 * 60
+TASK_TIME_LIMIT = 30 * 60
+# The longest countdown / retry delay any task may ask for (exponential backoff is capped here).
+MAX_COUNTDOWN_SECONDS = 15 * 60
+# Must exceed TASK_TIME_LIMIT and MAX_COUNTDOWN_SECONDS, otherwise Redis redelivers a task
+# that is still running or still waiting for its ETA: the classic double execution.
+REDIS_VISIBILITY_TIMEOUT = 2 * 60 * 60
+
+TASK_ROUTES: dict[str, dict[str, str]] = {
+    "contributions.tasks.validate_*": {"queue": Queue.VALIDATE},
+    "contributions.tasks.score_*": {"queue": Queue.VALIDATE},
+    "contributions.tasks.attest_*": {"queue": Queue.VALIDATE},
+    "contributions.tasks.pin_*": {"queue": Queue.PIN},
+    "ipfs.tasks.*": {"queue": Queue.PIN},
+    "synthetic.tasks.*": {"queue": Queue.SYNTHETIC},
+    "rewards.tasks.*": {"queue": Queue.REWARDS},
+    "labeling.tasks.*": {"queue": Queue.DEFAULT},
+    "datadao.tasks.*": {"queue": Queue.DEFAULT},
+}
+
+
+def embedded_broker_dirs(data_dir: Path) -> tuple[Path, Path]:
+    """Queue and control folders of the embedded broker (absolute, one filesystem)."""
+    root = (data_dir / "broker").resolve()
+    return root / "queue", root / "control"
+
+
+def celery_settings(*, broker_url: str, result_backend: str, data_dir: Path) -> dict[str, Any]:
+    """Return Django settings (``CELERY_*``) for the given broker URL."""
+    common: dict[str, Any] = {
+        "CELERY_TASK_SERIALIZER": "json",
+        "CELERY_RESULT_SERIALIZER": "json",
+        "CELERY_ACCEPT_CONTENT": ["json"],
+        "CELERY_TIMEZONE": "UTC",
+        "CELERY_ENABLE_UTC": True,
+        "CELERY_TASK_SOFT_TIME_LIMIT": TASK_SOFT_TIME_LIMIT,
+        "CELERY_TASK_TIME_LIMIT": TASK_TIME_LIMIT,
+        "CELERY_TASK_DEFAULT_QUEUE": Queue.DEFAULT.value,
+        "CELERY_TASK_ROUTES": TASK_ROUTES,
+        "CELERY_TASK_CREATE_MISSING_QUEUES": True,
+        "CELERY_TASK_IGNORE_RESULT": not result_backend,
+        "CELERY_RESULT_BACKEND": result_backend or None,
+        "CELERY_WORKER_HIJACK_ROOT_LOGGER": False,
+        "CELERY_WORKER_SEND_TASK_EVENTS": False,
+        "CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP": True,
+        "CELERY_BEAT_SCHEDULE_FILENAME": str(data_dir / "celerybeat-schedule"),
+    }
+    if broker_url:
+        return common | {
+            "CELERY_BROKER_URL": broker_url,
+            "CELERY_TASK_ACKS_LATE": True,
+            "CELERY_TASK_REJECT_ON_WORKER_LOST": True,
+            "CELERY_WORKER_PREFETCH_MULTIPLIER": 1,
+            "CELERY_BROKER_TRANSPORT_OPTIONS": {"visibility_timeout": REDIS_VISIBILITY_TIMEOUT},
+            "CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS": {
+                "visibility_timeout": REDIS_VISIBILITY_TIMEOUT
+            },
+        }
+    queue_dir, control_dir = embedded_broker_dirs(data_dir)
+    return common | {
+        "CELERY_BROKER_URL": "filesystem://",
+        # acks_late still matters on the filesystem transport: a message is only deleted
+        # once the task has finished, so a warm shutdown does not drop it.
+        "CELERY_TASK_ACKS_LATE": True,
+        "CELERY_TASK_REJECT_ON_WORKER_LOST": True,
+        # The default prefetch (4) with ~0.1 s polling gives ~1,000 tasks/s on this transport;
+        # prefetch 1 throttles it to a handful per second.
+        "CELERY_WORKER_PREFETCH_MULTIPLIER": 4,
+        "CELERY_BROKER_TRANSPORT_OPTIONS": {
+            "data_folder_in": str(queue_dir),
+            "data_folder_out": str(queue_dir),
+            "control_folder": str(control_dir),
+            "polling_interval": 0.1,
+            # No store_processed: the processed folder would grow forever.
+        },
+    }

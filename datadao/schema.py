@@ -1,0 +1,354 @@
+"""Dataset schema validation. Pure: no Django imports.
+
+A dataset's schema is JSON. Its shape depends on the dataset kind:
+
+* ``tabular``: ``{"columns": [{"name", "type", "required", "min", "max", "allowed",
+  "regex", "max_length"}, ...], "target": <column name, optional>, "max_size": <bytes>}``
+* ``files``: ``{"media_types": [...], "max_size": <bytes>, "image": {"min_width",
+  "min_height", "max_width", "max_height"}}``
+* ``labeling``: ``{"labels": [...], "multi_choice", "overlap", "max_overlap", "gold_rate",
+  "confidence_target", "gold_accuracy_floor", "item_kind"}``
+
+``validate_schema`` returns every fault it finds, each naming the JSON path and what is wrong,
+so the console can show them all at once. Unknown keys are faults too: a typo such as
+``"requried"`` would otherwise silently loosen the schema.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+KINDS = ("tabular", "files", "labeling")
+COLUMN_TYPES = ("int", "float", "bool", "string", "category", "datetime")
+# Media types the pipeline can recognise by content (magic bytes), not by name.
+SUPPORTED_MEDIA_TYPES = (
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "image/webp",
+    "text/plain",
+    "text/csv",
+    "application/json",
+    "application/x-ndjson",
+    "application/pdf",
+)
+ITEM_KINDS = ("image", "text", "row")
+
+MAX_COLUMNS = 1000
+MAX_NAME_LENGTH = 63
+MAX_REGEX_LENGTH = 500
+MAX_LABELS = 1000
+MAX_LABEL_LENGTH = 100
+MAX_ALLOWED_VALUES = 10_000
+DEFAULT_MAX_SIZE = 100 * 1024 * 1024
+MAX_MAX_SIZE = 64 * 1024 * 1024 * 1024
+_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_ .\-]*$")
+
+
+class SchemaError(ValueError):
+    """Raised by ``check_schema`` with every fault found."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("; ".join(errors))
+        self.errors = errors
+
+
+def check_schema(kind: str, schema: Any) -> None:
+    """Raise ``SchemaError`` listing every fault, or return if the schema is valid."""
+    errors = validate_schema(kind, schema)
+    if errors:
+        raise SchemaError(errors)
+
+
+def validate_schema(kind: str, schema: Any) -> list[str]:
+    """Return the list of faults in ``schema`` for a dataset of ``kind`` (empty = valid)."""
+    if kind not in KINDS:
+        return [f"kind: must be one of {', '.join(KINDS)}, not {kind!r}"]
+    if not isinstance(schema, dict):
+        return [f"schema: must be a JSON object, not {_json_type(schema)}"]
+    return _VALIDATORS[kind](schema)
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def _is_int(value: Any) -> bool:
+    # bool is a subclass of int in Python but not a number in a schema.
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return (_is_int(value) or isinstance(value, float)) and value == value
+
+
+def _unknown_keys(obj: dict[str, Any], allowed: set[str], path: str) -> list[str]:
+    return [
+        f"{path}{key}: unknown key (allowed: {', '.join(sorted(allowed))})"
+        for key in obj
+        if key not in allowed
+    ]
+
+
+def _check_int(
+    obj: dict[str, Any], key: str, path: str, *, lo: int, hi: int, errors: list[str]
+) -> None:
+    if key in obj and (not _is_int(obj[key]) or not lo <= obj[key] <= hi):
+        errors.append(f"{path}{key}: must be a whole number from {lo} to {hi}")
+
+
+def _check_bool(obj: dict[str, Any], key: str, path: str, errors: list[str]) -> None:
+    if key in obj and not isinstance(obj[key], bool):
+        errors.append(f"{path}{key}: must be true or false, not {_json_type(obj[key])}")
+
+
+def _check_max_size(schema: dict[str, Any], errors: list[str]) -> None:
+    _check_int(schema, "max_size", "", lo=1, hi=MAX_MAX_SIZE, errors=errors)
+
+
+# --- tabular ------------------------------------------------------------------------------------
+
+_COLUMN_KEYS = {"name", "type", "required", "min", "max", "allowed", "regex", "max_length"}
+
+
+def _validate_tabular(schema: dict[str, Any]) -> list[str]:
+    errors = _unknown_keys(schema, {"columns", "target", "max_size"}, "")
+    _check_max_size(schema, errors)
+    columns = schema.get("columns")
+    if not isinstance(columns, list) or not columns:
+        errors.append("columns: must be a non-empty list of column definitions")
+        return errors
+    if len(columns) > MAX_COLUMNS:
+        errors.append(f"columns: at most {MAX_COLUMNS} columns, got {len(columns)}")
+        return errors
+    seen: set[str] = set()
+    for i, column in enumerate(columns):
+        errors.extend(_validate_column(column, f"columns[{i}].", seen))
+    target = schema.get("target")
+    if target is not None and target not in seen:
+        errors.append(f"target: {target!r} is not one of the columns")
+    return errors
+
+
+def _validate_column(column: Any, path: str, seen: set[str]) -> list[str]:
+    if not isinstance(column, dict):
+        return [f"{path[:-1]}: must be an object, not {_json_type(column)}"]
+    errors = _unknown_keys(column, _COLUMN_KEYS, path)
+    name = column.get("name")
+    if not isinstance(name, str) or not name:
+        errors.append(f"{path}name: required, a non-empty string")
+    elif len(name) > MAX_NAME_LENGTH or not _NAME_RE.match(name):
+        errors.append(
+            f"{path}name: {name[:80]!r} must start with a letter or _ and use letters, digits, "
+            f"space, _ . - (at most {MAX_NAME_LENGTH} characters)"
+        )
+    elif name in seen:
+        errors.append(f"{path}name: duplicate column name {name!r}")
+    else:
+        seen.add(name)
+    col_type = column.get("type")
+    if col_type not in COLUMN_TYPES:
+        errors.append(f"{path}type: must be one of {', '.join(COLUMN_TYPES)}, not {col_type!r}")
+        return errors
+    _check_bool(column, "required", path, errors)
+    errors.extend(_validate_bounds(column, col_type, path))
+    errors.extend(_validate_allowed(column, col_type, path))
+    if "regex" in column:
+        if col_type not in ("string", "category"):
+            errors.append(f"{path}regex: only string and category columns take a regex")
+        else:
+            errors.extend(_validate_regex(column["regex"], path))
+    if "max_length" in column:
+        if col_type not in ("string", "category"):
+            errors.append(f"{path}max_length: only string and category columns take max_length")
+        else:
+            _check_int(column, "max_length", path, lo=1, hi=1_000_000, errors=errors)
+    return errors
+
+
+def _validate_bounds(column: dict[str, Any], col_type: str, path: str) -> list[str]:
+    errors: list[str] = []
+    bounds = [key for key in ("min", "max") if key in column]
+    if not bounds:
+        return errors
+    if col_type not in ("int", "float", "datetime"):
+        return [f"{path}{key}: only int, float and datetime columns take {key}" for key in bounds]
+    parse: Callable[[Any], Any]
+    if col_type == "datetime":
+        parse = _parse_datetime_bound
+        expect = "an ISO 8601 date-time string"
+    elif col_type == "int":
+        parse = lambda v: v if _is_int(v) else None  # noqa: E731
+        expect = "a whole number"
+    else:
+        parse = lambda v: v if _is_number(v) else None  # noqa: E731
+        expect = "a number"
+    parsed = {}
+    for key in bounds:
+        value = parse(column[key])
+        if value is None:
+            errors.append(f"{path}{key}: must be {expect}, not {_json_type(column[key])}")
+        else:
+            parsed[key] = value
+    if len(parsed) == 2 and parsed["min"] > parsed["max"]:
+        errors.append(f"{path}min: {column['min']!r} is greater than max {column['max']!r}")
+    return errors
+
+
+def _parse_datetime_bound(value: Any) -> Any:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    # Compare naive and aware bounds consistently: naive means UTC.
+    return parsed if parsed.tzinfo is None else parsed.astimezone(UTC).replace(tzinfo=None)
+
+
+def _validate_allowed(column: dict[str, Any], col_type: str, path: str) -> list[str]:
+    if "allowed" not in column:
+        return [f"{path}allowed: required for category columns"] if col_type == "category" else []
+    allowed = column["allowed"]
+    if col_type not in ("string", "category", "int"):
+        return [f"{path}allowed: only string, category and int columns take allowed values"]
+    if not isinstance(allowed, list) or not allowed:
+        return [f"{path}allowed: must be a non-empty list"]
+    if len(allowed) > MAX_ALLOWED_VALUES:
+        return [f"{path}allowed: at most {MAX_ALLOWED_VALUES} values, got {len(allowed)}"]
+    check = _is_int if col_type == "int" else (lambda v: isinstance(v, str))
+    bad = [v for v in allowed if not check(v)]
+    if bad:
+        want = "whole numbers" if col_type == "int" else "strings"
+        return [f"{path}allowed: every value must be one of the {want}; {bad[0]!r} is not"]
+    if len(set(allowed)) != len(allowed):
+        return [f"{path}allowed: values must be unique"]
+    return []
+
+
+def _validate_regex(regex: Any, path: str) -> list[str]:
+    if not isinstance(regex, str) or not regex:
+        return [f"{path}regex: must be a non-empty string"]
+    if len(regex) > MAX_REGEX_LENGTH:
+        return [f"{path}regex: at most {MAX_REGEX_LENGTH} characters"]
+    try:
+        re.compile(regex)
+    except re.error as exc:
+        return [f"{path}regex: not a valid regular expression ({exc})"]
+    return []
+
+
+# --- files --------------------------------------------------------------------------------------
+
+_IMAGE_KEYS = {"min_width", "min_height", "max_width", "max_height"}
+
+
+def _validate_files(schema: dict[str, Any]) -> list[str]:
+    errors = _unknown_keys(schema, {"media_types", "max_size", "image"}, "")
+    _check_max_size(schema, errors)
+    media_types = schema.get("media_types")
+    if not isinstance(media_types, list) or not media_types:
+        errors.append("media_types: must be a non-empty list of media types")
+    else:
+        for i, media_type in enumerate(media_types):
+            if media_type not in SUPPORTED_MEDIA_TYPES:
+                errors.append(
+                    f"media_types[{i}]: {str(media_type)[:80]!r} is not supported "
+                    f"(supported: {', '.join(SUPPORTED_MEDIA_TYPES)})"
+                )
+        if len(set(map(str, media_types))) != len(media_types):
+            errors.append("media_types: values must be unique")
+    image = schema.get("image")
+    if image is None:
+        return errors
+    if not isinstance(image, dict):
+        return [*errors, f"image: must be an object, not {_json_type(image)}"]
+    if isinstance(media_types, list) and not any(str(m).startswith("image/") for m in media_types):
+        errors.append("image: image limits need at least one image/* media type")
+    errors.extend(_unknown_keys(image, _IMAGE_KEYS, "image."))
+    for key in sorted(_IMAGE_KEYS & image.keys()):
+        _check_int(image, key, "image.", lo=1, hi=1_000_000, errors=errors)
+    for dim in ("width", "height"):
+        lo, hi = image.get(f"min_{dim}"), image.get(f"max_{dim}")
+        if _is_int(lo) and _is_int(hi) and lo > hi:
+            errors.append(f"image.min_{dim}: {lo} is greater than max_{dim} {hi}")
+    return errors
+
+
+# --- labeling -----------------------------------------------------------------------------------
+
+_LABELING_KEYS = {
+    "labels",
+    "multi_choice",
+    "overlap",
+    "max_overlap",
+    "gold_rate",
+    "confidence_target",
+    "gold_accuracy_floor",
+    "item_kind",
+    "max_size",
+}
+
+
+def _validate_labeling(schema: dict[str, Any]) -> list[str]:
+    errors = _unknown_keys(schema, _LABELING_KEYS, "")
+    _check_max_size(schema, errors)
+    labels = schema.get("labels")
+    if not isinstance(labels, list) or len(labels) < 2:
+        errors.append("labels: must be a list of at least 2 labels")
+    elif len(labels) > MAX_LABELS:
+        errors.append(f"labels: at most {MAX_LABELS} labels, got {len(labels)}")
+    else:
+        for i, label in enumerate(labels):
+            if not isinstance(label, str) or not label.strip() or len(label) > MAX_LABEL_LENGTH:
+                errors.append(
+                    f"labels[{i}]: must be a non-blank string of at most "
+                    f"{MAX_LABEL_LENGTH} characters"
+                )
+        if len(set(map(str, labels))) != len(labels):
+            errors.append("labels: values must be unique")
+    _check_bool(schema, "multi_choice", "", errors)
+    _check_int(schema, "overlap", "", lo=1, hi=20, errors=errors)
+    _check_int(schema, "max_overlap", "", lo=1, hi=50, errors=errors)
+    overlap, max_overlap = schema.get("overlap", 3), schema.get("max_overlap")
+    if _is_int(overlap) and _is_int(max_overlap) and max_overlap < overlap:
+        errors.append(f"max_overlap: {max_overlap} is less than overlap {overlap}")
+    for key, lo, hi, lo_open in (
+        ("gold_rate", 0.0, 0.5, False),
+        ("confidence_target", 0.5, 1.0, True),
+        ("gold_accuracy_floor", 0.0, 1.0, False),
+    ):
+        if key in schema:
+            value = schema[key]
+            ok = _is_number(value) and (lo < value if lo_open else lo <= value) and value <= hi
+            if not ok:
+                span = f"({lo}, {hi}]" if lo_open else f"[{lo}, {hi}]"
+                errors.append(f"{key}: must be a number in {span}")
+    if "item_kind" in schema and schema["item_kind"] not in ITEM_KINDS:
+        errors.append(f"item_kind: must be one of {', '.join(ITEM_KINDS)}")
+    return errors
+
+
+_VALIDATORS: dict[str, Callable[[dict[str, Any]], list[str]]] = {
+    "tabular": _validate_tabular,
+    "files": _validate_files,
+    "labeling": _validate_labeling,
+}

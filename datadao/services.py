@@ -1,0 +1,332 @@
+"""Writes for DAOs, memberships, datasets, users and the audit log.
+
+Every service is keyword-only, runs in a transaction, guards the state it changes, and records
+an ``AuditEvent`` for changes that matter. Views, admin and tasks call these; nothing else
+writes these models.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F, Model
+from django.utils import timezone
+from eth_utils import is_address, to_checksum_address
+
+from datadao.licenses import normalize_license
+from datadao.models import (
+    DAO,
+    AuditEvent,
+    Dataset,
+    DatasetKind,
+    DatasetStatus,
+    Membership,
+    Role,
+    User,
+    WorkerHeartbeat,
+)
+from datadao.schema import validate_schema
+
+# --- audit --------------------------------------------------------------------------------------
+
+
+def audit_record(
+    *,
+    actor: User | None,
+    dao: DAO | None,
+    verb: str,
+    obj: Model | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one audit event. Never updates or deletes (the table refuses both on PostgreSQL)."""
+    return AuditEvent.objects.create(
+        actor=actor if actor is not None and actor.pk else None,
+        dao=dao,
+        verb=verb,
+        object_type=obj._meta.label_lower if obj is not None else "",
+        object_id=str(obj.pk) if obj is not None else "",
+        details=details or {},
+    )
+
+
+# --- users --------------------------------------------------------------------------------------
+
+
+def normalize_address(address: str) -> str:
+    """Checksum an address, or raise ValidationError naming the problem."""
+    if not isinstance(address, str) or not is_address(address.strip()):
+        raise ValidationError(f"{str(address)[:64]!r} is not an Ethereum address (0x + 40 hex).")
+    return to_checksum_address(address.strip())
+
+
+@transaction.atomic
+def user_get_or_create(*, address: str) -> tuple[User, bool]:
+    """The user for ``address``, created on first sight. Safe under concurrent first sign-ins."""
+    checksummed = normalize_address(address)
+    user, created = User.objects.get_or_create(address=checksummed)
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+        audit_record(actor=user, dao=None, verb="user.created", obj=user)
+    return user, created
+
+
+# --- DAOs -----------------------------------------------------------------------------------------
+
+_DAO_EDITABLE = ("name", "description", "token_symbol", "chain_id", "reward_contract_address")
+
+
+@transaction.atomic
+def dao_create(
+    *,
+    creator: User,
+    name: str,
+    slug: str,
+    token_symbol: str,
+    description: str = "",
+    chain_id: int = 1,
+    reward_contract_address: str = "",
+) -> DAO:
+    """Create a DAO and make ``creator`` its member with role ``creator``."""
+    if reward_contract_address:
+        reward_contract_address = normalize_address(reward_contract_address)
+    dao = DAO(
+        name=name,
+        slug=slug,
+        description=description,
+        token_symbol=token_symbol,
+        chain_id=chain_id,
+        reward_contract_address=reward_contract_address,
+        creator=creator,
+    )
+    dao.full_clean()
+    dao.save()
+    Membership.objects.create(user=creator, dao=dao, role=Role.CREATOR)
+    audit_record(actor=creator, dao=dao, verb="dao.created", obj=dao, details={"slug": slug})
+    return dao
+
+
+@transaction.atomic
+def dao_update(*, dao: DAO, actor: User, **changes: Any) -> DAO:
+    """Change a DAO's editable fields; the slug and creator never change."""
+    unknown = set(changes) - set(_DAO_EDITABLE)
+    if unknown:
+        raise ValidationError(f"These DAO fields cannot be changed: {', '.join(sorted(unknown))}.")
+    dao = DAO.objects.select_for_update().get(pk=dao.pk)
+    if changes.get("reward_contract_address"):
+        changes["reward_contract_address"] = normalize_address(changes["reward_contract_address"])
+    before = {key: getattr(dao, key) for key in changes}
+    for key, value in changes.items():
+        setattr(dao, key, value)
+    dao.full_clean()
+    dao.save()
+    changed = {k: [before[k], v] for k, v in changes.items() if before[k] != v}
+    if changed:
+        audit_record(actor=actor, dao=dao, verb="dao.updated", obj=dao, details=changed)
+    return dao
+
+
+# --- memberships ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def membership_add(*, dao: DAO, user: User, role: str, actor: User | None) -> Membership:
+    """Add ``user`` to ``dao`` with ``role``; refuses a second membership (one row per pair)."""
+    if role not in Role.values:
+        raise ValidationError(f"Unknown role {role!r}; choose one of {', '.join(Role.values)}.")
+    if Membership.objects.filter(dao=dao, user=user).exists():
+        raise ValidationError(f"{user.address} is already a member of {dao.name}.")
+    membership = Membership.objects.create(dao=dao, user=user, role=role)
+    audit_record(
+        actor=actor,
+        dao=dao,
+        verb="membership.added",
+        obj=membership,
+        details={"address": user.address, "role": role},
+    )
+    return membership
+
+
+def _ensure_other_creator(membership: Membership) -> None:
+    others = Membership.objects.filter(dao_id=membership.dao_id, role=Role.CREATOR).exclude(
+        pk=membership.pk
+    )
+    if not others.exists():
+        raise ValidationError("A DAO must keep at least one member with role 'creator'.")
+
+
+@transaction.atomic
+def membership_set_role(*, membership: Membership, role: str, actor: User | None) -> Membership:
+    """Change a member's role; the last creator of a DAO cannot be demoted."""
+    if role not in Role.values:
+        raise ValidationError(f"Unknown role {role!r}; choose one of {', '.join(Role.values)}.")
+    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    # Lock every creator row of the DAO so two concurrent demotions cannot both pass the check.
+    list(Membership.objects.select_for_update().filter(dao_id=membership.dao_id, role=Role.CREATOR))
+    if membership.role == role:
+        return membership
+    if membership.role == Role.CREATOR:
+        _ensure_other_creator(membership)
+    before = membership.role
+    membership.role = role
+    membership.save(update_fields=["role"])
+    audit_record(
+        actor=actor,
+        dao=membership.dao,
+        verb="membership.role_changed",
+        obj=membership,
+        details={"address": membership.user.address, "from": before, "to": role},
+    )
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, membership: Membership, actor: User | None) -> None:
+    """Remove a member; the last creator of a DAO cannot be removed."""
+    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    list(Membership.objects.select_for_update().filter(dao_id=membership.dao_id, role=Role.CREATOR))
+    if membership.role == Role.CREATOR:
+        _ensure_other_creator(membership)
+    audit_record(
+        actor=actor,
+        dao=membership.dao,
+        verb="membership.removed",
+        obj=membership,
+        details={"address": membership.user.address, "role": membership.role},
+    )
+    membership.delete()
+
+
+# --- datasets -------------------------------------------------------------------------------------
+
+_DATASET_EDITABLE = ("name", "description", "schema", "license", "visibility")
+# Allowed status transitions. A dataset never goes back to draft once contributions may exist.
+_STATUS_TRANSITIONS = {
+    DatasetStatus.DRAFT: {DatasetStatus.OPEN, DatasetStatus.CLOSED},
+    DatasetStatus.OPEN: {DatasetStatus.CLOSED},
+    DatasetStatus.CLOSED: {DatasetStatus.OPEN},
+}
+
+
+def dataset_check_definition(*, kind: str, schema: Any, license: str) -> str:
+    """Validate a schema and license; return the normalized license or raise ValidationError
+    carrying every fault, each naming where it is and what is wrong."""
+    errors = validate_schema(kind, schema)
+    try:
+        normalized = normalize_license(license)
+    except ValueError as exc:
+        errors.append(str(exc))
+        normalized = ""
+    if errors:
+        raise ValidationError(errors)
+    return normalized
+
+
+@transaction.atomic
+def dataset_create(
+    *,
+    dao: DAO,
+    actor: User | None,
+    name: str,
+    slug: str,
+    kind: str,
+    schema: dict[str, Any],
+    license: str,
+    description: str = "",
+    visibility: str = "public",
+    status: str = DatasetStatus.DRAFT,
+) -> Dataset:
+    """Create a dataset with a valid schema and SPDX license."""
+    if kind not in DatasetKind.values:
+        raise ValidationError(f"Unknown dataset kind {kind!r}.")
+    normalized = dataset_check_definition(kind=kind, schema=schema, license=license)
+    dataset = Dataset(
+        dao=dao,
+        name=name,
+        slug=slug,
+        kind=kind,
+        schema=schema,
+        license=normalized,
+        description=description,
+        visibility=visibility,
+        status=status,
+    )
+    dataset.full_clean()
+    dataset.save()
+    audit_record(
+        actor=actor,
+        dao=dao,
+        verb="dataset.created",
+        obj=dataset,
+        details={"slug": slug, "kind": kind, "status": status},
+    )
+    return dataset
+
+
+@transaction.atomic
+def dataset_update(*, dataset: Dataset, actor: User | None, **changes: Any) -> Dataset:
+    """Change a dataset's editable fields. The kind and DAO never change; status has its own
+    service. A schema change is validated as a whole and audited with the old schema."""
+    unknown = set(changes) - set(_DATASET_EDITABLE)
+    if unknown:
+        raise ValidationError(
+            f"These dataset fields cannot be changed here: {', '.join(sorted(unknown))}."
+        )
+    dataset = Dataset.objects.select_for_update().get(pk=dataset.pk)
+    schema = changes.get("schema", dataset.schema)
+    license_ = changes.get("license", dataset.license)
+    changes["license"] = dataset_check_definition(
+        kind=dataset.kind, schema=schema, license=license_
+    )
+    before = {key: getattr(dataset, key) for key in changes}
+    for key, value in changes.items():
+        setattr(dataset, key, value)
+    dataset.full_clean()
+    dataset.save()
+    changed = {k: [before[k], v] for k, v in changes.items() if before[k] != v}
+    if changed:
+        audit_record(
+            actor=actor, dao=dataset.dao, verb="dataset.updated", obj=dataset, details=changed
+        )
+    return dataset
+
+
+@transaction.atomic
+def dataset_set_status(*, dataset: Dataset, actor: User | None, status: str) -> Dataset:
+    """Move a dataset along draft -> open <-> closed; refuses any other transition."""
+    dataset = Dataset.objects.select_for_update().get(pk=dataset.pk)
+    current = DatasetStatus(dataset.status)
+    if status == current:
+        return dataset
+    status = str(status)
+    if status not in DatasetStatus.values:
+        raise ValidationError(f"Unknown dataset status {status!r}.")
+    if status not in _STATUS_TRANSITIONS[current]:
+        raise ValidationError(
+            f"A dataset with status '{current.value}' cannot become '{status}' "
+            f"(allowed: {', '.join(sorted(_STATUS_TRANSITIONS[current]))})."
+        )
+    dataset.status = status
+    dataset.save(update_fields=["status", "updated_at"])
+    audit_record(
+        actor=actor,
+        dao=dataset.dao,
+        verb="dataset.status_changed",
+        obj=dataset,
+        details={"from": current.value, "to": status},
+    )
+    return dataset
+
+
+# --- workers ------------------------------------------------------------------------------------
+
+
+def worker_heartbeat_record(*, hostname: str) -> WorkerHeartbeat:
+    """Upsert the worker's last-seen time. Idempotent: a repeat only moves the time forward."""
+    heartbeat, _ = WorkerHeartbeat.objects.update_or_create(
+        hostname=hostname[:255], defaults={"last_seen": timezone.now()}
+    )
+    WorkerHeartbeat.objects.filter(pk=heartbeat.pk).update(runs=F("runs") + 1)
+    return heartbeat

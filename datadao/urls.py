@@ -1,0 +1,18 @@
+"""URL map: web pages, the SIWE endpoints, the console (admin)."""
+
+from django.contrib import admin
+from django.urls import path
+
+from datadao.views import auth, pages
+
+urlpatterns = [
+    path("", pages.home, name="home"),
+    path("daos/new", pages.dao_new, name="dao-new"),
+    path("daos/<slug:slug>/", pages.dao_detail, name="dao-detail"),
+    path("auth/nonce", auth.nonce, name="siwe-nonce"),
+    path("auth/verify", auth.verify, name="siwe-verify"),
+    path("auth/logout", auth.logout_view, name="siwe-logout"),
+    path("auth/me", auth.me, name="siwe-me"),
+    path("healthz", pages.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+]

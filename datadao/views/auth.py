@@ -1,0 +1,124 @@
+"""Sign-In with Ethereum endpoints (JSON). Thin: parse, call a service, serialize."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import login, logout
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import ensure_csrf_cookie
+from django.views.decorators.http import require_GET, require_POST
+from eth_utils import is_address, to_checksum_address
+
+from datadao.signin import SiteOrigin, siwe_authenticate, siwe_message_build, siwe_nonce_issue
+from datadao.siwe import SiweError
+
+# Refusals that mean "your message is wrong" (400) versus "you are not who you say" (401).
+_UNAUTHORIZED = {
+    "bad_signature",
+    "wrong_signer",
+    "unknown_nonce",
+    "replayed_nonce",
+    "expired_nonce",
+    "expired",
+    "not_yet_valid",
+    "inactive",
+}
+MAX_VERIFY_BODY = 16 * 1024
+
+
+def _site(request: HttpRequest) -> SiteOrigin:
+    return SiteOrigin(
+        scheme="https" if request.is_secure() else "http",
+        domain=settings.SIWE_DOMAIN or request.get_host(),
+    )
+
+
+def _error(code: str, detail: str, status: int) -> JsonResponse:
+    return JsonResponse({"error": code, "detail": detail}, status=status)
+
+
+@require_GET
+@never_cache
+@ensure_csrf_cookie
+def nonce(request: HttpRequest) -> JsonResponse:
+    """Issue a single-use nonce (5 minutes). With ``?address=&chain_id=`` also return the exact
+    EIP-4361 message to sign, so clients need no SIWE library."""
+    issued = siwe_nonce_issue()
+    site = _site(request)
+    body: dict[str, Any] = {
+        "nonce": issued.nonce,
+        "expires_at": issued.expires_at.isoformat(),
+        "domain": site.domain,
+        "uri": f"{site.origin}/",
+        "chain_ids": settings.SIWE_ALLOWED_CHAIN_IDS,
+    }
+    address = request.GET.get("address")
+    if address is not None:
+        if not is_address(address):
+            return _error("bad_address", "address: not an Ethereum address (0x + 40 hex).", 400)
+        try:
+            chain_id = int(request.GET.get("chain_id", settings.SIWE_ALLOWED_CHAIN_IDS[0]))
+        except ValueError:
+            return _error("wrong_chain", "chain_id: must be a whole number.", 400)
+        if chain_id not in settings.SIWE_ALLOWED_CHAIN_IDS:
+            return _error("wrong_chain", f"chain_id: {chain_id} is not allowed here.", 400)
+        body["message"] = siwe_message_build(
+            site=site,
+            address=to_checksum_address(address),
+            chain_id=chain_id,
+            nonce=issued.nonce,
+        )
+    return JsonResponse(body)
+
+
+@require_POST
+@never_cache
+def verify(request: HttpRequest) -> JsonResponse:
+    """Verify ``{"message", "signature"}``; on success sign in (rotating the session key)."""
+    if len(request.body) > MAX_VERIFY_BODY:
+        return _error("too_large", f"The request body is larger than {MAX_VERIFY_BODY} bytes.", 413)
+    try:
+        payload = json.loads(request.body)
+    except (ValueError, UnicodeDecodeError):
+        return _error("bad_request", 'The body must be JSON: {"message", "signature"}.', 400)
+    if not isinstance(payload, dict):
+        return _error("bad_request", "The body must be a JSON object.", 400)
+    message, signature = payload.get("message"), payload.get("signature")
+    if not isinstance(message, str) or not isinstance(signature, str):
+        return _error("bad_request", "Both 'message' and 'signature' must be strings.", 400)
+    try:
+        user = siwe_authenticate(text=message, signature=signature, site=_site(request))
+    except SiweError as exc:
+        return _error(exc.code, str(exc), 401 if exc.code in _UNAUTHORIZED else 400)
+    # login() cycles the session key, so a session id fixed before sign-in is worthless after.
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    return JsonResponse({"address": user.address, "console": _has_console(user)})
+
+
+def _has_console(user: Any) -> bool:
+    from datadao.selectors import user_has_console_access
+
+    return user_has_console_access(user=user)
+
+
+@require_POST
+def logout_view(request: HttpRequest) -> JsonResponse:
+    """End the session: the server-side session row is deleted, the old cookie is worthless."""
+    logout(request)
+    return JsonResponse({"signed_out": True})
+
+
+@require_GET
+@never_cache
+def me(request: HttpRequest) -> JsonResponse:
+    """Who is signed in (for scripts and the web app)."""
+    user = request.user
+    if not user.is_authenticated:
+        return JsonResponse({"authenticated": False})
+    return JsonResponse(
+        {"authenticated": True, "address": user.address, "console": _has_console(user)}
+    )

@@ -1,0 +1,68 @@
+"""Server-rendered pages: the DAO directory, a DAO's page, founding a DAO."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db import connection
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET
+
+from datadao.models import DAO
+from datadao.selectors import dao_list, dataset_list_visible
+from datadao.services import dao_create
+
+PAGE_SIZE = 25
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    """The DAO directory, paginated."""
+    page = Paginator(dao_list(), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "datadao/home.html", {"page": page})
+
+
+@require_GET
+def dao_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    dao = DAO.objects.filter(slug=slug).first()
+    if dao is None:
+        raise Http404("No DAO with that name.")
+    datasets = dataset_list_visible(dao=dao, user=request.user).order_by("name")
+    return render(request, "datadao/dao_detail.html", {"dao": dao, "datasets": datasets})
+
+
+class DAOForm(forms.Form):
+    name = forms.CharField(max_length=120)
+    slug = forms.SlugField(max_length=64, help_text="Short name used in URLs, e.g. city-air")
+    token_symbol = forms.RegexField(
+        regex=r"^[A-Za-z0-9]{1,11}$", max_length=11, help_text="1–11 letters or digits"
+    )
+    chain_id = forms.IntegerField(min_value=1, initial=1)
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False)
+
+
+@login_required
+def dao_new(request: HttpRequest) -> HttpResponse:
+    """Found a DAO: the signed-in user becomes its creator and can manage it in the console."""
+    form = DAOForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            dao_create(creator=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            for field, errors in getattr(exc, "message_dict", {"__all__": exc.messages}).items():
+                for error in errors:
+                    form.add_error(None if field == "__all__" else field, error)
+        else:
+            return redirect("admin:index")
+    return render(request, "datadao/dao_new.html", {"form": form})
+
+
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Liveness for load balancers: the database answers."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"ok": True})

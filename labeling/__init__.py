@@ -1,0 +1,1 @@
+"""Labeling: assignment, gold questions, consensus, reputation (see issue #5)."""

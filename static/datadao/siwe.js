@@ -1,0 +1,78 @@
+// Sign-In with Ethereum through any EIP-1193 wallet (window.ethereum). No library needed: the
+// server builds the exact EIP-4361 message; the wallet signs it with personal_sign.
+(function () {
+  "use strict";
+  const status = () => document.getElementById("siwe-status");
+  function say(text, isError) {
+    const el = status();
+    if (!el) return;
+    el.textContent = text;
+    el.className = isError ? "error" : "";
+  }
+  function csrfToken() {
+    const m = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    return m ? decodeURIComponent(m[1]) : "";
+  }
+  async function signIn(button) {
+    const eth = window.ethereum;
+    if (!eth) {
+      say("No Ethereum wallet found in this browser. Install one (e.g. a browser extension) and reload.", true);
+      return;
+    }
+    button.disabled = true;
+    try {
+      let accounts;
+      try {
+        accounts = await eth.request({ method: "eth_requestAccounts" });
+      } catch (err) {
+        say(err && err.code === 4001 ? "You declined to connect your wallet." : "The wallet did not connect.", true);
+        return;
+      }
+      const address = accounts && accounts[0];
+      if (!address) { say("The wallet returned no account.", true); return; }
+      const chainId = parseInt(await eth.request({ method: "eth_chainId" }), 16);
+      const url = new URL(button.dataset.nonceUrl, window.location.origin);
+      url.searchParams.set("address", address);
+      url.searchParams.set("chain_id", String(chainId));
+      const nonceResp = await fetch(url, { credentials: "same-origin" });
+      const nonceBody = await nonceResp.json();
+      if (!nonceResp.ok) {
+        say(nonceBody.error === "wrong_chain"
+          ? "Your wallet is on chain " + chainId + ". Switch to one of: " + "supported chains" + "."
+          : nonceBody.detail || "Could not start sign-in.", true);
+        return;
+      }
+      let signature;
+      try {
+        signature = await eth.request({ method: "personal_sign", params: [nonceBody.message, address] });
+      } catch (err) {
+        say(err && err.code === 4001 ? "You rejected the signature request." : "The wallet could not sign.", true);
+        return;
+      }
+      const verifyResp = await fetch(button.dataset.verifyUrl, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
+        body: JSON.stringify({ message: nonceBody.message, signature: signature }),
+      });
+      const verifyBody = await verifyResp.json();
+      if (!verifyResp.ok) { say(verifyBody.detail || "Sign-in was refused.", true); return; }
+      say("Signed in as " + verifyBody.address + ".", false);
+      window.location.reload();
+    } catch (err) {
+      say("Sign-in failed: " + (err && err.message ? err.message : String(err)), true);
+    } finally {
+      button.disabled = false;
+    }
+  }
+  async function signOut(button) {
+    await fetch(button.dataset.url, { method: "POST", credentials: "same-origin", headers: { "X-CSRFToken": csrfToken() } });
+    window.location.reload();
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    const login = document.getElementById("siwe-login");
+    if (login) login.addEventListener("click", () => signIn(login));
+    const logout = document.getElementById("siwe-logout");
+    if (logout) logout.addEventListener("click", () => signOut(logout));
+  });
+})();

@@ -1,0 +1,30 @@
+"""Root fixtures: real PostgreSQL (pytest-django), real Redis, real Celery worker processes."""
+
+from __future__ import annotations
+
+import pytest
+import redis
+from django.conf import settings
+
+from tests.fixtures_celery import celery_worker  # noqa: F401
+
+pytest_plugins: list[str] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _clean_test_broker() -> None:
+    """Start each session with an empty test broker database (Redis db 15 by default)."""
+    url = settings.CELERY_BROKER_URL
+    if url.startswith("redis://"):
+        redis.Redis.from_url(url).flushdb()
+
+
+@pytest.fixture
+def client_for(client):  # type: ignore[no-untyped-def]
+    """Sign a user in on the test client without SIWE (for tests not about sign-in)."""
+
+    def sign_in(user):  # type: ignore[no-untyped-def]
+        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+        return client
+
+    return sign_in

@@ -1,0 +1,32 @@
+"""Test settings: the real settings module with test defaults in the environment.
+
+Real services, not substitutes: PostgreSQL and Redis on loopback (bin/test starts them).
+Production-like security (DEBUG off) except for the HTTPS redirect, which the test client
+cannot follow.
+"""
+
+import os
+import tempfile
+
+# Media, the embedded IPFS store and the embedded broker live in a throwaway folder; worker
+# processes started by the tests inherit it through the environment.
+os.environ.setdefault("DATA_DIR", tempfile.mkdtemp(prefix="datadao-test-"))
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/datadao")
+os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")
+os.environ.setdefault("DEBUG", "false")
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-" + "x" * 40)
+os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+os.environ.setdefault("SESSION_COOKIE_SECURE", "false")
+os.environ.setdefault("CSRF_COOKIE_SECURE", "false")
+os.environ.setdefault("SECURE_HSTS_SECONDS", "0")
+os.environ.setdefault("CONN_MAX_AGE", "0")
+
+from datadao.settings import *  # noqa: F403
+
+# Hashing speed is irrelevant to what the tests check.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
+# Serve static files from the app folders without a collectstatic step.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
