@@ -31,7 +31,7 @@ from datadao.models import (
     User,
     WorkerHeartbeat,
 )
-from datadao.schema import validate_schema
+from datadao.schema import validate_schema, validate_scoring
 from datadao.selectors import managed_dao_ids, user_has_console_access
 
 
@@ -243,6 +243,12 @@ class PrettyJSONField(forms.JSONField):
 class DatasetForm(forms.ModelForm):
     """The schema editor: the whole schema is checked and every fault is listed by path."""
 
+    scoring = PrettyJSONField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6, "cols": 90, "style": "font-family: monospace"}),
+        help_text='Optional. {"weights": {"authenticity": 1, "ownership": 1, "quality": 2, '
+        '"uniqueness": 2}, "threshold": 5000} — scores are basis points (0–10000).',
+    )
     schema = PrettyJSONField(
         widget=forms.Textarea(attrs={"rows": 18, "cols": 90, "style": "font-family: monospace"}),
         help_text='JSON. Tabular: {"columns": [...]}; files: {"media_types": [...]}; '
@@ -251,7 +257,17 @@ class DatasetForm(forms.ModelForm):
 
     class Meta:
         model = Dataset
-        fields = ["dao", "name", "slug", "kind", "description", "schema", "license", "visibility"]
+        fields = [
+            "dao",
+            "name",
+            "slug",
+            "kind",
+            "description",
+            "schema",
+            "license",
+            "visibility",
+            "scoring",
+        ]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -259,6 +275,10 @@ class DatasetForm(forms.ModelForm):
         if kind and "schema" in cleaned:
             for error in validate_schema(kind, cleaned["schema"]):
                 self.add_error("schema", error)
+        if "scoring" in cleaned:
+            cleaned["scoring"] = cleaned["scoring"] or {}
+            for error in validate_scoring(cleaned["scoring"]):
+                self.add_error("scoring", error)
         if cleaned.get("license"):
             try:
                 cleaned["license"] = normalize_license(cleaned["license"])
@@ -286,7 +306,7 @@ class DatasetAdmin(DaoScopedAdmin):
         self, request: HttpRequest, obj: Dataset, form: forms.ModelForm, change: bool
     ) -> None:
         if change:
-            fields = ("name", "description", "schema", "license", "visibility")
+            fields = ("name", "description", "schema", "license", "visibility", "scoring")
             changes = {k: form.cleaned_data[k] for k in fields if k in form.changed_data}
             services.dataset_update(dataset=obj, actor=request.user, **changes)
             return
@@ -300,6 +320,7 @@ class DatasetAdmin(DaoScopedAdmin):
             license=obj.license,
             description=obj.description,
             visibility=obj.visibility,
+            scoring=obj.scoring or {},
         )
         obj.pk = created.pk
 

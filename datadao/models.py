@@ -161,6 +161,11 @@ class Dataset(models.Model):
     license = models.CharField(
         max_length=200, help_text="An SPDX license expression, e.g. CC-BY-4.0"
     )
+    scoring = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Proof-of-contribution weights and acceptance threshold (defaults apply).",
+    )
     visibility = models.CharField(
         max_length=16, choices=Visibility.choices, default=Visibility.PUBLIC
     )

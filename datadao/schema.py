@@ -352,3 +352,48 @@ _VALIDATORS: dict[str, Callable[[dict[str, Any]], list[str]]] = {
     "files": _validate_files,
     "labeling": _validate_labeling,
 }
+
+
+# --- scoring policy -------------------------------------------------------------------------------
+
+SCORE_PARTS = ("authenticity", "ownership", "quality", "uniqueness")
+DEFAULT_SCORING = {
+    "weights": {"authenticity": 1, "ownership": 1, "quality": 2, "uniqueness": 2},
+    # Combined score (basis points) a contribution needs to be accepted.
+    "threshold": 5000,
+    # Perceptual-hash distance (bits of 64) under which two images are near-duplicates.
+    "image_hamming": 6,
+    # Estimated Jaccard similarity above which two texts are near-duplicates.
+    "text_jaccard": 0.8,
+}
+
+
+def scoring_policy(policy: Any) -> dict[str, Any]:
+    """The policy with defaults filled in (assumes ``validate_scoring`` passed)."""
+    merged = {**DEFAULT_SCORING, **(policy or {})}
+    merged["weights"] = {**DEFAULT_SCORING["weights"], **(policy or {}).get("weights", {})}
+    return merged
+
+
+def validate_scoring(policy: Any) -> list[str]:
+    """Faults in a dataset's scoring policy (weights per score part, acceptance threshold)."""
+    if not isinstance(policy, dict):
+        return [f"scoring: must be a JSON object, not {_json_type(policy)}"]
+    errors = _unknown_keys(policy, set(DEFAULT_SCORING), "scoring.")
+    weights = policy.get("weights", {})
+    if not isinstance(weights, dict):
+        errors.append("scoring.weights: must be an object of part -> weight")
+    else:
+        errors.extend(_unknown_keys(weights, set(SCORE_PARTS), "scoring.weights."))
+        for key in sorted(set(SCORE_PARTS) & weights.keys()):
+            _check_int(weights, key, "scoring.weights.", lo=0, hi=100, errors=errors)
+        merged = {**DEFAULT_SCORING["weights"], **weights}
+        if all(_is_int(v) for v in merged.values()) and sum(merged.values()) == 0:
+            errors.append("scoring.weights: at least one weight must be above 0")
+    _check_int(policy, "threshold", "scoring.", lo=0, hi=10_000, errors=errors)
+    _check_int(policy, "image_hamming", "scoring.", lo=0, hi=64, errors=errors)
+    if "text_jaccard" in policy:
+        value = policy["text_jaccard"]
+        if not _is_number(value) or not 0 < value <= 1:
+            errors.append("scoring.text_jaccard: must be a number in (0, 1]")
+    return errors

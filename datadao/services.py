@@ -27,7 +27,7 @@ from datadao.models import (
     User,
     WorkerHeartbeat,
 )
-from datadao.schema import validate_schema
+from datadao.schema import validate_schema, validate_scoring
 
 # --- audit --------------------------------------------------------------------------------------
 
@@ -201,7 +201,7 @@ def membership_remove(*, membership: Membership, actor: User | None) -> None:
 
 # --- datasets -------------------------------------------------------------------------------------
 
-_DATASET_EDITABLE = ("name", "description", "schema", "license", "visibility")
+_DATASET_EDITABLE = ("name", "description", "schema", "license", "visibility", "scoring")
 # Allowed status transitions. A dataset never goes back to draft once contributions may exist.
 _STATUS_TRANSITIONS = {
     DatasetStatus.DRAFT: {DatasetStatus.OPEN, DatasetStatus.CLOSED},
@@ -210,10 +210,17 @@ _STATUS_TRANSITIONS = {
 }
 
 
-def dataset_check_definition(*, kind: str, schema: Any, license: str) -> str:
-    """Validate a schema and license; return the normalized license or raise ValidationError
-    carrying every fault, each naming where it is and what is wrong."""
+def dataset_check_definition(
+    *,
+    kind: str,
+    schema: Any,
+    license: str,
+    scoring: Any = None,
+) -> str:
+    """Validate a schema, license and scoring policy; return the normalized license or raise
+    ValidationError carrying every fault, each naming where it is and what is wrong."""
     errors = validate_schema(kind, schema)
+    errors += validate_scoring(scoring if scoring is not None else {})
     try:
         normalized = normalize_license(license)
     except ValueError as exc:
@@ -237,11 +244,15 @@ def dataset_create(
     description: str = "",
     visibility: str = "public",
     status: str = DatasetStatus.DRAFT,
+    scoring: dict[str, Any] | None = None,
 ) -> Dataset:
-    """Create a dataset with a valid schema and SPDX license."""
+    """Create a dataset with a valid schema, SPDX license and scoring policy."""
     if kind not in DatasetKind.values:
         raise ValidationError(f"Unknown dataset kind {kind!r}.")
-    normalized = dataset_check_definition(kind=kind, schema=schema, license=license)
+    scoring = scoring or {}
+    normalized = dataset_check_definition(
+        kind=kind, schema=schema, license=license, scoring=scoring
+    )
     dataset = Dataset(
         dao=dao,
         name=name,
@@ -252,6 +263,7 @@ def dataset_create(
         description=description,
         visibility=visibility,
         status=status,
+        scoring=scoring,
     )
     dataset.full_clean()
     dataset.save()

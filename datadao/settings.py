@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "datadao",
+    "ipfs",
     "contributions",
     "labeling",
     "synthetic",
@@ -163,6 +164,7 @@ IPFS_BACKEND = env.str("IPFS_BACKEND", default="embedded")  # embedded | kubo
 IPFS_API_URL = env.str("IPFS_API_URL", default="")
 IPFS_EMBEDDED_ROOT = DATA_DIR / "ipfs"
 IPFS_TIMEOUT_SECONDS = env.float("IPFS_TIMEOUT_SECONDS", default=30.0)
+PIN_AUDIT_INTERVAL_SECONDS = env.int("PIN_AUDIT_INTERVAL_SECONDS", default=3600)
 
 # --- Signer keys --------------------------------------------------------------------------------
 # Keys are read from the environment (or an encrypted keystore + password) at the moment they
@@ -190,6 +192,7 @@ SWEEP_INTERVAL_SECONDS = env.int("SWEEP_INTERVAL_SECONDS", default=60)
 CELERY_BEAT_SCHEDULE = {
     "sweep-stuck-work": {"task": "datadao.tasks.sweep", "schedule": SWEEP_INTERVAL_SECONDS},
     "worker-heartbeat": {"task": "datadao.tasks.heartbeat", "schedule": 30.0},
+    "audit-pins": {"task": "ipfs.tasks.audit_pins", "schedule": PIN_AUDIT_INTERVAL_SECONDS},
 }
 
 # --- Logging --------------------------------------------------------------------------------

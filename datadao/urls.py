@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import path
 
 from datadao.views import auth, pages
+from ipfs.views import serve_cid
 
 urlpatterns = [
     path("", pages.home, name="home"),
@@ -13,6 +14,7 @@ urlpatterns = [
     path("auth/verify", auth.verify, name="siwe-verify"),
     path("auth/logout", auth.logout_view, name="siwe-logout"),
     path("auth/me", auth.me, name="siwe-me"),
+    path("ipfs/<str:cid>", serve_cid, name="ipfs-cid"),
     path("healthz", pages.healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]

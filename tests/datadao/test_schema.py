@@ -187,3 +187,28 @@ def test_any_json_gives_a_list_of_messages_never_an_exception(kind: str, schema:
     # Only a dict can possibly be valid.
     if not isinstance(schema, dict):
         assert errors
+
+
+def test_scoring_policy_defaults_and_faults() -> None:
+    from datadao.schema import scoring_policy, validate_scoring
+
+    assert validate_scoring({}) == []
+    assert scoring_policy({"threshold": 7000})["weights"]["quality"] == 2
+    assert scoring_policy({"weights": {"quality": 5}})["weights"] == {
+        "authenticity": 1,
+        "ownership": 1,
+        "quality": 5,
+        "uniqueness": 2,
+    }
+    faults = validate_scoring(
+        {"weights": {"beauty": 1, "quality": -1}, "threshold": 20000, "text_jaccard": 2}
+    )
+    assert "scoring.weights.beauty: unknown key" in faults[0]
+    assert any("scoring.weights.quality: must be a whole number from 0 to 100" in f for f in faults)
+    assert any("scoring.threshold" in f for f in faults)
+    assert any("scoring.text_jaccard" in f for f in faults)
+    zero = {"authenticity": 0, "ownership": 0, "quality": 0, "uniqueness": 0}
+    assert validate_scoring({"weights": zero}) == [
+        "scoring.weights: at least one weight must be above 0"
+    ]
+    assert validate_scoring([]) == ["scoring: must be a JSON object, not a list"]

@@ -1,0 +1,50 @@
+"""Signer keys: read from the environment or an encrypted keystore, at the moment of use.
+
+Keys never enter settings, the database, logs or error pages: this module returns an
+eth-account ``LocalAccount`` and nothing in it formats a key into a string.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+
+
+def load_signer(role: str) -> LocalAccount:
+    """The signer for ``role`` ("validator", "rewards").
+
+    ``<ROLE>_KEY`` (hex private key) wins; otherwise ``<ROLE>_KEYSTORE`` (path to a Web3
+    Secret Storage JSON file) decrypted with ``<ROLE>_PASSWORD``.
+    """
+    key_var, keystore_var, password_var = settings.SIGNER_KEY_VARIABLES[role]
+    raw_key = os.environ.get(key_var, "").strip()
+    if raw_key:
+        try:
+            return Account.from_key(raw_key)
+        except Exception:
+            # Do not chain the exception: its text could echo the key.
+            raise ImproperlyConfigured(f"{key_var} is not a valid private key.") from None
+    keystore = os.environ.get(keystore_var, "").strip()
+    if not keystore:
+        raise ImproperlyConfigured(
+            f"No {role} signer: set {key_var}, or {keystore_var} and {password_var}."
+        )
+    password = os.environ.get(password_var, "")
+    try:
+        encrypted = json.loads(Path(keystore).read_text())
+    except (OSError, ValueError):
+        raise ImproperlyConfigured(
+            f"{keystore_var}: cannot read a keystore at that path."
+        ) from None
+    try:
+        return Account.from_key(Account.decrypt(encrypted, password))
+    except Exception:
+        raise ImproperlyConfigured(
+            f"{keystore_var}: cannot decrypt the keystore with {password_var}."
+        ) from None

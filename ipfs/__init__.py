@@ -1,0 +1,1 @@
+"""IPFS layer: pure UnixFS/CID/CAR code plus storage backends behind one interface."""

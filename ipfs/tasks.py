@@ -1,0 +1,17 @@
+"""Periodic IPFS tasks (routed to the ``pin`` queue)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from ipfs.services import pin_audit_run
+
+
+@shared_task(acks_late=True)
+def audit_pins(sample_size: int = 100) -> dict[str, int]:
+    """Re-check a sample of pinned CIDs against the backend and flag the missing ones.
+
+    Idempotent: a repeat only re-checks (and may re-flag) the same pins.
+    """
+    run = pin_audit_run(sample_size=sample_size)
+    return {"run": run.pk, "checked": run.checked, "missing": run.missing}

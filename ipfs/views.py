@@ -1,0 +1,52 @@
+"""Serve pinned content by CID, verified against the CID before a byte is sent."""
+
+from __future__ import annotations
+
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.views.decorators.http import require_GET
+
+from ipfs.backends.base import IpfsCorrupt, IpfsNotFound, IpfsUnavailable
+from ipfs.cid import Cid
+from ipfs.models import Pin
+from ipfs.services import content_open_verified
+
+
+@require_GET
+def serve_cid(request: HttpRequest, cid: str) -> HttpResponse:
+    """``/ipfs/<cid>``: the content of a CID this platform pinned.
+
+    User uploads are always sent as attachments with ``nosniff``, so a hostile upload can never
+    run as a page of this site.
+    """
+    try:
+        canonical = str(Cid.parse(cid))
+    except ValueError as exc:
+        return HttpResponse(f"Not a valid CID: {exc}", status=400, content_type="text/plain")
+    pin = Pin.objects.filter(cid__in={cid, canonical}).first()
+    if pin is None:
+        raise Http404("This CID is not pinned here.")
+    try:
+        handle = content_open_verified(cid=pin.cid)
+    except IpfsNotFound as exc:
+        raise Http404("The content of this CID is missing from the store.") from exc
+    except IpfsCorrupt:
+        return HttpResponse(
+            "The stored content does not match its CID; it will not be served.",
+            status=502,
+            content_type="text/plain",
+        )
+    except IpfsUnavailable:
+        response = HttpResponse(
+            "The IPFS backend is unreachable; try again shortly.",
+            status=503,
+            content_type="text/plain",
+        )
+        response["Retry-After"] = "30"
+        return response
+    response = FileResponse(
+        handle, as_attachment=True, filename=pin.cid, content_type=pin.content_type
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "public, max-age=31536000, immutable"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response

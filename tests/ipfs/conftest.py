@@ -1,0 +1,1 @@
+from tests.fixtures_ipfs import *  # noqa: F403
