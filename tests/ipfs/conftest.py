@@ -1,1 +1,0 @@
-from tests.fixtures_ipfs import *  # noqa: F403
