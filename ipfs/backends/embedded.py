@@ -62,8 +62,8 @@ class EmbeddedBackend:
     def create_shards(self) -> None:
         """Create all 1024 shard directories now instead of on first use.
 
-        Optional: a new store otherwise pays one mkdir inside its first few hundred
-        block writes, which on ext4 roughly doubles the cost of a first large add.
+        Optional: otherwise a new store creates each one on its first block, which puts
+        up to 1024 mkdirs inside the first large add.
         """
         for first in _B32_CHARS:
             for second in _B32_CHARS:

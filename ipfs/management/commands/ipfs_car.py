@@ -7,7 +7,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ipfs.backends.base import IpfsNotFound
+from ipfs.backends.base import IpfsError
 from ipfs.cid import Cid
 from ipfs.conf import get_backend
 
@@ -41,7 +41,7 @@ class Command(BaseCommand):
         try:
             with partial.open("wb") as out:
                 export(cids, out)
-        except IpfsNotFound as exc:
+        except IpfsError as exc:  # missing or corrupt blocks, an invalid CID
             partial.unlink(missing_ok=True)
             raise CommandError(str(exc)) from exc
         # Rename only when complete: a half-written CAR never looks like a finished one.
