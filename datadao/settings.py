@@ -185,6 +185,9 @@ globals().update(
     )
 )
 
+# --- Contributions ---------------------------------------------------------------------------
+CONTRIBUTIONS_PER_HOUR = env.int("CONTRIBUTIONS_PER_HOUR", default=120)
+
 # --- Sweeper --------------------------------------------------------------------------------
 # Work in a non-final state for longer than this is re-dispatched by datadao.tasks.sweep.
 SWEEP_STUCK_AFTER_SECONDS = env.int("SWEEP_STUCK_AFTER_SECONDS", default=300)

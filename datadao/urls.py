@@ -1,7 +1,7 @@
 """URL map: web pages, the SIWE endpoints, the console (admin)."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from datadao.views import auth, pages
 from ipfs.views import serve_cid
@@ -14,6 +14,7 @@ urlpatterns = [
     path("auth/verify", auth.verify, name="siwe-verify"),
     path("auth/logout", auth.logout_view, name="siwe-logout"),
     path("auth/me", auth.me, name="siwe-me"),
+    path("api/", include("contributions.urls")),
     path("ipfs/<str:cid>", serve_cid, name="ipfs-cid"),
     path("healthz", pages.healthz, name="healthz"),
     path("admin/", admin.site.urls),

@@ -21,6 +21,11 @@ os.environ.setdefault("SESSION_COOKIE_SECURE", "false")
 os.environ.setdefault("CSRF_COOKIE_SECURE", "false")
 os.environ.setdefault("SECURE_HSTS_SECONDS", "0")
 os.environ.setdefault("CONN_MAX_AGE", "0")
+# A test-only validator key, derived from a public string: it guards nothing. Worker processes
+# started by the tests inherit it through the environment.
+os.environ.setdefault(
+    "VALIDATOR_KEY", "0x" + __import__("hashlib").sha256(b"datadao-test-validator").hexdigest()
+)
 
 from datadao.settings import *  # noqa: F403
 

@@ -1,0 +1,92 @@
+"""EIP-712 ContributionProof: build, sign and verify. Pure: no Django imports.
+
+The proof is stored and served as the exact JSON payload of ``eth_signTypedData_v4`` plus
+its signature, so any wallet library can verify it without our code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
+
+DOMAIN_NAME = "datadao"
+DOMAIN_VERSION = "1"
+PROOF_TYPES = {
+    "EIP712Domain": [
+        {"name": "name", "type": "string"},
+        {"name": "version", "type": "string"},
+        {"name": "chainId", "type": "uint256"},
+    ],
+    "ContributionProof": [
+        {"name": "datasetId", "type": "bytes32"},
+        {"name": "contributor", "type": "address"},
+        {"name": "cid", "type": "string"},
+        {"name": "score", "type": "uint16"},
+        {"name": "quality", "type": "uint16"},
+        {"name": "uniqueness", "type": "uint16"},
+        {"name": "validatorVersion", "type": "uint32"},
+    ],
+}
+BPS = 10_000  # scores are basis points: 0..10000
+
+
+def dataset_id_bytes32(dataset_pk: int) -> str:
+    """The on-chain id of a dataset: keccak256("datadao-dataset:<pk>") as 0x-hex."""
+    return "0x" + keccak(text=f"datadao-dataset:{dataset_pk}").hex()
+
+
+@dataclass(frozen=True)
+class ProofFields:
+    dataset_pk: int
+    contributor: str
+    cid: str
+    score: int
+    quality: int
+    uniqueness: int
+    validator_version: int
+
+    def __post_init__(self) -> None:
+        for name in ("score", "quality", "uniqueness"):
+            value = getattr(self, name)
+            if not 0 <= value <= BPS:
+                raise ValueError(f"{name} must be basis points in [0, {BPS}], got {value}")
+        if not 0 <= self.validator_version < 2**32:
+            raise ValueError("validator_version must fit in uint32")
+
+
+def typed_data(fields: ProofFields, *, chain_id: int) -> dict[str, Any]:
+    """The full ``eth_signTypedData_v4`` payload for a proof."""
+    return {
+        "types": PROOF_TYPES,
+        "primaryType": "ContributionProof",
+        "domain": {"name": DOMAIN_NAME, "version": DOMAIN_VERSION, "chainId": chain_id},
+        "message": {
+            "datasetId": dataset_id_bytes32(fields.dataset_pk),
+            "contributor": fields.contributor,
+            "cid": fields.cid,
+            "score": fields.score,
+            "quality": fields.quality,
+            "uniqueness": fields.uniqueness,
+            "validatorVersion": fields.validator_version,
+        },
+    }
+
+
+def sign(payload: dict[str, Any], signer: LocalAccount) -> str:
+    """Sign a typed-data payload; deterministic (RFC 6979) for the same key and payload."""
+    return signer.sign_message(encode_typed_data(full_message=payload)).signature.to_0x_hex()
+
+
+def recover(payload: dict[str, Any], signature: str) -> str:
+    """The address that signed ``payload``."""
+    return Account.recover_message(encode_typed_data(full_message=payload), signature=signature)
+
+
+def ownership_message(dataset_pk: int, sha256_hex: str) -> str:
+    """The EIP-191 text a contributor signs to prove they own an upload."""
+    return f"datadao-contribution:{dataset_pk}:{sha256_hex}"

@@ -1,0 +1,162 @@
+"""Contributions and what the pipeline records about them.
+
+State machine (``contributions.services`` is the only writer)::
+
+    received -> validating -> rejected                       (final)
+                           -> accepted -> pinning -> pinned  (final)
+    any non-final state    -> failed (retries exhausted)     (final, can be retried)
+
+Scores are integers in basis points (0..10000) so they are exact, reproducible and match the
+uint16 fields of the signed EIP-712 proof.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+from datadao.models import Dataset, User
+
+
+class Status(models.TextChoices):
+    RECEIVED = "received", "Received"
+    VALIDATING = "validating", "Validating"
+    REJECTED = "rejected", "Rejected"
+    ACCEPTED = "accepted", "Accepted"
+    PINNING = "pinning", "Pinning"
+    PINNED = "pinned", "Pinned"
+    FAILED = "failed", "Failed"
+
+
+FINAL_STATUSES = (Status.REJECTED, Status.PINNED, Status.FAILED)
+ACTIVE_STATUSES = (Status.RECEIVED, Status.VALIDATING, Status.ACCEPTED, Status.PINNING)
+
+
+class Review(models.TextChoices):
+    NONE = "", "No review needed"
+    PENDING = "pending", "Flagged for review"
+    CONFIRMED = "confirmed", "Reviewed: decision kept"
+    OVERRIDDEN = "overridden", "Reviewed: decision overridden"
+
+
+class Contribution(models.Model):
+    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="contributions")
+    contributor = models.ForeignKey(User, on_delete=models.PROTECT, related_name="contributions")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
+    # What arrived: stored under a generated name; the client's name is display-only.
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveBigIntegerField()
+    media_type = models.CharField(max_length=100, blank=True)
+    original_name = models.CharField(max_length=255, blank=True)
+    storage_name = models.CharField(max_length=100, unique=True)
+    # Ownership proof: an EIP-191 signature over ``datadao-contribution:{dataset}:{sha256}``.
+    signature = models.CharField(max_length=132, blank=True)
+    signed = models.BooleanField(default=False)
+    # What the pipeline found.
+    reasons = models.JSONField(default=list, blank=True)
+    report = models.JSONField(default=dict, blank=True)
+    authenticity = models.PositiveSmallIntegerField(null=True, blank=True)
+    ownership = models.PositiveSmallIntegerField(null=True, blank=True)
+    quality = models.PositiveSmallIntegerField(null=True, blank=True)
+    uniqueness = models.PositiveSmallIntegerField(null=True, blank=True)
+    score = models.PositiveSmallIntegerField(null=True, blank=True)
+    validator_version = models.PositiveIntegerField(null=True, blank=True)
+    near_duplicate_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    review = models.CharField(max_length=16, choices=Review.choices, blank=True, default="")
+    cid = models.CharField(max_length=128, blank=True)
+    failure = models.TextField(blank=True)
+    # Deliveries of the current stage: a poison contribution is failed after too many.
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    status_changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # Exact duplicates within a dataset are refused by the database itself.
+            models.UniqueConstraint(fields=["dataset", "sha256"], name="contribution_unique_sha"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=Status.values), name="contribution_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(sha256__regex=r"^[0-9a-f]{64}$"), name="contribution_sha_hex"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status=Status.PINNED) | ~models.Q(cid=""),
+                name="contribution_pinned_has_cid",
+            ),
+        ]
+        indexes = [
+            # The sweeper's query: active work by age.
+            models.Index(fields=["status", "status_changed_at"], name="contribution_sweep"),
+            models.Index(fields=["contributor", "-created_at"], name="contribution_by_user"),
+            models.Index(fields=["dataset", "status"], name="contribution_by_dataset"),
+        ]
+
+    def __str__(self) -> str:
+        return f"contribution {self.pk} ({self.status})"
+
+
+class ContributionProof(models.Model):
+    """The validator's signed EIP-712 attestation. One per contribution (DB-enforced)."""
+
+    contribution = models.OneToOneField(
+        Contribution, on_delete=models.PROTECT, related_name="proof"
+    )
+    typed_data = models.JSONField()
+    signature = models.CharField(max_length=132)
+    signer = models.CharField(max_length=42)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"proof of {self.contribution_id}"
+
+
+class RowHash(models.Model):
+    """Normalized hashes of accepted tabular rows: uniqueness is the share of new rows."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="+")
+    digest = models.BinaryField(max_length=16)
+    contribution = models.ForeignKey(Contribution, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["dataset", "digest"], name="rowhash_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return bytes(self.digest).hex()
+
+
+class ApiToken(models.Model):
+    """A per-user token for scripts and the CLI. Only its SHA-256 is stored."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=80)
+    prefix = models.CharField(max_length=8, help_text="First characters, to tell tokens apart.")
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+
+class Fingerprint(models.Model):
+    """Near-duplicate fingerprints of accepted files: image perceptual hash, text MinHash."""
+
+    contribution = models.OneToOneField(
+        Contribution, on_delete=models.CASCADE, related_name="fingerprint"
+    )
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="+")
+    phash = models.BigIntegerField(null=True, blank=True)
+    minhash = models.BinaryField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["dataset"], name="fingerprint_by_dataset")]
+
+    def __str__(self) -> str:
+        return f"fingerprint of {self.contribution_id}"

@@ -1,0 +1,205 @@
+"""The slow work of each pipeline stage, between ``contribution_begin`` and ``*_record``.
+
+Reads the stored file, runs the pure validators and scorers, signs, pins; then hands the
+result to a service that re-checks the state under a row lock. Nothing here writes a
+Contribution directly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from contributions import scoring, services
+from contributions.attestation import ProofFields, sign, typed_data
+from contributions.models import Contribution, Fingerprint, RowHash
+from contributions.validation import validate_file
+from datadao.keys import load_signer
+from datadao.schema import scoring_policy
+from ipfs.conf import get_backend
+from ipfs.unixfs import import_stream
+
+ROW_DIGEST_BYTES = 16
+# Near-duplicate search looks at this many of the dataset's most recent fingerprints.
+FINGERPRINT_WINDOW = 200_000
+
+
+def row_digest(key: bytes) -> bytes:
+    """16-byte digest of a normalized row key (collisions are negligible at 2^-64 per pair)."""
+    return hashlib.blake2b(key, digest_size=ROW_DIGEST_BYTES).digest()
+
+
+# --- validate -------------------------------------------------------------------------------------
+
+
+def run_validation(contribution: Contribution) -> None:
+    path = services.contribution_file(contribution)
+    dataset = contribution.dataset
+    sidecar = services.rows_sidecar(contribution)
+    result = validate_file(
+        path,
+        kind=dataset.kind,
+        schema=dataset.schema,
+        row_digest_path=sidecar if dataset.kind == "tabular" else None,
+    )
+    services.contribution_record_validation(
+        contribution_id=contribution.pk,
+        accepted=result.accepted,
+        media_type=result.media_type or "",
+        reasons=result.reasons,
+        report=result.report,
+    )
+
+
+# --- score ----------------------------------------------------------------------------------------
+
+
+def _read_digests(path: Path) -> list[bytes]:
+    if not path.exists():
+        return []
+    data = path.read_bytes()
+    return sorted({data[i : i + ROW_DIGEST_BYTES] for i in range(0, len(data), ROW_DIGEST_BYTES)})
+
+
+def _tabular_uniqueness(contribution: Contribution) -> tuple[int, list[bytes]]:
+    digests = _read_digests(services.rows_sidecar(contribution))
+    present = 0
+    for start in range(0, len(digests), 5000):
+        batch = digests[start : start + 5000]
+        present += RowHash.objects.filter(
+            dataset_id=contribution.dataset_id, digest__in=batch
+        ).count()
+    return scoring.share_new(len(digests), present), digests
+
+
+def _fingerprint_neighbours(contribution: Contribution, field: str) -> list[tuple[int, Any]]:
+    rows = (
+        Fingerprint.objects.filter(
+            dataset_id=contribution.dataset_id, **{f"{field}__isnull": False}
+        )
+        .exclude(contribution_id=contribution.pk)
+        .order_by("-id")
+        .values_list("contribution_id", field)[:FINGERPRINT_WINDOW]
+    )
+    return list(rows)
+
+
+def _owner_of(contribution_id: int) -> int:
+    return Contribution.objects.values_list("contributor_id", flat=True).get(pk=contribution_id)
+
+
+def run_scoring(contribution: Contribution) -> None:
+    policy = scoring_policy(contribution.dataset.scoring)
+    validation = contribution.report.get("validation", {})
+    path = services.contribution_file(contribution)
+    parts = scoring.ownership_parts(signed=contribution.signed)
+    near: int | None = None
+    digests: list[bytes] | None = None
+    fingerprint: dict[str, Any] = {}
+    media = contribution.media_type
+
+    if contribution.dataset.kind == "tabular":
+        parts["quality"] = scoring.tabular_quality(validation.get("tabular", validation))
+        parts["uniqueness"], digests = _tabular_uniqueness(contribution)
+    elif media.startswith("image/"):
+        parts["quality"] = scoring.image_quality(path)
+        phash = scoring.image_phash(path)
+        neighbours = _fingerprint_neighbours(contribution, "phash")
+        index, distance = scoring.nearest_hamming(
+            phash, np.array([h for _, h in neighbours], dtype=np.int64)
+        )
+        parts["uniqueness"] = scoring.image_uniqueness(distance)
+        if index >= 0 and distance <= policy["image_hamming"]:
+            near = neighbours[index][0]
+        fingerprint["phash"] = phash
+    elif media.startswith("text/") or media in ("application/json", "application/x-ndjson"):
+        parts["quality"] = scoring.text_quality(validation.get("text", {}))
+        signature = scoring.text_minhash(path.read_text(encoding="utf-8-sig", errors="replace"))
+        neighbours = _fingerprint_neighbours(contribution, "minhash")
+        index, similarity = scoring.nearest_jaccard(signature, [bytes(m) for _, m in neighbours])
+        parts["uniqueness"] = scoring.bps(1 - similarity)
+        if index >= 0 and similarity >= policy["text_jaccard"]:
+            near = neighbours[index][0]
+        fingerprint["minhash"] = signature
+    else:  # e.g. PDF: no content measure yet, uniqueness by exact hash only (enforced at upload)
+        parts["quality"] = scoring.BPS // 2
+        parts["uniqueness"] = scoring.BPS
+
+    parts["score"] = scoring.combine({k: parts[k] for k in policy["weights"]}, policy["weights"])
+    # A near-duplicate of someone else's data is never accepted silently: it waits for the DAO.
+    foreign_near = (
+        near if near is not None and _owner_of(near) != contribution.contributor_id else None
+    )
+    services.contribution_record_scores(
+        contribution_id=contribution.pk,
+        scores=parts,
+        threshold=policy["threshold"],
+        near_duplicate_of=foreign_near,
+        row_digests=digests,
+        fingerprint=fingerprint or None,
+    )
+
+
+# --- attest ---------------------------------------------------------------------------------------
+
+
+def local_cid(path: Path) -> str:
+    with path.open("rb") as stream:
+        return str(import_stream(stream, cid_version=1).cid)
+
+
+def run_attestation(contribution: Contribution) -> None:
+    path = services.contribution_file(contribution)
+    cid = local_cid(path)
+    fields = ProofFields(
+        dataset_pk=contribution.dataset_id,
+        contributor=contribution.contributor.address,
+        cid=cid,
+        score=contribution.score or 0,
+        quality=contribution.quality or 0,
+        uniqueness=contribution.uniqueness or 0,
+        validator_version=contribution.validator_version or services.VALIDATOR_VERSION,
+    )
+    payload = typed_data(fields, chain_id=contribution.dataset.dao.chain_id)
+    signer = load_signer("validator")
+    services.contribution_record_attestation(
+        contribution_id=contribution.pk,
+        cid=cid,
+        typed_data=payload,
+        signature=sign(payload, signer),
+        signer=signer.address,
+    )
+
+
+# --- pin ------------------------------------------------------------------------------------------
+
+
+def run_pin(contribution: Contribution) -> None:
+    """Add and pin the bytes (a CID already pinned is success); raises IpfsUnavailable."""
+    with services.contribution_file(contribution).open("rb") as stream:
+        cid = get_backend().add(stream, cid_version=1, pin=True)
+    services.contribution_record_pin(contribution_id=contribution.pk, cid=cid)
+
+
+def rescore(contribution: Contribution) -> dict[str, Any]:
+    """Re-run validation and the content scores on the stored bytes, writing nothing.
+
+    With the same validator version this reproduces the signed authenticity, ownership and
+    quality and the validation report exactly (uniqueness depends on what the dataset held at
+    scoring time, so it is recorded, not recomputed).
+    """
+    dataset = contribution.dataset
+    path = services.contribution_file(contribution)
+    result = validate_file(path, kind=dataset.kind, schema=dataset.schema, row_digest_path=None)
+    parts: dict[str, Any] = scoring.ownership_parts(signed=contribution.signed)
+    if dataset.kind == "tabular":
+        parts["quality"] = scoring.tabular_quality(result.report.get("tabular", result.report))
+    elif (result.media_type or "").startswith("image/"):
+        parts["quality"] = scoring.image_quality(path)
+    elif (result.media_type or "").startswith("text/"):
+        parts["quality"] = scoring.text_quality(result.report.get("text", {}))
+    parts["report"] = result.report
+    return parts

@@ -1,0 +1,194 @@
+"""Upload API: the happy path and every refusal, each leaving nothing behind."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client, override_settings
+from eth_account import Account
+from eth_account.messages import encode_defunct
+
+from contributions.attestation import ownership_message
+from contributions.models import Contribution, Status
+from contributions.tokens import api_token_create
+from datadao.models import DatasetStatus, Visibility
+from tests.contributions.conftest import good_csv
+from tests.factories import DatasetFactory, UserFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _url(dataset) -> str:  # type: ignore[no-untyped-def]
+    return f"/api/datasets/{dataset.pk}/contributions"
+
+
+def _stored_files() -> list[Path]:
+    root = Path(settings.DATA_DIR)
+    found = []
+    for folder in ("uploads", "uploads-staging"):
+        if (root / folder).exists():
+            found += [p for p in (root / folder).iterdir() if p.is_file()]
+    return found
+
+
+@pytest.fixture(autouse=True)
+def _empty_upload_folders() -> None:
+    for path in _stored_files():
+        path.unlink()
+
+
+def _post(client: Client, dataset, data: bytes, name: str = "data.csv", **extra):  # type: ignore[no-untyped-def]
+    return client.post(_url(dataset), {"file": SimpleUploadedFile(name, data, "text/csv"), **extra})
+
+
+def test_upload_creates_a_received_contribution(member_client: Client, tabular, member) -> None:  # type: ignore[no-untyped-def]
+    response = _post(member_client, tabular, good_csv(), name="../../etc/passwd.csv")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    contribution = Contribution.objects.get(pk=body["id"])
+    assert contribution.contributor == member
+    assert contribution.status in (Status.RECEIVED, Status.VALIDATING)  # no worker here
+    assert body["sha256"] == __import__("hashlib").sha256(good_csv()).hexdigest()
+    assert contribution.original_name == "passwd.csv"  # display only
+    stored = Path(settings.DATA_DIR) / "uploads" / contribution.storage_name
+    assert stored.read_bytes() == good_csv()
+    assert not contribution.signed
+
+
+def test_signed_upload_records_ownership(member_client: Client, tabular) -> None:  # type: ignore[no-untyped-def]
+    key = Account.create()
+    user = UserFactory(address=key.address)
+    from datadao.models import Membership, Role
+
+    Membership.objects.create(dao=tabular.dao, user=user, role=Role.CONTRIBUTOR)
+    client = Client()
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    data = good_csv(3)
+    digest = __import__("hashlib").sha256(data).hexdigest()
+    text = ownership_message(tabular.pk, digest)
+    signature = key.sign_message(encode_defunct(text=text)).signature.to_0x_hex()
+    response = _post(client, tabular, data, signature=signature)
+    assert response.status_code == 201, response.content
+    assert response.json()["signed"] is True
+
+    other = Account.create().sign_message(encode_defunct(text=text)).signature.to_0x_hex()
+    response = _post(client, tabular, good_csv(4), signature=other)
+    assert response.status_code == 400
+    assert "not by you" in response.json()["detail"]
+
+
+def test_api_token_upload(tabular, member) -> None:  # type: ignore[no-untyped-def]
+    _, token = api_token_create(user=member, name="cli")
+    client = Client(enforce_csrf_checks=True)
+    response = client.post(
+        _url(tabular),
+        {"file": SimpleUploadedFile("d.csv", good_csv(), "text/csv")},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 201, response.content
+    bad = client.post(
+        _url(tabular),
+        {"file": SimpleUploadedFile("d.csv", good_csv(9), "text/csv")},
+        headers={"Authorization": "Bearer dd_wrong"},
+    )
+    assert bad.status_code == 401
+
+
+def test_session_upload_needs_csrf(tabular, member) -> None:  # type: ignore[no-untyped-def]
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(member, backend="django.contrib.auth.backends.ModelBackend")
+    response = _post(client, tabular, good_csv())
+    assert response.status_code == 403
+    assert not Contribution.objects.exists() and not _stored_files()
+
+
+@pytest.mark.parametrize(
+    ("setup", "status", "code", "words"),
+    [
+        ("anonymous", 401, "unauthenticated", "Sign in"),
+        ("stranger", 403, "not_a_member", "Only members"),
+        ("closed", 409, "dataset_not_open", "not open"),
+        ("too_big", 413, "too_large", "limit of 1000000 bytes"),
+        ("empty", 400, "bad_upload", "empty"),
+        ("no_file", 400, "no_file", "named 'file'"),
+        ("two_files", 400, "bad_upload", "at most 1 file"),
+        ("duplicate", 409, "duplicate", "same SHA-256"),
+        ("quota", 429, "quota_exceeded", "limit is 1"),
+        ("private", 404, "not_found", "no dataset"),
+        ("bad_signature", 400, "bad_signature", "not a valid EIP-191"),
+    ],
+)
+def test_refusals_leave_nothing(
+    setup: str, status: int, code: str, words: str, member_client: Client, tabular
+) -> None:  # type: ignore[no-untyped-def]
+    client, dataset, payload = (
+        member_client,
+        tabular,
+        {"file": SimpleUploadedFile("d.csv", good_csv())},
+    )
+    before = 0
+    if setup == "anonymous":
+        client = Client()
+    elif setup == "stranger":
+        client = Client()
+        client.force_login(UserFactory(), backend="django.contrib.auth.backends.ModelBackend")
+    elif setup == "closed":
+        from datadao.services import dataset_set_status
+
+        dataset_set_status(dataset=dataset, actor=None, status=DatasetStatus.CLOSED)
+    elif setup == "too_big":
+        payload = {"file": SimpleUploadedFile("d.csv", b"x" * 1_000_001)}
+    elif setup == "empty":
+        payload = {"file": SimpleUploadedFile("d.csv", b"")}
+    elif setup == "no_file":
+        payload = {"other": "value"}
+    elif setup == "two_files":
+        payload = {"file": [SimpleUploadedFile("a.csv", b"a"), SimpleUploadedFile("b.csv", b"b")]}
+    elif setup == "duplicate":
+        assert _post(client, dataset, good_csv()).status_code == 201
+        before = 1
+    elif setup == "quota":
+        assert _post(client, dataset, good_csv(2)).status_code == 201
+        before = 1
+    elif setup == "private":
+        dataset = DatasetFactory(visibility=Visibility.MEMBERS)
+    elif setup == "bad_signature":
+        payload["signature"] = "0x1234"
+    with override_settings(CONTRIBUTIONS_PER_HOUR=1 if setup == "quota" else 1000):
+        response = client.post(_url(dataset), payload)
+    assert response.status_code == status, response.content
+    assert response.json()["error"] == code
+    assert words in response.json()["detail"]
+    assert Contribution.objects.count() == before
+    assert len(_stored_files()) == before
+
+
+def test_oversized_declared_body_is_refused_before_reading(member_client: Client, tabular) -> None:  # type: ignore[no-untyped-def]
+    response = member_client.generic(
+        "POST",
+        _url(tabular),
+        data=b"",
+        content_type="multipart/form-data; boundary=x",
+        CONTENT_LENGTH=str(50_000_000),
+    )
+    assert response.status_code == 413
+    assert not _stored_files()
+
+
+def test_list_detail_and_scoping(member_client: Client, tabular, member) -> None:  # type: ignore[no-untyped-def]
+    first = _post(member_client, tabular, good_csv(1)).json()
+    _post(member_client, tabular, good_csv(2))
+    listing = member_client.get("/api/contributions", {"page_size": 1}).json()
+    assert listing["count"] == 2 and len(listing["results"]) == 1
+    detail = member_client.get(f"/api/contributions/{first['id']}")
+    assert detail.status_code == 200 and detail.json()["id"] == first["id"]
+    stranger = Client()
+    stranger.force_login(UserFactory(), backend="django.contrib.auth.backends.ModelBackend")
+    assert stranger.get(f"/api/contributions/{first['id']}").status_code == 404
+    assert stranger.get("/api/contributions").json()["count"] == 0
+    assert member_client.get("/api/contributions", {"page": "x"}).status_code == 400
+    assert member_client.get(f"/api/contributions/{first['id']}/proof").status_code == 404
+    assert Contribution.objects.filter(contributor=member).count() == 2
