@@ -160,3 +160,27 @@ class Fingerprint(models.Model):
 
     def __str__(self) -> str:
         return f"fingerprint of {self.contribution_id}"
+
+
+class Release(models.Model):
+    """A published version of a dataset: a JSON manifest pinned to IPFS; its CID is the id."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="releases")
+    version = models.PositiveIntegerField()
+    cid = models.CharField(max_length=128, unique=True)
+    manifest = models.JSONField()
+    contributions_count = models.PositiveIntegerField()
+    total_bytes = models.PositiveBigIntegerField()
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["dataset_id", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["dataset", "version"], name="release_version_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dataset} v{self.version}"
