@@ -85,9 +85,10 @@ def image_quality(path: Path) -> int:
 
 
 def text_quality(metrics: dict[str, Any]) -> int:
-    printable = float(metrics.get("printable_share", 0.0))
-    letters = float(metrics.get("letter_share", 0.0))
-    length = int(metrics.get("characters", 0))
+    """From ``validation.text.TextReport``: printable and letter ratios, length in characters."""
+    printable = float(metrics.get("printable_ratio", 0.0))
+    letters = float(metrics.get("letter_ratio", 0.0))
+    length = int(metrics.get("chars", 0))
     length_factor = min(1.0, length / 200)
     return bps(printable * min(1.0, letters / 0.5) * length_factor)
 

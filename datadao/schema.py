@@ -46,6 +46,8 @@ MAX_ALLOWED_VALUES = 10_000
 DEFAULT_MAX_SIZE = 100 * 1024 * 1024
 MAX_MAX_SIZE = 64 * 1024 * 1024 * 1024
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_ .\-]*$")
+# A group that contains a quantifier and is itself quantified: (a+)+, (a*b?)*, (x{2,}){3,}.
+_NESTED_QUANTIFIER = re.compile(r"\((?:[^()\\]|\\.)*(?:[+*]|\{\d*,?\d*\})\)\s*(?:[+*]|\{\d*,)")
 
 
 class SchemaError(ValueError):
@@ -253,6 +255,11 @@ def _validate_regex(regex: Any, path: str) -> list[str]:
         re.compile(regex)
     except re.error as exc:
         return [f"{path}regex: not a valid regular expression ({exc})"]
+    if _NESTED_QUANTIFIER.search(regex):
+        # (a+)+ and friends backtrack exponentially: one crafted cell could stall a worker.
+        return [
+            f"{path}regex: nested repetition such as (a+)+ is refused (catastrophic backtracking)"
+        ]
     return []
 
 
