@@ -459,3 +459,54 @@ def contribution_release_attempt(*, contribution_id: int) -> None:
     Contribution.objects.filter(pk=contribution_id, attempts__gt=0).update(
         attempts=models.F("attempts") - 1
     )
+
+
+@transaction.atomic
+def contribution_override(
+    *, contribution: Contribution, actor: User, decision: str, note: str = ""
+) -> Contribution:
+    """The DAO overrides the pipeline's decision (audited with the note).
+
+    ``accept``: a rejected contribution that passed validation goes on to attestation and
+    pinning. ``reject``: an accepted or pinned contribution is rejected (its pin stays: content
+    addressing cannot be taken back, but it leaves releases and rewards). ``confirm``: a
+    flagged near-duplicate stays rejected and leaves the review queue.
+    """
+    contribution = (
+        Contribution.objects.select_for_update()
+        .select_related("dataset__dao")
+        .get(pk=contribution.pk)
+    )
+    before = contribution.status
+    review = Review.OVERRIDDEN if contribution.review == Review.PENDING else contribution.review
+    if decision == "accept":
+        if before != Status.REJECTED:
+            raise errors.ContributionRefused("Only a rejected contribution can be accepted.")
+        if contribution.score is None:
+            raise errors.ContributionRefused(
+                "This contribution failed validation; it cannot be accepted."
+            )
+        _move(contribution, Status.ACCEPTED, review=review)
+        _dispatch("attest", contribution.pk)
+    elif decision == "reject":
+        if before not in (Status.ACCEPTED, Status.PINNED):
+            raise errors.ContributionRefused(
+                "Only an accepted or pinned contribution can be rejected."
+            )
+        reason = f"Rejected by the DAO: {note}" if note else "Rejected by the DAO."
+        _move(contribution, Status.REJECTED, review=review, reasons=[*contribution.reasons, reason])
+    elif decision == "confirm":
+        if contribution.review != Review.PENDING:
+            raise errors.ContributionRefused("This contribution is not waiting for review.")
+        contribution.review = Review.CONFIRMED
+        contribution.save(update_fields=["review"])
+    else:
+        raise errors.ContributionRefused(f"Unknown decision {decision!r}.")
+    audit_record(
+        actor=actor,
+        dao=contribution.dataset.dao,
+        verb=f"contribution.override_{decision}",
+        obj=contribution,
+        details={"from": before, "to": contribution.status, "note": note[:500]},
+    )
+    return contribution
