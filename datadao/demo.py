@@ -108,8 +108,14 @@ def load_demo() -> dict[str, int]:
             dataset = services.dataset_create(dao=dao, actor=creator, **spec)
         if dataset.status != DatasetStatus.OPEN:
             services.dataset_set_status(dataset=dataset, actor=creator, status=DatasetStatus.OPEN)
+    from contributions.demo import load_demo_contributions
+    from contributions.models import Contribution
+
+    new = load_demo_contributions(users=users, dao_id=dao.pk)
     return {
         "daos": DAO.objects.filter(slug=DEMO_DAO_SLUG).count(),
         "members": Membership.objects.filter(dao=dao).count(),
         "datasets": Dataset.objects.filter(dao=dao).count(),
+        "contributions": Contribution.objects.filter(dataset__dao=dao).count(),
+        "new_contributions": new,
     }

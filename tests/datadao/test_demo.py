@@ -6,6 +6,7 @@ import pytest
 from django.core.management import call_command
 
 from datadao.demo import DEMO_DAO_SLUG
+from contributions.models import Contribution
 from datadao.models import DAO, AuditEvent, Dataset, DatasetStatus, Membership, User
 
 pytestmark = pytest.mark.django_db
@@ -21,6 +22,7 @@ def _snapshot() -> dict[str, object]:
         ),
         "schemas": sorted(str(s) for s in Dataset.objects.values_list("schema", flat=True)),
         "audit": AuditEvent.objects.count(),
+        "contributions": sorted(Contribution.objects.values_list("sha256", "contributor__address")),
     }
 
 
@@ -29,7 +31,30 @@ def test_demo_twice_gives_the_same_state(capsys: pytest.CaptureFixture[str]) -> 
     first = _snapshot()
     call_command("demo")
     assert _snapshot() == first
-    assert "Demo ready: 1 DAO, 4 members, 3 datasets." in capsys.readouterr().out
+    assert "Demo ready: 1 DAO, 4 members, 3 datasets, 5 contributions" in capsys.readouterr().out
     dao = DAO.objects.get(slug=DEMO_DAO_SLUG)
     assert set(dao.datasets.values_list("kind", flat=True)) == {"tabular", "files", "labeling"}
     assert set(dao.datasets.values_list("status", flat=True)) == {DatasetStatus.OPEN}
+
+
+def test_demo_keystore_is_created_only_inside_the_data_folder(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, settings
+) -> None:  # type: ignore[no-untyped-def]
+    from contributions.demo import ensure_demo_validator_keystore
+    from datadao.keys import load_signer
+
+    settings.DATA_DIR = tmp_path / "data"
+    monkeypatch.delenv("VALIDATOR_KEY", raising=False)
+    monkeypatch.setenv("VALIDATOR_PASSWORD", "demo-only")
+    monkeypatch.setenv("VALIDATOR_KEYSTORE", str(tmp_path / "elsewhere.json"))
+    assert ensure_demo_validator_keystore() is None
+    assert not (tmp_path / "elsewhere.json").exists()
+    inside = tmp_path / "data" / "demo-validator.json"
+    monkeypatch.setenv("VALIDATOR_KEYSTORE", str(inside))
+    assert ensure_demo_validator_keystore() == str(inside)
+    assert ensure_demo_validator_keystore() is None  # never overwritten
+    assert oct(inside.stat().st_mode & 0o777) == "0o600"
+    assert load_signer("validator").address.startswith("0x")
+    monkeypatch.setenv("VALIDATOR_PASSWORD", "wrong")
+    with pytest.raises(Exception, match="cannot decrypt"):
+        load_signer("validator")
