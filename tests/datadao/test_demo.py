@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.core.management import call_command
 
-from datadao.demo import DEMO_DAO_SLUG
 from contributions.models import Contribution
+from datadao.demo import DEMO_DAO_SLUG
 from datadao.models import DAO, AuditEvent, Dataset, DatasetStatus, Membership, User
 
 pytestmark = pytest.mark.django_db
