@@ -1,0 +1,139 @@
+"""A small HTTP client for the datadao API, used by the ``contribute`` command.
+
+Signs in with Sign-In with Ethereum using a local key, then uploads files with an ownership
+signature, streaming each file (constant memory, explicit Content-Length: Django needs one).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+from eth_account.messages import encode_defunct
+from eth_account.signers.local import LocalAccount
+
+from contributions.attestation import ownership_message
+
+CHUNK = 1024 * 1024
+
+
+class ClientError(Exception):
+    """The server refused a request; the message is the server's own explanation."""
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@dataclass
+class _Multipart:
+    """A streamed multipart body: small parts in memory, the file read chunk by chunk."""
+
+    path: Path
+    fields: dict[str, str]
+    boundary: str
+
+    def _head(self) -> bytes:
+        parts = []
+        for name, value in self.fields.items():
+            parts.append(
+                f'--{self.boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
+                f"{value}\r\n"
+            )
+        safe_name = self.path.name.replace('"', "_").replace("\r", "_").replace("\n", "_")
+        parts.append(
+            f'--{self.boundary}\r\nContent-Disposition: form-data; name="file"; '
+            f'filename="{safe_name}"\r\nContent-Type: application/octet-stream\r\n\r\n'
+        )
+        return "".join(parts).encode()
+
+    def _tail(self) -> bytes:
+        return f"\r\n--{self.boundary}--\r\n".encode()
+
+    def __len__(self) -> int:
+        return len(self._head()) + self.path.stat().st_size + len(self._tail())
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield self._head()
+        with self.path.open("rb") as stream:
+            while chunk := stream.read(CHUNK):
+                yield chunk
+        yield self._tail()
+
+
+class DatadaoClient:
+    def __init__(self, base_url: str, *, timeout: float = 60.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.session = requests.Session()
+
+    def _check(self, response: requests.Response) -> Any:
+        try:
+            body = response.json()
+        except ValueError:
+            body = {"detail": response.text[:300]}
+        if response.status_code >= 400:
+            raise ClientError(f"HTTP {response.status_code}: {body.get('detail', body)}")
+        return body
+
+    def _csrf(self) -> dict[str, str]:
+        return {"X-CSRFToken": self.session.cookies.get("csrftoken", "")}
+
+    def sign_in(self, account: LocalAccount, chain_id: int | None = None) -> str:
+        info = self._check(self.session.get(f"{self.base_url}/auth/nonce", timeout=self.timeout))
+        chain = chain_id or info["chain_ids"][0]
+        body = self._check(
+            self.session.get(
+                f"{self.base_url}/auth/nonce",
+                params={"address": account.address, "chain_id": chain},
+                timeout=self.timeout,
+            )
+        )
+        message = body["message"]
+        signature = account.sign_message(encode_defunct(text=message)).signature.to_0x_hex()
+        result = self._check(
+            self.session.post(
+                f"{self.base_url}/auth/verify",
+                json={"message": message, "signature": signature},
+                headers=self._csrf() | {"Referer": f"{self.base_url}/"},
+                timeout=self.timeout,
+            )
+        )
+        return str(result["address"])
+
+    def upload(self, dataset_id: int, path: Path, account: LocalAccount | None) -> dict[str, Any]:
+        fields: dict[str, str] = {}
+        if account is not None:
+            text = ownership_message(dataset_id, sha256_file(path))
+            fields["signature"] = account.sign_message(
+                encode_defunct(text=text)
+            ).signature.to_0x_hex()
+        body = _Multipart(path=path, fields=fields, boundary=secrets.token_hex(16))
+        headers = self._csrf() | {
+            "Content-Type": f"multipart/form-data; boundary={body.boundary}",
+            "Content-Length": str(len(body)),
+            "Referer": f"{self.base_url}/",
+        }
+        response = self.session.post(
+            f"{self.base_url}/api/datasets/{dataset_id}/contributions",
+            data=iter(body),
+            headers=headers,
+            timeout=self.timeout,
+        )
+        return self._check(response)
+
+    def contribution(self, contribution_id: int) -> dict[str, Any]:
+        return self._check(
+            self.session.get(
+                f"{self.base_url}/api/contributions/{contribution_id}", timeout=self.timeout
+            )
+        )
