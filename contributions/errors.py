@@ -44,6 +44,11 @@ class BadSignature(ContributionRefused):
     code = "bad_signature"
 
 
+class UnsupportedType(ContributionRefused):
+    status_code = 415
+    code = "unsupported_type"
+
+
 class BadUpload(ContributionRefused):
     status_code = 400
     code = "bad_upload"

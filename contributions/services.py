@@ -33,6 +33,7 @@ from contributions.models import (
     Status,
 )
 from contributions.uploads import StagedUpload
+from contributions.validation import sniff
 from datadao.models import Dataset, DatasetStatus, Membership, User
 from datadao.schema import DEFAULT_MAX_SIZE
 from datadao.services import audit_record
@@ -142,6 +143,7 @@ def _receive(
         raise errors.TooLarge(f"The file is larger than this dataset's limit of {max_size} bytes.")
     if staged.size == 0:
         raise errors.BadUpload("The file is empty.")
+    _check_type(dataset, staged)
     signed = _check_signature(
         dataset=dataset, contributor=contributor, sha256=staged.sha256, signature=signature
     )
@@ -166,6 +168,25 @@ def _receive(
     _dispatch("validate", contribution.pk)
     staged.path.replace(upload_root() / storage_name)
     return contribution
+
+
+def _accepted_types(dataset: Dataset) -> set[str]:
+    if dataset.kind == "tabular":
+        return {"text/csv", "application/x-ndjson"}
+    return set(dataset.schema.get("media_types", []))
+
+
+def _check_type(dataset: Dataset, staged: StagedUpload) -> None:
+    """Refuse at upload what the content (magic bytes, text structure; a bounded read) shows
+    the dataset can never take: a zip, an executable, a web page named .csv. The full
+    validation of what passes runs in the worker."""
+    sniffed = sniff(staged.path)
+    accepted = _accepted_types(dataset)
+    if not accepted & set(sniffed.acceptable):
+        raise errors.UnsupportedType(
+            f"This dataset accepts {', '.join(sorted(accepted))}, but the file's content is "
+            f"{sniffed.describe()}."
+        )
 
 
 def _display_name(client_name: str) -> str:

@@ -148,11 +148,12 @@ def test_schema_violations_are_rejected_with_reasons(
     assert contribution.cid == "" and not Pin.objects.exists()
     detail = member_client.get(f"/api/contributions/{contribution.pk}").json()
     assert detail["report"]["tabular"]["rows_invalid"] == 2
-    html = _final(
-        _upload(member_client, tabular, b"<html><script>x</script></html>", "x.csv"), pipeline
+    # A latin-1 byte passes the upload's bounded type check but not full validation.
+    latin = _final(
+        _upload(member_client, tabular, b"id,value,kind\n1,2.5,a\n2,3.5,b\xe9\n"), pipeline
     )
-    assert html.status == Status.REJECTED
-    assert "CSV or JSON Lines" in " ".join(html.reasons)
+    assert latin.status == Status.REJECTED
+    assert "not valid UTF-8" in " ".join(latin.reasons)
 
 
 def test_images_and_near_duplicates_across_contributors(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -119,6 +121,9 @@ def test_session_upload_needs_csrf(tabular, member) -> None:  # type: ignore[no-
         ("quota", 429, "quota_exceeded", "limit is 1"),
         ("private", 404, "not_found", "no dataset"),
         ("bad_signature", 400, "bad_signature", "not a valid EIP-191"),
+        ("html_as_csv", 415, "unsupported_type", "text/html"),
+        ("zip", 415, "unsupported_type", "zip"),
+        ("executable", 415, "unsupported_type", "ELF"),
     ],
 )
 def test_refusals_leave_nothing(
@@ -157,6 +162,16 @@ def test_refusals_leave_nothing(
         dataset = DatasetFactory(visibility=Visibility.MEMBERS)
     elif setup == "bad_signature":
         payload["signature"] = "0x1234"
+    elif setup == "html_as_csv":
+        html = b"<!doctype html><html><script>alert(1)</script></html>"
+        payload = {"file": SimpleUploadedFile("data.csv", html, "text/csv")}
+    elif setup == "zip":
+        archive = io.BytesIO()
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr("bomb.csv", b"0" * 5_000_000)
+        payload = {"file": SimpleUploadedFile("data.csv", archive.getvalue())}
+    elif setup == "executable":
+        payload = {"file": SimpleUploadedFile("data.csv", b"\x7fELF\x02\x01\x01" + b"\0" * 64)}
     with override_settings(CONTRIBUTIONS_PER_HOUR=1 if setup == "quota" else 1000):
         response = client.post(_url(dataset), payload)
     assert response.status_code == status, response.content
