@@ -11,7 +11,10 @@ import logging
 
 from celery import shared_task
 
+from django.core.exceptions import ImproperlyConfigured
+
 from contributions import pipeline, services
+from datadao.keys import load_signer
 from datadao.celeryconf import MAX_COUNTDOWN_SECONDS
 from ipfs.backends.base import IpfsUnavailable
 
@@ -40,6 +43,13 @@ def score_contribution(contribution_id: int) -> str:
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def attest_contribution(contribution_id: int) -> str:
+    # No key, no start: the contribution stays accepted (the sweeper offers it again) instead
+    # of spending a delivery attempt on a configuration problem.
+    try:
+        load_signer("validator")
+    except ImproperlyConfigured as exc:
+        logger.error("cannot attest contribution %s: %s", contribution_id, exc)
+        raise
     contribution = services.contribution_begin(contribution_id=contribution_id, stage="attest")
     if contribution is None:
         return "skipped"

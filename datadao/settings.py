@@ -171,7 +171,7 @@ PIN_AUDIT_INTERVAL_SECONDS = env.int("PIN_AUDIT_INTERVAL_SECONDS", default=3600)
 # are used, never stored in settings dumps, the database or logs. Only their names live here.
 SIGNER_KEY_VARIABLES = {
     "validator": ("VALIDATOR_KEY", "VALIDATOR_KEYSTORE", "VALIDATOR_PASSWORD"),
-    "rewards": ("REWARDS_SIGNER_KEY", "REWARDS_SIGNER_KEYSTORE", "REWARDS_SIGNER_PASSWORD"),
+    "rewards": ("REWARD_SIGNER_KEY", "REWARD_SIGNER_KEYSTORE", "REWARD_SIGNER_PASSWORD"),
 }
 
 # --- Celery -------------------------------------------------------------------------------------

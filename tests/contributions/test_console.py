@@ -92,3 +92,18 @@ def test_contributors_cannot_reach_the_contribution_console() -> None:
     response = _as(UserFactory()).get("/admin/contributions/contribution/")
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
     assert dao.pk
+
+
+def test_attest_refuses_to_start_without_a_validator_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    from django.core.exceptions import ImproperlyConfigured
+
+    from contributions.tasks import attest_contribution
+
+    dataset = DatasetFactory()
+    accepted = _contribution(dataset, status=Status.ACCEPTED, score=9000)
+    monkeypatch.delenv("VALIDATOR_KEY", raising=False)
+    monkeypatch.delenv("VALIDATOR_KEYSTORE", raising=False)
+    with pytest.raises(ImproperlyConfigured, match="set VALIDATOR_KEY"):
+        attest_contribution.apply(args=[accepted.pk]).get()
+    accepted.refresh_from_db()
+    assert accepted.status == Status.ACCEPTED and accepted.attempts == 0
