@@ -10,12 +10,11 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
-
 from django.core.exceptions import ImproperlyConfigured
 
 from contributions import pipeline, services
-from datadao.keys import load_signer
 from datadao.celeryconf import MAX_COUNTDOWN_SECONDS
+from datadao.keys import load_signer
 from ipfs.backends.base import IpfsUnavailable
 
 logger = logging.getLogger(__name__)
