@@ -5,14 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.html import format_html
 
 from contributions import services
 from contributions.errors import ContributionRefused
-from contributions.models import Contribution, Review
-from datadao.admin import DaoScopedAdmin
+from contributions.models import Contribution, Release, Review
+from contributions.releases import release_publish
+from contributions.selectors import releases_of
+from datadao.admin import DaoScopedAdmin, DatasetAdmin
+from datadao.models import Dataset
+from datadao.selectors import managed_dao_ids
+from ipfs.backends.base import IpfsError
 
 
 class ReviewFilter(admin.SimpleListFilter):
@@ -122,3 +129,92 @@ class ContributionAdmin(DaoScopedAdmin):
             queryset,
             lambda c: services.contribution_retry(contribution=c, actor=request.user),
         )
+
+
+# --- Releases -------------------------------------------------------------------------------------
+# Kept as one section (read-only ReleaseAdmin, the "Publish a release" action attached to the
+# datasets page) so it merges cleanly with the contribution console above.
+
+
+@admin.register(Release)
+class ReleaseAdmin(DaoScopedAdmin):
+    dao_lookup = "dataset__dao_id"
+    list_display = (
+        "dataset",
+        "version",
+        "cid",
+        "contributions_count",
+        "total_bytes",
+        "created_by",
+        "created_at",
+    )
+    search_fields = ("cid", "dataset__name", "dataset__slug")
+    list_select_related = ("dataset__dao", "created_by")
+    fields = (
+        "dataset",
+        "version",
+        "cid",
+        "page",
+        "contributions_count",
+        "total_bytes",
+        "created_by",
+        "created_at",
+    )
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Release]:
+        # The manifest lists every contribution; the page links to it instead of loading it.
+        return super().get_queryset(request).defer("manifest")
+
+    @admin.display(description="Release page")
+    def page(self, obj: Release) -> str:
+        url = reverse("release-page", args=[obj.cid])
+        return format_html('<a href="{}">manifest, CAR and data downloads</a>', url)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # releases are immutable: publish a new version instead
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.action(description="Publish a release of the selected datasets", permissions=["change"])
+def publish_release(
+    modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Dataset]
+) -> None:
+    """Only a DAO's creators and admins (or a superuser) publish its releases; operators with
+    a global change permission on datasets are refused here, not in the service."""
+    managed = managed_dao_ids(user=request.user)
+    for dataset in queryset.select_related("dao"):
+        if not (request.user.is_superuser or dataset.dao_id in managed):
+            modeladmin.message_user(
+                request,
+                f"{dataset}: only creators and admins of {dataset.dao.name} publish its releases.",
+                messages.ERROR,
+            )
+            continue
+        before = releases_of(dataset).first()
+        try:
+            release = release_publish(dataset=dataset, actor=request.user)
+        except ValidationError as exc:
+            modeladmin.message_user(request, f"{dataset}: {' '.join(exc.messages)}", messages.ERROR)
+            continue
+        except IpfsError as exc:
+            modeladmin.message_user(
+                request, f"{dataset}: the manifest could not be pinned ({exc}).", messages.ERROR
+            )
+            continue
+        url = reverse("release-page", args=[release.cid])
+        if before is not None and before.pk == release.pk:
+            text = "{}: nothing changed since <a href='{}'>v{}</a>; no new release."
+            level = messages.INFO
+        else:
+            text = "{}: published <a href='{}'>v{}</a>."
+            level = messages.SUCCESS
+        modeladmin.message_user(request, format_html(text, dataset, url, release.version), level)
+
+
+DatasetAdmin.actions = (*DatasetAdmin.actions, publish_release)

@@ -125,7 +125,7 @@ class DatadaoClient:
         }
         response = self.session.post(
             f"{self.base_url}/api/datasets/{dataset_id}/contributions",
-            data=iter(body),
+            data=body,
             headers=headers,
             timeout=self.timeout,
         )

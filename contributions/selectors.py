@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 
-from contributions.models import Contribution
+from contributions.export import TabularSource
+from contributions.models import Contribution, Release
+from contributions.services import contribution_file
 from datadao.models import MANAGER_ROLES, Dataset, Membership, User, Visibility
+from ipfs.cid import Cid
 
 
 def dataset_for_upload(*, dataset_id: int, user: User | None) -> Dataset | None:
@@ -55,3 +59,75 @@ def contribution_for_user(*, contribution_id: int, user: User) -> Contribution:
     if not manages:
         raise PermissionDenied
     return contribution
+
+
+# --- releases -------------------------------------------------------------------------------------
+
+
+def releases_of(dataset: Dataset) -> QuerySet[Release]:
+    """A dataset's releases, newest first."""
+    return (
+        Release.objects.filter(dataset=dataset)
+        .select_related("created_by")
+        .order_by("-version")
+        .defer("manifest")
+    )
+
+
+def release_by_cid(cid: str) -> Release | None:
+    """The release whose manifest has this CID (either spelling of a CIDv1/v0), unscoped."""
+    try:
+        canonical = str(Cid.parse(cid))
+    except ValueError:
+        return None
+    return (
+        Release.objects.select_related("dataset__dao", "created_by")
+        .filter(cid__in={cid, canonical})
+        .first()
+    )
+
+
+def release_for_user(*, cid: str, user: User | None) -> Release | None:
+    """The release if ``user`` may see its dataset: a public dataset's releases are public,
+    a members-only dataset's are for members (and superusers). None otherwise, exactly as for
+    a CID that is not a release, so members-only releases do not leak."""
+    release = release_by_cid(cid)
+    if release is None:
+        return None
+    dataset = release.dataset
+    if dataset.visibility == Visibility.PUBLIC:
+        return release
+    if user is None or not user.is_authenticated:
+        return None
+    if user.is_superuser or Membership.objects.filter(dao_id=dataset.dao_id, user=user).exists():
+        return release
+    return None
+
+
+# Contributions are fetched in batches of ids so the IN lists stay small.
+_SOURCE_BATCH = 5000
+
+
+def release_tabular_sources(release: Release) -> list[TabularSource]:
+    """The release's tabular files, in manifest order, with the delimiter validation found."""
+    ids = [entry["id"] for entry in release.manifest.get("contributions", [])]
+    sources: list[TabularSource] = []
+    for start in range(0, len(ids), _SOURCE_BATCH):
+        rows = (
+            Contribution.objects.filter(pk__in=ids[start : start + _SOURCE_BATCH])
+            .select_related("contributor")
+            .only("pk", "storage_name", "media_type", "report", "contributor__address")
+            .order_by("pk")
+        )
+        for contribution in rows:
+            tabular = contribution.report.get("validation", {}).get("tabular", {})
+            sources.append(
+                TabularSource(
+                    path=contribution_file(contribution),
+                    media_type=contribution.media_type,
+                    contribution=contribution.pk,
+                    contributor=contribution.contributor.address,
+                    delimiter=tabular.get("delimiter"),
+                )
+            )
+    return sources

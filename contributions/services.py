@@ -409,6 +409,9 @@ def contribution_record_pin(*, contribution_id: int, cid: str) -> Contribution |
         label=f"contribution:{contribution.pk}",
     )
     _move(contribution, Status.PINNED)
+    from rewards.services import reward_credit_contribution
+
+    reward_credit_contribution(contribution=contribution)
     audit_record(
         actor=None,
         dao=contribution.dataset.dao,
@@ -516,6 +519,9 @@ def contribution_override(
             )
         reason = f"Rejected by the DAO: {note}" if note else "Rejected by the DAO."
         _move(contribution, Status.REJECTED, review=review, reasons=[*contribution.reasons, reason])
+        from rewards.services import reward_withdraw_contribution
+
+        reward_withdraw_contribution(contribution=contribution)
     elif decision == "confirm":
         if contribution.review != Review.PENDING:
             raise errors.ContributionRefused("This contribution is not waiting for review.")

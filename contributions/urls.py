@@ -1,6 +1,6 @@
 from django.urls import path
 
-from contributions import api
+from contributions import api, release_views
 
 urlpatterns = [
     path("datasets/<int:dataset_id>/contributions", api.upload, name="api-upload"),
@@ -12,4 +12,16 @@ urlpatterns = [
         name="api-contribution-proof",
     ),
     path("tokens", api.token_create, name="api-token-create"),
+]
+
+# Release downloads, by the release's CID (release_views).
+urlpatterns += [
+    path(
+        "releases/<str:cid>/manifest.json",
+        release_views.release_manifest,
+        name="release-manifest",
+    ),
+    path("releases/<str:cid>/release.car", release_views.release_car, name="release-car"),
+    path("releases/<str:cid>/data.csv", release_views.release_csv, name="release-csv"),
+    path("releases/<str:cid>/data.parquet", release_views.release_parquet, name="release-parquet"),
 ]

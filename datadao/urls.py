@@ -16,7 +16,9 @@ urlpatterns = [
     path("auth/me", auth.me, name="siwe-me"),
     path("api/", include("contributions.urls")),
     path("", include("contributions.web_urls")),
+    path("", include("rewards.urls")),
     path("ipfs/<str:cid>", serve_cid, name="ipfs-cid"),
     path("healthz", pages.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("releases/", include("contributions.page_urls")),
 ]

@@ -1,0 +1,190 @@
+"""A release's page and downloads: the manifest, a CAR of everything, the merged data.
+
+Thin: find the release the user may see, then stream. A release of a members-only dataset is
+answered 404 to anyone else, exactly like a CID that is no release, so it does not leak.
+Exports are streamed (CSV) or built in a temporary file and then streamed (Parquet, CAR), so
+no export is ever held in memory. Refusals are ``{"error", "detail"}`` as in the JSON API.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from typing import IO
+
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    JsonResponse,
+    StreamingHttpResponse,
+)
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from contributions import selectors
+from contributions.api import _error, _user
+from contributions.export import TabularSource, iter_csv, write_parquet
+from contributions.models import Release
+from datadao.models import DatasetKind
+from ipfs.backends.base import IpfsCorrupt, IpfsNotFound, IpfsUnavailable
+from ipfs.conf import get_backend
+from ipfs.services import content_open_verified
+
+PARQUET_TYPE = "application/vnd.apache.parquet"
+CAR_TYPE = "application/vnd.ipld.car"
+
+
+def _release(request: HttpRequest, cid: str) -> Release | JsonResponse:
+    release = selectors.release_for_user(cid=cid, user=_user(request))
+    if release is None:
+        return _error("not_found", f"There is no release {cid[:80]} you can see.", 404)
+    return release
+
+
+def _filename(release: Release, suffix: str) -> str:
+    dataset = release.dataset
+    return f"{dataset.dao.slug}-{dataset.slug}-v{release.version}{suffix}"
+
+
+def _attachment(response: HttpResponse, filename: str) -> HttpResponse:
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _file(handle: IO[bytes], release: Release, suffix: str, content_type: str) -> HttpResponse:
+    response = FileResponse(handle, content_type=content_type)
+    return _attachment(response, _filename(release, suffix))
+
+
+def _ipfs_error(exc: Exception) -> JsonResponse:
+    if isinstance(exc, IpfsUnavailable):
+        response = _error("ipfs_unavailable", "The IPFS backend is unreachable; try again.", 503)
+        response["Retry-After"] = "30"
+        return response
+    if isinstance(exc, IpfsNotFound):
+        return _error("ipfs_missing", f"Content of this release is missing: {exc}", 502)
+    return _error("ipfs_corrupt", f"Stored content does not match its CID: {exc}", 502)
+
+
+@require_GET
+def release_page(request: HttpRequest, cid: str) -> HttpResponse:
+    """``/releases/<cid>/``: what the release holds and its download links."""
+    release = selectors.release_for_user(cid=cid, user=_user(request))
+    if release is None:
+        raise Http404("No such release.")
+    context = {
+        "release": release,
+        "dataset": release.dataset,
+        "dao": release.dataset.dao,
+        "totals": release.manifest.get("totals", {}),
+        "tabular": release.dataset.kind == DatasetKind.TABULAR,
+    }
+    return render(request, "contributions/release.html", context)
+
+
+@require_GET
+def release_manifest(request: HttpRequest, cid: str) -> HttpResponse:
+    """``GET /api/releases/<cid>/manifest.json``: the pinned manifest, byte for byte, checked
+    against its CID before it is sent."""
+    release = _release(request, cid)
+    if isinstance(release, HttpResponse):
+        return release
+    try:
+        handle = content_open_verified(cid=release.cid)
+    except (IpfsUnavailable, IpfsNotFound, IpfsCorrupt) as exc:
+        return _ipfs_error(exc)
+    return _file(handle, release, "-manifest.json", "application/json")
+
+
+@require_GET
+def release_car(request: HttpRequest, cid: str) -> HttpResponse:
+    """``GET /api/releases/<cid>/release.car``: a CARv1 whose roots are the manifest and every
+    contribution, holding all their blocks (``ipfs dag import`` it into any node)."""
+    release = _release(request, cid)
+    if isinstance(release, HttpResponse):
+        return release
+    export_car = getattr(get_backend(), "export_car", None)
+    if export_car is None:
+        return _error(
+            "not_implemented",
+            "This server stores content on an IPFS node; export the release there with "
+            f"`ipfs dag export {release.cid}` and the same for each contribution CID listed "
+            "in the manifest.",
+            501,
+        )
+    roots = [release.cid] + [entry["cid"] for entry in release.manifest.get("contributions", [])]
+    handle = tempfile.TemporaryFile()  # noqa: SIM115 - closed by the response
+    try:
+        export_car(roots, handle)
+    except (IpfsUnavailable, IpfsNotFound, IpfsCorrupt) as exc:
+        handle.close()
+        return _ipfs_error(exc)
+    handle.seek(0)
+    return _file(handle, release, ".car", CAR_TYPE)
+
+
+def _tabular_sources(release: Release) -> list[TabularSource] | JsonResponse:
+    dataset = release.dataset
+    if dataset.kind != DatasetKind.TABULAR:
+        return _error(
+            "not_tabular",
+            f"'{dataset.name}' is a {dataset.kind} dataset; merged CSV and Parquet exist only "
+            "for tabular datasets. Download release.car for its files.",
+            404,
+        )
+    sources = selectors.release_tabular_sources(release)
+    missing = [source.contribution for source in sources if not source.path.is_file()]
+    if missing:
+        shown = ", ".join(map(str, missing[:10]))
+        return _error(
+            "data_unavailable",
+            f"The stored files of contributions {shown} are not on this server; "
+            "download release.car instead.",
+            503,
+        )
+    return sources
+
+
+@require_GET
+def release_csv(request: HttpRequest, cid: str) -> HttpResponse:
+    """``GET /api/releases/<cid>/data.csv``: every row of the release in one CSV, schema
+    columns then ``_contribution`` and ``_contributor``; cells that a spreadsheet would run as
+    formulas are prefixed with ``'``."""
+    release = _release(request, cid)
+    if isinstance(release, HttpResponse):
+        return release
+    sources = _tabular_sources(release)
+    if isinstance(sources, HttpResponse):
+        return sources
+    columns = release.manifest["dataset"]["schema"]["columns"]
+    response = StreamingHttpResponse(
+        iter_csv(sources, columns), content_type="text/csv; charset=utf-8"
+    )
+    return _attachment(response, _filename(release, ".csv"))
+
+
+@require_GET
+def release_parquet(request: HttpRequest, cid: str) -> HttpResponse:
+    """``GET /api/releases/<cid>/data.parquet``: the same rows as data.csv, typed, as Parquet."""
+    release = _release(request, cid)
+    if isinstance(release, HttpResponse):
+        return release
+    sources = _tabular_sources(release)
+    if isinstance(sources, HttpResponse):
+        return sources
+    columns = release.manifest["dataset"]["schema"]["columns"]
+    handle = tempfile.TemporaryFile()  # noqa: SIM115 - closed by the response
+    try:
+        write_parquet(
+            sources,
+            columns,
+            handle,
+            metadata={"datadao.release": release.cid, "datadao.version": str(release.version)},
+        )
+    except BaseException:
+        handle.close()
+        raise
+    handle.seek(0)
+    return _file(handle, release, ".parquet", PARQUET_TYPE)

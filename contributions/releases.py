@@ -1,0 +1,167 @@
+"""Dataset releases: a canonical JSON manifest of the pinned contributions, pinned to IPFS.
+
+The manifest's CID is the release's id: anyone holding the CID can fetch the manifest from
+any IPFS node, check it hashes to the CID, and from it fetch and check every contribution
+(each listed with its CID, SHA-256 and the validator's signed proof). The Release row is an
+index of what was published; the pinned bytes are the release.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections import defaultdict
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from contributions.models import Contribution, Release, Status
+from datadao.models import Dataset, DatasetStatus, User
+from datadao.services import audit_record
+from ipfs.services import content_add
+
+# Bumped when the manifest's shape changes, so readers can tell versions apart.
+MANIFEST_FORMAT = 1
+
+
+def manifest_bytes(manifest: dict[str, Any]) -> bytes:
+    """The canonical serialization: sorted keys, no whitespace, UTF-8. The same manifest always
+    gives the same bytes, hence the same CID."""
+    return json.dumps(manifest, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
+        "utf-8"
+    )
+
+
+def _dataset_entry(dataset: Dataset) -> dict[str, Any]:
+    return {
+        "id": dataset.pk,
+        "dao": dataset.dao.slug,
+        "slug": dataset.slug,
+        "name": dataset.name,
+        "kind": dataset.kind,
+        "license": dataset.license,
+        "schema": dataset.schema,
+    }
+
+
+def _contribution_entry(contribution: Contribution) -> dict[str, Any]:
+    proof = getattr(contribution, "proof", None)
+    return {
+        "id": contribution.pk,
+        "cid": contribution.cid,
+        "contributor": contribution.contributor.address,
+        "sha256": contribution.sha256,
+        "size": contribution.size,
+        "media_type": contribution.media_type,
+        "scores": {
+            "authenticity": contribution.authenticity,
+            "ownership": contribution.ownership,
+            "quality": contribution.quality,
+            "uniqueness": contribution.uniqueness,
+            "score": contribution.score,
+        },
+        "validator_version": contribution.validator_version,
+        "proof": {"signature": proof.signature, "signer": proof.signer} if proof else None,
+    }
+
+
+def _totals(entries: list[dict[str, Any]]) -> dict[str, Any]:
+    by_type: dict[str, dict[str, int]] = defaultdict(lambda: {"contributions": 0, "bytes": 0})
+    for entry in entries:
+        bucket = by_type[entry["media_type"] or "application/octet-stream"]
+        bucket["contributions"] += 1
+        bucket["bytes"] += entry["size"]
+    return {
+        "contributions": len(entries),
+        "bytes": sum(entry["size"] for entry in entries),
+        "by_media_type": dict(sorted(by_type.items())),
+    }
+
+
+def _pinned_entries(dataset: Dataset) -> list[dict[str, Any]]:
+    pinned = (
+        Contribution.objects.filter(dataset=dataset, status=Status.PINNED)
+        .select_related("contributor", "proof")
+        .order_by("pk")
+    )
+    return [_contribution_entry(c) for c in pinned.iterator(chunk_size=2000)]
+
+
+@transaction.atomic
+def release_publish(*, dataset: Dataset, actor: User | None) -> Release:
+    """Publish the dataset's pinned contributions as the next release, or return the latest
+    release when nothing it records has changed.
+
+    Guarantees: versions are 1, 2, 3… per dataset with no gap or duplicate, even under
+    concurrent publishes (the dataset row is locked); the manifest lists every pinned
+    contribution, ordered by id, and is pinned before the Release row exists; a double submit
+    creates nothing. "Nothing changed" means the same dataset description (name, license,
+    schema…) and the same contribution entries as the latest release, so a license change is
+    a new release. Refuses (ValidationError) a draft dataset and one with nothing pinned.
+    Authorization is the caller's: only the DAO's managers should reach this.
+
+    Raises ``IpfsUnavailable`` when the backend cannot be reached; nothing is recorded then.
+    """
+    dataset = (
+        Dataset.objects.select_for_update(of=("self",)).select_related("dao").get(pk=dataset.pk)
+    )
+    if dataset.status == DatasetStatus.DRAFT:
+        raise ValidationError(
+            f"The dataset '{dataset.name}' is still a draft; open it before publishing a release."
+        )
+    entries = _pinned_entries(dataset)
+    if not entries:
+        raise ValidationError(
+            f"The dataset '{dataset.name}' has no pinned contributions yet; a release lists "
+            "pinned contributions only."
+        )
+    described = _dataset_entry(dataset)
+    latest = Release.objects.filter(dataset=dataset).order_by("-version").first()
+    if (
+        latest is not None
+        and latest.manifest.get("dataset") == described
+        and latest.manifest.get("contributions") == entries
+    ):
+        return latest
+    version = (latest.version if latest else 0) + 1
+    now = timezone.now()
+    manifest = {
+        "datadao_release": MANIFEST_FORMAT,
+        "dataset": described,
+        "version": version,
+        "created_at": now.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "contributions": entries,
+        "totals": _totals(entries),
+    }
+    # Pinned under the dataset lock: the version is part of the bytes, so it must be final.
+    # A rollback after this leaves an unrecorded pin of a small file, which is harmless.
+    pin = content_add(
+        stream=io.BytesIO(manifest_bytes(manifest)),
+        label=f"release:{dataset}@v{version}",
+        content_type="application/json",
+    )
+    release = Release.objects.create(
+        dataset=dataset,
+        version=version,
+        cid=pin.cid,
+        manifest=manifest,
+        contributions_count=len(entries),
+        total_bytes=manifest["totals"]["bytes"],
+        created_by=actor if actor is not None and actor.pk else None,
+        created_at=now,
+    )
+    audit_record(
+        actor=actor,
+        dao=dataset.dao,
+        verb="release.published",
+        obj=release,
+        details={
+            "cid": release.cid,
+            "version": version,
+            "contributions": len(entries),
+            "bytes": release.total_bytes,
+        },
+    )
+    return release

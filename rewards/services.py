@@ -1,0 +1,256 @@
+"""Writes of the rewards ledger: credit entries, close epochs, issue vouchers.
+
+Every credit has a unique (source, reason) key, so a retried task credits once. Closing an
+epoch is one transaction under a row lock: concurrent closers produce one closed epoch, and
+closing a closed epoch returns it unchanged.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections import defaultdict
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from datadao.keys import load_signer
+from datadao.models import DAO, User
+from datadao.services import audit_record
+from rewards.models import Allocation, Epoch, EpochStatus, RewardEntry, RewardPolicy, Voucher
+
+BPS = 10_000
+UINT256_MAX = 2**256 - 1
+# EpochRoot is signed for this contract when the DAO has none configured yet (simulation).
+ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+
+
+class RewardsError(Exception):
+    """A refused rewards operation; the message names the problem."""
+
+
+def _int(value: Decimal | int) -> int:
+    return int(value)
+
+
+def reward_credit_contribution(*, contribution: object) -> RewardEntry | None:
+    """Credit an accepted contribution once: per_contribution × score / 10000 (floored).
+
+    Idempotent: the unique (source, reason) key turns a repeat into a lookup.
+    """
+    from contributions.models import Contribution
+
+    assert isinstance(contribution, Contribution)
+    policy = RewardPolicy.objects.filter(dataset_id=contribution.dataset_id).first()
+    if policy is None or policy.per_contribution == 0 or not contribution.score:
+        return None
+    amount = _int(policy.per_contribution) * contribution.score // BPS
+    try:
+        with transaction.atomic():
+            return RewardEntry.objects.create(
+                dao_id=contribution.dataset.dao_id,
+                dataset_id=contribution.dataset_id,
+                account_id=contribution.contributor_id,
+                amount=amount,
+                reason="contribution",
+                source_type="contributions.contribution",
+                source_id=str(contribution.pk),
+            )
+    except IntegrityError:
+        return RewardEntry.objects.get(
+            source_type="contributions.contribution",
+            source_id=str(contribution.pk),
+            reason="contribution",
+        )
+
+
+def reward_withdraw_contribution(*, contribution: object) -> int:
+    """Remove a contribution's unsettled credit (the DAO rejected it after acceptance).
+    A credit already frozen into a closed epoch stays: that money is committed."""
+    deleted, _ = RewardEntry.objects.filter(
+        source_type="contributions.contribution",
+        source_id=str(contribution.pk),  # type: ignore[attr-defined]
+        epoch__isnull=True,
+    ).delete()
+    return deleted
+
+
+def epoch_current(*, dao: DAO) -> Epoch:
+    """The DAO's open epoch, created on first use (the unique constraint allows one)."""
+    epoch = Epoch.objects.filter(dao=dao, status=EpochStatus.OPEN).first()
+    if epoch is not None:
+        return epoch
+    last = Epoch.objects.filter(dao=dao).order_by("-number").values_list("number", flat=True)
+    try:
+        with transaction.atomic():
+            return Epoch.objects.create(dao=dao, number=(last.first() or 0) + 1)
+    except IntegrityError:
+        return Epoch.objects.get(dao=dao, status=EpochStatus.OPEN)
+
+
+def _allocations(entries: list[tuple[str, int]], budget: int | None) -> tuple[dict[str, int], bool]:
+    """Sum per address; above the budget, scale every allocation pro rata (floored), so the
+    total never exceeds the budget. Deterministic: integers only."""
+    sums: dict[str, int] = defaultdict(int)
+    for address, amount in entries:
+        sums[address] += amount
+    total = sum(sums.values())
+    if budget is None or total <= budget:
+        return dict(sums), False
+    return {a: v * budget // total for a, v in sums.items()}, True
+
+
+def epoch_simulate(*, dao: DAO) -> dict[str, int]:
+    """What each address would get if the open epoch closed now (writes nothing)."""
+    entries = RewardEntry.objects.filter(dao=dao, epoch__isnull=True).values_list(
+        "account__address", "amount"
+    )
+    allocations, _ = _allocations([(a, _int(v)) for a, v in entries], _dao_budget(dao))
+    return dict(sorted(allocations.items()))
+
+
+def _dao_budget(dao: DAO) -> int | None:
+    budgets = [
+        _int(b)
+        for b in RewardPolicy.objects.filter(
+            dataset__dao=dao, epoch_budget__isnull=False
+        ).values_list("epoch_budget", flat=True)
+    ]
+    return sum(budgets) if budgets else None
+
+
+@transaction.atomic
+def epoch_close(*, dao: DAO, actor: User | None) -> Epoch:
+    """Close the DAO's open epoch: freeze its entries, allocate per address, build the
+    OpenZeppelin Merkle tree, sign the EpochRoot, pin the dump, open the next epoch.
+
+    One transaction under a lock on the epoch row: a second closer waits, then finds the
+    epoch closed and gets the same stored result.
+    """
+    from ipfs.services import content_add
+    from rewards.eip712 import epoch_root_typed_data, sign_typed_data
+    from rewards.merkle import StandardMerkleTree
+
+    epoch = epoch_current(dao=dao)
+    epoch = Epoch.objects.select_for_update().get(pk=epoch.pk)
+    if epoch.status == EpochStatus.CLOSED:
+        return epoch
+    signer = load_signer("rewards")  # before any write: no key, no close
+    now = timezone.now()
+    entry_ids = list(
+        RewardEntry.objects.select_for_update()
+        .filter(dao=dao, epoch__isnull=True, created_at__lte=now)
+        .values_list("pk", flat=True)
+    )
+    if not entry_ids:
+        raise RewardsError(f"Epoch {epoch.number} has no reward entries to settle yet.")
+    RewardEntry.objects.filter(pk__in=entry_ids).update(epoch=epoch)
+    rows = RewardEntry.objects.filter(pk__in=entry_ids).values_list("account__address", "amount")
+    allocations, scaled = _allocations([(a, _int(v)) for a, v in rows], _dao_budget(dao))
+    values = sorted((address, amount) for address, amount in allocations.items() if amount > 0)
+    if not values:
+        raise RewardsError(f"Epoch {epoch.number} allocates nothing (every amount is zero).")
+    tree = StandardMerkleTree.of(values)
+    dump = tree.dump()
+    total = sum(amount for _, amount in values)
+    payload = epoch_root_typed_data(
+        epoch=epoch.number,
+        root=tree.root,
+        total=total,
+        chain_id=dao.chain_id,
+        verifying_contract=dao.reward_contract_address or ZERO_ADDRESS,
+    )
+    canonical = json.dumps(dump, sort_keys=True, separators=(",", ":")).encode()
+    pin = content_add(
+        stream=io.BytesIO(canonical),
+        label=f"epoch:{dao.slug}:{epoch.number}",
+        content_type="application/json",
+    )
+    proofs = tree.proofs()
+    index_of = {value: i for i, value in enumerate(values)}
+    Allocation.objects.bulk_create(
+        [
+            Allocation(
+                epoch=epoch,
+                account=address,
+                amount=amount,
+                tree_index=index_of[(address, amount)],
+                proof=proofs[index_of[(address, amount)]],
+            )
+            for address, amount in values
+        ],
+        batch_size=5000,
+    )
+    epoch.status = EpochStatus.CLOSED
+    epoch.closed_at = now
+    epoch.root = tree.root
+    epoch.total = total
+    epoch.budget_scaled = scaled
+    epoch.dump = dump
+    epoch.dump_cid = pin.cid
+    epoch.root_typed_data = payload
+    epoch.root_signature = sign_typed_data(payload, signer)
+    epoch.signer = signer.address
+    epoch.save()
+    Epoch.objects.create(dao=dao, number=epoch.number + 1)
+    audit_record(
+        actor=actor,
+        dao=dao,
+        verb="epoch.closed",
+        obj=epoch,
+        details={"root": tree.root, "total": str(total), "accounts": len(values), "cid": pin.cid},
+    )
+    return epoch
+
+
+@transaction.atomic
+def voucher_issue(
+    *,
+    dao: DAO,
+    contributor: str,
+    amount: int,
+    deadline: int,
+    dataset_id: str,
+    actor: User | None,
+) -> Voucher:
+    """Sign an EIP-712 Claim with the next nonce of (DAO, contributor)."""
+    from rewards.eip712 import claim_typed_data, sign_typed_data
+
+    if not isinstance(amount, int) or not 0 < amount <= UINT256_MAX:
+        raise RewardsError("The amount must be a whole number of the token's smallest unit > 0.")
+    if not dao.reward_contract_address:
+        raise RewardsError(f"{dao.name} has no reward contract address; set it first.")
+    signer = load_signer("rewards")
+    # Lock the DAO row so two issuers cannot pick the same nonce (the constraint would refuse).
+    DAO.objects.select_for_update().filter(pk=dao.pk).first()
+    used = Voucher.objects.filter(dao=dao, contributor=contributor).order_by("-nonce")
+    nonce = _int(used.values_list("nonce", flat=True).first() or -1) + 1
+    payload = claim_typed_data(
+        contributor=contributor,
+        amount=amount,
+        nonce=nonce,
+        deadline=deadline,
+        dataset_id=dataset_id,
+        chain_id=dao.chain_id,
+        verifying_contract=dao.reward_contract_address,
+    )
+    voucher = Voucher.objects.create(
+        dao=dao,
+        contributor=contributor,
+        amount=amount,
+        nonce=nonce,
+        deadline=deadline,
+        dataset_id=dataset_id,
+        typed_data=payload,
+        signature=sign_typed_data(payload, signer),
+        signer=signer.address,
+    )
+    audit_record(
+        actor=actor,
+        dao=dao,
+        verb="voucher.issued",
+        obj=voucher,
+        details={"contributor": contributor, "amount": str(amount), "nonce": nonce},
+    )
+    return voucher

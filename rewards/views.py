@@ -1,0 +1,84 @@
+"""Contributor pages and downloads for rewards: allocations with proofs, vouchers."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from datadao.models import MANAGER_ROLES, Membership
+from rewards.models import Allocation, Voucher
+
+
+def _owner_or_manager(request: HttpRequest, address: str, dao_id: int) -> bool:
+    user = request.user
+    if not user.is_authenticated:
+        return False
+    if user.address == address or user.is_superuser:
+        return True
+    return Membership.objects.filter(dao_id=dao_id, user=user, role__in=MANAGER_ROLES).exists()
+
+
+def allocation_claim(allocation: Allocation) -> dict[str, Any]:
+    """Everything a wallet needs to call ``claim(epoch, amount, proof)``."""
+    epoch = allocation.epoch
+    return {
+        "dao": epoch.dao.slug,
+        "epoch": epoch.number,
+        "root": epoch.root,
+        "account": allocation.account,
+        "amount": str(int(allocation.amount)),
+        "proof": allocation.proof,
+        "treeIndex": allocation.tree_index,
+        "chainId": epoch.dao.chain_id,
+        "contract": epoch.dao.reward_contract_address or None,
+        "dumpCid": epoch.dump_cid,
+    }
+
+
+def _download(body: dict[str, Any], filename: str) -> HttpResponse:
+    response = HttpResponse(json.dumps(body, indent=2), content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@require_GET
+def allocation_download(request: HttpRequest, allocation_id: int) -> HttpResponse:
+    """``GET /api/rewards/allocations/{id}``: the claim data (amount + Merkle proof)."""
+    allocation = Allocation.objects.select_related("epoch__dao").filter(pk=allocation_id).first()
+    if allocation is None or not _owner_or_manager(
+        request, allocation.account, allocation.epoch.dao_id
+    ):
+        raise Http404("No such allocation.")
+    name = f"{allocation.epoch.dao.slug}-epoch-{allocation.epoch.number}-claim.json"
+    return _download(allocation_claim(allocation), name)
+
+
+@require_GET
+def voucher_download(request: HttpRequest, voucher_id: int) -> HttpResponse:
+    """``GET /api/rewards/vouchers/{id}``: the ``eth_signTypedData_v4`` payload + signature."""
+    voucher = Voucher.objects.filter(pk=voucher_id).first()
+    if voucher is None or not _owner_or_manager(request, voucher.contributor, voucher.dao_id):
+        raise Http404("No such voucher.")
+    body = {"typedData": voucher.typed_data, "signature": voucher.signature, "signer": voucher.signer}
+    return _download(body, f"voucher-{voucher.pk}.json")
+
+
+@login_required
+@require_GET
+def my_rewards(request: HttpRequest) -> HttpResponse:
+    """Earned per epoch with claim data to copy or download, and vouchers."""
+    allocations = (
+        Allocation.objects.filter(account=request.user.address)
+        .select_related("epoch__dao")
+        .order_by("-epoch__closed_at")[:200]
+    )
+    vouchers = Voucher.objects.filter(contributor=request.user.address).order_by("-created_at")[
+        :200
+    ]
+    rows = [(a, json.dumps(allocation_claim(a))) for a in allocations]
+    return render(request, "rewards/mine.html", {"rows": rows, "vouchers": vouchers})
