@@ -80,13 +80,16 @@ class EpochAdmin(ReadOnly):
     def close_epochs(self, request: HttpRequest, queryset: QuerySet[Epoch]) -> None:
         for epoch in queryset.filter(status="open").select_related("dao"):
             try:
-                closed = services.epoch_close(dao=epoch.dao, actor=request.user)
+                closed = services.epoch_close(
+                    dao=epoch.dao, actor=request.user, number=epoch.number
+                )
             except (services.RewardsError, ImproperlyConfigured) as exc:
                 self.message_user(request, f"{epoch}: {exc}", messages.ERROR)
                 continue
             self.message_user(
                 request,
-                f"{closed}: closed, total {closed.total}, root {closed.root}, dump {closed.dump_cid}",
+                f"{closed}: closed, total {closed.total}, root {closed.root}, "
+                f"dump {closed.dump_cid}",
                 messages.SUCCESS,
             )
 

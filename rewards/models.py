@@ -13,10 +13,9 @@ from django.utils import timezone
 from datadao.models import DAO, Dataset, User
 
 
-def Uint256Field(**kwargs: object) -> models.DecimalField:  # noqa: N802 - reads like a field class
+def Uint256Field(**kwargs: object) -> models.DecimalField:
     """uint256 as NUMERIC(78,0): 2**256 - 1 has 78 decimal digits."""
     return models.DecimalField(max_digits=78, decimal_places=0, **kwargs)  # type: ignore[arg-type]
-
 
 
 class RewardPolicy(models.Model):

@@ -46,6 +46,9 @@ def reward_credit_contribution(*, contribution: object) -> RewardEntry | None:
     if policy is None or policy.per_contribution == 0 or not contribution.score:
         return None
     amount = _int(policy.per_contribution) * contribution.score // BPS
+    # The open epoch the credit will settle in exists from the first credit, so the console
+    # always shows something to simulate and close.
+    epoch_current(dao=contribution.dataset.dao)
     try:
         with transaction.atomic():
             return RewardEntry.objects.create(
@@ -121,19 +124,23 @@ def _dao_budget(dao: DAO) -> int | None:
 
 
 @transaction.atomic
-def epoch_close(*, dao: DAO, actor: User | None) -> Epoch:
-    """Close the DAO's open epoch: freeze its entries, allocate per address, build the
-    OpenZeppelin Merkle tree, sign the EpochRoot, pin the dump, open the next epoch.
+def epoch_close(*, dao: DAO, actor: User | None, number: int | None = None) -> Epoch:
+    """Close epoch ``number`` (default: the DAO's open one): freeze its entries, allocate per
+    address, build the OpenZeppelin Merkle tree, sign the EpochRoot, pin the dump, open the
+    next epoch.
 
-    One transaction under a lock on the epoch row: a second closer waits, then finds the
-    epoch closed and gets the same stored result.
+    One transaction under a lock on the epoch row: a second closer of the same epoch waits,
+    then finds it closed and gets the same stored result.
     """
     from ipfs.services import content_add
     from rewards.eip712 import epoch_root_typed_data, sign_typed_data
     from rewards.merkle import StandardMerkleTree
 
-    epoch = epoch_current(dao=dao)
-    epoch = Epoch.objects.select_for_update().get(pk=epoch.pk)
+    if number is None:
+        number = epoch_current(dao=dao).number
+    epoch = Epoch.objects.select_for_update().filter(dao=dao, number=number).first()
+    if epoch is None:
+        raise RewardsError(f"{dao.name} has no epoch {number}.")
     if epoch.status == EpochStatus.CLOSED:
         return epoch
     signer = load_signer("rewards")  # before any write: no key, no close
@@ -224,8 +231,13 @@ def voucher_issue(
     signer = load_signer("rewards")
     # Lock the DAO row so two issuers cannot pick the same nonce (the constraint would refuse).
     DAO.objects.select_for_update().filter(pk=dao.pk).first()
-    used = Voucher.objects.filter(dao=dao, contributor=contributor).order_by("-nonce")
-    nonce = _int(used.values_list("nonce", flat=True).first() or -1) + 1
+    last = (
+        Voucher.objects.filter(dao=dao, contributor=contributor)
+        .order_by("-nonce")
+        .values_list("nonce", flat=True)
+        .first()
+    )
+    nonce = 0 if last is None else _int(last) + 1  # nonce 0 is falsy: compare with None
     payload = claim_typed_data(
         contributor=contributor,
         amount=amount,

@@ -3,7 +3,11 @@ from django.urls import path
 from rewards import views
 
 urlpatterns = [
-    path("api/rewards/allocations/<int:allocation_id>", views.allocation_download, name="allocation-download"),
+    path(
+        "api/rewards/allocations/<int:allocation_id>",
+        views.allocation_download,
+        name="allocation-download",
+    ),
     path("api/rewards/vouchers/<int:voucher_id>", views.voucher_download, name="voucher-download"),
     path("me/rewards", views.my_rewards, name="my-rewards"),
 ]

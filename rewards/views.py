@@ -64,7 +64,11 @@ def voucher_download(request: HttpRequest, voucher_id: int) -> HttpResponse:
     voucher = Voucher.objects.filter(pk=voucher_id).first()
     if voucher is None or not _owner_or_manager(request, voucher.contributor, voucher.dao_id):
         raise Http404("No such voucher.")
-    body = {"typedData": voucher.typed_data, "signature": voucher.signature, "signer": voucher.signer}
+    body = {
+        "typedData": voucher.typed_data,
+        "signature": voucher.signature,
+        "signer": voucher.signer,
+    }
     return _download(body, f"voucher-{voucher.pk}.json")
 
 

@@ -1,0 +1,68 @@
+"""Allocation lists (``address,amount`` CSV) as operators and auditors exchange them.
+
+Amounts are integers in the token's base units (wei for an 18-decimal token): no decimal
+point, exponent, sign or thousands separator, because a tree commits to exact integers and
+"1.5" or "1e18" would need a guess about the token's decimals.
+
+A repeated address is refused, not summed. The contract pays each leaf once, so two rows
+for one address would either pay twice or leave one row unclaimable, and which was meant
+is a question for whoever made the list: a silent sum would hide a join gone wrong
+upstream.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable
+
+from rewards.ethtypes import checksum_address, uint256_decimal
+
+HEADER = ("address", "amount")
+
+
+class AllocationError(ValueError):
+    """A line of the list is wrong; ``line`` is its 1-based line number."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(f"line {line}: {message}")
+        self.line = line
+
+
+def parse_allocations_csv(lines: Iterable[str]) -> list[tuple[str, int]]:
+    """(checksummed address, amount) pairs in file order, from CSV text lines.
+
+    An ``address,amount`` header line is optional. Blank lines are skipped; cells may be
+    padded with spaces. Raises :class:`AllocationError` at the first bad line.
+    """
+    reader = csv.reader(lines)
+    allocations: list[tuple[str, int]] = []
+    seen: dict[str, int] = {}
+    first = True
+    for row in reader:
+        line = reader.line_num
+        cells = [cell.strip() for cell in row]
+        if not any(cells):
+            continue
+        if first:
+            first = False
+            if tuple(cell.lower() for cell in cells) == HEADER:
+                continue
+        if len(cells) != 2:
+            raise AllocationError(line, f"expected 2 columns (address,amount), got {len(cells)}")
+        try:
+            address = checksum_address(cells[0], "address")
+        except ValueError as exc:
+            raise AllocationError(line, str(exc)) from None
+        try:
+            amount = uint256_decimal(cells[1], "amount")
+        except ValueError as exc:
+            raise AllocationError(line, f"{exc} (amounts are whole base units, e.g. wei)") from None
+        if address in seen:
+            raise AllocationError(
+                line, f"{address} is already allocated on line {seen[address]}; merge the rows"
+            )
+        seen[address] = line
+        allocations.append((address, amount))
+    if not allocations:
+        raise AllocationError(max(reader.line_num, 1), "no allocations")
+    return allocations

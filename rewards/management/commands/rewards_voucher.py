@@ -1,0 +1,58 @@
+"""Sign one Claim voucher with the reward signer's key (no database needed)."""
+
+from __future__ import annotations
+
+import json
+import time
+from argparse import ArgumentParser
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management.base import BaseCommand, CommandError
+
+from datadao.keys import load_signer
+from rewards.eip712 import claim_typed_data, sign_envelope
+from rewards.ethtypes import uint256_decimal
+
+
+class Command(BaseCommand):
+    help = (
+        "Sign an EIP-712 Claim voucher for the DatadaoDistributor contract with the reward "
+        "signer (REWARD_SIGNER_KEY, or REWARD_SIGNER_KEYSTORE and REWARD_SIGNER_PASSWORD) "
+        "and print {typedData, signature, signer} as JSON: typedData is the exact "
+        "eth_signTypedData_v4 payload, so a wallet or auditor can re-hash it. For one-off "
+        "or manual payouts; reads no database."
+    )
+    requires_system_checks: list[str] = []
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("--contributor", required=True, metavar="ADDRESS")
+        parser.add_argument("--amount", required=True, metavar="N", help="base units (wei)")
+        parser.add_argument("--nonce", required=True, metavar="N")
+        parser.add_argument("--deadline", required=True, metavar="UNIX", help="unix seconds")
+        parser.add_argument("--dataset-id", required=True, metavar="BYTES32", help="0x + 64 hex")
+        parser.add_argument("--chain-id", required=True, metavar="N")
+        parser.add_argument("--verifying-contract", required=True, metavar="ADDRESS")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            numbers = {
+                name: uint256_decimal(options[name].strip(), f"--{name.replace('_', '-')}")
+                for name in ("amount", "nonce", "deadline", "chain_id")
+            }
+            payload = claim_typed_data(
+                contributor=options["contributor"].strip(),
+                dataset_id=options["dataset_id"].strip(),
+                verifying_contract=options["verifying_contract"].strip(),
+                **numbers,
+            )
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        # The contract would refuse it; signing one only hands out something useless.
+        if numbers["deadline"] <= time.time():
+            raise CommandError(f"--deadline {numbers['deadline']} is in the past")
+        try:
+            signer = load_signer("rewards")
+        except ImproperlyConfigured as exc:
+            raise CommandError(str(exc)) from None
+        self.stdout.write(json.dumps(sign_envelope(payload, signer), indent=2))
