@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from functools import lru_cache
 from pathlib import Path
 
 from django.conf import settings
@@ -25,19 +26,41 @@ def load_signer(role: str) -> LocalAccount:
     key_var, keystore_var, password_var = settings.SIGNER_KEY_VARIABLES[role]
     raw_key = os.environ.get(key_var, "").strip()
     if raw_key:
-        try:
-            return Account.from_key(raw_key)
-        except Exception:
-            # Do not chain the exception: its text could echo the key.
-            raise ImproperlyConfigured(f"{key_var} is not a valid private key.") from None
+        return _from_key(raw_key, key_var)
     keystore = os.environ.get(keystore_var, "").strip()
     if not keystore:
         raise ImproperlyConfigured(
             f"No {role} signer: set {key_var}, or {keystore_var} and {password_var}."
         )
-    password = os.environ.get(password_var, "")
     try:
-        encrypted = json.loads(Path(keystore).read_text())
+        mtime = Path(keystore).stat().st_mtime_ns
+    except OSError:
+        raise ImproperlyConfigured(
+            f"{keystore_var}: cannot read a keystore at that path."
+        ) from None
+    password = os.environ.get(password_var, "")
+    return _from_keystore(keystore, mtime, password, keystore_var, password_var)
+
+
+# Cached per process: parsing a key costs milliseconds of pure-Python curve arithmetic and a
+# keystore's scrypt far more, on every signature otherwise. The cache keys on the variables'
+# current values (and the keystore's mtime), so a rotated key takes effect at once.
+@lru_cache(maxsize=8)
+def _from_key(raw_key: str, key_var: str) -> LocalAccount:
+    try:
+        return Account.from_key(raw_key)
+    except Exception:
+        # Do not chain the exception: its text could echo the key.
+        raise ImproperlyConfigured(f"{key_var} is not a valid private key.") from None
+
+
+@lru_cache(maxsize=8)
+def _from_keystore(
+    path: str, mtime: int, password: str, keystore_var: str, password_var: str
+) -> LocalAccount:
+    del mtime  # part of the cache key only
+    try:
+        encrypted = json.loads(Path(path).read_text())
     except (OSError, ValueError):
         raise ImproperlyConfigured(
             f"{keystore_var}: cannot read a keystore at that path."
