@@ -16,7 +16,7 @@ from contributions.errors import ContributionRefused
 from contributions.models import Contribution, Release, Review
 from contributions.releases import release_publish
 from contributions.selectors import releases_of
-from datadao.admin import DaoScopedAdmin, DatasetAdmin
+from datadao.admin import DaoScopedAdmin, DatasetAdmin, ReadOnlyAdminMixin
 from datadao.models import Dataset
 from datadao.selectors import managed_dao_ids
 from ipfs.backends.base import IpfsError
@@ -36,7 +36,7 @@ class ReviewFilter(admin.SimpleListFilter):
 
 
 @admin.register(Contribution)
-class ContributionAdmin(DaoScopedAdmin):
+class ContributionAdmin(ReadOnlyAdminMixin, DaoScopedAdmin):
     dao_lookup = "dataset__dao_id"
     list_display = (
         "id",
@@ -64,16 +64,6 @@ class ContributionAdmin(DaoScopedAdmin):
         if not obj.cid:
             return "—"
         return format_html('<a href="/ipfs/{}">{}…</a>', obj.cid, obj.cid[:16])
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # Viewing is enough: every change is one of the audited actions below.
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         actions = super().get_actions(request)

@@ -246,11 +246,8 @@ def stage_of(contribution: Contribution) -> str | None:
     return None
 
 
-@transaction.atomic
-def contribution_begin(*, contribution_id: int, stage: str) -> Contribution | None:
-    """Claim one delivery of ``stage``; None when there is nothing to do (gone, or already past
-    that stage). Counts deliveries: past MAX_STAGE_ATTEMPTS the contribution is failed, so a
-    poison contribution that crashes its worker is dead-lettered instead of looping forever."""
+def _lock_at(contribution_id: int, stage: str) -> Contribution | None:
+    """The row, locked, if it still waits for ``stage``; else None (gone or already past)."""
     contribution = (
         Contribution.objects.select_for_update()
         .select_related("dataset__dao")
@@ -258,6 +255,17 @@ def contribution_begin(*, contribution_id: int, stage: str) -> Contribution | No
         .first()
     )
     if contribution is None or stage_of(contribution) != stage:
+        return None
+    return contribution
+
+
+@transaction.atomic
+def contribution_begin(*, contribution_id: int, stage: str) -> Contribution | None:
+    """Claim one delivery of ``stage``; None when there is nothing to do (gone, or already past
+    that stage). Counts deliveries: past MAX_STAGE_ATTEMPTS the contribution is failed, so a
+    poison contribution that crashes its worker is dead-lettered instead of looping forever."""
+    contribution = _lock_at(contribution_id, stage)
+    if contribution is None:
         return None
     if contribution.attempts >= MAX_STAGE_ATTEMPTS:
         _fail(contribution, f"gave up after {MAX_STAGE_ATTEMPTS} attempts at the {stage} stage")
@@ -267,18 +275,6 @@ def contribution_begin(*, contribution_id: int, stage: str) -> Contribution | No
         contribution.status = Status.VALIDATING
         contribution.status_changed_at = timezone.now()
     contribution.save(update_fields=["attempts", "status", "status_changed_at"])
-    return contribution
-
-
-def _lock_at(contribution_id: int, stage: str) -> Contribution | None:
-    contribution = (
-        Contribution.objects.select_for_update()
-        .select_related("dataset__dao")
-        .filter(pk=contribution_id)
-        .first()
-    )
-    if contribution is None or stage_of(contribution) != stage:
-        return None
     return contribution
 
 

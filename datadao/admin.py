@@ -35,6 +35,19 @@ from datadao.schema import validate_schema, validate_scoring
 from datadao.selectors import managed_dao_ids, user_has_console_access
 
 
+class ReadOnlyAdminMixin:
+    """Console pages that only show: every change happens through a service (an action)."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 class DaoScopedAdmin(admin.ModelAdmin):
     """Limits every view, form choice and permission to the DAOs the user manages.
 
@@ -354,21 +367,12 @@ class DatasetAdmin(DaoScopedAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(DaoScopedAdmin):
+class AuditEventAdmin(ReadOnlyAdminMixin, DaoScopedAdmin):
     list_display = ("created_at", "verb", "actor", "dao", "object_type", "object_id")
     list_filter = ("verb",)
     search_fields = ("verb", "object_id", "actor__address")
     date_hierarchy = "created_at"
     list_select_related = ("actor", "dao")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 # --- Operators only -------------------------------------------------------------------------------

@@ -9,20 +9,13 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from datadao.admin import DaoScopedAdmin
+from datadao.admin import DaoScopedAdmin, ReadOnlyAdminMixin
 from rewards import services
 from rewards.models import Allocation, Epoch, RewardEntry, RewardPolicy, Voucher
 
 
-class ReadOnly(DaoScopedAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+class ReadOnly(ReadOnlyAdminMixin, DaoScopedAdmin):
+    pass
 
 
 @admin.register(RewardPolicy)
