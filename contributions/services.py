@@ -217,7 +217,9 @@ def _move(contribution: Contribution, status: Status, **fields: Any) -> None:
     contribution.attempts = 0
     for key, value in fields.items():
         setattr(contribution, key, value)
-    contribution.save()
+    # Only what changed: the row carries the (possibly large) validation report.
+    names = {key.removesuffix("_id") if key.endswith("_id") else key for key in fields}
+    contribution.save(update_fields=["status", "status_changed_at", "attempts", *sorted(names)])
 
 
 def _fail(contribution: Contribution, reason: str) -> None:
@@ -247,7 +249,17 @@ def stage_of(contribution: Contribution) -> str | None:
 
 
 def _lock_at(contribution_id: int, stage: str) -> Contribution | None:
-    """The row, locked, if it still waits for ``stage``; else None (gone or already past)."""
+    """The row, locked, if it still waits for ``stage``; else None (gone or already past).
+
+    Worker-side stage transactions commit without waiting for the WAL flush: if the database
+    crashed and lost the last of them, the contribution would simply be back at an earlier
+    stage, which the sweeper re-dispatches and the idempotent, deterministic stages redo with
+    the same result. (Receiving an upload keeps full durability: the client was told 201.)
+    """
+    connection = transaction.get_connection()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
     contribution = (
         Contribution.objects.select_for_update()
         .select_related("dataset__dao")
@@ -305,7 +317,9 @@ def contribution_record_validation(
     contribution.reasons = reasons
     contribution.attempts = 0
     contribution.status_changed_at = timezone.now()
-    contribution.save()
+    contribution.save(
+        update_fields=["report", "media_type", "reasons", "attempts", "status_changed_at"]
+    )
     _dispatch("score", contribution.pk)
     return contribution
 
