@@ -6,8 +6,9 @@ class ContributionsConfig(AppConfig):
 
     def ready(self) -> None:
         # The sweeper re-dispatches contributions stuck in an active state (a lost message).
-        from contributions import services
+        from contributions import selectors, services
         from datadao.sweeper import Sweep, register
+        from ipfs import access
 
         register(
             Sweep(
@@ -16,3 +17,6 @@ class ContributionsConfig(AppConfig):
                 dispatch=services.contribution_redispatch,
             )
         )
+        # /ipfs/<cid> serves a members-only dataset's bytes to its members only.
+        access.register("contribution:", selectors.may_read_contribution_pin)
+        access.register("release:", selectors.may_read_release_pin)

@@ -131,3 +131,29 @@ def release_tabular_sources(release: Release) -> list[TabularSource]:
                 )
             )
     return sources
+
+
+def _may_read_dataset(user: User, dataset: Dataset | None) -> bool:
+    if dataset is None or dataset.visibility == Visibility.PUBLIC:
+        return True
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return user.is_superuser or Membership.objects.filter(dao_id=dataset.dao_id, user=user).exists()
+
+
+def may_read_contribution_pin(user: User, contribution_id: str) -> bool:
+    """Pinned bytes of a members-only dataset's contribution: members only."""
+    contribution = (
+        Contribution.objects.select_related("dataset").filter(pk=int(contribution_id)).first()
+        if contribution_id.isdigit()
+        else None
+    )
+    return _may_read_dataset(user, contribution.dataset if contribution else None)
+
+
+def may_read_release_pin(user: User, rest: str) -> bool:
+    """A release manifest (label ``release:<dao>/<dataset>@v<n>``): as its dataset."""
+    path = rest.rsplit("@v", 1)[0]
+    dao_slug, _, dataset_slug = path.partition("/")
+    dataset = Dataset.objects.filter(dao__slug=dao_slug, slug=dataset_slug).first()
+    return _may_read_dataset(user, dataset)

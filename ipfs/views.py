@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
+from ipfs.access import may_read
 from ipfs.backends.base import IpfsCorrupt, IpfsNotFound, IpfsUnavailable
 from ipfs.cid import Cid
 from ipfs.models import Pin
@@ -23,7 +24,7 @@ def serve_cid(request: HttpRequest, cid: str) -> HttpResponse:
     except ValueError as exc:
         return HttpResponse(f"Not a valid CID: {exc}", status=400, content_type="text/plain")
     pin = Pin.objects.filter(cid__in={cid, canonical}).first()
-    if pin is None:
+    if pin is None or not may_read(request.user, pin.label):
         raise Http404("This CID is not pinned here.")
     try:
         handle = content_open_verified(cid=pin.cid)

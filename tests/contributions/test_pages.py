@@ -61,3 +61,36 @@ def test_my_contributions_lists_only_mine_with_filters(
     empty = member_client.get("/me/contributions?status=failed").content.decode()
     assert "No contributions with this status yet" in empty
     assert Client().get("/me/contributions").status_code == 302
+
+
+def test_ipfs_gateway_serves_members_only_content_to_members_only(
+    member_client: Client, dao, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    import io
+
+    from django.test import override_settings
+
+    from ipfs.services import content_add
+
+    private = DatasetFactory(dao=dao, visibility=Visibility.MEMBERS)
+    public = DatasetFactory(dao=dao)
+    with override_settings(IPFS_BACKEND="embedded", IPFS_EMBEDDED_ROOT=tmp_path / "ipfs"):
+        pins = {}
+        for name, dataset in (("private", private), ("public", public)):
+            row = Contribution.objects.create(
+                dataset=dataset,
+                contributor=UserFactory(),
+                sha256=f"{len(pins):064x}",
+                size=3,
+                storage_name=name,
+                status=Status.RECEIVED,
+            )
+            pins[name] = content_add(
+                stream=io.BytesIO(name.encode()), label=f"contribution:{row.pk}"
+            )
+        outsider = Client()
+        assert outsider.get(f"/ipfs/{pins['private'].cid}").status_code == 404
+        assert outsider.get(f"/ipfs/{pins['public'].cid}").status_code == 200
+        response = member_client.get(f"/ipfs/{pins['private'].cid}")
+        assert response.status_code == 200
+        assert b"".join(response.streaming_content) == b"private"
