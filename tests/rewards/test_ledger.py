@@ -236,3 +236,45 @@ def test_keys_never_reach_logs_or_error_messages(
     page = response.content.decode()
     assert "REWARD_SIGNER_KEY is not a valid private key" in page
     assert secret[2:-2] not in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_processes_closing_the_same_epoch_produce_one_closed_epoch(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from tests.fixtures_celery import ROOT, test_database_url
+
+    dataset = DatasetFactory()
+    _policy(dataset, 1000)
+    for i in range(4):
+        services.reward_credit_contribution(contribution=_pinned(dataset, UserFactory(), 8000, i))
+    script = (
+        "import django; django.setup();"
+        "from datadao.models import DAO; from rewards.services import epoch_close;"
+        f"e = epoch_close(dao=DAO.objects.get(pk={dataset.dao_id}), actor=None, number=1);"
+        "print(e.pk, e.root, e.root_signature)"
+    )
+    env = os.environ | {
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATABASE_URL": test_database_url(),
+        "DATA_DIR": str(tmp_path / "data"),
+        "REWARD_SIGNER_KEY": REWARD_KEY,
+    }
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", script],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = [p.communicate(timeout=120) for p in processes]
+    assert all(p.returncode == 0 for p in processes), outputs
+    assert outputs[0][0] == outputs[1][0]  # same epoch, same root, same signature
+    assert Epoch.objects.filter(dao=dataset.dao, status="closed").count() == 1
+    assert Allocation.objects.count() == 4
