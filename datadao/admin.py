@@ -129,6 +129,7 @@ class DAOForm(forms.ModelForm):
             "token_symbol",
             "chain_id",
             "reward_contract_address",
+            "epoch_days",
         ]
 
 
@@ -166,6 +167,7 @@ class DAOAdmin(DaoScopedAdmin):
                 description=obj.description,
                 chain_id=obj.chain_id,
                 reward_contract_address=obj.reward_contract_address,
+                epoch_days=obj.epoch_days,
             )
             obj.pk = created.pk
             obj.creator = created.creator

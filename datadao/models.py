@@ -79,6 +79,11 @@ class DAO(models.Model):
     reward_contract_address = models.CharField(
         max_length=42, blank=True, default="", validators=[validate_checksum_address]
     )
+    epoch_days = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Close the open reward epoch every this many days (empty: only by hand).",
+    )
     creator = models.ForeignKey(User, on_delete=models.PROTECT, related_name="created_daos")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -75,7 +75,14 @@ def user_get_or_create(*, address: str) -> tuple[User, bool]:
 
 # --- DAOs -----------------------------------------------------------------------------------------
 
-_DAO_EDITABLE = ("name", "description", "token_symbol", "chain_id", "reward_contract_address")
+_DAO_EDITABLE = (
+    "name",
+    "description",
+    "token_symbol",
+    "chain_id",
+    "reward_contract_address",
+    "epoch_days",
+)
 
 
 @transaction.atomic
@@ -88,6 +95,7 @@ def dao_create(
     description: str = "",
     chain_id: int = 1,
     reward_contract_address: str = "",
+    epoch_days: int | None = None,
 ) -> DAO:
     """Create a DAO and make ``creator`` its member with role ``creator``."""
     if reward_contract_address:
@@ -99,6 +107,7 @@ def dao_create(
         token_symbol=token_symbol,
         chain_id=chain_id,
         reward_contract_address=reward_contract_address,
+        epoch_days=epoch_days,
         creator=creator,
     )
     dao.full_clean()

@@ -196,6 +196,7 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-stuck-work": {"task": "datadao.tasks.sweep", "schedule": SWEEP_INTERVAL_SECONDS},
     "worker-heartbeat": {"task": "datadao.tasks.heartbeat", "schedule": 30.0},
     "audit-pins": {"task": "ipfs.tasks.audit_pins", "schedule": PIN_AUDIT_INTERVAL_SECONDS},
+    "close-due-epochs": {"task": "rewards.tasks.close_due_epochs", "schedule": 3600.0},
 }
 
 # --- Logging --------------------------------------------------------------------------------

@@ -111,3 +111,10 @@ def test_defaults_are_embedded_when_no_variable_is_set(variable: str) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["django.db.backends.sqlite3", "filesystem://", "embedded"]
+
+
+def test_migrations_match_the_models() -> None:
+    result = _manage(
+        "makemigrations", "--check", "--dry-run", env=PRODUCTION_ENV | {"DEBUG": "true"}
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -278,3 +278,25 @@ def test_two_processes_closing_the_same_epoch_produce_one_closed_epoch(tmp_path:
     assert outputs[0][0] == outputs[1][0]  # same epoch, same root, same signature
     assert Epoch.objects.filter(dao=dataset.dao, status="closed").count() == 1
     assert Allocation.objects.count() == 4
+
+
+@pytest.mark.django_db
+def test_scheduled_close_closes_only_due_epochs() -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from rewards.tasks import close_due_epochs
+
+    due, manual = DatasetFactory(), DatasetFactory()
+    due.dao.epoch_days = 7
+    due.dao.save()
+    for i, dataset in enumerate((due, manual)):
+        _policy(dataset, 1000)
+        services.reward_credit_contribution(contribution=_pinned(dataset, UserFactory(), 9000, i))
+    assert close_due_epochs() == []  # opened just now: not due yet
+    Epoch.objects.update(opened_at=timezone.now() - timedelta(days=8))
+    closed = close_due_epochs()
+    assert [Epoch.objects.get(pk=pk).dao for pk in closed] == [due.dao]
+    assert close_due_epochs() == []  # the new open epoch is fresh and empty
+    assert Epoch.objects.get(dao=manual.dao).status == "open"
