@@ -24,16 +24,18 @@ from datadao.models import Dataset, User
 DEMO_PASSWORD_NOTE = "demonstration only"
 
 
-def ensure_demo_validator_keystore() -> str | None:
-    """Create the demo validator keystore ``bin/run`` points VALIDATOR_KEYSTORE at, once.
+def ensure_demo_validator_keystore(role: str = "validator") -> str | None:
+    """Create the demo keystore ``bin/run`` points ``<ROLE>_KEYSTORE`` at, once (roles as in
+    ``settings.SIGNER_KEY_VARIABLES``: validator, rewards).
 
-    Only when no VALIDATOR_KEY is set and the keystore path lies inside DATA_DIR: a real
+    Only when no key variable is set and the keystore path lies inside DATA_DIR: a real
     deployment's keystore is never created or touched here. Returns the path when created.
     """
-    if os.environ.get("VALIDATOR_KEY"):
+    key_var, keystore_var, password_var = settings.SIGNER_KEY_VARIABLES[role]
+    if os.environ.get(key_var):
         return None
-    path_text = os.environ.get("VALIDATOR_KEYSTORE", "")
-    password = os.environ.get("VALIDATOR_PASSWORD", "")
+    path_text = os.environ.get(keystore_var, "")
+    password = os.environ.get(password_var, "")
     if not path_text or not password:
         return None
     path = Path(path_text).resolve()
@@ -102,6 +104,10 @@ def demo_files() -> list[tuple[str, str, str, bytes]]:
         ("alice", "street-photos", "alice-street.png", _png(3)),
         ("bob", "street-photos", "bob-street.png", _png(4)),
     ]
+
+
+# Of the demo files, all but bob-broken.csv are accepted and pinned.
+EXPECTED_PINNED = 4
 
 
 def load_demo_contributions(*, users: dict[str, User], dao_id: int) -> int:

@@ -112,6 +112,10 @@ def load_demo() -> dict[str, int]:
     from contributions.models import Contribution
 
     new = load_demo_contributions(users=users, dao_id=dao.pk)
+    from contributions.demo import EXPECTED_PINNED
+    from rewards.demo import load_demo_rewards
+
+    load_demo_rewards(dao=dao, expected_credits=EXPECTED_PINNED)
     return {
         "daos": DAO.objects.filter(slug=DEMO_DAO_SLUG).count(),
         "members": Membership.objects.filter(dao=dao).count(),

@@ -40,3 +40,17 @@ def close_due_epochs() -> list[int]:
         except ImproperlyConfigured as exc:
             logger.error("cannot close epochs of %s: %s", dao.slug, exc)
     return closed
+
+
+@shared_task(bind=True, acks_late=True, max_retries=24)
+def close_demo_epoch(self, dao_id: int, expected_credits: int) -> int | None:  # type: ignore[no-untyped-def]
+    """Demo only: close the demo DAO's first epoch once its contributions are credited
+    (retries every 5 s for two minutes while the worker is still pinning them)."""
+    from rewards.models import RewardEntry
+
+    dao = DAO.objects.filter(pk=dao_id).first()
+    if dao is None or Epoch.objects.filter(dao=dao, status=EpochStatus.CLOSED).exists():
+        return None
+    if RewardEntry.objects.filter(dao=dao, epoch__isnull=True).count() < expected_credits:
+        raise self.retry(countdown=5)
+    return services.epoch_close(dao=dao, actor=None).pk

@@ -8,14 +8,15 @@ class Command(BaseCommand):
     help = "Load the demo DAO, its members and datasets. Idempotent: safe to run on every start."
 
     def handle(self, *args: object, **options: object) -> None:
-        keystore = ensure_demo_validator_keystore()
-        if keystore:
-            self.stdout.write(
-                self.style.WARNING(
-                    f"Created a DEMONSTRATION-ONLY validator keystore at {keystore}. Never use "
-                    "it for real attestations: set VALIDATOR_KEY or your own keystore."
+        for role, variable in (("validator", "VALIDATOR_KEY"), ("rewards", "REWARD_SIGNER_KEY")):
+            keystore = ensure_demo_validator_keystore(role)
+            if keystore:
+                self.stdout.write(
+                    self.style.WARNING(
+                        f"Created a DEMONSTRATION-ONLY {role} signer keystore at {keystore}. "
+                        f"Never use it for real signatures: set {variable} or your own keystore."
+                    )
                 )
-            )
         counts = load_demo()
         self.stdout.write(
             self.style.SUCCESS(
