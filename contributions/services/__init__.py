@@ -1,0 +1,53 @@
+"""Writes of the contribution pipeline. The only code that changes a Contribution.
+
+Each stage is split in two short transactions around the slow work: ``*_begin`` locks the
+row and checks the status (a redelivered or duplicate message finds the work done and
+returns None), ``*_record`` locks it again, re-checks, and moves it on. Slow work (reading,
+hashing, pinning) never holds a row lock. Tasks are dispatched on commit, so a rolled-back
+transaction never sends a message; the sweeper covers a message lost after commit.
+"""
+
+from contributions.services.common import (
+    MAX_STAGE_ATTEMPTS,
+    VALIDATOR_VERSION,
+    contribution_file,
+    dataset_max_size,
+    rows_sidecar,
+    stage_of,
+    upload_root,
+)
+from contributions.services.receive import contribution_receive
+from contributions.services.review import contribution_override, contribution_retry
+from contributions.services.stages import (
+    contribution_begin,
+    contribution_fail,
+    contribution_record_attestation,
+    contribution_record_pin,
+    contribution_record_scores,
+    contribution_record_validation,
+    contribution_redispatch,
+    contribution_release_attempt,
+    contributions_stuck,
+)
+
+__all__ = [
+    "MAX_STAGE_ATTEMPTS",
+    "VALIDATOR_VERSION",
+    "contribution_begin",
+    "contribution_fail",
+    "contribution_file",
+    "contribution_override",
+    "contribution_receive",
+    "contribution_record_attestation",
+    "contribution_record_pin",
+    "contribution_record_scores",
+    "contribution_record_validation",
+    "contribution_redispatch",
+    "contribution_release_attempt",
+    "contribution_retry",
+    "contributions_stuck",
+    "dataset_max_size",
+    "rows_sidecar",
+    "stage_of",
+    "upload_root",
+]

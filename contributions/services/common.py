@@ -1,0 +1,123 @@
+"""Shared pieces of the pipeline services: paths, stage bookkeeping, dispatch on commit."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from contributions.models import (
+    Contribution,
+    Status,
+)
+from datadao.models import Dataset
+from datadao.schema import DEFAULT_MAX_SIZE
+from datadao.services import audit_record
+
+logger = logging.getLogger(__name__)
+
+# Bumped whenever validation or scoring changes, so old proofs stay attributable.
+VALIDATOR_VERSION = 1
+# Deliveries of one stage before the contribution is dead-lettered as failed.
+MAX_STAGE_ATTEMPTS = 5
+
+
+def upload_root() -> Path:
+    path = Path(settings.DATA_DIR) / "uploads"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def contribution_file(contribution: Contribution) -> Path:
+    return upload_root() / contribution.storage_name
+
+
+def rows_sidecar(contribution: Contribution) -> Path:
+    """Normalized row digests (16 bytes each) written by validation, read by scoring."""
+    return upload_root() / f"{contribution.storage_name}.rows"
+
+
+def dataset_max_size(dataset: Dataset) -> int:
+    return int(dataset.schema.get("max_size", DEFAULT_MAX_SIZE))
+
+
+def dispatch(stage: str, contribution_id: int) -> None:
+    """Send the task for ``stage`` once the current transaction commits (never before: a
+    rolled-back change must not produce a message). Called as ``common.dispatch`` so tests can
+    replace it in one place."""
+    from contributions import tasks
+
+    task = {
+        "validate": tasks.validate_contribution,
+        "score": tasks.score_contribution,
+        "attest": tasks.attest_contribution,
+        "pin": tasks.pin_contribution,
+    }[stage]
+    transaction.on_commit(lambda: task.delay(contribution_id))
+
+
+# --- stage bookkeeping ----------------------------------------------------------------------------
+
+
+def _move(contribution: Contribution, status: Status, **fields: Any) -> None:
+    contribution.status = status
+    contribution.status_changed_at = timezone.now()
+    contribution.attempts = 0
+    for key, value in fields.items():
+        setattr(contribution, key, value)
+    # Only what changed: the row carries the (possibly large) validation report.
+    names = {key.removesuffix("_id") if key.endswith("_id") else key for key in fields}
+    contribution.save(update_fields=["status", "status_changed_at", "attempts", *sorted(names)])
+
+
+def _fail(contribution: Contribution, reason: str) -> None:
+    stage = contribution.status
+    _move(contribution, Status.FAILED, failure=reason)
+    audit_record(
+        actor=None,
+        dao=contribution.dataset.dao,
+        verb="contribution.failed",
+        obj=contribution,
+        details={"stage": stage, "reason": reason},
+    )
+    logger.error("contribution %s failed at %s: %s", contribution.pk, stage, reason)
+
+
+def stage_of(contribution: Contribution) -> str | None:
+    """The stage an active contribution waits for (what the sweeper re-dispatches)."""
+    if contribution.status == Status.RECEIVED:
+        return "validate"
+    if contribution.status == Status.VALIDATING:
+        return "score" if "validation" in contribution.report else "validate"
+    if contribution.status == Status.ACCEPTED:
+        return "attest"
+    if contribution.status == Status.PINNING:
+        return "pin"
+    return None
+
+
+def _lock_at(contribution_id: int, stage: str) -> Contribution | None:
+    """The row, locked, if it still waits for ``stage``; else None (gone or already past).
+
+    Worker-side stage transactions commit without waiting for the WAL flush: if the database
+    crashed and lost the last of them, the contribution would simply be back at an earlier
+    stage, which the sweeper re-dispatches and the idempotent, deterministic stages redo with
+    the same result. (Receiving an upload keeps full durability: the client was told 201.)
+    """
+    connection = transaction.get_connection()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+    contribution = (
+        Contribution.objects.select_for_update()
+        .select_related("dataset__dao")
+        .filter(pk=contribution_id)
+        .first()
+    )
+    if contribution is None or stage_of(contribution) != stage:
+        return None
+    return contribution

@@ -1,0 +1,156 @@
+"""Receiving an upload: every refusal before anything is kept."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from eth_account import Account
+from eth_account.messages import encode_defunct
+
+from contributions import errors
+from contributions.attestation import ownership_message
+from contributions.models import (
+    Contribution,
+)
+from contributions.services import common
+from contributions.services.common import (
+    dataset_max_size,
+    upload_root,
+)
+from contributions.uploads import StagedUpload
+from contributions.validation import sniff
+from datadao.models import Dataset, DatasetStatus, Membership, User
+
+# --- receiving ------------------------------------------------------------------------------------
+
+
+def _check_signature(*, dataset: Dataset, contributor: User, sha256: str, signature: str) -> bool:
+    if not signature:
+        return False
+    text = ownership_message(dataset.pk, sha256)
+    try:
+        signer = Account.recover_message(encode_defunct(text=text), signature=signature)
+    except Exception as exc:
+        raise errors.BadSignature(
+            "The ownership signature is not a valid EIP-191 signature "
+            f"(sign the text '{text}' with personal_sign)."
+        ) from exc
+    if signer != contributor.address:
+        raise errors.BadSignature(
+            f"The ownership signature was made by {signer}, not by you ({contributor.address})."
+        )
+    return True
+
+
+def contribution_receive(
+    *,
+    dataset_id: int,
+    contributor: User,
+    staged: StagedUpload,
+    signature: str = "",
+) -> Contribution:
+    """Keep a staged upload as a new contribution and queue its validation.
+
+    Refuses (``ContributionRefused``, with the HTTP status to answer) a closed dataset, a
+    non-member, a contributor over their hourly quota, a file over the dataset's size limit,
+    a signature not made by the contributor, and an exact duplicate. A refused upload leaves
+    nothing: no row, no file.
+    """
+    storage_name = uuid.uuid4().hex
+    try:
+        return _receive(
+            dataset_id=dataset_id,
+            contributor=contributor,
+            staged=staged,
+            signature=signature,
+            storage_name=storage_name,
+        )
+    except BaseException:
+        # The move is the last step before commit; if the commit failed, drop the file too.
+        (upload_root() / storage_name).unlink(missing_ok=True)
+        raise
+    finally:
+        staged.discard()  # a no-op once moved into place
+
+
+@transaction.atomic
+def _receive(
+    *, dataset_id: int, contributor: User, staged: StagedUpload, signature: str, storage_name: str
+) -> Contribution:
+    dataset = Dataset.objects.filter(pk=dataset_id).select_related("dao").first()
+    if dataset is None:
+        raise errors.ContributionRefused(f"There is no dataset {dataset_id}.")
+    if dataset.status != DatasetStatus.OPEN:
+        raise errors.DatasetNotOpen(f"The dataset '{dataset.name}' is not open for contributions.")
+    if not Membership.objects.filter(dao_id=dataset.dao_id, user=contributor).exists():
+        raise errors.NotAMember(f"Only members of {dataset.dao.name} can contribute to it.")
+    # Lock the contributor's row so two parallel uploads cannot both slip under the quota.
+    User.objects.select_for_update().filter(pk=contributor.pk).first()
+    limit = settings.CONTRIBUTIONS_PER_HOUR
+    recent = Contribution.objects.filter(
+        contributor=contributor, created_at__gte=timezone.now() - timedelta(hours=1)
+    ).count()
+    if recent >= limit:
+        raise errors.QuotaExceeded(
+            f"You have made {recent} contributions in the last hour; the limit is {limit}."
+        )
+    max_size = dataset_max_size(dataset)
+    if staged.size > max_size:
+        raise errors.TooLarge(f"The file is larger than this dataset's limit of {max_size} bytes.")
+    if staged.size == 0:
+        raise errors.BadUpload("The file is empty.")
+    _check_type(dataset, staged)
+    signed = _check_signature(
+        dataset=dataset, contributor=contributor, sha256=staged.sha256, signature=signature
+    )
+    try:
+        with transaction.atomic():
+            contribution = Contribution.objects.create(
+                dataset=dataset,
+                contributor=contributor,
+                sha256=staged.sha256,
+                size=staged.size,
+                original_name=_display_name(staged.client_name),
+                storage_name=storage_name,
+                signature=signature if signed else "",
+                signed=signed,
+            )
+    except IntegrityError as exc:
+        if Contribution.objects.filter(dataset=dataset, sha256=staged.sha256).exists():
+            raise errors.Duplicate(
+                "This exact file (same SHA-256) is already in this dataset."
+            ) from exc
+        raise
+    common.dispatch("validate", contribution.pk)
+    staged.path.replace(upload_root() / storage_name)
+    return contribution
+
+
+def _accepted_types(dataset: Dataset) -> set[str]:
+    if dataset.kind == "tabular":
+        return {"text/csv", "application/x-ndjson"}
+    return set(dataset.schema.get("media_types", []))
+
+
+def _check_type(dataset: Dataset, staged: StagedUpload) -> None:
+    """Refuse at upload what the content (magic bytes, text structure; a bounded read) shows
+    the dataset can never take: a zip, an executable, a web page named .csv. The full
+    validation of what passes runs in the worker."""
+    sniffed = sniff(staged.path)
+    accepted = _accepted_types(dataset)
+    if not accepted & set(sniffed.acceptable):
+        raise errors.UnsupportedType(
+            f"This dataset accepts {', '.join(sorted(accepted))}, but the file's content is "
+            f"{sniffed.describe()}."
+        )
+
+
+def _display_name(client_name: str) -> str:
+    """The client's file name, for display only: no path, no control characters, bounded."""
+    name = client_name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if ch.isprintable() and ch not in "\x00")
+    return name[:255]

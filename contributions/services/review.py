@@ -1,0 +1,97 @@
+"""The DAO's hand on the pipeline: retry a failure, override a decision."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from contributions import errors
+from contributions.models import (
+    Contribution,
+    Review,
+    Status,
+)
+from contributions.services import common
+from contributions.services.common import (
+    _move,
+)
+from datadao.models import User
+from datadao.services import audit_record
+
+
+@transaction.atomic
+def contribution_retry(*, contribution: Contribution, actor: User | None) -> Contribution:
+    """Console's "retry": put a failed contribution back where it stopped."""
+    contribution = Contribution.objects.select_for_update().get(pk=contribution.pk)
+    if contribution.status != Status.FAILED:
+        raise errors.ContributionRefused("Only a failed contribution can be retried.")
+    if contribution.cid and hasattr(contribution, "proof"):
+        status, stage = Status.PINNING, "pin"
+    elif contribution.score is not None:
+        status, stage = Status.ACCEPTED, "attest"
+    else:
+        status, stage = Status.RECEIVED, "validate"
+        contribution.report = {}
+    _move(contribution, status, failure="")
+    audit_record(
+        actor=actor,
+        dao=contribution.dataset.dao,
+        verb="contribution.retried",
+        obj=contribution,
+        details={"stage": stage},
+    )
+    common.dispatch(stage, contribution.pk)
+    return contribution
+
+
+@transaction.atomic
+def contribution_override(
+    *, contribution: Contribution, actor: User, decision: str, note: str = ""
+) -> Contribution:
+    """The DAO overrides the pipeline's decision (audited with the note).
+
+    ``accept``: a rejected contribution that passed validation goes on to attestation and
+    pinning. ``reject``: an accepted or pinned contribution is rejected (its pin stays: content
+    addressing cannot be taken back, but it leaves releases and rewards). ``confirm``: a
+    flagged near-duplicate stays rejected and leaves the review queue.
+    """
+    contribution = (
+        Contribution.objects.select_for_update()
+        .select_related("dataset__dao")
+        .get(pk=contribution.pk)
+    )
+    before = contribution.status
+    review = Review.OVERRIDDEN if contribution.review == Review.PENDING else contribution.review
+    if decision == "accept":
+        if before != Status.REJECTED:
+            raise errors.ContributionRefused("Only a rejected contribution can be accepted.")
+        if contribution.score is None:
+            raise errors.ContributionRefused(
+                "This contribution failed validation; it cannot be accepted."
+            )
+        _move(contribution, Status.ACCEPTED, review=review)
+        common.dispatch("attest", contribution.pk)
+    elif decision == "reject":
+        if before not in (Status.ACCEPTED, Status.PINNED):
+            raise errors.ContributionRefused(
+                "Only an accepted or pinned contribution can be rejected."
+            )
+        reason = f"Rejected by the DAO: {note}" if note else "Rejected by the DAO."
+        _move(contribution, Status.REJECTED, review=review, reasons=[*contribution.reasons, reason])
+        from rewards.services import reward_withdraw_contribution
+
+        reward_withdraw_contribution(contribution=contribution)
+    elif decision == "confirm":
+        if contribution.review != Review.PENDING:
+            raise errors.ContributionRefused("This contribution is not waiting for review.")
+        contribution.review = Review.CONFIRMED
+        contribution.save(update_fields=["review"])
+    else:
+        raise errors.ContributionRefused(f"Unknown decision {decision!r}.")
+    audit_record(
+        actor=actor,
+        dao=contribution.dataset.dao,
+        verb=f"contribution.override_{decision}",
+        obj=contribution,
+        details={"from": before, "to": contribution.status, "note": note[:500]},
+    )
+    return contribution

@@ -1,0 +1,227 @@
+"""The pipeline's stage services: claim a delivery, record its result."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models, transaction
+from django.utils import timezone
+
+from contributions.models import (
+    ACTIVE_STATUSES,
+    Contribution,
+    ContributionProof,
+    Fingerprint,
+    Review,
+    RowHash,
+    Status,
+)
+from contributions.services import common
+from contributions.services.common import (
+    MAX_STAGE_ATTEMPTS,
+    VALIDATOR_VERSION,
+    _fail,
+    _lock_at,
+    _move,
+    stage_of,
+)
+from datadao.services import audit_record
+
+
+@transaction.atomic
+def contribution_begin(*, contribution_id: int, stage: str) -> Contribution | None:
+    """Claim one delivery of ``stage``; None when there is nothing to do (gone, or already past
+    that stage). Counts deliveries: past MAX_STAGE_ATTEMPTS the contribution is failed, so a
+    poison contribution that crashes its worker is dead-lettered instead of looping forever."""
+    contribution = _lock_at(contribution_id, stage)
+    if contribution is None:
+        return None
+    if contribution.attempts >= MAX_STAGE_ATTEMPTS:
+        _fail(contribution, f"gave up after {MAX_STAGE_ATTEMPTS} attempts at the {stage} stage")
+        return None
+    contribution.attempts += 1
+    if contribution.status == Status.RECEIVED:
+        contribution.status = Status.VALIDATING
+        contribution.status_changed_at = timezone.now()
+    contribution.save(update_fields=["attempts", "status", "status_changed_at"])
+    return contribution
+
+
+# --- stage results --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def contribution_record_validation(
+    *, contribution_id: int, accepted: bool, media_type: str, reasons: list[str], report: dict
+) -> Contribution | None:
+    """Store the validation result: rejected (final) or on to scoring."""
+    contribution = _lock_at(contribution_id, "validate")
+    if contribution is None:
+        return None
+    report = {**contribution.report, "validation": report}
+    if not accepted:
+        _move(contribution, Status.REJECTED, reasons=reasons, report=report, media_type=media_type)
+        audit_record(
+            actor=None,
+            dao=contribution.dataset.dao,
+            verb="contribution.rejected",
+            obj=contribution,
+            details={"reasons": reasons[:10], "stage": "validate"},
+        )
+        return contribution
+    contribution.report = report
+    contribution.media_type = media_type
+    contribution.reasons = reasons
+    contribution.attempts = 0
+    contribution.status_changed_at = timezone.now()
+    contribution.save(
+        update_fields=["report", "media_type", "reasons", "attempts", "status_changed_at"]
+    )
+    common.dispatch("score", contribution.pk)
+    return contribution
+
+
+@transaction.atomic
+def contribution_record_scores(
+    *,
+    contribution_id: int,
+    scores: dict[str, int],
+    threshold: int,
+    near_duplicate_of: int | None,
+    row_digests: list[bytes] | None = None,
+    fingerprint: dict[str, Any] | None = None,
+) -> Contribution | None:
+    """Store the proof-of-contribution scores and decide: accepted (on to attestation) or
+    rejected. A near-duplicate of another contributor's data is flagged for the DAO's review."""
+    contribution = _lock_at(contribution_id, "score")
+    if contribution is None:
+        return None
+    fields: dict[str, Any] = {**scores, "validator_version": VALIDATOR_VERSION}
+    if near_duplicate_of is not None:
+        fields |= {"near_duplicate_of_id": near_duplicate_of, "review": Review.PENDING}
+    if near_duplicate_of is not None:
+        reason = (
+            f"Near-duplicate of contribution #{near_duplicate_of} by another contributor; "
+            "flagged for the DAO's review."
+        )
+        _move(contribution, Status.REJECTED, reasons=[*contribution.reasons, reason], **fields)
+        verb = "contribution.flagged"
+    elif scores["score"] < threshold:
+        reason = f"Combined score {scores['score']} is below this dataset's threshold {threshold}."
+        _move(contribution, Status.REJECTED, reasons=[*contribution.reasons, reason], **fields)
+        verb = "contribution.rejected"
+    else:
+        _move(contribution, Status.ACCEPTED, **fields)
+        if row_digests:
+            RowHash.objects.bulk_create(
+                [
+                    RowHash(dataset_id=contribution.dataset_id, digest=d, contribution=contribution)
+                    for d in row_digests
+                ],
+                ignore_conflicts=True,
+                batch_size=5000,
+            )
+        if fingerprint:
+            Fingerprint.objects.get_or_create(
+                contribution=contribution,
+                defaults={"dataset_id": contribution.dataset_id, **fingerprint},
+            )
+        common.dispatch("attest", contribution.pk)
+        verb = "contribution.accepted"
+    audit_record(
+        actor=None,
+        dao=contribution.dataset.dao,
+        verb=verb,
+        obj=contribution,
+        details={"scores": scores, "threshold": threshold},
+    )
+    return contribution
+
+
+@transaction.atomic
+def contribution_record_attestation(
+    *, contribution_id: int, cid: str, typed_data: dict, signature: str, signer: str
+) -> Contribution | None:
+    """Store the signed proof (one per contribution, DB-enforced) and move on to pinning."""
+    contribution = _lock_at(contribution_id, "attest")
+    if contribution is None:
+        return None
+    ContributionProof.objects.get_or_create(
+        contribution=contribution,
+        defaults={"typed_data": typed_data, "signature": signature, "signer": signer},
+    )
+    _move(contribution, Status.PINNING, cid=cid)
+    common.dispatch("pin", contribution.pk)
+    return contribution
+
+
+@transaction.atomic
+def contribution_record_pin(*, contribution_id: int, cid: str) -> Contribution | None:
+    """Mark pinned. The backend's CID must equal the one computed locally and signed."""
+    from ipfs.services import pin_record
+
+    contribution = _lock_at(contribution_id, "pin")
+    if contribution is None:
+        return None
+    if cid != contribution.cid:
+        _fail(
+            contribution,
+            f"the IPFS backend returned CID {cid}, but the bytes hash to {contribution.cid}",
+        )
+        return contribution
+    pin_record(
+        cid=cid,
+        size=contribution.size,
+        content_type=contribution.media_type or "application/octet-stream",
+        label=f"contribution:{contribution.pk}",
+    )
+    _move(contribution, Status.PINNED)
+    from rewards.services import reward_credit_contribution
+
+    reward_credit_contribution(contribution=contribution)
+    audit_record(
+        actor=None,
+        dao=contribution.dataset.dao,
+        verb="contribution.pinned",
+        obj=contribution,
+        details={"cid": cid},
+    )
+    return contribution
+
+
+@transaction.atomic
+def contribution_fail(*, contribution_id: int, stage: str, reason: str) -> Contribution | None:
+    """Dead-letter a contribution whose stage exhausted its retries."""
+    contribution = _lock_at(contribution_id, stage)
+    if contribution is None:
+        return None
+    _fail(contribution, reason)
+    return contribution
+
+
+def contributions_stuck(cutoff: Any, limit: int) -> list[int]:
+    """Active contributions untouched since ``cutoff`` (oldest first), for the sweeper."""
+    return list(
+        Contribution.objects.filter(status__in=ACTIVE_STATUSES, status_changed_at__lt=cutoff)
+        .order_by("status_changed_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def contribution_redispatch(contribution_id: int) -> None:
+    """Send the task for the stage a contribution waits for (idempotent on the task side)."""
+    contribution = Contribution.objects.filter(pk=contribution_id).first()
+    stage = stage_of(contribution) if contribution else None
+    if stage is not None:
+        # Bump the clock so the same item is not re-sent on every sweep while it runs.
+        Contribution.objects.filter(pk=contribution_id).update(status_changed_at=timezone.now())
+        with transaction.atomic():
+            common.dispatch(stage, contribution_id)
+
+
+def contribution_release_attempt(*, contribution_id: int) -> None:
+    """Give back a delivery counted by ``contribution_begin`` when the task retries on an
+    expected error (backend down): only crashes count towards dead-lettering."""
+    Contribution.objects.filter(pk=contribution_id, attempts__gt=0).update(
+        attempts=models.F("attempts") - 1
+    )
