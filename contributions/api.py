@@ -33,11 +33,12 @@ def _error(code: str, detail: str, status: int) -> JsonResponse:
     return JsonResponse({"error": code, "detail": detail}, status=status)
 
 
-def _user(request: HttpRequest) -> User | None:
-    user = user_from_bearer(request)
-    if user is not None:
-        return user
+def _session_user(request: HttpRequest) -> User | None:
     return request.user if request.user.is_authenticated else None
+
+
+def _user(request: HttpRequest) -> User | None:
+    return user_from_bearer(request) or _session_user(request)
 
 
 def serialize(contribution: Contribution, *, detail: bool = False) -> dict[str, Any]:
@@ -82,10 +83,12 @@ def upload(request: HttpRequest, dataset_id: int) -> HttpResponse:
     """
     if request.method != "POST":
         return _error("method_not_allowed", "Use POST with a multipart body.", 405)
+    # Resolved once: a token lookup is a query plus a last-used update.
     bearer = request.headers.get("Authorization", "").startswith("Bearer ")
-    if bearer and user_from_bearer(request) is None:
+    user = user_from_bearer(request) if bearer else _session_user(request)
+    if bearer and user is None:
         return _error("unauthenticated", "The API token is unknown or revoked.", 401)
-    dataset = selectors.dataset_for_upload(dataset_id=dataset_id, user=_user(request))
+    dataset = selectors.dataset_for_upload(dataset_id=dataset_id, user=user)
     if dataset is None:
         return _error("not_found", f"There is no dataset {dataset_id} you can see.", 404)
     max_size = dataset_max_size(dataset)
@@ -100,13 +103,14 @@ def upload(request: HttpRequest, dataset_id: int) -> HttpResponse:
     handler = HashingUploadHandler(request, max_size=max_size)
     request.upload_handlers = [handler]
     if bearer:
-        return _receive(request, dataset.pk, handler)
+        return _receive(request, dataset.pk, handler, user)
     # Session users: CSRF is checked only now, after our upload handler is installed.
-    return csrf_protect(lambda r: _receive(r, dataset.pk, handler))(request)
+    return csrf_protect(lambda r: _receive(r, dataset.pk, handler, user))(request)
 
 
-def _receive(request: HttpRequest, dataset_id: int, handler: HashingUploadHandler) -> HttpResponse:
-    user = _user(request)
+def _receive(
+    request: HttpRequest, dataset_id: int, handler: HashingUploadHandler, user: User | None
+) -> HttpResponse:
     if user is None:
         return _error("unauthenticated", "Sign in, or send an API token (Bearer dd_…).", 401)
     try:
