@@ -105,8 +105,7 @@ def run_scoring(contribution: Contribution) -> None:
         parts["quality"] = scoring.tabular_quality(validation.get("tabular", validation))
         parts["uniqueness"], digests = _tabular_uniqueness(contribution)
     elif media.startswith("image/"):
-        parts["quality"] = scoring.image_quality(path)
-        phash = scoring.image_phash(path)
+        parts["quality"], phash = scoring.image_scores(path)
         neighbours = _fingerprint_neighbours(contribution, "phash")
         index, distance = scoring.nearest_hamming(
             phash, np.array([h for _, h in neighbours], dtype=np.int64)

@@ -64,11 +64,19 @@ def tabular_quality(report: dict[str, Any]) -> int:
 
 
 def image_quality(path: Path) -> int:
+    return image_scores(path)[0]
+
+
+def image_scores(path: Path) -> tuple[int, int]:
+    """(quality, perceptual hash) from one decode of the image: decoding a large image is the
+    expensive part, so both measures share it."""
+    import imagehash
     from PIL import Image
 
     with Image.open(path) as image:
         width, height = image.size
-        grey = np.asarray(image.convert("L"), dtype=np.float64)
+        grey_image = image.convert("L")
+    grey = np.asarray(grey_image, dtype=np.float64)
     resolution = min(1.0, (width * height) / 1_000_000)
     if grey.shape[0] < 3 or grey.shape[1] < 3:
         sharpness = 0.0
@@ -81,7 +89,8 @@ def image_quality(path: Path) -> int:
             - 4 * grey[1:-1, 1:-1]
         )
         sharpness = min(1.0, float(laplacian.var()) / 100.0)
-    return bps(0.5 * resolution + 0.5 * sharpness)
+    # phash converts to grey itself; handing it the grey image makes that a no-op.
+    return bps(0.5 * resolution + 0.5 * sharpness), _phash_int(imagehash.phash(grey_image))
 
 
 def text_quality(metrics: dict[str, Any]) -> int:
@@ -104,13 +113,12 @@ def share_new(total_distinct: int, already_present: int) -> int:
 
 def image_phash(path: Path) -> int:
     """64-bit perceptual hash as a signed int64 (fits a BigIntegerField)."""
-    import imagehash
-    from PIL import Image
+    return image_scores(path)[1]
 
-    with Image.open(path) as image:
-        bits = imagehash.phash(image).hash.flatten()
+
+def _phash_int(phash: Any) -> int:
     value = 0
-    for bit in bits:
+    for bit in phash.hash.flatten():
         value = (value << 1) | int(bit)
     return value - (1 << 64) if value >= (1 << 63) else value
 
