@@ -16,13 +16,17 @@ def dataset_for_upload(*, dataset_id: int, user: User | None) -> Dataset | None:
     """The dataset if this user may see it (members-only datasets stay invisible to others,
     so their existence does not leak); refusals about membership come later, with a message."""
     dataset = Dataset.objects.select_related("dao").filter(pk=dataset_id).first()
-    if dataset is None:
-        return None
+    return dataset if dataset is not None and dataset_visible_to(user, dataset) else None
+
+
+def dataset_visible_to(user: User | None, dataset: Dataset) -> bool:
+    """The one visibility rule: public datasets for everyone, members-only ones for the DAO's
+    members and superusers."""
     if dataset.visibility == Visibility.PUBLIC:
-        return dataset
-    if user is not None and Membership.objects.filter(dao_id=dataset.dao_id, user=user).exists():
-        return dataset
-    return None
+        return True
+    if user is None or not user.is_authenticated:
+        return False
+    return user.is_superuser or Membership.objects.filter(dao_id=dataset.dao_id, user=user).exists()
 
 
 def contributions_of(
@@ -92,16 +96,7 @@ def release_for_user(*, cid: str, user: User | None) -> Release | None:
     a members-only dataset's are for members (and superusers). None otherwise, exactly as for
     a CID that is not a release, so members-only releases do not leak."""
     release = release_by_cid(cid)
-    if release is None:
-        return None
-    dataset = release.dataset
-    if dataset.visibility == Visibility.PUBLIC:
-        return release
-    if user is None or not user.is_authenticated:
-        return None
-    if user.is_superuser or Membership.objects.filter(dao_id=dataset.dao_id, user=user).exists():
-        return release
-    return None
+    return release if release is not None and dataset_visible_to(user, release.dataset) else None
 
 
 # Contributions are fetched in batches of ids so the IN lists stay small.
@@ -134,11 +129,8 @@ def release_tabular_sources(release: Release) -> list[TabularSource]:
 
 
 def _may_read_dataset(user: User, dataset: Dataset | None) -> bool:
-    if dataset is None or dataset.visibility == Visibility.PUBLIC:
-        return True
-    if not getattr(user, "is_authenticated", False):
-        return False
-    return user.is_superuser or Membership.objects.filter(dao_id=dataset.dao_id, user=user).exists()
+    # A pin whose dataset is gone has nothing left to protect.
+    return dataset is None or dataset_visible_to(user, dataset)
 
 
 def may_read_contribution_pin(user: User, contribution_id: str) -> bool:
