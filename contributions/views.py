@@ -10,7 +10,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from contributions.models import Contribution, Status
-from contributions.selectors import dataset_for_upload
+from contributions.selectors import dataset_visible_to
 from datadao.models import Dataset, Membership
 from datadao.schema import scoring_policy
 
@@ -20,10 +20,11 @@ PAGE_SIZE = 25
 @require_GET
 def dataset_page(request: HttpRequest, dao_slug: str, dataset_slug: str) -> HttpResponse:
     """Schema, acceptance rules, counts, the upload widget (members) and recent releases."""
-    row = Dataset.objects.filter(dao__slug=dao_slug, slug=dataset_slug).values("pk").first()
+    dataset = (
+        Dataset.objects.select_related("dao").filter(dao__slug=dao_slug, slug=dataset_slug).first()
+    )
     user = request.user if request.user.is_authenticated else None
-    dataset = dataset_for_upload(dataset_id=row["pk"], user=user) if row else None
-    if dataset is None:
+    if dataset is None or not dataset_visible_to(user, dataset):
         raise Http404("No such dataset.")
     counts = dict(
         Contribution.objects.filter(dataset=dataset)
