@@ -354,6 +354,24 @@ def _validate_labeling(schema: dict[str, Any]) -> list[str]:
     return errors
 
 
+# What an upload to a labeling dataset may be, by the dataset's item kind: each image or text is
+# one item; a CSV / JSON Lines file is one item per row.
+LABELING_ITEM_MEDIA = {
+    "image": ("image/png", "image/jpeg", "image/gif", "image/webp"),
+    "text": ("text/plain",),
+    "row": ("text/csv", "application/x-ndjson"),
+}
+
+
+def labeling_files_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """The ``files`` schema an upload to a labeling dataset is validated against."""
+    media = LABELING_ITEM_MEDIA[schema.get("item_kind", "text")]
+    out: dict[str, Any] = {"media_types": list(media)}
+    if "max_size" in schema:
+        out["max_size"] = schema["max_size"]
+    return out
+
+
 _VALIDATORS: dict[str, Callable[[dict[str, Any]], list[str]]] = {
     "tabular": _validate_tabular,
     "files": _validate_files,

@@ -188,6 +188,10 @@ globals().update(
 # --- Contributions ---------------------------------------------------------------------------
 CONTRIBUTIONS_PER_HOUR = env.int("CONTRIBUTIONS_PER_HOUR", default=120)
 
+# --- Labeling -------------------------------------------------------------------------------
+# How long a labeler holds a task before its slot goes back to the pool.
+LABEL_HOLD_SECONDS = env.int("LABEL_HOLD_SECONDS", default=300)
+
 # --- Sweeper --------------------------------------------------------------------------------
 # Work in a non-final state for longer than this is re-dispatched by datadao.tasks.sweep.
 SWEEP_STUCK_AFTER_SECONDS = env.int("SWEEP_STUCK_AFTER_SECONDS", default=300)
@@ -197,6 +201,7 @@ CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "datadao.tasks.heartbeat", "schedule": 30.0},
     "audit-pins": {"task": "ipfs.tasks.audit_pins", "schedule": PIN_AUDIT_INTERVAL_SECONDS},
     "close-due-epochs": {"task": "rewards.tasks.close_due_epochs", "schedule": 3600.0},
+    "release-expired-holds": {"task": "labeling.tasks.release_expired_holds", "schedule": 60.0},
 }
 
 # --- Logging --------------------------------------------------------------------------------

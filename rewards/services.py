@@ -68,6 +68,43 @@ def reward_credit_contribution(*, contribution: object) -> RewardEntry | None:
         )
 
 
+def reward_credit_label(
+    *, label: object, agreement_bps: int, reputation_bps: int
+) -> RewardEntry | None:
+    """Credit a settled label once: per_label × reputation × P(the label is right) (floored).
+
+    ``agreement_bps`` is the consensus posterior probability of the labeler's own answer
+    (not whether they matched the raw majority); ``reputation_bps`` their reputation, both
+    in basis points. Idempotent through the unique (source, reason) key.
+    """
+    from labeling.models import Label
+
+    assert isinstance(label, Label)
+    policy = RewardPolicy.objects.filter(dataset_id=label.dataset_id).first()
+    if policy is None or policy.per_label == 0:
+        return None
+    agreement_bps = max(0, min(BPS, int(agreement_bps)))
+    reputation_bps = max(0, min(BPS, int(reputation_bps)))
+    amount = _int(policy.per_label) * agreement_bps * reputation_bps // (BPS * BPS)
+    dataset = label.dataset
+    epoch_current(dao=dataset.dao)
+    try:
+        with transaction.atomic():
+            return RewardEntry.objects.create(
+                dao_id=dataset.dao_id,
+                dataset_id=label.dataset_id,
+                account_id=label.labeler_id,
+                amount=amount,
+                reason="label",
+                source_type="labeling.label",
+                source_id=str(label.pk),
+            )
+    except IntegrityError:
+        return RewardEntry.objects.get(
+            source_type="labeling.label", source_id=str(label.pk), reason="label"
+        )
+
+
 def reward_withdraw_contribution(*, contribution: object) -> int:
     """Remove a contribution's unsettled credit (the DAO rejected it after acceptance).
     A credit already frozen into a closed epoch stays: that money is committed."""

@@ -24,6 +24,7 @@ from contributions.services.common import (
 from contributions.uploads import StagedUpload
 from contributions.validation import sniff
 from datadao.models import Dataset, DatasetStatus, Membership, User
+from datadao.schema import labeling_files_schema
 
 # --- receiving ------------------------------------------------------------------------------------
 
@@ -133,6 +134,8 @@ def _receive(
 def _accepted_types(dataset: Dataset) -> set[str]:
     if dataset.kind == "tabular":
         return {"text/csv", "application/x-ndjson"}
+    if dataset.kind == "labeling":
+        return set(labeling_files_schema(dataset.schema)["media_types"])
     return set(dataset.schema.get("media_types", []))
 
 

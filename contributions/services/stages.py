@@ -179,6 +179,12 @@ def contribution_record_pin(*, contribution_id: int, cid: str) -> Contribution |
     from rewards.services import reward_credit_contribution
 
     reward_credit_contribution(contribution=contribution)
+    if contribution.dataset.kind == "labeling":
+        from labeling.services import tasks_from_contribution
+
+        tasks_from_contribution(
+            contribution=contribution, path=common.contribution_file(contribution)
+        )
     audit_record(
         actor=None,
         dao=contribution.dataset.dao,

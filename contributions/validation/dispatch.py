@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from datadao.schema import DEFAULT_MAX_SIZE, check_schema
+from datadao.schema import DEFAULT_MAX_SIZE, check_schema, labeling_files_schema
 
 from .base import ValidationFailed, ValidationResult, human_size
 from .images import PILLOW_FORMATS, validate_image
@@ -51,8 +51,11 @@ def validate_file(
     contributor's), ``ValueError`` for a kind other than tabular/files and ``OSError`` when
     the file cannot be read; every problem with the file itself is a reason in the result.
     """
+    if kind == "labeling":
+        # Items to label are files (an image, a text, a CSV of rows) checked like any other.
+        kind, schema = "files", labeling_files_schema(schema)
     if kind not in ("tabular", "files"):
-        raise ValueError(f"validate_file handles tabular and files datasets, not {kind!r}")
+        raise ValueError(f"validate_file handles tabular, files and labeling, not {kind!r}")
     check_schema(kind, schema)
     size = path.stat().st_size
     report: dict[str, Any] = {"bytes": size}

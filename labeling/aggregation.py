@@ -1,0 +1,137 @@
+"""A whole-dataset consensus, computed outside any transaction: read every label once into
+numpy arrays, run the pure aggregation and agreement code, and return what the service then
+stores in one short transaction (``settle.consensus_run_finish``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from datadao.models import Dataset
+from labeling import agreement, consensus
+from labeling.conf import labeling_settings
+from labeling.models import Label, LabelTask
+
+CHUNK = 50_000
+
+
+@dataclass
+class RunOutcome:
+    task_updates: list[tuple[int, list[str], float]] = field(default_factory=list)
+    labeler_updates: dict[int, dict[str, Any]] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+def _load(dataset: Dataset, multi: bool, labels: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """Every label of the dataset as parallel arrays (streamed from the database)."""
+    cols: dict[str, list[Any]] = {k: [] for k in ("task", "worker", "choice", "ms", "chosen")}
+    fields = ["task_id", "labeler_id", "choice", "duration_ms"] + (["value"] if multi else [])
+    qs = Label.objects.filter(dataset=dataset).order_by().values_list(*fields)
+    for row in qs.iterator(chunk_size=CHUNK):
+        cols["task"].append(row[0])
+        cols["worker"].append(row[1])
+        cols["choice"].append(-1 if row[2] is None else row[2])
+        cols["ms"].append(row[3])
+        if multi:
+            cols["chosen"].append([name in row[4] for name in labels])
+    out = {k: np.asarray(v, dtype=np.int64) for k, v in cols.items() if k != "chosen"}
+    out["chosen"] = np.asarray(cols["chosen"], dtype=bool).reshape(len(cols["task"]), len(labels))
+    return out
+
+
+def compute_run(dataset: Dataset, method: str) -> RunOutcome:
+    conf = labeling_settings(dataset.schema)
+    n_classes = len(conf.labels)
+    data = _load(dataset, conf.multi_choice, conf.labels)
+    outcome = RunOutcome()
+    if data["task"].size == 0:
+        outcome.metrics = {"tasks": 0, "labels": 0, "labelers": 0, "method": method}
+        return outcome
+    task_ids, t_idx = np.unique(data["task"], return_inverse=True)
+    worker_ids, w_idx = np.unique(data["worker"], return_inverse=True)
+    n_tasks, n_workers = len(task_ids), len(worker_ids)
+    gold_rows = LabelTask.objects.filter(dataset=dataset, is_gold=True).values_list("pk", "gold")
+    position = {int(pk): i for i, pk in enumerate(task_ids)}
+    gold_single: dict[int, int] = {}
+    gold_multi: dict[int, list[int]] = {}
+    for pk, answer in gold_rows:
+        if pk in position and isinstance(answer, list):
+            idx = [conf.labels.index(a) for a in answer if a in conf.labels]
+            gold_multi[position[pk]] = idx
+            if len(idx) == 1:
+                gold_single[position[pk]] = idx[0]
+    is_gold = np.zeros(n_tasks, dtype=bool)
+    is_gold[list(gold_multi)] = True
+
+    if conf.multi_choice:
+        result = consensus.dawid_skene_multi(
+            t_idx, w_idx, data["chosen"], n_tasks, n_workers, gold=gold_multi
+        )
+        present = result.present
+        for i in np.flatnonzero(~is_gold):
+            names = [conf.labels[c] for c in np.flatnonzero(present[i])]
+            post = float(np.min(np.maximum(result.probs[i], 1 - result.probs[i])))
+            outcome.task_updates.append((int(task_ids[i]), names, post))
+        agree = (data["chosen"] == present[t_idx]).all(axis=1)
+        accuracy = result.worker_accuracy
+        iterations = int(np.max(result.iterations)) if np.size(result.iterations) else 0
+        outcome.metrics = {"alpha": None, "kappa": None}
+    else:
+        run = consensus.dawid_skene if method == "ds" else consensus.majority_vote
+        result = run(t_idx, w_idx, data["choice"], n_tasks, n_workers, n_classes, gold=gold_single)
+        for i in np.flatnonzero(~is_gold):
+            if result.labels[i] >= 0:
+                outcome.task_updates.append(
+                    (int(task_ids[i]), [conf.labels[result.labels[i]]], float(result.posterior[i]))
+                )
+        agree = data["choice"] == result.labels[t_idx]
+        accuracy = result.worker_accuracy
+        iterations = result.iterations
+        normal = ~is_gold[t_idx]
+        kappa, kappa_tasks = agreement.fleiss_kappa(
+            t_idx[normal], data["choice"][normal], n_tasks, n_classes
+        )
+        outcome.metrics = {
+            "alpha": agreement.krippendorff_alpha_nominal(
+                t_idx[normal], data["choice"][normal], n_tasks, n_classes
+            ),
+            "kappa": kappa,
+            "kappa_tasks": kappa_tasks,
+            "priors": [float(p) for p in result.priors],
+        }
+        on_gold = is_gold[t_idx]
+        if on_gold.any():
+            truth = np.array([gold_single.get(int(t), -1) for t in t_idx[on_gold]])
+            keep = truth >= 0
+            matrix = agreement.gold_confusion(data["choice"][on_gold][keep], truth[keep], n_classes)
+            outcome.metrics["gold_confusion"] = np.asarray(matrix).astype(int).tolist()
+            outcome.metrics["gold_accuracy"] = (
+                float(np.trace(matrix) / np.sum(matrix)) if np.sum(matrix) else None
+            )
+        if result.confusion is not None:
+            for w in range(n_workers):
+                outcome.labeler_updates.setdefault(int(worker_ids[w]), {})["confusion"] = [
+                    [round(float(x), 6) for x in row] for row in result.confusion[w]
+                ]
+
+    normal = ~is_gold[t_idx]
+    for w in range(n_workers):
+        mine = w_idx == w
+        fields = outcome.labeler_updates.setdefault(int(worker_ids[w]), {})
+        fields["ds_accuracy"] = float(accuracy[w])
+        scored = mine & normal
+        fields["agreement"] = float(np.mean(agree[scored])) if scored.any() else None
+        fields["median_ms"] = int(np.median(data["ms"][mine]))
+    outcome.metrics.update(
+        {
+            "method": method,
+            "tasks": int(n_tasks - is_gold.sum()),
+            "gold_tasks": int(is_gold.sum()),
+            "labels": int(data["task"].size),
+            "labelers": int(n_workers),
+            "iterations": int(iterations),
+        }
+    )
+    return outcome

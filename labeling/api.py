@@ -1,0 +1,238 @@
+"""JSON API for labeling. Thin: authenticate, parse, call a service or selector, serialize.
+
+Authentication as in the contributions API: the browser session (CSRF-protected for writes)
+or ``Authorization: Bearer dd_…``. Every refusal is a 4xx ``{"error": code, "detail": …}``.
+
+Blind by construction: a task is handed out as a *hold* (an opaque id per labeler and task)
+with the item and the label set only; no response before submission carries another
+labeler's label, a label count or whether the task is a gold question.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+
+from contributions.tokens import user_from_bearer
+from datadao.models import User
+from labeling import errors, export, selectors, services
+from labeling.conf import labeling_settings
+from labeling.errors import LabelingRefused
+from labeling.models import Assignment, LabelImport
+from labeling.services.access import labeling_dataset, require_manager
+
+MAX_BODY = 64 * 1024
+
+
+def _error(code: str, detail: str, status: int) -> JsonResponse:
+    return JsonResponse({"error": code, "detail": detail}, status=status)
+
+
+Handler = Callable[..., HttpResponse]
+
+
+def endpoint(*methods: str) -> Callable[[Handler], Handler]:
+    """Resolve the caller, check the method (and CSRF for session writes), and turn
+    refusals into 4xx JSON."""
+
+    def wrap(view: Handler) -> Handler:
+        @csrf_exempt
+        @wraps(view)
+        def inner(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if request.method not in methods:
+                return _error("method_not_allowed", f"Use {' or '.join(methods)}.", 405)
+            bearer = request.headers.get("Authorization", "").startswith("Bearer ")
+            user = user_from_bearer(request) if bearer else None
+            if bearer and user is None:
+                return _error("unauthenticated", "The API token is unknown or revoked.", 401)
+            if not bearer and request.user.is_authenticated:
+                user = request.user
+
+            def call(req: HttpRequest) -> HttpResponse:
+                if user is None:
+                    return _error(
+                        "unauthenticated", "Sign in, or send an API token (Bearer dd_…).", 401
+                    )
+                try:
+                    return view(req, user, *args, **kwargs)
+                except LabelingRefused as exc:
+                    return _error(exc.code, exc.message, exc.status_code)
+
+            if request.method == "POST" and not bearer:
+                return csrf_protect(call)(request)
+            return call(request)
+
+        return inner
+
+    return wrap
+
+
+def _json_body(request: HttpRequest) -> dict[str, Any]:
+    if len(request.body) > MAX_BODY:
+        raise LabelingRefused(f"The request body is over {MAX_BODY} bytes.")
+    if not request.body:
+        return {}
+    try:
+        body = json.loads(request.body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise LabelingRefused(f"The body is not valid JSON: {exc}") from exc
+    if not isinstance(body, dict):
+        raise LabelingRefused("The body must be a JSON object.")
+    return body
+
+
+def serialize_hold(hold: Assignment) -> dict[str, Any]:
+    task = hold.task
+    conf = labeling_settings(task.dataset.schema)
+    item: dict[str, Any] = {"kind": task.kind}
+    if task.kind == "image":
+        item["image_url"] = f"/ipfs/{task.payload.get('cid', '')}"
+    elif task.kind == "text":
+        item["text"] = task.payload.get("text", "")
+    else:
+        item["row"] = task.payload
+    return {
+        "hold": hold.pk,
+        "expires_at": hold.expires_at.isoformat(),
+        "item": item,
+        "labels": list(conf.labels),
+        "multi_choice": conf.multi_choice,
+    }
+
+
+@endpoint("GET")
+def next_task(request: HttpRequest, user: User, dataset_id: int) -> HttpResponse:
+    """``GET /api/labeling/{dataset}/next``: hold the next task for you (or your live hold).
+    ``{"task": null, "detail": …}`` when nothing is left for you."""
+    hold = services.task_next(dataset_id=dataset_id, labeler=user)
+    progress = selectors.labeler_progress(dataset_id=dataset_id, labeler=user)
+    if hold is None:
+        return JsonResponse(
+            {
+                "task": None,
+                "detail": "Nothing left for you to label here right now. Thank you!",
+                "progress": progress,
+            }
+        )
+    return JsonResponse({"task": serialize_hold(hold), "progress": progress})
+
+
+@endpoint("POST")
+def submit(request: HttpRequest, user: User, dataset_id: int, hold_id: int) -> HttpResponse:
+    """``POST /api/labeling/{dataset}/holds/{hold}/label`` ``{"label": …, "duration_ms": …}``."""
+    body = _json_body(request)
+    if "label" not in body:
+        raise LabelingRefused("Send the answer as {\"label\": \"…\"} (a list for multi-choice).")
+    duration = body.get("duration_ms", 0)
+    if not isinstance(duration, int) or isinstance(duration, bool) or duration < 0:
+        raise LabelingRefused("duration_ms must be a whole number of milliseconds.")
+    label = services.label_submit(
+        dataset_id=dataset_id,
+        labeler=user,
+        hold_id=hold_id,
+        value=body["label"],
+        duration_ms=duration,
+    )
+    return JsonResponse(
+        {
+            "label": {"hold": hold_id, "value": label.value, "at": label.created_at.isoformat()},
+            "progress": selectors.labeler_progress(dataset_id=dataset_id, labeler=user),
+        },
+        status=201,
+    )
+
+
+@endpoint("POST")
+def skip(request: HttpRequest, user: User, dataset_id: int, hold_id: int) -> HttpResponse:
+    """``POST /api/labeling/{dataset}/holds/{hold}/skip``: give the task back."""
+    services.task_skip(dataset_id=dataset_id, labeler=user, hold_id=hold_id)
+    return JsonResponse({"skipped": hold_id})
+
+
+@endpoint("POST")
+def undo(request: HttpRequest, user: User, dataset_id: int) -> HttpResponse:
+    """``POST /api/labeling/{dataset}/undo``: take back your last answer (within a minute)."""
+    hold = services.label_undo(dataset_id=dataset_id, labeler=user)
+    return JsonResponse({"task": serialize_hold(hold)})
+
+
+@endpoint("GET")
+def me(request: HttpRequest, user: User, dataset_id: int) -> HttpResponse:
+    """``GET /api/labeling/{dataset}/me``: your progress, gold accuracy (once revealed), pause."""
+    labeling_dataset(dataset_id)
+    return JsonResponse(selectors.labeler_progress(dataset_id=dataset_id, labeler=user))
+
+
+@endpoint("GET", "POST")
+def consensus(request: HttpRequest, user: User, dataset_id: int) -> HttpResponse:
+    """``GET /api/labeling/{dataset}/consensus``: the latest run's metrics. ``POST``
+    ``{"method": "ds"|"mv"}`` (DAO admins): queue a whole-dataset run (202)."""
+    if request.method == "POST":
+        body = _json_body(request)
+        run = services.consensus_run_request(
+            dataset_id=dataset_id, actor=user, method=str(body.get("method", "ds"))
+        )
+        return JsonResponse(selectors.serialize_run(run), status=202)
+    dataset = labeling_dataset(dataset_id)
+    if not selectors.may_view(dataset, user):
+        raise errors.NotFound(f"There is no labeling dataset {dataset_id} you can see.")
+    return JsonResponse(selectors.dataset_summary(dataset))
+
+
+@endpoint("POST")
+def import_create(request: HttpRequest, user: User, dataset_id: int) -> HttpResponse:
+    """``POST /api/labeling/{dataset}/imports`` (multipart ``file``; DAO admins): queue a bulk
+    import of items from CSV or JSON Lines. 202 with the import; poll it for progress."""
+    dataset = labeling_dataset(dataset_id)
+    require_manager(dataset, user)
+    upload = request.FILES.get("file")
+    if upload is None:
+        raise LabelingRefused("Attach the CSV or JSON Lines file in a field named 'file'.")
+    name = upload.name or "import"
+    fmt = "jsonl" if name.lower().endswith((".jsonl", ".ndjson")) else "csv"
+    fmt = request.POST.get("format", fmt)
+    with tempfile.NamedTemporaryFile(dir=services.items.import_root(), delete=False) as out:
+        for chunk in upload.chunks():
+            out.write(chunk)
+    try:
+        job = services.label_import_create(
+            dataset_id=dataset_id, actor=user, source=Path(out.name), file_name=name, fmt=fmt
+        )
+    finally:
+        Path(out.name).unlink(missing_ok=True)
+    return JsonResponse(selectors.serialize_import(job), status=202)
+
+
+@endpoint("GET")
+def import_detail(request: HttpRequest, user: User, import_id: int) -> HttpResponse:
+    """``GET /api/labeling/imports/{id}``: status and progress of a bulk import."""
+    job = LabelImport.objects.select_related("dataset__dao").filter(pk=import_id).first()
+    if job is None:
+        raise errors.NotFound(f"There is no import {import_id}.")
+    require_manager(job.dataset, user)
+    return JsonResponse(selectors.serialize_import(job))
+
+
+@endpoint("GET")
+def export_labels(request: HttpRequest, user: User, dataset_id: int, fmt: str) -> HttpResponse:
+    """``GET /api/labeling/{dataset}/export.csv|.jsonl`` (DAO admins): settled tasks with
+    consensus, posterior and raw labels, streamed. ``?gold=1`` adds the gold tasks."""
+    dataset = labeling_dataset(dataset_id)
+    require_manager(dataset, user)
+    gold = request.GET.get("gold") == "1"
+    if fmt == "csv":
+        body = export.iter_csv(dataset.pk, include_gold=gold)
+        content_type = "text/csv; charset=utf-8"
+    else:
+        body = export.iter_jsonl(dataset.pk, include_gold=gold)
+        content_type = "application/x-ndjson; charset=utf-8"
+    response = StreamingHttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{dataset.slug}-labels.{fmt}"'
+    return response

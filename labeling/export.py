@@ -1,0 +1,104 @@
+"""Streaming exports of a labeling dataset: per task the consensus label, its posterior and
+the raw labels (labeler address, label, time). Rows are produced in id-ordered chunks, never
+built in memory, and every text cell is escaped against spreadsheet formula injection.
+
+Only settled (complete) tasks are exported, so an export can never show a labeler the
+labels of a task they could still be asked to label. Gold tasks are left out unless the
+caller asks for them (the DAO's own export): publishing their answers would reveal them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from django.db.models import Q
+
+from contributions.export import escape_formula
+from labeling.models import Label, LabelTask, TaskStatus
+
+CHUNK = 2000
+CSV_HEADER = ["task", "source", "consensus", "posterior", "n_labels", "gold", "labels"]
+
+
+def _chunks(dataset_id: int, include_gold: bool) -> Iterator[list[dict[str, Any]]]:
+    tasks = LabelTask.objects.filter(dataset_id=dataset_id).order_by("id")
+    if include_gold:
+        tasks = tasks.filter(Q(status=TaskStatus.COMPLETE) | Q(is_gold=True))
+    else:
+        tasks = tasks.filter(status=TaskStatus.COMPLETE, is_gold=False)
+    last = 0
+    while True:
+        batch = list(
+            tasks.filter(id__gt=last).values(
+                "id", "source_key", "consensus", "posterior", "label_count", "gold"
+            )[:CHUNK]
+        )
+        if not batch:
+            return
+        last = batch[-1]["id"]
+        raw: dict[int, list[dict[str, Any]]] = {row["id"]: [] for row in batch}
+        for task_id, address, value, created in (
+            Label.objects.filter(task_id__in=raw)
+            .order_by("task_id", "id")
+            .values_list("task_id", "labeler__address", "value", "created_at")
+        ):
+            raw[task_id].append({"labeler": address, "label": value, "at": created.isoformat()})
+        for row in batch:
+            row["labels"] = raw[row["id"]]
+        yield batch
+
+
+def _label_text(value: Any) -> str:
+    return "|".join(value) if isinstance(value, list) else ""
+
+
+def iter_csv(dataset_id: int, *, include_gold: bool = False) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_HEADER)
+    for batch in _chunks(dataset_id, include_gold):
+        for row in batch:
+            labels = [
+                {**item, "label": [escape_formula(v) for v in item["label"]]}
+                for item in row["labels"]
+            ]
+            writer.writerow(
+                [
+                    row["id"],
+                    escape_formula(row["source_key"]),
+                    escape_formula(_label_text(row["consensus"])),
+                    "" if row["posterior"] is None else f"{row['posterior']:.6f}",
+                    row["label_count"],
+                    escape_formula(_label_text(row["gold"])),
+                    escape_formula(json.dumps(labels, ensure_ascii=False)),
+                ]
+            )
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    if buffer.tell():
+        yield buffer.getvalue()
+
+
+def iter_jsonl(dataset_id: int, *, include_gold: bool = False) -> Iterator[str]:
+    for batch in _chunks(dataset_id, include_gold):
+        yield "".join(
+            json.dumps(
+                {
+                    "task": row["id"],
+                    "source": row["source_key"],
+                    "consensus": row["consensus"],
+                    "posterior": row["posterior"],
+                    "n_labels": row["label_count"],
+                    **({"gold": row["gold"]} if include_gold else {}),
+                    "labels": row["labels"],
+                },
+                ensure_ascii=False,
+            )
+            + "\n"
+            for row in batch
+        )

@@ -1,0 +1,280 @@
+"""Labeling: tasks, slot holds, labels, labeler reputation, consensus runs and bulk imports.
+
+A labeling dataset's settings (label set, overlap, gold rate, ...) live in its schema
+(``datadao.schema``). Counters that the assignment query filters on (``reserved``, ``wanted``)
+are denormalized onto ``LabelTask`` and only ever changed by services holding the task's row
+lock, so ``next`` can pick a free slot with one indexed query at a million tasks.
+Writes go through ``labeling.services``.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+from contributions.models import Contribution
+from datadao.models import Dataset, User
+
+
+class TaskStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    COMPLETE = "complete", "Complete"
+
+
+class ItemKind(models.TextChoices):
+    IMAGE = "image", "Image"
+    TEXT = "text", "Text"
+    ROW = "row", "Row"
+
+
+class LabelTask(models.Model):
+    """One item to label. ``wanted`` labels are gathered (raised by adaptive redundancy up to
+    the dataset's max overlap); ``reserved`` counts labels given plus live holds."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="label_tasks")
+    contribution = models.ForeignKey(
+        Contribution, null=True, blank=True, on_delete=models.PROTECT, related_name="label_tasks"
+    )
+    # Where the item came from: "contribution:<id>:<row>" or "<import external id>".
+    source_key = models.CharField(max_length=200)
+    kind = models.CharField(max_length=8, choices=ItemKind.choices)
+    # text: {"text": ...}; row: {column: value}; image: {"cid", "media_type"}.
+    payload = models.JSONField(default=dict)
+    # The known answer of a gold task (label names), hidden from labelers.
+    gold = models.JSONField(null=True, blank=True)
+    is_gold = models.BooleanField(default=False)
+    status = models.CharField(max_length=8, choices=TaskStatus.choices, default=TaskStatus.OPEN)
+    wanted = models.PositiveSmallIntegerField(default=3)
+    reserved = models.PositiveSmallIntegerField(default=0)
+    label_count = models.PositiveSmallIntegerField(default=0)
+    consensus = models.JSONField(null=True, blank=True)
+    posterior = models.FloatField(null=True, blank=True)
+    consensus_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["dataset_id", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dataset", "source_key"], name="label_task_source_once"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=TaskStatus.values), name="label_task_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=ItemKind.values), name="label_task_kind_valid"
+            ),
+            # A non-gold task never holds more slots than it wants labels.
+            models.CheckConstraint(
+                condition=models.Q(is_gold=True) | models.Q(reserved__lte=models.F("wanted")),
+                name="label_task_reserved_le_wanted",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(is_gold=False) | models.Q(gold__isnull=False),
+                name="label_task_gold_has_answer",
+            ),
+        ]
+        indexes = [
+            # The assignment query: open, non-gold tasks of a dataset in id order.
+            models.Index(
+                fields=["dataset", "id"],
+                condition=models.Q(status="open", is_gold=False),
+                name="label_task_open",
+            ),
+            models.Index(
+                fields=["dataset", "id"],
+                condition=models.Q(is_gold=True),
+                name="label_task_gold",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"task {self.pk} of {self.dataset_id}"
+
+
+class HoldStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    SUBMITTED = "submitted", "Submitted"
+    SKIPPED = "skipped", "Skipped"
+
+
+class Assignment(models.Model):
+    """A labeler's slot on a task: held (with a TTL) until they label or skip it. One per
+    (task, labeler), so nobody gets the same task twice."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="+")
+    task = models.ForeignKey(LabelTask, on_delete=models.CASCADE, related_name="assignments")
+    labeler = models.ForeignKey(User, on_delete=models.CASCADE, related_name="label_assignments")
+    status = models.CharField(max_length=10, choices=HoldStatus.choices, default=HoldStatus.ACTIVE)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["task", "labeler"], name="assignment_once"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=HoldStatus.values), name="assignment_status_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["dataset", "expires_at"],
+                condition=models.Q(status="active"),
+                name="assignment_active_expiry",
+            ),
+            models.Index(fields=["labeler", "dataset", "status"], name="assignment_labeler_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.labeler} on {self.task_id} ({self.status})"
+
+
+class Label(models.Model):
+    """One labeler's answer for one task, with its provenance (when, how long it took)."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="+")
+    task = models.ForeignKey(LabelTask, on_delete=models.CASCADE, related_name="labels")
+    labeler = models.ForeignKey(User, on_delete=models.PROTECT, related_name="labels")
+    # Label names; one for single choice.
+    value = models.JSONField()
+    # Index of the single choice in the dataset's label list (None for multi-choice): what
+    # the consensus reads, without parsing JSON for millions of rows.
+    choice = models.SmallIntegerField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    gold_correct = models.BooleanField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["task_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["task", "labeler"], name="label_once_per_labeler"),
+        ]
+        indexes = [
+            models.Index(fields=["dataset", "id"], name="label_dataset"),
+            models.Index(fields=["labeler", "dataset", "-created_at"], name="label_by_labeler"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.labeler} says {self.value} on {self.task_id}"
+
+
+class LabelerStats(models.Model):
+    """A labeler's reputation on one dataset. Gold counters move with every gold answer;
+    the consensus-derived figures are refreshed by each consensus run."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="+")
+    labeler = models.ForeignKey(User, on_delete=models.CASCADE, related_name="labeler_stats")
+    labels = models.PositiveIntegerField(default=0)
+    gold_answered = models.PositiveIntegerField(default=0)
+    gold_correct = models.PositiveIntegerField(default=0)
+    ds_accuracy = models.FloatField(null=True, blank=True)
+    agreement = models.FloatField(null=True, blank=True)
+    median_ms = models.PositiveIntegerField(null=True, blank=True)
+    # The labeler's confusion matrix from the last Dawid–Skene run (list of rows), used to
+    # weigh their answers when a task's consensus is updated between full runs.
+    confusion = models.JSONField(null=True, blank=True)
+    paused_at = models.DateTimeField(null=True, blank=True)
+    paused_reason = models.CharField(max_length=300, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "labeler stats"
+        constraints = [
+            models.UniqueConstraint(fields=["dataset", "labeler"], name="labeler_stats_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.labeler} on {self.dataset_id}"
+
+    @property
+    def gold_accuracy(self) -> float | None:
+        return self.gold_correct / self.gold_answered if self.gold_answered else None
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class ConsensusRun(models.Model):
+    """A whole-dataset consensus (Dawid–Skene or majority vote) with its agreement metrics."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="consensus_runs")
+    method = models.CharField(max_length=4, default="ds")
+    status = models.CharField(max_length=8, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    requested_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # tasks, labels, labelers, iterations, priors, alpha, kappa, gold accuracy and confusion.
+    metrics = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=RunStatus.values), name="consensus_run_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(method__in=["ds", "mv"]), name="consensus_run_method_valid"
+            ),
+            # One queued or running run per dataset: asking twice does not double the work.
+            models.UniqueConstraint(
+                fields=["dataset"],
+                condition=models.Q(status__in=["queued", "running"]),
+                name="consensus_run_one_active",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.method} consensus of {self.dataset_id} ({self.status})"
+
+
+class LabelImport(models.Model):
+    """A bulk import of items (CSV or JSONL), streamed by a worker with progress."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="label_imports")
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    contribution = models.ForeignKey(
+        Contribution, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    file_name = models.CharField(max_length=255, blank=True)
+    storage_name = models.CharField(max_length=64)
+    format = models.CharField(max_length=8)
+    status = models.CharField(max_length=8, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    total_bytes = models.PositiveBigIntegerField(default=0)
+    done_bytes = models.PositiveBigIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    rows_created = models.PositiveIntegerField(default=0)
+    rows_failed = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=RunStatus.values), name="label_import_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(format__in=["csv", "jsonl"]), name="label_import_format_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"import {self.pk} into {self.dataset_id} ({self.status})"
+
+    @property
+    def progress(self) -> float:
+        return self.done_bytes / self.total_bytes if self.total_bytes else 0.0

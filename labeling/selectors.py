@@ -1,0 +1,108 @@
+"""Reads of the labeling app: progress, dataset summaries, serializers of runs and imports."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db.models import Count, Q
+
+from contributions.selectors import dataset_visible_to
+from datadao.models import Dataset, User
+from labeling.conf import GOLD_MIN_FOR_REVEAL
+from labeling.models import ConsensusRun, Label, LabelerStats, LabelImport, LabelTask, RunStatus
+
+
+def may_view(dataset: Dataset, user: User | None) -> bool:
+    return dataset_visible_to(user, dataset)
+
+
+def labeler_progress(*, dataset_id: int, labeler: User) -> dict[str, Any]:
+    """What a labeler may know about their own work. Gold accuracy only once they have
+    answered enough check questions that it cannot point at a single one."""
+    midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    today = Label.objects.filter(
+        dataset_id=dataset_id, labeler=labeler, created_at__gte=midnight
+    ).count()
+    stats = LabelerStats.objects.filter(dataset_id=dataset_id, labeler=labeler).first()
+    revealed = stats is not None and stats.gold_answered >= GOLD_MIN_FOR_REVEAL
+    return {
+        "done_today": today,
+        "done_total": stats.labels if stats else 0,
+        "gold_accuracy": stats.gold_accuracy if revealed and stats else None,
+        "gold_answered": stats.gold_answered if revealed and stats else None,
+        "paused": bool(stats and stats.paused_at),
+        "paused_reason": stats.paused_reason if stats and stats.paused_at else "",
+    }
+
+
+def task_counts(dataset_id: int) -> dict[str, int]:
+    counts = LabelTask.objects.filter(dataset_id=dataset_id).aggregate(
+        total=Count("id", filter=Q(is_gold=False)),
+        complete=Count("id", filter=Q(is_gold=False, status="complete")),
+        gold=Count("id", filter=Q(is_gold=True)),
+    )
+    counts["open"] = counts["total"] - counts["complete"]
+    counts["labels"] = Label.objects.filter(dataset_id=dataset_id).count()
+    return counts
+
+
+def latest_run(dataset_id: int) -> ConsensusRun | None:
+    return ConsensusRun.objects.filter(dataset_id=dataset_id).order_by("-created_at", "-id").first()
+
+
+def latest_done_run(dataset_id: int) -> ConsensusRun | None:
+    return (
+        ConsensusRun.objects.filter(dataset_id=dataset_id, status=RunStatus.DONE)
+        .order_by("-finished_at", "-id")
+        .first()
+    )
+
+
+def serialize_run(run: ConsensusRun | None) -> dict[str, Any] | None:
+    if run is None:
+        return None
+    metrics = {k: v for k, v in run.metrics.items() if k != "priors"}
+    return {
+        "id": run.pk,
+        "method": run.method,
+        "status": run.status,
+        "created_at": run.created_at.isoformat(),
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "metrics": metrics,
+        "error": run.error or None,
+    }
+
+
+def dataset_summary(dataset: Dataset) -> dict[str, Any]:
+    return {
+        "dataset": dataset.pk,
+        "tasks": task_counts(dataset.pk),
+        "latest_run": serialize_run(latest_run(dataset.pk)),
+        "latest_done_run": serialize_run(latest_done_run(dataset.pk)),
+    }
+
+
+def serialize_import(job: LabelImport) -> dict[str, Any]:
+    return {
+        "id": job.pk,
+        "dataset": job.dataset_id,
+        "status": job.status,
+        "file_name": job.file_name,
+        "format": job.format,
+        "progress": round(job.progress, 4),
+        "rows_done": job.rows_done,
+        "rows_created": job.rows_created,
+        "rows_failed": job.rows_failed,
+        "errors": job.errors,
+        "created_at": job.created_at.isoformat(),
+        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+    }
+
+
+def labeler_table(dataset_id: int, limit: int = 50) -> list[LabelerStats]:
+    return list(
+        LabelerStats.objects.filter(dataset_id=dataset_id)
+        .select_related("labeler")
+        .order_by("-labels")[:limit]
+    )

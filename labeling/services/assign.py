@@ -1,0 +1,170 @@
+"""Handing out tasks: ``next`` and ``skip``.
+
+Lock order, everywhere in labeling: a hold (``Assignment``) before its task. The candidate
+search never waits (``SKIP LOCKED``), so two labelers asking at once can never be handed the
+same slot and never deadlock.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from datadao.models import Dataset, User
+from labeling import errors
+from labeling.conf import labeling_settings
+from labeling.models import Assignment, HoldStatus, LabelTask
+from labeling.services.access import labeling_dataset, require_labeler
+
+_random = secrets.SystemRandom()
+# Expired holds released per ``next`` call; the periodic sweep catches up on the rest.
+RELEASE_BATCH = 100
+
+
+def hold_seconds() -> int:
+    return int(getattr(settings, "LABEL_HOLD_SECONDS", 300))
+
+
+def holds_release_expired(*, dataset_id: int, limit: int = RELEASE_BATCH) -> int:
+    """Give the slots of holds past their TTL back to their tasks. Returns how many."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                """
+                WITH gone AS (
+                    DELETE FROM labeling_assignment WHERE id IN (
+                        SELECT id FROM labeling_assignment
+                        WHERE dataset_id = %s AND status = 'active' AND expires_at < %s
+                        ORDER BY expires_at LIMIT %s FOR UPDATE SKIP LOCKED)
+                    RETURNING task_id),
+                per_task AS (SELECT task_id, count(*) AS n FROM gone GROUP BY task_id),
+                _ AS (
+                    UPDATE labeling_labeltask t SET reserved = t.reserved - per_task.n
+                    FROM per_task WHERE t.id = per_task.task_id AND NOT t.is_gold)
+                SELECT count(*) FROM gone
+                """,
+                [dataset_id, timezone.now(), limit],
+            )
+            return int(cursor.fetchone()[0])
+    # SQLite (the embedded default): writes are serialized, so plain statements suffice.
+    expired = list(
+        Assignment.objects.filter(
+            dataset_id=dataset_id, status=HoldStatus.ACTIVE, expires_at__lt=timezone.now()
+        ).values_list("id", "task_id")[:limit]
+    )
+    for hold_id, task_id in expired:
+        Assignment.objects.filter(pk=hold_id).delete()
+        LabelTask.objects.filter(pk=task_id, is_gold=False).update(reserved=F("reserved") - 1)
+    return len(expired)
+
+
+_NEXT_SQL = """
+SELECT t.id FROM labeling_labeltask t
+WHERE t.dataset_id = %s AND t.status = 'open' AND NOT t.is_gold AND t.reserved < t.wanted
+  AND NOT EXISTS (
+      SELECT 1 FROM labeling_assignment a WHERE a.task_id = t.id AND a.labeler_id = %s)
+ORDER BY t.id LIMIT 1 {lock}
+"""
+
+_GOLD_SQL = """
+SELECT t.id FROM labeling_labeltask t
+WHERE t.dataset_id = %s AND t.is_gold
+  AND NOT EXISTS (
+      SELECT 1 FROM labeling_assignment a WHERE a.task_id = t.id AND a.labeler_id = %s)
+ORDER BY random() LIMIT 1
+"""
+
+
+def _lock_clause() -> str:
+    return "FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
+
+
+def _pick(sql: str, dataset_id: int, labeler_id: int) -> int | None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql.format(lock=_lock_clause()), [dataset_id, labeler_id])
+        row = cursor.fetchone()
+    return int(row[0]) if row else None
+
+
+@transaction.atomic
+def task_next(*, dataset_id: int, labeler: User) -> Assignment | None:
+    """Hold the next task for ``labeler``: one they have not labeled, skipped or held, with a
+    free slot. A live hold of theirs is returned again (a reload does not burn a slot).
+    Gold tasks are mixed in at the dataset's gold rate and look like any other task.
+    Returns None when nothing is left for this labeler."""
+    dataset = labeling_dataset(dataset_id)
+    require_labeler(dataset, labeler, for_work=True)
+    now = timezone.now()
+    live = (
+        Assignment.objects.filter(
+            dataset_id=dataset.pk, labeler=labeler, status=HoldStatus.ACTIVE, expires_at__gt=now
+        )
+        .select_related("task")
+        .order_by("id")
+        .first()
+    )
+    if live is not None:
+        return live
+    holds_release_expired(dataset_id=dataset.pk)
+    conf = labeling_settings(dataset.schema)
+    # Real work first: with none left, a labeler is not kept busy on check questions alone.
+    task_id = _pick(_NEXT_SQL, dataset.pk, labeler.pk)
+    if task_id is None:
+        return None
+    gold = False
+    if conf.gold_rate > 0 and _random.random() < conf.gold_rate:
+        gold_id = _pick(_GOLD_SQL, dataset.pk, labeler.pk)
+        if gold_id is not None:
+            task_id, gold = gold_id, True
+    if not gold:
+        LabelTask.objects.filter(pk=task_id).update(reserved=F("reserved") + 1)
+    return Assignment.objects.select_related("task").get(
+        pk=Assignment.objects.create(
+            dataset=dataset,
+            task_id=task_id,
+            labeler=labeler,
+            expires_at=now + timedelta(seconds=hold_seconds()),
+        ).pk
+    )
+
+
+def lock_hold(*, dataset: Dataset, labeler: User, hold_id: int) -> Assignment:
+    """The labeler's own hold, row-locked; refusals name what is wrong."""
+    hold = (
+        Assignment.objects.select_for_update()
+        .filter(pk=hold_id, dataset_id=dataset.pk, labeler=labeler)
+        .first()
+    )
+    if hold is None:
+        raise errors.NotFound(
+            f"You hold no task {hold_id} in this dataset; ask for the next task first."
+        )
+    if hold.status == HoldStatus.SUBMITTED:
+        raise errors.Conflict(f"You already labeled task {hold_id}.")
+    if hold.status == HoldStatus.SKIPPED:
+        raise errors.Conflict(f"You skipped task {hold_id}; it cannot be labeled now.")
+    if hold.expires_at <= timezone.now():
+        raise errors.Conflict(
+            f"Your hold on task {hold_id} expired after {hold_seconds()} s; ask for the next task."
+        )
+    return hold
+
+
+@transaction.atomic
+def task_skip(*, dataset_id: int, labeler: User, hold_id: int) -> Assignment:
+    """Give the slot back; the labeler is never offered this task again."""
+    dataset = labeling_dataset(dataset_id)
+    require_labeler(dataset, labeler, for_work=False)
+    hold = lock_hold(dataset=dataset, labeler=labeler, hold_id=hold_id)
+    task = LabelTask.objects.select_for_update().get(pk=hold.task_id)
+    hold.status = HoldStatus.SKIPPED
+    hold.save(update_fields=["status"])
+    if not task.is_gold:
+        task.reserved -= 1
+        task.save(update_fields=["reserved"])
+    return hold

@@ -1,0 +1,202 @@
+"""Where tasks come from: accepted contributions, bulk imports (CSV/JSONL, streamed by a
+worker with progress) and the DAO marking gold answers."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from datadao.models import User
+from datadao.services import audit_record
+from labeling import errors
+from labeling.conf import labeling_settings
+from labeling.importer import ImportedItem
+from labeling.models import LabelImport, LabelTask, RunStatus
+from labeling.services.access import labeling_dataset, require_manager
+from labeling.services.submit import parse_value
+
+MAX_IMPORT_ATTEMPTS = 3
+# Text shown to labelers is kept on the task so the page never waits for the store.
+MAX_TEXT_CHARS = 20_000
+
+
+def import_root() -> Path:
+    path = Path(settings.DATA_DIR) / "label-imports"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def dispatch_import(import_id: int) -> None:
+    from labeling import tasks
+
+    transaction.on_commit(lambda: tasks.import_items.delay(import_id))
+
+
+def tasks_from_contribution(*, contribution: Any, path: Path) -> int:
+    """Turn a pinned contribution to a labeling dataset into tasks (called inside the pin
+    transaction). An image or a text is one task; a CSV/JSONL file is imported row by row by
+    a worker. Idempotent: the source key is unique per dataset."""
+    dataset = contribution.dataset
+    conf = labeling_settings(dataset.schema)
+    media = contribution.media_type or ""
+    if conf.item_kind == "row" or media in ("text/csv", "application/x-ndjson"):
+        fmt = "jsonl" if media == "application/x-ndjson" else "csv"
+        if LabelImport.objects.filter(contribution=contribution).exists():
+            return 0
+        storage = uuid.uuid4().hex
+        (import_root() / storage).write_bytes(path.read_bytes())
+        job = LabelImport.objects.create(
+            dataset=dataset,
+            contribution=contribution,
+            file_name=contribution.original_name,
+            storage_name=storage,
+            format=fmt,
+            total_bytes=contribution.size,
+        )
+        dispatch_import(job.pk)
+        return 0
+    if media.startswith("image/"):
+        payload = {"cid": contribution.cid, "media_type": media}
+        kind = "image"
+    else:
+        text = path.read_text(encoding="utf-8-sig", errors="replace")[:MAX_TEXT_CHARS]
+        payload = {"text": text, "cid": contribution.cid}
+        kind = "text"
+    _, created = LabelTask.objects.get_or_create(
+        dataset=dataset,
+        source_key=f"contribution:{contribution.pk}",
+        defaults={
+            "contribution": contribution,
+            "kind": kind,
+            "payload": payload,
+            "wanted": conf.overlap,
+        },
+    )
+    return int(created)
+
+
+@transaction.atomic
+def label_import_create(
+    *, dataset_id: int, actor: User, source: Path, file_name: str, fmt: str
+) -> LabelImport:
+    """Queue a bulk import of a file already on disk (moved into the import folder)."""
+    dataset = labeling_dataset(dataset_id)
+    require_manager(dataset, actor)
+    if fmt not in ("csv", "jsonl"):
+        raise errors.BadLabel(f"Unknown import format {fmt!r}: use csv or jsonl.")
+    storage = uuid.uuid4().hex
+    size = source.stat().st_size
+    if size == 0:
+        raise errors.BadLabel("The import file is empty.")
+    job = LabelImport.objects.create(
+        dataset=dataset,
+        created_by=actor,
+        file_name=file_name[:255],
+        storage_name=storage,
+        format=fmt,
+        total_bytes=size,
+    )
+    source.replace(import_root() / storage)
+    audit_record(
+        actor=actor, dao=dataset.dao, verb="label_import.queued", obj=job, details={"bytes": size}
+    )
+    dispatch_import(job.pk)
+    return job
+
+
+@transaction.atomic
+def label_import_begin(*, import_id: int) -> LabelImport | None:
+    job = LabelImport.objects.select_for_update().filter(pk=import_id).first()
+    if job is None or job.status in (RunStatus.DONE, RunStatus.FAILED):
+        return None
+    if job.attempts >= MAX_IMPORT_ATTEMPTS:
+        _finish(job, RunStatus.FAILED, f"gave up after {job.attempts} attempts")
+        return None
+    job.status = RunStatus.RUNNING
+    job.attempts += 1
+    # A restart re-reads the file from the top; rows already imported are skipped by their
+    # unique source key, so the counters start over too.
+    job.done_bytes = job.rows_done = job.rows_created = job.rows_failed = 0
+    job.errors = []
+    job.updated_at = timezone.now()
+    job.save()
+    return job
+
+
+@transaction.atomic
+def label_import_batch(
+    *,
+    import_id: int,
+    items: list[ImportedItem],
+    bad: list[str],
+    done_bytes: int,
+) -> None:
+    """Store one batch of parsed rows and the progress, in one transaction."""
+    job = LabelImport.objects.select_for_update().get(pk=import_id)
+    conf = labeling_settings(job.dataset.schema)
+    rows = len(items) + len(bad)
+    tasks = []
+    for item in items:
+        gold = None
+        if item.gold is not None:
+            try:
+                gold = parse_value(conf, item.gold)
+            except errors.LabelingRefused as exc:
+                bad.append(f"line {item.line}: gold answer: {exc.message}")
+                continue
+        tasks.append(
+            LabelTask(
+                dataset_id=job.dataset_id,
+                source_key=item.key or f"import:{job.pk}:{item.line}",
+                kind=conf.item_kind,
+                payload=item.payload,
+                gold=gold,
+                is_gold=gold is not None,
+                wanted=conf.overlap,
+            )
+        )
+    created = LabelTask.objects.bulk_create(tasks, ignore_conflicts=True, batch_size=2000)
+    job.rows_done += rows
+    job.rows_created += len(created)
+    job.rows_failed += len(bad)
+    job.errors = (job.errors + bad)[:50]
+    job.done_bytes = done_bytes
+    job.updated_at = timezone.now()
+    job.save()
+
+
+@transaction.atomic
+def label_import_finish(*, import_id: int, error: str = "") -> None:
+    job = LabelImport.objects.select_for_update().get(pk=import_id)
+    if job.status != RunStatus.RUNNING:
+        return
+    _finish(job, RunStatus.FAILED if error else RunStatus.DONE, error)
+
+
+def _finish(job: LabelImport, status: str, error: str) -> None:
+    job.status = status
+    if error:
+        job.errors = [*job.errors[:49], error]
+    if status == RunStatus.DONE:
+        job.done_bytes = job.total_bytes
+    job.finished_at = job.updated_at = timezone.now()
+    job.save()
+
+
+@transaction.atomic
+def task_set_gold(*, task_id: int, answer: Any, actor: User) -> LabelTask:
+    """Mark a task as a gold question with a known answer (audited)."""
+    task = LabelTask.objects.select_for_update().select_related("dataset__dao").get(pk=task_id)
+    require_manager(task.dataset, actor)
+    task.gold = parse_value(labeling_settings(task.dataset.schema), answer)
+    task.is_gold = True
+    task.save(update_fields=["gold", "is_gold"])
+    audit_record(
+        actor=actor, dao=task.dataset.dao, verb="label_task.gold_set", obj=task, details={}
+    )
+    return task

@@ -1,0 +1,243 @@
+"""Consensus: per task as its labels arrive (adaptive redundancy, settlement, rewards) and for
+the whole dataset on demand (Dawid–Skene or majority vote, reputation, agreement metrics)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from datadao.models import User
+from datadao.services import audit_record
+from labeling import consensus
+from labeling.conf import GOLD_MIN_FOR_REVEAL, LabelingSettings, labeling_settings
+from labeling.models import (
+    ConsensusRun,
+    Label,
+    LabelerStats,
+    LabelTask,
+    RunStatus,
+    TaskStatus,
+)
+from labeling.services.access import labeling_dataset, require_manager
+
+logger = logging.getLogger(__name__)
+BPS = 10_000
+MAX_RUN_ATTEMPTS = 3
+
+
+def dispatch_task_consensus(task_id: int) -> None:
+    from labeling import tasks
+
+    transaction.on_commit(lambda: tasks.update_task_consensus.delay(task_id))
+
+
+def dispatch_run(run_id: int) -> None:
+    from labeling import tasks
+
+    transaction.on_commit(lambda: tasks.run_consensus.delay(run_id))
+
+
+def reputation_bps(stats: LabelerStats | None) -> int:
+    """Gold accuracy once there is enough of it, else the Dawid–Skene estimate, else full
+    trust: a newcomer is not paid less for being new."""
+    if stats is None:
+        return BPS
+    if stats.gold_answered >= GOLD_MIN_FOR_REVEAL:
+        return round(BPS * stats.gold_correct / stats.gold_answered)
+    if stats.ds_accuracy is not None:
+        return round(BPS * stats.ds_accuracy)
+    return BPS
+
+
+def _latest_priors(dataset_id: int, n_classes: int) -> np.ndarray | None:
+    metrics = (
+        ConsensusRun.objects.filter(dataset_id=dataset_id, status=RunStatus.DONE, method="ds")
+        .values_list("metrics", flat=True)
+        .first()
+    )
+    priors = (metrics or {}).get("priors")
+    if isinstance(priors, list) and len(priors) == n_classes:
+        return np.asarray(priors, dtype=float)
+    return None
+
+
+def _single_posterior(
+    conf: LabelingSettings, dataset_id: int, rows: list[tuple[Any, ...]], stats: dict[int, Any]
+) -> tuple[np.ndarray, list[float]]:
+    n_classes = len(conf.labels)
+    known: list[Any] = []
+    workers = []
+    for _pk, labeler_id, _choice, _value in rows:
+        matrix = getattr(stats.get(labeler_id), "confusion", None)
+        if isinstance(matrix, list) and len(matrix) == n_classes:
+            workers.append(len(known))
+            known.append(matrix)
+        else:
+            workers.append(-1)
+    probs = consensus.posterior_for_task(
+        np.asarray(workers),
+        np.asarray([r[2] for r in rows]),
+        confusion=np.asarray(known, dtype=float) if known else None,
+        priors=_latest_priors(dataset_id, n_classes),
+        n_classes=n_classes,
+    )
+    return probs, [float(probs[r[2]]) for r in rows]
+
+
+def _multi_posterior(
+    conf: LabelingSettings, rows: list[tuple[Any, ...]]
+) -> tuple[np.ndarray, list[float]]:
+    chosen = np.array([[name in r[3] for name in conf.labels] for r in rows], dtype=bool)
+    share = chosen.mean(axis=0)
+    agree = [float(np.mean(np.where(c, share, 1 - share))) for c in chosen]
+    return share, agree
+
+
+@transaction.atomic
+def task_consensus_update(*, task_id: int) -> LabelTask | None:
+    """Decide a task that has the labels it wants: settle it (consensus, rewards) when the
+    posterior reaches the dataset's confidence target or the max overlap is reached, else
+    ask for one more label. Idempotent: a settled task, or one still waiting for labels, is
+    left as it is."""
+    task = LabelTask.objects.select_for_update().filter(pk=task_id).first()
+    if task is None or task.status == TaskStatus.COMPLETE or task.is_gold:
+        return task
+    if task.label_count < task.wanted:
+        return task
+    dataset = task.dataset
+    conf = labeling_settings(dataset.schema)
+    rows = list(task.labels.values_list("pk", "labeler_id", "choice", "value").order_by("pk"))
+    stats = {
+        s.labeler_id: s
+        for s in LabelerStats.objects.filter(
+            dataset_id=dataset.pk, labeler_id__in=[r[1] for r in rows]
+        )
+    }
+    if conf.multi_choice:
+        share, agree = _multi_posterior(conf, rows)
+        task.consensus = [name for name, p in zip(conf.labels, share, strict=True) if p > 0.5]
+        task.posterior = float(np.min(np.maximum(share, 1 - share)))
+    else:
+        probs, agree = _single_posterior(conf, dataset.pk, rows, stats)
+        best = int(np.argmax(probs))
+        task.consensus = [conf.labels[best]]
+        task.posterior = float(probs[best])
+    task.consensus_at = timezone.now()
+    if task.posterior >= conf.confidence_target or task.wanted >= conf.max_overlap:
+        task.status = TaskStatus.COMPLETE
+        task.save(update_fields=["consensus", "posterior", "consensus_at", "status"])
+        _settle_rewards(task, rows, agree, stats)
+    else:
+        # Adaptive redundancy: one more label; the slot opens because reserved < wanted.
+        task.wanted = F("wanted") + 1
+        task.save(update_fields=["consensus", "posterior", "consensus_at", "wanted"])
+        task.refresh_from_db(fields=["wanted"])
+    return task
+
+
+def _settle_rewards(
+    task: LabelTask, rows: list[tuple[Any, ...]], agree: list[float], stats: dict[int, Any]
+) -> None:
+    from rewards.services import reward_credit_label
+
+    labels = {label.pk: label for label in Label.objects.filter(task=task)}
+    for (pk, labeler_id, _c, _v), p in zip(rows, agree, strict=True):
+        reward_credit_label(
+            label=labels[pk],
+            agreement_bps=round(BPS * p),
+            reputation_bps=reputation_bps(stats.get(labeler_id)),
+        )
+
+
+# --- whole-dataset runs ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def consensus_run_request(
+    *, dataset_id: int, actor: User | None, method: str = "ds"
+) -> ConsensusRun:
+    """Queue a whole-dataset consensus; asking while one is queued or running returns it."""
+    dataset = labeling_dataset(dataset_id)
+    if actor is not None:
+        require_manager(dataset, actor)
+    if method not in ("ds", "mv"):
+        from labeling import errors
+
+        raise errors.LabelingRefused(f"Unknown method {method!r}: use 'ds' or 'mv'.")
+    active = (
+        ConsensusRun.objects.select_for_update()
+        .filter(dataset=dataset, status__in=[RunStatus.QUEUED, RunStatus.RUNNING])
+        .first()
+    )
+    if active is not None:
+        return active
+    run = ConsensusRun.objects.create(dataset=dataset, method=method, requested_by=actor)
+    audit_record(
+        actor=actor,
+        dao=dataset.dao,
+        verb="consensus.requested",
+        obj=run,
+        details={"method": method},
+    )
+    dispatch_run(run.pk)
+    return run
+
+
+@transaction.atomic
+def consensus_run_begin(*, run_id: int) -> ConsensusRun | None:
+    run = ConsensusRun.objects.select_for_update().filter(pk=run_id).first()
+    if run is None or run.status in (RunStatus.DONE, RunStatus.FAILED):
+        return None
+    if run.attempts >= MAX_RUN_ATTEMPTS:
+        run.status = RunStatus.FAILED
+        run.error = f"gave up after {run.attempts} attempts (the worker kept dying)"
+        run.finished_at = timezone.now()
+        run.save()
+        return None
+    run.status = RunStatus.RUNNING
+    run.attempts += 1
+    run.started_at = timezone.now()
+    run.save()
+    return run
+
+
+@transaction.atomic
+def consensus_run_finish(*, run_id: int, outcome: Any) -> ConsensusRun | None:
+    """Store a computed run (``labeling.aggregation.RunOutcome``) in one transaction."""
+    run = ConsensusRun.objects.select_for_update().filter(pk=run_id).first()
+    if run is None or run.status != RunStatus.RUNNING:
+        return None
+    _bulk_set_consensus(outcome.task_updates)
+    now = timezone.now()
+    for labeler_id, fields in outcome.labeler_updates.items():
+        LabelerStats.objects.update_or_create(
+            dataset_id=run.dataset_id, labeler_id=labeler_id, defaults={**fields, "updated_at": now}
+        )
+    run.metrics = outcome.metrics
+    run.status = RunStatus.DONE
+    run.finished_at = now
+    run.save()
+    return run
+
+
+def _bulk_set_consensus(updates: list[tuple[int, list[str], float]]) -> None:
+    now = timezone.now()
+    for start in range(0, len(updates), 2000):
+        batch = updates[start : start + 2000]
+        objs = [
+            LabelTask(pk=pk, consensus=value, posterior=posterior, consensus_at=now)
+            for pk, value, posterior in batch
+        ]
+        LabelTask.objects.bulk_update(objs, ["consensus", "posterior", "consensus_at"])
+
+
+@transaction.atomic
+def consensus_run_fail(*, run_id: int, error: str) -> None:
+    ConsensusRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
+        status=RunStatus.FAILED, error=error[:2000], finished_at=timezone.now()
+    )

@@ -1,0 +1,162 @@
+"""Labels: submit, undo, and the gold bookkeeping and pausing that come with them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from datadao.models import User
+from datadao.services import audit_record
+from labeling import errors
+from labeling.conf import (
+    GOLD_MIN_FOR_PAUSE,
+    UNDO_SECONDS,
+    LabelingSettings,
+    labeling_settings,
+)
+from labeling.models import Assignment, HoldStatus, Label, LabelerStats, LabelTask, TaskStatus
+from labeling.services.access import labeling_dataset, require_labeler
+from labeling.services.assign import hold_seconds, lock_hold
+
+MAX_DURATION_MS = 24 * 3600 * 1000
+
+
+def parse_value(conf: LabelingSettings, value: Any) -> list[str]:
+    """The submitted answer as a list of label names, or a refusal naming the problem."""
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise errors.BadLabel("'label' must be a label name (or, for multi-choice, a list).")
+    if not value and not conf.multi_choice:
+        raise errors.BadLabel("Choose one label.")
+    if len(value) > 1 and not conf.multi_choice:
+        raise errors.BadLabel("This dataset takes exactly one label per item.")
+    unknown = [v for v in value if v not in conf.labels]
+    if unknown:
+        shown = ", ".join(conf.labels[:20]) + (" …" if len(conf.labels) > 20 else "")
+        raise errors.BadLabel(
+            f"Unknown label {unknown[0][:100]!r}; this dataset's labels are: {shown}."
+        )
+    if len(set(value)) != len(value):
+        raise errors.BadLabel("A label is listed twice.")
+    # A canonical order, so equal answers compare equal.
+    return sorted(value, key=conf.index)
+
+
+def _stats_for_update(dataset_id: int, labeler: User) -> LabelerStats:
+    stats, _ = LabelerStats.objects.get_or_create(dataset_id=dataset_id, labeler=labeler)
+    return LabelerStats.objects.select_for_update().get(pk=stats.pk)
+
+
+def _maybe_pause(stats: LabelerStats, conf: LabelingSettings) -> None:
+    accuracy = stats.gold_accuracy
+    if (
+        stats.paused_at is None
+        and stats.gold_answered >= GOLD_MIN_FOR_PAUSE
+        and accuracy is not None
+        and accuracy < conf.gold_floor
+    ):
+        stats.paused_at = timezone.now()
+        stats.paused_reason = (
+            f"your accuracy on check questions is {accuracy:.0%} after {stats.gold_answered} "
+            f"answers, under this dataset's floor of {conf.gold_floor:.0%}. "
+            "A DAO admin can review and resume you."
+        )
+
+
+@transaction.atomic
+def label_submit(
+    *, dataset_id: int, labeler: User, hold_id: int, value: Any, duration_ms: int = 0
+) -> Label:
+    """Record the labeler's answer on a task they hold. Refuses (4xx, nothing stored) a
+    closed dataset, a paused labeler, a task not held by them, a second answer, an expired
+    hold and a label outside the dataset's label set. Queues the task's consensus once it
+    has the labels it wants."""
+    dataset = labeling_dataset(dataset_id)
+    require_labeler(dataset, labeler, for_work=True)
+    conf = labeling_settings(dataset.schema)
+    names = parse_value(conf, value)
+    hold = lock_hold(dataset=dataset, labeler=labeler, hold_id=hold_id)
+    task = LabelTask.objects.select_for_update().get(pk=hold.task_id)
+    gold_correct = None
+    if task.is_gold:
+        gold_correct = names == parse_value(conf, task.gold)
+    label = Label.objects.create(
+        dataset=dataset,
+        task=task,
+        labeler=labeler,
+        value=names,
+        choice=None if conf.multi_choice else conf.index(names[0]),
+        duration_ms=max(0, min(int(duration_ms or 0), MAX_DURATION_MS)),
+        gold_correct=gold_correct,
+    )
+    hold.status = HoldStatus.SUBMITTED
+    hold.save(update_fields=["status"])
+    task.label_count += 1
+    task.save(update_fields=["label_count"])
+    stats = _stats_for_update(dataset.pk, labeler)
+    stats.labels += 1
+    if gold_correct is not None:
+        stats.gold_answered += 1
+        stats.gold_correct += int(gold_correct)
+        _maybe_pause(stats, conf)
+    stats.updated_at = timezone.now()
+    stats.save()
+    if not task.is_gold and task.label_count >= task.wanted:
+        from labeling.services.settle import dispatch_task_consensus
+
+        dispatch_task_consensus(task.pk)
+    return label
+
+
+@transaction.atomic
+def label_undo(*, dataset_id: int, labeler: User) -> Assignment:
+    """Take back the labeler's last answer if it is under a minute old and its task has not
+    reached consensus; the task is held for them again so they can answer anew."""
+    dataset = labeling_dataset(dataset_id)
+    require_labeler(dataset, labeler, for_work=False)
+    mine = Label.objects.filter(dataset=dataset, labeler=labeler)
+    label = mine.order_by("-created_at", "-id").first()
+    cutoff = timezone.now() - timedelta(seconds=UNDO_SECONDS)
+    if label is None or label.created_at < cutoff:
+        raise errors.Conflict(
+            f"Nothing to undo: only an answer from the last {UNDO_SECONDS} seconds can be undone."
+        )
+    hold = Assignment.objects.select_for_update().get(task_id=label.task_id, labeler=labeler)
+    task = LabelTask.objects.select_for_update().get(pk=label.task_id)
+    if task.status == TaskStatus.COMPLETE:
+        raise errors.Conflict("That task already reached consensus; its labels are final.")
+    stats = _stats_for_update(dataset.pk, labeler)
+    stats.labels -= 1
+    if label.gold_correct is not None:
+        stats.gold_answered -= 1
+        stats.gold_correct -= int(label.gold_correct)
+    stats.save()
+    label.delete()
+    task.label_count -= 1
+    task.save(update_fields=["label_count"])
+    hold.status = HoldStatus.ACTIVE
+    hold.expires_at = timezone.now() + timedelta(seconds=hold_seconds())
+    hold.save(update_fields=["status", "expires_at"])
+    return hold
+
+
+@transaction.atomic
+def labeler_resume(*, dataset_id: int, labeler: User, actor: User) -> LabelerStats:
+    """A DAO admin lifts a pause (audited); the gold counters start over."""
+    from labeling.services.access import require_manager
+
+    dataset = labeling_dataset(dataset_id)
+    require_manager(dataset, actor)
+    stats = _stats_for_update(dataset.pk, labeler)
+    if stats.paused_at is None:
+        raise errors.Conflict(f"{labeler.address} is not paused on this dataset.")
+    stats.paused_at = None
+    stats.paused_reason = ""
+    stats.gold_answered = stats.gold_correct = 0
+    stats.save()
+    audit_record(actor=actor, dao=dataset.dao, verb="labeler.resumed", obj=stats, details={})
+    return stats

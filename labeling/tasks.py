@@ -1,0 +1,69 @@
+"""Labeling's Celery tasks: IDs in, services called, idempotent, ``acks_late``."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from labeling import services
+from labeling.aggregation import compute_run
+from labeling.importer import iter_batches
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def update_task_consensus(task_id: int) -> str:
+    task = services.task_consensus_update(task_id=task_id)
+    return "missing" if task is None else task.status
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def run_consensus(run_id: int) -> str:
+    run = services.consensus_run_begin(run_id=run_id)
+    if run is None:
+        return "skipped"
+    try:
+        outcome = compute_run(run.dataset, run.method)
+    except Exception as exc:
+        logger.exception("consensus run %s failed", run_id)
+        services.consensus_run_fail(run_id=run_id, error=f"{type(exc).__name__}: {exc}")
+        return "failed"
+    services.consensus_run_finish(run_id=run_id, outcome=outcome)
+    return "done"
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def import_items(import_id: int) -> str:
+    from labeling.conf import labeling_settings
+    from labeling.services.items import import_root
+
+    job = services.label_import_begin(import_id=import_id)
+    if job is None:
+        return "skipped"
+    kind = labeling_settings(job.dataset.schema).item_kind
+    try:
+        with open(import_root() / job.storage_name, "rb") as raw:
+            for items, bad, done in iter_batches(raw, fmt=job.format, kind=kind):
+                services.label_import_batch(
+                    import_id=import_id, items=items, bad=bad, done_bytes=done
+                )
+    except (ValueError, UnicodeDecodeError, OSError) as exc:
+        services.label_import_finish(import_id=import_id, error=f"the file cannot be read: {exc}")
+        return "failed"
+    services.label_import_finish(import_id=import_id)
+    return "done"
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def release_expired_holds() -> int:
+    """Periodic: give expired holds' slots back, for every labeling dataset."""
+    from datadao.models import Dataset, DatasetKind
+
+    total = 0
+    for dataset_id in Dataset.objects.filter(kind=DatasetKind.LABELING).values_list(
+        "pk", flat=True
+    ):
+        total += services.holds_release_expired(dataset_id=dataset_id, limit=10_000)
+    return total

@@ -1,0 +1,279 @@
+"""Labeling services on real PostgreSQL: assignment, submit, undo, gold, pausing,
+adaptive redundancy, settlement and rewards."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from datadao.models import DatasetStatus, Membership
+from datadao.services import dataset_set_status
+from labeling import errors, services
+from labeling.models import Assignment, HoldStatus, Label, LabelerStats, LabelTask, TaskStatus
+from rewards.models import RewardEntry, RewardPolicy
+from tests.factories import UserFactory
+from tests.labeling.conftest import make_dataset, make_gold, make_tasks
+
+pytestmark = pytest.mark.django_db
+
+
+def test_next_holds_a_slot_and_returns_the_same_hold_until_used(ldataset, labelers):
+    make_tasks(ldataset, 2)
+    first = services.task_next(dataset_id=ldataset.pk, labeler=labelers[0])
+    again = services.task_next(dataset_id=ldataset.pk, labeler=labelers[0])
+    assert first is not None and again.pk == first.pk
+    assert LabelTask.objects.get(pk=first.task_id).reserved == 1
+
+
+def test_overlap_is_never_exceeded_and_nobody_gets_a_task_twice(ldataset, labelers):
+    make_tasks(ldataset, 2, wanted=3)
+    seen: dict[int, list[int]] = {}
+    for user in labelers:  # 6 labelers, 2 tasks × 3 slots
+        hold = services.task_next(dataset_id=ldataset.pk, labeler=user)
+        assert hold is not None
+        seen.setdefault(hold.task_id, []).append(user.pk)
+        services.label_submit(dataset_id=ldataset.pk, labeler=user, hold_id=hold.pk, value="cat")
+    assert sorted(len(v) for v in seen.values()) == [3, 3]
+    extra = UserFactory()
+    Membership.objects.create(dao=ldataset.dao, user=extra)
+    assert services.task_next(dataset_id=ldataset.pk, labeler=extra) is None
+
+
+def test_skip_gives_the_slot_back_and_is_never_offered_again(ldataset, labelers):
+    (task,) = make_tasks(ldataset, 1)
+    hold = services.task_next(dataset_id=ldataset.pk, labeler=labelers[0])
+    services.task_skip(dataset_id=ldataset.pk, labeler=labelers[0], hold_id=hold.pk)
+    assert LabelTask.objects.get(pk=task.pk).reserved == 0
+    assert services.task_next(dataset_id=ldataset.pk, labeler=labelers[0]) is None
+    with pytest.raises(errors.Conflict, match="skipped"):
+        services.label_submit(
+            dataset_id=ldataset.pk, labeler=labelers[0], hold_id=hold.pk, value="cat"
+        )
+
+
+def test_expired_holds_are_released(ldataset, labelers):
+    (task,) = make_tasks(ldataset, 1, wanted=1)
+    hold = services.task_next(dataset_id=ldataset.pk, labeler=labelers[0])
+    assert services.task_next(dataset_id=ldataset.pk, labeler=labelers[1]) is None
+    Assignment.objects.filter(pk=hold.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    other = services.task_next(dataset_id=ldataset.pk, labeler=labelers[1])
+    assert other is not None and other.task_id == task.pk
+    assert LabelTask.objects.get(pk=task.pk).reserved == 1
+    with pytest.raises(errors.NotFound, match="hold no task"):
+        services.label_submit(
+            dataset_id=ldataset.pk, labeler=labelers[0], hold_id=hold.pk, value="cat"
+        )
+
+
+def test_an_expired_hold_cannot_be_submitted(ldataset, labelers):
+    make_tasks(ldataset, 1)
+    hold = services.task_next(dataset_id=ldataset.pk, labeler=labelers[0])
+    Assignment.objects.filter(pk=hold.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    with pytest.raises(errors.Conflict, match="expired"):
+        services.label_submit(
+            dataset_id=ldataset.pk, labeler=labelers[0], hold_id=hold.pk, value="cat"
+        )
+    assert Label.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("wolf", "Unknown label 'wolf'"),
+        (["cat", "dog"], "exactly one label"),
+        (7, "must be a label name"),
+        ([], "Choose one label"),
+    ],
+)
+def test_bad_answers_are_refused_and_nothing_is_stored(ldataset, labelers, value, message):
+    make_tasks(ldataset, 1)
+    hold = services.task_next(dataset_id=ldataset.pk, labeler=labelers[0])
+    with pytest.raises(errors.BadLabel, match=message):
+        services.label_submit(
+            dataset_id=ldataset.pk, labeler=labelers[0], hold_id=hold.pk, value=value
+        )
+    assert Label.objects.count() == 0
+    assert Assignment.objects.get(pk=hold.pk).status == HoldStatus.ACTIVE
+
+
+def test_double_submit_and_foreign_hold_are_refused(ldataset, labelers):
+    make_tasks(ldataset, 1)
+    hold = services.task_next(dataset_id=ldataset.pk, labeler=labelers[0])
+    services.label_submit(dataset_id=ldataset.pk, labeler=labelers[0], hold_id=hold.pk, value="cat")
+    with pytest.raises(errors.Conflict, match="already labeled"):
+        services.label_submit(
+            dataset_id=ldataset.pk, labeler=labelers[0], hold_id=hold.pk, value="dog"
+        )
+    with pytest.raises(errors.NotFound, match="hold no task"):
+        services.label_submit(
+            dataset_id=ldataset.pk, labeler=labelers[1], hold_id=hold.pk, value="dog"
+        )
+    assert Label.objects.count() == 1
+
+
+def test_closed_dataset_and_non_members_are_refused(ldataset, labelers):
+    make_tasks(ldataset, 1)
+    hold = services.task_next(dataset_id=ldataset.pk, labeler=labelers[0])
+    stranger = UserFactory()
+    with pytest.raises(errors.NotAllowed, match="Only members"):
+        services.task_next(dataset_id=ldataset.pk, labeler=stranger)
+    dataset_set_status(dataset=ldataset, actor=None, status=DatasetStatus.CLOSED)
+    with pytest.raises(errors.Conflict, match="not open for labeling"):
+        services.label_submit(
+            dataset_id=ldataset.pk, labeler=labelers[0], hold_id=hold.pk, value="cat"
+        )
+    assert Label.objects.count() == 0
+
+
+def test_undo_within_a_minute_reopens_the_hold(ldataset, labelers):
+    (task,) = make_tasks(ldataset, 1)
+    hold = services.task_next(dataset_id=ldataset.pk, labeler=labelers[0])
+    services.label_submit(dataset_id=ldataset.pk, labeler=labelers[0], hold_id=hold.pk, value="cat")
+    back = services.label_undo(dataset_id=ldataset.pk, labeler=labelers[0])
+    assert back.pk == hold.pk and back.status == HoldStatus.ACTIVE
+    assert Label.objects.count() == 0
+    assert LabelTask.objects.get(pk=task.pk).label_count == 0
+    services.label_submit(dataset_id=ldataset.pk, labeler=labelers[0], hold_id=hold.pk, value="dog")
+    Label.objects.update(created_at=timezone.now() - timedelta(seconds=61))
+    with pytest.raises(errors.Conflict, match="Nothing to undo"):
+        services.label_undo(dataset_id=ldataset.pk, labeler=labelers[0])
+
+
+def _label_task(dataset, users, value):  # type: ignore[no-untyped-def]
+    for user in users:
+        hold = services.task_next(dataset_id=dataset.pk, labeler=user)
+        services.label_submit(dataset_id=dataset.pk, labeler=user, hold_id=hold.pk, value=value)
+
+
+def test_unanimous_task_settles_and_credits_each_label(ldataset, labelers):
+    RewardPolicy.objects.create(dataset=ldataset, per_label=1000)
+    (task,) = make_tasks(ldataset, 1)
+    _label_task(ldataset, labelers[:3], "dog")
+    settled = services.task_consensus_update(task_id=task.pk)
+    assert settled.status == TaskStatus.COMPLETE
+    assert settled.consensus == ["dog"] and settled.posterior >= 0.95
+    entries = RewardEntry.objects.filter(source_type="labeling.label")
+    assert entries.count() == 3
+    assert all(0 < e.amount <= 1000 for e in entries)
+    # Idempotent: a second delivery changes nothing and credits nothing twice.
+    services.task_consensus_update(task_id=task.pk)
+    assert RewardEntry.objects.filter(source_type="labeling.label").count() == 3
+
+
+def test_disagreement_asks_for_more_labels_up_to_max_overlap(ldataset, labelers):
+    RewardPolicy.objects.create(dataset=ldataset, per_label=1000)
+    (task,) = make_tasks(ldataset, 1)
+    answers = ["cat", "dog", "bird", "cat", "dog"]
+    for i, user in enumerate(labelers[:5]):
+        hold = services.task_next(dataset_id=ldataset.pk, labeler=user)
+        assert hold is not None, f"labeler {i} got no slot"
+        services.label_submit(
+            dataset_id=ldataset.pk, labeler=user, hold_id=hold.pk, value=answers[i]
+        )
+        task = services.task_consensus_update(task_id=task.pk)
+        if i < 2:
+            assert task.wanted == 3 and task.status == TaskStatus.OPEN
+        elif i < 4:
+            assert task.wanted == i + 2 and task.status == TaskStatus.OPEN
+    assert task.status == TaskStatus.COMPLETE and task.wanted == 5
+    assert task.posterior < 0.95
+    # The minority answer earns less than the plurality.
+    amounts = {
+        e.account_id: e.amount for e in RewardEntry.objects.filter(source_type="labeling.label")
+    }
+    assert amounts[labelers[2].pk] < amounts[labelers[0].pk]
+    assert services.task_next(dataset_id=ldataset.pk, labeler=labelers[5]) is None
+
+
+def test_undo_refused_after_consensus(ldataset, labelers):
+    (task,) = make_tasks(ldataset, 1)
+    _label_task(ldataset, labelers[:3], "cat")
+    services.task_consensus_update(task_id=task.pk)
+    with pytest.raises(errors.Conflict, match="reached consensus"):
+        services.label_undo(dataset_id=ldataset.pk, labeler=labelers[2])
+
+
+def test_gold_is_served_at_the_gold_rate_and_tracked(ldao, labelers):
+    dataset = make_dataset(ldao, gold_rate=0.5)
+    make_tasks(dataset, 40)
+    make_gold(dataset, ["cat"] * 40)
+    user = labelers[0]
+    gold_seen = 0
+    for _ in range(40):
+        hold = services.task_next(dataset_id=dataset.pk, labeler=user)
+        task = LabelTask.objects.get(pk=hold.task_id)
+        gold_seen += task.is_gold
+        services.label_submit(dataset_id=dataset.pk, labeler=user, hold_id=hold.pk, value="cat")
+    assert 8 <= gold_seen <= 32  # binomial(40, 0.5): outside this is < 1e-4
+    stats = LabelerStats.objects.get(dataset=dataset, labeler=user)
+    assert stats.gold_answered == gold_seen and stats.gold_correct == gold_seen
+    # Gold answers hold no slot.
+    assert LabelTask.objects.filter(is_gold=True, reserved__gt=0).count() == 0
+
+
+def _answer_until_gold(dataset, user, gold_answers: int, gold_value: str):  # type: ignore[no-untyped-def]
+    """Label until ``gold_answers`` gold questions were answered, gold with ``gold_value``."""
+    answered = 0
+    while answered < gold_answers:
+        hold = services.task_next(dataset_id=dataset.pk, labeler=user)
+        assert hold is not None
+        is_gold = LabelTask.objects.get(pk=hold.task_id).is_gold
+        value = gold_value if is_gold else "cat"
+        services.label_submit(dataset_id=dataset.pk, labeler=user, hold_id=hold.pk, value=value)
+        answered += is_gold
+
+
+def test_labeler_under_the_gold_floor_is_paused_and_told_why(ldao, labelers):
+    dataset = make_dataset(ldao, gold_rate=0.5, gold_accuracy_floor=0.7)
+    make_tasks(dataset, 200)
+    make_gold(dataset, ["cat"] * 25)
+    user = labelers[0]
+    _answer_until_gold(dataset, user, 19, "dog")
+    assert LabelerStats.objects.get(dataset=dataset, labeler=user).paused_at is None
+    _answer_until_gold(dataset, user, 1, "dog")
+    with pytest.raises(errors.Paused, match="under this dataset's floor of 70%"):
+        services.task_next(dataset_id=dataset.pk, labeler=user)
+    stats = services.labeler_resume(dataset_id=dataset.pk, labeler=user, actor=ldao.creator)
+    assert stats.paused_at is None
+    assert services.task_next(dataset_id=dataset.pk, labeler=user) is not None
+
+
+def test_labeler_above_the_floor_is_not_paused(ldao, labelers):
+    dataset = make_dataset(ldao, gold_rate=0.5, gold_accuracy_floor=0.5)
+    make_tasks(dataset, 200)
+    make_gold(dataset, ["cat"] * 25)
+    user = labelers[0]
+    _answer_until_gold(dataset, user, 22, "cat")
+    assert LabelerStats.objects.get(dataset=dataset, labeler=user).paused_at is None
+
+
+def test_no_gold_without_real_work(ldao, labelers):
+    dataset = make_dataset(ldao, gold_rate=0.5)
+    make_gold(dataset, ["cat"] * 5)
+    assert services.task_next(dataset_id=dataset.pk, labeler=labelers[0]) is None
+
+
+def test_multi_choice_labels(ldao, labelers):
+    dataset = make_dataset(ldao, multi_choice=True)
+    (task,) = make_tasks(dataset, 1)
+    for user, value in zip(labelers[:3], [["dog", "cat"], ["cat", "dog"], ["cat"]], strict=True):
+        hold = services.task_next(dataset_id=dataset.pk, labeler=user)
+        label = services.label_submit(
+            dataset_id=dataset.pk, labeler=user, hold_id=hold.pk, value=value
+        )
+        assert label.value == sorted(value, key=["cat", "dog", "bird"].index)
+        assert label.choice is None
+    task = services.task_consensus_update(task_id=task.pk)
+    assert task.consensus == ["cat", "dog"]
+
+
+def test_set_gold_requires_a_manager(ldataset, labelers):
+    (task,) = make_tasks(ldataset, 1)
+    with pytest.raises(errors.NotAllowed):
+        services.task_set_gold(task_id=task.pk, answer="cat", actor=labelers[0])
+    gold = services.task_set_gold(task_id=task.pk, answer="cat", actor=ldataset.dao.creator)
+    assert gold.is_gold and gold.gold == ["cat"]
+    with pytest.raises(errors.BadLabel):
+        services.task_set_gold(task_id=task.pk, answer="wolf", actor=ldataset.dao.creator)
