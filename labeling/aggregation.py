@@ -37,7 +37,8 @@ def _load(dataset: Dataset, multi: bool, labels: tuple[str, ...]) -> dict[str, n
         if multi:
             cols["chosen"].append([name in row[4] for name in labels])
     out = {k: np.asarray(v, dtype=np.int64) for k, v in cols.items() if k != "chosen"}
-    out["chosen"] = np.asarray(cols["chosen"], dtype=bool).reshape(len(cols["task"]), len(labels))
+    shape = (len(cols["task"]), len(labels)) if multi else (0, len(labels))
+    out["chosen"] = np.asarray(cols["chosen"], dtype=bool).reshape(shape)
     return out
 
 

@@ -212,7 +212,7 @@ def dawid_skene(
     iterations = 0
     priors = np.full(k, 1.0 / k)
     confusion = np.full((n_workers, k, k), 1.0 / k)
-    for iterations in range(1, max_iter + 1):  # noqa: B007 - the count is reported
+    for iterations in range(1, max_iter + 1):
         # M-step. counts[w, true, observed] = Σ over w's labels "observed" of P(task is true).
         counts = (a_t @ probs).reshape(n_workers, k, k).transpose(0, 2, 1)
         if iterations == 1 and len(g_tasks):
@@ -306,6 +306,8 @@ def posterior_for_task(
     if len(w) != len(y):
         raise ValueError("workers and labels differ in length")
     prior = np.full(k, 1.0 / k) if priors is None else np.asarray(priors, dtype=np.float64)
+    if prior.shape != (k,):
+        raise ValueError(f"priors must hold {k} probabilities, one per class")
     n_known = 0 if confusion is None else len(confusion)
     known = (w >= 0) & (w < n_known)
     log_default = np.log(np.maximum(symmetric_confusion(k, default_accuracy), _FLOOR))
@@ -338,6 +340,8 @@ def dawid_skene_multi(
     if ticks.ndim != 2 or ticks.shape[1] < 1:
         raise ValueError("chosen must be an (n_labels, n_classes) matrix")
     n_classes = ticks.shape[1]
+    if gold and any(not 0 <= c < n_classes for classes in gold.values() for c in classes):
+        raise ValueError(f"gold classes must lie in [0, {n_classes})")
     probs = np.zeros((n_tasks, n_classes))
     accuracy = np.zeros((n_classes, n_workers))
     iterations = np.zeros(n_classes, np.int64)

@@ -1,0 +1,84 @@
+"""End to end through a real Celery worker and the embedded IPFS store: a text contribution
+to a labeling dataset becomes a task; its labels settle it; a whole-dataset run completes."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from contributions.models import Contribution, Status
+from datadao.models import Dataset
+from labeling import services
+from labeling.models import ConsensusRun, LabelImport, LabelTask, RunStatus, TaskStatus
+from rewards.models import RewardEntry, RewardPolicy
+from tests.fixtures_celery import start_worker, wait_for
+from tests.labeling.conftest import login, make_labelers
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+def test_contribution_to_settled_task_through_a_worker(ldataset, admin_user, tmp_path: Path):
+    RewardPolicy.objects.create(dataset=ldataset, per_label=500)
+    # A one-line unsigned text scores low on quality and ownership; this test is about
+    # labeling, not about the acceptance threshold.
+    Dataset.objects.filter(pk=ldataset.pk).update(scoring={"threshold": 1000})
+    labelers = make_labelers(ldataset.dao, 3)
+    worker = start_worker(tmp_path)
+    try:
+        client = login(labelers[0])
+        upload = client.post(
+            f"/api/datasets/{ldataset.pk}/contributions",
+            {"file": SimpleUploadedFile("a.txt", b"A small brown bird on a wire.\n")},
+        )
+        assert upload.status_code == 201, upload.content
+        pk = upload.json()["id"]
+        wait_for(
+            lambda: Contribution.objects.filter(
+                pk=pk, status__in=[Status.PINNED, Status.REJECTED, Status.FAILED]
+            ).exists(),
+            timeout=60,
+            what="the contribution to be final",
+            worker=worker,
+        )
+        contribution = Contribution.objects.get(pk=pk)
+        assert contribution.status == Status.PINNED, (contribution.status, contribution.reasons)
+        task = LabelTask.objects.get(dataset=ldataset, contribution_id=pk)
+        assert task.payload["text"].startswith("A small brown bird")
+        for user in labelers:
+            hold = services.task_next(dataset_id=ldataset.pk, labeler=user)
+            services.label_submit(
+                dataset_id=ldataset.pk, labeler=user, hold_id=hold.pk, value="bird"
+            )
+        wait_for(
+            lambda: LabelTask.objects.filter(pk=task.pk, status=TaskStatus.COMPLETE).exists(),
+            timeout=30,
+            what="the task to settle",
+            worker=worker,
+        )
+        assert RewardEntry.objects.filter(source_type="labeling.label").count() == 3
+        body = "id,text\n" + "".join(f"r{i},row text {i}\n" for i in range(500))
+        file = io.BytesIO(body.encode())
+        file.name = "bulk.csv"
+        job = login(admin_user).post(f"/api/labeling/{ldataset.pk}/imports", {"file": file})
+        assert job.status_code == 202
+        wait_for(
+            lambda: LabelImport.objects.filter(pk=job.json()["id"], status="done").exists(),
+            timeout=30,
+            what="the import to finish",
+            worker=worker,
+        )
+        assert (
+            LabelTask.objects.filter(dataset=ldataset, source_key__startswith="id:r").count() == 500
+        )
+        run = services.consensus_run_request(dataset_id=ldataset.pk, actor=admin_user)
+        wait_for(
+            lambda: ConsensusRun.objects.filter(pk=run.pk, status=RunStatus.DONE).exists(),
+            timeout=30,
+            what="the consensus run",
+            worker=worker,
+        )
+    finally:
+        worker.stop()
