@@ -33,6 +33,11 @@ def dataset_page(request: HttpRequest, dao_slug: str, dataset_slug: str) -> Http
         .values_list("status", "n")
     )
     is_member = bool(user and Membership.objects.filter(dao_id=dataset.dao_id, user=user).exists())
+    labeling = None
+    if dataset.kind == "labeling":
+        from labeling.selectors import page_summary
+
+        labeling = page_summary(dataset)
     return render(
         request,
         "contributions/dataset.html",
@@ -43,6 +48,7 @@ def dataset_page(request: HttpRequest, dao_slug: str, dataset_slug: str) -> Http
             "counts": [(s.label, counts.get(s.value, 0)) for s in Status],
             "is_member": is_member,
             "releases": list(dataset.releases.order_by("-version")[:5]),
+            "labeling": labeling,
         },
     )
 

@@ -116,10 +116,16 @@ def load_demo() -> dict[str, int]:
     from rewards.demo import load_demo_rewards
 
     load_demo_rewards(dao=dao, expected_credits=EXPECTED_PINNED)
+    from labeling.demo import load_demo_labeling
+    from labeling.models import Label, LabelTask
+
+    load_demo_labeling(dao=dao, creator=creator)
     return {
         "daos": DAO.objects.filter(slug=DEMO_DAO_SLUG).count(),
         "members": Membership.objects.filter(dao=dao).count(),
         "datasets": Dataset.objects.filter(dao=dao).count(),
         "contributions": Contribution.objects.filter(dataset__dao=dao).count(),
         "new_contributions": new,
+        "label_tasks": LabelTask.objects.filter(dataset__dao=dao).count(),
+        "labels": Label.objects.filter(dataset__dao=dao).count(),
     }

@@ -13,3 +13,8 @@ class LabelingConfig(AppConfig):
         register(Sweep("label-consensus", sweeps.tasks_waiting, sweeps.redispatch_task))
         register(Sweep("consensus-runs", sweeps.runs_stuck, sweeps.redispatch_run))
         register(Sweep("label-imports", sweeps.imports_stuck, sweeps.redispatch_import))
+        # Item images pinned for a labeling dataset are as visible as the dataset.
+        from ipfs import access
+        from labeling.selectors import may_read_item_pin
+
+        access.register("labeling:", may_read_item_pin)

@@ -17,6 +17,12 @@ def may_view(dataset: Dataset, user: User | None) -> bool:
     return dataset_visible_to(user, dataset)
 
 
+def may_read_item_pin(user: User, dataset_id: str) -> bool:
+    dataset = Dataset.objects.filter(pk=int(dataset_id)).first() if dataset_id.isdigit() else None
+    user = user if getattr(user, "is_authenticated", False) else None
+    return dataset is not None and dataset_visible_to(user, dataset)
+
+
 def labeler_progress(*, dataset_id: int, labeler: User) -> dict[str, Any]:
     """What a labeler may know about their own work. Gold accuracy only once they have
     answered enough check questions that it cannot point at a single one."""
@@ -106,3 +112,34 @@ def labeler_table(dataset_id: int, limit: int = 50) -> list[LabelerStats]:
         .select_related("labeler")
         .order_by("-labels")[:limit]
     )
+
+
+def page_summary(dataset: Dataset) -> dict[str, Any]:
+    """What the dataset page shows of a labeling dataset: settings in plain words, task
+    counts, and the latest finished consensus with its agreement metrics."""
+    from labeling.conf import labeling_settings
+
+    conf = labeling_settings(dataset.schema)
+    run = latest_done_run(dataset.pk)
+    metrics = dict(run.metrics) if run else {}
+    confusion = metrics.get("gold_confusion")
+    rows = []
+    if isinstance(confusion, list) and len(confusion) == len(conf.labels):
+        for name, row in zip(conf.labels, confusion, strict=True):
+            total = sum(row)
+            rows.append(
+                {
+                    "label": name,
+                    "cells": row,
+                    "total": total,
+                    "recall": row[conf.labels.index(name)] / total if total else None,
+                }
+            )
+    return {
+        "conf": conf,
+        "counts": task_counts(dataset.pk),
+        "run": run,
+        "metrics": metrics,
+        "gold_rows": rows,
+        "labelers": LabelerStats.objects.filter(dataset=dataset).count(),
+    }

@@ -8,6 +8,7 @@ from django.core.management import call_command
 from contributions.models import Contribution
 from datadao.demo import DEMO_DAO_SLUG
 from datadao.models import DAO, AuditEvent, Dataset, DatasetStatus, Membership, User
+from labeling.models import ConsensusRun, Label, LabelTask
 
 pytestmark = pytest.mark.django_db
 
@@ -23,6 +24,8 @@ def _snapshot() -> dict[str, object]:
         "schemas": sorted(str(s) for s in Dataset.objects.values_list("schema", flat=True)),
         "audit": AuditEvent.objects.count(),
         "contributions": sorted(Contribution.objects.values_list("sha256", "contributor__address")),
+        "label_tasks": LabelTask.objects.count(),
+        "labels": Label.objects.count(),
     }
 
 
@@ -31,7 +34,10 @@ def test_demo_twice_gives_the_same_state(capsys: pytest.CaptureFixture[str]) -> 
     first = _snapshot()
     call_command("demo")
     assert _snapshot() == first
-    assert "Demo ready: 1 DAO, 4 members, 3 datasets, 5 contributions" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    # 4 members plus the 7 simulated labelers.
+    assert "Demo ready: 1 DAO, 11 members, 3 datasets, 5 contributions" in out
+    assert "165 labeling tasks with" in out
     dao = DAO.objects.get(slug=DEMO_DAO_SLUG)
     assert set(dao.datasets.values_list("kind", flat=True)) == {"tabular", "files", "labeling"}
     assert set(dao.datasets.values_list("status", flat=True)) == {DatasetStatus.OPEN}
@@ -58,3 +64,16 @@ def test_demo_keystore_is_created_only_inside_the_data_folder(
     monkeypatch.setenv("VALIDATOR_PASSWORD", "wrong")
     with pytest.raises(Exception, match="cannot decrypt"):
         load_signer("validator")
+
+
+def test_demo_labeling_has_gold_labels_and_a_queued_consensus() -> None:
+    call_command("demo")
+    dataset = Dataset.objects.get(slug="digit-labels")
+    tasks = LabelTask.objects.filter(dataset=dataset)
+    assert tasks.filter(is_gold=True).count() == 15
+    assert tasks.filter(kind="image").count() == 165
+    labels = Label.objects.filter(dataset=dataset)
+    assert labels.count() > 400 and labels.filter(gold_correct__isnull=False).exists()
+    # Every label is one of the ten digits, and a whole-dataset run waits for the worker.
+    assert set(labels.values_list("choice", flat=True)) <= set(range(10))
+    assert ConsensusRun.objects.filter(dataset=dataset, status="queued").count() == 1

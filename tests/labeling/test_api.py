@@ -29,7 +29,7 @@ def _label_all(dataset, users, value):  # type: ignore[no-untyped-def]
 
 
 def test_next_submit_flow_is_blind(ldataset, labelers):
-    (task,) = make_tasks(ldataset, 1)
+    make_tasks(ldataset, 1)
     make_gold(ldataset, ["dog"])
     _label_all(ldataset, labelers[:2], "bird")
     client = login(labelers[2])
