@@ -112,20 +112,30 @@ def release_publish(*, dataset: Dataset, actor: User | None) -> Release:
             f"The dataset '{dataset.name}' is still a draft; open it before publishing a release."
         )
     entries = _pinned_entries(dataset)
-    if not entries:
+    latest = Release.objects.filter(dataset=dataset).order_by("-version").first()
+    version = (latest.version if latest else 0) + 1
+    labels = None
+    if dataset.kind == "labeling":
+        from labeling.export import release_entry
+
+        labels = release_entry(dataset.pk, pin_label=f"release:{dataset}@v{version}")
+    if not entries and not (labels and labels["settled_tasks"]):
         raise ValidationError(
             f"The dataset '{dataset.name}' has no pinned contributions yet; a release lists "
-            "pinned contributions only."
+            + (
+                "pinned contributions and settled labels."
+                if labels is not None
+                else "pinned contributions only."
+            )
         )
     described = _dataset_entry(dataset)
-    latest = Release.objects.filter(dataset=dataset).order_by("-version").first()
     if (
         latest is not None
         and latest.manifest.get("dataset") == described
         and latest.manifest.get("contributions") == entries
+        and latest.manifest.get("labels") == labels
     ):
         return latest
-    version = (latest.version if latest else 0) + 1
     now = timezone.now()
     manifest = {
         "datadao_release": MANIFEST_FORMAT,
@@ -135,6 +145,9 @@ def release_publish(*, dataset: Dataset, actor: User | None) -> Release:
         "contributions": entries,
         "totals": _totals(entries),
     }
+    if labels is not None:
+        # Settled labels with consensus, posterior and raw labels (gold answers left out).
+        manifest["labels"] = labels
     # Pinned under the dataset lock: the version is part of the bytes, so it must be final.
     # A rollback after this leaves an unrecorded pin of a small file, which is harmless.
     pin = content_add(

@@ -102,3 +102,29 @@ def iter_jsonl(dataset_id: int, *, include_gold: bool = False) -> Iterator[str]:
             + "\n"
             for row in batch
         )
+
+
+def release_entry(dataset_id: int, *, pin_label: str) -> dict[str, Any]:
+    """Pin the settled labels (CSV and JSON Lines, gold left out) for a dataset release and
+    describe them for its manifest. Streamed through a spooled file, never held whole."""
+    import tempfile
+
+    from ipfs.services import content_add
+
+    entry: dict[str, Any] = {
+        "settled_tasks": LabelTask.objects.filter(
+            dataset_id=dataset_id, status=TaskStatus.COMPLETE, is_gold=False
+        ).count()
+    }
+    for fmt, chunks, content_type in (
+        ("csv", iter_csv(dataset_id), "text/csv"),
+        ("jsonl", iter_jsonl(dataset_id), "application/x-ndjson"),
+    ):
+        with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as spool:
+            for chunk in chunks:
+                spool.write(chunk.encode("utf-8"))
+            size = spool.tell()
+            spool.seek(0)
+            pin = content_add(stream=spool, label=pin_label, content_type=content_type)
+        entry[fmt] = {"cid": pin.cid, "bytes": size}
+    return entry
