@@ -1,0 +1,183 @@
+"""Console pages for synthetic data: start a job, watch its progress, read its report and
+gate decision, cancel it, or choose the copula's rows when only they passed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
+
+from datadao.admin import DaoScopedAdmin
+from datadao.models import Dataset, DatasetKind
+from synthetic import services
+from synthetic.models import PrivacyBudget, SyntheticJob
+
+INPUT_FIELDS = (
+    "dataset",
+    "method",
+    "rows_wanted",
+    "seed",
+    "epochs",
+    "time_budget_s",
+    "target",
+    "dp_epsilon",
+    "dp_delta",
+)
+
+
+class JobForm(forms.ModelForm):
+    class Meta:
+        model = SyntheticJob
+        fields = INPUT_FIELDS
+        help_texts = {
+            "epochs": "Leave empty for the default (early stopping picks the best epoch).",
+            "time_budget_s": "Or a time budget in seconds instead of epochs.",
+            "target": "The column to keep the class structure of (default: the schema's).",
+            "dp_epsilon": "Differential privacy: ε spent by this job (empty: no DP).",
+        }
+
+
+@admin.register(SyntheticJob)
+class SyntheticJobAdmin(DaoScopedAdmin):
+    dao_lookup = "dataset__dao_id"
+    form = JobForm
+    list_display = (
+        "id",
+        "dataset",
+        "method",
+        "rows_wanted",
+        "status",
+        "stage",
+        "gate",
+        "created_at",
+    )
+    list_filter = ("status", "method")
+    actions = ("cancel", "publish_copula")
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is None:
+            return INPUT_FIELDS
+        return (
+            *INPUT_FIELDS,
+            "status",
+            "stage",
+            "gate_report",
+            "output_cid",
+            "output_rows",
+            "checkpoint_cid",
+            "published_method",
+            "epsilon_spent",
+            "error",
+            "provenance",
+            "created_at",
+            "finished_at",
+        )
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return self.get_fields(request, obj) if obj else ()
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False if obj else super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        return super().get_actions(request) if self._scoped(request, "view") else {}
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "dataset":
+            queryset = Dataset.objects.filter(kind=DatasetKind.TABULAR)
+            if not self._global(request, "add"):
+                queryset = queryset.filter(dao_id__in=self._dao_ids(request))
+            kwargs["queryset"] = queryset
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        data = {k: form.cleaned_data.get(k) for k in INPUT_FIELDS}
+        try:
+            job = services.job_create(
+                actor=request.user,
+                dataset=data.pop("dataset"),
+                rows_wanted=data.pop("rows_wanted"),
+                seed=data.pop("seed") or 0,
+                target=data.pop("target") or "",
+                **data,
+            )
+        except services.SyntheticRefused as exc:
+            # Refusals are shown on the form (see get_form), so nothing is half-stored.
+            raise forms.ValidationError(exc.message) from exc
+        obj.pk = job.pk
+        obj.__dict__.update(SyntheticJob.objects.filter(pk=job.pk).values()[0])
+
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: Any = None) -> Any:
+        try:
+            return super().add_view(request, form_url, extra_context)
+        except forms.ValidationError as exc:
+            self.message_user(request, " ".join(exc.messages), messages.ERROR)
+            from django.shortcuts import redirect
+
+            return redirect(request.get_full_path())
+
+    @admin.display(description="Progress")
+    def stage(self, obj: SyntheticJob) -> str:
+        p = obj.progress or {}
+        parts = [str(p.get("stage", "–"))]
+        if "epoch" in p:
+            parts.append(f"epoch {p['epoch']}")
+        if p.get("eta_s") is not None:
+            parts.append(f"ETA {float(p['eta_s']):.0f} s")
+        return ", ".join(parts)
+
+    @admin.display(description="Gate")
+    def gate(self, obj: SyntheticJob) -> str:
+        if obj.passed is None:
+            return "–"
+        text = "passed" if obj.passed else "failed"
+        if not obj.passed and obj.publishable == "copula":
+            text += " (copula baseline passed: may be published instead)"
+        return text
+
+    @admin.display(description="Report")
+    def gate_report(self, obj: SyntheticJob) -> Any:
+        from synthetic.selectors import report_summary
+
+        rows = []
+        for line in report_summary(obj.report or {}):
+            verdict = "PASSED" if line["passed"] else "FAILED"
+            checks = format_html_join(
+                "", "<li>{}: {}</li>", ((c["name"], c["reason"]) for c in line["checks"])
+            )
+            rows.append(
+                format_html("<p><b>{}</b>: {}</p><ul>{}</ul>", line["generator"], verdict, checks)
+            )
+        advice = (obj.report or {}).get("recommendation", {}).get("reason", "")
+        return format_html("{}<p>{}</p>", format_html_join("", "{}", ((r,) for r in rows)), advice)
+
+    @admin.action(description="Cancel the selected jobs")
+    def cancel(self, request: HttpRequest, queryset: QuerySet[SyntheticJob]) -> None:
+        for job in queryset:
+            try:
+                services.job_cancel(job=job, actor=request.user)
+                self.message_user(request, f"Job {job.pk}: cancellation requested.")
+            except services.SyntheticRefused as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+
+    @admin.action(description="Publish the copula baseline's rows instead (audited)")
+    def publish_copula(self, request: HttpRequest, queryset: QuerySet[SyntheticJob]) -> None:
+        for job in queryset:
+            try:
+                follow = services.job_publish_copula(job=job, actor=request.user)
+                self.message_user(request, f"Job {job.pk}: copula rows queued as job {follow.pk}.")
+            except services.SyntheticRefused as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+
+
+@admin.register(PrivacyBudget)
+class PrivacyBudgetAdmin(DaoScopedAdmin):
+    dao_lookup = "dataset__dao_id"
+    list_display = ("dataset", "epsilon")

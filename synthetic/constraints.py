@@ -1,0 +1,107 @@
+"""Schema constraints on generated rows: a violating row is dropped and redrawn, never output.
+
+Pure. Each generated record goes through the upload validator's own cell check
+(``contributions.validation.cells.check_json_cell``): type, ``min``/``max``, ``allowed``,
+``regex``, ``max_length``, and ``required``. Rows equal to a training row are dropped the same
+way, so no output row is an exact copy of a real one.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from contributions.validation.cells import check_json_cell, compile_columns
+
+from .infer import InputError
+from .table import Table
+
+# Each round draws this many times the rows still missing (rejections are usually rare).
+OVERDRAW = 1.2
+MAX_ROUNDS = 20
+
+
+class ConstraintError(InputError):
+    """Too few generated rows satisfy the schema; the message names the commonest violation.
+
+    An ``InputError``: the schema (or a table too small to vary) makes the job impossible."""
+
+
+@dataclass
+class SampleStats:
+    """What the sampler refused, by reason (reported so a weak model is visible)."""
+
+    drawn: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"drawn": self.drawn, "rejected": dict(self.rejected.most_common())}
+
+
+class RowChecker:
+    """The schema's column rules, compiled once."""
+
+    def __init__(self, schema: dict[str, Any]) -> None:
+        self.rules = compile_columns(schema["columns"])
+
+    def problem(self, record: dict[str, Any]) -> str | None:
+        """Why ``record`` violates the schema (the first reason), or None if it is valid."""
+        for name, rule in self.rules.items():
+            value = record.get(name)
+            if value is None:
+                if rule.required:
+                    return f"{name}: required"
+                continue
+            canonical, problem = check_json_cell(rule, value)
+            if problem is not None:
+                return f"{name}: {problem.reason}"
+            if canonical != value:
+                return f"{name}: not in canonical form"
+        return None
+
+
+def sample_valid(
+    draw: Callable[[int, np.random.Generator], Table],
+    n_rows: int,
+    *,
+    rng: np.random.Generator,
+    checker: RowChecker,
+    forbidden: set[tuple[Any, ...]],
+) -> tuple[Table, SampleStats]:
+    """``n_rows`` rows from ``draw`` that satisfy ``checker`` and are not in ``forbidden``.
+
+    ``draw(k, rng)`` returns ``k`` generated rows. Deterministic given ``rng``'s state.
+    """
+    stats = SampleStats()
+    kept: list[Table] = []
+    have = 0
+    for _ in range(MAX_ROUNDS):
+        if have >= n_rows:
+            break
+        want = n_rows - have
+        batch = draw(max(int(want * OVERDRAW) + 1, 16), rng)
+        stats.drawn += batch.n_rows
+        keep = np.zeros(batch.n_rows, dtype=bool)
+        for i, (record, key) in enumerate(zip(batch.records(), batch.row_keys(), strict=True)):
+            reason = "copy of a training row" if key in forbidden else checker.problem(record)
+            if reason is None:
+                keep[i] = True
+            else:
+                stats.rejected[reason] += 1
+        chosen = np.flatnonzero(keep)[:want]
+        kept.append(batch.take(chosen))
+        have += len(chosen)
+    if have < n_rows:
+        worst = stats.rejected.most_common(1)[0][0] if stats.rejected else "none"
+        raise ConstraintError(
+            f"only {have} of {n_rows} generated rows satisfy the schema after "
+            f"{stats.drawn} draws; most common violation: {worst}"
+        )
+    result = kept[0]
+    for part in kept[1:]:
+        result = result.concat(part)
+    return result, stats

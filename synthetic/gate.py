@@ -1,0 +1,139 @@
+"""The publication gate: may these synthetic rows be released? Pure.
+
+Every check reports its value, its threshold and a sentence for a person, pass or fail, so a
+DAO sees why a release was refused. ``recommend`` applies the fallback rule: when the GAN's
+rows fail and the copula baseline's pass, the copula's rows may be published instead.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class GatePolicy:
+    """Thresholds; the defaults are issue #6's."""
+
+    quality_fraction: float = 0.9  # of the real hold-out's own quality score
+    min_utility_ratio: float = 0.90  # TSTR / TRTR, when the table has a target
+    max_exact_copies: int = 0
+    max_share_closer_to_training: float = 0.60
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    value: float | None
+    threshold: float
+    passed: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class GateResult:
+    passed: bool
+    checks: list[Check]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"passed": self.passed, "checks": [asdict(c) for c in self.checks]}
+
+    def failures(self) -> list[str]:
+        return [c.reason for c in self.checks if not c.passed]
+
+
+def gate(report: dict[str, Any], policy: GatePolicy | None = None) -> GateResult:
+    """Check an evaluation report (``synthetic.evaluate.evaluate``) against ``policy``."""
+    policy = policy or GatePolicy()
+    checks = [_quality(report, policy)]
+    if "utility" in report:
+        checks.append(_utility(report["utility"], policy))
+    checks.extend(_privacy(report["privacy"], policy))
+    return GateResult(all(c.passed for c in checks), checks)
+
+
+def _ok(value: float | None) -> bool:
+    return value is not None and not math.isnan(value)
+
+
+def _quality(report: dict[str, Any], policy: GatePolicy) -> Check:
+    value = report["quality"]["score"]
+    ceiling = report["real_ceiling"]
+    threshold = policy.quality_fraction * ceiling if _ok(ceiling) else policy.quality_fraction
+    passed = _ok(value) and value >= threshold
+    basis = f"{policy.quality_fraction:g} × the real hold-out's {ceiling:.3f}"
+    if not _ok(value):
+        reason = "quality could not be computed (no comparable columns)"
+    elif passed:
+        reason = f"quality {value:.3f} meets {threshold:.3f} ({basis})"
+    else:
+        reason = f"quality {value:.3f} is below {threshold:.3f} ({basis})"
+    return Check("quality", value, threshold, passed, reason)
+
+
+def _utility(utility: dict[str, Any], policy: GatePolicy) -> Check:
+    ratio = utility["ratio"]
+    threshold = policy.min_utility_ratio
+    passed = _ok(ratio) and ratio >= threshold
+    scores = f"{utility['metric']} {utility['tstr']:.3f} vs {utility['trtr']:.3f} on real rows"
+    if not _ok(ratio):
+        reason = f"utility undefined: a model trained on real rows scores {utility['trtr']:.3f}"
+    elif passed:
+        reason = (
+            f"a model trained on synthetic rows keeps {ratio:.0%} of the real utility ({scores})"
+        )
+    else:
+        reason = (
+            f"a model trained on synthetic rows keeps only {ratio:.0%} of the real utility, "
+            f"below {threshold:.0%} ({scores})"
+        )
+    return Check("utility", ratio, threshold, passed, reason)
+
+
+def _privacy(privacy: dict[str, Any], policy: GatePolicy) -> list[Check]:
+    copies = privacy["exact_copies"]
+    copies_ok = copies <= policy.max_exact_copies
+    share = privacy["share_closer_to_training"]
+    share_ok = share <= policy.max_share_closer_to_training
+    limit = policy.max_share_closer_to_training
+    return [
+        Check(
+            "exact_copies",
+            copies,
+            policy.max_exact_copies,
+            copies_ok,
+            "no synthetic row copies a training row"
+            if copies == 0
+            else f"{copies} synthetic rows are exact copies of training rows",
+        ),
+        Check(
+            "share_closer_to_training",
+            share,
+            limit,
+            share_ok,
+            f"{share:.0%} of synthetic rows are closer to a training row than to any hold-out "
+            + (
+                f"row (at most {limit:.0%})"
+                if share_ok
+                else f"row, above {limit:.0%}: the generator memorises its training rows"
+            ),
+        ),
+    ]
+
+
+def recommend(gan: GateResult | None, copula: GateResult | None) -> dict[str, Any]:
+    """Which rows may be published: the GAN's if they pass, else the copula's if they pass."""
+    if gan is not None and gan.passed:
+        return {"publish": "gan", "reason": "the GAN's rows pass the gate"}
+    if copula is not None and copula.passed:
+        why = "fail the gate" if gan is not None else "were not generated"
+        return {
+            "publish": "copula",
+            "reason": f"the GAN's rows {why}; the copula baseline's rows pass and may be "
+            "published instead",
+        }
+    return {
+        "publish": None,
+        "reason": "no generator's rows pass the gate: nothing may be published",
+    }

@@ -1,0 +1,51 @@
+"""The real rows a job learns from: a CSV given for the job, or the dataset's pinned
+tabular contributions (read with the export code, so exactly what a release would hold)."""
+
+from __future__ import annotations
+
+import csv
+from itertools import islice
+from typing import Any
+
+from contributions.export import ExportStats, TabularSource, iter_rows
+from contributions.models import Contribution, Status
+from contributions.services import contribution_file
+from synthetic.models import SyntheticJob
+
+# Enough for any table a GAN should learn on one worker; bigger tables are sampled down.
+MAX_INPUT_ROWS = 200_000
+
+
+def _cell(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def job_rows(job: SyntheticJob) -> list[dict[str, str | None]]:
+    if job.input_name:
+        from synthetic.services import job_root
+
+        with open(job_root() / "inputs" / job.input_name, newline="", encoding="utf-8") as f:
+            return [dict(row) for row in islice(csv.DictReader(f), MAX_INPUT_ROWS)]
+    columns = job.dataset.schema.get("columns", [])
+    names = [c["name"] for c in columns]
+    rows: list[dict[str, str | None]] = []
+    stats = ExportStats()
+    pinned = Contribution.objects.filter(dataset=job.dataset, status=Status.PINNED).order_by("pk")
+    for contribution in pinned.iterator(chunk_size=500):
+        tabular = contribution.report.get("validation", {}).get("tabular", {})
+        source = TabularSource(
+            path=contribution_file(contribution),
+            media_type=contribution.media_type,
+            contribution=contribution.pk,
+            contributor="",
+            delimiter=tabular.get("delimiter"),
+        )
+        for values in iter_rows(source, columns, stats):
+            rows.append({n: _cell(v) for n, v in zip(names, values, strict=False)})
+            if len(rows) >= MAX_INPUT_ROWS:
+                return rows
+    return rows

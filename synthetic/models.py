@@ -1,0 +1,96 @@
+"""Synthetic-data jobs: what was asked, how it went (progress, report, gate), what was
+published (CSV + model checkpoint, both pinned), and the per-dataset privacy budget.
+
+Synthetic rows are never contributions: they live in a job's own output, flagged and carrying
+the job id, so they never enter uniqueness checks and never earn rewards.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+from datadao.models import Dataset, User
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    PUBLISHED = "published", "Published"
+    REJECTED_BY_GATE = "rejected_by_gate", "Rejected by the quality gate"
+    CANCELLED = "cancelled", "Cancelled"
+    FAILED = "failed", "Failed"
+
+
+ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
+
+
+class SyntheticJob(models.Model):
+    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="synthetic_jobs")
+    requested_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    method = models.CharField(max_length=8, default="gan")
+    rows_wanted = models.PositiveIntegerField(default=1000)
+    seed = models.PositiveIntegerField(default=0)
+    epochs = models.PositiveIntegerField(null=True, blank=True)
+    time_budget_s = models.PositiveIntegerField(null=True, blank=True)
+    target = models.CharField(max_length=63, blank=True)
+    # Differential privacy for the discriminator (DP-SGD); empty: off.
+    dp_epsilon = models.FloatField(null=True, blank=True)
+    dp_delta = models.FloatField(null=True, blank=True)
+    # A CSV given for this job instead of the dataset's pinned rows (the demo, the console).
+    input_name = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    cancel_requested = models.BooleanField(default=False)
+    progress = models.JSONField(default=dict, blank=True)
+    report = models.JSONField(default=dict, blank=True)
+    provenance = models.JSONField(default=dict, blank=True)
+    passed = models.BooleanField(null=True, blank=True)
+    # Whose rows may be published when the requested generator failed the gate ("copula").
+    publishable = models.CharField(max_length=8, blank=True)
+    published_method = models.CharField(max_length=8, blank=True)
+    output_cid = models.CharField(max_length=128, blank=True)
+    output_rows = models.PositiveIntegerField(default=0)
+    checkpoint_cid = models.CharField(max_length=128, blank=True)
+    epsilon_spent = models.FloatField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=JobStatus.values), name="synthetic_job_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(method__in=["gan", "copula"]),
+                name="synthetic_job_method_valid",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="published") | ~models.Q(output_cid=""),
+                name="synthetic_job_published_has_output",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"synthetic job {self.pk} for {self.dataset} ({self.status})"
+
+
+class PrivacyBudget(models.Model):
+    """A dataset's total ε for differentially private jobs; spent ε accumulates across jobs."""
+
+    dataset = models.OneToOneField(Dataset, on_delete=models.CASCADE, related_name="privacy_budget")
+    epsilon = models.FloatField(help_text="Total ε all DP jobs on this dataset may spend.")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(epsilon__gt=0), name="privacy_budget_pos")
+        ]
+
+    def __str__(self) -> str:
+        return f"ε budget {self.epsilon} for {self.dataset}"

@@ -1,0 +1,265 @@
+"""Writes of the synthetic app: start, run (begin / progress / finish), cancel, and the
+audited choice to publish the copula's rows when the GAN failed the gate."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from datadao.models import Dataset, DatasetKind, User
+from datadao.services import audit_record
+from ipfs.services import content_add
+from synthetic.models import ACTIVE, JobStatus, PrivacyBudget, SyntheticJob
+
+MAX_ATTEMPTS = 3
+MAX_ROWS = 1_000_000
+
+
+class SyntheticRefused(Exception):
+    """A refused request; the message names the problem."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def job_root() -> Path:
+    path = Path(settings.DATA_DIR) / "synthetic"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def dispatch(job_id: int) -> None:
+    from synthetic import tasks
+
+    transaction.on_commit(lambda: tasks.run_synthetic_job.delay(job_id))
+
+
+def _spent(dataset: Dataset) -> float:
+    jobs = SyntheticJob.objects.filter(dataset=dataset, dp_epsilon__isnull=False).exclude(
+        status__in=[JobStatus.FAILED, JobStatus.CANCELLED]
+    )
+    total = jobs.aggregate(e=Sum(Coalesce("epsilon_spent", "dp_epsilon")))["e"]
+    return float(total or 0.0)
+
+
+@transaction.atomic
+def job_create(
+    *,
+    dataset: Dataset,
+    actor: User | None,
+    rows_wanted: int,
+    seed: int = 0,
+    method: str = "gan",
+    epochs: int | None = None,
+    time_budget_s: int | None = None,
+    target: str = "",
+    dp_epsilon: float | None = None,
+    dp_delta: float | None = None,
+    input_name: str = "",
+) -> SyntheticJob:
+    """Queue a generation job. Refuses a non-tabular dataset, a target that is not a column,
+    a row count out of range, both epochs and a time budget, and a DP job that would take
+    the dataset over its privacy budget (the dataset row is locked, so two jobs cannot both
+    slip under it)."""
+    dataset = Dataset.objects.select_for_update().select_related("dao").get(pk=dataset.pk)
+    if dataset.kind != DatasetKind.TABULAR:
+        raise SyntheticRefused("Synthetic rows can only be generated for tabular datasets.")
+    if method not in ("gan", "copula"):
+        raise SyntheticRefused(f"Unknown method {method!r}: use 'gan' or 'copula'.")
+    if not 1 <= rows_wanted <= MAX_ROWS:
+        raise SyntheticRefused(f"Rows wanted must be from 1 to {MAX_ROWS}.")
+    if epochs and time_budget_s:
+        raise SyntheticRefused("Give either epochs or a time budget, not both.")
+    names = [c.get("name") for c in dataset.schema.get("columns", [])]
+    if target and target not in names:
+        raise SyntheticRefused(f"The target {target!r} is not a column of this dataset.")
+    if dp_epsilon is not None:
+        if dp_epsilon <= 0 or not (dp_delta is None or 0 < dp_delta < 1):
+            raise SyntheticRefused("ε must be above 0 and δ between 0 and 1.")
+        budget = PrivacyBudget.objects.filter(dataset=dataset).first()
+        if budget is None:
+            raise SyntheticRefused("Set a privacy budget (total ε) for this dataset first.")
+        spent = _spent(dataset)
+        if spent + dp_epsilon > budget.epsilon + 1e-9:
+            raise SyntheticRefused(
+                f"This job's ε={dp_epsilon:g} would exceed the dataset's privacy budget: "
+                f"{spent:g} of {budget.epsilon:g} is already spent."
+            )
+    job = SyntheticJob.objects.create(
+        dataset=dataset,
+        requested_by=actor,
+        rows_wanted=rows_wanted,
+        seed=seed,
+        method=method,
+        epochs=epochs,
+        time_budget_s=time_budget_s,
+        target=target or dataset.schema.get("target", "") or "",
+        dp_epsilon=dp_epsilon,
+        dp_delta=dp_delta if dp_epsilon is not None else None,
+        input_name=input_name,
+    )
+    audit_record(
+        actor=actor,
+        dao=dataset.dao,
+        verb="synthetic.job_queued",
+        obj=job,
+        details={"rows": rows_wanted, "method": method, "seed": seed, "dp_epsilon": dp_epsilon},
+    )
+    dispatch(job.pk)
+    return job
+
+
+@transaction.atomic
+def job_begin(*, job_id: int) -> SyntheticJob | None:
+    job = SyntheticJob.objects.select_for_update().filter(pk=job_id).first()
+    if job is None or job.status not in ACTIVE:
+        return None
+    if job.cancel_requested:
+        _end(job, JobStatus.CANCELLED, "cancelled before it started")
+        return None
+    if job.attempts >= MAX_ATTEMPTS:
+        _end(job, JobStatus.FAILED, f"gave up after {job.attempts} attempts")
+        return None
+    job.status = JobStatus.RUNNING
+    job.attempts += 1
+    job.started_at = job.updated_at = timezone.now()
+    job.progress = {"stage": "starting"}
+    job.save()
+    return job
+
+
+def job_progress(*, job_id: int, event: dict[str, Any]) -> bool:
+    """Record progress (one UPDATE, no lock); returns whether a cancel was requested."""
+    SyntheticJob.objects.filter(pk=job_id, status=JobStatus.RUNNING).update(
+        progress=event, updated_at=timezone.now()
+    )
+    return bool(SyntheticJob.objects.filter(pk=job_id, cancel_requested=True).exists())
+
+
+@transaction.atomic
+def job_cancel(*, job: SyntheticJob, actor: User | None) -> SyntheticJob:
+    job = SyntheticJob.objects.select_for_update().get(pk=job.pk)
+    if job.status not in ACTIVE:
+        raise SyntheticRefused(f"Job {job.pk} is {job.get_status_display().lower()}; too late.")
+    job.cancel_requested = True
+    if job.status == JobStatus.QUEUED:
+        _end(job, JobStatus.CANCELLED, "cancelled before it started")
+    else:
+        job.save(update_fields=["cancel_requested"])
+    audit_record(actor=actor, dao=job.dataset.dao, verb="synthetic.job_cancelled", obj=job)
+    return job
+
+
+def rows_csv(rows: list[dict[str, Any]], columns: list[str], job_id: int) -> bytes:
+    """The published CSV: every row flagged synthetic and carrying its job id."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([*columns, "synthetic", "synthetic_job"])
+    for row in rows:
+        cells = ["" if row.get(c) is None else _text(row[c]) for c in columns]
+        writer.writerow([*cells, "true", job_id])
+    return out.getvalue().encode("utf-8")
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def _pin_outputs(job: SyntheticJob, result: Any, columns: list[str]) -> tuple[str, str]:
+    label = f"synthetic:{job.pk}"
+    data = rows_csv(result.rows, columns, job.pk)
+    (job_root() / f"job-{job.pk}.csv").write_bytes(data)
+    output = content_add(stream=io.BytesIO(data), label=label, content_type="text/csv")
+    model = content_add(
+        stream=io.BytesIO(result.checkpoint), label=label, content_type="application/octet-stream"
+    )
+    return output.cid, model.cid
+
+
+@transaction.atomic
+def job_finish(*, job_id: int, result: Any, columns: list[str], epsilon: float | None) -> None:
+    """Store a finished run: the report always; the rows (pinned CSV + checkpoint) only when
+    the gate passed. Idempotent: a job no longer running is left as it is."""
+    job = SyntheticJob.objects.select_for_update().filter(pk=job_id).first()
+    if job is None or job.status != JobStatus.RUNNING:
+        return
+    job.report = result.report
+    job.provenance = {**result.provenance, **job.provenance}
+    job.passed = result.passed
+    job.epsilon_spent = epsilon
+    job.publishable = result.publish or ""
+    if result.passed:
+        job.output_cid, job.checkpoint_cid = _pin_outputs(job, result, columns)
+        job.output_rows = len(result.rows)
+        job.published_method = result.method
+        _end(job, JobStatus.PUBLISHED, "")
+    else:
+        # Nothing is published; when the copula passed, the console offers it instead.
+        _end(job, JobStatus.REJECTED_BY_GATE, "")
+    audit_record(
+        actor=None,
+        dao=job.dataset.dao,
+        verb=f"synthetic.job_{job.status}",
+        obj=job,
+        details={"passed": job.passed, "rows": job.output_rows, "cid": job.output_cid},
+    )
+
+
+@transaction.atomic
+def job_fail(*, job_id: int, status: str, error: str) -> None:
+    job = SyntheticJob.objects.select_for_update().filter(pk=job_id).first()
+    if job is not None and job.status in ACTIVE:
+        _end(job, status, error[:4000])
+
+
+def _end(job: SyntheticJob, status: str, error: str) -> None:
+    job.status = status
+    job.error = error
+    job.finished_at = job.updated_at = timezone.now()
+    job.save()
+
+
+@transaction.atomic
+def job_publish_copula(*, job: SyntheticJob, actor: User) -> SyntheticJob:
+    """The DAO chooses to publish the copula baseline's rows for a job whose GAN failed the
+    gate while the copula passed it: an explicit, audited choice, recorded in the provenance.
+    The copula is re-fitted and sampled with the job's seed (deterministic, so these are the
+    rows the report evaluated) in a follow-up job run."""
+    job = SyntheticJob.objects.select_for_update().get(pk=job.pk)
+    if job.status != JobStatus.REJECTED_BY_GATE or job.publishable != "copula":
+        raise SyntheticRefused(
+            "Only a job whose GAN failed the gate while the copula baseline passed it can "
+            "publish the copula's rows."
+        )
+    follow = SyntheticJob.objects.create(
+        dataset=job.dataset,
+        requested_by=actor,
+        method="copula",
+        rows_wanted=job.rows_wanted,
+        seed=job.seed,
+        target=job.target,
+        input_name=job.input_name,
+        provenance={"chosen_over_gan_job": job.pk, "chosen_by": actor.address},
+    )
+    audit_record(
+        actor=actor,
+        dao=job.dataset.dao,
+        verb="synthetic.copula_chosen",
+        obj=follow,
+        details={"instead_of_job": job.pk},
+    )
+    dispatch(follow.pk)
+    return follow

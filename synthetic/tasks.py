@@ -1,0 +1,80 @@
+"""The synthetic queue's task: one generation job, by id, idempotent, ``acks_late``."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from celery import shared_task
+
+from synthetic import services
+from synthetic.inputs import job_rows
+from synthetic.models import JobStatus
+from synthetic.run import Cancelled, GanSettings, InputError, synthesize
+
+logger = logging.getLogger(__name__)
+# Progress is written at most this often (a GAN reports every epoch).
+PROGRESS_EVERY_S = 1.0
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def run_synthetic_job(job_id: int) -> str:
+    job = services.job_begin(job_id=job_id)
+    if job is None:
+        return "skipped"
+    last = [0.0]
+    cancelled = [False]
+
+    def on_progress(event: dict) -> None:  # type: ignore[type-arg]
+        now = time.monotonic()
+        if now - last[0] >= PROGRESS_EVERY_S or event.get("stage") == "done":
+            last[0] = now
+            cancelled[0] = services.job_progress(job_id=job_id, event=event)
+
+    settings: dict = {}  # type: ignore[type-arg]
+    if job.epochs:
+        settings["epochs"] = job.epochs
+    if job.time_budget_s:
+        settings["time_budget_s"] = float(job.time_budget_s)
+    if job.dp_epsilon is not None:
+        settings["dp"] = {"epsilon": job.dp_epsilon, "delta": job.dp_delta or 1e-5}
+    try:
+        rows = job_rows(job)
+        if not rows:
+            raise InputError("the dataset has no pinned rows to learn from yet")
+        schema = job.dataset.schema
+        if job.input_name and not {c["name"] for c in schema.get("columns", [])} <= set(rows[0]):
+            schema = None  # a CSV of another shape: infer its column types
+        result = synthesize(
+            rows,
+            n_rows=job.rows_wanted,
+            seed=job.seed,
+            schema=_generation_schema(schema),
+            target=job.target or None,
+            method=job.method,
+            gan_settings=GanSettings.from_dict(settings),
+            on_progress=on_progress,
+            should_stop=lambda: cancelled[0],
+        )
+    except Cancelled:
+        services.job_fail(
+            job_id=job_id, status=JobStatus.CANCELLED, error="cancelled while running"
+        )
+        return "cancelled"
+    except InputError as exc:
+        services.job_fail(job_id=job_id, status=JobStatus.FAILED, error=str(exc))
+        return "failed"
+    columns = [c["name"] for c in result.schema.get("columns", [])]
+    epsilon = (result.provenance.get("dp") or {}).get("epsilon") if job.dp_epsilon else None
+    services.job_finish(job_id=job_id, result=result, columns=columns, epsilon=epsilon)
+    return "done"
+
+
+def _generation_schema(schema: dict | None) -> dict | None:  # type: ignore[type-arg]
+    """The dataset schema's columns and target (size limits do not apply to generation)."""
+    if schema is None:
+        return None
+    out = {"columns": schema.get("columns", [])}
+    if schema.get("target"):
+        out["target"] = schema["target"]
+    return out

@@ -1,0 +1,87 @@
+"""Our fidelity score against SDMetrics' QualityReport, utility, DCR and exact copies."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from synthetic.copula import GaussianCopula
+from synthetic.evaluate import evaluate, quality
+from synthetic.privacy import exact_copies, privacy
+from synthetic.table import Table
+from tests.synthetic.helpers import load, metadata, split, to_frame
+
+sdmetrics_reports = pytest.importorskip("sdmetrics.reports")
+
+
+def sdmetrics_score(real: Table, synthetic: Table) -> float:
+    report = sdmetrics_reports.QualityReport()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report.generate(
+            {"t": to_frame(real)},
+            {"t": to_frame(synthetic)},
+            {"tables": {"t": metadata(real)}},
+            verbose=False,
+        )
+    return float(report.get_score())
+
+
+@pytest.mark.parametrize("name", ["breast_cancer", "wine_binned", "mixed"])
+@pytest.mark.parametrize("conditional", [False, True])
+def test_quality_matches_sdmetrics(name: str, conditional: bool) -> None:
+    table, schema = load(name)
+    train, holdout = split(table, schema["target"])
+    model = GaussianCopula(conditional=conditional).fit(train, target=schema["target"])
+    synthetic = model.sample(train.n_rows, np.random.default_rng(3))
+    ours = quality(train, synthetic)
+    assert ours["pairs_counted"] > 0
+    assert ours["score"] == pytest.approx(sdmetrics_score(train, synthetic), abs=0.01)
+    # The real ceiling is the same score for real hold-out rows.
+    assert quality(train, holdout)["score"] == pytest.approx(
+        sdmetrics_score(train, holdout), abs=0.01
+    )
+
+
+def test_identical_tables_score_one() -> None:
+    table, _ = load("mixed")
+    assert quality(table, table)["score"] == pytest.approx(1.0)
+
+
+def test_report_has_every_part() -> None:
+    table, _schema = load("iris")
+    train, holdout = split(table, "species")
+    synthetic = GaussianCopula().fit(train, target="species").sample(200, np.random.default_rng(0))
+    report = evaluate(train, holdout, synthetic, target="species")
+    assert report["rows"] == {"train": train.n_rows, "holdout": holdout.n_rows, "synthetic": 200}
+    assert 0.8 < report["real_ceiling"] <= 1
+    assert report["utility"]["metric"] == "accuracy"
+    assert report["utility"]["ratio"] == pytest.approx(
+        report["utility"]["tstr"] / report["utility"]["trtr"]
+    )
+    # Iris has one decimal: a raw copula repeats real rows (the run's sampler redraws them).
+    assert report["privacy"]["exact_copies"] == exact_copies(train, synthetic)
+    assert 0 <= report["privacy"]["share_closer_to_training"] <= 1
+
+
+def test_numeric_target_uses_r2() -> None:
+    table, _ = load("diabetes")
+    train, holdout = split(table, None)
+    synthetic = GaussianCopula().fit(train).sample(train.n_rows, np.random.default_rng(0))
+    utility = evaluate(train, holdout, synthetic, target="target")["utility"]
+    assert utility["metric"] == "r2"
+    assert utility["ratio"] > 0.5
+
+
+def test_copies_of_training_rows_are_counted_and_sit_closer_to_training() -> None:
+    table, schema = load("wine_binned")
+    train, holdout = split(table, schema["target"])
+    copies = train.take(np.arange(20))
+    assert exact_copies(train, copies) == 20
+    assert exact_copies(train, holdout) == 0
+    result = privacy(train, holdout, train, seed=0)
+    # Every training row is at distance 0 from itself; the subsample keeps ~holdout/train.
+    assert result["share_closer_to_training"] > 0.6
+    assert result["exact_copies"] == train.n_rows

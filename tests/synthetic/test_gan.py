@@ -1,0 +1,94 @@
+"""Our GAN: determinism, checkpoints, progress, cancellation, budgets, missing values."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from synthetic.checkpoint import CheckpointError
+from synthetic.gan.sample import TabularGAN
+from synthetic.gan.train import Cancelled, GanSettings, Progress, train
+from tests.synthetic.helpers import load
+
+TINY = GanSettings(epochs=6, evaluations=3)
+
+
+@pytest.fixture(scope="module")
+def mixed():  # type: ignore[no-untyped-def]
+    table, _ = load("mixed")
+    return table
+
+
+def test_same_seed_same_model_and_rows(mixed) -> None:  # type: ignore[no-untyped-def]
+    first = train(mixed, target="grade", seed=5, settings=TINY)
+    second = train(mixed, target="grade", seed=5, settings=TINY)
+    assert first.to_bytes() == second.to_bytes()
+    rows = first.sample(50, np.random.default_rng(1)).records()
+    assert rows == second.sample(50, np.random.default_rng(1)).records()
+    other = train(mixed, target="grade", seed=6, settings=TINY)
+    assert other.sample(50, np.random.default_rng(1)).records() != rows
+
+
+def test_checkpoint_round_trip_samples_the_same_rows(mixed) -> None:  # type: ignore[no-untyped-def]
+    gan = train(mixed, target="grade", seed=1, settings=TINY)
+    data = gan.to_bytes()
+    loaded = TabularGAN.from_bytes(data)
+    assert loaded.to_bytes() == data
+    assert loaded.info == gan.info
+    expected = gan.sample(40, np.random.default_rng(9)).records()
+    assert loaded.sample(40, np.random.default_rng(9)).records() == expected
+    with pytest.raises(CheckpointError, match="bad magic"):
+        TabularGAN.from_bytes(b"PK\x03\x04" + data[4:])
+    with pytest.raises(CheckpointError, match="trailing bytes"):
+        TabularGAN.from_bytes(data + b"\x00")
+
+
+def test_progress_reports_every_epoch_with_an_eta(mixed) -> None:  # type: ignore[no-untyped-def]
+    events: list[Progress] = []
+    gan = train(mixed, target="grade", seed=2, settings=TINY, progress=events.append)
+    assert [e.epoch for e in events] == list(range(1, 7))
+    assert all(e.epochs == 6 and e.eta_s >= 0 for e in events)
+    assert events[-1].eta_s == 0
+    assert sum(e.score is not None for e in events) == 3
+    assert events[-1].best_score == gan.info["best_score"]
+
+
+def test_should_stop_cancels_and_its_exceptions_propagate(mixed) -> None:  # type: ignore[no-untyped-def]
+    calls = []
+
+    def stop_at_third() -> bool:
+        calls.append(1)
+        return len(calls) >= 3
+
+    with pytest.raises(Cancelled, match="cancelled at epoch 3 of 6"):
+        train(mixed, target="grade", seed=2, settings=TINY, should_stop=stop_at_third)
+
+    class Revoked(Exception):
+        pass
+
+    def revoked() -> bool:
+        raise Revoked
+
+    with pytest.raises(Revoked):
+        train(mixed, target="grade", seed=2, settings=TINY, should_stop=revoked)
+
+
+def test_time_budget_ends_training_early(mixed) -> None:  # type: ignore[no-untyped-def]
+    settings = GanSettings(epochs=100_000, time_budget_s=0.5)
+    gan = train(mixed, target=None, seed=0, settings=settings)
+    assert gan.info["stopped"] == "time_budget"
+    assert gan.info["epochs_run"] < 1000
+
+
+def test_missing_rate_and_ranges_are_reproduced(mixed) -> None:  # type: ignore[no-untyped-def]
+    gan = train(mixed, target="grade", seed=0, settings=GanSettings(epochs=40, patience=0))
+    synthetic = gan.sample(2000, np.random.default_rng(0))
+    real_rate = np.isnan(mixed["income"]).mean()
+    assert abs(np.isnan(synthetic["income"]).mean() - real_rate) < 0.1
+    for name in ("age", "score", "joined"):
+        assert np.nanmin(synthetic[name]) >= np.nanmin(mixed[name])
+        assert np.nanmax(synthetic[name]) <= np.nanmax(mixed[name])
+    # Conditioning on the target: classes come out at their real rates.
+    real = {g: np.mean(mixed["grade"] == g) for g in "ABC"}
+    for grade, rate in real.items():
+        assert abs(np.mean(synthetic["grade"] == grade) - rate) < 0.05

@@ -1,0 +1,154 @@
+"""Synthetic jobs: services (refusals, privacy budget, cancel, the copula choice) and a job
+end to end through a real worker on the synthetic queue."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from datadao.models import DatasetStatus
+from datadao.services import dataset_set_status
+from ipfs.services import content_open_verified
+from synthetic import services
+from synthetic.models import JobStatus, PrivacyBudget, SyntheticJob
+from synthetic.sample_tables import iris
+from tests.factories import DatasetFactory
+from tests.fixtures_celery import start_worker, wait_for
+
+
+def _iris_dataset():  # type: ignore[no-untyped-def]
+    rows, schema = iris()
+    dataset = DatasetFactory(kind="tabular", schema=schema)
+    dataset_set_status(dataset=dataset, actor=None, status=DatasetStatus.OPEN)
+    inputs = services.job_root() / "inputs"
+    inputs.mkdir(exist_ok=True)
+    with open(inputs / "iris.csv", "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return dataset
+
+
+@pytest.mark.django_db
+def test_refusals_store_nothing():
+    dataset = _iris_dataset()
+    creator = dataset.dao.creator
+    cases = [
+        ({"rows_wanted": 0}, "Rows wanted"),
+        ({"rows_wanted": 10, "target": "nope"}, "not a column"),
+        ({"rows_wanted": 10, "epochs": 5, "time_budget_s": 5}, "not both"),
+        ({"rows_wanted": 10, "dp_epsilon": 1.0}, "privacy budget"),
+        ({"rows_wanted": 10, "method": "vae"}, "Unknown method"),
+    ]
+    for kwargs, message in cases:
+        with pytest.raises(services.SyntheticRefused, match=message):
+            services.job_create(dataset=dataset, actor=creator, **kwargs)
+    assert SyntheticJob.objects.count() == 0
+    files = DatasetFactory(kind="files", schema={"media_types": ["image/png"]})
+    with pytest.raises(services.SyntheticRefused, match="tabular"):
+        services.job_create(dataset=files, actor=None, rows_wanted=5)
+
+
+@pytest.mark.django_db
+def test_privacy_budget_accumulates_across_jobs():
+    dataset = _iris_dataset()
+    PrivacyBudget.objects.create(dataset=dataset, epsilon=3.0)
+    services.job_create(dataset=dataset, actor=None, rows_wanted=10, dp_epsilon=2.0)
+    with pytest.raises(services.SyntheticRefused, match="2 of 3 is already spent"):
+        services.job_create(dataset=dataset, actor=None, rows_wanted=10, dp_epsilon=1.5)
+    job = services.job_create(dataset=dataset, actor=None, rows_wanted=10, dp_epsilon=1.0)
+    assert job.dp_epsilon == 1.0
+    # A cancelled job gives its ε back.
+    services.job_cancel(job=job, actor=None)
+    services.job_create(dataset=dataset, actor=None, rows_wanted=10, dp_epsilon=1.0)
+
+
+@pytest.mark.django_db
+def test_cancel_a_queued_job_and_refuse_late_cancels():
+    dataset = _iris_dataset()
+    job = services.job_create(dataset=dataset, actor=None, rows_wanted=10, input_name="iris.csv")
+    services.job_cancel(job=job, actor=None)
+    job.refresh_from_db()
+    assert job.status == JobStatus.CANCELLED
+    with pytest.raises(services.SyntheticRefused, match="too late"):
+        services.job_cancel(job=job, actor=None)
+    from synthetic.tasks import run_synthetic_job
+
+    assert run_synthetic_job(job.pk) == "skipped"
+
+
+@pytest.mark.django_db
+def test_copula_job_runs_gates_and_pins_flagged_rows():
+    from synthetic.tasks import run_synthetic_job
+
+    dataset = _iris_dataset()
+    job = services.job_create(
+        dataset=dataset,
+        actor=None,
+        rows_wanted=60,
+        seed=3,
+        method="copula",
+        input_name="iris.csv",
+    )
+    assert run_synthetic_job(job.pk) == "done"
+    assert run_synthetic_job(job.pk) == "skipped"  # a second delivery does nothing
+    job.refresh_from_db()
+    assert job.report["generators"]["copula"]["gate"]["checks"]
+    assert job.provenance["seed"] == 3
+    if job.status == JobStatus.PUBLISHED:
+        with content_open_verified(cid=job.output_cid) as handle:
+            rows = list(csv.DictReader(handle.read().decode().splitlines()))
+        assert len(rows) == 60 == job.output_rows
+        assert {r["synthetic"] for r in rows} == {"true"}
+        assert {r["synthetic_job"] for r in rows} == {str(job.pk)}
+        assert job.checkpoint_cid
+    else:
+        assert job.status == JobStatus.REJECTED_BY_GATE and not job.output_cid
+
+
+@pytest.mark.django_db
+def test_choosing_the_copula_needs_a_gan_that_failed_while_the_copula_passed():
+    dataset = _iris_dataset()
+    job = SyntheticJob.objects.create(
+        dataset=dataset, status=JobStatus.REJECTED_BY_GATE, publishable="copula", seed=4
+    )
+    follow = services.job_publish_copula(job=job, actor=dataset.dao.creator)
+    assert follow.method == "copula" and follow.seed == 4
+    assert follow.provenance["chosen_over_gan_job"] == job.pk
+    other = SyntheticJob.objects.create(dataset=dataset, status=JobStatus.REJECTED_BY_GATE)
+    with pytest.raises(services.SyntheticRefused, match="copula baseline passed"):
+        services.job_publish_copula(job=other, actor=dataset.dao.creator)
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_gan_job_end_to_end_through_a_worker(tmp_path: Path):
+    dataset = _iris_dataset()
+    worker = start_worker(tmp_path, queues="synthetic")
+    try:
+        job = services.job_create(
+            dataset=dataset,
+            actor=None,
+            rows_wanted=50,
+            seed=1,
+            epochs=30,
+            input_name="iris.csv",
+        )
+        wait_for(
+            lambda: SyntheticJob.objects.filter(
+                pk=job.pk,
+                status__in=[JobStatus.PUBLISHED, JobStatus.REJECTED_BY_GATE, JobStatus.FAILED],
+            ).exists(),
+            timeout=240,
+            what="the synthetic job to finish",
+            worker=worker,
+        )
+    finally:
+        worker.stop()
+    job.refresh_from_db()
+    assert job.status != JobStatus.FAILED, job.error
+    assert set(job.report["generators"]) == {"gan", "copula"}
+    assert job.progress.get("stage") == "done"
+    assert job.passed == (job.status == JobStatus.PUBLISHED)
