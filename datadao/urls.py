@@ -16,6 +16,7 @@ urlpatterns = [
     path("auth/me", auth.me, name="siwe-me"),
     path("api/", include("contributions.urls")),
     path("api/labeling/", include("labeling.urls")),
+    path("", include("labeling.web_urls")),
     path("", include("contributions.web_urls")),
     path("", include("rewards.urls")),
     path("ipfs/<str:cid>", serve_cid, name="ipfs-cid"),

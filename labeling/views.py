@@ -1,0 +1,83 @@
+"""The labeler's page: one item at a time, driven from the keyboard by ``static/labeling/label.js``.
+
+The view only decides which state the page opens in (signed out, not a member, dataset not
+open, paused, ready) and hands the script the dataset id, the label set and the keyboard help;
+tasks, answers, skips and undos all go through the JSON API (``labeling/api.py``). Nothing
+here reads a task, a gold answer or anyone else's label.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+
+from contributions.selectors import dataset_visible_to
+from datadao.models import Dataset, DatasetKind, DatasetStatus, Membership
+from labeling.conf import GOLD_MIN_FOR_REVEAL, UNDO_SECONDS, labeling_settings
+from labeling.selectors import labeler_progress
+
+# Digit keys in keyboard order: the tenth label is on 0, as on a keyboard's number row.
+KEYS = "1234567890"
+
+
+def _keys_hint(n: int) -> str:
+    if n <= 1:
+        return "1"
+    if n <= 9:
+        return f"1–{n}"
+    return "1–9, 0"
+
+
+def keyboard_help(*, n_labels: int, multi_choice: bool) -> list[tuple[str, str]]:
+    pick = "Tick or untick a label" if multi_choice else "Pick a label"
+    return [
+        (_keys_hint(n_labels), pick),
+        ("Enter", "Submit your answer"),
+        ("S", "Skip this item (you will not see it again)"),
+        ("U", f"Undo your last answer (within {UNDO_SECONDS} seconds)"),
+        ("?", "Show or hide this help"),
+    ]
+
+
+@require_GET
+def label_page(request: HttpRequest, dao_slug: str, dataset_slug: str) -> HttpResponse:
+    """Label a labeling dataset's items one by one; the page never reloads between items."""
+    dataset = (
+        Dataset.objects.select_related("dao")
+        .filter(dao__slug=dao_slug, slug=dataset_slug, kind=DatasetKind.LABELING)
+        .first()
+    )
+    user = request.user if request.user.is_authenticated else None
+    if dataset is None or not dataset_visible_to(user, dataset):
+        raise Http404("No such labeling dataset.")
+    conf = labeling_settings(dataset.schema)
+    progress: dict[str, Any] | None = None
+    if user is None:
+        state = "signed_out"
+    elif not Membership.objects.filter(dao_id=dataset.dao_id, user=user).exists():
+        state = "not_member"
+    elif dataset.status != DatasetStatus.OPEN:
+        state = "not_open"
+    else:
+        progress = labeler_progress(dataset_id=dataset.pk, labeler=user)
+        state = "paused" if progress["paused"] else "ready"
+    # The API's per-hold URLs are built by the script from this prefix.
+    api_base = reverse("api-label-next", args=[dataset.pk]).removesuffix("next")
+    return render(
+        request,
+        "labeling/label.html",
+        {
+            "dataset": dataset,
+            "state": state,
+            "progress": progress,
+            "labels": [(KEYS[i : i + 1], name) for i, name in enumerate(conf.labels)],
+            "multi_choice": conf.multi_choice,
+            "shortcuts": keyboard_help(n_labels=len(conf.labels), multi_choice=conf.multi_choice),
+            "api_base": api_base,
+            "gold_min": GOLD_MIN_FOR_REVEAL,
+        },
+    )

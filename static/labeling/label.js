@@ -1,0 +1,468 @@
+// Labeling page: one item at a time from the JSON API (labeling/api.py), driven from the
+// keyboard, never reloading the page. Item data only ever reaches the page as text
+// (textContent) or as an <img> src checked to be http(s); never as markup.
+(function () {
+  "use strict";
+  const DIGITS = "1234567890";
+  const els = {};
+  let root = null;
+  let api = "";
+  let multi = false;
+  let current = null; // { hold, shownAt, expiresAt, labels }
+  let busy = false;
+  let lastAnswer = null; // pre-selected again after an undo
+  let expiryTimer = null;
+  let clockOffset = 0; // server time minus this browser's time, from the Date header
+  let sayToken = 0;
+
+  function csrfToken() {
+    const m = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    return m ? decodeURIComponent(m[1]) : root.dataset.csrf || "";
+  }
+
+  // Clear first, then set: a live region does not re-announce text that did not change.
+  function say(text, kind) {
+    const token = ++sayToken;
+    els.message.textContent = "";
+    els.message.className = "message" + (kind ? " " + kind : "");
+    setTimeout(() => { if (token === sayToken) els.message.textContent = text; }, 30);
+  }
+  function sayError(text) { say("Error: " + text, "error"); }
+
+  async function call(method, path, body) {
+    const opts = { method: method, credentials: "same-origin", headers: { Accept: "application/json" } };
+    if (method === "POST") {
+      opts.headers["X-CSRFToken"] = csrfToken();
+      opts.headers["Content-Type"] = "application/json";
+      opts.body = JSON.stringify(body || {});
+    }
+    let resp;
+    try {
+      resp = await fetch(api + path, opts);
+    } catch (e) {
+      throw { status: 0, error: "network", detail: "Could not reach the server. Check your connection, then try again." };
+    }
+    const date = Date.parse(resp.headers.get("Date") || "");
+    if (!Number.isNaN(date)) clockOffset = date - Date.now();
+    let data = {};
+    try { data = await resp.json(); } catch (e) { data = {}; }
+    if (!resp.ok) {
+      throw {
+        status: resp.status,
+        error: data.error || "http_" + resp.status,
+        detail: data.detail || "The server answered with status " + resp.status + ".",
+      };
+    }
+    return data;
+  }
+
+  // One request at a time: a second key press while one is in flight is ignored.
+  async function run(fn) {
+    if (busy) return;
+    busy = true;
+    els.form.setAttribute("aria-busy", "true");
+    try { await fn(); } finally {
+      busy = false;
+      els.form.setAttribute("aria-busy", "false");
+    }
+  }
+
+  function showProgress(p) {
+    if (!p) return;
+    els.doneToday.textContent = String(p.done_today);
+    els.doneTotal.textContent = String(p.done_total);
+    els.gold.textContent = p.gold_accuracy === null || p.gold_accuracy === undefined
+      ? "shown after " + els.gold.dataset.min + " check answers"
+      : Math.round(p.gold_accuracy * 100) + "% of " + p.gold_answered;
+  }
+
+  function moveFocusIfLost(target) {
+    const active = document.activeElement;
+    if (!active || active === document.body || active.closest("[hidden]")) target.focus({ preventScroll: true });
+  }
+
+  // --- Panels ------------------------------------------------------------------------------
+  function showEmpty(text) {
+    current = null;
+    stopExpiry();
+    els.emptyText.textContent = text;
+    els.work.hidden = true;
+    els.empty.hidden = false;
+    moveFocusIfLost(els.empty);
+  }
+  function showPaused(text) {
+    showEmpty(text + " Ask an admin of the DAO to resume you; then press Check again.");
+  }
+
+  function showTask(task) {
+    current = {
+      hold: task.hold,
+      shownAt: performance.now(),
+      expiresAt: Date.parse(task.expires_at),
+    };
+    ensureChoices(task.labels || [], Boolean(task.multi_choice));
+    clearSelection();
+    renderItem(task.item || {});
+    els.empty.hidden = true;
+    els.work.hidden = false;
+    els.item.setAttribute("aria-busy", "false");
+    startExpiry();
+    moveFocusIfLost(els.item);
+  }
+
+  // --- The item ----------------------------------------------------------------------------
+  function safeUrl(url) {
+    try {
+      const u = new URL(String(url || ""), window.location.origin);
+      return u.protocol === "https:" || u.protocol === "http:" ? u.href : "";
+    } catch (e) {
+      return "";
+    }
+  }
+
+  function cellText(value) {
+    if (value === null || value === undefined) return "";
+    return typeof value === "string" ? value : JSON.stringify(value);
+  }
+
+  function renderItem(item) {
+    const body = els.itemBody;
+    body.replaceChildren();
+    if (item.kind === "image") {
+      const img = document.createElement("img");
+      img.className = "item-image";
+      img.alt = "Item to label";
+      img.decoding = "async";
+      img.addEventListener("error", () => sayError("The image could not be loaded. Press S to skip it if it stays blank."));
+      img.src = safeUrl(item.image_url);
+      body.append(img);
+    } else if (item.kind === "row") {
+      const wrap = document.createElement("div");
+      wrap.className = "table-scroll";
+      const table = document.createElement("table");
+      table.className = "item-row";
+      const caption = document.createElement("caption");
+      caption.className = "sr-only";
+      caption.textContent = "Fields of the row to label";
+      const tbody = document.createElement("tbody");
+      Object.entries(item.row || {}).forEach(([key, value]) => {
+        const tr = document.createElement("tr");
+        const th = document.createElement("th");
+        th.scope = "row";
+        th.textContent = key;
+        const td = document.createElement("td");
+        td.textContent = cellText(value);
+        tr.append(th, td);
+        tbody.append(tr);
+      });
+      table.append(caption, tbody);
+      wrap.append(table);
+      body.append(wrap);
+    } else {
+      const p = document.createElement("p");
+      p.className = "item-text";
+      p.textContent = item.text || "";
+      if (!item.text) {
+        p.classList.add("muted");
+        p.textContent = "(This item has no text. Skip it with S.)";
+      }
+      body.append(p);
+    }
+  }
+
+  // --- Choices -----------------------------------------------------------------------------
+  function choiceEls() { return Array.from(els.choices.querySelectorAll(".choice")); }
+  function valueOf(el) { return multi ? el.querySelector("input").value : el.value; }
+
+  function ensureChoices(labels, isMulti) {
+    const now = choiceEls().map(valueOf);
+    if (isMulti === multi && now.length === labels.length && now.every((v, i) => v === labels[i])) return;
+    multi = isMulti;
+    els.legend.textContent = multi ? "Tick every label that applies " : "Pick one label ";
+    const hint = document.createElement("span");
+    hint.className = "muted";
+    hint.textContent = "(number keys)";
+    els.legend.append(hint);
+    els.choices.replaceChildren(...labels.map((name, i) => buildChoice(String(name), DIGITS[i] || "")));
+  }
+
+  function kbd(text) {
+    const k = document.createElement("kbd");
+    k.textContent = text;
+    return k;
+  }
+
+  function buildChoice(name, key) {
+    const label = document.createElement("span");
+    label.className = "name";
+    label.textContent = name;
+    if (multi) {
+      const wrap = document.createElement("label");
+      wrap.className = "choice";
+      const input = document.createElement("input");
+      input.type = "checkbox";
+      input.name = "label";
+      input.value = name;
+      input.dataset.key = key;
+      wrap.append(input, " ");
+      if (key) wrap.append(kbd(key), " ");
+      wrap.append(label);
+      return wrap;
+    }
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "choice";
+    button.name = "label";
+    button.value = name;
+    button.dataset.key = key;
+    button.setAttribute("aria-pressed", "false");
+    if (key) button.append(kbd(key), " ");
+    const tick = document.createElement("span");
+    tick.className = "tick";
+    tick.setAttribute("aria-hidden", "true");
+    tick.textContent = " ✓";
+    button.append(label, tick);
+    return button;
+  }
+
+  function selection() {
+    if (multi) return choiceEls().map((el) => el.querySelector("input")).filter((i) => i.checked).map((i) => i.value);
+    const pressed = els.choices.querySelector('button[aria-pressed="true"]');
+    return pressed ? [pressed.value] : [];
+  }
+
+  function setPressed(button) {
+    choiceEls().forEach((b) => b.setAttribute("aria-pressed", b === button ? "true" : "false"));
+  }
+
+  function clearSelection() {
+    if (multi) choiceEls().forEach((el) => { el.querySelector("input").checked = false; });
+    else setPressed(null);
+  }
+
+  function preselect(value) {
+    if (value === null) return;
+    const wanted = Array.isArray(value) ? value : [value];
+    choiceEls().forEach((el) => {
+      const on = wanted.includes(valueOf(el));
+      if (multi) el.querySelector("input").checked = on;
+      else if (on) setPressed(el);
+    });
+  }
+
+  function pickIndex(i) {
+    const el = choiceEls()[i];
+    if (!el) return;
+    if (multi) {
+      const input = el.querySelector("input");
+      input.checked = !input.checked;
+      say((input.checked ? "Ticked: " : "Unticked: ") + input.value);
+    } else {
+      setPressed(el);
+      say("Selected: " + el.value + ". Press Enter to submit.");
+    }
+  }
+
+  function describe(value) { return Array.isArray(value) ? value.join(", ") : String(value); }
+
+  // --- Hold expiry -------------------------------------------------------------------------
+  function stopExpiry() {
+    if (expiryTimer !== null) clearInterval(expiryTimer);
+    expiryTimer = null;
+    els.expiry.textContent = "";
+  }
+  function startExpiry() {
+    stopExpiry();
+    if (Number.isNaN(current.expiresAt)) return;
+    tick();
+    expiryTimer = setInterval(tick, 1000);
+  }
+  function tick() {
+    if (!current) return;
+    const left = Math.round((current.expiresAt - (Date.now() + clockOffset)) / 1000);
+    if (left > 60) {
+      els.expiry.textContent = "Held for you for about " + Math.ceil(left / 60) + " more minutes.";
+      els.expiry.className = "muted";
+    } else if (left > 0) {
+      els.expiry.textContent = "Held for you for " + left + " more seconds.";
+      els.expiry.className = "soon";
+    } else {
+      const hold = current.hold;
+      stopExpiry();
+      run(async () => {
+        await fetchNext("Time ran out on that item, so it went back to the pool. Here is a fresh one.");
+        // The same hold again means the server still counts it as live (clocks disagree):
+        // keep it, and stop the countdown rather than ask again and again.
+        if (current && current.hold === hold) stopExpiry();
+      });
+    }
+  }
+
+  // --- Actions -----------------------------------------------------------------------------
+  function handleError(err, fromNext) {
+    if (err.status === 401) {
+      showEmpty("You are signed out. Sign in again with the button at the top of the page, then press Check again.");
+      sayError(err.detail);
+    } else if (err.error === "paused") {
+      showPaused(err.detail);
+      sayError(err.detail);
+    } else if (fromNext && err.status) {
+      showEmpty(err.detail);
+      sayError(err.detail);
+    } else {
+      if (!current && err.status === 0) showEmpty("The next item could not be loaded.");
+      sayError(err.detail);
+    }
+  }
+
+  async function fetchNext(note) {
+    els.item.setAttribute("aria-busy", "true");
+    try {
+      const data = await call("GET", "next");
+      showProgress(data.progress);
+      if (data.task) {
+        showTask(data.task);
+        say(note || "New item to label.");
+      } else {
+        const text = data.detail || "Nothing left for you to label here right now. Thank you!";
+        showEmpty(text + " New items may arrive later; press Check again.");
+        say(note ? note + " " + text : text);
+      }
+    } catch (err) {
+      handleError(err, true);
+    }
+  }
+
+  // A hold that went stale (expired, already answered elsewhere): explain, then move on.
+  async function afterRefusal(err) {
+    if (err.status === 404 || err.status === 409) {
+      await fetchNext("Error: " + err.detail + " Moving on.");
+    } else {
+      handleError(err, false);
+    }
+  }
+
+  async function submit() {
+    if (!current) return;
+    const values = selection();
+    if (!values.length) {
+      say("Pick a label first: press its number or click it.", "hint");
+      return;
+    }
+    const value = multi ? values : values[0];
+    const duration = Math.max(0, Math.round(performance.now() - current.shownAt));
+    try {
+      const data = await call("POST", "holds/" + encodeURIComponent(current.hold) + "/label", { label: value, duration_ms: duration });
+      lastAnswer = value;
+      showProgress(data.progress);
+      if (data.progress && data.progress.paused) {
+        showPaused("You are paused on this dataset: " + data.progress.paused_reason);
+        say("Saved “" + describe(value) + "”. You are now paused on this dataset.");
+        return;
+      }
+      await fetchNext("Saved “" + describe(value) + "”. Next item loaded.");
+    } catch (err) {
+      await afterRefusal(err);
+    }
+  }
+
+  async function skip() {
+    if (!current) return;
+    try {
+      await call("POST", "holds/" + encodeURIComponent(current.hold) + "/skip");
+      await fetchNext("Skipped. Next item loaded.");
+    } catch (err) {
+      await afterRefusal(err);
+    }
+  }
+
+  async function undo() {
+    try {
+      const data = await call("POST", "undo");
+      showTask(data.task);
+      preselect(lastAnswer);
+      lastAnswer = null;
+      say("Your last answer was taken back. Answer this item again and press Enter.");
+      showProgress(await call("GET", "me"));
+    } catch (err) {
+      if (err.error === "paused" || err.status === 401) handleError(err, false);
+      else sayError(err.detail);
+    }
+  }
+
+  function toggleHelp() {
+    els.help.open = !els.help.open;
+    if (els.help.open) els.help.querySelector("summary").focus();
+  }
+
+  // --- Keyboard ----------------------------------------------------------------------------
+  function typing(el) {
+    if (!el || !el.tagName) return false;
+    if (el.isContentEditable) return true;
+    if (el.tagName === "TEXTAREA" || el.tagName === "SELECT") return true;
+    if (el.tagName === "INPUT") return !["checkbox", "radio", "button", "submit", "reset"].includes(el.type);
+    return false;
+  }
+
+  function onKey(e) {
+    if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || typing(e.target)) return;
+    const key = e.key;
+    if (key === "?") { e.preventDefault(); toggleHelp(); return; }
+    if (key === "Escape" && els.help.open) { els.help.open = false; return; }
+    if (e.repeat) return;
+    if (key === "u" || key === "U") { e.preventDefault(); run(undo); return; }
+    if (!current || els.work.hidden) return;
+    const digit = key.length === 1 ? DIGITS.indexOf(key) : -1;
+    if (digit >= 0) { e.preventDefault(); pickIndex(digit); return; }
+    if (key === "s" || key === "S") { e.preventDefault(); run(skip); return; }
+    if (key === "Enter") {
+      const t = e.target;
+      const choice = t.classList && t.classList.contains("choice") ? t : null;
+      // Enter keeps its own meaning on links, the help toggle and the other buttons.
+      if (t.closest && t.closest("a, summary")) return;
+      if (t.tagName === "BUTTON" && !choice && t.id !== "label-submit") return;
+      e.preventDefault();
+      if (choice && !multi && !selection().length) setPressed(choice);
+      run(submit);
+    }
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    root = document.getElementById("labeler");
+    if (!root) return;
+    api = root.dataset.api;
+    multi = root.dataset.multi === "true";
+    const byId = (id) => document.getElementById(id);
+    Object.assign(els, {
+      message: byId("label-message"),
+      doneToday: byId("done-today"),
+      doneTotal: byId("done-total"),
+      gold: byId("gold-accuracy"),
+      empty: byId("label-empty"),
+      emptyText: byId("label-empty-text"),
+      work: byId("label-work"),
+      item: byId("label-item"),
+      itemBody: byId("item-body"),
+      expiry: byId("hold-expiry"),
+      form: byId("label-form"),
+      legend: byId("label-form").querySelector("legend"),
+      choices: byId("label-choices"),
+      help: byId("label-help"),
+    });
+    els.empty.tabIndex = -1;
+    els.form.addEventListener("submit", (e) => { e.preventDefault(); run(submit); });
+    els.choices.addEventListener("click", (e) => {
+      const button = e.target.closest("button.choice");
+      if (!button) return;
+      setPressed(button);
+      say("Selected: " + button.value + ". Press Enter or Submit.");
+    });
+    byId("label-skip").addEventListener("click", () => run(skip));
+    byId("label-undo").addEventListener("click", () => run(undo));
+    byId("label-undo-empty").addEventListener("click", () => run(undo));
+    byId("label-retry").addEventListener("click", () => run(() => fetchNext()));
+    document.addEventListener("keydown", onKey);
+    if (root.dataset.state === "paused") return; // wait for "Check again"
+    run(() => fetchNext());
+  });
+})();
