@@ -120,6 +120,9 @@ def load_demo() -> dict[str, int]:
     from labeling.models import Label, LabelTask
 
     load_demo_labeling(dao=dao, creator=creator)
+    from synthetic.demo import load_demo_synthetic
+
+    load_demo_synthetic(dao=dao, creator=creator)
     return {
         "daos": DAO.objects.filter(slug=DEMO_DAO_SLUG).count(),
         "members": Membership.objects.filter(dao=dao).count(),

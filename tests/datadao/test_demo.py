@@ -9,6 +9,7 @@ from contributions.models import Contribution
 from datadao.demo import DEMO_DAO_SLUG
 from datadao.models import DAO, AuditEvent, Dataset, DatasetStatus, Membership, User
 from labeling.models import ConsensusRun, Label, LabelTask
+from synthetic.models import SyntheticJob
 
 pytestmark = pytest.mark.django_db
 
@@ -25,6 +26,7 @@ def _snapshot() -> dict[str, object]:
         "audit": AuditEvent.objects.count(),
         "contributions": sorted(Contribution.objects.values_list("sha256", "contributor__address")),
         "label_tasks": LabelTask.objects.count(),
+        "synthetic_jobs": SyntheticJob.objects.count(),
         "labels": Label.objects.count(),
     }
 
@@ -36,10 +38,12 @@ def test_demo_twice_gives_the_same_state(capsys: pytest.CaptureFixture[str]) -> 
     assert _snapshot() == first
     out = capsys.readouterr().out
     # 4 members plus the 7 simulated labelers.
-    assert "Demo ready: 1 DAO, 11 members, 3 datasets, 5 contributions" in out
+    assert "Demo ready: 1 DAO, 11 members, 4 datasets, 5 contributions" in out
     assert "165 labeling tasks with" in out
     dao = DAO.objects.get(slug=DEMO_DAO_SLUG)
     assert set(dao.datasets.values_list("kind", flat=True)) == {"tabular", "files", "labeling"}
+    job = SyntheticJob.objects.get(dataset__slug="wine-chemistry")
+    assert job.status == "queued" and job.method == "gan" and job.input_name
     assert set(dao.datasets.values_list("status", flat=True)) == {DatasetStatus.OPEN}
 
 
