@@ -188,6 +188,11 @@ globals().update(
 # --- Contributions ---------------------------------------------------------------------------
 CONTRIBUTIONS_PER_HOUR = env.int("CONTRIBUTIONS_PER_HOUR", default=120)
 
+# --- Demo -----------------------------------------------------------------------------------
+# One-click sign-in as a demo member (their addresses have no private key). Only ever with
+# DEBUG on: bin/run turns it on for the local demo; a production setting cannot.
+DEMO_SIGN_IN = DEBUG and env.bool("DEMO_SIGN_IN", default=False)
+
 # --- Labeling -------------------------------------------------------------------------------
 # How long a labeler holds a task before its slot goes back to the pool.
 LABEL_HOLD_SECONDS = env.int("LABEL_HOLD_SECONDS", default=300)

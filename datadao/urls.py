@@ -14,6 +14,7 @@ urlpatterns = [
     path("auth/verify", auth.verify, name="siwe-verify"),
     path("auth/logout", auth.logout_view, name="siwe-logout"),
     path("auth/me", auth.me, name="siwe-me"),
+    path("auth/demo", auth.demo_sign_in, name="demo-sign-in"),
     path("api/", include("contributions.urls")),
     path("api/labeling/", include("labeling.urls")),
     path("", include("labeling.web_urls")),

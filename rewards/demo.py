@@ -15,8 +15,10 @@ def load_demo_rewards(*, dao: DAO, expected_credits: int) -> None:
     """Reward policies on every demo dataset; unless an epoch is already closed, queue the
     task that closes the first one when the demo's credits have arrived."""
     for dataset in dao.datasets.all():
+        # Labels are paid too (per settled label, by reputation and consensus agreement).
+        per_label = DEMO_REWARD // 10 if dataset.kind == "labeling" else 0
         RewardPolicy.objects.get_or_create(
-            dataset=dataset, defaults={"per_contribution": DEMO_REWARD}
+            dataset=dataset, defaults={"per_contribution": DEMO_REWARD, "per_label": per_label}
         )
     if Epoch.objects.filter(dao=dao, status=EpochStatus.CLOSED).exists():
         return

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import login, logout
-from django.http import HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_POST
@@ -122,3 +122,25 @@ def me(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         {"authenticated": True, "address": user.address, "console": _has_console(user)}
     )
+
+
+@require_POST
+def demo_sign_in(request: HttpRequest) -> HttpResponse:
+    """Local demo only (``DEMO_SIGN_IN``, which needs DEBUG): sign in as a demo member, whose
+    address has no private key, to see the console, claims and labeling as they would."""
+    from django.conf import settings
+    from django.shortcuts import redirect
+
+    from datadao.demo import DEMO_MEMBERS, demo_address
+    from datadao.models import User
+
+    if not settings.DEMO_SIGN_IN:
+        raise Http404("Demo sign-in is off.")
+    label = request.POST.get("member", "")
+    if label not in {m[0] for m in DEMO_MEMBERS} | {"labeler-0"}:
+        return _error("bad_member", f"There is no demo member {label[:40]!r}.", 400)
+    user = User.objects.filter(address=demo_address(label)).first()
+    if user is None:
+        return _error("no_demo", "Load the demo first: python manage.py demo.", 404)
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    return redirect("/admin/" if label == "creator" else "/me/rewards")

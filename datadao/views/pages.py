@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -22,7 +23,9 @@ PAGE_SIZE = 25
 def home(request: HttpRequest) -> HttpResponse:
     """The DAO directory, paginated."""
     page = Paginator(dao_list(), PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "datadao/home.html", {"page": page})
+    return render(
+        request, "datadao/home.html", {"page": page, "demo_sign_in": settings.DEMO_SIGN_IN}
+    )
 
 
 @require_GET

@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 
 from contributions.models import Contribution
-from datadao.demo import DEMO_DAO_SLUG
+from datadao.demo import DEMO_DAO_SLUG, demo_address
 from datadao.models import DAO, AuditEvent, Dataset, DatasetStatus, Membership, User
 from labeling.models import ConsensusRun, Label, LabelTask
 from synthetic.models import SyntheticJob
@@ -81,3 +81,37 @@ def test_demo_labeling_has_gold_labels_and_a_queued_consensus() -> None:
     # Every label is one of the ten digits, and a whole-dataset run waits for the worker.
     assert set(labels.values_list("choice", flat=True)) <= set(range(10))
     assert ConsensusRun.objects.filter(dataset=dataset, status="queued").count() == 1
+
+
+def test_demo_sign_in_is_off_unless_enabled(client, settings) -> None:  # type: ignore[no-untyped-def]
+    call_command("demo")
+    settings.DEMO_SIGN_IN = False
+    assert client.post("/auth/demo", {"member": "alice"}).status_code == 404
+    settings.DEMO_SIGN_IN = True
+    assert client.get("/").content.decode().count('name="member"') == 3
+    bad = client.post("/auth/demo", {"member": "mallory"})
+    assert bad.status_code == 400 and "no demo member" in bad.json()["detail"]
+    response = client.post("/auth/demo", {"member": "alice"})
+    assert response.status_code == 302 and response["Location"] == "/me/rewards"
+    me = client.get("/auth/me").json()
+    assert me["authenticated"] and me["address"] == demo_address("alice")
+    assert client.get("/me/rewards").status_code == 200
+
+
+def test_demo_sign_in_needs_debug() -> None:
+    import importlib
+    import os
+
+    import datadao.settings as live
+
+    old = os.environ.get("DEMO_SIGN_IN")
+    os.environ["DEMO_SIGN_IN"] = "true"
+    try:
+        fresh = importlib.reload(live)
+        assert fresh.DEBUG is False and fresh.DEMO_SIGN_IN is False
+    finally:
+        if old is None:
+            os.environ.pop("DEMO_SIGN_IN")
+        else:
+            os.environ["DEMO_SIGN_IN"] = old
+        importlib.reload(live)

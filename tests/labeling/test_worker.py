@@ -39,7 +39,7 @@ def test_contribution_to_settled_task_through_a_worker(ldataset, admin_user, tmp
             lambda: Contribution.objects.filter(
                 pk=pk, status__in=[Status.PINNED, Status.REJECTED, Status.FAILED]
             ).exists(),
-            timeout=60,
+            timeout=180,
             what="the contribution to be final",
             worker=worker,
         )

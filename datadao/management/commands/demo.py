@@ -22,7 +22,8 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 "Demo ready: {daos} DAO, {members} members, {datasets} datasets, "
                 "{contributions} contributions ({new_contributions} new, processed by the "
-                "worker), {label_tasks} labeling tasks with {labels} simulated labels."
-                .format(**counts)
+                "worker), {label_tasks} labeling tasks with {labels} simulated labels.".format(
+                    **counts
+                )
             )
         )
