@@ -1,0 +1,191 @@
+"""End-to-end fixtures: Debian's Chromium driven by Playwright against a live Django server,
+with an EIP-1193 wallet injected into every page whose signatures come from a Python test key.
+
+Playwright's sync API keeps an asyncio loop marked as running in the main thread for as long
+as it is started. Two consequences shape this file:
+
+* Django refuses ORM calls from a thread with a running loop, so while these tests run (and
+  only then) ``DJANGO_ALLOW_ASYNC_UNSAFE`` is set. The tests and the live server never share
+  a connection: the server answers from its own threads.
+* pytest-playwright starts Playwright once per session. Left running, the loop would break
+  every database test collected after this folder, so Playwright, the browser and the context
+  arguments are package-scoped here and stop when the last browser test is done.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from eth_account import Account
+from eth_account.messages import encode_defunct
+from eth_account.signers.local import LocalAccount
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    BrowserType,
+    Page,
+    Playwright,
+    expect,
+    sync_playwright,
+)
+from pytest_django.live_server_helper import LiveServer
+
+from datadao.models import User
+from datadao.services import user_get_or_create
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "browser"
+# Test-only wallet key, derived from a public string: it guards nothing.
+WALLET_KEY = "0x" + hashlib.sha256(b"datadao-test-browser-wallet").hexdigest()
+CHAIN_ID = 31337
+# Long enough for a real worker on a busy two-core machine; a stuck page still fails.
+SLOW_MS = 60_000
+
+# The wallet a page sees. `personal_sign` takes the message as a 0x-hex string of its UTF-8
+# bytes (what MetaMask documents) or as plain text (what it also accepts); either way the
+# Python side signs the exact bytes, as a wallet would.
+PROVIDER_JS = """
+(() => {
+  const address = %(address)s;
+  const chainId = "0x" + (%(chain_id)d).toString(16);
+  const provider = {
+    isDatadaoTestWallet: true,
+    async request({ method, params }) {
+      switch (method) {
+        case "eth_requestAccounts":
+        case "eth_accounts":
+          return [address];
+        case "eth_chainId":
+          return chainId;
+        case "personal_sign":
+          return await window.__datadaoWalletSign(params[0], params[1]);
+        default: {
+          const err = new Error("Unsupported method " + method);
+          err.code = 4200;
+          throw err;
+        }
+      }
+    },
+    on() {},
+    removeListener() {},
+  };
+  Object.defineProperty(window, "ethereum", { value: provider, configurable: true });
+})();
+"""
+
+_HEX = re.compile(r"^0x(?:[0-9a-fA-F]{2})*$")
+
+
+@pytest.fixture(scope="package", autouse=True)
+def _django_orm_beside_playwright() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        yield
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    """pytest-playwright's launch options, pointed at the system Chromium."""
+    if not CHROMIUM.exists():
+        pytest.fail(
+            f"{CHROMIUM} is missing: install Debian's chromium package (bin/test does it when "
+            "run as root). The browser tests never skip.",
+            pytrace=False,
+        )
+    return {**browser_type_launch_args, "executable_path": str(CHROMIUM)}
+
+
+@pytest.fixture(scope="package")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as pw:
+        yield pw
+
+
+@pytest.fixture(scope="package")
+def browser_type(playwright: Playwright, browser_name: str) -> BrowserType:
+    return getattr(playwright, browser_name)
+
+
+@pytest.fixture(scope="package")
+def launch_browser(
+    browser_type_launch_args: dict[str, Any], browser_type: BrowserType
+) -> Callable[..., Browser]:
+    def launch(**kwargs: Any) -> Browser:
+        return browser_type.launch(**{**browser_type_launch_args, **kwargs})
+
+    return launch
+
+
+@pytest.fixture(scope="package")
+def browser(launch_browser: Callable[..., Browser]) -> Iterator[Browser]:
+    browser = launch_browser()
+    yield browser
+    browser.close()
+
+
+@pytest.fixture(scope="package")
+def browser_context_args(live_server: LiveServer) -> dict[str, Any]:
+    """Every page talks to the live server; the clipboard is readable so a copy can be
+    checked."""
+    return {
+        "base_url": live_server.url,
+        "permissions": ["clipboard-read", "clipboard-write"],
+    }
+
+
+@pytest.fixture
+def page(context: BrowserContext, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A page whose last state is saved as ``artifacts/browser/<test>.png``, pass or fail."""
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{request.node.originalname}.png"), full_page=True)
+
+
+def install_wallet(
+    context: BrowserContext, signer: LocalAccount, *, address: str | None = None
+) -> None:
+    """Offer every page of ``context`` a ``window.ethereum`` that shows ``address`` (the
+    signer's own by default) and answers ``personal_sign`` with ``signer``'s key."""
+    shown = address or signer.address
+
+    def sign(message: str, account: str) -> str:
+        if account.lower() != shown.lower():
+            raise ValueError(f"this wallet holds {shown}, not {account}")
+        signable = (
+            encode_defunct(hexstr=message) if _HEX.match(message) else encode_defunct(text=message)
+        )
+        return "0x" + signer.sign_message(signable).signature.hex().removeprefix("0x")
+
+    context.expose_function("__datadaoWalletSign", sign)
+    context.add_init_script(PROVIDER_JS % {"address": json.dumps(shown), "chain_id": CHAIN_ID})
+
+
+@pytest.fixture
+def wallet(context: BrowserContext) -> LocalAccount:
+    """The test key, offered to every page of the context as ``window.ethereum``."""
+    account: LocalAccount = Account.from_key(WALLET_KEY)
+    install_wallet(context, account)
+    return account
+
+
+@pytest.fixture
+def wallet_user(wallet: LocalAccount) -> User:
+    """The user the wallet signs in as, made beforehand so tests can give it memberships."""
+    user, _ = user_get_or_create(address=wallet.address)
+    return user
+
+
+def sign_in(page: Page, wallet: LocalAccount, path: str = "/") -> None:
+    """Sign in through the page's own "Sign in with Ethereum" button: nonce, personal_sign in
+    the wallet, verification of the real signature by the server, reload."""
+    page.goto(path)
+    page.get_by_role("button", name="Sign in with Ethereum").click()
+    expect(page.locator("header .who")).to_have_attribute("title", wallet.address)
