@@ -1,15 +1,22 @@
-// Copy buttons: copy the claim JSON of the row, say so (text, not colour).
+// Copy buttons: copy the claim JSON of the row and say so in text (announced to screen
+// readers through the page's status region), then restore the button's name.
 document.addEventListener("DOMContentLoaded", () => {
+  const status = document.getElementById("siwe-status");
+  const say = (message) => { if (status) status.textContent = message; };
   document.querySelectorAll("button.copy").forEach((button) => {
+    const label = button.textContent;
     button.addEventListener("click", async () => {
-      const text = document.getElementById(button.dataset.target).value;
+      const field = document.getElementById(button.dataset.target);
       try {
-        await navigator.clipboard.writeText(text);
+        await navigator.clipboard.writeText(field.value);
         button.textContent = "Copied";
+        say("Claim copied to the clipboard.");
       } catch (e) {
-        document.getElementById(button.dataset.target).select();
+        field.select();
         button.textContent = "Press Ctrl+C";
+        say("Copying was blocked; the claim is selected: press Ctrl+C.");
       }
+      setTimeout(() => { button.textContent = label; }, 3000);
     });
   });
 });
