@@ -3,8 +3,11 @@ cycle (django.contrib.auth.admin registers on the default site while datadao.adm
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.http import HttpRequest
+from django.urls import reverse
 
 from datadao.selectors import user_has_console_access
 
@@ -18,3 +21,27 @@ class ConsoleSite(admin.AdminSite):
         # Staff log in with a password at /admin/login; DAO creators and admins arrive signed
         # in with their wallet (SIWE) and are let in by their membership.
         return user_has_console_access(user=request.user)
+
+    def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[Any]:
+        # The dashboards are views, not models: listed by hand on the index and in the sidebar.
+        apps = super().get_app_list(request, app_label)
+        if app_label is None:
+            url = reverse("dao-dashboards")
+            apps.insert(
+                0,
+                {
+                    "name": "Dashboards",
+                    "app_label": "dashboards",
+                    "app_url": url,
+                    "has_module_perms": True,
+                    "models": [
+                        {
+                            "name": "DAO dashboards",
+                            "object_name": "Dashboard",
+                            "admin_url": url,
+                            "view_only": True,
+                        }
+                    ],
+                },
+            )
+        return apps

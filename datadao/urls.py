@@ -22,6 +22,7 @@ urlpatterns = [
     path("", include("rewards.urls")),
     path("ipfs/<str:cid>", serve_cid, name="ipfs-cid"),
     path("healthz", pages.healthz, name="healthz"),
+    path("admin/dashboard/", include("datadao.views.dashboard")),
     path("admin/", admin.site.urls),
     path("releases/", include("contributions.page_urls")),
 ]
