@@ -3,7 +3,7 @@
 Pure. Each generated record goes through the upload validator's own cell check
 (``contributions.validation.cells.check_json_cell``): type, ``min``/``max``, ``allowed``,
 ``regex``, ``max_length``, and ``required``. Rows equal to a training row are dropped the same
-way, so no output row is an exact copy of a real one.
+way, so no output row is an exact copy of a real one (training or hold-out).
 """
 
 from __future__ import annotations
@@ -20,9 +20,12 @@ from contributions.validation.cells import check_json_cell, compile_columns
 from .infer import InputError
 from .table import Table
 
-# Each round draws this many times the rows still missing (rejections are usually rare).
+# Each round draws this many times the rows still missing (rejections are usually rare), at
+# most ``MAX_BATCH`` rows at a time (memory), and gives up after drawing ``MAX_DRAW_FACTOR``
+# times the rows asked for.
 OVERDRAW = 1.2
-MAX_ROUNDS = 20
+MAX_BATCH = 50_000
+MAX_DRAW_FACTOR = 20
 
 
 class ConstraintError(InputError):
@@ -79,15 +82,13 @@ def sample_valid(
     stats = SampleStats()
     kept: list[Table] = []
     have = 0
-    for _ in range(MAX_ROUNDS):
-        if have >= n_rows:
-            break
+    while have < n_rows and stats.drawn < MAX_DRAW_FACTOR * n_rows + 1000:
         want = n_rows - have
-        batch = draw(max(int(want * OVERDRAW) + 1, 16), rng)
+        batch = draw(min(max(int(want * OVERDRAW) + 1, 16), MAX_BATCH), rng)
         stats.drawn += batch.n_rows
         keep = np.zeros(batch.n_rows, dtype=bool)
         for i, (record, key) in enumerate(zip(batch.records(), batch.row_keys(), strict=True)):
-            reason = "copy of a training row" if key in forbidden else checker.problem(record)
+            reason = "copy of a real row" if key in forbidden else checker.problem(record)
             if reason is None:
                 keep[i] = True
             else:

@@ -17,7 +17,7 @@ import numpy as np
 from scipy.special import ndtr, ndtri
 
 from .gan.transform import QuantileNormal, categories_of, category_codes
-from .table import ColumnSpec, Table, discrete_values, is_discrete
+from .table import ColumnSpec, Table, discrete_values, is_discrete, specs_from_state, specs_state
 
 FORMAT = "datadao-synthetic-copula/1"
 
@@ -63,7 +63,7 @@ class GaussianCopula:
             "format": FORMAT,
             "conditional": self.conditional,
             "target": self.target,
-            "specs": [[s.name, s.type, s.required] for s in self.table_specs],
+            "specs": specs_state(self.table_specs),
             "groups": self.groups,
         }
 
@@ -71,7 +71,7 @@ class GaussianCopula:
     def from_state(cls, state: dict[str, Any]) -> GaussianCopula:
         model = cls(conditional=state["conditional"])
         model.target = state["target"]
-        model.table_specs = [ColumnSpec(n, t, r) for n, t, r in state["specs"]]
+        model.table_specs = specs_from_state(state["specs"])
         model.groups = state["groups"]
         return model
 

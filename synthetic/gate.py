@@ -127,10 +127,11 @@ def recommend(gan: GateResult | None, copula: GateResult | None) -> dict[str, An
     if gan is not None and gan.passed:
         return {"publish": "gan", "reason": "the GAN's rows pass the gate"}
     if copula is not None and copula.passed:
-        why = "fail the gate" if gan is not None else "were not generated"
+        if gan is None:
+            return {"publish": "copula", "reason": "the copula's rows pass the gate"}
         return {
             "publish": "copula",
-            "reason": f"the GAN's rows {why}; the copula baseline's rows pass and may be "
+            "reason": "the GAN's rows fail the gate; the copula baseline's rows pass and may be "
             "published instead",
         }
     return {

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -21,6 +22,7 @@ import numpy as np
 from . import checkpoint
 from .constraints import RowChecker, sample_valid
 from .copula import GaussianCopula
+from .dp import DPRequest, DPSettingsError
 from .evaluate import evaluate
 from .gan.train import Cancelled, GanSettings, Progress, train
 from .gate import GatePolicy, GateResult, gate, recommend
@@ -31,7 +33,9 @@ METHODS = ("gan", "copula")
 HOLDOUT_FRACTION = 0.35  # 369 of breast cancer's 569 rows train, as in issue #6
 MIN_ROWS = 20
 MIN_TRAIN_ROWS = 10
-MAX_OUTPUT_ROWS = 10_000_000
+MAX_OUTPUT_ROWS = 1_000_000
+# Rows are returned in memory: cap rows × columns (a streaming writer can lift this later).
+MAX_OUTPUT_CELLS = 20_000_000
 # The report evaluates at most this many output rows (a prefix: the output is shuffled).
 EVAL_MAX_ROWS = 10_000
 
@@ -89,8 +93,21 @@ def synthesize(
         raise InputError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
     if not 1 <= n_rows <= MAX_OUTPUT_ROWS:
         raise InputError(f"rows to generate must be from 1 to {MAX_OUTPUT_ROWS}, not {n_rows}")
+    settings = gan_settings or GanSettings()
+    if settings.dp is not None:
+        if method != "gan":
+            raise InputError("differential privacy is only available with method gan")
+        try:
+            DPRequest.from_dict(settings.dp)
+        except DPSettingsError as exc:
+            raise InputError(str(exc)) from None
     schema, inferred = _schema(rows, schema, target)
     target = schema.get("target")
+    if n_rows * len(schema["columns"]) > MAX_OUTPUT_CELLS:
+        raise InputError(
+            f"{n_rows} rows of {len(schema['columns'])} columns is more than "
+            f"{MAX_OUTPUT_CELLS:,} cells; ask for fewer rows"
+        )
     table = parse_rows(rows, schema)
     if table.n_rows < MIN_ROWS:
         raise InputError(f"the table has {table.n_rows} rows; at least {MIN_ROWS} are needed")
@@ -107,12 +124,12 @@ def synthesize(
     evaluated: dict[str, dict[str, Any]] = {}
     gates: dict[str, GateResult] = {}
     outputs: dict[str, tuple[Table, bytes, dict[str, Any]]] = {}
-    settings = gan_settings or GanSettings()
 
     for name in ("copula", "gan") if method == "gan" else ("copula",):
         _check_stop(should_stop, name)
         notify({"stage": f"fit_{name}"})
         rng = np.random.default_rng([seed, METHODS.index(name)])
+        fit_start = time.monotonic()
         if name == "gan":
             model: Any = train(
                 train_rows,
@@ -126,8 +143,8 @@ def synthesize(
         else:
             model = GaussianCopula().fit(train_rows, target=target)
             model_bytes, model_info = checkpoint.pack(model.state()), {}
-        notify({"stage": f"sample_{name}", "rows": n_rows})
         want = n_rows if name == method else min(n_rows, EVAL_MAX_ROWS)
+        notify({"stage": f"sample_{name}", "rows": want})
         synthetic, stats = sample_valid(
             model.sample, want, rng=rng, checker=checker, forbidden=forbidden
         )
@@ -141,10 +158,15 @@ def synthesize(
             "gate": result.to_dict(),
             "sampling": stats.to_dict(),
             "model": model_info,
+            "seconds": round(time.monotonic() - fit_start, 3),
         }
         outputs[name] = (synthetic, model_bytes, model_info)
 
-    advice = recommend(gates.get("gan"), gates["copula"])
+    # The copula is not differentially private: it cannot stand in for DP rows.
+    private = settings.dp is not None
+    advice = recommend(gates.get("gan"), None if private else gates["copula"])
+    if private:
+        advice["reason"] += " (the copula baseline is not differentially private)"
     synthetic, model_bytes, _ = outputs[method]
     provenance = _provenance(
         table,
@@ -157,6 +179,11 @@ def synthesize(
         holdout.n_rows,
         model_bytes,
     )
+    if private:
+        import opacus
+
+        provenance["dp"] = outputs["gan"][2]["dp"]
+        provenance["versions"]["opacus"] = opacus.__version__
     report = {
         "method": method,
         "schema_inferred": inferred,
@@ -253,7 +280,7 @@ def _provenance(
         "schema_sha256": _sha256_json(schema),
         "checkpoint_sha256": hashlib.sha256(model_bytes).hexdigest(),
         "split": {"holdout_fraction": holdout_fraction, "train": n_train, "holdout": n_holdout},
-        "settings": _jsonable(asdict(settings)) if method == "gan" else {"conditional": True},
+        "settings": settings.to_dict() if method == "gan" else {"conditional": True},
         "versions": {
             "python": platform.python_version(),
             "numpy": np.__version__,
@@ -262,10 +289,6 @@ def _provenance(
             "torch": torch.__version__,
         },
     }
-
-
-def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
 
 
 def load_model(data: bytes) -> Any:

@@ -37,6 +37,8 @@ class ColumnSpec:
     name: str
     type: str
     required: bool = False
+    # An int column whose schema lists its ``allowed`` values: its values are classes.
+    categorical: bool = False
 
     def __post_init__(self) -> None:
         if self.type not in COLUMN_TYPES:
@@ -48,8 +50,9 @@ class ColumnSpec:
 
 
 def is_discrete(spec: ColumnSpec, column: np.ndarray) -> bool:
-    """True for bool/category/string columns and ints with few distinct values."""
-    if not spec.numeric:
+    """True for bool/category/string columns, ints with ``allowed`` values, and ints with few
+    distinct values."""
+    if not spec.numeric or spec.categorical:
         return True
     if spec.type != "int":
         return False
@@ -69,8 +72,23 @@ def discrete_values(spec: ColumnSpec, column: np.ndarray) -> np.ndarray:
 def specs_from_schema(schema: dict[str, Any]) -> list[ColumnSpec]:
     """Column specs of a tabular ``schema`` (already valid per ``datadao.schema``)."""
     return [
-        ColumnSpec(c["name"], c["type"], bool(c.get("required", False))) for c in schema["columns"]
+        ColumnSpec(
+            c["name"],
+            c["type"],
+            bool(c.get("required", False)),
+            categorical=c["type"] == "int" and "allowed" in c,
+        )
+        for c in schema["columns"]
     ]
+
+
+def specs_state(specs: list[ColumnSpec]) -> list[list[Any]]:
+    """Specs as JSON lists (for checkpoints)."""
+    return [[s.name, s.type, s.required, s.categorical] for s in specs]
+
+
+def specs_from_state(state: list[list[Any]]) -> list[ColumnSpec]:
+    return [ColumnSpec(*entry) for entry in state]
 
 
 class Table:

@@ -1,13 +1,13 @@
 """A fitted GAN: sampling, marginal calibration and checkpoint bytes. Pure torch/numpy.
 
 Sampling draws every random number (noise, conditions, categories) from the caller's numpy
-``Generator`` and runs the generator in eval mode, so the same seed gives the same rows, row
-by row, whatever the batch size and without touching torch's global RNG.
+``Generator`` and runs the generator in eval mode (batch norm uses its running statistics, so
+a row does not depend on the others in its batch): the same seed gives the same rows, without
+touching torch's global RNG.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 import numpy as np
@@ -39,7 +39,7 @@ class TabularGAN:
         generator: Generator,
         settings: Any,
         info: dict[str, Any],
-        calibration: dict[str, list[float]] | None = None,
+        calibration: dict[str, dict[str, list[float]]] | None = None,
     ) -> None:
         self.encoder = encoder
         self.conditions = conditions
@@ -137,7 +137,7 @@ class TabularGAN:
         }
         meta = {
             "format": FORMAT,
-            "settings": _settings_dict(self.settings),
+            "settings": self.settings.to_dict(),
             "encoder": self.encoder.state(),
             "conditions": self.conditions.state(),
             "calibration": self.calibration,
@@ -147,7 +147,8 @@ class TabularGAN:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> TabularGAN:
-        from .train import GanSettings, build_generator
+        from .settings import GanSettings
+        from .train import build_generator
 
         meta, arrays = checkpoint.unpack(data)
         if meta.get("format") != FORMAT:
@@ -171,8 +172,3 @@ class TabularGAN:
             info=meta["info"],
             calibration=meta["calibration"],
         )
-
-
-def _settings_dict(settings: Any) -> dict[str, Any]:
-    values = asdict(settings)
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}

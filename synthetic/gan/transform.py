@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from scipy.special import ndtr, ndtri
 
-from ..table import ColumnSpec, Table, discrete_values, is_discrete
+from ..table import ColumnSpec, Table, discrete_values, is_discrete, specs_from_state, specs_state
 
 # Quantile knots kept per numeric column (a checkpoint stores them).
 MAX_KNOTS = 1000
@@ -39,17 +39,23 @@ class QuantileNormal:
     decimals: int | None = None  # floats: the most decimals the real column shows
 
     @classmethod
-    def fit(cls, values: np.ndarray, spec: ColumnSpec) -> QuantileNormal:
+    def fit(cls, values: np.ndarray, spec: ColumnSpec, coarse: int | None = None) -> QuantileNormal:
+        """``coarse``: keep only that many interpolated quantiles, none at the extremes, so the
+        state holds no single row's exact value (used with differential privacy)."""
         values = np.sort(values[~np.isnan(values)])
         if len(values) == 0:
             return cls(np.zeros(1), np.full(1, 0.5), 0.0)
+        step, decimals = _granularity(values, spec)
+        if coarse is not None:
+            levels = (np.arange(coarse) + 0.5) / coarse
+            knots, first = np.unique(np.quantile(values, levels), return_index=True)
+            return cls(knots, levels[first], step, decimals)
         knots, counts = np.unique(values, return_counts=True)
         cumulative = np.cumsum(counts)
         levels = (cumulative - counts / 2) / cumulative[-1]
         if len(knots) > MAX_KNOTS:
             pick = np.linspace(0, len(knots) - 1, MAX_KNOTS).round().astype(int)
             knots, levels = knots[pick], levels[pick]
-        step, decimals = _granularity(values, spec)
         return cls(knots, levels, step, decimals)
 
     def forward(self, values: np.ndarray) -> np.ndarray:
@@ -153,7 +159,7 @@ class TableEncoder:
         self.width = start
 
     @classmethod
-    def fit(cls, table: Table) -> TableEncoder:
+    def fit(cls, table: Table, *, coarse: int | None = None) -> TableEncoder:
         columns: dict[str, dict[str, Any]] = {}
         for spec in table.specs:
             column = table[spec.name]
@@ -161,7 +167,7 @@ class TableEncoder:
                 columns[spec.name] = {"categories": categories_of(discrete_values(spec, column))}
             else:
                 columns[spec.name] = {
-                    "quantile": QuantileNormal.fit(column, spec).state(),
+                    "quantile": QuantileNormal.fit(column, spec, coarse).state(),
                     "has_missing": bool(np.isnan(column).any()),
                 }
         return cls(table.specs, columns)
@@ -210,11 +216,11 @@ class TableEncoder:
 
     def state(self) -> dict[str, Any]:
         return {
-            "specs": [[s.name, s.type, s.required] for s in self.specs],
+            "specs": specs_state(self.specs),
             "columns": self.columns,
         }
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> TableEncoder:
-        specs = [ColumnSpec(name, kind, required) for name, kind, required in state["specs"]]
+        specs = specs_from_state(state["specs"])
         return cls(specs, state["columns"])

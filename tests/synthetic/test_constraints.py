@@ -53,7 +53,7 @@ def test_violating_and_copied_rows_are_redrawn() -> None:
     assert all(checker.problem(r) is None for r in out.records())
     assert not set(out.row_keys()) & forbidden
     assert stats.rejected["age: above the maximum 79"] > 0
-    assert stats.rejected["copy of a training row"] > 0
+    assert stats.rejected["copy of a real row"] > 0
     assert stats.drawn > 500
 
 

@@ -43,3 +43,25 @@ def test_conditioning_on_the_target_keeps_class_structure() -> None:
         ]
     assert ratios[True] > 0.9
     assert ratios[True] > ratios[False] + 0.1
+
+
+def test_int_columns_with_allowed_values_are_classes() -> None:
+    from synthetic.gan.transform import TableEncoder
+    from synthetic.infer import parse_rows
+    from synthetic.table import specs_from_schema
+
+    levels = [1, 10, 100, 1000, 5000] * 6  # 5 values, but as sparse as a quantile can get
+    rows = [{"level": str(v), "x": str(i * 0.5)} for i, v in enumerate(levels)]
+    schema = {
+        "columns": [
+            {"name": "level", "type": "int", "allowed": [1, 10, 100, 1000, 5000, 7]},
+            {"name": "x", "type": "float"},
+        ]
+    }
+    assert specs_from_schema(schema)[0].categorical
+    table = parse_rows(rows, schema)
+    synthetic = GaussianCopula().fit(table).sample(500, np.random.default_rng(0))
+    assert set(synthetic["level"].tolist()) <= {1, 10, 100, 1000, 5000}
+    encoder = TableEncoder.fit(table)
+    assert encoder.spans[0].kind == "onehot" and encoder.spans[0].width == 5
+    assert TableEncoder.from_state(encoder.state()).specs == table.specs

@@ -81,7 +81,7 @@ def test_time_budget_ends_training_early(mixed) -> None:  # type: ignore[no-unty
 
 
 def test_missing_rate_and_ranges_are_reproduced(mixed) -> None:  # type: ignore[no-untyped-def]
-    gan = train(mixed, target="grade", seed=0, settings=GanSettings(epochs=40, patience=0))
+    gan = train(mixed, target="grade", seed=0, settings=GanSettings(epochs=15, patience=0))
     synthetic = gan.sample(2000, np.random.default_rng(0))
     real_rate = np.isnan(mixed["income"]).mean()
     assert abs(np.isnan(synthetic["income"]).mean() - real_rate) < 0.1

@@ -1,0 +1,90 @@
+"""Differential privacy: ε recorded by the accountant, the budget rule, refusals."""
+
+from __future__ import annotations
+
+import pytest
+
+from synthetic.dp import BudgetExceeded, DPRequest, DPSettingsError, check_budget, remaining_budget
+from synthetic.gan.train import GanSettings, train
+from synthetic.infer import InputError
+from synthetic.run import synthesize
+from tests.synthetic.helpers import load, mixed_rows
+
+
+def test_epsilon_is_accounted_and_recorded() -> None:
+    table, _ = load("iris")
+    settings = GanSettings(epochs=4, dp={"epsilon": 2.0, "delta": 1e-5})
+    gan = train(table, target="species", seed=0, settings=settings)
+    dp = gan.info["dp"]
+    assert dp["accountant"] == "rdp"
+    assert dp["steps"] == dp["planned_steps"] == 4 * gan.info["steps_per_epoch"]
+    # The noise was chosen to spend the requested ε over the planned steps, no more.
+    assert 1.8 < dp["epsilon"] <= 2.0 + 1e-6
+    assert dp["noise_multiplier"] > 0 and dp["max_grad_norm"] == 1.0
+    assert "not covered" in dp["scope"]
+    assert gan.settings.pac == 1  # the unit of privacy is one row
+    assert gan.info["best_epoch"] == 0  # no snapshot selection on real rows
+
+
+def test_stopping_early_spends_less() -> None:
+    table, _ = load("iris")
+    calls = []
+
+    def stop() -> bool:
+        calls.append(1)
+        return False
+
+    settings = GanSettings(epochs=200, time_budget_s=0.2, dp={"epsilon": 1.0})
+    gan = train(table, target="species", seed=0, settings=settings, should_stop=stop)
+    dp = gan.info["dp"]
+    assert dp["steps"] < dp["planned_steps"]
+    assert dp["epsilon"] < 1.0
+
+
+def test_run_records_dp_in_provenance_and_never_falls_back_to_the_copula() -> None:
+    rows, schema = mixed_rows(80)
+    settings = GanSettings(epochs=3, dp={"epsilon": 1.0, "delta": 1e-6})
+    result = synthesize(rows, n_rows=40, seed=0, schema=schema, gan_settings=settings)
+    assert result.provenance["dp"]["epsilon"] <= 1.0 + 1e-6
+    assert result.provenance["dp"]["delta"] == 1e-6
+    assert "opacus" in result.provenance["versions"]
+    assert result.publish != "copula"
+    assert "not differentially private" in result.report["recommendation"]["reason"]
+
+
+@pytest.mark.parametrize(
+    ("dp", "method", "message"),
+    [
+        ({"epsilon": 0}, "gan", r"dp: epsilon must be in \(0, 100\]"),
+        ({"epsilon": 1, "delta": 1}, "gan", r"dp: delta must be in \(0, 1\)"),
+        ({"delta": 1e-5}, "gan", "dp: epsilon is required"),
+        ({"epsilon": 1, "sigma": 2}, "gan", "dp: unknown keys sigma"),
+        ({"epsilon": 1}, "copula", "differential privacy is only available with method gan"),
+    ],
+)
+def test_bad_dp_requests_are_refused(dp: dict, method: str, message: str) -> None:  # type: ignore[type-arg]
+    rows, schema = mixed_rows(40)
+    with pytest.raises(InputError, match=message):
+        synthesize(
+            rows,
+            n_rows=5,
+            seed=0,
+            schema=schema,
+            method=method,
+            gan_settings=GanSettings(epochs=1, dp=dp),
+        )
+
+
+def test_budget_rule() -> None:
+    check_budget(spent=2.0, requested=1.0, budget=3.0)  # exactly at the budget is fine
+    with pytest.raises(BudgetExceeded) as refused:
+        check_budget(spent=2.5, requested=1.0, budget=3.0)
+    assert str(refused.value) == (
+        "ε=1 would exceed the dataset's privacy budget: ε=2.5 of 3 is already spent, 0.5 is left"
+    )
+    with pytest.raises(BudgetExceeded, match="must be above 0"):
+        check_budget(spent=0.0, requested=0.0, budget=3.0)
+    assert remaining_budget(spent=4.0, budget=3.0) == 0.0
+    assert DPRequest.from_dict({"epsilon": 3}).delta == 1e-5
+    with pytest.raises(DPSettingsError):
+        DPRequest(epsilon=float("nan")).check()
