@@ -26,6 +26,7 @@ INPUT_FIELDS = (
     "target",
     "dp_epsilon",
     "dp_delta",
+    "augment",
 )
 
 
@@ -38,6 +39,9 @@ class JobForm(forms.ModelForm):
             "time_budget_s": "Or a time budget in seconds instead of epochs.",
             "target": "The column to keep the class structure of (default: the schema's).",
             "dp_epsilon": "Differential privacy: ε spent by this job (empty: no DP).",
+            "method": "gan or copula (tabular datasets); augment (image datasets).",
+            "augment": 'Image pipeline, e.g. {"flip_horizontal": 0.5, "rotate_degrees": 10, '
+            '"noise_std": 3}; empty for the defaults.',
         }
 
 
@@ -91,7 +95,7 @@ class SyntheticJobAdmin(DaoScopedAdmin):
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "dataset":
-            queryset = Dataset.objects.filter(kind=DatasetKind.TABULAR)
+            queryset = Dataset.objects.filter(kind__in=[DatasetKind.TABULAR, DatasetKind.FILES])
             if not self._global(request, "add"):
                 queryset = queryset.filter(dao_id__in=self._dao_ids(request))
             kwargs["queryset"] = queryset
@@ -106,6 +110,7 @@ class SyntheticJobAdmin(DaoScopedAdmin):
                 rows_wanted=data.pop("rows_wanted"),
                 seed=data.pop("seed") or 0,
                 target=data.pop("target") or "",
+                augment=data.pop("augment") or {},
                 **data,
             )
         except services.SyntheticRefused as exc:

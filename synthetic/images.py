@@ -45,6 +45,20 @@ class AugmentSettings:
             raise ValueError("noise_std, mixup_alpha and translate cannot be negative")
 
 
+def augment_settings(config: dict) -> AugmentSettings:  # type: ignore[type-arg]
+    """Settings from a DAO's JSON pipeline config; unknown keys are refused, not ignored."""
+    known = set(AugmentSettings.__dataclass_fields__)
+    unknown = sorted(set(config) - known)
+    if unknown:
+        raise ValueError(
+            f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+        )
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in config.items()}
+    settings = AugmentSettings(**values)
+    settings.check()
+    return settings
+
+
 def _check_image(image: np.ndarray) -> None:
     if image.dtype != np.uint8:
         raise ValueError(f"images must be uint8 arrays, not {image.dtype}")

@@ -30,7 +30,10 @@ class SyntheticJob(models.Model):
     requested_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # gan / copula for tabular datasets; augment for image datasets.
     method = models.CharField(max_length=8, default="gan")
+    # The augmentation pipeline (synthetic.images.AugmentSettings fields) for image jobs.
+    augment = models.JSONField(default=dict, blank=True)
     rows_wanted = models.PositiveIntegerField(default=1000)
     seed = models.PositiveIntegerField(default=0)
     epochs = models.PositiveIntegerField(null=True, blank=True)
@@ -68,7 +71,7 @@ class SyntheticJob(models.Model):
                 condition=models.Q(status__in=JobStatus.values), name="synthetic_job_status_valid"
             ),
             models.CheckConstraint(
-                condition=models.Q(method__in=["gan", "copula"]),
+                condition=models.Q(method__in=["gan", "copula", "augment"]),
                 name="synthetic_job_method_valid",
             ),
             models.CheckConstraint(

@@ -65,15 +65,26 @@ def job_create(
     dp_epsilon: float | None = None,
     dp_delta: float | None = None,
     input_name: str = "",
+    augment: dict[str, Any] | None = None,
 ) -> SyntheticJob:
-    """Queue a generation job. Refuses a non-tabular dataset, a target that is not a column,
-    a row count out of range, both epochs and a time budget, and a DP job that would take
-    the dataset over its privacy budget (the dataset row is locked, so two jobs cannot both
-    slip under it)."""
+    """Queue a generation job (or, for an image dataset, an augmentation job). Refuses
+    other dataset kinds, a target that is not a column, a row count out of range, both epochs
+    and a time budget, invalid augmentation settings, and a DP job that would take the
+    dataset over its privacy budget (the dataset row is locked, so two jobs cannot both slip
+    under it)."""
     dataset = Dataset.objects.select_for_update().select_related("dao").get(pk=dataset.pk)
-    if dataset.kind != DatasetKind.TABULAR:
-        raise SyntheticRefused("Synthetic rows can only be generated for tabular datasets.")
-    if method not in ("gan", "copula"):
+    images = dataset.kind == DatasetKind.FILES and any(
+        t.startswith("image/") for t in dataset.schema.get("media_types", [])
+    )
+    if images:
+        if method != "augment":
+            raise SyntheticRefused("Image datasets are augmented: use the method 'augment'.")
+        _check_augment(augment or {})
+    elif dataset.kind != DatasetKind.TABULAR:
+        raise SyntheticRefused(
+            "Synthetic data is generated for tabular datasets and augmented for image ones."
+        )
+    elif method not in ("gan", "copula"):
         raise SyntheticRefused(f"Unknown method {method!r}: use 'gan' or 'copula'.")
     if not 1 <= rows_wanted <= MAX_ROWS:
         raise SyntheticRefused(f"Rows wanted must be from 1 to {MAX_ROWS}.")
@@ -106,6 +117,7 @@ def job_create(
         dp_epsilon=dp_epsilon,
         dp_delta=dp_delta if dp_epsilon is not None else None,
         input_name=input_name,
+        augment=augment or {},
     )
     audit_record(
         actor=actor,
@@ -116,6 +128,15 @@ def job_create(
     )
     dispatch(job.pk)
     return job
+
+
+def _check_augment(config: dict[str, Any]) -> None:
+    from synthetic.images import augment_settings
+
+    try:
+        augment_settings(config)
+    except (TypeError, ValueError) as exc:
+        raise SyntheticRefused(f"The augmentation settings are invalid: {exc}") from exc
 
 
 @transaction.atomic
@@ -263,3 +284,30 @@ def job_publish_copula(*, job: SyntheticJob, actor: User) -> SyntheticJob:
     )
     dispatch(follow.pk)
     return follow
+
+
+@transaction.atomic
+def job_finish_images(*, job_id: int, manifest: dict[str, Any], manifest_bytes: bytes) -> None:
+    """Store a finished augmentation: the pinned manifest lists every generated image (its CID,
+    the source it was derived from) and the pipeline; each image is already pinned."""
+    job = SyntheticJob.objects.select_for_update().filter(pk=job_id).first()
+    if job is None or job.status != JobStatus.RUNNING:
+        return
+    pin = content_add(
+        stream=io.BytesIO(manifest_bytes),
+        label=f"synthetic:{job.pk}",
+        content_type="application/json",
+    )
+    job.output_cid = pin.cid
+    job.output_rows = len(manifest["items"])
+    job.published_method = "augment"
+    job.provenance = {**manifest["provenance"], **job.provenance}
+    job.report = {"method": "augment", "images": job.output_rows, "note": manifest["note"]}
+    _end(job, JobStatus.PUBLISHED, "")
+    audit_record(
+        actor=None,
+        dao=job.dataset.dao,
+        verb="synthetic.job_published",
+        obj=job,
+        details={"images": job.output_rows, "cid": job.output_cid},
+    )

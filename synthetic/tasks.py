@@ -31,6 +31,8 @@ def run_synthetic_job(job_id: int) -> str:
             last[0] = now
             cancelled[0] = services.job_progress(job_id=job_id, event=event)
 
+    if job.method == "augment":
+        return _run_augment(job, on_progress, cancelled)
     settings: dict = {}  # type: ignore[type-arg]
     if job.epochs:
         settings["epochs"] = job.epochs
@@ -78,3 +80,25 @@ def _generation_schema(schema: dict | None) -> dict | None:  # type: ignore[type
     if schema.get("target"):
         out["target"] = schema["target"]
     return out
+
+
+def _run_augment(job, on_progress, cancelled) -> str:  # type: ignore[no-untyped-def]
+    from synthetic.augment_run import NoImages, run_augmentation
+
+    def progress(event: dict) -> bool:  # type: ignore[type-arg]
+        on_progress(event)
+        return cancelled[0]
+
+    try:
+        outcome = run_augmentation(job, on_progress=progress)
+    except (NoImages, ValueError, OSError) as exc:
+        services.job_fail(job_id=job.pk, status=JobStatus.FAILED, error=str(exc))
+        return "failed"
+    if outcome is None:
+        services.job_fail(
+            job_id=job.pk, status=JobStatus.CANCELLED, error="cancelled while running"
+        )
+        return "cancelled"
+    manifest, data = outcome
+    services.job_finish_images(job_id=job.pk, manifest=manifest, manifest_bytes=data)
+    return "done"

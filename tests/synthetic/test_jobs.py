@@ -46,7 +46,7 @@ def test_refusals_store_nothing():
         with pytest.raises(services.SyntheticRefused, match=message):
             services.job_create(dataset=dataset, actor=creator, **kwargs)
     assert SyntheticJob.objects.count() == 0
-    files = DatasetFactory(kind="files", schema={"media_types": ["image/png"]})
+    files = DatasetFactory(kind="files", schema={"media_types": ["application/pdf"]})
     with pytest.raises(services.SyntheticRefused, match="tabular"):
         services.job_create(dataset=files, actor=None, rows_wanted=5)
 
@@ -152,3 +152,87 @@ def test_gan_job_end_to_end_through_a_worker(tmp_path: Path):
     assert set(job.report["generators"]) == {"gan", "copula"}
     assert job.progress.get("stage") == "done"
     assert job.passed == (job.status == JobStatus.PUBLISHED)
+
+
+def _image_dataset_with_pins(n: int = 3):  # type: ignore[no-untyped-def]
+    import io as _io
+
+    from PIL import Image
+
+    from contributions.models import Contribution, Status
+    from contributions.services import contribution_file
+
+    dataset = DatasetFactory(
+        kind="files", schema={"media_types": ["image/png"], "max_size": 1_000_000}
+    )
+    for i in range(n):
+        picture = Image.new("RGB", (16, 16), (40 * i, 100, 200 - 30 * i))
+        buffer = _io.BytesIO()
+        picture.save(buffer, format="PNG")
+        contribution = Contribution.objects.create(
+            dataset=dataset,
+            contributor=dataset.dao.creator,
+            sha256=f"{i:064x}",
+            size=len(buffer.getvalue()),
+            storage_name=f"img-{dataset.pk}-{i}",
+            status=Status.PINNED,
+            media_type="image/png",
+            cid=f"bafkreitest{i}",
+        )
+        contribution_file(contribution).write_bytes(buffer.getvalue())
+    return dataset
+
+
+@pytest.mark.django_db
+def test_image_augmentation_job_pins_flagged_images_deterministically():
+    import json
+
+    from synthetic.tasks import run_synthetic_job
+
+    dataset = _image_dataset_with_pins()
+    settings = {"flip_horizontal": 0.5, "rotate_degrees": 10, "noise_std": 2}
+    cids = []
+    for _ in range(2):
+        job = services.job_create(
+            dataset=dataset,
+            actor=None,
+            rows_wanted=6,
+            seed=11,
+            method="augment",
+            augment=settings,
+        )
+        assert run_synthetic_job(job.pk) == "done"
+        job.refresh_from_db()
+        assert job.status == JobStatus.PUBLISHED and job.output_rows == 6
+        with content_open_verified(cid=job.output_cid) as handle:
+            manifest = json.loads(handle.read())
+        assert manifest["synthetic"] is True and manifest["job"] == job.pk
+        assert {item["source_cid"] for item in manifest["items"]} <= {
+            f"bafkreitest{i}" for i in range(3)
+        }
+        cids.append([item["cid"] for item in manifest["items"]])
+    assert cids[0] == cids[1]  # same seed, same images
+
+
+@pytest.mark.django_db
+def test_image_augmentation_refusals():
+    dataset = _image_dataset_with_pins(1)
+    with pytest.raises(services.SyntheticRefused, match="augment"):
+        services.job_create(dataset=dataset, actor=None, rows_wanted=5, method="gan")
+    with pytest.raises(services.SyntheticRefused, match="unknown setting"):
+        services.job_create(
+            dataset=dataset,
+            actor=None,
+            rows_wanted=5,
+            method="augment",
+            augment={"sharpen": 2},
+        )
+    with pytest.raises(services.SyntheticRefused, match="probability"):
+        services.job_create(
+            dataset=dataset,
+            actor=None,
+            rows_wanted=5,
+            method="augment",
+            augment={"flip_horizontal": 3},
+        )
+    assert SyntheticJob.objects.count() == 0
