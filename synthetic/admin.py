@@ -71,6 +71,7 @@ class SyntheticJobAdmin(DaoScopedAdmin):
             "stage",
             "gate_report",
             "output_cid",
+            "parquet_cid",
             "output_rows",
             "checkpoint_cid",
             "published_method",
@@ -134,6 +135,8 @@ class SyntheticJobAdmin(DaoScopedAdmin):
         parts = [str(p.get("stage", "–"))]
         if "epoch" in p:
             parts.append(f"epoch {p['epoch']}")
+        if p.get("loss_generator") is not None and p.get("loss_critic") is not None:
+            parts.append(f"losses G {p['loss_generator']:.3f} / D {p['loss_critic']:.3f}")
         if p.get("eta_s") is not None:
             parts.append(f"ETA {float(p['eta_s']):.0f} s")
         return ", ".join(parts)

@@ -55,6 +55,8 @@ class SyntheticJob(models.Model):
     published_method = models.CharField(max_length=8, blank=True)
     output_cid = models.CharField(max_length=128, blank=True)
     output_rows = models.PositiveIntegerField(default=0)
+    # The same rows as Parquet (typed columns, plus the synthetic flag and job id).
+    parquet_cid = models.CharField(max_length=128, blank=True)
     checkpoint_cid = models.CharField(max_length=128, blank=True)
     epsilon_spent = models.FloatField(null=True, blank=True)
     error = models.TextField(blank=True)

@@ -199,15 +199,35 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _pin_outputs(job: SyntheticJob, result: Any, columns: list[str]) -> tuple[str, str]:
+def rows_parquet(rows: list[dict[str, Any]], columns: list[str], job_id: int) -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pylist(
+        [
+            {**{c: row.get(c) for c in columns}, "synthetic": True, "synthetic_job": job_id}
+            for row in rows
+        ]
+    )
+    out = io.BytesIO()
+    pq.write_table(table, out)
+    return out.getvalue()
+
+
+def _pin_outputs(job: SyntheticJob, result: Any, columns: list[str]) -> tuple[str, str, str]:
     label = f"synthetic:{job.pk}"
     data = rows_csv(result.rows, columns, job.pk)
     (job_root() / f"job-{job.pk}.csv").write_bytes(data)
     output = content_add(stream=io.BytesIO(data), label=label, content_type="text/csv")
+    parquet = content_add(
+        stream=io.BytesIO(rows_parquet(result.rows, columns, job.pk)),
+        label=label,
+        content_type="application/vnd.apache.parquet",
+    )
     model = content_add(
         stream=io.BytesIO(result.checkpoint), label=label, content_type="application/octet-stream"
     )
-    return output.cid, model.cid
+    return output.cid, parquet.cid, model.cid
 
 
 @transaction.atomic
@@ -223,7 +243,7 @@ def job_finish(*, job_id: int, result: Any, columns: list[str], epsilon: float |
     job.epsilon_spent = epsilon
     job.publishable = result.publish or ""
     if result.passed:
-        job.output_cid, job.checkpoint_cid = _pin_outputs(job, result, columns)
+        job.output_cid, job.parquet_cid, job.checkpoint_cid = _pin_outputs(job, result, columns)
         job.output_rows = len(result.rows)
         job.published_method = result.method
         _end(job, JobStatus.PUBLISHED, "")

@@ -104,6 +104,11 @@ def test_copula_job_runs_gates_and_pins_flagged_rows():
         assert {r["synthetic"] for r in rows} == {"true"}
         assert {r["synthetic_job"] for r in rows} == {str(job.pk)}
         assert job.checkpoint_cid
+        import pyarrow.parquet as pq
+
+        with content_open_verified(cid=job.parquet_cid) as handle:
+            table = pq.read_table(handle)
+        assert table.num_rows == 60 and set(table.column("synthetic").to_pylist()) == {True}
     else:
         assert job.status == JobStatus.REJECTED_BY_GATE and not job.output_cid
 
