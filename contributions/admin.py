@@ -48,6 +48,7 @@ class ContributionAdmin(ReadOnlyAdminMixin, DaoScopedAdmin):
         "uniqueness",
         "signed",
         "review",
+        "duplicate_of",
         "cid_link",
         "created_at",
     )
@@ -64,6 +65,14 @@ class ContributionAdmin(ReadOnlyAdminMixin, DaoScopedAdmin):
         if not obj.cid:
             return "—"
         return format_html('<a href="/ipfs/{}">{}…</a>', obj.cid, obj.cid[:16])
+
+    @admin.display(description="near-duplicate of")
+    def duplicate_of(self, obj: Contribution) -> str:
+        # The reviewer compares the two side by side; both are in the same dataset and DAO.
+        if obj.near_duplicate_of_id is None:
+            return "—"
+        url = reverse("admin:contributions_contribution_change", args=[obj.near_duplicate_of_id])
+        return format_html('<a href="{}">#{}</a>', url, obj.near_duplicate_of_id)
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         actions = super().get_actions(request)

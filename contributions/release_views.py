@@ -80,6 +80,7 @@ def release_page(request: HttpRequest, cid: str) -> HttpResponse:
         "dao": release.dataset.dao,
         "totals": release.manifest.get("totals", {}),
         "tabular": release.dataset.kind == DatasetKind.TABULAR,
+        "labels": release.manifest.get("labels") or {},
     }
     return render(request, "contributions/release.html", context)
 

@@ -1,31 +1,44 @@
-"""Contributor pages: a dataset's page with the upload widget, and "my contributions"."""
+"""Contributor pages: a dataset's page with the upload widget, its example file, and
+"my contributions"."""
 
 from __future__ import annotations
+
+from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count
+from django.db.models.fields.json import KeyTransform
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from contributions.example import example_csv
 from contributions.models import Contribution, Status
-from contributions.selectors import dataset_visible_to
-from datadao.models import Dataset, Membership
+from contributions.selectors import dataset_visible_to, releases_of
+from datadao.models import Dataset, DatasetKind, Membership
 from datadao.schema import scoring_policy
 
 PAGE_SIZE = 25
 
 
-@require_GET
-def dataset_page(request: HttpRequest, dao_slug: str, dataset_slug: str) -> HttpResponse:
-    """Schema, acceptance rules, counts, the upload widget (members) and recent releases."""
+def _visible_dataset(request: HttpRequest, dao_slug: str, dataset_slug: str) -> Dataset:
     dataset = (
-        Dataset.objects.select_related("dao").filter(dao__slug=dao_slug, slug=dataset_slug).first()
+        Dataset.objects.select_related("dao", "reward_policy")
+        .filter(dao__slug=dao_slug, slug=dataset_slug)
+        .first()
     )
     user = request.user if request.user.is_authenticated else None
     if dataset is None or not dataset_visible_to(user, dataset):
         raise Http404("No such dataset.")
+    return dataset
+
+
+@require_GET
+def dataset_page(request: HttpRequest, dao_slug: str, dataset_slug: str) -> HttpResponse:
+    """Schema, acceptance rules, counts, the upload widget (members) and recent releases."""
+    dataset = _visible_dataset(request, dao_slug, dataset_slug)
+    user = request.user if request.user.is_authenticated else None
     counts = dict(
         Contribution.objects.filter(dataset=dataset)
         .values_list("status")
@@ -47,10 +60,32 @@ def dataset_page(request: HttpRequest, dao_slug: str, dataset_slug: str) -> Http
             "policy": scoring_policy(dataset.scoring),
             "counts": [(s.label, counts.get(s.value, 0)) for s in Status],
             "is_member": is_member,
-            "releases": list(dataset.releases.order_by("-version")[:5]),
+            # The manifest lists every contribution: take only its label-file CIDs.
+            "releases": list(
+                releases_of(dataset).annotate(labels=KeyTransform("labels", "manifest"))[:5]
+            ),
             "labeling": labeling,
+            "example": (
+                example_csv(dataset.schema["columns"])
+                if dataset.kind == DatasetKind.TABULAR
+                else None
+            ),
         },
     )
+
+
+@require_GET
+def dataset_example(request: HttpRequest, dao_slug: str, dataset_slug: str) -> HttpResponse:
+    """``example.csv``: a header and a few rows that pass the tabular dataset's schema."""
+    dataset = _visible_dataset(request, dao_slug, dataset_slug)
+    if dataset.kind != DatasetKind.TABULAR:
+        raise Http404("Only tabular datasets have an example file.")
+    response = HttpResponse(
+        example_csv(dataset.schema["columns"]).text, content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{dataset.slug}-example.csv"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @login_required
@@ -62,12 +97,33 @@ def my_contributions(request: HttpRequest) -> HttpResponse:
         .select_related("dataset__dao")
         .order_by("-created_at", "-id")
     )
+    # The datasets you have contributed to, for the filter (one small query).
+    datasets = list(
+        Dataset.objects.filter(contributions__contributor=request.user)
+        .select_related("dao")
+        .distinct()
+        .order_by("dao__name", "name")
+    )
     status = request.GET.get("status", "")
     if status in Status.values:
         queryset = queryset.filter(status=status)
+    else:
+        status = ""
+    dataset = request.GET.get("dataset", "")
+    if dataset.isdigit() and any(str(d.pk) == dataset for d in datasets):
+        queryset = queryset.filter(dataset_id=int(dataset))
+    else:
+        dataset = ""
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "contributions/mine.html",
-        {"page": page, "status": status, "statuses": Status.choices},
+        {
+            "page": page,
+            "status": status,
+            "statuses": Status.choices,
+            "dataset": dataset,
+            "datasets": datasets,
+            "query": urlencode({k: v for k, v in (("status", status), ("dataset", dataset)) if v}),
+        },
     )

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import redis
+from django.db import connection
 from django.db.models import (
     Count,
     ExpressionWrapper,
@@ -417,10 +418,13 @@ def rewards_per_epoch(*, dao: DAO) -> list[EpochRow]:
     has_open = any(e["status"] == EpochStatus.OPEN for e in epochs)
     accrued = 0
     if has_open:
-        accrued = int(
-            RewardEntry.objects.filter(dao=dao, epoch__isnull=True).aggregate(s=Sum("amount"))["s"]
-            or 0
-        )
+        entries = RewardEntry.objects.filter(dao=dao, epoch__isnull=True)
+        if connection.vendor == "sqlite":
+            # SQLite's SUM is 64-bit and overflows on token amounts: add them up exactly here.
+            amounts = entries.values_list("amount", flat=True).iterator(chunk_size=2000)
+            accrued = sum(int(amount) for amount in amounts)
+        else:
+            accrued = int(entries.aggregate(s=Sum("amount"))["s"] or 0)
     for epoch in reversed(epochs):
         is_open = epoch["status"] == EpochStatus.OPEN
         rows.append(

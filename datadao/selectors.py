@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 
 from datadao.models import DAO, MANAGER_ROLES, Dataset, Membership, User, Visibility
 
@@ -42,3 +42,43 @@ def dataset_list_visible(*, dao: DAO, user: User) -> QuerySet[Dataset]:
     ):
         return datasets
     return datasets.filter(Q(visibility=Visibility.PUBLIC))
+
+
+def dataset_cards(*, dao: DAO, user: User) -> list[Dataset]:
+    """The datasets a DAO page lists, each with its reward policy, its latest release
+    (``latest_cid``, ``latest_version``) and its counts: ``pinned`` contributions, and for
+    labeling datasets ``items`` and ``settled`` items (check questions left out). Three
+    queries however many datasets the DAO has."""
+    # Imported here: these apps build on datadao's models, not the other way round.
+    from contributions.models import Contribution, Release, Status
+    from labeling.models import LabelTask, TaskStatus
+
+    latest = Release.objects.filter(dataset=OuterRef("pk")).order_by("-version")
+    datasets = list(
+        dataset_list_visible(dao=dao, user=user)
+        .select_related("dao", "reward_policy")
+        .annotate(
+            latest_cid=Subquery(latest.values("cid")[:1]),
+            latest_version=Subquery(latest.values("version")[:1]),
+        )
+        .order_by("name")
+    )
+    ids = [dataset.pk for dataset in datasets]
+    pinned = dict(
+        Contribution.objects.filter(dataset_id__in=ids, status=Status.PINNED)
+        .values("dataset_id")
+        .annotate(n=Count("id"))
+        .values_list("dataset_id", "n")
+    )
+    items = {
+        row["dataset_id"]: row
+        for row in LabelTask.objects.filter(dataset_id__in=ids, is_gold=False)
+        .values("dataset_id")
+        .annotate(total=Count("id"), settled=Count("id", filter=Q(status=TaskStatus.COMPLETE)))
+    }
+    for dataset in datasets:
+        dataset.pinned = pinned.get(dataset.pk, 0)  # type: ignore[attr-defined]
+        row = items.get(dataset.pk, {})
+        dataset.items = row.get("total", 0)  # type: ignore[attr-defined]
+        dataset.settled = row.get("settled", 0)  # type: ignore[attr-defined]
+    return datasets

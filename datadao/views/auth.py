@@ -64,8 +64,14 @@ def nonce(request: HttpRequest) -> JsonResponse:
             chain_id = int(request.GET.get("chain_id", settings.SIWE_ALLOWED_CHAIN_IDS[0]))
         except ValueError:
             return _error("wrong_chain", "chain_id: must be a whole number.", 400)
-        if chain_id not in settings.SIWE_ALLOWED_CHAIN_IDS:
-            return _error("wrong_chain", f"chain_id: {chain_id} is not allowed here.", 400)
+        allowed = settings.SIWE_ALLOWED_CHAIN_IDS
+        if chain_id not in allowed:
+            # The chains go with the refusal so the page can say which one to switch to.
+            detail = f"chain_id: {chain_id} is not allowed here; use one of "
+            detail += ", ".join(map(str, allowed)) + "."
+            return JsonResponse(
+                {"error": "wrong_chain", "detail": detail, "chain_ids": allowed}, status=400
+            )
         body["message"] = siwe_message_build(
             site=site,
             address=to_checksum_address(address),

@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
 from datadao.models import DAO
-from datadao.selectors import dao_list, dataset_list_visible
+from datadao.selectors import dao_list, dataset_cards
 from datadao.services import dao_create
 
 PAGE_SIZE = 25
@@ -30,10 +30,11 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def dao_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    """A DAO and its datasets: what each takes, its license, counts and rewards."""
     dao = DAO.objects.filter(slug=slug).first()
     if dao is None:
         raise Http404("No DAO with that name.")
-    datasets = dataset_list_visible(dao=dao, user=request.user).order_by("name")
+    datasets = dataset_cards(dao=dao, user=request.user)
     return render(request, "datadao/dao_detail.html", {"dao": dao, "datasets": datasets})
 
 

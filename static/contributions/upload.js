@@ -1,10 +1,18 @@
 // Upload widget: several files, drag and drop, a progress bar per file, then live status.
+// Optionally each file is signed first with the wallet (EIP-191 personal_sign of
+// "datadao-contribution:{dataset}:{sha256}"), which proves ownership and earns full
+// authenticity and ownership scores.
 (function () {
   "use strict";
   const FINAL = ["pinned", "rejected", "failed"];
+  // The browser hashes a whole file in memory (Web Crypto has no streaming digest).
+  const SIGN_MAX_BYTES = 512 * 1024 * 1024;
   function csrfToken() {
     const m = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
     return m ? decodeURIComponent(m[1]) : "";
+  }
+  function hex(bytes) {
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
   }
   function row(file) {
     const li = document.createElement("li");
@@ -38,10 +46,25 @@
       })
       .catch(() => setTimeout(() => poll(id, ui), 3000));
   }
-  function send(url, file) {
-    const ui = row(file);
+  function refuse(ui, text) {
+    ui.status.textContent = text;
+    ui.li.dataset.status = "refused";
+  }
+  async function sign(form, file, ui) {
+    if (file.size > SIGN_MAX_BYTES) { ui.note = " (too large to sign in the browser: unsigned)"; return ""; }
+    ui.status.textContent = "hashing to sign";
+    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", await file.arrayBuffer()));
+    const message = "datadao-contribution:" + form.dataset.datasetId + ":" + hex(digest);
+    ui.status.textContent = "waiting for your wallet's signature";
+    return window.ethereum.request({
+      method: "personal_sign",
+      params: ["0x" + hex(new TextEncoder().encode(message)), form.dataset.address],
+    });
+  }
+  function send(url, file, ui, signature) {
     const form = new FormData();
     form.append("file", file);
+    if (signature) form.append("signature", signature);
     const xhr = new XMLHttpRequest();
     xhr.open("POST", url);
     xhr.setRequestHeader("X-CSRFToken", csrfToken());
@@ -54,22 +77,49 @@
         ui.status.textContent = body.status;
         poll(body.id, ui);
       } else {
-        ui.status.textContent = "refused — " + (body.detail || xhr.status);
-        ui.li.dataset.status = "refused";
+        refuse(ui, "refused — " + (body.detail || xhr.status));
       }
     };
     xhr.onerror = () => { ui.status.textContent = "network error"; };
+    ui.status.textContent = (signature ? "uploading (signed)" : "uploading") + (ui.note || "");
     xhr.send(form);
+  }
+  async function start(form, files, signing) {
+    const list = Array.from(files);
+    const rows = list.map(row);
+    // Signatures are asked one at a time (a wallet shows one request at once); each upload
+    // starts as soon as its file is signed and runs alongside the others.
+    for (let i = 0; i < list.length; i++) {
+      let signature = "";
+      if (signing) {
+        try {
+          signature = await sign(form, list[i], rows[i]);
+        } catch (err) {
+          refuse(rows[i], err && err.code === 4001
+            ? "not sent — you declined to sign it in your wallet (untick “Sign” to send it unsigned)"
+            : "not sent — the wallet could not sign it");
+          continue;
+        }
+      }
+      send(form.dataset.url, list[i], rows[i], signature);
+    }
   }
   document.addEventListener("DOMContentLoaded", () => {
     const form = document.getElementById("upload");
     if (!form) return;
     const input = document.getElementById("upload-files");
     const zone = document.getElementById("dropzone");
-    const start = (files) => Array.from(files).forEach((f) => send(form.dataset.url, f));
-    form.addEventListener("submit", (e) => { e.preventDefault(); start(input.files); input.value = ""; });
+    const signBox = document.getElementById("upload-sign");
+    if (signBox && !(window.ethereum && window.crypto && crypto.subtle)) {
+      signBox.checked = false;
+      signBox.disabled = true;
+      document.getElementById("upload-sign-note").textContent =
+        window.ethereum ? "Signing needs a secure (HTTPS) page." : "No wallet in this browser: files are sent unsigned.";
+    }
+    const go = (files) => start(form, files, Boolean(signBox && signBox.checked));
+    form.addEventListener("submit", (e) => { e.preventDefault(); go(input.files); input.value = ""; });
     zone.addEventListener("dragover", (e) => { e.preventDefault(); zone.classList.add("over"); });
     zone.addEventListener("dragleave", () => zone.classList.remove("over"));
-    zone.addEventListener("drop", (e) => { e.preventDefault(); zone.classList.remove("over"); start(e.dataTransfer.files); });
+    zone.addEventListener("drop", (e) => { e.preventDefault(); zone.classList.remove("over"); go(e.dataTransfer.files); });
   });
 })();

@@ -9,6 +9,9 @@
     el.textContent = text;
     el.className = isError ? "error" : "";
   }
+  function oneOf(items) {  // [1, 2, 3] -> "1, 2 or 3"
+    return items.length > 1 ? items.slice(0, -1).join(", ") + " or " + items[items.length - 1] : items.join("");
+  }
   function csrfToken() {
     const m = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
     return m ? decodeURIComponent(m[1]) : "";
@@ -38,7 +41,8 @@
       const nonceBody = await nonceResp.json();
       if (!nonceResp.ok) {
         say(nonceBody.error === "wrong_chain"
-          ? "Your wallet is on chain " + chainId + ". Switch to one of: " + "supported chains" + "."
+          ? "Your wallet is on chain " + chainId + ", which this site does not accept. Switch your wallet to chain "
+            + oneOf(nonceBody.chain_ids || []) + " and sign in again."
           : nonceBody.detail || "Could not start sign-in.", true);
         return;
       }

@@ -150,10 +150,15 @@ def page(context: BrowserContext, request: pytest.FixtureRequest) -> Iterator[Pa
 
 
 def install_wallet(
-    context: BrowserContext, signer: LocalAccount, *, address: str | None = None
+    context: BrowserContext,
+    signer: LocalAccount,
+    *,
+    address: str | None = None,
+    chain_id: int = CHAIN_ID,
 ) -> None:
-    """Offer every page of ``context`` a ``window.ethereum`` that shows ``address`` (the
-    signer's own by default) and answers ``personal_sign`` with ``signer``'s key."""
+    """Offer every page of ``context`` a ``window.ethereum`` on ``chain_id`` that shows
+    ``address`` (the signer's own by default) and answers ``personal_sign`` with ``signer``'s
+    key."""
     shown = address or signer.address
 
     def sign(message: str, account: str) -> str:
@@ -165,7 +170,7 @@ def install_wallet(
         return "0x" + signer.sign_message(signable).signature.hex().removeprefix("0x")
 
     context.expose_function("__datadaoWalletSign", sign)
-    context.add_init_script(PROVIDER_JS % {"address": json.dumps(shown), "chain_id": CHAIN_ID})
+    context.add_init_script(PROVIDER_JS % {"address": json.dumps(shown), "chain_id": chain_id})
 
 
 @pytest.fixture

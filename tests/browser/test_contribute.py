@@ -3,6 +3,8 @@ a real worker validating, scoring, attesting and pinning (embedded IPFS store)."
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 from eth_account.signers.local import LocalAccount
 from playwright.sync_api import Page, expect
@@ -58,3 +60,28 @@ def test_two_uploads_end_pinned_and_rejected_with_reasons_without_a_reload(
     expect(bad.locator(".status")).to_have_text("rejected — " + "; ".join(rejected.reasons))
     expect(bad.locator(".status")).to_contain_text("row 2")
     expect(bad.locator(".status")).to_contain_text("'value'")
+
+
+def test_a_file_signed_in_the_wallet_arrives_with_its_ownership_proven(
+    page: Page, wallet: LocalAccount, wallet_user: User
+) -> None:
+    dao = DAOFactory()
+    Membership.objects.create(dao=dao, user=wallet_user, role=Role.CONTRIBUTOR)
+    dataset = dataset_set_status(
+        dataset=DatasetFactory(dao=dao, kind="tabular", schema=CSV_SCHEMA),
+        actor=None,
+        status=DatasetStatus.OPEN,
+    )
+    sign_in(page, wallet, f"/daos/{dao.slug}/{dataset.slug}/")
+
+    page.get_by_label("Sign each file with my wallet").check()
+    page.get_by_label("Files (drop them here or choose)").set_input_files(
+        [{"name": "signed.csv", "mimeType": "text/csv", "buffer": good_csv(5)}]
+    )
+    page.get_by_role("button", name="Upload").click()
+
+    row = page.locator("#upload-list li", has_text="signed.csv")
+    expect(row).to_have_attribute("data-status", "received")  # no worker here: it waits
+    contribution = Contribution.objects.get(contributor=wallet_user)
+    assert contribution.signed is True
+    assert contribution.sha256 == hashlib.sha256(good_csv(5)).hexdigest()

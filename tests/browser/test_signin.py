@@ -43,3 +43,17 @@ def test_a_signature_from_another_key_is_refused_on_the_page(
     assert page.request.get("/auth/me").json() == {"authenticated": False}
     assert not User.objects.filter(address=shown.address).exists()
     assert SiweNonce.objects.get().consumed_at is None  # a refused message burns nothing
+
+
+def test_a_wallet_on_another_chain_is_told_which_chains_to_switch_to(
+    page: Page, context: BrowserContext
+) -> None:
+    install_wallet(context, Account.create(), chain_id=56)
+    page.goto("/")
+    page.get_by_role("button", name="Sign in with Ethereum").click()
+    expect(page.locator("#siwe-status.error")).to_have_text(
+        "Your wallet is on chain 56, which this site does not accept. "
+        "Switch your wallet to chain 1, 11155111 or 31337 and sign in again."
+    )
+    assert page.request.get("/auth/me").json() == {"authenticated": False}
+    assert not SiweNonce.objects.filter(consumed_at__isnull=False).exists()

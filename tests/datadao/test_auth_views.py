@@ -194,6 +194,7 @@ def test_nonce_endpoint_refuses_bad_address_and_chain(client: Client) -> None:
     response = client.get("/auth/nonce", {"address": Account.create().address, "chain_id": 56})
     assert response.status_code == 400
     assert "56 is not allowed" in response.json()["detail"]
+    assert response.json()["chain_ids"] == [1, 11155111, 31337]  # for the page to name them
 
 
 def test_verify_requires_csrf_token() -> None:
