@@ -11,6 +11,7 @@ import io
 import json
 from collections import defaultdict
 from decimal import Decimal
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -34,38 +35,44 @@ def _int(value: Decimal | int) -> int:
     return int(value)
 
 
-def reward_credit_contribution(*, contribution: object) -> RewardEntry | None:
-    """Credit an accepted contribution once: per_contribution × score / 10000 (floored).
+def _credit_once(
+    *, dataset: Any, account_id: int, amount: int, reason: str, source_type: str, source_id: str
+) -> RewardEntry:
+    """Write one credit, or return the one already written for this (source, reason): the
+    unique key turns a repeat (a retried task) into a lookup."""
+    # The open epoch the credit will settle in exists from the first credit, so the console
+    # always shows something to simulate and close.
+    epoch_current(dao=dataset.dao)
+    key = {"source_type": source_type, "source_id": source_id, "reason": reason}
+    try:
+        with transaction.atomic():
+            return RewardEntry.objects.create(
+                dao_id=dataset.dao_id,
+                dataset_id=dataset.pk,
+                account_id=account_id,
+                amount=amount,
+                **key,
+            )
+    except IntegrityError:
+        return RewardEntry.objects.get(**key)
 
-    Idempotent: the unique (source, reason) key turns a repeat into a lookup.
-    """
+
+def reward_credit_contribution(*, contribution: object) -> RewardEntry | None:
+    """Credit an accepted contribution once: per_contribution × score / 10000 (floored)."""
     from contributions.models import Contribution
 
     assert isinstance(contribution, Contribution)
     policy = RewardPolicy.objects.filter(dataset_id=contribution.dataset_id).first()
     if policy is None or policy.per_contribution == 0 or not contribution.score:
         return None
-    amount = _int(policy.per_contribution) * contribution.score // BPS
-    # The open epoch the credit will settle in exists from the first credit, so the console
-    # always shows something to simulate and close.
-    epoch_current(dao=contribution.dataset.dao)
-    try:
-        with transaction.atomic():
-            return RewardEntry.objects.create(
-                dao_id=contribution.dataset.dao_id,
-                dataset_id=contribution.dataset_id,
-                account_id=contribution.contributor_id,
-                amount=amount,
-                reason="contribution",
-                source_type="contributions.contribution",
-                source_id=str(contribution.pk),
-            )
-    except IntegrityError:
-        return RewardEntry.objects.get(
-            source_type="contributions.contribution",
-            source_id=str(contribution.pk),
-            reason="contribution",
-        )
+    return _credit_once(
+        dataset=contribution.dataset,
+        account_id=contribution.contributor_id,
+        amount=_int(policy.per_contribution) * contribution.score // BPS,
+        reason="contribution",
+        source_type="contributions.contribution",
+        source_id=str(contribution.pk),
+    )
 
 
 def reward_credit_label(
@@ -75,7 +82,7 @@ def reward_credit_label(
 
     ``agreement_bps`` is the consensus posterior probability of the labeler's own answer
     (not whether they matched the raw majority); ``reputation_bps`` their reputation, both
-    in basis points. Idempotent through the unique (source, reason) key.
+    in basis points.
     """
     from labeling.models import Label
 
@@ -85,24 +92,14 @@ def reward_credit_label(
         return None
     agreement_bps = max(0, min(BPS, int(agreement_bps)))
     reputation_bps = max(0, min(BPS, int(reputation_bps)))
-    amount = _int(policy.per_label) * agreement_bps * reputation_bps // (BPS * BPS)
-    dataset = label.dataset
-    epoch_current(dao=dataset.dao)
-    try:
-        with transaction.atomic():
-            return RewardEntry.objects.create(
-                dao_id=dataset.dao_id,
-                dataset_id=label.dataset_id,
-                account_id=label.labeler_id,
-                amount=amount,
-                reason="label",
-                source_type="labeling.label",
-                source_id=str(label.pk),
-            )
-    except IntegrityError:
-        return RewardEntry.objects.get(
-            source_type="labeling.label", source_id=str(label.pk), reason="label"
-        )
+    return _credit_once(
+        dataset=label.dataset,
+        account_id=label.labeler_id,
+        amount=_int(policy.per_label) * agreement_bps * reputation_bps // (BPS * BPS),
+        reason="label",
+        source_type="labeling.label",
+        source_id=str(label.pk),
+    )
 
 
 def reward_withdraw_contribution(*, contribution: object) -> int:
