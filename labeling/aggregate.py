@@ -26,6 +26,9 @@ METHODS: tuple[Method, ...] = ("ds", "mv")
 # OWASP "CSV Injection": a spreadsheet evaluates a cell starting with one of these as a formula.
 # (contributions.export.escape_formula does the same, but importing it pulls in Django.)
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# Longest cell accepted (the csv module's default). Set on every read: the limit is process-wide
+# and the upload validators raise it for their own files.
+MAX_FIELD = 131_072
 
 
 def safe_cell(value: str) -> str:
@@ -82,6 +85,7 @@ def _guarded(reader: Any, what: str) -> Iterator[list[str]]:
 
 def _rows(source: TextIO, columns: tuple[str, ...], what: str) -> Iterator[tuple[int, list[str]]]:
     """(line number, the named columns' stripped values) for each non-blank data row."""
+    csv.field_size_limit(MAX_FIELD)
     reader = csv.reader(source)
     rows = _guarded(reader, what)
     header = next(rows, None)

@@ -179,7 +179,7 @@ def test_results_are_deterministic_and_json_serializable(tmp_path: Path) -> None
 
 def test_programming_errors_raise(tmp_path: Path) -> None:
     path = write(tmp_path / "a", b"x")
-    with pytest.raises(ValueError, match="handles tabular and files datasets, not 'labeling'"):
-        validate_file(path, kind="labeling", schema={})
+    with pytest.raises(ValueError, match="handles tabular, files and labeling, not 'bogus'"):
+        validate_file(path, kind="bogus", schema={})
     with pytest.raises(SchemaError, match="media_types: must be a non-empty list"):
         validate_file(path, kind="files", schema={})
