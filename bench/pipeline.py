@@ -36,7 +36,7 @@ measures nothing. A stuck stage (no status change for STALL_SECONDS) or a dead w
 run with the worker's log; every process started here is stopped in any case, and the database
 and temporary folder are then kept for inspection (``--keep`` keeps them after a success too).
 
-On a 2-core machine ``--quick`` takes about 2 minutes and the full mode about 15 (2
+On a 2-core machine ``--quick`` takes 1–2 minutes and the full mode about 15 (2
 repetitions; ``--repeat 3`` adds about 7 minutes).
 """
 
@@ -111,7 +111,7 @@ class Mode:
 
 
 FULL = Mode(csv=1000, png=200, repeat=2, upload_mib=1024)
-QUICK = Mode(csv=200, png=50, repeat=1, upload_mib=256)
+QUICK = Mode(csv=100, png=30, repeat=1, upload_mib=256)
 WARMUP = {"csv": 20, "png": 5}
 
 
@@ -935,7 +935,7 @@ def human(summary_: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="200 CSV, 50 PNG, 1 rep, 256 MiB")
+    parser.add_argument("--quick", action="store_true", help="100 CSV, 30 PNG, 1 rep, 256 MiB")
     parser.add_argument("--repeat", type=int, help="measured repetitions (2 full, 1 quick)")
     parser.add_argument("--workers", default="1,2", help="worker counts, comma-separated")
     parser.add_argument("--json", type=Path, help="also write the JSON summary here")

@@ -10,7 +10,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
@@ -92,8 +97,16 @@ def upload(request: HttpRequest, dataset_id: int) -> HttpResponse:
     if dataset is None:
         return _error("not_found", f"There is no dataset {dataset_id} you can see.", 404)
     max_size = dataset_max_size(dataset)
+    if not request.META.get("CONTENT_LENGTH"):
+        # Django reads a body only up to its Content-Length; without one (a chunked upload)
+        # it would see an empty body and answer a misleading "attach a file".
+        return _error(
+            "length_required",
+            "Send the upload with a Content-Length header (chunked bodies are not accepted).",
+            411,
+        )
     try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        declared = int(request.META["CONTENT_LENGTH"])
     except ValueError:
         return _error("bad_request", "Content-Length is not a number.", 400)
     if declared > max_size + MULTIPART_OVERHEAD:
@@ -119,9 +132,26 @@ def _receive(
     except MultiPartParserError as exc:
         handler.cleanup()
         return _error("bad_request", f"The multipart body could not be parsed: {exc}", 400)
+    except (TooManyFieldsSent, TooManyFilesSent, RequestDataTooBig):
+        # Django's own caps on form fields; a file staged before the cap was hit must go too.
+        handler.cleanup()
+        return _error(
+            "bad_request",
+            "The multipart body has too many or too large form fields: send one 'file' "
+            "and, optionally, a 'signature'.",
+            400,
+        )
     if handler.refusal is not None:
         refusal = handler.refusal
         return _error(refusal.code, refusal.message, refusal.status_code)
+    if handler.unfinished:
+        handler.cleanup()
+        return _error(
+            "bad_request",
+            "The multipart body ended in the middle of the file: it is shorter than its "
+            "Content-Length says, or the upload was cut off.",
+            400,
+        )
     if len(handler.files) != 1:
         handler.cleanup()
         return _error("no_file", "Attach exactly one file in a multipart field named 'file'.", 400)

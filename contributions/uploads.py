@@ -62,6 +62,9 @@ class HashingUploadHandler(FileUploadHandler):
         self.refusal: ContributionRefused | None = None
         self._current: _Current | None = None
         self._count = 0
+        # A file was started but the body ended before its closing boundary (a truncated
+        # upload): Django drops such a part silently, so the view must say what happened.
+        self.unfinished = False
 
     def _stop(self, refusal: ContributionRefused) -> None:
         self.refusal = refusal
@@ -108,6 +111,7 @@ class HashingUploadHandler(FileUploadHandler):
         return _Placeholder(staged)  # type: ignore[return-value]
 
     def upload_interrupted(self) -> None:
+        self.unfinished = True
         self.cleanup()
 
     def cleanup(self) -> None:

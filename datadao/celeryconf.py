@@ -5,6 +5,9 @@ Kept free of Django imports so the rules can be unit-tested on their own:
 * Redis / RabbitMQ: ``acks_late`` + ``reject_on_worker_lost`` + prefetch 1, so a task whose
   worker dies is redelivered; a Redis ``visibility_timeout`` longer than every countdown, retry
   delay and time limit, so a slow task is never delivered twice while it still runs.
+* RabbitMQ only: publisher confirms (a publish the broker did not take raises instead of
+  vanishing). Its twin of the visibility timeout is the server's ``consumer_timeout``, which
+  must exceed the same limits: ``AMQP_CONSUMER_TIMEOUT_MS``, set in deploy/rabbitmq.conf.
 * No broker URL: the embedded kombu ``filesystem://`` transport, which needs no server yet runs
   a real worker process. It has no visibility timeout, so crash safety there comes from the
   database state plus the sweeper (``datadao.tasks.sweep``), not from the broker.
@@ -35,6 +38,12 @@ MAX_COUNTDOWN_SECONDS = 15 * 60
 # Must exceed TASK_TIME_LIMIT and MAX_COUNTDOWN_SECONDS, otherwise Redis redelivers a task
 # that is still running or still waiting for its ETA: the classic double execution.
 REDIS_VISIBILITY_TIMEOUT = 2 * 60 * 60
+# RabbitMQ closes the channel of a consumer holding an unacknowledged message longer than this
+# (30 min by default, the same as TASK_TIME_LIMIT, and an ETA task is held unacknowledged while
+# it waits): the server must be configured with at least this value (deploy/rabbitmq.conf).
+AMQP_CONSUMER_TIMEOUT_MS = REDIS_VISIBILITY_TIMEOUT * 1000
+
+AMQP_SCHEMES = ("amqp", "amqps", "pyamqp")
 
 TASK_ROUTES: dict[str, dict[str, str]] = {
     "contributions.tasks.validate_*": {"queue": Queue.VALIDATE},
@@ -76,11 +85,15 @@ def celery_settings(*, broker_url: str, result_backend: str, data_dir: Path) -> 
         "CELERY_BEAT_SCHEDULE_FILENAME": str(data_dir / "celerybeat-schedule"),
     }
     if broker_url:
-        return common | {
+        at_least_once = common | {
             "CELERY_BROKER_URL": broker_url,
             "CELERY_TASK_ACKS_LATE": True,
             "CELERY_TASK_REJECT_ON_WORKER_LOST": True,
             "CELERY_WORKER_PREFETCH_MULTIPLIER": 1,
+        }
+        if broker_url.split(":", 1)[0].lower() in AMQP_SCHEMES:
+            return at_least_once | {"CELERY_BROKER_TRANSPORT_OPTIONS": {"confirm_publish": True}}
+        return at_least_once | {
             "CELERY_BROKER_TRANSPORT_OPTIONS": {"visibility_timeout": REDIS_VISIBILITY_TIMEOUT},
             "CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS": {
                 "visibility_timeout": REDIS_VISIBILITY_TIMEOUT

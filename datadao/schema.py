@@ -145,7 +145,9 @@ def _validate_tabular(schema: dict[str, Any]) -> list[str]:
     for i, column in enumerate(columns):
         errors.extend(_validate_column(column, f"columns[{i}].", seen))
     target = schema.get("target")
-    if target is not None and target not in seen:
+    if target is not None and not isinstance(target, str):
+        errors.append(f"target: must be a column name (a string), not {_json_type(target)}")
+    elif target is not None and target not in seen:
         errors.append(f"target: {target!r} is not one of the columns")
     return errors
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 
 from datadao.celeryconf import celery_settings
 
@@ -43,6 +44,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
+    "csp",
     "datadao",
     "ipfs",
     "contributions",
@@ -60,6 +62,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
@@ -87,6 +90,9 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'datadao.sqlite3'}")
 }
+DATABASE_POOLER = env.str("DATABASE_POOLER", default="")  # "" or "pgbouncer"
+if DATABASE_POOLER not in ("", "pgbouncer"):
+    raise environ.ImproperlyConfigured("DATABASE_POOLER must be empty or 'pgbouncer'.")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The zero-setup default must work on a fresh checkout: make its folder.
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
@@ -98,9 +104,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 else:
-    # Persistent connections; set CONN_MAX_AGE=0 behind pgbouncer in transaction mode.
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+    # DATABASE_POOLER=pgbouncer (transaction mode): each transaction may get a different server
+    # connection, so a server-side cursor (QuerySet.iterator() opens one) would vanish between
+    # transactions, and the pooler, not Django, keeps the connections open.
+    _behind_pgbouncer = DATABASE_POOLER == "pgbouncer"
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int(
+        "CONN_MAX_AGE", default=0 if _behind_pgbouncer else 60
+    )
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = _behind_pgbouncer
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth: wallet users, Sign-In with Ethereum -------------------------------------------------
@@ -132,6 +144,24 @@ SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content Security Policy (django-csp): scripts only from our own static files, never inline,
+# so an injected <script> or on*= attribute cannot run. Inline *styles* stay allowed: the
+# Django admin and the server-drawn SVG charts use style attributes, and a style cannot run
+# code. Responses that set their own policy keep it (/ipfs/<cid> serves uploads sandboxed).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, "'unsafe-inline'"],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=14 * 24 * 3600)

@@ -14,6 +14,7 @@ from django.db.models import Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from datadao.dispatch import send_on_commit
 from datadao.models import Dataset, DatasetKind, User
 from datadao.services import audit_record
 from ipfs.services import content_add
@@ -40,7 +41,7 @@ def job_root() -> Path:
 def dispatch(job_id: int) -> None:
     from synthetic import tasks
 
-    transaction.on_commit(lambda: tasks.run_synthetic_job.delay(job_id))
+    send_on_commit(tasks.run_synthetic_job, job_id)
 
 
 def _spent(dataset: Dataset) -> float:

@@ -14,6 +14,7 @@ from contributions.models import (
     Contribution,
     Status,
 )
+from datadao.dispatch import send_on_commit
 from datadao.models import Dataset
 from datadao.schema import DEFAULT_MAX_SIZE
 from datadao.services import audit_record
@@ -57,7 +58,7 @@ def dispatch(stage: str, contribution_id: int) -> None:
         "attest": tasks.attest_contribution,
         "pin": tasks.pin_contribution,
     }[stage]
-    transaction.on_commit(lambda: task.delay(contribution_id))
+    send_on_commit(task, contribution_id)
 
 
 # --- stage bookkeeping ----------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from datadao.dispatch import send_on_commit
 from datadao.models import User
 from datadao.services import audit_record
 from labeling import errors
@@ -34,7 +35,7 @@ def import_root() -> Path:
 def dispatch_import(import_id: int) -> None:
     from labeling import tasks
 
-    transaction.on_commit(lambda: tasks.import_items.delay(import_id))
+    send_on_commit(tasks.import_items, import_id)
 
 
 def tasks_from_contribution(*, contribution: Any, path: Path) -> int:

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from datadao.dispatch import send_on_commit
 from datadao.models import User
 from datadao.services import audit_record
 from labeling import consensus
@@ -33,13 +34,13 @@ MAX_RUN_ATTEMPTS = 3
 def dispatch_task_consensus(task_id: int) -> None:
     from labeling import tasks
 
-    transaction.on_commit(lambda: tasks.update_task_consensus.delay(task_id))
+    send_on_commit(tasks.update_task_consensus, task_id)
 
 
 def dispatch_run(run_id: int) -> None:
     from labeling import tasks
 
-    transaction.on_commit(lambda: tasks.run_consensus.delay(run_id))
+    send_on_commit(tasks.run_consensus, run_id)
 
 
 def reputation_bps(stats: LabelerStats | None) -> int:

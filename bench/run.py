@@ -1,0 +1,392 @@
+"""Run every benchmark in ``bench/`` and gather their figures into one JSON file and one table.
+
+``python -m bench [--quick] [--only NAME,...] [--json bench/results.json]
+[--markdown bench/results.md]``. Each benchmark runs as ``python -m bench.<name> [--quick]
+--json <tmp>`` in its own subprocess and session (a crash or a memory peak in one does not touch
+the others) under a timeout; on timeout it gets SIGINT (its own clean-up runs), then SIGKILL.
+Its figures are the ones it computed itself: ratios against a reference measured in the same
+run, with median/min/max where it has them; absolute figures are context. The peak RSS of its
+process tree comes from ``wait4`` (the largest single process: the benchmark or one of its
+children). The js-ipfs node of ``tests/ipfsnode`` is started for ``ipfs_cid`` when installed,
+as its peer. Exit status 1 when any benchmark failed, timed out or missed nothing it could
+check (the table says which).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import os
+import platform
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+Row = tuple[str, str, str, str]  # figure, ratio (same-run reference), absolute, target
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str
+    what: str
+    timeout_quick: int
+    timeout_full: int
+    rows: Callable[[dict[str, Any]], list[Row]]
+    extra_args: tuple[str, ...] = ()
+
+
+def _ok(flag: Any) -> str:
+    return "met" if flag else "NOT met"
+
+
+def _rng(d: dict[str, Any], digits: int = 2, suffix: str = "") -> str:
+    return f"{d['median']:.{digits}f}{suffix} ({d['min']:.{digits}f}–{d['max']:.{digits}f})"
+
+
+def _ipfs_rows(s: dict[str, Any]) -> list[Row]:
+    res = s["results"]
+    rows: list[Row] = []
+    for kind in ("cid_v1", "cid_v0", "embedded_add", "node_only_hash"):
+        if kind not in res:
+            continue
+        r = res[kind]
+        per = r["ratio_vs_sha256_per_round"]
+        target = ""
+        if kind == "cid_v1":
+            target = f"≥ 0.70× sha256: {_ok(s['target']['met'])}"
+        rss = (
+            f", peak RSS +{r['peak_rss_growth_kib'] / 1024:.2f} MiB"
+            if "peak_rss_growth_kib" in r
+            else ""
+        )
+        rows.append((
+            f"{kind} of {s['size_mib']} MiB" + (" (js-ipfs)" if kind.startswith("node") else ""),
+            f"{r['ratio_vs_sha256']}× sha256 ({per['min']}–{per['max']})",
+            f"{r['median_mib_s']} MiB/s vs sha256 {res['sha256']['median_mib_s']} MiB/s{rss}",
+            target,
+        ))  # fmt: skip
+    return rows
+
+
+def _pipeline_rows(s: dict[str, Any]) -> list[Row]:
+    rows: list[Row] = []
+    for kind in ("csv", "png"):
+        per_kind = s["pipeline"][kind]
+        for count in s["workers"]:
+            e = per_kind[str(count)]
+            rows.append((
+                f"{kind} end to end, {count} worker(s)",
+                f"{_rng(e['end_to_end_ratio_vs_floor'], 4)}× the sha256+write+fsync floor",
+                f"{e['end_to_end_contrib_s']['median']}/s (floor {e['floor_files_s']['median']} "
+                f"files/s), overhead {e['end_to_end_overhead_ms_per_contribution']['median']} "
+                f"ms/contribution, worker peak RSS {e.get('worker_peak_rss_mib', '?')} MiB",
+                "100/s: NOT met" if e["end_to_end_contrib_s"]["median"] < 100 else "100/s: met",
+            ))  # fmt: skip
+    web = s["web_upload"]
+    rows.append((
+        f"web upload of {web['upload_mib']} MiB",
+        f"{_rng(web['ratio_vs_floor'], 2)}× the hash+write floor",
+        f"{web['mib_s']['median']} MiB/s, web worker RSS +{web['worker_peak_rss_growth_mib']} MiB",
+        f"≤ {web['target_growth_mib']} MiB: "
+        + _ok(web["worker_peak_rss_growth_mib"] <= web["target_growth_mib"]),
+    ))  # fmt: skip
+    return rows
+
+
+def _assign_rows(s: dict[str, Any]) -> list[Row]:
+    lat = s["latency_ms"]
+    ratios = s["ratios"]
+    target = s["target"]
+    tasks = s["data"]["tasks"]
+    labelers = s["run"]["concurrent_labelers"]
+    verdict = (
+        f"p95 ≤ 20 ms at 1M: {_ok(target['met'])}"
+        if target["applies"]
+        else "p95 ≤ 20 ms applies at 1M tasks"
+    )
+    return [
+        (
+            f"label `next` at {tasks:,} tasks, {labelers} labelers non-stop",
+            f"p95 {ratios['next_p95_vs_select_1_p95']['median']}× SELECT 1 p95, "
+            f"{ratios['next_p95_vs_commit_1_p95']['median']}× commit p95",
+            f"p50 {_rng(lat['next']['p50'])} ms, p95 {_rng(lat['next']['p95'])} ms",
+            verdict,
+        ),
+        (
+            "label submit",
+            f"p95 {ratios['submit_p95_vs_commit_1_p95']['median']}× commit p95",
+            f"p95 {_rng(lat['submit']['p95'])} ms, "
+            f"{s['throughput']['labels_per_s']['median']} labels/s",
+            "",
+        ),
+    ]
+
+
+def _consensus_rows(s: dict[str, Any]) -> list[Row]:
+    ours, peer = s["ours"], s.get("peer", {})
+    rows: list[Row] = []
+    for kind, label in (("ds", "Dawid–Skene"), ("mv", "majority vote")):
+        if kind not in peer:
+            continue
+        target = ""
+        if kind == "ds":
+            target = f"≥ 3× at equal accuracy: {_ok(s['target']['met'])}"
+        rows.append((
+            f"{label}, {s['labels']:,} labels",
+            f"{s['speedup'][kind]}× faster than crowd-kit",
+            f"{ours[kind]['seconds']['median']} s vs {peer[kind]['seconds']['median']} s; "
+            f"accuracy {ours[kind]['accuracy']:.4f} vs {peer[kind]['accuracy']:.4f}"
+            + (f"; peak {ours[kind]['peak_traced_mib']} MiB" if kind == "ds" else ""),
+            target,
+        ))  # fmt: skip
+    return rows
+
+
+def _rewards_rows(s: dict[str, Any]) -> list[Row]:
+    rows: list[Row] = []
+    peer = s.get("peer")
+    for size in s["sizes"]:
+        e = s["results"][str(size)]["all_proofs"]
+        ratio, target = "", ""
+        if peer and peer["size"] == size:
+            ratio = (
+                f"{peer['speedup']['tree_and_all_proofs']}× faster than @openzeppelin/merkle-tree "
+                f"({peer['seconds']['median']} s)"
+            )
+            target = f"≥ 5×: {_ok(peer['speedup']['tree_and_all_proofs'] >= 5)}"
+            if not (peer["same_root"] and peer["same_proofs"]):
+                target += "; ROOT/PROOFS DIFFER"
+        if size == 1_000_000:
+            target = f"< 30 s: {_ok(e['seconds']['median'] < 30)}"
+        rows.append((
+            f"tree + all proofs, {size:,} allocations",
+            ratio,
+            f"{_rng(e['seconds'], 3)} s, peak RSS +{e['peak_rss_growth_mib']} MiB",
+            target,
+        ))  # fmt: skip
+    v = s["vouchers_signed_per_second"]
+    rows.append(("vouchers signed", "", f"{v['median']}/s ({v['ecc_backend']})", ""))
+    return rows
+
+
+def _synthetic_rows(s: dict[str, Any]) -> list[Row]:
+    rows: list[Row] = []
+    for table, methods in s["results"].items():
+        g = methods["gan"]
+        rows.append((
+            f"GAN on {table}",
+            f"fit {g['fit_ratio_vs_ctgan300']:.2f}× ctgan's 300-epoch fit; quality gap "
+            f"{g['quality_gap']:+.3f} to the real ceiling; TSTR/TRTR {g['tstr_trtr']:.3f}",
+            f"fit {g['fit_s']:.1f} s (ctgan {methods['ctgan']['fit_s']:.1f} s); DCR share "
+            f"{g['dcr_share']:.3f}; copies {g['exact_copies_max']}; "
+            f"peak RSS +{g['peak_rss_growth_mib']} MiB",
+            f"all targets: {_ok(s['targets'][table]['met'])}",
+        ))  # fmt: skip
+    return rows
+
+
+def _web_rows(s: dict[str, Any]) -> list[Row]:
+    pages = s["pages"]
+    n = s["data"]["rows"]["contributions_contribution"]
+    rss = max(s["gunicorn_worker_peak_rss_mib"].values(), default=0)
+    rows: list[Row] = []
+    for name, p in pages.items():
+        if name == "healthz":
+            continue
+        rows.append((
+            f"{name} `{p['path']}`, {n:,} contributions",
+            f"p50 {p['p50_vs_healthz']['median']}×, p95 {p['p95_vs_healthz']['median']}× /healthz",
+            f"p50 {_rng(p['p50_ms'], 1)} ms, p95 {_rng(p['p95_ms'], 1)} ms",
+            "",
+        ))  # fmt: skip
+    h = pages["healthz"]
+    rows.append((
+        "/healthz (reference: SELECT 1 through the same stack)",
+        "1×",
+        f"p50 {_rng(h['p50_ms'], 1)} ms, p95 {_rng(h['p95_ms'], 1)} ms; worker peak RSS {rss} MiB",
+        "",
+    ))  # fmt: skip
+    return rows
+
+
+BENCHMARKS = [
+    Spec("ipfs_cid", "CID vs sha256 vs js-ipfs", 300, 1800, _ipfs_rows),
+    Spec("labeling_consensus", "Dawid–Skene vs crowd-kit", 300, 1800, _consensus_rows),
+    Spec("rewards_merkle", "Merkle tree + proofs vs OpenZeppelin JS", 300, 3600, _rewards_rows),
+    Spec("synthetic", "tabular GAN vs ctgan", 600, 3600, _synthetic_rows),
+    Spec("pipeline", "contributions/s end to end", 600, 3600, _pipeline_rows),
+    Spec("labeling_assign", "labeling `next` on PostgreSQL", 600, 3600, _assign_rows),
+    Spec("web", "web pages over HTTP (gunicorn)", 600, 3600, _web_rows),
+]
+
+
+# --- running --------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _ipfs_node(log: Any) -> Iterator[list[str]]:
+    """The js-ipfs node as ``ipfs_cid``'s peer, when it is installed; no arguments otherwise."""
+    sys.path.insert(0, str(ROOT))
+    try:
+        from tests.ipfsnode import IpfsNode
+
+        node = IpfsNode()
+        node.start()
+    except Exception as exc:  # not installed or does not start: the peer row is left out
+        print(f"js-ipfs node not started ({exc}); ipfs_cid runs without its peer", file=log)
+        yield []
+        return
+    try:
+        yield ["--node-api", node.api_url]
+    finally:
+        node.close()
+
+
+def run_one(spec: Spec, quick: bool, workdir: Path) -> dict[str, Any]:
+    out_json = workdir / f"{spec.name}.json"
+    stdout_path = workdir / f"{spec.name}.stdout"
+    stderr_path = workdir / f"{spec.name}.stderr"
+    timeout = spec.timeout_quick if quick else spec.timeout_full
+    args = [*(["--quick"] if quick else []), *spec.extra_args, "--json", str(out_json)]
+    started = time.perf_counter()
+    status = "ok"
+    with open(stdout_path, "wb") as out, open(stderr_path, "w") as err:
+        peer = _ipfs_node(err) if spec.name == "ipfs_cid" else contextlib.nullcontext([])
+        with peer as peer_args:
+            err.flush()
+            proc = subprocess.Popen(
+                [sys.executable, "-m", f"bench.{spec.name}", *args, *peer_args],
+                cwd=ROOT, stdout=out, stderr=err, start_new_session=True,
+            )  # fmt: skip
+            timed_out = threading.Event()
+
+            def stop() -> None:
+                timed_out.set()
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGINT)  # its finally blocks clean up
+                time.sleep(30)
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+
+            timer = threading.Timer(timeout, stop)
+            timer.daemon = True
+            timer.start()
+            try:
+                _, wait_status, usage = os.wait4(proc.pid, 0)
+            finally:
+                timer.cancel()
+            proc.returncode = os.waitstatus_to_exitcode(wait_status)
+    seconds = time.perf_counter() - started
+    result: dict[str, Any] = {
+        "name": spec.name,
+        "what": spec.what,
+        "command": f"python -m bench.{spec.name} {' '.join(args[:-2])}".strip(),
+        "seconds": round(seconds, 1),
+        "exit_status": proc.returncode,
+        # ru_maxrss (KiB on Linux): the largest single process of its tree that was waited for.
+        "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
+    }
+    summary = None
+    if out_json.exists():
+        with contextlib.suppress(ValueError):
+            summary = json.loads(out_json.read_text())
+    if timed_out.is_set():
+        status = f"timed out after {timeout} s"
+    elif proc.returncode != 0:
+        status = f"failed (exit status {proc.returncode})"
+    elif summary is None:
+        status = "failed (no JSON summary)"
+    rows: list[Row] = []
+    if summary is not None:
+        try:
+            rows = spec.rows(summary)
+        except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:
+            status = f"failed (summary unreadable: {exc!r})"
+        problems = summary.get("problems") or []
+        if problems:
+            result["problems"] = problems
+    if status != "ok":
+        result["stderr_tail"] = stderr_path.read_text(errors="replace")[-4000:]
+    result.update(status=status, rows=[list(r) for r in rows], summary=summary)
+    print(f"{spec.name}: {status} in {seconds:.0f} s", file=sys.stderr)
+    for row in rows:
+        print(f"  {row[0]}: {row[1]} | {row[2]} | {row[3]}", file=sys.stderr)
+    if status != "ok":
+        print(result["stderr_tail"][-1500:], file=sys.stderr)
+    return result
+
+
+def markdown(report: dict[str, Any]) -> str:
+    lines = [
+        f"`python -m bench{' --quick' if report['quick'] else ''}` on {report['started_at']}: "
+        f"{report['cpus']} CPUs ({report['machine']}), Python {report['python']}; "
+        f"{report['seconds']:.0f} s in all.",
+        "",
+        "| benchmark | figure | ratio (same-run reference) | absolute (context) | target |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for b in report["benchmarks"]:
+        if b["status"] != "ok":
+            lines.append(f"| {b['name']} | **{b['status'].upper()}** | | {b['seconds']:.0f} s | |")
+        for figure, ratio, absolute, target in b["rows"]:
+            lines.append(f"| {b['name']} | {figure} | {ratio} | {absolute} | {target} |")
+    lines += [
+        "",
+        "| benchmark | status | seconds | peak RSS of its largest process (MiB) |",
+        "| --- | --- | --- | --- |",
+    ]
+    for b in report["benchmarks"]:
+        lines.append(f"| {b['name']} | {b['status']} | {b['seconds']:.0f} | {b['peak_rss_mib']} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    names = [s.name for s in BENCHMARKS]
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="each benchmark's quick size")
+    parser.add_argument("--only", help=f"comma-separated subset of: {', '.join(names)}")
+    parser.add_argument(
+        "--json", type=Path, default=ROOT / "bench" / "results.json", help="the full results"
+    )
+    parser.add_argument(
+        "--markdown", type=Path, default=ROOT / "bench" / "results.md", help="the table"
+    )
+    args = parser.parse_args(argv)
+    chosen = BENCHMARKS
+    if args.only:
+        wanted = [n.strip() for n in args.only.split(",") if n.strip()]
+        unknown = sorted(set(wanted) - set(names))
+        if unknown:
+            parser.error(f"unknown benchmark(s) {', '.join(unknown)}; known: {', '.join(names)}")
+        chosen = [s for s in BENCHMARKS if s.name in wanted]
+    started_at = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    started = time.perf_counter()
+    results = []
+    with tempfile.TemporaryDirectory(prefix="bench-run-") as tmp:
+        for spec in chosen:
+            results.append(run_one(spec, args.quick, Path(tmp)))
+    report = {
+        "quick": args.quick,
+        "started_at": started_at,
+        "seconds": round(time.perf_counter() - started, 1),
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "benchmarks": results,
+        "ok": all(r["status"] == "ok" for r in results),
+    }
+    args.json.write_text(json.dumps(report, indent=2) + "\n")
+    table = markdown(report)
+    args.markdown.write_text(table)
+    print(table)
+    return 0 if report["ok"] else 1

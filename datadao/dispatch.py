@@ -1,0 +1,34 @@
+"""Publishing tasks after commit, without failing the request when the broker is down.
+
+The database is the system of record: a change commits first, then its task is published.
+If the broker cannot be reached at that moment the work is not lost, it is late: the row is
+in a non-final state and the sweeper (``datadao.tasks.sweep``) dispatches it again. So a
+publish failure is logged, never turned into a 500 for a request whose change is committed.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.db import transaction
+from kombu.exceptions import OperationalError
+
+logger = logging.getLogger(__name__)
+
+
+def send(task: Any, *args: Any) -> bool:
+    """Publish now; False (logged) when the broker is unreachable."""
+    try:
+        task.delay(*args)
+    except (OperationalError, OSError) as exc:
+        logger.warning(
+            "could not publish %s%r (%s); the sweeper will dispatch it again", task.name, args, exc
+        )
+        return False
+    return True
+
+
+def send_on_commit(task: Any, *args: Any) -> None:
+    """Publish once the current transaction commits (never for a rolled-back change)."""
+    transaction.on_commit(lambda: send(task, *args))
