@@ -129,7 +129,7 @@ def submit(request: HttpRequest, user: User, dataset_id: int, hold_id: int) -> H
     """``POST /api/labeling/{dataset}/holds/{hold}/label`` ``{"label": …, "duration_ms": …}``."""
     body = _json_body(request)
     if "label" not in body:
-        raise LabelingRefused("Send the answer as {\"label\": \"…\"} (a list for multi-choice).")
+        raise LabelingRefused('Send the answer as {"label": "…"} (a list for multi-choice).')
     duration = body.get("duration_ms", 0)
     if not isinstance(duration, int) or isinstance(duration, bool) or duration < 0:
         raise LabelingRefused("duration_ms must be a whole number of milliseconds.")
