@@ -6,6 +6,7 @@ and schema, never on the file's name or the client's Content-Type, and is determ
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -78,12 +79,21 @@ def validate_file(
         return _files(path, schema, sniffed, report)
     if row_digest_path is None:
         return _tabular(path, schema, sniffed, report, on_row, tabular_limits)
-    with row_digest_path.open("wb") as sidecar:
-        result = _tabular(
-            path, schema, sniffed, report, _digest_writer(sidecar, on_row), tabular_limits
-        )
-    if not result.accepted:
-        row_digest_path.unlink(missing_ok=True)
+    # Written under a unique name and renamed into place: a second delivery of the same
+    # validation (a duplicate message, a sweeper re-dispatch) must never truncate the file a
+    # first one is still writing, or scoring would read a digest file with a hole in it.
+    partial = row_digest_path.with_name(f"{row_digest_path.name}.{uuid.uuid4().hex}.partial")
+    try:
+        with partial.open("wb") as sidecar:
+            result = _tabular(
+                path, schema, sniffed, report, _digest_writer(sidecar, on_row), tabular_limits
+            )
+        if result.accepted:
+            partial.replace(row_digest_path)
+        else:
+            row_digest_path.unlink(missing_ok=True)
+    finally:
+        partial.unlink(missing_ok=True)
     return result
 
 

@@ -1,0 +1,220 @@
+"""Messages lost, repeated or interrupted (issue #9, scenarios 2, 8 and 9).
+
+Warm shutdown finishes the running task and leaves the rest queued; a message delivered twice
+at once has one effect (row lock plus status guard in ``contribution_begin`` / ``_lock_at``); a
+publish lost after the commit is dispatched again by the sweeper.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from django.test import Client
+
+from contributions.models import FINAL_STATUSES, Contribution, RowHash, Status
+from contributions.services import rows_sidecar
+from contributions.tasks import pin_contribution, validate_contribution
+from datadao.models import AuditEvent
+from ipfs.conf import get_backend
+from rewards.models import RewardPolicy
+from tests.contributions.conftest import good_csv
+from tests.faults.conftest import drive_to_final, upload
+from tests.fixtures_celery import WorkerProcess, start_worker, wait_for
+from tests.fleet.conftest import PrivateRedis, publishing_to
+from tests.fleet.invariants import check_invariants
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+TASK_LINE = re.compile(r"Task [\w.]+\.(\w+)\[([0-9a-f-]+)\] (received|succeeded)")
+
+
+def _tasks(worker: WorkerProcess, state: str, name: str | None = None) -> list[str]:
+    return [
+        task_id
+        for task, task_id, event in TASK_LINE.findall(worker.log())
+        if event == state and (name is None or task == name)
+    ]
+
+
+def _start_workers(tmp_path: Path, count: int, **kwargs) -> list[WorkerProcess]:  # type: ignore[no-untyped-def]
+    with ThreadPoolExecutor(count) as pool:
+        starting = [pool.submit(start_worker, tmp_path, **kwargs) for _ in range(count)]
+    started = [f.result() for f in starting if f.exception() is None]
+    if len(started) < count:
+        for worker in started:
+            worker.stop()
+        for future in starting:
+            future.result()
+    return started
+
+
+def _verbs(pk: int) -> list[str]:
+    return list(
+        AuditEvent.objects.filter(verb__startswith="contribution.", object_id=str(pk)).values_list(
+            "verb", flat=True
+        )
+    )
+
+
+def test_warm_shutdown_finishes_the_running_task_and_runs_nothing_twice(
+    private_redis: PrivateRedis, member_client: Client, big_tabular, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    RewardPolicy.objects.create(dataset=big_tabular, per_contribution=10**18)
+    env = {"CELERY_BROKER_URL": private_redis.url}
+    first = start_worker(tmp_path, extra_env=env)
+    second = None
+    try:
+        with publishing_to(private_redis.url):
+            ids = [
+                upload(member_client, big_tabular, good_csv(20_000, start=i * 100_000))
+                for i in range(3)
+            ]
+
+            def scoring() -> int | None:
+                # Validation recorded (which resets the attempt count), and the score stage's
+                # delivery counted: the score task is running. The worker runs stages in FIFO
+                # order, so every validate task has finished by then.
+                return (
+                    Contribution.objects.filter(
+                        pk__in=ids,
+                        status=Status.VALIDATING,
+                        attempts__gte=1,
+                        report__has_key="validation",
+                    )
+                    .values_list("pk", flat=True)
+                    .first()
+                )
+
+            busy = wait_for(scoring, timeout=60, what="a score task running", worker=first)
+            first.process.send_signal(signal.SIGTERM)
+            first.process.wait(timeout=60)
+            # The running task completed during the warm shutdown, not cut off.
+            assert Contribution.objects.get(pk=busy).status != Status.VALIDATING, first.log()
+            assert not re.search(r"WorkerLostError|Restoring", first.log())
+            unfinished = Contribution.objects.filter(pk__in=ids).exclude(status__in=FINAL_STATUSES)
+            assert unfinished.exists(), "the batch finished before the shutdown: nothing tested"
+
+            # The rest is still queued: a new worker finishes it with no help from the sweeper.
+            second = start_worker(tmp_path, extra_env=env)
+            wait_for(lambda: not unfinished.exists(), timeout=90, what="the batch", worker=second)
+    finally:
+        for worker in (first, second):
+            if worker:
+                worker.stop()
+    done_before = set(_tasks(first, "succeeded"))
+    assert done_before
+    assert not done_before & set(_tasks(second, "received")), "a finished task ran again"
+    report = check_invariants(contribution_ids=ids, backend=get_backend())
+    assert (report.pinned, report.reward_entries) == (3, 3), report
+
+
+def test_the_same_message_delivered_twice_at_once_has_one_effect(
+    private_redis: PrivateRedis, member_client: Client, big_tabular, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    RewardPolicy.objects.create(dataset=big_tabular, per_contribution=10**18)
+    env = {"CELERY_BROKER_URL": private_redis.url}
+    rows = 40_000
+    workers = _start_workers(tmp_path, 2, queues="default,validate", extra_env=env)
+    try:
+        with publishing_to(private_redis.url):
+            # The upload's message and a duplicate of it, published back to back to two idle
+            # workers: both deliveries run at the same time.
+            pk = upload(member_client, big_tabular, good_csv(rows))
+            validate_contribution.delay(pk)
+            wait_for(
+                lambda: Contribution.objects.filter(pk=pk, status=Status.PINNING).exists(),
+                timeout=60,
+                what="validation, scoring and attestation",
+                worker=workers[0],
+            )
+            # The pin queue has no consumer yet: duplicate its message, then start two.
+            pin_contribution.delay(pk)
+            workers += _start_workers(tmp_path, 2, queues="pin", extra_env=env)
+            wait_for(
+                lambda: Contribution.objects.filter(pk=pk, status__in=FINAL_STATUSES).exists(),
+                timeout=60,
+                what="the pin",
+                worker=workers[2],
+            )
+    finally:
+        for worker in workers:
+            worker.stop()
+    validations = sum(len(_tasks(w, "succeeded", "validate_contribution")) for w in workers)
+    pins = sum(len(_tasks(w, "succeeded", "pin_contribution")) for w in workers)
+    assert (validations, pins) == (2, 2), "each duplicate was delivered and ran"
+    assert Contribution.objects.get(pk=pk).status == Status.PINNED
+    verbs = _verbs(pk)
+    assert (verbs.count("contribution.accepted"), verbs.count("contribution.pinned")) == (1, 1)
+    assert RowHash.objects.filter(contribution_id=pk).count() == rows
+    report = check_invariants(contribution_ids=[pk], backend=get_backend())
+    assert (report.pinned, report.pins, report.reward_entries) == (1, 1, 1), report
+
+
+def test_a_publish_lost_after_the_commit_is_dispatched_by_the_sweeper(
+    private_redis: PrivateRedis, member_client: Client, tabular, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    RewardPolicy.objects.create(dataset=tabular, per_contribution=10**18)
+    worker = None
+    try:
+        with publishing_to(private_redis.url):
+            # The broker dies between the commit and the publish: the uploads still succeed.
+            private_redis.kill()
+            ids = [upload(member_client, tabular, good_csv(50, start=i * 1000)) for i in range(3)]
+            assert set(
+                Contribution.objects.filter(pk__in=ids).values_list("status", flat=True)
+            ) == {Status.RECEIVED}
+
+            private_redis.start()  # empty: no message survived
+            worker = start_worker(tmp_path, extra_env={"CELERY_BROKER_URL": private_redis.url})
+            assert drive_to_final(ids, workers=[worker]) >= len(ids)
+    finally:
+        if worker:
+            worker.stop()
+    report = check_invariants(contribution_ids=ids, backend=get_backend())
+    assert (report.pinned, report.reward_entries) == (3, 3), report
+
+
+def test_a_duplicate_delivered_halfway_through_validation_changes_nothing(
+    private_redis: PrivateRedis, member_client: Client, big_tabular, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    RewardPolicy.objects.create(dataset=big_tabular, per_contribution=10**18)
+    env = {"CELERY_BROKER_URL": private_redis.url}
+    rows = 100_000
+    workers = _start_workers(tmp_path, 2, extra_env=env)
+    try:
+        with publishing_to(private_redis.url):
+            pk = upload(member_client, big_tabular, good_csv(rows))
+            sidecar = rows_sidecar(Contribution.objects.get(pk=pk))
+
+            # The duplicate arrives once the first validation has written most of its digests
+            # (16 bytes a row), and the idle second worker takes it at once.
+            def written() -> int:
+                # The digests are written to a uniquely named partial file, renamed at the end.
+                parts = sidecar.parent.glob(f"{sidecar.name}.*.partial")
+                return max((p.stat().st_size for p in parts), default=0)
+
+            wait_for(
+                lambda: written() > rows * 16 * 0.6,
+                timeout=30,
+                what="the first validation to be past half way",
+                worker=workers[0],
+            )
+            validate_contribution.delay(pk)
+            wait_for(
+                lambda: Contribution.objects.filter(pk=pk, status__in=FINAL_STATUSES).exists(),
+                timeout=60,
+                what="the pipeline",
+                worker=workers[0],
+            )
+    finally:
+        for worker in workers:
+            worker.stop()
+    validations = sum(len(_tasks(w, "succeeded", "validate_contribution")) for w in workers)
+    assert validations == 2
+    assert Contribution.objects.get(pk=pk).status == Status.PINNED
+    assert RowHash.objects.filter(contribution_id=pk).count() == rows
+    check_invariants(contribution_ids=[pk], backend=get_backend())
