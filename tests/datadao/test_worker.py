@@ -43,7 +43,9 @@ def test_a_real_worker_on_the_embedded_broker_runs_a_task(
     worker = start_worker(tmp_path, extra_env={"CELERY_BROKER_URL": "", "DATA_DIR": str(data_dir)})
     try:
         conf = celery_settings(broker_url="", result_backend="", data_dir=data_dir)
-        producer = Celery("producer")
+        # Not the current app: shared tasks resolve through the current app, so a producer
+        # left current would capture every later publish in this process.
+        producer = Celery("producer", set_as_current=False)
         producer.conf.update(
             broker_url=conf["CELERY_BROKER_URL"],
             broker_transport_options=conf["CELERY_BROKER_TRANSPORT_OPTIONS"],
