@@ -3,8 +3,6 @@ runs and bulk imports (upload a CSV / JSON Lines file). Scoped to the DAOs a use
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from django import forms
@@ -197,21 +195,8 @@ class LabelImportAdmin(DaoScopedAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        upload = form.cleaned_data["upload"]
-        name = upload.name or "import"
-        fmt = "jsonl" if name.lower().endswith((".jsonl", ".ndjson")) else "csv"
-        with tempfile.NamedTemporaryFile(dir=services.items.import_root(), delete=False) as out:
-            for chunk in upload.chunks():
-                out.write(chunk)
-        try:
-            job = services.label_import_create(
-                dataset_id=obj.dataset_id,
-                actor=request.user,
-                source=Path(out.name),
-                file_name=name,
-                fmt=fmt,
-            )
-        finally:
-            Path(out.name).unlink(missing_ok=True)
+        job = services.label_import_upload(
+            dataset_id=obj.dataset_id, actor=request.user, upload=form.cleaned_data["upload"]
+        )
         obj.pk = job.pk
         obj.__dict__.update(LabelImport.objects.filter(pk=job.pk).values()[0])

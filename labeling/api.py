@@ -11,10 +11,8 @@ labeler's label, a label count or whether the task is a gold question.
 from __future__ import annotations
 
 import json
-import tempfile
 from collections.abc import Callable
 from functools import wraps
-from pathlib import Path
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
@@ -195,18 +193,9 @@ def import_create(request: HttpRequest, user: User, dataset_id: int) -> HttpResp
     upload = request.FILES.get("file")
     if upload is None:
         raise LabelingRefused("Attach the CSV or JSON Lines file in a field named 'file'.")
-    name = upload.name or "import"
-    fmt = "jsonl" if name.lower().endswith((".jsonl", ".ndjson")) else "csv"
-    fmt = request.POST.get("format", fmt)
-    with tempfile.NamedTemporaryFile(dir=services.items.import_root(), delete=False) as out:
-        for chunk in upload.chunks():
-            out.write(chunk)
-    try:
-        job = services.label_import_create(
-            dataset_id=dataset_id, actor=user, source=Path(out.name), file_name=name, fmt=fmt
-        )
-    finally:
-        Path(out.name).unlink(missing_ok=True)
+    job = services.label_import_upload(
+        dataset_id=dataset_id, actor=user, upload=upload, fmt=request.POST.get("format")
+    )
     return JsonResponse(selectors.serialize_import(job), status=202)
 
 

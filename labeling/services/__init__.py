@@ -12,6 +12,7 @@ from labeling.services.items import (
     label_import_begin,
     label_import_create,
     label_import_finish,
+    label_import_upload,
     task_set_gold,
     tasks_from_contribution,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "label_import_begin",
     "label_import_create",
     "label_import_finish",
+    "label_import_upload",
     "label_submit",
     "label_undo",
     "labeler_resume",

@@ -3,6 +3,7 @@ worker with progress) and the DAO marking gold answers."""
 
 from __future__ import annotations
 
+import tempfile
 import uuid
 from pathlib import Path
 from typing import Any
@@ -108,6 +109,27 @@ def label_import_create(
     )
     dispatch_import(job.pk)
     return job
+
+
+def label_import_upload(
+    *, dataset_id: int, actor: User, upload: Any, fmt: str | None = None
+) -> LabelImport:
+    """Queue a bulk import of an uploaded file (the API and the console): streamed to the
+    import folder, then ``label_import_create``. The format follows the file name (``.jsonl``
+    or ``.ndjson``, else CSV) unless given."""
+    name = upload.name or "import"
+    if fmt is None:
+        fmt = "jsonl" if name.lower().endswith((".jsonl", ".ndjson")) else "csv"
+    with tempfile.NamedTemporaryFile(dir=import_root(), delete=False) as out:
+        for chunk in upload.chunks():
+            out.write(chunk)
+    try:
+        return label_import_create(
+            dataset_id=dataset_id, actor=actor, source=Path(out.name), file_name=name, fmt=fmt
+        )
+    finally:
+        # Moved into place on success; only a refused upload leaves a file here to remove.
+        Path(out.name).unlink(missing_ok=True)
 
 
 @transaction.atomic

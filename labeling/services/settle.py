@@ -112,7 +112,11 @@ def task_consensus_update(*, task_id: int) -> LabelTask | None:
         return task
     dataset = task.dataset
     conf = labeling_settings(dataset.schema)
-    rows = list(task.labels.values_list("pk", "labeler_id", "choice", "value").order_by("pk"))
+    # Read once: the rows feed the posterior, the Label objects the reward credits.
+    labels = list(task.labels.order_by("pk"))
+    for label in labels:
+        label.dataset = dataset  # the credit reads it; spare a query per label
+    rows = [(label.pk, label.labeler_id, label.choice, label.value) for label in labels]
     stats = {
         s.labeler_id: s
         for s in LabelerStats.objects.filter(
@@ -132,7 +136,7 @@ def task_consensus_update(*, task_id: int) -> LabelTask | None:
     if task.posterior >= conf.confidence_target or task.wanted >= conf.max_overlap:
         task.status = TaskStatus.COMPLETE
         task.save(update_fields=["consensus", "posterior", "consensus_at", "status"])
-        _settle_rewards(task, rows, agree, stats)
+        _settle_rewards(labels, agree, stats)
     else:
         # Adaptive redundancy: one more label; the slot opens because reserved < wanted.
         task.wanted = F("wanted") + 1
@@ -141,17 +145,14 @@ def task_consensus_update(*, task_id: int) -> LabelTask | None:
     return task
 
 
-def _settle_rewards(
-    task: LabelTask, rows: list[tuple[Any, ...]], agree: list[float], stats: dict[int, Any]
-) -> None:
+def _settle_rewards(labels: list[Label], agree: list[float], stats: dict[int, Any]) -> None:
     from rewards.services import reward_credit_label
 
-    labels = {label.pk: label for label in Label.objects.filter(task=task)}
-    for (pk, labeler_id, _c, _v), p in zip(rows, agree, strict=True):
+    for label, p in zip(labels, agree, strict=True):
         reward_credit_label(
-            label=labels[pk],
+            label=label,
             agreement_bps=round(BPS * p),
-            reputation_bps=reputation_bps(stats.get(labeler_id)),
+            reputation_bps=reputation_bps(stats.get(label.labeler_id)),
         )
 
 
