@@ -19,6 +19,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client, override_settings
 
 from contributions.models import FINAL_STATUSES, Contribution
+from datadao.models import AuditEvent
 from datadao.tasks import sweep
 from tests.contributions.conftest import (  # noqa: F401
     CSV_SCHEMA,
@@ -50,6 +51,15 @@ def upload(client: Client, dataset, data: bytes) -> int:  # type: ignore[no-unty
     )
     assert response.status_code == 201, response.content
     return response.json()["id"]
+
+
+def audit_verbs(pk: int) -> list[str]:
+    """The audit verbs recorded for contribution ``pk``, to count side effects."""
+    return list(
+        AuditEvent.objects.filter(verb__startswith="contribution.", object_id=str(pk)).values_list(
+            "verb", flat=True
+        )
+    )
 
 
 def kill_worker(worker: WorkerProcess) -> None:

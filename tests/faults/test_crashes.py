@@ -18,13 +18,13 @@ from django.test import Client
 
 from contributions.models import Contribution, Status
 from contributions.services.common import MAX_STAGE_ATTEMPTS
-from datadao.models import AuditEvent
 from ipfs.conf import get_backend
 from rewards.models import RewardPolicy
 from tests.contributions.conftest import good_csv
 from tests.faults.conftest import (
     SLOW_ROWS,
     StalledApi,
+    audit_verbs,
     drive_to_final,
     kill_pool_child,
     kill_worker,
@@ -45,14 +45,6 @@ def _validating(pk: int, attempts: int = 1) -> bool:
         and row["status"] == Status.VALIDATING
         and row["attempts"] >= attempts
         and "validation" not in row["report"]
-    )
-
-
-def _verbs(pk: int) -> list[str]:
-    return sorted(
-        AuditEvent.objects.filter(verb__startswith="contribution.", object_id=str(pk)).values_list(
-            "verb", flat=True
-        )
     )
 
 
@@ -83,7 +75,7 @@ def test_worker_killed_while_validating_is_finished_by_another(
     assert re.search(r"validate_contribution\[.*\] succeeded", second.log())
     report = check_invariants(contribution_ids=[pk], backend=get_backend())
     assert (report.pinned, report.pins, report.reward_entries) == (1, 1, 1), report
-    assert _verbs(pk).count("contribution.pinned") == 1
+    assert audit_verbs(pk).count("contribution.pinned") == 1
 
 
 def test_worker_killed_while_pinning_is_finished_by_another(
@@ -136,7 +128,7 @@ def test_worker_killed_while_pinning_is_finished_by_another(
     assert re.search(r"pin_contribution\[.*\] succeeded", workers[-1].log())
     report = check_invariants(contribution_ids=[pk], backend=get_backend())
     assert (report.pinned, report.pins, report.reward_entries) == (1, 1, 1), report
-    assert _verbs(pk).count("contribution.pinned") == 1
+    assert audit_verbs(pk).count("contribution.pinned") == 1
 
 
 def test_poison_contribution_is_dead_lettered_after_max_attempts(
@@ -171,4 +163,4 @@ def test_poison_contribution_is_dead_lettered_after_max_attempts(
     assert len(deliveries) == MAX_STAGE_ATTEMPTS + 1, worker.log()[-4000:]
     report = check_invariants(contribution_ids=[pk])
     assert (report.failed, report.pins, report.reward_entries) == (1, 0, 0), report
-    assert "contribution.failed" in _verbs(pk)
+    assert "contribution.failed" in audit_verbs(pk)

@@ -18,11 +18,10 @@ from django.test import Client
 from contributions.models import FINAL_STATUSES, Contribution, RowHash, Status
 from contributions.services import rows_sidecar
 from contributions.tasks import pin_contribution, validate_contribution
-from datadao.models import AuditEvent
 from ipfs.conf import get_backend
 from rewards.models import RewardPolicy
 from tests.contributions.conftest import good_csv
-from tests.faults.conftest import drive_to_final, upload
+from tests.faults.conftest import audit_verbs, drive_to_final, upload
 from tests.fixtures_celery import WorkerProcess, start_worker, wait_for
 from tests.fleet.conftest import PrivateRedis, publishing_to
 from tests.fleet.invariants import check_invariants
@@ -50,14 +49,6 @@ def _start_workers(tmp_path: Path, count: int, **kwargs) -> list[WorkerProcess]:
         for future in starting:
             future.result()
     return started
-
-
-def _verbs(pk: int) -> list[str]:
-    return list(
-        AuditEvent.objects.filter(verb__startswith="contribution.", object_id=str(pk)).values_list(
-            "verb", flat=True
-        )
-    )
 
 
 def test_warm_shutdown_finishes_the_running_task_and_runs_nothing_twice(
@@ -147,7 +138,7 @@ def test_the_same_message_delivered_twice_at_once_has_one_effect(
     pins = sum(len(_tasks(w, "succeeded", "pin_contribution")) for w in workers)
     assert (validations, pins) == (2, 2), "each duplicate was delivered and ran"
     assert Contribution.objects.get(pk=pk).status == Status.PINNED
-    verbs = _verbs(pk)
+    verbs = audit_verbs(pk)
     assert (verbs.count("contribution.accepted"), verbs.count("contribution.pinned")) == (1, 1)
     assert RowHash.objects.filter(contribution_id=pk).count() == rows
     report = check_invariants(contribution_ids=[pk], backend=get_backend())
