@@ -35,6 +35,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from bench._report import emit
+
 CHUNK = 262_144
 SEED = 20_240_601
 KINDS = ("sha256", "cid_v1", "cid_v0", "embedded_add", "embedded_add_new_store")
@@ -271,10 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     if size_mib < 1 or args.repeat < 1:
         parser.error("--size-mib and --repeat must be positive")
     summary = run(size_mib, args.repeat, args.node_api, args.workdir)
-    text = json.dumps(summary, indent=2)
-    print(text)
-    if args.json:
-        args.json.write_text(text + "\n")
+    emit(summary, json_path=args.json)
     return 0
 
 

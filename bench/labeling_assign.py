@@ -70,6 +70,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from bench._report import emit
+
 ROOT = Path(__file__).resolve().parent.parent
 SEED = 20_240_601
 BENCH_DB = "datadao_bench_label"
@@ -980,13 +982,8 @@ def main(argv: list[str] | None = None) -> int:
         redis_size(flush=True)
         if not keep:
             admin(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-    text = json.dumps(summary, indent=2)
-    print(text)
-    if args.json:
-        args.json.write_text(text + "\n")
-    if args.markdown:
-        args.markdown.write_text(markdown(summary))
-    print(markdown(summary), file=sys.stderr)
+    table = markdown(summary)
+    emit(summary, json_path=args.json, markdown_path=args.markdown, markdown=table, human=table)
     return 0 if summary["ok"] else 1
 
 

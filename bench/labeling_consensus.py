@@ -22,7 +22,6 @@ equal accuracy (within 0.5 percentage points). The JSON summary goes to stdout (
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -34,6 +33,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from bench._report import emit
 
 SEED = 20_240_601
 N_CLASSES = 10
@@ -218,12 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     n_labels = 100_000 if args.quick else 1_000_000
     peer_repeat = 0 if args.no_peer else (args.peer_repeat or (3 if args.quick else 1))
     summary = run(n_labels, args.repeat, peer_repeat)
-    text = json.dumps(summary, indent=2)
-    print(text)
-    if args.json:
-        args.json.write_text(text + "\n")
-    if args.markdown:
-        args.markdown.write_text(markdown(summary))
+    emit(summary, json_path=args.json, markdown_path=args.markdown, markdown=markdown(summary))
     return 0
 
 

@@ -46,7 +46,6 @@ import argparse
 import contextlib
 import hashlib
 import io
-import json
 import os
 import platform
 import re
@@ -63,6 +62,8 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from bench._report import emit
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = 20_240_601
@@ -966,11 +967,7 @@ def main(argv: list[str] | None = None) -> int:
             drop_database()
             flush_redis()
             shutil.rmtree(scratch, ignore_errors=True)
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.json:
-        args.json.write_text(text + "\n")
-    print(human(result), file=sys.stderr)
+    emit(result, json_path=args.json, human=human(result))
     return 0 if result["ok"] else 1
 
 

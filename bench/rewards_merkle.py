@@ -36,6 +36,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench._report import emit
+
 SEED = 20_240_601
 KINDS = ("all_proofs", "streamed_proofs")
 PEER_SIZE = 100_000
@@ -309,10 +311,7 @@ def main(argv: list[str] | None = None) -> int:
     peer_repeat = 0 if args.no_peer else (args.peer_repeat or (1 if args.quick else 2))
     # The peer is ~100x slower than ours: at 100k it alone would take most of a quick run.
     summary = run(sizes, args.repeat, peer_repeat, 10_000 if args.quick else PEER_SIZE)
-    text = json.dumps(summary, indent=2)
-    print(text)
-    if args.json:
-        args.json.write_text(text + "\n")
+    emit(summary, json_path=args.json)
     return 0
 
 

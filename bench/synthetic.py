@@ -38,6 +38,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from bench._report import emit
+
 ROOT = Path(__file__).resolve().parent.parent
 TABLES = ("breast_cancer", "wine_binned")
 HOLDOUT_FRACTION = 0.35
@@ -322,14 +324,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--tables from {', '.join(TABLES)}; --seeds at least 1")
     seeds = list(range(1 if args.quick else args.seeds))
     summary = run(tables, seeds, with_equal_epochs=not args.quick)
-    text = json.dumps(summary, indent=2)
-    print(text)
     table = markdown(summary)
-    print(table, file=sys.stderr)
-    if args.json:
-        args.json.write_text(text + "\n")
-    if args.markdown:
-        args.markdown.write_text(table)
+    emit(summary, json_path=args.json, markdown_path=args.markdown, markdown=table, human=table)
     return 0
 
 

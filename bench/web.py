@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import os
 import platform
 import shutil
@@ -46,6 +45,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from bench._report import emit
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DB = "datadao_bench_web"
@@ -588,13 +589,8 @@ def main(argv: list[str] | None = None) -> int:
         if not keep:
             admin(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
             shutil.rmtree(scratch, ignore_errors=True)
-    text = json.dumps(summary, indent=2)
-    print(text)
-    if args.json:
-        args.json.write_text(text + "\n")
-    if args.markdown:
-        args.markdown.write_text(markdown(summary))
-    print(markdown(summary), file=sys.stderr)
+    table = markdown(summary)
+    emit(summary, json_path=args.json, markdown_path=args.markdown, markdown=table, human=table)
     return 0 if summary["ok"] else 1
 
 
