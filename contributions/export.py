@@ -204,7 +204,7 @@ def iter_merged(
 # --- CSV ----------------------------------------------------------------------------------------
 
 
-def _text(value: Any) -> str:
+def cell_text(value: Any) -> str:
     """A canonical value as text: the same spelling in the CSV and in a string Parquet column."""
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -218,7 +218,7 @@ def _csv_cell(value: Any) -> str:
         return ""
     if isinstance(value, int | float):
         # A number cannot carry a formula; escaping "-5" would corrupt negative numbers.
-        return _text(value)
+        return cell_text(value)
     return escape_formula(value)
 
 
@@ -264,7 +264,7 @@ def _arrow_value(kind: str, value: Any) -> Any:
     if value is None:
         return None
     if kind in ("string", "category"):
-        return str(value) if isinstance(value, str) else _text(value)
+        return str(value) if isinstance(value, str) else cell_text(value)
     if isinstance(value, Raw):
         raise ValueError(value)
     if kind == "int" and not INT64_MIN <= value <= INT64_MAX:

@@ -5,23 +5,14 @@ from __future__ import annotations
 
 import csv
 from itertools import islice
-from typing import Any
 
-from contributions.export import ExportStats, TabularSource, iter_rows
+from contributions.export import ExportStats, TabularSource, cell_text, iter_rows
 from contributions.models import Contribution, Status
 from contributions.services import contribution_file
 from synthetic.models import SyntheticJob
 
 # Enough for any table a GAN should learn on one worker; bigger tables are sampled down.
 MAX_INPUT_ROWS = 200_000
-
-
-def _cell(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 def job_rows(job: SyntheticJob) -> list[dict[str, str | None]]:
@@ -45,7 +36,12 @@ def job_rows(job: SyntheticJob) -> list[dict[str, str | None]]:
             delimiter=tabular.get("delimiter"),
         )
         for values in iter_rows(source, columns, stats):
-            rows.append({n: _cell(v) for n, v in zip(names, values, strict=False)})
+            rows.append(
+                {
+                    n: None if v is None else cell_text(v)
+                    for n, v in zip(names, values, strict=False)
+                }
+            )
             if len(rows) >= MAX_INPUT_ROWS:
                 return rows
     return rows

@@ -14,6 +14,7 @@ from django.db.models import Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from contributions.export import cell_text
 from datadao.dispatch import send_on_commit
 from datadao.models import Dataset, DatasetKind, User
 from datadao.services import audit_record
@@ -187,17 +188,9 @@ def rows_csv(rows: list[dict[str, Any]], columns: list[str], job_id: int) -> byt
     writer = csv.writer(out)
     writer.writerow([*columns, "synthetic", "synthetic_job"])
     for row in rows:
-        cells = ["" if row.get(c) is None else _text(row[c]) for c in columns]
+        cells = ["" if row.get(c) is None else cell_text(row[c]) for c in columns]
         writer.writerow([*cells, "true", job_id])
     return out.getvalue().encode("utf-8")
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return repr(value)
-    return str(value)
 
 
 def rows_parquet(rows: list[dict[str, Any]], columns: list[str], job_id: int) -> bytes:
