@@ -50,6 +50,8 @@ def test_a_settled_reward_is_shown_and_its_claim_copied(
     sign_in(page, wallet)
     page.get_by_role("link", name="My rewards").click()
     expect(page.get_by_role("heading", name="My rewards")).to_be_visible()
+    # The copy buttons are wired by a deferred script: a click before it ran does nothing.
+    page.wait_for_load_state("load")
     row = page.get_by_role("row").filter(has_text=dataset.dao.name)
     expect(row.get_by_role("cell").nth(2)).to_have_text(str(75 * 10**16))
 
