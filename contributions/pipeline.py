@@ -16,9 +16,11 @@ import numpy as np
 from contributions import scoring, services
 from contributions.attestation import ProofFields, sign, typed_data
 from contributions.models import Contribution, Fingerprint, RowHash
+from contributions.services import common
 from contributions.validation import validate_file
 from datadao.keys import load_signer
 from datadao.schema import scoring_policy
+from ipfs.backends.base import IpfsUnavailable
 from ipfs.conf import get_backend
 from ipfs.unixfs import import_stream
 
@@ -35,7 +37,7 @@ def row_digest(key: bytes) -> bytes:
 # --- validate -------------------------------------------------------------------------------------
 
 
-def run_validation(contribution: Contribution) -> None:
+def run_validation(contribution: Contribution) -> Contribution | None:
     path = services.contribution_file(contribution)
     dataset = contribution.dataset
     sidecar = services.rows_sidecar(contribution)
@@ -45,7 +47,7 @@ def run_validation(contribution: Contribution) -> None:
         schema=dataset.schema,
         row_digest_path=sidecar if dataset.kind == "tabular" else None,
     )
-    services.contribution_record_validation(
+    return services.contribution_record_validation(
         contribution_id=contribution.pk,
         accepted=result.accepted,
         media_type=result.media_type or "",
@@ -91,7 +93,7 @@ def _owner_of(contribution_id: int) -> int:
     return Contribution.objects.values_list("contributor_id", flat=True).get(pk=contribution_id)
 
 
-def run_scoring(contribution: Contribution) -> None:
+def run_scoring(contribution: Contribution) -> Contribution | None:
     policy = scoring_policy(contribution.dataset.scoring)
     validation = contribution.report.get("validation", {})
     path = services.contribution_file(contribution)
@@ -132,7 +134,7 @@ def run_scoring(contribution: Contribution) -> None:
     foreign_near = (
         near if near is not None and _owner_of(near) != contribution.contributor_id else None
     )
-    services.contribution_record_scores(
+    return services.contribution_record_scores(
         contribution_id=contribution.pk,
         scores=parts,
         threshold=policy["threshold"],
@@ -150,7 +152,7 @@ def local_cid(path: Path) -> str:
         return str(import_stream(stream, cid_version=1).cid)
 
 
-def run_attestation(contribution: Contribution) -> None:
+def run_attestation(contribution: Contribution) -> Contribution | None:
     path = services.contribution_file(contribution)
     cid = local_cid(path)
     fields = ProofFields(
@@ -164,7 +166,7 @@ def run_attestation(contribution: Contribution) -> None:
     )
     payload = typed_data(fields, chain_id=contribution.dataset.dao.chain_id)
     signer = load_signer("validator")
-    services.contribution_record_attestation(
+    return services.contribution_record_attestation(
         contribution_id=contribution.pk,
         cid=cid,
         typed_data=payload,
@@ -176,11 +178,57 @@ def run_attestation(contribution: Contribution) -> None:
 # --- pin ------------------------------------------------------------------------------------------
 
 
-def run_pin(contribution: Contribution) -> None:
+def run_pin(contribution: Contribution) -> Contribution | None:
     """Add and pin the bytes (a CID already pinned is success); raises IpfsUnavailable."""
     with services.contribution_file(contribution).open("rb") as stream:
         cid = get_backend().add(stream, cid_version=1, pin=True)
-    services.contribution_record_pin(contribution_id=contribution.pk, cid=cid)
+    return services.contribution_record_pin(contribution_id=contribution.pk, cid=cid)
+
+
+# --- express --------------------------------------------------------------------------------------
+
+RUNNERS = {
+    "validate": run_validation,
+    "score": run_scoring,
+    "attest": run_attestation,
+    "pin": run_pin,
+}
+
+
+def run_express(contribution: Contribution, *, pin: bool) -> list[str]:
+    """Run the stages ``contribution`` waits for one after another in this delivery; returns
+    the stages run.
+
+    Each stage is exactly what its own task runs: its result is recorded by the same service,
+    in its own transaction, behind the same status guard. What changes is the hand-over: the
+    service notes the next stage (``services.common.express_stages``) instead of sending a
+    message, and the record it returns, locked and saved a moment ago, feeds the next stage.
+    A crash between stages leaves the contribution at a stage it can be resumed from, by the
+    redelivered express message (``acks_late``) or by the sweeper.
+
+    Pinning runs here only when ``pin`` is true; otherwise, or when the backend is unreachable,
+    the pin stage goes to its own task, with its backoff and retry budget.
+    """
+    done: list[str] = []
+    pending: list[str] = []
+    stage = services.stage_of(contribution)
+    token = common.express_stages.set(pending)
+    try:
+        while stage is not None and not (stage == "pin" and not pin):
+            try:
+                current = RUNNERS[stage](contribution)
+            except IpfsUnavailable:
+                break
+            done.append(stage)
+            stage = pending.pop() if pending else None
+            if current is None:  # a duplicate delivery got there first
+                return done
+            contribution = current
+    finally:
+        common.express_stages.reset(token)
+    if stage is not None:
+        common.dispatch(stage, contribution.pk)
+    return done
 
 
 def rescore(contribution: Contribution) -> dict[str, Any]:

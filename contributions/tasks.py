@@ -3,16 +3,27 @@
 Every task is idempotent (a stage already done is a no-op), uses ``acks_late`` (a worker
 lost mid-task means redelivery, not loss) and is routed to its queue by name
 (``validate_*``/``score_*``/``attest_*`` → validate, ``pin_*`` → pin).
+
+The database going away (a restart, a failover, a dropped connection) is an expected error,
+retried with backoff: each stage writes in one transaction, so the failed delivery left no
+partial rows, and running it again is safe. Without the retry the failed task would be
+acknowledged (``acks_late`` acks failures too) and the stage would wait for the sweeper.
 """
 
 from __future__ import annotations
 
 import logging
+import random
+from collections.abc import Callable
+from contextlib import suppress
 
-from celery import shared_task
+from celery import Task, shared_task
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.db import InterfaceError, OperationalError, close_old_connections
 
 from contributions import pipeline, services
+from contributions.models import Contribution
 from datadao.celeryconf import MAX_COUNTDOWN_SECONDS
 from datadao.keys import load_signer
 from ipfs.backends.base import IpfsUnavailable
@@ -20,28 +31,115 @@ from ipfs.backends.base import IpfsUnavailable
 logger = logging.getLogger(__name__)
 
 PIN_MAX_RETRIES = 8
+# What Django raises when the server is unreachable or the connection broke mid-query.
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+# Retries of one delivery across a database outage: 2, 4, ... 64, then 60 s apart (~10 min
+# in all). Past that the task fails and the contribution, still at its stage, is the
+# sweeper's to dispatch again once the database is back.
+DB_MAX_RETRIES = 14
+DB_MAX_COUNTDOWN_SECONDS = 60
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True)
-def validate_contribution(contribution_id: int) -> str:
-    contribution = services.contribution_begin(contribution_id=contribution_id, stage="validate")
-    if contribution is None:
-        return "skipped"
+def _drop_broken_connections() -> None:
+    """Close connections that saw an error and no longer answer: the next query connects
+    afresh instead of failing on a socket the server (restarted) no longer knows."""
+    with suppress(*DATABASE_ERRORS):
+        close_old_connections()
+
+
+def _retry_after_database_error(
+    task: Task, contribution_id: int, exc: Exception, *, db_retries: int, begun: bool
+) -> Exception:
+    """The retry to raise for a delivery that lost the database (or ``exc`` itself once the
+    retries are spent)."""
+    _drop_broken_connections()
+    if begun:
+        # The delivery was counted by contribution_begin; an outage is not a crash, so give
+        # the count back. Best effort: with the database still down the count stays, which
+        # costs one of MAX_STAGE_ATTEMPTS, never a lost contribution.
+        with suppress(*DATABASE_ERRORS):
+            services.contribution_release_attempt(contribution_id=contribution_id)
+        _drop_broken_connections()
+    if db_retries >= DB_MAX_RETRIES:
+        logger.error(
+            "contribution %s: the database stayed unreachable after %s retries; leaving it to "
+            "the sweeper: %s",
+            contribution_id,
+            db_retries,
+            exc,
+        )
+        return exc
+    base = min(DB_MAX_COUNTDOWN_SECONDS, 2 ** (db_retries + 1))
+    # Jitter (half to all of base), so the deliveries an outage held back do not all
+    # reconnect in the same second; capped like every countdown (tests/faults/test_limits.py).
+    delay = min(MAX_COUNTDOWN_SECONDS, base / 2 + random.uniform(0, base / 2))  # noqa: S311
+    logger.warning(
+        "contribution %s: database unavailable, retry %s in %.0f s: %s",
+        contribution_id,
+        db_retries + 1,
+        delay,
+        exc,
+    )
+    # max_retries=None: the budget is db_retries, counted apart from the pin stage's IPFS
+    # retries (Celery's own counter, request.retries, counts both).
+    return task.retry(
+        exc=exc,
+        countdown=delay,
+        kwargs={"db_retries": db_retries + 1},
+        max_retries=None,
+        throw=False,
+    )
+
+
+def _run_stage(
+    task: Task,
+    contribution_id: int,
+    stage: str | None,
+    work: Callable[[Contribution], str],
+    *,
+    db_retries: int,
+) -> str:
+    """Claim a delivery of ``stage`` and run ``work`` on it, retrying on a database outage."""
+    begun = False
+    try:
+        contribution = services.contribution_begin(contribution_id=contribution_id, stage=stage)
+        if contribution is None:
+            return "skipped"
+        begun = True
+        return work(contribution)
+    except DATABASE_ERRORS as exc:
+        raise _retry_after_database_error(
+            task, contribution_id, exc, db_retries=db_retries, begun=begun
+        ) from exc
+
+
+def _validate(contribution: Contribution) -> str:
     pipeline.run_validation(contribution)
     return "done"
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True)
-def score_contribution(contribution_id: int) -> str:
-    contribution = services.contribution_begin(contribution_id=contribution_id, stage="score")
-    if contribution is None:
-        return "skipped"
+def _score(contribution: Contribution) -> str:
     pipeline.run_scoring(contribution)
     return "done"
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True)
-def attest_contribution(contribution_id: int) -> str:
+def _attest(contribution: Contribution) -> str:
+    pipeline.run_attestation(contribution)
+    return "done"
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)
+def validate_contribution(self: Task, contribution_id: int, db_retries: int = 0) -> str:
+    return _run_stage(self, contribution_id, "validate", _validate, db_retries=db_retries)
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)
+def score_contribution(self: Task, contribution_id: int, db_retries: int = 0) -> str:
+    return _run_stage(self, contribution_id, "score", _score, db_retries=db_retries)
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)
+def attest_contribution(self: Task, contribution_id: int, db_retries: int = 0) -> str:
     # No key, no start: the contribution stays accepted (the sweeper offers it again) instead
     # of spending a delivery attempt on a configuration problem.
     try:
@@ -49,33 +147,52 @@ def attest_contribution(contribution_id: int) -> str:
     except ImproperlyConfigured as exc:
         logger.error("cannot attest contribution %s: %s", contribution_id, exc)
         raise
-    contribution = services.contribution_begin(contribution_id=contribution_id, stage="attest")
-    if contribution is None:
-        return "skipped"
-    pipeline.run_attestation(contribution)
-    return "done"
+    return _run_stage(self, contribution_id, "attest", _attest, db_retries=db_retries)
 
 
-@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=PIN_MAX_RETRIES)
-def pin_contribution(self, contribution_id: int) -> str:  # type: ignore[no-untyped-def]
-    contribution = services.contribution_begin(contribution_id=contribution_id, stage="pin")
-    if contribution is None:
-        return "skipped"
-    try:
-        pipeline.run_pin(contribution)
-    except IpfsUnavailable as exc:
-        if self.request.retries >= self.max_retries:
-            services.contribution_fail(
-                contribution_id=contribution_id,
-                stage="pin",
-                reason=(
-                    f"the IPFS backend stayed unreachable after {self.max_retries} retries: {exc}"
-                ),
-            )
-            return "failed"
-        # Exponential backoff, capped below the broker's visibility timeout. A retry is a new
-        # delivery of the stage, so undo this one's attempt count: only crashes count.
-        services.contribution_release_attempt(contribution_id=contribution_id)
-        countdown = min(MAX_COUNTDOWN_SECONDS, 2 ** (self.request.retries + 1))
-        raise self.retry(exc=exc, countdown=countdown) from exc
-    return "done"
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)
+def pin_contribution(self: Task, contribution_id: int, db_retries: int = 0) -> str:
+    # Retries of this message spent waiting for IPFS: Celery counts database retries too.
+    ipfs_retries = self.request.retries - db_retries
+
+    def pin(contribution: Contribution) -> str:
+        try:
+            pipeline.run_pin(contribution)
+        except IpfsUnavailable as exc:
+            if ipfs_retries >= PIN_MAX_RETRIES:
+                services.contribution_fail(
+                    contribution_id=contribution_id,
+                    stage="pin",
+                    reason=(
+                        f"the IPFS backend stayed unreachable after {PIN_MAX_RETRIES} retries: "
+                        f"{exc}"
+                    ),
+                )
+                return "failed"
+            # Exponential backoff, capped below the broker's visibility timeout. A retry is a
+            # new delivery of the stage, so undo this one's attempt count: only crashes count.
+            services.contribution_release_attempt(contribution_id=contribution_id)
+            countdown = min(MAX_COUNTDOWN_SECONDS, 2 ** (ipfs_retries + 1))
+            raise self.retry(exc=exc, countdown=countdown) from exc
+        return "done"
+
+    return _run_stage(self, contribution_id, "pin", pin, db_retries=db_retries)
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)
+def process_contribution(self: Task, contribution_id: int, db_retries: int = 0) -> str:
+    """The express lane for a small file: every stage it waits for in this one delivery
+    (``pipeline.run_express``), the pin stage too when ``PIPELINE_EXPRESS_PIN`` is on.
+
+    A redelivery (crash, lost worker) resumes at whatever stage the contribution waits for;
+    the delivery is counted once, at that stage, so a poison file is still dead-lettered.
+    """
+
+    def express(contribution: Contribution) -> str:
+        done = pipeline.run_express(contribution, pin=settings.PIPELINE_EXPRESS_PIN)
+        if not done:
+            # Only handed on (to the pin task): this delivery was no attempt at anything.
+            services.contribution_release_attempt(contribution_id=contribution_id)
+        return "+".join(done) or "handed on"
+
+    return _run_stage(self, contribution_id, None, express, db_retries=db_retries)

@@ -49,6 +49,8 @@ TASK_ROUTES: dict[str, dict[str, str]] = {
     "contributions.tasks.validate_*": {"queue": Queue.VALIDATE},
     "contributions.tasks.score_*": {"queue": Queue.VALIDATE},
     "contributions.tasks.attest_*": {"queue": Queue.VALIDATE},
+    # The express lane (validate → score → attest, and pin with the embedded store).
+    "contributions.tasks.process_*": {"queue": Queue.VALIDATE},
     "contributions.tasks.pin_*": {"queue": Queue.PIN},
     "ipfs.tasks.*": {"queue": Queue.PIN},
     "synthetic.tasks.*": {"queue": Queue.SYNTHETIC},

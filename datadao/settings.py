@@ -192,6 +192,14 @@ USE_TZ = True
 
 # --- IPFS ---------------------------------------------------------------------------------------
 IPFS_BACKEND = env.str("IPFS_BACKEND", default="embedded")  # embedded | kubo
+# Contributions up to this size run every pipeline stage in one delivery of the express task
+# (contributions.tasks.process_contribution) instead of one message per stage; 0 turns it off.
+# Each stage keeps its own transaction and status guard; the saving is the broker round trips
+# and per-delivery bookkeeping, most of the cost of a small file.
+PIPELINE_EXPRESS_MAX_BYTES = env.int("PIPELINE_EXPRESS_MAX_BYTES", default=8 * 1024 * 1024)
+# Whether the express task also pins. By default only with the embedded store (a local write);
+# a Kubo/Cluster endpoint keeps its own pin queue, workers and backoff.
+PIPELINE_EXPRESS_PIN = env.bool("PIPELINE_EXPRESS_PIN", default=IPFS_BACKEND == "embedded")
 IPFS_API_URL = env.str("IPFS_API_URL", default="")
 IPFS_EMBEDDED_ROOT = DATA_DIR / "ipfs"
 IPFS_TIMEOUT_SECONDS = env.float("IPFS_TIMEOUT_SECONDS", default=30.0)

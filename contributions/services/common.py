@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -46,12 +47,37 @@ def dataset_max_size(dataset: Dataset) -> int:
     return int(dataset.schema.get("max_size", DEFAULT_MAX_SIZE))
 
 
-def dispatch(stage: str, contribution_id: int) -> None:
+# Set while an express delivery (``contributions.pipeline.run_express``) runs the stages of its
+# contribution itself: ``dispatch`` then notes the next stage here, on commit, instead of
+# sending a message for it.
+express_stages: ContextVar[list[str] | None] = ContextVar("express_stages", default=None)
+
+
+def express_eligible(size: int | None) -> bool:
+    """Whether a contribution of ``size`` bytes goes through the express lane (one delivery for
+    all stages) rather than one task per stage. ``PIPELINE_EXPRESS_MAX_BYTES = 0`` turns the
+    lane off."""
+    limit = settings.PIPELINE_EXPRESS_MAX_BYTES
+    return size is not None and 0 < size <= limit
+
+
+def dispatch(stage: str, contribution_id: int, *, size: int | None = None) -> None:
     """Send the task for ``stage`` once the current transaction commits (never before: a
     rolled-back change must not produce a message). Called as ``common.dispatch`` so tests can
-    replace it in one place."""
+    replace it in one place.
+
+    A contribution entering the pipeline (``validate``) whose ``size`` is known and small goes
+    to the express task; inside an express delivery nothing is sent (see ``express_stages``).
+    """
+    pending = express_stages.get()
+    if pending is not None:
+        transaction.on_commit(lambda: pending.append(stage))
+        return
     from contributions import tasks
 
+    if stage == "validate" and express_eligible(size):
+        send_on_commit(tasks.process_contribution, contribution_id)
+        return
     task = {
         "validate": tasks.validate_contribution,
         "score": tasks.score_contribution,
@@ -101,8 +127,9 @@ def stage_of(contribution: Contribution) -> str | None:
     return None
 
 
-def _lock_at(contribution_id: int, stage: str) -> Contribution | None:
-    """The row, locked, if it still waits for ``stage``; else None (gone or already past).
+def _lock_at(contribution_id: int, stage: str | None) -> Contribution | None:
+    """The row, locked, if it still waits for ``stage`` (None: for any stage); else None (gone,
+    already past, or final).
 
     Worker-side stage transactions commit without waiting for the WAL flush: if the database
     crashed and lost the last of them, the contribution would simply be back at an earlier
@@ -119,6 +146,9 @@ def _lock_at(contribution_id: int, stage: str) -> Contribution | None:
         .filter(pk=contribution_id)
         .first()
     )
-    if contribution is None or stage_of(contribution) != stage:
+    if contribution is None:
+        return None
+    waits_for = stage_of(contribution)
+    if waits_for is None or (stage is not None and waits_for != stage):
         return None
     return contribution

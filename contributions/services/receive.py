@@ -126,7 +126,7 @@ def _receive(
                 "This exact file (same SHA-256) is already in this dataset."
             ) from exc
         raise
-    common.dispatch("validate", contribution.pk)
+    common.dispatch("validate", contribution.pk, size=contribution.size)
     staged.path.replace(upload_root() / storage_name)
     return contribution
 

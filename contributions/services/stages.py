@@ -29,14 +29,16 @@ from datadao.services import audit_record
 
 
 @transaction.atomic
-def contribution_begin(*, contribution_id: int, stage: str) -> Contribution | None:
-    """Claim one delivery of ``stage``; None when there is nothing to do (gone, or already past
-    that stage). Counts deliveries: past MAX_STAGE_ATTEMPTS the contribution is failed, so a
+def contribution_begin(*, contribution_id: int, stage: str | None) -> Contribution | None:
+    """Claim one delivery of ``stage`` (None: of whichever stage the contribution waits for, as
+    the express task does); None when there is nothing to do (gone, already past that stage,
+    or final). Counts deliveries: past MAX_STAGE_ATTEMPTS the contribution is failed, so a
     poison contribution that crashes its worker is dead-lettered instead of looping forever."""
     contribution = _lock_at(contribution_id, stage)
     if contribution is None:
         return None
     if contribution.attempts >= MAX_STAGE_ATTEMPTS:
+        stage = stage_of(contribution)
         _fail(contribution, f"gave up after {MAX_STAGE_ATTEMPTS} attempts at the {stage} stage")
         return None
     contribution.attempts += 1
@@ -222,7 +224,7 @@ def contribution_redispatch(contribution_id: int) -> None:
         # Bump the clock so the same item is not re-sent on every sweep while it runs.
         Contribution.objects.filter(pk=contribution_id).update(status_changed_at=timezone.now())
         with transaction.atomic():
-            common.dispatch(stage, contribution_id)
+            common.dispatch(stage, contribution_id, size=contribution.size)
 
 
 def contribution_release_attempt(*, contribution_id: int) -> None:

@@ -22,6 +22,8 @@ def test_upload_is_accepted_and_kept_when_the_broker_is_down(
         calls.append(args)
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
+    # A small file enters through the express task, a large one through validate.
+    monkeypatch.setattr(tasks.process_contribution, "delay", unreachable)
     monkeypatch.setattr(tasks.validate_contribution, "delay", unreachable)
     with django_capture_on_commit_callbacks(execute=True):
         response = member_client.post(

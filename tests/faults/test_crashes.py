@@ -72,7 +72,8 @@ def test_worker_killed_while_validating_is_finished_by_another(
             if worker:
                 worker.stop()
     assert Contribution.objects.get(pk=pk).status == Status.PINNED
-    assert re.search(r"validate_contribution\[.*\] succeeded", second.log())
+    # Small files take the express task (validate → pin in one delivery).
+    assert re.search(r"process_contribution\[.*\] succeeded", second.log())
     report = check_invariants(contribution_ids=[pk], backend=get_backend())
     assert (report.pinned, report.pins, report.reward_entries) == (1, 1, 1), report
     assert audit_verbs(pk).count("contribution.pinned") == 1
@@ -86,7 +87,8 @@ def test_worker_killed_while_pinning_is_finished_by_another(
     tmp_path: Path,
 ) -> None:  # type: ignore[no-untyped-def]
     RewardPolicy.objects.create(dataset=tabular, per_contribution=10**18)
-    env = {"CELERY_BROKER_URL": private_redis.url}
+    # A fleet with its own pin tier: the express lane hands pinning to the pin queue.
+    env = {"CELERY_BROKER_URL": private_redis.url, "PIPELINE_EXPRESS_PIN": "false"}
     # The pin worker talks to an IPFS API that accepts and never answers: it hangs in `pin`.
     stalled_env = env | {
         "IPFS_BACKEND": "kubo",
@@ -159,7 +161,7 @@ def test_poison_contribution_is_dead_lettered_after_max_attempts(
         worker.stop()
     row = Contribution.objects.get(pk=pk)
     assert row.failure == f"gave up after {MAX_STAGE_ATTEMPTS} attempts at the validate stage"
-    deliveries = re.findall(r"validate_contribution\[[0-9a-f-]+\] received", worker.log())
+    deliveries = re.findall(r"process_contribution\[[0-9a-f-]+\] received", worker.log())
     assert len(deliveries) == MAX_STAGE_ATTEMPTS + 1, worker.log()[-4000:]
     report = check_invariants(contribution_ids=[pk])
     assert (report.failed, report.pins, report.reward_entries) == (1, 0, 0), report

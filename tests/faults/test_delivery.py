@@ -3,6 +3,10 @@
 Warm shutdown finishes the running task and leaves the rest queued; a message delivered twice
 at once has one effect (row lock plus status guard in ``contribution_begin`` / ``_lock_at``); a
 publish lost after the commit is dispatched again by the sweeper.
+
+Most of these watch one stage's task, so they run with the express lane off (``per_stage``):
+one message per stage, as for a file above ``PIPELINE_EXPRESS_MAX_BYTES``. The express task's
+own duplicate delivery has a test of its own.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from django.test import Client
 
 from contributions.models import FINAL_STATUSES, Contribution, RowHash, Status
 from contributions.services import rows_sidecar
-from contributions.tasks import pin_contribution, validate_contribution
+from contributions.tasks import pin_contribution, process_contribution, validate_contribution
 from ipfs.conf import get_backend
 from rewards.models import RewardPolicy
 from tests.contributions.conftest import good_csv
@@ -28,6 +32,8 @@ from tests.fleet.invariants import check_invariants
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
+# Workers' environment for the per-stage lane (the test process gets it from ``per_stage``).
+PER_STAGE_ENV = {"PIPELINE_EXPRESS_MAX_BYTES": "0"}
 TASK_LINE = re.compile(r"Task [\w.]+\.(\w+)\[([0-9a-f-]+)\] (received|succeeded)")
 
 
@@ -37,6 +43,25 @@ def _tasks(worker: WorkerProcess, state: str, name: str | None = None) -> list[s
         for task, task_id, event in TASK_LINE.findall(worker.log())
         if event == state and (name is None or task == name)
     ]
+
+
+def _succeeded(workers: list[WorkerProcess], name: str) -> int:
+    return sum(len(_tasks(w, "succeeded", name)) for w in workers)
+
+
+def _wait_final(pk: int, worker: WorkerProcess, *, timeout: float, what: str) -> None:
+    wait_for(
+        lambda: Contribution.objects.filter(pk=pk, status__in=FINAL_STATUSES).exists(),
+        timeout=timeout,
+        what=what,
+        worker=worker,
+    )
+
+
+@pytest.fixture
+def per_stage(settings):  # type: ignore[no-untyped-def]
+    """Uploads enter the per-stage lane: validate, score, attest and pin as four messages."""
+    settings.PIPELINE_EXPRESS_MAX_BYTES = 0
 
 
 def _start_workers(tmp_path: Path, count: int, **kwargs) -> list[WorkerProcess]:  # type: ignore[no-untyped-def]
@@ -52,10 +77,10 @@ def _start_workers(tmp_path: Path, count: int, **kwargs) -> list[WorkerProcess]:
 
 
 def test_warm_shutdown_finishes_the_running_task_and_runs_nothing_twice(
-    private_redis: PrivateRedis, member_client: Client, big_tabular, tmp_path: Path
+    private_redis: PrivateRedis, member_client: Client, big_tabular, tmp_path: Path, per_stage
 ) -> None:  # type: ignore[no-untyped-def]
     RewardPolicy.objects.create(dataset=big_tabular, per_contribution=10**18)
-    env = {"CELERY_BROKER_URL": private_redis.url}
+    env = {"CELERY_BROKER_URL": private_redis.url} | PER_STAGE_ENV
     first = start_worker(tmp_path, extra_env=env)
     second = None
     try:
@@ -104,10 +129,10 @@ def test_warm_shutdown_finishes_the_running_task_and_runs_nothing_twice(
 
 
 def test_the_same_message_delivered_twice_at_once_has_one_effect(
-    private_redis: PrivateRedis, member_client: Client, big_tabular, tmp_path: Path
+    private_redis: PrivateRedis, member_client: Client, big_tabular, tmp_path: Path, per_stage
 ) -> None:  # type: ignore[no-untyped-def]
     RewardPolicy.objects.create(dataset=big_tabular, per_contribution=10**18)
-    env = {"CELERY_BROKER_URL": private_redis.url}
+    env = {"CELERY_BROKER_URL": private_redis.url} | PER_STAGE_ENV
     rows = 40_000
     workers = _start_workers(tmp_path, 2, queues="default,validate", extra_env=env)
     try:
@@ -125,17 +150,12 @@ def test_the_same_message_delivered_twice_at_once_has_one_effect(
             # The pin queue has no consumer yet: duplicate its message, then start two.
             pin_contribution.delay(pk)
             workers += _start_workers(tmp_path, 2, queues="pin", extra_env=env)
-            wait_for(
-                lambda: Contribution.objects.filter(pk=pk, status__in=FINAL_STATUSES).exists(),
-                timeout=60,
-                what="the pin",
-                worker=workers[2],
-            )
+            _wait_final(pk, workers[2], timeout=60, what="the pin")
     finally:
         for worker in workers:
             worker.stop()
-    validations = sum(len(_tasks(w, "succeeded", "validate_contribution")) for w in workers)
-    pins = sum(len(_tasks(w, "succeeded", "pin_contribution")) for w in workers)
+    validations = _succeeded(workers, "validate_contribution")
+    pins = _succeeded(workers, "pin_contribution")
     assert (validations, pins) == (2, 2), "each duplicate was delivered and ran"
     assert Contribution.objects.get(pk=pk).status == Status.PINNED
     verbs = audit_verbs(pk)
@@ -170,10 +190,10 @@ def test_a_publish_lost_after_the_commit_is_dispatched_by_the_sweeper(
 
 
 def test_a_duplicate_delivered_halfway_through_validation_changes_nothing(
-    private_redis: PrivateRedis, member_client: Client, big_tabular, tmp_path: Path
+    private_redis: PrivateRedis, member_client: Client, big_tabular, tmp_path: Path, per_stage
 ) -> None:  # type: ignore[no-untyped-def]
     RewardPolicy.objects.create(dataset=big_tabular, per_contribution=10**18)
-    env = {"CELERY_BROKER_URL": private_redis.url}
+    env = {"CELERY_BROKER_URL": private_redis.url} | PER_STAGE_ENV
     rows = 100_000
     workers = _start_workers(tmp_path, 2, extra_env=env)
     try:
@@ -195,17 +215,38 @@ def test_a_duplicate_delivered_halfway_through_validation_changes_nothing(
                 worker=workers[0],
             )
             validate_contribution.delay(pk)
-            wait_for(
-                lambda: Contribution.objects.filter(pk=pk, status__in=FINAL_STATUSES).exists(),
-                timeout=60,
-                what="the pipeline",
-                worker=workers[0],
-            )
+            _wait_final(pk, workers[0], timeout=60, what="the pipeline")
     finally:
         for worker in workers:
             worker.stop()
-    validations = sum(len(_tasks(w, "succeeded", "validate_contribution")) for w in workers)
-    assert validations == 2
+    assert _succeeded(workers, "validate_contribution") == 2
     assert Contribution.objects.get(pk=pk).status == Status.PINNED
     assert RowHash.objects.filter(contribution_id=pk).count() == rows
     check_invariants(contribution_ids=[pk], backend=get_backend())
+
+
+def test_the_express_message_delivered_twice_at_once_has_one_effect(
+    private_redis: PrivateRedis, member_client: Client, big_tabular, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """Two idle workers take the upload's express message and a duplicate at once: each stage's
+    record is behind the row lock and status guard, so whichever delivery gets to a stage first
+    records it and the other finds it done, at that stage or a later one."""
+    RewardPolicy.objects.create(dataset=big_tabular, per_contribution=10**18)
+    env = {"CELERY_BROKER_URL": private_redis.url}
+    rows = 40_000
+    workers = _start_workers(tmp_path, 2, queues="default,validate", extra_env=env)
+    try:
+        with publishing_to(private_redis.url):
+            pk = upload(member_client, big_tabular, good_csv(rows))
+            process_contribution.delay(pk)
+            _wait_final(pk, workers[0], timeout=90, what="the express lane")
+    finally:
+        for worker in workers:
+            worker.stop()
+    assert _succeeded(workers, "process_contribution") == 2, "each duplicate ran"
+    assert Contribution.objects.get(pk=pk).status == Status.PINNED
+    verbs = audit_verbs(pk)
+    assert (verbs.count("contribution.accepted"), verbs.count("contribution.pinned")) == (1, 1)
+    assert RowHash.objects.filter(contribution_id=pk).count() == rows
+    report = check_invariants(contribution_ids=[pk], backend=get_backend())
+    assert (report.pinned, report.pins, report.reward_entries) == (1, 1, 1), report

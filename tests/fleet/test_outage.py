@@ -32,7 +32,12 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 # The fleet layout of deploy/: one process per queue group; a GPU host takes only synthetic.
 FLEET = {
-    "validate": {"validate_contribution", "score_contribution", "attest_contribution"},
+    "validate": {
+        "process_contribution",
+        "validate_contribution",
+        "score_contribution",
+        "attest_contribution",
+    },
     "pin": {"pin_contribution"},
     "default,rewards": {"heartbeat", "close_due_epochs"},
     "synthetic": {"run_synthetic_job"},
@@ -75,7 +80,9 @@ def test_four_workers_ride_out_a_broker_outage_with_nothing_lost(
     private_redis: PrivateRedis, member_client: Client, tabular, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
     RewardPolicy.objects.create(dataset=tabular, per_contribution=10**18)
-    env = {"CELERY_BROKER_URL": private_redis.url}
+    # As deploy/ lays a fleet out: the express lane validates, scores and attests on the
+    # validate workers and hands pinning to the pin workers (the default with a Kubo backend).
+    env = {"CELERY_BROKER_URL": private_redis.url, "PIPELINE_EXPRESS_PIN": "false"}
     workers: dict[str, WorkerProcess] = {}
     try:
         # Started side by side: each takes seconds to import Django and connect.
