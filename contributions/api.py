@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from contributions import selectors
 from contributions.errors import ContributionRefused
-from contributions.models import Contribution
+from contributions.models import Contribution, Status
 from contributions.services import contribution_receive, dataset_max_size
 from contributions.tokens import api_token_create, user_from_bearer
 from contributions.uploads import HashingUploadHandler
@@ -32,6 +32,8 @@ from datadao.models import User
 # Multipart framing (boundaries, headers, the signature field) on top of the file itself.
 MULTIPART_OVERHEAD = 64 * 1024
 MAX_PAGE_SIZE = 100
+# Keeps OFFSET within PostgreSQL's bigint: a larger page would be a 500, not an empty page.
+MAX_PAGE = 10**9
 
 
 def _error(code: str, detail: str, status: int) -> JsonResponse:
@@ -176,7 +178,13 @@ def contribution_list(request: HttpRequest) -> HttpResponse:
         dataset = int(request.GET["dataset"]) if request.GET.get("dataset") else None
     except ValueError:
         return _error("bad_request", "page, page_size and dataset must be whole numbers.", 400)
+    if page > MAX_PAGE:
+        return _error("bad_request", f"page must be at most {MAX_PAGE}.", 400)
     status = request.GET.get("status") or None
+    if status is not None and status not in Status.values:
+        # Checked here, not left to the query: PostgreSQL refuses a NUL byte with a 500.
+        allowed = ", ".join(Status.values)
+        return _error("bad_request", f"status must be one of {allowed}.", 400)
     items, total = selectors.contributions_of(
         user=user, dataset_id=dataset, status=status, offset=(page - 1) * size, limit=size
     )
@@ -236,5 +244,8 @@ def token_create(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return _error("unauthenticated", "Sign in with your wallet first.", 401)
     name = request.POST.get("name", "") or "cli"
+    if "\x00" in name:
+        # PostgreSQL cannot store a NUL byte: refused here rather than failing as a 500.
+        return _error("bad_request", "name must not contain NUL characters.", 400)
     token, plain = api_token_create(user=request.user, name=name)
     return JsonResponse({"id": token.pk, "name": token.name, "token": plain}, status=201)

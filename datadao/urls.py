@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from datadao.views import auth, pages
+from datadao.views import auth, openapi, pages
 from ipfs.views import serve_cid
 
 urlpatterns = [
@@ -15,6 +15,7 @@ urlpatterns = [
     path("auth/logout", auth.logout_view, name="siwe-logout"),
     path("auth/me", auth.me, name="siwe-me"),
     path("auth/demo", auth.demo_sign_in, name="demo-sign-in"),
+    path("api/openapi.json", openapi.openapi_json, name="api-openapi"),
     path("api/", include("contributions.urls")),
     path("api/labeling/", include("labeling.urls")),
     path("", include("labeling.web_urls")),

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
@@ -40,6 +40,13 @@ def allocation_claim(allocation: Allocation) -> dict[str, Any]:
     }
 
 
+def _not_found(what: str, pk: int) -> JsonResponse:
+    # A JSON API answers refusals in the API's shape, not with the site's HTML 404 page; the
+    # same answer whether the object is missing or someone else's, so neither leaks.
+    detail = f"There is no {what} {pk} you can see (downloads need the signed-in session)."
+    return JsonResponse({"error": "not_found", "detail": detail}, status=404)
+
+
 def _download(body: dict[str, Any], filename: str) -> HttpResponse:
     response = HttpResponse(json.dumps(body, indent=2), content_type="application/json")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -53,7 +60,7 @@ def allocation_download(request: HttpRequest, allocation_id: int) -> HttpRespons
     if allocation is None or not _owner_or_manager(
         request, allocation.account, allocation.epoch.dao_id
     ):
-        raise Http404("No such allocation.")
+        return _not_found("allocation", allocation_id)
     name = f"{allocation.epoch.dao.slug}-epoch-{allocation.epoch.number}-claim.json"
     return _download(allocation_claim(allocation), name)
 
@@ -63,7 +70,7 @@ def voucher_download(request: HttpRequest, voucher_id: int) -> HttpResponse:
     """``GET /api/rewards/vouchers/{id}``: the ``eth_signTypedData_v4`` payload + signature."""
     voucher = Voucher.objects.filter(pk=voucher_id).first()
     if voucher is None or not _owner_or_manager(request, voucher.contributor, voucher.dao_id):
-        raise Http404("No such voucher.")
+        return _not_found("voucher", voucher_id)
     body = {
         "typedData": voucher.typed_data,
         "signature": voucher.signature,

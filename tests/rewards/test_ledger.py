@@ -204,7 +204,8 @@ def test_claim_downloads_are_for_the_owner_only() -> None:
     assert "Copy" in page and str(allocation.pk) in page
     stranger = Client()
     stranger.force_login(UserFactory(), backend="django.contrib.auth.backends.ModelBackend")
-    assert stranger.get(f"/api/rewards/allocations/{allocation.pk}").status_code == 404
+    refused = stranger.get(f"/api/rewards/allocations/{allocation.pk}")
+    assert refused.status_code == 404 and refused.json()["error"] == "not_found"
 
 
 @pytest.mark.django_db

@@ -1,0 +1,252 @@
+"""``components``: the security schemes and the response schemas, one per serializer of
+the API (closed objects, so a field added to a serializer must be added here)."""
+
+from __future__ import annotations
+
+from copy import deepcopy
+
+from datadao.openapi.common import (
+    ADDRESS,
+    BASIS_POINTS,
+    BOOLEAN,
+    COUNT,
+    DATETIME,
+    INTEGER,
+    STRING,
+    STRINGS,
+    Schema,
+    closed,
+    nullable,
+    ref,
+)
+
+SECURITY_SCHEMES = {
+    "apiToken": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "dd_…",
+        "description": "A per-user API token from POST /api/tokens: `Authorization: Bearer "
+        "dd_…`. No cookies, so no CSRF check. An unknown or revoked token is a 401 on the "
+        "contributions and labeling endpoints (release downloads treat it as anonymous).",
+    },
+    "session": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "sessionid",
+        "description": "The browser session from POST /auth/verify (Sign-In with Ethereum).",
+    },
+    "csrfCookie": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "csrftoken",
+        "description": "Django's CSRF cookie, set by GET /auth/nonce.",
+    },
+    "csrfHeader": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-CSRFToken",
+        "description": "The csrftoken cookie's value; required on every session POST.",
+    },
+}
+
+# --- schemas -------------------------------------------------------------------------------------
+
+CONTRIBUTION_STATUSES = [
+    "received",
+    "validating",
+    "rejected",
+    "accepted",
+    "pinning",
+    "pinned",
+    "failed",
+]
+RUN_STATUSES = ["queued", "running", "done", "failed"]
+
+_CONTRIBUTION = closed(
+    {
+        "id": INTEGER,
+        "dataset": INTEGER,
+        "contributor": ADDRESS,
+        "status": {"type": "string", "enum": CONTRIBUTION_STATUSES},
+        "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+        "size": COUNT,
+        "media_type": STRING,
+        "name": STRING,
+        "signed": BOOLEAN,
+        "scores": closed(
+            {
+                "authenticity": BASIS_POINTS,
+                "ownership": BASIS_POINTS,
+                "quality": BASIS_POINTS,
+                "uniqueness": BASIS_POINTS,
+                "score": BASIS_POINTS,
+            }
+        ),
+        "reasons": STRINGS,
+        "review": nullable({"type": "string", "enum": ["pending", "confirmed", "overridden"]}),
+        "cid": nullable(STRING),
+        "failure": nullable(STRING),
+        "created_at": DATETIME,
+        "proof_url": nullable(STRING),
+    }
+)
+_CONTRIBUTION_DETAIL = deepcopy(_CONTRIBUTION)
+_CONTRIBUTION_DETAIL["properties"]["report"] = {
+    "type": "object",
+    "description": "The validation report (rows, columns, image facts …) once validated.",
+}
+_CONTRIBUTION_DETAIL["required"].append("report")
+
+_RUN = closed(
+    {
+        "id": INTEGER,
+        "method": {"type": "string", "enum": ["ds", "mv"]},
+        "status": {"type": "string", "enum": RUN_STATUSES},
+        "created_at": DATETIME,
+        "finished_at": nullable(DATETIME),
+        "metrics": {"type": "object", "description": "Agreement metrics of a finished run."},
+        "error": nullable(STRING),
+    }
+)
+
+SCHEMAS: dict[str, Schema] = {
+    "Error": {
+        "type": "object",
+        "description": "Every refusal of the JSON API: a stable code and a message naming the "
+        "problem.",
+        "properties": {
+            "error": STRING,
+            "detail": STRING,
+            "chain_ids": {
+                "type": "array",
+                "items": INTEGER,
+                "description": "Only with wrong_chain from GET /auth/nonce: the allowed chains.",
+            },
+        },
+        "required": ["error", "detail"],
+        "additionalProperties": False,
+    },
+    "Nonce": closed(
+        {
+            "nonce": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+            "expires_at": DATETIME,
+            "domain": STRING,
+            "uri": STRING,
+            "chain_ids": {"type": "array", "items": INTEGER},
+            "message": {"type": "string", "description": "The EIP-4361 text to sign."},
+        },
+        optional=("message",),
+    ),
+    "SignedIn": closed({"address": ADDRESS, "console": BOOLEAN}),
+    "Me": closed(
+        {"authenticated": BOOLEAN, "address": ADDRESS, "console": BOOLEAN},
+        optional=("address", "console"),
+    ),
+    "Contribution": _CONTRIBUTION,
+    "ContributionDetail": _CONTRIBUTION_DETAIL,
+    "ContributionPage": closed(
+        {
+            "count": COUNT,
+            "page": {"type": "integer", "minimum": 1},
+            "page_size": {"type": "integer", "minimum": 1, "maximum": 100},
+            "results": {"type": "array", "items": ref("Contribution")},
+        }
+    ),
+    "SignedTypedData": closed(
+        {
+            "typedData": {"type": "object", "description": "eth_signTypedData_v4 payload"},
+            "signature": STRING,
+            "signer": ADDRESS,
+        }
+    ),
+    "ApiToken": closed(
+        {
+            "id": INTEGER,
+            "name": {"type": "string", "maxLength": 80},
+            "token": {"type": "string", "pattern": "^dd_", "description": "Shown once."},
+        }
+    ),
+    "Manifest": {"type": "object", "description": "The release manifest, as pinned."},
+    "Progress": closed(
+        {
+            "done_today": COUNT,
+            "done_total": COUNT,
+            "gold_accuracy": nullable({"type": "number", "minimum": 0, "maximum": 1}),
+            "gold_answered": nullable(COUNT),
+            "paused": BOOLEAN,
+            "paused_reason": STRING,
+        }
+    ),
+    "Hold": closed(
+        {
+            "hold": INTEGER,
+            "expires_at": DATETIME,
+            "item": closed(
+                {
+                    "kind": {"type": "string", "enum": ["image", "text", "row"]},
+                    "image_url": STRING,
+                    "text": STRING,
+                    "row": {"type": "object"},
+                },
+                optional=("image_url", "text", "row"),
+            ),
+            "labels": STRINGS,
+            "multi_choice": BOOLEAN,
+        }
+    ),
+    "Next": closed(
+        {
+            "task": nullable(ref("Hold")),
+            "detail": {"type": "string", "description": "Only when nothing is left."},
+            "progress": ref("Progress"),
+        },
+        optional=("detail",),
+    ),
+    "Submitted": closed(
+        {
+            "label": closed({"hold": INTEGER, "value": STRINGS, "at": DATETIME}),
+            "progress": ref("Progress"),
+        }
+    ),
+    "ConsensusRun": _RUN,
+    "ConsensusSummary": closed(
+        {
+            "dataset": INTEGER,
+            "tasks": closed(
+                {"total": COUNT, "complete": COUNT, "gold": COUNT, "open": COUNT, "labels": COUNT}
+            ),
+            "latest_run": nullable(ref("ConsensusRun")),
+            "latest_done_run": nullable(ref("ConsensusRun")),
+        }
+    ),
+    "LabelImport": closed(
+        {
+            "id": INTEGER,
+            "dataset": INTEGER,
+            "status": {"type": "string", "enum": RUN_STATUSES},
+            "file_name": STRING,
+            "format": {"type": "string", "enum": ["csv", "jsonl"]},
+            "progress": {"type": "number", "minimum": 0, "maximum": 1},
+            "rows_done": COUNT,
+            "rows_created": COUNT,
+            "rows_failed": COUNT,
+            "errors": STRINGS,
+            "created_at": DATETIME,
+            "finished_at": nullable(DATETIME),
+        }
+    ),
+    "Claim": closed(
+        {
+            "dao": STRING,
+            "epoch": INTEGER,
+            "root": STRING,
+            "account": ADDRESS,
+            "amount": {"type": "string", "pattern": "^[0-9]+$", "description": "uint256"},
+            "proof": STRINGS,
+            "treeIndex": COUNT,
+            "chainId": INTEGER,
+            "contract": nullable(ADDRESS),
+            "dumpCid": STRING,
+        }
+    ),
+}

@@ -1,0 +1,251 @@
+"""Paths of the labeling API (``labeling.api``): every operation goes through its
+``endpoint`` wrapper, so they share its caller resolution and refusals."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from datadao.openapi.common import (
+    CSRF_FAILED,
+    HTML,
+    INTEGER,
+    JSON,
+    SESSION,
+    SESSION_WRITE,
+    STRING,
+    STRINGS,
+    TOKEN,
+    UNAUTHENTICATED,
+    Schema,
+    binary,
+    closed,
+    error,
+    json_response,
+    path_id,
+    query,
+    ref,
+)
+
+LABELING_DATASET = path_id("dataset_id", "labeling dataset")
+HOLD = path_id("hold_id", "hold (from GET …/next)")
+CONFLICT = error(
+    "conflict: the dataset is not open, the hold was already used or expired, "
+    "or there is nothing to undo."
+)
+FORBIDDEN = error(
+    "forbidden (not a member, or not a DAO admin) or paused (your accuracy on "
+    "check questions fell under the dataset's floor)."
+)
+
+
+def labeling_operation(
+    summary: str,
+    description: str,
+    ok: dict[str, Schema],
+    *,
+    write: bool,
+    bad_request: Schema | None = None,
+    **extra: Any,
+) -> Schema:
+    """A labeling operation: every one shares the caller resolution and refusals of
+    ``labeling.api.endpoint``."""
+    responses: dict[str, Schema] = {
+        **ok,
+        "400": bad_request or error("refused or bad_label: the request names something invalid."),
+        "401": UNAUTHENTICATED,
+        "403": FORBIDDEN,
+        "404": error("not_found: no such labeling dataset, hold or import."),
+        "409": CONFLICT,
+    }
+    if write:
+        # Django's CSRF page answers a session write first; forbidden keeps its JSON body.
+        responses["403"] = {
+            "description": FORBIDDEN["description"] + " Or CSRF verification failed (HTML).",
+            "content": {**FORBIDDEN["content"], **CSRF_FAILED["content"]},
+        }
+    operation: Schema = {
+        "tags": ["labeling"],
+        "summary": summary,
+        "description": description,
+        "security": [TOKEN, SESSION_WRITE if write else SESSION],
+        "responses": responses,
+    }
+    operation.update(extra)
+    return operation
+
+
+PATHS: dict[str, Schema] = {
+    # --- labeling --------------------------------------------------------------------------------
+    "/api/labeling/{dataset_id}/next": {
+        "get": labeling_operation(
+            "Hold the next task for you (or return your live hold)",
+            "No response before submission says whether a task is a check question or what "
+            "others answered.",
+            {
+                "200": json_response(
+                    ref("Next"), "A hold, or task null when nothing is left for you."
+                )
+            },
+            write=False,
+            operationId="label_next",
+            parameters=[LABELING_DATASET],
+        )
+    },
+    "/api/labeling/{dataset_id}/holds/{hold_id}/label": {
+        "post": labeling_operation(
+            "Answer a task you hold",
+            "One label name, or a list of them for multi-choice datasets.",
+            {"201": json_response(ref("Submitted"), "Recorded.")},
+            write=True,
+            operationId="label_submit",
+            parameters=[LABELING_DATASET, HOLD],
+            requestBody={
+                "required": True,
+                "content": {
+                    JSON: {
+                        "schema": closed(
+                            {
+                                "label": {"anyOf": [STRING, STRINGS]},
+                                "duration_ms": {"type": "integer", "minimum": 0},
+                            },
+                            optional=("duration_ms",),
+                        )
+                    }
+                },
+            },
+        )
+    },
+    "/api/labeling/{dataset_id}/holds/{hold_id}/skip": {
+        "post": labeling_operation(
+            "Give a held task back (never offered to you again)",
+            "",
+            {"200": json_response(closed({"skipped": INTEGER}), "Skipped.")},
+            write=True,
+            operationId="label_skip",
+            parameters=[LABELING_DATASET, HOLD],
+        )
+    },
+    "/api/labeling/{dataset_id}/undo": {
+        "post": labeling_operation(
+            "Take back your last answer (within a minute, before consensus)",
+            "The task is held for you again.",
+            {"200": json_response(closed({"task": ref("Hold")}), "The task, held again.")},
+            write=True,
+            operationId="label_undo",
+            parameters=[LABELING_DATASET],
+        )
+    },
+    "/api/labeling/{dataset_id}/me": {
+        "get": labeling_operation(
+            "Your progress, gold accuracy (once revealed) and pause",
+            "",
+            {"200": json_response(ref("Progress"), "Your progress.")},
+            write=False,
+            operationId="label_me",
+            parameters=[LABELING_DATASET],
+        )
+    },
+    "/api/labeling/{dataset_id}/consensus": {
+        "get": labeling_operation(
+            "Task counts and the latest consensus runs",
+            "",
+            {"200": json_response(ref("ConsensusSummary"), "The summary.")},
+            write=False,
+            operationId="consensus_summary",
+            parameters=[LABELING_DATASET],
+        ),
+        "post": labeling_operation(
+            "Queue a whole-dataset consensus run (DAO admins)",
+            "Asking while a run is queued or running returns that run.",
+            {"202": json_response(ref("ConsensusRun"), "The queued (or active) run.")},
+            write=True,
+            operationId="consensus_request",
+            parameters=[LABELING_DATASET],
+            requestBody={
+                "required": False,
+                "content": {
+                    JSON: {
+                        "schema": closed(
+                            {"method": {"type": "string", "enum": ["ds", "mv"], "default": "ds"}},
+                            optional=("method",),
+                        )
+                    }
+                },
+            },
+        ),
+    },
+    "/api/labeling/{dataset_id}/imports": {
+        "post": labeling_operation(
+            "Queue a bulk import of items from CSV or JSON Lines (DAO admins)",
+            "Poll GET /api/labeling/imports/{id} for progress.",
+            {
+                "202": json_response(ref("LabelImport"), "Queued."),
+            },
+            write=True,
+            # Django parses the multipart body itself: one it cannot parse is its HTML 400.
+            bad_request={
+                "description": "refused or bad_label (no file, an empty file, an unknown "
+                "format), or a multipart body Django cannot parse (its HTML page).",
+                "content": {JSON: {"schema": ref("Error")}, HTML: {"schema": STRING}},
+            },
+            operationId="label_import_create",
+            parameters=[LABELING_DATASET],
+            requestBody={
+                "required": True,
+                "content": {
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {
+                                "file": {"type": "string", "format": "binary"},
+                                "format": {
+                                    "type": "string",
+                                    "enum": ["csv", "jsonl"],
+                                    "description": "Default: from the file name (.jsonl, "
+                                    ".ndjson), else csv.",
+                                },
+                            },
+                            "required": ["file"],
+                        }
+                    }
+                },
+            },
+        )
+    },
+    "/api/labeling/imports/{import_id}": {
+        "get": labeling_operation(
+            "Status and progress of a bulk import (DAO admins)",
+            "",
+            {"200": json_response(ref("LabelImport"), "The import.")},
+            write=False,
+            operationId="label_import_detail",
+            parameters=[path_id("import_id", "import")],
+        )
+    },
+    "/api/labeling/{dataset_id}/export.csv": {
+        "get": labeling_operation(
+            "Settled tasks with consensus, posterior and raw labels, as CSV (DAO admins)",
+            "Streamed.",
+            {"200": binary("text/csv", "The export, as an attachment.")},
+            write=False,
+            operationId="label_export_csv",
+            parameters=[
+                LABELING_DATASET,
+                query("gold", STRING, "`1` adds the gold (check) tasks."),
+            ],
+        )
+    },
+    "/api/labeling/{dataset_id}/export.jsonl": {
+        "get": labeling_operation(
+            "The same export as JSON Lines (DAO admins)",
+            "Streamed.",
+            {"200": binary("application/x-ndjson", "The export, as an attachment.")},
+            write=False,
+            operationId="label_export_jsonl",
+            parameters=[
+                LABELING_DATASET,
+                query("gold", STRING, "`1` adds the gold (check) tasks."),
+            ],
+        )
+    },
+}
