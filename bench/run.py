@@ -219,6 +219,60 @@ def _web_rows(s: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def _load_rows(s: dict[str, Any]) -> list[Row]:
+    load, req, ratios = s["load"], s["requests"], s["ratios"]
+
+    def latency(name: str) -> str:
+        d = req["endpoints"][name]["ms_ok"]
+        if not d.get("n"):
+            return "none answered"
+        text = f"p50 {d['p50']} ms, p95 {d['p95']} ms, p99 {d['p99']} ms ({d['n']:,})"
+        worker = s["server_logs"].get("in_worker_ms", {}).get(name, {})
+        if worker.get("n"):
+            text += f"; in the web worker p50 {worker['p50']} ms, p95 {worker['p95']} ms"
+        return text
+
+    drained = s["drain"]["seconds"]
+    invariants = s["consistency"]["invariants"]
+    return [
+        (
+            f"label `next` under load: {load['contributors']} contributors + "
+            f"{load['labelers']} labelers, {load['duration_s']:.0f} s",
+            f"p95 {ratios['next_p95_vs_healthz']}× /healthz p95 (same load)",
+            latency("next"),
+            "",
+        ),
+        ("label submit under load", f"p95 {ratios['submit_p95_vs_healthz']}× /healthz p95",
+         latency("submit"), ""),
+        ("upload accept under load", f"p95 {ratios['upload_p95_vs_healthz']}× /healthz p95",
+         latency("upload"), ""),
+        (
+            "requests under load",
+            "",
+            f"{req['total']:,} ({req['per_s']}/s): {s['throughput']['uploads_accepted_per_s']} "
+            f"uploads/s, {s['throughput']['labels_per_s']} labels/s; 4xx "
+            f"{sum(req['4xx_by_reason'].values())} (429 {req['429_quota']}), no answer "
+            f"{sum(req['no_answer_by_reason'].values())}; machine "
+            f"{100 * s['cpu']['machine_busy_share']:.0f} % busy",
+            f"0 5xx: {_ok(req['5xx'] == 0)}",
+        ),
+        (
+            "queue drained after the load",
+            "",
+            "not drained" if drained is None else f"{drained} s",
+            f"≤ {s['drain']['target_s']:.0f} s: "
+            f"{_ok(drained is not None and drained <= s['drain']['target_s'])}",
+        ),
+        (
+            "fleet invariants after the load",
+            "",
+            f"{invariants.get('contributions', '?')} contributions, "
+            f"{invariants.get('pinned', '?')} pinned",
+            f"pass: {_ok(invariants['ok'])}",
+        ),
+    ]  # fmt: skip
+
+
 BENCHMARKS = [
     Spec("ipfs_cid", "CID vs sha256 vs js-ipfs", 300, 1800, _ipfs_rows),
     Spec("labeling_consensus", "Dawid–Skene vs crowd-kit", 300, 1800, _consensus_rows),
@@ -227,6 +281,7 @@ BENCHMARKS = [
     Spec("pipeline", "contributions/s end to end", 600, 3600, _pipeline_rows),
     Spec("labeling_assign", "labeling `next` on PostgreSQL", 600, 3600, _assign_rows),
     Spec("web", "web pages over HTTP (gunicorn)", 600, 3600, _web_rows),
+    Spec("load", "contributors and labelers at once (locust)", 300, 1200, _load_rows),
 ]
 
 
