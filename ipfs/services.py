@@ -26,16 +26,21 @@ def pin_record(*, cid: str, size: int | None, content_type: str, label: str) -> 
     """Record that ``cid`` is pinned. Idempotent: the unique CID makes a repeat a no-op."""
     from django.conf import settings
 
-    pin, _ = Pin.objects.get_or_create(
-        cid=cid,
-        defaults={
-            "size": size,
-            "content_type": content_type,
-            "label": label,
-            "backend": settings.IPFS_BACKEND,
-        },
+    # INSERT ... ON CONFLICT DO NOTHING, then read: two statements where get_or_create takes
+    # four (it is on every contribution's path).
+    Pin.objects.bulk_create(
+        [
+            Pin(
+                cid=cid,
+                size=size,
+                content_type=content_type,
+                label=label,
+                backend=settings.IPFS_BACKEND,
+            )
+        ],
+        ignore_conflicts=True,
     )
-    return pin
+    return Pin.objects.get(cid=cid)
 
 
 def content_add(

@@ -140,9 +140,12 @@ def _lock_at(contribution_id: int, stage: str | None) -> Contribution | None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
+    # Only the contribution's row: a bare FOR UPDATE over the join would lock its dataset and
+    # DAO rows too, which every upload to the dataset needs (the FK's KEY SHARE) while it
+    # holds its contributor's row, the row a stage's reward credit needs: a deadlock.
     contribution = (
-        Contribution.objects.select_for_update()
-        .select_related("dataset__dao")
+        Contribution.objects.select_for_update(of=("self",))
+        .select_related("dataset__dao", "contributor")
         .filter(pk=contribution_id)
         .first()
     )

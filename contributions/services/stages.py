@@ -124,9 +124,14 @@ def contribution_record_scores(
                 batch_size=5000,
             )
         if fingerprint:
-            Fingerprint.objects.get_or_create(
-                contribution=contribution,
-                defaults={"dataset_id": contribution.dataset_id, **fingerprint},
+            # One statement (INSERT ... ON CONFLICT DO NOTHING), where get_or_create takes four.
+            Fingerprint.objects.bulk_create(
+                [
+                    Fingerprint(
+                        contribution=contribution, dataset_id=contribution.dataset_id, **fingerprint
+                    )
+                ],
+                ignore_conflicts=True,
             )
         common.dispatch("attest", contribution.pk)
         verb = "contribution.accepted"
@@ -148,9 +153,15 @@ def contribution_record_attestation(
     contribution = _lock_at(contribution_id, "attest")
     if contribution is None:
         return None
-    ContributionProof.objects.get_or_create(
-        contribution=contribution,
-        defaults={"typed_data": typed_data, "signature": signature, "signer": signer},
+    # A proof already there (an overridden-then-re-accepted contribution) stays: one statement,
+    # INSERT ... ON CONFLICT DO NOTHING on the one-proof-per-contribution constraint.
+    ContributionProof.objects.bulk_create(
+        [
+            ContributionProof(
+                contribution=contribution, typed_data=typed_data, signature=signature, signer=signer
+            )
+        ],
+        ignore_conflicts=True,
     )
     _move(contribution, Status.PINNING, cid=cid)
     common.dispatch("pin", contribution.pk)
