@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.db.models import Exists, OuterRef, Subquery
+
 from datadao.models import MANAGER_ROLES, Dataset, DatasetKind, DatasetStatus, Membership, User
 from labeling import errors
 from labeling.models import LabelerStats
@@ -18,16 +20,38 @@ def labeling_dataset(dataset_id: int) -> Dataset:
     return dataset
 
 
-def require_labeler(dataset: Dataset, user: User, *, for_work: bool) -> None:
-    """Refuse a closed dataset, a non-member and (for new work) a paused labeler."""
-    if not Membership.objects.filter(dao_id=dataset.dao_id, user=user).exists():
+def labeler_dataset(dataset_id: int, labeler: User, *, for_work: bool) -> Dataset:
+    """The labeling dataset, once ``labeler`` may work on it: refuses a missing dataset, a
+    non-member, a closed dataset and (for new work) a paused labeler.
+
+    One query, the dataset with the labeler's membership and pause as subqueries: every
+    ``next`` and submit starts here, and three round trips were a third of ``next``.
+    """
+    dataset = (
+        Dataset.objects.select_related("dao")
+        .filter(pk=dataset_id, kind=DatasetKind.LABELING)
+        .annotate(
+            labeler_is_member=Exists(
+                Membership.objects.filter(dao_id=OuterRef("dao_id"), user_id=labeler.pk)
+            ),
+            # NULL when not paused; the reason ("" at least) when paused.
+            labeler_paused_reason=Subquery(
+                LabelerStats.objects.filter(
+                    dataset_id=OuterRef("pk"), labeler_id=labeler.pk, paused_at__isnull=False
+                ).values("paused_reason")[:1]
+            ),
+        )
+        .first()
+    )
+    if dataset is None:
+        raise errors.NotFound(f"There is no labeling dataset {dataset_id}.")
+    if not dataset.labeler_is_member:
         raise errors.NotAllowed(f"Only members of {dataset.dao.name} can label its data.")
     if dataset.status != DatasetStatus.OPEN:
         raise errors.Conflict(f"The dataset '{dataset.name}' is not open for labeling.")
-    if for_work:
-        stats = LabelerStats.objects.filter(dataset=dataset, labeler=user).first()
-        if stats is not None and stats.paused_at is not None:
-            raise errors.Paused(f"You are paused on this dataset: {stats.paused_reason}")
+    if for_work and dataset.labeler_paused_reason is not None:
+        raise errors.Paused(f"You are paused on this dataset: {dataset.labeler_paused_reason}")
+    return dataset
 
 
 def require_manager(dataset: Dataset, user: User) -> None:

@@ -19,7 +19,7 @@ from datadao.models import Dataset, User
 from labeling import errors
 from labeling.conf import labeling_settings
 from labeling.models import Assignment, HoldStatus, LabelTask
-from labeling.services.access import labeling_dataset, require_labeler
+from labeling.services.access import labeler_dataset
 
 _random = secrets.SystemRandom()
 # Expired holds released per ``next`` call; the periodic sweep catches up on the rest.
@@ -67,7 +67,7 @@ def holds_release_expired(*, dataset_id: int, limit: int = RELEASE_BATCH) -> int
 # which reads the labeler's assignments from the dataset's first task onwards on every call
 # (64 ms and 14k buffers at 1M tasks); as a per-row lookup on ``assignment_once`` it is 0.1 ms.
 _NEXT_SQL = """
-SELECT t.id FROM labeling_labeltask t
+SELECT t.* FROM labeling_labeltask t
 WHERE t.dataset_id = %s AND t.status = 'open' AND NOT t.is_gold AND t.reserved < t.wanted
   AND NOT EXISTS (
       SELECT 1 FROM labeling_assignment a
@@ -78,7 +78,7 @@ ORDER BY t.id LIMIT 1 {lock}
 # Gold tasks are served from a random starting point (uniform enough, and an index range
 # scan rather than ``ORDER BY random()`` over every gold task).
 _GOLD_SQL = """
-SELECT t.id FROM labeling_labeltask t
+SELECT t.* FROM labeling_labeltask t
 WHERE t.dataset_id = %s AND t.is_gold AND t.id >= %s
   AND NOT EXISTS (
       SELECT 1 FROM labeling_assignment a
@@ -91,17 +91,15 @@ def _pg() -> bool:
     return connection.vendor == "postgresql"
 
 
-def _pick(dataset_id: int, labeler_id: int) -> int | None:
+def _pick(dataset_id: int, labeler_id: int) -> LabelTask | None:
+    # The whole row, locked: the hold is built on it without reading the task again.
     sql = _NEXT_SQL.format(
         fence="OFFSET 0" if _pg() else "", lock="FOR UPDATE SKIP LOCKED" if _pg() else ""
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [dataset_id, labeler_id])
-        row = cursor.fetchone()
-    return int(row[0]) if row else None
+    return next(iter(LabelTask.objects.raw(sql, [dataset_id, labeler_id])), None)
 
 
-def _pick_gold(dataset_id: int, labeler_id: int) -> int | None:
+def _pick_gold(dataset_id: int, labeler_id: int) -> LabelTask | None:
     bounds = LabelTask.objects.filter(dataset_id=dataset_id, is_gold=True).aggregate(
         lo=Min("id"), hi=Max("id")
     )
@@ -109,12 +107,10 @@ def _pick_gold(dataset_id: int, labeler_id: int) -> int | None:
         return None
     sql = _GOLD_SQL.format(fence="OFFSET 0" if _pg() else "")
     start = _random.randint(bounds["lo"], bounds["hi"])
-    with connection.cursor() as cursor:
-        for begin in (start, bounds["lo"]):
-            cursor.execute(sql, [dataset_id, begin, labeler_id])
-            row = cursor.fetchone()
-            if row:
-                return int(row[0])
+    for begin in (start, bounds["lo"]):
+        task = next(iter(LabelTask.objects.raw(sql, [dataset_id, begin, labeler_id])), None)
+        if task is not None:
+            return task
     return None
 
 
@@ -123,9 +119,12 @@ def task_next(*, dataset_id: int, labeler: User) -> Assignment | None:
     """Hold the next task for ``labeler``: one they have not labeled, skipped or held, with a
     free slot. A live hold of theirs is returned again (a reload does not burn a slot).
     Gold tasks are mixed in at the dataset's gold rate and look like any other task.
-    Returns None when nothing is left for this labeler."""
-    dataset = labeling_dataset(dataset_id)
-    require_labeler(dataset, labeler, for_work=True)
+    Returns None when nothing is left for this labeler.
+
+    Five statements on the common path (dataset and access, live hold, candidate, slot, hold):
+    this is the hottest call of a labeling project.
+    """
+    dataset = labeler_dataset(dataset_id, labeler, for_work=True)
     now = timezone.now()
     live = (
         Assignment.objects.filter(
@@ -137,26 +136,25 @@ def task_next(*, dataset_id: int, labeler: User) -> Assignment | None:
     )
     if live is not None:
         return live
-    holds_release_expired(dataset_id=dataset.pk)
     conf = labeling_settings(dataset.schema)
     # Real work first: with none left, a labeler is not kept busy on check questions alone.
-    task_id = _pick(dataset.pk, labeler.pk)
-    if task_id is None:
+    task = _pick(dataset.pk, labeler.pk)
+    # Slots of expired holds go back before the answer is "nothing left" (the periodic sweep,
+    # labeling.tasks.release_expired_holds, returns the rest every minute).
+    if task is None and holds_release_expired(dataset_id=dataset.pk):
+        task = _pick(dataset.pk, labeler.pk)
+    if task is None:
         return None
-    gold = False
     if conf.gold_rate > 0 and _random.random() < conf.gold_rate:
-        gold_id = _pick_gold(dataset.pk, labeler.pk)
-        if gold_id is not None:
-            task_id, gold = gold_id, True
-    if not gold:
-        LabelTask.objects.filter(pk=task_id).update(reserved=F("reserved") + 1)
-    return Assignment.objects.select_related("task").get(
-        pk=Assignment.objects.create(
-            dataset=dataset,
-            task_id=task_id,
-            labeler=labeler,
-            expires_at=now + timedelta(seconds=hold_seconds()),
-        ).pk
+        task = _pick_gold(dataset.pk, labeler.pk) or task
+    if not task.is_gold:
+        LabelTask.objects.filter(pk=task.pk).update(reserved=F("reserved") + 1)
+        task.reserved += 1
+    return Assignment.objects.create(
+        dataset=dataset,
+        task=task,
+        labeler=labeler,
+        expires_at=now + timedelta(seconds=hold_seconds()),
     )
 
 
@@ -185,8 +183,7 @@ def lock_hold(*, dataset: Dataset, labeler: User, hold_id: int) -> Assignment:
 @transaction.atomic
 def task_skip(*, dataset_id: int, labeler: User, hold_id: int) -> Assignment:
     """Give the slot back; the labeler is never offered this task again."""
-    dataset = labeling_dataset(dataset_id)
-    require_labeler(dataset, labeler, for_work=False)
+    dataset = labeler_dataset(dataset_id, labeler, for_work=False)
     hold = lock_hold(dataset=dataset, labeler=labeler, hold_id=hold_id)
     task = LabelTask.objects.select_for_update().get(pk=hold.task_id)
     hold.status = HoldStatus.SKIPPED

@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from datadao.models import User
@@ -18,7 +19,7 @@ from labeling.conf import (
     labeling_settings,
 )
 from labeling.models import Assignment, HoldStatus, Label, LabelerStats, LabelTask, TaskStatus
-from labeling.services.access import labeling_dataset, require_labeler
+from labeling.services.access import labeler_dataset, labeling_dataset
 from labeling.services.assign import hold_seconds, lock_hold
 
 MAX_DURATION_MS = 24 * 3600 * 1000
@@ -47,8 +48,15 @@ def parse_value(conf: LabelingSettings, value: Any) -> list[str]:
 
 
 def _stats_for_update(dataset_id: int, labeler: User) -> LabelerStats:
-    stats, _ = LabelerStats.objects.get_or_create(dataset_id=dataset_id, labeler=labeler)
-    return LabelerStats.objects.select_for_update().get(pk=stats.pk)
+    """The labeler's stats row, locked (made on their first label)."""
+    mine = LabelerStats.objects.select_for_update().filter(dataset_id=dataset_id, labeler=labeler)
+    stats = mine.first()
+    if stats is None:
+        LabelerStats.objects.bulk_create(
+            [LabelerStats(dataset_id=dataset_id, labeler=labeler)], ignore_conflicts=True
+        )
+        stats = mine.get()
+    return stats
 
 
 def _maybe_pause(stats: LabelerStats, conf: LabelingSettings) -> None:
@@ -75,8 +83,7 @@ def label_submit(
     closed dataset, a paused labeler, a task not held by them, a second answer, an expired
     hold and a label outside the dataset's label set. Queues the task's consensus once it
     has the labels it wants."""
-    dataset = labeling_dataset(dataset_id)
-    require_labeler(dataset, labeler, for_work=True)
+    dataset = labeler_dataset(dataset_id, labeler, for_work=True)
     conf = labeling_settings(dataset.schema)
     names = parse_value(conf, value)
     hold = lock_hold(dataset=dataset, labeler=labeler, hold_id=hold_id)
@@ -97,14 +104,20 @@ def label_submit(
     hold.save(update_fields=["status"])
     task.label_count += 1
     task.save(update_fields=["label_count"])
-    stats = _stats_for_update(dataset.pk, labeler)
-    stats.labels += 1
-    if gold_correct is not None:
-        stats.gold_answered += 1
-        stats.gold_correct += int(gold_correct)
-        _maybe_pause(stats, conf)
-    stats.updated_at = timezone.now()
-    stats.save()
+    # An ordinary label only counts: one UPDATE. A check question may pause the labeler, which
+    # needs the row's figures, so it locks and reads the row.
+    counted = gold_correct is None and LabelerStats.objects.filter(
+        dataset_id=dataset.pk, labeler=labeler
+    ).update(labels=F("labels") + 1, updated_at=timezone.now())
+    if not counted:
+        stats = _stats_for_update(dataset.pk, labeler)
+        stats.labels += 1
+        if gold_correct is not None:
+            stats.gold_answered += 1
+            stats.gold_correct += int(gold_correct)
+            _maybe_pause(stats, conf)
+        stats.updated_at = timezone.now()
+        stats.save()
     if not task.is_gold and task.label_count >= task.wanted:
         from labeling.services.settle import dispatch_task_consensus
 
@@ -116,8 +129,7 @@ def label_submit(
 def label_undo(*, dataset_id: int, labeler: User) -> Assignment:
     """Take back the labeler's last answer if it is under a minute old and its task has not
     reached consensus; the task is held for them again so they can answer anew."""
-    dataset = labeling_dataset(dataset_id)
-    require_labeler(dataset, labeler, for_work=False)
+    dataset = labeler_dataset(dataset_id, labeler, for_work=False)
     mine = Label.objects.filter(dataset=dataset, labeler=labeler)
     label = mine.order_by("-created_at", "-id").first()
     cutoff = timezone.now() - timedelta(seconds=UNDO_SECONDS)

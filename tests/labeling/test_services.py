@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from datadao.models import DatasetStatus, Membership
@@ -51,6 +53,36 @@ def test_skip_gives_the_slot_back_and_is_never_offered_again(ldataset, labelers)
         services.label_submit(
             dataset_id=ldataset.pk, labeler=labelers[0], hold_id=hold.pk, value="cat"
         )
+
+
+def _statements(captured: CaptureQueriesContext) -> list[str]:
+    return [
+        q["sql"]
+        for q in captured.captured_queries
+        if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))
+    ]
+
+
+def test_next_takes_five_statements_and_submit_seven(ldataset, labelers):
+    """The hot path's round trips, pinned down: dataset with access checks, live hold,
+    candidate row, slot, hold; a regression here is a latency regression at scale."""
+    make_tasks(ldataset, 3, wanted=2)
+    # Labeler 0 has labeled before (their stats row exists), as on any but their first label.
+    warm = services.task_next(dataset_id=ldataset.pk, labeler=labelers[0])
+    services.label_submit(dataset_id=ldataset.pk, labeler=labelers[0], hold_id=warm.pk, value="cat")
+    first = services.task_next(dataset_id=ldataset.pk, labeler=labelers[1])
+    with CaptureQueriesContext(connection) as captured:
+        hold = services.task_next(dataset_id=ldataset.pk, labeler=labelers[0])
+    # A task labeler 0 has not labeled (the one after theirs, which labeler 1 now holds); the
+    # hold's task is the row as updated, not read again.
+    assert hold is not None and hold.task_id == first.task_id + 1
+    assert hold.task.reserved == LabelTask.objects.get(pk=hold.task_id).reserved == 1
+    assert len(_statements(captured)) == 5, _statements(captured)
+    with CaptureQueriesContext(connection) as captured:
+        services.label_submit(
+            dataset_id=ldataset.pk, labeler=labelers[0], hold_id=hold.pk, value="cat"
+        )
+    assert len(_statements(captured)) == 7, _statements(captured)
 
 
 def test_expired_holds_are_released(ldataset, labelers):
