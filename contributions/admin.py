@@ -52,7 +52,8 @@ class ContributionAdmin(ReadOnlyAdminMixin, DaoScopedAdmin):
         "cid_link",
         "created_at",
     )
-    list_filter = (ReviewFilter, "status", "signed", "dataset")
+    # Only the datasets of the contributions listed: the plain filter named every DAO's.
+    list_filter = (ReviewFilter, "status", "signed", ("dataset", admin.RelatedOnlyFieldListFilter))
     search_fields = ("sha256", "cid", "contributor__address", "original_name")
     list_select_related = ("dataset", "contributor")
     date_hierarchy = "created_at"

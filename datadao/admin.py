@@ -144,6 +144,10 @@ class DAOAdmin(DaoScopedAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         return ("slug",) if obj is not None else ()
 
+    def get_prepopulated_fields(self, request: HttpRequest, obj: Any = None) -> dict[str, Any]:
+        # A read-only slug is not a form field: prepopulating it crashed the change page.
+        return {} if obj is not None else super().get_prepopulated_fields(request, obj)
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         # Anyone allowed into the console may found another DAO.
         return user_has_console_access(user=request.user)

@@ -19,7 +19,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpRe
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from contributions.tokens import user_from_bearer
-from datadao.models import User
+from datadao.models import Dataset, User
 from labeling import errors, export, selectors, services
 from labeling.conf import labeling_settings
 from labeling.errors import LabelingRefused
@@ -61,6 +61,10 @@ def endpoint(*methods: str) -> Callable[[Handler], Handler]:
                 try:
                     return view(req, user, *args, **kwargs)
                 except LabelingRefused as exc:
+                    dataset_id = kwargs.get("dataset_id")
+                    if isinstance(exc, errors.NotAllowed) and _hidden(dataset_id, user):
+                        # "Only members may…" would confirm that a members-only dataset exists.
+                        exc = errors.NotFound(f"There is no labeling dataset {dataset_id}.")
                     return _error(exc.code, exc.message, exc.status_code)
 
             if request.method == "POST" and not bearer:
@@ -70,6 +74,15 @@ def endpoint(*methods: str) -> Callable[[Handler], Handler]:
         return inner
 
     return wrap
+
+
+def _hidden(dataset_id: int | None, user: User) -> bool:
+    """Whether the dataset is one ``user`` may not see: a members-only dataset answers them as
+    one that does not exist. Asked on refusals only, so it costs the work path nothing."""
+    if dataset_id is None:
+        return False
+    dataset = Dataset.objects.filter(pk=dataset_id).only("pk", "dao_id", "visibility").first()
+    return dataset is not None and not selectors.may_view(dataset, user)
 
 
 def _json_body(request: HttpRequest) -> dict[str, Any]:
@@ -164,7 +177,8 @@ def undo(request: HttpRequest, user: User, dataset_id: int) -> HttpResponse:
 @endpoint("GET")
 def me(request: HttpRequest, user: User, dataset_id: int) -> HttpResponse:
     """``GET /api/labeling/{dataset}/me``: your progress, gold accuracy (once revealed), pause."""
-    labeling_dataset(dataset_id)
+    if not selectors.may_view(labeling_dataset(dataset_id), user):
+        raise errors.NotFound(f"There is no labeling dataset {dataset_id}.")
     return JsonResponse(selectors.labeler_progress(dataset_id=dataset_id, labeler=user))
 
 
@@ -203,7 +217,7 @@ def import_create(request: HttpRequest, user: User, dataset_id: int) -> HttpResp
 def import_detail(request: HttpRequest, user: User, import_id: int) -> HttpResponse:
     """``GET /api/labeling/imports/{id}``: status and progress of a bulk import."""
     job = LabelImport.objects.select_related("dataset__dao").filter(pk=import_id).first()
-    if job is None:
+    if job is None or not selectors.may_view(job.dataset, user):
         raise errors.NotFound(f"There is no import {import_id}.")
     require_manager(job.dataset, user)
     return JsonResponse(selectors.serialize_import(job))

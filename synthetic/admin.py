@@ -189,3 +189,9 @@ class SyntheticJobAdmin(DaoScopedAdmin):
 class PrivacyBudgetAdmin(DaoScopedAdmin):
     dao_lookup = "dataset__dao_id"
     list_display = ("dataset", "epsilon")
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        # Only the datasets of the DAOs one manages (it listed, and took, every DAO's).
+        if db_field.name == "dataset" and not self._global(request, "change"):
+            kwargs["queryset"] = Dataset.objects.filter(dao_id__in=self._dao_ids(request))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)

@@ -1,0 +1,303 @@
+"""The objects the authorization matrix (``test_authz_matrix.py``) requests, built once.
+
+Two DAOs hold the same set of objects: *this* DAO, where every role of the matrix is defined,
+and the *other* DAO, of which no role is a member. Every dataset is members-only, so each
+object of the other DAO is private to every role. The "outsider" is a contributor of a third
+DAO: signed in and a member somewhere, just not here.
+
+Rows are created directly where a service would need a worker, a key or a file (a pinned
+contribution, a closed epoch, a voucher): the matrix is about who may reach what, not about
+how the objects came to be.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.contrib.auth.models import Group
+from django.utils import timezone
+
+from contributions.models import Contribution, ContributionProof, Release, Status
+from datadao.models import (
+    DAO,
+    AuditEvent,
+    Dataset,
+    DatasetStatus,
+    Membership,
+    Role,
+    User,
+    Visibility,
+    WorkerHeartbeat,
+)
+from datadao.services import dataset_set_status
+from ipfs.models import Pin, PinAuditRun
+from ipfs.services import content_add
+from labeling.models import (
+    Assignment,
+    ConsensusRun,
+    HoldStatus,
+    Label,
+    LabelerStats,
+    LabelImport,
+    LabelTask,
+    RunStatus,
+)
+from rewards.models import Allocation, Epoch, EpochStatus, RewardEntry, RewardPolicy, Voucher
+from synthetic.models import JobStatus, PrivacyBudget, SyntheticJob
+from tests.factories import TABULAR_SCHEMA, DAOFactory, DatasetFactory, UserFactory
+
+# The roles of the matrix, in the order of its columns.
+ROLES = ("anonymous", "outsider", "contributor", "validator", "admin", "creator", "staff")
+LABELS = ["cat", "dog"]
+# Written into each DAO's private dataset names, slugs and descriptions: a response that shows
+# one to a user who is not a member of that DAO has leaked it.
+SECRET = {"this": "zq-secret-of-this-dao", "other": "zq-secret-of-other-dao"}
+
+
+@dataclass
+class Side:
+    """One DAO and one of each object the URLs take as a path parameter."""
+
+    dao: DAO
+    contributor: User
+    peer: User
+    membership: Membership
+    tabular: Dataset
+    labeling: Dataset
+    contribution: Contribution
+    rejected: Contribution
+    release: Release
+    task: LabelTask
+    hold: Assignment
+    label_import: LabelImport
+    run: ConsensusRun
+    stats: LabelerStats
+    job: SyntheticJob
+    budget: PrivacyBudget
+    policy: RewardPolicy
+    closed_epoch: Epoch
+    open_epoch: Epoch
+    entry: RewardEntry
+    allocation: Allocation
+    voucher: Voucher
+    peer_voucher: Voucher
+    audit: AuditEvent
+    pins: dict[str, Pin] = field(default_factory=dict)
+
+
+@dataclass
+class World:
+    users: dict[str, User]
+    this: Side
+    other: Side
+    heartbeat: WorkerHeartbeat
+    audit_run: PinAuditRun
+    group: Group
+
+    def side(self, variant: str) -> Side:
+        """The objects of ``this`` or the ``other`` DAO (variant names as in the matrix)."""
+        return self.other if variant == "other" else self.this
+
+
+def _pin(data: bytes, label: str, content_type: str = "application/octet-stream") -> Pin:
+    return content_add(stream=io.BytesIO(data), label=label, content_type=content_type)
+
+
+def _side(name: str, dao: DAO, contributor: User, peer: User) -> Side:
+    secret = SECRET[name]
+    tabular = DatasetFactory(
+        dao=dao,
+        name=f"Tabular {secret}",
+        slug=f"readings-{secret}",
+        description=secret,
+        schema=dict(TABULAR_SCHEMA),
+        visibility=Visibility.MEMBERS,
+    )
+    labeling = DatasetFactory(
+        dao=dao,
+        name=f"Labeling {secret}",
+        slug=f"pictures-{secret}",
+        description=secret,
+        kind="labeling",
+        schema={"labels": LABELS, "overlap": 3, "item_kind": "text"},
+        visibility=Visibility.MEMBERS,
+    )
+    for dataset in (tabular, labeling):
+        dataset_set_status(dataset=dataset, actor=None, status=DatasetStatus.OPEN)
+    now = timezone.now()
+
+    contribution = Contribution.objects.create(
+        dataset=tabular,
+        contributor=contributor,
+        status=Status.PINNED,
+        sha256=("a" if name == "this" else "b") * 64,
+        size=12,
+        media_type="text/csv",
+        original_name=f"{secret}.csv",
+        storage_name=f"authz-{name}-pinned",
+        score=9000,
+        cid="pending",
+    )
+    pins = {"contribution": _pin(f"{secret} row\n".encode(), f"contribution:{contribution.pk}")}
+    contribution.cid = pins["contribution"].cid
+    contribution.save(update_fields=["cid"])
+    ContributionProof.objects.create(
+        contribution=contribution, typed_data={"secret": secret}, signature="0x00", signer="0x0"
+    )
+    rejected = Contribution.objects.create(
+        dataset=tabular,
+        contributor=contributor,
+        status=Status.REJECTED,
+        sha256=("c" if name == "this" else "d") * 64,
+        size=12,
+        storage_name=f"authz-{name}-rejected",
+        score=100,
+        reasons=["quality below the threshold"],
+    )
+
+    manifest = {
+        "dataset": {"schema": tabular.schema, "name": tabular.name},
+        "contributions": [],
+        "totals": {"contributions": 0, "bytes": 0},
+    }
+    pins["release"] = _pin(
+        json.dumps(manifest).encode(), f"release:{tabular}@v1", "application/json"
+    )
+    release = Release.objects.create(
+        dataset=tabular,
+        version=1,
+        cid=pins["release"].cid,
+        manifest=manifest,
+        contributions_count=0,
+        total_bytes=0,
+    )
+
+    task = LabelTask.objects.create(
+        dataset=labeling,
+        source_key="t0",
+        kind="text",
+        payload={"text": "is this a cat?"},
+        wanted=3,
+        reserved=2,
+        label_count=1,
+    )
+    expires = now + timedelta(hours=1)
+    # The peer has answered already; the contributor holds the same task, not yet answered.
+    Assignment.objects.create(
+        dataset=labeling, task=task, labeler=peer, status=HoldStatus.SUBMITTED, expires_at=expires
+    )
+    # An hour ago: too old to undo, so the matrix's "undo" finds nothing to take back.
+    Label.objects.create(
+        dataset=labeling,
+        task=task,
+        labeler=peer,
+        value=["dog"],
+        choice=1,
+        created_at=now - timedelta(hours=1),
+    )
+    hold = Assignment.objects.create(
+        dataset=labeling, task=task, labeler=contributor, expires_at=expires
+    )
+    # Distinct bytes per DAO: identical content would be one pin (a CID names the content).
+    pins["item"] = _pin(f"{name} item".encode(), f"labeling:{labeling.pk}")
+
+    job = SyntheticJob.objects.create(
+        dataset=tabular, method="copula", status=JobStatus.FAILED, error=secret
+    )
+    pins["synthetic"] = _pin(f"{secret} synthetic".encode(), f"synthetic:{job.pk}")
+
+    closed_epoch = Epoch.objects.create(
+        dao=dao,
+        number=1,
+        status=EpochStatus.CLOSED,
+        closed_at=now,
+        root="0x" + "11" * 32,
+        total=5,
+    )
+    voucher_fields = {
+        "dao": dao,
+        "amount": 7,
+        "nonce": 0,
+        "deadline": 2**40,
+        "dataset_id": "0x" + "00" * 32,
+        "typed_data": {"secret": secret},
+        "signature": "0x00",
+        "signer": "0x0",
+    }
+    return Side(
+        dao=dao,
+        contributor=contributor,
+        peer=peer,
+        membership=Membership.objects.get(dao=dao, user=contributor),
+        tabular=tabular,
+        labeling=labeling,
+        contribution=contribution,
+        rejected=rejected,
+        release=release,
+        task=task,
+        hold=hold,
+        label_import=LabelImport.objects.create(
+            dataset=labeling,
+            file_name=f"{secret}.csv",
+            storage_name=f"authz-{name}",
+            format="csv",
+            status=RunStatus.DONE,
+        ),
+        run=ConsensusRun.objects.create(
+            dataset=labeling,
+            method="ds",
+            status=RunStatus.DONE,
+            finished_at=now,
+            metrics={"alpha": 0.5},
+        ),
+        stats=LabelerStats.objects.create(dataset=labeling, labeler=peer, labels=1),
+        job=job,
+        budget=PrivacyBudget.objects.create(dataset=tabular, epsilon=1.0),
+        policy=RewardPolicy.objects.create(dataset=tabular, per_contribution=100),
+        closed_epoch=closed_epoch,
+        open_epoch=Epoch.objects.create(dao=dao, number=2),
+        entry=RewardEntry.objects.create(
+            dao=dao,
+            dataset=tabular,
+            account=contributor,
+            amount=5,
+            reason="contribution",
+            source_type="contribution",
+            source_id=str(contribution.pk),
+            epoch=closed_epoch,
+        ),
+        allocation=Allocation.objects.create(
+            epoch=closed_epoch, account=contributor.address, amount=5, tree_index=0, proof=[]
+        ),
+        voucher=Voucher.objects.create(contributor=contributor.address, **voucher_fields),
+        peer_voucher=Voucher.objects.create(contributor=peer.address, **voucher_fields),
+        audit=AuditEvent.objects.filter(dao=dao).order_by("id").first(),  # type: ignore[arg-type]
+        pins=pins,
+    )
+
+
+def build_world() -> World:
+    """Both DAOs, one user per role and every object; call inside a transaction."""
+    users = {role: UserFactory() for role in ROLES if role != "anonymous"}
+    users["staff"].is_staff = True
+    users["staff"].save(update_fields=["is_staff"])
+    this_dao = DAOFactory(name="This DAO", slug="this-dao", creator=users["creator"])
+    for role in ("contributor", "validator", "admin"):
+        Membership.objects.create(dao=this_dao, user=users[role], role=role)
+    elsewhere = DAOFactory(name="Elsewhere DAO", slug="elsewhere-dao")
+    Membership.objects.create(dao=elsewhere, user=users["outsider"], role=Role.CONTRIBUTOR)
+    other_dao = DAOFactory(name="Other DAO", slug="other-dao")
+    other_contributor, other_peer = UserFactory(), UserFactory()
+    for user in (other_contributor, other_peer):
+        Membership.objects.create(dao=other_dao, user=user, role=Role.CONTRIBUTOR)
+    return World(
+        users=users,
+        this=_side("this", this_dao, users["contributor"], users["validator"]),
+        other=_side("other", other_dao, other_contributor, other_peer),
+        heartbeat=WorkerHeartbeat.objects.create(hostname="authz-worker", last_seen=timezone.now()),
+        audit_run=PinAuditRun.objects.create(backend="embedded"),
+        group=Group.objects.create(name="authz-operators"),
+    )

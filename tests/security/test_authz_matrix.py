@@ -1,0 +1,1033 @@
+"""The authorization matrix (issue #9): every URL of the site × every role, generated.
+
+What is covered, and why:
+
+* **Every URL pattern.** ``test_every_url_pattern_is_in_the_matrix`` walks
+  ``django.urls.get_resolver()`` recursively (the web pages, the JSON API under ``/api/`` and
+  ``/api/labeling/``, the dashboards and every URL of the admin site) and fails for a pattern
+  the matrix has no row for, and for a row whose pattern is gone. A new view cannot slip in
+  unreviewed: whoever adds it must say here who may reach it.
+* **Every role.** Seven columns: anonymous; an *outsider* (a contributor of a third DAO:
+  signed in, a member somewhere, not here); a contributor, a validator, an admin and the
+  creator of *this* DAO; and *staff* (Django ``is_staff``, no model permissions, no DAO).
+* **Objects of this DAO and of another one.** Path parameters (ids, slugs, CIDs) are filled
+  from ``authz_world``: the same objects exist in this DAO and in the *other* DAO, of which no
+  role is a member, and every dataset is members-only. So the other DAO's objects are private
+  to every role, and the rule is: **a private object of another DAO answers 404** (the console
+  answers as Django's admin does for any unknown id: a redirect to its index), exactly as an id
+  that does not exist (checked on the same route), with no side effect: no SQL statement
+  writes anything and no Celery task is published or queued for after the commit. The same
+  holds for every refusal (401, 403, 404, 405, a redirect to a login). Nor may any response
+  show a DAO's members-only dataset names to someone who is not its member.
+* **Every admin model.** For each model registered in the console: changelist, add, change,
+  delete, history and the bare object URL, per the model's kind in ``ADMIN_MODELS`` (a model
+  registered without a kind fails ``test_every_console_model_is_in_the_matrix``).
+* **Contributors' limits.** Besides the matrix rows for the console's writes (editing a schema,
+  a reward policy or a membership, accepting a contribution, closing an epoch), the tests at the
+  end check the state after a contributor tries each, against a manager who may, and that a
+  labeler's next task carries nobody else's answer.
+* **CSRF.** Every URL is POSTed without a token by a signed-in creator: a state-changing
+  route answers 403 with Django's CSRF failure, any other that or 405, and nothing is written
+  or dispatched. The sign-in routes (``/auth/verify``, ``/admin/login/``) refuse even an
+  anonymous visitor (login CSRF). With a token the same POSTs get past the check, so the 403s
+  were about the token.
+
+Reading the tables: one column per role, in the order of ``ROLES``; each cell is the set of
+outcomes allowed (``|`` between alternatives). ``302L`` is a redirect to the site's sign-in
+(``LOGIN_URL``), ``302C`` to the console's login page, ``302I`` to the console's index (the
+admin's answer to an unknown or out-of-scope id), ``302`` any other redirect; the rest are
+status codes.
+
+The objects are built once for the module, in a transaction rolled back at its end. Each row
+is one test (in pytest-django's nested transaction) that sends each role's request from a fresh
+``Client`` carrying the role's session cookie, in a savepoint of its own.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+import pytest
+from celery.app.task import Task
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection, transaction
+from django.http import HttpResponse
+from django.test import Client, override_settings
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from contributions.models import Status
+from datadao.models import Dataset, Role
+from ipfs.cid import RAW, Cid
+from rewards.models import Epoch, EpochStatus, RewardEntry
+from tests.security.authz_world import LABELS, ROLES, SECRET, World, build_world
+
+pytestmark = [pytest.mark.django_db, pytest.mark.timeout(300)]
+
+Fill = Callable[[World], str]
+MISSING_ID = 2_147_483_000
+MISSING_CID = str(Cid.of_block(b"never pinned by the authorization matrix", codec=RAW))
+CSRF_FAILURE = b"CSRF verification failed"
+# Roles that are members of this DAO: the only ones that may see its private datasets.
+MEMBERS = {"contributor", "validator", "admin", "creator"}
+
+# --- the URL rows -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Route:
+    """One row of the matrix: a URL pattern, a method, and the concrete URLs (per variant:
+    ``this`` / ``other`` DAO, or ``-`` where no object is involved)."""
+
+    name: str
+    pattern: str
+    urls: dict[str, Fill]
+    method: str = "GET"
+    data: Callable[[World], dict[str, Any]] | None = None
+    as_json: bool = False
+    # The same route for an object that does not exist: "other" must answer exactly as it.
+    missing: Fill | None = None
+
+
+def fixed(path: str) -> dict[str, Fill]:
+    return {"-": lambda w: path}
+
+
+def sides(fn: Callable[[Any], str]) -> dict[str, Fill]:
+    return {"this": lambda w: fn(w.this), "other": lambda w: fn(w.other)}
+
+
+def _dataset_form(w: World) -> dict[str, Any]:
+    dataset = w.this.tabular
+    return {
+        "name": dataset.name,
+        "description": "edited",
+        "schema": json.dumps({"columns": [{"name": "edited", "type": "int"}]}),
+        "license": "MIT",
+        "visibility": "public",
+        "scoring": "",
+    }
+
+
+def _policy_form(w: World) -> dict[str, Any]:
+    return {"dataset": w.this.tabular.pk, "per_contribution": "999999", "per_label": "0"}
+
+
+def _action(action: str, pk: Callable[[World], int]) -> Callable[[World], dict[str, Any]]:
+    return lambda w: {"action": action, "_selected_action": [pk(w)], "index": 0}
+
+
+def _ct(model: type) -> int:
+    return ContentType.objects.get_for_model(model).pk
+
+
+# The apps with a console index page: whatever is registered (each needs its EXPECT row).
+APP_LABELS = sorted({model._meta.app_label for model in admin.site._registry})
+PIN_KINDS = ("contribution", "release", "item", "synthetic")
+
+ROUTES: list[Route] = [
+    # Web pages.
+    Route("home", "", fixed("/")),
+    Route("dao-new", "daos/new", fixed("/daos/new")),
+    Route("dao-new-post", "daos/new", fixed("/daos/new"), "POST", lambda w: {}),
+    Route(
+        "dao-detail",
+        "daos/<slug:slug>/",
+        # DAOs are public; their members-only datasets are not listed (the leak check).
+        sides(lambda s: f"/daos/{s.dao.slug}/"),
+    ),
+    Route(
+        "dataset-page",
+        "daos/<slug:dao_slug>/<slug:dataset_slug>/",
+        sides(lambda s: f"/daos/{s.dao.slug}/{s.tabular.slug}/"),
+        missing=lambda w: f"/daos/{w.other.dao.slug}/no-such-dataset/",
+    ),
+    Route(
+        "dataset-example",
+        "daos/<slug:dao_slug>/<slug:dataset_slug>/example.csv",
+        sides(lambda s: f"/daos/{s.dao.slug}/{s.tabular.slug}/example.csv"),
+        missing=lambda w: f"/daos/{w.other.dao.slug}/no-such-dataset/example.csv",
+    ),
+    Route(
+        "label-page",
+        "daos/<slug:dao_slug>/<slug:dataset_slug>/label",
+        sides(lambda s: f"/daos/{s.dao.slug}/{s.labeling.slug}/label"),
+        missing=lambda w: f"/daos/{w.other.dao.slug}/no-such-dataset/label",
+    ),
+    Route("my-contributions", "me/contributions", fixed("/me/contributions")),
+    Route("my-rewards", "me/rewards", fixed("/me/rewards")),
+    Route(
+        "release-page",
+        "releases/<str:cid>/",
+        sides(lambda s: f"/releases/{s.release.cid}/"),
+        missing=lambda w: f"/releases/{MISSING_CID}/",
+    ),
+    Route(
+        "ipfs",
+        "ipfs/<str:cid>",
+        {
+            f"{variant}/{kind}": (lambda w, v=variant, k=kind: f"/ipfs/{w.side(v).pins[k].cid}")
+            for variant in ("this", "other")
+            for kind in PIN_KINDS
+        },
+        missing=lambda w: f"/ipfs/{MISSING_CID}",
+    ),
+    Route("healthz", "healthz", fixed("/healthz")),
+    # Sign-in with Ethereum.
+    Route("siwe-nonce", "auth/nonce", fixed("/auth/nonce")),
+    Route("siwe-verify", "auth/verify", fixed("/auth/verify"), "POST", lambda w: {}, True),
+    Route("siwe-logout", "auth/logout", fixed("/auth/logout"), "POST", lambda w: {}),
+    Route("siwe-me", "auth/me", fixed("/auth/me")),
+    Route(
+        "demo-sign-in", "auth/demo", fixed("/auth/demo"), "POST", lambda w: {"member": "creator"}
+    ),
+    # The contributions API.
+    Route(
+        "api-upload",
+        "api/datasets/<int:dataset_id>/contributions",
+        sides(lambda s: f"/api/datasets/{s.tabular.pk}/contributions"),
+        "POST",
+        lambda w: {},
+        missing=lambda w: f"/api/datasets/{MISSING_ID}/contributions",
+    ),
+    Route("api-openapi", "api/openapi.json", fixed("/api/openapi.json")),
+    Route("api-contributions", "api/contributions", fixed("/api/contributions")),
+    Route(
+        "api-contribution",
+        "api/contributions/<int:contribution_id>",
+        sides(lambda s: f"/api/contributions/{s.contribution.pk}"),
+        missing=lambda w: f"/api/contributions/{MISSING_ID}",
+    ),
+    Route(
+        "api-contribution-proof",
+        "api/contributions/<int:contribution_id>/proof",
+        sides(lambda s: f"/api/contributions/{s.contribution.pk}/proof"),
+        missing=lambda w: f"/api/contributions/{MISSING_ID}/proof",
+    ),
+    Route("api-token-create", "api/tokens", fixed("/api/tokens"), "POST", lambda w: {"name": "x"}),
+    *(
+        Route(
+            f"api-release-{suffix.split('.')[-1]}",
+            f"api/releases/<str:cid>/{suffix}",
+            sides(lambda s, f=suffix: f"/api/releases/{s.release.cid}/{f}"),
+            missing=lambda w, f=suffix: f"/api/releases/{MISSING_CID}/{f}",
+        )
+        for suffix in ("manifest.json", "release.car", "data.csv", "data.parquet")
+    ),
+    # The labeling API.
+    *(
+        Route(
+            name,
+            f"api/labeling/<int:dataset_id>/{tail}",
+            sides(lambda s, t=tail: f"/api/labeling/{s.labeling.pk}/{t}"),
+            method,
+            (lambda w, b=body: dict(b)) if body is not None else None,
+            as_json,
+            missing=lambda w, t=tail: f"/api/labeling/{MISSING_ID}/{t}",
+        )
+        for name, tail, method, body, as_json in (
+            ("label-next", "next", "GET", None, False),
+            ("label-undo", "undo", "POST", {}, True),
+            ("label-me", "me", "GET", None, False),
+            ("label-consensus", "consensus", "GET", None, False),
+            ("label-consensus-run", "consensus", "POST", {"method": "mv"}, True),
+            ("label-import-create", "imports", "POST", {}, False),
+            ("label-csv", "export.csv", "GET", None, False),
+            ("label-jsonl", "export.jsonl", "GET", None, False),
+        )
+    ),
+    *(
+        Route(
+            f"label-{verb}",
+            f"api/labeling/<int:dataset_id>/holds/<int:hold_id>/{verb}",
+            sides(lambda s, v=verb: f"/api/labeling/{s.labeling.pk}/holds/{s.hold.pk}/{v}"),
+            "POST",
+            lambda w: {"label": "cat"},
+            True,
+            missing=lambda w, v=verb: f"/api/labeling/{MISSING_ID}/holds/{MISSING_ID}/{v}",
+        )
+        for verb in ("label", "skip")
+    ),
+    Route(
+        "label-import",
+        "api/labeling/imports/<int:import_id>",
+        sides(lambda s: f"/api/labeling/imports/{s.label_import.pk}"),
+        missing=lambda w: f"/api/labeling/imports/{MISSING_ID}",
+    ),
+    # Rewards downloads.
+    Route(
+        "allocation",
+        "api/rewards/allocations/<int:allocation_id>",
+        sides(lambda s: f"/api/rewards/allocations/{s.allocation.pk}"),
+        missing=lambda w: f"/api/rewards/allocations/{MISSING_ID}",
+    ),
+    Route(
+        "voucher",
+        "api/rewards/vouchers/<int:voucher_id>",
+        {
+            **sides(lambda s: f"/api/rewards/vouchers/{s.voucher.pk}"),
+            "this/validator's": lambda w: f"/api/rewards/vouchers/{w.this.peer_voucher.pk}",
+        },
+        missing=lambda w: f"/api/rewards/vouchers/{MISSING_ID}",
+    ),
+    # The console: dashboards and the admin site's own pages.
+    Route("dashboards", "admin/dashboard/", fixed("/admin/dashboard/")),
+    Route(
+        "dashboard",
+        "admin/dashboard/<slug:slug>/",
+        sides(lambda s: f"/admin/dashboard/{s.dao.slug}/"),
+        missing=lambda w: "/admin/dashboard/no-such-dao/",
+    ),
+    Route("console-index", "admin/", fixed("/admin/")),
+    Route("console-login", "admin/login/", fixed("/admin/login/")),
+    Route("console-logout", "admin/logout/", fixed("/admin/logout/"), "POST", lambda w: {}),
+    Route("console-password", "admin/password_change/", fixed("/admin/password_change/")),
+    Route(
+        "console-password-done",
+        "admin/password_change/done/",
+        fixed("/admin/password_change/done/"),
+    ),
+    Route("console-autocomplete", "admin/autocomplete/", fixed("/admin/autocomplete/")),
+    Route("console-jsi18n", "admin/jsi18n/", fixed("/admin/jsi18n/")),
+    Route(
+        "console-view-on-site",
+        "admin/r/<path:content_type_id>/<path:object_id>/",
+        sides(lambda s: f"/admin/r/{_ct(Dataset)}/{s.tabular.pk}/"),
+        missing=lambda w: f"/admin/r/{_ct(Dataset)}/{MISSING_ID}/",
+    ),
+    Route(
+        "console-app-index",
+        "admin:app_list",
+        {app: (lambda w, a=app: f"/admin/{a}/") for app in APP_LABELS},
+    ),
+    Route("console-catch-all", "admin/(?P<url>.*)$", fixed("/admin/no-such-page/")),
+    Route(
+        "console-user-password",
+        "admin/datadao/user/<id>/password/",
+        {"any": lambda w: f"/admin/datadao/user/{w.users['contributor'].pk}/password/"},
+    ),
+    # The console's writes that matter most (contributors' limits, issue #9).
+    Route(
+        "console-dataset-edit",
+        "admin/datadao/dataset/<path:object_id>/change/",
+        sides(lambda s: f"/admin/datadao/dataset/{s.tabular.pk}/change/"),
+        "POST",
+        _dataset_form,
+        missing=lambda w: f"/admin/datadao/dataset/{MISSING_ID}/change/",
+    ),
+    Route(
+        "console-policy-edit",
+        "admin/rewards/rewardpolicy/<path:object_id>/change/",
+        sides(lambda s: f"/admin/rewards/rewardpolicy/{s.policy.pk}/change/"),
+        "POST",
+        lambda w: _policy_form(w),
+        missing=lambda w: f"/admin/rewards/rewardpolicy/{MISSING_ID}/change/",
+    ),
+    Route(
+        "console-membership-edit",
+        "admin/datadao/membership/<path:object_id>/change/",
+        sides(lambda s: f"/admin/datadao/membership/{s.membership.pk}/change/"),
+        "POST",
+        lambda w: {"role": Role.ADMIN},
+        missing=lambda w: f"/admin/datadao/membership/{MISSING_ID}/change/",
+    ),
+]
+
+# Adding to another DAO's dataset: its id is posted, not in the URL, so one route per side.
+ROUTES += [
+    Route(
+        f"console-budget-add-{variant}",
+        "admin/synthetic/privacybudget/add/",
+        {variant: lambda w: "/admin/synthetic/privacybudget/add/"},
+        "POST",
+        lambda w, v=variant: {"dataset": w.side(v).labeling.pk, "epsilon": "2.5"},
+    )
+    for variant in ("this", "other")
+]
+
+# The console actions are POSTed to a changelist with the selected object's id, so their
+# variants differ in the body, not the URL: one route per side.
+ACTION_ROUTES: list[Route] = [
+    Route(
+        f"console-{name}-{variant}",
+        pattern,
+        {variant: lambda w, p=pattern: "/" + p},
+        "POST",
+        _action(action, lambda w, v=variant, g=get: g(w.side(v))),
+    )
+    for name, pattern, action, get in (
+        (
+            "contribution-accept",
+            "admin/contributions/contribution/",
+            "accept_override",
+            lambda s: s.rejected.pk,
+        ),
+        ("epoch-close", "admin/rewards/epoch/", "close_epochs", lambda s: s.open_epoch.pk),
+    )
+    for variant in ("this", "other")
+]
+
+# fmt: off
+# Columns:                              anonymous outsider contributor validator admin creator staff
+EXPECT: dict[tuple[str, str], str] = {
+    ("home", "-"):                          "200  200  200  200  200  200  200",
+    ("dao-new", "-"):                       "302L 200  200  200  200  200  200",
+    ("dao-new-post", "-"):                  "302L 200  200  200  200  200  200",
+    ("dao-detail", "this"):                 "200  200  200  200  200  200  200",
+    ("dao-detail", "other"):                "200  200  200  200  200  200  200",
+    ("dataset-page", "this"):               "404  404  200  200  200  200  404",
+    ("dataset-page", "other"):              "404  404  404  404  404  404  404",
+    ("dataset-example", "this"):            "404  404  200  200  200  200  404",
+    ("dataset-example", "other"):           "404  404  404  404  404  404  404",
+    ("label-page", "this"):                 "404  404  200  200  200  200  404",
+    ("label-page", "other"):                "404  404  404  404  404  404  404",
+    ("my-contributions", "-"):              "302L 200  200  200  200  200  200",
+    ("my-rewards", "-"):                    "302L 200  200  200  200  200  200",
+    ("release-page", "this"):               "404  404  200  200  200  200  404",
+    ("release-page", "other"):              "404  404  404  404  404  404  404",
+    **{
+        ("ipfs", f"this/{kind}"):           "404  404  200  200  200  200  404"
+        for kind in PIN_KINDS
+    },
+    **{
+        ("ipfs", f"other/{kind}"):          "404  404  404  404  404  404  404"
+        for kind in PIN_KINDS
+    },
+    ("healthz", "-"):                       "200  200  200  200  200  200  200",
+    ("siwe-nonce", "-"):                    "200  200  200  200  200  200  200",
+    ("siwe-verify", "-"):                   "400  400  400  400  400  400  400",
+    ("siwe-logout", "-"):                   "200  200  200  200  200  200  200",
+    ("siwe-me", "-"):                       "200  200  200  200  200  200  200",
+    ("demo-sign-in", "-"):                  "404  404  404  404  404  404  404",
+    ("api-upload", "this"):                 "404  404  400  400  400  400  404",
+    ("api-upload", "other"):                "404  404  404  404  404  404  404",
+    ("api-openapi", "-"):                   "200  200  200  200  200  200  200",
+    ("api-contributions", "-"):             "401  200  200  200  200  200  200",
+    ("api-contribution", "this"):           "401  404  200  404  200  200  404",
+    ("api-contribution", "other"):          "401  404  404  404  404  404  404",
+    ("api-contribution-proof", "this"):     "401  404  200  404  200  200  404",
+    ("api-contribution-proof", "other"):    "401  404  404  404  404  404  404",
+    ("api-token-create", "-"):              "401  201  201  201  201  201  201",
+    **{
+        (f"api-release-{ext}", "this"):     "404  404  200  200  200  200  404"
+        for ext in ("json", "car", "csv", "parquet")
+    },
+    **{
+        (f"api-release-{ext}", "other"):    "404  404  404  404  404  404  404"
+        for ext in ("json", "car", "csv", "parquet")
+    },
+    # The contributor holds the task the validator (their peer) has answered.
+    ("label-next", "this"):                 "401  404  200  200  200  200  404",
+    ("label-next", "other"):                "401  404  404  404  404  404  404",
+    ("label-label", "this"):                "401  404  201  404  404  404  404",
+    ("label-label", "other"):               "401  404  404  404  404  404  404",
+    ("label-skip", "this"):                 "401  404  200  404  404  404  404",
+    ("label-skip", "other"):                "401  404  404  404  404  404  404",
+    ("label-undo", "this"):                 "401  404  409  409  409  409  404",
+    ("label-undo", "other"):                "401  404  404  404  404  404  404",
+    ("label-me", "this"):                   "401  404  200  200  200  200  404",
+    ("label-me", "other"):                  "401  404  404  404  404  404  404",
+    ("label-consensus", "this"):            "401  404  200  200  200  200  404",
+    ("label-consensus", "other"):           "401  404  404  404  404  404  404",
+    ("label-consensus-run", "this"):        "401  404  403  403  202  202  404",
+    ("label-consensus-run", "other"):       "401  404  404  404  404  404  404",
+    ("label-import-create", "this"):        "401  404  403  403  400  400  404",
+    ("label-import-create", "other"):       "401  404  404  404  404  404  404",
+    ("label-import", "this"):               "401  404  403  403  200  200  404",
+    ("label-import", "other"):              "401  404  404  404  404  404  404",
+    ("label-csv", "this"):                  "401  404  403  403  200  200  404",
+    ("label-csv", "other"):                 "401  404  404  404  404  404  404",
+    ("label-jsonl", "this"):                "401  404  403  403  200  200  404",
+    ("label-jsonl", "other"):               "401  404  404  404  404  404  404",
+    # The contributor's claim and voucher, their peer's voucher, the other DAO's.
+    ("allocation", "this"):                 "404  404  200  404  200  200  404",
+    ("allocation", "other"):                "404  404  404  404  404  404  404",
+    ("voucher", "this"):                    "404  404  200  404  200  200  404",
+    ("voucher", "this/validator's"):        "404  404  404  200  200  200  404",
+    ("voucher", "other"):                   "404  404  404  404  404  404  404",
+    ("dashboards", "-"):                    "302C 302C 302C 302C 302  302  200",
+    ("dashboard", "this"):                  "302C 302C 302C 302C 200  200  404",
+    ("dashboard", "other"):                 "302C 302C 302C 302C 404  404  404",
+    ("console-index", "-"):                 "302C 302C 302C 302C 200  200  200",
+    ("console-login", "-"):                 "200  200  200  200  302I 302I 302I",
+    ("console-logout", "-"):                "302I 302I 302I 302I 200  200  200",
+    ("console-password", "-"):              "302C 302C 302C 302C 200  200  200",
+    ("console-password-done", "-"):         "302C 302C 302C 302C 200  200  200",
+    ("console-autocomplete", "-"):          "302C 302C 302C 302C 403  403  403",
+    ("console-jsi18n", "-"):                "302C 302C 302C 302C 200  200  200",
+    ("console-view-on-site", "this"):       "302C 302C 302C 302C 404  404  404",
+    ("console-view-on-site", "other"):      "302C 302C 302C 302C 404  404  404",
+    # An app index lists the models one may see: none for staff, none of auth or ipfs for
+    # managers (operators only), so those answer 404.
+    ("console-app-index", "datadao"):       "302C 302C 302C 302C 200  200  404",
+    ("console-app-index", "contributions"): "302C 302C 302C 302C 200  200  404",
+    ("console-app-index", "labeling"):      "302C 302C 302C 302C 200  200  404",
+    ("console-app-index", "synthetic"):     "302C 302C 302C 302C 200  200  404",
+    ("console-app-index", "rewards"):       "302C 302C 302C 302C 200  200  404",
+    ("console-app-index", "auth"):          "302C 302C 302C 302C 404  404  404",
+    ("console-app-index", "ipfs"):          "302C 302C 302C 302C 404  404  404",
+    ("console-catch-all", "-"):             "302C 302C 302C 302C 404  404  404",
+    ("console-user-password", "any"):       "302C 302C 302C 302C 403  403  403",
+    ("console-dataset-edit", "this"):       "302C 302C 302C 302C 302  302  403",
+    ("console-dataset-edit", "other"):      "302C 302C 302C 302C 302I 302I 403",
+    ("console-policy-edit", "this"):        "302C 302C 302C 302C 302  302  403",
+    ("console-policy-edit", "other"):       "302C 302C 302C 302C 302I 302I 403",
+    ("console-membership-edit", "this"):    "302C 302C 302C 302C 302  302  403",
+    ("console-membership-edit", "other"):   "302C 302C 302C 302C 302I 302I 403",
+    # Another DAO's dataset is not a choice: the form is shown again with the error.
+    ("console-budget-add-this", "this"):    "302C 302C 302C 302C 302  302  403",
+    ("console-budget-add-other", "other"):  "302C 302C 302C 302C 200  200  403",
+    # An action on an object outside the manager's DAOs selects nothing: no change.
+    ("console-contribution-accept-this", "this"):   "302C 302C 302C 302C 302  302  403",
+    ("console-contribution-accept-other", "other"): "302C 302C 302C 302C 302  302  403",
+    ("console-epoch-close-this", "this"):   "302C 302C 302C 302C 302  302  403",
+    ("console-epoch-close-other", "other"): "302C 302C 302C 302C 302  302  403",
+}
+
+# Every model in the console, by what its managers (the DAO's creators and admins) may do.
+ADMIN_MODELS: dict[str, str] = {
+    "datadao.dao": "dao",
+    "datadao.membership": "editable",
+    "datadao.dataset": "no-delete",
+    "datadao.auditevent": "read-only",
+    "contributions.contribution": "read-only",
+    "contributions.release": "read-only",
+    "labeling.labeltask": "read-only",
+    "labeling.labelerstats": "read-only",
+    "labeling.consensusrun": "read-only",
+    "labeling.labelimport": "add-only",
+    "synthetic.syntheticjob": "add-only",
+    "synthetic.privacybudget": "editable",
+    "rewards.rewardpolicy": "no-delete",
+    "rewards.epoch": "read-only",
+    "rewards.rewardentry": "read-only",
+    "rewards.voucher": "read-only",
+    "datadao.user": "operators",
+    "datadao.workerheartbeat": "operators",
+    "auth.group": "operators",
+    "ipfs.pin": "operators",
+    "ipfs.pinauditrun": "operators",
+}
+
+# Columns, as above:                          anon outsider contrib validator admin creator staff
+ADMIN_EXPECT: dict[tuple[str, str, str], str] = {
+    ("dao", "changelist", "-"):                 "302C 302C 302C 302C 200  200  403",
+    ("dao", "add", "-"):                        "302C 302C 302C 302C 200  200  200",
+    ("dao", "change", "this"):                  "302C 302C 302C 302C 200  200  403",
+    ("dao", "change", "other"):                 "302C 302C 302C 302C 302I 302I 403",
+    ("dao", "delete", "this"):                  "302C 302C 302C 302C 403  403  403",
+    ("dao", "delete", "other"):                 "302C 302C 302C 302C 403  403  403",
+    ("dao", "history", "this"):                 "302C 302C 302C 302C 200  200  302I",
+    ("dao", "history", "other"):                "302C 302C 302C 302C 302I 302I 302I",
+    ("editable", "changelist", "-"):            "302C 302C 302C 302C 200  200  403",
+    ("editable", "add", "-"):                   "302C 302C 302C 302C 200  200  403",
+    ("editable", "change", "this"):             "302C 302C 302C 302C 200  200  403",
+    ("editable", "change", "other"):            "302C 302C 302C 302C 302I 302I 403",
+    ("editable", "delete", "this"):             "302C 302C 302C 302C 200  200  403",
+    ("editable", "delete", "other"):            "302C 302C 302C 302C 302I 302I 403",
+    ("editable", "history", "this"):            "302C 302C 302C 302C 200  200  302I",
+    ("editable", "history", "other"):           "302C 302C 302C 302C 302I 302I 302I",
+    ("no-delete", "changelist", "-"):           "302C 302C 302C 302C 200  200  403",
+    ("no-delete", "add", "-"):                  "302C 302C 302C 302C 200  200  403",
+    ("no-delete", "change", "this"):            "302C 302C 302C 302C 200  200  403",
+    ("no-delete", "change", "other"):           "302C 302C 302C 302C 302I 302I 403",
+    ("no-delete", "delete", "this"):            "302C 302C 302C 302C 403  403  403",
+    ("no-delete", "delete", "other"):           "302C 302C 302C 302C 403  403  403",
+    ("no-delete", "history", "this"):           "302C 302C 302C 302C 200  200  302I",
+    ("no-delete", "history", "other"):          "302C 302C 302C 302C 302I 302I 302I",
+    ("read-only", "changelist", "-"):           "302C 302C 302C 302C 200  200  403",
+    ("read-only", "add", "-"):                  "302C 302C 302C 302C 403  403  403",
+    ("read-only", "change", "this"):            "302C 302C 302C 302C 200  200  403",
+    ("read-only", "change", "other"):           "302C 302C 302C 302C 302I 302I 403",
+    ("read-only", "delete", "this"):            "302C 302C 302C 302C 403  403  403",
+    ("read-only", "delete", "other"):           "302C 302C 302C 302C 403  403  403",
+    ("read-only", "history", "this"):           "302C 302C 302C 302C 200  200  302I",
+    ("read-only", "history", "other"):          "302C 302C 302C 302C 302I 302I 302I",
+    ("add-only", "changelist", "-"):            "302C 302C 302C 302C 200  200  403",
+    ("add-only", "add", "-"):                   "302C 302C 302C 302C 200  200  403",
+    ("add-only", "change", "this"):             "302C 302C 302C 302C 200  200  403",
+    ("add-only", "change", "other"):            "302C 302C 302C 302C 302I 302I 403",
+    ("add-only", "delete", "this"):             "302C 302C 302C 302C 403  403  403",
+    ("add-only", "delete", "other"):            "302C 302C 302C 302C 403  403  403",
+    ("add-only", "history", "this"):            "302C 302C 302C 302C 200  200  302I",
+    ("add-only", "history", "other"):           "302C 302C 302C 302C 302I 302I 302I",
+    ("operators", "changelist", "-"):           "302C 302C 302C 302C 403  403  403",
+    ("operators", "add", "-"):                  "302C 302C 302C 302C 403  403  403",
+    ("operators", "change", "any"):             "302C 302C 302C 302C 403  403  403",
+    ("operators", "delete", "any"):             "302C 302C 302C 302C 403  403  403",
+    ("operators", "history", "any"):            "302C 302C 302C 302C 403  403  403",
+}
+# The bare object URL only redirects to the change page, whoever asks, once in the console.
+OBJECT_REDIRECT =                               "302C 302C 302C 302C 302  302  302"
+# fmt: on
+
+
+def _admin_object(w: World, label: str, variant: str) -> int:
+    """The id of the object of ``label`` the console rows request, on the variant's side."""
+    s = w.side(variant)
+    return {
+        "datadao.dao": lambda: s.dao.pk,
+        "datadao.membership": lambda: s.membership.pk,
+        "datadao.dataset": lambda: s.tabular.pk,
+        "datadao.auditevent": lambda: s.audit.pk,
+        "contributions.contribution": lambda: s.contribution.pk,
+        "contributions.release": lambda: s.release.pk,
+        "labeling.labeltask": lambda: s.task.pk,
+        "labeling.labelerstats": lambda: s.stats.pk,
+        "labeling.consensusrun": lambda: s.run.pk,
+        "labeling.labelimport": lambda: s.label_import.pk,
+        "synthetic.syntheticjob": lambda: s.job.pk,
+        "synthetic.privacybudget": lambda: s.budget.pk,
+        "rewards.rewardpolicy": lambda: s.policy.pk,
+        "rewards.epoch": lambda: s.closed_epoch.pk,
+        "rewards.rewardentry": lambda: s.entry.pk,
+        "rewards.voucher": lambda: s.voucher.pk,
+        "datadao.user": lambda: w.users["contributor"].pk,
+        "datadao.workerheartbeat": lambda: w.heartbeat.pk,
+        "auth.group": lambda: w.group.pk,
+        "ipfs.pin": lambda: s.pins["contribution"].pk,
+        "ipfs.pinauditrun": lambda: w.audit_run.pk,
+    }[label]()
+
+
+ADMIN_ACTIONS = {
+    "changelist": "",
+    "add": "add/",
+    "change": "<path:object_id>/change/",
+    "delete": "<path:object_id>/delete/",
+    "history": "<path:object_id>/history/",
+    "object": "<path:object_id>/",
+}
+
+
+def _admin_routes() -> Iterator[tuple[Route, dict[str, str]]]:
+    """A route per registered console model and URL, with its expected row per variant."""
+    for label, kind in ADMIN_MODELS.items():
+        app, model = label.split(".")
+        base = f"admin/{app}/{model}/"
+        for action, tail in ADMIN_ACTIONS.items():
+            if "object_id" not in tail:
+                route = Route(
+                    f"{label}:{action}", base + tail, {"-": lambda w, p=base + tail: "/" + p}
+                )
+                yield route, {"-": _admin_row(kind, action, "-")}
+                continue
+            # The bare object URL redirects to the change page without a lookup: one variant.
+            variants = ("any",) if kind == "operators" else ("this", "other")
+            if action == "object":
+                variants = variants[:1]
+            step = tail.replace("<path:object_id>/", "")
+            urls = {
+                v: (lambda w, v=v, lb=label, b=base, s=step: f"/{b}{_admin_object(w, lb, v)}/{s}")
+                for v in variants
+            }
+            route = Route(
+                f"{label}:{action}",
+                base + tail,
+                urls,
+                missing=lambda w, b=base, s=step: f"/{b}{MISSING_ID}/{s}",
+            )
+            yield route, {v: _admin_row(kind, action, v) for v in variants}
+
+
+def _admin_row(kind: str, action: str, variant: str) -> str:
+    if action == "object":
+        return OBJECT_REDIRECT
+    return ADMIN_EXPECT[(kind, action, variant)]
+
+
+# --- outcomes, side effects and the cases ------------------------------------------------
+
+
+def outcome(response: HttpResponse) -> str:
+    """The response as a cell of the tables."""
+    if response.status_code in (301, 302):
+        location = response["Location"]
+        if location.startswith("/admin/login/"):
+            return "302C"
+        if location == "/admin/":
+            return "302I"
+        if location.startswith(f"{settings.LOGIN_URL}?next="):
+            return "302L"
+        return "302"
+    return str(response.status_code)
+
+
+def content(response: HttpResponse) -> bytes:
+    if response.streaming:
+        # The test client closes the response once its content is consumed (closing it a
+        # second time would close the database connection, in the middle of the transaction).
+        return b"".join(response.streaming_content)  # type: ignore[attr-defined]
+    return response.content
+
+
+@dataclass(frozen=True)
+class Case:
+    """One (route, variant) row: the allowed outcomes per role."""
+
+    route: Route
+    variant: str
+    allowed: dict[str, frozenset[str]]
+
+    def __str__(self) -> str:
+        return f"{self.route.name}[{self.variant}]"
+
+
+def _cells(row: str) -> dict[str, frozenset[str]]:
+    cells = row.split()
+    assert len(cells) == len(ROLES), row
+    return {role: frozenset(cell.split("|")) for role, cell in zip(ROLES, cells, strict=True)}
+
+
+def _rows() -> list[tuple[Route, dict[str, str]]]:
+    rows = [(r, {v: EXPECT[(r.name, v)] for v in r.urls}) for r in ROUTES + ACTION_ROUTES]
+    return rows + list(_admin_routes())
+
+
+ROWS = _rows()
+CASES = [Case(route, v, _cells(row)) for route, expected in ROWS for v, row in expected.items()]
+# Outcomes decided before any object is looked up: they cannot depend on whether it exists.
+GATES = {"302C", "302L", "401"}
+REFUSALS = GATES | {"302I", "403", "404", "405"}
+_published: list[str] = []
+
+
+class Writes:
+    """Records the SQL statements that write, while active."""
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def __call__(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        verb = sql.lstrip().split(None, 1)[0].upper()
+        if verb in {"INSERT", "UPDATE", "DELETE"}:
+            self.statements.append(sql[:120])
+        return execute(sql, params, many, context)
+
+
+@pytest.fixture(scope="module")
+def world(django_db_setup: None, django_db_blocker: Any) -> Iterator[World]:
+    """The objects, once for the module (rolled back at its end)."""
+    # Sessions in signed cookies: one query less for each of the matrix's thousands of
+    # requests; the matrix is about who may do what, not about where sessions are stored.
+    signed = override_settings(SESSION_ENGINE="django.contrib.sessions.backends.signed_cookies")
+    with (
+        django_db_blocker.unblock(),
+        transaction.atomic(),
+        pytest.MonkeyPatch.context() as mp,
+        signed,
+    ):
+        # Nothing the matrix does may reach the broker: publishing is recorded instead.
+        mp.setattr(
+            Task, "apply_async", lambda task, *a, **k: _published.append(task.name), raising=True
+        )
+        built = build_world()
+        yield built
+        transaction.set_rollback(True)
+
+
+@pytest.fixture(scope="module")
+def sessions(world: World) -> dict[str, str]:
+    """The session cookie of each signed-in role."""
+    cookies = {}
+    for role, user in world.users.items():
+        client = Client()
+        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+        cookies[role] = client.cookies[settings.SESSION_COOKIE_NAME].value
+    return cookies
+
+
+def client_as(role: str, sessions: dict[str, str], *, csrf_checks: bool = False) -> Client:
+    client = Client(enforce_csrf_checks=csrf_checks)
+    if role in sessions:
+        client.cookies[settings.SESSION_COOKIE_NAME] = sessions[role]
+    return client
+
+
+def send(
+    client: Client, route: Route, url: str, world: World, headers: dict[str, str] | None = None
+) -> HttpResponse:
+    if route.method == "GET":
+        return client.get(url, headers=headers)
+    data = route.data(world) if route.data else {}
+    if route.as_json:
+        return client.post(url, json.dumps(data), content_type="application/json", headers=headers)
+    return client.post(url, data, headers=headers)
+
+
+# --- the generation checks ------------------------------------------------------------------
+
+
+def _patterns(patterns: list[Any], prefix: str = "") -> Iterator[tuple[str, URLPattern]]:
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            yield from _patterns(entry.url_patterns, prefix + str(entry.pattern))
+        else:
+            yield prefix + str(entry.pattern), entry
+
+
+def _key(route: str, pattern: URLPattern) -> str:
+    # The app index's regex lists the registered apps; its name is the stable key.
+    return "admin:app_list" if pattern.name == "app_list" else route
+
+
+def test_every_url_pattern_is_in_the_matrix() -> None:
+    enumerated = {_key(route, p) for route, p in _patterns(get_resolver().url_patterns)}
+    covered = {route.pattern for route, _ in ROWS}
+    assert len(enumerated) > 150  # the walk reached into include()s and the admin site
+    unclassified = sorted(enumerated - covered)
+    assert not unclassified, (
+        "URL patterns with no row in the authorization matrix; add a Route and its EXPECT "
+        f"row (or the model to ADMIN_MODELS): {unclassified}"
+    )
+    stale = sorted(covered - enumerated)
+    assert not stale, f"matrix rows for URL patterns that no longer exist: {stale}"
+
+
+def test_every_console_model_is_in_the_matrix() -> None:
+    registered = {model._meta.label_lower for model in admin.site._registry}
+    assert registered == set(ADMIN_MODELS), (
+        f"unclassified: {sorted(registered - set(ADMIN_MODELS))}, "
+        f"stale: {sorted(set(ADMIN_MODELS) - registered)}"
+    )
+
+
+def test_every_row_has_its_expectations() -> None:
+    named = {(r.name, v) for r in ROUTES + ACTION_ROUTES for v in r.urls}
+    assert named == set(EXPECT), (sorted(named ^ set(EXPECT)),)
+    assert len(CASES) == len({str(case) for case in CASES})  # test ids are unique
+
+
+# --- the matrix -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_authz_matrix(case: Case, world: World, sessions: dict[str, str]) -> None:
+    """One row of the matrix: each role in turn, each request in a savepoint of its own."""
+    problems = [p for role in ROLES for p in _check(case, role, world, sessions)]
+    assert not problems, f"{case}:\n  " + "\n  ".join(problems)
+
+
+def _request(case: Case, role: str, url: str, world: World, sessions: dict[str, str]) -> Any:
+    """(outcome, body, writes, after-commit callbacks queued, tasks published)."""
+    writes = Writes()
+    with transaction.atomic(), connection.execute_wrapper(writes):
+        queued, published = len(connection.run_on_commit), len(_published)
+        response = send(client_as(role, sessions), case.route, url, world)
+        got, body = outcome(response), content(response)
+        dispatched = len(connection.run_on_commit) - queued + len(_published) - published
+        transaction.set_rollback(True)
+    return got, body, writes.statements, dispatched
+
+
+def _check(case: Case, role: str, world: World, sessions: dict[str, str]) -> list[str]:
+    route, variant, allowed = case.route, case.variant, case.allowed[role]
+    url = route.urls[variant](world)
+    got, body, writes, dispatched = _request(case, role, url, world, sessions)
+    where = f"{role}: {route.method} {url}"
+    problems = []
+    if got not in allowed:
+        problems.append(f"{where} answered {got}; the matrix allows {'|'.join(sorted(allowed))}")
+    if SECRET["other"].encode() in body:
+        problems.append(f"{where} shows the other DAO's private data")
+    if role not in MEMBERS and SECRET["this"].encode() in body:
+        problems.append(f"{where} shows this DAO's members-only data to a non-member")
+    if (got in REFUSALS or variant.startswith("other")) and (writes or dispatched):
+        problems.append(f"{where} answered {got} but wrote {writes} / dispatched {dispatched}")
+    if variant.startswith("other") and route.missing is not None and got not in GATES:
+        missing = _request(case, role, route.missing(world), world, sessions)[0]
+        if missing != got:
+            problems.append(f"{where} answered {got}, an unknown id {missing}: existence leaks")
+    return problems
+
+
+def test_the_side_effect_checks_see_a_write_and_a_dispatch(
+    world: World, sessions: dict[str, str]
+) -> None:
+    """The matrix's "no side effect" is not vacuous: an admin queueing a consensus run writes
+    (the run, its audit event) and queues the task for after the commit."""
+    route = next(r for r in ROUTES if r.name == "label-consensus-run")
+    url = route.urls["this"](world)
+    got, _, writes, dispatched = _request(Case(route, "this", {}), "admin", url, world, sessions)
+    assert got == "202" and dispatched == 1
+    assert any("labeling_consensusrun" in sql for sql in writes), writes
+
+
+# --- CSRF -------------------------------------------------------------------------------------
+
+
+# Where a forged POST would sign a visitor in (login CSRF): refused for lack of a token even
+# to the anonymous.
+SIGN_IN_ROUTES = {"siwe-verify", "console-login"}
+
+
+def _csrf_cases() -> Iterator[Any]:
+    """Every row's first URL, POSTed by the creator; the POST routes also anonymously."""
+    for route, expected in ROWS:
+        variant = next(iter(expected))
+        anonymous = route.method == "POST" or route.name in SIGN_IN_ROUTES
+        for role in ("creator", "anonymous") if anonymous else ("creator",):
+            yield pytest.param(route, variant, role, id=f"{route.name}[{variant}]-{role}")
+
+
+@pytest.mark.parametrize(("route", "variant", "role"), list(_csrf_cases()))
+def test_a_post_without_a_csrf_token_is_refused(
+    route: Route, variant: str, role: str, world: World, sessions: dict[str, str]
+) -> None:
+    url = route.urls[variant](world)
+    writes = Writes()
+    with connection.execute_wrapper(writes):
+        queued, published = len(connection.run_on_commit), len(_published)
+        post = replace(route, method="POST")
+        response = send(client_as(role, sessions, csrf_checks=True), post, url, world)
+        body = content(response)
+    got = outcome(response)
+    refused_for_csrf = response.status_code == 403 and CSRF_FAILURE in body
+    if route.name in SIGN_IN_ROUTES or (route.method == "POST" and role != "anonymous"):
+        assert refused_for_csrf, f"{role}: POST {url} without a token answered {got}"
+    elif route.method == "POST":
+        # No session to ride: any refusal will do (the upload API looks the dataset up first).
+        assert refused_for_csrf or got in REFUSALS, f"POST {url} without a token answered {got}"
+    else:
+        # A route that takes no POST may also say so (405) before the CSRF check.
+        assert refused_for_csrf or got == "405", f"POST {url} without a token answered {got}"
+    assert not writes.statements, writes.statements
+    assert (len(connection.run_on_commit), len(_published)) == (queued, published)
+
+
+@pytest.mark.parametrize("route", [r for r, _ in ROWS if r.method == "POST"], ids=lambda r: r.name)
+def test_the_same_post_with_a_token_passes_the_check(
+    route: Route, world: World, sessions: dict[str, str]
+) -> None:
+    client = client_as("creator", sessions, csrf_checks=True)
+    client.get("/auth/nonce")  # sets the CSRF cookie
+    token = client.cookies[settings.CSRF_COOKIE_NAME].value
+    url = next(iter(route.urls.values()))(world)
+    response = send(client, route, url, world, headers={"X-CSRFToken": token})
+    assert CSRF_FAILURE not in content(response), url
+
+
+def test_siwe_verify_refuses_a_cross_site_sign_in() -> None:
+    """Login CSRF: a page elsewhere cannot sign a visitor in with the attacker's signature."""
+    client = Client(enforce_csrf_checks=True)
+    response = client.post(
+        "/auth/verify",
+        json.dumps({"message": "x", "signature": "0x00"}),
+        content_type="application/json",
+    )
+    assert response.status_code == 403 and CSRF_FAILURE in response.content
+    assert "_auth_user_id" not in client.session
+
+
+# --- what a contributor may not do, checked on the state --------------------------------------
+
+
+def test_a_contributor_cannot_accept_their_own_rejected_contribution(
+    world: World, sessions: dict[str, str]
+) -> None:
+    own = world.this.rejected
+    data = {"action": "accept_override", "_selected_action": [own.pk], "index": 0}
+    for role in ("contributor", "validator"):
+        response = client_as(role, sessions).post("/admin/contributions/contribution/", data)
+        assert outcome(response) == "302C", role
+        own.refresh_from_db()
+        assert own.status == Status.REJECTED and own.review == ""
+    # The DAO's admin may: the refusals above were about the role.
+    response = client_as("admin", sessions).post("/admin/contributions/contribution/", data)
+    assert outcome(response) == "302"
+    own.refresh_from_db()
+    assert own.status == Status.ACCEPTED
+
+
+def test_a_contributor_cannot_edit_a_schema_a_reward_policy_or_a_role(
+    world: World, sessions: dict[str, str]
+) -> None:
+    dataset, policy, membership = world.this.tabular, world.this.policy, world.this.membership
+    schema = dataset.schema
+    writes = {
+        f"/admin/datadao/dataset/{dataset.pk}/change/": _dataset_form(world),
+        f"/admin/rewards/rewardpolicy/{policy.pk}/change/": _policy_form(world),
+        f"/admin/datadao/membership/{membership.pk}/change/": {"role": Role.ADMIN},
+    }
+    for role in ("contributor", "validator"):
+        client = client_as(role, sessions)
+        for url, data in writes.items():
+            assert outcome(client.post(url, data)) == "302C", (role, url)
+    for obj in (dataset, policy, membership):
+        obj.refresh_from_db()
+    assert dataset.schema == schema and dataset.name == f"Tabular {SECRET['this']}"
+    assert policy.per_contribution == 100
+    assert membership.role == Role.CONTRIBUTOR
+    creator = client_as("creator", sessions)
+    for url, data in writes.items():
+        assert outcome(creator.post(url, data)) == "302", url
+    for obj in (dataset, policy, membership):
+        obj.refresh_from_db()
+    assert dataset.schema == {"columns": [{"name": "edited", "type": "int"}]}
+    assert policy.per_contribution == 999999
+    assert membership.role == Role.ADMIN
+
+
+def test_a_contributor_cannot_close_an_epoch(
+    world: World, sessions: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    side = world.this
+    RewardEntry.objects.create(
+        dao=side.dao,
+        dataset=side.tabular,
+        account=side.contributor,
+        amount=9,
+        reason="contribution",
+        source_type="authz",
+        source_id="unsettled",
+    )
+    key_variable = settings.SIGNER_KEY_VARIABLES["rewards"][0]
+    monkeypatch.setenv(key_variable, "0x" + "5e" * 32)
+    data = {"action": "close_epochs", "_selected_action": [side.open_epoch.pk], "index": 0}
+    for role in ("contributor", "validator"):
+        assert outcome(client_as(role, sessions).post("/admin/rewards/epoch/", data)) == "302C"
+    side.open_epoch.refresh_from_db()
+    assert side.open_epoch.status == EpochStatus.OPEN
+    assert Epoch.objects.filter(dao=side.dao).count() == 2
+    # The creator may, with the same request.
+    assert outcome(client_as("creator", sessions).post("/admin/rewards/epoch/", data)) == "302"
+    side.open_epoch.refresh_from_db()
+    assert side.open_epoch.status == EpochStatus.CLOSED
+
+
+def test_a_labeler_sees_no_one_elses_answer_before_submitting(
+    world: World, sessions: dict[str, str]
+) -> None:
+    side = world.this
+    client = client_as("contributor", sessions)
+    body = client.get(f"/api/labeling/{side.labeling.pk}/next").json()
+    task = body["task"]
+    # The contributor's hold is on the task their peer has already answered ("dog").
+    assert task["hold"] == side.hold.pk
+    assert set(task) == {"hold", "expires_at", "item", "labels", "multi_choice"}
+    assert task["item"] == {"kind": "text", "text": "is this a cat?"} and task["labels"] == LABELS
+    rest = json.dumps({**body, "task": {k: v for k, v in task.items() if k != "labels"}})
+    for hint in ("dog", side.peer.address, "label_count", "consensus", "gold"):
+        assert hint not in rest.replace("gold_accuracy", "").replace("gold_answered", ""), hint
+    page = client.get(f"/daos/{side.dao.slug}/{side.labeling.slug}/label").content.decode()
+    assert side.peer.address not in page
+
+
+def test_a_contributor_cannot_download_another_addresss_voucher(
+    world: World, sessions: dict[str, str]
+) -> None:
+    client = client_as("contributor", sessions)
+    own = client.get(f"/api/rewards/vouchers/{world.this.voucher.pk}")
+    assert own.status_code == 200
+    assert json.loads(own.content)["typedData"] == {"secret": SECRET["this"]}
+    unknown = client.get(f"/api/rewards/vouchers/{MISSING_ID}")
+    for voucher in (world.this.peer_voucher, world.other.voucher):
+        refused = client.get(f"/api/rewards/vouchers/{voucher.pk}")
+        assert refused.status_code == unknown.status_code == 404
+        # The same answer as for a voucher that does not exist, but for the id it names.
+        same = refused.content.replace(str(voucher.pk).encode(), b"<id>")
+        assert same == unknown.content.replace(str(MISSING_ID).encode(), b"<id>")
