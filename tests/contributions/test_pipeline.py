@@ -21,10 +21,12 @@ from datadao.keys import load_signer
 from datadao.models import Membership, Role
 from datadao.tasks import sweep
 from ipfs.backends.kubo import KuboBackend
+from ipfs.conf import get_backend
 from ipfs.models import Pin
 from tests.contributions.conftest import good_csv
 from tests.factories import UserFactory
 from tests.fixtures_celery import WorkerProcess, start_worker, wait_for
+from tests.fleet.invariants import check_invariants
 from tests.ipfsnode import IpfsNode
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -215,6 +217,10 @@ def test_node_down_contributions_wait_in_pinning_then_finish(
             fresh_ipfs_node.start()
             contribution = _final(pk, worker, timeout=90)
             assert contribution.status == Status.PINNED
+            # Issue #9's check, on the restarted node (the batch version of this scenario,
+            # with rewards: tests/faults/test_ipfs.py).
+            report = check_invariants(contribution_ids=[pk], backend=get_backend())
+            assert (report.pinned, report.pins, report.failed) == (1, 1, 0), report
         finally:
             worker.stop()
 
