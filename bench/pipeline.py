@@ -1,16 +1,20 @@
 """Benchmark: the contribution pipeline end to end, on PostgreSQL + Redis, with real workers.
 
-Run ``python -m bench.pipeline [--quick] [--json PATH] [--repeat R] [--workers 1,2]
-[--workdir DIR] [--keep]``. Everything runs isolated from the test suite and from ``bin/run``:
-its own database ``datadao_bench`` (dropped and re-created, then migrated), Redis database 14
-(flushed), a temporary ``DATA_DIR`` with the embedded IPFS store. Settings: the production
-module ``datadao.settings`` (``DEBUG=false``, ``CONN_MAX_AGE`` at its production default) with
-the HTTPS redirect and secure cookies relaxed exactly as ``tests/settings.py`` does, and an hourly
-quota no run can reach. The validator key is derived from a public string: it guards nothing.
+Run ``python -m bench.pipeline [--quick] [--json PATH] [--repeat R] [--workers 1,2,4] [--lanes
+express,stages] [--workdir DIR] [--keep]``. Everything runs isolated from the test suite and
+from ``bin/run``: its own database ``datadao_bench`` (dropped and re-created, then migrated),
+Redis database 14 (flushed), a temporary ``DATA_DIR`` with the embedded IPFS store. Settings:
+the production module ``datadao.settings`` (``DEBUG=false``, ``CONN_MAX_AGE`` at its production
+default) with the HTTPS redirect and secure cookies relaxed exactly as ``tests/settings.py``
+does, and an hourly quota no run can reach. The validator key is derived from a public string:
+it guards nothing.
 
-For every repetition, worker count (``celery -A datadao worker --concurrency 1`` processes on
-all queues, started as ``tests/fixtures_celery.py`` does) and workload (CSV files of 100 rows,
-64x64 seeded-noise PNGs), with fresh files in a fresh dataset so nothing is a duplicate:
+For every repetition, lane, worker count (``celery -A datadao worker --concurrency 1``
+processes on all queues, started as ``tests/fixtures_celery.py`` does) and workload (CSV files
+of 100 rows, 64x64 seeded-noise PNGs), with fresh files in a fresh dataset so nothing is a
+duplicate. The lanes: ``express`` (the default: a small file runs every stage in one delivery of
+``process_contribution``) and ``stages`` (``PIPELINE_EXPRESS_MAX_BYTES=0``: one message per
+stage, as a file above the express limit takes); their ratio is reported.
 
 * ``floor``: sha256 + one write + one fsync of each file into a fresh folder (files/s; the
   median of FLOOR_PASSES passes);
@@ -22,7 +26,10 @@ all queues, started as ``tests/fixtures_celery.py`` does) and workload (CSV file
 
 Rates are contributions/s (median, min, max over repetitions) and ratios to the floor of the
 same round; the per-contribution overhead beyond hashing and writing the bytes once is
-``1/rate - 1/floor``. Per-stage task times come from the workers' "succeeded in" log lines.
+``1/rate - 1/floor``. End to end is ``files / (submit + processing after the workers are
+ready)``: the platform's fleet is standing, so a worker's start-up is not on a contribution's
+path (it is reported apart, ``worker_ready_s``, and in ``processing_contrib_s``). Per-stage
+task times come from the workers' "succeeded in" log lines.
 
 Then the web process: gunicorn (one sync worker) receives one large text file through
 ``POST /api/datasets/{id}/contributions`` with an API token, streamed by the CLI's multipart
@@ -36,8 +43,8 @@ measures nothing. A stuck stage (no status change for STALL_SECONDS) or a dead w
 run with the worker's log; every process started here is stopped in any case, and the database
 and temporary folder are then kept for inspection (``--keep`` keeps them after a success too).
 
-On a 2-core machine ``--quick`` takes 1–2 minutes and the full mode about 15 (2
-repetitions; ``--repeat 3`` adds about 7 minutes).
+On a 2-core machine ``--quick`` (express lane, 1 and 2 workers) takes 1–2 minutes; the full
+mode (both lanes, 1, 2 and 4 workers, 2 repetitions) about 25.
 """
 
 from __future__ import annotations
@@ -113,6 +120,7 @@ class Mode:
 
 FULL = Mode(csv=1000, png=200, repeat=2, upload_mib=1024)
 QUICK = Mode(csv=100, png=30, repeat=1, upload_mib=256)
+LANES = ("express", "stages")
 WARMUP = {"csv": 20, "png": 5}
 
 
@@ -492,12 +500,15 @@ class Bench:
             return paths
         return write_pngs(folder, count, self.rng)
 
-    def round(self, kind: str, workers: int, rep: int | None) -> dict[str, Any]:
+    def round(self, kind: str, workers: int, rep: int | None, lane: str) -> dict[str, Any]:
         """One measured (or, with rep None, warm-up) round; returns its record."""
+        from django.test import override_settings
+
         count = WARMUP[kind] if rep is None else getattr(self.mode, kind)
         paths = self.files(kind, count)
         record: dict[str, Any] = {
             "kind": kind,
+            "lane": lane,
             "workers": workers,
             "rep": rep,
             "files": count,
@@ -512,11 +523,16 @@ class Bench:
         )
         schema, dataset_kind = (CSV_SCHEMA, "tabular") if kind == "csv" else (PNG_SCHEMA, "files")
         dataset = self.world.dataset(dataset_kind, schema, kind)
-        record |= submit(paths, dataset, self.world.member)
+        express_max = "0" if lane == "stages" else self.env.get("PIPELINE_EXPRESS_MAX_BYTES", "")
+        lane_env = self.env | ({"PIPELINE_EXPRESS_MAX_BYTES": express_max} if express_max else {})
+        with override_settings(
+            **({"PIPELINE_EXPRESS_MAX_BYTES": int(express_max)} if express_max else {})
+        ):
+            record |= submit(paths, dataset, self.world.member)
 
-        tag = f"{kind}-{workers}w-{'warmup' if rep is None else rep}"
+        tag = f"{kind}-{lane}-{workers}w-{'warmup' if rep is None else rep}"
         spawned = time.perf_counter()
-        started = start_workers(self.procs, workers, self.env, self.scratch / "logs", tag)
+        started = start_workers(self.procs, workers, lane_env, self.scratch / "logs", tag)
         try:
             wait_ready(started)
             ready = time.perf_counter()
@@ -541,11 +557,11 @@ class Bench:
             self.problems.append(f"{tag}: {pinned}/{count} pinned: {record['statuses']}")
         if record["log_errors"]:
             self.problems.append(f"{tag}: {record['log_errors']} errors in the worker logs")
-        rate = count / (record["submit_s"] + record["process_s"])
+        rate = count / (record["submit_s"] + record["process_after_ready_s"])
         print(
-            f"{tag:>16}: {rate:6.1f} contributions/s end to end "
+            f"{tag:>24}: {rate:6.1f} contributions/s end to end "
             f"(submit {count / record['submit_s']:6.1f}/s, "
-            f"process {count / record['process_s']:6.1f}/s, "
+            f"process {count / record['process_after_ready_s']:6.1f}/s, "
             f"floor {count / record['floor_s']:7.1f} files/s) {record['statuses']}",
             file=sys.stderr,
         )
@@ -714,7 +730,9 @@ def _stage_table(records: list[dict[str, Any]]) -> dict[str, Any]:
 def aggregate(records: list[dict[str, Any]]) -> dict[str, Any]:
     n = [r["files"] for r in records]
     floor = [c / r["floor_s"] for c, r in zip(n, records, strict=True)]
-    e2e = [c / (r["submit_s"] + r["process_s"]) for c, r in zip(n, records, strict=True)]
+    e2e = [
+        c / (r["submit_s"] + r["process_after_ready_s"]) for c, r in zip(n, records, strict=True)
+    ]
     process = [c / r["process_s"] for c, r in zip(n, records, strict=True)]
     ready = [c / r["process_after_ready_s"] for c, r in zip(n, records, strict=True)]
     submit_rate = [c / r["submit_s"] for c, r in zip(n, records, strict=True)]
@@ -756,8 +774,8 @@ def aggregate(records: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def report(bench: Bench, workers: list[int]) -> dict[str, Any]:
-    measured = [r for r in bench.rounds if r["rep"] is not None]
+def report(bench: Bench, workers: list[int], lane: str) -> dict[str, Any]:
+    measured = [r for r in bench.rounds if r["rep"] is not None and r["lane"] == lane]
     out: dict[str, Any] = {}
     for kind in ("csv", "png"):
         per_kind: dict[str, Any] = {}
@@ -765,9 +783,11 @@ def report(bench: Bench, workers: list[int]) -> dict[str, Any]:
             records = [r for r in measured if r["kind"] == kind and r["workers"] == count]
             per_kind[str(count)] = aggregate(records)
         if len(workers) > 1:
-            base = per_kind[str(workers[0])]["processing_contrib_s"]["median"]
+            base = per_kind[str(workers[0])]["processing_after_ready_contrib_s"]["median"]
             per_kind["processing_speedup_vs_1_worker"] = {
-                str(c): round(per_kind[str(c)]["processing_contrib_s"]["median"] / base, 3)
+                str(c): round(
+                    per_kind[str(c)]["processing_after_ready_contrib_s"]["median"] / base, 3
+                )
                 for c in workers[1:]
             }
         if kind == "png":
@@ -775,6 +795,31 @@ def report(bench: Bench, workers: list[int]) -> dict[str, Any]:
                 r["min_phash_distance"] for r in measured if r["kind"] == "png"
             )
         out[kind] = per_kind
+    return out
+
+
+def lane_ratios(bench: Bench, workers: list[int]) -> dict[str, Any]:
+    """Express over per-stage end-to-end rate, per workload and worker count, paired by
+    repetition (each pair measured minutes apart on the same machine)."""
+    measured = [r for r in bench.rounds if r["rep"] is not None]
+    out: dict[str, Any] = {}
+    for kind in ("csv", "png"):
+        for count in workers:
+            pairs = []
+            for rep in sorted({r["rep"] for r in measured}):
+                rates = {
+                    r["lane"]: r["files"] / (r["submit_s"] + r["process_after_ready_s"])
+                    for r in measured
+                    if (r["kind"], r["workers"], r["rep"]) == (kind, count, rep)
+                }
+                if {"express", "stages"} <= rates.keys():
+                    pairs.append(rates["express"] / rates["stages"])
+            if pairs:
+                out[f"{kind}_{count}w"] = {
+                    "median": round(statistics.median(pairs), 3),
+                    "min": round(min(pairs), 3),
+                    "max": round(max(pairs), 3),
+                }
     return out
 
 
@@ -869,11 +914,12 @@ def run(args: argparse.Namespace, mode: Mode, scratch: Path, procs: Processes) -
     setup_s = time.perf_counter() - started
     # Warm-up: page cache, PostgreSQL buffers and plans, Redis, bytecode.
     for kind in ("csv", "png"):
-        bench.rounds.append(bench.round(kind, 1, None))
+        bench.rounds.append(bench.round(kind, 1, None, args.lanes[0]))
     for rep in range(mode.repeat):
         for count in args.workers:
-            for kind in ("csv", "png"):
-                bench.rounds.append(bench.round(kind, count, rep))
+            for lane in args.lanes:
+                for kind in ("csv", "png"):
+                    bench.rounds.append(bench.round(kind, count, rep, lane))
     pipeline_s = time.perf_counter() - started - setup_s
     upload = web_upload(bench, mode.repeat)
     return {
@@ -881,6 +927,7 @@ def run(args: argparse.Namespace, mode: Mode, scratch: Path, procs: Processes) -
         "mode": "quick" if args.quick else "full",
         "repeat": mode.repeat,
         "workers": args.workers,
+        "lanes": args.lanes,
         "workloads": {
             "csv": {"files": mode.csv, "rows_per_file": CSV_ROWS, "columns": 5},
             "png": {"files": mode.png, "side_px": IMAGE_SIDE, "kind": "seeded RGB noise"},
@@ -892,7 +939,10 @@ def run(args: argparse.Namespace, mode: Mode, scratch: Path, procs: Processes) -
         "machine": platform.machine(),
         "cpus": os.cpu_count(),
         "postgres": database_context(),
-        "pipeline": report(bench, args.workers),
+        # The product's default path; the per-stage lane (when run) beside it, and their ratio.
+        "pipeline": report(bench, args.workers, args.lanes[0]),
+        "pipeline_by_lane": {lane: report(bench, args.workers, lane) for lane in args.lanes},
+        "express_vs_stages": lane_ratios(bench, args.workers),
         "web_upload": upload,
         "rounds": [
             {k: v for k, v in r.items() if k != "task_s"}
@@ -929,6 +979,8 @@ def human(summary_: dict[str, Any]) -> str:
         f"(x{web['ratio_vs_floor']['median']} of sha256+write+fsync), worker peak RSS growth "
         f"{web['worker_peak_rss_growth_mib']} MiB (target <= {web['target_growth_mib']})"
     )
+    for key, ratio in summary_.get("express_vs_stages", {}).items():
+        lines.append(f"express / per-stage lane, {key}: x{ratio['median']} end to end")
     lines.append(f"total {summary_['timing_s']['total']} s; ok={summary_['ok']}")
     lines.extend(f"PROBLEM: {p}" for p in summary_["problems"])
     return "\n".join(lines)
@@ -938,12 +990,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="100 CSV, 30 PNG, 1 rep, 256 MiB")
     parser.add_argument("--repeat", type=int, help="measured repetitions (2 full, 1 quick)")
-    parser.add_argument("--workers", default="1,2", help="worker counts, comma-separated")
+    parser.add_argument("--workers", help="worker counts, comma-separated (1,2,4; quick 1,2)")
+    parser.add_argument(
+        "--lanes", help="express and/or stages, comma-separated (both; quick express)"
+    )
     parser.add_argument("--json", type=Path, help="also write the JSON summary here")
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()))
     parser.add_argument("--keep", action="store_true", help="keep the database and temp folder")
     args = parser.parse_args(argv)
-    args.workers = [int(w) for w in args.workers.split(",")]
+    args.workers = [int(w) for w in (args.workers or ("1,2" if args.quick else "1,2,4")).split(",")]
+    args.lanes = (args.lanes or ("express" if args.quick else ",".join(LANES))).split(",")
+    if not set(args.lanes) <= set(LANES):
+        parser.error(f"--lanes takes {', '.join(LANES)}")
     mode = QUICK if args.quick else FULL
     if args.repeat is not None:
         if args.repeat < 1:
