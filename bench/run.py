@@ -1,7 +1,8 @@
 """Run every benchmark in ``bench/`` and gather their figures into one JSON file and one table.
 
 ``python -m bench [--quick] [--only NAME,...] [--json bench/results.json]
-[--markdown bench/results.md]``. Each benchmark runs as ``python -m bench.<name> [--quick]
+[--markdown bench/results.md]``; ``python -m bench --merge A.json B.json ...`` combines runs made
+in parts. Each benchmark runs as ``python -m bench.<name> [--quick]
 --json <tmp>`` in its own subprocess and session (a crash or a memory peak in one does not touch
 the others) under a timeout; on timeout it gets SIGINT (its own clean-up runs), then SIGKILL.
 Its figures are the ones it computed itself: ratios against a reference measured in the same
@@ -430,7 +431,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--markdown", type=Path, default=ROOT / "bench" / "results.md", help="the table"
     )
+    parser.add_argument(
+        "--merge",
+        nargs="+",
+        type=Path,
+        metavar="JSON",
+        help="run nothing: combine the results files of runs made in parts (--only) into one",
+    )
     args = parser.parse_args(argv)
+    if args.merge:
+        return _write(merge_reports([json.loads(path.read_text()) for path in args.merge]), args)
     chosen = BENCHMARKS
     if args.only:
         wanted = [n.strip() for n in args.only.split(",") if n.strip()]
@@ -454,6 +464,27 @@ def main(argv: list[str] | None = None) -> int:
         "benchmarks": results,
         "ok": all(r["status"] == "ok" for r in results),
     }
+    return _write(report, args)
+
+
+def merge_reports(reports: list[dict[str, Any]]) -> dict[str, Any]:
+    """One report from runs made in parts, in order; each figure keeps its own run's references
+    (the ratios were computed within each benchmark), and the header names every part's start."""
+    if len({r["quick"] for r in reports}) != 1:
+        raise SystemExit("cannot merge quick and full runs")
+    return {
+        "quick": reports[0]["quick"],
+        "started_at": ", ".join(r["started_at"] for r in reports),
+        "seconds": round(sum(r["seconds"] for r in reports), 1),
+        "python": reports[0]["python"],
+        "machine": reports[0]["machine"],
+        "cpus": reports[0]["cpus"],
+        "benchmarks": [b for r in reports for b in r["benchmarks"]],
+        "ok": all(r["ok"] for r in reports),
+    }
+
+
+def _write(report: dict[str, Any], args: argparse.Namespace) -> int:
     args.json.write_text(json.dumps(report, indent=2) + "\n")
     table = markdown(report)
     args.markdown.write_text(table)
