@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Subquery
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 
 from datadao.models import MANAGER_ROLES, Dataset, DatasetKind, DatasetStatus, Membership, User
 from labeling import errors
 from labeling.models import LabelerStats
 
 
-def labeling_dataset(dataset_id: int) -> Dataset:
-    dataset = (
-        Dataset.objects.select_related("dao")
-        .filter(pk=dataset_id, kind=DatasetKind.LABELING)
-        .first()
-    )
+def _first_labeling_dataset(dataset_id: int, query: QuerySet[Dataset] | None = None) -> Dataset:
+    """The labeling dataset ``dataset_id`` from ``query`` (any dataset, with its DAO, by
+    default), or NotFound."""
+    base = query if query is not None else Dataset.objects.all()
+    dataset = base.select_related("dao").filter(pk=dataset_id, kind=DatasetKind.LABELING).first()
     if dataset is None:
         raise errors.NotFound(f"There is no labeling dataset {dataset_id}.")
     return dataset
+
+
+def labeling_dataset(dataset_id: int) -> Dataset:
+    return _first_labeling_dataset(dataset_id)
 
 
 def labeler_dataset(dataset_id: int, labeler: User, *, for_work: bool) -> Dataset:
@@ -27,10 +30,9 @@ def labeler_dataset(dataset_id: int, labeler: User, *, for_work: bool) -> Datase
     One query, the dataset with the labeler's membership and pause as subqueries: every
     ``next`` and submit starts here, and three round trips were a third of ``next``.
     """
-    dataset = (
-        Dataset.objects.select_related("dao")
-        .filter(pk=dataset_id, kind=DatasetKind.LABELING)
-        .annotate(
+    dataset = _first_labeling_dataset(
+        dataset_id,
+        Dataset.objects.annotate(
             labeler_is_member=Exists(
                 Membership.objects.filter(dao_id=OuterRef("dao_id"), user_id=labeler.pk)
             ),
@@ -40,11 +42,8 @@ def labeler_dataset(dataset_id: int, labeler: User, *, for_work: bool) -> Datase
                     dataset_id=OuterRef("pk"), labeler_id=labeler.pk, paused_at__isnull=False
                 ).values("paused_reason")[:1]
             ),
-        )
-        .first()
+        ),
     )
-    if dataset is None:
-        raise errors.NotFound(f"There is no labeling dataset {dataset_id}.")
     if not dataset.labeler_is_member:
         raise errors.NotAllowed(f"Only members of {dataset.dao.name} can label its data.")
     if dataset.status != DatasetStatus.OPEN:
