@@ -158,6 +158,15 @@ def statement_kind(sql: str) -> str:
     text = " ".join(sql.split())
     if text.startswith("WITH gone AS"):
         return "release expired holds (CTE)"
+    # The hot path's statements (labeling.services.hot): one each.
+    if text.startswith("SELECT d.status, d.schema"):
+        return "standing (dataset, membership, pause, live hold)"
+    if text.startswith("WITH pick AS"):
+        return "hold next task (claim + slot + hold)"
+    if text.startswith("WITH real AS"):
+        return "hold check question (gold)"
+    if text.startswith("WITH held AS"):
+        return "submit (hold + task + label + stats)"
     if "SKIP LOCKED" in text and "labeling_labeltask" in text:
         return "next candidate (SKIP LOCKED)"
     if "ORDER BY random()" in text:
@@ -190,7 +199,8 @@ class Recorder:
             self.add(kind, 1000 * (time.perf_counter() - start))
             if self.op is not None and not many:
                 per_op = self.samples.setdefault(self.op, {})
-                per_op.setdefault(kind, (sql, list(params) if params else []))
+                kept = dict(params) if isinstance(params, dict) else list(params or [])
+                per_op.setdefault(kind, (sql, kept))
 
     def take(self) -> dict[str, dict[str, list[float]]]:
         times, self.times = self.times, {}
@@ -553,6 +563,8 @@ def explain(samples: dict[str, dict[str, tuple[str, Any]]], slow: set[str]) -> d
 
     wanted = {
         "next candidate (SKIP LOCKED)", "gold candidate (random)", "release expired holds (CTE)",
+        "hold next task (claim + slot + hold)", "hold check question (gold)",
+        "submit (hold + task + label + stats)",
     } | slow  # fmt: skip
     plans: dict[str, Any] = {}
     for op in ("next", "submit"):

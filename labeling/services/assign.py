@@ -19,6 +19,7 @@ from datadao.models import Dataset, User
 from labeling import errors
 from labeling.conf import labeling_settings
 from labeling.models import Assignment, HoldStatus, LabelTask
+from labeling.services import hot
 from labeling.services.access import labeler_dataset
 
 _random = secrets.SystemRandom()
@@ -114,16 +115,36 @@ def _pick_gold(dataset_id: int, labeler_id: int) -> LabelTask | None:
     return None
 
 
-@transaction.atomic
 def task_next(*, dataset_id: int, labeler: User) -> Assignment | None:
     """Hold the next task for ``labeler``: one they have not labeled, skipped or held, with a
     free slot. A live hold of theirs is returned again (a reload does not burn a slot).
     Gold tasks are mixed in at the dataset's gold rate and look like any other task.
     Returns None when nothing is left for this labeler.
 
-    Five statements on the common path (dataset and access, live hold, candidate, slot, hold):
-    this is the hottest call of a labeling project.
+    This is the hottest call of a labeling project. On PostgreSQL the common case (an ordinary
+    task for a labeler in good standing) takes two statements (``hot``); everything else, and
+    every refusal, takes the general path below.
     """
+    gold: bool | None = None
+    if hot.enabled():
+        now = timezone.now()
+        standing = hot.standing(dataset_id, labeler, now)
+        if standing is not None and standing.may_work and not standing.live_hold:
+            gold = standing.conf.gold_rate > 0 and _random.random() < standing.conf.gold_rate
+            hold = hot.next_gold(dataset_id, labeler, now, hold_seconds()) if gold else None
+            # No check question left for this labeler (or no real work): an ordinary task,
+            # as the general path serves then.
+            gold = False
+            hold = hold or hot.next_ordinary(dataset_id, labeler, now, hold_seconds())
+            if hold is not None:
+                return hold
+    return _task_next_general(dataset_id=dataset_id, labeler=labeler, gold=gold)
+
+
+@transaction.atomic
+def _task_next_general(*, dataset_id: int, labeler: User, gold: bool | None) -> Assignment | None:
+    """``task_next`` with every check, in one transaction. ``gold``: whether this hand-out is a
+    check question, when the caller already drew it (None: draw here)."""
     dataset = labeler_dataset(dataset_id, labeler, for_work=True)
     now = timezone.now()
     live = (
@@ -145,7 +166,9 @@ def task_next(*, dataset_id: int, labeler: User) -> Assignment | None:
         task = _pick(dataset.pk, labeler.pk)
     if task is None:
         return None
-    if conf.gold_rate > 0 and _random.random() < conf.gold_rate:
+    if gold is None:
+        gold = conf.gold_rate > 0 and _random.random() < conf.gold_rate
+    if gold:
         task = _pick_gold(dataset.pk, labeler.pk) or task
     if not task.is_gold:
         LabelTask.objects.filter(pk=task.pk).update(reserved=F("reserved") + 1)

@@ -19,6 +19,7 @@ from labeling.conf import (
     labeling_settings,
 )
 from labeling.models import Assignment, HoldStatus, Label, LabelerStats, LabelTask, TaskStatus
+from labeling.services import hot
 from labeling.services.access import labeler_dataset, labeling_dataset
 from labeling.services.assign import hold_seconds, lock_hold
 
@@ -59,30 +60,89 @@ def _stats_for_update(dataset_id: int, labeler: User) -> LabelerStats:
     return stats
 
 
+def _pause_reason(answered: int, correct: int, conf: LabelingSettings) -> str | None:
+    """Why a labeler with these check-question counters is paused; None when they are not."""
+    if answered < GOLD_MIN_FOR_PAUSE:
+        return None
+    accuracy = correct / answered
+    if accuracy >= conf.gold_floor:
+        return None
+    return (
+        f"your accuracy on check questions is {accuracy:.0%} after {answered} "
+        f"answers, under this dataset's floor of {conf.gold_floor:.0%}. "
+        "A DAO admin can review and resume you."
+    )
+
+
 def _maybe_pause(stats: LabelerStats, conf: LabelingSettings) -> None:
-    accuracy = stats.gold_accuracy
-    if (
-        stats.paused_at is None
-        and stats.gold_answered >= GOLD_MIN_FOR_PAUSE
-        and accuracy is not None
-        and accuracy < conf.gold_floor
-    ):
+    reason = _pause_reason(stats.gold_answered, stats.gold_correct, conf)
+    if stats.paused_at is None and reason is not None:
         stats.paused_at = timezone.now()
-        stats.paused_reason = (
-            f"your accuracy on check questions is {accuracy:.0%} after {stats.gold_answered} "
-            f"answers, under this dataset's floor of {conf.gold_floor:.0%}. "
-            "A DAO admin can review and resume you."
+        stats.paused_reason = reason
+
+
+def _pause_if_due(done: hot.Submitted, conf: LabelingSettings, now: Any) -> None:
+    """After a check question answered on the hot path: pause the labeler when their gold
+    accuracy fell under the floor (one more statement, only then)."""
+    reason = _pause_reason(done.gold_answered, done.gold_correct, conf)
+    if reason is not None:
+        LabelerStats.objects.filter(pk=done.stats_id, paused_at__isnull=True).update(
+            paused_at=now, paused_reason=reason
         )
 
 
-@transaction.atomic
 def label_submit(
     *, dataset_id: int, labeler: User, hold_id: int, value: Any, duration_ms: int = 0
 ) -> Label:
     """Record the labeler's answer on a task they hold. Refuses (4xx, nothing stored) a
     closed dataset, a paused labeler, a task not held by them, a second answer, an expired
     hold and a label outside the dataset's label set. Queues the task's consensus once it
-    has the labels it wants."""
+    has the labels it wants.
+
+    On PostgreSQL an answer by a labeler in good standing takes two statements (``hot``),
+    three when a check question pauses them; every refusal takes the general path.
+    """
+    if hot.enabled():
+        now = timezone.now()
+        standing = hot.standing(dataset_id, labeler, now)
+        if standing is not None and standing.may_work:
+            conf = standing.conf
+            names = parse_value(conf, value)
+            done = hot.submit(
+                dataset_id=dataset_id,
+                labeler=labeler,
+                hold_id=hold_id,
+                names=names,
+                choice=None if conf.multi_choice else conf.index(names[0]),
+                duration_ms=_clamp_duration(duration_ms),
+                now=now,
+            )
+            if done is not None:
+                if done.label.gold_correct is not None and not done.paused:
+                    _pause_if_due(done, conf, now)
+                if done.filled:
+                    from labeling.services.settle import dispatch_task_consensus
+
+                    dispatch_task_consensus(done.label.task_id)
+                return done.label
+    return _label_submit_general(
+        dataset_id=dataset_id,
+        labeler=labeler,
+        hold_id=hold_id,
+        value=value,
+        duration_ms=duration_ms,
+    )
+
+
+def _clamp_duration(duration_ms: int) -> int:
+    return max(0, min(int(duration_ms or 0), MAX_DURATION_MS))
+
+
+@transaction.atomic
+def _label_submit_general(
+    *, dataset_id: int, labeler: User, hold_id: int, value: Any, duration_ms: int
+) -> Label:
+    """``label_submit`` with every check, in one transaction."""
     dataset = labeler_dataset(dataset_id, labeler, for_work=True)
     conf = labeling_settings(dataset.schema)
     names = parse_value(conf, value)
@@ -97,7 +157,7 @@ def label_submit(
         labeler=labeler,
         value=names,
         choice=None if conf.multi_choice else conf.index(names[0]),
-        duration_ms=max(0, min(int(duration_ms or 0), MAX_DURATION_MS)),
+        duration_ms=_clamp_duration(duration_ms),
         gold_correct=gold_correct,
     )
     hold.status = HoldStatus.SUBMITTED

@@ -63,9 +63,10 @@ def _statements(captured: CaptureQueriesContext) -> list[str]:
     ]
 
 
-def test_next_takes_five_statements_and_submit_seven(ldataset, labelers):
-    """The hot path's round trips, pinned down: dataset with access checks, live hold,
-    candidate row, slot, hold; a regression here is a latency regression at scale."""
+def test_next_and_submit_take_two_statements_each(ldataset, labelers):
+    """The hot path's round trips, pinned down (``labeling.services.hot``): the labeler's
+    standing, then one claiming (or storing) statement; a regression here is a latency
+    regression at scale."""
     make_tasks(ldataset, 3, wanted=2)
     # Labeler 0 has labeled before (their stats row exists), as on any but their first label.
     warm = services.task_next(dataset_id=ldataset.pk, labeler=labelers[0])
@@ -77,12 +78,51 @@ def test_next_takes_five_statements_and_submit_seven(ldataset, labelers):
     # hold's task is the row as updated, not read again.
     assert hold is not None and hold.task_id == first.task_id + 1
     assert hold.task.reserved == LabelTask.objects.get(pk=hold.task_id).reserved == 1
-    assert len(_statements(captured)) == 5, _statements(captured)
+    stored = Assignment.objects.get(pk=hold.pk)
+    assert (stored.task_id, stored.labeler_id, stored.status) == (
+        hold.task_id,
+        labelers[0].pk,
+        HoldStatus.ACTIVE,
+    )
+    assert stored.expires_at == hold.expires_at
+    assert len(_statements(captured)) == 2, _statements(captured)
     with CaptureQueriesContext(connection) as captured:
-        services.label_submit(
-            dataset_id=ldataset.pk, labeler=labelers[0], hold_id=hold.pk, value="cat"
+        label = services.label_submit(
+            dataset_id=ldataset.pk, labeler=labelers[0], hold_id=hold.pk, value="cat", duration_ms=7
         )
-    assert len(_statements(captured)) == 7, _statements(captured)
+    assert len(_statements(captured)) == 2, _statements(captured)
+    stored = Label.objects.get(pk=label.pk)
+    assert (stored.task_id, stored.value, stored.choice, stored.duration_ms) == (
+        hold.task_id,
+        ["cat"],
+        label.choice,
+        7,
+    )
+    assert stored.gold_correct is None and label.value == ["cat"]
+    assert Assignment.objects.get(pk=hold.pk).status == HoldStatus.SUBMITTED
+    assert LabelTask.objects.get(pk=hold.task_id).label_count == 1
+    assert LabelerStats.objects.get(dataset=ldataset, labeler=labelers[0]).labels == 2
+
+
+def test_a_first_label_makes_the_labelers_stats_row(ldataset, labelers):
+    make_tasks(ldataset, 1)
+    assert not LabelerStats.objects.filter(labeler=labelers[2]).exists()
+    hold = services.task_next(dataset_id=ldataset.pk, labeler=labelers[2])
+    services.label_submit(dataset_id=ldataset.pk, labeler=labelers[2], hold_id=hold.pk, value="dog")
+    stats = LabelerStats.objects.get(dataset=ldataset, labeler=labelers[2])
+    assert (stats.labels, stats.gold_answered, stats.paused_at) == (1, 0, None)
+
+
+def test_a_filled_task_queues_its_consensus_once(ldataset, labelers, monkeypatch):
+    from labeling.services import settle
+
+    queued: list[int] = []
+    monkeypatch.setattr(settle, "dispatch_task_consensus", queued.append)
+    (task,) = make_tasks(ldataset, 1, wanted=2)
+    for user in labelers[:2]:
+        hold = services.task_next(dataset_id=ldataset.pk, labeler=user)
+        services.label_submit(dataset_id=ldataset.pk, labeler=user, hold_id=hold.pk, value="cat")
+    assert queued == [task.pk]
 
 
 def test_expired_holds_are_released(ldataset, labelers):
@@ -285,6 +325,53 @@ def test_no_gold_without_real_work(ldao, labelers):
     dataset = make_dataset(ldao, gold_rate=0.5)
     make_gold(dataset, ["cat"] * 5)
     assert services.task_next(dataset_id=dataset.pk, labeler=labelers[0]) is None
+
+
+def test_a_labeler_who_saw_every_check_question_gets_real_work(ldao, labelers, monkeypatch):
+    from labeling.services import assign
+
+    dataset = make_dataset(ldao, gold_rate=0.5)
+    monkeypatch.setattr(assign._random, "random", lambda: 0.0)  # every draw is a check question
+    make_tasks(dataset, 3)
+    gold = set(make_gold(dataset, ["cat"] * 2))
+    served = []
+    for _ in range(5):
+        hold = services.task_next(dataset_id=dataset.pk, labeler=labelers[0])
+        served.append(hold.task_id)
+        services.label_submit(
+            dataset_id=dataset.pk, labeler=labelers[0], hold_id=hold.pk, value="cat"
+        )
+    assert set(served[:2]) == {t.pk for t in gold}  # every draw is gold while any is left
+    assert len(set(served)) == 5 and not set(served[2:]) & {t.pk for t in gold}
+    assert services.task_next(dataset_id=dataset.pk, labeler=labelers[0]) is None
+
+
+def test_a_multi_choice_check_question_is_judged_as_a_set(ldao, labelers, monkeypatch):
+    from labeling.services import assign
+
+    dataset = make_dataset(ldao, multi_choice=True, gold_rate=0.5)
+    monkeypatch.setattr(assign._random, "random", lambda: 0.0)
+    make_tasks(dataset, 1)
+    gold = LabelTask.objects.create(
+        dataset=dataset, source_key="g", kind="text", payload={}, gold=["cat", "dog"], is_gold=True
+    )
+    verdicts = []
+    for user, value in zip(
+        labelers[:3], [["dog", "cat"], ["cat"], ["cat", "dog", "bird"]], strict=True
+    ):
+        hold = services.task_next(dataset_id=dataset.pk, labeler=user)
+        assert hold.task_id == gold.pk
+        label = services.label_submit(
+            dataset_id=dataset.pk, labeler=user, hold_id=hold.pk, value=value
+        )
+        verdicts.append(Label.objects.get(pk=label.pk).gold_correct)
+        assert label.gold_correct == verdicts[-1]
+    assert verdicts == [True, False, False]
+    assert LabelTask.objects.get(pk=gold.pk).label_count == 3
+    counters = LabelerStats.objects.filter(dataset=dataset).values_list(
+        "labels", "gold_answered", "gold_correct"
+    )
+    assert sorted(counters) == [(1, 1, 0), (1, 1, 0), (1, 1, 1)]
 
 
 def test_multi_choice_labels(ldao, labelers):
