@@ -15,13 +15,14 @@ have their own API token (``Authorization: Bearer dd_…``) and ``requests`` ses
 * ``Labeler``: ``GET /api/labeling/{id}/next``, reads the item for ``labeler_think`` seconds
   (uniform), answers the item's class with probability ``agreement`` (otherwise a label at
   random) with ``POST …/holds/{hold}/label``, and goes on at once;
-* ``Probe`` (one): ``GET /healthz`` once a second, the same-run reference.
+* ``Probe`` (one): ``GET /healthz`` every ``probe_interval_s`` seconds, the same-run reference.
 
 Every request is timed here (``time.perf_counter`` around the call, body read included) and
-kept with its status and, for a 4xx, the API's ``error`` code; a request that got no answer
-is kept with status 0 and the exception's class. At ``duration_s`` the runner stops every user
-gracefully (``stop_timeout``): no new request starts, requests in flight finish. RESULT holds
-the raw samples per endpoint, the ids of the accepted contributions and counters.
+kept with its status, for a 4xx the API's ``error`` code (a request that got no answer is kept
+with status 0 and the exception's class), and when it started (seconds from the start of the
+load: ``bench.load`` cuts the load into windows by it). At ``duration_s`` the runner stops
+every user gracefully (``stop_timeout``): no new request starts, requests in flight finish.
+RESULT holds the raw samples per endpoint, the ids of the accepted contributions and counters.
 """
 
 from __future__ import annotations
@@ -38,9 +39,9 @@ from locust import HttpUser, between, constant, task
 from locust.env import Environment
 
 CONFIG: dict[str, Any] = {}
-# name -> [(ms, status, reason)]; reason is the API's error code for a 4xx, the exception's
-# class for status 0, "" otherwise.
-SAMPLES: dict[str, list[tuple[float, int, str]]] = {
+# name -> [(ms, status, reason, started)]; reason is the API's error code for a 4xx, the
+# exception's class for status 0, "" otherwise; started is seconds from the start of the load.
+SAMPLES: dict[str, list[tuple[float, int, str, float]]] = {
     "upload": [],
     "next": [],
     "submit": [],
@@ -69,7 +70,8 @@ def _call(user: HttpUser, name: str, method: str, path: str, **kwargs: Any) -> A
         method, path, name=name, timeout=CONFIG["request_timeout_s"], **kwargs
     )
     ms = 1000 * (time.perf_counter() - started)
-    SAMPLES[name].append((ms, response.status_code, _reason(response)))
+    since = started - CONFIG["started"]
+    SAMPLES[name].append((ms, response.status_code, _reason(response), since))
     return response
 
 
@@ -165,8 +167,9 @@ class Labeler(HttpUser):
 
 
 class Probe(HttpUser):
-    """``GET /healthz`` (one ``SELECT 1`` through the same stack) once a second: the same-run
-    reference for the latencies above, queueing in front of the server included."""
+    """``GET /healthz`` (one ``SELECT 1`` through the same stack) every ``probe_interval_s``:
+    the same-run reference for the latencies above, queueing in front of the server
+    included."""
 
     fixed_count = 1
     wait_time = constant(1)
@@ -184,6 +187,7 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
     Contributor.fixed_count = len(config["contributor_tokens"])
     Labeler.fixed_count = len(config["labeler_tokens"])
     Contributor.wait_time = between(*config["contributor_wait"])
+    Probe.wait_time = constant(config["probe_interval_s"])
     users = Contributor.fixed_count + Labeler.fixed_count + Probe.fixed_count
     env = Environment(
         user_classes=[Contributor, Labeler, Probe],
@@ -192,6 +196,7 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
     )
     runner = env.create_local_runner()
     started_wall = time.time()
+    CONFIG["started"] = time.perf_counter()
     CONFIG["deadline"] = time.monotonic() + config["duration_s"]
     runner.start(user_count=users, spawn_rate=users / config["ramp_s"])
     gevent.sleep(config["duration_s"])

@@ -7,12 +7,13 @@ Run ``python -m bench.load [--quick] [--contributors N] [--labelers N] [--durati
 Everything runs on loopback, isolated from the test suite and from ``bin/run``: its own
 database ``datadao_bench_load`` (dropped and re-created as a copy of
 ``datadao_bench_load_template``, a migrated database kept between runs and migrated afresh
-whenever a migration file or Django changes); a redis-server of its own on a free port as the
-broker (not a database of the shared Redis: test sessions flush theirs when they start, and
-one that picked the same number once wiped messages in flight here); a temporary ``DATA_DIR``
-with the embedded IPFS store. Settings: the production module ``datadao.settings``
-(``DEBUG=false``, persistent connections) relaxed for plain HTTP as ``bench.pipeline`` does,
-with an hourly upload quota no run can reach (a 429 would still be counted, apart).
+whenever a migration file or Django changes: ``bench.web.create_database``); a redis-server of
+its own on a free port as the broker (not a database of the shared Redis: test sessions flush
+theirs when they start, and one that picked the same number once wiped messages in flight
+here); a temporary ``DATA_DIR`` with the embedded IPFS store. Settings: the production module
+``datadao.settings`` (``DEBUG=false``, persistent connections) relaxed for plain HTTP as
+``bench.pipeline`` does, with an hourly upload quota no run can reach (a 429 would still be
+counted, apart).
 
 The served platform: ``gunicorn datadao.wsgi -w 2`` (sync workers, as ``bench.web`` starts it)
 and 2 Celery workers (``--concurrency 1`` on every queue, as ``bench.pipeline`` starts them).
@@ -26,11 +27,22 @@ The load (``bench/_load_users.py``: locust as a library, headless, in its own pr
 ``contributors`` users each upload a new CSV of 20 rows (every row unique in the run, so every
 file is accepted) and then wait ``--contributor-wait`` seconds; ``labelers`` users each loop
 ``next`` → read the item ``--labeler-think`` seconds → submit (the right label 85 % of the
-time); one probe user reads ``/healthz`` once a second. Users start over ``ramp_s`` seconds and
-run for ``duration`` seconds; then none starts a request, those in flight finish (within 30 s),
-and the load ends. Bounded in count too: a user makes at most ``duration`` / (its shortest
-pause) uploads or labels. Full size: 50 + 50 users for 5 minutes; ``--quick``: 10 + 10 for
-20 seconds (the whole run, set-up included, in about a minute on an idle 2-core machine).
+time); one probe user reads ``/healthz`` once a second (``--quick``: every 0.2 s, so that
+each window below has a dozen). Users start over ``ramp_s`` seconds and run for ``duration``
+seconds; then none starts a request, those in flight finish (within 30 s), and the load ends.
+Bounded in count too: a user makes at most ``duration`` / (its shortest pause) uploads or
+labels. Full size: 50 + 50 users for 5 minutes (ramp 10 s); ``--quick``: 10 + 10 for 15
+seconds (ramp 2 s; the whole run, set-up included, in under 30 s on a 2-core machine once the
+template database exists, about 8 s more when it is made afresh).
+
+Repetitions: the ramp is the warm-up, and the rest of the load is cut into 5 windows of equal
+length (58 s full, 2.6 s quick); each request belongs to the window it started in. The ratios to
+``/healthz`` are per window (each endpoint's p95 over ``/healthz``'s p95 in the same window),
+reported as median and min–max over the windows that had answers of both. In the quick run a
+window holds about a dozen of each labeling request and of ``/healthz`` but only 0–8 uploads
+(10 contributors pausing 3–9 s; the first uploads all fall in the ramp), so a window's p95 is
+close to its maximum, and the upload ratio often comes from 4 windows, not 5: the window right
+after the ramp has none.
 
 The figures:
 
@@ -45,6 +57,7 @@ The figures:
   from reading the request to the end of the response, so without the backlog; on a shared
   machine still with the time the worker waited for a CPU);
 * throughput over the load: requests/s, uploads accepted/s, labels/s;
+* the same p95s and ratios over the whole load (ramp included), as context;
 * drain: from the end of the load until no contribution is in a non-final state and the
   broker holds nothing (every queue empty, nothing unacknowledged), polled from the database
   and Redis; target ≤ 60 s. The backlog at the end of the load is reported too;
@@ -60,19 +73,23 @@ The figures:
 The run fails (exit status 1, the problems listed) on any 5xx, request without an answer,
 unexpected 4xx, labeler finding nothing to do, contribution rejected or failed, lost
 contribution or label, drain over 60 s, or invariant violation. JSON to stdout (and ``--json``),
-a markdown table with ``--markdown``; every process started here is stopped in any case; the
-database and logs are dropped at the end unless ``--keep`` (kept after a crash).
+a markdown table with ``--markdown``; every process started here is stopped in any case (after
+the drain and the checks, with nothing left to do, the web server and the Celery workers get a
+quick shutdown); the database and logs are dropped at the end unless ``--keep`` (kept after a
+crash).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
 import re
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -87,7 +104,7 @@ from bench.labeling_assign import _busy, dist
 from bench.pipeline import CSV_SCHEMA, FINAL, Processes, Started, start_workers, wait_ready
 from bench.pipeline import bench_env as pipeline_env
 from bench.web import WORKERS as GUNICORN_WORKERS
-from bench.web import _free_port, admin, manage
+from bench.web import _free_port, admin, create_database
 
 ROOT = Path(__file__).resolve().parent.parent
 LOAD_DB = "datadao_bench_load"
@@ -103,6 +120,7 @@ REQUEST_TIMEOUT_S = 120.0
 IMPORT_TIMEOUT_S = 180.0
 REWARD = 10**18
 SEED = 20_240_601
+WINDOWS = 5
 
 
 @dataclass(frozen=True)
@@ -113,12 +131,17 @@ class Mode:
     tasks: int
     ramp_s: float
     drain_limit_s: float
+    probe_interval_s: float
 
 
 FULL = Mode(
-    contributors=50, labelers=50, duration_s=300, tasks=12_000, ramp_s=10, drain_limit_s=300
-)
-QUICK = Mode(contributors=10, labelers=10, duration_s=20, tasks=1_500, ramp_s=2, drain_limit_s=90)
+    contributors=50, labelers=50, duration_s=300, tasks=12_000, ramp_s=10, drain_limit_s=300,
+    probe_interval_s=1.0,
+)  # fmt: skip
+QUICK = Mode(
+    contributors=10, labelers=10, duration_s=15, tasks=1_000, ramp_s=2, drain_limit_s=90,
+    probe_interval_s=0.2,
+)  # fmt: skip
 
 
 # --- setup ----------------------------------------------------------------------------------------
@@ -130,46 +153,6 @@ def load_env(data_dir: Path, broker_url: str) -> dict[str, str]:
         "CELERY_BROKER_URL": broker_url,
         "LOG_LEVEL": "WARNING",
     }
-
-
-def migrations_fingerprint() -> str:
-    """What the migrated schema depends on: Django's version and every migration file here."""
-    import hashlib
-
-    import django
-
-    digest = hashlib.sha256(django.__version__.encode())
-    for path in sorted(ROOT.glob("*/migrations/*.py")):
-        digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:32]
-
-
-def _template_fingerprint() -> str | None:
-    import psycopg
-
-    with psycopg.connect(f"{PG_ADMIN_URL}/postgres", autocommit=True) as conn:
-        row = conn.execute(
-            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
-            [TEMPLATE_DB],
-        ).fetchone()
-    return row[0] if row else None
-
-
-def create_database(env: dict[str, str]) -> str:
-    """The run's database, migrated: a copy of ``TEMPLATE_DB`` (``CREATE DATABASE … TEMPLATE``,
-    about a second instead of half a minute of ``migrate``), which is made again, migrated
-    and labelled with ``migrations_fingerprint`` whenever a migration (or Django) changed."""
-    fingerprint = migrations_fingerprint()
-    how = "copied from the migrated template"
-    if _template_fingerprint() != fingerprint:
-        admin(f"DROP DATABASE IF EXISTS {TEMPLATE_DB} WITH (FORCE)")
-        admin(f"CREATE DATABASE {TEMPLATE_DB}")
-        template_env = env | {"DATABASE_URL": f"{PG_ADMIN_URL}/{TEMPLATE_DB}"}
-        manage(template_env, "migrate", "--no-input", "--skip-checks")
-        admin(f"COMMENT ON DATABASE {TEMPLATE_DB} IS '{fingerprint}'")
-        how = "migrated (template made afresh)"
-    admin(f"CREATE DATABASE {LOAD_DB} TEMPLATE {TEMPLATE_DB}")
-    return how
 
 
 def start_broker(procs: Processes, logs: Path) -> str:
@@ -303,7 +286,7 @@ def import_tasks(world: World, count: int, scratch: Path) -> dict[str, Any]:
             break
         if time.monotonic() > deadline:
             raise RuntimeError(f"the item import is not done after {IMPORT_TIMEOUT_S:.0f} s")
-        time.sleep(0.2)
+        time.sleep(0.05)
     if job.status != RunStatus.DONE or job.rows_created != count:
         raise RuntimeError(
             f"the item import ended {job.status}: {job.rows_created}/{count}, {job.errors[:3]}"
@@ -326,12 +309,28 @@ def gunicorn_argv(port: int) -> list[str]:
     ]  # fmt: skip
 
 
-def stop_together(items: list[Started]) -> None:
-    """SIGTERM to every process at once, so their warm shutdowns overlap (``Processes.stop``
-    then waits for each in turn)."""
+def stop_together(items: list[Started], signum: int = signal.SIGTERM) -> None:
+    """``signum`` to every process at once, so their shutdowns overlap (``Processes.stop`` then
+    waits for each in turn). SIGTERM: warm shutdown; SIGQUIT: quick (gunicorn) or cold (Celery)
+    shutdown, for when nothing is left in flight."""
     for item in items:
         if item.process.poll() is None:
-            item.process.send_signal(signal.SIGTERM)
+            item.process.send_signal(signum)
+
+
+def stop_now(items: list[Started], grace_s: float = 1.0) -> None:
+    """Quick (gunicorn) and cold (Celery) shutdown at once, then SIGKILL to the process group of
+    any still running after ``grace_s``: only once nothing is left in flight (a Celery worker's
+    cold shutdown alone takes seconds to close its pool and broker connection)."""
+    stop_together(items, signal.SIGQUIT)
+    deadline = time.monotonic() + grace_s
+    for item in items:
+        try:
+            item.process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(item.process.pid, signal.SIGKILL)
+            item.process.wait(timeout=10)
 
 
 def wait_web(base: str, web: Started, timeout: float = 120.0) -> None:
@@ -398,6 +397,7 @@ def generate(
         "agreement": AGREEMENT,
         "max_uploads_per_user": _bound(mode.duration_s, args.contributor_wait),
         "max_labels_per_user": _bound(mode.duration_s, args.labeler_think),
+        "probe_interval_s": mode.probe_interval_s,
     }
     config_path, result_path = scratch / "load-config.json", scratch / "load-result.json"
     config_path.write_text(json.dumps(config))
@@ -469,7 +469,7 @@ def consistency(world: World, result: dict[str, Any]) -> dict[str, Any]:
         Contribution.objects.filter(dataset_id=world.tabular_id).values_list("pk", flat=True)
     )
     accepted = set(result["accepted_ids"])
-    submitted = sum(1 for _, status, _ in result["samples"]["submit"] if status == 201)
+    submitted = sum(1 for _, status, *_ in result["samples"]["submit"] if status == 201)
     labels = Label.objects.filter(dataset_id=world.labeling_id).count()
     statuses = Counter(Contribution.objects.values_list("status", flat=True))
     rejected = Contribution.objects.filter(status=Status.REJECTED)
@@ -555,13 +555,13 @@ def requests_summary(result: dict[str, Any]) -> dict[str, Any]:
     no_answer: Counter[str] = Counter()
     fivexx: Counter[str] = Counter()
     for name, rows in result["samples"].items():
-        statuses = Counter(str(status) for _, status, _ in rows)
+        statuses = Counter(str(status) for _, status, *_ in rows)
         endpoints[name] = {
             "requests": len(rows),
             "status": dict(sorted(statuses.items())),
-            "ms_ok": _dist([ms for ms, status, _ in rows if status == OK_STATUS[name]]),
+            "ms_ok": _dist([ms for ms, status, *_ in rows if status == OK_STATUS[name]]),
         }
-        for _, status, reason in rows:
+        for _, status, reason, _ in rows:
             if status == 0:
                 no_answer[f"{name}: {reason}"] += 1
             elif 400 <= status < 500:
@@ -580,6 +580,61 @@ def requests_summary(result: dict[str, Any]) -> dict[str, Any]:
         "4xx_by_reason": dict(client_4xx),
         "429_quota": sum(quota.values()),
         "no_answer_by_reason": dict(no_answer),
+    }
+
+
+def _spread(values: list[float], digits: int = 2) -> dict[str, Any]:
+    if not values:
+        return {"n": 0}
+    return {
+        "median": round(statistics.median(values), digits),
+        "min": round(min(values), digits),
+        "max": round(max(values), digits),
+        "n": len(values),
+    }
+
+
+def windows_summary(result: dict[str, Any], mode: Mode) -> dict[str, Any]:
+    """The load after the ramp (the warm-up) cut into ``WINDOWS`` equal windows by when each
+    request started; per window and endpoint the p95 of its answers and its ratio to
+    ``/healthz``'s p95 in the same window; median and min–max over the windows."""
+    width = (mode.duration_s - mode.ramp_s) / WINDOWS
+    per: list[dict[str, list[float]]] = [{name: [] for name in OK_STATUS} for _ in range(WINDOWS)]
+    for name, rows in result["samples"].items():
+        for ms, status, _, started in rows:
+            if status != OK_STATUS[name] or started < mode.ramp_s:
+                continue
+            # A submit can start just after the end (its labeler was reading): the last window.
+            index = min(WINDOWS - 1, int((started - mode.ramp_s) // width))
+            per[index][name].append(ms)
+    windows = []
+    for window in per:
+        p95 = {name: dist(values)["p95"] for name, values in window.items() if values}
+        windows.append(
+            {
+                "requests": {name: len(values) for name, values in window.items()},
+                "p95_ms": {name: round(v, 1) for name, v in p95.items()},
+                "p95_vs_healthz": {
+                    name: round(v / p95["healthz"], 2)
+                    for name, v in p95.items()
+                    if name != "healthz" and p95.get("healthz")
+                },
+            }
+        )
+    return {
+        "warmup_s": mode.ramp_s,
+        "width_s": round(width, 1),
+        "windows": windows,
+        "p95_ms": {
+            name: _spread([w["p95_ms"][name] for w in windows if name in w["p95_ms"]], 1)
+            for name in OK_STATUS
+        },
+        "p95_vs_healthz": {
+            name: _spread(
+                [w["p95_vs_healthz"][name] for w in windows if name in w["p95_vs_healthz"]]
+            )
+            for name in ("next", "submit", "upload")
+        },
     }
 
 
@@ -650,20 +705,32 @@ def markdown(summary: dict[str, Any]) -> str:
         return f"{d['p50']} / {d['p95']}" if d.get("n") else "none"
 
     drain = summary["drain"]
+    win = summary["windows"]
+
+    def ratio(name: str) -> str:
+        r = win["p95_vs_healthz"][name]
+        if not r.get("n"):
+            return "none"
+        whole = summary["ratios"][f"{name}_p95_vs_healthz"]
+        return f"{r['median']} ({r['min']}–{r['max']}; {r['n']} windows); whole load {whole}"
+
     lines = [
         f"{load['contributors']} contributors + {load['labelers']} labelers for "
         f"{load['duration_s']:.0f} s against {summary['server']}; {summary['workers']}. "
         f"Machine {100 * summary['cpu']['machine_busy_share']:.0f} % busy during the load "
         f"({summary['cpus']} CPUs, shared: figures under contention).",
         "",
+        f"Ratios: per window of {win['width_s']} s after a {win['warmup_s']:.0f} s ramp, median "
+        "(min–max) over the windows.",
+        "",
         "| figure | client p50 / p95 / p99 ms | p95 / healthz p95 | in the worker p50 / p95 ms |",
         "| --- | --- | --- | --- |",
         f"| `next` ({ends['next']['ms_ok']['n']} with a task) | {cell('next')} | "
-        f"{summary['ratios']['next_p95_vs_healthz']} | {worker('next')} |",
+        f"{ratio('next')} | {worker('next')} |",
         f"| submit ({ends['submit']['ms_ok']['n']}) | {cell('submit')} | "
-        f"{summary['ratios']['submit_p95_vs_healthz']} | {worker('submit')} |",
+        f"{ratio('submit')} | {worker('submit')} |",
         f"| upload accept ({ends['upload']['ms_ok']['n']}) | {cell('upload')} | "
-        f"{summary['ratios']['upload_p95_vs_healthz']} | {worker('upload')} |",
+        f"{ratio('upload')} | {worker('upload')} |",
         f"| `/healthz` (reference) | {cell('healthz')} | 1 | {worker('healthz')} |",
         f"| requests | {req['total']} ({req['per_s']}/s); 5xx {req['5xx']}; 4xx "
         f"{req['4xx_by_reason'] or 0}; 429 quota {req['429_quota']}; no answer "
@@ -700,7 +767,7 @@ def run(args: argparse.Namespace, mode: Mode, scratch: Path, procs: Processes) -
     base = f"http://127.0.0.1:{port}"
     web = procs.start("gunicorn", gunicorn_argv(port), env, logs)
     mark = time.perf_counter()
-    database = create_database(env)
+    database = create_database(env, LOAD_DB, TEMPLATE_DB)
     steps: dict[str, float] = {"database": time.perf_counter() - mark}
     import django
 
@@ -749,7 +816,8 @@ def run(args: argparse.Namespace, mode: Mode, scratch: Path, procs: Processes) -
     drained = drain(result["ended_at"], mode.drain_limit_s, workers)
     checks = consistency(world, result)
     mark = time.perf_counter()
-    stop_together([web, *workers])
+    # Drained and checked: nothing is left to finish, so no warm shutdown to wait for.
+    stop_now([web, *workers])
     procs.stop([web, *workers])
     steps_after = {"stop_servers": time.perf_counter() - mark}
     requests = requests_summary(result)
@@ -767,6 +835,7 @@ def run(args: argparse.Namespace, mode: Mode, scratch: Path, procs: Processes) -
             "labelers": mode.labelers,
             "duration_s": mode.duration_s,
             "ramp_s": mode.ramp_s,
+            "probe_interval_s": mode.probe_interval_s,
             "contributor_wait_s": list(args.contributor_wait),
             "labeler_think_s": list(args.labeler_think),
             "csv_rows": CSV_ROWS,
@@ -788,6 +857,12 @@ def run(args: argparse.Namespace, mode: Mode, scratch: Path, procs: Processes) -
         "ratios": {
             f"{name}_p95_vs_healthz": _p95_ratio(requests, name)
             for name in ("next", "submit", "upload")
+        },
+        "windows": windows_summary(result, mode),
+        "repetitions": {
+            "warmup": 1,
+            "measured": WINDOWS,
+            "of": "windows of the load after the ramp",
         },
         "throughput": {
             "requests_per_s": requests["per_s"],
@@ -821,7 +896,7 @@ def _pair(text: str) -> tuple[float, float]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="10 + 10 users for 20 s")
+    parser.add_argument("--quick", action="store_true", help="10 + 10 users for 15 s")
     parser.add_argument("--contributors", type=int, help="contributor users")
     parser.add_argument("--labelers", type=int, help="labeler users")
     parser.add_argument("--duration", type=float, help="seconds of load")
@@ -848,9 +923,12 @@ def main(argv: list[str] | None = None) -> int:
         tasks=mode.tasks,
         ramp_s=mode.ramp_s,
         drain_limit_s=args.drain_limit or mode.drain_limit_s,
+        probe_interval_s=mode.probe_interval_s,
     )
-    if min(mode.contributors, mode.labelers) < 1 or mode.duration_s <= 0:
-        parser.error("--contributors, --labelers and --duration must be positive")
+    if min(mode.contributors, mode.labelers) < 1 or mode.duration_s <= mode.ramp_s:
+        parser.error(
+            f"--contributors and --labelers must be positive, --duration over {mode.ramp_s:.0f} s"
+        )
     scratch = Path(tempfile.mkdtemp(prefix="bench-load-"))
     procs = Processes()
     keep = args.keep

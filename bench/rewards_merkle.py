@@ -1,23 +1,29 @@
 """Benchmark: reward Merkle trees and proofs, and voucher signing, against OpenZeppelin's JS.
 
-Run ``python -m bench.rewards_merkle [--quick] [--repeat R] [--peer-repeat P] [--no-peer]
-[--json PATH]``. For each size (100k and 1M allocations; ``--quick``: 10k and 100k, the peer
-at 10k) of seeded random (address, amount) pairs it measures, after a warm-up round,
-``repeat`` rounds of:
+Run ``python -m bench.rewards_merkle [--quick] [--repeat R] [--no-peer] [--json PATH]``.
+For each size (100k and 1M allocations; ``--quick``: 2k and 50k) of seeded random (address,
+amount) pairs, generated once per size and handed to every measurement as a file, it measures
+``repeat`` (5) rounds, after one warm-up run of each kind at the smallest size, of:
 
 * ``all_proofs``: ``StandardMerkleTree.of`` then ``proofs()``, every proof held in memory
   (what a service publishing all proofs does);
 * ``streamed_proofs``: ``of`` then ``iter_proofs()``, each proof dropped once seen (what a
   service writing proofs to a file or a table in batches does): the memory a tree needs.
 
-and once per round ``sign``: Claim vouchers built and signed per second (eth-account, with
-whichever eth_keys backend is installed). Each measurement runs in a fresh subprocess whose
-peak RSS growth (VmHWM after a reset, minus VmRSS before, excluding the generated input;
-Linux only) is its own. The peer is ``@openzeppelin/merkle-tree`` on node
-(``tests/rewards/js/oz_tree.mjs --bench``; ``npm ci --prefix tests/rewards/js`` first),
-building the same 100k tree and all its proofs in the same run; its root and a digest of
-its proofs must equal ours. Targets: at 100k, tree + all proofs >= 5x faster than the peer;
-at 1M, under 30 s. The JSON summary goes to stdout (and ``--json``).
+Each measurement runs in a fresh subprocess whose peak RSS growth (VmHWM after a reset, minus
+VmRSS before, excluding the loaded input; Linux only) is its own; being fresh processes, a
+warm-up at every size would warm nothing more than the one at the smallest (the page cache and
+the interpreter's files). ``sign``: Claim vouchers built and signed per second (eth-account,
+with whichever eth_keys backend is installed), in one process: a warm-up window, then
+``repeat`` windows of 2 s (``--quick``: 0.5 s). The peer is ``@openzeppelin/merkle-tree`` on
+node (``tests/rewards/js/oz_tree.mjs --bench``; ``npm ci --prefix tests/rewards/js`` first),
+building the tree of the peer size (100k; ``--quick``: 2k, since it takes about 5 s at 10k
+here) and all its proofs in a fresh node process: one warm-up run at a tenth of that size, then
+``repeat`` runs; its root and a digest of its proofs must equal ours. The speedup is the ratio
+of the medians, with the median/min/max of the per-round ratios (peer run i over our round i).
+Targets: at 100k, tree + all proofs >= 5x faster than the peer; at 1M, under 30 s. The quick
+run takes about 20 s on a 2-core machine; the full one about 11 minutes, most of it the peer's
+five 100k runs (about 85 s each). The JSON summary goes to stdout (and ``--json``).
 """
 
 from __future__ import annotations
@@ -26,12 +32,14 @@ import argparse
 import hashlib
 import json
 import os
+import pickle
 import platform
 import random
 import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -44,6 +52,9 @@ PEER_SIZE = 100_000
 TARGET_SPEEDUP = 5.0
 TARGET_1M_SECONDS = 30.0
 SIGN_SECONDS = 2.0
+QUICK_SIGN_SECONDS = 0.5
+QUICK_SIZES = [2_000, 50_000]
+QUICK_PEER_SIZE = 2_000
 ROOT = Path(__file__).resolve().parent.parent
 PEER_SCRIPT = ROOT / "tests" / "rewards" / "js" / "oz_tree.mjs"
 
@@ -81,13 +92,13 @@ def _reset_peak_rss() -> int:
     return _status_kib("VmRSS")
 
 
-def _worker(kind: str, n: int, want_digest: bool) -> dict[str, Any]:
-    """One measurement, in this (fresh) process."""
+def _worker(kind: str, values_path: Path, want_digest: bool) -> dict[str, Any]:
+    """One measurement, in this (fresh) process, of the tree of the values pickled at
+    ``values_path``."""
     from rewards.merkle import StandardMerkleTree
 
-    if kind == "sign":
-        return _sign_rate()
-    values = generate(n)
+    with open(values_path, "rb") as f:
+        values = pickle.load(f)  # noqa: S301 (our own file, written by this run)
     rss_before = _reset_peak_rss()
     start = time.perf_counter()
     tree = StandardMerkleTree.of(values)
@@ -117,7 +128,9 @@ def _worker(kind: str, n: int, want_digest: bool) -> dict[str, Any]:
     }
 
 
-def _sign_rate() -> dict[str, Any]:
+def _sign_rates(seconds: float, repeat: int) -> dict[str, Any]:
+    """Vouchers signed per second in a warm-up window, then in ``repeat`` windows of
+    ``seconds``, in this process."""
     from eth_account import Account
     from eth_keys import keys
 
@@ -127,25 +140,31 @@ def _sign_rate() -> dict[str, Any]:
     dataset = "0x" + "ab" * 32
     contract = "0x" + "12" * 20
     count = 0
-    start = time.perf_counter()
-    while (elapsed := time.perf_counter() - start) < SIGN_SECONDS:
-        payload = claim_typed_data(
-            contributor=signer.address,
-            amount=10**18 + count,
-            nonce=count,
-            deadline=2_000_000_000,
-            dataset_id=dataset,
-            chain_id=1,
-            verifying_contract=contract,
-        )
-        sign_typed_data(payload, signer)
-        count += 1
-    return {"per_second": count / elapsed, "backend": type(keys.backend).__name__}
+    rates = []
+    for window in range(repeat + 1):
+        signed = 0
+        start = time.perf_counter()
+        while (elapsed := time.perf_counter() - start) < seconds:
+            payload = claim_typed_data(
+                contributor=signer.address,
+                amount=10**18 + count,
+                nonce=count,
+                deadline=2_000_000_000,
+                dataset_id=dataset,
+                chain_id=1,
+                verifying_contract=contract,
+            )
+            sign_typed_data(payload, signer)
+            count += 1
+            signed += 1
+        if window:  # window 0 is the warm-up
+            rates.append(signed / elapsed)
+    return {"per_second": rates, "backend": type(keys.backend).__name__}
 
 
-def _run_worker(kind: str, n: int, want_digest: bool = False) -> dict[str, Any]:
+def _run_worker(kind: str, arg: str, option: str) -> dict[str, Any]:
     proc = subprocess.run(
-        [sys.executable, "-m", "bench.rewards_merkle", "--worker", kind, str(n), str(want_digest)],
+        [sys.executable, "-m", "bench.rewards_merkle", "--worker", kind, arg, option],
         capture_output=True,
         text=True,
         check=False,
@@ -156,14 +175,14 @@ def _run_worker(kind: str, n: int, want_digest: bool = False) -> dict[str, Any]:
     return json.loads(proc.stdout)
 
 
-def _peer(n: int) -> dict[str, Any]:
+def _peer(values: list[tuple[str, int]]) -> dict[str, Any]:
     node = shutil.which("node")
     if node is None or not (PEER_SCRIPT.parent / "node_modules").is_dir():
         raise RuntimeError("the peer needs node and `npm ci --prefix tests/rewards/js`")
-    values = json.dumps([[address, str(amount)] for address, amount in generate(n)])
+    text = json.dumps([[address, str(amount)] for address, amount in values])
     proc = subprocess.run(
         [node, str(PEER_SCRIPT), "--bench"],
-        input=values,
+        input=text,
         capture_output=True,
         text=True,
         check=False,
@@ -186,30 +205,49 @@ def _stats(samples: list[float], digits: int = 3) -> dict[str, Any]:
 
 
 def run(
-    sizes: list[int], repeat: int, peer_repeat: int, peer_size: int = PEER_SIZE
+    sizes: list[int],
+    repeat: int,
+    with_peer: bool,
+    peer_size: int = PEER_SIZE,
+    sign_seconds: float = SIGN_SECONDS,
 ) -> dict[str, Any]:
-    results: dict[str, Any] = {}
-    sign_rates: list[float] = []
-    sign_backend = None
+    with tempfile.TemporaryDirectory(prefix="bench-rewards-") as tmp:
+        inputs: dict[int, Path] = {}
+        for n in sorted({*sizes, max(1, peer_size // 10)}):
+            inputs[n] = Path(tmp) / f"values-{n}.pickle"
+            with open(inputs[n], "wb") as f:
+                pickle.dump(generate(n), f)
+        summary = _measure(sizes, repeat, inputs, sign_seconds)
+        if with_peer and peer_size in sizes:
+            summary["peer"] = _measure_peer(
+                peer_size, repeat, summary, inputs[peer_size], inputs[max(1, peer_size // 10)]
+            )
+            speedup = summary["peer"]["speedup"]["tree_and_all_proofs"]
+            summary["target"]["speedup_vs_peer"] = speedup
+            summary["target"]["speedup_at_least_5x"] = speedup >= TARGET_SPEEDUP
+    summary["results"] = {k: v for k, v in summary["results"].items() if k != "digests"}
+    return summary
+
+
+def _measure(
+    sizes: list[int], repeat: int, inputs: dict[int, Path], sign_seconds: float
+) -> dict[str, Any]:
+    results: dict[str, Any] = {"digests": {}}
+    for kind in KINDS:  # the warm-up: page cache, the interpreter's and the modules' files
+        _run_worker(kind, str(inputs[min(sizes)]), "False")
     for n in sizes:
         runs: dict[str, list[dict[str, Any]]] = {kind: [] for kind in KINDS}
         roots: set[str] = set()
-        for round_no in range(repeat + 1):
+        for round_no in range(1, repeat + 1):
             for kind in KINDS:
-                # The digest costs time outside the measurement: only where it is compared.
-                result = _run_worker(kind, n, want_digest=n == peer_size and round_no == 0)
+                # The digest costs time outside the measurement: once, where it is compared.
+                result = _run_worker(kind, str(inputs[n]), str(round_no == 1))
                 roots.add(result["root"])
-                if round_no == 0:
-                    if result["proofs_sha256"]:
-                        results.setdefault("digests", {})[n] = result["proofs_sha256"]
-                    continue  # warm-up: page cache, imports, CPU frequency
+                if result["proofs_sha256"]:
+                    results["digests"][n] = result["proofs_sha256"]
                 runs[kind].append(result)
-            if round_no:
-                sign = _run_worker("sign", 0)
-                sign_rates.append(sign["per_second"])
-                sign_backend = sign["backend"]
-                line = "  ".join(f"{k} {runs[k][-1]['seconds']:7.2f}s" for k in KINDS)
-                print(f"{n:>9} round {round_no}: {line}", file=sys.stderr)
+            line = "  ".join(f"{k} {runs[k][-1]['seconds']:7.2f}s" for k in KINDS)
+            print(f"{n:>9} round {round_no}: {line}", file=sys.stderr)
         if len(roots) != 1:
             raise RuntimeError(f"roots differ between runs at {n}: {roots}")
         entry: dict[str, Any] = {"root": roots.pop()}
@@ -226,91 +264,116 @@ def run(
                 ),
             }
         results[str(n)] = entry
+    sign = _run_worker("sign", str(sign_seconds), str(repeat))
+    print(f"vouchers signed/s: {[round(r) for r in sign['per_second']]}", file=sys.stderr)
 
-    summary: dict[str, Any] = {
-        "benchmark": "rewards_merkle",
-        "sizes": sizes,
-        "repeat": repeat,
-        "seed": SEED,
-        "python": platform.python_version(),
-        "machine": platform.machine(),
-        "cpus": os.cpu_count(),
-        "keccak_backend": __import__("rewards.keccak", fromlist=["BACKEND"]).BACKEND,
-        "results": {k: v for k, v in results.items() if k != "digests"},
-        "vouchers_signed_per_second": {**_stats(sign_rates, 1), "ecc_backend": sign_backend},
-    }
     target: dict[str, Any] = {}
     if str(1_000_000) in results:
         seconds = results[str(1_000_000)]["all_proofs"]["seconds"]["median"]
         target["1m_all_proofs_seconds"] = seconds
         target["1m_under_30s"] = seconds < TARGET_1M_SECONDS
-    if peer_repeat and peer_size in sizes:
-        peer_runs = []
-        for round_no in range(peer_repeat):
-            peer_runs.append(_peer(peer_size))
-            print(
-                f"peer {peer_size} round {round_no + 1}: {peer_runs[-1]['seconds']:.2f}s",
-                file=sys.stderr,
-            )
-        ours = results[str(peer_size)]
-        peer_entry: dict[str, Any] = {
-            "package": "@openzeppelin/merkle-tree",
-            "node": subprocess.run(
-                ["node", "--version"], capture_output=True, text=True, check=False
-            ).stdout.strip(),
-            "size": peer_size,
-            "seconds": _stats([r["seconds"] for r in peer_runs]),
-            "tree_seconds": _stats([r["tree_seconds"] for r in peer_runs]),
-            "proofs_seconds": _stats([r["proofs_seconds"] for r in peer_runs]),
-            "same_root": all(r["root"] == ours["root"] for r in peer_runs),
-            "same_proofs": all(
-                r["proofs_sha256"] == results["digests"][peer_size] for r in peer_runs
-            ),
-        }
-        speedup = peer_entry["seconds"]["median"] / ours["all_proofs"]["seconds"]["median"]
-        peer_entry["speedup"] = {
-            "tree_and_all_proofs": round(speedup, 1),
-            "tree": round(
-                peer_entry["tree_seconds"]["median"] / ours["all_proofs"]["tree_seconds"]["median"],
-                1,
-            ),
-            "all_proofs": round(
-                peer_entry["proofs_seconds"]["median"]
-                / ours["all_proofs"]["proofs_seconds"]["median"],
-                1,
-            ),
-        }
-        summary["peer"] = peer_entry
-        target["speedup_vs_peer"] = round(speedup, 1)
-        target["speedup_at_least_5x"] = speedup >= TARGET_SPEEDUP
-    summary["target"] = target
-    return summary
+    return {
+        "benchmark": "rewards_merkle",
+        "sizes": sizes,
+        "repeat": repeat,
+        "repetitions": {
+            "warmup": 1,
+            "measured": repeat,
+            "of": "fresh processes per kind and size; signing windows; peer runs",
+        },
+        "seed": SEED,
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "keccak_backend": __import__("rewards.keccak", fromlist=["BACKEND"]).BACKEND,
+        "results": results,
+        "vouchers_signed_per_second": {
+            **_stats(sign["per_second"], 1),
+            "ecc_backend": sign["backend"],
+            "window_s": sign_seconds,
+        },
+        "target": target,
+    }
+
+
+def _measure_peer(
+    peer_size: int, repeat: int, summary: dict[str, Any], values: Path, warmup_values: Path
+) -> dict[str, Any]:
+    def load(path: Path) -> list[tuple[str, int]]:
+        with open(path, "rb") as f:
+            return pickle.load(f)  # noqa: S301 (our own file, written by this run)
+
+    _peer(load(warmup_values))  # the warm-up: node's and the package's files
+    pairs = load(values)
+    peer_runs = []
+    for round_no in range(repeat):
+        peer_runs.append(_peer(pairs))
+        print(
+            f"peer {peer_size} round {round_no + 1}: {peer_runs[-1]['seconds']:.2f}s",
+            file=sys.stderr,
+        )
+    ours = summary["results"][str(peer_size)]
+    ours_seconds = ours["all_proofs"]["seconds"]
+    entry: dict[str, Any] = {
+        "package": "@openzeppelin/merkle-tree",
+        "node": subprocess.run(
+            ["node", "--version"], capture_output=True, text=True, check=False
+        ).stdout.strip(),
+        "size": peer_size,
+        "seconds": _stats([r["seconds"] for r in peer_runs]),
+        "tree_seconds": _stats([r["tree_seconds"] for r in peer_runs]),
+        "proofs_seconds": _stats([r["proofs_seconds"] for r in peer_runs]),
+        "same_root": all(r["root"] == ours["root"] for r in peer_runs),
+        "same_proofs": all(
+            r["proofs_sha256"] == summary["results"]["digests"][peer_size] for r in peer_runs
+        ),
+    }
+    speedup = entry["seconds"]["median"] / ours_seconds["median"]
+    entry["speedup"] = {
+        "tree_and_all_proofs": round(speedup, 1),
+        "tree": round(
+            entry["tree_seconds"]["median"] / ours["all_proofs"]["tree_seconds"]["median"], 1
+        ),
+        "all_proofs": round(
+            entry["proofs_seconds"]["median"] / ours["all_proofs"]["proofs_seconds"]["median"], 1
+        ),
+    }
+    entry["speedup_per_round"] = _stats(
+        [r["seconds"] / o for r, o in zip(peer_runs, ours_seconds["samples"], strict=True)], 1
+    )
+    return entry
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--quick", action="store_true", help="10k and 100k instead of 100k and 1M, peer at 10k"
+        "--quick",
+        action="store_true",
+        help="2k and 50k instead of 100k and 1M, the peer at 2k, 0.5 s signing windows",
     )
-    parser.add_argument("--repeat", type=int, default=3, help="measured rounds after warm-up")
-    parser.add_argument(
-        "--peer-repeat", type=int, default=None, help="peer runs (default 2; 1 quick)"
-    )
+    parser.add_argument("--repeat", type=int, default=5, help="measured rounds after warm-up")
     parser.add_argument("--no-peer", action="store_true", help="skip OpenZeppelin on node")
     parser.add_argument("--json", type=Path, help="also write the JSON summary here")
     parser.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.worker:
-        kind, n, want_digest = args.worker
-        print(json.dumps(_worker(kind, int(n), want_digest == "True")))
+        kind, arg, option = args.worker
+        if kind == "sign":
+            result = _sign_rates(float(arg), int(option))
+        else:
+            result = _worker(kind, Path(arg), option == "True")
+        print(json.dumps(result))
         return 0
     if args.repeat < 1:
         parser.error("--repeat must be positive")
-    sizes = [10_000, 100_000] if args.quick else [100_000, 1_000_000]
-    peer_repeat = 0 if args.no_peer else (args.peer_repeat or (1 if args.quick else 2))
-    # The peer is ~100x slower than ours: at 100k it alone would take most of a quick run.
-    summary = run(sizes, args.repeat, peer_repeat, 10_000 if args.quick else PEER_SIZE)
+    if args.quick:
+        # The peer is ~70x slower than ours (about 5 s at 10k here): at 100k it alone would
+        # take most of a quick run.
+        summary = run(QUICK_SIZES, args.repeat, not args.no_peer, QUICK_PEER_SIZE,
+                      QUICK_SIGN_SECONDS)  # fmt: skip
+    else:
+        summary = run([100_000, 1_000_000], args.repeat, not args.no_peer)
     emit(summary, json_path=args.json)
     return 0
 

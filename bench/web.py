@@ -2,10 +2,13 @@
 
 Run ``python -m bench.web [--quick] [--requests N] [--repeat R] [--json PATH] [--markdown PATH]
 [--keep]``. Everything runs isolated from the test suite and from ``bin/run``: its own database
-``datadao_bench_web`` (dropped and re-created, migrated), Redis database 11 as the broker
-(flushed; nothing consumes it), a temporary ``DATA_DIR``. Settings: the production module
-``datadao.settings`` (``DEBUG=false``, persistent connections) with the HTTPS redirect and secure
-cookies relaxed exactly as ``tests/settings.py`` does; static files collected as ``bin/run`` does.
+``datadao_bench_web`` (dropped and re-created as a copy of ``datadao_bench_web_template``, a
+migrated database kept between runs and migrated afresh whenever a migration file or Django
+changes: ``create_database``), Redis database 11 as the broker (flushed; nothing consumes it), a
+temporary ``DATA_DIR``. Settings: the production module ``datadao.settings`` (``DEBUG=false``,
+persistent connections) with the HTTPS redirect and secure cookies relaxed exactly as
+``tests/settings.py`` does; static files collected as ``bin/run`` does, unless the collected
+manifest already names every static file and is newer than all of them.
 
 The data: the demo DAO (``manage.py demo``: members, a tabular, a files, a labeling and a
 synthetic dataset, labeling tasks with labels), then, in SQL (``INSERT … SELECT
@@ -15,7 +18,9 @@ rejected, 2 % failed, 6 % in flight), scores and dates spread over 90 days, one 
 (the demo's Alice) holding 2 % of them; a reward entry per pinned contribution, three closed
 epochs (with an allocation per contributor) and an open one; then ``ANALYZE``.
 
-``gunicorn datadao.wsgi -w 2`` serves it on a free loopback port. Sessions for the DAO creator
+``gunicorn datadao.wsgi -w 2`` serves it on a free loopback port (started before the bulk data
+goes in, so that its workers boot meanwhile; ready once ``/healthz`` answers, within 60 s, or
+the run fails; stopped in any case). Sessions for the DAO creator
 and Alice are created directly in the database (``SessionStore``) and sent as cookies with
 ``requests`` (one keep-alive connection). After a warm-up, ``repeat`` rounds, each of
 ``requests`` sequential GETs of every page in turn: the home page, the DAO page, the tabular
@@ -25,13 +30,18 @@ console dashboard ``/admin/dashboard/<slug>/`` (the creator) and ``/healthz`` (o
 (median, min, max over rounds) and the ratio of each to ``/healthz``'s of the same round, the
 response size, and the gunicorn workers' peak RSS. Every response must be 200 and name what the
 page is about; otherwise the run fails (exit status 1). The database is dropped at the end
-unless ``--keep``. JSON to stdout (and ``--json``), a markdown table with ``--markdown``.
+unless ``--keep``. The quick run (100k contributions, 5 rounds of 8 requests per page after 2
+warm-up rounds) takes about 30 s on a 2-core machine, the setup about half of it. JSON to stdout
+(and ``--json``), a markdown table with ``--markdown``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
+import io
+import json
 import os
 import platform
 import shutil
@@ -50,6 +60,7 @@ from bench._report import emit
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DB = "datadao_bench_web"
+TEMPLATE_DB = "datadao_bench_web_template"
 REDIS_DB = 11
 PG_ADMIN_URL = "postgres://postgres@127.0.0.1:5432"
 REDIS_URL = "redis://127.0.0.1:6379"
@@ -69,7 +80,7 @@ class Mode:
 
 
 FULL = Mode(contributions=1_000_000, requests=20, repeat=5, warmup=5)
-QUICK = Mode(contributions=100_000, requests=10, repeat=5, warmup=3)
+QUICK = Mode(contributions=100_000, requests=8, repeat=5, warmup=2)
 
 
 # --- setup ----------------------------------------------------------------------------------------
@@ -117,6 +128,66 @@ def manage(env: dict[str, str], *args: str) -> None:
     )  # fmt: skip
     if proc.returncode:
         raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{proc.stderr[-3000:]}")
+
+
+def migrations_fingerprint() -> str:
+    """What the migrated schema depends on: Django's version and every migration file here."""
+    import django
+
+    digest = hashlib.sha256(django.__version__.encode())
+    for path in sorted(ROOT.glob("*/migrations/*.py")):
+        digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:32]
+
+
+def _template_fingerprint(template: str) -> str | None:
+    import psycopg
+
+    with psycopg.connect(f"{PG_ADMIN_URL}/postgres", autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
+            [template],
+        ).fetchone()
+    return row[0] if row else None
+
+
+def create_database(env: dict[str, str], database: str, template: str) -> str:
+    """``database``, migrated: a copy of ``template`` (``CREATE DATABASE … TEMPLATE``, about a
+    second instead of the seconds of ``migrate``), which is made again, migrated and labelled
+    with ``migrations_fingerprint`` whenever a migration (or Django) changed. Says which."""
+    fingerprint = migrations_fingerprint()
+    how = "copied from the migrated template"
+    if _template_fingerprint(template) != fingerprint:
+        admin(f"DROP DATABASE IF EXISTS {template} WITH (FORCE)")
+        admin(f"CREATE DATABASE {template}")
+        template_env = env | {"DATABASE_URL": f"{PG_ADMIN_URL}/{template}"}
+        manage(template_env, "migrate", "--no-input", "--skip-checks")
+        admin(f"COMMENT ON DATABASE {template} IS '{fingerprint}'")
+        how = "migrated (template made afresh)"
+    admin(f"CREATE DATABASE {database} TEMPLATE {template}")
+    return how
+
+
+def static_is_current() -> bool:
+    """Whether ``collectstatic`` would change nothing the pages use: the manifest of the
+    collected files names every file the finders list, and is newer than each of them."""
+    from django.apps import apps
+    from django.conf import settings
+    from django.contrib.staticfiles.finders import get_finders
+
+    manifest = Path(settings.STATIC_ROOT) / "staticfiles.json"
+    try:
+        collected = json.loads(manifest.read_text())["paths"]
+        built = manifest.stat().st_mtime
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    ignore = apps.get_app_config("staticfiles").ignore_patterns
+    for finder in get_finders():
+        for path, storage in finder.list(ignore):
+            name = path.replace(os.sep, "/")
+            if name not in collected or os.stat(storage.path(path)).st_mtime > built:
+                return False
+    return True
 
 
 SEED_SQL = """
@@ -332,38 +403,55 @@ def _free_port() -> int:
 
 
 def start_gunicorn(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
+    """gunicorn, started; ``wait_healthy`` says when it answers."""
     gunicorn = Path(sys.executable).with_name("gunicorn")
     with open(log, "wb") as out:
-        proc = subprocess.Popen(
+        return subprocess.Popen(
             [
                 str(gunicorn), "datadao.wsgi", "-w", str(WORKERS), "-b", f"127.0.0.1:{port}",
                 "--timeout", "120", "--access-logfile", "-",
             ],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
+
+
+def wait_healthy(proc: subprocess.Popen[bytes], port: int, log: Path) -> float:
+    """Poll ``/healthz`` until it answers 200 (the first request imports the whole app: on a
+    busy machine that takes a while), up to ``START_TIMEOUT``; the seconds it took. Raises if
+    gunicorn exits or never answers (the caller stops it)."""
     import requests
 
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
+    started = time.monotonic()
+    deadline = started + START_TIMEOUT
+    while True:
         if proc.poll() is not None:
             raise RuntimeError(f"gunicorn exited:\n{log.read_text()[-3000:]}")
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise RuntimeError(
+                f"gunicorn did not answer in {START_TIMEOUT:.0f} s:\n{log.read_text()[-3000:]}"
+            )
         try:
-            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200:
-                return proc
-        except requests.ConnectionError:
+            reply = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=max(1.0, left))
+            if reply.status_code == 200:
+                return time.monotonic() - started
+        except requests.RequestException:
             pass
-        time.sleep(0.2)
-    raise RuntimeError(f"gunicorn did not answer in {START_TIMEOUT:.0f} s:\n{log.read_text()}")
+        time.sleep(0.1)
 
 
 def stop_gunicorn(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM (graceful), SIGKILL after 20 s; then the whole process group, so no worker the
+    arbiter left behind survives."""
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
         try:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+            proc.kill()
             proc.wait(timeout=10)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
 
 
 def _children(pid: int) -> list[int]:
@@ -451,56 +539,78 @@ def run(args: argparse.Namespace, mode: Mode, scratch: Path) -> dict[str, Any]:
     env = bench_env(scratch / "data")
     os.environ.update(env)
     sys.path.insert(0, str(ROOT))
+    steps: dict[str, float] = {}
+    mark = time.perf_counter()
     admin(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-    admin(f"CREATE DATABASE {BENCH_DB}")
+    database = create_database(env, BENCH_DB, TEMPLATE_DB)
     flush_redis()
-    manage(env, "migrate", "--no-input")
-    manage(env, "demo")
-    # As bin/run does: DEBUG=false serves the hashed, compressed files of the manifest.
-    manage(env, "collectstatic", "--no-input", "-v0")
+    steps["database"] = time.perf_counter() - mark
     import django
 
     django.setup()
-    about = seed(mode.contributions)
-    cookies = {
-        "anonymous": "",
-        "creator": session_for(about["creator_id"]),
-        "contributor": session_for(about["contributor_id"]),
-    }
+    from django.core.management import call_command
+
+    mark = time.perf_counter()
+    call_command("demo", stdout=io.StringIO())
+    steps["demo"] = time.perf_counter() - mark
+    mark = time.perf_counter()
+    # As bin/run does: DEBUG=false serves the hashed, compressed files of the manifest.
+    static = "up to date"
+    if not static_is_current():
+        call_command("collectstatic", interactive=False, verbosity=0)
+        static = "collected"
+    steps["static"] = time.perf_counter() - mark
     from django.db import connections
 
     connections.close_all()
-    setup_s = time.perf_counter() - started
-    print(f"seeded in {setup_s:.0f} s: {about['rows']}", file=sys.stderr)
-    pages = [
-        {"name": "healthz", "path": "/healthz", "as": "anonymous", "expect": "ok"},
-        {"name": "home", "path": "/", "as": "anonymous", "expect": about["dao_name"]},
-        {
-            "name": "dao", "path": f"/daos/{about['dao']}/", "as": "anonymous",
-            "expect": about["dao_name"],
-        },
-        {
-            "name": "dataset", "path": f"/daos/{about['dao']}/{about['dataset']}/",
-            "as": "anonymous", "expect": about["dataset_name"],
-        },
-        {
-            "name": "me_contributions", "path": "/me/contributions", "as": "contributor",
-            "expect": "file-",
-        },
-        {"name": "me_rewards", "path": "/me/rewards", "as": "contributor", "expect": "0x"},
-        {
-            "name": "console_dashboard", "path": f"/admin/dashboard/{about['dao']}/",
-            "as": "creator", "expect": "chart-contributions",
-        },
-    ]  # fmt: skip
     port = _free_port()
-    proc = start_gunicorn(env, port, scratch / "gunicorn.log")
+    log = scratch / "gunicorn.log"
+    # Its workers boot (imports, mostly) while the bulk data goes in: they touch the database
+    # only when asked, and the manifest of the static files is final.
+    proc = start_gunicorn(env, port, log)
     try:
+        mark = time.perf_counter()
+        about = seed(mode.contributions)
+        cookies = {
+            "anonymous": "",
+            "creator": session_for(about["creator_id"]),
+            "contributor": session_for(about["contributor_id"]),
+        }
+        connections.close_all()
+        steps["seed"] = time.perf_counter() - mark
+        steps["gunicorn_ready_after_that"] = wait_healthy(proc, port, log)
+        setup_s = time.perf_counter() - started
+        print(f"set up in {setup_s:.0f} s: {about['rows']}", file=sys.stderr)
+        pages = [
+            {"name": "healthz", "path": "/healthz", "as": "anonymous", "expect": "ok"},
+            {"name": "home", "path": "/", "as": "anonymous", "expect": about["dao_name"]},
+            {
+                "name": "dao", "path": f"/daos/{about['dao']}/", "as": "anonymous",
+                "expect": about["dao_name"],
+            },
+            {
+                "name": "dataset", "path": f"/daos/{about['dao']}/{about['dataset']}/",
+                "as": "anonymous", "expect": about["dataset_name"],
+            },
+            {
+                "name": "me_contributions", "path": "/me/contributions", "as": "contributor",
+                "expect": "file-",
+            },
+            {"name": "me_rewards", "path": "/me/rewards", "as": "contributor", "expect": "0x"},
+            {
+                "name": "console_dashboard", "path": f"/admin/dashboard/{about['dao']}/",
+                "as": "creator", "expect": "chart-contributions",
+            },
+        ]  # fmt: skip
+        mark = time.perf_counter()
         measured = measure(f"http://127.0.0.1:{port}", pages, cookies, mode)
+        steps["measure"] = time.perf_counter() - mark
         workers = _children(proc.pid)
         peak_rss = {str(pid): round(_status_kib(pid, "VmHWM") / 1024, 1) for pid in workers}
     finally:
+        mark = time.perf_counter()
         stop_gunicorn(proc)
+        steps["stop"] = time.perf_counter() - mark
     problems = measured["problems"]
     if problems:
         print((scratch / "gunicorn.log").read_text()[-3000:], file=sys.stderr)
@@ -514,16 +624,24 @@ def run(args: argparse.Namespace, mode: Mode, scratch: Path) -> dict[str, Any]:
         "persistent connections, loopback",
         "client": "requests, one keep-alive connection per user, sequential",
         "data": {
+            "database": database,
+            "static_files": static,
             "contributions_seeded": mode.contributions,
             "contributors_seeded": CONTRIBUTORS,
             "days": DAYS,
             **about,
         },
         "run": {"requests_per_round": mode.requests, "rounds": mode.repeat, "warmup": mode.warmup},
+        "repetitions": {
+            "warmup": mode.warmup,
+            "measured": mode.repeat,
+            "of": f"rounds of {mode.requests} requests per page, interleaved",
+        },
         "pages": measured["pages"],
         "gunicorn_worker_peak_rss_mib": peak_rss,
         "timing_s": {
             "setup": round(setup_s, 1),
+            "steps": {k: round(v, 1) for k, v in steps.items()},
             "total": round(time.perf_counter() - started, 1),
         },
         "problems": problems,
