@@ -71,6 +71,9 @@ class Contribution(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     status_changed_at = models.DateTimeField(default=timezone.now)
+    # Set while a batch (``contributions.batch``) works on the contribution: until then other
+    # deliveries leave it alone. A batch that died lets it lapse; the sweeper takes over.
+    lease_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -8,6 +8,7 @@ Contribution directly.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -59,41 +60,54 @@ def run_validation(contribution: Contribution) -> Contribution | None:
 # --- score ----------------------------------------------------------------------------------------
 
 
-def _read_digests(path: Path) -> list[bytes]:
+def read_digests(path: Path) -> list[bytes]:
     if not path.exists():
         return []
     data = path.read_bytes()
     return sorted({data[i : i + ROW_DIGEST_BYTES] for i in range(0, len(data), ROW_DIGEST_BYTES)})
 
 
-def _tabular_uniqueness(contribution: Contribution) -> tuple[int, list[bytes]]:
-    digests = _read_digests(services.rows_sidecar(contribution))
-    present = 0
-    for start in range(0, len(digests), 5000):
-        batch = digests[start : start + 5000]
-        present += RowHash.objects.filter(
-            dataset_id=contribution.dataset_id, digest__in=batch
-        ).count()
-    return scoring.share_new(len(digests), present), digests
+class Lookups:
+    """What scoring asks the database. A batch (``contributions.batch``) answers from one
+    query per batch plus what it accepted earlier in the same batch, so that scoring a batch
+    gives what scoring its contributions one after another would."""
 
+    def rows_present(self, dataset_id: int, digests: list[bytes]) -> int:
+        present = 0
+        for start in range(0, len(digests), 5000):
+            batch = digests[start : start + 5000]
+            present += RowHash.objects.filter(dataset_id=dataset_id, digest__in=batch).count()
+        return present
 
-def _fingerprint_neighbours(contribution: Contribution, field: str) -> list[tuple[int, Any]]:
-    rows = (
-        Fingerprint.objects.filter(
-            dataset_id=contribution.dataset_id, **{f"{field}__isnull": False}
+    def neighbours(self, contribution: Contribution, field: str) -> list[tuple[int, Any]]:
+        """The dataset's most recent fingerprints (newest first), ``contribution``'s excluded."""
+        rows = (
+            Fingerprint.objects.filter(
+                dataset_id=contribution.dataset_id, **{f"{field}__isnull": False}
+            )
+            .exclude(contribution_id=contribution.pk)
+            .order_by("-id")
+            .values_list("contribution_id", field)[:FINGERPRINT_WINDOW]
         )
-        .exclude(contribution_id=contribution.pk)
-        .order_by("-id")
-        .values_list("contribution_id", field)[:FINGERPRINT_WINDOW]
-    )
-    return list(rows)
+        return list(rows)
+
+    def owner_of(self, contribution_id: int) -> int:
+        return Contribution.objects.values_list("contributor_id", flat=True).get(pk=contribution_id)
 
 
-def _owner_of(contribution_id: int) -> int:
-    return Contribution.objects.values_list("contributor_id", flat=True).get(pk=contribution_id)
+@dataclass
+class Scored:
+    """The proof-of-contribution scores of one contribution and what goes with them."""
+
+    scores: dict[str, int]
+    threshold: int
+    near_duplicate_of: int | None  # another contributor's near-identical contribution
+    row_digests: list[bytes] | None
+    fingerprint: dict[str, Any] | None
 
 
-def run_scoring(contribution: Contribution) -> Contribution | None:
+def score(contribution: Contribution, lookups: Lookups) -> Scored:
+    """Score a validated contribution (its validation report on the row); writes nothing."""
     policy = scoring_policy(contribution.dataset.scoring)
     validation = contribution.report.get("validation", {})
     path = services.contribution_file(contribution)
@@ -105,10 +119,12 @@ def run_scoring(contribution: Contribution) -> Contribution | None:
 
     if contribution.dataset.kind == "tabular":
         parts["quality"] = scoring.tabular_quality(validation.get("tabular", validation))
-        parts["uniqueness"], digests = _tabular_uniqueness(contribution)
+        digests = read_digests(services.rows_sidecar(contribution))
+        present = lookups.rows_present(contribution.dataset_id, digests)
+        parts["uniqueness"] = scoring.share_new(len(digests), present)
     elif media.startswith("image/"):
         parts["quality"], phash = scoring.image_scores(path)
-        neighbours = _fingerprint_neighbours(contribution, "phash")
+        neighbours = lookups.neighbours(contribution, "phash")
         index, distance = scoring.nearest_hamming(
             phash, np.array([h for _, h in neighbours], dtype=np.int64)
         )
@@ -119,7 +135,7 @@ def run_scoring(contribution: Contribution) -> Contribution | None:
     elif media.startswith("text/") or media in ("application/json", "application/x-ndjson"):
         parts["quality"] = scoring.text_quality(validation.get("text", {}))
         signature = scoring.text_minhash(path.read_text(encoding="utf-8-sig", errors="replace"))
-        neighbours = _fingerprint_neighbours(contribution, "minhash")
+        neighbours = lookups.neighbours(contribution, "minhash")
         index, similarity = scoring.nearest_jaccard(signature, [bytes(m) for _, m in neighbours])
         parts["uniqueness"] = scoring.bps(1 - similarity)
         if index >= 0 and similarity >= policy["text_jaccard"]:
@@ -132,15 +148,26 @@ def run_scoring(contribution: Contribution) -> Contribution | None:
     parts["score"] = scoring.combine({k: parts[k] for k in policy["weights"]}, policy["weights"])
     # A near-duplicate of someone else's data is never accepted silently: it waits for the DAO.
     foreign_near = (
-        near if near is not None and _owner_of(near) != contribution.contributor_id else None
+        near if near is not None and lookups.owner_of(near) != contribution.contributor_id else None
     )
-    return services.contribution_record_scores(
-        contribution_id=contribution.pk,
+    return Scored(
         scores=parts,
         threshold=policy["threshold"],
         near_duplicate_of=foreign_near,
         row_digests=digests,
         fingerprint=fingerprint or None,
+    )
+
+
+def run_scoring(contribution: Contribution) -> Contribution | None:
+    scored = score(contribution, Lookups())
+    return services.contribution_record_scores(
+        contribution_id=contribution.pk,
+        scores=scored.scores,
+        threshold=scored.threshold,
+        near_duplicate_of=scored.near_duplicate_of,
+        row_digests=scored.row_digests,
+        fingerprint=scored.fingerprint,
     )
 
 
@@ -152,9 +179,8 @@ def local_cid(path: Path) -> str:
         return str(import_stream(stream, cid_version=1).cid)
 
 
-def run_attestation(contribution: Contribution) -> Contribution | None:
-    path = services.contribution_file(contribution)
-    cid = local_cid(path)
+def proof(contribution: Contribution, cid: str, signer: Any) -> tuple[dict[str, Any], str]:
+    """The EIP-712 ``ContributionProof`` of a scored contribution and ``signer``'s signature."""
     fields = ProofFields(
         dataset_pk=contribution.dataset_id,
         contributor=contribution.contributor.address,
@@ -165,12 +191,18 @@ def run_attestation(contribution: Contribution) -> Contribution | None:
         validator_version=contribution.validator_version or services.VALIDATOR_VERSION,
     )
     payload = typed_data(fields, chain_id=contribution.dataset.dao.chain_id)
+    return payload, sign(payload, signer)
+
+
+def run_attestation(contribution: Contribution) -> Contribution | None:
+    cid = local_cid(services.contribution_file(contribution))
     signer = load_signer("validator")
+    payload, signature = proof(contribution, cid, signer)
     return services.contribution_record_attestation(
         contribution_id=contribution.pk,
         cid=cid,
         typed_data=payload,
-        signature=sign(payload, signer),
+        signature=signature,
         signer=signer.address,
     )
 

@@ -22,7 +22,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import InterfaceError, OperationalError, close_old_connections
 
-from contributions import pipeline, services
+from contributions import batch, pipeline, services
 from contributions.models import Contribution
 from datadao.celeryconf import MAX_COUNTDOWN_SECONDS
 from datadao.keys import load_signer
@@ -48,12 +48,13 @@ def _drop_broken_connections() -> None:
 
 
 def _retry_after_database_error(
-    task: Task, contribution_id: int, exc: Exception, *, db_retries: int, begun: bool
+    task: Task, contribution_id: int | None, exc: Exception, *, db_retries: int, begun: bool
 ) -> Exception:
     """The retry to raise for a delivery that lost the database (or ``exc`` itself once the
     retries are spent)."""
+    what = "a batch" if contribution_id is None else f"contribution {contribution_id}"
     _drop_broken_connections()
-    if begun:
+    if begun and contribution_id is not None:
         # The delivery was counted by contribution_begin; an outage is not a crash, so give
         # the count back. Best effort: with the database still down the count stays, which
         # costs one of MAX_STAGE_ATTEMPTS, never a lost contribution.
@@ -62,9 +63,8 @@ def _retry_after_database_error(
         _drop_broken_connections()
     if db_retries >= DB_MAX_RETRIES:
         logger.error(
-            "contribution %s: the database stayed unreachable after %s retries; leaving it to "
-            "the sweeper: %s",
-            contribution_id,
+            "%s: the database stayed unreachable after %s retries; leaving it to the sweeper: %s",
+            what,
             db_retries,
             exc,
         )
@@ -74,8 +74,8 @@ def _retry_after_database_error(
     # reconnect in the same second; capped like every countdown (tests/faults/test_limits.py).
     delay = min(MAX_COUNTDOWN_SECONDS, base / 2 + random.uniform(0, base / 2))  # noqa: S311
     logger.warning(
-        "contribution %s: database unavailable, retry %s in %.0f s: %s",
-        contribution_id,
+        "%s: database unavailable, retry %s in %.0f s: %s",
+        what,
         db_retries + 1,
         delay,
         exc,
@@ -186,7 +186,25 @@ def process_contribution(self: Task, contribution_id: int, db_retries: int = 0) 
 
     A redelivery (crash, lost worker) resumes at whatever stage the contribution waits for;
     the delivery is counted once, at that stage, so a poison file is still dead-lettered.
+
+    On PostgreSQL a contribution still waiting in ``received`` (small, never tried) leads a
+    batch instead (``contributions.batch``): up to ``PIPELINE_BATCH_SIZE`` waiting
+    contributions claimed and recorded together. The deliveries of the others then find them
+    leased or done and do nothing.
     """
+
+    if services.batch_enabled():
+        try:
+            state = services.contribution_express_state(contribution_id)
+            if state in ("done", "leased"):
+                return "skipped"  # what contribution_begin would find, without its lock
+            done = batch.run_batch(contribution_id) if state == "received" else None
+        except DATABASE_ERRORS as exc:
+            raise _retry_after_database_error(
+                self, contribution_id, exc, db_retries=db_retries, begun=False
+            ) from exc
+        if done is not None:
+            return done
 
     def express(contribution: Contribution) -> str:
         done = pipeline.run_express(contribution, pin=settings.PIPELINE_EXPRESS_PIN)
@@ -196,3 +214,20 @@ def process_contribution(self: Task, contribution_id: int, db_retries: int = 0) 
         return "+".join(done) or "handed on"
 
     return _run_stage(self, contribution_id, None, express, db_retries=db_retries)
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)
+def process_batch(self: Task, db_retries: int = 0) -> str:
+    """A batch of the small contributions waiting in ``received``, oldest first
+    (``contributions.batch``), sent by an upload's batch ticket or by a full batch for its
+    successor. Takes no ID: it claims whatever waits (each contribution once, under a lease),
+    so a duplicate or late delivery claims nothing and does nothing."""
+    # Before the claim: an upload that commits from here on sends its own ticket.
+    services.batch_ticket_clear()
+    try:
+        done = batch.run_batch(None)
+    except DATABASE_ERRORS as exc:
+        raise _retry_after_database_error(
+            self, None, exc, db_retries=db_retries, begun=False
+        ) from exc
+    return done or "nothing waiting"

@@ -41,7 +41,21 @@ def audit_record(
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Append one audit event. Never updates or deletes (the table refuses both on PostgreSQL)."""
-    return AuditEvent.objects.create(
+    event = audit_event(actor=actor, dao=dao, verb=verb, obj=obj, details=details)
+    event.save(force_insert=True)
+    return event
+
+
+def audit_event(
+    *,
+    actor: User | None,
+    dao: DAO | None,
+    verb: str,
+    obj: Model | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """One audit event, not yet saved: for a caller that appends many in one statement."""
+    return AuditEvent(
         actor=actor if actor is not None and actor.pk else None,
         dao=dao,
         verb=verb,

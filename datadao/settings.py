@@ -200,6 +200,11 @@ PIPELINE_EXPRESS_MAX_BYTES = env.int("PIPELINE_EXPRESS_MAX_BYTES", default=8 * 1
 # Whether the express task also pins. By default only with the embedded store (a local write);
 # a Kubo/Cluster endpoint keeps its own pin queue, workers and backoff.
 PIPELINE_EXPRESS_PIN = env.bool("PIPELINE_EXPRESS_PIN", default=IPFS_BACKEND == "embedded")
+# The batch lane (PostgreSQL): a delivery of the express task whose contribution waits in
+# "received" claims up to this many waiting contributions of at most PIPELINE_BATCH_MAX_BYTES
+# each and records them in one transaction (contributions.services.batch); 1 turns it off.
+PIPELINE_BATCH_SIZE = env.int("PIPELINE_BATCH_SIZE", default=32)
+PIPELINE_BATCH_MAX_BYTES = env.int("PIPELINE_BATCH_MAX_BYTES", default=256 * 1024)
 IPFS_API_URL = env.str("IPFS_API_URL", default="")
 IPFS_EMBEDDED_ROOT = DATA_DIR / "ipfs"
 IPFS_TIMEOUT_SECONDS = env.float("IPFS_TIMEOUT_SECONDS", default=30.0)

@@ -24,23 +24,24 @@ SPOOL_MAX_MEMORY = 8 * 1024 * 1024
 
 def pin_record(*, cid: str, size: int | None, content_type: str, label: str) -> Pin:
     """Record that ``cid`` is pinned. Idempotent: the unique CID makes a repeat a no-op."""
-    from django.conf import settings
-
     # INSERT ... ON CONFLICT DO NOTHING, then read: two statements where get_or_create takes
     # four (it is on every contribution's path).
-    Pin.objects.bulk_create(
-        [
-            Pin(
-                cid=cid,
-                size=size,
-                content_type=content_type,
-                label=label,
-                backend=settings.IPFS_BACKEND,
-            )
-        ],
-        ignore_conflicts=True,
-    )
+    pins_record([pin_row(cid=cid, size=size, content_type=content_type, label=label)])
     return Pin.objects.get(cid=cid)
+
+
+def pin_row(*, cid: str, size: int | None, content_type: str, label: str) -> Pin:
+    """A Pin row for ``cid`` pinned through the configured backend, not yet saved."""
+    from django.conf import settings
+
+    return Pin(
+        cid=cid, size=size, content_type=content_type, label=label, backend=settings.IPFS_BACKEND
+    )
+
+
+def pins_record(pins: list[Pin]) -> None:
+    """Record many pins in one statement; a CID already recorded stays as it is."""
+    Pin.objects.bulk_create(pins, ignore_conflicts=True)
 
 
 def content_add(

@@ -62,17 +62,56 @@ def reward_credit_contribution(*, contribution: object) -> RewardEntry | None:
     from contributions.models import Contribution
 
     assert isinstance(contribution, Contribution)
-    policy = RewardPolicy.objects.filter(dataset_id=contribution.dataset_id).first()
-    if policy is None or policy.per_contribution == 0 or not contribution.score:
+    entry = _contribution_credit(
+        RewardPolicy.objects.filter(dataset_id=contribution.dataset_id).first(), contribution
+    )
+    if entry is None:
         return None
     return _credit_once(
         dataset=contribution.dataset,
+        account_id=entry.account_id,
+        amount=entry.amount,
+        reason=entry.reason,
+        source_type=entry.source_type,
+        source_id=entry.source_id,
+    )
+
+
+def _contribution_credit(policy: RewardPolicy | None, contribution: Any) -> RewardEntry | None:
+    """The credit an accepted contribution earns under ``policy`` (unsaved), or None:
+    per_contribution × score / 10000, floored."""
+    if policy is None or policy.per_contribution == 0 or not contribution.score:
+        return None
+    return RewardEntry(
+        dao_id=contribution.dataset.dao_id,
+        dataset_id=contribution.dataset_id,
         account_id=contribution.contributor_id,
         amount=_int(policy.per_contribution) * contribution.score // BPS,
         reason="contribution",
         source_type="contributions.contribution",
         source_id=str(contribution.pk),
     )
+
+
+def reward_credit_contributions(*, contributions: list[Any]) -> int:
+    """``reward_credit_contribution`` for many (a pipeline batch), in a few statements: the
+    policies, each DAO's open epoch, one insert. A credit already written stays (the unique
+    key skips it). Returns how many credits were due."""
+    policies = {
+        p.dataset_id: p
+        for p in RewardPolicy.objects.filter(dataset_id__in={c.dataset_id for c in contributions})
+    }
+    entries = []
+    daos = {}
+    for c in contributions:
+        entry = _contribution_credit(policies.get(c.dataset_id), c)
+        if entry is not None:
+            daos[c.dataset.dao_id] = c.dataset.dao
+            entries.append(entry)
+    for dao in daos.values():
+        epoch_current(dao=dao)  # as _credit_once: the open epoch exists from the first credit
+    RewardEntry.objects.bulk_create(entries, ignore_conflicts=True)
+    return len(entries)
 
 
 def reward_credit_label(

@@ -7,6 +7,16 @@ hashing, pinning) never holds a row lock. Tasks are dispatched on commit, so a r
 transaction never sends a message; the sweeper covers a message lost after commit.
 """
 
+from contributions.services.batch import (
+    batch_enabled,
+    batch_ticket_clear,
+    batch_ticket_send,
+    batchable,
+    contribution_claim_batch,
+    contribution_express_state,
+    contribution_record_batch,
+    contribution_release_batch,
+)
 from contributions.services.common import (
     MAX_STAGE_ATTEMPTS,
     VALIDATOR_VERSION,
@@ -33,17 +43,25 @@ from contributions.services.stages import (
 __all__ = [
     "MAX_STAGE_ATTEMPTS",
     "VALIDATOR_VERSION",
+    "batch_enabled",
+    "batch_ticket_clear",
+    "batch_ticket_send",
+    "batchable",
     "contribution_begin",
+    "contribution_claim_batch",
+    "contribution_express_state",
     "contribution_fail",
     "contribution_file",
     "contribution_override",
     "contribution_receive",
     "contribution_record_attestation",
+    "contribution_record_batch",
     "contribution_record_pin",
     "contribution_record_scores",
     "contribution_record_validation",
     "contribution_redispatch",
     "contribution_release_attempt",
+    "contribution_release_batch",
     "contribution_retry",
     "contributions_stuck",
     "dataset_max_size",

@@ -61,13 +61,17 @@ def express_eligible(size: int | None) -> bool:
     return size is not None and 0 < size <= limit
 
 
-def dispatch(stage: str, contribution_id: int, *, size: int | None = None) -> None:
+def dispatch(
+    stage: str, contribution_id: int, *, size: int | None = None, batchable: bool = False
+) -> None:
     """Send the task for ``stage`` once the current transaction commits (never before: a
     rolled-back change must not produce a message). Called as ``common.dispatch`` so tests can
     replace it in one place.
 
     A contribution entering the pipeline (``validate``) whose ``size`` is known and small goes
-    to the express task; inside an express delivery nothing is sent (see ``express_stages``).
+    to the express task, or, when ``batchable`` (a new upload a batch will take), waits for a
+    batch (``batch.batch_ticket_send``); inside an express delivery nothing is sent (see
+    ``express_stages``).
     """
     pending = express_stages.get()
     if pending is not None:
@@ -75,6 +79,11 @@ def dispatch(stage: str, contribution_id: int, *, size: int | None = None) -> No
         return
     from contributions import tasks
 
+    if stage == "validate" and batchable:
+        from contributions.services.batch import batch_ticket_send
+
+        transaction.on_commit(batch_ticket_send)
+        return
     if stage == "validate" and express_eligible(size):
         send_on_commit(tasks.process_contribution, contribution_id)
         return
@@ -90,15 +99,21 @@ def dispatch(stage: str, contribution_id: int, *, size: int | None = None) -> No
 # --- stage bookkeeping ----------------------------------------------------------------------------
 
 
-def _move(contribution: Contribution, status: Status, **fields: Any) -> None:
+def _apply(contribution: Contribution, status: Status, **fields: Any) -> list[str]:
+    """Move ``contribution`` to ``status`` in memory (a new stage: its delivery count starts
+    over), with ``fields``; returns the names of the fields changed."""
     contribution.status = status
     contribution.status_changed_at = timezone.now()
     contribution.attempts = 0
     for key, value in fields.items():
         setattr(contribution, key, value)
-    # Only what changed: the row carries the (possibly large) validation report.
     names = {key.removesuffix("_id") if key.endswith("_id") else key for key in fields}
-    contribution.save(update_fields=["status", "status_changed_at", "attempts", *sorted(names)])
+    return sorted({"status", "status_changed_at", "attempts", *names})
+
+
+def _move(contribution: Contribution, status: Status, **fields: Any) -> None:
+    # Only what changed: the row carries the (possibly large) validation report.
+    contribution.save(update_fields=_apply(contribution, status, **fields))
 
 
 def _fail(contribution: Contribution, reason: str) -> None:

@@ -17,6 +17,7 @@ from contributions.models import (
     Contribution,
 )
 from contributions.services import common
+from contributions.services.batch import batchable
 from contributions.services.common import (
     dataset_max_size,
     upload_root,
@@ -126,7 +127,12 @@ def _receive(
                 "This exact file (same SHA-256) is already in this dataset."
             ) from exc
         raise
-    common.dispatch("validate", contribution.pk, size=contribution.size)
+    common.dispatch(
+        "validate",
+        contribution.pk,
+        size=contribution.size,
+        batchable=batchable(kind=dataset.kind, size=contribution.size),
+    )
     staged.path.replace(upload_root() / storage_name)
     return contribution
 

@@ -37,15 +37,18 @@ def contribution_begin(*, contribution_id: int, stage: str | None) -> Contributi
     contribution = _lock_at(contribution_id, stage)
     if contribution is None:
         return None
+    if contribution.lease_until is not None and contribution.lease_until > timezone.now():
+        return None  # a batch is working on it (contributions.services.batch)
     if contribution.attempts >= MAX_STAGE_ATTEMPTS:
         stage = stage_of(contribution)
         _fail(contribution, f"gave up after {MAX_STAGE_ATTEMPTS} attempts at the {stage} stage")
         return None
     contribution.attempts += 1
+    contribution.lease_until = None  # a lapsed batch lease: this delivery takes over
     if contribution.status == Status.RECEIVED:
         contribution.status = Status.VALIDATING
         contribution.status_changed_at = timezone.now()
-    contribution.save(update_fields=["attempts", "status", "status_changed_at"])
+    contribution.save(update_fields=["attempts", "status", "status_changed_at", "lease_until"])
     return contribution
 
 
@@ -98,43 +101,20 @@ def contribution_record_scores(
     contribution = _lock_at(contribution_id, "score")
     if contribution is None:
         return None
-    fields: dict[str, Any] = {**scores, "validator_version": VALIDATOR_VERSION}
-    if near_duplicate_of is not None:
-        fields |= {"near_duplicate_of_id": near_duplicate_of, "review": Review.PENDING}
-    if near_duplicate_of is not None:
-        reason = (
-            f"Near-duplicate of contribution #{near_duplicate_of} by another contributor; "
-            "flagged for the DAO's review."
+    status, fields, verb = scores_outcome(
+        contribution, scores=scores, threshold=threshold, near_duplicate_of=near_duplicate_of
+    )
+    _move(contribution, status, **fields)
+    if status == Status.ACCEPTED:
+        RowHash.objects.bulk_create(
+            row_hashes(contribution, row_digests or []), ignore_conflicts=True, batch_size=5000
         )
-        _move(contribution, Status.REJECTED, reasons=[*contribution.reasons, reason], **fields)
-        verb = "contribution.flagged"
-    elif scores["score"] < threshold:
-        reason = f"Combined score {scores['score']} is below this dataset's threshold {threshold}."
-        _move(contribution, Status.REJECTED, reasons=[*contribution.reasons, reason], **fields)
-        verb = "contribution.rejected"
-    else:
-        _move(contribution, Status.ACCEPTED, **fields)
-        if row_digests:
-            RowHash.objects.bulk_create(
-                [
-                    RowHash(dataset_id=contribution.dataset_id, digest=d, contribution=contribution)
-                    for d in row_digests
-                ],
-                ignore_conflicts=True,
-                batch_size=5000,
-            )
         if fingerprint:
             # One statement (INSERT ... ON CONFLICT DO NOTHING), where get_or_create takes four.
             Fingerprint.objects.bulk_create(
-                [
-                    Fingerprint(
-                        contribution=contribution, dataset_id=contribution.dataset_id, **fingerprint
-                    )
-                ],
-                ignore_conflicts=True,
+                [fingerprint_row(contribution, fingerprint)], ignore_conflicts=True
             )
         common.dispatch("attest", contribution.pk)
-        verb = "contribution.accepted"
     audit_record(
         actor=None,
         dao=contribution.dataset.dao,
@@ -143,6 +123,45 @@ def contribution_record_scores(
         details={"scores": scores, "threshold": threshold},
     )
     return contribution
+
+
+def scores_outcome(
+    contribution: Contribution,
+    *,
+    scores: dict[str, int],
+    threshold: int,
+    near_duplicate_of: int | None,
+) -> tuple[Status, dict[str, Any], str]:
+    """Where scores take a contribution: the status, the fields to set with it, the audit
+    verb. A near-duplicate of another contributor's data is flagged for the DAO's review."""
+    fields: dict[str, Any] = {**scores, "validator_version": VALIDATOR_VERSION}
+    if near_duplicate_of is not None:
+        reason = (
+            f"Near-duplicate of contribution #{near_duplicate_of} by another contributor; "
+            "flagged for the DAO's review."
+        )
+        fields |= {
+            "near_duplicate_of_id": near_duplicate_of,
+            "review": Review.PENDING,
+            "reasons": [*contribution.reasons, reason],
+        }
+        return Status.REJECTED, fields, "contribution.flagged"
+    if scores["score"] < threshold:
+        reason = f"Combined score {scores['score']} is below this dataset's threshold {threshold}."
+        fields["reasons"] = [*contribution.reasons, reason]
+        return Status.REJECTED, fields, "contribution.rejected"
+    return Status.ACCEPTED, fields, "contribution.accepted"
+
+
+def row_hashes(contribution: Contribution, digests: list[bytes]) -> list[RowHash]:
+    return [
+        RowHash(dataset_id=contribution.dataset_id, digest=d, contribution=contribution)
+        for d in digests
+    ]
+
+
+def fingerprint_row(contribution: Contribution, fingerprint: dict[str, Any]) -> Fingerprint:
+    return Fingerprint(contribution=contribution, dataset_id=contribution.dataset_id, **fingerprint)
 
 
 @transaction.atomic

@@ -22,7 +22,9 @@ def test_upload_is_accepted_and_kept_when_the_broker_is_down(
         calls.append(args)
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    # A small file enters through the express task, a large one through validate.
+    # A small file waits for a batch (or enters through the express task), a large one
+    # through validate.
+    monkeypatch.setattr(tasks.process_batch, "delay", unreachable)
     monkeypatch.setattr(tasks.process_contribution, "delay", unreachable)
     monkeypatch.setattr(tasks.validate_contribution, "delay", unreachable)
     with django_capture_on_commit_callbacks(execute=True):
@@ -35,3 +37,7 @@ def test_upload_is_accepted_and_kept_when_the_broker_is_down(
     contribution = Contribution.objects.get(pk=response.json()["id"])
     # Kept in a non-final state: the sweeper dispatches it once the broker is back.
     assert contribution.status == Status.RECEIVED
+    # The failed publish gave the batch ticket back: the next upload publishes again.
+    from contributions.services.batch import TICKET_KEY, _ticket_redis
+
+    assert _ticket_redis().get(TICKET_KEY) is None

@@ -1,0 +1,182 @@
+"""The batch lane's slow work: validate, score, attest and pin a claimed batch of small
+contributions, then record every result at once (``services.batch``).
+
+Each contribution gets exactly what the express lane would do to it, in the same order
+(``pipeline.score``, ``pipeline.proof``, the backend's ``add``). Scoring sees the database as
+of the claim plus what this batch accepted before it (``BatchLookups``): the uniqueness and
+near-duplicate decisions are those of processing the batch one contribution after another.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+
+from contributions import pipeline, services
+from contributions.models import Contribution, Status
+from contributions.services import VALIDATOR_VERSION
+from contributions.services.batch import Claim, Outcome
+from contributions.services.stages import scores_outcome
+from contributions.validation import validate_file
+from datadao.keys import load_signer
+from ipfs.backends.base import IpfsUnavailable
+from ipfs.conf import get_backend
+
+logger = logging.getLogger(__name__)
+
+
+class BatchLookups(pipeline.Lookups):
+    """Scoring's lookups for a batch: the database once per question, plus what the batch
+    accepted so far (newest first, as the database's answers are ordered)."""
+
+    def __init__(self, claim: Claim) -> None:
+        self._owners = {c.pk: c.contributor_id for c in claim.contributions}
+        self._rows: dict[int, set[bytes]] = {}  # dataset -> digests known
+        self._prints: dict[tuple[int, str], list[tuple[int, Any]]] = {}
+
+    def prefetch_rows(self, dataset_id: int, digests: list[bytes]) -> None:
+        """One query for the digests of every tabular contribution of the batch."""
+        known = self._rows.setdefault(dataset_id, set())
+        for start in range(0, len(digests), 20_000):
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT digest FROM contributions_rowhash "
+                    "WHERE dataset_id = %s AND digest = ANY(%s::bytea[])",
+                    [dataset_id, digests[start : start + 20_000]],
+                )
+                known.update(bytes(row[0]) for row in cursor.fetchall())
+
+    def rows_present(self, dataset_id: int, digests: list[bytes]) -> int:
+        known = self._rows.get(dataset_id)
+        if known is None:
+            return super().rows_present(dataset_id, digests)
+        return sum(d in known for d in digests)
+
+    def neighbours(self, contribution: Contribution, field: str) -> list[tuple[int, Any]]:
+        key = (contribution.dataset_id, field)
+        if key not in self._prints:
+            self._prints[key] = super().neighbours(contribution, field)
+        return [(pk, v) for pk, v in self._prints[key] if pk != contribution.pk]
+
+    def owner_of(self, contribution_id: int) -> int:
+        if contribution_id in self._owners:
+            return self._owners[contribution_id]
+        return super().owner_of(contribution_id)
+
+    def accepted(self, contribution: Contribution, scored: pipeline.Scored) -> None:
+        """What later contributions of the batch must see as already in the dataset."""
+        if scored.row_digests:
+            self._rows.setdefault(contribution.dataset_id, set()).update(scored.row_digests)
+        for field, value in (scored.fingerprint or {}).items():
+            key = (contribution.dataset_id, field)
+            if key not in self._prints:
+                self._prints[key] = super().neighbours(contribution, field)
+            self._prints[key].insert(0, (contribution.pk, value))
+
+
+def run_batch(first_id: int | None) -> str | None:
+    """Claim a batch led by ``first_id`` (None: the oldest waiting) and take it through every
+    stage; None when ``first_id`` is not batchable (the express lane takes it) or nothing
+    waits. A full batch first sends for the next one, so other workers share a backlog."""
+    claim = services.contribution_claim_batch(first_id=first_id)
+    if claim is None:
+        return None
+    if claim.full:
+        from contributions import tasks
+        from datadao.dispatch import send
+
+        send(tasks.process_batch)
+    try:
+        signer = load_signer("validator")
+        outcomes = work(claim, signer)
+        recorded = services.contribution_record_batch(claim=claim, outcomes=outcomes)
+    except BaseException:
+        # Whatever stopped the batch (no validator key, the database gone): give the
+        # contributions back to the express lane now rather than when the lease lapses.
+        try:
+            services.contribution_release_batch(claim=claim)
+        except Exception:
+            logger.exception("could not release batch %s; the lease will lapse", first_id)
+        raise
+    return f"batch of {len(recorded)}"
+
+
+def work(claim: Claim, signer: Any) -> list[Outcome]:
+    """The slow work on every claimed contribution, in claim order; writes nothing but the
+    validation sidecars and the pinned bytes."""
+    lookups = BatchLookups(claim)
+    pin = settings.PIPELINE_EXPRESS_PIN
+    outcomes = [Outcome(contribution=c) for c in claim.contributions]
+    for outcome in outcomes:
+        _validate(outcome)
+    tabular: dict[int, list[bytes]] = {}
+    for outcome in outcomes:
+        c = outcome.contribution
+        valid = outcome.validation is not None and outcome.validation.accepted
+        if valid and c.dataset.kind == "tabular":
+            tabular.setdefault(c.dataset_id, []).extend(
+                pipeline.read_digests(services.rows_sidecar(c))
+            )
+    for dataset_id, digests in tabular.items():
+        lookups.prefetch_rows(dataset_id, sorted(set(digests)))
+    for outcome in outcomes:
+        if outcome.error is not None or not outcome.validation.accepted:  # type: ignore[union-attr]
+            continue
+        try:
+            pin = _score_attest_pin(outcome, lookups, signer, pin=pin)
+        except Exception as exc:
+            logger.exception("batch: contribution %s", outcome.contribution.pk)
+            outcome.error = f"{type(exc).__name__}: {exc}"
+    return outcomes
+
+
+def _validate(outcome: Outcome) -> None:
+    c = outcome.contribution
+    try:
+        outcome.validation = validate_file(
+            services.contribution_file(c),
+            kind=c.dataset.kind,
+            schema=c.dataset.schema,
+            row_digest_path=services.rows_sidecar(c) if c.dataset.kind == "tabular" else None,
+        )
+    except Exception as exc:
+        logger.exception("batch: validating contribution %s", c.pk)
+        outcome.error = f"{type(exc).__name__}: {exc}"
+        return
+    c.report = {**c.report, "validation": outcome.validation.report}
+    c.media_type = outcome.validation.media_type or ""
+
+
+def _score_attest_pin(outcome: Outcome, lookups: BatchLookups, signer: Any, *, pin: bool) -> bool:
+    """Score, and when accepted attest and (``pin``) pin; returns whether to keep pinning in
+    this batch (not after the backend was found unreachable)."""
+    c = outcome.contribution
+    scored = pipeline.score(c, lookups)
+    outcome.scored = scored
+    status, _, _ = scores_outcome(
+        c,
+        scores=scored.scores,
+        threshold=scored.threshold,
+        near_duplicate_of=scored.near_duplicate_of,
+    )
+    if status != Status.ACCEPTED:
+        return pin
+    for name in ("authenticity", "ownership", "quality", "uniqueness", "score"):
+        setattr(c, name, scored.scores[name])
+    c.validator_version = VALIDATOR_VERSION
+    path = services.contribution_file(c)
+    outcome.cid = pipeline.local_cid(path)
+    outcome.typed_data, outcome.signature = pipeline.proof(c, outcome.cid, signer)
+    outcome.signer = signer.address
+    if pin:
+        try:
+            with path.open("rb") as stream:
+                outcome.pinned_cid = get_backend().add(stream, cid_version=1, pin=True)
+        except IpfsUnavailable as exc:
+            logger.warning("batch: IPFS unreachable, the pin task takes over: %s", exc)
+            pin = False
+    lookups.accepted(c, scored)
+    return pin

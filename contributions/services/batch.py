@@ -1,0 +1,409 @@
+"""The batch lane's services: claim many small contributions at once, record them at once.
+
+A batch is the express lane (every stage in one delivery) for up to ``PIPELINE_BATCH_SIZE``
+small contributions that are waiting in ``received``: one statement claims them, the slow
+work runs on each (``contributions.batch``), and one transaction records every result with
+a handful of bulk statements. Per contribution that saves the broker round trips, the four
+stage transactions and their row locks, which were most of a small file's cost.
+
+What it keeps from the stage services: the same state machine, the same decisions
+(``scores_outcome``), the same rows (proof, row hashes, fingerprint, pin, reward credit,
+audit events). What differs: the intermediate stages are not written; a contribution goes
+from ``validating`` to its final state (or to ``pinning``) in one step. A batch that dies
+leaves its contributions in ``validating`` under a lease; once it lapses, the sweeper sends
+them down the express lane one by one, where each stage is redone (deterministically).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from contextlib import suppress
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from contributions.models import Contribution, ContributionProof, Fingerprint, Status
+from contributions.services import common
+from contributions.services.common import _apply
+from contributions.services.stages import fingerprint_row, scores_outcome
+from contributions.validation.base import ValidationResult
+from datadao.models import AuditEvent
+from datadao.services import audit_event
+
+logger = logging.getLogger(__name__)
+
+# Longer than any batch takes (PIPELINE_BATCH_MAX_BYTES bounds its bytes); shorter than the
+# sweeper's stuck threshold, so a dead batch's contributions are free when it looks.
+LEASE_SECONDS = 120
+
+_BATCHABLE = """c.status = 'received' AND c.attempts = 0 AND c.size <= %(max_bytes)s
+    AND d.kind <> 'labeling'"""
+# Led by one contribution (a delivery of its express task): it, if batchable and free, and
+# then only the others. Without a leader (a batch ticket): the oldest waiting.
+_CLAIM_LED_SQL = f"""
+WITH first AS (
+  SELECT c.id FROM contributions_contribution c JOIN datadao_dataset d ON d.id = c.dataset_id
+  WHERE c.id = %(first)s AND {_BATCHABLE}
+  FOR UPDATE OF c SKIP LOCKED),
+more AS (
+  SELECT c.id FROM contributions_contribution c JOIN datadao_dataset d ON d.id = c.dataset_id
+  WHERE EXISTS (SELECT 1 FROM first) AND c.id <> %(first)s AND {_BATCHABLE}
+  ORDER BY c.status_changed_at, c.id LIMIT %(more)s
+  FOR UPDATE OF c SKIP LOCKED),
+picked AS (SELECT id FROM first UNION ALL SELECT id FROM more)
+"""  # noqa: S608 (constants only)
+_CLAIM_OLDEST_SQL = f"""
+WITH picked AS (
+  SELECT c.id FROM contributions_contribution c JOIN datadao_dataset d ON d.id = c.dataset_id
+  WHERE {_BATCHABLE}
+  ORDER BY c.status_changed_at, c.id LIMIT %(more)s + 1
+  FOR UPDATE OF c SKIP LOCKED)
+"""  # noqa: S608 (constants only)
+_CLAIM_UPDATE = """
+UPDATE contributions_contribution c
+SET status = 'validating', attempts = c.attempts + 1, status_changed_at = %(now)s,
+    lease_until = %(lease)s
+FROM picked WHERE c.id = picked.id
+RETURNING c.id
+"""
+
+# The batch ticket (Redis brokers): at most one batch message in flight for every upload
+# that arrives while it waits. See ``batch_ticket_send``.
+TICKET_KEY = "datadao:contributions:batch-ticket"
+TICKET_SECONDS = 10
+
+
+def batch_enabled() -> bool:
+    return connection.vendor == "postgresql" and settings.PIPELINE_BATCH_SIZE > 1
+
+
+def contribution_express_state(contribution_id: int) -> str:
+    """Where an express delivery stands, from one plain read (no lock, no transaction):
+    ``received`` (it may lead a batch), ``leased`` (a batch has it) or ``done`` (final or
+    gone): both mean there is nothing for this delivery to do; else ``staged``."""
+    row = (
+        Contribution.objects.filter(pk=contribution_id)
+        .values_list("status", "lease_until", "attempts")
+        .first()
+    )
+    if row is None:
+        return "done"
+    status, lease_until, attempts = row
+    if lease_until is not None and lease_until > timezone.now():
+        return "leased"
+    if status in (Status.PINNED, Status.REJECTED, Status.FAILED):
+        return "done"
+    return "received" if status == Status.RECEIVED and attempts == 0 else "staged"
+
+
+def batchable(*, kind: str, size: int) -> bool:
+    """Whether a new contribution of ``size`` bytes to a dataset of ``kind`` waits for a
+    batch (``contribution_claim_batch`` would take it)."""
+    limit = min(settings.PIPELINE_BATCH_MAX_BYTES, settings.PIPELINE_EXPRESS_MAX_BYTES)
+    return batch_enabled() and kind != "labeling" and 0 < size <= limit
+
+
+def _ticket_redis() -> Any:
+    """A client for the Redis broker, or None with another broker (AMQP, filesystem)."""
+    global _redis_client
+    url = settings.CELERY_BROKER_URL or ""
+    if not url.startswith(("redis://", "rediss://")):
+        return None
+    if _redis_client is None or _redis_client[0] != url:
+        import redis
+
+        _redis_client = (url, redis.Redis.from_url(url, socket_timeout=2))
+    return _redis_client[1]
+
+
+_redis_client: tuple[str, Any] | None = None
+
+
+def batch_ticket_send() -> None:
+    """After a batchable upload commits: make sure a batch message is on its way.
+
+    With a Redis broker the ticket (``SET NX`` with a TTL) lets only the first upload of a
+    burst publish: a later one finds the ticket and knows a batch message is pending. The
+    worker clears the ticket *before* it claims (``batch_ticket_clear``), so an upload that
+    still found the ticket committed before that claim and is claimed by it, or by the next
+    batch (a full batch publishes its successor before working). A lost message costs at
+    most the TTL plus, for uploads in that window, the sweeper's delay, never a contribution.
+    Other brokers: one message per upload (a claim that finds nothing is cheap).
+    """
+    from contributions import tasks
+    from datadao.dispatch import send
+
+    client = _ticket_redis()
+    if client is not None:
+        try:
+            if not client.set(TICKET_KEY, "1", nx=True, ex=TICKET_SECONDS):
+                return
+        except Exception as exc:  # Redis is only transport: publish anyway
+            logger.warning("batch ticket unavailable (%s); publishing", exc)
+    if not send(tasks.process_batch) and client is not None:
+        with suppress(Exception):
+            client.delete(TICKET_KEY)  # let the next upload try again
+
+
+def batch_ticket_clear() -> None:
+    client = _ticket_redis()
+    if client is not None:
+        with suppress(Exception):
+            client.delete(TICKET_KEY)
+
+
+@dataclass
+class Claim:
+    contributions: list[Contribution]
+    lease: datetime
+
+    @property
+    def full(self) -> bool:
+        return len(self.contributions) >= settings.PIPELINE_BATCH_SIZE
+
+
+def contribution_claim_batch(*, first_id: int | None) -> Claim | None:
+    """Claim ``first_id`` and up to ``PIPELINE_BATCH_SIZE - 1`` more small contributions
+    waiting in ``received`` (oldest first; rows another worker is claiming are skipped, never
+    waited for). None when ``first_id`` itself is not a small, never-tried contribution in
+    ``received`` (the express lane takes it then), or, without ``first_id``, when none waits.
+    Labeling datasets' files are not batched: their tasks are made one at a time."""
+    now = timezone.now()
+    lease = now + timedelta(seconds=LEASE_SECONDS)
+    params = {
+        "first": first_id,
+        "max_bytes": min(settings.PIPELINE_BATCH_MAX_BYTES, settings.PIPELINE_EXPRESS_MAX_BYTES),
+        "more": settings.PIPELINE_BATCH_SIZE - 1,
+        "now": now,
+        "lease": lease,
+    }
+    with transaction.atomic(), connection.cursor() as cursor:
+        sql = _CLAIM_OLDEST_SQL if first_id is None else _CLAIM_LED_SQL
+        cursor.execute(sql + _CLAIM_UPDATE, params)
+        ids = [row[0] for row in cursor.fetchall()]
+    if not ids:
+        return None
+    rows = Contribution.objects.select_related("dataset__dao", "contributor").filter(pk__in=ids)
+    return Claim(contributions=sorted(rows, key=lambda c: c.pk), lease=lease)
+
+
+@dataclass
+class Outcome:
+    """What the slow work found for one claimed contribution."""
+
+    contribution: Contribution
+    validation: ValidationResult | None = None
+    scored: Any = None  # contributions.pipeline.Scored, once scored
+    cid: str = ""
+    typed_data: dict[str, Any] | None = None
+    signature: str = ""
+    signer: str = ""
+    pinned_cid: str | None = None  # None: not pinned here (the pin task takes over)
+    error: str | None = None  # unexpected: the contribution goes back to the express lane
+    events: list[AuditEvent] = field(default_factory=list)
+
+
+@transaction.atomic
+def contribution_record_batch(*, claim: Claim, outcomes: list[Outcome]) -> list[Contribution]:
+    """Record a batch's results in one transaction. Only contributions still under this
+    claim's lease are touched (a lease that lapsed means someone else may have taken over).
+    Returns the contributions recorded."""
+    from ipfs.services import pin_row, pins_record
+    from rewards.services import reward_credit_contributions
+
+    ids = [o.contribution.pk for o in outcomes]
+    mine = set(
+        Contribution.objects.select_for_update()
+        .filter(pk__in=ids, status=Status.VALIDATING, lease_until=claim.lease)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    recorded: list[Contribution] = []
+    proofs: list[ContributionProof] = []
+    hashes: list[tuple[int, bytes, int]] = []  # dataset, digest, contribution
+    prints: list[Fingerprint] = []
+    pins = []
+    credited: list[Contribution] = []
+    events: list[AuditEvent] = []
+    to_pin: list[int] = []
+    to_express: list[Contribution] = []
+    for outcome in outcomes:
+        c = outcome.contribution
+        if c.pk not in mine:
+            continue
+        recorded.append(c)
+        c.lease_until = None
+        if outcome.error is not None:
+            # Back to the express lane, from the start: a crash there is counted per stage.
+            _apply(c, Status.VALIDATING, attempts=0)
+            to_express.append(c)
+            continue
+        _record_one(outcome, events, proofs, hashes, prints)
+        if c.status == Status.PINNING and outcome.pinned_cid is not None:
+            if outcome.pinned_cid != c.cid:
+                reason = (
+                    f"the IPFS backend returned CID {outcome.pinned_cid}, but the bytes hash "
+                    f"to {c.cid}"
+                )
+                _apply(c, Status.FAILED, failure=reason)
+                events.append(_event(c, "contribution.failed", {"stage": "pin", "reason": reason}))
+                continue
+            pins.append(
+                pin_row(
+                    cid=c.cid,
+                    size=c.size,
+                    content_type=c.media_type or "application/octet-stream",
+                    label=f"contribution:{c.pk}",
+                )
+            )
+            _apply(c, Status.PINNED)
+            credited.append(c)
+            events.append(_event(c, "contribution.pinned", {"cid": c.cid}))
+        elif c.status == Status.PINNING:
+            to_pin.append(c.pk)
+    _update_rows(recorded)
+    ContributionProof.objects.bulk_create(proofs, ignore_conflicts=True)
+    _insert_row_hashes(hashes)
+    Fingerprint.objects.bulk_create(prints, ignore_conflicts=True)
+    pins_record(pins)
+    if credited:
+        reward_credit_contributions(contributions=credited)
+    AuditEvent.objects.bulk_create(events)
+    for pk in to_pin:
+        common.dispatch("pin", pk)
+    for c in to_express:
+        common.dispatch("validate", c.pk, size=c.size)
+    return recorded
+
+
+def _record_one(
+    outcome: Outcome,
+    events: list[AuditEvent],
+    proofs: list[ContributionProof],
+    hashes: list[tuple[int, bytes, int]],
+    prints: list[Fingerprint],
+) -> None:
+    """Move one contribution through validate → score → attest in memory, as the stage
+    services would, collecting the rows to insert."""
+    c = outcome.contribution
+    result = outcome.validation
+    assert result is not None
+    report = {**c.report, "validation": result.report}
+    media_type = result.media_type or ""
+    if not result.accepted:
+        _apply(c, Status.REJECTED, reasons=result.reasons, report=report, media_type=media_type)
+        details = {"reasons": result.reasons[:10], "stage": "validate"}
+        events.append(_event(c, "contribution.rejected", details))
+        return
+    c.report, c.media_type, c.reasons = report, media_type, result.reasons
+    scored = outcome.scored
+    status, fields, verb = scores_outcome(
+        c,
+        scores=scored.scores,
+        threshold=scored.threshold,
+        near_duplicate_of=scored.near_duplicate_of,
+    )
+    _apply(c, status, **fields)
+    events.append(_event(c, verb, {"scores": scored.scores, "threshold": scored.threshold}))
+    if status != Status.ACCEPTED:
+        return
+    hashes.extend((c.dataset_id, d, c.pk) for d in scored.row_digests or [])
+    if scored.fingerprint:
+        prints.append(fingerprint_row(c, scored.fingerprint))
+    proofs.append(
+        ContributionProof(
+            contribution=c,
+            typed_data=outcome.typed_data,
+            signature=outcome.signature,
+            signer=outcome.signer,
+        )
+    )
+    _apply(c, Status.PINNING, cid=outcome.cid)
+
+
+def _event(c: Contribution, verb: str, details: dict[str, Any]) -> AuditEvent:
+    return audit_event(actor=None, dao=c.dataset.dao, verb=verb, obj=c, details=details)
+
+
+# Every column a batch may change, with its type: one UPDATE ... FROM unnest(arrays) writes
+# them all (the ORM's bulk_update builds a CASE per column and row, slower than the work).
+_COLUMNS = [
+    ("status", "text"),
+    ("status_changed_at", "timestamptz"),
+    ("attempts", "int"),
+    ("lease_until", "timestamptz"),
+    ("reasons", "jsonb"),
+    ("report", "jsonb"),
+    ("media_type", "text"),
+    ("authenticity", "int"),
+    ("ownership", "int"),
+    ("quality", "int"),
+    ("uniqueness", "int"),
+    ("score", "int"),
+    ("validator_version", "int"),
+    ("near_duplicate_of_id", "bigint"),
+    ("review", "text"),
+    ("cid", "text"),
+    ("failure", "text"),
+]
+_JSONB = {name for name, kind in _COLUMNS if kind == "jsonb"}
+_UPDATE_SQL = (
+    "UPDATE contributions_contribution c SET "  # noqa: S608 (names from _COLUMNS only)
+    + ", ".join(f"{name} = v.{name}::{kind}" for name, kind in _COLUMNS)
+    # JSON travels as text (a jsonb[] parameter would need every element adapted).
+    + " FROM unnest(%s::bigint[], "
+    + ", ".join(f"%s::{'text' if kind == 'jsonb' else kind}[]" for _, kind in _COLUMNS)
+    + ") AS v(id, "
+    + ", ".join(name for name, _ in _COLUMNS)
+    + ") WHERE c.id = v.id"
+)
+
+
+def _update_rows(contributions: list[Contribution]) -> None:
+    if not contributions:
+        return
+    columns = [[c.pk for c in contributions]]
+    for name, _ in _COLUMNS:
+        values = [getattr(c, name) for c in contributions]
+        columns.append([json.dumps(v) for v in values] if name in _JSONB else values)
+    with connection.cursor() as cursor:
+        cursor.execute(_UPDATE_SQL, columns)
+
+
+def _insert_row_hashes(hashes: list[tuple[int, bytes, int]]) -> None:
+    """The row hashes of a batch in one statement per 20,000 (a hash already there stays)."""
+    for start in range(0, len(hashes), 20_000):
+        dataset_ids, digests, contribution_ids = zip(*hashes[start : start + 20_000], strict=True)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO contributions_rowhash (dataset_id, digest, contribution_id) "
+                "SELECT * FROM unnest(%s::bigint[], %s::bytea[], %s::bigint[]) "
+                "ON CONFLICT DO NOTHING",
+                [list(dataset_ids), list(digests), list(contribution_ids)],
+            )
+
+
+def contribution_release_batch(*, claim: Claim) -> int:
+    """Give a batch's contributions back (the batch could not finish, e.g. the database went
+    away): back to ``received``, lease cleared, their delivery not counted, each one sent
+    down the express lane again. Best effort: if this fails too, the lease lapses and the
+    sweeper takes over."""
+    ids = [c.pk for c in claim.contributions]
+    with transaction.atomic():
+        released = list(
+            Contribution.objects.select_for_update()
+            .filter(pk__in=ids, status=Status.VALIDATING, lease_until=claim.lease)
+            .order_by("pk")
+            .values_list("pk", "size")
+        )
+        Contribution.objects.filter(pk__in=[pk for pk, _ in released]).update(
+            status=Status.RECEIVED, lease_until=None, attempts=0
+        )
+        for pk, size in released:
+            common.dispatch("validate", pk, size=size)
+    return len(released)
