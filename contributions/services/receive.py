@@ -6,7 +6,7 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from eth_account import Account
 from eth_account.messages import encode_defunct
@@ -79,23 +79,59 @@ def contribution_receive(
         staged.discard()  # a no-op once moved into place
 
 
+# The dataset with its DAO's name, whether the contributor is a member, and their row locked
+# (two parallel uploads cannot both slip under the hourly quota): one statement where the ORM
+# took three. The lock is taken before the quota count, which runs as its own statement so
+# that it sees every upload committed while this one waited for the lock.
+_DATASET_SQL = """
+SELECT d.*, dao.name AS dao_name,
+  EXISTS (SELECT 1 FROM datadao_membership m WHERE m.dao_id = d.dao_id AND m.user_id = %s)
+    AS contributor_is_member,
+  (SELECT u.id FROM datadao_user u WHERE u.id = %s FOR UPDATE) AS contributor_locked
+FROM datadao_dataset d JOIN datadao_dao dao ON dao.id = d.dao_id
+WHERE d.id = %s
+"""
+
+
+def _dataset_for_upload(dataset_id: int, contributor: User) -> Dataset | None:
+    if connection.vendor != "postgresql":
+        dataset = Dataset.objects.filter(pk=dataset_id).select_related("dao").first()
+        if dataset is not None:
+            dataset.dao_name = dataset.dao.name
+            dataset.contributor_is_member = Membership.objects.filter(
+                dao_id=dataset.dao_id, user=contributor
+            ).exists()
+        return dataset
+    rows = Dataset.objects.raw(_DATASET_SQL, [contributor.pk, contributor.pk, dataset_id])
+    return next(iter(rows), None)
+
+
+def _recent_count(contributor: User) -> int:
+    since = timezone.now() - timedelta(hours=1)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM contributions_contribution "
+            "WHERE contributor_id = %s AND created_at >= %s",
+            [contributor.pk, since],
+        )
+        return int(cursor.fetchone()[0])
+
+
 @transaction.atomic
 def _receive(
     *, dataset_id: int, contributor: User, staged: StagedUpload, signature: str, storage_name: str
 ) -> Contribution:
-    dataset = Dataset.objects.filter(pk=dataset_id).select_related("dao").first()
+    dataset = _dataset_for_upload(dataset_id, contributor)
     if dataset is None:
         raise errors.ContributionRefused(f"There is no dataset {dataset_id}.")
     if dataset.status != DatasetStatus.OPEN:
         raise errors.DatasetNotOpen(f"The dataset '{dataset.name}' is not open for contributions.")
-    if not Membership.objects.filter(dao_id=dataset.dao_id, user=contributor).exists():
-        raise errors.NotAMember(f"Only members of {dataset.dao.name} can contribute to it.")
-    # Lock the contributor's row so two parallel uploads cannot both slip under the quota.
-    User.objects.select_for_update().filter(pk=contributor.pk).first()
+    if not dataset.contributor_is_member:
+        raise errors.NotAMember(f"Only members of {dataset.dao_name} can contribute to it.")
+    if connection.vendor != "postgresql":
+        User.objects.select_for_update().filter(pk=contributor.pk).first()
     limit = settings.CONTRIBUTIONS_PER_HOUR
-    recent = Contribution.objects.filter(
-        contributor=contributor, created_at__gte=timezone.now() - timedelta(hours=1)
-    ).count()
+    recent = _recent_count(contributor)
     if recent >= limit:
         raise errors.QuotaExceeded(
             f"You have made {recent} contributions in the last hour; the limit is {limit}."
@@ -109,20 +145,22 @@ def _receive(
     signed = _check_signature(
         dataset=dataset, contributor=contributor, sha256=staged.sha256, signature=signature
     )
+    contribution = Contribution(
+        dataset=dataset,
+        contributor=contributor,
+        sha256=staged.sha256,
+        size=staged.size,
+        original_name=_display_name(staged.client_name),
+        storage_name=storage_name,
+        signature=signature if signed else "",
+        signed=signed,
+    )
     try:
-        with transaction.atomic():
-            contribution = Contribution.objects.create(
-                dataset=dataset,
-                contributor=contributor,
-                sha256=staged.sha256,
-                size=staged.size,
-                original_name=_display_name(staged.client_name),
-                storage_name=storage_name,
-                signature=signature if signed else "",
-                signed=signed,
-            )
+        # No savepoint: the only conflict this insert can meet is the exact-duplicate
+        # constraint, and on it the whole upload is refused anyway.
+        contribution.save(force_insert=True)
     except IntegrityError as exc:
-        if Contribution.objects.filter(dataset=dataset, sha256=staged.sha256).exists():
+        if _violated(exc) == "contribution_unique_sha":
             raise errors.Duplicate(
                 "This exact file (same SHA-256) is already in this dataset."
             ) from exc
@@ -135,6 +173,17 @@ def _receive(
     )
     staged.path.replace(upload_root() / storage_name)
     return contribution
+
+
+def _violated(exc: IntegrityError) -> str:
+    """The name of the constraint an insert broke ("" when the driver does not say)."""
+    diag = getattr(exc.__cause__, "diag", None)
+    name = getattr(diag, "constraint_name", None)
+    if name:
+        return str(name)
+    # SQLite names the columns instead: "UNIQUE constraint failed: ....dataset_id, ....sha256".
+    text = str(exc)
+    return "contribution_unique_sha" if "sha256" in text and "UNIQUE" in text else ""
 
 
 def _accepted_types(dataset: Dataset) -> set[str]:
