@@ -1,41 +1,50 @@
 """Benchmark: the contribution pipeline end to end, on PostgreSQL + Redis, with real workers.
 
 Run ``python -m bench.pipeline [--quick] [--json PATH] [--repeat R] [--workers 1,2,4] [--lanes
-express,stages] [--workdir DIR] [--keep]``. Everything runs isolated from the test suite and
-from ``bin/run``: its own database ``datadao_bench`` (dropped and re-created, then migrated),
+batch,express,stages] [--compare-workers 2] [--workdir DIR] [--keep]``. Everything runs
+isolated from the test suite and from ``bin/run``: its own database ``datadao_bench`` (a copy
+of ``datadao_bench_pipeline_template``, migrated once and made again when a migration changes),
 Redis database 14 (flushed), a temporary ``DATA_DIR`` with the embedded IPFS store. Settings:
 the production module ``datadao.settings`` (``DEBUG=false``, ``CONN_MAX_AGE`` at its production
 default) with the HTTPS redirect and secure cookies relaxed exactly as ``tests/settings.py``
 does, and an hourly quota no run can reach. The validator key is derived from a public string:
 it guards nothing.
 
-For every repetition, lane, worker count (``celery -A datadao worker --concurrency 1``
-processes on all queues, started as ``tests/fixtures_celery.py`` does) and workload (CSV files
-of 100 rows, 64x64 seeded-noise PNGs), with fresh files in a fresh dataset so nothing is a
-duplicate. The lanes: ``express`` (the default: a small file runs every stage in one delivery of
-``process_contribution``) and ``stages`` (``PIPELINE_EXPRESS_MAX_BYTES=0``: one message per
-stage, as a file above the express limit takes); their ratio is reported.
+The lanes, each selected by settings (the uploading side reads them too):
+
+* ``batch`` (the product's default): small uploads wait for a batch message (one per burst,
+  the batch ticket); a worker claims up to ``PIPELINE_BATCH_SIZE`` of them and records them in
+  one transaction (``contributions.batch``);
+* ``express`` (``PIPELINE_BATCH_SIZE=1``): one message per upload, every stage in that delivery;
+* ``stages`` (also ``PIPELINE_EXPRESS_MAX_BYTES=0``): one message per stage, as a file above
+  the express limit takes.
+
+For every lane and worker count (the first lane at ``--workers``, the others at
+``--compare-workers``) a fleet of ``celery -A datadao worker --concurrency 1`` processes on all
+queues is started (as ``tests/fixtures_celery.py`` does) and left standing, as the platform's
+fleet is; its start-up (``fleets[].ready_s``) is not on a contribution's path. On it: a warm-up
+round of each workload, then ``repeat`` measured rounds of each (CSV files of 100 rows, 64x64
+seeded-noise PNGs), with fresh files in a fresh dataset so nothing is a duplicate:
 
 * ``floor``: sha256 + one write + one fsync of each file into a fresh folder (files/s; the
   median of FLOOR_PASSES passes);
 * ``submit``: each file staged (copied into the staging folder while hashed, as the upload
-  handler does) and kept with ``contribution_receive``: the web side of an upload minus HTTP.
-  No worker runs yet, so the queue fills up;
-* ``process``: from starting the workers until every contribution is final (pinned, rejected,
-  failed), polling the database; also reported from the moment the workers are ready.
+  handler does) and kept with ``contribution_receive``: the web side of an upload minus HTTP,
+  one after another, while the fleet works;
+* end to end: from the first submission until every contribution is final (pinned, rejected,
+  failed), polling the database; ``tail_after_submit_s`` is the part after the last
+  submission.
 
-Rates are contributions/s (median, min, max over repetitions) and ratios to the floor of the
-same round; the per-contribution overhead beyond hashing and writing the bytes once is
-``1/rate - 1/floor``. End to end is ``files / (submit + processing after the workers are
-ready)``: the platform's fleet is standing, so a worker's start-up is not on a contribution's
-path (it is reported apart, ``worker_ready_s``, and in ``processing_contrib_s``). Per-stage
-task times come from the workers' "succeeded in" log lines.
+Rates are contributions/s (median, min, max over the repetitions) and ratios to the floor of
+the same round; the per-contribution overhead beyond hashing and writing the bytes once is
+``1/rate - 1/floor``. The first lane over each other lane's end-to-end rate is reported paired
+by repetition. Per-task times come from the workers' "succeeded in" log lines of the round.
 
 Then the web process: gunicorn (one sync worker) receives one large text file through
 ``POST /api/datasets/{id}/contributions`` with an API token, streamed by the CLI's multipart
-body. Its worker's peak RSS growth (VmHWM after a reset, minus VmRSS before) is reported next
-to the upload size (target <= 64 MiB), and the upload rate next to the floor of hashing and
-writing the same bytes once.
+body, ``repeat`` times. Its worker's peak RSS growth (VmHWM after a reset, minus VmRSS before)
+is reported next to the upload size (target <= 64 MiB), and the upload rate next to the floor
+of hashing and writing the same bytes once.
 
 The JSON summary goes to stdout (and ``--json``), a short summary to stderr. The exit status is
 1 when any contribution did not end ``pinned`` or a check failed: a benchmark of failed work
@@ -43,8 +52,9 @@ measures nothing. A stuck stage (no status change for STALL_SECONDS) or a dead w
 run with the worker's log; every process started here is stopped in any case, and the database
 and temporary folder are then kept for inspection (``--keep`` keeps them after a success too).
 
-On a 2-core machine ``--quick`` (express lane, 1 and 2 workers) takes 1–2 minutes; the full
-mode (both lanes, 1, 2 and 4 workers, 2 repetitions) about 25.
+On a 2-core machine ``--quick`` (batch lane, 1 and 2 workers, 100 CSVs and 30 PNGs, 5 rounds
+each) takes about 45 s; the full mode (batch lane at 1, 2 and 4 workers, express and stages at
+2, 1,000 CSVs and 200 PNGs, 5 rounds each, 1 GiB uploads) about 25 minutes.
 """
 
 from __future__ import annotations
@@ -75,6 +85,7 @@ from bench._report import emit
 ROOT = Path(__file__).resolve().parent.parent
 SEED = 20_240_601
 BENCH_DB = "datadao_bench"
+TEMPLATE_DB = "datadao_bench_pipeline_template"
 REDIS_DB = 14
 PG_ADMIN_URL = "postgres://postgres@127.0.0.1:5432"
 REDIS_URL = "redis://127.0.0.1:6379"
@@ -118,9 +129,15 @@ class Mode:
     upload_mib: int
 
 
-FULL = Mode(csv=1000, png=200, repeat=2, upload_mib=1024)
-QUICK = Mode(csv=100, png=30, repeat=1, upload_mib=256)
-LANES = ("express", "stages")
+FULL = Mode(csv=1000, png=200, repeat=5, upload_mib=1024)
+QUICK = Mode(csv=100, png=30, repeat=5, upload_mib=256)
+# The lanes and the settings that select them (the bench's own process uses them too: the
+# upload side decides whether a contribution waits for a batch).
+LANES: dict[str, dict[str, str]] = {
+    "batch": {},  # the product's defaults
+    "express": {"PIPELINE_BATCH_SIZE": "1"},
+    "stages": {"PIPELINE_BATCH_SIZE": "1", "PIPELINE_EXPRESS_MAX_BYTES": "0"},
+}
 WARMUP = {"csv": 20, "png": 5}
 
 
@@ -500,15 +517,31 @@ class Bench:
             return paths
         return write_pngs(folder, count, self.rng)
 
-    def round(self, kind: str, workers: int, rep: int | None, lane: str) -> dict[str, Any]:
-        """One measured (or, with rep None, warm-up) round; returns its record."""
+    def fleet(self, lane: str, workers: int) -> Fleet:
+        """Start ``workers`` worker processes for ``lane`` and wait until they are ready."""
+        env = self.env | LANES[lane]
+        tag = f"{lane}-{workers}w"
+        spawned = time.perf_counter()
+        started = start_workers(self.procs, workers, env, self.scratch / "logs", tag)
+        fleet = Fleet(lane=lane, workers=started, ready_s=0.0)
+        try:
+            wait_ready(started)
+        except BaseException:
+            self.procs.stop(started)
+            raise
+        fleet.ready_s = time.perf_counter() - spawned
+        return fleet
+
+    def round(self, fleet: Fleet, kind: str, rep: int | None) -> dict[str, Any]:
+        """One measured (or, with rep None, warm-up) round on a standing fleet; its record."""
         from django.test import override_settings
 
         count = WARMUP[kind] if rep is None else getattr(self.mode, kind)
+        workers = len(fleet.workers)
         paths = self.files(kind, count)
         record: dict[str, Any] = {
             "kind": kind,
-            "lane": lane,
+            "lane": fleet.lane,
             "workers": workers,
             "rep": rep,
             "files": count,
@@ -516,56 +549,54 @@ class Bench:
         }
         if kind == "png":
             record["min_phash_distance"] = min_phash_distance(paths)
-        # The floor takes well under a second against minutes of pipeline: the median of a few
-        # passes keeps one fsync stall on a shared disk from setting the round's ratio.
+        # The floor takes well under a second against the pipeline's seconds: the median of a
+        # few passes keeps one fsync stall on a shared disk from setting the round's ratio.
         record["floor_s"] = statistics.median(
             floor_seconds(paths, self.scratch) for _ in range(FLOOR_PASSES)
         )
         schema, dataset_kind = (CSV_SCHEMA, "tabular") if kind == "csv" else (PNG_SCHEMA, "files")
         dataset = self.world.dataset(dataset_kind, schema, kind)
-        express_max = "0" if lane == "stages" else self.env.get("PIPELINE_EXPRESS_MAX_BYTES", "")
-        lane_env = self.env | ({"PIPELINE_EXPRESS_MAX_BYTES": express_max} if express_max else {})
-        with override_settings(
-            **({"PIPELINE_EXPRESS_MAX_BYTES": int(express_max)} if express_max else {})
-        ):
+        marks = [len(w.log()) for w in fleet.workers]
+        lane_settings = {k: int(v) for k, v in LANES[fleet.lane].items()}
+        start = time.perf_counter()
+        with override_settings(**lane_settings):
             record |= submit(paths, dataset, self.world.member)
-
-        tag = f"{kind}-{lane}-{workers}w-{'warmup' if rep is None else rep}"
-        spawned = time.perf_counter()
-        started = start_workers(self.procs, workers, lane_env, self.scratch / "logs", tag)
-        try:
-            wait_ready(started)
-            ready = time.perf_counter()
-            done = wait_final(dataset.pk, count, started, timeout=120 + 2.0 * count)
-            record["worker_peak_rss_kib"] = [
-                _status_kib(pid, "VmHWM") for w in started for pid in _children(w.process.pid)
-            ]
-        finally:
-            self.procs.stop(started)
-        logs = [w.log() for w in started]
+        submitted = time.perf_counter()
+        done = wait_final(dataset.pk, count, fleet.workers, timeout=120 + 2.0 * count)
+        record["worker_peak_rss_kib"] = [
+            _status_kib(pid, "VmHWM") for w in fleet.workers for pid in _children(w.process.pid)
+        ]
+        logs = [w.log()[mark:] for w, mark in zip(fleet.workers, marks, strict=True)]
         record |= {
-            "ready_s": ready - spawned,
-            "process_s": done - spawned,
-            "process_after_ready_s": done - ready,
+            "end_to_end_s": done - start,
+            "tail_s": done - submitted,
             "statuses": statuses(dataset.pk),
             "task_s": task_times(logs),
             "log_errors": sum(text.count(" ERROR ") + text.count("Traceback") for text in logs),
         }
         shutil.rmtree(paths[0].parent, ignore_errors=True)
+        tag = f"{kind}-{fleet.lane}-{workers}w-{'warmup' if rep is None else rep}"
         pinned = record["statuses"].get("pinned", 0)
         if pinned != count:
             self.problems.append(f"{tag}: {pinned}/{count} pinned: {record['statuses']}")
         if record["log_errors"]:
             self.problems.append(f"{tag}: {record['log_errors']} errors in the worker logs")
-        rate = count / (record["submit_s"] + record["process_after_ready_s"])
         print(
-            f"{tag:>24}: {rate:6.1f} contributions/s end to end "
-            f"(submit {count / record['submit_s']:6.1f}/s, "
-            f"process {count / record['process_after_ready_s']:6.1f}/s, "
+            f"{tag:>24}: {count / record['end_to_end_s']:6.1f} contributions/s end to end "
+            f"(submit {count / record['submit_s']:6.1f}/s, tail {record['tail_s']:5.2f} s, "
             f"floor {count / record['floor_s']:7.1f} files/s) {record['statuses']}",
             file=sys.stderr,
         )
         return record
+
+
+@dataclass
+class Fleet:
+    """Worker processes standing for one lane and worker count, as the platform's fleet."""
+
+    lane: str
+    workers: list[Started]
+    ready_s: float
 
 
 # --- web upload -----------------------------------------------------------------------------------
@@ -730,14 +761,10 @@ def _stage_table(records: list[dict[str, Any]]) -> dict[str, Any]:
 def aggregate(records: list[dict[str, Any]]) -> dict[str, Any]:
     n = [r["files"] for r in records]
     floor = [c / r["floor_s"] for c, r in zip(n, records, strict=True)]
-    e2e = [
-        c / (r["submit_s"] + r["process_after_ready_s"]) for c, r in zip(n, records, strict=True)
-    ]
-    process = [c / r["process_s"] for c, r in zip(n, records, strict=True)]
-    ready = [c / r["process_after_ready_s"] for c, r in zip(n, records, strict=True)]
+    e2e = [c / r["end_to_end_s"] for c, r in zip(n, records, strict=True)]
     submit_rate = [c / r["submit_s"] for c, r in zip(n, records, strict=True)]
     task_busy = [
-        sum(sum(t) for t in r["task_s"].values()) / (r["workers"] * r["process_after_ready_s"])
+        sum(sum(t) for t in r["task_s"].values()) / (r["workers"] * r["end_to_end_s"])
         for r in records
     ]
     status_total: dict[str, int] = {}
@@ -746,20 +773,15 @@ def aggregate(records: list[dict[str, Any]]) -> dict[str, Any]:
             status_total[status] = status_total.get(status, 0) + count
     return {
         "contributions_per_round": n[0],
+        "repetitions": len(records),
         "floor_files_s": summary(floor, 1),
         "end_to_end_contrib_s": summary(e2e),
         "end_to_end_ratio_vs_floor": ratios(e2e, floor),
         "end_to_end_overhead_ms_per_contribution": summary(
             [1000 * (1 / v - 1 / f) for v, f in zip(e2e, floor, strict=True)], 2
         ),
-        "processing_contrib_s": summary(process),
-        "processing_ratio_vs_floor": ratios(process, floor),
-        "processing_overhead_ms_per_contribution": summary(
-            [1000 * (1 / v - 1 / f) for v, f in zip(process, floor, strict=True)], 2
-        ),
-        "processing_after_ready_contrib_s": summary(ready),
-        "worker_ready_s": summary([r["ready_s"] for r in records]),
         "submit_contrib_s": summary(submit_rate),
+        "tail_after_submit_s": summary([r["tail_s"] for r in records]),
         "submit_ms_per_contribution": {
             "stage": round(1000 * sum(r["stage_s"] for r in records) / sum(n), 3),
             "receive": round(1000 * sum(r["receive_s"] for r in records) / sum(n), 3),
@@ -777,18 +799,17 @@ def aggregate(records: list[dict[str, Any]]) -> dict[str, Any]:
 def report(bench: Bench, workers: list[int], lane: str) -> dict[str, Any]:
     measured = [r for r in bench.rounds if r["rep"] is not None and r["lane"] == lane]
     out: dict[str, Any] = {}
+    counts = [c for c in workers if any(r["workers"] == c for r in measured)]
     for kind in ("csv", "png"):
         per_kind: dict[str, Any] = {}
-        for count in workers:
+        for count in counts:
             records = [r for r in measured if r["kind"] == kind and r["workers"] == count]
             per_kind[str(count)] = aggregate(records)
-        if len(workers) > 1:
-            base = per_kind[str(workers[0])]["processing_after_ready_contrib_s"]["median"]
-            per_kind["processing_speedup_vs_1_worker"] = {
-                str(c): round(
-                    per_kind[str(c)]["processing_after_ready_contrib_s"]["median"] / base, 3
-                )
-                for c in workers[1:]
+        if len(counts) > 1:
+            base = per_kind[str(counts[0])]["end_to_end_contrib_s"]["median"]
+            per_kind["end_to_end_speedup_vs_first"] = {
+                str(c): round(per_kind[str(c)]["end_to_end_contrib_s"]["median"] / base, 3)
+                for c in counts[1:]
             }
         if kind == "png":
             per_kind["min_phash_distance"] = min(
@@ -798,28 +819,31 @@ def report(bench: Bench, workers: list[int], lane: str) -> dict[str, Any]:
     return out
 
 
-def lane_ratios(bench: Bench, workers: list[int]) -> dict[str, Any]:
-    """Express over per-stage end-to-end rate, per workload and worker count, paired by
-    repetition (each pair measured minutes apart on the same machine)."""
+def lane_ratios(bench: Bench) -> dict[str, Any]:
+    """The first lane's end-to-end rate over each other lane's, per workload and worker
+    count, paired by repetition (the pairs run minutes apart on the same machine)."""
     measured = [r for r in bench.rounds if r["rep"] is not None]
+    lanes = list(dict.fromkeys(r["lane"] for r in measured))
     out: dict[str, Any] = {}
-    for kind in ("csv", "png"):
-        for count in workers:
-            pairs = []
-            for rep in sorted({r["rep"] for r in measured}):
-                rates = {
-                    r["lane"]: r["files"] / (r["submit_s"] + r["process_after_ready_s"])
-                    for r in measured
-                    if (r["kind"], r["workers"], r["rep"]) == (kind, count, rep)
-                }
-                if {"express", "stages"} <= rates.keys():
-                    pairs.append(rates["express"] / rates["stages"])
-            if pairs:
-                out[f"{kind}_{count}w"] = {
-                    "median": round(statistics.median(pairs), 3),
-                    "min": round(min(pairs), 3),
-                    "max": round(max(pairs), 3),
-                }
+    for other in lanes[1:]:
+        for kind in ("csv", "png"):
+            for count in sorted({r["workers"] for r in measured}):
+                pairs = []
+                for rep in sorted({r["rep"] for r in measured}):
+                    rates = {
+                        r["lane"]: r["files"] / r["end_to_end_s"]
+                        for r in measured
+                        if (r["kind"], r["workers"], r["rep"]) == (kind, count, rep)
+                    }
+                    if {lanes[0], other} <= rates.keys():
+                        pairs.append(rates[lanes[0]] / rates[other])
+                if pairs:
+                    out[f"{lanes[0]}_vs_{other}/{kind}_{count}w"] = {
+                        "median": round(statistics.median(pairs), 3),
+                        "min": round(min(pairs), 3),
+                        "max": round(max(pairs), 3),
+                        "pairs": len(pairs),
+                    }
     return out
 
 
@@ -846,14 +870,6 @@ def bench_env(data_dir: Path) -> dict[str, str]:
         "LOG_LEVEL": "INFO",
         "PYTHONUNBUFFERED": "1",
     }
-
-
-def recreate_database() -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG_ADMIN_URL}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {BENCH_DB}")
 
 
 def drop_database() -> None:
@@ -887,14 +903,11 @@ def run(args: argparse.Namespace, mode: Mode, scratch: Path, procs: Processes) -
     env = bench_env(scratch / "data")
     os.environ.update(env)
     (scratch / "logs").mkdir()
-    recreate_database()
+    drop_database()
     flush_redis()
-    migrate = subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--no-input"],
-        cwd=ROOT, env=env, capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    if migrate.returncode:
-        raise RuntimeError(f"migrate failed:\n{migrate.stdout[-2000:]}{migrate.stderr[-2000:]}")
+    from bench.web import create_database
+
+    database_from = create_database(env, BENCH_DB, TEMPLATE_DB)
 
     import django
 
@@ -912,14 +925,21 @@ def run(args: argparse.Namespace, mode: Mode, scratch: Path, procs: Processes) -
         rng=np.random.default_rng(SEED),
     )
     setup_s = time.perf_counter() - started
-    # Warm-up: page cache, PostgreSQL buffers and plans, Redis, bytecode.
-    for kind in ("csv", "png"):
-        bench.rounds.append(bench.round(kind, 1, None, args.lanes[0]))
-    for rep in range(mode.repeat):
-        for count in args.workers:
-            for lane in args.lanes:
+    fleets = []
+    for lane in args.lanes:
+        counts = args.workers if lane == args.lanes[0] else args.compare_workers
+        for count in counts:
+            fleet = bench.fleet(lane, count)
+            fleets.append({"lane": lane, "workers": count, "ready_s": round(fleet.ready_s, 2)})
+            try:
+                # Warm-up on every fleet: page cache, buffers and plans, the workers' imports.
                 for kind in ("csv", "png"):
-                    bench.rounds.append(bench.round(kind, count, rep, lane))
+                    bench.rounds.append(bench.round(fleet, kind, None))
+                for rep in range(mode.repeat):
+                    for kind in ("csv", "png"):
+                        bench.rounds.append(bench.round(fleet, kind, rep))
+            finally:
+                bench.procs.stop(fleet.workers)
     pipeline_s = time.perf_counter() - started - setup_s
     upload = web_upload(bench, mode.repeat)
     return {
@@ -928,6 +948,10 @@ def run(args: argparse.Namespace, mode: Mode, scratch: Path, procs: Processes) -
         "repeat": mode.repeat,
         "workers": args.workers,
         "lanes": args.lanes,
+        "compare_workers": args.compare_workers,
+        "repetitions": {"measured": mode.repeat, "warmup": 1, "of": "rounds per fleet"},
+        "database": database_from,
+        "fleets": fleets,
         "workloads": {
             "csv": {"files": mode.csv, "rows_per_file": CSV_ROWS, "columns": 5},
             "png": {"files": mode.png, "side_px": IMAGE_SIDE, "kind": "seeded RGB noise"},
@@ -939,10 +963,10 @@ def run(args: argparse.Namespace, mode: Mode, scratch: Path, procs: Processes) -
         "machine": platform.machine(),
         "cpus": os.cpu_count(),
         "postgres": database_context(),
-        # The product's default path; the per-stage lane (when run) beside it, and their ratio.
+        # The product's default path; the other lanes (when run) beside it, and the ratios.
         "pipeline": report(bench, args.workers, args.lanes[0]),
         "pipeline_by_lane": {lane: report(bench, args.workers, lane) for lane in args.lanes},
-        "express_vs_stages": lane_ratios(bench, args.workers),
+        "lane_ratios": lane_ratios(bench),
         "web_upload": upload,
         "rounds": [
             {k: v for k, v in r.items() if k != "task_s"}
@@ -961,26 +985,30 @@ def run(args: argparse.Namespace, mode: Mode, scratch: Path, procs: Processes) -
 
 def human(summary_: dict[str, Any]) -> str:
     lines = []
-    for kind in ("csv", "png"):
-        for count in summary_["workers"]:
-            entry = summary_["pipeline"][kind][str(count)]
-            lines.append(
-                f"{kind} x{count} worker(s): end to end "
-                f"{entry['end_to_end_contrib_s']['median']}/s "
-                f"(x{entry['end_to_end_ratio_vs_floor']['median']} of the floor "
-                f"{entry['floor_files_s']['median']} files/s; overhead "
-                f"{entry['end_to_end_overhead_ms_per_contribution']['median']} ms/contribution), "
-                f"processing {entry['processing_contrib_s']['median']}/s, submit "
-                f"{entry['submit_contrib_s']['median']}/s, statuses {entry['statuses']}"
-            )
+    for lane, per_lane in summary_["pipeline_by_lane"].items():
+        for kind in ("csv", "png"):
+            for count, entry in per_lane[kind].items():
+                if not count.isdigit():
+                    continue
+                lines.append(
+                    f"{kind} {lane} x{count} worker(s): end to end "
+                    f"{entry['end_to_end_contrib_s']['median']}/s "
+                    f"({entry['end_to_end_contrib_s']['min']}-"
+                    f"{entry['end_to_end_contrib_s']['max']}; x"
+                    f"{entry['end_to_end_ratio_vs_floor']['median']} of the floor "
+                    f"{entry['floor_files_s']['median']} files/s; overhead "
+                    f"{entry['end_to_end_overhead_ms_per_contribution']['median']} ms/contribution)"
+                    f", submit {entry['submit_contrib_s']['median']}/s, statuses "
+                    f"{entry['statuses']}"
+                )
     web = summary_["web_upload"]
     lines.append(
         f"web upload {web['upload_mib']} MiB: {web['mib_s']['median']} MiB/s "
         f"(x{web['ratio_vs_floor']['median']} of sha256+write+fsync), worker peak RSS growth "
         f"{web['worker_peak_rss_growth_mib']} MiB (target <= {web['target_growth_mib']})"
     )
-    for key, ratio in summary_.get("express_vs_stages", {}).items():
-        lines.append(f"express / per-stage lane, {key}: x{ratio['median']} end to end")
+    for key, ratio in summary_.get("lane_ratios", {}).items():
+        lines.append(f"{key}: x{ratio['median']} end to end ({ratio['min']}-{ratio['max']})")
     lines.append(f"total {summary_['timing_s']['total']} s; ok={summary_['ok']}")
     lines.extend(f"PROBLEM: {p}" for p in summary_["problems"])
     return "\n".join(lines)
@@ -988,20 +1016,28 @@ def human(summary_: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="100 CSV, 30 PNG, 1 rep, 256 MiB")
-    parser.add_argument("--repeat", type=int, help="measured repetitions (2 full, 1 quick)")
-    parser.add_argument("--workers", help="worker counts, comma-separated (1,2,4; quick 1,2)")
+    parser.add_argument("--quick", action="store_true", help="100 CSV, 30 PNG, 256 MiB")
+    parser.add_argument("--repeat", type=int, help="measured rounds per fleet (5)")
     parser.add_argument(
-        "--lanes", help="express and/or stages, comma-separated (both; quick express)"
+        "--workers", help="the first lane's worker counts, comma-separated (1,2,4; quick 1,2)"
+    )
+    parser.add_argument(
+        "--lanes",
+        help="batch, express, stages, comma-separated, the first the reference "
+        "(all three; quick batch)",
+    )
+    parser.add_argument(
+        "--compare-workers", help="worker counts of the other lanes, comma-separated (2)"
     )
     parser.add_argument("--json", type=Path, help="also write the JSON summary here")
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()))
     parser.add_argument("--keep", action="store_true", help="keep the database and temp folder")
     args = parser.parse_args(argv)
     args.workers = [int(w) for w in (args.workers or ("1,2" if args.quick else "1,2,4")).split(",")]
-    args.lanes = (args.lanes or ("express" if args.quick else ",".join(LANES))).split(",")
+    args.lanes = (args.lanes or ("batch" if args.quick else ",".join(LANES))).split(",")
     if not set(args.lanes) <= set(LANES):
         parser.error(f"--lanes takes {', '.join(LANES)}")
+    args.compare_workers = [int(w) for w in (args.compare_workers or "2").split(",")]
     mode = QUICK if args.quick else FULL
     if args.repeat is not None:
         if args.repeat < 1:

@@ -89,12 +89,22 @@ def _pipeline_rows(s: dict[str, Any]) -> list[Row]:
     rows: list[Row] = []
     for lane, per_lane in s.get("pipeline_by_lane", {"express": s["pipeline"]}).items():
         rows.extend(_lane_rows(s, lane, per_lane))
-    for key, ratio in s.get("express_vs_stages", {}).items():
+    for key, ratio in s.get("express_vs_stages", {}).items():  # results before 2026-11-29
         kind, workers = key.split("_")
         rows.append((
             f"{kind}, {workers[:-1]} worker(s): express lane vs one task per stage",
             f"{_rng(ratio, 3)}× the per-stage lane's end-to-end rate",
             "paired by repetition",
+            "",
+        ))  # fmt: skip
+    for key, ratio in s.get("lane_ratios", {}).items():
+        lanes, workload = key.split("/")
+        first, other = lanes.split("_vs_")
+        kind, workers = workload.split("_")
+        rows.append((
+            f"{kind}, {workers[:-1]} worker(s): {first} lane vs {other} lane",
+            f"{_rng(ratio, 3)}× the {other} lane's end-to-end rate",
+            f"paired by repetition ({ratio.get('pairs', '?')} pairs)",
             "",
         ))  # fmt: skip
     web = s["web_upload"]
@@ -112,7 +122,9 @@ def _lane_rows(s: dict[str, Any], lane: str, per_lane: dict[str, Any]) -> list[R
     rows: list[Row] = []
     for kind in ("csv", "png"):
         for count in s["workers"]:
-            e = per_lane[kind][str(count)]
+            e = per_lane[kind].get(str(count))
+            if e is None:  # a comparison lane runs at fewer worker counts
+                continue
             rows.append((
                 f"{kind} end to end, {count} worker(s), {lane} lane",
                 f"{_rng(e['end_to_end_ratio_vs_floor'], 4)}× the sha256+write+fsync floor",
