@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from django.db import connection
 from django.db.models import Count, Q
 
 from contributions.selectors import dataset_visible_to
@@ -23,22 +24,33 @@ def may_read_item_pin(user: User, dataset_id: str) -> bool:
     return dataset is not None and dataset_visible_to(user, dataset)
 
 
+# Today's labels and the labeler's counters in one round trip: every ``next`` and submit
+# answer carries this.
+_PROGRESS_SQL = """
+SELECT
+  (SELECT count(*) FROM labeling_label
+   WHERE labeler_id = %s AND dataset_id = %s AND created_at >= %s),
+  s.labels, s.gold_answered, s.gold_correct, s.paused_at, s.paused_reason
+FROM (SELECT 1) AS one
+LEFT JOIN labeling_labelerstats s ON s.dataset_id = %s AND s.labeler_id = %s
+"""
+
+
 def labeler_progress(*, dataset_id: int, labeler: User) -> dict[str, Any]:
     """What a labeler may know about their own work. Gold accuracy only once they have
     answered enough check questions that it cannot point at a single one."""
     midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    today = Label.objects.filter(
-        dataset_id=dataset_id, labeler=labeler, created_at__gte=midnight
-    ).count()
-    stats = LabelerStats.objects.filter(dataset_id=dataset_id, labeler=labeler).first()
-    revealed = stats is not None and stats.gold_answered >= GOLD_MIN_FOR_REVEAL
+    with connection.cursor() as cursor:
+        cursor.execute(_PROGRESS_SQL, [labeler.pk, dataset_id, midnight, dataset_id, labeler.pk])
+        today, labels, answered, correct, paused_at, reason = cursor.fetchone()
+    revealed = answered is not None and answered >= GOLD_MIN_FOR_REVEAL
     return {
         "done_today": today,
-        "done_total": stats.labels if stats else 0,
-        "gold_accuracy": stats.gold_accuracy if revealed and stats else None,
-        "gold_answered": stats.gold_answered if revealed and stats else None,
-        "paused": bool(stats and stats.paused_at),
-        "paused_reason": stats.paused_reason if stats and stats.paused_at else "",
+        "done_total": labels or 0,
+        "gold_accuracy": correct / answered if revealed else None,
+        "gold_answered": answered if revealed else None,
+        "paused": paused_at is not None,
+        "paused_reason": reason if paused_at is not None else "",
     }
 
 
