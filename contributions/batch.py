@@ -89,17 +89,35 @@ def run_batch(first_id: int | None) -> str | None:
         from datadao.dispatch import send
 
         send(tasks.process_batch)
+    return run_claim(claim)
+
+
+class DatabaseLost(Exception):
+    """The database went away under a batch; ``claim`` is what its retry takes up again."""
+
+    def __init__(self, claim: Claim, error: Exception) -> None:
+        super().__init__(str(error))
+        self.claim = claim
+        self.error = error
+
+
+def run_claim(claim: Claim) -> str:
+    """Work on a claimed batch and record it. The database going away raises
+    ``DatabaseLost`` (the claim stays leased: the task's retry takes it up again); anything
+    else gives the contributions back to the express lane at once, then propagates."""
+    from contributions.tasks import DATABASE_ERRORS
+
     try:
         signer = load_signer("validator")
         outcomes = work(claim, signer)
         recorded = services.contribution_record_batch(claim=claim, outcomes=outcomes)
+    except DATABASE_ERRORS as exc:
+        raise DatabaseLost(claim, exc) from exc
     except BaseException:
-        # Whatever stopped the batch (no validator key, the database gone): give the
-        # contributions back to the express lane now rather than when the lease lapses.
         try:
             services.contribution_release_batch(claim=claim)
         except Exception:
-            logger.exception("could not release batch %s; the lease will lapse", first_id)
+            logger.exception("could not release a batch; its lease will lapse")
         raise
     return f"batch of {len(recorded)}"
 

@@ -16,6 +16,8 @@ import logging
 import random
 from collections.abc import Callable
 from contextlib import suppress
+from datetime import datetime
+from typing import Any
 
 from celery import Task, shared_task
 from django.conf import settings
@@ -48,11 +50,26 @@ def _drop_broken_connections() -> None:
 
 
 def _retry_after_database_error(
-    task: Task, contribution_id: int | None, exc: Exception, *, db_retries: int, begun: bool
+    task: Task,
+    contribution_id: int | None,
+    exc: Exception,
+    *,
+    db_retries: int,
+    begun: bool,
+    claimed: list[int] | None = None,
+    lease: str | None = None,
 ) -> Exception:
     """The retry to raise for a delivery that lost the database (or ``exc`` itself once the
-    retries are spent)."""
-    what = "a batch" if contribution_id is None else f"contribution {contribution_id}"
+    retries are spent). ``claimed``/``lease``: a batch's claim, which the retry takes up."""
+    if claimed is not None:
+        what = "contributions " + ", ".join(str(pk) for pk in claimed)
+    elif contribution_id is None:
+        what = "a batch"
+    else:
+        what = f"contribution {contribution_id}"
+    kwargs: dict[str, Any] = {"db_retries": db_retries + 1}
+    if claimed is not None:
+        kwargs |= {"claimed": claimed, "lease": lease}
     _drop_broken_connections()
     if begun and contribution_id is not None:
         # The delivery was counted by contribution_begin; an outage is not a crash, so give
@@ -85,7 +102,7 @@ def _retry_after_database_error(
     return task.retry(
         exc=exc,
         countdown=delay,
-        kwargs={"db_retries": db_retries + 1},
+        kwargs=kwargs,
         max_retries=None,
         throw=False,
     )
@@ -180,7 +197,13 @@ def pin_contribution(self: Task, contribution_id: int, db_retries: int = 0) -> s
 
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)
-def process_contribution(self: Task, contribution_id: int, db_retries: int = 0) -> str:
+def process_contribution(
+    self: Task,
+    contribution_id: int,
+    db_retries: int = 0,
+    claimed: list[int] | None = None,
+    lease: str | None = None,
+) -> str:
     """The express lane for a small file: every stage it waits for in this one delivery
     (``pipeline.run_express``), the pin stage too when ``PIPELINE_EXPRESS_PIN`` is on.
 
@@ -189,20 +212,21 @@ def process_contribution(self: Task, contribution_id: int, db_retries: int = 0) 
 
     On PostgreSQL a contribution still waiting in ``received`` (small, never tried) leads a
     batch instead (``contributions.batch``): up to ``PIPELINE_BATCH_SIZE`` waiting
-    contributions claimed and recorded together. The deliveries of the others then find them
-    leased or done and do nothing.
+    contributions claimed and recorded together. A delivery that finds its contribution
+    leased by a batch, or final, does nothing.
     """
 
-    if services.batch_enabled():
-        try:
+    if services.batch_enabled() or claimed is not None:
+
+        def lead_a_batch() -> str | None:
             state = services.contribution_express_state(contribution_id)
             if state in ("done", "leased"):
                 return "skipped"  # what contribution_begin would find, without its lock
-            done = batch.run_batch(contribution_id) if state == "received" else None
-        except DATABASE_ERRORS as exc:
-            raise _retry_after_database_error(
-                self, contribution_id, exc, db_retries=db_retries, begun=False
-            ) from exc
+            return batch.run_batch(contribution_id) if state == "received" else None
+
+        done = _batch_delivery(
+            self, db_retries=db_retries, claimed=claimed, lease=lease, start=lead_a_batch
+        )
         if done is not None:
             return done
 
@@ -217,17 +241,53 @@ def process_contribution(self: Task, contribution_id: int, db_retries: int = 0) 
 
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)
-def process_batch(self: Task, db_retries: int = 0) -> str:
+def process_batch(
+    self: Task,
+    db_retries: int = 0,
+    claimed: list[int] | None = None,
+    lease: str | None = None,
+) -> str:
     """A batch of the small contributions waiting in ``received``, oldest first
     (``contributions.batch``), sent by an upload's batch ticket or by a full batch for its
-    successor. Takes no ID: it claims whatever waits (each contribution once, under a lease),
-    so a duplicate or late delivery claims nothing and does nothing."""
-    # Before the claim: an upload that commits from here on sends its own ticket.
-    services.batch_ticket_clear()
-    try:
-        done = batch.run_batch(None)
-    except DATABASE_ERRORS as exc:
-        raise _retry_after_database_error(
-            self, None, exc, db_retries=db_retries, begun=False
-        ) from exc
+    successor. A duplicate or late delivery claims nothing and does nothing."""
+
+    def claim_and_run() -> str | None:
+        # Before the claim: an upload that commits from here on sends its own ticket.
+        services.batch_ticket_clear()
+        return batch.run_batch(None)
+
+    done = _batch_delivery(
+        self, db_retries=db_retries, claimed=claimed, lease=lease, start=claim_and_run
+    )
     return done or "nothing waiting"
+
+
+def _batch_delivery(
+    task: Task,
+    *,
+    db_retries: int,
+    claimed: list[int] | None,
+    lease: str | None,
+    start: Callable[[], str | None],
+) -> str | None:
+    """Run a batch delivery (``start``), or, for the retry of one that lost the database,
+    take up exactly the contributions it had claimed (``claimed``, under ``lease``). Losing
+    the database retries with backoff, carrying the claim."""
+    try:
+        if claimed is None:
+            return start()
+        claim = services.contribution_reclaim_batch(
+            ids=claimed, lease=datetime.fromisoformat(lease or "")
+        )
+        return batch.run_claim(claim) if claim is not None else "nothing to take up"
+    except batch.DatabaseLost as lost:
+        # The claim as it stands now (a take-up renews the lease).
+        ids, lease = [c.pk for c in lost.claim.contributions], lost.claim.lease.isoformat()
+        raise _retry_after_database_error(
+            task, None, lost.error, db_retries=db_retries, begun=False, claimed=ids, lease=lease
+        ) from lost.error
+    except DATABASE_ERRORS as exc:
+        # Lost before or while taking the claim up again: the retry tries the same claim.
+        raise _retry_after_database_error(
+            task, None, exc, db_retries=db_retries, begun=False, claimed=claimed, lease=lease
+        ) from exc

@@ -14,6 +14,7 @@ from contributions.services.batch import (
     batchable,
     contribution_claim_batch,
     contribution_express_state,
+    contribution_reclaim_batch,
     contribution_record_batch,
     contribution_release_batch,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "contribution_file",
     "contribution_override",
     "contribution_receive",
+    "contribution_reclaim_batch",
     "contribution_record_attestation",
     "contribution_record_batch",
     "contribution_record_pin",

@@ -109,9 +109,12 @@ def batchable(*, kind: str, size: int) -> bool:
 
 
 def _ticket_redis() -> Any:
-    """A client for the Redis broker, or None with another broker (AMQP, filesystem)."""
+    """A client for the Redis broker this process publishes to (the ticket must live where
+    the batch message goes), or None with another broker (AMQP, filesystem)."""
+    from datadao.celery import app
+
     global _redis_client
-    url = settings.CELERY_BROKER_URL or ""
+    url = str(app.conf.get("broker_write_url") or app.conf.broker_url or "")
     if not url.startswith(("redis://", "rediss://")):
         return None
     if _redis_client is None or _redis_client[0] != url:
@@ -190,6 +193,26 @@ def contribution_claim_batch(*, first_id: int | None) -> Claim | None:
         return None
     rows = Contribution.objects.select_related("dataset__dao", "contributor").filter(pk__in=ids)
     return Claim(contributions=sorted(rows, key=lambda c: c.pk), lease=lease)
+
+
+def contribution_reclaim_batch(*, ids: list[int], lease: datetime) -> Claim | None:
+    """Take up again a claim whose delivery lost the database (its retry carries the IDs and
+    the lease): the contributions still under that lease, with a fresh one. None when none
+    is (the lease lapsed and another delivery took them over, or they were recorded)."""
+    now = timezone.now()
+    fresh = now + timedelta(seconds=LEASE_SECONDS)
+    with transaction.atomic():
+        mine = list(
+            Contribution.objects.select_for_update()
+            .filter(pk__in=ids, status=Status.VALIDATING, lease_until=lease)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        Contribution.objects.filter(pk__in=mine).update(lease_until=fresh, status_changed_at=now)
+    if not mine:
+        return None
+    rows = Contribution.objects.select_related("dataset__dao", "contributor").filter(pk__in=mine)
+    return Claim(contributions=sorted(rows, key=lambda c: c.pk), lease=fresh)
 
 
 @dataclass

@@ -27,7 +27,7 @@ import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
 from django.db import connection
-from django.test import Client
+from django.test import Client, override_settings
 
 from contributions.models import ACTIVE_STATUSES, FINAL_STATUSES, Contribution, RowHash, Status
 from ipfs.conf import get_backend
@@ -48,7 +48,15 @@ OUTAGE_SECONDS = 20
 VALID, INVALID = 5, 2
 ROWS = 5_000  # a few seconds through the pipeline here: the worker is busy at any moment
 RECOVERY_TIMEOUT = 120
-DB_RETRY_LINE = re.compile(r"contribution (\d+): database unavailable, retry \d+ in")
+# A stage's retry names its contribution; a batch's names every contribution it claimed.
+DB_RETRY_LINE = re.compile(r"contributions? ([\d, ]+): database unavailable, retry \d+ in")
+# The lanes: one contribution per delivery, and batches (of 3, so the 7 uploads make several
+# and one is in the middle of its work when the database goes).
+LANES = {"express": {"PIPELINE_BATCH_SIZE": "1"}, "batch": {"PIPELINE_BATCH_SIZE": "3"}}
+
+
+def _retried(logs: str) -> set[int]:
+    return {int(pk) for found in DB_RETRY_LINE.findall(logs) for pk in found.split(", ")}
 
 
 @contextmanager
@@ -112,19 +120,22 @@ def _start_workers(tmp_path: Path, env: dict[str, str]) -> list[WorkerProcess]:
     return workers
 
 
+@pytest.mark.parametrize("lane", sorted(LANES))
 def test_a_database_outage_mid_run_is_retried_and_every_contribution_finishes(
     private_database: PrivatePostgres,
     private_redis: PrivateRedis,
     member_client: Client,
     big_tabular,
     tmp_path: Path,
+    lane: str,
 ) -> None:  # type: ignore[no-untyped-def]
     assert connection.settings_dict["PORT"] == str(private_database.port)
     RewardPolicy.objects.create(dataset=big_tabular, per_contribution=10**18)
-    workers = _start_workers(tmp_path, {"CELERY_BROKER_URL": private_redis.url})
+    workers = _start_workers(tmp_path, {"CELERY_BROKER_URL": private_redis.url} | LANES[lane])
     invalid = [b"id,value,kind\n-1,2.5,c\n", b"id,value,kind\nx,2.5,a\n"]
+    lane_settings = {k: int(v) for k, v in LANES[lane].items()}
     try:
-        with publishing_to(private_redis.url):
+        with publishing_to(private_redis.url), override_settings(**lane_settings):
             files = [good_csv(ROWS, start=i * 100_000) for i in range(VALID)] + invalid
             ids = [upload(member_client, big_tabular, data) for data in files]
             # The first contribution through, the rest queued or running: the busy worker is
@@ -170,9 +181,11 @@ def test_a_database_outage_mid_run_is_retried_and_every_contribution_finishes(
             worker.stop()
 
     logs = "\n".join(w.log() for w in workers)
-    retried = {int(pk) for pk in DB_RETRY_LINE.findall(logs)}
+    retried = _retried(logs)
     assert retried and retried <= in_flight, (retried, in_flight)
-    assert re.search(r"_contribution\[[0-9a-f-]+\] retry: Retry in", logs), logs[-6000:]
+    assert re.search(r"(_contribution|process_batch)\[[0-9a-f-]+\] retry: Retry in", logs), logs[
+        -6000:
+    ]
     # A stage that raised past the retry would have been acknowledged and dropped.
     assert "raised unexpected" not in logs, logs[-6000:]
     assert "stayed unreachable" not in logs

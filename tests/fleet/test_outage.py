@@ -33,6 +33,7 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 # The fleet layout of deploy/: one process per queue group; a GPU host takes only synthetic.
 FLEET = {
     "validate": {
+        "process_batch",
         "process_contribution",
         "validate_contribution",
         "score_contribution",
