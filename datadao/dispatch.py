@@ -17,10 +17,14 @@ from kombu.exceptions import OperationalError
 logger = logging.getLogger(__name__)
 
 
-def send(task: Any, *args: Any) -> bool:
-    """Publish now; False (logged) when the broker is unreachable."""
+def send(task: Any, *args: Any, countdown: float | None = None) -> bool:
+    """Publish now (to run ``countdown`` seconds from now, when given); False (logged) when
+    the broker is unreachable."""
     try:
-        task.delay(*args)
+        if countdown:
+            task.apply_async(args=args, countdown=countdown)
+        else:
+            task.delay(*args)
     except (OperationalError, OSError) as exc:
         logger.warning(
             "could not publish %s%r (%s); the sweeper will dispatch it again", task.name, args, exc

@@ -205,6 +205,8 @@ PIPELINE_EXPRESS_PIN = env.bool("PIPELINE_EXPRESS_PIN", default=IPFS_BACKEND == 
 # each and records them in one transaction (contributions.services.batch); 1 turns it off.
 PIPELINE_BATCH_SIZE = env.int("PIPELINE_BATCH_SIZE", default=32)
 PIPELINE_BATCH_MAX_BYTES = env.int("PIPELINE_BATCH_MAX_BYTES", default=256 * 1024)
+# How long a batch waits for the rest of a burst of uploads before it claims (0: at once).
+PIPELINE_BATCH_LINGER_MS = env.int("PIPELINE_BATCH_LINGER_MS", default=200)
 IPFS_API_URL = env.str("IPFS_API_URL", default="")
 IPFS_EMBEDDED_ROOT = DATA_DIR / "ipfs"
 IPFS_TIMEOUT_SECONDS = env.float("IPFS_TIMEOUT_SECONDS", default=30.0)

@@ -148,7 +148,11 @@ def batch_ticket_send() -> None:
                 return
         except Exception as exc:  # Redis is only transport: publish anyway
             logger.warning("batch ticket unavailable (%s); publishing", exc)
-    if not send(tasks.process_batch) and client is not None:
+    # The message waits PIPELINE_BATCH_LINGER_MS before it runs, so that the uploads of a
+    # burst arriving meanwhile join its batch instead of each making a batch of one for an
+    # idle worker: most of a batch's cost is fixed (a delivery, a claim, a transaction).
+    linger = settings.PIPELINE_BATCH_LINGER_MS / 1000
+    if not send(tasks.process_batch, countdown=linger) and client is not None:
         with suppress(Exception):
             client.delete(TICKET_KEY)  # let the next upload try again
 

@@ -192,13 +192,15 @@ def test_a_burst_of_uploads_sends_one_batch_message(
     tabular, member_client: Client, monkeypatch, django_capture_on_commit_callbacks
 ) -> None:  # type: ignore[no-untyped-def]
     sent: list[tuple] = []
-    monkeypatch.setattr(tasks.process_batch, "delay", lambda *a: sent.append(a))
+    monkeypatch.setattr(tasks.process_batch, "apply_async", lambda **kw: sent.append(kw))
     client = _ticket_redis()
     client.delete(TICKET_KEY)
     for i in range(3):
         with django_capture_on_commit_callbacks(execute=True):
             _upload(member_client, tabular, good_csv(3, start=10 * i))
     assert len(sent) == 1
+    # It lingers, so that a burst's uploads join one batch.
+    assert sent[0]["countdown"] == 0.2
     assert client.ttl(TICKET_KEY) > 0
     # The worker clears the ticket before it claims: the next upload sends again.
     tasks.process_batch()

@@ -24,7 +24,7 @@ def test_upload_is_accepted_and_kept_when_the_broker_is_down(
 
     # A small file waits for a batch (or enters through the express task), a large one
     # through validate.
-    monkeypatch.setattr(tasks.process_batch, "delay", unreachable)
+    monkeypatch.setattr(tasks.process_batch, "apply_async", lambda **kw: unreachable(kw))
     monkeypatch.setattr(tasks.process_contribution, "delay", unreachable)
     monkeypatch.setattr(tasks.validate_contribution, "delay", unreachable)
     with django_capture_on_commit_callbacks(execute=True):
