@@ -32,11 +32,18 @@ SELECT d.status, d.schema,
   EXISTS (SELECT 1 FROM datadao_membership m WHERE m.dao_id = d.dao_id AND m.user_id = %(u)s),
   EXISTS (SELECT 1 FROM labeling_labelerstats s
           WHERE s.dataset_id = d.id AND s.labeler_id = %(u)s AND s.paused_at IS NOT NULL),
-  EXISTS (SELECT 1 FROM labeling_assignment a
-          WHERE a.labeler_id = %(u)s AND a.dataset_id = d.id AND a.status = 'active'
-            AND a.expires_at > %(now)s)
+  {live}
 FROM datadao_dataset d WHERE d.id = %(d)s AND d.kind = %(kind)s
 """
+# A live hold of the labeler's (``next`` hands it back). Through the labeler's own holds
+# (``assignment_labeler_status``): compared as ``expires_at + 0``, the expiry is no index
+# condition, else the planner takes the dataset's expiry index and walks every live hold of
+# every labeler (0.25 ms and 37 buffers at 3,000 live holds).
+_LIVE_HOLD = """EXISTS (SELECT 1 FROM labeling_assignment a
+          WHERE a.labeler_id = %(u)s AND a.dataset_id = d.id AND a.status = 'active'
+            AND a.expires_at + interval '0' > %(now)s)"""
+_STANDING_NEXT_SQL = _STANDING_SQL.format(live=_LIVE_HOLD)
+_STANDING_SUBMIT_SQL = _STANDING_SQL.format(live="false")  # submit has no use for it
 
 # Not yet held, labeled or skipped by the labeler; the ``OFFSET 0`` fence keeps it a per-row
 # lookup (see ``assign._NEXT_SQL``).
@@ -66,8 +73,12 @@ SELECT slot.*, hold.id AS hold_id FROM slot, hold
 """  # noqa: S608 (constants only)
 
 # A check question: only while real work is left (an ordinary candidate, as ``_NEXT_SQL``
-# finds it), the first gold task the labeler has not seen from a random starting point
-# (wrapping to the first), held without taking a slot (gold tasks have no overlap limit).
+# finds it), the first gold task the labeler has not seen among the GOLD_WINDOW from a random
+# starting point (or else the first GOLD_WINDOW), held without taking a slot (gold tasks have
+# no overlap limit). The window bounds the cost for a labeler who has seen most check
+# questions (a full scan was 3.4 ms and 5,800 buffers at 2,000 of them): none unseen in it,
+# and they get real work this time.
+GOLD_WINDOW = 64
 _GOLD_SQL = f"""
 WITH real AS (
 {_CANDIDATE}),
@@ -77,14 +88,18 @@ bounds AS (
 start AS (
   SELECT lo + floor(random() * (hi - lo + 1))::bigint AS id FROM bounds WHERE lo IS NOT NULL),
 gold AS (
-  (SELECT t.id FROM labeling_labeltask t, start
-   WHERE t.dataset_id = %(d)s AND t.is_gold AND t.id >= start.id
-     AND {_UNSEEN}
+  (SELECT t.id FROM (
+     SELECT g.id FROM labeling_labeltask g, start
+     WHERE g.dataset_id = %(d)s AND g.is_gold AND g.id >= start.id
+     ORDER BY g.id LIMIT {GOLD_WINDOW}) t
+   WHERE {_UNSEEN}
    ORDER BY t.id LIMIT 1)
   UNION ALL
-  (SELECT t.id FROM labeling_labeltask t
-   WHERE t.dataset_id = %(d)s AND t.is_gold
-     AND {_UNSEEN}
+  (SELECT t.id FROM (
+     SELECT g.id FROM labeling_labeltask g
+     WHERE g.dataset_id = %(d)s AND g.is_gold
+     ORDER BY g.id LIMIT {GOLD_WINDOW}) t
+   WHERE {_UNSEEN}
    ORDER BY t.id LIMIT 1)
   LIMIT 1),
 hold AS (
@@ -160,11 +175,14 @@ def enabled() -> bool:
     return connection.vendor == "postgresql"
 
 
-def standing(dataset_id: int, labeler: User, now: datetime) -> Standing | None:
-    """The labeler's standing on the labeling dataset; None when there is no such dataset."""
+def standing(
+    dataset_id: int, labeler: User, now: datetime, *, for_next: bool = True
+) -> Standing | None:
+    """The labeler's standing on the labeling dataset (whether they hold a live task only
+    ``for_next``); None when there is no such dataset."""
     with connection.cursor() as cursor:
         cursor.execute(
-            _STANDING_SQL,
+            _STANDING_NEXT_SQL if for_next else _STANDING_SUBMIT_SQL,
             {"d": dataset_id, "u": labeler.pk, "now": now, "kind": DatasetKind.LABELING},
         )
         row = cursor.fetchone()

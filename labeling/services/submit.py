@@ -104,7 +104,7 @@ def label_submit(
     """
     if hot.enabled():
         now = timezone.now()
-        standing = hot.standing(dataset_id, labeler, now)
+        standing = hot.standing(dataset_id, labeler, now, for_next=False)
         if standing is not None and standing.may_work:
             conf = standing.conf
             names = parse_value(conf, value)
