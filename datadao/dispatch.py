@@ -14,6 +14,8 @@ from typing import Any
 from django.db import transaction
 from kombu.exceptions import OperationalError
 
+from datadao.celeryconf import MAX_COUNTDOWN_SECONDS
+
 logger = logging.getLogger(__name__)
 
 
@@ -22,7 +24,8 @@ def send(task: Any, *args: Any, countdown: float | None = None) -> bool:
     the broker is unreachable."""
     try:
         if countdown:
-            task.apply_async(args=args, countdown=countdown)
+            # Capped like every countdown (tests/faults/test_limits.py).
+            task.apply_async(args=args, countdown=min(MAX_COUNTDOWN_SECONDS, countdown))
         else:
             task.delay(*args)
     except (OperationalError, OSError) as exc:

@@ -32,6 +32,7 @@ from contributions.services import common
 from contributions.services.common import _apply
 from contributions.services.stages import fingerprint_row, scores_outcome
 from contributions.validation.base import ValidationResult
+from datadao.celeryconf import MAX_COUNTDOWN_SECONDS
 from datadao.models import AuditEvent
 from datadao.services import audit_event
 
@@ -151,7 +152,7 @@ def batch_ticket_send() -> None:
     # The message waits PIPELINE_BATCH_LINGER_MS before it runs, so that the uploads of a
     # burst arriving meanwhile join its batch instead of each making a batch of one for an
     # idle worker: most of a batch's cost is fixed (a delivery, a claim, a transaction).
-    linger = settings.PIPELINE_BATCH_LINGER_MS / 1000
+    linger = min(MAX_COUNTDOWN_SECONDS, settings.PIPELINE_BATCH_LINGER_MS / 1000)
     if not send(tasks.process_batch, countdown=linger) and client is not None:
         with suppress(Exception):
             client.delete(TICKET_KEY)  # let the next upload try again
