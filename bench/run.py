@@ -118,6 +118,12 @@ def _pipeline_rows(s: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def _pipeline_target(s: dict[str, Any], rate: float) -> str:
+    if s.get("mode") == "quick":
+        return "100/s applies to the full size (1,000 CSVs, 200 PNGs)"
+    return "100/s: " + _ok(rate >= 100)
+
+
 def _lane_rows(s: dict[str, Any], lane: str, per_lane: dict[str, Any]) -> list[Row]:
     rows: list[Row] = []
     for kind in ("csv", "png"):
@@ -131,7 +137,7 @@ def _lane_rows(s: dict[str, Any], lane: str, per_lane: dict[str, Any]) -> list[R
                 f"{e['end_to_end_contrib_s']['median']}/s (floor {e['floor_files_s']['median']} "
                 f"files/s), overhead {e['end_to_end_overhead_ms_per_contribution']['median']} "
                 f"ms/contribution, worker peak RSS {e.get('worker_peak_rss_mib', '?')} MiB",
-                "100/s: NOT met" if e["end_to_end_contrib_s"]["median"] < 100 else "100/s: met",
+                _pipeline_target(s, e["end_to_end_contrib_s"]["median"]),
             ))  # fmt: skip
     return rows
 
