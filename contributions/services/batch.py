@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import logging
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -102,11 +102,15 @@ def contribution_express_state(contribution_id: int) -> str:
     return "received" if status == Status.RECEIVED and attempts == 0 else "staged"
 
 
+def _max_bytes() -> int:
+    """The largest file a batch takes: a batch is the express lane, so within its limit too."""
+    return min(settings.PIPELINE_BATCH_MAX_BYTES, settings.PIPELINE_EXPRESS_MAX_BYTES)
+
+
 def batchable(*, kind: str, size: int) -> bool:
     """Whether a new contribution of ``size`` bytes to a dataset of ``kind`` waits for a
     batch (``contribution_claim_batch`` would take it)."""
-    limit = min(settings.PIPELINE_BATCH_MAX_BYTES, settings.PIPELINE_EXPRESS_MAX_BYTES)
-    return batch_enabled() and kind != "labeling" and 0 < size <= limit
+    return batch_enabled() and kind != "labeling" and 0 < size <= _max_bytes()
 
 
 def _ticket_redis() -> Any:
@@ -185,7 +189,7 @@ def contribution_claim_batch(*, first_id: int | None) -> Claim | None:
     lease = now + timedelta(seconds=LEASE_SECONDS)
     params = {
         "first": first_id,
-        "max_bytes": min(settings.PIPELINE_BATCH_MAX_BYTES, settings.PIPELINE_EXPRESS_MAX_BYTES),
+        "max_bytes": _max_bytes(),
         "more": settings.PIPELINE_BATCH_SIZE - 1,
         "now": now,
         "lease": lease,
@@ -194,10 +198,26 @@ def contribution_claim_batch(*, first_id: int | None) -> Claim | None:
         sql = _CLAIM_OLDEST_SQL if first_id is None else _CLAIM_LED_SQL
         cursor.execute(sql + _CLAIM_UPDATE, params)
         ids = [row[0] for row in cursor.fetchall()]
+    return _load_claim(ids, lease)
+
+
+def _load_claim(ids: list[int], lease: datetime) -> Claim | None:
+    """The claimed contributions with what their work reads (dataset, DAO, contributor)."""
     if not ids:
         return None
     rows = Contribution.objects.select_related("dataset__dao", "contributor").filter(pk__in=ids)
     return Claim(contributions=sorted(rows, key=lambda c: c.pk), lease=lease)
+
+
+def _locked_under(ids: list[int], lease: datetime, *fields: str) -> list[Any]:
+    """Of ``ids``, those still claimed under ``lease`` (a lapsed lease may have been taken
+    over), row-locked in id order; ``fields`` of each (the pk alone without)."""
+    mine = (
+        Contribution.objects.select_for_update()
+        .filter(pk__in=ids, status=Status.VALIDATING, lease_until=lease)
+        .order_by("pk")
+    )
+    return list(mine.values_list(*fields) if fields else mine.values_list("pk", flat=True))
 
 
 def contribution_reclaim_batch(*, ids: list[int], lease: datetime) -> Claim | None:
@@ -207,17 +227,9 @@ def contribution_reclaim_batch(*, ids: list[int], lease: datetime) -> Claim | No
     now = timezone.now()
     fresh = now + timedelta(seconds=LEASE_SECONDS)
     with transaction.atomic():
-        mine = list(
-            Contribution.objects.select_for_update()
-            .filter(pk__in=ids, status=Status.VALIDATING, lease_until=lease)
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
+        mine = _locked_under(ids, lease)
         Contribution.objects.filter(pk__in=mine).update(lease_until=fresh, status_changed_at=now)
-    if not mine:
-        return None
-    rows = Contribution.objects.select_related("dataset__dao", "contributor").filter(pk__in=mine)
-    return Claim(contributions=sorted(rows, key=lambda c: c.pk), lease=fresh)
+    return _load_claim(mine, fresh)
 
 
 @dataclass
@@ -233,7 +245,6 @@ class Outcome:
     signer: str = ""
     pinned_cid: str | None = None  # None: not pinned here (the pin task takes over)
     error: str | None = None  # unexpected: the contribution goes back to the express lane
-    events: list[AuditEvent] = field(default_factory=list)
 
 
 @transaction.atomic
@@ -244,13 +255,7 @@ def contribution_record_batch(*, claim: Claim, outcomes: list[Outcome]) -> list[
     from ipfs.services import pin_row, pins_record
     from rewards.services import reward_credit_contributions
 
-    ids = [o.contribution.pk for o in outcomes]
-    mine = set(
-        Contribution.objects.select_for_update()
-        .filter(pk__in=ids, status=Status.VALIDATING, lease_until=claim.lease)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
+    mine = set(_locked_under([o.contribution.pk for o in outcomes], claim.lease))
     recorded: list[Contribution] = []
     proofs: list[ContributionProof] = []
     hashes: list[tuple[int, bytes, int]] = []  # dataset, digest, contribution
@@ -274,10 +279,7 @@ def contribution_record_batch(*, claim: Claim, outcomes: list[Outcome]) -> list[
         _record_one(outcome, events, proofs, hashes, prints)
         if c.status == Status.PINNING and outcome.pinned_cid is not None:
             if outcome.pinned_cid != c.cid:
-                reason = (
-                    f"the IPFS backend returned CID {outcome.pinned_cid}, but the bytes hash "
-                    f"to {c.cid}"
-                )
+                reason = common.cid_mismatch(returned=outcome.pinned_cid, computed=c.cid)
                 _apply(c, Status.FAILED, failure=reason)
                 events.append(_event(c, "contribution.failed", {"stage": "pin", "reason": reason}))
                 continue
@@ -421,14 +423,8 @@ def contribution_release_batch(*, claim: Claim) -> int:
     away): back to ``received``, lease cleared, their delivery not counted, each one sent
     down the express lane again. Best effort: if this fails too, the lease lapses and the
     sweeper takes over."""
-    ids = [c.pk for c in claim.contributions]
     with transaction.atomic():
-        released = list(
-            Contribution.objects.select_for_update()
-            .filter(pk__in=ids, status=Status.VALIDATING, lease_until=claim.lease)
-            .order_by("pk")
-            .values_list("pk", "size")
-        )
+        released = _locked_under([c.pk for c in claim.contributions], claim.lease, "pk", "size")
         Contribution.objects.filter(pk__in=[pk for pk, _ in released]).update(
             status=Status.RECEIVED, lease_until=None, attempts=0
         )

@@ -129,6 +129,11 @@ def _fail(contribution: Contribution, reason: str) -> None:
     logger.error("contribution %s failed at %s: %s", contribution.pk, stage, reason)
 
 
+def cid_mismatch(*, returned: str, computed: str) -> str:
+    """The failure of a pin whose backend CID is not the one computed locally and signed."""
+    return f"the IPFS backend returned CID {returned}, but the bytes hash to {computed}"
+
+
 def stage_of(contribution: Contribution) -> str | None:
     """The stage an active contribution waits for (what the sweeper re-dispatches)."""
     if contribution.status == Status.RECEIVED:

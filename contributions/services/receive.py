@@ -94,6 +94,8 @@ WHERE d.id = %s
 
 
 def _dataset_for_upload(dataset_id: int, contributor: User) -> Dataset | None:
+    """``_DATASET_SQL``'s answer (SQLite: the same in three ORM statements), the contributor's
+    row locked."""
     if connection.vendor != "postgresql":
         dataset = Dataset.objects.filter(pk=dataset_id).select_related("dao").first()
         if dataset is not None:
@@ -101,6 +103,7 @@ def _dataset_for_upload(dataset_id: int, contributor: User) -> Dataset | None:
             dataset.contributor_is_member = Membership.objects.filter(
                 dao_id=dataset.dao_id, user=contributor
             ).exists()
+            User.objects.select_for_update().filter(pk=contributor.pk).first()
         return dataset
     rows = Dataset.objects.raw(_DATASET_SQL, [contributor.pk, contributor.pk, dataset_id])
     return next(iter(rows), None)
@@ -128,8 +131,6 @@ def _receive(
         raise errors.DatasetNotOpen(f"The dataset '{dataset.name}' is not open for contributions.")
     if not dataset.contributor_is_member:
         raise errors.NotAMember(f"Only members of {dataset.dao_name} can contribute to it.")
-    if connection.vendor != "postgresql":
-        User.objects.select_for_update().filter(pk=contributor.pk).first()
     limit = settings.CONTRIBUTIONS_PER_HOUR
     recent = _recent_count(contributor)
     if recent >= limit:

@@ -196,10 +196,7 @@ def contribution_record_pin(*, contribution_id: int, cid: str) -> Contribution |
     if contribution is None:
         return None
     if cid != contribution.cid:
-        _fail(
-            contribution,
-            f"the IPFS backend returned CID {cid}, but the bytes hash to {contribution.cid}",
-        )
+        _fail(contribution, common.cid_mismatch(returned=cid, computed=contribution.cid))
         return contribution
     pin_record(
         cid=cid,
