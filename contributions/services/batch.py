@@ -419,14 +419,16 @@ def _insert_row_hashes(hashes: list[tuple[int, bytes, int]]) -> None:
 
 
 def contribution_release_batch(*, claim: Claim) -> int:
-    """Give a batch's contributions back (the batch could not finish, e.g. the database went
-    away): back to ``received``, lease cleared, their delivery not counted, each one sent
-    down the express lane again. Best effort: if this fails too, the lease lapses and the
-    sweeper takes over."""
+    """Give a batch's contributions back (the batch failed for another reason than losing
+    the database, e.g. no validator key): back to ``received``, lease cleared, each sent down
+    the express lane. Their claimed delivery stays counted, which keeps them out of batches
+    (those take only never-tried contributions): a failure that repeats is then met one stage
+    at a time, counted and dead-lettered there, instead of looping through new batches. Best
+    effort: if this fails too, the lease lapses and the sweeper takes over."""
     with transaction.atomic():
         released = _locked_under([c.pk for c in claim.contributions], claim.lease, "pk", "size")
         Contribution.objects.filter(pk__in=[pk for pk, _ in released]).update(
-            status=Status.RECEIVED, lease_until=None, attempts=0
+            status=Status.RECEIVED, lease_until=None
         )
         for pk, size in released:
             common.dispatch("validate", pk, size=size)

@@ -185,7 +185,11 @@ def test_a_batch_that_cannot_finish_gives_its_contributions_back(
     with pytest.raises(ImproperlyConfigured):
         tasks.process_batch()
     rows = Contribution.objects.filter(pk__in=ids)
-    assert {(c.status, c.attempts, c.lease_until) for c in rows} == {(Status.RECEIVED, 0, None)}
+    assert {(c.status, c.attempts, c.lease_until) for c in rows} == {(Status.RECEIVED, 1, None)}
+    # Counted, so the express lane takes each from here rather than a new batch that would
+    # fail the same way, again and again.
+    assert {services.contribution_express_state(pk) for pk in ids} == {"staged"}
+    assert services.contribution_claim_batch(first_id=None) is None
 
 
 def test_a_burst_of_uploads_sends_one_batch_message(
