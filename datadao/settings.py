@@ -113,6 +113,12 @@ else:
     )
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = _behind_pgbouncer
+    # Prepared statements only where asked for: the ORM binds on the client and never prepares;
+    # the labeling hot path (labeling.services.hot) prepares its few statements per connection.
+    # Off behind pgbouncer, whose next transaction may run on a server that never saw them.
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
+        None if _behind_pgbouncer else 2**31 - 1
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth: wallet users, Sign-In with Ethereum -------------------------------------------------

@@ -122,22 +122,23 @@ def task_next(*, dataset_id: int, labeler: User) -> Assignment | None:
     Returns None when nothing is left for this labeler.
 
     This is the hottest call of a labeling project. On PostgreSQL the common case (an ordinary
-    task for a labeler in good standing) takes two statements (``hot``); everything else, and
+    task for a labeler in good standing) takes one statement (``hot``); everything else, and
     every refusal, takes the general path below.
     """
     gold: bool | None = None
-    if hot.enabled():
+    if hot.enabled() and (known := hot.dataset_conf(dataset_id)) is not None:
         now = timezone.now()
-        standing = hot.standing(dataset_id, labeler, now)
-        if standing is not None and standing.may_work and not standing.live_hold:
-            gold = standing.conf.gold_rate > 0 and _random.random() < standing.conf.gold_rate
-            hold = hot.next_gold(dataset_id, labeler, now, hold_seconds()) if gold else None
-            # No check question left for this labeler (or no real work): an ordinary task,
-            # as the general path serves then.
-            gold = False
-            hold = hold or hot.next_ordinary(dataset_id, labeler, now, hold_seconds())
-            if hold is not None:
-                return hold
+        rate = known.conf.gold_rate
+        gold = rate > 0 and _random.random() < rate
+        hold = hot.next_gold(known, dataset_id, labeler, now, hold_seconds()) if gold else None
+        # No check question left for this labeler (or no real work): an ordinary task, as the
+        # general path serves then.
+        gold = False
+        hold = hold or hot.next_ordinary(known, dataset_id, labeler, now, hold_seconds())
+        if hold is not None:
+            return hold
+        # A live hold, no free slot, a refusal or a changed schema: the general path says which.
+        hot.forget(dataset_id)
     return _task_next_general(dataset_id=dataset_id, labeler=labeler, gold=gold)
 
 

@@ -99,32 +99,15 @@ def label_submit(
     hold and a label outside the dataset's label set. Queues the task's consensus once it
     has the labels it wants.
 
-    On PostgreSQL an answer by a labeler in good standing takes two statements (``hot``),
-    three when a check question pauses them; every refusal takes the general path.
+    On PostgreSQL an answer by a labeler in good standing takes one statement (``hot``), two
+    when a check question pauses them; every refusal takes the general path.
     """
-    if hot.enabled():
-        now = timezone.now()
-        standing = hot.standing(dataset_id, labeler, now, for_next=False)
-        if standing is not None and standing.may_work:
-            conf = standing.conf
-            names = parse_value(conf, value)
-            done = hot.submit(
-                dataset_id=dataset_id,
-                labeler=labeler,
-                hold_id=hold_id,
-                names=names,
-                choice=None if conf.multi_choice else conf.index(names[0]),
-                duration_ms=_clamp_duration(duration_ms),
-                now=now,
-            )
-            if done is not None:
-                if done.label.gold_correct is not None and not done.paused:
-                    _pause_if_due(done, conf, now)
-                if done.filled:
-                    from labeling.services.settle import dispatch_task_consensus
-
-                    dispatch_task_consensus(done.label.task_id)
-                return done.label
+    if hot.enabled() and (known := hot.dataset_conf(dataset_id)) is not None:
+        done = _submit_hot(known, dataset_id, labeler, hold_id, value, duration_ms)
+        if done is not None:
+            return done
+        # Not theirs, not live, a refusal or a changed schema: the general path says which.
+        hot.forget(dataset_id)
     return _label_submit_general(
         dataset_id=dataset_id,
         labeler=labeler,
@@ -132,6 +115,43 @@ def label_submit(
         value=value,
         duration_ms=duration_ms,
     )
+
+
+def _submit_hot(
+    known: hot.DatasetConf,
+    dataset_id: int,
+    labeler: User,
+    hold_id: int,
+    value: Any,
+    duration_ms: int,
+) -> Label | None:
+    conf = known.conf
+    try:
+        names = parse_value(conf, value)
+    except errors.BadLabel:
+        # Judged on the memo, which may be behind the stored label set: the general path,
+        # reading afresh, refuses (or accepts) for good.
+        return None
+    now = timezone.now()
+    done = hot.submit(
+        known=known,
+        dataset_id=dataset_id,
+        labeler=labeler,
+        hold_id=hold_id,
+        names=names,
+        choice=None if conf.multi_choice else conf.index(names[0]),
+        duration_ms=_clamp_duration(duration_ms),
+        now=now,
+    )
+    if done is None:
+        return None
+    if done.label.gold_correct is not None and not done.paused:
+        _pause_if_due(done, conf, now)
+    if done.filled:
+        from labeling.services.settle import dispatch_task_consensus
+
+        dispatch_task_consensus(done.label.task_id)
+    return done.label
 
 
 def _clamp_duration(duration_ms: int) -> int:
