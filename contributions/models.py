@@ -187,3 +187,86 @@ class Release(models.Model):
 
     def __str__(self) -> str:
         return f"{self.dataset} v{self.version}"
+
+
+# Score histogram bins of the tallies: ten of 1,000 basis points; 10,000 falls in the last.
+TALLY_SCORE_BINS = 10
+TALLY_COUNTS = ("n", "near", "pending", *(f"s{i}" for i in range(TALLY_SCORE_BINS)))
+
+
+class TallyCounts(models.Model):
+    """The counters of a tally group: contributions, near-duplicates, open reviews, and the
+    score histogram (``s0`` .. ``s9``; unscored contributions are in none)."""
+
+    day = models.DateField()
+    status = models.CharField(max_length=16)
+    n = models.BigIntegerField(default=0)
+    near = models.BigIntegerField(default=0)
+    pending = models.BigIntegerField(default=0)
+    s0 = models.BigIntegerField(default=0)
+    s1 = models.BigIntegerField(default=0)
+    s2 = models.BigIntegerField(default=0)
+    s3 = models.BigIntegerField(default=0)
+    s4 = models.BigIntegerField(default=0)
+    s5 = models.BigIntegerField(default=0)
+    s6 = models.BigIntegerField(default=0)
+    s7 = models.BigIntegerField(default=0)
+    s8 = models.BigIntegerField(default=0)
+    s9 = models.BigIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class Tally(TallyCounts):
+    """Contributions per dataset, UTC day of creation and current status.
+
+    Pages read these instead of counting a million rows. Kept by database triggers on
+    ``contributions_contribution`` (``contributions.tally``), so that no write path, bulk
+    update or manual fix can miss them: each write statement appends its net change to
+    ``TallyDelta`` in its own transaction, and ``tally_fold`` moves committed deltas here.
+    Readers add both, in one statement.
+    """
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["dataset", "day", "status"], name="tally_unique_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"tally {self.dataset_id} {self.day} {self.status}: {self.n}"
+
+
+class ContributorTally(models.Model):
+    """A contributor's contributions per dataset and current status (their page's filters
+    and page count), kept like ``Tally``, from the same deltas."""
+
+    contributor = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=16)
+    n = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contributor", "dataset", "status"], name="contributor_tally_unique_key"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"tally of {self.contributor_id} {self.dataset_id} {self.status}: {self.n}"
+
+
+class TallyDelta(TallyCounts):
+    """A write statement's net change per contributor to ``Tally`` and ``ContributorTally``
+    (negative counts for what left a group), appended by the triggers and folded away by
+    ``tally_fold``. Append-only, so concurrent writers never wait on a shared counter row."""
+
+    # No foreign keys: transient rows; the tallies' keys are checked when they are folded.
+    dataset_id = models.BigIntegerField(db_index=True)
+    contributor_id = models.BigIntegerField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"tally delta {self.dataset_id} {self.day} {self.status}: {self.n:+d}"

@@ -24,7 +24,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import InterfaceError, OperationalError, close_old_connections
 
-from contributions import batch, pipeline, services
+from contributions import batch, pipeline, services, tally
 from contributions.models import Contribution
 from datadao.celeryconf import MAX_COUNTDOWN_SECONDS
 from datadao.keys import load_signer
@@ -291,3 +291,16 @@ def _batch_delivery(
         raise _retry_after_database_error(
             task, None, exc, db_retries=db_retries, begun=False, claimed=claimed, lease=lease
         ) from exc
+
+
+@shared_task(acks_late=True)
+def fold_tallies() -> int:
+    """Move committed tally deltas into the tallies (``contributions.tally``); beat runs it
+    every few seconds. Readers add pending deltas anyway, so this only keeps their share small.
+    Safe to run twice at once or again after a lost delivery. Returns how many it moved."""
+    moved = 0
+    while True:
+        step = tally.fold()
+        moved += step
+        if step < tally.FOLD_BATCH:
+            return moved

@@ -6,8 +6,6 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
-from django.db.models import Count
 from django.db.models.fields.json import KeyTransform
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -15,7 +13,14 @@ from django.views.decorators.http import require_GET
 
 from contributions.example import example_csv
 from contributions.models import Contribution, Status
-from contributions.selectors import dataset_visible_to, releases_of
+from contributions.selectors import (
+    CountedPaginator,
+    contributor_counts,
+    counted,
+    dataset_visible_to,
+    releases_of,
+    status_counts,
+)
 from datadao.models import Dataset, DatasetKind, Membership
 from datadao.schema import scoring_policy
 
@@ -39,12 +44,7 @@ def dataset_page(request: HttpRequest, dao_slug: str, dataset_slug: str) -> Http
     """Schema, acceptance rules, counts, the upload widget (members) and recent releases."""
     dataset = _visible_dataset(request, dao_slug, dataset_slug)
     user = request.user if request.user.is_authenticated else None
-    counts = dict(
-        Contribution.objects.filter(dataset=dataset)
-        .values_list("status")
-        .annotate(n=Count("id"))
-        .values_list("status", "n")
-    )
+    counts = status_counts([dataset.pk])
     is_member = bool(user and Membership.objects.filter(dao_id=dataset.dao_id, user=user).exists())
     labeling = None
     if dataset.kind == "labeling":
@@ -97,11 +97,12 @@ def my_contributions(request: HttpRequest) -> HttpResponse:
         .select_related("dataset__dao")
         .order_by("-created_at", "-id")
     )
-    # The datasets you have contributed to, for the filter (one small query).
+    # Your counts per dataset and status, from the tallies: the dataset filter and the page
+    # count, without counting your rows on every page.
+    counts = contributor_counts(request.user.pk)
     datasets = list(
-        Dataset.objects.filter(contributions__contributor=request.user)
+        Dataset.objects.filter(pk__in={dataset_id for dataset_id, _ in counts})
         .select_related("dao")
-        .distinct()
         .order_by("dao__name", "name")
     )
     status = request.GET.get("status", "")
@@ -114,7 +115,8 @@ def my_contributions(request: HttpRequest) -> HttpResponse:
         queryset = queryset.filter(dataset_id=int(dataset))
     else:
         dataset = ""
-    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    total = counted(counts, dataset_id=int(dataset) if dataset else None, status=status)
+    page = CountedPaginator(queryset, PAGE_SIZE, count=total).get_page(request.GET.get("page"))
     return render(
         request,
         "contributions/mine.html",

@@ -1,10 +1,11 @@
 """Reads for the DAO creator dashboard: what a DAO's data, labelers, rewards and workers look
 like, in numbers a chart can draw.
 
-Every query is an aggregate (GROUP BY in the database) over a bounded window or a capped list,
-so the page costs the same handful of queries at a thousand contributions as at a million;
-nothing here loads rows one by one. The broker is asked only when it is Redis, with short
-timeouts, and an unreachable broker is reported, never raised.
+Every query is an aggregate (GROUP BY in the database) over a bounded window or a capped list;
+nothing here loads rows one by one. Contribution counts come from the tallies
+(``contributions.tally``), which hold a row per dataset, day and status, so those charts cost
+the same at a thousand contributions as at a million. The broker is asked only when it is
+Redis, with short timeouts, and an unreachable broker is reported, never raised.
 """
 
 from __future__ import annotations
@@ -27,10 +28,11 @@ from django.db.models import (
     Sum,
     Window,
 )
-from django.db.models.functions import RowNumber, TruncDate
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
-from contributions.models import ACTIVE_STATUSES, Contribution, Review, Status
+from contributions import tally
+from contributions.models import ACTIVE_STATUSES, TALLY_SCORE_BINS, Contribution, Status
 from datadao.celeryconf import Queue
 from datadao.models import DAO, MANAGER_ROLES, Dataset, DatasetKind, User, WorkerHeartbeat
 from labeling.models import ConsensusRun, LabelerStats, LabelImport, RunStatus
@@ -41,7 +43,7 @@ from synthetic.models import SyntheticJob
 WINDOWS = (7, 30, 90)
 DEFAULT_WINDOW = 30
 SCORE_MAX = 10_000  # scores are basis points
-SCORE_BIN = 1_000
+SCORE_BIN = tally.SCORE_BIN_WIDTH  # the tallies' histogram bins
 LEADERBOARD_SIZE = 10
 RUNS_PER_DATASET = 30
 LABELING_DATASETS_SHOWN = 6
@@ -240,72 +242,36 @@ def window_start(*, days: int, now: dt.datetime) -> dt.datetime:
     return dt.datetime.combine(first, dt.time.min, tzinfo=dt.UTC)
 
 
-def _score_bins() -> dict[str, Count]:
-    """One filtered COUNT per score bin, so the histogram rides on the per-day scan."""
-    last = SCORE_MAX // SCORE_BIN - 1
-    return {
-        f"bin{i}": Count(
-            "id",
-            filter=Q(score__gte=i * SCORE_BIN)
-            & (Q(score__lte=SCORE_MAX) if i == last else Q(score__lt=(i + 1) * SCORE_BIN)),
-        )
-        for i in range(last + 1)
-    }
-
-
 def contributions_in_window(*, dataset_ids: list[int], days: int, now: dt.datetime) -> WindowStats:
     """Contributions created in the window per day by current status, the near-duplicates
-    among them and their score distribution: one GROUP BY pass over the window's rows that
-    returns at most a row per (day, status)."""
+    among them and their score distribution, from the tallies (``contributions.tally``): at
+    most a row per (day, status), however many contributions there are."""
     since = window_start(days=days, now=now)
     day_list = [since.date() + dt.timedelta(days=i) for i in range(days)]
     counts = {status: [0] * days for status in STATUS_ORDER}
-    bins = _score_bins()
-    scores = [0] * len(bins)
+    scores = [0] * TALLY_SCORE_BINS
     near = 0
-    rows = (
-        Contribution.objects.filter(dataset_id__in=dataset_ids, created_at__gte=since)
-        .annotate(day=TruncDate("created_at", tzinfo=dt.UTC))
-        .values("day", "status")
-        .annotate(
-            n=Count("id"),
-            near=Count("id", filter=Q(near_duplicate_of__isnull=False)),
-            **bins,
-        )
-        .order_by()
-    )
     index = {day: i for i, day in enumerate(day_list)}
-    for row in rows:
-        i = index.get(row["day"])
-        if i is None or row["status"] not in counts:
+    for row in tally.tally(dataset_ids, by=("day", "status"), since=since.date()):
+        day, status = row.key
+        i = index.get(day)
+        if i is None or status not in counts:
             continue  # created "in the future" (clock skew): outside the window
-        counts[row["status"]][i] += row["n"]
-        near += row["near"]
-        for b in range(len(scores)):
-            scores[b] += row[f"bin{b}"]
+        counts[status][i] += row.n
+        near += row.near
+        for b, n in enumerate(row.scores):
+            scores[b] += n
     return WindowStats(days=day_list, counts=counts, near_duplicates=near, score_counts=scores)
 
 
 def contribution_totals(*, dataset_ids: list[int]) -> Totals:
-    """All-time counts per status, the open review queue and near-duplicates. One GROUP BY
-    over the DAO's rows, which returns at most one row per status."""
-    if not dataset_ids:
-        return Totals(by_status={}, review_pending=0, near_duplicates=0)
-    rows = (
-        Contribution.objects.filter(dataset_id__in=dataset_ids)
-        .values("status")
-        .annotate(
-            n=Count("id"),
-            pending=Count("id", filter=Q(review=Review.PENDING)),
-            near=Count("id", filter=Q(near_duplicate_of__isnull=False)),
-        )
-        .order_by()
-    )
+    """All-time counts per status, the open review queue and near-duplicates, from the
+    tallies: at most a row per status."""
     by_status, pending, near = {}, 0, 0
-    for row in rows:
-        by_status[row["status"]] = row["n"]
-        pending += row["pending"]
-        near += row["near"]
+    for row in tally.tally(dataset_ids, by=("status",)):
+        by_status[row.key[0]] = row.n
+        pending += row.pending
+        near += row.near
     return Totals(by_status=by_status, review_pending=pending, near_duplicates=near)
 
 

@@ -48,9 +48,10 @@ def dataset_cards(*, dao: DAO, user: User) -> list[Dataset]:
     """The datasets a DAO page lists, each with its reward policy, its latest release
     (``latest_cid``, ``latest_version``) and its counts: ``pinned`` contributions, and for
     labeling datasets ``items`` and ``settled`` items (check questions left out). Three
-    queries however many datasets the DAO has."""
+    queries however many datasets the DAO has; the pinned counts come from the tallies."""
     # Imported here: these apps build on datadao's models, not the other way round.
-    from contributions.models import Contribution, Release, Status
+    from contributions.models import Release
+    from contributions.selectors import pinned_counts
     from labeling.models import LabelTask, TaskStatus
 
     latest = Release.objects.filter(dataset=OuterRef("pk")).order_by("-version")
@@ -64,12 +65,7 @@ def dataset_cards(*, dao: DAO, user: User) -> list[Dataset]:
         .order_by("name")
     )
     ids = [dataset.pk for dataset in datasets]
-    pinned = dict(
-        Contribution.objects.filter(dataset_id__in=ids, status=Status.PINNED)
-        .values("dataset_id")
-        .annotate(n=Count("id"))
-        .values_list("dataset_id", "n")
-    )
+    pinned = pinned_counts(ids)
     items = {
         row["dataset_id"]: row
         for row in LabelTask.objects.filter(dataset_id__in=ids, is_gold=False)

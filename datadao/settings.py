@@ -259,6 +259,7 @@ CELERY_BEAT_SCHEDULE = {
     "audit-pins": {"task": "ipfs.tasks.audit_pins", "schedule": PIN_AUDIT_INTERVAL_SECONDS},
     "close-due-epochs": {"task": "rewards.tasks.close_due_epochs", "schedule": 3600.0},
     "release-expired-holds": {"task": "labeling.tasks.release_expired_holds", "schedule": 60.0},
+    "fold-tallies": {"task": "contributions.tasks.fold_tallies", "schedule": 10.0},
 }
 
 # --- Logging --------------------------------------------------------------------------------
