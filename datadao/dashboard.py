@@ -407,22 +407,27 @@ def rewards_per_epoch(*, dao: DAO) -> list[EpochRow]:
 
 def work_backlog(*, dataset_ids: list[int]) -> list[BacklogRow]:
     """Work not yet final, from the database: how much per state and how long the oldest has
-    waited. One GROUP BY per kind of work, each returning at most a row per active state."""
+    waited. Contributions from the tallies and one indexed lookup per waiting state; other work
+    one GROUP BY per kind, each returning at most a row per active state."""
     if not dataset_ids:
         return []
     rows: list[BacklogRow] = []
-    contributions = (
-        Contribution.objects.filter(dataset_id__in=dataset_ids, status__in=ACTIVE_STATUSES)
-        .values("status")
-        .annotate(n=Count("id"), oldest=Min("status_changed_at"))
-        .order_by()
-    )
-    found = {row["status"]: row for row in contributions}
+    # Contributions: how many from the tallies; the oldest of each state through the
+    # sweeper's (status, status_changed_at) index, the first row of this DAO's in that order.
+    waiting = {
+        row.key[0]: row.n
+        for row in tally.tally(dataset_ids, by=("status",), statuses=ACTIVE_STATUSES)
+    }
     for status in STATUS_ORDER:
-        if status in found:
-            row = found[status]
+        if waiting.get(status):
+            oldest = (
+                Contribution.objects.filter(dataset_id__in=dataset_ids, status=status)
+                .order_by("status_changed_at")
+                .values_list("status_changed_at", flat=True)
+                .first()
+            )
             rows.append(
-                BacklogRow("contributions", status, row["n"], row["oldest"], STATUS_QUEUE[status])
+                BacklogRow("contributions", status, waiting[status], oldest, STATUS_QUEUE[status])
             )
     others: list[tuple[str, Any, tuple[str, ...], str]] = [
         ("synthetic jobs", SyntheticJob, tuple(SYNTHETIC_ACTIVE), Queue.SYNTHETIC),
