@@ -31,6 +31,11 @@ from datadao.models import DatasetKind, DatasetStatus, User
 from labeling.conf import LabelingSettings, labeling_settings
 from labeling.models import Assignment, HoldStatus, Label, LabelTask
 
+# The task's columns by name, not ``t.*``: a prepared statement's result columns are fixed
+# when it is prepared, so a column added by a migration would fail it ("cached plan must not
+# change result type") on every connection that prepared it before.
+_TASK_COLUMNS = ", ".join(f"t.{field.column}" for field in LabelTask._meta.concrete_fields)
+
 # Whether the labeler may take work now, checked inside each fast statement: a labeling dataset,
 # open, whose schema is still the one the caller read its settings from (``%(schema)s``, see
 # ``dataset_conf``), the labeler a member of its DAO and not paused on it. No Vars of the
@@ -73,7 +78,7 @@ WITH pick AS (
 {_CANDIDATE}),
 slot AS (
   UPDATE labeling_labeltask t SET reserved = t.reserved + 1 FROM pick
-  WHERE t.id = pick.id RETURNING t.*),
+  WHERE t.id = pick.id RETURNING {_TASK_COLUMNS}),
 hold AS (
   INSERT INTO labeling_assignment (dataset_id, task_id, labeler_id, status, created_at, expires_at)
   SELECT %(d)s::bigint, pick.id, %(u)s::bigint, 'active', %(now)s, %(expires)s FROM pick
@@ -116,7 +121,8 @@ hold AS (
   SELECT %(d)s::bigint, gold.id, %(u)s::bigint, 'active', %(now)s, %(expires)s FROM gold
   WHERE EXISTS (SELECT 1 FROM real)
   RETURNING id, task_id)
-SELECT t.*, hold.id AS hold_id FROM labeling_labeltask t JOIN hold ON t.id = hold.task_id
+SELECT {_TASK_COLUMNS}, hold.id AS hold_id
+FROM labeling_labeltask t JOIN hold ON t.id = hold.task_id
 """  # noqa: S608 (constants only)
 
 # Submit on a live hold: the hold and its task locked (a concurrent submit of the same hold
@@ -231,7 +237,7 @@ def _cursor() -> Iterator[Any]:
         yield wrapped
 
 
-# The task's columns as ``slot.*``/``t.*`` return them, with the converters Django applies on
+# The task's columns as the statements return them, with the converters Django applies on
 # reading (its psycopg setup returns jsonb as text; JSONField decodes it).
 _TASK_FIELDS = {field.column: field for field in LabelTask._meta.concrete_fields}
 
