@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import psycopg
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -118,6 +119,30 @@ def test_the_hot_statements_are_prepared_once_per_connection(ldataset, labelers)
     assert [sql.split()[:2] for sql in prepared] == [["WITH", "pick"], ["WITH", "held"]], prepared
     # Nothing the ORM ran was prepared: it binds on the client.
     assert not any("datadao_user" in sql for sql in prepared)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_column_added_by_a_migration_does_not_break_prepared_statements(ldataset, labelers):
+    """The statements name their columns: one added to the task table by another connection
+    (a deploy's migration, before the processes restart) after this connection prepared them
+    changes nothing for them. (With ``t.*`` PostgreSQL refuses: "cached plan must not change
+    result type".)"""
+    make_tasks(ldataset, 4)
+    for user in labelers[:2]:
+        hold = services.task_next(dataset_id=ldataset.pk, labeler=user)
+        services.label_submit(dataset_id=ldataset.pk, labeler=user, hold_id=hold.pk, value="cat")
+    params = connection.get_connection_params()
+    with psycopg.connect(**params, autocommit=True) as other:
+        other.execute("ALTER TABLE labeling_labeltask ADD COLUMN added_later integer DEFAULT 7")
+    try:
+        hold = services.task_next(dataset_id=ldataset.pk, labeler=labelers[2])
+        label = services.label_submit(
+            dataset_id=ldataset.pk, labeler=labelers[2], hold_id=hold.pk, value="dog"
+        )
+        assert Label.objects.get(pk=label.pk).value == ["dog"]
+    finally:
+        with psycopg.connect(**params, autocommit=True) as other:
+            other.execute("ALTER TABLE labeling_labeltask DROP COLUMN added_later")
 
 
 def _set_schema(dataset, **changes):  # type: ignore[no-untyped-def]
