@@ -35,10 +35,19 @@ FOLD_BATCH = 50_000
 _TABLE = "contributions_contribution"
 _COUNTS = ", ".join(TALLY_COUNTS)
 
+
+def _day_sql(vendor: str, created_at: str = "created_at") -> str:
+    """A contribution's tally day, the UTC date it was created, for the triggers and the
+    recount alike (Django keeps SQLite's datetimes as UTC text)."""
+    if vendor == "postgresql":
+        return f"({created_at} AT TIME ZONE 'UTC')::date"
+    return f"date({created_at})"
+
+
 # --- PostgreSQL: one statement-level trigger function for inserts, updates and deletes -------
 
 # A contribution row as the tally sees it, signed: +1 for a row as it is now, -1 as it was.
-_PG_ROW = f"""dataset_id, contributor_id, (created_at AT TIME ZONE 'UTC')::date AS day, status,
+_PG_ROW = f"""dataset_id, contributor_id, {_day_sql("postgresql")} AS day, status,
     (near_duplicate_of_id IS NOT NULL)::int AS near, (review = 'pending')::int AS pending,
     CASE WHEN score IS NOT NULL THEN least(score / {SCORE_BIN_WIDTH}, {TALLY_SCORE_BINS - 1})
     END AS bin"""  # (least() would skip a NULL)
@@ -117,7 +126,8 @@ def _sqlite_values(row: str, sign: int) -> str:
     bin_ = f"min({row}.score / {SCORE_BIN_WIDTH}, {TALLY_SCORE_BINS - 1})"
     bins = ", ".join(f"{sign} * coalesce({bin_} = {i}, 0)" for i in range(TALLY_SCORE_BINS))
     return (
-        f"({row}.dataset_id, {row}.contributor_id, date({row}.created_at), {row}.status, {sign}, "
+        f"({row}.dataset_id, {row}.contributor_id, {_day_sql('sqlite', f'{row}.created_at')}, "
+        f"{row}.status, {sign}, "
         f"{sign} * ({row}.near_duplicate_of_id IS NOT NULL), "
         f"{sign} * ({row}.review = 'pending'), {bins})"
     )
@@ -175,12 +185,6 @@ RECOUNT_CONTRIBUTORS_SQL = f"""
 SELECT contributor_id, dataset_id, status, count(*) FROM {_TABLE}
 GROUP BY contributor_id, dataset_id, status
 """
-
-
-def _day_sql(vendor: str) -> str:
-    if vendor == "postgresql":
-        return "(created_at AT TIME ZONE 'UTC')::date"
-    return "date(created_at)"
 
 
 def install(schema_editor: Any) -> None:

@@ -127,14 +127,14 @@ def task_next(*, dataset_id: int, labeler: User) -> Assignment | None:
     """
     gold: bool | None = None
     if hot.enabled() and (known := hot.dataset_conf(dataset_id)) is not None:
-        now = timezone.now()
+        now, seconds = timezone.now(), hold_seconds()
         rate = known.conf.gold_rate
         gold = rate > 0 and _random.random() < rate
-        hold = hot.next_gold(known, dataset_id, labeler, now, hold_seconds()) if gold else None
+        hold = hot.next_gold(known, dataset_id, labeler, now, seconds) if gold else None
         # No check question left for this labeler (or no real work): an ordinary task, as the
         # general path serves then.
         gold = False
-        hold = hold or hot.next_ordinary(known, dataset_id, labeler, now, hold_seconds())
+        hold = hold or hot.next_ordinary(known, dataset_id, labeler, now, seconds)
         if hold is not None:
             return hold
         # A live hold, no free slot, a refusal or a changed schema: the general path says which.

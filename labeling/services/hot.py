@@ -33,8 +33,11 @@ from labeling.models import Assignment, HoldStatus, Label, LabelTask
 
 # The task's columns by name, not ``t.*``: a prepared statement's result columns are fixed
 # when it is prepared, so a column added by a migration would fail it ("cached plan must not
-# change result type") on every connection that prepared it before.
-_TASK_COLUMNS = ", ".join(f"t.{field.column}" for field in LabelTask._meta.concrete_fields)
+# change result type") on every connection that prepared it before. In the model's field
+# order, which is the order ``from_db`` takes them in (``_task_from_row``).
+_TASK_FIELDS = LabelTask._meta.concrete_fields
+_TASK_COLUMNS = ", ".join(f"t.{field.column}" for field in _TASK_FIELDS)
+_TASK_ATTNAMES = [field.attname for field in _TASK_FIELDS]
 
 # Whether the labeler may take work now, checked inside each fast statement: a labeling dataset,
 # open, whose schema is still the one the caller read its settings from (``%(schema)s``, see
@@ -237,23 +240,15 @@ def _cursor() -> Iterator[Any]:
         yield wrapped
 
 
-# The task's columns as the statements return them, with the converters Django applies on
-# reading (its psycopg setup returns jsonb as text; JSONField decodes it).
-_TASK_FIELDS = {field.column: field for field in LabelTask._meta.concrete_fields}
-
-
-def _task_from_row(columns: list[str], row: tuple[Any, ...]) -> LabelTask:
-    by_column = dict(zip(columns, row, strict=True))
-    names: list[str] = []
-    values: list[Any] = []
-    # In the model's field order, as ``from_db`` expects (the table's may differ).
-    for column, field in _TASK_FIELDS.items():
-        value = by_column[column]
+def _task_from_row(values: tuple[Any, ...]) -> LabelTask:
+    """The task from a statement's ``_TASK_COLUMNS``, with the converters Django applies on
+    reading (its psycopg setup returns jsonb as text; JSONField decodes it)."""
+    converted = []
+    for field, value in zip(_TASK_FIELDS, values, strict=True):
         for convert in field.get_db_converters(connection):
             value = convert(value, None, connection)
-        names.append(field.attname)
-        values.append(value)
-    return LabelTask.from_db(connection.alias, names, values)
+        converted.append(value)
+    return LabelTask.from_db(connection.alias, _TASK_ATTNAMES, converted)
 
 
 def dataset_conf(dataset_id: int) -> DatasetConf | None:
@@ -316,12 +311,12 @@ def _hold(
     with _cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
-        columns = [column.name for column in cursor.description or ()]
     if row is None:
         return None
-    task = _task_from_row(columns, row)
+    *task_values, hold_id = row  # the task's columns, then the hold's id
+    task = _task_from_row(tuple(task_values))
     hold = Assignment(
-        id=row[-1],  # hold_id, after the task's columns
+        id=hold_id,
         dataset_id=dataset_id,
         task=task,
         labeler=labeler,

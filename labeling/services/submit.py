@@ -139,7 +139,7 @@ def _submit_hot(
         labeler=labeler,
         hold_id=hold_id,
         names=names,
-        choice=None if conf.multi_choice else conf.index(names[0]),
+        choice=_choice(conf, names),
         duration_ms=_clamp_duration(duration_ms),
         now=now,
     )
@@ -152,6 +152,11 @@ def _submit_hot(
 
         dispatch_task_consensus(done.label.task_id)
     return done.label
+
+
+def _choice(conf: LabelingSettings, names: list[str]) -> int | None:
+    """A single-choice answer's index in the label set (None for multi-choice)."""
+    return None if conf.multi_choice else conf.index(names[0])
 
 
 def _clamp_duration(duration_ms: int) -> int:
@@ -176,7 +181,7 @@ def _label_submit_general(
         task=task,
         labeler=labeler,
         value=names,
-        choice=None if conf.multi_choice else conf.index(names[0]),
+        choice=_choice(conf, names),
         duration_ms=_clamp_duration(duration_ms),
         gold_correct=gold_correct,
     )
