@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import itertools
+
 import factory
+from django.utils import timezone
 from eth_account import Account
 
+from contributions.models import Contribution, Status
 from datadao import services
 from datadao.models import DAO, Dataset, Membership, Role, User
 
@@ -67,3 +73,34 @@ class DatasetFactory(factory.django.DjangoModelFactory):
     @classmethod
     def _create(cls, model_class, *args, **kwargs):  # type: ignore[no-untyped-def]
         return services.dataset_create(actor=None, **kwargs)
+
+
+_bulk_serial = itertools.count()
+
+
+def contributions_bulk(  # type: ignore[no-untyped-def]
+    dataset, n: int, *, days_ago: int = 0, status: str = Status.RECEIVED, **fields
+) -> list[Contribution]:
+    """``n`` contributions in one INSERT, created ``days_ago`` days ago, by one new contributor
+    unless ``contributor`` is given; a pinned one carries a CID. For counts and charts, not
+    for the pipeline: nothing is stored or scored."""
+    contributor = fields.pop("contributor", None) or UserFactory()
+    created = timezone.now() - dt.timedelta(days=days_ago)
+    rows = []
+    for _ in range(n):
+        i = next(_bulk_serial)
+        rows.append(
+            Contribution(
+                dataset=dataset,
+                contributor=contributor,
+                sha256=hashlib.sha256(f"bulk-{i}".encode()).hexdigest(),
+                size=10,
+                storage_name=f"bulk-{i}",
+                created_at=created,
+                status_changed_at=created,
+                status=status,
+                cid="bafy" if status == Status.PINNED else "",
+                **fields,
+            )
+        )
+    return Contribution.objects.bulk_create(rows)

@@ -5,8 +5,6 @@ exact before and after a fold, and never counted twice by concurrent folds."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import itertools
 import json
 import subprocess
 import sys
@@ -20,32 +18,9 @@ from django.utils import timezone
 from contributions import tally
 from contributions.models import Contribution, ContributorTally, Review, Status, Tally, TallyDelta
 from datadao.models import User
-from tests.factories import DatasetFactory, UserFactory
+from tests.factories import DatasetFactory, UserFactory, contributions_bulk
 
 ROOT = Path(__file__).resolve().parents[2]
-_serial = itertools.count()
-
-
-def _make(dataset, n: int, *, days_ago: int = 0, **fields) -> list[Contribution]:  # type: ignore[no-untyped-def]
-    contributor = fields.pop("contributor", None) or UserFactory()
-    created = timezone.now() - dt.timedelta(days=days_ago)
-    rows = []
-    for _ in range(n):
-        i = next(_serial)
-        rows.append(
-            Contribution(
-                dataset=dataset,
-                contributor=contributor,
-                sha256=hashlib.sha256(f"tally-{i}".encode()).hexdigest(),
-                size=10,
-                storage_name=f"tally-{i}",
-                created_at=created,
-                status_changed_at=created,
-                cid="bafy" if fields.get("status") == Status.PINNED else "",
-                **({"status": Status.RECEIVED} | fields),
-            )
-        )
-    return Contribution.objects.bulk_create(rows)
 
 
 def _tallied(dataset_ids: list[int]) -> dict[tuple[int, dt.date, str], tuple[int, ...]]:
@@ -74,7 +49,11 @@ def _assert_exact(dataset_ids: list[int]) -> None:
 @pytest.mark.django_db
 def test_every_kind_of_write_is_tallied_and_a_fold_changes_nothing_a_reader_sees() -> None:
     one, two = DatasetFactory(), DatasetFactory()
-    rows = _make(one, 6) + _make(one, 3, days_ago=3) + _make(two, 4, days_ago=40)
+    rows = (
+        contributions_bulk(one, 6)
+        + contributions_bulk(one, 3, days_ago=3)
+        + contributions_bulk(two, 4, days_ago=40)
+    )
     ids = [one.pk, two.pk]
     _assert_exact(ids)
     assert _tallied(ids)[(one.pk, timezone.now().date(), Status.RECEIVED)][0] == 6
@@ -117,9 +96,9 @@ def test_every_kind_of_write_is_tallied_and_a_fold_changes_nothing_a_reader_sees
 @pytest.mark.django_db
 def test_a_rolled_back_write_leaves_no_count() -> None:
     dataset = DatasetFactory()
-    _make(dataset, 2)
+    contributions_bulk(dataset, 2)
     with pytest.raises(RuntimeError), transaction.atomic():
-        _make(dataset, 5)
+        contributions_bulk(dataset, 5)
         Contribution.objects.filter(dataset=dataset).update(status=Status.FAILED)
         raise RuntimeError("abandoned")
     assert [r.n for r in tally.tally([dataset.pk], by=("status",))] == [2]
@@ -129,9 +108,9 @@ def test_a_rolled_back_write_leaves_no_count() -> None:
 @pytest.mark.django_db
 def test_filters_and_groupings() -> None:
     dataset = DatasetFactory()
-    _make(dataset, 2, status=Status.PINNED)
-    _make(dataset, 1, status=Status.REJECTED, days_ago=10)
-    _make(dataset, 4, status=Status.PINNED, days_ago=10)
+    contributions_bulk(dataset, 2, status=Status.PINNED)
+    contributions_bulk(dataset, 1, status=Status.REJECTED, days_ago=10)
+    contributions_bulk(dataset, 4, status=Status.PINNED, days_ago=10)
     since = timezone.now().date() - dt.timedelta(days=2)
     assert [(r.key, r.n) for r in tally.tally([dataset.pk], by=("status",), since=since)] == [
         (("pinned",), 2)
@@ -151,8 +130,8 @@ def test_installing_the_triggers_tallies_what_is_already_there() -> None:
     dataset = DatasetFactory()
     with connection.schema_editor() as editor:
         tally.uninstall(editor)
-    _make(dataset, 3, status=Status.PINNED, score=4200)
-    _make(dataset, 2, days_ago=5)
+    contributions_bulk(dataset, 3, status=Status.PINNED, score=4200)
+    contributions_bulk(dataset, 2, days_ago=5)
     assert not TallyDelta.objects.filter(dataset_id=dataset.pk).exists()
     Tally.objects.all().delete()
     TallyDelta.objects.all().delete()
@@ -174,7 +153,7 @@ def test_concurrent_writers_and_folds_count_everything_once() -> None:
         try:
             for _ in range(15):
                 with transaction.atomic():
-                    rows = _make(dataset, 3)
+                    rows = contributions_bulk(dataset, 3)
                     Contribution.objects.filter(pk=rows[k % 3].pk).update(
                         status=Status.PINNED, cid="bafy"
                     )

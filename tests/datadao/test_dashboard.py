@@ -4,8 +4,6 @@ of queries however much data there is."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import itertools
 import re
 import xml.etree.ElementTree as ET
 
@@ -23,13 +21,12 @@ from datadao.models import DAO, Membership, Role, User, WorkerHeartbeat
 from labeling.models import ConsensusRun, LabelerStats, LabelImport, RunStatus
 from rewards.models import Epoch, EpochStatus, RewardEntry
 from synthetic.models import JobStatus, SyntheticJob
-from tests.factories import DAOFactory, DatasetFactory, UserFactory
+from tests.factories import DAOFactory, DatasetFactory, UserFactory, contributions_bulk
 
 pytestmark = pytest.mark.django_db
 
 SVG = "{http://www.w3.org/2000/svg}"
 LABELING_SCHEMA = {"labels": ["cat", "dog"], "item_kind": "text"}
-_serial = itertools.count()
 
 
 def _as(user: User) -> Client:
@@ -39,25 +36,9 @@ def _as(user: User) -> Client:
 
 
 def _contributions(dataset, n: int, *, days_ago: int = 0, **fields) -> list[Contribution]:  # type: ignore[no-untyped-def]
-    contributor = fields.pop("contributor", None) or UserFactory()
-    created = timezone.now() - dt.timedelta(days=days_ago)
-    rows = []
-    for _ in range(n):
-        i = next(_serial)
-        rows.append(
-            Contribution(
-                dataset=dataset,
-                contributor=contributor,
-                sha256=hashlib.sha256(f"c{i}".encode()).hexdigest(),
-                size=10,
-                storage_name=f"dash-{i}",
-                created_at=created,
-                status_changed_at=created,
-                cid="bafy" if fields.get("status") == Status.PINNED else "",
-                **({"status": Status.REJECTED} | fields),
-            )
-        )
-    return Contribution.objects.bulk_create(rows)
+    return contributions_bulk(
+        dataset, n, days_ago=days_ago, **({"status": Status.REJECTED} | fields)
+    )
 
 
 def _svg(body: str, chart_id: str) -> ET.Element:
