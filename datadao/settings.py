@@ -64,6 +64,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, so its 400 still carries the security headers set by the middleware above.
+    "datadao.middleware.RefuseNulMiddleware",
 ]
 
 ROOT_URLCONF = "datadao.urls"
