@@ -1,7 +1,7 @@
 """A NUL character anywhere a view reads input is a 400 naming it, for the whole site at once.
 
-PostgreSQL cannot take a NUL in text: before ``datadao.middleware.RefuseNulMiddleware`` a NUL
-in a console filter was a 500 (and in a form field, a 500 after whatever the view had written).
+PostgreSQL cannot take a NUL in text: without ``datadao.middleware.RefuseNulMiddleware`` a NUL
+in a console filter is a 500 (and in a form field, a 500 after whatever the view wrote first).
 These tests send the NUL through the real middleware stack to PostgreSQL-backed views.
 """
 
@@ -60,8 +60,8 @@ def _filter_names(model_admin: admin.ModelAdmin) -> list[str]:
 
 
 def test_every_console_filter_search_and_ordering_with_a_nul_is_a_400() -> None:
-    """Attack: a NUL in any changelist parameter of any console page (it was a 500 for the
-    field filters, e.g. /admin/datadao/auditevent/?verb=a%00b)."""
+    """Attack: a NUL in any changelist parameter of any console page (a field filter such as
+    /admin/datadao/auditevent/?verb=a%00b reaches PostgreSQL)."""
     operator = UserFactory(is_staff=True, is_superuser=True)
     client = Client()
     client.force_login(operator, backend="django.contrib.auth.backends.ModelBackend")
