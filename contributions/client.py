@@ -89,14 +89,13 @@ class DatadaoClient:
         return {"X-CSRFToken": self.session.cookies.get("csrftoken", "")}
 
     def sign_in(self, account: LocalAccount, chain_id: int | None = None) -> str:
-        info = self._check(self.session.get(f"{self.base_url}/auth/nonce", timeout=self.timeout))
-        chain = chain_id or info["chain_ids"][0]
+        # The nonce is issued for this address (and chain: the site's first allowed one unless
+        # given), so only this account's signature can use it.
+        params: dict[str, str | int] = {"address": account.address}
+        if chain_id:
+            params["chain_id"] = chain_id
         body = self._check(
-            self.session.get(
-                f"{self.base_url}/auth/nonce",
-                params={"address": account.address, "chain_id": chain},
-                timeout=self.timeout,
-            )
+            self.session.get(f"{self.base_url}/auth/nonce", params=params, timeout=self.timeout)
         )
         message = body["message"]
         signature = account.sign_message(encode_defunct(text=message)).signature.to_0x_hex()

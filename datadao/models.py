@@ -229,9 +229,12 @@ class AuditEvent(models.Model):
 
 
 class SiweNonce(models.Model):
-    """A single-use Sign-In with Ethereum nonce. Consumed atomically by one UPDATE."""
+    """A single-use Sign-In with Ethereum nonce for one address on one chain. Consumed
+    atomically by one UPDATE that also matches the address and chain."""
 
     nonce = models.CharField(max_length=64, unique=True)
+    address = models.CharField(max_length=42, help_text="EIP-55 address it was issued for.")
+    chain_id = models.PositiveBigIntegerField(help_text="Chain it was issued for.")
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(db_index=True)
     consumed_at = models.DateTimeField(null=True, blank=True)

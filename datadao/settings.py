@@ -64,6 +64,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, so its 400 still carries the security headers set by the middleware above.
+    "datadao.middleware.RefuseNulMiddleware",
 ]
 
 ROOT_URLCONF = "datadao.urls"
@@ -138,9 +140,15 @@ SIWE_NONCE_TTL_SECONDS = env.int("SIWE_NONCE_TTL_SECONDS", default=300)
 SIWE_CLOCK_SKEW_SECONDS = env.int("SIWE_CLOCK_SKEW_SECONDS", default=60)
 
 # --- Security ---------------------------------------------------------------------------------
+# A TLS-terminating proxy in front tells us the original scheme in X-Forwarded-Proto. Anyone can
+# send that header, so it is believed only when the operator says such a proxy is there, one
+# that overwrites the header on every request and is the only way to reach this process.
+# Without it, a plain-HTTP request that claims "https" would skip the HTTPS redirect and HSTS
+# and pass as secure (SIWE's https origin, CSRF's strict Referer check).
+TRUSTED_PROXY = env.bool("TRUSTED_PROXY", default=False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXY else None
 # Secure by default whenever DEBUG is off; each one can be relaxed explicitly (e.g. behind a
 # TLS-terminating proxy that already redirects).
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)

@@ -33,11 +33,15 @@ class SiteOrigin:
         return f"{self.scheme}://{self.domain}"
 
 
-def siwe_nonce_issue() -> SiweNonce:
-    """A fresh single-use nonce: 128 random bits as 32 hex digits, valid for the TTL."""
+def siwe_nonce_issue(*, address: str, chain_id: int) -> SiweNonce:
+    """A fresh single-use nonce for one address on one chain: 128 random bits as 32 hex
+    digits, valid for the TTL. Only a message from ``address`` naming ``chain_id`` can use it.
+    """
     now = timezone.now()
     return SiweNonce.objects.create(
         nonce=secrets.token_hex(16),
+        address=address,
+        chain_id=chain_id,
         created_at=now,
         expires_at=now + timedelta(seconds=settings.SIWE_NONCE_TTL_SECONDS),
     )
@@ -70,20 +74,36 @@ def _check_site(message: SiweMessage, site: SiteOrigin) -> None:
         raise SiweError("wrong_chain", f"Chain {message.chain_id} is not allowed here ({allowed}).")
 
 
-def _consume_nonce(nonce: str) -> None:
-    """Mark the nonce used in one conditional UPDATE: of two concurrent uses, one wins."""
+def _consume_nonce(message: SiweMessage) -> None:
+    """Mark the nonce used in one conditional UPDATE: of two concurrent uses, one wins, and
+    only a message from the address and chain the nonce was issued for can win."""
     now = timezone.now()
     used = SiweNonce.objects.filter(
-        nonce=nonce, consumed_at__isnull=True, expires_at__gt=now
+        nonce=message.nonce,
+        address=message.address,
+        chain_id=message.chain_id,
+        consumed_at__isnull=True,
+        expires_at__gt=now,
     ).update(consumed_at=now)
     if used == 1:
         return
-    row = SiweNonce.objects.filter(nonce=nonce).first()
+    row = SiweNonce.objects.filter(nonce=message.nonce).first()
     if row is None:
         raise SiweError("unknown_nonce", "The nonce was not issued by this site.")
     if row.consumed_at is not None:
         raise SiweError("replayed_nonce", "The nonce has already been used; ask for a new one.")
-    raise SiweError("expired_nonce", "The nonce has expired; ask for a new one.")
+    if row.expires_at <= now:
+        raise SiweError("expired_nonce", "The nonce has expired; ask for a new one.")
+    if row.address != message.address:
+        raise SiweError(
+            "nonce_address_mismatch",
+            f"The nonce was issued for another address; ask for a nonce for {message.address}.",
+        )
+    raise SiweError(
+        "nonce_chain_mismatch",
+        f"The nonce was issued for chain {row.chain_id}, not chain {message.chain_id}; ask "
+        "for a nonce for this chain.",
+    )
 
 
 @transaction.atomic
@@ -97,10 +117,13 @@ def siwe_authenticate(*, text: str, signature: str, site: SiteOrigin) -> User:
     message = parse_message(text)
     _check_site(message, site)
     check_times(
-        message, now=timezone.now(), skew=timedelta(seconds=settings.SIWE_CLOCK_SKEW_SECONDS)
+        message,
+        now=timezone.now(),
+        skew=timedelta(seconds=settings.SIWE_CLOCK_SKEW_SECONDS),
+        max_age=timedelta(seconds=settings.SIWE_NONCE_TTL_SECONDS),
     )
     verify_signature(text, signature, message.address)
-    _consume_nonce(message.nonce)
+    _consume_nonce(message)
     user, _ = user_get_or_create(address=message.address)
     if not user.is_active:
         raise SiweError("inactive", "This account is disabled.")

@@ -212,10 +212,24 @@ def parse_datetime(value: str) -> datetime:
     return datetime.fromisoformat(normalized)
 
 
-def check_times(message: SiweMessage, *, now: datetime, skew: timedelta) -> None:
-    """Refuse a message issued in the future, expired, or not yet valid (allowing ``skew``)."""
-    if parse_datetime(message.issued_at) > now + skew:
+def check_times(
+    message: SiweMessage, *, now: datetime, skew: timedelta, max_age: timedelta
+) -> None:
+    """Refuse a message issued in the future or more than ``max_age`` ago, expired, or not yet
+    valid, allowing ``skew`` each way for clocks that disagree.
+
+    ``max_age`` bounds how long a signed message stays usable whatever its own 'Expiration
+    Time' says (or when it has none): a message signed long ago and kept is not a sign-in.
+    """
+    issued_at = parse_datetime(message.issued_at)
+    if issued_at > now + skew:
         raise SiweError("not_yet_valid", "The message's 'Issued At' is in the future.")
+    if issued_at < now - max_age - skew:
+        raise SiweError(
+            "stale_message",
+            f"The message's 'Issued At' is more than {int(max_age.total_seconds())} seconds "
+            "ago; ask for a new nonce and sign again.",
+        )
     if message.expiration_time and parse_datetime(message.expiration_time) <= now - skew:
         raise SiweError("expired", "The message has expired.")
     if message.not_before and parse_datetime(message.not_before) > now + skew:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseNotFound
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
-from ipfs.access import may_read
+from ipfs.access import is_public, may_read
 from ipfs.backends.base import IpfsCorrupt, IpfsNotFound, IpfsUnavailable
 from ipfs.cid import Cid
 from ipfs.models import Pin
@@ -17,15 +18,18 @@ def serve_cid(request: HttpRequest, cid: str) -> HttpResponse:
     """``/ipfs/<cid>``: the content of a CID this platform pinned.
 
     User uploads are always sent as attachments with ``nosniff``, so a hostile upload can never
-    run as a page of this site.
+    run as a page of this site. Public content (readable with no session) may be cached by
+    anyone; everything else is ``private`` with ``Vary: Cookie``, so a shared cache never hands
+    members-only bytes to the next visitor.
     """
     try:
         canonical = str(Cid.parse(cid))
     except ValueError as exc:
         return HttpResponse(f"Not a valid CID: {exc}", status=400, content_type="text/plain")
     pin = Pin.objects.filter(cid__in={cid, canonical}).first()
-    if pin is None or not may_read(request.user, pin.label):
-        raise Http404("This CID is not pinned here.")
+    public = pin is not None and is_public(pin.label)
+    if pin is None or not (public or may_read(request.user, pin.label)):
+        return _not_found()
     try:
         handle = content_open_verified(cid=pin.cid)
     except IpfsNotFound as exc:
@@ -48,6 +52,21 @@ def serve_cid(request: HttpRequest, cid: str) -> HttpResponse:
         handle, as_attachment=True, filename=pin.cid, content_type=pin.content_type
     )
     response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "public, max-age=31536000, immutable"
+    # Bytes under a CID never change. Public content may be kept by any cache; members-only
+    # content only by the member's own browser, never by a proxy or CDN that would hand it to
+    # the next visitor.
+    scope = "public" if public else "private"
+    response["Cache-Control"] = f"{scope}, max-age=31536000, immutable"
+    if not public:
+        patch_vary_headers(response, ("Cookie",))
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+def _not_found() -> HttpResponse:
+    """The one 404 of this view, whether the CID is unknown or the reader may not see it. Not
+    cached by anyone: the answer depends on the session and on what gets pinned later."""
+    response = HttpResponseNotFound("This CID is not pinned here.", content_type="text/plain")
+    response["Cache-Control"] = "private, no-store"
+    patch_vary_headers(response, ("Cookie",))
     return response

@@ -10,6 +10,8 @@ except those Django answers itself with its HTML pages: a session write without 
 token (403), a multipart body it cannot parse for a bulk import (400), and any body over
 ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (2 MiB) outside the streamed uploads (400, left out below: no
 client of this API sends one). Rewards downloads take the session cookie only, not API tokens.
+A NUL character in any query parameter, form field or JSON body is a 400 ``bad_request`` on
+every endpoint (``datadao.middleware``), also left out of each operation below.
 """
 
 from __future__ import annotations

@@ -25,17 +25,27 @@ PATHS: dict[str, Schema] = {
         "get": {
             "tags": ["auth"],
             "operationId": "siwe_nonce",
-            "summary": "Issue a single-use sign-in nonce (and the message to sign)",
-            "description": "Valid for 5 minutes; sets the csrftoken cookie. With `address` the "
-            "exact EIP-4361 message is returned too; `chain_id` is read only then.",
+            "summary": "Issue a single-use sign-in nonce for one address and chain",
+            "description": "Valid for 5 minutes; sets the csrftoken cookie. Returns the exact "
+            "EIP-4361 message to sign. Only a message from `address` naming `chain_id` can "
+            "use the nonce (otherwise POST /auth/verify answers nonce_address_mismatch or "
+            "nonce_chain_mismatch).",
             "security": [ANONYMOUS],
             "parameters": [
-                query("address", STRING, "Your wallet address (0x + 40 hex)."),
+                {
+                    "name": "address",
+                    "in": "query",
+                    "required": True,
+                    "description": "Your wallet address (0x + 40 hex).",
+                    "schema": STRING,
+                },
                 query("chain_id", INTEGER, "One of the allowed chains (default: the first)."),
             ],
             "responses": {
                 "200": json_response(ref("Nonce"), "The nonce."),
-                "400": error("bad_address, or wrong_chain (with chain_ids)."),
+                "400": error(
+                    "bad_address (missing or not an address), or wrong_chain (with chain_ids)."
+                ),
             },
         }
     },
@@ -66,7 +76,9 @@ PATHS: dict[str, Schema] = {
                 ),
                 "401": error(
                     "bad_signature, wrong_signer, unknown_nonce, replayed_nonce, "
-                    "expired_nonce, expired, not_yet_valid or inactive."
+                    "expired_nonce, nonce_address_mismatch, nonce_chain_mismatch, expired, "
+                    "stale_message ('Issued At' older than the nonce lifetime), not_yet_valid "
+                    "or inactive."
                 ),
                 "403": CSRF_FAILED,
                 "413": error("too_large: the body is over 16 KiB."),

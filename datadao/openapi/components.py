@@ -133,9 +133,10 @@ SCHEMAS: dict[str, Schema] = {
             "domain": STRING,
             "uri": STRING,
             "chain_ids": {"type": "array", "items": INTEGER},
+            "address": ADDRESS,
+            "chain_id": INTEGER,
             "message": {"type": "string", "description": "The EIP-4361 text to sign."},
-        },
-        optional=("message",),
+        }
     ),
     "SignedIn": closed({"address": ADDRESS, "console": BOOLEAN}),
     "Me": closed(

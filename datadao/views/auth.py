@@ -23,7 +23,10 @@ _UNAUTHORIZED = {
     "unknown_nonce",
     "replayed_nonce",
     "expired_nonce",
+    "nonce_address_mismatch",
+    "nonce_chain_mismatch",
     "expired",
+    "stale_message",
     "not_yet_valid",
     "inactive",
 }
@@ -45,40 +48,48 @@ def _error(code: str, detail: str, status: int) -> JsonResponse:
 @never_cache
 @ensure_csrf_cookie
 def nonce(request: HttpRequest) -> JsonResponse:
-    """Issue a single-use nonce (5 minutes). With ``?address=&chain_id=`` also return the exact
-    EIP-4361 message to sign, so clients need no SIWE library."""
-    issued = siwe_nonce_issue()
-    site = _site(request)
-    body: dict[str, Any] = {
-        "nonce": issued.nonce,
-        "expires_at": issued.expires_at.isoformat(),
-        "domain": site.domain,
-        "uri": f"{site.origin}/",
-        "chain_ids": settings.SIWE_ALLOWED_CHAIN_IDS,
-    }
+    """``?address=0x…&chain_id=N``: issue a single-use nonce (5 minutes) for that address on
+    that chain (the first allowed chain when ``chain_id`` is left out), with the exact EIP-4361
+    message to sign, so clients need no SIWE library. Only a message from that address naming
+    that chain can use the nonce."""
     address = request.GET.get("address")
-    if address is not None:
-        if not is_address(address):
-            return _error("bad_address", "address: not an Ethereum address (0x + 40 hex).", 400)
-        try:
-            chain_id = int(request.GET.get("chain_id", settings.SIWE_ALLOWED_CHAIN_IDS[0]))
-        except ValueError:
-            return _error("wrong_chain", "chain_id: must be a whole number.", 400)
-        allowed = settings.SIWE_ALLOWED_CHAIN_IDS
-        if chain_id not in allowed:
-            # The chains go with the refusal so the page can say which one to switch to.
-            detail = f"chain_id: {chain_id} is not allowed here; use one of "
-            detail += ", ".join(map(str, allowed)) + "."
-            return JsonResponse(
-                {"error": "wrong_chain", "detail": detail, "chain_ids": allowed}, status=400
-            )
-        body["message"] = siwe_message_build(
-            site=site,
-            address=to_checksum_address(address),
-            chain_id=chain_id,
-            nonce=issued.nonce,
+    if address is None:
+        return _error(
+            "bad_address",
+            "address: required; a nonce is issued for one address (0x + 40 hex) and one chain.",
+            400,
         )
-    return JsonResponse(body)
+    if not is_address(address):
+        return _error("bad_address", "address: not an Ethereum address (0x + 40 hex).", 400)
+    try:
+        chain_id = int(request.GET.get("chain_id", settings.SIWE_ALLOWED_CHAIN_IDS[0]))
+    except ValueError:
+        return _error("wrong_chain", "chain_id: must be a whole number.", 400)
+    allowed = settings.SIWE_ALLOWED_CHAIN_IDS
+    if chain_id not in allowed:
+        # The chains go with the refusal so the page can say which one to switch to.
+        detail = f"chain_id: {chain_id} is not allowed here; use one of "
+        detail += ", ".join(map(str, allowed)) + "."
+        return JsonResponse(
+            {"error": "wrong_chain", "detail": detail, "chain_ids": allowed}, status=400
+        )
+    address = to_checksum_address(address)
+    issued = siwe_nonce_issue(address=address, chain_id=chain_id)
+    site = _site(request)
+    return JsonResponse(
+        {
+            "nonce": issued.nonce,
+            "expires_at": issued.expires_at.isoformat(),
+            "domain": site.domain,
+            "uri": f"{site.origin}/",
+            "chain_ids": allowed,
+            "address": address,
+            "chain_id": chain_id,
+            "message": siwe_message_build(
+                site=site, address=address, chain_id=chain_id, nonce=issued.nonce
+            ),
+        }
+    )
 
 
 @require_POST

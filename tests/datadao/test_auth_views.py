@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -38,14 +39,85 @@ def _verify(client: Client, message: str, signature: str) -> Any:
 
 
 def test_nonce_is_single_use_random_and_expires_in_five_minutes(client: Client) -> None:
-    first = client.get("/auth/nonce").json()
-    second = client.get("/auth/nonce").json()
+    address = Account.create().address
+    first = _nonce(client, address.lower(), chain_id=11155111)
+    second = _nonce(client, address)
     assert first["nonce"] != second["nonce"]
     assert len(first["nonce"]) == 32 and int(first["nonce"], 16) >= 0  # 128 bits of hex
     row = SiweNonce.objects.get(nonce=first["nonce"])
     assert timedelta(seconds=299) < row.expires_at - row.created_at <= timedelta(seconds=300)
     assert row.consumed_at is None
     assert first["domain"] == "testserver"
+    # Issued for the checksummed address and the chain asked for (the first allowed by default).
+    assert (row.address, row.chain_id) == (address, 11155111)
+    assert (first["address"], first["chain_id"]) == (address, 11155111)
+    assert SiweNonce.objects.get(nonce=second["nonce"]).chain_id == 1
+
+
+def test_nonce_needs_the_address_it_is_for(client: Client) -> None:
+    response = client.get("/auth/nonce")
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "bad_address",
+        "detail": "address: required; a nonce is issued for one address (0x + 40 hex) and "
+        "one chain.",
+    }
+    assert not SiweNonce.objects.exists()
+    assert "csrftoken" in client.cookies  # the page can still read its CSRF cookie from here
+
+
+def test_a_nonce_issued_for_one_address_does_not_sign_in_another(client: Client) -> None:
+    """Attack: take a nonce issued for someone else's address and sign in with it as yourself."""
+    victim, attacker = Account.create(), Account.create()
+    issued = parse_message(_nonce(client, victim.address)["message"])
+    text = replace(issued, address=attacker.address).to_text()
+    response = _verify(client, text, _sign(text, attacker))
+    assert response.status_code == 401
+    assert response.json() == {
+        "error": "nonce_address_mismatch",
+        "detail": "The nonce was issued for another address; ask for a nonce for "
+        f"{attacker.address}.",
+    }
+    assert not User.objects.filter(address=attacker.address).exists()
+    assert "_auth_user_id" not in client.session
+    # The refusal burns nothing: the address the nonce is for can still use it.
+    message = issued.to_text()
+    assert _verify(client, message, _sign(message, victim)).status_code == 200
+
+
+def test_a_nonce_issued_for_one_chain_does_not_sign_in_on_another(client: Client) -> None:
+    account = Account.create()
+    issued = parse_message(_nonce(client, account.address, chain_id=1)["message"])
+    text = replace(issued, chain_id=11155111).to_text()  # allowed here, but not the nonce's
+    response = _verify(client, text, _sign(text, account))
+    assert response.status_code == 401
+    assert response.json() == {
+        "error": "nonce_chain_mismatch",
+        "detail": "The nonce was issued for chain 1, not chain 11155111; ask for a nonce for "
+        "this chain.",
+    }
+    assert not SiweNonce.objects.filter(consumed_at__isnull=False).exists()
+
+
+def test_a_message_issued_long_ago_is_refused_even_with_a_fresh_nonce(client: Client) -> None:
+    """Attack: a message whose 'Issued At' is a year old (signed and kept, or back-dated) and
+    has no 'Expiration Time'; only its nonce is fresh."""
+    account = Account.create()
+    issued = parse_message(_nonce(client, account.address)["message"])
+    old = (timezone.now() - timedelta(days=365)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    text = replace(issued, issued_at=old).to_text()
+    response = _verify(client, text, _sign(text, account))
+    assert response.status_code == 401
+    assert response.json() == {
+        "error": "stale_message",
+        "detail": "The message's 'Issued At' is more than 300 seconds ago; ask for a new nonce "
+        "and sign again.",
+    }
+    assert not SiweNonce.objects.filter(consumed_at__isnull=False).exists()
+    # Within the nonce's lifetime (plus the clock skew) it is still accepted.
+    recent = (timezone.now() - timedelta(seconds=330)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    text = replace(issued, issued_at=recent).to_text()
+    assert _verify(client, text, _sign(text, account)).status_code == 200
 
 
 def test_sign_in_happy_path_rotates_the_session_and_logout_kills_it(client: Client) -> None:
@@ -86,8 +158,6 @@ def test_replayed_message_is_refused(client: Client) -> None:
 
 
 def _custom(client: Client, account, **fields: Any) -> tuple[str, str]:  # type: ignore[no-untyped-def]
-    from dataclasses import replace
-
     base = parse_message(_nonce(client, account.address)["message"])
     text = replace(base, **fields).to_text()
     return text, _sign(text, account)
@@ -104,6 +174,7 @@ def _custom(client: Client, account, **fields: Any) -> tuple[str, str]:  # type:
         ({"expiration_time": "2020-01-01T00:00:00Z"}, 401, "expired", "expired"),
         ({"not_before": "2099-01-01T00:00:00Z"}, 401, "not_yet_valid", "Not Before"),
         ({"issued_at": "2099-01-01T00:00:00Z"}, 401, "not_yet_valid", "future"),
+        ({"issued_at": "2020-01-01T00:00:00Z"}, 401, "stale_message", "more than 300 seconds"),
         ({"nonce": "abcdefgh12345678"}, 401, "unknown_nonce", "not issued by this site"),
     ],
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -29,20 +30,27 @@ PRODUCTION_ENV = {
 }
 
 
-def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def _run(*argv: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run Python with ``env`` over this environment less every setting the tests set."""
     clean = {
-        k: v for k, v in os.environ.items() if not k.startswith(("SECURE_", "SESSION_", "CSRF_"))
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SECURE_", "SESSION_", "CSRF_", "TRUSTED_"))
     }
     for key in ("DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "CELERY_BROKER_URL"):
         clean.pop(key, None)
     return subprocess.run(
-        [sys.executable, "manage.py", *args],
+        [sys.executable, *argv],
         cwd=ROOT,
         env=clean | env,
         capture_output=True,
         text=True,
         timeout=120,
     )
+
+
+def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return _run("manage.py", *args, env=env)
 
 
 def test_check_deploy_is_clean_with_the_documented_production_variables() -> None:
@@ -118,3 +126,39 @@ def test_migrations_match_the_models() -> None:
         "makemigrations", "--check", "--dry-run", env=PRODUCTION_ENV | {"DEBUG": "true"}
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# A plain-HTTP request from a client that claims the proxy saw HTTPS, sent through the whole
+# middleware stack of a process started with the production settings.
+_FORGED_PROTO_PROBE = """
+import django, json
+django.setup()
+from django.test import Client
+client = Client(HTTP_HOST="data.example.org")
+out = {}
+for name, headers in (("forged", {"X-Forwarded-Proto": "https"}), ("plain", {})):
+    response = client.get("/auth/me", headers=headers)
+    hsts = response.get("Strict-Transport-Security")
+    out[name] = [response.status_code, response.get("Location"), hsts]
+print(json.dumps(out))
+"""
+
+
+def _forged_proto(env: dict[str, str]) -> dict[str, list]:
+    result = _run("-c", _FORGED_PROTO_PROBE, env=env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_x_forwarded_proto_is_not_believed_without_a_trusted_proxy() -> None:
+    """Attack: reach the app over plain HTTP and send ``X-Forwarded-Proto: https`` to pass as
+    a secure request (no HTTPS redirect, no HSTS, an https origin for sign-in)."""
+    answers = _forged_proto(PRODUCTION_ENV)
+    redirect = [301, "https://data.example.org/auth/me", None]
+    assert answers == {"forged": redirect, "plain": redirect}
+
+
+def test_x_forwarded_proto_is_believed_behind_a_trusted_proxy() -> None:
+    answers = _forged_proto(PRODUCTION_ENV | {"TRUSTED_PROXY": "true"})
+    assert answers["forged"] == [200, None, "max-age=31536000; includeSubDomains; preload"]
+    assert answers["plain"] == [301, "https://data.example.org/auth/me", None]

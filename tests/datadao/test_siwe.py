@@ -100,10 +100,13 @@ def _message(**changes: object) -> SiweMessage:
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 SKEW = timedelta(seconds=60)
+MAX_AGE = timedelta(seconds=300)
 
 
 def test_times_accept_a_current_message() -> None:
-    check_times(_message(expiration_time="2026-11-28T12:05:00Z"), now=NOW, skew=SKEW)
+    check_times(
+        _message(expiration_time="2026-11-28T12:05:00Z"), now=NOW, skew=SKEW, max_age=MAX_AGE
+    )
 
 
 @pytest.mark.parametrize(
@@ -113,16 +116,25 @@ def test_times_accept_a_current_message() -> None:
         ({"not_before": "2026-11-28T12:10:00.123456789Z"}, "not_yet_valid"),
         ({"issued_at": "2026-11-28T13:00:00+01:00"}, None),  # same instant as NOW: fine
         ({"issued_at": "2026-11-28T12:30:00Z"}, "not_yet_valid"),
+        ({"issued_at": "2026-11-28T12:01:00Z"}, None),  # ahead, within the skew
+        ({"issued_at": "2026-11-28T11:54:00Z"}, None),  # max_age + skew ago: the oldest taken
+        ({"issued_at": "2026-11-28T11:53:59.999Z"}, "stale_message"),
+        ({"issued_at": "2016-11-28T12:00:00Z"}, "stale_message"),
     ],
 )
 def test_time_refusals(changes: dict, code: str | None) -> None:
     message = _message(**changes)
     if code is None:
-        check_times(message, now=NOW, skew=SKEW)
+        check_times(message, now=NOW, skew=SKEW, max_age=MAX_AGE)
         return
     with pytest.raises(SiweError) as excinfo:
-        check_times(message, now=NOW, skew=SKEW)
+        check_times(message, now=NOW, skew=SKEW, max_age=MAX_AGE)
     assert excinfo.value.code == code
+    if code == "stale_message":
+        assert str(excinfo.value) == (
+            "The message's 'Issued At' is more than 300 seconds ago; ask for a new nonce and "
+            "sign again."
+        )
 
 
 def _sign(text: str, account) -> str:  # type: ignore[no-untyped-def]

@@ -178,7 +178,11 @@ ROUTES: list[Route] = [
     ),
     Route("healthz", "healthz", fixed("/healthz")),
     # Sign-in with Ethereum.
-    Route("siwe-nonce", "auth/nonce", fixed("/auth/nonce")),
+    Route(
+        "siwe-nonce",
+        "auth/nonce",
+        fixed("/auth/nonce?address=0x3e951FC6f4dda55c993B1B3C79aE16Cf134D5164"),
+    ),
     Route("siwe-verify", "auth/verify", fixed("/auth/verify"), "POST", lambda w: {}, True),
     Route("siwe-logout", "auth/logout", fixed("/auth/logout"), "POST", lambda w: {}),
     Route("siwe-me", "auth/me", fixed("/auth/me")),

@@ -53,7 +53,14 @@ def _assert_headers(response) -> None:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize(
-    "url", ["/", "/admin/login/", "/auth/nonce", "/api/contributions", "/no-such-page"]
+    "url",
+    [
+        "/",
+        "/admin/login/",
+        "/auth/nonce?address=0x3e951FC6f4dda55c993B1B3C79aE16Cf134D5164",
+        "/api/contributions",
+        "/no-such-page",
+    ],
 )
 def test_every_kind_of_response_carries_the_headers(client: Client, url: str) -> None:
     response = client.get(url)
