@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
+from datadao.tokenscopes import TokenScope, token_scope
 from ipfs.access import may_read
 from ipfs.backends.base import IpfsCorrupt, IpfsNotFound, IpfsUnavailable
 from ipfs.cid import Cid
@@ -12,6 +13,7 @@ from ipfs.models import Pin
 from ipfs.services import content_open_verified
 
 
+@token_scope(TokenScope.READ)
 @require_GET
 def serve_cid(request: HttpRequest, cid: str) -> HttpResponse:
     """``/ipfs/<cid>``: the content of a CID this platform pinned.
