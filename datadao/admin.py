@@ -287,7 +287,15 @@ class MembershipAdmin(DaoScopedAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         if not super().has_delete_permission(request, obj):
             return False
-        return obj is None or self._may(request, obj, None)
+        if obj is None:
+            return True
+        if obj.role == Role.CREATOR and not (
+            Membership.objects.filter(dao_id=obj.dao_id, role=Role.CREATOR)
+            .exclude(pk=obj.pk)
+            .exists()
+        ):
+            return False  # the last creator: a DAO never has none
+        return self._may(request, obj, None)
 
     def save_model(
         self, request: HttpRequest, obj: Membership, form: forms.ModelForm, change: bool
