@@ -114,9 +114,10 @@ def api_tokens_of(*, user: User) -> QuerySet[ApiToken]:
     return ApiToken.objects.filter(user=user).order_by("-created_at", "-id")
 
 
-def api_token_authenticate(*, plain: str) -> ApiToken:
-    """The live token behind ``plain`` (with its user), or a refusal naming why: unknown,
-    revoked, expired, or its user deactivated. Records the use at most once a minute."""
+def api_token_authenticate(*, plain: str, scope: str) -> ApiToken:
+    """The live token behind ``plain`` (with its user) holding ``scope``, or a refusal naming
+    why: unknown, revoked, expired, its user deactivated, or the scope missing. Records the
+    use (at most once a minute) only when the token is let through."""
     plain = plain.strip()
     if not plain.startswith(TOKEN_PREFIX) or len(plain) > 200:
         raise errors.TokenUnknown("The API token is not a datadao token (dd_…).")
@@ -135,6 +136,11 @@ def api_token_authenticate(*, plain: str) -> ApiToken:
         )
     if not token.user.is_active:
         raise errors.TokenUnknown("The API token's account is deactivated.")
+    if scope not in token.scopes:
+        raise errors.TokenScopeMissing(
+            f"This API token lacks the '{scope}' scope (it has: {', '.join(token.scopes)}).",
+            scope=scope,
+        )
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
         # Guarded in SQL too, so concurrent requests of one token write once.
         ApiToken.objects.filter(pk=token.pk).exclude(

@@ -350,3 +350,18 @@ def test_last_used_is_written_at_most_once_a_minute(member) -> None:  # type: ig
     client.get("/api/contributions", headers=bearer(plain))
     token.refresh_from_db()
     assert token.last_used_at is not None and token.last_used_at > earlier
+
+
+def test_the_api_revoke_and_create_need_the_csrf_token(member) -> None:  # type: ignore[no-untyped-def]
+    """A page elsewhere cannot revoke or mint tokens with the victim's cookie."""
+    token, _ = api_token_create(user=member, name="t")
+    forged = Client(enforce_csrf_checks=True)
+    forged.force_login(member, backend="django.contrib.auth.backends.ModelBackend")
+    for response in (
+        forged.delete(f"/api/tokens/{token.pk}"),
+        forged.post("/api/tokens", {"name": "minted", "scopes": "upload"}),
+    ):
+        assert response.status_code == 403 and b"CSRF verification failed" in response.content
+    token.refresh_from_db()
+    assert token.revoked_at is None
+    assert ApiToken.objects.filter(user=member).count() == 1
