@@ -1,7 +1,8 @@
 """JSON API for contributions. Thin: authenticate, parse, call a service or selector, serialize.
 
 Authentication: the browser session (CSRF-protected) or ``Authorization: Bearer dd_…``
-(an API token; no cookies, so no CSRF). Every refusal is a 4xx with
+(an API token; no cookies, so no CSRF), which ``contributions.token_auth`` checks against the
+scope each view declares here before the view runs. Every refusal is a 4xx with
 ``{"error": code, "detail": message}``.
 """
 
@@ -19,15 +20,16 @@ from django.core.exceptions import (
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET
 
 from contributions import selectors
 from contributions.errors import ContributionRefused
 from contributions.models import Contribution, Status
 from contributions.services import contribution_receive, dataset_max_size
-from contributions.tokens import api_token_create, user_from_bearer
+from contributions.token_auth import request_token
 from contributions.uploads import HashingUploadHandler
 from datadao.models import User
+from datadao.tokenscopes import TokenScope, token_scope
 
 # Multipart framing (boundaries, headers, the signature field) on top of the file itself.
 MULTIPART_OVERHEAD = 64 * 1024
@@ -45,7 +47,8 @@ def _session_user(request: HttpRequest) -> User | None:
 
 
 def _user(request: HttpRequest) -> User | None:
-    return user_from_bearer(request) or _session_user(request)
+    # A token request's user was set by ApiTokenMiddleware, a session's by Django.
+    return _session_user(request)
 
 
 def serialize(contribution: Contribution, *, detail: bool = False) -> dict[str, Any]:
@@ -80,6 +83,7 @@ def serialize(contribution: Contribution, *, detail: bool = False) -> dict[str, 
     return data
 
 
+@token_scope(TokenScope.UPLOAD)
 @csrf_exempt
 def upload(request: HttpRequest, dataset_id: int) -> HttpResponse:
     """``POST /api/datasets/{id}/contributions`` (multipart: ``file``, optional ``signature``):
@@ -90,11 +94,9 @@ def upload(request: HttpRequest, dataset_id: int) -> HttpResponse:
     """
     if request.method != "POST":
         return _error("method_not_allowed", "Use POST with a multipart body.", 405)
-    # Resolved once: a token lookup is a query plus a last-used update.
-    bearer = request.headers.get("Authorization", "").startswith("Bearer ")
-    user = user_from_bearer(request) if bearer else _session_user(request)
-    if bearer and user is None:
-        return _error("unauthenticated", "The API token is unknown or revoked.", 401)
+    # A token (already checked for its 'upload' scope by ApiTokenMiddleware) needs no CSRF.
+    bearer = request_token(request) is not None
+    user = _session_user(request)
     dataset = selectors.dataset_for_upload(dataset_id=dataset_id, user=user)
     if dataset is None:
         return _error("not_found", f"There is no dataset {dataset_id} you can see.", 404)
@@ -166,6 +168,7 @@ def _receive(
     return JsonResponse(serialize(contribution), status=201)
 
 
+@token_scope(TokenScope.READ)
 @require_GET
 def contribution_list(request: HttpRequest) -> HttpResponse:
     """``GET /api/contributions?dataset=&status=&page=&page_size=``: your contributions."""
@@ -198,6 +201,7 @@ def contribution_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+@token_scope(TokenScope.READ)
 @require_GET
 def contribution_detail(request: HttpRequest, contribution_id: int) -> HttpResponse:
     """``GET /api/contributions/{id}``: status, scores, reasons, CID, validation report."""
@@ -207,6 +211,7 @@ def contribution_detail(request: HttpRequest, contribution_id: int) -> HttpRespo
     return JsonResponse(serialize(contribution, detail=True))
 
 
+@token_scope(TokenScope.READ)
 @require_GET
 def contribution_proof(request: HttpRequest, contribution_id: int) -> HttpResponse:
     """``GET /api/contributions/{id}/proof``: the EIP-712 proof as ``eth_signTypedData_v4``
@@ -236,16 +241,3 @@ def _visible(request: HttpRequest, contribution_id: int) -> Contribution | HttpR
         return selectors.contribution_for_user(contribution_id=contribution_id, user=user)
     except PermissionDenied:
         return _error("not_found", f"There is no contribution {contribution_id} you can see.", 404)
-
-
-@require_POST
-def token_create(request: HttpRequest) -> HttpResponse:
-    """``POST /api/tokens`` (signed-in session, CSRF): create an API token, shown once."""
-    if not request.user.is_authenticated:
-        return _error("unauthenticated", "Sign in with your wallet first.", 401)
-    name = request.POST.get("name", "") or "cli"
-    if "\x00" in name:
-        # PostgreSQL cannot store a NUL byte: refused here rather than failing as a 500.
-        return _error("bad_request", "name must not contain NUL characters.", 400)
-    token, plain = api_token_create(user=request.user, name=name)
-    return JsonResponse({"id": token.pk, "name": token.name, "token": plain}, status=201)

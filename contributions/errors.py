@@ -1,4 +1,5 @@
-"""Refusals of an upload: each carries the HTTP status and a message naming the problem."""
+"""Refusals of an upload and of API tokens: each carries the HTTP status, a stable code and a
+message naming the problem; the views answer them as ``{"error": code, "detail": message}``."""
 
 from __future__ import annotations
 
@@ -52,3 +53,53 @@ class UnsupportedType(ContributionRefused):
 class BadUpload(ContributionRefused):
     status_code = 400
     code = "bad_upload"
+
+
+class ReviewByContributor(ContributionRefused):
+    """Four eyes: nobody decides a review of their own contribution."""
+
+    status_code = 403
+    code = "own_contribution"
+
+
+# --- API tokens (contributions.tokens, contributions.token_auth) ------------------------------
+
+
+class TokenRefused(ContributionRefused):
+    """A request about or with an API token that is refused."""
+
+    code = "bad_request"
+
+
+class TokenUnknown(TokenRefused):
+    status_code = 401
+    code = "unauthenticated"
+
+
+class TokenRevoked(TokenRefused):
+    status_code = 401
+    code = "token_revoked"
+
+
+class TokenExpired(TokenRefused):
+    status_code = 401
+    code = "token_expired"
+
+
+class TokenScopeMissing(TokenRefused):
+    status_code = 403
+    code = "insufficient_scope"
+
+    def __init__(self, message: str, *, scope: str) -> None:
+        super().__init__(message)
+        self.scope = scope
+
+
+class TokenNotAccepted(TokenRefused):
+    status_code = 403
+    code = "token_not_accepted"
+
+
+class TokenNotFound(TokenRefused):
+    status_code = 404
+    code = "not_found"

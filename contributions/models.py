@@ -12,10 +12,14 @@ uint16 fields of the signed EIP-712 proof.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils import timezone
 
 from datadao.models import Dataset, User
+from datadao.tokenscopes import TokenScope
 
 
 class Status(models.TextChoices):
@@ -133,16 +137,48 @@ class RowHash(models.Model):
         return bytes(self.digest).hex()
 
 
+TOKEN_LIFETIME = timedelta(days=90)
+
+
+def token_default_expiry() -> datetime:
+    return timezone.now() + TOKEN_LIFETIME
+
+
 class ApiToken(models.Model):
-    """A per-user token for scripts and the CLI. Only its SHA-256 is stored."""
+    """A per-user token for scripts and the CLI. Only its SHA-256 is stored.
+
+    It acts for its user only within its scopes, until it expires or is revoked; it never
+    does account-level things (creating, listing or revoking tokens)."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(max_length=80)
     prefix = models.CharField(max_length=8, help_text="First characters, to tell tokens apart.")
     digest = models.CharField(max_length=64, unique=True)
+    scopes = ArrayField(
+        models.CharField(max_length=16, choices=TokenScope.choices),
+        default=list,
+        help_text="What the token may do: upload, label, read.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(default=token_default_expiry)
+    # Written at most once a minute per token (contributions.tokens.LAST_USED_RESOLUTION).
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "-created_at"], name="api_token_by_user")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(scopes__len__gt=0)
+                & models.Q(scopes__contained_by=TokenScope.values),
+                name="api_token_scopes_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(expires_at__gt=models.F("created_at")),
+                name="api_token_expires_after_creation",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"

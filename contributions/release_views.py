@@ -27,6 +27,7 @@ from contributions.api import _error, _user
 from contributions.export import TabularSource, iter_csv, write_parquet
 from contributions.models import Release
 from datadao.models import DatasetKind
+from datadao.tokenscopes import TokenScope, token_scope
 from ipfs.backends.base import IpfsCorrupt, IpfsNotFound, IpfsUnavailable
 from ipfs.conf import get_backend
 from ipfs.services import content_open_verified
@@ -85,6 +86,7 @@ def release_page(request: HttpRequest, cid: str) -> HttpResponse:
     return render(request, "contributions/release.html", context)
 
 
+@token_scope(TokenScope.READ)
 @require_GET
 def release_manifest(request: HttpRequest, cid: str) -> HttpResponse:
     """``GET /api/releases/<cid>/manifest.json``: the pinned manifest, byte for byte, checked
@@ -99,6 +101,7 @@ def release_manifest(request: HttpRequest, cid: str) -> HttpResponse:
     return _file(handle, release, "-manifest.json", "application/json")
 
 
+@token_scope(TokenScope.READ)
 @require_GET
 def release_car(request: HttpRequest, cid: str) -> HttpResponse:
     """``GET /api/releases/<cid>/release.car``: a CARv1 whose roots are the manifest and every
@@ -148,6 +151,7 @@ def _tabular_sources(release: Release) -> list[TabularSource] | JsonResponse:
     return sources
 
 
+@token_scope(TokenScope.READ)
 @require_GET
 def release_csv(request: HttpRequest, cid: str) -> HttpResponse:
     """``GET /api/releases/<cid>/data.csv``: every row of the release in one CSV, schema
@@ -166,6 +170,7 @@ def release_csv(request: HttpRequest, cid: str) -> HttpResponse:
     return _attachment(response, _filename(release, ".csv"))
 
 
+@token_scope(TokenScope.READ)
 @require_GET
 def release_parquet(request: HttpRequest, cid: str) -> HttpResponse:
     """``GET /api/releases/<cid>/data.parquet``: the same rows as data.csv, typed, as Parquet."""

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from contributions import api, release_views
+from contributions import api, release_views, token_views
 
 urlpatterns = [
     path("datasets/<int:dataset_id>/contributions", api.upload, name="api-upload"),
@@ -11,7 +11,8 @@ urlpatterns = [
         api.contribution_proof,
         name="api-contribution-proof",
     ),
-    path("tokens", api.token_create, name="api-token-create"),
+    path("tokens", token_views.tokens, name="api-tokens"),
+    path("tokens/<int:token_id>", token_views.token_revoke, name="api-token"),
 ]
 
 # Release downloads, by the release's CID (release_views).

@@ -184,6 +184,8 @@ class MembershipForm(forms.ModelForm):
     address = forms.CharField(
         max_length=42, help_text="The member's Ethereum address (0x…). New addresses are created."
     )
+    # The console user, set by MembershipAdmin.get_form: the role choices are theirs to give.
+    actor: User | None = None
 
     class Meta:
         model = Membership
@@ -194,6 +196,26 @@ class MembershipForm(forms.ModelForm):
         if self.instance.pk:
             self.fields["address"].initial = self.instance.user.address
             self.fields["address"].disabled = True
+            # Only the roles this actor may move this member to (services check it again).
+            self.fields["role"].choices = [
+                (value, label)
+                for value, label in Role.choices
+                if value == self.instance.role or self._refusal(self.instance.role, value) is None
+            ]
+
+    def _refusal(self, before: str | None, after: str | None, dao_id: int | None = None) -> Any:
+        return services.membership_change_refusal(
+            actor=self.actor,
+            dao_id=dao_id if dao_id is not None else self.instance.dao_id,
+            user_id=self.instance.user_id if self.instance.pk else self._user_id(),
+            before=before,
+            after=after,
+        )
+
+    def _user_id(self) -> int | None:
+        address = self.cleaned_data.get("address") if hasattr(self, "cleaned_data") else None
+        user = User.objects.filter(address=address).only("pk").first() if address else None
+        return user.pk if user else None
 
     def clean_address(self) -> str:
         return services.normalize_address(self.cleaned_data["address"])
@@ -207,24 +229,73 @@ class MembershipForm(forms.ModelForm):
         if adding and dao and address:
             if Membership.objects.filter(dao=dao, user__address=address).exists():
                 self.add_error("address", f"{address} is already a member of {dao.name}.")
-        elif not adding and self.instance.role == Role.CREATOR and role != Role.CREATOR:
-            other_creators = Membership.objects.filter(
-                dao_id=self.instance.dao_id, role=Role.CREATOR
-            ).exclude(pk=self.instance.pk)
-            if not other_creators.exists():
-                self.add_error("role", "A DAO must keep at least one member with role 'creator'.")
+            elif role and (refusal := self._refusal(None, role, dao_id=dao.pk)):
+                self.add_error("role", refusal)
+        elif not adding and role:
+            refusal = self._refusal(self.instance.role, role)
+            if refusal:
+                self.add_error("role", refusal)
+            elif self.instance.role == Role.CREATOR and role != Role.CREATOR:
+                other_creators = Membership.objects.filter(
+                    dao_id=self.instance.dao_id, role=Role.CREATOR
+                ).exclude(pk=self.instance.pk)
+                if not other_creators.exists():
+                    self.add_error(
+                        "role", "A DAO must keep at least one member with role 'creator'."
+                    )
         return cleaned
 
 
 @admin.register(Membership)
 class MembershipAdmin(DaoScopedAdmin):
+    """Members of the DAOs one manages. Who may change whom is decided by
+    ``services.membership_change_refusal``: an admin manages validators and contributors,
+    only a creator grants or takes the admin and creator roles, nobody raises their own."""
+
     form = MembershipForm
     list_display = ("user", "dao", "role", "created_at")
     list_filter = ("role",)
     search_fields = ("user__address", "user__display_name")
 
+    def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, **kwargs)
+        return type(form.__name__, (form,), {"actor": request.user})
+
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         return ("dao",) if obj is not None else ()
+
+    def _may(self, request: HttpRequest, obj: Membership, after: str | None) -> bool:
+        return (
+            services.membership_change_refusal(
+                actor=request.user,
+                dao_id=obj.dao_id,
+                user_id=obj.user_id,
+                before=obj.role,
+                after=after,
+            )
+            is None
+        )
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if not super().has_change_permission(request, obj):
+            return False
+        if obj is None or obj.role not in services.PRIVILEGED_ROLES:
+            return True
+        # An admin sees another admin's or a creator's membership, read-only.
+        return any(self._may(request, obj, role) for role in Role.values if role != obj.role)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if not super().has_delete_permission(request, obj):
+            return False
+        if obj is None:
+            return True
+        if obj.role == Role.CREATOR and not (
+            Membership.objects.filter(dao_id=obj.dao_id, role=Role.CREATOR)
+            .exclude(pk=obj.pk)
+            .exists()
+        ):
+            return False  # the last creator: a DAO never has none
+        return self._may(request, obj, None)
 
     def save_model(
         self, request: HttpRequest, obj: Membership, form: forms.ModelForm, change: bool

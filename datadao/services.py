@@ -11,7 +11,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, Model
+from django.db.models import F, Model, Q
 from django.utils import timezone
 from eth_utils import is_address, to_checksum_address
 
@@ -154,11 +154,88 @@ def dao_update(*, dao: DAO, actor: User, **changes: Any) -> DAO:
 # --- memberships ----------------------------------------------------------------------------------
 
 
+# Who may change a membership (each service checks under the rows' locks; the console's forms
+# ask the same questions first, so the common refusal is a form error, not a refused save):
+#
+# * the creator and admin roles are granted and revoked only by a creator of the DAO or a
+#   superuser; an admin manages validators and contributors only, so an admin can neither
+#   promote anyone (themselves included) to admin or creator, nor demote or remove another
+#   admin or a creator;
+# * nobody raises their own role, a creator or superuser neither; anyone may lower their own
+#   role or leave;
+# * a DAO may have several creators, never none: the last creator is neither demoted nor
+#   removed (a creator hands over by making another member creator first).
+#
+# ``actor=None`` is the platform itself (demo data, management commands), trusted.
+
+PRIVILEGED_ROLES = (Role.CREATOR, Role.ADMIN)
+_RANK = {Role.CONTRIBUTOR: 0, Role.VALIDATOR: 1, Role.ADMIN: 2, Role.CREATOR: 3}
+
+
+class MembershipRefused(ValidationError):
+    """A membership change the actor may not make: 403, with a message naming why."""
+
+    status_code = 403
+
+
+def _is_creator(actor: User, dao_id: int) -> bool:
+    return (
+        actor.is_superuser
+        or Membership.objects.filter(dao_id=dao_id, user=actor, role=Role.CREATOR).exists()
+    )
+
+
+def membership_change_refusal(
+    *, actor: User | None, dao_id: int, user_id: int | None, before: str | None, after: str | None
+) -> str | None:
+    """Why ``actor`` may not move a member of ``dao_id`` from role ``before`` to ``after``
+    (None: not a member / removed), or None when they may. Asked by the services and by the
+    console's forms and permissions."""
+    if actor is None or before == after:
+        return None
+    own = user_id is not None and user_id == actor.pk
+    if own:
+        if after is not None and (before is None or _RANK[Role(after)] > _RANK[Role(before)]):
+            return "Nobody may raise their own role; another creator must do it."
+        return None
+    touches_privileged = before in PRIVILEGED_ROLES or after in PRIVILEGED_ROLES
+    if touches_privileged and not _is_creator(actor, dao_id):
+        who = {Role.CREATOR: "a creator", Role.ADMIN: "an admin"}
+        if before in PRIVILEGED_ROLES:
+            verb = "removed" if after is None else "demoted"
+            return (
+                f"Only a creator of the DAO may change {who[Role(before)]}: not {verb} by an admin."
+            )
+        return f"Only a creator of the DAO may grant the role '{after}'."
+    return None
+
+
+def _refuse_if_not_allowed(
+    *,
+    actor: User | None,
+    membership: Membership | None,
+    dao_id: int,
+    user_id: int,
+    after: str | None,
+) -> None:
+    refusal = membership_change_refusal(
+        actor=actor,
+        dao_id=dao_id,
+        user_id=user_id,
+        before=membership.role if membership is not None else None,
+        after=after,
+    )
+    if refusal is not None:
+        raise MembershipRefused(refusal, code="forbidden")
+
+
 @transaction.atomic
 def membership_add(*, dao: DAO, user: User, role: str, actor: User | None) -> Membership:
-    """Add ``user`` to ``dao`` with ``role``; refuses a second membership (one row per pair)."""
+    """Add ``user`` to ``dao`` with ``role``; refuses a second membership (one row per pair)
+    and a role the actor may not grant (see the rules above)."""
     if role not in Role.values:
         raise ValidationError(f"Unknown role {role!r}; choose one of {', '.join(Role.values)}.")
+    _refuse_if_not_allowed(actor=actor, membership=None, dao_id=dao.pk, user_id=user.pk, after=role)
     if Membership.objects.filter(dao=dao, user=user).exists():
         raise ValidationError(f"{user.address} is already a member of {dao.name}.")
     membership = Membership.objects.create(dao=dao, user=user, role=role)
@@ -180,16 +257,36 @@ def _ensure_other_creator(membership: Membership) -> None:
         raise ValidationError("A DAO must keep at least one member with role 'creator'.")
 
 
+def _lock_roles(membership: Membership, actor: User | None) -> Membership:
+    """The membership, re-read under a lock with every creator row of its DAO (so two
+    concurrent demotions cannot both pass the last-creator check) and the actor's own row
+    (so the actor's standing cannot change between the check and the write)."""
+    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    list(
+        Membership.objects.select_for_update().filter(
+            Q(role=Role.CREATOR) | Q(user_id=actor.pk if actor else None),
+            dao_id=membership.dao_id,
+        )
+    )
+    return membership
+
+
 @transaction.atomic
 def membership_set_role(*, membership: Membership, role: str, actor: User | None) -> Membership:
-    """Change a member's role; the last creator of a DAO cannot be demoted."""
+    """Change a member's role within the rules above; the last creator of a DAO cannot be
+    demoted."""
     if role not in Role.values:
         raise ValidationError(f"Unknown role {role!r}; choose one of {', '.join(Role.values)}.")
-    membership = Membership.objects.select_for_update().get(pk=membership.pk)
-    # Lock every creator row of the DAO so two concurrent demotions cannot both pass the check.
-    list(Membership.objects.select_for_update().filter(dao_id=membership.dao_id, role=Role.CREATOR))
+    membership = _lock_roles(membership, actor)
     if membership.role == role:
         return membership
+    _refuse_if_not_allowed(
+        actor=actor,
+        membership=membership,
+        dao_id=membership.dao_id,
+        user_id=membership.user_id,
+        after=role,
+    )
     if membership.role == Role.CREATOR:
         _ensure_other_creator(membership)
     before = membership.role
@@ -207,9 +304,15 @@ def membership_set_role(*, membership: Membership, role: str, actor: User | None
 
 @transaction.atomic
 def membership_remove(*, membership: Membership, actor: User | None) -> None:
-    """Remove a member; the last creator of a DAO cannot be removed."""
-    membership = Membership.objects.select_for_update().get(pk=membership.pk)
-    list(Membership.objects.select_for_update().filter(dao_id=membership.dao_id, role=Role.CREATOR))
+    """Remove a member within the rules above; the last creator of a DAO cannot be removed."""
+    membership = _lock_roles(membership, actor)
+    _refuse_if_not_allowed(
+        actor=actor,
+        membership=membership,
+        dao_id=membership.dao_id,
+        user_id=membership.user_id,
+        after=None,
+    )
     if membership.role == Role.CREATOR:
         _ensure_other_creator(membership)
     audit_record(

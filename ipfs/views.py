@@ -6,6 +6,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpRe
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
+from datadao.tokenscopes import TokenScope, token_scope
 from ipfs.access import is_public, may_read
 from ipfs.backends.base import IpfsCorrupt, IpfsNotFound, IpfsUnavailable
 from ipfs.cid import Cid
@@ -13,6 +14,7 @@ from ipfs.models import Pin
 from ipfs.services import content_open_verified
 
 
+@token_scope(TokenScope.READ)
 @require_GET
 def serve_cid(request: HttpRequest, cid: str) -> HttpResponse:
     """``/ipfs/<cid>``: the content of a CID this platform pinned.

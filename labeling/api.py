@@ -1,7 +1,9 @@
 """JSON API for labeling. Thin: authenticate, parse, call a service or selector, serialize.
 
 Authentication as in the contributions API: the browser session (CSRF-protected for writes)
-or ``Authorization: Bearer dd_…``. Every refusal is a 4xx ``{"error": code, "detail": …}``.
+or ``Authorization: Bearer dd_…`` with the scope the endpoint declares (``label`` for the
+work, ``read`` for progress and exports, ``upload`` for bulk imports), checked by
+``contributions.token_auth``. Every refusal is a 4xx ``{"error": code, "detail": …}``.
 
 Blind by construction: a task is handed out as a *hold* (an opaque id per labeler and task)
 with the item and the label set only; no response before submission carries another
@@ -18,8 +20,9 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
-from contributions.tokens import user_from_bearer
+from contributions.token_auth import request_token
 from datadao.models import Dataset, User
+from datadao.tokenscopes import TokenScope, token_scope
 from labeling import errors, export, selectors, services
 from labeling.conf import labeling_settings
 from labeling.errors import LabelingRefused
@@ -36,22 +39,22 @@ def _error(code: str, detail: str, status: int) -> JsonResponse:
 Handler = Callable[..., HttpResponse]
 
 
-def endpoint(*methods: str) -> Callable[[Handler], Handler]:
-    """Resolve the caller, check the method (and CSRF for session writes), and turn
-    refusals into 4xx JSON."""
+def endpoint(**scopes: str) -> Callable[[Handler], Handler]:
+    """The methods the view takes, each with the token scope it needs
+    (``@endpoint(GET=TokenScope.READ)``). Resolve the caller, check the method (and CSRF for
+    session writes), and turn refusals into 4xx JSON."""
+    methods = tuple(scopes)
 
     def wrap(view: Handler) -> Handler:
+        @token_scope(**scopes)
         @csrf_exempt
         @wraps(view)
         def inner(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if request.method not in methods:
                 return _error("method_not_allowed", f"Use {' or '.join(methods)}.", 405)
-            bearer = request.headers.get("Authorization", "").startswith("Bearer ")
-            user = user_from_bearer(request) if bearer else None
-            if bearer and user is None:
-                return _error("unauthenticated", "The API token is unknown or revoked.", 401)
-            if not bearer and request.user.is_authenticated:
-                user = request.user
+            # A token was authenticated and its scope checked by ApiTokenMiddleware.
+            bearer = request_token(request) is not None
+            user = request.user if request.user.is_authenticated else None
 
             def call(req: HttpRequest) -> HttpResponse:
                 if user is None:
@@ -118,7 +121,7 @@ def serialize_hold(hold: Assignment) -> dict[str, Any]:
     }
 
 
-@endpoint("GET")
+@endpoint(GET=TokenScope.LABEL)
 def next_task(request: HttpRequest, user: User, dataset_id: int) -> HttpResponse:
     """``GET /api/labeling/{dataset}/next``: hold the next task for you (or your live hold).
     ``{"task": null, "detail": …}`` when nothing is left for you."""
@@ -135,7 +138,7 @@ def next_task(request: HttpRequest, user: User, dataset_id: int) -> HttpResponse
     return JsonResponse({"task": serialize_hold(hold), "progress": progress})
 
 
-@endpoint("POST")
+@endpoint(POST=TokenScope.LABEL)
 def submit(request: HttpRequest, user: User, dataset_id: int, hold_id: int) -> HttpResponse:
     """``POST /api/labeling/{dataset}/holds/{hold}/label`` ``{"label": …, "duration_ms": …}``."""
     body = _json_body(request)
@@ -160,21 +163,21 @@ def submit(request: HttpRequest, user: User, dataset_id: int, hold_id: int) -> H
     )
 
 
-@endpoint("POST")
+@endpoint(POST=TokenScope.LABEL)
 def skip(request: HttpRequest, user: User, dataset_id: int, hold_id: int) -> HttpResponse:
     """``POST /api/labeling/{dataset}/holds/{hold}/skip``: give the task back."""
     services.task_skip(dataset_id=dataset_id, labeler=user, hold_id=hold_id)
     return JsonResponse({"skipped": hold_id})
 
 
-@endpoint("POST")
+@endpoint(POST=TokenScope.LABEL)
 def undo(request: HttpRequest, user: User, dataset_id: int) -> HttpResponse:
     """``POST /api/labeling/{dataset}/undo``: take back your last answer (within a minute)."""
     hold = services.label_undo(dataset_id=dataset_id, labeler=user)
     return JsonResponse({"task": serialize_hold(hold)})
 
 
-@endpoint("GET")
+@endpoint(GET=TokenScope.READ)
 def me(request: HttpRequest, user: User, dataset_id: int) -> HttpResponse:
     """``GET /api/labeling/{dataset}/me``: your progress, gold accuracy (once revealed), pause."""
     if not selectors.may_view(labeling_dataset(dataset_id), user):
@@ -182,7 +185,7 @@ def me(request: HttpRequest, user: User, dataset_id: int) -> HttpResponse:
     return JsonResponse(selectors.labeler_progress(dataset_id=dataset_id, labeler=user))
 
 
-@endpoint("GET", "POST")
+@endpoint(GET=TokenScope.READ, POST=TokenScope.LABEL)
 def consensus(request: HttpRequest, user: User, dataset_id: int) -> HttpResponse:
     """``GET /api/labeling/{dataset}/consensus``: the latest run's metrics. ``POST``
     ``{"method": "ds"|"mv"}`` (DAO admins): queue a whole-dataset run (202)."""
@@ -198,7 +201,7 @@ def consensus(request: HttpRequest, user: User, dataset_id: int) -> HttpResponse
     return JsonResponse(selectors.dataset_summary(dataset))
 
 
-@endpoint("POST")
+@endpoint(POST=TokenScope.UPLOAD)
 def import_create(request: HttpRequest, user: User, dataset_id: int) -> HttpResponse:
     """``POST /api/labeling/{dataset}/imports`` (multipart ``file``; DAO admins): queue a bulk
     import of items from CSV or JSON Lines. 202 with the import; poll it for progress."""
@@ -213,7 +216,7 @@ def import_create(request: HttpRequest, user: User, dataset_id: int) -> HttpResp
     return JsonResponse(selectors.serialize_import(job), status=202)
 
 
-@endpoint("GET")
+@endpoint(GET=TokenScope.READ)
 def import_detail(request: HttpRequest, user: User, import_id: int) -> HttpResponse:
     """``GET /api/labeling/imports/{id}``: status and progress of a bulk import."""
     job = LabelImport.objects.select_related("dataset__dao").filter(pk=import_id).first()
@@ -223,7 +226,7 @@ def import_detail(request: HttpRequest, user: User, import_id: int) -> HttpRespo
     return JsonResponse(selectors.serialize_import(job))
 
 
-@endpoint("GET")
+@endpoint(GET=TokenScope.READ)
 def export_labels(request: HttpRequest, user: User, dataset_id: int, fmt: str) -> HttpResponse:
     """``GET /api/labeling/{dataset}/export.csv|.jsonl`` (DAO admins): settled tasks with
     consensus, posterior and raw labels, streamed. ``?gold=1`` adds the gold tasks."""

@@ -53,12 +53,20 @@ def contribution_override(
     pinning. ``reject``: an accepted or pinned contribution is rejected (its pin stays: content
     addressing cannot be taken back, but it leaves releases and rewards). ``confirm``: a
     flagged near-duplicate stays rejected and leaves the review queue.
+
+    Four eyes: nobody decides on their own contribution, however high their role; another
+    creator or admin of the DAO (or a superuser) must.
     """
     contribution = (
         Contribution.objects.select_for_update()
         .select_related("dataset__dao")
         .get(pk=contribution.pk)
     )
+    if actor is not None and contribution.contributor_id == actor.pk:
+        raise errors.ReviewByContributor(
+            f"Contribution {contribution.pk} is your own: another manager of the DAO must "
+            "decide on it (four eyes)."
+        )
     before = contribution.status
     review = Review.OVERRIDDEN if contribution.review == Review.PENDING else contribution.review
     if decision == "accept":

@@ -9,9 +9,15 @@ It describes what the code does, not an ideal: refusals are ``{"error", "detail"
 except those Django answers itself with its HTML pages: a session write without a valid CSRF
 token (403), a multipart body it cannot parse for a bulk import (400), and any body over
 ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (2 MiB) outside the streamed uploads (400, left out below: no
-client of this API sends one). Rewards downloads take the session cookie only, not API tokens.
-A NUL character in any query parameter, form field or JSON body is a 400 ``bad_request`` on
-every endpoint (``datadao.middleware``), also left out of each operation below.
+client of this API sends one). Rewards downloads and token management take the session
+cookie only, not API tokens. A NUL character in any query parameter, form field or JSON body is
+a 400 ``bad_request`` on every endpoint (``datadao.middleware``), also left out of each
+operation below.
+
+The refusals of API tokens are the same everywhere (``contributions.token_auth`` answers them
+before any view runs), so ``token_refusals`` adds them to each operation from its security
+requirements: where a token scope is listed, 401 (unknown, revoked, expired) and 403
+insufficient_scope; elsewhere 403 token_not_accepted.
 """
 
 from __future__ import annotations
@@ -20,9 +26,49 @@ from copy import deepcopy
 from typing import Any
 
 from datadao.openapi import auth, contributions, labeling, rewards
+from datadao.openapi.common import (
+    INSUFFICIENT_SCOPE,
+    JSON,
+    TOKEN_NOT_ACCEPTED,
+    UNAUTHENTICATED,
+    Schema,
+    error,
+    ref,
+)
 from datadao.openapi.components import SCHEMAS, SECURITY_SCHEMES
 
-PATHS = {**auth.PATHS, **contributions.PATHS, **labeling.PATHS, **rewards.PATHS}
+METHODS = ("get", "post", "put", "patch", "delete")
+
+
+def _with_403(responses: dict[str, Schema], text: str) -> None:
+    existing = responses.get("403")
+    if existing is None:
+        responses["403"] = error(text)
+        return
+    responses["403"] = {
+        "description": f"{existing['description']} Or {text}",
+        "content": {JSON: {"schema": ref("Error")}, **existing.get("content", {})},
+    }
+
+
+def token_refusals(paths: dict[str, Schema]) -> dict[str, Schema]:
+    """Add the API-token refusals to every operation, from its security requirements."""
+    for item in paths.values():
+        for method, operation in item.items():
+            if method not in METHODS:
+                continue
+            scopes = [s["apiToken"] for s in operation["security"] if "apiToken" in s]
+            responses = operation["responses"]
+            if scopes:
+                operation["x-token-scope"] = scopes[0][0]
+                responses["401"] = UNAUTHENTICATED
+                _with_403(responses, INSUFFICIENT_SCOPE)
+            else:
+                _with_403(responses, TOKEN_NOT_ACCEPTED)
+    return paths
+
+
+PATHS = token_refusals({**auth.PATHS, **contributions.PATHS, **labeling.PATHS, **rewards.PATHS})
 
 
 def openapi_schema(*, version: str) -> dict[str, Any]:
@@ -40,7 +86,15 @@ def openapi_schema(*, version: str) -> dict[str, Any]:
         "servers": [{"url": "/"}],
         "tags": [
             {"name": name}
-            for name in ("auth", "contributions", "releases", "labeling", "rewards", "meta")
+            for name in (
+                "auth",
+                "contributions",
+                "tokens",
+                "releases",
+                "labeling",
+                "rewards",
+                "meta",
+            )
         ],
         "paths": deepcopy(PATHS),
         "components": {

@@ -17,6 +17,7 @@ from datadao.openapi.common import (
     json_response,
     query,
     ref,
+    token,
 )
 
 PATHS: dict[str, Schema] = {
@@ -114,7 +115,7 @@ PATHS: dict[str, Schema] = {
             "tags": ["meta"],
             "operationId": "openapi",
             "summary": "This OpenAPI document",
-            "security": [ANONYMOUS],
+            "security": [ANONYMOUS, token("read")],
             "responses": {"200": json_response({"type": "object"}, "OpenAPI 3.1.")},
         }
     },

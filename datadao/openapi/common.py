@@ -79,7 +79,12 @@ STRINGS = {"type": "array", "items": STRING}
 
 # --- security ------------------------------------------------------------------------------------
 
-TOKEN = {"apiToken": []}
+
+def token(scope: str) -> dict[str, list[str]]:
+    """An API token with ``scope`` (upload, label or read), the one the view declares."""
+    return {"apiToken": [scope]}
+
+
 SESSION = {"session": []}
 # Django's CSRF check: the csrftoken cookie (set by GET /auth/nonce) echoed in X-CSRFToken.
 SESSION_WRITE = {"session": [], "csrfCookie": [], "csrfHeader": []}
@@ -92,5 +97,11 @@ CSRF_FAILED = {
     "content": {HTML: {"schema": STRING}},
 }
 UNAUTHENTICATED = error(
-    "unauthenticated: no session and no API token, or a token that is unknown or revoked."
+    "unauthenticated: no session and no API token, or an unknown API token (or one of a "
+    "deactivated account); token_revoked or token_expired: the token was revoked or has expired."
+)
+# Added to every operation by datadao.openapi.token_refusals, from its security requirements.
+INSUFFICIENT_SCOPE = "insufficient_scope: the API token lacks the scope this operation needs."
+TOKEN_NOT_ACCEPTED = (
+    "token_not_accepted: an API token was sent; this operation takes the session only."
 )

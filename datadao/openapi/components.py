@@ -26,8 +26,11 @@ SECURITY_SCHEMES = {
         "scheme": "bearer",
         "bearerFormat": "dd_…",
         "description": "A per-user API token from POST /api/tokens: `Authorization: Bearer "
-        "dd_…`. No cookies, so no CSRF check. An unknown or revoked token is a 401 on the "
-        "contributions and labeling endpoints (release downloads treat it as anonymous).",
+        "dd_…`. No cookies, so no CSRF check. Each operation that takes one names the scope it "
+        "needs (upload, label or read); every other operation answers a token 403 "
+        "token_not_accepted. An unknown token is 401 unauthenticated, a revoked one 401 "
+        "token_revoked, an expired one 401 token_expired, one without the scope 403 "
+        "insufficient_scope. Tokens expire (90 days by default, at most 365).",
     },
     "session": {
         "type": "apiKey",
@@ -109,6 +112,31 @@ _RUN = closed(
     }
 )
 
+_API_TOKEN = closed(
+    {
+        "id": INTEGER,
+        "name": {"type": "string", "maxLength": 80},
+        "prefix": {"type": "string", "pattern": "^dd_", "description": "Its first characters."},
+        "scopes": {
+            "type": "array",
+            "items": {"type": "string", "enum": ["upload", "label", "read"]},
+            "minItems": 1,
+        },
+        "created_at": DATETIME,
+        "expires_at": DATETIME,
+        "last_used_at": nullable({**DATETIME, "description": "To the minute."}),
+        "revoked_at": nullable(DATETIME),
+        "status": {"type": "string", "enum": ["active", "expired", "revoked"]},
+    }
+)
+_API_TOKEN_CREATED = deepcopy(_API_TOKEN)
+_API_TOKEN_CREATED["properties"]["token"] = {
+    "type": "string",
+    "pattern": "^dd_",
+    "description": "The secret: shown once, never stored.",
+}
+_API_TOKEN_CREATED["required"].append("token")
+
 SCHEMAS: dict[str, Schema] = {
     "Error": {
         "type": "object",
@@ -160,12 +188,10 @@ SCHEMAS: dict[str, Schema] = {
             "signer": ADDRESS,
         }
     ),
-    "ApiToken": closed(
-        {
-            "id": INTEGER,
-            "name": {"type": "string", "maxLength": 80},
-            "token": {"type": "string", "pattern": "^dd_", "description": "Shown once."},
-        }
+    "ApiToken": _API_TOKEN,
+    "ApiTokenCreated": _API_TOKEN_CREATED,
+    "ApiTokenPage": closed(
+        {"count": COUNT, "results": {"type": "array", "items": ref("ApiToken")}}
     ),
     "Manifest": {"type": "object", "description": "The release manifest, as pinned."},
     "Progress": closed(

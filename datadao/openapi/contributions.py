@@ -10,7 +10,6 @@ from datadao.openapi.common import (
     JSON,
     SESSION,
     SESSION_WRITE,
-    TOKEN,
     UNAUTHENTICATED,
     Schema,
     binary,
@@ -19,6 +18,7 @@ from datadao.openapi.common import (
     path_id,
     query,
     ref,
+    token,
 )
 from datadao.openapi.components import CONTRIBUTION_STATUSES
 
@@ -49,6 +49,23 @@ TABULAR_ERRORS = {
 }
 
 
+SCOPE_NAMES = {"type": "string", "enum": ["upload", "label", "read"]}
+TOKEN_REQUEST = {
+    "type": "object",
+    "properties": {
+        "name": {
+            "type": "string",
+            "description": "A label (cut to 80 characters; 'cli' when empty).",
+        },
+        "scopes": {
+            "anyOf": [{"type": "array", "items": SCOPE_NAMES}, SCOPE_NAMES],
+            "description": "A list (JSON, or the field repeated) or one comma-separated value.",
+        },
+        "expires_in_days": {"type": "integer", "minimum": 1, "maximum": 365},
+    },
+}
+
+
 PATHS: dict[str, Schema] = {
     # --- contributions ---------------------------------------------------------------------------
     "/api/datasets/{dataset_id}/contributions": {
@@ -59,7 +76,7 @@ PATHS: dict[str, Schema] = {
             "description": "Streamed to disk and hashed; queued for validation. Needs a "
             "Content-Length (no chunked bodies). Refused before anything is kept when over the "
             "dataset's size, not the right type by content, a duplicate or over the quota.",
-            "security": [TOKEN, SESSION_WRITE],
+            "security": [token("upload"), SESSION_WRITE],
             "parameters": [path_id("dataset_id", "dataset")],
             "requestBody": {
                 "required": True,
@@ -106,7 +123,7 @@ PATHS: dict[str, Schema] = {
             "tags": ["contributions"],
             "operationId": "contribution_list",
             "summary": "Your contributions, newest first",
-            "security": [TOKEN, SESSION],
+            "security": [token("read"), SESSION],
             "parameters": [
                 query("dataset", INTEGER, "Only this dataset's."),
                 query(
@@ -135,7 +152,7 @@ PATHS: dict[str, Schema] = {
             "operationId": "contribution_detail",
             "summary": "Status, scores, reasons, CID and validation report",
             "description": "Visible to its contributor and the DAO's creators and admins.",
-            "security": [TOKEN, SESSION],
+            "security": [token("read"), SESSION],
             "parameters": [path_id("contribution_id", "contribution")],
             "responses": {
                 "200": json_response(ref("ContributionDetail"), "The contribution."),
@@ -149,7 +166,7 @@ PATHS: dict[str, Schema] = {
             "tags": ["contributions"],
             "operationId": "contribution_proof",
             "summary": "The validator's signed EIP-712 attestation (download)",
-            "security": [TOKEN, SESSION],
+            "security": [token("read"), SESSION],
             "parameters": [path_id("contribution_id", "contribution")],
             "responses": {
                 "200": {
@@ -164,36 +181,61 @@ PATHS: dict[str, Schema] = {
         }
     },
     "/api/tokens": {
+        "get": {
+            "tags": ["tokens"],
+            "operationId": "api_token_list",
+            "summary": "Your API tokens, newest first (never their secrets)",
+            "description": "Session only: an API token cannot list tokens. At most 100 listed; "
+            "count is the total.",
+            "security": [SESSION],
+            "responses": {
+                "200": json_response(ref("ApiTokenPage"), "Your tokens."),
+                "401": error("unauthenticated: sign in with your wallet first."),
+            },
+        },
         "post": {
-            "tags": ["contributions"],
+            "tags": ["tokens"],
             "operationId": "api_token_create",
-            "summary": "Create an API token for scripts and the CLI (shown once)",
-            "description": "Session only: an API token cannot mint another.",
+            "summary": "Create an API token for scripts and the CLI (its secret shown once)",
+            "description": "Session only: an API token cannot mint another. Scopes: upload "
+            "(contributions, bulk labeling imports), label (labeling work, consensus runs), "
+            "read (contributions, proofs, releases, labeling progress and exports). Omitted "
+            "scopes give a read-only token; omitted expires_in_days gives 90 days.",
             "security": [SESSION_WRITE],
             "requestBody": {
                 "required": False,
                 "content": {
-                    "application/x-www-form-urlencoded": {
-                        "schema": {
-                            "type": "object",
-                            "properties": {
-                                "name": {
-                                    "type": "string",
-                                    "description": "A label (cut to 80 characters; 'cli' when "
-                                    "empty).",
-                                }
-                            },
-                        }
-                    }
+                    content_type: {"schema": TOKEN_REQUEST}
+                    for content_type in ("application/x-www-form-urlencoded", JSON)
                 },
             },
             "responses": {
                 "201": json_response(
-                    ref("ApiToken"), "The token; its plain value is never shown again."
+                    ref("ApiTokenCreated"), "The token; its plain value is never shown again."
                 ),
-                "400": error("bad_request: the name contains a NUL character."),
+                "400": error(
+                    "bad_request: a NUL character in the name, an unknown or empty scope list, "
+                    "expires_in_days not a whole number from 1 to 365, or a malformed body."
+                ),
                 "401": error("unauthenticated: sign in with your wallet first."),
                 "403": CSRF_FAILED,
+            },
+        },
+    },
+    "/api/tokens/{token_id}": {
+        "delete": {
+            "tags": ["tokens"],
+            "operationId": "api_token_revoke",
+            "summary": "Revoke one of your API tokens",
+            "description": "Session only. From then on the token is answered 401 token_revoked. "
+            "Revoking a revoked token changes nothing (204 again).",
+            "security": [SESSION_WRITE],
+            "parameters": [path_id("token_id", "API token")],
+            "responses": {
+                "204": {"description": "Revoked."},
+                "401": error("unauthenticated: sign in with your wallet first."),
+                "403": CSRF_FAILED,
+                "404": error("not_found: you have no API token with this id."),
             },
         }
     },
@@ -203,7 +245,7 @@ PATHS: dict[str, Schema] = {
             "tags": ["releases"],
             "operationId": "release_manifest",
             "summary": "The pinned manifest, byte for byte, checked against its CID",
-            "security": [ANONYMOUS, TOKEN, SESSION],
+            "security": [ANONYMOUS, token("read"), SESSION],
             "parameters": [CID],
             "responses": {
                 "200": {
@@ -219,7 +261,7 @@ PATHS: dict[str, Schema] = {
             "tags": ["releases"],
             "operationId": "release_car",
             "summary": "A CARv1 of the manifest and every contribution",
-            "security": [ANONYMOUS, TOKEN, SESSION],
+            "security": [ANONYMOUS, token("read"), SESSION],
             "parameters": [CID],
             "responses": {
                 "200": binary("application/vnd.ipld.car", "The CAR, as an attachment."),
@@ -233,7 +275,7 @@ PATHS: dict[str, Schema] = {
             "tags": ["releases"],
             "operationId": "release_csv",
             "summary": "Every row of a tabular release as one CSV",
-            "security": [ANONYMOUS, TOKEN, SESSION],
+            "security": [ANONYMOUS, token("read"), SESSION],
             "parameters": [CID],
             "responses": {
                 "200": binary("text/csv", "Schema columns, then _contribution, _contributor."),
@@ -246,7 +288,7 @@ PATHS: dict[str, Schema] = {
             "tags": ["releases"],
             "operationId": "release_parquet",
             "summary": "The same rows as data.csv, typed, as Parquet",
-            "security": [ANONYMOUS, TOKEN, SESSION],
+            "security": [ANONYMOUS, token("read"), SESSION],
             "parameters": [CID],
             "responses": {
                 "200": binary("application/vnd.apache.parquet", "The Parquet file."),

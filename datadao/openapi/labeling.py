@@ -14,7 +14,6 @@ from datadao.openapi.common import (
     SESSION_WRITE,
     STRING,
     STRINGS,
-    TOKEN,
     UNAUTHENTICATED,
     Schema,
     binary,
@@ -24,6 +23,7 @@ from datadao.openapi.common import (
     path_id,
     query,
     ref,
+    token,
 )
 
 LABELING_DATASET = path_id("dataset_id", "labeling dataset")
@@ -44,6 +44,7 @@ def labeling_operation(
     ok: dict[str, Schema],
     *,
     write: bool,
+    scope: str,
     bad_request: Schema | None = None,
     **extra: Any,
 ) -> Schema:
@@ -67,7 +68,7 @@ def labeling_operation(
         "tags": ["labeling"],
         "summary": summary,
         "description": description,
-        "security": [TOKEN, SESSION_WRITE if write else SESSION],
+        "security": [token(scope), SESSION_WRITE if write else SESSION],
         "responses": responses,
     }
     operation.update(extra)
@@ -87,6 +88,7 @@ PATHS: dict[str, Schema] = {
                 )
             },
             write=False,
+            scope="label",
             operationId="label_next",
             parameters=[LABELING_DATASET],
         )
@@ -97,6 +99,7 @@ PATHS: dict[str, Schema] = {
             "One label name, or a list of them for multi-choice datasets.",
             {"201": json_response(ref("Submitted"), "Recorded.")},
             write=True,
+            scope="label",
             operationId="label_submit",
             parameters=[LABELING_DATASET, HOLD],
             requestBody={
@@ -121,6 +124,7 @@ PATHS: dict[str, Schema] = {
             "",
             {"200": json_response(closed({"skipped": INTEGER}), "Skipped.")},
             write=True,
+            scope="label",
             operationId="label_skip",
             parameters=[LABELING_DATASET, HOLD],
         )
@@ -131,6 +135,7 @@ PATHS: dict[str, Schema] = {
             "The task is held for you again.",
             {"200": json_response(closed({"task": ref("Hold")}), "The task, held again.")},
             write=True,
+            scope="label",
             operationId="label_undo",
             parameters=[LABELING_DATASET],
         )
@@ -141,6 +146,7 @@ PATHS: dict[str, Schema] = {
             "",
             {"200": json_response(ref("Progress"), "Your progress.")},
             write=False,
+            scope="read",
             operationId="label_me",
             parameters=[LABELING_DATASET],
         )
@@ -151,6 +157,7 @@ PATHS: dict[str, Schema] = {
             "",
             {"200": json_response(ref("ConsensusSummary"), "The summary.")},
             write=False,
+            scope="read",
             operationId="consensus_summary",
             parameters=[LABELING_DATASET],
         ),
@@ -159,6 +166,7 @@ PATHS: dict[str, Schema] = {
             "Asking while a run is queued or running returns that run.",
             {"202": json_response(ref("ConsensusRun"), "The queued (or active) run.")},
             write=True,
+            scope="label",
             operationId="consensus_request",
             parameters=[LABELING_DATASET],
             requestBody={
@@ -182,6 +190,7 @@ PATHS: dict[str, Schema] = {
                 "202": json_response(ref("LabelImport"), "Queued."),
             },
             write=True,
+            scope="upload",
             # Django parses the multipart body itself: one it cannot parse is its HTML 400.
             bad_request={
                 "description": "refused or bad_label (no file, an empty file, an unknown "
@@ -218,6 +227,7 @@ PATHS: dict[str, Schema] = {
             "",
             {"200": json_response(ref("LabelImport"), "The import.")},
             write=False,
+            scope="read",
             operationId="label_import_detail",
             parameters=[path_id("import_id", "import")],
         )
@@ -228,6 +238,7 @@ PATHS: dict[str, Schema] = {
             "Streamed.",
             {"200": binary("text/csv", "The export, as an attachment.")},
             write=False,
+            scope="read",
             operationId="label_export_csv",
             parameters=[
                 LABELING_DATASET,
@@ -241,6 +252,7 @@ PATHS: dict[str, Schema] = {
             "Streamed.",
             {"200": binary("application/x-ndjson", "The export, as an attachment.")},
             write=False,
+            scope="read",
             operationId="label_export_jsonl",
             parameters=[
                 LABELING_DATASET,

@@ -17,6 +17,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 
 from datadao.openapi import openapi_schema
+from datadao.tokenscopes import ANY_METHOD, declared_scopes
 
 DOCUMENT = openapi_schema(version="test")
 # The JSON endpoints outside /api/: Sign-In with Ethereum. /auth/demo is left out on purpose:
@@ -78,7 +79,7 @@ def test_the_served_document_is_the_module_and_loads_in_schemathesis(client: Cli
         for method in item
         if method in METHODS
     }
-    assert labels == expected and len(labels) == 27
+    assert labels == expected and len(labels) == 29
 
 
 def test_operation_ids_are_unique_and_every_refusal_is_documented_as_json() -> None:
@@ -108,3 +109,16 @@ def test_methods_left_out_of_the_schema_are_refused(client: Client, path: str) -
     for method in sorted(set(METHODS) - documented):
         response = getattr(client, method)(_example_url(path))
         assert response.status_code == 405, (method, path, response.status_code)
+
+
+@pytest.mark.parametrize("path", sorted(DOCUMENT["paths"]))
+def test_each_operations_token_scope_is_the_one_its_view_declares(path: str) -> None:
+    """The document's token scope per operation (or none: token_not_accepted) is what
+    contributions.token_auth enforces, read from the view's declaration."""
+    view = resolve(_example_url(path)).func
+    declared = declared_scopes(view) or {}
+    for method, operation in DOCUMENT["paths"][path].items():
+        if method not in METHODS:
+            continue
+        enforced = declared.get(method.upper(), declared.get(ANY_METHOD))
+        assert operation.get("x-token-scope") == enforced, (method, path, declared)

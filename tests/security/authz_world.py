@@ -5,6 +5,11 @@ and the *other* DAO, of which no role is a member. Every dataset is members-only
 object of the other DAO is private to every role. The "outsider" is a contributor of a third
 DAO: signed in and a member somewhere, just not here.
 
+Also built: a public dataset of the other DAO (with a release and a pinned contribution: public
+to everyone, though its contribution is still its contributor's); the contributor's API tokens,
+one per scope plus an expired and a revoked one; and the memberships of this DAO's admin and
+creator, for the rows that try to change roles.
+
 Rows are created directly where a service would need a worker, a key or a file (a pinned
 contribution, a closed epoch, a voucher): the matrix is about who may reach what, not about
 how the objects came to be.
@@ -20,7 +25,8 @@ from datetime import timedelta
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
-from contributions.models import Contribution, ContributionProof, Release, Status
+from contributions.models import ApiToken, Contribution, ContributionProof, Release, Status
+from contributions.tokens import api_token_create, api_token_revoke
 from datadao.models import (
     DAO,
     AuditEvent,
@@ -33,6 +39,7 @@ from datadao.models import (
     WorkerHeartbeat,
 )
 from datadao.services import dataset_set_status
+from datadao.tokenscopes import TokenScope
 from ipfs.models import Pin, PinAuditRun
 from ipfs.services import content_add
 from labeling.models import (
@@ -50,7 +57,19 @@ from synthetic.models import JobStatus, PrivacyBudget, SyntheticJob
 from tests.factories import TABULAR_SCHEMA, DAOFactory, DatasetFactory, UserFactory
 
 # The roles of the matrix, in the order of its columns.
-ROLES = ("anonymous", "outsider", "contributor", "validator", "admin", "creator", "staff")
+ROLES = (
+    "anonymous",
+    "outsider",
+    "contributor",
+    "validator",
+    "admin",
+    "creator",
+    "staff",
+    "superuser",
+)
+# The contributor's API tokens, the columns of the token matrix: one per scope (each alone),
+# one with every scope but expired, one with every scope but revoked.
+TOKEN_ROLES = ("token:upload", "token:label", "token:read", "token:expired", "token:revoked")
 LABELS = ["cat", "dog"]
 # Written into each DAO's private dataset names, slugs and descriptions: a response that shows
 # one to a user who is not a member of that DAO has leaked it.
@@ -89,13 +108,26 @@ class Side:
 
 
 @dataclass
+class Public:
+    """A public dataset of the other DAO: its page, release and pins are everyone's."""
+
+    tabular: Dataset
+    contribution: Contribution
+    release: Release
+    pins: dict[str, Pin]
+
+
+@dataclass
 class World:
     users: dict[str, User]
     this: Side
     other: Side
+    public: Public
     heartbeat: WorkerHeartbeat
     audit_run: PinAuditRun
     group: Group
+    tokens: dict[str, str] = field(default_factory=dict)
+    roles: dict[str, Membership] = field(default_factory=dict)
 
     def side(self, variant: str) -> Side:
         """The objects of ``this`` or the ``other`` DAO (variant names as in the matrix)."""
@@ -279,11 +311,77 @@ def _side(name: str, dao: DAO, contributor: User, peer: User) -> Side:
     )
 
 
+def _public(dao: DAO, contributor: User) -> Public:
+    tabular = DatasetFactory(
+        dao=dao,
+        name="Open readings",
+        slug="open-readings",
+        schema=dict(TABULAR_SCHEMA),
+        visibility=Visibility.PUBLIC,
+    )
+    dataset_set_status(dataset=tabular, actor=None, status=DatasetStatus.OPEN)
+    contribution = Contribution.objects.create(
+        dataset=tabular,
+        contributor=contributor,
+        status=Status.PINNED,
+        sha256="e" * 64,
+        size=9,
+        media_type="text/csv",
+        original_name="open.csv",
+        storage_name="authz-public-pinned",
+        score=9000,
+        cid="pending",
+    )
+    pins = {"contribution": _pin(b"open row\n", f"contribution:{contribution.pk}")}
+    contribution.cid = pins["contribution"].cid
+    contribution.save(update_fields=["cid"])
+    ContributionProof.objects.create(
+        contribution=contribution, typed_data={"open": True}, signature="0x00", signer="0x0"
+    )
+    manifest = {
+        "dataset": {"schema": tabular.schema, "name": tabular.name},
+        "contributions": [],
+        "totals": {"contributions": 0, "bytes": 0},
+    }
+    pins["release"] = _pin(
+        json.dumps(manifest).encode(), f"release:{tabular}@v1", "application/json"
+    )
+    release = Release.objects.create(
+        dataset=tabular,
+        version=1,
+        cid=pins["release"].cid,
+        manifest=manifest,
+        contributions_count=0,
+        total_bytes=0,
+    )
+    return Public(tabular=tabular, contribution=contribution, release=release, pins=pins)
+
+
+def _tokens(user: User) -> dict[str, str]:
+    tokens = {
+        f"token:{scope}": api_token_create(user=user, name=scope, scopes=[scope])[1]
+        for scope in TokenScope.values
+    }
+    expired, tokens["token:expired"] = api_token_create(user=user, name="expired")
+    back = timedelta(days=91)
+    ApiToken.objects.filter(pk=expired.pk).update(
+        created_at=expired.created_at - back, expires_at=expired.expires_at - back
+    )
+    revoked, tokens["token:revoked"] = api_token_create(user=user, name="revoked")
+    api_token_revoke(token_id=revoked.pk, actor=user)
+    # Used just now: the matrix's requests do not move last_used_at (no write to tell apart).
+    ApiToken.objects.filter(user=user).update(last_used_at=timezone.now())
+    assert set(tokens) == set(TOKEN_ROLES)
+    return tokens
+
+
 def build_world() -> World:
     """Both DAOs, one user per role and every object; call inside a transaction."""
     users = {role: UserFactory() for role in ROLES if role != "anonymous"}
     users["staff"].is_staff = True
     users["staff"].save(update_fields=["is_staff"])
+    users["superuser"].is_staff = users["superuser"].is_superuser = True
+    users["superuser"].save(update_fields=["is_staff", "is_superuser"])
     this_dao = DAOFactory(name="This DAO", slug="this-dao", creator=users["creator"])
     for role in ("contributor", "validator", "admin"):
         Membership.objects.create(dao=this_dao, user=users[role], role=role)
@@ -297,6 +395,12 @@ def build_world() -> World:
         users=users,
         this=_side("this", this_dao, users["contributor"], users["validator"]),
         other=_side("other", other_dao, other_contributor, other_peer),
+        public=_public(other_dao, other_contributor),
+        tokens=_tokens(users["contributor"]),
+        roles={
+            role: Membership.objects.get(dao=this_dao, user=users[role])
+            for role in ("contributor", "validator", "admin", "creator")
+        },
         heartbeat=WorkerHeartbeat.objects.create(hostname="authz-worker", last_seen=timezone.now()),
         audit_run=PinAuditRun.objects.create(backend="embedded"),
         group=Group.objects.create(name="authz-operators"),

@@ -7,9 +7,22 @@ What is covered, and why:
   ``/api/labeling/``, the dashboards and every URL of the admin site) and fails for a pattern
   the matrix has no row for, and for a row whose pattern is gone. A new view cannot slip in
   unreviewed: whoever adds it must say here who may reach it.
-* **Every role.** Seven columns: anonymous; an *outsider* (a contributor of a third DAO:
+* **Every role.** Eight columns: anonymous; an *outsider* (a contributor of a third DAO:
   signed in, a member somewhere, not here); a contributor, a validator, an admin and the
-  creator of *this* DAO; and *staff* (Django ``is_staff``, no model permissions, no DAO).
+  creator of *this* DAO; *staff* (Django ``is_staff``, no model permissions, no DAO); and a
+  *superuser*, who sees and may change every DAO's objects (so the privacy checks below are
+  not theirs), but is no labeler of any DAO and raises no role of their own.
+* **API tokens.** ``test_authz_matrix_tokens`` replays every row with the contributor's API
+  tokens instead of a session: one per scope (upload, label, read), an expired and a revoked
+  one. ``TOKEN_SCOPES`` names the scope each route needs; a token with it gets the
+  contributor's cell, one without it 403 ``insufficient_scope``, an expired or revoked one 401
+  ``token_expired``/``token_revoked``; every route not named there (pages, the console, token
+  management, rewards downloads) answers any token 403 ``token_not_accepted``.
+* **Public datasets.** The *public* variant is the other DAO's public dataset: its page,
+  release and pinned content are everyone's, its contributions still only their contributor's.
+* **Roles.** The ``role-*`` rows try each role change in the console: only the creator (and a
+  superuser) grants or takes creator and admin, nobody raises their own role, and the last
+  creator neither steps down nor leaves.
 * **Objects of this DAO and of another one.** Path parameters (ids, slugs, CIDs) are filled
   from ``authz_world``: the same objects exist in this DAO and in the *other* DAO, of which no
   role is a member, and every dataset is members-only. So the other DAO's objects are private
@@ -60,16 +73,17 @@ from django.http import HttpResponse
 from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from contributions.models import Status
+from contributions.models import ApiToken, Status
 from datadao.models import Dataset, Role
 from ipfs.cid import RAW, Cid
 from rewards.models import Epoch, EpochStatus, RewardEntry
-from tests.security.authz_world import LABELS, ROLES, SECRET, World, build_world
+from tests.security.authz_world import LABELS, ROLES, SECRET, TOKEN_ROLES, World, build_world
 
 pytestmark = [pytest.mark.django_db, pytest.mark.timeout(300)]
 
 Fill = Callable[[World], str]
 MISSING_ID = 2_147_483_000
+NEWCOMER = "0x000000000000000000000000000000000000dEaD"
 MISSING_CID = str(Cid.of_block(b"never pinned by the authorization matrix", codec=RAW))
 CSRF_FAILURE = b"CSRF verification failed"
 # Roles that are members of this DAO: the only ones that may see its private datasets.
@@ -99,6 +113,20 @@ def fixed(path: str) -> dict[str, Fill]:
 
 def sides(fn: Callable[[Any], str]) -> dict[str, Fill]:
     return {"this": lambda w: fn(w.this), "other": lambda w: fn(w.other)}
+
+
+def with_public(fn: Callable[[Any], str]) -> dict[str, Fill]:
+    """Both sides and the other DAO's public dataset (``World.public``, the same attributes)."""
+    return {**sides(fn), "public": lambda w: fn(w.public)}
+
+
+def _token_id(w: World, name: str = "read") -> int:
+    """The id of one of the contributor's API tokens (another user's, to every other role)."""
+    return ApiToken.objects.get(user=w.users["contributor"], name=name).pk
+
+
+def _member(role: str) -> Callable[[World], int]:
+    return lambda w: w.roles[role].pk
 
 
 def _dataset_form(w: World) -> dict[str, Any]:
@@ -143,13 +171,13 @@ ROUTES: list[Route] = [
     Route(
         "dataset-page",
         "daos/<slug:dao_slug>/<slug:dataset_slug>/",
-        sides(lambda s: f"/daos/{s.dao.slug}/{s.tabular.slug}/"),
+        with_public(lambda s: f"/daos/{s.tabular.dao.slug}/{s.tabular.slug}/"),
         missing=lambda w: f"/daos/{w.other.dao.slug}/no-such-dataset/",
     ),
     Route(
         "dataset-example",
         "daos/<slug:dao_slug>/<slug:dataset_slug>/example.csv",
-        sides(lambda s: f"/daos/{s.dao.slug}/{s.tabular.slug}/example.csv"),
+        with_public(lambda s: f"/daos/{s.tabular.dao.slug}/{s.tabular.slug}/example.csv"),
         missing=lambda w: f"/daos/{w.other.dao.slug}/no-such-dataset/example.csv",
     ),
     Route(
@@ -163,7 +191,7 @@ ROUTES: list[Route] = [
     Route(
         "release-page",
         "releases/<str:cid>/",
-        sides(lambda s: f"/releases/{s.release.cid}/"),
+        with_public(lambda s: f"/releases/{s.release.cid}/"),
         missing=lambda w: f"/releases/{MISSING_CID}/",
     ),
     Route(
@@ -173,6 +201,10 @@ ROUTES: list[Route] = [
             f"{variant}/{kind}": (lambda w, v=variant, k=kind: f"/ipfs/{w.side(v).pins[k].cid}")
             for variant in ("this", "other")
             for kind in PIN_KINDS
+        }
+        | {
+            f"public/{kind}": (lambda w, k=kind: f"/ipfs/{w.public.pins[k].cid}")
+            for kind in ("contribution", "release")
         },
         missing=lambda w: f"/ipfs/{MISSING_CID}",
     ),
@@ -193,7 +225,7 @@ ROUTES: list[Route] = [
     Route(
         "api-upload",
         "api/datasets/<int:dataset_id>/contributions",
-        sides(lambda s: f"/api/datasets/{s.tabular.pk}/contributions"),
+        with_public(lambda s: f"/api/datasets/{s.tabular.pk}/contributions"),
         "POST",
         lambda w: {},
         missing=lambda w: f"/api/datasets/{MISSING_ID}/contributions",
@@ -203,21 +235,46 @@ ROUTES: list[Route] = [
     Route(
         "api-contribution",
         "api/contributions/<int:contribution_id>",
-        sides(lambda s: f"/api/contributions/{s.contribution.pk}"),
+        with_public(lambda s: f"/api/contributions/{s.contribution.pk}"),
         missing=lambda w: f"/api/contributions/{MISSING_ID}",
     ),
     Route(
         "api-contribution-proof",
         "api/contributions/<int:contribution_id>/proof",
-        sides(lambda s: f"/api/contributions/{s.contribution.pk}/proof"),
+        with_public(lambda s: f"/api/contributions/{s.contribution.pk}/proof"),
         missing=lambda w: f"/api/contributions/{MISSING_ID}/proof",
     ),
     Route("api-token-create", "api/tokens", fixed("/api/tokens"), "POST", lambda w: {"name": "x"}),
+    Route("api-token-list", "api/tokens", fixed("/api/tokens")),
+    # The contributor's token: everyone else's answer is that of a token that does not exist.
+    Route(
+        "api-token-revoke",
+        "api/tokens/<int:token_id>",
+        {"contributor's": lambda w: f"/api/tokens/{_token_id(w)}"},
+        "DELETE",
+        missing=lambda w: f"/api/tokens/{MISSING_ID}",
+    ),
+    Route("my-tokens", "me/tokens", fixed("/me/tokens")),
+    Route(
+        "my-tokens-new",
+        "me/tokens/new",
+        fixed("/me/tokens/new"),
+        "POST",
+        lambda w: {"name": "page", "scopes": ["read"]},
+    ),
+    Route(
+        "my-token-revoke",
+        "me/tokens/<int:token_id>/revoke",
+        {"contributor's": lambda w: f"/me/tokens/{_token_id(w)}/revoke"},
+        "POST",
+        lambda w: {},
+        missing=lambda w: f"/me/tokens/{MISSING_ID}/revoke",
+    ),
     *(
         Route(
             f"api-release-{suffix.split('.')[-1]}",
             f"api/releases/<str:cid>/{suffix}",
-            sides(lambda s, f=suffix: f"/api/releases/{s.release.cid}/{f}"),
+            with_public(lambda s, f=suffix: f"/api/releases/{s.release.cid}/{f}"),
             missing=lambda w, f=suffix: f"/api/releases/{MISSING_CID}/{f}",
         )
         for suffix in ("manifest.json", "release.car", "data.csv", "data.parquet")
@@ -341,6 +398,48 @@ ROUTES: list[Route] = [
     ),
 ]
 
+# Who may change whose role in this DAO (datadao.services.membership_change_refusal): the
+# variant names whose membership is changed. A refused form is the page again (200).
+ROUTES += [
+    Route(
+        "role-make-creator",
+        "admin/datadao/membership/<path:object_id>/change/",
+        {
+            f"this/{who}": (lambda w, r=who: f"/admin/datadao/membership/{_member(r)(w)}/change/")
+            for who in ("contributor", "admin")
+        },
+        "POST",
+        lambda w: {"role": Role.CREATOR},
+    ),
+    Route(
+        "role-demote",
+        "admin/datadao/membership/<path:object_id>/change/",
+        {
+            f"this/{who}": (lambda w, r=who: f"/admin/datadao/membership/{_member(r)(w)}/change/")
+            for who in ("admin", "creator")
+        },
+        "POST",
+        lambda w: {"role": Role.CONTRIBUTOR},
+    ),
+    Route(
+        "role-remove",
+        "admin/datadao/membership/<path:object_id>/delete/",
+        {
+            f"this/{who}": (lambda w, r=who: f"/admin/datadao/membership/{_member(r)(w)}/delete/")
+            for who in ("admin", "creator")
+        },
+        "POST",
+        lambda w: {"post": "yes"},
+    ),
+    Route(
+        "role-add-admin",
+        "admin/datadao/membership/add/",
+        {"this": lambda w: "/admin/datadao/membership/add/"},
+        "POST",
+        lambda w: {"dao": w.this.dao.pk, "role": Role.ADMIN, "address": NEWCOMER},
+    ),
+]
+
 # Adding to another DAO's dataset: its id is posted, not in the URL, so one route per side.
 ROUTES += [
     Route(
@@ -378,118 +477,146 @@ ACTION_ROUTES: list[Route] = [
 # fmt: off
 # Columns:                              anonymous outsider contributor validator admin creator staff
 EXPECT: dict[tuple[str, str], str] = {
-    ("home", "-"):                          "200  200  200  200  200  200  200",
-    ("dao-new", "-"):                       "302L 200  200  200  200  200  200",
-    ("dao-new-post", "-"):                  "302L 200  200  200  200  200  200",
-    ("dao-detail", "this"):                 "200  200  200  200  200  200  200",
-    ("dao-detail", "other"):                "200  200  200  200  200  200  200",
-    ("dataset-page", "this"):               "404  404  200  200  200  200  404",
-    ("dataset-page", "other"):              "404  404  404  404  404  404  404",
-    ("dataset-example", "this"):            "404  404  200  200  200  200  404",
-    ("dataset-example", "other"):           "404  404  404  404  404  404  404",
-    ("label-page", "this"):                 "404  404  200  200  200  200  404",
-    ("label-page", "other"):                "404  404  404  404  404  404  404",
-    ("my-contributions", "-"):              "302L 200  200  200  200  200  200",
-    ("my-rewards", "-"):                    "302L 200  200  200  200  200  200",
-    ("release-page", "this"):               "404  404  200  200  200  200  404",
-    ("release-page", "other"):              "404  404  404  404  404  404  404",
+    ("home", "-"):                          "200  200  200  200  200  200  200  200",
+    ("dao-new", "-"):                       "302L 200  200  200  200  200  200  200",
+    ("dao-new-post", "-"):                  "302L 200  200  200  200  200  200  200",
+    ("dao-detail", "this"):                 "200  200  200  200  200  200  200  200",
+    ("dao-detail", "other"):                "200  200  200  200  200  200  200  200",
+    ("dataset-page", "this"):               "404  404  200  200  200  200  404  200",
+    ("dataset-page", "public"):             "200  200  200  200  200  200  200  200",
+    ("dataset-page", "other"):              "404  404  404  404  404  404  404  200",
+    ("dataset-example", "this"):            "404  404  200  200  200  200  404  200",
+    ("dataset-example", "public"):          "200  200  200  200  200  200  200  200",
+    ("dataset-example", "other"):           "404  404  404  404  404  404  404  200",
+    ("label-page", "this"):                 "404  404  200  200  200  200  404  200",
+    ("label-page", "other"):                "404  404  404  404  404  404  404  200",
+    ("my-contributions", "-"):              "302L 200  200  200  200  200  200  200",
+    ("my-rewards", "-"):                    "302L 200  200  200  200  200  200  200",
+    ("release-page", "this"):               "404  404  200  200  200  200  404  200",
+    ("release-page", "public"):             "200  200  200  200  200  200  200  200",
+    ("release-page", "other"):              "404  404  404  404  404  404  404  200",
     **{
-        ("ipfs", f"this/{kind}"):           "404  404  200  200  200  200  404"
+        ("ipfs", f"this/{kind}"):           "404  404  200  200  200  200  404  200"
         for kind in PIN_KINDS
     },
     **{
-        ("ipfs", f"other/{kind}"):          "404  404  404  404  404  404  404"
+        ("ipfs", f"other/{kind}"):          "404  404  404  404  404  404  404  200"
         for kind in PIN_KINDS
     },
-    ("healthz", "-"):                       "200  200  200  200  200  200  200",
-    ("siwe-nonce", "-"):                    "200  200  200  200  200  200  200",
-    ("siwe-verify", "-"):                   "400  400  400  400  400  400  400",
-    ("siwe-logout", "-"):                   "200  200  200  200  200  200  200",
-    ("siwe-me", "-"):                       "200  200  200  200  200  200  200",
-    ("demo-sign-in", "-"):                  "404  404  404  404  404  404  404",
-    ("api-upload", "this"):                 "404  404  400  400  400  400  404",
-    ("api-upload", "other"):                "404  404  404  404  404  404  404",
-    ("api-openapi", "-"):                   "200  200  200  200  200  200  200",
-    ("api-contributions", "-"):             "401  200  200  200  200  200  200",
-    ("api-contribution", "this"):           "401  404  200  404  200  200  404",
-    ("api-contribution", "other"):          "401  404  404  404  404  404  404",
-    ("api-contribution-proof", "this"):     "401  404  200  404  200  200  404",
-    ("api-contribution-proof", "other"):    "401  404  404  404  404  404  404",
-    ("api-token-create", "-"):              "401  201  201  201  201  201  201",
+    ("ipfs", "public/contribution"):        "200  200  200  200  200  200  200  200",
+    ("ipfs", "public/release"):             "200  200  200  200  200  200  200  200",
+    ("healthz", "-"):                       "200  200  200  200  200  200  200  200",
+    ("siwe-nonce", "-"):                    "200  200  200  200  200  200  200  200",
+    ("siwe-verify", "-"):                   "400  400  400  400  400  400  400  400",
+    ("siwe-logout", "-"):                   "200  200  200  200  200  200  200  200",
+    ("siwe-me", "-"):                       "200  200  200  200  200  200  200  200",
+    ("demo-sign-in", "-"):                  "404  404  404  404  404  404  404  404",
+    ("api-upload", "this"):                 "404  404  400  400  400  400  404  400",
+    ("api-upload", "public"):               "401  400  400  400  400  400  400  400",
+    ("api-upload", "other"):                "404  404  404  404  404  404  404  400",
+    ("api-openapi", "-"):                   "200  200  200  200  200  200  200  200",
+    ("api-contributions", "-"):             "401  200  200  200  200  200  200  200",
+    ("api-contribution", "this"):           "401  404  200  404  200  200  404  200",
+    ("api-contribution", "public"):         "401  404  404  404  404  404  404  200",
+    ("api-contribution", "other"):          "401  404  404  404  404  404  404  200",
+    ("api-contribution-proof", "this"):     "401  404  200  404  200  200  404  200",
+    ("api-contribution-proof", "public"):   "401  404  404  404  404  404  404  200",
+    ("api-contribution-proof", "other"):    "401  404  404  404  404  404  404  200",
+    ("api-token-create", "-"):              "401  201  201  201  201  201  201  201",
+    ("api-token-list", "-"):                "401  200  200  200  200  200  200  200",
+    # Another user's token is answered as one that does not exist.
+    ("api-token-revoke", "contributor's"):  "401  404  204  404  404  404  404  404",
+    ("my-tokens", "-"):                     "302L 200  200  200  200  200  200  200",
+    ("my-tokens-new", "-"):                 "302L 201  201  201  201  201  201  201",
+    ("my-token-revoke", "contributor's"):   "302L 404  302  404  404  404  404  404",
     **{
-        (f"api-release-{ext}", "this"):     "404  404  200  200  200  200  404"
+        (f"api-release-{ext}", "this"):     "404  404  200  200  200  200  404  200"
         for ext in ("json", "car", "csv", "parquet")
     },
     **{
-        (f"api-release-{ext}", "other"):    "404  404  404  404  404  404  404"
+        (f"api-release-{ext}", "public"):   "200  200  200  200  200  200  200  200"
+        for ext in ("json", "car", "csv", "parquet")
+    },
+    **{
+        (f"api-release-{ext}", "other"):    "404  404  404  404  404  404  404  200"
         for ext in ("json", "car", "csv", "parquet")
     },
     # The contributor holds the task the validator (their peer) has answered.
-    ("label-next", "this"):                 "401  404  200  200  200  200  404",
-    ("label-next", "other"):                "401  404  404  404  404  404  404",
-    ("label-label", "this"):                "401  404  201  404  404  404  404",
-    ("label-label", "other"):               "401  404  404  404  404  404  404",
-    ("label-skip", "this"):                 "401  404  200  404  404  404  404",
-    ("label-skip", "other"):                "401  404  404  404  404  404  404",
-    ("label-undo", "this"):                 "401  404  409  409  409  409  404",
-    ("label-undo", "other"):                "401  404  404  404  404  404  404",
-    ("label-me", "this"):                   "401  404  200  200  200  200  404",
-    ("label-me", "other"):                  "401  404  404  404  404  404  404",
-    ("label-consensus", "this"):            "401  404  200  200  200  200  404",
-    ("label-consensus", "other"):           "401  404  404  404  404  404  404",
-    ("label-consensus-run", "this"):        "401  404  403  403  202  202  404",
-    ("label-consensus-run", "other"):       "401  404  404  404  404  404  404",
-    ("label-import-create", "this"):        "401  404  403  403  400  400  404",
-    ("label-import-create", "other"):       "401  404  404  404  404  404  404",
-    ("label-import", "this"):               "401  404  403  403  200  200  404",
-    ("label-import", "other"):              "401  404  404  404  404  404  404",
-    ("label-csv", "this"):                  "401  404  403  403  200  200  404",
-    ("label-csv", "other"):                 "401  404  404  404  404  404  404",
-    ("label-jsonl", "this"):                "401  404  403  403  200  200  404",
-    ("label-jsonl", "other"):               "401  404  404  404  404  404  404",
+    ("label-next", "this"):                 "401  404  200  200  200  200  404  403",
+    ("label-next", "other"):                "401  404  404  404  404  404  404  403",
+    ("label-label", "this"):                "401  404  201  404  404  404  404  403",
+    ("label-label", "other"):               "401  404  404  404  404  404  404  403",
+    ("label-skip", "this"):                 "401  404  200  404  404  404  404  403",
+    ("label-skip", "other"):                "401  404  404  404  404  404  404  403",
+    ("label-undo", "this"):                 "401  404  409  409  409  409  404  403",
+    ("label-undo", "other"):                "401  404  404  404  404  404  404  403",
+    ("label-me", "this"):                   "401  404  200  200  200  200  404  200",
+    ("label-me", "other"):                  "401  404  404  404  404  404  404  200",
+    ("label-consensus", "this"):            "401  404  200  200  200  200  404  200",
+    ("label-consensus", "other"):           "401  404  404  404  404  404  404  200",
+    ("label-consensus-run", "this"):        "401  404  403  403  202  202  404  202",
+    ("label-consensus-run", "other"):       "401  404  404  404  404  404  404  202",
+    ("label-import-create", "this"):        "401  404  403  403  400  400  404  400",
+    ("label-import-create", "other"):       "401  404  404  404  404  404  404  400",
+    ("label-import", "this"):               "401  404  403  403  200  200  404  200",
+    ("label-import", "other"):              "401  404  404  404  404  404  404  200",
+    ("label-csv", "this"):                  "401  404  403  403  200  200  404  200",
+    ("label-csv", "other"):                 "401  404  404  404  404  404  404  200",
+    ("label-jsonl", "this"):                "401  404  403  403  200  200  404  200",
+    ("label-jsonl", "other"):               "401  404  404  404  404  404  404  200",
     # The contributor's claim and voucher, their peer's voucher, the other DAO's.
-    ("allocation", "this"):                 "404  404  200  404  200  200  404",
-    ("allocation", "other"):                "404  404  404  404  404  404  404",
-    ("voucher", "this"):                    "404  404  200  404  200  200  404",
-    ("voucher", "this/validator's"):        "404  404  404  200  200  200  404",
-    ("voucher", "other"):                   "404  404  404  404  404  404  404",
-    ("dashboards", "-"):                    "302C 302C 302C 302C 302  302  200",
-    ("dashboard", "this"):                  "302C 302C 302C 302C 200  200  404",
-    ("dashboard", "other"):                 "302C 302C 302C 302C 404  404  404",
-    ("console-index", "-"):                 "302C 302C 302C 302C 200  200  200",
-    ("console-login", "-"):                 "200  200  200  200  302I 302I 302I",
-    ("console-logout", "-"):                "302I 302I 302I 302I 200  200  200",
-    ("console-password", "-"):              "302C 302C 302C 302C 200  200  200",
-    ("console-password-done", "-"):         "302C 302C 302C 302C 200  200  200",
-    ("console-autocomplete", "-"):          "302C 302C 302C 302C 403  403  403",
-    ("console-jsi18n", "-"):                "302C 302C 302C 302C 200  200  200",
-    ("console-view-on-site", "this"):       "302C 302C 302C 302C 404  404  404",
-    ("console-view-on-site", "other"):      "302C 302C 302C 302C 404  404  404",
+    ("allocation", "this"):                 "404  404  200  404  200  200  404  200",
+    ("allocation", "other"):                "404  404  404  404  404  404  404  200",
+    ("voucher", "this"):                    "404  404  200  404  200  200  404  200",
+    ("voucher", "this/validator's"):        "404  404  404  200  200  200  404  200",
+    ("voucher", "other"):                   "404  404  404  404  404  404  404  200",
+    ("dashboards", "-"):                    "302C 302C 302C 302C 302  302  200  200",
+    ("dashboard", "this"):                  "302C 302C 302C 302C 200  200  404  200",
+    ("dashboard", "other"):                 "302C 302C 302C 302C 404  404  404  200",
+    ("console-index", "-"):                 "302C 302C 302C 302C 200  200  200  200",
+    ("console-login", "-"):                 "200  200  200  200  302I 302I 302I 302I",
+    ("console-logout", "-"):                "302I 302I 302I 302I 200  200  200  200",
+    ("console-password", "-"):              "302C 302C 302C 302C 200  200  200  200",
+    ("console-password-done", "-"):         "302C 302C 302C 302C 200  200  200  200",
+    ("console-autocomplete", "-"):          "302C 302C 302C 302C 403  403  403  403",
+    ("console-jsi18n", "-"):                "302C 302C 302C 302C 200  200  200  200",
+    ("console-view-on-site", "this"):       "302C 302C 302C 302C 404  404  404  404",
+    ("console-view-on-site", "other"):      "302C 302C 302C 302C 404  404  404  404",
     # An app index lists the models one may see: none for staff, none of auth or ipfs for
     # managers (operators only), so those answer 404.
-    ("console-app-index", "datadao"):       "302C 302C 302C 302C 200  200  404",
-    ("console-app-index", "contributions"): "302C 302C 302C 302C 200  200  404",
-    ("console-app-index", "labeling"):      "302C 302C 302C 302C 200  200  404",
-    ("console-app-index", "synthetic"):     "302C 302C 302C 302C 200  200  404",
-    ("console-app-index", "rewards"):       "302C 302C 302C 302C 200  200  404",
-    ("console-app-index", "auth"):          "302C 302C 302C 302C 404  404  404",
-    ("console-app-index", "ipfs"):          "302C 302C 302C 302C 404  404  404",
-    ("console-catch-all", "-"):             "302C 302C 302C 302C 404  404  404",
-    ("console-user-password", "any"):       "302C 302C 302C 302C 403  403  403",
-    ("console-dataset-edit", "this"):       "302C 302C 302C 302C 302  302  403",
-    ("console-dataset-edit", "other"):      "302C 302C 302C 302C 302I 302I 403",
-    ("console-policy-edit", "this"):        "302C 302C 302C 302C 302  302  403",
-    ("console-policy-edit", "other"):       "302C 302C 302C 302C 302I 302I 403",
-    ("console-membership-edit", "this"):    "302C 302C 302C 302C 302  302  403",
-    ("console-membership-edit", "other"):   "302C 302C 302C 302C 302I 302I 403",
+    ("console-app-index", "datadao"):       "302C 302C 302C 302C 200  200  404  200",
+    ("console-app-index", "contributions"): "302C 302C 302C 302C 200  200  404  200",
+    ("console-app-index", "labeling"):      "302C 302C 302C 302C 200  200  404  200",
+    ("console-app-index", "synthetic"):     "302C 302C 302C 302C 200  200  404  200",
+    ("console-app-index", "rewards"):       "302C 302C 302C 302C 200  200  404  200",
+    ("console-app-index", "auth"):          "302C 302C 302C 302C 404  404  404  200",
+    ("console-app-index", "ipfs"):          "302C 302C 302C 302C 404  404  404  200",
+    ("console-catch-all", "-"):             "302C 302C 302C 302C 404  404  404  404",
+    ("console-user-password", "any"):       "302C 302C 302C 302C 403  403  403  200",
+    ("console-dataset-edit", "this"):       "302C 302C 302C 302C 302  302  403  302",
+    ("console-dataset-edit", "other"):      "302C 302C 302C 302C 302I 302I 403  302",
+    ("console-policy-edit", "this"):        "302C 302C 302C 302C 302  302  403  302",
+    ("console-policy-edit", "other"):       "302C 302C 302C 302C 302I 302I 403  200",
+    # An admin may not grant admin: the form is shown again with the error.
+    ("console-membership-edit", "this"):    "302C 302C 302C 302C 200  302  403  302",
+    ("console-membership-edit", "other"):   "302C 302C 302C 302C 302I 302I 403  302",
+    # Roles: only a creator (or a superuser) grants or takes creator and admin; nobody raises
+    # their own (the admin's own row); anyone may step down or leave, but the last creator.
+    ("role-make-creator", "this/contributor"): "302C 302C 302C 302C 200  302  403  302",
+    ("role-make-creator", "this/admin"):     "302C 302C 302C 302C 200  302  403  302",
+    ("role-demote", "this/admin"):           "302C 302C 302C 302C 302  302  403  302",
+    ("role-demote", "this/creator"):         "302C 302C 302C 302C 403  200  403  200",
+    ("role-remove", "this/admin"):           "302C 302C 302C 302C 302  302  403  302",
+    ("role-remove", "this/creator"):         "302C 302C 302C 302C 403  403  403  403",
+    ("role-add-admin", "this"):              "302C 302C 302C 302C 200  302  403  302",
     # Another DAO's dataset is not a choice: the form is shown again with the error.
-    ("console-budget-add-this", "this"):    "302C 302C 302C 302C 302  302  403",
-    ("console-budget-add-other", "other"):  "302C 302C 302C 302C 200  200  403",
+    ("console-budget-add-this", "this"):    "302C 302C 302C 302C 302  302  403  302",
+    ("console-budget-add-other", "other"):  "302C 302C 302C 302C 200  200  403  302",
     # An action on an object outside the manager's DAOs selects nothing: no change.
-    ("console-contribution-accept-this", "this"):   "302C 302C 302C 302C 302  302  403",
-    ("console-contribution-accept-other", "other"): "302C 302C 302C 302C 302  302  403",
-    ("console-epoch-close-this", "this"):   "302C 302C 302C 302C 302  302  403",
-    ("console-epoch-close-other", "other"): "302C 302C 302C 302C 302  302  403",
+    ("console-contribution-accept-this", "this"):   "302C 302C 302C 302C 302  302  403  302",
+    ("console-contribution-accept-other", "other"): "302C 302C 302C 302C 302  302  403  302",
+    ("console-epoch-close-this", "this"):   "302C 302C 302C 302C 302  302  403  302",
+    ("console-epoch-close-other", "other"): "302C 302C 302C 302C 302  302  403  302",
 }
 
 # Every model in the console, by what its managers (the DAO's creators and admins) may do.
@@ -566,7 +693,7 @@ ADMIN_EXPECT: dict[tuple[str, str, str], str] = {
     ("operators", "history", "any"):            "302C 302C 302C 302C 403  403  403",
 }
 # The bare object URL only redirects to the change page, whoever asks, once in the console.
-OBJECT_REDIRECT =                               "302C 302C 302C 302C 302  302  302"
+OBJECT_REDIRECT =                               "302C 302C 302C 302C 302  302  302  302"
 # fmt: on
 
 
@@ -618,7 +745,7 @@ def _admin_routes() -> Iterator[tuple[Route, dict[str, str]]]:
                 route = Route(
                     f"{label}:{action}", base + tail, {"-": lambda w, p=base + tail: "/" + p}
                 )
-                yield route, {"-": _admin_row(kind, action, "-")}
+                yield route, {"-": _admin_row(label, kind, action, "-")}
                 continue
             # The bare object URL redirects to the change page without a lookup: one variant.
             variants = ("any",) if kind == "operators" else ("this", "other")
@@ -635,13 +762,47 @@ def _admin_routes() -> Iterator[tuple[Route, dict[str, str]]]:
                 urls,
                 missing=lambda w, b=base, s=step: f"/{b}{MISSING_ID}/{s}",
             )
-            yield route, {v: _admin_row(kind, action, v) for v in variants}
+            yield route, {v: _admin_row(label, kind, action, v) for v in variants}
 
 
-def _admin_row(kind: str, action: str, variant: str) -> str:
+# A superuser's console, per model rather than per kind: every DAO's objects, and the Django
+# permissions the models grant (the read-only ones have no add page; few may be deleted).
+SUPERUSER_CANNOT_ADD = {
+    "datadao.auditevent",
+    "contributions.contribution",
+    "contributions.release",
+    "labeling.labeltask",
+    "labeling.labelerstats",
+    "labeling.consensusrun",
+    "rewards.epoch",
+    "rewards.rewardentry",
+    "rewards.voucher",
+    "datadao.workerheartbeat",
+    "ipfs.pin",
+    "ipfs.pinauditrun",
+}
+SUPERUSER_MAY_DELETE = {
+    "datadao.membership",
+    "datadao.dataset",
+    "synthetic.privacybudget",
+    "datadao.user",
+    "datadao.workerheartbeat",
+    "auth.group",
+}
+
+
+def _superuser_cell(label: str, action: str) -> str:
+    if action == "add":
+        return "403" if label in SUPERUSER_CANNOT_ADD else "200"
+    if action == "delete":
+        return "200" if label in SUPERUSER_MAY_DELETE else "403"
+    return "200"
+
+
+def _admin_row(label: str, kind: str, action: str, variant: str) -> str:
     if action == "object":
         return OBJECT_REDIRECT
-    return ADMIN_EXPECT[(kind, action, variant)]
+    return f"{ADMIN_EXPECT[(kind, action, variant)]}  {_superuser_cell(label, action)}"
 
 
 # --- outcomes, side effects and the cases ------------------------------------------------
@@ -757,6 +918,8 @@ def send(
 ) -> HttpResponse:
     if route.method == "GET":
         return client.get(url, headers=headers)
+    if route.method == "DELETE":
+        return client.delete(url, headers=headers)
     data = route.data(world) if route.data else {}
     if route.as_json:
         return client.post(url, json.dumps(data), content_type="application/json", headers=headers)
@@ -816,6 +979,98 @@ def test_authz_matrix(case: Case, world: World, sessions: dict[str, str]) -> Non
     assert not problems, f"{case}:\n  " + "\n  ".join(problems)
 
 
+# --- API tokens -----------------------------------------------------------------------------
+
+# The scope each route needs of an API token; every route not named here refuses tokens
+# (403 token_not_accepted), so a route that starts taking tokens must be added here.
+TOKEN_SCOPES: dict[str, str] = {
+    "api-upload": "upload",
+    "label-import-create": "upload",
+    "label-next": "label",
+    "label-label": "label",
+    "label-skip": "label",
+    "label-undo": "label",
+    "label-consensus-run": "label",
+    "api-openapi": "read",
+    "api-contributions": "read",
+    "api-contribution": "read",
+    "api-contribution-proof": "read",
+    **{f"api-release-{ext}": "read" for ext in ("json", "car", "csv", "parquet")},
+    "label-me": "read",
+    "label-consensus": "read",
+    "label-import": "read",
+    "label-csv": "read",
+    "label-jsonl": "read",
+    "ipfs": "read",
+}
+
+
+def token_expectation(case: Case, token: str) -> tuple[frozenset[str], str | None]:
+    """(allowed outcomes, the error code a refusal must carry) for one token column. A token
+    with the scope acts as the contributor it belongs to, so it gets the contributor's cell."""
+    scope = TOKEN_SCOPES.get(case.route.name)
+    kind = token.split(":")[1]
+    if scope is None:
+        return frozenset({"403"}), "token_not_accepted"
+    if kind in ("expired", "revoked"):
+        return frozenset({"401"}), f"token_{kind}"
+    if kind != scope:
+        return frozenset({"403"}), "insufficient_scope"
+    return case.allowed["contributor"], None
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_authz_matrix_tokens(case: Case, world: World) -> None:
+    """The same rows with the contributor's API tokens instead of a session: one per scope,
+    an expired and a revoked one. Every refusal names why and leaves nothing behind."""
+    problems = []
+    for token in TOKEN_ROLES:
+        allowed, code = token_expectation(case, token)
+        url = case.route.urls[case.variant](world)
+        headers = {"Authorization": f"Bearer {world.tokens[token]}"}
+        writes = Writes()
+        with transaction.atomic(), connection.execute_wrapper(writes):
+            queued, published = len(connection.run_on_commit), len(_published)
+            response = send(Client(), case.route, url, world, headers=headers)
+            got, body = outcome(response), content(response)
+            dispatched = len(connection.run_on_commit) - queued + len(_published) - published
+            transaction.set_rollback(True)
+        # The token's own last-use time is the credential's bookkeeping, not a side effect.
+        written = [sql for sql in writes.statements if '"contributions_apitoken"' not in sql]
+        where = f"{token}: {case.route.method} {url}"
+        if got not in allowed:
+            problems.append(
+                f"{where} answered {got}; the matrix allows {'|'.join(sorted(allowed))}"
+            )
+        elif code is not None and json.loads(body).get("error") != code:
+            problems.append(f"{where} answered {body[:200]!r}, not the error {code}")
+        if SECRET["other"].encode() in body:
+            problems.append(f"{where} shows the other DAO's private data")
+        if (got in REFUSALS or case.variant.startswith("other")) and (written or dispatched):
+            problems.append(f"{where} answered {got} but wrote {written} / dispatched {dispatched}")
+    assert not problems, f"{case}:\n  " + "\n  ".join(problems)
+
+
+def test_the_token_matrix_covers_every_scope_and_every_refusal() -> None:
+    """Not vacuous: each scope lets some row through and refuses others, and the rows that
+    take no token are the rest of the site."""
+    cells = {
+        (str(case), token): token_expectation(case, token)
+        for case in CASES
+        for token in TOKEN_ROLES
+    }
+    for scope in ("upload", "label", "read"):
+        assert any(code is None for (c, t), (_, code) in cells.items() if t == f"token:{scope}")
+        assert any(
+            code == "insufficient_scope"
+            for (c, t), (_, code) in cells.items()
+            if t == f"token:{scope}"
+        )
+    assert set(TOKEN_SCOPES) <= {r.name for r in ROUTES}
+    refused_everywhere = [c for c in CASES if c.route.name not in TOKEN_SCOPES]
+    assert len(refused_everywhere) > 150
+
+
 def _request(case: Case, role: str, url: str, world: World, sessions: dict[str, str]) -> Any:
     """(outcome, body, writes, after-commit callbacks queued, tasks published)."""
     writes = Writes()
@@ -836,13 +1091,16 @@ def _check(case: Case, role: str, world: World, sessions: dict[str, str]) -> lis
     problems = []
     if got not in allowed:
         problems.append(f"{where} answered {got}; the matrix allows {'|'.join(sorted(allowed))}")
-    if SECRET["other"].encode() in body:
+    # A superuser sees and may change every DAO's objects: the privacy rules are not theirs.
+    everything = role == "superuser"
+    if SECRET["other"].encode() in body and not everything:
         problems.append(f"{where} shows the other DAO's private data")
-    if role not in MEMBERS and SECRET["this"].encode() in body:
+    if role not in MEMBERS and SECRET["this"].encode() in body and not everything:
         problems.append(f"{where} shows this DAO's members-only data to a non-member")
-    if (got in REFUSALS or variant.startswith("other")) and (writes or dispatched):
+    other = variant.startswith("other") and not everything
+    if (got in REFUSALS or other) and (writes or dispatched):
         problems.append(f"{where} answered {got} but wrote {writes} / dispatched {dispatched}")
-    if variant.startswith("other") and route.missing is not None and got not in GATES:
+    if other and route.missing is not None and got not in GATES:
         missing = _request(case, role, route.missing(world), world, sessions)[0]
         if missing != got:
             problems.append(f"{where} answered {got}, an unknown id {missing}: existence leaks")
