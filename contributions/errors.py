@@ -34,6 +34,11 @@ class QuotaExceeded(ContributionRefused):
     code = "quota_exceeded"
 
 
+class UploadsInFlight(ContributionRefused):
+    status_code = 429
+    code = "uploads_in_flight"
+
+
 class Duplicate(ContributionRefused):
     status_code = 409
     code = "duplicate"

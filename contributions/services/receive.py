@@ -127,16 +127,12 @@ def _receive(
     dataset = _dataset_for_upload(dataset_id, contributor)
     if dataset is None:
         raise errors.ContributionRefused(f"There is no dataset {dataset_id}.")
-    if dataset.status != DatasetStatus.OPEN:
-        raise errors.DatasetNotOpen(f"The dataset '{dataset.name}' is not open for contributions.")
-    if not dataset.contributor_is_member:
-        raise errors.NotAMember(f"Only members of {dataset.dao_name} can contribute to it.")
-    limit = settings.CONTRIBUTIONS_PER_HOUR
-    recent = _recent_count(contributor)
-    if recent >= limit:
-        raise errors.QuotaExceeded(
-            f"You have made {recent} contributions in the last hour; the limit is {limit}."
-        )
+    _check_admission(
+        dataset=dataset,
+        dao_name=dataset.dao_name,
+        is_member=dataset.contributor_is_member,
+        contributor=contributor,
+    )
     max_size = dataset_max_size(dataset)
     if staged.size > max_size:
         raise errors.TooLarge(f"The file is larger than this dataset's limit of {max_size} bytes.")
@@ -174,6 +170,32 @@ def _receive(
     )
     staged.path.replace(upload_root() / storage_name)
     return contribution
+
+
+def contribution_admission_check(*, dataset: Dataset, contributor: User) -> None:
+    """Refuse, before the upload's body is read, what ``contribution_receive`` would refuse
+    from the dataset and the contributor alone: a closed dataset, a non-member, a contributor
+    over their hourly quota (``ContributionRefused``). ``contribution_receive`` checks again
+    under its lock; this early answer is what keeps a refused body off the disk."""
+    is_member = Membership.objects.filter(dao_id=dataset.dao_id, user=contributor).exists()
+    _check_admission(
+        dataset=dataset, dao_name=dataset.dao.name, is_member=is_member, contributor=contributor
+    )
+
+
+def _check_admission(
+    *, dataset: Dataset, dao_name: str, is_member: bool, contributor: User
+) -> None:
+    if dataset.status != DatasetStatus.OPEN:
+        raise errors.DatasetNotOpen(f"The dataset '{dataset.name}' is not open for contributions.")
+    if not is_member:
+        raise errors.NotAMember(f"Only members of {dao_name} can contribute to it.")
+    limit = settings.CONTRIBUTIONS_PER_HOUR
+    recent = _recent_count(contributor)
+    if recent >= limit:
+        raise errors.QuotaExceeded(
+            f"You have made {recent} contributions in the last hour; the limit is {limit}."
+        )
 
 
 def _violated(exc: IntegrityError) -> str:
