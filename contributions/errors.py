@@ -54,6 +54,16 @@ class UnsupportedType(ContributionRefused):
     code = "unsupported_type"
 
 
+class NotUtf8(ContributionRefused):
+    status_code = 415
+    code = "not_utf8"
+
+
+class InvalidImage(ContributionRefused):
+    status_code = 422
+    code = "invalid_image"
+
+
 class BadUpload(ContributionRefused):
     status_code = 400
     code = "bad_upload"

@@ -25,8 +25,8 @@ class _HeaderOnlyCsrf(CsrfViewMiddleware):
         return JsonResponse(
             {
                 "error": "csrf_failed",
-                "detail": f"CSRF verification failed: {reason} Send the csrftoken cookie's value in "
-                "the X-CSRFToken header.",
+                "detail": f"CSRF verification failed: {reason} Send the csrftoken cookie's "
+                "value in the X-CSRFToken header.",
             },
             status=403,
         )

@@ -23,7 +23,7 @@ from contributions.services.common import (
     upload_root,
 )
 from contributions.uploads import StagedUpload
-from contributions.validation import sniff
+from contributions.validation import PILLOW_FORMATS, TEXT_TYPES, image_structure_problems, sniff
 from datadao.models import Dataset, DatasetStatus, Membership, User
 from datadao.schema import labeling_files_schema
 
@@ -219,15 +219,32 @@ def _accepted_types(dataset: Dataset) -> set[str]:
 
 def _check_type(dataset: Dataset, staged: StagedUpload) -> None:
     """Refuse at upload what the content (magic bytes, text structure; a bounded read) shows
-    the dataset can never take: a zip, an executable, a web page named .csv. The full
-    validation of what passes runs in the worker."""
+    the dataset can never take: a zip, an executable, a web page named .csv, text that is not
+    UTF-8 (every text type is UTF-8), an image whose container is broken or truncated or that
+    declares more pixels than the decompression-bomb guard allows. The full validation of what
+    passes runs in the worker."""
     sniffed = sniff(staged.path)
     accepted = _accepted_types(dataset)
-    if not accepted & set(sniffed.acceptable):
+    fits = accepted & set(sniffed.acceptable)
+    if not fits:
         raise errors.UnsupportedType(
             f"This dataset accepts {', '.join(sorted(accepted))}, but the file's content is "
             f"{sniffed.describe()}."
         )
+    if sniffed.not_utf8 is not None and fits & set(TEXT_TYPES):
+        raise errors.NotUtf8(f"This dataset takes UTF-8 text, but {sniffed.not_utf8}.")
+    if sniffed.media_type in PILLOW_FORMATS and sniffed.media_type in fits:
+        problems = image_structure_problems(
+            staged.path, media_type=sniffed.media_type, limits=_image_limits(dataset)
+        )
+        if problems:
+            raise errors.InvalidImage(f"The image is refused: {'; '.join(problems)}.")
+
+
+def _image_limits(dataset: Dataset) -> dict | None:
+    if dataset.kind == "labeling":
+        return labeling_files_schema(dataset.schema).get("image")
+    return dataset.schema.get("image")
 
 
 def _display_name(client_name: str) -> str:
