@@ -280,3 +280,19 @@ def test_the_sweep_removes_orphaned_staging_files_by_age(settings) -> None:  # t
     assert counts["uploads-staging"] == 1
     assert _staged() == [live]
     live.unlink()
+
+
+def test_the_sweep_task_purges_staging_and_is_idempotent(settings) -> None:  # type: ignore[no-untyped-def]
+    from datadao.tasks import sweep
+
+    settings.UPLOAD_STAGING_MAX_AGE_SECONDS = 3600
+    for path in staging_dir().iterdir():
+        path.unlink()
+    orphan = staging_dir() / "upload-left-by-a-killed-worker"
+    orphan.write_bytes(b"x")
+    long_ago = time.time() - 86_400
+    os.utime(orphan, (long_ago, long_ago))
+    first = sweep.apply().get()
+    second = sweep.apply().get()
+    assert (first["uploads-staging"], second["uploads-staging"]) == (1, 0)
+    assert _staged() == []
