@@ -13,6 +13,7 @@ from typing import Any
 from django.core.exceptions import (
     PermissionDenied,
     RequestDataTooBig,
+    SuspiciousOperation,
     TooManyFieldsSent,
     TooManyFilesSent,
 )
@@ -174,6 +175,9 @@ def _receive(
             "and, optionally, a 'signature'.",
             400,
         )
+    except SuspiciousOperation as exc:
+        # A parser that got stuck on a hostile body: Django's own answer would be an HTML page.
+        return _error("bad_request", f"The multipart body could not be parsed: {exc}", 400)
     if handler.refusal is not None:
         refusal = handler.refusal
         return _error(refusal.code, refusal.message, refusal.status_code)
