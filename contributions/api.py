@@ -14,19 +14,27 @@ from typing import Any
 from django.core.exceptions import (
     PermissionDenied,
     RequestDataTooBig,
+    SuspiciousOperation,
     TooManyFieldsSent,
     TooManyFilesSent,
 )
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, UnreadablePostError
 from django.http.multipartparser import MultiPartParserError
-from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 from contributions import selectors
-from contributions.errors import ContributionRefused
+from contributions.errors import ContributionRefused, TooLarge
 from contributions.models import Contribution, Status
-from contributions.services import contribution_receive, dataset_max_size
+from contributions.services import (
+    contribution_admission_check,
+    contribution_receive,
+    dataset_max_size,
+    upload_in_flight_begin,
+    upload_in_flight_end,
+)
 from contributions.token_auth import request_token
+from contributions.upload_csrf import csrf_refusal
 from contributions.uploads import HashingUploadHandler
 from datadao.models import User
 from datadao.tokenscopes import TokenScope, token_scope
@@ -89,8 +97,12 @@ def upload(request: HttpRequest, dataset_id: int) -> HttpResponse:
     """``POST /api/datasets/{id}/contributions`` (multipart: ``file``, optional ``signature``):
     store one file as a contribution and queue it for validation. 201 with the contribution.
 
-    The body is streamed to disk and hashed as it arrives; it is cut off as soon as it passes
-    the dataset's size limit (413), before anything is kept.
+    No byte of the body is read, let alone written to disk, before the request is known to
+    come from a member who may upload here: the token or session, the CSRF token (session
+    users: in the ``X-CSRFToken`` header), membership, the dataset's state, the hourly quota
+    and the user's bytes in flight are all checked from the headers and the URL first. The body
+    is then streamed to disk and hashed as it arrives, cut off as soon as it passes the
+    dataset's size limit (413); every way out of the request removes what was staged.
     """
     if request.method != "POST":
         return _error("method_not_allowed", "Use POST with a multipart body.", 405)
@@ -100,7 +112,35 @@ def upload(request: HttpRequest, dataset_id: int) -> HttpResponse:
     dataset = selectors.dataset_for_upload(dataset_id=dataset_id, user=user)
     if dataset is None:
         return _error("not_found", f"There is no dataset {dataset_id} you can see.", 404)
-    max_size = dataset_max_size(dataset)
+    if user is None:
+        return _error("unauthenticated", "Sign in, or send an API token (Bearer dd_…).", 401)
+    if not bearer:
+        refusal = csrf_refusal(request)
+        if refusal is not None:
+            return refusal
+    declared = _declared_length(request)
+    if isinstance(declared, HttpResponse):
+        return declared
+    try:
+        contribution_admission_check(dataset=dataset, contributor=user)
+        max_size = dataset_max_size(dataset)
+        if declared > max_size + MULTIPART_OVERHEAD:
+            raise TooLarge(f"The file is larger than this dataset's limit of {max_size} bytes.")
+        slot = upload_in_flight_begin(user=user, size=declared)
+    except ContributionRefused as exc:
+        return _error(exc.code, exc.message, exc.status_code)
+    handler = HashingUploadHandler(request, max_size=max_size)
+    request.upload_handlers = [handler]
+    try:
+        return _receive(request, dataset.pk, handler, user)
+    finally:
+        # Whatever happened (a refusal, a parse error, a client gone mid-body, a crash in a
+        # service), nothing staged outlives the request; a kept file was moved out already.
+        handler.cleanup()
+        upload_in_flight_end(slot_id=slot)
+
+
+def _declared_length(request: HttpRequest) -> int | HttpResponse:
     if not request.META.get("CONTENT_LENGTH"):
         # Django reads a body only up to its Content-Length; without one (a chunked upload)
         # it would see an empty body and answer a misleading "attach a file".
@@ -110,46 +150,40 @@ def upload(request: HttpRequest, dataset_id: int) -> HttpResponse:
             411,
         )
     try:
-        declared = int(request.META["CONTENT_LENGTH"])
+        return int(request.META["CONTENT_LENGTH"])
     except ValueError:
         return _error("bad_request", "Content-Length is not a number.", 400)
-    if declared > max_size + MULTIPART_OVERHEAD:
-        return _error(
-            "too_large", f"The file is larger than this dataset's limit of {max_size} bytes.", 413
-        )
-    handler = HashingUploadHandler(request, max_size=max_size)
-    request.upload_handlers = [handler]
-    if bearer:
-        return _receive(request, dataset.pk, handler, user)
-    # Session users: CSRF is checked only now, after our upload handler is installed.
-    return csrf_protect(lambda r: _receive(r, dataset.pk, handler, user))(request)
 
 
 def _receive(
-    request: HttpRequest, dataset_id: int, handler: HashingUploadHandler, user: User | None
+    request: HttpRequest, dataset_id: int, handler: HashingUploadHandler, user: User
 ) -> HttpResponse:
-    if user is None:
-        return _error("unauthenticated", "Sign in, or send an API token (Bearer dd_…).", 401)
     try:
         signature = request.POST.get("signature", "").strip()
         request.FILES  # noqa: B018 - parsing the body runs the upload handler
+    except UnreadablePostError:
+        return _error(
+            "bad_request",
+            "The upload was cut off: the connection ended before the whole body arrived.",
+            400,
+        )
     except MultiPartParserError as exc:
-        handler.cleanup()
         return _error("bad_request", f"The multipart body could not be parsed: {exc}", 400)
     except (TooManyFieldsSent, TooManyFilesSent, RequestDataTooBig):
-        # Django's own caps on form fields; a file staged before the cap was hit must go too.
-        handler.cleanup()
+        # Django's own caps on form fields.
         return _error(
             "bad_request",
             "The multipart body has too many or too large form fields: send one 'file' "
             "and, optionally, a 'signature'.",
             400,
         )
+    except SuspiciousOperation as exc:
+        # A parser that got stuck on a hostile body: Django's own answer would be an HTML page.
+        return _error("bad_request", f"The multipart body could not be parsed: {exc}", 400)
     if handler.refusal is not None:
         refusal = handler.refusal
         return _error(refusal.code, refusal.message, refusal.status_code)
     if handler.unfinished:
-        handler.cleanup()
         return _error(
             "bad_request",
             "The multipart body ended in the middle of the file: it is shorter than its "
@@ -157,7 +191,6 @@ def _receive(
             400,
         )
     if len(handler.files) != 1:
-        handler.cleanup()
         return _error("no_file", "Attach exactly one file in a multipart field named 'file'.", 400)
     try:
         contribution = contribution_receive(

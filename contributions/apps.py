@@ -7,7 +7,8 @@ class ContributionsConfig(AppConfig):
     def ready(self) -> None:
         # The sweeper re-dispatches contributions stuck in an active state (a lost message).
         from contributions import selectors, services
-        from datadao.sweeper import Sweep, register
+        from contributions.services import inflight
+        from datadao.sweeper import Purge, Sweep, register, register_purge
         from ipfs import access
 
         register(
@@ -15,6 +16,17 @@ class ContributionsConfig(AppConfig):
                 name="contributions",
                 find_stuck=services.contributions_stuck,
                 dispatch=services.contribution_redispatch,
+            )
+        )
+        # A request removes its staged upload on every exit; these remove what a process that
+        # died mid-request left (the file, and its bytes-in-flight row).
+        register_purge(
+            Purge(name="uploads-staging", run=lambda now: inflight.staging_purge(now=now))
+        )
+        register_purge(
+            Purge(
+                name="uploads-in-flight",
+                run=lambda now: inflight.uploads_in_flight_purge(now=now),
             )
         )
         # /ipfs/<cid> serves a members-only dataset's bytes to its members only.

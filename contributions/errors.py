@@ -35,6 +35,11 @@ class QuotaExceeded(ContributionRefused):
     code = "quota_exceeded"
 
 
+class UploadsInFlight(ContributionRefused):
+    status_code = 429
+    code = "uploads_in_flight"
+
+
 class Duplicate(ContributionRefused):
     status_code = 409
     code = "duplicate"
@@ -48,6 +53,16 @@ class BadSignature(ContributionRefused):
 class UnsupportedType(ContributionRefused):
     status_code = 415
     code = "unsupported_type"
+
+
+class NotUtf8(ContributionRefused):
+    status_code = 415
+    code = "not_utf8"
+
+
+class InvalidImage(ContributionRefused):
+    status_code = 422
+    code = "invalid_image"
 
 
 class BadUpload(ContributionRefused):

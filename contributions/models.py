@@ -306,3 +306,22 @@ class TallyDelta(TallyCounts):
 
     def __str__(self) -> str:
         return f"tally delta {self.dataset_id} {self.day} {self.status}: {self.n:+d}"
+
+
+class UploadInFlight(models.Model):
+    """An upload whose body is being received: its declared bytes count against the user's
+    bytes in flight (``settings.UPLOAD_IN_FLIGHT_BYTES``) until the request ends. A row left
+    by a process that died mid-upload stops counting after ``UPLOAD_IN_FLIGHT_TTL_SECONDS``
+    and the sweeper deletes it."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    size = models.BigIntegerField()
+    started_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(size__gte=0), name="upload_in_flight_size")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.size} bytes by user {self.user_id} since {self.started_at:%H:%M:%S}"

@@ -249,6 +249,13 @@ globals().update(
 
 # --- Contributions ---------------------------------------------------------------------------
 CONTRIBUTIONS_PER_HOUR = env.int("CONTRIBUTIONS_PER_HOUR", default=120)
+# Bytes one user may have in flight (uploads being received at once, by Content-Length); a
+# lone upload always passes. An upload's bytes stop counting when its request ends, or after
+# the TTL if its process died mid-upload.
+UPLOAD_IN_FLIGHT_BYTES = env.int("UPLOAD_IN_FLIGHT_BYTES", default=1024 * 1024 * 1024)
+UPLOAD_IN_FLIGHT_TTL_SECONDS = env.int("UPLOAD_IN_FLIGHT_TTL_SECONDS", default=3600)
+# The sweep deletes staging files not written to for this long (a dead request's leftovers).
+UPLOAD_STAGING_MAX_AGE_SECONDS = env.int("UPLOAD_STAGING_MAX_AGE_SECONDS", default=3600)
 
 # --- Demo -----------------------------------------------------------------------------------
 # One-click sign-in as a demo member (their addresses have no private key). Only ever with

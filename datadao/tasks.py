@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from datadao.services import worker_heartbeat_record
 from datadao.signin import siwe_nonces_purge
-from datadao.sweeper import run_sweeps
+from datadao.sweeper import run_purges, run_sweeps
 
 
 @shared_task(acks_late=True, ignore_result=False)
@@ -28,9 +28,10 @@ def heartbeat() -> str:
 
 @shared_task(acks_late=True)
 def sweep() -> dict[str, int]:
-    """Re-dispatch work stuck in a non-final state, and purge expired sign-in nonces."""
-    counts = run_sweeps(
-        now=timezone.now(), stuck_after=timedelta(seconds=settings.SWEEP_STUCK_AFTER_SECONDS)
-    )
+    """Re-dispatch work stuck in a non-final state, run the registered purges (orphaned
+    staging files, ...) and purge expired sign-in nonces."""
+    now = timezone.now()
+    counts = run_sweeps(now=now, stuck_after=timedelta(seconds=settings.SWEEP_STUCK_AFTER_SECONDS))
+    counts.update(run_purges(now=now))
     counts["siwe_nonces_purged"] = siwe_nonces_purge()
     return counts

@@ -27,7 +27,13 @@ from contributions.services.common import (
     stage_of,
     upload_root,
 )
-from contributions.services.receive import contribution_receive
+from contributions.services.inflight import (
+    staging_purge,
+    upload_in_flight_begin,
+    upload_in_flight_end,
+    uploads_in_flight_purge,
+)
+from contributions.services.receive import contribution_admission_check, contribution_receive
 from contributions.services.review import contribution_override, contribution_retry
 from contributions.services.stages import (
     contribution_begin,
@@ -48,6 +54,7 @@ __all__ = [
     "batch_ticket_clear",
     "batch_ticket_send",
     "batchable",
+    "contribution_admission_check",
     "contribution_begin",
     "contribution_claim_batch",
     "contribution_express_state",
@@ -69,5 +76,9 @@ __all__ = [
     "dataset_max_size",
     "rows_sidecar",
     "stage_of",
+    "staging_purge",
+    "upload_in_flight_begin",
+    "upload_in_flight_end",
     "upload_root",
+    "uploads_in_flight_purge",
 ]

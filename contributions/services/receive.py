@@ -23,7 +23,7 @@ from contributions.services.common import (
     upload_root,
 )
 from contributions.uploads import StagedUpload
-from contributions.validation import sniff
+from contributions.validation import PILLOW_FORMATS, TEXT_TYPES, image_structure_problems, sniff
 from datadao.models import Dataset, DatasetStatus, Membership, User
 from datadao.schema import labeling_files_schema
 
@@ -127,16 +127,12 @@ def _receive(
     dataset = _dataset_for_upload(dataset_id, contributor)
     if dataset is None:
         raise errors.ContributionRefused(f"There is no dataset {dataset_id}.")
-    if dataset.status != DatasetStatus.OPEN:
-        raise errors.DatasetNotOpen(f"The dataset '{dataset.name}' is not open for contributions.")
-    if not dataset.contributor_is_member:
-        raise errors.NotAMember(f"Only members of {dataset.dao_name} can contribute to it.")
-    limit = settings.CONTRIBUTIONS_PER_HOUR
-    recent = _recent_count(contributor)
-    if recent >= limit:
-        raise errors.QuotaExceeded(
-            f"You have made {recent} contributions in the last hour; the limit is {limit}."
-        )
+    _check_admission(
+        dataset=dataset,
+        dao_name=dataset.dao_name,
+        is_member=dataset.contributor_is_member,
+        contributor=contributor,
+    )
     max_size = dataset_max_size(dataset)
     if staged.size > max_size:
         raise errors.TooLarge(f"The file is larger than this dataset's limit of {max_size} bytes.")
@@ -176,6 +172,32 @@ def _receive(
     return contribution
 
 
+def contribution_admission_check(*, dataset: Dataset, contributor: User) -> None:
+    """Refuse, before the upload's body is read, what ``contribution_receive`` would refuse
+    from the dataset and the contributor alone: a closed dataset, a non-member, a contributor
+    over their hourly quota (``ContributionRefused``). ``contribution_receive`` checks again
+    under its lock; this early answer is what keeps a refused body off the disk."""
+    is_member = Membership.objects.filter(dao_id=dataset.dao_id, user=contributor).exists()
+    _check_admission(
+        dataset=dataset, dao_name=dataset.dao.name, is_member=is_member, contributor=contributor
+    )
+
+
+def _check_admission(
+    *, dataset: Dataset, dao_name: str, is_member: bool, contributor: User
+) -> None:
+    if dataset.status != DatasetStatus.OPEN:
+        raise errors.DatasetNotOpen(f"The dataset '{dataset.name}' is not open for contributions.")
+    if not is_member:
+        raise errors.NotAMember(f"Only members of {dao_name} can contribute to it.")
+    limit = settings.CONTRIBUTIONS_PER_HOUR
+    recent = _recent_count(contributor)
+    if recent >= limit:
+        raise errors.QuotaExceeded(
+            f"You have made {recent} contributions in the last hour; the limit is {limit}."
+        )
+
+
 def _violated(exc: IntegrityError) -> str:
     """The name of the constraint an insert broke ("" when the driver does not say)."""
     diag = getattr(exc.__cause__, "diag", None)
@@ -197,15 +219,32 @@ def _accepted_types(dataset: Dataset) -> set[str]:
 
 def _check_type(dataset: Dataset, staged: StagedUpload) -> None:
     """Refuse at upload what the content (magic bytes, text structure; a bounded read) shows
-    the dataset can never take: a zip, an executable, a web page named .csv. The full
-    validation of what passes runs in the worker."""
+    the dataset can never take: a zip, an executable, a web page named .csv, text that is not
+    UTF-8 (every text type is UTF-8), an image whose container is broken or truncated or that
+    declares more pixels than the decompression-bomb guard allows. The full validation of what
+    passes runs in the worker."""
     sniffed = sniff(staged.path)
     accepted = _accepted_types(dataset)
-    if not accepted & set(sniffed.acceptable):
+    fits = accepted & set(sniffed.acceptable)
+    if not fits:
         raise errors.UnsupportedType(
             f"This dataset accepts {', '.join(sorted(accepted))}, but the file's content is "
             f"{sniffed.describe()}."
         )
+    if sniffed.not_utf8 is not None and fits & set(TEXT_TYPES):
+        raise errors.NotUtf8(f"This dataset takes UTF-8 text, but {sniffed.not_utf8}.")
+    if sniffed.media_type in PILLOW_FORMATS and sniffed.media_type in fits:
+        problems = image_structure_problems(
+            staged.path, media_type=sniffed.media_type, limits=_image_limits(dataset)
+        )
+        if problems:
+            raise errors.InvalidImage(f"The image is refused: {'; '.join(problems)}.")
+
+
+def _image_limits(dataset: Dataset) -> dict | None:
+    if dataset.kind == "labeling":
+        return labeling_files_schema(dataset.schema).get("image")
+    return dataset.schema.get("image")
 
 
 def _display_name(client_name: str) -> str:

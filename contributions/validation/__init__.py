@@ -13,15 +13,17 @@
 from .archive import ZipLimits, check_zip
 from .base import ValidationFailed, ValidationResult
 from .dispatch import validate_file
-from .images import ImageReport, validate_image
+from .images import PILLOW_FORMATS, ImageReport, image_structure_problems, validate_image
 from .report import CellError, TabularLimits, TabularReport
 from .rowkey import ROW_DIGEST_BYTES, normalized_row_key, row_digest
-from .sniff import Sniffed, acceptable_types, sniff
+from .sniff import TEXT_TYPES, Sniffed, acceptable_types, sniff
 from .tabular import validate_csv, validate_jsonl, validate_tabular
 from .text import TextReport, check_text
 
 __all__ = [
+    "PILLOW_FORMATS",
     "ROW_DIGEST_BYTES",
+    "TEXT_TYPES",
     "CellError",
     "ImageReport",
     "Sniffed",
@@ -34,6 +36,7 @@ __all__ = [
     "acceptable_types",
     "check_text",
     "check_zip",
+    "image_structure_problems",
     "normalized_row_key",
     "row_digest",
     "sniff",

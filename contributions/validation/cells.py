@@ -23,10 +23,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from datadao.pattern import compile_pattern
+
 from .jsontext import json_type_name
 
-# A regex runs only on cells at most this long (or max_length, if smaller), so a pathological
-# pattern cannot backtrack for minutes on a huge cell.
+# A regex runs only on cells at most this long (max_length, if smaller, refuses first). RE2's
+# time is linear in the cell's length times the pattern's program size (itself capped by
+# datadao.pattern.MAX_PROGRAM_MEMORY), so this bounds the cost of any one cell.
 REGEX_MAX_CHARS = 10_000
 # Longer "numbers" are refused before int()/float() see them (CPython caps int digits anyway).
 MAX_NUMBER_CHARS = 400
@@ -50,7 +53,8 @@ class ColumnRule:
     high: Any = None
     allowed: frozenset[Any] | None = None
     allowed_preview: str = ""
-    regex: re.Pattern[str] | None = None
+    regex: Any = None  # compiled by datadao.pattern (RE2)
+    pattern: str = ""
     max_length: int | None = None
 
 
@@ -89,7 +93,8 @@ def _compile(column: dict[str, Any]) -> ColumnRule:
         high=high,
         allowed=frozenset(allowed) if allowed is not None else None,
         allowed_preview=preview,
-        regex=re.compile(regex) if regex else None,
+        regex=compile_pattern(regex) if regex else None,
+        pattern=regex or "",
         max_length=column.get("max_length"),
     )
 
@@ -187,7 +192,7 @@ def _check_text(rule: ColumnRule, text: str) -> CellProblem | None:
                 f"too long to check against the pattern (over {REGEX_MAX_CHARS} characters)"
             )
         if not rule.regex.fullmatch(text):
-            return CellProblem(f"does not match the pattern {rule.regex.pattern!r}")
+            return CellProblem(f"does not match the pattern {rule.pattern!r}")
     return None
 
 

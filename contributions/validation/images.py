@@ -87,6 +87,21 @@ def validate_image(
     return _decode(path, fmt, layout, limits)
 
 
+def image_structure_problems(
+    path: Path, *, media_type: str, limits: dict[str, Any] | None = None
+) -> list[str]:
+    """Steps 1 and 2 of ``validate_image`` without the markup search or any decoding: the
+    container's faults (truncation, bad checksums) and the declared dimensions against
+    ``limits`` and the decompression-bomb guard. Cheap (one walk of the container), so the
+    upload runs it and refuses such a file before it is stored."""
+    fmt = PILLOW_FORMATS[media_type]
+    if path.stat().st_size == 0:
+        return ["the file is empty"]
+    with path.open("rb") as stream, mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        layout = image_layout(mm, fmt)
+    return [*layout.problems, *_dimension_problems(layout, fmt, limits or {})]
+
+
 def _polyglot_problems(mm: mmap.mmap, layout: ImageLayout, fmt: str) -> list[str]:
     problems = []
     if layout.end is not None and layout.end < len(mm):

@@ -27,11 +27,11 @@ from __future__ import annotations
 
 import codecs
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .dialect import DELIMITERS, detect_delimiter
-from .encoding import UTF8_BOM
+from .encoding import UTF8_BOM, guess_encoding, not_utf8_message, window_around
 from .jsontext import JsonRefused, loads_guarded, nesting_exceeds
 
 BINARY_PREFIX_BYTES = 4096
@@ -53,12 +53,15 @@ class Sniffed:
     ``detail`` describes the content for people ("PNG image", "zip archive", "CSV text,
     delimiter ';'"). ``acceptable`` holds every type the content fits (see the module doc);
     ``encoding`` is "utf-8" or "utf-8-sig" for text that decodes, None otherwise.
+    ``not_utf8`` words the refusal of text whose sample is not UTF-8 (the first bad byte, its
+    line, the likely encoding), None when the sample decodes.
     """
 
     media_type: str | None
     detail: str
     acceptable: frozenset[str] = field(default_factory=frozenset)
     encoding: str | None = None
+    not_utf8: str | None = None
 
     def describe(self) -> str:
         """The content as a refusal message should name it: ``text/html (HTML document)``."""
@@ -173,16 +176,50 @@ def _sniff_text(head: bytes, *, at_eof: bool) -> Sniffed:
         # Whole lines only, so the last record is not judged cut short.
         head = head[: head.rindex(b"\n") + 1]
     text, strict = _decode(head, final=at_eof)
-    if text and len(_CONTROL.findall(text)) > BINARY_SHARE * len(text):
+    skipped = len(UTF8_BOM) if encoding == "utf-8-sig" else 0
+    not_utf8 = None if strict else _not_utf8(head, final=at_eof, skipped=skipped)
+    if text and _control_share(text, legacy_text=not_utf8 is not None) > BINARY_SHARE:
         return Sniffed(None, "unrecognised binary data")
     note = "" if strict else ", not valid UTF-8"
     if not text.strip():
-        return Sniffed("text/plain", f"blank text{note}", frozenset({"text/plain"}), encoding)
+        blank = Sniffed("text/plain", f"blank text{note}", frozenset({"text/plain"}), encoding)
+        return replace(blank, not_utf8=not_utf8)
     start = text[:HTML_WINDOW_CHARS].lstrip().lower()
     for pattern, media_type in _MARKUP:
         if pattern.search(start):
             return Sniffed(media_type, _MARKUP_DETAIL[media_type], frozenset({media_type}))
-    return _classify_structure(text, at_eof=at_eof, note=note, encoding=encoding)
+    found = _classify_structure(text, at_eof=at_eof, note=note, encoding=encoding)
+    return replace(found, not_utf8=not_utf8)
+
+
+def _control_share(text: str, *, legacy_text: bool) -> float:
+    """The share of control characters; text in another encoding (a Latin-1 or Cyrillic
+    spreadsheet export) has many undecodable bytes, which are then not counted: such a file is
+    text in the wrong encoding, and is refused under that name rather than as binary data."""
+    controls = _CONTROL.findall(text)
+    if legacy_text:
+        controls = [c for c in controls if c != "\ufffd"]
+    return len(controls) / len(text)
+
+
+def _not_utf8(head: bytes, *, final: bool, skipped: int) -> str | None:
+    """The refusal of a sample that is not UTF-8, naming the byte and the likely encoding; None
+    when no common encoding reads the bytes (binary data, judged as such by the caller)."""
+    try:
+        codecs.getincrementaldecoder("utf-8")("strict").decode(head, final)
+        return None
+    except UnicodeDecodeError as exc:
+        bad = exc.start
+    window = window_around(head, bad)
+    if guess_encoding(window) is None:
+        return None
+    return not_utf8_message(
+        offset=skipped + bad,
+        line=head.count(b"\n", 0, bad) + 1,
+        bad_byte=head[bad],
+        window=window,
+        mixed=not head[:bad].isascii(),
+    )
 
 
 def _decode(data: bytes, *, final: bool) -> tuple[str, bool]:
@@ -228,13 +265,21 @@ def _jsonl_kind(text: str, *, at_eof: bool) -> str | None:
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     if not at_eof and len(lines) > 1 and not text.endswith(("\n", "\r")):
         lines.pop()
-    first = _json_kind(lines[0]) if lines else None
-    if first is None:
+    if not lines:
         return None
+    first = _json_kind(lines[0])
+    failures = 0
+    if first is None:
+        if lines[0][0] not in "{[":
+            return None
+        # Shaped like a JSON object or array but broken: JSON Lines with a bad first line, so
+        # that the validator names line 1 instead of the file being judged as CSV.
+        first, failures = "structured", 1
     # Scalar lines must all parse (else any list of words would do); structured ones may have
     # a few broken lines for the validator to report.
-    allowed_failures = 0 if first == "scalar" else len(lines) // 5
-    failures = 0
+    allowed_failures = 0 if first == "scalar" else max(failures, len(lines) // 5)
+    if failures > allowed_failures:
+        return None
     for line in lines[1:]:
         if _json_kind(line) is None:
             failures += 1

@@ -74,8 +74,12 @@ PATHS: dict[str, Schema] = {
             "operationId": "contribution_upload",
             "summary": "Upload one file as a contribution",
             "description": "Streamed to disk and hashed; queued for validation. Needs a "
-            "Content-Length (no chunked bodies). Refused before anything is kept when over the "
-            "dataset's size, not the right type by content, a duplicate or over the quota.",
+            "Content-Length (no chunked bodies). Nothing of the body is read before the "
+            "sender is known to be a member who may upload here (session users send the CSRF "
+            "token in X-CSRFToken; a csrfmiddlewaretoken form field is not read). Refused "
+            "before anything is kept when over the dataset's size, not the right type by "
+            "content, text that is not UTF-8, a broken or oversized image, a duplicate, over "
+            "the hourly quota or over the bytes one user may have in flight.",
             "security": [token("upload"), SESSION_WRITE],
             "parameters": [path_id("dataset_id", "dataset")],
             "requestBody": {
@@ -104,17 +108,26 @@ PATHS: dict[str, Schema] = {
                     "file) or bad_signature."
                 ),
                 "401": UNAUTHENTICATED,
-                "403": {
-                    "description": "not_a_member, or CSRF verification failed (HTML) for a "
-                    "session without a CSRF token.",
-                    "content": {JSON: {"schema": ref("Error")}, **CSRF_FAILED["content"]},
-                },
+                "403": error(
+                    "not_a_member, or csrf_failed: a session upload without the csrftoken "
+                    "cookie echoed in X-CSRFToken."
+                ),
                 "404": error("not_found: no dataset with this id that you can see."),
                 "409": error("dataset_not_open or duplicate (same SHA-256 in this dataset)."),
                 "411": error("length_required: no Content-Length."),
                 "413": error("too_large: over the dataset's max_size."),
-                "415": error("unsupported_type: the content is not a type the dataset takes."),
-                "429": error("quota_exceeded: over CONTRIBUTIONS_PER_HOUR."),
+                "415": error(
+                    "unsupported_type: the content is not a type the dataset takes; not_utf8: "
+                    "text that is not UTF-8 (the byte, its line and the likely encoding named)."
+                ),
+                "422": error(
+                    "invalid_image: a truncated or broken image container, or more pixels "
+                    "than the decompression-bomb guard allows."
+                ),
+                "429": error(
+                    "quota_exceeded: over CONTRIBUTIONS_PER_HOUR; uploads_in_flight: over "
+                    "UPLOAD_IN_FLIGHT_BYTES being received at once."
+                ),
             },
         }
     },

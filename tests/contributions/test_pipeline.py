@@ -150,10 +150,10 @@ def test_schema_violations_are_rejected_with_reasons(
     assert contribution.cid == "" and not Pin.objects.exists()
     detail = member_client.get(f"/api/contributions/{contribution.pk}").json()
     assert detail["report"]["tabular"]["rows_invalid"] == 2
-    # A latin-1 byte passes the upload's bounded type check but not full validation.
-    latin = _final(
-        _upload(member_client, tabular, b"id,value,kind\n1,2.5,a\n2,3.5,b\xe9\n"), pipeline
-    )
+    # A latin-1 byte past the upload's bounded sniff (64 KiB) is caught by full validation.
+    late = good_csv(7000).replace(b"\n6999,", b"\n6999\xe9,")
+    assert len(late) > 64 * 1024
+    latin = _final(_upload(member_client, tabular, late), pipeline)
     assert latin.status == Status.REJECTED
     assert "not valid UTF-8" in " ".join(latin.reasons)
 

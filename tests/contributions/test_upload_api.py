@@ -17,6 +17,7 @@ from contributions.attestation import ownership_message
 from contributions.models import Contribution, Status
 from contributions.tokens import api_token_create
 from datadao.models import DatasetStatus, Visibility
+from datadao.services import dataset_set_status
 from tests.contributions.conftest import good_csv
 from tests.factories import DatasetFactory, UserFactory
 
@@ -207,3 +208,47 @@ def test_list_detail_and_scoping(member_client: Client, tabular, member) -> None
     assert member_client.get("/api/contributions", {"page": "x"}).status_code == 400
     assert member_client.get(f"/api/contributions/{first['id']}/proof").status_code == 404
     assert Contribution.objects.filter(contributor=member).count() == 2
+
+
+@pytest.mark.parametrize("kind", ["tabular", "files"])
+def test_latin1_text_is_refused_at_upload_naming_the_encoding(  # type: ignore[no-untyped-def]
+    kind: str, dao, member_client: Client
+) -> None:
+    schema = (
+        {"columns": [{"name": "name", "type": "string"}]}
+        if kind == "tabular"
+        else {"media_types": ["text/plain", "text/csv"]}
+    )
+    dataset = DatasetFactory(dao=dao, kind=kind, schema=schema)
+    dataset = dataset_set_status(dataset=dataset, actor=None, status=DatasetStatus.OPEN)
+    response = _post(member_client, dataset, b"name\nJos\xe9\n")
+    assert response.status_code == 415, response.content
+    assert response.json() == {
+        "error": "not_utf8",
+        "detail": "This dataset takes UTF-8 text, but the file is not valid UTF-8: byte 0xE9 at "
+        "offset 8 (line 2) cannot be decoded; that part may be Windows-1252 (Latin-1). Save "
+        "the file as UTF-8 and upload it again.",
+    }
+    assert not Contribution.objects.exists() and _stored_files() == []
+
+
+def test_cookie_upload_without_a_csrf_header_is_refused_as_json(tabular, member) -> None:  # type: ignore[no-untyped-def]
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(member, backend="django.contrib.auth.backends.ModelBackend")
+    client.get("/auth/nonce")  # sets the CSRF cookie
+    token = client.cookies[settings.CSRF_COOKIE_NAME].value
+    # The token as a form field is not read: that would mean parsing (and staging) the body.
+    response = _post(client, tabular, good_csv(), csrfmiddlewaretoken=token)
+    assert response.status_code == 403
+    assert response.json() == {
+        "error": "csrf_failed",
+        "detail": "CSRF verification failed: CSRF token missing. Send the csrftoken cookie's "
+        "value in the X-CSRFToken header.",
+    }
+    assert _stored_files() == []
+    ok = client.post(
+        _url(tabular),
+        {"file": SimpleUploadedFile("d.csv", good_csv(), "text/csv")},
+        headers={"X-CSRFToken": token},
+    )
+    assert ok.status_code == 201, ok.content

@@ -56,6 +56,11 @@ def png_huge_dimensions() -> bytes:
     return _png(100_000, 100_000, b"\x00" * 1024)
 
 
+def png_truncated() -> bytes:
+    """A valid PNG cut off inside its pixel data (IDAT), as an interrupted download leaves it."""
+    return small_png()[:-20]
+
+
 # --- text -------------------------------------------------------------------------------------
 
 
@@ -71,6 +76,12 @@ def mixed_encodings_csv() -> bytes:
         + b"2,2.5,caf\xe9\n"  # Latin-1 e-acute: not UTF-8
         + b"3,3.5,\x93b\x94\n"  # cp1252 curly quotes
     )
+
+
+def broken_first_line_jsonl() -> bytes:
+    """JSON Lines whose first line is cut short: shaped like JSON, so judged as JSON Lines (not
+    as a CSV with a strange header) and refused naming line 1."""
+    return b'{"id": 1, "value": 2.5, "kind": "a"\n{"id": 2, "value": 3.5, "kind": "b"}\n'
 
 
 def deeply_nested_jsonl() -> bytes:
@@ -121,9 +132,11 @@ SMALL: dict[str, Callable[[], bytes]] = {
     "good.csv": lambda: GOOD_CSV,
     "polyglot.png": polyglot_png_html,
     "huge-dimensions.png": png_huge_dimensions,
+    "truncated.png": png_truncated,
     "x.csv.html": html_named_csv,
     "mixed-encodings.csv": mixed_encodings_csv,
     "deeply-nested.jsonl": deeply_nested_jsonl,
+    "broken-first-line.jsonl": broken_first_line_jsonl,
     "zip-ratio.zip": zip_ratio_bomb,
     "zip-nested.zip": zip_nested,
     "zip-slip.zip": zip_slip,

@@ -143,6 +143,39 @@ def test_latin1_csv_is_still_csv_with_a_note(tmp_path: Path) -> None:
     assert found.detail == "CSV text, delimiter ',', not valid UTF-8"
 
 
+def test_latin1_text_names_the_byte_its_line_and_the_likely_encoding(tmp_path: Path) -> None:
+    found = sniff(write(tmp_path / "l.csv", b"name,city\nJos\xe9,Paris\n"))
+    assert found.not_utf8 == (
+        "the file is not valid UTF-8: byte 0xE9 at offset 13 (line 2) cannot be decoded; that "
+        "part may be Windows-1252 (Latin-1). Save the file as UTF-8 and upload it again"
+    )
+    assert sniff(write(tmp_path / "u.csv", "name\nJosé\n".encode())).not_utf8 is None
+
+
+def test_cyrillic_legacy_text_is_text_in_the_wrong_encoding_not_binary(tmp_path: Path) -> None:
+    rows = "город,страна\n".encode("cp1251") + "Москва,Россия\n".encode("cp1251") * 200
+    found = sniff(write(tmp_path / "c.csv", rows))
+    assert found.media_type == "text/csv"
+    assert found.not_utf8 is not None
+    assert found.not_utf8.startswith("the file is not valid UTF-8: byte 0xE3 at offset 0 (line 1)")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'{"id": 1, "value": 2.5\n{"id": 2, "value": 3.5}\n',
+        b"{not json}\n",
+        b"[1, 2\n[3, 4]\n[5, 6]\n",
+    ],
+)
+def test_text_shaped_like_json_with_a_broken_first_line_is_json_lines(
+    tmp_path: Path, data: bytes
+) -> None:
+    found = sniff(write(tmp_path / "b.jsonl", data))
+    assert found.media_type == "application/x-ndjson"
+    assert "text/csv" not in found.acceptable
+
+
 def test_utf16_text_is_named_and_not_accepted_as_text(tmp_path: Path) -> None:
     found = sniff(write(tmp_path / "u.csv", "a,b\n1,2\n".encode("utf-16")))
     assert found.media_type is None
