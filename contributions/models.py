@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils import timezone
 
@@ -144,6 +143,32 @@ def token_default_expiry() -> datetime:
     return timezone.now() + TOKEN_LIFETIME
 
 
+class ScopeListField(models.CharField):
+    """A list of token scopes, stored as their names joined by spaces (OAuth's ``scope``
+    spelling) so the column is plain text on every database the platform runs on."""
+
+    def from_db_value(self, value: str | None, expression: object, connection: object) -> list[str]:
+        return self.to_python(value)
+
+    def to_python(self, value: object) -> list[str]:
+        if isinstance(value, list):
+            return value
+        return str(value or "").split()
+
+    def get_prep_value(self, value: object) -> str:
+        if isinstance(value, str):
+            return value
+        return " ".join(value or ())
+
+    def value_to_string(self, obj: models.Model) -> str:
+        return self.get_prep_value(self.value_from_object(obj))
+
+
+# A non-empty list of known scopes, as ScopeListField stores it.
+_SCOPE = "(" + "|".join(TokenScope.values) + ")"
+SCOPES_REGEX = rf"^{_SCOPE}( {_SCOPE})*$"
+
+
 class ApiToken(models.Model):
     """A per-user token for scripts and the CLI. Only its SHA-256 is stored.
 
@@ -154,10 +179,8 @@ class ApiToken(models.Model):
     name = models.CharField(max_length=80)
     prefix = models.CharField(max_length=8, help_text="First characters, to tell tokens apart.")
     digest = models.CharField(max_length=64, unique=True)
-    scopes = ArrayField(
-        models.CharField(max_length=16, choices=TokenScope.choices),
-        default=list,
-        help_text="What the token may do: upload, label, read.",
+    scopes = ScopeListField(
+        max_length=64, default=list, help_text="What the token may do: upload, label, read."
     )
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(default=token_default_expiry)
@@ -170,8 +193,7 @@ class ApiToken(models.Model):
         indexes = [models.Index(fields=["user", "-created_at"], name="api_token_by_user")]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(scopes__len__gt=0)
-                & models.Q(scopes__contained_by=TokenScope.values),
+                condition=models.Q(scopes__regex=SCOPES_REGEX),
                 name="api_token_scopes_valid",
             ),
             models.CheckConstraint(

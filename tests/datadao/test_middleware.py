@@ -16,8 +16,9 @@ from django.contrib import admin
 from django.test import Client
 from django.urls import reverse
 
-from datadao.models import DAO, AuditEvent
-from tests.factories import DatasetFactory, UserFactory
+from datadao.models import DAO, AuditEvent, DatasetStatus
+from datadao.services import dataset_set_status
+from tests.factories import DatasetFactory, MembershipFactory, UserFactory
 from tests.security.test_headers import _assert_headers
 
 pytestmark = pytest.mark.django_db
@@ -147,8 +148,12 @@ def test_an_escaped_backslash_before_u0000_is_not_a_nul(client: Client) -> None:
 def test_a_url_encoded_body_to_the_upload_endpoint_is_refused_cleanly(client_for) -> None:  # type: ignore[no-untyped-def]
     """The form body is read without marking the upload as processed: the upload view can
     still install its streaming handler and answer a body with no NUL itself."""
-    client = client_for(UserFactory())
-    url = f"/api/datasets/{DatasetFactory().pk}/contributions"  # public: the view goes on
+    member = UserFactory()
+    dataset = dataset_set_status(dataset=DatasetFactory(), actor=None, status=DatasetStatus.OPEN)
+    MembershipFactory(user=member, dao=dataset.dao)
+    client = client_for(member)
+    # A member uploading to an open dataset: the view gets as far as reading the body.
+    url = f"/api/datasets/{dataset.pk}/contributions"
     _refused_json(
         _post(client, url, {"signature": "\x00"}, "urlencoded"),
         "The form field 'signature' contains a NUL character (U+0000), which this site does "
