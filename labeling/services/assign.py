@@ -32,17 +32,28 @@ def hold_seconds() -> int:
 
 
 def holds_release_expired(*, dataset_id: int, limit: int = RELEASE_BATCH) -> int:
-    """Give the slots of holds past their TTL back to their tasks. Returns how many."""
+    """Give the slots of holds past their TTL back to their tasks. Returns how many.
+
+    A hold never answered goes, so the task may be offered to the labeler again later; one
+    answered and then taken back (undo) ends as a skip, the same for every task: a check
+    question offered again would be scored again."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
                 """
-                WITH gone AS (
-                    DELETE FROM labeling_assignment WHERE id IN (
-                        SELECT id FROM labeling_assignment
-                        WHERE dataset_id = %s AND status = 'active' AND expires_at < %s
-                        ORDER BY expires_at LIMIT %s FOR UPDATE SKIP LOCKED)
+                WITH expired AS (
+                    SELECT id, answered FROM labeling_assignment
+                    WHERE dataset_id = %s AND status = 'active' AND expires_at < %s
+                    ORDER BY expires_at LIMIT %s FOR UPDATE SKIP LOCKED),
+                dropped AS (
+                    DELETE FROM labeling_assignment
+                    WHERE id IN (SELECT id FROM expired WHERE NOT answered)
                     RETURNING task_id),
+                abandoned AS (
+                    UPDATE labeling_assignment SET status = 'skipped'
+                    WHERE id IN (SELECT id FROM expired WHERE answered)
+                    RETURNING task_id),
+                gone AS (SELECT task_id FROM dropped UNION ALL SELECT task_id FROM abandoned),
                 per_task AS (SELECT task_id, count(*) AS n FROM gone GROUP BY task_id),
                 _ AS (
                     UPDATE labeling_labeltask t SET reserved = t.reserved - per_task.n
@@ -56,10 +67,13 @@ def holds_release_expired(*, dataset_id: int, limit: int = RELEASE_BATCH) -> int
     expired = list(
         Assignment.objects.filter(
             dataset_id=dataset_id, status=HoldStatus.ACTIVE, expires_at__lt=timezone.now()
-        ).values_list("id", "task_id")[:limit]
+        ).values_list("id", "task_id", "answered")[:limit]
     )
-    for hold_id, task_id in expired:
-        Assignment.objects.filter(pk=hold_id).delete()
+    for hold_id, task_id, answered in expired:
+        if answered:
+            Assignment.objects.filter(pk=hold_id).update(status=HoldStatus.SKIPPED)
+        else:
+            Assignment.objects.filter(pk=hold_id).delete()
         LabelTask.objects.filter(pk=task_id, is_gold=False).update(reserved=F("reserved") - 1)
     return len(expired)
 
@@ -195,6 +209,11 @@ def lock_hold(*, dataset: Dataset, labeler: User, hold_id: int) -> Assignment:
         )
     if hold.status == HoldStatus.SUBMITTED:
         raise errors.Conflict(f"You already labeled task {hold_id}.")
+    if hold.status == HoldStatus.SKIPPED and hold.answered:
+        raise errors.Conflict(
+            f"Your hold on task {hold_id} expired after you took your answer back; "
+            "ask for the next task."
+        )
     if hold.status == HoldStatus.SKIPPED:
         raise errors.Conflict(f"You skipped task {hold_id}; it cannot be labeled now.")
     if hold.expires_at <= timezone.now():
