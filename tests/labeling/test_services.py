@@ -528,3 +528,65 @@ def test_set_gold_requires_a_manager(ldataset, labelers):
     assert gold.is_gold and gold.gold == ["cat"]
     with pytest.raises(errors.BadLabel):
         services.task_set_gold(task_id=task.pk, answer="wolf", actor=ldataset.dao.creator)
+
+
+def test_the_hot_and_the_general_path_keep_the_same_books(ldao, labelers, monkeypatch):
+    """The hot statement does the check-question bookkeeping in SQL, the general path in
+    Python (``submit.record_answer``): the same script of answers, undos and answers given
+    again leaves the same counters, reports, pause and holds on either path."""
+    import random
+
+    from labeling.services import assign, hot
+
+    books = []
+    for use_hot, user in ((True, labelers[0]), (False, labelers[1])):
+        dataset = make_dataset(ldao, gold_rate=0.4, gold_accuracy_floor=0.6)
+        make_tasks(dataset, 120)
+        make_gold(dataset, ["cat"] * 120)
+        monkeypatch.setattr(hot, "enabled", lambda use_hot=use_hot: use_hot)
+        draws = random.Random(11)
+        monkeypatch.setattr(assign._random, "random", draws.random)
+        script = random.Random(5)
+        kinds = []
+        for _ in range(90):
+            try:
+                hold = services.task_next(dataset_id=dataset.pk, labeler=user)
+                kinds.append(hold.task.is_gold)
+                first, second = script.sample(["cat", "dog"], 2)
+                services.label_submit(
+                    dataset_id=dataset.pk, labeler=user, hold_id=hold.pk, value=first
+                )
+                if script.random() < 0.3:
+                    services.label_undo(dataset_id=dataset.pk, labeler=user)
+                    services.label_submit(
+                        dataset_id=dataset.pk, labeler=user, hold_id=hold.pk, value=second
+                    )
+            except errors.Paused:
+                kinds.append("paused")
+                break
+        stats = LabelerStats.objects.get(dataset=dataset, labeler=user)
+        holds = list(
+            Assignment.objects.filter(dataset=dataset, labeler=user)
+            .order_by("pk")
+            .values_list("status", "answered", "gold_correct")
+        )
+        books.append(
+            (
+                kinds,
+                holds,
+                stats.labels,
+                stats.answers,
+                stats.gold_answered,
+                stats.gold_correct,
+                stats.gold_window_correct,
+                stats.gold_shown_answered,
+                stats.gold_shown_correct,
+                stats.paused_reason,
+            )
+        )
+    assert books[0] == books[1]
+    kinds, _, labels, answers, gold_answered, *_, reason = books[0]
+    # The script went through report points and closed windows, with undos in between, to
+    # a pause (random answers to "cat" check questions are right half the time).
+    assert answers > labels >= GOLD_REPORT_EVERY and gold_answered >= 2 * GOLD_WINDOW
+    assert kinds[-1] == "paused" and "under this dataset's floor of 60%" in reason
