@@ -135,23 +135,20 @@ def task_next(*, dataset_id: int, labeler: User) -> Assignment | None:
     Gold tasks are mixed in at the dataset's gold rate and look like any other task.
     Returns None when nothing is left for this labeler.
 
-    This is the hottest call of a labeling project. On PostgreSQL the common case (an ordinary
-    task for a labeler in good standing) takes one statement (``hot``); everything else, and
-    every refusal, takes the general path below.
+    This is the hottest call of a labeling project. On PostgreSQL the common case (a task,
+    ordinary or a check question, for a labeler in good standing) takes one statement
+    (``hot``), the same statement either way; everything else, and every refusal, takes the
+    general path below.
     """
     gold: bool | None = None
     if hot.enabled() and (known := hot.dataset_conf(dataset_id)) is not None:
-        now, seconds = timezone.now(), hold_seconds()
         rate = known.conf.gold_rate
         gold = rate > 0 and _random.random() < rate
-        hold = hot.next_gold(known, dataset_id, labeler, now, seconds) if gold else None
-        # No check question left for this labeler (or no real work): an ordinary task, as the
-        # general path serves then.
-        gold = False
-        hold = hold or hot.next_ordinary(known, dataset_id, labeler, now, seconds)
+        hold = hot.next_task(known, dataset_id, labeler, timezone.now(), hold_seconds(), gold=gold)
         if hold is not None:
             return hold
-        # A live hold, no free slot, a refusal or a changed schema: the general path says which.
+        # A live hold, no free slot, a refusal or a changed schema: the general path says which
+        # (with the same draw).
         hot.forget(dataset_id)
     return _task_next_general(dataset_id=dataset_id, labeler=labeler, gold=gold)
 

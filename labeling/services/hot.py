@@ -36,7 +36,6 @@ from labeling.models import Assignment, HoldStatus, Label, LabelTask
 # change result type") on every connection that prepared it before. In the model's field
 # order, which is the order ``from_db`` takes them in (``_task_from_row``).
 _TASK_FIELDS = LabelTask._meta.concrete_fields
-_TASK_COLUMNS = ", ".join(f"t.{field.column}" for field in _TASK_FIELDS)
 _TASK_ATTNAMES = [field.attname for field in _TASK_FIELDS]
 
 # Whether the labeler may take work now, checked inside each fast statement: a labeling dataset,
@@ -75,29 +74,30 @@ _CANDIDATE = f"""
     AND {_UNSEEN} AND {_MAY_WORK} AND {_NO_LIVE_HOLD}
   ORDER BY t.id LIMIT 1 FOR UPDATE SKIP LOCKED"""  # noqa: S608 (constants only)
 
-# Claim the candidate, take its slot and record the hold, in one statement.
+# The hand-out, in one statement: the ordinary candidate and a check question the labeler has
+# not seen are both looked for on every call, and ``%(gold)s`` (the caller's draw at the
+# dataset's gold rate) picks which is held; so a check question costs the server what
+# ordinary work does, and one drawn but not available (the labeler has seen every one in
+# the scan) falls back to the ordinary task in the same statement. A check question is held
+# only while real work is left (an ordinary candidate), without taking a slot (gold tasks
+# have no overlap limit); the ordinary candidate takes its slot. Its row is written either
+# way (``reserved + 0`` under a check question): the same writes for both.
+#
+# The check question: the first the labeler has not seen among the GOLD_SCAN from a random
+# starting point (or else the first GOLD_SCAN). The scan bounds the cost for a labeler who
+# has seen most check questions (a full scan was 3.4 ms and 5,800 buffers at 2,000 of them).
+# It is joined (not merely referenced under a condition on ``%(gold)s``, which PostgreSQL
+# could fold away) so it runs whatever the draw.
+#
+# The task comes back as it is after the statement: the main query sees the rows as they
+# were before ``slot`` (one snapshot), so its ``reserved`` is raised here for an ordinary task.
+GOLD_SCAN = 64
+_TASK_COLUMNS_HELD = ", ".join(
+    "t.reserved + (NOT chosen.is_gold)::int" if field.column == "reserved" else f"t.{field.column}"
+    for field in _TASK_FIELDS
+)
 _NEXT_SQL = f"""
 WITH pick AS (
-{_CANDIDATE}),
-slot AS (
-  UPDATE labeling_labeltask t SET reserved = t.reserved + 1 FROM pick
-  WHERE t.id = pick.id RETURNING {_TASK_COLUMNS}),
-hold AS (
-  INSERT INTO labeling_assignment (dataset_id, task_id, labeler_id, status, created_at, expires_at)
-  SELECT %(d)s::bigint, pick.id, %(u)s::bigint, 'active', %(now)s, %(expires)s FROM pick
-  RETURNING id)
-SELECT slot.*, hold.id AS hold_id FROM slot, hold
-"""  # noqa: S608 (constants only)
-
-# A check question: only while real work is left (an ordinary candidate, as ``_NEXT_SQL``
-# finds it), the first gold task the labeler has not seen among the GOLD_SCAN from a random
-# starting point (or else the first GOLD_SCAN), held without taking a slot (gold tasks have
-# no overlap limit). The window bounds the cost for a labeler who has seen most check
-# questions (a full scan was 3.4 ms and 5,800 buffers at 2,000 of them): none unseen in it,
-# and they get real work this time.
-GOLD_SCAN = 64
-_GOLD_SQL = f"""
-WITH real AS (
 {_CANDIDATE}),
 bounds AS (
   SELECT min(id) AS lo, max(id) AS hi FROM labeling_labeltask
@@ -119,14 +119,23 @@ gold AS (
    WHERE {_UNSEEN}
    ORDER BY t.id LIMIT 1)
   LIMIT 1),
+chosen AS (
+  SELECT CASE WHEN use_gold THEN gold_id ELSE pick_id END AS id, use_gold AS is_gold
+  FROM (
+    SELECT pick.id AS pick_id, gold.id AS gold_id,
+      (%(gold)s::boolean AND gold.id IS NOT NULL) AS use_gold
+    FROM pick LEFT JOIN gold ON true) c),
+slot AS (
+  UPDATE labeling_labeltask t SET reserved = t.reserved + (NOT chosen.is_gold)::int
+  FROM pick, chosen WHERE t.id = pick.id RETURNING t.id),
 hold AS (
   INSERT INTO labeling_assignment (dataset_id, task_id, labeler_id, status, created_at, expires_at)
-  SELECT %(d)s::bigint, gold.id, %(u)s::bigint, 'active', %(now)s, %(expires)s FROM gold
-  WHERE EXISTS (SELECT 1 FROM real)
+  SELECT %(d)s::bigint, chosen.id, %(u)s::bigint, 'active', %(now)s, %(expires)s FROM chosen
   RETURNING id, task_id)
-SELECT {_TASK_COLUMNS}, hold.id AS hold_id
-FROM labeling_labeltask t JOIN hold ON t.id = hold.task_id
+SELECT {_TASK_COLUMNS_HELD}, hold.id AS hold_id
+FROM labeling_labeltask t JOIN hold ON t.id = hold.task_id JOIN chosen ON chosen.id = t.id
 """  # noqa: S608 (constants only)
+
 
 # Submit on a live hold: the hold and its task locked (a concurrent submit of the same hold
 # waits, then finds it no longer active and changes nothing), a check question's answer judged
@@ -265,7 +274,7 @@ def _cursor() -> Iterator[Any]:
 
 
 def _task_from_row(values: tuple[Any, ...]) -> LabelTask:
-    """The task from a statement's ``_TASK_COLUMNS``, with the converters Django applies on
+    """The task from a statement's ``_TASK_COLUMNS_HELD``, with the converters Django applies on
     reading (its psycopg setup returns jsonb as text; JSONField decodes it)."""
     converted = []
     for field, value in zip(_TASK_FIELDS, values, strict=True):
@@ -299,21 +308,21 @@ def forget(dataset_id: int) -> None:
     _CONFS.pop(dataset_id, None)
 
 
-def next_ordinary(
-    known: DatasetConf, dataset_id: int, labeler: User, now: datetime, hold_seconds: int
+def next_task(
+    known: DatasetConf,
+    dataset_id: int,
+    labeler: User,
+    now: datetime,
+    hold_seconds: int,
+    *,
+    gold: bool,
 ) -> Assignment | None:
-    """Hold the next ordinary task in one statement; None (nothing written) when there is none
-    to claim here or the labeler may not take one now (the general path then finds out which:
-    a live hold to hand back, expired holds to release, or a refusal)."""
-    return _hold(_NEXT_SQL, known, dataset_id, labeler, now, hold_seconds)
-
-
-def next_gold(
-    known: DatasetConf, dataset_id: int, labeler: User, now: datetime, hold_seconds: int
-) -> Assignment | None:
-    """Hold a check question in one statement; None when the labeler has seen every one, no
-    real work is left or they may not take work now (the caller then tries an ordinary task)."""
-    return _hold(_GOLD_SQL, known, dataset_id, labeler, now, hold_seconds)
+    """Hold the next task in one statement: a check question when ``gold`` (the caller's
+    draw) and one is left for the labeler, else the next ordinary task. None (nothing
+    written) when there is no ordinary task to claim here or the labeler may not take one
+    now (the general path then finds out which: a live hold to hand back, expired holds to
+    release, or a refusal)."""
+    return _hold(_NEXT_SQL, known, dataset_id, labeler, now, hold_seconds, gold=gold)
 
 
 def _hold(
@@ -323,9 +332,12 @@ def _hold(
     labeler: User,
     now: datetime,
     hold_seconds: int,
+    *,
+    gold: bool,
 ) -> Assignment | None:
     expires = now + timedelta(seconds=hold_seconds)
     params = {
+        "gold": gold,
         "d": dataset_id,
         "u": labeler.pk,
         "now": now,
