@@ -21,9 +21,10 @@ number of right guesses among the ``n ≥ 200`` held-out items is at most Binomi
 check questions (accuracy on them moved after each one, and undo moved it back), and this
 test failed with the classifiers right on nearly every item.
 
-What it does not measure: response times. Server work per answer is made the same for every
-item (``labeling.services.submit``), but a timed test on a shared machine would measure the
-machine; see the README's security notes.
+What it does not measure: response times. The server does the same work for every item
+(one ``next`` statement that looks for both kinds, one submit statement, one settle message
+per answer, the same writes on skip and undo: ``labeling.services``), but a timed test on a
+shared machine would measure the machine.
 """
 
 from __future__ import annotations
