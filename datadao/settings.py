@@ -265,6 +265,9 @@ DEMO_SIGN_IN = DEBUG and env.bool("DEMO_SIGN_IN", default=False)
 # --- Labeling -------------------------------------------------------------------------------
 # How long a labeler holds a task before its slot goes back to the pool.
 LABEL_HOLD_SECONDS = env.int("LABEL_HOLD_SECONDS", default=300)
+# How long a labeler can take an answer back; a task settles only after its newest label is
+# this old (labeling.conf.undo_seconds).
+LABEL_UNDO_SECONDS = env.int("LABEL_UNDO_SECONDS", default=60)
 
 # --- Sweeper --------------------------------------------------------------------------------
 # Work in a non-final state for longer than this is re-dispatched by datadao.tasks.sweep.

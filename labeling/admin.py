@@ -87,7 +87,7 @@ class LabelerStatsAdmin(ReadOnly):
         "labeler",
         "dataset",
         "labels",
-        "gold_answered",
+        "gold_shown_answered",
         "gold_percent",
         "ds_accuracy",
         "agreement",
@@ -102,7 +102,7 @@ class LabelerStatsAdmin(ReadOnly):
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         return super().get_actions(request) if self._scoped(request, "view") else {}
 
-    @admin.display(description="Gold accuracy")
+    @admin.display(description="Gold accuracy (reported)")
     def gold_percent(self, obj: LabelerStats) -> str:
         value = obj.gold_accuracy
         return "–" if value is None else f"{value:.0%}"

@@ -7,7 +7,9 @@ work, ``read`` for progress and exports, ``upload`` for bulk imports), checked b
 
 Blind by construction: a task is handed out as a *hold* (an opaque id per labeler and task)
 with the item and the label set only; no response before submission carries another
-labeler's label, a label count or whether the task is a gold question.
+labeler's label, a label count or whether the task is a gold question, and no response after
+it either: progress moves alike for every item and gold accuracy only at report points
+(``labeling.conf``), and undo works alike for every item.
 """
 
 from __future__ import annotations
@@ -179,7 +181,8 @@ def undo(request: HttpRequest, user: User, dataset_id: int) -> HttpResponse:
 
 @endpoint(GET=TokenScope.READ)
 def me(request: HttpRequest, user: User, dataset_id: int) -> HttpResponse:
-    """``GET /api/labeling/{dataset}/me``: your progress, gold accuracy (once revealed), pause."""
+    """``GET /api/labeling/{dataset}/me``: your progress, gold accuracy (as last reported),
+    pause."""
     if not selectors.may_view(labeling_dataset(dataset_id), user):
         raise errors.NotFound(f"There is no labeling dataset {dataset_id}.")
     return JsonResponse(selectors.labeler_progress(dataset_id=dataset_id, labeler=user))

@@ -5,15 +5,33 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
+
 DEFAULT_OVERLAP = 3
 DEFAULT_CONFIDENCE_TARGET = 0.95
 DEFAULT_GOLD_FLOOR = 0.6
-# Gold answers a labeler gives before the floor can pause them (the issue's "≥ 20").
-GOLD_MIN_FOR_PAUSE = 20
-# Gold answers before a labeler is shown their gold accuracy: fewer would let them work out
-# which single task was gold from the change in the figure.
-GOLD_MIN_FOR_REVEAL = 5
-UNDO_SECONDS = 60
+# How a labeler's accuracy on check questions is reported, so that nothing they see points
+# at a single item (``LabelerStats``):
+# * scored answers are grouped in windows of GOLD_WINDOW, and only completed windows count:
+#   a reported figure is right answers out of a multiple of GOLD_WINDOW, never a single one;
+# * the figure changes only at report points, every GOLD_REPORT_EVERY answers of any kind
+#   (an undone one included), never at the answer that completes a window: so a change
+#   does not mark the item just answered as a check question;
+# * the pause under the floor is decided at report points too, over the reported figure,
+#   and pay (``settle.reputation_bps``) reads the reported figure.
+GOLD_WINDOW = 10
+GOLD_REPORT_EVERY = 25
+# Reported check answers before the floor can pause a labeler (two windows).
+GOLD_MIN_FOR_PAUSE = 2 * GOLD_WINDOW
+# Reported check answers before pay follows gold accuracy (the first window).
+GOLD_MIN_FOR_REVEAL = GOLD_WINDOW
+
+
+def undo_seconds() -> int:
+    """How long an answer can be taken back. A task settles only once its newest label is
+    older than this, so an undo is never refused for a settled task (which a check question
+    never is): undo behaves the same for every item."""
+    return int(getattr(settings, "LABEL_UNDO_SECONDS", 60))
 
 
 @dataclass(frozen=True)

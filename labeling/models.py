@@ -108,6 +108,11 @@ class Assignment(models.Model):
     status = models.CharField(max_length=10, choices=HoldStatus.choices, default=HoldStatus.ACTIVE)
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
+    # Set by the first answer on this hold and kept through an undo: an answer taken back
+    # and abandoned ends as a skip (``holds_release_expired``), never as a fresh task.
+    answered = models.BooleanField(default=False, db_default=False)
+    # On a check question, whether that first answer was right: the one that is scored.
+    gold_correct = models.BooleanField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -159,14 +164,27 @@ class Label(models.Model):
 
 
 class LabelerStats(models.Model):
-    """A labeler's reputation on one dataset. Gold counters move with every gold answer;
-    the consensus-derived figures are refreshed by each consensus run."""
+    """A labeler's reputation on one dataset. The consensus-derived figures are refreshed by
+    each consensus run.
+
+    Check questions are scored on their first answer only (an undo does not take the score
+    back) and reported in aggregate only (``labeling.conf``): ``gold_answered`` and
+    ``gold_correct`` count every scored answer, ``gold_window_correct`` the right ones among
+    the completed windows of ``GOLD_WINDOW`` answers, and ``gold_shown_*`` the completed
+    windows as of the labeler's last report point (every ``GOLD_REPORT_EVERY`` answers of any
+    kind, counted by ``answers``). Only ``gold_shown_*`` reach the labeler, their pay and
+    their pause; the rest are internal."""
 
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="+")
     labeler = models.ForeignKey(User, on_delete=models.CASCADE, related_name="labeler_stats")
     labels = models.PositiveIntegerField(default=0)
+    # Every answer given, an undone one included: the clock of the report points.
+    answers = models.PositiveIntegerField(default=0, db_default=0)
     gold_answered = models.PositiveIntegerField(default=0)
     gold_correct = models.PositiveIntegerField(default=0)
+    gold_window_correct = models.PositiveIntegerField(default=0, db_default=0)
+    gold_shown_answered = models.PositiveIntegerField(default=0, db_default=0)
+    gold_shown_correct = models.PositiveIntegerField(default=0, db_default=0)
     ds_accuracy = models.FloatField(null=True, blank=True)
     agreement = models.FloatField(null=True, blank=True)
     median_ms = models.PositiveIntegerField(null=True, blank=True)
@@ -188,7 +206,11 @@ class LabelerStats(models.Model):
 
     @property
     def gold_accuracy(self) -> float | None:
-        return self.gold_correct / self.gold_answered if self.gold_answered else None
+        """The reported accuracy on check questions (completed windows, as of the last report
+        point); None before the first report."""
+        if not self.gold_shown_answered:
+            return None
+        return self.gold_shown_correct / self.gold_shown_answered
 
 
 class RunStatus(models.TextChoices):

@@ -10,7 +10,6 @@ from django.db.models import Count, Q
 
 from contributions.selectors import dataset_visible_to
 from datadao.models import Dataset, User
-from labeling.conf import GOLD_MIN_FOR_REVEAL
 from labeling.models import ConsensusRun, Label, LabelerStats, LabelImport, LabelTask, RunStatus
 
 
@@ -30,20 +29,21 @@ _PROGRESS_SQL = """
 SELECT
   (SELECT count(*) FROM labeling_label
    WHERE labeler_id = %s AND dataset_id = %s AND created_at >= %s),
-  s.labels, s.gold_answered, s.gold_correct, s.paused_at, s.paused_reason
+  s.labels, s.gold_shown_answered, s.gold_shown_correct, s.paused_at, s.paused_reason
 FROM (SELECT 1) AS one
 LEFT JOIN labeling_labelerstats s ON s.dataset_id = %s AND s.labeler_id = %s
 """
 
 
 def labeler_progress(*, dataset_id: int, labeler: User) -> dict[str, Any]:
-    """What a labeler may know about their own work. Gold accuracy only once they have
-    answered enough check questions that it cannot point at a single one."""
+    """What a labeler may know about their own work: nothing here moves with a single check
+    answer. Gold accuracy is the reported figure (completed windows of ``GOLD_WINDOW``
+    answers, as of the last report point, see ``labeling.conf``), None before the first."""
     midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     with connection.cursor() as cursor:
         cursor.execute(_PROGRESS_SQL, [labeler.pk, dataset_id, midnight, dataset_id, labeler.pk])
         today, labels, answered, correct, paused_at, reason = cursor.fetchone()
-    revealed = answered is not None and answered >= GOLD_MIN_FOR_REVEAL
+    revealed = bool(answered)
     return {
         "done_today": today,
         "done_total": labels or 0,

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET
 
 from contributions.selectors import dataset_visible_to
 from datadao.models import Dataset, DatasetKind, DatasetStatus, Membership
-from labeling.conf import GOLD_MIN_FOR_REVEAL, UNDO_SECONDS, labeling_settings
+from labeling.conf import GOLD_REPORT_EVERY, GOLD_WINDOW, labeling_settings, undo_seconds
 from labeling.selectors import labeler_progress
 
 # Digit keys in keyboard order: the tenth label is on 0, as on a keyboard's number row.
@@ -38,7 +38,7 @@ def keyboard_help(*, n_labels: int, multi_choice: bool) -> list[tuple[str, str]]
         (_keys_hint(n_labels), pick),
         ("Enter", "Submit your answer"),
         ("S", "Skip this item (you will not see it again)"),
-        ("U", f"Undo your last answer (within {UNDO_SECONDS} seconds)"),
+        ("U", f"Undo your last answer (within {undo_seconds()} seconds)"),
         ("?", "Show or hide this help"),
     ]
 
@@ -78,6 +78,7 @@ def label_page(request: HttpRequest, dao_slug: str, dataset_slug: str) -> HttpRe
             "multi_choice": conf.multi_choice,
             "shortcuts": keyboard_help(n_labels=len(conf.labels), multi_choice=conf.multi_choice),
             "api_base": api_base,
-            "gold_min": GOLD_MIN_FOR_REVEAL,
+            "gold_window": GOLD_WINDOW,
+            "gold_report_every": GOLD_REPORT_EVERY,
         },
     )

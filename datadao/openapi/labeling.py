@@ -131,8 +131,9 @@ PATHS: dict[str, Schema] = {
     },
     "/api/labeling/{dataset_id}/undo": {
         "post": labeling_operation(
-            "Take back your last answer (within a minute, before consensus)",
-            "The task is held for you again.",
+            "Take back your last answer (within a minute)",
+            "The task is held for you again. A task does not settle while one of its labels can "
+            "still be undone. On a check question the first answer is the one scored.",
             {"200": json_response(closed({"task": ref("Hold")}), "The task, held again.")},
             write=True,
             scope="label",
@@ -142,8 +143,9 @@ PATHS: dict[str, Schema] = {
     },
     "/api/labeling/{dataset_id}/me": {
         "get": labeling_operation(
-            "Your progress, gold accuracy (once revealed) and pause",
-            "",
+            "Your progress, gold accuracy (as last reported) and pause",
+            "Accuracy on check questions counts completed groups of 10 check answers and is "
+            "updated every 25 answers, so no single answer can be read from it.",
             {"200": json_response(ref("Progress"), "Your progress.")},
             write=False,
             scope="read",

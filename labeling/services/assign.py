@@ -32,17 +32,28 @@ def hold_seconds() -> int:
 
 
 def holds_release_expired(*, dataset_id: int, limit: int = RELEASE_BATCH) -> int:
-    """Give the slots of holds past their TTL back to their tasks. Returns how many."""
+    """Give the slots of holds past their TTL back to their tasks. Returns how many.
+
+    A hold never answered goes, so the task may be offered to the labeler again later; one
+    answered and then taken back (undo) ends as a skip, the same for every task: a check
+    question offered again would be scored again."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
                 """
-                WITH gone AS (
-                    DELETE FROM labeling_assignment WHERE id IN (
-                        SELECT id FROM labeling_assignment
-                        WHERE dataset_id = %s AND status = 'active' AND expires_at < %s
-                        ORDER BY expires_at LIMIT %s FOR UPDATE SKIP LOCKED)
+                WITH expired AS (
+                    SELECT id, answered FROM labeling_assignment
+                    WHERE dataset_id = %s AND status = 'active' AND expires_at < %s
+                    ORDER BY expires_at LIMIT %s FOR UPDATE SKIP LOCKED),
+                dropped AS (
+                    DELETE FROM labeling_assignment
+                    WHERE id IN (SELECT id FROM expired WHERE NOT answered)
                     RETURNING task_id),
+                abandoned AS (
+                    UPDATE labeling_assignment SET status = 'skipped'
+                    WHERE id IN (SELECT id FROM expired WHERE answered)
+                    RETURNING task_id),
+                gone AS (SELECT task_id FROM dropped UNION ALL SELECT task_id FROM abandoned),
                 per_task AS (SELECT task_id, count(*) AS n FROM gone GROUP BY task_id),
                 _ AS (
                     UPDATE labeling_labeltask t SET reserved = t.reserved - per_task.n
@@ -56,10 +67,13 @@ def holds_release_expired(*, dataset_id: int, limit: int = RELEASE_BATCH) -> int
     expired = list(
         Assignment.objects.filter(
             dataset_id=dataset_id, status=HoldStatus.ACTIVE, expires_at__lt=timezone.now()
-        ).values_list("id", "task_id")[:limit]
+        ).values_list("id", "task_id", "answered")[:limit]
     )
-    for hold_id, task_id in expired:
-        Assignment.objects.filter(pk=hold_id).delete()
+    for hold_id, task_id, answered in expired:
+        if answered:
+            Assignment.objects.filter(pk=hold_id).update(status=HoldStatus.SKIPPED)
+        else:
+            Assignment.objects.filter(pk=hold_id).delete()
         LabelTask.objects.filter(pk=task_id, is_gold=False).update(reserved=F("reserved") - 1)
     return len(expired)
 
@@ -121,23 +135,20 @@ def task_next(*, dataset_id: int, labeler: User) -> Assignment | None:
     Gold tasks are mixed in at the dataset's gold rate and look like any other task.
     Returns None when nothing is left for this labeler.
 
-    This is the hottest call of a labeling project. On PostgreSQL the common case (an ordinary
-    task for a labeler in good standing) takes one statement (``hot``); everything else, and
-    every refusal, takes the general path below.
+    This is the hottest call of a labeling project. On PostgreSQL the common case (a task,
+    ordinary or a check question, for a labeler in good standing) takes one statement
+    (``hot``), the same statement either way; everything else, and every refusal, takes the
+    general path below.
     """
     gold: bool | None = None
     if hot.enabled() and (known := hot.dataset_conf(dataset_id)) is not None:
-        now, seconds = timezone.now(), hold_seconds()
         rate = known.conf.gold_rate
         gold = rate > 0 and _random.random() < rate
-        hold = hot.next_gold(known, dataset_id, labeler, now, seconds) if gold else None
-        # No check question left for this labeler (or no real work): an ordinary task, as the
-        # general path serves then.
-        gold = False
-        hold = hold or hot.next_ordinary(known, dataset_id, labeler, now, seconds)
+        hold = hot.next_task(known, dataset_id, labeler, timezone.now(), hold_seconds(), gold=gold)
         if hold is not None:
             return hold
-        # A live hold, no free slot, a refusal or a changed schema: the general path says which.
+        # A live hold, no free slot, a refusal or a changed schema: the general path says which
+        # (with the same draw).
         hot.forget(dataset_id)
     return _task_next_general(dataset_id=dataset_id, labeler=labeler, gold=gold)
 
@@ -195,6 +206,11 @@ def lock_hold(*, dataset: Dataset, labeler: User, hold_id: int) -> Assignment:
         )
     if hold.status == HoldStatus.SUBMITTED:
         raise errors.Conflict(f"You already labeled task {hold_id}.")
+    if hold.status == HoldStatus.SKIPPED and hold.answered:
+        raise errors.Conflict(
+            f"Your hold on task {hold_id} expired after you took your answer back; "
+            "ask for the next task."
+        )
     if hold.status == HoldStatus.SKIPPED:
         raise errors.Conflict(f"You skipped task {hold_id}; it cannot be labeled now.")
     if hold.expires_at <= timezone.now():
@@ -212,7 +228,7 @@ def task_skip(*, dataset_id: int, labeler: User, hold_id: int) -> Assignment:
     task = LabelTask.objects.select_for_update().get(pk=hold.task_id)
     hold.status = HoldStatus.SKIPPED
     hold.save(update_fields=["status"])
-    if not task.is_gold:
-        task.reserved -= 1
-        task.save(update_fields=["reserved"])
+    # The task's row is written either way: a skip costs the same for a check question.
+    task.reserved -= 0 if task.is_gold else 1
+    task.save(update_fields=["reserved"])
     return hold

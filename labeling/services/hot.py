@@ -28,7 +28,7 @@ import psycopg
 from django.db import connection
 
 from datadao.models import DatasetKind, DatasetStatus, User
-from labeling.conf import LabelingSettings, labeling_settings
+from labeling.conf import GOLD_REPORT_EVERY, GOLD_WINDOW, LabelingSettings, labeling_settings
 from labeling.models import Assignment, HoldStatus, Label, LabelTask
 
 # The task's columns by name, not ``t.*``: a prepared statement's result columns are fixed
@@ -36,7 +36,6 @@ from labeling.models import Assignment, HoldStatus, Label, LabelTask
 # change result type") on every connection that prepared it before. In the model's field
 # order, which is the order ``from_db`` takes them in (``_task_from_row``).
 _TASK_FIELDS = LabelTask._meta.concrete_fields
-_TASK_COLUMNS = ", ".join(f"t.{field.column}" for field in _TASK_FIELDS)
 _TASK_ATTNAMES = [field.attname for field in _TASK_FIELDS]
 
 # Whether the labeler may take work now, checked inside each fast statement: a labeling dataset,
@@ -75,29 +74,30 @@ _CANDIDATE = f"""
     AND {_UNSEEN} AND {_MAY_WORK} AND {_NO_LIVE_HOLD}
   ORDER BY t.id LIMIT 1 FOR UPDATE SKIP LOCKED"""  # noqa: S608 (constants only)
 
-# Claim the candidate, take its slot and record the hold, in one statement.
+# The hand-out, in one statement: the ordinary candidate and a check question the labeler has
+# not seen are both looked for on every call, and ``%(gold)s`` (the caller's draw at the
+# dataset's gold rate) picks which is held; so a check question costs the server what
+# ordinary work does, and one drawn but not available (the labeler has seen every one in
+# the scan) falls back to the ordinary task in the same statement. A check question is held
+# only while real work is left (an ordinary candidate), without taking a slot (gold tasks
+# have no overlap limit); the ordinary candidate takes its slot. Its row is written either
+# way (``reserved + 0`` under a check question): the same writes for both.
+#
+# The check question: the first the labeler has not seen among the GOLD_SCAN from a random
+# starting point (or else the first GOLD_SCAN). The scan bounds the cost for a labeler who
+# has seen most check questions (a full scan was 3.4 ms and 5,800 buffers at 2,000 of them).
+# It is joined (not merely referenced under a condition on ``%(gold)s``, which PostgreSQL
+# could fold away) so it runs whatever the draw.
+#
+# The task comes back as it is after the statement: the main query sees the rows as they
+# were before ``slot`` (one snapshot), so its ``reserved`` is raised here for an ordinary task.
+GOLD_SCAN = 64
+_TASK_COLUMNS_HELD = ", ".join(
+    "t.reserved + (NOT chosen.is_gold)::int" if field.column == "reserved" else f"t.{field.column}"
+    for field in _TASK_FIELDS
+)
 _NEXT_SQL = f"""
 WITH pick AS (
-{_CANDIDATE}),
-slot AS (
-  UPDATE labeling_labeltask t SET reserved = t.reserved + 1 FROM pick
-  WHERE t.id = pick.id RETURNING {_TASK_COLUMNS}),
-hold AS (
-  INSERT INTO labeling_assignment (dataset_id, task_id, labeler_id, status, created_at, expires_at)
-  SELECT %(d)s::bigint, pick.id, %(u)s::bigint, 'active', %(now)s, %(expires)s FROM pick
-  RETURNING id)
-SELECT slot.*, hold.id AS hold_id FROM slot, hold
-"""  # noqa: S608 (constants only)
-
-# A check question: only while real work is left (an ordinary candidate, as ``_NEXT_SQL``
-# finds it), the first gold task the labeler has not seen among the GOLD_WINDOW from a random
-# starting point (or else the first GOLD_WINDOW), held without taking a slot (gold tasks have
-# no overlap limit). The window bounds the cost for a labeler who has seen most check
-# questions (a full scan was 3.4 ms and 5,800 buffers at 2,000 of them): none unseen in it,
-# and they get real work this time.
-GOLD_WINDOW = 64
-_GOLD_SQL = f"""
-WITH real AS (
 {_CANDIDATE}),
 bounds AS (
   SELECT min(id) AS lo, max(id) AS hi FROM labeling_labeltask
@@ -108,50 +108,74 @@ gold AS (
   (SELECT t.id FROM (
      SELECT g.id FROM labeling_labeltask g, start
      WHERE g.dataset_id = %(d)s AND g.is_gold AND g.id >= start.id
-     ORDER BY g.id LIMIT {GOLD_WINDOW}) t
+     ORDER BY g.id LIMIT {GOLD_SCAN}) t
    WHERE {_UNSEEN}
    ORDER BY t.id LIMIT 1)
   UNION ALL
   (SELECT t.id FROM (
      SELECT g.id FROM labeling_labeltask g
      WHERE g.dataset_id = %(d)s AND g.is_gold
-     ORDER BY g.id LIMIT {GOLD_WINDOW}) t
+     ORDER BY g.id LIMIT {GOLD_SCAN}) t
    WHERE {_UNSEEN}
    ORDER BY t.id LIMIT 1)
   LIMIT 1),
+chosen AS (
+  SELECT CASE WHEN use_gold THEN gold_id ELSE pick_id END AS id, use_gold AS is_gold
+  FROM (
+    SELECT pick.id AS pick_id, gold.id AS gold_id,
+      (%(gold)s::boolean AND gold.id IS NOT NULL) AS use_gold
+    FROM pick LEFT JOIN gold ON true) c),
+slot AS (
+  UPDATE labeling_labeltask t SET reserved = t.reserved + (NOT chosen.is_gold)::int
+  FROM pick, chosen WHERE t.id = pick.id RETURNING t.id),
 hold AS (
   INSERT INTO labeling_assignment (dataset_id, task_id, labeler_id, status, created_at, expires_at)
-  SELECT %(d)s::bigint, gold.id, %(u)s::bigint, 'active', %(now)s, %(expires)s FROM gold
-  WHERE EXISTS (SELECT 1 FROM real)
+  SELECT %(d)s::bigint, chosen.id, %(u)s::bigint, 'active', %(now)s, %(expires)s FROM chosen
   RETURNING id, task_id)
-SELECT {_TASK_COLUMNS}, hold.id AS hold_id
-FROM labeling_labeltask t JOIN hold ON t.id = hold.task_id
+SELECT {_TASK_COLUMNS_HELD}, hold.id AS hold_id
+FROM labeling_labeltask t JOIN hold ON t.id = hold.task_id JOIN chosen ON chosen.id = t.id
 """  # noqa: S608 (constants only)
+
 
 # Submit on a live hold: the hold and its task locked (a concurrent submit of the same hold
 # waits, then finds it no longer active and changes nothing), a check question's answer judged
 # (as a set: the stored answer and the submitted one are both canonical lists without
-# repeats), the hold marked submitted, the task counted, the label stored, the labeler's
-# counters raised (their stats row made on a first label). Every write hangs off ``task``: no
-# task, no write.
+# repeats) and scored only if it is the first answer on the hold (one given again after an
+# undo is not), the hold marked submitted and answered, the task counted, the label stored,
+# the labeler's counters moved as ``submit.record_answer`` moves them (their stats row made
+# on a first label): a window closed every GOLD_WINDOW scored answers, the completed windows
+# reported every GOLD_REPORT_EVERY answers. Every write hangs off ``task``: no task, no write.
+assert GOLD_WINDOW > 1 and GOLD_REPORT_EVERY > 1  # a first label closes and reports nothing
+# The labeler's window-closing count after this answer (``s``: their row before it,
+# ``EXCLUDED``: this answer's contribution).
+_WINDOW_CORRECT = f"""CASE
+      WHEN EXCLUDED.gold_answered = 1 AND mod(s.gold_answered + 1, {GOLD_WINDOW}) = 0
+      THEN s.gold_correct + EXCLUDED.gold_correct ELSE s.gold_window_correct END"""
+_REPORT_DUE = f"mod(s.answers + 1, {GOLD_REPORT_EVERY}) = 0"
 _SUBMIT_SQL = f"""
 WITH held AS (
-  SELECT a.id, a.task_id FROM labeling_assignment a
+  SELECT a.id, a.task_id, a.answered FROM labeling_assignment a
   WHERE a.id = %(hold)s AND a.dataset_id = %(d)s AND a.labeler_id = %(u)s
     AND a.status = 'active' AND a.expires_at > %(now)s AND {_MAY_WORK}
   FOR UPDATE),
-task AS (
+judged AS (
   SELECT t.id, t.is_gold,
     CASE WHEN t.is_gold THEN (
       SELECT coalesce(array_agg(x ORDER BY x), '{{}}') FROM jsonb_array_elements_text(t.gold) x
     ) = (
       SELECT coalesce(array_agg(x ORDER BY x), '{{}}')
       FROM jsonb_array_elements_text(%(value)s::jsonb) x
-    ) END AS gold_correct
+    ) END AS gold_correct,
+    t.is_gold AND NOT held.answered AS scored
   FROM labeling_labeltask t JOIN held ON t.id = held.task_id
   FOR UPDATE OF t),
+task AS (
+  SELECT id, is_gold, gold_correct, scored, (scored AND gold_correct) AS scored_correct
+  FROM judged),
 done AS (
-  UPDATE labeling_assignment a SET status = 'submitted' FROM task, held
+  UPDATE labeling_assignment a SET status = 'submitted', answered = true,
+    gold_correct = CASE WHEN task.scored THEN task.gold_correct ELSE a.gold_correct END
+  FROM task, held
   WHERE a.id = held.id RETURNING a.id),
 counted AS (
   UPDATE labeling_labeltask t SET label_count = t.label_count + 1 FROM task
@@ -165,19 +189,28 @@ label AS (
   RETURNING id, task_id, gold_correct),
 stats AS (
   INSERT INTO labeling_labelerstats AS s
-    (dataset_id, labeler_id, labels, gold_answered, gold_correct, paused_reason, updated_at)
-  SELECT %(d)s::bigint, %(u)s::bigint, 1, task.is_gold::int,
-    coalesce(task.gold_correct, false)::int, '', %(now)s
+    (dataset_id, labeler_id, labels, answers, gold_answered, gold_correct, gold_window_correct,
+     gold_shown_answered, gold_shown_correct, paused_reason, updated_at)
+  SELECT %(d)s::bigint, %(u)s::bigint, 1, 1, task.scored::int,
+    coalesce(task.scored_correct, false)::int, 0, 0, 0, '', %(now)s
   FROM task
   ON CONFLICT (dataset_id, labeler_id) DO UPDATE
     SET labels = s.labels + 1,
+        answers = s.answers + 1,
         gold_answered = s.gold_answered + EXCLUDED.gold_answered,
         gold_correct = s.gold_correct + EXCLUDED.gold_correct,
+        gold_window_correct = {_WINDOW_CORRECT},
+        gold_shown_answered = CASE WHEN {_REPORT_DUE}
+          THEN (s.gold_answered + EXCLUDED.gold_answered) / {GOLD_WINDOW} * {GOLD_WINDOW}
+          ELSE s.gold_shown_answered END,
+        gold_shown_correct = CASE WHEN {_REPORT_DUE}
+          THEN {_WINDOW_CORRECT} ELSE s.gold_shown_correct END,
         updated_at = EXCLUDED.updated_at
-  RETURNING s.id, s.gold_answered, s.gold_correct, s.paused_at IS NOT NULL AS paused)
+  RETURNING s.id, s.answers, s.gold_shown_answered, s.gold_shown_correct,
+    s.paused_at IS NOT NULL AS paused)
 SELECT label.id, label.task_id, label.gold_correct, task.is_gold, counted.label_count,
-  counted.wanted, (SELECT count(*) FROM done), stats.id, stats.gold_answered, stats.gold_correct,
-  stats.paused
+  counted.wanted, (SELECT count(*) FROM done), stats.id, stats.answers,
+  stats.gold_shown_answered, stats.gold_shown_correct, stats.paused
 FROM label, counted, task, stats
 """  # noqa: S608 (constants only)
 
@@ -241,7 +274,7 @@ def _cursor() -> Iterator[Any]:
 
 
 def _task_from_row(values: tuple[Any, ...]) -> LabelTask:
-    """The task from a statement's ``_TASK_COLUMNS``, with the converters Django applies on
+    """The task from a statement's ``_TASK_COLUMNS_HELD``, with the converters Django applies on
     reading (its psycopg setup returns jsonb as text; JSONField decodes it)."""
     converted = []
     for field, value in zip(_TASK_FIELDS, values, strict=True):
@@ -275,21 +308,21 @@ def forget(dataset_id: int) -> None:
     _CONFS.pop(dataset_id, None)
 
 
-def next_ordinary(
-    known: DatasetConf, dataset_id: int, labeler: User, now: datetime, hold_seconds: int
+def next_task(
+    known: DatasetConf,
+    dataset_id: int,
+    labeler: User,
+    now: datetime,
+    hold_seconds: int,
+    *,
+    gold: bool,
 ) -> Assignment | None:
-    """Hold the next ordinary task in one statement; None (nothing written) when there is none
-    to claim here or the labeler may not take one now (the general path then finds out which:
-    a live hold to hand back, expired holds to release, or a refusal)."""
-    return _hold(_NEXT_SQL, known, dataset_id, labeler, now, hold_seconds)
-
-
-def next_gold(
-    known: DatasetConf, dataset_id: int, labeler: User, now: datetime, hold_seconds: int
-) -> Assignment | None:
-    """Hold a check question in one statement; None when the labeler has seen every one, no
-    real work is left or they may not take work now (the caller then tries an ordinary task)."""
-    return _hold(_GOLD_SQL, known, dataset_id, labeler, now, hold_seconds)
+    """Hold the next task in one statement: a check question when ``gold`` (the caller's
+    draw) and one is left for the labeler, else the next ordinary task. None (nothing
+    written) when there is no ordinary task to claim here or the labeler may not take one
+    now (the general path then finds out which: a live hold to hand back, expired holds to
+    release, or a refusal)."""
+    return _hold(_NEXT_SQL, known, dataset_id, labeler, now, hold_seconds, gold=gold)
 
 
 def _hold(
@@ -299,9 +332,12 @@ def _hold(
     labeler: User,
     now: datetime,
     hold_seconds: int,
+    *,
+    gold: bool,
 ) -> Assignment | None:
     expires = now + timedelta(seconds=hold_seconds)
     params = {
+        "gold": gold,
         "d": dataset_id,
         "u": labeler.pk,
         "now": now,
@@ -332,10 +368,11 @@ def _hold(
 @dataclass(frozen=True)
 class Submitted:
     label: Label
-    filled: bool  # an ordinary task with the labels it wants: its consensus is due
+    filled: bool  # an ordinary task with the labels it wants
     stats_id: int
-    gold_answered: int
-    gold_correct: int
+    answers: int  # the labeler's answers so far: a multiple of GOLD_REPORT_EVERY reports
+    gold_shown_answered: int
+    gold_shown_correct: int
     paused: bool
 
 
@@ -353,7 +390,7 @@ def submit(
     """Store an answer to a task the labeler holds, in one statement (a check question's
     correctness judged there, as a set of label names); None (nothing written) when the hold
     is not theirs, not live or gone, or the labeler may not work now. The caller decides a
-    pause from the returned counters."""
+    pause at a report point from the returned figures."""
     params: dict[str, Any] = {
         "schema": known.schema,
         "d": dataset_id,
@@ -370,7 +407,7 @@ def submit(
     if row is None:
         return None
     (label_id, task_id, gold_correct, is_gold, label_count, wanted, done) = row[:7]
-    stats_id, gold_answered, gold_right, paused = row[7:]
+    stats_id, answers, shown_answered, shown_correct, paused = row[7:]
     # One statement: the hold moved with the label; a silent miscount is worth a loud failure.
     assert done == 1, done
     label = Label(
@@ -390,7 +427,8 @@ def submit(
         label=label,
         filled=not is_gold and label_count >= wanted,
         stats_id=stats_id,
-        gold_answered=gold_answered,
-        gold_correct=gold_right,
+        answers=answers,
+        gold_shown_answered=shown_answered,
+        gold_shown_correct=shown_correct,
         paused=paused,
     )

@@ -4,6 +4,7 @@ the whole dataset on demand (Dawid–Skene or majority vote, reputation, agreeme
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -11,11 +12,11 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from datadao.dispatch import send_on_commit
+from datadao.dispatch import send, send_on_commit
 from datadao.models import User
 from datadao.services import audit_record
 from labeling import consensus
-from labeling.conf import GOLD_MIN_FOR_REVEAL, LabelingSettings, labeling_settings
+from labeling.conf import GOLD_MIN_FOR_REVEAL, LabelingSettings, labeling_settings, undo_seconds
 from labeling.models import (
     ConsensusRun,
     Label,
@@ -32,9 +33,12 @@ MAX_RUN_ATTEMPTS = 3
 
 
 def dispatch_task_consensus(task_id: int) -> None:
+    """Queue the task's consensus for when its newest label leaves the undo window (a message
+    that finds it not yet due changes nothing; the sweeper dispatches it again)."""
     from labeling import tasks
 
-    send_on_commit(tasks.update_task_consensus, task_id)
+    countdown = undo_seconds() + 1
+    transaction.on_commit(lambda: send(tasks.update_task_consensus, task_id, countdown=countdown))
 
 
 def dispatch_run(run_id: int) -> None:
@@ -44,12 +48,13 @@ def dispatch_run(run_id: int) -> None:
 
 
 def reputation_bps(stats: LabelerStats | None) -> int:
-    """Gold accuracy once there is enough of it, else the Dawid–Skene estimate, else full
-    trust: a newcomer is not paid less for being new."""
+    """Reported gold accuracy once there is enough of it, else the Dawid–Skene estimate, else
+    full trust: a newcomer is not paid less for being new. The reported figure, not the
+    running one: pay moving with each check answer would point at it."""
     if stats is None:
         return BPS
-    if stats.gold_answered >= GOLD_MIN_FOR_REVEAL:
-        return round(BPS * stats.gold_correct / stats.gold_answered)
+    if stats.gold_shown_answered >= GOLD_MIN_FOR_REVEAL:
+        return round(BPS * stats.gold_shown_correct / stats.gold_shown_answered)
     if stats.ds_accuracy is not None:
         return round(BPS * stats.ds_accuracy)
     return BPS
@@ -103,12 +108,16 @@ def _multi_posterior(
 def task_consensus_update(*, task_id: int) -> LabelTask | None:
     """Decide a task that has the labels it wants: settle it (consensus, rewards) when the
     posterior reaches the dataset's confidence target or the max overlap is reached, else
-    ask for one more label. Idempotent: a settled task, or one still waiting for labels, is
-    left as it is."""
+    ask for one more label. Idempotent: a settled task, one still waiting for labels, and
+    one with a label still in the undo window (its labeler may yet take it back, and an undo
+    refused for a settled task would tell it from a check question) are left as they are."""
     task = LabelTask.objects.select_for_update().filter(pk=task_id).first()
     if task is None or task.status == TaskStatus.COMPLETE or task.is_gold:
         return task
     if task.label_count < task.wanted:
+        return task
+    undo_cutoff = timezone.now() - timedelta(seconds=undo_seconds())
+    if task.labels.filter(created_at__gt=undo_cutoff).exists():
         return task
     dataset = task.dataset
     conf = labeling_settings(dataset.schema)

@@ -6,7 +6,6 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from datadao.models import User
@@ -14,9 +13,11 @@ from datadao.services import audit_record
 from labeling import errors
 from labeling.conf import (
     GOLD_MIN_FOR_PAUSE,
-    UNDO_SECONDS,
+    GOLD_REPORT_EVERY,
+    GOLD_WINDOW,
     LabelingSettings,
     labeling_settings,
+    undo_seconds,
 )
 from labeling.models import Assignment, HoldStatus, Label, LabelerStats, LabelTask, TaskStatus
 from labeling.services import hot
@@ -61,7 +62,7 @@ def _stats_for_update(dataset_id: int, labeler: User) -> LabelerStats:
 
 
 def _pause_reason(answered: int, correct: int, conf: LabelingSettings) -> str | None:
-    """Why a labeler with these check-question counters is paused; None when they are not."""
+    """Why a labeler with these reported check-question figures is paused; None when not."""
     if answered < GOLD_MIN_FOR_PAUSE:
         return None
     accuracy = correct / answered
@@ -74,17 +75,36 @@ def _pause_reason(answered: int, correct: int, conf: LabelingSettings) -> str | 
     )
 
 
-def _maybe_pause(stats: LabelerStats, conf: LabelingSettings) -> None:
-    reason = _pause_reason(stats.gold_answered, stats.gold_correct, conf)
+def record_answer(stats: LabelerStats, *, scored: bool, correct: bool) -> bool:
+    """Count one answer in ``stats`` (the hot statement's ``stats`` upsert does the same in
+    SQL): a scored check answer moves the internal counters, closing a window every
+    ``GOLD_WINDOW``; every ``GOLD_REPORT_EVERY`` answers of any kind the completed windows
+    are reported. Returns whether this answer was a report point."""
+    stats.labels += 1
+    stats.answers += 1
+    if scored:
+        stats.gold_answered += 1
+        stats.gold_correct += int(correct)
+        if stats.gold_answered % GOLD_WINDOW == 0:
+            stats.gold_window_correct = stats.gold_correct
+    if stats.answers % GOLD_REPORT_EVERY:
+        return False
+    stats.gold_shown_answered = stats.gold_answered // GOLD_WINDOW * GOLD_WINDOW
+    stats.gold_shown_correct = stats.gold_window_correct
+    return True
+
+
+def _pause_at_report(stats: LabelerStats, conf: LabelingSettings) -> None:
+    reason = _pause_reason(stats.gold_shown_answered, stats.gold_shown_correct, conf)
     if stats.paused_at is None and reason is not None:
         stats.paused_at = timezone.now()
         stats.paused_reason = reason
 
 
 def _pause_if_due(done: hot.Submitted, conf: LabelingSettings, now: Any) -> None:
-    """After a check question answered on the hot path: pause the labeler when their gold
-    accuracy fell under the floor (one more statement, only then)."""
-    reason = _pause_reason(done.gold_answered, done.gold_correct, conf)
+    """At a report point on the hot path: pause the labeler when their reported gold
+    accuracy is under the floor (one more statement, only then)."""
+    reason = _pause_reason(done.gold_shown_answered, done.gold_shown_correct, conf)
     if reason is not None:
         LabelerStats.objects.filter(pk=done.stats_id, paused_at__isnull=True).update(
             paused_at=now, paused_reason=reason
@@ -99,8 +119,12 @@ def label_submit(
     hold and a label outside the dataset's label set. Queues the task's consensus once it
     has the labels it wants.
 
+    Nothing in what the labeler gets back, or in when, tells a check question from ordinary
+    work: a check question is scored on the first answer given on its hold and reported only
+    in aggregate (``labeling.conf``), and every answer queues the same settle message.
+
     On PostgreSQL an answer by a labeler in good standing takes one statement (``hot``), two
-    when a check question pauses them; every refusal takes the general path.
+    at a report point that pauses them; every refusal takes the general path.
     """
     if hot.enabled() and (known := hot.dataset_conf(dataset_id)) is not None:
         done = _submit_hot(known, dataset_id, labeler, hold_id, value, duration_ms)
@@ -145,13 +169,19 @@ def _submit_hot(
     )
     if done is None:
         return None
-    if done.label.gold_correct is not None and not done.paused:
+    if done.answers % GOLD_REPORT_EVERY == 0 and not done.paused:
         _pause_if_due(done, conf, now)
-    if done.filled:
-        from labeling.services.settle import dispatch_task_consensus
-
-        dispatch_task_consensus(done.label.task_id)
+    _dispatch_settle(done.label.task_id)
     return done.label
+
+
+def _dispatch_settle(task_id: int) -> None:
+    """Queue the task's consensus after any answer, to any task: the settle service decides
+    whether it is due (a check question never is). Queued only when due, the publish would
+    mark the answer that filled an ordinary task by the time it takes."""
+    from labeling.services.settle import dispatch_task_consensus
+
+    dispatch_task_consensus(task_id)
 
 
 def _choice(conf: LabelingSettings, names: list[str]) -> int | None:
@@ -173,9 +203,10 @@ def _label_submit_general(
     names = parse_value(conf, value)
     hold = lock_hold(dataset=dataset, labeler=labeler, hold_id=hold_id)
     task = LabelTask.objects.select_for_update().get(pk=hold.task_id)
-    gold_correct = None
-    if task.is_gold:
-        gold_correct = names == parse_value(conf, task.gold)
+    verdict = names == parse_value(conf, task.gold) if task.is_gold else None
+    # The first answer on the hold is scored; one given again after an undo is stored (it is
+    # the labeler's answer now) but not scored again.
+    scored = task.is_gold and not hold.answered
     label = Label.objects.create(
         dataset=dataset,
         task=task,
@@ -183,44 +214,41 @@ def _label_submit_general(
         value=names,
         choice=_choice(conf, names),
         duration_ms=_clamp_duration(duration_ms),
-        gold_correct=gold_correct,
+        gold_correct=verdict,
     )
     hold.status = HoldStatus.SUBMITTED
-    hold.save(update_fields=["status"])
+    hold.answered = True
+    if scored:
+        hold.gold_correct = verdict
+    hold.save(update_fields=["status", "answered", "gold_correct"])
     task.label_count += 1
     task.save(update_fields=["label_count"])
-    # An ordinary label only counts: one UPDATE. A check question may pause the labeler, which
-    # needs the row's figures, so it locks and reads the row.
-    counted = gold_correct is None and LabelerStats.objects.filter(
-        dataset_id=dataset.pk, labeler=labeler
-    ).update(labels=F("labels") + 1, updated_at=timezone.now())
-    if not counted:
-        stats = _stats_for_update(dataset.pk, labeler)
-        stats.labels += 1
-        if gold_correct is not None:
-            stats.gold_answered += 1
-            stats.gold_correct += int(gold_correct)
-            _maybe_pause(stats, conf)
-        stats.updated_at = timezone.now()
-        stats.save()
-    if not task.is_gold and task.label_count >= task.wanted:
-        from labeling.services.settle import dispatch_task_consensus
-
-        dispatch_task_consensus(task.pk)
+    # The same reads and writes for every answer, a check question or not.
+    stats = _stats_for_update(dataset.pk, labeler)
+    if record_answer(stats, scored=scored, correct=bool(verdict)):
+        _pause_at_report(stats, conf)
+    stats.updated_at = timezone.now()
+    stats.save()
+    _dispatch_settle(task.pk)
     return label
 
 
 @transaction.atomic
 def label_undo(*, dataset_id: int, labeler: User) -> Assignment:
-    """Take back the labeler's last answer if it is under a minute old and its task has not
-    reached consensus; the task is held for them again so they can answer anew."""
+    """Take back the labeler's last answer if it is younger than the undo window (a minute);
+    the task is held for them again so they can answer anew.
+
+    The same for every item as the labeler sees it: a task does not settle while a label of
+    it is in the undo window (``settle``), and the stats change alike (one label fewer). A
+    check question's score stays as its first answer made it (``label_submit``)."""
     dataset = labeler_dataset(dataset_id, labeler, for_work=False)
     mine = Label.objects.filter(dataset=dataset, labeler=labeler)
     label = mine.order_by("-created_at", "-id").first()
-    cutoff = timezone.now() - timedelta(seconds=UNDO_SECONDS)
+    window = undo_seconds()
+    cutoff = timezone.now() - timedelta(seconds=window)
     if label is None or label.created_at < cutoff:
         raise errors.Conflict(
-            f"Nothing to undo: only an answer from the last {UNDO_SECONDS} seconds can be undone."
+            f"Nothing to undo: only an answer from the last {window} seconds can be undone."
         )
     hold = Assignment.objects.select_for_update().get(task_id=label.task_id, labeler=labeler)
     task = LabelTask.objects.select_for_update().get(pk=label.task_id)
@@ -228,9 +256,6 @@ def label_undo(*, dataset_id: int, labeler: User) -> Assignment:
         raise errors.Conflict("That task already reached consensus; its labels are final.")
     stats = _stats_for_update(dataset.pk, labeler)
     stats.labels -= 1
-    if label.gold_correct is not None:
-        stats.gold_answered -= 1
-        stats.gold_correct -= int(label.gold_correct)
     stats.save()
     label.delete()
     task.label_count -= 1
@@ -253,7 +278,8 @@ def labeler_resume(*, dataset_id: int, labeler: User, actor: User) -> LabelerSta
         raise errors.Conflict(f"{labeler.address} is not paused on this dataset.")
     stats.paused_at = None
     stats.paused_reason = ""
-    stats.gold_answered = stats.gold_correct = 0
+    stats.gold_answered = stats.gold_correct = stats.gold_window_correct = 0
+    stats.gold_shown_answered = stats.gold_shown_correct = 0
     stats.save()
     audit_record(actor=actor, dao=dataset.dao, verb="labeler.resumed", obj=stats, details={})
     return stats

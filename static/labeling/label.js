@@ -72,7 +72,7 @@
     els.doneToday.textContent = String(p.done_today);
     els.doneTotal.textContent = String(p.done_total);
     els.gold.textContent = p.gold_accuracy === null || p.gold_accuracy === undefined
-      ? "shown after " + els.gold.dataset.min + " check answers"
+      ? "shown once you have answered " + els.gold.dataset.window + " check questions"
       : Math.round(p.gold_accuracy * 100) + "% of " + p.gold_answered;
   }
 

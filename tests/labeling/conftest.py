@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.db.models import F
 from django.test import Client
 
 from datadao.models import DatasetStatus, Membership, Role
 from datadao.services import dataset_set_status
-from labeling.models import LabelTask
+from labeling.conf import undo_seconds
+from labeling.models import Label, LabelTask
 from tests.factories import DAOFactory, DatasetFactory, UserFactory
 
 LABELING_SCHEMA = {
@@ -86,3 +90,10 @@ def login(user) -> Client:  # type: ignore[no-untyped-def]
     client = Client()
     client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
     return client
+
+
+def age_labels(**filters) -> None:  # type: ignore[no-untyped-def]
+    """Move labels past the undo window, as time would: a task settles only then."""
+    Label.objects.filter(**filters).update(
+        created_at=F("created_at") - timedelta(seconds=undo_seconds() + 1)
+    )

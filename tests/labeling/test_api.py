@@ -13,7 +13,7 @@ from django.test import Client
 from contributions.tokens import api_token_create
 from labeling import services, tasks
 from labeling.models import Label, LabelImport, LabelTask
-from tests.labeling.conftest import login, make_gold, make_tasks
+from tests.labeling.conftest import age_labels, login, make_gold, make_tasks
 
 pytestmark = pytest.mark.django_db
 
@@ -126,14 +126,22 @@ def test_skip_undo_and_empty_state(ldataset, labelers):
     assert nothing.status_code == 409 and "Nothing to undo" in nothing.json()["detail"]
 
 
-def test_gold_accuracy_is_revealed_only_after_five_gold_answers(ldataset, labelers):
+def test_only_the_reported_gold_accuracy_is_shown(ldataset, labelers):
+    """The running counters never reach the labeler; the figure reported at their last report
+    point (completed windows only) does."""
     from labeling.models import LabelerStats
 
-    LabelerStats.objects.create(dataset=ldataset, labeler=labelers[0], gold_answered=4)
+    LabelerStats.objects.create(
+        dataset=ldataset, labeler=labelers[0], gold_answered=14, gold_correct=13
+    )
     client = login(labelers[0])
-    assert client.get(f"/api/labeling/{ldataset.pk}/me").json()["gold_accuracy"] is None
-    LabelerStats.objects.filter(labeler=labelers[0]).update(gold_answered=5, gold_correct=4)
-    assert client.get(f"/api/labeling/{ldataset.pk}/me").json()["gold_accuracy"] == 0.8
+    me = client.get(f"/api/labeling/{ldataset.pk}/me").json()
+    assert (me["gold_accuracy"], me["gold_answered"]) == (None, None)
+    LabelerStats.objects.filter(labeler=labelers[0]).update(
+        gold_shown_answered=10, gold_shown_correct=8
+    )
+    me = client.get(f"/api/labeling/{ldataset.pk}/me").json()
+    assert (me["gold_accuracy"], me["gold_answered"]) == (0.8, 10)
 
 
 def test_export_streams_settled_tasks_escaped_and_only_for_admins(ldataset, labelers, admin_user):
@@ -141,6 +149,7 @@ def test_export_streams_settled_tasks_escaped_and_only_for_admins(ldataset, labe
     LabelTask.objects.filter(pk=tasks_[1].pk).update(source_key="=HYPERLINK(1)")
     make_gold(ldataset, ["dog"])
     _label_all(ldataset, labelers[:3], "cat")
+    age_labels()
     for task in tasks_:
         services.task_consensus_update(task_id=task.pk)
     assert login(labelers[0]).get(f"/api/labeling/{ldataset.pk}/export.csv").status_code == 403

@@ -9,7 +9,7 @@ import pytest
 from labeling import services, tasks
 from labeling.models import ConsensusRun, LabelerStats, LabelImport, LabelTask
 from tests.factories import DAOFactory
-from tests.labeling.conftest import login, make_dataset, make_gold, make_tasks
+from tests.labeling.conftest import age_labels, login, make_dataset, make_gold, make_tasks
 
 pytestmark = pytest.mark.django_db
 
@@ -52,6 +52,7 @@ def test_import_from_the_console(ldataset):
 def test_mark_gold_and_run_consensus_actions(ldataset, labelers):
     make_tasks(ldataset, 2)
     _label_all(ldataset, labelers[:3], "dog")
+    age_labels()
     for task in LabelTask.objects.all():
         services.task_consensus_update(task_id=task.pk)
     client = login(ldataset.dao.creator)

@@ -10,7 +10,7 @@ import pytest
 from contributions.releases import release_publish
 from ipfs.services import content_open_verified
 from labeling import services
-from tests.labeling.conftest import make_gold, make_tasks
+from tests.labeling.conftest import age_labels, make_gold, make_tasks
 
 pytestmark = pytest.mark.django_db
 
@@ -23,6 +23,7 @@ def test_release_pins_settled_labels_without_gold(ldataset, labelers):
             services.label_submit(
                 dataset_id=ldataset.pk, labeler=user, hold_id=hold.pk, value="dog"
             )
+    age_labels()
     services.task_consensus_update(task_id=tasks[0].pk)  # one settled, one still open
     release = release_publish(dataset=ldataset, actor=None)
     labels = release.manifest["labels"]

@@ -14,10 +14,11 @@ from django.utils import timezone
 from datadao.models import DatasetStatus, Membership
 from datadao.services import dataset_set_status
 from labeling import errors, services
+from labeling.conf import GOLD_REPORT_EVERY, GOLD_WINDOW
 from labeling.models import Assignment, HoldStatus, Label, LabelerStats, LabelTask, TaskStatus
 from rewards.models import RewardEntry, RewardPolicy
 from tests.factories import UserFactory
-from tests.labeling.conftest import make_dataset, make_gold, make_tasks
+from tests.labeling.conftest import age_labels, make_dataset, make_gold, make_tasks
 
 pytestmark = pytest.mark.django_db
 
@@ -209,16 +210,39 @@ def test_a_first_label_makes_the_labelers_stats_row(ldataset, labelers):
     assert (stats.labels, stats.gold_answered, stats.paused_at) == (1, 0, None)
 
 
-def test_a_filled_task_queues_its_consensus_once(ldataset, labelers, monkeypatch):
-    from labeling.services import settle
+def test_every_answer_queues_its_tasks_settle_alike(ldao, labelers, monkeypatch):
+    """Queued only for the answer that fills a task, the publish would mark that answer as
+    ordinary work by its time: every answer, to a check question too, queues one."""
+    from labeling.services import assign, settle
 
     queued: list[int] = []
     monkeypatch.setattr(settle, "dispatch_task_consensus", queued.append)
-    (task,) = make_tasks(ldataset, 1, wanted=2)
-    for user in labelers[:2]:
-        hold = services.task_next(dataset_id=ldataset.pk, labeler=user)
-        services.label_submit(dataset_id=ldataset.pk, labeler=user, hold_id=hold.pk, value="cat")
-    assert queued == [task.pk]
+    dataset = make_dataset(ldao, gold_rate=0.5)
+    (task,) = make_tasks(dataset, 1, wanted=2)
+    (gold,) = make_gold(dataset, ["cat"])
+    draws = iter([1.0, 0.0, 1.0])  # ordinary, gold, ordinary
+    monkeypatch.setattr(assign._random, "random", lambda: next(draws))
+    for user in (labelers[0], labelers[1], labelers[1]):
+        hold = services.task_next(dataset_id=dataset.pk, labeler=user)
+        services.label_submit(dataset_id=dataset.pk, labeler=user, hold_id=hold.pk, value="cat")
+    assert queued == [task.pk, gold.pk, task.pk]
+
+
+def test_a_task_settles_only_once_its_labels_are_past_the_undo_window(ldataset, labelers):
+    """An undo is never refused for a settled task (a check question never settles, so the
+    refusal would mark ordinary work): the task waits out the window, and the undo works."""
+    (task,) = make_tasks(ldataset, 1)
+    _label_task(ldataset, labelers[:3], "cat")
+    assert services.task_consensus_update(task_id=task.pk).status == TaskStatus.OPEN
+    assert LabelTask.objects.get(pk=task.pk).consensus_at is None
+    back = services.label_undo(dataset_id=ldataset.pk, labeler=labelers[2])
+    services.label_submit(dataset_id=ldataset.pk, labeler=labelers[2], hold_id=back.pk, value="dog")
+    age_labels(task=task)
+    assert services.task_consensus_update(task_id=task.pk).status in (
+        TaskStatus.OPEN,
+        TaskStatus.COMPLETE,
+    )
+    assert LabelTask.objects.get(pk=task.pk).consensus_at is not None
 
 
 def test_expired_holds_are_released(ldataset, labelers):
@@ -319,6 +343,7 @@ def test_unanimous_task_settles_and_credits_each_label(ldataset, labelers):
     RewardPolicy.objects.create(dataset=ldataset, per_label=1000)
     (task,) = make_tasks(ldataset, 1)
     _label_task(ldataset, labelers[:3], "dog")
+    age_labels()
     settled = services.task_consensus_update(task_id=task.pk)
     assert settled.status == TaskStatus.COMPLETE
     assert settled.consensus == ["dog"] and settled.posterior >= 0.95
@@ -340,6 +365,7 @@ def test_disagreement_asks_for_more_labels_up_to_max_overlap(ldataset, labelers)
         services.label_submit(
             dataset_id=ldataset.pk, labeler=user, hold_id=hold.pk, value=answers[i]
         )
+        age_labels()
         task = services.task_consensus_update(task_id=task.pk)
         if i < 2:
             assert task.wanted == 3 and task.status == TaskStatus.OPEN
@@ -355,11 +381,12 @@ def test_disagreement_asks_for_more_labels_up_to_max_overlap(ldataset, labelers)
     assert services.task_next(dataset_id=ldataset.pk, labeler=labelers[5]) is None
 
 
-def test_undo_refused_after_consensus(ldataset, labelers):
+def test_undo_refused_after_the_window_and_so_after_consensus(ldataset, labelers):
     (task,) = make_tasks(ldataset, 1)
     _label_task(ldataset, labelers[:3], "cat")
-    services.task_consensus_update(task_id=task.pk)
-    with pytest.raises(errors.Conflict, match="reached consensus"):
+    age_labels()
+    assert services.task_consensus_update(task_id=task.pk).status == TaskStatus.COMPLETE
+    with pytest.raises(errors.Conflict, match="Nothing to undo"):
         services.label_undo(dataset_id=ldataset.pk, labeler=labelers[2])
 
 
@@ -393,14 +420,21 @@ def _answer_until_gold(dataset, user, gold_answers: int, gold_value: str):  # ty
         answered += is_gold
 
 
-def test_labeler_under_the_gold_floor_is_paused_and_told_why(ldao, labelers):
+def test_labeler_under_the_gold_floor_is_paused_at_the_next_report_and_told_why(ldao, labelers):
+    """Paused over two completed windows of check answers, at a report point: not at the
+    answer that closed the second window, which the pause would then point at."""
     dataset = make_dataset(ldao, gold_rate=0.5, gold_accuracy_floor=0.7)
     make_tasks(dataset, 200)
-    make_gold(dataset, ["cat"] * 25)
+    make_gold(dataset, ["cat"] * 60)
     user = labelers[0]
-    _answer_until_gold(dataset, user, 19, "dog")
-    assert LabelerStats.objects.get(dataset=dataset, labeler=user).paused_at is None
-    _answer_until_gold(dataset, user, 1, "dog")
+    _answer_until_gold(dataset, user, 2 * GOLD_WINDOW, "dog")
+    stats = LabelerStats.objects.get(dataset=dataset, labeler=user)
+    assert (stats.paused_at is None) == (stats.answers % GOLD_REPORT_EVERY != 0)
+    while stats.answers % GOLD_REPORT_EVERY:
+        hold = services.task_next(dataset_id=dataset.pk, labeler=user)
+        services.label_submit(dataset_id=dataset.pk, labeler=user, hold_id=hold.pk, value="dog")
+        stats.refresh_from_db()
+        assert (stats.paused_at is None) == (stats.answers % GOLD_REPORT_EVERY != 0)
     with pytest.raises(errors.Paused, match="under this dataset's floor of 70%"):
         services.task_next(dataset_id=dataset.pk, labeler=user)
     stats = services.labeler_resume(dataset_id=dataset.pk, labeler=user, actor=ldao.creator)
@@ -411,10 +445,11 @@ def test_labeler_under_the_gold_floor_is_paused_and_told_why(ldao, labelers):
 def test_labeler_above_the_floor_is_not_paused(ldao, labelers):
     dataset = make_dataset(ldao, gold_rate=0.5, gold_accuracy_floor=0.5)
     make_tasks(dataset, 200)
-    make_gold(dataset, ["cat"] * 25)
+    make_gold(dataset, ["cat"] * 60)
     user = labelers[0]
-    _answer_until_gold(dataset, user, 22, "cat")
-    assert LabelerStats.objects.get(dataset=dataset, labeler=user).paused_at is None
+    _answer_until_gold(dataset, user, 3 * GOLD_WINDOW, "cat")
+    stats = LabelerStats.objects.get(dataset=dataset, labeler=user)
+    assert stats.gold_shown_answered >= GOLD_WINDOW and stats.paused_at is None
 
 
 def test_no_gold_without_real_work(ldao, labelers):
@@ -480,6 +515,7 @@ def test_multi_choice_labels(ldao, labelers):
         )
         assert label.value == sorted(value, key=["cat", "dog", "bird"].index)
         assert label.choice is None
+    age_labels()
     task = services.task_consensus_update(task_id=task.pk)
     assert task.consensus == ["cat", "dog"]
 
@@ -492,3 +528,65 @@ def test_set_gold_requires_a_manager(ldataset, labelers):
     assert gold.is_gold and gold.gold == ["cat"]
     with pytest.raises(errors.BadLabel):
         services.task_set_gold(task_id=task.pk, answer="wolf", actor=ldataset.dao.creator)
+
+
+def test_the_hot_and_the_general_path_keep_the_same_books(ldao, labelers, monkeypatch):
+    """The hot statement does the check-question bookkeeping in SQL, the general path in
+    Python (``submit.record_answer``): the same script of answers, undos and answers given
+    again leaves the same counters, reports, pause and holds on either path."""
+    import random
+
+    from labeling.services import assign, hot
+
+    books = []
+    for use_hot, user in ((True, labelers[0]), (False, labelers[1])):
+        dataset = make_dataset(ldao, gold_rate=0.4, gold_accuracy_floor=0.6)
+        make_tasks(dataset, 120)
+        make_gold(dataset, ["cat"] * 120)
+        monkeypatch.setattr(hot, "enabled", lambda use_hot=use_hot: use_hot)
+        draws = random.Random(11)
+        monkeypatch.setattr(assign._random, "random", draws.random)
+        script = random.Random(5)
+        kinds = []
+        for _ in range(90):
+            try:
+                hold = services.task_next(dataset_id=dataset.pk, labeler=user)
+                kinds.append(hold.task.is_gold)
+                first, second = script.sample(["cat", "dog"], 2)
+                services.label_submit(
+                    dataset_id=dataset.pk, labeler=user, hold_id=hold.pk, value=first
+                )
+                if script.random() < 0.3:
+                    services.label_undo(dataset_id=dataset.pk, labeler=user)
+                    services.label_submit(
+                        dataset_id=dataset.pk, labeler=user, hold_id=hold.pk, value=second
+                    )
+            except errors.Paused:
+                kinds.append("paused")
+                break
+        stats = LabelerStats.objects.get(dataset=dataset, labeler=user)
+        holds = list(
+            Assignment.objects.filter(dataset=dataset, labeler=user)
+            .order_by("pk")
+            .values_list("status", "answered", "gold_correct")
+        )
+        books.append(
+            (
+                kinds,
+                holds,
+                stats.labels,
+                stats.answers,
+                stats.gold_answered,
+                stats.gold_correct,
+                stats.gold_window_correct,
+                stats.gold_shown_answered,
+                stats.gold_shown_correct,
+                stats.paused_reason,
+            )
+        )
+    assert books[0] == books[1]
+    kinds, _, labels, answers, gold_answered, *_, reason = books[0]
+    # The script went through report points and closed windows, with undos in between, to
+    # a pause (random answers to "cat" check questions are right half the time).
+    assert answers > labels >= GOLD_REPORT_EVERY and gold_answered >= 2 * GOLD_WINDOW
+    assert kinds[-1] == "paused" and "under this dataset's floor of 60%" in reason

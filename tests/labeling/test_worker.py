@@ -20,13 +20,18 @@ from tests.labeling.conftest import login, make_labelers
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
-def test_contribution_to_settled_task_through_a_worker(ldataset, admin_user, tmp_path: Path):
+def test_contribution_to_settled_task_through_a_worker(
+    ldataset, admin_user, tmp_path: Path, settings
+):
+    # A task settles once its newest label is past the undo window: a short one here (in
+    # this process, which queues the settle, and in the worker, which checks it).
+    settings.LABEL_UNDO_SECONDS = 1
     RewardPolicy.objects.create(dataset=ldataset, per_label=500)
     # A one-line unsigned text scores low on quality and ownership; this test is about
     # labeling, not about the acceptance threshold.
     Dataset.objects.filter(pk=ldataset.pk).update(scoring={"threshold": 1000})
     labelers = make_labelers(ldataset.dao, 3)
-    worker = start_worker(tmp_path)
+    worker = start_worker(tmp_path, extra_env={"LABEL_UNDO_SECONDS": "1"})
     try:
         client = login(labelers[0])
         upload = client.post(
