@@ -52,17 +52,25 @@ def contract_dao_id(*, chain_id: int, address: str) -> str | None:
             )
         if not w3.eth.get_code(address):
             raise ChainReadError(f"There is no contract at {address} on chain {chain_id}.")
-        answer = bytes(w3.eth.call({"to": address, "data": "0x" + DAO_ID_SELECTOR.hex()}))
+        try:
+            answer = bytes(w3.eth.call({"to": address, "data": "0x" + DAO_ID_SELECTOR.hex()}))
+        except OSError:
+            raise  # transport (requests' errors are OSErrors): the endpoint, not the contract
+        except Exception:
+            # The endpoint answered a moment ago; the call itself failed: it reverted (no such
+            # function and no fallback answering it). web3 calls that ContractLogicError,
+            # other providers (eth-tester) name it their own way.
+            answer = b""
     except ChainReadError:
         raise
-    except Exception as exc:  # web3 raises transport, RPC and revert errors of many classes
+    except Exception as exc:  # web3 raises transport and RPC errors of many classes
         raise ChainReadError(
             f"Could not read the contract at {address} on chain {chain_id} "
             f"({type(exc).__name__}); try again later."
         ) from exc
     if len(answer) != 32:
         raise ChainReadError(
-            f"The contract at {address} on chain {chain_id} has no daoId(); it is not a "
-            "DatadaoDistributor."
+            f"The contract at {address} on chain {chain_id} does not answer daoId(); it is "
+            "not a DatadaoDistributor."
         )
     return "0x" + answer.hex()
