@@ -155,7 +155,7 @@ class DAOAdmin(DaoScopedAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         # The DAO id is shown so its creator can deploy the DAO's distributor with it.
-        return ("slug", "dao_id") if obj is not None else ()
+        return ("slug", "onchain_id") if obj is not None else ()
 
     def get_prepopulated_fields(self, request: HttpRequest, obj: Any = None) -> dict[str, Any]:
         # A read-only slug is not a form field: prepopulating it crashed the change page.

@@ -87,8 +87,10 @@ class User(AbstractBaseUser, PermissionsMixin):
 
 
 class DAO(models.Model):
-    dao_id = models.CharField(
-        "DAO id",
+    # Named onchain_id, not dao_id: every model pointing at a DAO already has an integer
+    # dao_id column, and confusing the two must be impossible at a glance.
+    onchain_id = models.CharField(
+        "DAO id (daoId)",
         max_length=66,
         unique=True,
         default=new_dao_id,
@@ -131,7 +133,7 @@ class DAO(models.Model):
             ),
             models.CheckConstraint(condition=models.Q(chain_id__gt=0), name="dao_chain_id_pos"),
             models.CheckConstraint(
-                condition=models.Q(dao_id__regex=DAO_ID_REGEX), name="dao_id_format"
+                condition=models.Q(onchain_id__regex=DAO_ID_REGEX), name="dao_onchain_id_format"
             ),
             # One contract pays one DAO: two DAOs on the same (chain, contract) would share
             # its pool. Addresses are stored checksummed, but compared without case so that

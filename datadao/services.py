@@ -122,7 +122,7 @@ def dao_validate_reward_contract(*, dao: DAO) -> None:
                 "reward_contract_address": (
                     f"{address} on chain {dao.chain_id} is already another DAO's reward "
                     "contract; deploy a DatadaoDistributor with this DAO's id "
-                    f"({dao.dao_id}) and use its address."
+                    f"({dao.onchain_id}) and use its address."
                 )
             }
         )
@@ -130,12 +130,12 @@ def dao_validate_reward_contract(*, dao: DAO) -> None:
         deployed_for = contract_dao_id(chain_id=dao.chain_id, address=address)
     except ChainReadError as exc:
         raise ValidationError({"reward_contract_address": str(exc)}) from None
-    if deployed_for is not None and deployed_for != dao.dao_id:
+    if deployed_for is not None and deployed_for != dao.onchain_id:
         raise ValidationError(
             {
                 "reward_contract_address": (
                     f"The contract at {address} on chain {dao.chain_id} pays DAO id "
-                    f"{deployed_for}, not this DAO's ({dao.dao_id}); deploy a "
+                    f"{deployed_for}, not this DAO's ({dao.onchain_id}); deploy a "
                     "DatadaoDistributor with this DAO's id and use its address."
                 )
             }
@@ -168,9 +168,9 @@ def dao_create(
 ) -> DAO:
     """Create a DAO and make ``creator`` its member with role ``creator``.
 
-    The DAO gets a fresh random ``dao_id``. A reward contract given here is checked as in
-    ``dao_update``; on a chain the platform reads, a contract can only be deployed for the DAO
-    once it exists, so it is usually set afterwards.
+    The DAO gets a fresh random ``onchain_id`` (its daoId). A reward contract given here is
+    checked as in ``dao_update``; on a chain the platform reads, a contract can only be
+    deployed for the DAO once it exists, so it is usually set afterwards.
     """
     if reward_contract_address:
         reward_contract_address = normalize_address(reward_contract_address)
@@ -193,7 +193,7 @@ def dao_create(
 
 @transaction.atomic
 def dao_update(*, dao: DAO, actor: User, **changes: Any) -> DAO:
-    """Change a DAO's editable fields; the slug, creator and ``dao_id`` never change.
+    """Change a DAO's editable fields; the slug, creator and ``onchain_id`` never change.
 
     A new reward contract (or chain) is refused when another DAO uses that contract on that
     chain, and, where ``settings.CHAIN_RPC_URLS`` makes the chain readable, when the contract's

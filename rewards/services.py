@@ -199,7 +199,7 @@ def _dao_budget(dao: DAO) -> int | None:
 @transaction.atomic
 def epoch_close(*, dao: DAO, actor: User | None, number: int | None = None) -> Epoch:
     """Close epoch ``number`` (default: the DAO's open one): freeze its entries, allocate per
-    address, build the OpenZeppelin Merkle tree, sign the EpochRoot (for this DAO's ``dao_id``:
+    address, build the OpenZeppelin Merkle tree, sign the EpochRoot (for this DAO's ``onchain_id``:
     no other DAO's distributor accepts it), pin the dump, open the next epoch.
 
     One transaction under a lock on the epoch row: a second closer of the same epoch waits,
@@ -235,7 +235,7 @@ def epoch_close(*, dao: DAO, actor: User | None, number: int | None = None) -> E
     dump = tree.dump()
     total = sum(amount for _, amount in values)
     payload = epoch_root_typed_data(
-        dao_id=dao.dao_id,
+        dao_id=dao.onchain_id,
         epoch=epoch.number,
         root=tree.root,
         total=total,
@@ -296,7 +296,7 @@ def voucher_issue(
     actor: User | None,
 ) -> Voucher:
     """Sign an EIP-712 Claim with the next nonce of (DAO, contributor), for the DAO's own
-    ``dao_id`` and reward contract: no other DAO's distributor accepts it."""
+    ``onchain_id`` and reward contract: no other DAO's distributor accepts it."""
     from rewards.eip712 import claim_typed_data, sign_typed_data
 
     if not isinstance(amount, int) or not 0 < amount <= UINT256_MAX:
@@ -314,7 +314,7 @@ def voucher_issue(
     )
     nonce = 0 if last is None else _int(last) + 1  # nonce 0 is falsy: compare with None
     payload = claim_typed_data(
-        dao_id=dao.dao_id,
+        dao_id=dao.onchain_id,
         contributor=contributor,
         amount=amount,
         nonce=nonce,

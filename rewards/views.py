@@ -29,7 +29,7 @@ def allocation_claim(allocation: Allocation) -> dict[str, Any]:
     epoch = allocation.epoch
     return {
         "dao": epoch.dao.slug,
-        "daoId": epoch.dao.dao_id,
+        "daoId": epoch.dao.onchain_id,
         "epoch": epoch.number,
         "root": epoch.root,
         "account": allocation.account,

@@ -1,8 +1,9 @@
-"""Give every DAO its reward identity (``dao_id``) and one reward contract per DAO.
+"""Give every DAO its reward identity (``onchain_id``, the daoId its payloads are signed for)
+and one reward contract per (chain, address).
 
-Existing DAOs get a fresh random ``dao_id`` each. Before the unique (chain, contract) constraint
+Existing DAOs get a fresh random ``onchain_id`` each. Before the unique (chain, contract) constraint
 is added, DAOs that share a reward contract on a chain keep it only for the oldest of them: the
-others' address is cleared (they must deploy their own distributor for their ``dao_id``), and
+others' address is cleared (they must deploy their own distributor for their ``onchain_id``), and
 each clearing is written to the audit log.
 """
 
@@ -16,8 +17,8 @@ import datadao.models
 
 def _assign_dao_ids(apps, schema_editor):
     DAO = apps.get_model("datadao", "DAO")
-    for pk in DAO.objects.filter(dao_id__isnull=True).values_list("pk", flat=True).iterator():
-        DAO.objects.filter(pk=pk).update(dao_id="0x" + secrets.token_hex(32))
+    for pk in DAO.objects.filter(onchain_id__isnull=True).values_list("pk", flat=True).iterator():
+        DAO.objects.filter(pk=pk).update(onchain_id="0x" + secrets.token_hex(32))
 
 
 def _unshare_reward_contracts(apps, schema_editor):
@@ -56,13 +57,13 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddField(
             model_name="dao",
-            name="dao_id",
-            field=models.CharField(max_length=66, null=True, editable=False, verbose_name="DAO id"),
+            name="onchain_id",
+            field=models.CharField(max_length=66, null=True, editable=False, verbose_name="DAO id (daoId)"),
         ),
         migrations.RunPython(_assign_dao_ids, migrations.RunPython.noop),
         migrations.AlterField(
             model_name="dao",
-            name="dao_id",
+            name="onchain_id",
             field=models.CharField(
                 default=datadao.models.new_dao_id,
                 editable=False,
@@ -72,13 +73,13 @@ class Migration(migrations.Migration):
                 ),
                 max_length=66,
                 unique=True,
-                verbose_name="DAO id",
+                verbose_name="DAO id (daoId)",
             ),
         ),
         migrations.AddConstraint(
             model_name="dao",
             constraint=models.CheckConstraint(
-                condition=models.Q(("dao_id__regex", "^0x[0-9a-f]{64}$")), name="dao_id_format"
+                condition=models.Q(("onchain_id__regex", "^0x[0-9a-f]{64}$")), name="dao_onchain_id_format"
             ),
         ),
         migrations.AlterField(

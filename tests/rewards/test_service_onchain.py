@@ -1,6 +1,6 @@
 """What the services produce is paid by the real contract: an epoch closed by ``epoch_close``
 and a voucher issued by ``voucher_issue`` are redeemed on the local EVM, once, by the
-distributor deployed for the DAO's own ``dao_id``."""
+distributor deployed for the DAO's own ``onchain_id``."""
 
 from __future__ import annotations
 
@@ -35,12 +35,12 @@ def _signer_and_store(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):  # type:
 def dao_deployment(
     w3: Web3, evm_artifacts: evm.Artifacts, rewards_signer: LocalAccount
 ) -> tuple[DAO, Contract, Contract]:
-    """A DAO with a reward policy, its funded distributor deployed for its ``dao_id``, and the
+    """A DAO with a reward policy, its funded distributor deployed for its ``onchain_id``, and the
     DAO pointed at it through ``dao_update`` (which reads the contract's daoId on the chain)."""
     dataset = DatasetFactory()
     dao = dataset.dao
     token, distributor = evm.deploy_distributor(
-        w3, rewards_signer.address, dao.dao_id, artifacts=evm_artifacts
+        w3, rewards_signer.address, dao.onchain_id, artifacts=evm_artifacts
     )
     evm.fund(token, distributor.address, DISTRIBUTOR_FUNDING)
     with override_settings(CHAIN_RPC_URLS={w3.eth.chain_id: w3.provider}):
@@ -76,7 +76,7 @@ def test_an_epoch_closed_by_the_service_is_claimed_on_chain(
     evm.transact(
         w3,
         distributor.functions.setEpochRoot(
-            bytes.fromhex(dao.dao_id[2:]),
+            bytes.fromhex(dao.onchain_id[2:]),
             epoch.number,
             epoch.root,
             int(epoch.total),
@@ -115,7 +115,7 @@ def test_a_voucher_issued_by_the_service_is_redeemed_once(
         actor=None,
     )
     claim = (
-        bytes.fromhex(dao.dao_id[2:]),
+        bytes.fromhex(dao.onchain_id[2:]),
         voucher.contributor,
         int(voucher.amount),
         int(voucher.nonce),

@@ -72,7 +72,7 @@ def _readable(chain: Web3) -> override_settings:
 
 
 def _dao_id(dao: DAO) -> bytes:
-    return bytes.fromhex(dao.dao_id[2:])
+    return bytes.fromhex(dao.onchain_id[2:])
 
 
 def _as(user: User) -> Client:
@@ -97,7 +97,7 @@ def world(
     evm_artifacts: evm.Artifacts,  # noqa: F811
     rewards_signer: LocalAccount,  # noqa: F811
 ) -> World:
-    """The victim DAO with its funded distributor (deployed for its dao_id and set through
+    """The victim DAO with its funded distributor (deployed for its onchain_id and set through
     ``dao_update`` on a readable chain), and an attacker who founded his own DAO on the
     founding page. The attacker's wallet is an account of the local chain."""
     chain_id = w3.eth.chain_id
@@ -105,7 +105,7 @@ def world(
         creator=UserFactory(), name="Victim", slug="victim", token_symbol="VIC", chain_id=chain_id
     )
     token, victim_distributor = evm.deploy_distributor(
-        w3, rewards_signer.address, victim.dao_id, artifacts=evm_artifacts
+        w3, rewards_signer.address, victim.onchain_id, artifacts=evm_artifacts
     )
     evm.fund(token, victim_distributor.address, VICTIM_POOL)
     with _readable(w3):
@@ -120,7 +120,7 @@ def world(
     )
     assert response.status_code == 302, response.content
     attacker_dao = DAO.objects.get(slug="attacker")
-    assert attacker_dao.dao_id != victim.dao_id
+    assert attacker_dao.onchain_id != victim.onchain_id
     return World(w3, token, victim, victim_distributor, attacker, attacker_dao)
 
 
@@ -155,6 +155,8 @@ def _upload_and_process(user: User, dataset, start: int = 0) -> Contribution:  #
     process_contribution.apply(args=[contribution.pk]).get()
     contribution.refresh_from_db()
     assert contribution.status == Status.PINNED, (contribution.reasons, contribution.failure)
+    # The validator's proof names the DAO, so it cannot be passed off as another DAO's.
+    assert contribution.proof.typed_data["message"]["daoId"] == dataset.dao.onchain_id
     return contribution
 
 
@@ -307,7 +309,7 @@ def test_roots_and_vouchers_signed_for_an_attackers_dao_do_not_pay_on_the_victim
     _, own = evm.deploy_distributor(
         world.w3,
         rewards_signer.address,
-        world.attacker_dao.dao_id,
+        world.attacker_dao.onchain_id,
         artifacts=evm_artifacts,
         token=world.token,
     )
@@ -316,7 +318,7 @@ def test_roots_and_vouchers_signed_for_an_attackers_dao_do_not_pay_on_the_victim
     )
     epoch = _attacker_epoch(world)
     assert epoch.root_typed_data["domain"]["verifyingContract"] == own.address
-    assert epoch.root_typed_data["message"]["daoId"] == world.attacker_dao.dao_id
+    assert epoch.root_typed_data["message"]["daoId"] == world.attacker_dao.onchain_id
 
     _replay_root_and_claim(world, epoch)
     _replay_voucher(world)
@@ -339,7 +341,7 @@ def test_squatting_the_victims_contract_before_the_victim_signs_nothing_it_pays(
         creator=UserFactory(), name="Victim", slug="victim", token_symbol="VIC", chain_id=chain_id
     )
     token, victim_distributor = evm.deploy_distributor(
-        w3, rewards_signer.address, victim.dao_id, artifacts=evm_artifacts
+        w3, rewards_signer.address, victim.onchain_id, artifacts=evm_artifacts
     )
     evm.fund(token, victim_distributor.address, VICTIM_POOL)
     attacker = UserFactory(address=w3.eth.accounts[1])
@@ -352,7 +354,7 @@ def test_squatting_the_victims_contract_before_the_victim_signs_nothing_it_pays(
         "reward_contract_address": victim_distributor.address,
     }
     # Where the platform reads the chain, the squat itself is refused.
-    with _readable(w3), pytest.raises(ValidationError, match="pays DAO id " + victim.dao_id):
+    with _readable(w3), pytest.raises(ValidationError, match="pays DAO id " + victim.onchain_id):
         dao_create(**squat)
     assert not DAO.objects.filter(slug="attacker").exists()
     attacker_dao = dao_create(**squat)
@@ -382,7 +384,7 @@ def test_a_readable_chain_refuses_a_contract_deployed_for_another_dao(
     # A second distributor carrying the victim's id at a fresh address: the unique (chain,
     # contract) does not catch it; reading its daoId() does.
     _, copy = evm.deploy_distributor(
-        w3_, rewards_signer.address, world.victim.dao_id, artifacts=evm_artifacts
+        w3_, rewards_signer.address, world.victim.onchain_id, artifacts=evm_artifacts
     )
     with _readable(w3_):
         with pytest.raises(ValidationError) as refused:
@@ -391,8 +393,8 @@ def test_a_readable_chain_refuses_a_contract_deployed_for_another_dao(
             )
         assert refused.value.message_dict["reward_contract_address"] == [
             f"The contract at {copy.address} on chain {w3_.eth.chain_id} pays DAO id "
-            f"{world.victim.dao_id}, not this DAO's ({world.attacker_dao.dao_id}); deploy a "
-            "DatadaoDistributor with this DAO's id and use its address."
+            f"{world.victim.onchain_id}, not this DAO's ({world.attacker_dao.onchain_id}); "
+            "deploy a DatadaoDistributor with this DAO's id and use its address."
         ]
         # Not a distributor at all, and no contract at all.
         with pytest.raises(ValidationError, match="does not answer daoId\\(\\); it is not a"):
@@ -420,13 +422,13 @@ def test_a_readable_chain_refuses_a_contract_deployed_for_another_dao(
             },
         )
         assert response.status_code == 200
-        assert f"pays DAO id {world.victim.dao_id}" in response.content.decode()
+        assert f"pays DAO id {world.victim.onchain_id}" in response.content.decode()
         world.attacker_dao.refresh_from_db()
         assert world.attacker_dao.reward_contract_address == ""
 
         # Its own distributor is accepted.
         _, own = evm.deploy_distributor(
-            w3_, rewards_signer.address, world.attacker_dao.dao_id, artifacts=evm_artifacts
+            w3_, rewards_signer.address, world.attacker_dao.onchain_id, artifacts=evm_artifacts
         )
         dao_update(
             dao=world.attacker_dao, actor=world.attacker, reward_contract_address=own.address
