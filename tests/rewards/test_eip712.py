@@ -303,6 +303,10 @@ def _edited(edit: str) -> dict[str, Any]:
         payload["domain"]["chainId"] = "31337"
     elif edit == "extra-key":
         payload["signature"] = "0x"
+    elif edit == "no-dao-id":
+        # A Claim as signed before payloads named their DAO: nothing to tell DAOs apart.
+        payload["types"]["Claim"] = payload["types"]["Claim"][1:]
+        del payload["message"]["daoId"]
     return payload
 
 
@@ -319,6 +323,7 @@ def _edited(edit: str) -> dict[str, Any]:
         ("domain-name", "domain must be 'DatadaoDistributor' version '1'"),
         ("string-chain-id", "chain_id must be an int, not str"),
         ("extra-key", "typed data must have exactly types, primaryType, domain and message"),
+        ("no-dao-id", "types do not match the Claim and EIP712Domain definitions"),
     ],
 )
 def test_digest_refuses_foreign_payloads(edit: str, message: str) -> None:
