@@ -103,8 +103,9 @@ class DatadaoClient:
             )
         )
         message = body["message"]
-        # EIP-4361's first line: "<domain> wants you to sign in with your Ethereum account:".
-        self.site = message.split(" ", 1)[0]
+        # EIP-4361's first line: "[scheme://]<domain> wants you to sign in with your
+        # Ethereum account:"; the domain is the site the server checks ownership texts for.
+        self.site = message.split(" ", 1)[0].split("://", 1)[-1]
         signature = account.sign_message(encode_defunct(text=message)).signature.to_0x_hex()
         result = self._check(
             self.session.post(

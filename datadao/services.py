@@ -130,6 +130,18 @@ def dao_validate_reward_contract(*, dao: DAO) -> None:
         deployed_for = contract_dao_id(chain_id=dao.chain_id, address=address)
     except ChainReadError as exc:
         raise ValidationError({"reward_contract_address": str(exc)}) from None
+    if deployed_for is not None and dao.pk is None:
+        # A DAO gets its id when founded, so no contract can have been deployed for it yet.
+        raise ValidationError(
+            {
+                "reward_contract_address": (
+                    f"The contract at {address} on chain {dao.chain_id} pays DAO id "
+                    f"{deployed_for}, and a new DAO gets its own id when founded: found the "
+                    "DAO without a contract, deploy a DatadaoDistributor with its id, then "
+                    "set the address."
+                )
+            }
+        )
     if deployed_for is not None and deployed_for != dao.onchain_id:
         raise ValidationError(
             {
