@@ -146,6 +146,7 @@ def _sign_rates(seconds: float, repeat: int) -> dict[str, Any]:
         start = time.perf_counter()
         while (elapsed := time.perf_counter() - start) < seconds:
             payload = claim_typed_data(
+                dao_id="0x" + "da" * 32,
                 contributor=signer.address,
                 amount=10**18 + count,
                 nonce=count,

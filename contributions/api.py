@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import (
     PermissionDenied,
     RequestDataTooBig,
@@ -194,7 +195,13 @@ def _receive(
         return _error("no_file", "Attach exactly one file in a multipart field named 'file'.", 400)
     try:
         contribution = contribution_receive(
-            dataset_id=dataset_id, contributor=user, staged=handler.files[0], signature=signature
+            dataset_id=dataset_id,
+            contributor=user,
+            staged=handler.files[0],
+            signature=signature,
+            # The host the contributor uploads to, as sign-in messages name it: the ownership
+            # text binds it (a dataset number means another dataset on another instance).
+            site=settings.SIWE_DOMAIN or request.get_host(),
         )
     except ContributionRefused as exc:
         return _error(exc.code, exc.message, exc.status_code)

@@ -2,10 +2,16 @@
 
 The proof is stored and served as the exact JSON payload of ``eth_signTypedData_v4`` plus
 its signature, so any wallet library can verify it without our code.
+
+One validator key attests for every DAO, and a dataset's ``datasetId`` comes from its primary
+key, which another platform instance reuses. So the proof also names the DAO by its
+``daoId`` (random, unique across instances; ``datadao.models.new_dao_id``): a proof can never
+be read as being about another DAO's dataset.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +29,7 @@ PROOF_TYPES = {
         {"name": "chainId", "type": "uint256"},
     ],
     "ContributionProof": [
+        {"name": "daoId", "type": "bytes32"},
         {"name": "datasetId", "type": "bytes32"},
         {"name": "contributor", "type": "address"},
         {"name": "cid", "type": "string"},
@@ -36,12 +43,23 @@ BPS = 10_000  # scores are basis points: 0..10000
 
 
 def dataset_id_bytes32(dataset_pk: int) -> str:
-    """The on-chain id of a dataset: keccak256("datadao-dataset:<pk>") as 0x-hex."""
+    """The on-chain id of a dataset: keccak256("datadao-dataset:<pk>") as 0x-hex. Unique
+    within a platform instance; paired with the DAO's ``daoId`` wherever it is signed."""
     return "0x" + keccak(text=f"datadao-dataset:{dataset_pk}").hex()
+
+
+def _is_dao_id(value: object) -> bool:
+    """A DAO's ``onchain_id``: a nonzero bytes32 as lowercase 0x-hex."""
+    return (
+        isinstance(value, str)
+        and re.fullmatch(r"0x[0-9a-f]{64}", value) is not None
+        and int(value, 16) != 0
+    )
 
 
 @dataclass(frozen=True)
 class ProofFields:
+    dao_id: str
     dataset_pk: int
     contributor: str
     cid: str
@@ -51,6 +69,10 @@ class ProofFields:
     validator_version: int
 
     def __post_init__(self) -> None:
+        if not _is_dao_id(self.dao_id):
+            raise ValueError(
+                f"dao_id must be a nonzero bytes32 as lowercase 0x-hex, not {self.dao_id!r}"
+            )
         for name in ("score", "quality", "uniqueness"):
             value = getattr(self, name)
             if not 0 <= value <= BPS:
@@ -66,6 +88,7 @@ def typed_data(fields: ProofFields, *, chain_id: int) -> dict[str, Any]:
         "primaryType": "ContributionProof",
         "domain": {"name": DOMAIN_NAME, "version": DOMAIN_VERSION, "chainId": chain_id},
         "message": {
+            "daoId": fields.dao_id,
             "datasetId": dataset_id_bytes32(fields.dataset_pk),
             "contributor": fields.contributor,
             "cid": fields.cid,
@@ -87,6 +110,11 @@ def recover(payload: dict[str, Any], signature: str) -> str:
     return Account.recover_message(encode_typed_data(full_message=payload), signature=signature)
 
 
-def ownership_message(dataset_pk: int, sha256_hex: str) -> str:
-    """The EIP-191 text a contributor signs to prove they own an upload."""
-    return f"datadao-contribution:{dataset_pk}:{sha256_hex}"
+def ownership_message(site: str, dataset_pk: int, sha256_hex: str) -> str:
+    """The EIP-191 text a contributor signs to prove they own an upload to dataset
+    ``dataset_pk`` of the platform at ``site`` (its host[:port], as in sign-in messages).
+
+    Dataset numbers repeat across platform instances; the site, which the contributor can
+    read in their wallet, says which instance's dataset the signature is for.
+    """
+    return f"datadao-contribution:{site}:{dataset_pk}:{sha256_hex}"

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from eth_account.messages import encode_defunct
@@ -73,6 +74,9 @@ class _Multipart:
 class DatadaoClient:
     def __init__(self, base_url: str, *, timeout: float = 60.0) -> None:
         self.base_url = base_url.rstrip("/")
+        # The host ownership signatures name: the server's sign-in domain once signed in
+        # (it may differ from the URL behind a proxy), until then the URL's host.
+        self.site = urlsplit(self.base_url).netloc
         self.timeout = timeout
         self.session = requests.Session()
 
@@ -98,6 +102,9 @@ class DatadaoClient:
             self.session.get(f"{self.base_url}/auth/nonce", params=params, timeout=self.timeout)
         )
         message = body["message"]
+        # EIP-4361's first line: "[scheme://]<domain> wants you to sign in with your
+        # Ethereum account:"; the domain is the site the server checks ownership texts for.
+        self.site = message.split(" ", 1)[0].split("://", 1)[-1]
         signature = account.sign_message(encode_defunct(text=message)).signature.to_0x_hex()
         result = self._check(
             self.session.post(
@@ -112,7 +119,7 @@ class DatadaoClient:
     def upload(self, dataset_id: int, path: Path, account: LocalAccount | None) -> dict[str, Any]:
         fields: dict[str, str] = {}
         if account is not None:
-            text = ownership_message(dataset_id, sha256_file(path))
+            text = ownership_message(self.site, dataset_id, sha256_file(path))
             fields["signature"] = account.sign_message(
                 encode_defunct(text=text)
             ).signature.to_0x_hex()

@@ -52,7 +52,8 @@ class Contribution(models.Model):
     media_type = models.CharField(max_length=100, blank=True)
     original_name = models.CharField(max_length=255, blank=True)
     storage_name = models.CharField(max_length=100, unique=True)
-    # Ownership proof: an EIP-191 signature over ``datadao-contribution:{dataset}:{sha256}``.
+    # Ownership proof: an EIP-191 signature over
+    # ``datadao-contribution:{site}:{dataset}:{sha256}`` (``attestation.ownership_message``).
     signature = models.CharField(max_length=132, blank=True)
     signed = models.BooleanField(default=False)
     # What the pipeline found.

@@ -182,6 +182,7 @@ def local_cid(path: Path) -> str:
 def proof(contribution: Contribution, cid: str, signer: Any) -> tuple[dict[str, Any], str]:
     """The EIP-712 ``ContributionProof`` of a scored contribution and ``signer``'s signature."""
     fields = ProofFields(
+        dao_id=contribution.dataset.dao.onchain_id,
         dataset_pk=contribution.dataset_id,
         contributor=contribution.contributor.address,
         cid=cid,

@@ -23,7 +23,8 @@ from datadao.services import audit_record
 from ipfs.services import content_add
 
 # Bumped when the manifest's shape changes, so readers can tell versions apart.
-MANIFEST_FORMAT = 1
+# 2: the dataset names its DAO's dao_id and chain_id, which each proof is signed over.
+MANIFEST_FORMAT = 2
 
 
 def manifest_bytes(manifest: dict[str, Any]) -> bytes:
@@ -35,9 +36,14 @@ def manifest_bytes(manifest: dict[str, Any]) -> bytes:
 
 
 def _dataset_entry(dataset: Dataset) -> dict[str, Any]:
+    # dao_id and chain_id, with each contribution's fields, are everything a reader needs to
+    # rebuild a proof's EIP-712 payload (contributions.attestation) and check its signature
+    # without trusting this platform; they also bind the proofs to this DAO.
     return {
         "id": dataset.pk,
         "dao": dataset.dao.slug,
+        "dao_id": dataset.dao.onchain_id,
+        "chain_id": dataset.dao.chain_id,
         "slug": dataset.slug,
         "name": dataset.name,
         "kind": dataset.kind,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db.models.fields.json import KeyTransform
 from django.http import Http404, HttpRequest, HttpResponse
@@ -60,6 +61,8 @@ def dataset_page(request: HttpRequest, dao_slug: str, dataset_slug: str) -> Http
             "policy": scoring_policy(dataset.scoring),
             "counts": [(s.label, counts.get(s.value, 0)) for s in Status],
             "is_member": is_member,
+            # The host the ownership text names (as the upload API checks it).
+            "site": settings.SIWE_DOMAIN or request.get_host(),
             # The manifest lists every contribution: take only its label-file CIDs.
             "releases": list(
                 releases_of(dataset).annotate(labels=KeyTransform("labels", "manifest"))[:5]

@@ -132,6 +132,18 @@ class DAOForm(forms.ModelForm):
             "epoch_days",
         ]
 
+    def _post_clean(self) -> None:
+        # After the model's own validation (format, the unique (chain, contract) constraint):
+        # the service's check of the contract, on-chain where the chain can be read, so a
+        # refusal is a form error on the page rather than a failed save.
+        super()._post_clean()
+        if self.errors or not {"chain_id", "reward_contract_address"} & set(self.changed_data):
+            return
+        try:
+            services.dao_validate_reward_contract(dao=self.instance)
+        except ValidationError as exc:
+            self._update_errors(exc)
+
 
 @admin.register(DAO)
 class DAOAdmin(DaoScopedAdmin):
@@ -142,7 +154,8 @@ class DAOAdmin(DaoScopedAdmin):
     prepopulated_fields = {"slug": ("name",)}
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
-        return ("slug",) if obj is not None else ()
+        # The DAO id is shown so its creator can deploy the DAO's distributor with it.
+        return ("slug", "onchain_id") if obj is not None else ()
 
     def get_prepopulated_fields(self, request: HttpRequest, obj: Any = None) -> dict[str, Any]:
         # A read-only slug is not a form field: prepopulating it crashed the change page.

@@ -7,6 +7,8 @@ break them.
 
 from __future__ import annotations
 
+import secrets
+
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -15,6 +17,20 @@ from django.utils import timezone
 from eth_utils import is_checksum_address, to_checksum_address
 
 ADDRESS_REGEX = r"^0x[0-9a-fA-F]{40}$"
+DAO_ID_REGEX = r"^0x[0-9a-f]{64}$"
+
+
+def new_dao_id() -> str:
+    """A fresh DAO identity: 32 random bytes as lowercase 0x-hex.
+
+    Every reward payload the platform signs names its DAO by this id, and a distributor is
+    deployed for one id. Random rather than derived from the primary key or slug: those repeat
+    across platform instances (a staging copy, a second operator, a restored backup sharing a
+    signer key), so a derived id could make one instance's signature valid for another
+    instance's DAO. 256 random bits never repeat, and the unique constraint would refuse it
+    if they did.
+    """
+    return "0x" + secrets.token_hex(32)
 
 
 def validate_checksum_address(value: str) -> None:
@@ -71,13 +87,30 @@ class User(AbstractBaseUser, PermissionsMixin):
 
 
 class DAO(models.Model):
+    # Named onchain_id, not dao_id: every model pointing at a DAO already has an integer
+    # dao_id column, and confusing the two must be impossible at a glance.
+    onchain_id = models.CharField(
+        "DAO id (daoId)",
+        max_length=66,
+        unique=True,
+        default=new_dao_id,
+        editable=False,
+        help_text=(
+            "The bytes32 every reward root and voucher is signed for; deploy the DAO's "
+            "DatadaoDistributor with it. Never changes."
+        ),
+    )
     name = models.CharField(max_length=120)
     slug = models.SlugField(max_length=64, unique=True)
     description = models.TextField(blank=True)
     token_symbol = models.CharField(max_length=11)
     chain_id = models.PositiveBigIntegerField(default=1)
     reward_contract_address = models.CharField(
-        max_length=42, blank=True, default="", validators=[validate_checksum_address]
+        max_length=42,
+        blank=True,
+        default="",
+        validators=[validate_checksum_address],
+        help_text="A DatadaoDistributor deployed with this DAO's id on this chain (empty: none).",
     )
     epoch_days = models.PositiveSmallIntegerField(
         null=True,
@@ -99,6 +132,22 @@ class DAO(models.Model):
                 name="dao_reward_contract_format",
             ),
             models.CheckConstraint(condition=models.Q(chain_id__gt=0), name="dao_chain_id_pos"),
+            models.CheckConstraint(
+                condition=models.Q(onchain_id__regex=DAO_ID_REGEX), name="dao_onchain_id_format"
+            ),
+            # One contract pays one DAO: two DAOs on the same (chain, contract) would share
+            # its pool. Addresses are stored checksummed, but compared without case so that
+            # no other spelling of the same address slips through.
+            models.UniqueConstraint(
+                models.F("chain_id"),
+                Lower("reward_contract_address"),
+                condition=~models.Q(reward_contract_address=""),
+                name="dao_reward_contract_unique",
+                violation_error_message=(
+                    "Another DAO already uses this reward contract on this chain; each DAO "
+                    "needs its own DatadaoDistributor, deployed with its DAO id."
+                ),
+            ),
             models.CheckConstraint(
                 condition=models.Q(token_symbol__regex=r"^[A-Za-z0-9]{1,11}$"),
                 name="dao_token_symbol_format",

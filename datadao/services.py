@@ -10,11 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Model, Q
 from django.utils import timezone
 from eth_utils import is_address, to_checksum_address
 
+from datadao.chain import ChainReadError, contract_dao_id
 from datadao.licenses import normalize_license
 from datadao.models import (
     DAO,
@@ -99,6 +100,72 @@ _DAO_EDITABLE = (
 )
 
 
+def dao_validate_reward_contract(*, dao: DAO) -> None:
+    """Refuse a reward contract that another DAO uses on the same chain, or (where the chain
+    can be read) one deployed for another DAO's id.
+
+    The database constraint is the guarantee against sharing; this check runs first so the
+    refusal names the contract instead of a constraint. The on-chain check stops a DAO being
+    pointed at a contract that will never accept its payloads, including someone else's.
+    """
+    address = dao.reward_contract_address
+    if not address:
+        return
+    taken = (
+        DAO.objects.filter(chain_id=dao.chain_id, reward_contract_address__iexact=address)
+        .exclude(pk=dao.pk)
+        .exists()
+    )
+    if taken:
+        raise ValidationError(
+            {
+                "reward_contract_address": (
+                    f"{address} on chain {dao.chain_id} is already another DAO's reward "
+                    "contract; deploy a DatadaoDistributor with this DAO's id "
+                    f"({dao.onchain_id}) and use its address."
+                )
+            }
+        )
+    try:
+        deployed_for = contract_dao_id(chain_id=dao.chain_id, address=address)
+    except ChainReadError as exc:
+        raise ValidationError({"reward_contract_address": str(exc)}) from None
+    if deployed_for is not None and dao.pk is None:
+        # A DAO gets its id when founded, so no contract can have been deployed for it yet.
+        raise ValidationError(
+            {
+                "reward_contract_address": (
+                    f"The contract at {address} on chain {dao.chain_id} pays DAO id "
+                    f"{deployed_for}, and a new DAO gets its own id when founded: found the "
+                    "DAO without a contract, deploy a DatadaoDistributor with its id, then "
+                    "set the address."
+                )
+            }
+        )
+    if deployed_for is not None and deployed_for != dao.onchain_id:
+        raise ValidationError(
+            {
+                "reward_contract_address": (
+                    f"The contract at {address} on chain {dao.chain_id} pays DAO id "
+                    f"{deployed_for}, not this DAO's ({dao.onchain_id}); deploy a "
+                    "DatadaoDistributor with this DAO's id and use its address."
+                )
+            }
+        )
+
+
+def _dao_save(dao: DAO) -> None:
+    dao.full_clean()
+    try:
+        with transaction.atomic():
+            dao.save()
+    except IntegrityError as exc:
+        # Two saves racing for the same contract: the loser gets the check's message.
+        if "dao_reward_contract_unique" in str(exc):
+            dao_validate_reward_contract(dao=dao)
+        raise
+
+
 @transaction.atomic
 def dao_create(
     *,
@@ -111,7 +178,12 @@ def dao_create(
     reward_contract_address: str = "",
     epoch_days: int | None = None,
 ) -> DAO:
-    """Create a DAO and make ``creator`` its member with role ``creator``."""
+    """Create a DAO and make ``creator`` its member with role ``creator``.
+
+    The DAO gets a fresh random ``onchain_id`` (its daoId). A reward contract given here is
+    checked as in ``dao_update``; on a chain the platform reads, a contract can only be
+    deployed for the DAO once it exists, so it is usually set afterwards.
+    """
     if reward_contract_address:
         reward_contract_address = normalize_address(reward_contract_address)
     dao = DAO(
@@ -124,8 +196,8 @@ def dao_create(
         epoch_days=epoch_days,
         creator=creator,
     )
-    dao.full_clean()
-    dao.save()
+    dao_validate_reward_contract(dao=dao)
+    _dao_save(dao)
     Membership.objects.create(user=creator, dao=dao, role=Role.CREATOR)
     audit_record(actor=creator, dao=dao, verb="dao.created", obj=dao, details={"slug": slug})
     return dao
@@ -133,7 +205,12 @@ def dao_create(
 
 @transaction.atomic
 def dao_update(*, dao: DAO, actor: User, **changes: Any) -> DAO:
-    """Change a DAO's editable fields; the slug and creator never change."""
+    """Change a DAO's editable fields; the slug, creator and ``onchain_id`` never change.
+
+    A new reward contract (or chain) is refused when another DAO uses that contract on that
+    chain, and, where ``settings.CHAIN_RPC_URLS`` makes the chain readable, when the contract's
+    ``daoId()`` is not this DAO's or cannot be read.
+    """
     unknown = set(changes) - set(_DAO_EDITABLE)
     if unknown:
         raise ValidationError(f"These DAO fields cannot be changed: {', '.join(sorted(unknown))}.")
@@ -143,8 +220,11 @@ def dao_update(*, dao: DAO, actor: User, **changes: Any) -> DAO:
     before = {key: getattr(dao, key) for key in changes}
     for key, value in changes.items():
         setattr(dao, key, value)
-    dao.full_clean()
-    dao.save()
+    if any(
+        before[k] != getattr(dao, k) for k in ("chain_id", "reward_contract_address") if k in before
+    ):
+        dao_validate_reward_contract(dao=dao)
+    _dao_save(dao)
     changed = {k: [before[k], v] for k, v in changes.items() if before[k] != v}
     if changed:
         audit_record(actor=actor, dao=dao, verb="dao.updated", obj=dao, details=changed)

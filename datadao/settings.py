@@ -236,6 +236,27 @@ SIGNER_KEY_VARIABLES = {
     "rewards": ("REWARD_SIGNER_KEY", "REWARD_SIGNER_KEYSTORE", "REWARD_SIGNER_PASSWORD"),
 }
 
+
+# --- Chains ---------------------------------------------------------------------------------
+# JSON-RPC endpoints the platform reads contracts through, as "CHAIN_ID=URL" pairs separated by
+# commas (e.g. "1=https://eth.example/rpc,11155111=https://sepolia.example/rpc"). Setting a
+# DAO's reward contract on a listed chain checks the contract's on-chain daoId() first; on any
+# other chain it cannot be read, and the daoId inside every signed payload is the protection.
+def _chain_rpc_urls(value: str) -> dict[int, str]:
+    urls = {}
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        chain, sep, url = item.partition("=")
+        if not (sep and chain.strip().isdigit() and url.strip()):
+            raise environ.ImproperlyConfigured(
+                f"CHAIN_RPC_URLS: {item!r} is not CHAIN_ID=URL (pairs separated by commas)."
+            )
+        urls[int(chain)] = url.strip()
+    return urls
+
+
+CHAIN_RPC_URLS: dict[int, object] = _chain_rpc_urls(env.str("CHAIN_RPC_URLS", default=""))
+CHAIN_RPC_TIMEOUT_SECONDS = env.float("CHAIN_RPC_TIMEOUT_SECONDS", default=10.0)
+
 # --- Celery -------------------------------------------------------------------------------------
 # Built in datadao/celeryconf.py so the reliability rules (acks_late, visibility timeout
 # longer than every countdown, queues per kind of work) live in one tested place.

@@ -3,10 +3,16 @@
 Two messages, both verified by the DatadaoDistributor contract under the domain
 ``{name: "DatadaoDistributor", version: "1", chainId, verifyingContract}``:
 
-* ``Claim(address contributor,uint256 amount,uint256 nonce,uint256 deadline,bytes32 datasetId)``
-  a voucher a contributor redeems on-chain;
-* ``EpochRoot(uint256 epoch,bytes32 root,uint256 total)``: the signer's approval of an
-  epoch's Merkle root.
+* ``Claim(bytes32 daoId,address contributor,uint256 amount,uint256 nonce,uint256 deadline,
+  bytes32 datasetId)``: a voucher a contributor redeems on-chain;
+* ``EpochRoot(bytes32 daoId,uint256 epoch,bytes32 root,uint256 total)``: the signer's approval
+  of an epoch's Merkle root.
+
+One signer key signs for every DAO of the platform, and a DAO's creator chooses the contract
+address its payloads name, so the domain alone cannot tell two DAOs apart. Every message
+therefore starts with the DAO's ``daoId`` (``datadao.models.new_dao_id``), and a distributor is
+deployed for one ``daoId`` and refuses any other: a payload signed for one DAO is worthless on
+another DAO's contract, whatever address either configured.
 
 A payload is exactly the JSON object ``eth_signTypedData_v4`` takes (``types`` with
 ``EIP712Domain``, ``primaryType``, ``domain``, ``message``), so a wallet can sign or display
@@ -55,6 +61,7 @@ EIP712_DOMAIN_FIELDS = (
 )
 MESSAGE_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
     "Claim": (
+        ("daoId", "bytes32"),
         ("contributor", "address"),
         ("amount", "uint256"),
         ("nonce", "uint256"),
@@ -62,6 +69,7 @@ MESSAGE_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
         ("datasetId", "bytes32"),
     ),
     "EpochRoot": (
+        ("daoId", "bytes32"),
         ("epoch", "uint256"),
         ("root", "bytes32"),
         ("total", "uint256"),
@@ -114,8 +122,16 @@ def _payload(
     }
 
 
+def _dao_id(value: object) -> str:
+    raw = bytes32(value, "dao_id")
+    if raw == bytes(32):
+        raise ValueError("dao_id must not be zero (the contract refuses it)")
+    return "0x" + raw.hex()
+
+
 def claim_typed_data(
     *,
+    dao_id: str,
     contributor: str,
     amount: int,
     nonce: int,
@@ -126,10 +142,12 @@ def claim_typed_data(
 ) -> dict[str, Any]:
     """The ``eth_signTypedData_v4`` payload of a Claim voucher.
 
-    ``amount``, ``nonce`` and ``deadline`` (unix seconds) are ints, ``dataset_id`` is a
-    bytes32 as 0x-hex. Refuses (``ValueError``) anything out of its Solidity type's range.
+    ``amount``, ``nonce`` and ``deadline`` (unix seconds) are ints; ``dao_id`` (the paying
+    DAO) and ``dataset_id`` are bytes32 as 0x-hex. Refuses (``ValueError``) anything out of its
+    Solidity type's range.
     """
     message = {
+        "daoId": _dao_id(dao_id),
         "contributor": checksum_address(contributor, "contributor"),
         "amount": str(uint256(amount, "amount")),
         "nonce": str(uint256(nonce, "nonce")),
@@ -140,13 +158,15 @@ def claim_typed_data(
 
 
 def epoch_root_typed_data(
-    *, epoch: int, root: str, total: int, chain_id: int, verifying_contract: str
+    *, dao_id: str, epoch: int, root: str, total: int, chain_id: int, verifying_contract: str
 ) -> dict[str, Any]:
-    """The ``eth_signTypedData_v4`` payload approving ``root``, paying ``total``, for ``epoch``.
+    """The ``eth_signTypedData_v4`` payload approving ``root``, paying ``total``, for ``epoch``
+    of the DAO ``dao_id``.
 
-    ``epoch`` and ``total`` are ints, ``root`` a bytes32 as 0x-hex.
+    ``epoch`` and ``total`` are ints, ``dao_id`` and ``root`` bytes32 as 0x-hex.
     """
     message = {
+        "daoId": _dao_id(dao_id),
         "epoch": str(uint256(epoch, "epoch")),
         "root": "0x" + bytes32(root, "root").hex(),
         "total": str(uint256(total, "total")),

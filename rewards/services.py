@@ -199,8 +199,8 @@ def _dao_budget(dao: DAO) -> int | None:
 @transaction.atomic
 def epoch_close(*, dao: DAO, actor: User | None, number: int | None = None) -> Epoch:
     """Close epoch ``number`` (default: the DAO's open one): freeze its entries, allocate per
-    address, build the OpenZeppelin Merkle tree, sign the EpochRoot, pin the dump, open the
-    next epoch.
+    address, build the OpenZeppelin Merkle tree, sign the EpochRoot (for this DAO's ``onchain_id``:
+    no other DAO's distributor accepts it), pin the dump, open the next epoch.
 
     One transaction under a lock on the epoch row: a second closer of the same epoch waits,
     then finds it closed and gets the same stored result.
@@ -235,6 +235,7 @@ def epoch_close(*, dao: DAO, actor: User | None, number: int | None = None) -> E
     dump = tree.dump()
     total = sum(amount for _, amount in values)
     payload = epoch_root_typed_data(
+        dao_id=dao.onchain_id,
         epoch=epoch.number,
         root=tree.root,
         total=total,
@@ -294,7 +295,8 @@ def voucher_issue(
     dataset_id: str,
     actor: User | None,
 ) -> Voucher:
-    """Sign an EIP-712 Claim with the next nonce of (DAO, contributor)."""
+    """Sign an EIP-712 Claim with the next nonce of (DAO, contributor), for the DAO's own
+    ``onchain_id`` and reward contract: no other DAO's distributor accepts it."""
     from rewards.eip712 import claim_typed_data, sign_typed_data
 
     if not isinstance(amount, int) or not 0 < amount <= UINT256_MAX:
@@ -312,6 +314,7 @@ def voucher_issue(
     )
     nonce = 0 if last is None else _int(last) + 1  # nonce 0 is falsy: compare with None
     payload = claim_typed_data(
+        dao_id=dao.onchain_id,
         contributor=contributor,
         amount=amount,
         nonce=nonce,

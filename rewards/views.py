@@ -24,10 +24,12 @@ def _owner_or_manager(request: HttpRequest, address: str, dao_id: int) -> bool:
 
 
 def allocation_claim(allocation: Allocation) -> dict[str, Any]:
-    """Everything a wallet needs to call ``claim(epoch, amount, proof)``."""
+    """Everything a wallet needs to call ``claim(epoch, amount, proof)``, and to check first
+    that ``contract`` is this DAO's (its ``daoId()`` must equal ``daoId``)."""
     epoch = allocation.epoch
     return {
         "dao": epoch.dao.slug,
+        "daoId": epoch.dao.onchain_id,
         "epoch": epoch.number,
         "root": epoch.root,
         "account": allocation.account,

@@ -30,10 +30,12 @@ from datadao.schema import labeling_files_schema
 # --- receiving ------------------------------------------------------------------------------------
 
 
-def _check_signature(*, dataset: Dataset, contributor: User, sha256: str, signature: str) -> bool:
+def _check_signature(
+    *, site: str, dataset: Dataset, contributor: User, sha256: str, signature: str
+) -> bool:
     if not signature:
         return False
-    text = ownership_message(dataset.pk, sha256)
+    text = ownership_message(site, dataset.pk, sha256)
     try:
         signer = Account.recover_message(encode_defunct(text=text), signature=signature)
     except Exception as exc:
@@ -43,7 +45,8 @@ def _check_signature(*, dataset: Dataset, contributor: User, sha256: str, signat
         ) from exc
     if signer != contributor.address:
         raise errors.BadSignature(
-            f"The ownership signature was made by {signer}, not by you ({contributor.address})."
+            f"The ownership signature was made by {signer}, not by you ({contributor.address}); "
+            f"sign exactly the text '{text}'."
         )
     return True
 
@@ -54,14 +57,18 @@ def contribution_receive(
     contributor: User,
     staged: StagedUpload,
     signature: str = "",
+    site: str = "",
 ) -> Contribution:
     """Keep a staged upload as a new contribution and queue its validation.
 
     Refuses (``ContributionRefused``, with the HTTP status to answer) a closed dataset, a
     non-member, a contributor over their hourly quota, a file over the dataset's size limit,
     a signature not made by the contributor, and an exact duplicate. A refused upload leaves
-    nothing: no row, no file.
+    nothing: no row, no file. An ownership ``signature`` is checked against the text naming
+    ``site``, this platform's host as the contributor reached it (``ownership_message``).
     """
+    if signature and not site:
+        raise ValueError("an ownership signature is checked against a site; pass site=")
     storage_name = uuid.uuid4().hex
     try:
         return _receive(
@@ -69,6 +76,7 @@ def contribution_receive(
             contributor=contributor,
             staged=staged,
             signature=signature,
+            site=site,
             storage_name=storage_name,
         )
     except BaseException:
@@ -122,7 +130,13 @@ def _recent_count(contributor: User) -> int:
 
 @transaction.atomic
 def _receive(
-    *, dataset_id: int, contributor: User, staged: StagedUpload, signature: str, storage_name: str
+    *,
+    dataset_id: int,
+    contributor: User,
+    staged: StagedUpload,
+    signature: str,
+    site: str,
+    storage_name: str,
 ) -> Contribution:
     dataset = _dataset_for_upload(dataset_id, contributor)
     if dataset is None:
@@ -140,7 +154,11 @@ def _receive(
         raise errors.BadUpload("The file is empty.")
     _check_type(dataset, staged)
     signed = _check_signature(
-        dataset=dataset, contributor=contributor, sha256=staged.sha256, signature=signature
+        site=site,
+        dataset=dataset,
+        contributor=contributor,
+        sha256=staged.sha256,
+        signature=signature,
     )
     contribution = Contribution(
         dataset=dataset,

@@ -183,7 +183,13 @@ SCHEMAS: dict[str, Schema] = {
     ),
     "SignedTypedData": closed(
         {
-            "typedData": {"type": "object", "description": "eth_signTypedData_v4 payload"},
+            "typedData": {
+                "type": "object",
+                "description": (
+                    "eth_signTypedData_v4 payload; its message starts with the paying DAO's "
+                    "daoId, which the distributor checks against its own."
+                ),
+            },
             "signature": STRING,
             "signer": ADDRESS,
         }
@@ -265,6 +271,11 @@ SCHEMAS: dict[str, Schema] = {
     "Claim": closed(
         {
             "dao": STRING,
+            "daoId": {
+                "type": "string",
+                "pattern": "^0x[0-9a-f]{64}$",
+                "description": "bytes32 the DAO's distributor was deployed for (its daoId()).",
+            },
             "epoch": INTEGER,
             "root": STRING,
             "account": ADDRESS,

@@ -93,7 +93,9 @@ PATHS: dict[str, Schema] = {
                                 "signature": {
                                     "type": "string",
                                     "description": "Optional EIP-191 personal_sign of "
-                                    "`datadao-contribution:{dataset_id}:{sha256 of the file}`.",
+                                    "`datadao-contribution:{site}:{dataset_id}:{sha256}` "
+                                    "(the file's sha256; site: this platform's host[:port] "
+                                    "as sign-in messages name it).",
                                 },
                             },
                             "required": ["file"],

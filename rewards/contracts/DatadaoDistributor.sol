@@ -15,10 +15,14 @@ import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProo
 /// @dev The contract pays out of its own token balance: fund it before roots or vouchers are
 /// redeemed. The signer is fixed at deployment; rotating it means deploying a new distributor,
 /// which keeps every signature ever issued bound to exactly one verifyingContract.
+/// One signer serves every DAO of a platform, so each signed struct also names the DAO it is
+/// for (`daoId`), and a distributor is deployed for exactly one DAO: a root or voucher signed for
+/// any other DAO is refused here, whatever contract address that DAO's creator configured.
 contract DatadaoDistributor is EIP712 {
     using SafeERC20 for IERC20;
 
     struct Claim {
+        bytes32 daoId;
         address contributor;
         uint256 amount;
         uint256 nonce;
@@ -27,13 +31,15 @@ contract DatadaoDistributor is EIP712 {
     }
 
     bytes32 public constant EPOCH_ROOT_TYPEHASH =
-        keccak256("EpochRoot(uint256 epoch,bytes32 root,uint256 total)");
+        keccak256("EpochRoot(bytes32 daoId,uint256 epoch,bytes32 root,uint256 total)");
     bytes32 public constant CLAIM_TYPEHASH = keccak256(
-        "Claim(address contributor,uint256 amount,uint256 nonce,uint256 deadline,bytes32 datasetId)"
+        "Claim(bytes32 daoId,address contributor,uint256 amount,uint256 nonce,uint256 deadline,bytes32 datasetId)"
     );
 
     IERC20 public immutable token;
     address public immutable signer;
+    /// @notice The one DAO this distributor pays for: the platform's bytes32 id of that DAO.
+    bytes32 public immutable daoId;
 
     /// @notice Merkle root per epoch; zero means "not set", which is why a zero root is refused.
     mapping(uint256 epoch => bytes32) public epochRoot;
@@ -50,6 +56,8 @@ contract DatadaoDistributor is EIP712 {
     );
 
     error ZeroAddress();
+    error ZeroDaoId();
+    error WrongDao(bytes32 daoId);
     error ZeroRoot();
     error RootAlreadySet(uint256 epoch);
     error UnknownEpoch(uint256 epoch);
@@ -60,20 +68,28 @@ contract DatadaoDistributor is EIP712 {
     error Expired(uint256 deadline);
     error NonceUsed(address contributor, uint256 nonce);
 
-    constructor(IERC20 token_, address signer_) EIP712("DatadaoDistributor", "1") {
+    constructor(IERC20 token_, address signer_, bytes32 daoId_) EIP712("DatadaoDistributor", "1") {
         if (address(token_) == address(0) || signer_ == address(0)) revert ZeroAddress();
+        if (daoId_ == bytes32(0)) revert ZeroDaoId();
         token = token_;
         signer = signer_;
+        daoId = daoId_;
     }
 
     /// @notice Publish the Merkle root of a closed epoch. Anyone may relay it; only the signer's
-    /// EIP-712 signature over (epoch, root, total) makes it valid, and each epoch is set once.
-    function setEpochRoot(uint256 epoch, bytes32 root, uint256 total, bytes calldata signature)
-        external
-    {
+    /// EIP-712 signature over (daoId, epoch, root, total) makes it valid, and each epoch is set
+    /// once. A root signed for another DAO is refused before it can take an epoch number.
+    function setEpochRoot(
+        bytes32 daoId_,
+        uint256 epoch,
+        bytes32 root,
+        uint256 total,
+        bytes calldata signature
+    ) external {
+        if (daoId_ != daoId) revert WrongDao(daoId_);
         if (root == bytes32(0)) revert ZeroRoot();
         if (epochRoot[epoch] != bytes32(0)) revert RootAlreadySet(epoch);
-        _requireSigner(epochRootDigest(epoch, root, total), signature);
+        _requireSigner(epochRootDigest(daoId_, epoch, root, total), signature);
 
         epochRoot[epoch] = root;
         epochTotal[epoch] = total;
@@ -102,6 +118,7 @@ contract DatadaoDistributor is EIP712 {
     /// @notice Redeem a signer-issued voucher. Anyone may submit it (a relayer can pay the gas);
     /// the tokens always go to `c.contributor`.
     function claimVoucher(Claim calldata c, bytes calldata signature) external {
+        if (c.daoId != daoId) revert WrongDao(c.daoId);
         if (c.deadline < block.timestamp) revert Expired(c.deadline);
         if (nonceUsed[c.contributor][c.nonce]) revert NonceUsed(c.contributor, c.nonce);
         _requireSigner(claimDigest(c), signature);
@@ -113,19 +130,29 @@ contract DatadaoDistributor is EIP712 {
 
     /// @notice The EIP-712 digest the signer signs for an epoch root; exposed so off-chain code
     /// can check its encoding against the contract's.
-    function epochRootDigest(uint256 epoch, bytes32 root, uint256 total)
+    function epochRootDigest(bytes32 daoId_, uint256 epoch, bytes32 root, uint256 total)
         public
         view
         returns (bytes32)
     {
-        return _hashTypedDataV4(keccak256(abi.encode(EPOCH_ROOT_TYPEHASH, epoch, root, total)));
+        return _hashTypedDataV4(
+            keccak256(abi.encode(EPOCH_ROOT_TYPEHASH, daoId_, epoch, root, total))
+        );
     }
 
     /// @notice The EIP-712 digest the signer signs for a voucher.
     function claimDigest(Claim calldata c) public view returns (bytes32) {
         return _hashTypedDataV4(
             keccak256(
-                abi.encode(CLAIM_TYPEHASH, c.contributor, c.amount, c.nonce, c.deadline, c.datasetId)
+                abi.encode(
+                    CLAIM_TYPEHASH,
+                    c.daoId,
+                    c.contributor,
+                    c.amount,
+                    c.nonce,
+                    c.deadline,
+                    c.datasetId
+                )
             )
         );
     }

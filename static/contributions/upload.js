@@ -1,7 +1,7 @@
 // Upload widget: several files, drag and drop, a progress bar per file, then live status.
 // Optionally each file is signed first with the wallet (EIP-191 personal_sign of
-// "datadao-contribution:{dataset}:{sha256}"), which proves ownership and earns full
-// authenticity and ownership scores.
+// "datadao-contribution:{site}:{dataset}:{sha256}", site being this platform's host), which
+// proves ownership and earns full authenticity and ownership scores.
 (function () {
   "use strict";
   const FINAL = ["pinned", "rejected", "failed"];
@@ -54,7 +54,8 @@
     if (file.size > SIGN_MAX_BYTES) { ui.note = " (too large to sign in the browser: unsigned)"; return ""; }
     ui.status.textContent = "hashing to sign";
     const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", await file.arrayBuffer()));
-    const message = "datadao-contribution:" + form.dataset.datasetId + ":" + hex(digest);
+    const message = "datadao-contribution:" + form.dataset.site + ":" + form.dataset.datasetId
+      + ":" + hex(digest);
     ui.status.textContent = "waiting for your wallet's signature";
     return window.ethereum.request({
       method: "personal_sign",

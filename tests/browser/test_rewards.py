@@ -63,3 +63,5 @@ def test_a_settled_reward_is_shown_and_its_claim_copied(
     assert claim == allocation_claim(allocation)
     assert claim["account"] == wallet.address and claim["amount"] == str(75 * 10**16)
     assert claim["proof"] and verify(epoch.root, wallet.address, 75 * 10**16, claim["proof"])
+    # The DAO's id travels with the claim: the contract to claim from must return it as daoId().
+    assert claim["daoId"] == dataset.dao.onchain_id

@@ -23,6 +23,7 @@ from django.test import Client, override_settings
 from PIL import Image
 
 from contributions import pipeline, services
+from contributions.attestation import ProofFields, recover, typed_data
 from contributions.models import Contribution, ContributionProof, Release, Status
 from contributions.releases import manifest_bytes, release_publish
 from datadao.models import AuditEvent, DatasetStatus, Membership, Role, User
@@ -136,10 +137,12 @@ def test_manifest_lists_every_pinned_contribution_and_its_cid_is_the_manifest(
     release = release_publish(dataset=table, actor=creator)
 
     manifest = release.manifest
-    assert manifest["datadao_release"] == 1 and manifest["version"] == release.version == 1
+    assert manifest["datadao_release"] == 2 and manifest["version"] == release.version == 1
     assert manifest["dataset"] == {
         "id": table.pk,
         "dao": table.dao.slug,
+        "dao_id": table.dao.onchain_id,
+        "chain_id": table.dao.chain_id,
         "slug": table.slug,
         "name": "Readings",
         "kind": "tabular",
@@ -166,6 +169,23 @@ def test_manifest_lists_every_pinned_contribution_and_its_cid_is_the_manifest(
         "validator_version": first.validator_version,
         "proof": {"signature": proof.signature, "signer": proof.signer},
     }
+    # The manifest alone rebuilds each proof's signed payload, bound to this DAO and chain.
+    described = manifest["dataset"]
+    for entry in manifest["contributions"]:
+        rebuilt = typed_data(
+            ProofFields(
+                dao_id=described["dao_id"],
+                dataset_pk=described["id"],
+                contributor=entry["contributor"],
+                cid=entry["cid"],
+                score=entry["scores"]["score"],
+                quality=entry["scores"]["quality"],
+                uniqueness=entry["scores"]["uniqueness"],
+                validator_version=entry["validator_version"],
+            ),
+            chain_id=described["chain_id"],
+        )
+        assert recover(rebuilt, entry["proof"]["signature"]) == entry["proof"]["signer"]
     size = len(COMMA) + len(SEMICOLON)
     assert manifest["totals"] == {
         "contributions": 2,

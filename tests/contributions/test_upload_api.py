@@ -71,7 +71,7 @@ def test_signed_upload_records_ownership(member_client: Client, tabular) -> None
     client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
     data = good_csv(3)
     digest = __import__("hashlib").sha256(data).hexdigest()
-    text = ownership_message(tabular.pk, digest)
+    text = ownership_message("testserver", tabular.pk, digest)
     signature = key.sign_message(encode_defunct(text=text)).signature.to_0x_hex()
     response = _post(client, tabular, data, signature=signature)
     assert response.status_code == 201, response.content
@@ -81,6 +81,31 @@ def test_signed_upload_records_ownership(member_client: Client, tabular) -> None
     response = _post(client, tabular, good_csv(4), signature=other)
     assert response.status_code == 400
     assert "not by you" in response.json()["detail"]
+
+
+def test_an_ownership_signature_for_another_site_is_refused(tabular) -> None:  # type: ignore[no-untyped-def]
+    # Dataset numbers repeat across platform instances: a signature the contributor made for
+    # dataset N of another site (or in the text without a site) proves nothing here.
+    key = Account.create()
+    user = UserFactory(address=key.address)
+    from datadao.models import Membership, Role
+
+    Membership.objects.create(dao=tabular.dao, user=user, role=Role.CONTRIBUTOR)
+    client = Client()
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    data = good_csv(5)
+    digest = __import__("hashlib").sha256(data).hexdigest()
+    expected = f"datadao-contribution:testserver:{tabular.pk}:{digest}"
+    assert ownership_message("testserver", tabular.pk, digest) == expected
+    for text in (
+        ownership_message("datadao.example.org", tabular.pk, digest),
+        f"datadao-contribution:{tabular.pk}:{digest}",
+    ):
+        signature = key.sign_message(encode_defunct(text=text)).signature.to_0x_hex()
+        response = _post(client, tabular, data, signature=signature)
+        assert response.status_code == 400, response.content
+        assert response.json()["detail"].endswith(f"sign exactly the text '{expected}'.")
+    assert not tabular.contributions.exists()
 
 
 def test_api_token_upload(tabular, member) -> None:  # type: ignore[no-untyped-def]

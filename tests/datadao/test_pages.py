@@ -56,6 +56,7 @@ def test_each_dataset_is_linked_and_described_in_plain_words(django_assert_num_q
     with django_assert_num_queries(4):  # the DAO, then 3 for its datasets however many
         body = Client().get(f"/daos/{dao.slug}/").content.decode()
     assert f'<a href="/daos/{dao.slug}/{table.slug}/">Readings</a>' in body
+    assert f"<dt>DAO id</dt><dd><code>{dao.onchain_id}</code>" in body
     assert "CSV or JSON Lines rows with 2 columns: <code>sensor</code> (string, required)" in body
     assert "2 pinned contributions" in body
     assert "earns up to <strong>1000000000000000000</strong> (smallest unit of AIR)" in body

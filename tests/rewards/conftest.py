@@ -15,6 +15,8 @@ from tests.rewards import evm
 # Deterministic keys, so a failing signature test can be replayed by hand. Never used on a network.
 REWARDS_SIGNER_KEY = "0x" + "5e" * 32
 OTHER_SIGNER_KEY = "0x" + "a7" * 32
+# The DAO the fixture distributor pays for (any nonzero bytes32; the platform's are random).
+DAO_ID = "0x" + "d0" * 32
 # Enough for every test's allocations and vouchers; the tests assert exact balances, not this.
 DISTRIBUTOR_FUNDING = 10**30
 
@@ -51,8 +53,10 @@ def other_signer() -> LocalAccount:
 def distributor_deployment(
     w3: Web3, evm_artifacts: evm.Artifacts, rewards_signer: LocalAccount
 ) -> tuple[Contract, Contract]:
-    """(token, distributor) on the local chain, the distributor funded and trusting
-    ``rewards_signer``."""
-    token, distributor = evm.deploy_distributor(w3, rewards_signer.address, artifacts=evm_artifacts)
+    """(token, distributor) on the local chain, the distributor funded, trusting
+    ``rewards_signer`` and paying for ``DAO_ID``."""
+    token, distributor = evm.deploy_distributor(
+        w3, rewards_signer.address, DAO_ID, artifacts=evm_artifacts
+    )
     evm.fund(token, distributor.address, DISTRIBUTOR_FUNDING)
     return token, distributor

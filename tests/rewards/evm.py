@@ -9,7 +9,7 @@ Typical use::
 
     artifacts = compile_contracts(tmp_dir)            # once per session, ~5 s
     w3 = new_chain()                                  # fresh chain per test, ~20 ms
-    token, distributor = deploy_distributor(w3, signer.address, artifacts=artifacts)
+    token, distributor = deploy_distributor(w3, signer.address, dao_id, artifacts=artifacts)
     fund(token, distributor.address, 10**24)
 """
 
@@ -126,13 +126,25 @@ def deploy(w3: Web3, artifact: Artifact, *args: Any, sender: str | None = None) 
 
 
 def deploy_distributor(
-    w3: Web3, signer_address: str, *, artifacts: Artifacts, token: Contract | None = None
+    w3: Web3,
+    signer_address: str,
+    dao_id: str,
+    *,
+    artifacts: Artifacts,
+    token: Contract | None = None,
 ) -> tuple[Contract, Contract]:
     """Deploy a TestToken (unless one is given) and a DatadaoDistributor trusting
-    ``signer_address``. The distributor starts unfunded; see ``fund``."""
+    ``signer_address`` and paying for the DAO ``dao_id`` (0x + 64 hex). The distributor starts
+    unfunded; see ``fund``."""
     if token is None:
         token = deploy(w3, artifacts["TestToken"])
-    distributor = deploy(w3, artifacts["DatadaoDistributor"], token.address, signer_address)
+    distributor = deploy(
+        w3,
+        artifacts["DatadaoDistributor"],
+        token.address,
+        signer_address,
+        bytes.fromhex(dao_id[2:]),
+    )
     return token, distributor
 
 

@@ -20,6 +20,7 @@ A = to_checksum_address("0x" + "a1" * 20)
 B = to_checksum_address("0x" + "b2" * 20)
 C = to_checksum_address("0x" + "c3" * 20)
 KEY = "0x" + keccak(text="datadao-test-cli-reward-signer").hex()
+DAO_ID = "0x" + keccak(text="datadao-test-cli-dao").hex()
 SIGNER_ENV = ("REWARD_SIGNER_KEY", "REWARD_SIGNER_KEYSTORE", "REWARD_SIGNER_PASSWORD")
 
 
@@ -94,6 +95,7 @@ def _voucher_args(**overrides: str) -> list[str]:
         "amount": str(10**18),
         "nonce": "4",
         "deadline": str(int(time.time()) + 86_400),
+        "dao-id": DAO_ID,
         "dataset-id": "0x" + keccak(text="dataset:1").hex(),
         "chain-id": "31337",
         "verifying-contract": C,
@@ -121,6 +123,7 @@ def test_voucher_prints_a_signed_payload(signer_env: Account) -> None:
     payload = envelope["typedData"]
     assert payload["primaryType"] == "Claim"
     assert payload["message"]["amount"] == str(10**18)
+    assert payload["message"]["daoId"] == DAO_ID
     assert payload["domain"]["chainId"] == 31337
     assert recover_typed_data(payload, envelope["signature"]) == signer_env.address
     assert len(typed_data_digest(payload)) == 32
@@ -154,6 +157,8 @@ def test_voucher_without_a_key(monkeypatch: pytest.MonkeyPatch) -> None:
         ({"chain-id": "0"}, "chain_id must be between 1 and 2"),
         ({"contributor": "0x12"}, "contributor must be a 0x-prefixed"),
         ({"dataset-id": "dataset-1"}, "dataset_id must be 0x followed by 64 hex digits"),
+        ({"dao-id": "my-dao"}, "dao_id must be 0x followed by 64 hex digits"),
+        ({"dao-id": "0x" + "00" * 32}, "dao_id must not be zero"),
         ({"deadline": "1000"}, "--deadline 1000 is in the past"),
     ],
 )

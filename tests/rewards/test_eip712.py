@@ -31,11 +31,13 @@ from rewards.eip712 import (
 SIGNER = Account.from_key(keccak(text="datadao-test-eip712-signer"))
 CONTRACT = to_checksum_address("0x" + "c0" * 20)
 DATASET = "0x" + keccak(text="dataset:1").hex()
+DAO = "0x" + keccak(text="dao:1").hex()
 MAX_UINT256 = 2**256 - 1
 
 
 def _claim(**overrides: Any) -> dict[str, Any]:
     fields: dict[str, Any] = {
+        "dao_id": DAO,
         "contributor": "0x" + "ab" * 20,
         "amount": 10**18,
         "nonce": 1,
@@ -49,6 +51,7 @@ def _claim(**overrides: Any) -> dict[str, Any]:
 
 def _epoch_root(**overrides: Any) -> dict[str, Any]:
     fields: dict[str, Any] = {
+        "dao_id": DAO,
         "epoch": 3,
         "root": "0x" + "AB" * 32,
         "total": 10**21,
@@ -74,6 +77,7 @@ def test_claim_payload_shape() -> None:
                 {"name": "verifyingContract", "type": "address"},
             ],
             "Claim": [
+                {"name": "daoId", "type": "bytes32"},
                 {"name": "contributor", "type": "address"},
                 {"name": "amount", "type": "uint256"},
                 {"name": "nonce", "type": "uint256"},
@@ -89,6 +93,7 @@ def test_claim_payload_shape() -> None:
             "verifyingContract": CONTRACT,
         },
         "message": {
+            "daoId": DAO,
             "contributor": to_checksum_address("0x" + "ab" * 20),
             "amount": "1000000000000000000",
             "nonce": "1",
@@ -103,16 +108,28 @@ def test_epoch_root_payload_shape() -> None:
     payload = _epoch_root()
     assert payload["primaryType"] == "EpochRoot"
     assert set(payload["types"]) == {"EIP712Domain", "EpochRoot"}
-    assert payload["message"] == {"epoch": "3", "root": "0x" + "ab" * 32, "total": str(10**21)}
+    assert payload["message"] == {
+        "daoId": DAO,
+        "epoch": "3",
+        "root": "0x" + "ab" * 32,
+        "total": str(10**21),
+    }
+    assert [f["name"] for f in payload["types"]["EpochRoot"]] == [
+        "daoId",
+        "epoch",
+        "root",
+        "total",
+    ]
 
 
 def test_typehashes_are_the_contracts() -> None:
     claim = (
-        "Claim(address contributor,uint256 amount,uint256 nonce,uint256 deadline,bytes32 datasetId)"
+        "Claim(bytes32 daoId,address contributor,uint256 amount,uint256 nonce,"
+        "uint256 deadline,bytes32 datasetId)"
     )
     assert TYPEHASHES["Claim"] == keccak(text=claim)
     assert TYPEHASHES["EpochRoot"] == keccak(
-        text="EpochRoot(uint256 epoch,bytes32 root,uint256 total)"
+        text="EpochRoot(bytes32 daoId,uint256 epoch,bytes32 root,uint256 total)"
     )
 
 
@@ -120,10 +137,12 @@ uints = st.one_of(st.integers(0, MAX_UINT256), st.sampled_from([0, MAX_UINT256])
 addresses = st.binary(min_size=20, max_size=20).map(to_checksum_address)
 words = st.binary(min_size=32, max_size=32).map(lambda b: "0x" + b.hex())
 chain_ids = st.integers(1, 2**53 - 1)
+dao_ids = words.filter(lambda word: int(word, 16) != 0)  # the builders refuse a zero daoId
 
 
 @settings(max_examples=40, deadline=None)
 @given(
+    dao_id=dao_ids,
     contributor=addresses,
     amount=uints,
     nonce=uints,
@@ -133,6 +152,7 @@ chain_ids = st.integers(1, 2**53 - 1)
     contract=addresses,
 )
 def test_claim_digest_matches_eth_account(
+    dao_id: str,
     contributor: str,
     amount: int,
     nonce: int,
@@ -142,6 +162,7 @@ def test_claim_digest_matches_eth_account(
     contract: str,
 ) -> None:
     payload = claim_typed_data(
+        dao_id=dao_id,
         contributor=contributor,
         amount=amount,
         nonce=nonce,
@@ -158,12 +179,17 @@ def test_claim_digest_matches_eth_account(
 
 
 @settings(max_examples=40, deadline=None)
-@given(epoch=uints, root=words, total=uints, chain_id=chain_ids, contract=addresses)
+@given(dao_id=dao_ids, epoch=uints, root=words, total=uints, chain_id=chain_ids, contract=addresses)
 def test_epoch_root_digest_matches_eth_account(
-    epoch: int, root: str, total: int, chain_id: int, contract: str
+    dao_id: str, epoch: int, root: str, total: int, chain_id: int, contract: str
 ) -> None:
     payload = epoch_root_typed_data(
-        epoch=epoch, root=root, total=total, chain_id=chain_id, verifying_contract=contract
+        dao_id=dao_id,
+        epoch=epoch,
+        root=root,
+        total=total,
+        chain_id=chain_id,
+        verifying_contract=contract,
     )
     assert typed_data_digest(payload) == _eth_account_digest(payload)
 
@@ -206,6 +232,12 @@ def test_changed_message_recovers_someone_else() -> None:
     assert recover_typed_data(changed, signature) != SIGNER.address
     other_chain = _claim(chain_id=1)
     assert recover_typed_data(other_chain, signature) != SIGNER.address
+    other_dao = _claim(dao_id="0x" + keccak(text="dao:2").hex())
+    assert recover_typed_data(other_dao, signature) != SIGNER.address
+    root_signature = sign_typed_data(_epoch_root(), SIGNER)
+    assert recover_typed_data(
+        _epoch_root(dao_id=other_dao["message"]["daoId"]), root_signature
+    ) != (SIGNER.address)
 
 
 @pytest.mark.parametrize(
@@ -239,6 +271,9 @@ def test_malformed_signatures_are_refused(signature: object, message: str) -> No
         ({"verifying_contract": "nope"}, "verifying_contract must be a 0x-prefixed"),
         ({"chain_id": 0}, "chain_id must be between 1 and 2\\*\\*53 - 1"),
         ({"chain_id": 2**53}, "chain_id must be between 1 and 2\\*\\*53 - 1"),
+        ({"dao_id": "my-dao"}, "dao_id must be 0x followed by 64 hex digits"),
+        ({"dao_id": 7}, "dao_id must be 0x followed by 64 hex digits"),
+        ({"dao_id": "0x" + "00" * 32}, "dao_id must not be zero"),
     ],
 )
 def test_builders_refuse_bad_values(overrides: dict[str, Any], message: str) -> None:
@@ -268,6 +303,10 @@ def _edited(edit: str) -> dict[str, Any]:
         payload["domain"]["chainId"] = "31337"
     elif edit == "extra-key":
         payload["signature"] = "0x"
+    elif edit == "no-dao-id":
+        # A Claim as signed before payloads named their DAO: nothing to tell DAOs apart.
+        payload["types"]["Claim"] = payload["types"]["Claim"][1:]
+        del payload["message"]["daoId"]
     return payload
 
 
@@ -284,6 +323,7 @@ def _edited(edit: str) -> dict[str, Any]:
         ("domain-name", "domain must be 'DatadaoDistributor' version '1'"),
         ("string-chain-id", "chain_id must be an int, not str"),
         ("extra-key", "typed data must have exactly types, primaryType, domain and message"),
+        ("no-dao-id", "types do not match the Claim and EIP712Domain definitions"),
     ],
 )
 def test_digest_refuses_foreign_payloads(edit: str, message: str) -> None:

@@ -28,6 +28,10 @@ from rewards.eip712 import (
 )
 from rewards.merkle import StandardMerkleTree, verify
 from tests.rewards import evm
+from tests.rewards.conftest import DAO_ID
+
+DAO_ID_BYTES = to_bytes(hexstr=DAO_ID)
+OTHER_DAO_ID = "0x" + "0e" * 32
 
 EPOCH = 7
 DATASET_ID = "0x" + keccak(text="dataset:weather-2024").hex()
@@ -66,9 +70,15 @@ def _epoch_for(w3: Web3) -> Epoch:
 
 
 def _sign_root(
-    signer: LocalAccount, distributor: Contract, epoch: int, root: str, total: int
+    signer: LocalAccount,
+    distributor: Contract,
+    epoch: int,
+    root: str,
+    total: int,
+    dao_id: str = DAO_ID,
 ) -> str:
     payload = epoch_root_typed_data(
+        dao_id=dao_id,
         epoch=epoch,
         root=root,
         total=total,
@@ -83,7 +93,7 @@ def _set_root(distributor: Contract, signer: LocalAccount, epoch: int, tree_epoc
     evm.transact(
         distributor.w3,
         distributor.functions.setEpochRoot(
-            epoch, tree_epoch.tree.root, tree_epoch.total, signature
+            DAO_ID_BYTES, epoch, tree_epoch.tree.root, tree_epoch.total, signature
         ),
     )
 
@@ -109,13 +119,28 @@ def test_off_chain_digests_match_the_contract(
     chain_id = w3.eth.chain_id
     root = "0x" + "ab" * 32
     root_payload = epoch_root_typed_data(
-        epoch=3, root=root, total=12345, chain_id=chain_id, verifying_contract=distributor.address
+        dao_id=DAO_ID,
+        epoch=3,
+        root=root,
+        total=12345,
+        chain_id=chain_id,
+        verifying_contract=distributor.address,
     )
-    on_chain = distributor.functions.epochRootDigest(3, to_bytes(hexstr=root), 12345).call()
+    on_chain = distributor.functions.epochRootDigest(
+        DAO_ID_BYTES, 3, to_bytes(hexstr=root), 12345
+    ).call()
     assert on_chain == _digest(root_payload) == typed_data_digest(root_payload)
 
-    voucher = (w3.eth.accounts[2], 5 * 10**18, 9, 2**40, to_bytes(hexstr=DATASET_ID))
+    voucher = (
+        DAO_ID_BYTES,
+        w3.eth.accounts[2],
+        5 * 10**18,
+        9,
+        2**40,
+        to_bytes(hexstr=DATASET_ID),
+    )
     claim_payload = claim_typed_data(
+        dao_id=DAO_ID,
         contributor=w3.eth.accounts[2],
         amount=5 * 10**18,
         nonce=9,
@@ -129,6 +154,7 @@ def test_off_chain_digests_match_the_contract(
 
     domain = distributor.functions.eip712Domain().call()
     assert domain[1:5] == [DOMAIN_NAME, DOMAIN_VERSION, chain_id, distributor.address]
+    assert distributor.functions.daoId().call() == DAO_ID_BYTES
 
 
 # --- Epoch claims ---------------------------------------------------------------------------
@@ -227,7 +253,7 @@ def test_root_signed_by_the_wrong_key_is_refused(
         evm.transact(
             w3,
             distributor.functions.setEpochRoot(
-                EPOCH, tree_epoch.tree.root, tree_epoch.total, signature
+                DAO_ID_BYTES, EPOCH, tree_epoch.tree.root, tree_epoch.total, signature
             ),
         )
     assert distributor.functions.epochRoot(EPOCH).call() == b"\x00" * 32
@@ -245,7 +271,7 @@ def test_root_signed_for_another_total_is_refused(
         evm.transact(
             w3,
             distributor.functions.setEpochRoot(
-                EPOCH, tree_epoch.tree.root, tree_epoch.total * 2, signature
+                DAO_ID_BYTES, EPOCH, tree_epoch.tree.root, tree_epoch.total * 2, signature
             ),
         )
 
@@ -261,7 +287,9 @@ def test_root_can_be_set_only_once(
     other_root = "0x" + "cd" * 32
     signature = _sign_root(rewards_signer, distributor, EPOCH, other_root, 1)
     with evm.expect_revert(distributor, "RootAlreadySet", EPOCH):
-        evm.transact(w3, distributor.functions.setEpochRoot(EPOCH, other_root, 1, signature))
+        evm.transact(
+            w3, distributor.functions.setEpochRoot(DAO_ID_BYTES, EPOCH, other_root, 1, signature)
+        )
     assert distributor.functions.epochRoot(EPOCH).call() == to_bytes(hexstr=epoch.tree.root)
 
 
@@ -289,9 +317,11 @@ class Voucher:
     nonce: int
     deadline: int
     dataset_id: str = DATASET_ID
+    dao_id: str = DAO_ID
 
-    def as_tuple(self) -> tuple[str, int, int, int, bytes]:
+    def as_tuple(self) -> tuple[bytes, str, int, int, int, bytes]:
         return (
+            to_bytes(hexstr=self.dao_id),
             self.contributor,
             self.amount,
             self.nonce,
@@ -301,6 +331,7 @@ class Voucher:
 
     def payload(self, *, chain_id: int, verifying_contract: str) -> dict[str, Any]:
         return claim_typed_data(
+            dao_id=self.dao_id,
             contributor=self.contributor,
             amount=self.amount,
             nonce=self.nonce,
@@ -422,7 +453,7 @@ def test_voucher_for_another_distributor_is_refused(
     token, distributor = distributor_deployment
     # Same token, same signer: only verifyingContract tells the two distributors apart.
     _, other = evm.deploy_distributor(
-        w3, rewards_signer.address, artifacts=evm_artifacts, token=token
+        w3, rewards_signer.address, DAO_ID, artifacts=evm_artifacts, token=token
     )
     evm.fund(token, other.address, 10**24)
     voucher = _voucher(w3)
@@ -486,3 +517,66 @@ def test_high_s_twin_of_a_valid_signature_is_refused(
         evm.transact(w3, distributor.functions.claimVoucher(voucher.as_tuple(), twin))
     # The canonical signature is still good afterwards: the refusal did not burn the nonce.
     evm.transact(w3, distributor.functions.claimVoucher(voucher.as_tuple(), signature))
+
+
+# --- One distributor, one DAO ----------------------------------------------------------------
+
+
+def test_root_signed_for_another_dao_is_refused(
+    w3: Web3, distributor_deployment: tuple[Contract, Contract], rewards_signer: LocalAccount
+) -> None:
+    _, distributor = distributor_deployment
+    tree_epoch = _epoch_for(w3)
+    # The right signer, this contract, this chain: only the DAO differs.
+    signature = _sign_root(
+        rewards_signer,
+        distributor,
+        EPOCH,
+        tree_epoch.tree.root,
+        tree_epoch.total,
+        dao_id=OTHER_DAO_ID,
+    )
+    other = to_bytes(hexstr=OTHER_DAO_ID)
+    with evm.expect_revert(distributor, "WrongDao", other):
+        evm.transact(
+            w3,
+            distributor.functions.setEpochRoot(
+                other, EPOCH, tree_epoch.tree.root, tree_epoch.total, signature
+            ),
+        )
+    # Relayed under this contract's daoId instead, the signature no longer matches.
+    with evm.expect_revert(distributor, "InvalidSignature"):
+        evm.transact(
+            w3,
+            distributor.functions.setEpochRoot(
+                DAO_ID_BYTES, EPOCH, tree_epoch.tree.root, tree_epoch.total, signature
+            ),
+        )
+    assert distributor.functions.epochRoot(EPOCH).call() == b"\x00" * 32
+
+
+def test_voucher_signed_for_another_dao_is_refused(
+    w3: Web3, distributor_deployment: tuple[Contract, Contract], rewards_signer: LocalAccount
+) -> None:
+    token, distributor = distributor_deployment
+    base = _voucher(w3)
+    foreign = Voucher(base.contributor, base.amount, base.nonce, base.deadline, dao_id=OTHER_DAO_ID)
+    signature = _signed(foreign, rewards_signer, distributor)
+    with evm.expect_revert(distributor, "WrongDao", to_bytes(hexstr=OTHER_DAO_ID)):
+        evm.transact(w3, distributor.functions.claimVoucher(foreign.as_tuple(), signature))
+    with evm.expect_revert(distributor, "InvalidSignature"):
+        evm.transact(w3, distributor.functions.claimVoucher(base.as_tuple(), signature))
+    assert token.functions.balanceOf(base.contributor).call() == 0
+    assert not distributor.functions.nonceUsed(base.contributor, base.nonce).call()
+
+
+def test_a_distributor_needs_a_dao_id(
+    w3: Web3, evm_artifacts: evm.Artifacts, rewards_signer: LocalAccount
+) -> None:
+    token = evm.deploy(w3, evm_artifacts["TestToken"])
+    factory = w3.eth.contract(
+        abi=evm_artifacts["DatadaoDistributor"].abi,
+        bytecode=evm_artifacts["DatadaoDistributor"].bytecode,
+    )
+    with evm.expect_revert(factory, "ZeroDaoId"):
+        evm.transact(w3, factory.constructor(token.address, rewards_signer.address, bytes(32)))

@@ -153,6 +153,7 @@ def test_vouchers_take_consecutive_nonces_and_recover_to_the_signer() -> None:
         for amount in (5, 7)
     )
     assert (int(first.nonce), int(second.nonce)) == (0, 1)
+    assert second.typed_data["message"]["daoId"] == dao.onchain_id
     assert (
         recover_typed_data(second.typed_data, second.signature)
         == Account.from_key(REWARD_KEY).address
@@ -200,6 +201,8 @@ def test_claim_downloads_are_for_the_owner_only() -> None:
     assert response.status_code == 200 and "attachment" in response["Content-Disposition"]
     body = response.json()
     assert body["amount"] == "1000" and verify(body["root"], owner.address, 1000, body["proof"])
+    # The DAO's id, to check the contract's daoId() against, and the one the root is signed for.
+    assert body["daoId"] == dataset.dao.onchain_id == epoch.root_typed_data["message"]["daoId"]
     page = client.get("/me/rewards").content.decode()
     assert "Copy" in page and str(allocation.pk) in page
     stranger = Client()

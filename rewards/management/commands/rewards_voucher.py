@@ -20,12 +20,15 @@ class Command(BaseCommand):
         "Sign an EIP-712 Claim voucher for the DatadaoDistributor contract with the reward "
         "signer (REWARD_SIGNER_KEY, or REWARD_SIGNER_KEYSTORE and REWARD_SIGNER_PASSWORD) "
         "and print {typedData, signature, signer} as JSON: typedData is the exact "
-        "eth_signTypedData_v4 payload, so a wallet or auditor can re-hash it. For one-off "
+        "eth_signTypedData_v4 payload, so a wallet or auditor can re-hash it. --dao-id is "
+        "the paying DAO's id (shown in the console), which its distributor was deployed "
+        "with; no other DAO's distributor accepts the voucher. For one-off "
         "or manual payouts; reads no database."
     )
     requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("--dao-id", required=True, metavar="BYTES32", help="0x + 64 hex")
         parser.add_argument("--contributor", required=True, metavar="ADDRESS")
         parser.add_argument("--amount", required=True, metavar="N", help="base units (wei)")
         parser.add_argument("--nonce", required=True, metavar="N")
@@ -41,6 +44,7 @@ class Command(BaseCommand):
                 for name in ("amount", "nonce", "deadline", "chain_id")
             }
             payload = claim_typed_data(
+                dao_id=options["dao_id"].strip(),
                 contributor=options["contributor"].strip(),
                 dataset_id=options["dataset_id"].strip(),
                 verifying_contract=options["verifying_contract"].strip(),

@@ -11,7 +11,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("datadao", "0004_dao_epoch_days"),
+        ("datadao", "0005_dao_reward_identity"),
     ]
 
     operations = [
