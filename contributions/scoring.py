@@ -10,12 +10,17 @@ The four parts, in the spirit of Vana's proof of contribution:
   - images: half resolution (1 megapixel or more scores full), half sharpness (variance of
     the Laplacian of the grey image; 100 or more scores full — blurry images score low);
   - text: printable share × letter share, scaled down for texts under 200 characters.
-* **uniqueness** — tabular: share of the file's distinct rows not already in the dataset;
-  images: perceptual-hash distance to the nearest accepted image (16 bits or more = unique);
-  text: 1 − the highest estimated Jaccard similarity (MinHash) to an accepted text.
+* **uniqueness** — tabular: share of the file's rows that are new to the dataset
+  (``contributions.novelty``); images: perceptual-hash distance to the nearest accepted image
+  (16 bits or more = unique); text: 1 − the highest estimated Jaccard similarity (MinHash) to
+  an accepted text.
 
-The combined score is the integer weighted mean with the dataset's weights. Everything here is
-deterministic, so re-running it on the pinned bytes reproduces the signed scores.
+The combined score is the integer weighted mean of authenticity, ownership and quality with
+the dataset's weights (``combined``). Uniqueness is not part of it: novelty is a gate, not a
+weight that good quality could make up for. A file that adds nothing (no new row, or a
+near-duplicate image or text) is not accepted on its scores, and a tabular file is paid only
+for its new rows (``contributions.novelty``). Everything here is deterministic, so re-running
+it on the pinned bytes reproduces the signed scores.
 """
 
 from __future__ import annotations
@@ -43,6 +48,19 @@ def combine(parts: dict[str, int], weights: dict[str, int]) -> int:
     if total <= 0:
         raise ValueError("at least one weight must be positive")
     return sum(parts[name] * weight for name, weight in weights.items()) // total
+
+
+# The parts the combined score weighs; uniqueness gates instead (see the module doc).
+WEIGHED_PARTS = ("authenticity", "ownership", "quality")
+
+
+def combined(parts: dict[str, int], weights: dict[str, int]) -> int:
+    """The combined score: ``combine`` over ``WEIGHED_PARTS`` (a ``uniqueness`` weight is
+    ignored). When the policy weighs none of them, every contribution scores full."""
+    weighed = {name: weights.get(name, 0) for name in WEIGHED_PARTS}
+    if sum(weighed.values()) <= 0:
+        return BPS
+    return combine(parts, weighed)
 
 
 def ownership_parts(*, signed: bool) -> dict[str, int]:
@@ -103,12 +121,6 @@ def text_quality(metrics: dict[str, Any]) -> int:
 
 
 # --- uniqueness -----------------------------------------------------------------------------------
-
-
-def share_new(total_distinct: int, already_present: int) -> int:
-    if total_distinct <= 0:
-        return 0
-    return bps((total_distinct - already_present) / total_distinct)
 
 
 def image_phash(path: Path) -> int:

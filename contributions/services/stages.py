@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from contributions.models import (
@@ -13,9 +13,9 @@ from contributions.models import (
     ContributionProof,
     Fingerprint,
     Review,
-    RowHash,
     Status,
 )
+from contributions.novelty import Novelty
 from contributions.services import common
 from contributions.services.common import (
     MAX_STAGE_ATTEMPTS,
@@ -95,20 +95,32 @@ def contribution_record_scores(
     near_duplicate_of: int | None,
     row_digests: list[bytes] | None = None,
     fingerprint: dict[str, Any] | None = None,
+    novelty: Novelty | None = None,
 ) -> Contribution | None:
-    """Store the proof-of-contribution scores and decide: accepted (on to attestation) or
-    rejected. A near-duplicate of another contributor's data is flagged for the DAO's review."""
+    """Store the proof-of-contribution scores and decide (``scores_outcome``): accepted (on
+    to attestation) or rejected; a near-duplicate is flagged for the DAO's review.
+
+    ``row_digests`` are the digests of the rows scoring found new. An accepted tabular
+    contribution claims them in the dataset's row index (``rows_claim``), where the unique
+    constraint decides between contributions recorded at the same time: what it records as
+    new, and is paid for, is what it claimed."""
     contribution = _lock_at(contribution_id, "score")
     if contribution is None:
         return None
-    status, fields, verb = scores_outcome(
-        contribution, scores=scores, threshold=threshold, near_duplicate_of=near_duplicate_of
-    )
+    outcome = {
+        "scores": scores,
+        "threshold": threshold,
+        "near_duplicate_of": near_duplicate_of,
+        "novelty": novelty,
+    }
+    status, fields, verb = scores_outcome(contribution, **outcome)
+    if status == Status.ACCEPTED and novelty is not None:
+        claimed = rows_claim({contribution.pk: (contribution.dataset_id, row_digests or [])})
+        if claimed.get(contribution.pk, 0) < novelty.new:
+            outcome |= claimed_outcome(outcome, claimed.get(contribution.pk, 0))
+            status, fields, verb = scores_outcome(contribution, **outcome)
     _move(contribution, status, **fields)
     if status == Status.ACCEPTED:
-        RowHash.objects.bulk_create(
-            row_hashes(contribution, row_digests or []), ignore_conflicts=True, batch_size=5000
-        )
         if fingerprint:
             # One statement (INSERT ... ON CONFLICT DO NOTHING), where get_or_create takes four.
             Fingerprint.objects.bulk_create(
@@ -120,7 +132,7 @@ def contribution_record_scores(
         dao=contribution.dataset.dao,
         verb=verb,
         obj=contribution,
-        details={"scores": scores, "threshold": threshold},
+        details={"scores": outcome["scores"], "threshold": threshold},
     )
     return contribution
 
@@ -131,14 +143,19 @@ def scores_outcome(
     scores: dict[str, int],
     threshold: int,
     near_duplicate_of: int | None,
+    novelty: Novelty | None = None,
 ) -> tuple[Status, dict[str, Any], str]:
     """Where scores take a contribution: the status, the fields to set with it, the audit
-    verb. A near-duplicate of another contributor's data is flagged for the DAO's review."""
+    verb. Novelty is a gate: a near-duplicate of any accepted contribution (the uploader's
+    own included) is flagged for the DAO's review, and a tabular file with no new row is
+    rejected as a duplicate, whatever its scores. ``novelty`` goes on the report."""
     fields: dict[str, Any] = {**scores, "validator_version": VALIDATOR_VERSION}
+    if novelty is not None:
+        fields["report"] = {**contribution.report, "novelty": novelty.to_dict()}
     if near_duplicate_of is not None:
         reason = (
-            f"Near-duplicate of contribution #{near_duplicate_of} by another contributor; "
-            "flagged for the DAO's review."
+            f"Near-duplicate of contribution #{near_duplicate_of}, already in this dataset; "
+            "flagged for the DAO's review. It earns nothing unless a reviewer accepts it."
         )
         fields |= {
             "near_duplicate_of_id": near_duplicate_of,
@@ -146,6 +163,10 @@ def scores_outcome(
             "reasons": [*contribution.reasons, reason],
         }
         return Status.REJECTED, fields, "contribution.flagged"
+    if novelty is not None and novelty.new == 0:
+        reason = f"Duplicate: {novelty.summary()}"
+        fields["reasons"] = [*contribution.reasons, reason]
+        return Status.REJECTED, fields, "contribution.rejected"
     if scores["score"] < threshold:
         reason = f"Combined score {scores['score']} is below this dataset's threshold {threshold}."
         fields["reasons"] = [*contribution.reasons, reason]
@@ -153,11 +174,47 @@ def scores_outcome(
     return Status.ACCEPTED, fields, "contribution.accepted"
 
 
-def row_hashes(contribution: Contribution, digests: list[bytes]) -> list[RowHash]:
-    return [
-        RowHash(dataset_id=contribution.dataset_id, digest=d, contribution=contribution)
-        for d in digests
-    ]
+def claimed_outcome(outcome: dict[str, Any], claimed: int) -> dict[str, Any]:
+    """``scores_outcome``'s arguments once only ``claimed`` of the new rows were claimed:
+    the novelty and the uniqueness it signs shrink to what the contribution adds."""
+    novelty = outcome["novelty"].claimed(claimed)
+    return {"novelty": novelty, "scores": {**outcome["scores"], "uniqueness": novelty.share_bps}}
+
+
+def rows_claim(digests: dict[int, tuple[int, list[bytes]]]) -> dict[int, int]:
+    """Insert the row digests of accepted contributions (contribution → dataset, digests new
+    to it) into the row index; returns how many each inserted. A digest already there stays
+    its first contributor's (``rowhash_unique``): a contribution recorded at the same time as
+    another with the same rows claims only what the other did not. Inserted in digest order,
+    so that two transactions claiming overlapping rows lock them in the same order."""
+    rows = sorted(
+        (digest, dataset_id, contribution_id)
+        for contribution_id, (dataset_id, many) in digests.items()
+        for digest in many
+    )
+    counts: dict[int, int] = dict.fromkeys(digests, 0)
+    if connection.vendor != "postgresql":  # SQLite (development): one row at a time
+        with connection.cursor() as cursor:
+            for row in rows:
+                cursor.execute(
+                    "INSERT INTO contributions_rowhash (digest, dataset_id, contribution_id) "
+                    "VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+                    list(row),
+                )
+                counts[row[2]] += cursor.rowcount
+        return counts
+    for start in range(0, len(rows), 20_000):
+        chunk = rows[start : start + 20_000]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO contributions_rowhash (digest, dataset_id, contribution_id) "
+                "SELECT * FROM unnest(%s::bytea[], %s::bigint[], %s::bigint[]) "
+                "ON CONFLICT DO NOTHING RETURNING contribution_id",
+                [[r[0] for r in chunk], [r[1] for r in chunk], [r[2] for r in chunk]],
+            )
+            for (contribution_id,) in cursor.fetchall():
+                counts[contribution_id] += 1
+    return counts
 
 
 def fingerprint_row(contribution: Contribution, fingerprint: dict[str, Any]) -> Fingerprint:
