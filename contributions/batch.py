@@ -33,6 +33,7 @@ class BatchLookups(pipeline.Lookups):
     accepted so far (newest first, as the database's answers are ordered)."""
 
     def __init__(self, claim: Claim) -> None:
+        super().__init__()
         self._rows: dict[int, set[bytes]] = {}  # dataset -> digests known
         self._prints: dict[tuple[int, str], list[tuple[int, Any]]] = {}
 

@@ -86,17 +86,27 @@ class Lookups:
             )
         return known
 
+    def __init__(self) -> None:
+        # (dataset, field) -> the newest fingerprint id scoring compared against.
+        self.horizons: dict[tuple[int, str], int] = {}
+
     def neighbours(self, contribution: Contribution, field: str) -> list[tuple[int, Any]]:
-        """The dataset's most recent fingerprints (newest first), ``contribution``'s excluded."""
-        rows = (
+        """The dataset's most recent fingerprints (newest first), ``contribution``'s excluded.
+        Notes the newest one's id (``horizon``): what is recorded after it is compared again
+        when the contribution is recorded (``services.stages.fingerprint_near``)."""
+        rows = list(
             Fingerprint.objects.filter(
                 dataset_id=contribution.dataset_id, **{f"{field}__isnull": False}
             )
             .exclude(contribution_id=contribution.pk)
             .order_by("-id")
-            .values_list("contribution_id", field)[:FINGERPRINT_WINDOW]
+            .values_list("id", "contribution_id", field)[:FINGERPRINT_WINDOW]
         )
-        return list(rows)
+        self.horizons[(contribution.dataset_id, field)] = rows[0][0] if rows else 0
+        return [(pk, value) for _, pk, value in rows]
+
+    def horizon(self, contribution: Contribution, field: str) -> int:
+        return self.horizons.get((contribution.dataset_id, field), 0)
 
 
 @dataclass
@@ -109,6 +119,7 @@ class Scored:
     row_digests: list[bytes] | None  # tabular: the digests of the rows new to the dataset
     fingerprint: dict[str, Any] | None
     novelty: Novelty | None = None  # tabular: what the file adds
+    horizon: int = 0  # the newest fingerprint compared against (``Lookups.neighbours``)
 
     def outcome_args(self) -> dict[str, Any]:
         """The arguments of ``services.stages.scores_outcome`` for this result."""
@@ -130,6 +141,7 @@ def score(contribution: Contribution, lookups: Lookups) -> Scored:
     digests: list[bytes] | None = None
     novelty: Novelty | None = None
     fingerprint: dict[str, Any] = {}
+    horizon = 0
     media = contribution.media_type
 
     if contribution.dataset.kind == "tabular":
@@ -151,6 +163,7 @@ def score(contribution: Contribution, lookups: Lookups) -> Scored:
         if index >= 0 and distance <= policy["image_hamming"]:
             near = neighbours[index][0]
         fingerprint["phash"] = phash
+        horizon = lookups.horizon(contribution, "phash")
     elif media.startswith("text/") or media in ("application/json", "application/x-ndjson"):
         parts["quality"] = scoring.text_quality(validation.get("text", {}))
         signature = scoring.text_minhash(path.read_text(encoding="utf-8-sig", errors="replace"))
@@ -160,6 +173,7 @@ def score(contribution: Contribution, lookups: Lookups) -> Scored:
         if index >= 0 and similarity >= policy["text_jaccard"]:
             near = neighbours[index][0]
         fingerprint["minhash"] = signature
+        horizon = lookups.horizon(contribution, "minhash")
     else:  # e.g. PDF: no content measure yet, uniqueness by exact hash only (enforced at upload)
         parts["quality"] = scoring.BPS // 2
         parts["uniqueness"] = scoring.BPS
@@ -174,6 +188,7 @@ def score(contribution: Contribution, lookups: Lookups) -> Scored:
         row_digests=digests,
         fingerprint=fingerprint or None,
         novelty=novelty,
+        horizon=horizon,
     )
 
 
@@ -187,6 +202,7 @@ def run_scoring(contribution: Contribution) -> Contribution | None:
         row_digests=scored.row_digests,
         fingerprint=scored.fingerprint,
         novelty=scored.novelty,
+        fingerprint_horizon=scored.horizon,
     )
 
 

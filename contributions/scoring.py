@@ -15,11 +15,11 @@ The four parts, in the spirit of Vana's proof of contribution:
   (16 bits or more = unique); text: 1 − the highest estimated Jaccard similarity (MinHash) to
   an accepted text.
 
-The combined score is the integer weighted mean of authenticity, ownership and quality with
-the dataset's weights (``combined``). Uniqueness is not part of it: novelty is a gate, not a
-weight that good quality could make up for. A file that adds nothing (no new row, or a
-near-duplicate image or text) is not accepted on its scores, and a tabular file is paid only
-for its new rows (``contributions.novelty``). Everything here is deterministic, so re-running
+The combined score is the integer weighted mean with the dataset's weights, uniqueness
+counted in full (``combined``): novelty is a gate, not a weight that good quality could make
+up for. A file that adds nothing (no new row, or a near-duplicate image or text) is not
+accepted on its scores, and a tabular file is paid only for its new rows
+(``contributions.novelty``). Everything here is deterministic, so re-running
 it on the pinned bytes reproduces the signed scores.
 """
 
@@ -50,17 +50,13 @@ def combine(parts: dict[str, int], weights: dict[str, int]) -> int:
     return sum(parts[name] * weight for name, weight in weights.items()) // total
 
 
-# The parts the combined score weighs; uniqueness gates instead (see the module doc).
-WEIGHED_PARTS = ("authenticity", "ownership", "quality")
-
-
 def combined(parts: dict[str, int], weights: dict[str, int]) -> int:
-    """The combined score: ``combine`` over ``WEIGHED_PARTS`` (a ``uniqueness`` weight is
-    ignored). When the policy weighs none of them, every contribution scores full."""
-    weighed = {name: weights.get(name, 0) for name in WEIGHED_PARTS}
-    if sum(weighed.values()) <= 0:
-        return BPS
-    return combine(parts, weighed)
+    """The combined score: ``combine`` with uniqueness counted in full. Novelty is a gate
+    (a contribution that adds nothing is not accepted on its scores) and it scales the
+    reward (``contributions.novelty``); as a weight it would let quality make up for a copy,
+    or lower the score of a file that is only partly new, which its reward already pays
+    less for."""
+    return combine({**parts, "uniqueness": BPS}, weights)
 
 
 def ownership_parts(*, signed: bool) -> dict[str, int]:

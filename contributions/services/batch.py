@@ -7,12 +7,13 @@ a handful of bulk statements. Per contribution that saves the broker round trips
 stage transactions and their row locks, which were most of a small file's cost.
 
 What it keeps from the stage services: the same state machine, the same decisions
-(``scores_outcome``), the same row claims (``rows_claim``: a contribution is paid for the
-rows it adds), the same rows (proof, row hashes, fingerprint, pin, reward credit, audit
-events). What differs: the intermediate stages are not written; a contribution goes
-from ``validating`` to its final state (or to ``pinning``) in one step. A batch that dies
-leaves its contributions in ``validating`` under a lease; once it lapses, the sweeper sends
-them down the express lane one by one, where each stage is redone (deterministically).
+(``scores_outcome``), the same novelty claims (``rows_claim``, ``fingerprint_near``: a
+contribution is paid for what it adds), the same rows (proof, row hashes, fingerprint,
+pin, reward credit, audit events). What differs: the intermediate stages are not written;
+a contribution goes from ``validating`` to its final state (or to ``pinning``) in one step.
+A batch that dies leaves its contributions in ``validating`` under a lease; once it lapses,
+the sweeper sends them down the express lane one by one, where each stage is redone
+(deterministically).
 """
 
 from __future__ import annotations
@@ -31,7 +32,13 @@ from django.utils import timezone
 from contributions.models import Contribution, ContributionProof, Fingerprint, RowHash, Status
 from contributions.services import common
 from contributions.services.common import _apply
-from contributions.services.stages import fingerprint_row, rows_claim, scores_outcome
+from contributions.services.stages import (
+    fingerprint_near,
+    fingerprint_row,
+    fingerprints_lock,
+    rows_claim,
+    scores_outcome,
+)
 from contributions.validation.base import ValidationResult
 from datadao.celeryconf import MAX_COUNTDOWN_SECONDS
 from datadao.models import AuditEvent
@@ -257,7 +264,7 @@ def contribution_record_batch(*, claim: Claim, outcomes: list[Outcome]) -> list[
     from rewards.services import reward_credit_contributions
 
     mine = set(_locked_under([o.contribution.pk for o in outcomes], claim.lease))
-    stale = _claim_rows([o for o in outcomes if o.contribution.pk in mine])
+    stale = _claim_novelty([o for o in outcomes if o.contribution.pk in mine])
     recorded: list[Contribution] = []
     proofs: list[ContributionProof] = []
     prints: list[Fingerprint] = []
@@ -312,27 +319,42 @@ def contribution_record_batch(*, claim: Claim, outcomes: list[Outcome]) -> list[
     return recorded
 
 
-def _claim_rows(outcomes: list[Outcome]) -> set[int]:
-    """Claim the new rows of every tabular contribution of the batch that its scores accept
-    (``stages.rows_claim``, one statement). Returns the contributions that claimed fewer
-    rows than scoring counted as new (another lane recorded some of them first): their
-    signed proof counts rows they do not add, so their claims are undone and they go back to
-    the express lane, which scores them against the dataset as it now is."""
+def _claim_novelty(outcomes: list[Outcome]) -> set[int]:
+    """Claim what every contribution of the batch that its scores accept adds: a tabular
+    one's new rows (``stages.rows_claim``, one statement), an image's or text's novelty
+    (``stages.fingerprint_near`` against what other lanes recorded since the batch scored,
+    under the dataset's fingerprint lock). Returns the contributions that add less than
+    their scoring found (another lane recorded the same rows, or a near-identical file,
+    first): their signed proof is wrong, so their claims are undone and they go back to the
+    express lane, which scores them against the dataset as it now is."""
     digests: dict[int, tuple[int, list[bytes]]] = {}
     expected: dict[int, int] = {}
+    printed: list[Outcome] = []
     for outcome in outcomes:
         c, scored = outcome.contribution, outcome.scored
-        if outcome.error is not None or scored is None or scored.novelty is None:
+        if outcome.error is not None or scored is None:
             continue
-        if scores_outcome(c, **scored.outcome_args())[0] == Status.ACCEPTED:
+        if scores_outcome(c, **scored.outcome_args())[0] != Status.ACCEPTED:
+            continue
+        if scored.novelty is not None:
             digests[c.pk] = (c.dataset_id, scored.row_digests or [])
             expected[c.pk] = scored.novelty.new
-    if not digests:
-        return set()
-    claimed = rows_claim(digests)
-    stale = {pk for pk, new in expected.items() if claimed[pk] < new}
-    if stale:
-        RowHash.objects.filter(contribution_id__in=stale).delete()
+        if scored.fingerprint:
+            printed.append(outcome)
+    stale: set[int] = set()
+    if digests:
+        claimed = rows_claim(digests)
+        stale = {pk for pk, new in expected.items() if claimed[pk] < new}
+        if stale:
+            RowHash.objects.filter(contribution_id__in=stale).delete()
+    if printed:
+        fingerprints_lock([o.contribution.dataset_id for o in printed])
+        stale |= {
+            o.contribution.pk
+            for o in printed
+            if fingerprint_near(o.contribution, o.scored.fingerprint, after=o.scored.horizon)
+            is not None
+        }
     return stale
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from contributions import scoring
 from contributions.models import (
     ACTIVE_STATUSES,
     Contribution,
@@ -25,6 +27,7 @@ from contributions.services.common import (
     _move,
     stage_of,
 )
+from datadao.schema import scoring_policy
 from datadao.services import audit_record
 
 
@@ -96,6 +99,7 @@ def contribution_record_scores(
     row_digests: list[bytes] | None = None,
     fingerprint: dict[str, Any] | None = None,
     novelty: Novelty | None = None,
+    fingerprint_horizon: int = 0,
 ) -> Contribution | None:
     """Store the proof-of-contribution scores and decide (``scores_outcome``): accepted (on
     to attestation) or rejected; a near-duplicate is flagged for the DAO's review.
@@ -103,7 +107,10 @@ def contribution_record_scores(
     ``row_digests`` are the digests of the rows scoring found new. An accepted tabular
     contribution claims them in the dataset's row index (``rows_claim``), where the unique
     constraint decides between contributions recorded at the same time: what it records as
-    new, and is paid for, is what it claimed."""
+    new, and is paid for, is what it claimed. An accepted image or text is compared again
+    with the fingerprints recorded since scoring (after ``fingerprint_horizon``), under the
+    dataset's fingerprint lock: two near-identical files scored at the same time cannot both
+    pass as new."""
     contribution = _lock_at(contribution_id, "score")
     if contribution is None:
         return None
@@ -118,6 +125,12 @@ def contribution_record_scores(
         claimed = rows_claim({contribution.pk: (contribution.dataset_id, row_digests or [])})
         if claimed.get(contribution.pk, 0) < novelty.new:
             outcome |= claimed_outcome(outcome, claimed.get(contribution.pk, 0))
+            status, fields, verb = scores_outcome(contribution, **outcome)
+    if status == Status.ACCEPTED and fingerprint:
+        fingerprints_lock([contribution.dataset_id])
+        near = fingerprint_near(contribution, fingerprint, after=fingerprint_horizon)
+        if near is not None:
+            outcome["near_duplicate_of"] = near
             status, fields, verb = scores_outcome(contribution, **outcome)
     _move(contribution, status, **fields)
     if status == Status.ACCEPTED:
@@ -215,6 +228,46 @@ def rows_claim(digests: dict[int, tuple[int, list[bytes]]]) -> dict[int, int]:
             for (contribution_id,) in cursor.fetchall():
                 counts[contribution_id] += 1
     return counts
+
+
+# The advisory lock class of a dataset's fingerprints (the dataset id is the other key).
+_FINGERPRINT_LOCK = 0x6670
+
+
+def fingerprints_lock(dataset_ids: list[int]) -> None:
+    """Serialize, until commit, the recording of new fingerprints in these datasets: a
+    recorder that compares then inserts sees every fingerprint committed before it."""
+    if connection.vendor != "postgresql":
+        return  # SQLite: one writer at a time anyway
+    with connection.cursor() as cursor:
+        for dataset_id in sorted(set(dataset_ids)):
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_FINGERPRINT_LOCK, dataset_id])
+
+
+def fingerprint_near(
+    contribution: Contribution, fingerprint: dict[str, Any], *, after: int
+) -> int | None:
+    """The accepted contribution whose fingerprint, recorded after fingerprint ``after``
+    (scoring compared the ones before), is a near-duplicate of ``fingerprint``; else None."""
+    policy = scoring_policy(contribution.dataset.scoring)
+    field = "phash" if fingerprint.get("phash") is not None else "minhash"
+    rows = list(
+        Fingerprint.objects.filter(
+            dataset_id=contribution.dataset_id, id__gt=after, **{f"{field}__isnull": False}
+        )
+        .exclude(contribution_id=contribution.pk)
+        .values_list("contribution_id", field)
+    )
+    if not rows:
+        return None
+    if field == "phash":
+        others = np.array([value for _, value in rows], dtype=np.int64)
+        index, distance = scoring.nearest_hamming(fingerprint["phash"], others)
+        return rows[index][0] if distance <= policy["image_hamming"] else None
+    index, similarity = scoring.nearest_jaccard(
+        bytes(fingerprint["minhash"]), [bytes(value) for _, value in rows]
+    )
+    return rows[index][0] if similarity >= policy["text_jaccard"] else None
 
 
 def fingerprint_row(contribution: Contribution, fingerprint: dict[str, Any]) -> Fingerprint:

@@ -36,8 +36,9 @@ def normalized_row_key(values: Mapping[str, Any]) -> bytes:
     Two rows that are the same datum (key order, whitespace, Unicode composition, invisible
     characters, ``-0.0``) get equal bytes: the key decides whether a row is new to a dataset,
     so a spelling that leaves the datum as it is must not make a new row. (Letter case is
-    kept: in a string it can be the datum, and categories only take their listed values.) Hash them (e.g. SHA-256) for a fixed-size key. Raises ``ValueError`` for a
-    non-finite float and ``TypeError`` for any other value type.
+    kept: in a string it can be the datum, and categories only take their listed values.)
+    Hash them (e.g. SHA-256) for a fixed-size key. Raises ``ValueError`` for a non-finite
+    float and ``TypeError`` for any other value type.
     """
     row = {_text(str(name)): _value(value) for name, value in values.items()}
     return json.dumps(
