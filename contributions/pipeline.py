@@ -61,11 +61,7 @@ def run_validation(contribution: Contribution) -> Contribution | None:
 # --- score ----------------------------------------------------------------------------------------
 
 
-def read_digests(path: Path) -> list[bytes]:
-    if not path.exists():
-        return []
-    data = path.read_bytes()
-    return sorted({data[i : i + ROW_DIGEST_BYTES] for i in range(0, len(data), ROW_DIGEST_BYTES)})
+read_digests = common.read_row_digests
 
 
 class Lookups:

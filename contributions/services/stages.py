@@ -15,6 +15,7 @@ from contributions.models import (
     ContributionProof,
     Fingerprint,
     Review,
+    RowHash,
     Status,
 )
 from contributions.novelty import Novelty
@@ -192,6 +193,23 @@ def claimed_outcome(outcome: dict[str, Any], claimed: int) -> dict[str, Any]:
     the novelty and the uniqueness it signs shrink to what the contribution adds."""
     novelty = outcome["novelty"].claimed(claimed)
     return {"novelty": novelty, "scores": {**outcome["scores"], "uniqueness": novelty.share_bps}}
+
+
+def novelty_on_accept(contribution: Contribution) -> dict[str, Any]:
+    """The fields of a tabular contribution the DAO accepts on review: it claims its rows
+    now (``rows_claim``), so what it adds, signs and is paid for is what the dataset lacks
+    at acceptance (the rows it claimed itself before, if it was accepted once, included)."""
+    if "novelty" not in contribution.report:
+        return {}
+    digests = common.read_row_digests(common.rows_sidecar(contribution))
+    rows_claim({contribution.pk: (contribution.dataset_id, digests)})
+    new = RowHash.objects.filter(contribution_id=contribution.pk).count()
+    before = Novelty.from_dict(contribution.report["novelty"])
+    novelty = Novelty(rows=before.rows, distinct=before.distinct, new=min(new, before.distinct))
+    return {
+        "report": {**contribution.report, "novelty": novelty.to_dict()},
+        "uniqueness": novelty.share_bps,
+    }
 
 
 def rows_claim(digests: dict[int, tuple[int, list[bytes]]]) -> dict[int, int]:

@@ -215,3 +215,34 @@ def test_a_batch_image_another_lane_recorded_first_goes_to_review(
         "pending",
         staged.pk,
     )
+
+
+@pytest.mark.django_db
+def test_a_file_accepted_on_review_is_paid_for_the_rows_the_dataset_still_lacks(
+    tabular, member_client: Client
+) -> None:  # type: ignore[no-untyped-def]
+    from contributions.services import contribution_override
+    from tests.factories import UserFactory
+
+    tabular.scoring = {"threshold": 9000}  # unsigned files score 7500: rejected
+    tabular.save()
+    held = _validated(_upload(member_client, tabular, good_csv(10)))
+    held = _record(held, pipeline.score(held, pipeline.Lookups()))
+    assert held.status == Status.REJECTED and held.report["novelty"]["new"] == 10
+    assert not RowHash.objects.filter(contribution=held).exists()  # rejected: claims nothing
+
+    tabular.scoring = {}
+    tabular.save()
+    later = _validated(_upload(member_client, tabular, good_csv(10, start=5)))
+    later = _record(later, pipeline.score(later, pipeline.Lookups()))
+    assert later.status == Status.ACCEPTED and later.report["novelty"]["new"] == 10
+
+    accepted = contribution_override(contribution=held, actor=UserFactory(), decision="accept")
+    assert accepted.status == Status.ACCEPTED
+    # Rows 5..9 came in with the later file meanwhile: it adds 0..4 only.
+    assert (accepted.report["novelty"]["new"], accepted.uniqueness) == (5, 5000)
+    assert RowHash.objects.filter(contribution=held).count() == 5
+    accepted.refresh_from_db()
+    assert accepted.report["novelty"]["summary"] == (
+        "5 of 10 rows are new; paid for 5 (5 already in this dataset)."
+    )
