@@ -255,6 +255,9 @@ class Outcome:
     error: str | None = None  # unexpected: the contribution goes back to the express lane
 
 
+_SCORE_FIELDS = ("authenticity", "ownership", "quality", "uniqueness", "score", "validator_version")
+
+
 @transaction.atomic
 def contribution_record_batch(*, claim: Claim, outcomes: list[Outcome]) -> list[Contribution]:
     """Record a batch's results in one transaction. Only contributions still under this
@@ -281,8 +284,9 @@ def contribution_record_batch(*, claim: Claim, outcomes: list[Outcome]) -> list[
         c.lease_until = None
         if outcome.error is not None or c.pk in stale:
             # Back to the express lane, from the start: a crash there is counted per stage,
-            # and a contribution whose rows changed under it is scored again.
-            _apply(c, Status.VALIDATING, attempts=0)
+            # and a contribution whose novelty changed under it is scored again. Scores set
+            # in memory by the work are dropped: it has none until that scoring.
+            _apply(c, Status.VALIDATING, attempts=0, **dict.fromkeys(_SCORE_FIELDS))
             to_express.append(c)
             continue
         _record_one(outcome, events, proofs, prints)

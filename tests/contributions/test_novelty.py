@@ -145,6 +145,7 @@ def test_a_batch_whose_rows_another_lane_recorded_first_is_scored_again(
     batched = Contribution.objects.get(pk=batched_pk)
     # Its proof counted rows it no longer adds: nothing of it is kept, it is scored again.
     assert (batched.status, batched.lease_until, batched.cid) == (Status.VALIDATING, None, "")
+    assert (batched.score, batched.uniqueness) == (None, None)
     assert not RowHash.objects.filter(contribution=batched).exists()
     assert not hasattr(batched, "proof")
     pipeline.run_express(batched, pin=True)
