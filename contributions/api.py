@@ -78,6 +78,8 @@ def serialize(contribution: Contribution, *, detail: bool = False) -> dict[str, 
             "uniqueness": contribution.uniqueness,
             "score": contribution.score,
         },
+        # What a tabular file adds to its dataset and is paid for (``contributions.novelty``).
+        "novelty": contribution.report.get("novelty"),
         "reasons": contribution.reasons,
         "review": contribution.review or None,
         "cid": contribution.cid or None,

@@ -33,7 +33,7 @@ class BatchLookups(pipeline.Lookups):
     accepted so far (newest first, as the database's answers are ordered)."""
 
     def __init__(self, claim: Claim) -> None:
-        self._owners = {c.pk: c.contributor_id for c in claim.contributions}
+        super().__init__()
         self._rows: dict[int, set[bytes]] = {}  # dataset -> digests known
         self._prints: dict[tuple[int, str], list[tuple[int, Any]]] = {}
 
@@ -49,22 +49,17 @@ class BatchLookups(pipeline.Lookups):
                 )
                 known.update(bytes(row[0]) for row in cursor.fetchall())
 
-    def rows_present(self, dataset_id: int, digests: list[bytes]) -> int:
+    def rows_known(self, dataset_id: int, digests: list[bytes]) -> set[bytes]:
         known = self._rows.get(dataset_id)
         if known is None:
-            return super().rows_present(dataset_id, digests)
-        return sum(d in known for d in digests)
+            return super().rows_known(dataset_id, digests)
+        return {d for d in digests if d in known}
 
     def neighbours(self, contribution: Contribution, field: str) -> list[tuple[int, Any]]:
         key = (contribution.dataset_id, field)
         if key not in self._prints:
             self._prints[key] = super().neighbours(contribution, field)
         return [(pk, v) for pk, v in self._prints[key] if pk != contribution.pk]
-
-    def owner_of(self, contribution_id: int) -> int:
-        if contribution_id in self._owners:
-            return self._owners[contribution_id]
-        return super().owner_of(contribution_id)
 
     def accepted(self, contribution: Contribution, scored: pipeline.Scored) -> None:
         """What later contributions of the batch must see as already in the dataset."""
@@ -174,12 +169,7 @@ def _score_attest_pin(outcome: Outcome, lookups: BatchLookups, signer: Any, *, p
     c = outcome.contribution
     scored = pipeline.score(c, lookups)
     outcome.scored = scored
-    status, _, _ = scores_outcome(
-        c,
-        scores=scored.scores,
-        threshold=scored.threshold,
-        near_duplicate_of=scored.near_duplicate_of,
-    )
+    status, _, _ = scores_outcome(c, **scored.outcome_args())
     if status != Status.ACCEPTED:
         return pin
     for name in ("authenticity", "ownership", "quality", "uniqueness", "score"):

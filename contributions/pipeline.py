@@ -17,6 +17,7 @@ import numpy as np
 from contributions import scoring, services
 from contributions.attestation import ProofFields, sign, typed_data
 from contributions.models import Contribution, Fingerprint, RowHash
+from contributions.novelty import Novelty
 from contributions.services import common
 from contributions.validation import validate_file
 from datadao.keys import load_signer
@@ -60,11 +61,7 @@ def run_validation(contribution: Contribution) -> Contribution | None:
 # --- score ----------------------------------------------------------------------------------------
 
 
-def read_digests(path: Path) -> list[bytes]:
-    if not path.exists():
-        return []
-    data = path.read_bytes()
-    return sorted({data[i : i + ROW_DIGEST_BYTES] for i in range(0, len(data), ROW_DIGEST_BYTES)})
+read_digests = common.read_row_digests
 
 
 class Lookups:
@@ -72,27 +69,40 @@ class Lookups:
     query per batch plus what it accepted earlier in the same batch, so that scoring a batch
     gives what scoring its contributions one after another would."""
 
-    def rows_present(self, dataset_id: int, digests: list[bytes]) -> int:
-        present = 0
+    def rows_known(self, dataset_id: int, digests: list[bytes]) -> set[bytes]:
+        """Of ``digests``, those already in the dataset."""
+        known: set[bytes] = set()
         for start in range(0, len(digests), 5000):
             batch = digests[start : start + 5000]
-            present += RowHash.objects.filter(dataset_id=dataset_id, digest__in=batch).count()
-        return present
+            known.update(
+                bytes(d)
+                for d in RowHash.objects.filter(dataset_id=dataset_id, digest__in=batch)
+                .values_list("digest", flat=True)
+                .iterator()
+            )
+        return known
+
+    def __init__(self) -> None:
+        # (dataset, field) -> the newest fingerprint id scoring compared against.
+        self.horizons: dict[tuple[int, str], int] = {}
 
     def neighbours(self, contribution: Contribution, field: str) -> list[tuple[int, Any]]:
-        """The dataset's most recent fingerprints (newest first), ``contribution``'s excluded."""
-        rows = (
+        """The dataset's most recent fingerprints (newest first), ``contribution``'s excluded.
+        Notes the newest one's id (``horizon``): what is recorded after it is compared again
+        when the contribution is recorded (``services.stages.fingerprint_near``)."""
+        rows = list(
             Fingerprint.objects.filter(
                 dataset_id=contribution.dataset_id, **{f"{field}__isnull": False}
             )
             .exclude(contribution_id=contribution.pk)
             .order_by("-id")
-            .values_list("contribution_id", field)[:FINGERPRINT_WINDOW]
+            .values_list("id", "contribution_id", field)[:FINGERPRINT_WINDOW]
         )
-        return list(rows)
+        self.horizons[(contribution.dataset_id, field)] = rows[0][0] if rows else 0
+        return [(pk, value) for _, pk, value in rows]
 
-    def owner_of(self, contribution_id: int) -> int:
-        return Contribution.objects.values_list("contributor_id", flat=True).get(pk=contribution_id)
+    def horizon(self, contribution: Contribution, field: str) -> int:
+        return self.horizons.get((contribution.dataset_id, field), 0)
 
 
 @dataclass
@@ -101,9 +111,20 @@ class Scored:
 
     scores: dict[str, int]
     threshold: int
-    near_duplicate_of: int | None  # another contributor's near-identical contribution
-    row_digests: list[bytes] | None
+    near_duplicate_of: int | None  # a near-identical accepted contribution, anyone's
+    row_digests: list[bytes] | None  # tabular: the digests of the rows new to the dataset
     fingerprint: dict[str, Any] | None
+    novelty: Novelty | None = None  # tabular: what the file adds
+    horizon: int = 0  # the newest fingerprint compared against (``Lookups.neighbours``)
+
+    def outcome_args(self) -> dict[str, Any]:
+        """The arguments of ``services.stages.scores_outcome`` for this result."""
+        return {
+            "scores": self.scores,
+            "threshold": self.threshold,
+            "near_duplicate_of": self.near_duplicate_of,
+            "novelty": self.novelty,
+        }
 
 
 def score(contribution: Contribution, lookups: Lookups) -> Scored:
@@ -114,14 +135,20 @@ def score(contribution: Contribution, lookups: Lookups) -> Scored:
     parts = scoring.ownership_parts(signed=contribution.signed)
     near: int | None = None
     digests: list[bytes] | None = None
+    novelty: Novelty | None = None
     fingerprint: dict[str, Any] = {}
+    horizon = 0
     media = contribution.media_type
 
     if contribution.dataset.kind == "tabular":
-        parts["quality"] = scoring.tabular_quality(validation.get("tabular", validation))
-        digests = read_digests(services.rows_sidecar(contribution))
-        present = lookups.rows_present(contribution.dataset_id, digests)
-        parts["uniqueness"] = scoring.share_new(len(digests), present)
+        tabular = validation.get("tabular", validation)
+        parts["quality"] = scoring.tabular_quality(tabular)
+        distinct = read_digests(services.rows_sidecar(contribution))
+        known = lookups.rows_known(contribution.dataset_id, distinct)
+        digests = [d for d in distinct if d not in known]
+        rows = max(int(tabular.get("rows_valid", 0)), len(distinct))
+        novelty = Novelty(rows=rows, distinct=len(distinct), new=len(digests))
+        parts["uniqueness"] = novelty.share_bps
     elif media.startswith("image/"):
         parts["quality"], phash = scoring.image_scores(path)
         neighbours = lookups.neighbours(contribution, "phash")
@@ -132,6 +159,7 @@ def score(contribution: Contribution, lookups: Lookups) -> Scored:
         if index >= 0 and distance <= policy["image_hamming"]:
             near = neighbours[index][0]
         fingerprint["phash"] = phash
+        horizon = lookups.horizon(contribution, "phash")
     elif media.startswith("text/") or media in ("application/json", "application/x-ndjson"):
         parts["quality"] = scoring.text_quality(validation.get("text", {}))
         signature = scoring.text_minhash(path.read_text(encoding="utf-8-sig", errors="replace"))
@@ -141,21 +169,22 @@ def score(contribution: Contribution, lookups: Lookups) -> Scored:
         if index >= 0 and similarity >= policy["text_jaccard"]:
             near = neighbours[index][0]
         fingerprint["minhash"] = signature
+        horizon = lookups.horizon(contribution, "minhash")
     else:  # e.g. PDF: no content measure yet, uniqueness by exact hash only (enforced at upload)
         parts["quality"] = scoring.BPS // 2
         parts["uniqueness"] = scoring.BPS
 
-    parts["score"] = scoring.combine({k: parts[k] for k in policy["weights"]}, policy["weights"])
-    # A near-duplicate of someone else's data is never accepted silently: it waits for the DAO.
-    foreign_near = (
-        near if near is not None and lookups.owner_of(near) != contribution.contributor_id else None
-    )
+    parts["score"] = scoring.combined(parts, policy["weights"])
+    # A near-duplicate of anyone's accepted data, the uploader's own included, is never
+    # accepted silently: it waits for the DAO's review (``scores_outcome``).
     return Scored(
         scores=parts,
         threshold=policy["threshold"],
-        near_duplicate_of=foreign_near,
+        near_duplicate_of=near,
         row_digests=digests,
         fingerprint=fingerprint or None,
+        novelty=novelty,
+        horizon=horizon,
     )
 
 
@@ -168,6 +197,8 @@ def run_scoring(contribution: Contribution) -> Contribution | None:
         near_duplicate_of=scored.near_duplicate_of,
         row_digests=scored.row_digests,
         fingerprint=scored.fingerprint,
+        novelty=scored.novelty,
+        fingerprint_horizon=scored.horizon,
     )
 
 

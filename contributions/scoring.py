@@ -10,12 +10,17 @@ The four parts, in the spirit of Vana's proof of contribution:
   - images: half resolution (1 megapixel or more scores full), half sharpness (variance of
     the Laplacian of the grey image; 100 or more scores full — blurry images score low);
   - text: printable share × letter share, scaled down for texts under 200 characters.
-* **uniqueness** — tabular: share of the file's distinct rows not already in the dataset;
-  images: perceptual-hash distance to the nearest accepted image (16 bits or more = unique);
-  text: 1 − the highest estimated Jaccard similarity (MinHash) to an accepted text.
+* **uniqueness** — tabular: share of the file's rows that are new to the dataset
+  (``contributions.novelty``); images: perceptual-hash distance to the nearest accepted image
+  (16 bits or more = unique); text: 1 − the highest estimated Jaccard similarity (MinHash) to
+  an accepted text.
 
-The combined score is the integer weighted mean with the dataset's weights. Everything here is
-deterministic, so re-running it on the pinned bytes reproduces the signed scores.
+The combined score is the integer weighted mean with the dataset's weights, uniqueness
+counted in full (``combined``): novelty is a gate, not a weight that good quality could make
+up for. A file that adds nothing (no new row, or a near-duplicate image or text) is not
+accepted on its scores, and a tabular file is paid only for its new rows
+(``contributions.novelty``). Everything here is deterministic, so re-running
+it on the pinned bytes reproduces the signed scores.
 """
 
 from __future__ import annotations
@@ -43,6 +48,15 @@ def combine(parts: dict[str, int], weights: dict[str, int]) -> int:
     if total <= 0:
         raise ValueError("at least one weight must be positive")
     return sum(parts[name] * weight for name, weight in weights.items()) // total
+
+
+def combined(parts: dict[str, int], weights: dict[str, int]) -> int:
+    """The combined score: ``combine`` with uniqueness counted in full. Novelty is a gate
+    (a contribution that adds nothing is not accepted on its scores) and it scales the
+    reward (``contributions.novelty``); as a weight it would let quality make up for a copy,
+    or lower the score of a file that is only partly new, which its reward already pays
+    less for."""
+    return combine({**parts, "uniqueness": BPS}, weights)
 
 
 def ownership_parts(*, signed: bool) -> dict[str, int]:
@@ -103,12 +117,6 @@ def text_quality(metrics: dict[str, Any]) -> int:
 
 
 # --- uniqueness -----------------------------------------------------------------------------------
-
-
-def share_new(total_distinct: int, already_present: int) -> int:
-    if total_distinct <= 0:
-        return 0
-    return bps((total_distinct - already_present) / total_distinct)
 
 
 def image_phash(path: Path) -> int:

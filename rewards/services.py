@@ -58,7 +58,7 @@ def _credit_once(
 
 
 def reward_credit_contribution(*, contribution: object) -> RewardEntry | None:
-    """Credit an accepted contribution once: per_contribution × score / 10000 (floored)."""
+    """Credit an accepted contribution once, with what it earns (``_contribution_credit``)."""
     from contributions.models import Contribution
 
     assert isinstance(contribution, Contribution)
@@ -78,15 +78,26 @@ def reward_credit_contribution(*, contribution: object) -> RewardEntry | None:
 
 
 def _contribution_credit(policy: RewardPolicy | None, contribution: Any) -> RewardEntry | None:
-    """The credit an accepted contribution earns under ``policy`` (unsaved), or None:
-    per_contribution × score / 10000, floored."""
+    """The credit an accepted contribution earns under ``policy`` (unsaved), or None when it
+    earns nothing: per_contribution × score / 10000, and for a tabular file only for its
+    new rows (× new / rows, ``contributions.novelty``), floored once. The one rule of every
+    lane (stage, express, batch)."""
+    from contributions.novelty import reward_amount
+
     if policy is None or policy.per_contribution == 0 or not contribution.score:
+        return None
+    amount = reward_amount(
+        per_contribution=_int(policy.per_contribution),
+        score=contribution.score,
+        novelty=(contribution.report or {}).get("novelty"),
+    )
+    if amount == 0:
         return None
     return RewardEntry(
         dao_id=contribution.dataset.dao_id,
         dataset_id=contribution.dataset_id,
         account_id=contribution.contributor_id,
-        amount=_int(policy.per_contribution) * contribution.score // BPS,
+        amount=amount,
         reason="contribution",
         source_type="contributions.contribution",
         source_id=str(contribution.pk),

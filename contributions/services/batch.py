@@ -7,11 +7,13 @@ a handful of bulk statements. Per contribution that saves the broker round trips
 stage transactions and their row locks, which were most of a small file's cost.
 
 What it keeps from the stage services: the same state machine, the same decisions
-(``scores_outcome``), the same rows (proof, row hashes, fingerprint, pin, reward credit,
-audit events). What differs: the intermediate stages are not written; a contribution goes
-from ``validating`` to its final state (or to ``pinning``) in one step. A batch that dies
-leaves its contributions in ``validating`` under a lease; once it lapses, the sweeper sends
-them down the express lane one by one, where each stage is redone (deterministically).
+(``scores_outcome``), the same novelty claims (``rows_claim``, ``fingerprint_near``: a
+contribution is paid for what it adds), the same rows (proof, row hashes, fingerprint,
+pin, reward credit, audit events). What differs: the intermediate stages are not written;
+a contribution goes from ``validating`` to its final state (or to ``pinning``) in one step.
+A batch that dies leaves its contributions in ``validating`` under a lease; once it lapses,
+the sweeper sends them down the express lane one by one, where each stage is redone
+(deterministically).
 """
 
 from __future__ import annotations
@@ -27,10 +29,16 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from contributions.models import Contribution, ContributionProof, Fingerprint, Status
+from contributions.models import Contribution, ContributionProof, Fingerprint, RowHash, Status
 from contributions.services import common
 from contributions.services.common import _apply
-from contributions.services.stages import fingerprint_row, scores_outcome
+from contributions.services.stages import (
+    fingerprint_near,
+    fingerprint_row,
+    fingerprints_lock,
+    rows_claim,
+    scores_outcome,
+)
 from contributions.validation.base import ValidationResult
 from datadao.celeryconf import MAX_COUNTDOWN_SECONDS
 from datadao.models import AuditEvent
@@ -247,6 +255,9 @@ class Outcome:
     error: str | None = None  # unexpected: the contribution goes back to the express lane
 
 
+_SCORE_FIELDS = ("authenticity", "ownership", "quality", "uniqueness", "score", "validator_version")
+
+
 @transaction.atomic
 def contribution_record_batch(*, claim: Claim, outcomes: list[Outcome]) -> list[Contribution]:
     """Record a batch's results in one transaction. Only contributions still under this
@@ -256,9 +267,9 @@ def contribution_record_batch(*, claim: Claim, outcomes: list[Outcome]) -> list[
     from rewards.services import reward_credit_contributions
 
     mine = set(_locked_under([o.contribution.pk for o in outcomes], claim.lease))
+    stale = _claim_novelty([o for o in outcomes if o.contribution.pk in mine])
     recorded: list[Contribution] = []
     proofs: list[ContributionProof] = []
-    hashes: list[tuple[int, bytes, int]] = []  # dataset, digest, contribution
     prints: list[Fingerprint] = []
     pins = []
     credited: list[Contribution] = []
@@ -271,12 +282,14 @@ def contribution_record_batch(*, claim: Claim, outcomes: list[Outcome]) -> list[
             continue
         recorded.append(c)
         c.lease_until = None
-        if outcome.error is not None:
-            # Back to the express lane, from the start: a crash there is counted per stage.
-            _apply(c, Status.VALIDATING, attempts=0)
+        if outcome.error is not None or c.pk in stale:
+            # Back to the express lane, from the start: a crash there is counted per stage,
+            # and a contribution whose novelty changed under it is scored again. Scores set
+            # in memory by the work are dropped: it has none until that scoring.
+            _apply(c, Status.VALIDATING, attempts=0, **dict.fromkeys(_SCORE_FIELDS))
             to_express.append(c)
             continue
-        _record_one(outcome, events, proofs, hashes, prints)
+        _record_one(outcome, events, proofs, prints)
         if c.status == Status.PINNING and outcome.pinned_cid is not None:
             if outcome.pinned_cid != c.cid:
                 reason = common.cid_mismatch(returned=outcome.pinned_cid, computed=c.cid)
@@ -298,7 +311,6 @@ def contribution_record_batch(*, claim: Claim, outcomes: list[Outcome]) -> list[
             to_pin.append(c.pk)
     _update_rows(recorded)
     ContributionProof.objects.bulk_create(proofs, ignore_conflicts=True)
-    _insert_row_hashes(hashes)
     Fingerprint.objects.bulk_create(prints, ignore_conflicts=True)
     pins_record(pins)
     if credited:
@@ -311,11 +323,49 @@ def contribution_record_batch(*, claim: Claim, outcomes: list[Outcome]) -> list[
     return recorded
 
 
+def _claim_novelty(outcomes: list[Outcome]) -> set[int]:
+    """Claim what every contribution of the batch that its scores accept adds: a tabular
+    one's new rows (``stages.rows_claim``, one statement), an image's or text's novelty
+    (``stages.fingerprint_near`` against what other lanes recorded since the batch scored,
+    under the dataset's fingerprint lock). Returns the contributions that add less than
+    their scoring found (another lane recorded the same rows, or a near-identical file,
+    first): their signed proof is wrong, so their claims are undone and they go back to the
+    express lane, which scores them against the dataset as it now is."""
+    digests: dict[int, tuple[int, list[bytes]]] = {}
+    expected: dict[int, int] = {}
+    printed: list[Outcome] = []
+    for outcome in outcomes:
+        c, scored = outcome.contribution, outcome.scored
+        if outcome.error is not None or scored is None:
+            continue
+        if scores_outcome(c, **scored.outcome_args())[0] != Status.ACCEPTED:
+            continue
+        if scored.novelty is not None:
+            digests[c.pk] = (c.dataset_id, scored.row_digests or [])
+            expected[c.pk] = scored.novelty.new
+        if scored.fingerprint:
+            printed.append(outcome)
+    stale: set[int] = set()
+    if digests:
+        claimed = rows_claim(digests)
+        stale = {pk for pk, new in expected.items() if claimed[pk] < new}
+        if stale:
+            RowHash.objects.filter(contribution_id__in=stale).delete()
+    if printed:
+        fingerprints_lock([o.contribution.dataset_id for o in printed])
+        stale |= {
+            o.contribution.pk
+            for o in printed
+            if fingerprint_near(o.contribution, o.scored.fingerprint, after=o.scored.horizon)
+            is not None
+        }
+    return stale
+
+
 def _record_one(
     outcome: Outcome,
     events: list[AuditEvent],
     proofs: list[ContributionProof],
-    hashes: list[tuple[int, bytes, int]],
     prints: list[Fingerprint],
 ) -> None:
     """Move one contribution through validate → score → attest in memory, as the stage
@@ -332,17 +382,11 @@ def _record_one(
         return
     c.report, c.media_type, c.reasons = report, media_type, result.reasons
     scored = outcome.scored
-    status, fields, verb = scores_outcome(
-        c,
-        scores=scored.scores,
-        threshold=scored.threshold,
-        near_duplicate_of=scored.near_duplicate_of,
-    )
+    status, fields, verb = scores_outcome(c, **scored.outcome_args())
     _apply(c, status, **fields)
     events.append(_event(c, verb, {"scores": scored.scores, "threshold": scored.threshold}))
     if status != Status.ACCEPTED:
         return
-    hashes.extend((c.dataset_id, d, c.pk) for d in scored.row_digests or [])
     if scored.fingerprint:
         prints.append(fingerprint_row(c, scored.fingerprint))
     proofs.append(
@@ -403,19 +447,6 @@ def _update_rows(contributions: list[Contribution]) -> None:
         columns.append([json.dumps(v) for v in values] if name in _JSONB else values)
     with connection.cursor() as cursor:
         cursor.execute(_UPDATE_SQL, columns)
-
-
-def _insert_row_hashes(hashes: list[tuple[int, bytes, int]]) -> None:
-    """The row hashes of a batch in one statement per 20,000 (a hash already there stays)."""
-    for start in range(0, len(hashes), 20_000):
-        dataset_ids, digests, contribution_ids = zip(*hashes[start : start + 20_000], strict=True)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "INSERT INTO contributions_rowhash (dataset_id, digest, contribution_id) "
-                "SELECT * FROM unnest(%s::bigint[], %s::bytea[], %s::bigint[]) "
-                "ON CONFLICT DO NOTHING",
-                [list(dataset_ids), list(digests), list(contribution_ids)],
-            )
 
 
 def contribution_release_batch(*, claim: Claim) -> int:

@@ -15,6 +15,7 @@ from contributions.models import (
     Contribution,
     Status,
 )
+from contributions.validation.rowkey import ROW_DIGEST_BYTES
 from datadao.dispatch import send_on_commit
 from datadao.models import Dataset
 from datadao.schema import DEFAULT_MAX_SIZE
@@ -41,6 +42,15 @@ def contribution_file(contribution: Contribution) -> Path:
 def rows_sidecar(contribution: Contribution) -> Path:
     """Normalized row digests (16 bytes each) written by validation, read by scoring."""
     return upload_root() / f"{contribution.storage_name}.rows"
+
+
+def read_row_digests(path: Path) -> list[bytes]:
+    """The distinct row digests of a sidecar (``rows_sidecar``), sorted; none when absent."""
+    if not path.exists():
+        return []
+    data = path.read_bytes()
+    size = ROW_DIGEST_BYTES
+    return sorted({data[i : i + size] for i in range(0, len(data), size)})
 
 
 def dataset_max_size(dataset: Dataset) -> int:

@@ -14,6 +14,7 @@ from contributions.services import common
 from contributions.services.common import (
     _move,
 )
+from contributions.services.stages import novelty_on_accept
 from datadao.models import User
 from datadao.services import audit_record
 
@@ -50,9 +51,11 @@ def contribution_override(
     """The DAO overrides the pipeline's decision (audited with the note).
 
     ``accept``: a rejected contribution that passed validation goes on to attestation and
-    pinning. ``reject``: an accepted or pinned contribution is rejected (its pin stays: content
-    addressing cannot be taken back, but it leaves releases and rewards). ``confirm``: a
-    flagged near-duplicate stays rejected and leaves the review queue.
+    pinning; a tabular one claims its rows then, and is paid for those the dataset still
+    lacked (``novelty_on_accept``). ``reject``: an accepted or pinned contribution is
+    rejected (its pin stays: content addressing cannot be taken back, but it leaves releases
+    and rewards). ``confirm``: a flagged near-duplicate stays rejected and leaves the review
+    queue.
 
     Four eyes: nobody decides on their own contribution, however high their role; another
     creator or admin of the DAO (or a superuser) must.
@@ -76,7 +79,7 @@ def contribution_override(
             raise errors.ContributionRefused(
                 "This contribution failed validation; it cannot be accepted."
             )
-        _move(contribution, Status.ACCEPTED, review=review)
+        _move(contribution, Status.ACCEPTED, review=review, **novelty_on_accept(contribution))
         common.dispatch("attest", contribution.pk)
     elif decision == "reject":
         if before not in (Status.ACCEPTED, Status.PINNED):

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import models, transaction
+import numpy as np
+from django.db import connection, models, transaction
 from django.utils import timezone
 
+from contributions import scoring
 from contributions.models import (
     ACTIVE_STATUSES,
     Contribution,
@@ -16,6 +18,7 @@ from contributions.models import (
     RowHash,
     Status,
 )
+from contributions.novelty import Novelty
 from contributions.services import common
 from contributions.services.common import (
     MAX_STAGE_ATTEMPTS,
@@ -25,6 +28,7 @@ from contributions.services.common import (
     _move,
     stage_of,
 )
+from datadao.schema import scoring_policy
 from datadao.services import audit_record
 
 
@@ -95,20 +99,42 @@ def contribution_record_scores(
     near_duplicate_of: int | None,
     row_digests: list[bytes] | None = None,
     fingerprint: dict[str, Any] | None = None,
+    novelty: Novelty | None = None,
+    fingerprint_horizon: int = 0,
 ) -> Contribution | None:
-    """Store the proof-of-contribution scores and decide: accepted (on to attestation) or
-    rejected. A near-duplicate of another contributor's data is flagged for the DAO's review."""
+    """Store the proof-of-contribution scores and decide (``scores_outcome``): accepted (on
+    to attestation) or rejected; a near-duplicate is flagged for the DAO's review.
+
+    ``row_digests`` are the digests of the rows scoring found new. An accepted tabular
+    contribution claims them in the dataset's row index (``rows_claim``), where the unique
+    constraint decides between contributions recorded at the same time: what it records as
+    new, and is paid for, is what it claimed. An accepted image or text is compared again
+    with the fingerprints recorded since scoring (after ``fingerprint_horizon``), under the
+    dataset's fingerprint lock: two near-identical files scored at the same time cannot both
+    pass as new."""
     contribution = _lock_at(contribution_id, "score")
     if contribution is None:
         return None
-    status, fields, verb = scores_outcome(
-        contribution, scores=scores, threshold=threshold, near_duplicate_of=near_duplicate_of
-    )
+    outcome = {
+        "scores": scores,
+        "threshold": threshold,
+        "near_duplicate_of": near_duplicate_of,
+        "novelty": novelty,
+    }
+    status, fields, verb = scores_outcome(contribution, **outcome)
+    if status == Status.ACCEPTED and novelty is not None:
+        claimed = rows_claim({contribution.pk: (contribution.dataset_id, row_digests or [])})
+        if claimed.get(contribution.pk, 0) < novelty.new:
+            outcome |= claimed_outcome(outcome, claimed.get(contribution.pk, 0))
+            status, fields, verb = scores_outcome(contribution, **outcome)
+    if status == Status.ACCEPTED and fingerprint:
+        fingerprints_lock([contribution.dataset_id])
+        near = fingerprint_near(contribution, fingerprint, after=fingerprint_horizon)
+        if near is not None:
+            outcome["near_duplicate_of"] = near
+            status, fields, verb = scores_outcome(contribution, **outcome)
     _move(contribution, status, **fields)
     if status == Status.ACCEPTED:
-        RowHash.objects.bulk_create(
-            row_hashes(contribution, row_digests or []), ignore_conflicts=True, batch_size=5000
-        )
         if fingerprint:
             # One statement (INSERT ... ON CONFLICT DO NOTHING), where get_or_create takes four.
             Fingerprint.objects.bulk_create(
@@ -120,7 +146,7 @@ def contribution_record_scores(
         dao=contribution.dataset.dao,
         verb=verb,
         obj=contribution,
-        details={"scores": scores, "threshold": threshold},
+        details={"scores": outcome["scores"], "threshold": threshold},
     )
     return contribution
 
@@ -131,14 +157,19 @@ def scores_outcome(
     scores: dict[str, int],
     threshold: int,
     near_duplicate_of: int | None,
+    novelty: Novelty | None = None,
 ) -> tuple[Status, dict[str, Any], str]:
     """Where scores take a contribution: the status, the fields to set with it, the audit
-    verb. A near-duplicate of another contributor's data is flagged for the DAO's review."""
+    verb. Novelty is a gate: a near-duplicate of any accepted contribution (the uploader's
+    own included) is flagged for the DAO's review, and a tabular file with no new row is
+    rejected as a duplicate, whatever its scores. ``novelty`` goes on the report."""
     fields: dict[str, Any] = {**scores, "validator_version": VALIDATOR_VERSION}
+    if novelty is not None:
+        fields["report"] = {**contribution.report, "novelty": novelty.to_dict()}
     if near_duplicate_of is not None:
         reason = (
-            f"Near-duplicate of contribution #{near_duplicate_of} by another contributor; "
-            "flagged for the DAO's review."
+            f"Near-duplicate of contribution #{near_duplicate_of}, already in this dataset; "
+            "flagged for the DAO's review. It earns nothing unless a reviewer accepts it."
         )
         fields |= {
             "near_duplicate_of_id": near_duplicate_of,
@@ -146,6 +177,10 @@ def scores_outcome(
             "reasons": [*contribution.reasons, reason],
         }
         return Status.REJECTED, fields, "contribution.flagged"
+    if novelty is not None and novelty.new == 0:
+        reason = f"Duplicate: {novelty.summary()}"
+        fields["reasons"] = [*contribution.reasons, reason]
+        return Status.REJECTED, fields, "contribution.rejected"
     if scores["score"] < threshold:
         reason = f"Combined score {scores['score']} is below this dataset's threshold {threshold}."
         fields["reasons"] = [*contribution.reasons, reason]
@@ -153,11 +188,104 @@ def scores_outcome(
     return Status.ACCEPTED, fields, "contribution.accepted"
 
 
-def row_hashes(contribution: Contribution, digests: list[bytes]) -> list[RowHash]:
-    return [
-        RowHash(dataset_id=contribution.dataset_id, digest=d, contribution=contribution)
-        for d in digests
-    ]
+def claimed_outcome(outcome: dict[str, Any], claimed: int) -> dict[str, Any]:
+    """``scores_outcome``'s arguments once only ``claimed`` of the new rows were claimed:
+    the novelty and the uniqueness it signs shrink to what the contribution adds."""
+    novelty = outcome["novelty"].claimed(claimed)
+    return {"novelty": novelty, "scores": {**outcome["scores"], "uniqueness": novelty.share_bps}}
+
+
+def novelty_on_accept(contribution: Contribution) -> dict[str, Any]:
+    """The fields of a tabular contribution the DAO accepts on review: it claims its rows
+    now (``rows_claim``), so what it adds, signs and is paid for is what the dataset lacks
+    at acceptance (the rows it claimed itself before, if it was accepted once, included)."""
+    if "novelty" not in contribution.report:
+        return {}
+    digests = common.read_row_digests(common.rows_sidecar(contribution))
+    rows_claim({contribution.pk: (contribution.dataset_id, digests)})
+    new = RowHash.objects.filter(contribution_id=contribution.pk).count()
+    before = Novelty.from_dict(contribution.report["novelty"])
+    novelty = Novelty(rows=before.rows, distinct=before.distinct, new=min(new, before.distinct))
+    return {
+        "report": {**contribution.report, "novelty": novelty.to_dict()},
+        "uniqueness": novelty.share_bps,
+    }
+
+
+def rows_claim(digests: dict[int, tuple[int, list[bytes]]]) -> dict[int, int]:
+    """Insert the row digests of accepted contributions (contribution → dataset, digests new
+    to it) into the row index; returns how many each inserted. A digest already there stays
+    its first contributor's (``rowhash_unique``): a contribution recorded at the same time as
+    another with the same rows claims only what the other did not. Inserted in digest order,
+    so that two transactions claiming overlapping rows lock them in the same order."""
+    rows = sorted(
+        (digest, dataset_id, contribution_id)
+        for contribution_id, (dataset_id, many) in digests.items()
+        for digest in many
+    )
+    counts: dict[int, int] = dict.fromkeys(digests, 0)
+    if connection.vendor != "postgresql":  # SQLite (development): one row at a time
+        with connection.cursor() as cursor:
+            for row in rows:
+                cursor.execute(
+                    "INSERT INTO contributions_rowhash (digest, dataset_id, contribution_id) "
+                    "VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+                    list(row),
+                )
+                counts[row[2]] += cursor.rowcount
+        return counts
+    for start in range(0, len(rows), 20_000):
+        chunk = rows[start : start + 20_000]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO contributions_rowhash (digest, dataset_id, contribution_id) "
+                "SELECT * FROM unnest(%s::bytea[], %s::bigint[], %s::bigint[]) "
+                "ON CONFLICT DO NOTHING RETURNING contribution_id",
+                [[r[0] for r in chunk], [r[1] for r in chunk], [r[2] for r in chunk]],
+            )
+            for (contribution_id,) in cursor.fetchall():
+                counts[contribution_id] += 1
+    return counts
+
+
+# The advisory lock class of a dataset's fingerprints (the dataset id is the other key).
+_FINGERPRINT_LOCK = 0x6670
+
+
+def fingerprints_lock(dataset_ids: list[int]) -> None:
+    """Serialize, until commit, the recording of new fingerprints in these datasets: a
+    recorder that compares then inserts sees every fingerprint committed before it."""
+    if connection.vendor != "postgresql":
+        return  # SQLite: one writer at a time anyway
+    with connection.cursor() as cursor:
+        for dataset_id in sorted(set(dataset_ids)):
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_FINGERPRINT_LOCK, dataset_id])
+
+
+def fingerprint_near(
+    contribution: Contribution, fingerprint: dict[str, Any], *, after: int
+) -> int | None:
+    """The accepted contribution whose fingerprint, recorded after fingerprint ``after``
+    (scoring compared the ones before), is a near-duplicate of ``fingerprint``; else None."""
+    policy = scoring_policy(contribution.dataset.scoring)
+    field = "phash" if fingerprint.get("phash") is not None else "minhash"
+    rows = list(
+        Fingerprint.objects.filter(
+            dataset_id=contribution.dataset_id, id__gt=after, **{f"{field}__isnull": False}
+        )
+        .exclude(contribution_id=contribution.pk)
+        .values_list("contribution_id", field)
+    )
+    if not rows:
+        return None
+    if field == "phash":
+        others = np.array([value for _, value in rows], dtype=np.int64)
+        index, distance = scoring.nearest_hamming(fingerprint["phash"], others)
+        return rows[index][0] if distance <= policy["image_hamming"] else None
+    index, similarity = scoring.nearest_jaccard(
+        bytes(fingerprint["minhash"]), [bytes(value) for _, value in rows]
+    )
+    return rows[index][0] if similarity >= policy["text_jaccard"] else None
 
 
 def fingerprint_row(contribution: Contribution, fingerprint: dict[str, Any]) -> Fingerprint:

@@ -25,14 +25,20 @@ def normalized_row_key(values: Mapping[str, Any]) -> bytes:
     as is, after this normalization (idempotent, so already-normalized rows from the
     validators pass through unchanged):
 
-    * strings and column names: surrounding whitespace stripped, Unicode NFC;
+    * strings and column names: Unicode NFKC (compatibility forms such as full-width digits
+      and ligatures become their plain letters), invisible format characters (zero-width
+      spaces and joiners, soft hyphens, a stray BOM) removed, every run of whitespace made
+      one space, surrounding whitespace stripped;
     * floats: Python's shortest round-trip repr, with ``-0.0`` as ``0.0`` (NaN/inf refused);
     * datetimes: ISO 8601 in UTC with a ``Z`` suffix (naive means UTC);
     * ``None``, bools and ints as JSON ``null``, ``true``/``false`` and integers.
 
-    Two rows that are the same datum (key order, whitespace, Unicode composition, ``-0.0``)
-    get equal bytes. Hash them (e.g. SHA-256) for a fixed-size key. Raises ``ValueError`` for a
-    non-finite float and ``TypeError`` for any other value type.
+    Two rows that are the same datum (key order, whitespace, Unicode composition, invisible
+    characters, ``-0.0``) get equal bytes: the key decides whether a row is new to a dataset,
+    so a spelling that leaves the datum as it is must not make a new row. (Letter case is
+    kept: in a string it can be the datum, and categories only take their listed values.)
+    Hash them (e.g. SHA-256) for a fixed-size key. Raises ``ValueError`` for a non-finite
+    float and ``TypeError`` for any other value type.
     """
     row = {_text(str(name)): _value(value) for name, value in values.items()}
     return json.dumps(
@@ -61,4 +67,7 @@ def _value(value: Any) -> Any:
 
 
 def _text(text: str) -> str:
-    return unicodedata.normalize("NFC", text.strip())
+    normal = unicodedata.normalize("NFKC", text)
+    if not normal.isascii():
+        normal = "".join(ch for ch in normal if unicodedata.category(ch) != "Cf")
+    return " ".join(normal.split())

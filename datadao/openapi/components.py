@@ -85,6 +85,24 @@ _CONTRIBUTION = closed(
                 "score": BASIS_POINTS,
             }
         ),
+        "novelty": nullable(
+            closed(
+                {
+                    "rows": COUNT,
+                    "distinct": COUNT,
+                    "known": COUNT,
+                    "repeats": COUNT,
+                    "new": COUNT,
+                    "paid_rows": COUNT,
+                    "summary": STRING,
+                }
+            )
+            | {
+                "description": "A tabular file's rows: valid, distinct, already in the dataset, "
+                "repeated in the file, new; it is paid for the new ones (paid_rows). "
+                "Null until scored, and for other kinds of file."
+            }
+        ),
         "reasons": STRINGS,
         "review": nullable({"type": "string", "enum": ["pending", "confirmed", "overridden"]}),
         "cid": nullable(STRING),

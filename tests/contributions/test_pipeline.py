@@ -106,11 +106,11 @@ def test_csv_upload_is_validated_scored_attested_and_pinned(
     detail = member_client.get(f"/api/contributions/{pk}").json()
     assert detail["status"] == "pinned" and detail["cid"] == contribution.cid
 
-    # Same rows again from the same contributor: valid, but nothing new → low uniqueness.
+    # Same rows again from the same contributor: valid, but nothing new → a duplicate.
     again = _final(_upload(member_client, tabular, good_csv(20).replace(b"\n", b"\r\n")), pipeline)
     assert again.uniqueness == 0
     assert again.status == Status.REJECTED
-    assert any("below this dataset's threshold" in r for r in again.reasons)
+    assert any(r.startswith("Duplicate: None of the 20 rows is new") for r in again.reasons)
 
 
 def test_every_task_run_twice_has_one_effect(

@@ -20,6 +20,13 @@ def test_combine_is_an_integer_weighted_mean() -> None:
         scoring.combine(parts, dict.fromkeys(weights, 0))
 
 
+def test_the_combined_score_counts_uniqueness_in_full() -> None:
+    parts = {"authenticity": 5000, "ownership": 0, "quality": 10000, "uniqueness": 0}
+    weights = {"authenticity": 1, "ownership": 1, "quality": 2, "uniqueness": 2}
+    assert scoring.combined(parts, weights) == 45000 // 6
+    assert scoring.combined(parts | {"uniqueness": 5000}, weights) == 45000 // 6
+
+
 def test_ownership_parts() -> None:
     assert scoring.ownership_parts(signed=True) == {"authenticity": 10000, "ownership": 10000}
     assert scoring.ownership_parts(signed=False) == {"authenticity": 5000, "ownership": 0}

@@ -7,7 +7,9 @@ database (the system of record) and, when given, the IPFS backend:
 2. pinned contributions == Pin rows for their CIDs == distinct CIDs, each with one proof,
    and each pinned on the backend;
 3. reward entries for contributions == pinned contributions with a credit under their dataset's
-   policy, each exactly once and of the policy's amount; nothing credited that is not pinned;
+   policy, each exactly once and of the policy's amount (per_contribution × score / 10000,
+   times new rows / rows for a tabular file, floored once; nothing when that is 0); nothing
+   credited that is not pinned;
 4. reward entries for labels == settled labels (their task complete, not gold) with a credit
    under their dataset's policy, each exactly once and never above ``per_label``; nothing
    credited for a label still open; no entry for anything but a contribution or a label;
@@ -56,6 +58,14 @@ class InvariantReport:
     closed_epochs: int = 0
 
 
+def _contribution_amount(per_contribution: int, row: dict) -> int:  # type: ignore[type-arg]
+    """What a pinned contribution earns, computed here apart from the code under test."""
+    novelty = row["report__novelty"]
+    if novelty is None:
+        return per_contribution * row["score"] // BPS
+    return per_contribution * row["score"] * novelty["new"] // (BPS * novelty["rows"])
+
+
 def check_invariants(
     *,
     contribution_ids: Iterable[int] | None = None,
@@ -68,7 +78,7 @@ def check_invariants(
     scope = Contribution.objects.all()
     if contribution_ids is not None:
         scope = scope.filter(pk__in=list(contribution_ids))
-    rows = list(scope.values("pk", "status", "cid", "score", "dataset_id"))
+    rows = list(scope.values("pk", "status", "cid", "score", "dataset_id", "report__novelty"))
     problems: list[str] = []
     everything = contribution_ids is None and dataset_ids is None
     datasets = {r["dataset_id"] for r in rows} | set(dataset_ids or ())
@@ -113,9 +123,11 @@ def check_invariants(
         for p in RewardPolicy.objects.filter(dataset_id__in={r["dataset_id"] for r in rows})
     }
     expected = {
-        str(r["pk"]): policies.get(r["dataset_id"], 0) * r["score"] // BPS
+        str(r["pk"]): amount
         for r in pinned
-        if policies.get(r["dataset_id"]) and r["score"]
+        if policies.get(r["dataset_id"])
+        and r["score"]
+        and (amount := _contribution_amount(policies[r["dataset_id"]], r))
     }
     entries = list(
         RewardEntry.objects.filter(

@@ -25,6 +25,15 @@ def test_equivalent_rows_have_equal_keys() -> None:
     assert normalized_row_key(composed) == normalized_row_key(decomposed)
 
 
+def test_spellings_that_leave_the_datum_as_it_is_do_not_make_a_new_key() -> None:
+    plain = normalized_row_key({"name": "New York 12", "note": "fine"})
+    assert normalized_row_key({"name": "New  York\t12", "note": "fine"}) == plain
+    assert normalized_row_key({"name": "New \u200bYork 12\u00ad", "note": "fine"}) == plain
+    assert normalized_row_key({"name": "New York \uff11\uff12", "note": "\ufb01ne"}) == plain
+    # Letter case is kept: in a string it can be the datum.
+    assert normalized_row_key({"name": "NEW YORK 12", "note": "fine"}) != plain
+
+
 def test_datetimes_become_utc_text() -> None:
     aware = datetime(2024, 1, 1, 12, tzinfo=timezone(timedelta(hours=2)))
     assert normalized_row_key({"t": aware}) == b'{"t":"2024-01-01T10:00:00Z"}'
