@@ -29,9 +29,14 @@ from torch.nn import functional as F
 
 from ..dp import DPRequest
 from .model import activate, condition_loss
+from .secure_random import secure_normal, secure_uniform
 from .steps import Steps
 
 ACCOUNTANT = "rdp"
+NOISE_SOURCE = (
+    "os.urandom (Gaussian noise and Poisson sampling of DP-SGD); the seed drives only the "
+    "non-private parts (generator noise, split, sampling of output rows)"
+)
 # Quantile knots per numeric column in DP mode.
 DP_KNOTS = 32
 SCOPE = (
@@ -57,6 +62,25 @@ def plan(request: DPRequest, *, n_rows: int, batch: int, steps: int) -> dict[str
     return {"sample_rate": sample_rate, "noise_multiplier": float(sigma), "planned_steps": steps}
 
 
+def _secure_noise_optimizer() -> type:
+    """Built on first use: importing opacus is slow, and only DP jobs need it."""
+    from opacus.optimizers import DPOptimizer
+    from opacus.optimizers.optimizer import _check_processed_flag, _mark_as_processed
+
+    class SecureNoiseOptimizer(DPOptimizer):  # type: ignore[misc]
+        """opacus' DP optimizer with its Gaussian noise drawn from the OS CSPRNG."""
+
+        def add_noise(self) -> None:
+            std = self.noise_multiplier * self.max_grad_norm
+            for p in self.params:
+                _check_processed_flag(p.summed_grad)
+                noise = secure_normal(p.summed_grad.shape, std, p.summed_grad.dtype)
+                p.grad = (p.summed_grad + noise).view_as(p)
+                _mark_as_processed(p.summed_grad)
+
+    return SecureNoiseOptimizer
+
+
 @dataclass
 class DPSteps(Steps):
     """``Steps`` with a DP-SGD critic. Build with ``DPSteps.wrap``."""
@@ -72,11 +96,10 @@ class DPSteps(Steps):
     def wrap(cls, steps: Steps, request: DPRequest, planned_steps: int) -> DPSteps:
         from opacus import GradSampleModule
         from opacus.accountants import RDPAccountant
-        from opacus.optimizers import DPOptimizer
 
         details = plan(request, n_rows=len(steps.data), batch=steps.batch, steps=planned_steps)
         critic = GradSampleModule(steps.critic)
-        optimizer = DPOptimizer(
+        optimizer = _secure_noise_optimizer()(
             torch.optim.Adam(
                 critic.parameters(), lr=steps.settings.lr_critic, betas=(0.5, 0.9), foreach=True
             ),
@@ -133,8 +156,9 @@ class DPSteps(Steps):
         return torch.from_numpy(self.conditions.vectors(columns, categories))
 
     def critic_step(self) -> torch.Tensor:
-        # Poisson sampling: the batch size varies, as the accountant's analysis requires.
-        picked = np.flatnonzero(self.rng.random(len(self.data)) < self.sample_rate)
+        # Poisson sampling: the batch size varies, as the accountant's analysis requires. The
+        # draw is private (which rows a step saw), so it comes from the CSPRNG, not the seed.
+        picked = np.flatnonzero(secure_uniform(len(self.data)) < self.sample_rate)
         real_rows = self.data[torch.from_numpy(picked)]
         real = self._noisy(torch.cat([real_rows, self._real_conditions(real_rows)], dim=1))
         raw, cond, _ = self._generated(self.batch, grad=False)
@@ -185,5 +209,7 @@ class DPSteps(Steps):
             "steps": self.taken,
             "planned_steps": self.details["planned_steps"],
             "accountant": ACCOUNTANT,
+            "noise_source": NOISE_SOURCE,
+            "noise_reproducible_from_seed": False,
             "scope": SCOPE,
         }
