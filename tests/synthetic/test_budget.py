@@ -1,0 +1,132 @@
+"""The privacy-budget ledger: DP training is charged when it starts and never refunded."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+
+from datadao.models import AuditEvent
+from synthetic import services
+from synthetic.models import JobStatus, PrivacyBudget, PrivacyCharge, SyntheticJob
+from tests.synthetic.test_jobs import _iris_dataset
+
+
+def _start(dataset, epsilon: float) -> SyntheticJob | None:  # type: ignore[no-untyped-def]
+    job = services.job_create(dataset=dataset, actor=None, rows_wanted=10, dp_epsilon=epsilon)
+    return services.job_begin(job_id=job.pk)
+
+
+@pytest.mark.django_db
+def test_failed_and_cancelled_runs_stay_charged():
+    """The attack that spent 8 of a budget of 2: start a DP job, let it fail (or cancel it
+    while it trains), start another. DP-SGD ran each time; the ledger must say so."""
+    dataset = _iris_dataset()
+    budget = services.privacy_budget_set(dataset=dataset, epsilon=2.0, actor=None)
+    first = _start(dataset, 2.0)
+    assert first is not None and first.status == JobStatus.RUNNING
+    services.job_fail(job_id=first.pk, status=JobStatus.FAILED, error="worker crashed")
+    budget.refresh_from_db()
+    assert (budget.epsilon_spent, budget.delta_spent) == (2.0, 1e-5)
+    with pytest.raises(services.SyntheticRefused, match=r"ε=2 would exceed .* 2 of 2 is already"):
+        services.job_create(dataset=dataset, actor=None, rows_wanted=10, dp_epsilon=2.0)
+    with pytest.raises(services.SyntheticRefused, match=r"ε=0\.1 would exceed"):
+        services.job_create(dataset=dataset, actor=None, rows_wanted=10, dp_epsilon=0.1)
+    assert PrivacyCharge.objects.filter(job=first).count() == 1
+    assert AuditEvent.objects.filter(verb="synthetic.privacy_charged").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_cancel_while_training_refunds_nothing_and_a_queued_cancel_charges_nothing():
+    dataset = _iris_dataset()
+    services.privacy_budget_set(dataset=dataset, epsilon=3.0, actor=None)
+    queued = services.job_create(dataset=dataset, actor=None, rows_wanted=10, dp_epsilon=2.0)
+    services.job_cancel(job=queued, actor=None)  # never trained: nothing spent
+    running = _start(dataset, 2.0)
+    assert running is not None
+    services.job_cancel(job=running, actor=None)
+    services.job_fail(job_id=running.pk, status=JobStatus.CANCELLED, error="cancelled")
+    assert PrivacyBudget.objects.get(dataset=dataset).epsilon_spent == 2.0
+    with pytest.raises(services.SyntheticRefused, match="2 of 3 is already spent"):
+        services.job_create(dataset=dataset, actor=None, rows_wanted=10, dp_epsilon=1.5)
+
+
+@pytest.mark.django_db
+def test_each_attempt_is_charged_and_a_start_past_the_budget_fails_unstarted():
+    dataset = _iris_dataset()
+    services.privacy_budget_set(dataset=dataset, epsilon=3.0, actor=None)
+    job = _start(dataset, 2.0)
+    assert job is not None
+    # The worker died mid-training; the task is redelivered and training starts again.
+    SyntheticJob.objects.filter(pk=job.pk).update(status=JobStatus.QUEUED)
+    assert services.job_begin(job_id=job.pk) is None
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED
+    assert job.error.startswith("not started: This job's ε=2 would exceed")
+    assert PrivacyBudget.objects.get(dataset=dataset).epsilon_spent == 2.0
+    assert job.epsilon_spent == 2.0
+
+
+@pytest.mark.django_db
+def test_delta_is_accounted():
+    dataset = _iris_dataset()
+    services.privacy_budget_set(dataset=dataset, epsilon=10.0, delta=2e-5, actor=None)
+    services.job_create(dataset=dataset, actor=None, rows_wanted=10, dp_epsilon=1.0)
+    services.job_create(dataset=dataset, actor=None, rows_wanted=10, dp_epsilon=1.0)
+    with pytest.raises(
+        services.SyntheticRefused, match=r"δ=1e-05 would exceed .* δ=2e-05 of 2e-05"
+    ):
+        services.job_create(dataset=dataset, actor=None, rows_wanted=10, dp_epsilon=1.0)
+
+
+@pytest.mark.django_db
+def test_budget_changes_are_audited_and_never_below_what_was_spent():
+    dataset = _iris_dataset()
+    services.privacy_budget_set(dataset=dataset, epsilon=3.0, actor=None)
+    _start(dataset, 2.0)
+    with pytest.raises(services.SyntheticRefused, match="cannot go below the 2 already spent"):
+        services.privacy_budget_set(dataset=dataset, epsilon=1.0, actor=None)
+    with pytest.raises(services.SyntheticRefused, match="δ cannot go below"):
+        services.privacy_budget_set(dataset=dataset, epsilon=3.0, delta=1e-6, actor=None)
+    with pytest.raises(services.SyntheticRefused, match="above 0"):
+        services.privacy_budget_set(dataset=dataset, epsilon=float("nan"), actor=None)
+    services.privacy_budget_set(dataset=dataset, epsilon=4.0, actor=None)
+    events = AuditEvent.objects.filter(verb="synthetic.privacy_budget_set").order_by("id")
+    assert [e.details["after"]["epsilon"] for e in events] == [3.0, 4.0]
+    assert events.last().details["before"]["epsilon"] == 3.0
+    # The database refuses it too, whoever writes.
+    with pytest.raises(IntegrityError), transaction.atomic():
+        PrivacyBudget.objects.filter(dataset=dataset).update(epsilon=1.0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_starts_against_a_budget_for_one():
+    dataset = _iris_dataset()
+    services.privacy_budget_set(dataset=dataset, epsilon=1.0, actor=None)
+    # Two jobs queued before either started (each fits alone), as two console users would.
+    jobs = [
+        SyntheticJob.objects.create(dataset=dataset, rows_wanted=10, dp_epsilon=1.0, dp_delta=1e-5)
+        for _ in range(2)
+    ]
+    barrier = threading.Barrier(2)
+    outcomes: dict[int, object] = {}
+
+    def begin(job_id: int) -> None:
+        try:
+            barrier.wait()
+            outcomes[job_id] = services.job_begin(job_id=job_id)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=begin, args=(j.pk,)) for j in jobs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    started = [j for j in outcomes.values() if j is not None]
+    assert len(outcomes) == 2 and len(started) == 1
+    statuses = sorted(SyntheticJob.objects.values_list("status", flat=True))
+    assert statuses == [JobStatus.FAILED, JobStatus.RUNNING]
+    assert PrivacyBudget.objects.get(dataset=dataset).epsilon_spent == 1.0
+    assert PrivacyCharge.objects.count() == 1
