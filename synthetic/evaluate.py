@@ -163,7 +163,13 @@ def _contingency_similarity(
 
 
 def evaluate(
-    train: Table, holdout: Table, synthetic: Table, *, target: str | None, seed: int = 0
+    train: Table,
+    holdout: Table,
+    synthetic: Table,
+    *,
+    target: str | None,
+    seed: int = 0,
+    copies: tuple[int, int] | None = None,
 ) -> dict[str, Any]:
     """The evaluation report for ``synthetic`` rows of a generator fitted on ``train``.
 
@@ -177,7 +183,7 @@ def evaluate(
         "rows": {"train": train.n_rows, "holdout": holdout.n_rows, "synthetic": synthetic.n_rows},
         "quality": quality(train, synthetic),
         "real_ceiling": quality(train, holdout)["score"],
-        "privacy": privacy(train, holdout, synthetic, seed=seed),
+        "privacy": privacy(train, holdout, synthetic, seed=seed, copies=copies),
     }
     if target is not None:
         report["utility"] = utility(train, holdout, synthetic, target=target, seed=seed)

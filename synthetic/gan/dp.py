@@ -10,11 +10,10 @@ training rows — as far as the critic's view goes. What DP mode changes:
 * one row per pack (PacGAN's packs would make the unit of privacy a pack, not a row), and the
   classic non-saturating GAN loss: WGAN-GP's gradient penalty needs double backpropagation,
   which per-sample gradients do not support;
-* no snapshot selection or early stopping (both would read real rows outside the accountant);
-  numeric columns are encoded with a few interpolated quantiles, none at the extremes.
+* no snapshot selection, early stopping or calibration (each would read real rows outside the
+  accountant); the encoder's column statistics are bought with a share of ε (``dp_stats``).
 
-Not covered by ε (recorded in the provenance as ``scope``): the column statistics the encoder
-and the conditional sampler keep (category lists and frequencies, coarse quantiles).
+What is and is not covered is recorded in the provenance as ``scope``.
 """
 
 from __future__ import annotations
@@ -37,12 +36,28 @@ NOISE_SOURCE = (
     "os.urandom (Gaussian noise and Poisson sampling of DP-SGD); the seed drives only the "
     "non-private parts (generator noise, split, sampling of output rows)"
 )
-# Quantile knots per numeric column in DP mode.
-DP_KNOTS = 32
+# Share of a DP job's ε and δ spent on the encoder's column statistics (``dp_stats``); the
+# rest goes to DP-SGD. The two add up (basic composition).
+STATISTICS_SHARE = 0.2
 SCOPE = (
-    "critic training (DP-SGD, per-row clipping, RDP accountant); not covered: category lists "
-    f"and frequencies, {DP_KNOTS} interpolated quantiles per numeric column"
+    "covered: critic training (DP-SGD, per-row clipping, RDP accountant) and the column "
+    "statistics (noisy category counts with rare categories suppressed, noisy ranges and "
+    "quantile histograms; declared schema values taken as public); not covered: the number "
+    "of training rows, the gate's pass or fail"
 )
+
+
+def split_request(dp: dict[str, Any]) -> tuple[DPRequest, DPRequest, float, float]:
+    """(the job's request, DP-SGD's part, the statistics' ε, the statistics' δ)."""
+    request = DPRequest.from_dict(dp)
+    stats_epsilon = request.epsilon * STATISTICS_SHARE
+    stats_delta = request.delta * STATISTICS_SHARE
+    sgd = DPRequest(
+        epsilon=request.epsilon - stats_epsilon,
+        delta=request.delta - stats_delta,
+        max_grad_norm=request.max_grad_norm,
+    )
+    return request, sgd, stats_epsilon, stats_delta
 
 
 def plan(request: DPRequest, *, n_rows: int, batch: int, steps: int) -> dict[str, Any]:
