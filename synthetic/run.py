@@ -167,10 +167,16 @@ def synthesize(
         _check_stop(should_stop, name)
         notify({"stage": f"evaluate_{name}"})
         head = synthetic.take(np.arange(min(synthetic.n_rows, EVAL_MAX_ROWS)))
-        report = evaluate(
-            train_rows, holdout, head, target=target, seed=seed, copies=(stats.copies, stats.drawn)
+        report, result = evaluate_and_gate(
+            train_rows,
+            holdout,
+            head,
+            target=target,
+            seed=seed,
+            copies=(stats.copies, stats.drawn),
+            policy=policy,
         )
-        result = gates[name] = gate(report, policy)
+        gates[name] = result
         evaluated[name] = {
             **report,
             "gate": result.to_dict(),
@@ -262,6 +268,22 @@ def _refuse_identifiers(table: Table) -> None:
                 f"{len(values)} rows (an identifier?): synthetic rows would copy real values; "
                 "drop the column or declare it a category"
             )
+
+
+def evaluate_and_gate(
+    train: Table,
+    holdout: Table,
+    synthetic: Table,
+    *,
+    target: str | None,
+    seed: int,
+    copies: tuple[int, int] | None = None,
+    policy: GatePolicy | None = None,
+) -> tuple[dict[str, Any], GateResult]:
+    """The evaluation and gate every job runs (and ``manage.py synthetic_gate`` on any file).
+    ``copies``: what the sampler counted before dropping any; else counted in ``synthetic``."""
+    report = evaluate(train, holdout, synthetic, target=target, seed=seed, copies=copies)
+    return report, gate(report, policy)
 
 
 def public_columns(schema: dict[str, Any]) -> dict[str, dict[str, Any]]:
