@@ -146,7 +146,8 @@ def synthesize(
                     settings=settings,
                     progress=lambda p: notify(_progress_event(p)),
                     should_stop=should_stop,
-                    public=public_columns(schema),
+                    # An inferred schema was read off the rows: nothing in it is public.
+                    public={} if inferred else public_columns(schema),
                 )
             except DPStatsError as exc:
                 raise InputError(str(exc)) from None
@@ -290,7 +291,8 @@ def public_columns(schema: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """What the schema declares about each column's values: public, so a DP job need not
     spend ε on it."""
     return {
-        c["name"]: {k: c[k] for k in ("min", "max", "allowed") if k in c} for c in schema["columns"]
+        c["name"]: {k: c[k] for k in ("min", "max", "allowed", "required") if k in c}
+        for c in schema["columns"]
     }
 
 

@@ -14,6 +14,9 @@ emit every city that occurs once in training. Here, for a DP job:
   read off a noisy histogram over that range (so no knot is a real value);
 * whether a column may be missing comes from the schema (``required``), never from the rows.
 
+``public`` holds only what a person declared: a schema inferred from the rows (whose
+``allowed`` lists every value seen) must not be passed as public.
+
 Each histogram changes by one in one bin when a row is added or removed (L1 sensitivity 1):
 the statistics together spend ``epsilon`` (basic composition over the histograms) and
 ``delta`` (split over the thresholded ones). Noise comes from the OS CSPRNG. Pure numpy.
@@ -69,7 +72,7 @@ def _public_domain(spec: ColumnSpec, public: dict[str, Any]) -> list[Any] | None
         low, high = _bound(public.get("min"), spec), _bound(public.get("max"), spec)
         if low is not None and high is not None and high - low + 1 <= MAX_DISCRETE_INTS:
             values = list(range(math.ceil(low), math.floor(high) + 1))
-    if values is not None and not spec.required:
+    if values is not None and not public.get("required", False):
         values.append(None)
     return values
 
@@ -114,7 +117,10 @@ def private_statistics(
         else:
             low, high, how = _range(spec, column, column_public, eps, dlt)
             quantile = _knots(spec, column, low, high, eps)
-            columns[spec.name] = {"quantile": quantile.state(), "has_missing": not spec.required}
+            columns[spec.name] = {
+                "quantile": quantile.state(),
+                "has_missing": not column_public.get("required", False),
+            }
         record[spec.name] = how
     summary = {
         "epsilon": epsilon,

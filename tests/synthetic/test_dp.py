@@ -191,3 +191,15 @@ def test_a_table_too_small_for_its_epsilon_is_refused_with_what_to_declare() -> 
             schema=schema,
             gan_settings=GanSettings(epochs=1, dp={"epsilon": 0.5}),
         )
+
+
+def test_an_inferred_schema_is_not_taken_as_public() -> None:
+    """An inferred schema lists every category seen (singletons included): a DP job must
+    count them with noise like any undeclared category, not take the list as given."""
+    rows = [{"city": "Lyon" if i % 2 else "Paris", "n": str(i % 7)} for i in range(600)]
+    rows += [{"city": f"town-{i}", "n": "3"} for i in range(60)]
+    settings = GanSettings(epochs=1, dp={"epsilon": 4.0})
+    result = synthesize(rows, n_rows=200, seed=0, gan_settings=settings)
+    assert result.report["schema_inferred"] is True
+    assert "suppressed" in result.provenance["dp"]["statistics"]["columns"]["city"]
+    assert not {r["city"] for r in result.rows if r["city"] and r["city"].startswith("town-")}
