@@ -206,6 +206,9 @@ def synthesize(
     if private:
         import opacus
 
+        # A hash of the rows is a membership test (hash a candidate table, compare).
+        provenance["input_sha256"] = None
+        provenance["withheld"] = "the input's hash (a membership test, not covered by ε)"
         provenance["dp"] = outputs["gan"][2]["dp"]
         provenance["versions"]["opacus"] = opacus.__version__
     if private:

@@ -77,6 +77,8 @@ def test_run_records_dp_in_provenance_and_never_falls_back_to_the_copula() -> No
     gan = result.report["generators"]["gan"]
     assert "quality" not in gan and "privacy" not in gan and "withheld" in gan
     assert "opacus" in result.provenance["versions"]
+    # A hash of the input is a membership test: a DP job does not publish it.
+    assert result.provenance["input_sha256"] is None
     assert result.publish != "copula"
     assert "no copula baseline is fitted" in result.report["recommendation"]["reason"]
 
