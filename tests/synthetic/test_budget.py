@@ -130,3 +130,22 @@ def test_two_concurrent_starts_against_a_budget_for_one():
     assert statuses == [JobStatus.FAILED, JobStatus.RUNNING]
     assert PrivacyBudget.objects.get(dataset=dataset).epsilon_spent == 1.0
     assert PrivacyCharge.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_console_form_refuses_a_total_below_what_was_spent():
+    from synthetic.admin import PrivacyBudgetForm
+
+    dataset = _iris_dataset()
+    budget = services.privacy_budget_set(dataset=dataset, epsilon=3.0, actor=None)
+    _start(dataset, 2.0)
+    budget.refresh_from_db()
+    form = PrivacyBudgetForm(
+        data={"dataset": dataset.pk, "epsilon": "1.5", "delta": "0.0001"}, instance=budget
+    )
+    assert not form.is_valid()
+    assert form.errors["epsilon"] == ["The total ε cannot go below the 2 already spent."]
+    raised = PrivacyBudgetForm(
+        data={"dataset": dataset.pk, "epsilon": "5", "delta": "0.0001"}, instance=budget
+    )
+    assert raised.is_valid(), raised.errors
