@@ -149,3 +149,58 @@ def test_the_console_form_refuses_a_total_below_what_was_spent():
         data={"dataset": dataset.pk, "epsilon": "5", "delta": "0.0001"}, instance=budget
     )
     assert raised.is_valid(), raised.errors
+
+
+@pytest.mark.django_db
+def test_a_dp_job_that_fails_in_training_stays_charged_and_says_what_to_declare():
+    """Through the real task: iris declares no ranges, and at ε=1 its 98 training rows are
+    too few to learn them privately. The job fails with the fix in its error, after the
+    charge: the rows were read."""
+    from synthetic.tasks import run_synthetic_job
+
+    dataset = _iris_dataset()
+    services.privacy_budget_set(dataset=dataset, epsilon=1.0, actor=None)
+    job = services.job_create(
+        dataset=dataset,
+        actor=None,
+        rows_wanted=20,
+        epochs=1,
+        dp_epsilon=1.0,
+        input_name="iris.csv",
+    )
+    assert run_synthetic_job(job.pk) == "failed"
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED and "declare min and max" in job.error
+    assert PrivacyBudget.objects.get(dataset=dataset).epsilon_spent == 1.0
+    with pytest.raises(services.SyntheticRefused, match="1 of 1 is already spent"):
+        services.job_create(dataset=dataset, actor=None, rows_wanted=20, dp_epsilon=1.0)
+
+
+@pytest.mark.django_db
+def test_a_dp_job_shows_its_owner_only_what_the_accountant_covers():
+    from synthetic.tasks import run_synthetic_job
+
+    dataset = _iris_dataset()
+    schema = dict(dataset.schema)
+    schema["columns"] = [
+        {**c, "min": 0, "max": 10} if c["type"] == "float" else c for c in schema["columns"]
+    ]
+    type(dataset).objects.filter(pk=dataset.pk).update(schema=schema)
+    services.privacy_budget_set(dataset=dataset, epsilon=8.0, actor=None)
+    job = services.job_create(
+        dataset=dataset,
+        actor=None,
+        rows_wanted=20,
+        epochs=2,
+        dp_epsilon=8.0,
+        input_name="iris.csv",
+    )
+    assert run_synthetic_job(job.pk) == "done"
+    job.refresh_from_db()
+    assert job.status in (JobStatus.PUBLISHED, JobStatus.REJECTED_BY_GATE), job.error
+    assert list(job.report["generators"]) == ["gan"]
+    assert "withheld" in job.report["generators"]["gan"]
+    dp = job.provenance["dp"]
+    assert dp["noise_reproducible_from_seed"] is False and dp["target_epsilon"] == 8.0
+    assert job.provenance["input_sha256"] is None
+    assert job.epsilon_spent == 8.0
