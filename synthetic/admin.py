@@ -13,6 +13,7 @@ from django.utils.html import format_html, format_html_join
 
 from datadao.admin import DaoScopedAdmin
 from datadao.models import Dataset, DatasetKind
+from synthetic import budget as budget_services
 from synthetic import services
 from synthetic.models import PrivacyBudget, SyntheticJob
 
@@ -221,7 +222,7 @@ class PrivacyBudgetAdmin(DaoScopedAdmin):
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         try:
-            saved = services.privacy_budget_set(
+            saved = budget_services.privacy_budget_set(
                 dataset=obj.dataset, epsilon=obj.epsilon, delta=obj.delta, actor=request.user
             )
         except services.SyntheticRefused as exc:

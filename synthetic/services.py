@@ -17,26 +17,13 @@ from datadao.dispatch import send_on_commit
 from datadao.models import Dataset, DatasetKind, User
 from datadao.services import audit_record
 from ipfs.services import content_add
+from synthetic.budget import charge, refuse_over_budget, reserved
 from synthetic.dp import DEFAULT_DELTA
-from synthetic.models import (
-    ACTIVE,
-    BUDGET_SLACK,
-    JobStatus,
-    PrivacyBudget,
-    PrivacyCharge,
-    SyntheticJob,
-)
+from synthetic.errors import SyntheticRefused
+from synthetic.models import ACTIVE, JobStatus, PrivacyBudget, SyntheticJob
 
 MAX_ATTEMPTS = 3
 MAX_ROWS = 1_000_000
-
-
-class SyntheticRefused(Exception):
-    """A refused request; the message names the problem."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 def job_root() -> Path:
@@ -49,111 +36,6 @@ def dispatch(job_id: int) -> None:
     from synthetic import tasks
 
     send_on_commit(tasks.run_synthetic_job, job_id)
-
-
-def _reserved(dataset: Dataset) -> tuple[float, float]:
-    """(ε, δ) asked for by DP jobs queued or running but not yet charged for an attempt."""
-    jobs = SyntheticJob.objects.filter(
-        dataset=dataset, dp_epsilon__isnull=False, status__in=ACTIVE, privacy_charges__isnull=True
-    )
-    epsilon = delta = 0.0
-    for job in jobs.only("dp_epsilon", "dp_delta"):
-        epsilon += job.dp_epsilon or 0.0
-        delta += job.dp_delta or DEFAULT_DELTA
-    return epsilon, delta
-
-
-def _refuse_over_budget(
-    budget: PrivacyBudget, epsilon: float, delta: float, *, reserved: tuple[float, float]
-) -> None:
-    """The rule both job creation and the start of training apply (the caller holds the
-    budget's row lock)."""
-    spent_e = budget.epsilon_spent + reserved[0]
-    spent_d = budget.delta_spent + reserved[1]
-    held = " or held by queued jobs" if any(reserved) else ""
-    if spent_e + epsilon > budget.epsilon * (1 + BUDGET_SLACK):
-        raise SyntheticRefused(
-            f"This job's ε={epsilon:g} would exceed the dataset's privacy budget: "
-            f"{spent_e:g} of {budget.epsilon:g} is already spent{held}."
-        )
-    if spent_d + delta > budget.delta * (1 + BUDGET_SLACK):
-        raise SyntheticRefused(
-            f"This job's δ={delta:g} would exceed the dataset's privacy budget: "
-            f"δ={spent_d:g} of {budget.delta:g} is already spent{held}."
-        )
-
-
-@transaction.atomic
-def privacy_budget_set(
-    *, dataset: Dataset, epsilon: float, delta: float | None = None, actor: User | None
-) -> PrivacyBudget:
-    """Create or change a dataset's privacy budget, audited. Refuses a total below what was
-    already spent (spent never goes down) and values out of range."""
-    import math
-
-    if not (math.isfinite(epsilon) and epsilon > 0):
-        raise SyntheticRefused("The total ε must be a number above 0.")
-    if delta is not None and not 0 < delta < 1:
-        raise SyntheticRefused("The total δ must be between 0 and 1.")
-    budget = PrivacyBudget.objects.select_for_update().filter(dataset=dataset).first()
-    before = None
-    if budget is None:
-        budget = PrivacyBudget(dataset=dataset, epsilon=epsilon)
-    else:
-        before = {"epsilon": budget.epsilon, "delta": budget.delta}
-    budget.epsilon = epsilon
-    if delta is not None:
-        budget.delta = delta
-    if budget.epsilon < budget.epsilon_spent:
-        raise SyntheticRefused(
-            f"The total ε cannot go below the {budget.epsilon_spent:g} already spent."
-        )
-    if budget.delta < budget.delta_spent:
-        raise SyntheticRefused(
-            f"The total δ cannot go below the {budget.delta_spent:g} already spent."
-        )
-    budget.save()
-    audit_record(
-        actor=actor,
-        dao=dataset.dao,
-        verb="synthetic.privacy_budget_set",
-        obj=budget,
-        details={
-            "before": before,
-            "after": {"epsilon": budget.epsilon, "delta": budget.delta},
-            "spent": {"epsilon": budget.epsilon_spent, "delta": budget.delta_spent},
-        },
-    )
-    return budget
-
-
-def _charge(job: SyntheticJob) -> None:
-    """Charge one start of DP training to the dataset's budget, under its row lock (two jobs
-    starting at once cannot both fit under it). Never refunded."""
-    budget = PrivacyBudget.objects.select_for_update().filter(dataset_id=job.dataset_id).first()
-    if budget is None:
-        raise SyntheticRefused("The dataset has no privacy budget.")
-    epsilon, delta = float(job.dp_epsilon or 0.0), float(job.dp_delta or DEFAULT_DELTA)
-    _refuse_over_budget(budget, epsilon, delta, reserved=(0.0, 0.0))
-    budget.epsilon_spent += epsilon
-    budget.delta_spent += delta
-    budget.save(update_fields=["epsilon_spent", "delta_spent"])
-    PrivacyCharge.objects.create(
-        budget=budget, job=job, attempt=job.attempts, epsilon=epsilon, delta=delta
-    )
-    job.epsilon_spent = (job.epsilon_spent or 0.0) + epsilon
-    audit_record(
-        actor=None,
-        dao=job.dataset.dao,
-        verb="synthetic.privacy_charged",
-        obj=job,
-        details={
-            "epsilon": epsilon,
-            "delta": delta,
-            "attempt": job.attempts,
-            "spent": {"epsilon": budget.epsilon_spent, "delta": budget.delta_spent},
-        },
-    )
 
 
 @transaction.atomic
@@ -204,9 +86,7 @@ def job_create(
         budget = PrivacyBudget.objects.select_for_update().filter(dataset=dataset).first()
         if budget is None:
             raise SyntheticRefused("Set a privacy budget (total ε) for this dataset first.")
-        _refuse_over_budget(
-            budget, dp_epsilon, dp_delta or DEFAULT_DELTA, reserved=_reserved(dataset)
-        )
+        refuse_over_budget(budget, dp_epsilon, dp_delta or DEFAULT_DELTA, held=reserved(dataset))
     job = SyntheticJob.objects.create(
         dataset=dataset,
         requested_by=actor,
@@ -257,7 +137,7 @@ def job_begin(*, job_id: int) -> SyntheticJob | None:
     job.attempts += 1
     if job.dp_epsilon is not None:
         try:
-            _charge(job)
+            charge(job)
         except SyntheticRefused as exc:
             _end(job, JobStatus.FAILED, f"not started: {exc.message}")
             return None

@@ -8,6 +8,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 
 from datadao.models import AuditEvent
+from synthetic import budget as budget_services
 from synthetic import services
 from synthetic.models import JobStatus, PrivacyBudget, PrivacyCharge, SyntheticJob
 from tests.synthetic.test_jobs import _iris_dataset
@@ -23,7 +24,7 @@ def test_failed_and_cancelled_runs_stay_charged():
     """The attack that spent 8 of a budget of 2: start a DP job, let it fail (or cancel it
     while it trains), start another. DP-SGD ran each time; the ledger must say so."""
     dataset = _iris_dataset()
-    budget = services.privacy_budget_set(dataset=dataset, epsilon=2.0, actor=None)
+    budget = budget_services.privacy_budget_set(dataset=dataset, epsilon=2.0, actor=None)
     first = _start(dataset, 2.0)
     assert first is not None and first.status == JobStatus.RUNNING
     services.job_fail(job_id=first.pk, status=JobStatus.FAILED, error="worker crashed")
@@ -40,7 +41,7 @@ def test_failed_and_cancelled_runs_stay_charged():
 @pytest.mark.django_db
 def test_a_cancel_while_training_refunds_nothing_and_a_queued_cancel_charges_nothing():
     dataset = _iris_dataset()
-    services.privacy_budget_set(dataset=dataset, epsilon=3.0, actor=None)
+    budget_services.privacy_budget_set(dataset=dataset, epsilon=3.0, actor=None)
     queued = services.job_create(dataset=dataset, actor=None, rows_wanted=10, dp_epsilon=2.0)
     services.job_cancel(job=queued, actor=None)  # never trained: nothing spent
     running = _start(dataset, 2.0)
@@ -55,7 +56,7 @@ def test_a_cancel_while_training_refunds_nothing_and_a_queued_cancel_charges_not
 @pytest.mark.django_db
 def test_each_attempt_is_charged_and_a_start_past_the_budget_fails_unstarted():
     dataset = _iris_dataset()
-    services.privacy_budget_set(dataset=dataset, epsilon=3.0, actor=None)
+    budget_services.privacy_budget_set(dataset=dataset, epsilon=3.0, actor=None)
     job = _start(dataset, 2.0)
     assert job is not None
     # The worker died mid-training; the task is redelivered and training starts again.
@@ -71,7 +72,7 @@ def test_each_attempt_is_charged_and_a_start_past_the_budget_fails_unstarted():
 @pytest.mark.django_db
 def test_delta_is_accounted():
     dataset = _iris_dataset()
-    services.privacy_budget_set(dataset=dataset, epsilon=10.0, delta=2e-5, actor=None)
+    budget_services.privacy_budget_set(dataset=dataset, epsilon=10.0, delta=2e-5, actor=None)
     services.job_create(dataset=dataset, actor=None, rows_wanted=10, dp_epsilon=1.0)
     services.job_create(dataset=dataset, actor=None, rows_wanted=10, dp_epsilon=1.0)
     with pytest.raises(
@@ -83,15 +84,15 @@ def test_delta_is_accounted():
 @pytest.mark.django_db
 def test_budget_changes_are_audited_and_never_below_what_was_spent():
     dataset = _iris_dataset()
-    services.privacy_budget_set(dataset=dataset, epsilon=3.0, actor=None)
+    budget_services.privacy_budget_set(dataset=dataset, epsilon=3.0, actor=None)
     _start(dataset, 2.0)
     with pytest.raises(services.SyntheticRefused, match="cannot go below the 2 already spent"):
-        services.privacy_budget_set(dataset=dataset, epsilon=1.0, actor=None)
+        budget_services.privacy_budget_set(dataset=dataset, epsilon=1.0, actor=None)
     with pytest.raises(services.SyntheticRefused, match="δ cannot go below"):
-        services.privacy_budget_set(dataset=dataset, epsilon=3.0, delta=1e-6, actor=None)
+        budget_services.privacy_budget_set(dataset=dataset, epsilon=3.0, delta=1e-6, actor=None)
     with pytest.raises(services.SyntheticRefused, match="above 0"):
-        services.privacy_budget_set(dataset=dataset, epsilon=float("nan"), actor=None)
-    services.privacy_budget_set(dataset=dataset, epsilon=4.0, actor=None)
+        budget_services.privacy_budget_set(dataset=dataset, epsilon=float("nan"), actor=None)
+    budget_services.privacy_budget_set(dataset=dataset, epsilon=4.0, actor=None)
     events = AuditEvent.objects.filter(verb="synthetic.privacy_budget_set").order_by("id")
     assert [e.details["after"]["epsilon"] for e in events] == [3.0, 4.0]
     assert events.last().details["before"]["epsilon"] == 3.0
@@ -103,7 +104,7 @@ def test_budget_changes_are_audited_and_never_below_what_was_spent():
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_starts_against_a_budget_for_one():
     dataset = _iris_dataset()
-    services.privacy_budget_set(dataset=dataset, epsilon=1.0, actor=None)
+    budget_services.privacy_budget_set(dataset=dataset, epsilon=1.0, actor=None)
     # Two jobs queued before either started (each fits alone), as two console users would.
     jobs = [
         SyntheticJob.objects.create(dataset=dataset, rows_wanted=10, dp_epsilon=1.0, dp_delta=1e-5)
@@ -137,7 +138,7 @@ def test_the_console_form_refuses_a_total_below_what_was_spent():
     from synthetic.admin import PrivacyBudgetForm
 
     dataset = _iris_dataset()
-    budget = services.privacy_budget_set(dataset=dataset, epsilon=3.0, actor=None)
+    budget = budget_services.privacy_budget_set(dataset=dataset, epsilon=3.0, actor=None)
     _start(dataset, 2.0)
     budget.refresh_from_db()
     form = PrivacyBudgetForm(
@@ -159,7 +160,7 @@ def test_a_dp_job_that_fails_in_training_stays_charged_and_says_what_to_declare(
     from synthetic.tasks import run_synthetic_job
 
     dataset = _iris_dataset()
-    services.privacy_budget_set(dataset=dataset, epsilon=1.0, actor=None)
+    budget_services.privacy_budget_set(dataset=dataset, epsilon=1.0, actor=None)
     job = services.job_create(
         dataset=dataset,
         actor=None,
@@ -186,7 +187,7 @@ def test_a_dp_job_shows_its_owner_only_what_the_accountant_covers():
         {**c, "min": 0, "max": 10} if c["type"] == "float" else c for c in schema["columns"]
     ]
     type(dataset).objects.filter(pk=dataset.pk).update(schema=schema)
-    services.privacy_budget_set(dataset=dataset, epsilon=8.0, actor=None)
+    budget_services.privacy_budget_set(dataset=dataset, epsilon=8.0, actor=None)
     job = services.job_create(
         dataset=dataset,
         actor=None,

@@ -11,6 +11,7 @@ import pytest
 from datadao.models import DatasetStatus
 from datadao.services import dataset_set_status
 from ipfs.services import content_open_verified
+from synthetic import budget as budget_services
 from synthetic import services
 from synthetic.models import JobStatus, SyntheticJob
 from synthetic.sample_tables import iris
@@ -54,7 +55,7 @@ def test_refusals_store_nothing():
 @pytest.mark.django_db
 def test_privacy_budget_accumulates_across_jobs():
     dataset = _iris_dataset()
-    services.privacy_budget_set(dataset=dataset, epsilon=3.0, actor=None)
+    budget_services.privacy_budget_set(dataset=dataset, epsilon=3.0, actor=None)
     services.job_create(dataset=dataset, actor=None, rows_wanted=10, dp_epsilon=2.0)
     with pytest.raises(
         services.SyntheticRefused, match="2 of 3 is already spent or held by queued jobs"
