@@ -13,6 +13,7 @@ from django.utils.html import format_html, format_html_join
 
 from datadao.admin import DaoScopedAdmin
 from datadao.models import Dataset, DatasetKind
+from synthetic import budget as budget_services
 from synthetic import services
 from synthetic.models import PrivacyBudget, SyntheticJob
 
@@ -185,10 +186,49 @@ class SyntheticJobAdmin(DaoScopedAdmin):
                 self.message_user(request, exc.message, messages.ERROR)
 
 
+class PrivacyBudgetForm(forms.ModelForm):
+    class Meta:
+        model = PrivacyBudget
+        fields = ("dataset", "epsilon", "delta")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        # Spent never goes down: a total below it is a form error, not a database error.
+        spent_e = self.instance.epsilon_spent if self.instance.pk else 0.0
+        spent_d = self.instance.delta_spent if self.instance.pk else 0.0
+        if data.get("epsilon") is not None and data["epsilon"] < spent_e:
+            self.add_error("epsilon", f"The total ε cannot go below the {spent_e:g} already spent.")
+        if data.get("delta") is not None and data["delta"] < spent_d:
+            self.add_error("delta", f"The total δ cannot go below the {spent_d:g} already spent.")
+        return data
+
+
 @admin.register(PrivacyBudget)
 class PrivacyBudgetAdmin(DaoScopedAdmin):
+    """Totals are changed through ``privacy_budget_set`` (audited, never below what was spent);
+    what was spent is read-only and a budget cannot be deleted (that would reset the ledger)."""
+
+    form = PrivacyBudgetForm
     dao_lookup = "dataset__dao_id"
-    list_display = ("dataset", "epsilon")
+    list_display = ("dataset", "epsilon", "epsilon_spent", "delta", "delta_spent")
+    readonly_fields = ("epsilon_spent", "delta_spent")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # The dataset of an existing budget is fixed: moving it would move the ledger.
+        return (*self.readonly_fields, "dataset") if obj else self.readonly_fields
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        try:
+            saved = budget_services.privacy_budget_set(
+                dataset=obj.dataset, epsilon=obj.epsilon, delta=obj.delta, actor=request.user
+            )
+        except services.SyntheticRefused as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            return
+        obj.pk = saved.pk
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         # Only the datasets of the DAOs one manages (it listed, and took, every DAO's).

@@ -40,9 +40,15 @@ class SampleStats:
 
     drawn: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
+    # Drawn rows equal to a training row, counted before any row is dropped.
+    copies: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"drawn": self.drawn, "rejected": dict(self.rejected.most_common())}
+        return {
+            "drawn": self.drawn,
+            "copies_of_training_rows": self.copies,
+            "rejected": dict(self.rejected.most_common()),
+        }
 
 
 class RowChecker:
@@ -74,8 +80,11 @@ def sample_valid(
     rng: np.random.Generator,
     checker: RowChecker,
     forbidden: set[tuple[Any, ...]],
+    drop_forbidden: bool = True,
 ) -> tuple[Table, SampleStats]:
-    """``n_rows`` rows from ``draw`` that satisfy ``checker`` and are not in ``forbidden``.
+    """``n_rows`` rows from ``draw`` that satisfy ``checker`` and, with ``drop_forbidden``,
+    are not in ``forbidden``. Rows in ``forbidden`` are counted (``stats.copies``) before
+    anything is dropped, so the report sees how often the model copies.
 
     ``draw(k, rng)`` returns ``k`` generated rows. Deterministic given ``rng``'s state.
     """
@@ -88,7 +97,10 @@ def sample_valid(
         stats.drawn += batch.n_rows
         keep = np.zeros(batch.n_rows, dtype=bool)
         for i, (record, key) in enumerate(zip(batch.records(), batch.row_keys(), strict=True)):
-            reason = "copy of a real row" if key in forbidden else checker.problem(record)
+            copy = key in forbidden
+            stats.copies += copy
+            reason = "copy of a training row" if copy and drop_forbidden else None
+            reason = reason or checker.problem(record)
             if reason is None:
                 keep[i] = True
             else:

@@ -163,22 +163,36 @@ def _contingency_similarity(
 
 
 def evaluate(
-    train: Table, holdout: Table, synthetic: Table, *, target: str | None, seed: int = 0
+    train: Table,
+    holdout: Table,
+    synthetic: Table,
+    *,
+    target: str | None,
+    seed: int = 0,
+    copies: tuple[int, int] | None = None,
 ) -> dict[str, Any]:
     """The evaluation report for ``synthetic`` rows of a generator fitted on ``train``.
 
-    ``real_ceiling`` is the quality the real hold-out itself reaches against the training rows:
-    no generator can be expected to beat the sampling noise of a table this size.
+    Fidelity is scored against the hold-out, rows neither generator saw: ``quality`` is the
+    synthetic rows against the hold-out, ``real_ceiling`` the training rows against the same
+    hold-out (what fresh real rows reach; no generator can be expected to beat that).
+    ``utility`` (with a target) or ``discriminator`` (without one) says whether the rows keep
+    the relationships between columns.
     """
+    from .discriminate import discriminator
     from .privacy import privacy
     from .utility import utility
 
     report: dict[str, Any] = {
         "rows": {"train": train.n_rows, "holdout": holdout.n_rows, "synthetic": synthetic.n_rows},
-        "quality": quality(train, synthetic),
-        "real_ceiling": quality(train, holdout)["score"],
-        "privacy": privacy(train, holdout, synthetic, seed=seed),
+        "quality": quality(holdout, synthetic),
+        "quality_basis": "synthetic rows scored against the hold-out (rows no generator saw)",
+        "real_ceiling": quality(holdout, train)["score"],
+        "real_ceiling_basis": "the training rows scored against the same hold-out",
+        "privacy": privacy(train, holdout, synthetic, seed=seed, copies=copies),
     }
     if target is not None:
         report["utility"] = utility(train, holdout, synthetic, target=target, seed=seed)
+    else:
+        report["discriminator"] = discriminator(holdout, synthetic, seed=seed)
     return report

@@ -18,7 +18,11 @@ class GatePolicy:
 
     quality_fraction: float = 0.9  # of the real hold-out's own quality score
     min_utility_ratio: float = 0.90  # TSTR / TRTR, when the table has a target
-    max_exact_copies: int = 0
+    # Without a target: the AUC of a forest telling hold-out rows from synthetic ones.
+    max_discriminator_auc: float = 0.85
+    # Copies of training rows among everything generated (before any is dropped), above the
+    # rate at which the hold-out's own rows equal a training row.
+    max_copy_rate_excess: float = 0.01
     max_share_closer_to_training: float = 0.60
 
 
@@ -49,6 +53,8 @@ def gate(report: dict[str, Any], policy: GatePolicy | None = None) -> GateResult
     checks = [_quality(report, policy)]
     if "utility" in report:
         checks.append(_utility(report["utility"], policy))
+    else:
+        checks.append(_discriminator(report["discriminator"], policy))
     checks.extend(_privacy(report["privacy"], policy))
     return GateResult(all(c.passed for c in checks), checks)
 
@@ -62,7 +68,10 @@ def _quality(report: dict[str, Any], policy: GatePolicy) -> Check:
     ceiling = report["real_ceiling"]
     threshold = policy.quality_fraction * ceiling if _ok(ceiling) else policy.quality_fraction
     passed = _ok(value) and value >= threshold
-    basis = f"{policy.quality_fraction:g} × the real hold-out's {ceiling:.3f}"
+    basis = (
+        f"{policy.quality_fraction:g} × the {ceiling:.3f} the training rows reach against the "
+        "same hold-out"
+    )
     if not _ok(value):
         reason = "quality could not be computed (no comparable columns)"
     elif passed:
@@ -91,21 +100,41 @@ def _utility(utility: dict[str, Any], policy: GatePolicy) -> Check:
     return Check("utility", ratio, threshold, passed, reason)
 
 
+def _discriminator(result: dict[str, Any], policy: GatePolicy) -> Check:
+    auc = result["auc"]
+    limit = policy.max_discriminator_auc
+    passed = _ok(auc) and auc <= limit
+    if not _ok(auc):
+        reason = f"too few rows ({result['rows_each']}) to tell real from synthetic rows"
+    elif passed:
+        reason = f"a classifier tells synthetic from hold-out rows with AUC {auc:.3f} (≤ {limit:g})"
+    else:
+        reason = (
+            f"a classifier tells synthetic from hold-out rows with AUC {auc:.3f}, above "
+            f"{limit:g}: the rows do not keep the real relationships between columns"
+        )
+    return Check("discriminator", auc, limit, passed, reason)
+
+
 def _privacy(privacy: dict[str, Any], policy: GatePolicy) -> list[Check]:
-    copies = privacy["exact_copies"]
-    copies_ok = copies <= policy.max_exact_copies
+    rate = privacy["copy_rate"]
+    natural = privacy.get("holdout_copy_rate", 0.0)
+    copy_limit = natural + policy.max_copy_rate_excess
+    copies_ok = rate <= copy_limit
+    counted = privacy.get("copies_counted") or {}
     share = privacy["share_closer_to_training"]
     share_ok = share <= policy.max_share_closer_to_training
     limit = policy.max_share_closer_to_training
     return [
         Check(
-            "exact_copies",
-            copies,
-            policy.max_exact_copies,
+            "copies",
+            rate,
+            copy_limit,
             copies_ok,
-            "no synthetic row copies a training row"
-            if copies == 0
-            else f"{copies} synthetic rows are exact copies of training rows",
+            f"{rate:.1%} of generated rows ({counted.get('copies', '?')} of "
+            f"{counted.get('rows', '?')}) copy a training row"
+            + (f" (at most {copy_limit:.1%}: " if copies_ok else f", above {copy_limit:.1%} (")
+            + f"the hold-out's own rate {natural:.1%} plus {policy.max_copy_rate_excess:.0%})",
         ),
         Check(
             "share_closer_to_training",

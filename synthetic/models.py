@@ -58,6 +58,7 @@ class SyntheticJob(models.Model):
     # The same rows as Parquet (typed columns, plus the synthetic flag and job id).
     parquet_cid = models.CharField(max_length=128, blank=True)
     checkpoint_cid = models.CharField(max_length=128, blank=True)
+    # ε charged to the dataset's budget for this job (each start of DP training).
     epsilon_spent = models.FloatField(null=True, blank=True)
     error = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -86,16 +87,66 @@ class SyntheticJob(models.Model):
         return f"synthetic job {self.pk} for {self.dataset} ({self.status})"
 
 
+# Float slack for "spent ≤ total": ε = 0.1 + 0.2 must fit a budget of 0.3.
+BUDGET_SLACK = 1e-9
+
+
 class PrivacyBudget(models.Model):
-    """A dataset's total ε for differentially private jobs; spent ε accumulates across jobs."""
+    """A dataset's total (ε, δ) for differentially private jobs and what was spent of it.
+
+    Spent only grows: a DP job is charged its requested (ε, δ) when training starts (each
+    attempt), whatever happens after (fail, cancel, gate); see ``PrivacyCharge``."""
 
     dataset = models.OneToOneField(Dataset, on_delete=models.CASCADE, related_name="privacy_budget")
     epsilon = models.FloatField(help_text="Total ε all DP jobs on this dataset may spend.")
+    delta = models.FloatField(
+        default=1e-4, help_text="Total δ all DP jobs on this dataset may spend (δs add up)."
+    )
+    epsilon_spent = models.FloatField(default=0.0, editable=False)
+    delta_spent = models.FloatField(default=0.0, editable=False)
 
     class Meta:
         constraints = [
-            models.CheckConstraint(condition=models.Q(epsilon__gt=0), name="privacy_budget_pos")
+            models.CheckConstraint(condition=models.Q(epsilon__gt=0), name="privacy_budget_pos"),
+            models.CheckConstraint(
+                condition=models.Q(delta__gt=0, delta__lt=1), name="privacy_budget_delta_range"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(epsilon_spent__gte=0, delta_spent__gte=0),
+                name="privacy_budget_spent_nonneg",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(epsilon_spent__lte=models.F("epsilon") * (1 + BUDGET_SLACK)),
+                name="privacy_budget_epsilon_within",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(delta_spent__lte=models.F("delta") * (1 + BUDGET_SLACK)),
+                name="privacy_budget_delta_within",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"ε budget {self.epsilon} for {self.dataset}"
+
+
+class PrivacyCharge(models.Model):
+    """One start of DP training, charged to its dataset's budget. Never updated or deleted."""
+
+    budget = models.ForeignKey(PrivacyBudget, on_delete=models.PROTECT, related_name="charges")
+    job = models.ForeignKey(SyntheticJob, on_delete=models.PROTECT, related_name="privacy_charges")
+    attempt = models.PositiveSmallIntegerField()
+    epsilon = models.FloatField()
+    delta = models.FloatField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "attempt"], name="privacy_charge_once"),
+            models.CheckConstraint(
+                condition=models.Q(epsilon__gt=0, delta__gt=0), name="privacy_charge_pos"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"ε={self.epsilon} δ={self.delta} for job {self.job_id} (attempt {self.attempt})"

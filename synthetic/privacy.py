@@ -61,8 +61,23 @@ def closest(queries: np.ndarray, rows: np.ndarray) -> np.ndarray:
     )
 
 
-def privacy(train: Table, holdout: Table, synthetic: Table, *, seed: int = 0) -> dict[str, Any]:
-    """DCR to training and to hold-out rows, the share closer to training, exact copies."""
+def privacy(
+    train: Table,
+    holdout: Table,
+    synthetic: Table,
+    *,
+    seed: int = 0,
+    copies: tuple[int, int] | None = None,
+) -> dict[str, Any]:
+    """DCR to training and to hold-out rows, the share closer to training, exact copies.
+
+    ``copies``: (copies of training rows, rows drawn) as the sampler counted them before it
+    dropped any; without it, the copies among ``synthetic`` itself. The hold-out's own rate
+    of rows equal to a training row is the natural rate (a discrete table repeats rows)."""
+    counted = copies is not None
+    copy_count, drawn = (
+        copies if copies is not None else (exact_copies(train, synthetic), synthetic.n_rows)
+    )
     rng = np.random.default_rng(seed)
     size = min(holdout.n_rows, train.n_rows)
     train_sample = train.take(np.sort(rng.choice(train.n_rows, size=size, replace=False)))
@@ -81,6 +96,11 @@ def privacy(train: Table, holdout: Table, synthetic: Table, *, seed: int = 0) ->
         "dcr_holdout_median": float(np.median(to_holdout)) if len(to_holdout) else None,
         "share_closer_to_training": closer,
         "exact_copies": exact_copies(train, synthetic),
+        "copy_rate": copy_count / drawn if drawn else 0.0,
+        "copies_counted": {"copies": copy_count, "rows": drawn, "before_filtering": counted},
+        "holdout_copy_rate": exact_copies(train, holdout) / holdout.n_rows
+        if holdout.n_rows
+        else 0.0,
     }
 
 

@@ -24,6 +24,7 @@ from .constraints import RowChecker, sample_valid
 from .copula import GaussianCopula
 from .dp import DPRequest, DPSettingsError
 from .evaluate import evaluate
+from .gan.dp_stats import DPStatsError
 from .gan.train import Cancelled, GanSettings, Progress, train
 from .gate import GatePolicy, GateResult, gate, recommend
 from .infer import InputError, infer_schema, parse_rows
@@ -120,25 +121,36 @@ def synthesize(
     train_rows, holdout = table.take(train_idx), table.take(holdout_idx)
     notify = on_progress or (lambda event: None)
     checker = RowChecker(schema)
-    forbidden = set(table.row_keys())  # no output row may equal any real row
+    private = settings.dp is not None
+    # Copies of training rows are counted before any is dropped (the gate judges the rate).
+    # A DP job drops none: that filter would read the real rows outside the accountant. The
+    # hold-out is never filtered against (its rows would then be measurably absent).
+    training_keys = set(train_rows.row_keys())
     evaluated: dict[str, dict[str, Any]] = {}
     gates: dict[str, GateResult] = {}
     outputs: dict[str, tuple[Table, bytes, dict[str, Any]]] = {}
 
-    for name in ("copula", "gan") if method == "gan" else ("copula",):
+    # A DP job fits no copula: it would read the real rows outside the accountant.
+    names = ("gan",) if private else ("copula", "gan") if method == "gan" else ("copula",)
+    for name in names:
         _check_stop(should_stop, name)
         notify({"stage": f"fit_{name}"})
         rng = np.random.default_rng([seed, METHODS.index(name)])
         fit_start = time.monotonic()
         if name == "gan":
-            model: Any = train(
-                train_rows,
-                target=target,
-                seed=seed,
-                settings=settings,
-                progress=lambda p: notify(_progress_event(p)),
-                should_stop=should_stop,
-            )
+            try:
+                model: Any = train(
+                    train_rows,
+                    target=target,
+                    seed=seed,
+                    settings=settings,
+                    progress=lambda p: notify(_progress_event(p)),
+                    should_stop=should_stop,
+                    # An inferred schema was read off the rows: nothing in it is public.
+                    public={} if inferred else public_columns(schema),
+                )
+            except DPStatsError as exc:
+                raise InputError(str(exc)) from None
             model_bytes, model_info = model.to_bytes(), dict(model.info)
         else:
             model = GaussianCopula().fit(train_rows, target=target)
@@ -146,13 +158,26 @@ def synthesize(
         want = n_rows if name == method else min(n_rows, EVAL_MAX_ROWS)
         notify({"stage": f"sample_{name}", "rows": want})
         synthetic, stats = sample_valid(
-            model.sample, want, rng=rng, checker=checker, forbidden=forbidden
+            model.sample,
+            want,
+            rng=rng,
+            checker=checker,
+            forbidden=training_keys,
+            drop_forbidden=not private,
         )
         _check_stop(should_stop, name)
         notify({"stage": f"evaluate_{name}"})
         head = synthetic.take(np.arange(min(synthetic.n_rows, EVAL_MAX_ROWS)))
-        report = evaluate(train_rows, holdout, head, target=target, seed=seed)
-        result = gates[name] = gate(report, policy)
+        report, result = evaluate_and_gate(
+            train_rows,
+            holdout,
+            head,
+            target=target,
+            seed=seed,
+            copies=(stats.copies, stats.drawn),
+            policy=policy,
+        )
+        gates[name] = result
         evaluated[name] = {
             **report,
             "gate": result.to_dict(),
@@ -163,8 +188,7 @@ def synthesize(
         outputs[name] = (synthetic, model_bytes, model_info)
 
     # The copula is not differentially private: it cannot stand in for DP rows.
-    private = settings.dp is not None
-    advice = recommend(gates.get("gan"), None if private else gates["copula"])
+    advice = recommend(gates.get("gan"), gates.get("copula"))
     if private:
         advice["reason"] += " (the copula baseline is not differentially private)"
     synthetic, model_bytes, _ = outputs[method]
@@ -182,8 +206,14 @@ def synthesize(
     if private:
         import opacus
 
+        # A hash of the rows is a membership test (hash a candidate table, compare).
+        provenance["input_sha256"] = None
+        provenance["withheld"] = "the input's hash (a membership test, not covered by ε)"
         provenance["dp"] = outputs["gan"][2]["dp"]
         provenance["versions"]["opacus"] = opacus.__version__
+    if private:
+        evaluated = {"gan": _dp_view(evaluated["gan"])}
+        advice["reason"] += "; no copula baseline is fitted for a DP job"
     report = {
         "method": method,
         "schema_inferred": inferred,
@@ -242,6 +272,61 @@ def _refuse_identifiers(table: Table) -> None:
                 f"{len(values)} rows (an identifier?): synthetic rows would copy real values; "
                 "drop the column or declare it a category"
             )
+
+
+def evaluate_and_gate(
+    train: Table,
+    holdout: Table,
+    synthetic: Table,
+    *,
+    target: str | None,
+    seed: int,
+    copies: tuple[int, int] | None = None,
+    policy: GatePolicy | None = None,
+) -> tuple[dict[str, Any], GateResult]:
+    """The evaluation and gate every job runs (and ``manage.py synthetic_gate`` on any file).
+    ``copies``: what the sampler counted before dropping any; else counted in ``synthetic``."""
+    report = evaluate(train, holdout, synthetic, target=target, seed=seed, copies=copies)
+    return report, gate(report, policy)
+
+
+def public_columns(schema: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """What the schema declares about each column's values: public, so a DP job need not
+    spend ε on it."""
+    return {
+        c["name"]: {k: c[k] for k in ("min", "max", "allowed", "required") if k in c}
+        for c in schema["columns"]
+    }
+
+
+# What a DP job's owner sees of an evaluation: the figures are computed on real rows outside
+# the accountant, so only the gate's verdict (one bit, documented as not covered) is shown.
+DP_WITHHELD = (
+    "computed on real rows outside the privacy accountant: withheld from a DP job's report "
+    "(only the gate's verdict is shown)"
+)
+
+
+def _dp_view(entry: dict[str, Any]) -> dict[str, Any]:
+    passed = bool(entry["gate"]["passed"])
+    return {
+        "gate": {
+            "passed": passed,
+            "checks": [
+                {
+                    "name": "gate",
+                    "value": None,
+                    "threshold": None,
+                    "passed": passed,
+                    "reason": f"the gate {'passed' if passed else 'failed'}; {DP_WITHHELD}",
+                }
+            ],
+        },
+        "withheld": DP_WITHHELD,
+        "model": entry["model"],
+        "seconds": entry["seconds"],
+        "rows": {"synthetic": entry["rows"]["synthetic"]},
+    }
 
 
 def _check_stop(should_stop: Callable[[], bool] | None, stage: str) -> None:
@@ -313,7 +398,7 @@ def sample_from_checkpoint(
     real_rows: Sequence[dict[str, Any]] = (),
 ) -> list[dict[str, Any]]:
     """More rows from a stored model, schema enforced. The checkpoint holds no real rows, so
-    copies are refused only of the canonical ``real_rows`` passed in."""
+    copies are dropped only of the canonical ``real_rows`` passed in (none for a DP model)."""
     model = load_model(data)
     specs = model.encoder.specs if hasattr(model, "encoder") else model.table_specs
     forbidden = set(Table.from_records(real_rows, specs).row_keys()) if real_rows else set()

@@ -10,8 +10,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Sum
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from contributions.export import cell_text
@@ -19,18 +17,13 @@ from datadao.dispatch import send_on_commit
 from datadao.models import Dataset, DatasetKind, User
 from datadao.services import audit_record
 from ipfs.services import content_add
+from synthetic.budget import charge, refuse_over_budget, reserved
+from synthetic.dp import DEFAULT_DELTA
+from synthetic.errors import SyntheticRefused
 from synthetic.models import ACTIVE, JobStatus, PrivacyBudget, SyntheticJob
 
 MAX_ATTEMPTS = 3
 MAX_ROWS = 1_000_000
-
-
-class SyntheticRefused(Exception):
-    """A refused request; the message names the problem."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 def job_root() -> Path:
@@ -43,14 +36,6 @@ def dispatch(job_id: int) -> None:
     from synthetic import tasks
 
     send_on_commit(tasks.run_synthetic_job, job_id)
-
-
-def _spent(dataset: Dataset) -> float:
-    jobs = SyntheticJob.objects.filter(dataset=dataset, dp_epsilon__isnull=False).exclude(
-        status__in=[JobStatus.FAILED, JobStatus.CANCELLED]
-    )
-    total = jobs.aggregate(e=Sum(Coalesce("epsilon_spent", "dp_epsilon")))["e"]
-    return float(total or 0.0)
 
 
 @transaction.atomic
@@ -98,15 +83,10 @@ def job_create(
     if dp_epsilon is not None:
         if dp_epsilon <= 0 or not (dp_delta is None or 0 < dp_delta < 1):
             raise SyntheticRefused("ε must be above 0 and δ between 0 and 1.")
-        budget = PrivacyBudget.objects.filter(dataset=dataset).first()
+        budget = PrivacyBudget.objects.select_for_update().filter(dataset=dataset).first()
         if budget is None:
             raise SyntheticRefused("Set a privacy budget (total ε) for this dataset first.")
-        spent = _spent(dataset)
-        if spent + dp_epsilon > budget.epsilon + 1e-9:
-            raise SyntheticRefused(
-                f"This job's ε={dp_epsilon:g} would exceed the dataset's privacy budget: "
-                f"{spent:g} of {budget.epsilon:g} is already spent."
-            )
+        refuse_over_budget(budget, dp_epsilon, dp_delta or DEFAULT_DELTA, held=reserved(dataset))
     job = SyntheticJob.objects.create(
         dataset=dataset,
         requested_by=actor,
@@ -117,7 +97,7 @@ def job_create(
         time_budget_s=time_budget_s,
         target=target or dataset.schema.get("target", "") or "",
         dp_epsilon=dp_epsilon,
-        dp_delta=dp_delta if dp_epsilon is not None else None,
+        dp_delta=(dp_delta or DEFAULT_DELTA) if dp_epsilon is not None else None,
         input_name=input_name,
         augment=augment or {},
     )
@@ -143,6 +123,8 @@ def _check_augment(config: dict[str, Any]) -> None:
 
 @transaction.atomic
 def job_begin(*, job_id: int) -> SyntheticJob | None:
+    """Move a queued job to running. A DP job is charged its (ε, δ) here, before any real row
+    is read, and never refunded; if the budget cannot cover it, the job fails unstarted."""
     job = SyntheticJob.objects.select_for_update().filter(pk=job_id).first()
     if job is None or job.status not in ACTIVE:
         return None
@@ -152,8 +134,14 @@ def job_begin(*, job_id: int) -> SyntheticJob | None:
     if job.attempts >= MAX_ATTEMPTS:
         _end(job, JobStatus.FAILED, f"gave up after {job.attempts} attempts")
         return None
-    job.status = JobStatus.RUNNING
     job.attempts += 1
+    if job.dp_epsilon is not None:
+        try:
+            charge(job)
+        except SyntheticRefused as exc:
+            _end(job, JobStatus.FAILED, f"not started: {exc.message}")
+            return None
+    job.status = JobStatus.RUNNING
     job.started_at = job.updated_at = timezone.now()
     job.progress = {"stage": "starting"}
     job.save()
@@ -225,7 +213,7 @@ def _pin_outputs(job: SyntheticJob, result: Any, columns: list[str]) -> tuple[st
 
 
 @transaction.atomic
-def job_finish(*, job_id: int, result: Any, columns: list[str], epsilon: float | None) -> None:
+def job_finish(*, job_id: int, result: Any, columns: list[str]) -> None:
     """Store a finished run: the report always; the rows (pinned CSV + checkpoint) only when
     the gate passed. Idempotent: a job no longer running is left as it is."""
     job = SyntheticJob.objects.select_for_update().filter(pk=job_id).first()
@@ -234,7 +222,6 @@ def job_finish(*, job_id: int, result: Any, columns: list[str], epsilon: float |
     job.report = result.report
     job.provenance = {**result.provenance, **job.provenance}
     job.passed = result.passed
-    job.epsilon_spent = epsilon
     job.publishable = result.publish or ""
     if result.passed:
         job.output_cid, job.parquet_cid, job.checkpoint_cid = _pin_outputs(job, result, columns)

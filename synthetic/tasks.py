@@ -67,8 +67,7 @@ def run_synthetic_job(job_id: int) -> str:
         services.job_fail(job_id=job_id, status=JobStatus.FAILED, error=str(exc))
         return "failed"
     columns = [c["name"] for c in result.schema.get("columns", [])]
-    epsilon = (result.provenance.get("dp") or {}).get("epsilon") if job.dp_epsilon else None
-    services.job_finish(job_id=job_id, result=result, columns=columns, epsilon=epsilon)
+    services.job_finish(job_id=job_id, result=result, columns=columns)
     return "done"
 
 

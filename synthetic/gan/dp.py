@@ -10,11 +10,10 @@ training rows — as far as the critic's view goes. What DP mode changes:
 * one row per pack (PacGAN's packs would make the unit of privacy a pack, not a row), and the
   classic non-saturating GAN loss: WGAN-GP's gradient penalty needs double backpropagation,
   which per-sample gradients do not support;
-* no snapshot selection or early stopping (both would read real rows outside the accountant);
-  numeric columns are encoded with a few interpolated quantiles, none at the extremes.
+* no snapshot selection, early stopping or calibration (each would read real rows outside the
+  accountant); the encoder's column statistics are bought with a share of ε (``dp_stats``).
 
-Not covered by ε (recorded in the provenance as ``scope``): the column statistics the encoder
-and the conditional sampler keep (category lists and frequencies, coarse quantiles).
+What is and is not covered is recorded in the provenance as ``scope``.
 """
 
 from __future__ import annotations
@@ -29,15 +28,36 @@ from torch.nn import functional as F
 
 from ..dp import DPRequest
 from .model import activate, condition_loss
+from .secure_random import secure_normal, secure_uniform
 from .steps import Steps
 
 ACCOUNTANT = "rdp"
-# Quantile knots per numeric column in DP mode.
-DP_KNOTS = 32
-SCOPE = (
-    "critic training (DP-SGD, per-row clipping, RDP accountant); not covered: category lists "
-    f"and frequencies, {DP_KNOTS} interpolated quantiles per numeric column"
+NOISE_SOURCE = (
+    "os.urandom (Gaussian noise and Poisson sampling of DP-SGD); the seed drives only the "
+    "non-private parts (generator noise, split, sampling of output rows)"
 )
+# Share of a DP job's ε and δ spent on the encoder's column statistics (``dp_stats``); the
+# rest goes to DP-SGD. The two add up (basic composition).
+STATISTICS_SHARE = 0.2
+SCOPE = (
+    "covered: critic training (DP-SGD, per-row clipping, RDP accountant) and the column "
+    "statistics (noisy category counts with rare categories suppressed, noisy ranges and "
+    "quantile histograms; declared schema values taken as public); not covered: the number "
+    "of training rows, the gate's pass or fail"
+)
+
+
+def split_request(dp: dict[str, Any]) -> tuple[DPRequest, DPRequest, float, float]:
+    """(the job's request, DP-SGD's part, the statistics' ε, the statistics' δ)."""
+    request = DPRequest.from_dict(dp)
+    stats_epsilon = request.epsilon * STATISTICS_SHARE
+    stats_delta = request.delta * STATISTICS_SHARE
+    sgd = DPRequest(
+        epsilon=request.epsilon - stats_epsilon,
+        delta=request.delta - stats_delta,
+        max_grad_norm=request.max_grad_norm,
+    )
+    return request, sgd, stats_epsilon, stats_delta
 
 
 def plan(request: DPRequest, *, n_rows: int, batch: int, steps: int) -> dict[str, Any]:
@@ -57,6 +77,25 @@ def plan(request: DPRequest, *, n_rows: int, batch: int, steps: int) -> dict[str
     return {"sample_rate": sample_rate, "noise_multiplier": float(sigma), "planned_steps": steps}
 
 
+def _secure_noise_optimizer() -> type:
+    """Built on first use: importing opacus is slow, and only DP jobs need it."""
+    from opacus.optimizers import DPOptimizer
+    from opacus.optimizers.optimizer import _check_processed_flag, _mark_as_processed
+
+    class SecureNoiseOptimizer(DPOptimizer):  # type: ignore[misc]
+        """opacus' DP optimizer with its Gaussian noise drawn from the OS CSPRNG."""
+
+        def add_noise(self) -> None:
+            std = self.noise_multiplier * self.max_grad_norm
+            for p in self.params:
+                _check_processed_flag(p.summed_grad)
+                noise = secure_normal(p.summed_grad.shape, std, p.summed_grad.dtype)
+                p.grad = (p.summed_grad + noise).view_as(p)
+                _mark_as_processed(p.summed_grad)
+
+    return SecureNoiseOptimizer
+
+
 @dataclass
 class DPSteps(Steps):
     """``Steps`` with a DP-SGD critic. Build with ``DPSteps.wrap``."""
@@ -72,11 +111,10 @@ class DPSteps(Steps):
     def wrap(cls, steps: Steps, request: DPRequest, planned_steps: int) -> DPSteps:
         from opacus import GradSampleModule
         from opacus.accountants import RDPAccountant
-        from opacus.optimizers import DPOptimizer
 
         details = plan(request, n_rows=len(steps.data), batch=steps.batch, steps=planned_steps)
         critic = GradSampleModule(steps.critic)
-        optimizer = DPOptimizer(
+        optimizer = _secure_noise_optimizer()(
             torch.optim.Adam(
                 critic.parameters(), lr=steps.settings.lr_critic, betas=(0.5, 0.9), foreach=True
             ),
@@ -133,8 +171,9 @@ class DPSteps(Steps):
         return torch.from_numpy(self.conditions.vectors(columns, categories))
 
     def critic_step(self) -> torch.Tensor:
-        # Poisson sampling: the batch size varies, as the accountant's analysis requires.
-        picked = np.flatnonzero(self.rng.random(len(self.data)) < self.sample_rate)
+        # Poisson sampling: the batch size varies, as the accountant's analysis requires. The
+        # draw is private (which rows a step saw), so it comes from the CSPRNG, not the seed.
+        picked = np.flatnonzero(secure_uniform(len(self.data)) < self.sample_rate)
         real_rows = self.data[torch.from_numpy(picked)]
         real = self._noisy(torch.cat([real_rows, self._real_conditions(real_rows)], dim=1))
         raw, cond, _ = self._generated(self.batch, grad=False)
@@ -185,5 +224,7 @@ class DPSteps(Steps):
             "steps": self.taken,
             "planned_steps": self.details["planned_steps"],
             "accountant": ACCOUNTANT,
+            "noise_source": NOISE_SOURCE,
+            "noise_reproducible_from_seed": False,
             "scope": SCOPE,
         }

@@ -64,6 +64,6 @@ class Progress:
     elapsed_s: float
     eta_s: float
     loss_generator: float
-    loss_critic: float
+    loss_critic: float | None  # None for a DP job: it is computed on real rows
     score: float | None  # the latest validation score, when this epoch had one
     best_score: float | None

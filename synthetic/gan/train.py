@@ -51,21 +51,25 @@ def train(
     settings: GanSettings | None = None,
     progress: Callable[[Progress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    public: dict[str, dict[str, Any]] | None = None,
 ) -> TabularGAN:
     """Fit a GAN on ``table``. ``should_stop`` is called each epoch: True (or an exception it
-    raises) ends training with ``Cancelled`` (or that exception)."""
+    raises) ends training with ``Cancelled`` (or that exception). ``public``: what the schema
+    declares per column (``min``, ``max``, ``allowed``); a DP job takes those as given instead
+    of spending ε on them."""
     settings = settings or GanSettings()
     if settings.dp is not None:
         DPRequest.from_dict(settings.dp).check()
-        # A pack would make the unit of privacy a pack of rows, not a row.
-        settings = replace(settings, pac=1)
+        # A pack would make the unit of privacy a pack of rows, not a row; calibration would
+        # fit the marginals to real rows outside the accountant.
+        settings = replace(settings, pac=1, calibrate=False)
     threads = torch.get_num_threads()
     torch.set_num_threads(settings.threads)
     try:
         # numpy/scipy BLAS too: their thread pools fight torch's for the same cores.
         with torch.random.fork_rng(devices=[]), threadpool_limits(settings.threads):
             torch.manual_seed(seed)
-            return _train(table, target, seed, settings, progress, should_stop)
+            return _train(table, target, seed, settings, progress, should_stop, public or {})
     finally:
         torch.set_num_threads(threads)
 
@@ -83,12 +87,23 @@ def _train(
     settings: GanSettings,
     progress: Callable[[Progress], None] | None,
     should_stop: Callable[[], bool] | None,
+    public: dict[str, dict[str, Any]],
 ) -> TabularGAN:
-    from .dp import DP_KNOTS, DPSteps
+    from .dp import DPSteps, split_request
+    from .dp_stats import private_statistics
 
     start = time.monotonic()
     private = settings.dp is not None
-    encoder = TableEncoder.fit(table, coarse=DP_KNOTS if private else None)
+    statistics: dict[str, Any] = {}
+    dp_counts: dict[str, np.ndarray] = {}
+    if private:
+        request, sgd_request, stats_epsilon, stats_delta = split_request(settings.dp or {})
+        columns, dp_counts, statistics = private_statistics(
+            table, public, epsilon=stats_epsilon, delta=stats_delta
+        )
+        encoder = TableEncoder(table.specs, columns)
+    else:
+        encoder = TableEncoder.fit(table)
     fit_rows = val_rows = np.arange(table.n_rows)
     if settings.validation_fraction > 0:
         fit_rows, val_rows = train_holdout_split(
@@ -98,9 +113,14 @@ def _train(
     discrete = encoder.discrete_spans()
     target_span = next((s for s in discrete if s.column == target), None)
     target_index = discrete.index(target_span) if target_span is not None else None
-    conditions = Conditions.fit(
-        discrete, encoded[fit_rows], target_index, settings.target_condition_rate
-    )
+    if private:
+        # Category frequencies from the noisy counts, never from the rows.
+        counts = [dp_counts[s.column] for s in discrete]
+        conditions = Conditions(discrete, counts, target_index, settings.target_condition_rate)
+    else:
+        conditions = Conditions.fit(
+            discrete, encoded[fit_rows], target_index, settings.target_condition_rate
+        )
     generator = build_generator(encoder, conditions, settings)
     critic = Critic(encoder.width + conditions.width, tuple(settings.critic_dims), settings.pac)
     steps = Steps(
@@ -121,8 +141,7 @@ def _train(
     validation = encoded[val_rows]
     per_epoch = max(1, len(fit_rows) // steps.batch)
     if private:
-        request = DPRequest.from_dict(settings.dp or {})
-        steps = DPSteps.wrap(steps, request, planned_steps=settings.epochs * per_epoch)
+        steps = DPSteps.wrap(steps, sgd_request, planned_steps=settings.epochs * per_epoch)
     eval_every = max(1, settings.epochs // max(1, settings.evaluations))
     best_score, best_state, best_epoch, stale = -1.0, None, 0, 0
     epoch, stopped = 0, "epochs"
@@ -158,7 +177,8 @@ def _train(
                     elapsed,
                     _eta(elapsed, epoch, settings),
                     float(loss_g),
-                    float(loss_d),
+                    # The critic's loss is computed on real rows: not shown for a DP job.
+                    None if private else float(loss_d),
                     score,
                     best,
                 )
@@ -186,7 +206,18 @@ def _train(
         "validation_rows": len(val_rows) if settings.validation_fraction > 0 else 0,
     }
     if isinstance(steps, DPSteps):
-        gan.info["dp"] = steps.spent()
+        sgd = steps.spent()
+        gan.info["dp"] = {
+            **sgd,
+            "epsilon": sgd["epsilon"] + stats_epsilon,
+            "target_epsilon": request.epsilon,
+            "delta": request.delta,
+            "epsilon_sgd": sgd["epsilon"],
+            "delta_sgd": sgd_request.delta,
+            "epsilon_statistics": stats_epsilon,
+            "delta_statistics": stats_delta,
+            "statistics": statistics,
+        }
     # Wall time lives outside ``info``: ``info`` goes into the checkpoint, whose bytes must
     # depend only on the data, the settings and the seed.
     gan.fit_seconds = time.monotonic() - start

@@ -1,10 +1,10 @@
 """Per-column transforms between a ``Table`` and the matrix a model sees. Pure numpy/scipy.
 
-* Numeric columns go through their empirical CDF to a standard normal score
+* Numeric columns go through a smoothed empirical CDF to a standard normal score
   (``QuantileNormal``). On small tables this beats CTGAN's Gaussian-mixture mode encoding: it
   has no fitted parameters to get wrong, every output lands inside the observed range (so
   ``min``/``max`` hold by construction), and a generator that outputs N(0, 1) reproduces the
-  marginal exactly.
+  marginal closely. The knots are averages of neighbouring values, never one row's value.
 * Discrete columns (bool, category, string, and ints with few distinct values) become one-hot
   blocks; a missing value is one more category.
 * A numeric column with missing values gets a two-way (present, missing) block so the model
@@ -25,6 +25,8 @@ from ..table import ColumnSpec, Table, discrete_values, is_discrete, specs_from_
 
 # Quantile knots kept per numeric column (a checkpoint stores them).
 MAX_KNOTS = 1000
+# Sorted values averaged into each point the knots are read from.
+SMOOTH = 3
 MAX_DECIMALS = 10
 _DAY = 86_400.0
 
@@ -39,23 +41,27 @@ class QuantileNormal:
     decimals: int | None = None  # floats: the most decimals the real column shows
 
     @classmethod
-    def fit(cls, values: np.ndarray, spec: ColumnSpec, coarse: int | None = None) -> QuantileNormal:
-        """``coarse``: keep only that many interpolated quantiles, none at the extremes, so the
-        state holds no single row's exact value (used with differential privacy)."""
+    def fit(cls, values: np.ndarray, spec: ColumnSpec) -> QuantileNormal:
+        """Knots are quantiles of the sorted column smoothed over ``SMOOTH`` neighbours, at
+        interior levels: a checkpoint (which is published) holds no single row's value, and
+        the output range stops short of the exact training minimum and maximum. A value
+        shared by at least ``SMOOTH`` rows may still appear as a knot: it is no one row's."""
         values = np.sort(values[~np.isnan(values)])
         if len(values) == 0:
             return cls(np.zeros(1), np.full(1, 0.5), 0.0)
         step, decimals = _granularity(values, spec)
-        if coarse is not None:
-            levels = (np.arange(coarse) + 0.5) / coarse
-            knots, first = np.unique(np.quantile(values, levels), return_index=True)
-            return cls(knots, levels[first], step, decimals)
-        knots, counts = np.unique(values, return_counts=True)
-        cumulative = np.cumsum(counts)
-        levels = (cumulative - counts / 2) / cumulative[-1]
-        if len(knots) > MAX_KNOTS:
-            pick = np.linspace(0, len(knots) - 1, MAX_KNOTS).round().astype(int)
-            knots, levels = knots[pick], levels[pick]
+        if len(values) >= SMOOTH:
+            smooth = np.convolve(values, np.ones(SMOOTH) / SMOOTH, mode="valid")
+        else:
+            smooth = np.full(1, values.mean())
+        count = min(MAX_KNOTS, len(smooth))
+        levels = (np.arange(count) + 0.5) / count
+        knots, first = np.unique(np.quantile(smooth, levels), return_index=True)
+        levels = levels[first]
+        # An average can land exactly on a rare real value: step off it by one ulp.
+        distinct, counts = np.unique(values, return_counts=True)
+        rare = np.isin(knots, distinct[counts < SMOOTH])
+        knots[rare] = np.nextafter(knots[rare], np.inf)
         return cls(knots, levels, step, decimals)
 
     def forward(self, values: np.ndarray) -> np.ndarray:
@@ -71,8 +77,23 @@ class QuantileNormal:
             values = np.round(values, self.decimals)
         elif self.step:
             values = np.round(values / self.step) * self.step
-        # Rounding may step past an end of the observed range: pull it back inside.
-        return np.clip(values, self.knots[0], self.knots[-1])
+        # Rounding may step past an end of the knots: pull it back to the nearest value of the
+        # column's granularity inside them (so the exact training extremes are not emitted).
+        return np.clip(values, *self._ends())
+
+    def _ends(self) -> tuple[float, float]:
+        low, high = float(self.knots[0]), float(self.knots[-1])
+        if self.decimals is not None:
+            scale = 10.0**self.decimals
+            ends = np.ceil(low * scale - 1e-9) / scale, np.floor(high * scale + 1e-9) / scale
+        elif self.step:
+            ends = (
+                np.ceil(low / self.step - 1e-9) * self.step,
+                np.floor(high / self.step + 1e-9) * self.step,
+            )
+        else:
+            return low, high
+        return (float(ends[0]), float(ends[1])) if ends[0] <= ends[1] else (low, high)
 
     def state(self) -> dict[str, Any]:
         return {
@@ -159,7 +180,7 @@ class TableEncoder:
         self.width = start
 
     @classmethod
-    def fit(cls, table: Table, *, coarse: int | None = None) -> TableEncoder:
+    def fit(cls, table: Table) -> TableEncoder:
         columns: dict[str, dict[str, Any]] = {}
         for spec in table.specs:
             column = table[spec.name]
@@ -167,7 +188,7 @@ class TableEncoder:
                 columns[spec.name] = {"categories": categories_of(discrete_values(spec, column))}
             else:
                 columns[spec.name] = {
-                    "quantile": QuantileNormal.fit(column, spec, coarse).state(),
+                    "quantile": QuantileNormal.fit(column, spec).state(),
                     "has_missing": bool(np.isnan(column).any()),
                 }
         return cls(table.specs, columns)

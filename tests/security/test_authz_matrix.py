@@ -632,7 +632,7 @@ ADMIN_MODELS: dict[str, str] = {
     "labeling.consensusrun": "read-only",
     "labeling.labelimport": "add-only",
     "synthetic.syntheticjob": "add-only",
-    "synthetic.privacybudget": "editable",
+    "synthetic.privacybudget": "no-delete",
     "rewards.rewardpolicy": "no-delete",
     "rewards.epoch": "read-only",
     "rewards.rewardentry": "read-only",

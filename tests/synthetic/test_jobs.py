@@ -11,8 +11,9 @@ import pytest
 from datadao.models import DatasetStatus
 from datadao.services import dataset_set_status
 from ipfs.services import content_open_verified
+from synthetic import budget as budget_services
 from synthetic import services
-from synthetic.models import JobStatus, PrivacyBudget, SyntheticJob
+from synthetic.models import JobStatus, SyntheticJob
 from synthetic.sample_tables import iris
 from tests.factories import DatasetFactory
 from tests.fixtures_celery import start_worker, wait_for
@@ -54,13 +55,16 @@ def test_refusals_store_nothing():
 @pytest.mark.django_db
 def test_privacy_budget_accumulates_across_jobs():
     dataset = _iris_dataset()
-    PrivacyBudget.objects.create(dataset=dataset, epsilon=3.0)
+    budget_services.privacy_budget_set(dataset=dataset, epsilon=3.0, actor=None)
     services.job_create(dataset=dataset, actor=None, rows_wanted=10, dp_epsilon=2.0)
-    with pytest.raises(services.SyntheticRefused, match="2 of 3 is already spent"):
+    with pytest.raises(
+        services.SyntheticRefused, match="2 of 3 is already spent or held by queued jobs"
+    ):
         services.job_create(dataset=dataset, actor=None, rows_wanted=10, dp_epsilon=1.5)
     job = services.job_create(dataset=dataset, actor=None, rows_wanted=10, dp_epsilon=1.0)
     assert job.dp_epsilon == 1.0
-    # A cancelled job gives its ε back.
+    # A job cancelled while queued never trained: its held ε is free again (a job cancelled
+    # while training is charged: test_budget).
     services.job_cancel(job=job, actor=None)
     services.job_create(dataset=dataset, actor=None, rows_wanted=10, dp_epsilon=1.0)
 

@@ -14,8 +14,9 @@ from django.core.management import CommandError, call_command
 from synthetic import sample_tables
 from synthetic.constraints import RowChecker
 from synthetic.gan.train import Cancelled, GanSettings
-from synthetic.infer import InputError
+from synthetic.infer import InputError, parse_rows
 from synthetic.run import load_model, sample_from_checkpoint, synthesize
+from synthetic.table import train_holdout_split
 from tests.synthetic.helpers import mixed_rows
 
 FAST = GanSettings(epochs=8, evaluations=2)
@@ -45,7 +46,11 @@ def test_rows_satisfy_the_schema_and_copy_nothing(mixed_result) -> None:  # type
     checker = RowChecker(schema)
     assert [checker.problem(r) for r in result.rows] == [None] * 300
     for name in ("gan", "copula"):
-        assert result.report["generators"][name]["privacy"]["exact_copies"] == 0
+        privacy = result.report["generators"][name]["privacy"]
+        assert privacy["exact_copies"] == 0  # the published rows: copies were dropped
+        # ... after being counted, so the gate judges the model's own copy rate.
+        assert privacy["copies_counted"]["before_filtering"] is True
+        assert privacy["copies_counted"]["rows"] >= 300
     assert result.report["schema_inferred"] is False
     assert result.report["target"] == "grade"
 
@@ -58,7 +63,7 @@ def test_report_provenance_and_progress(mixed_result) -> None:  # type: ignore[n
     assert {c["name"] for c in gan["gate"]["checks"]} == {
         "quality",
         "utility",
-        "exact_copies",
+        "copies",
         "share_closer_to_training",
     }
     assert result.passed == gan["gate"]["passed"]
@@ -252,3 +257,117 @@ def test_command_refuses_a_missing_file_and_a_bad_schema(tmp_path: Path) -> None
             "--schema",
             str(tmp_path / "schema.json"),
         )
+
+
+def _gate_files(tmp_path: Path, synthetic_rows: Any) -> list[str]:
+    """Breast cancer split 370/199, and SYNTH.csv made by ``synthetic_rows(train rows)``."""
+    rows, _ = sample_tables.breast_cancer()
+    order = np.random.default_rng(0).permutation(len(rows))
+    train = [rows[i] for i in order[:370]]
+    holdout = [rows[i] for i in order[370:]]
+    paths = [
+        write_csv(tmp_path / "train.csv", train),
+        write_csv(tmp_path / "holdout.csv", holdout),
+        write_csv(tmp_path / "synth.csv", synthetic_rows(train)),
+    ]
+    return [str(p) for p in paths]
+
+
+def test_gate_command_fails_a_copy_of_the_training_rows(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    files = _gate_files(tmp_path, lambda train: list(train))
+    report = tmp_path / "gate.json"
+    with pytest.raises(SystemExit) as exited:
+        call_command("synthetic_gate", *files, "--target", "target", "--report", str(report))
+    assert exited.value.code == 1
+    printed = capsys.readouterr().out
+    assert "  FAIL copies: 100.0% of generated rows (370 of 370) copy a training row" in printed
+    assert printed.rstrip().endswith("FAIL")
+    assert json.loads(report.read_text())["gate"]["passed"] is False
+
+
+def test_gate_command_fails_columns_resampled_on_their_own(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def shuffled(train: list[dict[str, str]]) -> list[dict[str, str]]:
+        rng = np.random.default_rng(1)
+        columns = {k: [r[k] for r in train] for k in train[0]}
+        orders = {k: rng.permutation(len(train)) for k in columns}
+        return [{k: columns[k][orders[k][i]] for k in columns} for i in range(len(train))]
+
+    files = _gate_files(tmp_path, shuffled)
+    with pytest.raises(SystemExit) as exited:
+        call_command("synthetic_gate", *files)  # no target: the discriminator judges
+    assert exited.value.code == 1
+    printed = capsys.readouterr().out
+    assert "  FAIL discriminator: a classifier tells synthetic from hold-out rows" in printed
+
+
+def test_gate_command_passes_the_copula_and_exits_0(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows, schema = sample_tables.breast_cancer()
+    result = synthesize(rows, n_rows=370, seed=0, schema=schema, method="copula")
+    assert result.passed
+    # The job's own split (seed 0) is what the copula trained on.
+    table = parse_rows(rows, schema)
+    train_idx, holdout_idx = train_holdout_split(
+        table, holdout_fraction=0.35, seed=0, target="target"
+    )
+    paths = [
+        write_csv(tmp_path / "train.csv", [rows[i] for i in train_idx]),
+        write_csv(tmp_path / "holdout.csv", [rows[i] for i in holdout_idx]),
+        write_csv(
+            tmp_path / "synth.csv", [{k: _text(v) for k, v in r.items()} for r in result.rows]
+        ),
+    ]
+    schema_path = tmp_path / "schema.json"
+    schema_path.write_text(json.dumps(schema))
+    call_command(
+        "synthetic_gate", *map(str, paths), "--target", "target", "--schema", str(schema_path)
+    )
+    assert capsys.readouterr().out.rstrip().endswith("PASS")
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def test_synthesize_command_takes_dp_epsilon(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows, schema = sample_tables.iris()
+    for column in schema["columns"][:4]:
+        column.update({"min": 0, "max": 10})
+    schema_path = tmp_path / "schema.json"
+    schema_path.write_text(json.dumps(schema))
+    source, out, report = (
+        write_csv(tmp_path / "iris.csv", rows),
+        tmp_path / "o.csv",
+        tmp_path / "r.json",
+    )
+    args = ["--rows", "30", "--seed", "0", "--output", str(out), "--epochs", "1"]
+    call_command(
+        "synthesize",
+        str(source),
+        *args,
+        "--schema",
+        str(schema_path),
+        "--report",
+        str(report),
+        "--dp-epsilon",
+        "8",
+        "--dp-delta",
+        "1e-6",
+    )
+    dp = json.loads(report.read_text())["provenance"]["dp"]
+    assert dp["target_epsilon"] == 8 and dp["delta"] == 1e-6
+    assert dp["noise_reproducible_from_seed"] is False
+    assert "figures withheld" in capsys.readouterr().out
+    with pytest.raises(CommandError, match="--dp-delta needs --dp-epsilon"):
+        call_command("synthesize", str(source), *args, "--dp-delta", "1e-6")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 from argparse import ArgumentParser
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from synthetic.checkpoint import CheckpointError
 from synthetic.constraints import ConstraintError
+from synthetic.dp import DEFAULT_DELTA
 from synthetic.gan.train import GanSettings
 from synthetic.infer import InputError
 from synthetic.run import METHODS, synthesize
@@ -47,14 +49,26 @@ class Command(BaseCommand):
         )
         parser.add_argument("--method", choices=METHODS, default="gan")
         parser.add_argument(
+            "--dp-epsilon",
+            type=float,
+            metavar="E",
+            help="Train the GAN with differential privacy, spending at most ε=E (method gan)",
+        )
+        parser.add_argument(
+            "--dp-delta",
+            type=float,
+            metavar="D",
+            help=f"δ of the DP guarantee (default {DEFAULT_DELTA:g}); needs --dp-epsilon",
+        )
+        parser.add_argument(
             "--schema",
             metavar="SCHEMA.json",
             help="A tabular dataset schema (else column types are inferred)",
         )
 
     def handle(self, *args: object, **options: Any) -> None:
-        rows = _read_csv(Path(options["input"]))
-        schema = _read_json(Path(options["schema"])) if options["schema"] else None
+        rows = read_csv(Path(options["input"]))
+        schema = read_json(Path(options["schema"])) if options["schema"] else None
         settings = GanSettings()
         if options["epochs"] is not None:
             if options["epochs"] < 1:
@@ -65,6 +79,11 @@ class Command(BaseCommand):
                 raise CommandError("--time-budget must be above 0 seconds")
             # The budget, not the epoch count, ends training.
             settings = GanSettings(epochs=100_000, time_budget_s=options["time_budget"])
+        if options["dp_delta"] is not None and options["dp_epsilon"] is None:
+            raise CommandError("--dp-delta needs --dp-epsilon")
+        if options["dp_epsilon"] is not None:
+            dp = {"epsilon": options["dp_epsilon"], "delta": options["dp_delta"] or DEFAULT_DELTA}
+            settings = replace(settings, dp=dp)
         try:
             result = synthesize(
                 rows,
@@ -94,28 +113,40 @@ def summary(report: dict[str, Any]) -> list[str]:
     """One line per generator, then the recommendation."""
     lines = []
     for name, part in report["generators"].items():
-        quality = part["quality"]["score"]
-        utility = part.get("utility")
-        privacy = part["privacy"]
         verdict = "PASS" if part["gate"]["passed"] else "FAIL"
-        text = f"{name}: quality {quality:.3f} (real ceiling {part['real_ceiling']:.3f})"
-        if utility is not None and utility["ratio"] is not None:
-            text += f", TSTR/TRTR {utility['ratio']:.2f}"
-        text += (
-            f", closer to training {privacy['share_closer_to_training']:.0%}"
-            f", exact copies {privacy['exact_copies']} → {verdict}"
-        )
-        lines.append(text)
+        if "withheld" in part:  # a DP job: only the verdict is shown
+            lines.append(f"{name}: figures withheld ({part['withheld']}) → {verdict}")
+            continue
+        lines.append(f"{name}: {figures(part)} → {verdict}")
         lines.extend(f"  - {reason}" for reason in _failures(part))
     lines.append(f"recommendation: {report['recommendation']['reason']}")
     return lines
+
+
+def figures(part: dict[str, Any]) -> str:
+    """An evaluation's figures on one line (``synthetic.evaluate.evaluate``'s report)."""
+    privacy = part["privacy"]
+    text = (
+        f"quality {part['quality']['score']:.3f} against the hold-out "
+        f"(training rows reach {part['real_ceiling']:.3f})"
+    )
+    utility = part.get("utility")
+    if utility is not None and utility["ratio"] is not None:
+        text += f", TSTR/TRTR {utility['ratio']:.2f}"
+    discriminator = part.get("discriminator")
+    if discriminator is not None and discriminator["auc"] is not None:
+        text += f", real-vs-synthetic AUC {discriminator['auc']:.3f}"
+    return text + (
+        f", closer to training {privacy['share_closer_to_training']:.0%}"
+        f", copies {privacy['copy_rate']:.1%} of generated rows"
+    )
 
 
 def _failures(part: dict[str, Any]) -> list[str]:
     return [c["reason"] for c in part["gate"]["checks"] if not c["passed"]]
 
 
-def _read_csv(path: Path) -> list[dict[str, str | None]]:
+def read_csv(path: Path) -> list[dict[str, str | None]]:
     if not path.is_file():
         raise CommandError(f"{path}: not a readable file")
     if path.stat().st_size > MAX_INPUT_BYTES:
@@ -145,7 +176,7 @@ def _read_csv(path: Path) -> list[dict[str, str | None]]:
     return rows
 
 
-def _read_json(path: Path) -> Any:
+def read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError) as exc:
