@@ -3,7 +3,12 @@
 // (textContent) or as an <img> src checked to be http(s); never as markup.
 (function () {
   "use strict";
-  const DIGITS = "1234567890";
+  // Which key picks which label: labeling/keys.py's rule, for label sets the API sends. When
+  // every label is a single character of its own, the key is the label; otherwise the buttons
+  // are numbered 1-9, 0. The page's shortcuts (S, U, ?) never go to a label.
+  const NUMBER_KEYS = "1234567890";
+  const RESERVED = "sSuU?";
+  const KEYS_HINT = "(press the key shown on a label)";
   const els = {};
   let root = null;
   let api = "";
@@ -171,6 +176,26 @@
   }
 
   // --- Choices -----------------------------------------------------------------------------
+  function keysFor(labels) {
+    const own = labels.map(String);
+    const single = own.length > 0
+      && own.every((k) => k.length === 1 && k.trim() === k && !RESERVED.includes(k))
+      && new Set(own).size === own.length;
+    return single ? own : own.map((_, i) => NUMBER_KEYS[i] || "");
+  }
+
+  // The choice a key press means: the key shown on it, exactly; else the one label whose key
+  // differs only in case (so "a" picks "A" without Shift).
+  function choiceForKey(key) {
+    if (key.length !== 1) return -1;
+    const keys = choiceEls().map((el) => (multi ? el.querySelector("input") : el).dataset.key || "");
+    const exact = keys.indexOf(key);
+    if (exact >= 0) return exact;
+    const folded = keys.map((k) => k.toLowerCase());
+    const i = folded.indexOf(key.toLowerCase());
+    return i >= 0 && folded.lastIndexOf(key.toLowerCase()) === i ? i : -1;
+  }
+
   function choiceEls() { return Array.from(els.choices.querySelectorAll(".choice")); }
   function valueOf(el) { return multi ? el.querySelector("input").value : el.value; }
 
@@ -181,9 +206,10 @@
     els.legend.textContent = multi ? "Tick every label that applies " : "Pick one label ";
     const hint = document.createElement("span");
     hint.className = "muted";
-    hint.textContent = "(number keys)";
+    hint.textContent = KEYS_HINT;
     els.legend.append(hint);
-    els.choices.replaceChildren(...labels.map((name, i) => buildChoice(String(name), DIGITS[i] || "")));
+    const keys = keysFor(labels);
+    els.choices.replaceChildren(...labels.map((name, i) => buildChoice(String(name), keys[i])));
   }
 
   function kbd(text) {
@@ -412,8 +438,8 @@
     if (e.repeat) return;
     if (key === "u" || key === "U") { e.preventDefault(); run(undo); return; }
     if (!current || els.work.hidden) return;
-    const digit = key.length === 1 ? DIGITS.indexOf(key) : -1;
-    if (digit >= 0) { e.preventDefault(); pickIndex(digit); return; }
+    const choice = choiceForKey(key);
+    if (choice >= 0) { e.preventDefault(); pickIndex(choice); return; }
     if (key === "s" || key === "S") { e.preventDefault(); run(skip); return; }
     if (key === "Enter") {
       const t = e.target;

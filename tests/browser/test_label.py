@@ -53,3 +53,57 @@ def test_five_items_are_labelled_with_digit_keys_and_enter(
     assert {label.task.payload["text"]: label.choice for label in stored} == answered
     assert all(label.value == [labels[label.choice]] for label in stored)
     assert all(label.duration_ms > 0 for label in stored)
+
+
+def test_digit_labels_are_picked_by_typing_the_digit_shown(
+    page: Page, wallet: LocalAccount, wallet_user: User
+) -> None:
+    """Labels "0".."9": the key is the label. Typing the digit seen stores that digit (never
+    the label at that position: "1" must not pick "0")."""
+    dao = DAOFactory()
+    Membership.objects.create(dao=dao, user=wallet_user, role=Role.CONTRIBUTOR)
+    digits = [str(d) for d in range(10)]
+    dataset = make_dataset(dao, labels=digits)
+    make_tasks(dataset, 11)  # one more than answered: the page always has a next item
+    sign_in(page, wallet, f"/daos/{dao.slug}/{dataset.slug}/label")
+
+    item = page.locator("#item-body .item-text")
+    typed: dict[str, str] = {}
+    for n in range(10):
+        expect(item).to_have_text(f"item {n}")
+        digit = str((3 * n + 7) % 10)  # every digit once, 0 and 9 included, out of order
+        button = page.locator(f'#label-choices button[value="{digit}"]')
+        expect(button.locator("kbd")).to_have_text(digit)  # the key it shows is its label
+        page.keyboard.press(digit)
+        expect(page.locator('#label-choices button[aria-pressed="true"]')).to_have_attribute(
+            "value", digit
+        )
+        page.keyboard.press("Enter")
+        page.wait_for_function(ANSWERED_JS, arg=n + 1)
+        typed[f"item {n}"] = digit
+
+    stored = Label.objects.filter(labeler=wallet_user).select_related("task")
+    assert {label.task.payload["text"]: label.value for label in stored} == {
+        text: [digit] for text, digit in typed.items()
+    }
+    assert sorted(typed.values()) == digits
+
+
+def test_multi_character_labels_are_numbered_and_picked_by_their_number(
+    page: Page, wallet: LocalAccount, wallet_user: User
+) -> None:
+    dao = DAOFactory()
+    Membership.objects.create(dao=dao, user=wallet_user, role=Role.CONTRIBUTOR)
+    dataset = make_dataset(dao, labels=["10", "2", "30"])
+    make_tasks(dataset, 2)
+    sign_in(page, wallet, f"/daos/{dao.slug}/{dataset.slug}/label")
+    expect(page.locator("#item-body .item-text")).to_have_text("item 0")
+    for number, name in (("1", "10"), ("2", "2"), ("3", "30")):
+        expect(page.locator(f'#label-choices button[value="{name}"] kbd')).to_have_text(number)
+    page.keyboard.press("2")
+    expect(page.locator('#label-choices button[aria-pressed="true"]')).to_have_attribute(
+        "value", "2"
+    )
+    page.keyboard.press("Enter")
+    page.wait_for_function(ANSWERED_JS, arg=1)
+    assert Label.objects.get(labeler=wallet_user).value == ["2"]
