@@ -29,7 +29,7 @@ def keyboard_help(*, keys: list[str], multi_choice: bool) -> list[tuple[str, str
         ("Enter", "Submit your answer"),
         ("S", "Skip this item (you will not see it again)"),
         ("U", f"Undo your last answer (within {UNDO_SECONDS} seconds)"),
-        ("?", "Show or hide this help"),
+        ("?", "Show or hide this help (Escape hides it); it never takes the keys"),
     ]
 
 

@@ -416,9 +416,14 @@
     }
   }
 
-  function toggleHelp() {
-    els.help.open = !els.help.open;
-    if (els.help.open) els.help.querySelector("summary").focus();
+  // The help never takes the keyboard: it opens and closes where it is, focus stays on the
+  // work, and the change is said aloud.
+  function setHelp(open) {
+    if (els.help.open !== open) els.help.open = open;
+    if (!open && els.help.contains(document.activeElement)) moveFocusToWork();
+  }
+  function moveFocusToWork() {
+    (els.work.hidden ? els.empty : els.item).focus({ preventScroll: true });
   }
 
   // --- Keyboard ----------------------------------------------------------------------------
@@ -433,8 +438,8 @@
   function onKey(e) {
     if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || typing(e.target)) return;
     const key = e.key;
-    if (key === "?") { e.preventDefault(); toggleHelp(); return; }
-    if (key === "Escape" && els.help.open) { els.help.open = false; return; }
+    if (key === "?") { e.preventDefault(); setHelp(!els.help.open); return; }
+    if (key === "Escape" && els.help.open) { e.preventDefault(); setHelp(false); return; }
     if (e.repeat) return;
     if (key === "u" || key === "U") { e.preventDefault(); run(undo); return; }
     if (!current || els.work.hidden) return;
@@ -444,8 +449,10 @@
     if (key === "Enter") {
       const t = e.target;
       const choice = t.classList && t.classList.contains("choice") ? t : null;
-      // Enter keeps its own meaning on links, the help toggle and the other buttons.
-      if (t.closest && t.closest("a, summary")) return;
+      // Enter keeps its own meaning on links and the other buttons, and on the help toggle
+      // unless an answer is waiting to be sent: then it sends the answer.
+      if (t.closest && t.closest("a")) return;
+      if (t.closest && t.closest("summary") && !selection().length) return;
       if (t.tagName === "BUTTON" && !choice && t.id !== "label-submit") return;
       e.preventDefault();
       if (choice && !multi && !selection().length) setPressed(choice);
@@ -487,6 +494,14 @@
     byId("label-undo").addEventListener("click", () => run(undo));
     byId("label-undo-empty").addEventListener("click", () => run(undo));
     byId("label-retry").addEventListener("click", () => run(() => fetchNext()));
+    els.help.addEventListener("toggle", () => {
+      say(els.help.open ? "Keyboard help shown. Press ? or Escape to hide it." : "Keyboard help hidden.");
+    });
+    // A click on the help's toggle leaves the focus on the work, not on the toggle, where
+    // Enter would open and close the help instead of sending the answer.
+    els.help.querySelector("summary").addEventListener("click", (e) => {
+      if (e.detail > 0) setTimeout(() => { if (els.help.contains(document.activeElement)) moveFocusToWork(); }, 0);
+    });
     document.addEventListener("keydown", onKey);
     if (root.dataset.state === "paused") return; // wait for "Check again"
     run(() => fetchNext());

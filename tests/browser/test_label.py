@@ -107,3 +107,68 @@ def test_multi_character_labels_are_numbered_and_picked_by_their_number(
     page.keyboard.press("Enter")
     page.wait_for_function(ANSWERED_JS, arg=1)
     assert Label.objects.get(labeler=wallet_user).value == ["2"]
+
+
+def _help_page(page: Page, wallet: LocalAccount, wallet_user: User) -> None:
+    dao = DAOFactory()
+    Membership.objects.create(dao=dao, user=wallet_user, role=Role.CONTRIBUTOR)
+    dataset = make_dataset(dao)
+    make_tasks(dataset, 4)
+    sign_in(page, wallet, f"/daos/{dao.slug}/{dataset.slug}/label")
+    expect(page.locator("#item-body .item-text")).to_have_text("item 0")
+
+
+def test_help_opened_with_question_mark_leaves_enter_submitting(
+    page: Page, wallet: LocalAccount, wallet_user: User
+) -> None:
+    """``?`` then a digit then Enter: the answer is sent (the help used to take the focus, and
+    Enter then toggled it instead, silently)."""
+    _help_page(page, wallet, wallet_user)
+    help_ = page.locator("#label-help")
+    page.keyboard.press("?")
+    expect(help_).to_have_attribute("open", "")
+    expect(page.locator("#label-message")).to_have_text(
+        "Keyboard help shown. Press ? or Escape to hide it."
+    )
+    assert not page.evaluate(
+        "document.getElementById('label-help').contains(document.activeElement)"
+    )
+    for n in range(2):
+        page.keyboard.press("2")
+        page.keyboard.press("Enter")
+        page.wait_for_function(ANSWERED_JS, arg=n + 1)
+        expect(help_).to_have_attribute("open", "")  # Enter did not touch the help
+    page.keyboard.press("?")
+    expect(help_).not_to_have_attribute("open", "")
+    expect(page.locator("#label-message")).to_have_text("Keyboard help hidden.")
+    page.keyboard.press("?")
+    page.keyboard.press("Escape")
+    expect(help_).not_to_have_attribute("open", "")
+    labels = LABELING_SCHEMA["labels"]
+    assert list(Label.objects.filter(labeler=wallet_user).values_list("value", flat=True)) == [
+        [labels[1]],
+        [labels[1]],
+    ]
+
+
+def test_help_opened_with_the_mouse_leaves_enter_submitting(
+    page: Page, wallet: LocalAccount, wallet_user: User
+) -> None:
+    _help_page(page, wallet, wallet_user)
+    page.locator("#label-help summary").click()
+    expect(page.locator("#label-help")).to_have_attribute("open", "")
+    page.wait_for_function(
+        "!document.getElementById('label-help').contains(document.activeElement)"
+    )
+    page.keyboard.press("3")
+    page.keyboard.press("Enter")
+    page.wait_for_function(ANSWERED_JS, arg=1)
+    # Tabbed to the toggle with an answer waiting, Enter still sends the answer.
+    page.keyboard.press("1")
+    page.locator("#label-help summary").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_function(ANSWERED_JS, arg=2)
+    expect(page.locator("#label-help")).to_have_attribute("open", "")
+    labels = LABELING_SCHEMA["labels"]
+    stored = Label.objects.filter(labeler=wallet_user).values_list("value", flat=True)
+    assert sorted(stored) == sorted([[labels[2]], [labels[0]]])
