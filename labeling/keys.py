@@ -4,8 +4,8 @@ the same rule to label sets the API sends).
 When every label is one character of its own (the digits "0".."9", letters "A".."E"), the key
 *is* the label: a labeler who types the digit they see gets that digit, never the label that
 happens to sit at that position. Otherwise the buttons are numbered in keyboard order, 1–9
-then 0, and the number is shown on each button. The page's own shortcuts (Enter, S, U, ?)
-are never given to a label; a set that would need one is numbered instead.
+then 0, and the number is shown on each button. The page's own shortcuts (Enter, S, U, ?, and
++ / - for zoom) are never given to a label; a set that would need one is numbered instead.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 # Keyboard order: the tenth label is on 0, as on a keyboard's number row.
 NUMBER_KEYS = "1234567890"
 # The page's own shortcuts, in both cases (a label key is matched exactly, case and all).
-RESERVED = frozenset("sSuU?")
+RESERVED = frozenset("sSuU?+=-_")
 
 
 def label_keys(labels: Sequence[str]) -> list[str]:

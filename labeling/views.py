@@ -29,7 +29,8 @@ def keyboard_help(*, keys: list[str], multi_choice: bool) -> list[tuple[str, str
         ("Enter", "Submit your answer"),
         ("S", "Skip this item (you will not see it again)"),
         ("U", f"Undo your last answer (within {UNDO_SECONDS} seconds)"),
-        ("?", "Show or hide this help (Escape hides it); it never takes the keys"),
+        ("+ / −", "Zoom the image in or out"),
+        ("?", "Show or hide this help (Escape also hides it)"),
     ]
 
 

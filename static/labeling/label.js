@@ -7,7 +7,7 @@
   // every label is a single character of its own, the key is the label; otherwise the buttons
   // are numbered 1-9, 0. The page's shortcuts (S, U, ?) never go to a label.
   const NUMBER_KEYS = "1234567890";
-  const RESERVED = "sSuU?";
+  const RESERVED = "sSuU?+=-_";
   const KEYS_HINT = "(press the key shown on a label)";
   const els = {};
   let root = null;
@@ -133,14 +133,19 @@
   function renderItem(item) {
     const body = els.itemBody;
     body.replaceChildren();
+    els.zoom.hidden = item.kind !== "image";
     if (item.kind === "image") {
+      const wrap = document.createElement("div");
+      wrap.className = "item-image-wrap";
       const img = document.createElement("img");
       img.className = "item-image";
       img.alt = "Item to label";
       img.decoding = "async";
       img.addEventListener("error", () => sayError("The image could not be loaded. Press S to skip it if it stays blank."));
+      img.addEventListener("load", () => layoutImage());
       img.src = safeUrl(item.image_url);
-      body.append(img);
+      wrap.append(img);
+      body.append(wrap);
     } else if (item.kind === "row") {
       const wrap = document.createElement("div");
       wrap.className = "table-scroll";
@@ -173,6 +178,44 @@
       }
       body.append(p);
     }
+  }
+
+  // --- Image size and zoom ------------------------------------------------------------------
+  // A small image (a 32x32 digit) is scaled up by a whole factor to about SMALL_TARGET_PX with
+  // crisp pixels; a large one is fitted to the box. + and - (or the buttons) zoom from there,
+  // and the zoom carries over to the next items.
+  const SMALL_TARGET_PX = 320;
+  const ZOOM_STEP = 1.25;
+  const ZOOM_MIN = 0.25;
+  const ZOOM_MAX = 16;
+  let zoom = 1; // relative to the automatic size
+
+  function autoScale(w, h, boxWidth) {
+    const fit = Math.min(1, boxWidth / w, (window.innerHeight * 0.7) / h);
+    if (fit < 1 || Math.max(w, h) >= SMALL_TARGET_PX) return fit;
+    return Math.max(1, Math.floor(Math.min(SMALL_TARGET_PX, boxWidth) / Math.max(w, h)));
+  }
+
+  function layoutImage() {
+    const img = els.itemBody.querySelector("img.item-image");
+    if (!img || !img.naturalWidth) return;
+    const w = img.naturalWidth;
+    const h = img.naturalHeight;
+    const base = autoScale(w, h, img.parentElement.clientWidth || SMALL_TARGET_PX);
+    let scale = base * zoom;
+    if (base >= 1) scale = Math.max(1, Math.round(scale)); // whole factors keep pixels even
+    img.style.width = Math.round(w * scale) + "px";
+    img.style.height = Math.round(h * scale) + "px";
+    img.classList.toggle("pixelated", scale > 1);
+    img.dataset.scale = String(scale);
+    els.zoomLevel.textContent = Math.round(scale * 100) + "%";
+  }
+
+  function setZoom(factor) {
+    zoom = Math.min(ZOOM_MAX, Math.max(ZOOM_MIN, zoom * factor));
+    try { localStorage.setItem("datadao.label.zoom", String(zoom)); } catch (e) { /* private mode */ }
+    layoutImage();
+    say("Zoom " + els.zoomLevel.textContent + ".");
   }
 
   // --- Choices -----------------------------------------------------------------------------
@@ -446,6 +489,8 @@
     const choice = choiceForKey(key);
     if (choice >= 0) { e.preventDefault(); pickIndex(choice); return; }
     if (key === "s" || key === "S") { e.preventDefault(); run(skip); return; }
+    if (!els.zoom.hidden && (key === "+" || key === "=")) { e.preventDefault(); setZoom(ZOOM_STEP); return; }
+    if (!els.zoom.hidden && (key === "-" || key === "_")) { e.preventDefault(); setZoom(1 / ZOOM_STEP); return; }
     if (key === "Enter") {
       const t = e.target;
       const choice = t.classList && t.classList.contains("choice") ? t : null;
@@ -481,7 +526,17 @@
       legend: byId("label-form").querySelector("legend"),
       choices: byId("label-choices"),
       help: byId("label-help"),
+      zoom: byId("item-zoom"),
+      zoomLevel: byId("zoom-level"),
     });
+    try { zoom = Number(localStorage.getItem("datadao.label.zoom")) || 1; } catch (e) { zoom = 1; }
+    zoom = Math.min(ZOOM_MAX, Math.max(ZOOM_MIN, zoom));
+    byId("zoom-in").addEventListener("click", () => setZoom(ZOOM_STEP));
+    byId("zoom-out").addEventListener("click", () => setZoom(1 / ZOOM_STEP));
+    // A mouse click on a zoom button leaves the focus where it was: left on the button, the
+    // next Enter would zoom again instead of sending the answer.
+    els.zoom.addEventListener("mousedown", (e) => { if (e.target.closest("button")) e.preventDefault(); });
+    window.addEventListener("resize", () => layoutImage());
     els.empty.tabIndex = -1;
     els.form.addEventListener("submit", (e) => { e.preventDefault(); run(submit); });
     els.choices.addEventListener("click", (e) => {

@@ -3,12 +3,17 @@ arrives without a reload."""
 
 from __future__ import annotations
 
+import io
+
+import numpy as np
 import pytest
 from eth_account.signers.local import LocalAccount
 from playwright.sync_api import Page, expect
 
 from datadao.models import Membership, Role, User
-from labeling.models import Label
+from ipfs.services import content_add
+from labeling.demo import digit_png
+from labeling.models import Label, LabelTask
 from tests.browser.conftest import sign_in
 from tests.factories import DAOFactory
 from tests.labeling.conftest import LABELING_SCHEMA, make_dataset, make_tasks
@@ -172,3 +177,50 @@ def test_help_opened_with_the_mouse_leaves_enter_submitting(
     labels = LABELING_SCHEMA["labels"]
     stored = Label.objects.filter(labeler=wallet_user).values_list("value", flat=True)
     assert sorted(stored) == sorted([[labels[2]], [labels[0]]])
+
+
+def test_a_small_image_is_scaled_up_crisp_and_zooms_with_plus_and_minus(
+    page: Page, wallet: LocalAccount, wallet_user: User
+) -> None:
+    """A 32x32 digit (the demo's size) is drawn at a whole multiple near 320 px with square
+    pixels; + and - (and the buttons) zoom, and the zoom carries to the next item."""
+    dao = DAOFactory()
+    Membership.objects.create(dao=dao, user=wallet_user, role=Role.CONTRIBUTOR)
+    dataset = make_dataset(dao, labels=[str(d) for d in range(10)], item_kind="image")
+    for i in range(2):
+        pin = content_add(
+            stream=io.BytesIO(digit_png(np.eye(8) * (16 - i), scale=4)),
+            label=f"labeling:{dataset.pk}",
+            content_type="image/png",
+        )
+        LabelTask.objects.create(
+            dataset=dataset,
+            source_key=f"digit{i}",
+            kind="image",
+            payload={"cid": pin.cid, "media_type": "image/png"},
+            wanted=3,
+        )
+    sign_in(page, wallet, f"/daos/{dao.slug}/{dataset.slug}/label")
+    img = page.locator("#item-body img.item-image")
+    expect(img).to_have_attribute("data-scale", "10")  # 32 px x 10 = 320 px
+    size = img.bounding_box()
+    assert size is not None and round(size["width"]) == 320 and round(size["height"]) == 320
+    assert img.evaluate("el => getComputedStyle(el).imageRendering") == "pixelated"
+    assert img.evaluate("el => el.naturalWidth") == 32
+
+    page.keyboard.press("+")
+    expect(img).to_have_attribute("data-scale", "13")  # 10 x 1.25, a whole factor
+    expect(page.locator("#zoom-level")).to_have_text("1300%")
+    page.keyboard.press("-")
+    page.keyboard.press("-")
+    expect(img).to_have_attribute("data-scale", "8")  # 10 / 1.25
+    page.locator("#zoom-in").click()
+    expect(img).to_have_attribute("data-scale", "10")
+    page.locator("#zoom-out").click()
+    expect(img).to_have_attribute("data-scale", "8")
+    # The zoom stays for the next item; the digit keys still label.
+    page.keyboard.press("7")
+    page.keyboard.press("Enter")
+    page.wait_for_function(ANSWERED_JS, arg=1)
+    expect(img).to_have_attribute("data-scale", "8")
+    assert Label.objects.get(labeler=wallet_user).value == ["7"]

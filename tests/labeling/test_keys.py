@@ -22,6 +22,7 @@ from labeling.keys import keys_hint, label_keys
         # A page shortcut (S, U, ?) is never a label's key: the set is numbered instead.
         (["s", "m", "l"], ["1", "2", "3"], "1–3"),
         (["?", "y"], ["1", "2"], "1–2"),
+        (["+", "-", "0"], ["1", "2", "3"], "1–3"),  # + and - zoom the image
         # Duplicates and blanks cannot be keys.
         (["a", "a"], ["1", "2"], "1–2"),
         ([" ", "b"], ["1", "2"], "1–2"),
