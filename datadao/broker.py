@@ -51,6 +51,8 @@ RECOVER_EVERY_SECONDS = 1.0
 RELIST_EVERY_SECONDS = 0.05
 # A message file that still does not parse after this long is not being written: set it aside.
 CORRUPT_AFTER_SECONDS = 60.0
+# A .tmp file this old is a producer that died while writing it: its message was never sent.
+STALE_TEMP_SECONDS = 3600.0
 # An in-flight folder without a lock file is an owner that died while starting (or a
 # recovery that died half-way): old enough, it is recovered like any other.
 ORPHAN_AFTER_SECONDS = 60.0
@@ -198,9 +200,17 @@ class Channel(filesystem.Channel):
                 q = _queue_of(name)
                 if q is not None:
                     listing.setdefault(q, []).append(name)
+                elif name.endswith(TEMP_SUFFIX):
+                    self._remove_if_stale(self._queue_dir / name)
             self._listing = {q: deque(sorted(names)) for q, names in listing.items()}
             pending = self._listing.get(queue)
         return pending or deque()
+
+    @staticmethod
+    def _remove_if_stale(path: Path) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            if time.time() - path.stat().st_mtime > STALE_TEMP_SECONDS:
+                path.unlink()
 
     def _read_claimed(self, name: str, claimed: Path) -> dict[str, Any] | None:
         try:
