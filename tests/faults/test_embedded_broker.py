@@ -207,7 +207,9 @@ def test_the_stock_filesystem_transport_fails_the_same_soak(tmp_path: Path) -> N
         f"{len(missing) - queued} lost; killed: {killed}; JSONDecodeError crashes: {crashed}"
     )
     assert killed or crashed, "the stock soak never reached the kill"
-    assert len(missing) > queued, "the stock transport lost nothing"
+    # Either is a failure of the soak above; which one a run shows depends on timing (the
+    # deterministic forms are the single-message tests below).
+    assert len(missing) > queued or crashed, "the stock transport lost nothing and never crashed"
 
 
 def _channel(tmp_path: Path, transport: str) -> Connection:
@@ -263,7 +265,7 @@ from datadao.celeryconf import celery_settings
 from pathlib import Path
 options = celery_settings(broker_url="", result_backend="", data_dir=Path(sys.argv[1]))[
     "CELERY_BROKER_TRANSPORT_OPTIONS"]
-with Connection("filesystem://", transport="datadao.broker:Transport",
+with Connection("filesystem://", transport=sys.argv[2],
                 transport_options=options) as connection:
     body = connection.default_channel._get("default")["body"]
     child = os.fork()
@@ -283,7 +285,7 @@ def test_a_killed_consumers_claim_goes_back_to_the_queue_and_a_live_ones_does_no
         channel = connection.default_channel
         channel._put("default", {"body": "m1", "properties": {"delivery_tag": "t1"}})
         claimer = subprocess.Popen(
-            [sys.executable, "-c", CLAIMER, str(tmp_path)],
+            [sys.executable, "-c", CLAIMER, str(tmp_path), "datadao.broker:Transport"],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             text=True,
@@ -327,3 +329,24 @@ def test_a_file_that_never_becomes_a_message_is_set_aside(
         assert not path.exists()
         assert (tmp_path / "broker" / "corrupt" / path.name).read_bytes() == b"{not json"
         assert f"Unreadable broker message {path.name} set aside" in caplog.text
+
+
+def test_a_killed_stock_consumers_message_is_gone(tmp_path: Path) -> None:
+    """The stock transport deletes a message as it reads it: a consumer killed before the ack
+    takes the message with it, and nothing can bring it back."""
+    with _channel(tmp_path, STOCK_TRANSPORT) as connection:
+        connection.default_channel._put("default", {"body": "m1", "properties": {}})
+    claimer = subprocess.Popen(
+        [sys.executable, "-c", CLAIMER, str(tmp_path), STOCK_TRANSPORT],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert claimer.stdout is not None
+        assert claimer.stdout.readline().split()[0] == "m1"
+    finally:
+        os.killpg(claimer.pid, signal.SIGKILL)
+        claimer.wait(timeout=10)
+    assert not list((tmp_path / "broker").rglob("*.msg")), "the message is somewhere"
