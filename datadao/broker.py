@@ -137,6 +137,22 @@ class Channel(filesystem.Channel):
         self._listing: dict[str, deque[str]] = {}
         self._listed_at = 0.0
         self._recovered_at = 0.0
+        # Queues read without acks (Celery's remote-control pidbox): no claim is kept for them,
+        # as nothing would ever release it.
+        self._no_ack_queues: set[str] = set()
+        self._no_ack_get = False
+
+    def basic_consume(self, queue: str, no_ack: bool, *args: Any, **kwargs: Any) -> Any:
+        if no_ack:
+            self._no_ack_queues.add(queue)
+        return super().basic_consume(queue, no_ack, *args, **kwargs)
+
+    def basic_get(self, queue: str, no_ack: bool = False, **kwargs: Any) -> Any:
+        self._no_ack_get = no_ack
+        try:
+            return super().basic_get(queue, no_ack=no_ack, **kwargs)
+        finally:
+            self._no_ack_get = False
 
     # --- folders ---------------------------------------------------------------------------
     @property
@@ -186,7 +202,10 @@ class Channel(filesystem.Channel):
             payload = self._read_claimed(name, claimed)
             if payload is None:
                 continue
-            self._claimed[payload["properties"]["delivery_tag"]] = claimed
+            if self._no_ack_get or queue in self._no_ack_queues:
+                claimed.unlink()
+            else:
+                self._claimed[payload["properties"]["delivery_tag"]] = claimed
             return payload
         raise Empty()
 
@@ -214,10 +233,15 @@ class Channel(filesystem.Channel):
 
     def _read_claimed(self, name: str, claimed: Path) -> dict[str, Any] | None:
         try:
-            data = claimed.read_bytes()
-            return loads(data.decode())
+            payload = loads(claimed.read_bytes().decode())
         except (ValueError, UnicodeDecodeError):
             pass
+        else:
+            properties = payload.get("properties") if isinstance(payload, dict) else None
+            if isinstance(properties, dict) and "delivery_tag" in properties:
+                return payload
+            self._set_aside(name, claimed)  # whole, but not a message: waiting will not help
+            return None
         # Not a whole message (yet): a writer without our atomic rename may still be writing.
         try:
             age = time.time() - claimed.stat().st_mtime
@@ -226,10 +250,13 @@ class Channel(filesystem.Channel):
         if age < CORRUPT_AFTER_SECONDS:
             _replace_quietly(claimed, self._queue_dir / name)
         else:
-            self._corrupt_dir.mkdir(parents=True, exist_ok=True)
-            _replace_quietly(claimed, self._corrupt_dir / name)
-            logger.error("Unreadable broker message %s set aside in %s", name, self._corrupt_dir)
+            self._set_aside(name, claimed)
         return None
+
+    def _set_aside(self, name: str, claimed: Path) -> None:
+        self._corrupt_dir.mkdir(parents=True, exist_ok=True)
+        _replace_quietly(claimed, self._corrupt_dir / name)
+        logger.error("Unreadable broker message %s set aside in %s", name, self._corrupt_dir)
 
     # --- ack, requeue ---------------------------------------------------------------------
     def _release(self, delivery_tag: str) -> None:
