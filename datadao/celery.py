@@ -17,6 +17,6 @@ app.autodiscover_tasks()
 def _prepare_embedded_broker(sender: Celery, **_: object) -> None:
     """Create the embedded broker's folders before anyone (worker, web, demo) publishes."""
     options = sender.conf.broker_transport_options or {}
-    for key in ("data_folder_in", "data_folder_out", "control_folder"):
+    for key in ("data_folder_in", "data_folder_out", "control_folder", "inflight_folder"):
         if key in options:
             os.makedirs(options[key], exist_ok=True)

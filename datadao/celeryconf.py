@@ -8,9 +8,9 @@ Kept free of Django imports so the rules can be unit-tested on their own:
 * RabbitMQ only: publisher confirms (a publish the broker did not take raises instead of
   vanishing). Its twin of the visibility timeout is the server's ``consumer_timeout``, which
   must exceed the same limits: ``AMQP_CONSUMER_TIMEOUT_MS``, set in deploy/rabbitmq.conf.
-* No broker URL: the embedded kombu ``filesystem://`` transport, which needs no server yet runs
-  a real worker process. It has no visibility timeout, so crash safety there comes from the
-  database state plus the sweeper (``datadao.tasks.sweep``), not from the broker.
+* No broker URL: the embedded broker (``datadao.broker``), kombu's ``filesystem://`` transport
+  with atomic writes and claims, which needs no server yet runs real worker processes. A
+  consumer that dies, however it dies, has its in-flight messages put back by the others.
 """
 
 from __future__ import annotations
@@ -60,6 +60,10 @@ TASK_ROUTES: dict[str, dict[str, str]] = {
 }
 
 
+# The embedded broker's transport: the URL stays ``filesystem://``, the class is ours.
+EMBEDDED_BROKER_TRANSPORT = "datadao.broker:Transport"
+
+
 def embedded_broker_dirs(data_dir: Path) -> tuple[Path, Path]:
     """Queue and control folders of the embedded broker (absolute, one filesystem)."""
     root = (data_dir / "broker").resolve()
@@ -104,8 +108,9 @@ def celery_settings(*, broker_url: str, result_backend: str, data_dir: Path) -> 
     queue_dir, control_dir = embedded_broker_dirs(data_dir)
     return common | {
         "CELERY_BROKER_URL": "filesystem://",
-        # acks_late still matters on the filesystem transport: a message is only deleted
-        # once the task has finished, so a warm shutdown does not drop it.
+        "CELERY_BROKER_TRANSPORT": EMBEDDED_BROKER_TRANSPORT,
+        # acks_late: a claimed message file is deleted only once the task has finished; until
+        # then a requeue, a warm shutdown or the consumer's death puts it back in the queue.
         "CELERY_TASK_ACKS_LATE": True,
         "CELERY_TASK_REJECT_ON_WORKER_LOST": True,
         # The default prefetch (4) with ~0.1 s polling gives ~1,000 tasks/s on this transport;
@@ -115,6 +120,8 @@ def celery_settings(*, broker_url: str, result_backend: str, data_dir: Path) -> 
             "data_folder_in": str(queue_dir),
             "data_folder_out": str(queue_dir),
             "control_folder": str(control_dir),
+            # Each consumer's claimed messages, on the queue's filesystem (claims are renames).
+            "inflight_folder": str(queue_dir.parent / "inflight"),
             "polling_interval": 0.1,
             # No store_processed: the processed folder would grow forever.
         },

@@ -18,28 +18,19 @@ from django.views.decorators.http import require_GET
 from contributions.selectors import dataset_visible_to
 from datadao.models import Dataset, DatasetKind, DatasetStatus, Membership
 from labeling.conf import GOLD_REPORT_EVERY, GOLD_WINDOW, labeling_settings, undo_seconds
+from labeling.keys import keys_hint, label_keys
 from labeling.selectors import labeler_progress
 
-# Digit keys in keyboard order: the tenth label is on 0, as on a keyboard's number row.
-KEYS = "1234567890"
 
-
-def _keys_hint(n: int) -> str:
-    if n <= 1:
-        return "1"
-    if n <= 9:
-        return f"1–{n}"
-    return "1–9, 0"
-
-
-def keyboard_help(*, n_labels: int, multi_choice: bool) -> list[tuple[str, str]]:
+def keyboard_help(*, keys: list[str], multi_choice: bool) -> list[tuple[str, str]]:
     pick = "Tick or untick a label" if multi_choice else "Pick a label"
     return [
-        (_keys_hint(n_labels), pick),
+        (keys_hint(keys), pick),
         ("Enter", "Submit your answer"),
         ("S", "Skip this item (you will not see it again)"),
         ("U", f"Undo your last answer (within {undo_seconds()} seconds)"),
-        ("?", "Show or hide this help"),
+        ("+ / −", "Zoom the image in or out"),
+        ("?", "Show or hide this help (Escape also hides it)"),
     ]
 
 
@@ -55,6 +46,7 @@ def label_page(request: HttpRequest, dao_slug: str, dataset_slug: str) -> HttpRe
     if dataset is None or not dataset_visible_to(user, dataset):
         raise Http404("No such labeling dataset.")
     conf = labeling_settings(dataset.schema)
+    keys = label_keys(conf.labels)
     progress: dict[str, Any] | None = None
     if user is None:
         state = "signed_out"
@@ -74,9 +66,9 @@ def label_page(request: HttpRequest, dao_slug: str, dataset_slug: str) -> HttpRe
             "dataset": dataset,
             "state": state,
             "progress": progress,
-            "labels": [(KEYS[i : i + 1], name) for i, name in enumerate(conf.labels)],
+            "labels": list(zip(keys, conf.labels, strict=True)),
             "multi_choice": conf.multi_choice,
-            "shortcuts": keyboard_help(n_labels=len(conf.labels), multi_choice=conf.multi_choice),
+            "shortcuts": keyboard_help(keys=keys, multi_choice=conf.multi_choice),
             "api_base": api_base,
             "gold_window": GOLD_WINDOW,
             "gold_report_every": GOLD_REPORT_EVERY,

@@ -3,7 +3,12 @@
 // (textContent) or as an <img> src checked to be http(s); never as markup.
 (function () {
   "use strict";
-  const DIGITS = "1234567890";
+  // Which key picks which label: labeling/keys.py's rule, for label sets the API sends. When
+  // every label is a single character of its own, the key is the label; otherwise the buttons
+  // are numbered 1-9, 0. The page's shortcuts (S, U, ?) never go to a label.
+  const NUMBER_KEYS = "1234567890";
+  const RESERVED = "sSuU?+=-_";
+  const KEYS_HINT = "(press the key shown on a label)";
   const els = {};
   let root = null;
   let api = "";
@@ -128,14 +133,19 @@
   function renderItem(item) {
     const body = els.itemBody;
     body.replaceChildren();
+    els.zoom.hidden = item.kind !== "image";
     if (item.kind === "image") {
+      const wrap = document.createElement("div");
+      wrap.className = "item-image-wrap";
       const img = document.createElement("img");
       img.className = "item-image";
       img.alt = "Item to label";
       img.decoding = "async";
       img.addEventListener("error", () => sayError("The image could not be loaded. Press S to skip it if it stays blank."));
+      img.addEventListener("load", () => layoutImage());
       img.src = safeUrl(item.image_url);
-      body.append(img);
+      wrap.append(img);
+      body.append(wrap);
     } else if (item.kind === "row") {
       const wrap = document.createElement("div");
       wrap.className = "table-scroll";
@@ -170,7 +180,65 @@
     }
   }
 
+  // --- Image size and zoom ------------------------------------------------------------------
+  // A small image (a 32x32 digit) is scaled up by a whole factor to about SMALL_TARGET_PX with
+  // crisp pixels; a large one is fitted to the box. + and - (or the buttons) zoom from there,
+  // and the zoom carries over to the next items.
+  const SMALL_TARGET_PX = 320;
+  const ZOOM_STEP = 1.25;
+  const ZOOM_MIN = 0.25;
+  const ZOOM_MAX = 16;
+  let zoom = 1; // relative to the automatic size
+
+  function autoScale(w, h, boxWidth) {
+    const fit = Math.min(1, boxWidth / w, (window.innerHeight * 0.7) / h);
+    if (fit < 1 || Math.max(w, h) >= SMALL_TARGET_PX) return fit;
+    return Math.max(1, Math.floor(Math.min(SMALL_TARGET_PX, boxWidth) / Math.max(w, h)));
+  }
+
+  function layoutImage() {
+    const img = els.itemBody.querySelector("img.item-image");
+    if (!img || !img.naturalWidth) return;
+    const w = img.naturalWidth;
+    const h = img.naturalHeight;
+    const base = autoScale(w, h, img.parentElement.clientWidth || SMALL_TARGET_PX);
+    let scale = base * zoom;
+    if (base >= 1) scale = Math.max(1, Math.round(scale)); // whole factors keep pixels even
+    img.style.width = Math.round(w * scale) + "px";
+    img.style.height = Math.round(h * scale) + "px";
+    img.classList.toggle("pixelated", scale > 1);
+    img.dataset.scale = String(scale);
+    els.zoomLevel.textContent = Math.round(scale * 100) + "%";
+  }
+
+  function setZoom(factor) {
+    zoom = Math.min(ZOOM_MAX, Math.max(ZOOM_MIN, zoom * factor));
+    try { localStorage.setItem("datadao.label.zoom", String(zoom)); } catch (e) { /* private mode */ }
+    layoutImage();
+    say("Zoom " + els.zoomLevel.textContent + ".");
+  }
+
   // --- Choices -----------------------------------------------------------------------------
+  function keysFor(labels) {
+    const own = labels.map(String);
+    const single = own.length > 0
+      && own.every((k) => k.length === 1 && k.trim() === k && !RESERVED.includes(k))
+      && new Set(own).size === own.length;
+    return single ? own : own.map((_, i) => NUMBER_KEYS[i] || "");
+  }
+
+  // The choice a key press means: the key shown on it, exactly; else the one label whose key
+  // differs only in case (so "a" picks "A" without Shift).
+  function choiceForKey(key) {
+    if (key.length !== 1) return -1;
+    const keys = choiceEls().map((el) => (multi ? el.querySelector("input") : el).dataset.key || "");
+    const exact = keys.indexOf(key);
+    if (exact >= 0) return exact;
+    const folded = keys.map((k) => k.toLowerCase());
+    const i = folded.indexOf(key.toLowerCase());
+    return i >= 0 && folded.lastIndexOf(key.toLowerCase()) === i ? i : -1;
+  }
+
   function choiceEls() { return Array.from(els.choices.querySelectorAll(".choice")); }
   function valueOf(el) { return multi ? el.querySelector("input").value : el.value; }
 
@@ -181,9 +249,10 @@
     els.legend.textContent = multi ? "Tick every label that applies " : "Pick one label ";
     const hint = document.createElement("span");
     hint.className = "muted";
-    hint.textContent = "(number keys)";
+    hint.textContent = KEYS_HINT;
     els.legend.append(hint);
-    els.choices.replaceChildren(...labels.map((name, i) => buildChoice(String(name), DIGITS[i] || "")));
+    const keys = keysFor(labels);
+    els.choices.replaceChildren(...labels.map((name, i) => buildChoice(String(name), keys[i])));
   }
 
   function kbd(text) {
@@ -390,9 +459,14 @@
     }
   }
 
-  function toggleHelp() {
-    els.help.open = !els.help.open;
-    if (els.help.open) els.help.querySelector("summary").focus();
+  // The help never takes the keyboard: it opens and closes where it is, focus stays on the
+  // work, and the change is said aloud.
+  function setHelp(open) {
+    if (els.help.open !== open) els.help.open = open;
+    if (!open && els.help.contains(document.activeElement)) moveFocusToWork();
+  }
+  function moveFocusToWork() {
+    (els.work.hidden ? els.empty : els.item).focus({ preventScroll: true });
   }
 
   // --- Keyboard ----------------------------------------------------------------------------
@@ -407,19 +481,23 @@
   function onKey(e) {
     if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || typing(e.target)) return;
     const key = e.key;
-    if (key === "?") { e.preventDefault(); toggleHelp(); return; }
-    if (key === "Escape" && els.help.open) { els.help.open = false; return; }
+    if (key === "?") { e.preventDefault(); setHelp(!els.help.open); return; }
+    if (key === "Escape" && els.help.open) { e.preventDefault(); setHelp(false); return; }
     if (e.repeat) return;
     if (key === "u" || key === "U") { e.preventDefault(); run(undo); return; }
     if (!current || els.work.hidden) return;
-    const digit = key.length === 1 ? DIGITS.indexOf(key) : -1;
-    if (digit >= 0) { e.preventDefault(); pickIndex(digit); return; }
+    const choice = choiceForKey(key);
+    if (choice >= 0) { e.preventDefault(); pickIndex(choice); return; }
     if (key === "s" || key === "S") { e.preventDefault(); run(skip); return; }
+    if (!els.zoom.hidden && (key === "+" || key === "=")) { e.preventDefault(); setZoom(ZOOM_STEP); return; }
+    if (!els.zoom.hidden && (key === "-" || key === "_")) { e.preventDefault(); setZoom(1 / ZOOM_STEP); return; }
     if (key === "Enter") {
       const t = e.target;
       const choice = t.classList && t.classList.contains("choice") ? t : null;
-      // Enter keeps its own meaning on links, the help toggle and the other buttons.
-      if (t.closest && t.closest("a, summary")) return;
+      // Enter keeps its own meaning on links and the other buttons, and on the help toggle
+      // unless an answer is waiting to be sent: then it sends the answer.
+      if (t.closest && t.closest("a")) return;
+      if (t.closest && t.closest("summary") && !selection().length) return;
       if (t.tagName === "BUTTON" && !choice && t.id !== "label-submit") return;
       e.preventDefault();
       if (choice && !multi && !selection().length) setPressed(choice);
@@ -448,7 +526,17 @@
       legend: byId("label-form").querySelector("legend"),
       choices: byId("label-choices"),
       help: byId("label-help"),
+      zoom: byId("item-zoom"),
+      zoomLevel: byId("zoom-level"),
     });
+    try { zoom = Number(localStorage.getItem("datadao.label.zoom")) || 1; } catch (e) { zoom = 1; }
+    zoom = Math.min(ZOOM_MAX, Math.max(ZOOM_MIN, zoom));
+    byId("zoom-in").addEventListener("click", () => setZoom(ZOOM_STEP));
+    byId("zoom-out").addEventListener("click", () => setZoom(1 / ZOOM_STEP));
+    // A mouse click on a zoom button leaves the focus where it was: left on the button, the
+    // next Enter would zoom again instead of sending the answer.
+    els.zoom.addEventListener("mousedown", (e) => { if (e.target.closest("button")) e.preventDefault(); });
+    window.addEventListener("resize", () => layoutImage());
     els.empty.tabIndex = -1;
     els.form.addEventListener("submit", (e) => { e.preventDefault(); run(submit); });
     els.choices.addEventListener("click", (e) => {
@@ -461,6 +549,14 @@
     byId("label-undo").addEventListener("click", () => run(undo));
     byId("label-undo-empty").addEventListener("click", () => run(undo));
     byId("label-retry").addEventListener("click", () => run(() => fetchNext()));
+    els.help.addEventListener("toggle", () => {
+      say(els.help.open ? "Keyboard help shown. Press ? or Escape to hide it." : "Keyboard help hidden.");
+    });
+    // A click on the help's toggle leaves the focus on the work, not on the toggle, where
+    // Enter would open and close the help instead of sending the answer.
+    els.help.querySelector("summary").addEventListener("click", (e) => {
+      if (e.detail > 0) setTimeout(() => { if (els.help.contains(document.activeElement)) moveFocusToWork(); }, 0);
+    });
     document.addEventListener("keydown", onKey);
     if (root.dataset.state === "paused") return; // wait for "Check again"
     run(() => fetchNext());

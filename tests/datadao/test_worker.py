@@ -48,6 +48,7 @@ def test_a_real_worker_on_the_embedded_broker_runs_a_task(
         producer = Celery("producer", set_as_current=False)
         producer.conf.update(
             broker_url=conf["CELERY_BROKER_URL"],
+            broker_transport=conf["CELERY_BROKER_TRANSPORT"],
             broker_transport_options=conf["CELERY_BROKER_TRANSPORT_OPTIONS"],
             task_serializer="json",
         )

@@ -61,6 +61,14 @@ def test_multi_choice_dataset_renders_labelled_checkboxes_and_the_tenth_key_is_z
     assert "<kbd>1–9, 0</kbd>" in body and "Tick or untick a label" in body
 
 
+def test_digit_labels_are_their_own_keys(ldao, labelers) -> None:  # type: ignore[no-untyped-def]
+    dataset = make_dataset(ldao, labels=[str(d) for d in range(10)])
+    body = login(labelers[0]).get(_page(dataset)).content.decode()
+    for digit in "0123456789":
+        assert f'value="{digit}" data-key="{digit}" aria-pressed="false"><kbd>{digit}</kbd>' in body
+    assert "<kbd>0–9</kbd>" in body
+
+
 def test_signed_out_visitor_is_told_to_sign_in_and_gets_no_workspace(ldataset) -> None:  # type: ignore[no-untyped-def]
     response = Client().get(_page(ldataset))
     assert response.status_code == 200
