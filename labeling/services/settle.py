@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from datadao.celeryconf import MAX_COUNTDOWN_SECONDS
 from datadao.dispatch import send, send_on_commit
 from datadao.models import User
 from datadao.services import audit_record
@@ -37,7 +38,9 @@ def dispatch_task_consensus(task_id: int) -> None:
     that finds it not yet due changes nothing; the sweeper dispatches it again)."""
     from labeling import tasks
 
-    countdown = undo_seconds() + 1
+    # Capped like every countdown (below the broker's visibility timeout); a window longer
+    # than the cap settles at the sweeper's next pass instead.
+    countdown = min(MAX_COUNTDOWN_SECONDS, undo_seconds() + 1)
     transaction.on_commit(lambda: send(tasks.update_task_consensus, task_id, countdown=countdown))
 
 
