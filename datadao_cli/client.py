@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,6 +59,8 @@ class _Multipart:
     path: Path
     fields: dict[str, str]
     boundary: str
+    # Called with (bytes of the file sent, file size) after each chunk.
+    progress: Callable[[int, int], None] | None = None
 
     def _head(self) -> bytes:
         parts = []
@@ -82,9 +84,13 @@ class _Multipart:
 
     def __iter__(self) -> Iterator[bytes]:
         yield self._head()
+        size, sent = self.path.stat().st_size, 0
         with self.path.open("rb") as stream:
             while chunk := stream.read(CHUNK):
                 yield chunk
+                sent += len(chunk)
+                if self.progress is not None:
+                    self.progress(sent, size)
         yield self._tail()
 
 
@@ -145,14 +151,23 @@ class DatadaoClient:
         )
         return str(result["address"])
 
-    def upload(self, dataset_id: int, path: Path, account: LocalAccount | None) -> dict[str, Any]:
+    def upload(
+        self,
+        dataset_id: int,
+        path: Path,
+        account: LocalAccount | None,
+        *,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> dict[str, Any]:
         fields: dict[str, str] = {}
         if account is not None:
             text = ownership_message(self.site, dataset_id, sha256_file(path))
             fields["signature"] = account.sign_message(
                 encode_defunct(text=text)
             ).signature.to_0x_hex()
-        body = _Multipart(path=path, fields=fields, boundary=secrets.token_hex(16))
+        body = _Multipart(
+            path=path, fields=fields, boundary=secrets.token_hex(16), progress=progress
+        )
         headers = self._csrf() | {
             "Content-Type": f"multipart/form-data; boundary={body.boundary}",
             "Content-Length": str(len(body)),

@@ -69,9 +69,11 @@ def upload_all(
     paths: list[Path],
     account: LocalAccount | None,
     say: Say,
+    show: Say | None = None,
 ) -> list[FileResult]:
     """Upload each file in turn; a refusal or an unreadable file is recorded, and the next file
-    is sent all the same."""
+    is sent all the same. ``show``, when given, gets a line of each file's progress as it is
+    sent (a terminal overwrites it in place)."""
     results = []
     for number, path in enumerate(paths, start=1):
         result = FileResult(path=str(path))
@@ -79,7 +81,9 @@ def upload_all(
         try:
             if not path.is_file():
                 raise FileNotFoundError("not a readable file")
-            body = client.upload(dataset_id, path, account)
+            body = client.upload(
+                dataset_id, path, account, progress=_progress(prefix, show) if show else None
+            )
         except ClientError as exc:
             result.status = "refused" if exc.status else "error"
             result.http_status, result.code, result.detail = exc.status, exc.code, exc.detail
@@ -94,6 +98,22 @@ def upload_all(
             say(f"{prefix}: uploaded as #{result.id} ({result.status})")
         results.append(result)
     return results
+
+
+def _progress(prefix: str, show: Say) -> Callable[[int, int], None]:
+    def report(sent: int, size: int) -> None:
+        show(f"{prefix}: {sent * 100 // max(size, 1)}% of {_size(size)}")
+
+    return report
+
+
+def _size(size: int) -> str:
+    value, unit = float(size), "B"
+    for larger in ("kB", "MB", "GB"):
+        if value < 1000:
+            break
+        value, unit = value / 1000, larger
+    return f"{size} B" if unit == "B" else f"{value:.1f} {unit}"
 
 
 def wait_final(

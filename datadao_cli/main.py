@@ -14,6 +14,7 @@ import getpass
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
@@ -153,8 +154,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _contribute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    clear = "\r\033[K" if err.isatty() else ""  # over a progress line, on a terminal
+
     def say(line: str) -> None:
-        print(line, file=err, flush=True)
+        print(f"{clear}{line}", file=err, flush=True)
 
     if args.key_file is None:
         say(
@@ -180,7 +183,12 @@ def _contribute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return EXIT_NOT_ATTEMPTED
     say(f"signed in to {client.site} as {address}")
     results = upload_all(
-        client, dataset_id=args.dataset_id, paths=args.paths, account=account, say=say
+        client,
+        dataset_id=args.dataset_id,
+        paths=args.paths,
+        account=account,
+        say=say,
+        show=_status_line(err) if err.isatty() else None,
     )
     if args.wait:
         wait_final(client, results, timeout=args.timeout, say=say)
@@ -192,6 +200,16 @@ def _contribute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     out.flush()
     failed = [r for r in results if not r.ok(waited=args.wait)]
     return EXIT_FILES_FAILED if failed else EXIT_OK
+
+
+def _status_line(err: TextIO) -> Callable[[str], None]:
+    """A line a terminal redraws in place: the progress of the file being sent. The next
+    ordinary line (a file's outcome) overwrites it."""
+
+    def show(line: str) -> None:
+        print(f"\r\033[K{line}", end="", file=err, flush=True)
+
+    return show
 
 
 def _ask_new_password() -> str:

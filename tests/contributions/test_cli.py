@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import pty
 import re
 import shutil
 import stat
@@ -270,6 +271,48 @@ def test_a_refused_file_does_not_stop_the_batch(
         f"[2/3] {refused}",
         f"[3/3] {last}",
     ]
+
+
+@live
+def test_a_terminal_sees_each_file_progress(
+    live_server, tabular, keystore, contributor, home
+) -> None:  # type: ignore[no-untyped-def]
+    path = home / "big.csv"
+    path.write_bytes(good_csv(30_000))
+    size = path.stat().st_size
+    assert 100_000 < size < 1_000_000  # under the dataset's limit
+    controller, terminal = pty.openpty()
+    try:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "datadao_cli",
+                *contribute_args(tabular.pk, [path], keystore, live_server.url),
+            ],
+            cwd=home,
+            env=client_env(home),
+            stdout=subprocess.PIPE,
+            stderr=terminal,
+            start_new_session=True,
+        )
+        os.close(terminal)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(controller, 4096)
+            except OSError:  # the terminal's other side closed: the process is done
+                break
+            if not chunk:
+                break
+            shown += chunk
+        assert process.wait(timeout=120) == 0
+    finally:
+        os.close(controller)
+    text = shown.decode()
+    assert f"[1/1] {path}: 100% of {size / 1000:.1f} kB" in text
+    # The outcome line clears the progress line it follows.
+    assert f"\r\x1b[K[1/1] {path}: uploaded as #" in text
 
 
 @live
