@@ -32,7 +32,8 @@ class FileResult:
     http_status: int = 0
     code: str = ""
     detail: str = ""
-    timed_out: bool = False
+    # Why the batch stopped following it before a final state: "timed out" or "interrupted".
+    unfinished: str = ""
 
     @property
     def uploaded(self) -> bool:
@@ -42,12 +43,16 @@ class FileResult:
         """Pinned, or (without waiting) taken in by the server."""
         return self.status == "pinned" if waited else self.uploaded
 
+    @property
+    def interrupted(self) -> bool:
+        return self.unfinished == "interrupted" or self.code == "interrupted"
+
     def result(self) -> str:
         if self.status == "refused":
             return f"refused {self.http_status} {self.code}"
         if self.status == "error":
             return f"error {self.code}"
-        return f"{self.status} (timed out)" if self.timed_out else self.status
+        return f"{self.status} ({self.unfinished})" if self.unfinished else self.status
 
 
 def _describe(body: dict[str, Any]) -> str:
@@ -74,29 +79,44 @@ def upload_all(
     """Upload each file in turn; a refusal or an unreadable file is recorded, and the next file
     is sent all the same. ``show``, when given, gets a line of each file's progress as it is
     sent (a terminal overwrites it in place)."""
-    results = []
-    for number, path in enumerate(paths, start=1):
-        result = FileResult(path=str(path))
-        prefix = f"[{number}/{len(paths)}] {path}"
-        try:
-            if not path.is_file():
-                raise FileNotFoundError("not a readable file")
-            body = client.upload(
-                dataset_id, path, account, progress=_progress(prefix, show) if show else None
+    results: list[FileResult] = []
+    try:
+        for number, path in enumerate(paths, start=1):
+            result = FileResult(path=str(path))
+            prefix = f"[{number}/{len(paths)}] {path}"
+            try:
+                if not path.is_file():
+                    raise FileNotFoundError("not a readable file")
+                body = client.upload(
+                    dataset_id, path, account, progress=_progress(prefix, show) if show else None
+                )
+            except ClientError as exc:
+                result.status = "refused" if exc.status else "error"
+                result.http_status, result.code, result.detail = exc.status, exc.code, exc.detail
+                say(f"{prefix}: {result.result()}: {exc.detail}")
+            except OSError as exc:
+                result.status, result.code = "error", "unreadable"
+                result.detail = exc.strerror or str(exc)
+                say(f"{prefix}: {result.result()}: {result.detail}")
+            else:
+                result.id, result.status = int(body["id"]), str(body["status"])
+                result.detail = _describe(body)
+                say(f"{prefix}: uploaded as #{result.id} ({result.status})")
+            results.append(result)
+    except KeyboardInterrupt:
+        # The file being sent when Ctrl-C came was kept only if its whole body had reached
+        # the server; the files after it were never sent.
+        sending = len(results)
+        for index, path in enumerate(paths[sending:], start=sending):
+            detail = (
+                "interrupted while sending: the server may or may not have kept it"
+                if index == sending
+                else "not sent"
             )
-        except ClientError as exc:
-            result.status = "refused" if exc.status else "error"
-            result.http_status, result.code, result.detail = exc.status, exc.code, exc.detail
-            say(f"{prefix}: {result.result()}: {exc.detail}")
-        except OSError as exc:
-            result.status, result.code = "error", "unreadable"
-            result.detail = exc.strerror or str(exc)
-            say(f"{prefix}: {result.result()}: {result.detail}")
-        else:
-            result.id, result.status = int(body["id"]), str(body["status"])
-            result.detail = _describe(body)
-            say(f"{prefix}: uploaded as #{result.id} ({result.status})")
-        results.append(result)
+            results.append(
+                FileResult(path=str(path), status="error", code="interrupted", detail=detail)
+            )
+        say(f"interrupted after {sending} of {len(paths)} file(s)")
     return results
 
 
@@ -126,11 +146,31 @@ def wait_final(
 ) -> None:
     """Poll every uploaded file until it reaches a final state or ``timeout`` seconds pass;
     each change of state is reported as it is seen. Files still moving at the deadline are
-    marked ``timed_out`` with their last known state."""
+    marked unfinished ("timed out") with their last known state."""
     pending = [r for r in results if r.uploaded and r.status not in FINAL]
     if pending:
         say(f"waiting up to {timeout:.0f} s for {len(pending)} contribution(s) to finish")
     deadline = time.monotonic() + timeout
+    try:
+        _poll(
+            client, pending, deadline=deadline, timeout=timeout, say=say, poll_seconds=poll_seconds
+        )
+    except KeyboardInterrupt:
+        for result in pending:
+            result.unfinished = "interrupted"
+            result.detail = f"still {result.status} when the wait was interrupted"
+        say(f"interrupted: {len(pending)} contribution(s) not final")
+
+
+def _poll(
+    client: DatadaoClient,
+    pending: list[FileResult],
+    *,
+    deadline: float,
+    timeout: float,
+    say: Say,
+    poll_seconds: float,
+) -> None:
     while pending:
         for result in list(pending):
             try:
@@ -154,7 +194,7 @@ def wait_final(
             break
         if time.monotonic() >= deadline:
             for result in pending:
-                result.timed_out = True
+                result.unfinished = "timed out"
                 result.detail = f"not final after {timeout:.0f} s"
             say(f"timed out after {timeout:.0f} s: {len(pending)} contribution(s) not final")
             break
@@ -186,7 +226,7 @@ def summary_table(results: list[FileResult]) -> str:
 def summary_counts(results: list[FileResult]) -> str:
     counts: dict[str, int] = {}
     for r in results:
-        key = "timed out" if r.timed_out else r.status
+        key = r.unfinished or ("interrupted" if r.code == "interrupted" else r.status)
         counts[key] = counts.get(key, 0) + 1
     parts = ", ".join(f"{n} {key}" for key, n in counts.items())
     return f"{len(results)} file(s): {parts}"

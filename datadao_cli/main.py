@@ -35,6 +35,7 @@ from datadao_cli.keystore import (
 )
 
 EXIT_OK, EXIT_FILES_FAILED, EXIT_NOT_ATTEMPTED = 0, 1, 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
 DEFAULT_URL = "http://127.0.0.1:8000"
 EPILOG = """\
 exit status:
@@ -42,6 +43,7 @@ exit status:
   1  a file was refused, rejected or failed, or is not final at the --wait timeout
   2  nothing was attempted: bad arguments, a keystore that cannot be opened, a sign-in the
      server refused
+  130  interrupted (Ctrl-C); the summary still lists every file
 
 environment: DATADAO_URL (--url), DATADAO_KEYSTORE (--key-file), DATADAO_KEY_PASSWORD
 (the keystore password, when there is no --password-file)
@@ -150,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_NOT_ATTEMPTED
     except KeyboardInterrupt:
         print("datadao: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
 
 
 def _contribute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -190,14 +192,18 @@ def _contribute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         say=say,
         show=_status_line(err) if err.isatty() else None,
     )
-    if args.wait:
+    interrupted = any(r.interrupted for r in results)
+    if args.wait and not interrupted:
         wait_final(client, results, timeout=args.timeout, say=say)
+        interrupted = any(r.interrupted for r in results)
     if args.json:
         print(json.dumps(as_json(results), indent=2), file=out)
     else:
         print(summary_table(results), file=out)
         print(summary_counts(results), file=out)
     out.flush()
+    if interrupted:
+        return EXIT_INTERRUPTED
     failed = [r for r in results if not r.ok(waited=args.wait)]
     return EXIT_FILES_FAILED if failed else EXIT_OK
 

@@ -11,6 +11,7 @@ import os
 import pty
 import re
 import shutil
+import signal
 import stat
 import subprocess
 import sys
@@ -412,6 +413,45 @@ def test_wait_gives_up_at_its_timeout(live_server, tabular, keystore, contributo
         "not final after 2 s",
     ]
     assert "timed out after 2 s: 1 contribution(s) not final" in done.stderr
+
+
+@live
+def test_ctrl_c_still_prints_the_summary(live_server, tabular, keystore, contributor, home) -> None:  # type: ignore[no-untyped-def]
+    """No worker runs, so the wait goes on until the contributor presses Ctrl-C: the summary
+    still lists the upload, as not final, and the exit status says it was interrupted."""
+    path = home / "x.csv"
+    path.write_bytes(good_csv(2))
+    args = contribute_args(tabular.pk, [path], keystore, live_server.url)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "datadao_cli", *args, "--wait", "--timeout", "120"],
+        cwd=home,
+        env=client_env(home),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    seen = []
+    try:
+        while not any("waiting up to" in line for line in seen):
+            line = process.stderr.readline()  # type: ignore[union-attr]
+            assert line, f"the client ended before waiting: {''.join(seen)}"
+            seen.append(line)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130, err
+    contribution = Contribution.objects.get(contributor=contributor)
+    assert table_row(out, path) == [
+        str(path),
+        f"#{contribution.pk}",
+        "received (interrupted)",
+        "still received when the wait was interrupted",
+    ]
+    assert "1 file(s): 1 interrupted" in out
+    assert "interrupted: 1 contribution(s) not final" in err
 
 
 @live
