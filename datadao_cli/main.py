@@ -181,7 +181,7 @@ def _contribute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         address = client.sign_in(account, args.chain_id)
     except ClientError as exc:
-        say(f"datadao: sign-in at {args.url} refused: {exc}")
+        say(f"datadao: cannot sign in at {args.url}: {exc}")
         return EXIT_NOT_ATTEMPTED
     say(f"signed in to {client.site} as {address}")
     results = upload_all(

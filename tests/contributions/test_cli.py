@@ -12,6 +12,7 @@ import pty
 import re
 import shutil
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -359,6 +360,17 @@ def test_a_wrong_password_attempts_nothing(live_server, tabular, keystore, home)
     assert done.returncode == 2
     assert "cannot open the keystore" in done.stderr and not done.stdout
     assert not Contribution.objects.exists()
+
+
+def test_an_unreachable_server_attempts_nothing(keystore, home) -> None:  # type: ignore[no-untyped-def]
+    path = home / "x.csv"
+    path.write_bytes(good_csv(2))
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    done = run(contribute_args(1, [path], keystore, url), home)
+    assert done.returncode == 2 and not done.stdout
+    assert f"cannot sign in at {url}: connection_error" in done.stderr
 
 
 @live
