@@ -611,7 +611,7 @@ def _free_port() -> int:
 def _upload(base: str, dataset_id: int, path: Path, token: str) -> tuple[float, dict[str, Any]]:
     import requests
 
-    from contributions.client import _Multipart
+    from datadao_cli.client import _Multipart
 
     body = _Multipart(path=path, fields={}, boundary=secrets.token_hex(16))
     headers = {

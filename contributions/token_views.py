@@ -86,7 +86,7 @@ def _create_input(request: HttpRequest) -> tuple[str, list[str], timedelta]:
             raise errors.TokenRefused(
                 f"expires_in_days must be a whole number of days (1 to {MAX_LIFETIME.days})."
             ) from None
-    return name or "cli", list(scopes) if scopes is not None else list(DEFAULT_SCOPES), lifetime
+    return name, list(scopes) if scopes is not None else list(DEFAULT_SCOPES), lifetime
 
 
 @require_http_methods(["GET", "POST"])

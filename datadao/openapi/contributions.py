@@ -55,7 +55,7 @@ TOKEN_REQUEST = {
     "properties": {
         "name": {
             "type": "string",
-            "description": "A label (cut to 80 characters; 'cli' when empty).",
+            "description": "A label (cut to 80 characters; 'token' when empty).",
         },
         "scopes": {
             "anyOf": [{"type": "array", "items": SCOPE_NAMES}, SCOPE_NAMES],

@@ -365,3 +365,28 @@ def test_the_api_revoke_and_create_need_the_csrf_token(member) -> None:  # type:
     token.refresh_from_db()
     assert token.revoked_at is None
     assert ApiToken.objects.filter(user=member).count() == 1
+
+
+@pytest.mark.parametrize("as_json", [True, False], ids=["json", "form"])
+def test_a_created_token_keeps_the_name_it_was_given(member, as_json) -> None:  # type: ignore[no-untyped-def]
+    """``POST /api/tokens`` stores the name asked for (outer whitespace trimmed), shows it on
+    the list and the page; only a missing or blank name gets the one default name."""
+    client = session(member)
+    names = ["nightly upload job", "  backfill 2024  ", "", "   "]
+    for name in names:
+        body = {"name": name, "scopes": ["upload"]}
+        response = (
+            client.post("/api/tokens", json.dumps(body), content_type="application/json")
+            if as_json
+            else client.post("/api/tokens", {"name": name, "scopes": "upload"})
+        )
+        assert response.status_code == 201, response.content
+    stored = list(
+        ApiToken.objects.filter(user=member).order_by("id").values_list("name", flat=True)
+    )
+    assert stored == ["nightly upload job", "backfill 2024", "token", "token"]
+    listed = [item["name"] for item in client.get("/api/tokens").json()["results"]]
+    assert sorted(listed) == sorted(stored)
+    assert "nightly upload job" in client.get("/me/tokens").content.decode()
+    without = client.post("/api/tokens", json.dumps({}), content_type="application/json")
+    assert without.json()["name"] == "token"

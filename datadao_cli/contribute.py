@@ -1,0 +1,236 @@
+"""Upload a batch of files and follow them: one refused file never stops the others, and the
+batch ends with a summary of every file (a table, or JSON for scripts)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+
+from datadao_cli.client import ClientError, DatadaoClient
+
+# The server's final states (contributions.models.FINAL_STATUSES): nothing changes after them.
+FINAL = ("pinned", "rejected", "failed")
+POLL_SECONDS = 1.0
+
+Say = Callable[[str], None]
+
+
+@dataclass
+class FileResult:
+    """What became of one file: its contribution (id and last known status) once uploaded, or
+    why it never became one (``refused``: the server's HTTP status, code and message;
+    ``error``: it could not be read or sent)."""
+
+    path: str
+    id: int | None = None
+    status: str = ""
+    http_status: int = 0
+    code: str = ""
+    detail: str = ""
+    # Why the batch stopped following it before a final state: "timed out" or "interrupted".
+    unfinished: str = ""
+
+    @property
+    def uploaded(self) -> bool:
+        return self.id is not None
+
+    def ok(self, *, waited: bool) -> bool:
+        """Pinned, or (without waiting) taken in by the server."""
+        return self.status == "pinned" if waited else self.uploaded
+
+    @property
+    def interrupted(self) -> bool:
+        return self.unfinished == "interrupted" or self.code == "interrupted"
+
+    def result(self) -> str:
+        if self.status == "refused":
+            return f"refused {self.http_status} {self.code}"
+        if self.status == "error":
+            return f"error {self.code}"
+        return f"{self.status} ({self.unfinished})" if self.unfinished else self.status
+
+
+def _describe(body: dict[str, Any]) -> str:
+    """The detail a contribution's state deserves: its CID, its rejection reasons or the
+    pipeline's failure."""
+    if body.get("status") == "pinned":
+        return f"CID {body.get('cid') or '?'}"
+    if body.get("status") == "rejected":
+        return "; ".join(str(reason) for reason in body.get("reasons") or []) or "rejected"
+    if body.get("status") == "failed":
+        return str(body.get("failure") or "failed")
+    return ""
+
+
+def upload_all(
+    client: DatadaoClient,
+    *,
+    dataset_id: int,
+    paths: list[Path],
+    account: LocalAccount | None,
+    say: Say,
+    show: Say | None = None,
+) -> list[FileResult]:
+    """Upload each file in turn; a refusal or an unreadable file is recorded, and the next file
+    is sent all the same. ``show``, when given, gets a line of each file's progress as it is
+    sent (a terminal overwrites it in place)."""
+    results: list[FileResult] = []
+    try:
+        for number, path in enumerate(paths, start=1):
+            result = FileResult(path=str(path))
+            prefix = f"[{number}/{len(paths)}] {path}"
+            try:
+                if not path.is_file():
+                    raise FileNotFoundError("not a readable file")
+                body = client.upload(
+                    dataset_id, path, account, progress=_progress(prefix, show) if show else None
+                )
+            except ClientError as exc:
+                result.status = "refused" if exc.status else "error"
+                result.http_status, result.code, result.detail = exc.status, exc.code, exc.detail
+                say(f"{prefix}: {result.result()}: {exc.detail}")
+            except OSError as exc:
+                result.status, result.code = "error", "unreadable"
+                result.detail = exc.strerror or str(exc)
+                say(f"{prefix}: {result.result()}: {result.detail}")
+            else:
+                result.id, result.status = int(body["id"]), str(body["status"])
+                result.detail = _describe(body)
+                say(f"{prefix}: uploaded as #{result.id} ({result.status})")
+            results.append(result)
+    except KeyboardInterrupt:
+        # The file being sent when Ctrl-C came was kept only if its whole body had reached
+        # the server; the files after it were never sent.
+        sending = len(results)
+        for index, path in enumerate(paths[sending:], start=sending):
+            detail = (
+                "interrupted while sending: the server may or may not have kept it"
+                if index == sending
+                else "not sent"
+            )
+            results.append(
+                FileResult(path=str(path), status="error", code="interrupted", detail=detail)
+            )
+        say(f"interrupted after {sending} of {len(paths)} file(s)")
+    return results
+
+
+def _progress(prefix: str, show: Say) -> Callable[[int, int], None]:
+    def report(sent: int, size: int) -> None:
+        show(f"{prefix}: {sent * 100 // max(size, 1)}% of {_size(size)}")
+
+    return report
+
+
+def _size(size: int) -> str:
+    value, unit = float(size), "B"
+    for larger in ("kB", "MB", "GB"):
+        if value < 1000:
+            break
+        value, unit = value / 1000, larger
+    return f"{size} B" if unit == "B" else f"{value:.1f} {unit}"
+
+
+def wait_final(
+    client: DatadaoClient,
+    results: list[FileResult],
+    *,
+    timeout: float,
+    say: Say,
+    poll_seconds: float = POLL_SECONDS,
+) -> None:
+    """Poll every uploaded file until it reaches a final state or ``timeout`` seconds pass;
+    each change of state is reported as it is seen. Files still moving at the deadline are
+    marked unfinished ("timed out") with their last known state."""
+    pending = [r for r in results if r.uploaded and r.status not in FINAL]
+    if pending:
+        say(f"waiting up to {timeout:.0f} s for {len(pending)} contribution(s) to finish")
+    deadline = time.monotonic() + timeout
+    try:
+        _poll(
+            client, pending, deadline=deadline, timeout=timeout, say=say, poll_seconds=poll_seconds
+        )
+    except KeyboardInterrupt:
+        for result in pending:
+            result.unfinished = "interrupted"
+            result.detail = f"still {result.status} when the wait was interrupted"
+        say(f"interrupted: {len(pending)} contribution(s) not final")
+
+
+def _poll(
+    client: DatadaoClient,
+    pending: list[FileResult],
+    *,
+    deadline: float,
+    timeout: float,
+    say: Say,
+    poll_seconds: float,
+) -> None:
+    while pending:
+        for result in list(pending):
+            try:
+                body = client.contribution(result.id)  # type: ignore[arg-type]
+            except ClientError as exc:
+                # A lost connection may come back before the deadline; a refusal will not.
+                if exc.status:
+                    result.status, result.http_status = "error", exc.status
+                    result.code, result.detail = exc.code, exc.detail
+                    pending.remove(result)
+                say(f"#{result.id} {result.path}: {exc}")
+                continue
+            status = str(body["status"])
+            if status != result.status:
+                result.status, result.detail = status, _describe(body)
+                detail = f" — {result.detail}" if result.detail else ""
+                say(f"#{result.id} {result.path}: {status}{detail}")
+            if status in FINAL:
+                pending.remove(result)
+        if not pending:
+            break
+        if time.monotonic() >= deadline:
+            for result in pending:
+                result.unfinished = "timed out"
+                result.detail = f"not final after {timeout:.0f} s"
+            say(f"timed out after {timeout:.0f} s: {len(pending)} contribution(s) not final")
+            break
+        time.sleep(min(poll_seconds, max(0.0, deadline - time.monotonic())))
+
+
+def summary_table(results: list[FileResult]) -> str:
+    """One row per file: the file, its contribution id, its state (or the refusal) and the
+    detail: CID, rejection reasons, failure, or the server's refusal message."""
+    rows = [("FILE", "ID", "RESULT", "DETAIL")] + [
+        (
+            r.path,
+            f"#{r.id}" if r.id is not None else "-",
+            r.result(),
+            " ".join(r.detail.split()),
+        )
+        for r in results
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True))
+        + "  "
+        + row[3]
+        for row in rows
+    ]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def summary_counts(results: list[FileResult]) -> str:
+    counts: dict[str, int] = {}
+    for r in results:
+        key = r.unfinished or ("interrupted" if r.code == "interrupted" else r.status)
+        counts[key] = counts.get(key, 0) + 1
+    parts = ", ".join(f"{n} {key}" for key, n in counts.items())
+    return f"{len(results)} file(s): {parts}"
+
+
+def as_json(results: list[FileResult]) -> list[dict[str, Any]]:
+    return [asdict(r) | {"result": r.result()} for r in results]

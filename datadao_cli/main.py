@@ -1,0 +1,253 @@
+"""``datadao``: the contributor's command line.
+
+    datadao contribute DATASET_ID FILE... --key-file KEY.json [--wait]
+    datadao keystore new KEY.json [--password-file FILE]
+    datadao keystore address KEY.json
+
+The exit status is in ``EPILOG`` (``datadao --help`` shows it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TextIO
+
+from datadao_cli.client import ClientError, DatadaoClient
+from datadao_cli.contribute import (
+    as_json,
+    summary_counts,
+    summary_table,
+    upload_all,
+    wait_final,
+)
+from datadao_cli.keystore import (
+    KeystoreError,
+    keystore_address,
+    keystore_create,
+    keystore_open,
+    password_from_file,
+)
+
+EXIT_OK, EXIT_FILES_FAILED, EXIT_NOT_ATTEMPTED = 0, 1, 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
+DEFAULT_URL = "http://127.0.0.1:8000"
+EPILOG = """\
+exit status:
+  0  every file made it (uploaded; with --wait, pinned)
+  1  a file was refused, rejected or failed, or is not final at the --wait timeout
+  2  nothing was attempted: bad arguments, a keystore that cannot be opened, a sign-in the
+     server refused
+  130  interrupted (Ctrl-C); the summary still lists every file
+
+environment: DATADAO_URL (--url), DATADAO_KEYSTORE (--key-file), DATADAO_KEY_PASSWORD
+(the keystore password, when there is no --password-file)
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="datadao",
+        description="The datadao contributor's client: upload files to a dataset as your "
+        "wallet, and create or inspect wallet keystores. Needs only the server's URL, no "
+        "server settings.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=EPILOG,
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    contribute = commands.add_parser(
+        "contribute",
+        help="sign in with your keystore and upload files to a dataset",
+        description="Sign in with your wallet (Sign-In with Ethereum, from an encrypted "
+        "keystore) and upload each file to a dataset with your ownership signature. A file "
+        "the server refuses does not stop the others; a summary of every file ends the run.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="example:\n  datadao contribute 3 a.csv b.csv --key-file my-key.json "
+        "--url https://data.example.org --wait\n\n" + EPILOG,
+    )
+    contribute.add_argument("dataset_id", type=int, metavar="DATASET_ID")
+    contribute.add_argument("paths", nargs="+", type=Path, metavar="FILE")
+    contribute.add_argument(
+        "--key-file",
+        type=Path,
+        default=os.environ.get("DATADAO_KEYSTORE") or None,
+        help="your encrypted keystore (default: $DATADAO_KEYSTORE); create one with "
+        "'datadao keystore new'",
+    )
+    _password_options(contribute)
+    contribute.add_argument(
+        "--password-env",
+        default="DATADAO_KEY_PASSWORD",
+        metavar="VAR",
+        help="environment variable holding the keystore password, read when there is no "
+        "--password-file (default: DATADAO_KEY_PASSWORD); without either you are asked",
+    )
+    contribute.add_argument(
+        "--url",
+        default=os.environ.get("DATADAO_URL") or DEFAULT_URL,
+        help=f"the datadao server (default: $DATADAO_URL, else {DEFAULT_URL})",
+    )
+    contribute.add_argument(
+        "--chain-id", type=int, default=None, help="sign in on this chain (default: the site's)"
+    )
+    contribute.add_argument(
+        "--wait",
+        action="store_true",
+        help="follow every uploaded file until it is pinned, rejected or failed",
+    )
+    contribute.add_argument(
+        "--timeout",
+        type=float,
+        default=600.0,
+        metavar="SECONDS",
+        help="with --wait, give up after this long (default: 600); unfinished files count "
+        "as failed",
+    )
+    contribute.add_argument(
+        "--json", action="store_true", help="print the summary as JSON instead of a table"
+    )
+    contribute.set_defaults(run=_contribute)
+
+    keystore = commands.add_parser("keystore", help="create or inspect a wallet keystore")
+    keystore_commands = keystore.add_subparsers(dest="keystore_command", required=True)
+    new = keystore_commands.add_parser(
+        "new",
+        help="create a new key in an encrypted keystore and print its address",
+        description="Create a new random key, encrypted with your password (scrypt), in a "
+        "new file readable only by you (mode 0600). Never overwrites a file. You are asked "
+        "for the password twice unless --password-file is given.",
+    )
+    new.add_argument("path", type=Path, metavar="FILE")
+    _password_options(new)
+    new.set_defaults(run=_keystore_new)
+    address = keystore_commands.add_parser(
+        "address", help="print the address a keystore holds (no password needed)"
+    )
+    address.add_argument("path", type=Path, metavar="FILE")
+    address.set_defaults(run=_keystore_address)
+    return parser
+
+
+def _password_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--password-file",
+        type=Path,
+        metavar="FILE",
+        help="read the keystore password from the first line of FILE (for scripts)",
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args, sys.stdout, sys.stderr))
+    except KeystoreError as exc:
+        print(f"datadao: {exc}", file=sys.stderr)
+        return EXIT_NOT_ATTEMPTED
+    except KeyboardInterrupt:
+        print("datadao: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _contribute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    clear = "\r\033[K" if err.isatty() else ""  # over a progress line, on a terminal
+
+    def say(line: str) -> None:
+        print(f"{clear}{line}", file=err, flush=True)
+
+    if args.key_file is None:
+        say(
+            "datadao: give --key-file (or set DATADAO_KEYSTORE); create a key with "
+            "'datadao keystore new'"
+        )
+        return EXIT_NOT_ATTEMPTED
+    if not any(path.is_file() for path in args.paths):
+        say("datadao: none of the files can be read: " + ", ".join(map(str, args.paths)))
+        return EXIT_NOT_ATTEMPTED
+    if args.password_file is not None:
+        password = password_from_file(args.password_file)
+    elif os.environ.get(args.password_env) is not None:
+        password = os.environ[args.password_env]
+    else:
+        password = getpass.getpass(f"Password for {args.key_file}: ")
+    account = keystore_open(path=args.key_file, password=password)
+    client = DatadaoClient(args.url)
+    try:
+        address = client.sign_in(account, args.chain_id)
+    except ClientError as exc:
+        say(f"datadao: cannot sign in at {args.url}: {exc}")
+        return EXIT_NOT_ATTEMPTED
+    say(f"signed in to {client.site} as {address}")
+    results = upload_all(
+        client,
+        dataset_id=args.dataset_id,
+        paths=args.paths,
+        account=account,
+        say=say,
+        show=_status_line(err) if err.isatty() else None,
+    )
+    interrupted = any(r.interrupted for r in results)
+    if args.wait and not interrupted:
+        wait_final(client, results, timeout=args.timeout, say=say)
+        interrupted = any(r.interrupted for r in results)
+    if args.json:
+        print(json.dumps(as_json(results), indent=2), file=out)
+    else:
+        print(summary_table(results), file=out)
+        print(summary_counts(results), file=out)
+    out.flush()
+    if interrupted:
+        return EXIT_INTERRUPTED
+    failed = [r for r in results if not r.ok(waited=args.wait)]
+    return EXIT_FILES_FAILED if failed else EXIT_OK
+
+
+def _status_line(err: TextIO) -> Callable[[str], None]:
+    """A line a terminal redraws in place: the progress of the file being sent. The next
+    ordinary line (a file's outcome) overwrites it."""
+
+    def show(line: str) -> None:
+        print(f"\r\033[K{line}", end="", file=err, flush=True)
+
+    return show
+
+
+def _ask_new_password() -> str:
+    first = getpass.getpass("Password for the new keystore: ")
+    if first != getpass.getpass("Repeat the password: "):
+        raise KeystoreError("the two passwords differ; nothing was written")
+    return first
+
+
+def _keystore_new(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    if args.path.exists():
+        # Checked before asking for a password, and again (atomically) when the file is made.
+        raise KeystoreError(f"{args.path} already exists: refusing to overwrite a keystore")
+    password = (
+        password_from_file(args.password_file)
+        if args.password_file is not None
+        else _ask_new_password()
+    )
+    address = keystore_create(path=args.path, password=password)
+    print(address, file=out)
+    print(
+        f"wrote {args.path} (mode 0600). Keep a copy and its password: without both the key "
+        "cannot be recovered.",
+        file=err,
+    )
+    return EXIT_OK
+
+
+def _keystore_address(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    print(keystore_address(path=args.path), file=out)
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())
