@@ -120,6 +120,12 @@ def test_only_dao_admins_see_the_gold_pool(ldataset, labelers):
     url = f"/api/labeling/{ldataset.pk}/consensus"
     body = login(ldataset.dao.creator).get(url).json()
     assert body["gold_pool"] == {"open": 2, "slots": 6, "needed": 0, "low": False}
+    # As the OpenAPI document describes it (a closed object, optional for others).
+    from datadao.openapi.components import SCHEMAS
+
+    described = SCHEMAS["ConsensusSummary"]
+    assert set(body) == set(described["properties"]) and "gold_pool" not in described["required"]
+    assert set(body["gold_pool"]) == set(described["properties"]["gold_pool"]["properties"])
     member = login(labelers[0]).get(url)
     assert member.status_code == 200 and "gold_pool" not in member.json()
 
