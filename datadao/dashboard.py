@@ -36,6 +36,7 @@ from contributions.models import ACTIVE_STATUSES, TALLY_SCORE_BINS, Contribution
 from datadao.celeryconf import Queue
 from datadao.models import DAO, MANAGER_ROLES, Dataset, DatasetKind, User, WorkerHeartbeat
 from labeling.models import ConsensusRun, LabelerStats, LabelImport, RunStatus
+from labeling.selectors import GoldPool, gold_pools
 from rewards.models import Epoch, EpochStatus, RewardEntry
 from synthetic.models import ACTIVE as SYNTHETIC_ACTIVE
 from synthetic.models import SyntheticJob
@@ -209,6 +210,8 @@ class Dashboard:
     backlog: list[BacklogRow]
     heartbeats: list[HeartbeatRow]
     broker: BrokerState
+    # Each labeling dataset's gold pool: (dataset name, pool), the ones running low first.
+    gold: list[tuple[str, GoldPool]] = field(default_factory=list)
 
     @property
     def acceptance_rate(self) -> float | None:
@@ -498,7 +501,9 @@ def dao_dashboard(
     if days not in WINDOWS:
         days = DEFAULT_WINDOW
     datasets = list(
-        Dataset.objects.filter(dao=dao).order_by("name", "id").values("id", "name", "kind")
+        Dataset.objects.filter(dao=dao)
+        .order_by("name", "id")
+        .values("id", "name", "kind", "schema")
     )
     ids = [d["id"] for d in datasets]
     return Dashboard(
@@ -513,4 +518,14 @@ def dao_dashboard(
         backlog=work_backlog(dataset_ids=ids),
         heartbeats=worker_heartbeats(now=now),
         broker=broker_queue_depths(broker_url=broker_url),
+        gold=gold_pool_rows(datasets=datasets),
     )
+
+
+def gold_pool_rows(*, datasets: list[dict[str, Any]]) -> list[tuple[str, GoldPool]]:
+    """How many check questions each labeling dataset can still serve (each is retired after
+    as many labelers as an ordinary item), the ones running low first. One query."""
+    labeling = [d for d in datasets if d["kind"] == DatasetKind.LABELING][:LABELING_DATASETS_SHOWN]
+    pools = gold_pools({d["id"]: d["schema"] for d in labeling})
+    rows = [(d["name"], pools[d["id"]]) for d in labeling]
+    return sorted(rows, key=lambda row: not row[1].low)

@@ -29,7 +29,7 @@ from labeling import errors, export, selectors, services
 from labeling.conf import labeling_settings
 from labeling.errors import LabelingRefused
 from labeling.models import Assignment, LabelImport
-from labeling.services.access import labeling_dataset, require_manager
+from labeling.services.access import is_manager, labeling_dataset, require_manager
 
 MAX_BODY = 64 * 1024
 
@@ -190,7 +190,9 @@ def me(request: HttpRequest, user: User, dataset_id: int) -> HttpResponse:
 
 @endpoint(GET=TokenScope.READ, POST=TokenScope.LABEL)
 def consensus(request: HttpRequest, user: User, dataset_id: int) -> HttpResponse:
-    """``GET /api/labeling/{dataset}/consensus``: the latest run's metrics. ``POST``
+    """``GET /api/labeling/{dataset}/consensus``: the latest run's metrics, and for DAO admins
+    the gold pool (``open`` check questions still servable, their free ``slots``, the slots
+    the open ordinary work will draw at the gold rate (``needed``), and ``low``). ``POST``
     ``{"method": "ds"|"mv"}`` (DAO admins): queue a whole-dataset run (202)."""
     if request.method == "POST":
         body = _json_body(request)
@@ -201,7 +203,7 @@ def consensus(request: HttpRequest, user: User, dataset_id: int) -> HttpResponse
     dataset = labeling_dataset(dataset_id)
     if not selectors.may_view(dataset, user):
         raise errors.NotFound(f"There is no labeling dataset {dataset_id} you can see.")
-    return JsonResponse(selectors.dataset_summary(dataset))
+    return JsonResponse(selectors.dataset_summary(dataset, manager=is_manager(dataset, user)))
 
 
 @endpoint(POST=TokenScope.UPLOAD)

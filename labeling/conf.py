@@ -25,6 +25,12 @@ GOLD_REPORT_EVERY = 25
 GOLD_MIN_FOR_PAUSE = 2 * GOLD_WINDOW
 # Reported check answers before pay follows gold accuracy (the first window).
 GOLD_MIN_FOR_REVEAL = GOLD_WINDOW
+# A check question is served to at most as many labelers as an ordinary item and then
+# retired, so the gold pool runs down. The console warns a DAO admin when fewer than this
+# many check questions are still open, or when their free slots will not cover the open
+# ordinary work at the gold rate (``selectors.gold_pools``); once the pool is spent,
+# labelers get ordinary work only, unchecked.
+GOLD_POOL_LOW = 20
 
 
 def undo_seconds() -> int:

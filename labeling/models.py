@@ -29,7 +29,12 @@ class ItemKind(models.TextChoices):
 
 class LabelTask(models.Model):
     """One item to label. ``wanted`` labels are gathered (raised by adaptive redundancy up to
-    the dataset's max overlap); ``reserved`` counts labels given plus live holds."""
+    the dataset's max overlap); ``reserved`` counts labels given plus live holds.
+
+    A check question (``is_gold``) follows the same rule as ordinary work: it is served to at
+    most ``wanted`` labelers at a time, settles like any item, and is then retired from the
+    gold pool (``status`` complete). So how many labelers see an item does not tell the
+    kinds apart."""
 
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="label_tasks")
     contribution = models.ForeignKey(
@@ -64,9 +69,9 @@ class LabelTask(models.Model):
             models.CheckConstraint(
                 condition=models.Q(kind__in=ItemKind.values), name="label_task_kind_valid"
             ),
-            # A non-gold task never holds more slots than it wants labels.
+            # No task, a check question included, holds more slots than it wants labels.
             models.CheckConstraint(
-                condition=models.Q(is_gold=True) | models.Q(reserved__lte=models.F("wanted")),
+                condition=models.Q(reserved__lte=models.F("wanted")),
                 name="label_task_reserved_le_wanted",
             ),
             models.CheckConstraint(
@@ -75,7 +80,7 @@ class LabelTask(models.Model):
             ),
         ]
         indexes = [
-            # The assignment query: open, non-gold tasks of a dataset in id order.
+            # The assignment query, one per kind: open tasks of a dataset in id order.
             models.Index(
                 fields=["dataset", "id"],
                 condition=models.Q(status="open", is_gold=False),
@@ -83,8 +88,8 @@ class LabelTask(models.Model):
             ),
             models.Index(
                 fields=["dataset", "id"],
-                condition=models.Q(is_gold=True),
-                name="label_task_gold",
+                condition=models.Q(status="open", is_gold=True),
+                name="label_task_gold_open",
             ),
         ]
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q, Sum
 
 from contributions.selectors import dataset_visible_to
 from datadao.models import Dataset, User
+from labeling.conf import GOLD_POOL_LOW
 from labeling.models import ConsensusRun, Label, LabelerStats, LabelImport, LabelTask, RunStatus
 
 
@@ -65,6 +68,65 @@ def task_counts(dataset_id: int) -> dict[str, int]:
     return counts
 
 
+@dataclass(frozen=True)
+class GoldPool:
+    """How much of a labeling dataset's gold pool is left (for DAO admins only: a labeler who
+    knew the pool was spent would know nothing is checked)."""
+
+    dataset_id: int
+    gold_rate: float
+    open: int  # check questions still servable (open, not yet retired)
+    slots: int  # holds they can still take
+    needed: int  # holds of check questions the open ordinary work will draw at the gold rate
+
+    @property
+    def low(self) -> bool:
+        return self.gold_rate > 0 and (self.open < GOLD_POOL_LOW or self.slots < self.needed)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "open": self.open,
+            "slots": self.slots,
+            "needed": self.needed,
+            "low": self.low,
+        }
+
+
+def gold_pools(schemas: dict[int, dict[str, Any]]) -> dict[int, GoldPool]:
+    """The gold pool of each labeling dataset (id -> schema), in one query over open tasks."""
+    from labeling.conf import labeling_settings
+
+    if not schemas:
+        return {}
+    rows = {
+        row["dataset_id"]: row
+        for row in LabelTask.objects.filter(dataset_id__in=list(schemas), status="open")
+        .values("dataset_id")
+        .annotate(
+            gold_open=Count("id", filter=Q(is_gold=True)),
+            gold_slots=Sum(F("wanted") - F("reserved"), filter=Q(is_gold=True)),
+            work_left=Sum(F("wanted") - F("label_count"), filter=Q(is_gold=False)),
+        )
+        .order_by()
+    }
+    pools = {}
+    for dataset_id, schema in schemas.items():
+        row = rows.get(dataset_id, {})
+        rate = labeling_settings(schema).gold_rate
+        work = max(0, int(row.get("work_left") or 0))
+        # A hand-out is a check question with probability ``rate``: per ordinary label,
+        # rate / (1 - rate) check questions.
+        needed = math.ceil(work * rate / (1 - rate)) if 0 < rate < 1 else 0
+        pools[dataset_id] = GoldPool(
+            dataset_id=dataset_id,
+            gold_rate=rate,
+            open=int(row.get("gold_open") or 0),
+            slots=max(0, int(row.get("gold_slots") or 0)),
+            needed=needed,
+        )
+    return pools
+
+
 def latest_run(dataset_id: int) -> ConsensusRun | None:
     return ConsensusRun.objects.filter(dataset_id=dataset_id).order_by("-created_at", "-id").first()
 
@@ -92,13 +154,17 @@ def serialize_run(run: ConsensusRun | None) -> dict[str, Any] | None:
     }
 
 
-def dataset_summary(dataset: Dataset) -> dict[str, Any]:
-    return {
+def dataset_summary(dataset: Dataset, *, manager: bool = False) -> dict[str, Any]:
+    """Counts and the latest runs; for a DAO admin (``manager``) also the gold pool."""
+    summary = {
         "dataset": dataset.pk,
         "tasks": task_counts(dataset.pk),
         "latest_run": serialize_run(latest_run(dataset.pk)),
         "latest_done_run": serialize_run(latest_done_run(dataset.pk)),
     }
+    if manager:
+        summary["gold_pool"] = gold_pools({dataset.pk: dataset.schema})[dataset.pk].as_dict()
+    return summary
 
 
 def serialize_import(job: LabelImport) -> dict[str, Any]:

@@ -12,9 +12,7 @@ from labeling.models import ConsensusRun, LabelImport, LabelTask, RunStatus, Tas
 def tasks_waiting(cutoff: datetime, limit: int) -> list[int]:
     """Open tasks with all the labels they want whose consensus message was lost."""
     return list(
-        LabelTask.objects.filter(
-            status=TaskStatus.OPEN, is_gold=False, label_count__gte=F("wanted")
-        )
+        LabelTask.objects.filter(status=TaskStatus.OPEN, label_count__gte=F("wanted"))
         .exclude(consensus_at__gt=cutoff)
         .values_list("pk", flat=True)[:limit]
     )

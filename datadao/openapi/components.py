@@ -268,7 +268,12 @@ SCHEMAS: dict[str, Schema] = {
             ),
             "latest_run": nullable(ref("ConsensusRun")),
             "latest_done_run": nullable(ref("ConsensusRun")),
-        }
+            # DAO admins only: how much of the gold pool is left (labeling.selectors.GoldPool).
+            "gold_pool": closed(
+                {"open": COUNT, "slots": COUNT, "needed": COUNT, "low": {"type": "boolean"}}
+            ),
+        },
+        optional=("gold_pool",),
     ),
     "LabelImport": closed(
         {

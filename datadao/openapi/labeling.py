@@ -156,7 +156,10 @@ PATHS: dict[str, Schema] = {
     "/api/labeling/{dataset_id}/consensus": {
         "get": labeling_operation(
             "Task counts and the latest consensus runs",
-            "",
+            "For DAO admins also `gold_pool`: check questions still servable (`open`), the "
+            "holds left on them (`slots`), the holds the open ordinary work will draw at the "
+            "gold rate (`needed`) and `low` when fewer than 20 are open or `slots` < `needed`. "
+            "Each check question is retired after as many labelers as an ordinary item.",
             {"200": json_response(ref("ConsensusSummary"), "The summary.")},
             write=False,
             scope="read",

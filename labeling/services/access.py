@@ -53,10 +53,15 @@ def labeler_dataset(dataset_id: int, labeler: User, *, for_work: bool) -> Datase
     return dataset
 
 
+def is_manager(dataset: Dataset, user: User | None) -> bool:
+    """Whether ``user`` is a superuser, or the creator or an admin of the dataset's DAO."""
+    if user is None or not user.is_authenticated:
+        return False
+    return user.is_superuser or (
+        Membership.objects.filter(dao_id=dataset.dao_id, user=user, role__in=MANAGER_ROLES).exists()
+    )
+
+
 def require_manager(dataset: Dataset, user: User) -> None:
-    if user.is_superuser:
-        return
-    if not Membership.objects.filter(
-        dao_id=dataset.dao_id, user=user, role__in=MANAGER_ROLES
-    ).exists():
+    if not is_manager(dataset, user):
         raise errors.NotAllowed(f"Only the creator or an admin of {dataset.dao.name} may do this.")

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Max, Min
+from django.db.models import F
 from django.utils import timezone
 
 from datadao.models import Dataset, User
@@ -57,7 +57,7 @@ def holds_release_expired(*, dataset_id: int, limit: int = RELEASE_BATCH) -> int
                 per_task AS (SELECT task_id, count(*) AS n FROM gone GROUP BY task_id),
                 _ AS (
                     UPDATE labeling_labeltask t SET reserved = t.reserved - per_task.n
-                    FROM per_task WHERE t.id = per_task.task_id AND NOT t.is_gold)
+                    FROM per_task WHERE t.id = per_task.task_id)
                 SELECT count(*) FROM gone
                 """,
                 [dataset_id, timezone.now(), limit],
@@ -74,31 +74,25 @@ def holds_release_expired(*, dataset_id: int, limit: int = RELEASE_BATCH) -> int
             Assignment.objects.filter(pk=hold_id).update(status=HoldStatus.SKIPPED)
         else:
             Assignment.objects.filter(pk=hold_id).delete()
-        LabelTask.objects.filter(pk=task_id, is_gold=False).update(reserved=F("reserved") - 1)
+        LabelTask.objects.filter(pk=task_id).update(reserved=F("reserved") - 1)
     return len(expired)
 
 
 # ``OFFSET 0`` (the fence) keeps PostgreSQL from rewriting NOT EXISTS as a merge anti join,
 # which reads the labeler's assignments from the dataset's first task onwards on every call
 # (64 ms and 14k buffers at 1M tasks); as a per-row lookup on ``assignment_once`` it is 0.1 ms.
+#
+# One rule for both kinds (``{gold}``: ordinary work or check questions): the first open task
+# of the kind, in id order, with a free slot, that the labeler has not seen. A check question
+# is therefore shown to no more labelers than an ordinary item and in the same order; once
+# settled it is complete and leaves the gold pool (``label_task_gold_open``).
 _NEXT_SQL = """
 SELECT t.* FROM labeling_labeltask t
-WHERE t.dataset_id = %s AND t.status = 'open' AND NOT t.is_gold AND t.reserved < t.wanted
+WHERE t.dataset_id = %s AND t.status = 'open' AND {gold} t.is_gold AND t.reserved < t.wanted
   AND NOT EXISTS (
       SELECT 1 FROM labeling_assignment a
       WHERE a.task_id = t.id AND a.labeler_id = %s {fence})
 ORDER BY t.id LIMIT 1 {lock}
-"""
-
-# Gold tasks are served from a random starting point (uniform enough, and an index range
-# scan rather than ``ORDER BY random()`` over every gold task).
-_GOLD_SQL = """
-SELECT t.* FROM labeling_labeltask t
-WHERE t.dataset_id = %s AND t.is_gold AND t.id >= %s
-  AND NOT EXISTS (
-      SELECT 1 FROM labeling_assignment a
-      WHERE a.task_id = t.id AND a.labeler_id = %s {fence})
-ORDER BY t.id LIMIT 1
 """
 
 
@@ -106,33 +100,21 @@ def _pg() -> bool:
     return connection.vendor == "postgresql"
 
 
-def _pick(dataset_id: int, labeler_id: int) -> LabelTask | None:
+def _pick(dataset_id: int, labeler_id: int, *, gold: bool = False) -> LabelTask | None:
     # The whole row, locked: the hold is built on it without reading the task again.
     sql = _NEXT_SQL.format(
-        fence="OFFSET 0" if _pg() else "", lock="FOR UPDATE SKIP LOCKED" if _pg() else ""
+        gold="" if gold else "NOT",
+        fence="OFFSET 0" if _pg() else "",
+        lock="FOR UPDATE SKIP LOCKED" if _pg() else "",
     )
     return next(iter(LabelTask.objects.raw(sql, [dataset_id, labeler_id])), None)
-
-
-def _pick_gold(dataset_id: int, labeler_id: int) -> LabelTask | None:
-    bounds = LabelTask.objects.filter(dataset_id=dataset_id, is_gold=True).aggregate(
-        lo=Min("id"), hi=Max("id")
-    )
-    if bounds["lo"] is None:
-        return None
-    sql = _GOLD_SQL.format(fence="OFFSET 0" if _pg() else "")
-    start = _random.randint(bounds["lo"], bounds["hi"])
-    for begin in (start, bounds["lo"]):
-        task = next(iter(LabelTask.objects.raw(sql, [dataset_id, begin, labeler_id])), None)
-        if task is not None:
-            return task
-    return None
 
 
 def task_next(*, dataset_id: int, labeler: User) -> Assignment | None:
     """Hold the next task for ``labeler``: one they have not labeled, skipped or held, with a
     free slot. A live hold of theirs is returned again (a reload does not burn a slot).
-    Gold tasks are mixed in at the dataset's gold rate and look like any other task.
+    Check questions are mixed in at the dataset's gold rate, by the same rule as ordinary
+    work (``_NEXT_SQL``); with none left for the labeler, they get ordinary work.
     Returns None when nothing is left for this labeler.
 
     This is the hottest call of a labeling project. On PostgreSQL the common case (a task,
@@ -181,10 +163,11 @@ def _task_next_general(*, dataset_id: int, labeler: User, gold: bool | None) -> 
     if gold is None:
         gold = conf.gold_rate > 0 and _random.random() < conf.gold_rate
     if gold:
-        task = _pick_gold(dataset.pk, labeler.pk) or task
-    if not task.is_gold:
-        LabelTask.objects.filter(pk=task.pk).update(reserved=F("reserved") + 1)
-        task.reserved += 1
+        # A drawn check question with none left for the labeler (the gold pool spent) falls
+        # back to the ordinary task.
+        task = _pick(dataset.pk, labeler.pk, gold=True) or task
+    LabelTask.objects.filter(pk=task.pk).update(reserved=F("reserved") + 1)
+    task.reserved += 1
     return Assignment.objects.create(
         dataset=dataset,
         task=task,
@@ -228,7 +211,8 @@ def task_skip(*, dataset_id: int, labeler: User, hold_id: int) -> Assignment:
     task = LabelTask.objects.select_for_update().get(pk=hold.task_id)
     hold.status = HoldStatus.SKIPPED
     hold.save(update_fields=["status"])
-    # The task's row is written either way: a skip costs the same for a check question.
-    task.reserved -= 0 if task.is_gold else 1
+    # The slot goes back for either kind: a skipped check question is offered to another
+    # labeler as an ordinary item is.
+    task.reserved -= 1
     task.save(update_fields=["reserved"])
     return hold

@@ -66,74 +66,56 @@ _NO_LIVE_HOLD = """NOT EXISTS (
 _UNSEEN = """NOT EXISTS (
   SELECT 1 FROM labeling_assignment a WHERE a.task_id = t.id AND a.labeler_id = %(u)s OFFSET 0)"""
 
-# The first open ordinary task with a free slot the labeler has not seen, for a labeler who may
-# take work and holds none; a row another labeler is claiming is skipped, never waited for.
-_CANDIDATE = f"""
+# The first open task of a kind (``{kind}``: ordinary or check question), in id order, with a
+# free slot the labeler has not seen: the rule of ``assign._NEXT_SQL``. A row another labeler
+# is claiming is skipped, never waited for.
+_FIRST_OPEN = """
   SELECT t.id FROM labeling_labeltask t
-  WHERE t.dataset_id = %(d)s AND t.status = 'open' AND NOT t.is_gold AND t.reserved < t.wanted
-    AND {_UNSEEN} AND {_MAY_WORK} AND {_NO_LIVE_HOLD}
-  ORDER BY t.id LIMIT 1 FOR UPDATE SKIP LOCKED"""  # noqa: S608 (constants only)
+  WHERE t.dataset_id = %(d)s AND t.status = 'open' AND {kind} t.is_gold
+    AND t.reserved < t.wanted AND {unseen}{checks}
+  ORDER BY t.id LIMIT 1 FOR UPDATE SKIP LOCKED"""
+# The ordinary candidate, for a labeler who may take work and holds none.
+_CANDIDATE = _FIRST_OPEN.format(
+    kind="NOT", unseen=_UNSEEN, checks=f" AND {_MAY_WORK} AND {_NO_LIVE_HOLD}"
+)
+_GOLD = _FIRST_OPEN.format(kind="", unseen=_UNSEEN, checks="")
 
-# The hand-out, in one statement: the ordinary candidate and a check question the labeler has
-# not seen are both looked for on every call, and ``%(gold)s`` (the caller's draw at the
+# The hand-out, in one statement: the ordinary candidate and the check question are both
+# looked for on every call (by the same rule), and ``%(gold)s`` (the caller's draw at the
 # dataset's gold rate) picks which is held; so a check question costs the server what
-# ordinary work does, and one drawn but not available (the labeler has seen every one in
-# the scan) falls back to the ordinary task in the same statement. A check question is held
-# only while real work is left (an ordinary candidate), without taking a slot (gold tasks
-# have no overlap limit); the ordinary candidate takes its slot. Its row is written either
-# way (``reserved + 0`` under a check question): the same writes for both.
-#
-# The check question: the first the labeler has not seen among the GOLD_SCAN from a random
-# starting point (or else the first GOLD_SCAN). The scan bounds the cost for a labeler who
-# has seen most check questions (a full scan was 3.4 ms and 5,800 buffers at 2,000 of them).
-# It is joined (not merely referenced under a condition on ``%(gold)s``, which PostgreSQL
-# could fold away) so it runs whatever the draw.
+# ordinary work does, and one drawn but not available (the gold pool is spent for this
+# labeler) falls back to the ordinary task in the same statement. A check question is held
+# only while real work is left (an ordinary candidate). The held task takes a slot, either
+# kind: a check question goes to at most ``wanted`` labelers, like ordinary work.
+# The gold scan is joined (not merely referenced under a condition on ``%(gold)s``, which
+# PostgreSQL could fold away) so it runs whatever the draw.
 #
 # The task comes back as it is after the statement: the main query sees the rows as they
-# were before ``slot`` (one snapshot), so its ``reserved`` is raised here for an ordinary task.
-GOLD_SCAN = 64
+# were before ``slot`` (one snapshot), so its ``reserved`` is raised here.
 _TASK_COLUMNS_HELD = ", ".join(
-    "t.reserved + (NOT chosen.is_gold)::int" if field.column == "reserved" else f"t.{field.column}"
+    "t.reserved + 1" if field.column == "reserved" else f"t.{field.column}"
     for field in _TASK_FIELDS
 )
 _NEXT_SQL = f"""
 WITH pick AS (
 {_CANDIDATE}),
-bounds AS (
-  SELECT min(id) AS lo, max(id) AS hi FROM labeling_labeltask
-  WHERE dataset_id = %(d)s AND is_gold),
-start AS (
-  SELECT lo + floor(random() * (hi - lo + 1))::bigint AS id FROM bounds WHERE lo IS NOT NULL),
 gold AS (
-  (SELECT t.id FROM (
-     SELECT g.id FROM labeling_labeltask g, start
-     WHERE g.dataset_id = %(d)s AND g.is_gold AND g.id >= start.id
-     ORDER BY g.id LIMIT {GOLD_SCAN}) t
-   WHERE {_UNSEEN}
-   ORDER BY t.id LIMIT 1)
-  UNION ALL
-  (SELECT t.id FROM (
-     SELECT g.id FROM labeling_labeltask g
-     WHERE g.dataset_id = %(d)s AND g.is_gold
-     ORDER BY g.id LIMIT {GOLD_SCAN}) t
-   WHERE {_UNSEEN}
-   ORDER BY t.id LIMIT 1)
-  LIMIT 1),
+{_GOLD}),
 chosen AS (
-  SELECT CASE WHEN use_gold THEN gold_id ELSE pick_id END AS id, use_gold AS is_gold
+  SELECT CASE WHEN use_gold THEN gold_id ELSE pick_id END AS id
   FROM (
     SELECT pick.id AS pick_id, gold.id AS gold_id,
       (%(gold)s::boolean AND gold.id IS NOT NULL) AS use_gold
     FROM pick LEFT JOIN gold ON true) c),
 slot AS (
-  UPDATE labeling_labeltask t SET reserved = t.reserved + (NOT chosen.is_gold)::int
-  FROM pick, chosen WHERE t.id = pick.id RETURNING t.id),
+  UPDATE labeling_labeltask t SET reserved = t.reserved + 1
+  FROM chosen WHERE t.id = chosen.id RETURNING t.id),
 hold AS (
   INSERT INTO labeling_assignment (dataset_id, task_id, labeler_id, status, created_at, expires_at)
   SELECT %(d)s::bigint, chosen.id, %(u)s::bigint, 'active', %(now)s, %(expires)s FROM chosen
   RETURNING id, task_id)
 SELECT {_TASK_COLUMNS_HELD}, hold.id AS hold_id
-FROM labeling_labeltask t JOIN hold ON t.id = hold.task_id JOIN chosen ON chosen.id = t.id
+FROM labeling_labeltask t JOIN hold ON t.id = hold.task_id
 """  # noqa: S608 (constants only)
 
 
@@ -368,7 +350,7 @@ def _hold(
 @dataclass(frozen=True)
 class Submitted:
     label: Label
-    filled: bool  # an ordinary task with the labels it wants
+    filled: bool  # the task has the labels it wants
     stats_id: int
     answers: int  # the labeler's answers so far: a multiple of GOLD_REPORT_EVERY reports
     gold_shown_answered: int
@@ -406,7 +388,7 @@ def submit(
         row = cursor.fetchone()
     if row is None:
         return None
-    (label_id, task_id, gold_correct, is_gold, label_count, wanted, done) = row[:7]
+    (label_id, task_id, gold_correct, _is_gold, label_count, wanted, done) = row[:7]
     stats_id, answers, shown_answered, shown_correct, paused = row[7:]
     # One statement: the hold moved with the label; a silent miscount is worth a loud failure.
     assert done == 1, done
@@ -425,7 +407,7 @@ def submit(
     label._state.db = connection.alias
     return Submitted(
         label=label,
-        filled=not is_gold and label_count >= wanted,
+        filled=label_count >= wanted,
         stats_id=stats_id,
         answers=answers,
         gold_shown_answered=shown_answered,

@@ -18,7 +18,7 @@ from datadao.services import audit_record
 from labeling import errors
 from labeling.conf import labeling_settings
 from labeling.importer import ImportedItem
-from labeling.models import LabelImport, LabelTask, RunStatus
+from labeling.models import LabelImport, LabelTask, RunStatus, TaskStatus
 from labeling.services.access import labeling_dataset, require_manager
 from labeling.services.submit import parse_value
 
@@ -213,12 +213,25 @@ def _finish(job: LabelImport, status: str, error: str) -> None:
 
 @transaction.atomic
 def task_set_gold(*, task_id: int, answer: Any, actor: User) -> LabelTask:
-    """Mark a task as a gold question with a known answer (audited)."""
+    """Mark a task as a gold question with a known answer (audited).
+
+    An open task joins the gold pool as it is (the same slots as before). A settled one is
+    reopened for up to ``overlap`` more labelers only while it has been held by fewer than
+    the dataset's ``max_overlap``, so marking it does not show it to more labelers than an
+    ordinary item can reach; otherwise it stays retired (it still counts as gold in the
+    whole-dataset consensus)."""
     task = LabelTask.objects.select_for_update().select_related("dataset__dao").get(pk=task_id)
     require_manager(task.dataset, actor)
-    task.gold = parse_value(labeling_settings(task.dataset.schema), answer)
+    conf = labeling_settings(task.dataset.schema)
+    task.gold = parse_value(conf, answer)
     task.is_gold = True
-    task.save(update_fields=["gold", "is_gold"])
+    if task.status == TaskStatus.COMPLETE:
+        # A settled item is reopened for new labelers while they stay within max_overlap.
+        more = min(conf.overlap, conf.max_overlap - task.assignments.count())
+        if more > 0:
+            task.wanted = max(task.reserved, task.label_count + more)
+            task.status = TaskStatus.OPEN
+    task.save(update_fields=["gold", "is_gold", "wanted", "status"])
     audit_record(
         actor=actor, dao=task.dataset.dao, verb="label_task.gold_set", obj=task, details={}
     )

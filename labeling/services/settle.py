@@ -112,10 +112,15 @@ def task_consensus_update(*, task_id: int) -> LabelTask | None:
     """Decide a task that has the labels it wants: settle it (consensus, rewards) when the
     posterior reaches the dataset's confidence target or the max overlap is reached, else
     ask for one more label. Idempotent: a settled task, one still waiting for labels, and
-    one with a label still in the undo window (its labeler may yet take it back, and an undo
-    refused for a settled task would tell it from a check question) are left as they are."""
+    one with a label still in the undo window (its labeler may yet take it back) are left as
+    they are.
+
+    A check question settles by the same rule, from its labels alone (not its known answer):
+    its labels get more when they disagree and are credited like any, and once complete it
+    leaves the gold pool. So neither how many labelers see it nor what they are paid for it
+    tells it from ordinary work."""
     task = LabelTask.objects.select_for_update().filter(pk=task_id).first()
-    if task is None or task.status == TaskStatus.COMPLETE or task.is_gold:
+    if task is None or task.status == TaskStatus.COMPLETE:
         return task
     if task.label_count < task.wanted:
         return task

@@ -177,7 +177,7 @@ def _submit_hot(
 
 def _dispatch_settle(task_id: int) -> None:
     """Queue the task's consensus after any answer, to any task: the settle service decides
-    whether it is due (a check question never is). Queued only when due, the publish would
+    whether it is due (by one rule for both kinds). Queued only when due, the publish would
     mark the answer that filled an ordinary task by the time it takes."""
     from labeling.services.settle import dispatch_task_consensus
 

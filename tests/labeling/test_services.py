@@ -404,8 +404,10 @@ def test_gold_is_served_at_the_gold_rate_and_tracked(ldao, labelers):
     assert 8 <= gold_seen <= 32  # binomial(40, 0.5): outside this is < 1e-4
     stats = LabelerStats.objects.get(dataset=dataset, labeler=user)
     assert stats.gold_answered == gold_seen and stats.gold_correct == gold_seen
-    # Gold answers hold no slot.
-    assert LabelTask.objects.filter(is_gold=True, reserved__gt=0).count() == 0
+    # A check question takes a slot as ordinary work does: one each, for the one labeler.
+    served = LabelTask.objects.filter(dataset=dataset, is_gold=True, reserved__gt=0)
+    assert served.count() == gold_seen
+    assert not served.exclude(reserved=1, label_count=1).exists()
 
 
 def _answer_until_gold(dataset, user, gold_answers: int, gold_value: str):  # type: ignore[no-untyped-def]
@@ -533,7 +535,9 @@ def test_set_gold_requires_a_manager(ldataset, labelers):
 def test_the_hot_and_the_general_path_keep_the_same_books(ldao, labelers, monkeypatch):
     """The hot statement does the check-question bookkeeping in SQL, the general path in
     Python (``submit.record_answer``): the same script of answers, undos and answers given
-    again leaves the same counters, reports, pause and holds on either path."""
+    again leaves the same counters, reports, pause, holds and task slots (the same tasks
+    served, in the same order, a check question taking a slot as ordinary work does) on
+    either path."""
     import random
 
     from labeling.services import assign, hot
@@ -570,10 +574,16 @@ def test_the_hot_and_the_general_path_keep_the_same_books(ldao, labelers, monkey
             .order_by("pk")
             .values_list("status", "answered", "gold_correct")
         )
+        slots = list(
+            LabelTask.objects.filter(dataset=dataset)
+            .order_by("pk")
+            .values_list("is_gold", "reserved", "label_count", "status")
+        )
         books.append(
             (
                 kinds,
                 holds,
+                slots,
                 stats.labels,
                 stats.answers,
                 stats.gold_answered,
@@ -585,7 +595,9 @@ def test_the_hot_and_the_general_path_keep_the_same_books(ldao, labelers, monkey
             )
         )
     assert books[0] == books[1]
-    kinds, _, labels, answers, gold_answered, *_, reason = books[0]
+    kinds, _, slots, labels, answers, gold_answered, *_, reason = books[0]
+    # Both kinds took their slots by the same rule.
+    assert {(g, r) for g, r, _, _ in slots if r} == {(True, 1), (False, 1)}
     # The script went through report points and closed windows, with undos in between, to
     # a pause (random answers to "cat" check questions are right half the time).
     assert answers > labels >= GOLD_REPORT_EVERY and gold_answered >= 2 * GOLD_WINDOW
