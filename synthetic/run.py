@@ -196,10 +196,15 @@ def synthesize(
                 )
             except DPStatsError as exc:
                 raise InputError(str(exc)) from None
+            if rules.constraints:
+                model.info["constraints"] = rules.fitted_state()
             model_bytes, model_info = model.to_bytes(), dict(model.info)
         else:
             model = GaussianCopula().fit(model_rows, target=target)
-            model_bytes, model_info = checkpoint.pack(model.state()), {}
+            state = model.state()
+            if rules.constraints:
+                state["constraints"] = rules.fitted_state()
+            model_bytes, model_info = checkpoint.pack(state), {}
         want = n_rows if name == method and not wanted else min(n_rows, EVAL_MAX_ROWS)
         notify({"stage": f"sample_{name}", "rows": want})
 
@@ -577,16 +582,29 @@ def sample_from_checkpoint(
     schema: dict[str, Any],
     real_rows: Sequence[dict[str, Any]] = (),
 ) -> list[dict[str, Any]]:
-    """More rows from a stored model, schema enforced. The checkpoint holds no real rows, so
-    copies are dropped only of the canonical ``real_rows`` passed in (none for a DP model)."""
+    """More rows from a stored model, schema and the run's constraints enforced (the checkpoint
+    carries them). The checkpoint holds no real rows, so copies are dropped only of the
+    canonical ``real_rows`` passed in (none for a DP model)."""
     model = load_model(data)
-    specs = model.encoder.specs if hasattr(model, "encoder") else model.table_specs
+    meta, _ = checkpoint.unpack(data)
+    stored = (meta.get("info") or {}).get("constraints") or meta.get("constraints")
+    rules = ConstraintSet.from_fitted_state(stored) if stored else None
+    if rules is not None:
+        specs = rules.specs
+    else:
+        specs = model.encoder.specs if hasattr(model, "encoder") else model.table_specs
     forbidden = set(Table.from_records(real_rows, specs).row_keys()) if real_rows else set()
+
+    def draw(k: int, rng: np.random.Generator) -> Table:
+        sample = model.sample(k, rng)
+        return rules.reverse(sample) if rules is not None else sample
+
     synthetic, _ = sample_valid(
-        model.sample,
+        draw,
         n_rows,
         rng=np.random.default_rng(seed),
         checker=RowChecker(schema),
         forbidden=forbidden,
+        rules=rules.problems if rules is not None else None,
     )
     return synthetic.records()

@@ -31,7 +31,15 @@ import numpy as np
 from contributions.validation.cells import check_csv_cell, compile_columns
 
 from .infer import InputError
-from .table import ColumnSpec, Table, datetime_to_seconds, discrete_values, is_discrete
+from .table import (
+    ColumnSpec,
+    Table,
+    datetime_to_seconds,
+    discrete_values,
+    is_discrete,
+    specs_from_state,
+    specs_state,
+)
 
 MAX_CONSTRAINTS = 50
 # An inequality is inferred only from at least this many rows where both columns have values.
@@ -332,6 +340,31 @@ class ConstraintSet:
             decimals = self.decimals.get(c.high)
             data[c.high] = np.round(value, decimals) if decimals is not None else value
         return Table(self.specs, {s.name: data[s.name] for s in self.specs})
+
+    def fitted_state(self) -> dict[str, Any]:
+        """What sampling from a stored model needs to undo the transforms and check rows."""
+        return {
+            "specs": specs_state(self.specs),
+            "constraints": [c.text for c in self.constraints],
+            "differences": [c.text for c in self.differences],
+            "decimals": self.decimals,
+            "merged": [c.text for c in self.merged],
+            "seen": {
+                text: sorted((list(k) for k in keys), key=json.dumps)
+                for text, keys in self.seen.items()
+            },
+        }
+
+    @classmethod
+    def from_fitted_state(cls, state: dict[str, Any]) -> ConstraintSet:
+        constraints = [parse_constraint(t) for t in state["constraints"]]
+        rules = cls(constraints, specs_from_state(state["specs"]))
+        by_text = {c.text: c for c in constraints}
+        rules.differences = [by_text[t] for t in state["differences"]]  # type: ignore[misc]
+        rules.decimals = dict(state["decimals"])
+        rules.merged = [by_text[t] for t in state["merged"]]  # type: ignore[misc]
+        rules.seen = {t: {tuple(k) for k in keys} for t, keys in state["seen"].items()}
+        return rules
 
     def forward_columns(self) -> list[str]:
         """Columns the model sees transformed (a difference, or part of a combination)."""

@@ -13,7 +13,7 @@ from django.core.management import CommandError, call_command
 
 from synthetic.constraints import ConstraintError, RowChecker, sample_valid
 from synthetic.infer import InputError, parse_rows
-from synthetic.run import GanSettings, synthesize
+from synthetic.run import GanSettings, sample_from_checkpoint, synthesize
 from synthetic.table import Table, specs_from_schema
 from synthetic.table_constraints import (
     ConstraintSet,
@@ -97,6 +97,8 @@ def test_each_declared_constraint_holds_in_every_row(method: str) -> None:
         constraints=DECLARED,
     )
     _check_every_row(result.rows)
+    # A stored model carries its constraints: more rows from it keep them too.
+    _check_every_row(sample_from_checkpoint(result.checkpoint, n_rows=100, seed=9, schema=schema))
     state = result.report["constraints"]
     assert state["modelled_as_differences"] == ["signup<=last_login"]
     assert state["merged_combinations"] == ["fixed:city,country"]
