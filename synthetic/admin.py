@@ -196,6 +196,10 @@ class SyntheticJobAdmin(DaoScopedAdmin):
 
     @admin.action(description="Run again from the provenance (same rows, recorded epochs)")
     def run_again(self, request: HttpRequest, queryset: QuerySet[SyntheticJob]) -> None:
+        # It queues a new job: the same right as starting one.
+        if not self.has_add_permission(request):
+            self.message_user(request, "You may not start synthetic jobs.", messages.ERROR)
+            return
         for job in queryset:
             try:
                 follow = services.job_rerun(job=job, actor=request.user)

@@ -337,3 +337,32 @@ def test_job_constraint_and_condition_refusals(change, message):
     with pytest.raises(services.SyntheticRefused, match=message):
         services.job_create(dataset=dataset, actor=None, rows_wanted=10, **change)
     assert not SyntheticJob.objects.exists()
+
+
+@pytest.mark.django_db
+def test_console_run_again_queues_a_repeat_and_refuses_an_unfinished_job():
+    from django.test import Client
+
+    from datadao.models import AuditEvent
+    from synthetic.tasks import run_synthetic_job
+
+    dataset = _iris_dataset()
+    done = services.job_create(
+        dataset=dataset, actor=None, rows_wanted=20, method="copula", input_name="iris.csv"
+    )
+    assert run_synthetic_job(done.pk) == "done"
+    queued = services.job_create(dataset=dataset, actor=None, rows_wanted=20, method="copula")
+    client = Client()
+    client.force_login(dataset.dao.creator, backend="django.contrib.auth.backends.ModelBackend")
+    response = client.post(
+        "/admin/synthetic/syntheticjob/",
+        {"action": "run_again", "_selected_action": [done.pk, queued.pk]},
+        follow=True,
+    )
+    page = response.content.decode()
+    follow = SyntheticJob.objects.get(rerun_of=done)
+    assert f"Job {done.pk}: run again as job {follow.pk}." in page
+    assert f"Job {queued.pk} has not finished" in page
+    assert not SyntheticJob.objects.filter(rerun_of=queued).exists()
+    event = AuditEvent.objects.get(verb="synthetic.job_rerun")
+    assert event.actor == dataset.dao.creator and event.details["repeats_job"] == done.pk
