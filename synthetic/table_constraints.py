@@ -269,6 +269,12 @@ class ConstraintSet:
         lows: set[str] = set()
         for c in self.constraints:
             if isinstance(c, Fixed):
+                for n in c.columns:
+                    if not is_discrete(self.by_name[n], table[n]):
+                        raise InputError(
+                            f"constraint {c.text!r}: column {n!r} is continuous; fixed "
+                            "combinations are for categorical columns"
+                        )
                 self.seen[c.text] = set(_combination_keys(table, c.columns))
         merged_columns: set[str] = set()
         for c in self.constraints:
@@ -276,9 +282,8 @@ class ConstraintSet:
                 continue
             if merged_columns & set(c.columns):
                 continue
-            if all(is_discrete(self.by_name[n], table[n]) for n in c.columns):
-                self.merged.append(c)
-                merged_columns |= set(c.columns)
+            self.merged.append(c)
+            merged_columns |= set(c.columns)
         for c in self.constraints:
             if not isinstance(c, Inequality) or c.strict:
                 continue
@@ -288,6 +293,8 @@ class ConstraintSet:
             spec_low, spec_high = self.by_name[c.low], self.by_name[c.high]
             if spec_low.categorical or spec_high.categorical or np.isnan(table[c.low]).any():
                 continue  # a missing ``a`` would lose ``b``: met by rejection instead
+            if spec_high.type == "int" and spec_low.type != "int":
+                continue  # a + (b - a) would not be a whole number
             if c.low in highs:
                 continue  # chains are met by rejection: each difference needs a raw ``a``
             self.differences.append(c)

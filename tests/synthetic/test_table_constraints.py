@@ -296,3 +296,27 @@ def test_command_takes_constraints_and_conditions(tmp_path: Path) -> None:
         call_command("synthesize", *base, "--constraint", "signup=<last_login")
     with pytest.raises(CommandError, match="no training row has country=ES"):
         call_command("synthesize", *base, "--condition", "country=ES")
+
+
+def test_a_fixed_combination_of_a_continuous_column_is_refused() -> None:
+    rows, schema = accounts()
+    with pytest.raises(InputError, match="column 'spend' is continuous; fixed combinations"):
+        synthesize(
+            rows, n_rows=10, seed=0, schema=schema, method="copula",
+            constraints=["fixed:city,spend"],
+        )  # fmt: skip
+
+
+def test_an_inferred_inequality_is_kept_only_where_it_is_built_in() -> None:
+    rows, schema = accounts()
+    for row in rows:  # a chain: signup <= last_login <= renewal
+        row["renewal"] = row["last_login"]
+    schema = {
+        **schema,
+        "columns": [*schema["columns"], {"name": "renewal", "type": "datetime"}],
+    }
+    rows[0]["renewal"] = "2025-06-01"
+    result = synthesize(rows, n_rows=60, seed=0, schema=schema, method="copula")
+    inferred = result.report["constraints"]["inferred"]
+    assert inferred == result.report["constraints"]["modelled_as_differences"]
+    assert "signup<=last_login" in inferred and len(inferred) < 3
