@@ -159,13 +159,9 @@ def synthesize(
         found = infer_inequalities(train_rows, skip={target} if target else set(), known=declared)
     rules = ConstraintSet([*declared, *found], table.specs)
     if not private:
-        rules.fit(train_rows, target=target)
-        # An inferred inequality is kept only where it is built in (modelled as b - a): one
-        # met by rejection alone could make a job fail that the data never asked to.
-        built = [c for c in found if c in rules.differences]
-        if built != found:
-            found = built
-            rules = ConstraintSet([*declared, *found], table.specs).fit(train_rows, target=target)
+        # Inferred inequalities are met by dropping the rows that break them, never built into
+        # the model: modelling b - a changes the model, and the data did not ask for that.
+        rules.fit(train_rows, target=target, checked_only=found)
         if wanted and not condition_mask(train_rows, wanted).any():
             raise InputError(
                 f"no training row has {' and '.join(c.text for c in wanted)}: the model "

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -263,8 +264,11 @@ class ConstraintSet:
 
     # --- transforms -------------------------------------------------------------------------
 
-    def fit(self, table: Table, *, target: str | None) -> ConstraintSet:
-        """Choose the transforms and learn what they need (seen combinations, decimals)."""
+    def fit(
+        self, table: Table, *, target: str | None, checked_only: Sequence[Constraint] = ()
+    ) -> ConstraintSet:
+        """Choose the transforms and learn what they need (seen combinations, decimals).
+        ``checked_only`` are never built in: the sampler's rejection meets them."""
         highs: set[str] = set()
         lows: set[str] = set()
         for c in self.constraints:
@@ -285,7 +289,7 @@ class ConstraintSet:
             self.merged.append(c)
             merged_columns |= set(c.columns)
         for c in self.constraints:
-            if not isinstance(c, Inequality) or c.strict:
+            if not isinstance(c, Inequality) or c.strict or c in checked_only:
                 continue
             names = {c.low, c.high}
             if target in names or names & merged_columns or c.high in highs or c.high in lows:
