@@ -14,7 +14,9 @@ non-negative ``b - a`` and put back as ``a + (b - a)``; a fixed combination is m
 categorical column whose categories are the combinations seen. What cannot be built in (a
 range, a strict inequality, anything on a DP job, which must not read real rows outside its
 accountant) is met by the sampler's bounded rejection, with ``problems`` as the check. Every
-output row is checked either way.
+output row is checked either way. Inequalities inferred from the data (true in every training
+row, columns whose ranges overlap) are met by rejection only: the model stays the one the data
+gave.
 
 Conditions (``column=value``) keep only generated rows of a chosen subgroup.
 """

@@ -122,7 +122,8 @@ class Command(BaseCommand):
                 f"{', '.join(clashing)}"
             )
         try:
-            return replay_arguments(read_json(Path(options["from_provenance"])))
+            recorded = read_json(Path(options["from_provenance"]), "the provenance")
+            return replay_arguments(recorded)
         except InputError as exc:
             raise CommandError(f"{options['from_provenance']}: {exc}") from None
 
@@ -269,11 +270,11 @@ def read_csv(path: Path) -> list[dict[str, str | None]]:
     return rows
 
 
-def read_json(path: Path) -> Any:
+def read_json(path: Path, what: str = "the schema") -> Any:
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError) as exc:
-        raise CommandError(f"{path}: cannot read the schema ({exc})") from None
+        raise CommandError(f"{path}: cannot read {what} ({exc})") from None
 
 
 def _write_csv(path: Path, columns: list[str], rows: list[dict[str, Any]]) -> None:
