@@ -97,3 +97,16 @@ def test_a_repeat_refuses_other_rows_other_options_and_dp_runs(tmp_path: Path) -
         replay_arguments(recorded)
     with pytest.raises(InputError, match="not a synthesis provenance"):
         replay_arguments({"seed": 1})
+
+
+def test_a_time_budget_validates_every_ten_epochs_by_default() -> None:
+    rows, schema = mixed_rows(40)
+    table = parse_rows(rows, schema)
+    events = []
+    # The budget never runs out here: early stopping (patience 1) ends the run.
+    settings = GanSettings(epochs=100_000, time_budget_s=600, patience=1)
+    gan = train(table, target="grade", seed=1, settings=settings, progress=events.append)
+    assert gan.info["stopped"] == "no_improvement"
+    assert gan.info["validate_every"] == BUDGET_VALIDATE_EVERY
+    scored = [e.epoch for e in events if e.score is not None]
+    assert scored == list(range(10, gan.info["epochs_run"] + 1, 10)) and len(scored) >= 2

@@ -326,3 +326,17 @@ def test_inferred_inequalities_are_met_by_rejection_not_built_in() -> None:
     assert state["modelled_as_differences"] == []  # the model is the one without inference
     for row in result.rows:
         assert row["signup"] <= row["last_login"] <= row["renewal"]
+
+
+def test_the_gan_generates_a_discrete_subgroup_by_conditioning_not_filtering() -> None:
+    from synthetic.gan.train import train
+
+    rows, schema = accounts()
+    gan = train(parse_rows(rows, schema), target="plan", seed=0, settings=FAST)
+    given = gan.condition_for("plan", "pro")
+    assert given is not None and gan.condition_for("plan", "gold") is None
+    assert gan.condition_for("spend", 1.0) is None  # not a column it conditions on
+    drawn = gan.sample_given(50, np.random.default_rng(0), given)
+    assert set(drawn["plan"].tolist()) == {"pro"}
+    city = gan.condition_for("city", "Rome")
+    assert set(gan.sample_given(20, np.random.default_rng(1), city)["city"].tolist()) == {"Rome"}
