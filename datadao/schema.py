@@ -132,8 +132,9 @@ _COLUMN_KEYS = {"name", "type", "required", "min", "max", "allowed", "regex", "m
 
 
 def _validate_tabular(schema: dict[str, Any]) -> list[str]:
-    errors = _unknown_keys(schema, {"columns", "target", "max_size"}, "")
+    errors = _unknown_keys(schema, {"columns", "target", "max_size", "constraints"}, "")
     _check_max_size(schema, errors)
+    _check_constraints(schema, errors)
     columns = schema.get("columns")
     if not isinstance(columns, list) or not columns:
         errors.append("columns: must be a non-empty list of column definitions")
@@ -150,6 +151,27 @@ def _validate_tabular(schema: dict[str, Any]) -> list[str]:
     elif target is not None and target not in seen:
         errors.append(f"target: {target!r} is not one of the columns")
     return errors
+
+
+# Constraints between columns that synthetic rows keep (``a<=b``, ``range:c:0:9``, ``fixed:a,b``);
+# their syntax is checked where they are used (synthetic.table_constraints).
+MAX_CONSTRAINTS = 50
+MAX_CONSTRAINT_LENGTH = 300
+
+
+def _check_constraints(schema: dict[str, Any], errors: list[str]) -> None:
+    if "constraints" not in schema:
+        return
+    value = schema["constraints"]
+    if (
+        not isinstance(value, list)
+        or len(value) > MAX_CONSTRAINTS
+        or not all(isinstance(c, str) and 0 < len(c) <= MAX_CONSTRAINT_LENGTH for c in value)
+    ):
+        errors.append(
+            f"constraints: must be a list of at most {MAX_CONSTRAINTS} texts like 'a<=b' "
+            f"(each at most {MAX_CONSTRAINT_LENGTH} characters)"
+        )
 
 
 def _validate_column(column: Any, path: str, seen: set[str]) -> list[str]:

@@ -27,6 +27,9 @@ INPUT_FIELDS = (
     "target",
     "dp_epsilon",
     "dp_delta",
+    "constraints",
+    "conditions",
+    "infer_constraints",
     "augment",
 )
 
@@ -41,6 +44,10 @@ class JobForm(forms.ModelForm):
             "target": "The column to keep the class structure of (default: the schema's).",
             "dp_epsilon": "Differential privacy: ε spent by this job (empty: no DP).",
             "method": "gan or copula (tabular datasets); augment (image datasets).",
+            "constraints": 'Kept in every row, e.g. ["signup<=last_login", "range:age:0:120", '
+            '"fixed:city,country"] (besides the schema\'s "constraints").',
+            "conditions": 'Generate only a subgroup, e.g. {"grade": "A"}.',
+            "infer_constraints": "Also keep inequalities that hold in every training row.",
             "augment": 'Image pipeline, e.g. {"flip_horizontal": 0.5, "rotate_degrees": 10, '
             '"noise_std": 3}; empty for the defaults.',
         }
@@ -61,7 +68,7 @@ class SyntheticJobAdmin(DaoScopedAdmin):
         "created_at",
     )
     list_filter = ("status", "method")
-    actions = ("cancel", "publish_copula")
+    actions = ("cancel", "publish_copula", "run_again")
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         if obj is None:
@@ -113,6 +120,8 @@ class SyntheticJobAdmin(DaoScopedAdmin):
                 seed=data.pop("seed") or 0,
                 target=data.pop("target") or "",
                 augment=data.pop("augment") or {},
+                constraints=data.pop("constraints") or [],
+                conditions=data.pop("conditions") or {},
                 **data,
             )
         except services.SyntheticRefused as exc:
@@ -182,6 +191,19 @@ class SyntheticJobAdmin(DaoScopedAdmin):
             try:
                 follow = services.job_publish_copula(job=job, actor=request.user)
                 self.message_user(request, f"Job {job.pk}: copula rows queued as job {follow.pk}.")
+            except services.SyntheticRefused as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+
+    @admin.action(description="Run again from the provenance (same rows, recorded epochs)")
+    def run_again(self, request: HttpRequest, queryset: QuerySet[SyntheticJob]) -> None:
+        # It queues a new job: the same right as starting one.
+        if not self.has_add_permission(request):
+            self.message_user(request, "You may not start synthetic jobs.", messages.ERROR)
+            return
+        for job in queryset:
+            try:
+                follow = services.job_rerun(job=job, actor=request.user)
+                self.message_user(request, f"Job {job.pk}: run again as job {follow.pk}.")
             except services.SyntheticRefused as exc:
                 self.message_user(request, exc.message, messages.ERROR)
 

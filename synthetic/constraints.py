@@ -1,4 +1,5 @@
-"""Schema constraints on generated rows: a violating row is dropped and redrawn, never output.
+"""Schema rules and declared constraints on generated rows: a violating row is dropped and
+redrawn, never output.
 
 Pure. Each generated record goes through the upload validator's own cell check
 (``contributions.validation.cells.check_json_cell``): type, ``min``/``max``, ``allowed``,
@@ -26,6 +27,9 @@ from .table import Table
 OVERDRAW = 1.2
 MAX_BATCH = 50_000
 MAX_DRAW_FACTOR = 20
+# A conditioned draw (``--condition``) keeps only a subgroup's rows: it may draw this much more.
+SUBGROUP_DRAW_FACTOR = 200
+SUBGROUP_EXTRA_DRAWS = 20_000
 
 
 class ConstraintError(InputError):
@@ -81,26 +85,39 @@ def sample_valid(
     checker: RowChecker,
     forbidden: set[tuple[Any, ...]],
     drop_forbidden: bool = True,
+    rules: Callable[[Table], list[str | None]] | None = None,
+    subgroup: tuple[str, Callable[[Table], np.ndarray]] | None = None,
 ) -> tuple[Table, SampleStats]:
-    """``n_rows`` rows from ``draw`` that satisfy ``checker`` and, with ``drop_forbidden``,
-    are not in ``forbidden``. Rows in ``forbidden`` are counted (``stats.copies``) before
-    anything is dropped, so the report sees how often the model copies.
+    """``n_rows`` rows from ``draw`` that satisfy ``checker`` and ``rules`` (declared
+    constraints: per row the broken one, or None), are in the ``subgroup`` (its text and a
+    row mask) and, with ``drop_forbidden``, are not in ``forbidden``. Rows in ``forbidden``
+    are counted (``stats.copies``) before anything is dropped, so the report sees how often
+    the model copies. A subgroup may be rare: it gets ``SUBGROUP_DRAW_FACTOR`` times the draws.
 
     ``draw(k, rng)`` returns ``k`` generated rows. Deterministic given ``rng``'s state.
     """
     stats = SampleStats()
     kept: list[Table] = []
     have = 0
-    while have < n_rows and stats.drawn < MAX_DRAW_FACTOR * n_rows + 1000:
+    factor = SUBGROUP_DRAW_FACTOR if subgroup is not None else MAX_DRAW_FACTOR
+    limit = factor * n_rows + (SUBGROUP_EXTRA_DRAWS if subgroup is not None else 1000)
+    outside = 0
+    while have < n_rows and stats.drawn < limit:
         want = n_rows - have
         batch = draw(min(max(int(want * OVERDRAW) + 1, 16), MAX_BATCH), rng)
         stats.drawn += batch.n_rows
         keep = np.zeros(batch.n_rows, dtype=bool)
-        for i, (record, key) in enumerate(zip(batch.records(), batch.row_keys(), strict=True)):
+        broken = rules(batch) if rules is not None else [None] * batch.n_rows
+        inside = subgroup[1](batch) if subgroup is not None else np.ones(batch.n_rows, bool)
+        rows = zip(batch.records(), batch.row_keys(), broken, inside, strict=True)
+        for i, (record, key, rule, member) in enumerate(rows):
             copy = key in forbidden
             stats.copies += copy
+            if not member:
+                outside += 1  # not the subgroup asked for: not a fault of the row
+                continue
             reason = "copy of a training row" if copy and drop_forbidden else None
-            reason = reason or checker.problem(record)
+            reason = reason or checker.problem(record) or rule
             if reason is None:
                 keep[i] = True
             else:
@@ -108,6 +125,12 @@ def sample_valid(
         chosen = np.flatnonzero(keep)[:want]
         kept.append(batch.take(chosen))
         have += len(chosen)
+    if have < n_rows and subgroup is not None and outside > sum(stats.rejected.values()):
+        raise ConstraintError(
+            f"only {have} of {n_rows} rows meet the condition {subgroup[0]} after "
+            f"{stats.drawn} draws ({stats.drawn - outside} generated rows were in the "
+            "subgroup): it is too rare for this model; ask for fewer rows or another subgroup"
+        )
     if have < n_rows:
         worst = stats.rejected.most_common(1)[0][0] if stats.rejected else "none"
         raise ConstraintError(

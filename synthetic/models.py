@@ -42,6 +42,17 @@ class SyntheticJob(models.Model):
     # Differential privacy for the discriminator (DP-SGD); empty: off.
     dp_epsilon = models.FloatField(null=True, blank=True)
     dp_delta = models.FloatField(null=True, blank=True)
+    # Constraints every output row keeps, besides the schema's (synthetic.table_constraints
+    # syntax: "a<=b", "range:c:0:9", "fixed:a,b"); conditions: {column: value} of the subgroup.
+    constraints = models.JSONField(default=list, blank=True)
+    conditions = models.JSONField(default=dict, blank=True)
+    infer_constraints = models.BooleanField(default=True)
+    # Epochs per validation (0: the default cadence); set by "run again" from a provenance.
+    validate_every = models.PositiveIntegerField(default=0)
+    # "Run again": the job whose provenance this one repeats (same rows required).
+    rerun_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reruns"
+    )
     # A CSV given for this job instead of the dataset's pinned rows (the demo, the console).
     input_name = models.CharField(max_length=64, blank=True)
     status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)

@@ -14,7 +14,7 @@ import json
 import platform
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -29,6 +29,14 @@ from .gan.train import Cancelled, GanSettings, Progress, train
 from .gate import GatePolicy, GateResult, gate, recommend
 from .infer import InputError, infer_schema, parse_rows
 from .table import Table, train_holdout_split
+from .table_constraints import (
+    ConstraintSet,
+    Fixed,
+    condition_mask,
+    infer_inequalities,
+    parse_conditions,
+    parse_constraints,
+)
 
 METHODS = ("gan", "copula")
 HOLDOUT_FRACTION = 0.35  # 369 of breast cancer's 569 rows train, as in issue #6
@@ -46,6 +54,7 @@ __all__ = [
     "InputError",
     "SynthesisResult",
     "load_model",
+    "replay_arguments",
     "sample_from_checkpoint",
     "synthesize",
 ]
@@ -83,12 +92,22 @@ def synthesize(
     holdout_fraction: float = HOLDOUT_FRACTION,
     on_progress: Callable[[dict[str, Any]], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    constraints: Sequence[str] = (),
+    conditions: Sequence[str] | dict[str, Any] = (),
+    infer_constraints: bool = True,
+    require: dict[str, str] | None = None,
 ) -> SynthesisResult:
     """Synthesize ``n_rows`` rows like the CSV ``rows``; ``InputError`` says what is wrong.
 
     Deterministic on CPU: the same rows, schema, settings and seed give the same output rows,
     report and checkpoint bytes. ``method="gan"`` also fits the copula baseline for the report;
     the copula's rows are those ``method="copula"`` returns with the same seed.
+
+    ``constraints`` (with the schema's ``"constraints"``; syntax in ``table_constraints``) hold
+    in every output row, as do inequalities that hold in every training row (inferred unless
+    ``infer_constraints`` is off or the job is DP). ``conditions`` (``column=value``) make the
+    output rows all of that subgroup; the gate still judges an unconditioned sample. ``require``
+    (``input_sha256``, ``schema_sha256`` from a provenance) refuses any other input.
     """
     if method not in METHODS:
         raise InputError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
@@ -104,6 +123,8 @@ def synthesize(
             raise InputError(str(exc)) from None
     schema, inferred = _schema(rows, schema, target)
     target = schema.get("target")
+    declared = parse_constraints([*(schema.get("constraints") or []), *constraints])
+    wanted = parse_conditions(conditions, schema)
     if n_rows * len(schema["columns"]) > MAX_OUTPUT_CELLS:
         raise InputError(
             f"{n_rows} rows of {len(schema['columns'])} columns is more than "
@@ -112,7 +133,19 @@ def synthesize(
     table = parse_rows(rows, schema)
     if table.n_rows < MIN_ROWS:
         raise InputError(f"the table has {table.n_rows} rows; at least {MIN_ROWS} are needed")
+    input_sha256 = _sha256_json(table.records())
+    _refuse_other_input(require, input_sha256, _sha256_json(schema))
     _refuse_identifiers(table)
+    private = settings.dp is not None
+    rules = ConstraintSet(declared, table.specs)
+    if private and any(isinstance(c, Fixed) for c in declared):
+        raise InputError(
+            "a fixed combination keeps the combinations seen in the real rows, which a DP job "
+            "cannot read outside its privacy accountant; declare it without DP"
+        )
+    if not private:
+        # DP: checking the rows against the constraints would be a query outside ε.
+        rules.refuse_violations(table)
     train_idx, holdout_idx = train_holdout_split(
         table, holdout_fraction=holdout_fraction, seed=seed, target=target
     )
@@ -121,7 +154,21 @@ def synthesize(
     train_rows, holdout = table.take(train_idx), table.take(holdout_idx)
     notify = on_progress or (lambda event: None)
     checker = RowChecker(schema)
-    private = settings.dp is not None
+    found = []
+    if infer_constraints and not private:
+        found = infer_inequalities(train_rows, skip={target} if target else set(), known=declared)
+    rules = ConstraintSet([*declared, *found], table.specs)
+    if not private:
+        # Inferred inequalities are met by dropping the rows that break them, never built into
+        # the model: modelling b - a changes the model, and the data did not ask for that.
+        rules.fit(train_rows, target=target, checked_only=found)
+        if wanted and not condition_mask(train_rows, wanted).any():
+            raise InputError(
+                f"no training row has {' and '.join(c.text for c in wanted)}: the model "
+                "cannot generate that subgroup"
+            )
+    model_rows = rules.forward(train_rows)
+    check_rules = rules.problems if rules.constraints else None
     # Copies of training rows are counted before any is dropped (the gate judges the rate).
     # A DP job drops none: that filter would read the real rows outside the accountant. The
     # hold-out is never filtered against (its rows would then be measurably absent).
@@ -140,7 +187,7 @@ def synthesize(
         if name == "gan":
             try:
                 model: Any = train(
-                    train_rows,
+                    model_rows,
                     target=target,
                     seed=seed,
                     settings=settings,
@@ -151,19 +198,29 @@ def synthesize(
                 )
             except DPStatsError as exc:
                 raise InputError(str(exc)) from None
+            if rules.constraints:
+                model.info["constraints"] = rules.fitted_state()
             model_bytes, model_info = model.to_bytes(), dict(model.info)
         else:
-            model = GaussianCopula().fit(train_rows, target=target)
-            model_bytes, model_info = checkpoint.pack(model.state()), {}
-        want = n_rows if name == method else min(n_rows, EVAL_MAX_ROWS)
+            model = GaussianCopula().fit(model_rows, target=target)
+            state = model.state()
+            if rules.constraints:
+                state["constraints"] = rules.fitted_state()
+            model_bytes, model_info = checkpoint.pack(state), {}
+        want = n_rows if name == method and not wanted else min(n_rows, EVAL_MAX_ROWS)
         notify({"stage": f"sample_{name}", "rows": want})
+
+        def draw(k: int, r: np.random.Generator, model: Any = model) -> Table:
+            return rules.reverse(model.sample(k, r))
+
         synthetic, stats = sample_valid(
-            model.sample,
+            draw,
             want,
             rng=rng,
             checker=checker,
             forbidden=training_keys,
             drop_forbidden=not private,
+            rules=check_rules,
         )
         _check_stop(should_stop, name)
         notify({"stage": f"evaluate_{name}"})
@@ -185,6 +242,18 @@ def synthesize(
             "model": model_info,
             "seconds": round(time.monotonic() - fit_start, 3),
         }
+        if wanted and name == method:
+            notify({"stage": f"sample_{name}_subgroup", "rows": n_rows})
+            synthetic = _sample_subgroup(
+                model,
+                rules,
+                wanted,
+                n_rows,
+                np.random.default_rng([seed, METHODS.index(name), 1]),
+                checker=checker,
+                forbidden=training_keys,
+                drop_forbidden=not private,
+            )
         outputs[name] = (synthetic, model_bytes, model_info)
 
     # The copula is not differentially private: it cannot stand in for DP rows.
@@ -202,7 +271,24 @@ def synthesize(
         train_rows.n_rows,
         holdout.n_rows,
         model_bytes,
+        input_sha256,
     )
+    provenance["rows"] = n_rows
+    # A repeat of this run (``replay_arguments``) can be checked against it.
+    provenance["output_sha256"] = _sha256_json(synthetic.records())
+    provenance["target"] = target
+    provenance["constraints"] = {
+        "declared": [c.text for c in declared],
+        "inferred": [c.text for c in found],
+        "infer": infer_constraints,
+    }
+    provenance["conditions"] = [c.text for c in wanted]
+    if "gan" in outputs:
+        info = outputs["gan"][2]
+        provenance["training"] = {
+            k: info.get(k)
+            for k in ("epochs_run", "stopped", "best_epoch", "validate_every", "validations")
+        }
     if private:
         import opacus
 
@@ -220,6 +306,8 @@ def synthesize(
         "target": target,
         "generators": evaluated,
         "recommendation": advice,
+        "constraints": {**rules.state(), "inferred": [c.text for c in found]},
+        "conditions": [c.text for c in wanted],
         "provenance": provenance,
     }
     notify({"stage": "done"})
@@ -258,6 +346,56 @@ def _schema(
             f"unknown target column {schema['target']!r} (columns: {', '.join(names)})"
         )
     return schema, inferred
+
+
+def _refuse_other_input(
+    require: dict[str, str] | None, input_sha256: str, schema_sha256: str
+) -> None:
+    """A repeat of a recorded run must start from the same rows and schema."""
+    if not require:
+        return
+    if require.get("input_sha256") and require["input_sha256"] != input_sha256:
+        raise InputError(
+            "the input rows are not those the provenance was made from (their hash differs)"
+        )
+    if require.get("schema_sha256") and require["schema_sha256"] != schema_sha256:
+        raise InputError(
+            "the schema is not the one the provenance was made from (its hash differs): give "
+            "the same --schema and --target"
+        )
+
+
+def _sample_subgroup(
+    model: Any,
+    rules: ConstraintSet,
+    wanted: list[Any],
+    n_rows: int,
+    rng: np.random.Generator,
+    **checks: Any,
+) -> Table:
+    """``n_rows`` rows of the subgroup ``wanted`` describes. The GAN conditions its generator
+    on one discrete column directly; anything else is drawn and filtered (bounded)."""
+    given = None
+    modelled = set(rules.forward_columns())
+    if len(wanted) == 1 and wanted[0].column not in modelled and hasattr(model, "condition_for"):
+        given = model.condition_for(wanted[0].column, wanted[0].value)
+
+    def draw(k: int, r: np.random.Generator) -> Table:
+        sample = model.sample_given(k, r, given) if given is not None else model.sample(k, r)
+        return rules.reverse(sample)
+
+    synthetic, _ = sample_valid(
+        draw,
+        n_rows,
+        rng=rng,
+        rules=rules.problems if rules.constraints else None,
+        subgroup=(
+            " and ".join(c.text for c in wanted),
+            lambda t: condition_mask(t, wanted),
+        ),
+        **checks,
+    )
+    return synthetic
 
 
 def _refuse_identifiers(table: Table) -> None:
@@ -353,6 +491,7 @@ def _provenance(
     n_train: int,
     n_holdout: int,
     model_bytes: bytes,
+    input_sha256: str,
 ) -> dict[str, Any]:
     import scipy
     import sklearn
@@ -361,7 +500,7 @@ def _provenance(
     return {
         "seed": seed,
         "method": method,
-        "input_sha256": _sha256_json(table.records()),
+        "input_sha256": input_sha256,
         "schema_sha256": _sha256_json(schema),
         "checkpoint_sha256": hashlib.sha256(model_bytes).hexdigest(),
         "split": {"holdout_fraction": holdout_fraction, "train": n_train, "holdout": n_holdout},
@@ -372,6 +511,54 @@ def _provenance(
             "scipy": scipy.__version__,
             "scikit-learn": sklearn.__version__,
             "torch": torch.__version__,
+        },
+    }
+
+
+def replay_arguments(recorded: dict[str, Any]) -> dict[str, Any]:
+    """``synthesize``'s keyword arguments (all but the rows) that repeat the run a report or
+    its provenance records, byte for byte: a time budget becomes the epochs the run actually
+    took, with its validation cadence. The input rows and schema must hash as recorded."""
+    provenance = recorded.get("provenance", recorded) if isinstance(recorded, dict) else None
+    needed = ("seed", "method", "settings", "split", "rows")
+    if not isinstance(provenance, dict) or any(k not in provenance for k in needed):
+        raise InputError(
+            "not a synthesis provenance (or report): it needs "
+            + ", ".join(needed)
+            + " (a provenance written before runs recorded them cannot be repeated)"
+        )
+    method = provenance["method"]
+    settings = GanSettings()
+    if method == "gan":
+        settings = GanSettings.from_dict(provenance["settings"])
+        if settings.dp is not None:
+            raise InputError(
+                "a DP run cannot be repeated: its noise comes from the operating system, not "
+                "the seed (and a new run spends ε again)"
+            )
+        training = provenance.get("training") or {}
+        if settings.time_budget_s is not None:
+            if not training.get("epochs_run") or not training.get("validate_every"):
+                raise InputError("the provenance does not record the epochs its run took")
+            settings = replace(
+                settings,
+                epochs=int(training["epochs_run"]),
+                time_budget_s=None,
+                validate_every=int(training["validate_every"]),
+            )
+    constraints = provenance.get("constraints") or {}
+    return {
+        "n_rows": int(provenance["rows"]),
+        "seed": int(provenance["seed"]),
+        "method": method,
+        "target": provenance.get("target"),
+        "gan_settings": settings,
+        "holdout_fraction": float(provenance["split"]["holdout_fraction"]),
+        "constraints": list(constraints.get("declared", [])),
+        "infer_constraints": bool(constraints.get("infer", True)),
+        "conditions": list(provenance.get("conditions", [])),
+        "require": {
+            k: provenance[k] for k in ("input_sha256", "schema_sha256") if provenance.get(k)
         },
     }
 
@@ -397,16 +584,29 @@ def sample_from_checkpoint(
     schema: dict[str, Any],
     real_rows: Sequence[dict[str, Any]] = (),
 ) -> list[dict[str, Any]]:
-    """More rows from a stored model, schema enforced. The checkpoint holds no real rows, so
-    copies are dropped only of the canonical ``real_rows`` passed in (none for a DP model)."""
+    """More rows from a stored model, schema and the run's constraints enforced (the checkpoint
+    carries them). The checkpoint holds no real rows, so copies are dropped only of the
+    canonical ``real_rows`` passed in (none for a DP model)."""
     model = load_model(data)
-    specs = model.encoder.specs if hasattr(model, "encoder") else model.table_specs
+    meta, _ = checkpoint.unpack(data)
+    stored = (meta.get("info") or {}).get("constraints") or meta.get("constraints")
+    rules = ConstraintSet.from_fitted_state(stored) if stored else None
+    if rules is not None:
+        specs = rules.specs
+    else:
+        specs = model.encoder.specs if hasattr(model, "encoder") else model.table_specs
     forbidden = set(Table.from_records(real_rows, specs).row_keys()) if real_rows else set()
+
+    def draw(k: int, rng: np.random.Generator) -> Table:
+        sample = model.sample(k, rng)
+        return rules.reverse(sample) if rules is not None else sample
+
     synthetic, _ = sample_valid(
-        model.sample,
+        draw,
         n_rows,
         rng=np.random.default_rng(seed),
         checker=RowChecker(schema),
         forbidden=forbidden,
+        rules=rules.problems if rules is not None else None,
     )
     return synthetic.records()

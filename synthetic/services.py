@@ -53,10 +53,14 @@ def job_create(
     dp_delta: float | None = None,
     input_name: str = "",
     augment: dict[str, Any] | None = None,
+    constraints: list[str] | None = None,
+    conditions: dict[str, Any] | None = None,
+    infer_constraints: bool = True,
 ) -> SyntheticJob:
     """Queue a generation job (or, for an image dataset, an augmentation job). Refuses
     other dataset kinds, a target that is not a column, a row count out of range, both epochs
-    and a time budget, invalid augmentation settings, and a DP job that would take the
+    and a time budget, invalid augmentation settings, constraints or conditions that do not
+    parse or name no column of the schema, and a DP job that would take the
     dataset over its privacy budget (the dataset row is locked, so two jobs cannot both slip
     under it)."""
     dataset = Dataset.objects.select_for_update().select_related("dao").get(pk=dataset.pk)
@@ -80,6 +84,8 @@ def job_create(
     names = [c.get("name") for c in dataset.schema.get("columns", [])]
     if target and target not in names:
         raise SyntheticRefused(f"The target {target!r} is not a column of this dataset.")
+    if not images:
+        _check_rules(dataset.schema, constraints or [], conditions or {}, input_name)
     if dp_epsilon is not None:
         if dp_epsilon <= 0 or not (dp_delta is None or 0 < dp_delta < 1):
             raise SyntheticRefused("ε must be above 0 and δ between 0 and 1.")
@@ -100,6 +106,9 @@ def job_create(
         dp_delta=(dp_delta or DEFAULT_DELTA) if dp_epsilon is not None else None,
         input_name=input_name,
         augment=augment or {},
+        constraints=constraints or [],
+        conditions=conditions or {},
+        infer_constraints=infer_constraints,
     )
     audit_record(
         actor=actor,
@@ -110,6 +119,26 @@ def job_create(
     )
     dispatch(job.pk)
     return job
+
+
+def _check_rules(
+    schema: dict[str, Any], constraints: Any, conditions: Any, input_name: str
+) -> None:
+    """Constraints and conditions parse; on the dataset's own rows they name its columns (a
+    job's own CSV is checked when it runs)."""
+    from synthetic.infer import InputError
+    from synthetic.table import specs_from_schema
+    from synthetic.table_constraints import ConstraintSet, parse_conditions, parse_constraints
+
+    if not isinstance(conditions, dict):
+        raise SyntheticRefused('Conditions must be an object like {"grade": "A"}.')
+    try:
+        parsed = parse_constraints(constraints)
+        if not input_name and schema.get("columns"):
+            ConstraintSet(parsed, specs_from_schema(schema))
+            parse_conditions(conditions, schema)
+    except InputError as exc:
+        raise SyntheticRefused(f"{exc}.") from exc
 
 
 def _check_augment(config: dict[str, Any]) -> None:
@@ -282,6 +311,52 @@ def job_publish_copula(*, job: SyntheticJob, actor: User) -> SyntheticJob:
         verb="synthetic.copula_chosen",
         obj=follow,
         details={"instead_of_job": job.pk},
+    )
+    dispatch(follow.pk)
+    return follow
+
+
+@transaction.atomic
+def job_rerun(*, job: SyntheticJob, actor: User | None) -> SyntheticJob:
+    """Queue a job that repeats ``job`` from its provenance: the same seed, method, rows,
+    target, constraints and conditions, and, for a time-budget run, the epochs it actually
+    took with its validation cadence instead of the budget. The run refuses rows or a schema
+    that hash differently from the provenance's, so a non-DP job's rows come out byte for
+    byte the same. Refuses unfinished, image and DP jobs (DP noise is not from the seed)."""
+    from synthetic.infer import InputError
+    from synthetic.run import replay_arguments
+
+    job = SyntheticJob.objects.select_for_update().get(pk=job.pk)
+    if job.status not in (JobStatus.PUBLISHED, JobStatus.REJECTED_BY_GATE):
+        raise SyntheticRefused(f"Job {job.pk} has not finished: only a finished job runs again.")
+    if job.method == "augment":
+        raise SyntheticRefused("An image augmentation job cannot be run again from provenance.")
+    try:
+        replay = replay_arguments(job.provenance)
+    except InputError as exc:
+        raise SyntheticRefused(f"Job {job.pk} cannot run again: {exc}.") from exc
+    settings = replay["gan_settings"]
+    follow = SyntheticJob.objects.create(
+        dataset=job.dataset,
+        requested_by=actor,
+        method=replay["method"],
+        rows_wanted=replay["n_rows"],
+        seed=replay["seed"],
+        epochs=settings.epochs if job.time_budget_s else job.epochs,
+        validate_every=settings.validate_every if job.time_budget_s else job.validate_every,
+        target=replay["target"] or "",
+        input_name=job.input_name,
+        constraints=replay["constraints"],
+        conditions=job.conditions,
+        infer_constraints=replay["infer_constraints"],
+        rerun_of=job,
+    )
+    audit_record(
+        actor=actor,
+        dao=job.dataset.dao,
+        verb="synthetic.job_rerun",
+        obj=follow,
+        details={"repeats_job": job.pk, "epochs": follow.epochs},
     )
     dispatch(follow.pk)
     return follow

@@ -8,6 +8,7 @@ import time
 from celery import shared_task
 
 from synthetic import services
+from synthetic.constraints import ConstraintError
 from synthetic.inputs import job_rows
 from synthetic.models import JobStatus
 from synthetic.run import Cancelled, GanSettings, InputError, synthesize
@@ -38,6 +39,8 @@ def run_synthetic_job(job_id: int) -> str:
         settings["epochs"] = job.epochs
     if job.time_budget_s:
         settings["time_budget_s"] = float(job.time_budget_s)
+    if job.validate_every:
+        settings["validate_every"] = job.validate_every
     if job.dp_epsilon is not None:
         settings["dp"] = {"epsilon": job.dp_epsilon, "delta": job.dp_delta or 1e-5}
     try:
@@ -57,13 +60,17 @@ def run_synthetic_job(job_id: int) -> str:
             gan_settings=GanSettings.from_dict(settings),
             on_progress=on_progress,
             should_stop=lambda: cancelled[0],
+            constraints=job.constraints or [],
+            conditions=job.conditions or {},
+            infer_constraints=job.infer_constraints,
+            require=_repeated(job),
         )
     except Cancelled:
         services.job_fail(
             job_id=job_id, status=JobStatus.CANCELLED, error="cancelled while running"
         )
         return "cancelled"
-    except InputError as exc:
+    except (InputError, ConstraintError) as exc:
         services.job_fail(job_id=job_id, status=JobStatus.FAILED, error=str(exc))
         return "failed"
     columns = [c["name"] for c in result.schema.get("columns", [])]
@@ -72,13 +79,23 @@ def run_synthetic_job(job_id: int) -> str:
 
 
 def _generation_schema(schema: dict | None) -> dict | None:  # type: ignore[type-arg]
-    """The dataset schema's columns and target (size limits do not apply to generation)."""
+    """The dataset schema's columns, target and constraints (size limits do not apply to
+    generation)."""
     if schema is None:
         return None
     out = {"columns": schema.get("columns", [])}
-    if schema.get("target"):
-        out["target"] = schema["target"]
+    for key in ("target", "constraints"):
+        if schema.get(key):
+            out[key] = schema[key]
     return out
+
+
+def _repeated(job) -> dict[str, str] | None:  # type: ignore[no-untyped-def]
+    """A re-run repeats its original's rows and schema, or fails saying they changed."""
+    if job.rerun_of_id is None:
+        return None
+    provenance = job.rerun_of.provenance or {}
+    return {k: provenance[k] for k in ("input_sha256", "schema_sha256") if provenance.get(k)}
 
 
 def _run_augment(job, on_progress, cancelled) -> str:  # type: ignore[no-untyped-def]

@@ -51,18 +51,48 @@ class TabularGAN:
         self.fit_seconds: float | None = None
 
     def generate(
-        self, n_rows: int, rng: np.random.Generator, *, calibrate: bool = True
+        self,
+        n_rows: int,
+        rng: np.random.Generator,
+        *,
+        calibrate: bool = True,
+        given: tuple[int, int] | None = None,
     ) -> np.ndarray:
-        """``n_rows`` encoded rows (one-hot blocks hard, normal scores calibrated)."""
+        """``n_rows`` encoded rows (one-hot blocks hard, normal scores calibrated); ``given``
+        (condition column, category) conditions every row on that category."""
         out = []
         for start in range(0, n_rows, SAMPLE_BATCH):
-            out.append(self._generate(min(SAMPLE_BATCH, n_rows - start), rng, calibrate))
+            out.append(self._generate(min(SAMPLE_BATCH, n_rows - start), rng, calibrate, given))
         return np.concatenate(out) if out else np.zeros((0, self.encoder.width), np.float32)
 
-    def _generate(self, n: int, rng: np.random.Generator, calibrate: bool) -> np.ndarray:
+    def condition_for(self, column: str, value: Any) -> tuple[int, int] | None:
+        """The (condition column, category) that generates rows with ``column`` = ``value``,
+        or None when the generator does not condition on that column or never saw the value."""
+        for c, span in enumerate(self.conditions.spans):
+            if span.column == column:
+                categories = self.encoder.columns[column]["categories"]
+                matches = [
+                    i for i, v in enumerate(categories) if v == value and type(v) is type(value)
+                ]
+                return (c, matches[0]) if matches else None
+        return None
+
+    def sample_given(self, n_rows: int, rng: np.random.Generator, given: tuple[int, int]) -> Table:
+        return self.encoder.decode(self.generate(n_rows, rng, given=given))
+
+    def _generate(
+        self,
+        n: int,
+        rng: np.random.Generator,
+        calibrate: bool,
+        given: tuple[int, int] | None = None,
+    ) -> np.ndarray:
         embedding = self.settings.embedding_dim
         noise = rng.standard_normal((n, embedding)).astype(np.float32)
-        if self.conditions.spans:
+        if given is not None:
+            columns, categories = np.full(n, given[0]), np.full(n, given[1])
+            cond = self.conditions.vectors(columns, categories)
+        elif self.conditions.spans:
             cond, columns, categories = self.conditions.for_sampling(n, rng)
         else:
             cond, columns, categories = np.zeros((n, 0), np.float32), None, None

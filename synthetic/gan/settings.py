@@ -25,6 +25,9 @@ class GanSettings:
     # blurs individual training rows so the generator is not pulled onto them.
     instance_noise: float = 0.1
     evaluations: int = 30  # validation checkpoints spread over the epochs
+    # Epochs per validation; 0: ``epochs // evaluations``, or ``BUDGET_VALIDATE_EVERY`` under
+    # a time budget (the epoch cap is then nominal). See ``validate_every``.
+    validate_every: int = 0
     patience: int = 10  # evaluations without improvement before stopping early (0: never)
     validation_fraction: float = 0.0  # 0: score snapshots against the training rows
     calibrate: bool = True
@@ -43,6 +46,19 @@ class GanSettings:
 
     def to_dict(self) -> dict[str, Any]:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+
+# Under a time budget validation runs every this many epochs, whatever the nominal epoch cap.
+BUDGET_VALIDATE_EVERY = 10
+
+
+def validate_every(settings: GanSettings) -> int:
+    """Epochs between validations (snapshot selection and early stopping)."""
+    if settings.validate_every:
+        return settings.validate_every
+    if settings.time_budget_s is not None:
+        return BUDGET_VALIDATE_EVERY
+    return max(1, settings.epochs // max(1, settings.evaluations))
 
 
 # Small tables: batches shrink (down to ``pac`` rows) to keep this many steps per epoch.

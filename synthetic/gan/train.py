@@ -25,7 +25,7 @@ from ..table import Table, train_holdout_split
 from .model import Conditions, Critic, Generator
 from .sample import TabularGAN
 from .select import selection_score
-from .settings import GanSettings, Progress, batch_for
+from .settings import GanSettings, Progress, batch_for, validate_every
 from .steps import Steps
 from .transform import TableEncoder
 
@@ -142,8 +142,8 @@ def _train(
     per_epoch = max(1, len(fit_rows) // steps.batch)
     if private:
         steps = DPSteps.wrap(steps, sgd_request, planned_steps=settings.epochs * per_epoch)
-    eval_every = max(1, settings.epochs // max(1, settings.evaluations))
-    best_score, best_state, best_epoch, stale = -1.0, None, 0, 0
+    eval_every = validate_every(settings)
+    best_score, best_state, best_epoch, stale, validations = -1.0, None, 0, 0, 0
     epoch, stopped = 0, "epochs"
     for epoch in range(1, settings.epochs + 1):
         if should_stop is not None and should_stop():
@@ -163,6 +163,7 @@ def _train(
             rows = max(len(validation), 256)
             fake = gan.generate(rows, np.random.default_rng(seed + epoch), calibrate=False)
             score = selection_score(validation, fake, encoder.spans, target_span)
+            validations += 1
             if score > best_score:
                 best_score, best_epoch, stale = score, epoch, 0
                 best_state = {k: v.detach().clone() for k, v in generator.state_dict().items()}
@@ -200,6 +201,9 @@ def _train(
         "best_epoch": best_epoch,
         "best_score": best_score,
         "stopped": stopped,
+        # With ``epochs_run`` as the epoch cap and no time budget, training repeats exactly.
+        "validate_every": eval_every,
+        "validations": validations,
         "steps_per_epoch": per_epoch,
         "batch_size": steps.batch,
         "train_rows": len(fit_rows),

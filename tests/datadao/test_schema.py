@@ -20,6 +20,7 @@ GOOD = {
         ],
         "target": "kind",
         "max_size": 1024,
+        "constraints": ["id<=score", "range:id:0:10", "fixed:ok,kind"],
     },
     "files": {
         "media_types": ["image/png", "text/plain"],
@@ -56,6 +57,8 @@ BAD = [
     ("tabular", {"columns": [{"name": "1a", "type": "int"}]}, "columns[0].name: '1a' must start"),
     ("tabular", _tab(type="integer"), "columns[0].type: must be one of int, float"),
     ("tabular", _tab(requried=True), "columns[0].requried: unknown key"),
+    ("tabular", {**_tab(), "constraints": "c<=d"}, "constraints: must be a list of at most 50"),
+    ("tabular", {**_tab(), "constraints": [1]}, "constraints: must be a list of at most 50"),
     ("tabular", _tab(required="yes"), "columns[0].required: must be true or false"),
     ("tabular", _tab(min=5, max=1), "columns[0].min: 5 is greater than max 1"),
     ("tabular", _tab(min=1.5), "columns[0].min: must be a whole number"),

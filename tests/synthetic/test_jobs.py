@@ -245,3 +245,124 @@ def test_image_augmentation_refusals():
             augment={"flip_horizontal": 3},
         )
     assert SyntheticJob.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_run_again_repeats_a_time_budget_job_from_its_provenance():
+    from synthetic.tasks import run_synthetic_job
+
+    dataset = _iris_dataset()
+    job = services.job_create(
+        dataset=dataset,
+        actor=None,
+        rows_wanted=40,
+        seed=2,
+        time_budget_s=1,
+        input_name="iris.csv",
+        constraints=["range:petal length _cm_::7"],
+    )
+    with pytest.raises(services.SyntheticRefused, match="has not finished"):
+        services.job_rerun(job=job, actor=None)
+    assert run_synthetic_job(job.pk) == "done"
+    job.refresh_from_db()
+    training = job.provenance["training"]
+    assert training["epochs_run"] >= 1 and training["validate_every"] == 10
+    follow = services.job_rerun(job=job, actor=dataset.dao.creator)
+    assert (follow.epochs, follow.time_budget_s) == (training["epochs_run"], None)
+    assert follow.validate_every == 10 and follow.rerun_of_id == job.pk
+    assert follow.constraints == ["range:petal length _cm_::7"] and follow.seed == 2
+    assert run_synthetic_job(follow.pk) == "done"
+    follow.refresh_from_db()
+    assert follow.provenance["training"]["epochs_run"] == training["epochs_run"]
+    assert follow.provenance["output_sha256"] == job.provenance["output_sha256"]
+    assert follow.passed == job.passed
+
+
+@pytest.mark.django_db
+def test_run_again_fails_when_the_rows_changed():
+    from synthetic.tasks import run_synthetic_job
+
+    dataset = _iris_dataset()
+    job = services.job_create(
+        dataset=dataset, actor=None, rows_wanted=20, method="copula", input_name="iris.csv"
+    )
+    assert run_synthetic_job(job.pk) == "done"
+    path = services.job_root() / "inputs" / "iris.csv"
+    path.write_text("\n".join(path.read_text().splitlines()[:-1]) + "\n")
+    follow = services.job_rerun(job=SyntheticJob.objects.get(pk=job.pk), actor=None)
+    assert run_synthetic_job(follow.pk) == "failed"
+    follow.refresh_from_db()
+    assert follow.status == JobStatus.FAILED
+    assert "not those the provenance was made from" in follow.error
+
+
+@pytest.mark.django_db
+def test_a_job_keeps_its_constraints_and_conditions():
+    from synthetic.tasks import run_synthetic_job
+
+    dataset = _iris_dataset()
+    job = services.job_create(
+        dataset=dataset,
+        actor=None,
+        rows_wanted=30,
+        seed=2,  # the copula passes the gate with this seed (deterministic)
+        method="copula",
+        input_name="iris.csv",
+        constraints=["range:petal length _cm_:1:6.9"],
+        conditions={"species": "virginica"},
+    )
+    assert run_synthetic_job(job.pk) == "done"
+    job.refresh_from_db()
+    assert job.report["conditions"] == ["species=virginica"]
+    assert "range:petal length _cm_:1:6.9" in job.report["constraints"]["constraints"]
+    assert job.status == JobStatus.PUBLISHED, job.report["generators"]["copula"]["gate"]
+    rows = list(csv.DictReader((services.job_root() / f"job-{job.pk}.csv").open()))
+    assert len(rows) == 30 and {r["species"] for r in rows} == {"virginica"}
+    assert all(1 <= float(r["petal length _cm_"]) <= 6.9 for r in rows)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"constraints": ["sepal length _cm_=>1"]}, "constraint 'sepal length _cm_=>1': a"),
+        ({"constraints": ["range:nope:0:1"]}, "no column 'nope'"),
+        ({"constraints": "a<=b"}, "constraints must be a list"),
+        ({"conditions": {"species": "rose"}}, "condition 'species=rose': not one of the"),
+        ({"conditions": ["species=setosa"]}, "Conditions must be an object"),
+    ],
+)
+def test_job_constraint_and_condition_refusals(change, message):
+    dataset = _iris_dataset()
+    with pytest.raises(services.SyntheticRefused, match=message):
+        services.job_create(dataset=dataset, actor=None, rows_wanted=10, **change)
+    assert not SyntheticJob.objects.exists()
+
+
+@pytest.mark.django_db
+def test_console_run_again_queues_a_repeat_and_refuses_an_unfinished_job():
+    from django.test import Client
+
+    from datadao.models import AuditEvent
+    from synthetic.tasks import run_synthetic_job
+
+    dataset = _iris_dataset()
+    done = services.job_create(
+        dataset=dataset, actor=None, rows_wanted=20, method="copula", input_name="iris.csv"
+    )
+    assert run_synthetic_job(done.pk) == "done"
+    queued = services.job_create(dataset=dataset, actor=None, rows_wanted=20, method="copula")
+    client = Client()
+    client.force_login(dataset.dao.creator, backend="django.contrib.auth.backends.ModelBackend")
+    response = client.post(
+        "/admin/synthetic/syntheticjob/",
+        {"action": "run_again", "_selected_action": [done.pk, queued.pk]},
+        follow=True,
+    )
+    page = response.content.decode()
+    follow = SyntheticJob.objects.get(rerun_of=done)
+    assert f"Job {done.pk}: run again as job {follow.pk}." in page
+    assert f"Job {queued.pk} has not finished" in page
+    assert not SyntheticJob.objects.filter(rerun_of=queued).exists()
+    event = AuditEvent.objects.get(verb="synthetic.job_rerun")
+    assert event.actor == dataset.dao.creator and event.details["repeats_job"] == done.pk

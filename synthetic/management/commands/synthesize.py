@@ -16,7 +16,7 @@ from synthetic.constraints import ConstraintError
 from synthetic.dp import DEFAULT_DELTA
 from synthetic.gan.train import GanSettings
 from synthetic.infer import InputError
-from synthetic.run import METHODS, synthesize
+from synthetic.run import METHODS, replay_arguments, synthesize
 
 MAX_INPUT_BYTES = 256 * 1024 * 1024
 
@@ -28,13 +28,19 @@ class Command(BaseCommand):
         "they score on quality, utility and privacy and whether the gate allows publishing "
         "them. Column types are inferred unless --schema gives a dataset schema. Example: "
         "manage.py synthesize data.csv --rows 1000 --seed 1 --output synth.csv "
-        "--target label --report report.json"
+        "--target label --report report.json. Constraints every output row keeps: "
+        "--constraint 'signup<=last_login' (also >=, <, >), --constraint 'range:age:0:120' "
+        "(an empty bound is open; datetime bounds are dates), --constraint 'fixed:city,country' "
+        "(only combinations seen in the data); inequalities that hold in every training row are "
+        "also kept (--no-inferred-constraints turns that off). --condition grade=A generates "
+        "only that subgroup. --from-provenance REPORT.json repeats a recorded run byte for byte "
+        "(a time budget becomes the epochs it took)."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("input", metavar="INPUT.csv")
-        parser.add_argument("--rows", type=int, required=True, help="Rows to generate")
-        parser.add_argument("--seed", type=int, required=True, help="Same seed, same rows")
+        parser.add_argument("--rows", type=int, help="Rows to generate")
+        parser.add_argument("--seed", type=int, help="Same seed, same rows")
         parser.add_argument("--output", required=True, metavar="OUT.csv")
         parser.add_argument("--report", metavar="REPORT.json", help="Write the full report")
         parser.add_argument("--checkpoint", metavar="MODEL.bin", help="Write the model bytes")
@@ -47,7 +53,32 @@ class Command(BaseCommand):
             metavar="SECONDS",
             help="Stop GAN training after this many seconds",
         )
-        parser.add_argument("--method", choices=METHODS, default="gan")
+        parser.add_argument("--method", choices=METHODS, help="gan (default) or copula")
+        parser.add_argument(
+            "--constraint",
+            action="append",
+            default=[],
+            metavar="RULE",
+            help="'a<=b' (>=, <, >), 'range:COLUMN:LOW:HIGH' or 'fixed:A,B' (repeatable)",
+        )
+        parser.add_argument(
+            "--condition",
+            action="append",
+            default=[],
+            metavar="COLUMN=VALUE",
+            help="Generate only rows with this value (repeatable: all must hold)",
+        )
+        parser.add_argument(
+            "--no-inferred-constraints",
+            action="store_true",
+            help="Do not keep inequalities just because every training row meets them",
+        )
+        parser.add_argument(
+            "--from-provenance",
+            metavar="REPORT.json",
+            help="Repeat the run a report (or its provenance) records, on the same INPUT.csv "
+            "and --schema; the output is byte-identical (not for DP runs)",
+        )
         parser.add_argument(
             "--dp-epsilon",
             type=float,
@@ -69,6 +100,37 @@ class Command(BaseCommand):
     def handle(self, *args: object, **options: Any) -> None:
         rows = read_csv(Path(options["input"]))
         schema = read_json(Path(options["schema"])) if options["schema"] else None
+        if options["from_provenance"]:
+            arguments = self._replay(options)
+        else:
+            arguments = self._arguments(options)
+        try:
+            result = synthesize(rows, schema=schema, **arguments)
+        except (InputError, ConstraintError, CheckpointError) as exc:
+            raise CommandError(str(exc)) from None
+        self._write(result, options)
+
+    def _replay(self, options: dict[str, Any]) -> dict[str, Any]:
+        clashing = [
+            f"--{name.replace('_', '-')}"
+            for name in REPLAYED
+            if options[name] not in (None, [], False)
+        ]
+        if clashing:
+            raise CommandError(
+                f"--from-provenance repeats the recorded run: do not also give "
+                f"{', '.join(clashing)}"
+            )
+        try:
+            recorded = read_json(Path(options["from_provenance"]), "the provenance")
+            return replay_arguments(recorded)
+        except InputError as exc:
+            raise CommandError(f"{options['from_provenance']}: {exc}") from None
+
+    def _arguments(self, options: dict[str, Any]) -> dict[str, Any]:
+        for name in ("rows", "seed"):
+            if options[name] is None:
+                raise CommandError(f"--{name} is required (unless --from-provenance)")
         settings = GanSettings()
         if options["epochs"] is not None:
             if options["epochs"] < 1:
@@ -84,18 +146,18 @@ class Command(BaseCommand):
         if options["dp_epsilon"] is not None:
             dp = {"epsilon": options["dp_epsilon"], "delta": options["dp_delta"] or DEFAULT_DELTA}
             settings = replace(settings, dp=dp)
-        try:
-            result = synthesize(
-                rows,
-                n_rows=options["rows"],
-                seed=options["seed"],
-                schema=schema,
-                target=options["target"],
-                method=options["method"],
-                gan_settings=settings,
-            )
-        except (InputError, ConstraintError, CheckpointError) as exc:
-            raise CommandError(str(exc)) from None
+        return {
+            "n_rows": options["rows"],
+            "seed": options["seed"],
+            "target": options["target"],
+            "method": options["method"] or "gan",
+            "gan_settings": settings,
+            "constraints": options["constraint"],
+            "conditions": options["condition"],
+            "infer_constraints": not options["no_inferred_constraints"],
+        }
+
+    def _write(self, result: Any, options: dict[str, Any]) -> None:
         columns = [c["name"] for c in result.schema["columns"]]
         _write_csv(Path(options["output"]), columns, result.rows)
         if options["report"]:
@@ -104,9 +166,31 @@ class Command(BaseCommand):
             Path(options["checkpoint"]).write_bytes(result.checkpoint)
         for line in summary(result.report):
             self.stdout.write(line)
+        training = result.provenance.get("training")
+        if training and result.method == "gan":
+            self.stdout.write(
+                f"gan trained {training['epochs_run']} epochs (stopped: {training['stopped']}; "
+                f"{training['validations']} validations, best at epoch {training['best_epoch']})"
+            )
         self.stdout.write(f"wrote {len(result.rows)} rows to {options['output']}")
         if not result.passed:
             self.stderr.write(f"the {result.method}'s rows do not pass the gate: do not publish")
+
+
+# Options a --from-provenance run takes from the provenance instead.
+REPLAYED = (
+    "rows",
+    "seed",
+    "target",
+    "method",
+    "epochs",
+    "time_budget",
+    "dp_epsilon",
+    "dp_delta",
+    "constraint",
+    "condition",
+    "no_inferred_constraints",
+)
 
 
 def summary(report: dict[str, Any]) -> list[str]:
@@ -119,6 +203,16 @@ def summary(report: dict[str, Any]) -> list[str]:
             continue
         lines.append(f"{name}: {figures(part)} → {verdict}")
         lines.extend(f"  - {reason}" for reason in _failures(part))
+    constraints = report.get("constraints") or {}
+    if constraints.get("constraints"):
+        inferred = constraints.get("inferred") or []
+        lines.append(
+            "constraints kept in every row: "
+            + ", ".join(constraints["constraints"])
+            + (f" (inferred from the data: {', '.join(inferred)})" if inferred else "")
+        )
+    if report.get("conditions"):
+        lines.append("rows generated only for " + " and ".join(report["conditions"]))
     lines.append(f"recommendation: {report['recommendation']['reason']}")
     return lines
 
@@ -176,11 +270,11 @@ def read_csv(path: Path) -> list[dict[str, str | None]]:
     return rows
 
 
-def read_json(path: Path) -> Any:
+def read_json(path: Path, what: str = "the schema") -> Any:
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError) as exc:
-        raise CommandError(f"{path}: cannot read the schema ({exc})") from None
+        raise CommandError(f"{path}: cannot read {what} ({exc})") from None
 
 
 def _write_csv(path: Path, columns: list[str], rows: list[dict[str, Any]]) -> None:

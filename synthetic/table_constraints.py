@@ -1,0 +1,466 @@
+"""Constraints between columns that every output row meets, and conditions on the output. Pure.
+
+One text syntax everywhere (the ``synthesize`` command's ``--constraint``, a dataset schema's
+``"constraints"`` list, a job's constraints):
+
+* ``a<=b`` (also ``>=``, ``<``, ``>``): an inequality between two numeric (or two datetime)
+  columns; a row where either is missing is not constrained.
+* ``range:COLUMN:LOW:HIGH``: ``LOW <= COLUMN <= HIGH``; a bound may be empty (open); datetime
+  bounds are dates (``2024-01-01``).
+* ``fixed:A,B,...``: only combinations of these discrete columns seen in the data.
+
+``ConstraintSet`` meets them by construction where it can: ``b`` of ``a<=b`` is modelled as the
+non-negative ``b - a`` and put back as ``a + (b - a)``; a fixed combination is modelled as one
+categorical column whose categories are the combinations seen. What cannot be built in (a
+range, a strict inequality, anything on a DP job, which must not read real rows outside its
+accountant) is met by the sampler's bounded rejection, with ``problems`` as the check. Every
+output row is checked either way. Inequalities inferred from the data (true in every training
+row, columns whose ranges overlap) are met by rejection only: the model stays the one the data
+gave.
+
+Conditions (``column=value``) keep only generated rows of a chosen subgroup.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from contributions.validation.cells import check_csv_cell, compile_columns
+
+from .infer import InputError
+from .table import (
+    ColumnSpec,
+    Table,
+    datetime_to_seconds,
+    discrete_values,
+    is_discrete,
+    specs_from_state,
+    specs_state,
+)
+
+MAX_CONSTRAINTS = 50
+# An inequality is inferred only from at least this many rows where both columns have values.
+MIN_INFER_ROWS = 10
+_INEQUALITY = re.compile(r"^\s*([^<>=]+?)\s*(<=|>=|<|>)\s*([^<>=]+?)\s*$")
+_FIXED_PREFIX = "\x00fixed:"
+SYNTAX = "a constraint is 'a<=b' (or >=, <, >), 'range:COLUMN:LOW:HIGH' or 'fixed:COLUMN,COLUMN'"
+
+
+@dataclass(frozen=True)
+class Inequality:
+    low: str
+    high: str
+    strict: bool = False
+
+    @property
+    def text(self) -> str:
+        return f"{self.low}{'<' if self.strict else '<='}{self.high}"
+
+
+@dataclass(frozen=True)
+class Range:
+    column: str
+    low: str
+    high: str
+
+    @property
+    def text(self) -> str:
+        return f"range:{self.column}:{self.low}:{self.high}"
+
+
+@dataclass(frozen=True)
+class Fixed:
+    columns: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        return "fixed:" + ",".join(self.columns)
+
+
+Constraint = Inequality | Range | Fixed
+
+
+def parse_constraint(text: Any) -> Constraint:
+    """One constraint from its text; ``InputError`` names what is wrong with it."""
+    if not isinstance(text, str) or not text.strip():
+        raise InputError(f"constraint {text!r}: {SYNTAX}")
+    text = text.strip()
+    if text.startswith("range:"):
+        parts = text.split(":")
+        if len(parts) != 4 or not parts[1]:
+            raise InputError(f"constraint {text!r}: a range is 'range:COLUMN:LOW:HIGH'")
+        if not parts[2] and not parts[3]:
+            raise InputError(f"constraint {text!r}: a range needs a low or a high bound")
+        return Range(parts[1], parts[2], parts[3])
+    if text.startswith("fixed:"):
+        columns = tuple(c.strip() for c in text[len("fixed:") :].split(","))
+        if len(columns) < 2 or not all(columns):
+            raise InputError(f"constraint {text!r}: fixed needs two or more columns, 'fixed:a,b'")
+        if len(set(columns)) != len(columns):
+            raise InputError(f"constraint {text!r}: a column is named twice")
+        return Fixed(columns)
+    match = _INEQUALITY.match(text)
+    if match is None:
+        raise InputError(f"constraint {text!r}: {SYNTAX}")
+    left, op, right = match.groups()
+    if left == right:
+        raise InputError(f"constraint {text!r}: compares a column with itself")
+    if op in ("<=", "<"):
+        return Inequality(left, right, op == "<")
+    return Inequality(right, left, op == ">")
+
+
+def parse_constraints(texts: Any) -> list[Constraint]:
+    if texts is None:
+        return []
+    if not isinstance(texts, list):
+        raise InputError("constraints must be a list of texts like 'a<=b'")
+    if len(texts) > MAX_CONSTRAINTS:
+        raise InputError(f"at most {MAX_CONSTRAINTS} constraints, not {len(texts)}")
+    out: list[Constraint] = []
+    for text in texts:
+        constraint = parse_constraint(text)
+        if constraint not in out:
+            out.append(constraint)
+    return out
+
+
+def infer_inequalities(
+    table: Table, *, skip: set[str], known: list[Constraint]
+) -> list[Inequality]:
+    """``a<=b`` for each pair of numeric columns where it holds in every row that has both,
+    the columns' ranges overlap (otherwise each column's own range already keeps it), and
+    they are not always equal. Columns in ``skip`` (the target) are left alone."""
+    have = {(c.low, c.high) for c in known if isinstance(c, Inequality)}
+    columns = [s for s in table.specs if s.numeric and not s.categorical and s.name not in skip]
+    found: list[Inequality] = []
+    for a in columns:
+        for b in columns:
+            if a.name == b.name or (a.type == "datetime") != (b.type == "datetime"):
+                continue
+            if (a.name, b.name) in have or (b.name, a.name) in have:
+                continue
+            x, y = table[a.name], table[b.name]
+            both = ~np.isnan(x) & ~np.isnan(y)
+            if both.sum() < MIN_INFER_ROWS:
+                continue
+            x, y = x[both], y[both]
+            if np.all(x <= y) and not np.all(x == y) and x.max() > y.min():
+                found.append(Inequality(a.name, b.name))
+                have.add((a.name, b.name))
+    return found
+
+
+class ConstraintSet:
+    """Constraints checked against a table's columns, with the transforms that meet them by
+    construction (chosen by ``fit``; a DP job never calls it: nothing is read from real rows,
+    and every constraint is met by rejection)."""
+
+    def __init__(self, constraints: list[Constraint], specs: list[ColumnSpec]) -> None:
+        self.constraints = constraints
+        self.specs = specs
+        self.by_name = {s.name: s for s in specs}
+        for constraint in constraints:
+            self._check_columns(constraint)
+        self.bounds = {c.text: self._bounds(c) for c in constraints if isinstance(c, Range)}
+        # Fitted by ``fit``: inequalities modelled as differences, merged combinations.
+        self.differences: list[Inequality] = []
+        self.decimals: dict[str, int | None] = {}
+        self.merged: list[Fixed] = []
+        self.seen: dict[str, set[tuple[Any, ...]]] = {}
+
+    # --- declaration ------------------------------------------------------------------------
+
+    def _spec(self, constraint: Constraint, name: str) -> ColumnSpec:
+        if name not in self.by_name:
+            raise InputError(
+                f"constraint {constraint.text!r}: no column {name!r} "
+                f"(columns: {', '.join(self.by_name)})"
+            )
+        return self.by_name[name]
+
+    def _check_columns(self, constraint: Constraint) -> None:
+        if isinstance(constraint, Inequality):
+            low, high = (
+                self._spec(constraint, constraint.low),
+                self._spec(constraint, constraint.high),
+            )
+            if not (low.numeric and high.numeric):
+                raise InputError(
+                    f"constraint {constraint.text!r}: both columns must be numbers or datetimes"
+                )
+            if (low.type == "datetime") != (high.type == "datetime"):
+                raise InputError(
+                    f"constraint {constraint.text!r}: compares a datetime with a number"
+                )
+        elif isinstance(constraint, Range):
+            if not self._spec(constraint, constraint.column).numeric:
+                raise InputError(
+                    f"constraint {constraint.text!r}: a range needs a number or datetime column"
+                )
+        else:
+            for name in constraint.columns:
+                self._spec(constraint, name)
+
+    def _bounds(self, constraint: Range) -> tuple[float, float]:
+        spec = self.by_name[constraint.column]
+        out = []
+        for raw, default in ((constraint.low, -np.inf), (constraint.high, np.inf)):
+            if not raw:
+                out.append(default)
+                continue
+            try:
+                out.append(datetime_to_seconds(raw) if spec.type == "datetime" else float(raw))
+            except ValueError:
+                kind = "a date (YYYY-MM-DD)" if spec.type == "datetime" else "a number"
+                raise InputError(
+                    f"constraint {constraint.text!r}: bound {raw!r} is not {kind}"
+                ) from None
+        if out[0] > out[1]:
+            raise InputError(f"constraint {constraint.text!r}: the low bound is above the high")
+        return out[0], out[1]
+
+    # --- checking ---------------------------------------------------------------------------
+
+    def problems(self, table: Table) -> list[str | None]:
+        """Per row, the first constraint it breaks (as text), or None."""
+        reasons: np.ndarray = np.full(table.n_rows, None, dtype=object)
+        for constraint in self.constraints:
+            bad = self._violations(constraint, table)
+            reasons[bad & (reasons == None)] = f"constraint {constraint.text}"  # noqa: E711
+        return list(reasons)
+
+    def _violations(self, constraint: Constraint, table: Table) -> np.ndarray:
+        if isinstance(constraint, Inequality):
+            x, y = table[constraint.low], table[constraint.high]
+            with np.errstate(invalid="ignore"):
+                bad = x >= y if constraint.strict else x > y
+            return bad & ~np.isnan(x) & ~np.isnan(y)
+        if isinstance(constraint, Range):
+            low, high = self.bounds[constraint.text]
+            x = table[constraint.column]
+            with np.errstate(invalid="ignore"):
+                return ~np.isnan(x) & ((x < low) | (x > high))
+        seen = self.seen.get(constraint.text)
+        if seen is None:
+            return np.zeros(table.n_rows, dtype=bool)
+        keys = _combination_keys(table, constraint.columns)
+        return np.array([k not in seen for k in keys], dtype=bool)
+
+    def refuse_violations(self, table: Table) -> None:
+        """The data must meet its declared constraints, or the output could not resemble it."""
+        for constraint in self.constraints:
+            bad = self._violations(constraint, table)
+            if bad.any():
+                raise InputError(
+                    f"constraint {constraint.text!r} fails in {int(bad.sum())} of "
+                    f"{table.n_rows} input rows (first at data row {int(np.argmax(bad)) + 1}): "
+                    "fix the data or the constraint"
+                )
+
+    # --- transforms -------------------------------------------------------------------------
+
+    def fit(
+        self, table: Table, *, target: str | None, checked_only: Sequence[Constraint] = ()
+    ) -> ConstraintSet:
+        """Choose the transforms and learn what they need (seen combinations, decimals).
+        ``checked_only`` are never built in: the sampler's rejection meets them."""
+        highs: set[str] = set()
+        lows: set[str] = set()
+        for c in self.constraints:
+            if isinstance(c, Fixed):
+                for n in c.columns:
+                    if not is_discrete(self.by_name[n], table[n]):
+                        raise InputError(
+                            f"constraint {c.text!r}: column {n!r} is continuous; fixed "
+                            "combinations are for categorical columns"
+                        )
+                self.seen[c.text] = set(_combination_keys(table, c.columns))
+        merged_columns: set[str] = set()
+        for c in self.constraints:
+            if not isinstance(c, Fixed) or target in c.columns:
+                continue
+            if merged_columns & set(c.columns):
+                continue
+            self.merged.append(c)
+            merged_columns |= set(c.columns)
+        for c in self.constraints:
+            if not isinstance(c, Inequality) or c.strict or c in checked_only:
+                continue
+            names = {c.low, c.high}
+            if target in names or names & merged_columns or c.high in highs or c.high in lows:
+                continue
+            spec_low, spec_high = self.by_name[c.low], self.by_name[c.high]
+            if spec_low.categorical or spec_high.categorical or np.isnan(table[c.low]).any():
+                continue  # a missing ``a`` would lose ``b``: met by rejection instead
+            if spec_high.type == "int" and spec_low.type != "int":
+                continue  # a + (b - a) would not be a whole number
+            if c.low in highs:
+                continue  # chains are met by rejection: each difference needs a raw ``a``
+            self.differences.append(c)
+            highs.add(c.high)
+            lows.add(c.low)
+            self.decimals[c.high] = _decimals(table[c.low], table[c.high], spec_high)
+        return self
+
+    def forward(self, table: Table) -> Table:
+        """The table the model learns: differences for ``b``, merged combinations."""
+        if not self.differences and not self.merged:
+            return table
+        data = dict(table.data)
+        for c in self.differences:
+            data[c.high] = table[c.high] - table[c.low]
+        specs = list(table.specs)
+        for c in self.merged:
+            name = _FIXED_PREFIX + ",".join(c.columns)
+            column = np.empty(table.n_rows, dtype=object)
+            column[:] = [json.dumps(list(k)) for k in _combination_keys(table, c.columns)]
+            data[name] = column
+            at = min(specs.index(self.by_name[n]) for n in c.columns)
+            specs = [s for s in specs if s.name not in c.columns]
+            specs.insert(at, ColumnSpec(name, "category", required=True))
+            for n in c.columns:
+                del data[n]
+        return Table(specs, {s.name: data[s.name] for s in specs})
+
+    def reverse(self, table: Table) -> Table:
+        """Back to the original columns (the inverse of ``forward``)."""
+        if not self.differences and not self.merged:
+            return table
+        data = dict(table.data)
+        for c in self.merged:
+            name = _FIXED_PREFIX + ",".join(c.columns)
+            keys = [json.loads(v) for v in data.pop(name)]
+            for i, column in enumerate(c.columns):
+                spec = self.by_name[column]
+                values = [k[i] for k in keys]
+                if spec.numeric:
+                    data[column] = np.array(
+                        [np.nan if v is None else float(v) for v in values], dtype=float
+                    )
+                else:
+                    out = np.empty(len(values), dtype=object)
+                    out[:] = values
+                    data[column] = out
+        for c in self.differences:
+            value = data[c.low] + data[c.high]
+            decimals = self.decimals.get(c.high)
+            data[c.high] = np.round(value, decimals) if decimals is not None else value
+        return Table(self.specs, {s.name: data[s.name] for s in self.specs})
+
+    def fitted_state(self) -> dict[str, Any]:
+        """What sampling from a stored model needs to undo the transforms and check rows."""
+        return {
+            "specs": specs_state(self.specs),
+            "constraints": [c.text for c in self.constraints],
+            "differences": [c.text for c in self.differences],
+            "decimals": self.decimals,
+            "merged": [c.text for c in self.merged],
+            "seen": {
+                text: sorted((list(k) for k in keys), key=json.dumps)
+                for text, keys in self.seen.items()
+            },
+        }
+
+    @classmethod
+    def from_fitted_state(cls, state: dict[str, Any]) -> ConstraintSet:
+        constraints = [parse_constraint(t) for t in state["constraints"]]
+        rules = cls(constraints, specs_from_state(state["specs"]))
+        by_text = {c.text: c for c in constraints}
+        rules.differences = [by_text[t] for t in state["differences"]]  # type: ignore[misc]
+        rules.decimals = dict(state["decimals"])
+        rules.merged = [by_text[t] for t in state["merged"]]  # type: ignore[misc]
+        rules.seen = {t: {tuple(k) for k in keys} for t, keys in state["seen"].items()}
+        return rules
+
+    def forward_columns(self) -> list[str]:
+        """Columns the model sees transformed (a difference, or part of a combination)."""
+        return [c.high for c in self.differences] + [n for c in self.merged for n in c.columns]
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "constraints": [c.text for c in self.constraints],
+            "modelled_as_differences": [c.text for c in self.differences],
+            "merged_combinations": [c.text for c in self.merged],
+        }
+
+
+def _combination_keys(table: Table, columns: tuple[str, ...]) -> list[tuple[Any, ...]]:
+    values = [discrete_values(table.spec(n), table[n]).tolist() for n in columns]
+    return list(zip(*values, strict=True))
+
+
+def _decimals(low: np.ndarray, high: np.ndarray, spec: ColumnSpec) -> int | None:
+    """Decimals ``a + (b - a)`` is rounded to, so it reads as the real ``b`` does."""
+    if spec.type != "float":
+        return 0 if spec.type == "int" else None
+    values = np.concatenate([low[~np.isnan(low)], high[~np.isnan(high)]])
+    for decimals in range(11):
+        if np.allclose(values, np.round(values, decimals), rtol=0, atol=1e-12):
+            return decimals
+    return None
+
+
+# --- conditions -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Condition:
+    column: str
+    value: Any  # canonical, as a validated upload holds it
+    text: str
+
+
+def parse_conditions(
+    texts: list[str] | dict[str, Any] | None, schema: dict[str, Any]
+) -> list[Condition]:
+    """``column=value`` texts (or a ``{column: value}`` object) checked against the schema's
+    column rules; ``InputError`` names the bad one."""
+    if not texts:
+        return []
+    items = list(texts.items()) if isinstance(texts, dict) else [_split(t) for t in texts]
+    rules = compile_columns(schema["columns"])
+    out: list[Condition] = []
+    for column, raw in items:
+        text = f"{column}={raw}"
+        if column not in rules:
+            raise InputError(
+                f"condition {text!r}: no column {column!r} (columns: {', '.join(rules)})"
+            )
+        if any(c.column == column for c in out):
+            raise InputError(f"condition {text!r}: column {column!r} is conditioned twice")
+        value, problem = check_csv_cell(rules[column], str(raw).strip())
+        if problem is not None:
+            raise InputError(f"condition {text!r}: {problem.reason}")
+        out.append(Condition(column, value, text))
+    return out
+
+
+def _split(text: Any) -> tuple[str, str]:
+    if not isinstance(text, str) or "=" not in text or not text.split("=", 1)[0].strip():
+        raise InputError(f"condition {text!r}: a condition is 'column=value'")
+    column, raw = text.split("=", 1)
+    return column.strip(), raw
+
+
+def condition_mask(table: Table, conditions: list[Condition]) -> np.ndarray:
+    """Rows of ``table`` that meet every condition."""
+    keep = np.ones(table.n_rows, dtype=bool)
+    if not conditions:
+        return keep
+    wanted = Table.from_records(
+        [{c.column: c.value for c in conditions}], [table.spec(c.column) for c in conditions]
+    )
+    for c in conditions:
+        column, value = table[c.column], wanted[c.column][0]
+        if table.spec(c.column).numeric:
+            keep &= column == value
+        else:
+            keep &= np.array([v == value for v in column.tolist()], dtype=bool)
+    return keep
