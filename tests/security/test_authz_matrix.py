@@ -447,7 +447,11 @@ ROUTES += [
         "admin/synthetic/privacybudget/add/",
         {variant: lambda w: "/admin/synthetic/privacybudget/add/"},
         "POST",
-        lambda w, v=variant: {"dataset": w.side(v).labeling.pk, "epsilon": "2.5"},
+        lambda w, v=variant: {
+            "dataset": w.side(v).labeling.pk,
+            "epsilon": "2.5",
+            "delta": "0.0001",
+        },
     )
     for variant in ("this", "other")
 ]
@@ -784,7 +788,6 @@ SUPERUSER_CANNOT_ADD = {
 SUPERUSER_MAY_DELETE = {
     "datadao.membership",
     "datadao.dataset",
-    "synthetic.privacybudget",
     "datadao.user",
     "datadao.workerheartbeat",
     "auth.group",
