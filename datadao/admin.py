@@ -130,6 +130,8 @@ class DAOForm(forms.ModelForm):
             "chain_id",
             "reward_contract_address",
             "epoch_days",
+            "join_policy",
+            "terms",
         ]
 
     def _post_clean(self) -> None:
@@ -185,6 +187,8 @@ class DAOAdmin(DaoScopedAdmin):
                 chain_id=obj.chain_id,
                 reward_contract_address=obj.reward_contract_address,
                 epoch_days=obj.epoch_days,
+                join_policy=obj.join_policy,
+                terms=obj.terms,
             )
             obj.pk = created.pk
             obj.creator = created.creator
