@@ -511,3 +511,7 @@ class WorkerHeartbeatAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+# The joining pages (join requests, invite links, terms acceptances) build on the classes above.
+from datadao import joining_admin  # noqa: E402, F401
