@@ -134,6 +134,14 @@ class DAOForm(forms.ModelForm):
             "terms",
         ]
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Left out of a posted form (a script, an older client): the DAO keeps its policy.
+        self.fields["join_policy"].required = False
+
+    def clean_join_policy(self) -> str:
+        return self.cleaned_data.get("join_policy") or self.instance.join_policy
+
     def _post_clean(self) -> None:
         # After the model's own validation (format, the unique (chain, contract) constraint):
         # the service's check of the contract, on-chain where the chain can be read, so a
