@@ -22,7 +22,7 @@ def _slug() -> Schema:
         "in": "path",
         "required": True,
         "description": "The DAO's slug.",
-        "schema": {"type": "string", "pattern": "^[-a-zA-Z0-9_]+$"},
+        "schema": {"type": "string", "pattern": "^[-a-zA-Z0-9_]+$", "maxLength": 64},
     }
 
 
@@ -67,6 +67,7 @@ PATHS: dict[str, Schema] = {
             "and the membership (role contributor). Under the request policy: 202 and the "
             "pending request, which a creator or admin approves or declines in the console.",
             "security": [SESSION_WRITE],
+            "parameters": [_slug()],
             "requestBody": {
                 "required": True,
                 "content": {
@@ -122,6 +123,7 @@ PATHS: dict[str, Schema] = {
             "operationId": "dao_leave",
             "summary": "Leave a DAO",
             "security": [SESSION_WRITE],
+            "parameters": [_slug()],
             "responses": {
                 "204": {"description": "You are no longer a member."},
                 "401": UNAUTHENTICATED_SESSION,

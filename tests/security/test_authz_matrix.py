@@ -243,12 +243,12 @@ ROUTES: list[Route] = [
     # Joining and leaving (datadao.views.join). DAOs are public: no "missing" comparison.
     Route(
         "api-dao-terms",
-        "api/daos/<slug:slug>/terms",
+        "api/daos/<str:slug>/terms",
         sides(lambda s: f"/api/daos/{s.dao.slug}/terms?address={NEWCOMER}"),
     ),
     Route(
         "api-dao-join",
-        "api/daos/<slug:slug>/join",
+        "api/daos/<str:slug>/join",
         sides(lambda s: f"/api/daos/{s.dao.slug}/join"),
         "POST",
         lambda w: {},
@@ -256,7 +256,7 @@ ROUTES: list[Route] = [
     ),
     Route(
         "api-dao-leave",
-        "api/daos/<slug:slug>/leave",
+        "api/daos/<str:slug>/leave",
         sides(lambda s: f"/api/daos/{s.dao.slug}/leave"),
         "POST",
         lambda w: {},
