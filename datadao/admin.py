@@ -159,7 +159,15 @@ class DAOForm(forms.ModelForm):
 class DAOAdmin(DaoScopedAdmin):
     dao_lookup = "id"
     form = DAOForm
-    list_display = ("name", "slug", "token_symbol", "chain_id", "creator", "created_at")
+    list_display = (
+        "name",
+        "slug",
+        "token_symbol",
+        "chain_id",
+        "join_policy",
+        "creator",
+        "created_at",
+    )
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
 

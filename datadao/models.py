@@ -134,6 +134,7 @@ class DAO(models.Model):
     terms = models.TextField(
         "contribution terms",
         blank=True,
+        max_length=20_000,
         help_text=(
             "What a member agrees to when joining; each joiner signs its sha256 with their "
             "wallet. Changing it asks new joiners to sign the new text."

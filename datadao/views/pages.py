@@ -58,6 +58,7 @@ class DAOForm(forms.Form):
     )
     terms = forms.CharField(
         label="Contribution terms",
+        max_length=20_000,
         widget=forms.Textarea(attrs={"rows": 6}),
         required=False,
         help_text="What every member signs with their wallet when joining.",
