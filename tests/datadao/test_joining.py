@@ -592,3 +592,18 @@ def test_two_requests_at_once_leave_one_pending() -> None:
         thread.join(timeout=60)
     assert "request_pending" in results and len(results) == 2, results
     assert JoinRequest.objects.filter(dao=dao, user=user).count() == 1
+
+
+# --- query counts ---------------------------------------------------------------------------------
+
+
+def test_joining_an_open_dao_takes_a_fixed_number_of_queries(django_assert_num_queries) -> None:  # type: ignore[no-untyped-def]
+    """However many datasets the DAO has: the membership check, the licences, the acceptance
+    and its audit event, the membership and its audit event (and their savepoints)."""
+    dao = _dao()
+    for _ in range(3):
+        dataset_set_status(dataset=DatasetFactory(dao=dao), actor=None, status=DatasetStatus.OPEN)
+    user, account = wallet_user()
+    typed, signature = signed_terms(dao, user, account)
+    with django_assert_num_queries(12):
+        joining.dao_join(dao=dao, user=user, typed_data=typed, signature=signature)
