@@ -130,7 +130,17 @@ class DAOForm(forms.ModelForm):
             "chain_id",
             "reward_contract_address",
             "epoch_days",
+            "join_policy",
+            "terms",
         ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Left out of a posted form (a script, an older client): the DAO keeps its policy.
+        self.fields["join_policy"].required = False
+
+    def clean_join_policy(self) -> str:
+        return self.cleaned_data.get("join_policy") or self.instance.join_policy
 
     def _post_clean(self) -> None:
         # After the model's own validation (format, the unique (chain, contract) constraint):
@@ -149,7 +159,15 @@ class DAOForm(forms.ModelForm):
 class DAOAdmin(DaoScopedAdmin):
     dao_lookup = "id"
     form = DAOForm
-    list_display = ("name", "slug", "token_symbol", "chain_id", "creator", "created_at")
+    list_display = (
+        "name",
+        "slug",
+        "token_symbol",
+        "chain_id",
+        "join_policy",
+        "creator",
+        "created_at",
+    )
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
 
@@ -185,6 +203,8 @@ class DAOAdmin(DaoScopedAdmin):
                 chain_id=obj.chain_id,
                 reward_contract_address=obj.reward_contract_address,
                 epoch_days=obj.epoch_days,
+                join_policy=obj.join_policy,
+                terms=obj.terms,
             )
             obj.pk = created.pk
             obj.creator = created.creator
@@ -507,3 +527,7 @@ class WorkerHeartbeatAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+# The joining pages (join requests, invite links, terms acceptances) build on the classes above.
+from datadao import joining_admin  # noqa: E402, F401

@@ -86,6 +86,14 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.display_name or self.address
 
 
+class JoinPolicy(models.TextChoices):
+    """How someone who is not a member becomes one (``datadao.joining``)."""
+
+    OPEN = "open", "Open: anyone signed in joins with one click"
+    REQUEST = "request", "By request: an admin approves each applicant"
+    INVITE = "invite", "By invite link only"
+
+
 class DAO(models.Model):
     # Named onchain_id, not dao_id: every model pointing at a DAO already has an integer
     # dao_id column, and confusing the two must be impossible at a glance.
@@ -116,6 +124,21 @@ class DAO(models.Model):
         null=True,
         blank=True,
         help_text="Close the open reward epoch every this many days (empty: only by hand).",
+    )
+    join_policy = models.CharField(
+        max_length=16,
+        choices=JoinPolicy.choices,
+        default=JoinPolicy.REQUEST,
+        help_text="How newcomers become members (an invite link admits under every policy).",
+    )
+    terms = models.TextField(
+        "contribution terms",
+        blank=True,
+        max_length=20_000,
+        help_text=(
+            "What a member agrees to when joining; each joiner signs its sha256 with their "
+            "wallet. Changing it asks new joiners to sign the new text."
+        ),
     )
     creator = models.ForeignKey(User, on_delete=models.PROTECT, related_name="created_daos")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -152,6 +175,9 @@ class DAO(models.Model):
                 condition=models.Q(token_symbol__regex=r"^[A-Za-z0-9]{1,11}$"),
                 name="dao_token_symbol_format",
             ),
+            models.CheckConstraint(
+                condition=models.Q(join_policy__in=JoinPolicy.values), name="dao_join_policy_valid"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -186,6 +212,120 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} is {self.role} of {self.dao}"
+
+
+class TermsAcceptance(models.Model):
+    """A member's wallet signature over a DAO's contribution terms and its open datasets'
+    licences (EIP-712 ``JoinTerms``, ``datadao.jointerms``), kept as signed: the typed data
+    exactly as verified, the signature and the address it recovers to."""
+
+    dao = models.ForeignKey(DAO, on_delete=models.PROTECT, related_name="terms_acceptances")
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="terms_acceptances")
+    typed_data = models.JSONField()
+    signature = models.CharField(max_length=132)
+    signer = models.CharField(max_length=42)
+    terms_hash = models.CharField(max_length=66)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # A signature is stored once: replaying it can never count as a second acceptance.
+            models.UniqueConstraint(fields=["signature"], name="termsacceptance_signature_unique"),
+            models.CheckConstraint(
+                condition=models.Q(signer__regex=ADDRESS_REGEX), name="termsacceptance_signer"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(terms_hash__regex=DAO_ID_REGEX),
+                name="termsacceptance_terms_hash_format",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(signature__regex=r"^0x[0-9a-f]{130}$"),
+                name="termsacceptance_signature_format",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.signer} accepted {self.dao} terms {self.terms_hash[:10]}…"
+
+
+class JoinRequestStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    APPROVED = "approved", "Approved"
+    DECLINED = "declined", "Declined"
+
+
+class JoinRequest(models.Model):
+    """Someone asking to join a DAO whose policy is "by request"; a creator or admin decides."""
+
+    dao = models.ForeignKey(DAO, on_delete=models.PROTECT, related_name="join_requests")
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="join_requests")
+    acceptance = models.ForeignKey(TermsAcceptance, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(
+        max_length=16, choices=JoinRequestStatus.choices, default=JoinRequestStatus.PENDING
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dao", "user"],
+                condition=models.Q(status="pending"),
+                name="joinrequest_one_pending",
+                violation_error_message="You already have a pending request to join this DAO.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=JoinRequestStatus.values),
+                name="joinrequest_status_valid",
+            ),
+            # Decided exactly when not pending.
+            models.CheckConstraint(
+                condition=models.Q(status="pending", decided_at__isnull=True)
+                | (~models.Q(status="pending") & models.Q(decided_at__isnull=False)),
+                name="joinrequest_decided_iff_not_pending",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} asks to join {self.dao} ({self.status})"
+
+
+class InviteLink(models.Model):
+    """A link that admits its holders to a DAO: expiring, limited in uses, revocable. The
+    link carries a random token; only its sha256 is stored."""
+
+    dao = models.ForeignKey(DAO, on_delete=models.PROTECT, related_name="invite_links")
+    token_hash = models.CharField(max_length=64, unique=True)
+    note = models.CharField(max_length=120, blank=True, help_text="Who it is for (shown to you).")
+    max_uses = models.PositiveIntegerField(default=1)
+    uses = models.PositiveIntegerField(default=0)
+    expires_at = models.DateTimeField()
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(max_uses__gte=1), name="invite_max_uses_pos"),
+            models.CheckConstraint(
+                condition=models.Q(uses__lte=models.F("max_uses")), name="invite_uses_within_max"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(token_hash__regex=r"^[0-9a-f]{64}$"), name="invite_token_hash"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Invite to {self.dao} ({self.uses}/{self.max_uses} used)"
 
 
 class DatasetKind(models.TextChoices):

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 
-from datadao.models import DAO, MANAGER_ROLES, Dataset, Membership, User, Visibility
+from datadao.jointerms import licenses_text
+from datadao.models import (
+    DAO,
+    MANAGER_ROLES,
+    Dataset,
+    DatasetStatus,
+    JoinRequest,
+    Membership,
+    TermsAcceptance,
+    User,
+    Visibility,
+)
 
 
 def managed_dao_ids(*, user: User) -> set[int]:
@@ -78,3 +89,40 @@ def dataset_cards(*, dao: DAO, user: User) -> list[Dataset]:
         dataset.items = row.get("total", 0)  # type: ignore[attr-defined]
         dataset.settled = row.get("settled", 0)  # type: ignore[attr-defined]
     return datasets
+
+
+def dao_open_licenses(*, dao: DAO) -> str:
+    """The licences of the DAO's open datasets, as a joiner signs them: each SPDX expression
+    once, sorted; no dataset is named, so nothing members-only shows."""
+    licenses = Dataset.objects.filter(dao=dao, status=DatasetStatus.OPEN).values_list(
+        "license", flat=True
+    )
+    return licenses_text(list(licenses))
+
+
+def joining_state(*, dao: DAO, user: User) -> dict[str, object]:
+    """What the DAO page shows a visitor about joining: their membership (and whether they are
+    its last creator, who cannot leave), their latest join request, and the terms they have
+    signed for this DAO (latest first, at most 5)."""
+    licenses = dao_open_licenses(dao=dao)
+    if not user.is_authenticated:
+        return {
+            "membership": None,
+            "request": None,
+            "acceptances": [],
+            "last_creator": False,
+            "licenses": licenses,
+        }
+    membership = Membership.objects.filter(dao=dao, user=user).first()
+    last_creator = (
+        membership is not None
+        and membership.role == "creator"
+        and not Membership.objects.filter(dao=dao, role="creator").exclude(user=user).exists()
+    )
+    return {
+        "membership": membership,
+        "request": JoinRequest.objects.filter(dao=dao, user=user).order_by("-created_at").first(),
+        "acceptances": list(TermsAcceptance.objects.filter(dao=dao, user=user)[:5]),
+        "last_creator": last_creator,
+        "licenses": licenses,
+    }

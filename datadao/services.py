@@ -23,6 +23,7 @@ from datadao.models import (
     Dataset,
     DatasetKind,
     DatasetStatus,
+    JoinPolicy,
     Membership,
     Role,
     User,
@@ -97,6 +98,8 @@ _DAO_EDITABLE = (
     "chain_id",
     "reward_contract_address",
     "epoch_days",
+    "join_policy",
+    "terms",
 )
 
 
@@ -177,6 +180,8 @@ def dao_create(
     chain_id: int = 1,
     reward_contract_address: str = "",
     epoch_days: int | None = None,
+    join_policy: str = JoinPolicy.REQUEST,
+    terms: str = "",
 ) -> DAO:
     """Create a DAO and make ``creator`` its member with role ``creator``.
 
@@ -194,6 +199,8 @@ def dao_create(
         chain_id=chain_id,
         reward_contract_address=reward_contract_address,
         epoch_days=epoch_days,
+        join_policy=join_policy,
+        terms=terms,
         creator=creator,
     )
     dao_validate_reward_contract(dao=dao)

@@ -3,19 +3,23 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from datadao.views import auth, openapi, pages
+from datadao.views import auth, join, openapi, pages
 from ipfs.views import serve_cid
 
 urlpatterns = [
     path("", pages.home, name="home"),
     path("daos/new", pages.dao_new, name="dao-new"),
     path("daos/<slug:slug>/", pages.dao_detail, name="dao-detail"),
+    path("daos/<slug:slug>/invite/<str:token>", join.invite_page, name="dao-invite"),
     path("auth/nonce", auth.nonce, name="siwe-nonce"),
     path("auth/verify", auth.verify, name="siwe-verify"),
     path("auth/logout", auth.logout_view, name="siwe-logout"),
     path("auth/me", auth.me, name="siwe-me"),
     path("auth/demo", auth.demo_sign_in, name="demo-sign-in"),
     path("api/openapi.json", openapi.openapi_json, name="api-openapi"),
+    path("api/daos/<str:slug>/terms", join.terms, name="api-dao-terms"),
+    path("api/daos/<str:slug>/join", join.join, name="api-dao-join"),
+    path("api/daos/<str:slug>/leave", join.leave, name="api-dao-leave"),
     path("api/", include("contributions.urls")),
     path("api/labeling/", include("labeling.urls")),
     path("", include("labeling.web_urls")),

@@ -25,7 +25,7 @@ from __future__ import annotations
 from copy import deepcopy
 from typing import Any
 
-from datadao.openapi import auth, contributions, labeling, rewards
+from datadao.openapi import auth, contributions, daos, labeling, rewards
 from datadao.openapi.common import (
     INSUFFICIENT_SCOPE,
     JSON,
@@ -68,7 +68,9 @@ def token_refusals(paths: dict[str, Schema]) -> dict[str, Schema]:
     return paths
 
 
-PATHS = token_refusals({**auth.PATHS, **contributions.PATHS, **labeling.PATHS, **rewards.PATHS})
+PATHS = token_refusals(
+    {**auth.PATHS, **contributions.PATHS, **daos.PATHS, **labeling.PATHS, **rewards.PATHS}
+)
 
 
 def openapi_schema(*, version: str) -> dict[str, Any]:
@@ -88,6 +90,7 @@ def openapi_schema(*, version: str) -> dict[str, Any]:
             {"name": name}
             for name in (
                 "auth",
+                "daos",
                 "contributions",
                 "tokens",
                 "releases",

@@ -291,6 +291,39 @@ SCHEMAS: dict[str, Schema] = {
             "finished_at": nullable(DATETIME),
         }
     ),
+    "Membership": closed(
+        {
+            "dao": STRING,
+            "address": ADDRESS,
+            "role": {"type": "string", "enum": ["creator", "admin", "validator", "contributor"]},
+            "joined_at": DATETIME,
+        }
+    ),
+    "JoinRequest": closed(
+        {
+            "id": INTEGER,
+            "dao": STRING,
+            "address": ADDRESS,
+            "status": {"type": "string", "enum": ["pending", "approved", "declined"]},
+            "created_at": DATETIME,
+            "decided_at": nullable(DATETIME),
+        }
+    ),
+    "JoinTerms": closed(
+        {
+            "dao": STRING,
+            "joinPolicy": {"type": "string", "enum": ["open", "request", "invite"]},
+            "terms": STRING,
+            "termsHash": {"type": "string", "pattern": "^0x[0-9a-f]{64}$"},
+            "licenses": STRING,
+            "maxAgeSeconds": COUNT,
+            "typedData": {
+                "type": "object",
+                "description": "eth_signTypedData_v4 payload: JoinTerms(address member, bytes32 "
+                "daoId, bytes32 termsHash, string licenses, uint256 issuedAt).",
+            },
+        }
+    ),
     "Claim": closed(
         {
             "dao": STRING,

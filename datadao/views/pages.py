@@ -12,8 +12,8 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
-from datadao.models import DAO
-from datadao.selectors import dao_list, dataset_cards
+from datadao.models import DAO, JoinPolicy
+from datadao.selectors import dao_list, dataset_cards, joining_state
 from datadao.services import dao_create
 
 PAGE_SIZE = 25
@@ -35,7 +35,11 @@ def dao_detail(request: HttpRequest, slug: str) -> HttpResponse:
     if dao is None:
         raise Http404("No DAO with that name.")
     datasets = dataset_cards(dao=dao, user=request.user)
-    return render(request, "datadao/dao_detail.html", {"dao": dao, "datasets": datasets})
+    return render(
+        request,
+        "datadao/dao_detail.html",
+        {"dao": dao, "datasets": datasets, "joining": joining_state(dao=dao, user=request.user)},
+    )
 
 
 class DAOForm(forms.Form):
@@ -46,6 +50,19 @@ class DAOForm(forms.Form):
     )
     chain_id = forms.IntegerField(min_value=1, initial=1)
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False)
+    join_policy = forms.ChoiceField(
+        choices=JoinPolicy.choices,
+        initial=JoinPolicy.REQUEST,
+        required=False,
+        help_text="How newcomers become members; change it later in the console.",
+    )
+    terms = forms.CharField(
+        label="Contribution terms",
+        max_length=20_000,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        required=False,
+        help_text="What every member signs with their wallet when joining.",
+    )
 
 
 @login_required
@@ -54,7 +71,9 @@ def dao_new(request: HttpRequest) -> HttpResponse:
     form = DAOForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            dao_create(creator=request.user, **form.cleaned_data)
+            data = {**form.cleaned_data}
+            data["join_policy"] = data["join_policy"] or JoinPolicy.REQUEST
+            dao_create(creator=request.user, **data)
         except ValidationError as exc:
             for field, errors in getattr(exc, "message_dict", {"__all__": exc.messages}).items():
                 for error in errors:

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 from eth_account import Account
-from eth_account.messages import encode_defunct
+from eth_account.messages import encode_defunct, encode_typed_data
 from eth_account.signers.local import LocalAccount
 from playwright.sync_api import (
     Browser,
@@ -65,6 +65,8 @@ PROVIDER_JS = """
           return chainId;
         case "personal_sign":
           return await window.__datadaoWalletSign(params[0], params[1]);
+        case "eth_signTypedData_v4":
+          return await window.__datadaoWalletSignTyped(params[0], params[1]);
         default: {
           const err = new Error("Unsupported method " + method);
           err.code = 4200;
@@ -157,8 +159,8 @@ def install_wallet(
     chain_id: int = CHAIN_ID,
 ) -> None:
     """Offer every page of ``context`` a ``window.ethereum`` on ``chain_id`` that shows
-    ``address`` (the signer's own by default) and answers ``personal_sign`` with ``signer``'s
-    key."""
+    ``address`` (the signer's own by default) and answers ``personal_sign`` and
+    ``eth_signTypedData_v4`` with ``signer``'s key."""
     shown = address or signer.address
 
     def sign(message: str, account: str) -> str:
@@ -169,7 +171,14 @@ def install_wallet(
         )
         return "0x" + signer.sign_message(signable).signature.hex().removeprefix("0x")
 
+    def sign_typed(account: str, typed_json: str) -> str:
+        if account.lower() != shown.lower():
+            raise ValueError(f"this wallet holds {shown}, not {account}")
+        signable = encode_typed_data(full_message=json.loads(typed_json))
+        return "0x" + signer.sign_message(signable).signature.hex().removeprefix("0x")
+
     context.expose_function("__datadaoWalletSign", sign)
+    context.expose_function("__datadaoWalletSignTyped", sign_typed)
     context.add_init_script(PROVIDER_JS % {"address": json.dumps(shown), "chain_id": chain_id})
 
 

@@ -81,7 +81,9 @@ def test_non_member_is_told_how_to_join(ldataset) -> None:  # type: ignore[no-un
     outsider = UserFactory()
     body = login(outsider).get(_page(ldataset)).content.decode()
     assert f"Only members of {ldataset.dao.name} can label this dataset." in body
-    assert f"ask an admin of {ldataset.dao.name} to add your address" in body
+    # The DAO's page, where they join (DAOFactory's default policy: by request).
+    assert f'<a href="/daos/{ldataset.dao.slug}/">{ldataset.dao.name}\'s page</a>' in body
+    assert "ask to join there, signing its terms with your wallet; an admin of" in body
     assert outsider.address in body
     assert 'id="labeler"' not in body
 

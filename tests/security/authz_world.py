@@ -27,13 +27,17 @@ from django.utils import timezone
 
 from contributions.models import ApiToken, Contribution, ContributionProof, Release, Status
 from contributions.tokens import api_token_create, api_token_revoke
+from datadao.joining import invite_link_create
 from datadao.models import (
     DAO,
     AuditEvent,
     Dataset,
     DatasetStatus,
+    InviteLink,
+    JoinRequest,
     Membership,
     Role,
+    TermsAcceptance,
     User,
     Visibility,
     WorkerHeartbeat,
@@ -104,6 +108,10 @@ class Side:
     voucher: Voucher
     peer_voucher: Voucher
     audit: AuditEvent
+    join_request: JoinRequest
+    acceptance: TermsAcceptance
+    invite: InviteLink
+    invite_token: str
     pins: dict[str, Pin] = field(default_factory=dict)
 
 
@@ -249,6 +257,18 @@ def _side(name: str, dao: DAO, contributor: User, peer: User) -> Side:
         root="0x" + "11" * 32,
         total=5,
     )
+    # Someone who asked to join (pending), with the terms they signed; an invite link.
+    applicant = UserFactory()
+    acceptance = TermsAcceptance.objects.create(
+        dao=dao,
+        user=applicant,
+        typed_data={"secret": secret},
+        signature="0x" + ("1" if name == "this" else "2") * 130,
+        signer=applicant.address,
+        terms_hash="0x" + "0" * 64,
+    )
+    join_request = JoinRequest.objects.create(dao=dao, user=applicant, acceptance=acceptance)
+    invite, invite_token = invite_link_create(dao=dao, actor=dao.creator, max_uses=5)
     voucher_fields = {
         "dao": dao,
         "amount": 7,
@@ -307,6 +327,10 @@ def _side(name: str, dao: DAO, contributor: User, peer: User) -> Side:
         voucher=Voucher.objects.create(contributor=contributor.address, **voucher_fields),
         peer_voucher=Voucher.objects.create(contributor=peer.address, **voucher_fields),
         audit=AuditEvent.objects.filter(dao=dao).order_by("id").first(),  # type: ignore[arg-type]
+        join_request=join_request,
+        acceptance=acceptance,
+        invite=invite,
+        invite_token=invite_token,
         pins=pins,
     )
 

@@ -186,6 +186,15 @@ ROUTES: list[Route] = [
         sides(lambda s: f"/daos/{s.dao.slug}/{s.labeling.slug}/label"),
         missing=lambda w: f"/daos/{w.other.dao.slug}/no-such-dataset/label",
     ),
+    # Invite links: public to whoever holds the token; an unknown token is 404.
+    Route(
+        "dao-invite",
+        "daos/<slug:slug>/invite/<str:token>",
+        {
+            **sides(lambda s: f"/daos/{s.dao.slug}/invite/{s.invite_token}"),
+            "unknown": lambda w: f"/daos/{w.this.dao.slug}/invite/no-such-token",
+        },
+    ),
     Route("my-contributions", "me/contributions", fixed("/me/contributions")),
     Route("my-rewards", "me/rewards", fixed("/me/rewards")),
     Route(
@@ -231,6 +240,27 @@ ROUTES: list[Route] = [
         missing=lambda w: f"/api/datasets/{MISSING_ID}/contributions",
     ),
     Route("api-openapi", "api/openapi.json", fixed("/api/openapi.json")),
+    # Joining and leaving (datadao.views.join). DAOs are public: no "missing" comparison.
+    Route(
+        "api-dao-terms",
+        "api/daos/<str:slug>/terms",
+        sides(lambda s: f"/api/daos/{s.dao.slug}/terms?address={NEWCOMER}"),
+    ),
+    Route(
+        "api-dao-join",
+        "api/daos/<str:slug>/join",
+        sides(lambda s: f"/api/daos/{s.dao.slug}/join"),
+        "POST",
+        lambda w: {},
+        True,
+    ),
+    Route(
+        "api-dao-leave",
+        "api/daos/<str:slug>/leave",
+        sides(lambda s: f"/api/daos/{s.dao.slug}/leave"),
+        "POST",
+        lambda w: {},
+    ),
     Route("api-contributions", "api/contributions", fixed("/api/contributions")),
     Route(
         "api-contribution",
@@ -474,6 +504,9 @@ ACTION_ROUTES: list[Route] = [
             lambda s: s.rejected.pk,
         ),
         ("epoch-close", "admin/rewards/epoch/", "close_epochs", lambda s: s.open_epoch.pk),
+        ("join-approve", "admin/datadao/joinrequest/", "approve", lambda s: s.join_request.pk),
+        ("join-decline", "admin/datadao/joinrequest/", "decline", lambda s: s.join_request.pk),
+        ("invite-revoke", "admin/datadao/invitelink/", "revoke", lambda s: s.invite.pk),
     )
     for variant in ("this", "other")
 ]
@@ -494,6 +527,9 @@ EXPECT: dict[tuple[str, str], str] = {
     ("dataset-example", "other"):           "404  404  404  404  404  404  404  200",
     ("label-page", "this"):                 "404  404  200  200  200  200  404  200",
     ("label-page", "other"):                "404  404  404  404  404  404  404  200",
+    ("dao-invite", "this"):                 "200  200  200  200  200  200  200  200",
+    ("dao-invite", "other"):                "200  200  200  200  200  200  200  200",
+    ("dao-invite", "unknown"):              "404  404  404  404  404  404  404  404",
     ("my-contributions", "-"):              "302L 200  200  200  200  200  200  200",
     ("my-rewards", "-"):                    "302L 200  200  200  200  200  200  200",
     ("release-page", "this"):               "404  404  200  200  200  200  404  200",
@@ -519,6 +555,14 @@ EXPECT: dict[tuple[str, str], str] = {
     ("api-upload", "public"):               "401  403  403  403  403  403  403  403",
     ("api-upload", "other"):                "404  404  404  404  404  404  404  403",
     ("api-openapi", "-"):                   "200  200  200  200  200  200  200  200",
+    ("api-dao-terms", "this"):              "200  200  200  200  200  200  200  200",
+    ("api-dao-terms", "other"):             "200  200  200  200  200  200  200  200",
+    # Members: already_member (409); anyone else: the empty body's unsigned terms (400).
+    ("api-dao-join", "this"):               "401  400  409  409  409  409  400  400",
+    ("api-dao-join", "other"):              "401  400  400  400  400  400  400  400",
+    # Members leave (204) but the last creator; non-members: not_member (409).
+    ("api-dao-leave", "this"):              "401  409  204  204  204  409  409  409",
+    ("api-dao-leave", "other"):             "401  409  409  409  409  409  409  409",
     ("api-contributions", "-"):             "401  200  200  200  200  200  200  200",
     ("api-contribution", "this"):           "401  404  200  404  200  200  404  200",
     ("api-contribution", "public"):         "401  404  404  404  404  404  404  200",
@@ -621,6 +665,11 @@ EXPECT: dict[tuple[str, str], str] = {
     ("console-contribution-accept-other", "other"): "302C 302C 302C 302C 302  302  403  302",
     ("console-epoch-close-this", "this"):   "302C 302C 302C 302C 302  302  403  302",
     ("console-epoch-close-other", "other"): "302C 302C 302C 302C 302  302  403  302",
+    **{
+        (f"console-{name}-{variant}", variant): "302C 302C 302C 302C 302  302  403  302"
+        for name in ("join-approve", "join-decline", "invite-revoke")
+        for variant in ("this", "other")
+    },
 }
 
 # Every model in the console, by what its managers (the DAO's creators and admins) may do.
@@ -629,6 +678,9 @@ ADMIN_MODELS: dict[str, str] = {
     "datadao.membership": "editable",
     "datadao.dataset": "no-delete",
     "datadao.auditevent": "read-only",
+    "datadao.joinrequest": "read-only",
+    "datadao.termsacceptance": "read-only",
+    "datadao.invitelink": "add-only",
     "contributions.contribution": "read-only",
     "contributions.release": "read-only",
     "labeling.labeltask": "read-only",
@@ -709,6 +761,9 @@ def _admin_object(w: World, label: str, variant: str) -> int:
         "datadao.membership": lambda: s.membership.pk,
         "datadao.dataset": lambda: s.tabular.pk,
         "datadao.auditevent": lambda: s.audit.pk,
+        "datadao.joinrequest": lambda: s.join_request.pk,
+        "datadao.termsacceptance": lambda: s.acceptance.pk,
+        "datadao.invitelink": lambda: s.invite.pk,
         "contributions.contribution": lambda: s.contribution.pk,
         "contributions.release": lambda: s.release.pk,
         "labeling.labeltask": lambda: s.task.pk,
@@ -773,6 +828,8 @@ def _admin_routes() -> Iterator[tuple[Route, dict[str, str]]]:
 # permissions the models grant (the read-only ones have no add page; few may be deleted).
 SUPERUSER_CANNOT_ADD = {
     "datadao.auditevent",
+    "datadao.joinrequest",
+    "datadao.termsacceptance",
     "contributions.contribution",
     "contributions.release",
     "labeling.labeltask",

@@ -237,6 +237,8 @@ def _build_world(data_dir: Path) -> World:
             "allocation_id": [allocation.pk],
             "voucher_id": [voucher.pk for voucher in vouchers],
             "cid": [release.cid],
+            # A DAO the member belongs to (may leave), one they manage, one they are not in.
+            "slug": [dao.slug, ldao.slug, other.slug],
         },
     )
 

@@ -1,0 +1,172 @@
+"""Joining and leaving a DAO: the JSON API (``/api/daos/{slug}/terms|join|leave``) and the
+invite page (``/daos/{slug}/invite/{token}``). Session only: no view here declares a token
+scope, so an API token is refused (``contributions.token_auth``); the POSTs are CSRF-checked.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import ensure_csrf_cookie
+from django.views.decorators.http import require_GET, require_POST
+from eth_utils import is_address, to_checksum_address
+
+from datadao import jointerms
+from datadao.joining import (
+    JoinRefused,
+    dao_join,
+    dao_leave,
+    invite_refusal,
+    join_terms_expected,
+    join_terms_typed_data,
+    token_hash,
+)
+from datadao.models import DAO, InviteLink, JoinRequest, Membership
+from datadao.selectors import joining_state
+
+MAX_BODY = 16 * 1024
+
+
+def _error(code: str, detail: str, status: int) -> JsonResponse:
+    return JsonResponse({"error": code, "detail": detail}, status=status)
+
+
+def _dao(slug: str) -> DAO | None:
+    return DAO.objects.filter(slug=slug).first()
+
+
+def serialize_membership(membership: Membership) -> dict[str, Any]:
+    return {
+        "dao": membership.dao.slug,
+        "address": membership.user.address,
+        "role": membership.role,
+        "joined_at": membership.created_at.isoformat(),
+    }
+
+
+def serialize_join_request(request: JoinRequest) -> dict[str, Any]:
+    return {
+        "id": request.pk,
+        "dao": request.dao.slug,
+        "address": request.user.address,
+        "status": request.status,
+        "created_at": request.created_at.isoformat(),
+        "decided_at": request.decided_at.isoformat() if request.decided_at else None,
+    }
+
+
+@require_GET
+@never_cache
+@ensure_csrf_cookie
+def terms(request: HttpRequest, slug: str) -> JsonResponse:
+    """``GET /api/daos/{slug}/terms?address=0x…``: the DAO's join policy, its terms and the
+    EIP-712 typed data ``address`` signs (``eth_signTypedData_v4``) to join, issued now
+    (valid for 10 minutes)."""
+    dao = _dao(slug)
+    if dao is None:
+        return _error("not_found", "No DAO with that name.", 404)
+    address = request.GET.get("address", "")
+    if not is_address(address):
+        return _error("bad_address", "address: required, an Ethereum address (0x + 40 hex).", 400)
+    address = to_checksum_address(address)
+    typed = join_terms_typed_data(dao=dao, address=address)
+    expected = join_terms_expected(dao=dao, address=address)
+    return JsonResponse(
+        {
+            "dao": dao.slug,
+            "joinPolicy": dao.join_policy,
+            "terms": dao.terms,
+            "termsHash": expected.terms_hash,
+            "licenses": expected.licenses,
+            "maxAgeSeconds": jointerms.MAX_AGE_SECONDS,
+            "typedData": typed,
+        }
+    )
+
+
+def _body(request: HttpRequest) -> dict[str, Any]:
+    if len(request.body) > MAX_BODY:
+        raise JoinRefused("too_large", f"The request body is over {MAX_BODY} bytes.", 413)
+    try:
+        body = json.loads(request.body or b"null")
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise JoinRefused("bad_request", f"The body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise JoinRefused(
+            "bad_request", 'The body must be {"typedData": …, "signature": "0x…"}.'
+        ) from None
+    invite = body.get("invite")
+    if invite is not None and not isinstance(invite, str):
+        raise JoinRefused("bad_request", "invite must be the token of an invite link.")
+    return body
+
+
+@require_POST
+def join(request: HttpRequest, slug: str) -> JsonResponse:
+    """``POST /api/daos/{slug}/join`` with ``{"typedData", "signature", "invite"?}`` (CSRF):
+    join with your signed acceptance of the terms. 201 with the membership (open policy or a
+    valid invite link), 202 with the pending request (by request)."""
+    if not request.user.is_authenticated:
+        return _error("unauthenticated", "Sign in with your wallet first.", 401)
+    dao = _dao(slug)
+    if dao is None:
+        return _error("not_found", "No DAO with that name.", 404)
+    try:
+        body = _body(request)
+        joined = dao_join(
+            dao=dao,
+            user=request.user,
+            typed_data=body.get("typedData"),
+            signature=body.get("signature"),
+            invite=body.get("invite"),
+        )
+    except JoinRefused as exc:
+        return _error(exc.code, exc.message, exc.status_code)
+    if isinstance(joined, Membership):
+        return JsonResponse(serialize_membership(joined), status=201)
+    return JsonResponse(serialize_join_request(joined), status=202)
+
+
+@require_POST
+def leave(request: HttpRequest, slug: str) -> HttpResponse:
+    """``POST /api/daos/{slug}/leave`` (CSRF): leave the DAO; 204. The last creator cannot."""
+    if not request.user.is_authenticated:
+        return _error("unauthenticated", "Sign in with your wallet first.", 401)
+    dao = _dao(slug)
+    if dao is None:
+        return _error("not_found", "No DAO with that name.", 404)
+    try:
+        dao_leave(dao=dao, user=request.user)
+    except JoinRefused as exc:
+        return _error(exc.code, exc.message, exc.status_code)
+    return HttpResponse(status=204)
+
+
+@require_GET
+def invite_page(request: HttpRequest, slug: str, token: str) -> HttpResponse:
+    """``/daos/{slug}/invite/{token}``: what the invite admits to, and a button that signs the
+    terms and joins with it. 404 for a link this DAO never issued, 410 for a spent one."""
+    dao = _dao(slug)
+    if dao is None:
+        raise Http404("No DAO with that name.")
+    invite = InviteLink.objects.filter(dao=dao, token_hash=token_hash(token)).first()
+    refusal = invite_refusal(invite) if invite is not None else None
+    joining = joining_state(dao=dao, user=request.user)
+    status = 404 if invite is None else 410 if refusal else 200
+    return render(
+        request,
+        "datadao/invite.html",
+        {
+            "dao": dao,
+            "token": token,
+            "valid": status == 200,
+            "refusal": refusal[1] if refusal else "",
+            "member": joining["membership"] is not None,
+            "joining": joining,
+        },
+        status=status,
+    )
