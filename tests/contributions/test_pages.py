@@ -134,7 +134,7 @@ def test_dataset_page_lists_releases_with_cids_downloads_and_rewards(tabular) ->
     assert '<code class="cid">bafyreleaseone</code> (4 contributions)' in body
     for path in ("manifest.json", "release.car", "data.csv", "data.parquet"):
         assert f'href="/api/releases/bafyreleaseone/{path}"' in body
-    assert "earns up to <strong>500000000000000000</strong> (smallest unit of TOK)" in body
+    assert "earns up to <strong>0.5 TOK</strong> at a full score" in body
     assert "Rewards are paid out when the DAO closes an epoch." in body
 
 

@@ -142,7 +142,12 @@ def _dataset_form(w: World) -> dict[str, Any]:
 
 
 def _policy_form(w: World) -> dict[str, Any]:
-    return {"dataset": w.this.tabular.pk, "per_contribution": "999999", "per_label": "0"}
+    # Typed in tokens (the DAO's token has 18 decimals): 999999 base units.
+    return {
+        "dataset": w.this.tabular.pk,
+        "per_contribution": "0.000000000000999999",
+        "per_label": "0",
+    }
 
 
 def _action(action: str, pk: Callable[[World], int]) -> Callable[[World], dict[str, Any]]:
