@@ -131,7 +131,7 @@ def test_dataset_page_lists_releases_with_cids_downloads_and_rewards(tabular) ->
     RewardPolicy.objects.create(dataset=tabular, per_contribution=5 * 10**17)
     body = Client().get(_page(tabular)).content.decode()
     assert '<a href="/releases/bafyreleaseone/">v1</a>' in body
-    assert '<code class="cid">bafyreleaseone</code> (4 contributions)' in body
+    assert '<a href="/ipfs/bafyreleaseone"><code class="cid">bafyreleaseone</code></a> (4 contributions)' in body
     for path in ("manifest.json", "release.car", "data.csv", "data.parquet"):
         assert f'href="/api/releases/bafyreleaseone/{path}"' in body
     assert "earns up to <strong>0.5 TOK</strong> at a full score" in body

@@ -192,6 +192,13 @@ ROUTES: list[Route] = [
         missing=lambda w: f"/daos/{w.other.dao.slug}/no-such-dataset/label",
     ),
     Route("my-contributions", "me/contributions", fixed("/me/contributions")),
+    # Owner only: the contributor's own; everyone else's answer is that of a missing id.
+    Route(
+        "my-contribution",
+        "me/contributions/<int:contribution_id>",
+        with_public(lambda s: f"/me/contributions/{s.contribution.pk}"),
+        missing=lambda w: f"/me/contributions/{MISSING_ID}",
+    ),
     Route("my-rewards", "me/rewards", fixed("/me/rewards")),
     Route(
         "release-page",
@@ -496,6 +503,9 @@ EXPECT: dict[tuple[str, str], str] = {
     ("label-page", "this"):                 "404  404  200  200  200  200  404  200",
     ("label-page", "other"):                "404  404  404  404  404  404  404  200",
     ("my-contributions", "-"):              "302L 200  200  200  200  200  200  200",
+    ("my-contribution", "this"):            "302L 404  200  404  404  404  404  404",
+    ("my-contribution", "public"):          "302L 404  404  404  404  404  404  404",
+    ("my-contribution", "other"):           "302L 404  404  404  404  404  404  404",
     ("my-rewards", "-"):                    "302L 200  200  200  200  200  200  200",
     ("release-page", "this"):               "404  404  200  200  200  200  404  200",
     ("release-page", "public"):             "200  200  200  200  200  200  200  200",
