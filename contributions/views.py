@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.db.models.fields.json import KeyTransform
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
 from contributions.example import example_csv
@@ -29,6 +30,12 @@ from datadao.schema import scoring_policy
 PAGE_SIZE = 25
 
 
+def _vary_on_htmx(response: HttpResponse) -> HttpResponse:
+    # The same URL answers a whole page or one live part of it: caches must tell them apart.
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
 def _visible_dataset(request: HttpRequest, dao_slug: str, dataset_slug: str) -> Dataset:
     dataset = (
         Dataset.objects.select_related("dao", "reward_policy")
@@ -43,38 +50,50 @@ def _visible_dataset(request: HttpRequest, dao_slug: str, dataset_slug: str) -> 
 
 @require_GET
 def dataset_page(request: HttpRequest, dao_slug: str, dataset_slug: str) -> HttpResponse:
-    """Schema, acceptance rules, counts, the upload widget (members) and recent releases."""
+    """Schema, acceptance rules, counts, the upload widget (members) and recent releases.
+
+    An htmx request (``HX-Request``) gets only the counts, which the open page polls."""
     dataset = _visible_dataset(request, dao_slug, dataset_slug)
     user = request.user if request.user.is_authenticated else None
     counts = status_counts([dataset.pk])
+    if request.htmx:
+        return _vary_on_htmx(
+            render(
+                request,
+                "contributions/_dataset_counts.html",
+                {"dataset": dataset, "counts": [(s.label, counts.get(s.value, 0)) for s in Status]},
+            )
+        )
     is_member = bool(user and Membership.objects.filter(dao_id=dataset.dao_id, user=user).exists())
     labeling = None
     if dataset.kind == "labeling":
         from labeling.selectors import page_summary
 
         labeling = page_summary(dataset)
-    return render(
-        request,
-        "contributions/dataset.html",
-        {
-            "dataset": dataset,
-            "columns": dataset.schema.get("columns", []),
-            "policy": scoring_policy(dataset.scoring),
-            "counts": [(s.label, counts.get(s.value, 0)) for s in Status],
-            "is_member": is_member,
-            # The host the ownership text names (as the upload API checks it).
-            "site": settings.SIWE_DOMAIN or request.get_host(),
-            # The manifest lists every contribution: take only its label-file CIDs.
-            "releases": list(
-                releases_of(dataset).annotate(labels=KeyTransform("labels", "manifest"))[:5]
-            ),
-            "labeling": labeling,
-            "example": (
-                example_csv(dataset.schema["columns"])
-                if dataset.kind == DatasetKind.TABULAR
-                else None
-            ),
-        },
+    return _vary_on_htmx(
+        render(
+            request,
+            "contributions/dataset.html",
+            {
+                "dataset": dataset,
+                "columns": dataset.schema.get("columns", []),
+                "policy": scoring_policy(dataset.scoring),
+                "counts": [(s.label, counts.get(s.value, 0)) for s in Status],
+                "is_member": is_member,
+                # The host the ownership text names (as the upload API checks it).
+                "site": settings.SIWE_DOMAIN or request.get_host(),
+                # The manifest lists every contribution: take only its label-file CIDs.
+                "releases": list(
+                    releases_of(dataset).annotate(labels=KeyTransform("labels", "manifest"))[:5]
+                ),
+                "labeling": labeling,
+                "example": (
+                    example_csv(dataset.schema["columns"])
+                    if dataset.kind == DatasetKind.TABULAR
+                    else None
+                ),
+            },
+        )
     )
 
 
