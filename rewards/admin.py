@@ -157,7 +157,8 @@ class EpochAdmin(ReadOnly):
     def total_tokens(self, obj: Epoch) -> str:
         return _tokens(obj.total, obj.dao)
 
-    readonly_fields = [f.name for f in Epoch._meta.fields]
+    # The total in tokens; the tree dump keeps its integers (it is what the contract checks).
+    readonly_fields = ["total_tokens" if f.name == "total" else f.name for f in Epoch._meta.fields]
     inlines = [AllocationInline]
     actions = ("simulate_close", "close_epochs")
 

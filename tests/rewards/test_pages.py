@@ -10,6 +10,7 @@ from django.test import Client, override_settings
 
 from contributions.models import Contribution, Status
 from datadao.models import DAO
+from datadao.openapi.components import SCHEMAS
 from rewards import services
 from rewards.models import RewardPolicy
 from rewards.views import allocation_claim
@@ -94,6 +95,9 @@ def test_the_claim_keeps_the_integer_and_adds_tokens_and_the_contract() -> None:
     assert claim["token"] == {"symbol": "AIR", "decimals": 18}
     assert "contract" not in claim  # never a null a wallet could take for an address
     assert "has not configured a reward contract yet" in claim["contractMissing"]
+    # The API description (a closed object) says exactly these keys.
+    described = SCHEMAS["Claim"]
+    assert set(claim) <= set(described["properties"]) and set(described["required"]) <= set(claim)
 
     DAO.objects.filter(pk=dao.pk).update(reward_contract_address=CONTRACT)
     allocation.refresh_from_db()
@@ -108,3 +112,28 @@ def test_the_claim_keeps_the_integer_and_adds_tokens_and_the_contract() -> None:
 def test_nothing_yet_says_so() -> None:
     body = _as(UserFactory()).get("/me/rewards").content.decode()
     assert "Nothing accruing right now" in body and "No settled rewards yet" in body
+
+
+def test_the_consoles_simulate_and_close_speak_in_tokens() -> None:
+    dao = DAOFactory(token_symbol="AIR", token_decimals=18)
+    dataset = DatasetFactory(dao=dao)
+    RewardPolicy.objects.create(dataset=dataset, per_contribution=4 * 10**18)
+    me = UserFactory()
+    _credit(dataset, me, 10000, 1)  # 4 AIR
+    _credit(dataset, me, 6250, 2)  # 2.5 AIR
+    epoch = services.epoch_current(dao=dao)
+    client = _as(dao.creator)
+
+    def act(action: str) -> str:
+        data = {"action": action, "_selected_action": [epoch.pk]}
+        return client.post("/admin/rewards/epoch/", data, follow=True).content.decode()
+
+    simulated = act("simulate_close")
+    assert f"total 6.5 AIR; {me.address}: 6.5 AIR" in simulated
+    closed = act("close_epochs")
+    assert "closed, total 6.5 AIR, root 0x" in closed
+    assert "6500000000000000000" not in closed
+    detail = client.get(f"/admin/rewards/epoch/{epoch.pk}/change/").content.decode()
+    assert "6.5 AIR" in detail  # the total and the allocation (the tree dump keeps integers)
+    listing = client.get("/admin/rewards/epoch/").content.decode()
+    assert "6.5 AIR" in listing and "6500000000000000000" not in listing
