@@ -110,7 +110,8 @@ class DAO(models.Model):
         validators=[MaxValueValidator(36)],
         help_text=(
             "The token's decimals (its ERC-20 decimals(), 0-36): amounts are stored in the "
-            "smallest unit and shown and typed in whole tokens."
+            "smallest unit and shown and typed in whole tokens. Match the token contract "
+            "before paying: a change re-reads every stored amount."
         ),
     )
     chain_id = models.PositiveBigIntegerField(default=1)
