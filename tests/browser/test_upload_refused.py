@@ -58,3 +58,25 @@ def test_a_refused_file_is_red_with_its_reason_and_counts_update_without_a_reloa
     )  # fmt: skip
     expect(counts).to_contain_text("Received: 1", timeout=15_000)
     assert page.evaluate("window.__sameDocument") is True
+
+
+def test_a_contributions_page_follows_its_status_live(
+    page: Page, wallet: LocalAccount, wallet_user: User
+) -> None:
+    dataset = DatasetFactory(kind="tabular", schema=CSV_SCHEMA)
+    contribution = Contribution.objects.create(
+        dataset=dataset, contributor=wallet_user, sha256="c" * 64, size=10,
+        storage_name="browser-live", original_name="live.csv", status=Status.VALIDATING,
+    )  # fmt: skip
+    sign_in(page, wallet)
+    page.goto(f"/me/contributions/{contribution.pk}")
+    page.evaluate("window.__sameDocument = true")
+    status = page.locator("#contribution-live .status")
+    expect(status).to_contain_text("Being validated and scored.")
+    Contribution.objects.filter(pk=contribution.pk).update(
+        status=Status.REJECTED, score=1000, reasons=["1 of 1 rows are invalid"]
+    )
+    expect(status).to_contain_text("Rejected: it is not part of the dataset.", timeout=15_000)
+    expect(status).to_have_css("color", RED)
+    expect(page.locator("#contribution-live")).to_contain_text("Below the threshold")
+    assert page.evaluate("window.__sameDocument") is True
