@@ -1,5 +1,5 @@
-"""Contributor pages: a dataset's page with the upload widget, its example file, and
-"my contributions"."""
+"""Contributor pages: a dataset's page with the upload widget, its example file, "my
+contributions" and one contribution's page."""
 
 from __future__ import annotations
 
@@ -10,10 +10,12 @@ from django.contrib.auth.decorators import login_required
 from django.db.models.fields.json import KeyTransform
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
 from contributions.example import example_csv
-from contributions.models import Contribution, Status
+from contributions.models import Contribution, Review, Status
+from contributions.report_words import report_sections
 from contributions.selectors import (
     CountedPaginator,
     contributor_counts,
@@ -26,6 +28,12 @@ from datadao.models import Dataset, DatasetKind, Membership
 from datadao.schema import scoring_policy
 
 PAGE_SIZE = 25
+
+
+def _vary_on_htmx(response: HttpResponse) -> HttpResponse:
+    # The same URL answers a whole page or one live part of it: caches must tell them apart.
+    patch_vary_headers(response, ("HX-Request",))
+    return response
 
 
 def _visible_dataset(request: HttpRequest, dao_slug: str, dataset_slug: str) -> Dataset:
@@ -42,38 +50,50 @@ def _visible_dataset(request: HttpRequest, dao_slug: str, dataset_slug: str) -> 
 
 @require_GET
 def dataset_page(request: HttpRequest, dao_slug: str, dataset_slug: str) -> HttpResponse:
-    """Schema, acceptance rules, counts, the upload widget (members) and recent releases."""
+    """Schema, acceptance rules, counts, the upload widget (members) and recent releases.
+
+    An htmx request (``HX-Request``) gets only the counts, which the open page polls."""
     dataset = _visible_dataset(request, dao_slug, dataset_slug)
     user = request.user if request.user.is_authenticated else None
     counts = status_counts([dataset.pk])
+    if request.htmx:
+        return _vary_on_htmx(
+            render(
+                request,
+                "contributions/_dataset_counts.html",
+                {"dataset": dataset, "counts": [(s.label, counts.get(s.value, 0)) for s in Status]},
+            )
+        )
     is_member = bool(user and Membership.objects.filter(dao_id=dataset.dao_id, user=user).exists())
     labeling = None
     if dataset.kind == "labeling":
         from labeling.selectors import page_summary
 
         labeling = page_summary(dataset)
-    return render(
-        request,
-        "contributions/dataset.html",
-        {
-            "dataset": dataset,
-            "columns": dataset.schema.get("columns", []),
-            "policy": scoring_policy(dataset.scoring),
-            "counts": [(s.label, counts.get(s.value, 0)) for s in Status],
-            "is_member": is_member,
-            # The host the ownership text names (as the upload API checks it).
-            "site": settings.SIWE_DOMAIN or request.get_host(),
-            # The manifest lists every contribution: take only its label-file CIDs.
-            "releases": list(
-                releases_of(dataset).annotate(labels=KeyTransform("labels", "manifest"))[:5]
-            ),
-            "labeling": labeling,
-            "example": (
-                example_csv(dataset.schema["columns"])
-                if dataset.kind == DatasetKind.TABULAR
-                else None
-            ),
-        },
+    return _vary_on_htmx(
+        render(
+            request,
+            "contributions/dataset.html",
+            {
+                "dataset": dataset,
+                "columns": dataset.schema.get("columns", []),
+                "policy": scoring_policy(dataset.scoring),
+                "counts": [(s.label, counts.get(s.value, 0)) for s in Status],
+                "is_member": is_member,
+                # The host the ownership text names (as the upload API checks it).
+                "site": settings.SIWE_DOMAIN or request.get_host(),
+                # The manifest lists every contribution: take only its label-file CIDs.
+                "releases": list(
+                    releases_of(dataset).annotate(labels=KeyTransform("labels", "manifest"))[:5]
+                ),
+                "labeling": labeling,
+                "example": (
+                    example_csv(dataset.schema["columns"])
+                    if dataset.kind == DatasetKind.TABULAR
+                    else None
+                ),
+            },
+        )
     )
 
 
@@ -132,3 +152,66 @@ def my_contributions(request: HttpRequest) -> HttpResponse:
             "query": urlencode({k: v for k, v in (("status", status), ("dataset", dataset)) if v}),
         },
     )
+
+
+# Each status in words, for the contributor: what happened and what comes next.
+STATUS_WORDS = {
+    Status.RECEIVED: "Received: waiting to be validated.",
+    Status.VALIDATING: "Being validated and scored.",
+    Status.REJECTED: "Rejected: it is not part of the dataset.",
+    Status.ACCEPTED: "Accepted: being stored on IPFS.",
+    Status.PINNING: "Accepted: being pinned to IPFS.",
+    Status.PINNED: "Pinned: it is part of the dataset, stored on IPFS under its CID.",
+    Status.FAILED: "Processing failed; the DAO's operators can retry it.",
+}
+
+# What each score measures (0 to 10000), in words.
+SCORE_MEANINGS = (
+    ("authenticity", "Authenticity", "the file is signed by your wallet (full marks when signed)"),
+    ("ownership", "Ownership", "the signature proves the file is yours"),
+    ("quality", "Quality", "valid, complete rows; image resolution and sharpness; readable text"),
+    ("uniqueness", "Uniqueness", "rows, images or texts not already in the dataset"),
+)
+
+
+@login_required
+@require_GET
+def my_contribution(request: HttpRequest, contribution_id: int) -> HttpResponse:
+    """One of your contributions: its status (live while it is processed), every score with
+    its meaning, the validation report in words, its CID and proof, and the reward it earned
+    or why none. Someone else's contribution is a 404, like a missing one.
+
+    An htmx request (``HX-Request``) gets only the live part, which the page polls until the
+    status is final."""
+    from rewards.selectors import contribution_reward
+
+    contribution = (
+        Contribution.objects.filter(pk=contribution_id, contributor=request.user)
+        .select_related("dataset__dao", "dataset__reward_policy", "proof")
+        .first()
+    )
+    if contribution is None:
+        raise Http404("No such contribution of yours.")
+    policy = scoring_policy(contribution.dataset.scoring)
+    scores = [
+        (label, getattr(contribution, field), meaning, policy["weights"][field])
+        for field, label, meaning in SCORE_MEANINGS
+    ]
+    context = {
+        "c": contribution,
+        "dao": contribution.dataset.dao,
+        "status_words": STATUS_WORDS.get(contribution.status, contribution.status),
+        "final": contribution.status in (Status.PINNED, Status.REJECTED, Status.FAILED)
+        and contribution.review != Review.PENDING,
+        "scores": scores,
+        "threshold": policy["threshold"],
+        "sections": report_sections(contribution.report),
+        "reward": contribution_reward(contribution=contribution, threshold=policy["threshold"]),
+        "has_proof": hasattr(contribution, "proof"),
+    }
+    template = (
+        "contributions/_contribution_live.html"
+        if request.htmx
+        else "contributions/contribution.html"
+    )
+    return render(request, template, context)

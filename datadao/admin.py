@@ -120,6 +120,17 @@ def _service_errors(form: forms.BaseForm, exc: ValidationError) -> None:
 
 
 class DAOForm(forms.ModelForm):
+    token_decimals = forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=36,
+        initial=18,
+        help_text=(
+            "The token's decimals (its ERC-20 decimals(): 18 for most tokens, 6 for USDC); "
+            "amounts are shown and typed in whole tokens. Empty: unchanged (18 for a new DAO)."
+        ),
+    )
+
     class Meta:
         model = DAO
         fields = [
@@ -127,6 +138,7 @@ class DAOForm(forms.ModelForm):
             "slug",
             "description",
             "token_symbol",
+            "token_decimals",
             "chain_id",
             "reward_contract_address",
             "epoch_days",
@@ -141,6 +153,10 @@ class DAOForm(forms.ModelForm):
 
     def clean_join_policy(self) -> str:
         return self.cleaned_data.get("join_policy") or self.instance.join_policy
+
+    def clean_token_decimals(self) -> int:
+        value = self.cleaned_data.get("token_decimals")
+        return self.instance.token_decimals if value is None else value
 
     def _post_clean(self) -> None:
         # After the model's own validation (format, the unique (chain, contract) constraint):
@@ -199,6 +215,7 @@ class DAOAdmin(DaoScopedAdmin):
                 name=obj.name,
                 slug=obj.slug,
                 token_symbol=obj.token_symbol,
+                token_decimals=obj.token_decimals,
                 description=obj.description,
                 chain_id=obj.chain_id,
                 reward_contract_address=obj.reward_contract_address,

@@ -75,6 +75,13 @@ def format_ratio(value: float) -> str:
     return f"{value:.2f}"
 
 
+def format_decimal(value: float) -> str:
+    """Axis ticks of amounts in whole tokens: grouped thousands, at most 6 decimals, no
+    trailing zeros, never an exponent (``1,500``, ``0.25``)."""
+    text = f"{value:,.6f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
 def format_compact(value: float) -> str:
     """Large integers (token amounts in the smallest unit) in a short, exact-enough form."""
     number = int(value)

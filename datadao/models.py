@@ -11,6 +11,7 @@ import secrets
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -112,6 +113,15 @@ class DAO(models.Model):
     slug = models.SlugField(max_length=64, unique=True)
     description = models.TextField(blank=True)
     token_symbol = models.CharField(max_length=11)
+    token_decimals = models.PositiveSmallIntegerField(
+        default=18,
+        validators=[MaxValueValidator(36)],
+        help_text=(
+            "The token's decimals (its ERC-20 decimals(), 0-36): amounts are stored in the "
+            "smallest unit and shown and typed in whole tokens. Match the token contract "
+            "before paying: a change re-reads every stored amount."
+        ),
+    )
     chain_id = models.PositiveBigIntegerField(default=1)
     reward_contract_address = models.CharField(
         max_length=42,
@@ -177,6 +187,11 @@ class DAO(models.Model):
             ),
             models.CheckConstraint(
                 condition=models.Q(join_policy__in=JoinPolicy.values), name="dao_join_policy_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(token_decimals__gte=0, token_decimals__lte=36),
+                name="dao_token_decimals_range",
+                violation_error_message="A token has between 0 and 36 decimals.",
             ),
         ]
 

@@ -4,14 +4,88 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import QuerySet
+from django.forms.utils import pretty_name
 from django.http import HttpRequest
 
 from datadao.admin import DaoScopedAdmin, ReadOnlyAdminMixin
 from rewards import services
 from rewards.models import Allocation, Epoch, RewardEntry, RewardPolicy, Voucher
+from rewards.units import format_amount, format_units, parse_units
+
+_AMOUNT_FIELDS = ("per_contribution", "per_label", "epoch_budget")
+
+
+def _tokens(amount: Any, dao: Any) -> str:
+    return (
+        "" if amount is None else format_amount(int(amount), dao.token_decimals, dao.token_symbol)
+    )
+
+
+class RewardPolicyForm(forms.ModelForm):
+    """Amounts are typed in whole tokens ("5", "0.25") and stored as integer base units.
+
+    The token (and so its decimals) is the chosen dataset's DAO's, known only once the dataset
+    field is clean: the amounts are converted in ``clean``.
+    """
+
+    per_contribution = forms.CharField(
+        initial="0",
+        help_text="Tokens paid for a contribution scoring 10000 (scaled by its score), e.g. 5 "
+        "or 0.25.",
+    )
+    per_label = forms.CharField(initial="0", help_text="Tokens paid per settled label.")
+    epoch_budget = forms.CharField(
+        required=False,
+        help_text="At most this many tokens per epoch; above it allocations scale pro rata "
+        "(empty: no cap).",
+    )
+
+    class Meta:
+        model = RewardPolicy
+        fields = ["dataset", "per_contribution", "per_label", "epoch_budget"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        dao = self._dao()
+        if self.instance.pk is not None and dao is not None:
+            for name in _AMOUNT_FIELDS:
+                value = getattr(self.instance, name)
+                self.initial[name] = (
+                    "" if value is None else format_units(int(value), dao.token_decimals)
+                )
+        if dao is not None:
+            for name in _AMOUNT_FIELDS:
+                self.fields[name].label = f"{pretty_name(name)} ({dao.token_symbol})"
+
+    def _dao(self) -> Any:
+        dataset = self.cleaned_data.get("dataset") if hasattr(self, "cleaned_data") else None
+        if dataset is None and self.instance.dataset_id is not None:
+            dataset = self.instance.dataset
+        return None if dataset is None else dataset.dao
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        dao = self._dao()
+        if dao is None:
+            return cleaned
+        for name in _AMOUNT_FIELDS:
+            text = cleaned.get(name)
+            if text is None:
+                continue  # the field itself was refused (e.g. required and empty)
+            if name == "epoch_budget" and not text.strip():
+                cleaned[name] = None
+                continue
+            try:
+                cleaned[name] = parse_units(text, dao.token_decimals)
+            except ValueError as exc:
+                self.add_error(
+                    name, f"{exc} ({dao.token_symbol} has {dao.token_decimals} decimals.)"
+                )
+        return cleaned
 
 
 class ReadOnly(ReadOnlyAdminMixin, DaoScopedAdmin):
@@ -20,10 +94,30 @@ class ReadOnly(ReadOnlyAdminMixin, DaoScopedAdmin):
 
 @admin.register(RewardPolicy)
 class RewardPolicyAdmin(DaoScopedAdmin):
-    """The reward policy editor: amounts are whole numbers of the token's smallest unit."""
+    """The reward policy editor: amounts in tokens, stored in the token's smallest unit."""
 
     dao_lookup = "dataset__dao_id"
-    list_display = ("dataset", "per_contribution", "per_label", "epoch_budget", "updated_at")
+    form = RewardPolicyForm
+    list_display = (
+        "dataset",
+        "per_contribution_tokens",
+        "per_label_tokens",
+        "budget_tokens",
+        "updated_at",
+    )
+    list_select_related = ("dataset__dao",)
+
+    @admin.display(description="per contribution")
+    def per_contribution_tokens(self, obj: RewardPolicy) -> str:
+        return _tokens(obj.per_contribution, obj.dataset.dao)
+
+    @admin.display(description="per label")
+    def per_label_tokens(self, obj: RewardPolicy) -> str:
+        return _tokens(obj.per_label, obj.dataset.dao)
+
+    @admin.display(description="epoch budget")
+    def budget_tokens(self, obj: RewardPolicy) -> str:
+        return _tokens(obj.epoch_budget, obj.dataset.dao) or "no cap"
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -38,19 +132,33 @@ class RewardPolicyAdmin(DaoScopedAdmin):
 
 class AllocationInline(admin.TabularInline):
     model = Allocation
-    fields = ("account", "amount", "tree_index")
+    fields = ("account", "amount_tokens", "tree_index")
     readonly_fields = fields
     extra = 0
     can_delete = False
     max_num = 0
     show_change_link = False
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Allocation]:
+        return super().get_queryset(request).select_related("epoch__dao")
+
+    @admin.display(description="amount")
+    def amount_tokens(self, obj: Allocation) -> str:
+        return _tokens(obj.amount, obj.epoch.dao)
+
 
 @admin.register(Epoch)
 class EpochAdmin(ReadOnly):
-    list_display = ("dao", "number", "status", "total", "root", "dump_cid", "closed_at")
+    list_display = ("dao", "number", "status", "total_tokens", "root", "dump_cid", "closed_at")
     list_filter = ("status",)
-    readonly_fields = [f.name for f in Epoch._meta.fields]
+    list_select_related = ("dao",)
+
+    @admin.display(description="total")
+    def total_tokens(self, obj: Epoch) -> str:
+        return _tokens(obj.total, obj.dao)
+
+    # The total in tokens; the tree dump keeps its integers (it is what the contract checks).
+    readonly_fields = ["total_tokens" if f.name == "total" else f.name for f in Epoch._meta.fields]
     inlines = [AllocationInline]
     actions = ("simulate_close", "close_epochs")
 
@@ -64,9 +172,10 @@ class EpochAdmin(ReadOnly):
             if not allocations:
                 self.message_user(request, f"{epoch}: nothing to allocate yet.", messages.INFO)
                 continue
-            lines = ", ".join(f"{a}: {v}" for a, v in list(allocations.items())[:20])
+            dao = epoch.dao
+            lines = ", ".join(f"{a}: {_tokens(v, dao)}" for a, v in list(allocations.items())[:20])
             more = f" (+{len(allocations) - 20} more)" if len(allocations) > 20 else ""
-            total = sum(allocations.values())
+            total = _tokens(sum(allocations.values()), dao)
             self.message_user(request, f"{epoch}: total {total}; {lines}{more}", messages.INFO)
 
     @admin.action(description="Close epoch (settle, sign the Merkle root, pin the dump)")
@@ -81,7 +190,7 @@ class EpochAdmin(ReadOnly):
                 continue
             self.message_user(
                 request,
-                f"{closed}: closed, total {closed.total}, root {closed.root}, "
+                f"{closed}: closed, total {_tokens(closed.total, epoch.dao)}, root {closed.root}, "
                 f"dump {closed.dump_cid}",
                 messages.SUCCESS,
             )
@@ -89,12 +198,21 @@ class EpochAdmin(ReadOnly):
 
 @admin.register(RewardEntry)
 class RewardEntryAdmin(ReadOnly):
-    list_display = ("account", "amount", "reason", "dataset", "epoch", "created_at")
+    list_display = ("account", "amount_tokens", "reason", "dataset", "epoch", "created_at")
     list_filter = ("reason",)
-    list_select_related = ("account", "dataset", "epoch")
+    list_select_related = ("account", "dataset", "epoch", "dao")
+
+    @admin.display(description="amount")
+    def amount_tokens(self, obj: RewardEntry) -> str:
+        return _tokens(obj.amount, obj.dao)
 
 
 @admin.register(Voucher)
 class VoucherAdmin(ReadOnly):
-    list_display = ("contributor", "amount", "nonce", "deadline", "dao", "created_at")
+    list_display = ("contributor", "amount_tokens", "nonce", "deadline", "dao", "created_at")
     search_fields = ("contributor",)
+    list_select_related = ("dao",)
+
+    @admin.display(description="amount")
+    def amount_tokens(self, obj: Voucher) -> str:
+        return _tokens(obj.amount, obj.dao)

@@ -12,6 +12,8 @@ from django.views.decorators.http import require_GET
 
 from datadao.models import MANAGER_ROLES, Membership
 from rewards.models import Allocation, Voucher
+from rewards.selectors import rewards_accrued
+from rewards.units import format_amount, format_units
 
 
 def _owner_or_manager(request: HttpRequest, address: str, dao_id: int) -> bool:
@@ -25,21 +27,40 @@ def _owner_or_manager(request: HttpRequest, address: str, dao_id: int) -> bool:
 
 def allocation_claim(allocation: Allocation) -> dict[str, Any]:
     """Everything a wallet needs to call ``claim(epoch, amount, proof)``, and to check first
-    that ``contract`` is this DAO's (its ``daoId()`` must equal ``daoId``)."""
+    that ``contract`` is this DAO's (its ``daoId()`` must equal ``daoId``).
+
+    ``amount`` is the integer in the token's smallest unit, as a decimal string (what the
+    contract takes); ``amountTokens`` and ``display`` are the same amount for people. A DAO
+    with no reward contract yet gets ``contractMissing`` (why, and what to do) instead of
+    ``contract``: never a null a wallet could mistake for an address.
+    """
     epoch = allocation.epoch
-    return {
-        "dao": epoch.dao.slug,
-        "daoId": epoch.dao.onchain_id,
+    dao = epoch.dao
+    amount = int(allocation.amount)
+    claim: dict[str, Any] = {
+        "dao": dao.slug,
+        "daoId": dao.onchain_id,
         "epoch": epoch.number,
         "root": epoch.root,
         "account": allocation.account,
-        "amount": str(int(allocation.amount)),
+        "amount": str(amount),
+        "amountTokens": format_units(amount, dao.token_decimals),
+        "token": {"symbol": dao.token_symbol, "decimals": dao.token_decimals},
+        "display": format_amount(amount, dao.token_decimals, dao.token_symbol),
         "proof": allocation.proof,
         "treeIndex": allocation.tree_index,
-        "chainId": epoch.dao.chain_id,
-        "contract": epoch.dao.reward_contract_address or None,
-        "dumpCid": epoch.dump_cid,
+        "chainId": dao.chain_id,
     }
+    if dao.reward_contract_address:
+        claim["contract"] = dao.reward_contract_address
+    else:
+        claim["contractMissing"] = (
+            f"{dao.name} has not configured a reward contract yet, so this claim cannot be "
+            "submitted on chain yet; keep it: it stays valid, and the DAO's admins set the "
+            "contract in the console."
+        )
+    claim["dumpCid"] = epoch.dump_cid
+    return claim
 
 
 def _not_found(what: str, pk: int) -> JsonResponse:
@@ -84,14 +105,22 @@ def voucher_download(request: HttpRequest, voucher_id: int) -> HttpResponse:
 @login_required
 @require_GET
 def my_rewards(request: HttpRequest) -> HttpResponse:
-    """Earned per epoch with claim data to copy or download, and vouchers."""
+    """Accrued in open epochs, settled per epoch with claim data to copy or download, and
+    vouchers; every amount in tokens."""
     allocations = (
         Allocation.objects.filter(account=request.user.address)
         .select_related("epoch__dao")
         .order_by("-epoch__closed_at")[:200]
     )
-    vouchers = Voucher.objects.filter(contributor=request.user.address).order_by("-created_at")[
-        :200
-    ]
-    rows = [(a, json.dumps(allocation_claim(a))) for a in allocations]
-    return render(request, "rewards/mine.html", {"rows": rows, "vouchers": vouchers})
+    vouchers = (
+        Voucher.objects.filter(contributor=request.user.address)
+        .select_related("dao")
+        .order_by("-created_at")[:200]
+    )
+    rows = [(a, json.dumps(allocation_claim(a), indent=1)) for a in allocations]
+    context = {
+        "rows": rows,
+        "vouchers": vouchers,
+        "accrued": rewards_accrued(account=request.user),
+    }
+    return render(request, "rewards/mine.html", context)

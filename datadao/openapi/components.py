@@ -335,12 +335,30 @@ SCHEMAS: dict[str, Schema] = {
             "epoch": INTEGER,
             "root": STRING,
             "account": ADDRESS,
-            "amount": {"type": "string", "pattern": "^[0-9]+$", "description": "uint256"},
+            "amount": {
+                "type": "string",
+                "pattern": "^[0-9]+$",
+                "description": "uint256 in the token's smallest unit: what claim() takes.",
+            },
+            "amountTokens": {
+                "type": "string",
+                "description": "The same amount in whole tokens, for people (e.g. 1,234.5).",
+            },
+            "token": closed({"symbol": STRING, "decimals": COUNT}),
+            "display": {"type": "string", "description": "amountTokens and the symbol."},
             "proof": STRINGS,
             "treeIndex": COUNT,
             "chainId": INTEGER,
-            "contract": nullable(ADDRESS),
+            "contract": {
+                **ADDRESS,
+                "description": "The DAO's DatadaoDistributor to call claim() on.",
+            },
+            "contractMissing": {
+                "type": "string",
+                "description": "Instead of contract, while the DAO has none configured: why.",
+            },
             "dumpCid": STRING,
-        }
+        },
+        optional=("contract", "contractMissing"),
     ),
 }

@@ -31,6 +31,7 @@ from datadao.dashboard import (
     dashboard_dao,
     dashboard_daos,
 )
+from rewards.units import format_amount
 
 View = Callable[..., HttpResponse]
 
@@ -95,22 +96,25 @@ def _charts(board: Dashboard) -> dict[str, Any]:
             empty_message="No finished consensus run yet",
         )
         agreement.append({"series": series, "svg": _safe(svg)})
+    dao = board.dao
+    unit = 10**dao.token_decimals
     rewards = charts.bar_chart(
         chart_id="chart-rewards",
-        title="Rewards per epoch (token's smallest unit)",
+        title=f"Rewards per epoch ({dao.token_symbol})",
         bars=[
             charts.Bar(
                 label=f"#{e.number}",
-                value=e.total,
-                display=charts.format_compact(e.total),
+                # The bar's height only: the text shown is the exact amount.
+                value=e.total / unit,
+                display=format_amount(e.total, dao.token_decimals, dao.token_symbol),
                 style=1 if e.pending else 0,
                 note="open: accrued so far" if e.pending else "closed",
             )
             for e in board.epochs
         ],
         x_label="epoch",
-        y_label="amount",
-        value_format=charts.format_compact,
+        y_label=dao.token_symbol,
+        value_format=charts.format_decimal,
         legend=[(0, "closed"), (1, "open (accrued so far)")],
         empty_message="No rewards yet",
     )

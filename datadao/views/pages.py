@@ -48,6 +48,18 @@ class DAOForm(forms.Form):
     token_symbol = forms.RegexField(
         regex=r"^[A-Za-z0-9]{1,11}$", max_length=11, help_text="1–11 letters or digits"
     )
+    token_decimals = forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=36,
+        initial=18,
+        help_text="The token's decimals: 18 for most ERC-20 tokens, 6 for USDC (empty: 18)",
+    )
+
+    def clean_token_decimals(self) -> int:
+        value = self.cleaned_data.get("token_decimals")
+        return 18 if value is None else value
+
     chain_id = forms.IntegerField(min_value=1, initial=1)
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False)
     join_policy = forms.ChoiceField(

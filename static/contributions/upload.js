@@ -36,19 +36,41 @@
     if (body.failure) text += " — " + body.failure;
     return text;
   }
+  function link(ui, id) {
+    if (ui.li.querySelector("a.details")) return;
+    const a = document.createElement("a");
+    a.className = "details";
+    a.href = "/me/contributions/" + id;
+    a.textContent = "details";
+    ui.li.append(" ", a);
+  }
   function poll(id, ui) {
     fetch("/api/contributions/" + id, { credentials: "same-origin" })
       .then((r) => r.json())
       .then((body) => {
         ui.status.textContent = describe(body);
         ui.li.dataset.status = body.status;
+        link(ui, id);
         if (!FINAL.includes(body.status)) setTimeout(() => poll(id, ui), 1000);
       })
       .catch(() => setTimeout(() => poll(id, ui), 3000));
   }
+  // A refusal is shown in red (CSS on data-status) with the server's reason, and announced:
+  // the list is an aria-live region.
   function refuse(ui, text) {
     ui.status.textContent = text;
+    ui.status.setAttribute("role", "alert");
     ui.li.dataset.status = "refused";
+  }
+  function refusal(xhr) {
+    // The API answers refusals as {"error": code, "detail": message}; anything else (a proxy's
+    // page, an empty body) is shown by its status.
+    let body = null;
+    try { body = JSON.parse(xhr.responseText); } catch (e) { body = null; }
+    if (body && body.detail) return "refused — " + body.detail;
+    if (body && body.error) return "refused — " + body.error;
+    if (xhr.status === 413) return "refused — the file is larger than this site accepts";
+    return "refused — the server answered " + xhr.status + (xhr.statusText ? " " + xhr.statusText : "");
   }
   async function sign(form, file, ui) {
     if (file.size > SIGN_MAX_BYTES) { ui.note = " (too large to sign in the browser: unsigned)"; return ""; }
@@ -71,17 +93,20 @@
     xhr.setRequestHeader("X-CSRFToken", csrfToken());
     xhr.upload.onprogress = (e) => { if (e.lengthComputable) ui.bar.value = (100 * e.loaded) / e.total; };
     xhr.onload = () => {
-      let body = {};
-      try { body = JSON.parse(xhr.responseText); } catch (e) { body = { detail: xhr.responseText }; }
       if (xhr.status === 201) {
+        let body = {};
+        try { body = JSON.parse(xhr.responseText); } catch (e) { body = {}; }
         ui.bar.value = 100;
         ui.status.textContent = body.status;
         poll(body.id, ui);
       } else {
-        refuse(ui, "refused — " + (body.detail || xhr.status));
+        refuse(ui, refusal(xhr));
       }
     };
-    xhr.onerror = () => { ui.status.textContent = "network error"; };
+    xhr.onerror = () => {
+      refuse(ui, "not sent — the connection failed (network error); try again");
+      ui.li.dataset.status = "error";
+    };
     ui.status.textContent = (signature ? "uploading (signed)" : "uploading") + (ui.note || "");
     xhr.send(form);
   }

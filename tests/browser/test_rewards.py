@@ -53,7 +53,7 @@ def test_a_settled_reward_is_shown_and_its_claim_copied(
     # The copy buttons are wired by a deferred script: a click before it ran does nothing.
     page.wait_for_load_state("load")
     row = page.get_by_role("row").filter(has_text=dataset.dao.name)
-    expect(row.get_by_role("cell").nth(2)).to_have_text(str(75 * 10**16))
+    expect(row.get_by_role("cell").nth(2)).to_have_text(f"0.75 {dataset.dao.token_symbol}")
 
     row.get_by_role("button", name="Copy", exact=True).click()
     expect(row.locator("button.copy")).to_have_text("Copied")

@@ -131,10 +131,13 @@ def test_dataset_page_lists_releases_with_cids_downloads_and_rewards(tabular) ->
     RewardPolicy.objects.create(dataset=tabular, per_contribution=5 * 10**17)
     body = Client().get(_page(tabular)).content.decode()
     assert '<a href="/releases/bafyreleaseone/">v1</a>' in body
-    assert '<code class="cid">bafyreleaseone</code> (4 contributions)' in body
+    assert (
+        '<a href="/ipfs/bafyreleaseone"><code class="cid">bafyreleaseone</code></a>'
+        " (4 contributions)" in body
+    )
     for path in ("manifest.json", "release.car", "data.csv", "data.parquet"):
         assert f'href="/api/releases/bafyreleaseone/{path}"' in body
-    assert "earns up to <strong>500000000000000000</strong> (smallest unit of TOK)" in body
+    assert "earns up to <strong>0.5 TOK</strong> at a full score" in body
     assert "Rewards are paid out when the DAO closes an epoch." in body
 
 
@@ -181,3 +184,28 @@ def test_my_contributions_filter_by_dataset_and_keep_filters_across_pages(
     other = DatasetFactory()  # not one of mine: the filter ignores it
     unfiltered = member_client.get(f"/me/contributions?dataset={other.pk}").content.decode()
     assert "files-26.bin" in unfiltered
+
+
+def test_dataset_counts_are_served_alone_to_the_pages_poll(
+    member_client: Client,
+    tabular,
+    member,
+    django_assert_num_queries,  # type: ignore[no-untyped-def]
+) -> None:
+    body = member_client.get(_page(tabular)).content.decode()
+    assert f'id="dataset-counts" class="counts" data-poll-url="{_page(tabular)}"' in body
+    assert "contributions/live" in body
+    Contribution.objects.create(
+        dataset=tabular, contributor=member, sha256="e" * 64, size=1, storage_name="counted",
+        status=Status.REJECTED,
+    )  # fmt: skip
+    # Session, user, the dataset, the tallies: the counts without the rest of the page.
+    with django_assert_num_queries(4):
+        response = member_client.get(_page(tabular), HTTP_HX_REQUEST="true")
+    part = response.content.decode()
+    assert part.lstrip().startswith('<ul id="dataset-counts"')
+    assert '<li>Rejected: <span class="n">1</span></li>' in part and "<html" not in part
+    assert "HX-Request" in response["Vary"]
+    # A members-only dataset's counts are as hidden as its page.
+    private = DatasetFactory(dao=tabular.dao, visibility=Visibility.MEMBERS)
+    assert Client().get(_page(private), HTTP_HX_REQUEST="true").status_code == 404

@@ -227,9 +227,14 @@ def test_charts_and_numbers_for_seeded_data(dao: DAO) -> None:
 
     # Rewards per epoch: the closed one, and the open one's accrued entries (2 × 0.1 token).
     rewards = _bars(_svg(body, "chart-rewards"), key="data-label")
-    assert rewards["#1"].get("data-value") == "3e+18"
-    assert rewards["#2"].get("data-value") == "2e+17"
-    assert "2.00e17 (open: accrued so far)" in ET.tostring(rewards["#2"], encoding="unicode")
+    # Heights in whole tokens; the text shown is the exact amount with the symbol.
+    assert rewards["#1"].get("data-value") == "3"
+    assert rewards["#2"].get("data-value") == "0.2"
+    assert "0.2 TOK (open: accrued so far)" in ET.tostring(rewards["#2"], encoding="unicode")
+    assert "#1: 3 TOK" in ET.tostring(rewards["#1"], encoding="unicode")
+    rewards_section = body[body.index('id="h-rewards"') :]
+    assert "e+1" not in rewards_section and "e17" not in rewards_section
+    assert "e18" not in rewards_section
 
     # Waiting work from the database, with its queue; the worker heartbeat.
     workers = body[body.index('id="h-backlog"') :]

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from django.db import IntegrityError, transaction
 from django.test import Client
 
 from contributions.models import Contribution, Release, Status
-from datadao.models import Visibility
+from datadao.models import DAO, Visibility
 from labeling.models import LabelTask, TaskStatus
 from rewards.models import RewardPolicy
 from tests.factories import DAOFactory, DatasetFactory, UserFactory
@@ -60,12 +61,38 @@ def test_each_dataset_is_linked_and_described_in_plain_words(django_assert_num_q
     assert f"<dt>DAO id</dt><dd><code>{dao.onchain_id}</code>" in body
     assert "CSV or JSON Lines rows with 2 columns: <code>sensor</code> (string, required)" in body
     assert "2 pinned contributions" in body
-    assert "earns up to <strong>1000000000000000000</strong> (smallest unit of AIR)" in body
+    assert "earns up to <strong>1 AIR</strong> at a full score" in body
     assert "an epoch closes, every 7 days" in body
     assert "Labels for texts: <code>0</code>, <code>1</code> (one per item), 2 labelers" in body
     assert "3 items to label, 1 settled" in body
-    assert "Each settled label earns up to <strong>10000000000000000</strong>" in body
-    assert "At most 100000000000000000000 is paid per epoch" in body
+    assert "Each settled label earns up to <strong>0.01 AIR</strong>" in body
+    assert "At most 100 AIR is paid per epoch" in body
     assert "Secret" not in body
     assert '<a href="/releases/bafyrelease2/">v2</a>' in body and "bafyrelease1" not in body
     assert body.count("none yet") == 1
+
+
+@pytest.mark.django_db
+def test_founding_a_dao_sets_its_token_decimals() -> None:
+    client = Client()
+    client.force_login(UserFactory(), backend="django.contrib.auth.backends.ModelBackend")
+    form = {"name": "Coins", "slug": "coins", "token_symbol": "USDC", "chain_id": "1"}
+    assert "token_decimals" in client.get("/daos/new").content.decode()
+    refused = client.post("/daos/new", form | {"token_decimals": "37"})
+    assert refused.status_code == 200
+    assert "Ensure this value is less than or equal to 36." in refused.content.decode()
+    assert not DAO.objects.filter(slug="coins").exists()
+    assert client.post("/daos/new", form | {"token_decimals": "6"}).status_code == 302
+    assert DAO.objects.get(slug="coins").token_decimals == 6
+    # Left empty, a DAO's token has 18 decimals, the ERC-20 default.
+    assert (
+        client.post("/daos/new", form | {"slug": "more", "token_decimals": ""}).status_code == 302
+    )
+    assert DAO.objects.get(slug="more").token_decimals == 18
+
+
+@pytest.mark.django_db
+def test_the_decimals_are_range_checked_by_the_database() -> None:
+    dao = DAOFactory()
+    with pytest.raises(IntegrityError, match="dao_token_decimals_range"), transaction.atomic():
+        DAO.objects.filter(pk=dao.pk).update(token_decimals=37)

@@ -142,7 +142,12 @@ def _dataset_form(w: World) -> dict[str, Any]:
 
 
 def _policy_form(w: World) -> dict[str, Any]:
-    return {"dataset": w.this.tabular.pk, "per_contribution": "999999", "per_label": "0"}
+    # Typed in tokens (the DAO's token has 18 decimals): 999999 base units.
+    return {
+        "dataset": w.this.tabular.pk,
+        "per_contribution": "0.000000000000999999",
+        "per_label": "0",
+    }
 
 
 def _action(action: str, pk: Callable[[World], int]) -> Callable[[World], dict[str, Any]]:
@@ -196,6 +201,13 @@ ROUTES: list[Route] = [
         },
     ),
     Route("my-contributions", "me/contributions", fixed("/me/contributions")),
+    # Owner only: the contributor's own; everyone else's answer is that of a missing id.
+    Route(
+        "my-contribution",
+        "me/contributions/<int:contribution_id>",
+        with_public(lambda s: f"/me/contributions/{s.contribution.pk}"),
+        missing=lambda w: f"/me/contributions/{MISSING_ID}",
+    ),
     Route("my-rewards", "me/rewards", fixed("/me/rewards")),
     Route(
         "release-page",
@@ -531,6 +543,9 @@ EXPECT: dict[tuple[str, str], str] = {
     ("dao-invite", "other"):                "200  200  200  200  200  200  200  200",
     ("dao-invite", "unknown"):              "404  404  404  404  404  404  404  404",
     ("my-contributions", "-"):              "302L 200  200  200  200  200  200  200",
+    ("my-contribution", "this"):            "302L 404  200  404  404  404  404  404",
+    ("my-contribution", "public"):          "302L 404  404  404  404  404  404  404",
+    ("my-contribution", "other"):           "302L 404  404  404  404  404  404  404",
     ("my-rewards", "-"):                    "302L 200  200  200  200  200  200  200",
     ("release-page", "this"):               "404  404  200  200  200  200  404  200",
     ("release-page", "public"):             "200  200  200  200  200  200  200  200",

@@ -41,6 +41,7 @@ from datadao.services import (
 )
 from rewards import services as rewards
 from rewards.models import Epoch, RewardPolicy
+from rewards.units import format_units
 from tests.contributions.conftest import CSV_SCHEMA, good_csv
 from tests.factories import UserFactory
 from tests.rewards import evm
@@ -137,7 +138,12 @@ def _paying_dataset(dao: DAO, creator: User, slug: str = "loot"):  # type: ignor
     dataset_set_status(dataset=dataset, actor=creator, status=DatasetStatus.OPEN)
     response = _as(creator).post(
         "/admin/rewards/rewardpolicy/add/",
-        {"dataset": dataset.pk, "per_contribution": PER_CONTRIBUTION, "per_label": 0},
+        # Typed in tokens: the DAO's token has the default 18 decimals.
+        {
+            "dataset": dataset.pk,
+            "per_contribution": format_units(PER_CONTRIBUTION, 18),
+            "per_label": 0,
+        },
     )
     assert response.status_code == 302, response.content.decode()[-2000:]
     assert RewardPolicy.objects.get(dataset=dataset).per_contribution == PER_CONTRIBUTION

@@ -1,0 +1,103 @@
+"""Reads for the rewards pages: what a person has accrued and what is settled for them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection
+from django.db.models import Count, Sum
+
+from datadao.models import DAO, User
+from rewards.models import RewardEntry
+
+
+@dataclass(frozen=True)
+class AccruedRow:
+    """Credits in a DAO's open epoch, not settled yet (a budget cap may still scale them)."""
+
+    dao: DAO
+    amount: int
+    entries: int
+
+
+def rewards_accrued(*, account: User) -> list[AccruedRow]:
+    """The person's unsettled credits per DAO, largest first. Two queries."""
+    entries = RewardEntry.objects.filter(account=account, epoch__isnull=True)
+    totals: dict[int, list[int]] = {}
+    if connection.vendor == "sqlite":
+        # SQLite's SUM is 64-bit and overflows on token amounts: add them up exactly here.
+        for dao_id, amount in entries.values_list("dao_id", "amount").iterator(chunk_size=2000):
+            row = totals.setdefault(dao_id, [0, 0])
+            row[0] += int(amount)
+            row[1] += 1
+    else:
+        for row in entries.values("dao_id").annotate(s=Sum("amount"), n=Count("id")):
+            totals[row["dao_id"]] = [int(row["s"] or 0), row["n"]]
+    if not totals:
+        return []
+    daos = DAO.objects.in_bulk(list(totals))
+    rows = [AccruedRow(dao=daos[pk], amount=a, entries=n) for pk, (a, n) in totals.items()]
+    return sorted(rows, key=lambda r: (-r.amount, r.dao.name))
+
+
+@dataclass(frozen=True)
+class ContributionReward:
+    """What a contribution earned: the credit (with its epoch, if settled), or why none."""
+
+    amount: int | None
+    epoch_number: int | None
+    settled: bool
+    why_none: str
+
+
+CONTRIBUTION_SOURCE = "contributions.contribution"
+
+
+def contribution_reward(*, contribution: Any, threshold: int) -> ContributionReward:
+    """The credit for ``contribution`` (its dataset's reward_policy and dao selected), or the
+    reason there is none yet, in words. One query."""
+    entry = (
+        RewardEntry.objects.filter(
+            source_type=CONTRIBUTION_SOURCE, source_id=str(contribution.pk), reason="contribution"
+        )
+        .select_related("epoch")
+        .first()
+    )
+    if entry is not None:
+        epoch = entry.epoch
+        return ContributionReward(
+            amount=int(entry.amount),
+            epoch_number=epoch.number if epoch else None,
+            settled=epoch is not None,
+            why_none="",
+        )
+    return ContributionReward(None, None, False, _why_none(contribution, threshold))
+
+
+def _why_none(c: Any, threshold: int) -> str:
+    status, review = c.status, c.review
+    if review == "pending":
+        return (
+            "Pending review: it resembles another contributor's data, so the DAO reviews it "
+            "before it can earn."
+        )
+    if status == "rejected":
+        if c.score is not None and c.score < threshold:
+            return (
+                f"Below the threshold: its combined score {c.score:,} is under this dataset's "
+                f"{threshold:,}, so it was rejected and earns nothing."
+            )
+        return "Rejected: a rejected contribution earns nothing (the reasons are above)."
+    if status == "failed":
+        return "Processing failed, so it earns nothing; the failure is above."
+    if status in ("received", "validating"):
+        return "Not scored yet: it is credited once it is accepted and pinned."
+    if status in ("accepted", "pinning"):
+        return "Not pinned yet: it is credited once it is pinned to IPFS."
+    policy = getattr(c.dataset, "reward_policy", None)
+    if policy is None or not policy.per_contribution:
+        return "No reward policy: this dataset pays nothing per contribution."
+    if not c.score:
+        return "Its combined score is 0, and the reward is in proportion to the score."
+    return "No credit is recorded (the DAO may have reversed its acceptance)."
