@@ -204,7 +204,8 @@ class Wallet:
         self.client.force_login(self.user, backend="django.contrib.auth.backends.ModelBackend")
 
     def upload(self, dataset, data: bytes, name: str = "rows.csv") -> int:  # type: ignore[no-untyped-def]
-        text = ownership_message(dataset.pk, hashlib.sha256(data).hexdigest())
+        # The test client is served as "testserver": the site the ownership text names.
+        text = ownership_message("testserver", dataset.pk, hashlib.sha256(data).hexdigest())
         signature = self.key.sign_message(encode_defunct(text=text)).signature.to_0x_hex()
         response = self.client.post(
             f"/api/datasets/{dataset.pk}/contributions",
