@@ -37,6 +37,7 @@ from contributions.services import (
 from contributions.token_auth import request_token
 from contributions.upload_csrf import csrf_refusal
 from contributions.uploads import HashingUploadHandler
+from datadao.http import json_error
 from datadao.models import User
 from datadao.tokenscopes import TokenScope, token_scope
 
@@ -45,10 +46,6 @@ MULTIPART_OVERHEAD = 64 * 1024
 MAX_PAGE_SIZE = 100
 # Keeps OFFSET within PostgreSQL's bigint: a larger page would be a 500, not an empty page.
 MAX_PAGE = 10**9
-
-
-def _error(code: str, detail: str, status: int) -> JsonResponse:
-    return JsonResponse({"error": code, "detail": detail}, status=status)
 
 
 def _session_user(request: HttpRequest) -> User | None:
@@ -108,15 +105,15 @@ def upload(request: HttpRequest, dataset_id: int) -> HttpResponse:
     dataset's size limit (413); every way out of the request removes what was staged.
     """
     if request.method != "POST":
-        return _error("method_not_allowed", "Use POST with a multipart body.", 405)
+        return json_error("method_not_allowed", "Use POST with a multipart body.", 405)
     # A token (already checked for its 'upload' scope by ApiTokenMiddleware) needs no CSRF.
     bearer = request_token(request) is not None
     user = _session_user(request)
     dataset = selectors.dataset_for_upload(dataset_id=dataset_id, user=user)
     if dataset is None:
-        return _error("not_found", f"There is no dataset {dataset_id} you can see.", 404)
+        return json_error("not_found", f"There is no dataset {dataset_id} you can see.", 404)
     if user is None:
-        return _error("unauthenticated", "Sign in, or send an API token (Bearer dd_…).", 401)
+        return json_error("unauthenticated", "Sign in, or send an API token (Bearer dd_…).", 401)
     if not bearer:
         refusal = csrf_refusal(request)
         if refusal is not None:
@@ -131,7 +128,7 @@ def upload(request: HttpRequest, dataset_id: int) -> HttpResponse:
             raise TooLarge(f"The file is larger than this dataset's limit of {max_size} bytes.")
         slot = upload_in_flight_begin(user=user, size=declared)
     except ContributionRefused as exc:
-        return _error(exc.code, exc.message, exc.status_code)
+        return json_error(exc.code, exc.message, exc.status_code)
     handler = HashingUploadHandler(request, max_size=max_size)
     request.upload_handlers = [handler]
     try:
@@ -147,7 +144,7 @@ def _declared_length(request: HttpRequest) -> int | HttpResponse:
     if not request.META.get("CONTENT_LENGTH"):
         # Django reads a body only up to its Content-Length; without one (a chunked upload)
         # it would see an empty body and answer a misleading "attach a file".
-        return _error(
+        return json_error(
             "length_required",
             "Send the upload with a Content-Length header (chunked bodies are not accepted).",
             411,
@@ -155,7 +152,7 @@ def _declared_length(request: HttpRequest) -> int | HttpResponse:
     try:
         return int(request.META["CONTENT_LENGTH"])
     except ValueError:
-        return _error("bad_request", "Content-Length is not a number.", 400)
+        return json_error("bad_request", "Content-Length is not a number.", 400)
 
 
 def _receive(
@@ -165,16 +162,16 @@ def _receive(
         signature = request.POST.get("signature", "").strip()
         request.FILES  # noqa: B018 - parsing the body runs the upload handler
     except UnreadablePostError:
-        return _error(
+        return json_error(
             "bad_request",
             "The upload was cut off: the connection ended before the whole body arrived.",
             400,
         )
     except MultiPartParserError as exc:
-        return _error("bad_request", f"The multipart body could not be parsed: {exc}", 400)
+        return json_error("bad_request", f"The multipart body could not be parsed: {exc}", 400)
     except (TooManyFieldsSent, TooManyFilesSent, RequestDataTooBig):
         # Django's own caps on form fields.
-        return _error(
+        return json_error(
             "bad_request",
             "The multipart body has too many or too large form fields: send one 'file' "
             "and, optionally, a 'signature'.",
@@ -182,19 +179,21 @@ def _receive(
         )
     except SuspiciousOperation as exc:
         # A parser that got stuck on a hostile body: Django's own answer would be an HTML page.
-        return _error("bad_request", f"The multipart body could not be parsed: {exc}", 400)
+        return json_error("bad_request", f"The multipart body could not be parsed: {exc}", 400)
     if handler.refusal is not None:
         refusal = handler.refusal
-        return _error(refusal.code, refusal.message, refusal.status_code)
+        return json_error(refusal.code, refusal.message, refusal.status_code)
     if handler.unfinished:
-        return _error(
+        return json_error(
             "bad_request",
             "The multipart body ended in the middle of the file: it is shorter than its "
             "Content-Length says, or the upload was cut off.",
             400,
         )
     if len(handler.files) != 1:
-        return _error("no_file", "Attach exactly one file in a multipart field named 'file'.", 400)
+        return json_error(
+            "no_file", "Attach exactly one file in a multipart field named 'file'.", 400
+        )
     try:
         contribution = contribution_receive(
             dataset_id=dataset_id,
@@ -206,7 +205,7 @@ def _receive(
             site=settings.SIWE_DOMAIN or request.get_host(),
         )
     except ContributionRefused as exc:
-        return _error(exc.code, exc.message, exc.status_code)
+        return json_error(exc.code, exc.message, exc.status_code)
     return JsonResponse(serialize(contribution), status=201)
 
 
@@ -216,20 +215,20 @@ def contribution_list(request: HttpRequest) -> HttpResponse:
     """``GET /api/contributions?dataset=&status=&page=&page_size=``: your contributions."""
     user = _user(request)
     if user is None:
-        return _error("unauthenticated", "Sign in, or send an API token (Bearer dd_…).", 401)
+        return json_error("unauthenticated", "Sign in, or send an API token (Bearer dd_…).", 401)
     try:
         page = max(1, int(request.GET.get("page", 1)))
         size = min(MAX_PAGE_SIZE, max(1, int(request.GET.get("page_size", 25))))
         dataset = int(request.GET["dataset"]) if request.GET.get("dataset") else None
     except ValueError:
-        return _error("bad_request", "page, page_size and dataset must be whole numbers.", 400)
+        return json_error("bad_request", "page, page_size and dataset must be whole numbers.", 400)
     if page > MAX_PAGE:
-        return _error("bad_request", f"page must be at most {MAX_PAGE}.", 400)
+        return json_error("bad_request", f"page must be at most {MAX_PAGE}.", 400)
     status = request.GET.get("status") or None
     if status is not None and status not in Status.values:
         # Checked here, not left to the query: PostgreSQL refuses a NUL byte with a 500.
         allowed = ", ".join(Status.values)
-        return _error("bad_request", f"status must be one of {allowed}.", 400)
+        return json_error("bad_request", f"status must be one of {allowed}.", 400)
     items, total = selectors.contributions_of(
         user=user, dataset_id=dataset, status=status, offset=(page - 1) * size, limit=size
     )
@@ -263,7 +262,7 @@ def contribution_proof(request: HttpRequest, contribution_id: int) -> HttpRespon
         return contribution
     proof = getattr(contribution, "proof", None)
     if proof is None:
-        return _error("no_proof", "This contribution has not been attested yet.", 404)
+        return json_error("no_proof", "This contribution has not been attested yet.", 404)
     body = json.dumps(
         {"typedData": proof.typed_data, "signature": proof.signature, "signer": proof.signer},
         indent=2,
@@ -278,8 +277,10 @@ def contribution_proof(request: HttpRequest, contribution_id: int) -> HttpRespon
 def _visible(request: HttpRequest, contribution_id: int) -> Contribution | HttpResponse:
     user = _user(request)
     if user is None:
-        return _error("unauthenticated", "Sign in, or send an API token (Bearer dd_…).", 401)
+        return json_error("unauthenticated", "Sign in, or send an API token (Bearer dd_…).", 401)
     try:
         return selectors.contribution_for_user(contribution_id=contribution_id, user=user)
     except PermissionDenied:
-        return _error("not_found", f"There is no contribution {contribution_id} you can see.", 404)
+        return json_error(
+            "not_found", f"There is no contribution {contribution_id} you can see.", 404
+        )

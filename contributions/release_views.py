@@ -23,9 +23,10 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from contributions import selectors
-from contributions.api import _error, _user
+from contributions.api import _user
 from contributions.export import TabularSource, iter_csv, write_parquet
 from contributions.models import Release
+from datadao.http import json_error
 from datadao.models import DatasetKind
 from datadao.tokenscopes import TokenScope, token_scope
 from ipfs.backends.base import IpfsCorrupt, IpfsNotFound, IpfsUnavailable
@@ -39,7 +40,7 @@ CAR_TYPE = "application/vnd.ipld.car"
 def _release(request: HttpRequest, cid: str) -> Release | JsonResponse:
     release = selectors.release_for_user(cid=cid, user=_user(request))
     if release is None:
-        return _error("not_found", f"There is no release {cid[:80]} you can see.", 404)
+        return json_error("not_found", f"There is no release {cid[:80]} you can see.", 404)
     return release
 
 
@@ -61,12 +62,14 @@ def _file(handle: IO[bytes], release: Release, suffix: str, content_type: str) -
 
 def _ipfs_error(exc: Exception) -> JsonResponse:
     if isinstance(exc, IpfsUnavailable):
-        response = _error("ipfs_unavailable", "The IPFS backend is unreachable; try again.", 503)
+        response = json_error(
+            "ipfs_unavailable", "The IPFS backend is unreachable; try again.", 503
+        )
         response["Retry-After"] = "30"
         return response
     if isinstance(exc, IpfsNotFound):
-        return _error("ipfs_missing", f"Content of this release is missing: {exc}", 502)
-    return _error("ipfs_corrupt", f"Stored content does not match its CID: {exc}", 502)
+        return json_error("ipfs_missing", f"Content of this release is missing: {exc}", 502)
+    return json_error("ipfs_corrupt", f"Stored content does not match its CID: {exc}", 502)
 
 
 @require_GET
@@ -111,7 +114,7 @@ def release_car(request: HttpRequest, cid: str) -> HttpResponse:
         return release
     export_car = getattr(get_backend(), "export_car", None)
     if export_car is None:
-        return _error(
+        return json_error(
             "not_implemented",
             "This server stores content on an IPFS node; export the release there with "
             f"`ipfs dag export {release.cid}` and the same for each contribution CID listed "
@@ -132,7 +135,7 @@ def release_car(request: HttpRequest, cid: str) -> HttpResponse:
 def _tabular_sources(release: Release) -> list[TabularSource] | JsonResponse:
     dataset = release.dataset
     if dataset.kind != DatasetKind.TABULAR:
-        return _error(
+        return json_error(
             "not_tabular",
             f"'{dataset.name}' is a {dataset.kind} dataset; merged CSV and Parquet exist only "
             "for tabular datasets. Download release.car for its files.",
@@ -142,7 +145,7 @@ def _tabular_sources(release: Release) -> list[TabularSource] | JsonResponse:
     missing = [source.contribution for source in sources if not source.path.is_file()]
     if missing:
         shown = ", ".join(map(str, missing[:10]))
-        return _error(
+        return json_error(
             "data_unavailable",
             f"The stored files of contributions {shown} are not on this server; "
             "download release.car instead.",

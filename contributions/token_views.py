@@ -18,16 +18,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from contributions import errors
 from contributions.models import TOKEN_LIFETIME, ApiToken
 from contributions.tokens import MAX_LIFETIME, api_token_create, api_token_revoke, api_tokens_of
+from datadao.http import json_error
 from datadao.tokenscopes import TokenScope
 
 MAX_LISTED = 100
 MAX_BODY = 16 * 1024
 # Omitted scopes give the least: a token that may only read. Ask for upload or label.
 DEFAULT_SCOPES = (TokenScope.READ,)
-
-
-def _error(code: str, detail: str, status: int) -> JsonResponse:
-    return JsonResponse({"error": code, "detail": detail}, status=status)
 
 
 def token_status(token: ApiToken, now: Any = None) -> str:
@@ -94,7 +91,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
     """``GET /api/tokens``: your tokens (never their secrets). ``POST /api/tokens`` (name,
     scopes, expires_in_days; CSRF): create one, its secret shown once. Session only."""
     if not request.user.is_authenticated:
-        return _error("unauthenticated", "Sign in with your wallet first.", 401)
+        return json_error("unauthenticated", "Sign in with your wallet first.", 401)
     if request.method == "GET":
         listed = api_tokens_of(user=request.user)
         items = list(listed[:MAX_LISTED])
@@ -107,7 +104,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
             user=request.user, name=name, scopes=scopes, lifetime=lifetime
         )
     except errors.TokenRefused as exc:
-        return _error(exc.code, exc.message, exc.status_code)
+        return json_error(exc.code, exc.message, exc.status_code)
     return JsonResponse({**serialize_token(token), "token": plain}, status=201)
 
 
@@ -115,11 +112,11 @@ def tokens(request: HttpRequest) -> HttpResponse:
 def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     """``DELETE /api/tokens/{id}`` (CSRF): revoke one of your tokens; 204. Session only."""
     if not request.user.is_authenticated:
-        return _error("unauthenticated", "Sign in with your wallet first.", 401)
+        return json_error("unauthenticated", "Sign in with your wallet first.", 401)
     try:
         api_token_revoke(token_id=token_id, actor=request.user)
     except errors.TokenRefused as exc:
-        return _error(exc.code, exc.message, exc.status_code)
+        return json_error(exc.code, exc.message, exc.status_code)
     return HttpResponse(status=204)
 
 

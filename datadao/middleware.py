@@ -21,8 +21,10 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.utils.html import escape
+
+from datadao.http import json_error
 
 NUL = "\x00"
 # Paths whose clients read JSON: the API and the sign-in endpoints.
@@ -111,5 +113,5 @@ class RefuseNulMiddleware:
 def _refusal(request: HttpRequest, problem: str) -> HttpResponse:
     detail = f"{problem}, which this site does not accept."
     if request.path_info.startswith(JSON_PREFIXES) or not request.accepts("text/html"):
-        return JsonResponse({"error": "bad_request", "detail": detail}, status=400)
+        return json_error("bad_request", detail, 400)
     return HttpResponse(_PAGE.format(detail=escape(detail)), status=400)

@@ -23,6 +23,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpRe
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from contributions.token_auth import request_token
+from datadao.http import json_error
 from datadao.models import Dataset, User
 from datadao.tokenscopes import TokenScope, token_scope
 from labeling import errors, export, selectors, services
@@ -32,10 +33,6 @@ from labeling.models import Assignment, LabelImport
 from labeling.services.access import is_manager, labeling_dataset, require_manager
 
 MAX_BODY = 64 * 1024
-
-
-def _error(code: str, detail: str, status: int) -> JsonResponse:
-    return JsonResponse({"error": code, "detail": detail}, status=status)
 
 
 Handler = Callable[..., HttpResponse]
@@ -53,14 +50,14 @@ def endpoint(**scopes: str) -> Callable[[Handler], Handler]:
         @wraps(view)
         def inner(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if request.method not in methods:
-                return _error("method_not_allowed", f"Use {' or '.join(methods)}.", 405)
+                return json_error("method_not_allowed", f"Use {' or '.join(methods)}.", 405)
             # A token was authenticated and its scope checked by ApiTokenMiddleware.
             bearer = request_token(request) is not None
             user = request.user if request.user.is_authenticated else None
 
             def call(req: HttpRequest) -> HttpResponse:
                 if user is None:
-                    return _error(
+                    return json_error(
                         "unauthenticated", "Sign in, or send an API token (Bearer dd_…).", 401
                     )
                 try:
@@ -70,7 +67,7 @@ def endpoint(**scopes: str) -> Callable[[Handler], Handler]:
                     if isinstance(exc, errors.NotAllowed) and _hidden(dataset_id, user):
                         # "Only members may…" would confirm that a members-only dataset exists.
                         exc = errors.NotFound(f"There is no labeling dataset {dataset_id}.")
-                    return _error(exc.code, exc.message, exc.status_code)
+                    return json_error(exc.code, exc.message, exc.status_code)
 
             if request.method == "POST" and not bearer:
                 return csrf_protect(call)(request)

@@ -13,6 +13,7 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_POST
 from eth_utils import is_address, to_checksum_address
 
+from datadao.http import json_error
 from datadao.signin import SiteOrigin, siwe_authenticate, siwe_message_build, siwe_nonce_issue
 from datadao.siwe import SiweError
 
@@ -40,10 +41,6 @@ def _site(request: HttpRequest) -> SiteOrigin:
     )
 
 
-def _error(code: str, detail: str, status: int) -> JsonResponse:
-    return JsonResponse({"error": code, "detail": detail}, status=status)
-
-
 @require_GET
 @never_cache
 @ensure_csrf_cookie
@@ -54,17 +51,17 @@ def nonce(request: HttpRequest) -> JsonResponse:
     that chain can use the nonce."""
     address = request.GET.get("address")
     if address is None:
-        return _error(
+        return json_error(
             "bad_address",
             "address: required; a nonce is issued for one address (0x + 40 hex) and one chain.",
             400,
         )
     if not is_address(address):
-        return _error("bad_address", "address: not an Ethereum address (0x + 40 hex).", 400)
+        return json_error("bad_address", "address: not an Ethereum address (0x + 40 hex).", 400)
     try:
         chain_id = int(request.GET.get("chain_id", settings.SIWE_ALLOWED_CHAIN_IDS[0]))
     except ValueError:
-        return _error("wrong_chain", "chain_id: must be a whole number.", 400)
+        return json_error("wrong_chain", "chain_id: must be a whole number.", 400)
     allowed = settings.SIWE_ALLOWED_CHAIN_IDS
     if chain_id not in allowed:
         # The chains go with the refusal so the page can say which one to switch to.
@@ -97,20 +94,22 @@ def nonce(request: HttpRequest) -> JsonResponse:
 def verify(request: HttpRequest) -> JsonResponse:
     """Verify ``{"message", "signature"}``; on success sign in (rotating the session key)."""
     if len(request.body) > MAX_VERIFY_BODY:
-        return _error("too_large", f"The request body is larger than {MAX_VERIFY_BODY} bytes.", 413)
+        return json_error(
+            "too_large", f"The request body is larger than {MAX_VERIFY_BODY} bytes.", 413
+        )
     try:
         payload = json.loads(request.body)
     except (ValueError, UnicodeDecodeError):
-        return _error("bad_request", 'The body must be JSON: {"message", "signature"}.', 400)
+        return json_error("bad_request", 'The body must be JSON: {"message", "signature"}.', 400)
     if not isinstance(payload, dict):
-        return _error("bad_request", "The body must be a JSON object.", 400)
+        return json_error("bad_request", "The body must be a JSON object.", 400)
     message, signature = payload.get("message"), payload.get("signature")
     if not isinstance(message, str) or not isinstance(signature, str):
-        return _error("bad_request", "Both 'message' and 'signature' must be strings.", 400)
+        return json_error("bad_request", "Both 'message' and 'signature' must be strings.", 400)
     try:
         user = siwe_authenticate(text=message, signature=signature, site=_site(request))
     except SiweError as exc:
-        return _error(exc.code, str(exc), 401 if exc.code in _UNAUTHORIZED else 400)
+        return json_error(exc.code, str(exc), 401 if exc.code in _UNAUTHORIZED else 400)
     # login() cycles the session key, so a session id fixed before sign-in is worthless after.
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     return JsonResponse({"address": user.address, "console": _has_console(user)})
@@ -155,9 +154,9 @@ def demo_sign_in(request: HttpRequest) -> HttpResponse:
         raise Http404("Demo sign-in is off.")
     label = request.POST.get("member", "")
     if label not in {m[0] for m in DEMO_MEMBERS} | {"labeler-0"}:
-        return _error("bad_member", f"There is no demo member {label[:40]!r}.", 400)
+        return json_error("bad_member", f"There is no demo member {label[:40]!r}.", 400)
     user = User.objects.filter(address=demo_address(label)).first()
     if user is None:
-        return _error("no_demo", "Load the demo first: python manage.py demo.", 404)
+        return json_error("no_demo", "Load the demo first: python manage.py demo.", 404)
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     return redirect("/admin/" if label == "creator" else "/me/rewards")

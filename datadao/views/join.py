@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from eth_utils import is_address, to_checksum_address
 
 from datadao import jointerms
+from datadao.http import json_error
 from datadao.joining import (
     JoinRefused,
     dao_join,
@@ -29,10 +30,6 @@ from datadao.models import DAO, InviteLink, JoinRequest, Membership
 from datadao.selectors import joining_state
 
 MAX_BODY = 16 * 1024
-
-
-def _error(code: str, detail: str, status: int) -> JsonResponse:
-    return JsonResponse({"error": code, "detail": detail}, status=status)
 
 
 def _dao(slug: str) -> DAO | None:
@@ -68,10 +65,12 @@ def terms(request: HttpRequest, slug: str) -> JsonResponse:
     (valid for 10 minutes)."""
     dao = _dao(slug)
     if dao is None:
-        return _error("not_found", "No DAO with that name.", 404)
+        return json_error("not_found", "No DAO with that name.", 404)
     address = request.GET.get("address", "")
     if not is_address(address):
-        return _error("bad_address", "address: required, an Ethereum address (0x + 40 hex).", 400)
+        return json_error(
+            "bad_address", "address: required, an Ethereum address (0x + 40 hex).", 400
+        )
     address = to_checksum_address(address)
     typed = join_terms_typed_data(dao=dao, address=address)
     expected = join_terms_expected(dao=dao, address=address)
@@ -111,10 +110,10 @@ def join(request: HttpRequest, slug: str) -> JsonResponse:
     join with your signed acceptance of the terms. 201 with the membership (open policy or a
     valid invite link), 202 with the pending request (by request)."""
     if not request.user.is_authenticated:
-        return _error("unauthenticated", "Sign in with your wallet first.", 401)
+        return json_error("unauthenticated", "Sign in with your wallet first.", 401)
     dao = _dao(slug)
     if dao is None:
-        return _error("not_found", "No DAO with that name.", 404)
+        return json_error("not_found", "No DAO with that name.", 404)
     try:
         body = _body(request)
         joined = dao_join(
@@ -125,7 +124,7 @@ def join(request: HttpRequest, slug: str) -> JsonResponse:
             invite=body.get("invite"),
         )
     except JoinRefused as exc:
-        return _error(exc.code, exc.message, exc.status_code)
+        return json_error(exc.code, exc.message, exc.status_code)
     if isinstance(joined, Membership):
         return JsonResponse(serialize_membership(joined), status=201)
     return JsonResponse(serialize_join_request(joined), status=202)
@@ -135,14 +134,14 @@ def join(request: HttpRequest, slug: str) -> JsonResponse:
 def leave(request: HttpRequest, slug: str) -> HttpResponse:
     """``POST /api/daos/{slug}/leave`` (CSRF): leave the DAO; 204. The last creator cannot."""
     if not request.user.is_authenticated:
-        return _error("unauthenticated", "Sign in with your wallet first.", 401)
+        return json_error("unauthenticated", "Sign in with your wallet first.", 401)
     dao = _dao(slug)
     if dao is None:
-        return _error("not_found", "No DAO with that name.", 404)
+        return json_error("not_found", "No DAO with that name.", 404)
     try:
         dao_leave(dao=dao, user=request.user)
     except JoinRefused as exc:
-        return _error(exc.code, exc.message, exc.status_code)
+        return json_error(exc.code, exc.message, exc.status_code)
     return HttpResponse(status=204)
 
 
