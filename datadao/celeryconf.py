@@ -87,6 +87,8 @@ def celery_settings(*, broker_url: str, result_backend: str, data_dir: Path) -> 
         "CELERY_RESULT_BACKEND": result_backend or None,
         "CELERY_WORKER_HIJACK_ROOT_LOGGER": False,
         "CELERY_WORKER_SEND_TASK_EVENTS": False,
+        # Celery's consumer, made to reconnect after every kind of broker connection loss.
+        "CELERY_WORKER_CONSUMER": "datadao.worker_consumer:Consumer",
         "CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP": True,
         "CELERY_BEAT_SCHEDULE_FILENAME": str(data_dir / "celerybeat-schedule"),
     }

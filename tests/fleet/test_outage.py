@@ -126,6 +126,8 @@ def test_four_workers_ride_out_a_broker_outage_with_nothing_lost(
                 .values_list("pk", "status")
             )
             logs = "\n".join(w.log()[-2500:] for w in workers.values())
+            exited = [queues for queues, w in workers.items() if w.process.poll() is not None]
+            assert not exited, f"the outage ended worker processes {exited}\n{logs}"
             assert not stuck, f"still unfinished after {RECOVERY_TIMEOUT} s: {stuck}\n{logs}"
             assert redispatched > 0, "the outage lost no message: the sweeper was not exercised"
 
