@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from django.conf import settings
 
@@ -38,6 +38,53 @@ def undo_seconds() -> int:
     older than this, so an undo is never refused for a settled task (which a check question
     never is): undo behaves the same for every item."""
     return int(getattr(settings, "LABEL_UNDO_SECONDS", 60))
+
+
+# How many of the first open items of a kind a hand-out picks from, at random. An item's
+# viewers then arrive at its kind's draw rate divided by its kind's window; windows in
+# proportion to the kinds' rates make that pace the same for a check question and for
+# ordinary work (one viewer in about HANDOUT_SPREAD hand-outs of the dataset), so a fleet of
+# wallets pooling when each item was seen cannot tell the kinds by it. The ordinary window
+# is capped (each hand-out reads that many candidates): under a gold rate of
+# 1 / HANDOUT_WINDOW_MAX a check question's viewers come faster than ordinary work's.
+HANDOUT_SPREAD = 20
+HANDOUT_WINDOW_MAX = 64
+
+
+def handout_windows(gold_rate: float) -> tuple[int, int]:
+    """(ordinary window, check-question window) for a dataset's gold rate."""
+    if gold_rate <= 0 or gold_rate >= 1:
+        return 1, 1
+    gold = max(1, round(HANDOUT_SPREAD * gold_rate))
+    ordinary = round(gold * (1 - gold_rate) / gold_rate)
+    return max(1, min(HANDOUT_WINDOW_MAX, ordinary)), gold
+
+
+@dataclass(frozen=True)
+class Handout:
+    """One hand-out's random choices, drawn once and used by whichever path serves it."""
+
+    gold: bool  # a check question, where one is left for the labeler
+    window: int  # ordinary work: pick among this many first open tasks
+    start: int  # ... starting at this place among them
+    gold_window: int
+    gold_start: int
+
+
+class _Rng(Protocol):
+    def random(self) -> float: ...
+    def randrange(self, stop: int) -> int: ...
+
+
+def handout_draw(gold_rate: float, rng: _Rng) -> Handout:
+    window, gold_window = handout_windows(gold_rate)
+    return Handout(
+        gold=gold_rate > 0 and rng.random() < gold_rate,
+        window=window,
+        start=rng.randrange(window),
+        gold_window=gold_window,
+        gold_start=rng.randrange(gold_window),
+    )
 
 
 @dataclass(frozen=True)

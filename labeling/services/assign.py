@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from datadao.models import Dataset, User
 from labeling import errors
-from labeling.conf import labeling_settings
+from labeling.conf import Handout, handout_draw, labeling_settings
 from labeling.models import Assignment, HoldStatus, LabelTask
 from labeling.services import hot
 from labeling.services.access import labeler_dataset
@@ -82,17 +82,27 @@ def holds_release_expired(*, dataset_id: int, limit: int = RELEASE_BATCH) -> int
 # which reads the labeler's assignments from the dataset's first task onwards on every call
 # (64 ms and 14k buffers at 1M tasks); as a per-row lookup on ``assignment_once`` it is 0.1 ms.
 #
-# One rule for both kinds (``{gold}``: ordinary work or check questions): the first open task
-# of the kind, in id order, with a free slot, that the labeler has not seen. A check question
-# is therefore shown to no more labelers than an ordinary item and in the same order; once
-# settled it is complete and leaves the gold pool (``label_task_gold_open``).
-_NEXT_SQL = """
-SELECT t.* FROM labeling_labeltask t
-WHERE t.dataset_id = %s AND t.status = 'open' AND {gold} t.is_gold AND t.reserved < t.wanted
-  AND NOT EXISTS (
-      SELECT 1 FROM labeling_assignment a
-      WHERE a.task_id = t.id AND a.labeler_id = %s {fence})
+# One rule for both kinds (``{gold}``: ordinary work or check questions): among the first
+# ``window`` open tasks of the kind, in id order, with a free slot, that the labeler has not
+# seen, the one at a random place (``start``), the next ones after it (then the first ones)
+# where it is being claimed, and where all of them are, the first free one after them. A
+# check question is therefore shown to no more labelers than an ordinary item, and its
+# viewers come at the pace of ordinary work's (``conf.handout_windows``); once settled it is
+# complete and leaves the gold pool (``label_task_gold_open``).
+_OPEN_TASK = """t.dataset_id = %s AND t.status = 'open' AND {gold} t.is_gold
+    AND t.reserved < t.wanted
+    AND NOT EXISTS (
+        SELECT 1 FROM labeling_assignment a
+        WHERE a.task_id = t.id AND a.labeler_id = %s {fence})"""
+_WINDOW_SQL = "SELECT t.id FROM labeling_labeltask t WHERE {open_task} ORDER BY t.id LIMIT %s"
+# Where every task of the window is being claimed by others: the first free one after them.
+_FIRST_SQL = """
+SELECT t.* FROM labeling_labeltask t WHERE {open_task}
 ORDER BY t.id LIMIT 1 {lock}
+"""
+_TASK_SQL = """
+SELECT t.* FROM labeling_labeltask t
+WHERE t.id = %s AND t.status = 'open' AND t.reserved < t.wanted {lock}
 """
 
 
@@ -100,14 +110,23 @@ def _pg() -> bool:
     return connection.vendor == "postgresql"
 
 
-def _pick(dataset_id: int, labeler_id: int, *, gold: bool = False) -> LabelTask | None:
+def _pick(
+    dataset_id: int, labeler_id: int, *, window: int, start: int, gold: bool = False
+) -> LabelTask | None:
+    open_task = _OPEN_TASK.format(gold="" if gold else "NOT", fence="OFFSET 0" if _pg() else "")
+    lock = "FOR UPDATE SKIP LOCKED" if _pg() else ""
+    with connection.cursor() as cursor:
+        cursor.execute(_WINDOW_SQL.format(open_task=open_task), [dataset_id, labeler_id, window])
+        ids = [row[0] for row in cursor.fetchall()]
     # The whole row, locked: the hold is built on it without reading the task again.
-    sql = _NEXT_SQL.format(
-        gold="" if gold else "NOT",
-        fence="OFFSET 0" if _pg() else "",
-        lock="FOR UPDATE SKIP LOCKED" if _pg() else "",
-    )
-    return next(iter(LabelTask.objects.raw(sql, [dataset_id, labeler_id])), None)
+    for task_id in ids[start:] + ids[:start]:
+        task = next(iter(LabelTask.objects.raw(_TASK_SQL.format(lock=lock), [task_id])), None)
+        if task is not None:
+            return task
+    if not ids:
+        return None
+    first = _FIRST_SQL.format(open_task=open_task, lock=lock)
+    return next(iter(LabelTask.objects.raw(first, [dataset_id, labeler_id])), None)
 
 
 def task_next(*, dataset_id: int, labeler: User) -> Assignment | None:
@@ -122,23 +141,24 @@ def task_next(*, dataset_id: int, labeler: User) -> Assignment | None:
     (``hot``), the same statement either way; everything else, and every refusal, takes the
     general path below.
     """
-    gold: bool | None = None
+    draw: Handout | None = None
     if hot.enabled() and (known := hot.dataset_conf(dataset_id)) is not None:
-        rate = known.conf.gold_rate
-        gold = rate > 0 and _random.random() < rate
-        hold = hot.next_task(known, dataset_id, labeler, timezone.now(), hold_seconds(), gold=gold)
+        draw = handout_draw(known.conf.gold_rate, _random)
+        hold = hot.next_task(known, dataset_id, labeler, timezone.now(), hold_seconds(), draw)
         if hold is not None:
             return hold
         # A live hold, no free slot, a refusal or a changed schema: the general path says which
         # (with the same draw).
         hot.forget(dataset_id)
-    return _task_next_general(dataset_id=dataset_id, labeler=labeler, gold=gold)
+    return _task_next_general(dataset_id=dataset_id, labeler=labeler, draw=draw)
 
 
 @transaction.atomic
-def _task_next_general(*, dataset_id: int, labeler: User, gold: bool | None) -> Assignment | None:
-    """``task_next`` with every check, in one transaction. ``gold``: whether this hand-out is a
-    check question, when the caller already drew it (None: draw here)."""
+def _task_next_general(
+    *, dataset_id: int, labeler: User, draw: Handout | None
+) -> Assignment | None:
+    """``task_next`` with every check, in one transaction. ``draw``: the hand-out's random
+    choices, when the caller already drew them (None: draw here)."""
     dataset = labeler_dataset(dataset_id, labeler, for_work=True)
     now = timezone.now()
     live = (
@@ -153,19 +173,22 @@ def _task_next_general(*, dataset_id: int, labeler: User, gold: bool | None) -> 
         return live
     conf = labeling_settings(dataset.schema)
     # Real work first: with none left, a labeler is not kept busy on check questions alone.
-    task = _pick(dataset.pk, labeler.pk)
+    if draw is None:
+        draw = handout_draw(conf.gold_rate, _random)
+    task = _pick(dataset.pk, labeler.pk, window=draw.window, start=draw.start)
     # Slots of expired holds go back before the answer is "nothing left" (the periodic sweep,
     # labeling.tasks.release_expired_holds, returns the rest every minute).
     if task is None and holds_release_expired(dataset_id=dataset.pk):
-        task = _pick(dataset.pk, labeler.pk)
+        task = _pick(dataset.pk, labeler.pk, window=draw.window, start=draw.start)
     if task is None:
         return None
-    if gold is None:
-        gold = conf.gold_rate > 0 and _random.random() < conf.gold_rate
-    if gold:
+    if draw.gold:
         # A drawn check question with none left for the labeler (the gold pool spent) falls
         # back to the ordinary task.
-        task = _pick(dataset.pk, labeler.pk, gold=True) or task
+        gold = _pick(
+            dataset.pk, labeler.pk, window=draw.gold_window, start=draw.gold_start, gold=True
+        )
+        task = gold or task
     LabelTask.objects.filter(pk=task.pk).update(reserved=F("reserved") + 1)
     task.reserved += 1
     return Assignment.objects.create(

@@ -28,7 +28,13 @@ import psycopg
 from django.db import connection
 
 from datadao.models import DatasetKind, DatasetStatus, User
-from labeling.conf import GOLD_REPORT_EVERY, GOLD_WINDOW, LabelingSettings, labeling_settings
+from labeling.conf import (
+    GOLD_REPORT_EVERY,
+    GOLD_WINDOW,
+    Handout,
+    LabelingSettings,
+    labeling_settings,
+)
 from labeling.models import Assignment, HoldStatus, Label, LabelTask
 
 # The task's columns by name, not ``t.*``: a prepared statement's result columns are fixed
@@ -66,19 +72,37 @@ _NO_LIVE_HOLD = """NOT EXISTS (
 _UNSEEN = """NOT EXISTS (
   SELECT 1 FROM labeling_assignment a WHERE a.task_id = t.id AND a.labeler_id = %(u)s OFFSET 0)"""
 
-# The first open task of a kind (``{kind}``: ordinary or check question), in id order, with a
-# free slot the labeler has not seen: the rule of ``assign._NEXT_SQL``. A row another labeler
-# is claiming is skipped, never waited for.
+# An open task of a kind (``{kind}``: ordinary or check question) with a free slot the
+# labeler has not seen, picked at random among the first ``%(w_{which})s`` in id order (the
+# window's ids as an array, so each is then read by its key): the rule of ``assign._pick``.
+# A row another labeler is claiming is skipped, never waited for; where every one of them is
+# being claimed, the first free one after them is taken (the second ``coalesce`` argument,
+# run only then).
+_OPEN_TASK = """
+  t.dataset_id = %(d)s AND t.status = 'open' AND {kind} t.is_gold
+      AND t.reserved < t.wanted AND {unseen}{checks}"""
 _FIRST_OPEN = """
-  SELECT t.id FROM labeling_labeltask t
-  WHERE t.dataset_id = %(d)s AND t.status = 'open' AND {kind} t.is_gold
-    AND t.reserved < t.wanted AND {unseen}{checks}
-  ORDER BY t.id LIMIT 1 FOR UPDATE SKIP LOCKED"""
+  SELECT id FROM (SELECT coalesce((
+    SELECT t.id FROM unnest(ARRAY(
+        SELECT t.id FROM labeling_labeltask t WHERE {where}
+        ORDER BY t.id LIMIT %(w_{which})s)) WITH ORDINALITY AS w(id, k)
+      JOIN labeling_labeltask t ON t.id = w.id
+    WHERE t.status = 'open' AND t.reserved < t.wanted
+    ORDER BY w.k <= %(start_{which})s, w.k LIMIT 1 FOR UPDATE OF t SKIP LOCKED
+  ), (
+    SELECT t.id FROM labeling_labeltask t WHERE {where}
+    ORDER BY t.id LIMIT 1 FOR UPDATE SKIP LOCKED
+  )) AS id) open_task WHERE id IS NOT NULL"""
+
+
+def _first_open(*, kind: str, which: str, checks: str) -> str:
+    where = _OPEN_TASK.format(kind=kind, unseen=_UNSEEN, checks=checks)
+    return _FIRST_OPEN.format(where=where, which=which)
+
+
 # The ordinary candidate, for a labeler who may take work and holds none.
-_CANDIDATE = _FIRST_OPEN.format(
-    kind="NOT", unseen=_UNSEEN, checks=f" AND {_MAY_WORK} AND {_NO_LIVE_HOLD}"
-)
-_GOLD = _FIRST_OPEN.format(kind="", unseen=_UNSEEN, checks="")
+_CANDIDATE = _first_open(kind="NOT", which="pick", checks=f" AND {_MAY_WORK} AND {_NO_LIVE_HOLD}")
+_GOLD = _first_open(kind="", which="gold", checks="")
 
 # The hand-out, in one statement: the ordinary candidate and the check question are both
 # looked for on every call (by the same rule), and ``%(gold)s`` (the caller's draw at the
@@ -296,35 +320,37 @@ def next_task(
     labeler: User,
     now: datetime,
     hold_seconds: int,
-    *,
-    gold: bool,
+    draw: Handout,
 ) -> Assignment | None:
-    """Hold the next task in one statement: a check question when ``gold`` (the caller's
-    draw) and one is left for the labeler, else the next ordinary task. None (nothing
+    """Hold the next task in one statement: a check question when ``draw.gold`` (the caller's
+    draw) and one is left for the labeler, else an ordinary task (``draw``'s windows). None (nothing
     written) when there is no ordinary task to claim here or the labeler may not take one
     now (the general path then finds out which: a live hold to hand back, expired holds to
     release, or a refusal)."""
-    return _hold(_NEXT_SQL, known, dataset_id, labeler, now, hold_seconds, gold=gold)
+    return _hold(_NEXT_SQL, dataset_id, labeler, now, hold_seconds, draw, known.schema)
 
 
 def _hold(
     sql: str,
-    known: DatasetConf,
     dataset_id: int,
     labeler: User,
     now: datetime,
     hold_seconds: int,
-    *,
-    gold: bool,
+    draw: Handout,
+    schema: str,
 ) -> Assignment | None:
     expires = now + timedelta(seconds=hold_seconds)
     params = {
-        "gold": gold,
+        "gold": draw.gold,
+        "w_pick": draw.window,
+        "start_pick": draw.start,
+        "w_gold": draw.gold_window,
+        "start_gold": draw.gold_start,
         "d": dataset_id,
         "u": labeler.pk,
         "now": now,
         "expires": expires,
-        "schema": known.schema,
+        "schema": schema,
     }
     with _cursor() as cursor:
         cursor.execute(sql, params)

@@ -549,7 +549,7 @@ def test_the_hot_and_the_general_path_keep_the_same_books(ldao, labelers, monkey
         make_gold(dataset, ["cat"] * 120)
         monkeypatch.setattr(hot, "enabled", lambda use_hot=use_hot: use_hot)
         draws = random.Random(11)
-        monkeypatch.setattr(assign._random, "random", draws.random)
+        monkeypatch.setattr(assign, "_random", draws)
         script = random.Random(5)
         kinds = []
         for _ in range(90):
