@@ -84,13 +84,19 @@ class Novelty:
         return cls(rows=int(data["rows"]), distinct=int(data["distinct"]), new=int(data["new"]))
 
 
-def reward_amount(*, per_contribution: int, score: int, novelty: dict[str, Any] | None) -> int:
-    """What an accepted contribution earns: ``per_contribution × score / 10000``, times
-    ``new / rows`` for a tabular file (``novelty``, as stored on its report), rounded down
-    once. Integers only."""
+def reward_amount(
+    *, per_contribution: int, score: int, novelty: dict[str, Any] | None, per_row: int = 0
+) -> int:
+    """What an accepted contribution earns, rounded down once, integers only.
+
+    ``per_contribution × score / 10000``, times ``new / rows`` for a tabular file
+    (``novelty``, as stored on its report); plus, for a tabular file, ``per_row × score /
+    10000`` for each new row. ``per_contribution`` pays per file, so rows split over many
+    small files earn it many times over; ``per_row`` pays the same however the rows are
+    split. Files that are not tabular earn ``per_contribution`` only."""
     if novelty is None:
         return per_contribution * score // BPS
     counts = Novelty.from_dict(novelty)
     if counts.rows == 0:
         return 0
-    return per_contribution * score * counts.new // (BPS * counts.rows)
+    return score * counts.new * (per_contribution + per_row * counts.rows) // (BPS * counts.rows)

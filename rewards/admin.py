@@ -16,7 +16,7 @@ from rewards import services
 from rewards.models import Allocation, Epoch, RewardEntry, RewardPolicy, Voucher
 from rewards.units import format_amount, format_units, parse_units
 
-_AMOUNT_FIELDS = ("per_contribution", "per_label", "epoch_budget")
+_AMOUNT_FIELDS = ("per_contribution", "per_row", "per_label", "epoch_budget")
 
 
 def _tokens(amount: Any, dao: Any) -> str:
@@ -37,6 +37,12 @@ class RewardPolicyForm(forms.ModelForm):
         help_text="Tokens paid for a contribution scoring 10000 (scaled by its score), e.g. 5 "
         "or 0.25.",
     )
+    per_row = forms.CharField(
+        initial="0",
+        required=False,
+        help_text="Tabular datasets: tokens paid per new row at a score of 10000 (scaled by the "
+        "score). Pays the same however a contributor splits rows into files.",
+    )
     per_label = forms.CharField(initial="0", help_text="Tokens paid per settled label.")
     epoch_budget = forms.CharField(
         required=False,
@@ -46,7 +52,7 @@ class RewardPolicyForm(forms.ModelForm):
 
     class Meta:
         model = RewardPolicy
-        fields = ["dataset", "per_contribution", "per_label", "epoch_budget"]
+        fields = ["dataset", "per_contribution", "per_row", "per_label", "epoch_budget"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -79,6 +85,9 @@ class RewardPolicyForm(forms.ModelForm):
             if name == "epoch_budget" and not text.strip():
                 cleaned[name] = None
                 continue
+            if name == "per_row" and not text.strip():
+                cleaned[name] = 0  # empty: no pay per row
+                continue
             try:
                 cleaned[name] = parse_units(text, dao.token_decimals)
             except ValueError as exc:
@@ -101,6 +110,7 @@ class RewardPolicyAdmin(DaoScopedAdmin):
     list_display = (
         "dataset",
         "per_contribution_tokens",
+        "per_row_tokens",
         "per_label_tokens",
         "budget_tokens",
         "updated_at",
@@ -110,6 +120,10 @@ class RewardPolicyAdmin(DaoScopedAdmin):
     @admin.display(description="per contribution")
     def per_contribution_tokens(self, obj: RewardPolicy) -> str:
         return _tokens(obj.per_contribution, obj.dataset.dao)
+
+    @admin.display(description="per new row")
+    def per_row_tokens(self, obj: RewardPolicy) -> str:
+        return _tokens(obj.per_row, obj.dataset.dao)
 
     @admin.display(description="per label")
     def per_label_tokens(self, obj: RewardPolicy) -> str:

@@ -19,11 +19,17 @@ def Uint256Field(**kwargs: object) -> models.DecimalField:
 
 
 class RewardPolicy(models.Model):
-    """How a dataset pays: per accepted contribution (scaled by its score)."""
+    """How a dataset pays: per accepted contribution and per new row (scaled by the score),
+    per settled label."""
 
     dataset = models.OneToOneField(Dataset, on_delete=models.CASCADE, related_name="reward_policy")
     per_contribution = Uint256Field(
         default=0, help_text="Paid for a contribution scoring 10000; scaled by its score."
+    )
+    per_row = Uint256Field(
+        default=0,
+        help_text="Paid per new row of a tabular contribution scoring 10000; scaled by its "
+        "score. Unlike per_contribution, it pays the same however the rows are split into files.",
     )
     per_label = Uint256Field(default=0, help_text="Paid per settled label (labeling datasets).")
     epoch_budget = Uint256Field(
@@ -35,7 +41,7 @@ class RewardPolicy(models.Model):
         verbose_name_plural = "reward policies"
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(per_contribution__gte=0, per_label__gte=0),
+                condition=models.Q(per_contribution__gte=0, per_row__gte=0, per_label__gte=0),
                 name="reward_policy_non_negative",
             ),
         ]

@@ -96,7 +96,7 @@ def _why_none(c: Any, threshold: int) -> str:
     if status in ("accepted", "pinning"):
         return "Not pinned yet: it is credited once it is pinned to IPFS."
     policy = getattr(c.dataset, "reward_policy", None)
-    if policy is None or not policy.per_contribution:
+    if policy is None or not (policy.per_contribution or policy.per_row):
         return "No reward policy: this dataset pays nothing per contribution."
     if not c.score:
         return "Its combined score is 0, and the reward is in proportion to the score."

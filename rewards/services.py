@@ -80,14 +80,18 @@ def reward_credit_contribution(*, contribution: object) -> RewardEntry | None:
 def _contribution_credit(policy: RewardPolicy | None, contribution: Any) -> RewardEntry | None:
     """The credit an accepted contribution earns under ``policy`` (unsaved), or None when it
     earns nothing: per_contribution × score / 10000, and for a tabular file only for its
-    new rows (× new / rows, ``contributions.novelty``), floored once. The one rule of every
+    new rows (× new / rows), plus per_row × score / 10000 for each new row
+    (``contributions.novelty.reward_amount``), floored once. The one rule of every
     lane (stage, express, batch)."""
     from contributions.novelty import reward_amount
 
-    if policy is None or policy.per_contribution == 0 or not contribution.score:
+    if policy is None or not (policy.per_contribution or policy.per_row):
+        return None
+    if not contribution.score:
         return None
     amount = reward_amount(
         per_contribution=_int(policy.per_contribution),
+        per_row=_int(policy.per_row),
         score=contribution.score,
         novelty=(contribution.report or {}).get("novelty"),
     )

@@ -52,6 +52,22 @@ def test_the_reward_is_floored_once_in_integers() -> None:
     assert reward_amount(per_contribution=PER, score=7500, novelty=None) == PER * 3 // 4
 
 
+def test_per_row_pays_the_same_however_rows_are_split() -> None:
+    def paid(rows: int, new: int) -> int:
+        counts = Novelty(rows=rows, distinct=rows, new=new).to_dict()
+        return reward_amount(per_contribution=0, per_row=PER, score=9000, novelty=counts)
+
+    assert paid(12, 12) == 12 * PER * 9 // 10 == 12 * paid(1, 1)
+    assert paid(12, 5) == 5 * paid(1, 1)
+    assert paid(1, 0) == 0
+    # Both parts, one floor: 9999 × 1 × (10 + 3 × 3) / (10000 × 3) = 6.33 (floored per part:
+    # 3 + 2 = 5).
+    third = Novelty(rows=3, distinct=3, new=1).to_dict()
+    assert reward_amount(per_contribution=10, per_row=3, score=9999, novelty=third) == 6
+    # Files other than tabular ones earn per_contribution only.
+    assert reward_amount(per_contribution=PER, per_row=PER, score=10000, novelty=None) == PER
+
+
 # --- the race between lanes (real PostgreSQL, in-process) -----------------------------------------
 
 
