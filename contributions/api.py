@@ -25,7 +25,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 from contributions import selectors
-from contributions.errors import ContributionRefused, TooLarge
+from contributions.errors import TooLarge
 from contributions.models import Contribution, Status
 from contributions.services import (
     contribution_admission_check,
@@ -121,14 +121,11 @@ def upload(request: HttpRequest, dataset_id: int) -> HttpResponse:
     declared = _declared_length(request)
     if isinstance(declared, HttpResponse):
         return declared
-    try:
-        contribution_admission_check(dataset=dataset, contributor=user)
-        max_size = dataset_max_size(dataset)
-        if declared > max_size + MULTIPART_OVERHEAD:
-            raise TooLarge(f"The file is larger than this dataset's limit of {max_size} bytes.")
-        slot = upload_in_flight_begin(user=user, size=declared)
-    except ContributionRefused as exc:
-        return json_error(exc.code, exc.message, exc.status_code)
+    contribution_admission_check(dataset=dataset, contributor=user)
+    max_size = dataset_max_size(dataset)
+    if declared > max_size + MULTIPART_OVERHEAD:
+        raise TooLarge(f"The file is larger than this dataset's limit of {max_size} bytes.")
+    slot = upload_in_flight_begin(user=user, size=declared)
     handler = HashingUploadHandler(request, max_size=max_size)
     request.upload_handlers = [handler]
     try:
@@ -181,8 +178,7 @@ def _receive(
         # A parser that got stuck on a hostile body: Django's own answer would be an HTML page.
         return json_error("bad_request", f"The multipart body could not be parsed: {exc}", 400)
     if handler.refusal is not None:
-        refusal = handler.refusal
-        return json_error(refusal.code, refusal.message, refusal.status_code)
+        raise handler.refusal
     if handler.unfinished:
         return json_error(
             "bad_request",
@@ -194,18 +190,15 @@ def _receive(
         return json_error(
             "no_file", "Attach exactly one file in a multipart field named 'file'.", 400
         )
-    try:
-        contribution = contribution_receive(
-            dataset_id=dataset_id,
-            contributor=user,
-            staged=handler.files[0],
-            signature=signature,
-            # The host the contributor uploads to, as sign-in messages name it: the ownership
-            # text binds it (a dataset number means another dataset on another instance).
-            site=settings.SIWE_DOMAIN or request.get_host(),
-        )
-    except ContributionRefused as exc:
-        return json_error(exc.code, exc.message, exc.status_code)
+    contribution = contribution_receive(
+        dataset_id=dataset_id,
+        contributor=user,
+        staged=handler.files[0],
+        signature=signature,
+        # The host the contributor uploads to, as sign-in messages name it: the ownership
+        # text binds it (a dataset number means another dataset on another instance).
+        site=settings.SIWE_DOMAIN or request.get_host(),
+    )
     return JsonResponse(serialize(contribution), status=201)
 
 

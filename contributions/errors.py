@@ -1,18 +1,13 @@
-"""Refusals of an upload and of API tokens: each carries the HTTP status, a stable code and a
-message naming the problem; the views answer them as ``{"error": code, "detail": message}``."""
+"""Refusals of an upload and of API tokens (``datadao.errors.ApplicationError``): each carries
+the HTTP status, a stable code and a message naming the problem."""
 
 from __future__ import annotations
 
+from datadao.errors import ApplicationError
 
-class ContributionRefused(Exception):
+
+class ContributionRefused(ApplicationError):
     """An upload that is refused before anything is kept."""
-
-    status_code = 400
-    code = "refused"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class DatasetNotOpen(ContributionRefused):

@@ -25,6 +25,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from contributions import errors
 from contributions.models import ApiToken
 from contributions.tokens import api_token_authenticate
+from datadao.http import json_error
 from datadao.tokenscopes import ANY_METHOD, declared_scopes
 
 BEARER = "bearer "
@@ -36,7 +37,7 @@ def request_token(request: HttpRequest) -> ApiToken | None:
 
 
 def _refusal(exc: errors.TokenRefused) -> JsonResponse:
-    response = JsonResponse({"error": exc.code, "detail": exc.message}, status=exc.status_code)
+    response = json_error(exc.code, exc.message, exc.status_code)
     if exc.status_code == 401:
         response["WWW-Authenticate"] = 'Bearer error="invalid_token"'
     elif isinstance(exc, errors.TokenScopeMissing):

@@ -98,13 +98,8 @@ def tokens(request: HttpRequest) -> HttpResponse:
         return JsonResponse(
             {"count": listed.count(), "results": [serialize_token(t) for t in items]}
         )
-    try:
-        name, scopes, lifetime = _create_input(request)
-        token, plain = api_token_create(
-            user=request.user, name=name, scopes=scopes, lifetime=lifetime
-        )
-    except errors.TokenRefused as exc:
-        return json_error(exc.code, exc.message, exc.status_code)
+    name, scopes, lifetime = _create_input(request)
+    token, plain = api_token_create(user=request.user, name=name, scopes=scopes, lifetime=lifetime)
     return JsonResponse({**serialize_token(token), "token": plain}, status=201)
 
 
@@ -113,10 +108,7 @@ def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     """``DELETE /api/tokens/{id}`` (CSRF): revoke one of your tokens; 204. Session only."""
     if not request.user.is_authenticated:
         return json_error("unauthenticated", "Sign in with your wallet first.", 401)
-    try:
-        api_token_revoke(token_id=token_id, actor=request.user)
-    except errors.TokenRefused as exc:
-        return json_error(exc.code, exc.message, exc.status_code)
+    api_token_revoke(token_id=token_id, actor=request.user)
     return HttpResponse(status=204)
 
 

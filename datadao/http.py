@@ -1,10 +1,57 @@
-"""The one JSON refusal every API answer uses: ``{"error": code, "detail": message}``."""
+"""The one JSON refusal every API answer uses: ``{"error": code, "detail": message}``, and the
+one handler that answers a service's refusal (``datadao.errors.ApplicationError``) with it."""
 
 from __future__ import annotations
 
-from django.http import JsonResponse
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.html import escape
+
+from datadao.errors import ApplicationError
+
+# Paths whose clients read JSON: the API and the sign-in endpoints.
+JSON_PREFIXES = ("/api/", "/auth/")
+_PAGE = (
+    '<!doctype html>\n<html lang="en">\n<head><meta charset="utf-8">'
+    "<title>{title} ({status})</title></head>\n<body>\n<h1>{title} ({status})</h1>\n"
+    "<p>{detail}</p>\n</body>\n</html>\n"
+)
 
 
 def json_error(code: str, detail: str, status: int) -> JsonResponse:
     """A 4xx the client can act on: a stable ``code`` and a ``detail`` naming the problem."""
     return JsonResponse({"error": code, "detail": detail}, status=status)
+
+
+def wants_json(request: HttpRequest) -> bool:
+    return request.path_info.startswith(JSON_PREFIXES) or not request.accepts("text/html")
+
+
+def refusal(request: HttpRequest, code: str, detail: str, status: int) -> HttpResponse:
+    """A refusal in the form the client reads: JSON on the API, a small page elsewhere."""
+    if wants_json(request):
+        return json_error(code, detail, status)
+    title = "Bad request" if status == 400 else "Refused"
+    page = _PAGE.format(title=title, status=status, detail=escape(detail))
+    return HttpResponse(page, status=status)
+
+
+def application_error(request: HttpRequest, exc: ApplicationError) -> HttpResponse:
+    return refusal(request, exc.code, exc.message, exc.status_code)
+
+
+class ApplicationErrorMiddleware:
+    """The API's one handler: a service's refusal that leaves a view uncaught is answered with
+    its status, code and message (JSON on the API, a page elsewhere), never a 500."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, ApplicationError):
+            return application_error(request, exception)
+        return None

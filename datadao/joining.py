@@ -21,6 +21,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from datadao import jointerms
+from datadao.errors import ApplicationError
 from datadao.models import (
     DAO,
     MANAGER_ROLES,
@@ -42,14 +43,11 @@ INVITE_MAX_LIFETIME = timedelta(days=90)
 INVITE_MAX_USES = 10_000
 
 
-class JoinRefused(Exception):
+class JoinRefused(ApplicationError):
     """A join, request, decision, invite or leave that is refused; nothing was stored."""
 
     def __init__(self, code: str, message: str, status_code: int = 400) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status_code = status_code
+        super().__init__(message, code=code, status_code=status_code)
 
 
 def token_hash(token: str) -> str:

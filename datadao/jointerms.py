@@ -26,6 +26,8 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils import is_address, to_checksum_address
 
+from datadao.errors import ApplicationError
+
 DOMAIN_NAME = "datadao"
 DOMAIN_VERSION = "1"
 PRIMARY_TYPE = "JoinTerms"
@@ -51,15 +53,11 @@ TYPES = {
 _SECP256K1_HALF_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141 // 2
 
 
-class TermsRefused(Exception):
+class TermsRefused(ApplicationError):
     """A signed acceptance that does not hold: ``code`` is stable, the message names why."""
 
-    status_code = 400
-
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+        super().__init__(message, code=code)
 
 
 def terms_hash(text: str) -> str:

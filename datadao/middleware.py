@@ -22,21 +22,13 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, QueryDict
-from django.utils.html import escape
 
-from datadao.http import json_error
+from datadao.http import refusal
 
 NUL = "\x00"
-# Paths whose clients read JSON: the API and the sign-in endpoints.
-JSON_PREFIXES = ("/api/", "/auth/")
 # A JSON ``\u0000`` escape: an odd number of backslashes before ``u0000`` (an even number are
 # escaped backslashes followed by the plain text "u0000").
 _JSON_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
-_PAGE = (
-    '<!doctype html>\n<html lang="en">\n<head><meta charset="utf-8">'
-    "<title>Bad request (400)</title></head>\n<body>\n<h1>Bad request (400)</h1>\n"
-    "<p>{detail}</p>\n</body>\n</html>\n"
-)
 
 
 def _in_pairs(pairs: QueryDict, where: str) -> str | None:
@@ -111,7 +103,4 @@ class RefuseNulMiddleware:
 
 
 def _refusal(request: HttpRequest, problem: str) -> HttpResponse:
-    detail = f"{problem}, which this site does not accept."
-    if request.path_info.startswith(JSON_PREFIXES) or not request.accepts("text/html"):
-        return json_error("bad_request", detail, 400)
-    return HttpResponse(_PAGE.format(detail=escape(detail)), status=400)
+    return refusal(request, "bad_request", f"{problem}, which this site does not accept.", 400)

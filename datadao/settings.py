@@ -68,6 +68,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # Last, so its 400 still carries the security headers set by the middleware above.
     "datadao.middleware.RefuseNulMiddleware",
+    # A service's refusal that a view leaves uncaught: its status, code and message.
+    "datadao.http.ApplicationErrorMiddleware",
 ]
 
 ROOT_URLCONF = "datadao.urls"

@@ -62,12 +62,14 @@ def endpoint(**scopes: str) -> Callable[[Handler], Handler]:
                     )
                 try:
                     return view(req, user, *args, **kwargs)
-                except LabelingRefused as exc:
+                except errors.NotAllowed as exc:
                     dataset_id = kwargs.get("dataset_id")
-                    if isinstance(exc, errors.NotAllowed) and _hidden(dataset_id, user):
+                    if _hidden(dataset_id, user):
                         # "Only members may…" would confirm that a members-only dataset exists.
-                        exc = errors.NotFound(f"There is no labeling dataset {dataset_id}.")
-                    return json_error(exc.code, exc.message, exc.status_code)
+                        raise errors.NotFound(
+                            f"There is no labeling dataset {dataset_id}."
+                        ) from exc
+                    raise
 
             if request.method == "POST" and not bearer:
                 return csrf_protect(call)(request)

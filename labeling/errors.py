@@ -1,15 +1,13 @@
-"""Refusals of labeling requests: each carries the HTTP status and a message naming the problem."""
+"""Refusals of labeling requests (``datadao.errors.ApplicationError``): each carries the HTTP
+status, a stable code and a message naming the problem."""
 
 from __future__ import annotations
 
+from datadao.errors import ApplicationError
 
-class LabelingRefused(Exception):
-    status_code = 400
-    code = "refused"
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class LabelingRefused(ApplicationError):
+    pass
 
 
 class NotFound(LabelingRefused):

@@ -16,6 +16,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from datadao.errors import ApplicationError
 from datadao.keys import load_signer
 from datadao.models import DAO, User
 from datadao.services import audit_record
@@ -27,7 +28,7 @@ UINT256_MAX = 2**256 - 1
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 
 
-class RewardsError(Exception):
+class RewardsError(ApplicationError):
     """A refused rewards operation; the message names the problem."""
 
 

@@ -1,11 +1,10 @@
-"""The synthetic app's refusal: services raise it with a message that names the problem."""
+"""The synthetic app's refusal (``datadao.errors.ApplicationError``): services raise it with a
+message that names the problem."""
 
 from __future__ import annotations
 
+from datadao.errors import ApplicationError
 
-class SyntheticRefused(Exception):
+
+class SyntheticRefused(ApplicationError):
     """A refused request; the message names the problem."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message

@@ -114,17 +114,14 @@ def join(request: HttpRequest, slug: str) -> JsonResponse:
     dao = _dao(slug)
     if dao is None:
         return json_error("not_found", "No DAO with that name.", 404)
-    try:
-        body = _body(request)
-        joined = dao_join(
-            dao=dao,
-            user=request.user,
-            typed_data=body.get("typedData"),
-            signature=body.get("signature"),
-            invite=body.get("invite"),
-        )
-    except JoinRefused as exc:
-        return json_error(exc.code, exc.message, exc.status_code)
+    body = _body(request)
+    joined = dao_join(
+        dao=dao,
+        user=request.user,
+        typed_data=body.get("typedData"),
+        signature=body.get("signature"),
+        invite=body.get("invite"),
+    )
     if isinstance(joined, Membership):
         return JsonResponse(serialize_membership(joined), status=201)
     return JsonResponse(serialize_join_request(joined), status=202)
@@ -138,10 +135,7 @@ def leave(request: HttpRequest, slug: str) -> HttpResponse:
     dao = _dao(slug)
     if dao is None:
         return json_error("not_found", "No DAO with that name.", 404)
-    try:
-        dao_leave(dao=dao, user=request.user)
-    except JoinRefused as exc:
-        return json_error(exc.code, exc.message, exc.status_code)
+    dao_leave(dao=dao, user=request.user)
     return HttpResponse(status=204)
 
 
