@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from rewards import amounts
+
 BPS = 10_000
 
 
@@ -87,16 +89,14 @@ class Novelty:
 def reward_amount(
     *, per_contribution: int, score: int, novelty: dict[str, Any] | None, per_row: int = 0
 ) -> int:
-    """What an accepted contribution earns, rounded down once, integers only.
-
-    ``per_contribution × score / 10000``, times ``new / rows`` for a tabular file
-    (``novelty``, as stored on its report); plus, for a tabular file, ``per_row × score /
-    10000`` for each new row. ``per_contribution`` pays per file, so rows split over many
-    small files earn it many times over; ``per_row`` pays the same however the rows are
-    split. Files that are not tabular earn ``per_contribution`` only."""
+    """``rewards.amounts.reward_amount`` for a contribution's stored ``novelty`` report."""
     if novelty is None:
-        return per_contribution * score // BPS
+        return amounts.reward_amount(per_contribution=per_contribution, score=score, rows=None)
     counts = Novelty.from_dict(novelty)
-    if counts.rows == 0:
-        return 0
-    return score * counts.new * (per_contribution + per_row * counts.rows) // (BPS * counts.rows)
+    return amounts.reward_amount(
+        per_contribution=per_contribution,
+        per_row=per_row,
+        score=score,
+        rows=counts.rows,
+        new=counts.new,
+    )

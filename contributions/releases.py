@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from contributions import kinds
 from contributions.models import Contribution, Release, Status
 from datadao.models import Dataset, DatasetStatus, User
 from datadao.services import audit_record
@@ -120,11 +121,8 @@ def release_publish(*, dataset: Dataset, actor: User | None) -> Release:
     entries = _pinned_entries(dataset)
     latest = Release.objects.filter(dataset=dataset).order_by("-version").first()
     version = (latest.version if latest else 0) + 1
-    labels = None
-    if dataset.kind == "labeling":
-        from labeling.export import release_entry
-
-        labels = release_entry(dataset.pk, pin_label=f"release:{dataset}@v{version}")
+    entry_of = kinds.hooks_for(dataset.kind).release_entry
+    labels = None if entry_of is None else entry_of(dataset.pk, f"release:{dataset}@v{version}")
     if not entries and not (labels and labels["settled_tasks"]):
         raise ValidationError(
             f"The dataset '{dataset.name}' has no pinned contributions yet; a release lists "

@@ -13,6 +13,7 @@ from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
+from contributions import kinds
 from contributions.example import example_csv
 from contributions.models import Contribution, Review, Status
 from contributions.report_words import report_sections
@@ -65,11 +66,8 @@ def dataset_page(request: HttpRequest, dao_slug: str, dataset_slug: str) -> Http
             )
         )
     is_member = bool(user and Membership.objects.filter(dao_id=dataset.dao_id, user=user).exists())
-    labeling = None
-    if dataset.kind == "labeling":
-        from labeling.selectors import page_summary
-
-        labeling = page_summary(dataset)
+    summarize = kinds.hooks_for(dataset.kind).page_summary
+    labeling = None if summarize is None else summarize(dataset)
     return _vary_on_htmx(
         render(
             request,

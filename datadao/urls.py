@@ -4,7 +4,6 @@ from django.contrib import admin
 from django.urls import include, path
 
 from datadao.views import auth, join, openapi, pages
-from ipfs.views import serve_cid
 
 urlpatterns = [
     path("", pages.home, name="home"),
@@ -25,7 +24,7 @@ urlpatterns = [
     path("", include("labeling.web_urls")),
     path("", include("contributions.web_urls")),
     path("", include("rewards.urls")),
-    path("ipfs/<str:cid>", serve_cid, name="ipfs-cid"),
+    path("ipfs/", include("ipfs.urls")),
     path("healthz", pages.healthz, name="healthz"),
     path("admin/dashboard/", include("datadao.views.dashboard")),
     path("admin/", admin.site.urls),

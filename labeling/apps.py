@@ -18,3 +18,22 @@ class LabelingConfig(AppConfig):
         from labeling.selectors import may_read_item_pin
 
         access.register("labeling:", may_read_item_pin)
+        # A pinned labeling upload becomes items to label; releases list the settled labels;
+        # the dataset page shows the labeling summary.
+        from contributions import kinds
+        from labeling.export import release_entry
+        from labeling.selectors import page_summary
+        from labeling.services import tasks_from_contribution
+
+        kinds.register(
+            "labeling",
+            kinds.KindHooks(
+                on_pinned=lambda contribution, path: tasks_from_contribution(
+                    contribution=contribution, path=path
+                ),
+                release_entry=lambda dataset_id, pin_label: release_entry(
+                    dataset_id, pin_label=pin_label
+                ),
+                page_summary=page_summary,
+            ),
+        )

@@ -20,6 +20,7 @@ from datadao.errors import ApplicationError
 from datadao.keys import load_signer
 from datadao.models import DAO, User
 from datadao.services import audit_record
+from rewards.amounts import reward_amount
 from rewards.models import Allocation, Epoch, EpochStatus, RewardEntry, RewardPolicy, Voucher
 
 BPS = 10_000
@@ -58,11 +59,10 @@ def _credit_once(
         return RewardEntry.objects.get(**key)
 
 
-def reward_credit_contribution(*, contribution: object) -> RewardEntry | None:
-    """Credit an accepted contribution once, with what it earns (``_contribution_credit``)."""
-    from contributions.models import Contribution
-
-    assert isinstance(contribution, Contribution)
+def reward_credit_contribution(*, contribution: Any) -> RewardEntry | None:
+    """Credit an accepted contribution once, with what it earns (``_contribution_credit``).
+    ``contribution`` is a ``contributions.models.Contribution``, read by attribute: rewards sits
+    below the apps that pay, and imports none of them."""
     entry = _contribution_credit(
         RewardPolicy.objects.filter(dataset_id=contribution.dataset_id).first(), contribution
     )
@@ -82,19 +82,20 @@ def _contribution_credit(policy: RewardPolicy | None, contribution: Any) -> Rewa
     """The credit an accepted contribution earns under ``policy`` (unsaved), or None when it
     earns nothing: per_contribution × score / 10000, and for a tabular file only for its
     new rows (× new / rows), plus per_row × score / 10000 for each new row
-    (``contributions.novelty.reward_amount``), floored once. The one rule of every
+    (``rewards.amounts.reward_amount``), floored once. The one rule of every
     lane (stage, express, batch)."""
-    from contributions.novelty import reward_amount
-
     if policy is None or not (policy.per_contribution or policy.per_row):
         return None
     if not contribution.score:
         return None
+    # The contribution's novelty report (``contributions.novelty``): its valid and new rows.
+    novelty = (contribution.report or {}).get("novelty")
     amount = reward_amount(
         per_contribution=_int(policy.per_contribution),
         per_row=_int(policy.per_row),
         score=contribution.score,
-        novelty=(contribution.report or {}).get("novelty"),
+        rows=None if novelty is None else int(novelty["rows"]),
+        new=0 if novelty is None else int(novelty["new"]),
     )
     if amount == 0:
         return None
@@ -131,7 +132,7 @@ def reward_credit_contributions(*, contributions: list[Any]) -> int:
 
 
 def reward_credit_label(
-    *, label: object, agreement_bps: int, reputation_bps: int
+    *, label: Any, agreement_bps: int, reputation_bps: int
 ) -> RewardEntry | None:
     """Credit a settled label once: per_label × reputation × P(the label is right) (floored).
 
@@ -139,9 +140,6 @@ def reward_credit_label(
     (not whether they matched the raw majority); ``reputation_bps`` their reputation, both
     in basis points.
     """
-    from labeling.models import Label
-
-    assert isinstance(label, Label)
     policy = RewardPolicy.objects.filter(dataset_id=label.dataset_id).first()
     if policy is None or policy.per_label == 0:
         return None

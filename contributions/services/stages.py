@@ -8,7 +8,7 @@ import numpy as np
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from contributions import scoring
+from contributions import kinds, scoring
 from contributions.models import (
     ACTIVE_STATUSES,
     Contribution,
@@ -336,12 +336,9 @@ def contribution_record_pin(*, contribution_id: int, cid: str) -> Contribution |
     from rewards.services import reward_credit_contribution
 
     reward_credit_contribution(contribution=contribution)
-    if contribution.dataset.kind == "labeling":
-        from labeling.services import tasks_from_contribution
-
-        tasks_from_contribution(
-            contribution=contribution, path=common.contribution_file(contribution)
-        )
+    on_pinned = kinds.hooks_for(contribution.dataset.kind).on_pinned
+    if on_pinned is not None:
+        on_pinned(contribution, common.contribution_file(contribution))
     audit_record(
         actor=None,
         dao=contribution.dataset.dao,
