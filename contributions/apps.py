@@ -32,3 +32,13 @@ class ContributionsConfig(AppConfig):
         # /ipfs/<cid> serves a members-only dataset's bytes to its members only.
         access.register("contribution:", selectors.may_read_contribution_pin)
         access.register("release:", selectors.may_read_release_pin)
+        # A dataset's card on its DAO's page: its latest release and pinned contributions.
+        from datadao import cards
+
+        cards.register(
+            cards.CardPart(
+                "contributions",
+                annotate=selectors.card_with_latest_release,
+                fill=selectors.card_fill_pinned,
+            )
+        )

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils.functional import cached_property
 
 from contributions import tally
@@ -194,3 +194,22 @@ def may_read_release_pin(user: User, rest: str) -> bool:
     dao_slug, _, dataset_slug = path.partition("/")
     dataset = Dataset.objects.filter(dao__slug=dao_slug, slug=dataset_slug).first()
     return _may_read_dataset(user, dataset)
+
+
+# --- the dataset's card on its DAO's page (``datadao.cards``) ------------------------------------
+
+
+def card_with_latest_release(datasets: QuerySet[Any]) -> QuerySet[Any]:
+    """Each listed dataset's latest release: ``latest_cid``, ``latest_version``."""
+    latest = Release.objects.filter(dataset=OuterRef("pk")).order_by("-version")
+    return datasets.annotate(
+        latest_cid=Subquery(latest.values("cid")[:1]),
+        latest_version=Subquery(latest.values("version")[:1]),
+    )
+
+
+def card_fill_pinned(datasets: list[Any]) -> None:
+    """Each listed dataset's pinned contributions (``pinned``), from the tallies."""
+    pinned = pinned_counts([dataset.pk for dataset in datasets])
+    for dataset in datasets:
+        dataset.pinned = pinned.get(dataset.pk, 0)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Q, QuerySet
 
+from datadao import cards
 from datadao.jointerms import licenses_text
 from datadao.models import (
     DAO,
@@ -56,38 +57,17 @@ def dataset_list_visible(*, dao: DAO, user: User) -> QuerySet[Dataset]:
 
 
 def dataset_cards(*, dao: DAO, user: User) -> list[Dataset]:
-    """The datasets a DAO page lists, each with its reward policy, its latest release
-    (``latest_cid``, ``latest_version``) and its counts: ``pinned`` contributions, and for
-    labeling datasets ``items`` and ``settled`` items (check questions left out). Three
-    queries however many datasets the DAO has; the pinned counts come from the tallies."""
-    # Imported here: these apps build on datadao's models, not the other way round.
-    from contributions.models import Release
-    from contributions.selectors import pinned_counts
-    from labeling.models import LabelTask, TaskStatus
-
-    latest = Release.objects.filter(dataset=OuterRef("pk")).order_by("-version")
-    datasets = list(
-        dataset_list_visible(dao=dao, user=user)
-        .select_related("dao", "reward_policy")
-        .annotate(
-            latest_cid=Subquery(latest.values("cid")[:1]),
-            latest_version=Subquery(latest.values("version")[:1]),
-        )
-        .order_by("name")
-    )
-    ids = [dataset.pk for dataset in datasets]
-    pinned = pinned_counts(ids)
-    items = {
-        row["dataset_id"]: row
-        for row in LabelTask.objects.filter(dataset_id__in=ids, is_gold=False)
-        .values("dataset_id")
-        .annotate(total=Count("id"), settled=Count("id", filter=Q(status=TaskStatus.COMPLETE)))
-    }
-    for dataset in datasets:
-        dataset.pinned = pinned.get(dataset.pk, 0)  # type: ignore[attr-defined]
-        row = items.get(dataset.pk, {})
-        dataset.items = row.get("total", 0)  # type: ignore[attr-defined]
-        dataset.settled = row.get("settled", 0)  # type: ignore[attr-defined]
+    """The datasets a DAO page lists, each with its reward policy and what the apps built on
+    datasets add to its card (``datadao.cards``: the latest release, counts of pinned
+    contributions and labeled items). One query for the list, one per registered part."""
+    listed = dataset_list_visible(dao=dao, user=user).select_related("dao", "reward_policy")
+    for part in cards.parts():
+        if part.annotate is not None:
+            listed = part.annotate(listed)
+    datasets = list(listed.order_by("name"))
+    for part in cards.parts():
+        if part.fill is not None:
+            part.fill(datasets)
     return datasets
 
 

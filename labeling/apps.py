@@ -14,8 +14,12 @@ class LabelingConfig(AppConfig):
         register(Sweep("consensus-runs", sweeps.runs_stuck, sweeps.redispatch_run))
         register(Sweep("label-imports", sweeps.imports_stuck, sweeps.redispatch_import))
         # Item images pinned for a labeling dataset are as visible as the dataset.
+        from datadao import cards
         from ipfs import access
-        from labeling.selectors import may_read_item_pin
+        from labeling.selectors import card_fill_items, may_read_item_pin
+
+        # A dataset's card on its DAO's page: its items and how many are settled.
+        cards.register(cards.CardPart("labeling", fill=card_fill_items))
 
         access.register("labeling:", may_read_item_pin)
         # A pinned labeling upload becomes items to label; releases list the settled labels;

@@ -13,7 +13,15 @@ from django.db.models import Count, F, Q, Sum
 from contributions.selectors import dataset_visible_to
 from datadao.models import Dataset, User
 from labeling.conf import GOLD_POOL_LOW
-from labeling.models import ConsensusRun, Label, LabelerStats, LabelImport, LabelTask, RunStatus
+from labeling.models import (
+    ConsensusRun,
+    Label,
+    LabelerStats,
+    LabelImport,
+    LabelTask,
+    RunStatus,
+    TaskStatus,
+)
 
 
 def may_view(dataset: Dataset, user: User | None) -> bool:
@@ -221,3 +229,19 @@ def page_summary(dataset: Dataset) -> dict[str, Any]:
         "gold_rows": rows,
         "labelers": LabelerStats.objects.filter(dataset=dataset).count(),
     }
+
+
+def card_fill_items(datasets: list[Any]) -> None:
+    """Each listed dataset's items to label (``items``, check questions left out) and how many
+    are settled (``settled``), for its card on the DAO's page (``datadao.cards``)."""
+    ids = [dataset.pk for dataset in datasets]
+    items = {
+        row["dataset_id"]: row
+        for row in LabelTask.objects.filter(dataset_id__in=ids, is_gold=False)
+        .values("dataset_id")
+        .annotate(total=Count("id"), settled=Count("id", filter=Q(status=TaskStatus.COMPLETE)))
+    }
+    for dataset in datasets:
+        row = items.get(dataset.pk, {})
+        dataset.items = row.get("total", 0)
+        dataset.settled = row.get("settled", 0)
