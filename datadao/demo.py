@@ -1,4 +1,5 @@
-"""The demo DAO that ``run`` shows: built through the services, idempotently.
+"""The demo DAO that ``run`` shows, its members and datasets: built through the services,
+idempotently (``console.demo`` adds the other apps' parts).
 
 Running it twice leaves the same state: every object is looked up by its natural key first
 and only created when missing.
@@ -8,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
 from eth_utils import keccak, to_checksum_address
 
 from datadao import services
@@ -79,9 +79,9 @@ DEMO_DATASETS: list[dict[str, Any]] = [
 ]
 
 
-@transaction.atomic
-def load_demo() -> dict[str, int]:
-    """Create the demo DAO, members and datasets if missing; return counts of what exists."""
+def load_demo_dao() -> tuple[DAO, dict[str, User]]:
+    """Create the demo DAO, its members and datasets if missing; return the DAO and the
+    members by label. The other apps' demo parts are loaded by ``console.demo``."""
     users: dict[str, User] = {}
     for label, _role, display_name in DEMO_MEMBERS:
         user, _ = services.user_get_or_create(address=demo_address(label))
@@ -108,27 +108,4 @@ def load_demo() -> dict[str, int]:
             dataset = services.dataset_create(dao=dao, actor=creator, **spec)
         if dataset.status != DatasetStatus.OPEN:
             services.dataset_set_status(dataset=dataset, actor=creator, status=DatasetStatus.OPEN)
-    from contributions.demo import load_demo_contributions
-    from contributions.models import Contribution
-
-    new = load_demo_contributions(users=users, dao_id=dao.pk)
-    from contributions.demo import EXPECTED_PINNED
-    from rewards.demo import load_demo_rewards
-
-    load_demo_rewards(dao=dao, expected_credits=EXPECTED_PINNED)
-    from labeling.demo import load_demo_labeling
-    from labeling.models import Label, LabelTask
-
-    load_demo_labeling(dao=dao, creator=creator)
-    from synthetic.demo import load_demo_synthetic
-
-    load_demo_synthetic(dao=dao, creator=creator)
-    return {
-        "daos": DAO.objects.filter(slug=DEMO_DAO_SLUG).count(),
-        "members": Membership.objects.filter(dao=dao).count(),
-        "datasets": Dataset.objects.filter(dao=dao).count(),
-        "contributions": Contribution.objects.filter(dataset__dao=dao).count(),
-        "new_contributions": new,
-        "label_tasks": LabelTask.objects.filter(dataset__dao=dao).count(),
-        "labels": Label.objects.filter(dataset__dao=dao).count(),
-    }
+    return dao, users

@@ -26,7 +26,7 @@ urlpatterns = [
     path("", include("rewards.urls")),
     path("ipfs/", include("ipfs.urls")),
     path("healthz", pages.healthz, name="healthz"),
-    path("admin/dashboard/", include("datadao.views.dashboard")),
+    path("admin/dashboard/", include("console.views")),
     path("admin/", admin.site.urls),
     path("releases/", include("contributions.page_urls")),
 ]

@@ -12,8 +12,8 @@ from django.utils import timezone
 from eth_account.signers.local import LocalAccount
 from playwright.sync_api import Page, expect
 
+from console.dashboard import DEFAULT_WINDOW
 from contributions.models import Contribution, Review, Status
-from datadao.dashboard import DEFAULT_WINDOW
 from datadao.models import AuditEvent, Dataset, DatasetStatus, User
 from datadao.services import dataset_set_status
 from tests.browser.conftest import sign_in

@@ -1,4 +1,4 @@
-"""datadao.charts: pure SVG rendering. Well-formed, accessible, escaped, deterministic."""
+"""console.charts: pure SVG rendering. Well-formed, accessible, escaped, deterministic."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from datadao import charts
-from datadao.charts import Bar, Series
+from console import charts
+from console.charts import Bar, Series
 
 SVG = "{http://www.w3.org/2000/svg}"
 

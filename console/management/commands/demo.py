@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 
+from console.demo import load_demo
 from contributions.demo import ensure_demo_validator_keystore
-from datadao.demo import load_demo
 
 
 class Command(BaseCommand):

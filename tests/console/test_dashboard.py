@@ -15,8 +15,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from console.dashboard import KOMBU_PRIORITY_SEP, broker_queue_depths, dao_dashboard
 from contributions.models import Contribution, Review, Status
-from datadao.dashboard import KOMBU_PRIORITY_SEP, broker_queue_depths, dao_dashboard
 from datadao.models import DAO, Membership, Role, User, WorkerHeartbeat
 from labeling.models import ConsensusRun, LabelerStats, LabelImport, RunStatus
 from rewards.models import Epoch, EpochStatus, RewardEntry

@@ -21,8 +21,8 @@ from django.urls import path
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET
 
-from datadao import charts
-from datadao.dashboard import (
+from console import charts
+from console.dashboard import (
     DEFAULT_WINDOW,
     STATUS_ORDER,
     WINDOWS,
@@ -47,7 +47,7 @@ def _console(view: View) -> View:
 
 
 def _safe(svg: str) -> SafeString:
-    # datadao.charts escapes every label and value it writes; the SVG is markup by design.
+    # console.charts escapes every label and value it writes; the SVG is markup by design.
     return mark_safe(svg)  # noqa: S308
 
 
@@ -145,7 +145,7 @@ def dashboard_index(request: HttpRequest) -> HttpResponse:
     if len(daos) == 1:
         return redirect("dao-dashboard", slug=daos[0].slug)
     context = {**admin.site.each_context(request), "title": "Dashboards", "daos": daos}
-    return render(request, "datadao/dashboard.html", context)
+    return render(request, "console/dashboard.html", context)
 
 
 @require_GET
@@ -176,7 +176,7 @@ def dashboard_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "acceptance_all": _percent(board.acceptance_rate_all_time),
         "show_hosts": request.user.is_staff,
     }
-    return render(request, "datadao/dashboard.html", context)
+    return render(request, "console/dashboard.html", context)
 
 
 # Mounted at /admin/dashboard/ by datadao.urls (ahead of the admin's catch-all).
