@@ -1,0 +1,494 @@
+"""The console's schema builder: form rows that write a dataset's schema JSON.
+
+The builder only translates between form text and the schema's JSON; it judges nothing.
+Whatever a creator types is turned into JSON as faithfully as it can be (a bound that is not a
+number stays a string, a type that is not a column type stays as typed) and ``validate_schema``
+decides, so the builder and the raw-JSON editor obey one set of rules. The validator's faults
+name a JSON path (``columns[2].min: ...``); ``attach_errors`` puts each next to the input that
+path came from.
+
+A schema the builder cannot show without changing it (an explicit ``"required": false``, a
+label with spaces around it, media types out of the usual order...) is edited as JSON:
+``representable`` is the round trip through the builder's fields.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django import forms
+
+from datadao.schema import (
+    COLUMN_TYPES,
+    ITEM_KINDS,
+    KINDS,
+    SUPPORTED_MEDIA_TYPES,
+    empty_schema,
+)
+
+EDITOR_BUILDER = "builder"
+EDITOR_JSON = "json"
+EXTRA_COLUMN_ROWS = 3
+# Column rows the builder shows: nine inputs a row must stay under Django's 1,000 posted fields
+# (DATA_UPLOAD_MAX_NUMBER_FIELDS). Wider schemas are edited as JSON.
+BUILDER_MAX_COLUMNS = 80
+
+# --- text <-> JSON values ---------------------------------------------------------------------
+
+
+def _number(text: str) -> Any:
+    """A typed number as JSON: a whole number, else a finite float, else the text as typed
+    (so the validator names it: "must be a whole number, not a string")."""
+    text = text.strip()
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        value = float(text)
+    except ValueError:
+        return text
+    return value if math.isfinite(value) else text
+
+
+def _number_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return repr(value)
+    return json.dumps(value)
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _lines_text(values: Any) -> str:
+    if not isinstance(values, list):
+        return json.dumps(values)
+    return "\n".join(str(v) for v in values)
+
+
+def _put_number(out: dict[str, Any], key: str, text: str) -> None:
+    if text.strip():
+        out[key] = _number(text)
+
+
+# --- the fields of each schema part ----------------------------------------------------------
+
+
+def column_fields(column: Any) -> dict[str, Any]:
+    """One column's form fields (text and checkboxes) from its JSON."""
+    column = column if isinstance(column, dict) else {}
+    return {
+        "name": str(column.get("name", "")),
+        "type": str(column.get("type", "")),
+        "required": column.get("required") is True,
+        "min": _number_text(column["min"]) if "min" in column else "",
+        "max": _number_text(column["max"]) if "max" in column else "",
+        "allowed": _lines_text(column["allowed"]) if "allowed" in column else "",
+        "regex": str(column.get("regex", "")),
+        "max_length": _number_text(column["max_length"]) if "max_length" in column else "",
+    }
+
+
+def column_json(fields: dict[str, Any]) -> dict[str, Any]:
+    """One column's JSON from its form fields."""
+    col_type = fields.get("type", "").strip()
+    column: dict[str, Any] = {"name": fields.get("name", "").strip(), "type": col_type}
+    if fields.get("required"):
+        column["required"] = True
+    for key in ("min", "max"):
+        text = fields.get(key, "")
+        if text.strip():
+            # A datetime bound is an ISO 8601 string; numbers for every other type.
+            column[key] = text.strip() if col_type == "datetime" else _number(text)
+    allowed = _lines(fields.get("allowed", ""))
+    if allowed:
+        column["allowed"] = [_number(v) for v in allowed] if col_type == "int" else allowed
+    if fields.get("regex", ""):
+        column["regex"] = fields["regex"]
+    _put_number(column, "max_length", fields.get("max_length", ""))
+    return column
+
+
+def tabular_fields(schema: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "target": str(schema.get("target", "")),
+        "max_size": _number_text(schema["max_size"]) if "max_size" in schema else "",
+        "constraints": _lines_text(schema["constraints"]) if "constraints" in schema else "",
+    }
+
+
+def tabular_json(fields: dict[str, Any], columns: list[dict[str, Any]]) -> dict[str, Any]:
+    schema: dict[str, Any] = {"columns": columns}
+    if fields.get("target", "").strip():
+        schema["target"] = fields["target"].strip()
+    _put_number(schema, "max_size", fields.get("max_size", ""))
+    constraints = _lines(fields.get("constraints", ""))
+    if constraints:
+        schema["constraints"] = constraints
+    return schema
+
+
+_IMAGE_KEYS = ("min_width", "min_height", "max_width", "max_height")
+
+
+def files_fields(schema: dict[str, Any]) -> dict[str, Any]:
+    media = schema.get("media_types")
+    image = schema.get("image") if isinstance(schema.get("image"), dict) else {}
+    return {
+        # Checkboxes can show only the supported types; anything else is edited as JSON.
+        "media_types": [m for m in media if m in SUPPORTED_MEDIA_TYPES]
+        if isinstance(media, list)
+        else [],
+        "max_size": _number_text(schema["max_size"]) if "max_size" in schema else "",
+        **{key: _number_text(image[key]) if key in image else "" for key in _IMAGE_KEYS},
+    }
+
+
+def files_json(fields: dict[str, Any]) -> dict[str, Any]:
+    # In the checkboxes' order, as a browser posts them (others, for the validator to name, last).
+    media = list(fields.get("media_types") or [])
+    order = {m: i for i, m in enumerate(SUPPORTED_MEDIA_TYPES)}
+    media.sort(key=lambda m: order.get(m, len(order)))
+    schema: dict[str, Any] = {"media_types": media}
+    _put_number(schema, "max_size", fields.get("max_size", ""))
+    image: dict[str, Any] = {}
+    for key in _IMAGE_KEYS:
+        _put_number(image, key, fields.get(key, ""))
+    if image:
+        schema["image"] = image
+    return schema
+
+
+_LABELING_NUMBERS = (
+    "overlap",
+    "max_overlap",
+    "gold_rate",
+    "confidence_target",
+    "gold_accuracy_floor",
+    "max_size",
+)
+
+
+def labeling_fields(schema: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "labels": _lines_text(schema.get("labels", [])),
+        "multi_choice": schema.get("multi_choice") is True,
+        "item_kind": str(schema.get("item_kind", "")),
+        **{key: _number_text(schema[key]) if key in schema else "" for key in _LABELING_NUMBERS},
+    }
+
+
+def labeling_json(fields: dict[str, Any]) -> dict[str, Any]:
+    schema: dict[str, Any] = {"labels": _lines(fields.get("labels", ""))}
+    if fields.get("multi_choice"):
+        schema["multi_choice"] = True
+    for key in _LABELING_NUMBERS:
+        _put_number(schema, key, fields.get(key, ""))
+    if fields.get("item_kind", "").strip():
+        schema["item_kind"] = fields["item_kind"].strip()
+    return schema
+
+
+def representable(kind: str, schema: Any) -> bool:
+    """Whether the builder shows ``schema`` exactly: saving it unchanged stores the same JSON."""
+    if kind not in KINDS or not isinstance(schema, dict):
+        return False
+    if kind == "tabular":
+        columns = schema.get("columns")
+        if not isinstance(columns, list) or len(columns) > BUILDER_MAX_COLUMNS:
+            return False
+        rebuilt = tabular_json(
+            tabular_fields(schema), [column_json(column_fields(c)) for c in columns]
+        )
+    elif kind == "files":
+        rebuilt = files_json(files_fields(schema))
+    else:
+        rebuilt = labeling_json(labeling_fields(schema))
+    return rebuilt == schema
+
+
+# --- forms ------------------------------------------------------------------------------------
+
+
+def _text(label: str, help_text: str, **attrs: Any) -> forms.CharField:
+    # strip=False: the *_json functions decide what whitespace means (a regex keeps its own).
+    return forms.CharField(
+        label=label,
+        required=False,
+        strip=False,
+        help_text=help_text,
+        widget=forms.TextInput(attrs={"size": 10, **attrs}),
+    )
+
+
+def _lines_field(label: str, help_text: str, rows: int = 3) -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        required=False,
+        strip=False,
+        help_text=help_text,
+        widget=forms.Textarea(attrs={"rows": rows, "cols": 30}),
+    )
+
+
+MAX_SIZE_HELP = (
+    "Largest upload accepted, in bytes (104857600 = 100 MiB). Empty: the platform default."
+)
+
+
+class ColumnForm(forms.Form):
+    """One column of a tabular dataset."""
+
+    name = _text(
+        "Name",
+        "The column's header in uploaded CSV / JSON Lines: starts with a letter or _, then "
+        "letters, digits, space, _ . - (at most 63).",
+        size=16,
+    )
+    # Free text behind a drop-down: the validator, not the form, says what a type may be.
+    type = forms.CharField(
+        label="Type",
+        required=False,
+        initial="string",
+        help_text="int, float, bool, string, category (a fixed set of values: fill in "
+        "Allowed) or datetime (ISO 8601).",
+        widget=forms.Select(choices=[(t, t) for t in COLUMN_TYPES]),
+    )
+    required = forms.BooleanField(
+        label="Required", required=False, help_text="Every row must have a value here."
+    )
+    min = _text("Min", "Smallest value allowed (int, float; an ISO 8601 date-time for datetime).")
+    max = _text("Max", "Largest value allowed (same types as Min).")
+    allowed = _lines_field(
+        "Allowed values",
+        "One value per line; a cell must be one of them. Required for category; also for "
+        "string and int.",
+        rows=2,
+    )
+    regex = _text(
+        "Regex",
+        "string / category: every cell must match the whole pattern (RE2: no backreferences "
+        "or lookaround).",
+        size=16,
+    )
+    max_length = _text("Max length", "string / category: at most this many characters.", size=6)
+
+    def is_blank(self) -> bool:
+        """Nothing typed but perhaps a type or a tick: a spare row, not a column."""
+        data = self.cleaned_data
+        keys = ("name", "min", "max", "allowed", "regex", "max_length")
+        return not any(str(data.get(key, "")).strip() for key in keys)
+
+
+ColumnFormSet = forms.formset_factory(
+    ColumnForm,
+    extra=EXTRA_COLUMN_ROWS,
+    can_delete=True,
+    max_num=BUILDER_MAX_COLUMNS,
+    validate_max=True,
+    absolute_max=BUILDER_MAX_COLUMNS,
+)
+
+
+class TabularForm(forms.Form):
+    """What a tabular schema says beyond its columns."""
+
+    target = _text(
+        "Target column",
+        "Optional: the column a model predicts from the others (used by synthetic data).",
+        size=16,
+    )
+    max_size = _text("Max upload size", MAX_SIZE_HELP, size=12)
+    constraints = _lines_field(
+        "Constraints",
+        "Optional, one per line, kept by synthetic rows: a<=b, range:col:0:9, fixed:a,b.",
+    )
+
+
+class _AnyChoices(forms.MultipleChoiceField):
+    """Checkboxes whose values the validator judges (it names an unsupported media type)."""
+
+    def validate(self, value: Any) -> None:
+        forms.Field.validate(self, value)
+
+
+class FilesForm(forms.Form):
+    """A files (image / text) dataset's schema."""
+
+    media_types = _AnyChoices(
+        label="Media types",
+        required=False,
+        choices=[(m, m) for m in SUPPORTED_MEDIA_TYPES],
+        widget=forms.CheckboxSelectMultiple,
+        help_text="What an upload may be, recognised by its content, not its name.",
+    )
+    max_size = _text("Max upload size", MAX_SIZE_HELP, size=12)
+    min_width = _text("Min image width", "Pixels; images only.", size=6)
+    min_height = _text("Min image height", "Pixels; images only.", size=6)
+    max_width = _text("Max image width", "Pixels; images only.", size=6)
+    max_height = _text("Max image height", "Pixels; images only.", size=6)
+
+
+class LabelingForm(forms.Form):
+    """A labeling dataset's schema: the labels and how answers are checked and agreed."""
+
+    labels = _lines_field(
+        "Labels", "One label per line, at least 2; labelers pick among them.", rows=4
+    )
+    multi_choice = forms.BooleanField(
+        label="Multiple choice",
+        required=False,
+        help_text="A labeler may pick several labels for one item.",
+    )
+    item_kind = forms.CharField(
+        label="Item kind",
+        required=False,
+        help_text="What one item is: an image, a text, or a row of an uploaded CSV / JSON "
+        "Lines file.",
+        widget=forms.Select(choices=[("", "text (default)"), *[(k, k) for k in ITEM_KINDS]]),
+    )
+    overlap = _text("Overlap", "", size=4)
+    max_overlap = _text("Max overlap", "", size=4)
+    gold_rate = _text("Gold rate", "", size=6)
+    confidence_target = _text("Confidence target", "", size=6)
+    gold_accuracy_floor = _text("Gold accuracy floor", "", size=6)
+    max_size = _text("Max upload size", MAX_SIZE_HELP, size=12)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Imported here: labeling builds on datadao, not the other way round; the defaults are
+        # labeling's, shown so the help text never drifts from them.
+        from labeling import conf
+
+        helps = {
+            "overlap": f"Labelers asked per item before their answers are compared "
+            f"(1–20; default {conf.DEFAULT_OVERLAP}).",
+            "max_overlap": "Most labelers an item is given to while they disagree "
+            "(at least Overlap, at most 50; default Overlap + 2).",
+            "gold_rate": "Share of hand-outs that are check questions with a known answer "
+            "(0–0.5; default 0: none).",
+            "confidence_target": "Agreement an item needs to settle, above 0.5 and at most 1 "
+            f"(default {conf.DEFAULT_CONFIDENCE_TARGET}).",
+            "gold_accuracy_floor": "A labeler whose accuracy on check questions falls under "
+            f"this is paused (0–1; default {conf.DEFAULT_GOLD_FLOOR}).",
+        }
+        for key, text in helps.items():
+            self.fields[key].help_text = text
+
+
+# --- the builder as a whole -------------------------------------------------------------------
+
+
+_PATH = re.compile(r"^(?P<path>[A-Za-z_][\w.\[\]]*): (?P<message>.*)$", re.DOTALL)
+_COLUMN_PATH = re.compile(r"^columns\[(?P<index>\d+)\](?:\.(?P<key>\w+))?$")
+
+
+@dataclass
+class SchemaBuilder:
+    """The builder's forms for one dataset (all three kinds on the add page, where the kind is
+    chosen on the same page), bound to the posted data or filled from ``schema``."""
+
+    kinds: tuple[str, ...]
+    tabular: TabularForm
+    columns: forms.BaseFormSet
+    files: FilesForm
+    labeling: LabelingForm
+    # Shown instead of the column rows when the schema is too wide for them.
+    note: str = ""
+    # Which column row each schema column came from, for placing the validator's faults.
+    _rows: list[forms.Form] = field(default_factory=list)
+
+    @classmethod
+    def create(
+        cls, *, data: Any, kinds: tuple[str, ...], schema: Any, schema_kind: str | None
+    ) -> SchemaBuilder:
+        def start(kind: str) -> dict[str, Any]:
+            if kind == schema_kind and isinstance(schema, dict):
+                return schema
+            return empty_schema(kind)
+
+        tabular = start("tabular")
+        columns = tabular.get("columns") if isinstance(tabular.get("columns"), list) else []
+        note = ""
+        if len(columns) > BUILDER_MAX_COLUMNS:
+            note = (
+                f"This schema has {len(columns)} columns, more than the builder shows "
+                f"({BUILDER_MAX_COLUMNS}): edit it as JSON below."
+            )
+            columns = []
+        return cls(
+            kinds=kinds,
+            tabular=TabularForm(data, prefix="tabular", initial=tabular_fields(tabular)),
+            columns=ColumnFormSet(
+                data, prefix="columns", initial=[column_fields(c) for c in columns]
+            ),
+            files=FilesForm(data, prefix="files", initial=files_fields(start("files"))),
+            labeling=LabelingForm(
+                data, prefix="labeling", initial=labeling_fields(start("labeling"))
+            ),
+            note=note,
+        )
+
+    def build(self, kind: str) -> tuple[dict[str, Any] | None, list[str]]:
+        """The schema the builder's posted fields describe, or the problems reading them."""
+        if kind == "tabular":
+            if not (self.columns.is_valid() and self.tabular.is_valid()):
+                problems = [*self.columns.non_form_errors(), *self._field_errors(self.tabular)]
+                for row in self.columns.forms:
+                    problems.extend(self._field_errors(row))
+                return None, problems or ["The column rows could not be read."]
+            self._rows = [
+                row
+                for row in self.columns.forms
+                if row.cleaned_data and not row.cleaned_data.get("DELETE") and not row.is_blank()
+            ]
+            columns = [column_json(row.cleaned_data) for row in self._rows]
+            return tabular_json(self.tabular.cleaned_data, columns), []
+        form = self.files if kind == "files" else self.labeling
+        if not form.is_valid():
+            return None, self._field_errors(form)
+        build: Callable[[dict[str, Any]], dict[str, Any]] = (
+            files_json if kind == "files" else labeling_json
+        )
+        return build(form.cleaned_data), []
+
+    @property
+    def empty_json(self) -> str:
+        """Each kind's starting schema as the JSON textarea shows it (for schema_builder.js)."""
+        return json.dumps({kind: json.dumps(empty_schema(kind), indent=2) for kind in KINDS})
+
+    @staticmethod
+    def _field_errors(form: forms.Form) -> list[str]:
+        return [f"{name}: {error}" for name, errors in form.errors.items() for error in errors]
+
+    def attach_errors(self, kind: str, errors: list[str]) -> list[str]:
+        """Put each validator fault next to its input; return the faults as the page's summary
+        says them (a column's fault names the column)."""
+        summary = []
+        for error in errors:
+            match = _PATH.match(error)
+            path = match["path"] if match else ""
+            column = _COLUMN_PATH.match(path) if kind == "tabular" else None
+            if column and int(column["index"]) < len(self._rows):
+                row = self._rows[int(column["index"])]
+                # Read before add_error, which drops the field from cleaned_data.
+                name = row.data.get(row.add_prefix("name"), "").strip()
+                label = f"Column {int(column['index']) + 1}" + (f" {name!r}" if name else "")
+                key = column["key"]
+                row.add_error(key if key in row.fields else None, error)
+                summary.append(f"{label}: {error}")
+                continue
+            form = {"tabular": self.tabular, "files": self.files}.get(kind, self.labeling)
+            key = re.split(r"[.\[]", path)[-1] if path else ""
+            key = key if key in form.fields else re.split(r"[.\[]", path)[0]
+            form.add_error(key if key in form.fields else None, error)
+            summary.append(error)
+        return summary
