@@ -33,7 +33,8 @@ from datadao.models import (
     WorkerHeartbeat,
 )
 from datadao.schema import empty_schema, validate_schema, validate_scoring
-from datadao.schema_builder import EDITOR_BUILDER, EDITOR_JSON, SchemaBuilder, representable
+from datadao.schema_builder import EDITOR_BUILDER, EDITOR_JSON, SchemaBuilder
+from datadao.schema_text import representable
 from datadao.selectors import managed_dao_ids, user_has_console_access
 
 

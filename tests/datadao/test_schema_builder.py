@@ -13,7 +13,7 @@ from django.test import Client
 
 from datadao.models import AuditEvent, Dataset, User
 from datadao.schema import validate_schema
-from datadao.schema_builder import (
+from datadao.schema_text import (
     BUILDER_MAX_COLUMNS,
     column_fields,
     column_json,
