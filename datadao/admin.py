@@ -12,14 +12,17 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import IS_POPUP_VAR
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import BaseUserCreationForm
 from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseRedirect
+from django.urls import reverse
 
 from datadao import services
+from datadao.checklist import setup_checklist
 from datadao.licenses import normalize_license
 from datadao.models import (
     DAO,
@@ -189,6 +192,29 @@ class DAOAdmin(DaoScopedAdmin):
     )
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
+    # Shows the founder's checklist (datadao.checklist) above the DAO's fields.
+    change_form_template = "admin/datadao/dao/change_form.html"
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> Any:
+        dao = self.get_object(request, object_id)
+        if dao is not None and self.has_view_permission(request, dao):
+            extra_context = {**(extra_context or {}), "checklist": setup_checklist(dao=dao)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def response_add(self, request: HttpRequest, obj: DAO, post_url_continue: Any = None) -> Any:
+        # A founder lands on the new DAO's page, where the checklist of next steps is.
+        if "_addanother" in request.POST or IS_POPUP_VAR in request.POST:
+            return super().response_add(request, obj, post_url_continue)
+        self.message_user(
+            request, f"The DAO “{obj}” was founded. Its next steps are below.", messages.SUCCESS
+        )
+        return HttpResponseRedirect(reverse("admin:datadao_dao_change", args=[obj.pk]))
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         # The DAO id is shown so its creator can deploy the DAO's distributor with it.
