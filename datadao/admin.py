@@ -417,8 +417,8 @@ class DatasetForm(forms.ModelForm):
     schema_editor = forms.ChoiceField(
         label="Save the schema from",
         choices=[
-            (EDITOR_BUILDER, "the schema builder above"),
-            (EDITOR_JSON, "the JSON below (advanced)"),
+            (EDITOR_BUILDER, "the builder"),
+            (EDITOR_JSON, "the JSON"),
         ],
         required=False,
         widget=forms.RadioSelect,
@@ -427,6 +427,7 @@ class DatasetForm(forms.ModelForm):
     )
     scoring = PrettyJSONField(
         required=False,
+        initial=dict,
         widget=forms.Textarea(attrs={"rows": 6, "cols": 90, "style": "font-family: monospace"}),
         help_text='Optional. {"weights": {"authenticity": 1, "ownership": 1, "quality": 2, '
         '"uniqueness": 2}, "threshold": 5000} — scores are basis points (0–10000).',
@@ -550,6 +551,14 @@ class DatasetAdmin(DaoScopedAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         return ("dao", "slug", "kind", "status") if obj is not None else ("status",)
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        initial = super().get_changeform_initial_data(request)
+        # A creator of a single DAO has only one place a dataset can go.
+        ids = self._dao_ids(request)
+        if "dao" not in initial and len(ids) == 1 and not self._global(request, "change"):
+            initial["dao"] = next(iter(ids))
+        return initial
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Close a dataset instead: contributions and rewards refer to it.

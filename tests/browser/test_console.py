@@ -92,7 +92,7 @@ def test_a_creator_edits_a_schema_reads_the_dashboard_and_resolves_a_review(
     schema = {**CSV_SCHEMA, "columns": [*CSV_SCHEMA["columns"], NOTE_COLUMN]}
     # Typing in the JSON chooses it as what is saved (the builder above is the other way).
     page.get_by_label("Advanced: edit JSON:").fill(json.dumps(schema, indent=2))
-    expect(page.get_by_label("the JSON below (advanced)")).to_be_checked()
+    expect(page.get_by_label("the JSON", exact=True)).to_be_checked()
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page.locator(".messagelist .success")).to_contain_text("was changed successfully")
     dataset.refresh_from_db()
@@ -173,7 +173,7 @@ def test_a_founder_follows_the_checklist_and_builds_a_schema_with_the_builder(
     page.locator("[name=columns-0-allowed]").fill("robin\nwren")
     page.locator("[name=columns-1-min]").fill("5")
     page.locator("[name=columns-1-max]").fill("1")
-    expect(page.get_by_label("the schema builder above")).to_be_checked()
+    expect(page.get_by_label("the builder", exact=True)).to_be_checked()
     page.get_by_role("button", name="Save", exact=True).click()
     # The bad bound is named at the top and next to its input; nothing was stored.
     expect(page.locator(".errornote")).to_be_visible()

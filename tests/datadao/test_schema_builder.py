@@ -79,7 +79,10 @@ def test_building_a_tabular_schema_stores_exactly_the_json_the_validator_accepts
     client = _as(dao.creator)
     page = _page(client.get("/admin/datadao/dataset/add/"))
     # A new dataset starts from its kind's empty schema, with every field explained.
-    assert "null" not in page.split('name="schema"')[1].split("</textarea>")[0]
+    for textarea in ("schema", "scoring"):
+        assert "null" not in page.split(f'name="{textarea}"')[1].split("</textarea>")[0]
+    # The creator's only DAO is chosen for them.
+    assert re.search(rf'<option value="{dao.pk}" selected>', page)
     assert '"columns": []' in page and "See README" not in page
     assert "Labelers asked per item before their answers are compared" in page
 
