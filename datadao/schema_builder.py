@@ -257,6 +257,8 @@ class SchemaBuilder:
 
     def build(self, kind: str) -> tuple[dict[str, Any] | None, list[str]]:
         """The schema the builder's posted fields describe, or the problems reading them."""
+        if kind == "tabular" and self.note:
+            return None, [self.note]
         if kind == "tabular":
             if not (self.columns.is_valid() and self.tabular.is_valid()):
                 problems = [*self.columns.non_form_errors(), *self._field_errors(self.tabular)]
