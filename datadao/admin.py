@@ -12,26 +12,32 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import IS_POPUP_VAR
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import BaseUserCreationForm
 from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseRedirect
+from django.urls import reverse
 
 from datadao import services
+from datadao.checklist import setup_checklist
 from datadao.licenses import normalize_license
 from datadao.models import (
     DAO,
     AuditEvent,
     Dataset,
+    DatasetKind,
     DatasetStatus,
     Membership,
     Role,
     User,
     WorkerHeartbeat,
 )
-from datadao.schema import validate_schema, validate_scoring
+from datadao.schema import empty_schema, validate_schema, validate_scoring
+from datadao.schema_builder import EDITOR_BUILDER, EDITOR_JSON, SchemaBuilder
+from datadao.schema_text import representable
 from datadao.selectors import managed_dao_ids, user_has_console_access
 
 
@@ -186,6 +192,29 @@ class DAOAdmin(DaoScopedAdmin):
     )
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
+    # Shows the founder's checklist (datadao.checklist) above the DAO's fields.
+    change_form_template = "admin/datadao/dao/change_form.html"
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> Any:
+        dao = self.get_object(request, object_id)
+        if dao is not None and self.has_view_permission(request, dao):
+            extra_context = {**(extra_context or {}), "checklist": setup_checklist(dao=dao)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def response_add(self, request: HttpRequest, obj: DAO, post_url_continue: Any = None) -> Any:
+        # A founder lands on the new DAO's page, where the checklist of next steps is.
+        if "_addanother" in request.POST or IS_POPUP_VAR in request.POST:
+            return super().response_add(request, obj, post_url_continue)
+        self.message_user(
+            request, f"The DAO “{obj}” was founded. Its next steps are below.", messages.SUCCESS
+        )
+        return HttpResponseRedirect(reverse("admin:datadao_dao_change", args=[obj.pk]))
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         # The DAO id is shown so its creator can deploy the DAO's distributor with it.
@@ -381,18 +410,35 @@ class PrettyJSONField(forms.JSONField):
 
 
 class DatasetForm(forms.ModelForm):
-    """The schema editor: the whole schema is checked and every fault is listed by path."""
+    """The dataset editor. The schema comes from the builder (form rows per kind) or, for
+    experts, from the JSON textarea; either way ``validate_schema`` checks it as a whole and
+    every fault is shown with its path."""
 
+    schema_editor = forms.ChoiceField(
+        label="Save the schema from",
+        choices=[
+            (EDITOR_BUILDER, "the builder"),
+            (EDITOR_JSON, "the JSON"),
+        ],
+        required=False,
+        widget=forms.RadioSelect,
+        help_text="The builder covers every schema key; the JSON is for pasting a schema. "
+        "A schema the builder cannot show exactly opens with the JSON chosen.",
+    )
     scoring = PrettyJSONField(
         required=False,
+        initial=dict,
         widget=forms.Textarea(attrs={"rows": 6, "cols": 90, "style": "font-family: monospace"}),
         help_text='Optional. {"weights": {"authenticity": 1, "ownership": 1, "quality": 2, '
         '"uniqueness": 2}, "threshold": 5000} — scores are basis points (0–10000).',
     )
     schema = PrettyJSONField(
+        label="Advanced: edit JSON",
         widget=forms.Textarea(attrs={"rows": 18, "cols": 90, "style": "font-family: monospace"}),
-        help_text='JSON. Tabular: {"columns": [...]}; files: {"media_types": [...]}; '
-        "labeling: {\"labels\": [...]}. See README, 'Dataset schemas'.",
+        help_text='Tabular: {"columns": [{"name": "age", "type": "int", "min": 0}], '
+        '"target", "max_size", "constraints"}; files: {"media_types": ["image/png"], '
+        '"max_size", "image": {"min_width", ...}}; labeling: {"labels": ["cat", "dog"], '
+        '"overlap", ...}. Unknown keys are refused, so a typo never loosens the schema.',
     )
 
     class Meta:
@@ -409,10 +455,37 @@ class DatasetForm(forms.ModelForm):
             "scoring",
         ]
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        kind = self.instance.kind if self.instance.pk else self._initial_kind()
+        if self.instance.pk:
+            schema = self.instance.schema
+        else:
+            # A new dataset starts from its kind's empty schema, never null.
+            schema = empty_schema(kind)
+            self.initial["schema"] = schema
+            self.fields["kind"].initial = kind
+        self.fields["schema_editor"].initial = (
+            EDITOR_BUILDER if representable(kind, schema) else EDITOR_JSON
+        )
+        self.builder = SchemaBuilder.create(
+            data=self.data if self.is_bound else None,
+            kinds=(kind,) if self.instance.pk else tuple(DatasetKind.values),
+            schema=schema,
+            schema_kind=kind,
+        )
+
+    def _initial_kind(self) -> str:
+        kind = self.initial.get("kind")
+        return kind if kind in DatasetKind.values else DatasetKind.TABULAR
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         kind = cleaned.get("kind") or (self.instance.kind if self.instance.pk else None)
-        if kind and "schema" in cleaned:
+        # Scripts that post only "schema" (no builder rows) keep editing the JSON.
+        if kind and cleaned.get("schema_editor") == EDITOR_BUILDER:
+            self._clean_built_schema(kind, cleaned)
+        elif kind and "schema" in cleaned:
             for error in validate_schema(kind, cleaned["schema"]):
                 self.add_error("schema", error)
         if "scoring" in cleaned:
@@ -426,6 +499,23 @@ class DatasetForm(forms.ModelForm):
                 self.add_error("license", str(exc))
         return cleaned
 
+    def _clean_built_schema(self, kind: str, cleaned: dict[str, Any]) -> None:
+        # The JSON textarea is not used in this mode: its own parse error must not block saving.
+        self.errors.pop("schema", None)
+        schema, problems = self.builder.build(kind)
+        if schema is None:
+            for problem in problems:
+                self.add_error(None, f"Schema builder: {problem}")
+            return
+        errors = validate_schema(kind, schema)
+        for error in self.builder.attach_errors(kind, errors):
+            self.add_error(None, f"Schema: {error}")
+        if not errors:
+            cleaned["schema"] = schema
+
+    def schema_changed(self) -> bool:
+        return self.cleaned_data.get("schema") != self.initial.get("schema")
+
 
 @admin.register(Dataset)
 class DatasetAdmin(DaoScopedAdmin):
@@ -434,9 +524,41 @@ class DatasetAdmin(DaoScopedAdmin):
     list_filter = ("kind", "status", "visibility")
     search_fields = ("name", "slug")
     actions = ("open_datasets", "close_datasets")
+    # Renders the schema builder (DatasetForm.builder) above the "Schema" fieldset.
+    change_form_template = "admin/datadao/dataset/change_form.html"
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "dao",
+                    "name",
+                    "slug",
+                    "kind",
+                    "status",
+                    "description",
+                    "license",
+                    "visibility",
+                )
+            },
+        ),
+        ("Schema", {"fields": ("schema_editor", "schema")}),
+        ("Scoring", {"fields": ("scoring",)}),
+    )
+
+    class Media:
+        js = ("datadao/schema_builder.js",)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         return ("dao", "slug", "kind", "status") if obj is not None else ("status",)
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        initial = super().get_changeform_initial_data(request)
+        # A creator of a single DAO has only one place a dataset can go.
+        ids = self._dao_ids(request)
+        if "dao" not in initial and len(ids) == 1 and not self._global(request, "change"):
+            initial["dao"] = next(iter(ids))
+        return initial
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Close a dataset instead: contributions and rewards refer to it.
@@ -446,8 +568,11 @@ class DatasetAdmin(DaoScopedAdmin):
         self, request: HttpRequest, obj: Dataset, form: forms.ModelForm, change: bool
     ) -> None:
         if change:
-            fields = ("name", "description", "schema", "license", "visibility", "scoring")
+            fields = ("name", "description", "license", "visibility", "scoring")
             changes = {k: form.cleaned_data[k] for k in fields if k in form.changed_data}
+            # Compared by value: the builder changes the schema without touching the JSON.
+            if form.schema_changed():
+                changes["schema"] = form.cleaned_data["schema"]
             services.dataset_update(dataset=obj, actor=request.user, **changes)
             return
         created = services.dataset_create(

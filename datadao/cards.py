@@ -1,9 +1,12 @@
-"""What the apps built on datasets add to a dataset's card on its DAO's page.
+"""What the apps built on datasets add to datadao's pages about them.
 
-datadao is the ground floor: it lists a DAO's datasets and knows nothing of uploads, releases
-or labels. The apps that do register a ``CardPart`` in their ``AppConfig.ready()``: a queryset
-annotation (read in the listing's own query) and a filler that sets attributes on the listed
-datasets (one query per part, however many datasets). The page template reads the attributes.
+datadao is the ground floor: it lists a DAO's datasets and knows nothing of uploads, releases,
+labels or rewards. The apps that do plug in here in their ``AppConfig.ready()``:
+
+* a ``CardPart`` for a dataset's card on its DAO's page: a queryset annotation (read in the
+  listing's own query) and a filler that sets attributes on the listed datasets (one query
+  per part, however many datasets); the page template reads the attributes;
+* the reward policies a founder's checklist reads (``datadao.selectors.dao_setup_steps``).
 """
 
 from __future__ import annotations
@@ -31,3 +34,17 @@ def register(part: CardPart) -> None:
 
 def parts() -> tuple[CardPart, ...]:
     return tuple(_PARTS.values())
+
+
+# dataset ids -> {dataset id: (its reward policy's id, whether the policy pays anything)}
+PolicyReader = Callable[[list[int]], dict[int, tuple[int, bool]]]
+_policies: list[PolicyReader] = []
+
+
+def register_reward_policies(reader: PolicyReader) -> None:
+    _policies[:] = [reader]
+
+
+def reward_policies(dataset_ids: list[int]) -> dict[int, tuple[int, bool]]:
+    """The datasets' reward policies (none where no rewards app is installed)."""
+    return _policies[0](dataset_ids) if _policies else {}

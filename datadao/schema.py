@@ -74,6 +74,14 @@ def validate_schema(kind: str, schema: Any) -> list[str]:
     return _VALIDATORS[kind](schema)
 
 
+def empty_schema(kind: str) -> dict[str, Any]:
+    """The starting schema of a new dataset of ``kind``: the shape to fill in, not yet valid
+    (a dataset needs at least one column, media type or two labels)."""
+    return {"tabular": {"columns": []}, "files": {"media_types": []}, "labeling": {"labels": []}}[
+        kind
+    ]
+
+
 # --- helpers ------------------------------------------------------------------------------------
 
 

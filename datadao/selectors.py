@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db.models import Count, Q, QuerySet
 
 from datadao import cards
@@ -11,12 +13,14 @@ from datadao.models import (
     MANAGER_ROLES,
     Dataset,
     DatasetStatus,
+    InviteLink,
     JoinRequest,
     Membership,
     TermsAcceptance,
     User,
     Visibility,
 )
+from datadao.schema import validate_schema
 
 
 def managed_dao_ids(*, user: User) -> set[int]:
@@ -106,3 +110,64 @@ def joining_state(*, dao: DAO, user: User) -> dict[str, object]:
         "last_creator": last_creator,
         "licenses": licenses,
     }
+
+
+# --- the founder's first steps --------------------------------------------------------------
+
+SETUP_STEPS = ("dataset", "schema", "rewards", "open", "invite")
+# Datasets whose schemas are read for the "schema" step: enough for any DAO still setting up.
+_SETUP_DATASETS = 20
+
+
+@dataclass(frozen=True)
+class SetupStep:
+    """One of a new DAO's first steps. ``dataset_id`` is the dataset the step is about (the
+    first one still lacking it, else the first one); ``object_id`` the object to edit for it,
+    where there is one (the dataset's reward policy)."""
+
+    key: str
+    done: bool
+    dataset_id: int | None = None
+    object_id: int | None = None
+
+
+def dao_setup_steps(*, dao: DAO) -> list[SetupStep]:
+    """The checklist a founder follows after founding ``dao`` (``SETUP_STEPS``, in order), each
+    step done or not as the database says: a dataset exists; one has a schema the validator
+    accepts; one has a reward policy that pays something; one is open; someone other than the
+    founder was invited (an invite link) or has joined. Five queries however large the DAO."""
+    datasets = list(
+        Dataset.objects.filter(dao=dao)
+        .order_by("created_at", "pk")
+        .values("pk", "kind", "schema", "status")[:_SETUP_DATASETS]
+    )
+    first = datasets[0]["pk"] if datasets else None
+    valid = [d["pk"] for d in datasets if not validate_schema(d["kind"], d["schema"])]
+    invalid = [d["pk"] for d in datasets if d["pk"] not in valid]
+    # From the rewards app (``datadao.cards``): a policy of zeros pays nothing, and the step is
+    # not done until some amount is set.
+    policies = cards.reward_policies([d["pk"] for d in datasets])
+    paying = {dataset_id for dataset_id, (_, pays) in policies.items() if pays}
+    unpaid = [d["pk"] for d in datasets if d["pk"] not in paying]
+    rewards_target = unpaid[0] if unpaid else first
+    drafts = [d["pk"] for d in datasets if d["status"] == DatasetStatus.DRAFT]
+    invited = (
+        InviteLink.objects.filter(dao=dao).exists()
+        or Membership.objects.filter(dao=dao).exclude(user_id=dao.creator_id).exists()
+    )
+    return [
+        SetupStep("dataset", bool(datasets), first),
+        SetupStep("schema", bool(valid), invalid[0] if invalid else first),
+        SetupStep(
+            "rewards",
+            bool(paying),
+            rewards_target,
+            policies[rewards_target][0] if rewards_target in policies else None,
+        ),
+        SetupStep(
+            "open",
+            Dataset.objects.filter(dao=dao, status=DatasetStatus.OPEN).exists(),
+            drafts[0] if drafts else first,
+        ),
+        SetupStep("invite", invited),
+    ]

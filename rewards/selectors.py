@@ -9,7 +9,7 @@ from django.db import connection
 from django.db.models import Count, Sum
 
 from datadao.models import DAO, User
-from rewards.models import RewardEntry
+from rewards.models import RewardEntry, RewardPolicy
 
 
 @dataclass(frozen=True)
@@ -101,3 +101,16 @@ def _why_none(c: Any, threshold: int) -> str:
     if not c.score:
         return "Its combined score is 0, and the reward is in proportion to the score."
     return "No credit is recorded (the DAO may have reversed its acceptance)."
+
+
+def policies_paying(dataset_ids: list[int]) -> dict[int, tuple[int, bool]]:
+    """{dataset id: (its policy's id, whether it pays anything)} for a founder's checklist."""
+    return {
+        row["dataset_id"]: (
+            row["pk"],
+            bool(row["per_contribution"] or row["per_row"] or row["per_label"]),
+        )
+        for row in RewardPolicy.objects.filter(dataset_id__in=dataset_ids).values(
+            "dataset_id", "pk", "per_contribution", "per_row", "per_label"
+        )
+    }

@@ -79,19 +79,20 @@ class DAOForm(forms.Form):
 
 @login_required
 def dao_new(request: HttpRequest) -> HttpResponse:
-    """Found a DAO: the signed-in user becomes its creator and can manage it in the console."""
+    """Found a DAO: the signed-in user becomes its creator and lands on its console page, where
+    the checklist of next steps is."""
     form = DAOForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             data = {**form.cleaned_data}
             data["join_policy"] = data["join_policy"] or JoinPolicy.REQUEST
-            dao_create(creator=request.user, **data)
+            dao = dao_create(creator=request.user, **data)
         except ValidationError as exc:
             for field, errors in getattr(exc, "message_dict", {"__all__": exc.messages}).items():
                 for error in errors:
                     form.add_error(None if field == "__all__" else field, error)
         else:
-            return redirect("admin:index")
+            return redirect("admin:datadao_dao_change", dao.pk)
     return render(request, "datadao/dao_new.html", {"form": form})
 
 

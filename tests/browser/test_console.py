@@ -90,7 +90,9 @@ def test_a_creator_edits_a_schema_reads_the_dashboard_and_resolves_a_review(
     page.get_by_role("link", name="Datasets", exact=True).first.click()
     page.get_by_role("link", name="Readings").click()
     schema = {**CSV_SCHEMA, "columns": [*CSV_SCHEMA["columns"], NOTE_COLUMN]}
-    page.get_by_label("Schema:").fill(json.dumps(schema, indent=2))
+    # Typing in the JSON chooses it as what is saved (the builder above is the other way).
+    page.get_by_label("Advanced: edit JSON:").fill(json.dumps(schema, indent=2))
+    expect(page.get_by_label("the JSON", exact=True)).to_be_checked()
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page.locator(".messagelist .success")).to_contain_text("was changed successfully")
     dataset.refresh_from_db()
@@ -135,3 +137,61 @@ def test_a_creator_edits_a_schema_reads_the_dashboard_and_resolves_a_review(
     assert decision.actor == wallet_user and decision.dao == dao
     assert decision.object_id == str(flagged.pk)
     assert decision.details["from"] == decision.details["to"] == Status.REJECTED
+
+
+def test_a_founder_follows_the_checklist_and_builds_a_schema_with_the_builder(
+    page: Page, wallet: LocalAccount, wallet_user: User
+) -> None:
+    dao = DAOFactory(creator=wallet_user, name="Bird Counts", slug="bird-counts")
+    sign_in(page, wallet)
+    page.goto(f"/admin/datadao/dao/{dao.pk}/change/")
+    checklist = page.locator("#dao-checklist")
+    expect(checklist.locator("li.todo")).to_have_count(5)
+    checklist.get_by_role("link", name="Add a dataset").click()
+
+    page.get_by_label("Name:", exact=True).fill("Sightings")
+    page.get_by_label("Slug:").fill("sightings")
+    page.get_by_label("License:").fill("CC-BY-4.0")
+    # Only the chosen kind's builder shows; switching kind swaps the JSON's starting schema.
+    builder = page.locator("#schema-builder")
+    expect(builder.locator("[data-schema-kind=tabular]")).to_be_visible()
+    expect(builder.locator("[data-schema-kind=labeling]")).to_be_hidden()
+    page.get_by_label("Kind:", exact=True).select_option("labeling")
+    expect(builder.locator("[data-schema-kind=labeling]")).to_be_visible()
+    expect(builder.locator("[data-schema-kind=tabular]")).to_be_hidden()
+    assert json.loads(page.get_by_label("Advanced: edit JSON:").input_value()) == {"labels": []}
+    page.get_by_label("Kind:", exact=True).select_option("tabular")
+
+    # Three spare rows, and a button for a fourth.
+    for i, (name, col_type) in enumerate(
+        [("species", "category"), ("count", "int"), ("seen_at", "datetime"), ("note", "string")]
+    ):
+        if i == 3:
+            page.get_by_role("button", name="Add a column").click()
+        page.locator(f"[name=columns-{i}-name]").fill(name)
+        page.locator(f"[name=columns-{i}-type]").select_option(col_type)
+    page.locator("[name=columns-0-allowed]").fill("robin\nwren")
+    page.locator("[name=columns-1-min]").fill("5")
+    page.locator("[name=columns-1-max]").fill("1")
+    expect(page.get_by_label("the builder", exact=True)).to_be_checked()
+    page.get_by_role("button", name="Save", exact=True).click()
+    # The bad bound is named at the top and next to its input; nothing was stored.
+    expect(page.locator(".errornote")).to_be_visible()
+    expect(page.locator("ul.errorlist.nonfield")).to_contain_text(
+        "Column 2 'count': columns[1].min: 5 is greater than max 1"
+    )
+    expect(page.locator("#id_columns-1-min_error")).to_contain_text("5 is greater than max 1")
+    assert not Dataset.objects.filter(slug="sightings").exists()
+    page.locator("[name=columns-1-max]").fill("")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator(".messagelist .success")).to_be_visible()
+    assert Dataset.objects.get(slug="sightings").schema == {
+        "columns": [
+            {"name": "species", "type": "category", "allowed": ["robin", "wren"]},
+            {"name": "count", "type": "int", "min": 5},
+            {"name": "seen_at", "type": "datetime"},
+            {"name": "note", "type": "string"},
+        ]
+    }
+    page.goto(f"/admin/datadao/dao/{dao.pk}/change/")
+    expect(checklist.locator("li.done")).to_have_count(2)
