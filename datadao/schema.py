@@ -58,6 +58,13 @@ class SchemaError(ValueError):
         self.errors = errors
 
 
+# A labeling schema's defaults (``labeling.conf`` reads them): labelers asked per item, the
+# agreement an item needs to settle, the check-question accuracy under which a labeler is paused.
+LABELING_DEFAULT_OVERLAP = 3
+LABELING_DEFAULT_CONFIDENCE_TARGET = 0.95
+LABELING_DEFAULT_GOLD_FLOOR = 0.6
+
+
 def check_schema(kind: str, schema: Any) -> None:
     """Raise ``SchemaError`` listing every fault, or return if the schema is valid."""
     errors = validate_schema(kind, schema)
@@ -362,7 +369,8 @@ def _validate_labeling(schema: dict[str, Any]) -> list[str]:
     _check_bool(schema, "multi_choice", "", errors)
     _check_int(schema, "overlap", "", lo=1, hi=20, errors=errors)
     _check_int(schema, "max_overlap", "", lo=1, hi=50, errors=errors)
-    overlap, max_overlap = schema.get("overlap", 3), schema.get("max_overlap")
+    overlap = schema.get("overlap", LABELING_DEFAULT_OVERLAP)
+    max_overlap = schema.get("max_overlap")
     if _is_int(overlap) and _is_int(max_overlap) and max_overlap < overlap:
         errors.append(f"max_overlap: {max_overlap} is less than overlap {overlap}")
     for key, lo, hi, lo_open in (

@@ -182,21 +182,21 @@ class LabelingForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # Imported here: labeling builds on datadao, not the other way round; the defaults are
-        # labeling's, shown so the help text never drifts from them.
-        from labeling import conf
+        # The defaults the labeling app applies (``datadao.schema``), shown so the help text
+        # never drifts from them.
+        from datadao import schema as conf
 
         helps = {
             "overlap": f"Labelers asked per item before their answers are compared "
-            f"(1–20; default {conf.DEFAULT_OVERLAP}).",
+            f"(1–20; default {conf.LABELING_DEFAULT_OVERLAP}).",
             "max_overlap": "Most labelers an item is given to while they disagree "
             "(at least Overlap, at most 50; default Overlap + 2).",
             "gold_rate": "Share of hand-outs that are check questions with a known answer "
             "(0–0.5; default 0: none).",
             "confidence_target": "Agreement an item needs to settle, above 0.5 and at most 1 "
-            f"(default {conf.DEFAULT_CONFIDENCE_TARGET}).",
+            f"(default {conf.LABELING_DEFAULT_CONFIDENCE_TARGET}).",
             "gold_accuracy_floor": "A labeler whose accuracy on check questions falls under "
-            f"this is paused (0–1; default {conf.DEFAULT_GOLD_FLOOR}).",
+            f"this is paused (0–1; default {conf.LABELING_DEFAULT_GOLD_FLOOR}).",
         }
         for key, text in helps.items():
             self.fields[key].help_text = text

@@ -7,9 +7,16 @@ from typing import Any, Protocol
 
 from django.conf import settings
 
-DEFAULT_OVERLAP = 3
-DEFAULT_CONFIDENCE_TARGET = 0.95
-DEFAULT_GOLD_FLOOR = 0.6
+from datadao.schema import (
+    LABELING_DEFAULT_CONFIDENCE_TARGET as DEFAULT_CONFIDENCE_TARGET,
+)
+from datadao.schema import (
+    LABELING_DEFAULT_GOLD_FLOOR as DEFAULT_GOLD_FLOOR,
+)
+from datadao.schema import (
+    LABELING_DEFAULT_OVERLAP as DEFAULT_OVERLAP,
+)
+
 # How a labeler's accuracy on check questions is reported, so that nothing they see points
 # at a single item (``LabelerStats``):
 # * scored answers are grouped in windows of GOLD_WINDOW, and only completed windows count:

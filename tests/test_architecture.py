@@ -1,0 +1,20 @@
+"""The apps' layering (``[tool.importlinter]`` in pyproject.toml), checked on every run:
+console > labeling | synthetic > contributions > rewards > ipfs > datadao, no import upwards,
+and the contributor's command line free of server code."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_no_app_imports_a_higher_one() -> None:
+    lint = Path(sys.executable).with_name("lint-imports")
+    result = subprocess.run(
+        [str(lint), "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Contracts: 2 kept, 0 broken." in result.stdout
