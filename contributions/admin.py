@@ -21,7 +21,7 @@ from contributions.selectors import (
     contribution_preview_kind,
     releases_of,
 )
-from datadao.admin import DaoScopedAdmin, DatasetAdmin, ReadOnlyAdminMixin
+from datadao.admin import DaoScopedAdmin, DatasetAdmin, ReadOnlyAdminMixin, short_hex
 from datadao.models import Dataset
 from datadao.selectors import managed_dao_ids
 from ipfs.backends.base import IpfsError
@@ -46,7 +46,7 @@ class ContributionAdmin(ReadOnlyAdminMixin, DaoScopedAdmin):
     list_display = (
         "id",
         "dataset",
-        "contributor",
+        "contributor_short",
         "status",
         "score",
         "quality",
@@ -140,6 +140,10 @@ class ContributionAdmin(ReadOnlyAdminMixin, DaoScopedAdmin):
             self._pane(obj, "this contribution"),
             self._pane(earlier, "the earlier contribution it resembles"),
         )
+
+    @admin.display(description="contributor", ordering="contributor__address")
+    def contributor_short(self, obj: Contribution) -> str:
+        return short_hex(obj.contributor.address)
 
     @admin.display(description="CID")
     def cid_link(self, obj: Contribution) -> str:

@@ -22,6 +22,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
+from django.utils.html import format_html
 
 from datadao import services
 from datadao.licenses import normalize_license
@@ -113,6 +114,14 @@ class DaoScopedAdmin(admin.ModelAdmin):
         if db_field.related_model is DAO and not self._global(request, "change"):
             kwargs["queryset"] = DAO.objects.filter(pk__in=self._dao_ids(request))
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+def short_hex(value: str, head: int = 6, tail: int = 4) -> str:
+    """A long address, hash or CID shortened for a list column (``0xeFef…E82b``), the whole
+    value in the title: lists stay narrow enough for a laptop screen."""
+    if not value or len(value) <= head + tail + 1:
+        return value or "–"
+    return format_html('<span title="{}">{}…{}</span>', value, value[:head], value[-tail:])
 
 
 def _service_errors(form: forms.BaseForm, exc: ValidationError) -> None:

@@ -16,7 +16,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from datadao.admin import DaoScopedAdmin, ReadOnlyAdminMixin
+from datadao.admin import DaoScopedAdmin, ReadOnlyAdminMixin, short_hex
 from rewards import services
 from rewards.models import Allocation, Epoch, EpochStatus, RewardEntry, RewardPolicy, Voucher
 from rewards.units import format_amount, format_units, parse_units
@@ -174,8 +174,8 @@ class EpochAdmin(ReadOnly):
         "status",
         "total_tokens",
         "close_page",
-        "root",
-        "dump_cid",
+        "root_short",
+        "dump_short",
         "closed_at",
     )
     list_filter = ("status",)
@@ -187,6 +187,14 @@ class EpochAdmin(ReadOnly):
         if obj.status == EpochStatus.OPEN:
             return f"{_tokens(services.epoch_accrued(dao=obj.dao), obj.dao)} accrued so far"
         return _tokens(obj.total, obj.dao)
+
+    @admin.display(description="root")
+    def root_short(self, obj: Epoch) -> str:
+        return short_hex(obj.root, 10, 6) if obj.root else "–"
+
+    @admin.display(description="dump CID")
+    def dump_short(self, obj: Epoch) -> str:
+        return short_hex(obj.dump_cid, 10, 6) if obj.dump_cid else "–"
 
     @admin.display(description="close")
     def close_page(self, obj: Epoch) -> str:
