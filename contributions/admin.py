@@ -5,18 +5,23 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest
-from django.urls import reverse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
 from django.utils.html import format_html
 
 from contributions import services
 from contributions.errors import ContributionRefused
 from contributions.models import Contribution, Release, Review
 from contributions.releases import release_publish
-from contributions.selectors import releases_of
-from datadao.admin import DaoScopedAdmin, DatasetAdmin, ReadOnlyAdminMixin
+from contributions.selectors import (
+    contribution_excerpt,
+    contribution_preview_kind,
+    releases_of,
+)
+from datadao.admin import DaoScopedAdmin, DatasetAdmin, ReadOnlyAdminMixin, short_hex
 from datadao.models import Dataset
 from datadao.selectors import managed_dao_ids
 from ipfs.backends.base import IpfsError
@@ -41,7 +46,7 @@ class ContributionAdmin(ReadOnlyAdminMixin, DaoScopedAdmin):
     list_display = (
         "id",
         "dataset",
-        "contributor",
+        "contributor_short",
         "status",
         "score",
         "quality",
@@ -60,6 +65,85 @@ class ContributionAdmin(ReadOnlyAdminMixin, DaoScopedAdmin):
     actions = ("accept_override", "reject_override", "confirm_review", "retry_failed")
     readonly_fields = [field.name for field in Contribution._meta.fields]
     show_full_result_count = False  # COUNT(*) on every page is what makes big admins slow
+
+    def _may_see_files(self, request: HttpRequest, obj: Contribution) -> bool:
+        # The files are the contributors' data: the DAO's creators and admins (or a superuser)
+        # review them, not operators with a global view permission.
+        return request.user.is_superuser or obj.dataset.dao_id in self._dao_ids(request)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.near_duplicate_of_id and self._may_see_files(request, obj):
+            return ["side_by_side", *fields]
+        return fields
+
+    def get_urls(self) -> list[Any]:
+        view = self.admin_site.admin_view(self.file_view)
+        return [
+            path("<int:object_id>/file/", view, name="contributions_contribution_file"),
+            *super().get_urls(),
+        ]
+
+    def file_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        """A contribution's image, for the review page's <img>: raster types only, sandboxed,
+        to the DAO's creators and admins."""
+        contribution = get_object_or_404(
+            self.get_queryset(request).select_related("dataset"), pk=object_id
+        )
+        if not self._may_see_files(request, contribution):
+            raise PermissionDenied
+        if contribution_preview_kind(contribution) != "image":
+            raise Http404("No image preview for this contribution.")
+        try:
+            stream = services.contribution_file(contribution).open("rb")
+        except FileNotFoundError as exc:
+            raise Http404("The file is not stored on this server.") from exc
+        response = FileResponse(stream, content_type=contribution.media_type)
+        response["Content-Security-Policy"] = "sandbox; default-src 'none'"
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
+
+    def _pane(self, contribution: Contribution, title: str) -> str:
+        change = reverse("admin:contributions_contribution_change", args=[contribution.pk])
+        head = format_html(
+            '<h3><a href="{}">#{}</a> {}</h3><p>{} · {} bytes · {} · {}</p>',
+            change,
+            contribution.pk,
+            title,
+            contribution.original_name or "(no name)",
+            contribution.size,
+            contribution.media_type or "unknown type",
+            contribution.get_status_display(),
+        )
+        kind = contribution_preview_kind(contribution)
+        if kind == "image":
+            url = reverse("admin:contributions_contribution_file", args=[contribution.pk])
+            body = format_html('<img src="{}" alt="contribution #{}">', url, contribution.pk)
+        elif kind == "text":
+            excerpt = contribution_excerpt(contribution)
+            body = (
+                format_html("<pre>{}</pre>", excerpt)
+                if excerpt is not None
+                else format_html("<p>{}</p>", "The file is not stored on this server.")
+            )
+        else:
+            body = format_html("<p>No preview for {}.</p>", contribution.media_type or "this type")
+        return format_html('<div class="dd-pane">{}{}</div>', head, body)
+
+    @admin.display(description="Side by side")
+    def side_by_side(self, obj: Contribution) -> str:
+        earlier = obj.near_duplicate_of
+        if earlier is None or earlier.dataset_id != obj.dataset_id:
+            return "–"
+        return format_html(
+            '<div class="dd-side-by-side">{}{}</div>',
+            self._pane(obj, "this contribution"),
+            self._pane(earlier, "the earlier contribution it resembles"),
+        )
+
+    @admin.display(description="contributor", ordering="contributor__address")
+    def contributor_short(self, obj: Contribution) -> str:
+        return short_hex(obj.contributor.address)
 
     @admin.display(description="CID")
     def cid_link(self, obj: Contribution) -> str:

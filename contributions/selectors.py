@@ -213,3 +213,34 @@ def card_fill_pinned(datasets: list[Any]) -> None:
     pinned = pinned_counts([dataset.pk for dataset in datasets])
     for dataset in datasets:
         dataset.pinned = pinned.get(dataset.pk, 0)
+
+
+# --- previews for the console's review page -----------------------------------------------------
+
+
+# Raster images only: an SVG is a document that can carry script, so it is never previewed.
+PREVIEW_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+TEXT_TYPES = frozenset({"application/json", "application/x-ndjson", "application/jsonl"})
+EXCERPT_BYTES = 4096
+
+
+def contribution_preview_kind(contribution: Contribution) -> str:
+    """How the console previews a contribution's file: "image", "text" or "" (none)."""
+    media_type = (contribution.media_type or "").split(";")[0].strip().lower()
+    if media_type in PREVIEW_IMAGE_TYPES:
+        return "image"
+    if media_type.startswith("text/") or media_type in TEXT_TYPES:
+        return "text"
+    return ""
+
+
+def contribution_excerpt(contribution: Contribution, limit: int = EXCERPT_BYTES) -> str | None:
+    """The first ``limit`` bytes of the stored file as text (undecodable bytes replaced), or
+    None when the file is not stored on this server."""
+    try:
+        with contribution_file(contribution).open("rb") as stream:
+            head = stream.read(limit + 1)
+    except FileNotFoundError:
+        return None
+    text = head[:limit].decode("utf-8", errors="replace")
+    return text + ("\n…" if len(head) > limit else "")

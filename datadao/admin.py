@@ -8,6 +8,8 @@ service, so the console cannot bypass status guards or skip the audit log.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from django import forms
@@ -16,10 +18,12 @@ from django.contrib.admin.options import IS_POPUP_VAR
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import BaseUserCreationForm
 from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponseRedirect
-from django.urls import reverse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import path, reverse
+from django.utils.html import format_html
 
 from datadao import services
 from datadao.checklist import setup_checklist
@@ -115,6 +119,14 @@ class DaoScopedAdmin(admin.ModelAdmin):
         if db_field.related_model is DAO and not self._global(request, "change"):
             kwargs["queryset"] = DAO.objects.filter(pk__in=self._dao_ids(request))
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+def short_hex(value: str, head: int = 6, tail: int = 4) -> str:
+    """A long address, hash or CID shortened for a list column (``0xeFef…E82b``), the whole
+    value in the title: lists stay narrow enough for a laptop screen."""
+    if not value or len(value) <= head + tail + 1:
+        return value or "–"
+    return format_html('<span title="{}">{}…{}</span>', value, value[:head], value[-tail:])
 
 
 def _service_errors(form: forms.BaseForm, exc: ValidationError) -> None:
@@ -517,9 +529,26 @@ class DatasetForm(forms.ModelForm):
         return self.cleaned_data.get("schema") != self.initial.get("schema")
 
 
+@dataclass(frozen=True)
+class ObjectTool:
+    """A button on a console change page that POSTs ``fields`` to ``url`` (an action on this
+    one object, e.g. "Close dataset")."""
+
+    label: str
+    url: str
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+# Buttons other apps add to a dataset's console page (labeling adds "Run consensus"), filled in
+# their admin modules: datadao imports no app above it.
+DatasetTool = Callable[[HttpRequest, Dataset], list[ObjectTool]]
+dataset_tools: list[DatasetTool] = []
+
+
 @admin.register(Dataset)
 class DatasetAdmin(DaoScopedAdmin):
     form = DatasetForm
+    change_form_template = "admin/datadao/dataset/change_form.html"
     list_display = ("name", "dao", "kind", "status", "visibility", "license", "updated_at")
     list_filter = ("kind", "status", "visibility")
     search_fields = ("name", "slug")
@@ -548,6 +577,57 @@ class DatasetAdmin(DaoScopedAdmin):
 
     class Media:
         js = ("datadao/schema_builder.js",)
+
+    def get_urls(self) -> list[Any]:
+        view = self.admin_site.admin_view(self.status_view)
+        return [
+            path("<int:object_id>/status/", view, name="datadao_dataset_status"),
+            *super().get_urls(),
+        ]
+
+    def status_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        """Open or close one dataset from its page, through ``dataset_set_status`` (its guard
+        refuses a transition it does not allow: shown as a message, nothing changed)."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        dataset = get_object_or_404(self.get_queryset(request), pk=object_id)
+        if not self.has_change_permission(request, dataset):
+            raise PermissionDenied
+        status = request.POST.get("status", "")
+        if status == dataset.status:
+            self.message_user(request, f"{dataset} is already {status}.", messages.WARNING)
+        else:
+            try:
+                services.dataset_set_status(dataset=dataset, actor=request.user, status=status)
+            except ValidationError as exc:
+                self.message_user(request, f"{dataset}: {' '.join(exc.messages)}", messages.ERROR)
+            else:
+                self.message_user(request, f"{dataset} is now {status}.", messages.SUCCESS)
+        return redirect("admin:datadao_dataset_change", dataset.pk)
+
+    def _tools(self, request: HttpRequest, dataset: Dataset) -> list[ObjectTool]:
+        url = reverse("admin:datadao_dataset_status", args=[dataset.pk])
+        tools = []
+        if dataset.status != DatasetStatus.OPEN:
+            tools.append(ObjectTool("Open for contributions", url, {"status": "open"}))
+        if dataset.status != DatasetStatus.CLOSED:
+            tools.append(ObjectTool("Close dataset", url, {"status": "closed"}))
+        for extra in dataset_tools:
+            tools.extend(extra(request, dataset))
+        return tools
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        dataset = self.get_object(request, object_id)
+        context = dict(extra_context or {})
+        if dataset is not None and self.has_change_permission(request, dataset):
+            context["object_tools"] = self._tools(request, dataset)
+        return super().change_view(request, object_id, form_url, context)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         return ("dao", "slug", "kind", "status") if obj is not None else ("status",)

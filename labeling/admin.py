@@ -8,9 +8,12 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 
-from datadao.admin import DaoScopedAdmin, ReadOnlyAdminMixin
+from datadao.admin import DaoScopedAdmin, ObjectTool, ReadOnlyAdminMixin, dataset_tools
 from datadao.models import Dataset, DatasetKind
 from labeling import errors, services
 from labeling.models import ConsensusRun, LabelerStats, LabelImport, LabelTask
@@ -119,12 +122,21 @@ class LabelerStatsAdmin(ReadOnly):
                 self.message_user(request, exc.message, messages.ERROR)
 
 
+METHODS = {"ds": "Dawid–Skene", "mv": "majority vote"}
+
+
 @admin.register(ConsensusRun)
 class ConsensusRunAdmin(ReadOnly):
     dao_lookup = "dataset__dao_id"
     list_display = ("id", "dataset", "method", "status", "created_at", "finished_at", "summary")
     list_filter = ("status", "method")
-    readonly_fields = [f.name for f in ConsensusRun._meta.fields]
+    fields = [
+        *(f.name for f in ConsensusRun._meta.fields if f.name != "metrics"),
+        "metrics_table",
+        "gold_confusion_table",
+    ]
+    readonly_fields = fields
+    change_list_template = "admin/labeling/consensusrun/change_list.html"
 
     @admin.display(description="Result")
     def summary(self, obj: ConsensusRun) -> str:
@@ -135,6 +147,123 @@ class ConsensusRunAdmin(ReadOnly):
         return f"{m.get('tasks', 0)} items, {m.get('labels', 0)} labels; alpha " + (
             "–" if alpha is None else f"{alpha:.3f}"
         )
+
+    @admin.display(description="Metrics")
+    def metrics_table(self, obj: ConsensusRun) -> str:
+        return metrics_html(obj.metrics or {}, labels=_labels(obj))
+
+    @admin.display(description="Check questions: answers given (rows) against the right answer")
+    def gold_confusion_table(self, obj: ConsensusRun) -> str:
+        matrix = (obj.metrics or {}).get("gold_confusion")
+        return confusion_html(matrix, labels=_labels(obj)) if matrix else "–"
+
+    def get_urls(self) -> list[Any]:
+        view = self.admin_site.admin_view(self.run_view)
+        return [path("run/", view, name="labeling_consensusrun_run"), *super().get_urls()]
+
+    def _runnable(self, request: HttpRequest) -> QuerySet[Dataset]:
+        queryset = Dataset.objects.filter(kind=DatasetKind.LABELING)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(dao_id__in=self._dao_ids(request))
+
+    def run_view(self, request: HttpRequest) -> HttpResponse:
+        """Queue a whole-dataset consensus (``consensus_run_request``) and show its run."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        dataset_id = request.POST.get("dataset", "")
+        if not dataset_id.isdigit():
+            self.message_user(request, "Choose a labeling dataset to run.", messages.ERROR)
+            return redirect("admin:labeling_consensusrun_changelist")
+        dataset = get_object_or_404(self._runnable(request), pk=int(dataset_id))
+        try:
+            run = services.consensus_run_request(
+                dataset_id=dataset.pk, actor=request.user, method=request.POST.get("method", "ds")
+            )
+        except errors.LabelingRefused as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            return redirect("admin:labeling_consensusrun_changelist")
+        self.message_user(
+            request,
+            f"Consensus run {run.pk} ({METHODS.get(run.method, run.method)}) for {dataset}: "
+            f"{run.status}.",
+            messages.SUCCESS,
+        )
+        return redirect("admin:labeling_consensusrun_change", run.pk)
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        context = dict(extra_context or {})
+        context["run_datasets"] = list(self._runnable(request).select_related("dao")[:200])
+        context["run_methods"] = list(METHODS.items())
+        return super().changelist_view(request, context)
+
+
+def _labels(run: ConsensusRun) -> list[str]:
+    return [str(x) for x in (run.dataset.schema or {}).get("labels", [])]
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if value is None:
+        return "–"
+    return str(value)
+
+
+def metrics_html(metrics: dict[str, Any], *, labels: list[str]) -> str:
+    """A run's metrics as a two-column table; priors per label as a nested table. Every value
+    goes through format_html (escaped). The gold confusion matrix has its own field."""
+    rows = []
+    for key, value in metrics.items():
+        if key == "gold_confusion":
+            continue
+        if key == "priors" and isinstance(value, list):
+            names = labels if len(labels) == len(value) else [str(i) for i in range(len(value))]
+            inner = format_html_join(
+                "",
+                "<tr><th scope='row'>{}</th><td>{}</td></tr>",
+                zip(names, map(_cell, value), strict=True),
+            )
+            rows.append(
+                format_html("<tr><th scope='row'>priors</th><td><table>{}</table></td></tr>", inner)
+            )
+            continue
+        rows.append(format_html("<tr><th scope='row'>{}</th><td>{}</td></tr>", key, _cell(value)))
+    if not rows:
+        return "–"
+    body = format_html_join("", "{}", ((r,) for r in rows))
+    return format_html('<table class="dd-metrics">{}</table>', body)
+
+
+def confusion_html(matrix: list[list[Any]], *, labels: list[str]) -> str:
+    names = labels if len(labels) == len(matrix) else [str(i) for i in range(len(matrix))]
+    head = format_html_join("", "<th scope='col'>{}</th>", ((n,) for n in names))
+    body = format_html_join(
+        "",
+        "<tr><th scope='row'>{}</th>{}</tr>",
+        (
+            (name, format_html_join("", "<td>{}</td>", ((_cell(v),) for v in row)))
+            for name, row in zip(names, matrix, strict=True)
+        ),
+    )
+    return format_html(
+        '<table class="dd-metrics"><thead><tr><th></th>{}</tr></thead><tbody>{}</tbody></table>',
+        head,
+        body,
+    )
+
+
+def _consensus_tools(request: HttpRequest, dataset: Dataset) -> list[ObjectTool]:
+    if dataset.kind != DatasetKind.LABELING:
+        return []
+    url = reverse("admin:labeling_consensusrun_run")
+    return [
+        ObjectTool("Run consensus", url, {"dataset": str(dataset.pk), "method": "ds"}),
+        ObjectTool("Run majority vote", url, {"dataset": str(dataset.pk), "method": "mv"}),
+    ]
+
+
+dataset_tools.append(_consensus_tools)
 
 
 class ImportForm(forms.ModelForm):

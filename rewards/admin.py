@@ -6,14 +6,19 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.db.models import QuerySet
 from django.forms.utils import pretty_name
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
 
-from datadao.admin import DaoScopedAdmin, ReadOnlyAdminMixin
+from datadao.admin import DaoScopedAdmin, ReadOnlyAdminMixin, short_hex
 from rewards import services
-from rewards.models import Allocation, Epoch, RewardEntry, RewardPolicy, Voucher
+from rewards.models import Allocation, Epoch, EpochStatus, RewardEntry, RewardPolicy, Voucher
 from rewards.units import format_amount, format_units, parse_units
 
 _AMOUNT_FIELDS = ("per_contribution", "per_row", "per_label", "epoch_budget")
@@ -163,21 +168,127 @@ class AllocationInline(admin.TabularInline):
 
 @admin.register(Epoch)
 class EpochAdmin(ReadOnly):
-    list_display = ("dao", "number", "status", "total_tokens", "root", "dump_cid", "closed_at")
+    list_display = (
+        "dao",
+        "number",
+        "status",
+        "total_tokens",
+        "close_page",
+        "root_short",
+        "dump_short",
+        "closed_at",
+    )
     list_filter = ("status",)
     list_select_related = ("dao",)
 
     @admin.display(description="total")
     def total_tokens(self, obj: Epoch) -> str:
+        # An open epoch's total is what its credits add up to so far (settled at close).
+        if obj.status == EpochStatus.OPEN:
+            return f"{_tokens(services.epoch_accrued(dao=obj.dao), obj.dao)} accrued so far"
         return _tokens(obj.total, obj.dao)
 
+    @admin.display(description="root")
+    def root_short(self, obj: Epoch) -> str:
+        return short_hex(obj.root, 10, 6) if obj.root else "–"
+
+    @admin.display(description="dump CID")
+    def dump_short(self, obj: Epoch) -> str:
+        return short_hex(obj.dump_cid, 10, 6) if obj.dump_cid else "–"
+
+    @admin.display(description="close")
+    def close_page(self, obj: Epoch) -> str:
+        url = reverse("admin:rewards_epoch_close", args=[obj.pk])
+        text = "Review and close" if obj.status == EpochStatus.OPEN else "Allocations"
+        return format_html('<a href="{}">{}</a>', url, text)
+
     # The total in tokens; the tree dump keeps its integers (it is what the contract checks).
-    readonly_fields = ["total_tokens" if f.name == "total" else f.name for f in Epoch._meta.fields]
+    readonly_fields = [
+        "total_tokens" if f.name == "total" else f.name for f in Epoch._meta.fields
+    ] + ["close_page"]
     inlines = [AllocationInline]
     actions = ("simulate_close", "close_epochs")
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         return super().get_actions(request) if self._scoped(request, "view") else {}
+
+    def get_urls(self) -> list[Any]:
+        close = self.admin_site.admin_view(self.close_view)
+        return [
+            path("<int:object_id>/close/", close, name="rewards_epoch_close"),
+            *super().get_urls(),
+        ]
+
+    def _may_close(self, request: HttpRequest, epoch: Epoch) -> bool:
+        # Closing signs money: a DAO's creators and admins (or a superuser), as for releases.
+        return request.user.is_superuser or epoch.dao_id in self._dao_ids(request)
+
+    def close_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        """The epoch's close page: the allocations as a table, the EpochRoot that would be
+        signed, and a confirmation that closes through ``services.epoch_close``."""
+        epoch = get_object_or_404(self.get_queryset(request).select_related("dao"), pk=object_id)
+        if not self.has_view_permission(request, epoch):
+            raise PermissionDenied
+        may_close = self._may_close(request, epoch)
+        if request.method == "POST":
+            if not may_close:
+                raise PermissionDenied
+            self._close(request, epoch)
+            return redirect(request.path)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"{epoch}: {'review and close' if epoch.status == 'open' else 'closed'}",
+            "epoch": epoch,
+            "dao": epoch.dao,
+            "may_close": may_close and epoch.status == EpochStatus.OPEN,
+        }
+        if epoch.status == EpochStatus.OPEN:
+            context["preview"] = services.epoch_preview(epoch=epoch)
+        else:
+            context["allocations"] = epoch.allocations.all()[:1000]
+            context["allocation_count"] = epoch.allocations.count()
+        return TemplateResponse(request, "admin/rewards/epoch_close.html", context)
+
+    def _close(self, request: HttpRequest, epoch: Epoch) -> None:
+        if request.POST.get("confirm") != "yes" or not request.POST.get("root"):
+            self.message_user(
+                request, "Confirm the close with the button below the allocations.", messages.ERROR
+            )
+            return
+        if epoch.status != EpochStatus.OPEN:
+            self.message_user(
+                request,
+                f"{epoch} is already closed (root {epoch.root}); it was not closed again.",
+                messages.ERROR,
+            )
+            return
+        started = timezone.now()
+        try:
+            closed = services.epoch_close(
+                dao=epoch.dao,
+                actor=request.user,
+                number=epoch.number,
+                expected_root=request.POST["root"],
+            )
+        except (services.RewardsError, ImproperlyConfigured) as exc:
+            self.message_user(request, f"{epoch}: {exc}", messages.ERROR)
+            return
+        if closed.closed_at is not None and closed.closed_at < started:
+            # Another closer got the lock first; the service returned their result unchanged.
+            self.message_user(
+                request,
+                f"{epoch} was closed by someone else meanwhile (root {closed.root}); it was "
+                "not closed again.",
+                messages.ERROR,
+            )
+        else:
+            self.message_user(
+                request,
+                f"{closed}: closed, total {_tokens(closed.total, epoch.dao)}, root {closed.root}, "
+                f"dump {closed.dump_cid}",
+                messages.SUCCESS,
+            )
 
     @admin.action(description="Simulate close (show what each address would get)")
     def simulate_close(self, request: HttpRequest, queryset: QuerySet[Epoch]) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 from collections import defaultdict
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -200,6 +201,96 @@ def epoch_simulate(*, dao: DAO) -> dict[str, int]:
     return dict(sorted(allocations.items()))
 
 
+@dataclass(frozen=True)
+class EpochPlan:
+    """What settling a list of credits gives: the leaves (address, amount > 0) sorted, their
+    Merkle tree (None when nothing is paid), the total, and whether the budget scaled them."""
+
+    values: list[tuple[str, int]]
+    tree: Any
+    total: int
+    scaled: bool
+
+    @property
+    def root(self) -> str:
+        return self.tree.root if self.tree is not None else ""
+
+
+def _plan(rows: list[tuple[str, int]], budget: int | None) -> EpochPlan:
+    """The one settlement rule, shared by the close and its preview (so the preview's root is
+    the root the close signs)."""
+    from rewards.merkle import StandardMerkleTree
+
+    allocations, scaled = _allocations(rows, budget)
+    values = sorted((address, amount) for address, amount in allocations.items() if amount > 0)
+    tree = StandardMerkleTree.of(values) if values else None
+    return EpochPlan(values=values, tree=tree, total=sum(a for _, a in values), scaled=scaled)
+
+
+@dataclass(frozen=True)
+class EpochPreviewRow:
+    address: str
+    amount: int
+    contributions: int
+    labels: int
+
+
+@dataclass(frozen=True)
+class EpochPreview:
+    """Closing the open epoch now, without writing: per address what it would be paid and for
+    how many credits, the accrued credits before any budget cap, and the EpochRoot message
+    that would be signed (``typed_data`` None when nothing would be paid)."""
+
+    epoch: Epoch
+    rows: list[EpochPreviewRow]
+    accrued: int
+    plan: EpochPlan
+    typed_data: dict[str, Any] | None
+
+
+def epoch_accrued(*, dao: DAO) -> int:
+    """The sum of the credits not settled yet: what the open epoch has accrued so far (before
+    a budget cap scales it). Summed in Python: SQLite's SUM overflows on token amounts."""
+    amounts = RewardEntry.objects.filter(dao=dao, epoch__isnull=True).values_list(
+        "amount", flat=True
+    )
+    return sum(_int(a) for a in amounts.iterator(chunk_size=2000))
+
+
+def epoch_preview(*, epoch: Epoch) -> EpochPreview:
+    """What ``epoch_close`` would settle and sign for this open epoch if it ran now (writes
+    nothing; the same rule, so the root shown is the root a close signs while no credit
+    arrives in between)."""
+    from rewards.eip712 import epoch_root_typed_data
+
+    dao = epoch.dao
+    entries = list(
+        RewardEntry.objects.filter(dao=dao, epoch__isnull=True).values_list(
+            "account__address", "amount", "reason"
+        )
+    )
+    plan = _plan([(a, _int(v)) for a, v, _ in entries], _dao_budget(dao))
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for address, _, reason in entries:
+        counts[address][0 if reason == "contribution" else 1] += 1
+    rows = [
+        EpochPreviewRow(address=a, amount=v, contributions=counts[a][0], labels=counts[a][1])
+        for a, v in plan.values
+    ]
+    typed = None
+    if plan.tree is not None:
+        typed = epoch_root_typed_data(
+            dao_id=dao.onchain_id,
+            epoch=epoch.number,
+            root=plan.root,
+            total=plan.total,
+            chain_id=dao.chain_id,
+            verifying_contract=dao.reward_contract_address or ZERO_ADDRESS,
+        )
+    accrued = sum(_int(v) for _, v, _ in entries)
+    return EpochPreview(epoch=epoch, rows=rows, accrued=accrued, plan=plan, typed_data=typed)
+
+
 def _dao_budget(dao: DAO) -> int | None:
     budgets = [
         _int(b)
@@ -211,17 +302,22 @@ def _dao_budget(dao: DAO) -> int | None:
 
 
 @transaction.atomic
-def epoch_close(*, dao: DAO, actor: User | None, number: int | None = None) -> Epoch:
+def epoch_close(
+    *, dao: DAO, actor: User | None, number: int | None = None, expected_root: str | None = None
+) -> Epoch:
     """Close epoch ``number`` (default: the DAO's open one): freeze its entries, allocate per
     address, build the OpenZeppelin Merkle tree, sign the EpochRoot (for this DAO's ``onchain_id``:
     no other DAO's distributor accepts it), pin the dump, open the next epoch.
 
     One transaction under a lock on the epoch row: a second closer of the same epoch waits,
     then finds it closed and gets the same stored result.
+
+    ``expected_root``: the root the closer reviewed (``epoch_preview``). When credits arrived
+    since, the root differs and the close is refused with nothing written, so what is signed
+    is what was confirmed.
     """
     from ipfs.services import content_add
     from rewards.eip712 import epoch_root_typed_data, sign_typed_data
-    from rewards.merkle import StandardMerkleTree
 
     if number is None:
         number = epoch_current(dao=dao).number
@@ -241,13 +337,16 @@ def epoch_close(*, dao: DAO, actor: User | None, number: int | None = None) -> E
         raise RewardsError(f"Epoch {epoch.number} has no reward entries to settle yet.")
     RewardEntry.objects.filter(pk__in=entry_ids).update(epoch=epoch)
     rows = RewardEntry.objects.filter(pk__in=entry_ids).values_list("account__address", "amount")
-    allocations, scaled = _allocations([(a, _int(v)) for a, v in rows], _dao_budget(dao))
-    values = sorted((address, amount) for address, amount in allocations.items() if amount > 0)
-    if not values:
+    plan = _plan([(a, _int(v)) for a, v in rows], _dao_budget(dao))
+    if plan.tree is None:
         raise RewardsError(f"Epoch {epoch.number} allocates nothing (every amount is zero).")
-    tree = StandardMerkleTree.of(values)
+    if expected_root is not None and plan.root != expected_root:
+        raise RewardsError(
+            f"Epoch {epoch.number} changed since it was reviewed (new credits arrived): "
+            "review the allocations again before closing."
+        )
+    tree, values, total, scaled = plan.tree, plan.values, plan.total, plan.scaled
     dump = tree.dump()
-    total = sum(amount for _, amount in values)
     payload = epoch_root_typed_data(
         dao_id=dao.onchain_id,
         epoch=epoch.number,

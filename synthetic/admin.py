@@ -15,7 +15,7 @@ from datadao.admin import DaoScopedAdmin
 from datadao.models import Dataset, DatasetKind
 from synthetic import budget as budget_services
 from synthetic import services
-from synthetic.models import PrivacyBudget, SyntheticJob
+from synthetic.models import Method, PrivacyBudget, SyntheticJob
 
 INPUT_FIELDS = (
     "dataset",
@@ -35,6 +35,13 @@ INPUT_FIELDS = (
 
 
 class JobForm(forms.ModelForm):
+    # A choice among the methods job_create runs, so a misspelt method never reaches it.
+    method = forms.ChoiceField(
+        choices=Method.choices,
+        initial=Method.GAN,
+        help_text="GAN or copula for tabular datasets; augment for image datasets.",
+    )
+
     class Meta:
         model = SyntheticJob
         fields = INPUT_FIELDS
@@ -43,7 +50,6 @@ class JobForm(forms.ModelForm):
             "time_budget_s": "Or a time budget in seconds instead of epochs.",
             "target": "The column to keep the class structure of (default: the schema's).",
             "dp_epsilon": "Differential privacy: ε spent by this job (empty: no DP).",
-            "method": "gan or copula (tabular datasets); augment (image datasets).",
             "constraints": 'Kept in every row, e.g. ["signup<=last_login", "range:age:0:120", '
             '"fixed:city,country"] (besides the schema\'s "constraints").',
             "conditions": 'Generate only a subgroup, e.g. {"grade": "A"}.',

@@ -25,6 +25,15 @@ class JobStatus(models.TextChoices):
 ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
 
 
+class Method(models.TextChoices):
+    """What ``services.job_create`` runs: a GAN or a Gaussian copula for tabular datasets, an
+    augmentation pipeline for image datasets (the check constraint names the same three)."""
+
+    GAN = "gan", "GAN (tabular)"
+    COPULA = "copula", "Gaussian copula (tabular)"
+    AUGMENT = "augment", "Augment (image datasets)"
+
+
 class SyntheticJob(models.Model):
     dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="synthetic_jobs")
     requested_by = models.ForeignKey(

@@ -440,6 +440,51 @@ ROUTES: list[Route] = [
     ),
 ]
 
+# The console's pages and buttons for one object (issue #20): an epoch's close page and its
+# confirmation, a dataset's open/close button, a contribution's image for the review page.
+ROUTES += [
+    Route(
+        "console-epoch-page",
+        "admin/rewards/epoch/<int:object_id>/close/",
+        sides(lambda s: f"/admin/rewards/epoch/{s.open_epoch.pk}/close/"),
+        missing=lambda w: f"/admin/rewards/epoch/{MISSING_ID}/close/",
+    ),
+    Route(
+        "console-epoch-confirm",
+        "admin/rewards/epoch/<int:object_id>/close/",
+        sides(lambda s: f"/admin/rewards/epoch/{s.open_epoch.pk}/close/"),
+        "POST",
+        lambda w: {"confirm": "yes", "root": "0x" + "00" * 32},
+        missing=lambda w: f"/admin/rewards/epoch/{MISSING_ID}/close/",
+    ),
+    Route(
+        "console-dataset-status",
+        "admin/datadao/dataset/<int:object_id>/status/",
+        sides(lambda s: f"/admin/datadao/dataset/{s.tabular.pk}/status/"),
+        "POST",
+        lambda w: {"status": "closed"},
+        missing=lambda w: f"/admin/datadao/dataset/{MISSING_ID}/status/",
+    ),
+    Route(
+        "console-contribution-file",
+        "admin/contributions/contribution/<int:object_id>/file/",
+        sides(lambda s: f"/admin/contributions/contribution/{s.contribution.pk}/file/"),
+        missing=lambda w: f"/admin/contributions/contribution/{MISSING_ID}/file/",
+    ),
+]
+
+# Running consensus from the console: the dataset is posted, so one route per side.
+ROUTES += [
+    Route(
+        f"console-consensus-run-{variant}",
+        "admin/labeling/consensusrun/run/",
+        {variant: lambda w: "/admin/labeling/consensusrun/run/"},
+        "POST",
+        lambda w, v=variant: {"dataset": w.side(v).labeling.pk, "method": "ds"},
+    )
+    for variant in ("this", "other")
+]
+
 # Who may change whose role in this DAO (datadao.services.membership_change_refusal): the
 # variant names whose membership is changed. A refused form is the page again (200).
 ROUTES += [
@@ -675,6 +720,19 @@ EXPECT: dict[tuple[str, str], str] = {
     # Another DAO's dataset is not a choice: the form is shown again with the error.
     ("console-budget-add-this", "this"):    "302C 302C 302C 302C 302  302  403  302",
     ("console-budget-add-other", "other"):  "302C 302C 302C 302C 200  200  403  302",
+    # The epoch page shows the allocations; its confirmation redirects back with a message
+    # (here: the posted root is not the epoch's, so nothing is closed).
+    ("console-epoch-page", "this"):         "302C 302C 302C 302C 200  200  404  200",
+    ("console-epoch-page", "other"):        "302C 302C 302C 302C 404  404  404  200",
+    ("console-epoch-confirm", "this"):      "302C 302C 302C 302C 302  302  404  302",
+    ("console-epoch-confirm", "other"):     "302C 302C 302C 302C 404  404  404  302",
+    ("console-dataset-status", "this"):     "302C 302C 302C 302C 302  302  404  302",
+    ("console-dataset-status", "other"):    "302C 302C 302C 302C 404  404  404  302",
+    # Only raster images are served (the world's contribution is text): 404 for everyone.
+    ("console-contribution-file", "this"):  "302C 302C 302C 302C 404  404  404  404",
+    ("console-contribution-file", "other"): "302C 302C 302C 302C 404  404  404  404",
+    ("console-consensus-run-this", "this"): "302C 302C 302C 302C 302  302  404  302",
+    ("console-consensus-run-other", "other"): "302C 302C 302C 302C 404  404  404  302",
     # An action on an object outside the manager's DAOs selects nothing: no change.
     ("console-contribution-accept-this", "this"):   "302C 302C 302C 302C 302  302  403  302",
     ("console-contribution-accept-other", "other"): "302C 302C 302C 302C 302  302  403  302",
