@@ -148,10 +148,12 @@ def wait_final(
     each change of state is reported as it is seen. Files still moving at the deadline are
     marked unfinished ("timed out") with their last known state."""
     pending = [r for r in results if r.uploaded and r.status not in FINAL]
-    if pending:
-        say(f"waiting up to {timeout:.0f} s for {len(pending)} contribution(s) to finish")
     deadline = time.monotonic() + timeout
     try:
+        # Announced inside the ``try``: a Ctrl-C right after the announcement still ends in the
+        # summary, not in a bare "interrupted".
+        if pending:
+            say(f"waiting up to {timeout:.0f} s for {len(pending)} contribution(s) to finish")
         _poll(
             client, pending, deadline=deadline, timeout=timeout, say=say, poll_seconds=poll_seconds
         )
