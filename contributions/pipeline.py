@@ -7,7 +7,6 @@ Contribution directly.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,14 +25,8 @@ from ipfs.backends.base import IpfsUnavailable
 from ipfs.conf import get_backend
 from ipfs.unixfs import import_stream
 
-ROW_DIGEST_BYTES = 16
 # Near-duplicate search looks at this many of the dataset's most recent fingerprints.
 FINGERPRINT_WINDOW = 200_000
-
-
-def row_digest(key: bytes) -> bytes:
-    """16-byte digest of a normalized row key (collisions are negligible at 2^-64 per pair)."""
-    return hashlib.blake2b(key, digest_size=ROW_DIGEST_BYTES).digest()
 
 
 # --- validate -------------------------------------------------------------------------------------
