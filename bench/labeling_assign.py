@@ -1,4 +1,4 @@
-"""Benchmark: ``next`` latency and submit throughput of labeling on PostgreSQL (issue #5).
+"""Benchmark: ``next`` latency and submit throughput of labeling on PostgreSQL.
 
 Run ``python -m bench.labeling_assign [--quick] [--labelers L] [--iterations I] [--repeat R]
 [--consensus worker|off] [--gold-rate G] [--think-ms T] [--json PATH] [--markdown PATH] [--keep]

@@ -38,7 +38,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 Row = tuple[str, str, str, str]  # figure, ratio (same-run reference), absolute, target
-QUICK_BUDGET_S = 300  # the whole quick run (issue #10)
+QUICK_BUDGET_S = 300  # the whole quick run
 MIN_REPETITIONS = 5
 
 

@@ -1,4 +1,4 @@
-"""Benchmark: our tabular GAN against CTGAN and our Gaussian-copula baseline (issue #6).
+"""Benchmark: our tabular GAN against CTGAN and our Gaussian-copula baseline.
 
 Run ``python -m bench.synthetic [--quick] [--seeds N] [--tables a,b] [--json PATH]
 [--markdown PATH]``. For each table (scikit-learn's breast cancer; wine with ``alcohol``,

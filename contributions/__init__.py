@@ -1,1 +1,2 @@
-"""Contribution pipeline: upload, validate, score, attest, pin (see issue #4)."""
+"""Contributions: receiving uploads, then validating, scoring (proof of contribution), attesting
+and pinning each, and the releases that list what was pinned."""

@@ -13,14 +13,15 @@ import logging
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
 
-from contributions import pipeline, services
+from contributions import messages, pipeline, services
 from contributions.models import Contribution, Status
 from contributions.services import VALIDATOR_VERSION
 from contributions.services.batch import Claim, Outcome
 from contributions.services.stages import scores_outcome
 from contributions.validation import validate_file
+from datadao.dispatch import send
 from datadao.keys import load_signer
 from ipfs.backends.base import IpfsUnavailable
 from ipfs.conf import get_backend
@@ -72,6 +73,10 @@ class BatchLookups(pipeline.Lookups):
             self._prints[key].insert(0, (contribution.pk, value))
 
 
+# The database going away (a restart, a lost connection): a worker retries, nothing is lost.
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+
+
 def run_batch(first_id: int | None) -> str | None:
     """Claim a batch led by ``first_id`` (None: the oldest waiting) and take it through every
     stage; None when ``first_id`` is not batchable (the express lane takes it) or nothing
@@ -80,10 +85,7 @@ def run_batch(first_id: int | None) -> str | None:
     if claim is None:
         return None
     if claim.full:
-        from contributions import tasks
-        from datadao.dispatch import send
-
-        send(tasks.process_batch)
+        send(messages.BATCH_TASK)
     return run_claim(claim)
 
 
@@ -100,8 +102,6 @@ def run_claim(claim: Claim) -> str:
     """Work on a claimed batch and record it. The database going away raises
     ``DatabaseLost`` (the claim stays leased: the task's retry takes it up again); anything
     else gives the contributions back to the express lane at once, then propagates."""
-    from contributions.tasks import DATABASE_ERRORS
-
     try:
         signer = load_signer("validator")
         outcomes = work(claim, signer)

@@ -7,14 +7,13 @@ Contribution directly.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from contributions import scoring, services
+from contributions import messages, scoring, services
 from contributions.attestation import ProofFields, sign, typed_data
 from contributions.models import Contribution, Fingerprint, RowHash
 from contributions.novelty import Novelty
@@ -26,14 +25,8 @@ from ipfs.backends.base import IpfsUnavailable
 from ipfs.conf import get_backend
 from ipfs.unixfs import import_stream
 
-ROW_DIGEST_BYTES = 16
 # Near-duplicate search looks at this many of the dataset's most recent fingerprints.
 FINGERPRINT_WINDOW = 200_000
-
-
-def row_digest(key: bytes) -> bytes:
-    """16-byte digest of a normalized row key (collisions are negligible at 2^-64 per pair)."""
-    return hashlib.blake2b(key, digest_size=ROW_DIGEST_BYTES).digest()
 
 
 # --- validate -------------------------------------------------------------------------------------
@@ -265,7 +258,7 @@ def run_express(contribution: Contribution, *, pin: bool) -> list[str]:
 
     Each stage is exactly what its own task runs: its result is recorded by the same service,
     in its own transaction, behind the same status guard. What changes is the hand-over: the
-    service notes the next stage (``services.common.express_stages``) instead of sending a
+    service notes the next stage (``services.messages.express_stages``) instead of sending a
     message, and the record it returns, locked and saved a moment ago, feeds the next stage.
     A crash between stages leaves the contribution at a stage it can be resumed from, by the
     redelivered express message (``acks_late``) or by the sweeper.
@@ -276,7 +269,7 @@ def run_express(contribution: Contribution, *, pin: bool) -> list[str]:
     done: list[str] = []
     pending: list[str] = []
     stage = services.stage_of(contribution)
-    token = common.express_stages.set(pending)
+    token = messages.express_stages.set(pending)
     try:
         while stage is not None and not (stage == "pin" and not pin):
             try:
@@ -289,9 +282,9 @@ def run_express(contribution: Contribution, *, pin: bool) -> list[str]:
                 return done
             contribution = current
     finally:
-        common.express_stages.reset(token)
+        messages.express_stages.reset(token)
     if stage is not None:
-        common.dispatch(stage, contribution.pk)
+        messages.dispatch(stage, contribution.pk)
     return done
 
 

@@ -22,9 +22,9 @@ from typing import Any
 from celery import Task, shared_task
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import InterfaceError, OperationalError, close_old_connections
+from django.db import close_old_connections
 
-from contributions import batch, pipeline, services, tally
+from contributions import batch, messages, pipeline, services, tally
 from contributions.models import Contribution
 from datadao.celeryconf import MAX_COUNTDOWN_SECONDS
 from datadao.keys import load_signer
@@ -34,7 +34,7 @@ logger = logging.getLogger(__name__)
 
 PIN_MAX_RETRIES = 8
 # What Django raises when the server is unreachable or the connection broke mid-query.
-DATABASE_ERRORS = (OperationalError, InterfaceError)
+DATABASE_ERRORS = batch.DATABASE_ERRORS
 # Retries of one delivery across a database outage: 2, 4, ... 64, then 60 s apart (~10 min
 # in all). Past that the task fails and the contribution, still at its stage, is the
 # sweeper's to dispatch again once the database is back.
@@ -253,7 +253,7 @@ def process_batch(
 
     def claim_and_run() -> str | None:
         # Before the claim: an upload that commits from here on sends its own ticket.
-        services.batch_ticket_clear()
+        messages.batch_ticket_clear()
         return batch.run_batch(None)
 
     done = _batch_delivery(

@@ -19,9 +19,19 @@ from datadao.celeryconf import MAX_COUNTDOWN_SECONDS
 logger = logging.getLogger(__name__)
 
 
+def task_named(name: str) -> Any:
+    """The registered task called ``name``. Services name the tasks they send instead of
+    importing the modules that define them (those modules import the services)."""
+    from datadao.celery import app
+
+    return app.tasks[name]
+
+
 def send(task: Any, *args: Any, countdown: float | None = None) -> bool:
-    """Publish now (to run ``countdown`` seconds from now, when given); False (logged) when
-    the broker is unreachable."""
+    """Publish ``task`` (a task, or a registered task's name) now, to run ``countdown``
+    seconds from now when given; False (logged) when the broker is unreachable."""
+    if isinstance(task, str):
+        task = task_named(task)
     try:
         if countdown:
             # Capped like every countdown (tests/faults/test_limits.py).
@@ -37,5 +47,6 @@ def send(task: Any, *args: Any, countdown: float | None = None) -> bool:
 
 
 def send_on_commit(task: Any, *args: Any) -> None:
-    """Publish once the current transaction commits (never for a rolled-back change)."""
+    """Publish once the current transaction commits (never for a rolled-back change);
+    ``task`` as for ``send``."""
     transaction.on_commit(lambda: send(task, *args))

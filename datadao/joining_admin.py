@@ -14,7 +14,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 
 from datadao import joining
-from datadao.admin import DaoScopedAdmin, ReadOnlyAdminMixin
+from datadao.admin_base import DaoScopedAdmin, ReadOnlyAdminMixin
 from datadao.models import InviteLink, JoinRequest, TermsAcceptance
 
 

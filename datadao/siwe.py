@@ -20,7 +20,7 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_utils import is_checksum_address
 
-# Bounds that keep a hostile message cheap to refuse (issue #9: 10k resources, huge lines).
+# Bounds that keep a hostile message cheap to refuse (10k resources, huge lines).
 MAX_MESSAGE_BYTES = 8192
 MAX_RESOURCES = 32
 MAX_STATEMENT_LENGTH = 1024

@@ -1,1 +1,2 @@
-"""Labeling: assignment, gold questions, consensus, reputation (see issue #5)."""
+"""Labeling: items to label, handing them out and taking answers, check questions, consensus,
+reputation and export."""

@@ -1,1 +1,2 @@
-"""Rewards: epochs, Merkle roots, EIP-712 vouchers (see issue #7)."""
+"""Rewards: reward policies, the ledger of credits, epochs settled as Merkle roots signed for the
+DAO's distributor contract, and one-off EIP-712 vouchers."""

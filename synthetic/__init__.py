@@ -1,1 +1,2 @@
-"""Synthetic data: GAN generator behind a quality-and-privacy gate (see issue #6)."""
+"""Synthetic data: a GAN generator of tabular rows behind a quality and privacy gate, and the
+jobs that run it for a dataset."""

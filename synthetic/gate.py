@@ -14,7 +14,7 @@ from typing import Any
 
 @dataclass(frozen=True)
 class GatePolicy:
-    """Thresholds; the defaults are issue #6's."""
+    """Thresholds a synthetic set must meet to be published."""
 
     quality_fraction: float = 0.9  # of the real hold-out's own quality score
     min_utility_ratio: float = 0.90  # TSTR / TRTR, when the table has a target

@@ -33,9 +33,7 @@ def job_root() -> Path:
 
 
 def dispatch(job_id: int) -> None:
-    from synthetic import tasks
-
-    send_on_commit(tasks.run_synthetic_job, job_id)
+    send_on_commit("synthetic.tasks.run_synthetic_job", job_id)
 
 
 @transaction.atomic

@@ -9,8 +9,6 @@ transaction never sends a message; the sweeper covers a message lost after commi
 
 from contributions.services.batch import (
     batch_enabled,
-    batch_ticket_clear,
-    batch_ticket_send,
     batchable,
     contribution_claim_batch,
     contribution_express_state,
@@ -51,8 +49,6 @@ __all__ = [
     "MAX_STAGE_ATTEMPTS",
     "VALIDATOR_VERSION",
     "batch_enabled",
-    "batch_ticket_clear",
-    "batch_ticket_send",
     "batchable",
     "contribution_admission_check",
     "contribution_begin",

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import logging
-from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,6 +28,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from contributions import messages
 from contributions.models import Contribution, ContributionProof, Fingerprint, RowHash, Status
 from contributions.services import common
 from contributions.services.common import _apply
@@ -40,7 +40,6 @@ from contributions.services.stages import (
     scores_outcome,
 )
 from contributions.validation.base import ValidationResult
-from datadao.celeryconf import MAX_COUNTDOWN_SECONDS
 from datadao.models import AuditEvent
 from datadao.services import audit_event
 
@@ -81,14 +80,9 @@ FROM picked WHERE c.id = picked.id
 RETURNING c.id
 """
 
-# The batch ticket (Redis brokers): at most one batch message in flight for every upload
-# that arrives while it waits. See ``batch_ticket_send``.
-TICKET_KEY = "datadao:contributions:batch-ticket"
-TICKET_SECONDS = 10
-
 
 def batch_enabled() -> bool:
-    return connection.vendor == "postgresql" and settings.PIPELINE_BATCH_SIZE > 1
+    return messages.batch_enabled()
 
 
 def contribution_express_state(contribution_id: int) -> str:
@@ -119,62 +113,6 @@ def batchable(*, kind: str, size: int) -> bool:
     """Whether a new contribution of ``size`` bytes to a dataset of ``kind`` waits for a
     batch (``contribution_claim_batch`` would take it)."""
     return batch_enabled() and kind != "labeling" and 0 < size <= _max_bytes()
-
-
-def _ticket_redis() -> Any:
-    """A client for the Redis broker this process publishes to (the ticket must live where
-    the batch message goes), or None with another broker (AMQP, filesystem)."""
-    from datadao.celery import app
-
-    global _redis_client
-    url = str(app.conf.get("broker_write_url") or app.conf.broker_url or "")
-    if not url.startswith(("redis://", "rediss://")):
-        return None
-    if _redis_client is None or _redis_client[0] != url:
-        import redis
-
-        _redis_client = (url, redis.Redis.from_url(url, socket_timeout=2))
-    return _redis_client[1]
-
-
-_redis_client: tuple[str, Any] | None = None
-
-
-def batch_ticket_send() -> None:
-    """After a batchable upload commits: make sure a batch message is on its way.
-
-    With a Redis broker the ticket (``SET NX`` with a TTL) lets only the first upload of a
-    burst publish: a later one finds the ticket and knows a batch message is pending. The
-    worker clears the ticket *before* it claims (``batch_ticket_clear``), so an upload that
-    still found the ticket committed before that claim and is claimed by it, or by the next
-    batch (a full batch publishes its successor before working). A lost message costs at
-    most the TTL plus, for uploads in that window, the sweeper's delay, never a contribution.
-    Other brokers: one message per upload (a claim that finds nothing is cheap).
-    """
-    from contributions import tasks
-    from datadao.dispatch import send
-
-    client = _ticket_redis()
-    if client is not None:
-        try:
-            if not client.set(TICKET_KEY, "1", nx=True, ex=TICKET_SECONDS):
-                return
-        except Exception as exc:  # Redis is only transport: publish anyway
-            logger.warning("batch ticket unavailable (%s); publishing", exc)
-    # The message waits PIPELINE_BATCH_LINGER_MS before it runs, so that the uploads of a
-    # burst arriving meanwhile join its batch instead of each making a batch of one for an
-    # idle worker: most of a batch's cost is fixed (a delivery, a claim, a transaction).
-    linger = min(MAX_COUNTDOWN_SECONDS, settings.PIPELINE_BATCH_LINGER_MS / 1000)
-    if not send(tasks.process_batch, countdown=linger) and client is not None:
-        with suppress(Exception):
-            client.delete(TICKET_KEY)  # let the next upload try again
-
-
-def batch_ticket_clear() -> None:
-    client = _ticket_redis()
-    if client is not None:
-        with suppress(Exception):
-            client.delete(TICKET_KEY)
 
 
 @dataclass
@@ -317,9 +255,9 @@ def contribution_record_batch(*, claim: Claim, outcomes: list[Outcome]) -> list[
         reward_credit_contributions(contributions=credited)
     AuditEvent.objects.bulk_create(events)
     for pk in to_pin:
-        common.dispatch("pin", pk)
+        messages.dispatch("pin", pk)
     for c in to_express:
-        common.dispatch("validate", c.pk, size=c.size)
+        messages.dispatch("validate", c.pk, size=c.size)
     return recorded
 
 
@@ -462,5 +400,5 @@ def contribution_release_batch(*, claim: Claim) -> int:
             status=Status.RECEIVED, lease_until=None
         )
         for pk, size in released:
-            common.dispatch("validate", pk, size=size)
+            messages.dispatch("validate", pk, size=size)
     return len(released)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,6 @@ from contributions.models import (
     Status,
 )
 from contributions.validation.rowkey import ROW_DIGEST_BYTES
-from datadao.dispatch import send_on_commit
 from datadao.models import Dataset
 from datadao.schema import DEFAULT_MAX_SIZE
 from datadao.services import audit_record
@@ -55,55 +53,6 @@ def read_row_digests(path: Path) -> list[bytes]:
 
 def dataset_max_size(dataset: Dataset) -> int:
     return int(dataset.schema.get("max_size", DEFAULT_MAX_SIZE))
-
-
-# Set while an express delivery (``contributions.pipeline.run_express``) runs the stages of its
-# contribution itself: ``dispatch`` then notes the next stage here, on commit, instead of
-# sending a message for it.
-express_stages: ContextVar[list[str] | None] = ContextVar("express_stages", default=None)
-
-
-def express_eligible(size: int | None) -> bool:
-    """Whether a contribution of ``size`` bytes goes through the express lane (one delivery for
-    all stages) rather than one task per stage. ``PIPELINE_EXPRESS_MAX_BYTES = 0`` turns the
-    lane off."""
-    limit = settings.PIPELINE_EXPRESS_MAX_BYTES
-    return size is not None and 0 < size <= limit
-
-
-def dispatch(
-    stage: str, contribution_id: int, *, size: int | None = None, batchable: bool = False
-) -> None:
-    """Send the task for ``stage`` once the current transaction commits (never before: a
-    rolled-back change must not produce a message). Called as ``common.dispatch`` so tests can
-    replace it in one place.
-
-    A contribution entering the pipeline (``validate``) whose ``size`` is known and small goes
-    to the express task, or, when ``batchable`` (a new upload a batch will take), waits for a
-    batch (``batch.batch_ticket_send``); inside an express delivery nothing is sent (see
-    ``express_stages``).
-    """
-    pending = express_stages.get()
-    if pending is not None:
-        transaction.on_commit(lambda: pending.append(stage))
-        return
-    from contributions import tasks
-
-    if stage == "validate" and batchable:
-        from contributions.services.batch import batch_ticket_send
-
-        transaction.on_commit(batch_ticket_send)
-        return
-    if stage == "validate" and express_eligible(size):
-        send_on_commit(tasks.process_contribution, contribution_id)
-        return
-    task = {
-        "validate": tasks.validate_contribution,
-        "score": tasks.score_contribution,
-        "attest": tasks.attest_contribution,
-        "pin": tasks.pin_contribution,
-    }[stage]
-    send_on_commit(task, contribution_id)
 
 
 # --- stage bookkeeping ----------------------------------------------------------------------------

@@ -11,12 +11,11 @@ from django.utils import timezone
 from eth_account import Account
 from eth_account.messages import encode_defunct
 
-from contributions import errors
+from contributions import errors, messages
 from contributions.attestation import ownership_message
 from contributions.models import (
     Contribution,
 )
-from contributions.services import common
 from contributions.services.batch import batchable
 from contributions.services.common import (
     dataset_max_size,
@@ -180,7 +179,7 @@ def _receive(
                 "This exact file (same SHA-256) is already in this dataset."
             ) from exc
         raise
-    common.dispatch(
+    messages.dispatch(
         "validate",
         contribution.pk,
         size=contribution.size,

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from contributions import errors
+from contributions import errors, messages
 from contributions.models import (
     Contribution,
     Review,
     Status,
 )
-from contributions.services import common
 from contributions.services.common import (
     _move,
 )
@@ -40,7 +39,7 @@ def contribution_retry(*, contribution: Contribution, actor: User | None) -> Con
         obj=contribution,
         details={"stage": stage},
     )
-    common.dispatch(stage, contribution.pk)
+    messages.dispatch(stage, contribution.pk)
     return contribution
 
 
@@ -80,7 +79,7 @@ def contribution_override(
                 "This contribution failed validation; it cannot be accepted."
             )
         _move(contribution, Status.ACCEPTED, review=review, **novelty_on_accept(contribution))
-        common.dispatch("attest", contribution.pk)
+        messages.dispatch("attest", contribution.pk)
     elif decision == "reject":
         if before not in (Status.ACCEPTED, Status.PINNED):
             raise errors.ContributionRefused(

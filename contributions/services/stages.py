@@ -8,7 +8,7 @@ import numpy as np
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from contributions import kinds, scoring
+from contributions import kinds, messages, scoring
 from contributions.models import (
     ACTIVE_STATUSES,
     Contribution,
@@ -86,7 +86,7 @@ def contribution_record_validation(
     contribution.save(
         update_fields=["report", "media_type", "reasons", "attempts", "status_changed_at"]
     )
-    common.dispatch("score", contribution.pk)
+    messages.dispatch("score", contribution.pk)
     return contribution
 
 
@@ -140,7 +140,7 @@ def contribution_record_scores(
             Fingerprint.objects.bulk_create(
                 [fingerprint_row(contribution, fingerprint)], ignore_conflicts=True
             )
-        common.dispatch("attest", contribution.pk)
+        messages.dispatch("attest", contribution.pk)
     audit_record(
         actor=None,
         dao=contribution.dataset.dao,
@@ -311,7 +311,7 @@ def contribution_record_attestation(
         ignore_conflicts=True,
     )
     _move(contribution, Status.PINNING, cid=cid)
-    common.dispatch("pin", contribution.pk)
+    messages.dispatch("pin", contribution.pk)
     return contribution
 
 
@@ -376,7 +376,7 @@ def contribution_redispatch(contribution_id: int) -> None:
         # Bump the clock so the same item is not re-sent on every sweep while it runs.
         Contribution.objects.filter(pk=contribution_id).update(status_changed_at=timezone.now())
         with transaction.atomic():
-            common.dispatch(stage, contribution_id, size=contribution.size)
+            messages.dispatch(stage, contribution_id, size=contribution.size)
 
 
 def contribution_release_attempt(*, contribution_id: int) -> None:

@@ -9,7 +9,6 @@ input is refused before the parser sees it.
 from __future__ import annotations
 
 import json
-import math
 import re
 from typing import Any
 
@@ -58,15 +57,6 @@ def loads_guarded(text: str, limit: int = MAX_JSON_DEPTH) -> Any:
     except (ValueError, RecursionError) as exc:
         # ValueError: integers beyond Python's digit limit; RecursionError as a last resort.
         raise JsonRefused(f"not valid JSON: {exc}") from None
-
-
-def is_finite_number(value: Any) -> bool:
-    """True for JSON numbers that are finite (booleans are not numbers here)."""
-    if isinstance(value, bool):
-        return False
-    if isinstance(value, int):
-        return True
-    return isinstance(value, float) and math.isfinite(value)
 
 
 def json_type_name(value: Any) -> str:

@@ -1,4 +1,4 @@
-"""The OpenAPI 3.1 description of the JSON API (issue #9), built as a plain dict.
+"""The OpenAPI 3.1 description of the JSON API, built as a plain dict.
 
 Pure: no Django imports, so the document is the same for every request and can be checked in a
 unit test. Served at ``GET /api/openapi.json`` (``datadao.views.openapi``) and fuzzed against

@@ -34,9 +34,7 @@ def import_root() -> Path:
 
 
 def dispatch_import(import_id: int) -> None:
-    from labeling import tasks
-
-    send_on_commit(tasks.import_items, import_id)
+    send_on_commit("labeling.tasks.import_items", import_id)
 
 
 def tasks_from_contribution(*, contribution: Any, path: Path) -> int:

@@ -36,18 +36,16 @@ MAX_RUN_ATTEMPTS = 3
 def dispatch_task_consensus(task_id: int) -> None:
     """Queue the task's consensus for when its newest label leaves the undo window (a message
     that finds it not yet due changes nothing; the sweeper dispatches it again)."""
-    from labeling import tasks
-
     # Capped like every countdown (below the broker's visibility timeout); a window longer
     # than the cap settles at the sweeper's next pass instead.
     countdown = min(MAX_COUNTDOWN_SECONDS, undo_seconds() + 1)
-    transaction.on_commit(lambda: send(tasks.update_task_consensus, task_id, countdown=countdown))
+    transaction.on_commit(
+        lambda: send("labeling.tasks.update_task_consensus", task_id, countdown=countdown)
+    )
 
 
 def dispatch_run(run_id: int) -> None:
-    from labeling import tasks
-
-    send_on_commit(tasks.run_consensus, run_id)
+    send_on_commit("labeling.tasks.run_consensus", run_id)
 
 
 def reputation_bps(stats: LabelerStats | None) -> int:

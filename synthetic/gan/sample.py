@@ -17,6 +17,7 @@ from scipy.special import ndtri
 from .. import checkpoint
 from ..table import Table
 from .model import Conditions, Generator
+from .settings import GanSettings
 from .transform import TableEncoder
 
 FORMAT = "datadao-synthetic-gan/1"
@@ -26,6 +27,13 @@ CALIBRATION_KNOTS = 256
 # Rounds of logit-bias fitting for one-hot blocks (each round: sample, compare, correct).
 LOGIT_ROUNDS = 3
 SAMPLE_BATCH = 4096
+
+
+def build_generator(
+    encoder: TableEncoder, conditions: Conditions, settings: GanSettings
+) -> Generator:
+    width_in = settings.embedding_dim + conditions.width
+    return Generator(width_in, tuple(settings.generator_dims), encoder.width)
 
 
 class TabularGAN:
@@ -177,9 +185,6 @@ class TabularGAN:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> TabularGAN:
-        from .settings import GanSettings
-        from .train import build_generator
-
         meta, arrays = checkpoint.unpack(data)
         if meta.get("format") != FORMAT:
             raise checkpoint.CheckpointError(f"not a GAN checkpoint ({meta.get('format')!r})")

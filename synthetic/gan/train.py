@@ -22,8 +22,8 @@ from threadpoolctl import threadpool_limits
 
 from ..dp import DPRequest
 from ..table import Table, train_holdout_split
-from .model import Conditions, Critic, Generator
-from .sample import TabularGAN
+from .model import Conditions, Critic
+from .sample import TabularGAN, build_generator
 from .select import selection_score
 from .settings import GanSettings, Progress, batch_for, validate_every
 from .steps import Steps
@@ -34,13 +34,6 @@ __all__ = ["Cancelled", "GanSettings", "Progress", "build_generator", "train"]
 
 class Cancelled(RuntimeError):
     """``should_stop`` asked training to stop."""
-
-
-def build_generator(
-    encoder: TableEncoder, conditions: Conditions, settings: GanSettings
-) -> Generator:
-    width_in = settings.embedding_dim + conditions.width
-    return Generator(width_in, tuple(settings.generator_dims), encoder.width)
 
 
 def train(

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from contributions import services, tasks
 from contributions.models import Contribution, ContributionProof, Review, RowHash, Status
-from contributions.services.batch import TICKET_KEY, _ticket_redis
+from contributions.messages import TICKET_KEY, _ticket_redis
 from datadao.models import AuditEvent, Membership, Role
 from ipfs.models import Pin
 from tests.contributions.conftest import good_csv

@@ -38,6 +38,6 @@ def test_upload_is_accepted_and_kept_when_the_broker_is_down(
     # Kept in a non-final state: the sweeper dispatches it once the broker is back.
     assert contribution.status == Status.RECEIVED
     # The failed publish gave the batch ticket back: the next upload publishes again.
-    from contributions.services.batch import TICKET_KEY, _ticket_redis
+    from contributions.messages import TICKET_KEY, _ticket_redis
 
     assert _ticket_redis().get(TICKET_KEY) is None

@@ -22,7 +22,7 @@ from django.db import connection
 from django.test import Client, override_settings
 from PIL import Image
 
-from contributions import pipeline, services
+from contributions import messages, pipeline, services
 from contributions.attestation import ProofFields, recover, typed_data
 from contributions.models import Contribution, ContributionProof, Release, Status
 from contributions.releases import manifest_bytes, release_publish
@@ -261,7 +261,7 @@ def test_concurrent_publishes_make_one_release(
     member_client: Client, table, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
     # Committed for real here: keep the pipeline's tasks off the broker (no worker runs).
-    monkeypatch.setattr(services.common, "dispatch", lambda stage, pk, **_: None)
+    monkeypatch.setattr(messages, "dispatch", lambda stage, pk, **_: None)
     pinned(member_client, table, COMMA)
     barrier = threading.Barrier(2)
     results: list[int] = []
