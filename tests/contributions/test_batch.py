@@ -14,8 +14,8 @@ from django.test import Client, override_settings
 from django.utils import timezone
 
 from contributions import services, tasks
-from contributions.models import Contribution, ContributionProof, Review, RowHash, Status
 from contributions.messages import TICKET_KEY, _ticket_redis
+from contributions.models import Contribution, ContributionProof, Review, RowHash, Status
 from datadao.models import AuditEvent, Membership, Role
 from ipfs.models import Pin
 from tests.contributions.conftest import good_csv
