@@ -8,6 +8,7 @@ publish failure is logged, never turned into a 500 for a request whose change is
 
 from __future__ import annotations
 
+import importlib
 import logging
 from typing import Any
 
@@ -20,10 +21,14 @@ logger = logging.getLogger(__name__)
 
 
 def task_named(name: str) -> Any:
-    """The registered task called ``name``. Services name the tasks they send instead of
-    importing the modules that define them (those modules import the services)."""
+    """The task called ``name`` (``app.tasks.function``). Services name the tasks they send
+    instead of importing the modules that define them (those modules import the services).
+    The module is imported here, at the first send: only a worker imports every tasks module
+    at start, and a web or command process may send before anything else imported it."""
     from datadao.celery import app
 
+    if name not in app.tasks:
+        importlib.import_module(name.rsplit(".", 1)[0])
     return app.tasks[name]
 
 
