@@ -73,22 +73,22 @@ _UNSEEN = """NOT EXISTS (
   SELECT 1 FROM labeling_assignment a WHERE a.task_id = t.id AND a.labeler_id = %(u)s OFFSET 0)"""
 
 # An open task of a kind (``{kind}``: ordinary or check question) with a free slot the
-# labeler has not seen, picked at random among the first ``%(w_{which})s`` in id order (the
-# window's ids as an array, so each is then read by its key): the rule of ``assign._pick``.
-# A row another labeler is claiming is skipped, never waited for; where every one of them is
-# being claimed, the first free one after them is taken (the second ``coalesce`` argument,
-# run only then).
+# labeler has not seen, picked at random among the first ``%(w_{which})s`` in id order: the
+# one at place ``%(start_{which})s`` (read without a lock, then locked by its key), the rule
+# of ``assign._pick``. A row another labeler is claiming is skipped, never waited for: where
+# the picked one is being claimed (or there are fewer than ``start`` + 1), the first free one
+# is taken (the second ``coalesce`` argument, run only then).
 _OPEN_TASK = """
   t.dataset_id = %(d)s AND t.status = 'open' AND {kind} t.is_gold
       AND t.reserved < t.wanted AND {unseen}{checks}"""
 _FIRST_OPEN = """
   SELECT id FROM (SELECT coalesce((
-    SELECT t.id FROM unnest(ARRAY(
+    SELECT t.id FROM labeling_labeltask t
+    WHERE t.id = (
         SELECT t.id FROM labeling_labeltask t WHERE {where}
-        ORDER BY t.id LIMIT %(w_{which})s)) WITH ORDINALITY AS w(id, k)
-      JOIN labeling_labeltask t ON t.id = w.id
-    WHERE t.status = 'open' AND t.reserved < t.wanted
-    ORDER BY w.k <= %(start_{which})s, w.k LIMIT 1 FOR UPDATE OF t SKIP LOCKED
+        ORDER BY t.id OFFSET %(start_{which})s LIMIT 1)
+      AND t.status = 'open' AND t.reserved < t.wanted
+    FOR UPDATE SKIP LOCKED
   ), (
     SELECT t.id FROM labeling_labeltask t WHERE {where}
     ORDER BY t.id LIMIT 1 FOR UPDATE SKIP LOCKED
@@ -342,9 +342,7 @@ def _hold(
     expires = now + timedelta(seconds=hold_seconds)
     params = {
         "gold": draw.gold,
-        "w_pick": draw.window,
         "start_pick": draw.start,
-        "w_gold": draw.gold_window,
         "start_gold": draw.gold_start,
         "d": dataset_id,
         "u": labeler.pk,
