@@ -10,9 +10,6 @@ came in. The test sends both through the real upload API to a real worker and re
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from contributions.models import Status
@@ -20,7 +17,7 @@ from datadao.models import DatasetStatus
 from datadao.services import dataset_set_status
 from rewards.models import RewardPolicy
 from tests.factories import DAOFactory, DatasetFactory
-from tests.fixtures_celery import WorkerProcess, start_worker
+from tests.fixtures_celery import WorkerProcess
 from tests.security.test_duplicate_farming import SCHEMA, Wallet, _credit, _csv, _final, _rows
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -30,16 +27,10 @@ BPS = 10_000
 ROWS = 8
 
 
-@pytest.fixture
-def worker(tmp_path: Path, transactional_db: None) -> Iterator[WorkerProcess]:
-    process = start_worker(tmp_path)
-    try:
-        yield process
-    finally:
-        process.stop()
-
-
-def test_one_row_files_earn_no_more_than_one_file_under_per_row(worker: WorkerProcess) -> None:
+def test_one_row_files_earn_no_more_than_one_file_under_per_row(
+    celery_worker: WorkerProcess,
+) -> None:
+    worker = celery_worker
     dao = DAOFactory()
     dataset = dataset_set_status(
         dataset=DatasetFactory(dao=dao, kind="tabular", schema=SCHEMA),
