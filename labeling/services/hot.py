@@ -73,11 +73,12 @@ _UNSEEN = """NOT EXISTS (
   SELECT 1 FROM labeling_assignment a WHERE a.task_id = t.id AND a.labeler_id = %(u)s OFFSET 0)"""
 
 # An open task of a kind (``{kind}``: ordinary or check question) with a free slot the
-# labeler has not seen, picked at random among the first ``%(w_{which})s`` in id order: the
-# one at place ``%(start_{which})s`` (read without a lock, then locked by its key), the rule
-# of ``assign._pick``. A row another labeler is claiming is skipped, never waited for: where
-# the picked one is being claimed (or there are fewer than ``start`` + 1), the first free one
-# is taken (the second ``coalesce`` argument, run only then).
+# labeler has not seen, picked at random among the first few in id order: the one at place
+# ``%(start_{which})s``, drawn below the kind's window (``conf.handout_windows``), read
+# without a lock and then locked by its key; the rule of ``assign._pick``. A row another
+# labeler is claiming is skipped, never waited for: where the picked one is being claimed
+# (or there are fewer than ``start`` + 1), the first free one is taken (the second
+# ``coalesce`` argument, run only then).
 _OPEN_TASK = """
   t.dataset_id = %(d)s AND t.status = 'open' AND {kind} t.is_gold
       AND t.reserved < t.wanted AND {unseen}{checks}"""
