@@ -17,8 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from rewards import amounts
-
 BPS = 10_000
 
 
@@ -84,19 +82,3 @@ class Novelty:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Novelty:
         return cls(rows=int(data["rows"]), distinct=int(data["distinct"]), new=int(data["new"]))
-
-
-def reward_amount(
-    *, per_contribution: int, score: int, novelty: dict[str, Any] | None, per_row: int = 0
-) -> int:
-    """``rewards.amounts.reward_amount`` for a contribution's stored ``novelty`` report."""
-    if novelty is None:
-        return amounts.reward_amount(per_contribution=per_contribution, score=score, rows=None)
-    counts = Novelty.from_dict(novelty)
-    return amounts.reward_amount(
-        per_contribution=per_contribution,
-        per_row=per_row,
-        score=score,
-        rows=counts.rows,
-        new=counts.new,
-    )

@@ -216,7 +216,7 @@ def process_contribution(
     leased by a batch, or final, does nothing.
     """
 
-    if services.batch_enabled() or claimed is not None:
+    if messages.batch_enabled() or claimed is not None:
 
         def lead_a_batch() -> str | None:
             state = services.contribution_express_state(contribution_id)

@@ -8,7 +8,6 @@ transaction never sends a message; the sweeper covers a message lost after commi
 """
 
 from contributions.services.batch import (
-    batch_enabled,
     batchable,
     contribution_claim_batch,
     contribution_express_state,
@@ -48,7 +47,6 @@ from contributions.services.stages import (
 __all__ = [
     "MAX_STAGE_ATTEMPTS",
     "VALIDATOR_VERSION",
-    "batch_enabled",
     "batchable",
     "contribution_admission_check",
     "contribution_begin",

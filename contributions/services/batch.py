@@ -81,10 +81,6 @@ RETURNING c.id
 """
 
 
-def batch_enabled() -> bool:
-    return messages.batch_enabled()
-
-
 def contribution_express_state(contribution_id: int) -> str:
     """Where an express delivery stands, from one plain read (no lock, no transaction):
     ``received`` (it may lead a batch), ``leased`` (a batch has it) or ``done`` (final or
@@ -112,7 +108,7 @@ def _max_bytes() -> int:
 def batchable(*, kind: str, size: int) -> bool:
     """Whether a new contribution of ``size`` bytes to a dataset of ``kind`` waits for a
     batch (``contribution_claim_batch`` would take it)."""
-    return batch_enabled() and kind != "labeling" and 0 < size <= _max_bytes()
+    return messages.batch_enabled() and kind != "labeling" and 0 < size <= _max_bytes()
 
 
 @dataclass

@@ -11,12 +11,20 @@ from django.test import Client
 from contributions import pipeline, services
 from contributions.batch import work
 from contributions.models import Contribution, RowHash, Status
-from contributions.novelty import Novelty, reward_amount
+from contributions.novelty import Novelty
 from datadao.keys import load_signer
+from rewards.amounts import reward_amount as amount
 from rewards.models import RewardEntry, RewardPolicy
 from tests.contributions.conftest import good_csv
 
 PER = 10**18
+
+
+def reward_amount(*, novelty: dict | None, **kwargs: int) -> int:  # type: ignore[type-arg]
+    """``rewards.amounts.reward_amount`` for a stored novelty report, as the ledger reads it."""
+    if novelty is None:
+        return amount(rows=None, **kwargs)
+    return amount(rows=novelty["rows"], new=novelty["new"], **kwargs)
 
 
 # --- the rule (pure) ------------------------------------------------------------------------------
