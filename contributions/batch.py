@@ -16,10 +16,9 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection
 
 from contributions import messages, pipeline, services
-from contributions.models import Contribution, Status
-from contributions.services import VALIDATOR_VERSION
+from contributions.decide import VALIDATOR_VERSION, scores_outcome
+from contributions.models import Contribution
 from contributions.services.batch import Claim, Outcome
-from contributions.services.stages import scores_outcome
 from contributions.validation import validate_file
 from datadao.dispatch import send
 from datadao.keys import load_signer
@@ -169,8 +168,7 @@ def _score_attest_pin(outcome: Outcome, lookups: BatchLookups, signer: Any, *, p
     c = outcome.contribution
     scored = pipeline.score(c, lookups)
     outcome.scored = scored
-    status, _, _ = scores_outcome(c, **scored.outcome_args())
-    if status != Status.ACCEPTED:
+    if not scores_outcome(c, **scored.outcome_args()).accepted:
         return pin
     for name in ("authenticity", "ownership", "quality", "uniqueness", "score"):
         setattr(c, name, scored.scores[name])

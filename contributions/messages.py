@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from contextlib import suppress
-from contextvars import ContextVar
 from typing import Any
 
 from django.conf import settings
@@ -29,11 +28,6 @@ STAGE_TASKS = {
 }
 EXPRESS_TASK = "contributions.tasks.process_contribution"
 BATCH_TASK = "contributions.tasks.process_batch"
-
-# Set while an express delivery (``contributions.pipeline.run_express``) runs the stages of its
-# contribution itself: ``dispatch`` then notes the next stage here, on commit, instead of
-# sending a message for it.
-express_stages: ContextVar[list[str] | None] = ContextVar("express_stages", default=None)
 
 # The batch ticket (Redis brokers): at most one batch message in flight for every upload
 # that arrives while it waits. See ``batch_ticket_send``.
@@ -62,13 +56,8 @@ def dispatch(
 
     A contribution entering the pipeline (``validate``) whose ``size`` is known and small goes
     to the express task, or, when ``batchable`` (a new upload a batch will take), waits for a
-    batch (``batch_ticket_send``); inside an express delivery nothing is sent (see
-    ``express_stages``).
+    batch (``batch_ticket_send``).
     """
-    pending = express_stages.get()
-    if pending is not None:
-        transaction.on_commit(lambda: pending.append(stage))
-        return
     if stage == "validate" and batchable:
         transaction.on_commit(batch_ticket_send)
         return

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from contributions import messages, scoring, services
+from contributions import lifecycle, messages, scoring, services
 from contributions.attestation import ProofFields, sign, typed_data
 from contributions.models import Contribution, Fingerprint, RowHash
 from contributions.novelty import Novelty
@@ -32,7 +32,7 @@ FINGERPRINT_WINDOW = 200_000
 # --- validate -------------------------------------------------------------------------------------
 
 
-def run_validation(contribution: Contribution) -> Contribution | None:
+def run_validation(contribution: Contribution, *, send_next: bool = True) -> Contribution | None:
     path = services.contribution_file(contribution)
     dataset = contribution.dataset
     sidecar = services.rows_sidecar(contribution)
@@ -48,6 +48,7 @@ def run_validation(contribution: Contribution) -> Contribution | None:
         media_type=result.media_type or "",
         reasons=result.reasons,
         report=result.report,
+        send_next=send_next,
     )
 
 
@@ -111,7 +112,7 @@ class Scored:
     horizon: int = 0  # the newest fingerprint compared against (``Lookups.neighbours``)
 
     def outcome_args(self) -> dict[str, Any]:
-        """The arguments of ``services.stages.scores_outcome`` for this result."""
+        """The arguments of ``decide.scores_outcome`` for this result."""
         return {
             "scores": self.scores,
             "threshold": self.threshold,
@@ -181,7 +182,7 @@ def score(contribution: Contribution, lookups: Lookups) -> Scored:
     )
 
 
-def run_scoring(contribution: Contribution) -> Contribution | None:
+def run_scoring(contribution: Contribution, *, send_next: bool = True) -> Contribution | None:
     scored = score(contribution, Lookups())
     return services.contribution_record_scores(
         contribution_id=contribution.pk,
@@ -192,6 +193,7 @@ def run_scoring(contribution: Contribution) -> Contribution | None:
         fingerprint=scored.fingerprint,
         novelty=scored.novelty,
         fingerprint_horizon=scored.horizon,
+        send_next=send_next,
     )
 
 
@@ -219,7 +221,7 @@ def proof(contribution: Contribution, cid: str, signer: Any) -> tuple[dict[str, 
     return payload, sign(payload, signer)
 
 
-def run_attestation(contribution: Contribution) -> Contribution | None:
+def run_attestation(contribution: Contribution, *, send_next: bool = True) -> Contribution | None:
     cid = local_cid(services.contribution_file(contribution))
     signer = load_signer("validator")
     payload, signature = proof(contribution, cid, signer)
@@ -229,17 +231,20 @@ def run_attestation(contribution: Contribution) -> Contribution | None:
         typed_data=payload,
         signature=signature,
         signer=signer.address,
+        send_next=send_next,
     )
 
 
 # --- pin ------------------------------------------------------------------------------------------
 
 
-def run_pin(contribution: Contribution) -> Contribution | None:
+def run_pin(contribution: Contribution, *, send_next: bool = True) -> Contribution | None:
     """Add and pin the bytes (a CID already pinned is success); raises IpfsUnavailable."""
     with services.contribution_file(contribution).open("rb") as stream:
         cid = get_backend().add(stream, cid_version=1, pin=True)
-    return services.contribution_record_pin(contribution_id=contribution.pk, cid=cid)
+    return services.contribution_record_pin(
+        contribution_id=contribution.pk, cid=cid, send_next=send_next
+    )
 
 
 # --- express --------------------------------------------------------------------------------------
@@ -258,31 +263,26 @@ def run_express(contribution: Contribution, *, pin: bool) -> list[str]:
 
     Each stage is exactly what its own task runs: its result is recorded by the same service,
     in its own transaction, behind the same status guard. What changes is the hand-over: the
-    service notes the next stage (``services.messages.express_stages``) instead of sending a
-    message, and the record it returns, locked and saved a moment ago, feeds the next stage.
-    A crash between stages leaves the contribution at a stage it can be resumed from, by the
-    redelivered express message (``acks_late``) or by the sweeper.
+    service sends no message (``send_next=False``), and the record it returns, locked and
+    saved a moment ago, says which stage is next (``lifecycle.stage_of``). A crash between
+    stages leaves the contribution at a stage it can be resumed from, by the redelivered
+    express message (``acks_late``) or by the sweeper.
 
     Pinning runs here only when ``pin`` is true; otherwise, or when the backend is unreachable,
     the pin stage goes to its own task, with its backoff and retry budget.
     """
     done: list[str] = []
-    pending: list[str] = []
-    stage = services.stage_of(contribution)
-    token = messages.express_stages.set(pending)
-    try:
-        while stage is not None and not (stage == "pin" and not pin):
-            try:
-                current = RUNNERS[stage](contribution)
-            except IpfsUnavailable:
-                break
-            done.append(stage)
-            stage = pending.pop() if pending else None
-            if current is None:  # a duplicate delivery got there first
-                return done
-            contribution = current
-    finally:
-        messages.express_stages.reset(token)
+    stage = lifecycle.stage_of(contribution)
+    while stage is not None and not (stage == "pin" and not pin):
+        try:
+            current = RUNNERS[stage](contribution, send_next=False)
+        except IpfsUnavailable:
+            break
+        done.append(stage)
+        if current is None:  # a duplicate delivery got there first
+            return done
+        contribution = current
+        stage = lifecycle.stage_of(contribution)
     if stage is not None:
         messages.dispatch(stage, contribution.pk)
     return done

@@ -1,12 +1,14 @@
 """Writes of the contribution pipeline. The only code that changes a Contribution.
 
-Each stage is split in two short transactions around the slow work: ``*_begin`` locks the
-row and checks the status (a redelivered or duplicate message finds the work done and
-returns None), ``*_record`` locks it again, re-checks, and moves it on. Slow work (reading,
-hashing, pinning) never holds a row lock. Tasks are dispatched on commit, so a rolled-back
-transaction never sends a message; the sweeper covers a message lost after commit.
+Receiving an upload creates it (``receive``). From then on every lane records through one
+writer, ``record.Recorder``: the stage lane's services (``stages``: ``*_begin`` locks the row
+and checks the stage, ``*_record`` locks it again, re-checks, and records), the batch lane's
+(``batch``), and the DAO's overrides (``review``). Slow work (reading, hashing, pinning)
+never holds a row lock. Messages go out on commit, so a rolled-back transaction never sends
+one; the sweeper covers a message lost after commit.
 """
 
+from contributions.lifecycle import stage_of
 from contributions.services.batch import (
     batchable,
     contribution_claim_batch,
@@ -21,7 +23,6 @@ from contributions.services.common import (
     contribution_file,
     dataset_max_size,
     rows_sidecar,
-    stage_of,
     upload_root,
 )
 from contributions.services.inflight import (

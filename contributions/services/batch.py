@@ -18,7 +18,6 @@ the sweeper sends them down the express lane one by one, where each stage is red
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,19 +28,11 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from contributions import messages
-from contributions.models import Contribution, ContributionProof, Fingerprint, RowHash, Status
-from contributions.services import common
-from contributions.services.common import _apply
-from contributions.services.stages import (
-    fingerprint_near,
-    fingerprint_row,
-    fingerprints_lock,
-    rows_claim,
-    scores_outcome,
-)
+from contributions.decide import scores_outcome
+from contributions.models import Contribution, RowHash, Status
+from contributions.services.claims import fingerprint_near, fingerprints_lock, rows_claim
+from contributions.services.record import Recorder
 from contributions.validation.base import ValidationResult
-from datadao.models import AuditEvent
-from datadao.services import audit_event
 
 logger = logging.getLogger(__name__)
 
@@ -189,82 +180,41 @@ class Outcome:
     error: str | None = None  # unexpected: the contribution goes back to the express lane
 
 
-_SCORE_FIELDS = ("authenticity", "ownership", "quality", "uniqueness", "score", "validator_version")
-
-
 @transaction.atomic
 def contribution_record_batch(*, claim: Claim, outcomes: list[Outcome]) -> list[Contribution]:
-    """Record a batch's results in one transaction. Only contributions still under this
-    claim's lease are touched (a lease that lapsed means someone else may have taken over).
-    Returns the contributions recorded."""
-    from ipfs.services import pin_row, pins_record
-    from rewards.services import reward_credit_contributions
-
+    """Record a batch's results in one transaction, through the recorder every lane uses
+    (``services.record``). Only contributions still under this claim's lease are touched (a
+    lease that lapsed means someone else may have taken over). Returns the contributions
+    recorded."""
     mine = set(_locked_under([o.contribution.pk for o in outcomes], claim.lease))
     stale = _claim_novelty([o for o in outcomes if o.contribution.pk in mine])
+    recorder = Recorder()
     recorded: list[Contribution] = []
-    proofs: list[ContributionProof] = []
-    prints: list[Fingerprint] = []
-    pins = []
-    credited: list[Contribution] = []
-    events: list[AuditEvent] = []
-    to_pin: list[int] = []
-    to_express: list[Contribution] = []
     for outcome in outcomes:
         c = outcome.contribution
         if c.pk not in mine:
             continue
         recorded.append(c)
-        c.lease_until = None
+        recorder.change(c, lease_until=None)
         if outcome.error is not None or c.pk in stale:
-            # Back to the express lane, from the start: a crash there is counted per stage,
-            # and a contribution whose novelty changed under it is scored again. Scores set
-            # in memory by the work are dropped: it has none until that scoring.
-            _apply(c, Status.VALIDATING, attempts=0, **dict.fromkeys(_SCORE_FIELDS))
-            to_express.append(c)
+            # Back to the stages one at a time, from where its report says: a crash there is
+            # counted per stage, and a contribution whose novelty changed under it is scored
+            # again. Scores set in memory by the work are dropped: it has none until then.
+            recorder.restart(c)
             continue
-        _record_one(outcome, events, proofs, prints)
-        if c.status == Status.PINNING and outcome.pinned_cid is not None:
-            if outcome.pinned_cid != c.cid:
-                reason = common.cid_mismatch(returned=outcome.pinned_cid, computed=c.cid)
-                _apply(c, Status.FAILED, failure=reason)
-                events.append(_event(c, "contribution.failed", {"stage": "pin", "reason": reason}))
-                continue
-            pins.append(
-                pin_row(
-                    cid=c.cid,
-                    size=c.size,
-                    content_type=c.media_type or "application/octet-stream",
-                    label=f"contribution:{c.pk}",
-                )
-            )
-            _apply(c, Status.PINNED)
-            credited.append(c)
-            events.append(_event(c, "contribution.pinned", {"cid": c.cid}))
-        elif c.status == Status.PINNING:
-            to_pin.append(c.pk)
-    _update_rows(recorded)
-    ContributionProof.objects.bulk_create(proofs, ignore_conflicts=True)
-    Fingerprint.objects.bulk_create(prints, ignore_conflicts=True)
-    pins_record(pins)
-    if credited:
-        reward_credit_contributions(contributions=credited)
-    AuditEvent.objects.bulk_create(events)
-    for pk in to_pin:
-        messages.dispatch("pin", pk)
-    for c in to_express:
-        messages.dispatch("validate", c.pk, size=c.size)
+        _record_one(recorder, outcome)
+    recorder.write()
     return recorded
 
 
 def _claim_novelty(outcomes: list[Outcome]) -> set[int]:
     """Claim what every contribution of the batch that its scores accept adds: a tabular
-    one's new rows (``stages.rows_claim``, one statement), an image's or text's novelty
-    (``stages.fingerprint_near`` against what other lanes recorded since the batch scored,
+    one's new rows (``claims.rows_claim``, one statement), an image's or text's novelty
+    (``claims.fingerprint_near`` against what other lanes recorded since the batch scored,
     under the dataset's fingerprint lock). Returns the contributions that add less than
     their scoring found (another lane recorded the same rows, or a near-identical file,
     first): their signed proof is wrong, so their claims are undone and they go back to the
-    express lane, which scores them against the dataset as it now is."""
+    stages, which score them against the dataset as it now is."""
     digests: dict[int, tuple[int, list[bytes]]] = {}
     expected: dict[int, int] = {}
     printed: list[Outcome] = []
@@ -272,7 +222,7 @@ def _claim_novelty(outcomes: list[Outcome]) -> set[int]:
         c, scored = outcome.contribution, outcome.scored
         if outcome.error is not None or scored is None:
             continue
-        if scores_outcome(c, **scored.outcome_args())[0] != Status.ACCEPTED:
+        if not scores_outcome(c, **scored.outcome_args()).accepted:
             continue
         if scored.novelty is not None:
             digests[c.pk] = (c.dataset_id, scored.row_digests or [])
@@ -296,91 +246,32 @@ def _claim_novelty(outcomes: list[Outcome]) -> set[int]:
     return stale
 
 
-def _record_one(
-    outcome: Outcome,
-    events: list[AuditEvent],
-    proofs: list[ContributionProof],
-    prints: list[Fingerprint],
-) -> None:
-    """Move one contribution through validate → score → attest in memory, as the stage
-    services would, collecting the rows to insert."""
+def _record_one(recorder: Recorder, outcome: Outcome) -> None:
+    """Record one contribution's every stage the batch ran: validate, score, attest, pin."""
     c = outcome.contribution
     result = outcome.validation
     assert result is not None
-    report = {**c.report, "validation": result.report}
-    media_type = result.media_type or ""
-    if not result.accepted:
-        _apply(c, Status.REJECTED, reasons=result.reasons, report=report, media_type=media_type)
-        details = {"reasons": result.reasons[:10], "stage": "validate"}
-        events.append(_event(c, "contribution.rejected", details))
-        return
-    c.report, c.media_type, c.reasons = report, media_type, result.reasons
-    scored = outcome.scored
-    status, fields, verb = scores_outcome(c, **scored.outcome_args())
-    _apply(c, status, **fields)
-    events.append(_event(c, verb, {"scores": scored.scores, "threshold": scored.threshold}))
-    if status != Status.ACCEPTED:
-        return
-    if scored.fingerprint:
-        prints.append(fingerprint_row(c, scored.fingerprint))
-    proofs.append(
-        ContributionProof(
-            contribution=c,
-            typed_data=outcome.typed_data,
-            signature=outcome.signature,
-            signer=outcome.signer,
-        )
+    valid = recorder.validation(
+        c,
+        accepted=result.accepted,
+        media_type=result.media_type or "",
+        reasons=result.reasons,
+        report=result.report,
     )
-    _apply(c, Status.PINNING, cid=outcome.cid)
-
-
-def _event(c: Contribution, verb: str, details: dict[str, Any]) -> AuditEvent:
-    return audit_event(actor=None, dao=c.dataset.dao, verb=verb, obj=c, details=details)
-
-
-# Every column a batch may change, with its type: one UPDATE ... FROM unnest(arrays) writes
-# them all (the ORM's bulk_update builds a CASE per column and row, slower than the work).
-_COLUMNS = [
-    ("status", "text"),
-    ("status_changed_at", "timestamptz"),
-    ("attempts", "int"),
-    ("lease_until", "timestamptz"),
-    ("reasons", "jsonb"),
-    ("report", "jsonb"),
-    ("media_type", "text"),
-    ("authenticity", "int"),
-    ("ownership", "int"),
-    ("quality", "int"),
-    ("uniqueness", "int"),
-    ("score", "int"),
-    ("validator_version", "int"),
-    ("near_duplicate_of_id", "bigint"),
-    ("review", "text"),
-    ("cid", "text"),
-    ("failure", "text"),
-]
-_JSONB = {name for name, kind in _COLUMNS if kind == "jsonb"}
-_UPDATE_SQL = (
-    "UPDATE contributions_contribution c SET "  # noqa: S608 (names from _COLUMNS only)
-    + ", ".join(f"{name} = v.{name}::{kind}" for name, kind in _COLUMNS)
-    # JSON travels as text (a jsonb[] parameter would need every element adapted).
-    + " FROM unnest(%s::bigint[], "
-    + ", ".join(f"%s::{'text' if kind == 'jsonb' else kind}[]" for _, kind in _COLUMNS)
-    + ") AS v(id, "
-    + ", ".join(name for name, _ in _COLUMNS)
-    + ") WHERE c.id = v.id"
-)
-
-
-def _update_rows(contributions: list[Contribution]) -> None:
-    if not contributions:
+    if not valid:
         return
-    columns = [[c.pk for c in contributions]]
-    for name, _ in _COLUMNS:
-        values = [getattr(c, name) for c in contributions]
-        columns.append([json.dumps(v) for v in values] if name in _JSONB else values)
-    with connection.cursor() as cursor:
-        cursor.execute(_UPDATE_SQL, columns)
+    scored = outcome.scored
+    if not recorder.scores(c, scores_outcome(c, **scored.outcome_args()), scored.fingerprint):
+        return
+    recorder.attestation(
+        c,
+        cid=outcome.cid,
+        typed_data=outcome.typed_data or {},
+        signature=outcome.signature,
+        signer=outcome.signer,
+    )
+    if outcome.pinned_cid is not None:
+        recorder.pin(c, cid=outcome.pinned_cid)
 
 
 def contribution_release_batch(*, claim: Claim) -> int:

@@ -1,28 +1,19 @@
-"""Shared pieces of the pipeline services: paths, stage bookkeeping, dispatch on commit."""
+"""Shared pieces of the pipeline services: paths, the stage guard."""
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
-from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 
-from contributions.models import (
-    Contribution,
-    Status,
-)
+from contributions import lifecycle
+from contributions.decide import VALIDATOR_VERSION  # noqa: F401 (services' public name)
+from contributions.models import Contribution
 from contributions.validation.rowkey import ROW_DIGEST_BYTES
 from datadao.models import Dataset
 from datadao.schema import DEFAULT_MAX_SIZE
-from datadao.services import audit_record
 
-logger = logging.getLogger(__name__)
-
-# Bumped whenever validation or scoring changes, so old proofs stay attributable.
-VALIDATOR_VERSION = 1
 # Deliveries of one stage before the contribution is dead-lettered as failed.
 MAX_STAGE_ATTEMPTS = 5
 
@@ -58,55 +49,12 @@ def dataset_max_size(dataset: Dataset) -> int:
 # --- stage bookkeeping ----------------------------------------------------------------------------
 
 
-def _apply(contribution: Contribution, status: Status, **fields: Any) -> list[str]:
-    """Move ``contribution`` to ``status`` in memory (a new stage: its delivery count starts
-    over), with ``fields``; returns the names of the fields changed."""
-    contribution.status = status
-    contribution.status_changed_at = timezone.now()
-    contribution.attempts = 0
-    for key, value in fields.items():
-        setattr(contribution, key, value)
-    names = {key.removesuffix("_id") if key.endswith("_id") else key for key in fields}
-    return sorted({"status", "status_changed_at", "attempts", *names})
-
-
-def _move(contribution: Contribution, status: Status, **fields: Any) -> None:
-    # Only what changed: the row carries the (possibly large) validation report.
-    contribution.save(update_fields=_apply(contribution, status, **fields))
-
-
-def _fail(contribution: Contribution, reason: str) -> None:
-    stage = contribution.status
-    _move(contribution, Status.FAILED, failure=reason)
-    audit_record(
-        actor=None,
-        dao=contribution.dataset.dao,
-        verb="contribution.failed",
-        obj=contribution,
-        details={"stage": stage, "reason": reason},
-    )
-    logger.error("contribution %s failed at %s: %s", contribution.pk, stage, reason)
-
-
 def cid_mismatch(*, returned: str, computed: str) -> str:
     """The failure of a pin whose backend CID is not the one computed locally and signed."""
     return f"the IPFS backend returned CID {returned}, but the bytes hash to {computed}"
 
 
-def stage_of(contribution: Contribution) -> str | None:
-    """The stage an active contribution waits for (what the sweeper re-dispatches)."""
-    if contribution.status == Status.RECEIVED:
-        return "validate"
-    if contribution.status == Status.VALIDATING:
-        return "score" if "validation" in contribution.report else "validate"
-    if contribution.status == Status.ACCEPTED:
-        return "attest"
-    if contribution.status == Status.PINNING:
-        return "pin"
-    return None
-
-
-def _lock_at(contribution_id: int, stage: str | None) -> Contribution | None:
+def lock_at(contribution_id: int, stage: str | None) -> Contribution | None:
     """The row, locked, if it still waits for ``stage`` (None: for any stage); else None (gone,
     already past, or final).
 
@@ -130,7 +78,7 @@ def _lock_at(contribution_id: int, stage: str | None) -> Contribution | None:
     )
     if contribution is None:
         return None
-    waits_for = stage_of(contribution)
+    waits_for = lifecycle.stage_of(contribution)
     if waits_for is None or (stage is not None and waits_for != stage):
         return None
     return contribution

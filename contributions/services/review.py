@@ -4,18 +4,11 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from contributions import errors, messages
-from contributions.models import (
-    Contribution,
-    Review,
-    Status,
-)
-from contributions.services.common import (
-    _move,
-)
-from contributions.services.stages import novelty_on_accept
+from contributions import errors, lifecycle
+from contributions.models import Contribution, Review, Status
+from contributions.services.claims import novelty_on_accept
+from contributions.services.record import Recorder
 from datadao.models import User
-from datadao.services import audit_record
 
 
 @transaction.atomic
@@ -25,21 +18,16 @@ def contribution_retry(*, contribution: Contribution, actor: User | None) -> Con
     if contribution.status != Status.FAILED:
         raise errors.ContributionRefused("Only a failed contribution can be retried.")
     if contribution.cid and hasattr(contribution, "proof"):
-        status, stage = Status.PINNING, "pin"
+        status, fields = Status.PINNING, {}
     elif contribution.score is not None:
-        status, stage = Status.ACCEPTED, "attest"
+        status, fields = Status.ACCEPTED, {}
     else:
-        status, stage = Status.RECEIVED, "validate"
-        contribution.report = {}
-    _move(contribution, status, failure="")
-    audit_record(
-        actor=actor,
-        dao=contribution.dataset.dao,
-        verb="contribution.retried",
-        obj=contribution,
-        details={"stage": stage},
-    )
-    messages.dispatch(stage, contribution.pk)
+        status, fields = Status.RECEIVED, {"report": {}}
+    recorder = Recorder(actor=actor)
+    recorder.move(contribution, status, failure="", **fields)
+    stage = lifecycle.stage_of(contribution)
+    recorder.event(contribution, "contribution.retried", {"stage": stage})
+    recorder.write()
     return contribution
 
 
@@ -71,6 +59,7 @@ def contribution_override(
         )
     before = contribution.status
     review = Review.OVERRIDDEN if contribution.review == Review.PENDING else contribution.review
+    recorder = Recorder(actor=actor)
     if decision == "accept":
         if before != Status.REJECTED:
             raise errors.ContributionRefused("Only a rejected contribution can be accepted.")
@@ -78,30 +67,31 @@ def contribution_override(
             raise errors.ContributionRefused(
                 "This contribution failed validation; it cannot be accepted."
             )
-        _move(contribution, Status.ACCEPTED, review=review, **novelty_on_accept(contribution))
-        messages.dispatch("attest", contribution.pk)
+        recorder.move(
+            contribution, Status.ACCEPTED, review=review, **novelty_on_accept(contribution)
+        )
     elif decision == "reject":
         if before not in (Status.ACCEPTED, Status.PINNED):
             raise errors.ContributionRefused(
                 "Only an accepted or pinned contribution can be rejected."
             )
         reason = f"Rejected by the DAO: {note}" if note else "Rejected by the DAO."
-        _move(contribution, Status.REJECTED, review=review, reasons=[*contribution.reasons, reason])
+        recorder.move(
+            contribution, Status.REJECTED, review=review, reasons=[*contribution.reasons, reason]
+        )
         from rewards.services import reward_withdraw_contribution
 
         reward_withdraw_contribution(contribution=contribution)
     elif decision == "confirm":
         if contribution.review != Review.PENDING:
             raise errors.ContributionRefused("This contribution is not waiting for review.")
-        contribution.review = Review.CONFIRMED
-        contribution.save(update_fields=["review"])
+        recorder.change(contribution, review=Review.CONFIRMED)
     else:
         raise errors.ContributionRefused(f"Unknown decision {decision!r}.")
-    audit_record(
-        actor=actor,
-        dao=contribution.dataset.dao,
-        verb=f"contribution.override_{decision}",
-        obj=contribution,
-        details={"from": before, "to": contribution.status, "note": note[:500]},
+    recorder.event(
+        contribution,
+        f"contribution.override_{decision}",
+        {"from": before, "to": contribution.status, "note": note[:500]},
     )
+    recorder.write()
     return contribution

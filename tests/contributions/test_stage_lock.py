@@ -1,4 +1,4 @@
-"""The row lock a pipeline stage takes (``_lock_at``) holds the contribution's row only.
+"""The row lock a pipeline stage takes (``lock_at``) holds the contribution's row only.
 
 Locking the dataset and DAO rows joined in as well (a bare ``FOR UPDATE`` over the join)
 deadlocked uploads against stages: an upload holds its contributor's row and then needs the
@@ -13,7 +13,7 @@ import pytest
 from django.db import transaction
 
 from contributions.models import Contribution, Status
-from contributions.services.common import _lock_at
+from contributions.services.common import lock_at
 from datadao.models import DAO, Dataset
 from tests import fixtures_celery
 from tests.factories import DatasetFactory, UserFactory
@@ -34,7 +34,7 @@ def test_a_stage_lock_leaves_the_dataset_and_dao_rows_free() -> None:
         status=Status.RECEIVED,
     )
     with transaction.atomic():
-        assert _lock_at(contribution.pk, "validate") is not None
+        assert lock_at(contribution.pk, "validate") is not None
         # Another session, as an upload's foreign-key checks would take them.
         with psycopg.connect(fixtures_celery.test_database_url(), autocommit=True) as other:
             for model, pk in ((Dataset, dataset.pk), (DAO, dataset.dao_id)):

@@ -1,7 +1,7 @@
 """Messages lost, repeated or interrupted (issue #9, scenarios 2, 8 and 9).
 
 Warm shutdown finishes the running task and leaves the rest queued; a message delivered twice
-at once has one effect (row lock plus status guard in ``contribution_begin`` / ``_lock_at``); a
+at once has one effect (row lock plus status guard in ``contribution_begin`` / ``lock_at``); a
 publish lost after the commit is dispatched again by the sweeper.
 
 Most of these watch one stage's task, so they run with the express lane off (``per_stage``):

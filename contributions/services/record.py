@@ -1,0 +1,212 @@
+"""The recorder: the one code that writes a contribution's results, for every lane.
+
+A lane (one task per stage, the express task, a batch) locks its contributions, then tells a
+``Recorder`` what happened to each: validated, scored, attested, pinned, failed, or sent back
+to be redone. The recorder moves each contribution in memory (``lifecycle.move``) and
+collects every row that goes with the move: the signed proof, the fingerprint, the pin, the
+reward credit, the kind's "on pinned" work (a labeling dataset's items), the audit events.
+``write`` then writes them all: the contributions' changed columns, each table's rows in one
+statement, and, after commit, the message for each contribution's next stage.
+
+So a stage task records one contribution's one step, a batch records many contributions'
+every step, and both write exactly the same rows: a field, a table or a side effect added
+here is added for every lane (``tests/contributions/test_lanes_differential.py`` compares
+the whole record across lanes).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from django.db import connection
+from django.utils import timezone
+
+from contributions import kinds, lifecycle, messages
+from contributions.decide import Decision
+from contributions.models import Contribution, ContributionProof, Fingerprint, Status
+from contributions.services import common
+from datadao.models import AuditEvent, User
+from datadao.services import audit_event
+
+logger = logging.getLogger(__name__)
+
+
+class Recorder:
+    """Collects the results of one or many locked contributions; ``write`` writes them.
+
+    ``actor``: who made the change (a console action), recorded on the audit events; None
+    for the pipeline. ``send_next``: whether ``write`` sends each contribution's next stage
+    (the express lane runs the next stage itself and passes False)."""
+
+    def __init__(self, *, actor: User | None = None, send_next: bool = True) -> None:
+        self.actor = actor
+        self.send_next = send_next
+        self._changed: dict[int, tuple[Contribution, set[str]]] = {}
+        self._proofs: list[ContributionProof] = []
+        self._prints: list[Fingerprint] = []
+        self._pins: list[Any] = []
+        self._pinned: list[Contribution] = []
+        self._events: list[AuditEvent] = []
+
+    # --- what happened -------------------------------------------------------------------------
+
+    def move(self, c: Contribution, status: Status, **fields: Any) -> None:
+        """``c`` goes to ``status`` with ``fields`` (``lifecycle.move``)."""
+        self._touch(c, lifecycle.move(c, status, **fields))
+
+    def change(self, c: Contribution, **fields: Any) -> None:
+        """``c`` keeps its status; ``fields`` change."""
+        self._touch(c, lifecycle.set_fields(c, **fields))
+
+    def event(self, c: Contribution, verb: str, details: dict[str, Any]) -> None:
+        self._events.append(
+            audit_event(actor=self.actor, dao=c.dataset.dao, verb=verb, obj=c, details=details)
+        )
+
+    def validation(
+        self, c: Contribution, *, accepted: bool, media_type: str, reasons: list[str], report: dict
+    ) -> bool:
+        """The validation result: rejected (final), or on to scoring (same status, the report
+        recorded, a new stage's delivery count)."""
+        report = {**c.report, "validation": report}
+        if not accepted:
+            self.move(c, Status.REJECTED, reasons=reasons, report=report, media_type=media_type)
+            self.event(c, "contribution.rejected", {"reasons": reasons[:10], "stage": "validate"})
+            return False
+        self.change(
+            c,
+            report=report,
+            media_type=media_type,
+            reasons=reasons,
+            attempts=0,
+            status_changed_at=timezone.now(),
+        )
+        return True
+
+    def scores(self, c: Contribution, decision: Decision, fingerprint: dict | None) -> bool:
+        """The acceptance decision on ``c``'s scores; an accepted image or text leaves its
+        fingerprint for the near-duplicate search of the contributions after it."""
+        self.move(c, decision.status, **decision.fields)
+        self.event(c, decision.verb, decision.details)
+        if decision.accepted and fingerprint:
+            self._prints.append(Fingerprint(contribution=c, dataset_id=c.dataset_id, **fingerprint))
+        return decision.accepted
+
+    def attestation(
+        self, c: Contribution, *, cid: str, typed_data: dict, signature: str, signer: str
+    ) -> None:
+        """The signed proof (one per contribution: a proof already there, from an overridden
+        then re-accepted contribution, stays), then on to pinning."""
+        self._proofs.append(
+            ContributionProof(
+                contribution=c, typed_data=typed_data, signature=signature, signer=signer
+            )
+        )
+        self.move(c, Status.PINNING, cid=cid)
+
+    def pin(self, c: Contribution, *, cid: str) -> bool:
+        """Pinned, if the backend's CID is the one computed locally and signed; else failed."""
+        from ipfs.services import pin_row
+
+        if cid != c.cid:
+            self.failure(c, common.cid_mismatch(returned=cid, computed=c.cid))
+            return False
+        self._pins.append(
+            pin_row(
+                cid=cid,
+                size=c.size,
+                content_type=c.media_type or "application/octet-stream",
+                label=f"contribution:{c.pk}",
+            )
+        )
+        self.move(c, Status.PINNED)
+        self._pinned.append(c)
+        self.event(c, "contribution.pinned", {"cid": cid})
+        return True
+
+    def failure(self, c: Contribution, reason: str) -> None:
+        """Dead-lettered: failed at the stage it was at."""
+        stage = c.status
+        self.move(c, Status.FAILED, failure=reason)
+        self.event(c, "contribution.failed", {"stage": stage, "reason": reason})
+        logger.error("contribution %s failed at %s: %s", c.pk, stage, reason)
+
+    def restart(self, c: Contribution) -> None:
+        """Back to ``validating`` with no scores, to be redone from where its report says: a
+        validation report already in it (``c.report``) is kept, so scoring is next."""
+        scores = dict.fromkeys(
+            ("authenticity", "ownership", "quality", "uniqueness", "score", "validator_version")
+        )
+        self.move(c, Status.VALIDATING, **scores, report=c.report, media_type=c.media_type)
+
+    # --- writing -------------------------------------------------------------------------------
+
+    def write(self) -> list[Contribution]:
+        """Write everything collected, inside the caller's transaction; returns the
+        contributions changed. Each table takes one statement, whatever the number of
+        contributions; the next stages' messages go out on commit."""
+        from ipfs.services import pins_record
+        from rewards.services import reward_credit_contributions
+
+        changed = [c for c, _ in self._changed.values()]
+        _update(list(self._changed.values()))
+        if self._proofs:
+            ContributionProof.objects.bulk_create(self._proofs, ignore_conflicts=True)
+        if self._prints:
+            # INSERT ... ON CONFLICT DO NOTHING (a redone stage finds its fingerprint there).
+            Fingerprint.objects.bulk_create(self._prints, ignore_conflicts=True)
+        if self._pins:
+            pins_record(self._pins)
+        if self._pinned:
+            reward_credit_contributions(contributions=self._pinned)
+            for c in self._pinned:
+                on_pinned = kinds.hooks_for(c.dataset.kind).on_pinned
+                if on_pinned is not None:
+                    on_pinned(c, common.contribution_file(c))
+        if self._events:
+            AuditEvent.objects.bulk_create(self._events)
+        if self.send_next:
+            for c in changed:
+                stage = lifecycle.stage_of(c)
+                if stage is not None:
+                    messages.dispatch(stage, c.pk, size=c.size)
+        return changed
+
+    def _touch(self, c: Contribution, names: set[str]) -> None:
+        _, known = self._changed.setdefault(c.pk, (c, set()))
+        known |= names
+
+
+def _update(changed: list[tuple[Contribution, set[str]]]) -> None:
+    """Write the changed fields: a contribution alone with ``save(update_fields=...)``, many
+    (PostgreSQL) in one ``UPDATE ... FROM unnest(...)`` over the union of their changed
+    columns (the ORM's bulk_update builds a CASE per column and row, slower than the work)."""
+    if not changed:
+        return
+    if len(changed) == 1 or connection.vendor != "postgresql":
+        for c, names in changed:
+            # Only what changed: the row carries the (possibly large) validation report.
+            c.save(update_fields=sorted(names))
+        return
+    names = sorted(set().union(*(known for _, known in changed)))
+    fields = [Contribution._meta.get_field(name) for name in names]
+    types = [field.db_type(connection) for field in fields]
+    sql = (
+        "UPDATE contributions_contribution c SET "  # noqa: S608 (model column names only)
+        + ", ".join(f"{f.column} = v.{f.column}::{t}" for f, t in zip(fields, types, strict=True))
+        # JSON travels as text (a jsonb[] parameter would need every element adapted).
+        + " FROM unnest(%s::bigint[], "
+        + ", ".join(f"%s::{'text' if t == 'jsonb' else t}[]" for t in types)
+        + ") AS v(id, "
+        + ", ".join(f.column for f in fields)
+        + ") WHERE c.id = v.id"
+    )
+    rows = [c for c, _ in changed]
+    columns: list[list[Any]] = [[c.pk for c in rows]]
+    for f, t in zip(fields, types, strict=True):
+        values = [getattr(c, f.attname) for c in rows]
+        columns.append([json.dumps(v) for v in values] if t == "jsonb" else values)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, columns)
