@@ -12,7 +12,7 @@ def main() -> None:
         from datadao_cli.main import main as client
 
         sys.exit(client(sys.argv[1:]))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "datadao.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)

@@ -450,28 +450,51 @@ def line_chart(
     high = max(present) if y_max is None else max(y_max, max(present))
     ticks = _ticks(low, high, integer=False)
     scale = _Scale(ticks[0], ticks[-1])
+    step = PLOT_W / len(x_labels)
+
+    def x_of(i: int) -> float:
+        return LEFT + step * (i + 0.5)
+
+    out = _open(chart_id, title, _line_description(x_labels, series, value_format))
+    out += _line_legend(series)
+    out += _y_axis(scale, ticks, value_format, y_label)
+    for i, s in enumerate(series):
+        out += _line_series(s, i, x_labels, x_of, scale, value_format)
+    label_every = _every(len(x_labels), 8)
+    for i, text in enumerate(x_labels):
+        if i % label_every == 0:
+            out.append(_x_tick(x_of(i), text))
+    out.append(_x_label(x_label))
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _line_description(
+    x_labels: Sequence[str], series: Sequence[Series], value_format: Formatter
+) -> str:
+    """What a screen reader hears: the range and each series' latest value."""
     latest = []
     for s in series:
         known = [v for v in s.values if v is not None]
         if known:
             latest.append(f"{s.name} latest {value_format(known[-1])}")
-    description = (
+    return (
         f"{len(x_labels)} points from {x_labels[0]} to {x_labels[-1]}; " + "; ".join(latest) + "."
     )
-    count = len(x_labels)
-    step = PLOT_W / count
 
-    def x_of(i: int) -> float:
-        return LEFT + step * (i + 0.5)
 
-    out = _open(chart_id, title, description)
-    out += ['<g class="legend">']
+def _line_style(s: Series, index: int) -> tuple[int, str, str]:
+    """A series' style number, colour and dash attribute (its own style, else its place)."""
+    style = s.style if s.style is not None else index
+    dash = _DASHES[style % len(_DASHES)]
+    return style, PALETTE[style % len(PALETTE)], f' stroke-dasharray="{dash}"' if dash else ""
+
+
+def _line_legend(series: Sequence[Series]) -> list[str]:
+    out = ['<g class="legend">']
     lx = LEFT
     for i, s in enumerate(series):
-        style = s.style if s.style is not None else i
-        dash = _DASHES[style % len(_DASHES)]
-        dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
-        colour = PALETTE[style % len(PALETTE)]
+        style, colour, dash_attr = _line_style(s, i)
         out.append(
             f'<line x1="{lx}" x2="{lx + 24}" y1="19" y2="19" stroke="{colour}" '
             f'stroke-width="2"{dash_attr}/>'
@@ -480,50 +503,46 @@ def line_chart(
         )
         lx += 30 + 7 * len(s.name) + 20
     out.append("</g>")
-    out += _y_axis(scale, ticks, value_format, y_label)
-    for i, s in enumerate(series):
-        style = s.style if s.style is not None else i
-        colour = PALETTE[style % len(PALETTE)]
-        dash = _DASHES[style % len(_DASHES)]
-        dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
-        out.append(f'<g class="series" data-series="{_attr(s.name)}">')
-        # A None breaks the line into segments.
-        segment: list[str] = []
-        segments: list[list[str]] = []
-        for j, value in enumerate(s.values[:count]):
-            if value is None:
-                if segment:
-                    segments.append(segment)
-                segment = []
-                continue
-            segment.append(f"{_num(x_of(j))},{_num(scale.y(value))}")
-        if segment:
-            segments.append(segment)
-        for points in segments:
-            if len(points) > 1:
-                out.append(
-                    f'<polyline points="{" ".join(points)}" fill="none" stroke="{colour}" '
-                    f'stroke-width="2"{dash_attr}/>'
-                )
-        for j, value in enumerate(s.values[:count]):
-            if value is None:
-                continue
+    return out
+
+
+def _line_series(
+    s: Series,
+    index: int,
+    x_labels: Sequence[str],
+    x_of: Callable[[int], float],
+    scale: _Scale,
+    value_format: Formatter,
+) -> list[str]:
+    """One series: its line, broken into segments at each None, and a marker per value."""
+    style, colour, dash_attr = _line_style(s, index)
+    values = s.values[: len(x_labels)]
+    out = [f'<g class="series" data-series="{_attr(s.name)}">']
+    segments: list[list[str]] = [[]]
+    for j, value in enumerate(values):
+        if value is None:
+            segments.append([])
+        else:
+            segments[-1].append(f"{_num(x_of(j))},{_num(scale.y(value))}")
+    for points in segments:
+        if len(points) > 1:
             out.append(
-                _marker(
-                    _MARKERS[style % len(_MARKERS)],
-                    x_of(j),
-                    scale.y(value),
-                    style,
-                    extra=f' data-value="{value:g}"',
-                    inner=f"<title>{escape(x_labels[j])}: {escape(s.name)} "
-                    f"{escape(value_format(value))}</title>",
-                )
+                f'<polyline points="{" ".join(points)}" fill="none" stroke="{colour}" '
+                f'stroke-width="2"{dash_attr}/>'
             )
-        out.append("</g>")
-    label_every = _every(count, 8)
-    for i, text in enumerate(x_labels):
-        if i % label_every == 0:
-            out.append(_x_tick(x_of(i), text))
-    out.append(_x_label(x_label))
-    out.append("</svg>")
-    return "".join(out)
+    for j, value in enumerate(values):
+        if value is None:
+            continue
+        out.append(
+            _marker(
+                _MARKERS[style % len(_MARKERS)],
+                x_of(j),
+                scale.y(value),
+                style,
+                extra=f' data-value="{value:g}"',
+                inner=f"<title>{escape(x_labels[j])}: {escape(s.name)} "
+                f"{escape(value_format(value))}</title>",
+            )
+        )
+    out.append("</g>")
+    return out

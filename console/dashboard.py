@@ -33,8 +33,8 @@ from django.utils import timezone
 
 from contributions import tally
 from contributions.models import ACTIVE_STATUSES, TALLY_SCORE_BINS, Contribution, Status
-from datadao.celeryconf import Queue
 from datadao.models import DAO, MANAGER_ROLES, Dataset, DatasetKind, User, WorkerHeartbeat
+from datadao.queues import Queue
 from labeling.models import ConsensusRun, LabelerStats, LabelImport, RunStatus
 from labeling.selectors import GoldPool, gold_pools
 from rewards.models import Epoch, EpochStatus, RewardEntry

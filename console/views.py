@@ -179,7 +179,7 @@ def dashboard_detail(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "console/dashboard.html", context)
 
 
-# Mounted at /admin/dashboard/ by datadao.urls (ahead of the admin's catch-all).
+# Mounted at /admin/dashboard/ by config.urls (ahead of the admin's catch-all).
 urlpatterns = [
     path("", _console(dashboard_index), name="dao-dashboards"),
     path("<slug:slug>/", _console(dashboard_detail), name="dao-dashboard"),

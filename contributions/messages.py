@@ -3,7 +3,7 @@
 After a stage's transaction commits, the next stage goes to the broker: one task per stage,
 the express task (every stage in one delivery) for a small file, or a batch for many small
 uploads. Tasks are named, not imported: ``contributions.tasks`` imports the services that call
-``dispatch``.
+``send_stage``.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 
-from datadao.celeryconf import MAX_COUNTDOWN_SECONDS
 from datadao.dispatch import send, send_on_commit
+from datadao.queues import MAX_COUNTDOWN_SECONDS
 
 logger = logging.getLogger(__name__)
 
@@ -47,11 +47,11 @@ def batch_enabled() -> bool:
     return connection.vendor == "postgresql" and settings.PIPELINE_BATCH_SIZE > 1
 
 
-def dispatch(
+def send_stage(
     stage: str, contribution_id: int, *, size: int | None = None, batchable: bool = False
 ) -> None:
     """Send the task for ``stage`` once the current transaction commits (never before: a
-    rolled-back change must not produce a message). Called as ``messages.dispatch`` so tests
+    rolled-back change must not produce a message). Called as ``messages.send_stage`` so tests
     can replace it in one place.
 
     A contribution entering the pipeline (``validate``) whose ``size`` is known and small goes
@@ -70,7 +70,7 @@ def dispatch(
 def _ticket_redis() -> Any:
     """A client for the Redis broker this process publishes to (the ticket must live where
     the batch message goes), or None with another broker (AMQP, filesystem)."""
-    from datadao.celery import app
+    from celery import current_app as app
 
     global _redis_client
     url = str(app.conf.get("broker_write_url") or app.conf.broker_url or "")

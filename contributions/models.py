@@ -75,7 +75,7 @@ class Contribution(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     status_changed_at = models.DateTimeField(default=timezone.now)
-    # Set while a batch (``contributions.batch``) works on the contribution: until then other
+    # Set while a batch (``contributions.lanes.batch``) works on the contribution: until then other
     # deliveries leave it alone. A batch that died lets it lapse; the sweeper takes over.
     lease_until = models.DateTimeField(null=True, blank=True)
 

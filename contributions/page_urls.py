@@ -1,4 +1,4 @@
-"""HTML pages of the contributions app, mounted at the site root by datadao.urls."""
+"""HTML pages of the contributions app, mounted at the site root by config.urls."""
 
 from django.urls import path
 

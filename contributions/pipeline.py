@@ -1,8 +1,7 @@
-"""The slow work of each pipeline stage, between ``contribution_begin`` and ``*_record``.
+"""The slow work of the pipeline's stages, shared by every lane (``contributions.lanes``).
 
-Reads the stored file, runs the pure validators and scorers, signs, pins; then hands the
-result to a service that re-checks the state under a row lock. Nothing here writes a
-Contribution directly.
+Reads the stored file, runs the pure scorers, computes the CID, builds and signs the proof.
+Writes nothing: a lane hands the results to the recorder (``services.record``).
 """
 
 from __future__ import annotations
@@ -13,16 +12,13 @@ from typing import Any
 
 import numpy as np
 
-from contributions import lifecycle, messages, scoring, services
+from contributions import scoring, services
 from contributions.attestation import ProofFields, sign, typed_data
 from contributions.models import Contribution, Fingerprint, RowHash
 from contributions.novelty import Novelty
 from contributions.services import common
 from contributions.validation import validate_file
-from datadao.keys import load_signer
 from datadao.schema import scoring_policy
-from ipfs.backends.base import IpfsUnavailable
-from ipfs.conf import get_backend
 from ipfs.unixfs import import_stream
 
 # Near-duplicate search looks at this many of the dataset's most recent fingerprints.
@@ -32,26 +28,6 @@ FINGERPRINT_WINDOW = 200_000
 # --- validate -------------------------------------------------------------------------------------
 
 
-def run_validation(contribution: Contribution, *, send_next: bool = True) -> Contribution | None:
-    path = services.contribution_file(contribution)
-    dataset = contribution.dataset
-    sidecar = services.rows_sidecar(contribution)
-    result = validate_file(
-        path,
-        kind=dataset.kind,
-        schema=dataset.schema,
-        row_digest_path=sidecar if dataset.kind == "tabular" else None,
-    )
-    return services.contribution_record_validation(
-        contribution_id=contribution.pk,
-        accepted=result.accepted,
-        media_type=result.media_type or "",
-        reasons=result.reasons,
-        report=result.report,
-        send_next=send_next,
-    )
-
-
 # --- score ----------------------------------------------------------------------------------------
 
 
@@ -59,7 +35,7 @@ read_digests = common.read_row_digests
 
 
 class Lookups:
-    """What scoring asks the database. A batch (``contributions.batch``) answers from one
+    """What scoring asks the database. A batch (``contributions.lanes.batch``) answers from one
     query per batch plus what it accepted earlier in the same batch, so that scoring a batch
     gives what scoring its contributions one after another would."""
 
@@ -182,21 +158,6 @@ def score(contribution: Contribution, lookups: Lookups) -> Scored:
     )
 
 
-def run_scoring(contribution: Contribution, *, send_next: bool = True) -> Contribution | None:
-    scored = score(contribution, Lookups())
-    return services.contribution_record_scores(
-        contribution_id=contribution.pk,
-        scores=scored.scores,
-        threshold=scored.threshold,
-        near_duplicate_of=scored.near_duplicate_of,
-        row_digests=scored.row_digests,
-        fingerprint=scored.fingerprint,
-        novelty=scored.novelty,
-        fingerprint_horizon=scored.horizon,
-        send_next=send_next,
-    )
-
-
 # --- attest ---------------------------------------------------------------------------------------
 
 
@@ -219,73 +180,6 @@ def proof(contribution: Contribution, cid: str, signer: Any) -> tuple[dict[str, 
     )
     payload = typed_data(fields, chain_id=contribution.dataset.dao.chain_id)
     return payload, sign(payload, signer)
-
-
-def run_attestation(contribution: Contribution, *, send_next: bool = True) -> Contribution | None:
-    cid = local_cid(services.contribution_file(contribution))
-    signer = load_signer("validator")
-    payload, signature = proof(contribution, cid, signer)
-    return services.contribution_record_attestation(
-        contribution_id=contribution.pk,
-        cid=cid,
-        typed_data=payload,
-        signature=signature,
-        signer=signer.address,
-        send_next=send_next,
-    )
-
-
-# --- pin ------------------------------------------------------------------------------------------
-
-
-def run_pin(contribution: Contribution, *, send_next: bool = True) -> Contribution | None:
-    """Add and pin the bytes (a CID already pinned is success); raises IpfsUnavailable."""
-    with services.contribution_file(contribution).open("rb") as stream:
-        cid = get_backend().add(stream, cid_version=1, pin=True)
-    return services.contribution_record_pin(
-        contribution_id=contribution.pk, cid=cid, send_next=send_next
-    )
-
-
-# --- express --------------------------------------------------------------------------------------
-
-RUNNERS = {
-    "validate": run_validation,
-    "score": run_scoring,
-    "attest": run_attestation,
-    "pin": run_pin,
-}
-
-
-def run_express(contribution: Contribution, *, pin: bool) -> list[str]:
-    """Run the stages ``contribution`` waits for one after another in this delivery; returns
-    the stages run.
-
-    Each stage is exactly what its own task runs: its result is recorded by the same service,
-    in its own transaction, behind the same status guard. What changes is the hand-over: the
-    service sends no message (``send_next=False``), and the record it returns, locked and
-    saved a moment ago, says which stage is next (``lifecycle.stage_of``). A crash between
-    stages leaves the contribution at a stage it can be resumed from, by the redelivered
-    express message (``acks_late``) or by the sweeper.
-
-    Pinning runs here only when ``pin`` is true; otherwise, or when the backend is unreachable,
-    the pin stage goes to its own task, with its backoff and retry budget.
-    """
-    done: list[str] = []
-    stage = lifecycle.stage_of(contribution)
-    while stage is not None and not (stage == "pin" and not pin):
-        try:
-            current = RUNNERS[stage](contribution, send_next=False)
-        except IpfsUnavailable:
-            break
-        done.append(stage)
-        if current is None:  # a duplicate delivery got there first
-            return done
-        contribution = current
-        stage = lifecycle.stage_of(contribution)
-    if stage is not None:
-        messages.dispatch(stage, contribution.pk)
-    return done
 
 
 def rescore(contribution: Contribution) -> dict[str, Any]:

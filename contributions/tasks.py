@@ -24,10 +24,13 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import close_old_connections
 
-from contributions import batch, messages, pipeline, services, tally
+from contributions import messages, services, tally
+from contributions.lanes import batch
+from contributions.lanes import express as express_lane
+from contributions.lanes import stages as stage_lane
 from contributions.models import Contribution
-from datadao.celeryconf import MAX_COUNTDOWN_SECONDS
 from datadao.keys import load_signer
+from datadao.queues import MAX_COUNTDOWN_SECONDS
 from ipfs.backends.base import IpfsUnavailable
 
 logger = logging.getLogger(__name__)
@@ -131,17 +134,17 @@ def _run_stage(
 
 
 def _validate(contribution: Contribution) -> str:
-    pipeline.run_validation(contribution)
+    stage_lane.run_validation(contribution)
     return "done"
 
 
 def _score(contribution: Contribution) -> str:
-    pipeline.run_scoring(contribution)
+    stage_lane.run_scoring(contribution)
     return "done"
 
 
 def _attest(contribution: Contribution) -> str:
-    pipeline.run_attestation(contribution)
+    stage_lane.run_attestation(contribution)
     return "done"
 
 
@@ -174,7 +177,7 @@ def pin_contribution(self: Task, contribution_id: int, db_retries: int = 0) -> s
 
     def pin(contribution: Contribution) -> str:
         try:
-            pipeline.run_pin(contribution)
+            stage_lane.run_pin(contribution)
         except IpfsUnavailable as exc:
             if ipfs_retries >= PIN_MAX_RETRIES:
                 services.contribution_fail(
@@ -205,13 +208,13 @@ def process_contribution(
     lease: str | None = None,
 ) -> str:
     """The express lane for a small file: every stage it waits for in this one delivery
-    (``pipeline.run_express``), the pin stage too when ``PIPELINE_EXPRESS_PIN`` is on.
+    (``express_lane.run_express``), the pin stage too when ``PIPELINE_EXPRESS_PIN`` is on.
 
     A redelivery (crash, lost worker) resumes at whatever stage the contribution waits for;
     the delivery is counted once, at that stage, so a poison file is still dead-lettered.
 
     On PostgreSQL a contribution still waiting in ``received`` (small, never tried) leads a
-    batch instead (``contributions.batch``): up to ``PIPELINE_BATCH_SIZE`` waiting
+    batch instead (``contributions.lanes.batch``): up to ``PIPELINE_BATCH_SIZE`` waiting
     contributions claimed and recorded together. A delivery that finds its contribution
     leased by a batch, or final, does nothing.
     """
@@ -231,7 +234,7 @@ def process_contribution(
             return done
 
     def express(contribution: Contribution) -> str:
-        done = pipeline.run_express(contribution, pin=settings.PIPELINE_EXPRESS_PIN)
+        done = express_lane.run_express(contribution, pin=settings.PIPELINE_EXPRESS_PIN)
         if not done:
             # Only handed on (to the pin task): this delivery was no attempt at anything.
             services.contribution_release_attempt(contribution_id=contribution_id)
@@ -248,7 +251,7 @@ def process_batch(
     lease: str | None = None,
 ) -> str:
     """A batch of the small contributions waiting in ``received``, oldest first
-    (``contributions.batch``), sent by an upload's batch ticket or by a full batch for its
+    (``contributions.lanes.batch``), sent by an upload's batch ticket or by a full batch for its
     successor. A duplicate or late delivery claims nothing and does nothing."""
 
     def claim_and_run() -> str | None:

@@ -15,7 +15,7 @@ from typing import Any
 from django.db import transaction
 from kombu.exceptions import OperationalError
 
-from datadao.celeryconf import MAX_COUNTDOWN_SECONDS
+from datadao.queues import MAX_COUNTDOWN_SECONDS
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ def task_named(name: str) -> Any:
     instead of importing the modules that define them (those modules import the services).
     The module is imported here, at the first send: only a worker imports every tasks module
     at start, and a web or command process may send before anything else imported it."""
-    from datadao.celery import app
+    from celery import current_app as app
 
     if name not in app.tasks:
         importlib.import_module(name.rsplit(".", 1)[0])

@@ -7,7 +7,7 @@ import logging
 from celery import shared_task
 
 from labeling import services
-from labeling.aggregation import compute_run
+from labeling.consensus.dataset_run import compute_run
 from labeling.importer import iter_batches
 
 logger = logging.getLogger(__name__)

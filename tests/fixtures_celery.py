@@ -1,6 +1,6 @@
 """A real Celery worker process for tests: same code, real broker, the test database.
 
-The worker is a separate OS process (``celery -A datadao worker``), so what it writes must be
+The worker is a separate OS process (``celery -A config worker``), so what it writes must be
 committed to be seen: tests that use it need ``transactional_db``.
 """
 

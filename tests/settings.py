@@ -27,7 +27,7 @@ os.environ.setdefault(
     "VALIDATOR_KEY", "0x" + __import__("hashlib").sha256(b"datadao-test-validator").hexdigest()
 )
 
-from datadao.settings import *  # noqa: F403
+from config.settings import *  # noqa: F403
 
 # Hashing speed is irrelevant to what the tests check.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

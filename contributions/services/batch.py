@@ -2,7 +2,7 @@
 
 A batch is the express lane (every stage in one delivery) for up to ``PIPELINE_BATCH_SIZE``
 small contributions that are waiting in ``received``: one statement claims them, the slow
-work runs on each (``contributions.batch``), and one transaction records every result with
+work runs on each (``contributions.lanes.batch``), and one transaction records every result with
 a handful of bulk statements. Per contribution that saves the broker round trips, the four
 stage transactions and their row locks, which were most of a small file's cost.
 
@@ -287,5 +287,5 @@ def contribution_release_batch(*, claim: Claim) -> int:
             status=Status.RECEIVED, lease_until=None
         )
         for pk, size in released:
-            messages.dispatch("validate", pk, size=size)
+            messages.send_stage("validate", pk, size=size)
     return len(released)

@@ -179,7 +179,7 @@ def _receive(
                 "This exact file (same SHA-256) is already in this dataset."
             ) from exc
         raise
-    messages.dispatch(
+    messages.send_stage(
         "validate",
         contribution.pk,
         size=contribution.size,

@@ -171,7 +171,7 @@ class Recorder:
             for c in changed:
                 stage = lifecycle.stage_of(c)
                 if stage is not None:
-                    messages.dispatch(stage, c.pk, size=c.size)
+                    messages.send_stage(stage, c.pk, size=c.size)
         return changed
 
     def _touch(self, c: Contribution, names: set[str]) -> None:

@@ -22,7 +22,7 @@ from django.db import transaction
 
 from contributions.models import Contribution, RowHash
 from contributions.services.common import contribution_file, read_row_digests
-from contributions.validation.dispatch import validate_file
+from contributions.validation.by_kind import validate_file
 from datadao.models import Dataset, DatasetKind
 
 INSERT_BATCH = 5000

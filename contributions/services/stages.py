@@ -193,7 +193,7 @@ def contribution_redispatch(contribution_id: int) -> None:
         # Bump the clock so the same item is not re-sent on every sweep while it runs.
         Contribution.objects.filter(pk=contribution_id).update(status_changed_at=timezone.now())
         with transaction.atomic():
-            messages.dispatch(stage, contribution_id, size=contribution.size)
+            messages.send_stage(stage, contribution_id, size=contribution.size)
 
 
 def contribution_release_attempt(*, contribution_id: int) -> None:

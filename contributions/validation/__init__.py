@@ -12,7 +12,7 @@
 
 from .archive import ZipLimits, check_zip
 from .base import ValidationFailed, ValidationResult
-from .dispatch import validate_file
+from .by_kind import validate_file
 from .images import PILLOW_FORMATS, ImageReport, image_structure_problems, validate_image
 from .report import CellError, TabularLimits, TabularReport
 from .rowkey import ROW_DIGEST_BYTES, normalized_row_key, row_digest

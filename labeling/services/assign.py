@@ -19,7 +19,7 @@ from datadao.models import Dataset, User
 from labeling import errors
 from labeling.conf import Handout, handout_draw, labeling_settings
 from labeling.models import Assignment, HoldStatus, LabelTask
-from labeling.services import hot
+from labeling.services import fastpath
 from labeling.services.access import labeler_dataset
 
 _random = secrets.SystemRandom()
@@ -142,14 +142,14 @@ def task_next(*, dataset_id: int, labeler: User) -> Assignment | None:
     general path below.
     """
     draw: Handout | None = None
-    if hot.enabled() and (known := hot.dataset_conf(dataset_id)) is not None:
+    if fastpath.enabled() and (known := fastpath.dataset_conf(dataset_id)) is not None:
         draw = handout_draw(known.conf.gold_rate, _random)
-        hold = hot.next_task(known, dataset_id, labeler, timezone.now(), hold_seconds(), draw)
+        hold = fastpath.next_task(known, dataset_id, labeler, timezone.now(), hold_seconds(), draw)
         if hold is not None:
             return hold
         # A live hold, no free slot, a refusal or a changed schema: the general path says which
         # (with the same draw).
-        hot.forget(dataset_id)
+        fastpath.forget(dataset_id)
     return _task_next_general(dataset_id=dataset_id, labeler=labeler, draw=draw)
 
 

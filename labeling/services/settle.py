@@ -12,12 +12,12 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from datadao.celeryconf import MAX_COUNTDOWN_SECONDS
 from datadao.dispatch import send, send_on_commit
 from datadao.models import User
+from datadao.queues import MAX_COUNTDOWN_SECONDS
 from datadao.services import audit_record
-from labeling import consensus
 from labeling.conf import GOLD_MIN_FOR_REVEAL, LabelingSettings, labeling_settings, undo_seconds
+from labeling.consensus import dawid_skene
 from labeling.models import (
     ConsensusRun,
     Label,
@@ -86,7 +86,7 @@ def _single_posterior(
             known.append(matrix)
         else:
             workers.append(-1)
-    probs = consensus.posterior_for_task(
+    probs = dawid_skene.posterior_for_task(
         np.asarray(workers),
         np.asarray([r[2] for r in rows]),
         confusion=np.asarray(known, dtype=float) if known else None,
@@ -225,7 +225,7 @@ def consensus_run_begin(*, run_id: int) -> ConsensusRun | None:
 
 @transaction.atomic
 def consensus_run_finish(*, run_id: int, outcome: Any) -> ConsensusRun | None:
-    """Store a computed run (``labeling.aggregation.RunOutcome``) in one transaction."""
+    """Store a computed run (``consensus.dataset_run.RunOutcome``) in one transaction."""
     run = ConsensusRun.objects.select_for_update().filter(pk=run_id).first()
     if run is None or run.status != RunStatus.RUNNING:
         return None

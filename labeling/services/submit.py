@@ -20,7 +20,7 @@ from labeling.conf import (
     undo_seconds,
 )
 from labeling.models import Assignment, HoldStatus, Label, LabelerStats, LabelTask, TaskStatus
-from labeling.services import hot
+from labeling.services import fastpath
 from labeling.services.access import labeler_dataset, labeling_dataset
 from labeling.services.assign import hold_seconds, lock_hold
 
@@ -101,7 +101,7 @@ def _pause_at_report(stats: LabelerStats, conf: LabelingSettings) -> None:
         stats.paused_reason = reason
 
 
-def _pause_if_due(done: hot.Submitted, conf: LabelingSettings, now: Any) -> None:
+def _pause_if_due(done: fastpath.Submitted, conf: LabelingSettings, now: Any) -> None:
     """At a report point on the hot path: pause the labeler when their reported gold
     accuracy is under the floor (one more statement, only then)."""
     reason = _pause_reason(done.gold_shown_answered, done.gold_shown_correct, conf)
@@ -126,12 +126,12 @@ def label_submit(
     On PostgreSQL an answer by a labeler in good standing takes one statement (``hot``), two
     at a report point that pauses them; every refusal takes the general path.
     """
-    if hot.enabled() and (known := hot.dataset_conf(dataset_id)) is not None:
+    if fastpath.enabled() and (known := fastpath.dataset_conf(dataset_id)) is not None:
         done = _submit_hot(known, dataset_id, labeler, hold_id, value, duration_ms)
         if done is not None:
             return done
         # Not theirs, not live, a refusal or a changed schema: the general path says which.
-        hot.forget(dataset_id)
+        fastpath.forget(dataset_id)
     return _label_submit_general(
         dataset_id=dataset_id,
         labeler=labeler,
@@ -142,7 +142,7 @@ def label_submit(
 
 
 def _submit_hot(
-    known: hot.DatasetConf,
+    known: fastpath.DatasetConf,
     dataset_id: int,
     labeler: User,
     hold_id: int,
@@ -157,7 +157,7 @@ def _submit_hot(
         # reading afresh, refuses (or accepts) for good.
         return None
     now = timezone.now()
-    done = hot.submit(
+    done = fastpath.submit(
         known=known,
         dataset_id=dataset_id,
         labeler=labeler,

@@ -1,4 +1,4 @@
-"""The batch lane (``contributions.batch``) on real PostgreSQL, run in-process: a batch gives
+"""The batch lane (``contributions.lanes.batch``) on real PostgreSQL, run in-process: a batch gives
 what the express lane gives one contribution at a time, claims each contribution once, and
 leaves nothing stuck when it dies."""
 
@@ -139,7 +139,7 @@ def test_other_deliveries_leave_a_claimed_or_finished_contribution_alone(
     assert services.contribution_claim_batch(first_id=None) is None
     assert services.contribution_claim_batch(first_id=pk) is None
     assert Contribution.objects.get(pk=pk).attempts == 1
-    from contributions.batch import work
+    from contributions.lanes.batch import work
     from datadao.keys import load_signer
 
     services.contribution_record_batch(claim=claim, outcomes=work(claim, load_signer("validator")))

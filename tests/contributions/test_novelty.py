@@ -9,7 +9,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from contributions import pipeline, services
-from contributions.batch import work
+from contributions.lanes import express as express_lane
+from contributions.lanes import stages as stage_lane
+from contributions.lanes.batch import work
 from contributions.models import Contribution, RowHash, Status
 from contributions.novelty import Novelty
 from datadao.keys import load_signer
@@ -90,7 +92,7 @@ def _upload(client: Client, dataset, data: bytes) -> int:  # type: ignore[no-unt
 def _validated(pk: int) -> Contribution:
     contribution = services.contribution_begin(contribution_id=pk, stage="validate")
     assert contribution is not None
-    validated = pipeline.run_validation(contribution)
+    validated = stage_lane.run_validation(contribution)
     assert validated is not None
     return validated
 
@@ -133,10 +135,10 @@ def test_two_contributions_scored_at_once_share_the_new_rows_once(
 
     # Attested (the signed uniqueness is what it adds) and pinned: paid for 10 of 20 rows.
     for contribution in (first, half):
-        attested = pipeline.run_attestation(contribution)
+        attested = stage_lane.run_attestation(contribution)
         assert attested is not None
         assert attested.proof.typed_data["message"]["uniqueness"] == attested.uniqueness
-        pipeline.run_pin(attested)
+        stage_lane.run_pin(attested)
     credits = dict(
         RewardEntry.objects.filter(source_type="contributions.contribution").values_list(
             "source_id", "amount"
@@ -172,7 +174,7 @@ def test_a_batch_whose_rows_another_lane_recorded_first_is_scored_again(
     assert (batched.score, batched.uniqueness) == (None, None)
     assert not RowHash.objects.filter(contribution=batched).exists()
     assert not hasattr(batched, "proof")
-    pipeline.run_express(batched, pin=True)
+    express_lane.run_express(batched, pin=True)
     batched.refresh_from_db()
     assert batched.status == Status.REJECTED and batched.report["novelty"]["new"] == 0
     assert not RewardEntry.objects.filter(source_id=str(batched_pk)).exists()
@@ -233,7 +235,7 @@ def test_a_batch_image_another_lane_recorded_first_goes_to_review(
     services.contribution_record_batch(claim=claim, outcomes=outcomes)
     batched = Contribution.objects.get(pk=batched_pk)
     assert (batched.status, batched.lease_until) == (Status.VALIDATING, None)
-    pipeline.run_express(batched, pin=True)
+    express_lane.run_express(batched, pin=True)
     batched.refresh_from_db()
     assert (batched.status, batched.review, batched.near_duplicate_of_id) == (
         Status.REJECTED,

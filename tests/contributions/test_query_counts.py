@@ -11,7 +11,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from contributions import services
-from contributions.batch import work
+from contributions.lanes.batch import work
 from contributions.models import Contribution, Status
 from datadao.keys import load_signer
 from rewards.models import RewardPolicy

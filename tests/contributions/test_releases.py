@@ -22,8 +22,9 @@ from django.db import connection
 from django.test import Client, override_settings
 from PIL import Image
 
-from contributions import messages, pipeline, services
+from contributions import messages, services
 from contributions.attestation import ProofFields, recover, typed_data
+from contributions.lanes import stages as stage_lane
 from contributions.models import Contribution, ContributionProof, Release, Status
 from contributions.releases import manifest_bytes, release_publish
 from datadao.models import AuditEvent, DatasetStatus, Membership, Role, User
@@ -60,10 +61,10 @@ SEMICOLON = (
     b"5;5.5;a;@x;2024-02-02T00:00:00Z;yes\r\n"
 )
 STAGES = (
-    ("validate", pipeline.run_validation),
-    ("score", pipeline.run_scoring),
-    ("attest", pipeline.run_attestation),
-    ("pin", pipeline.run_pin),
+    ("validate", stage_lane.run_validation),
+    ("score", stage_lane.run_scoring),
+    ("attest", stage_lane.run_attestation),
+    ("pin", stage_lane.run_pin),
 )
 
 

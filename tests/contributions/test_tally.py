@@ -226,7 +226,7 @@ print(json.dumps({"before": before, "after": read(), "recount": recount, "folded
 def test_sqlite_keeps_the_same_tallies(tmp_path: Path) -> None:
     """The embedded default: row triggers on SQLite, the same readers and fold."""
     env = {
-        "DJANGO_SETTINGS_MODULE": "datadao.settings",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
         "DEBUG": "true",
         "DATA_DIR": str(tmp_path),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'tally.sqlite3'}",

@@ -9,8 +9,8 @@ from django.test import override_settings
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
+from config.settings import _chain_rpc_urls
 from datadao.chain import ChainReadError, chain_readable, contract_dao_id
-from datadao.settings import _chain_rpc_urls
 from tests.rewards import evm
 from tests.rewards.conftest import (  # noqa: F401  (fixtures)
     DAO_ID,

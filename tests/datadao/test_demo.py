@@ -102,7 +102,7 @@ def test_demo_sign_in_needs_debug() -> None:
     import importlib
     import os
 
-    import datadao.settings as live
+    import config.settings as live
 
     old = os.environ.get("DEMO_SIGN_IN")
     os.environ["DEMO_SIGN_IN"] = "true"

@@ -33,7 +33,7 @@ NAMES = [
 
 
 def test_a_task_is_found_by_name_in_a_fresh_process() -> None:
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "datadao.settings", "DEBUG": "true"}
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "true"}
     result = subprocess.run(
         [sys.executable, "-c", SCRIPT, *NAMES],
         cwd=ROOT,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from datadao.celeryconf import (
+from config.celeryconf import (
     MAX_COUNTDOWN_SECONDS,
     REDIS_VISIBILITY_TIMEOUT,
     TASK_SOFT_TIME_LIMIT,
@@ -21,7 +21,7 @@ from datadao.celeryconf import (
 
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION_ENV = {
-    "DJANGO_SETTINGS_MODULE": "datadao.settings",
+    "DJANGO_SETTINGS_MODULE": "config.settings",
     "DEBUG": "false",
     "SECRET_KEY": "k7#Qp2!vX9zL$mN4wR8tY1uI6oP3aS5dF0gH2jK4lZ7xC9vB1nM3q",
     "ALLOWED_HOSTS": "data.example.org",
@@ -108,7 +108,7 @@ def test_defaults_are_embedded_when_no_variable_is_set(variable: str) -> None:
         "print(s.DATABASES['default']['ENGINE'], s.CELERY_BROKER_URL, s.IPFS_BACKEND)"
     )
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL")}
-    env |= {"DJANGO_SETTINGS_MODULE": "datadao.settings", "DEBUG": "true"}
+    env |= {"DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "true"}
     result = subprocess.run(
         [sys.executable, "-c", f"import django; django.setup(); {probe}"],
         cwd=ROOT,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from celery import Celery
 
-from datadao.celeryconf import celery_settings
+from config.celeryconf import celery_settings
 from datadao.models import WorkerHeartbeat
 from datadao.tasks import heartbeat
 from tests.fixtures_celery import WorkerProcess, start_worker, wait_for

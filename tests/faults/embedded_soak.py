@@ -17,7 +17,7 @@ from pathlib import Path
 
 from celery import Celery
 
-from datadao.celeryconf import celery_settings
+from config.celeryconf import celery_settings
 
 DATA_DIR = Path(os.environ["SOAK_DATA_DIR"])
 RECORD_DIR = DATA_DIR / "recorded"

@@ -1,4 +1,4 @@
-"""The embedded broker (``datadao.broker``) under load and under a SIGKILL.
+"""The embedded broker (``config.broker``) under load and under a SIGKILL.
 
 The soak: several producer processes publish 10,000 messages while several real Celery worker
 processes consume them; one worker is SIGKILLed mid-run. Every message must be recorded (at
@@ -33,8 +33,8 @@ import pytest
 from kombu import Connection
 from kombu.transport import filesystem
 
-from datadao import broker
-from datadao.celeryconf import celery_settings
+from config import broker
+from config.celeryconf import celery_settings
 from tests.fixtures_celery import ROOT
 
 pytestmark = pytest.mark.worker
@@ -218,7 +218,7 @@ def test_a_message_file_still_being_written_crashes_the_stock_reader(tmp_path: P
 
 
 def test_a_message_file_still_being_written_is_not_yet_there(tmp_path: Path) -> None:
-    with _channel(tmp_path, "datadao.broker:Transport") as connection:
+    with _channel(tmp_path, "config.broker:Transport") as connection:
         channel = connection.default_channel
         assert isinstance(channel, broker.Channel)
         path = _half_written(tmp_path)
@@ -240,7 +240,7 @@ def test_a_message_file_still_being_written_is_not_yet_there(tmp_path: Path) -> 
 CLAIMER = """
 import os, sys, time
 from kombu import Connection
-from datadao.celeryconf import celery_settings
+from config.celeryconf import celery_settings
 from pathlib import Path
 options = celery_settings(broker_url="", result_backend="", data_dir=Path(sys.argv[1]))[
     "CELERY_BROKER_TRANSPORT_OPTIONS"]
@@ -260,11 +260,11 @@ def test_a_killed_consumers_claim_goes_back_to_the_queue_and_a_live_ones_does_no
     tmp_path: Path,
 ) -> None:
     """The consumer's forked child outlives it and must not keep its claim alive."""
-    with _channel(tmp_path, "datadao.broker:Transport") as connection:
+    with _channel(tmp_path, "config.broker:Transport") as connection:
         channel = connection.default_channel
         channel._put("default", {"body": "m1", "properties": {"delivery_tag": "t1"}})
         claimer = subprocess.Popen(
-            [sys.executable, "-c", CLAIMER, str(tmp_path), "datadao.broker:Transport"],
+            [sys.executable, "-c", CLAIMER, str(tmp_path), "config.broker:Transport"],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             text=True,
@@ -297,7 +297,7 @@ def test_a_killed_consumers_claim_goes_back_to_the_queue_and_a_live_ones_does_no
 def test_a_file_that_never_becomes_a_message_is_set_aside(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with _channel(tmp_path, "datadao.broker:Transport") as connection:
+    with _channel(tmp_path, "config.broker:Transport") as connection:
         channel = connection.default_channel
         path = _half_written(tmp_path)
         path.write_bytes(b"{not json")
@@ -334,7 +334,7 @@ def test_a_killed_stock_consumers_message_is_gone(tmp_path: Path) -> None:
 def test_a_message_read_without_acks_leaves_no_claim_behind(tmp_path: Path) -> None:
     """Celery's remote control reads its queue with no_ack: a claim kept for it would never
     be released, and would be replayed when the consumer dies."""
-    with _channel(tmp_path, "datadao.broker:Transport") as connection:
+    with _channel(tmp_path, "config.broker:Transport") as connection:
         channel = connection.default_channel
         channel._put("default", {"body": "m1", "properties": {"delivery_tag": "t1"}})
         time.sleep(broker.RELIST_EVERY_SECONDS)
@@ -344,7 +344,7 @@ def test_a_message_read_without_acks_leaves_no_claim_behind(tmp_path: Path) -> N
 
 
 def test_a_whole_file_that_is_not_a_message_is_set_aside_at_once(tmp_path: Path) -> None:
-    with _channel(tmp_path, "datadao.broker:Transport") as connection:
+    with _channel(tmp_path, "config.broker:Transport") as connection:
         path = _half_written(tmp_path)
         path.write_bytes(b'["not", "a", "message"]')
         with pytest.raises(Empty):

@@ -11,8 +11,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from datadao import celeryconf
-from datadao.celeryconf import REDIS_VISIBILITY_TIMEOUT
+from config import celeryconf
+from config.celeryconf import REDIS_VISIBILITY_TIMEOUT
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("contributions", "datadao", "ipfs", "labeling", "rewards", "synthetic")

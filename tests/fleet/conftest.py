@@ -18,8 +18,8 @@ import redis
 from django.conf import settings
 from kombu import pools as kombu_pools
 
-from datadao.celery import app
-from datadao.celeryconf import celery_settings
+from config.celery import app
+from config.celeryconf import celery_settings
 from tests.contributions.conftest import dao, member, member_client, tabular  # noqa: F401
 
 RABBITMQ_HOST, RABBITMQ_PORT = "127.0.0.1", 5672
@@ -157,7 +157,7 @@ def rabbitmq_url() -> Iterator[str]:
 def _purge_project_queues(url: str) -> None:
     from kombu import Connection
 
-    from datadao.celeryconf import Queue
+    from config.celeryconf import Queue
 
     with Connection(url, connect_timeout=5) as conn:
         for queue in Queue:

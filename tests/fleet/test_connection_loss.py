@@ -14,8 +14,8 @@ from collections.abc import Iterator
 import pytest
 from kombu import Connection, Consumer, Exchange, Queue
 
-from datadao.celery import app
-from datadao.worker_consumer import close_lost_connection
+from config.celery import app
+from config.worker_consumer import close_lost_connection
 from tests.fleet.conftest import PrivateRedis
 
 pytestmark = pytest.mark.worker
@@ -71,4 +71,4 @@ def test_close_lost_connection_closes_it(
 
 
 def test_workers_use_the_consumer_that_survives_it() -> None:
-    assert app.conf.worker_consumer == "datadao.worker_consumer:Consumer"
+    assert app.conf.worker_consumer == "config.worker_consumer:Consumer"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from datadao.celeryconf import TASK_TIME_LIMIT, Queue
+from config.celeryconf import TASK_TIME_LIMIT, Queue
 from tests import fixtures_celery
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -120,7 +120,7 @@ def _probe(extra: dict[str, str], database_url: str) -> subprocess.CompletedProc
     )
     env = {k: v for k, v in os.environ.items() if k not in ("CONN_MAX_AGE", "DATABASE_POOLER")}
     env |= {
-        "DJANGO_SETTINGS_MODULE": "datadao.settings",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
         "DEBUG": "true",
         "DATABASE_URL": database_url,
     } | extra
@@ -161,7 +161,7 @@ def test_env_example_passes_the_deploy_checks() -> None:
         if not k.startswith(("SECURE_", "SESSION_", "CSRF_", "CONN_", "DATABASE_", "CELERY_"))
     }
     env |= _active_env_example() | {
-        "DJANGO_SETTINGS_MODULE": "datadao.settings",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
         "SECRET_KEY": "k7#Qp2!vX9zL$mN4wR8tY1uI6oP3aS5dF0gH2jK4lZ7xC9vB1nM3q",
         "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/postgres",
         "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",

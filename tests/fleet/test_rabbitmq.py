@@ -13,13 +13,13 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from contributions.models import FINAL_STATUSES, Contribution, Status
-from datadao.celeryconf import (
+from config.celeryconf import (
     AMQP_CONSUMER_TIMEOUT_MS,
     MAX_COUNTDOWN_SECONDS,
     TASK_TIME_LIMIT,
     celery_settings,
 )
+from contributions.models import FINAL_STATUSES, Contribution, Status
 from ipfs.conf import get_backend
 from rewards.models import RewardPolicy
 from tests.contributions.conftest import good_csv

@@ -1,4 +1,4 @@
-"""labeling.aggregate and ``manage.py aggregate_labels``: CSV in, consensus CSV out, no database."""
+"""labeling.consensus.offline and ``manage.py aggregate_labels``: CSV in, consensus CSV out."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
-from labeling.aggregate import FORMULA_PREFIXES, aggregate, read_labels, safe_cell
+from labeling.consensus.offline import FORMULA_PREFIXES, aggregate, read_labels, safe_cell
 from tests.labeling.crowd import simulate_crowd
 
 CLASSES = ["bird", "cat", "dog", "fish"]

@@ -1,4 +1,4 @@
-"""labeling.agreement: Krippendorff's alpha, Fleiss' kappa, gold confusion."""
+"""labeling.consensus.agreement: Krippendorff's alpha, Fleiss' kappa, gold confusion."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import krippendorff
 import numpy as np
 import pytest
 
-from labeling import agreement
-from labeling.agreement import fleiss_kappa, gold_confusion, krippendorff_alpha_nominal
+from labeling.consensus import agreement
+from labeling.consensus.agreement import fleiss_kappa, gold_confusion, krippendorff_alpha_nominal
 
 NAN = np.nan
 # Krippendorff's worked example (Content Analysis, 2004; Wikipedia): 3 coders, 12 units,

@@ -1,4 +1,4 @@
-"""labeling.consensus: majority vote, Dawid–Skene (against crowd-kit), gold, multi-choice."""
+"""labeling.consensus.dawid_skene: majority vote, Dawid–Skene (against crowd-kit), gold."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from labeling.consensus import (
+from labeling.consensus.dawid_skene import (
     dawid_skene,
     dawid_skene_multi,
     majority_vote,

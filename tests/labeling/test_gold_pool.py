@@ -24,9 +24,9 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(params=["hot", "general"])
 def path(request, monkeypatch):  # type: ignore[no-untyped-def]
     """Every test here runs on the hot statement and on the general path."""
-    from labeling.services import assign, hot
+    from labeling.services import assign, fastpath
 
-    monkeypatch.setattr(hot, "enabled", lambda: request.param == "hot")
+    monkeypatch.setattr(fastpath, "enabled", lambda: request.param == "hot")
     monkeypatch.setattr(assign._random, "random", lambda: 0.0)  # every draw is a check question
     return request.param
 

@@ -66,7 +66,7 @@ def _statements(captured: CaptureQueriesContext) -> list[str]:
 
 
 def test_next_and_submit_take_one_statement_each(ldataset, labelers):
-    """The hot path's round trips, pinned down (``labeling.services.hot``): one statement
+    """The hot path's round trips, pinned down (``labeling.services.fastpath``): one statement
     that checks the labeler's standing and claims (or stores); the dataset's settings come from
     the process's memo, read on the first call. A regression here is a latency regression at
     scale."""
@@ -540,14 +540,14 @@ def test_the_hot_and_the_general_path_keep_the_same_books(ldao, labelers, monkey
     either path."""
     import random
 
-    from labeling.services import assign, hot
+    from labeling.services import assign, fastpath
 
     books = []
     for use_hot, user in ((True, labelers[0]), (False, labelers[1])):
         dataset = make_dataset(ldao, gold_rate=0.4, gold_accuracy_floor=0.6)
         make_tasks(dataset, 120)
         make_gold(dataset, ["cat"] * 120)
-        monkeypatch.setattr(hot, "enabled", lambda use_hot=use_hot: use_hot)
+        monkeypatch.setattr(fastpath, "enabled", lambda use_hot=use_hot: use_hot)
         draws = random.Random(11)
         monkeypatch.setattr(assign, "_random", draws)
         script = random.Random(5)

@@ -44,13 +44,14 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from contributions import pipeline, services
+from config.wsgi import application
+from contributions import services
+from contributions.lanes import stages as stage_lane
 from contributions.models import Contribution, Status
 from contributions.releases import release_publish
 from contributions.tokens import api_token_create
 from datadao.models import DatasetStatus, Membership, Role, Visibility
 from datadao.services import dataset_set_status
-from datadao.wsgi import application
 from labeling import services as labeling_services
 from labeling.models import LabelTask
 from rewards.models import Allocation, Epoch, EpochStatus, Voucher
@@ -125,10 +126,10 @@ def _pinned(client: Client, dataset: Any, data: bytes) -> Contribution:
     assert response.status_code == 201, response.content
     pk = response.json()["id"]
     stages = (
-        ("validate", pipeline.run_validation),
-        ("score", pipeline.run_scoring),
-        ("attest", pipeline.run_attestation),
-        ("pin", pipeline.run_pin),
+        ("validate", stage_lane.run_validation),
+        ("score", stage_lane.run_scoring),
+        ("attest", stage_lane.run_attestation),
+        ("pin", stage_lane.run_pin),
     )
     for stage, run in stages:
         contribution = services.contribution_begin(contribution_id=pk, stage=stage)

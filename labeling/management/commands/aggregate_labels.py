@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from labeling.aggregate import METHODS, aggregate_csv, write_consensus
+from labeling.consensus.offline import METHODS, aggregate_csv, write_consensus
 
 
 class Command(BaseCommand):

@@ -12,7 +12,7 @@ from pathlib import Path
 import environ
 from csp.constants import NONE, SELF
 
-from datadao.celeryconf import celery_settings
+from config.celeryconf import celery_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -73,8 +73,8 @@ MIDDLEWARE = [
     "datadao.http.ApplicationErrorMiddleware",
 ]
 
-ROOT_URLCONF = "datadao.urls"
-WSGI_APPLICATION = "datadao.wsgi.application"
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [
     {
@@ -121,7 +121,7 @@ else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = _behind_pgbouncer
     # Prepared statements only where asked for: the ORM binds on the client and never prepares;
-    # the labeling hot path (labeling.services.hot) prepares its few statements per connection.
+    # the labeling hot path (labeling.services.fastpath) prepares its few statements per connection.
     # Off behind pgbouncer, whose next transaction may run on a server that never saw them.
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
         None if _behind_pgbouncer else 2**31 - 1
@@ -261,7 +261,7 @@ CHAIN_RPC_URLS: dict[int, object] = _chain_rpc_urls(env.str("CHAIN_RPC_URLS", de
 CHAIN_RPC_TIMEOUT_SECONDS = env.float("CHAIN_RPC_TIMEOUT_SECONDS", default=10.0)
 
 # --- Celery -------------------------------------------------------------------------------------
-# Built in datadao/celeryconf.py so the reliability rules (acks_late, visibility timeout
+# Built in config/celeryconf.py so the reliability rules (acks_late, visibility timeout
 # longer than every countdown, queues per kind of work) live in one tested place.
 globals().update(
     celery_settings(

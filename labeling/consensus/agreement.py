@@ -1,6 +1,6 @@
 """Inter-annotator agreement and accuracy against gold. Pure: no Django imports.
 
-Inputs are the same sparse label arrays as ``labeling.consensus`` (``tasks[i]`` got class
+Inputs are the same sparse label arrays as ``dawid_skene`` (``tasks[i]`` got class
 ``labels[i]``); who gave a label does not matter to these measures, so workers are not taken.
 Everything goes through an n_tasks × n_classes count matrix, never a workers × tasks matrix.
 A measure that is undefined (too few paired labels, a single class used: 0/0) is None, never NaN.

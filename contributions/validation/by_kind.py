@@ -1,4 +1,7 @@
-"""``validate_file``: the one function that decides whether an uploaded file is accepted.
+"""``validate_file``: whether an uploaded file is well formed for its dataset, by its kind.
+
+Acceptance is decided later, on the scores (``contributions.decide``); this is only the first
+gate: a file that fails it is rejected with its reasons and never scored.
 
 Pure: no Django imports. The decision depends only on the file's bytes and the dataset's kind
 and schema, never on the file's name or the client's Content-Type, and is deterministic.

@@ -8,33 +8,23 @@ Kept free of Django imports so the rules can be unit-tested on their own:
 * RabbitMQ only: publisher confirms (a publish the broker did not take raises instead of
   vanishing). Its twin of the visibility timeout is the server's ``consumer_timeout``, which
   must exceed the same limits: ``AMQP_CONSUMER_TIMEOUT_MS``, set in deploy/rabbitmq.conf.
-* No broker URL: the embedded broker (``datadao.broker``), kombu's ``filesystem://`` transport
+* No broker URL: the embedded broker (``config.broker``), kombu's ``filesystem://`` transport
   with atomic writes and claims, which needs no server yet runs real worker processes. A
   consumer that dies, however it dies, has its in-flight messages put back by the others.
 """
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from datadao.queues import (  # noqa: F401 (the names tests and settings read here)
+    MAX_COUNTDOWN_SECONDS,
+    TASK_SOFT_TIME_LIMIT,
+    TASK_TIME_LIMIT,
+    Queue,
+)
 
-class Queue(StrEnum):
-    """Queues are named after the kind of work so a fleet can be split per stage."""
-
-    DEFAULT = "default"
-    VALIDATE = "validate"
-    PIN = "pin"
-    SYNTHETIC = "synthetic"
-    REWARDS = "rewards"
-
-
-# Limits every task lives under. The sweeper and the visibility timeout are sized from these.
-TASK_SOFT_TIME_LIMIT = 25 * 60
-TASK_TIME_LIMIT = 30 * 60
-# The longest countdown / retry delay any task may ask for (exponential backoff is capped here).
-MAX_COUNTDOWN_SECONDS = 15 * 60
 # Must exceed TASK_TIME_LIMIT and MAX_COUNTDOWN_SECONDS, otherwise Redis redelivers a task
 # that is still running or still waiting for its ETA: the classic double execution.
 REDIS_VISIBILITY_TIMEOUT = 2 * 60 * 60
@@ -61,7 +51,7 @@ TASK_ROUTES: dict[str, dict[str, str]] = {
 
 
 # The embedded broker's transport: the URL stays ``filesystem://``, the class is ours.
-EMBEDDED_BROKER_TRANSPORT = "datadao.broker:Transport"
+EMBEDDED_BROKER_TRANSPORT = "config.broker:Transport"
 
 
 def embedded_broker_dirs(data_dir: Path) -> tuple[Path, Path]:
@@ -88,7 +78,7 @@ def celery_settings(*, broker_url: str, result_backend: str, data_dir: Path) -> 
         "CELERY_WORKER_HIJACK_ROOT_LOGGER": False,
         "CELERY_WORKER_SEND_TASK_EVENTS": False,
         # Celery's consumer, made to reconnect after every kind of broker connection loss.
-        "CELERY_WORKER_CONSUMER": "datadao.worker_consumer:Consumer",
+        "CELERY_WORKER_CONSUMER": "config.worker_consumer:Consumer",
         "CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP": True,
         "CELERY_BEAT_SCHEDULE_FILENAME": str(data_dir / "celerybeat-schedule"),
     }

@@ -19,7 +19,7 @@ from typing import Any, Literal, TextIO
 import numpy as np
 import numpy.typing as npt
 
-from labeling.consensus import Consensus, dawid_skene, majority_vote
+from labeling.consensus.dawid_skene import Consensus, dawid_skene, majority_vote
 
 Method = Literal["ds", "mv"]
 METHODS: tuple[Method, ...] = ("ds", "mv")

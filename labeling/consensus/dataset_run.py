@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 
 from datadao.models import Dataset
-from labeling import agreement, consensus
 from labeling.conf import labeling_settings
+from labeling.consensus import agreement, dawid_skene
 from labeling.models import Label, LabelTask
 
 CHUNK = 50_000
@@ -67,7 +67,7 @@ def compute_run(dataset: Dataset, method: str) -> RunOutcome:
     is_gold[list(gold_multi)] = True
 
     if conf.multi_choice:
-        result = consensus.dawid_skene_multi(
+        result = dawid_skene.dawid_skene_multi(
             t_idx, w_idx, data["chosen"], n_tasks, n_workers, gold=gold_multi
         )
         present = result.present
@@ -80,7 +80,7 @@ def compute_run(dataset: Dataset, method: str) -> RunOutcome:
         iterations = int(np.max(result.iterations)) if np.size(result.iterations) else 0
         outcome.metrics = {"alpha": None, "kappa": None}
     else:
-        run = consensus.dawid_skene if method == "ds" else consensus.majority_vote
+        run = dawid_skene.dawid_skene if method == "ds" else dawid_skene.majority_vote
         result = run(t_idx, w_idx, data["choice"], n_tasks, n_workers, n_classes, gold=gold_single)
         for i in np.flatnonzero(~is_gold):
             if result.labels[i] >= 0:
