@@ -75,7 +75,7 @@ def start_worker(
                 "-m",
                 "celery",
                 "-A",
-                "datadao",
+                "config",
                 "worker",
                 "--loglevel",
                 "INFO",

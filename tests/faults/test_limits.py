@@ -15,7 +15,16 @@ from config import celeryconf
 from config.celeryconf import REDIS_VISIBILITY_TIMEOUT
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("contributions", "datadao", "ipfs", "labeling", "rewards", "synthetic")
+PACKAGES = (
+    "config",
+    "console",
+    "contributions",
+    "datadao",
+    "ipfs",
+    "labeling",
+    "rewards",
+    "synthetic",
+)
 DELAYS = {
     "countdown",
     "soft_time_limit",

@@ -21,7 +21,7 @@ SYSTEMD = DEPLOY / "systemd"
 
 
 def _settings_variables() -> set[str]:
-    source = (ROOT / "datadao" / "settings.py").read_text()
+    source = (ROOT / "config" / "settings.py").read_text()
     names = set(re.findall(r"env\.\w+\(\s*\"([A-Z][A-Z0-9_]*)\"", source))
     # Signer keys are read with os.environ at the moment of use; settings only names them.
     names |= set(re.findall(r"\"((?:VALIDATOR|REWARD_SIGNER)_[A-Z]+)\"", source))
