@@ -30,6 +30,7 @@ from playwright.sync_api import (
     Browser,
     BrowserContext,
     BrowserType,
+    Locator,
     Page,
     Playwright,
     expect,
@@ -229,10 +230,11 @@ def another_person(
     return open_
 
 
-def tour_shot(page: Page, name: str, *, height: int) -> None:
-    """Save the top ``height`` CSS pixels of ``page``, ``WIDTH`` wide, as a palette PNG named
-    ``name`` in ``$DATADAO_TOUR_DIR`` (the README's tour images); nothing when it is unset.
-    The page is laid out at the tour's width first, so every image has the same scale."""
+def tour_shot(page: Page, name: str, *, height: int, start: Locator | None = None) -> None:
+    """Save ``height`` CSS pixels of ``page``, ``WIDTH`` wide, from its top (or from just above
+    ``start``), as a palette PNG named ``name`` in ``$DATADAO_TOUR_DIR`` (the README's tour
+    images); nothing when it is unset. The page is laid out at the tour's width and the
+    console's sidebar folded for the picture; both are put back after it."""
     folder = os.environ.get(TOUR_DIR_VARIABLE, "")
     if not folder:
         return
@@ -241,7 +243,18 @@ def tour_shot(page: Page, name: str, *, height: int) -> None:
     before = page.viewport_size
     page.set_viewport_size({"width": WIDTH, "height": height})
     page.wait_for_load_state("networkidle")
-    png = page.screenshot(clip={"x": 0, "y": 0, "width": WIDTH, "height": height}, full_page=True)
+    sidebar = page.locator("#nav-sidebar")
+    fold = sidebar.count() > 0 and sidebar.is_visible()
+    if fold:
+        page.locator("#toggle-nav-sidebar").click()
+        expect(sidebar).to_be_hidden()
+    top = 0
+    if start is not None:
+        top = max(0, start.evaluate("el => el.getBoundingClientRect().top + window.scrollY") - 16)
+    png = page.screenshot(clip={"x": 0, "y": top, "width": WIDTH, "height": height}, full_page=True)
+    if fold:
+        page.locator("#toggle-nav-sidebar").click()
+        expect(sidebar).to_be_visible()
     if before is not None:
         page.set_viewport_size(before)
     save_small_png(png, out / name)

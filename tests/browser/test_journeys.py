@@ -147,7 +147,7 @@ def test_a_newcomer_joins_an_open_dao_uploads_three_files_and_follows_each_to_it
     page.get_by_role("button", name="Join", exact=True).click()
     expect(page.get_by_text("You are a contributor of this DAO")).to_be_visible()
     expect(page.locator("ul.acceptances")).to_contain_text(fresh_wallet.address)
-    tour_shot(page, "journey-join.png", height=620)
+    tour_shot(page, "journey-join.png", height=680)
     user = User.objects.get(address=fresh_wallet.address)
     assert Membership.objects.get(dao=dao, user=user).role == Role.CONTRIBUTOR
     _signed_terms(user, dao, fresh_wallet)
@@ -168,7 +168,12 @@ def test_a_newcomer_joins_an_open_dao_uploads_three_files_and_follows_each_to_it
     expect(bad).to_have_attribute("data-status", "rejected", timeout=SLOW_MS)
     expect(bad.locator(".status")).to_contain_text("row 2")
     assert page.evaluate("window.__sameDocument") is True
-    tour_shot(page, "journey-uploads.png", height=560)  # cut to the upload list below
+    tour_shot(
+        page,
+        "journey-uploads.png",
+        height=480,
+        start=page.get_by_role("heading", name="Contribute"),
+    )
     table = Contribution.objects.get(contributor=user, original_name="good.csv")
     expect(good.locator(".status")).to_have_text(f"pinned — CID {table.cid}")
 
@@ -257,7 +262,9 @@ def test_a_newcomer_requests_to_join_and_an_admin_approves_in_the_console(
     admin_page.get_by_label("Action:").select_option(
         label="Approve selected requests (they become contributors)"
     )
-    tour_shot(admin_page, "journey-approve.png", height=420)
+    tour_shot(
+        admin_page, "journey-approve.png", height=250, start=admin_page.locator("#changelist-form")
+    )
     admin_page.get_by_role("button", name="Go").click()
     expect(admin_page.locator(".messagelist .success")).to_have_text("1 request(s) approved.")
     expect(admin_page.locator("#result_list tbody tr").first).to_contain_text("Approved")
@@ -284,17 +291,22 @@ ANSWERED_JS = """(n) => document.getElementById("done-total").textContent === St
 def test_a_labeler_labels_ten_digits_by_keyboard_alone_with_help_and_undo(
     page: Page, fresh_wallet: LocalAccount
 ) -> None:
+    from sklearn.datasets import load_digits
+
     dao = DAOFactory(
         name="Digits", slug="digits", join_policy=JoinPolicy.OPEN, terms=TERMS, chain_id=CHAIN_ID
     )
-    dataset = make_dataset(dao, labels=[str(d) for d in range(10)], item_kind="image")
-    cids = []
-    for i in range(12):  # two more than answered: the page always has a next item
-        strokes = np.zeros((8, 8))
-        strokes[:, i % 8] = 16
-        strokes[i % 8, :] = 8 + i % 9
+    dataset = make_dataset(
+        dao, labels=[str(d) for d in range(10)], item_kind="image", gold_rate=0.0
+    )
+    Dataset.objects.filter(pk=dataset.pk).update(name="Handwritten digits")
+    dataset.refresh_from_db()
+    # Handwritten digits 0-9 then 0, 1: two more than answered, so a next item always comes.
+    digits = load_digits()
+    truth: dict[str, str] = {}
+    for i in range(12):
         pin = content_add(
-            stream=io.BytesIO(digit_png(strokes, scale=4)),
+            stream=io.BytesIO(digit_png(digits.images[i], scale=4)),
             label=f"labeling:{dataset.pk}",
             content_type="image/png",
         )
@@ -302,8 +314,8 @@ def test_a_labeler_labels_ten_digits_by_keyboard_alone_with_help_and_undo(
             dataset=dataset, source_key=f"digit{i}", kind="image",
             payload={"cid": pin.cid, "media_type": "image/png"}, wanted=3,
         )  # fmt: skip
-        cids.append(pin.cid)
-    assert len(set(cids)) == 12
+        truth[pin.cid] = str(digits.target[i])
+    assert len(truth) == 12
 
     # Joining (the one click before the keyboard takes over), then to the labeling page.
     sign_in(page, fresh_wallet, "/daos/digits/")
@@ -314,12 +326,18 @@ def test_a_labeler_labels_ten_digits_by_keyboard_alone_with_help_and_undo(
     page.evaluate("window.__sameDocument = true")
     image = page.locator("#item-body img.item-image")
     expect(image).to_be_visible()
+    pressed = page.locator('#label-choices button[aria-pressed="true"]')
 
     def shown() -> str:
-        src = image.get_attribute("src") or ""
-        return src.rsplit("/", 1)[-1]
+        return (image.get_attribute("src") or "").rsplit("/", 1)[-1]
 
-    # ? shows the keyboard help and hides it again; the keys keep working either way.
+    def answer(digit: str, count: int) -> None:
+        page.keyboard.press(digit)
+        expect(pressed).to_have_attribute("value", digit)
+        page.keyboard.press("Enter")
+        page.wait_for_function(ANSWERED_JS, arg=count)
+
+    # ? shows the keyboard help; the keys label while it is open, and ? hides it again.
     help_ = page.locator("#label-help")
     page.keyboard.press("?")
     expect(help_).to_have_attribute("open", "")
@@ -327,43 +345,34 @@ def test_a_labeler_labels_ten_digits_by_keyboard_alone_with_help_and_undo(
         "Keyboard help shown. Press ? or Escape to hide it."
     )
     expect(help_).to_contain_text("Undo")
-    tour_shot(page, "journey-labeling-help.png", height=760)
 
+    # The digit seen is the key typed; one slip (a wrong key) is taken back with U.
     typed: dict[str, str] = {}
-    answered = 0
-    for n in range(10):
+    for n in range(10):  # n answers so far
         cid = shown()
-        digit = str((7 * n + 3) % 10)  # every digit once, out of order
-        page.keyboard.press(digit)
-        expect(page.locator('#label-choices button[aria-pressed="true"]')).to_have_attribute(
-            "value", digit
-        )
-        page.keyboard.press("Enter")
-        answered += 1
-        page.wait_for_function(ANSWERED_JS, arg=answered)
-        typed[cid] = digit
-        if n == 1:
-            page.keyboard.press("?")  # the help closes; the work goes on
-            expect(help_).not_to_have_attribute("open", "")
+        digit = truth[cid]
         if n == 4:
-            # U takes the last answer back: the same item returns with its answer chosen.
+            slip = str((int(digit) + 5) % 10)
+            answer(slip, n + 1)
+            expect(page.locator("#label-message")).to_have_text(
+                f"Saved “{slip}”. Next item loaded."
+            )
             page.keyboard.press("U")
             expect(page.locator("#label-message")).to_have_text(
                 "Your last answer was taken back. Answer this item again and press Enter."
             )
-            answered -= 1
-            page.wait_for_function(ANSWERED_JS, arg=answered)
-            assert shown() == cid
-            expect(page.locator('#label-choices button[aria-pressed="true"]')).to_have_attribute(
-                "value", digit
-            )
+            page.wait_for_function(ANSWERED_JS, arg=n)
+            assert shown() == cid  # the same item, its answer chosen again
+            expect(pressed).to_have_attribute("value", slip)
             assert not Label.objects.filter(task__payload__cid=cid).exists()
-            corrected = str((int(digit) + 5) % 10)
-            page.keyboard.press(corrected)
-            page.keyboard.press("Enter")
-            answered += 1
-            page.wait_for_function(ANSWERED_JS, arg=answered)
-            typed[cid] = corrected
+        answer(digit, n + 1)
+        typed[cid] = digit
+        if n == 1:
+            tour_shot(
+                page, "journey-labeling-help.png", height=980, start=page.locator("#label-message")
+            )
+            page.keyboard.press("?")
+            expect(help_).not_to_have_attribute("open", "")
 
     expect(page.locator("#done-today")).to_have_text("10")
     assert page.evaluate("window.__sameDocument") is True
@@ -372,7 +381,7 @@ def test_a_labeler_labels_ten_digits_by_keyboard_alone_with_help_and_undo(
     assert {label.task.payload["cid"]: label.value for label in stored} == {
         cid: [digit] for cid, digit in typed.items()
     }
-    assert len(typed) == 10
+    assert sorted(typed.values()) == [str(d) for d in range(10)]
 
 
 # --- 4. A creator founds a DAO and pays its first member -----------------------------------------
@@ -425,7 +434,7 @@ def test_a_creator_founds_a_dao_invites_a_member_and_the_member_claims_from_the_
     page.locator("[name=columns-1-min]").fill("0")
     page.locator("[name=columns-1-max]").fill("1000")
     expect(page.get_by_label("the builder", exact=True)).to_be_checked()
-    tour_shot(page, "journey-schema.png", height=900)
+    tour_shot(page, "journey-schema.png", height=520, start=page.locator("#schema-builder"))
     page.get_by_role("button", name="Save and continue editing").click()
     expect(page.locator(".messagelist .success")).to_be_visible()
     dataset = Dataset.objects.get(dao=dao, slug="water-levels")
@@ -489,7 +498,7 @@ def test_a_creator_founds_a_dao_invites_a_member_and_the_member_claims_from_the_
     expect(page.locator("table.dd-signed")).to_contain_text(DISTRIBUTOR)
     close = page.get_by_role("button", name="Close epoch 1")
     page.get_by_label(re.compile("I have checked the allocations")).check()
-    tour_shot(page, "journey-epoch-close.png", height=860)
+    tour_shot(page, "journey-epoch-close.png", height=780)
     close.click()
     expect(page.locator(".messagelist .success")).to_contain_text("closed")
     epoch = Epoch.objects.get(dao=dao, number=1)
