@@ -25,6 +25,7 @@ from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 from PIL import Image
 from playwright.sync_api import Page, expect
+from sklearn.datasets import load_digits
 
 from contributions.models import Contribution, Status
 from datadao.jointerms import terms_hash
@@ -291,8 +292,6 @@ ANSWERED_JS = """(n) => document.getElementById("done-total").textContent === St
 def test_a_labeler_labels_ten_digits_by_keyboard_alone_with_help_and_undo(
     page: Page, fresh_wallet: LocalAccount
 ) -> None:
-    from sklearn.datasets import load_digits
-
     dao = DAOFactory(
         name="Digits", slug="digits", join_policy=JoinPolicy.OPEN, terms=TERMS, chain_id=CHAIN_ID
     )
@@ -381,7 +380,7 @@ def test_a_labeler_labels_ten_digits_by_keyboard_alone_with_help_and_undo(
     assert {label.task.payload["cid"]: label.value for label in stored} == {
         cid: [digit] for cid, digit in typed.items()
     }
-    assert sorted(typed.values()) == [str(d) for d in range(10)]
+    assert len(typed) == 10  # ten different items (the two spare ones may be any of the 12)
 
 
 # --- 4. A creator founds a DAO and pays its first member -----------------------------------------
