@@ -66,7 +66,14 @@
         headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
         body: JSON.stringify(body),
       });
-      if (resp.status === 201) { say("You joined.", false); window.location.reload(); return; }
+      if (resp.status === 201) {
+        say("You joined.", false);
+        // From an invite, on to the DAO's page: reloaded, a single-use link would only say
+        // it is spent.
+        if (button.dataset.joinedUrl) window.location.assign(button.dataset.joinedUrl);
+        else window.location.reload();
+        return;
+      }
       if (resp.status === 202) { say("Your request was sent; an admin of the DAO decides.", false); window.location.reload(); return; }
       say(await detail(resp, "Joining was refused."), true);
     } catch (err) {

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -29,6 +30,7 @@ from playwright.sync_api import (
     Browser,
     BrowserContext,
     BrowserType,
+    Locator,
     Page,
     Playwright,
     expect,
@@ -38,6 +40,7 @@ from pytest_django.live_server_helper import LiveServer
 
 from datadao.models import User
 from datadao.services import user_get_or_create
+from tests.browser.tour import WIDTH, save_small_png
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "browser"
@@ -46,6 +49,9 @@ WALLET_KEY = "0x" + hashlib.sha256(b"datadao-test-browser-wallet").hexdigest()
 CHAIN_ID = 31337
 # Long enough for a real worker on a busy two-core machine; a stuck page still fails.
 SLOW_MS = 60_000
+# Where the journeys save their tour screenshots (docs/tour/ to regenerate the README's);
+# unset, they save none.
+TOUR_DIR_VARIABLE = "DATADAO_TOUR_DIR"
 
 # The wallet a page sees. `personal_sign` takes the message as a 0x-hex string of its UTF-8
 # bytes (what MetaMask documents) or as plain text (what it also accepts); either way the
@@ -195,6 +201,63 @@ def wallet_user(wallet: LocalAccount) -> User:
     """The user the wallet signs in as, made beforehand so tests can give it memberships."""
     user, _ = user_get_or_create(address=wallet.address)
     return user
+
+
+@pytest.fixture
+def fresh_wallet(context: BrowserContext) -> LocalAccount:
+    """A newcomer's wallet: a new random key for this test alone, offered to every page of the
+    context as ``window.ethereum``. No user exists for it until it signs in."""
+    account: LocalAccount = Account.create()
+    install_wallet(context, account)
+    return account
+
+
+@pytest.fixture
+def another_person(
+    new_context: Callable[..., BrowserContext],
+) -> Callable[[], tuple[Page, LocalAccount]]:
+    """Another person at another browser: each call opens a context of its own (its own
+    cookies, so its own session) with a fresh wallet, and gives its page and key."""
+
+    def open_() -> tuple[Page, LocalAccount]:
+        context = new_context()
+        account: LocalAccount = Account.create()
+        install_wallet(context, account)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        return page, account
+
+    return open_
+
+
+def tour_shot(page: Page, name: str, *, height: int, start: Locator | None = None) -> None:
+    """Save ``height`` CSS pixels of ``page``, ``WIDTH`` wide, from its top (or from just above
+    ``start``), as a palette PNG named ``name`` in ``$DATADAO_TOUR_DIR`` (the README's tour
+    images); nothing when it is unset. The page is laid out at the tour's width and the
+    console's sidebar folded for the picture; both are put back after it."""
+    folder = os.environ.get(TOUR_DIR_VARIABLE, "")
+    if not folder:
+        return
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    before = page.viewport_size
+    page.set_viewport_size({"width": WIDTH, "height": height})
+    page.wait_for_load_state("networkidle")
+    sidebar = page.locator("#nav-sidebar")
+    fold = sidebar.count() > 0 and sidebar.is_visible()
+    if fold:
+        page.locator("#toggle-nav-sidebar").click()
+        expect(sidebar).to_be_hidden()
+    top = 0
+    if start is not None:
+        top = max(0, start.evaluate("el => el.getBoundingClientRect().top + window.scrollY") - 16)
+    png = page.screenshot(clip={"x": 0, "y": top, "width": WIDTH, "height": height}, full_page=True)
+    if fold:
+        page.locator("#toggle-nav-sidebar").click()
+        expect(sidebar).to_be_visible()
+    if before is not None:
+        page.set_viewport_size(before)
+    save_small_png(png, out / name)
 
 
 def sign_in(page: Page, wallet: LocalAccount, path: str = "/") -> None:

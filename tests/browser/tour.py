@@ -7,6 +7,11 @@ sign-in the script uses) once its worker has processed the demo's contributions:
 
 Each page is taken at 1000 CSS pixels wide, cut to its most telling part and stored as a
 palette PNG, so each image stays well under 150 KB.
+
+The ``journey-*.png`` images come from the browser journeys instead (no demo needed), which
+save their key pages with ``save_small_png`` when ``DATADAO_TOUR_DIR`` names a folder::
+
+    DATADAO_TOUR_DIR=docs/tour .venv/bin/python -m pytest tests/browser/test_journeys.py
 """
 
 from __future__ import annotations

@@ -296,6 +296,8 @@ def test_the_invite_page() -> None:
     valid = _browser(user).get(f"/daos/{dao.slug}/invite/{token}")
     assert valid.status_code == 200
     assert f'data-invite="{token}"' in valid.content.decode()
+    # Joined from the invite, the page goes on to the DAO's page (the link may be spent).
+    assert f'data-joined-url="/daos/{dao.slug}/"' in valid.content.decode()
     anonymous = Client().get(f"/daos/{dao.slug}/invite/{token}")
     assert anonymous.status_code == 200 and b"Sign in with your wallet" in anonymous.content
     assert Client().get(f"/daos/{dao.slug}/invite/wrong-token").status_code == 404
