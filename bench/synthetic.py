@@ -8,7 +8,7 @@ generator is fitted on the training rows and measured:
 
 * ``gan``: ours, default settings (``synthetic.gan.train.GanSettings``: 300 epochs at most,
   early stopping), rows drawn through the same schema-enforcing, copy-refusing sampler
-  ``synthetic.run`` uses;
+  ``synthetic.synthesize`` uses;
 * ``ctgan``: the ``ctgan`` package (BSL: bench only), 300 epochs, the fit-time reference;
   ``ctgan_eq``: CTGAN at the epochs our GAN actually ran (early stopping), when that differs;
 * ``copula``: our Gaussian copula, one per target class.

@@ -12,7 +12,7 @@ from datadao.models import DatasetStatus
 from datadao.services import dataset_set_status
 from ipfs.services import content_open_verified
 from synthetic import budget as budget_services
-from synthetic import services
+from synthetic import files, services
 from synthetic.models import JobStatus, SyntheticJob
 from synthetic.sample_tables import iris
 from tests.factories import DatasetFactory
@@ -23,7 +23,7 @@ def _iris_dataset():  # type: ignore[no-untyped-def]
     rows, schema = iris()
     dataset = DatasetFactory(kind="tabular", schema=schema)
     dataset_set_status(dataset=dataset, actor=None, status=DatasetStatus.OPEN)
-    inputs = services.job_root() / "inputs"
+    inputs = files.job_root() / "inputs"
     inputs.mkdir(exist_ok=True)
     with open(inputs / "iris.csv", "w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
@@ -287,7 +287,7 @@ def test_run_again_fails_when_the_rows_changed():
         dataset=dataset, actor=None, rows_wanted=20, method="copula", input_name="iris.csv"
     )
     assert run_synthetic_job(job.pk) == "done"
-    path = services.job_root() / "inputs" / "iris.csv"
+    path = files.job_root() / "inputs" / "iris.csv"
     path.write_text("\n".join(path.read_text().splitlines()[:-1]) + "\n")
     follow = services.job_rerun(job=SyntheticJob.objects.get(pk=job.pk), actor=None)
     assert run_synthetic_job(follow.pk) == "failed"
@@ -316,7 +316,7 @@ def test_a_job_keeps_its_constraints_and_conditions():
     assert job.report["conditions"] == ["species=virginica"]
     assert "range:petal length _cm_:1:6.9" in job.report["constraints"]["constraints"]
     assert job.status == JobStatus.PUBLISHED, job.report["generators"]["copula"]["gate"]
-    rows = list(csv.DictReader((services.job_root() / f"job-{job.pk}.csv").open()))
+    rows = list(csv.DictReader((files.job_root() / f"job-{job.pk}.csv").open()))
     assert len(rows) == 30 and {r["species"] for r in rows} == {"virginica"}
     assert all(1 <= float(r["petal length _cm_"]) <= 6.9 for r in rows)
 

@@ -12,7 +12,7 @@ from django.core.management import CommandError, call_command
 from synthetic.gan.settings import BUDGET_VALIDATE_EVERY, validate_every
 from synthetic.gan.train import train
 from synthetic.infer import parse_rows
-from synthetic.run import GanSettings, InputError, replay_arguments
+from synthetic.synthesize import GanSettings, InputError, replay_arguments
 from tests.synthetic.helpers import mixed_rows
 from tests.synthetic.test_run import write_csv
 
