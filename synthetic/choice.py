@@ -94,8 +94,8 @@ def _reason(
 ) -> str:
     mine = numbers[name]
     if not gates[name].passed:
-        failed = [c.name for c in gates[name].checks if not c.passed]
-        return f"fails the gate ({', '.join(failed)})"
+        failed = [_failed(c) for c in gates[name].checks if not c.passed]
+        return f"fails the gate ({'; '.join(failed)})"
     # A candidate that passes means some candidate won (the winner is the first that passes).
     assert winner is not None
     if name == winner:
@@ -121,6 +121,17 @@ def _reason(
         f"passes the gate with the same figures as the {LABELS.get(winner, winner)}, the "
         "simpler model"
     )
+
+
+# Checks whose value must reach the threshold (the others must stay at or below theirs).
+AT_LEAST = ("quality", "utility")
+
+
+def _failed(check: Any) -> str:
+    if check.value is None or (isinstance(check.value, float) and math.isnan(check.value)):
+        return f"{check.name} undefined"
+    side = "below" if check.name in AT_LEAST else "above"
+    return f"{check.name} {check.value:.3f} {side} {check.threshold:.3f}"
 
 
 def _describe(numbers: dict[str, Any]) -> str:
