@@ -8,10 +8,11 @@ generator is fitted on the training rows and measured:
 
 * ``gan``: ours, default settings (``synthetic.gan.train.GanSettings``: 300 epochs at most,
   early stopping), rows drawn through the same schema-enforcing, copy-refusing sampler
-  ``synthetic.run`` uses;
+  ``synthetic.synthesize`` uses;
 * ``ctgan``: the ``ctgan`` package (BSL: bench only), 300 epochs, the fit-time reference;
   ``ctgan_eq``: CTGAN at the epochs our GAN actually ran (early stopping), when that differs;
-* ``copula``: our Gaussian copula, one per target class.
+* ``copula``: our Gaussian copula, one per target class;
+* ``tvae``: our TVAE (``synthetic.tvae``), 300 epochs (``QUICK_EPOCHS`` in the quick run).
 
 Per run: fit seconds, seconds to sample 10 000 rows, and on ``n_train`` synthetic rows: the
 SDMetrics-equivalent quality score, the real ceiling (the hold-out's own score against the
@@ -35,6 +36,11 @@ in one process: a warm-up fit + sample, then the 5 seeds. At 30 epochs neither G
 converged: the quality targets apply to the full run only, and the quick run reports them as
 such. The JSON summary goes to stdout (and ``--json``); a markdown table to stderr (and
 ``--markdown``).
+
+``--candidates [--seeds N]``: the figure behind method "auto" instead. Per seed, the job's own
+``synthesize(method="auto")`` on wine_binned with default settings: copula, GAN and TVAE fitted
+on the same 65% and gated on the same 35% hold-out; each candidate's TSTR/TRTR, quality, gate
+verdict and seconds, and which one won. No CTGAN needed.
 """
 
 from __future__ import annotations
@@ -155,6 +161,22 @@ def _fit_and_sample(method: str, table: str, seed: int, epochs: int) -> dict[str
             forbidden=forbidden,
         )
         info = dict(model.info)
+    elif method == "tvae":
+        from synthetic.constraints import RowChecker, sample_valid
+        from synthetic.tvae.train import TvaeSettings
+        from synthetic.tvae.train import train as train_tvae
+
+        vae = train_tvae(train, seed=seed, settings=TvaeSettings(epochs=epochs))
+        fitted = time.perf_counter()
+        forbidden = set(train.concat(holdout).row_keys())
+        synthetic, _ = sample_valid(
+            vae.sample,
+            SAMPLE_ROWS,
+            rng=np.random.default_rng(seed),
+            checker=RowChecker(schema),
+            forbidden=forbidden,
+        )
+        info = dict(vae.info)
     elif method == "copula":
         from synthetic.constraints import RowChecker, sample_valid
         from synthetic.copula import GaussianCopula
@@ -291,7 +313,7 @@ def run(tables: list[str], seeds: list[int], quick: bool = False) -> dict[str, A
     warm-up then every seed, both GANs at ``QUICK_EPOCHS``."""
     results: dict[str, Any] = {}
     if not quick:
-        for method in ("gan", "ctgan", "copula"):  # the warm-up: page cache; not reported
+        for method in ("gan", "ctgan", "copula", "tvae"):  # the warm-up: page cache; not reported
             _run_worker(method, tables[0], seeds[:1], QUICK_EPOCHS)
     for table in tables:
         runs: dict[str, list[dict[str, Any]]] = {}
@@ -299,10 +321,11 @@ def run(tables: list[str], seeds: list[int], quick: bool = False) -> dict[str, A
             runs["gan"] = _run_worker("gan", table, seeds, QUICK_EPOCHS, warmup=True)
             runs["ctgan"] = _run_worker("ctgan", table, seeds, QUICK_EPOCHS, warmup=True)
             runs["copula"] = _run_worker("copula", table, seeds, warmup=True)
+            runs["tvae"] = _run_worker("tvae", table, seeds, QUICK_EPOCHS, warmup=True)
             for seed in seeds:
                 print(_line(table, runs, seed), file=sys.stderr)
         else:
-            runs = {"gan": [], "ctgan": [], "ctgan_eq": [], "copula": []}
+            runs = {"gan": [], "ctgan": [], "ctgan_eq": [], "copula": [], "tvae": []}
             for seed in seeds:
                 runs["gan"] += _run_worker("gan", table, [seed])
                 runs["ctgan"] += _run_worker("ctgan", table, [seed])
@@ -312,6 +335,7 @@ def run(tables: list[str], seeds: list[int], quick: bool = False) -> dict[str, A
                     equal[0]["epochs"] = epochs
                     runs["ctgan_eq"] += equal
                 runs["copula"] += _run_worker("copula", table, [seed])
+                runs["tvae"] += _run_worker("tvae", table, [seed])
                 print(_line(table, runs, seed), file=sys.stderr)
         for gan, ctgan in zip(runs["gan"], runs["ctgan"], strict=True):
             gan["fit_ratio_vs_ctgan"] = gan["fit_s"] / ctgan["fit_s"]
@@ -400,6 +424,83 @@ def markdown(summary: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def candidates(seeds: list[int], table: str = "wine_binned") -> dict[str, Any]:
+    """The figure for method "auto": per seed, ``synthesize(method="auto")`` with the default
+    settings (the GAN's 300 epochs at most with early stopping, TVAE's 300) on ``table``, split
+    65/35 as every job is; each candidate's gate figures on that hold-out (TSTR/TRTR, quality,
+    pass or fail) and fit-to-gate seconds, and which one the choice published. Medians over
+    the seeds, with every run kept. In-process and sequential (one torch thread each)."""
+    from synthetic import sample_tables
+    from synthetic.synthesize import synthesize
+
+    rows, schema = getattr(sample_tables, table)()
+    runs = []
+    for seed in seeds:
+        result = synthesize(rows, n_rows=SAMPLE_ROWS // 10, seed=seed, schema=schema, method="auto")
+        report = result.report
+        line = {"seed": seed, "winner": report["choice"]["winner"]}
+        for name, entry in report["generators"].items():
+            line[name] = {
+                "tstr_trtr": entry["utility"]["ratio"],
+                "quality": entry["quality"]["score"],
+                "real_ceiling": entry["real_ceiling"],
+                "passed": entry["gate"]["passed"],
+                "failed": [c["name"] for c in entry["gate"]["checks"] if not c["passed"]],
+                "seconds": entry["seconds"],
+                "epochs_run": entry["model"].get("epochs_run"),
+            }
+        runs.append(line)
+        print(
+            f"{table} seed {seed}: "
+            + "  ".join(
+                f"{n} u={line[n]['tstr_trtr']:.3f} q={line[n]['quality']:.3f} "
+                f"{'pass' if line[n]['passed'] else 'FAIL'} {line[n]['seconds']:.1f}s"
+                for n in ("copula", "gan", "tvae")
+            )
+            + f"  -> {line['winner']}",
+            file=sys.stderr,
+        )
+    summary: dict[str, Any] = {}
+    for name in ("copula", "gan", "tvae"):
+        summary[name] = {
+            key: _spread([r[name][key] for r in runs])
+            for key in ("tstr_trtr", "quality", "seconds")
+        }
+        summary[name]["passed"] = sum(r[name]["passed"] for r in runs)
+    winners = [r["winner"] for r in runs]
+    return {
+        "benchmark": "synthetic-candidates",
+        "table": table,
+        "seeds": seeds,
+        "holdout_fraction": HOLDOUT_FRACTION,
+        "rows_evaluated": SAMPLE_ROWS // 10,
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "summary": summary,
+        "wins": {n: winners.count(n) for n in sorted(set(map(str, winners)))},
+        "runs": runs,
+    }
+
+
+def candidates_markdown(result: dict[str, Any]) -> str:
+    lines = [
+        f"{result['table']}, {len(result['seeds'])} seeds, method auto (default settings): "
+        "median (min–max) on each seed's hold-out.",
+        "",
+        "| candidate | TSTR/TRTR | quality | fit+sample+gate s | passed the gate | won |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, m in result["summary"].items():
+        u, q, t = m["tstr_trtr"], m["quality"], m["seconds"]
+        lines.append(
+            f"| {name} | {u['median']:.3f} ({u['min']:.3f}–{u['max']:.3f}) | "
+            f"{q['median']:.3f} ({q['min']:.3f}–{q['max']:.3f}) | {t['median']:.1f} "
+            f"({t['min']:.1f}–{t['max']:.1f}) | {m['passed']}/{len(result['seeds'])} | "
+            f"{result['wins'].get(name, 0)} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=SEEDS, help="seeds per table")
@@ -411,8 +512,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", type=Path, help="also write the JSON summary here")
     parser.add_argument("--markdown", type=Path, help="also write the markdown table here")
+    parser.add_argument(
+        "--candidates",
+        action="store_true",
+        help="the method-auto figure instead: copula, GAN and TVAE through the same gate on "
+        "wine_binned, per seed",
+    )
     parser.add_argument("--worker", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+
+    if args.candidates:
+        figure = candidates(list(range(args.seeds)))
+        text = candidates_markdown(figure)
+        emit(figure, json_path=args.json, markdown_path=args.markdown, markdown=text, human=text)
+        return 0
 
     if args.worker:
         method, table, seeds, epochs, warmup = args.worker

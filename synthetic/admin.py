@@ -1,5 +1,6 @@
-"""Console pages for synthetic data: start a job, watch its progress, read its report and
-gate decision, cancel it, or choose the copula's rows when only they passed."""
+"""Console pages for synthetic data: start a job, watch its progress, read its report, gate
+decision and (for "auto") why a candidate won, cancel it, or choose the copula's rows when only
+they passed."""
 
 from __future__ import annotations
 
@@ -39,7 +40,8 @@ class JobForm(forms.ModelForm):
     method = forms.ChoiceField(
         choices=Method.choices,
         initial=Method.GAN,
-        help_text="GAN or copula for tabular datasets; augment for image datasets.",
+        help_text="GAN, TVAE or copula for tabular datasets (auto: all three, and the best "
+        "that passes the gate is published); augment for image datasets.",
     )
 
     class Meta:
@@ -162,6 +164,8 @@ class SyntheticJobAdmin(DaoScopedAdmin):
         if obj.passed is None:
             return "–"
         text = "passed" if obj.passed else "failed"
+        if obj.passed and obj.method == "auto":
+            text += f" ({obj.published_method} chosen)"
         if not obj.passed and obj.publishable == "copula":
             text += " (copula baseline passed: may be published instead)"
         return text
@@ -179,6 +183,17 @@ class SyntheticJobAdmin(DaoScopedAdmin):
             rows.append(
                 format_html("<p><b>{}</b>: {}</p><ul>{}</ul>", line["generator"], verdict, checks)
             )
+        choice = (obj.report or {}).get("choice")
+        if choice:
+            ranked = format_html_join(
+                "",
+                "<li>{}. {} {}: {}</li>",
+                (
+                    (line["rank"], name, line["outcome"], line["reason"])
+                    for name, line in choice["candidates"].items()
+                ),
+            )
+            rows.append(format_html("<p>Auto: {}</p><ol>{}</ol>", choice["ordering"], ranked))
         advice = (obj.report or {}).get("recommendation", {}).get("reason", "")
         return format_html("{}<p>{}</p>", format_html_join("", "{}", ((r,) for r in rows)), advice)
 

@@ -9,7 +9,7 @@ from django.db import transaction
 
 from datadao.models import Dataset, User
 from datadao.services import audit_record
-from synthetic.dp import DEFAULT_DELTA
+from synthetic.dp_request import DEFAULT_DELTA
 from synthetic.errors import SyntheticRefused
 from synthetic.models import ACTIVE, BUDGET_SLACK, PrivacyBudget, PrivacyCharge, SyntheticJob
 

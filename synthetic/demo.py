@@ -8,7 +8,7 @@ import csv
 
 from datadao import services as dao_services
 from datadao.models import DAO, Dataset, DatasetStatus, User
-from synthetic import services
+from synthetic import files, services
 from synthetic.models import SyntheticJob
 from synthetic.sample_tables import wine_binned
 
@@ -37,7 +37,7 @@ def load_demo_synthetic(*, dao: DAO, creator: User) -> SyntheticJob | None:
         dao_services.dataset_set_status(dataset=dataset, actor=creator, status=DatasetStatus.OPEN)
     if SyntheticJob.objects.filter(dataset=dataset).exists():
         return None
-    inputs = services.job_root() / "inputs"
+    inputs = files.job_root() / "inputs"
     inputs.mkdir(exist_ok=True)
     with open(inputs / INPUT_NAME, "w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))

@@ -1,8 +1,9 @@
 """The publication gate: may these synthetic rows be released? Pure.
 
 Every check reports its value, its threshold and a sentence for a person, pass or fail, so a
-DAO sees why a release was refused. ``recommend`` applies the fallback rule: when the GAN's
-rows fail and the copula baseline's pass, the copula's rows may be published instead.
+DAO sees why a release was refused. ``recommend`` applies the fallback rule: when the rows of
+the generator a job asked for (GAN or TVAE) fail and the copula baseline's pass, the copula's
+rows may be published instead. ``synthetic.choice`` picks among several that pass.
 """
 
 from __future__ import annotations
@@ -151,17 +152,23 @@ def _privacy(privacy: dict[str, Any], policy: GatePolicy) -> list[Check]:
     ]
 
 
-def recommend(gan: GateResult | None, copula: GateResult | None) -> dict[str, Any]:
-    """Which rows may be published: the GAN's if they pass, else the copula's if they pass."""
-    if gan is not None and gan.passed:
-        return {"publish": "gan", "reason": "the GAN's rows pass the gate"}
-    if copula is not None and copula.passed:
-        if gan is None:
-            return {"publish": "copula", "reason": "the copula's rows pass the gate"}
+# How reports and the console name each generator.
+LABELS = {"gan": "GAN", "copula": "copula", "tvae": "TVAE"}
+
+
+def recommend(requested: str, gates: dict[str, GateResult]) -> dict[str, Any]:
+    """Which rows may be published for a job that asked for ``requested``: its own if they
+    pass, else the copula baseline's if they pass (``gates``: every generator fitted)."""
+    label = LABELS.get(requested, requested)
+    mine = gates.get(requested)
+    if mine is not None and mine.passed:
+        return {"publish": requested, "reason": f"the {label}'s rows pass the gate"}
+    copula = gates.get("copula")
+    if requested != "copula" and copula is not None and copula.passed:
         return {
             "publish": "copula",
-            "reason": "the GAN's rows fail the gate; the copula baseline's rows pass and may be "
-            "published instead",
+            "reason": f"the {label}'s rows fail the gate; the copula baseline's rows pass and "
+            "may be published instead",
         }
     return {
         "publish": None,

@@ -17,7 +17,7 @@ MAX_INPUT_ROWS = 200_000
 
 def job_rows(job: SyntheticJob) -> list[dict[str, str | None]]:
     if job.input_name:
-        from synthetic.services import job_root
+        from synthetic.files import job_root
 
         with open(job_root() / "inputs" / job.input_name, newline="", encoding="utf-8") as f:
             return [dict(row) for row in islice(csv.DictReader(f), MAX_INPUT_ROWS)]

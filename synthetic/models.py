@@ -26,12 +26,18 @@ ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
 
 
 class Method(models.TextChoices):
-    """What ``services.job_create`` runs: a GAN or a Gaussian copula for tabular datasets, an
-    augmentation pipeline for image datasets (the check constraint names the same three)."""
+    """What ``services.job_create`` runs: a GAN, a TVAE, a Gaussian copula, or "auto" (all
+    three, the best that passes the gate) for tabular datasets; an augmentation pipeline for
+    image datasets (the check constraint names the same values)."""
 
     GAN = "gan", "GAN (tabular)"
     COPULA = "copula", "Gaussian copula (tabular)"
+    TVAE = "tvae", "TVAE (tabular)"
+    AUTO = "auto", "Auto: GAN, TVAE and copula, the best that passes the gate (tabular)"
     AUGMENT = "augment", "Augment (image datasets)"
+
+
+TABULAR_METHODS = (Method.GAN, Method.COPULA, Method.TVAE, Method.AUTO)
 
 
 class SyntheticJob(models.Model):
@@ -39,7 +45,7 @@ class SyntheticJob(models.Model):
     requested_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    # gan / copula for tabular datasets; augment for image datasets.
+    # gan / copula / tvae / auto for tabular datasets; augment for image datasets (``Method``).
     method = models.CharField(max_length=8, default="gan")
     # The augmentation pipeline (synthetic.images.AugmentSettings fields) for image jobs.
     augment = models.JSONField(default=dict, blank=True)
@@ -72,6 +78,7 @@ class SyntheticJob(models.Model):
     passed = models.BooleanField(null=True, blank=True)
     # Whose rows may be published when the requested generator failed the gate ("copula").
     publishable = models.CharField(max_length=8, blank=True)
+    # The generator whose rows were published (for "auto": the one the choice picked).
     published_method = models.CharField(max_length=8, blank=True)
     output_cid = models.CharField(max_length=128, blank=True)
     output_rows = models.PositiveIntegerField(default=0)
@@ -94,7 +101,7 @@ class SyntheticJob(models.Model):
                 condition=models.Q(status__in=JobStatus.values), name="synthetic_job_status_valid"
             ),
             models.CheckConstraint(
-                condition=models.Q(method__in=["gan", "copula", "augment"]),
+                condition=models.Q(method__in=["gan", "copula", "tvae", "auto", "augment"]),
                 name="synthetic_job_method_valid",
             ),
             models.CheckConstraint(

@@ -3,33 +3,24 @@ audited choice to publish the copula's rows when the GAN failed the gate."""
 
 from __future__ import annotations
 
-import csv
 import io
-from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from contributions.export import cell_text
 from datadao.dispatch import send_on_commit
 from datadao.models import Dataset, DatasetKind, User
 from datadao.services import audit_record
 from ipfs.services import content_add
 from synthetic.budget import charge, refuse_over_budget, reserved
-from synthetic.dp import DEFAULT_DELTA
+from synthetic.dp_request import DEFAULT_DELTA
 from synthetic.errors import SyntheticRefused
-from synthetic.models import ACTIVE, JobStatus, PrivacyBudget, SyntheticJob
+from synthetic.files import pin_outputs
+from synthetic.models import ACTIVE, TABULAR_METHODS, JobStatus, PrivacyBudget, SyntheticJob
 
 MAX_ATTEMPTS = 3
 MAX_ROWS = 1_000_000
-
-
-def job_root() -> Path:
-    path = Path(settings.DATA_DIR) / "synthetic"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def dispatch(job_id: int) -> None:
@@ -56,11 +47,11 @@ def job_create(
     infer_constraints: bool = True,
 ) -> SyntheticJob:
     """Queue a generation job (or, for an image dataset, an augmentation job). Refuses
-    other dataset kinds, a target that is not a column, a row count out of range, both epochs
-    and a time budget, invalid augmentation settings, constraints or conditions that do not
-    parse or name no column of the schema, and a DP job that would take the
-    dataset over its privacy budget (the dataset row is locked, so two jobs cannot both slip
-    under it)."""
+    other dataset kinds, an unknown method, DP with any method but the GAN, a target that is
+    not a column, a row count out of range, both epochs and a time budget, invalid
+    augmentation settings, constraints or conditions that do not parse or name no column of
+    the schema, and a DP job that would take the dataset over its privacy budget (the dataset
+    row is locked, so two jobs cannot both slip under it)."""
     dataset = Dataset.objects.select_for_update().select_related("dao").get(pk=dataset.pk)
     images = dataset.kind == DatasetKind.FILES and any(
         t.startswith("image/") for t in dataset.schema.get("media_types", [])
@@ -73,8 +64,10 @@ def job_create(
         raise SyntheticRefused(
             "Synthetic data is generated for tabular datasets and augmented for image ones."
         )
-    elif method not in ("gan", "copula"):
-        raise SyntheticRefused(f"Unknown method {method!r}: use 'gan' or 'copula'.")
+    elif method not in TABULAR_METHODS:
+        raise SyntheticRefused(
+            f"Unknown method {method!r}: use one of {', '.join(map(repr, TABULAR_METHODS))}."
+        )
     if not 1 <= rows_wanted <= MAX_ROWS:
         raise SyntheticRefused(f"Rows wanted must be from 1 to {MAX_ROWS}.")
     if epochs and time_budget_s:
@@ -85,6 +78,13 @@ def job_create(
     if not images:
         _check_rules(dataset.schema, constraints or [], conditions or {}, input_name)
     if dp_epsilon is not None:
+        if method != "gan":
+            # Only the GAN's critic is trained under the DP-SGD accountant.
+            raise SyntheticRefused(
+                f"Differential privacy is only available with the method 'gan', not "
+                f"{method!r}: TVAE and the copula have no privacy accountant, and 'auto' "
+                "would compare candidates on real rows outside it."
+            )
         if dp_epsilon <= 0 or not (dp_delta is None or 0 < dp_delta < 1):
             raise SyntheticRefused("ε must be above 0 and δ between 0 and 1.")
         budget = PrivacyBudget.objects.select_for_update().filter(dataset=dataset).first()
@@ -197,48 +197,6 @@ def job_cancel(*, job: SyntheticJob, actor: User | None) -> SyntheticJob:
     return job
 
 
-def rows_csv(rows: list[dict[str, Any]], columns: list[str], job_id: int) -> bytes:
-    """The published CSV: every row flagged synthetic and carrying its job id."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([*columns, "synthetic", "synthetic_job"])
-    for row in rows:
-        cells = ["" if row.get(c) is None else cell_text(row[c]) for c in columns]
-        writer.writerow([*cells, "true", job_id])
-    return out.getvalue().encode("utf-8")
-
-
-def rows_parquet(rows: list[dict[str, Any]], columns: list[str], job_id: int) -> bytes:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    table = pa.Table.from_pylist(
-        [
-            {**{c: row.get(c) for c in columns}, "synthetic": True, "synthetic_job": job_id}
-            for row in rows
-        ]
-    )
-    out = io.BytesIO()
-    pq.write_table(table, out)
-    return out.getvalue()
-
-
-def _pin_outputs(job: SyntheticJob, result: Any, columns: list[str]) -> tuple[str, str, str]:
-    label = f"synthetic:{job.pk}"
-    data = rows_csv(result.rows, columns, job.pk)
-    (job_root() / f"job-{job.pk}.csv").write_bytes(data)
-    output = content_add(stream=io.BytesIO(data), label=label, content_type="text/csv")
-    parquet = content_add(
-        stream=io.BytesIO(rows_parquet(result.rows, columns, job.pk)),
-        label=label,
-        content_type="application/vnd.apache.parquet",
-    )
-    model = content_add(
-        stream=io.BytesIO(result.checkpoint), label=label, content_type="application/octet-stream"
-    )
-    return output.cid, parquet.cid, model.cid
-
-
 @transaction.atomic
 def job_finish(*, job_id: int, result: Any, columns: list[str]) -> None:
     """Store a finished run: the report always; the rows (pinned CSV + checkpoint) only when
@@ -251,7 +209,7 @@ def job_finish(*, job_id: int, result: Any, columns: list[str]) -> None:
     job.passed = result.passed
     job.publishable = result.publish or ""
     if result.passed:
-        job.output_cid, job.parquet_cid, job.checkpoint_cid = _pin_outputs(job, result, columns)
+        job.output_cid, job.parquet_cid, job.checkpoint_cid = pin_outputs(job, result, columns)
         job.output_rows = len(result.rows)
         job.published_method = result.method
         _end(job, JobStatus.PUBLISHED, "")
@@ -283,15 +241,15 @@ def _end(job: SyntheticJob, status: str, error: str) -> None:
 
 @transaction.atomic
 def job_publish_copula(*, job: SyntheticJob, actor: User) -> SyntheticJob:
-    """The DAO chooses to publish the copula baseline's rows for a job whose GAN failed the
-    gate while the copula passed it: an explicit, audited choice, recorded in the provenance.
-    The copula is re-fitted and sampled with the job's seed (deterministic, so these are the
-    rows the report evaluated) in a follow-up job run."""
+    """The DAO chooses to publish the copula baseline's rows for a job whose generator (GAN
+    or TVAE) failed the gate while the copula passed it: an explicit, audited choice, recorded
+    in the provenance. The copula is re-fitted and sampled with the job's seed (deterministic,
+    so these are the rows the report evaluated) in a follow-up job run."""
     job = SyntheticJob.objects.select_for_update().get(pk=job.pk)
     if job.status != JobStatus.REJECTED_BY_GATE or job.publishable != "copula":
         raise SyntheticRefused(
-            "Only a job whose GAN failed the gate while the copula baseline passed it can "
-            "publish the copula's rows."
+            "Only a job whose generator failed the gate while the copula baseline passed it "
+            "can publish the copula's rows."
         )
     follow = SyntheticJob.objects.create(
         dataset=job.dataset,
@@ -301,7 +259,10 @@ def job_publish_copula(*, job: SyntheticJob, actor: User) -> SyntheticJob:
         seed=job.seed,
         target=job.target,
         input_name=job.input_name,
-        provenance={"chosen_over_gan_job": job.pk, "chosen_by": actor.address},
+        provenance={
+            f"chosen_over_{job.method}_job": job.pk,
+            "chosen_by": actor.address,
+        },
     )
     audit_record(
         actor=actor,
@@ -322,7 +283,7 @@ def job_rerun(*, job: SyntheticJob, actor: User | None) -> SyntheticJob:
     that hash differently from the provenance's, so a non-DP job's rows come out byte for
     byte the same. Refuses unfinished, image and DP jobs (DP noise is not from the seed)."""
     from synthetic.infer import InputError
-    from synthetic.run import replay_arguments
+    from synthetic.provenance import replay_arguments
 
     job = SyntheticJob.objects.select_for_update().get(pk=job.pk)
     if job.status not in (JobStatus.PUBLISHED, JobStatus.REJECTED_BY_GATE):
@@ -333,7 +294,18 @@ def job_rerun(*, job: SyntheticJob, actor: User | None) -> SyntheticJob:
         replay = replay_arguments(job.provenance)
     except InputError as exc:
         raise SyntheticRefused(f"Job {job.pk} cannot run again: {exc}.") from exc
-    settings = replay["gan_settings"]
+    # A job has one epochs field: the epochs its neural generator actually ran (under "auto",
+    # the GAN's, which must then be the TVAE's too).
+    ran = {"gan": replay["gan_settings"], "tvae": replay["tvae_settings"]}
+    if replay["method"] == "auto" and job.time_budget_s:
+        gan_epochs, tvae_epochs = ran["gan"].epochs, ran["tvae"].epochs
+        if gan_epochs != tvae_epochs:
+            raise SyntheticRefused(
+                f"Job {job.pk} cannot run again as a job: under its time budget the GAN ran "
+                f"{gan_epochs} epochs and the TVAE {tvae_epochs}, and a job takes one epoch "
+                "count; repeat it with manage.py synthesize --from-provenance."
+            )
+    settings = ran.get(replay["method"], replay["gan_settings"])
     follow = SyntheticJob.objects.create(
         dataset=job.dataset,
         requested_by=actor,
@@ -341,7 +313,9 @@ def job_rerun(*, job: SyntheticJob, actor: User | None) -> SyntheticJob:
         rows_wanted=replay["n_rows"],
         seed=replay["seed"],
         epochs=settings.epochs if job.time_budget_s else job.epochs,
-        validate_every=settings.validate_every if job.time_budget_s else job.validate_every,
+        validate_every=(
+            getattr(settings, "validate_every", 0) if job.time_budget_s else job.validate_every
+        ),
         target=replay["target"] or "",
         input_name=job.input_name,
         constraints=replay["constraints"],

@@ -11,7 +11,7 @@ from synthetic import services
 from synthetic.constraints import ConstraintError
 from synthetic.inputs import job_rows
 from synthetic.models import JobStatus
-from synthetic.run import Cancelled, GanSettings, InputError, synthesize
+from synthetic.synthesize import Cancelled, GanSettings, InputError, TvaeSettings, synthesize
 
 logger = logging.getLogger(__name__)
 # Progress is written at most this often (a GAN reports every epoch).
@@ -43,6 +43,8 @@ def run_synthetic_job(job_id: int) -> str:
         settings["validate_every"] = job.validate_every
     if job.dp_epsilon is not None:
         settings["dp"] = {"epsilon": job.dp_epsilon, "delta": job.dp_delta or 1e-5}
+    # TVAE takes the same epochs or time budget as the GAN (each, under "auto").
+    tvae = {k: v for k, v in settings.items() if k in ("epochs", "time_budget_s")}
     try:
         rows = job_rows(job)
         if not rows:
@@ -58,6 +60,7 @@ def run_synthetic_job(job_id: int) -> str:
             target=job.target or None,
             method=job.method,
             gan_settings=GanSettings.from_dict(settings),
+            tvae_settings=TvaeSettings.from_dict(tvae),
             on_progress=on_progress,
             should_stop=lambda: cancelled[0],
             constraints=job.constraints or [],
@@ -99,7 +102,7 @@ def _repeated(job) -> dict[str, str] | None:  # type: ignore[no-untyped-def]
 
 
 def _run_augment(job, on_progress, cancelled) -> str:  # type: ignore[no-untyped-def]
-    from synthetic.augment_run import NoImages, run_augmentation
+    from synthetic.image_job import NoImages, run_augmentation
 
     def progress(event: dict) -> bool:  # type: ignore[type-arg]
         on_progress(event)

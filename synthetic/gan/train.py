@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
-from ..dp import DPRequest
+from ..dp_request import DPRequest
 from ..table import Table, train_holdout_split
 from .model import Conditions, Critic
 from .sample import TabularGAN, build_generator
@@ -82,7 +82,7 @@ def _train(
     should_stop: Callable[[], bool] | None,
     public: dict[str, dict[str, Any]],
 ) -> TabularGAN:
-    from .dp import DPSteps, split_request
+    from .dp_sgd import DPSteps, split_request
     from .dp_stats import private_statistics
 
     start = time.monotonic()

@@ -38,10 +38,10 @@ def test_the_method_is_a_select_of_the_supported_methods() -> None:
     client = _as(dataset.dao.creator)
     body = client.get(ADD).content.decode()
     assert '<select name="method"' in body
-    for value in ("gan", "copula", "augment"):
+    for value in ("gan", "copula", "tvae", "auto", "augment"):
         assert f'<option value="{value}"' in body
     assert '<input type="text" name="method"' not in body
-    assert set(Method.values) == {"gan", "copula", "augment"}
+    assert set(Method.values) == {"gan", "copula", "tvae", "auto", "augment"}
 
     refused = client.post(ADD, _form(dataset, "gann"))
     assert refused.status_code == 200
@@ -54,6 +54,18 @@ def test_the_method_is_a_select_of_the_supported_methods() -> None:
     assert created.status_code == 302, created.content.decode()[-1500:]
     job = SyntheticJob.objects.get()
     assert job.method == "copula" and job.requested_by == dataset.dao.creator
+    for method in ("tvae", "auto"):
+        assert client.post(ADD, _form(dataset, method)).status_code == 302
+    assert set(SyntheticJob.objects.values_list("method", flat=True)) == {
+        "copula",
+        "tvae",
+        "auto",
+    }
+
+    # DP is refused for TVAE on the form, naming the problem; nothing is stored.
+    refused = client.post(ADD, {**_form(dataset, "tvae"), "dp_epsilon": "1"}, follow=True)
+    assert "only available with the method" in refused.content.decode()
+    assert SyntheticJob.objects.count() == 3
 
 
 def test_another_daos_admin_cannot_start_a_job_on_this_dataset() -> None:

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from synthetic.dp import BudgetExceeded, DPRequest, DPSettingsError, check_budget, remaining_budget
+from synthetic.dp_request import (
+    BudgetExceeded,
+    DPRequest,
+    DPSettingsError,
+    check_budget,
+    remaining_budget,
+)
 from synthetic.gan.train import GanSettings, train
 from synthetic.infer import InputError
-from synthetic.run import synthesize
+from synthetic.synthesize import synthesize
 from tests.synthetic.helpers import load, mixed_rows
 
 # Iris's columns are lengths in cm: a range anyone may declare without looking at the rows.

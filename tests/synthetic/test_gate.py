@@ -120,15 +120,20 @@ def test_recommend_falls_back_to_the_copula() -> None:
             "privacy": {"copy_rate": 0.1, "share_closer_to_training": 0.9},
         }
     )
-    assert recommend(good, bad)["publish"] == "gan"
-    fallback = recommend(bad, good)
+    assert recommend("gan", {"gan": good, "copula": bad})["publish"] == "gan"
+    fallback = recommend("gan", {"gan": bad, "copula": good})
     assert fallback["publish"] == "copula"
-    assert "copula baseline's rows pass and may be published instead" in fallback["reason"]
-    assert recommend(bad, bad)["publish"] is None
-    assert recommend(None, good) == {
+    assert fallback["reason"] == (
+        "the GAN's rows fail the gate; the copula baseline's rows pass and may be published instead"
+    )
+    tvae = recommend("tvae", {"tvae": bad, "copula": good})
+    assert tvae["publish"] == "copula" and tvae["reason"].startswith("the TVAE's rows fail")
+    assert recommend("gan", {"gan": bad, "copula": bad})["publish"] is None
+    assert recommend("copula", {"copula": good}) == {
         "publish": "copula",
         "reason": "the copula's rows pass the gate",
     }
+    assert recommend("copula", {"copula": bad})["publish"] is None
 
 
 def column_shuffled(train: Table, rng: np.random.Generator) -> Table:

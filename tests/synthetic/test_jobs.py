@@ -12,20 +12,20 @@ from datadao.models import DatasetStatus
 from datadao.services import dataset_set_status
 from ipfs.services import content_open_verified
 from synthetic import budget as budget_services
-from synthetic import services
+from synthetic import files, services
 from synthetic.models import JobStatus, SyntheticJob
-from synthetic.sample_tables import iris
+from synthetic.sample_tables import iris, wine_binned
 from tests.factories import DatasetFactory
 from tests.fixtures_celery import start_worker, wait_for
 
 
-def _iris_dataset():  # type: ignore[no-untyped-def]
-    rows, schema = iris()
+def _iris_dataset(table=iris, name: str = "iris.csv"):  # type: ignore[no-untyped-def]
+    rows, schema = table()
     dataset = DatasetFactory(kind="tabular", schema=schema)
     dataset_set_status(dataset=dataset, actor=None, status=DatasetStatus.OPEN)
-    inputs = services.job_root() / "inputs"
+    inputs = files.job_root() / "inputs"
     inputs.mkdir(exist_ok=True)
-    with open(inputs / "iris.csv", "w", newline="", encoding="utf-8") as f:
+    with open(inputs / name, "w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
@@ -287,7 +287,7 @@ def test_run_again_fails_when_the_rows_changed():
         dataset=dataset, actor=None, rows_wanted=20, method="copula", input_name="iris.csv"
     )
     assert run_synthetic_job(job.pk) == "done"
-    path = services.job_root() / "inputs" / "iris.csv"
+    path = files.job_root() / "inputs" / "iris.csv"
     path.write_text("\n".join(path.read_text().splitlines()[:-1]) + "\n")
     follow = services.job_rerun(job=SyntheticJob.objects.get(pk=job.pk), actor=None)
     assert run_synthetic_job(follow.pk) == "failed"
@@ -316,7 +316,7 @@ def test_a_job_keeps_its_constraints_and_conditions():
     assert job.report["conditions"] == ["species=virginica"]
     assert "range:petal length _cm_:1:6.9" in job.report["constraints"]["constraints"]
     assert job.status == JobStatus.PUBLISHED, job.report["generators"]["copula"]["gate"]
-    rows = list(csv.DictReader((services.job_root() / f"job-{job.pk}.csv").open()))
+    rows = list(csv.DictReader((files.job_root() / f"job-{job.pk}.csv").open()))
     assert len(rows) == 30 and {r["species"] for r in rows} == {"virginica"}
     assert all(1 <= float(r["petal length _cm_"]) <= 6.9 for r in rows)
 
@@ -366,3 +366,92 @@ def test_console_run_again_queues_a_repeat_and_refuses_an_unfinished_job():
     assert not SyntheticJob.objects.filter(rerun_of=queued).exists()
     event = AuditEvent.objects.get(verb="synthetic.job_rerun")
     assert event.actor == dataset.dao.creator and event.details["repeats_job"] == done.pk
+
+
+@pytest.mark.django_db
+def test_auto_job_publishes_the_winner_and_records_the_comparison():
+    from synthetic.tasks import run_synthetic_job
+
+    dataset = _iris_dataset(wine_binned, "wine.csv")
+    job = services.job_create(
+        dataset=dataset,
+        actor=None,
+        rows_wanted=100,  # the gate's figures on fewer rows are too noisy to pass reliably
+        seed=0,
+        method="auto",
+        epochs=8,
+        input_name="wine.csv",
+    )
+    assert run_synthetic_job(job.pk) == "done"
+    assert run_synthetic_job(job.pk) == "skipped"
+    job.refresh_from_db()
+    choice = job.report["choice"]
+    assert set(job.report["generators"]) == set(choice["candidates"]) == {"copula", "gan", "tvae"}
+    assert job.provenance["tvae_settings"]["epochs"] == 8 == job.provenance["settings"]["epochs"]
+    assert job.provenance["tvae_training"]["epochs_run"] == 8
+    winner = choice["winner"]
+    assert winner is not None, choice["reason"]
+    assert job.status == JobStatus.PUBLISHED and job.passed
+    assert job.published_method == winner == job.provenance["generator"]
+    assert job.report["generators"][winner]["gate"]["passed"]
+    assert job.output_rows == 100 and job.output_cid and job.checkpoint_cid
+    for name, line in choice["candidates"].items():
+        assert line["outcome"] == ("won" if name == winner else "lost") and line["reason"]
+
+
+@pytest.mark.django_db
+def test_an_auto_job_no_candidate_passes_is_rejected_with_every_figure():
+    from synthetic.tasks import run_synthetic_job
+
+    dataset = _iris_dataset()  # iris's one-decimal rows: every generator copies too often
+    job = services.job_create(
+        dataset=dataset, actor=None, rows_wanted=30, method="auto", epochs=4, input_name="iris.csv"
+    )
+    assert run_synthetic_job(job.pk) == "done"
+    job.refresh_from_db()
+    choice = job.report["choice"]
+    assert choice["winner"] is None, choice["reason"]
+    assert job.status == JobStatus.REJECTED_BY_GATE and job.passed is False
+    assert not job.output_cid and job.publishable == "" and job.published_method == ""
+    for name, line in choice["candidates"].items():
+        assert line["reason"].startswith("fails the gate (")
+        assert "quality" in job.report["generators"][name]
+
+
+@pytest.mark.django_db
+def test_tvae_job_runs_and_runs_again_from_its_provenance_and_dp_is_refused():
+    from synthetic.tasks import run_synthetic_job
+
+    dataset = _iris_dataset()
+    for method in ("tvae", "auto", "copula"):
+        with pytest.raises(services.SyntheticRefused, match="only available with the method 'gan'"):
+            services.job_create(
+                dataset=dataset, actor=None, rows_wanted=10, method=method, dp_epsilon=1.0
+            )
+    assert not SyntheticJob.objects.exists()
+    job = services.job_create(
+        dataset=dataset,
+        actor=None,
+        rows_wanted=30,
+        seed=1,
+        method="tvae",
+        time_budget_s=1,
+        input_name="iris.csv",
+    )
+    assert run_synthetic_job(job.pk) == "done"
+    job.refresh_from_db()
+    assert set(job.report["generators"]) == {"tvae", "copula"}
+    assert "choice" not in job.report
+    training = job.provenance["tvae_training"]
+    assert training["stopped"] == "time_budget" and training["epochs_run"] >= 1
+    assert job.provenance["tvae_settings"]["time_budget_s"] == 1
+    follow = services.job_rerun(job=job, actor=None)
+    assert (follow.method, follow.epochs, follow.time_budget_s) == (
+        "tvae",
+        training["epochs_run"],
+        None,
+    )
+    assert run_synthetic_job(follow.pk) == "done"
+    follow.refresh_from_db()
+    assert follow.provenance["output_sha256"] == job.provenance["output_sha256"]
+    assert follow.report["generators"]["tvae"]["gate"] == job.report["generators"]["tvae"]["gate"]

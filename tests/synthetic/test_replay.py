@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
+from synthetic import sample_tables
 from synthetic.gan.settings import BUDGET_VALIDATE_EVERY, validate_every
 from synthetic.gan.train import train
 from synthetic.infer import parse_rows
-from synthetic.run import GanSettings, InputError, replay_arguments
+from synthetic.synthesize import GanSettings, InputError, replay_arguments
 from tests.synthetic.helpers import mixed_rows
 from tests.synthetic.test_run import write_csv
 
@@ -110,3 +111,28 @@ def test_a_time_budget_validates_every_ten_epochs_by_default() -> None:
     assert gan.info["validate_every"] == BUDGET_VALIDATE_EVERY
     scored = [e.epoch for e in events if e.score is not None]
     assert scored == list(range(10, gan.info["epochs_run"] + 1, 10)) and len(scored) >= 2
+
+
+def test_the_cli_runs_auto_prints_the_choice_and_repeats_it(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    rows, schema = sample_tables.wine_binned()
+    source = write_csv(tmp_path / "wine.csv", rows)
+    (tmp_path / "schema.json").write_text(json.dumps(schema))
+    first, second, report = tmp_path / "a.csv", tmp_path / "b.csv", tmp_path / "report.json"
+    common = [str(source), "--schema", str(tmp_path / "schema.json")]
+    call_command(
+        "synthesize", *common, "--rows", "100", "--seed", "0", "--method", "auto",
+        "--epochs", "8", "--output", str(first), "--report", str(report),
+    )  # fmt: skip
+    printed = capsys.readouterr().out
+    recorded = json.loads(report.read_text())
+    winner = recorded["choice"]["winner"]
+    assert winner is not None
+    assert "auto: only candidates that pass the gate" in printed
+    assert f". {winner} won: passes the gate with TSTR/TRTR" in printed
+    for name in ("copula", "gan", "tvae"):
+        assert f"{name}: quality " in printed
+    assert recorded["provenance"]["tvae_settings"]["epochs"] == 8
+    call_command(
+        "synthesize", *common, "--output", str(second), "--from-provenance", str(report),
+    )  # fmt: skip
+    assert second.read_bytes() == first.read_bytes()

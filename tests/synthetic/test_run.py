@@ -15,7 +15,8 @@ from synthetic import sample_tables
 from synthetic.constraints import RowChecker
 from synthetic.gan.train import Cancelled, GanSettings
 from synthetic.infer import InputError, parse_rows
-from synthetic.run import load_model, sample_from_checkpoint, synthesize
+from synthetic.stored_model import load_model, sample_from_checkpoint
+from synthetic.synthesize import synthesize
 from synthetic.table import train_holdout_split
 from tests.synthetic.helpers import mixed_rows
 

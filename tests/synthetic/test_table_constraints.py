@@ -13,7 +13,8 @@ from django.core.management import CommandError, call_command
 
 from synthetic.constraints import ConstraintError, RowChecker, sample_valid
 from synthetic.infer import InputError, parse_rows
-from synthetic.run import GanSettings, sample_from_checkpoint, synthesize
+from synthetic.stored_model import sample_from_checkpoint
+from synthetic.synthesize import GanSettings, synthesize
 from synthetic.table import Table, specs_from_schema
 from synthetic.table_constraints import (
     ConstraintSet,

@@ -13,17 +13,18 @@ from django.core.management.base import BaseCommand, CommandError
 
 from synthetic.checkpoint import CheckpointError
 from synthetic.constraints import ConstraintError
-from synthetic.dp import DEFAULT_DELTA
+from synthetic.dp_request import DEFAULT_DELTA
 from synthetic.gan.train import GanSettings
 from synthetic.infer import InputError
-from synthetic.run import METHODS, replay_arguments, synthesize
+from synthetic.synthesize import METHODS, TvaeSettings, replay_arguments, synthesize
 
 MAX_INPUT_BYTES = 256 * 1024 * 1024
 
 
 class Command(BaseCommand):
     help = (
-        "Fit a generator (our tabular GAN, or the Gaussian-copula baseline) on INPUT.csv and "
+        "Fit a generator (our tabular GAN, a TVAE, or the Gaussian-copula baseline; --method "
+        "auto fits all three and keeps the best that passes the gate) on INPUT.csv and "
         "write --rows synthetic rows that satisfy the schema and copy no real row; print how "
         "they score on quality, utility and privacy and whether the gate allows publishing "
         "them. Column types are inferred unless --schema gives a dataset schema. Example: "
@@ -46,14 +47,19 @@ class Command(BaseCommand):
         parser.add_argument("--checkpoint", metavar="MODEL.bin", help="Write the model bytes")
         parser.add_argument("--target", help="Column a model would predict (kept per class)")
         budget = parser.add_mutually_exclusive_group()
-        budget.add_argument("--epochs", type=int, help="GAN epochs (default 300)")
+        budget.add_argument("--epochs", type=int, help="GAN and TVAE epochs (default 300)")
         budget.add_argument(
             "--time-budget",
             type=float,
             metavar="SECONDS",
-            help="Stop GAN training after this many seconds",
+            help="Stop GAN (and TVAE) training after this many seconds (each)",
         )
-        parser.add_argument("--method", choices=METHODS, help="gan (default) or copula")
+        parser.add_argument(
+            "--method",
+            choices=METHODS,
+            help="gan (default), copula, tvae, or auto (all three; the best that passes the "
+            "gate is written)",
+        )
         parser.add_argument(
             "--constraint",
             action="append",
@@ -131,16 +137,18 @@ class Command(BaseCommand):
         for name in ("rows", "seed"):
             if options[name] is None:
                 raise CommandError(f"--{name} is required (unless --from-provenance)")
-        settings = GanSettings()
+        settings, tvae = GanSettings(), TvaeSettings()
         if options["epochs"] is not None:
             if options["epochs"] < 1:
                 raise CommandError("--epochs must be at least 1")
             settings = GanSettings(epochs=options["epochs"])
+            tvae = TvaeSettings(epochs=options["epochs"])
         elif options["time_budget"] is not None:
             if options["time_budget"] <= 0:
                 raise CommandError("--time-budget must be above 0 seconds")
             # The budget, not the epoch count, ends training.
             settings = GanSettings(epochs=100_000, time_budget_s=options["time_budget"])
+            tvae = TvaeSettings(epochs=100_000, time_budget_s=options["time_budget"])
         if options["dp_delta"] is not None and options["dp_epsilon"] is None:
             raise CommandError("--dp-delta needs --dp-epsilon")
         if options["dp_epsilon"] is not None:
@@ -152,6 +160,7 @@ class Command(BaseCommand):
             "target": options["target"],
             "method": options["method"] or "gan",
             "gan_settings": settings,
+            "tvae_settings": tvae,
             "constraints": options["constraint"],
             "conditions": options["condition"],
             "infer_constraints": not options["no_inferred_constraints"],
@@ -171,6 +180,11 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"gan trained {training['epochs_run']} epochs (stopped: {training['stopped']}; "
                 f"{training['validations']} validations, best at epoch {training['best_epoch']})"
+            )
+        training = result.provenance.get("tvae_training")
+        if training and result.method == "tvae":
+            self.stdout.write(
+                f"tvae trained {training['epochs_run']} epochs (stopped: {training['stopped']})"
             )
         self.stdout.write(f"wrote {len(result.rows)} rows to {options['output']}")
         if not result.passed:
@@ -194,7 +208,8 @@ REPLAYED = (
 
 
 def summary(report: dict[str, Any]) -> list[str]:
-    """One line per generator, then the recommendation."""
+    """One line per generator, then (for --method auto) the choice, then the
+    recommendation."""
     lines = []
     for name, part in report["generators"].items():
         verdict = "PASS" if part["gate"]["passed"] else "FAIL"
@@ -213,6 +228,11 @@ def summary(report: dict[str, Any]) -> list[str]:
         )
     if report.get("conditions"):
         lines.append("rows generated only for " + " and ".join(report["conditions"]))
+    choice = report.get("choice")
+    if choice is not None:
+        lines.append(f"auto: {choice['ordering']}")
+        for name, line in choice["candidates"].items():
+            lines.append(f"  {line['rank']}. {name} {line['outcome']}: {line['reason']}")
     lines.append(f"recommendation: {report['recommendation']['reason']}")
     return lines
 

@@ -10,9 +10,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from synthetic.candidates import evaluate_and_gate
 from synthetic.infer import InputError, infer_schema, parse_rows
 from synthetic.management.commands.synthesize import figures, read_csv, read_json
-from synthetic.run import evaluate_and_gate
 
 
 class Command(BaseCommand):

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from ..dp import DPRequest
+from ..dp_request import DPRequest
 from .model import activate, condition_loss
 from .secure_random import secure_normal, secure_uniform
 from .steps import Steps

@@ -1,0 +1,64 @@
+"""A synthetic job's files: where they live on disk (inputs given for a job, the CSV it
+wrote), the published rows' bytes (CSV and Parquet, every row flagged synthetic with its job
+id), and their pins with the model checkpoint."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+
+from contributions.export import cell_text
+from ipfs.services import content_add
+from synthetic.models import SyntheticJob
+
+
+def job_root() -> Path:
+    path = Path(settings.DATA_DIR) / "synthetic"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def rows_csv(rows: list[dict[str, Any]], columns: list[str], job_id: int) -> bytes:
+    """The published CSV: every row flagged synthetic and carrying its job id."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([*columns, "synthetic", "synthetic_job"])
+    for row in rows:
+        cells = ["" if row.get(c) is None else cell_text(row[c]) for c in columns]
+        writer.writerow([*cells, "true", job_id])
+    return out.getvalue().encode("utf-8")
+
+
+def rows_parquet(rows: list[dict[str, Any]], columns: list[str], job_id: int) -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pylist(
+        [
+            {**{c: row.get(c) for c in columns}, "synthetic": True, "synthetic_job": job_id}
+            for row in rows
+        ]
+    )
+    out = io.BytesIO()
+    pq.write_table(table, out)
+    return out.getvalue()
+
+
+def pin_outputs(job: SyntheticJob, result: Any, columns: list[str]) -> tuple[str, str, str]:
+    label = f"synthetic:{job.pk}"
+    data = rows_csv(result.rows, columns, job.pk)
+    (job_root() / f"job-{job.pk}.csv").write_bytes(data)
+    output = content_add(stream=io.BytesIO(data), label=label, content_type="text/csv")
+    parquet = content_add(
+        stream=io.BytesIO(rows_parquet(result.rows, columns, job.pk)),
+        label=label,
+        content_type="application/vnd.apache.parquet",
+    )
+    model = content_add(
+        stream=io.BytesIO(result.checkpoint), label=label, content_type="application/octet-stream"
+    )
+    return output.cid, parquet.cid, model.cid
