@@ -29,6 +29,7 @@ _TASK_DONE = re.compile(r"Task (\S+?)\[[0-9a-f-]+\] succeeded in ([0-9.e-]+)s")
 
 
 def task_times(logs: list[str]) -> dict[str, list[float]]:
+    """Per task name, the seconds of each run, from the workers' "succeeded in" log lines."""
     times: dict[str, list[float]] = {}
     for text in logs:
         for name, seconds in _TASK_DONE.findall(text):
@@ -47,6 +48,8 @@ class Fleet:
 
 @dataclass
 class Bench:
+    """One run: its inputs and processes, and the record of every round and every problem."""
+
     mode: Mode
     env: dict[str, str]
     scratch: Path

@@ -18,6 +18,8 @@ from bench.pipeline.config import FINAL, STALL_SECONDS
 
 @dataclass
 class World:
+    """The DAO of the run, its owner and the member who contributes; a fresh dataset a round."""
+
     owner: Any
     member: Any
     dao: Any
