@@ -41,7 +41,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from bench._procs import reset_peak_rss, status_kib
 from bench._report import emit
+from bench._stats import ratio_spread
 
 CHUNK = 262_144
 SEED = 20_240_601
@@ -66,25 +68,6 @@ def generate(path: Path, size: int, seed: int = SEED) -> None:
             remaining -= n
 
 
-def _status_kib(field: str) -> int:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise RuntimeError(f"{field} not in /proc/self/status")
-
-
-def _reset_peak_rss() -> int:
-    """Reset the RSS high-water mark (Linux >= 4.0); return the current RSS in KiB.
-
-    Without the reset, ru_maxrss/VmHWM would still hold the peak the imports reached
-    and hide any growth below it.
-    """
-    with open("/proc/self/clear_refs", "w") as clear_refs:
-        clear_refs.write("5")
-    return _status_kib("VmRSS")
-
-
 def _worker(kind: str, path: Path, scratch: Path) -> dict[str, Any]:
     """One measurement, in this (fresh) process."""
     import hashlib
@@ -100,7 +83,7 @@ def _worker(kind: str, path: Path, scratch: Path) -> dict[str, Any]:
         # measured separately as embedded_add_new_store. Made once, kept for every round
         # (the previous round emptied it): a mkdir that exists already is cheap.
         store.create_shards()
-    rss_before = _reset_peak_rss()
+    rss_before = reset_peak_rss()
     cid = None
     # buffering=0: readinto lands straight in the caller's buffer, no BufferedReader copy.
     with open(path, "rb", buffering=0) as f:
@@ -121,7 +104,7 @@ def _worker(kind: str, path: Path, scratch: Path) -> dict[str, Any]:
         else:
             raise SystemExit(f"unknown kind {kind}")
         seconds = time.perf_counter() - start
-    rss_after = _status_kib("VmHWM")
+    rss_after = status_kib("self", "VmHWM")
     if steady:
         _empty(store_dir)
     else:
@@ -198,18 +181,13 @@ def _node_add(api: str, path: Path) -> dict[str, Any]:
 
 
 def _summary(samples: list[float], floor: list[float]) -> dict[str, Any]:
-    ratios = [s / f for s, f in zip(samples, floor, strict=True)]
     return {
         "mib_s": [round(s, 1) for s in samples],
         "median_mib_s": round(statistics.median(samples), 1),
         "min_mib_s": round(min(samples), 1),
         "max_mib_s": round(max(samples), 1),
         "ratio_vs_sha256": round(statistics.median(samples) / statistics.median(floor), 3),
-        "ratio_vs_sha256_per_round": {
-            "median": round(statistics.median(ratios), 3),
-            "min": round(min(ratios), 3),
-            "max": round(max(ratios), 3),
-        },
+        "ratio_vs_sha256_per_round": ratio_spread(samples, floor, 3),
     }
 
 

@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
 import sys
 import time
 import tracemalloc
@@ -40,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from bench._report import emit
+from bench._stats import spread_samples
 
 SEED = 20_240_601
 N_CLASSES = 10
@@ -60,15 +60,6 @@ def _crowd(n_labels: int) -> Any:
         spammers=0.2,
         seed=SEED,
     )
-
-
-def _stats(samples: list[float], digits: int = 3) -> dict[str, Any]:
-    return {
-        "median": round(statistics.median(samples), digits),
-        "min": round(min(samples), digits),
-        "max": round(max(samples), digits),
-        "samples": [round(s, digits) for s in samples],
-    }
 
 
 def _time(call: Callable[[], Any]) -> tuple[float, Any]:
@@ -137,14 +128,14 @@ def run(n_labels: int, repeat: int, with_peer: bool) -> dict[str, Any]:
         "cpus": os.cpu_count(),
         "ours": {
             "ds": {
-                "seconds": _stats(times["ds"]),
+                "seconds": spread_samples(times["ds"]),
                 "accuracy": round(float((results["ds"].labels == truth).mean()), 5),
                 "iterations": results["ds"].iterations,
                 "peak_traced_mib": round(peak / 2**20, 1),
                 "peak_traced_bytes_per_label": round(peak / len(crowd.tasks)),
             },
             "mv": {
-                "seconds": _stats(times["mv"]),
+                "seconds": spread_samples(times["mv"]),
                 "accuracy": round(float((results["mv"].labels == truth).mean()), 5),
             },
         },
@@ -155,7 +146,7 @@ def run(n_labels: int, repeat: int, with_peer: bool) -> dict[str, Any]:
         for kind in ("ds", "mv"):
             labels = results[f"peer_{kind}"].reindex(range(crowd.n_tasks)).to_numpy()
             peer[kind] = {
-                "seconds": _stats(times[f"peer_{kind}"]),
+                "seconds": spread_samples(times[f"peer_{kind}"]),
                 "accuracy": round(float((labels == truth).mean()), 5),
             }
             if kind == "ds":
@@ -169,7 +160,7 @@ def run(n_labels: int, repeat: int, with_peer: bool) -> dict[str, Any]:
         }
         summary["speedup"] = {kind: round(value, 1) for kind, value in speedup.items()}
         summary["speedup_per_round"] = {
-            kind: _stats(
+            kind: spread_samples(
                 [p / o for p, o in zip(times[f"peer_{kind}"], times[kind], strict=True)], 1
             )
             for kind in ("ds", "mv")

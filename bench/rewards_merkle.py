@@ -36,7 +36,6 @@ import pickle
 import platform
 import random
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -44,7 +43,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench._procs import reset_peak_rss, status_kib
 from bench._report import emit
+from bench._stats import spread_samples
 
 SEED = 20_240_601
 KINDS = ("all_proofs", "streamed_proofs")
@@ -74,24 +75,6 @@ def proofs_digest(proofs: list[list[str]]) -> str:
     return hashlib.sha256(json.dumps(proofs, separators=(",", ":")).encode()).hexdigest()
 
 
-def _status_kib(field: str) -> int:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise RuntimeError(f"{field} not in /proc/self/status")
-
-
-def _reset_peak_rss() -> int:
-    """Reset the RSS high-water mark (Linux >= 4.0); return the current RSS in KiB.
-
-    Without the reset, VmHWM would still hold the peak that generating the input reached.
-    """
-    with open("/proc/self/clear_refs", "w") as clear_refs:
-        clear_refs.write("5")
-    return _status_kib("VmRSS")
-
-
 def _worker(kind: str, values_path: Path, want_digest: bool) -> dict[str, Any]:
     """One measurement, in this (fresh) process, of the tree of the values pickled at
     ``values_path``."""
@@ -99,7 +82,7 @@ def _worker(kind: str, values_path: Path, want_digest: bool) -> dict[str, Any]:
 
     with open(values_path, "rb") as f:
         values = pickle.load(f)  # noqa: S301 (our own file, written by this run)
-    rss_before = _reset_peak_rss()
+    rss_before = reset_peak_rss()
     start = time.perf_counter()
     tree = StandardMerkleTree.of(values)
     built = time.perf_counter()
@@ -107,7 +90,7 @@ def _worker(kind: str, values_path: Path, want_digest: bool) -> dict[str, Any]:
     if kind == "all_proofs":
         proofs = tree.proofs()
         done = time.perf_counter()
-        rss_after = _status_kib("VmHWM")
+        rss_after = status_kib("self", "VmHWM")
         if want_digest:
             digest = proofs_digest(proofs)
     elif kind == "streamed_proofs":
@@ -115,7 +98,7 @@ def _worker(kind: str, values_path: Path, want_digest: bool) -> dict[str, Any]:
         for proof in tree.iter_proofs():
             count += len(proof)
         done = time.perf_counter()
-        rss_after = _status_kib("VmHWM")
+        rss_after = status_kib("self", "VmHWM")
     else:
         raise SystemExit(f"unknown kind {kind}")
     return {
@@ -196,15 +179,6 @@ def _peer(values: list[tuple[str, int]]) -> dict[str, Any]:
     return result
 
 
-def _stats(samples: list[float], digits: int = 3) -> dict[str, Any]:
-    return {
-        "median": round(statistics.median(samples), digits),
-        "min": round(min(samples), digits),
-        "max": round(max(samples), digits),
-        "samples": [round(s, digits) for s in samples],
-    }
-
-
 def run(
     sizes: list[int],
     repeat: int,
@@ -254,9 +228,9 @@ def _measure(
         entry: dict[str, Any] = {"root": roots.pop()}
         for kind in KINDS:
             entry[kind] = {
-                "seconds": _stats([r["seconds"] for r in runs[kind]]),
-                "tree_seconds": _stats([r["tree_seconds"] for r in runs[kind]]),
-                "proofs_seconds": _stats([r["proofs_seconds"] for r in runs[kind]]),
+                "seconds": spread_samples([r["seconds"] for r in runs[kind]]),
+                "tree_seconds": spread_samples([r["tree_seconds"] for r in runs[kind]]),
+                "proofs_seconds": spread_samples([r["proofs_seconds"] for r in runs[kind]]),
                 "peak_rss_growth_mib": round(
                     max(r["rss_growth_kib"] for r in runs[kind]) / 1024, 1
                 ),
@@ -289,7 +263,7 @@ def _measure(
         "keccak_backend": __import__("rewards.keccak", fromlist=["BACKEND"]).BACKEND,
         "results": results,
         "vouchers_signed_per_second": {
-            **_stats(sign["per_second"], 1),
+            **spread_samples(sign["per_second"], 1),
             "ecc_backend": sign["backend"],
             "window_s": sign_seconds,
         },
@@ -321,9 +295,9 @@ def _measure_peer(
             ["node", "--version"], capture_output=True, text=True, check=False
         ).stdout.strip(),
         "size": peer_size,
-        "seconds": _stats([r["seconds"] for r in peer_runs]),
-        "tree_seconds": _stats([r["tree_seconds"] for r in peer_runs]),
-        "proofs_seconds": _stats([r["proofs_seconds"] for r in peer_runs]),
+        "seconds": spread_samples([r["seconds"] for r in peer_runs]),
+        "tree_seconds": spread_samples([r["tree_seconds"] for r in peer_runs]),
+        "proofs_seconds": spread_samples([r["proofs_seconds"] for r in peer_runs]),
         "same_root": all(r["root"] == ours["root"] for r in peer_runs),
         "same_proofs": all(
             r["proofs_sha256"] == summary["results"]["digests"][peer_size] for r in peer_runs
@@ -339,7 +313,7 @@ def _measure_peer(
             entry["proofs_seconds"]["median"] / ours["all_proofs"]["proofs_seconds"]["median"], 1
         ),
     }
-    entry["speedup_per_round"] = _stats(
+    entry["speedup_per_round"] = spread_samples(
         [r["seconds"] / o for r, o in zip(peer_runs, ours_seconds["samples"], strict=True)], 1
     )
     return entry

@@ -1,6 +1,6 @@
 """The load generator of ``bench.load``: locust users, headless, in a process of their own.
 
-``python -m bench._load_users CONFIG.json RESULT.json``. Locust monkey-patches the standard
+``python -m bench.load.users CONFIG.json RESULT.json``. Locust monkey-patches the standard
 library with gevent when it is imported, so it never shares a process with Django or with the
 benchmark's bookkeeping; ``bench.load`` writes CONFIG (the server, the API tokens, the
 datasets, the sizes and the pacing) and reads RESULT back.
@@ -76,7 +76,7 @@ def _call(user: HttpUser, name: str, method: str, path: str, **kwargs: Any) -> A
 
 
 def csv_body(user_index: int, seq: int, rng: random.Random) -> bytes:
-    """``csv_rows`` rows in the columns of ``bench.pipeline.CSV_SCHEMA``; ids never repeat
+    """``csv_rows`` rows in the columns of ``bench.pipeline.config.CSV_SCHEMA``; ids never repeat
     across users and uploads."""
     rows = CONFIG["csv_rows"]
     base = (user_index + 1) * 100_000_000 + seq * rows

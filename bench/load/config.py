@@ -1,0 +1,40 @@
+"""The load benchmark's sizes, pacing and limits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+LOAD_DB = "datadao_bench_load"
+TEMPLATE_DB = "datadao_bench_load_template"
+CELERY_WORKERS = 2
+CSV_ROWS = 20
+LABELS = ["positive", "negative", "neutral"]
+AGREEMENT = 0.85
+TARGET_DRAIN_S = 60.0
+STOP_TIMEOUT_S = 30.0
+REQUEST_TIMEOUT_S = 120.0
+IMPORT_TIMEOUT_S = 180.0
+REWARD = 10**18
+SEED = 20_240_601
+WINDOWS = 5
+
+
+@dataclass(frozen=True)
+class Mode:
+    contributors: int
+    labelers: int
+    duration_s: float
+    tasks: int
+    ramp_s: float
+    drain_limit_s: float
+    probe_interval_s: float
+
+
+FULL = Mode(
+    contributors=50, labelers=50, duration_s=300, tasks=12_000, ramp_s=10, drain_limit_s=300,
+    probe_interval_s=1.0,
+)  # fmt: skip
+QUICK = Mode(
+    contributors=10, labelers=10, duration_s=15, tasks=1_000, ramp_s=2, drain_limit_s=90,
+    probe_interval_s=0.2,
+)  # fmt: skip
