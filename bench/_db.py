@@ -29,11 +29,11 @@ def public_key(label: str) -> str:
 def bench_env(
     *, database: str, broker_url: str, data_dir: Path, log_level: str, **extra: str
 ) -> dict[str, str]:
-    """This process's environment with the settings of a benchmark run: ``datadao.settings``
+    """This process's environment with the settings of a benchmark run: ``config.settings``
     (``DEBUG=false``) on ``database`` with ``broker_url``, HTTPS redirect and secure cookies
     off, a fixed ``SECRET_KEY``; ``extra`` on top."""
     return os.environ | {
-        "DJANGO_SETTINGS_MODULE": "datadao.settings",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
         "DATABASE_URL": f"{PG_ADMIN_URL}/{database}",
         "CELERY_BROKER_URL": broker_url,
         "DATA_DIR": str(data_dir),

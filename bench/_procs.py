@@ -131,7 +131,7 @@ def start_workers(
     for number in range(count):
         name = f"worker-{tag}-{number}"
         argv = [
-            sys.executable, "-m", "celery", "-A", "datadao", "worker",
+            sys.executable, "-m", "celery", "-A", "config", "worker",
             "--loglevel", "INFO", "--concurrency", "1", "-Q", QUEUES,
             "--hostname", f"bench-{uuid.uuid4().hex[:8]}@%h",
             "--without-gossip", "--without-mingle", "--without-heartbeat",
@@ -165,9 +165,9 @@ def free_port() -> int:
 
 
 def gunicorn_argv(port: int, *options: str) -> list[str]:
-    """``gunicorn datadao.wsgi`` of this virtual environment on a loopback ``port``."""
+    """``gunicorn config.wsgi`` of this virtual environment on a loopback ``port``."""
     gunicorn = Path(sys.executable).with_name("gunicorn")
-    return [str(gunicorn), "datadao.wsgi", "--bind", f"127.0.0.1:{port}", *options]
+    return [str(gunicorn), "config.wsgi", "--bind", f"127.0.0.1:{port}", *options]
 
 
 def wait_healthy(

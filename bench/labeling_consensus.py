@@ -69,7 +69,7 @@ def _time(call: Callable[[], Any]) -> tuple[float, Any]:
 
 
 def run(n_labels: int, repeat: int, with_peer: bool) -> dict[str, Any]:
-    from labeling.consensus import dawid_skene, majority_vote
+    from labeling.consensus.dawid_skene import dawid_skene, majority_vote
 
     crowd = _crowd(n_labels)
     args = (

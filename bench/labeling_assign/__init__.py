@@ -11,7 +11,7 @@ tasks settled, 5 % partly labeled, 10 % fresh; 1,000 labelers, all members, with
 ``LabelerStats``. It lives in its own database ``datadao_bench_label`` (dropped and re-created,
 migrated, filled in SQL, then ``VACUUM ANALYZE`` and ``CHECKPOINT``), dropped at the end unless
 ``--keep``; ``--reuse`` runs again on a kept one as it was left (and keeps it). Settings: the
-production module ``datadao.settings`` (persistent connections), broker pointed at Redis
+production module ``config.settings`` (persistent connections), broker pointed at Redis
 database 8 which must stay empty: nothing in the measured path may reach it.
 
 ``labelers`` processes (default 10; processes, as web workers are, so no GIL is shared), each

@@ -19,7 +19,7 @@ def statement_kind(sql: str) -> str:
     text = " ".join(sql.split())
     if text.startswith("WITH gone AS"):
         return "release expired holds (CTE)"
-    # The hot path's statements (labeling.services.hot): one each.
+    # The hot path's statements (labeling.services.fastpath): one each.
     if text.startswith("SELECT d.status, d.schema"):
         return "standing (dataset, membership, pause, live hold)"
     if text.startswith("WITH pick AS"):

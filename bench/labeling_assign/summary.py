@@ -200,7 +200,7 @@ def summarise(
         "machine": platform.machine(),
         "cpus": os.cpu_count(),
         "database": context,
-        "settings": "datadao.settings (production), persistent connections",
+        "settings": "config.settings (production), persistent connections",
         "repetitions": {"measured": plan.repeat, "warmup": 1, "of": "rounds of every labeler"},
         "data": {
             "tasks": shape["tasks"],

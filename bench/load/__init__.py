@@ -11,11 +11,11 @@ whenever a migration file or Django changes: ``bench._db.create_database``); a r
 its own on a free port as the broker (not a database of the shared Redis: test sessions flush
 theirs when they start, and one that picked the same number once wiped messages in flight
 here); a temporary ``DATA_DIR`` with the embedded IPFS store. Settings: the production module
-``datadao.settings`` (``DEBUG=false``, persistent connections) relaxed for plain HTTP as
+``config.settings`` (``DEBUG=false``, persistent connections) relaxed for plain HTTP as
 ``bench.pipeline`` does, with an hourly upload quota no run can reach (a 429 would still be
 counted, apart).
 
-The served platform: ``gunicorn datadao.wsgi -w 2`` (sync workers, as ``bench.web`` starts it)
+The served platform: ``gunicorn config.wsgi -w 2`` (sync workers, as ``bench.web`` starts it)
 and 2 Celery workers (``--concurrency 1`` on every queue, as ``bench.pipeline`` starts them).
 The data, made through the services: a DAO with a tabular dataset (the 5-column CSV schema of
 ``bench.pipeline``, a reward per contribution) and a text labeling dataset (3 labels, overlap

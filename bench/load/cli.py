@@ -161,7 +161,7 @@ def run(args: argparse.Namespace, mode: Mode, scratch: Path, procs: Processes) -
         "python": platform.python_version(),
         "machine": platform.machine(),
         "cpus": os.cpu_count(),
-        "server": f"gunicorn datadao.wsgi -w {GUNICORN_WORKERS} (sync), DEBUG=false, loopback",
+        "server": f"gunicorn config.wsgi -w {GUNICORN_WORKERS} (sync), DEBUG=false, loopback",
         "workers": f"{CELERY_WORKERS} Celery workers (--concurrency 1, every queue), Redis broker",
         "generator": "locust (HttpUser, headless, own process), users of fixed counts",
         "load": {

@@ -5,7 +5,7 @@ batch,express,stages] [--compare-workers 2] [--workdir DIR] [--keep]``. Everythi
 isolated from the test suite and from ``bin/run``: its own database ``datadao_bench`` (a copy
 of ``datadao_bench_pipeline_template``, migrated once and made again when a migration changes),
 Redis database 14 (flushed), a temporary ``DATA_DIR`` with the embedded IPFS store. Settings:
-the production module ``datadao.settings`` (``DEBUG=false``, ``CONN_MAX_AGE`` at its production
+the production module ``config.settings`` (``DEBUG=false``, ``CONN_MAX_AGE`` at its production
 default) with the HTTPS redirect and secure cookies relaxed exactly as ``tests/settings.py``
 does, and an hourly quota no run can reach. The validator key is derived from a public string:
 it guards nothing.
@@ -14,7 +14,7 @@ The lanes, each selected by settings (the uploading side reads them too):
 
 * ``batch`` (the product's default): small uploads wait for a batch message (one per burst,
   the batch ticket); a worker claims up to ``PIPELINE_BATCH_SIZE`` of them and records them in
-  one transaction (``contributions.batch``);
+  one transaction (``contributions.lanes.batch``);
 * ``express`` (``PIPELINE_BATCH_SIZE=1``): one message per upload, every stage in that delivery;
 * ``stages`` (also ``PIPELINE_EXPRESS_MAX_BYTES=0``): one message per stage, as a file above
   the express limit takes.

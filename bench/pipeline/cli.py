@@ -108,7 +108,7 @@ def run(args: argparse.Namespace, mode: Mode, scratch: Path, procs: Processes) -
             "csv": {"files": mode.csv, "rows_per_file": CSV_ROWS, "columns": 5},
             "png": {"files": mode.png, "side_px": IMAGE_SIDE, "kind": "seeded RGB noise"},
         },
-        "settings": "datadao.settings, DEBUG=false, SSL redirect/secure cookies off, "
+        "settings": "config.settings, DEBUG=false, SSL redirect/secure cookies off, "
         "CONN_MAX_AGE default (60), embedded IPFS, Redis broker",
         "seed": SEED,
         "python": platform.python_version(),

@@ -97,7 +97,7 @@ def web_upload(bench: Bench, repeat: int) -> dict[str, Any]:
         bench.problems.append(f"web worker grew {growth_mib:.1f} MiB during the upload")
     return {
         "upload_mib": bench.mode.upload_mib,
-        "server": "gunicorn datadao.wsgi --workers 1 (sync) --timeout 900",
+        "server": "gunicorn config.wsgi --workers 1 (sync) --timeout 900",
         "mib_s": spread_runs(rates, 1),
         "floor_sha256_write_fsync_mib_s": spread_runs(floors, 1),
         "floor_write_fsync_mib_s": spread_runs([size / MIB / r["write_s"] for r in runs], 1),

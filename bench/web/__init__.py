@@ -5,7 +5,7 @@ Run ``python -m bench.web [--quick] [--requests N] [--repeat R] [--json PATH] [-
 ``datadao_bench_web`` (dropped and re-created as a copy of ``datadao_bench_web_template``, a
 migrated database kept between runs and migrated afresh whenever a migration file or Django
 changes: ``bench._db.create_database``), Redis database 11 as the broker (flushed; nothing
-consumes it), a temporary ``DATA_DIR``. Settings: the production module ``datadao.settings``
+consumes it), a temporary ``DATA_DIR``. Settings: the production module ``config.settings``
 (``DEBUG=false``, persistent connections) with the HTTPS redirect and secure cookies relaxed
 exactly as ``tests/settings.py`` does; static files collected as ``bin/run`` does, unless the
 collected manifest already names every static file and is newer than all of them.
@@ -18,7 +18,7 @@ rejected, 2 % failed, 6 % in flight), scores and dates spread over 90 days, one 
 (the demo's Alice) holding 2 % of them; a reward entry per pinned contribution, three closed
 epochs (with an allocation per contributor) and an open one; then ``ANALYZE``.
 
-``gunicorn datadao.wsgi -w 2`` serves it on a free loopback port (started before the bulk data
+``gunicorn config.wsgi -w 2`` serves it on a free loopback port (started before the bulk data
 goes in, so that its workers boot meanwhile; ready once ``/healthz`` answers, within 60 s, or
 the run fails; stopped in any case). Sessions for the DAO creator
 and Alice are created directly in the database (``SessionStore``) and sent as cookies with

@@ -170,7 +170,7 @@ def run(args: argparse.Namespace, mode: Mode, scratch: Path) -> dict[str, Any]:
         "python": platform.python_version(),
         "machine": platform.machine(),
         "cpus": os.cpu_count(),
-        "server": f"gunicorn datadao.wsgi -w {GUNICORN_WORKERS} (sync), DEBUG=false, "
+        "server": f"gunicorn config.wsgi -w {GUNICORN_WORKERS} (sync), DEBUG=false, "
         "persistent connections, loopback",
         "client": "requests, one keep-alive connection per user, sequential",
         "data": {
