@@ -21,6 +21,7 @@ from contributions.models import Contribution, Status
 from contributions.releases import manifest_bytes, release_publish
 from datadao.models import DatasetStatus, Membership, Role, Visibility
 from datadao.services import dataset_set_status
+from ipfs.car import read_car
 from ipfs.services import content_open_verified
 from ipfs.unixfs import cid_of_bytes
 from synthetic import services
@@ -191,6 +192,15 @@ def test_the_next_release_lists_the_set_as_its_own_flagged_file(wine) -> None:  
     merged = Client().get(f"/api/releases/{v2.cid}/data.csv")
     lines = b"".join(merged.streaming_content).decode().splitlines()
     assert len(lines) == 1 + 178 and "synthetic" not in lines[0]
+
+    # The CAR holds the set's files (rows, Parquet, model, report) besides the contributions.
+    car = Client().get(f"/api/releases/{v2.cid}/release.car")
+    roots, blocks = read_car(io.BytesIO(b"".join(car.streaming_content)))
+    extra = [job.output_cid, job.parquet_cid, job.checkpoint_cid, job.report_cid]
+    contributions = [c["cid"] for c in v2.manifest["contributions"]]
+    assert [str(root) for root in roots] == [v2.cid, *contributions, *extra]
+    held = {str(cid) for cid, _ in blocks}
+    assert set(extra) <= held
 
     # The release page shows the set, every CID a link.
     page = Client().get(f"/releases/{v2.cid}/").content.decode()
