@@ -13,7 +13,7 @@ from datadao.models import DAO, Dataset, Membership
 from labeling.demo import load_demo_labeling
 from labeling.models import Label, LabelTask
 from rewards.demo import load_demo_rewards
-from synthetic.demo import load_demo_synthetic
+from synthetic.demo import WINE_FILES, load_demo_synthetic
 
 
 @transaction.atomic
@@ -21,16 +21,19 @@ def load_demo() -> dict[str, int]:
     """Create whatever of the demo is missing; return counts of what exists."""
     dao, users = load_demo_dao()
     creator = users["creator"]
-    new = load_demo_contributions(users=users, dao_id=dao.pk)
-    load_demo_rewards(dao=dao, expected_credits=EXPECTED_PINNED)
+    before = Contribution.objects.filter(dataset__dao=dao).count()
+    load_demo_contributions(users=users, dao_id=dao.pk)
+    # Before the rewards: the wine rows are contributions too, paid like the others.
+    load_demo_synthetic(dao=dao, creator=creator, contributors=[users["alice"], users["bob"]])
+    load_demo_rewards(dao=dao, expected_credits=EXPECTED_PINNED + len(WINE_FILES))
     load_demo_labeling(dao=dao, creator=creator)
-    load_demo_synthetic(dao=dao, creator=creator)
+    contributions = Contribution.objects.filter(dataset__dao=dao).count()
     return {
         "daos": DAO.objects.filter(slug=DEMO_DAO_SLUG).count(),
         "members": Membership.objects.filter(dao=dao).count(),
         "datasets": Dataset.objects.filter(dao=dao).count(),
-        "contributions": Contribution.objects.filter(dataset__dao=dao).count(),
-        "new_contributions": new,
+        "contributions": contributions,
+        "new_contributions": contributions - before,
         "label_tasks": LabelTask.objects.filter(dataset__dao=dao).count(),
         "labels": Label.objects.filter(dataset__dao=dao).count(),
     }

@@ -110,23 +110,29 @@ def demo_files() -> list[tuple[str, str, str, bytes]]:
 EXPECTED_PINNED = 4
 
 
+def submit_demo_file(*, dataset: Dataset, contributor: User, name: str, data: bytes) -> bool:
+    """Submit one demo file as an upload unless it is in the dataset already (same SHA-256);
+    returns whether it was new. The worker processes it like any upload."""
+    digest = hashlib.sha256(data).hexdigest()
+    if Contribution.objects.filter(dataset=dataset, sha256=digest).exists():
+        return False
+    staged_path = staging_dir() / f"demo-{digest[:16]}"
+    staged_path.write_bytes(data)
+    staged = StagedUpload(
+        path=staged_path,
+        sha256=digest,
+        size=len(data),
+        client_name=name,
+        client_content_type="",
+    )
+    contribution_receive(dataset_id=dataset.pk, contributor=contributor, staged=staged)
+    return True
+
+
 def load_demo_contributions(*, users: dict[str, User], dao_id: int) -> int:
     """Submit the demo files that are not in their dataset yet; returns how many were new."""
     created = 0
     for label, slug, name, data in demo_files():
         dataset = Dataset.objects.get(dao_id=dao_id, slug=slug)
-        digest = hashlib.sha256(data).hexdigest()
-        if Contribution.objects.filter(dataset=dataset, sha256=digest).exists():
-            continue
-        staged_path = staging_dir() / f"demo-{digest[:16]}"
-        staged_path.write_bytes(data)
-        staged = StagedUpload(
-            path=staged_path,
-            sha256=digest,
-            size=len(data),
-            client_name=name,
-            client_content_type="",
-        )
-        contribution_receive(dataset_id=dataset.pk, contributor=users[label], staged=staged)
-        created += 1
+        created += submit_demo_file(dataset=dataset, contributor=users[label], name=name, data=data)
     return created

@@ -22,7 +22,7 @@ from django.http import (
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from contributions import selectors
+from contributions import extras, selectors
 from contributions.api import _user
 from contributions.export import TabularSource, iter_csv, write_parquet
 from contributions.models import Release
@@ -85,6 +85,13 @@ def release_page(request: HttpRequest, cid: str) -> HttpResponse:
         "totals": release.manifest.get("totals", {}),
         "tabular": release.dataset.kind == DatasetKind.TABULAR,
         "labels": release.manifest.get("labels") or {},
+        # Only the extras this release lists (one made before an app published anything has
+        # none), each rendered by its app's template.
+        "extras": [
+            {"template": extra.release_template, "entries": release.manifest[extra.name]}
+            for extra in extras.extras()
+            if extra.release_template and release.manifest.get(extra.name)
+        ],
     }
     return render(request, "contributions/release.html", context)
 
@@ -107,8 +114,9 @@ def release_manifest(request: HttpRequest, cid: str) -> HttpResponse:
 @token_scope(TokenScope.READ)
 @require_GET
 def release_car(request: HttpRequest, cid: str) -> HttpResponse:
-    """``GET /api/releases/<cid>/release.car``: a CARv1 whose roots are the manifest and every
-    contribution, holding all their blocks (``ipfs dag import`` it into any node)."""
+    """``GET /api/releases/<cid>/release.car``: a CARv1 whose roots are the manifest, every
+    contribution and every file of the extras it lists (synthetic sets), holding all their
+    blocks (``ipfs dag import`` it into any node)."""
     release = _release(request, cid)
     if isinstance(release, HttpResponse):
         return release
@@ -122,6 +130,10 @@ def release_car(request: HttpRequest, cid: str) -> HttpResponse:
             501,
         )
     roots = [release.cid] + [entry["cid"] for entry in release.manifest.get("contributions", [])]
+    # What other apps published with it (synthetic sets: rows, model, report), each its roots.
+    for extra in extras.extras():
+        for entry in release.manifest.get(extra.name) or []:
+            roots.extend(cid for cid in extra.entry_cids(entry) if cid not in roots)
     handle = tempfile.TemporaryFile()  # noqa: SIM115 - closed by the response
     try:
         export_car(roots, handle)

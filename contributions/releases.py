@@ -4,6 +4,10 @@ The manifest's CID is the release's id: anyone holding the CID can fetch the man
 any IPFS node, check it hashes to the CID, and from it fetch and check every contribution
 (each listed with its CID, SHA-256 and the validator's signed proof). The Release row is an
 index of what was published; the pinned bytes are the release.
+
+What other apps publish next to the contributions (``contributions.extras``: synthetic sets)
+is listed under its own key, each entry flagged as what it is, never among the contributions;
+a dataset without any has no such key, so its manifest is what it would be without the app.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from contributions import kinds
+from contributions import extras, kinds
 from contributions.models import Contribution, Release, Status
 from datadao.models import Dataset, DatasetStatus, User
 from datadao.services import audit_record
@@ -105,8 +109,9 @@ def release_publish(*, dataset: Dataset, actor: User | None) -> Release:
     concurrent publishes (the dataset row is locked); the manifest lists every pinned
     contribution, ordered by id, and is pinned before the Release row exists; a double submit
     creates nothing. "Nothing changed" means the same dataset description (name, license,
-    schema…) and the same contribution entries as the latest release, so a license change is
-    a new release. Refuses (ValidationError) a draft dataset and one with nothing pinned.
+    schema…), the same contribution entries and the same extras (``contributions.extras``:
+    a newly published synthetic set) as the latest release, so a license change is a new
+    release. Refuses (ValidationError) a draft dataset and one with nothing pinned.
     Authorization is the caller's: only the DAO's managers should reach this.
 
     Raises ``IpfsUnavailable`` when the backend cannot be reached; nothing is recorded then.
@@ -122,7 +127,8 @@ def release_publish(*, dataset: Dataset, actor: User | None) -> Release:
     latest = Release.objects.filter(dataset=dataset).order_by("-version").first()
     version = (latest.version if latest else 0) + 1
     entry_of = kinds.hooks_for(dataset.kind).release_entry
-    labels = None if entry_of is None else entry_of(dataset.pk, f"release:{dataset}@v{version}")
+    label = f"release:{dataset}@v{version}"
+    labels = None if entry_of is None else entry_of(dataset.pk, label)
     if not entries and not (labels and labels["settled_tasks"]):
         raise ValidationError(
             f"The dataset '{dataset.name}' has no pinned contributions yet; a release lists "
@@ -133,11 +139,16 @@ def release_publish(*, dataset: Dataset, actor: User | None) -> Release:
             )
         )
     described = _dataset_entry(dataset)
+    # None where an extra has no entries: the key is left out, as in a release made before it.
+    published = {
+        extra.name: extra.release_entries(dataset.pk, label) or None for extra in extras.extras()
+    }
     if (
         latest is not None
         and latest.manifest.get("dataset") == described
         and latest.manifest.get("contributions") == entries
         and latest.manifest.get("labels") == labels
+        and all(latest.manifest.get(name) == listed for name, listed in published.items())
     ):
         return latest
     now = timezone.now()
@@ -152,11 +163,12 @@ def release_publish(*, dataset: Dataset, actor: User | None) -> Release:
     if labels is not None:
         # Settled labels with consensus, posterior and raw labels (gold answers left out).
         manifest["labels"] = labels
+    manifest.update({name: listed for name, listed in published.items() if listed})
     # Pinned under the dataset lock: the version is part of the bytes, so it must be final.
     # A rollback after this leaves an unrecorded pin of a small file, which is harmless.
     pin = content_add(
         stream=io.BytesIO(manifest_bytes(manifest)),
-        label=f"release:{dataset}@v{version}",
+        label=label,
         content_type="application/json",
     )
     release = Release.objects.create(

@@ -13,7 +13,7 @@ from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
-from contributions import kinds
+from contributions import extras, kinds
 from contributions.example import example_csv
 from contributions.models import Contribution, Review, Status
 from contributions.report_words import report_sections
@@ -68,6 +68,12 @@ def dataset_page(request: HttpRequest, dao_slug: str, dataset_slug: str) -> Http
     is_member = bool(user and Membership.objects.filter(dao_id=dataset.dao_id, user=user).exists())
     summarize = kinds.hooks_for(dataset.kind).page_summary
     labeling = None if summarize is None else summarize(dataset)
+    # What other apps published for this dataset (synthetic sets), each in its own template.
+    shown = [
+        (extra.page_template, extra.page(dataset))
+        for extra in extras.extras()
+        if extra.page is not None and extra.page_template
+    ]
     return _vary_on_htmx(
         render(
             request,
@@ -85,6 +91,11 @@ def dataset_page(request: HttpRequest, dao_slug: str, dataset_slug: str) -> Http
                     releases_of(dataset).annotate(labels=KeyTransform("labels", "manifest"))[:5]
                 ),
                 "labeling": labeling,
+                "extras": [
+                    {"template": template, "value": value}
+                    for template, value in shown
+                    if value is not None
+                ],
                 "example": (
                     example_csv(dataset.schema["columns"])
                     if dataset.kind == DatasetKind.TABULAR

@@ -142,6 +142,11 @@ def dao_setup_steps(*, dao: DAO) -> list[SetupStep]:
         .values("pk", "kind", "schema", "status")[:_SETUP_DATASETS]
     )
     first = datasets[0]["pk"] if datasets else None
+    # A schema is "set" when the validator accepts it: that needs at least one column, one
+    # media type or two labels, which the kind's empty starting schema (``empty_schema``) does
+    # not have. Every way of saving a dataset validates its schema, so a founder who saves a
+    # dataset has set one and both steps tick together; a stored schema the validator now
+    # refuses (data older than a rule) leaves the step undone.
     valid = [d["pk"] for d in datasets if not validate_schema(d["kind"], d["schema"])]
     invalid = [d["pk"] for d in datasets if d["pk"] not in valid]
     # From the rewards app (``datadao.cards``): a policy of zeros pays nothing, and the step is

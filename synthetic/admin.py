@@ -14,6 +14,7 @@ from django.utils.html import format_html, format_html_join
 
 from datadao.admin import DaoScopedAdmin
 from datadao.models import Dataset, DatasetKind
+from ipfs.links import cid_link
 from synthetic import budget as budget_services
 from synthetic import services
 from synthetic.models import Method, PrivacyBudget, SyntheticJob
@@ -86,10 +87,11 @@ class SyntheticJobAdmin(DaoScopedAdmin):
             "status",
             "stage",
             "gate_report",
-            "output_cid",
-            "parquet_cid",
+            "output_link",
+            "parquet_link",
             "output_rows",
-            "checkpoint_cid",
+            "checkpoint_link",
+            "report_link",
             "published_method",
             "epsilon_spent",
             "error",
@@ -158,6 +160,22 @@ class SyntheticJobAdmin(DaoScopedAdmin):
         if p.get("eta_s") is not None:
             parts.append(f"ETA {float(p['eta_s']):.0f} s")
         return ", ".join(parts)
+
+    @admin.display(description="Rows (CSV) CID")
+    def output_link(self, obj: SyntheticJob) -> str:
+        return cid_link(obj.output_cid) or "–"
+
+    @admin.display(description="Parquet CID")
+    def parquet_link(self, obj: SyntheticJob) -> str:
+        return cid_link(obj.parquet_cid) or "–"
+
+    @admin.display(description="Checkpoint CID")
+    def checkpoint_link(self, obj: SyntheticJob) -> str:
+        return cid_link(obj.checkpoint_cid) or "–"
+
+    @admin.display(description="Report and provenance CID")
+    def report_link(self, obj: SyntheticJob) -> str:
+        return cid_link(obj.report_cid) or "–"
 
     @admin.display(description="Gate")
     def gate(self, obj: SyntheticJob) -> str:

@@ -14,3 +14,18 @@ class SyntheticConfig(AppConfig):
         register(Sweep("synthetic-jobs", selectors.jobs_stuck, selectors.redispatch))
         # Published rows and checkpoints are as visible as their dataset.
         access.register("synthetic:", selectors.may_read_job_pin)
+        # Published sets are listed on their dataset's page and in its next release, apart
+        # from the real contributions (contributions knows them only through this registry).
+        from contributions import extras
+        from synthetic import publication
+
+        extras.register(
+            extras.Extra(
+                name="synthetic",
+                release_entries=publication.release_entries,
+                entry_cids=publication.entry_cids,
+                page=publication.page_sets,
+                page_template="synthetic/_dataset_sets.html",
+                release_template="synthetic/_release_sets.html",
+            )
+        )

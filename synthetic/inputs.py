@@ -7,9 +7,9 @@ import csv
 from itertools import islice
 
 from contributions.export import ExportStats, TabularSource, cell_text, iter_rows
-from contributions.models import Contribution, Status
+from contributions.models import ACTIVE_STATUSES, Contribution, Status
 from contributions.services import contribution_file
-from synthetic.models import SyntheticJob
+from synthetic.models import JobStatus, SyntheticJob
 
 # Enough for any table a GAN should learn on one worker; bigger tables are sampled down.
 MAX_INPUT_ROWS = 200_000
@@ -45,3 +45,16 @@ def job_rows(job: SyntheticJob) -> list[dict[str, str | None]]:
             if len(rows) >= MAX_INPUT_ROWS:
                 return rows
     return rows
+
+
+def uploads_awaited(job_id: int) -> int:
+    """How many of the dataset's uploads a queued job should wait for: those still in the
+    pipeline, when none of its rows is pinned yet (a dataset just seeded, as the demo's is).
+    0 when the job can start: it has rows, a CSV of its own, or nothing is on the way."""
+    job = SyntheticJob.objects.filter(pk=job_id, status=JobStatus.QUEUED).first()
+    if job is None or job.input_name or job.method == "augment":
+        return 0
+    contributions = Contribution.objects.filter(dataset_id=job.dataset_id)
+    if contributions.filter(status=Status.PINNED).exists():
+        return 0
+    return contributions.filter(status__in=ACTIVE_STATUSES).count()

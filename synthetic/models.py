@@ -85,6 +85,9 @@ class SyntheticJob(models.Model):
     # The same rows as Parquet (typed columns, plus the synthetic flag and job id).
     parquet_cid = models.CharField(max_length=128, blank=True)
     checkpoint_cid = models.CharField(max_length=128, blank=True)
+    # The published set's report and provenance as one pinned JSON document
+    # (``synthetic.publication.report_document``): what the dataset page and releases link to.
+    report_cid = models.CharField(max_length=128, blank=True)
     # ε charged to the dataset's budget for this job (each start of DP training).
     epsilon_spent = models.FloatField(null=True, blank=True)
     error = models.TextField(blank=True)

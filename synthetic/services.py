@@ -14,6 +14,7 @@ from datadao.models import Dataset, DatasetKind, User
 from datadao.services import audit_record
 from ipfs.services import content_add
 from synthetic.budget import charge, refuse_over_budget, reserved
+from synthetic.documents import report_document
 from synthetic.dp_request import DEFAULT_DELTA
 from synthetic.errors import SyntheticRefused
 from synthetic.files import pin_outputs
@@ -175,6 +176,14 @@ def job_begin(*, job_id: int) -> SyntheticJob | None:
     return job
 
 
+def job_wait(*, job_id: int, uploads: int) -> None:
+    """Say that a queued job waits for ``uploads`` of its dataset's uploads to be pinned (one
+    UPDATE of a queued job, which also keeps the sweeper from taking it for lost)."""
+    SyntheticJob.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
+        progress={"stage": "waiting for rows", "uploads": uploads}, updated_at=timezone.now()
+    )
+
+
 def job_progress(*, job_id: int, event: dict[str, Any]) -> bool:
     """Record progress (one UPDATE, no lock); returns whether a cancel was requested."""
     SyntheticJob.objects.filter(pk=job_id, status=JobStatus.RUNNING).update(
@@ -212,6 +221,8 @@ def job_finish(*, job_id: int, result: Any, columns: list[str]) -> None:
         job.output_cid, job.parquet_cid, job.checkpoint_cid = pin_outputs(job, result, columns)
         job.output_rows = len(result.rows)
         job.published_method = result.method
+        job.finished_at = timezone.now()
+        job.report_cid = _pin_report(job)
         _end(job, JobStatus.PUBLISHED, "")
     else:
         # Nothing is published; when the copula passed, the console offers it instead.
@@ -235,8 +246,32 @@ def job_fail(*, job_id: int, status: str, error: str) -> None:
 def _end(job: SyntheticJob, status: str, error: str) -> None:
     job.status = status
     job.error = error
-    job.finished_at = job.updated_at = timezone.now()
+    # A published job's finish time is set before its report document (which names it).
+    job.finished_at = job.updated_at = job.finished_at or timezone.now()
     job.save()
+
+
+def _pin_report(job: SyntheticJob) -> str:
+    pin = content_add(
+        stream=io.BytesIO(report_document(job)),
+        label=f"synthetic:{job.pk}",
+        content_type="application/json",
+    )
+    return pin.cid
+
+
+@transaction.atomic
+def job_report_pin(*, job_id: int) -> str:
+    """Pin a published job's report document (its report, provenance and output CIDs) and
+    record its CID; returns the CID. Idempotent: a job that has one keeps it. Refuses a job
+    that published nothing."""
+    job = SyntheticJob.objects.select_for_update().select_related("dataset__dao").get(pk=job_id)
+    if job.status != JobStatus.PUBLISHED:
+        raise SyntheticRefused(f"Job {job.pk} published nothing: it has no report to pin.")
+    if not job.report_cid:
+        job.report_cid = _pin_report(job)
+        job.save(update_fields=["report_cid"])
+    return job.report_cid
 
 
 @transaction.atomic
@@ -351,6 +386,8 @@ def job_finish_images(*, job_id: int, manifest: dict[str, Any], manifest_bytes: 
     job.published_method = "augment"
     job.provenance = {**manifest["provenance"], **job.provenance}
     job.report = {"method": "augment", "images": job.output_rows, "note": manifest["note"]}
+    job.finished_at = timezone.now()
+    job.report_cid = _pin_report(job)
     _end(job, JobStatus.PUBLISHED, "")
     audit_record(
         actor=None,

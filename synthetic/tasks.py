@@ -9,17 +9,25 @@ from celery import shared_task
 
 from synthetic import services
 from synthetic.constraints import ConstraintError
-from synthetic.inputs import job_rows
+from synthetic.inputs import job_rows, uploads_awaited
 from synthetic.models import JobStatus
 from synthetic.synthesize import Cancelled, GanSettings, InputError, TvaeSettings, synthesize
 
 logger = logging.getLogger(__name__)
 # Progress is written at most this often (a GAN reports every epoch).
 PROGRESS_EVERY_S = 1.0
+# A job on a dataset whose first uploads are still in the pipeline waits for them to be
+# pinned, up to WAIT_TRIES × WAIT_S seconds, then runs (and fails if there are still none).
+WAIT_S = 5
+WAIT_TRIES = 60
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True)
-def run_synthetic_job(job_id: int) -> str:
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=WAIT_TRIES)
+def run_synthetic_job(self, job_id: int) -> str:  # type: ignore[no-untyped-def]
+    awaited = uploads_awaited(job_id)
+    if awaited and self.request.retries < WAIT_TRIES:
+        services.job_wait(job_id=job_id, uploads=awaited)
+        raise self.retry(countdown=WAIT_S)
     job = services.job_begin(job_id=job_id)
     if job is None:
         return "skipped"
@@ -48,7 +56,10 @@ def run_synthetic_job(job_id: int) -> str:
     try:
         rows = job_rows(job)
         if not rows:
-            raise InputError("the dataset has no pinned rows to learn from yet")
+            raise InputError(
+                "the dataset has no pinned rows to learn from yet: a job learns from the "
+                "rows of its accepted (pinned) contributions"
+            )
         schema = job.dataset.schema
         if job.input_name and not {c["name"] for c in schema.get("columns", [])} <= set(rows[0]):
             schema = None  # a CSV of another shape: infer its column types

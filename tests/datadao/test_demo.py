@@ -38,12 +38,16 @@ def test_demo_twice_gives_the_same_state(capsys: pytest.CaptureFixture[str]) -> 
     assert _snapshot() == first
     out = capsys.readouterr().out
     # 4 members plus the 7 simulated labelers.
-    assert "Demo ready: 1 DAO, 11 members, 4 datasets, 5 contributions" in out
+    # The five demo files and the wine table's two; the second run adds none.
+    assert "Demo ready: 1 DAO, 11 members, 4 datasets, 7 contributions (7 new" in out
+    assert "7 contributions (0 new" in out
     assert "165 labeling tasks with" in out
     dao = DAO.objects.get(slug=DEMO_DAO_SLUG)
     assert set(dao.datasets.values_list("kind", flat=True)) == {"tabular", "files", "labeling"}
     job = SyntheticJob.objects.get(dataset__slug="wine-chemistry")
-    assert job.status == "queued" and job.method == "gan" and job.input_name
+    # It learns from the wine rows the demo contributed (pinned by the worker), not a side file.
+    assert job.status == "queued" and job.method == "gan" and not job.input_name
+    assert Contribution.objects.filter(dataset=job.dataset).count() == 2
     assert set(dao.datasets.values_list("status", flat=True)) == {DatasetStatus.OPEN}
 
 
