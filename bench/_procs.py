@@ -125,7 +125,7 @@ def stop_now(items: list[Started], grace_s: float = 1.0) -> None:
 def start_workers(
     procs: Processes, count: int, env: dict[str, str], logs: Path, tag: str
 ) -> list[Started]:
-    """``count`` ``celery -A datadao worker --concurrency 1`` processes on every queue; they
+    """``count`` ``celery -A config worker --concurrency 1`` processes on every queue; they
     boot meanwhile (``wait_ready`` says when)."""
     workers = []
     for number in range(count):

@@ -20,7 +20,7 @@ The lanes, each selected by settings (the uploading side reads them too):
   the express limit takes.
 
 For every lane and worker count (the first lane at ``--workers``, the others at
-``--compare-workers``) a fleet of ``celery -A datadao worker --concurrency 1`` processes on all
+``--compare-workers``) a fleet of ``celery -A config worker --concurrency 1`` processes on all
 queues is started (as ``tests/fixtures_celery.py`` does) and left standing, as the platform's
 fleet is; its start-up (``fleets[].ready_s``) is not on a contribution's path. On it: a warm-up
 round of each workload, then ``repeat`` measured rounds of each (CSV files of 100 rows, 64x64

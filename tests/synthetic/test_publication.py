@@ -15,8 +15,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from contributions import pipeline
 from contributions import services as contribution_services
+from contributions.lanes import stages as stage_lane
 from contributions.models import Contribution, Status
 from contributions.releases import manifest_bytes, release_publish
 from datadao.models import DatasetStatus, Membership, Role, Visibility
@@ -34,10 +34,10 @@ from tests.factories import DAOFactory, DatasetFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 STAGES = (
-    ("validate", pipeline.run_validation),
-    ("score", pipeline.run_scoring),
-    ("attest", pipeline.run_attestation),
-    ("pin", pipeline.run_pin),
+    ("validate", stage_lane.run_validation),
+    ("score", stage_lane.run_scoring),
+    ("attest", stage_lane.run_attestation),
+    ("pin", stage_lane.run_pin),
 )
 
 
