@@ -262,7 +262,7 @@ def test_concurrent_publishes_make_one_release(
     member_client: Client, table, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
     # Committed for real here: keep the pipeline's tasks off the broker (no worker runs).
-    monkeypatch.setattr(messages, "dispatch", lambda stage, pk, **_: None)
+    monkeypatch.setattr(messages, "send_stage", lambda stage, pk, **_: None)
     pinned(member_client, table, COMMA)
     barrier = threading.Barrier(2)
     results: list[int] = []

@@ -17,7 +17,8 @@ import pytest
 from django.db import OperationalError
 from django.test import override_settings
 
-from contributions import pipeline, services, tasks
+from contributions import services, tasks
+from contributions.lanes import stages as stage_lane
 from contributions.models import Contribution, Status
 from contributions.services import contribution_file
 from tests.factories import DatasetFactory, UserFactory
@@ -70,7 +71,7 @@ def test_a_stage_that_loses_the_database_is_retried_and_its_attempt_given_back(
     contribution = _contribution(Status.RECEIVED)
     seen: list[int] = []
     monkeypatch.setattr(
-        pipeline, "run_validation", _failing(2, then=lambda c: None, seen=seen)
+        stage_lane, "run_validation", _failing(2, then=lambda c: None, seen=seen)
     )  # fmt: skip
     assert tasks.validate_contribution.apply(args=[contribution.pk]).get() == "done"
     # Every delivery found the count at 1, its own: the two lost ones were given back.
@@ -82,7 +83,7 @@ def test_backoff_doubles_with_jitter_and_is_capped(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     contribution = _contribution(Status.RECEIVED)
-    monkeypatch.setattr(pipeline, "run_validation", _failing(tasks.DB_MAX_RETRIES))
+    monkeypatch.setattr(stage_lane, "run_validation", _failing(tasks.DB_MAX_RETRIES))
     tasks.validate_contribution.apply(args=[contribution.pk])
     waits = _waits(caplog)
     assert [n for n, _ in waits] == list(range(1, tasks.DB_MAX_RETRIES + 1))
@@ -96,7 +97,7 @@ def test_past_the_database_budget_the_stage_is_left_to_the_sweeper(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     contribution = _contribution(Status.RECEIVED)
-    monkeypatch.setattr(pipeline, "run_validation", _failing(tasks.DB_MAX_RETRIES + 1))
+    monkeypatch.setattr(stage_lane, "run_validation", _failing(tasks.DB_MAX_RETRIES + 1))
     result = tasks.validate_contribution.apply(args=[contribution.pk])
     assert result.state == "FAILURE" and isinstance(result.result, OperationalError)
     assert f"stayed unreachable after {tasks.DB_MAX_RETRIES} retries" in caplog.text
