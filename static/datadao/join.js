@@ -9,32 +9,18 @@
     el.textContent = text;
     el.className = isError ? "error" : "";
   }
-  function csrfToken() {
-    const m = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-    return m ? decodeURIComponent(m[1]) : "";
-  }
+  const wallet = () => window.datadaoWallet;
   async function detail(resp, fallback) {
     try { const body = await resp.json(); return body.detail || fallback; } catch (e) { return fallback; }
   }
   async function join(button) {
-    const eth = window.ethereum;
-    if (!eth) {
-      say("No Ethereum wallet found in this browser. Install one (e.g. a browser extension) and reload.", true);
-      return;
-    }
     button.disabled = true;
     try {
-      let accounts;
-      try {
-        accounts = await eth.request({ method: "eth_requestAccounts" });
-      } catch (err) {
-        say(err && err.code === 4001 ? "You declined to connect your wallet." : "The wallet did not connect.", true);
-        return;
-      }
-      const address = accounts && accounts[0];
+      const address = await wallet().connect(say);
+      if (!address) return;
       const signedIn = button.dataset.address;
-      if (!address || address.toLowerCase() !== signedIn.toLowerCase()) {
-        say("Your wallet's account is " + (address || "none") + "; you are signed in as " + signedIn + ". Switch accounts in your wallet.", true);
+      if (address.toLowerCase() !== signedIn.toLowerCase()) {
+        say("Your wallet's account is " + address + "; you are signed in as " + signedIn + ". Switch accounts in your wallet.", true);
         return;
       }
       const url = new URL(button.dataset.termsUrl, window.location.origin);
@@ -42,28 +28,20 @@
       const termsResp = await fetch(url, { credentials: "same-origin" });
       if (!termsResp.ok) { say(await detail(termsResp, "Could not load the terms."), true); return; }
       const terms = await termsResp.json();
-      const chainId = parseInt(await eth.request({ method: "eth_chainId" }), 16);
+      const chainId = await wallet().chainId();
       const wanted = terms.typedData.domain.chainId;
       if (chainId !== wanted) {
         say("Your wallet is on chain " + chainId + "; this DAO is on chain " + wanted + ". Switch your wallet to chain " + wanted + " and try again.", true);
         return;
       }
-      let signature;
-      try {
-        signature = await eth.request({
-          method: "eth_signTypedData_v4",
-          params: [signedIn, JSON.stringify(terms.typedData)],
-        });
-      } catch (err) {
-        say(err && err.code === 4001 ? "You rejected the signature request." : "The wallet could not sign.", true);
-        return;
-      }
+      const signature = await wallet().sign(say, "eth_signTypedData_v4", [signedIn, JSON.stringify(terms.typedData)]);
+      if (!signature) return;
       const body = { typedData: terms.typedData, signature: signature };
       if (button.dataset.invite) body.invite = button.dataset.invite;
       const resp = await fetch(button.dataset.joinUrl, {
         method: "POST",
         credentials: "same-origin",
-        headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
+        headers: { "Content-Type": "application/json", "X-CSRFToken": wallet().csrfToken() },
         body: JSON.stringify(body),
       });
       if (resp.status === 201) {
@@ -89,7 +67,7 @@
       const resp = await fetch(button.dataset.url, {
         method: "POST",
         credentials: "same-origin",
-        headers: { "X-CSRFToken": csrfToken() },
+        headers: { "X-CSRFToken": wallet().csrfToken() },
       });
       if (resp.status === 204) { window.location.reload(); return; }
       say(await detail(resp, "Leaving was refused."), true);

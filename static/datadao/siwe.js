@@ -1,5 +1,5 @@
-// Sign-In with Ethereum through any EIP-1193 wallet (window.ethereum). No library needed: the
-// server builds the exact EIP-4361 message; the wallet signs it with personal_sign.
+// Sign-In with Ethereum through any EIP-1193 wallet (wallet.js). No library needed: the server
+// builds the exact EIP-4361 message; the wallet signs it with personal_sign.
 (function () {
   "use strict";
   const status = () => document.getElementById("siwe-status");
@@ -12,28 +12,13 @@
   function oneOf(items) {  // [1, 2, 3] -> "1, 2 or 3"
     return items.length > 1 ? items.slice(0, -1).join(", ") + " or " + items[items.length - 1] : items.join("");
   }
-  function csrfToken() {
-    const m = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-    return m ? decodeURIComponent(m[1]) : "";
-  }
+  const wallet = () => window.datadaoWallet;
   async function signIn(button) {
-    const eth = window.ethereum;
-    if (!eth) {
-      say("No Ethereum wallet found in this browser. Install one (e.g. a browser extension) and reload.", true);
-      return;
-    }
     button.disabled = true;
     try {
-      let accounts;
-      try {
-        accounts = await eth.request({ method: "eth_requestAccounts" });
-      } catch (err) {
-        say(err && err.code === 4001 ? "You declined to connect your wallet." : "The wallet did not connect.", true);
-        return;
-      }
-      const address = accounts && accounts[0];
-      if (!address) { say("The wallet returned no account.", true); return; }
-      const chainId = parseInt(await eth.request({ method: "eth_chainId" }), 16);
+      const address = await wallet().connect(say);
+      if (!address) return;
+      const chainId = await wallet().chainId();
       const url = new URL(button.dataset.nonceUrl, window.location.origin);
       url.searchParams.set("address", address);
       url.searchParams.set("chain_id", String(chainId));
@@ -46,17 +31,12 @@
           : nonceBody.detail || "Could not start sign-in.", true);
         return;
       }
-      let signature;
-      try {
-        signature = await eth.request({ method: "personal_sign", params: [nonceBody.message, address] });
-      } catch (err) {
-        say(err && err.code === 4001 ? "You rejected the signature request." : "The wallet could not sign.", true);
-        return;
-      }
+      const signature = await wallet().sign(say, "personal_sign", [nonceBody.message, address]);
+      if (!signature) return;
       const verifyResp = await fetch(button.dataset.verifyUrl, {
         method: "POST",
         credentials: "same-origin",
-        headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
+        headers: { "Content-Type": "application/json", "X-CSRFToken": wallet().csrfToken() },
         body: JSON.stringify({ message: nonceBody.message, signature: signature }),
       });
       const verifyBody = await verifyResp.json();
@@ -70,7 +50,7 @@
     }
   }
   async function signOut(button) {
-    await fetch(button.dataset.url, { method: "POST", credentials: "same-origin", headers: { "X-CSRFToken": csrfToken() } });
+    await fetch(button.dataset.url, { method: "POST", credentials: "same-origin", headers: { "X-CSRFToken": wallet().csrfToken() } });
     window.location.reload();
   }
   document.addEventListener("DOMContentLoaded", function () {
