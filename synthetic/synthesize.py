@@ -34,6 +34,7 @@ from .gate import GatePolicy, recommend
 from .infer import InputError, infer_schema, parse_rows
 from .provenance import provenance as make_provenance
 from .provenance import replay_arguments, sha256_json
+from .spelling import bool_spellings
 from .table import Table, train_holdout_split
 from .table_constraints import (
     ConstraintSet,
@@ -300,6 +301,9 @@ def synthesize(
         "recommendation": advice,
         "constraints": {**rules.state(), "inferred": [c.text for c in found]},
         "conditions": [c.text for c in wanted],
+        # How the input spelled its bool columns, for writing the rows (a DP job reads nothing
+        # from the rows outside its accountant: its bools are written true/false).
+        "spellings": {} if private else bool_spellings(rows, schema),
         "provenance": provenance,
     }
     if choice is not None:
