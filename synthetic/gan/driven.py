@@ -24,7 +24,7 @@ from ..table import ColumnSpec, Table, discrete_values, is_discrete
 from .quantile import QuantileNormal
 
 MAX_DRIVER_LEVELS = 10
-MIN_DRIVER_ROWS = 100
+MIN_DRIVER_ROWS = 50
 MIN_DRIVER_EFFECT = 0.1
 
 
