@@ -108,7 +108,9 @@ def fit_and_sample(method: str, table: str, seed: int, epochs: int) -> dict[str,
             from synthetic.tvae.train import TvaeSettings
             from synthetic.tvae.train import train as train_tvae
 
-            model = train_tvae(model_rows, seed=seed, settings=TvaeSettings(epochs=epochs))
+            model = train_tvae(
+                model_rows, seed=seed, target=target, settings=TvaeSettings(epochs=epochs)
+            )
             info = dict(model.info)
         else:
             from synthetic.copula import GaussianCopula
@@ -190,6 +192,9 @@ def worker(method: str, table: str, seeds: list[int], epochs: int, warmup: bool)
 
 
 def _ctgan(train: Any, seed: int, epochs: int) -> tuple[Any, float]:
+    """CTGAN's fit and 10 000 rows. CTGAN refuses missing values in continuous columns: such a
+    column is given filled with its median plus a discrete "missing" flag column (as SDV does),
+    and the flag puts the gaps back in its output."""
     import numpy as np
     import pandas as pd
     import torch
@@ -197,13 +202,22 @@ def _ctgan(train: Any, seed: int, epochs: int) -> tuple[Any, float]:
 
     from synthetic.table import Table
 
-    frame = pd.DataFrame(
-        {
-            s.name: train[s.name] if s.numeric else pd.Series(list(train[s.name]), dtype=object)
-            for s in train.specs
-        }
-    )
-    discrete = [s.name for s in train.specs if not s.numeric]
+    columns: dict[str, Any] = {}
+    flags = []
+    for s in train.specs:
+        if not s.numeric:
+            columns[s.name] = pd.Series(list(train[s.name]), dtype=object)
+            continue
+        column = train[s.name]
+        gaps = np.isnan(column)
+        if gaps.any():
+            columns[s.name] = np.where(gaps, np.nanmedian(column), column)
+            columns[s.name + "__missing"] = pd.Series(list(gaps.astype(int).astype(str)))
+            flags.append(s.name)
+        else:
+            columns[s.name] = column
+    frame = pd.DataFrame(columns)
+    discrete = [s.name for s in train.specs if not s.numeric] + [f + "__missing" for f in flags]
     torch.set_num_threads(CTGAN_THREADS)
     torch.manual_seed(seed)
     np.random.seed(seed)
@@ -215,7 +229,10 @@ def _ctgan(train: Any, seed: int, epochs: int) -> tuple[Any, float]:
     for spec in train.specs:
         column = out[spec.name].to_numpy()
         if spec.numeric:
-            data[spec.name] = column.astype(float)
+            values = column.astype(float)
+            if spec.name in flags:
+                values[out[spec.name + "__missing"].to_numpy() == "1"] = np.nan
+            data[spec.name] = values
         else:
             values = np.empty(len(column), dtype=object)
             values[:] = [None if v is None or v != v else v for v in column]

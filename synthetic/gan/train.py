@@ -96,7 +96,7 @@ def _train(
         )
         encoder = TableEncoder(table.specs, columns)
     else:
-        encoder = TableEncoder.fit(table)
+        encoder = TableEncoder.fit(table, target=target)
     fit_rows = val_rows = np.arange(table.n_rows)
     if settings.validation_fraction > 0:
         fit_rows, val_rows = train_holdout_split(

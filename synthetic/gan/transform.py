@@ -86,8 +86,13 @@ class TableEncoder:
         self.width = start
 
     @classmethod
-    def fit(cls, table: Table) -> TableEncoder:
+    def fit(cls, table: Table, *, target: str | None = None) -> TableEncoder:
+        """The encoding of ``table``. The ``target`` drives no column's map: a number mapped per
+        class would be separated by the class by construction, and a model of such rows
+        (rather than of how the class depends on every column) teaches a classifier to read
+        the class off that one number."""
         columns: dict[str, dict[str, Any]] = {}
+        skip = {target} if target is not None else set()
         for spec in table.specs:
             column = table[spec.name]
             if is_discrete(spec, column):
@@ -100,7 +105,7 @@ class TableEncoder:
                     "quantile": pooled.state(),
                     "has_missing": bool(np.isnan(column).any()),
                     "masses": masses,
-                    "driven": fit_driven(table, spec, value, pooled, skip=set()),
+                    "driven": fit_driven(table, spec, value, pooled, skip=skip),
                 }
         return cls(table.specs, columns)
 
