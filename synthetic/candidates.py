@@ -133,6 +133,7 @@ def _fit(name: str, setup: Setup) -> tuple[Any, bytes, dict[str, Any]]:
         model = train_tvae(
             setup.model_rows,
             seed=setup.seed,
+            target=setup.target,
             settings=setup.tvae_settings,
             progress=lambda p: setup.notify({"stage": "fit_tvae", **p}),
             should_stop=setup.should_stop,

@@ -2,7 +2,11 @@
 
 Each column maps to a standard normal score (numeric columns through their empirical quantiles,
 discrete ones through the interval their category occupies in [0, 1]); the scores' correlation
-matrix is the whole dependence model. Sampling draws correlated normals and maps them back.
+matrix is the whole dependence model. Sampling draws correlated normals and maps them back. A
+numeric column with missing values or point masses (``quantile.point_masses``) gets a second,
+discrete score for its mode (value, missing, each mass), and a numeric column that depends
+strongly on a discrete one gets a map per level of it (``gan.driven``), as the GAN's encoding
+does.
 
 A plain copula loses structure that is not linear in the normal scores, such as the class
 structure a classifier needs (TSTR on wine drops to about half of TRTR). ``conditional=True``
@@ -16,7 +20,9 @@ from typing import Any
 import numpy as np
 from scipy.special import ndtr, ndtri
 
-from .gan.transform import QuantileNormal, categories_of, category_codes
+from .gan.driven import ColumnMap, driver_keys, fit_driven
+from .gan.quantile import QuantileNormal, mode_codes, mode_values, point_masses
+from .gan.transform import categories_of, category_codes
 from .table import ColumnSpec, Table, discrete_values, is_discrete, specs_from_state, specs_state
 
 FORMAT = "datadao-synthetic-copula/1"
@@ -115,19 +121,30 @@ def _fit_group(table: Table, *, skip: str | None) -> dict[str, Any]:
                 ndtri(np.clip(low + rng.random(len(codes)) * (cum[codes] - low), 1e-6, 1 - 1e-6))
             )
             continue
-        missing = np.isnan(column)
-        quantile = QuantileNormal.fit(column, spec)
-        marginals[spec.name] = {"quantile": quantile.state(), "missing": bool(missing.any())}
-        z = quantile.forward(np.where(missing, 0.0, column))
-        # Missing cells get a random score: the rest of the column keeps unit variance.
-        scores.append(np.where(missing, rng.standard_normal(len(column)), z))
-        if missing.any():
-            rate = missing.mean()
-            u = np.where(
-                missing, rng.random(len(column)) * rate, rate + rng.random(len(column)) * (1 - rate)
-            )
+        masses = point_masses(column)
+        has_missing = bool(np.isnan(column).any())
+        value = ~np.isnan(column) & ~np.isin(column, masses)
+        quantile = QuantileNormal.fit(column[value], spec)
+        skipped = {skip} if skip is not None else set()
+        driven = fit_driven(table, spec, value, quantile, skip=skipped)
+        marginals[spec.name] = {"quantile": quantile.state(), "driven": driven}
+        column_map = ColumnMap.from_info(marginals[spec.name])
+        z = column_map.forward(np.where(value, column, 0.0), driver_keys(table, column_map.driver))
+        # Rows without a value (missing, or a mass) get a random score: the rest of the column
+        # keeps unit variance.
+        scores.append(np.where(value, z, rng.standard_normal(len(column))))
+        if has_missing or masses:
+            codes = mode_codes(column, masses, has_missing)
+            width = 1 + int(has_missing) + len(masses)
+            cum = np.cumsum(np.bincount(codes, minlength=width)) / len(codes)
+            marginals[spec.name]["modes"] = {
+                "masses": masses,
+                "has_missing": has_missing,
+                "cum": cum.tolist(),
+            }
+            low = np.concatenate([[0.0], cum[:-1]])[codes]
+            u = low + rng.random(len(codes)) * (cum[codes] - low)
             scores.append(ndtri(np.clip(u, 1e-6, 1 - 1e-6)))
-            marginals[spec.name]["missing_rate"] = float(rate)
     matrix = np.column_stack(scores) if scores else np.zeros((table.n_rows, 0))
     return {"marginals": marginals, "corr": _correlation(matrix).tolist()}
 
@@ -153,25 +170,38 @@ def _sample_group(
     cholesky = np.linalg.cholesky(corr) if len(corr) else corr
     z = rng.standard_normal((n_rows, len(corr))) @ cholesky.T
     out: dict[str, np.ndarray] = {}
+    at: dict[str, int] = {}  # each column's first score
     k = 0
     for spec in specs:
         info = group["marginals"].get(spec.name)
         if info is None:
             continue
+        at[spec.name] = k
+        k += 1 + int(bool(info.get("modes") or info.get("missing")))
         if "categories" in info:
-            codes = np.searchsorted(np.array(info["cum"]), ndtr(z[:, k]), side="right")
+            codes = np.searchsorted(np.array(info["cum"]), ndtr(z[:, at[spec.name]]), side="right")
             codes = np.minimum(codes, len(info["categories"]) - 1)
             values = np.empty(n_rows, dtype=object)
             values[:] = [info["categories"][c] for c in codes]
             if spec.numeric:
                 values = np.array([np.nan if v is None else v for v in values], dtype=float)
             out[spec.name] = values
-            k += 1
+    # Numeric columns after the discrete ones: a driven column reads its driver's level.
+    by_name = {spec.name: spec for spec in specs}
+    for name, k in at.items():
+        info = group["marginals"][name]
+        if "categories" in info:
             continue
-        column = QuantileNormal.from_state(info["quantile"]).inverse(z[:, k])
-        k += 1
-        if info["missing"]:
-            column = np.where(ndtr(z[:, k]) < info["missing_rate"], np.nan, column)
-            k += 1
-        out[spec.name] = column
+        column_map = ColumnMap.from_info(info)
+        driver = column_map.driver
+        keys = None if driver is None else discrete_values(by_name[driver], out[driver])
+        column = column_map.inverse(z[:, k], keys)
+        modes = info.get("modes")
+        if modes is not None:
+            codes = np.searchsorted(np.array(modes["cum"]), ndtr(z[:, k + 1]), side="right")
+            codes = np.minimum(codes, len(modes["cum"]) - 1)
+            column = mode_values(codes, column, modes["masses"], modes["has_missing"])
+        elif info.get("missing"):  # the missing-rate form of a copula without point masses
+            column = np.where(ndtr(z[:, k + 1]) < info["missing_rate"], np.nan, column)
+        out[name] = column
     return out

@@ -11,9 +11,9 @@ from typing import Any
 
 from django.conf import settings
 
-from contributions.export import cell_text
 from ipfs.services import content_add
 from synthetic.models import SyntheticJob
+from synthetic.spelling import Spellings, cell_text
 
 
 def job_root() -> Path:
@@ -22,13 +22,19 @@ def job_root() -> Path:
     return path
 
 
-def rows_csv(rows: list[dict[str, Any]], columns: list[str], job_id: int) -> bytes:
-    """The published CSV: every row flagged synthetic and carrying its job id."""
+def rows_csv(
+    rows: list[dict[str, Any]],
+    columns: list[str],
+    job_id: int,
+    spellings: Spellings | None = None,
+) -> bytes:
+    """The published CSV: every row flagged synthetic and carrying its job id; bool columns
+    spelled as the input spelled them (``spellings``)."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([*columns, "synthetic", "synthetic_job"])
     for row in rows:
-        cells = ["" if row.get(c) is None else cell_text(row[c]) for c in columns]
+        cells = ["" if row.get(c) is None else cell_text(row[c], c, spellings) for c in columns]
         writer.writerow([*cells, "true", job_id])
     return out.getvalue().encode("utf-8")
 
@@ -50,7 +56,7 @@ def rows_parquet(rows: list[dict[str, Any]], columns: list[str], job_id: int) ->
 
 def pin_outputs(job: SyntheticJob, result: Any, columns: list[str]) -> tuple[str, str, str]:
     label = f"synthetic:{job.pk}"
-    data = rows_csv(result.rows, columns, job.pk)
+    data = rows_csv(result.rows, columns, job.pk, result.report.get("spellings"))
     (job_root() / f"job-{job.pk}.csv").write_bytes(data)
     output = content_add(stream=io.BytesIO(data), label=label, content_type="text/csv")
     parquet = content_add(

@@ -18,7 +18,6 @@ from typing import Any
 from .candidates import (
     EVAL_MAX_ROWS,
     Candidate,
-    Setup,
     check_stop,
     dp_view,
     draw,
@@ -27,26 +26,16 @@ from .candidates import (
     stream,
 )
 from .choice import choose
-from .constraints import RowChecker
-from .dp_request import DPRequest, DPSettingsError
 from .gan.train import Cancelled, GanSettings
 from .gate import GatePolicy, recommend
-from .infer import InputError, infer_schema, parse_rows
+from .infer import InputError
+from .prepare import HOLDOUT_FRACTION, METHODS, Prepared, check_request, prepare
 from .provenance import provenance as make_provenance
 from .provenance import replay_arguments, sha256_json
-from .table import Table, train_holdout_split
-from .table_constraints import (
-    ConstraintSet,
-    Fixed,
-    condition_mask,
-    infer_inequalities,
-    parse_conditions,
-    parse_constraints,
-)
+from .spelling import bool_spellings
+from .table import Table
 from .tvae.settings import TvaeSettings
 
-# What a job may ask for: one generator, or "auto" (every candidate; the best that passes).
-METHODS = ("gan", "copula", "tvae", "auto")
 # The generators each method fits: the copula is the baseline every report compares with.
 CANDIDATES = {
     "gan": ("copula", "gan"),
@@ -54,19 +43,9 @@ CANDIDATES = {
     "tvae": ("copula", "tvae"),
     "auto": ("copula", "gan", "tvae"),
 }
-# Rows kept out of training, to measure fidelity on rows the generator never saw.
-HOLDOUT_FRACTION = 0.35
-MIN_ROWS = 20
-MIN_TRAIN_ROWS = 10
-MAX_OUTPUT_ROWS = 1_000_000
-# Rows are returned in memory: cap rows × columns (a streaming writer can lift this later).
-MAX_OUTPUT_CELLS = 20_000_000
-DP_METHODS_REFUSAL = (
-    "differential privacy is only available with method gan (TVAE and the copula have no "
-    "privacy accountant, and auto would compare candidates on real rows outside it)"
-)
 
 __all__ = [
+    "METHODS",
     "Cancelled",
     "GanSettings",
     "InputError",
@@ -131,101 +110,86 @@ def synthesize(
     output rows all of that subgroup; the gate still judges an unconditioned sample. ``require``
     (``input_sha256``, ``schema_sha256`` from a provenance) refuses any other input.
     """
-    if method not in METHODS:
-        raise InputError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
-    if not 1 <= n_rows <= MAX_OUTPUT_ROWS:
-        raise InputError(f"rows to generate must be from 1 to {MAX_OUTPUT_ROWS}, not {n_rows}")
     settings = gan_settings or GanSettings()
     tvae = tvae_settings or TvaeSettings()
-    if settings.dp is not None:
-        if method != "gan":
-            raise InputError(DP_METHODS_REFUSAL)
-        try:
-            DPRequest.from_dict(settings.dp)
-        except DPSettingsError as exc:
-            raise InputError(str(exc)) from None
-    schema, inferred = _schema(rows, schema, target)
-    target = schema.get("target")
-    declared = parse_constraints([*(schema.get("constraints") or []), *constraints])
-    wanted = parse_conditions(conditions, schema)
-    if n_rows * len(schema["columns"]) > MAX_OUTPUT_CELLS:
-        raise InputError(
-            f"{n_rows} rows of {len(schema['columns'])} columns is more than "
-            f"{MAX_OUTPUT_CELLS:,} cells; ask for fewer rows"
-        )
-    table = parse_rows(rows, schema)
-    if table.n_rows < MIN_ROWS:
-        raise InputError(f"the table has {table.n_rows} rows; at least {MIN_ROWS} are needed")
-    input_sha256 = sha256_json(table.records())
-    _refuse_other_input(require, input_sha256, sha256_json(schema))
-    _refuse_identifiers(table)
-    private = settings.dp is not None
-    rules = ConstraintSet(declared, table.specs)
-    if private and any(isinstance(c, Fixed) for c in declared):
-        raise InputError(
-            "a fixed combination keeps the combinations seen in the real rows, which a DP job "
-            "cannot read outside its privacy accountant; declare it without DP"
-        )
-    if not private:
-        # DP: checking the rows against the constraints would be a query outside ε.
-        rules.refuse_violations(table)
-    train_idx, holdout_idx = train_holdout_split(
-        table, holdout_fraction=holdout_fraction, seed=seed, target=target
-    )
-    if len(train_idx) < MIN_TRAIN_ROWS or len(holdout_idx) == 0:
-        raise InputError(f"hold-out fraction {holdout_fraction} leaves too few training rows")
-    train_rows, holdout = table.take(train_idx), table.take(holdout_idx)
-    found = []
-    if infer_constraints and not private:
-        found = infer_inequalities(train_rows, skip={target} if target else set(), known=declared)
-    rules = ConstraintSet([*declared, *found], table.specs)
-    if not private:
-        # Inferred inequalities are met by dropping the rows that break them, never built into
-        # the model: modelling b - a changes the model, and the data did not ask for that.
-        rules.fit(train_rows, target=target, checked_only=found)
-        if wanted and not condition_mask(train_rows, wanted).any():
-            raise InputError(
-                f"no training row has {' and '.join(c.text for c in wanted)}: the model "
-                "cannot generate that subgroup"
-            )
+    check_request(method, n_rows, settings)
     notify = on_progress or (lambda event: None)
-    setup = Setup(
-        train_rows=train_rows,
-        model_rows=rules.forward(train_rows),
-        holdout=holdout,
-        target=target,
+    prepared = prepare(
+        rows,
+        n_rows=n_rows,
         seed=seed,
+        schema=schema,
+        target=target,
         gan_settings=settings,
         tvae_settings=tvae,
-        # An inferred schema was read off the rows: nothing in it is public.
-        public={} if inferred else public_columns(schema),
-        rules=rules,
-        checker=RowChecker(schema),
-        # Copies of training rows are counted before any is dropped (the gate judges the
-        # rate). A DP job drops none: that filter would read the real rows outside the
-        # accountant. The hold-out is never filtered against (its rows would then be
-        # measurably absent).
-        forbidden=set(train_rows.row_keys()),
-        private=private,
         policy=policy,
+        holdout_fraction=holdout_fraction,
         notify=notify,
         should_stop=should_stop,
+        constraints=constraints,
+        conditions=conditions,
+        infer_constraints=infer_constraints,
+        require=require,
+    )
+    setup = prepared.setup
+    fitted = _fit(method, n_rows, prepared)
+    chosen, advice, choice = _pick(method, fitted, private=setup.private)
+    winner = fitted[chosen]
+    synthetic = _output_rows(winner, chosen, n_rows, prepared)
+    check_stop(should_stop, "the output")
+    provenance = _provenance(method, chosen, fitted, synthetic, prepared, n_rows)
+    evaluated = {name: c.entry for name, c in fitted.items()}
+    if setup.private:
+        evaluated = {"gan": dp_view(evaluated["gan"])}
+    report = {
+        "method": method,
+        "schema_inferred": prepared.inferred,
+        "target": prepared.target,
+        "generators": evaluated,
+        "recommendation": advice,
+        "constraints": {**setup.rules.state(), "inferred": [c.text for c in prepared.found]},
+        "conditions": [c.text for c in prepared.wanted],
+        # How the input spelled its bool columns, for writing the rows (a DP job reads nothing
+        # from the rows outside its accountant: its bools are written true/false).
+        "spellings": {} if setup.private else bool_spellings(rows, prepared.schema),
+        "provenance": provenance,
+    }
+    if choice is not None:
+        report["choice"] = choice
+    notify({"stage": "done"})
+    return SynthesisResult(
+        method=chosen,
+        rows=synthetic.records(),
+        schema=prepared.schema,
+        report=report,
+        checkpoint=winner.model_bytes,
+        provenance=provenance,
+        passed=bool(winner.result.passed),
+        publish=advice["publish"],
     )
 
-    # A DP job fits no copula: it would read the real rows outside the accountant.
-    names = ("gan",) if private else CANDIDATES[method]
+
+def _fit(method: str, n_rows: int, prepared: Prepared) -> dict[str, Candidate]:
+    """Fit and judge each candidate the method asks for (a DP job fits the GAN alone: the
+    copula would read the real rows outside the accountant)."""
+    names = ("gan",) if prepared.setup.private else CANDIDATES[method]
     fitted: dict[str, Candidate] = {}
     for name in names:
         # The rows asked for come from the generator asked for; every other candidate draws
         # what its evaluation needs (for "auto", the winner draws again below if that is fewer).
-        want = n_rows if name == method and not wanted else min(n_rows, EVAL_MAX_ROWS)
-        fitted[name] = run_candidate(name, setup, want)
-    gates = {name: c.result for name, c in fitted.items()}
-    evaluated = {name: c.entry for name, c in fitted.items()}
+        want = n_rows if name == method and not prepared.wanted else min(n_rows, EVAL_MAX_ROWS)
+        fitted[name] = run_candidate(name, prepared.setup, want)
+    return fitted
 
+
+def _pick(
+    method: str, fitted: dict[str, Candidate], *, private: bool
+) -> tuple[str, dict[str, Any], dict[str, Any] | None]:
+    """Whose rows are output, the gate's advice on publishing, and for "auto" the choice."""
+    gates = {name: c.result for name, c in fitted.items()}
     choice = None
     if method == "auto":
-        choice = choose(evaluated, gates)
+        choice = choose({name: c.entry for name, c in fitted.items()}, gates)
         chosen = choice["winner"] or choice["best"]
         advice = {"publish": choice["winner"], "reason": choice["reason"]}
     else:
@@ -237,43 +201,60 @@ def synthesize(
             " (the copula baseline is not differentially private); no copula baseline is "
             "fitted for a DP job"
         )
-    winner = fitted[chosen]
-    synthetic = winner.rows
-    if wanted:
-        notify({"stage": f"sample_{chosen}_subgroup", "rows": n_rows})
-        synthetic = draw_subgroup(winner.model, setup, wanted, n_rows, stream(chosen, seed, 1))
-    elif synthetic.n_rows != n_rows:
+    return chosen, advice, choice
+
+
+def _output_rows(winner: Candidate, chosen: str, n_rows: int, prepared: Prepared) -> Table:
+    """The rows output: the subgroup asked for, or the winner's own ``n_rows``."""
+    setup = prepared.setup
+    if prepared.wanted:
+        setup.notify({"stage": f"sample_{chosen}_subgroup", "rows": n_rows})
+        return draw_subgroup(
+            winner.model, setup, prepared.wanted, n_rows, stream(chosen, setup.seed, 1)
+        )
+    if winner.rows.n_rows != n_rows:
         # "auto" evaluated a sample of at most EVAL_MAX_ROWS: the rows asked for are the ones
         # the winner's own method would output (the same stream).
-        notify({"stage": f"sample_{chosen}", "rows": n_rows})
-        synthetic, _ = draw(winner.model, setup, n_rows, stream(chosen, seed))
-    check_stop(should_stop, "the output")
+        setup.notify({"stage": f"sample_{chosen}", "rows": n_rows})
+        rows, _ = draw(winner.model, setup, n_rows, stream(chosen, setup.seed))
+        return rows
+    return winner.rows
 
+
+def _provenance(
+    method: str,
+    chosen: str,
+    fitted: dict[str, Candidate],
+    synthetic: Table,
+    prepared: Prepared,
+    n_rows: int,
+) -> dict[str, Any]:
+    """What a reader needs to repeat the run and check it (``replay_arguments``)."""
+    setup = prepared.setup
     provenance = make_provenance(
-        schema=schema,
-        seed=seed,
+        schema=prepared.schema,
+        seed=setup.seed,
         method=method,
         fitted=tuple(fitted),
-        gan_settings=settings,
-        tvae_settings=tvae,
-        holdout_fraction=holdout_fraction,
-        n_train=train_rows.n_rows,
-        n_holdout=holdout.n_rows,
-        model_bytes=winner.model_bytes,
-        input_sha256=input_sha256,
+        gan_settings=setup.gan_settings,
+        tvae_settings=setup.tvae_settings,
+        holdout_fraction=prepared.holdout_fraction,
+        n_train=setup.train_rows.n_rows,
+        n_holdout=setup.holdout.n_rows,
+        model_bytes=fitted[chosen].model_bytes,
+        input_sha256=prepared.input_sha256,
     )
     provenance["rows"] = n_rows
     if method == "auto":
         provenance["generator"] = chosen
-    # A repeat of this run (``replay_arguments``) can be checked against it.
     provenance["output_sha256"] = sha256_json(synthetic.records())
-    provenance["target"] = target
+    provenance["target"] = prepared.target
     provenance["constraints"] = {
-        "declared": [c.text for c in declared],
-        "inferred": [c.text for c in found],
-        "infer": infer_constraints,
+        "declared": [c.text for c in prepared.declared],
+        "inferred": [c.text for c in prepared.found],
+        "infer": prepared.infer_constraints,
     }
-    provenance["conditions"] = [c.text for c in wanted]
+    provenance["conditions"] = [c.text for c in prepared.wanted]
     if "gan" in fitted:
         info = fitted["gan"].info
         provenance["training"] = {
@@ -283,7 +264,7 @@ def synthesize(
     if "tvae" in fitted:
         info = fitted["tvae"].info
         provenance["tvae_training"] = {k: info.get(k) for k in ("epochs_run", "stopped")}
-    if private:
+    if setup.private:
         import opacus
 
         # A hash of the rows is a membership test (hash a candidate table, compare).
@@ -291,92 +272,4 @@ def synthesize(
         provenance["withheld"] = "the input's hash (a membership test, not covered by ε)"
         provenance["dp"] = fitted["gan"].info["dp"]
         provenance["versions"]["opacus"] = opacus.__version__
-        evaluated = {"gan": dp_view(evaluated["gan"])}
-    report = {
-        "method": method,
-        "schema_inferred": inferred,
-        "target": target,
-        "generators": evaluated,
-        "recommendation": advice,
-        "constraints": {**rules.state(), "inferred": [c.text for c in found]},
-        "conditions": [c.text for c in wanted],
-        "provenance": provenance,
-    }
-    if choice is not None:
-        report["choice"] = choice
-    notify({"stage": "done"})
-    return SynthesisResult(
-        method=chosen,
-        rows=synthetic.records(),
-        schema=schema,
-        report=report,
-        checkpoint=winner.model_bytes,
-        provenance=provenance,
-        passed=bool(gates[chosen].passed),
-        publish=advice["publish"],
-    )
-
-
-def _schema(
-    rows: Sequence[dict[str, str | None]], schema: dict[str, Any] | None, target: str | None
-) -> tuple[dict[str, Any], bool]:
-    from datadao.schema import validate_schema
-
-    if not rows:
-        raise InputError("the table has no rows")
-    inferred = schema is None
-    if schema is None:
-        schema = infer_schema(rows)
-    else:
-        errors = validate_schema("tabular", schema)
-        if errors:
-            raise InputError("invalid schema: " + "; ".join(errors))
-    schema = dict(schema)
-    if target is not None:
-        schema["target"] = target
-    names = [c["name"] for c in schema["columns"]]
-    if schema.get("target") is not None and schema["target"] not in names:
-        raise InputError(
-            f"unknown target column {schema['target']!r} (columns: {', '.join(names)})"
-        )
-    return schema, inferred
-
-
-def _refuse_other_input(
-    require: dict[str, str] | None, input_sha256: str, schema_sha256: str
-) -> None:
-    """A repeat of a recorded run must start from the same rows and schema."""
-    if not require:
-        return
-    if require.get("input_sha256") and require["input_sha256"] != input_sha256:
-        raise InputError(
-            "the input rows are not those the provenance was made from (their hash differs)"
-        )
-    if require.get("schema_sha256") and require["schema_sha256"] != schema_sha256:
-        raise InputError(
-            "the schema is not the one the provenance was made from (its hash differs): give "
-            "the same --schema and --target"
-        )
-
-
-def _refuse_identifiers(table: Table) -> None:
-    """Free-text columns unique per row (names, e-mails, IDs) would be copied verbatim."""
-    for spec in table.specs:
-        if spec.type != "string":
-            continue
-        values = [v for v in table[spec.name].tolist() if v is not None]
-        if values and len(set(values)) > max(1, len(values) // 2):
-            raise InputError(
-                f"column {spec.name!r} is free text with {len(set(values))} distinct values in "
-                f"{len(values)} rows (an identifier?): synthetic rows would copy real values; "
-                "drop the column or declare it a category"
-            )
-
-
-def public_columns(schema: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """What the schema declares about each column's values: public, so a DP job need not
-    spend ε on it."""
-    return {
-        c["name"]: {k: c[k] for k in ("min", "max", "allowed", "required") if k in c}
-        for c in schema["columns"]
-    }
+    return provenance

@@ -32,8 +32,8 @@ from typing import Any
 import numpy as np
 
 from ..table import MAX_DISCRETE_INTS, ColumnSpec, Table, discrete_values
+from .quantile import QuantileNormal
 from .secure_random import secure_uniform
-from .transform import QuantileNormal
 
 # Bins of the noisy histogram a numeric column's knots are read from, and knots kept.
 HISTOGRAM_BINS = 16

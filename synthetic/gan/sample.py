@@ -159,7 +159,7 @@ class TabularGAN:
                 continue
             values = encoded[:, span.start]
             nxt = spans[i + 1] if i + 1 < len(spans) else None
-            if nxt is not None and nxt.missing and nxt.column == span.column:
+            if nxt is not None and nxt.modes and nxt.column == span.column:
                 values = values[encoded[:, nxt.start] == 1.0]  # rows that keep a value
             if len(values) >= CALIBRATION_KNOTS:
                 knots = np.quantile(values, levels)

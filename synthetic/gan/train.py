@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -82,88 +82,214 @@ def _train(
     should_stop: Callable[[], bool] | None,
     public: dict[str, dict[str, Any]],
 ) -> TabularGAN:
-    from .dp_sgd import DPSteps, split_request
-    from .dp_stats import private_statistics
-
     start = time.monotonic()
-    private = settings.dp is not None
-    statistics: dict[str, Any] = {}
-    dp_counts: dict[str, np.ndarray] = {}
-    if private:
-        request, sgd_request, stats_epsilon, stats_delta = split_request(settings.dp or {})
-        columns, dp_counts, statistics = private_statistics(
-            table, public, epsilon=stats_epsilon, delta=stats_delta
+    run = _Run.build(table, target, seed, settings, public)
+    _epochs(run, start, progress, should_stop)
+    gan, best = run.gan, run.best
+    if best.state is not None:
+        gan.generator.load_state_dict(best.state)
+    gan.generator.eval()
+    if settings.calibrate:
+        gan.fit_calibration(run.encoded[run.fit_rows], np.random.default_rng(seed + 1))
+    gan.info = {
+        "epochs_run": best.epoch_run,
+        "best_epoch": best.epoch,
+        "best_score": best.score,
+        "stopped": best.stopped,
+        # With ``epochs_run`` as the epoch cap and no time budget, training repeats exactly.
+        "validate_every": validate_every(settings),
+        "validations": best.validations,
+        "steps_per_epoch": run.per_epoch,
+        "batch_size": run.steps.batch,
+        "train_rows": len(run.fit_rows),
+        "validation_rows": len(run.val_rows) if settings.validation_fraction > 0 else 0,
+    }
+    if run.private is not None:
+        gan.info["dp"] = run.private.spent(run.steps)
+    # Wall time lives outside ``info``: ``info`` goes into the checkpoint, whose bytes must
+    # depend only on the data, the settings and the seed.
+    gan.fit_seconds = time.monotonic() - start
+    return gan
+
+
+@dataclass
+class _Private:
+    """A DP run's request, split between DP-SGD and the column statistics, and what the
+    statistics released."""
+
+    request: DPRequest
+    sgd_request: DPRequest
+    stats_epsilon: float
+    stats_delta: float
+    statistics: dict[str, Any]
+
+    def spent(self, steps: Any) -> dict[str, Any]:
+        """The whole run's privacy spend: DP-SGD's (from its accountant) plus the statistics'."""
+        sgd = steps.spent()
+        return {
+            **sgd,
+            "epsilon": sgd["epsilon"] + self.stats_epsilon,
+            "target_epsilon": self.request.epsilon,
+            "delta": self.request.delta,
+            "epsilon_sgd": sgd["epsilon"],
+            "delta_sgd": self.sgd_request.delta,
+            "epsilon_statistics": self.stats_epsilon,
+            "delta_statistics": self.stats_delta,
+            "statistics": self.statistics,
+        }
+
+
+@dataclass
+class _Best:
+    """Snapshot selection and early stopping: the best validation so far, and how it ended."""
+
+    score: float = -1.0
+    state: dict[str, torch.Tensor] | None = None
+    epoch: int = 0
+    stale: int = 0
+    validations: int = 0
+    epoch_run: int = 0
+    stopped: str = "epochs"
+
+    def offer(self, score: float, epoch: int, generator: torch.nn.Module) -> None:
+        self.validations += 1
+        if score > self.score:
+            self.score, self.epoch, self.stale = score, epoch, 0
+            self.state = {k: v.detach().clone() for k, v in generator.state_dict().items()}
+        else:
+            self.stale += 1
+
+
+@dataclass
+class _Run:
+    """Everything one training run works with: the encoded rows and their split, the model
+    and its optimisation steps (DP-SGD's for a DP run), the best snapshot so far."""
+
+    seed: int
+    settings: GanSettings
+    gan: TabularGAN
+    critic: Critic
+    steps: Any  # Steps, or DPSteps for a DP run
+    encoded: np.ndarray
+    fit_rows: np.ndarray
+    val_rows: np.ndarray
+    target_span: Any
+    per_epoch: int
+    private: _Private | None
+    best: _Best
+
+    @classmethod
+    def build(
+        cls,
+        table: Table,
+        target: str | None,
+        seed: int,
+        settings: GanSettings,
+        public: dict[str, dict[str, Any]],
+    ) -> _Run:
+        from .dp_sgd import DPSteps, split_request
+        from .dp_stats import private_statistics
+
+        private = None
+        dp_counts: dict[str, np.ndarray] = {}
+        if settings.dp is not None:
+            request, sgd_request, stats_epsilon, stats_delta = split_request(settings.dp)
+            columns, dp_counts, statistics = private_statistics(
+                table, public, epsilon=stats_epsilon, delta=stats_delta
+            )
+            private = _Private(request, sgd_request, stats_epsilon, stats_delta, statistics)
+            encoder = TableEncoder(table.specs, columns)
+        else:
+            encoder = TableEncoder.fit(table, target=target)
+        fit_rows = val_rows = np.arange(table.n_rows)
+        if settings.validation_fraction > 0:
+            fit_rows, val_rows = train_holdout_split(
+                table, holdout_fraction=settings.validation_fraction, seed=seed, target=target
+            )
+        encoded = encoder.encode(table)
+        discrete = encoder.discrete_spans()
+        target_span = next((s for s in discrete if s.column == target), None)
+        target_index = discrete.index(target_span) if target_span is not None else None
+        if private is not None:
+            # Category frequencies from the noisy counts, never from the rows.
+            counts = [dp_counts[s.column] for s in discrete]
+            conditions = Conditions(discrete, counts, target_index, settings.target_condition_rate)
+        else:
+            conditions = Conditions.fit(
+                discrete, encoded[fit_rows], target_index, settings.target_condition_rate
+            )
+        generator = build_generator(encoder, conditions, settings)
+        critic = Critic(encoder.width + conditions.width, tuple(settings.critic_dims), settings.pac)
+        steps: Any = Steps(
+            data=torch.from_numpy(encoded[fit_rows]),
+            encoder=encoder,
+            conditions=conditions,
+            generator=generator,
+            critic=critic,
+            opt_g=_adam(generator.parameters(), settings.lr_generator, settings),
+            opt_d=_adam(critic.parameters(), settings.lr_critic, settings),
+            rng=np.random.default_rng(seed),
+            batch=batch_for(settings, len(fit_rows)),
+            settings=settings,
         )
-        encoder = TableEncoder(table.specs, columns)
-    else:
-        encoder = TableEncoder.fit(table)
-    fit_rows = val_rows = np.arange(table.n_rows)
-    if settings.validation_fraction > 0:
-        fit_rows, val_rows = train_holdout_split(
-            table, holdout_fraction=settings.validation_fraction, seed=seed, target=target
+        per_epoch = max(1, len(fit_rows) // steps.batch)
+        if private is not None:
+            steps = DPSteps.wrap(
+                steps, private.sgd_request, planned_steps=settings.epochs * per_epoch
+            )
+        gan = TabularGAN(
+            encoder=encoder, conditions=conditions, generator=generator, settings=settings, info={}
         )
-    encoded = encoder.encode(table)
-    discrete = encoder.discrete_spans()
-    target_span = next((s for s in discrete if s.column == target), None)
-    target_index = discrete.index(target_span) if target_span is not None else None
-    if private:
-        # Category frequencies from the noisy counts, never from the rows.
-        counts = [dp_counts[s.column] for s in discrete]
-        conditions = Conditions(discrete, counts, target_index, settings.target_condition_rate)
-    else:
-        conditions = Conditions.fit(
-            discrete, encoded[fit_rows], target_index, settings.target_condition_rate
+        return cls(
+            seed=seed,
+            settings=settings,
+            gan=gan,
+            critic=critic,
+            steps=steps,
+            encoded=encoded,
+            fit_rows=fit_rows,
+            val_rows=val_rows,
+            target_span=target_span,
+            per_epoch=per_epoch,
+            private=private,
+            best=_Best(),
         )
-    generator = build_generator(encoder, conditions, settings)
-    critic = Critic(encoder.width + conditions.width, tuple(settings.critic_dims), settings.pac)
-    steps = Steps(
-        data=torch.from_numpy(encoded[fit_rows]),
-        encoder=encoder,
-        conditions=conditions,
-        generator=generator,
-        critic=critic,
-        opt_g=_adam(generator.parameters(), settings.lr_generator, settings),
-        opt_d=_adam(critic.parameters(), settings.lr_critic, settings),
-        rng=np.random.default_rng(seed),
-        batch=batch_for(settings, len(fit_rows)),
-        settings=settings,
-    )
-    gan = TabularGAN(
-        encoder=encoder, conditions=conditions, generator=generator, settings=settings, info={}
-    )
-    validation = encoded[val_rows]
-    per_epoch = max(1, len(fit_rows) // steps.batch)
-    if private:
-        steps = DPSteps.wrap(steps, sgd_request, planned_steps=settings.epochs * per_epoch)
+
+
+def _epochs(
+    run: _Run,
+    start: float,
+    progress: Callable[[Progress], None] | None,
+    should_stop: Callable[[], bool] | None,
+) -> None:
+    """Train epoch by epoch until the epochs, the time budget or the patience run out,
+    validating every ``validate_every`` epochs (never under DP: scoring snapshots against
+    real rows would be an unaccounted query)."""
+    settings, gan, best = run.settings, run.gan, run.best
+    generator, critic = gan.generator, run.critic
+    validation = run.encoded[run.val_rows]
     eval_every = validate_every(settings)
-    best_score, best_state, best_epoch, stale, validations = -1.0, None, 0, 0, 0
-    epoch, stopped = 0, "epochs"
+    private = run.private is not None
     for epoch in range(1, settings.epochs + 1):
+        best.epoch_run = epoch
         if should_stop is not None and should_stop():
             raise Cancelled(f"cancelled at epoch {epoch} of {settings.epochs}")
         generator.train()
         critic.train()
-        for _ in range(per_epoch):
-            loss_d = steps.critic_step()
-            loss_g = steps.generator_step()
+        for _ in range(run.per_epoch):
+            loss_d = run.steps.critic_step()
+            loss_g = run.steps.generator_step()
         score = None
         elapsed = time.monotonic() - start
         out_of_time = settings.time_budget_s is not None and elapsed >= settings.time_budget_s
-        # Under DP, scoring snapshots against real rows would be an unaccounted query.
         evaluate = not private and (epoch % eval_every == 0 or epoch == settings.epochs)
         if evaluate or (out_of_time and not private):
             generator.eval()
             rows = max(len(validation), 256)
-            fake = gan.generate(rows, np.random.default_rng(seed + epoch), calibrate=False)
-            score = selection_score(validation, fake, encoder.spans, target_span)
-            validations += 1
-            if score > best_score:
-                best_score, best_epoch, stale = score, epoch, 0
-                best_state = {k: v.detach().clone() for k, v in generator.state_dict().items()}
-            else:
-                stale += 1
+            fake = gan.generate(rows, np.random.default_rng(run.seed + epoch), calibrate=False)
+            score = selection_score(validation, fake, gan.encoder.spans, run.target_span)
+            best.offer(score, epoch, generator)
         if progress is not None:
-            best = best_score if best_state is not None else None
             progress(
                 Progress(
                     epoch,
@@ -174,51 +300,15 @@ def _train(
                     # The critic's loss is computed on real rows: not shown for a DP job.
                     None if private else float(loss_d),
                     score,
-                    best,
+                    best.score if best.state is not None else None,
                 )
             )
         if out_of_time:
-            stopped = "time_budget"
-            break
-        if settings.patience and stale >= settings.patience:
-            stopped = "no_improvement"
-            break
-
-    if best_state is not None:
-        generator.load_state_dict(best_state)
-    generator.eval()
-    if settings.calibrate:
-        gan.fit_calibration(encoded[fit_rows], np.random.default_rng(seed + 1))
-    gan.info = {
-        "epochs_run": epoch,
-        "best_epoch": best_epoch,
-        "best_score": best_score,
-        "stopped": stopped,
-        # With ``epochs_run`` as the epoch cap and no time budget, training repeats exactly.
-        "validate_every": eval_every,
-        "validations": validations,
-        "steps_per_epoch": per_epoch,
-        "batch_size": steps.batch,
-        "train_rows": len(fit_rows),
-        "validation_rows": len(val_rows) if settings.validation_fraction > 0 else 0,
-    }
-    if isinstance(steps, DPSteps):
-        sgd = steps.spent()
-        gan.info["dp"] = {
-            **sgd,
-            "epsilon": sgd["epsilon"] + stats_epsilon,
-            "target_epsilon": request.epsilon,
-            "delta": request.delta,
-            "epsilon_sgd": sgd["epsilon"],
-            "delta_sgd": sgd_request.delta,
-            "epsilon_statistics": stats_epsilon,
-            "delta_statistics": stats_delta,
-            "statistics": statistics,
-        }
-    # Wall time lives outside ``info``: ``info`` goes into the checkpoint, whose bytes must
-    # depend only on the data, the settings and the seed.
-    gan.fit_seconds = time.monotonic() - start
-    return gan
+            best.stopped = "time_budget"
+            return
+        if settings.patience and best.stale >= settings.patience:
+            best.stopped = "no_improvement"
+            return
 
 
 def _eta(elapsed: float, epoch: int, settings: GanSettings) -> float:

@@ -2,13 +2,21 @@
 
 * Numeric columns go through a smoothed empirical CDF to a standard normal score
   (``QuantileNormal``). On small tables this beats CTGAN's Gaussian-mixture mode encoding: it
-  has no fitted parameters to get wrong, every output lands inside the observed range (so
+  has no fitted parameters to get wrong, the output stays inside the observed range (so
   ``min``/``max`` hold by construction), and a generator that outputs N(0, 1) reproduces the
-  marginal closely. The knots are averages of neighbouring values, never one row's value.
+  marginal closely. The knots are averages of neighbouring values, never one row's value. A
+  heavy upper tail (a Pareto-like one: incomes, sizes) is continued past the top knot by a
+  fitted Pareto tail, so the largest values are not cut at the knots' last quantile.
+* A value that a large share of a numeric column holds exactly (a point mass: the zeros of a
+  zero-inflated balance) is a mode of its own, not part of the quantile map, which would smear
+  it into nearby values; the output holds it at about the real share.
+* A numeric column that depends strongly on a discrete column (orders on a plan) gets one map
+  per level of it (``driven``): its score is its rank within its level.
 * Discrete columns (bool, category, string, and ints with few distinct values) become one-hot
   blocks; a missing value is one more category.
-* A numeric column with missing values gets a two-way (present, missing) block so the model
-  learns the missing rate, and which rows miss, with everything else.
+* A numeric column with missing values or point masses gets a mode block (value, missing,
+  each point mass) so the model learns those rates, and which rows have them, with everything
+  else; the score is read only in the rows whose mode is "value".
 
 States are plain JSON (lists, numbers, strings) so checkpoints never need pickle.
 """
@@ -19,109 +27,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.special import ndtr, ndtri
 
 from ..table import ColumnSpec, Table, discrete_values, is_discrete, specs_from_state, specs_state
-
-# Quantile knots kept per numeric column (a checkpoint stores them).
-MAX_KNOTS = 1000
-# Sorted values averaged into each point the knots are read from.
-SMOOTH = 3
-MAX_DECIMALS = 10
-_DAY = 86_400.0
-
-
-@dataclass
-class QuantileNormal:
-    """Monotone map between a numeric column and N(0, 1) through mid-rank quantiles."""
-
-    knots: np.ndarray  # sorted distinct values
-    levels: np.ndarray  # mid-rank CDF at each knot, strictly inside (0, 1)
-    step: float  # output granularity: 1 for ints, 86400 for whole days, 0 for none
-    decimals: int | None = None  # floats: the most decimals the real column shows
-
-    @classmethod
-    def fit(cls, values: np.ndarray, spec: ColumnSpec) -> QuantileNormal:
-        """Knots are quantiles of the sorted column smoothed over ``SMOOTH`` neighbours, at
-        interior levels: a checkpoint (which is published) holds no single row's value, and
-        the output range stops short of the exact training minimum and maximum. A value
-        shared by at least ``SMOOTH`` rows may still appear as a knot: it is no one row's."""
-        values = np.sort(values[~np.isnan(values)])
-        if len(values) == 0:
-            return cls(np.zeros(1), np.full(1, 0.5), 0.0)
-        step, decimals = _granularity(values, spec)
-        if len(values) >= SMOOTH:
-            smooth = np.convolve(values, np.ones(SMOOTH) / SMOOTH, mode="valid")
-        else:
-            smooth = np.full(1, values.mean())
-        count = min(MAX_KNOTS, len(smooth))
-        levels = (np.arange(count) + 0.5) / count
-        knots, first = np.unique(np.quantile(smooth, levels), return_index=True)
-        levels = levels[first]
-        # An average can land exactly on a rare real value: step off it by one ulp.
-        distinct, counts = np.unique(values, return_counts=True)
-        rare = np.isin(knots, distinct[counts < SMOOTH])
-        knots[rare] = np.nextafter(knots[rare], np.inf)
-        return cls(knots, levels, step, decimals)
-
-    def forward(self, values: np.ndarray) -> np.ndarray:
-        if len(self.knots) == 1:
-            return np.zeros(len(values))
-        return ndtri(np.interp(values, self.knots, self.levels))
-
-    def inverse(self, scores: np.ndarray) -> np.ndarray:
-        values = np.interp(ndtr(scores), self.levels, self.knots)
-        if self.decimals is not None:
-            # np.round to decimals gives the double nearest the short decimal (9.7, not
-            # 9.700000000000001), so written rows look like the real ones.
-            values = np.round(values, self.decimals)
-        elif self.step:
-            values = np.round(values / self.step) * self.step
-        # Rounding may step past an end of the knots: pull it back to the nearest value of the
-        # column's granularity inside them (so the exact training extremes are not emitted).
-        return np.clip(values, *self._ends())
-
-    def _ends(self) -> tuple[float, float]:
-        low, high = float(self.knots[0]), float(self.knots[-1])
-        if self.decimals is not None:
-            scale = 10.0**self.decimals
-            ends = np.ceil(low * scale - 1e-9) / scale, np.floor(high * scale + 1e-9) / scale
-        elif self.step:
-            ends = (
-                np.ceil(low / self.step - 1e-9) * self.step,
-                np.floor(high / self.step + 1e-9) * self.step,
-            )
-        else:
-            return low, high
-        return (float(ends[0]), float(ends[1])) if ends[0] <= ends[1] else (low, high)
-
-    def state(self) -> dict[str, Any]:
-        return {
-            "knots": self.knots.tolist(),
-            "levels": self.levels.tolist(),
-            "step": self.step,
-            "decimals": self.decimals,
-        }
-
-    @classmethod
-    def from_state(cls, state: dict[str, Any]) -> QuantileNormal:
-        return cls(
-            np.array(state["knots"]), np.array(state["levels"]), state["step"], state["decimals"]
-        )
-
-
-def _granularity(values: np.ndarray, spec: ColumnSpec) -> tuple[float, int | None]:
-    """Keep the granularity the real column has: whole days, seconds, or its decimals."""
-    if spec.type == "int":
-        return 1.0, None
-    if spec.type == "datetime":
-        if np.all(values % _DAY == 0):
-            return _DAY, None
-        return (1.0 if np.all(values == np.round(values)) else 0.0), None
-    for decimals in range(MAX_DECIMALS + 1):
-        if np.allclose(values, np.round(values, decimals), rtol=0, atol=1e-12):
-            return 0.0, decimals
-    return 0.0, None
+from .driven import ColumnMap, driver_keys, fit_driven
+from .quantile import QuantileNormal, mode_codes, mode_values, point_masses
 
 
 def categories_of(column: np.ndarray) -> list[Any]:
@@ -146,7 +55,7 @@ class Span:
     kind: str
     start: int
     width: int
-    missing: bool = False  # the (present, missing) block of a numeric column
+    modes: bool = False  # a numeric column's (value, missing, point masses...) block
 
     @property
     def end(self) -> int:
@@ -159,11 +68,7 @@ class TableEncoder:
     def __init__(self, specs: list[ColumnSpec], columns: dict[str, dict[str, Any]]) -> None:
         self.specs = specs
         self.columns = columns  # per column: {"quantile": state} or {"categories": [...]}
-        self._quantile = {
-            n: QuantileNormal.from_state(c["quantile"])
-            for n, c in columns.items()
-            if "quantile" in c
-        }
+        self._maps = {n: ColumnMap.from_info(c) for n, c in columns.items() if "quantile" in c}
         self.spans: list[Span] = []
         start = 0
         for spec in specs:
@@ -174,28 +79,46 @@ class TableEncoder:
                 continue
             self.spans.append(Span(spec.name, "normal", start, 1))
             start += 1
-            if info["has_missing"]:
-                self.spans.append(Span(spec.name, "onehot", start, 2, missing=True))
-                start += 2
+            width = 1 + int(info["has_missing"]) + len(info.get("masses", []))
+            if width > 1:
+                self.spans.append(Span(spec.name, "onehot", start, width, modes=True))
+                start += width
         self.width = start
 
     @classmethod
-    def fit(cls, table: Table) -> TableEncoder:
+    def fit(cls, table: Table, *, target: str | None = None) -> TableEncoder:
+        """The encoding of ``table``. The ``target`` drives no column's map: a number mapped per
+        class would be separated by the class by construction, and a model of such rows
+        (rather than of how the class depends on every column) teaches a classifier to read
+        the class off that one number."""
         columns: dict[str, dict[str, Any]] = {}
+        skip = {target} if target is not None else set()
         for spec in table.specs:
             column = table[spec.name]
             if is_discrete(spec, column):
                 columns[spec.name] = {"categories": categories_of(discrete_values(spec, column))}
             else:
+                masses = point_masses(column)
+                value = ~np.isnan(column) & ~np.isin(column, masses)
+                pooled = QuantileNormal.fit(column[value], spec)
                 columns[spec.name] = {
-                    "quantile": QuantileNormal.fit(column, spec).state(),
+                    "quantile": pooled.state(),
                     "has_missing": bool(np.isnan(column).any()),
+                    "masses": masses,
+                    "driven": fit_driven(table, spec, value, pooled, skip=skip),
                 }
         return cls(table.specs, columns)
 
     def discrete_spans(self) -> list[Span]:
         """The one-hot blocks of discrete columns (what the generator can be conditioned on)."""
-        return [s for s in self.spans if s.kind == "onehot" and not s.missing]
+        return [s for s in self.spans if s.kind == "onehot" and not s.modes]
+
+    def _spec(self, name: str) -> ColumnSpec:
+        return next(s for s in self.specs if s.name == name)
+
+    def _modes(self, column: str) -> tuple[list[float], bool]:
+        info = self.columns[column]
+        return info.get("masses", []), info["has_missing"]
 
     def encode(self, table: Table) -> np.ndarray:
         out = np.zeros((table.n_rows, self.width), dtype=np.float32)
@@ -203,36 +126,42 @@ class TableEncoder:
         for span in self.spans:
             column = table[span.column]
             info = self.columns[span.column]
-            if span.missing:
-                out[rows, span.start + np.isnan(column).astype(int)] = 1.0
+            if span.modes:
+                out[rows, span.start + mode_codes(column, *self._modes(span.column))] = 1.0
             elif span.kind == "onehot":
                 values = discrete_values(table.spec(span.column), column)
                 out[rows, span.start + category_codes(values, info["categories"])] = 1.0
             else:
-                scores = self._quantile[span.column].forward(column)
-                out[:, span.start] = np.nan_to_num(scores, nan=0.0)
+                masses = self.columns[span.column].get("masses", [])
+                value = ~np.isnan(column) & ~np.isin(column, masses)
+                column_map = self._maps[span.column]
+                scores = column_map.forward(column, driver_keys(table, column_map.driver))
+                out[:, span.start] = np.where(value, scores, 0.0)
         return out
 
     def decode(self, matrix: np.ndarray) -> Table:
-        """A table from encoded rows (one-hot blocks read by argmax)."""
+        """A table from encoded rows (one-hot blocks read by argmax). Discrete columns first: a
+        driven numeric column reads its map from its driver's decoded level."""
         data: dict[str, np.ndarray] = {}
-        missing: dict[str, np.ndarray] = {}
+        modes: dict[str, np.ndarray] = {}
         for span in self.spans:
             block = matrix[:, span.start : span.end]
-            info = self.columns[span.column]
-            if span.missing:
-                missing[span.column] = block.argmax(axis=1) == 1
+            if span.modes:
+                modes[span.column] = block.argmax(axis=1)
             elif span.kind == "onehot":
                 values = np.empty(len(matrix), dtype=object)
-                values[:] = [info["categories"][i] for i in block.argmax(axis=1)]
-                spec = next(s for s in self.specs if s.name == span.column)
-                if spec.numeric:
+                values[:] = [self.columns[span.column]["categories"][i] for i in block.argmax(1)]
+                if self._spec(span.column).numeric:
                     values = np.array([np.nan if v is None else v for v in values], dtype=float)
                 data[span.column] = values
-            else:
-                data[span.column] = self._quantile[span.column].inverse(block[:, 0].astype(float))
-        for name, mask in missing.items():
-            data[name] = np.where(mask, np.nan, data[name])
+        for span in self.spans:
+            if span.kind == "normal":
+                column_map = self._maps[span.column]
+                driver = column_map.driver
+                keys = None if driver is None else discrete_values(self._spec(driver), data[driver])
+                data[span.column] = column_map.inverse(matrix[:, span.start].astype(float), keys)
+        for name, codes in modes.items():
+            data[name] = mode_values(codes, data[name], *self._modes(name))
         return Table(self.specs, data)
 
     def state(self) -> dict[str, Any]:

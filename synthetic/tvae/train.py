@@ -41,11 +41,13 @@ def train(
     table: Table,
     *,
     seed: int,
+    target: str | None = None,
     settings: TvaeSettings | None = None,
     progress: Callable[[dict[str, Any]], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> TabularVAE:
-    """Fit a TVAE on ``table``. ``progress`` gets one dict per epoch (epoch, losses, ETA);
+    """Fit a TVAE on ``table`` (``target``: the column no map is conditioned on, see
+    ``TableEncoder.fit``). ``progress`` gets one dict per epoch (epoch, losses, ETA);
     ``should_stop`` is called each epoch: True ends training with ``Cancelled``."""
     settings = settings or TvaeSettings()
     threads = torch.get_num_threads()
@@ -53,7 +55,7 @@ def train(
     try:
         with torch.random.fork_rng(devices=[]), threadpool_limits(settings.threads):
             torch.manual_seed(seed)
-            return _train(table, seed, settings, progress, should_stop)
+            return _train(table, seed, target, settings, progress, should_stop)
     finally:
         torch.set_num_threads(threads)
 
@@ -61,12 +63,13 @@ def train(
 def _train(
     table: Table,
     seed: int,
+    target: str | None,
     settings: TvaeSettings,
     progress: Callable[[dict[str, Any]], None] | None,
     should_stop: Callable[[], bool] | None,
 ) -> TabularVAE:
     start = time.monotonic()
-    encoder = TableEncoder.fit(table)
+    encoder = TableEncoder.fit(table, target=target)
     data = torch.from_numpy(encoder.encode(table))
     spans = encoder.spans
     normal = torch.tensor(normal_positions(spans), dtype=torch.long)

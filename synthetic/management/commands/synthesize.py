@@ -16,6 +16,7 @@ from synthetic.constraints import ConstraintError
 from synthetic.dp_request import DEFAULT_DELTA
 from synthetic.gan.train import GanSettings
 from synthetic.infer import InputError
+from synthetic.spelling import Spellings, cell_text
 from synthetic.synthesize import METHODS, TvaeSettings, replay_arguments, synthesize
 
 MAX_INPUT_BYTES = 256 * 1024 * 1024
@@ -168,7 +169,7 @@ class Command(BaseCommand):
 
     def _write(self, result: Any, options: dict[str, Any]) -> None:
         columns = [c["name"] for c in result.schema["columns"]]
-        _write_csv(Path(options["output"]), columns, result.rows)
+        _write_csv(Path(options["output"]), columns, result.rows, result.report.get("spellings"))
         if options["report"]:
             Path(options["report"]).write_text(json.dumps(result.report, indent=2, default=str))
         if options["checkpoint"]:
@@ -297,17 +298,13 @@ def read_json(path: Path, what: str = "the schema") -> Any:
         raise CommandError(f"{path}: cannot read {what} ({exc})") from None
 
 
-def _write_csv(path: Path, columns: list[str], rows: list[dict[str, Any]]) -> None:
+def _write_csv(
+    path: Path, columns: list[str], rows: list[dict[str, Any]], spellings: Spellings | None
+) -> None:
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(columns)
         for row in rows:
-            writer.writerow([_cell(row[c]) for c in columns])
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+            writer.writerow(
+                ["" if row[c] is None else cell_text(row[c], c, spellings) for c in columns]
+            )
