@@ -130,6 +130,16 @@ def _read_full(src: BinaryIO, n: int) -> bytes:
     return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
+def _write_all(dst: BinaryIO, data: bytes) -> None:
+    """All of ``data``: a raw (unbuffered) stream's write may take only part of it."""
+    view = memoryview(data)
+    while view:
+        n = dst.write(view)
+        if n is None:
+            raise BlockingIOError("the output stream would block: give a blocking stream")
+        view = view[n:]
+
+
 def sealed_size(plain_size: int, chunk_size: int = DEFAULT_CHUNK_SIZE) -> int:
     """The sealed stream's size for ``plain_size`` bytes of plaintext."""
     chunks = max(1, -(-plain_size // chunk_size))
@@ -139,13 +149,14 @@ def sealed_size(plain_size: int, chunk_size: int = DEFAULT_CHUNK_SIZE) -> int:
 def encrypt_stream(
     src: BinaryIO, dst: BinaryIO, key: DataKey, *, chunk_size: int = DEFAULT_CHUNK_SIZE
 ) -> int:
-    """Seal all of ``src`` into ``dst`` under ``key``; returns the bytes written."""
+    """Seal all of ``src`` into ``dst`` under ``key``; returns the bytes written. Either
+    stream may be raw (short reads and writes are completed here) or buffered."""
     if not MIN_CHUNK_SIZE <= chunk_size <= MAX_CHUNK_SIZE:
         raise ValueError(f"chunk size must be {MIN_CHUNK_SIZE} to {MAX_CHUNK_SIZE} bytes")
     prefix = os.urandom(PREFIX_BYTES)
     fields = _FIELDS.pack(MAGIC, VERSION, chunk_size, prefix)
     header = fields + _key_check(key, fields)
-    dst.write(header)
+    _write_all(dst, header)
     written = len(header)
     aead = AESGCM(key.material)
     # One chunk of look-ahead: a chunk is sealed as last only when nothing follows it.
@@ -155,7 +166,7 @@ def encrypt_stream(
         following = _read_full(src, chunk_size) if len(current) == chunk_size else b""
         last = not following
         sealed = aead.encrypt(_nonce(prefix, index, last), current, header)
-        dst.write(sealed)
+        _write_all(dst, sealed)
         written += len(sealed)
         if last:
             return written
@@ -229,6 +240,6 @@ def decrypt_stream(src: BinaryIO, dst: BinaryIO, key: DataKey) -> int:
     """
     written = 0
     for plain in iter_decrypt(src, key):
-        dst.write(plain)
+        _write_all(dst, plain)
         written += len(plain)
     return written
