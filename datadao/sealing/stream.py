@@ -221,6 +221,9 @@ def _why(
 ) -> TamperedError:
     """Name the failure: a chunk that opens under the other last-flag was cut off or extended
     at; anything else was altered or moved. Only runs on the failure path."""
+    if not chunk:
+        # Even an empty last chunk carries its tag: nothing at all is a cut at a boundary.
+        return TruncatedError("the sealed stream ends before its last chunk", index=index)
     if len(chunk) >= TAG_BYTES:
         try:
             aead.decrypt(_nonce(prefix, index, not last), chunk, header)
