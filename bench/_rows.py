@@ -41,6 +41,27 @@ def ipfs_rows(s: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def sealing_rows(s: dict[str, Any]) -> list[Row]:
+    res = s["results"]
+    floor = res["floor"]["median_mib_s"]
+    rows: list[Row] = []
+    for kind in ("encrypt", "sealed_upload", "decrypt"):
+        r = res[kind]
+        per = r["ratio_vs_floor_per_round"]
+        target = ""
+        if kind != "encrypt":
+            met = r["ratio_vs_floor"] >= s["target"]["ratio_vs_floor_min"]
+            target = f"≥ 0.50× floor: {_ok(met)}"
+        rows.append((
+            f"{kind} of {s['size_mib']} MiB (AES-256-GCM, 1 MiB chunks)",
+            f"{r['ratio_vs_floor']}× sha256+write+fsync ({per['min']}–{per['max']})",
+            f"{r['median_mib_s']} MiB/s ({r['seconds_per_gib']} s/GiB) vs floor {floor} MiB/s, "
+            f"peak RSS +{r['peak_rss_growth_kib'] / 1024:.2f} MiB",
+            target,
+        ))  # fmt: skip
+    return rows
+
+
 def pipeline_rows(s: dict[str, Any]) -> list[Row]:
     rows: list[Row] = []
     for lane, per_lane in s.get("pipeline_by_lane", {"express": s["pipeline"]}).items():

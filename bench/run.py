@@ -50,6 +50,7 @@ from bench._rows import (
     load_rows,
     pipeline_rows,
     rewards_rows,
+    sealing_rows,
     synthetic_rows,
     web_rows,
 )
@@ -70,12 +71,13 @@ class Spec:
 
 
 # Quick timeouts: three to five times each benchmark's quick time on a 2-core machine (20, 20,
-# 30, 45, 45, 45, 40 and 30 s: 275 s in all, under QUICK_BUDGET_S), so a slow or shared machine
+# 30, 10, 45, 45, 45, 40 and 30 s: 285 s in all, under QUICK_BUDGET_S), so a slow or shared machine
 # still finishes and a hang costs minutes, not the whole run.
 BENCHMARKS = [
     Spec("ipfs_cid", "CID vs sha256 vs js-ipfs", 60, 1800, ipfs_rows),
     Spec("labeling_consensus", "Dawid–Skene vs crowd-kit", 60, 1800, consensus_rows),
     Spec("rewards_merkle", "Merkle tree + proofs vs OpenZeppelin JS", 90, 3600, rewards_rows),
+    Spec("sealing", "encryption at rest vs the upload floor", 40, 900, sealing_rows),
     Spec("synthetic", "tabular GAN vs ctgan", 150, 3600, synthetic_rows),
     Spec("pipeline", "contributions/s end to end", 150, 3600, pipeline_rows),
     Spec("labeling_assign", "labeling `next` on PostgreSQL", 150, 3600, assign_rows),

@@ -1,7 +1,9 @@
-"""Signer keys: read from the environment or an encrypted keystore, at the moment of use.
+"""Signer keys and data key-encryption keys: read from the environment or an encrypted
+keystore, at the moment of use.
 
 Keys never enter settings, the database, logs or error pages: this module returns an
-eth-account ``LocalAccount`` and nothing in it formats a key into a string.
+eth-account ``LocalAccount`` or a ``KekRing`` (whose repr shows key ids only), and nothing in
+it formats a key into a string.
 """
 
 from __future__ import annotations
@@ -15,6 +17,14 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+
+from datadao.sealing import KekConfigError, KekRing, open_keystore, parse_ring
+
+# The key-encryption keys that wrap every sealed file's data key (datadao.sealing.envelope):
+# DATA_KEK is the ring as "id:hexkey,id:hexkey" (the first wraps, all unwrap); otherwise
+# DATA_KEK_KEYSTORE names a keystore written by datadao.sealing.seal_keystore, opened with
+# DATA_KEK_PASSWORD.
+KEK_VARIABLES = ("DATA_KEK", "DATA_KEK_KEYSTORE", "DATA_KEK_PASSWORD")
 
 
 def load_signer(role: str) -> LocalAccount:
@@ -71,3 +81,49 @@ def _from_keystore(
         raise ImproperlyConfigured(
             f"{keystore_var}: cannot decrypt the keystore with {password_var}."
         ) from None
+
+
+def load_kek_ring() -> KekRing:
+    """The data key-encryption keys: ``DATA_KEK`` wins; otherwise ``DATA_KEK_KEYSTORE``
+    opened with ``DATA_KEK_PASSWORD``."""
+    ring_var, keystore_var, password_var = KEK_VARIABLES
+    raw_ring = os.environ.get(ring_var, "").strip()
+    if raw_ring:
+        return _ring_from_text(raw_ring, ring_var)
+    keystore = os.environ.get(keystore_var, "").strip()
+    if not keystore:
+        raise ImproperlyConfigured(
+            f"No data key-encryption key: set {ring_var}, or {keystore_var} and {password_var}."
+        )
+    try:
+        mtime = Path(keystore).stat().st_mtime_ns
+    except OSError:
+        raise ImproperlyConfigured(
+            f"{keystore_var}: cannot read a keystore at that path."
+        ) from None
+    password = os.environ.get(password_var, "")
+    return _ring_from_keystore(keystore, mtime, password, keystore_var)
+
+
+@lru_cache(maxsize=4)
+def _ring_from_text(raw_ring: str, ring_var: str) -> KekRing:
+    try:
+        return parse_ring(raw_ring)
+    except KekConfigError as exc:
+        # The parser's messages name entries and ids, never key material.
+        raise ImproperlyConfigured(f"{ring_var}: {exc}") from None
+
+
+@lru_cache(maxsize=4)
+def _ring_from_keystore(path: str, mtime: int, password: str, keystore_var: str) -> KekRing:
+    del mtime  # part of the cache key only
+    try:
+        document = Path(path).read_text()
+    except OSError:
+        raise ImproperlyConfigured(
+            f"{keystore_var}: cannot read a keystore at that path."
+        ) from None
+    try:
+        return open_keystore(document, password)
+    except KekConfigError as exc:
+        raise ImproperlyConfigured(f"{keystore_var}: {exc}") from None

@@ -18,6 +18,7 @@ COMMANDS = {
     "bench.ipfs_cid": ["--quick", "--node-api", "--json"],
     "bench.labeling_consensus": ["--quick", "--json"],
     "bench.rewards_merkle": ["--quick", "--json"],
+    "bench.sealing": ["--quick", "--json"],
     "bench.synthetic": ["--quick", "--json"],
     "bench.pipeline": ["--quick", "--lanes", "--workers", "--compare-workers", "--json"],
     "bench.labeling_assign": ["--quick", "--json", "--markdown", "--keep", "--reuse"],
