@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -26,6 +28,8 @@ from datadao.sealing import KekConfigError, KekRing, open_keystore, parse_ring
 # DATA_KEK_PASSWORD.
 KEK_VARIABLES = ("DATA_KEK", "DATA_KEK_KEYSTORE", "DATA_KEK_PASSWORD")
 
+T = TypeVar("T")
+
 
 def load_signer(role: str) -> LocalAccount:
     """The signer for ``role`` ("validator", "rewards").
@@ -33,14 +37,26 @@ def load_signer(role: str) -> LocalAccount:
     ``<ROLE>_KEY`` (hex private key) wins; otherwise ``<ROLE>_KEYSTORE`` (path to a Web3
     Secret Storage JSON file) decrypted with ``<ROLE>_PASSWORD``.
     """
-    key_var, keystore_var, password_var = settings.SIGNER_KEY_VARIABLES[role]
-    raw_key = os.environ.get(key_var, "").strip()
-    if raw_key:
-        return _from_key(raw_key, key_var)
+    return _load(settings.SIGNER_KEY_VARIABLES[role], f"{role} signer", _from_key, _from_keystore)
+
+
+def _load(
+    variables: tuple[str, str, str],
+    what: str,
+    from_value: Callable[[str, str], T],
+    from_keystore: Callable[[str, int, str, str, str], T],
+) -> T:
+    """A secret from the environment: the value variable wins; otherwise the keystore it names,
+    opened with the password variable. The keystore's mtime joins the cache key of
+    ``from_keystore``, so a replaced keystore takes effect at once."""
+    value_var, keystore_var, password_var = variables
+    raw = os.environ.get(value_var, "").strip()
+    if raw:
+        return from_value(raw, value_var)
     keystore = os.environ.get(keystore_var, "").strip()
     if not keystore:
         raise ImproperlyConfigured(
-            f"No {role} signer: set {key_var}, or {keystore_var} and {password_var}."
+            f"No {what}: set {value_var}, or {keystore_var} and {password_var}."
         )
     try:
         mtime = Path(keystore).stat().st_mtime_ns
@@ -49,7 +65,7 @@ def load_signer(role: str) -> LocalAccount:
             f"{keystore_var}: cannot read a keystore at that path."
         ) from None
     password = os.environ.get(password_var, "")
-    return _from_keystore(keystore, mtime, password, keystore_var, password_var)
+    return from_keystore(keystore, mtime, password, keystore_var, password_var)
 
 
 # Cached per process: parsing a key costs milliseconds of pure-Python curve arithmetic and a
@@ -86,23 +102,7 @@ def _from_keystore(
 def load_kek_ring() -> KekRing:
     """The data key-encryption keys: ``DATA_KEK`` wins; otherwise ``DATA_KEK_KEYSTORE``
     opened with ``DATA_KEK_PASSWORD``."""
-    ring_var, keystore_var, password_var = KEK_VARIABLES
-    raw_ring = os.environ.get(ring_var, "").strip()
-    if raw_ring:
-        return _ring_from_text(raw_ring, ring_var)
-    keystore = os.environ.get(keystore_var, "").strip()
-    if not keystore:
-        raise ImproperlyConfigured(
-            f"No data key-encryption key: set {ring_var}, or {keystore_var} and {password_var}."
-        )
-    try:
-        mtime = Path(keystore).stat().st_mtime_ns
-    except OSError:
-        raise ImproperlyConfigured(
-            f"{keystore_var}: cannot read a keystore at that path."
-        ) from None
-    password = os.environ.get(password_var, "")
-    return _ring_from_keystore(keystore, mtime, password, keystore_var)
+    return _load(KEK_VARIABLES, "data key-encryption key", _ring_from_text, _ring_from_keystore)
 
 
 @lru_cache(maxsize=4)
@@ -115,8 +115,10 @@ def _ring_from_text(raw_ring: str, ring_var: str) -> KekRing:
 
 
 @lru_cache(maxsize=4)
-def _ring_from_keystore(path: str, mtime: int, password: str, keystore_var: str) -> KekRing:
-    del mtime  # part of the cache key only
+def _ring_from_keystore(
+    path: str, mtime: int, password: str, keystore_var: str, password_var: str
+) -> KekRing:
+    del mtime, password_var  # the mtime is part of the cache key only
     try:
         document = Path(path).read_text()
     except OSError:
