@@ -16,6 +16,7 @@ from contributions import services
 from contributions.errors import ContributionRefused
 from contributions.models import Contribution, Release, Review
 from contributions.releases import release_publish
+from contributions.sealed import Unreadable
 from contributions.selectors import (
     contribution_excerpt,
     contribution_preview_kind,
@@ -95,9 +96,15 @@ class ContributionAdmin(ReadOnlyAdminMixin, DaoScopedAdmin):
         if contribution_preview_kind(contribution) != "image":
             raise Http404("No image preview for this contribution.")
         try:
-            stream = services.contribution_file(contribution).open("rb")
+            stream = services.contribution_open(contribution)
         except FileNotFoundError as exc:
             raise Http404("The file is not stored on this server.") from exc
+        except Unreadable as exc:
+            return HttpResponse(
+                f"The stored file does not open ({exc}); it will not be served.",
+                status=502,
+                content_type="text/plain",
+            )
         response = FileResponse(stream, content_type=contribution.media_type)
         response["Content-Security-Policy"] = "sandbox; default-src 'none'"
         response["X-Content-Type-Options"] = "nosniff"

@@ -6,16 +6,25 @@ class ContributionsConfig(AppConfig):
 
     def ready(self) -> None:
         # The sweeper re-dispatches contributions stuck in an active state (a lost message).
-        from contributions import selectors, services
-        from contributions.services import inflight
+        from contributions import sealed, selectors, services
+        from contributions.services import inflight, keyrotation
+        from datadao.dispatch import send
         from datadao.sweeper import Purge, Sweep, register, register_purge
-        from ipfs import access
+        from ipfs import access, unseal
 
         register(
             Sweep(
                 name="contributions",
                 find_stuck=services.contributions_stuck,
                 dispatch=services.contribution_redispatch,
+            )
+        )
+        # A key rotation whose message was lost goes on where it stopped.
+        register(
+            Sweep(
+                name="key-rotations",
+                find_stuck=keyrotation.key_rotations_stuck,
+                dispatch=lambda pk: send("contributions.tasks.rotate_data_keys", pk),
             )
         )
         # A request removes its staged upload on every exit; these remove what a process that
@@ -29,9 +38,15 @@ class ContributionsConfig(AppConfig):
                 run=lambda now: inflight.uploads_in_flight_purge(now=now),
             )
         )
+        # Plaintext copies a killed worker left in the private directory.
+        register_purge(
+            Purge(name="unsealed-copies", run=lambda now: sealed.clear_stale(now.timestamp()))
+        )
         # /ipfs/<cid> serves a members-only dataset's bytes to its members only.
         access.register("contribution:", selectors.may_read_contribution_pin)
         access.register("release:", selectors.may_read_release_pin)
+        unseal.register("contribution:", selectors.unseal_contribution_pin)
+        unseal.register("release:", selectors.unseal_release_pin)
         # A dataset's card on its DAO's page: its latest release and pinned contributions.
         from datadao import cards
 

@@ -113,3 +113,11 @@ class TokenNotAccepted(TokenRefused):
 class TokenNotFound(TokenRefused):
     status_code = 404
     code = "not_found"
+
+
+class SealingUnavailable(ContributionRefused):
+    """A members-only dataset's files are stored encrypted; with no key-encryption key
+    configured, nothing can be kept."""
+
+    status_code = 503
+    code = "sealing_unavailable"

@@ -52,6 +52,10 @@ class Contribution(models.Model):
     media_type = models.CharField(max_length=100, blank=True)
     original_name = models.CharField(max_length=255, blank=True)
     storage_name = models.CharField(max_length=100, unique=True)
+    # A members-only dataset's file is stored and pinned sealed (``contributions.sealed``):
+    # this is its data key, wrapped by the key-encryption key it names ("v1.<kek id>.…"; not a
+    # secret). Empty: the file is stored as it arrived.
+    sealed_key = models.CharField(max_length=160, blank=True, default="")
     # Ownership proof: an EIP-191 signature over
     # ``datadao-contribution:{site}:{dataset}:{sha256}`` (``attestation.ownership_message``).
     signature = models.CharField(max_length=132, blank=True)
@@ -231,6 +235,8 @@ class Release(models.Model):
     version = models.PositiveIntegerField()
     cid = models.CharField(max_length=128, unique=True)
     manifest = models.JSONField()
+    # A members-only dataset's manifest is pinned sealed, like its files (``Contribution``).
+    sealed_key = models.CharField(max_length=160, blank=True, default="")
     contributions_count = models.PositiveIntegerField()
     total_bytes = models.PositiveBigIntegerField()
     created_by = models.ForeignKey(
@@ -348,3 +354,40 @@ class UploadInFlight(models.Model):
 
     def __str__(self) -> str:
         return f"{self.size} bytes by user {self.user_id} since {self.started_at:%H:%M:%S}"
+
+
+class KeyRotation(models.Model):
+    """One sweep that re-wraps every sealed data key under the current key-encryption key
+    (``contributions.sealed``); the sealed files are not touched. Resumable: it walks
+    contributions, then releases, by id, and records how far it got after each batch."""
+
+    class State(models.TextChoices):
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+
+    kek_id = models.CharField(max_length=64)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.RUNNING)
+    total = models.PositiveIntegerField(default=0)
+    rewrapped = models.PositiveIntegerField(default=0)
+    already_current = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    # Where it is: the id after which it goes on, in contributions, then in releases.
+    phase = models.CharField(max_length=16, default="contributions")
+    after = models.BigIntegerField(default=0)
+    started_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            # One sweep at a time: a second start while one runs resumes that one.
+            models.UniqueConstraint(
+                fields=["state"],
+                condition=models.Q(state="running"),
+                name="keyrotation_one_running",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"key rotation to {self.kek_id} ({self.state})"

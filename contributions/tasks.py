@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from collections.abc import Callable
 from contextlib import suppress
 from datetime import datetime
@@ -29,6 +30,8 @@ from contributions.lanes import batch
 from contributions.lanes import express as express_lane
 from contributions.lanes import stages as stage_lane
 from contributions.models import Contribution
+from contributions.services import keyrotation
+from datadao.dispatch import send
 from datadao.keys import load_signer
 from datadao.queues import MAX_COUNTDOWN_SECONDS
 from ipfs.backends.base import IpfsUnavailable
@@ -307,3 +310,20 @@ def fold_tallies() -> int:
         moved += step
         if step < tally.FOLD_BATCH:
             return moved
+
+
+# A rotation runs in slices of about this long, each a new message: other work on the
+# default queue is never held up for long, and a killed worker loses at most a slice.
+ROTATION_SLICE_SECONDS = 20
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def rotate_data_keys(rotation_id: int) -> str:
+    """Re-wrap sealed data keys in batches for a slice of time, then send itself again."""
+    deadline = time.monotonic() + ROTATION_SLICE_SECONDS
+    while time.monotonic() < deadline:
+        rotation = keyrotation.key_rotation_step(rotation_id=rotation_id)
+        if rotation is None or rotation.state == rotation.State.DONE:
+            return "done"
+    send(rotate_data_keys, rotation_id)
+    return "continued"

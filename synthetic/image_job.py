@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image
 
 from contributions.models import Contribution, Status
-from contributions.services import contribution_file
+from contributions.services import contribution_plaintext
 from ipfs.services import content_add
 from synthetic.images import augment, augment_settings
 from synthetic.models import SyntheticJob
@@ -32,11 +32,12 @@ def _sources(job: SyntheticJob) -> list[tuple[int, str, np.ndarray]]:
             dataset=job.dataset, status=Status.PINNED, media_type__startswith="image/"
         )
         .order_by("pk")
-        .only("pk", "cid", "storage_name")[:MAX_SOURCES]
+        .select_related("dataset__dao")
+        .only("pk", "cid", "storage_name", "sealed_key", "dataset__dao__onchain_id")[:MAX_SOURCES]
     )
     out = []
     for contribution in pinned:
-        with Image.open(contribution_file(contribution)) as picture:
+        with contribution_plaintext(contribution) as path, Image.open(path) as picture:
             mode = "RGB" if picture.mode not in ("L", "RGB", "RGBA") else picture.mode
             out.append((contribution.pk, contribution.cid, np.asarray(picture.convert(mode))))
     return out

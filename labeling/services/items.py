@@ -48,8 +48,12 @@ def tasks_from_contribution(*, contribution: Any, path: Path) -> int:
         fmt = "jsonl" if media == "application/x-ndjson" else "csv"
         if LabelImport.objects.filter(contribution=contribution).exists():
             return 0
-        storage = uuid.uuid4().hex
-        (import_root() / storage).write_bytes(path.read_bytes())
+        storage = ""
+        if not contribution.sealed_key:
+            storage = uuid.uuid4().hex
+            (import_root() / storage).write_bytes(path.read_bytes())
+        # else: a sealed file is read through its plaintext when the import runs, never
+        # copied in the clear (``import_items``).
         job = LabelImport.objects.create(
             dataset=dataset,
             contribution=contribution,
