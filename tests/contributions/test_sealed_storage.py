@@ -205,9 +205,7 @@ def test_an_altered_chunk_fails_validation_and_leaves_no_plaintext(
     embedded: None, member_client: Client, private
 ) -> None:  # type: ignore[no-untyped-def]
     response = _upload(member_client, private, _csv(8))
-    contribution = Contribution.objects.select_related("dataset__dao").get(
-        pk=response.json()["id"]
-    )
+    contribution = Contribution.objects.select_related("dataset__dao").get(pk=response.json()["id"])
     stored = contribution_file(contribution)
     altered = bytearray(stored.read_bytes())
     altered[-20] ^= 0x01  # inside the last chunk's ciphertext
