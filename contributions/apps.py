@@ -7,7 +7,7 @@ class ContributionsConfig(AppConfig):
     def ready(self) -> None:
         # The sweeper re-dispatches contributions stuck in an active state (a lost message).
         from contributions import sealed, selectors, services
-        from contributions.services import inflight, keyrotation
+        from contributions.services import inflight, keyrotation, withdrawal
         from datadao.dispatch import send
         from datadao.sweeper import Purge, Sweep, register, register_purge
         from ipfs import access, unseal
@@ -25,6 +25,14 @@ class ContributionsConfig(AppConfig):
                 name="key-rotations",
                 find_stuck=keyrotation.key_rotations_stuck,
                 dispatch=lambda pk: send("contributions.tasks.rotate_data_keys", pk),
+            )
+        )
+        # A withdrawn contribution whose unpin message was lost is unpinned again.
+        register(
+            Sweep(
+                name="withdrawn-pins",
+                find_stuck=withdrawal.withdrawn_pins_stuck,
+                dispatch=lambda pk: send("contributions.tasks.unpin_withdrawn", pk),
             )
         )
         # A request removes its staged upload on every exit; these remove what a process that

@@ -121,3 +121,20 @@ class SealingUnavailable(ContributionRefused):
 
     status_code = 503
     code = "sealing_unavailable"
+
+
+class WithdrawalRefused(ApplicationError):
+    """A consent withdrawal that is refused; nothing is changed."""
+
+    status_code = 400
+    code = "withdrawal_refused"
+
+
+class NothingToWithdraw(WithdrawalRefused):
+    status_code = 404
+    code = "nothing_to_withdraw"
+
+
+class AlreadyWithdrawn(WithdrawalRefused):
+    status_code = 409
+    code = "already_withdrawn"

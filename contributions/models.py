@@ -56,6 +56,9 @@ class Contribution(models.Model):
     # this is its data key, wrapped by the key-encryption key it names ("v1.<kek id>.…"; not a
     # secret). Empty: the file is stored as it arrived.
     sealed_key = models.CharField(max_length=160, blank=True, default="")
+    # Set when the contributor withdrew consent (``ConsentWithdrawal``): left out of every
+    # future release, query and synthetic job; the stored file and its data key are gone.
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
     # Ownership proof: an EIP-191 signature over
     # ``datadao-contribution:{site}:{dataset}:{sha256}`` (``attestation.ownership_message``).
     signature = models.CharField(max_length=132, blank=True)
@@ -391,3 +394,28 @@ class KeyRotation(models.Model):
 
     def __str__(self) -> str:
         return f"key rotation to {self.kek_id} ({self.state})"
+
+
+class ConsentWithdrawal(models.Model):
+    """A contributor's signed withdrawal of consent for one contribution or for all of theirs
+    in a dataset (``contributions.consent``). Never undone: the audit log records it, and the
+    data keys it destroyed cannot come back."""
+
+    contributor = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="+")
+    # None: every contribution of the contributor in the dataset at the time.
+    contribution = models.ForeignKey(
+        Contribution, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    nonce = models.CharField(max_length=66, unique=True)
+    typed_data = models.JSONField()
+    signature = models.CharField(max_length=132)
+    withdrawn = models.JSONField(default=list, help_text="ids of the contributions withdrawn")
+    derived = models.JSONField(default=dict, help_text="what was made from them, by kind")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"consent withdrawn by {self.contributor} in {self.dataset}"

@@ -175,7 +175,10 @@ def release_tabular_sources(release: Release) -> list[TabularSource]:
     sources: list[TabularSource] = []
     for start in range(0, len(ids), _SOURCE_BATCH):
         rows = (
-            Contribution.objects.filter(pk__in=ids[start : start + _SOURCE_BATCH])
+            # A withdrawn contribution's file is gone: an older release's download leaves it out.
+            Contribution.objects.filter(
+                pk__in=ids[start : start + _SOURCE_BATCH], withdrawn_at=None
+            )
             .select_related("contributor")
             .only(
                 "pk", "storage_name", "sealed_key", "media_type", "report", "contributor__address"

@@ -1,10 +1,16 @@
 from django.urls import path
 
-from contributions import api, release_views, token_views
+from contributions import api, release_views, token_views, withdrawal_views
 
 urlpatterns = [
     path("datasets/<int:dataset_id>/contributions", api.upload, name="api-upload"),
     path("contributions", api.contribution_list, name="api-contributions"),
+    path(
+        "datasets/<int:dataset_id>/withdrawal",
+        withdrawal_views.withdrawal,
+        name="api-withdrawal",
+    ),
+    path("withdrawals", withdrawal_views.withdrawals, name="api-withdrawals"),
     path("contributions/<int:contribution_id>", api.contribution_detail, name="api-contribution"),
     path(
         "contributions/<int:contribution_id>/proof",
