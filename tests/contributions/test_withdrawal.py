@@ -216,8 +216,12 @@ def test_only_the_contributors_own_signature_for_this_dao_withdraws_once(
     assert not ConsentWithdrawal.objects.exists()
     assert Contribution.objects.get(pk=pk).withdrawn_at is None
 
+    page = client.get(f"/me/contributions/{pk}").content.decode()
+    assert "Withdraw consent" in page and "encrypted at rest" in page
     done = post(payload, _sign(payload, wallet))
     assert done.status_code == 201
+    page = client.get(f"/me/contributions/{pk}").content.decode()
+    assert "You withdrew consent" in page and "Withdraw consent</button>" not in page
     # Once: the same signed withdrawal again, and a new offer for the same contribution.
     assert post(payload, _sign(payload, wallet)).status_code == 409
     assert client.get(f"{url}?contribution={pk}").status_code == 409
