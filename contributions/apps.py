@@ -7,7 +7,7 @@ class ContributionsConfig(AppConfig):
     def ready(self) -> None:
         # The sweeper re-dispatches contributions stuck in an active state (a lost message).
         from contributions import sealed, selectors, services
-        from contributions.services import inflight, keyrotation, withdrawal
+        from contributions.services import inflight, keyrotation, queries, withdrawal
         from datadao.dispatch import send
         from datadao.sweeper import Purge, Sweep, register, register_purge
         from ipfs import access, unseal
@@ -35,6 +35,18 @@ class ContributionsConfig(AppConfig):
                 dispatch=lambda pk: send("contributions.tasks.unpin_withdrawn", pk),
             )
         )
+        # Aggregate queries queued and not run (a lost message) run again; DAO members may
+        # query their releases (``contributions.query_access``).
+        register(
+            Sweep(
+                name="release-queries",
+                find_stuck=queries.release_queries_stuck,
+                dispatch=lambda pk: send("contributions.tasks.run_release_query", pk),
+            )
+        )
+        from contributions import query_access
+
+        query_access.register("member", queries.member_policy)
         # A request removes its staged upload on every exit; these remove what a process that
         # died mid-request left (the file, and its bytes-in-flight row).
         register_purge(

@@ -138,3 +138,16 @@ class NothingToWithdraw(WithdrawalRefused):
 class AlreadyWithdrawn(WithdrawalRefused):
     status_code = 409
     code = "already_withdrawn"
+
+
+class QueryRefusedError(ApplicationError):
+    """An aggregate query that is not run: the SQL, or the release, is not one we query."""
+
+    status_code = 400
+    code = "query_refused"
+
+
+class QueryNotAllowed(ApplicationError):
+    # 404, like a release one may not see: refusing must not tell a private release exists.
+    status_code = 404
+    code = "not_found"

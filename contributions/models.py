@@ -419,3 +419,34 @@ class ConsentWithdrawal(models.Model):
 
     def __str__(self) -> str:
         return f"consent withdrawn by {self.contributor} in {self.dataset}"
+
+
+class ReleaseQuery(models.Model):
+    """A read-only aggregate SQL query over a release, run by a worker (``contributions
+    .aggregate``); its result is signed by the validator key."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        DONE = "done", "Done"
+        REFUSED = "refused", "Refused"
+
+    release = models.ForeignKey(Release, on_delete=models.PROTECT, related_name="queries")
+    requested_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    # Why they may query: "member", or what a registered policy names (e.g. "grant:12").
+    basis = models.CharField(max_length=64)
+    sql = models.TextField()
+    min_group_rows = models.PositiveIntegerField()
+    state = models.CharField(max_length=8, choices=State.choices, default=State.QUEUED)
+    result = models.JSONField(null=True, blank=True)
+    refusal = models.TextField(blank=True)
+    typed_data = models.JSONField(null=True, blank=True)
+    signature = models.CharField(max_length=132, blank=True)
+    signer = models.CharField(max_length=42, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"query {self.pk} on {self.release_id} ({self.state})"

@@ -25,12 +25,12 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import close_old_connections
 
-from contributions import messages, services, tally
+from contributions import messages, selectors, services, tally
 from contributions.lanes import batch
 from contributions.lanes import express as express_lane
 from contributions.lanes import stages as stage_lane
 from contributions.models import Contribution
-from contributions.services import keyrotation, withdrawal
+from contributions.services import keyrotation, queries, withdrawal
 from datadao.dispatch import send
 from datadao.keys import load_signer
 from datadao.queues import MAX_COUNTDOWN_SECONDS
@@ -343,3 +343,10 @@ def unpin_withdrawn(self: Task, contribution_id: int) -> str:
         raise self.retry(exc=exc, countdown=min(MAX_COUNTDOWN_SECONDS, 30)) from exc
     pin_forget(cid=cid)
     return "unpinned"
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def run_release_query(query_id: int) -> str:
+    """Run an aggregate query over a release; idempotent (a finished query is skipped)."""
+    query = queries.release_query_run(query_id=query_id, table_of=selectors.release_query_table)
+    return "skipped" if query is None else query.state

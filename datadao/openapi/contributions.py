@@ -85,6 +85,30 @@ WITHDRAWAL: Schema = {
     },
 }
 
+RELEASE_QUERY: Schema = {
+    "type": "object",
+    "required": ["id", "release", "sql", "state", "min_group_rows", "url"],
+    "properties": {
+        "id": INTEGER,
+        "release": {"type": "string"},
+        "sql": {"type": "string"},
+        "state": {"type": "string", "enum": ["queued", "done", "refused"]},
+        "min_group_rows": INTEGER,
+        "result": {
+            "type": ["object", "null"],
+            "properties": {
+                "columns": {"type": "array", "items": {"type": "string"}},
+                "rows": {"type": "array", "items": {"type": "array"}},
+            },
+        },
+        "refusal": {"type": ["string", "null"]},
+        "attestation": {"type": ["object", "null"]},
+        "created_at": {"type": "string", "format": "date-time"},
+        "finished_at": {"type": ["string", "null"], "format": "date-time"},
+        "url": {"type": "string"},
+    },
+}
+
 SCOPE_NAMES = {"type": "string", "enum": ["upload", "label", "read"]}
 TOKEN_REQUEST = {
     "type": "object",
@@ -308,6 +332,57 @@ PATHS: dict[str, Schema] = {
                     "Your withdrawals.",
                 ),
                 "401": UNAUTHENTICATED,
+            },
+        }
+    },
+    "/api/releases/{cid}/queries": {
+        "post": {
+            "tags": ["releases"],
+            "operationId": "release_query_submit",
+            "summary": "Queue an aggregate SQL query over a tabular release (no download)",
+            "description": "One SELECT over the table data whose every output is an aggregate "
+            "(COUNT, SUM, AVG, MIN, MAX, STDDEV, MEDIAN, …) or a GROUP BY expression; no "
+            "subquery, join, window, file or other table. A worker runs it; every group it "
+            "returns must hold at least QUERY_MIN_GROUP_ROWS rows (5 by default) or it is "
+            "refused. The result is signed by the validator key (EIP-712 QueryAttestation). "
+            "Members of the release's DAO and holders of a query grant may query.",
+            "security": [token("read"), SESSION_WRITE],
+            "parameters": [CID],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    JSON: {
+                        "schema": {
+                            "type": "object",
+                            "required": ["sql"],
+                            "properties": {"sql": {"type": "string", "maxLength": 4000}},
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "202": json_response(RELEASE_QUERY, "Queued: poll its url."),
+                "400": error(
+                    "query_refused: SQL that could return rows or reach outside the table, "
+                    "a non-tabular release, or a malformed body."
+                ),
+                "401": UNAUTHENTICATED,
+                "403": CSRF_FAILED,
+                "404": error("not_found: no release with this CID that you may query."),
+            },
+        }
+    },
+    "/api/queries/{query_id}": {
+        "get": {
+            "tags": ["releases"],
+            "operationId": "release_query_detail",
+            "summary": "One of your queries: its state, and its signed result or refusal",
+            "security": [token("read"), SESSION],
+            "parameters": [path_id("query_id", "query")],
+            "responses": {
+                "200": json_response(RELEASE_QUERY, "The query."),
+                "401": UNAUTHENTICATED,
+                "404": error("not_found: you have no query with this id."),
             },
         }
     },
