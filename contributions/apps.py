@@ -44,7 +44,18 @@ class ContributionsConfig(AppConfig):
                 dispatch=lambda pk: send("contributions.tasks.run_release_query", pk),
             )
         )
+        from contributions import personal_parts as contribution_parts
         from contributions import query_access
+        from datadao import personal
+
+        personal.register(
+            personal.Part(
+                "contributions",
+                contribution_parts.files,
+                "every contribution with its scores and signed proof, the files as you sent "
+                "them (decrypted), your consent withdrawals and queries",
+            )
+        )
 
         query_access.register("member", queries.member_policy)
         # A request removes its staged upload on every exit; these remove what a process that

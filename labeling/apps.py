@@ -29,6 +29,13 @@ class LabelingConfig(AppConfig):
         derived.register(
             derived.Derivation("labeling", listed=withdrawn.listed, exclude=withdrawn.exclude)
         )
+        # A person's export holds every label they gave.
+        from datadao import personal
+        from labeling import personal_parts
+
+        personal.register(
+            personal.Part("labeling", personal_parts.files, "every label you gave (labels.jsonl)")
+        )
         # A pinned labeling upload becomes items to label; releases list the settled labels;
         # the dataset page shows the labeling summary.
         from contributions import kinds
