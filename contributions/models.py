@@ -362,7 +362,8 @@ class UploadInFlight(models.Model):
 class KeyRotation(models.Model):
     """One sweep that re-wraps every sealed data key under the current key-encryption key
     (``contributions.sealed``); the sealed files are not touched. Resumable: it walks
-    contributions, then releases, by id, and records how far it got after each batch."""
+    contributions, then release manifests, then other sealed pins, by id, and records how far it
+    got after each batch."""
 
     class State(models.TextChoices):
         RUNNING = "running", "Running"
@@ -450,3 +451,17 @@ class ReleaseQuery(models.Model):
 
     def __str__(self) -> str:
         return f"query {self.pk} on {self.release_id} ({self.state})"
+
+
+class SealedPin(models.Model):
+    """Content an app pinned sealed for a members-only dataset besides its contributions and
+    release manifests (a release's settled labels, synthetic rows, models and images): its CID
+    and the wrapped data key that opens it (``services.sealed_pins``)."""
+
+    cid = models.CharField(max_length=128, unique=True)
+    sealed_key = models.CharField(max_length=160)
+    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"sealed pin {self.cid}"

@@ -11,7 +11,7 @@ from django.utils.functional import cached_property
 
 from contributions import sealed, tally
 from contributions.export import TabularSource
-from contributions.models import Contribution, Release, Status
+from contributions.models import Contribution, Release, SealedPin, Status
 from contributions.services import contribution_file
 from datadao.models import MANAGER_ROLES, Dataset, Membership, User, Visibility
 from ipfs.cid import Cid
@@ -226,9 +226,23 @@ def unseal_contribution_pin(contribution_id: str, cid: str, stored: IO[bytes]) -
 
 
 def unseal_release_pin(_: str, cid: str, stored: IO[bytes]) -> IO[bytes]:
-    """A release manifest as its reader receives it: a members-only one's plaintext."""
+    """A release manifest, or a file pinned with it (settled labels), as its reader receives
+    it: a members-only one's plaintext."""
     row = Release.objects.filter(cid=cid).values_list("sealed_key", "dataset__dao__onchain_id")
-    return _unsealed(stored, row.first())
+    return _unsealed(stored, row.first() or _sealed_pin_row(cid))
+
+
+def unseal_sealed_pin(_: str, cid: str, stored: IO[bytes]) -> IO[bytes]:
+    """Content an app pinned for a members-only dataset (``services.sealed_pins``), opened."""
+    return _unsealed(stored, _sealed_pin_row(cid))
+
+
+def _sealed_pin_row(cid: str) -> tuple[str, str] | None:
+    return (
+        SealedPin.objects.filter(cid=cid)
+        .values_list("sealed_key", "dataset__dao__onchain_id")
+        .first()
+    )
 
 
 def _unsealed(stored: IO[bytes], row: tuple[str, str] | None) -> IO[bytes]:

@@ -114,8 +114,10 @@ def release_entry(dataset_id: int, *, pin_label: str) -> dict[str, Any]:
     describe them for its manifest. Streamed through a spooled file, never held whole."""
     import tempfile
 
-    from ipfs.services import content_add
+    from contributions.services.sealed_pins import content_add_for
+    from datadao.models import Dataset
 
+    dataset = Dataset.objects.select_related("dao").get(pk=dataset_id)
     entry: dict[str, Any] = {
         "settled_tasks": _consented(
             LabelTask.objects.filter(
@@ -132,6 +134,9 @@ def release_entry(dataset_id: int, *, pin_label: str) -> dict[str, Any]:
                 spool.write(chunk.encode("utf-8"))
             size = spool.tell()
             spool.seek(0)
-            pin = content_add(stream=spool, label=pin_label, content_type=content_type)
+            # Sealed for a members-only dataset, like its files and its manifest.
+            pin = content_add_for(
+                dataset=dataset, stream=spool, label=pin_label, content_type=content_type
+            )
         entry[fmt] = {"cid": pin.cid, "bytes": size}
     return entry

@@ -14,7 +14,7 @@ from PIL import Image
 
 from contributions.models import Contribution, Status
 from contributions.services import contribution_plaintext
-from ipfs.services import content_add
+from contributions.services.sealed_pins import content_add_for
 from synthetic.images import augment, augment_settings
 from synthetic.models import SyntheticJob
 
@@ -70,7 +70,9 @@ def run_augmentation(
             out, format="PNG"
         )
         out.seek(0)
-        pin = content_add(stream=out, label=f"synthetic:{job.pk}", content_type="image/png")
+        pin = content_add_for(
+            dataset=job.dataset, stream=out, label=f"synthetic:{job.pk}", content_type="image/png"
+        )
         items.append(
             {"cid": pin.cid, "source_cid": source_cid, "source_contribution": contribution_id}
         )

@@ -15,13 +15,13 @@ from django.db.models import Model
 from django.utils import timezone
 
 from contributions import sealed
-from contributions.models import Contribution, KeyRotation, Release
+from contributions.models import Contribution, KeyRotation, Release, SealedPin
 from datadao.sealing import SealError, WrappedKey, rewrap
 
 logger = logging.getLogger(__name__)
 
 BATCH = 500
-_PHASES = (("contributions", Contribution), ("releases", Release))
+_PHASES = (("contributions", Contribution), ("releases", Release), ("sealed pins", SealedPin))
 
 
 def _sealed_count() -> int:
@@ -85,10 +85,11 @@ def key_rotation_step(*, rotation_id: int, batch: int = BATCH) -> KeyRotation | 
             rotation.rewrapped += 1
     if changed:
         model.objects.bulk_update(changed, ["sealed_key"])
+    phases = [name for name, _ in _PHASES]
     if len(rows) == batch:
         rotation.after = rows[-1].pk
-    elif rotation.phase == "contributions":
-        rotation.phase, rotation.after = "releases", 0
+    elif rotation.phase != phases[-1]:
+        rotation.phase, rotation.after = phases[phases.index(rotation.phase) + 1], 0
     else:
         rotation.state = KeyRotation.State.DONE
         rotation.finished_at = timezone.now()
