@@ -296,6 +296,8 @@ LABEL_HOLD_SECONDS = env.int("LABEL_HOLD_SECONDS", default=300)
 LABEL_UNDO_SECONDS = env.int("LABEL_UNDO_SECONDS", default=60)
 # Every group an aggregate query over a release returns must hold at least this many rows.
 QUERY_MIN_GROUP_ROWS = env.int("QUERY_MIN_GROUP_ROWS", default=5)
+# The largest release (its contributions' bytes) an aggregate query runs over.
+QUERY_MAX_RELEASE_BYTES = env.int("QUERY_MAX_RELEASE_BYTES", default=1 << 30)
 
 # --- Sweeper --------------------------------------------------------------------------------
 # Work in a non-final state for longer than this is re-dispatched by datadao.tasks.sweep.

@@ -81,12 +81,15 @@ class TabularSource:
     # The data key of a sealed file (``contributions.sealed``), unwrapped by the caller; the
     # plaintext is then read from an unlinked temporary file.
     key: DataKey | None = None
+    # Where that plaintext is decrypted to (an unlinked file): a private folder on the data
+    # volume rather than the system's temporary folder.
+    scratch: str | None = None
 
     def open(self) -> BinaryIO:
         """The plaintext bytes, from the start."""
         if self.key is None:
             return self.path.open("rb")
-        plain = tempfile.TemporaryFile()  # noqa: SIM115 (returned to the caller)
+        plain = tempfile.TemporaryFile(dir=self.scratch)  # noqa: SIM115 (returned to the caller)
         try:
             with self.path.open("rb") as sealed:
                 decrypt_stream(sealed, plain, self.key)

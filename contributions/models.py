@@ -438,6 +438,8 @@ class ReleaseQuery(models.Model):
     sql = models.TextField()
     min_group_rows = models.PositiveIntegerField()
     state = models.CharField(max_length=8, choices=State.choices, default=State.QUEUED)
+    # Deliveries that began running it: one that keeps killing its worker is refused.
+    attempts = models.PositiveSmallIntegerField(default=0)
     result = models.JSONField(null=True, blank=True)
     refusal = models.TextField(blank=True)
     typed_data = models.JSONField(null=True, blank=True)
@@ -448,6 +450,7 @@ class ReleaseQuery(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [models.Index(fields=["requested_by", "state"], name="query_by_user_state")]
 
     def __str__(self) -> str:
         return f"query {self.pk} on {self.release_id} ({self.state})"
@@ -461,7 +464,13 @@ class SealedPin(models.Model):
     cid = models.CharField(max_length=128, unique=True)
     sealed_key = models.CharField(max_length=160)
     dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="+")
+    # The plaintext's SHA-256: the same content pinned again for the dataset reuses this CID
+    # (an unchanged release keeps its label files, so publishing twice changes nothing).
+    plain_sha256 = models.CharField(max_length=64, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["dataset", "plain_sha256"], name="sealed_pin_by_content")]
 
     def __str__(self) -> str:
         return f"sealed pin {self.cid}"

@@ -26,6 +26,7 @@ from contributions import extras, selectors
 from contributions.api import _user
 from contributions.export import TabularSource, iter_csv, write_parquet
 from contributions.models import Release
+from contributions.sealed import private_dir
 from datadao.http import json_error
 from datadao.models import DatasetKind
 from datadao.tokenscopes import TokenScope, token_scope
@@ -136,7 +137,11 @@ def release_car(request: HttpRequest, cid: str) -> HttpResponse:
             "in the manifest.",
             501,
         )
-    roots = [release.cid] + [entry["cid"] for entry in release.manifest.get("contributions", [])]
+    listed = [entry["cid"] for entry in release.manifest.get("contributions", [])]
+    # A withdrawn contribution's bytes are left out (its unpinned blocks may stay in the store
+    # until they are collected).
+    withdrawn = selectors.withdrawn_cids(listed)
+    roots = [release.cid] + [cid for cid in listed if cid not in withdrawn]
     # What other apps published with it (synthetic sets: rows, model, report), each its roots.
     for extra in extras.extras():
         for entry in release.manifest.get(extra.name) or []:
@@ -203,7 +208,7 @@ def release_parquet(request: HttpRequest, cid: str) -> HttpResponse:
     if isinstance(sources, HttpResponse):
         return sources
     columns = release.manifest["dataset"]["schema"]["columns"]
-    handle = tempfile.TemporaryFile()  # noqa: SIM115 - closed by the response
+    handle = tempfile.TemporaryFile(dir=private_dir())  # noqa: SIM115 - closed by the response
     try:
         write_parquet(
             sources,

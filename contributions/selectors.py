@@ -166,6 +166,7 @@ def tabular_source(
             if contribution.sealed_key
             else None
         ),
+        scratch=str(sealed.private_dir()) if contribution.sealed_key else None,
     )
 
 
@@ -321,8 +322,21 @@ def release_query_table(release: Release) -> Any:
 
     sources = release_tabular_sources(release)
     columns = release.manifest["dataset"]["schema"]["columns"]
-    with tempfile.TemporaryFile() as handle:
+    with tempfile.TemporaryFile(dir=sealed.private_dir()) as handle:
         write_parquet(sources, columns, handle)
         handle.seek(0)
         table = pq.read_table(handle)
     return table.drop_columns(list(provenance_names(columns)))
+
+
+def withdrawn_cids(cids: list[str]) -> set[str]:
+    """Of ``cids``, those held only by contributions whose consent was withdrawn."""
+    gone = set(
+        Contribution.objects.filter(cid__in=cids, withdrawn_at__isnull=False).values_list(
+            "cid", flat=True
+        )
+    )
+    kept = set(
+        Contribution.objects.filter(cid__in=gone, withdrawn_at=None).values_list("cid", flat=True)
+    )
+    return gone - kept

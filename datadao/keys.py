@@ -149,6 +149,12 @@ def kek_keystore_write(path: Path, ring: KekRing, password: str, *, replace: boo
         os.fsync(out.fileno())
     if replace:
         os.replace(target, path)
+        # The rename itself must reach the disk, or a crash could bring back the old ring.
+        directory = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
 
 
 def new_kek_id(taken: list[str]) -> str:

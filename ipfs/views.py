@@ -51,6 +51,7 @@ def serve_cid(request: HttpRequest, cid: str) -> HttpResponse:
         )
         response["Retry-After"] = "30"
         return response
+    stored = handle
     try:
         handle = unseal.plaintext(pin.label, pin.cid, handle)
     except unseal.Unopenable as exc:
@@ -68,6 +69,9 @@ def serve_cid(request: HttpRequest, cid: str) -> HttpResponse:
     # the next visitor.
     scope = "public" if public else "private"
     response["Cache-Control"] = f"{scope}, max-age=31536000, immutable"
+    if handle is not stored:
+        # Decrypted for this reader: not kept in any cache, the browser's included.
+        response["Cache-Control"] = "private, no-store"
     if not public:
         patch_vary_headers(response, ("Cookie",))
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"

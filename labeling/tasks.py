@@ -46,6 +46,14 @@ def _import_source(job: Any, root: Path) -> AbstractContextManager[Path]:
     return contribution_plaintext(job.contribution)
 
 
+def _withdrawn(job: Any) -> bool:
+    from contributions.models import Contribution
+
+    return job.contribution_id is not None and Contribution.objects.filter(
+        pk=job.contribution_id, withdrawn_at__isnull=False
+    ).exists()
+
+
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def import_items(import_id: int) -> str:
     from labeling.conf import labeling_settings
@@ -58,6 +66,11 @@ def import_items(import_id: int) -> str:
     try:
         with _import_source(job, import_root()) as path, open(path, "rb") as raw:
             for items, bad, done in iter_batches(raw, fmt=job.format, kind=kind):
+                if _withdrawn(job):
+                    services.label_import_finish(
+                        import_id=import_id, error="consent for the file was withdrawn"
+                    )
+                    return "withdrawn"
                 services.label_import_batch(
                     import_id=import_id, items=items, bad=bad, done_bytes=done
                 )

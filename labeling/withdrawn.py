@@ -30,8 +30,10 @@ def listed(dataset_id: int, contribution_ids: list[int]) -> list[dict[str, Any]]
 
 
 def exclude(contribution_ids: list[int]) -> int:
-    """Stop handing out the withdrawn items: an open task is closed where it stands (its
-    labels so far are kept for the DAO's records, never exported)."""
-    return LabelTask.objects.filter(
-        contribution_id__in=contribution_ids, status=TaskStatus.OPEN
-    ).update(status=TaskStatus.COMPLETE)
+    """Stop handing out the withdrawn items, and forget their content: an open task is closed
+    where it stands, and every task's item (the text, the row, the image's CID) is erased.
+    The labels given so far stay in the DAO's records, never exported."""
+    tasks = LabelTask.objects.filter(contribution_id__in=contribution_ids)
+    closed = tasks.filter(status=TaskStatus.OPEN).update(status=TaskStatus.COMPLETE)
+    tasks.update(payload={"withdrawn": True})
+    return closed

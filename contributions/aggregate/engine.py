@@ -52,6 +52,9 @@ def run(checked: Checked, table: pa.Table, *, k: int, timeout_seconds: float = 3
         con.register("release_rows", table)
         con.execute(f"CREATE TABLE {TABLE} AS SELECT * FROM release_rows")  # noqa: S608
         con.unregister("release_rows")
+        # No spilling to disk: the rows are decrypted, and DuckDB's spill folder is a plain
+        # directory. A query that needs more than the memory limit fails instead.
+        con.execute("SET temp_directory = ''")
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
         timer.start()
@@ -61,14 +64,24 @@ def run(checked: Checked, table: pa.Table, *, k: int, timeout_seconds: float = 3
             rows = cursor.fetchmany(MAX_GROUPS + 1)
         except duckdb.InterruptException:
             raise QueryRefused(f"The query ran past {timeout_seconds:.0f} s.") from None
-        except duckdb.Error as exc:
+        except (duckdb.BinderException, duckdb.ParserException, duckdb.CatalogException) as exc:
+            # These name columns and syntax, never a value of the data.
             raise QueryRefused(f"The query failed: {str(exc).splitlines()[0]}") from None
+        except duckdb.Error as exc:
+            # Others (a failed conversion, an overflow) may quote a cell: say only what kind.
+            raise QueryRefused(
+                f"The query failed while running ({type(exc).__name__.removesuffix('Exception')}"
+                " error); check the columns' types."
+            ) from None
     finally:
         timer.cancel()
         con.close()
     if len(rows) > MAX_GROUPS:
         raise QueryRefused(f"The query returns more than {MAX_GROUPS} groups.")
-    position = names.index(GROUP_ROWS)
+    # The group size is the last column (guard.check appends it); no output may take its name.
+    position = len(names) - 1
+    if names[position] != GROUP_ROWS or names.count(GROUP_ROWS) != 1:
+        raise QueryRefused(f"{GROUP_ROWS} is a name this platform reserves.")
     smallest = min((row[position] for row in rows), default=None)
     if smallest is not None and smallest < k:
         raise QueryRefused(

@@ -12,26 +12,23 @@ from dataclasses import dataclass
 
 import sqlglot
 from sqlglot import exp
-from sqlglot.errors import ParseError
+from sqlglot.errors import ParseError, TokenError
 
 TABLE = "data"
 GROUP_ROWS = "__group_rows"
 MAX_SQL_CHARS = 4000
 
+# Aggregates over a whole group. MIN, MAX and MEDIAN are left out: each returns one row's value
+# however large the group.
 AGGREGATES: tuple[type[exp.Expression], ...] = (
     exp.Count,
     exp.Sum,
     exp.Avg,
-    exp.Min,
-    exp.Max,
     exp.Stddev,
     exp.StddevPop,
     exp.StddevSamp,
     exp.Variance,
     exp.VariancePop,
-    exp.Median,
-    exp.CountIf,
-    exp.ApproxDistinct,
 )
 # What may appear around and inside them: columns, literals, arithmetic, comparisons, a few
 # scalar functions. No subquery, table function, window, or anything not named here.
@@ -119,7 +116,7 @@ def check(sql: str) -> Checked:
         raise QueryRefused(f"The query is over {MAX_SQL_CHARS} characters.")
     try:
         statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
-    except ParseError as exc:
+    except (ParseError, TokenError) as exc:
         raise QueryRefused(f"The query does not parse: {str(exc).splitlines()[0]}") from None
     if len(statements) != 1:
         raise QueryRefused("Send exactly one statement.")
@@ -133,6 +130,10 @@ def check(sql: str) -> Checked:
             raise QueryRefused("Subqueries are not allowed.")
         if isinstance(node, exp.Star) and not isinstance(node.parent, exp.Count):
             raise QueryRefused("SELECT * would return rows; only COUNT(*) may use *.")
+        if isinstance(node, exp.Identifier) and node.name.lower() == GROUP_ROWS:
+            raise QueryRefused(f"{GROUP_ROWS} is a name this platform reserves.")
+        if isinstance(node, AGGREGATES):
+            _check_aggregate(node)
     _check_from(select)
     _check_outputs(select)
     rewritten = select.copy()
@@ -158,6 +159,23 @@ def _check_from(select: exp.Select) -> None:
     table = source.this
     if not isinstance(table, exp.Table) or table.name.lower() != TABLE or table.db:
         raise QueryRefused(f"The only table is {TABLE}.")
+
+
+def _check_aggregate(node: exp.Expression) -> None:
+    """An aggregate takes a bare column (or DISTINCT column, or * for COUNT): an expression
+    inside it (CASE, arithmetic, a comparison) could pick one row's value out of a group."""
+    argument = node.this
+    if isinstance(argument, exp.Distinct) and len(argument.expressions) == 1:
+        argument = argument.expressions[0]
+    bare = isinstance(argument, exp.Column) or (
+        isinstance(argument, exp.Star) and isinstance(node, exp.Count)
+    )
+    if bare and not node.args.get("expressions"):
+        return
+    raise QueryRefused(
+        f"{node.sql(dialect='duckdb')[:60]}: aggregate a column as it is; an expression inside "
+        "an aggregate could single out one row."
+    )
 
 
 def _inside_aggregate(node: exp.Expression) -> bool:

@@ -101,7 +101,7 @@ def lock_at(contribution_id: int, stage: str | None) -> Contribution | None:
         .filter(pk=contribution_id)
         .first()
     )
-    if contribution is None:
+    if contribution is None or contribution.withdrawn_at is not None:
         return None
     waits_for = lifecycle.stage_of(contribution)
     if waits_for is None or (stage is not None and waits_for != stage):

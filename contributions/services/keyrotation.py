@@ -55,9 +55,11 @@ def key_rotation_step(*, rotation_id: int, batch: int = BATCH) -> KeyRotation | 
     if rotation is None:
         return None
     ring = sealed.ring()
-    # A KEK put first while the sweep runs: the rest goes under it; what was re-wrapped
-    # before still opens (its KEK stays in the ring) and the next sweep moves it.
-    rotation.kek_id = ring.current.kek_id
+    if ring.current.kek_id != rotation.kek_id:
+        # A KEK put first while the sweep ran: start over toward it, so that "done" means
+        # every key is under the current KEK.
+        rotation.kek_id = ring.current.kek_id
+        rotation.phase, rotation.after = _PHASES[0][0], 0
     model: type[Model] = dict(_PHASES)[rotation.phase]
     rows = list(
         model.objects.select_for_update(of=("self",))

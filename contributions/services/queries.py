@@ -33,8 +33,17 @@ def member_policy(user: User, release: Release) -> str | None:
     return None
 
 
+# A user's queries waiting at once; deliveries of one query before it is refused.
+MAX_QUEUED_PER_USER = 5
+MAX_ATTEMPTS = 3
+
+
 def min_group_rows() -> int:
     return int(getattr(settings, "QUERY_MIN_GROUP_ROWS", 5))
+
+
+def max_release_bytes() -> int:
+    return int(getattr(settings, "QUERY_MAX_RELEASE_BYTES", 1 << 30))
 
 
 @transaction.atomic
@@ -52,10 +61,23 @@ def release_query_submit(*, release: Release, user: User, sql: str) -> ReleaseQu
             f"'{release.dataset.name}' is a {release.dataset.kind} dataset; queries run over "
             "tabular releases only."
         )
+    limit = max_release_bytes()
+    if release.total_bytes > limit:
+        raise QueryRefusedError(
+            f"This release holds {release.total_bytes} bytes; queries run over releases of up "
+            f"to {limit} bytes (QUERY_MAX_RELEASE_BYTES)."
+        )
     try:
         guard.check(sql)
     except guard.QueryRefused as exc:
         raise QueryRefusedError(str(exc)) from None
+    waiting = ReleaseQuery.objects.filter(requested_by=user, state=ReleaseQuery.State.QUEUED)
+    if waiting.count() >= MAX_QUEUED_PER_USER:
+        raise QueryRefusedError(
+            f"You have {MAX_QUEUED_PER_USER} queries waiting; wait for one to finish.",
+            code="too_many_queries",
+            status_code=429,
+        )
     query = ReleaseQuery.objects.create(
         release=release, requested_by=user, basis=basis, sql=sql, min_group_rows=min_group_rows()
     )
@@ -67,13 +89,15 @@ def release_query_run(*, query_id: int, table_of: Callable[[Release], Any]) -> R
     """Run a queued query over ``table_of(release)`` (``selectors.release_query_table``) and
     record its signed result or its refusal; None when it is gone or already finished (a
     redelivery)."""
-    query = (
-        ReleaseQuery.objects.select_related("release__dataset__dao")
-        .filter(pk=query_id, state=ReleaseQuery.State.QUEUED)
-        .first()
-    )
+    query = _begin(query_id)
     if query is None:
         return None
+    if query.attempts > MAX_ATTEMPTS:
+        return _finish(
+            query_id,
+            state=ReleaseQuery.State.REFUSED,
+            refusal=f"The query could not be run in {MAX_ATTEMPTS} attempts (its worker stopped).",
+        )
     release = query.release
     try:
         checked = guard.check(query.sql)
@@ -100,6 +124,22 @@ def release_query_run(*, query_id: int, table_of: Callable[[Release], Any]) -> R
         signature=sign(payload, signer),
         signer=signer.address,
     )
+
+
+@transaction.atomic
+def _begin(query_id: int) -> ReleaseQuery | None:
+    """Count a delivery of a queued query (committed before it runs, so a delivery that kills
+    its worker still counts)."""
+    query = (
+        ReleaseQuery.objects.select_for_update(of=("self",))
+        .select_related("release__dataset__dao")
+        .filter(pk=query_id, state=ReleaseQuery.State.QUEUED)
+        .first()
+    )
+    if query is not None:
+        query.attempts += 1
+        query.save(update_fields=["attempts"])
+    return query
 
 
 @transaction.atomic

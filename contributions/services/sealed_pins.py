@@ -9,6 +9,7 @@ read the dataset (``selectors.unseal_sealed_pin``).
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 from typing import BinaryIO
 
@@ -27,11 +28,28 @@ def content_add_for(*, dataset: Dataset, stream: BinaryIO, label: str, content_t
     what ``content_add`` raises."""
     if not sealed.must_seal(dataset):
         return content_add(stream=stream, label=label, content_type=content_type)
+    digest = _sha256(stream)
+    known = SealedPin.objects.filter(dataset=dataset, plain_sha256=digest).first()
+    if known is not None:
+        pin = Pin.objects.filter(cid=known.cid).first()
+        if pin is not None:
+            return pin
     with tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX_MEMORY) as spool:
         sealed_key = sealed.seal_file(stream, spool, dao_id=dataset.dao.onchain_id)
         spool.seek(0)
         pin = content_add(stream=spool, label=label, content_type=content_type)
     SealedPin.objects.get_or_create(
-        cid=pin.cid, defaults={"sealed_key": sealed_key, "dataset": dataset}
+        cid=pin.cid,
+        defaults={"sealed_key": sealed_key, "dataset": dataset, "plain_sha256": digest},
     )
     return pin
+
+
+def _sha256(stream: BinaryIO) -> str:
+    """The SHA-256 of the rest of a seekable ``stream``, which is left where it was."""
+    start = stream.tell()
+    digest = hashlib.sha256()
+    while chunk := stream.read(1024 * 1024):
+        digest.update(chunk)
+    stream.seek(start)
+    return digest.hexdigest()

@@ -19,10 +19,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from contributions import consent, derived
+from contributions import consent, derived, lifecycle
 from contributions.errors import AlreadyWithdrawn, NothingToWithdraw, WithdrawalRefused
 from contributions.models import ConsentWithdrawal, Contribution, Release
 from contributions.services.common import contribution_file, rows_sidecar
+from contributions.services.record import Recorder
 from datadao.dispatch import send_on_commit
 from datadao.models import Dataset, User
 from datadao.services import audit_record
@@ -76,7 +77,9 @@ def _checked(
     names what is wrong."""
     if not isinstance(typed_data, dict) or typed_data.get("primaryType") != "ConsentWithdrawal":
         raise WithdrawalRefused("typedData must be the ConsentWithdrawal this platform offered.")
-    message = typed_data.get("message") or {}
+    message = typed_data.get("message")
+    if not isinstance(message, dict):
+        raise WithdrawalRefused("typedData.message must be the ConsentWithdrawal's fields.")
     try:
         contribution = int(message.get("contribution", -1))
         expected = consent.typed_data(
@@ -117,6 +120,9 @@ def consent_withdraw(
     contribution_id, nonce = _checked(
         dataset=dataset, contributor=contributor, typed_data=typed_data, signature=signature
     )
+    # The dataset's row, as release_publish locks it: a release is published wholly before
+    # the withdrawal (and is listed) or wholly after it (and leaves the data out).
+    Dataset.objects.select_for_update().filter(pk=dataset.pk).first()
     targets = _targets(
         dataset=dataset, contributor=contributor, contribution_id=contribution_id, lock=True
     )
@@ -143,6 +149,13 @@ def consent_withdraw(
         raise AlreadyWithdrawn(
             "This signed withdrawal was already used; ask for a new one to sign."
         ) from None
+    # A contribution still in the pipeline stops where it is: failed, so no later stage
+    # (each locks the row and checks its status) pins, credits or imports it.
+    recorder = Recorder(actor=contributor)
+    for c in targets:
+        if lifecycle.stage_of(c) is not None:
+            recorder.failure(c, "Consent was withdrawn by the contributor.")
+    recorder.write()
     # The data keys go now, in the same transaction as the mark: from the commit on, nothing
     # this platform holds opens the sealed copies.
     Contribution.objects.filter(pk__in=ids).update(withdrawn_at=now, sealed_key="")

@@ -31,9 +31,10 @@ ACCEPTED = [
     "select kind, count(*), avg(value) from data group by kind",
     "SELECT COUNT(*) FROM data WHERE value > 3",
     "select kind, count(*) n from data group by kind having count(*) > 2 order by n desc limit 3",
-    "select max(value) - min(value) as spread from data",
+    "select sum(value) / count(value) as mean from data",
     "select kind from data group by kind",
     "select round(avg(value), 1), count(distinct kind) from data",
+    "select kind, sum(value) from data group by kind having sum(value) > 1",
 ]
 REFUSED = [
     ("select * from data", "only COUNT(*) may use *"),
@@ -50,6 +51,14 @@ REFUSED = [
     ("select sum(value) over () from data", "not allowed"),
     ("select current_setting('x'), count(*) from data", "CURRENT_SETTING is not allowed"),
     ("select count(*) from data where id in (select id from data)", "not allowed"),
+    ("select max(value) from data", "MAX is not allowed"),
+    ("select kind, min(id) from data group by kind", "MIN is not allowed"),
+    ("select median(value) from data", "MEDIAN is not allowed"),
+    ("select sum(case when id = 7 then value else 0 end) from data", "expression inside"),
+    ("select sum(value * 2) from data", "expression inside"),
+    ("select count(*) as __group_rows from data", "reserves"),
+    ("select kind, value, count(*) __group_rows from data group by kind, value", "reserves"),
+    ("select count(*) from data where kind = 'x", "does not parse"),
     ("", "empty"),
     ("select (", "does not parse"),
     ("select count(*) from data where kind = '" + "x" * 5000 + "'", "over 4000"),
@@ -83,13 +92,19 @@ def test_every_returned_group_must_hold_k_rows() -> None:
     assert result.as_json() == {"columns": ["kind", "n"], "rows": [["a", 6]]}
     for small in (
         "select kind, count(*) from data group by kind",  # b has 2 rows
-        "select min(value) from data where value = 7",  # one row singled out
+        "select avg(value) from data where value = 7",  # one row singled out
         "select count(*) from data where kind = 'zzz'",  # an empty group
     ):
         with pytest.raises(guard.QueryRefused, match="at least 5"):
             engine.run(guard.check(small), TABLE, k=5)
     with pytest.raises(guard.QueryRefused, match="nope"):
         engine.run(guard.check("select sum(nope) from data"), TABLE, k=1)
+    # A failure while running never quotes a cell of the data.
+    with pytest.raises(guard.QueryRefused) as refused:
+        engine.run(
+            guard.check("select count(*) from data where cast(kind as integer) > 0"), TABLE, k=1
+        )
+    assert "'a'" not in str(refused.value) and "Conversion" in str(refused.value)
 
 
 def _csv(start: int, rows: int, kind: str) -> bytes:
@@ -187,3 +202,43 @@ def test_a_member_queries_a_sealed_release_and_gets_a_signed_aggregate(
     assert Client().post(url, "{}", content_type="application/json").status_code == 401
     assert ask("").status_code == 400
     assert member_client.post(url, "nope", content_type="application/json").status_code == 400
+
+
+@pytest.mark.django_db
+def test_queries_are_bounded_per_person_per_release_and_per_attempt(dao, member) -> None:  # type: ignore[no-untyped-def]
+    from django.test import override_settings
+
+    from contributions.errors import QueryRefusedError
+    from contributions.models import Release
+    from contributions.services.queries import (
+        MAX_ATTEMPTS,
+        MAX_QUEUED_PER_USER,
+        release_query_run,
+        release_query_submit,
+    )
+
+    dataset = DatasetFactory(dao=dao, kind="tabular", schema=CSV_SCHEMA)
+    release = Release.objects.create(
+        dataset=dataset,
+        version=1,
+        cid="bafkreiquerybounds",
+        manifest={"dataset": {"schema": CSV_SCHEMA}, "contributions": []},
+        contributions_count=0,
+        total_bytes=2048,
+    )
+    with (
+        override_settings(QUERY_MAX_RELEASE_BYTES=1024),
+        pytest.raises(QueryRefusedError, match="QUERY_MAX_RELEASE_BYTES"),
+    ):
+        release_query_submit(release=release, user=member, sql="select count(*) from data")
+    queued = [
+        release_query_submit(release=release, user=member, sql="select count(*) from data")
+        for _ in range(MAX_QUEUED_PER_USER)
+    ]
+    with pytest.raises(QueryRefusedError) as refused:
+        release_query_submit(release=release, user=member, sql="select count(*) from data")
+    assert refused.value.status_code == 429 and refused.value.code == "too_many_queries"
+    # A query whose deliveries keep dying is refused, not run forever.
+    ReleaseQuery.objects.filter(pk=queued[0].pk).update(attempts=MAX_ATTEMPTS)
+    done = release_query_run(query_id=queued[0].pk, table_of=lambda r: TABLE)
+    assert done.state == "refused" and "attempts" in done.refusal

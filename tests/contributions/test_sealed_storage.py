@@ -35,6 +35,7 @@ from tests.ipfsnode import IpfsNode
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
 OLD_KEK = "test1:" + hashlib.sha256(b"datadao-test-kek").hexdigest()
+MID_KEK = "mid1:" + hashlib.sha256(b"datadao-test-kek-midway").hexdigest()
 NEW_KEK = "rot2:" + hashlib.sha256(b"datadao-test-kek-rotated").hexdigest()
 # A row nobody else writes: if it is found anywhere at rest, the plaintext leaked.
 MARKER = b"424242,42.5,b"
@@ -139,7 +140,7 @@ def test_members_only_data_is_sealed_on_disk_and_on_the_node_and_members_read_it
     # Nothing sealed changed: same file, same CID, same proof; members still read it.
     assert stored.read_bytes() == at_rest
     assert member_download() == data
-    # Once rotated, the old KEK can leave the ring.
+    # Once rotated, the older KEKs can leave the ring.
     monkeypatch.setenv("DATA_KEK", NEW_KEK)
     assert member_download() == data
 
@@ -299,3 +300,24 @@ def test_the_kek_keystore_command(
     monkeypatch.setenv("DATA_KEK_PASSWORD", "wrong")
     with pytest.raises(CommandError, match="does not open with this password"):
         call_command("kek_keystore", "show", str(path))
+
+
+def test_a_kek_put_first_during_a_sweep_makes_it_start_over(
+    embedded: None, member_client: Client, private, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    from contributions.services.keyrotation import key_rotation_step
+
+    for rows in (3, 4, 5):
+        assert _upload(member_client, private, _csv(rows)).status_code == 201
+    monkeypatch.setenv("DATA_KEK", f"{MID_KEK},{OLD_KEK}")
+    rotation, _ = key_rotation_start()
+    rotation = key_rotation_step(rotation_id=rotation.pk, batch=2)  # two keys under mid1
+    monkeypatch.setenv("DATA_KEK", f"{NEW_KEK},{MID_KEK},{OLD_KEK}")
+    while rotation.state == KeyRotation.State.RUNNING:
+        rotation = key_rotation_step(rotation_id=rotation.pk, batch=2)
+    assert rotation.kek_id == "rot2" and rotation.failed == 0
+    # "Done" means every key is under the current KEK, the two moved to mid1 included.
+    assert all(
+        key.startswith("v1.rot2.")
+        for key in Contribution.objects.values_list("sealed_key", flat=True)
+    )

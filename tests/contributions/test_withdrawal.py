@@ -205,8 +205,8 @@ def test_only_the_contributors_own_signature_for_this_dao_withdraws_once(
     # Someone else's contribution: the intruder cannot even get an offer for it.
     intruder_client = _signed_in(intruder, private.dao)
     assert intruder_client.get(f"{url}?contribution={pk}").status_code == 404
-    # The owner's offer, posted by the intruder's session: not signed by them.
-    assert post(payload, _sign(payload, wallet), intruder_client).status_code == 400
+    # The owner's offer, posted by the intruder's session: they have nothing in the dataset.
+    assert post(payload, _sign(payload, wallet), intruder_client).status_code == 404
     # Malformed input.
     assert client.get(f"{url}?contribution=x").status_code == 400
     assert post(payload, "").status_code == 400
@@ -277,3 +277,32 @@ def test_labeling_items_of_withdrawn_data_are_listed_closed_and_never_exported(
     assert "".join(iter_jsonl(dataset.pk)) == ""
     with pytest.raises(ValidationError):  # nothing with consent is left to release
         release_publish(dataset=dataset, actor=None)
+
+
+def test_a_contribution_still_in_the_pipeline_stops_where_it_is(embedded: None, private) -> None:  # type: ignore[no-untyped-def]
+    wallet = Account.create()
+    client = _signed_in(wallet, private.dao)
+    pk = _upload(client, private, _csv(0))
+    assert Contribution.objects.get(pk=pk).status == Status.RECEIVED
+    response, _ = _withdraw(client, private, wallet, str(pk))
+    assert response.status_code == 201
+    contribution = Contribution.objects.get(pk=pk)
+    assert contribution.status == Status.FAILED
+    assert "withdrawn" in contribution.failure
+    # A delivery of its next stage finds nothing to do: no pin, no credit.
+    assert services.contribution_begin(contribution_id=pk, stage="validate") is None
+    assert not RewardEntry.objects.filter(source_id=str(pk)).exists()
+
+
+def test_a_malformed_message_is_refused_not_a_500(embedded: None, private) -> None:  # type: ignore[no-untyped-def]
+    wallet = Account.create()
+    client = _signed_in(wallet, private.dao)
+    _upload(client, private, _csv(0))
+    url = f"/api/datasets/{private.pk}/withdrawal"
+    payload = client.get(url).json()["typedData"]
+    for message in ([1, 2], "x", None):
+        body = {"typedData": {**payload, "message": message}, "signature": "0x" + "00" * 65}
+        response = client.post(url, json.dumps(body), content_type="application/json")
+        assert response.status_code == 400, response.content
+    form = client.post(url, {"typedData": "x", "signature": "y"})
+    assert form.status_code == 400 and "application/json" in form.json()["detail"]

@@ -72,5 +72,7 @@ def test_a_members_only_datasets_settled_labels_are_pinned_sealed(ldataset, labe
         with content_open_verified(cid=cid) as handle:
             assert b"dog" not in handle.read()  # the store holds ciphertext
         response = client.get(f"/ipfs/{cid}")
-        assert response.status_code == 200
+        assert response.status_code == 200 and response["Cache-Control"] == "private, no-store"
         assert b"dog" in b"".join(response.streaming_content)
+    # Nothing changed: the label files are not sealed again under new CIDs, so no new release.
+    assert release_publish(dataset=ldataset, actor=None).pk == release.pk
