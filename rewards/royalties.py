@@ -219,13 +219,9 @@ def _same_payment(
     )
 
 
-@transaction.atomic
-def royalty_policy_set(
-    *, dao: DAO, actor: User | None, treasury_share_bps: int, treasury_address: str
-) -> RoyaltyPolicy:
-    """Set the share of each royalty the DAO's treasury keeps, and where it is paid. Applies
-    to payments credited from now on; those already credited keep their split. Audited with
-    the values before and after."""
+def royalty_policy_check(*, treasury_share_bps: object, treasury_address: str) -> str:
+    """The treasury address, checksummed ("" for none), if the two settings make a policy;
+    else RewardsError naming the problem. The console's form and the service share it."""
     if isinstance(treasury_share_bps, bool) or not isinstance(treasury_share_bps, int):
         raise RewardsError("The treasury share is a whole number of basis points (0..10000).")
     if not 0 <= treasury_share_bps <= BPS:
@@ -234,34 +230,46 @@ def royalty_policy_set(
             f"not {treasury_share_bps}."
         )
     address = (treasury_address or "").strip()
-    if address:
-        try:
-            address = normalize_address(address)
-        except ValidationError as exc:
-            raise RewardsError(exc.messages[0]) from None
-    elif treasury_share_bps:
-        raise RewardsError("A treasury share above 0 needs a treasury address to pay it to.")
+    if not address:
+        if treasury_share_bps:
+            raise RewardsError("A treasury share above 0 needs a treasury address to pay it to.")
+        return ""
+    try:
+        return normalize_address(address)
+    except ValidationError as exc:
+        raise RewardsError(exc.messages[0]) from None
+
+
+@transaction.atomic
+def royalty_policy_set(
+    *, dao: DAO, actor: User | None, treasury_share_bps: int, treasury_address: str
+) -> RoyaltyPolicy:
+    """Set the share of each royalty the DAO's treasury keeps, and where it is paid. Applies
+    to payments credited from now on; those already credited keep their split. Audited with
+    the values before and after (nothing when nothing changes)."""
+    address = royalty_policy_check(
+        treasury_share_bps=treasury_share_bps, treasury_address=treasury_address
+    )
     policy = RoyaltyPolicy.objects.select_for_update().filter(dao=dao).first()
-    before = (
-        {
+    before = None
+    if policy is None:
+        policy = RoyaltyPolicy(dao=dao)
+    else:
+        before = {
             "treasury_share_bps": policy.treasury_share_bps,
             "treasury_address": policy.treasury_address,
         }
-        if policy is not None
-        else None
-    )
-    if policy is None:
-        policy = RoyaltyPolicy(dao=dao)
+    after = {"treasury_share_bps": treasury_share_bps, "treasury_address": address}
+    if before == after:
+        return policy
     policy.treasury_share_bps = treasury_share_bps
     policy.treasury_address = address
     policy.save()
-    after = {"treasury_share_bps": treasury_share_bps, "treasury_address": address}
-    if before != after:
-        audit_record(
-            actor=actor,
-            dao=dao,
-            verb="royalty_policy.updated",
-            obj=policy,
-            details={"before": before, "after": after},
-        )
+    audit_record(
+        actor=actor,
+        dao=dao,
+        verb="royalty_policy.updated",
+        obj=policy,
+        details={"before": before, "after": after},
+    )
     return policy
