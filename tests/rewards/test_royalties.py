@@ -4,10 +4,12 @@ the shares of a release (contributions/royalties.py)."""
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.test import override_settings
 
 from contributions.models import Contribution, Status
@@ -258,3 +260,46 @@ def test_a_manifest_naming_another_contributor_pays_nobody_for_that_entry() -> N
     release = release_publish(dataset=dataset, actor=None)
     release.manifest["contributions"][0]["contributor"] = new_account().address
     assert release_shares(release) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_confirmations_of_one_payment_credit_it_once() -> None:
+    """The second confirmation arrives while the first is still uncommitted: it waits on the
+    payment key's unique index, then finds the first one's payment and credits nothing."""
+    dataset = DatasetFactory()
+    users = [UserFactory() for _ in range(3)]
+    shares = [(u.pk, 1000 * (i + 1)) for i, u in enumerate(users)]
+    results: dict[str, object] = {}
+    inserted, commit = threading.Event(), threading.Event()
+
+    def first() -> None:
+        try:
+            with transaction.atomic():
+                results["first"] = _distribute(dataset, "0x" + "cc" * 32, 10**18 + 1, shares).pk
+                inserted.set()
+                commit.wait(10)
+        finally:
+            connection.close()
+
+    def second() -> None:
+        inserted.wait(10)
+        try:
+            results["second"] = _distribute(dataset, "0x" + "cc" * 32, 10**18 + 1, shares).pk
+        except Exception as exc:  # collected, asserted below
+            results["second"] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    inserted.wait(10)
+    time.sleep(0.5)  # the second is blocked on the unique index by now
+    assert "second" not in results
+    commit.set()
+    for thread in threads:
+        thread.join()
+    assert results["first"] == results["second"], results
+    assert RoyaltyPayment.objects.count() == 1 and RewardEntry.objects.count() == 3
+    total = sum(int(a) for a in RewardEntry.objects.values_list("amount", flat=True))
+    assert total == 10**18 + 1
