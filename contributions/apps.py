@@ -7,7 +7,7 @@ class ContributionsConfig(AppConfig):
     def ready(self) -> None:
         # The sweeper re-dispatches contributions stuck in an active state (a lost message).
         from contributions import sealed, selectors, services
-        from contributions.services import inflight, keyrotation
+        from contributions.services import inflight, keyrotation, queries, withdrawal
         from datadao.dispatch import send
         from datadao.sweeper import Purge, Sweep, register, register_purge
         from ipfs import access, unseal
@@ -27,6 +27,37 @@ class ContributionsConfig(AppConfig):
                 dispatch=lambda pk: send("contributions.tasks.rotate_data_keys", pk),
             )
         )
+        # A withdrawn contribution whose unpin message was lost is unpinned again.
+        register(
+            Sweep(
+                name="withdrawn-pins",
+                find_stuck=withdrawal.withdrawn_pins_stuck,
+                dispatch=lambda pk: send("contributions.tasks.unpin_withdrawn", pk),
+            )
+        )
+        # Aggregate queries queued and not run (a lost message) run again; DAO members may
+        # query their releases (``contributions.query_access``).
+        register(
+            Sweep(
+                name="release-queries",
+                find_stuck=queries.release_queries_stuck,
+                dispatch=lambda pk: send("contributions.tasks.run_release_query", pk),
+            )
+        )
+        from contributions import personal_parts as contribution_parts
+        from contributions import query_access
+        from datadao import personal
+
+        personal.register(
+            personal.Part(
+                "contributions",
+                contribution_parts.files,
+                "every contribution with its scores and signed proof, the files as you sent "
+                "them (decrypted), your consent withdrawals and queries",
+            )
+        )
+
+        query_access.register("member", queries.member_policy)
         # A request removes its staged upload on every exit; these remove what a process that
         # died mid-request left (the file, and its bytes-in-flight row).
         register_purge(

@@ -56,6 +56,9 @@ class Contribution(models.Model):
     # this is its data key, wrapped by the key-encryption key it names ("v1.<kek id>.…"; not a
     # secret). Empty: the file is stored as it arrived.
     sealed_key = models.CharField(max_length=160, blank=True, default="")
+    # Set when the contributor withdrew consent (``ConsentWithdrawal``): left out of every
+    # future release, query and synthetic job; the stored file and its data key are gone.
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
     # Ownership proof: an EIP-191 signature over
     # ``datadao-contribution:{site}:{dataset}:{sha256}`` (``attestation.ownership_message``).
     signature = models.CharField(max_length=132, blank=True)
@@ -391,3 +394,59 @@ class KeyRotation(models.Model):
 
     def __str__(self) -> str:
         return f"key rotation to {self.kek_id} ({self.state})"
+
+
+class ConsentWithdrawal(models.Model):
+    """A contributor's signed withdrawal of consent for one contribution or for all of theirs
+    in a dataset (``contributions.consent``). Never undone: the audit log records it, and the
+    data keys it destroyed cannot come back."""
+
+    contributor = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="+")
+    # None: every contribution of the contributor in the dataset at the time.
+    contribution = models.ForeignKey(
+        Contribution, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    nonce = models.CharField(max_length=66, unique=True)
+    typed_data = models.JSONField()
+    signature = models.CharField(max_length=132)
+    withdrawn = models.JSONField(default=list, help_text="ids of the contributions withdrawn")
+    derived = models.JSONField(default=dict, help_text="what was made from them, by kind")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"consent withdrawn by {self.contributor} in {self.dataset}"
+
+
+class ReleaseQuery(models.Model):
+    """A read-only aggregate SQL query over a release, run by a worker (``contributions
+    .aggregate``); its result is signed by the validator key."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        DONE = "done", "Done"
+        REFUSED = "refused", "Refused"
+
+    release = models.ForeignKey(Release, on_delete=models.PROTECT, related_name="queries")
+    requested_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    # Why they may query: "member", or what a registered policy names (e.g. "grant:12").
+    basis = models.CharField(max_length=64)
+    sql = models.TextField()
+    min_group_rows = models.PositiveIntegerField()
+    state = models.CharField(max_length=8, choices=State.choices, default=State.QUEUED)
+    result = models.JSONField(null=True, blank=True)
+    refusal = models.TextField(blank=True)
+    typed_data = models.JSONField(null=True, blank=True)
+    signature = models.CharField(max_length=132, blank=True)
+    signer = models.CharField(max_length=42, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"query {self.pk} on {self.release_id} ({self.state})"

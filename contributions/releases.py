@@ -93,7 +93,7 @@ def _totals(entries: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _pinned_entries(dataset: Dataset) -> list[dict[str, Any]]:
     pinned = (
-        Contribution.objects.filter(dataset=dataset, status=Status.PINNED)
+        Contribution.objects.filter(dataset=dataset, status=Status.PINNED, withdrawn_at=None)
         .select_related("contributor", "proof")
         .order_by("pk")
     )

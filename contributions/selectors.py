@@ -175,7 +175,10 @@ def release_tabular_sources(release: Release) -> list[TabularSource]:
     sources: list[TabularSource] = []
     for start in range(0, len(ids), _SOURCE_BATCH):
         rows = (
-            Contribution.objects.filter(pk__in=ids[start : start + _SOURCE_BATCH])
+            # A withdrawn contribution's file is gone: an older release's download leaves it out.
+            Contribution.objects.filter(
+                pk__in=ids[start : start + _SOURCE_BATCH], withdrawn_at=None
+            )
             .select_related("contributor")
             .only(
                 "pk", "storage_name", "sealed_key", "media_type", "report", "contributor__address"
@@ -291,3 +294,21 @@ def contribution_excerpt(contribution: Contribution, limit: int = EXCERPT_BYTES)
         return None
     text = head[:limit].decode("utf-8", errors="replace")
     return text + ("\n…" if len(head) > limit else "")
+
+
+def release_query_table(release: Release) -> Any:
+    """The release's rows as an Arrow table for aggregate queries, the provenance columns
+    (contribution, contributor) left out: a query is over the data, never over who sent it."""
+    import tempfile
+
+    import pyarrow.parquet as pq
+
+    from contributions.export import provenance_names, write_parquet
+
+    sources = release_tabular_sources(release)
+    columns = release.manifest["dataset"]["schema"]["columns"]
+    with tempfile.TemporaryFile() as handle:
+        write_parquet(sources, columns, handle)
+        handle.seek(0)
+        table = pq.read_table(handle)
+    return table.drop_columns(list(provenance_names(columns)))

@@ -25,16 +25,18 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import close_old_connections
 
-from contributions import messages, services, tally
+from contributions import messages, selectors, services, tally
 from contributions.lanes import batch
 from contributions.lanes import express as express_lane
 from contributions.lanes import stages as stage_lane
 from contributions.models import Contribution
-from contributions.services import keyrotation
+from contributions.services import keyrotation, queries, withdrawal
 from datadao.dispatch import send
 from datadao.keys import load_signer
 from datadao.queues import MAX_COUNTDOWN_SECONDS
 from ipfs.backends.base import IpfsUnavailable
+from ipfs.conf import get_backend
+from ipfs.services import pin_forget
 
 logger = logging.getLogger(__name__)
 
@@ -327,3 +329,24 @@ def rotate_data_keys(rotation_id: int) -> str:
             return "done"
     send(rotate_data_keys, rotation_id)
     return "continued"
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)
+def unpin_withdrawn(self: Task, contribution_id: int) -> str:
+    """Unpin a withdrawn contribution's bytes and forget the pin; idempotent."""
+    cid = withdrawal.withdrawn_unpin(contribution_id=contribution_id)
+    if cid is None:
+        return "skipped"
+    try:
+        get_backend().unpin(cid)
+    except IpfsUnavailable as exc:
+        raise self.retry(exc=exc, countdown=min(MAX_COUNTDOWN_SECONDS, 30)) from exc
+    pin_forget(cid=cid)
+    return "unpinned"
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def run_release_query(query_id: int) -> str:
+    """Run an aggregate query over a release; idempotent (a finished query is skipped)."""
+    query = queries.release_query_run(query_id=query_id, table_of=selectors.release_query_table)
+    return "skipped" if query is None else query.state

@@ -15,7 +15,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from contributions.export import escape_formula
 from labeling.models import Label, LabelTask, TaskStatus
@@ -24,8 +24,13 @@ CHUNK = 2000
 CSV_HEADER = ["task", "source", "consensus", "posterior", "n_labels", "gold", "labels"]
 
 
+def _consented(tasks: QuerySet[LabelTask]) -> QuerySet[LabelTask]:
+    """Items of a contribution whose consent was withdrawn are never exported again."""
+    return tasks.filter(Q(contribution__isnull=True) | Q(contribution__withdrawn_at__isnull=True))
+
+
 def _chunks(dataset_id: int, include_gold: bool) -> Iterator[list[dict[str, Any]]]:
-    tasks = LabelTask.objects.filter(dataset_id=dataset_id).order_by("id")
+    tasks = _consented(LabelTask.objects.filter(dataset_id=dataset_id)).order_by("id")
     if include_gold:
         tasks = tasks.filter(Q(status=TaskStatus.COMPLETE) | Q(is_gold=True))
     else:
@@ -112,8 +117,10 @@ def release_entry(dataset_id: int, *, pin_label: str) -> dict[str, Any]:
     from ipfs.services import content_add
 
     entry: dict[str, Any] = {
-        "settled_tasks": LabelTask.objects.filter(
-            dataset_id=dataset_id, status=TaskStatus.COMPLETE, is_gold=False
+        "settled_tasks": _consented(
+            LabelTask.objects.filter(
+                dataset_id=dataset_id, status=TaskStatus.COMPLETE, is_gold=False
+            )
         ).count()
     }
     for fmt, chunks, content_type in (

@@ -29,7 +29,10 @@ class NoImages(ValueError):
 def _sources(job: SyntheticJob) -> list[tuple[int, str, np.ndarray]]:
     pinned = (
         Contribution.objects.filter(
-            dataset=job.dataset, status=Status.PINNED, media_type__startswith="image/"
+            dataset=job.dataset,
+            status=Status.PINNED,
+            withdrawn_at=None,
+            media_type__startswith="image/",
         )
         .order_by("pk")
         .select_related("dataset__dao")

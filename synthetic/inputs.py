@@ -25,7 +25,9 @@ def job_rows(job: SyntheticJob) -> list[dict[str, str | None]]:
     names = [c["name"] for c in columns]
     rows: list[dict[str, str | None]] = []
     stats = ExportStats()
-    pinned = Contribution.objects.filter(dataset=job.dataset, status=Status.PINNED).order_by("pk")
+    pinned = Contribution.objects.filter(
+        dataset=job.dataset, status=Status.PINNED, withdrawn_at=None
+    ).order_by("pk")
     for contribution in pinned.iterator(chunk_size=500):
         source = tabular_source(contribution, dao_id=job.dataset.dao.onchain_id, contributor="")
         for values in iter_rows(source, columns, stats):

@@ -92,6 +92,7 @@ def openapi_schema(*, version: str) -> dict[str, Any]:
                 "auth",
                 "daos",
                 "contributions",
+                "consent",
                 "tokens",
                 "releases",
                 "labeling",

@@ -177,6 +177,7 @@ def label_import_batch(
         tasks.append(
             LabelTask(
                 dataset_id=job.dataset_id,
+                contribution_id=job.contribution_id,
                 source_key=item.key or f"import:{job.pk}:{item.line}",
                 kind=conf.item_kind,
                 payload=item.payload,
