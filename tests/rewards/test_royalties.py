@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.test import override_settings
+from django.utils import timezone
 
 from contributions.models import Contribution, Status
 from contributions.releases import release_publish
@@ -242,10 +243,13 @@ def test_release_shares_are_the_pinned_scored_contributions_of_the_release() -> 
     rejected_later = _pinned(dataset, b, 4000, 2)
     second = _pinned(dataset, a, 2000, 3)
     _pinned(dataset, c, 0, 4)  # pinned with a score of 0: earns nothing
+    withdrawn_later = _pinned(dataset, c, 5000, 6)
     release = release_publish(dataset=dataset, actor=None)
-    assert release.contributions_count == 4
-    # After the release: the DAO rejects one, and a new one is pinned (not in this release).
+    assert release.contributions_count == 5
+    # After the release: the DAO rejects one, a contributor withdraws consent for another, and
+    # a new one is pinned (not in this release).
     Contribution.objects.filter(pk=rejected_later.pk).update(status=Status.REJECTED)
+    Contribution.objects.filter(pk=withdrawn_later.pk).update(withdrawn_at=timezone.now())
     _pinned(dataset, c, 9000, 5)
     assert release_shares(release) == [(a.pk, 6000), (a.pk, 2000)]
     assert [first.pk, second.pk] == [
