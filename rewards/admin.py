@@ -341,3 +341,7 @@ class VoucherAdmin(ReadOnly):
     @admin.display(description="amount")
     def amount_tokens(self, obj: Voucher) -> str:
         return _tokens(obj.amount, obj.dao)
+
+
+# The royalty pages register themselves on import (Django autodiscovers this module only).
+from rewards import admin_royalties  # noqa: E402, F401

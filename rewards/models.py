@@ -1,5 +1,8 @@
 """The rewards ledger: policies, entries, epochs and their allocations, vouchers.
 
+Royalties (what data consumers pay) are credited as entries too, one per payee of a
+``RoyaltyPayment``, after the DAO's treasury share (``RoyaltyPolicy``).
+
 Money is an integer in the token's smallest unit (uint256), stored as NUMERIC(78,0): never a
 float. Uniqueness that protects money lives in database constraints: an entry per (source,
 reason), an allocation per (epoch, account), a voucher nonce per (DAO, contributor).
@@ -10,7 +13,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
-from datadao.models import DAO, Dataset, User
+from datadao.models import ADDRESS_REGEX, DAO, Dataset, User, validate_checksum_address
 
 
 def Uint256Field(**kwargs: object) -> models.DecimalField:
@@ -163,3 +166,83 @@ class Voucher(models.Model):
 
     def __str__(self) -> str:
         return f"voucher {self.nonce} for {self.contributor}"
+
+
+# The reasons of royalty entries: revenue consumers paid, which no epoch budget scales.
+ROYALTY = "royalty"
+ROYALTY_TREASURY = "royalty_treasury"
+ROYALTY_REASONS = frozenset({ROYALTY, ROYALTY_TREASURY})
+
+
+class RoyaltyPolicy(models.Model):
+    """How a DAO splits what consumers pay for its data: ``treasury_share_bps`` of each payment
+    goes to ``treasury_address``, the rest to the contributors of the release consumed."""
+
+    dao = models.OneToOneField(DAO, on_delete=models.CASCADE, related_name="royalty_policy")
+    treasury_share_bps = models.PositiveIntegerField(
+        default=0,
+        help_text="Basis points of each payment kept by the DAO's treasury (1000 = 10%); "
+        "the rest goes to the contributors.",
+    )
+    treasury_address = models.CharField(
+        max_length=42,
+        blank=True,
+        validators=[validate_checksum_address],
+        help_text="Where the treasury share is paid (claimed like any allocation).",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "royalty policies"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(treasury_share_bps__gte=0, treasury_share_bps__lte=10_000),
+                name="royalty_policy_share_bps",
+            ),
+            # A share with nowhere to go would be credited to nobody.
+            models.CheckConstraint(
+                condition=models.Q(treasury_share_bps=0)
+                | models.Q(treasury_address__regex=ADDRESS_REGEX),
+                name="royalty_policy_share_has_address",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"royalty policy of {self.dao}"
+
+
+class RoyaltyPayment(models.Model):
+    """A consumer's payment split into the reward pool: the record of the split that its
+    ``RewardEntry`` rows (reason ``royalty`` and ``royalty_treasury``) credit. The unique
+    ``payment_key`` makes a repeated confirmation of the same payment a lookup."""
+
+    dao = models.ForeignKey(DAO, on_delete=models.PROTECT, related_name="royalty_payments")
+    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="+")
+    # The release consumed, when the caller names it: whose contributors ``shares`` lists.
+    release_cid = models.CharField(max_length=128, blank=True)
+    payment_key = models.CharField(max_length=128, unique=True)
+    amount = Uint256Field()
+    treasury_share_bps = models.PositiveIntegerField()
+    treasury_address = models.CharField(max_length=42, blank=True)
+    treasury_amount = Uint256Field()
+    # The contributors' accepted scores added up: a payee's share is their score over this.
+    total_score = models.PositiveBigIntegerField()
+    # [{"account": user id, "address": ..., "score": ..., "amount": "..."}], by address.
+    shares = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="royalty_amount_pos"),
+            models.CheckConstraint(
+                condition=models.Q(treasury_amount__gte=0, treasury_amount__lte=models.F("amount")),
+                name="royalty_treasury_within_amount",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(treasury_share_bps__lte=10_000), name="royalty_payment_bps"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"royalty {self.payment_key}: {self.amount}"

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db import connection
 from django.db.models import Count, Sum
 
 from datadao.models import DAO, User
-from rewards.models import RewardEntry, RewardPolicy
+from rewards.models import (
+    ROYALTY_REASONS,
+    ROYALTY_TREASURY,
+    RewardEntry,
+    RewardPolicy,
+    RoyaltyPayment,
+)
 
 
 @dataclass(frozen=True)
@@ -114,3 +121,64 @@ def policies_paying(dataset_ids: list[int]) -> dict[int, tuple[int, bool]]:
             "dataset_id", "pk", "per_contribution", "per_row", "per_label"
         )
     }
+
+
+@dataclass(frozen=True)
+class RoyaltyCredit:
+    """One royalty credited to a person: the payment it came from and their part of it.
+
+    ``treasury``: the credit is the DAO's treasury share (the person is the treasury address)
+    rather than a contributor's share. ``score`` of ``total_score`` is the contributor's
+    accepted score over the release's (None for the treasury); ``share_bps`` their part of
+    the payment in basis points, rounded down (the exact part is ``amount``)."""
+
+    dao: DAO
+    dataset_name: str
+    payment_key: str
+    release_cid: str
+    paid_at: datetime
+    payment_amount: int
+    treasury: bool
+    score: int | None
+    total_score: int
+    share_bps: int
+    amount: int
+    epoch_number: int | None
+    settled: bool
+
+
+def royalty_credits(*, account: User, limit: int = 200) -> list[RoyaltyCredit]:
+    """The person's royalty credits, newest first, each with its payment. Two queries."""
+    entries = list(
+        RewardEntry.objects.filter(account=account, reason__in=ROYALTY_REASONS)
+        .select_related("dao", "dataset", "epoch")
+        .order_by("-created_at", "-id")[:limit]
+    )
+    payment_ids = {int(e.source_id.split(":", 1)[0]) for e in entries}
+    payments = RoyaltyPayment.objects.in_bulk(payment_ids)
+    credits = []
+    for entry in entries:
+        payment = payments[int(entry.source_id.split(":", 1)[0])]
+        treasury = entry.reason == ROYALTY_TREASURY
+        score = None
+        if not treasury:
+            score = next((r["score"] for r in payment.shares if r["account"] == account.pk), 0)
+        amount, paid = int(entry.amount), int(payment.amount)
+        credits.append(
+            RoyaltyCredit(
+                dao=entry.dao,
+                dataset_name=entry.dataset.name,
+                payment_key=payment.payment_key,
+                release_cid=payment.release_cid,
+                paid_at=payment.created_at,
+                payment_amount=paid,
+                treasury=treasury,
+                score=score,
+                total_score=payment.total_score,
+                share_bps=amount * 10_000 // paid,
+                amount=amount,
+                epoch_number=entry.epoch.number if entry.epoch else None,
+                settled=entry.epoch_id is not None,
+            )
+        )
+    return credits

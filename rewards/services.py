@@ -22,7 +22,15 @@ from datadao.keys import load_signer
 from datadao.models import DAO, User
 from datadao.services import audit_record
 from rewards.amounts import reward_amount
-from rewards.models import Allocation, Epoch, EpochStatus, RewardEntry, RewardPolicy, Voucher
+from rewards.models import (
+    ROYALTY_REASONS,
+    Allocation,
+    Epoch,
+    EpochStatus,
+    RewardEntry,
+    RewardPolicy,
+    Voucher,
+)
 
 BPS = 10_000
 UINT256_MAX = 2**256 - 1
@@ -180,24 +188,31 @@ def epoch_current(*, dao: DAO) -> Epoch:
         return Epoch.objects.get(dao=dao, status=EpochStatus.OPEN)
 
 
-def _allocations(entries: list[tuple[str, int]], budget: int | None) -> tuple[dict[str, int], bool]:
-    """Sum per address; above the budget, scale every allocation pro rata (floored), so the
-    total never exceeds the budget. Deterministic: integers only."""
-    sums: dict[str, int] = defaultdict(int)
-    for address, amount in entries:
-        sums[address] += amount
-    total = sum(sums.values())
-    if budget is None or total <= budget:
-        return dict(sums), False
-    return {a: v * budget // total for a, v in sums.items()}, True
+def _allocations(
+    entries: list[tuple[str, int, str]], budget: int | None
+) -> tuple[dict[str, int], bool]:
+    """Sum per address; above the budget, scale every address's minted rewards pro rata
+    (floored), so what the DAO mints never exceeds the budget. Royalties (``ROYALTY_REASONS``)
+    are added unscaled on top: the budget bounds what the DAO mints, not revenue consumers
+    already paid. Deterministic: integers only. ``entries``: (address, amount, reason)."""
+    minted: dict[str, int] = defaultdict(int)
+    paid: dict[str, int] = defaultdict(int)
+    for address, amount, reason in entries:
+        (paid if reason in ROYALTY_REASONS else minted)[address] += amount
+    total = sum(minted.values())
+    scaled = budget is not None and total > budget
+    sums = {a: v * budget // total for a, v in minted.items()} if scaled else dict(minted)
+    for address, amount in paid.items():
+        sums[address] = sums.get(address, 0) + amount
+    return sums, scaled
 
 
 def epoch_simulate(*, dao: DAO) -> dict[str, int]:
     """What each address would get if the open epoch closed now (writes nothing)."""
     entries = RewardEntry.objects.filter(dao=dao, epoch__isnull=True).values_list(
-        "account__address", "amount"
+        "account__address", "amount", "reason"
     )
-    allocations, _ = _allocations([(a, _int(v)) for a, v in entries], _dao_budget(dao))
+    allocations, _ = _allocations([(a, _int(v), r) for a, v, r in entries], _dao_budget(dao))
     return dict(sorted(allocations.items()))
 
 
@@ -216,7 +231,7 @@ class EpochPlan:
         return self.tree.root if self.tree is not None else ""
 
 
-def _plan(rows: list[tuple[str, int]], budget: int | None) -> EpochPlan:
+def _plan(rows: list[tuple[str, int, str]], budget: int | None) -> EpochPlan:
     """The one settlement rule, shared by the close and its preview (so the preview's root is
     the root the close signs)."""
     from rewards.merkle import StandardMerkleTree
@@ -233,6 +248,7 @@ class EpochPreviewRow:
     amount: int
     contributions: int
     labels: int
+    royalties: int = 0
 
 
 @dataclass(frozen=True)
@@ -269,12 +285,19 @@ def epoch_preview(*, epoch: Epoch) -> EpochPreview:
             "account__address", "amount", "reason"
         )
     )
-    plan = _plan([(a, _int(v)) for a, v, _ in entries], _dao_budget(dao))
-    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    plan = _plan([(a, _int(v), r) for a, v, r in entries], _dao_budget(dao))
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     for address, _, reason in entries:
-        counts[address][0 if reason == "contribution" else 1] += 1
+        kind = 2 if reason in ROYALTY_REASONS else 0 if reason == "contribution" else 1
+        counts[address][kind] += 1
     rows = [
-        EpochPreviewRow(address=a, amount=v, contributions=counts[a][0], labels=counts[a][1])
+        EpochPreviewRow(
+            address=a,
+            amount=v,
+            contributions=counts[a][0],
+            labels=counts[a][1],
+            royalties=counts[a][2],
+        )
         for a, v in plan.values
     ]
     typed = None
@@ -336,8 +359,10 @@ def epoch_close(
     if not entry_ids:
         raise RewardsError(f"Epoch {epoch.number} has no reward entries to settle yet.")
     RewardEntry.objects.filter(pk__in=entry_ids).update(epoch=epoch)
-    rows = RewardEntry.objects.filter(pk__in=entry_ids).values_list("account__address", "amount")
-    plan = _plan([(a, _int(v)) for a, v in rows], _dao_budget(dao))
+    rows = RewardEntry.objects.filter(pk__in=entry_ids).values_list(
+        "account__address", "amount", "reason"
+    )
+    plan = _plan([(a, _int(v), r) for a, v, r in rows], _dao_budget(dao))
     if plan.tree is None:
         raise RewardsError(f"Epoch {epoch.number} allocates nothing (every amount is zero).")
     if expected_root is not None and plan.root != expected_root:

@@ -9,5 +9,6 @@ urlpatterns = [
         name="allocation-download",
     ),
     path("api/rewards/vouchers/<int:voucher_id>", views.voucher_download, name="voucher-download"),
+    path("api/rewards/royalties", views.my_royalties, name="api-royalties"),
     path("me/rewards", views.my_rewards, name="my-rewards"),
 ]

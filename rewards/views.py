@@ -10,9 +10,10 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from datadao.http import json_error
 from datadao.models import MANAGER_ROLES, Membership
 from rewards.models import Allocation, Voucher
-from rewards.selectors import rewards_accrued
+from rewards.selectors import RoyaltyCredit, rewards_accrued, royalty_credits
 from rewards.units import format_amount, format_units
 
 
@@ -122,5 +123,41 @@ def my_rewards(request: HttpRequest) -> HttpResponse:
         "rows": rows,
         "vouchers": vouchers,
         "accrued": rewards_accrued(account=request.user),
+        "royalties": royalty_credits(account=request.user),
     }
     return render(request, "rewards/mine.html", context)
+
+
+def royalty_json(credit: RoyaltyCredit) -> dict[str, Any]:
+    """A royalty credit for the API: amounts as decimal strings of the token's smallest unit
+    (``display`` in tokens for people), the payment it came from and the share it is."""
+    dao = credit.dao
+    return {
+        "dao": dao.slug,
+        "dataset": credit.dataset_name,
+        "payment": {
+            "key": credit.payment_key,
+            "amount": str(credit.payment_amount),
+            "releaseCid": credit.release_cid,
+            "creditedAt": credit.paid_at.isoformat(),
+        },
+        "part": "treasury" if credit.treasury else "contributor",
+        "score": credit.score,
+        "totalScore": credit.total_score,
+        "shareBps": credit.share_bps,
+        "amount": str(credit.amount),
+        "display": format_amount(credit.amount, dao.token_decimals, dao.token_symbol),
+        "epoch": credit.epoch_number,
+        "settled": credit.settled,
+    }
+
+
+@require_GET
+def my_royalties(request: HttpRequest) -> HttpResponse:
+    """``GET /api/rewards/royalties``: the signed-in person's royalty credits, newest first
+    (at most 200): each data consumer's payment they came from, their score over the
+    release's, and their exact part; the treasury address sees the treasury's parts."""
+    if not request.user.is_authenticated:
+        return json_error("unauthenticated", "Sign in to see your royalties.", 401)
+    credits = royalty_credits(account=request.user)
+    return JsonResponse({"royalties": [royalty_json(c) for c in credits]})

@@ -3,16 +3,66 @@
 from __future__ import annotations
 
 from datadao.openapi.common import (
+    BOOLEAN,
+    COUNT,
+    DATETIME,
     SESSION,
+    STRING,
+    UNAUTHENTICATED,
     Schema,
+    closed,
     error,
     json_response,
+    nullable,
     path_id,
     ref,
 )
 
+_UINT = {"type": "string", "pattern": "^[0-9]+$", "description": "uint256, smallest unit."}
+_ROYALTY = closed(
+    {
+        "dao": STRING,
+        "dataset": STRING,
+        "payment": closed(
+            {
+                "key": {"type": "string", "description": "What names the payment: its tx hash."},
+                "amount": _UINT,
+                "releaseCid": {"type": "string", "description": "The release consumed, or ''."},
+                "creditedAt": DATETIME,
+            }
+        ),
+        "part": {"type": "string", "enum": ["contributor", "treasury"]},
+        "score": nullable(COUNT),
+        "totalScore": COUNT,
+        "shareBps": {"type": "integer", "minimum": 0, "maximum": 10000},
+        "amount": _UINT,
+        "display": STRING,
+        "epoch": nullable(COUNT),
+        "settled": BOOLEAN,
+    }
+)
+
 PATHS: dict[str, Schema] = {
     # --- rewards ---------------------------------------------------------------------------------
+    "/api/rewards/royalties": {
+        "get": {
+            "tags": ["rewards"],
+            "operationId": "my_royalties",
+            "summary": "My royalty credits: each consumer payment they came from and my part",
+            "description": "The signed-in person's parts of what data consumers paid (newest "
+            "first, at most 200): a contributor's share of a payment is their accepted score "
+            "over the release's, after the DAO's treasury share; the treasury address sees the "
+            "treasury's parts. Session only.",
+            "security": [SESSION],
+            "responses": {
+                "200": json_response(
+                    closed({"royalties": {"type": "array", "items": _ROYALTY}}),
+                    "The credits, settled (with their epoch) or accruing.",
+                ),
+                "401": UNAUTHENTICATED,
+            },
+        }
+    },
     "/api/rewards/allocations/{allocation_id}": {
         "get": {
             "tags": ["rewards"],

@@ -27,3 +27,12 @@ def token_units(amount: Any, dao: Any) -> str:
     if amount is None or amount == "":
         return ""
     return format_units(int(amount), dao.token_decimals)
+
+
+@register.filter
+def bps_percent(bps: Any) -> str:
+    """Basis points as a percentage: ``1234`` → ``12.34%``."""
+    if bps is None or bps == "":
+        return ""
+    whole, frac = divmod(int(bps), 100)
+    return f"{whole}.{frac:02d}%".replace(".00%", "%")

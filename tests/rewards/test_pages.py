@@ -67,9 +67,9 @@ def test_my_rewards_shows_accrued_and_settled_amounts_in_tokens(
     _credit(dataset, UserFactory(), 10000, 5)  # someone else's: not on my page
 
     client = _as(me)
-    # Session, user, settled, accrued and their DAOs, the nav's console check, vouchers:
-    # however many epochs and DAOs.
-    with django_assert_num_queries(7):
+    # Session, user, settled, accrued and their DAOs, the nav's console check, vouchers,
+    # royalty credits (their payments only when there are some): however many epochs and DAOs.
+    with django_assert_num_queries(8):
         body = client.get("/me/rewards").content.decode()
     accruing = body[body.index("Accruing in open epochs") : body.index("Settled (claimable)")]
     assert '<td class="amount">5.25 AIR</td>' in accruing

@@ -64,7 +64,16 @@ from labeling.models import (
     LabelTask,
     RunStatus,
 )
-from rewards.models import Allocation, Epoch, EpochStatus, RewardEntry, RewardPolicy, Voucher
+from rewards.models import (
+    Allocation,
+    Epoch,
+    EpochStatus,
+    RewardEntry,
+    RewardPolicy,
+    RoyaltyPayment,
+    RoyaltyPolicy,
+    Voucher,
+)
 from synthetic.models import JobStatus, PrivacyBudget, SyntheticJob
 from tests.factories import TABULAR_SCHEMA, DAOFactory, DatasetFactory, UserFactory
 
@@ -109,6 +118,8 @@ class Side:
     job: SyntheticJob
     budget: PrivacyBudget
     policy: RewardPolicy
+    royalty_policy: RoyaltyPolicy
+    royalty_payment: RoyaltyPayment
     closed_epoch: Epoch
     open_epoch: Epoch
     entry: RewardEntry
@@ -279,6 +290,35 @@ def _side(name: str, dao: DAO, contributor: User, peer: User) -> Side:
     )
     join_request = JoinRequest.objects.create(dao=dao, user=applicant, acceptance=acceptance)
     invite, invite_token = invite_link_create(dao=dao, actor=dao.creator, max_uses=5)
+    # A consumer's payment for the tabular release, split to the contributor (settled).
+    royalty_payment = RoyaltyPayment.objects.create(
+        dao=dao,
+        dataset=tabular,
+        release_cid=release.cid,
+        payment_key=f"payment-{secret}",
+        amount=9,
+        treasury_share_bps=0,
+        treasury_amount=0,
+        total_score=9000,
+        shares=[
+            {
+                "account": contributor.pk,
+                "address": contributor.address,
+                "score": 9000,
+                "amount": "9",
+            }
+        ],
+    )
+    RewardEntry.objects.create(
+        dao=dao,
+        dataset=tabular,
+        account=contributor,
+        amount=9,
+        reason="royalty",
+        source_type="rewards.royaltypayment",
+        source_id=f"{royalty_payment.pk}:{contributor.pk}",
+        epoch=closed_epoch,
+    )
     voucher_fields = {
         "dao": dao,
         "amount": 7,
@@ -339,6 +379,8 @@ def _side(name: str, dao: DAO, contributor: User, peer: User) -> Side:
         job=job,
         budget=PrivacyBudget.objects.create(dataset=tabular, epsilon=1.0),
         policy=RewardPolicy.objects.create(dataset=tabular, per_contribution=100),
+        royalty_policy=RoyaltyPolicy.objects.create(dao=dao),
+        royalty_payment=royalty_payment,
         closed_epoch=closed_epoch,
         open_epoch=Epoch.objects.create(dao=dao, number=2),
         entry=RewardEntry.objects.create(

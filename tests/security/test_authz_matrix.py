@@ -399,6 +399,7 @@ ROUTES: list[Route] = [
         missing=lambda w: f"/api/labeling/imports/{MISSING_ID}",
     ),
     # Rewards downloads.
+    Route("api-royalties", "api/rewards/royalties", fixed("/api/rewards/royalties")),
     Route(
         "allocation",
         "api/rewards/allocations/<int:allocation_id>",
@@ -724,6 +725,7 @@ EXPECT: dict[tuple[str, str], str] = {
     ("label-jsonl", "this"):                "401  404  403  403  200  200  404  200",
     ("label-jsonl", "other"):               "401  404  404  404  404  404  404  200",
     # The contributor's claim and voucher, their peer's voucher, the other DAO's.
+    ("api-royalties", "-"):                 "401  200  200  200  200  200  200  200",
     ("allocation", "this"):                 "404  404  200  404  200  200  404  200",
     ("allocation", "other"):                "404  404  404  404  404  404  404  200",
     ("voucher", "this"):                    "404  404  200  404  200  200  404  200",
@@ -815,6 +817,8 @@ ADMIN_MODELS: dict[str, str] = {
     "synthetic.syntheticjob": "add-only",
     "synthetic.privacybudget": "no-delete",
     "rewards.rewardpolicy": "no-delete",
+    "rewards.royaltypolicy": "no-delete",
+    "rewards.royaltypayment": "read-only",
     "rewards.epoch": "read-only",
     "rewards.rewardentry": "read-only",
     "rewards.voucher": "read-only",
@@ -899,6 +903,8 @@ def _admin_object(w: World, label: str, variant: str) -> int:
         "synthetic.syntheticjob": lambda: s.job.pk,
         "synthetic.privacybudget": lambda: s.budget.pk,
         "rewards.rewardpolicy": lambda: s.policy.pk,
+        "rewards.royaltypolicy": lambda: s.royalty_policy.pk,
+        "rewards.royaltypayment": lambda: s.royalty_payment.pk,
         "rewards.epoch": lambda: s.closed_epoch.pk,
         "rewards.rewardentry": lambda: s.entry.pk,
         "rewards.voucher": lambda: s.voucher.pk,
@@ -965,6 +971,7 @@ SUPERUSER_CANNOT_ADD = {
     "rewards.epoch",
     "rewards.rewardentry",
     "rewards.voucher",
+    "rewards.royaltypayment",
     "datadao.workerheartbeat",
     "ipfs.pin",
     "ipfs.pinauditrun",
