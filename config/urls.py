@@ -20,6 +20,7 @@ urlpatterns = [
     path("api/daos/<str:slug>/join", join.join, name="api-dao-join"),
     path("api/daos/<str:slug>/leave", join.leave, name="api-dao-leave"),
     path("api/", include("contributions.urls")),
+    path("api/", include("rights.urls")),
     path("api/labeling/", include("labeling.urls")),
     path("", include("labeling.web_urls")),
     path("", include("contributions.web_urls")),
@@ -27,6 +28,7 @@ urlpatterns = [
     path("ipfs/", include("ipfs.urls")),
     path("healthz", pages.healthz, name="healthz"),
     path("admin/dashboard/", include("console.views")),
+    path("", include("rights.web_urls")),
     path("admin/", admin.site.urls),
     path("releases/", include("contributions.page_urls")),
 ]
