@@ -63,7 +63,7 @@ def siwe_client(account: LocalAccount) -> Client:
     return client
 
 
-def _pinned(dataset: Dataset, contributor: User, data: bytes) -> Contribution:
+def pinned(dataset: Dataset, contributor: User, data: bytes) -> Contribution:
     contribution = Contribution.objects.create(
         dataset=dataset,
         contributor=contributor,
@@ -86,8 +86,8 @@ def build_world() -> World:
     other = DAOFactory(creator=user(other_admin))
     dataset = DatasetFactory(dao=dao, visibility=Visibility.MEMBERS)
     plaintext = b"age,city\n41,Lyon\n" + secrets.token_bytes(8).hex().encode()
-    in_release = _pinned(dataset, user(member), plaintext)
-    not_in_release = _pinned(dataset, user(member), b"later,row\n" + secrets.token_bytes(8))
+    in_release = pinned(dataset, user(member), plaintext)
+    not_in_release = pinned(dataset, user(member), b"later,row\n" + secrets.token_bytes(8))
     manifest = {"contributions": [{"id": in_release.pk, "cid": in_release.cid}]}
     pin = content_add(
         stream=io.BytesIO(json.dumps(manifest).encode()),
