@@ -113,13 +113,17 @@ def grant_covering(*, user: Any, target: Target, scope: str = Scope.DOWNLOAD) ->
 
 def grant_allows_contribution_pin(user: Any, rest: str) -> bool:
     """``/ipfs/<cid>`` policy: a contribution's bytes for a grantee with a download grant."""
-    target = contribution_target(rest) if user is not None else None
+    if user is None or not user.is_authenticated:
+        return False
+    target = contribution_target(rest)
     return target is not None and grant_covering(user=user, target=target) is not None
 
 
 def grant_allows_release_pin(user: Any, rest: str) -> bool:
     """``/ipfs/<cid>`` policy: a release manifest for a grantee with a download grant."""
-    target = release_target(rest) if user is not None else None
+    if user is None or not user.is_authenticated:
+        return False
+    target = release_target(rest)
     return target is not None and grant_covering(user=user, target=target) is not None
 
 

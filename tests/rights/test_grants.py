@@ -83,6 +83,23 @@ def test_a_consumer_with_a_grant_reads_the_plaintext_from_the_node_and_sees_it_l
     assert event.details["grantee"] == consumer.address and event.dao_id == world.dao.pk
 
 
+def test_a_grantee_downloads_the_release_through_the_api_and_query_scope_does_not(
+    world: World,
+) -> None:
+    downloader, querier = Account.create(), Account.create()
+    for account, scope in ((downloader, "download"), (querier, "query")):
+        body = grant_payload(world.dao, world.admin, account.address, world.dataset, scope=scope)
+        assert _record(world, body).status_code == 201
+    url = f"/api/releases/{world.release.cid}/manifest.json"
+    served = signed_in(downloader).get(url)
+    assert served.status_code == 200 and b'"contributions"' in content(served)
+    assert signed_in(downloader).get(f"/releases/{world.release.cid}/").status_code == 200
+    refused = signed_in(querier).get(url)
+    assert refused.status_code == 404 and refused.json()["error"] == "not_found"
+    row = ReadEvent.objects.get(release=world.release)
+    assert (row.reader.address, row.basis) == (downloader.address, "grant")
+
+
 def test_a_release_grant_covers_the_release_and_what_it_lists_only(world: World) -> None:
     consumer = Account.create()
     body = grant_payload(
