@@ -128,10 +128,15 @@ def my_grants(request: HttpRequest) -> HttpResponse:
 @require_GET
 def my_reads(request: HttpRequest) -> HttpResponse:
     """``GET /api/me/reads``: how often each of your contributions was read through this site,
-    and by how many readers."""
+    and by how many readers; and the reads of releases that list your contributions."""
     if not request.user.is_authenticated:
         return _unauthenticated()
-    return JsonResponse({"results": selectors.contributor_read_counts(user=request.user)})
+    return JsonResponse(
+        {
+            "results": selectors.contributor_read_counts(user=request.user),
+            "releases": selectors.contributor_release_reads(user=request.user),
+        }
+    )
 
 
 @require_POST

@@ -238,3 +238,42 @@ def contributor_read_counts(*, user: User) -> list[dict[str, Any]]:
         }
         for row in rows
     ]
+
+
+# Releases whose reads a contributor's page weighs against its manifest, most recent first:
+# each manifest is read whole, so the page stays bounded.
+MAX_RELEASES_SHOWN = 50
+
+
+def contributor_release_reads(*, user: User) -> list[dict[str, Any]]:
+    """Reads of releases (manifest and downloads) that list some of the user's contributions:
+    per release, how many of theirs it lists, its reads and readers. A release download
+    carries every contribution it lists, so each such read used the contributor's data."""
+    datasets = Contribution.objects.filter(contributor=user).values("dataset_id")
+    rows = list(
+        ReadEvent.objects.filter(release__isnull=False, dataset_id__in=datasets)
+        .values("release_id")
+        .annotate(reads=Count("pk"), readers=Count("reader", distinct=True))
+        .order_by("-release_id")[:MAX_RELEASES_SHOWN]
+    )
+    releases = Release.objects.select_related("dataset__dao").in_bulk(
+        [row["release_id"] for row in rows]
+    )
+    results = []
+    for row in rows:
+        release = releases[row["release_id"]]
+        listed = release.manifest.get("contributions") or []
+        yours = sum(1 for entry in listed if entry.get("contributor") == user.address)
+        if yours:
+            results.append(
+                {
+                    "release": release.cid,
+                    "version": release.version,
+                    "dataset": release.dataset.name,
+                    "dao": release.dataset.dao.name,
+                    "yours": yours,
+                    "reads": row["reads"],
+                    "readers": row["readers"],
+                }
+            )
+    return results

@@ -53,6 +53,7 @@ def my_access(request: HttpRequest) -> HttpResponse:
         "purchases": selectors.purchases_of(user=request.user),
         "offers": selectors.offers_for_sale(),
         "reads": selectors.contributor_read_counts(user=request.user),
+        "release_reads": selectors.contributor_release_reads(user=request.user),
     }
     return render(request, "rights/mine.html", context)
 

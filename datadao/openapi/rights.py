@@ -83,6 +83,17 @@ SCHEMAS: dict[str, Schema] = {
             "readers": COUNT,
         }
     ),
+    "ReleaseReadCount": closed(
+        {
+            "release": STRING,
+            "version": INTEGER,
+            "dataset": STRING,
+            "dao": STRING,
+            "yours": {"type": "integer", "minimum": 1},
+            "reads": COUNT,
+            "readers": COUNT,
+        }
+    ),
 }
 
 
@@ -145,7 +156,16 @@ PATHS: dict[str, Schema] = {
             "summary": "How often each of your contributions was read",
             "security": [SESSION],
             "responses": {
-                "200": _results("ReadCount", "Contributions read at least once, most first."),
+                "200": json_response(
+                    closed(
+                        {
+                            "results": {"type": "array", "items": ref("ReadCount")},
+                            "releases": {"type": "array", "items": ref("ReleaseReadCount")},
+                        }
+                    ),
+                    "Your contributions read at least once, most read first; and the releases "
+                    "listing some of yours that were read (the 50 latest read).",
+                ),
                 "401": UNAUTHENTICATED_SESSION,
             },
         }

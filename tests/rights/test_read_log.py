@@ -78,9 +78,21 @@ def test_members_and_grantees_reads_are_logged_with_their_basis(world: World) ->
             "readers": 2,
         }
     ]
+    # The manifest download used their data too: the release lists one of theirs.
+    assert member.get("/api/me/reads").json()["releases"] == [
+        {
+            "release": world.release.cid,
+            "version": 1,
+            "dataset": world.dataset.name,
+            "dao": world.dao.name,
+            "yours": 1,
+            "reads": 1,
+            "readers": 1,
+        }
+    ]
     page = member.get("/me/access")
     assert page.status_code == 200 and f"#{world.in_release.pk}".encode() in page.content
-    assert signed_in(consumer).get("/api/me/reads").json() == {"results": []}
+    assert signed_in(consumer).get("/api/me/reads").json() == {"results": [], "releases": []}
 
 
 @pytest.mark.django_db

@@ -88,7 +88,11 @@ def build_world() -> World:
     plaintext = b"age,city\n41,Lyon\n" + secrets.token_bytes(8).hex().encode()
     in_release = pinned(dataset, user(member), plaintext)
     not_in_release = pinned(dataset, user(member), b"later,row\n" + secrets.token_bytes(8))
-    manifest = {"contributions": [{"id": in_release.pk, "cid": in_release.cid}]}
+    manifest = {
+        "contributions": [
+            {"id": in_release.pk, "cid": in_release.cid, "contributor": member.address}
+        ]
+    }
     pin = content_add(
         stream=io.BytesIO(json.dumps(manifest).encode()),
         label=f"release:{dataset}@v1",
