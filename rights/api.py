@@ -20,7 +20,7 @@ from eth_utils import is_address, to_checksum_address
 from contributions.attestation import dataset_id_bytes32
 from contributions.models import Release
 from datadao.http import json_error
-from datadao.models import DAO, Dataset, Visibility
+from datadao.models import DAO, Dataset
 from rights import grant712, selectors, services
 from rights.models import AccessGrant, Purchase, Scope
 
@@ -149,9 +149,7 @@ def purchase_create(request: HttpRequest, dataset_id: int) -> HttpResponse:
     if isinstance(body, JsonResponse):
         return body
     dataset = Dataset.objects.select_related("dao").filter(pk=dataset_id).first()
-    if dataset is None or not hasattr(dataset, "offer") or dataset.visibility == Visibility.PUBLIC:
-        # Not for sale answers as no dataset at all: a members-only dataset nobody priced
-        # stays unknown to outsiders.
+    if dataset is None:
         return json_error("not_for_sale", f"There is no dataset {dataset_id} for sale.", 404)
     purchase = services.purchase_request(
         dataset=dataset, consumer=request.user, tx_hash=body.get("tx_hash")

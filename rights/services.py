@@ -109,16 +109,17 @@ def offer_set(
 @transaction.atomic
 def purchase_request(*, dataset: Dataset, consumer: User, tx_hash: Any) -> Purchase:
     """Record that ``consumer`` paid for ``dataset`` in transaction ``tx_hash``, pending an
-    admin's confirmation. Refuses a dataset that is not for sale (public or unpriced), a hash
-    that is no hash, and a hash already used by any purchase (409)."""
-    tx = _tx_hash(tx_hash)
+    admin's confirmation. Refuses a dataset that is not for sale (public or unpriced: 404,
+    as no dataset), a hash that is no hash (400), and a hash already used by any purchase
+    (409). Not for sale is checked first, so that no answer tells an unpriced
+    members-only dataset from a missing one."""
     offer = DatasetOffer.objects.filter(dataset=dataset).first()
     if dataset.visibility == Visibility.PUBLIC or offer is None:
+        # Answered as no dataset at all: a members-only dataset nobody priced stays unknown.
         raise RightsRefused(
-            "not_for_sale",
-            f"'{dataset.name}' is not for sale: "
-            + ("it has no price." if dataset.visibility != Visibility.PUBLIC else "it is free."),
+            "not_for_sale", f"There is no dataset {dataset.pk} for sale.", status_code=404
         )
+    tx = _tx_hash(tx_hash)
     try:
         with transaction.atomic():
             purchase = Purchase.objects.create(
