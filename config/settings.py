@@ -293,6 +293,8 @@ LABEL_HOLD_SECONDS = env.int("LABEL_HOLD_SECONDS", default=300)
 # How long a labeler can take an answer back; a task settles only after its newest label is
 # this old (labeling.conf.undo_seconds).
 LABEL_UNDO_SECONDS = env.int("LABEL_UNDO_SECONDS", default=60)
+# Every group an aggregate query over a release returns must hold at least this many rows.
+QUERY_MIN_GROUP_ROWS = env.int("QUERY_MIN_GROUP_ROWS", default=5)
 
 # --- Sweeper --------------------------------------------------------------------------------
 # Work in a non-final state for longer than this is re-dispatched by datadao.tasks.sweep.

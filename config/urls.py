@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from datadao.views import auth, join, openapi, pages
+from datadao.views import auth, join, openapi, pages, personal
 
 urlpatterns = [
     path("", pages.home, name="home"),
@@ -19,6 +19,7 @@ urlpatterns = [
     path("api/daos/<str:slug>/terms", join.terms, name="api-dao-terms"),
     path("api/daos/<str:slug>/join", join.join, name="api-dao-join"),
     path("api/daos/<str:slug>/leave", join.leave, name="api-dao-leave"),
+    path("api/me/export.zip", personal.export_zip, name="api-me-export"),
     path("api/", include("contributions.urls")),
     path("api/", include("rights.urls")),
     path("api/labeling/", include("labeling.urls")),

@@ -14,8 +14,9 @@ from django.utils.html import format_html
 
 from contributions import services
 from contributions.errors import ContributionRefused
-from contributions.models import Contribution, Release, Review
+from contributions.models import ConsentWithdrawal, Contribution, Release, Review
 from contributions.releases import release_publish
+from contributions.sealed import Unreadable
 from contributions.selectors import (
     contribution_excerpt,
     contribution_preview_kind,
@@ -95,9 +96,15 @@ class ContributionAdmin(ReadOnlyAdminMixin, DaoScopedAdmin):
         if contribution_preview_kind(contribution) != "image":
             raise Http404("No image preview for this contribution.")
         try:
-            stream = services.contribution_file(contribution).open("rb")
+            stream = services.contribution_open(contribution)
         except FileNotFoundError as exc:
             raise Http404("The file is not stored on this server.") from exc
+        except Unreadable as exc:
+            return HttpResponse(
+                f"The stored file does not open ({exc}); it will not be served.",
+                status=502,
+                content_type="text/plain",
+            )
         response = FileResponse(stream, content_type=contribution.media_type)
         response["Content-Security-Policy"] = "sandbox; default-src 'none'"
         response["X-Content-Type-Options"] = "nosniff"
@@ -302,3 +309,38 @@ def publish_release(
 
 
 DatasetAdmin.actions = (*DatasetAdmin.actions, publish_release)
+
+
+@admin.register(ConsentWithdrawal)
+class ConsentWithdrawalAdmin(ReadOnlyAdminMixin, DaoScopedAdmin):
+    """Withdrawals of consent in the DAO's datasets and what was made from the data; the
+    DAO republishes without it (the dataset action, or the action here)."""
+
+    dao_lookup = "dataset__dao_id"
+    list_display = ("created_at", "dataset", "contributor", "withdrawn_count", "derived_summary")
+    list_select_related = ("dataset__dao", "contributor")
+    fields = (
+        "created_at",
+        "dataset",
+        "contributor",
+        "contribution",
+        "withdrawn",
+        "derived",
+        "signature",
+    )
+    readonly_fields = fields
+    actions = ("republish",)
+
+    @admin.display(description="Contributions")
+    def withdrawn_count(self, obj: ConsentWithdrawal) -> int:
+        return len(obj.withdrawn)
+
+    @admin.display(description="Derived from them")
+    def derived_summary(self, obj: ConsentWithdrawal) -> str:
+        parts = [f"{len(items)} {name}" for name, items in obj.derived.items() if items]
+        return ", ".join(parts) or "nothing"
+
+    @admin.action(description="Republish the datasets without the withdrawn data")
+    def republish(self, request: HttpRequest, queryset: QuerySet[ConsentWithdrawal]) -> None:
+        # publish_release refuses a dataset whose DAO the user does not manage.
+        publish_release(self, request, Dataset.objects.filter(pk__in=queryset.values("dataset_id")))

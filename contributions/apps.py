@@ -6,10 +6,11 @@ class ContributionsConfig(AppConfig):
 
     def ready(self) -> None:
         # The sweeper re-dispatches contributions stuck in an active state (a lost message).
-        from contributions import selectors, services
-        from contributions.services import inflight
+        from contributions import sealed, selectors, services
+        from contributions.services import inflight, keyrotation, queries, withdrawal
+        from datadao.dispatch import send
         from datadao.sweeper import Purge, Sweep, register, register_purge
-        from ipfs import access
+        from ipfs import access, unseal
 
         register(
             Sweep(
@@ -18,6 +19,45 @@ class ContributionsConfig(AppConfig):
                 dispatch=services.contribution_redispatch,
             )
         )
+        # A key rotation whose message was lost goes on where it stopped.
+        register(
+            Sweep(
+                name="key-rotations",
+                find_stuck=keyrotation.key_rotations_stuck,
+                dispatch=lambda pk: send("contributions.tasks.rotate_data_keys", pk),
+            )
+        )
+        # A withdrawn contribution whose unpin message was lost is unpinned again.
+        register(
+            Sweep(
+                name="withdrawn-pins",
+                find_stuck=withdrawal.withdrawn_pins_stuck,
+                dispatch=lambda pk: send("contributions.tasks.unpin_withdrawn", pk),
+            )
+        )
+        # Aggregate queries queued and not run (a lost message) run again; DAO members may
+        # query their releases (``contributions.query_access``).
+        register(
+            Sweep(
+                name="release-queries",
+                find_stuck=queries.release_queries_stuck,
+                dispatch=lambda pk: send("contributions.tasks.run_release_query", pk),
+            )
+        )
+        from contributions import personal_parts as contribution_parts
+        from contributions import query_access
+        from datadao import personal
+
+        personal.register(
+            personal.Part(
+                "contributions",
+                contribution_parts.files,
+                "every contribution with its scores and signed proof, the files as you sent "
+                "them (decrypted), your consent withdrawals and queries",
+            )
+        )
+
+        query_access.register("member", queries.member_policy)
         # A request removes its staged upload on every exit; these remove what a process that
         # died mid-request left (the file, and its bytes-in-flight row).
         register_purge(
@@ -29,9 +69,15 @@ class ContributionsConfig(AppConfig):
                 run=lambda now: inflight.uploads_in_flight_purge(now=now),
             )
         )
+        # Plaintext copies a killed worker left in the private directory.
+        register_purge(
+            Purge(name="unsealed-copies", run=lambda now: sealed.clear_stale(now.timestamp()))
+        )
         # /ipfs/<cid> serves a members-only dataset's bytes to its members only.
         access.register("contribution:", selectors.may_read_contribution_pin)
         access.register("release:", selectors.may_read_release_pin)
+        unseal.register("contribution:", selectors.unseal_contribution_pin)
+        unseal.register("release:", selectors.unseal_release_pin)
         # A dataset's card on its DAO's page: its latest release and pinned contributions.
         from datadao import cards
 

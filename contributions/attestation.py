@@ -33,6 +33,7 @@ PROOF_TYPES = {
         {"name": "datasetId", "type": "bytes32"},
         {"name": "contributor", "type": "address"},
         {"name": "cid", "type": "string"},
+        {"name": "contentSha256", "type": "bytes32"},
         {"name": "score", "type": "uint16"},
         {"name": "quality", "type": "uint16"},
         {"name": "uniqueness", "type": "uint16"},
@@ -63,6 +64,9 @@ class ProofFields:
     dataset_pk: int
     contributor: str
     cid: str
+    # The SHA-256 of the bytes the contributor sent. ``cid`` addresses the stored bytes, which
+    # for a members-only dataset are the sealed file: the two together bind the plaintext.
+    sha256: str
     score: int
     quality: int
     uniqueness: int
@@ -73,6 +77,8 @@ class ProofFields:
             raise ValueError(
                 f"dao_id must be a nonzero bytes32 as lowercase 0x-hex, not {self.dao_id!r}"
             )
+        if not (isinstance(self.sha256, str) and re.fullmatch(r"[0-9a-f]{64}", self.sha256)):
+            raise ValueError(f"sha256 must be 64 lowercase hex digits, not {self.sha256!r}")
         for name in ("score", "quality", "uniqueness"):
             value = getattr(self, name)
             if not 0 <= value <= BPS:
@@ -92,6 +98,7 @@ def typed_data(fields: ProofFields, *, chain_id: int) -> dict[str, Any]:
             "datasetId": dataset_id_bytes32(fields.dataset_pk),
             "contributor": fields.contributor,
             "cid": fields.cid,
+            "contentSha256": "0x" + fields.sha256,
             "score": fields.score,
             "quality": fields.quality,
             "uniqueness": fields.uniqueness,

@@ -19,7 +19,9 @@ from eth_account import Account
 from contributions.models import Contribution
 from contributions.services import contribution_receive
 from contributions.uploads import StagedUpload, staging_dir
+from datadao.keys import kek_keystore_write, new_kek_id
 from datadao.models import Dataset, User
+from datadao.sealing import Kek, KekRing
 
 DEMO_PASSWORD_NOTE = "demonstration only"
 
@@ -47,6 +49,23 @@ def ensure_demo_validator_keystore(role: str = "validator") -> str | None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as out:
         json.dump(keystore, out)
+    return str(path)
+
+
+def ensure_demo_kek_keystore() -> str | None:
+    """Create the demo KEK keystore ``bin/run`` points ``DATA_KEK_KEYSTORE`` at, once, under
+    the same conditions as ``ensure_demo_validator_keystore``. Returns the path when created."""
+    if os.environ.get("DATA_KEK"):
+        return None
+    path_text = os.environ.get("DATA_KEK_KEYSTORE", "")
+    password = os.environ.get("DATA_KEK_PASSWORD", "")
+    if not path_text or not password:
+        return None
+    path = Path(path_text).resolve()
+    if path.exists() or Path(settings.DATA_DIR).resolve() not in path.parents:
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    kek_keystore_write(path, KekRing([Kek.generate(new_kek_id([]))]), password, replace=False)
     return str(path)
 
 

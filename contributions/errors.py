@@ -113,3 +113,41 @@ class TokenNotAccepted(TokenRefused):
 class TokenNotFound(TokenRefused):
     status_code = 404
     code = "not_found"
+
+
+class SealingUnavailable(ContributionRefused):
+    """A members-only dataset's files are stored encrypted; with no key-encryption key
+    configured, nothing can be kept."""
+
+    status_code = 503
+    code = "sealing_unavailable"
+
+
+class WithdrawalRefused(ApplicationError):
+    """A consent withdrawal that is refused; nothing is changed."""
+
+    status_code = 400
+    code = "withdrawal_refused"
+
+
+class NothingToWithdraw(WithdrawalRefused):
+    status_code = 404
+    code = "nothing_to_withdraw"
+
+
+class AlreadyWithdrawn(WithdrawalRefused):
+    status_code = 409
+    code = "already_withdrawn"
+
+
+class QueryRefusedError(ApplicationError):
+    """An aggregate query that is not run: the SQL, or the release, is not one we query."""
+
+    status_code = 400
+    code = "query_refused"
+
+
+class QueryNotAllowed(ApplicationError):
+    # 404, like a release one may not see: refusing must not tell a private release exists.
+    status_code = 404
+    code = "not_found"

@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,6 +37,7 @@ from contributions.validation.cells import (
 )
 from contributions.validation.dialect import detect_delimiter
 from contributions.validation.report import TabularLimits
+from datadao.sealing import DataKey, decrypt_stream
 
 CSV_TYPE, JSONL_TYPE = "text/csv", "application/x-ndjson"
 # OWASP "CSV Injection": a spreadsheet evaluates a cell starting with one of these as a formula.
@@ -76,6 +78,23 @@ class TabularSource:
     contribution: int
     contributor: str
     delimiter: str | None = None
+    # The data key of a sealed file (``contributions.sealed``), unwrapped by the caller; the
+    # plaintext is then read from an unlinked temporary file.
+    key: DataKey | None = None
+
+    def open(self) -> BinaryIO:
+        """The plaintext bytes, from the start."""
+        if self.key is None:
+            return self.path.open("rb")
+        plain = tempfile.TemporaryFile()  # noqa: SIM115 (returned to the caller)
+        try:
+            with self.path.open("rb") as sealed:
+                decrypt_stream(sealed, plain, self.key)
+        except BaseException:
+            plain.close()
+            raise
+        plain.seek(0)
+        return plain
 
 
 @dataclass
@@ -128,9 +147,9 @@ def iter_rows(
         raise ValueError(f"{source.path.name}: not a tabular file ({source.media_type!r})")
 
 
-def _delimiter(path: Path) -> str:
-    with path.open("rb") as stream:
-        sample = stream.read(DELIMITER_SAMPLE_BYTES + 1)
+def _delimiter(stream: BinaryIO) -> str:
+    sample = stream.read(DELIMITER_SAMPLE_BYTES + 1)
+    stream.seek(0)
     complete = len(sample) <= DELIMITER_SAMPLE_BYTES
     sample = sample[:DELIMITER_SAMPLE_BYTES].removeprefix(b"\xef\xbb\xbf")
     if not complete and b"\n" in sample:
@@ -140,10 +159,10 @@ def _delimiter(path: Path) -> str:
 
 
 def _csv_rows(source: TabularSource, rules: list[ColumnRule]) -> Iterator[list[Any]]:
-    delimiter = source.delimiter or _delimiter(source.path)
     # The validator accepted fields this long; the csv module's default limit is lower.
     csv.field_size_limit(max(csv.field_size_limit(), TabularLimits().max_record_bytes))
-    with source.path.open(encoding="utf-8-sig", newline="") as text:
+    with source.open() as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as text:
+        delimiter = source.delimiter or _delimiter(raw)
         reader = csv.reader(text, delimiter=delimiter, quotechar='"')
         header = next((row for row in reader if row), None)
         if header is None:
@@ -167,7 +186,7 @@ def _csv_rows(source: TabularSource, rules: list[ColumnRule]) -> Iterator[list[A
 def _jsonl_rows(
     source: TabularSource, rules: list[ColumnRule], stats: ExportStats
 ) -> Iterator[list[Any]]:
-    with source.path.open(encoding="utf-8-sig") as text:
+    with source.open() as raw, io.TextIOWrapper(raw, encoding="utf-8-sig") as text:
         for line in text:
             if not line.strip():
                 continue

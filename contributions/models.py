@@ -52,6 +52,13 @@ class Contribution(models.Model):
     media_type = models.CharField(max_length=100, blank=True)
     original_name = models.CharField(max_length=255, blank=True)
     storage_name = models.CharField(max_length=100, unique=True)
+    # A members-only dataset's file is stored and pinned sealed (``contributions.sealed``):
+    # this is its data key, wrapped by the key-encryption key it names ("v1.<kek id>.…"; not a
+    # secret). Empty: the file is stored as it arrived.
+    sealed_key = models.CharField(max_length=160, blank=True, default="")
+    # Set when the contributor withdrew consent (``ConsentWithdrawal``): left out of every
+    # future release, query and synthetic job; the stored file and its data key are gone.
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
     # Ownership proof: an EIP-191 signature over
     # ``datadao-contribution:{site}:{dataset}:{sha256}`` (``attestation.ownership_message``).
     signature = models.CharField(max_length=132, blank=True)
@@ -231,6 +238,8 @@ class Release(models.Model):
     version = models.PositiveIntegerField()
     cid = models.CharField(max_length=128, unique=True)
     manifest = models.JSONField()
+    # A members-only dataset's manifest is pinned sealed, like its files (``Contribution``).
+    sealed_key = models.CharField(max_length=160, blank=True, default="")
     contributions_count = models.PositiveIntegerField()
     total_bytes = models.PositiveBigIntegerField()
     created_by = models.ForeignKey(
@@ -348,3 +357,111 @@ class UploadInFlight(models.Model):
 
     def __str__(self) -> str:
         return f"{self.size} bytes by user {self.user_id} since {self.started_at:%H:%M:%S}"
+
+
+class KeyRotation(models.Model):
+    """One sweep that re-wraps every sealed data key under the current key-encryption key
+    (``contributions.sealed``); the sealed files are not touched. Resumable: it walks
+    contributions, then release manifests, then other sealed pins, by id, and records how far it
+    got after each batch."""
+
+    class State(models.TextChoices):
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+
+    kek_id = models.CharField(max_length=64)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.RUNNING)
+    total = models.PositiveIntegerField(default=0)
+    rewrapped = models.PositiveIntegerField(default=0)
+    already_current = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    # Where it is: the id after which it goes on, in contributions, then in releases.
+    phase = models.CharField(max_length=16, default="contributions")
+    after = models.BigIntegerField(default=0)
+    started_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            # One sweep at a time: a second start while one runs resumes that one.
+            models.UniqueConstraint(
+                fields=["state"],
+                condition=models.Q(state="running"),
+                name="keyrotation_one_running",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"key rotation to {self.kek_id} ({self.state})"
+
+
+class ConsentWithdrawal(models.Model):
+    """A contributor's signed withdrawal of consent for one contribution or for all of theirs
+    in a dataset (``contributions.consent``). Never undone: the audit log records it, and the
+    data keys it destroyed cannot come back."""
+
+    contributor = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="+")
+    # None: every contribution of the contributor in the dataset at the time.
+    contribution = models.ForeignKey(
+        Contribution, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    nonce = models.CharField(max_length=66, unique=True)
+    typed_data = models.JSONField()
+    signature = models.CharField(max_length=132)
+    withdrawn = models.JSONField(default=list, help_text="ids of the contributions withdrawn")
+    derived = models.JSONField(default=dict, help_text="what was made from them, by kind")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"consent withdrawn by {self.contributor} in {self.dataset}"
+
+
+class ReleaseQuery(models.Model):
+    """A read-only aggregate SQL query over a release, run by a worker (``contributions
+    .aggregate``); its result is signed by the validator key."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        DONE = "done", "Done"
+        REFUSED = "refused", "Refused"
+
+    release = models.ForeignKey(Release, on_delete=models.PROTECT, related_name="queries")
+    requested_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    # Why they may query: "member", or what a registered policy names (e.g. "grant:12").
+    basis = models.CharField(max_length=64)
+    sql = models.TextField()
+    min_group_rows = models.PositiveIntegerField()
+    state = models.CharField(max_length=8, choices=State.choices, default=State.QUEUED)
+    result = models.JSONField(null=True, blank=True)
+    refusal = models.TextField(blank=True)
+    typed_data = models.JSONField(null=True, blank=True)
+    signature = models.CharField(max_length=132, blank=True)
+    signer = models.CharField(max_length=42, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"query {self.pk} on {self.release_id} ({self.state})"
+
+
+class SealedPin(models.Model):
+    """Content an app pinned sealed for a members-only dataset besides its contributions and
+    release manifests (a release's settled labels, synthetic rows, models and images): its CID
+    and the wrapped data key that opens it (``services.sealed_pins``)."""
+
+    cid = models.CharField(max_length=128, unique=True)
+    sealed_key = models.CharField(max_length=160)
+    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"sealed pin {self.cid}"

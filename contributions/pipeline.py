@@ -99,9 +99,13 @@ class Scored:
 
 def score(contribution: Contribution, lookups: Lookups) -> Scored:
     """Score a validated contribution (its validation report on the row); writes nothing."""
+    with services.contribution_plaintext(contribution) as path:
+        return _score(contribution, lookups, path)
+
+
+def _score(contribution: Contribution, lookups: Lookups, path: Path) -> Scored:
     policy = scoring_policy(contribution.dataset.scoring)
     validation = contribution.report.get("validation", {})
-    path = services.contribution_file(contribution)
     parts = scoring.ownership_parts(signed=contribution.signed)
     near: int | None = None
     digests: list[bytes] | None = None
@@ -173,6 +177,7 @@ def proof(contribution: Contribution, cid: str, signer: Any) -> tuple[dict[str, 
         dataset_pk=contribution.dataset_id,
         contributor=contribution.contributor.address,
         cid=cid,
+        sha256=contribution.sha256,
         score=contribution.score or 0,
         quality=contribution.quality or 0,
         uniqueness=contribution.uniqueness or 0,
@@ -190,13 +195,16 @@ def rescore(contribution: Contribution) -> dict[str, Any]:
     scoring time, so it is recorded, not recomputed).
     """
     dataset = contribution.dataset
-    path = services.contribution_file(contribution)
-    result = validate_file(path, kind=dataset.kind, schema=dataset.schema, row_digest_path=None)
+    with services.contribution_plaintext(contribution) as path:
+        result = validate_file(path, kind=dataset.kind, schema=dataset.schema, row_digest_path=None)
+        image_quality = (
+            scoring.image_quality(path) if (result.media_type or "").startswith("image/") else None
+        )
     parts: dict[str, Any] = scoring.ownership_parts(signed=contribution.signed)
     if dataset.kind == "tabular":
         parts["quality"] = scoring.tabular_quality(result.report.get("tabular", result.report))
-    elif (result.media_type or "").startswith("image/"):
-        parts["quality"] = scoring.image_quality(path)
+    elif image_quality is not None:
+        parts["quality"] = image_quality
     elif (result.media_type or "").startswith("text/"):
         parts["quality"] = scoring.text_quality(result.report.get("text", {}))
     parts["report"] = result.report

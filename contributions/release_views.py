@@ -33,6 +33,7 @@ from ipfs.backends.base import IpfsCorrupt, IpfsNotFound, IpfsUnavailable
 from ipfs.conf import get_backend
 from ipfs.reads import record
 from ipfs.services import content_open_verified
+from ipfs.unseal import Unopenable
 
 PARQUET_TYPE = "application/vnd.apache.parquet"
 CAR_TYPE = "application/vnd.ipld.car"
@@ -118,6 +119,12 @@ def release_manifest(request: HttpRequest, cid: str) -> HttpResponse:
         handle = content_open_verified(cid=release.cid)
     except (IpfsUnavailable, IpfsNotFound, IpfsCorrupt) as exc:
         return _ipfs_error(exc)
+    try:
+        handle = selectors.unseal_release_pin("", release.cid, handle)
+    except Unopenable as exc:
+        return json_error(
+            "unopenable", f"The stored manifest does not open ({exc}); it is not served.", 502
+        )
     return _file(handle, release, "-manifest.json", "application/json")
 
 

@@ -21,7 +21,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from contributions import extras, kinds
+from contributions import extras, kinds, sealed
 from contributions.models import Contribution, Release, Status
 from datadao.models import Dataset, DatasetStatus, User
 from datadao.services import audit_record
@@ -93,11 +93,25 @@ def _totals(entries: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _pinned_entries(dataset: Dataset) -> list[dict[str, Any]]:
     pinned = (
-        Contribution.objects.filter(dataset=dataset, status=Status.PINNED)
+        Contribution.objects.filter(dataset=dataset, status=Status.PINNED, withdrawn_at=None)
         .select_related("contributor", "proof")
         .order_by("pk")
     )
     return [_contribution_entry(c) for c in pinned.iterator(chunk_size=2000)]
+
+
+def _stored_manifest(dataset: Dataset, data: bytes) -> tuple[io.BytesIO, str]:
+    """The manifest's bytes as they are pinned (sealed for a members-only dataset: its labels
+    and scores are the dataset's too) and the wrapped key, if sealed."""
+    if not sealed.must_seal(dataset):
+        return io.BytesIO(data), ""
+    out = io.BytesIO()
+    try:
+        sealed_key = sealed.seal_file(io.BytesIO(data), out, dao_id=dataset.dao.onchain_id)
+    except sealed.SealingUnavailable as exc:
+        raise ValidationError(str(exc)) from None
+    out.seek(0)
+    return out, sealed_key
 
 
 @transaction.atomic
@@ -166,16 +180,14 @@ def release_publish(*, dataset: Dataset, actor: User | None) -> Release:
     manifest.update({name: listed for name, listed in published.items() if listed})
     # Pinned under the dataset lock: the version is part of the bytes, so it must be final.
     # A rollback after this leaves an unrecorded pin of a small file, which is harmless.
-    pin = content_add(
-        stream=io.BytesIO(manifest_bytes(manifest)),
-        label=label,
-        content_type="application/json",
-    )
+    stream, sealed_key = _stored_manifest(dataset, manifest_bytes(manifest))
+    pin = content_add(stream=stream, label=label, content_type="application/json")
     release = Release.objects.create(
         dataset=dataset,
         version=version,
         cid=pin.cid,
         manifest=manifest,
+        sealed_key=sealed_key,
         contributions_count=len(entries),
         total_bytes=manifest["totals"]["bytes"],
         created_by=actor if actor is not None and actor.pk else None,

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import IO, Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils.functional import cached_property
 
-from contributions import tally
+from contributions import sealed, tally
 from contributions.export import TabularSource
-from contributions.models import Contribution, Release, Status
+from contributions.models import Contribution, Release, SealedPin, Status
 from contributions.services import contribution_file
 from datadao.models import MANAGER_ROLES, Dataset, Membership, User, Visibility
 from ipfs import access
 from ipfs.cid import Cid
+from ipfs.unseal import Unopenable
 
 
 def dataset_for_upload(*, dataset_id: int, user: User | None) -> Dataset | None:
@@ -159,28 +160,44 @@ def release_for_user(*, cid: str, user: User | None) -> Release | None:
 _SOURCE_BATCH = 5000
 
 
+def tabular_source(
+    contribution: Contribution, *, dao_id: str, contributor: str | None = None
+) -> TabularSource:
+    """What the export code reads of one tabular contribution; a sealed file's data key is
+    unwrapped here (``dao_id``: its DAO's ``onchain_id``)."""
+    tabular = contribution.report.get("validation", {}).get("tabular", {})
+    return TabularSource(
+        path=contribution_file(contribution),
+        media_type=contribution.media_type,
+        contribution=contribution.pk,
+        contributor=contribution.contributor.address if contributor is None else contributor,
+        delimiter=tabular.get("delimiter"),
+        key=(
+            sealed.data_key(contribution.sealed_key, dao_id=dao_id)
+            if contribution.sealed_key
+            else None
+        ),
+    )
+
+
 def release_tabular_sources(release: Release) -> list[TabularSource]:
     """The release's tabular files, in manifest order, with the delimiter validation found."""
     ids = [entry["id"] for entry in release.manifest.get("contributions", [])]
     sources: list[TabularSource] = []
     for start in range(0, len(ids), _SOURCE_BATCH):
         rows = (
-            Contribution.objects.filter(pk__in=ids[start : start + _SOURCE_BATCH])
+            # A withdrawn contribution's file is gone: an older release's download leaves it out.
+            Contribution.objects.filter(
+                pk__in=ids[start : start + _SOURCE_BATCH], withdrawn_at=None
+            )
             .select_related("contributor")
-            .only("pk", "storage_name", "media_type", "report", "contributor__address")
+            .only(
+                "pk", "storage_name", "sealed_key", "media_type", "report", "contributor__address"
+            )
             .order_by("pk")
         )
         for contribution in rows:
-            tabular = contribution.report.get("validation", {}).get("tabular", {})
-            sources.append(
-                TabularSource(
-                    path=contribution_file(contribution),
-                    media_type=contribution.media_type,
-                    contribution=contribution.pk,
-                    contributor=contribution.contributor.address,
-                    delimiter=tabular.get("delimiter"),
-                )
-            )
+            sources.append(tabular_source(contribution, dao_id=release.dataset.dao.onchain_id))
     return sources
 
 
@@ -205,6 +222,49 @@ def may_read_release_pin(user: User, rest: str) -> bool:
     dao_slug, _, dataset_slug = path.partition("/")
     dataset = Dataset.objects.filter(dao__slug=dao_slug, slug=dataset_slug).first()
     return _may_read_dataset(user, dataset)
+
+
+def unseal_contribution_pin(contribution_id: str, cid: str, stored: IO[bytes]) -> IO[bytes]:
+    """A contribution's pinned bytes as its reader receives them: a sealed file's plaintext."""
+    row = (
+        Contribution.objects.filter(pk=int(contribution_id), cid=cid)
+        .values_list("sealed_key", "dataset__dao__onchain_id")
+        .first()
+        if contribution_id.isdigit()
+        else None
+    )
+    return _unsealed(stored, row)
+
+
+def unseal_release_pin(_: str, cid: str, stored: IO[bytes]) -> IO[bytes]:
+    """A release manifest, or a file pinned with it (settled labels), as its reader receives
+    it: a members-only one's plaintext."""
+    row = Release.objects.filter(cid=cid).values_list("sealed_key", "dataset__dao__onchain_id")
+    return _unsealed(stored, row.first() or _sealed_pin_row(cid))
+
+
+def unseal_sealed_pin(_: str, cid: str, stored: IO[bytes]) -> IO[bytes]:
+    """Content an app pinned for a members-only dataset (``services.sealed_pins``), opened."""
+    return _unsealed(stored, _sealed_pin_row(cid))
+
+
+def _sealed_pin_row(cid: str) -> tuple[str, str] | None:
+    return (
+        SealedPin.objects.filter(cid=cid)
+        .values_list("sealed_key", "dataset__dao__onchain_id")
+        .first()
+    )
+
+
+def _unsealed(stored: IO[bytes], row: tuple[str, str] | None) -> IO[bytes]:
+    if row is None or not row[0]:
+        return stored
+    sealed_key, dao_id = row
+    try:
+        with stored:
+            return sealed.unsealed_file(stored, sealed_key, dao_id=dao_id)
+    except sealed.Unreadable as exc:
+        raise Unopenable(str(exc)) from None
 
 
 # --- the dataset's card on its DAO's page (``datadao.cards``) ------------------------------------
@@ -249,9 +309,31 @@ def contribution_excerpt(contribution: Contribution, limit: int = EXCERPT_BYTES)
     """The first ``limit`` bytes of the stored file as text (undecodable bytes replaced), or
     None when the file is not stored on this server."""
     try:
-        with contribution_file(contribution).open("rb") as stream:
-            head = stream.read(limit + 1)
-    except FileNotFoundError:
+        head = sealed.read_head(
+            contribution_file(contribution),
+            contribution.sealed_key,
+            dao_id=contribution.dataset.dao.onchain_id if contribution.sealed_key else "",
+            size=limit + 1,
+        )
+    except (FileNotFoundError, sealed.Unreadable):
         return None
     text = head[:limit].decode("utf-8", errors="replace")
     return text + ("\n…" if len(head) > limit else "")
+
+
+def release_query_table(release: Release) -> Any:
+    """The release's rows as an Arrow table for aggregate queries, the provenance columns
+    (contribution, contributor) left out: a query is over the data, never over who sent it."""
+    import tempfile
+
+    import pyarrow.parquet as pq
+
+    from contributions.export import provenance_names, write_parquet
+
+    sources = release_tabular_sources(release)
+    columns = release.manifest["dataset"]["schema"]["columns"]
+    with tempfile.TemporaryFile() as handle:
+        write_parquet(sources, columns, handle)
+        handle.seek(0)
+        table = pq.read_table(handle)
+    return table.drop_columns(list(provenance_names(columns)))

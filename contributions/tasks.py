@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from collections.abc import Callable
 from contextlib import suppress
 from datetime import datetime
@@ -24,14 +25,18 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import close_old_connections
 
-from contributions import messages, services, tally
+from contributions import messages, selectors, services, tally
 from contributions.lanes import batch
 from contributions.lanes import express as express_lane
 from contributions.lanes import stages as stage_lane
 from contributions.models import Contribution
+from contributions.services import keyrotation, queries, withdrawal
+from datadao.dispatch import send
 from datadao.keys import load_signer
 from datadao.queues import MAX_COUNTDOWN_SECONDS
 from ipfs.backends.base import IpfsUnavailable
+from ipfs.conf import get_backend
+from ipfs.services import pin_forget
 
 logger = logging.getLogger(__name__)
 
@@ -307,3 +312,41 @@ def fold_tallies() -> int:
         moved += step
         if step < tally.FOLD_BATCH:
             return moved
+
+
+# A rotation runs in slices of about this long, each a new message: other work on the
+# default queue is never held up for long, and a killed worker loses at most a slice.
+ROTATION_SLICE_SECONDS = 20
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def rotate_data_keys(rotation_id: int) -> str:
+    """Re-wrap sealed data keys in batches for a slice of time, then send itself again."""
+    deadline = time.monotonic() + ROTATION_SLICE_SECONDS
+    while time.monotonic() < deadline:
+        rotation = keyrotation.key_rotation_step(rotation_id=rotation_id)
+        if rotation is None or rotation.state == rotation.State.DONE:
+            return "done"
+    send(rotate_data_keys, rotation_id)
+    return "continued"
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)
+def unpin_withdrawn(self: Task, contribution_id: int) -> str:
+    """Unpin a withdrawn contribution's bytes and forget the pin; idempotent."""
+    cid = withdrawal.withdrawn_unpin(contribution_id=contribution_id)
+    if cid is None:
+        return "skipped"
+    try:
+        get_backend().unpin(cid)
+    except IpfsUnavailable as exc:
+        raise self.retry(exc=exc, countdown=min(MAX_COUNTDOWN_SECONDS, 30)) from exc
+    pin_forget(cid=cid)
+    return "unpinned"
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def run_release_query(query_id: int) -> str:
+    """Run an aggregate query over a release; idempotent (a finished query is skipped)."""
+    query = queries.release_query_run(query_id=query_id, table_of=selectors.release_query_table)
+    return "skipped" if query is None else query.state

@@ -1,10 +1,18 @@
 from django.urls import path
 
-from contributions import api, release_views, token_views
+from contributions import api, query_views, release_views, token_views, withdrawal_views
 
 urlpatterns = [
     path("datasets/<int:dataset_id>/contributions", api.upload, name="api-upload"),
     path("contributions", api.contribution_list, name="api-contributions"),
+    path(
+        "datasets/<int:dataset_id>/withdrawal",
+        withdrawal_views.withdrawal,
+        name="api-withdrawal",
+    ),
+    path("withdrawals", withdrawal_views.withdrawals, name="api-withdrawals"),
+    path("releases/<str:cid>/queries", query_views.release_queries, name="api-release-queries"),
+    path("queries/<int:query_id>", query_views.query_detail, name="api-query"),
     path("contributions/<int:contribution_id>", api.contribution_detail, name="api-contribution"),
     path(
         "contributions/<int:contribution_id>/proof",

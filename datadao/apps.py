@@ -7,6 +7,19 @@ class DatadaoConfig(AppConfig):
     name = "datadao"
     verbose_name = "DAOs"
 
+    def ready(self) -> None:
+        # A person's export (GET /api/me/export.zip) starts with their profile and audit trail.
+        from datadao import personal, personal_parts
+
+        personal.register(
+            personal.Part(
+                "account",
+                personal_parts.files,
+                "your address, memberships, the join terms you signed, the audit log of your "
+                "actions",
+            )
+        )
+
 
 class ConsoleAdminConfig(admin_apps.AdminConfig):
     """The admin, with the DAO-scoped console site as its default site."""

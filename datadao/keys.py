@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import TypeVar
@@ -20,7 +22,7 @@ from django.core.exceptions import ImproperlyConfigured
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from datadao.sealing import KekConfigError, KekRing, open_keystore, parse_ring
+from datadao.sealing import KekConfigError, KekRing, open_keystore, parse_ring, seal_keystore
 
 # The key-encryption keys that wrap every sealed file's data key (datadao.sealing.envelope):
 # DATA_KEK is the ring as "id:hexkey,id:hexkey" (the first wraps, all unwrap); otherwise
@@ -129,3 +131,29 @@ def _ring_from_keystore(
         return open_keystore(document, password)
     except KekConfigError as exc:
         raise ImproperlyConfigured(f"{keystore_var}: {exc}") from None
+
+
+def kek_keystore_write(path: Path, ring: KekRing, password: str, *, replace: bool) -> None:
+    """Write ``ring`` as a keystore at ``path``, readable by its owner only (mode 0600).
+
+    A new keystore never overwrites a file; a replacement is written beside it, flushed to
+    disk and renamed over it, so a crash leaves the old ring or the new one, never half of one.
+    """
+    document = json.dumps(seal_keystore(ring, password))
+    target = path if not replace else path.with_name(f".{path.name}.new")
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if replace else os.O_EXCL)
+    fd = os.open(target, flags, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(document)
+        out.flush()
+        os.fsync(out.fileno())
+    if replace:
+        os.replace(target, path)
+
+
+def new_kek_id(taken: list[str]) -> str:
+    """A KEK id not in ``taken``: the date and a few random characters (``k20261207-3f9a``)."""
+    while True:
+        kek_id = f"k{datetime.now(UTC):%Y%m%d}-{secrets.token_hex(2)}"
+        if kek_id not in taken:
+            return kek_id

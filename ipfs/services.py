@@ -44,6 +44,13 @@ def pins_record(pins: list[Pin]) -> None:
     Pin.objects.bulk_create(pins, ignore_conflicts=True)
 
 
+def pin_forget(*, cid: str) -> int:
+    """Forget that ``cid`` is pinned (after the backend unpinned it): ``/ipfs/<cid>`` then
+    answers 404 and the pin audit no longer looks for it."""
+    deleted, _ = Pin.objects.filter(cid=cid).delete()
+    return deleted
+
+
 def content_add(
     *, stream: BinaryIO, label: str, content_type: str = "application/octet-stream"
 ) -> Pin:

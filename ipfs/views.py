@@ -7,6 +7,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
 from datadao.tokenscopes import TokenScope, token_scope
+from ipfs import unseal
 from ipfs.access import is_public, may_read
 from ipfs.backends.base import IpfsCorrupt, IpfsNotFound, IpfsUnavailable
 from ipfs.cid import Cid
@@ -53,6 +54,14 @@ def serve_cid(request: HttpRequest, cid: str) -> HttpResponse:
         )
         response["Retry-After"] = "30"
         return response
+    try:
+        handle = unseal.plaintext(pin.label, pin.cid, handle)
+    except unseal.Unopenable as exc:
+        return HttpResponse(
+            f"The stored content does not open ({exc}); it will not be served.",
+            status=502,
+            content_type="text/plain",
+        )
     response = FileResponse(
         handle, as_attachment=True, filename=pin.cid, content_type=pin.content_type
     )

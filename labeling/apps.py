@@ -22,6 +22,20 @@ class LabelingConfig(AppConfig):
         cards.register(cards.CardPart("labeling", fill=card_fill_items))
 
         access.register("labeling:", may_read_item_pin)
+        # Consent withdrawn: the items made from the data are listed, closed, never exported.
+        from contributions import derived
+        from labeling import withdrawn
+
+        derived.register(
+            derived.Derivation("labeling", listed=withdrawn.listed, exclude=withdrawn.exclude)
+        )
+        # A person's export holds every label they gave.
+        from datadao import personal
+        from labeling import personal_parts
+
+        personal.register(
+            personal.Part("labeling", personal_parts.files, "every label you gave (labels.jsonl)")
+        )
         # A pinned labeling upload becomes items to label; releases list the settled labels;
         # the dataset page shows the labeling summary.
         from contributions import kinds

@@ -15,7 +15,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from contributions.export import escape_formula
 from labeling.models import Label, LabelTask, TaskStatus
@@ -24,8 +24,13 @@ CHUNK = 2000
 CSV_HEADER = ["task", "source", "consensus", "posterior", "n_labels", "gold", "labels"]
 
 
+def _consented(tasks: QuerySet[LabelTask]) -> QuerySet[LabelTask]:
+    """Items of a contribution whose consent was withdrawn are never exported again."""
+    return tasks.filter(Q(contribution__isnull=True) | Q(contribution__withdrawn_at__isnull=True))
+
+
 def _chunks(dataset_id: int, include_gold: bool) -> Iterator[list[dict[str, Any]]]:
-    tasks = LabelTask.objects.filter(dataset_id=dataset_id).order_by("id")
+    tasks = _consented(LabelTask.objects.filter(dataset_id=dataset_id)).order_by("id")
     if include_gold:
         tasks = tasks.filter(Q(status=TaskStatus.COMPLETE) | Q(is_gold=True))
     else:
@@ -109,11 +114,15 @@ def release_entry(dataset_id: int, *, pin_label: str) -> dict[str, Any]:
     describe them for its manifest. Streamed through a spooled file, never held whole."""
     import tempfile
 
-    from ipfs.services import content_add
+    from contributions.services.sealed_pins import content_add_for
+    from datadao.models import Dataset
 
+    dataset = Dataset.objects.select_related("dao").get(pk=dataset_id)
     entry: dict[str, Any] = {
-        "settled_tasks": LabelTask.objects.filter(
-            dataset_id=dataset_id, status=TaskStatus.COMPLETE, is_gold=False
+        "settled_tasks": _consented(
+            LabelTask.objects.filter(
+                dataset_id=dataset_id, status=TaskStatus.COMPLETE, is_gold=False
+            )
         ).count()
     }
     for fmt, chunks, content_type in (
@@ -125,6 +134,9 @@ def release_entry(dataset_id: int, *, pin_label: str) -> dict[str, Any]:
                 spool.write(chunk.encode("utf-8"))
             size = spool.tell()
             spool.seek(0)
-            pin = content_add(stream=spool, label=pin_label, content_type=content_type)
+            # Sealed for a members-only dataset, like its files and its manifest.
+            pin = content_add_for(
+                dataset=dataset, stream=spool, label=pin_label, content_type=content_type
+            )
         entry[fmt] = {"cid": pin.cid, "bytes": size}
     return entry

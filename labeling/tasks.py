@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import logging
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
+from typing import Any
 
 from celery import shared_task
 
+from contributions.sealed import Unreadable
+from contributions.services import contribution_plaintext
 from labeling import services
 from labeling.consensus.dataset_run import compute_run
 from labeling.importer import iter_batches
@@ -34,6 +39,13 @@ def run_consensus(run_id: int) -> str:
     return "done"
 
 
+def _import_source(job: Any, root: Path) -> AbstractContextManager[Path]:
+    """The file an import reads: its own copy, or a sealed contribution's private plaintext."""
+    if job.storage_name or job.contribution_id is None:
+        return nullcontext(root / job.storage_name)
+    return contribution_plaintext(job.contribution)
+
+
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def import_items(import_id: int) -> str:
     from labeling.conf import labeling_settings
@@ -44,12 +56,12 @@ def import_items(import_id: int) -> str:
         return "skipped"
     kind = labeling_settings(job.dataset.schema).item_kind
     try:
-        with open(import_root() / job.storage_name, "rb") as raw:
+        with _import_source(job, import_root()) as path, open(path, "rb") as raw:
             for items, bad, done in iter_batches(raw, fmt=job.format, kind=kind):
                 services.label_import_batch(
                     import_id=import_id, items=items, bad=bad, done_bytes=done
                 )
-    except (ValueError, UnicodeDecodeError, OSError) as exc:
+    except (ValueError, UnicodeDecodeError, OSError, Unreadable) as exc:
         services.label_import_finish(import_id=import_id, error=f"the file cannot be read: {exc}")
         return "failed"
     services.label_import_finish(import_id=import_id)

@@ -10,3 +10,15 @@ class RewardsConfig(AppConfig):
         from rewards.selectors import policies_paying
 
         cards.register_reward_policies(policies_paying)
+        # A person's export holds their credits, allocations and vouchers.
+        from datadao import personal
+        from rewards import personal_parts
+
+        personal.register(
+            personal.Part(
+                "rewards",
+                personal_parts.files,
+                "every reward credit, what each closed epoch allocated you with its Merkle "
+                "proof, your vouchers",
+            )
+        )

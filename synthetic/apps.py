@@ -14,6 +14,16 @@ class SyntheticConfig(AppConfig):
         register(Sweep("synthetic-jobs", selectors.jobs_stuck, selectors.redispatch))
         # Published rows and checkpoints are as visible as their dataset.
         access.register("synthetic:", selectors.may_read_job_pin)
+        # A members-only dataset's synthetic outputs are pinned sealed; readers get them opened.
+        from contributions.selectors import unseal_sealed_pin
+        from ipfs import unseal
+
+        unseal.register("synthetic:", unseal_sealed_pin)
+        # Consent withdrawn: the jobs that read the data are listed for the DAO.
+        from contributions import derived
+        from synthetic import withdrawn
+
+        derived.register(derived.Derivation("synthetic", listed=withdrawn.listed))
         # Published sets are listed on their dataset's page and in its next release, apart
         # from the real contributions (contributions knows them only through this registry).
         from contributions import extras

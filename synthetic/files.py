@@ -11,7 +11,8 @@ from typing import Any
 
 from django.conf import settings
 
-from ipfs.services import content_add
+from contributions.sealed import must_seal
+from contributions.services.sealed_pins import content_add_for
 from synthetic.models import SyntheticJob
 from synthetic.spelling import Spellings, cell_text
 
@@ -57,14 +58,24 @@ def rows_parquet(rows: list[dict[str, Any]], columns: list[str], job_id: int) ->
 def pin_outputs(job: SyntheticJob, result: Any, columns: list[str]) -> tuple[str, str, str]:
     label = f"synthetic:{job.pk}"
     data = rows_csv(result.rows, columns, job.pk, result.report.get("spellings"))
-    (job_root() / f"job-{job.pk}.csv").write_bytes(data)
-    output = content_add(stream=io.BytesIO(data), label=label, content_type="text/csv")
-    parquet = content_add(
+    if not must_seal(job.dataset):
+        # A local copy of a public set; a members-only dataset's rows exist only sealed.
+        (job_root() / f"job-{job.pk}.csv").write_bytes(data)
+    # Sealed for a members-only dataset: its synthetic rows and model are its data's too.
+    dataset = job.dataset
+    output = content_add_for(
+        dataset=dataset, stream=io.BytesIO(data), label=label, content_type="text/csv"
+    )
+    parquet = content_add_for(
+        dataset=dataset,
         stream=io.BytesIO(rows_parquet(result.rows, columns, job.pk)),
         label=label,
         content_type="application/vnd.apache.parquet",
     )
-    model = content_add(
-        stream=io.BytesIO(result.checkpoint), label=label, content_type="application/octet-stream"
+    model = content_add_for(
+        dataset=dataset,
+        stream=io.BytesIO(result.checkpoint),
+        label=label,
+        content_type="application/octet-stream",
     )
     return output.cid, parquet.cid, model.cid

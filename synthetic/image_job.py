@@ -13,8 +13,8 @@ import numpy as np
 from PIL import Image
 
 from contributions.models import Contribution, Status
-from contributions.services import contribution_file
-from ipfs.services import content_add
+from contributions.services import contribution_plaintext
+from contributions.services.sealed_pins import content_add_for
 from synthetic.images import augment, augment_settings
 from synthetic.models import SyntheticJob
 
@@ -29,14 +29,18 @@ class NoImages(ValueError):
 def _sources(job: SyntheticJob) -> list[tuple[int, str, np.ndarray]]:
     pinned = (
         Contribution.objects.filter(
-            dataset=job.dataset, status=Status.PINNED, media_type__startswith="image/"
+            dataset=job.dataset,
+            status=Status.PINNED,
+            withdrawn_at=None,
+            media_type__startswith="image/",
         )
         .order_by("pk")
-        .only("pk", "cid", "storage_name")[:MAX_SOURCES]
+        .select_related("dataset__dao")
+        .only("pk", "cid", "storage_name", "sealed_key", "dataset__dao__onchain_id")[:MAX_SOURCES]
     )
     out = []
     for contribution in pinned:
-        with Image.open(contribution_file(contribution)) as picture:
+        with contribution_plaintext(contribution) as path, Image.open(path) as picture:
             mode = "RGB" if picture.mode not in ("L", "RGB", "RGBA") else picture.mode
             out.append((contribution.pk, contribution.cid, np.asarray(picture.convert(mode))))
     return out
@@ -66,7 +70,9 @@ def run_augmentation(
             out, format="PNG"
         )
         out.seek(0)
-        pin = content_add(stream=out, label=f"synthetic:{job.pk}", content_type="image/png")
+        pin = content_add_for(
+            dataset=job.dataset, stream=out, label=f"synthetic:{job.pk}", content_type="image/png"
+        )
         items.append(
             {"cid": pin.cid, "source_cid": source_cid, "source_contribution": contribution_id}
         )

@@ -6,9 +6,9 @@ from __future__ import annotations
 import csv
 from itertools import islice
 
-from contributions.export import ExportStats, TabularSource, cell_text, iter_rows
+from contributions.export import ExportStats, cell_text, iter_rows
 from contributions.models import ACTIVE_STATUSES, Contribution, Status
-from contributions.services import contribution_file
+from contributions.selectors import tabular_source
 from synthetic.models import JobStatus, SyntheticJob
 
 # Enough for any table a GAN should learn on one worker; bigger tables are sampled down.
@@ -25,16 +25,11 @@ def job_rows(job: SyntheticJob) -> list[dict[str, str | None]]:
     names = [c["name"] for c in columns]
     rows: list[dict[str, str | None]] = []
     stats = ExportStats()
-    pinned = Contribution.objects.filter(dataset=job.dataset, status=Status.PINNED).order_by("pk")
+    pinned = Contribution.objects.filter(
+        dataset=job.dataset, status=Status.PINNED, withdrawn_at=None
+    ).order_by("pk")
     for contribution in pinned.iterator(chunk_size=500):
-        tabular = contribution.report.get("validation", {}).get("tabular", {})
-        source = TabularSource(
-            path=contribution_file(contribution),
-            media_type=contribution.media_type,
-            contribution=contribution.pk,
-            contributor="",
-            delimiter=tabular.get("delimiter"),
-        )
+        source = tabular_source(contribution, dao_id=job.dataset.dao.onchain_id, contributor="")
         for values in iter_rows(source, columns, stats):
             rows.append(
                 {

@@ -9,10 +9,10 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from contributions.services.sealed_pins import content_add_for
 from datadao.dispatch import send_on_commit
 from datadao.models import Dataset, DatasetKind, User
 from datadao.services import audit_record
-from ipfs.services import content_add
 from synthetic.budget import charge, refuse_over_budget, reserved
 from synthetic.documents import report_document
 from synthetic.dp_request import DEFAULT_DELTA
@@ -252,7 +252,8 @@ def _end(job: SyntheticJob, status: str, error: str) -> None:
 
 
 def _pin_report(job: SyntheticJob) -> str:
-    pin = content_add(
+    pin = content_add_for(
+        dataset=job.dataset,
         stream=io.BytesIO(report_document(job)),
         label=f"synthetic:{job.pk}",
         content_type="application/json",
@@ -376,7 +377,8 @@ def job_finish_images(*, job_id: int, manifest: dict[str, Any], manifest_bytes: 
     job = SyntheticJob.objects.select_for_update().filter(pk=job_id).first()
     if job is None or job.status != JobStatus.RUNNING:
         return
-    pin = content_add(
+    pin = content_add_for(
+        dataset=job.dataset,
         stream=io.BytesIO(manifest_bytes),
         label=f"synthetic:{job.pk}",
         content_type="application/json",

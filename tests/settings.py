@@ -26,6 +26,10 @@ os.environ.setdefault("CONN_MAX_AGE", "0")
 os.environ.setdefault(
     "VALIDATOR_KEY", "0x" + __import__("hashlib").sha256(b"datadao-test-validator").hexdigest()
 )
+# A test-only data key-encryption key ring for members-only datasets, derived likewise.
+os.environ.setdefault(
+    "DATA_KEK", "test1:" + __import__("hashlib").sha256(b"datadao-test-kek").hexdigest()
+)
 
 from config.settings import *  # noqa: F403
 

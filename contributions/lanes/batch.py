@@ -148,12 +148,13 @@ def work(claim: Claim, signer: Any) -> list[Outcome]:
 def _validate(outcome: Outcome) -> None:
     c = outcome.contribution
     try:
-        outcome.validation = validate_file(
-            services.contribution_file(c),
-            kind=c.dataset.kind,
-            schema=c.dataset.schema,
-            row_digest_path=services.rows_sidecar(c) if c.dataset.kind == "tabular" else None,
-        )
+        with services.contribution_plaintext(c) as path:
+            outcome.validation = validate_file(
+                path,
+                kind=c.dataset.kind,
+                schema=c.dataset.schema,
+                row_digest_path=services.rows_sidecar(c) if c.dataset.kind == "tabular" else None,
+            )
     except Exception as exc:
         logger.exception("batch: validating contribution %s", c.pk)
         outcome.error = f"{type(exc).__name__}: {exc}"

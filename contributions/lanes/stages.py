@@ -7,7 +7,7 @@ runs the next stage itself, passes False).
 
 from __future__ import annotations
 
-from contributions import pipeline, services
+from contributions import pipeline, sealed, services
 from contributions.models import Contribution
 from contributions.validation import validate_file
 from datadao.keys import load_signer
@@ -15,15 +15,23 @@ from ipfs.conf import get_backend
 
 
 def run_validation(contribution: Contribution, *, send_next: bool = True) -> Contribution | None:
-    path = services.contribution_file(contribution)
     dataset = contribution.dataset
     sidecar = services.rows_sidecar(contribution)
-    result = validate_file(
-        path,
-        kind=dataset.kind,
-        schema=dataset.schema,
-        row_digest_path=sidecar if dataset.kind == "tabular" else None,
-    )
+    try:
+        with services.contribution_plaintext(contribution) as path:
+            result = validate_file(
+                path,
+                kind=dataset.kind,
+                schema=dataset.schema,
+                row_digest_path=sidecar if dataset.kind == "tabular" else None,
+            )
+    except sealed.Unreadable as exc:
+        # Redelivery cannot help a file that does not open: it fails now, saying why.
+        return services.contribution_fail(
+            contribution_id=contribution.pk,
+            stage="validate",
+            reason=f"Cannot read the stored file: {exc}.",
+        )
     return services.contribution_record_validation(
         contribution_id=contribution.pk,
         accepted=result.accepted,
@@ -50,6 +58,8 @@ def run_scoring(contribution: Contribution, *, send_next: bool = True) -> Contri
 
 
 def run_attestation(contribution: Contribution, *, send_next: bool = True) -> Contribution | None:
+    # The CID of the stored bytes (a sealed file's ciphertext: what IPFS holds); the proof also
+    # names the plaintext's SHA-256.
     cid = pipeline.local_cid(services.contribution_file(contribution))
     signer = load_signer("validator")
     payload, signature = pipeline.proof(contribution, cid, signer)

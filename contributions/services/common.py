@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import IO
 
 from django.conf import settings
 from django.db import transaction
 
-from contributions import lifecycle
+from contributions import lifecycle, sealed
 from contributions.decide import VALIDATOR_VERSION  # noqa: F401 (services' public name)
 from contributions.models import Contribution
 from contributions.validation.rowkey import ROW_DIGEST_BYTES
@@ -26,6 +28,29 @@ def upload_root() -> Path:
 
 def contribution_file(contribution: Contribution) -> Path:
     return upload_root() / contribution.storage_name
+
+
+def contribution_plaintext(contribution: Contribution) -> AbstractContextManager[Path]:
+    """A path to the contribution's plaintext while the ``with`` block runs: the stored file, or
+    a private decrypted copy of a sealed one (``contributions.sealed.plaintext``)."""
+    return sealed.plaintext(
+        contribution_file(contribution),
+        contribution.sealed_key,
+        dao_id=contribution.dataset.dao.onchain_id if contribution.sealed_key else "",
+    )
+
+
+def contribution_open(contribution: Contribution) -> IO[bytes]:
+    """The contribution's plaintext as an open file (a sealed one's in an unlinked temporary
+    file). Raises FileNotFoundError when the file is not stored here, ``sealed.Unreadable``
+    when a sealed one does not open."""
+    path = contribution_file(contribution)
+    if not contribution.sealed_key:
+        return path.open("rb")
+    with path.open("rb") as stream:
+        return sealed.unsealed_file(
+            stream, contribution.sealed_key, dao_id=contribution.dataset.dao.onchain_id
+        )
 
 
 def rows_sidecar(contribution: Contribution) -> Path:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from typing import BinaryIO
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -11,7 +12,7 @@ from django.utils import timezone
 from eth_account import Account
 from eth_account.messages import encode_defunct
 
-from contributions import errors, messages
+from contributions import errors, messages, sealed
 from contributions.attestation import ownership_message
 from contributions.models import (
     Contribution,
@@ -91,7 +92,7 @@ def contribution_receive(
 # took three. The lock is taken before the quota count, which runs as its own statement so
 # that it sees every upload committed while this one waited for the lock.
 _DATASET_SQL = """
-SELECT d.*, dao.name AS dao_name,
+SELECT d.*, dao.name AS dao_name, dao.onchain_id AS dao_onchain_id,
   EXISTS (SELECT 1 FROM datadao_membership m WHERE m.dao_id = d.dao_id AND m.user_id = %s)
     AS contributor_is_member,
   (SELECT u.id FROM datadao_user u WHERE u.id = %s FOR UPDATE) AS contributor_locked
@@ -107,6 +108,7 @@ def _dataset_for_upload(dataset_id: int, contributor: User) -> Dataset | None:
         dataset = Dataset.objects.filter(pk=dataset_id).select_related("dao").first()
         if dataset is not None:
             dataset.dao_name = dataset.dao.name
+            dataset.dao_onchain_id = dataset.dao.onchain_id
             dataset.contributor_is_member = Membership.objects.filter(
                 dao_id=dataset.dao_id, user=contributor
             ).exists()
@@ -159,6 +161,12 @@ def _receive(
         sha256=staged.sha256,
         signature=signature,
     )
+    final = upload_root() / storage_name
+    sealed_key = ""
+    if sealed.must_seal(dataset):
+        # Sealed straight from the staging file: the plaintext is never kept.
+        with staged.path.open("rb") as src, final.open("xb") as dst:
+            sealed_key = _seal(src, dst, dao_id=dataset.dao_onchain_id)
     contribution = Contribution(
         dataset=dataset,
         contributor=contributor,
@@ -168,6 +176,7 @@ def _receive(
         storage_name=storage_name,
         signature=signature if signed else "",
         signed=signed,
+        sealed_key=sealed_key,
     )
     try:
         # No savepoint: the only conflict this insert can meet is the exact-duplicate
@@ -185,8 +194,16 @@ def _receive(
         size=contribution.size,
         batchable=batchable(kind=dataset.kind, size=contribution.size),
     )
-    staged.path.replace(upload_root() / storage_name)
+    if not sealed_key:
+        staged.path.replace(final)
     return contribution
+
+
+def _seal(src: BinaryIO, dst: BinaryIO, *, dao_id: str) -> str:
+    try:
+        return sealed.seal_file(src, dst, dao_id=dao_id)
+    except sealed.SealingUnavailable as exc:
+        raise errors.SealingUnavailable(str(exc)) from None
 
 
 def contribution_admission_check(*, dataset: Dataset, contributor: User) -> None:
@@ -207,6 +224,11 @@ def _check_admission(
         raise errors.DatasetNotOpen(f"The dataset '{dataset.name}' is not open for contributions.")
     if not is_member:
         raise errors.NotAMember(f"Only members of {dao_name} can contribute to it.")
+    if sealed.must_seal(dataset):
+        try:
+            sealed.ring()
+        except sealed.SealingUnavailable as exc:
+            raise errors.SealingUnavailable(str(exc)) from None
     limit = settings.CONTRIBUTIONS_PER_HOUR
     recent = _recent_count(contributor)
     if recent >= limit:

@@ -164,7 +164,8 @@ class Recorder:
             for c in self._pinned:
                 on_pinned = kinds.hooks_for(c.dataset.kind).on_pinned
                 if on_pinned is not None:
-                    on_pinned(c, common.contribution_file(c))
+                    with common.contribution_plaintext(c) as path:
+                        on_pinned(c, path)
         if self._events:
             AuditEvent.objects.bulk_create(self._events)
         if self.send_next:

@@ -21,7 +21,11 @@ from pathlib import Path
 from django.db import transaction
 
 from contributions.models import Contribution, RowHash
-from contributions.services.common import contribution_file, read_row_digests
+from contributions.services.common import (
+    contribution_file,
+    contribution_plaintext,
+    read_row_digests,
+)
 from contributions.validation.by_kind import validate_file
 from datadao.models import Dataset, DatasetKind
 
@@ -40,10 +44,9 @@ class RowIndexRebuild:
 def _digests(contribution: Contribution, dataset: Dataset) -> list[bytes] | None:
     """The row digests of the contribution's file under the current key, or None when the
     file is gone or the current schema refuses it."""
-    path = contribution_file(contribution)
-    if not path.exists():
+    if not contribution_file(contribution).exists():
         return None
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder, contribution_plaintext(contribution) as path:
         sidecar = Path(folder) / "rows"
         result = validate_file(
             path, kind=DatasetKind.TABULAR, schema=dataset.schema, row_digest_path=sidecar

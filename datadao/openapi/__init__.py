@@ -100,6 +100,7 @@ def openapi_schema(*, version: str) -> dict[str, Any]:
                 "auth",
                 "daos",
                 "contributions",
+                "consent",
                 "tokens",
                 "releases",
                 "labeling",

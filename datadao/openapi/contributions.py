@@ -49,6 +49,66 @@ TABULAR_ERRORS = {
 }
 
 
+TYPED_DATA: Schema = {
+    "type": "object",
+    "description": "An eth_signTypedData_v4 payload (types, primaryType, domain, message).",
+    "required": ["types", "primaryType", "domain", "message"],
+}
+WITHDRAWAL_OFFER: Schema = {
+    "type": "object",
+    "required": ["typedData"],
+    "properties": {"typedData": TYPED_DATA},
+}
+WITHDRAWAL_REQUEST: Schema = {
+    "type": "object",
+    "required": ["typedData", "signature"],
+    "properties": {
+        "typedData": TYPED_DATA,
+        "signature": {"type": "string", "pattern": "^0x[0-9a-fA-F]+$"},
+    },
+}
+WITHDRAWAL: Schema = {
+    "type": "object",
+    "required": ["id", "dataset", "contributions", "derived", "created_at"],
+    "properties": {
+        "id": INTEGER,
+        "dataset": INTEGER,
+        "contribution": {"type": ["integer", "null"], "description": "null: all of yours"},
+        "contributions": {"type": "array", "items": INTEGER},
+        "derived": {
+            "type": "object",
+            "description": "What was made from them: releases, labeling, synthetic.",
+        },
+        "created_at": {"type": "string", "format": "date-time"},
+        "typedData": TYPED_DATA,
+        "signature": {"type": "string"},
+    },
+}
+
+RELEASE_QUERY: Schema = {
+    "type": "object",
+    "required": ["id", "release", "sql", "state", "min_group_rows", "url"],
+    "properties": {
+        "id": INTEGER,
+        "release": {"type": "string"},
+        "sql": {"type": "string"},
+        "state": {"type": "string", "enum": ["queued", "done", "refused"]},
+        "min_group_rows": INTEGER,
+        "result": {
+            "type": ["object", "null"],
+            "properties": {
+                "columns": {"type": "array", "items": {"type": "string"}},
+                "rows": {"type": "array", "items": {"type": "array"}},
+            },
+        },
+        "refusal": {"type": ["string", "null"]},
+        "attestation": {"type": ["object", "null"]},
+        "created_at": {"type": "string", "format": "date-time"},
+        "finished_at": {"type": ["string", "null"], "format": "date-time"},
+        "url": {"type": "string"},
+    },
+}
+
 SCOPE_NAMES = {"type": "string", "enum": ["upload", "label", "read"]}
 TOKEN_REQUEST = {
     "type": "object",
@@ -192,6 +252,137 @@ PATHS: dict[str, Schema] = {
                 "404": error(
                     "not_found (no such contribution you can see) or no_proof (not attested yet)."
                 ),
+            },
+        }
+    },
+    "/api/datasets/{dataset_id}/withdrawal": {
+        "get": {
+            "tags": ["consent"],
+            "operationId": "consent_withdrawal_offer",
+            "summary": "The EIP-712 ConsentWithdrawal to sign, with a fresh nonce",
+            "description": "Sign typedData with the contributor's wallet (eth_signTypedData_v4) "
+            "and POST it back. It names the DAO, the dataset, you and one contribution (0: all "
+            "of yours in the dataset).",
+            "security": [token("read"), SESSION],
+            "parameters": [
+                path_id("dataset_id", "dataset"),
+                query(
+                    "contribution",
+                    {"type": "string", "pattern": "^([0-9]+|all)$"},
+                    "One of your contribution ids, or all (default).",
+                ),
+            ],
+            "responses": {
+                "200": json_response(WITHDRAWAL_OFFER, "The typed data to sign."),
+                "400": error("withdrawal_refused: contribution is not an id or all."),
+                "401": UNAUTHENTICATED,
+                "404": error(
+                    "not_found: no such dataset; nothing_to_withdraw: no such contribution of "
+                    "yours in it, or none left."
+                ),
+                "409": error("already_withdrawn: consent for that contribution is withdrawn."),
+            },
+        },
+        "post": {
+            "tags": ["consent"],
+            "operationId": "consent_withdraw",
+            "summary": "Withdraw consent, signed: the data leaves every future release, query "
+            "and synthetic job, and its stored copy and data key are destroyed",
+            "description": "Cannot be undone. Rewards in closed epochs stay; unsettled credits "
+            "of the withdrawn contributions are removed. The answer lists what was derived from "
+            "them (releases, labeling items, synthetic jobs) for the DAO.",
+            "security": [token("upload"), SESSION_WRITE],
+            "parameters": [path_id("dataset_id", "dataset")],
+            "requestBody": {
+                "required": True,
+                "content": {JSON: {"schema": WITHDRAWAL_REQUEST}},
+            },
+            "responses": {
+                "201": json_response(WITHDRAWAL, "The withdrawal, as recorded."),
+                "400": error(
+                    "withdrawal_refused: a malformed body, typed data not for this DAO, dataset, "
+                    "chain and contributor, or a signature that is not yours."
+                ),
+                "401": UNAUTHENTICATED,
+                "403": CSRF_FAILED,
+                "404": error("not_found or nothing_to_withdraw, as for GET."),
+                "409": error(
+                    "already_withdrawn: the contribution, or this signed withdrawal (its nonce), "
+                    "was already used."
+                ),
+            },
+        },
+    },
+    "/api/withdrawals": {
+        "get": {
+            "tags": ["consent"],
+            "operationId": "consent_withdrawal_list",
+            "summary": "Your consent withdrawals, newest first (at most 100; count is the total)",
+            "security": [token("read"), SESSION],
+            "responses": {
+                "200": json_response(
+                    {
+                        "type": "object",
+                        "required": ["count", "results"],
+                        "properties": {
+                            "count": INTEGER,
+                            "results": {"type": "array", "items": WITHDRAWAL},
+                        },
+                    },
+                    "Your withdrawals.",
+                ),
+                "401": UNAUTHENTICATED,
+            },
+        }
+    },
+    "/api/releases/{cid}/queries": {
+        "post": {
+            "tags": ["releases"],
+            "operationId": "release_query_submit",
+            "summary": "Queue an aggregate SQL query over a tabular release (no download)",
+            "description": "One SELECT over the table data whose every output is an aggregate "
+            "(COUNT, SUM, AVG, MIN, MAX, STDDEV, MEDIAN, …) or a GROUP BY expression; no "
+            "subquery, join, window, file or other table. A worker runs it; every group it "
+            "returns must hold at least QUERY_MIN_GROUP_ROWS rows (5 by default) or it is "
+            "refused. The result is signed by the validator key (EIP-712 QueryAttestation). "
+            "Members of the release's DAO and holders of a query grant may query.",
+            "security": [token("read"), SESSION_WRITE],
+            "parameters": [CID],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    JSON: {
+                        "schema": {
+                            "type": "object",
+                            "required": ["sql"],
+                            "properties": {"sql": {"type": "string", "maxLength": 4000}},
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "202": json_response(RELEASE_QUERY, "Queued: poll its url."),
+                "400": error(
+                    "query_refused: SQL that could return rows or reach outside the table, "
+                    "a non-tabular release, or a malformed body."
+                ),
+                "401": UNAUTHENTICATED,
+                "403": CSRF_FAILED,
+                "404": error("not_found: no release with this CID that you may query."),
+            },
+        }
+    },
+    "/api/queries/{query_id}": {
+        "get": {
+            "tags": ["releases"],
+            "operationId": "release_query_detail",
+            "summary": "One of your queries: its state, and its signed result or refusal",
+            "security": [token("read"), SESSION],
+            "parameters": [path_id("query_id", "query")],
+            "responses": {
+                "200": json_response(RELEASE_QUERY, "The query."),
+                "401": UNAUTHENTICATED,
+                "404": error("not_found: you have no query with this id."),
             },
         }
     },

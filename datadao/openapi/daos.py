@@ -13,6 +13,7 @@ from datadao.openapi.common import (
     error,
     json_response,
     ref,
+    token,
 )
 
 
@@ -30,6 +31,27 @@ NO_DAO = "not_found: no DAO with that slug."
 UNAUTHENTICATED_SESSION = error("unauthenticated: sign in with your wallet first.")
 
 PATHS: dict[str, Schema] = {
+    "/api/me/export.zip": {
+        "get": {
+            "tags": ["consent"],
+            "operationId": "personal_export",
+            "summary": "Everything the platform holds about you, as one ZIP",
+            "description": "Streamed as it is written, never stored: your profile, memberships "
+            "and signed join terms, the audit log of your actions, every contribution with its "
+            "scores, proof and file as sent (decrypted), consent withdrawals and queries, every "
+            "label you gave, your reward credits, allocations and vouchers, and the grants over "
+            "your data with its read log. README.txt inside lists the parts.",
+            "security": [token("read"), SESSION],
+            "responses": {
+                "200": {
+                    "description": "The archive, as an attachment.",
+                    "content": {"application/zip": {"schema": {"type": "string"}}},
+                    "headers": {"Content-Disposition": {"$ref": "#/components/headers/Attachment"}},
+                },
+                "401": error("unauthenticated: sign in, or send an API token."),
+            },
+        }
+    },
     "/api/daos/{slug}/terms": {
         "get": {
             "tags": ["daos"],

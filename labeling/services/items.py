@@ -48,8 +48,12 @@ def tasks_from_contribution(*, contribution: Any, path: Path) -> int:
         fmt = "jsonl" if media == "application/x-ndjson" else "csv"
         if LabelImport.objects.filter(contribution=contribution).exists():
             return 0
-        storage = uuid.uuid4().hex
-        (import_root() / storage).write_bytes(path.read_bytes())
+        storage = ""
+        if not contribution.sealed_key:
+            storage = uuid.uuid4().hex
+            (import_root() / storage).write_bytes(path.read_bytes())
+        # else: a sealed file is read through its plaintext when the import runs, never
+        # copied in the clear (``import_items``).
         job = LabelImport.objects.create(
             dataset=dataset,
             contribution=contribution,
@@ -173,6 +177,7 @@ def label_import_batch(
         tasks.append(
             LabelTask(
                 dataset_id=job.dataset_id,
+                contribution_id=job.contribution_id,
                 source_key=item.key or f"import:{job.pk}:{item.line}",
                 kind=conf.item_kind,
                 payload=item.payload,

@@ -31,6 +31,7 @@ def _fields(**overrides: object) -> ProofFields:
         "dataset_pk": 5,
         "contributor": "0x" + "ab" * 20,
         "cid": "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy",
+        "sha256": "ab" * 32,
         "score": 7500,
         "quality": 10000,
         "uniqueness": 10000,

@@ -179,6 +179,7 @@ def test_manifest_lists_every_pinned_contribution_and_its_cid_is_the_manifest(
                 dataset_pk=described["id"],
                 contributor=entry["contributor"],
                 cid=entry["cid"],
+                sha256=entry["sha256"],
                 score=entry["scores"]["score"],
                 quality=entry["scores"]["quality"],
                 uniqueness=entry["scores"]["uniqueness"],

@@ -262,3 +262,25 @@ def test_a_members_only_datasets_sets_are_as_hidden_as_its_page(wine) -> None:  
     client.force_login(member, backend="django.contrib.auth.backends.ModelBackend")
     assert json.loads(_served(client, job.report_cid))["job"] == job.pk
     assert f"Set {job.pk}" in _page(wine, client)
+
+
+def test_a_members_only_datasets_sets_are_pinned_sealed_and_members_read_them(wine) -> None:  # type: ignore[no-untyped-def]
+    from contributions.models import SealedPin
+    from ipfs.conf import get_backend
+
+    wine.visibility = Visibility.MEMBERS
+    wine.save(update_fields=["visibility"])
+    job = _published(wine)
+    member = Membership.objects.filter(dao=wine.dao).first().user
+    client = Client()
+    client.force_login(member, backend="django.contrib.auth.backends.ModelBackend")
+    for cid in (job.output_cid, job.parquet_cid, job.checkpoint_cid, job.report_cid):
+        assert SealedPin.objects.filter(cid=cid, dataset=wine).exists()
+        stored = b"".join(get_backend().cat(cid))
+        served = _served(client, cid)
+        assert stored != served and served not in stored
+    rows = _served(client, job.output_cid).decode()
+    assert rows.splitlines()[0].endswith("synthetic,synthetic_job")
+    assert b"synthetic_job" not in b"".join(get_backend().cat(job.output_cid))
+    assert json.loads(_served(client, job.report_cid))["job"] == job.pk
+    assert Client().get(f"/ipfs/{job.output_cid}").status_code == 404

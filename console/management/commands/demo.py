@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from console.demo import load_demo
-from contributions.demo import ensure_demo_validator_keystore
+from contributions.demo import ensure_demo_kek_keystore, ensure_demo_validator_keystore
 
 
 class Command(BaseCommand):
@@ -17,6 +17,15 @@ class Command(BaseCommand):
                         f"Never use it for real signatures: set {variable} or your own keystore."
                     )
                 )
+        keystore = ensure_demo_kek_keystore()
+        if keystore:
+            self.stdout.write(
+                self.style.WARNING(
+                    f"Created a DEMONSTRATION-ONLY data key-encryption keystore at {keystore}. "
+                    "Members-only datasets are encrypted under it: set DATA_KEK or your own "
+                    "DATA_KEK_KEYSTORE for real data."
+                )
+            )
         counts = load_demo()
         self.stdout.write(
             self.style.SUCCESS(
