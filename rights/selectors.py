@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import models
 from django.db.models import Count, QuerySet
 from django.utils import timezone
 
@@ -125,6 +126,23 @@ def grant_allows_release_pin(user: Any, rest: str) -> bool:
         return False
     target = release_target(rest)
     return target is not None and grant_covering(user=user, target=target) is not None
+
+
+def query_policy(user: Any, release: Release) -> str | None:
+    """``contributions.query_access`` policy: a working grant of the release's dataset, or of
+    this release, lets its grantee run aggregate queries on it. A download grant includes the
+    query scope (its holder could compute any aggregate from the files); a query grant never
+    includes download (``grant_covering`` asks for download)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    grant = (
+        active_grants(address=user.address)
+        .filter(dataset_id=release.dataset_id)
+        .filter(models.Q(release__isnull=True) | models.Q(release_id=release.pk))
+        .order_by("expires_at", "pk")
+        .first()
+    )
+    return f"grant:{grant.pk}" if grant is not None else None
 
 
 def is_manager(*, user: Any, dao_id: int) -> bool:
