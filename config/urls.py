@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from datadao.views import auth, join, openapi, pages, personal
+from datadao.views import auth, join, metrics, openapi, pages, personal
 
 urlpatterns = [
     path("", pages.home, name="home"),
@@ -28,6 +28,7 @@ urlpatterns = [
     path("", include("rewards.urls")),
     path("ipfs/", include("ipfs.urls")),
     path("healthz", pages.healthz, name="healthz"),
+    path("metrics", metrics.metrics_view, name="metrics"),
     path("admin/dashboard/", include("console.views")),
     path("", include("rights.web_urls")),
     path("admin/", admin.site.urls),

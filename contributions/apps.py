@@ -44,8 +44,12 @@ class ContributionsConfig(AppConfig):
                 dispatch=lambda pk: send("contributions.tasks.run_release_query", pk),
             )
         )
+        from contributions import metrics_state as contribution_metrics
         from contributions import personal_parts as contribution_parts
         from contributions import query_access
+        from datadao.metrics import register_collector
+
+        register_collector("contributions", contribution_metrics.by_status)
         from datadao import personal
 
         personal.register(

@@ -151,3 +151,11 @@ class QueryNotAllowed(ApplicationError):
     # 404, like a release one may not see: refusing must not tell a private release exists.
     status_code = 404
     code = "not_found"
+
+
+class Backlogged(ContributionRefused):
+    """The validation queue is too far behind: new uploads wait rather than grow the backlog."""
+
+    status_code = 503
+    code = "backlogged"
+    retry_after = 60

@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from contributions import query_access
 from contributions.errors import QueryRefusedError
 from contributions.models import Release, ReleaseQuery
 from contributions.services.queries import release_query_submit
@@ -40,6 +41,8 @@ def serialize_query(query: ReleaseQuery) -> dict[str, Any]:
 
 
 def _sql(request: HttpRequest) -> str:
+    if request.content_type != "application/json":
+        raise QueryRefusedError('Send the body as application/json: {"sql": "…"}.')
     if len(request.body) > MAX_BODY:
         raise QueryRefusedError(f"The request body is over {MAX_BODY} bytes.")
     try:
@@ -59,8 +62,9 @@ def release_queries(request: HttpRequest, cid: str) -> HttpResponse:
     if not request.user.is_authenticated:
         return json_error("unauthenticated", "Sign in, or send an API token (Bearer dd_…).", 401)
     release = Release.objects.select_related("dataset__dao").filter(cid=cid).first()
-    if release is None:
-        return json_error("not_found", "There is no release with this CID.", 404)
+    if release is None or query_access.basis_for(request.user, release) is None:
+        # The same answer for a release one may not query: its existence does not leak.
+        return json_error("not_found", "There is no release with this CID you may query.", 404)
     query = release_query_submit(release=release, user=request.user, sql=_sql(request))
     return JsonResponse(serialize_query(query), status=202)
 

@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from contributions.errors import WithdrawalRefused
-from contributions.models import ConsentWithdrawal
+from contributions.models import ConsentWithdrawal, Contribution
 from contributions.services.withdrawal import consent_withdraw, consent_withdrawal_offer
 from datadao.http import json_error
 from datadao.models import Dataset
@@ -43,6 +43,8 @@ def _contribution_param(request: HttpRequest) -> int | None:
 
 
 def _body(request: HttpRequest) -> tuple[Any, str]:
+    if request.content_type != "application/json":
+        raise WithdrawalRefused("Send the body as application/json: {typedData, signature}.")
     if len(request.body) > MAX_BODY:
         raise WithdrawalRefused(f"The request body is over {MAX_BODY} bytes.")
     try:
@@ -65,8 +67,13 @@ def withdrawal(request: HttpRequest, dataset_id: int) -> HttpResponse:
     if not request.user.is_authenticated:
         return json_error("unauthenticated", "Sign in, or send an API token (Bearer dd_…).", 401)
     dataset = Dataset.objects.select_related("dao").filter(pk=dataset_id).first()
-    if dataset is None:
-        return json_error("not_found", f"There is no dataset {dataset_id}.", 404)
+    if (
+        dataset is None
+        or not Contribution.objects.filter(dataset=dataset, contributor=request.user).exists()
+    ):
+        # The same answer whether the dataset is missing or only not yours: a members-only
+        # dataset's existence does not leak.
+        return json_error("not_found", f"You have no contributions in a dataset {dataset_id}.", 404)
     if request.method == "GET":
         offer = consent_withdrawal_offer(
             dataset=dataset, contributor=request.user, contribution_id=_contribution_param(request)

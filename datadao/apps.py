@@ -9,7 +9,10 @@ class DatadaoConfig(AppConfig):
 
     def ready(self) -> None:
         # A person's export (GET /api/me/export.zip) starts with their profile and audit trail.
-        from datadao import personal, personal_parts
+        from datadao import metrics, metrics_state, personal, personal_parts
+
+        metrics.register_collector("queues", metrics_state.queues)
+        metrics.register_collector("workers", metrics_state.heartbeats)
 
         personal.register(
             personal.Part(

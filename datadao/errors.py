@@ -16,6 +16,8 @@ from __future__ import annotations
 class ApplicationError(Exception):
     status_code = 400
     code = "refused"
+    # Seconds a client should wait before trying again (a ``Retry-After`` header), if any.
+    retry_after: int | None = None
 
     def __init__(
         self, message: str, *, code: str | None = None, status_code: int | None = None

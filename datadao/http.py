@@ -38,7 +38,10 @@ def refusal(request: HttpRequest, code: str, detail: str, status: int) -> HttpRe
 
 
 def application_error(request: HttpRequest, exc: ApplicationError) -> HttpResponse:
-    return refusal(request, exc.code, exc.message, exc.status_code)
+    response = refusal(request, exc.code, exc.message, exc.status_code)
+    if exc.retry_after is not None:
+        response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 class ApplicationErrorMiddleware:

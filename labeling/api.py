@@ -23,6 +23,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpRe
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from contributions.token_auth import request_token
+from datadao import observe
 from datadao.http import json_error
 from datadao.models import Dataset, User
 from datadao.tokenscopes import TokenScope, token_scope
@@ -122,6 +123,7 @@ def serialize_hold(hold: Assignment) -> dict[str, Any]:
     }
 
 
+@observe.timed("next")
 @endpoint(GET=TokenScope.LABEL)
 def next_task(request: HttpRequest, user: User, dataset_id: int) -> HttpResponse:
     """``GET /api/labeling/{dataset}/next``: hold the next task for you (or your live hold).
@@ -139,6 +141,7 @@ def next_task(request: HttpRequest, user: User, dataset_id: int) -> HttpResponse
     return JsonResponse({"task": serialize_hold(hold), "progress": progress})
 
 
+@observe.timed("submit")
 @endpoint(POST=TokenScope.LABEL)
 def submit(request: HttpRequest, user: User, dataset_id: int, hold_id: int) -> HttpResponse:
     """``POST /api/labeling/{dataset}/holds/{hold}/label`` ``{"label": …, "duration_ms": …}``."""

@@ -12,7 +12,10 @@ class RewardsConfig(AppConfig):
         cards.register_reward_policies(policies_paying)
         # A person's export holds their credits, allocations and vouchers.
         from datadao import personal
-        from rewards import personal_parts
+        from datadao.metrics import register_collector
+        from rewards import metrics_state, personal_parts
+
+        register_collector("reward-epochs", metrics_state.epochs)
 
         personal.register(
             personal.Part(

@@ -16,7 +16,11 @@ class SyntheticConfig(AppConfig):
         access.register("synthetic:", selectors.may_read_job_pin)
         # A members-only dataset's synthetic outputs are pinned sealed; readers get them opened.
         from contributions.selectors import unseal_sealed_pin
+        from datadao.metrics import register_collector
         from ipfs import unseal
+        from synthetic import metrics_state
+
+        register_collector("synthetic-jobs", metrics_state.jobs)
 
         unseal.register("synthetic:", unseal_sealed_pin)
         # Consent withdrawn: the jobs that read the data are listed for the DAO.

@@ -31,6 +31,10 @@ os.environ.setdefault(
     "DATA_KEK", "test1:" + __import__("hashlib").sha256(b"datadao-test-kek").hexdigest()
 )
 
+# No upload backpressure by default: messages of tests that ran no worker stay in the test
+# broker's queues and would look like a backlog (tests/datadao/test_metrics.py turns it on).
+os.environ.setdefault("UPLOAD_BACKPRESSURE_SECONDS", "0")
+
 from config.settings import *  # noqa: F403
 
 # Hashing speed is irrelevant to what the tests check.

@@ -20,10 +20,14 @@ from contributions.errors import QueryNotAllowed, QueryRefusedError
 from contributions.models import Release, ReleaseQuery
 from datadao.dispatch import send_on_commit
 from datadao.keys import load_signer
-from datadao.models import DatasetKind, Membership, User
+from datadao.models import DatasetKind, Membership, User, Visibility
 
 
 def member_policy(user: User, release: Release) -> str | None:
+    """Members of the release's DAO query it; anyone signed in queries a public one (its rows
+    are downloadable anyway)."""
+    if release.dataset.visibility == Visibility.PUBLIC:
+        return "public"
     if Membership.objects.filter(dao_id=release.dataset.dao_id, user=user).exists():
         return "member"
     return None

@@ -14,6 +14,7 @@ from eth_account.messages import encode_defunct
 
 from contributions import errors, messages, sealed
 from contributions.attestation import ownership_message
+from contributions.backpressure import check_backlog
 from contributions.models import (
     Contribution,
 )
@@ -212,6 +213,7 @@ def contribution_admission_check(*, dataset: Dataset, contributor: User) -> None
     over their hourly quota (``ContributionRefused``). ``contribution_receive`` checks again
     under its lock; this early answer is what keeps a refused body off the disk."""
     is_member = Membership.objects.filter(dao_id=dataset.dao_id, user=contributor).exists()
+    check_backlog()
     _check_admission(
         dataset=dataset, dao_name=dataset.dao.name, is_member=is_member, contributor=contributor
     )

@@ -20,13 +20,14 @@ import json
 import logging
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from contributions import kinds, lifecycle, messages
 from contributions.decide import Decision
 from contributions.models import Contribution, ContributionProof, Fingerprint, Status
 from contributions.services import common
+from datadao import observe
 from datadao.models import AuditEvent, User
 from datadao.services import audit_event
 
@@ -161,6 +162,8 @@ class Recorder:
             pins_record(self._pins)
         if self._pinned:
             reward_credit_contributions(contributions=self._pinned)
+            received = [c.created_at for c in self._pinned]
+            transaction.on_commit(lambda: observe.pinned(received))
             for c in self._pinned:
                 on_pinned = kinds.hooks_for(c.dataset.kind).on_pinned
                 if on_pinned is not None:

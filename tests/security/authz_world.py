@@ -25,7 +25,15 @@ from datetime import timedelta
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
-from contributions.models import ApiToken, Contribution, ContributionProof, Release, Status
+from contributions.models import (
+    ApiToken,
+    ConsentWithdrawal,
+    Contribution,
+    ContributionProof,
+    Release,
+    ReleaseQuery,
+    Status,
+)
 from contributions.tokens import api_token_create, api_token_revoke
 from datadao.joining import invite_link_create
 from datadao.models import (
@@ -104,6 +112,8 @@ class Side:
     closed_epoch: Epoch
     open_epoch: Epoch
     entry: RewardEntry
+    query: ReleaseQuery
+    withdrawal: ConsentWithdrawal
     allocation: Allocation
     voucher: Voucher
     peer_voucher: Voucher
@@ -279,7 +289,27 @@ def _side(name: str, dao: DAO, contributor: User, peer: User) -> Side:
         "signature": "0x00",
         "signer": "0x0",
     }
+    query = ReleaseQuery.objects.create(
+        release=release,
+        requested_by=contributor,
+        basis="member",
+        sql="select count(*) from data",
+        min_group_rows=5,
+        state=ReleaseQuery.State.DONE,
+        result={"columns": ["count_star()"], "rows": [[7]]},
+    )
+    withdrawal = ConsentWithdrawal.objects.create(
+        contributor=contributor,
+        dataset=tabular,
+        contribution=rejected,
+        nonce=f"0x{name.encode().hex():0<64}",
+        typed_data={"secret": secret},
+        signature="0x00",
+        withdrawn=[rejected.pk],
+    )
     return Side(
+        query=query,
+        withdrawal=withdrawal,
         dao=dao,
         contributor=contributor,
         peer=peer,
