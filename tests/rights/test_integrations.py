@@ -55,10 +55,14 @@ def test_a_query_grant_lets_its_grantee_query_and_nothing_once_revoked(world: Wo
     with pytest.raises(ApplicationError) as refused:
         release_query_submit(release=world.release, user=user(stranger), sql=SQL)
     assert refused.value.status_code == 404
+    # The same through the API: the grantee's query is queued, a stranger's release is unknown.
+    url = f"/api/releases/{world.release.cid}/queries"
+    assert post_json(signed_in(querier), url, {"sql": SQL}).status_code == 202
+    assert post_json(signed_in(stranger), url, {"sql": SQL}).status_code == 404
     grant_revoke(grant=AccessGrant.objects.get(pk=grant["id"]), actor=user(world.admin))
     with pytest.raises(ApplicationError):
         release_query_submit(release=world.release, user=user(querier), sql=SQL)
-    assert ReleaseQuery.objects.count() == 1
+    assert ReleaseQuery.objects.filter(basis=f"grant:{grant['id']}").count() == 2
 
 
 def test_the_export_holds_grants_purchases_and_the_use_of_my_data(world: World) -> None:
