@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "labeling",
     "synthetic",
     "rewards",
+    "rights",
     "console",
 ]
 

@@ -21,6 +21,7 @@ urlpatterns = [
     path("api/daos/<str:slug>/leave", join.leave, name="api-dao-leave"),
     path("api/me/export.zip", personal.export_zip, name="api-me-export"),
     path("api/", include("contributions.urls")),
+    path("api/", include("rights.urls")),
     path("api/labeling/", include("labeling.urls")),
     path("", include("labeling.web_urls")),
     path("", include("contributions.web_urls")),
@@ -29,6 +30,7 @@ urlpatterns = [
     path("healthz", pages.healthz, name="healthz"),
     path("metrics", metrics.metrics_view, name="metrics"),
     path("admin/dashboard/", include("console.views")),
+    path("", include("rights.web_urls")),
     path("admin/", admin.site.urls),
     path("releases/", include("contributions.page_urls")),
 ]

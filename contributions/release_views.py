@@ -32,6 +32,7 @@ from datadao.models import DatasetKind
 from datadao.tokenscopes import TokenScope, token_scope
 from ipfs.backends.base import IpfsCorrupt, IpfsNotFound, IpfsUnavailable
 from ipfs.conf import get_backend
+from ipfs.reads import record
 from ipfs.services import content_open_verified
 from ipfs.unseal import Unopenable
 
@@ -44,6 +45,14 @@ def _release(request: HttpRequest, cid: str) -> Release | JsonResponse:
     if release is None:
         return json_error("not_found", f"There is no release {cid[:80]} you can see.", 404)
     return release
+
+
+def _log_read(request: HttpRequest, release: Release) -> None:
+    """Tell the read log (``ipfs.reads``) that this release is about to be downloaded, as
+    ``/ipfs/<cid>`` does for its manifest; a log that cannot be written refuses (503)."""
+    record(
+        user=request.user, label=f"release:{release.dataset}@v{release.version}", cid=release.cid
+    )
 
 
 def _filename(release: Release, suffix: str) -> str:
@@ -106,6 +115,7 @@ def release_manifest(request: HttpRequest, cid: str) -> HttpResponse:
     release = _release(request, cid)
     if isinstance(release, HttpResponse):
         return release
+    _log_read(request, release)
     try:
         handle = content_open_verified(cid=release.cid)
     except (IpfsUnavailable, IpfsNotFound, IpfsCorrupt) as exc:
@@ -146,6 +156,7 @@ def release_car(request: HttpRequest, cid: str) -> HttpResponse:
     for extra in extras.extras():
         for entry in release.manifest.get(extra.name) or []:
             roots.extend(cid for cid in extra.entry_cids(entry) if cid not in roots)
+    _log_read(request, release)
     handle = tempfile.TemporaryFile()  # noqa: SIM115 - closed by the response
     try:
         export_car(roots, handle)
@@ -191,6 +202,7 @@ def release_csv(request: HttpRequest, cid: str) -> HttpResponse:
     if isinstance(sources, HttpResponse):
         return sources
     columns = release.manifest["dataset"]["schema"]["columns"]
+    _log_read(request, release)
     response = StreamingHttpResponse(
         iter_csv(sources, columns), content_type="text/csv; charset=utf-8"
     )
@@ -208,6 +220,7 @@ def release_parquet(request: HttpRequest, cid: str) -> HttpResponse:
     if isinstance(sources, HttpResponse):
         return sources
     columns = release.manifest["dataset"]["schema"]["columns"]
+    _log_read(request, release)
     handle = tempfile.TemporaryFile(dir=private_dir())  # noqa: SIM115 - closed by the response
     try:
         write_parquet(

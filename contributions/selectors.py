@@ -14,6 +14,7 @@ from contributions.export import TabularSource
 from contributions.models import Contribution, Release, SealedPin, Status
 from contributions.services import contribution_file
 from datadao.models import MANAGER_ROLES, Dataset, Membership, User, Visibility
+from ipfs import access
 from ipfs.cid import Cid
 from ipfs.unseal import Unopenable
 
@@ -139,10 +140,20 @@ def release_by_cid(cid: str) -> Release | None:
 
 def release_for_user(*, cid: str, user: User | None) -> Release | None:
     """The release if ``user`` may see its dataset: a public dataset's releases are public,
-    a members-only dataset's are for members (and superusers). None otherwise, exactly as for
-    a CID that is not a release, so members-only releases do not leak."""
+    a members-only dataset's are for members (and superusers) and for those a grant covers
+    (``ipfs.access``). None otherwise, exactly as for a CID that is not a release, so
+    members-only releases do not leak."""
     release = release_by_cid(cid)
-    return release if release is not None and dataset_visible_to(user, release.dataset) else None
+    if release is None:
+        return None
+    if dataset_visible_to(user, release.dataset):
+        return release
+    # Whoever else /ipfs/<cid> lets read the manifest (a grantee, through the policies other
+    # apps register) may see the release and download it.
+    if user is not None and user.is_authenticated:
+        label = f"release:{release.dataset}@v{release.version}"
+        return release if access.may_read(user, label) else None
+    return None
 
 
 # Contributions are fetched in batches of ids so the IN lists stay small.

@@ -1,8 +1,9 @@
 """Who may read pinned content through this site's ``/ipfs/<cid>``.
 
-The IPFS layer knows nothing about datasets, so apps register a policy per pin-label prefix
-("contribution:", "release:"); content without a policy is public. A refusal is answered 404,
-so the existence of members-only content does not leak.
+The IPFS layer knows nothing about datasets, so apps register policies per pin-label prefix
+("contribution:", "release:"); content without a policy is public. Several apps may register
+for one prefix (membership, and access grants): any one policy allowing suffices. A refusal
+is answered 404, so the existence of members-only content does not leak.
 
 A policy is called with ``user=None`` to ask whether content is public: readable with no
 session at all. Only public content may be kept by shared caches; anything else is answered
@@ -15,19 +16,25 @@ from collections.abc import Callable
 from typing import Any
 
 Policy = Callable[[Any, str], bool]
-_POLICIES: dict[str, Policy] = {}
+_POLICIES: dict[str, list[Policy]] = {}
 
 
 def register(prefix: str, policy: Policy) -> None:
     """``policy(user, rest_of_label) -> bool`` decides for pins whose label starts with prefix;
-    ``user`` is None for "anyone, signed in or not"."""
-    _POLICIES[prefix] = policy
+    ``user`` is None for "anyone, signed in or not". Registering the same policy twice (an
+    app's ``ready()`` run again) keeps one copy."""
+    policies = _POLICIES.setdefault(prefix, [])
+    if policy not in policies:
+        policies.append(policy)
 
 
 def may_read(user: Any, label: str) -> bool:
-    for prefix, policy in _POLICIES.items():
+    """Whether ``user`` may read content labelled ``label``: the policies of the first
+    registered prefix the label starts with are asked in turn, and one yes is enough."""
+    for prefix, policies in _POLICIES.items():
         if label.startswith(prefix):
-            return policy(user, label[len(prefix) :])
+            rest = label[len(prefix) :]
+            return any(policy(user, rest) for policy in policies)
     return True
 
 

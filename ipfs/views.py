@@ -12,6 +12,7 @@ from ipfs.access import is_public, may_read
 from ipfs.backends.base import IpfsCorrupt, IpfsNotFound, IpfsUnavailable
 from ipfs.cid import Cid
 from ipfs.models import Pin
+from ipfs.reads import record
 from ipfs.services import content_open_verified
 
 
@@ -33,6 +34,8 @@ def serve_cid(request: HttpRequest, cid: str) -> HttpResponse:
     public = pin is not None and is_public(pin.label)
     if pin is None or not (public or may_read(request.user, pin.label)):
         return _not_found()
+    # Logged before a byte is opened; a log that cannot be written refuses the read (503).
+    record(user=request.user, label=pin.label, cid=pin.cid)
     try:
         handle = content_open_verified(cid=pin.cid)
     except IpfsNotFound as exc:

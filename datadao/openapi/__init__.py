@@ -25,7 +25,7 @@ from __future__ import annotations
 from copy import deepcopy
 from typing import Any
 
-from datadao.openapi import auth, contributions, daos, labeling, rewards
+from datadao.openapi import auth, contributions, daos, labeling, rewards, rights
 from datadao.openapi.common import (
     INSUFFICIENT_SCOPE,
     JSON,
@@ -69,7 +69,14 @@ def token_refusals(paths: dict[str, Schema]) -> dict[str, Schema]:
 
 
 PATHS = token_refusals(
-    {**auth.PATHS, **contributions.PATHS, **daos.PATHS, **labeling.PATHS, **rewards.PATHS}
+    {
+        **auth.PATHS,
+        **contributions.PATHS,
+        **daos.PATHS,
+        **labeling.PATHS,
+        **rewards.PATHS,
+        **rights.PATHS,
+    }
 )
 
 
@@ -80,7 +87,8 @@ def openapi_schema(*, version: str) -> dict[str, Any]:
         "info": {
             "title": "datadao API",
             "version": version,
-            "description": "Contributions, labeling, releases and rewards of a data DAO. "
+            "description": "Contributions, labeling, releases, rewards and data rights of a "
+            "data DAO. "
             "Authenticate with the session from Sign-In with Ethereum (writes need the CSRF "
             'token) or an API token. Every refusal is a 4xx `{"error": code, "detail": '
             "message}`, never a 5xx.",
@@ -97,12 +105,13 @@ def openapi_schema(*, version: str) -> dict[str, Any]:
                 "releases",
                 "labeling",
                 "rewards",
+                "rights",
                 "meta",
             )
         ],
         "paths": deepcopy(PATHS),
         "components": {
-            "schemas": deepcopy(SCHEMAS),
+            "schemas": deepcopy({**SCHEMAS, **rights.SCHEMAS}),
             "securitySchemes": deepcopy(SECURITY_SCHEMES),
             "headers": {
                 "Attachment": {
