@@ -49,9 +49,10 @@ def _import_source(job: Any, root: Path) -> AbstractContextManager[Path]:
 def _withdrawn(job: Any) -> bool:
     from contributions.models import Contribution
 
-    return job.contribution_id is not None and Contribution.objects.filter(
-        pk=job.contribution_id, withdrawn_at__isnull=False
-    ).exists()
+    return (
+        job.contribution_id is not None
+        and Contribution.objects.filter(pk=job.contribution_id, withdrawn_at__isnull=False).exists()
+    )
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)

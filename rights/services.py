@@ -19,9 +19,11 @@ from eth_utils import is_address, to_checksum_address
 
 from contributions.attestation import dataset_id_bytes32
 from contributions.models import Release
+from contributions.royalties import release_shares
 from datadao.errors import ApplicationError
 from datadao.models import DAO, Dataset, Membership, User, Visibility
 from datadao.services import audit_record
+from rewards.royalties import royalty_distribute
 from rights import grant712, selectors
 from rights.models import (
     AccessGrant,
@@ -167,6 +169,7 @@ def purchase_confirm(*, purchase: Purchase, actor: User, tx_hash: Any) -> Purcha
     purchase.confirmed_at = timezone.now()
     purchase.confirmed_by = actor
     purchase.save(update_fields=["status", "confirmed_at", "confirmed_by"])
+    royalties = _royalties(purchase, tx, actor)
     audit_record(
         actor=actor,
         dao=purchase.dataset.dao,
@@ -178,9 +181,31 @@ def purchase_confirm(*, purchase: Purchase, actor: User, tx_hash: Any) -> Purcha
             "pay_to": purchase.payment_address,
             "consumer": purchase.consumer.address,
             "by": "hand",
+            "royalties": royalties,
         },
     )
     return purchase
+
+
+def _royalties(purchase: Purchase, tx: str, actor: User) -> str:
+    """Credit what the consumer paid to the contributors of the dataset's latest release, pro
+    rata by accepted score, after the DAO's treasury share (``rewards.royalties``), into the
+    next epoch. In the confirmation's transaction: both happen or neither. A dataset with no
+    release (or none of whose contributions scored) pays no one: the DAO keeps it."""
+    release = Release.objects.filter(dataset=purchase.dataset).order_by("-version").first()
+    shares = release_shares(release) if release is not None else []
+    if not shares:
+        return "none: no released contribution to pay; the DAO keeps the payment"
+    payment = royalty_distribute(
+        dao=purchase.dataset.dao,
+        dataset=purchase.dataset,
+        payment_key=tx,
+        amount=int(purchase.amount),
+        shares=shares,
+        release_cid=release.cid,
+        actor=actor,
+    )
+    return f"royalty payment {payment.pk} over release v{release.version}"
 
 
 # --- grants -----------------------------------------------------------------------------------

@@ -214,3 +214,78 @@ def test_two_consumers_pay_and_every_contributor_claims_their_exact_share(
         )
     assert token.functions.balanceOf(latecomer).call() == 0
     assert not RewardEntry.objects.filter(account=users[5]).exists()
+
+
+def test_confirmed_purchases_pay_the_release_contributors_on_chain(
+    w3: Web3, deployment: tuple[DAO, Contract, Contract]
+) -> None:
+    """The same money path from the consumer's side: the DAO prices its members-only dataset,
+    two consumers pay the distributor and ask for access, an admin confirms each payment
+    (``rights.services.purchase_confirm``), which credits the royalties; the epoch closes and
+    every payee claims exactly its share."""
+    from datadao.models import Visibility
+    from rights.models import PurchaseStatus
+    from rights.services import offer_set, purchase_confirm, purchase_request
+
+    dao, token, distributor = deployment
+    dataset = dao.datasets.get()
+    dataset.visibility = Visibility.MEMBERS
+    dataset.save(update_fields=["visibility"])
+    accounts = w3.eth.accounts
+    treasury = accounts[9]
+    royalty_policy_set(
+        dao=dao, actor=dao.creator, treasury_share_bps=TREASURY_BPS, treasury_address=treasury
+    )
+    users = {i: UserFactory(address=accounts[i]) for i in (1, 2, 3, 4)}
+    for n, (i, score) in enumerate(RELEASE):
+        Contribution.objects.create(
+            dataset=dataset,
+            contributor=users[i],
+            sha256=f"{n:064x}",
+            size=1,
+            storage_name=f"bought-{n}",
+            status=Status.PINNED,
+            cid=f"bafkreibought{n}",
+            score=score,
+        )
+    release_publish(dataset=dataset, actor=dao.creator)
+    offer_set(dataset=dataset, actor=dao.creator, price=PAYMENT_A)
+    for consumer in (accounts[7], accounts[8]):
+        tx = _pay(w3, token, consumer, distributor.address, PAYMENT_A)
+        purchase = purchase_request(
+            dataset=dataset, consumer=UserFactory(address=consumer), tx_hash=tx
+        )
+        confirmed = purchase_confirm(purchase=purchase, actor=dao.creator, tx_hash=tx)
+        assert confirmed.status == PurchaseStatus.CONFIRMED
+    assert RoyaltyPayment.objects.count() == 2
+
+    owed: dict[str, int] = {treasury: 0}
+    points: dict[str, int] = {}
+    for i, score in RELEASE:
+        points[accounts[i]] = points.get(accounts[i], 0) + score
+    for _ in range(2):
+        cut = PAYMENT_A * TREASURY_BPS // 10_000
+        owed[treasury] += cut
+        for address, part in _exact_split(PAYMENT_A - cut, points).items():
+            owed[address] = owed.get(address, 0) + part
+
+    epoch = services.epoch_close(dao=dao, actor=dao.creator)
+    assert int(epoch.total) == 2 * PAYMENT_A
+    evm.transact(
+        w3,
+        distributor.functions.setEpochRoot(
+            bytes.fromhex(dao.onchain_id[2:]),
+            epoch.number,
+            epoch.root,
+            int(epoch.total),
+            epoch.root_signature,
+        ),
+    )
+    for allocation in epoch.allocations.all():
+        evm.transact(
+            w3,
+            distributor.functions.claim(epoch.number, int(allocation.amount), allocation.proof),
+            sender=allocation.account,
+        )
+        assert token.functions.balanceOf(allocation.account).call() == owed[allocation.account]
+    assert token.functions.balanceOf(distributor.address).call() == 0
