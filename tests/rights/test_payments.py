@@ -137,6 +137,9 @@ def test_buying_confirming_and_granting(world: World) -> None:
         "pay_to": treasury,
         "consumer": consumer.address,
         "by": "hand",
+        # No release yet: nobody to pay royalties to (tests/rewards/test_royalty_onchain.py
+        # confirms purchases of a released dataset).
+        "royalties": "none: no released contribution to pay; the DAO keeps the payment",
     }
 
     # The grant must name the consumer who paid.
