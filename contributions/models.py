@@ -56,6 +56,9 @@ class Contribution(models.Model):
     # this is its data key, wrapped by the key-encryption key it names ("v1.<kek id>.…"; not a
     # secret). Empty: the file is stored as it arrived.
     sealed_key = models.CharField(max_length=160, blank=True, default="")
+    # The id of the upload's request (``datadao.requestid``): every log line about the
+    # contribution carries it, in whichever task and batch it is processed.
+    request_id = models.CharField(max_length=64, blank=True, default="")
     # Set when the contributor withdrew consent (``ConsentWithdrawal``): left out of every
     # future release, query and synthetic job; the stored file and its data key are gone.
     withdrawn_at = models.DateTimeField(null=True, blank=True)

@@ -12,7 +12,8 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
@@ -33,6 +34,20 @@ def set_current(value: str) -> None:
 
 def new_id() -> str:
     return uuid.uuid4().hex
+
+
+@contextmanager
+def using(value: str) -> Iterator[None]:
+    """Log under ``value`` (when set) for the ``with`` block: a batch task handles each
+    contribution under its upload's own id."""
+    if not value:
+        yield
+        return
+    token = _CURRENT.set(value)
+    try:
+        yield
+    finally:
+        _CURRENT.reset(token)
 
 
 class RequestIdMiddleware:

@@ -26,6 +26,11 @@ class Migration(migrations.Migration):
             field=models.CharField(blank=True, default='', max_length=160),
         ),
         migrations.AddField(
+            model_name='contribution',
+            name='request_id',
+            field=models.CharField(blank=True, default='', max_length=64),
+        ),
+        migrations.AddField(
             model_name='release',
             name='sealed_key',
             field=models.CharField(blank=True, default='', max_length=160),

@@ -25,6 +25,7 @@ from contributions.services.common import (
 )
 from contributions.uploads import StagedUpload
 from contributions.validation import PILLOW_FORMATS, TEXT_TYPES, image_structure_problems, sniff
+from datadao import requestid
 from datadao.models import Dataset, DatasetStatus, Membership, User
 from datadao.schema import labeling_files_schema
 
@@ -178,6 +179,7 @@ def _receive(
         signature=signature if signed else "",
         signed=signed,
         sealed_key=sealed_key,
+        request_id=requestid.current(),
     )
     try:
         # No savepoint: the only conflict this insert can meet is the exact-duplicate

@@ -27,7 +27,7 @@ from contributions import kinds, lifecycle, messages
 from contributions.decide import Decision
 from contributions.models import Contribution, ContributionProof, Fingerprint, Status
 from contributions.services import common
-from datadao import observe
+from datadao import observe, requestid
 from datadao.models import AuditEvent, User
 from datadao.services import audit_event
 
@@ -171,11 +171,16 @@ class Recorder:
                         on_pinned(c, path)
         if self._events:
             AuditEvent.objects.bulk_create(self._events)
+        for c in changed:
+            # One line per contribution and step, under its upload's request id.
+            with requestid.using(c.request_id):
+                logger.info("contribution %s is %s", c.pk, c.status)
         if self.send_next:
             for c in changed:
                 stage = lifecycle.stage_of(c)
                 if stage is not None:
-                    messages.send_stage(stage, c.pk, size=c.size)
+                    with requestid.using(c.request_id):
+                        messages.send_stage(stage, c.pk, size=c.size)
         return changed
 
     def _touch(self, c: Contribution, names: set[str]) -> None:
