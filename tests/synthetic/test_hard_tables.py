@@ -74,18 +74,7 @@ def test_the_table_is_deterministic_and_has_every_feature(mixed):
 
 @pytest.mark.parametrize(
     "method",
-    [
-        "copula",
-        "gan",
-        pytest.param(
-            "tvae",
-            marks=pytest.mark.xfail(
-                reason="TVAE's samples are not calibrated as the GAN's are: its free-plan mean "
-                "orders come out about a third low, and at 300 epochs its zero share drifts",
-                strict=False,
-            ),
-        ),
-    ],
+    ["copula", "gan", "tvae"],
 )
 def test_every_method_keeps_the_structure(mixed, method):
     rows, schema, real = mixed
