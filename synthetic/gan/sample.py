@@ -160,8 +160,11 @@ class TabularGAN:
         settings = GanSettings.from_dict(meta["settings"])
         encoder = TableEncoder.from_state(meta["encoder"])
         state = meta["conditions"]
+        spans = encoder.discrete_spans()
+        if "columns" in state:
+            spans = [s for s in spans if s.column in state["columns"]]
         conditions = Conditions(
-            encoder.discrete_spans(), [np.array(c) for c in state["counts"]], state["target_index"]
+            spans, [np.array(c) for c in state["counts"]], state["target_index"]
         )
         generator = build_generator(encoder, conditions, settings)
         prefix = "generator."

@@ -217,8 +217,8 @@ class _Run:
                 table, holdout_fraction=settings.validation_fraction, seed=seed, target=target
             )
         encoded = encoder.encode(table)
-        discrete = encoder.discrete_spans()
-        target_span = next((s for s in discrete if s.column == target), None)
+        target_span = next((s for s in encoder.discrete_spans() if s.column == target), None)
+        discrete = condition_spans(encoder, settings, target)
         target_index = discrete.index(target_span) if target_span is not None else None
         if private is not None:
             # Category frequencies from the noisy counts, never from the rows.
@@ -267,6 +267,15 @@ class _Run:
             private=private,
             best=_Best(),
         )
+
+
+def condition_spans(encoder: TableEncoder, settings: GanSettings, target: str | None) -> list[Any]:
+    """The discrete columns the generator is conditioned on (``max_condition_levels``)."""
+    return [
+        s
+        for s in encoder.discrete_spans()
+        if s.width <= settings.max_condition_levels or s.column == target
+    ]
 
 
 def _plan_epochs(
