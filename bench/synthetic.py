@@ -133,6 +133,11 @@ def run(tables: list[str], seeds: list[int], quick: bool = False) -> dict[str, A
                 runs["copula"] += _run_worker("copula", table, [seed])
                 runs["tvae"] += _run_worker("tvae", table, [seed])
                 print(_line(table, runs, seed), file=sys.stderr)
+                # Every figure of the seed, so that an interrupted run still gives its seeds.
+                seed_runs = {m: [x for x in r if x["seed"] == seed] for m, r in runs.items()}
+                print(
+                    json.dumps({"table": table, "seed": seed, "runs": seed_runs}), file=sys.stderr
+                )
         for method in OURS:
             for ours, ctgan in zip(runs[method], runs["ctgan"], strict=True):
                 ours["fit_ratio_vs_ctgan"] = ours["fit_s"] / ctgan["fit_s"]
