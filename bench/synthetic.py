@@ -133,6 +133,11 @@ def run(tables: list[str], seeds: list[int], quick: bool = False) -> dict[str, A
                 runs["copula"] += _run_worker("copula", table, [seed])
                 runs["tvae"] += _run_worker("tvae", table, [seed])
                 print(_line(table, runs, seed), file=sys.stderr)
+                # Every figure of the seed, so that an interrupted run still gives its seeds.
+                seed_runs = {m: [x for x in r if x["seed"] == seed] for m, r in runs.items()}
+                print(
+                    json.dumps({"table": table, "seed": seed, "runs": seed_runs}), file=sys.stderr
+                )
         for method in OURS:
             for ours, ctgan in zip(runs[method], runs["ctgan"], strict=True):
                 ours["fit_ratio_vs_ctgan"] = ours["fit_s"] / ctgan["fit_s"]
@@ -183,6 +188,11 @@ def _summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
         k: _spread([r[k] for r in runs])
         for k in ("fit_s", "quality", "quality_gap", "tstr_trtr", "dcr_share")
     }
+    summary["spread"]["copies_before_filtering"] = _spread(
+        [r["copies_before_filtering"] for r in runs], 0
+    )
+    if held:
+        summary["spread"]["constraints_held"] = _spread(held, 4)
     if all("fit_ratio_vs_ctgan" in r for r in runs):
         summary["fit_ratio_vs_ctgan"] = _spread([r["fit_ratio_vs_ctgan"] for r in runs])
     summary["runs"] = runs
@@ -218,11 +228,23 @@ def _targets(results: dict[str, Any], applies: bool = True) -> dict[str, Any]:
     return out
 
 
+def _range(m: dict[str, Any], key: str, form: str) -> str:
+    """A figure's median and, over several seeds, its range: ``0.95 (0.93–0.97)``."""
+    r = m["spread"].get(key) if key != "fit_ratio_vs_ctgan" else m.get(key)
+    if r is None:
+        return ""
+    text = format(r["median"], form)
+    if r["min"] != r["max"]:
+        text += f" ({format(r['min'], form)}–{format(r['max'], form)})"
+    return text
+
+
 def markdown(summary: dict[str, Any]) -> str:
     lines = [
-        f"Medians of {len(summary['seeds'])} seed(s); CTGAN at {summary['ctgan_epochs']} epochs. "
-        "Gap = real ceiling − quality; copies counted before filtering; held = declared "
-        "constraints met, share of rows.",
+        f"Median (min–max) over {len(summary['seeds'])} seed(s) {summary['seeds']}; CTGAN at "
+        f"{summary['ctgan_epochs']} epochs. Gap = real ceiling − quality; copies of training "
+        "rows among the rows drawn, before filtering; held = share of rows meeting the declared "
+        "constraints.",
         "",
         "| table | generator | fit s | fit / ctgan | sample 10k s | quality | ceiling | gap | "
         "TSTR/TRTR | DCR share | copies | held | peak MiB |",
@@ -231,15 +253,13 @@ def markdown(summary: dict[str, Any]) -> str:
     for table, methods in summary["results"].items():
         for name, m in methods.items():
             label = name if name != "ctgan_eq" else f"ctgan ({m['runs'][0]['epochs']} ep)"
-            r = m.get("fit_ratio_vs_ctgan")
-            ratio = "" if r is None else f"{r['median']:.2f} ({r['min']:.2f}–{r['max']:.2f})"
-            held = m["constraints_held_min"]
             lines.append(
-                f"| {table} | {label} | {m['fit_s']:.1f} | {ratio} | {m['sample_10k_s']:.2f} | "
-                f"{m['quality']:.3f} | {m['real_ceiling']:.3f} | {m['quality_gap']:+.3f} | "
-                f"{m['tstr_trtr']:.3f} | {m['dcr_share']:.3f} | "
-                f"{m['copies_before_filtering_max']} | {'' if held is None else f'{held:.4f}'} | "
-                f"{m['peak_rss_growth_mib']} |"
+                f"| {table} | {label} | {m['fit_s']:.1f} | "
+                f"{_range(m, 'fit_ratio_vs_ctgan', '.2f')} | {m['sample_10k_s']:.2f} | "
+                f"{m['quality']:.3f} | {m['real_ceiling']:.3f} | "
+                f"{_range(m, 'quality_gap', '+.3f')} | {_range(m, 'tstr_trtr', '.3f')} | "
+                f"{_range(m, 'dcr_share', '.3f')} | {_range(m, 'copies_before_filtering', '.0f')} "
+                f"| {_range(m, 'constraints_held', '.4f')} | {m['peak_rss_growth_mib']} |"
             )
     lines += ["", "Targets met (full run only): "]
     for table, t in summary["targets"].items():

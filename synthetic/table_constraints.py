@@ -1,13 +1,4 @@
-"""Constraints between columns that every output row meets, and conditions on the output. Pure.
-
-One text syntax everywhere (the ``synthesize`` command's ``--constraint``, a dataset schema's
-``"constraints"`` list, a job's constraints):
-
-* ``a<=b`` (also ``>=``, ``<``, ``>``): an inequality between two numeric (or two datetime)
-  columns; a row where either is missing is not constrained.
-* ``range:COLUMN:LOW:HIGH``: ``LOW <= COLUMN <= HIGH``; a bound may be empty (open); datetime
-  bounds are dates (``2024-01-01``).
-* ``fixed:A,B,...``: only combinations of these discrete columns seen in the data.
+"""Constraints between columns that every output row meets. Pure.
 
 ``ConstraintSet`` meets them by construction where it can: ``b`` of ``a<=b`` is modelled as the
 non-negative ``b - a`` and put back as ``a + (b - a)``; a fixed combination is modelled as one
@@ -18,21 +9,31 @@ output row is checked either way. Inequalities inferred from the data (true in e
 row, columns whose ranges overlap) are met by rejection only: the model stays the one the data
 gave.
 
-Conditions (``column=value``) keep only generated rows of a chosen subgroup.
+The syntax and the inference of inequalities are in ``constraint_syntax``; conditions on the
+output (``column=value``) in ``conditions``. Both are re-exported here.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from contributions.validation.cells import check_csv_cell, compile_columns
-
+from .conditions import Condition, condition_mask, parse_conditions
+from .constraint_syntax import (
+    MAX_CONSTRAINTS,
+    MIN_INFER_ROWS,
+    SYNTAX,
+    Constraint,
+    Fixed,
+    Inequality,
+    Range,
+    infer_inequalities,
+    parse_constraint,
+    parse_constraints,
+)
 from .infer import InputError
 from .table import (
     ColumnSpec,
@@ -44,117 +45,24 @@ from .table import (
     specs_state,
 )
 
-MAX_CONSTRAINTS = 50
-# An inequality is inferred only from at least this many rows where both columns have values.
-MIN_INFER_ROWS = 10
-_INEQUALITY = re.compile(r"^\s*([^<>=]+?)\s*(<=|>=|<|>)\s*([^<>=]+?)\s*$")
+__all__ = [
+    "MAX_CONSTRAINTS",
+    "MIN_INFER_ROWS",
+    "SYNTAX",
+    "Condition",
+    "Constraint",
+    "ConstraintSet",
+    "Fixed",
+    "Inequality",
+    "Range",
+    "condition_mask",
+    "infer_inequalities",
+    "parse_conditions",
+    "parse_constraint",
+    "parse_constraints",
+]
+
 _FIXED_PREFIX = "\x00fixed:"
-SYNTAX = "a constraint is 'a<=b' (or >=, <, >), 'range:COLUMN:LOW:HIGH' or 'fixed:COLUMN,COLUMN'"
-
-
-@dataclass(frozen=True)
-class Inequality:
-    low: str
-    high: str
-    strict: bool = False
-
-    @property
-    def text(self) -> str:
-        return f"{self.low}{'<' if self.strict else '<='}{self.high}"
-
-
-@dataclass(frozen=True)
-class Range:
-    column: str
-    low: str
-    high: str
-
-    @property
-    def text(self) -> str:
-        return f"range:{self.column}:{self.low}:{self.high}"
-
-
-@dataclass(frozen=True)
-class Fixed:
-    columns: tuple[str, ...]
-
-    @property
-    def text(self) -> str:
-        return "fixed:" + ",".join(self.columns)
-
-
-Constraint = Inequality | Range | Fixed
-
-
-def parse_constraint(text: Any) -> Constraint:
-    """One constraint from its text; ``InputError`` names what is wrong with it."""
-    if not isinstance(text, str) or not text.strip():
-        raise InputError(f"constraint {text!r}: {SYNTAX}")
-    text = text.strip()
-    if text.startswith("range:"):
-        parts = text.split(":")
-        if len(parts) != 4 or not parts[1]:
-            raise InputError(f"constraint {text!r}: a range is 'range:COLUMN:LOW:HIGH'")
-        if not parts[2] and not parts[3]:
-            raise InputError(f"constraint {text!r}: a range needs a low or a high bound")
-        return Range(parts[1], parts[2], parts[3])
-    if text.startswith("fixed:"):
-        columns = tuple(c.strip() for c in text[len("fixed:") :].split(","))
-        if len(columns) < 2 or not all(columns):
-            raise InputError(f"constraint {text!r}: fixed needs two or more columns, 'fixed:a,b'")
-        if len(set(columns)) != len(columns):
-            raise InputError(f"constraint {text!r}: a column is named twice")
-        return Fixed(columns)
-    match = _INEQUALITY.match(text)
-    if match is None:
-        raise InputError(f"constraint {text!r}: {SYNTAX}")
-    left, op, right = match.groups()
-    if left == right:
-        raise InputError(f"constraint {text!r}: compares a column with itself")
-    if op in ("<=", "<"):
-        return Inequality(left, right, op == "<")
-    return Inequality(right, left, op == ">")
-
-
-def parse_constraints(texts: Any) -> list[Constraint]:
-    if texts is None:
-        return []
-    if not isinstance(texts, list):
-        raise InputError("constraints must be a list of texts like 'a<=b'")
-    if len(texts) > MAX_CONSTRAINTS:
-        raise InputError(f"at most {MAX_CONSTRAINTS} constraints, not {len(texts)}")
-    out: list[Constraint] = []
-    for text in texts:
-        constraint = parse_constraint(text)
-        if constraint not in out:
-            out.append(constraint)
-    return out
-
-
-def infer_inequalities(
-    table: Table, *, skip: set[str], known: list[Constraint]
-) -> list[Inequality]:
-    """``a<=b`` for each pair of numeric columns where it holds in every row that has both,
-    the columns' ranges overlap (otherwise each column's own range already keeps it), and
-    they are not always equal. Columns in ``skip`` (the target) are left alone."""
-    have = {(c.low, c.high) for c in known if isinstance(c, Inequality)}
-    columns = [s for s in table.specs if s.numeric and not s.categorical and s.name not in skip]
-    found: list[Inequality] = []
-    for a in columns:
-        for b in columns:
-            if a.name == b.name or (a.type == "datetime") != (b.type == "datetime"):
-                continue
-            if (a.name, b.name) in have or (b.name, a.name) in have:
-                continue
-            x, y = table[a.name], table[b.name]
-            both = ~np.isnan(x) & ~np.isnan(y)
-            if both.sum() < MIN_INFER_ROWS:
-                continue
-            x, y = x[both], y[both]
-            if np.all(x <= y) and not np.all(x == y) and x.max() > y.min():
-                found.append(Inequality(a.name, b.name))
-                have.add((a.name, b.name))
-    return found
 
 
 class ConstraintSet:
@@ -405,62 +313,3 @@ def _decimals(low: np.ndarray, high: np.ndarray, spec: ColumnSpec) -> int | None
         if np.allclose(values, np.round(values, decimals), rtol=0, atol=1e-12):
             return decimals
     return None
-
-
-# --- conditions -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Condition:
-    column: str
-    value: Any  # canonical, as a validated upload holds it
-    text: str
-
-
-def parse_conditions(
-    texts: list[str] | dict[str, Any] | None, schema: dict[str, Any]
-) -> list[Condition]:
-    """``column=value`` texts (or a ``{column: value}`` object) checked against the schema's
-    column rules; ``InputError`` names the bad one."""
-    if not texts:
-        return []
-    items = list(texts.items()) if isinstance(texts, dict) else [_split(t) for t in texts]
-    rules = compile_columns(schema["columns"])
-    out: list[Condition] = []
-    for column, raw in items:
-        text = f"{column}={raw}"
-        if column not in rules:
-            raise InputError(
-                f"condition {text!r}: no column {column!r} (columns: {', '.join(rules)})"
-            )
-        if any(c.column == column for c in out):
-            raise InputError(f"condition {text!r}: column {column!r} is conditioned twice")
-        value, problem = check_csv_cell(rules[column], str(raw).strip())
-        if problem is not None:
-            raise InputError(f"condition {text!r}: {problem.reason}")
-        out.append(Condition(column, value, text))
-    return out
-
-
-def _split(text: Any) -> tuple[str, str]:
-    if not isinstance(text, str) or "=" not in text or not text.split("=", 1)[0].strip():
-        raise InputError(f"condition {text!r}: a condition is 'column=value'")
-    column, raw = text.split("=", 1)
-    return column.strip(), raw
-
-
-def condition_mask(table: Table, conditions: list[Condition]) -> np.ndarray:
-    """Rows of ``table`` that meet every condition."""
-    keep = np.ones(table.n_rows, dtype=bool)
-    if not conditions:
-        return keep
-    wanted = Table.from_records(
-        [{c.column: c.value for c in conditions}], [table.spec(c.column) for c in conditions]
-    )
-    for c in conditions:
-        column, value = table[c.column], wanted[c.column][0]
-        if table.spec(c.column).numeric:
-            keep &= column == value
-        else:
-            keep &= np.array([v == value for v in column.tolist()], dtype=bool)
-    return keep

@@ -18,8 +18,10 @@ What is and is not covered is recorded in the provenance as ``scope``.
 
 from __future__ import annotations
 
+import copy
+import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -75,6 +77,47 @@ def plan(request: DPRequest, *, n_rows: int, batch: int, steps: int) -> dict[str
             accountant=ACCOUNTANT,
         )
     return {"sample_rate": sample_rate, "noise_multiplier": float(sigma), "planned_steps": steps}
+
+
+# Timing a DP step under a time budget: one untimed step (opacus' first-step set-up), then
+# steps until both floors are reached (or the ceiling).
+PROBE_MIN_STEPS = 3
+PROBE_MIN_SECONDS = 0.5
+PROBE_MAX_STEPS = 50
+# The share of the time left that the planned epochs may fill: the probe is an estimate, and
+# the epochs also poll for cancellation and report progress.
+BUDGET_SHARE = 0.9
+
+
+def time_steps(steps: Steps, request: DPRequest, stand_in: torch.Tensor) -> dict[str, Any]:
+    """Seconds per DP training step (a critic step and a generator step), timed on throwaway
+    copies of the networks and optimisers over ``stand_in``: rows the untrained generator
+    drew, as many as the training rows, so the Poisson batches have the real ones' size. No
+    private row is read and nothing is spent; the fit's own networks, optimisers and random
+    streams are untouched."""
+    probe = DPSteps.wrap(
+        copy.deepcopy(replace(steps, data=stand_in)), request, planned_steps=PROBE_MAX_STEPS
+    )
+    with torch.random.fork_rng(devices=[]):
+        probe.critic_step()
+        probe.generator_step()
+        taken, begun = 0, time.perf_counter()
+        while taken < PROBE_MAX_STEPS and (
+            taken < PROBE_MIN_STEPS or time.perf_counter() - begun < PROBE_MIN_SECONDS
+        ):
+            probe.critic_step()
+            probe.generator_step()
+            taken += 1
+        seconds = (time.perf_counter() - begun) / taken
+    return {"seconds_per_step": seconds, "steps_timed": taken, "on": "generated rows"}
+
+
+def epochs_for_budget(
+    *, cap: int, seconds_left: float, seconds_per_step: float, steps_per_epoch: int
+) -> int:
+    """The epochs that fit in ``BUDGET_SHARE`` of the time left (at least 1, at most ``cap``)."""
+    per_epoch = max(seconds_per_step * steps_per_epoch, 1e-9)
+    return max(1, min(cap, int(seconds_left * BUDGET_SHARE / per_epoch)))
 
 
 def _secure_noise_optimizer() -> type:

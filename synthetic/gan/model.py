@@ -184,4 +184,8 @@ class Conditions:
         return self.vectors(columns, categories), columns, categories
 
     def state(self) -> dict[str, Any]:
-        return {"target_index": self.target_index, "counts": [c.tolist() for c in self.counts]}
+        return {
+            "target_index": self.target_index,
+            "columns": [s.column for s in self.spans],
+            "counts": [c.tolist() for c in self.counts],
+        }

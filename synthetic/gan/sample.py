@@ -12,20 +12,15 @@ from typing import Any
 
 import numpy as np
 import torch
-from scipy.special import ndtri
 
 from .. import checkpoint
 from ..table import Table
+from .calibration import Calibration, draw_onehot
 from .model import Conditions, Generator
 from .settings import GanSettings
 from .transform import TableEncoder
 
 FORMAT = "datadao-synthetic-gan/1"
-# Generated rows used to measure each normal score's marginal for calibration.
-CALIBRATION_ROWS = 8192
-CALIBRATION_KNOTS = 256
-# Rounds of logit-bias fitting for one-hot blocks (each round: sample, compare, correct).
-LOGIT_ROUNDS = 3
 SAMPLE_BATCH = 4096
 
 
@@ -54,8 +49,7 @@ class TabularGAN:
         self.generator = generator.eval()
         self.settings = settings
         self.info = info
-        # {"scores": {column: knots}, "logits": {span start: biases}}
-        self.calibration: dict[str, dict[str, list[float]]] = calibration or {}
+        self.calibration = Calibration(calibration)
         self.fit_seconds: float | None = None
 
     def generate(
@@ -68,9 +62,18 @@ class TabularGAN:
     ) -> np.ndarray:
         """``n_rows`` encoded rows (one-hot blocks hard, normal scores calibrated); ``given``
         (condition column, category) conditions every row on that category."""
+        return self._draw(n_rows, rng, self.calibration if calibrate else Calibration(), given)
+
+    def _draw(
+        self,
+        n_rows: int,
+        rng: np.random.Generator,
+        calibration: Calibration,
+        given: tuple[int, int] | None = None,
+    ) -> np.ndarray:
         out = []
         for start in range(0, n_rows, SAMPLE_BATCH):
-            out.append(self._generate(min(SAMPLE_BATCH, n_rows - start), rng, calibrate, given))
+            out.append(self._generate(min(SAMPLE_BATCH, n_rows - start), rng, calibration, given))
         return np.concatenate(out) if out else np.zeros((0, self.encoder.width), np.float32)
 
     def condition_for(self, column: str, value: Any) -> tuple[int, int] | None:
@@ -92,7 +95,7 @@ class TabularGAN:
         self,
         n: int,
         rng: np.random.Generator,
-        calibrate: bool,
+        calibration: Calibration,
         given: tuple[int, int] | None = None,
     ) -> np.ndarray:
         embedding = self.settings.embedding_dim
@@ -107,21 +110,12 @@ class TabularGAN:
         with torch.no_grad():
             raw = self.generator(torch.from_numpy(np.hstack([noise, cond]))).numpy()
         out = raw.astype(np.float64)
-        scores = self.calibration.get("scores", {}) if calibrate else {}
-        biases = self.calibration.get("logits", {}) if calibrate else {}
         for span in self.encoder.spans:
             if span.kind == "onehot":
-                # Gumbel-max: argmax(logits + Gumbel noise) samples softmax(logits).
-                logits = out[:, span.start : span.end] + rng.gumbel(size=(n, span.width))
-                if str(span.start) in biases:
-                    logits = logits + np.array(biases[str(span.start)])
-                block = np.zeros((n, span.width))
-                block[np.arange(n), logits.argmax(axis=1)] = 1.0
-                out[:, span.start : span.end] = block
-            elif span.column in scores:
-                knots = scores[span.column]
-                levels = ndtri((np.arange(len(knots)) + 0.5) / len(knots))
-                out[:, span.start] = np.interp(out[:, span.start], knots, levels)
+                block = out[:, span.start : span.end]
+                out[:, span.start : span.end] = draw_onehot(block, rng, calibration.bias(span))
+            else:
+                out[:, span.start] = calibration.map_score(span, out[:, span.start])
         if columns is not None:
             # The conditioned column takes exactly the category asked for.
             for c, span in enumerate(self.conditions.spans):
@@ -131,39 +125,14 @@ class TabularGAN:
         return out
 
     def fit_calibration(self, real: np.ndarray, rng: np.random.Generator) -> None:
-        """Match each column's generated marginal to the real one, keeping the dependence.
-
-        A generator that gets the relationships right but a marginal a little off (a missing
-        rate, a rare category, a score distribution a little wide) is common on small tables.
-        One-hot blocks get a bias per category on their logits, fitted in a few rounds;
-        normal scores get a monotone map onto N(0, 1), which keeps every row's rank.
-        """
-        self.calibration = {"scores": {}, "logits": {}}
+        """Match each column's generated marginal to the ``real`` one, keeping the dependence
+        (``calibration``). The target's block is set from the condition at sampling: left
+        alone."""
         target = self.conditions.target_index
-        # The target's block is set from the condition at sampling: nothing to calibrate.
-        forced = {self.conditions.spans[target].start} if target is not None else set()
-        onehot = [s for s in self.encoder.spans if s.kind == "onehot" and s.start not in forced]
-        for _ in range(LOGIT_ROUNDS if onehot else 0):
-            encoded = self.generate(CALIBRATION_ROWS, rng)
-            for span in onehot:
-                p_real = real[:, span.start : span.end].mean(axis=0) + 1e-4
-                p_fake = encoded[:, span.start : span.end].mean(axis=0) + 1e-4
-                bias = np.array(self.calibration["logits"].get(str(span.start), [0.0] * span.width))
-                bias = np.clip(bias + np.log(p_real / p_fake), -20.0, 20.0)
-                self.calibration["logits"][str(span.start)] = bias.tolist()
-        encoded = self.generate(CALIBRATION_ROWS, rng)
-        levels = (np.arange(CALIBRATION_KNOTS) + 0.5) / CALIBRATION_KNOTS
-        spans = self.encoder.spans
-        for i, span in enumerate(spans):
-            if span.kind != "normal":
-                continue
-            values = encoded[:, span.start]
-            nxt = spans[i + 1] if i + 1 < len(spans) else None
-            if nxt is not None and nxt.modes and nxt.column == span.column:
-                values = values[encoded[:, nxt.start] == 1.0]  # rows that keep a value
-            if len(values) >= CALIBRATION_KNOTS:
-                knots = np.quantile(values, levels)
-                self.calibration["scores"][span.column] = np.maximum.accumulate(knots).tolist()
+        skip = frozenset({self.conditions.spans[target].start} if target is not None else ())
+        self.calibration = Calibration.fit(
+            lambda n, r, c: self._draw(n, r, c), real, self.encoder.spans, rng, skip=skip
+        )
 
     def sample(self, n_rows: int, rng: np.random.Generator) -> Table:
         return self.encoder.decode(self.generate(n_rows, rng))
@@ -178,7 +147,7 @@ class TabularGAN:
             "settings": self.settings.to_dict(),
             "encoder": self.encoder.state(),
             "conditions": self.conditions.state(),
-            "calibration": self.calibration,
+            "calibration": self.calibration.state(),
             "info": self.info,
         }
         return checkpoint.pack(meta, arrays)
@@ -191,8 +160,11 @@ class TabularGAN:
         settings = GanSettings.from_dict(meta["settings"])
         encoder = TableEncoder.from_state(meta["encoder"])
         state = meta["conditions"]
+        spans = encoder.discrete_spans()
+        if "columns" in state:
+            spans = [s for s in spans if s.column in state["columns"]]
         conditions = Conditions(
-            encoder.discrete_spans(), [np.array(c) for c in state["counts"]], state["target_index"]
+            spans, [np.array(c) for c in state["counts"]], state["target_index"]
         )
         generator = build_generator(encoder, conditions, settings)
         prefix = "generator."

@@ -12,7 +12,11 @@ class GanSettings:
 
     epochs: int = 300
     time_budget_s: float | None = None
-    batch_size: int = 64  # the most; small tables get smaller batches (see ``batch_for``)
+    # Small tables get smaller batches, large ones larger (see ``batch_for``).
+    batch_size: int = 64
+    # Steps per epoch at most: a larger table gets larger batches rather than more steps (its
+    # gradients are less noisy per row; the step count, and so the fit time, stays bounded).
+    max_steps_per_epoch: int = 25
     pac: int = 8
     embedding_dim: int = 64
     generator_dims: tuple[int, ...] = (128, 128)
@@ -32,6 +36,10 @@ class GanSettings:
     validation_fraction: float = 0.0  # 0: score snapshots against the training rows
     calibrate: bool = True
     target_condition_rate: float = 1.0  # share of training rows conditioned on the target
+    # A discrete column with more categories than this is not a condition (the target always
+    # is): its one-hot condition would widen the generator's and (times ``pac``) the critic's
+    # input for every row, and its rare categories' frequencies are set by the calibration.
+    max_condition_levels: int = 100
     # One thread: these matrices are tiny, and more threads only add OpenMP synchronisation
     # (a hundred times slower when the other cores are busy, as on a shared worker).
     threads: int = 1
@@ -66,9 +74,14 @@ MIN_STEPS = 4
 
 
 def batch_for(settings: GanSettings, n_rows: int) -> int:
-    """The batch size for a table of ``n_rows``: a multiple of ``pac``."""
+    """The batch size for a table of ``n_rows``: a multiple of ``pac``, ``batch_size`` or
+    less so that a small table gets ``MIN_STEPS`` steps per epoch, more so that a large one
+    gets at most ``max_steps_per_epoch``."""
     pac = settings.pac
-    return max(pac, min(settings.batch_size, n_rows // MIN_STEPS) // pac * pac)
+    batch = max(pac, min(settings.batch_size, n_rows // MIN_STEPS) // pac * pac)
+    if settings.max_steps_per_epoch and n_rows // batch > settings.max_steps_per_epoch:
+        batch = -(-n_rows // settings.max_steps_per_epoch) // pac * pac
+    return batch
 
 
 @dataclass(frozen=True)

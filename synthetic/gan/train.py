@@ -83,7 +83,7 @@ def _train(
     public: dict[str, dict[str, Any]],
 ) -> TabularGAN:
     start = time.monotonic()
-    run = _Run.build(table, target, seed, settings, public)
+    run = _Run.build(table, target, seed, settings, public, start)
     _epochs(run, start, progress, should_stop)
     gan, best = run.gan, run.best
     if best.state is not None:
@@ -105,7 +105,7 @@ def _train(
         "validation_rows": len(run.val_rows) if settings.validation_fraction > 0 else 0,
     }
     if run.private is not None:
-        gan.info["dp"] = run.private.spent(run.steps)
+        gan.info["dp"] = run.private.spent(run.steps, best.epoch_run)
     # Wall time lives outside ``info``: ``info`` goes into the checkpoint, whose bytes must
     # depend only on the data, the settings and the seed.
     gan.fit_seconds = time.monotonic() - start
@@ -122,16 +122,24 @@ class _Private:
     stats_epsilon: float
     stats_delta: float
     statistics: dict[str, Any]
+    # Under a time budget: the epochs the noise was planned for, and the step timing it used.
+    planned_epochs: int = 0
+    timing: dict[str, Any] | None = None
 
-    def spent(self, steps: Any) -> dict[str, Any]:
-        """The whole run's privacy spend: DP-SGD's (from its accountant) plus the statistics'."""
+    def spent(self, steps: Any, epochs_run: int) -> dict[str, Any]:
+        """The whole run's privacy spend: DP-SGD's (from its accountant) plus the statistics'.
+        A run stopped before its planned epochs (the time budget ran out first) spent less."""
         sgd = steps.spent()
         return {
             **sgd,
+            "planned_epochs": self.planned_epochs,
+            "epochs_run": epochs_run,
+            "timing": self.timing,
             "epsilon": sgd["epsilon"] + self.stats_epsilon,
             "target_epsilon": self.request.epsilon,
             "delta": self.request.delta,
             "epsilon_sgd": sgd["epsilon"],
+            "epsilon_sgd_target": self.sgd_request.epsilon,
             "delta_sgd": self.sgd_request.delta,
             "epsilon_statistics": self.stats_epsilon,
             "delta_statistics": self.stats_delta,
@@ -175,6 +183,7 @@ class _Run:
     val_rows: np.ndarray
     target_span: Any
     per_epoch: int
+    epochs: int  # the cap: the settings', or under DP with a time budget the planned epochs
     private: _Private | None
     best: _Best
 
@@ -186,6 +195,7 @@ class _Run:
         seed: int,
         settings: GanSettings,
         public: dict[str, dict[str, Any]],
+        start: float,
     ) -> _Run:
         from .dp_sgd import DPSteps, split_request
         from .dp_stats import private_statistics
@@ -207,8 +217,8 @@ class _Run:
                 table, holdout_fraction=settings.validation_fraction, seed=seed, target=target
             )
         encoded = encoder.encode(table)
-        discrete = encoder.discrete_spans()
-        target_span = next((s for s in discrete if s.column == target), None)
+        target_span = next((s for s in encoder.discrete_spans() if s.column == target), None)
+        discrete = condition_spans(encoder, settings, target)
         target_index = discrete.index(target_span) if target_span is not None else None
         if private is not None:
             # Category frequencies from the noisy counts, never from the rows.
@@ -233,13 +243,15 @@ class _Run:
             settings=settings,
         )
         per_epoch = max(1, len(fit_rows) // steps.batch)
-        if private is not None:
-            steps = DPSteps.wrap(
-                steps, private.sgd_request, planned_steps=settings.epochs * per_epoch
-            )
         gan = TabularGAN(
             encoder=encoder, conditions=conditions, generator=generator, settings=settings, info={}
         )
+        epochs = settings.epochs
+        if private is not None:
+            if settings.time_budget_s is not None:
+                epochs = _plan_epochs(gan, steps, private, per_epoch, seed, settings, start)
+            private.planned_epochs = epochs
+            steps = DPSteps.wrap(steps, private.sgd_request, planned_steps=epochs * per_epoch)
         return cls(
             seed=seed,
             settings=settings,
@@ -251,9 +263,45 @@ class _Run:
             val_rows=val_rows,
             target_span=target_span,
             per_epoch=per_epoch,
+            epochs=epochs,
             private=private,
             best=_Best(),
         )
+
+
+def condition_spans(encoder: TableEncoder, settings: GanSettings, target: str | None) -> list[Any]:
+    """The discrete columns the generator is conditioned on (``max_condition_levels``)."""
+    return [
+        s
+        for s in encoder.discrete_spans()
+        if s.width <= settings.max_condition_levels or s.column == target
+    ]
+
+
+def _plan_epochs(
+    gan: TabularGAN,
+    steps: Steps,
+    private: _Private,
+    per_epoch: int,
+    seed: int,
+    settings: GanSettings,
+    start: float,
+) -> int:
+    """A DP run under a time budget: the epochs it will run, fixed before the noise is
+    calibrated, so that the noise spends the ε asked for over those epochs rather than over
+    the epoch cap. The step time is measured on generated rows (``dp_sgd.time_steps``)."""
+    from .dp_sgd import epochs_for_budget, time_steps
+
+    assert settings.time_budget_s is not None
+    drawn = gan.generate(len(steps.data), np.random.default_rng(seed + 2), calibrate=False)
+    stand_in = torch.from_numpy(drawn.astype(np.float32))
+    private.timing = time_steps(steps, private.sgd_request, stand_in)
+    return epochs_for_budget(
+        cap=settings.epochs,
+        seconds_left=settings.time_budget_s - (time.monotonic() - start),
+        seconds_per_step=private.timing["seconds_per_step"],
+        steps_per_epoch=per_epoch,
+    )
 
 
 def _epochs(
@@ -270,10 +318,10 @@ def _epochs(
     validation = run.encoded[run.val_rows]
     eval_every = validate_every(settings)
     private = run.private is not None
-    for epoch in range(1, settings.epochs + 1):
+    for epoch in range(1, run.epochs + 1):
         best.epoch_run = epoch
         if should_stop is not None and should_stop():
-            raise Cancelled(f"cancelled at epoch {epoch} of {settings.epochs}")
+            raise Cancelled(f"cancelled at epoch {epoch} of {run.epochs}")
         generator.train()
         critic.train()
         for _ in range(run.per_epoch):
@@ -282,7 +330,7 @@ def _epochs(
         score = None
         elapsed = time.monotonic() - start
         out_of_time = settings.time_budget_s is not None and elapsed >= settings.time_budget_s
-        evaluate = not private and (epoch % eval_every == 0 or epoch == settings.epochs)
+        evaluate = not private and (epoch % eval_every == 0 or epoch == run.epochs)
         if evaluate or (out_of_time and not private):
             generator.eval()
             rows = max(len(validation), 256)
@@ -293,9 +341,9 @@ def _epochs(
             progress(
                 Progress(
                     epoch,
-                    settings.epochs,
+                    run.epochs,
                     elapsed,
-                    _eta(elapsed, epoch, settings),
+                    _eta(elapsed, epoch, run.epochs, settings),
                     float(loss_g),
                     # The critic's loss is computed on real rows: not shown for a DP job.
                     None if private else float(loss_d),
@@ -311,8 +359,8 @@ def _epochs(
             return
 
 
-def _eta(elapsed: float, epoch: int, settings: GanSettings) -> float:
-    by_epochs = elapsed / epoch * (settings.epochs - epoch)
+def _eta(elapsed: float, epoch: int, epochs: int, settings: GanSettings) -> float:
+    by_epochs = elapsed / epoch * (epochs - epoch)
     if settings.time_budget_s is None:
         return by_epochs
     return max(0.0, min(by_epochs, settings.time_budget_s - elapsed))

@@ -22,6 +22,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .. import checkpoint
+from ..gan.calibration import Calibration, draw_onehot
 from ..gan.transform import Span, TableEncoder
 from ..table import Table
 from .settings import TvaeSettings
@@ -114,23 +115,35 @@ class TabularVAE:
         decoder: DecoderNet,
         settings: TvaeSettings,
         info: dict[str, Any],
+        calibration: dict[str, dict[str, list[float]]] | None = None,
     ) -> None:
         self.encoder = encoder
         self.decoder = decoder.eval()
         self.settings = settings
         self.info = info
+        self.calibration = Calibration(calibration)
         self.fit_seconds: float | None = None
 
     def generate(self, n_rows: int, rng: np.random.Generator) -> np.ndarray:
         """``n_rows`` encoded rows: normal scores drawn around the decoded means with the
-        learned deviations, one category per block drawn from its softmax (Gumbel-max)."""
+        learned deviations, one category per block drawn from its softmax (Gumbel-max), both
+        through the fitted calibration (``fit_calibration``)."""
+        return self._draw(n_rows, rng, self.calibration)
+
+    def fit_calibration(self, real: np.ndarray, rng: np.random.Generator) -> None:
+        """Match each column's generated marginal to the encoded ``real`` rows' (category and
+        mode frequencies, score distributions), keeping the dependence the decoder learned: a
+        VAE's decoder tends to shrink rare modes and narrow its scores."""
+        self.calibration = Calibration.fit(self._draw, real, self.encoder.spans, rng)
+
+    def _draw(self, n_rows: int, rng: np.random.Generator, calibration: Calibration) -> np.ndarray:
         out = [
-            self._generate(min(SAMPLE_BATCH, n_rows - start), rng)
+            self._generate(min(SAMPLE_BATCH, n_rows - start), rng, calibration)
             for start in range(0, n_rows, SAMPLE_BATCH)
         ]
         return np.concatenate(out) if out else np.zeros((0, self.encoder.width), np.float32)
 
-    def _generate(self, n: int, rng: np.random.Generator) -> np.ndarray:
+    def _generate(self, n: int, rng: np.random.Generator, calibration: Calibration) -> np.ndarray:
         z = rng.standard_normal((n, self.settings.embedding_dim)).astype(np.float32)
         with torch.no_grad():
             raw = self.decoder(torch.from_numpy(z)).numpy().astype(np.float64)
@@ -141,18 +154,19 @@ class TabularVAE:
             out[:, normal] = raw[:, normal] + sigma[normal] * rng.standard_normal((n, len(normal)))
         for span in self.encoder.spans:
             if span.kind == "onehot":
-                logits = raw[:, span.start : span.end] + rng.gumbel(size=(n, span.width))
-                block = np.zeros((n, span.width))
-                block[np.arange(n), logits.argmax(axis=1)] = 1.0
-                out[:, span.start : span.end] = block
+                block = raw[:, span.start : span.end]
+                out[:, span.start : span.end] = draw_onehot(block, rng, calibration.bias(span))
+            else:
+                out[:, span.start] = calibration.map_score(span, out[:, span.start])
         return out
 
     def sample(self, n_rows: int, rng: np.random.Generator) -> Table:
         return self.encoder.decode(self.generate(n_rows, rng))
 
     def to_bytes(self) -> bytes:
-        """The decoder's weights and the encoding's state (quantile knots are averages of
-        neighbouring values, never one row's value: ``QuantileNormal.fit``)."""
+        """The decoder's weights, the encoding's state (quantile knots are averages of
+        neighbouring values, never one row's value: ``QuantileNormal.fit``) and the calibration
+        (fitted on generated rows: logit biases and knots at generated quantiles)."""
         arrays = {
             f"decoder.{k}": v.detach().cpu().numpy() for k, v in self.decoder.state_dict().items()
         }
@@ -160,6 +174,7 @@ class TabularVAE:
             "format": FORMAT,
             "settings": self.settings.to_dict(),
             "encoder": self.encoder.state(),
+            "calibration": self.calibration.state(),
             "info": self.info,
         }
         return checkpoint.pack(meta, arrays)
@@ -176,7 +191,13 @@ class TabularVAE:
         decoder.load_state_dict(
             {k[len(prefix) :]: torch.from_numpy(v.copy()) for k, v in arrays.items()}
         )
-        return cls(encoder=encoder, decoder=decoder, settings=settings, info=meta["info"])
+        return cls(
+            encoder=encoder,
+            decoder=decoder,
+            settings=settings,
+            info=meta["info"],
+            calibration=meta.get("calibration"),
+        )
 
 
 def build_decoder(encoder: TableEncoder, settings: TvaeSettings) -> DecoderNet:

@@ -20,6 +20,8 @@ class TvaeSettings:
     lr: float = 1e-3
     weight_decay: float = 1e-5
     loss_factor: float = 2.0
+    # Correct the sampled marginals after training (``synthetic.gan.calibration``).
+    calibrate: bool = True
     # One thread: these matrices are tiny (see ``GanSettings.threads``).
     threads: int = 1
 

@@ -1,7 +1,8 @@
 """Training TVAE: minibatch ELBO with Adam, for a number of epochs or a time budget.
 
 The ELBO is a likelihood bound, so unlike the GAN no snapshot selection is needed: the last
-epoch's decoder is kept. Deterministic on CPU given the seed, the data and the thread count:
+epoch's decoder is kept, and its sampled marginals are then calibrated as the GAN's are
+(``synthetic.gan.calibration``). Deterministic on CPU given the seed, the data and the thread count:
 torch's global RNG is forked and seeded for the fit (the reparameterisation noise), the batch
 order comes from a seeded numpy ``Generator``.
 
@@ -137,6 +138,8 @@ def _train(
         "kl": round(kl_epoch, 6),
     }
     model = TabularVAE(encoder=encoder, decoder=decoder, settings=settings, info=info)
+    if settings.calibrate:
+        model.fit_calibration(data.numpy(), np.random.default_rng(seed + 1))
     # Wall time lives outside ``info``: ``info`` goes into the checkpoint, whose bytes must
     # depend only on the data, the settings and the seed.
     model.fit_seconds = time.monotonic() - start

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from synthetic.dp_request import (
@@ -11,6 +13,7 @@ from synthetic.dp_request import (
     check_budget,
     remaining_budget,
 )
+from synthetic.gan.dp_sgd import epochs_for_budget, plan
 from synthetic.gan.train import GanSettings, train
 from synthetic.infer import InputError
 from synthetic.synthesize import synthesize
@@ -43,21 +46,66 @@ def test_epsilon_is_accounted_and_recorded() -> None:
     assert gan.info["best_epoch"] == 0  # no snapshot selection on real rows
 
 
-def test_stopping_early_spends_less() -> None:
+def test_a_time_budget_plans_the_noise_for_the_epochs_it_runs() -> None:
+    """Under a time budget the epochs are fixed (from a timing on generated rows) before the
+    noise is calibrated: the run spends about the ε asked for, not the share of it that the
+    epoch cap's plan would leave, and never more."""
     table, _ = load("iris")
-    calls = []
+    settings = GanSettings(epochs=100_000, time_budget_s=3.0, dp={"epsilon": 1.0})
+    gan = train(table, target="species", seed=0, settings=settings, public=IRIS_PUBLIC)
+    dp, per_epoch = gan.info["dp"], gan.info["steps_per_epoch"]
+    assert 1 <= dp["planned_epochs"] < 100_000
+    assert dp["planned_steps"] == dp["planned_epochs"] * per_epoch
+    assert dp["timing"]["seconds_per_step"] > 0 and dp["timing"]["on"] == "generated rows"
+    assert dp["epochs_run"] == gan.info["epochs_run"] <= dp["planned_epochs"]
+    assert dp["steps"] == dp["epochs_run"] * per_epoch
+    assert dp["epsilon"] <= 1.0 + 1e-6
+    # The noise multiplier is the one that spends DP-SGD's share over the planned steps.
+    planned = plan(
+        DPRequest(epsilon=dp["epsilon_sgd_target"], delta=dp["delta_sgd"]),
+        n_rows=gan.info["train_rows"],
+        batch=gan.info["batch_size"],
+        steps=dp["planned_steps"],
+    )
+    assert dp["noise_multiplier"] == pytest.approx(planned["noise_multiplier"])
+    if gan.info["stopped"] == "epochs":  # the timing held: the whole ε was spent
+        assert dp["epsilon_sgd"] > 0.95 * dp["epsilon_sgd_target"]
+    # Planned for the cap instead, the same run would have spent a small part of it.
+    capped = plan(
+        DPRequest(epsilon=dp["epsilon_sgd_target"], delta=dp["delta_sgd"]),
+        n_rows=gan.info["train_rows"],
+        batch=gan.info["batch_size"],
+        steps=100_000 * per_epoch,
+    )
+    assert capped["noise_multiplier"] > 2 * dp["noise_multiplier"]
 
-    def stop() -> bool:
-        calls.append(1)
+
+def test_a_budget_that_runs_out_before_the_plan_spends_less() -> None:
+    """Epochs slower than timed (here a cancellation poll that takes 0.3 s): the budget stops
+    the run before its planned epochs, and it spends less than asked."""
+    table, _ = load("iris")
+
+    def slow_poll() -> bool:
+        time.sleep(0.3)
         return False
 
-    settings = GanSettings(epochs=200, time_budget_s=0.2, dp={"epsilon": 1.0})
+    settings = GanSettings(epochs=100_000, time_budget_s=2.0, dp={"epsilon": 1.0})
     gan = train(
-        table, target="species", seed=0, settings=settings, should_stop=stop, public=IRIS_PUBLIC
-    )
+        table, target="species", seed=0, settings=settings, should_stop=slow_poll,
+        public=IRIS_PUBLIC,
+    )  # fmt: skip
     dp = gan.info["dp"]
+    assert gan.info["stopped"] == "time_budget"
+    assert dp["epochs_run"] < dp["planned_epochs"]
     assert dp["steps"] < dp["planned_steps"]
     assert dp["epsilon"] < 1.0
+
+
+def test_epochs_for_a_budget() -> None:
+    fit = {"seconds_per_step": 0.01, "steps_per_epoch": 10}
+    assert epochs_for_budget(cap=1000, seconds_left=10.0, **fit) == 90  # 0.9 of the time
+    assert epochs_for_budget(cap=50, seconds_left=10.0, **fit) == 50
+    assert epochs_for_budget(cap=50, seconds_left=-1.0, **fit) == 1
 
 
 def test_run_records_dp_in_provenance_and_never_falls_back_to_the_copula() -> None:

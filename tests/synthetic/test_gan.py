@@ -7,7 +7,9 @@ import pytest
 
 from synthetic.checkpoint import CheckpointError
 from synthetic.gan.sample import TabularGAN
+from synthetic.gan.settings import batch_for
 from synthetic.gan.train import Cancelled, GanSettings, Progress, train
+from synthetic.table import ColumnSpec, Table
 from tests.synthetic.helpers import load
 
 TINY = GanSettings(epochs=6, evaluations=3)
@@ -128,3 +130,44 @@ def _knots(state, name: str) -> list[float]:  # type: ignore[no-untyped-def]
         for value in state:
             found += _knots(value, name)
     return found
+
+
+def test_a_large_table_gets_larger_batches_not_more_steps() -> None:
+    settings = GanSettings()
+    assert batch_for(settings, 370) == 64  # a small table: the usual batch, 5 steps
+    assert batch_for(settings, 97) == 24  # smaller still: 4 steps
+    for rows in (1700, 3250, 100_000):
+        batch = batch_for(settings, rows)
+        assert batch % settings.pac == 0
+        assert rows // batch <= settings.max_steps_per_epoch + 1
+
+
+def test_a_many_level_column_is_no_condition_but_keeps_its_frequencies() -> None:
+    """A 150-level column is left out of the conditional vector (which would otherwise be as
+    wide as it for every row); the calibration still gives its categories their frequencies,
+    and the checkpoint remembers which columns condition."""
+    rng = np.random.default_rng(0)
+    n = 1200
+    weights = 1.0 / np.arange(1, 151)
+    city = rng.choice(150, size=n, p=weights / weights.sum())
+    grade = rng.choice(["a", "b"], size=n)
+    table = Table(
+        [ColumnSpec("city", "category"), ColumnSpec("grade", "category"), ColumnSpec("x", "float")],
+        {
+            "city": np.array([f"c{c}" for c in city], dtype=object),
+            "grade": np.array(grade, dtype=object),
+            "x": rng.normal(size=n) + (grade == "a"),
+        },
+    )
+    gan = train(table, target=None, seed=0, settings=GanSettings(epochs=3, evaluations=1))
+    assert [s.column for s in gan.conditions.spans] == ["grade"]
+    assert gan.condition_for("city", "c0") is None and gan.condition_for("grade", "a")
+    loaded = TabularGAN.from_bytes(gan.to_bytes())
+    assert [s.column for s in loaded.conditions.spans] == ["grade"]
+    out = loaded.sample(20_000, np.random.default_rng(1))
+    for c in ("c0", "c1", "c9"):
+        real, got = np.mean(table["city"] == c), np.mean(out["city"] == c)
+        assert abs(got - real) < 0.25 * real, c
+    every = GanSettings(epochs=1, evaluations=1, max_condition_levels=1000)
+    wide = train(table, target=None, seed=0, settings=every)
+    assert [s.column for s in wide.conditions.spans] == ["city", "grade"]

@@ -80,6 +80,8 @@ def test_checkpoint_round_trip_and_no_training_value(mixed, fitted) -> None:  # 
     # it), and the quantile knots are smoothed: no knot is a training value.
     meta, arrays = checkpoint.unpack(data)
     assert arrays and all(name.startswith("decoder.") for name in arrays)
+    # The calibration is in the checkpoint (a bias per category, knots per score).
+    assert meta["calibration"]["logits"] and meta["calibration"]["scores"]
     for name in ("score", "income"):
         real = set(table[name][~np.isnan(table[name])].tolist())
         knots = _knots(meta, name)
