@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
-from django.test import Client
+from django.test import Client, override_settings
 
 from datadao.models import DatasetStatus, Membership, Role
 from datadao.services import dataset_set_status
 from tests.factories import DAOFactory, DatasetFactory, UserFactory
+from tests.fixtures_celery import WorkerProcess, start_worker
+from tests.ipfsnode import IpfsNode
 
 CSV_SCHEMA = {
     "columns": [
@@ -62,3 +67,16 @@ def good_csv(rows: int = 5, start: int = 0) -> bytes:
         f"{i},{i % 100}.5,{'ab'[i % 2]}" for i in range(start, start + rows)
     ]
     return ("\n".join(lines) + "\n").encode()
+
+
+@pytest.fixture
+def on_node(ipfs_node: IpfsNode, tmp_path: Path) -> Iterator[WorkerProcess]:
+    """A real worker pinning to the js-ipfs node, and this process set to read from it."""
+    with override_settings(IPFS_BACKEND="kubo", IPFS_API_URL=ipfs_node.api_url):
+        worker = start_worker(
+            tmp_path, extra_env={"IPFS_BACKEND": "kubo", "IPFS_API_URL": ipfs_node.api_url}
+        )
+        try:
+            yield worker
+        finally:
+            worker.stop()

@@ -29,8 +29,7 @@ from datadao.services import dataset_set_status
 from ipfs.backends.kubo import KuboBackend
 from tests.contributions.conftest import CSV_SCHEMA
 from tests.factories import DatasetFactory
-from tests.fixtures_celery import WorkerProcess, start_worker, wait_for
-from tests.ipfsnode import IpfsNode
+from tests.fixtures_celery import WorkerProcess, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -54,18 +53,6 @@ def private(dao):  # type: ignore[no-untyped-def]
         dao=dao, kind="tabular", schema=CSV_SCHEMA, visibility=Visibility.MEMBERS
     )
     return dataset_set_status(dataset=dataset, actor=None, status=DatasetStatus.OPEN)
-
-
-@pytest.fixture
-def on_node(ipfs_node: IpfsNode, tmp_path: Path) -> Iterator[WorkerProcess]:
-    with override_settings(IPFS_BACKEND="kubo", IPFS_API_URL=ipfs_node.api_url):
-        worker = start_worker(
-            tmp_path, extra_env={"IPFS_BACKEND": "kubo", "IPFS_API_URL": ipfs_node.api_url}
-        )
-        try:
-            yield worker
-        finally:
-            worker.stop()
 
 
 def _upload(client: Client, dataset, data: bytes):  # type: ignore[no-untyped-def]

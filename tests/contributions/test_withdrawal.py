@@ -33,8 +33,7 @@ from rewards.models import RewardEntry, RewardPolicy
 from rewards.services import epoch_close
 from tests.contributions.conftest import CSV_SCHEMA
 from tests.factories import DAOFactory, DatasetFactory, UserFactory
-from tests.fixtures_celery import WorkerProcess, start_worker, wait_for
-from tests.ipfsnode import IpfsNode
+from tests.fixtures_celery import WorkerProcess, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -98,18 +97,6 @@ def private():  # type: ignore[no-untyped-def]
     )
     RewardPolicy.objects.create(dataset=dataset, per_contribution=1000)
     return dataset_set_status(dataset=dataset, actor=None, status=DatasetStatus.OPEN)
-
-
-@pytest.fixture
-def on_node(ipfs_node: IpfsNode, tmp_path: Path) -> Iterator[WorkerProcess]:
-    with override_settings(IPFS_BACKEND="kubo", IPFS_API_URL=ipfs_node.api_url):
-        worker = start_worker(
-            tmp_path, extra_env={"IPFS_BACKEND": "kubo", "IPFS_API_URL": ipfs_node.api_url}
-        )
-        try:
-            yield worker
-        finally:
-            worker.stop()
 
 
 @pytest.mark.worker
