@@ -137,7 +137,14 @@ def _record(ids: list[int], datasets: dict[str, Any]) -> dict[str, Any]:
             field.attname: getattr(c, field.attname)
             for field in Contribution._meta.concrete_fields
             if field.attname
-            not in ("id", "storage_name", "created_at", "status_changed_at", "dataset_id")
+            not in (
+                "id",
+                "storage_name",
+                "created_at",
+                "status_changed_at",
+                "dataset_id",
+                "request_id",
+            )
         }
         row["near_duplicate_of_id"] = place.get(c.near_duplicate_of_id)
         row["reasons"] = [
