@@ -308,6 +308,8 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-stuck-work": {"task": "datadao.tasks.sweep", "schedule": SWEEP_INTERVAL_SECONDS},
     "worker-heartbeat": {"task": "datadao.tasks.heartbeat", "schedule": 30.0},
     "audit-pins": {"task": "ipfs.tasks.audit_pins", "schedule": PIN_AUDIT_INTERVAL_SECONDS},
+    # The embedded store's unpinned blocks (withdrawn contributions', replaced files').
+    "collect-garbage": {"task": "ipfs.tasks.collect_garbage", "schedule": 24 * 3600.0},
     "close-due-epochs": {"task": "rewards.tasks.close_due_epochs", "schedule": 3600.0},
     "release-expired-holds": {"task": "labeling.tasks.release_expired_holds", "schedule": 60.0},
     "fold-tallies": {"task": "contributions.tasks.fold_tallies", "schedule": 10.0},

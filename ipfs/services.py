@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from typing import IO, BinaryIO
+from typing import IO, Any, BinaryIO
 
 from django.db import transaction
 from django.db.models import F
@@ -133,3 +133,24 @@ def pin_audit_run(*, sample_size: int = 100) -> PinAuditRun:
     with transaction.atomic():
         run.save()
     return run
+
+
+def garbage_collect(*, grace_seconds: float, dry_run: bool = False) -> dict[str, Any]:
+    """Delete the embedded store's blocks that no pin reaches (``EmbeddedBackend
+    .collect_garbage``); a Kubo node collects its own (``ipfs repo gc``)."""
+    backend = get_backend()
+    collect = getattr(backend, "collect_garbage", None)
+    if collect is None:
+        return {"skipped": "the IPFS node collects its own garbage (ipfs repo gc)"}
+    report = collect(grace_seconds=grace_seconds, dry_run=dry_run)
+    if report["problems"]:
+        logger.error("garbage collection stopped, nothing deleted: %s", report["problems"][:5])
+    else:
+        logger.info(
+            "garbage collection: %s blocks deleted (%s bytes), %s kept, %s too recent",
+            report["deleted"],
+            report["deleted_bytes"],
+            report["kept"],
+            report["too_recent"],
+        )
+    return report

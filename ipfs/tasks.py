@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import shared_task
 
-from ipfs.services import pin_audit_run
+from ipfs.services import garbage_collect, pin_audit_run
 
 
 @shared_task(acks_late=True)
@@ -15,3 +17,9 @@ def audit_pins(sample_size: int = 100) -> dict[str, int]:
     """
     run = pin_audit_run(sample_size=sample_size)
     return {"run": run.pk, "checked": run.checked, "missing": run.missing}
+
+
+@shared_task(acks_late=True)
+def collect_garbage(grace_seconds: float = 3600.0) -> dict[str, Any]:
+    """Delete the embedded store's unpinned blocks (idempotent: a repeat finds less)."""
+    return garbage_collect(grace_seconds=grace_seconds)

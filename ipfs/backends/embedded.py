@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
@@ -45,8 +46,7 @@ class EmbeddedBackend:
 
     ``fsync=True`` makes every write durable before it is renamed into place (and the
     rename durable after); off by default because it costs a disk flush per 256 KiB.
-    Blocks are never deleted: unpinning only drops the pin (there is no garbage
-    collector yet).
+    Unpinning only drops the pin; ``collect_garbage`` deletes the blocks no pin reaches.
     """
 
     def __init__(self, root: Path | str, *, fsync: bool = False) -> None:
@@ -111,6 +111,9 @@ class EmbeddedBackend:
             self._shards.add(shard)
         try:
             if path.stat().st_size == sum(len(p) for p in parts):
+                # Re-used: fresh again, so a garbage collection running now keeps it
+                # (``collect_garbage``'s grace period).
+                os.utime(path)
                 return
         except FileNotFoundError:
             pass
@@ -155,7 +158,8 @@ class EmbeddedBackend:
         root = _parse(cid)
         if self._pin_path(root).exists():
             return
-        problems = self._problems(root)
+        # Each block is touched as it is checked: a garbage collection running now keeps it.
+        problems = self._walk(root, lambda c, block: os.utime(self._block_path(c)))
         if problems:
             shown = "; ".join(text for _, text in problems[:_PIN_PROBLEMS_SHOWN])
             more = len(problems) - _PIN_PROBLEMS_SHOWN
@@ -295,6 +299,73 @@ class EmbeddedBackend:
             for root in roots:
                 self.pin(root)
         return roots
+
+    # --- garbage collection -------------------------------------------------------------
+
+    def _reachable(self) -> tuple[set[str], list[str]]:
+        """The block file names every pin reaches, and the problems met on the way. Raw
+        leaves are not read: a link names them."""
+        names: set[str] = set()
+        problems: list[str] = []
+        for pinned in list(self.pinned()):
+            stack = [_parse(pinned)]
+            while stack:
+                cid = stack.pop()
+                name = b32encode(cid.multihash)
+                if name in names:
+                    continue
+                names.add(name)
+                if cid.codec == RAW:
+                    continue
+                try:
+                    stack.extend(links_of(cid, self.get_block(cid)))
+                except (IpfsNotFound, IpfsCorrupt, UnixfsError) as exc:
+                    problems.append(f"{pinned}: {exc}")
+        return names, problems
+
+    def collect_garbage(
+        self, *, grace_seconds: float = 3600.0, dry_run: bool = False
+    ) -> dict[str, int | list[str]]:
+        """Delete the blocks no pin reaches, if older than ``grace_seconds``.
+
+        Safe against a concurrent add or pin of the same blocks: a block written, re-used
+        (``put_block``) or checked for a pin (``pin``) is fresh, and the grace period keeps
+        it whatever the pins said when the collection looked. A pinned DAG with a missing or
+        unreadable block stops the collection before anything is deleted (what its children
+        are cannot be known). Returns what was found and deleted.
+        """
+        reachable, problems = self._reachable()
+        report: dict[str, int | list[str]] = {
+            "pins": len(list(self.pinned())),
+            "kept": 0,
+            "deleted": 0,
+            "deleted_bytes": 0,
+            "too_recent": 0,
+            "problems": problems,
+        }
+        if problems:
+            return report
+        cutoff = time.time() - grace_seconds
+        for shard in os.scandir(self._blocks):
+            if not shard.is_dir():
+                continue
+            for entry in os.scandir(shard.path):
+                if entry.name in reachable:
+                    report["kept"] += 1  # type: ignore[operator]
+                    continue
+                try:
+                    info = entry.stat()
+                except FileNotFoundError:
+                    continue
+                if info.st_mtime >= cutoff:
+                    report["too_recent"] += 1  # type: ignore[operator]
+                    continue
+                if not dry_run:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(entry.path)
+                report["deleted"] += 1  # type: ignore[operator]
+                report["deleted_bytes"] += info.st_size  # type: ignore[operator]
+        return report
 
     # --- pins -------------------------------------------------------------------------
 
