@@ -20,14 +20,10 @@ from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
-DOMAIN_NAME = "datadao"
-DOMAIN_VERSION = "1"
+from datadao.eip712 import DOMAIN_TYPE, domain
+
 PROOF_TYPES = {
-    "EIP712Domain": [
-        {"name": "name", "type": "string"},
-        {"name": "version", "type": "string"},
-        {"name": "chainId", "type": "uint256"},
-    ],
+    "EIP712Domain": DOMAIN_TYPE,
     "ContributionProof": [
         {"name": "daoId", "type": "bytes32"},
         {"name": "datasetId", "type": "bytes32"},
@@ -92,7 +88,7 @@ def typed_data(fields: ProofFields, *, chain_id: int) -> dict[str, Any]:
     return {
         "types": PROOF_TYPES,
         "primaryType": "ContributionProof",
-        "domain": {"name": DOMAIN_NAME, "version": DOMAIN_VERSION, "chainId": chain_id},
+        "domain": domain(chain_id),
         "message": {
             "daoId": fields.dao_id,
             "datasetId": dataset_id_bytes32(fields.dataset_pk),

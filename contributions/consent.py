@@ -14,14 +14,11 @@ from typing import Any
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 
-from contributions.attestation import DOMAIN_NAME, DOMAIN_VERSION, dataset_id_bytes32
+from contributions.attestation import dataset_id_bytes32
+from datadao.eip712 import DOMAIN_TYPE, domain
 
 WITHDRAWAL_TYPES = {
-    "EIP712Domain": [
-        {"name": "name", "type": "string"},
-        {"name": "version", "type": "string"},
-        {"name": "chainId", "type": "uint256"},
-    ],
+    "EIP712Domain": DOMAIN_TYPE,
     "ConsentWithdrawal": [
         {"name": "daoId", "type": "bytes32"},
         {"name": "datasetId", "type": "bytes32"},
@@ -60,7 +57,7 @@ def typed_data(withdrawal: Withdrawal, *, chain_id: int) -> dict[str, Any]:
     return {
         "types": WITHDRAWAL_TYPES,
         "primaryType": "ConsentWithdrawal",
-        "domain": {"name": DOMAIN_NAME, "version": DOMAIN_VERSION, "chainId": chain_id},
+        "domain": domain(chain_id),
         "message": {
             "daoId": withdrawal.dao_id,
             "datasetId": dataset_id_bytes32(withdrawal.dataset_pk),

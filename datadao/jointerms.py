@@ -26,20 +26,15 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils import is_address, to_checksum_address
 
+from datadao.eip712 import DOMAIN_NAME, DOMAIN_TYPE, DOMAIN_VERSION, domain
 from datadao.errors import ApplicationError
 
-DOMAIN_NAME = "datadao"
-DOMAIN_VERSION = "1"
 PRIMARY_TYPE = "JoinTerms"
 # How old a signed acceptance may be when it arrives, and how far ahead a wallet's clock may be.
 MAX_AGE_SECONDS = 600
 MAX_SKEW_SECONDS = 60
 TYPES = {
-    "EIP712Domain": [
-        {"name": "name", "type": "string"},
-        {"name": "version", "type": "string"},
-        {"name": "chainId", "type": "uint256"},
-    ],
+    "EIP712Domain": DOMAIN_TYPE,
     PRIMARY_TYPE: [
         {"name": "member", "type": "address"},
         {"name": "daoId", "type": "bytes32"},
@@ -86,7 +81,7 @@ def typed_data(expected: Expected, *, issued_at: int) -> dict[str, Any]:
     return {
         "types": {name: [dict(f) for f in fields] for name, fields in TYPES.items()},
         "primaryType": PRIMARY_TYPE,
-        "domain": {"name": DOMAIN_NAME, "version": DOMAIN_VERSION, "chainId": expected.chain_id},
+        "domain": domain(expected.chain_id),
         "message": {
             "member": expected.member,
             "daoId": expected.dao_id,

@@ -32,19 +32,14 @@ from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 from eth_utils import is_address, to_checksum_address
 
+from datadao.eip712 import DOMAIN_NAME, DOMAIN_TYPE, DOMAIN_VERSION, domain
 from datadao.errors import ApplicationError
 
-DOMAIN_NAME = "datadao"
-DOMAIN_VERSION = "1"
 PRIMARY_TYPE = "AccessGrant"
 SCOPES = ("download", "query")
 UINT256_MAX = 2**256 - 1
 TYPES = {
-    "EIP712Domain": [
-        {"name": "name", "type": "string"},
-        {"name": "version", "type": "string"},
-        {"name": "chainId", "type": "uint256"},
-    ],
+    "EIP712Domain": DOMAIN_TYPE,
     PRIMARY_TYPE: [
         {"name": "grantee", "type": "address"},
         {"name": "daoId", "type": "bytes32"},
@@ -105,7 +100,7 @@ def typed_data(grant: Grant, *, chain_id: int) -> dict[str, Any]:
     return {
         "types": {name: [dict(f) for f in fields] for name, fields in TYPES.items()},
         "primaryType": PRIMARY_TYPE,
-        "domain": {"name": DOMAIN_NAME, "version": DOMAIN_VERSION, "chainId": chain_id},
+        "domain": domain(chain_id),
         "message": {
             "grantee": grant.grantee,
             "daoId": grant.dao_id,

@@ -13,14 +13,10 @@ from typing import Any
 
 from eth_utils import keccak
 
-from contributions.attestation import DOMAIN_NAME, DOMAIN_VERSION
+from datadao.eip712 import DOMAIN_TYPE, domain
 
 QUERY_TYPES = {
-    "EIP712Domain": [
-        {"name": "name", "type": "string"},
-        {"name": "version", "type": "string"},
-        {"name": "chainId", "type": "uint256"},
-    ],
+    "EIP712Domain": DOMAIN_TYPE,
     "QueryAttestation": [
         {"name": "daoId", "type": "bytes32"},
         {"name": "releaseCid", "type": "string"},
@@ -43,7 +39,7 @@ def typed_data(
     return {
         "types": QUERY_TYPES,
         "primaryType": "QueryAttestation",
-        "domain": {"name": DOMAIN_NAME, "version": DOMAIN_VERSION, "chainId": chain_id},
+        "domain": domain(chain_id),
         "message": {
             "daoId": dao_id,
             "releaseCid": release_cid,
