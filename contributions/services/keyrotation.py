@@ -21,11 +21,12 @@ from datadao.sealing import SealError, WrappedKey, rewrap
 logger = logging.getLogger(__name__)
 
 BATCH = 500
-_PHASES = (("contributions", Contribution), ("releases", Release), ("sealed pins", SealedPin))
+# Every model holding sealed keys, in the order a sweep walks them.
+PHASES = (("contributions", Contribution), ("releases", Release), ("sealed pins", SealedPin))
 
 
 def _sealed_count() -> int:
-    return sum(model.objects.exclude(sealed_key="").count() for _, model in _PHASES)
+    return sum(model.objects.exclude(sealed_key="").count() for _, model in PHASES)
 
 
 def key_rotation_start() -> tuple[KeyRotation, bool]:
@@ -59,8 +60,8 @@ def key_rotation_step(*, rotation_id: int, batch: int = BATCH) -> KeyRotation | 
         # A KEK put first while the sweep ran: start over toward it, so that "done" means
         # every key is under the current KEK.
         rotation.kek_id = ring.current.kek_id
-        rotation.phase, rotation.after = _PHASES[0][0], 0
-    model: type[Model] = dict(_PHASES)[rotation.phase]
+        rotation.phase, rotation.after = PHASES[0][0], 0
+    model: type[Model] = dict(PHASES)[rotation.phase]
     rows = list(
         model.objects.select_for_update(of=("self",))
         .filter(pk__gt=rotation.after)
@@ -87,7 +88,7 @@ def key_rotation_step(*, rotation_id: int, batch: int = BATCH) -> KeyRotation | 
             rotation.rewrapped += 1
     if changed:
         model.objects.bulk_update(changed, ["sealed_key"])
-    phases = [name for name, _ in _PHASES]
+    phases = [name for name, _ in PHASES]
     if len(rows) == batch:
         rotation.after = rows[-1].pk
     elif rotation.phase != phases[-1]:

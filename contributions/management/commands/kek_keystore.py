@@ -13,7 +13,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from contributions.models import Contribution, Release, SealedPin
+from contributions.services.keyrotation import PHASES
 from datadao.keys import kek_keystore_write, new_kek_id
 from datadao.sealing import Kek, KekConfigError, KekRing, open_keystore
 
@@ -97,7 +97,4 @@ def _open(path: Path, password: str) -> KekRing:
 
 def _uses(kek_id: str) -> int:
     prefix = f"v1.{kek_id}."
-    return sum(
-        model.objects.filter(sealed_key__startswith=prefix).count()
-        for model in (Contribution, Release, SealedPin)
-    )
+    return sum(model.objects.filter(sealed_key__startswith=prefix).count() for _, model in PHASES)
