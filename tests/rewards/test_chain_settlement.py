@@ -423,3 +423,19 @@ def test_the_console_warns_when_the_contract_cannot_cover_what_is_owed(chain: Ch
     watch.watch_dao(dao_id=dao.pk)
     settlement = dao_settlement(dao=dao)
     assert settlement.balance == 0 and settlement.owed > 0 and settlement.underfunded
+
+
+def test_the_epochs_page_shows_owed_paid_and_balance_per_dao(
+    chain: ChainNode, client: Any
+) -> None:
+    dataset = DatasetFactory()
+    RewardPolicy.objects.create(dataset=dataset, per_contribution=10**18)
+    token = _deploy_token(chain.web3())
+    call_command("rewards_deploy", dao=dataset.dao.slug, rpc=chain.url, token=token)
+    dao = DAO.objects.get(pk=dataset.dao.pk)
+    _closed_epoch(dao)
+    watch.watch_dao(dao_id=dao.pk)
+    client.force_login(dao.creator)
+    page = client.get("/admin/rewards/epoch/").content.decode()
+    assert "Settlement on chain" in page and dao.reward_contract_address in page
+    assert "cannot cover what is still owed" in page
