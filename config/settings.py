@@ -240,6 +240,11 @@ PIN_AUDIT_INTERVAL_SECONDS = env.int("PIN_AUDIT_INTERVAL_SECONDS", default=3600)
 SIGNER_KEY_VARIABLES = {
     "validator": ("VALIDATOR_KEY", "VALIDATOR_KEYSTORE", "VALIDATOR_PASSWORD"),
     "rewards": ("REWARD_SIGNER_KEY", "REWARD_SIGNER_KEYSTORE", "REWARD_SIGNER_PASSWORD"),
+    # Pays gas: sends setEpochRoot for closed epochs (rewards.relay). Holds no authority over
+    # payouts: the contract checks the rewards signer's signature on every root.
+    "relayer": ("RELAYER_KEY", "RELAYER_KEYSTORE", "RELAYER_PASSWORD"),
+    # Deploys distributors (manage.py rewards_deploy); needed only while deploying.
+    "deployer": ("DEPLOYER_KEY", "DEPLOYER_KEYSTORE", "DEPLOYER_PASSWORD"),
 }
 
 
@@ -262,6 +267,33 @@ def _chain_rpc_urls(value: str) -> dict[int, str]:
 
 CHAIN_RPC_URLS: dict[int, object] = _chain_rpc_urls(env.str("CHAIN_RPC_URLS", default=""))
 CHAIN_RPC_TIMEOUT_SECONDS = env.float("CHAIN_RPC_TIMEOUT_SECONDS", default=10.0)
+
+
+def _chain_ints(name: str, value: str) -> dict[int, int]:
+    pairs = {}
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        chain, sep, number = item.partition("=")
+        if not (sep and chain.strip().isdigit() and number.strip().isdigit()):
+            raise environ.ImproperlyConfigured(
+                f"{name}: {item!r} is not CHAIN_ID=NUMBER (pairs separated by commas)."
+            )
+        pairs[int(chain)] = int(number)
+    return pairs
+
+
+# Blocks an event must be buried under before the chain reader counts it as final, per chain
+# ("CHAIN_ID=N" pairs); chains not listed use CHAIN_CONFIRMATIONS_DEFAULT. Until then a claim
+# shows as pending, and a reorganisation inside that depth is rolled back and read again.
+CHAIN_CONFIRMATIONS: dict[int, int] = _chain_ints(
+    "CHAIN_CONFIRMATIONS", env.str("CHAIN_CONFIRMATIONS", default="1=12,11155111=6")
+)
+CHAIN_CONFIRMATIONS_DEFAULT = env.int("CHAIN_CONFIRMATIONS_DEFAULT", default=12)
+# The most blocks one eth_getLogs call asks for (public endpoints cap ranges).
+CHAIN_LOG_BLOCK_RANGE = env.int("CHAIN_LOG_BLOCK_RANGE", default=2000)
+# How often the chain reader polls every distributor.
+CHAIN_WATCH_INTERVAL_SECONDS = env.float("CHAIN_WATCH_INTERVAL_SECONDS", default=15.0)
+# A relayed transaction not mined after this long is replaced (same nonce, higher fees).
+CHAIN_TX_REPLACE_AFTER_SECONDS = env.int("CHAIN_TX_REPLACE_AFTER_SECONDS", default=180)
 
 # --- Celery -------------------------------------------------------------------------------------
 # Built in config/celeryconf.py so the reliability rules (acks_late, visibility timeout
@@ -311,6 +343,10 @@ CELERY_BEAT_SCHEDULE = {
     # The embedded store's unpinned blocks (withdrawn contributions', replaced files').
     "collect-garbage": {"task": "ipfs.tasks.collect_garbage", "schedule": 24 * 3600.0},
     "close-due-epochs": {"task": "rewards.tasks.close_due_epochs", "schedule": 3600.0},
+    # The chain reader (only DAOs with a contract on a chain in CHAIN_RPC_URLS) and the check
+    # of what it read against what was signed.
+    "chain-watch": {"task": "rewards.tasks.chain_watch", "schedule": CHAIN_WATCH_INTERVAL_SECONDS},
+    "chain-reconcile": {"task": "rewards.tasks.chain_reconcile", "schedule": 3600.0},
     "release-expired-holds": {"task": "labeling.tasks.release_expired_holds", "schedule": 60.0},
     "fold-tallies": {"task": "contributions.tasks.fold_tallies", "schedule": 10.0},
 }

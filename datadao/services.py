@@ -214,7 +214,7 @@ def dao_create(
 
 
 @transaction.atomic
-def dao_update(*, dao: DAO, actor: User, **changes: Any) -> DAO:
+def dao_update(*, dao: DAO, actor: User | None, **changes: Any) -> DAO:
     """Change a DAO's editable fields; the slug, creator and ``onchain_id`` never change.
 
     A new reward contract (or chain) is refused when another DAO uses that contract on that

@@ -17,7 +17,9 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from datadao.admin import DaoScopedAdmin, ReadOnlyAdminMixin, short_hex
+from datadao.models import DAO
 from rewards import services
+from rewards.selectors import dao_settlement
 from rewards.models import Allocation, Epoch, EpochStatus, RewardEntry, RewardPolicy, Voucher
 from rewards.units import format_amount, format_units, parse_units
 
@@ -211,6 +213,34 @@ class EpochAdmin(ReadOnly):
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         return super().get_actions(request) if self._scoped(request, "view") else {}
+
+    # Above the epochs: per DAO with a reward contract, what closed epochs owe, what the chain
+    # reader saw paid, and the contract's token balance, with a warning when it cannot cover
+    # what is still owed.
+    change_list_template = "admin/rewards/epoch/change_list.html"
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None):  # type: ignore[no-untyped-def]
+        daos = DAO.objects.exclude(reward_contract_address="").order_by("name")
+        if not request.user.is_superuser:
+            daos = daos.filter(pk__in=self._dao_ids(request))
+        rows = []
+        for dao in daos[:50]:
+            settlement = dao_settlement(dao=dao)
+            rows.append(
+                {
+                    "dao": dao,
+                    "owed": _tokens(settlement.owed, dao),
+                    "paid": _tokens(settlement.paid, dao),
+                    "outstanding": _tokens(settlement.outstanding, dao),
+                    "balance": _tokens(settlement.balance, dao)
+                    if settlement.balance is not None
+                    else None,
+                    "balance_block": settlement.balance_block,
+                    "underfunded": settlement.underfunded,
+                }
+            )
+        extra_context = {**(extra_context or {}), "settlements": rows}
+        return super().changelist_view(request, extra_context)
 
     def get_urls(self) -> list[Any]:
         close = self.admin_site.admin_view(self.close_view)

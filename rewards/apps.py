@@ -25,3 +25,17 @@ class RewardsConfig(AppConfig):
                 "proof, your vouchers",
             )
         )
+        # A closed epoch whose root is not on chain yet is relayed again (idempotent).
+        from datadao import sweeper
+
+        def _relay(epoch_id: int) -> None:
+            from rewards.tasks import relay_epoch_root
+
+            relay_epoch_root.delay(epoch_id)
+
+        def _unrelayed(cutoff, limit):  # type: ignore[no-untyped-def]
+            from rewards.relay import epochs_to_relay
+
+            return epochs_to_relay(closed_before=cutoff, limit=limit)
+
+        sweeper.register(sweeper.Sweep("epoch-relay", _unrelayed, _relay))

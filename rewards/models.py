@@ -246,3 +246,136 @@ class RoyaltyPayment(models.Model):
 
     def __str__(self) -> str:
         return f"royalty {self.payment_key}: {self.amount}"
+
+
+# --- settlement on chain ------------------------------------------------------------------------
+
+
+class ChainTxKind(models.TextChoices):
+    SET_ROOT = "set_root", "setEpochRoot"
+
+
+class ChainTxStatus(models.TextChoices):
+    SENT = "sent", "Sent, not mined"
+    MINED = "mined", "Mined"
+    REPLACED = "replaced", "Replaced by a higher-fee transaction of the same nonce"
+    FAILED = "failed", "Reverted or dropped"
+
+
+class ChainTx(models.Model):
+    """One transaction the platform signed, recorded *before* it is broadcast: a crash between
+    the two is recovered by broadcasting the same bytes (one hash) again, never by signing a
+    second transaction. A replacement re-signs the same nonce, so at most one of them mines."""
+
+    dao = models.ForeignKey(DAO, on_delete=models.PROTECT, related_name="chain_txs")
+    kind = models.CharField(max_length=16, choices=ChainTxKind.choices)
+    epoch = models.ForeignKey(
+        Epoch, null=True, blank=True, on_delete=models.PROTECT, related_name="chain_txs"
+    )
+    chain_id = models.PositiveBigIntegerField()
+    sender = models.CharField(max_length=42)
+    nonce = models.PositiveBigIntegerField()
+    tx_hash = models.CharField(max_length=66, unique=True)
+    raw = models.TextField(help_text="The signed transaction (public once broadcast).")
+    max_fee = Uint256Field()
+    priority_fee = Uint256Field()
+    gas = models.PositiveBigIntegerField()
+    status = models.CharField(
+        max_length=8, choices=ChainTxStatus.choices, default=ChainTxStatus.SENT
+    )
+    sent_at = models.DateTimeField(default=timezone.now)
+    mined_at = models.DateTimeField(null=True, blank=True)
+    block_number = models.PositiveBigIntegerField(null=True, blank=True)
+    problem = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-sent_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=ChainTxStatus.values), name="chain_tx_status_valid"
+            ),
+            # One live transaction per epoch and kind: a second relay finds it and waits on it.
+            models.UniqueConstraint(
+                fields=["epoch", "kind"],
+                condition=models.Q(status__in=["sent", "mined"]),
+                name="chain_tx_one_live",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.tx_hash}"
+
+
+class ChainNonce(models.Model):
+    """The next nonce the platform will use for one sending account on one chain; locked while
+    a transaction is signed, so two relays never sign the same nonce for different work."""
+
+    chain_id = models.PositiveBigIntegerField()
+    address = models.CharField(max_length=42)
+    next_nonce = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["chain_id", "address"], name="chain_nonce_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.address}@{self.chain_id} next nonce {self.next_nonce}"
+
+
+class ChainCursor(models.Model):
+    """How far the chain reader has read one distributor: every event in blocks up to ``block``
+    is stored as final; ``block_hash`` is that block's hash as read, so a reorganisation deeper
+    than the confirmations is noticed and rolled back."""
+
+    dao = models.ForeignKey(DAO, on_delete=models.CASCADE, related_name="chain_cursors")
+    chain_id = models.PositiveBigIntegerField()
+    address = models.CharField(max_length=42)
+    block = models.BigIntegerField(help_text="Last block read as final (-1: none yet).")
+    block_hash = models.CharField(max_length=66, blank=True)
+    head = models.PositiveBigIntegerField(default=0, help_text="Chain head at the last read.")
+    token_balance = Uint256Field(null=True, blank=True)
+    balance_block = models.PositiveBigIntegerField(null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["chain_id", "address"], name="chain_cursor_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.address}@{self.chain_id} block {self.block}"
+
+
+class ChainEvent(models.Model):
+    """One event a distributor emitted. ``confirmed`` once buried under the chain's
+    confirmations; until then it is replaced by every read, so a reorganised block's events
+    disappear with it."""
+
+    dao = models.ForeignKey(DAO, on_delete=models.CASCADE, related_name="chain_events")
+    chain_id = models.PositiveBigIntegerField()
+    address = models.CharField(max_length=42)
+    name = models.CharField(max_length=32)
+    block_number = models.PositiveBigIntegerField()
+    block_hash = models.CharField(max_length=66)
+    tx_hash = models.CharField(max_length=66)
+    log_index = models.PositiveIntegerField()
+    epoch = models.PositiveBigIntegerField(null=True, blank=True)
+    account = models.CharField(max_length=42, blank=True)
+    amount = Uint256Field(null=True, blank=True)
+    args = models.JSONField()
+    confirmed = models.BooleanField(default=False)
+    seen_at = models.DateTimeField(default=timezone.now)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["block_number", "log_index"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["chain_id", "tx_hash", "log_index"], name="chain_event_once"
+            ),
+        ]
+        indexes = [models.Index(fields=["dao", "name", "epoch"], name="chain_event_by_epoch")]
+
+    def __str__(self) -> str:
+        return f"{self.name} in block {self.block_number}"

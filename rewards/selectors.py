@@ -182,3 +182,96 @@ def royalty_credits(*, account: User, limit: int = 200) -> list[RoyaltyCredit]:
             )
         )
     return credits
+
+
+# --- settlement on chain ------------------------------------------------------------------------
+
+UNCLAIMED, PENDING, PAID = "unclaimed", "pending", "paid"
+
+
+@dataclass(frozen=True)
+class ClaimState:
+    """What the chain reader has seen of one allocation: ``paid`` (a final ``Claimed`` event),
+    ``pending`` (in a block not yet buried under the confirmations) or ``unclaimed``; and
+    whether its epoch's root is on chain, so it can be claimed at all."""
+
+    state: str
+    tx_hash: str = ""
+    root_on_chain: bool = False
+
+
+def claim_states(allocations: list[Any]) -> dict[int, ClaimState]:
+    """Per allocation id; allocations of DAOs without a contract are simply unclaimed."""
+    from rewards.models import ChainEvent
+
+    epochs = {
+        (a.epoch.dao_id, a.epoch.number)
+        for a in allocations
+        if a.epoch.dao.reward_contract_address
+    }
+    if not epochs:  # no contract, nothing on chain: no query
+        return {a.pk: ClaimState(UNCLAIMED) for a in allocations}
+    found = ChainEvent.objects.filter(
+        dao_id__in={d for d, _ in epochs},
+        epoch__in={n for _, n in epochs},
+        name__in=["Claimed", "EpochRootSet"],
+    ).values_list("dao_id", "epoch", "name", "account", "confirmed", "tx_hash", "address")
+    claims: dict[tuple[int, int, str], tuple[bool, str]] = {}
+    roots: set[tuple[int, int]] = set()
+    contract_of = {a.epoch.dao_id: a.epoch.dao.reward_contract_address.lower() for a in allocations}
+    for dao_id, epoch, name, account, confirmed, tx_hash, address in found:
+        if address != contract_of.get(dao_id):
+            continue  # events of a contract the DAO no longer uses
+        if name == "EpochRootSet":
+            roots.add((dao_id, epoch))
+        else:
+            claims[(dao_id, epoch, account.lower())] = (confirmed, tx_hash)
+    states = {}
+    for a in allocations:
+        key = (a.epoch.dao_id, a.epoch.number)
+        seen = claims.get((*key, a.account.lower()))
+        if seen is None:
+            states[a.pk] = ClaimState(UNCLAIMED, root_on_chain=key in roots)
+        else:
+            states[a.pk] = ClaimState(PAID if seen[0] else PENDING, seen[1], True)
+    return states
+
+
+@dataclass(frozen=True)
+class DaoSettlement:
+    """Per DAO: what closed epochs owe, what the chain shows paid, and the contract's balance
+    as last read (None when never read)."""
+
+    owed: int
+    paid: int
+    balance: int | None
+    balance_block: int | None
+
+    @property
+    def outstanding(self) -> int:
+        return self.owed - self.paid
+
+    @property
+    def underfunded(self) -> bool:
+        return self.balance is not None and self.balance < self.outstanding
+
+
+def dao_settlement(*, dao: DAO) -> DaoSettlement:
+    from rewards.models import ChainCursor, ChainEvent, Epoch, EpochStatus
+
+    owed = Epoch.objects.filter(dao=dao, status=EpochStatus.CLOSED).aggregate(t=Sum("total"))["t"]
+    paid = ChainEvent.objects.filter(
+        dao=dao,
+        address=dao.reward_contract_address.lower(),
+        name="Claimed",
+        confirmed=True,
+    ).aggregate(t=Sum("amount"))["t"]
+    cursor = ChainCursor.objects.filter(
+        chain_id=dao.chain_id, address=dao.reward_contract_address.lower()
+    ).first()
+    return DaoSettlement(
+        owed=int(owed or 0),
+        paid=int(paid or 0),
+        balance=int(cursor.token_balance) if cursor and cursor.token_balance is not None else None,
+        balance_block=cursor.balance_block if cursor else None,
+    )

@@ -17,6 +17,8 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from datadao.chain import chain_readable
+from datadao.dispatch import send_on_commit
 from datadao.errors import ApplicationError
 from datadao.keys import load_signer
 from datadao.models import DAO, User
@@ -420,6 +422,8 @@ def epoch_close(
         obj=epoch,
         details={"root": tree.root, "total": str(total), "accounts": len(values), "cid": pin.cid},
     )
+    if dao.reward_contract_address and chain_readable(dao.chain_id):
+        send_on_commit("rewards.tasks.relay_epoch_root", epoch.pk)
     return epoch
 
 

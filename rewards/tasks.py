@@ -54,3 +54,50 @@ def close_demo_epoch(self, dao_id: int, expected_credits: int) -> int | None:  #
     if RewardEntry.objects.filter(dao=dao, epoch__isnull=True).count() < expected_credits:
         raise self.retry(countdown=5)
     return services.epoch_close(dao=dao, actor=None).pk
+
+
+# --- settlement on chain ------------------------------------------------------------------------
+
+# How often a relay that awaits mining looks again.
+RELAY_POLL_SECONDS = 15
+
+
+@shared_task(bind=True, acks_late=True, max_retries=None)
+def relay_epoch_root(self, epoch_id: int) -> str:  # type: ignore[no-untyped-def]
+    """Relay one closed epoch's root; polls while its transaction awaits mining. Idempotent:
+    a root already on chain is recognised, a sent transaction is followed, never re-signed
+    (``rewards.relay``). The sweeper re-dispatches an epoch whose relay stopped."""
+    from rewards import relay
+
+    try:
+        outcome = relay.epoch_relay(epoch_id=epoch_id)
+    except relay.RelayRefused as exc:
+        logger.error("epoch %s not relayed: %s", epoch_id, exc)
+        return "refused"
+    except ImproperlyConfigured as exc:
+        logger.error("epoch %s not relayed: %s", epoch_id, exc)
+        return "no relayer key"
+    except Exception as exc:  # transport: the node is down or slow
+        logger.warning("relay of epoch %s will retry: %s", epoch_id, exc)
+        raise self.retry(countdown=RELAY_POLL_SECONDS * 4) from exc
+    if outcome.state == "pending":
+        raise self.retry(countdown=RELAY_POLL_SECONDS)
+    return outcome.state
+
+
+@shared_task(acks_late=True)
+def chain_watch() -> dict[str, int]:
+    """One pass of the chain reader over every DAO's distributor (``rewards.watch``)."""
+    from rewards import watch
+
+    results = watch.watch_all()
+    return {r.dao: r.final_events + r.pending_events for r in results}
+
+
+@shared_task(acks_late=True)
+def chain_reconcile() -> int:
+    """Compare closed epochs with what the chain shows (``rewards.reconcile``); returns the
+    number of findings (each logged as an error and audited once)."""
+    from rewards import reconcile
+
+    return len(reconcile.reconcile().findings)

@@ -9,11 +9,13 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
+from eth_abi import encode as abi_encode
+from eth_utils import keccak
 
 from datadao.http import json_error
 from datadao.models import MANAGER_ROLES, Membership
 from rewards.models import Allocation, Voucher
-from rewards.selectors import RoyaltyCredit, rewards_accrued, royalty_credits
+from rewards.selectors import RoyaltyCredit, claim_states, rewards_accrued, royalty_credits
 from rewards.units import format_amount, format_units
 
 
@@ -62,6 +64,22 @@ def allocation_claim(allocation: Allocation) -> dict[str, Any]:
         )
     claim["dumpCid"] = epoch.dump_cid
     return claim
+
+
+# claim(uint256,uint256,bytes32[]): the distributor's selector for a Merkle claim.
+CLAIM_SELECTOR = keccak(text="claim(uint256,uint256,bytes32[])")[:4]
+
+
+def claim_call_data(allocation: Allocation) -> str:
+    """The calldata of ``claim(epoch, amount, proof)`` for this allocation: the page's claim
+    button hands it to the member's wallet (EIP-1193 ``eth_sendTransaction``), which shows and
+    signs it; the contract pays only ``msg.sender``'s leaf, so nobody else can use it."""
+    proof = [bytes.fromhex(p.removeprefix("0x")) for p in allocation.proof]
+    encoded = abi_encode(
+        ["uint256", "uint256", "bytes32[]"],
+        [allocation.epoch.number, int(allocation.amount), proof],
+    )
+    return "0x" + (CLAIM_SELECTOR + encoded).hex()
 
 
 def _not_found(what: str, pk: int) -> JsonResponse:
@@ -118,7 +136,12 @@ def my_rewards(request: HttpRequest) -> HttpResponse:
         .select_related("dao")
         .order_by("-created_at")[:200]
     )
-    rows = [(a, json.dumps(allocation_claim(a), indent=1)) for a in allocations]
+    allocations = list(allocations)
+    states = claim_states(allocations)
+    rows = [
+        (a, json.dumps(allocation_claim(a), indent=1), states.get(a.pk), claim_call_data(a))
+        for a in allocations
+    ]
     context = {
         "rows": rows,
         "vouchers": vouchers,

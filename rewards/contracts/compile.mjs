@@ -64,7 +64,16 @@ function main() {
     settings: {
       evmVersion: EVM_VERSION,
       optimizer: OPTIMIZER,
-      outputSelection: { "*": { "*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"] } },
+      outputSelection: {
+        "*": {
+          "*": [
+            "abi",
+            "evm.bytecode.object",
+            "evm.deployedBytecode.object",
+            "evm.deployedBytecode.immutableReferences",
+          ],
+        },
+      },
     },
   };
 
@@ -80,6 +89,9 @@ function main() {
         abi: artifact.abi,
         bytecode: `0x${artifact.evm.bytecode.object}`,
         deployedBytecode: `0x${artifact.evm.deployedBytecode.object}`,
+        // Where the constructor writes immutables into the runtime code: a deployed
+        // contract's code differs from deployedBytecode exactly there.
+        immutableReferences: artifact.evm.deployedBytecode.immutableReferences ?? {},
       };
     }
   }

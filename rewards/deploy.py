@@ -1,0 +1,108 @@
+"""Deploying a DAO's distributor and checking that what is on chain is exactly our build."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+
+from datadao.models import DAO
+from datadao.services import audit_record, dao_update
+from rewards.onchain import artifact, sender
+
+
+class DeployError(Exception):
+    """The deployment failed or did not verify; the message says which."""
+
+
+@dataclass(frozen=True)
+class Deployment:
+    address: str
+    chain_id: int
+    tx_hash: str
+    block_number: int
+
+
+def verify_distributor(
+    w3: Web3, address: str, *, dao_id: str, signer: str, token: str | None = None
+) -> None:
+    """Raise ``DeployError`` unless ``address`` runs this build of the distributor, for this
+    DAO's id, this signer (and this token, when given)."""
+    code = bytes(w3.eth.get_code(Web3.to_checksum_address(address)))
+    if not code:
+        raise DeployError(f"there is no contract at {address}")
+    if not artifact.runtime_matches(code):
+        raise DeployError(
+            f"the code at {address} is not the DatadaoDistributor of this build "
+            f"(solc {artifact.compiler()['version']})"
+        )
+    contract = w3.eth.contract(Web3.to_checksum_address(address), abi=artifact.contract()["abi"])
+    found_dao = "0x" + bytes(contract.functions.daoId().call()).hex()
+    if found_dao != dao_id.lower():
+        raise DeployError(f"{address} pays DAO {found_dao}, not {dao_id}")
+    found_signer = contract.functions.signer().call()
+    if found_signer.lower() != signer.lower():
+        raise DeployError(f"{address} trusts signer {found_signer}, not {signer}")
+    if token is not None and contract.functions.token().call().lower() != token.lower():
+        raise DeployError(f"{address} pays in token {contract.functions.token().call()}")
+
+
+def _wait(w3: Web3, tx_hash: str, timeout: float) -> dict:  # type: ignore[type-arg]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = sender.receipt(w3, tx_hash)
+        if found is not None:
+            return found
+        time.sleep(0.5)
+    raise DeployError(f"the deployment {tx_hash} was not mined within {timeout:.0f} s")
+
+
+def distributor_deploy(
+    *,
+    dao: DAO,
+    w3: Web3,
+    token: str,
+    signer: str,
+    deployer: LocalAccount,
+    timeout: float = 120.0,
+) -> Deployment:
+    """Deploy a DatadaoDistributor for ``dao`` (its ``onchain_id``, the rewards ``signer``),
+    verify the deployed code against the committed build, then record it as the DAO's reward
+    contract on the node's chain (``dao_update``, which checks the contract's daoId again)."""
+    token = Web3.to_checksum_address(token)
+    if not w3.eth.get_code(token):
+        raise DeployError(f"there is no token contract at {token}")
+    built = artifact.contract()
+    factory = w3.eth.contract(abi=built["abi"], bytecode=built["bytecode"])
+    data = factory.constructor(
+        token, Web3.to_checksum_address(signer), bytes.fromhex(dao.onchain_id.removeprefix("0x"))
+    ).data_in_transaction
+    call = {"data": data}
+    gas = sender.estimate_gas(w3, deployer.address, call)
+    nonce = int(w3.eth.get_transaction_count(deployer.address, "pending"))
+    signed = sender.sign(w3, deployer, call, nonce=nonce, fees=sender.current_fees(w3), gas=gas)
+    sender.broadcast(w3, signed.raw)
+    found = _wait(w3, signed.tx_hash, timeout)
+    if int(found.get("status", 0)) != 1 or not found.get("contractAddress"):
+        raise DeployError(f"the deployment {signed.tx_hash} reverted")
+    address = Web3.to_checksum_address(found["contractAddress"])
+    verify_distributor(w3, address, dao_id=dao.onchain_id, signer=signer, token=token)
+    chain_id = int(w3.eth.chain_id)
+    dao_update(dao=dao, actor=None, chain_id=chain_id, reward_contract_address=address)
+    audit_record(
+        actor=None,
+        dao=dao,
+        verb="rewards.distributor_deployed",
+        obj=dao,
+        details={
+            "address": address,
+            "chain_id": chain_id,
+            "tx": signed.tx_hash,
+            "token": token,
+            "signer": signer,
+            "compiler": artifact.compiler()["version"],
+        },
+    )
+    return Deployment(address, chain_id, signed.tx_hash, int(found["blockNumber"]))
