@@ -129,6 +129,16 @@ def _word(rng: np.random.Generator, low: int = 2, high: int = 9) -> str:
     return "".join(map(chr, letters.tolist()))
 
 
+def _without_overlaps(spans: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
+    """The spans in order, each one overlapping an earlier one dropped (labelers' tools
+    usually forbid overlaps)."""
+    kept: list[tuple[int, int, int]] = []
+    for span in sorted(spans):
+        if not kept or span[0] >= kept[-1][1]:
+            kept.append(span)
+    return kept
+
+
 def simulate_spans(
     n_tasks: int = 200,
     n_workers: int = 20,
@@ -184,7 +194,7 @@ def simulate_spans(
                 first = int(rng.integers(0, n_words - 1))
                 stop = min(n_words, first + int(rng.integers(1, 4)))
                 out.append((*chars(task, first, stop), int(rng.integers(n_classes))))
-            payload.append(out)
+            payload.append(_without_overlaps(out))
             continue
         recall, shift, class_acc, false_rate = params[kind]
         for first, stop, c in truth[task]:
@@ -205,7 +215,7 @@ def simulate_spans(
         if rng.random() < false_rate:
             first = int(rng.integers(0, n_words - 1))
             out.append((*chars(task, first, first + 1), int(rng.integers(n_classes))))
-        payload.append(out)
+        payload.append(_without_overlaps(out))
     token_truth = []
     for task, spans in enumerate(truth):
         tags = np.full(len(starts_of[task]), -1, np.int64)
