@@ -113,10 +113,12 @@ def aggregate_pairwise(
     tol: float = 1e-6,
 ) -> PairwiseResult:
     """Fit the noisy Bradley–Terry model to labels ``i``: worker ``workers[i]`` compared
-    ``left[i]`` with ``right[i]`` in task ``tasks[i]`` and said ``outcome[i]``. ``gold`` maps a
-    task to its known outcome: its labels count as reliable exactly when they match it, and the
-    gold outcome itself counts once more in the scores. Stops after ``max_iter`` EM iterations
-    or when the log-likelihood per comparison gains less than ``tol``."""
+    ``left[i]`` with ``right[i]`` in task ``tasks[i]`` and said ``outcome[i]``. A task's
+    answer and gold outcome read left and right as its first label orients the pair (later
+    labels may show it swapped). ``gold`` maps a task to its known outcome: its labels count
+    as reliable exactly when they match it, and the gold outcome itself counts once more in
+    the scores. Stops after ``max_iter`` EM iterations or when the log-likelihood per
+    comparison gains less than ``tol``."""
     y = check_index(outcome, "outcome", 3)
     t, w = check_labels(tasks, workers, n_tasks, n_workers, len(y))
     lc = check_index(left, "left", n_candidates)
@@ -134,13 +136,19 @@ def aggregate_pairwise(
     gold_at = np.full(n_tasks, -1, np.int64)
     for task, answer in gold.items():
         gold_at[task] = answer
+    # Each task's pair as its first label orients it (gold outcomes and answers read so).
+    task_l = np.zeros(n_tasks, np.int64)
+    task_r = np.ones(n_tasks, np.int64) % max(n_candidates, 1)
+    task_l[t[::-1]], task_r[t[::-1]] = lc[::-1], rc[::-1]
+    swapped = lc != task_l[t]
     is_gold = gold_at[t] >= 0
+    label_gold = np.where(swapped & (gold_at[t] < TIE), 1 - gold_at[t], gold_at[t])
     first = np.unique(t[is_gold], return_index=True)[1]
     g_rows = np.flatnonzero(is_gold)[first]
     all_l = np.concatenate([lc, lc[g_rows]])
     all_r = np.concatenate([rc, rc[g_rows]])
-    all_y = np.concatenate([y, gold_at[t[g_rows]]])
-    gold_right = np.where(is_gold, (y == gold_at[t]).astype(np.float64), np.nan)
+    all_y = np.concatenate([y, label_gold[g_rows]])
+    gold_right = np.where(is_gold, (y == label_gold).astype(np.float64), np.nan)
 
     n = len(y)
     any_tie = bool((all_y == TIE).any())
@@ -186,9 +194,6 @@ def aggregate_pairwise(
     # Per task: its candidates (every label of a task compares the same two) and its answer.
     has_answer = np.zeros(n_tasks, bool)
     has_answer[t] = True
-    task_l = np.zeros(n_tasks, np.int64)
-    task_r = np.ones(n_tasks, np.int64) % max(n_candidates, 1)
-    task_l[t], task_r[t] = lc, rc
     answer_probs = np.zeros((n_tasks, 3))
     answer_probs[has_answer] = outcome_probabilities(
         scores, stderr, task_l[has_answer], task_r[has_answer], nu
