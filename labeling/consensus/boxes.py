@@ -178,11 +178,12 @@ def aggregate_boxes(
 
     weight = np.ones(n_workers)
     rank = np.zeros(n_workers)
+    gold_tasks = np.array(sorted(gold), np.int64)
     for _ in range(max(rounds, 1) if method == "em" else 1):
         key = np.where(box_worker >= 0, -rank[np.maximum(box_worker, 0)], -np.inf)
         cluster = _group(box_task, box_label, raw, key, n_gold, n_tasks, iou_threshold)
         fit = _fit(cluster, box_task, box_label, box_worker, cls, edges, t, w, n_gold,
-                   n_workers, n_classes, weight, method)  # fmt: skip
+                   n_workers, n_classes, weight, method, gold_tasks)  # fmt: skip
         weight = fit["precision"]
         rank = fit["recall"] * fit["class_accuracy"] * weight / max(weight.max(), _FLOOR)
 
@@ -257,7 +258,7 @@ def _group_median(group: IntArray, values: FloatArray, n: int) -> FloatArray:
 def _fit(
     cluster: IntArray, box_task: IntArray, box_label: IntArray, box_worker: IntArray,
     cls: IntArray, edges: FloatArray, t: IntArray, w: IntArray, n_gold: int, n_workers: int,
-    n_classes: int, weight: FloatArray, method: str,
+    n_classes: int, weight: FloatArray, method: str, gold_tasks: IntArray,
 ) -> dict[str, npt.NDArray[np.float64] | npt.NDArray[np.int64] | int]:  # fmt: skip
     """Existence, class and box of every object for one grouping (see the module docstring)."""
     n_clusters = int(cluster.max()) + 1 if len(cluster) else 0
@@ -266,12 +267,10 @@ def _fit(
     is_gold_box = np.arange(len(cluster)) < n_gold
     gold_cluster = np.zeros(n_clusters, bool)
     gold_cluster[cluster[is_gold_box]] = True
-    gold_task = np.zeros(int(c_task.max()) + 1 if n_clusters else 0, bool)
-    gold_task[box_task[is_gold_box]] = True
-    in_gold_task = gold_task[c_task] if n_clusters else np.zeros(0, bool)
+    in_gold_task = np.isin(c_task, gold_tasks)
     # Existence votes: every label votes on every object of its image.
     c_order = np.argsort(c_task, kind="stable")
-    n_t = int(max(t.max() + 1 if len(t) else 0, gold_task.size))
+    n_t = int(max(t.max() + 1 if len(t) else 0, c_task.max() + 1 if n_clusters else 0))
     c_bounds = np.searchsorted(c_task[c_order], np.arange(n_t + 1))
     per_label = c_bounds[t + 1] - c_bounds[t]
     pair_label = np.repeat(np.arange(len(t)), per_label)

@@ -19,10 +19,10 @@ comparisons, so 10k comparisons fit in milliseconds. Each candidate plays α = 0
 wins and losses against a reference of score 0, which keeps an unbeaten or never-winning
 candidate's score finite.
 
-The probability that an outcome is the right one uses each score's standard error from the
-model's Fisher information: with Δ the score difference and σ its error, "left" is right with
-probability Φ((Δ − δ)/σ), "right" with Φ((−Δ − δ)/σ), and a tie with the rest, where
-δ = max(0, 2 log ν) is the gap under which the model finds a tie the likeliest outcome.
+The probability that an outcome is the right one: a tie is right with the probability
+Davidson's model gives it at the fitted scores, ν / (2 cosh(Δ/2) + ν) with Δ the score
+difference, and the rest is split between "left" and "right" by Φ(Δ/σ), σ being Δ's standard
+error from the model's Fisher information.
 """
 
 from __future__ import annotations
@@ -84,13 +84,14 @@ def _davidson(
 def outcome_probabilities(
     scores: FloatArray, stderr: FloatArray, left: IntArray, right: IntArray, tie_strength: float
 ) -> FloatArray:
-    """(n, 3) probabilities that left, right or a tie is the right answer to each pair."""
+    """(n, 3) probabilities that left, right or a tie is the right answer to each pair: a tie
+    as likely as Davidson's model makes it at the fitted scores, the rest split by how sure the
+    scores are of the order."""
     delta = scores[left] - scores[right]
     sigma = np.sqrt(stderr[left] ** 2 + stderr[right] ** 2)
-    band = max(0.0, 2.0 * np.log(max(tie_strength, _FLOOR)))
-    p_left = ndtr((delta - band) / sigma)
-    p_right = ndtr((-delta - band) / sigma)
-    return np.stack([p_left, p_right, np.clip(1.0 - p_left - p_right, 0.0, 1.0)], axis=1)
+    p_tie = tie_strength / (2.0 * np.cosh(delta / 2.0) + tie_strength)
+    p_left = (1.0 - p_tie) * ndtr(delta / sigma)
+    return np.stack([p_left, 1.0 - p_tie - p_left, p_tie], axis=1)
 
 
 def pairwise_gold_correct(answer: int, gold: int) -> bool:
