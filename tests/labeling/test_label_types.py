@@ -154,7 +154,8 @@ def test_spans_beat_token_majority_vote() -> None:
         for start, end, _, posterior in spans:
             assert 0.0 < posterior <= 1.0
             assert texts[task][start] != " " and texts[task][end - 1] != " "
-    # Without texts the tokens are the pieces between span boundaries; still beats the vote.
+    # Without texts the tokens are the pieces between span boundaries, one row of probabilities
+    # per token.
     atoms = aggregate_spans(*args)
     assert all(len(a) == len(b) for a, b in zip(atoms.token_bounds, atoms.token_probs, strict=True))
 
