@@ -19,8 +19,8 @@ from django.utils.html import format_html
 from datadao.admin import DaoScopedAdmin, ReadOnlyAdminMixin, short_hex
 from datadao.models import DAO
 from rewards import services
-from rewards.selectors import dao_settlement
 from rewards.models import Allocation, Epoch, EpochStatus, RewardEntry, RewardPolicy, Voucher
+from rewards.selectors import dao_settlement
 from rewards.units import format_amount, format_units, parse_units
 
 _AMOUNT_FIELDS = ("per_contribution", "per_row", "per_label", "epoch_budget")

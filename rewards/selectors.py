@@ -205,9 +205,7 @@ def claim_states(allocations: list[Any]) -> dict[int, ClaimState]:
     from rewards.models import ChainEvent
 
     epochs = {
-        (a.epoch.dao_id, a.epoch.number)
-        for a in allocations
-        if a.epoch.dao.reward_contract_address
+        (a.epoch.dao_id, a.epoch.number) for a in allocations if a.epoch.dao.reward_contract_address
     }
     if not epochs:  # no contract, nothing on chain: no query
         return {a.pk: ClaimState(UNCLAIMED) for a in allocations}

@@ -425,9 +425,7 @@ def test_the_console_warns_when_the_contract_cannot_cover_what_is_owed(chain: Ch
     assert settlement.balance == 0 and settlement.owed > 0 and settlement.underfunded
 
 
-def test_the_epochs_page_shows_owed_paid_and_balance_per_dao(
-    chain: ChainNode, client: Any
-) -> None:
+def test_the_epochs_page_shows_owed_paid_and_balance_per_dao(chain: ChainNode, client: Any) -> None:
     dataset = DatasetFactory()
     RewardPolicy.objects.create(dataset=dataset, per_contribution=10**18)
     token = _deploy_token(chain.web3())
