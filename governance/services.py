@@ -86,6 +86,8 @@ def proposal_create(
     console's validation (``governance.changes``), refused with 400 naming the field. The
     voting power mode and token, the snapshot (the creation time, and for token voting the
     chain's latest block) and the DAO's timelock are fixed into the proposal's document."""
+    # As they stand now (a caller's copy may be older): they are fixed into the proposal.
+    dao = DAO.objects.get(pk=dao.pk)
     if not Membership.objects.filter(dao=dao, user=proposer).exists():
         raise ProposalRefused("not_member", f"Only members of {dao.name} may propose.", 403)
     title = _text(title, "title", limit=200, required=True)
