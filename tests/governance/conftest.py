@@ -19,12 +19,14 @@ from governance import services, vote712
 from governance.models import Proposal
 from tests.factories import TABULAR_SCHEMA
 
+
 @dataclass
 class Gov:
     dao: DAO
     dataset: Dataset
     keys: dict[str, LocalAccount]
     users: dict[str, User] = field(default_factory=dict)
+
 
 def sign_vote(
     key: LocalAccount,
@@ -55,9 +57,8 @@ def sign_vote(
     signed = Account.sign_message(encode_typed_data(full_message=typed), key.key)
     return {"typedData": typed, "signature": "0x" + signed.signature.hex().removeprefix("0x")}
 
-def cast(
-    gov: Gov, who: str, proposal: Proposal, choice: int, *, at: datetime, **kw: Any
-) -> Any:
+
+def cast(gov: Gov, who: str, proposal: Proposal, choice: int, *, at: datetime, **kw: Any) -> Any:
     body = sign_vote(gov.keys[who], proposal, choice, timestamp=int(at.timestamp()), **kw)
     return services.vote_cast(
         proposal=proposal,
@@ -66,6 +67,7 @@ def cast(
         signature=body["signature"],
         now=at,
     )
+
 
 def propose(
     gov: Gov,
@@ -89,8 +91,10 @@ def propose(
         now=at,
     )
 
+
 def hours_ago(n: float) -> datetime:
     return timezone.now() - timedelta(hours=n)
+
 
 @pytest.fixture
 def gov(db: None) -> Gov:

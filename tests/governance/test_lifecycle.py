@@ -61,7 +61,9 @@ def _executed(proposal: Proposal) -> None:
 
 
 def test_a_schema_change_is_executed_by_dataset_update(gov: Gov) -> None:
-    proposal = _pass(gov, ChangeKind.DATASET_SCHEMA, {"dataset": gov.dataset.pk, "schema": NEW_SCHEMA})
+    proposal = _pass(
+        gov, ChangeKind.DATASET_SCHEMA, {"dataset": gov.dataset.pk, "schema": NEW_SCHEMA}
+    )
     _executed(proposal)
     gov.dataset.refresh_from_db()
     assert gov.dataset.schema == NEW_SCHEMA
@@ -134,6 +136,7 @@ def test_a_release_is_published_by_release_publish(gov: Gov, client_for: Any) ->
         contributor=gov.users["alice"],
         status=Status.PINNED,
         cid="bafkreigovernancetestcontribution",
+        storage_name="gov-release",
         sha256="ab" * 32,
         size=10,
         media_type="text/csv",
@@ -149,7 +152,9 @@ def test_a_release_is_published_by_release_publish(gov: Gov, client_for: Any) ->
 
 
 def test_without_quorum_a_proposal_is_rejected_and_nothing_changes(gov: Gov) -> None:
-    proposal = propose(gov, ChangeKind.JOIN_POLICY, {"join_policy": "open"}, at=hours_ago(2), quorum=3)
+    proposal = propose(
+        gov, ChangeKind.JOIN_POLICY, {"join_policy": "open"}, at=hours_ago(2), quorum=3
+    )
     cast(gov, "alice", proposal, FOR, at=hours_ago(1.9))
     cast(gov, "bob", proposal, FOR, at=hours_ago(1.8))
     services.proposal_settle(proposal_id=proposal.pk)
@@ -171,7 +176,9 @@ def test_without_quorum_a_proposal_is_rejected_and_nothing_changes(gov: Gov) -> 
 
 
 def test_abstentions_count_towards_quorum_and_a_tie_is_rejected(gov: Gov) -> None:
-    proposal = propose(gov, ChangeKind.JOIN_POLICY, {"join_policy": "open"}, at=hours_ago(2), quorum=3)
+    proposal = propose(
+        gov, ChangeKind.JOIN_POLICY, {"join_policy": "open"}, at=hours_ago(2), quorum=3
+    )
     cast(gov, "alice", proposal, FOR, at=hours_ago(1.9))
     cast(gov, "bob", proposal, AGAINST, at=hours_ago(1.8))
     cast(gov, "carol", proposal, ABSTAIN, at=hours_ago(1.7))
@@ -239,7 +246,11 @@ def test_the_settle_task_is_idempotent(gov: Gov) -> None:
     first = Proposal.objects.get(pk=proposal.pk)
     assert settle_proposal.run(proposal.pk) == ProposalStatus.EXECUTED
     again = Proposal.objects.get(pk=proposal.pk)
-    assert (again.cid, again.executed_at, again.tally) == (first.cid, first.executed_at, first.tally)
+    assert (again.cid, again.executed_at, again.tally) == (
+        first.cid,
+        first.executed_at,
+        first.tally,
+    )
     for verb in ("proposal.closed", "proposal.passed", "proposal.executed", "dao.updated"):
         assert AuditEvent.objects.filter(dao=gov.dao, verb=verb).count() == 1, verb
     assert settle_proposal.run(10**9) is None
