@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods
 
 from datadao.http import json_error
 from datadao.models import DAO
-from datadao.tokenscopes import TokenScope, token_scope
+from datadao.tokenscopes import SESSION_ONLY, TokenScope, token_scope
 from governance import selectors, services, vote712
 from governance.errors import ProposalRefused
 from governance.models import Proposal, ProposalStatus, Vote
@@ -101,7 +101,7 @@ def _unauthenticated() -> JsonResponse:
     return json_error("unauthenticated", "Sign in, or send an API token (Bearer dd_…).", 401)
 
 
-@token_scope(GET=TokenScope.READ)
+@token_scope(GET=TokenScope.READ, POST=SESSION_ONLY)
 @require_http_methods(["GET", "POST"])
 def proposals(request: HttpRequest, slug: str) -> HttpResponse:
     """``GET``: the DAO's proposals you may see, newest first, each with its tally.
@@ -145,7 +145,7 @@ def proposal_detail(request: HttpRequest, proposal_id: int) -> HttpResponse:
     return JsonResponse(serialize_proposal(proposal))
 
 
-@token_scope(GET=TokenScope.READ)
+@token_scope(GET=TokenScope.READ, POST=SESSION_ONLY)
 @require_http_methods(["GET", "POST"])
 def proposal_votes(request: HttpRequest, proposal_id: int) -> HttpResponse:
     """``GET``: the proposal's votes as signed (``?page=N``, 500 a page). ``POST``
