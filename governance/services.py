@@ -35,7 +35,7 @@ from datadao.services import audit_record
 from governance import power, vote712
 from governance.changes import change_apply, change_check
 from governance.errors import ProposalRefused
-from governance.models import PUBLISHED, Proposal, ProposalStatus, Vote
+from governance.models import Proposal, ProposalStatus, Vote
 from ipfs.services import content_add
 
 MIN_PERIOD_SECONDS = 60
@@ -396,7 +396,3 @@ def proposals_due(*, now: datetime, limit: int) -> list[int]:
         if executable_at(proposal) <= now:
             ids.append(proposal.pk)
     return ids
-
-
-def is_published(proposal: Proposal) -> bool:
-    return proposal.status in PUBLISHED
