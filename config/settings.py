@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "synthetic",
     "rewards",
     "rights",
+    "governance",
     "console",
 ]
 
@@ -349,6 +350,8 @@ CELERY_BEAT_SCHEDULE = {
     "chain-reconcile": {"task": "rewards.tasks.chain_reconcile", "schedule": 3600.0},
     "release-expired-holds": {"task": "labeling.tasks.release_expired_holds", "schedule": 60.0},
     "fold-tallies": {"task": "contributions.tasks.fold_tallies", "schedule": 10.0},
+    # Proposals whose period ended are tallied and published, passed ones executed.
+    "settle-due-proposals": {"task": "governance.tasks.settle_due_proposals", "schedule": 60.0},
 }
 
 # --- Logging --------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from contributions import extras, kinds, sealed
 from contributions.models import Contribution, Release, Status
+from datadao.governed import ChangeKind, governance_guard
 from datadao.models import Dataset, DatasetStatus, User
 from datadao.services import audit_record
 from ipfs.services import content_add
@@ -115,7 +116,9 @@ def _stored_manifest(dataset: Dataset, data: bytes) -> tuple[io.BytesIO, str]:
 
 
 @transaction.atomic
-def release_publish(*, dataset: Dataset, actor: User | None) -> Release:
+def release_publish(
+    *, dataset: Dataset, actor: User | None, proposal: int | None = None
+) -> Release:
     """Publish the dataset's pinned contributions as the next release, or return the latest
     release when nothing it records has changed.
 
@@ -128,11 +131,15 @@ def release_publish(*, dataset: Dataset, actor: User | None) -> Release:
     release. Refuses (ValidationError) a draft dataset and one with nothing pinned.
     Authorization is the caller's: only the DAO's managers should reach this.
 
+    Refused when the DAO reserves publishing for governance, unless ``proposal`` (a passed
+    proposal's id, named in the audit event) publishes it.
+
     Raises ``IpfsUnavailable`` when the backend cannot be reached; nothing is recorded then.
     """
     dataset = (
         Dataset.objects.select_for_update(of=("self",)).select_related("dao").get(pk=dataset.pk)
     )
+    governance_guard(dao=dataset.dao, kind=ChangeKind.RELEASE_PUBLISH, proposal=proposal)
     if dataset.status == DatasetStatus.DRAFT:
         raise ValidationError(
             f"The dataset '{dataset.name}' is still a draft; open it before publishing a release."
@@ -203,6 +210,7 @@ def release_publish(*, dataset: Dataset, actor: User | None) -> Release:
             "version": version,
             "contributions": len(entries),
             "bytes": release.total_bytes,
+            **({"proposal": proposal} if proposal is not None else {}),
         },
     )
     return release

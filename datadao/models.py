@@ -17,6 +17,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from eth_utils import is_checksum_address, to_checksum_address
 
+from datadao.governed import VotingPower, validate_reserved
+
 ADDRESS_REGEX = r"^0x[0-9a-fA-F]{40}$"
 DAO_ID_REGEX = r"^0x[0-9a-f]{64}$"
 
@@ -150,6 +152,34 @@ class DAO(models.Model):
             "wallet. Changing it asks new joiners to sign the new text."
         ),
     )
+    # Governance (the governance app): how votes weigh, and what only a passed proposal changes.
+    voting_power = models.CharField(
+        max_length=16,
+        choices=VotingPower.choices,
+        default=VotingPower.MEMBER,
+        help_text="How much a member's vote on a proposal weighs.",
+    )
+    voting_token = models.CharField(
+        max_length=42,
+        blank=True,
+        default="",
+        validators=[validate_checksum_address],
+        help_text="The ERC-20 whose balance at a proposal's snapshot block is a member's voting "
+        "power (voting power 'token'; its chain must be in CHAIN_RPC_URLS).",
+    )
+    governance_reserved = models.JSONField(
+        "reserved for governance",
+        default=list,
+        blank=True,
+        validators=[validate_reserved],
+        help_text="Kinds of change the console may no longer make: only a passed proposal may. "
+        "Once anything is reserved, these governance settings are too.",
+    )
+    governance_timelock_seconds = models.PositiveIntegerField(
+        "timelock (seconds)",
+        default=0,
+        help_text="How long a passed proposal waits after its vote closes before it is applied.",
+    )
     creator = models.ForeignKey(User, on_delete=models.PROTECT, related_name="created_daos")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -192,6 +222,17 @@ class DAO(models.Model):
                 condition=models.Q(token_decimals__gte=0, token_decimals__lte=36),
                 name="dao_token_decimals_range",
                 violation_error_message="A token has between 0 and 36 decimals.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(voting_power__in=VotingPower.values),
+                name="dao_voting_power_valid",
+            ),
+            # Token voting needs the token; the other modes ignore it.
+            models.CheckConstraint(
+                condition=~models.Q(voting_power=VotingPower.TOKEN)
+                | models.Q(voting_token__regex=ADDRESS_REGEX),
+                name="dao_voting_token_set",
+                violation_error_message="Voting power 'token' needs the voting token's address.",
             ),
         ]
 
