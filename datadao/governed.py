@@ -44,6 +44,7 @@ GOVERNANCE_FIELDS = (
     "voting_token",
     "governance_reserved",
     "governance_timelock_seconds",
+    "governance_min_quorum_bps",
 )
 
 

@@ -11,7 +11,7 @@ import secrets
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -179,6 +179,13 @@ class DAO(models.Model):
         "timelock (seconds)",
         default=0,
         help_text="How long a passed proposal waits after its vote closes before it is applied.",
+    )
+    governance_min_quorum_bps = models.PositiveIntegerField(
+        "minimum quorum (basis points)",
+        default=2000,
+        validators=[MinValueValidator(1), MaxValueValidator(10_000)],
+        help_text="The least quorum a proposal may set, as a share of all the voting power "
+        "eligible when it is made (2000 = 20 %): nobody passes a proposal alone.",
     )
     creator = models.ForeignKey(User, on_delete=models.PROTECT, related_name="created_daos")
     created_at = models.DateTimeField(auto_now_add=True)

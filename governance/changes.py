@@ -18,7 +18,7 @@ release.publish     ``{"dataset": id}``
 membership.role     ``{"address": "0x…", "role": "creator" | "admin" | "validator" |
                     "contributor"}`` (a member's)
 dao.governance      ``{"voting_power"?, "voting_token"?, "governance_reserved"?,
-                    "governance_timelock_seconds"?}``
+                    "governance_timelock_seconds"?, "governance_min_quorum_bps"?}``
 =================== ===========================================================================
 
 A refusal names the field: ``change.schema: columns[1].min: …``.
@@ -173,7 +173,13 @@ def _role(dao: DAO, change: Any) -> Checked:
 
 
 def _governance(dao: DAO, change: Any) -> Checked:
-    fields = {"voting_power", "voting_token", "governance_reserved", "governance_timelock_seconds"}
+    fields = {
+        "voting_power",
+        "voting_token",
+        "governance_reserved",
+        "governance_timelock_seconds",
+        "governance_min_quorum_bps",
+    }
     change = _keys(change, set(), fields)
     if not change:
         raise bad("voting_power", f"give at least one of {', '.join(sorted(fields))}.")
@@ -200,6 +206,11 @@ def _governance(dao: DAO, change: Any) -> Checked:
         if not 0 <= seconds <= MAX_TIMELOCK_SECONDS:
             raise bad("governance_timelock_seconds", f"must be 0 to {MAX_TIMELOCK_SECONDS}.")
         out["governance_timelock_seconds"] = seconds
+    if "governance_min_quorum_bps" in change:
+        bps = change["governance_min_quorum_bps"]
+        if isinstance(bps, bool) or not isinstance(bps, int) or not 1 <= bps <= 10_000:
+            raise bad("governance_min_quorum_bps", "must be 1 to 10000 (basis points).")
+        out["governance_min_quorum_bps"] = bps
     power = out.get("voting_power", dao.voting_power)
     if power == VotingPower.TOKEN and not out.get("voting_token", dao.voting_token):
         raise bad("voting_token", "voting power 'token' needs the token's address.")

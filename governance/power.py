@@ -27,6 +27,7 @@ from governance.errors import ProposalRefused
 from governance.models import Proposal
 from labeling.models import Label
 
+TOTAL_SUPPLY = keccak(text="totalSupply()")[:4]
 BALANCE_OF = keccak(text="balanceOf(address)")[:4]
 # Contributions that count: accepted, on their way to IPFS or pinned; consent not withdrawn.
 COUNTED_STATUSES = (Status.ACCEPTED, Status.PINNING, Status.PINNED)
@@ -38,6 +39,8 @@ class TokenBalances(Protocol):
     def block_number(self, chain_id: int) -> int: ...
 
     def balance_at(self, chain_id: int, token: str, holder: str, block: int) -> int: ...
+
+    def total_supply_at(self, chain_id: int, token: str, block: int) -> int: ...
 
 
 class ChainBalances:
@@ -69,15 +72,21 @@ class ChainBalances:
         return number
 
     def balance_at(self, chain_id: int, token: str, holder: str, block: int) -> int:
-        w3 = self._w3(chain_id)
         data = "0x" + BALANCE_OF.hex() + bytes.fromhex(holder[2:]).rjust(32, b"\0").hex()
+        return self._uint_call(chain_id, token, data, block, "balanceOf()")
+
+    def total_supply_at(self, chain_id: int, token: str, block: int) -> int:
+        return self._uint_call(chain_id, token, "0x" + TOTAL_SUPPLY.hex(), block, "totalSupply()")
+
+    def _uint_call(self, chain_id: int, token: str, data: str, block: int, what: str) -> int:
+        w3 = self._w3(chain_id)
         try:
             answer = bytes(w3.eth.call({"to": token, "data": data}, block_identifier=block))
         except Exception as exc:
             raise _unreachable(chain_id, exc) from exc
         if len(answer) != 32:
             raise ProposalRefused(
-                "chain_unreadable", f"{token} on chain {chain_id} does not answer balanceOf().", 409
+                "chain_unreadable", f"{token} on chain {chain_id} does not answer {what}.", 409
             )
         return int(abi_decode(["uint256"], answer)[0])
 
@@ -131,3 +140,33 @@ def power_of(*, proposal: Proposal, user: User) -> int:
     return balances.balance_at(
         proposal.dao.chain_id, proposal.voting_token, user.address, proposal.snapshot_block
     )
+
+
+def eligible_power(*, dao: DAO, at: datetime, block: int | None) -> int:
+    """All the voting power a proposal made at ``at`` (``block`` for token voting) could
+    gather: the base of the DAO's minimum quorum. Members who joined by ``at`` (one member, one
+    vote), their reputation up to ``at``, or the token's total supply at ``block``."""
+    members = Membership.objects.filter(dao=dao, created_at__lte=at)
+    if dao.voting_power == VotingPower.MEMBER:
+        return members.count()
+    if dao.voting_power == VotingPower.REPUTATION:
+        member_ids = members.values("user_id")
+        contributions = Contribution.objects.filter(
+            Q(status__in=COUNTED_STATUSES),
+            dataset__dao=dao,
+            contributor_id__in=member_ids,
+            withdrawn_at__isnull=True,
+            created_at__lte=at,
+        ).count()
+        labels = Label.objects.filter(
+            dataset__dao=dao, labeler_id__in=member_ids, created_at__lte=at
+        ).count()
+        return contributions + labels
+    assert block is not None
+    return balances.total_supply_at(dao.chain_id, dao.voting_token, block)
+
+
+def minimum_quorum(*, dao: DAO, eligible: int) -> int:
+    """The least quorum a proposal may set: the DAO's share of the eligible power, rounded
+    up, and never below 1, so that nobody passes a proposal alone in a DAO of many."""
+    return max(1, -(-eligible * dao.governance_min_quorum_bps // 10_000))

@@ -105,6 +105,17 @@ def proposal_create(
     block = power.snapshot_block(dao=dao)
     start = (now or timezone.now()).replace(microsecond=0)
     end = start + timedelta(seconds=period)
+    # A proposer picks the quorum, but never below the DAO's share of all eligible power:
+    # otherwise one member could propose, vote alone and pass anything (a role for themselves).
+    eligible = power.eligible_power(dao=dao, at=start, block=block)
+    least = power.minimum_quorum(dao=dao, eligible=eligible)
+    if quorum < least:
+        raise ProposalRefused(
+            "quorum_too_low",
+            f"quorum: at least {least}, {dao.name}'s minimum "
+            f"({dao.governance_min_quorum_bps / 100:g} % of the {eligible} voting power "
+            "eligible now).",
+        )
     token = dao.voting_token if block is not None else ""
     document = {
         "datadao_proposal": DOCUMENT_FORMAT,
@@ -120,6 +131,8 @@ def proposal_create(
             "snapshot_time": _iso(start),
             "token": token or None,
             "snapshot_block": block,
+            "eligible": str(eligible),
+            "min_quorum_bps": dao.governance_min_quorum_bps,
         },
         "starts_at": _iso(start),
         "ends_at": _iso(end),

@@ -127,6 +127,8 @@ def test_token_power_is_the_balance_at_the_snapshot_block(
             "snapshot_time": proposal.document["starts_at"],
             "token": token.address,
             "snapshot_block": snapshot,
+            "eligible": str(140 * 10**18),  # the token's total supply at the snapshot
+            "min_quorum_bps": 2000,
         }
         # After the snapshot alice and carol get more: it does not count.
         evm.fund(token, alice, 1000 * 10**18)

@@ -45,6 +45,7 @@ def _dao_form(dao: DAO, **over: Any) -> dict[str, Any]:
         "voting_token": dao.voting_token,
         "governance_reserved": list(dao.governance_reserved),
         "governance_timelock_seconds": dao.governance_timelock_seconds,
+        "governance_min_quorum_bps": dao.governance_min_quorum_bps,
     }
     data.update(over)
     return data
