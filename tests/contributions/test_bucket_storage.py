@@ -133,10 +133,7 @@ def test_a_refused_upload_leaves_nothing_in_the_bucket(
 def test_an_unreachable_bucket_answers_503_and_keeps_nothing(
     web: Path, member_client: Client, tabular, private, settings: Any
 ) -> None:  # type: ignore[no-untyped-def]
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        closed = sock.getsockname()[1]
-    settings.UPLOAD_S3_ENDPOINT_URL = f"http://127.0.0.1:{closed}"
+    settings.UPLOAD_S3_ENDPOINT_URL = f"http://127.0.0.1:{_closed_port()}"
     for dataset in (tabular, private):
         response = _upload(member_client, dataset, good_csv(3))
         assert response.status_code == 503, response.content
@@ -146,3 +143,30 @@ def test_an_unreachable_bucket_answers_503_and_keeps_nothing(
         assert response["Retry-After"] == "30"
     assert not Contribution.objects.exists()
     assert _files(web) == []  # the staged upload is gone too
+
+
+def test_a_stage_that_cannot_reach_the_bucket_spends_no_attempt(
+    web: Path, member_client: Client, tabular, settings: Any
+) -> None:  # type: ignore[no-untyped-def]
+    from contributions import tasks
+    from contributions.lifecycle import stage_of
+    from datadao.blobs import StoreUnavailable
+
+    pk = _upload(member_client, tabular, good_csv(4)).json()["id"]
+    reachable = settings.UPLOAD_S3_ENDPOINT_URL
+    settings.UPLOAD_S3_ENDPOINT_URL = f"http://127.0.0.1:{_closed_port()}"
+    # An outage longer than the dead-letter budget: the contribution waits, never fails.
+    for _ in range(services.MAX_STAGE_ATTEMPTS + 1):
+        result = tasks.validate_contribution.apply(args=[pk])
+        assert isinstance(result.result, StoreUnavailable), result.result
+    waiting = Contribution.objects.get(pk=pk)
+    assert (waiting.attempts, stage_of(waiting)) == (0, "validate")
+    settings.UPLOAD_S3_ENDPOINT_URL = reachable
+    assert tasks.validate_contribution.apply(args=[pk]).result == "done"
+    assert stage_of(Contribution.objects.get(pk=pk)) == "score"
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
