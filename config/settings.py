@@ -208,6 +208,23 @@ STORAGES = {
 }
 MEDIA_ROOT = DATA_DIR / "media"
 
+# --- Shared files ------------------------------------------------------------------------------
+# Where the files web and the workers share live (uploads and their row-digest sidecars, label
+# imports, synthetic inputs and outputs; datadao/blobs.py): "local", folders under DATA_DIR,
+# which every host running web or workers must then share; or "s3", an S3-compatible bucket,
+# so that hosts share no disk. The bucket's credentials are read from UPLOAD_S3_ACCESS_KEY_ID
+# and UPLOAD_S3_SECRET_ACCESS_KEY when it is first used, never kept here; unset, boto3 looks
+# in its own places (AWS_* variables, an instance or pod role).
+UPLOAD_STORAGE = env.str("UPLOAD_STORAGE", default="local")
+if UPLOAD_STORAGE not in ("local", "s3"):
+    raise environ.ImproperlyConfigured("UPLOAD_STORAGE must be 'local' or 's3'.")
+UPLOAD_S3_BUCKET = env.str("UPLOAD_S3_BUCKET", default="")
+# Empty: AWS itself. Another S3-compatible service: its URL (https://minio.internal:9000).
+UPLOAD_S3_ENDPOINT_URL = env.str("UPLOAD_S3_ENDPOINT_URL", default="")
+UPLOAD_S3_REGION = env.str("UPLOAD_S3_REGION", default="")
+if UPLOAD_STORAGE == "s3" and not UPLOAD_S3_BUCKET:
+    raise environ.ImproperlyConfigured("UPLOAD_STORAGE=s3 needs UPLOAD_S3_BUCKET.")
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True

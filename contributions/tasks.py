@@ -31,6 +31,7 @@ from contributions.lanes import express as express_lane
 from contributions.lanes import stages as stage_lane
 from contributions.models import Contribution
 from contributions.services import keyrotation, queries, withdrawal
+from datadao.blobs import StoreUnavailable
 from datadao.dispatch import send
 from datadao.keys import load_signer
 from datadao.queues import MAX_COUNTDOWN_SECONDS
@@ -136,6 +137,13 @@ def _run_stage(
         raise _retry_after_database_error(
             task, contribution_id, exc, db_retries=db_retries, begun=begun
         ) from exc
+    except StoreUnavailable:
+        # The shared store (the bucket) is down, not the file at fault: give the delivery
+        # back (only crashes count towards dead-lettering) and leave the stage to the sweeper,
+        # however long the outage lasts.
+        if begun:
+            services.contribution_release_attempt(contribution_id=contribution_id)
+        raise
 
 
 def _validate(contribution: Contribution) -> str:

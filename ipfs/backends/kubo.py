@@ -101,6 +101,17 @@ def _is_not_pinned(message: str) -> bool:
     return "not pinned" in message.lower()
 
 
+class _Unnamed:
+    """A stream without its ``name``: ipfshttpclient sends a file's name (its local path) and
+    fails on a name that is not a path (a temporary file's descriptor, a spooled file's None)."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+
+    def read(self, size: int = -1) -> bytes:
+        return self._stream.read(size)
+
+
 class KuboBackend:
     """IpfsBackend against a Kubo-compatible RPC endpoint.
 
@@ -130,7 +141,7 @@ class KuboBackend:
             # Explicit, so a daemon configured for CIDv1 by default still answers v0.
             options.update(cid_version=0)
         with _mapped("add"):
-            reply = self._client.add(stream, **options)
+            reply = self._client.add(_Unnamed(stream), **options)
         return canonical_cid(reply["Hash"])
 
     def add(self, stream: BinaryIO, *, cid_version: int = 1, pin: bool = True) -> str:

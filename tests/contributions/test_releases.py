@@ -27,6 +27,7 @@ from contributions.attestation import ProofFields, recover, typed_data
 from contributions.lanes import stages as stage_lane
 from contributions.models import Contribution, ContributionProof, Release, Status
 from contributions.releases import manifest_bytes, release_publish
+from datadao import blobs
 from datadao.models import AuditEvent, DatasetStatus, Membership, Role, User
 from datadao.services import dataset_set_status, dataset_update
 from ipfs.backends.kubo import KuboBackend
@@ -401,7 +402,7 @@ def test_files_datasets_have_no_merged_data(member_client: Client, dao) -> None:
 
 def test_missing_stored_files_are_refused_not_half_exported(member_client: Client, table) -> None:  # type: ignore[no-untyped-def]
     release, first, _ = _published(member_client, table)
-    services.contribution_file(first).unlink()
+    blobs.store().delete(services.upload_key(first))
     response = Client().get(f"/api/releases/{release.cid}/data.csv")
     assert response.status_code == 503
     assert response.json()["error"] == "data_unavailable"
