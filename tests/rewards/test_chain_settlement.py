@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -437,3 +438,70 @@ def test_the_epochs_page_shows_owed_paid_and_balance_per_dao(chain: ChainNode, c
     page = client.get("/admin/rewards/epoch/").content.decode()
     assert "Settlement on chain" in page and dao.reward_contract_address in page
     assert "cannot cover what is still owed" in page
+
+
+def _until(check: Any, timeout: float = 60.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.3)
+    raise AssertionError("timed out")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_closing_an_epoch_relays_it_through_a_real_worker(chain: ChainNode, tmp_path: Path) -> None:
+    from tests.fixtures_celery import start_worker
+
+    worker = start_worker(
+        tmp_path,
+        queues="default,rewards",
+        extra_env={
+            "CHAIN_RPC_URLS": f"{CHAIN_ID}={chain.url}",
+            "CHAIN_CONFIRMATIONS": f"{CHAIN_ID}={CONFIRMATIONS}",
+            "CHAIN_RELAY_POLL_SECONDS": "0.5",
+            "RELAYER_KEY": DEV_KEYS[1],
+            "REWARD_SIGNER_KEY": REWARDS_SIGNER_KEY,
+        },
+    )
+    try:
+        dao, _ = _deployed_dao(chain)
+        epoch = _closed_epoch(dao)  # commits: its on_commit sends the relay task
+        mined = _until(
+            lambda: ChainTx.objects.filter(epoch=epoch, status=ChainTxStatus.MINED).first()
+        )
+        distributor = chain.web3().eth.contract(
+            dao.reward_contract_address, abi=artifact.contract()["abi"]
+        )
+        on_chain = distributor.functions.epochRoot(epoch.number).call()
+        assert "0x" + bytes(on_chain).hex() == epoch.root
+        chain.mine(CONFIRMATIONS)
+        from config.celery import app
+
+        app.send_task("rewards.tasks.chain_watch")
+        root_event = _until(
+            lambda: ChainEvent.objects.filter(dao=dao, name="EpochRootSet", confirmed=True).first()
+        )
+        assert root_event.tx_hash == mined.tx_hash
+        assert ChainTx.objects.filter(epoch=epoch).count() == 1
+    finally:
+        worker.stop()
+
+
+def test_metrics_count_unrelayed_epochs_until_the_reader_sees_the_root(chain: ChainNode) -> None:
+    from rewards.metrics_state import settlement
+
+    def values() -> dict[str, float]:
+        return {f.name: sum(s.value for s in f.samples) for f in settlement()}
+
+    dao, _ = _deployed_dao(chain)
+    epoch = _closed_epoch(dao)
+    assert values()["datadao_epochs_unrelayed"] == 1
+    _relay_until_set(epoch)
+    chain.mine(CONFIRMATIONS)
+    watch.watch_dao(dao_id=dao.pk)
+    after = values()
+    assert after["datadao_epochs_unrelayed"] == 0
+    assert after["datadao_epoch_unrelayed_oldest_seconds"] == 0
+    assert after["datadao_chain_reader_lag_blocks"] == CONFIRMATIONS
