@@ -225,6 +225,8 @@ def test_deploy_close_relay_claim_and_see_paid(chain: ChainNode, client: Any) ->
     client.force_login(User.objects.get(address=first.address))
     page = client.get("/me/rewards").content.decode()
     assert 'data-state="paid"' in page and event.tx_hash[:12] in page
+    download = client.get(f"/api/rewards/allocations/{allocation.pk}").json()
+    assert download["onchain"] == {"state": "paid", "txHash": event.tx_hash, "rootOnChain": True}
     settlement = dao_settlement(dao=dao)
     assert settlement.owed == int(epoch.total)
     assert settlement.paid == int(allocation.amount)
