@@ -170,6 +170,35 @@ def consensus_rows(s: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def types_rows(s: dict[str, Any]) -> list[Row]:
+    r = s["results"]
+    b, sp, p, t = r["boxes"], r["spans"], r["pairwise"], r["text"]
+    rows: list[Row] = [
+        (f"boxes, {b['images']:,} images: mean IoU",
+         f"{b['mean_iou']['ours']} vs median box {b['mean_iou']['median_box']}; "
+         f"{b['mean_iou']['ours_on_best_labelers_images']} vs best labeler "
+         f"{b['mean_iou']['best_labeler']} on its images",
+         f"{b['seconds']['ours']['median']} s", f"above both: {_ok(b['met'])}"),
+        (f"spans, {sp['texts']:,} texts: token F1",
+         f"{sp['token_f1']['ours']} vs majority vote {sp['token_f1']['majority_vote']}",
+         f"{sp['seconds']['ours']['median']} s", f"above: {_ok(sp['met'])}"),
+    ]  # fmt: skip
+    for key, label, figure, ref in (
+        ("pairwise", f"pairwise, {p['comparisons']:,} comparisons", "kendall_tau", "NoisyBT"),
+        ("text", f"text, {t['tasks']:,} tasks", "word_error_rate", "ROVER"),
+    ):
+        d = r[key]
+        if "crowdkit" not in d[figure]:
+            continue
+        rows.append((
+            f"{label}: {figure.replace('_', ' ')}",
+            f"{d[figure]['ours']} vs {ref} {d[figure]['crowdkit']}, {d['speedup']}× faster",
+            f"{d['seconds']['ours']['median']} s vs {d['seconds']['crowdkit']['median']} s",
+            f"at least as good, faster: {_ok(d['met'])}",
+        ))  # fmt: skip
+    return rows
+
+
 def rewards_rows(s: dict[str, Any]) -> list[Row]:
     rows: list[Row] = []
     peer = s.get("peer")

@@ -52,6 +52,7 @@ from bench._rows import (
     rewards_rows,
     sealing_rows,
     synthetic_rows,
+    types_rows,
     web_rows,
 )
 
@@ -76,6 +77,7 @@ class Spec:
 BENCHMARKS = [
     Spec("ipfs_cid", "CID vs sha256 vs js-ipfs", 60, 1800, ipfs_rows),
     Spec("labeling_consensus", "Dawid–Skene vs crowd-kit", 60, 1800, consensus_rows),
+    Spec("labeling_types", "boxes, spans, pairwise, text vs baselines", 60, 900, types_rows),
     Spec("rewards_merkle", "Merkle tree + proofs vs OpenZeppelin JS", 90, 3600, rewards_rows),
     Spec("sealing", "encryption at rest vs the upload floor", 40, 900, sealing_rows),
     Spec("synthetic", "tabular GAN vs ctgan", 150, 3600, synthetic_rows),

@@ -17,6 +17,7 @@ COMMANDS = {
     "bench": ["--quick", "--only", "--json", "--markdown", "--merge"],
     "bench.ipfs_cid": ["--quick", "--node-api", "--json"],
     "bench.labeling_consensus": ["--quick", "--json"],
+    "bench.labeling_types": ["--quick", "--json", "--markdown", "--no-peer"],
     "bench.rewards_merkle": ["--quick", "--json"],
     "bench.sealing": ["--quick", "--json"],
     "bench.synthetic": ["--quick", "--json"],

@@ -83,8 +83,11 @@ def _guarded(reader: Any, what: str) -> Iterator[list[str]]:
         yield row
 
 
-def _rows(source: TextIO, columns: tuple[str, ...], what: str) -> Iterator[tuple[int, list[str]]]:
-    """(line number, the named columns' stripped values) for each non-blank data row."""
+def _rows(
+    source: TextIO, columns: tuple[str, ...], what: str, optional: tuple[str, ...] = ()
+) -> Iterator[tuple[int, list[str]]]:
+    """(line number, the named columns' stripped values) for each non-blank data row; the
+    ``optional`` columns follow, "" where the header lacks them (they may be empty)."""
     csv.field_size_limit(MAX_FIELD)
     reader = csv.reader(source)
     rows = _guarded(reader, what)
@@ -102,7 +105,8 @@ def _rows(source: TextIO, columns: tuple[str, ...], what: str) -> Iterator[tuple
                 f"(header: {', '.join(names)})"
             )
         positions.append(names.index(column))
-    width = max(positions) + 1
+    extra = [names.index(column) if column in names else -1 for column in optional]
+    width = max(positions + extra) + 1
     for row in rows:
         if not any(cell.strip() for cell in row):
             continue
@@ -114,7 +118,7 @@ def _rows(source: TextIO, columns: tuple[str, ...], what: str) -> Iterator[tuple
         for column, value in zip(columns, values, strict=True):
             if not value:
                 raise ValueError(f"{what}: line {reader.line_num}: empty {column!r}")
-        yield reader.line_num, values
+        yield reader.line_num, values + [row[i].strip() if i >= 0 else "" for i in extra]
 
 
 def read_labels(source: TextIO, *, name: str = "labels") -> LabelSet:
