@@ -12,7 +12,7 @@ from datadao.demo import DEMO_DAO_SLUG, load_demo_dao
 from datadao.models import DAO, Dataset, Membership
 from labeling.demo import load_demo_labeling
 from labeling.models import Label, LabelTask
-from rewards.demo import load_demo_rewards
+from rewards.demo import load_demo_chain, load_demo_rewards
 from synthetic.demo import WINE_FILES, load_demo_synthetic
 
 
@@ -25,6 +25,8 @@ def load_demo() -> dict[str, int]:
     load_demo_contributions(users=users, dao_id=dao.pk)
     # Before the rewards: the wine rows are contributions too, paid like the others.
     load_demo_synthetic(dao=dao, creator=creator, contributors=[users["alice"], users["bob"]])
+    # Before the epoch closes: its root is signed for the distributor, when one is deployed.
+    load_demo_chain(dao=dao)
     load_demo_rewards(dao=dao, expected_credits=EXPECTED_PINNED + len(WINE_FILES))
     load_demo_labeling(dao=dao, creator=creator)
     contributions = Contribution.objects.filter(dataset__dao=dao).count()

@@ -507,3 +507,17 @@ def test_metrics_count_unrelayed_epochs_until_the_reader_sees_the_root(chain: Ch
     assert after["datadao_epochs_unrelayed"] == 0
     assert after["datadao_epoch_unrelayed_oldest_seconds"] == 0
     assert after["datadao_chain_reader_lag_blocks"] == CONFIRMATIONS
+
+
+def test_the_demo_deploys_its_distributor_on_a_running_local_chain(chain: ChainNode) -> None:
+    from rewards.demo import load_demo_chain
+
+    dao = DatasetFactory().dao
+    with override_settings(CHAIN_RPC_URLS={}):
+        assert load_demo_chain(dao=dao) == "no local chain"
+    assert load_demo_chain(dao=dao).startswith("deployed at")
+    dao = DAO.objects.get(pk=dao.pk)
+    assert dao.chain_id == CHAIN_ID and dao.reward_contract_address
+    settlement = watch.watch_dao(dao_id=dao.pk)
+    assert settlement.head > 0 and dao_settlement(dao=dao).balance == 10**24
+    assert load_demo_chain(dao=dao) == "the DAO already has a reward contract"
