@@ -521,3 +521,26 @@ def test_the_demo_deploys_its_distributor_on_a_running_local_chain(chain: ChainN
     settlement = watch.watch_dao(dao_id=dao.pk)
     assert settlement.head > 0 and dao_settlement(dao=dao).balance == 10**24
     assert load_demo_chain(dao=dao) == "the DAO already has a reward contract"
+
+
+def test_the_readers_decoder_agrees_with_web3s(chain: ChainNode) -> None:
+    from rewards.onchain import events
+
+    dao, _ = _deployed_dao(chain)
+    epoch = _closed_epoch(dao)
+    _relay_until_set(epoch)
+    _claim(chain, epoch, CLAIMERS[2])
+    w3 = chain.web3()
+    head = int(w3.eth.block_number)
+    ours = events.read(w3, dao.reward_contract_address, 0, head)
+    contract = w3.eth.contract(dao.reward_contract_address, abi=artifact.contract()["abi"])
+    logs = w3.eth.get_logs(
+        {"address": dao.reward_contract_address, "fromBlock": 0, "toBlock": head}
+    )
+    theirs = [getattr(contract.events, e.name)().process_log(log) for e, log in zip(ours, logs)]
+    assert [e.name for e in ours] == ["EpochRootSet", "Claimed"]
+    for mine, web3s in zip(ours, theirs, strict=True):
+        expected = {
+            k: "0x" + v.hex() if isinstance(v, bytes) else v for k, v in web3s["args"].items()
+        }
+        assert mine.args == expected
