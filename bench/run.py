@@ -45,6 +45,7 @@ from bench._procs import ipfs_peer
 from bench._rows import (
     Row,
     assign_rows,
+    chain_rows,
     consensus_rows,
     ipfs_rows,
     load_rows,
@@ -85,6 +86,7 @@ BENCHMARKS = [
     Spec("labeling_assign", "labeling `next` on PostgreSQL", 150, 3600, assign_rows),
     Spec("web", "web pages over HTTP (gunicorn)", 120, 3600, web_rows),
     Spec("load", "contributors and labelers at once (locust)", 90, 1200, load_rows),
+    Spec("chain", "relay and chain reader vs eth_getLogs (Hardhat)", 90, 900, chain_rows),
 ]
 
 

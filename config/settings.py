@@ -310,6 +310,8 @@ CHAIN_CONFIRMATIONS_DEFAULT = env.int("CHAIN_CONFIRMATIONS_DEFAULT", default=12)
 CHAIN_LOG_BLOCK_RANGE = env.int("CHAIN_LOG_BLOCK_RANGE", default=2000)
 # How often the chain reader polls every distributor.
 CHAIN_WATCH_INTERVAL_SECONDS = env.float("CHAIN_WATCH_INTERVAL_SECONDS", default=15.0)
+# How often a relay awaiting its transaction's receipt looks again.
+CHAIN_RELAY_POLL_SECONDS = env.float("CHAIN_RELAY_POLL_SECONDS", default=15.0)
 # A relayed transaction not mined after this long is replaced (same nonce, higher fees).
 CHAIN_TX_REPLACE_AFTER_SECONDS = env.int("CHAIN_TX_REPLACE_AFTER_SECONDS", default=180)
 

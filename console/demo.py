@@ -13,7 +13,7 @@ from datadao.models import DAO, Dataset, Membership
 from governance.demo import load_demo_governance
 from labeling.demo import load_demo_labeling
 from labeling.models import Label, LabelTask
-from rewards.demo import load_demo_rewards
+from rewards.demo import load_demo_chain, load_demo_rewards
 from synthetic.demo import WINE_FILES, load_demo_synthetic
 
 
@@ -26,6 +26,8 @@ def load_demo() -> dict[str, int]:
     load_demo_contributions(users=users, dao_id=dao.pk)
     # Before the rewards: the wine rows are contributions too, paid like the others.
     load_demo_synthetic(dao=dao, creator=creator, contributors=[users["alice"], users["bob"]])
+    # Before the epoch closes: its root is signed for the distributor, when one is deployed.
+    load_demo_chain(dao=dao)
     load_demo_rewards(dao=dao, expected_credits=EXPECTED_PINNED + len(WINE_FILES))
     load_demo_labeling(dao=dao, creator=creator)
     # A proposal passed and executed, and one open for votes.

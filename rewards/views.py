@@ -104,7 +104,14 @@ def allocation_download(request: HttpRequest, allocation_id: int) -> HttpRespons
     ):
         return _not_found("allocation", allocation_id)
     name = f"{allocation.epoch.dao.slug}-epoch-{allocation.epoch.number}-claim.json"
-    return _download(allocation_claim(allocation), name)
+    body = allocation_claim(allocation)
+    state = claim_states([allocation])[allocation.pk]
+    body["onchain"] = {
+        "state": state.state,
+        "txHash": state.tx_hash,
+        "rootOnChain": state.root_on_chain,
+    }
+    return _download(body, name)
 
 
 @require_GET

@@ -25,6 +25,7 @@ COMMANDS = {
     "bench.labeling_assign": ["--quick", "--json", "--markdown", "--keep", "--reuse"],
     "bench.web": ["--quick", "--keep", "--json", "--markdown"],
     "bench.load": ["--quick", "--keep", "--json", "--markdown"],
+    "bench.chain": ["--quick", "--events", "--keep", "--json"],
 }
 
 
