@@ -537,7 +537,8 @@ def test_the_readers_decoder_agrees_with_web3s(chain: ChainNode) -> None:
     logs = w3.eth.get_logs(
         {"address": dao.reward_contract_address, "fromBlock": 0, "toBlock": head}
     )
-    theirs = [getattr(contract.events, e.name)().process_log(log) for e, log in zip(ours, logs)]
+    pairs = zip(ours, logs, strict=True)
+    theirs = [getattr(contract.events, e.name)().process_log(log) for e, log in pairs]
     assert [e.name for e in ours] == ["EpochRootSet", "Claimed"]
     for mine, web3s in zip(ours, theirs, strict=True):
         expected = {
