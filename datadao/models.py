@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
@@ -38,6 +39,25 @@ def validate_checksum_address(value: str) -> None:
     if not isinstance(value, str) or not is_checksum_address(value):
         raise ValidationError(
             "%(value)s is not an EIP-55 checksummed Ethereum address.", params={"value": value}
+        )
+
+
+def replica_capacity() -> int:
+    """The highest replication factor the IPFS configuration can honour: the backend plus
+    each ``IPFS_REPLICAS`` target (the same count as ``ipfs.conf.replica_capacity``)."""
+    return 1 + len([entry for entry in settings.IPFS_REPLICAS if entry.strip()])
+
+
+def validate_replication_factor(value: int) -> None:
+    capacity = replica_capacity()
+    if value < 1:
+        raise ValidationError("A DAO keeps at least one copy of each file (replication factor 1).")
+    if value > capacity:
+        raise ValidationError(
+            "A replication factor of %(value)s needs %(value)s places to keep copies; this "
+            "platform has %(capacity)s (its IPFS backend plus %(extra)s IPFS_REPLICAS "
+            "targets). Choose at most %(capacity)s, or ask the operator for more targets.",
+            params={"value": value, "capacity": capacity, "extra": capacity - 1},
         )
 
 
@@ -150,6 +170,15 @@ class DAO(models.Model):
             "wallet. Changing it asks new joiners to sign the new text."
         ),
     )
+    replication_factor = models.PositiveSmallIntegerField(
+        default=1,
+        validators=[validate_replication_factor],
+        help_text=(
+            "Copies kept of each file this DAO pins: 1 is the IPFS backend alone; more adds "
+            "replicas on the operator's IPFS_REPLICAS targets, checked and repaired by the pin "
+            "audit. Applies to files pinned from now on."
+        ),
+    )
     creator = models.ForeignKey(User, on_delete=models.PROTECT, related_name="created_daos")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -192,6 +221,11 @@ class DAO(models.Model):
                 condition=models.Q(token_decimals__gte=0, token_decimals__lte=36),
                 name="dao_token_decimals_range",
                 violation_error_message="A token has between 0 and 36 decimals.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(replication_factor__gte=1),
+                name="dao_replication_factor_positive",
+                violation_error_message="A DAO keeps at least one copy of each file.",
             ),
         ]
 

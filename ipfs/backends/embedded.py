@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
+from ipfs.backends import dag
 from ipfs.backends.base import IpfsCorrupt, IpfsError, IpfsNotFound
 from ipfs.car import CarError, CarReader, CarWriter
 from ipfs.cid import RAW, Cid, b32encode
@@ -212,41 +213,8 @@ class EmbeddedBackend:
     # --- audit, export, import --------------------------------------------------------
 
     def _walk(self, root: Cid, visit: Callable[[Cid, bytes], None]) -> list[tuple[str, str]]:
-        """Visit each distinct block of ``root``'s DAG once, parents first (DFS pre-order).
-
-        Returns ``(kind, message)`` problems, kind in missing/corrupt/malformed, without
-        descending below a bad block. ``visit`` only sees verified blocks.
-        """
-        problems: list[tuple[str, str]] = []
-        seen: set[Cid] = set()
-        stack: list[Iterator[Cid]] = [iter((root,))]
-        while stack:
-            cid = next(stack[-1], None)
-            if cid is None:
-                stack.pop()
-                continue
-            if cid in seen:
-                continue
-            seen.add(cid)
-            try:
-                block = self.get_block(cid)
-            except IpfsNotFound:
-                problems.append(("missing", f"missing block {cid}"))
-                continue
-            except IpfsCorrupt:
-                problems.append(("corrupt", f"corrupt block {cid}"))
-                continue
-            visit(cid, block)
-            if cid.codec == RAW:
-                continue
-            try:
-                children = links_of(cid, block)
-            except UnixfsError as exc:
-                problems.append(("malformed", f"malformed block {cid}: {exc}"))
-                continue
-            if children:
-                stack.append(iter(children))
-        return problems
+        """``dag.walk`` over this store's blocks (verified as they are read)."""
+        return dag.walk(root, self.get_block, visit)
 
     def _problems(self, root: Cid) -> list[tuple[str, str]]:
         return self._walk(root, lambda cid, block: None)
