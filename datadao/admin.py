@@ -87,15 +87,21 @@ class DAOForm(forms.ModelForm):
             "epoch_days",
             "join_policy",
             "terms",
+            "replication_factor",
         ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Left out of a posted form (a script, an older client): the DAO keeps its policy.
         self.fields["join_policy"].required = False
+        self.fields["replication_factor"].required = False
 
     def clean_join_policy(self) -> str:
         return self.cleaned_data.get("join_policy") or self.instance.join_policy
+
+    def clean_replication_factor(self) -> int:
+        value = self.cleaned_data.get("replication_factor")
+        return self.instance.replication_factor if value is None else value
 
     def clean_token_decimals(self) -> int:
         value = self.cleaned_data.get("token_decimals")
@@ -188,6 +194,7 @@ class DAOAdmin(DaoScopedAdmin):
                 epoch_days=obj.epoch_days,
                 join_policy=obj.join_policy,
                 terms=obj.terms,
+                replication_factor=obj.replication_factor,
             )
             obj.pk = created.pk
             obj.creator = created.creator

@@ -101,6 +101,7 @@ _DAO_EDITABLE = (
     "epoch_days",
     "join_policy",
     "terms",
+    "replication_factor",
 )
 
 
@@ -184,6 +185,7 @@ def dao_create(
     epoch_days: int | None = None,
     join_policy: str = JoinPolicy.REQUEST,
     terms: str = "",
+    replication_factor: int = 1,
 ) -> DAO:
     """Create a DAO and make ``creator`` its member with role ``creator``.
 
@@ -204,6 +206,7 @@ def dao_create(
         epoch_days=epoch_days,
         join_policy=join_policy,
         terms=terms,
+        replication_factor=replication_factor,
         creator=creator,
     )
     dao_validate_reward_contract(dao=dao)

@@ -16,11 +16,14 @@ from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
 from ipfs.backends import dag
-from ipfs.backends.base import IpfsError
+from ipfs.backends.base import IpfsCorrupt, IpfsError
 from ipfs.backends.embedded import EmbeddedBackend
 from ipfs.backends.kubo import KuboBackend
 from ipfs.backends.psa import PENDING, PinningServiceClient
 from ipfs.cid import Cid
+
+# Imports an embedded repair tries: enough for the depth of any UnixFS file DAG we make.
+_REPAIR_ROUNDS = 4
 
 # A target's name is stored with each replica and spelled into an environment variable
 # (``IPFS_REPLICA_<NAME>_TOKEN``), so it is short and plain.
@@ -92,9 +95,17 @@ class EmbeddedTarget:
         return _walk_check(cid, self.get_block)
 
     def fill(self, cid: str, car: Callable[[], BinaryIO], *, origins: list[str], label: str) -> str:
-        with car() as stream:
-            self.backend.import_car(stream, pin=True)
-        return OK
+        # A corrupt block is deleted first (the store keeps a file of the right length), and
+        # one round per level of the DAG reaches corrupt blocks below corrupt parents.
+        for _ in range(_REPAIR_ROUNDS):
+            self.backend.discard_corrupt(cid)
+            with car() as stream:
+                self.backend.import_car(stream, pin=False)
+            problems = self.backend.verify(cid)
+            if not problems:
+                self.backend.pin(cid)
+                return OK
+        raise IpfsCorrupt(f"{cid} is still not whole after {_REPAIR_ROUNDS} imports: {problems[0]}")
 
     def unpin(self, cid: str) -> None:
         self.backend.unpin(cid)

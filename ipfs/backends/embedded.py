@@ -216,6 +216,10 @@ class EmbeddedBackend:
         """``dag.walk`` over this store's blocks (verified as they are read)."""
         return dag.walk(root, self.get_block, visit)
 
+    @staticmethod
+    def _walk_with(get: Callable[[Cid], bytes], root: Cid) -> list[tuple[str, str]]:
+        return dag.walk(root, get, lambda cid, block: None)
+
     def _problems(self, root: Cid) -> list[tuple[str, str]]:
         return self._walk(root, lambda cid, block: None)
 
@@ -226,6 +230,26 @@ class EmbeddedBackend:
         not match the CID) or malformed (not decodable dag-pb).
         """
         return [text for _, text in self._problems(_parse(cid))]
+
+    def discard_corrupt(self, cid: str) -> int:
+        """Delete the blocks of ``cid``'s DAG whose bytes do not match their CID; return how
+        many. For a repair: ``put_block`` keeps a file of the right length, so a corrupt one
+        must go before a re-import can write it again. Blocks below a corrupt one are reached
+        on the next call, once the re-imported parent names them."""
+        dropped = 0
+
+        def get(block_cid: Cid) -> bytes:
+            nonlocal dropped
+            try:
+                return self.get_block(block_cid)
+            except IpfsCorrupt:
+                with contextlib.suppress(FileNotFoundError):
+                    self._block_path(block_cid).unlink()
+                    dropped += 1
+                raise
+
+        self._walk_with(get, _parse(cid))
+        return dropped
 
     def export_car(self, cids: Sequence[str], out: BinaryIO) -> None:
         """Write a CARv1 with ``cids`` as roots and every block of their DAGs, each once.
