@@ -45,12 +45,21 @@ def _build(kind: str, root: str, api_url: str, timeout: float) -> IpfsBackend:
 def get_targets() -> list[Target]:
     """Every place a pin may have a replica, in the order replicas are made: the configured
     backend first (where content is added), then ``IPFS_REPLICAS``."""
+    entries = tuple(settings.IPFS_REPLICAS)
+    try:
+        specs = targets.parse_specs(list(entries), primary=settings.IPFS_BACKEND)
+    except ValueError as exc:
+        raise ImproperlyConfigured(str(exc)) from None
+    # Tokens are read from the environment here, at use, and are part of the cache key so a
+    # changed token gets a new client.
+    tokens = tuple(os.environ.get(spec.token_variable, "") for spec in specs)
     return _targets(
         settings.IPFS_BACKEND,
         str(settings.IPFS_EMBEDDED_ROOT),
         settings.IPFS_API_URL,
         settings.IPFS_TIMEOUT_SECONDS,
-        tuple(settings.IPFS_REPLICAS),
+        tuple(specs),
+        tokens,
     )
 
 
@@ -77,19 +86,17 @@ def replica_specs() -> list[targets.TargetSpec]:
 
 @cache
 def _targets(
-    kind: str, root: str, api_url: str, timeout: float, entries: tuple[str, ...]
+    kind: str,
+    root: str,
+    api_url: str,
+    timeout: float,
+    specs: tuple[targets.TargetSpec, ...],
+    tokens: tuple[str, ...],
 ) -> list[Target]:
     try:
-        specs = targets.parse_specs(list(entries), primary=kind)
         extra = [
-            targets.build(
-                spec,
-                embedded_root=root,
-                timeout=timeout,
-                # Read when the target is built, never kept in settings.
-                token=os.environ.get(spec.token_variable) if spec.kind == "psa" else None,
-            )
-            for spec in specs
+            targets.build(spec, embedded_root=root, timeout=timeout, token=token or None)
+            for spec, token in zip(specs, tokens, strict=True)
         ]
     except ValueError as exc:
         raise ImproperlyConfigured(str(exc)) from None

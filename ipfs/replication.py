@@ -12,11 +12,11 @@ removed here, only when the content itself is unpinned (``pin_unpin_everywhere``
 from __future__ import annotations
 
 import logging
-import os
 import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import IO, BinaryIO
+from pathlib import Path
+from typing import BinaryIO
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Count, F, Max, Q
@@ -108,36 +108,33 @@ class _Car:
         self.cid = cid
         self.sources = sources
         self.source = ""
-        self._file: IO[bytes] | None = None
+        self._dir: tempfile.TemporaryDirectory[str] | None = None
+        self._path: Path | None = None
 
     def open(self) -> BinaryIO:
-        if self._file is None:
-            self._file = self._export()
-        duplicate = open(os.dup(self._file.fileno()), "rb")  # noqa: SIM115
-        duplicate.seek(0)
-        return duplicate
+        if self._path is None:
+            self._path = self._export()
+        return self._path.open("rb")
 
-    def _export(self) -> IO[bytes]:
+    def _export(self) -> Path:
         root = Cid.parse(self.cid)
+        self._dir = tempfile.TemporaryDirectory(prefix="replica-")
+        path = Path(self._dir.name) / "dag.car"
         problems = []
-        spool = tempfile.TemporaryFile()  # noqa: SIM115
         for source in self.sources:
-            spool.seek(0)
-            spool.truncate()
             try:
-                dag.export_car(root, source.get_block, spool)
+                with path.open("wb") as out:
+                    dag.export_car(root, source.get_block, out)
             except (IpfsNotFound, IpfsCorrupt, IpfsUnavailable) as exc:
                 problems.append(f"{source.name}: {exc}")
                 continue
-            spool.flush()
             self.source = source.name
-            return spool
-        spool.close()
+            return path
         raise IpfsNotFound(f"no replica of {self.cid} is whole: " + "; ".join(problems))
 
     def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
+        if self._dir is not None:
+            self._dir.cleanup()
 
 
 @dataclass
