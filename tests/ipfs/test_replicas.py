@@ -390,3 +390,63 @@ def test_the_pin_list_shows_copies_per_cid(two_nodes, client_for) -> None:  # ty
     detail = staff.get(f"/admin/ipfs/pin/{pin.pk}/change/").content.decode()
     assert "Replicas beyond the backend" in detail and ">b<" in detail
     assert PinAuditRun.objects.exists()
+
+
+# --- the pipeline, with a real worker ---------------------------------------------------------
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_contribution_is_pinned_at_its_first_copy_and_replicated_by_the_worker(
+    two_nodes: tuple[IpfsNode, IpfsNode], tmp_path: Path
+) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from contributions.models import Contribution, Status
+    from datadao.models import DatasetStatus, Membership, Role
+    from datadao.services import dataset_set_status
+    from tests.contributions.conftest import CSV_SCHEMA, good_csv
+    from tests.factories import DatasetFactory
+    from tests.fixtures_celery import start_worker
+
+    a, b = two_nodes
+    replicas = f"b=kubo+{b.api_url}"
+    env = {"IPFS_BACKEND": "kubo", "IPFS_API_URL": a.api_url, "IPFS_REPLICAS": replicas}
+    with replicated(a, [replicas]):
+        member = UserFactory()
+        dao = DAOFactory(replication_factor=2)  # refused unless a replica target is configured
+        Membership.objects.create(dao=dao, user=member, role=Role.CONTRIBUTOR)
+        dataset = DatasetFactory(dao=dao, kind="tabular", schema=CSV_SCHEMA)
+        dataset_set_status(dataset=dataset, actor=None, status=DatasetStatus.OPEN)
+        client = Client()
+        client.force_login(member, backend="django.contrib.auth.backends.ModelBackend")
+        worker = start_worker(tmp_path, extra_env=env)
+        try:
+            data = good_csv(7, start=31337)
+            response = client.post(
+                f"/api/datasets/{dataset.pk}/contributions",
+                {"file": SimpleUploadedFile("d.csv", data)},
+            )
+            assert response.status_code == 201, response.content
+            pk = response.json()["id"]
+            wait_for(
+                lambda: Contribution.objects.filter(pk=pk, status=Status.PINNED).exists(),
+                timeout=60,
+                what="the contribution to be pinned",
+                worker=worker,
+            )
+            cid = Contribution.objects.get(pk=pk).cid
+            assert Pin.objects.get(cid=cid).replication == 2
+            wait_for(
+                lambda: PinReplica.objects.filter(
+                    pin__cid=cid, target="b", status=ReplicaStatus.OK
+                ).exists(),
+                timeout=60,
+                what="the replica on b",
+                worker=worker,
+            )
+        finally:
+            worker.stop()
+    # What was pinned (the file, or its ciphertext for a members-only dataset), whole on both.
+    pinned = b"".join(_node(a).cat(cid))
+    assert _holds(a, cid, pinned) and _holds(b, cid, pinned)
