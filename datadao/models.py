@@ -44,7 +44,8 @@ def validate_checksum_address(value: str) -> None:
 
 def replica_capacity() -> int:
     """The highest replication factor the IPFS configuration can honour: the backend plus
-    each ``IPFS_REPLICAS`` target (the same count as ``ipfs.conf.replica_capacity``)."""
+    each ``IPFS_REPLICAS`` target (``ipfs.conf.get_targets`` builds them; datadao, below the
+    ipfs app, only counts them)."""
     return 1 + len([entry for entry in settings.IPFS_REPLICAS if entry.strip()])
 
 

@@ -63,11 +63,6 @@ def get_targets() -> list[Target]:
     )
 
 
-def replica_capacity() -> int:
-    """The highest replication factor the configuration can honour."""
-    return 1 + len([entry for entry in settings.IPFS_REPLICAS if entry.strip()])
-
-
 def replica_specs() -> list[targets.TargetSpec]:
     """``IPFS_REPLICAS`` parsed, each pinning service's token present; ImproperlyConfigured
     with what to fix otherwise. Builds nothing (the system check calls it)."""
