@@ -251,6 +251,11 @@ IPFS_API_URL = env.str("IPFS_API_URL", default="")
 IPFS_EMBEDDED_ROOT = DATA_DIR / "ipfs"
 IPFS_TIMEOUT_SECONDS = env.float("IPFS_TIMEOUT_SECONDS", default=30.0)
 PIN_AUDIT_INTERVAL_SECONDS = env.int("PIN_AUDIT_INTERVAL_SECONDS", default=3600)
+# Where pins are copied beyond IPFS_BACKEND (the first replica), comma-separated: embedded,
+# name=kubo+http://host:5001, name=psa+https://api.example/psa#gateway=https://gw.example
+# (the pinning service's token in IPFS_REPLICA_<NAME>_TOKEN, read when used). A DAO's
+# replication factor picks the first ones in this order; it is at most 1 + their number.
+IPFS_REPLICAS = env.list("IPFS_REPLICAS", default=[])
 
 # --- Signer keys --------------------------------------------------------------------------------
 # Keys are read from the environment (or an encrypted keystore + password) at the moment they

@@ -188,7 +188,12 @@ def release_publish(
     # Pinned under the dataset lock: the version is part of the bytes, so it must be final.
     # A rollback after this leaves an unrecorded pin of a small file, which is harmless.
     stream, sealed_key = _stored_manifest(dataset, manifest_bytes(manifest))
-    pin = content_add(stream=stream, label=label, content_type="application/json")
+    pin = content_add(
+        stream=stream,
+        label=label,
+        content_type="application/json",
+        replication=dataset.dao.replication_factor,
+    )
     release = Release.objects.create(
         dataset=dataset,
         version=version,

@@ -97,17 +97,24 @@ class DAOForm(forms.ModelForm):
             "join_policy",
             "terms",
             *GOVERNANCE_FIELDS,
+            "replication_factor",
         ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Left out of a posted form (a script, an older client): the DAO keeps its policy.
-        for name in ("join_policy", "voting_power", "governance_timelock_seconds"):
+        optional = ("join_policy", "voting_power", "governance_timelock_seconds")
+        optional += ("governance_min_quorum_bps", "replication_factor")
+        for name in optional:
             if name in self.fields:
                 self.fields[name].required = False
 
     def clean_join_policy(self) -> str:
         return self.cleaned_data.get("join_policy") or self.instance.join_policy
+
+    def clean_replication_factor(self) -> int:
+        value = self.cleaned_data.get("replication_factor")
+        return self.instance.replication_factor if value is None else value
 
     def clean_voting_power(self) -> str:
         return self.cleaned_data.get("voting_power") or self.instance.voting_power
@@ -115,6 +122,10 @@ class DAOForm(forms.ModelForm):
     def clean_governance_timelock_seconds(self) -> int:
         value = self.cleaned_data.get("governance_timelock_seconds")
         return self.instance.governance_timelock_seconds if value is None else value
+
+    def clean_governance_min_quorum_bps(self) -> int:
+        value = self.cleaned_data.get("governance_min_quorum_bps")
+        return self.instance.governance_min_quorum_bps if value is None else value
 
     def clean(self) -> dict[str, Any]:
         # The service refuses these too; here the refusal is an error next to the field.
@@ -245,6 +256,7 @@ class DAOAdmin(DaoScopedAdmin):
                 epoch_days=obj.epoch_days,
                 join_policy=obj.join_policy,
                 terms=obj.terms,
+                replication_factor=obj.replication_factor,
             )
             obj.pk = created.pk
             obj.creator = created.creator

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -40,6 +41,26 @@ def validate_checksum_address(value: str) -> None:
     if not isinstance(value, str) or not is_checksum_address(value):
         raise ValidationError(
             "%(value)s is not an EIP-55 checksummed Ethereum address.", params={"value": value}
+        )
+
+
+def replica_capacity() -> int:
+    """The highest replication factor the IPFS configuration can honour: the backend plus
+    each ``IPFS_REPLICAS`` target (``ipfs.conf.get_targets`` builds them; datadao, below the
+    ipfs app, only counts them)."""
+    return 1 + len([entry for entry in settings.IPFS_REPLICAS if entry.strip()])
+
+
+def validate_replication_factor(value: int) -> None:
+    capacity = replica_capacity()
+    if value < 1:
+        raise ValidationError("A DAO keeps at least one copy of each file (replication factor 1).")
+    if value > capacity:
+        raise ValidationError(
+            "A replication factor of %(value)s needs %(value)s places to keep copies; this "
+            "platform has %(capacity)s (its IPFS backend plus %(extra)s IPFS_REPLICAS "
+            "targets). Choose at most %(capacity)s, or ask the operator for more targets.",
+            params={"value": value, "capacity": capacity, "extra": capacity - 1},
         )
 
 
@@ -187,6 +208,15 @@ class DAO(models.Model):
         help_text="The least quorum a proposal may set, as a share of all the voting power "
         "eligible when it is made (2000 = 20 %): nobody passes a proposal alone.",
     )
+    replication_factor = models.PositiveSmallIntegerField(
+        default=1,
+        validators=[validate_replication_factor],
+        help_text=(
+            "Copies kept of each file this DAO pins: 1 is the IPFS backend alone; more adds "
+            "replicas on the operator's IPFS_REPLICAS targets, checked and repaired by the pin "
+            "audit. Applies to files pinned from now on."
+        ),
+    )
     creator = models.ForeignKey(User, on_delete=models.PROTECT, related_name="created_daos")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -240,6 +270,11 @@ class DAO(models.Model):
                 | models.Q(voting_token__regex=ADDRESS_REGEX),
                 name="dao_voting_token_set",
                 violation_error_message="Voting power 'token' needs the voting token's address.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(replication_factor__gte=1),
+                name="dao_replication_factor_positive",
+                violation_error_message="A DAO keeps at least one copy of each file.",
             ),
         ]
 

@@ -103,6 +103,7 @@ _DAO_EDITABLE = (
     "join_policy",
     "terms",
     *GOVERNANCE_FIELDS,
+    "replication_factor",
 )
 
 
@@ -186,6 +187,7 @@ def dao_create(
     epoch_days: int | None = None,
     join_policy: str = JoinPolicy.REQUEST,
     terms: str = "",
+    replication_factor: int = 1,
 ) -> DAO:
     """Create a DAO and make ``creator`` its member with role ``creator``.
 
@@ -206,6 +208,7 @@ def dao_create(
         epoch_days=epoch_days,
         join_policy=join_policy,
         terms=terms,
+        replication_factor=replication_factor,
         creator=creator,
     )
     dao_validate_reward_contract(dao=dao)

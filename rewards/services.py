@@ -387,6 +387,7 @@ def epoch_close(
         stream=io.BytesIO(canonical),
         label=f"epoch:{dao.slug}:{epoch.number}",
         content_type="application/json",
+        replication=dao.replication_factor,
     )
     proofs = tree.proofs()
     index_of = {value: i for i, value in enumerate(values)}
