@@ -14,7 +14,7 @@ from typing import Any
 
 from contributions.models import Contribution, Review, Status
 from contributions.novelty import Novelty
-from contributions.validator import VALIDATOR_VERSION  # noqa: F401 (the lanes import it here)
+from contributions.validator import VALIDATOR_VERSION
 
 
 @dataclass

@@ -173,7 +173,8 @@ def release_publish(
     the same dataset description (name, license, schema, scoring…), contribution entries,
     extras (``contributions.extras``: a newly published synthetic set), validator and
     validator set, and settled reward epochs as the latest release, so a license change or
-    a newly closed epoch is a new release. Refuses (ValidationError) a draft dataset and one with nothing pinned.
+    a newly closed epoch is a new release. Refuses (ValidationError) a draft dataset and one
+    with nothing pinned.
     Authorization is the caller's: only the DAO's managers should reach this.
 
     Refused when the DAO reserves publishing for governance, unless ``proposal`` (a passed

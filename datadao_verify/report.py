@@ -60,11 +60,8 @@ class Report:
             + (f" ({self.chain_checked} on chain)" if self.chain_checked else "")
         )
         name = self.dataset.get("dao", "?") + "/" + self.dataset.get("slug", "?")
-        verdict = (
-            "clean"
-            if self.clean
-            else f"{len(self.discrepancies)} discrepanc{'y' if len(self.discrepancies) == 1 else 'ies'}"
-        )
+        count = len(self.discrepancies)
+        verdict = "clean" if self.clean else f"{count} discrepanc{'y' if count == 1 else 'ies'}"
         return (
             f"release {self.cid} ({name} v{self.version}): {what} in {self.seconds:.2f} s: "
             f"{verdict}"

@@ -22,20 +22,14 @@ from contributions import services
 from contributions.lanes import stages as stage_lane
 from contributions.models import Contribution, Release, Status
 from contributions.releases import release_publish
-from datadao.models import DatasetStatus
+from datadao.models import DatasetStatus, Membership, Role
 from datadao.services import dataset_set_status
 from ipfs.backends.embedded import EmbeddedBackend
 from ipfs.cid import Cid, b32encode
 from rewards.models import Epoch, RewardPolicy
 from rewards.services import epoch_close
-from tests.contributions.conftest import (  # noqa: F401 (fixtures)
-    CSV_SCHEMA,
-    dao,
-    good_csv,
-    member,
-    member_client,
-)
-from tests.factories import DatasetFactory
+from tests.contributions.conftest import CSV_SCHEMA, good_csv
+from tests.factories import DAOFactory, DatasetFactory, UserFactory
 
 REWARD_KEY = "0x" + hashlib.sha256(b"datadao-test-verify-rewards").hexdigest()
 STAGES = (
@@ -55,6 +49,25 @@ def embedded(tmp_path: Path) -> Iterator[Path]:
     root = tmp_path / "ipfs"
     with override_settings(IPFS_BACKEND="embedded", IPFS_EMBEDDED_ROOT=root):
         yield root
+
+
+@pytest.fixture
+def member():  # type: ignore[no-untyped-def]
+    return UserFactory()
+
+
+@pytest.fixture
+def dao(member):  # type: ignore[no-untyped-def]
+    dao = DAOFactory()
+    Membership.objects.create(dao=dao, user=member, role=Role.CONTRIBUTOR)
+    return dao
+
+
+@pytest.fixture
+def member_client(member) -> Client:  # type: ignore[no-untyped-def]
+    client = Client()
+    client.force_login(member, backend="django.contrib.auth.backends.ModelBackend")
+    return client
 
 
 def pinned(client: Client, dataset, data: bytes, name: str) -> Contribution:  # type: ignore[no-untyped-def]
@@ -116,5 +129,5 @@ def published(
     # Credited after the close: in the open epoch, which a replay cannot check yet.
     later = pinned(member_client, dataset, good_csv(3, start=200), "c.csv")
     release = release_publish(dataset=dataset, actor=None)
-    assert settings.IPFS_EMBEDDED_ROOT == embedded
+    assert embedded == settings.IPFS_EMBEDDED_ROOT
     return Published(release=release, contributions=[*settled, later], epoch=epoch, store=embedded)
