@@ -3,7 +3,10 @@
 The manifest's CID is the release's id: anyone holding the CID can fetch the manifest from
 any IPFS node, check it hashes to the CID, and from it fetch and check every contribution
 (each listed with its CID, SHA-256 and the validator's signed proof). The Release row is an
-index of what was published; the pinned bytes are the release.
+index of what was published; the pinned bytes are the release. The manifest also pins what a
+replay needs (the scoring policy, the validator's version and code digest, the validator
+set, the settled reward epochs and their inputs): ``datadao verify CID`` (``datadao_verify``)
+re-checks all of it from any IPFS node.
 
 What other apps publish next to the contributions (``contributions.extras``: synthetic sets)
 is listed under its own key, each entry flagged as what it is, never among the contributions;

@@ -274,9 +274,8 @@ def _verify(argv: list[str]) -> int:
         verifier = importlib.import_module("datadao_verify.cli")
     except ImportError as exc:
         print(
-            f"datadao verify: the release verifier is not installed here ({exc}); install "
-            "the project with its verify extra (pip install '.[verify]') or run bin/datadao "
-            "from a checkout",
+            f"datadao verify: the release verifier is not installed here ({exc}); run "
+            "bin/datadao verify from a checkout with requirements.txt installed",
             file=sys.stderr,
         )
         return EXIT_NOT_ATTEMPTED
