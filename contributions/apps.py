@@ -92,3 +92,23 @@ class ContributionsConfig(AppConfig):
                 fill=selectors.card_fill_pinned,
             )
         )
+        # Releases that load anywhere: a Parquet shard, a dataset card and a Croissant file
+        # pinned beside a public release's manifest; a withdrawal unpins the shards holding
+        # the withdrawn rows.
+        from contributions import derived, extras, hf_release
+
+        extras.register(
+            extras.Extra(
+                name="huggingface",
+                release_entries=hf_release.release_entries,
+                entry_cids=hf_release.entry_cids,
+                release_template="contributions/release_huggingface.html",
+            )
+        )
+        derived.register(
+            derived.Derivation(
+                name="release shards",
+                listed=hf_release.shards_listing,
+                exclude=hf_release.shards_exclude,
+            )
+        )

@@ -354,6 +354,18 @@ def unpin_withdrawn(self: Task, contribution_id: int) -> str:
     return "unpinned"
 
 
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)
+def unpin_release_shard(self: Task, cid: str) -> str:
+    """Unpin a release's Parquet shard that holds withdrawn rows, everywhere, and forget the
+    pin; idempotent (``contributions.hf_release``)."""
+    try:
+        pin_unpin_everywhere(cid=cid)
+    except IpfsUnavailable as exc:
+        raise self.retry(exc=exc, countdown=min(MAX_COUNTDOWN_SECONDS, 30)) from exc
+    pin_forget(cid=cid)
+    return "unpinned"
+
+
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def run_release_query(query_id: int) -> str:
     """Run an aggregate query over a release; idempotent (a finished query is skipped)."""

@@ -372,7 +372,10 @@ def test_car_holds_the_manifest_and_every_contribution_for_a_real_node(
     assert response["Content-Type"] == "application/vnd.ipld.car"
     roots = kubo_backend.dag_import(io.BytesIO(body(response)))
     assert roots[0] == release.cid
-    assert set(roots) == {release.cid, first.cid, second.cid}
+    # The files pinned for Hugging Face and Croissant ride along (contributions.hf_release).
+    loads_anywhere = {entry["cid"] for entry in release.manifest["huggingface"]}
+    assert len(loads_anywhere) == 3
+    assert set(roots) == {release.cid, first.cid, second.cid} | loads_anywhere
     assert b"".join(kubo_backend.cat(release.cid)) == manifest_bytes(release.manifest)
     assert b"".join(kubo_backend.cat(second.cid)) == SEMICOLON
 

@@ -198,7 +198,12 @@ def test_the_next_release_lists_the_set_as_its_own_flagged_file(wine) -> None:  
     roots, blocks = read_car(io.BytesIO(b"".join(car.streaming_content)))
     extra = [job.output_cid, job.parquet_cid, job.checkpoint_cid, job.report_cid]
     contributions = [c["cid"] for c in v2.manifest["contributions"]]
-    assert [str(root) for root in roots] == [v2.cid, *contributions, *extra]
+    # After the contributions: the files that load anywhere and the set's (either order).
+    loads_anywhere = [e["cid"] for e in v2.manifest["huggingface"]]
+    assert [str(root) for root in roots][: 1 + len(contributions)] == [v2.cid, *contributions]
+    assert sorted(str(root) for root in roots[1 + len(contributions) :]) == sorted(
+        extra + loads_anywhere
+    )
     held = {str(cid) for cid, _ in blocks}
     assert set(extra) <= held
 
@@ -234,7 +239,7 @@ def test_only_published_sets_are_listed_and_unpublished_jobs_pin_no_report(wine)
     # A release without sets has no key for them: only what every release lists.
     assert set(release.manifest) == {
         "datadao_release", "dataset", "version", "created_at", "contributions", "totals",
-        "validator", "validators", "epochs",
+        "validator", "validators", "epochs", "huggingface",
     }  # fmt: skip
     assert "No synthetic data published yet" in _page(wine)
 
