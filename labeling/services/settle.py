@@ -18,6 +18,7 @@ from datadao.queues import MAX_COUNTDOWN_SECONDS
 from datadao.services import audit_record
 from labeling.conf import GOLD_MIN_FOR_REVEAL, LabelingSettings, labeling_settings, undo_seconds
 from labeling.consensus import dawid_skene
+from labeling.consensus.typed import aggregate_typed
 from labeling.models import (
     ConsensusRun,
     Label,
@@ -105,6 +106,27 @@ def _multi_posterior(
     return share, agree
 
 
+def _typed_posterior(conf: LabelingSettings, task: LabelTask, labels: list[Label]) -> list[float]:
+    """The consensus of one task of a type beyond classification, from its own labels (its
+    gold answer, if any, is not used: a check question settles like any item): sets the
+    task's consensus and confidence, returns each label's probability of being right."""
+    result = aggregate_typed(
+        conf.task_type,
+        classes=conf.labels,
+        tasks=[0] * len(labels),
+        workers=list(range(len(labels))),
+        values=[label.value for label in labels],
+        n_tasks=1,
+        n_workers=len(labels),
+        items=[task.payload],
+        iou_threshold=conf.iou_threshold,
+        overlapping=conf.overlapping,
+    )
+    task.consensus = result.answers[0]
+    task.posterior = float(result.confidence[0])
+    return [float(p) for p in result.label_prob]
+
+
 @transaction.atomic
 def task_consensus_update(*, task_id: int) -> LabelTask | None:
     """Decide a task that has the labels it wants: settle it (consensus, rewards) when the
@@ -138,7 +160,9 @@ def task_consensus_update(*, task_id: int) -> LabelTask | None:
             dataset_id=dataset.pk, labeler_id__in=[r[1] for r in rows]
         )
     }
-    if conf.multi_choice:
+    if conf.typed:
+        agree = _typed_posterior(conf, task, labels)
+    elif conf.multi_choice:
         share, agree = _multi_posterior(conf, rows)
         task.consensus = [name for name, p in zip(conf.labels, share, strict=True) if p > 0.5]
         task.posterior = float(np.min(np.maximum(share, 1 - share)))
