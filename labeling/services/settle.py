@@ -106,25 +106,68 @@ def _multi_posterior(
     return share, agree
 
 
+# Tasks whose labels give a typed task's consensus its context (``_typed_posterior``).
+CONTEXT_TASKS = 50
+_CONTEXT_LABELS = 6 * CONTEXT_TASKS
+
+
+def _typed_context(task: LabelTask, labels: list[Label]) -> list[LabelTask]:
+    """Up to ``CONTEXT_TASKS`` other tasks its labelers labelled last, with their labels."""
+    recent = (
+        Label.objects.filter(
+            dataset_id=task.dataset_id, labeler_id__in=[label.labeler_id for label in labels]
+        )
+        .exclude(task_id=task.pk)
+        .order_by("-created_at")
+        .values_list("task_id", flat=True)[:_CONTEXT_LABELS]
+    )
+    ids = list(dict.fromkeys(recent))[:CONTEXT_TASKS]
+    if not ids:
+        return []
+    tasks = {
+        t.pk: t for t in LabelTask.objects.filter(pk__in=ids).only("payload", "is_gold", "gold")
+    }
+    for t in tasks.values():
+        t.context_labels = []  # type: ignore[attr-defined]
+    for label in Label.objects.filter(task_id__in=ids).only("task_id", "labeler_id", "value"):
+        tasks[label.task_id].context_labels.append(label)  # type: ignore[attr-defined]
+    return list(tasks.values())
+
+
 def _typed_posterior(conf: LabelingSettings, task: LabelTask, labels: list[Label]) -> list[float]:
-    """The consensus of one task of a type beyond classification, from its own labels (its
-    gold answer, if any, is not used: a check question settles like any item): sets the
-    task's consensus and confidence, returns each label's probability of being right."""
+    """The consensus of one task of a type beyond classification: sets the task's consensus
+    and confidence, returns each label's probability of being right.
+
+    The type's aggregator runs over this task's labels together with the last tasks its
+    labelers labelled (``_typed_context``, gold answers included there): a labeler's skill
+    estimated from one task alone would be the task's own agreement read back as confidence.
+    The task's own gold answer, if any, is not used: a check question settles like any
+    item."""
+    context = _typed_context(task, labels)
+    workers: dict[int, int] = {}
+    rows: list[tuple[int, Label]] = [(0, label) for label in labels]
+    gold: dict[int, Any] = {}
+    for n, other in enumerate(context, start=1):
+        rows += [(n, label) for label in other.context_labels]  # type: ignore[attr-defined]
+        if other.is_gold and other.gold is not None:
+            gold[n] = other.gold
+    worker_col = [workers.setdefault(label.labeler_id, len(workers)) for _, label in rows]
     result = aggregate_typed(
         conf.task_type,
         classes=conf.labels,
-        tasks=[0] * len(labels),
-        workers=list(range(len(labels))),
-        values=[label.value for label in labels],
-        n_tasks=1,
-        n_workers=len(labels),
-        items=[task.payload],
+        tasks=[n for n, _ in rows],
+        workers=worker_col,
+        values=[label.value for _, label in rows],
+        n_tasks=1 + len(context),
+        n_workers=len(workers),
+        items=[task.payload, *(other.payload for other in context)],
+        gold=gold,
         iou_threshold=conf.iou_threshold,
         overlapping=conf.overlapping,
     )
     task.consensus = result.answers[0]
     task.posterior = float(result.confidence[0])
-    return [float(p) for p in result.label_prob]
+    return [float(p) for p in result.label_prob[: len(labels)]]
 
 
 @transaction.atomic
