@@ -317,8 +317,10 @@ def test_pairwise_import_next_submit_settle_reward_export(ldao, admin_user):
                "bad": "Lyon."}  # fmt: skip
 
     def pair(key: str, left: str, right: str, **extra: object) -> dict[str, object]:
-        return {"id": key, "prompt": "Capital of France?", "left": {"id": left,
-                "text": answers[left]}, "right": {"id": right, "text": answers[right]}, **extra}  # fmt: skip
+        sides = {
+            side: {"id": c, "text": answers[c]} for side, c in (("left", left), ("right", right))
+        }
+        return {"id": key, "prompt": "Capital of France?", **sides, **extra}
 
     job = _import(
         admin,
@@ -373,8 +375,8 @@ def test_pairwise_import_next_submit_settle_reward_export(ldao, admin_user):
     comparisons = [line for line in lines if line["kind"] == "comparison"]
     candidates = [line for line in lines if line["kind"] == "candidate"]
     assert {c["task"] for c in comparisons} >= {"p2"}
-    assert [c["candidate"] for c in candidates][0] == "good"
-    assert [c["rank"] for c in candidates] == sorted(c["rank"] for c in candidates)
+    assert [c["candidate"] for c in candidates] == ["good", "meh", "bad"]
+    assert [c["rank"] for c in candidates] == [0, 1, 2]
 
 
 # --- text -------------------------------------------------------------------------------------
