@@ -285,21 +285,20 @@ def export_labels(request: HttpRequest, user: User, dataset_id: int, fmt: str) -
 
 @endpoint(GET=TokenScope.READ)
 def export_typed(request: HttpRequest, user: User, dataset_id: int, fmt: str) -> HttpResponse:
-    """``GET /api/labeling/{dataset}/export/{format}`` (DAO admins): the settled consensus of
-    a boxes (``coco``, ``yolo``), spans (``jsonl``, ``conll``), pairwise (``jsonl``: the
-    comparisons, then every candidate's fitted score) or text (``jsonl``) dataset.
+    """``GET /api/labeling/{dataset}/export/{format}`` (DAO admins): the settled consensus in
+    the formats of the dataset's task type: classification ``csv``, ``jsonl`` (as
+    ``export.csv``/``.jsonl``); boxes ``coco``, ``yolo``; spans ``jsonl``, ``conll``;
+    pairwise ``jsonl`` (the comparisons, then every candidate's fitted score); text ``jsonl``.
     ``?gold=1`` adds the gold tasks."""
     dataset = labeling_dataset(dataset_id)
     require_manager(dataset, user)
     conf = labeling_settings(dataset.schema)
     formats = export_types.FORMATS.get(conf.task_type, ())
     if fmt not in formats:
-        offered = (
-            "a classification dataset exports as export.csv or export.jsonl"
-            if not formats
-            else f"a {conf.task_type} dataset exports as {' or '.join(formats)}"
+        raise LabelingRefused(
+            f"Unknown export format {fmt[:40]!r}: a {conf.task_type} dataset exports as "
+            f"{' or '.join(formats)}."
         )
-        raise LabelingRefused(f"Unknown export format {fmt[:40]!r}: {offered}.")
     body = export_types.render(conf, dataset.pk, fmt, include_gold=request.GET.get("gold") == "1")
     response = StreamingHttpResponse(body, content_type=export_types.CONTENT_TYPES[fmt])
     name = f"{dataset.slug}-{conf.task_type}.{export_types.EXTENSIONS[fmt]}"

@@ -30,18 +30,21 @@ from labeling.export import CHUNK, _consented
 from labeling.models import Label, LabelTask, TaskStatus
 
 FORMATS: dict[str, tuple[str, ...]] = {
+    # Classification's own exports (``labeling.export``), under the same route.
+    "classification": ("csv", "jsonl"),
     "boxes": ("coco", "yolo"),
     "spans": ("jsonl", "conll"),
     "pairwise": ("jsonl",),
     "text": ("jsonl",),
 }
 CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
     "coco": "application/json",
     "yolo": "application/zip",
     "jsonl": "application/x-ndjson; charset=utf-8",
     "conll": "text/plain; charset=utf-8",
 }
-EXTENSIONS = {"coco": "coco.json", "yolo": "yolo.zip", "jsonl": "jsonl", "conll": "conll"}
+EXTENSIONS = {"csv": "csv", "coco": "coco.json", "yolo": "yolo.zip", "jsonl": "jsonl", "conll": "conll"}
 
 
 @dataclass(frozen=True)
@@ -273,6 +276,13 @@ def render(
     conf: LabelingSettings, dataset_id: int, fmt: str, *, include_gold: bool = False
 ) -> Iterator[bytes]:
     """The export of ``fmt`` (one of ``FORMATS[conf.task_type]``) as chunks of bytes."""
+    if not conf.typed:
+        from labeling.export import iter_csv, iter_jsonl
+
+        rows = iter_csv if fmt == "csv" else iter_jsonl
+        for text in rows(dataset_id, include_gold=include_gold):
+            yield text.encode("utf-8")
+        return
     if fmt == "coco":
         yield coco(conf, dataset_id, include_gold=include_gold)
         return

@@ -11,11 +11,13 @@ import io
 import json
 import zipfile
 
+import jsonschema
 import pytest
 from django.test import Client
 from PIL import Image
 
 from datadao.models import DatasetStatus
+from datadao.openapi import openapi_schema
 from datadao.services import dataset_set_status
 from ipfs.services import content_add
 from labeling import services, tasks
@@ -27,6 +29,7 @@ from tests.labeling.conftest import age_labels, login, make_labelers
 pytestmark = pytest.mark.django_db
 
 PER_LABEL = 10_000
+DOCUMENT = openapi_schema(version="test")
 
 
 class _GoldFirst:
@@ -71,14 +74,25 @@ def _post(client: Client, url: str, body: object):  # type: ignore[no-untyped-de
     return client.post(url, data=json.dumps(body), content_type="application/json")
 
 
+def _documented(body: object, component: str) -> None:
+    """``body`` is what the OpenAPI document says ``component`` is."""
+    jsonschema.validate(
+        body, {"$ref": f"#/components/schemas/{component}", "components": DOCUMENT["components"]}
+    )
+
+
 def _next(client: Client, dataset) -> dict:  # type: ignore[no-untyped-def, type-arg]
     response = client.get(f"/api/labeling/{dataset.pk}/next")
     assert response.status_code == 200, response.content
+    _documented(response.json(), "Next")
     return response.json()["task"]
 
 
 def _submit(client: Client, dataset, hold: int, label: object):  # type: ignore[no-untyped-def]
-    return _post(client, f"/api/labeling/{dataset.pk}/holds/{hold}/label", {"label": label})
+    response = _post(client, f"/api/labeling/{dataset.pk}/holds/{hold}/label", {"label": label})
+    if response.status_code == 201:
+        _documented(response.json(), "Submitted")
+    return response
 
 
 def _refused(client: Client, dataset, hold: int, label: object, message: str) -> None:  # type: ignore[no-untyped-def]
