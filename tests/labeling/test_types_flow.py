@@ -219,6 +219,9 @@ def test_boxes_import_next_submit_settle_reward_export(ldao, admin_user):
     run.refresh_from_db()
     assert run.metrics["task_type"] == "boxes" and run.metrics["tasks"] == 2
     assert run.metrics["gold_accuracy"] is not None
+    page = admin.get(f"/daos/{ldao.slug}/{dataset.slug}/").content.decode()
+    assert "Bounding boxes" in page and "Boxes per settled item" in page
+    assert '<dd id="typed-settled">2</dd>' in page
 
     document = json.loads(_export(admin, dataset, "coco"))
     assert [c["name"] for c in document["categories"]] == ["car", "person"]
@@ -384,6 +387,13 @@ def test_pairwise_import_next_submit_settle_reward_export(ldao, admin_user):
     credits = _credits(dataset)
     paid = {n: credits[label.pk] for n, label in given[p2.pk].items()}
     assert paid[2] < paid[0]
+
+    run = services.consensus_run_request(dataset_id=dataset.pk, actor=admin_user)
+    assert tasks.run_consensus(run.pk) == "done"
+    run.refresh_from_db()
+    assert [c["id"] for c in run.metrics["candidates"]] == ["good", "meh", "bad"]
+    page = admin.get(f"/daos/{ldao.slug}/{dataset.slug}/").content.decode()
+    assert "Pairwise comparison" in page and "<code>good</code>" in page
 
     lines = [json.loads(x) for x in _export(admin, dataset, "jsonl").decode().splitlines()]
     comparisons = [line for line in lines if line["kind"] == "comparison"]
