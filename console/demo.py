@@ -11,6 +11,7 @@ from contributions.models import Contribution
 from datadao.demo import DEMO_DAO_SLUG, load_demo_dao
 from datadao.models import DAO, Dataset, Membership
 from labeling.demo import load_demo_labeling
+from labeling.demo_types import load_demo_label_types
 from labeling.models import Label, LabelTask
 from rewards.demo import load_demo_rewards
 from synthetic.demo import WINE_FILES, load_demo_synthetic
@@ -27,6 +28,7 @@ def load_demo() -> dict[str, int]:
     load_demo_synthetic(dao=dao, creator=creator, contributors=[users["alice"], users["bob"]])
     load_demo_rewards(dao=dao, expected_credits=EXPECTED_PINNED + len(WINE_FILES))
     load_demo_labeling(dao=dao, creator=creator)
+    load_demo_label_types(dao=dao, creator=creator)
     contributions = Contribution.objects.filter(dataset__dao=dao).count()
     return {
         "daos": DAO.objects.filter(slug=DEMO_DAO_SLUG).count(),
