@@ -44,7 +44,13 @@ CONTENT_TYPES = {
     "jsonl": "application/x-ndjson; charset=utf-8",
     "conll": "text/plain; charset=utf-8",
 }
-EXTENSIONS = {"csv": "csv", "coco": "coco.json", "yolo": "yolo.zip", "jsonl": "jsonl", "conll": "conll"}
+EXTENSIONS = {
+    "csv": "csv",
+    "coco": "coco.json",
+    "yolo": "yolo.zip",
+    "jsonl": "jsonl",
+    "conll": "conll",
+}
 
 
 @dataclass(frozen=True)
