@@ -299,7 +299,12 @@ def export_typed(request: HttpRequest, user: User, dataset_id: int, fmt: str) ->
             f"Unknown export format {fmt[:40]!r}: a {conf.task_type} dataset exports as "
             f"{' or '.join(formats)}."
         )
-    body = export_types.render(conf, dataset.pk, fmt, include_gold=request.GET.get("gold") == "1")
+    gold = request.GET.get("gold") == "1"
+    if conf.typed:
+        body: Any = export_types.render(conf, dataset.pk, fmt, include_gold=gold)
+    else:
+        rows = export.iter_csv if fmt == "csv" else export.iter_jsonl
+        body = rows(dataset.pk, include_gold=gold)
     response = StreamingHttpResponse(body, content_type=export_types.CONTENT_TYPES[fmt])
     name = f"{dataset.slug}-{conf.task_type}.{export_types.EXTENSIONS[fmt]}"
     response["Content-Disposition"] = f'attachment; filename="{name}"'

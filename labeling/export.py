@@ -15,23 +15,19 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 
 from contributions.export import escape_formula
+from labeling import export_types
 from labeling.conf import labeling_settings
+from labeling.export_types import CHUNK, consented
 from labeling.models import Label, LabelTask, TaskStatus
 
-CHUNK = 2000
 CSV_HEADER = ["task", "source", "consensus", "posterior", "n_labels", "gold", "labels"]
 
 
-def _consented(tasks: QuerySet[LabelTask]) -> QuerySet[LabelTask]:
-    """Items of a contribution whose consent was withdrawn are never exported again."""
-    return tasks.filter(Q(contribution__isnull=True) | Q(contribution__withdrawn_at__isnull=True))
-
-
 def _chunks(dataset_id: int, include_gold: bool) -> Iterator[list[dict[str, Any]]]:
-    tasks = _consented(LabelTask.objects.filter(dataset_id=dataset_id)).order_by("id")
+    tasks = consented(LabelTask.objects.filter(dataset_id=dataset_id)).order_by("id")
     if include_gold:
         tasks = tasks.filter(Q(status=TaskStatus.COMPLETE) | Q(is_gold=True))
     else:
@@ -135,7 +131,7 @@ def release_entry(dataset_id: int, *, pin_label: str) -> dict[str, Any]:
     dataset = Dataset.objects.select_related("dao").get(pk=dataset_id)
     conf = labeling_settings(dataset.schema)
     entry: dict[str, Any] = {
-        "settled_tasks": _consented(
+        "settled_tasks": consented(
             LabelTask.objects.filter(
                 dataset_id=dataset_id, status=TaskStatus.COMPLETE, is_gold=False
             )
@@ -146,8 +142,6 @@ def release_entry(dataset_id: int, *, pin_label: str) -> dict[str, Any]:
         ("jsonl", iter_jsonl(dataset_id), "application/x-ndjson"),
     ]
     if conf.typed:
-        from labeling import export_types
-
         entry["task_type"] = conf.task_type
         # The type's own formats too, under their names (``coco``, ``yolo``, ``conll``, and
         # ``typed_jsonl`` for the type's JSON Lines).

@@ -21,14 +21,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from labeling.conf import LabelingSettings
 from labeling.consensus import exports
 from labeling.consensus.typed import aggregate_typed
-from labeling.export import CHUNK, _consented
 from labeling.models import Label, LabelTask, TaskStatus
 
+CHUNK = 2000
 FORMATS: dict[str, tuple[str, ...]] = {
     # Classification's own exports (``labeling.export``), under the same route.
     "classification": ("csv", "jsonl"),
@@ -64,13 +64,18 @@ class Settled:
     confidence: float
 
 
+def consented(tasks: QuerySet[LabelTask]) -> QuerySet[LabelTask]:
+    """Items of a contribution whose consent was withdrawn are never exported again."""
+    return tasks.filter(Q(contribution__isnull=True) | Q(contribution__withdrawn_at__isnull=True))
+
+
 def task_name(source_key: str) -> str:
     """The import's own id of an item (``id:…``), else its source key."""
     return source_key.removeprefix("id:")
 
 
 def _tasks(dataset_id: int, include_gold: bool) -> Iterator[list[Settled]]:
-    tasks = _consented(LabelTask.objects.filter(dataset_id=dataset_id)).order_by("id")
+    tasks = consented(LabelTask.objects.filter(dataset_id=dataset_id)).order_by("id")
     if include_gold:
         tasks = tasks.filter(Q(status=TaskStatus.COMPLETE) | Q(is_gold=True))
     else:
@@ -281,14 +286,8 @@ def fit_candidates(settled: list[Settled]) -> list[Any]:
 def render(
     conf: LabelingSettings, dataset_id: int, fmt: str, *, include_gold: bool = False
 ) -> Iterator[bytes]:
-    """The export of ``fmt`` (one of ``FORMATS[conf.task_type]``) as chunks of bytes."""
-    if not conf.typed:
-        from labeling.export import iter_csv, iter_jsonl
-
-        rows = iter_csv if fmt == "csv" else iter_jsonl
-        for text in rows(dataset_id, include_gold=include_gold):
-            yield text.encode("utf-8")
-        return
+    """The export of ``fmt`` (one of ``FORMATS[conf.task_type]``, a type beyond
+    classification) as chunks of bytes."""
     if fmt == "coco":
         yield coco(conf, dataset_id, include_gold=include_gold)
         return

@@ -16,10 +16,11 @@ import pytest
 from django.test import Client
 from PIL import Image
 
+from contributions.releases import release_publish
 from datadao.models import DatasetStatus
 from datadao.openapi import openapi_schema
 from datadao.services import dataset_set_status
-from ipfs.services import content_add
+from ipfs.services import content_add, content_open_verified
 from labeling import services, tasks
 from labeling.models import Label, LabelerStats, LabelImport, LabelTask
 from rewards.models import RewardEntry, RewardPolicy
@@ -233,6 +234,16 @@ def test_boxes_import_next_submit_settle_reward_export(ldao, admin_user):
     assert line[0] == "0" and all(0 < float(v) <= 1 for v in line[1:])
     index = list(csv.DictReader(io.StringIO(archive.read("images.csv").decode())))
     assert {row["label_file"] for row in index} == {"labels/street-1.txt", "labels/street-2.txt"}
+    # A release pins the type's formats beside the CSV and JSON Lines; published again
+    # unchanged, it is the same release (the zip is byte for byte the same).
+    release = release_publish(dataset=dataset, actor=None)
+    labels = release.manifest["labels"]
+    assert labels["task_type"] == "boxes" and labels["settled_tasks"] == 2
+    with content_open_verified(cid=labels["yolo"]["cid"]) as handle:
+        assert "labels/street-1.txt" in zipfile.ZipFile(handle).namelist()
+    with content_open_verified(cid=labels["coco"]["cid"]) as handle:
+        assert len(json.load(handle)["images"]) == 2
+    assert release_publish(dataset=dataset, actor=None).pk == release.pk
     wrong = admin.get(f"/api/labeling/{dataset.pk}/export/conll")
     assert wrong.status_code == 400 and "exports as coco or yolo" in wrong.json()["detail"]
     assert login(users[0]).get(f"/api/labeling/{dataset.pk}/export/coco").status_code == 403
@@ -302,6 +313,9 @@ def test_spans_import_next_submit_settle_reward_export(ldao, admin_user):
 
     lines = [json.loads(x) for x in _export(admin, dataset, "jsonl").decode().splitlines()]
     assert {line["task"] for line in lines} == {"s1", "s2"}
+    classic = admin.get(f"/api/labeling/{dataset.pk}/export.csv")
+    rows = list(csv.DictReader(io.StringIO(b"".join(classic.streaming_content).decode())))
+    assert json.loads(rows[0]["consensus"])[0]["label"] == "PER"
     assert lines[0]["spans"][2] == {"start": 36, "end": 42, "label": "LOC",
                                     "score": lines[0]["spans"][2]["score"]}  # fmt: skip
     conll = _export(admin, dataset, "conll").decode()
