@@ -62,6 +62,22 @@ def test_typed_schemas_and_their_defaults():
     assert labeling_settings({"labels": ["a", "b"]}).task_type == "classification"
 
 
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"task": "boxes", "labels": ["car"], "iou_threshold": 0.7},
+        {"task": "spans", "labels": ["PER"], "overlapping": True},
+        {"task": "pairwise", "labels": [], "allow_tie": False},
+        {"task": "text", "labels": [], "item_kind": "audio", "max_cer": 0.05},
+    ],
+)
+def test_the_console_schema_form_shows_typed_schemas_exactly(schema):
+    from datadao.schema_text import labeling_fields, labeling_json, representable
+
+    assert representable("labeling", schema)
+    assert labeling_json(labeling_fields(schema)) == schema
+
+
 def _rows(body: str, kind: str, task: str):  # type: ignore[no-untyped-def]
     ((items, bad, _),) = list(
         iter_batches(io.BytesIO(body.encode()), fmt="csv", kind=kind, task=task)
