@@ -193,7 +193,13 @@ PATHS: dict[str, Schema] = {
     "/api/labeling/{dataset_id}/imports": {
         "post": labeling_operation(
             "Queue a bulk import of items from CSV or JSON Lines (DAO admins)",
-            "Poll GET /api/labeling/imports/{id} for progress.",
+            "Poll GET /api/labeling/imports/{id} for progress. Columns or keys per task type: "
+            "`id` (optional, makes re-imports idempotent) and `gold` (optional) always; "
+            "classification `text`, `cid` or the row's own columns; boxes `cid` and "
+            "`width`/`height` where known; spans `text`; pairwise `prompt`, `left_id`, `left`, "
+            "`right_id`, `right` (JSON Lines also `left`/`right` as `{id, text}`); text `cid` "
+            "and `media_type`. Gold answers take the type's answer shape (JSON in a CSV cell "
+            "for boxes and spans); bad rows are counted and named by line.",
             {
                 "202": json_response(ref("LabelImport"), "Queued."),
             },

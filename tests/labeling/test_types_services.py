@@ -246,3 +246,33 @@ def test_set_gold_checks_the_answer_against_the_item(ldao, admin_user):
         services.task_set_gold(task_id=task.pk, answer=[[0, 9, "PER"]], actor=admin_user)
     done = services.task_set_gold(task_id=task.pk, answer=[[0, 3, "PER"]], actor=admin_user)
     assert done.gold == [{"start": 0, "end": 3, "label": "PER"}] and done.is_gold
+
+
+def _edits(a: str, b: str) -> int:
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        row = [i]
+        for j, cb in enumerate(b, 1):
+            row.append(min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = row
+    return previous[-1]
+
+
+def test_the_submit_paths_edit_distance_is_the_textbook_one():
+    """The bit-parallel distance of the submit path's transcription check against the
+    textbook dynamic programme, and its verdicts against the aggregation module's."""
+    import random
+
+    from labeling.answers import char_edits, transcription_correct
+    from labeling.consensus.text import text_gold_correct
+
+    rng = random.Random(7)
+    for _ in range(500):
+        a = "".join(rng.choice("ab c") for _ in range(rng.randint(0, 90)))
+        b = "".join(rng.choice("ab c") for _ in range(rng.randint(0, 90)))
+        assert char_edits(a, b) == _edits(a, b), (a, b)
+        if a:
+            for rate in (0.05, 0.2):
+                assert transcription_correct(b, a, max_cer=rate) == text_gold_correct(
+                    b, a, max_cer=rate
+                )
