@@ -337,3 +337,41 @@ def load_rows(s: dict[str, Any]) -> list[Row]:
             f"pass: {_ok(invariants['ok'])}",
         ),
     ]  # fmt: skip
+
+
+def chain_rows(s: dict[str, Any]) -> list[Row]:
+    r, w = s["relay_to_confirmed"], s["reader"]
+    return [
+        (
+            f"relay to confirmed ({s['confirmations']} confirmations)",
+            f"{_rng(r['ratio'], 1)}× the node's eth_getLogs of the range",
+            f"{_rng(r['seconds'], 3, ' s')}; eth_getLogs {r['get_logs_seconds']['median']} s",
+            "",
+        ),
+        (
+            f"chain reader, {w['events']:,} events",
+            f"{_rng(w['ratio'], 2)}× one eth_getLogs' time",
+            f"{_rng(w['events_per_second'], 0, '/s')} vs eth_getLogs "
+            f"{w['get_logs_events_per_second']['median']:.0f}/s",
+            "",
+        ),
+    ]
+
+
+def replay_rows(s: dict[str, Any]) -> list[Row]:
+    pipeline = s["pipeline_per_s"]
+    what = f"{s['contributions']} contributions of {s['rows_per_contribution']} rows"
+    return [
+        (
+            f"release replay (datadao verify), {what}, one thread",
+            f"{_rng(s['replay_vs_pipeline'], 1)}× the pipeline's rate in one process",
+            f"{_rng(s['replay_per_s'], 0, '/s')} vs pipeline {pipeline['median']:.1f}/s",
+            "",
+        ),
+        (
+            f"release replay, {what}, {s['threads']} threads",
+            f"{_rng(s['replay_threaded_vs_pipeline'], 1)}× the pipeline's rate in one process",
+            f"{_rng(s['replay_threaded_per_s'], 0, '/s')}",
+            "",
+        ),
+    ]

@@ -47,6 +47,7 @@ TASK_ROUTES: dict[str, dict[str, str]] = {
     "rewards.tasks.*": {"queue": Queue.REWARDS},
     "labeling.tasks.*": {"queue": Queue.DEFAULT},
     "datadao.tasks.*": {"queue": Queue.DEFAULT},
+    "governance.tasks.*": {"queue": Queue.DEFAULT},
 }
 
 

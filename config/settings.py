@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "synthetic",
     "rewards",
     "rights",
+    "governance",
     "console",
 ]
 
@@ -207,6 +208,23 @@ STORAGES = {
 }
 MEDIA_ROOT = DATA_DIR / "media"
 
+# --- Shared files ------------------------------------------------------------------------------
+# Where the files web and the workers share live (uploads and their row-digest sidecars, label
+# imports, synthetic inputs and outputs; datadao/blobs.py): "local", folders under DATA_DIR,
+# which every host running web or workers must then share; or "s3", an S3-compatible bucket,
+# so that hosts share no disk. The bucket's credentials are read from UPLOAD_S3_ACCESS_KEY_ID
+# and UPLOAD_S3_SECRET_ACCESS_KEY when it is first used, never kept here; unset, boto3 looks
+# in its own places (AWS_* variables, an instance or pod role).
+UPLOAD_STORAGE = env.str("UPLOAD_STORAGE", default="local")
+if UPLOAD_STORAGE not in ("local", "s3"):
+    raise environ.ImproperlyConfigured("UPLOAD_STORAGE must be 'local' or 's3'.")
+UPLOAD_S3_BUCKET = env.str("UPLOAD_S3_BUCKET", default="")
+# Empty: AWS itself. Another S3-compatible service: its URL (https://minio.internal:9000).
+UPLOAD_S3_ENDPOINT_URL = env.str("UPLOAD_S3_ENDPOINT_URL", default="")
+UPLOAD_S3_REGION = env.str("UPLOAD_S3_REGION", default="")
+if UPLOAD_STORAGE == "s3" and not UPLOAD_S3_BUCKET:
+    raise environ.ImproperlyConfigured("UPLOAD_STORAGE=s3 needs UPLOAD_S3_BUCKET.")
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -233,6 +251,11 @@ IPFS_API_URL = env.str("IPFS_API_URL", default="")
 IPFS_EMBEDDED_ROOT = DATA_DIR / "ipfs"
 IPFS_TIMEOUT_SECONDS = env.float("IPFS_TIMEOUT_SECONDS", default=30.0)
 PIN_AUDIT_INTERVAL_SECONDS = env.int("PIN_AUDIT_INTERVAL_SECONDS", default=3600)
+# Where pins are copied beyond IPFS_BACKEND (the first replica), comma-separated: embedded,
+# name=kubo+http://host:5001, name=psa+https://api.example/psa#gateway=https://gw.example
+# (the pinning service's token in IPFS_REPLICA_<NAME>_TOKEN, read when used). A DAO's
+# replication factor picks the first ones in this order; it is at most 1 + their number.
+IPFS_REPLICAS = env.list("IPFS_REPLICAS", default=[])
 
 # --- Signer keys --------------------------------------------------------------------------------
 # Keys are read from the environment (or an encrypted keystore + password) at the moment they
@@ -292,6 +315,8 @@ CHAIN_CONFIRMATIONS_DEFAULT = env.int("CHAIN_CONFIRMATIONS_DEFAULT", default=12)
 CHAIN_LOG_BLOCK_RANGE = env.int("CHAIN_LOG_BLOCK_RANGE", default=2000)
 # How often the chain reader polls every distributor.
 CHAIN_WATCH_INTERVAL_SECONDS = env.float("CHAIN_WATCH_INTERVAL_SECONDS", default=15.0)
+# How often a relay awaiting its transaction's receipt looks again.
+CHAIN_RELAY_POLL_SECONDS = env.float("CHAIN_RELAY_POLL_SECONDS", default=15.0)
 # A relayed transaction not mined after this long is replaced (same nonce, higher fees).
 CHAIN_TX_REPLACE_AFTER_SECONDS = env.int("CHAIN_TX_REPLACE_AFTER_SECONDS", default=180)
 
@@ -349,6 +374,8 @@ CELERY_BEAT_SCHEDULE = {
     "chain-reconcile": {"task": "rewards.tasks.chain_reconcile", "schedule": 3600.0},
     "release-expired-holds": {"task": "labeling.tasks.release_expired_holds", "schedule": 60.0},
     "fold-tallies": {"task": "contributions.tasks.fold_tallies", "schedule": 10.0},
+    # Proposals whose period ended are tallied and published, passed ones executed.
+    "settle-due-proposals": {"task": "governance.tasks.settle_due_proposals", "schedule": 60.0},
 }
 
 # --- Logging --------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ urlpatterns = [
     path("api/me/export.zip", personal.export_zip, name="api-me-export"),
     path("api/", include("contributions.urls")),
     path("api/", include("rights.urls")),
+    path("api/", include("governance.urls")),
     path("api/labeling/", include("labeling.urls")),
     path("", include("labeling.web_urls")),
     path("", include("contributions.web_urls")),
@@ -31,6 +32,7 @@ urlpatterns = [
     path("metrics", metrics.metrics_view, name="metrics"),
     path("admin/dashboard/", include("console.views")),
     path("", include("rights.web_urls")),
+    path("", include("governance.web_urls")),
     path("admin/", admin.site.urls),
     path("releases/", include("contributions.page_urls")),
 ]

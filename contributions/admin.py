@@ -23,6 +23,7 @@ from contributions.selectors import (
     releases_of,
 )
 from datadao.admin import DaoScopedAdmin, DatasetAdmin, ReadOnlyAdminMixin, short_hex
+from datadao.blobs import StoreUnavailable
 from datadao.models import Dataset
 from datadao.selectors import managed_dao_ids
 from ipfs.backends.base import IpfsError
@@ -99,6 +100,10 @@ class ContributionAdmin(ReadOnlyAdminMixin, DaoScopedAdmin):
             stream = services.contribution_open(contribution)
         except FileNotFoundError as exc:
             raise Http404("The file is not stored on this server.") from exc
+        except StoreUnavailable as exc:
+            return HttpResponse(
+                f"The file store did not answer ({exc}).", status=503, content_type="text/plain"
+            )
         except Unreadable as exc:
             return HttpResponse(
                 f"The stored file does not open ({exc}); it will not be served.",

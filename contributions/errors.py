@@ -123,6 +123,15 @@ class SealingUnavailable(ContributionRefused):
     code = "sealing_unavailable"
 
 
+class StorageUnavailable(ContributionRefused):
+    """The shared store (``UPLOAD_STORAGE=s3``: the bucket) did not take the upload; nothing
+    was kept, and the same upload can be sent again."""
+
+    status_code = 503
+    code = "storage_unavailable"
+    retry_after = 30
+
+
 class WithdrawalRefused(ApplicationError):
     """A consent withdrawal that is refused; nothing is changed."""
 

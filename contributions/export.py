@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -65,6 +65,16 @@ def escape_formula(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_PREFIXES) else value
 
 
+class StoredFile(Protocol):
+    """A file kept elsewhere than this disk (``datadao.blobs.Blob``), read like a ``Path``."""
+
+    name: str
+
+    def open(self, mode: str) -> BinaryIO: ...
+
+    def exists(self) -> bool: ...
+
+
 @dataclass(frozen=True)
 class TabularSource:
     """One accepted tabular file and where it came from.
@@ -73,7 +83,7 @@ class TabularSource:
     ["delimiter"]``); when None it is detected again the same way.
     """
 
-    path: Path
+    path: Path | StoredFile
     media_type: str
     contribution: int
     contributor: str

@@ -10,6 +10,7 @@ from typing import Any
 from contributions import sealed
 from contributions.models import ConsentWithdrawal, Contribution, ReleaseQuery
 from contributions.services import contribution_open
+from datadao.blobs import StoreUnavailable
 from datadao.personal import json_file
 
 CHUNK = 1024 * 1024
@@ -64,7 +65,7 @@ def files(user: Any) -> Iterator[tuple[str, Iterable[bytes]]]:
         if contribution.withdrawn_at is None:
             try:
                 handle = contribution_open(contribution)
-            except (FileNotFoundError, sealed.Unreadable) as exc:
+            except (FileNotFoundError, sealed.Unreadable, StoreUnavailable) as exc:
                 entry["file"] = f"not included: {exc}"
             else:
                 entry["file"] = _file_name(contribution)

@@ -16,7 +16,6 @@ from contributions import scoring, services
 from contributions.attestation import ProofFields, sign, typed_data
 from contributions.models import Contribution, Fingerprint, RowHash
 from contributions.novelty import Novelty
-from contributions.services import common
 from contributions.validation import validate_file
 from datadao.schema import scoring_policy
 from ipfs.unixfs import import_stream
@@ -29,9 +28,6 @@ FINGERPRINT_WINDOW = 200_000
 
 
 # --- score ----------------------------------------------------------------------------------------
-
-
-read_digests = common.read_row_digests
 
 
 class Lookups:
@@ -117,7 +113,7 @@ def _score(contribution: Contribution, lookups: Lookups, path: Path) -> Scored:
     if contribution.dataset.kind == "tabular":
         tabular = validation.get("tabular", validation)
         parts["quality"] = scoring.tabular_quality(tabular)
-        distinct = read_digests(services.rows_sidecar(contribution))
+        distinct = services.contribution_row_digests(contribution)
         known = lookups.rows_known(contribution.dataset_id, distinct)
         digests = [d for d in distinct if d not in known]
         rows = max(int(tabular.get("rows_valid", 0)), len(distinct))

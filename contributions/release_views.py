@@ -27,6 +27,7 @@ from contributions.api import _user
 from contributions.export import TabularSource, iter_csv, write_parquet
 from contributions.models import Release
 from contributions.sealed import private_dir
+from datadao.blobs import StoreUnavailable
 from datadao.http import json_error
 from datadao.models import DatasetKind
 from datadao.tokenscopes import TokenScope, token_scope
@@ -177,7 +178,10 @@ def _tabular_sources(release: Release) -> list[TabularSource] | JsonResponse:
             404,
         )
     sources = selectors.release_tabular_sources(release)
-    missing = [source.contribution for source in sources if not source.path.is_file()]
+    try:
+        missing = [source.contribution for source in sources if not source.path.exists()]
+    except StoreUnavailable as exc:
+        return json_error("data_unavailable", f"The stored files cannot be read now: {exc}.", 503)
     if missing:
         shown = ", ".join(map(str, missing[:10]))
         return json_error(

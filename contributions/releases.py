@@ -3,7 +3,10 @@
 The manifest's CID is the release's id: anyone holding the CID can fetch the manifest from
 any IPFS node, check it hashes to the CID, and from it fetch and check every contribution
 (each listed with its CID, SHA-256 and the validator's signed proof). The Release row is an
-index of what was published; the pinned bytes are the release.
+index of what was published; the pinned bytes are the release. The manifest also pins what a
+replay needs (the scoring policy, the validator's version and code digest, the validator
+set, the settled reward epochs and their inputs): ``datadao verify CID`` (``datadao_verify``)
+re-checks all of it from any IPFS node.
 
 What other apps publish next to the contributions (``contributions.extras``: synthetic sets)
 is listed under its own key, each entry flagged as what it is, never among the contributions;
@@ -17,19 +20,27 @@ import json
 from collections import defaultdict
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from contributions import extras, kinds, sealed
-from contributions.models import Contribution, Release, Status
+from contributions.models import Contribution, ContributionProof, Release, Status
+from contributions.validator import VALIDATOR_VERSION, code_digest
+from datadao.governed import ChangeKind, governance_guard
+from datadao.keys import load_signer
 from datadao.models import Dataset, DatasetStatus, User
+from datadao.schema import scoring_policy
 from datadao.services import audit_record
 from ipfs.services import content_add
+from rewards.models import Epoch, EpochStatus
 
 # Bumped when the manifest's shape changes, so readers can tell versions apart.
 # 2: the dataset names its DAO's dao_id and chain_id, which each proof is signed over.
-MANIFEST_FORMAT = 2
+# 3: what a replay needs (``datadao_verify``): the dataset's scoring policy, the validator's
+#    version and code digest, the validator set, each contribution's ``signed``, and the
+#    closed reward epochs that settled the dataset's credits with their pinned inputs.
+MANIFEST_FORMAT = 3
 
 
 def manifest_bytes(manifest: dict[str, Any]) -> bytes:
@@ -54,6 +65,8 @@ def _dataset_entry(dataset: Dataset) -> dict[str, Any]:
         "kind": dataset.kind,
         "license": dataset.license,
         "schema": dataset.schema,
+        # With its defaults filled in: a replay must not depend on this code's defaults.
+        "scoring": scoring_policy(dataset.scoring),
     }
 
 
@@ -74,6 +87,8 @@ def _contribution_entry(contribution: Contribution) -> dict[str, Any]:
             "score": contribution.score,
         },
         "validator_version": contribution.validator_version,
+        # Whether the contributor signed the file's SHA-256: authenticity and ownership follow.
+        "signed": contribution.signed,
         "proof": {"signature": proof.signature, "signer": proof.signer} if proof else None,
     }
 
@@ -100,6 +115,39 @@ def _pinned_entries(dataset: Dataset) -> list[dict[str, Any]]:
     return [_contribution_entry(c) for c in pinned.iterator(chunk_size=2000)]
 
 
+def _validators() -> list[str]:
+    """The addresses whose attestations this platform stands behind: the validator key's
+    today (a list, so a k-of-n set fits the same field). Without a configured key (a
+    platform that attests no more), the signers of the proofs it recorded."""
+    try:
+        return [load_signer("validator").address]
+    except ImproperlyConfigured:
+        return sorted(set(ContributionProof.objects.values_list("signer", flat=True)))
+
+
+def _epochs(dataset: Dataset) -> list[dict[str, Any]]:
+    """The closed reward epochs that settled any of the dataset's credits, each with its signed
+    root and the CIDs of its pinned inputs and tree dump (``rewards.epoch_inputs``)."""
+    epochs = (
+        Epoch.objects.filter(status=EpochStatus.CLOSED, entries__dataset_id=dataset.pk)
+        .distinct()
+        .order_by("number")
+    )
+    return [
+        {
+            "number": epoch.number,
+            "root": epoch.root,
+            "total": str(epoch.total),
+            "inputs_cid": epoch.inputs_cid or None,
+            "dump_cid": epoch.dump_cid,
+            "typed_data": epoch.root_typed_data,
+            "signature": epoch.root_signature,
+            "signer": epoch.signer,
+        }
+        for epoch in epochs
+    ]
+
+
 def _stored_manifest(dataset: Dataset, data: bytes) -> tuple[io.BytesIO, str]:
     """The manifest's bytes as they are pinned (sealed for a members-only dataset: its labels
     and scores are the dataset's too) and the wrapped key, if sealed."""
@@ -115,24 +163,32 @@ def _stored_manifest(dataset: Dataset, data: bytes) -> tuple[io.BytesIO, str]:
 
 
 @transaction.atomic
-def release_publish(*, dataset: Dataset, actor: User | None) -> Release:
+def release_publish(
+    *, dataset: Dataset, actor: User | None, proposal: int | None = None
+) -> Release:
     """Publish the dataset's pinned contributions as the next release, or return the latest
     release when nothing it records has changed.
 
     Guarantees: versions are 1, 2, 3… per dataset with no gap or duplicate, even under
     concurrent publishes (the dataset row is locked); the manifest lists every pinned
     contribution, ordered by id, and is pinned before the Release row exists; a double submit
-    creates nothing. "Nothing changed" means the same dataset description (name, license,
-    schema…), the same contribution entries and the same extras (``contributions.extras``:
-    a newly published synthetic set) as the latest release, so a license change is a new
-    release. Refuses (ValidationError) a draft dataset and one with nothing pinned.
+    creates nothing. "Nothing changed" means the same manifest but for its version and date:
+    the same dataset description (name, license, schema, scoring…), contribution entries,
+    extras (``contributions.extras``: a newly published synthetic set), validator and
+    validator set, and settled reward epochs as the latest release, so a license change or
+    a newly closed epoch is a new release. Refuses (ValidationError) a draft dataset and one
+    with nothing pinned.
     Authorization is the caller's: only the DAO's managers should reach this.
+
+    Refused when the DAO reserves publishing for governance, unless ``proposal`` (a passed
+    proposal's id, named in the audit event) publishes it.
 
     Raises ``IpfsUnavailable`` when the backend cannot be reached; nothing is recorded then.
     """
     dataset = (
         Dataset.objects.select_for_update(of=("self",)).select_related("dao").get(pk=dataset.pk)
     )
+    governance_guard(dao=dataset.dao, kind=ChangeKind.RELEASE_PUBLISH, proposal=proposal)
     if dataset.status == DatasetStatus.DRAFT:
         raise ValidationError(
             f"The dataset '{dataset.name}' is still a draft; open it before publishing a release."
@@ -157,31 +213,44 @@ def release_publish(*, dataset: Dataset, actor: User | None) -> Release:
     published = {
         extra.name: extra.release_entries(dataset.pk, label) or None for extra in extras.extras()
     }
+    body: dict[str, Any] = {
+        "datadao_release": MANIFEST_FORMAT,
+        "dataset": described,
+        "contributions": entries,
+        "totals": _totals(entries),
+        "validator": {"version": VALIDATOR_VERSION, "code_sha256": code_digest()},
+        "validators": _validators(),
+        "epochs": _epochs(dataset),
+    }
+    if labels is not None:
+        # Settled labels with consensus, posterior and raw labels (gold answers left out).
+        body["labels"] = labels
+    body.update({name: listed for name, listed in published.items() if listed})
     if (
         latest is not None
-        and latest.manifest.get("dataset") == described
-        and latest.manifest.get("contributions") == entries
-        and latest.manifest.get("labels") == labels
-        and all(latest.manifest.get(name) == listed for name, listed in published.items())
+        and {
+            key: value
+            for key, value in latest.manifest.items()
+            if key not in ("version", "created_at")
+        }
+        == body
     ):
         return latest
     now = timezone.now()
     manifest = {
-        "datadao_release": MANIFEST_FORMAT,
-        "dataset": described,
+        **body,
         "version": version,
         "created_at": now.isoformat(timespec="seconds").replace("+00:00", "Z"),
-        "contributions": entries,
-        "totals": _totals(entries),
     }
-    if labels is not None:
-        # Settled labels with consensus, posterior and raw labels (gold answers left out).
-        manifest["labels"] = labels
-    manifest.update({name: listed for name, listed in published.items() if listed})
     # Pinned under the dataset lock: the version is part of the bytes, so it must be final.
     # A rollback after this leaves an unrecorded pin of a small file, which is harmless.
     stream, sealed_key = _stored_manifest(dataset, manifest_bytes(manifest))
-    pin = content_add(stream=stream, label=label, content_type="application/json")
+    pin = content_add(
+        stream=stream,
+        label=label,
+        content_type="application/json",
+        replication=dataset.dao.replication_factor,
+    )
     release = Release.objects.create(
         dataset=dataset,
         version=version,
@@ -203,6 +272,7 @@ def release_publish(*, dataset: Dataset, actor: User | None) -> Release:
             "version": version,
             "contributions": len(entries),
             "bytes": release.total_bytes,
+            **({"proposal": proposal} if proposal is not None else {}),
         },
     )
     return release

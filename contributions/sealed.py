@@ -1,16 +1,16 @@
 """Encryption at rest of members-only datasets, wired to the stored files.
 
 A members-only dataset's files are sealed (``datadao.sealing``: AES-256-GCM in 1 MiB chunks
-under a fresh data key per file) the moment an upload is kept, so this server's disk and every
-IPFS backend only ever hold ciphertext. The data key is stored wrapped by the key-encryption
-key (KEK) ring from the environment, bound to the DAO's ``onchain_id``; the KEKs never enter
-the database.
+under a fresh data key per file) the moment an upload is kept, so the shared store (DATA_DIR
+or the bucket, ``datadao.blobs``) and every IPFS backend only ever hold ciphertext. The data
+key is stored wrapped by the key-encryption key (KEK) ring from the environment, bound to the
+DAO's ``onchain_id``; the KEKs never enter the database.
 
 Readers of the plaintext go through ``plaintext``: the pipeline's stages, the labeling import,
 synthetic jobs, exports and the site's ``/ipfs/<cid>`` for whoever may read it. The plaintext
 lives in an unlinked temporary file (``unsealed_file``) or, where a path is needed, in a file
-of a private directory that is removed when the reader is done; the sweeper clears what a
-killed worker left there.
+of a private directory on the reader's own disk that is removed when the reader is done; the
+sweeper clears what a killed worker left there.
 """
 
 from __future__ import annotations
@@ -110,16 +110,13 @@ def private_dir() -> Path:
 
 
 @contextmanager
-def plaintext(stored: Path, sealed_key: str, *, dao_id: str) -> Iterator[Path]:
-    """A path to the plaintext of the file stored at ``stored``: the file itself when it is not
-    sealed, else a private decrypted copy that is removed on exit, whatever happens."""
-    if not sealed_key:
-        yield stored
-        return
+def plaintext(sealed: BinaryIO, sealed_key: str, *, dao_id: str) -> Iterator[Path]:
+    """A path to the plaintext of the sealed stream ``sealed``: a private decrypted copy,
+    removed on exit whatever happens."""
     fd, name = tempfile.mkstemp(dir=private_dir(), prefix="plain-")
     path = Path(name)
     try:
-        with os.fdopen(fd, "wb") as out, stored.open("rb") as sealed:
+        with os.fdopen(fd, "wb") as out:
             key = data_key(sealed_key, dao_id=dao_id)
             try:
                 decrypt_stream(sealed, out, key)
@@ -130,22 +127,21 @@ def plaintext(stored: Path, sealed_key: str, *, dao_id: str) -> Iterator[Path]:
         path.unlink(missing_ok=True)
 
 
-def read_head(stored: Path, sealed_key: str, *, dao_id: str, size: int) -> bytes:
-    """The first ``size`` bytes of the plaintext; a sealed file opens only the chunks needed
-    (each authenticated)."""
-    with stored.open("rb") as stream:
-        if not sealed_key:
-            return stream.read(size)
-        key = data_key(sealed_key, dao_id=dao_id)
-        head = bytearray()
-        try:
-            for plain in iter_decrypt(stream, key):
-                head += plain
-                if len(head) >= size:
-                    break
-        except SealError as exc:
-            raise Unreadable(f"the sealed file does not open: {exc}") from None
-        return bytes(head[:size])
+def read_head(stream: BinaryIO, sealed_key: str, *, dao_id: str, size: int) -> bytes:
+    """The first ``size`` bytes of the plaintext of the stored bytes ``stream``; a sealed file
+    opens only the chunks needed (each authenticated)."""
+    if not sealed_key:
+        return stream.read(size)
+    key = data_key(sealed_key, dao_id=dao_id)
+    head = bytearray()
+    try:
+        for plain in iter_decrypt(stream, key):
+            head += plain
+            if len(head) >= size:
+                break
+    except SealError as exc:
+        raise Unreadable(f"the sealed file does not open: {exc}") from None
+    return bytes(head[:size])
 
 
 def clear_stale(now: float | None = None) -> int:

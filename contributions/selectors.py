@@ -12,7 +12,8 @@ from django.utils.functional import cached_property
 from contributions import sealed, tally
 from contributions.export import TabularSource
 from contributions.models import Contribution, Release, SealedPin, Status
-from contributions.services import contribution_file
+from contributions.services import contribution_stored_open, upload_key
+from datadao import blobs
 from datadao.models import MANAGER_ROLES, Dataset, Membership, User, Visibility
 from ipfs import access
 from ipfs.cid import Cid
@@ -167,7 +168,7 @@ def tabular_source(
     unwrapped here (``dao_id``: its DAO's ``onchain_id``)."""
     tabular = contribution.report.get("validation", {}).get("tabular", {})
     return TabularSource(
-        path=contribution_file(contribution),
+        path=blobs.Blob(upload_key(contribution)),
         media_type=contribution.media_type,
         contribution=contribution.pk,
         contributor=contribution.contributor.address if contributor is None else contributor,
@@ -310,13 +311,14 @@ def contribution_excerpt(contribution: Contribution, limit: int = EXCERPT_BYTES)
     """The first ``limit`` bytes of the stored file as text (undecodable bytes replaced), or
     None when the file is not stored on this server."""
     try:
-        head = sealed.read_head(
-            contribution_file(contribution),
-            contribution.sealed_key,
-            dao_id=contribution.dataset.dao.onchain_id if contribution.sealed_key else "",
-            size=limit + 1,
-        )
-    except (FileNotFoundError, sealed.Unreadable):
+        with contribution_stored_open(contribution) as stream:
+            head = sealed.read_head(
+                stream,
+                contribution.sealed_key,
+                dao_id=contribution.dataset.dao.onchain_id if contribution.sealed_key else "",
+                size=limit + 1,
+            )
+    except (FileNotFoundError, sealed.Unreadable, blobs.StoreUnavailable):
         return None
     text = head[:limit].decode("utf-8", errors="replace")
     return text + ("\n…" if len(head) > limit else "")

@@ -31,11 +31,12 @@ from contributions.lanes import express as express_lane
 from contributions.lanes import stages as stage_lane
 from contributions.models import Contribution
 from contributions.services import keyrotation, queries, withdrawal
+from datadao.blobs import StoreUnavailable
 from datadao.dispatch import send
 from datadao.keys import load_signer
 from datadao.queues import MAX_COUNTDOWN_SECONDS
 from ipfs.backends.base import IpfsUnavailable
-from ipfs.conf import get_backend
+from ipfs.replication import pin_unpin_everywhere
 from ipfs.services import pin_forget
 
 logger = logging.getLogger(__name__)
@@ -136,6 +137,13 @@ def _run_stage(
         raise _retry_after_database_error(
             task, contribution_id, exc, db_retries=db_retries, begun=begun
         ) from exc
+    except StoreUnavailable:
+        # The shared store (the bucket) is down, not the file at fault: give the delivery
+        # back (only crashes count towards dead-lettering) and leave the stage to the sweeper,
+        # however long the outage lasts.
+        if begun:
+            services.contribution_release_attempt(contribution_id=contribution_id)
+        raise
 
 
 def _validate(contribution: Contribution) -> str:
@@ -333,12 +341,13 @@ def rotate_data_keys(rotation_id: int) -> str:
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)
 def unpin_withdrawn(self: Task, contribution_id: int) -> str:
-    """Unpin a withdrawn contribution's bytes and forget the pin; idempotent."""
+    """Unpin a withdrawn contribution's bytes, from the backend and every replica, and forget
+    the pin; idempotent."""
     cid = withdrawal.withdrawn_unpin(contribution_id=contribution_id)
     if cid is None:
         return "skipped"
     try:
-        get_backend().unpin(cid)
+        pin_unpin_everywhere(cid=cid)
     except IpfsUnavailable as exc:
         raise self.retry(exc=exc, countdown=min(MAX_COUNTDOWN_SECONDS, 30)) from exc
     pin_forget(cid=cid)

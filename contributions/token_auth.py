@@ -26,7 +26,7 @@ from contributions import errors
 from contributions.models import ApiToken
 from contributions.tokens import api_token_authenticate
 from datadao.http import json_error
-from datadao.tokenscopes import ANY_METHOD, declared_scopes
+from datadao.tokenscopes import ANY_METHOD, SESSION_ONLY, declared_scopes
 
 BEARER = "bearer "
 
@@ -66,7 +66,8 @@ class ApiTokenMiddleware:
         if header[: len(BEARER)].lower() != BEARER:
             return None
         declared = declared_scopes(view)
-        if declared is None:
+        method_scope = None if declared is None else declared.get(request.method or "")
+        if declared is None or method_scope == SESSION_ONLY:
             return _refusal(
                 errors.TokenNotAccepted(
                     "This endpoint does not accept API tokens; it takes the signed-in session "

@@ -28,6 +28,7 @@ from django.utils.html import format_html
 from datadao import services
 from datadao.admin_base import DaoScopedAdmin, ReadOnlyAdminMixin
 from datadao.checklist import setup_checklist
+from datadao.governed import GOVERNANCE_FIELDS, ChangeKind, reserved_refusal
 from datadao.licenses import normalize_license
 from datadao.models import (
     DAO,
@@ -63,6 +64,14 @@ def _service_errors(form: forms.BaseForm, exc: ValidationError) -> None:
 
 
 class DAOForm(forms.ModelForm):
+    governance_reserved = forms.TypedMultipleChoiceField(
+        label="Reserved for governance",
+        choices=ChangeKind.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Changes the console may no longer make: only a passed proposal may. Once "
+        "anything is reserved, the governance settings are too (change them by proposal).",
+    )
     token_decimals = forms.IntegerField(
         required=False,
         min_value=0,
@@ -87,15 +96,53 @@ class DAOForm(forms.ModelForm):
             "epoch_days",
             "join_policy",
             "terms",
+            *GOVERNANCE_FIELDS,
+            "replication_factor",
         ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Left out of a posted form (a script, an older client): the DAO keeps its policy.
-        self.fields["join_policy"].required = False
+        optional = ("join_policy", "voting_power", "governance_timelock_seconds")
+        optional += ("governance_min_quorum_bps", "replication_factor")
+        for name in optional:
+            if name in self.fields:
+                self.fields[name].required = False
 
     def clean_join_policy(self) -> str:
         return self.cleaned_data.get("join_policy") or self.instance.join_policy
+
+    def clean_replication_factor(self) -> int:
+        value = self.cleaned_data.get("replication_factor")
+        return self.instance.replication_factor if value is None else value
+
+    def clean_voting_power(self) -> str:
+        return self.cleaned_data.get("voting_power") or self.instance.voting_power
+
+    def clean_governance_timelock_seconds(self) -> int:
+        value = self.cleaned_data.get("governance_timelock_seconds")
+        return self.instance.governance_timelock_seconds if value is None else value
+
+    def clean_governance_min_quorum_bps(self) -> int:
+        value = self.cleaned_data.get("governance_min_quorum_bps")
+        return self.instance.governance_min_quorum_bps if value is None else value
+
+    def clean(self) -> dict[str, Any]:
+        # The service refuses these too; here the refusal is an error next to the field.
+        cleaned = super().clean()
+        if self.instance.pk is None:
+            return cleaned
+        checks = [("join_policy", ChangeKind.JOIN_POLICY)]
+        checks += [(name, ChangeKind.GOVERNANCE) for name in GOVERNANCE_FIELDS]
+        for name, kind in checks:
+            if name not in self.changed_data or name not in cleaned:
+                continue
+            if cleaned[name] == getattr(self.instance, name):
+                continue
+            refusal = reserved_refusal(self.instance, kind)
+            if refusal is not None:
+                self.add_error(name, refusal)
+        return cleaned
 
     def clean_token_decimals(self) -> int:
         value = self.cleaned_data.get("token_decimals")
@@ -129,6 +176,18 @@ class DAOAdmin(DaoScopedAdmin):
     )
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
+    _FIELDS = (
+        "name",
+        "slug",
+        "description",
+        "token_symbol",
+        "token_decimals",
+        "chain_id",
+        "reward_contract_address",
+        "epoch_days",
+        "join_policy",
+        "terms",
+    )
     # Shows the founder's checklist (datadao.checklist) above the DAO's fields.
     change_form_template = "admin/datadao/dao/change_form.html"
 
@@ -156,6 +215,15 @@ class DAOAdmin(DaoScopedAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         # The DAO id is shown so its creator can deploy the DAO's distributor with it.
         return ("slug", "onchain_id") if obj is not None else ()
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        # A new DAO starts with the default governance; it is set on the DAO's page.
+        if obj is None:
+            return [(None, {"fields": self._FIELDS})]
+        return [
+            (None, {"fields": (*self._FIELDS, "onchain_id")}),
+            ("Governance", {"fields": GOVERNANCE_FIELDS}),
+        ]
 
     def get_prepopulated_fields(self, request: HttpRequest, obj: Any = None) -> dict[str, Any]:
         # A read-only slug is not a form field: prepopulating it crashed the change page.
@@ -188,6 +256,7 @@ class DAOAdmin(DaoScopedAdmin):
                 epoch_days=obj.epoch_days,
                 join_policy=obj.join_policy,
                 terms=obj.terms,
+                replication_factor=obj.replication_factor,
             )
             obj.pk = created.pk
             obj.creator = created.creator
@@ -228,6 +297,12 @@ class MembershipForm(forms.ModelForm):
             after=after,
         )
 
+    def _add_refusal(self, dao: DAO, role: str) -> str | None:
+        refusal = self._refusal(None, role, dao_id=dao.pk)
+        if refusal is None and role != Role.CONTRIBUTOR:
+            refusal = reserved_refusal(dao, ChangeKind.MEMBERSHIP_ROLE)
+        return refusal
+
     def _user_id(self) -> int | None:
         address = self.cleaned_data.get("address") if hasattr(self, "cleaned_data") else None
         user = User.objects.filter(address=address).only("pk").first() if address else None
@@ -245,10 +320,12 @@ class MembershipForm(forms.ModelForm):
         if adding and dao and address:
             if Membership.objects.filter(dao=dao, user__address=address).exists():
                 self.add_error("address", f"{address} is already a member of {dao.name}.")
-            elif role and (refusal := self._refusal(None, role, dao_id=dao.pk)):
+            elif role and (refusal := self._add_refusal(dao, role)):
                 self.add_error("role", refusal)
         elif not adding and role:
             refusal = self._refusal(self.instance.role, role)
+            if role != self.instance.role and not refusal:
+                refusal = reserved_refusal(self.instance.dao, ChangeKind.MEMBERSHIP_ROLE)
             if refusal:
                 self.add_error("role", refusal)
             elif self.instance.role == Role.CREATOR and role != Role.CREATOR:
@@ -434,7 +511,21 @@ class DatasetForm(forms.ModelForm):
                 cleaned["license"] = normalize_license(cleaned["license"])
             except ValueError as exc:
                 self.add_error("license", str(exc))
+        if self.instance.pk:
+            self._refuse_reserved(cleaned)
         return cleaned
+
+    def _refuse_reserved(self, cleaned: dict[str, Any]) -> None:
+        # The service refuses these too; here the refusal is an error next to the field.
+        dao = self.instance.dao
+        for name, kind, where in (
+            ("license", ChangeKind.DATASET_LICENSE, "license"),
+            ("schema", ChangeKind.DATASET_SCHEMA, None),
+        ):
+            if name not in cleaned or cleaned[name] == getattr(self.instance, name):
+                continue
+            if refusal := reserved_refusal(dao, kind):
+                self.add_error(where, refusal)
 
     def _clean_built_schema(self, kind: str, cleaned: dict[str, Any]) -> None:
         # The JSON textarea is not used in this mode: its own parse error must not block saving.

@@ -12,6 +12,14 @@ class DatadaoConfig(AppConfig):
         from datadao import metrics, metrics_state, personal, personal_parts
 
         metrics.register_collector("queues", metrics_state.queues)
+
+        from datadao import blobs
+        from datadao.sweeper import Purge, register_purge
+
+        # Local copies of stored objects (UPLOAD_STORAGE=s3) a killed process left behind.
+        register_purge(
+            Purge(name="blob-copies", run=lambda now: blobs.clear_stale_copies(now.timestamp()))
+        )
         metrics.register_collector("workers", metrics_state.heartbeats)
 
         personal.register(

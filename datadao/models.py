@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import secrets
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 from eth_utils import is_checksum_address, to_checksum_address
+
+from datadao.governed import VotingPower, validate_reserved
 
 ADDRESS_REGEX = r"^0x[0-9a-fA-F]{40}$"
 DAO_ID_REGEX = r"^0x[0-9a-f]{64}$"
@@ -38,6 +41,26 @@ def validate_checksum_address(value: str) -> None:
     if not isinstance(value, str) or not is_checksum_address(value):
         raise ValidationError(
             "%(value)s is not an EIP-55 checksummed Ethereum address.", params={"value": value}
+        )
+
+
+def replica_capacity() -> int:
+    """The highest replication factor the IPFS configuration can honour: the backend plus
+    each ``IPFS_REPLICAS`` target (``ipfs.conf.get_targets`` builds them; datadao, below the
+    ipfs app, only counts them)."""
+    return 1 + len([entry for entry in settings.IPFS_REPLICAS if entry.strip()])
+
+
+def validate_replication_factor(value: int) -> None:
+    capacity = replica_capacity()
+    if value < 1:
+        raise ValidationError("A DAO keeps at least one copy of each file (replication factor 1).")
+    if value > capacity:
+        raise ValidationError(
+            "A replication factor of %(value)s needs %(value)s places to keep copies; this "
+            "platform has %(capacity)s (its IPFS backend plus %(extra)s IPFS_REPLICAS "
+            "targets). Choose at most %(capacity)s, or ask the operator for more targets.",
+            params={"value": value, "capacity": capacity, "extra": capacity - 1},
         )
 
 
@@ -150,6 +173,50 @@ class DAO(models.Model):
             "wallet. Changing it asks new joiners to sign the new text."
         ),
     )
+    # Governance (the governance app): how votes weigh, and what only a passed proposal changes.
+    voting_power = models.CharField(
+        max_length=16,
+        choices=VotingPower.choices,
+        default=VotingPower.MEMBER,
+        help_text="How much a member's vote on a proposal weighs.",
+    )
+    voting_token = models.CharField(
+        max_length=42,
+        blank=True,
+        default="",
+        validators=[validate_checksum_address],
+        help_text="The ERC-20 whose balance at a proposal's snapshot block is a member's voting "
+        "power (voting power 'token'; its chain must be in CHAIN_RPC_URLS).",
+    )
+    governance_reserved = models.JSONField(
+        "reserved for governance",
+        default=list,
+        blank=True,
+        validators=[validate_reserved],
+        help_text="Kinds of change the console may no longer make: only a passed proposal may. "
+        "Once anything is reserved, these governance settings are too.",
+    )
+    governance_timelock_seconds = models.PositiveIntegerField(
+        "timelock (seconds)",
+        default=0,
+        help_text="How long a passed proposal waits after its vote closes before it is applied.",
+    )
+    governance_min_quorum_bps = models.PositiveIntegerField(
+        "minimum quorum (basis points)",
+        default=2000,
+        validators=[MinValueValidator(1), MaxValueValidator(10_000)],
+        help_text="The least quorum a proposal may set, as a share of all the voting power "
+        "eligible when it is made (2000 = 20 %): nobody passes a proposal alone.",
+    )
+    replication_factor = models.PositiveSmallIntegerField(
+        default=1,
+        validators=[validate_replication_factor],
+        help_text=(
+            "Copies kept of each file this DAO pins: 1 is the IPFS backend alone; more adds "
+            "replicas on the operator's IPFS_REPLICAS targets, checked and repaired by the pin "
+            "audit. Applies to files pinned from now on."
+        ),
+    )
     creator = models.ForeignKey(User, on_delete=models.PROTECT, related_name="created_daos")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -192,6 +259,22 @@ class DAO(models.Model):
                 condition=models.Q(token_decimals__gte=0, token_decimals__lte=36),
                 name="dao_token_decimals_range",
                 violation_error_message="A token has between 0 and 36 decimals.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(voting_power__in=VotingPower.values),
+                name="dao_voting_power_valid",
+            ),
+            # Token voting needs the token; the other modes ignore it.
+            models.CheckConstraint(
+                condition=~models.Q(voting_power=VotingPower.TOKEN)
+                | models.Q(voting_token__regex=ADDRESS_REGEX),
+                name="dao_voting_token_set",
+                violation_error_message="Voting power 'token' needs the voting token's address.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(replication_factor__gte=1),
+                name="dao_replication_factor_positive",
+                violation_error_message="A DAO keeps at least one copy of each file.",
             ),
         ]
 

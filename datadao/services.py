@@ -16,6 +16,7 @@ from django.utils import timezone
 from eth_utils import is_address, to_checksum_address
 
 from datadao.chain import ChainReadError, contract_dao_id
+from datadao.governed import GOVERNANCE_FIELDS, ChangeKind, governance_guard
 from datadao.licenses import normalize_license
 from datadao.models import (
     DAO,
@@ -101,6 +102,8 @@ _DAO_EDITABLE = (
     "epoch_days",
     "join_policy",
     "terms",
+    *GOVERNANCE_FIELDS,
+    "replication_factor",
 )
 
 
@@ -184,6 +187,7 @@ def dao_create(
     epoch_days: int | None = None,
     join_policy: str = JoinPolicy.REQUEST,
     terms: str = "",
+    replication_factor: int = 1,
 ) -> DAO:
     """Create a DAO and make ``creator`` its member with role ``creator``.
 
@@ -204,6 +208,7 @@ def dao_create(
         epoch_days=epoch_days,
         join_policy=join_policy,
         terms=terms,
+        replication_factor=replication_factor,
         creator=creator,
     )
     dao_validate_reward_contract(dao=dao)
@@ -214,12 +219,14 @@ def dao_create(
 
 
 @transaction.atomic
-def dao_update(*, dao: DAO, actor: User | None, **changes: Any) -> DAO:
+def dao_update(*, dao: DAO, actor: User | None, proposal: int | None = None, **changes: Any) -> DAO:
     """Change a DAO's editable fields; the slug, creator and ``onchain_id`` never change.
 
     A new reward contract (or chain) is refused when another DAO uses that contract on that
     chain, and, where ``settings.CHAIN_RPC_URLS`` makes the chain readable, when the contract's
-    ``daoId()`` is not this DAO's or cannot be read.
+    ``daoId()`` is not this DAO's or cannot be read. A change of the join policy or of the
+    governance settings that the DAO reserves for governance is refused unless ``proposal``
+    (a passed proposal's id, named in the audit event) applies it.
     """
     unknown = set(changes) - set(_DAO_EDITABLE)
     if unknown:
@@ -227,7 +234,14 @@ def dao_update(*, dao: DAO, actor: User | None, **changes: Any) -> DAO:
     dao = DAO.objects.select_for_update().get(pk=dao.pk)
     if changes.get("reward_contract_address"):
         changes["reward_contract_address"] = normalize_address(changes["reward_contract_address"])
+    if changes.get("voting_token"):
+        changes["voting_token"] = normalize_address(changes["voting_token"])
     before = {key: getattr(dao, key) for key in changes}
+    moved = {k for k, v in changes.items() if before[k] != v}
+    if "join_policy" in moved:
+        governance_guard(dao=dao, kind=ChangeKind.JOIN_POLICY, proposal=proposal)
+    if moved & set(GOVERNANCE_FIELDS):
+        governance_guard(dao=dao, kind=ChangeKind.GOVERNANCE, proposal=proposal)
     for key, value in changes.items():
         setattr(dao, key, value)
     if any(
@@ -235,8 +249,10 @@ def dao_update(*, dao: DAO, actor: User | None, **changes: Any) -> DAO:
     ):
         dao_validate_reward_contract(dao=dao)
     _dao_save(dao)
-    changed = {k: [before[k], v] for k, v in changes.items() if before[k] != v}
+    changed: dict[str, Any] = {k: [before[k], v] for k, v in changes.items() if before[k] != v}
     if changed:
+        if proposal is not None:
+            changed["proposal"] = proposal
         audit_record(actor=actor, dao=dao, verb="dao.updated", obj=dao, details=changed)
     return dao
 
@@ -322,9 +338,12 @@ def _refuse_if_not_allowed(
 @transaction.atomic
 def membership_add(*, dao: DAO, user: User, role: str, actor: User | None) -> Membership:
     """Add ``user`` to ``dao`` with ``role``; refuses a second membership (one row per pair)
-    and a role the actor may not grant (see the rules above)."""
+    and a role the actor may not grant (see the rules above). Granting more than the
+    contributor role is a role change: refused when the DAO reserves those for governance."""
     if role not in Role.values:
         raise ValidationError(f"Unknown role {role!r}; choose one of {', '.join(Role.values)}.")
+    if role != Role.CONTRIBUTOR:
+        governance_guard(dao=dao, kind=ChangeKind.MEMBERSHIP_ROLE, proposal=None)
     _refuse_if_not_allowed(actor=actor, membership=None, dao_id=dao.pk, user_id=user.pk, after=role)
     if Membership.objects.filter(dao=dao, user=user).exists():
         raise ValidationError(f"{user.address} is already a member of {dao.name}.")
@@ -362,14 +381,18 @@ def _lock_roles(membership: Membership, actor: User | None) -> Membership:
 
 
 @transaction.atomic
-def membership_set_role(*, membership: Membership, role: str, actor: User | None) -> Membership:
+def membership_set_role(
+    *, membership: Membership, role: str, actor: User | None, proposal: int | None = None
+) -> Membership:
     """Change a member's role within the rules above; the last creator of a DAO cannot be
-    demoted."""
+    demoted. Refused when the DAO reserves role changes for governance, unless ``proposal``
+    (a passed proposal's id, named in the audit event) applies it."""
     if role not in Role.values:
         raise ValidationError(f"Unknown role {role!r}; choose one of {', '.join(Role.values)}.")
     membership = _lock_roles(membership, actor)
     if membership.role == role:
         return membership
+    governance_guard(dao=membership.dao, kind=ChangeKind.MEMBERSHIP_ROLE, proposal=proposal)
     _refuse_if_not_allowed(
         actor=actor,
         membership=membership,
@@ -387,7 +410,12 @@ def membership_set_role(*, membership: Membership, role: str, actor: User | None
         dao=membership.dao,
         verb="membership.role_changed",
         obj=membership,
-        details={"address": membership.user.address, "from": before, "to": role},
+        details={
+            "address": membership.user.address,
+            "from": before,
+            "to": role,
+            **({"proposal": proposal} if proposal is not None else {}),
+        },
     )
     return membership
 
@@ -494,9 +522,13 @@ def dataset_create(
 
 
 @transaction.atomic
-def dataset_update(*, dataset: Dataset, actor: User | None, **changes: Any) -> Dataset:
+def dataset_update(
+    *, dataset: Dataset, actor: User | None, proposal: int | None = None, **changes: Any
+) -> Dataset:
     """Change a dataset's editable fields. The kind and DAO never change; status has its own
-    service. A schema change is validated as a whole and audited with the old schema."""
+    service. A schema change is validated as a whole and audited with the old schema. A schema
+    or licence change the DAO reserves for governance is refused unless ``proposal`` (a passed
+    proposal's id, named in the audit event) applies it."""
     unknown = set(changes) - set(_DATASET_EDITABLE)
     if unknown:
         raise ValidationError(
@@ -509,33 +541,57 @@ def dataset_update(*, dataset: Dataset, actor: User | None, **changes: Any) -> D
         kind=dataset.kind, schema=schema, license=license_
     )
     before = {key: getattr(dataset, key) for key in changes}
+    for field_name, kind in (
+        ("schema", ChangeKind.DATASET_SCHEMA),
+        ("license", ChangeKind.DATASET_LICENSE),
+    ):
+        if field_name in changes and changes[field_name] != before[field_name]:
+            governance_guard(dao=dataset.dao, kind=kind, proposal=proposal)
     for key, value in changes.items():
         setattr(dataset, key, value)
     dataset.full_clean()
     dataset.save()
-    changed = {k: [before[k], v] for k, v in changes.items() if before[k] != v}
+    changed: dict[str, Any] = {k: [before[k], v] for k, v in changes.items() if before[k] != v}
     if changed:
+        if proposal is not None:
+            changed["proposal"] = proposal
         audit_record(
             actor=actor, dao=dataset.dao, verb="dataset.updated", obj=dataset, details=changed
         )
     return dataset
 
 
+def dataset_status_refusal(*, dataset: Dataset, status: str) -> str | None:
+    """Why ``dataset`` cannot move to ``status`` now (None: it can, or it is there already)."""
+    if status not in DatasetStatus.values:
+        return (
+            f"Unknown dataset status {status!r}; choose one of {', '.join(DatasetStatus.values)}."
+        )
+    current = DatasetStatus(dataset.status)
+    if status == current or status in _STATUS_TRANSITIONS[current]:
+        return None
+    return (
+        f"A dataset with status '{current.value}' cannot become '{status}' "
+        f"(allowed: {', '.join(sorted(_STATUS_TRANSITIONS[current]))})."
+    )
+
+
 @transaction.atomic
-def dataset_set_status(*, dataset: Dataset, actor: User | None, status: str) -> Dataset:
-    """Move a dataset along draft -> open <-> closed; refuses any other transition."""
+def dataset_set_status(
+    *, dataset: Dataset, actor: User | None, status: str, proposal: int | None = None
+) -> Dataset:
+    """Move a dataset along draft -> open <-> closed; refuses any other transition, and a
+    change the DAO reserves for governance unless ``proposal`` (a passed proposal's id, named
+    in the audit event) applies it."""
     dataset = Dataset.objects.select_for_update().get(pk=dataset.pk)
     current = DatasetStatus(dataset.status)
     if status == current:
         return dataset
     status = str(status)
-    if status not in DatasetStatus.values:
-        raise ValidationError(f"Unknown dataset status {status!r}.")
-    if status not in _STATUS_TRANSITIONS[current]:
-        raise ValidationError(
-            f"A dataset with status '{current.value}' cannot become '{status}' "
-            f"(allowed: {', '.join(sorted(_STATUS_TRANSITIONS[current]))})."
-        )
+    refusal = dataset_status_refusal(dataset=dataset, status=status)
+    if refusal is not None:
+        raise ValidationError(refusal)
+    governance_guard(dao=dataset.dao, kind=ChangeKind.DATASET_STATUS, proposal=proposal)
     dataset.status = status
     dataset.save(update_fields=["status", "updated_at"])
     audit_record(
@@ -543,7 +599,11 @@ def dataset_set_status(*, dataset: Dataset, actor: User | None, status: str) -> 
         dao=dataset.dao,
         verb="dataset.status_changed",
         obj=dataset,
-        details={"from": current.value, "to": status},
+        details={
+            "from": current.value,
+            "to": status,
+            **({"proposal": proposal} if proposal is not None else {}),
+        },
     )
     return dataset
 

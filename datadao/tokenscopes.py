@@ -16,6 +16,9 @@ from django.db import models
 # The attribute a declaration is stored in: ``{method: scope}``, ``"*"`` for every method.
 SCOPES_ATTRIBUTE = "token_scopes"
 ANY_METHOD = "*"
+# Declared for a method that takes the session only, on a view whose other methods take
+# tokens: a token is refused there as on a view that declares nothing (token_not_accepted).
+SESSION_ONLY = ""
 
 
 class TokenScope(models.TextChoices):
@@ -31,11 +34,15 @@ def token_scope(scope: str | None = None, /, **per_method: str) -> Callable[[Vie
     """Declare the scope an API token needs to call this view: one for every method
     (``@token_scope(TokenScope.READ)``), or one per method
     (``@token_scope(GET=TokenScope.READ, POST=TokenScope.LABEL)``; other methods refuse
-    tokens)."""
+    tokens, 405, or with ``POST=SESSION_ONLY`` 403 token_not_accepted)."""
     if (scope is None) == (not per_method):
         raise TypeError("token_scope takes one scope, or one scope per method, not both.")
     declared = {ANY_METHOD: scope} if scope is not None else dict(per_method)
-    unknown = {value for value in declared.values() if value not in TokenScope.values}
+    unknown = {
+        value
+        for value in declared.values()
+        if value not in TokenScope.values and value != SESSION_ONLY
+    }
     if unknown:
         raise ValueError(f"Unknown token scope(s): {', '.join(sorted(map(str, unknown)))}.")
 

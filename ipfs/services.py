@@ -10,10 +10,11 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from ipfs.backends.base import IpfsCorrupt, IpfsNotFound, IpfsUnavailable
+from ipfs.backends.base import IpfsCorrupt
 from ipfs.cid import Cid
-from ipfs.conf import get_backend
-from ipfs.models import Pin, PinAuditRun, PinStatus
+from ipfs.conf import get_backend, get_targets
+from ipfs.models import Pin, PinAuditRun
+from ipfs.replication import pin_audit_copies, pins_replicate_later
 from ipfs.unixfs import import_stream
 
 logger = logging.getLogger(__name__)
@@ -22,26 +23,48 @@ logger = logging.getLogger(__name__)
 SPOOL_MAX_MEMORY = 8 * 1024 * 1024
 
 
-def pin_record(*, cid: str, size: int | None, content_type: str, label: str) -> Pin:
-    """Record that ``cid`` is pinned. Idempotent: the unique CID makes a repeat a no-op."""
+def pin_record(
+    *, cid: str, size: int | None, content_type: str, label: str, replication: int = 1
+) -> Pin:
+    """Record that ``cid`` is pinned. Idempotent: the unique CID makes a repeat a no-op.
+
+    The pin counts from here, on its first copy; with ``replication`` > 1 the other copies
+    are made by ``replicate_pin``, sent on commit.
+    """
     # INSERT ... ON CONFLICT DO NOTHING, then read: two statements where get_or_create takes
     # four (it is on every contribution's path).
-    pins_record([pin_row(cid=cid, size=size, content_type=content_type, label=label)])
+    pins_record(
+        [
+            pin_row(
+                cid=cid, size=size, content_type=content_type, label=label, replication=replication
+            )
+        ]
+    )
     return Pin.objects.get(cid=cid)
 
 
-def pin_row(*, cid: str, size: int | None, content_type: str, label: str) -> Pin:
-    """A Pin row for ``cid`` pinned through the configured backend, not yet saved."""
+def pin_row(
+    *, cid: str, size: int | None, content_type: str, label: str, replication: int = 1
+) -> Pin:
+    """A Pin row for ``cid`` pinned through the configured backend, not yet saved;
+    ``replication`` is the copies wanted (the DAO's replication factor)."""
     from django.conf import settings
 
     return Pin(
-        cid=cid, size=size, content_type=content_type, label=label, backend=settings.IPFS_BACKEND
+        cid=cid,
+        size=size,
+        content_type=content_type,
+        label=label,
+        backend=settings.IPFS_BACKEND,
+        replication=replication,
     )
 
 
 def pins_record(pins: list[Pin]) -> None:
-    """Record many pins in one statement; a CID already recorded stays as it is."""
+    """Record many pins in one statement; a CID already recorded stays as it is (a higher
+    replication factor for it reaches the pin through ``replicate_pin``)."""
     Pin.objects.bulk_create(pins, ignore_conflicts=True)
+    pins_replicate_later(pins)
 
 
 def pin_forget(*, cid: str) -> int:
@@ -52,16 +75,23 @@ def pin_forget(*, cid: str) -> int:
 
 
 def content_add(
-    *, stream: BinaryIO, label: str, content_type: str = "application/octet-stream"
+    *,
+    stream: BinaryIO,
+    label: str,
+    content_type: str = "application/octet-stream",
+    replication: int = 1,
 ) -> Pin:
-    """Add and pin a stream through the configured backend (CIDv1, raw leaves) and record it.
+    """Add and pin a stream through the configured backend (CIDv1, raw leaves) and record it;
+    ``replication`` copies are kept (see ``pin_record``).
 
     Raises ``IpfsUnavailable`` (retryable) when the backend cannot be reached.
     """
     start = stream.tell() if stream.seekable() else 0
     cid = get_backend().add(stream, cid_version=1, pin=True)
     size = stream.tell() - start if stream.seekable() else None
-    return pin_record(cid=cid, size=size, content_type=content_type, label=label)
+    return pin_record(
+        cid=cid, size=size, content_type=content_type, label=label, replication=replication
+    )
 
 
 def content_open_verified(*, cid: str) -> IO[bytes]:
@@ -87,48 +117,35 @@ def content_open_verified(*, cid: str) -> IO[bytes]:
         raise
 
 
-def _check(backend: object, cid: str) -> str:
-    """'' when the pin is healthy, else what is wrong."""
-    verify = getattr(backend, "verify", None)
-    if verify is not None:  # embedded: every block present and hashing to its CID
-        problems = verify(cid)
-        return "; ".join(problems)
-    return "" if backend.is_pinned(cid) else "not pinned on the node"  # type: ignore[attr-defined]
-
-
 def pin_audit_run(*, sample_size: int = 100) -> PinAuditRun:
-    """Re-check a sample of pins (least recently checked first) and flag what is missing.
+    """Re-check a sample of pins (least recently checked first): every copy of each, on the
+    backend and on its replica targets, by retrieving its blocks and hashing them. A copy
+    found missing or corrupt is refilled from a whole one; a pin with no whole copy left is
+    flagged missing.
 
-    Over successive runs every pin is checked in turn. If the backend is unreachable the run
-    is recorded as such and no pin is marked missing: an outage is not data loss.
+    Over successive runs every pin is checked in turn. A target that cannot be reached is
+    recorded as such and skipped for the rest of the run, its copies left as they were: an
+    outage is not data loss. The run stops when no target can be reached.
     """
     from django.conf import settings
 
-    backend = get_backend()
+    targets = get_targets()
     run = PinAuditRun.objects.create(backend=settings.IPFS_BACKEND)
     sample = list(
         # Never-checked pins first (PostgreSQL would sort NULLs last by default).
-        Pin.objects.order_by(F("last_checked_at").asc(nulls_first=True), "id").values_list(
-            "id", "cid"
+        Pin.objects.order_by(F("last_checked_at").asc(nulls_first=True), "id").prefetch_related(
+            "replicas"
         )[:sample_size]
     )
-    for pin_id, cid in sample:
-        try:
-            problem = _check(backend, cid)
-        except IpfsUnavailable:
-            run.unreachable = True
-            logger.warning("pin audit stopped: the IPFS backend is unreachable")
+    down: set[str] = set()
+    for pin in sample:
+        audit = pin_audit_copies(pin, targets, down)
+        run.checked += audit.checked
+        run.missing += audit.missing
+        run.repaired += audit.repaired
+        if len(down) == len(targets):
             break
-        except (IpfsNotFound, IpfsCorrupt) as exc:
-            problem = str(exc)
-        status = PinStatus.MISSING if problem else PinStatus.OK
-        Pin.objects.filter(pk=pin_id).update(
-            status=status, problem=problem, last_checked_at=timezone.now()
-        )
-        run.checked += 1
-        run.missing += bool(problem)
-        if problem:
-            logger.error("pin audit: %s is missing or corrupt: %s", cid, problem)
+    run.unreachable = bool(down)
     run.finished_at = timezone.now()
     with transaction.atomic():
         run.save()

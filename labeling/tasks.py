@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +11,7 @@ from celery import shared_task
 
 from contributions.sealed import Unreadable
 from contributions.services import contribution_plaintext
+from datadao import blobs
 from labeling import services
 from labeling.consensus.dataset_run import compute_run
 from labeling.importer import iter_batches
@@ -39,10 +40,12 @@ def run_consensus(run_id: int) -> str:
     return "done"
 
 
-def _import_source(job: Any, root: Path) -> AbstractContextManager[Path]:
+def _import_source(job: Any) -> AbstractContextManager[Path]:
     """The file an import reads: its own copy, or a sealed contribution's private plaintext."""
+    from labeling.services.items import import_key
+
     if job.storage_name or job.contribution_id is None:
-        return nullcontext(root / job.storage_name)
+        return blobs.store().local_copy(import_key(job.storage_name))
     return contribution_plaintext(job.contribution)
 
 
@@ -58,14 +61,13 @@ def _withdrawn(job: Any) -> bool:
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def import_items(import_id: int) -> str:
     from labeling.conf import labeling_settings
-    from labeling.services.items import import_root
 
     job = services.label_import_begin(import_id=import_id)
     if job is None:
         return "skipped"
     conf = labeling_settings(job.dataset.schema)
     try:
-        with _import_source(job, import_root()) as path, open(path, "rb") as raw:
+        with _import_source(job) as path, open(path, "rb") as raw:
             batches = iter_batches(raw, fmt=job.format, kind=conf.item_kind, task=conf.task_type)
             for items, bad, done in batches:
                 if _withdrawn(job):

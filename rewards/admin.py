@@ -17,9 +17,11 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from datadao.admin import DaoScopedAdmin, ReadOnlyAdminMixin, short_hex
+from datadao.governed import ChangeKind, reserved_refusal
 from datadao.models import DAO
 from rewards import services
 from rewards.models import Allocation, Epoch, EpochStatus, RewardEntry, RewardPolicy, Voucher
+from rewards.policies import reward_policy_set
 from rewards.selectors import dao_settlement
 from rewards.units import format_amount, format_units, parse_units
 
@@ -85,6 +87,11 @@ class RewardPolicyForm(forms.ModelForm):
         dao = self._dao()
         if dao is None:
             return cleaned
+        refusal = reserved_refusal(dao, ChangeKind.REWARD_POLICY)
+        if refusal is not None:
+            # The service refuses it too; here the refusal is shown on the page.
+            self.add_error(None, refusal)
+            return cleaned
         for name in _AMOUNT_FIELDS:
             text = cleaned.get(name)
             if text is None:
@@ -142,6 +149,13 @@ class RewardPolicyAdmin(DaoScopedAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def save_model(
+        self, request: HttpRequest, obj: RewardPolicy, form: forms.ModelForm, change: bool
+    ) -> None:
+        amounts = {name: form.cleaned_data[name] for name in _AMOUNT_FIELDS}
+        saved = reward_policy_set(dataset=obj.dataset, actor=request.user, **amounts)
+        obj.pk = saved.pk
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "dataset" and not self._global(request, "change"):

@@ -16,6 +16,7 @@ class RewardsConfig(AppConfig):
         from rewards import metrics_state, personal_parts
 
         register_collector("reward-epochs", metrics_state.epochs)
+        register_collector("settlement", metrics_state.settlement)
 
         personal.register(
             personal.Part(

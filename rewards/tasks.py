@@ -58,17 +58,17 @@ def close_demo_epoch(self, dao_id: int, expected_credits: int) -> int | None:  #
 
 # --- settlement on chain ------------------------------------------------------------------------
 
-# How often a relay that awaits mining looks again.
-RELAY_POLL_SECONDS = 15
-
 
 @shared_task(bind=True, acks_late=True, max_retries=None)
 def relay_epoch_root(self, epoch_id: int) -> str:  # type: ignore[no-untyped-def]
     """Relay one closed epoch's root; polls while its transaction awaits mining. Idempotent:
     a root already on chain is recognised, a sent transaction is followed, never re-signed
     (``rewards.relay``). The sweeper re-dispatches an epoch whose relay stopped."""
+    from django.conf import settings
+
     from rewards import relay
 
+    poll = settings.CHAIN_RELAY_POLL_SECONDS
     try:
         outcome = relay.epoch_relay(epoch_id=epoch_id)
     except relay.RelayRefused as exc:
@@ -79,9 +79,9 @@ def relay_epoch_root(self, epoch_id: int) -> str:  # type: ignore[no-untyped-def
         return "no relayer key"
     except Exception as exc:  # transport: the node is down or slow
         logger.warning("relay of epoch %s will retry: %s", epoch_id, exc)
-        raise self.retry(countdown=RELAY_POLL_SECONDS * 4) from exc
+        raise self.retry(countdown=poll * 4) from exc
     if outcome.state == "pending":
-        raise self.retry(countdown=RELAY_POLL_SECONDS)
+        raise self.retry(countdown=poll)
     return outcome.state
 
 

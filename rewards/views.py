@@ -15,7 +15,13 @@ from eth_utils import keccak
 from datadao.http import json_error
 from datadao.models import MANAGER_ROLES, Membership
 from rewards.models import Allocation, Voucher
-from rewards.selectors import RoyaltyCredit, claim_states, rewards_accrued, royalty_credits
+from rewards.selectors import (
+    RoyaltyCredit,
+    claim_states,
+    rewards_accrued,
+    royalty_credits,
+    voucher_states,
+)
 from rewards.units import format_amount, format_units
 
 
@@ -104,7 +110,14 @@ def allocation_download(request: HttpRequest, allocation_id: int) -> HttpRespons
     ):
         return _not_found("allocation", allocation_id)
     name = f"{allocation.epoch.dao.slug}-epoch-{allocation.epoch.number}-claim.json"
-    return _download(allocation_claim(allocation), name)
+    body = allocation_claim(allocation)
+    state = claim_states([allocation])[allocation.pk]
+    body["onchain"] = {
+        "state": state.state,
+        "txHash": state.tx_hash,
+        "rootOnChain": state.root_on_chain,
+    }
+    return _download(body, name)
 
 
 @require_GET
@@ -142,9 +155,11 @@ def my_rewards(request: HttpRequest) -> HttpResponse:
         (a, json.dumps(allocation_claim(a), indent=1), states.get(a.pk), claim_call_data(a))
         for a in allocations
     ]
+    vouchers = list(vouchers)
+    redeemed = voucher_states(vouchers)
     context = {
         "rows": rows,
-        "vouchers": vouchers,
+        "vouchers": [(v, redeemed[v.pk]) for v in vouchers],
         "accrued": rewards_accrued(account=request.user),
         "royalties": royalty_credits(account=request.user),
     }

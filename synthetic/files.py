@@ -1,4 +1,4 @@
-"""A synthetic job's files: where they live on disk (inputs given for a job, the CSV it
+"""A synthetic job's files: where they are stored (inputs given for a job, the CSV it
 wrote), the published rows' bytes (CSV and Parquet, every row flagged synthetic with its job
 id), and their pins with the model checkpoint."""
 
@@ -6,21 +6,24 @@ from __future__ import annotations
 
 import csv
 import io
-from pathlib import Path
 from typing import Any
-
-from django.conf import settings
 
 from contributions.sealed import must_seal
 from contributions.services.sealed_pins import content_add_for
+from datadao import blobs
 from synthetic.models import SyntheticJob
 from synthetic.spelling import Spellings, cell_text
 
 
-def job_root() -> Path:
-    path = Path(settings.DATA_DIR) / "synthetic"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+def input_key(name: str) -> str:
+    """A CSV given for a job (``SyntheticJob.input_name``) in the shared store
+    (``datadao.blobs``), where the operator puts it."""
+    return f"synthetic/inputs/{name}"
+
+
+def output_key(job_id: int) -> str:
+    """The CSV a job over a public dataset wrote, in the shared store."""
+    return f"synthetic/job-{job_id}.csv"
 
 
 def rows_csv(
@@ -60,7 +63,7 @@ def pin_outputs(job: SyntheticJob, result: Any, columns: list[str]) -> tuple[str
     data = rows_csv(result.rows, columns, job.pk, result.report.get("spellings"))
     if not must_seal(job.dataset):
         # A local copy of a public set; a members-only dataset's rows exist only sealed.
-        (job_root() / f"job-{job.pk}.csv").write_bytes(data)
+        blobs.store().save_bytes(output_key(job.pk), data)
     # Sealed for a members-only dataset: its synthetic rows and model are its data's too.
     dataset = job.dataset
     output = content_add_for(

@@ -4,11 +4,14 @@ tabular contributions (read with the export code, so exactly what a release woul
 from __future__ import annotations
 
 import csv
+import io
 from itertools import islice
 
 from contributions.export import ExportStats, cell_text, iter_rows
 from contributions.models import ACTIVE_STATUSES, Contribution, Status
 from contributions.selectors import tabular_source
+from datadao import blobs
+from synthetic.infer import InputError
 from synthetic.models import JobStatus, SyntheticJob
 
 # Enough for any table a GAN should learn on one worker; bigger tables are sampled down.
@@ -17,9 +20,13 @@ MAX_INPUT_ROWS = 200_000
 
 def job_rows(job: SyntheticJob) -> list[dict[str, str | None]]:
     if job.input_name:
-        from synthetic.files import job_root
+        from synthetic.files import input_key
 
-        with open(job_root() / "inputs" / job.input_name, newline="", encoding="utf-8") as f:
+        try:
+            raw = blobs.store().open(input_key(job.input_name))
+        except (blobs.BlobMissing, ValueError) as exc:
+            raise InputError(f"the job's input CSV cannot be read: {exc}") from None
+        with raw, io.TextIOWrapper(raw, newline="", encoding="utf-8") as f:
             return [dict(row) for row in islice(csv.DictReader(f), MAX_INPUT_ROWS)]
     columns = job.dataset.schema.get("columns", [])
     names = [c["name"] for c in columns]

@@ -121,6 +121,14 @@ class IpfsNode:
         self.stop()
         self.start()
 
+    def wipe(self) -> None:
+        """Kill the daemon and delete its repo: the next ``start()`` brings up a new, empty
+        node (new identity, no blocks, no pins) on the same ports."""
+        self._kill()
+        self._proc = None
+        shutil.rmtree(self.repo, ignore_errors=True)
+        self._initialised = False
+
     def close(self) -> None:
         """Stop the daemon and delete its repo."""
         self.stop()

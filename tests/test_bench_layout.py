@@ -25,6 +25,8 @@ COMMANDS = {
     "bench.labeling_assign": ["--quick", "--json", "--markdown", "--keep", "--reuse"],
     "bench.web": ["--quick", "--keep", "--json", "--markdown"],
     "bench.load": ["--quick", "--keep", "--json", "--markdown"],
+    "bench.chain": ["--quick", "--events", "--keep", "--json"],
+    "bench.replay": ["--quick", "--contributions", "--keep", "--json"],
 }
 
 

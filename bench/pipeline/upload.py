@@ -112,6 +112,7 @@ def web_upload(bench: Bench, repeat: int) -> dict[str, Any]:
 def _drop_upload(contribution_id: int) -> None:
     """Free the disk the stored upload takes (its row stays; nothing processes it)."""
     from contributions.models import Contribution
-    from contributions.services import contribution_file
+    from contributions.services import upload_key
+    from datadao import blobs
 
-    contribution_file(Contribution.objects.get(pk=contribution_id)).unlink(missing_ok=True)
+    blobs.store().delete(upload_key(Contribution.objects.get(pk=contribution_id)))

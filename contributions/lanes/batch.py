@@ -129,9 +129,7 @@ def work(claim: Claim, signer: Any) -> list[Outcome]:
         c = outcome.contribution
         valid = outcome.validation is not None and outcome.validation.accepted
         if valid and c.dataset.kind == "tabular":
-            tabular.setdefault(c.dataset_id, []).extend(
-                pipeline.read_digests(services.rows_sidecar(c))
-            )
+            tabular.setdefault(c.dataset_id, []).extend(services.contribution_row_digests(c))
     for dataset_id, digests in tabular.items():
         lookups.prefetch_rows(dataset_id, sorted(set(digests)))
     for outcome in outcomes:
@@ -148,12 +146,12 @@ def work(claim: Claim, signer: Any) -> list[Outcome]:
 def _validate(outcome: Outcome) -> None:
     c = outcome.contribution
     try:
-        with services.contribution_plaintext(c) as path:
+        with (
+            services.contribution_plaintext(c) as path,
+            services.rows_sidecar_writing(c) as sidecar,
+        ):
             outcome.validation = validate_file(
-                path,
-                kind=c.dataset.kind,
-                schema=c.dataset.schema,
-                row_digest_path=services.rows_sidecar(c) if c.dataset.kind == "tabular" else None,
+                path, kind=c.dataset.kind, schema=c.dataset.schema, row_digest_path=sidecar
             )
     except Exception as exc:
         logger.exception("batch: validating contribution %s", c.pk)
@@ -174,16 +172,16 @@ def _score_attest_pin(outcome: Outcome, lookups: BatchLookups, signer: Any, *, p
     for name in ("authenticity", "ownership", "quality", "uniqueness", "score"):
         setattr(c, name, scored.scores[name])
     c.validator_version = VALIDATOR_VERSION
-    path = services.contribution_file(c)
-    outcome.cid = pipeline.local_cid(path)
-    outcome.typed_data, outcome.signature = pipeline.proof(c, outcome.cid, signer)
-    outcome.signer = signer.address
-    if pin:
-        try:
-            with path.open("rb") as stream:
-                outcome.pinned_cid = get_backend().add(stream, cid_version=1, pin=True)
-        except IpfsUnavailable as exc:
-            logger.warning("batch: IPFS unreachable, the pin task takes over: %s", exc)
-            pin = False
+    with services.contribution_stored(c) as path:
+        outcome.cid = pipeline.local_cid(path)
+        outcome.typed_data, outcome.signature = pipeline.proof(c, outcome.cid, signer)
+        outcome.signer = signer.address
+        if pin:
+            try:
+                with path.open("rb") as stream:
+                    outcome.pinned_cid = get_backend().add(stream, cid_version=1, pin=True)
+            except IpfsUnavailable as exc:
+                logger.warning("batch: IPFS unreachable, the pin task takes over: %s", exc)
+                pin = False
     lookups.accepted(c, scored)
     return pin

@@ -16,14 +16,13 @@ from ipfs.conf import get_backend
 
 def run_validation(contribution: Contribution, *, send_next: bool = True) -> Contribution | None:
     dataset = contribution.dataset
-    sidecar = services.rows_sidecar(contribution)
     try:
-        with services.contribution_plaintext(contribution) as path:
+        with (
+            services.contribution_plaintext(contribution) as path,
+            services.rows_sidecar_writing(contribution) as sidecar,
+        ):
             result = validate_file(
-                path,
-                kind=dataset.kind,
-                schema=dataset.schema,
-                row_digest_path=sidecar if dataset.kind == "tabular" else None,
+                path, kind=dataset.kind, schema=dataset.schema, row_digest_path=sidecar
             )
     except sealed.Unreadable as exc:
         # Redelivery cannot help a file that does not open: it fails now, saying why.
@@ -60,7 +59,8 @@ def run_scoring(contribution: Contribution, *, send_next: bool = True) -> Contri
 def run_attestation(contribution: Contribution, *, send_next: bool = True) -> Contribution | None:
     # The CID of the stored bytes (a sealed file's ciphertext: what IPFS holds); the proof also
     # names the plaintext's SHA-256.
-    cid = pipeline.local_cid(services.contribution_file(contribution))
+    with services.contribution_stored(contribution) as stored:
+        cid = pipeline.local_cid(stored)
     signer = load_signer("validator")
     payload, signature = pipeline.proof(contribution, cid, signer)
     return services.contribution_record_attestation(
@@ -75,7 +75,7 @@ def run_attestation(contribution: Contribution, *, send_next: bool = True) -> Co
 
 def run_pin(contribution: Contribution, *, send_next: bool = True) -> Contribution | None:
     """Add and pin the bytes (a CID already pinned is success); raises IpfsUnavailable."""
-    with services.contribution_file(contribution).open("rb") as stream:
+    with services.contribution_stored_open(contribution) as stream:
         cid = get_backend().add(stream, cid_version=1, pin=True)
     return services.contribution_record_pin(
         contribution_id=contribution.pk, cid=cid, send_next=send_next

@@ -28,7 +28,7 @@ def novelty_on_accept(contribution: Contribution) -> dict[str, Any]:
     at acceptance (the rows it claimed itself before, if it was accepted once, included)."""
     if "novelty" not in contribution.report:
         return {}
-    digests = common.read_row_digests(common.rows_sidecar(contribution))
+    digests = common.contribution_row_digests(contribution)
     rows_claim({contribution.pk: (contribution.dataset_id, digests)})
     new = RowHash.objects.filter(contribution_id=contribution.pk).count()
     before = Novelty.from_dict(contribution.report["novelty"])

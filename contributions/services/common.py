@@ -1,68 +1,111 @@
-"""Shared pieces of the pipeline services: paths, the stage guard."""
+"""Shared pieces of the pipeline services: the stored files, the stage guard."""
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import IO
 
-from django.conf import settings
 from django.db import transaction
 
 from contributions import lifecycle, sealed
 from contributions.decide import VALIDATOR_VERSION  # noqa: F401 (services' public name)
 from contributions.models import Contribution
 from contributions.validation.rowkey import ROW_DIGEST_BYTES
-from datadao.models import Dataset
+from datadao import blobs
+from datadao.models import Dataset, DatasetKind
 from datadao.schema import DEFAULT_MAX_SIZE
 
 # Deliveries of one stage before the contribution is dead-lettered as failed.
 MAX_STAGE_ATTEMPTS = 5
 
 
-def upload_root() -> Path:
-    path = Path(settings.DATA_DIR) / "uploads"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+def upload_key(contribution: Contribution) -> str:
+    """The contribution's stored bytes in the shared store (``datadao.blobs``): a sealed
+    file's ciphertext, what IPFS holds."""
+    return upload_key_for(contribution.storage_name)
 
 
-def contribution_file(contribution: Contribution) -> Path:
-    return upload_root() / contribution.storage_name
+def upload_key_for(storage_name: str) -> str:
+    return f"uploads/{storage_name}"
 
 
-def contribution_plaintext(contribution: Contribution) -> AbstractContextManager[Path]:
-    """A path to the contribution's plaintext while the ``with`` block runs: the stored file, or
-    a private decrypted copy of a sealed one (``contributions.sealed.plaintext``)."""
-    return sealed.plaintext(
-        contribution_file(contribution),
-        contribution.sealed_key,
-        dao_id=contribution.dataset.dao.onchain_id if contribution.sealed_key else "",
-    )
+def rows_key(contribution: Contribution) -> str:
+    """Normalized row digests (16 bytes each) written by validation, read by scoring and on
+    review."""
+    return f"{upload_key(contribution)}.rows"
+
+
+def contribution_stored(contribution: Contribution) -> AbstractContextManager[Path]:
+    """A local path to the stored bytes while the ``with`` block runs, to read only. Raises
+    ``blobs.BlobMissing`` (a FileNotFoundError) when they are not stored."""
+    return blobs.store().local_copy(upload_key(contribution))
+
+
+def contribution_stored_open(contribution: Contribution) -> IO[bytes]:
+    """The stored bytes as an open file. Raises ``blobs.BlobMissing``."""
+    return blobs.store().open(upload_key(contribution))
+
+
+@contextmanager
+def contribution_plaintext(contribution: Contribution) -> Iterator[Path]:
+    """A path to the contribution's plaintext while the ``with`` block runs: the stored bytes,
+    or a private decrypted copy of a sealed one (``contributions.sealed.plaintext``)."""
+    if not contribution.sealed_key:
+        with contribution_stored(contribution) as path:
+            yield path
+        return
+    dao_id = contribution.dataset.dao.onchain_id
+    with (
+        contribution_stored_open(contribution) as stream,
+        sealed.plaintext(stream, contribution.sealed_key, dao_id=dao_id) as path,
+    ):
+        yield path
 
 
 def contribution_open(contribution: Contribution) -> IO[bytes]:
     """The contribution's plaintext as an open file (a sealed one's in an unlinked temporary
-    file). Raises FileNotFoundError when the file is not stored here, ``sealed.Unreadable``
-    when a sealed one does not open."""
-    path = contribution_file(contribution)
+    file). Raises FileNotFoundError (``blobs.BlobMissing``) when the file is not stored,
+    ``sealed.Unreadable`` when a sealed one does not open."""
+    stream = contribution_stored_open(contribution)
     if not contribution.sealed_key:
-        return path.open("rb")
-    with path.open("rb") as stream:
+        return stream
+    with stream:
         return sealed.unsealed_file(
             stream, contribution.sealed_key, dao_id=contribution.dataset.dao.onchain_id
         )
 
 
-def rows_sidecar(contribution: Contribution) -> Path:
-    """Normalized row digests (16 bytes each) written by validation, read by scoring."""
-    return upload_root() / f"{contribution.storage_name}.rows"
+@contextmanager
+def rows_sidecar_writing(contribution: Contribution) -> Iterator[Path | None]:
+    """Where validation writes a tabular contribution's row digests (None for other kinds);
+    stored (``rows_key``) when the block ends cleanly, if validation left the file."""
+    if contribution.dataset.kind != DatasetKind.TABULAR:
+        yield None
+        return
+    with blobs.store().writing(rows_key(contribution)) as path:
+        yield path
+
+
+def contribution_row_digests(contribution: Contribution) -> list[bytes]:
+    """The distinct row digests validation recorded for the contribution, sorted; none when
+    there are none stored."""
+    try:
+        data = blobs.store().read_bytes(rows_key(contribution))
+    except blobs.BlobMissing:
+        return []
+    return row_digests(data)
 
 
 def read_row_digests(path: Path) -> list[bytes]:
-    """The distinct row digests of a sidecar (``rows_sidecar``), sorted; none when absent."""
+    """The distinct row digests of a local sidecar file, sorted; none when absent."""
     if not path.exists():
         return []
-    data = path.read_bytes()
+    return row_digests(path.read_bytes())
+
+
+def row_digests(data: bytes) -> list[bytes]:
     size = ROW_DIGEST_BYTES
     return sorted({data[i : i + size] for i in range(0, len(data), size)})
 

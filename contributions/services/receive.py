@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import timedelta
 from typing import BinaryIO
@@ -19,15 +20,14 @@ from contributions.models import (
     Contribution,
 )
 from contributions.services.batch import batchable
-from contributions.services.common import (
-    dataset_max_size,
-    upload_root,
-)
+from contributions.services.common import dataset_max_size, upload_key_for
 from contributions.uploads import StagedUpload
 from contributions.validation import PILLOW_FORMATS, TEXT_TYPES, image_structure_problems, sniff
-from datadao import requestid
+from datadao import blobs, requestid
 from datadao.models import Dataset, DatasetStatus, Membership, User
 from datadao.schema import labeling_files_schema
+
+logger = logging.getLogger(__name__)
 
 # --- receiving ------------------------------------------------------------------------------------
 
@@ -72,6 +72,7 @@ def contribution_receive(
     if signature and not site:
         raise ValueError("an ownership signature is checked against a site; pass site=")
     storage_name = uuid.uuid4().hex
+    stored: list[str] = []
     try:
         return _receive(
             dataset_id=dataset_id,
@@ -80,13 +81,28 @@ def contribution_receive(
             signature=signature,
             site=site,
             storage_name=storage_name,
+            stored=stored,
         )
+    except blobs.StoreUnavailable as exc:
+        _forget(stored)
+        raise errors.StorageUnavailable(
+            f"The upload could not be stored; try again shortly ({exc})."
+        ) from None
     except BaseException:
-        # The move is the last step before commit; if the commit failed, drop the file too.
-        (upload_root() / storage_name).unlink(missing_ok=True)
+        # The file is stored just before commit; if the commit failed, drop it too.
+        _forget(stored)
         raise
     finally:
         staged.discard()  # a no-op once moved into place
+
+
+def _forget(keys: list[str]) -> None:
+    """Remove what a refused or failed upload stored; a store that cannot is logged, not
+    raised over the refusal (an object no row names is never read)."""
+    try:
+        blobs.store().delete_many(keys)
+    except blobs.StoreUnavailable:
+        logger.exception("could not remove the stored copy of a failed upload: %s", keys)
 
 
 # The dataset with its DAO's name, whether the contributor is a member, and their row locked
@@ -140,6 +156,7 @@ def _receive(
     signature: str,
     site: str,
     storage_name: str,
+    stored: list[str],
 ) -> Contribution:
     dataset = _dataset_for_upload(dataset_id, contributor)
     if dataset is None:
@@ -163,11 +180,13 @@ def _receive(
         sha256=staged.sha256,
         signature=signature,
     )
-    final = upload_root() / storage_name
+    key = upload_key_for(storage_name)
+    store = blobs.store()
     sealed_key = ""
     if sealed.must_seal(dataset):
+        stored.append(key)
         # Sealed straight from the staging file: the plaintext is never kept.
-        with staged.path.open("rb") as src, final.open("xb") as dst:
+        with store.writing(key) as final, staged.path.open("rb") as src, final.open("xb") as dst:
             sealed_key = _seal(src, dst, dao_id=dataset.dao_onchain_id)
     contribution = Contribution(
         dataset=dataset,
@@ -198,7 +217,9 @@ def _receive(
         batchable=batchable(kind=dataset.kind, size=contribution.size),
     )
     if not sealed_key:
-        staged.path.replace(final)
+        # Stored before the commit, so no worker ever gets the message without the file.
+        stored.append(key)
+        store.move_in(key, staged.path)
     return contribution
 
 

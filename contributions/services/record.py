@@ -120,6 +120,8 @@ class Recorder:
                 size=c.size,
                 content_type=c.media_type or "application/octet-stream",
                 label=f"contribution:{c.pk}",
+                # Pinned now, on the first copy; the others are made after commit.
+                replication=c.dataset.dao.replication_factor,
             )
         )
         self.move(c, Status.PINNED)

@@ -21,12 +21,9 @@ from pathlib import Path
 from django.db import transaction
 
 from contributions.models import Contribution, RowHash
-from contributions.services.common import (
-    contribution_file,
-    contribution_plaintext,
-    read_row_digests,
-)
+from contributions.services.common import contribution_plaintext, read_row_digests
 from contributions.validation.by_kind import validate_file
+from datadao.blobs import BlobMissing
 from datadao.models import Dataset, DatasetKind
 
 INSERT_BATCH = 5000
@@ -44,13 +41,15 @@ class RowIndexRebuild:
 def _digests(contribution: Contribution, dataset: Dataset) -> list[bytes] | None:
     """The row digests of the contribution's file under the current key, or None when the
     file is gone or the current schema refuses it."""
-    if not contribution_file(contribution).exists():
-        return None
-    with tempfile.TemporaryDirectory() as folder, contribution_plaintext(contribution) as path:
-        sidecar = Path(folder) / "rows"
-        result = validate_file(
-            path, kind=DatasetKind.TABULAR, schema=dataset.schema, row_digest_path=sidecar
-        )
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            with contribution_plaintext(contribution) as path:
+                sidecar = Path(folder) / "rows"
+                result = validate_file(
+                    path, kind=DatasetKind.TABULAR, schema=dataset.schema, row_digest_path=sidecar
+                )
+        except BlobMissing:
+            return None
         if not result.accepted:
             return None
         return read_row_digests(sidecar)

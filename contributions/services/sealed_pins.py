@@ -26,8 +26,11 @@ def content_add_for(*, dataset: Dataset, stream: BinaryIO, label: str, content_t
     """Pin ``stream`` for ``dataset``: as it is for a public dataset, sealed otherwise. Raises
     ``sealed.SealingUnavailable`` for a members-only dataset when no KEK is configured, and
     what ``content_add`` raises."""
+    replication = dataset.dao.replication_factor
     if not sealed.must_seal(dataset):
-        return content_add(stream=stream, label=label, content_type=content_type)
+        return content_add(
+            stream=stream, label=label, content_type=content_type, replication=replication
+        )
     digest = _sha256(stream)
     known = SealedPin.objects.filter(dataset=dataset, plain_sha256=digest).first()
     if known is not None:
@@ -37,7 +40,9 @@ def content_add_for(*, dataset: Dataset, stream: BinaryIO, label: str, content_t
     with tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX_MEMORY) as spool:
         sealed_key = sealed.seal_file(stream, spool, dao_id=dataset.dao.onchain_id)
         spool.seek(0)
-        pin = content_add(stream=spool, label=label, content_type=content_type)
+        pin = content_add(
+            stream=spool, label=label, content_type=content_type, replication=replication
+        )
     SealedPin.objects.get_or_create(
         cid=pin.cid,
         defaults={"sealed_key": sealed_key, "dataset": dataset, "plain_sha256": digest},

@@ -11,8 +11,8 @@ sweeper redoes what a lost message left).
 
 from __future__ import annotations
 
+import logging
 import secrets
-from pathlib import Path
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -22,11 +22,14 @@ from django.utils import timezone
 from contributions import consent, derived, lifecycle
 from contributions.errors import AlreadyWithdrawn, NothingToWithdraw, WithdrawalRefused
 from contributions.models import ConsentWithdrawal, Contribution, Release
-from contributions.services.common import contribution_file, rows_sidecar
+from contributions.services.common import rows_key, upload_key
 from contributions.services.record import Recorder
+from datadao import blobs
 from datadao.dispatch import send_on_commit
 from datadao.models import Dataset, User
 from datadao.services import audit_record
+
+logger = logging.getLogger(__name__)
 
 
 def consent_withdrawal_offer(
@@ -173,8 +176,10 @@ def consent_withdraw(
             "derived": {name: len(items) for name, items in listed.items()},
         },
     )
-    files = [contribution_file(c) for c in targets] + [rows_sidecar(c) for c in targets]
-    transaction.on_commit(lambda: _delete_files(files))
+    keys = [upload_key(c) for c in targets] + [rows_key(c) for c in targets]
+    # After the commit (a rollback keeps the files the rows still name). Robust: the
+    # withdrawal stands if the store fails to delete, and says so in the log.
+    transaction.on_commit(lambda: _delete_files(keys), robust=True)
     for c in targets:
         if c.cid:
             send_on_commit("contributions.tasks.unpin_withdrawn", c.pk)
@@ -193,9 +198,11 @@ def _releases_listing(dataset: Dataset, ids: list[int]) -> list[dict[str, Any]]:
     return found
 
 
-def _delete_files(paths: list[Path]) -> None:
-    for path in paths:
-        path.unlink(missing_ok=True)
+def _delete_files(keys: list[str]) -> None:
+    try:
+        blobs.store().delete_many(keys)
+    except blobs.StoreUnavailable:
+        logger.exception("consent withdrawn, but the stored files were not deleted: %s", keys)
 
 
 def withdrawn_unpin(*, contribution_id: int) -> str | None:

@@ -25,7 +25,7 @@ from __future__ import annotations
 from copy import deepcopy
 from typing import Any
 
-from datadao.openapi import auth, contributions, daos, labeling, rewards, rights
+from datadao.openapi import auth, contributions, daos, governance, labeling, rewards, rights
 from datadao.openapi.common import (
     INSUFFICIENT_SCOPE,
     JSON,
@@ -76,6 +76,7 @@ PATHS = token_refusals(
         **labeling.PATHS,
         **rewards.PATHS,
         **rights.PATHS,
+        **governance.PATHS,
     }
 )
 
@@ -87,8 +88,8 @@ def openapi_schema(*, version: str) -> dict[str, Any]:
         "info": {
             "title": "datadao API",
             "version": version,
-            "description": "Contributions, labeling, releases, rewards and data rights of a "
-            "data DAO. "
+            "description": "Contributions, labeling, releases, rewards, data rights and "
+            "governance of a data DAO. "
             "Authenticate with the session from Sign-In with Ethereum (writes need the CSRF "
             'token) or an API token. Every refusal is a 4xx `{"error": code, "detail": '
             "message}`, never a 5xx.",
@@ -106,12 +107,13 @@ def openapi_schema(*, version: str) -> dict[str, Any]:
                 "labeling",
                 "rewards",
                 "rights",
+                "governance",
                 "meta",
             )
         ],
         "paths": deepcopy(PATHS),
         "components": {
-            "schemas": deepcopy({**SCHEMAS, **rights.SCHEMAS}),
+            "schemas": deepcopy({**SCHEMAS, **rights.SCHEMAS, **governance.SCHEMAS}),
             "securitySchemes": deepcopy(SECURITY_SCHEMES),
             "headers": {
                 "Attachment": {

@@ -409,7 +409,22 @@ SCHEMAS: dict[str, Schema] = {
                 "description": "Instead of contract, while the DAO has none configured: why.",
             },
             "dumpCid": STRING,
+            "onchain": closed(
+                {
+                    "state": {
+                        "type": "string",
+                        "enum": ["unclaimed", "pending", "paid"],
+                        "description": "What the chain reader saw: paid once the Claimed event "
+                        "is under the chain's confirmations, pending before.",
+                    },
+                    "txHash": {"type": "string", "description": "The claim's transaction, or ''."},
+                    "rootOnChain": {
+                        "type": "boolean",
+                        "description": "Whether the epoch's root is set on the contract yet.",
+                    },
+                }
+            ),
         },
-        optional=("contract", "contractMissing"),
+        optional=("contract", "contractMissing", "onchain"),
     ),
 }

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
+from ipfs.backends import dag
 from ipfs.backends.base import IpfsCorrupt, IpfsError, IpfsNotFound
 from ipfs.car import CarError, CarReader, CarWriter
 from ipfs.cid import RAW, Cid, b32encode
@@ -212,41 +213,12 @@ class EmbeddedBackend:
     # --- audit, export, import --------------------------------------------------------
 
     def _walk(self, root: Cid, visit: Callable[[Cid, bytes], None]) -> list[tuple[str, str]]:
-        """Visit each distinct block of ``root``'s DAG once, parents first (DFS pre-order).
+        """``dag.walk`` over this store's blocks (verified as they are read)."""
+        return dag.walk(root, self.get_block, visit)
 
-        Returns ``(kind, message)`` problems, kind in missing/corrupt/malformed, without
-        descending below a bad block. ``visit`` only sees verified blocks.
-        """
-        problems: list[tuple[str, str]] = []
-        seen: set[Cid] = set()
-        stack: list[Iterator[Cid]] = [iter((root,))]
-        while stack:
-            cid = next(stack[-1], None)
-            if cid is None:
-                stack.pop()
-                continue
-            if cid in seen:
-                continue
-            seen.add(cid)
-            try:
-                block = self.get_block(cid)
-            except IpfsNotFound:
-                problems.append(("missing", f"missing block {cid}"))
-                continue
-            except IpfsCorrupt:
-                problems.append(("corrupt", f"corrupt block {cid}"))
-                continue
-            visit(cid, block)
-            if cid.codec == RAW:
-                continue
-            try:
-                children = links_of(cid, block)
-            except UnixfsError as exc:
-                problems.append(("malformed", f"malformed block {cid}: {exc}"))
-                continue
-            if children:
-                stack.append(iter(children))
-        return problems
+    @staticmethod
+    def _walk_with(get: Callable[[Cid], bytes], root: Cid) -> list[tuple[str, str]]:
+        return dag.walk(root, get, lambda cid, block: None)
 
     def _problems(self, root: Cid) -> list[tuple[str, str]]:
         return self._walk(root, lambda cid, block: None)
@@ -258,6 +230,26 @@ class EmbeddedBackend:
         not match the CID) or malformed (not decodable dag-pb).
         """
         return [text for _, text in self._problems(_parse(cid))]
+
+    def discard_corrupt(self, cid: str) -> int:
+        """Delete the blocks of ``cid``'s DAG whose bytes do not match their CID; return how
+        many. For a repair: ``put_block`` keeps a file of the right length, so a corrupt one
+        must go before a re-import can write it again. Blocks below a corrupt one are reached
+        on the next call, once the re-imported parent names them."""
+        dropped = 0
+
+        def get(block_cid: Cid) -> bytes:
+            nonlocal dropped
+            try:
+                return self.get_block(block_cid)
+            except IpfsCorrupt:
+                with contextlib.suppress(FileNotFoundError):
+                    self._block_path(block_cid).unlink()
+                    dropped += 1
+                raise
+
+        self._walk_with(get, _parse(cid))
+        return dropped
 
     def export_car(self, cids: Sequence[str], out: BinaryIO) -> None:
         """Write a CARv1 with ``cids`` as roots and every block of their DAGs, each once.

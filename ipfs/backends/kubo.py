@@ -19,8 +19,9 @@ import requests
 import urllib3.exceptions
 from ipfshttpclient import exceptions as ipfs_exc
 
+from ipfs.backends import dag
 from ipfs.backends.base import IpfsError, IpfsNotFound, IpfsUnavailable
-from ipfs.cid import b32encode, b58decode
+from ipfs.cid import Cid, b32encode, b58decode
 
 # Pinned rather than left to the daemon's config (Kubo's Import.UnixFSChunker), so the CIDs
 # the daemon computes always equal those of ipfs.unixfs.
@@ -101,6 +102,17 @@ def _is_not_pinned(message: str) -> bool:
     return "not pinned" in message.lower()
 
 
+class _Unnamed:
+    """A stream without its ``name``: ipfshttpclient sends a file's name (its local path) and
+    fails on a name that is not a path (a temporary file's descriptor, a spooled file's None)."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+
+    def read(self, size: int = -1) -> bytes:
+        return self._stream.read(size)
+
+
 class KuboBackend:
     """IpfsBackend against a Kubo-compatible RPC endpoint.
 
@@ -130,7 +142,7 @@ class KuboBackend:
             # Explicit, so a daemon configured for CIDv1 by default still answers v0.
             options.update(cid_version=0)
         with _mapped("add"):
-            reply = self._client.add(stream, **options)
+            reply = self._client.add(_Unnamed(stream), **options)
         return canonical_cid(reply["Hash"])
 
     def add(self, stream: BinaryIO, *, cid_version: int = 1, pin: bool = True) -> str:
@@ -201,6 +213,34 @@ class KuboBackend:
             if not isinstance(exc, IpfsUnavailable) and "not found" in str(exc).lower():
                 raise IpfsNotFound(f"{cid} is not retrievable: {exc}") from exc
             raise
+
+    def get_block(self, cid: Cid) -> bytes:
+        """One block, from the node's own store only, checked against ``cid``.
+
+        ``offline=true`` keeps Kubo from fetching a block it lacks from the network, which
+        would hide that this node lost it (js-ipfs ignores the flag and waits instead). A
+        block the daemon cannot produce within ``timeout`` is missing here: the daemon
+        answered, so it is up. IpfsUnavailable only when the daemon itself is unreachable.
+        """
+        try:
+            with _mapped(f"block get {cid}"):
+                block = self._client.block.get(
+                    str(cid),
+                    opts={"offline": "true", **self._daemon_timeout()},
+                    timeout=self.timeout + _CLIENT_GRACE_S,
+                )
+        except IpfsUnavailable:
+            raise
+        except IpfsError as exc:
+            raise IpfsNotFound(f"block {cid} is not on the node: {exc.__cause__}") from exc
+        return dag.checked(cid, block)
+
+    def swarm_addresses(self) -> list[str]:
+        """The node's own multiaddrs with its peer id (``/p2p/…``): the origins a pinning
+        service can fetch from. Empty for a node with no swarm listener."""
+        with _mapped("id"):
+            reply = self._client.id(timeout=self.timeout)
+        return list(reply.get("Addresses") or [])
 
     def dag_import(self, stream: BinaryIO) -> list[str]:
         """Import a CAR; return its root CIDs (which the daemon pins, as Kubo does)."""

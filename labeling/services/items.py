@@ -3,6 +3,7 @@ worker with progress) and the DAO marking gold answers."""
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import uuid
 from pathlib import Path
@@ -12,6 +13,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from datadao import blobs
 from datadao.dispatch import send_on_commit
 from datadao.models import User
 from datadao.services import audit_record
@@ -28,9 +30,15 @@ MAX_TEXT_CHARS = 20_000
 
 
 def import_root() -> Path:
+    """Where an import file being received is written, on this process's own disk."""
     path = Path(settings.DATA_DIR) / "label-imports"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def import_key(storage_name: str) -> str:
+    """An import's file in the shared store (``datadao.blobs``), which the worker reads."""
+    return f"label-imports/{storage_name}"
 
 
 def dispatch_import(import_id: int) -> None:
@@ -51,7 +59,8 @@ def tasks_from_contribution(*, contribution: Any, path: Path) -> int:
         storage = ""
         if not contribution.sealed_key:
             storage = uuid.uuid4().hex
-            (import_root() / storage).write_bytes(path.read_bytes())
+            with blobs.store().writing(import_key(storage)) as copy:
+                shutil.copyfile(path, copy)
         # else: a sealed file is read through its plaintext when the import runs, never
         # copied in the clear (``import_items``).
         job = LabelImport.objects.create(
@@ -134,7 +143,7 @@ def _typed_task_fields(conf: LabelingSettings, item: ImportedItem) -> dict[str, 
 def label_import_create(
     *, dataset_id: int, actor: User, source: Path, file_name: str, fmt: str
 ) -> LabelImport:
-    """Queue a bulk import of a file already on disk (moved into the import folder)."""
+    """Queue a bulk import of a file already on disk (moved into the shared store)."""
     dataset = labeling_dataset(dataset_id)
     require_manager(dataset, actor)
     if fmt not in ("csv", "jsonl"):
@@ -151,7 +160,7 @@ def label_import_create(
         format=fmt,
         total_bytes=size,
     )
-    source.replace(import_root() / storage)
+    blobs.store().move_in(import_key(storage), source)
     audit_record(
         actor=actor, dao=dataset.dao, verb="label_import.queued", obj=job, details={"bytes": size}
     )

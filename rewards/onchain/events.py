@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from eth_abi import decode as abi_decode
 from eth_utils import event_abi_to_log_topic
 from web3 import Web3
-from web3._utils.events import get_event_data
 from web3.exceptions import BlockNotFound
 
 from rewards.onchain import artifact
@@ -27,14 +27,53 @@ class Event:
     args: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class _Layout:
+    """How one event's log is laid out: its indexed inputs come in topics 1.., the rest
+    ABI-encoded in ``data``."""
+
+    name: str
+    indexed: tuple[tuple[str, str], ...]  # (name, type)
+    data_names: tuple[str, ...]
+    data_types: tuple[str, ...]
+
+
 @lru_cache(maxsize=1)
-def _by_topic() -> dict[bytes, dict[str, Any]]:
+def _by_topic() -> dict[bytes, _Layout]:
     abi = artifact.contract()["abi"]
-    return {
-        bytes(event_abi_to_log_topic(item)): item
-        for item in abi
-        if item.get("type") == "event" and item["name"] in FOLLOWED
+    layouts = {}
+    for item in abi:
+        if item.get("type") != "event" or item["name"] not in FOLLOWED:
+            continue
+        inputs = item["inputs"]
+        layouts[bytes(event_abi_to_log_topic(item))] = _Layout(
+            name=item["name"],
+            indexed=tuple((i["name"], i["type"]) for i in inputs if i["indexed"]),
+            data_names=tuple(i["name"] for i in inputs if not i["indexed"]),
+            data_types=tuple(i["type"] for i in inputs if not i["indexed"]),
+        )
+    return layouts
+
+
+def _topic_value(kind: str, topic: bytes) -> Any:
+    if kind == "address":
+        return Web3.to_checksum_address(topic[12:])
+    if kind.startswith("uint"):
+        return int.from_bytes(topic, "big")
+    return "0x" + topic.hex()  # bytes32 (the distributor indexes no dynamic types)
+
+
+def _decode(layout: _Layout, topics: list[bytes], data: bytes) -> dict[str, Any]:
+    """Decoded straight from the ABI layout: a fraction of web3's generic decoder's cost,
+    which is most of a reader's time on a busy contract."""
+    args = {
+        name: _topic_value(kind, bytes(topic))
+        for (name, kind), topic in zip(layout.indexed, topics[1:], strict=True)
     }
+    values = abi_decode(list(layout.data_types), bytes(data)) if layout.data_types else ()
+    for name, value in zip(layout.data_names, values, strict=True):
+        args[name] = _plain(value)
+    return args
 
 
 def block_ranges(start: int, end: int, size: int) -> Iterator[tuple[int, int]]:
@@ -74,18 +113,17 @@ def read(w3: Web3, address: str, from_block: int, to_block: int) -> list[Event]:
     events = []
     for log in logs:
         topics = log.get("topics") or []
-        abi = known.get(bytes(topics[0])) if topics else None
-        if abi is None:
+        layout = known.get(bytes(topics[0])) if topics else None
+        if layout is None:
             continue
-        decoded = get_event_data(w3.codec, abi, log)
         events.append(
             Event(
-                name=abi["name"],
+                name=layout.name,
                 block_number=int(log["blockNumber"]),
                 block_hash=_hex(log["blockHash"]),
                 tx_hash=_hex(log["transactionHash"]),
                 log_index=int(log["logIndex"]),
-                args={key: _plain(value) for key, value in decoded["args"].items()},
+                args=_decode(layout, topics, log["data"]),
             )
         )
     events.sort(key=lambda e: (e.block_number, e.log_index))

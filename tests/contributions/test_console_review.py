@@ -7,7 +7,8 @@ import pytest
 from django.test import Client
 
 from contributions.models import Contribution, Review, Status
-from contributions.services import contribution_file
+from contributions.services import upload_key
+from datadao import blobs
 from datadao.models import Membership, Role, User
 from tests.factories import DAOFactory, DatasetFactory, UserFactory
 
@@ -26,7 +27,7 @@ def _contribution(dataset, content: bytes, **fields) -> Contribution:  # type: i
         "status": Status.REJECTED,
     }
     contribution = Contribution.objects.create(dataset=dataset, **(defaults | fields))
-    contribution_file(contribution).write_bytes(content)
+    blobs.store().save_bytes(upload_key(contribution), content)
     return contribution
 
 

@@ -27,7 +27,9 @@ from contributions.attestation import ProofFields, recover, typed_data
 from contributions.lanes import stages as stage_lane
 from contributions.models import Contribution, ContributionProof, Release, Status
 from contributions.releases import manifest_bytes, release_publish
+from datadao import blobs
 from datadao.models import AuditEvent, DatasetStatus, Membership, Role, User
+from datadao.schema import scoring_policy
 from datadao.services import dataset_set_status, dataset_update
 from ipfs.backends.kubo import KuboBackend
 from ipfs.models import Pin
@@ -138,7 +140,7 @@ def test_manifest_lists_every_pinned_contribution_and_its_cid_is_the_manifest(
     release = release_publish(dataset=table, actor=creator)
 
     manifest = release.manifest
-    assert manifest["datadao_release"] == 2 and manifest["version"] == release.version == 1
+    assert manifest["datadao_release"] == 3 and manifest["version"] == release.version == 1
     assert manifest["dataset"] == {
         "id": table.pk,
         "dao": table.dao.slug,
@@ -149,6 +151,7 @@ def test_manifest_lists_every_pinned_contribution_and_its_cid_is_the_manifest(
         "kind": "tabular",
         "license": "CC-BY-4.0",
         "schema": SCHEMA,
+        "scoring": scoring_policy(table.scoring),
     }
     assert [entry["id"] for entry in manifest["contributions"]] == [first.pk, second.pk]
     entry = manifest["contributions"][0]
@@ -168,6 +171,7 @@ def test_manifest_lists_every_pinned_contribution_and_its_cid_is_the_manifest(
             "score": first.score,
         },
         "validator_version": first.validator_version,
+        "signed": False,
         "proof": {"signature": proof.signature, "signer": proof.signer},
     }
     # The manifest alone rebuilds each proof's signed payload, bound to this DAO and chain.
@@ -401,7 +405,7 @@ def test_files_datasets_have_no_merged_data(member_client: Client, dao) -> None:
 
 def test_missing_stored_files_are_refused_not_half_exported(member_client: Client, table) -> None:  # type: ignore[no-untyped-def]
     release, first, _ = _published(member_client, table)
-    services.contribution_file(first).unlink()
+    blobs.store().delete(services.upload_key(first))
     response = Client().get(f"/api/releases/{release.cid}/data.csv")
     assert response.status_code == 503
     assert response.json()["error"] == "data_unavailable"

@@ -13,7 +13,8 @@ from django.test import Client
 
 from contributions import pipeline
 from contributions.models import RowHash, Status
-from contributions.services import contribution_file
+from contributions.services import upload_key
+from datadao import blobs
 from tests.contributions.conftest import good_csv
 from tests.contributions.test_novelty import _record, _upload, _validated
 
@@ -68,7 +69,7 @@ def test_a_contribution_whose_file_is_gone_keeps_its_digests(
     rebuilt = _accepted(member_client, tabular, good_csv(5, start=5))
     _age(tabular)
     aged = {d for d, c in _index(tabular).items() if c == kept.pk}
-    contribution_file(kept).unlink()
+    blobs.store().delete(upload_key(kept))
 
     out = StringIO()
     call_command("rebuild_row_index", stdout=out)

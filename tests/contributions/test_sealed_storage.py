@@ -22,8 +22,9 @@ from contributions.models import Contribution, KeyRotation, Release, Status
 from contributions.pipeline import local_cid
 from contributions.releases import release_publish
 from contributions.sealed import private_dir
-from contributions.services import contribution_file
+from contributions.services import upload_key
 from contributions.services.keyrotation import key_rotation_start
+from datadao import blobs
 from datadao.models import DatasetStatus, Visibility
 from datadao.services import dataset_set_status
 from ipfs.backends.kubo import KuboBackend
@@ -88,8 +89,8 @@ def test_members_only_data_is_sealed_on_disk_and_on_the_node_and_members_read_it
     data = _csv()
     response = _upload(member_client, private, data)
     assert response.status_code == 201, response.content
-    stored = contribution_file(Contribution.objects.get(pk=response.json()["id"]))
-    at_rest = stored.read_bytes()
+    key = upload_key(Contribution.objects.get(pk=response.json()["id"]))
+    at_rest = blobs.store().read_bytes(key)
     assert MARKER not in at_rest and len(at_rest) > len(data)
 
     contribution = _final(response.json()["id"], on_node)
@@ -101,7 +102,8 @@ def test_members_only_data_is_sealed_on_disk_and_on_the_node_and_members_read_it
     # The node holds the sealed file, byte for byte, under the CID the proof names.
     on_the_node = b"".join(kubo_backend.cat(contribution.cid))
     assert on_the_node == at_rest and MARKER not in on_the_node
-    assert contribution.cid == local_cid(stored)
+    with blobs.store().local_copy(key) as stored:
+        assert contribution.cid == local_cid(stored)
     message = member_client.get(f"/api/contributions/{contribution.pk}/proof").json()
     message = message["typedData"]["message"]
     assert message["cid"] == contribution.cid
@@ -125,7 +127,7 @@ def test_members_only_data_is_sealed_on_disk_and_on_the_node_and_members_read_it
     rotation = KeyRotation.objects.get()
     assert (rotation.state, rotation.rewrapped, rotation.failed) == ("done", 1, 0)
     # Nothing sealed changed: same file, same CID, same proof; members still read it.
-    assert stored.read_bytes() == at_rest
+    assert blobs.store().read_bytes(key) == at_rest
     assert member_download() == data
     # Once rotated, the older KEKs can leave the ring.
     monkeypatch.setenv("DATA_KEK", NEW_KEK)
@@ -194,10 +196,10 @@ def test_an_altered_chunk_fails_validation_and_leaves_no_plaintext(
 ) -> None:  # type: ignore[no-untyped-def]
     response = _upload(member_client, private, _csv(8))
     contribution = Contribution.objects.select_related("dataset__dao").get(pk=response.json()["id"])
-    stored = contribution_file(contribution)
-    altered = bytearray(stored.read_bytes())
+    key = upload_key(contribution)
+    altered = bytearray(blobs.store().read_bytes(key))
     altered[-20] ^= 0x01  # inside the last chunk's ciphertext
-    stored.write_bytes(bytes(altered))
+    blobs.store().save_bytes(key, bytes(altered))
     stage_lane.run_validation(
         services.contribution_begin(contribution_id=contribution.pk, stage="validate")
     )

@@ -20,7 +20,8 @@ from django.test import override_settings
 from contributions import services, tasks
 from contributions.lanes import stages as stage_lane
 from contributions.models import Contribution, Status
-from contributions.services import contribution_file
+from contributions.services import upload_key
+from datadao import blobs
 from tests.factories import DatasetFactory, UserFactory
 from tests.fleet.conftest import free_port
 
@@ -40,7 +41,7 @@ def _contribution(status: Status, **fields) -> Contribution:  # type: ignore[no-
         status=status,
         **fields,
     )
-    contribution_file(contribution).write_bytes(b"abc")
+    blobs.store().save_bytes(upload_key(contribution), b"abc")
     return contribution
 
 

@@ -22,7 +22,8 @@ from contributions import services
 from contributions.lanes import stages as stage_lane
 from contributions.models import ConsentWithdrawal, Contribution, Status
 from contributions.releases import release_publish
-from contributions.services import contribution_file
+from contributions.services import rows_key, upload_key
+from datadao import blobs
 from datadao.models import AuditEvent, DatasetStatus, Membership, Role, Visibility
 from datadao.services import dataset_set_status
 from ipfs.backends.kubo import KuboBackend
@@ -131,7 +132,8 @@ def test_withdrawing_consent_shreds_unpins_and_leaves_future_releases_out(
         contribution.refresh_from_db()
         assert contribution.withdrawn_at is not None
         assert contribution.sealed_key == ""  # the data key is destroyed
-        assert not contribution_file(contribution).exists()
+        assert not blobs.store().exists(upload_key(contribution))
+        assert not blobs.store().exists(rows_key(contribution))
     # The worker unpins them from the node, and this site forgets the pins.
     wait_for(
         lambda: not any(kubo_backend.is_pinned(c.cid) for c in mine),

@@ -8,6 +8,8 @@ from django.core.management import call_command
 from contributions.models import Contribution
 from datadao.demo import DEMO_DAO_SLUG, demo_address
 from datadao.models import DAO, AuditEvent, Dataset, DatasetStatus, Membership, User
+from governance.demo import OPEN_TITLE, PASSED_TITLE
+from governance.models import Proposal
 from labeling.models import ConsensusRun, Label, LabelTask
 from synthetic.models import SyntheticJob
 
@@ -37,9 +39,9 @@ def test_demo_twice_gives_the_same_state(capsys: pytest.CaptureFixture[str]) -> 
     call_command("demo")
     assert _snapshot() == first
     out = capsys.readouterr().out
-    # 4 members plus the 7 simulated labelers.
+    # 4 members plus the 7 simulated labelers and the 3 voters.
     # The five demo files and the wine table's two; the second run adds none.
-    assert "Demo ready: 1 DAO, 11 members, 8 datasets, 7 contributions (7 new" in out
+    assert "Demo ready: 1 DAO, 14 members, 8 datasets, 7 contributions (7 new" in out
     assert "7 contributions (0 new" in out
     # The digits' 165 and 20 for each of the four other task types.
     assert "245 labeling tasks with" in out
@@ -50,6 +52,13 @@ def test_demo_twice_gives_the_same_state(capsys: pytest.CaptureFixture[str]) -> 
     assert job.status == "queued" and job.method == "gan" and not job.input_name
     assert Contribution.objects.filter(dataset=job.dataset).count() == 2
     assert set(dao.datasets.values_list("status", flat=True)) == {DatasetStatus.OPEN}
+    # Governance: one proposal passed and executed (its change applied), one open.
+    statuses = dict(Proposal.objects.filter(dao=dao).values_list("title", "status"))
+    assert statuses == {PASSED_TITLE: "executed", OPEN_TITLE: "open"}
+    passed = Proposal.objects.get(title=PASSED_TITLE)
+    erin = Membership.objects.get(dao=dao, user__address=passed.change["address"])
+    assert erin.role == "validator" and passed.cid
+    assert passed.tally["result"] == "passed" and passed.tally["votes"] == 3
 
 
 def test_demo_keystore_is_created_only_inside_the_data_folder(

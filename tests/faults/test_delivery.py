@@ -20,8 +20,9 @@ import pytest
 from django.test import Client
 
 from contributions.models import FINAL_STATUSES, Contribution, RowHash, Status
-from contributions.services import rows_sidecar
+from contributions.services import rows_key
 from contributions.tasks import pin_contribution, process_contribution, validate_contribution
+from datadao import blobs
 from ipfs.conf import get_backend
 from rewards.models import RewardPolicy
 from tests.contributions.conftest import good_csv
@@ -199,13 +200,13 @@ def test_a_duplicate_delivered_halfway_through_validation_changes_nothing(
     try:
         with publishing_to(private_redis.url):
             pk = upload(member_client, big_tabular, good_csv(rows))
-            sidecar = rows_sidecar(Contribution.objects.get(pk=pk))
+            sidecar = blobs.store().path(rows_key(Contribution.objects.get(pk=pk)))
 
             # The duplicate arrives once the first validation has written most of its digests
             # (16 bytes a row), and the idle second worker takes it at once.
             def written() -> int:
                 # The digests are written to a uniquely named partial file, renamed at the end.
-                parts = sidecar.parent.glob(f"{sidecar.name}.*.partial")
+                parts = sidecar.parent.glob(f"*{sidecar.name}.*.partial")
                 return max((p.stat().st_size for p in parts), default=0)
 
             wait_for(

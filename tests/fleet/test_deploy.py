@@ -25,6 +25,8 @@ def _settings_variables() -> set[str]:
     names = set(re.findall(r"env\.\w+\(\s*\"([A-Z][A-Z0-9_]*)\"", source))
     # Signer keys are read with os.environ at the moment of use; settings only names them.
     names |= set(re.findall(r"\"((?:VALIDATOR|REWARD_SIGNER)_[A-Z]+)\"", source))
+    # So are the bucket's credentials (datadao/blobs.py); settings names them in a comment.
+    names |= set(re.findall(r"\b(UPLOAD_S3_[A-Z_]+)\b", source))
     return names
 
 

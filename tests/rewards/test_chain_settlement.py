@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -224,6 +225,8 @@ def test_deploy_close_relay_claim_and_see_paid(chain: ChainNode, client: Any) ->
     client.force_login(User.objects.get(address=first.address))
     page = client.get("/me/rewards").content.decode()
     assert 'data-state="paid"' in page and event.tx_hash[:12] in page
+    download = client.get(f"/api/rewards/allocations/{allocation.pk}").json()
+    assert download["onchain"] == {"state": "paid", "txHash": event.tx_hash, "rootOnChain": True}
     settlement = dao_settlement(dao=dao)
     assert settlement.owed == int(epoch.total)
     assert settlement.paid == int(allocation.amount)
@@ -437,3 +440,143 @@ def test_the_epochs_page_shows_owed_paid_and_balance_per_dao(chain: ChainNode, c
     page = client.get("/admin/rewards/epoch/").content.decode()
     assert "Settlement on chain" in page and dao.reward_contract_address in page
     assert "cannot cover what is still owed" in page
+
+
+def _until(check: Any, timeout: float = 60.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.3)
+    raise AssertionError("timed out")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_closing_an_epoch_relays_it_through_a_real_worker(chain: ChainNode, tmp_path: Path) -> None:
+    from tests.fixtures_celery import start_worker
+
+    worker = start_worker(
+        tmp_path,
+        queues="default,rewards",
+        extra_env={
+            "CHAIN_RPC_URLS": f"{CHAIN_ID}={chain.url}",
+            "CHAIN_CONFIRMATIONS": f"{CHAIN_ID}={CONFIRMATIONS}",
+            "CHAIN_RELAY_POLL_SECONDS": "0.5",
+            "RELAYER_KEY": DEV_KEYS[1],
+            "REWARD_SIGNER_KEY": REWARDS_SIGNER_KEY,
+        },
+    )
+    try:
+        dao, _ = _deployed_dao(chain)
+        epoch = _closed_epoch(dao)  # commits: its on_commit sends the relay task
+        mined = _until(
+            lambda: ChainTx.objects.filter(epoch=epoch, status=ChainTxStatus.MINED).first()
+        )
+        distributor = chain.web3().eth.contract(
+            dao.reward_contract_address, abi=artifact.contract()["abi"]
+        )
+        on_chain = distributor.functions.epochRoot(epoch.number).call()
+        assert "0x" + bytes(on_chain).hex() == epoch.root
+        chain.mine(CONFIRMATIONS)
+        from config.celery import app
+
+        app.send_task("rewards.tasks.chain_watch")
+        root_event = _until(
+            lambda: ChainEvent.objects.filter(dao=dao, name="EpochRootSet", confirmed=True).first()
+        )
+        assert root_event.tx_hash == mined.tx_hash
+        assert ChainTx.objects.filter(epoch=epoch).count() == 1
+    finally:
+        worker.stop()
+
+
+def test_metrics_count_unrelayed_epochs_until_the_reader_sees_the_root(chain: ChainNode) -> None:
+    from rewards.metrics_state import settlement
+
+    def values() -> dict[str, float]:
+        return {f.name: sum(s.value for s in f.samples) for f in settlement()}
+
+    dao, _ = _deployed_dao(chain)
+    epoch = _closed_epoch(dao)
+    assert values()["datadao_epochs_unrelayed"] == 1
+    _relay_until_set(epoch)
+    chain.mine(CONFIRMATIONS)
+    watch.watch_dao(dao_id=dao.pk)
+    after = values()
+    assert after["datadao_epochs_unrelayed"] == 0
+    assert after["datadao_epoch_unrelayed_oldest_seconds"] == 0
+    assert after["datadao_chain_reader_lag_blocks"] == CONFIRMATIONS
+
+
+def test_the_demo_deploys_its_distributor_on_a_running_local_chain(chain: ChainNode) -> None:
+    from rewards.demo import load_demo_chain
+
+    dao = DatasetFactory().dao
+    with override_settings(CHAIN_RPC_URLS={}):
+        assert load_demo_chain(dao=dao) == "no local chain"
+    assert load_demo_chain(dao=dao).startswith("deployed at")
+    dao = DAO.objects.get(pk=dao.pk)
+    assert dao.chain_id == CHAIN_ID and dao.reward_contract_address
+    settlement = watch.watch_dao(dao_id=dao.pk)
+    assert settlement.head > 0 and dao_settlement(dao=dao).balance == 10**24
+    assert load_demo_chain(dao=dao) == "the DAO already has a reward contract"
+
+
+def test_the_readers_decoder_agrees_with_web3s(chain: ChainNode) -> None:
+    from rewards.onchain import events
+
+    dao, _ = _deployed_dao(chain)
+    epoch = _closed_epoch(dao)
+    _relay_until_set(epoch)
+    _claim(chain, epoch, CLAIMERS[2])
+    w3 = chain.web3()
+    head = int(w3.eth.block_number)
+    ours = events.read(w3, dao.reward_contract_address, 0, head)
+    contract = w3.eth.contract(dao.reward_contract_address, abi=artifact.contract()["abi"])
+    logs = w3.eth.get_logs(
+        {"address": dao.reward_contract_address, "fromBlock": 0, "toBlock": head}
+    )
+    pairs = zip(ours, logs, strict=True)
+    theirs = [getattr(contract.events, e.name)().process_log(log) for e, log in pairs]
+    assert [e.name for e in ours] == ["EpochRootSet", "Claimed"]
+    for mine, web3s in zip(ours, theirs, strict=True):
+        expected = {
+            k: "0x" + v.hex() if isinstance(v, bytes) else v for k, v in web3s["args"].items()
+        }
+        assert mine.args == expected
+
+
+def test_a_redeemed_voucher_shows_paid(chain: ChainNode, client: Any) -> None:
+    from rewards.selectors import voucher_states
+
+    dao, _ = _deployed_dao(chain)
+    holder = CLAIMERS[1]
+    user = User.objects.filter(address=holder.address).first() or UserFactory(
+        address=holder.address
+    )
+    w3 = chain.web3()
+    deadline = int(w3.eth.get_block("latest")["timestamp"]) + 3600
+    voucher = services.voucher_issue(
+        dao=dao, contributor=holder.address, amount=7 * 10**18, deadline=deadline,
+        dataset_id="0x" + "12" * 32, actor=None,
+    )  # fmt: skip
+    assert voucher_states([voucher])[voucher.pk].state == UNCLAIMED
+    message = voucher.typed_data["message"]
+    claim = (
+        bytes.fromhex(message["daoId"][2:]), message["contributor"], int(message["amount"]),
+        int(message["nonce"]), int(message["deadline"]), bytes.fromhex(message["datasetId"][2:]),
+    )  # fmt: skip
+    contract = w3.eth.contract(dao.reward_contract_address, abi=artifact.contract()["abi"])
+    data = contract.functions.claimVoucher(
+        claim, bytes.fromhex(voucher.signature[2:])
+    )._encode_transaction_data()
+    _send(w3, holder, {"to": dao.reward_contract_address, "data": data})
+    watch.watch_dao(dao_id=dao.pk)
+    assert voucher_states([voucher])[voucher.pk].state == PENDING
+    chain.mine(CONFIRMATIONS)
+    watch.watch_dao(dao_id=dao.pk)
+    assert voucher_states([voucher])[voucher.pk].state == PAID
+    client.force_login(user)
+    page = client.get("/me/rewards").content.decode()
+    assert page.count('data-state="paid"') == 1

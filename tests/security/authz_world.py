@@ -52,6 +52,8 @@ from datadao.models import (
 )
 from datadao.services import dataset_set_status
 from datadao.tokenscopes import TokenScope
+from governance.models import Proposal
+from governance.services import proposal_create
 from ipfs.models import Pin, PinAuditRun
 from ipfs.services import content_add
 from labeling.models import (
@@ -133,6 +135,7 @@ class Side:
     acceptance: TermsAcceptance
     invite: InviteLink
     invite_token: str
+    proposal: Proposal
     pins: dict[str, Pin] = field(default_factory=dict)
 
 
@@ -347,7 +350,19 @@ def _side(name: str, dao: DAO, contributor: User, peer: User) -> Side:
         signature="0x00",
         withdrawn=[rejected.pk],
     )
+    # A proposal about the members-only dataset: its members' only.
+    proposal = proposal_create(
+        dao=dao,
+        proposer=contributor,
+        title=f"Relicence {secret}",
+        description=secret,
+        kind="dataset.license",
+        change={"dataset": tabular.pk, "license": "MIT"},
+        voting_period_seconds=3600,
+        quorum=1,
+    )
     return Side(
+        proposal=proposal,
         query=query,
         withdrawal=withdrawal,
         dao=dao,

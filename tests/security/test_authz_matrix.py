@@ -591,6 +591,50 @@ ROUTES += [
     ),
 ]
 
+# Governance (governance.api, governance.views): a DAO's proposals are public, but for those
+# about a members-only dataset (the world's proposal), which are its members' only.
+ROUTES += [
+    Route(
+        "proposals-page",
+        "daos/<slug:slug>/proposals",
+        sides(lambda s: f"/daos/{s.dao.slug}/proposals"),
+    ),
+    Route(
+        "api-proposals",
+        "api/daos/<str:slug>/proposals",
+        sides(lambda s: f"/api/daos/{s.dao.slug}/proposals"),
+    ),
+    Route(
+        "api-proposal-create",
+        "api/daos/<str:slug>/proposals",
+        sides(lambda s: f"/api/daos/{s.dao.slug}/proposals"),
+        "POST",
+        lambda w: {},
+        True,
+    ),
+    Route(
+        "api-proposal",
+        "api/proposals/<int:proposal_id>",
+        sides(lambda s: f"/api/proposals/{s.proposal.pk}"),
+        missing=lambda w: f"/api/proposals/{MISSING_ID}",
+    ),
+    Route(
+        "api-proposal-votes",
+        "api/proposals/<int:proposal_id>/votes",
+        sides(lambda s: f"/api/proposals/{s.proposal.pk}/votes"),
+        missing=lambda w: f"/api/proposals/{MISSING_ID}/votes",
+    ),
+    Route(
+        "api-proposal-vote",
+        "api/proposals/<int:proposal_id>/votes",
+        sides(lambda s: f"/api/proposals/{s.proposal.pk}/votes"),
+        "POST",
+        lambda w: {},
+        True,
+        missing=lambda w: f"/api/proposals/{MISSING_ID}/votes",
+    ),
+]
+
 # Running consensus from the console: the dataset is posted, so one route per side.
 ROUTES += [
     Route(
@@ -841,6 +885,20 @@ EXPECT: dict[tuple[str, str], str] = {
     ("api-dao-purchases", "other"):         "401  403  403  403  403  403  403  200",
     ("api-purchase-confirm", "this"):       "401  403  403  403  404  404  403  404",
     ("api-purchase-confirm", "other"):      "401  403  403  403  403  403  403  404",
+    # Governance: the proposal is about a members-only dataset. Proposing needs membership
+    # (the empty body is then no proposal, 400); voting the proposal (the empty body is no vote).
+    ("proposals-page", "this"):             "200  200  200  200  200  200  200  200",
+    ("proposals-page", "other"):            "200  200  200  200  200  200  200  200",
+    ("api-proposals", "this"):              "200  200  200  200  200  200  200  200",
+    ("api-proposals", "other"):             "200  200  200  200  200  200  200  200",
+    ("api-proposal-create", "this"):        "401  403  400  400  400  400  403  403",
+    ("api-proposal-create", "other"):       "401  403  403  403  403  403  403  403",
+    ("api-proposal", "this"):               "404  404  200  200  200  200  404  200",
+    ("api-proposal", "other"):              "404  404  404  404  404  404  404  200",
+    ("api-proposal-votes", "this"):         "404  404  200  200  200  200  404  200",
+    ("api-proposal-votes", "other"):        "404  404  404  404  404  404  404  200",
+    ("api-proposal-vote", "this"):          "404  404  400  400  400  400  404  400",
+    ("api-proposal-vote", "other"):         "404  404  404  404  404  404  404  400",
     ("dashboards", "-"):                    "302C 302C 302C 302C 302  302  200  200",
     ("dashboard", "this"):                  "302C 302C 302C 302C 200  200  404  200",
     ("dashboard", "other"):                 "302C 302C 302C 302C 404  404  404  200",
@@ -860,6 +918,7 @@ EXPECT: dict[tuple[str, str], str] = {
     ("console-app-index", "labeling"):      "302C 302C 302C 302C 200  200  404  200",
     ("console-app-index", "synthetic"):     "302C 302C 302C 302C 200  200  404  200",
     ("console-app-index", "rewards"):       "302C 302C 302C 302C 200  200  404  200",
+    ("console-app-index", "governance"):    "302C 302C 302C 302C 200  200  404  200",
     ("console-app-index", "auth"):          "302C 302C 302C 302C 404  404  404  200",
     ("console-app-index", "ipfs"):          "302C 302C 302C 302C 404  404  404  200",
     ("console-catch-all", "-"):             "302C 302C 302C 302C 404  404  404  404",
@@ -932,6 +991,7 @@ ADMIN_MODELS: dict[str, str] = {
     "rewards.epoch": "read-only",
     "rewards.rewardentry": "read-only",
     "rewards.voucher": "read-only",
+    "governance.proposal": "read-only",
     "datadao.user": "operators",
     "datadao.workerheartbeat": "operators",
     "auth.group": "operators",
@@ -1018,6 +1078,7 @@ def _admin_object(w: World, label: str, variant: str) -> int:
         "rewards.epoch": lambda: s.closed_epoch.pk,
         "rewards.rewardentry": lambda: s.entry.pk,
         "rewards.voucher": lambda: s.voucher.pk,
+        "governance.proposal": lambda: s.proposal.pk,
         "datadao.user": lambda: w.users["contributor"].pk,
         "datadao.workerheartbeat": lambda: w.heartbeat.pk,
         "auth.group": lambda: w.group.pk,
@@ -1082,6 +1143,7 @@ SUPERUSER_CANNOT_ADD = {
     "rewards.rewardentry",
     "rewards.voucher",
     "rewards.royaltypayment",
+    "governance.proposal",
     "datadao.workerheartbeat",
     "ipfs.pin",
     "ipfs.pinauditrun",
@@ -1306,6 +1368,9 @@ TOKEN_SCOPES: dict[str, str] = {
     "api-query": "read",
     "api-me-export": "read",
     **{f"api-release-{ext}": "read" for ext in ("json", "car", "csv", "parquet")},
+    "api-proposals": "read",
+    "api-proposal": "read",
+    "api-proposal-votes": "read",
     "label-me": "read",
     "label-consensus": "read",
     "label-import": "read",

@@ -4,10 +4,12 @@ end to end through a real worker on the synthetic queue."""
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
 import pytest
 
+from datadao import blobs
 from datadao.models import DatasetStatus
 from datadao.services import dataset_set_status
 from ipfs.services import content_open_verified
@@ -23,12 +25,11 @@ def _iris_dataset(table=iris, name: str = "iris.csv"):  # type: ignore[no-untype
     rows, schema = table()
     dataset = DatasetFactory(kind="tabular", schema=schema)
     dataset_set_status(dataset=dataset, actor=None, status=DatasetStatus.OPEN)
-    inputs = files.job_root() / "inputs"
-    inputs.mkdir(exist_ok=True)
-    with open(inputs / name, "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    blobs.store().save_bytes(files.input_key(name), text.getvalue().encode())
     return dataset
 
 
@@ -169,7 +170,7 @@ def _image_dataset_with_pins(n: int = 3):  # type: ignore[no-untyped-def]
     from PIL import Image
 
     from contributions.models import Contribution, Status
-    from contributions.services import contribution_file
+    from contributions.services import upload_key
 
     dataset = DatasetFactory(
         kind="files", schema={"media_types": ["image/png"], "max_size": 1_000_000}
@@ -188,7 +189,7 @@ def _image_dataset_with_pins(n: int = 3):  # type: ignore[no-untyped-def]
             media_type="image/png",
             cid=f"bafkreitest{i}",
         )
-        contribution_file(contribution).write_bytes(buffer.getvalue())
+        blobs.store().save_bytes(upload_key(contribution), buffer.getvalue())
     return dataset
 
 
@@ -287,8 +288,9 @@ def test_run_again_fails_when_the_rows_changed():
         dataset=dataset, actor=None, rows_wanted=20, method="copula", input_name="iris.csv"
     )
     assert run_synthetic_job(job.pk) == "done"
-    path = files.job_root() / "inputs" / "iris.csv"
-    path.write_text("\n".join(path.read_text().splitlines()[:-1]) + "\n")
+    key = files.input_key("iris.csv")
+    text = blobs.store().read_bytes(key).decode()
+    blobs.store().save_bytes(key, ("\n".join(text.splitlines()[:-1]) + "\n").encode())
     follow = services.job_rerun(job=SyntheticJob.objects.get(pk=job.pk), actor=None)
     assert run_synthetic_job(follow.pk) == "failed"
     follow.refresh_from_db()
@@ -316,7 +318,8 @@ def test_a_job_keeps_its_constraints_and_conditions():
     assert job.report["conditions"] == ["species=virginica"]
     assert "range:petal length _cm_:1:6.9" in job.report["constraints"]["constraints"]
     assert job.status == JobStatus.PUBLISHED, job.report["generators"]["copula"]["gate"]
-    rows = list(csv.DictReader((files.job_root() / f"job-{job.pk}.csv").open()))
+    written = blobs.store().read_bytes(files.output_key(job.pk)).decode()
+    rows = list(csv.DictReader(io.StringIO(written)))
     assert len(rows) == 30 and {r["species"] for r in rows} == {"virginica"}
     assert all(1 <= float(r["petal length _cm_"]) <= 6.9 for r in rows)
 

@@ -1,0 +1,156 @@
+"""Proposals and their signed votes.
+
+A proposal moves open → closed (its period ended, the tally taken) → passed or rejected (the
+proposal and every vote pinned to IPFS) → executed (a passed one, applied after the DAO's
+timelock by the service the console uses) or failed (that service refused it). Each move is
+one service under the row's lock (``governance.services``); the constraints below hold
+whatever writes the rows.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+from datadao.governed import ChangeKind, VotingPower
+from datadao.models import ADDRESS_REGEX, DAO, DAO_ID_REGEX, Dataset, User
+
+
+def Uint256Field(**kwargs: object) -> models.DecimalField:
+    """uint256 as NUMERIC(78,0): voting power and quorum in token mode are token amounts."""
+    return models.DecimalField(max_digits=78, decimal_places=0, **kwargs)  # type: ignore[arg-type]
+
+
+class ProposalStatus(models.TextChoices):
+    OPEN = "open", "Open for votes"
+    CLOSED = "closed", "Closed, being published"
+    PASSED = "passed", "Passed"
+    REJECTED = "rejected", "Rejected"
+    EXECUTED = "executed", "Passed and executed"
+    FAILED = "failed", "Passed, but its change was refused"
+
+
+# The statuses a proposal is published (pinned with its votes) in.
+PUBLISHED = (
+    ProposalStatus.PASSED,
+    ProposalStatus.REJECTED,
+    ProposalStatus.EXECUTED,
+    ProposalStatus.FAILED,
+)
+
+
+class Proposal(models.Model):
+    dao = models.ForeignKey(DAO, on_delete=models.PROTECT, related_name="proposals")
+    proposer = models.ForeignKey(User, on_delete=models.PROTECT, related_name="proposals")
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True, max_length=20_000)
+    kind = models.CharField(max_length=32, choices=ChangeKind.choices)
+    change = models.JSONField(help_text="The exact change, as validated for its kind.")
+    # The dataset the change is about, if any: a members-only dataset's proposals are its
+    # members' only.
+    dataset = models.ForeignKey(
+        Dataset, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    quorum = Uint256Field(help_text="Voting power that must be cast (for, against, abstain).")
+    voting_power = models.CharField(max_length=16, choices=VotingPower.choices)
+    voting_token = models.CharField(max_length=42, blank=True, default="")
+    snapshot_block = models.PositiveBigIntegerField(null=True, blank=True)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    timelock_seconds = models.PositiveIntegerField(default=0)
+    # The canonical document the votes sign the keccak-256 of (``governance.vote712``).
+    document = models.JSONField()
+    hash = models.CharField(max_length=66, unique=True)
+    status = models.CharField(
+        max_length=16, choices=ProposalStatus.choices, default=ProposalStatus.OPEN
+    )
+    tally = models.JSONField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    cid = models.CharField("published CID", max_length=128, blank=True)
+    executed_at = models.DateTimeField(null=True, blank=True)
+    failure = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=ProposalStatus.values), name="proposal_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=ChangeKind.values), name="proposal_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(voting_power__in=VotingPower.values),
+                name="proposal_voting_power_valid",
+            ),
+            models.CheckConstraint(condition=models.Q(quorum__gt=0), name="proposal_quorum_pos"),
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")), name="proposal_period"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(hash__regex=DAO_ID_REGEX), name="proposal_hash_format"
+            ),
+            # Token voting reads balances at one block of one token, fixed when proposed.
+            models.CheckConstraint(
+                condition=~models.Q(voting_power=VotingPower.TOKEN)
+                | (
+                    models.Q(voting_token__regex=ADDRESS_REGEX)
+                    & models.Q(snapshot_block__isnull=False)
+                ),
+                name="proposal_token_snapshot",
+            ),
+            # Tallied exactly when no longer open; published (a CID) once decided.
+            models.CheckConstraint(
+                condition=models.Q(status="open", tally__isnull=True, closed_at__isnull=True)
+                | (
+                    ~models.Q(status="open")
+                    & models.Q(tally__isnull=False, closed_at__isnull=False)
+                ),
+                name="proposal_tallied_iff_closed",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=("open", "closed")) | ~models.Q(cid=""),
+                name="proposal_published_has_cid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status="executed", executed_at__isnull=False)
+                | (~models.Q(status="executed") & models.Q(executed_at__isnull=True)),
+                name="proposal_executed_iff_time",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "ends_at"], name="proposal_status_ends")]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.title}"
+
+
+class Vote(models.Model):
+    """A member's current vote on a proposal: the signed message as verified, its signature
+    and the voting power it carries. A later vote (a larger ``timestamp``) replaces it."""
+
+    proposal = models.ForeignKey(Proposal, on_delete=models.PROTECT, related_name="votes")
+    voter = models.ForeignKey(User, on_delete=models.PROTECT, related_name="votes")
+    choice = models.PositiveSmallIntegerField()
+    power = Uint256Field()
+    timestamp = models.PositiveBigIntegerField(help_text="The signed message's Unix seconds.")
+    reason = models.TextField(blank=True)
+    message = models.JSONField(help_text="The EIP-712 Vote message, as signed.")
+    signature = models.CharField(max_length=132)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["proposal_id", "voter_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["proposal", "voter"], name="vote_once_per_voter"),
+            models.CheckConstraint(condition=models.Q(choice__in=(1, 2, 3)), name="vote_choice"),
+            models.CheckConstraint(condition=models.Q(power__gt=0), name="vote_power_pos"),
+            models.CheckConstraint(
+                condition=models.Q(signature__regex=r"^0x[0-9a-f]{130}$"),
+                name="vote_signature_format",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.voter} on #{self.proposal_id}: {self.choice}"
