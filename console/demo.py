@@ -12,6 +12,7 @@ from datadao.demo import DEMO_DAO_SLUG, load_demo_dao
 from datadao.models import DAO, Dataset, Membership
 from governance.demo import load_demo_governance
 from labeling.demo import load_demo_labeling
+from labeling.demo_types import load_demo_label_types
 from labeling.models import Label, LabelTask
 from rewards.demo import load_demo_chain, load_demo_rewards
 from synthetic.demo import WINE_FILES, load_demo_synthetic
@@ -30,6 +31,7 @@ def load_demo() -> dict[str, int]:
     load_demo_chain(dao=dao)
     load_demo_rewards(dao=dao, expected_credits=EXPECTED_PINNED + len(WINE_FILES))
     load_demo_labeling(dao=dao, creator=creator)
+    load_demo_label_types(dao=dao, creator=creator)
     # A proposal passed and executed, and one open for votes.
     load_demo_governance(dao=dao)
     contributions = Contribution.objects.filter(dataset__dao=dao).count()

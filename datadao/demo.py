@@ -76,7 +76,45 @@ DEMO_DATASETS: list[dict[str, Any]] = [
             "item_kind": "image",
         },
     },
-]
+    # One small dataset of each labeling task type beyond classification (``labeling.demo``).
+    {
+        "slug": "street-objects",
+        "name": "Street objects",
+        "kind": "labeling",
+        "license": "CC0-1.0",
+        "description": "Draw a box around every car and person (generated street scenes).",
+        "schema": {"task": "boxes", "labels": ["car", "person"], "overlap": 3,
+                   "max_overlap": 5, "gold_rate": 0.1, "confidence_target": 0.9,
+                   "iou_threshold": 0.5},
+    },
+    {
+        "slug": "travel-names",
+        "name": "Names in travel notes",
+        "kind": "labeling",
+        "license": "CC0-1.0",
+        "description": "Mark the people and places in short travel notes.",
+        "schema": {"task": "spans", "labels": ["PER", "LOC"], "overlap": 3, "max_overlap": 5,
+                   "gold_rate": 0.1, "confidence_target": 0.9},
+    },
+    {
+        "slug": "answer-duel",
+        "name": "Which answer is better",
+        "kind": "labeling",
+        "license": "CC0-1.0",
+        "description": "Pick the better of two assistants' answers; the assistants are ranked.",
+        "schema": {"task": "pairwise", "allow_tie": True, "overlap": 3, "max_overlap": 5,
+                   "gold_rate": 0.1, "confidence_target": 0.8},
+    },
+    {
+        "slug": "sign-text",
+        "name": "Sign transcriptions",
+        "kind": "labeling",
+        "license": "CC0-1.0",
+        "description": "Type the words painted on each sign.",
+        "schema": {"task": "text", "item_kind": "image", "overlap": 3, "max_overlap": 5,
+                   "gold_rate": 0.1, "confidence_target": 0.9, "max_cer": 0.1},
+    },
+]  # fmt: skip
 
 
 def load_demo_dao() -> tuple[DAO, dict[str, User]]:

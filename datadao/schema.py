@@ -6,8 +6,10 @@ A dataset's schema is JSON. Its shape depends on the dataset kind:
   "regex", "max_length"}, ...], "target": <column name, optional>, "max_size": <bytes>}``
 * ``files``: ``{"media_types": [...], "max_size": <bytes>, "image": {"min_width",
   "min_height", "max_width", "max_height"}}``
-* ``labeling``: ``{"labels": [...], "multi_choice", "overlap", "max_overlap", "gold_rate",
-  "confidence_target", "gold_accuracy_floor", "item_kind"}``
+* ``labeling``: ``{"task", "labels": [...], "multi_choice", "overlap", "max_overlap",
+  "gold_rate", "confidence_target", "gold_accuracy_floor", "item_kind"}`` plus the task type's
+  own settings: ``iou_threshold`` (boxes), ``overlapping`` (spans), ``allow_tie`` (pairwise),
+  ``max_cer`` (text)
 
 ``validate_schema`` returns every fault it finds, each naming the JSON path and what is wrong,
 so the console can show them all at once. Unknown keys are faults too: a typo such as
@@ -38,6 +40,17 @@ SUPPORTED_MEDIA_TYPES = (
     "application/pdf",
 )
 ITEM_KINDS = ("image", "text", "row")
+# What a labeling dataset asks of its labelers (``task``): one class per item (the default),
+# boxes on an image, spans of a text, the better of two candidates, or a transcription.
+LABELING_TASKS = ("classification", "boxes", "spans", "pairwise", "text")
+# The items each task type labels; the first is its default ``item_kind``.
+LABELING_TASK_ITEMS: dict[str, tuple[str, ...]] = {
+    "classification": ITEM_KINDS,
+    "boxes": ("image",),
+    "spans": ("text",),
+    "pairwise": ("pair",),
+    "text": ("image", "audio"),
+}
 
 MAX_COLUMNS = 1000
 MAX_NAME_LENGTH = 63
@@ -63,6 +76,10 @@ class SchemaError(ValueError):
 LABELING_DEFAULT_OVERLAP = 3
 LABELING_DEFAULT_CONFIDENCE_TARGET = 0.95
 LABELING_DEFAULT_GOLD_FLOOR = 0.6
+# The task types' own defaults: a box answer to a check question is right at IoU >= this with
+# the right class; a transcription below this character error rate.
+LABELING_DEFAULT_IOU_THRESHOLD = 0.5
+LABELING_DEFAULT_MAX_CER = 0.1
 
 
 def check_schema(kind: str, schema: Any) -> None:
@@ -337,6 +354,7 @@ def _validate_files(schema: dict[str, Any]) -> list[str]:
 # --- labeling -----------------------------------------------------------------------------------
 
 _LABELING_KEYS = {
+    "task",
     "labels",
     "multi_choice",
     "overlap",
@@ -347,14 +365,33 @@ _LABELING_KEYS = {
     "item_kind",
     "max_size",
 }
+# Each task type's own settings (a key of another type's is refused, naming the type it is for).
+_LABELING_TASK_KEYS = {
+    "boxes": ("iou_threshold",),
+    "spans": ("overlapping",),
+    "pairwise": ("allow_tie",),
+    "text": ("max_cer",),
+}
+# The fewest classes each type needs: a choice needs two, a box or span one (its kind of
+# object); a comparison and a transcription take none.
+_MIN_LABELS = {"classification": 2, "boxes": 1, "spans": 1, "pairwise": 0, "text": 0}
 
 
 def _validate_labeling(schema: dict[str, Any]) -> list[str]:
-    errors = _unknown_keys(schema, _LABELING_KEYS, "")
+    task_keys = {key for keys in _LABELING_TASK_KEYS.values() for key in keys}
+    errors = _unknown_keys(schema, _LABELING_KEYS | task_keys, "")
     _check_max_size(schema, errors)
-    labels = schema.get("labels")
-    if not isinstance(labels, list) or len(labels) < 2:
-        errors.append("labels: must be a list of at least 2 labels")
+    task = schema.get("task", "classification")
+    if task not in LABELING_TASKS:
+        errors.append(f"task: must be one of {', '.join(LABELING_TASKS)}, not {str(task)[:40]!r}")
+        task = "classification"
+    errors.extend(_validate_task_settings(schema, task))
+    labels = schema.get("labels", [] if _MIN_LABELS[task] == 0 else None)
+    least = _MIN_LABELS[task]
+    if least == 0 and isinstance(labels, list) and labels:
+        errors.append(f"labels: a {task} dataset takes no labels (leave the list empty)")
+    elif not isinstance(labels, list) or len(labels) < least:
+        errors.append(f"labels: must be a list of at least {least} label{'s' if least > 1 else ''}")
     elif len(labels) > MAX_LABELS:
         errors.append(f"labels: at most {MAX_LABELS} labels, got {len(labels)}")
     else:
@@ -384,9 +421,43 @@ def _validate_labeling(schema: dict[str, Any]) -> list[str]:
             if not ok:
                 span = f"({lo}, {hi}]" if lo_open else f"[{lo}, {hi}]"
                 errors.append(f"{key}: must be a number in {span}")
-    if "item_kind" in schema and schema["item_kind"] not in ITEM_KINDS:
-        errors.append(f"item_kind: must be one of {', '.join(ITEM_KINDS)}")
+    kinds = LABELING_TASK_ITEMS[task]
+    if "item_kind" in schema and schema["item_kind"] not in kinds:
+        if task == "classification":
+            errors.append(f"item_kind: must be one of {', '.join(ITEM_KINDS)}")
+        else:
+            errors.append(
+                f"item_kind: a {task} dataset labels {' or '.join(kinds)} items, "
+                f"not {str(schema['item_kind'])[:40]!r}"
+            )
     return errors
+
+
+def _validate_task_settings(schema: dict[str, Any], task: str) -> list[str]:
+    errors = []
+    for other, keys in _LABELING_TASK_KEYS.items():
+        for key in keys:
+            if key in schema and other != task:
+                errors.append(f"{key}: only a {other} dataset takes it (this one is {task})")
+    if task != "classification" and schema.get("multi_choice") is True:
+        errors.append(f"multi_choice: only a classification dataset takes it (this one is {task})")
+    for key, lo in (("iou_threshold", 0.0), ("max_cer", 0.0)):
+        if key in schema and task in ("boxes", "text"):
+            value = schema[key]
+            if not (_is_number(value) and lo < value <= 1.0):
+                errors.append(f"{key}: must be a number in (0, 1]")
+    for key in ("overlapping", "allow_tie"):
+        if task in ("spans", "pairwise"):
+            _check_bool(schema, key, "", errors)
+    return errors
+
+
+def labeling_item_kind(schema: dict[str, Any]) -> str:
+    """The kind of item a labeling dataset labels: its ``item_kind``, else its task type's
+    default (text for classification)."""
+    task = schema.get("task", "classification")
+    default = "text" if task == "classification" else LABELING_TASK_ITEMS.get(task, ("text",))[0]
+    return str(schema.get("item_kind", default))
 
 
 # What an upload to a labeling dataset may be, by the dataset's item kind: each image or text is
@@ -395,12 +466,15 @@ LABELING_ITEM_MEDIA = {
     "image": ("image/png", "image/jpeg", "image/gif", "image/webp"),
     "text": ("text/plain",),
     "row": ("text/csv", "application/x-ndjson"),
+    # Pairs and audio clips come as rows (CSV / JSON Lines) naming candidates or CIDs.
+    "pair": ("text/csv", "application/x-ndjson"),
+    "audio": ("text/csv", "application/x-ndjson"),
 }
 
 
 def labeling_files_schema(schema: dict[str, Any]) -> dict[str, Any]:
     """The ``files`` schema an upload to a labeling dataset is validated against."""
-    media = LABELING_ITEM_MEDIA[schema.get("item_kind", "text")]
+    media = LABELING_ITEM_MEDIA[labeling_item_kind(schema)]
     out: dict[str, Any] = {"media_types": list(media)}
     if "max_size" in schema:
         out["max_size"] = schema["max_size"]

@@ -16,7 +16,14 @@ from typing import Any
 
 from django import forms
 
-from datadao.schema import COLUMN_TYPES, ITEM_KINDS, KINDS, SUPPORTED_MEDIA_TYPES, empty_schema
+from datadao.schema import (
+    COLUMN_TYPES,
+    ITEM_KINDS,
+    KINDS,
+    LABELING_TASKS,
+    SUPPORTED_MEDIA_TYPES,
+    empty_schema,
+)
 from datadao.schema_text import (
     BUILDER_MAX_COLUMNS,
     column_fields,
@@ -170,8 +177,22 @@ class LabelingForm(forms.Form):
         label="Item kind",
         required=False,
         help_text="What one item is: an image, a text, or a row of an uploaded CSV / JSON "
-        "Lines file.",
-        widget=forms.Select(choices=[("", "text (default)"), *[(k, k) for k in ITEM_KINDS]]),
+        "Lines file; for pairwise a pair, for text an image or an audio clip. Blank: the "
+        "task's own (text for classification).",
+        widget=forms.Select(
+            choices=[("", "the task's default"), *[(k, k) for k in (*ITEM_KINDS, "pair", "audio")]]
+        ),
+    )
+    task = forms.CharField(
+        label="Task",
+        required=False,
+        help_text="What labelers do: pick a label (classification), draw boxes on an image, "
+        "mark spans of a text, pick the better of two candidates (pairwise), or transcribe "
+        "an image or audio clip (text). Boxes and spans need at least one label, pairwise "
+        "and text none.",
+        widget=forms.Select(
+            choices=[("", "classification (default)"), *[(t, t) for t in LABELING_TASKS[1:]]]
+        ),
     )
     overlap = _text("Overlap", "", size=4)
     max_overlap = _text("Max overlap", "", size=4)
@@ -179,6 +200,20 @@ class LabelingForm(forms.Form):
     confidence_target = _text("Confidence target", "", size=6)
     gold_accuracy_floor = _text("Gold accuracy floor", "", size=6)
     max_size = _text("Max upload size", MAX_SIZE_HELP, size=12)
+    iou_threshold = _text("IoU threshold (boxes)", "", size=6)
+    overlapping = forms.CharField(
+        label="Overlapping spans (spans)",
+        required=False,
+        help_text="Whether a labeler's spans may overlap (default no).",
+        widget=forms.Select(choices=[("", "no (default)"), ("true", "yes"), ("false", "no")]),
+    )
+    allow_tie = forms.CharField(
+        label="Allow a tie (pairwise)",
+        required=False,
+        help_text="Whether a labeler may call two candidates equal (default yes).",
+        widget=forms.Select(choices=[("", "yes (default)"), ("true", "yes"), ("false", "no")]),
+    )
+    max_cer = _text("Max character error rate (text)", "", size=6)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -197,6 +232,11 @@ class LabelingForm(forms.Form):
             f"(default {conf.LABELING_DEFAULT_CONFIDENCE_TARGET}).",
             "gold_accuracy_floor": "A labeler whose accuracy on check questions falls under "
             f"this is paused (0–1; default {conf.LABELING_DEFAULT_GOLD_FLOOR}).",
+            "iou_threshold": "Boxes only: a check answer's box is right at this overlap (IoU) "
+            f"with the known one and the right class (0–1; default "
+            f"{conf.LABELING_DEFAULT_IOU_THRESHOLD}).",
+            "max_cer": "Text only: a check transcription is right under this character error "
+            f"rate (0–1; default {conf.LABELING_DEFAULT_MAX_CER}).",
         }
         for key, text in helps.items():
             self.fields[key].help_text = text

@@ -158,7 +158,11 @@ _LABELING_NUMBERS = (
     "confidence_target",
     "gold_accuracy_floor",
     "max_size",
+    "iou_threshold",
+    "max_cer",
 )
+# Yes/no settings of the task types, blank for the default: "true" or "false" otherwise.
+_LABELING_FLAGS = ("overlapping", "allow_tie")
 
 
 def labeling_fields(schema: dict[str, Any]) -> dict[str, Any]:
@@ -166,7 +170,20 @@ def labeling_fields(schema: dict[str, Any]) -> dict[str, Any]:
         "labels": _lines_text(schema.get("labels", [])),
         "multi_choice": schema.get("multi_choice") is True,
         "item_kind": str(schema.get("item_kind", "")),
+        "task": str(schema.get("task", "")),
         **{key: _number_text(schema[key]) if key in schema else "" for key in _LABELING_NUMBERS},
+        **{
+            key: (
+                "true"
+                if schema[key] is True
+                else "false"
+                if schema[key] is False
+                else str(schema[key])
+            )
+            if key in schema
+            else ""
+            for key in _LABELING_FLAGS
+        },
     }
 
 
@@ -178,6 +195,12 @@ def labeling_json(fields: dict[str, Any]) -> dict[str, Any]:
         _put_number(schema, key, fields.get(key, ""))
     if fields.get("item_kind", "").strip():
         schema["item_kind"] = fields["item_kind"].strip()
+    if fields.get("task", "").strip():
+        schema["task"] = fields["task"].strip()
+    for key in _LABELING_FLAGS:
+        flag = str(fields.get(key, "")).strip()
+        if flag:
+            schema[key] = {"true": True, "false": False}.get(flag, flag)
     return schema
 
 

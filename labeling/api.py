@@ -27,8 +27,8 @@ from datadao import observe
 from datadao.http import json_error
 from datadao.models import Dataset, User
 from datadao.tokenscopes import TokenScope, token_scope
-from labeling import errors, export, selectors, services
-from labeling.conf import labeling_settings
+from labeling import errors, export, export_types, selectors, services
+from labeling.conf import LabelingSettings, labeling_settings
 from labeling.errors import LabelingRefused
 from labeling.models import Assignment, LabelImport
 from labeling.services.access import is_manager, labeling_dataset, require_manager
@@ -104,22 +104,49 @@ def _json_body(request: HttpRequest) -> dict[str, Any]:
     return body
 
 
+def serialize_item(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """The item as a labeler sees it: an image or audio URL (with the image's size where
+    known), a text, a row, or a pair's prompt and two candidates."""
+    item: dict[str, Any] = {"kind": kind}
+    if kind == "image":
+        item["image_url"] = f"/ipfs/{payload.get('cid', '')}"
+        if payload.get("width") and payload.get("height"):
+            item["width"], item["height"] = payload["width"], payload["height"]
+    elif kind == "audio":
+        item["audio_url"] = f"/ipfs/{payload.get('cid', '')}"
+    elif kind == "text":
+        item["text"] = payload.get("text", "")
+    elif kind == "pair":
+        item["prompt"] = payload.get("prompt", "")
+        for side in ("left", "right"):
+            candidate = payload.get(side) or {}
+            item[side] = {"id": str(candidate.get("id", "")), "text": candidate.get("text", "")}
+    else:
+        item["row"] = payload
+    return item
+
+
+def _rules(conf: LabelingSettings) -> dict[str, Any]:
+    """What a labeler must know to answer: whether spans may overlap, whether a tie is
+    allowed. Thresholds of check questions stay on the server."""
+    if conf.task_type == "spans":
+        return {"overlapping": conf.overlapping}
+    if conf.task_type == "pairwise":
+        return {"allow_tie": conf.allow_tie}
+    return {}
+
+
 def serialize_hold(hold: Assignment) -> dict[str, Any]:
     task = hold.task
     conf = labeling_settings(task.dataset.schema)
-    item: dict[str, Any] = {"kind": task.kind}
-    if task.kind == "image":
-        item["image_url"] = f"/ipfs/{task.payload.get('cid', '')}"
-    elif task.kind == "text":
-        item["text"] = task.payload.get("text", "")
-    else:
-        item["row"] = task.payload
     return {
         "hold": hold.pk,
         "expires_at": hold.expires_at.isoformat(),
-        "item": item,
+        "task_type": conf.task_type,
+        "item": serialize_item(task.kind, task.payload),
         "labels": list(conf.labels),
         "multi_choice": conf.multi_choice,
+        "rules": _rules(conf),
     }
 
 
@@ -144,10 +171,15 @@ def next_task(request: HttpRequest, user: User, dataset_id: int) -> HttpResponse
 @observe.timed("submit")
 @endpoint(POST=TokenScope.LABEL)
 def submit(request: HttpRequest, user: User, dataset_id: int, hold_id: int) -> HttpResponse:
-    """``POST /api/labeling/{dataset}/holds/{hold}/label`` ``{"label": …, "duration_ms": …}``."""
+    """``POST /api/labeling/{dataset}/holds/{hold}/label`` ``{"label": …, "duration_ms": …}``:
+    a label name (a list for multi-choice), a list of boxes or spans, ``left``/``right``/
+    ``tie``, or a transcription, as the dataset's task type asks (``labeling.answers``)."""
     body = _json_body(request)
     if "label" not in body:
-        raise LabelingRefused('Send the answer as {"label": "…"} (a list for multi-choice).')
+        raise LabelingRefused(
+            'Send the answer as {"label": …}: a label name (a list for multi-choice), a list '
+            "of boxes or spans, left/right/tie, or the transcription."
+        )
     duration = body.get("duration_ms", 0)
     if not isinstance(duration, int) or isinstance(duration, bool) or duration < 0:
         raise LabelingRefused("duration_ms must be a whole number of milliseconds.")
@@ -248,4 +280,32 @@ def export_labels(request: HttpRequest, user: User, dataset_id: int, fmt: str) -
         content_type = "application/x-ndjson; charset=utf-8"
     response = StreamingHttpResponse(body, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{dataset.slug}-labels.{fmt}"'
+    return response
+
+
+@endpoint(GET=TokenScope.READ)
+def export_typed(request: HttpRequest, user: User, dataset_id: int, fmt: str) -> HttpResponse:
+    """``GET /api/labeling/{dataset}/export/{format}`` (DAO admins): the settled consensus in
+    the formats of the dataset's task type: classification ``csv``, ``jsonl`` (as
+    ``export.csv``/``.jsonl``); boxes ``coco``, ``yolo``; spans ``jsonl``, ``conll``;
+    pairwise ``jsonl`` (the comparisons, then every candidate's fitted score); text ``jsonl``.
+    ``?gold=1`` adds the gold tasks."""
+    dataset = labeling_dataset(dataset_id)
+    require_manager(dataset, user)
+    conf = labeling_settings(dataset.schema)
+    formats = export_types.FORMATS.get(conf.task_type, ())
+    if fmt not in formats:
+        raise LabelingRefused(
+            f"Unknown export format {fmt[:40]!r}: a {conf.task_type} dataset exports as "
+            f"{' or '.join(formats)}."
+        )
+    gold = request.GET.get("gold") == "1"
+    if conf.typed:
+        body: Any = export_types.render(conf, dataset.pk, fmt, include_gold=gold)
+    else:
+        rows = export.iter_csv if fmt == "csv" else export.iter_jsonl
+        body = rows(dataset.pk, include_gold=gold)
+    response = StreamingHttpResponse(body, content_type=export_types.CONTENT_TYPES[fmt])
+    name = f"{dataset.slug}-{conf.task_type}.{export_types.EXTENSIONS[fmt]}"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response

@@ -14,6 +14,11 @@ from datadao.schema import (
     LABELING_DEFAULT_GOLD_FLOOR as DEFAULT_GOLD_FLOOR,
 )
 from datadao.schema import (
+    LABELING_DEFAULT_IOU_THRESHOLD,
+    LABELING_DEFAULT_MAX_CER,
+    labeling_item_kind,
+)
+from datadao.schema import (
     LABELING_DEFAULT_OVERLAP as DEFAULT_OVERLAP,
 )
 
@@ -104,9 +109,20 @@ class LabelingSettings:
     confidence_target: float
     gold_floor: float
     item_kind: str
+    # The task type (``datadao.schema.LABELING_TASKS``) and its own settings.
+    task_type: str = "classification"
+    iou_threshold: float = LABELING_DEFAULT_IOU_THRESHOLD
+    overlapping: bool = False
+    allow_tie: bool = True
+    max_cer: float = LABELING_DEFAULT_MAX_CER
 
     def index(self, label: str) -> int:
         return self.labels.index(label)
+
+    @property
+    def typed(self) -> bool:
+        """Whether answers are boxes, spans, a comparison or a text, not label names."""
+        return self.task_type != "classification"
 
 
 def labeling_settings(schema: dict[str, Any]) -> LabelingSettings:
@@ -119,5 +135,10 @@ def labeling_settings(schema: dict[str, Any]) -> LabelingSettings:
         gold_rate=float(schema.get("gold_rate", 0.0)),
         confidence_target=float(schema.get("confidence_target", DEFAULT_CONFIDENCE_TARGET)),
         gold_floor=float(schema.get("gold_accuracy_floor", DEFAULT_GOLD_FLOOR)),
-        item_kind=str(schema.get("item_kind", "text")),
+        item_kind=labeling_item_kind(schema),
+        task_type=str(schema.get("task", "classification")),
+        iou_threshold=float(schema.get("iou_threshold", LABELING_DEFAULT_IOU_THRESHOLD)),
+        overlapping=bool(schema.get("overlapping", False)),
+        allow_tie=bool(schema.get("allow_tie", True)),
+        max_cer=float(schema.get("max_cer", LABELING_DEFAULT_MAX_CER)),
     )

@@ -15,22 +15,19 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 
 from contributions.export import escape_formula
+from labeling import export_types
+from labeling.conf import labeling_settings
+from labeling.export_types import CHUNK, consented
 from labeling.models import Label, LabelTask, TaskStatus
 
-CHUNK = 2000
 CSV_HEADER = ["task", "source", "consensus", "posterior", "n_labels", "gold", "labels"]
 
 
-def _consented(tasks: QuerySet[LabelTask]) -> QuerySet[LabelTask]:
-    """Items of a contribution whose consent was withdrawn are never exported again."""
-    return tasks.filter(Q(contribution__isnull=True) | Q(contribution__withdrawn_at__isnull=True))
-
-
 def _chunks(dataset_id: int, include_gold: bool) -> Iterator[list[dict[str, Any]]]:
-    tasks = _consented(LabelTask.objects.filter(dataset_id=dataset_id)).order_by("id")
+    tasks = consented(LabelTask.objects.filter(dataset_id=dataset_id)).order_by("id")
     if include_gold:
         tasks = tasks.filter(Q(status=TaskStatus.COMPLETE) | Q(is_gold=True))
     else:
@@ -58,7 +55,24 @@ def _chunks(dataset_id: int, include_gold: bool) -> Iterator[list[dict[str, Any]
 
 
 def _label_text(value: Any) -> str:
-    return "|".join(value) if isinstance(value, list) else ""
+    """Label names joined by ``|``; any other answer (boxes, spans, a comparison, a text) as
+    JSON, its strings escaped like every other cell's."""
+    if value is None:
+        return ""
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return "|".join(value)
+    return json.dumps(_escape_deep(value), ensure_ascii=False)
+
+
+def _escape_deep(value: Any) -> Any:
+    """Every string inside ``value`` escaped against formula injection."""
+    if isinstance(value, str):
+        return escape_formula(value)
+    if isinstance(value, list):
+        return [_escape_deep(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _escape_deep(v) for k, v in value.items()}
+    return value
 
 
 def iter_csv(dataset_id: int, *, include_gold: bool = False) -> Iterator[str]:
@@ -67,10 +81,7 @@ def iter_csv(dataset_id: int, *, include_gold: bool = False) -> Iterator[str]:
     writer.writerow(CSV_HEADER)
     for batch in _chunks(dataset_id, include_gold):
         for row in batch:
-            labels = [
-                {**item, "label": [escape_formula(v) for v in item["label"]]}
-                for item in row["labels"]
-            ]
+            labels = [{**item, "label": _escape_deep(item["label"])} for item in row["labels"]]
             writer.writerow(
                 [
                     row["id"],
@@ -118,20 +129,34 @@ def release_entry(dataset_id: int, *, pin_label: str) -> dict[str, Any]:
     from datadao.models import Dataset
 
     dataset = Dataset.objects.select_related("dao").get(pk=dataset_id)
+    conf = labeling_settings(dataset.schema)
     entry: dict[str, Any] = {
-        "settled_tasks": _consented(
+        "settled_tasks": consented(
             LabelTask.objects.filter(
                 dataset_id=dataset_id, status=TaskStatus.COMPLETE, is_gold=False
             )
         ).count()
     }
-    for fmt, chunks, content_type in (
+    formats: list[tuple[str, Iterator[str] | Iterator[bytes], str]] = [
         ("csv", iter_csv(dataset_id), "text/csv"),
         ("jsonl", iter_jsonl(dataset_id), "application/x-ndjson"),
-    ):
+    ]
+    if conf.typed:
+        entry["task_type"] = conf.task_type
+        # The type's own formats too, under their names (``coco``, ``yolo``, ``conll``, and
+        # ``typed_jsonl`` for the type's JSON Lines).
+        for fmt in export_types.FORMATS[conf.task_type]:
+            formats.append(
+                (
+                    "typed_jsonl" if fmt == "jsonl" else fmt,
+                    export_types.render(conf, dataset_id, fmt),
+                    export_types.CONTENT_TYPES[fmt].split(";")[0],
+                )
+            )
+    for fmt, chunks, content_type in formats:
         with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as spool:
             for chunk in chunks:
-                spool.write(chunk.encode("utf-8"))
+                spool.write(chunk if isinstance(chunk, bytes) else chunk.encode("utf-8"))
             size = spool.tell()
             spool.seek(0)
             # Sealed for a members-only dataset, like its files and its manifest.

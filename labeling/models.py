@@ -25,6 +25,9 @@ class ItemKind(models.TextChoices):
     IMAGE = "image", "Image"
     TEXT = "text", "Text"
     ROW = "row", "Row"
+    # Two candidates to compare (pairwise) and an audio clip to transcribe (text).
+    PAIR = "pair", "Pair"
+    AUDIO = "audio", "Audio"
 
 
 class LabelTask(models.Model):
@@ -43,9 +46,12 @@ class LabelTask(models.Model):
     # Where the item came from: "contribution:<id>:<row>" or "<import external id>".
     source_key = models.CharField(max_length=200)
     kind = models.CharField(max_length=8, choices=ItemKind.choices)
-    # text: {"text": ...}; row: {column: value}; image: {"cid", "media_type"}.
+    # text: {"text": ...}; row: {column: value}; image: {"cid", "media_type", "width",
+    # "height"} (the size where known); audio: {"cid", "media_type"}; pair: {"prompt",
+    # "left": {"id", "text"}, "right": {"id", "text"}}.
     payload = models.JSONField(default=dict)
-    # The known answer of a gold task (label names), hidden from labelers.
+    # The known answer of a gold task in the dataset's answer shape (``labeling.answers``),
+    # hidden from labelers.
     gold = models.JSONField(null=True, blank=True)
     is_gold = models.BooleanField(default=False)
     status = models.CharField(max_length=8, choices=TaskStatus.choices, default=TaskStatus.OPEN)
@@ -145,10 +151,12 @@ class Label(models.Model):
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="+")
     task = models.ForeignKey(LabelTask, on_delete=models.CASCADE, related_name="labels")
     labeler = models.ForeignKey(User, on_delete=models.PROTECT, related_name="labels")
-    # Label names; one for single choice.
+    # The answer in the dataset's shape (``labeling.answers``): label names (one for single
+    # choice), boxes, spans, "left"/"right"/"tie" or a text.
     value = models.JSONField()
-    # Index of the single choice in the dataset's label list (None for multi-choice): what
-    # the consensus reads, without parsing JSON for millions of rows.
+    # Index of the single choice in the dataset's label list, or the outcome of a comparison
+    # (0 left, 1 right, 2 tie); None otherwise: what the consensus reads, without parsing JSON
+    # for millions of rows.
     choice = models.SmallIntegerField(null=True, blank=True)
     duration_ms = models.PositiveIntegerField(default=0)
     gold_correct = models.BooleanField(null=True, blank=True)

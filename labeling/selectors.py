@@ -228,7 +228,49 @@ def page_summary(dataset: Dataset) -> dict[str, Any]:
         "metrics": metrics,
         "gold_rows": rows,
         "labelers": LabelerStats.objects.filter(dataset=dataset).count(),
+        "typed": type_metrics(dataset.pk, conf.task_type, metrics) if conf.typed else None,
     }
+
+
+TASK_TYPE_NAMES = {
+    "classification": "Classification",
+    "boxes": "Bounding boxes",
+    "spans": "Text spans",
+    "pairwise": "Pairwise comparison",
+    "text": "Transcription",
+}
+
+
+def type_metrics(dataset_id: int, task_type: str, metrics: dict[str, Any]) -> dict[str, Any]:
+    """What the dataset page shows of a task type beyond classification: settled items and
+    their mean confidence, the answers' size (boxes or spans per settled item), and from the
+    latest run the mean probability that a label is right and, for pairwise, the best
+    candidates."""
+    from django.db.models import Avg
+
+    settled = LabelTask.objects.filter(
+        dataset_id=dataset_id, is_gold=False, status=TaskStatus.COMPLETE
+    )
+    summary = settled.aggregate(n=Count("id"), confidence=Avg("posterior"))
+    out: dict[str, Any] = {
+        "name": TASK_TYPE_NAMES.get(task_type, task_type),
+        "settled": summary["n"],
+        "mean_confidence": summary["confidence"],
+        "mean_label_prob": metrics.get("mean_label_prob"),
+        "run_confidence": metrics.get("mean_confidence"),
+        "candidates": (metrics.get("candidates") or [])[:10],
+        "n_candidates": metrics.get("n_candidates"),
+    }
+    if task_type in ("boxes", "spans") and summary["n"]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT avg(jsonb_array_length(consensus)) FROM labeling_labeltask "
+                "WHERE dataset_id = %s AND NOT is_gold AND status = 'complete' "
+                "AND jsonb_typeof(consensus) = 'array'",
+                [dataset_id],
+            )
+            out["per_item"] = cursor.fetchone()[0]
+    return out
 
 
 def card_fill_items(datasets: list[Any]) -> None:

@@ -65,10 +65,11 @@ def import_items(import_id: int) -> str:
     job = services.label_import_begin(import_id=import_id)
     if job is None:
         return "skipped"
-    kind = labeling_settings(job.dataset.schema).item_kind
+    conf = labeling_settings(job.dataset.schema)
     try:
         with _import_source(job) as path, open(path, "rb") as raw:
-            for items, bad, done in iter_batches(raw, fmt=job.format, kind=kind):
+            batches = iter_batches(raw, fmt=job.format, kind=conf.item_kind, task=conf.task_type)
+            for items, bad, done in batches:
                 if _withdrawn(job):
                     services.label_import_finish(
                         import_id=import_id, error="consent for the file was withdrawn"

@@ -12,6 +12,7 @@ urlpatterns = [
     path("<int:dataset_id>/imports", api.import_create, name="api-label-imports"),
     path("imports/<int:import_id>", api.import_detail, name="api-label-import"),
     path("<int:dataset_id>/export.csv", api.export_labels, {"fmt": "csv"}, name="api-label-csv"),
+    path("<int:dataset_id>/export/<slug:fmt>", api.export_typed, name="api-label-export"),
     path(
         "<int:dataset_id>/export.jsonl",
         api.export_labels,

@@ -21,11 +21,40 @@ from labeling.conf import GOLD_REPORT_EVERY, GOLD_WINDOW, labeling_settings, und
 from labeling.keys import keys_hint, label_keys
 from labeling.selectors import labeler_progress
 
+# The keys of each task type's widget (``static/labeling/label_types.js``).
+TYPE_KEYS: dict[str, list[tuple[str, str]]] = {
+    "boxes": [
+        ("1–9", "Choose the class of new boxes (or of the selected box)"),
+        ("Mouse drag", "Draw a box; click a box to select it"),
+        ("Arrow keys", "Move the selected box by a pixel (with Shift: ten)"),
+        ("Delete", "Remove the selected box"),
+        ("Escape", "Deselect the box"),
+    ],
+    "spans": [
+        ("Mouse", "Select words, then press a class's number"),
+        ("← / →", "Move through the words (Shift extends the selection)"),
+        ("1–9", "Mark the selected words with that class"),
+        ("Delete", "Remove the span on the current word"),
+    ],
+    "pairwise": [
+        ("1 or ←", "The left answer is better"),
+        ("2 or →", "The right answer is better"),
+        ("3 or ↓", "A tie (where the dataset allows it)"),
+    ],
+    "text": [
+        ("Ctrl+Enter", "Submit the transcription from the text box"),
+        ("Escape", "Leave the text box, so the shortcuts below work"),
+    ],
+}
 
-def keyboard_help(*, keys: list[str], multi_choice: bool) -> list[tuple[str, str]]:
+
+def keyboard_help(
+    *, keys: list[str], multi_choice: bool, task_type: str = "classification"
+) -> list[tuple[str, str]]:
     pick = "Tick or untick a label" if multi_choice else "Pick a label"
+    first = TYPE_KEYS.get(task_type, [(keys_hint(keys), pick)])
     return [
-        (keys_hint(keys), pick),
+        *first,
         ("Enter", "Submit your answer"),
         ("S", "Skip this item (you will not see it again)"),
         ("U", f"Undo your last answer (within {undo_seconds()} seconds)"),
@@ -68,7 +97,10 @@ def label_page(request: HttpRequest, dao_slug: str, dataset_slug: str) -> HttpRe
             "progress": progress,
             "labels": list(zip(keys, conf.labels, strict=True)),
             "multi_choice": conf.multi_choice,
-            "shortcuts": keyboard_help(keys=keys, multi_choice=conf.multi_choice),
+            "shortcuts": keyboard_help(
+                keys=keys, multi_choice=conf.multi_choice, task_type=conf.task_type
+            ),
+            "task_type": conf.task_type,
             "api_base": api_base,
             "gold_window": GOLD_WINDOW,
             "gold_report_every": GOLD_REPORT_EVERY,

@@ -19,6 +19,7 @@ from datadao.openapi.common import (
     nullable,
     ref,
 )
+from datadao.schema import LABELING_TASKS
 
 SECURITY_SCHEMES = {
     "apiToken": {
@@ -232,19 +233,69 @@ SCHEMAS: dict[str, Schema] = {
         {
             "hold": INTEGER,
             "expires_at": DATETIME,
+            "task_type": {"type": "string", "enum": list(LABELING_TASKS)},
             "item": closed(
                 {
-                    "kind": {"type": "string", "enum": ["image", "text", "row"]},
+                    "kind": {"type": "string", "enum": ["image", "text", "row", "pair", "audio"]},
                     "image_url": STRING,
+                    "width": {"type": "integer", "minimum": 1},
+                    "height": {"type": "integer", "minimum": 1},
+                    "audio_url": STRING,
                     "text": STRING,
                     "row": {"type": "object"},
+                    "prompt": STRING,
+                    "left": ref("Candidate"),
+                    "right": ref("Candidate"),
                 },
-                optional=("image_url", "text", "row"),
+                optional=(
+                    "image_url",
+                    "width",
+                    "height",
+                    "audio_url",
+                    "text",
+                    "row",
+                    "prompt",
+                    "left",
+                    "right",
+                ),
             ),
             "labels": STRINGS,
             "multi_choice": BOOLEAN,
+            "rules": closed(
+                {"overlapping": BOOLEAN, "allow_tie": BOOLEAN},
+                optional=("overlapping", "allow_tie"),
+            ),
         }
     ),
+    "Candidate": closed({"id": STRING, "text": STRING}),
+    "Box": closed(
+        {
+            "x": {"type": "number", "minimum": 0},
+            "y": {"type": "number", "minimum": 0},
+            "w": {"type": "number", "exclusiveMinimum": 0},
+            "h": {"type": "number", "exclusiveMinimum": 0},
+            "label": STRING,
+        }
+    ),
+    "Span": closed(
+        {
+            "start": {"type": "integer", "minimum": 0},
+            "end": {"type": "integer", "minimum": 1},
+            "label": STRING,
+        }
+    ),
+    "Answer": {
+        "description": "As the dataset's task type asks: classification, a label name (a list "
+        "for multi-choice); boxes, a list of boxes in pixels (each also as `[x, y, w, h, "
+        "label]`); spans, a list of character ranges, end exclusive (each also as `[start, "
+        "end, label]`); pairwise, `left`, `right` or `tie`; text, the transcription.",
+        "anyOf": [
+            STRING,
+            STRINGS,
+            {"type": "array", "items": ref("Box")},
+            {"type": "array", "items": ref("Span")},
+        ],
+    },
     "Next": closed(
         {
             "task": nullable(ref("Hold")),
@@ -255,7 +306,7 @@ SCHEMAS: dict[str, Schema] = {
     ),
     "Submitted": closed(
         {
-            "label": closed({"hold": INTEGER, "value": STRINGS, "at": DATETIME}),
+            "label": closed({"hold": INTEGER, "value": ref("Answer"), "at": DATETIME}),
             "progress": ref("Progress"),
         }
     ),

@@ -13,7 +13,6 @@ from datadao.openapi.common import (
     SESSION,
     SESSION_WRITE,
     STRING,
-    STRINGS,
     UNAUTHENTICATED,
     Schema,
     binary,
@@ -96,7 +95,11 @@ PATHS: dict[str, Schema] = {
     "/api/labeling/{dataset_id}/holds/{hold_id}/label": {
         "post": labeling_operation(
             "Answer a task you hold",
-            "One label name, or a list of them for multi-choice datasets.",
+            "The answer's shape follows the dataset's task type (`task_type` of the hold): a "
+            "label name (a list for multi-choice), boxes inside the image, spans inside the "
+            "text (overlapping only where `rules.overlapping`), `left`/`right`/`tie` (a tie "
+            "only where `rules.allow_tie`), or a non-empty transcription. A refusal (400 "
+            "bad_label) names the box or span and what is wrong with it.",
             {"201": json_response(ref("Submitted"), "Recorded.")},
             write=True,
             scope="label",
@@ -108,7 +111,7 @@ PATHS: dict[str, Schema] = {
                     JSON: {
                         "schema": closed(
                             {
-                                "label": {"anyOf": [STRING, STRINGS]},
+                                "label": ref("Answer"),
                                 "duration_ms": {"type": "integer", "minimum": 0},
                             },
                             optional=("duration_ms",),
@@ -190,7 +193,13 @@ PATHS: dict[str, Schema] = {
     "/api/labeling/{dataset_id}/imports": {
         "post": labeling_operation(
             "Queue a bulk import of items from CSV or JSON Lines (DAO admins)",
-            "Poll GET /api/labeling/imports/{id} for progress.",
+            "Poll GET /api/labeling/imports/{id} for progress. Columns or keys per task type: "
+            "`id` (optional, makes re-imports idempotent) and `gold` (optional) always; "
+            "classification `text`, `cid` or the row's own columns; boxes `cid` and "
+            "`width`/`height` where known; spans `text`; pairwise `prompt`, `left_id`, `left`, "
+            "`right_id`, `right` (JSON Lines also `left`/`right` as `{id, text}`); text `cid` "
+            "and `media_type`. Gold answers take the type's answer shape (JSON in a CSV cell "
+            "for boxes and spans); bad rows are counted and named by line.",
             {
                 "202": json_response(ref("LabelImport"), "Queued."),
             },
@@ -247,6 +256,47 @@ PATHS: dict[str, Schema] = {
             operationId="label_export_csv",
             parameters=[
                 LABELING_DATASET,
+                query("gold", STRING, "`1` adds the gold (check) tasks."),
+            ],
+        )
+    },
+    "/api/labeling/{dataset_id}/export/{fmt}": {
+        "get": labeling_operation(
+            "The settled consensus in the task type's formats (DAO admins)",
+            "classification: `csv`, `jsonl` (as export.csv / export.jsonl); boxes: `coco` (COCO "
+            "detection JSON), `yolo` (a zip of YOLO label files, `classes.txt` and "
+            "`images.csv`); spans: `jsonl`, `conll` (BIO tags over whitespace tokens); "
+            "pairwise: `jsonl` (one line per comparison, then one per candidate with its "
+            "Bradley–Terry score, best first); text: `jsonl`. A format of another type is "
+            "refused (400), naming the dataset's.",
+            {
+                "200": {
+                    "description": "The export, as an attachment.",
+                    "content": {
+                        media: {"schema": {"type": "string", "format": "binary"}}
+                        for media in (
+                            "text/csv",
+                            "application/x-ndjson",
+                            "application/json",
+                            "application/zip",
+                            "text/plain",
+                        )
+                    },
+                    "headers": {"Content-Disposition": {"$ref": "#/components/headers/Attachment"}},
+                }
+            },
+            write=False,
+            scope="read",
+            operationId="label_export",
+            parameters=[
+                LABELING_DATASET,
+                {
+                    "name": "fmt",
+                    "in": "path",
+                    "required": True,
+                    "description": "The export format.",
+                    "schema": {"type": "string", "enum": ["csv", "jsonl", "coco", "yolo", "conll"]},
+                },
                 query("gold", STRING, "`1` adds the gold (check) tasks."),
             ],
         )

@@ -6,5 +6,6 @@
 - ``offline``: consensus from CSV files, for the ``aggregate_labels`` command (pure).
 - ``boxes``, ``spans``, ``pairwise``, ``text``: the other task types' aggregators, each
   returning ``result.Aggregate`` (pure); ``exports``: their export formats (pure);
-  ``offline_types``: their CSV side of ``aggregate_labels --task`` (pure).
+  ``offline_types``: their CSV side of ``aggregate_labels --task`` (pure); ``typed``: the
+  aggregators over stored answers (class names, candidate ids), for the services (pure).
 """

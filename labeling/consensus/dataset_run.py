@@ -10,11 +10,14 @@ from typing import Any
 import numpy as np
 
 from datadao.models import Dataset
-from labeling.conf import labeling_settings
+from labeling.conf import LabelingSettings, labeling_settings
 from labeling.consensus import agreement, dawid_skene
+from labeling.consensus.typed import aggregate_typed
 from labeling.models import Label, LabelTask
 
 CHUNK = 50_000
+# Pairwise candidates kept in a run's metrics (best first); the export fits them all.
+MAX_RUN_CANDIDATES = 1000
 
 
 @dataclass
@@ -44,6 +47,8 @@ def _load(dataset: Dataset, multi: bool, labels: tuple[str, ...]) -> dict[str, n
 
 def compute_run(dataset: Dataset, method: str) -> RunOutcome:
     conf = labeling_settings(dataset.schema)
+    if conf.typed:
+        return compute_typed_run(dataset, conf)
     n_classes = len(conf.labels)
     data = _load(dataset, conf.multi_choice, conf.labels)
     outcome = RunOutcome()
@@ -135,4 +140,107 @@ def compute_run(dataset: Dataset, method: str) -> RunOutcome:
             "iterations": int(iterations),
         }
     )
+    return outcome
+
+
+def compute_typed_run(dataset: Dataset, conf: LabelingSettings) -> RunOutcome:
+    """The whole-dataset consensus of a task type beyond classification: its aggregator over
+    every label with the gold answers (``consensus.typed``). Each task gets its answer and
+    confidence, each labeler the mean probability that their labels are right as their
+    accuracy; pairwise runs also keep every candidate's fitted score (``candidates``)."""
+    task_col: list[int] = []
+    worker_col: list[int] = []
+    values: list[Any] = []
+    ms: list[int] = []
+    judged: list[bool] = []
+    qs = (
+        Label.objects.filter(dataset=dataset)
+        .order_by()
+        .values_list("task_id", "labeler_id", "value", "duration_ms", "gold_correct")
+    )
+    for task_id, labeler_id, value, duration, gold_correct in qs.iterator(chunk_size=CHUNK):
+        task_col.append(task_id)
+        worker_col.append(labeler_id)
+        values.append(value)
+        ms.append(duration)
+        judged.append(bool(gold_correct))
+    outcome = RunOutcome()
+    if not task_col:
+        outcome.metrics = {"tasks": 0, "labels": 0, "labelers": 0, "method": "ds",
+                           "task_type": conf.task_type}  # fmt: skip
+        return outcome
+    task_ids, t_idx = np.unique(np.asarray(task_col, np.int64), return_inverse=True)
+    worker_ids, w_idx = np.unique(np.asarray(worker_col, np.int64), return_inverse=True)
+    position = {int(pk): i for i, pk in enumerate(task_ids)}
+    items: list[dict[str, Any]] = [{} for _ in task_ids]
+    gold: dict[int, Any] = {}
+    # Spans need their texts and pairs their candidates; boxes and texts need nothing more.
+    fields = ["pk", "is_gold", "gold"] + (
+        ["payload"] if conf.task_type in ("spans", "pairwise") else []
+    )
+    for row in (
+        LabelTask.objects.filter(pk__in=task_ids.tolist())
+        .values_list(*fields)
+        .iterator(chunk_size=CHUNK)
+    ):
+        i = position[int(row[0])]
+        if len(row) > 3:
+            items[i] = row[3]
+        if row[1] and row[2] is not None:
+            gold[i] = row[2]
+    result = aggregate_typed(
+        conf.task_type,
+        classes=conf.labels,
+        tasks=t_idx,
+        workers=w_idx,
+        values=values,
+        n_tasks=len(task_ids),
+        n_workers=len(worker_ids),
+        items=items,
+        gold=gold,
+        iou_threshold=conf.iou_threshold,
+        overlapping=conf.overlapping,
+    )
+    is_gold = np.zeros(len(task_ids), bool)
+    is_gold[list(gold)] = True
+    for i in np.flatnonzero(~is_gold):
+        if result.answers[i] is not None:
+            outcome.task_updates.append(
+                (int(task_ids[i]), result.answers[i], float(result.confidence[i]))
+            )
+    ms_arr = np.asarray(ms, np.int64)
+    normal = ~is_gold[t_idx]
+    for w in range(len(worker_ids)):
+        mine = w_idx == w
+        scored = mine & normal
+        outcome.labeler_updates[int(worker_ids[w])] = {
+            "ds_accuracy": float(np.mean(result.label_prob[mine])),
+            "agreement": float(np.mean(result.label_prob[scored] >= 0.5)) if scored.any() else None,
+            "median_ms": int(np.median(ms_arr[mine])),
+        }
+    ordinary = ~is_gold
+    outcome.metrics = {
+        "method": "ds",
+        "task_type": conf.task_type,
+        "tasks": int(ordinary.sum()),
+        "gold_tasks": int(is_gold.sum()),
+        "labels": len(task_col),
+        "labelers": len(worker_ids),
+        "iterations": result.iterations,
+        "mean_confidence": float(np.mean(result.confidence[ordinary])) if ordinary.any() else None,
+        "mean_label_prob": float(np.mean(result.label_prob)),
+        "alpha": None,
+        "kappa": None,
+    }
+    on_gold = is_gold[t_idx]
+    if on_gold.any():
+        # How often a check answer was right by the schema's rule (judged on submit).
+        outcome.metrics["gold_accuracy"] = float(np.mean(np.asarray(judged)[on_gold]))
+    if result.candidates:
+        outcome.metrics["candidates"] = [
+            {"id": c.id, "score": round(c.score, 6), "stderr": round(c.stderr, 6),
+             "rank": c.rank, "confidence": round(c.confidence, 6)}
+            for c in result.candidates[:MAX_RUN_CANDIDATES]
+        ]  # fmt: skip
+        outcome.metrics["n_candidates"] = len(result.candidates)
     return outcome

@@ -159,7 +159,7 @@ _WINDOW_CORRECT = f"""CASE
       WHEN EXCLUDED.gold_answered = 1 AND mod(s.gold_answered + 1, {GOLD_WINDOW}) = 0
       THEN s.gold_correct + EXCLUDED.gold_correct ELSE s.gold_window_correct END"""
 _REPORT_DUE = f"mod(s.answers + 1, {GOLD_REPORT_EVERY}) = 0"
-_SUBMIT_SQL = f"""
+_SUBMIT_TEMPLATE = f"""
 WITH held AS (
   SELECT a.id, a.task_id, a.answered FROM labeling_assignment a
   WHERE a.id = %(hold)s AND a.dataset_id = %(d)s AND a.labeler_id = %(u)s
@@ -167,14 +167,9 @@ WITH held AS (
   FOR UPDATE),
 judged AS (
   SELECT t.id, t.is_gold,
-    CASE WHEN t.is_gold THEN (
-      SELECT coalesce(array_agg(x ORDER BY x), '{{}}') FROM jsonb_array_elements_text(t.gold) x
-    ) = (
-      SELECT coalesce(array_agg(x ORDER BY x), '{{}}')
-      FROM jsonb_array_elements_text(%(value)s::jsonb) x
-    ) END AS gold_correct,
+    CASE WHEN t.is_gold THEN {{judge}} END AS gold_correct,
     t.is_gold AND NOT held.answered AS scored
-  FROM labeling_labeltask t JOIN held ON t.id = held.task_id
+  FROM labeling_labeltask t JOIN held ON t.id = held.task_id{{task_check}}
   FOR UPDATE OF t),
 task AS (
   SELECT id, is_gold, gold_correct, scored, (scored AND gold_correct) AS scored_correct
@@ -220,6 +215,34 @@ SELECT label.id, label.task_id, label.gold_correct, task.is_gold, counted.label_
   stats.gold_shown_answered, stats.gold_shown_correct, stats.paused
 FROM label, counted, task, stats
 """  # noqa: S608 (constants only)
+# Classification: a check question's answer judged here, as a set of label names (the stored
+# answer and the submitted one are both canonical lists without repeats).
+_SUBMIT_SQL = _SUBMIT_TEMPLATE.format(
+    judge="""(
+      SELECT coalesce(array_agg(x ORDER BY x), '{}') FROM jsonb_array_elements_text(t.gold) x
+    ) = (
+      SELECT coalesce(array_agg(x ORDER BY x), '{}')
+      FROM jsonb_array_elements_text(%(value)s::jsonb) x
+    )""",
+    task_check="",
+)
+# The other task types: the answer was judged in Python against the gold answer read by
+# ``_HELD_TASK_SQL`` (IoU, character error rate), so the statement takes the verdict and
+# writes only while the task's gold answer is still the one judged against (one changed in
+# between: no row, and the general path judges afresh).
+_SUBMIT_TYPED_SQL = _SUBMIT_TEMPLATE.format(
+    judge="%(verdict)s::boolean",
+    task_check="\n  WHERE t.gold IS NOT DISTINCT FROM %(gold_seen)s::jsonb",
+)
+# The task behind a live hold of the labeler's: its item (a box must lie in the image, a span
+# in the text) and, for a check question, its gold answer. Read without a lock: the submit
+# statement checks the gold answer again as it writes.
+_HELD_TASK_SQL = """
+SELECT t.payload, t.is_gold, t.gold FROM labeling_assignment a
+JOIN labeling_labeltask t ON t.id = a.task_id
+WHERE a.id = %(hold)s AND a.dataset_id = %(d)s AND a.labeler_id = %(u)s
+  AND a.status = 'active' AND a.expires_at > %(now)s
+"""
 
 
 @dataclass(frozen=True)
@@ -373,6 +396,43 @@ def _hold(
 
 
 @dataclass(frozen=True)
+class HeldTask:
+    """The item behind a live hold and, for a check question, its gold answer (``gold_text``:
+    the stored JSON, as the submit statement compares it)."""
+
+    payload: dict[str, Any]
+    is_gold: bool
+    gold: Any
+    gold_text: str | None
+
+
+@dataclass(frozen=True)
+class Judged:
+    verdict: bool | None  # None: not a check question
+    gold_text: str | None
+
+
+def held_task(*, dataset_id: int, labeler: User, hold_id: int, now: datetime) -> HeldTask | None:
+    """The task behind the labeler's live hold (one prepared statement); None when there is
+    no such hold (the general path then says why)."""
+    params = {"hold": hold_id, "d": dataset_id, "u": labeler.pk, "now": now}
+    with _cursor() as cursor:
+        cursor.execute(_HELD_TASK_SQL, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    payload, is_gold, gold = row
+    # Django's psycopg setup hands jsonb over as text.
+    gold_text = gold if isinstance(gold, str) or gold is None else json.dumps(gold)
+    return HeldTask(
+        payload=json.loads(payload) if isinstance(payload, str) else payload,
+        is_gold=bool(is_gold),
+        gold=None if gold_text is None else json.loads(gold_text),
+        gold_text=gold_text,
+    )
+
+
+@dataclass(frozen=True)
 class Submitted:
     label: Label
     filled: bool  # the task has the labels it wants
@@ -389,15 +449,19 @@ def submit(
     dataset_id: int,
     labeler: User,
     hold_id: int,
-    names: list[str],
+    names: Any,
     choice: int | None,
     duration_ms: int,
     now: datetime,
+    judged: Judged | None = None,
 ) -> Submitted | None:
-    """Store an answer to a task the labeler holds, in one statement (a check question's
-    correctness judged there, as a set of label names); None (nothing written) when the hold
-    is not theirs, not live or gone, or the labeler may not work now. The caller decides a
-    pause at a report point from the returned figures."""
+    """Store an answer to a task the labeler holds, in one statement; None (nothing written)
+    when the hold is not theirs, not live or gone, or the labeler may not work now. The
+    caller decides a pause at a report point from the returned figures.
+
+    ``names``: a classification answer (label names), whose check-question correctness is
+    judged in the statement; or, with ``judged`` (the verdict on the gold answer read by
+    ``held_task``), any task type's stored answer."""
     params: dict[str, Any] = {
         "schema": known.schema,
         "d": dataset_id,
@@ -408,8 +472,13 @@ def submit(
         "choice": choice,
         "ms": duration_ms,
     }
+    sql = _SUBMIT_SQL
+    if judged is not None:
+        sql = _SUBMIT_TYPED_SQL
+        params["verdict"] = judged.verdict
+        params["gold_seen"] = judged.gold_text
     with _cursor() as cursor:
-        cursor.execute(_SUBMIT_SQL, params)
+        cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
         return None

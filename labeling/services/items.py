@@ -17,8 +17,8 @@ from datadao import blobs
 from datadao.dispatch import send_on_commit
 from datadao.models import User
 from datadao.services import audit_record
-from labeling import errors
-from labeling.conf import labeling_settings
+from labeling import answers, errors
+from labeling.conf import LabelingSettings, labeling_settings
 from labeling.importer import ImportedItem
 from labeling.models import LabelImport, LabelTask, RunStatus, TaskStatus
 from labeling.services.access import labeling_dataset, require_manager
@@ -52,7 +52,7 @@ def tasks_from_contribution(*, contribution: Any, path: Path) -> int:
     dataset = contribution.dataset
     conf = labeling_settings(dataset.schema)
     media = contribution.media_type or ""
-    if conf.item_kind == "row" or media in ("text/csv", "application/x-ndjson"):
+    if conf.item_kind in ("row", "pair", "audio") or media in ("text/csv", "application/x-ndjson"):
         fmt = "jsonl" if media == "application/x-ndjson" else "csv"
         if LabelImport.objects.filter(contribution=contribution).exists():
             return 0
@@ -76,6 +76,9 @@ def tasks_from_contribution(*, contribution: Any, path: Path) -> int:
     if media.startswith("image/"):
         payload = {"cid": contribution.cid, "media_type": media}
         kind = "image"
+        if conf.typed:
+            # A box must lie inside its image: the size is kept with the item.
+            payload.update(_image_size(path.open("rb")))
     else:
         text = path.read_text(encoding="utf-8-sig", errors="replace")[:MAX_TEXT_CHARS]
         payload = {"text": text, "cid": contribution.cid}
@@ -91,6 +94,49 @@ def tasks_from_contribution(*, contribution: Any, path: Path) -> int:
         },
     )
     return int(created)
+
+
+def _image_size(stream: Any) -> dict[str, int]:
+    """``{"width", "height"}`` of an image read from ``stream`` (its header is enough), or
+    nothing when it cannot be read."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with stream, Image.open(stream) as image:
+            return {"width": int(image.width), "height": int(image.height)}
+    except (OSError, UnidentifiedImageError, ValueError):
+        return {}
+
+
+def _stored_image_size(cid: str) -> dict[str, int]:
+    """The size of an imported image from the IPFS store, where it is there (the first
+    chunks hold the header); nothing otherwise: its boxes are then checked for a positive
+    size and origin only, and YOLO leaves it out."""
+    import io
+
+    from ipfs.backends.base import IpfsCorrupt, IpfsNotFound, IpfsUnavailable
+    from ipfs.conf import get_backend
+
+    head = bytearray()
+    try:
+        for chunk in get_backend().cat(cid):
+            head += chunk
+            if len(head) >= 256 * 1024:
+                break
+    except (IpfsNotFound, IpfsUnavailable, IpfsCorrupt, OSError, ValueError):
+        return {}
+    return _image_size(io.BytesIO(bytes(head)))
+
+
+def _typed_task_fields(conf: LabelingSettings, item: ImportedItem) -> dict[str, Any]:
+    """The stored payload and gold answer of an imported item of a task type beyond
+    classification: an image's size read from the store where the file did not give it, the
+    gold answer checked against the item like a labeler's answer."""
+    payload = item.payload
+    if conf.task_type == "boxes" and "width" not in payload:
+        payload = {**payload, **_stored_image_size(payload["cid"])}
+    gold = None if item.gold is None else answers.parse_answer(conf, item.gold, payload)
+    return {"payload": payload, "gold": gold}
 
 
 @transaction.atomic
@@ -177,19 +223,23 @@ def label_import_batch(
     tasks = []
     for item in items:
         gold = None
-        if item.gold is not None:
-            try:
+        payload = item.payload
+        try:
+            if conf.typed:
+                fields = _typed_task_fields(conf, item)
+                payload, gold = fields["payload"], fields["gold"]
+            elif item.gold is not None:
                 gold = parse_value(conf, item.gold)
-            except errors.LabelingRefused as exc:
-                bad.append(f"line {item.line}: gold answer: {exc.message}")
-                continue
+        except errors.LabelingRefused as exc:
+            bad.append(f"line {item.line}: gold answer: {exc.message}")
+            continue
         tasks.append(
             LabelTask(
                 dataset_id=job.dataset_id,
                 contribution_id=job.contribution_id,
                 source_key=item.key or f"import:{job.pk}:{item.line}",
                 kind=conf.item_kind,
-                payload=item.payload,
+                payload=payload,
                 gold=gold,
                 is_gold=gold is not None,
                 wanted=conf.overlap,
@@ -235,7 +285,10 @@ def task_set_gold(*, task_id: int, answer: Any, actor: User) -> LabelTask:
     task = LabelTask.objects.select_for_update().select_related("dataset__dao").get(pk=task_id)
     require_manager(task.dataset, actor)
     conf = labeling_settings(task.dataset.schema)
-    task.gold = parse_value(conf, answer)
+    if conf.typed:
+        task.gold = answers.parse_answer(conf, answer, task.payload)
+    else:
+        task.gold = parse_value(conf, answer)
     task.is_gold = True
     if task.status == TaskStatus.COMPLETE:
         # A settled item is reopened for new labelers while they stay within max_overlap.

@@ -18,6 +18,7 @@ from datadao.queues import MAX_COUNTDOWN_SECONDS
 from datadao.services import audit_record
 from labeling.conf import GOLD_MIN_FOR_REVEAL, LabelingSettings, labeling_settings, undo_seconds
 from labeling.consensus import dawid_skene
+from labeling.consensus.typed import aggregate_typed
 from labeling.models import (
     ConsensusRun,
     Label,
@@ -105,6 +106,70 @@ def _multi_posterior(
     return share, agree
 
 
+# Tasks whose labels give a typed task's consensus its context (``_typed_posterior``).
+CONTEXT_TASKS = 50
+_CONTEXT_LABELS = 6 * CONTEXT_TASKS
+
+
+def _typed_context(task: LabelTask, labels: list[Label]) -> list[LabelTask]:
+    """Up to ``CONTEXT_TASKS`` other tasks its labelers labelled last, with their labels."""
+    recent = (
+        Label.objects.filter(
+            dataset_id=task.dataset_id, labeler_id__in=[label.labeler_id for label in labels]
+        )
+        .exclude(task_id=task.pk)
+        .order_by("-created_at")
+        .values_list("task_id", flat=True)[:_CONTEXT_LABELS]
+    )
+    ids = list(dict.fromkeys(recent))[:CONTEXT_TASKS]
+    if not ids:
+        return []
+    tasks = {
+        t.pk: t for t in LabelTask.objects.filter(pk__in=ids).only("payload", "is_gold", "gold")
+    }
+    for t in tasks.values():
+        t.context_labels = []  # type: ignore[attr-defined]
+    for label in Label.objects.filter(task_id__in=ids).only("task_id", "labeler_id", "value"):
+        tasks[label.task_id].context_labels.append(label)  # type: ignore[attr-defined]
+    return list(tasks.values())
+
+
+def _typed_posterior(conf: LabelingSettings, task: LabelTask, labels: list[Label]) -> list[float]:
+    """The consensus of one task of a type beyond classification: sets the task's consensus
+    and confidence, returns each label's probability of being right.
+
+    The type's aggregator runs over this task's labels together with the last tasks its
+    labelers labelled (``_typed_context``, gold answers included there): a labeler's skill
+    estimated from one task alone would be the task's own agreement read back as confidence.
+    The task's own gold answer, if any, is not used: a check question settles like any
+    item."""
+    context = _typed_context(task, labels)
+    workers: dict[int, int] = {}
+    rows: list[tuple[int, Label]] = [(0, label) for label in labels]
+    gold: dict[int, Any] = {}
+    for n, other in enumerate(context, start=1):
+        rows += [(n, label) for label in other.context_labels]  # type: ignore[attr-defined]
+        if other.is_gold and other.gold is not None:
+            gold[n] = other.gold
+    worker_col = [workers.setdefault(label.labeler_id, len(workers)) for _, label in rows]
+    result = aggregate_typed(
+        conf.task_type,
+        classes=conf.labels,
+        tasks=[n for n, _ in rows],
+        workers=worker_col,
+        values=[label.value for _, label in rows],
+        n_tasks=1 + len(context),
+        n_workers=len(workers),
+        items=[task.payload, *(other.payload for other in context)],
+        gold=gold,
+        iou_threshold=conf.iou_threshold,
+        overlapping=conf.overlapping,
+    )
+    task.consensus = result.answers[0]
+    task.posterior = float(result.confidence[0])
+    return [float(p) for p in result.label_prob[: len(labels)]]
+
+
 @transaction.atomic
 def task_consensus_update(*, task_id: int) -> LabelTask | None:
     """Decide a task that has the labels it wants: settle it (consensus, rewards) when the
@@ -138,7 +203,9 @@ def task_consensus_update(*, task_id: int) -> LabelTask | None:
             dataset_id=dataset.pk, labeler_id__in=[r[1] for r in rows]
         )
     }
-    if conf.multi_choice:
+    if conf.typed:
+        agree = _typed_posterior(conf, task, labels)
+    elif conf.multi_choice:
         share, agree = _multi_posterior(conf, rows)
         task.consensus = [name for name, p in zip(conf.labels, share, strict=True) if p > 0.5]
         task.posterior = float(np.min(np.maximum(share, 1 - share)))

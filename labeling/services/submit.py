@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from datadao.models import User
 from datadao.services import audit_record
-from labeling import errors
+from labeling import answers, errors
 from labeling.conf import (
     GOLD_MIN_FOR_PAUSE,
     GOLD_REPORT_EVERY,
@@ -127,7 +127,8 @@ def label_submit(
     at a report point that pauses them; every refusal takes the general path.
     """
     if fastpath.enabled() and (known := fastpath.dataset_conf(dataset_id)) is not None:
-        done = _submit_hot(known, dataset_id, labeler, hold_id, value, duration_ms)
+        hot = _submit_hot_typed if known.conf.typed else _submit_hot
+        done = hot(known, dataset_id, labeler, hold_id, value, duration_ms)
         if done is not None:
             return done
         # Not theirs, not live, a refusal or a changed schema: the general path says which.
@@ -175,6 +176,55 @@ def _submit_hot(
     return done.label
 
 
+def _submit_hot_typed(
+    known: fastpath.DatasetConf,
+    dataset_id: int,
+    labeler: User,
+    hold_id: int,
+    value: Any,
+    duration_ms: int,
+) -> Label | None:
+    """The hot path of the task types beyond classification: the held item read (a box is
+    checked against its image, a span against its text), the answer checked and judged here,
+    then the same one statement as classification's with the verdict. Two statements."""
+    conf = known.conf
+    now = timezone.now()
+    held = fastpath.held_task(dataset_id=dataset_id, labeler=labeler, hold_id=hold_id, now=now)
+    if held is None:
+        return None
+    try:
+        answer = answers.parse_answer(conf, value, held.payload)
+        verdict = _judge(conf, answer, held.gold if held.is_gold else None)
+    except (errors.BadLabel, KeyError, TypeError, ValueError):
+        # Judged on the memo and an unlocked read: the general path refuses or accepts for good.
+        return None
+    done = fastpath.submit(
+        known=known,
+        dataset_id=dataset_id,
+        labeler=labeler,
+        hold_id=hold_id,
+        names=answer,
+        choice=answers.answer_choice(conf, answer),
+        duration_ms=_clamp_duration(duration_ms),
+        now=now,
+        judged=fastpath.Judged(verdict=verdict, gold_text=held.gold_text),
+    )
+    if done is None:
+        return None
+    if done.answers % GOLD_REPORT_EVERY == 0 and not done.paused:
+        _pause_if_due(done, conf, now)
+    _dispatch_settle(done.label.task_id)
+    return done.label
+
+
+def _judge(conf: LabelingSettings, answer: Any, gold: Any) -> bool | None:
+    """Whether a typed answer matches the check question's gold answer (None: no check
+    question). Ordinary work is judged too, against the answer itself, so answering a check
+    question takes the server no longer than answering anything else."""
+    verdict = answers.gold_correct(conf, answer, answer if gold is None else gold)
+    return None if gold is None else verdict
+
+
 def _dispatch_settle(task_id: int) -> None:
     """Queue the task's consensus after any answer, to any task: the settle service decides
     whether it is due (by one rule for both kinds). Queued only when due, the publish would
@@ -200,10 +250,18 @@ def _label_submit_general(
     """``label_submit`` with every check, in one transaction."""
     dataset = labeler_dataset(dataset_id, labeler, for_work=True)
     conf = labeling_settings(dataset.schema)
-    names = parse_value(conf, value)
+    if not conf.typed:
+        names = parse_value(conf, value)
     hold = lock_hold(dataset=dataset, labeler=labeler, hold_id=hold_id)
     task = LabelTask.objects.select_for_update().get(pk=hold.task_id)
-    verdict = names == parse_value(conf, task.gold) if task.is_gold else None
+    if conf.typed:
+        # A typed answer is checked against its item (the image's size, the text's length).
+        names = answers.parse_answer(conf, value, task.payload)
+        verdict = _judge(conf, names, task.gold if task.is_gold else None)
+        choice = answers.answer_choice(conf, names)
+    else:
+        verdict = names == parse_value(conf, task.gold) if task.is_gold else None
+        choice = _choice(conf, names)
     # The first answer on the hold is scored; one given again after an undo is stored (it is
     # the labeler's answer now) but not scored again.
     scored = task.is_gold and not hold.answered
@@ -212,7 +270,7 @@ def _label_submit_general(
         task=task,
         labeler=labeler,
         value=names,
-        choice=_choice(conf, names),
+        choice=choice,
         duration_ms=_clamp_duration(duration_ms),
         gold_correct=verdict,
     )

@@ -19,6 +19,18 @@
   let expiryTimer = null;
   let clockOffset = 0; // server time minus this browser's time, from the Date header
   let sayToken = 0;
+  // The item's widget for the task types beyond classification (label_types.js), else null.
+  let widget = null;
+  let keyboardUsed = false; // spans: show the word cursor once the arrow keys are used
+  const widgetContext = {
+    say: (text, kind) => say(text, kind),
+    sayError: (text) => sayError(text),
+    safeUrl: (url) => safeUrl(url),
+    submit: () => run(submit),
+    focusWork: () => moveFocusToWork(),
+    keyboardUsed: () => keyboardUsed,
+    useKeyboard: () => { keyboardUsed = true; },
+  };
 
   function csrfToken() {
     const m = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
@@ -105,14 +117,23 @@
       shownAt: performance.now(),
       expiresAt: Date.parse(task.expires_at),
     };
-    ensureChoices(task.labels || [], Boolean(task.multi_choice));
-    clearSelection();
-    renderItem(task.item || {});
+    const typed = task.task_type && task.task_type !== "classification" && window.DatadaoLabelTypes;
+    widget = typed ? window.DatadaoLabelTypes.create(task, widgetContext) : null;
+    els.form.querySelector("fieldset").hidden = Boolean(widget);
+    if (widget) {
+      els.zoom.hidden = true;
+      els.itemBody.replaceChildren(widget.node);
+    } else {
+      ensureChoices(task.labels || [], Boolean(task.multi_choice));
+      clearSelection();
+      renderItem(task.item || {});
+    }
     els.empty.hidden = true;
     els.work.hidden = false;
     els.item.setAttribute("aria-busy", "false");
     startExpiry();
-    moveFocusIfLost(els.item);
+    if (widget && widget.focus) widget.focus();
+    else moveFocusIfLost(els.item);
   }
 
   // --- The item ----------------------------------------------------------------------------
@@ -332,7 +353,10 @@
     }
   }
 
-  function describe(value) { return Array.isArray(value) ? value.join(", ") : String(value); }
+  function describe(value) {
+    if (widget) return widget.describe(value);
+    return Array.isArray(value) ? value.join(", ") : String(value);
+  }
 
   // --- Hold expiry -------------------------------------------------------------------------
   function stopExpiry() {
@@ -413,12 +437,21 @@
 
   async function submit() {
     if (!current) return;
-    const values = selection();
-    if (!values.length) {
-      say("Pick a label first: press its number or click it.", "hint");
-      return;
+    let value;
+    if (widget) {
+      value = widget.value();
+      if (value === null || value === undefined) {
+        say(widget.emptyHint || "Answer first.", "hint");
+        return;
+      }
+    } else {
+      const values = selection();
+      if (!values.length) {
+        say("Pick a label first: press its number or click it.", "hint");
+        return;
+      }
+      value = multi ? values : values[0];
     }
-    const value = multi ? values : values[0];
     const duration = Math.max(0, Math.round(performance.now() - current.shownAt));
     try {
       const data = await call("POST", "holds/" + encodeURIComponent(current.hold) + "/label", { label: value, duration_ms: duration });
@@ -449,7 +482,8 @@
     try {
       const data = await call("POST", "undo");
       showTask(data.task);
-      preselect(lastAnswer);
+      if (widget) widget.restore(lastAnswer);
+      else preselect(lastAnswer);
       lastAnswer = null;
       say("Your last answer was taken back. Answer this item again and press Enter.");
       showProgress(await call("GET", "me"));
@@ -486,7 +520,8 @@
     if (e.repeat) return;
     if (key === "u" || key === "U") { e.preventDefault(); run(undo); return; }
     if (!current || els.work.hidden) return;
-    const choice = choiceForKey(key);
+    if (widget && widget.onKey(e)) { e.preventDefault(); return; }
+    const choice = widget ? -1 : choiceForKey(key);
     if (choice >= 0) { e.preventDefault(); pickIndex(choice); return; }
     if (key === "s" || key === "S") { e.preventDefault(); run(skip); return; }
     if (!els.zoom.hidden && (key === "+" || key === "=")) { e.preventDefault(); setZoom(ZOOM_STEP); return; }
@@ -536,7 +571,10 @@
     // A mouse click on a zoom button leaves the focus where it was: left on the button, the
     // next Enter would zoom again instead of sending the answer.
     els.zoom.addEventListener("mousedown", (e) => { if (e.target.closest("button")) e.preventDefault(); });
-    window.addEventListener("resize", () => layoutImage());
+    window.addEventListener("resize", () => {
+      layoutImage();
+      if (widget && widget.layout) widget.layout();
+    });
     els.empty.tabIndex = -1;
     els.form.addEventListener("submit", (e) => { e.preventDefault(); run(submit); });
     els.choices.addEventListener("click", (e) => {

@@ -41,9 +41,10 @@ def test_demo_twice_gives_the_same_state(capsys: pytest.CaptureFixture[str]) -> 
     out = capsys.readouterr().out
     # 4 members plus the 7 simulated labelers and the 3 voters.
     # The five demo files and the wine table's two; the second run adds none.
-    assert "Demo ready: 1 DAO, 14 members, 4 datasets, 7 contributions (7 new" in out
+    assert "Demo ready: 1 DAO, 14 members, 8 datasets, 7 contributions (7 new" in out
     assert "7 contributions (0 new" in out
-    assert "165 labeling tasks with" in out
+    # The digits' 165 and 20 for each of the four other task types.
+    assert "245 labeling tasks with" in out
     dao = DAO.objects.get(slug=DEMO_DAO_SLUG)
     assert set(dao.datasets.values_list("kind", flat=True)) == {"tabular", "files", "labeling"}
     job = SyntheticJob.objects.get(dataset__slug="wine-chemistry")
@@ -128,3 +129,35 @@ def test_demo_sign_in_needs_debug() -> None:
         else:
             os.environ["DEMO_SIGN_IN"] = old
         importlib.reload(live)
+
+
+def test_demo_has_one_labeling_dataset_of_each_task_type() -> None:
+    from labeling.conf import labeling_settings
+
+    call_command("demo")
+    types = {}
+    for dataset in Dataset.objects.filter(kind="labeling"):
+        conf = labeling_settings(dataset.schema)
+        types[conf.task_type] = dataset
+        tasks = LabelTask.objects.filter(dataset=dataset)
+        assert tasks.filter(is_gold=True).exists() and tasks.count() >= 20
+        assert Label.objects.filter(dataset=dataset).count() > 40
+        assert ConsensusRun.objects.filter(dataset=dataset, status="queued").count() == 1
+    assert set(types) == {"classification", "boxes", "spans", "pairwise", "text"}
+    boxes = Label.objects.filter(dataset=types["boxes"]).exclude(value=[]).first()
+    assert {"x", "y", "w", "h", "label"} == set(boxes.value[0])
+    assert set(Label.objects.filter(dataset=types["pairwise"]).values_list("value", flat=True)) <= {
+        "left",
+        "right",
+        "tie",
+    }
+    assert LabelTask.objects.filter(dataset=types["text"], kind="image").count() == 20
+    # The queued runs, as the worker would do them: the assistants come out in their order.
+    from labeling import tasks as label_tasks
+
+    for dataset in types.values():
+        run = ConsensusRun.objects.get(dataset=dataset, status="queued")
+        assert label_tasks.run_consensus(run.pk) == "done"
+    run = ConsensusRun.objects.get(dataset=types["pairwise"], status="done")
+    ranked = [c["id"] for c in run.metrics["candidates"]]
+    assert ranked == ["assistant-a", "assistant-b", "assistant-c", "assistant-d"]

@@ -393,6 +393,12 @@ ROUTES: list[Route] = [
         for verb in ("label", "skip")
     ),
     Route(
+        "label-export",
+        "api/labeling/<int:dataset_id>/export/<slug:fmt>",
+        sides(lambda s: f"/api/labeling/{s.labeling.pk}/export/csv"),
+        missing=lambda w: f"/api/labeling/{MISSING_ID}/export/csv",
+    ),
+    Route(
         "label-import",
         "api/labeling/imports/<int:import_id>",
         sides(lambda s: f"/api/labeling/imports/{s.label_import.pk}"),
@@ -842,6 +848,8 @@ EXPECT: dict[tuple[str, str], str] = {
     ("label-csv", "other"):                 "401  404  404  404  404  404  404  200",
     ("label-jsonl", "this"):                "401  404  403  403  200  200  404  200",
     ("label-jsonl", "other"):               "401  404  404  404  404  404  404  200",
+    ("label-export", "this"):               "401  404  403  403  200  200  404  200",
+    ("label-export", "other"):              "401  404  404  404  404  404  404  200",
     # The contributor's claim and voucher, their peer's voucher, the other DAO's.
     ("api-royalties", "-"):                 "401  200  200  200  200  200  200  200",
     ("allocation", "this"):                 "404  404  200  404  200  200  404  200",
@@ -1368,6 +1376,7 @@ TOKEN_SCOPES: dict[str, str] = {
     "label-import": "read",
     "label-csv": "read",
     "label-jsonl": "read",
+    "label-export": "read",
     "ipfs": "read",
 }
 
@@ -1637,7 +1646,17 @@ def test_a_labeler_sees_no_one_elses_answer_before_submitting(
     task = body["task"]
     # The contributor's hold is on the task their peer has already answered ("dog").
     assert task["hold"] == side.hold.pk
-    assert set(task) == {"hold", "expires_at", "item", "labels", "multi_choice"}
+    # The dataset's task type and its answer rules are the same for every item.
+    assert set(task) == {
+        "hold",
+        "expires_at",
+        "task_type",
+        "item",
+        "labels",
+        "multi_choice",
+        "rules",
+    }
+    assert task["task_type"] == "classification" and task["rules"] == {}
     assert task["item"] == {"kind": "text", "text": "is this a cat?"} and task["labels"] == LABELS
     rest = json.dumps({**body, "task": {k: v for k, v in task.items() if k != "labels"}})
     for hint in ("dog", side.peer.address, "label_count", "consensus", "gold"):

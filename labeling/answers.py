@@ -1,0 +1,237 @@
+"""Answers of the task types beyond classification: checking a submitted (or a gold) answer
+against its item and the dataset's settings, its stored shape, and whether it matches a gold
+answer. Classification's label names are checked by ``services.submit.parse_value``.
+
+Stored shapes (``Label.value``, ``LabelTask.gold`` and ``LabelTask.consensus``):
+
+* boxes: ``[{"x", "y", "w", "h", "label"}, ...]`` in pixels, origin top left (the consensus
+  adds each box's ``score``);
+* spans: ``[{"start", "end", "label"}, ...]`` character offsets, end exclusive, in text order
+  (the consensus adds ``score``);
+* pairwise: ``"left"``, ``"right"`` or ``"tie"``;
+* text: the transcription.
+
+A box may also be sent as ``[x, y, w, h, "label"]`` and a span as ``[start, end, "label"]``.
+Every refusal is a ``BadLabel`` naming the box or span and what is wrong with it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Any
+
+from labeling import errors
+from labeling.conf import LabelingSettings
+from labeling.consensus.boxes import boxes_gold_correct
+from labeling.consensus.pairwise import OUTCOMES
+from labeling.consensus.spans import spans_gold_correct
+
+MAX_BOXES = 500
+MAX_SPANS = 1000
+MAX_TEXT = 10_000
+# Box coordinates are kept to a hundredth of a pixel: finer is noise from the mouse.
+_PLACES = 2
+
+
+def _classes_hint(conf: LabelingSettings) -> str:
+    return ", ".join(conf.labels[:20]) + (" …" if len(conf.labels) > 20 else "")
+
+
+def _class_of(conf: LabelingSettings, name: Any, where: str) -> str:
+    if not isinstance(name, str) or name not in conf.labels:
+        shown = str(name)[:100] if name is not None else "nothing"
+        raise errors.BadLabel(
+            f"{where}: unknown label {shown!r}; this dataset's labels are: {_classes_hint(conf)}."
+        )
+    return name
+
+
+def _number(value: Any, what: str, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise errors.BadLabel(f"{where}: {what} must be a number.")
+    return float(value)
+
+
+def _fields(item: Any, keys: tuple[str, ...], where: str) -> list[Any]:
+    """An object's ``keys`` in order, or a list of exactly that many values."""
+    if isinstance(item, dict):
+        missing = [k for k in keys if k not in item]
+        if missing:
+            raise errors.BadLabel(f"{where}: missing {', '.join(repr(k) for k in missing)}.")
+        extra = sorted(set(item) - set(keys) - {"score"})
+        if extra:
+            raise errors.BadLabel(f"{where}: unknown key {extra[0][:40]!r}.")
+        return [item[k] for k in keys]
+    if isinstance(item, list) and len(item) == len(keys):
+        return list(item)
+    shape = "{" + ", ".join(f'"{k}"' for k in keys) + "}"
+    raise errors.BadLabel(f"{where}: must be an object {shape} or a list of {len(keys)} values.")
+
+
+def _list(value: Any, what: str, most: int) -> list[Any]:
+    if not isinstance(value, list):
+        raise errors.BadLabel(f"The answer must be a list of {what} (an empty list for none).")
+    if len(value) > most:
+        raise errors.BadLabel(f"At most {most} {what} per item, got {len(value)}.")
+    return value
+
+
+def parse_boxes(conf: LabelingSettings, value: Any, item: dict[str, Any]) -> list[dict[str, Any]]:
+    """Boxes inside the image (where its size is known), each of a positive size and one of
+    the dataset's labels."""
+    width, height = item.get("width"), item.get("height")
+    out = []
+    for n, box in enumerate(_list(value, "boxes", MAX_BOXES), start=1):
+        where = f"box {n}"
+        x, y, w, h, name = _fields(box, ("x", "y", "w", "h", "label"), where)
+        x, y = _number(x, "x", where), _number(y, "y", where)
+        w, h = _number(w, "w", where), _number(h, "h", where)
+        x, y, w, h = (round(v, _PLACES) for v in (x, y, w, h))
+        if w <= 0 or h <= 0:
+            raise errors.BadLabel(f"{where}: its width and height must be positive, not {w} × {h}.")
+        if x < 0 or y < 0:
+            raise errors.BadLabel(f"{where}: it starts outside the image, at ({x}, {y}).")
+        if isinstance(width, int) and x + w > width:
+            raise errors.BadLabel(
+                f"{where}: it reaches x = {x + w:g}, outside the image (width {width})."
+            )
+        if isinstance(height, int) and y + h > height:
+            raise errors.BadLabel(
+                f"{where}: it reaches y = {y + h:g}, outside the image (height {height})."
+            )
+        out.append({"x": x, "y": y, "w": w, "h": h, "label": _class_of(conf, name, where)})
+    return out
+
+
+def parse_spans(conf: LabelingSettings, value: Any, item: dict[str, Any]) -> list[dict[str, Any]]:
+    """Character ranges within the text, each of one of the dataset's labels; overlapping
+    only where the schema allows it. In text order."""
+    length = len(str(item.get("text", "")))
+    spans = []
+    for n, span in enumerate(_list(value, "spans", MAX_SPANS), start=1):
+        where = f"span {n}"
+        start, end, name = _fields(span, ("start", "end", "label"), where)
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in (start, end)):
+            raise errors.BadLabel(f"{where}: start and end must be whole character offsets.")
+        if not 0 <= start < end:
+            raise errors.BadLabel(f"{where}: needs 0 <= start < end, got {start} and {end}.")
+        if end > length:
+            raise errors.BadLabel(f"{where}: ends at {end}, past the text's {length} characters.")
+        spans.append((start, end, conf.index(_class_of(conf, name, where))))
+    spans.sort()
+    for (a_start, a_end, a_cls), (b_start, b_end, b_cls) in itertools.pairwise(spans):
+        if (a_start, a_end, a_cls) == (b_start, b_end, b_cls):
+            raise errors.BadLabel(f"The span {a_start}–{a_end} is listed twice.")
+        if b_start < a_end and not conf.overlapping:
+            raise errors.BadLabel(
+                f"The spans {a_start}–{a_end} and {b_start}–{b_end} overlap; "
+                "this dataset does not allow overlapping spans."
+            )
+    return [{"start": s, "end": e, "label": conf.labels[c]} for s, e, c in spans]
+
+
+def parse_comparison(conf: LabelingSettings, value: Any) -> str:
+    if value not in OUTCOMES:
+        raise errors.BadLabel("The answer must be 'left', 'right' or 'tie'.")
+    if value == "tie" and not conf.allow_tie:
+        raise errors.BadLabel("This dataset does not allow a tie: pick 'left' or 'right'.")
+    return str(value)
+
+
+def parse_text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise errors.BadLabel("The answer must be the transcription, as a string.")
+    text = value.strip()
+    if not text:
+        raise errors.BadLabel(
+            "The transcription is empty; skip the item if there is nothing to hear or read."
+        )
+    if len(text) > MAX_TEXT:
+        raise errors.BadLabel(f"The transcription is over {MAX_TEXT} characters.")
+    return text
+
+
+def parse_answer(conf: LabelingSettings, value: Any, item: dict[str, Any]) -> Any:
+    """The answer to ``item`` (a task's payload) in its stored shape, or a ``BadLabel``."""
+    if conf.task_type == "boxes":
+        return parse_boxes(conf, value, item)
+    if conf.task_type == "spans":
+        return parse_spans(conf, value, item)
+    if conf.task_type == "pairwise":
+        return parse_comparison(conf, value)
+    if conf.task_type == "text":
+        return parse_text(value)
+    raise errors.BadLabel(f"Unknown task type {conf.task_type!r}.")
+
+
+def answer_choice(conf: LabelingSettings, answer: Any) -> int | None:
+    """What ``Label.choice`` holds for a typed answer: a comparison's outcome code."""
+    return OUTCOMES.index(answer) if conf.task_type == "pairwise" else None
+
+
+def gold_correct(conf: LabelingSettings, answer: Any, gold: Any) -> bool:
+    """Whether an answer (stored shape) matches a gold one by the schema's rule: boxes one to
+    one at IoU >= ``iou_threshold`` with the right class; spans one to one, same class, at 90 %
+    character overlap; the same outcome; a transcription under ``max_cer``."""
+    if conf.task_type == "boxes":
+        return boxes_gold_correct(
+            [_box_tuple(conf, b) for b in answer],
+            [_box_tuple(conf, b) for b in gold],
+            iou_threshold=conf.iou_threshold,
+        )
+    if conf.task_type == "spans":
+        return spans_gold_correct(
+            [(s["start"], s["end"], conf.index(s["label"])) for s in answer],
+            [(s["start"], s["end"], conf.index(s["label"])) for s in gold],
+        )
+    if conf.task_type == "text":
+        return transcription_correct(str(answer), str(gold), max_cer=conf.max_cer)
+    return bool(answer == gold)
+
+
+def transcription_correct(answer: str, gold: str, *, max_cer: float) -> bool:
+    """``consensus.text.text_gold_correct`` for one pair, fast enough for the submit path:
+    the character error rate from a bit-parallel edit distance."""
+    if answer == gold:
+        return True
+    edits = char_edits(gold, answer)
+    rate = edits / len(gold) if gold else float(edits > 0)
+    return rate < max_cer
+
+
+def char_edits(a: str, b: str) -> int:
+    """Levenshtein distance between ``a`` and ``b`` by Myers' bit-parallel algorithm (in
+    Hyyrö's form for the global distance): one pass over ``b`` with ``len(a)``-bit integers,
+    so a few microseconds for a line and milliseconds for pages, where a row-by-row numpy
+    dynamic programme pays its call overhead per character."""
+    if not a:
+        return len(b)
+    if not b:
+        return len(a)
+    m = len(a)
+    mask = (1 << m) - 1
+    high = 1 << (m - 1)
+    peq: dict[str, int] = {}
+    for i, char in enumerate(a):
+        peq[char] = peq.get(char, 0) | (1 << i)
+    pv, mv, score = mask, 0, m
+    for char in b:
+        eq = peq.get(char, 0)
+        xv = eq | mv
+        xh = ((((eq & pv) + pv) & mask) ^ pv) | eq
+        ph = (mv | ~(xh | pv)) & mask
+        mh = pv & xh
+        if ph & high:
+            score += 1
+        elif mh & high:
+            score -= 1
+        ph = ((ph << 1) | 1) & mask
+        mh = (mh << 1) & mask
+        pv = (mh | ~(xv | ph)) & mask
+        mv = ph & xv
+    return score
+
+
+def _box_tuple(conf: LabelingSettings, box: dict[str, Any]) -> tuple[float, ...]:
+    return (box["x"], box["y"], box["w"], box["h"], conf.index(box["label"]))
