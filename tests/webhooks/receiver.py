@@ -38,7 +38,7 @@ Script = Callable[[Received, int], tuple[int, float]]
 class Receiver:
     port: int = 0
     secret: str = ""
-    script: Script = lambda received, seen: (200, 0.0)  # noqa: E731
+    script: Script = lambda received, seen: (200, 0.0)
     received: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -57,7 +57,7 @@ class Receiver:
 
 def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             headers = {name.lower(): value for name, value in self.headers.items()}
             try:
@@ -84,7 +84,7 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
                 pass  # the platform gave up waiting (its read timeout): nobody reads this
             received.answered_at = time.monotonic()
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             pass
 
     return Handler
