@@ -356,3 +356,22 @@ def chain_rows(s: dict[str, Any]) -> list[Row]:
             "",
         ),
     ]
+
+
+def replay_rows(s: dict[str, Any]) -> list[Row]:
+    pipeline = s["pipeline_per_s"]
+    what = f"{s['contributions']} contributions of {s['rows_per_contribution']} rows"
+    return [
+        (
+            f"release replay (datadao verify), {what}, one thread",
+            f"{_rng(s['replay_vs_pipeline'], 1)}× the pipeline's rate in one process",
+            f"{_rng(s['replay_per_s'], 0, '/s')} vs pipeline {pipeline['median']:.1f}/s",
+            "",
+        ),
+        (
+            f"release replay, {what}, {s['threads']} threads",
+            f"{_rng(s['replay_threaded_vs_pipeline'], 1)}× the pipeline's rate in one process",
+            f"{_rng(s['replay_threaded_per_s'], 0, '/s')}",
+            "",
+        ),
+    ]

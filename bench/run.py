@@ -50,6 +50,7 @@ from bench._rows import (
     ipfs_rows,
     load_rows,
     pipeline_rows,
+    replay_rows,
     rewards_rows,
     sealing_rows,
     synthetic_rows,
@@ -73,8 +74,8 @@ class Spec:
 
 
 # Quick timeouts: three to five times each benchmark's quick time on a 2-core machine (20, 20,
-# 30, 10, 45, 45, 45, 40 and 30 s: 285 s in all, under QUICK_BUDGET_S), so a slow or shared machine
-# still finishes and a hang costs minutes, not the whole run.
+# 30, 10, 45, 45, 45, 40, 30 and 15 s: 300 s in all, within QUICK_BUDGET_S), so a slow or
+# shared machine still finishes and a hang costs minutes, not the whole run.
 BENCHMARKS = [
     Spec("ipfs_cid", "CID vs sha256 vs js-ipfs", 60, 1800, ipfs_rows),
     Spec("labeling_consensus", "Dawid–Skene vs crowd-kit", 60, 1800, consensus_rows),
@@ -87,6 +88,7 @@ BENCHMARKS = [
     Spec("web", "web pages over HTTP (gunicorn)", 120, 3600, web_rows),
     Spec("load", "contributors and labelers at once (locust)", 90, 1200, load_rows),
     Spec("chain", "relay and chain reader vs eth_getLogs (Hardhat)", 90, 900, chain_rows),
+    Spec("replay", "release replay vs the pipeline that made it", 60, 1800, replay_rows),
 ]
 
 

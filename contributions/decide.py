@@ -14,9 +14,7 @@ from typing import Any
 
 from contributions.models import Contribution, Review, Status
 from contributions.novelty import Novelty
-
-# Bumped whenever validation or scoring changes, so old proofs stay attributable.
-VALIDATOR_VERSION = 1
+from contributions.validator import VALIDATOR_VERSION
 
 
 @dataclass

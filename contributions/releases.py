@@ -3,7 +3,10 @@
 The manifest's CID is the release's id: anyone holding the CID can fetch the manifest from
 any IPFS node, check it hashes to the CID, and from it fetch and check every contribution
 (each listed with its CID, SHA-256 and the validator's signed proof). The Release row is an
-index of what was published; the pinned bytes are the release.
+index of what was published; the pinned bytes are the release. The manifest also pins what a
+replay needs (the scoring policy, the validator's version and code digest, the validator
+set, the settled reward epochs and their inputs): ``datadao verify CID`` (``datadao_verify``)
+re-checks all of it from any IPFS node.
 
 What other apps publish next to the contributions (``contributions.extras``: synthetic sets)
 is listed under its own key, each entry flagged as what it is, never among the contributions;
@@ -17,21 +20,28 @@ import json
 from collections import defaultdict
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from contributions import extras, kinds, sealed
-from contributions.models import Contribution, Release, Status
+from contributions.models import Contribution, ContributionProof, Release, Status
+from contributions.validator import VALIDATOR_VERSION, code_digest
 from datadao import events
 from datadao.governed import ChangeKind, governance_guard
+from datadao.keys import load_signer
 from datadao.models import Dataset, DatasetStatus, User
+from datadao.schema import scoring_policy
 from datadao.services import audit_record
 from ipfs.services import content_add
+from rewards.models import Epoch, EpochStatus
 
 # Bumped when the manifest's shape changes, so readers can tell versions apart.
 # 2: the dataset names its DAO's dao_id and chain_id, which each proof is signed over.
-MANIFEST_FORMAT = 2
+# 3: what a replay needs (``datadao_verify``): the dataset's scoring policy, the validator's
+#    version and code digest, the validator set, each contribution's ``signed``, and the
+#    closed reward epochs that settled the dataset's credits with their pinned inputs.
+MANIFEST_FORMAT = 3
 
 
 def manifest_bytes(manifest: dict[str, Any]) -> bytes:
@@ -56,6 +66,8 @@ def _dataset_entry(dataset: Dataset) -> dict[str, Any]:
         "kind": dataset.kind,
         "license": dataset.license,
         "schema": dataset.schema,
+        # With its defaults filled in: a replay must not depend on this code's defaults.
+        "scoring": scoring_policy(dataset.scoring),
     }
 
 
@@ -76,6 +88,8 @@ def _contribution_entry(contribution: Contribution) -> dict[str, Any]:
             "score": contribution.score,
         },
         "validator_version": contribution.validator_version,
+        # Whether the contributor signed the file's SHA-256: authenticity and ownership follow.
+        "signed": contribution.signed,
         "proof": {"signature": proof.signature, "signer": proof.signer} if proof else None,
     }
 
@@ -102,6 +116,39 @@ def _pinned_entries(dataset: Dataset) -> list[dict[str, Any]]:
     return [_contribution_entry(c) for c in pinned.iterator(chunk_size=2000)]
 
 
+def _validators() -> list[str]:
+    """The addresses whose attestations this platform stands behind: the validator key's
+    today (a list, so a k-of-n set fits the same field). Without a configured key (a
+    platform that attests no more), the signers of the proofs it recorded."""
+    try:
+        return [load_signer("validator").address]
+    except ImproperlyConfigured:
+        return sorted(set(ContributionProof.objects.values_list("signer", flat=True)))
+
+
+def _epochs(dataset: Dataset) -> list[dict[str, Any]]:
+    """The closed reward epochs that settled any of the dataset's credits, each with its signed
+    root and the CIDs of its pinned inputs and tree dump (``rewards.epoch_inputs``)."""
+    epochs = (
+        Epoch.objects.filter(status=EpochStatus.CLOSED, entries__dataset_id=dataset.pk)
+        .distinct()
+        .order_by("number")
+    )
+    return [
+        {
+            "number": epoch.number,
+            "root": epoch.root,
+            "total": str(epoch.total),
+            "inputs_cid": epoch.inputs_cid or None,
+            "dump_cid": epoch.dump_cid,
+            "typed_data": epoch.root_typed_data,
+            "signature": epoch.root_signature,
+            "signer": epoch.signer,
+        }
+        for epoch in epochs
+    ]
+
+
 def _stored_manifest(dataset: Dataset, data: bytes) -> tuple[io.BytesIO, str]:
     """The manifest's bytes as they are pinned (sealed for a members-only dataset: its labels
     and scores are the dataset's too) and the wrapped key, if sealed."""
@@ -126,10 +173,12 @@ def release_publish(
     Guarantees: versions are 1, 2, 3… per dataset with no gap or duplicate, even under
     concurrent publishes (the dataset row is locked); the manifest lists every pinned
     contribution, ordered by id, and is pinned before the Release row exists; a double submit
-    creates nothing. "Nothing changed" means the same dataset description (name, license,
-    schema…), the same contribution entries and the same extras (``contributions.extras``:
-    a newly published synthetic set) as the latest release, so a license change is a new
-    release. Refuses (ValidationError) a draft dataset and one with nothing pinned.
+    creates nothing. "Nothing changed" means the same manifest but for its version and date:
+    the same dataset description (name, license, schema, scoring…), contribution entries,
+    extras (``contributions.extras``: a newly published synthetic set), validator and
+    validator set, and settled reward epochs as the latest release, so a license change or
+    a newly closed epoch is a new release. Refuses (ValidationError) a draft dataset and one
+    with nothing pinned.
     Authorization is the caller's: only the DAO's managers should reach this.
 
     Refused when the DAO reserves publishing for governance, unless ``proposal`` (a passed
@@ -165,27 +214,35 @@ def release_publish(
     published = {
         extra.name: extra.release_entries(dataset.pk, label) or None for extra in extras.extras()
     }
+    body: dict[str, Any] = {
+        "datadao_release": MANIFEST_FORMAT,
+        "dataset": described,
+        "contributions": entries,
+        "totals": _totals(entries),
+        "validator": {"version": VALIDATOR_VERSION, "code_sha256": code_digest()},
+        "validators": _validators(),
+        "epochs": _epochs(dataset),
+    }
+    if labels is not None:
+        # Settled labels with consensus, posterior and raw labels (gold answers left out).
+        body["labels"] = labels
+    body.update({name: listed for name, listed in published.items() if listed})
     if (
         latest is not None
-        and latest.manifest.get("dataset") == described
-        and latest.manifest.get("contributions") == entries
-        and latest.manifest.get("labels") == labels
-        and all(latest.manifest.get(name) == listed for name, listed in published.items())
+        and {
+            key: value
+            for key, value in latest.manifest.items()
+            if key not in ("version", "created_at")
+        }
+        == body
     ):
         return latest
     now = timezone.now()
     manifest = {
-        "datadao_release": MANIFEST_FORMAT,
-        "dataset": described,
+        **body,
         "version": version,
         "created_at": now.isoformat(timespec="seconds").replace("+00:00", "Z"),
-        "contributions": entries,
-        "totals": _totals(entries),
     }
-    if labels is not None:
-        # Settled labels with consensus, posterior and raw labels (gold answers left out).
-        manifest["labels"] = labels
-    manifest.update({name: listed for name, listed in published.items() if listed})
     # Pinned under the dataset lock: the version is part of the bytes, so it must be final.
     # A rollback after this leaves an unrecorded pin of a small file, which is harmless.
     stream, sealed_key = _stored_manifest(dataset, manifest_bytes(manifest))

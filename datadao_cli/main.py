@@ -3,6 +3,10 @@
     datadao contribute DATASET_ID FILE... --key-file KEY.json [--wait]
     datadao keystore new KEY.json [--password-file FILE]
     datadao keystore address KEY.json
+    datadao verify CID [--ipfs URL] [--rpc URL] [--json FILE]
+
+``verify`` is the release verifier (``datadao_verify``), loaded only when it runs: it needs
+the pure validation, scoring and settlement modules, which the rest of the client does not.
 
 The exit status is in ``EPILOG`` (``datadao --help`` shows it).
 """
@@ -11,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import importlib
 import json
 import os
 import sys
@@ -131,6 +136,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     address.add_argument("path", type=Path, metavar="FILE")
     address.set_defaults(run=_keystore_address)
+    # Listed for --help only: ``main`` hands ``verify …`` to the verifier's own parser.
+    commands.add_parser(
+        "verify",
+        help="replay a dataset release from IPFS alone (datadao verify --help)",
+        add_help=False,
+    )
     return parser
 
 
@@ -144,6 +155,9 @@ def _password_options(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["verify"]:
+        return _verify(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args, sys.stdout, sys.stderr))
@@ -251,3 +265,18 @@ def _keystore_address(args: argparse.Namespace, out: TextIO, err: TextIO) -> int
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def _verify(argv: list[str]) -> int:
+    # Imported by name, at use: the verifier's pure modules (validation, scoring, Merkle
+    # trees) are not part of the contributor's client, which must stay light and server-free.
+    try:
+        verifier = importlib.import_module("datadao_verify.cli")
+    except ImportError as exc:
+        print(
+            f"datadao verify: the release verifier is not installed here ({exc}); run "
+            "bin/datadao verify from a checkout with requirements.txt installed",
+            file=sys.stderr,
+        )
+        return EXIT_NOT_ATTEMPTED
+    return int(verifier.main(argv))

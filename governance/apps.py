@@ -22,3 +22,14 @@ class GovernanceConfig(AppConfig):
         )
         # A published proposal is readable by whoever may read the proposal.
         access.register("proposal:", selectors.may_read_proposal_pin)
+        # A person's export holds the proposals they made and the votes they cast.
+        from datadao import personal
+        from governance import personal_parts
+
+        personal.register(
+            personal.Part(
+                "governance",
+                personal_parts.files,
+                "the proposals you made and every vote you cast, as signed, with its power",
+            )
+        )

@@ -13,11 +13,40 @@ upstream.
 from __future__ import annotations
 
 import csv
+from collections import defaultdict
 from collections.abc import Iterable
 
 from rewards.ethtypes import checksum_address, uint256_decimal
 
 HEADER = ("address", "amount")
+
+# The reasons of royalty entries: revenue consumers paid, which no epoch budget scales.
+ROYALTY = "royalty"
+ROYALTY_TREASURY = "royalty_treasury"
+ROYALTY_REASONS = frozenset({ROYALTY, ROYALTY_TREASURY})
+
+
+def allocate(
+    entries: Iterable[tuple[str, int, str]], budget: int | None
+) -> tuple[dict[str, int], bool]:
+    """The one settlement rule of an epoch: sum the credits per address; above the budget,
+    scale every address's minted rewards pro rata (floored), so what the DAO mints never
+    exceeds the budget. Royalties (``ROYALTY_REASONS``) are added unscaled on top: the budget
+    bounds what the DAO mints, not revenue consumers already paid. Integers only, so anyone
+    replaying an epoch's published inputs gets the same allocations.
+
+    ``entries``: (address, amount, reason). Returns the sums and whether the budget scaled them.
+    """
+    minted: dict[str, int] = defaultdict(int)
+    paid: dict[str, int] = defaultdict(int)
+    for address, amount, reason in entries:
+        (paid if reason in ROYALTY_REASONS else minted)[address] += amount
+    total = sum(minted.values())
+    scaled = budget is not None and total > budget
+    sums = {a: v * budget // total for a, v in minted.items()} if scaled else dict(minted)
+    for address, amount in paid.items():
+        sums[address] = sums.get(address, 0) + amount
+    return sums, scaled
 
 
 class AllocationError(ValueError):

@@ -14,6 +14,11 @@ from django.db import models
 from django.utils import timezone
 
 from datadao.models import ADDRESS_REGEX, DAO, Dataset, User, validate_checksum_address
+from rewards.allocations import (  # noqa: F401 (the models' names for them)
+    ROYALTY,
+    ROYALTY_REASONS,
+    ROYALTY_TREASURY,
+)
 
 
 def Uint256Field(**kwargs: object) -> models.DecimalField:
@@ -69,6 +74,8 @@ class Epoch(models.Model):
     budget_scaled = models.BooleanField(default=False)
     dump = models.JSONField(null=True, blank=True, help_text="OpenZeppelin standard-v1 tree dump")
     dump_cid = models.CharField(max_length=128, blank=True)
+    # The credits, budget and domain the root was computed from (``rewards.epoch_inputs``).
+    inputs_cid = models.CharField(max_length=128, blank=True)
     root_typed_data = models.JSONField(null=True, blank=True)
     root_signature = models.CharField(max_length=132, blank=True)
     signer = models.CharField(max_length=42, blank=True)
@@ -168,10 +175,8 @@ class Voucher(models.Model):
         return f"voucher {self.nonce} for {self.contributor}"
 
 
-# The reasons of royalty entries: revenue consumers paid, which no epoch budget scales.
-ROYALTY = "royalty"
-ROYALTY_TREASURY = "royalty_treasury"
-ROYALTY_REASONS = frozenset({ROYALTY, ROYALTY_TREASURY})
+# The reasons of royalty entries (revenue consumers paid, which no epoch budget scales) are
+# defined with the settlement rule that treats them apart (``rewards.allocations``).
 
 
 class RoyaltyPolicy(models.Model):

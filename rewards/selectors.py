@@ -273,3 +273,31 @@ def dao_settlement(*, dao: DAO) -> DaoSettlement:
         balance=int(cursor.token_balance) if cursor and cursor.token_balance is not None else None,
         balance_block=cursor.balance_block if cursor else None,
     )
+
+
+def voucher_states(vouchers: list[Any]) -> dict[int, ClaimState]:
+    """Per voucher id: ``paid`` once the chain reader holds its final ``VoucherRedeemed``
+    (matched on the DAO's contract, contributor and nonce), ``pending`` before, else
+    ``unclaimed``."""
+    from rewards.models import ChainEvent
+
+    with_contract = [v for v in vouchers if v.dao.reward_contract_address]
+    if not with_contract:
+        return {v.pk: ClaimState(UNCLAIMED) for v in vouchers}
+    seen: dict[tuple[int, str, str], tuple[bool, str]] = {}
+    rows = ChainEvent.objects.filter(
+        dao_id__in={v.dao_id for v in with_contract}, name="VoucherRedeemed"
+    ).values_list("dao_id", "address", "account", "args", "confirmed", "tx_hash")
+    contract_of = {v.dao_id: v.dao.reward_contract_address.lower() for v in with_contract}
+    for dao_id, address, account, args, confirmed, tx_hash in rows:
+        if address == contract_of.get(dao_id):
+            seen[(dao_id, account.lower(), str(args.get("nonce")))] = (confirmed, tx_hash)
+    states = {}
+    for v in vouchers:
+        found = seen.get((v.dao_id, v.contributor.lower(), str(int(v.nonce))))
+        states[v.pk] = (
+            ClaimState(UNCLAIMED)
+            if found is None
+            else ClaimState(PAID if found[0] else PENDING, found[1], True)
+        )
+    return states

@@ -24,6 +24,8 @@ from datadao.errors import ApplicationError
 from datadao.keys import load_signer
 from datadao.models import DAO, User
 from datadao.services import audit_record
+from rewards import epoch_inputs
+from rewards.allocations import allocate
 from rewards.amounts import reward_amount
 from rewards.models import (
     ROYALTY_REASONS,
@@ -194,20 +196,9 @@ def epoch_current(*, dao: DAO) -> Epoch:
 def _allocations(
     entries: list[tuple[str, int, str]], budget: int | None
 ) -> tuple[dict[str, int], bool]:
-    """Sum per address; above the budget, scale every address's minted rewards pro rata
-    (floored), so what the DAO mints never exceeds the budget. Royalties (``ROYALTY_REASONS``)
-    are added unscaled on top: the budget bounds what the DAO mints, not revenue consumers
-    already paid. Deterministic: integers only. ``entries``: (address, amount, reason)."""
-    minted: dict[str, int] = defaultdict(int)
-    paid: dict[str, int] = defaultdict(int)
-    for address, amount, reason in entries:
-        (paid if reason in ROYALTY_REASONS else minted)[address] += amount
-    total = sum(minted.values())
-    scaled = budget is not None and total > budget
-    sums = {a: v * budget // total for a, v in minted.items()} if scaled else dict(minted)
-    for address, amount in paid.items():
-        sums[address] = sums.get(address, 0) + amount
-    return sums, scaled
+    """The settlement rule (``rewards.allocations.allocate``). ``entries``: (address, amount,
+    reason)."""
+    return allocate(entries, budget)
 
 
 def epoch_simulate(*, dao: DAO) -> dict[str, int]:
@@ -362,10 +353,14 @@ def epoch_close(
     if not entry_ids:
         raise RewardsError(f"Epoch {epoch.number} has no reward entries to settle yet.")
     RewardEntry.objects.filter(pk__in=entry_ids).update(epoch=epoch)
-    rows = RewardEntry.objects.filter(pk__in=entry_ids).values_list(
-        "account__address", "amount", "reason"
-    )
-    plan = _plan([(a, _int(v), r) for a, v, r in rows], _dao_budget(dao))
+    credits = [
+        (address, _int(amount), reason, f"{source_type}:{source_id}")
+        for address, amount, reason, source_type, source_id in RewardEntry.objects.filter(
+            pk__in=entry_ids
+        ).values_list("account__address", "amount", "reason", "source_type", "source_id")
+    ]
+    budget = _dao_budget(dao)
+    plan = _plan([(a, v, r) for a, v, r, _ in credits], budget)
     if plan.tree is None:
         raise RewardsError(f"Epoch {epoch.number} allocates nothing (every amount is zero).")
     if expected_root is not None and plan.root != expected_root:
@@ -387,6 +382,21 @@ def epoch_close(
     pin = content_add(
         stream=io.BytesIO(canonical),
         label=f"epoch:{dao.slug}:{epoch.number}",
+        content_type="application/json",
+        replication=dao.replication_factor,
+    )
+    # What the root was computed from, for anyone to replay it (``rewards.epoch_inputs``).
+    inputs = epoch_inputs.inputs_document(
+        dao_id=dao.onchain_id,
+        chain_id=dao.chain_id,
+        epoch=epoch.number,
+        verifying_contract=payload["domain"]["verifyingContract"],
+        budget=budget,
+        credits=credits,
+    )
+    inputs_pin = content_add(
+        stream=io.BytesIO(epoch_inputs.inputs_bytes(inputs)),
+        label=f"epoch:{dao.slug}:{epoch.number}:inputs",
         content_type="application/json",
         replication=dao.replication_factor,
     )
@@ -412,6 +422,7 @@ def epoch_close(
     epoch.budget_scaled = scaled
     epoch.dump = dump
     epoch.dump_cid = pin.cid
+    epoch.inputs_cid = inputs_pin.cid
     epoch.root_typed_data = payload
     epoch.root_signature = sign_typed_data(payload, signer)
     epoch.signer = signer.address

@@ -15,7 +15,13 @@ from eth_utils import keccak
 from datadao.http import json_error
 from datadao.models import MANAGER_ROLES, Membership
 from rewards.models import Allocation, Voucher
-from rewards.selectors import RoyaltyCredit, claim_states, rewards_accrued, royalty_credits
+from rewards.selectors import (
+    RoyaltyCredit,
+    claim_states,
+    rewards_accrued,
+    royalty_credits,
+    voucher_states,
+)
 from rewards.units import format_amount, format_units
 
 
@@ -149,9 +155,11 @@ def my_rewards(request: HttpRequest) -> HttpResponse:
         (a, json.dumps(allocation_claim(a), indent=1), states.get(a.pk), claim_call_data(a))
         for a in allocations
     ]
+    vouchers = list(vouchers)
+    redeemed = voucher_states(vouchers)
     context = {
         "rows": rows,
-        "vouchers": vouchers,
+        "vouchers": [(v, redeemed[v.pk]) for v in vouchers],
         "accrued": rewards_accrued(account=request.user),
         "royalties": royalty_credits(account=request.user),
     }

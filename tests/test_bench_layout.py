@@ -26,6 +26,7 @@ COMMANDS = {
     "bench.web": ["--quick", "--keep", "--json", "--markdown"],
     "bench.load": ["--quick", "--keep", "--json", "--markdown"],
     "bench.chain": ["--quick", "--events", "--keep", "--json"],
+    "bench.replay": ["--quick", "--contributions", "--keep", "--json"],
 }
 
 

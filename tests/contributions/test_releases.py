@@ -29,6 +29,7 @@ from contributions.models import Contribution, ContributionProof, Release, Statu
 from contributions.releases import manifest_bytes, release_publish
 from datadao import blobs
 from datadao.models import AuditEvent, DatasetStatus, Membership, Role, User
+from datadao.schema import scoring_policy
 from datadao.services import dataset_set_status, dataset_update
 from ipfs.backends.kubo import KuboBackend
 from ipfs.models import Pin
@@ -139,7 +140,7 @@ def test_manifest_lists_every_pinned_contribution_and_its_cid_is_the_manifest(
     release = release_publish(dataset=table, actor=creator)
 
     manifest = release.manifest
-    assert manifest["datadao_release"] == 2 and manifest["version"] == release.version == 1
+    assert manifest["datadao_release"] == 3 and manifest["version"] == release.version == 1
     assert manifest["dataset"] == {
         "id": table.pk,
         "dao": table.dao.slug,
@@ -150,6 +151,7 @@ def test_manifest_lists_every_pinned_contribution_and_its_cid_is_the_manifest(
         "kind": "tabular",
         "license": "CC-BY-4.0",
         "schema": SCHEMA,
+        "scoring": scoring_policy(table.scoring),
     }
     assert [entry["id"] for entry in manifest["contributions"]] == [first.pk, second.pk]
     entry = manifest["contributions"][0]
@@ -169,6 +171,7 @@ def test_manifest_lists_every_pinned_contribution_and_its_cid_is_the_manifest(
             "score": first.score,
         },
         "validator_version": first.validator_version,
+        "signed": False,
         "proof": {"signature": proof.signature, "signer": proof.signer},
     }
     # The manifest alone rebuilds each proof's signed payload, bound to this DAO and chain.

@@ -545,3 +545,38 @@ def test_the_readers_decoder_agrees_with_web3s(chain: ChainNode) -> None:
             k: "0x" + v.hex() if isinstance(v, bytes) else v for k, v in web3s["args"].items()
         }
         assert mine.args == expected
+
+
+def test_a_redeemed_voucher_shows_paid(chain: ChainNode, client: Any) -> None:
+    from rewards.selectors import voucher_states
+
+    dao, _ = _deployed_dao(chain)
+    holder = CLAIMERS[1]
+    user = User.objects.filter(address=holder.address).first() or UserFactory(
+        address=holder.address
+    )
+    w3 = chain.web3()
+    deadline = int(w3.eth.get_block("latest")["timestamp"]) + 3600
+    voucher = services.voucher_issue(
+        dao=dao, contributor=holder.address, amount=7 * 10**18, deadline=deadline,
+        dataset_id="0x" + "12" * 32, actor=None,
+    )  # fmt: skip
+    assert voucher_states([voucher])[voucher.pk].state == UNCLAIMED
+    message = voucher.typed_data["message"]
+    claim = (
+        bytes.fromhex(message["daoId"][2:]), message["contributor"], int(message["amount"]),
+        int(message["nonce"]), int(message["deadline"]), bytes.fromhex(message["datasetId"][2:]),
+    )  # fmt: skip
+    contract = w3.eth.contract(dao.reward_contract_address, abi=artifact.contract()["abi"])
+    data = contract.functions.claimVoucher(
+        claim, bytes.fromhex(voucher.signature[2:])
+    )._encode_transaction_data()
+    _send(w3, holder, {"to": dao.reward_contract_address, "data": data})
+    watch.watch_dao(dao_id=dao.pk)
+    assert voucher_states([voucher])[voucher.pk].state == PENDING
+    chain.mine(CONFIRMATIONS)
+    watch.watch_dao(dao_id=dao.pk)
+    assert voucher_states([voucher])[voucher.pk].state == PAID
+    client.force_login(user)
+    page = client.get("/me/rewards").content.decode()
+    assert page.count('data-state="paid"') == 1

@@ -1,0 +1,150 @@
+"""``datadao verify CID``: re-check a release from IPFS alone, trusting nothing of the platform.
+
+Also ``python -m datadao_verify`` and, for operators, ``python manage.py verify_release``.
+Prints one line per discrepancy and a summary; the exit status is in ``EPILOG``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TextIO
+
+from datadao_verify.fetch import source_for
+from datadao_verify.replay import Options, Unverifiable, verify_release
+from datadao_verify.report import Report
+
+EXIT_CLEAN, EXIT_DISCREPANCIES, EXIT_UNVERIFIABLE = 0, 1, 2
+EPILOG = """\
+exit status:
+  0  the release replays clean
+  1  at least one discrepancy (each printed on its own line)
+  2  nothing could be checked: bad arguments, an unreachable node, a CID that is not a
+     release, a sealed (members-only) manifest
+
+environment: DATADAO_IPFS (--ipfs)
+"""
+
+
+def default_store() -> str:
+    """``$DATADAO_IPFS``, else this checkout's embedded store (``$DATA_DIR/ipfs``)."""
+    return os.environ.get("DATADAO_IPFS") or str(Path(os.environ.get("DATA_DIR", "data")) / "ipfs")
+
+
+def add_arguments(parser: argparse.ArgumentParser, *, default_ipfs: str | None = None) -> None:
+    parser.add_argument("cid", metavar="CID", help="the release's CID (its manifest)")
+    parser.add_argument(
+        "--ipfs",
+        default=default_ipfs,
+        metavar="URL",
+        help="where to fetch by CID: an IPFS node's RPC API (http://127.0.0.1:5001), a "
+        "gateway (https://host/ipfs/) or an embedded store folder (default: "
+        + ("this platform's store" if default_ipfs is None else "$DATADAO_IPFS, else ./data/ipfs")
+        + ")",
+    )
+    parser.add_argument(
+        "--rpc",
+        metavar="URL",
+        help="an Ethereum JSON-RPC endpoint: also compare each epoch's root with the one "
+        "set on chain",
+    )
+    parser.add_argument("--json", type=Path, metavar="FILE", help="write the report as JSON")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=min(8, os.cpu_count() or 1),
+        help="contributions checked at once (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=30.0, help="seconds to wait for one block (default 30)"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="datadao verify",
+        description="Replay a dataset release from IPFS alone: check the manifest, every "
+        "contribution's bytes against its CID, re-run validation and scoring with the "
+        "recorded validator version, recover every attestation's signer against the DAO's "
+        "validator set, and recompute each reward epoch's Merkle root. Needs no database "
+        "and no account on the platform.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="example:\n  datadao verify bafkrei… --ipfs http://127.0.0.1:5001 --json "
+        "report.json\n\n" + EPILOG,
+    )
+    add_arguments(parser, default_ipfs=default_store())
+    return parser
+
+
+def run(
+    *,
+    cid: str,
+    ipfs: str,
+    rpc: str | None,
+    json_path: Path | None,
+    jobs: int,
+    timeout: float,
+    out: TextIO,
+    err: TextIO,
+) -> int:
+    """Verify and print; the exit status. Shared by the console script and manage.py."""
+    try:
+        source = source_for(ipfs, timeout=timeout)
+    except ValueError as exc:
+        print(f"datadao verify: {exc}", file=err)
+        return EXIT_UNVERIFIABLE
+    progress: Callable[[int, int], None] | None = None
+    if err.isatty():
+
+        def progress(done: int, total: int) -> None:
+            print(f"\r\033[Kchecked {done}/{total} contributions", end="", file=err, flush=True)
+
+    try:
+        report = verify_release(cid, source, Options(rpc=rpc, jobs=jobs, progress=progress))
+    except Unverifiable as exc:
+        print(f"datadao verify: {exc}", file=err)
+        if json_path is not None:
+            json_path.write_text(
+                json.dumps(
+                    {"cid": cid, "source": ipfs, "verdict": "unverifiable", "error": str(exc)}
+                )
+            )
+        return EXIT_UNVERIFIABLE
+    if progress is not None:
+        print("\r\033[K", end="", file=err, flush=True)
+    print_report(report, out)
+    if json_path is not None:
+        data = report.to_dict()
+        data["verdict"] = "clean" if report.clean else "discrepancies"
+        json_path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    return EXIT_CLEAN if report.clean else EXIT_DISCREPANCIES
+
+
+def print_report(report: Report, out: TextIO) -> None:
+    for finding in report.discrepancies:
+        print(f"DISCREPANCY {finding.line()}", file=out)
+    for finding in report.notes:
+        print(f"note {finding.line()}", file=out)
+    print(report.summary(), file=out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return run(
+            cid=args.cid,
+            ipfs=args.ipfs,
+            rpc=args.rpc,
+            json_path=args.json,
+            jobs=args.jobs,
+            timeout=args.timeout,
+            out=sys.stdout,
+            err=sys.stderr,
+        )
+    except KeyboardInterrupt:
+        print("datadao verify: interrupted", file=sys.stderr)
+        return 130

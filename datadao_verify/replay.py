@@ -1,0 +1,543 @@
+"""Replay a release from IPFS alone: the verifier's core, shared by ``datadao verify`` and
+``python manage.py verify_release``.
+
+Everything is read by CID from the given source and checked against the CID; nothing comes
+from this platform's database or settings. The checks, each reported as a discrepancy when
+it fails:
+
+* the manifest: it hashes to the release CID, is canonical JSON of a known format, its totals
+  add up and its entries are well formed;
+* each contribution's content: its bytes hash to its CID, and their SHA-256 and size are the
+  ones listed (and signed);
+* each contribution's scores: validation and scoring re-run on the bytes with the recorded
+  validator version (``contributions.validator``), the dataset's schema and scoring policy,
+  and compared with the attested ones;
+* each attestation: the EIP-712 ``ContributionProof`` rebuilt from the manifest recovers to
+  the listed signer, who is in the DAO's validator set;
+* each reward epoch that settled the dataset's credits: the allocations and the OpenZeppelin
+  Merkle root replayed from the epoch's pinned inputs equal the signed ``EpochRoot`` (whose
+  signature recovers to the listed signer), the pinned dump, and with an RPC endpoint the
+  root set on chain.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from contributions.attestation import ProofFields, recover, typed_data
+from contributions.validator import VALIDATOR_VERSION, code_digest, replay
+from datadao_verify import chain
+from datadao_verify.fetch import (
+    BlockSource,
+    IpfsCorrupt,
+    IpfsNotFound,
+    IpfsUnavailable,
+    fetch_bytes,
+    fetch_to,
+)
+from datadao_verify.report import Report
+from ipfs.cid import Cid
+from rewards.eip712 import recover_typed_data
+from rewards.epoch_inputs import settle
+from rewards.ethtypes import checksum_address
+
+# The release manifest formats this verifier reads (``contributions.releases``); the checks a
+# replay needs (scoring policy, validator set, ``signed``, epochs) came with format 3.
+REPLAY_FORMAT = 3
+# The first bytes of a sealed (encrypted at rest) file: ``datadao.sealing.stream.MAGIC``.
+SEALED_MAGIC = b"DDSEAL"
+SCORE_PARTS = ("authenticity", "ownership", "quality", "score")
+CONTRIBUTION_SOURCE = "contributions.contribution:"
+
+
+class Unverifiable(Exception):
+    """Nothing can be checked: the release CID is not valid, its manifest cannot be fetched,
+    or it is not a release manifest. Not a discrepancy: the verifier has no verdict."""
+
+
+def canonical(manifest: Any) -> bytes:
+    """A release manifest's canonical bytes (``contributions.releases.manifest_bytes``)."""
+    return json.dumps(manifest, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
+        "utf-8"
+    )
+
+
+@dataclass
+class Options:
+    rpc: str | None = None
+    jobs: int = field(default_factory=lambda: min(8, os.cpu_count() or 1))
+    workdir: Path | None = None
+    # Called with (done, total) as contributions finish, for a progress line.
+    progress: Callable[[int, int], None] | None = None
+
+
+def verify_release(cid: str, source: BlockSource, options: Options | None = None) -> Report:
+    """Replay the release ``cid`` from ``source``. Raises Unverifiable when there is nothing
+    to check; every problem found in what was fetched is in the report."""
+    options = options or Options()
+    started = time.perf_counter()
+    report = Report(cid=cid, source=source.name)
+    manifest = _manifest(cid, source, report)
+    dataset = manifest["dataset"]
+    entries = manifest["contributions"]
+    report.contributions = len(entries)
+    validators = {_address(v) for v in manifest.get("validators") or []}
+    if "validators" not in manifest:
+        report.note("manifest", "signature", "no validator set published: signers not checked")
+    with tempfile.TemporaryDirectory(prefix="datadao-verify-", dir=options.workdir) as work:
+        check = _ContributionCheck(
+            manifest=manifest, source=source, validators=validators, workdir=Path(work)
+        )
+        done = 0
+        with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
+            for outcome in pool.map(check, entries):
+                done += 1
+                outcome.apply(report)
+                if options.progress is not None:
+                    options.progress(done, len(entries))
+    contributors = {
+        int(e["id"]): _address(e["contributor"]) for e in entries if isinstance(e, dict)
+    }
+    for epoch in manifest.get("epochs") or []:
+        _epoch(epoch, dataset, contributors, source, options.rpc, report)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+# --- the manifest ---------------------------------------------------------------------------
+
+
+def _manifest(cid: str, source: BlockSource, report: Report) -> dict[str, Any]:
+    try:
+        Cid.parse(cid)
+    except ValueError as exc:
+        raise Unverifiable(f"{cid!r} is not a CID: {exc}") from None
+    try:
+        data = fetch_bytes(cid, source, limit=1 << 31)
+    except IpfsCorrupt as exc:
+        raise Unverifiable(f"the manifest cannot be read as served: {exc}") from None
+    except (IpfsNotFound, IpfsUnavailable) as exc:
+        raise Unverifiable(f"the manifest cannot be fetched: {exc}") from None
+    if data.startswith(SEALED_MAGIC):
+        raise Unverifiable(
+            "the manifest is sealed (a members-only dataset): content not checked: sealed; "
+            "its proofs and roots are inside it"
+        )
+    try:
+        manifest = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise Unverifiable(f"{cid} is not a release manifest: not JSON ({exc})") from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("datadao_release"), int):
+        raise Unverifiable(f"{cid} is not a release manifest: no datadao_release format")
+    report.version = manifest.get("version")
+    if not isinstance(manifest.get("dataset"), dict) or not isinstance(
+        manifest.get("contributions"), list
+    ):
+        raise Unverifiable(f"{cid} is not a release manifest: no dataset or contributions")
+    dataset = manifest["dataset"]
+    report.dataset = {k: dataset.get(k) for k in ("dao", "slug", "id", "kind", "dao_id")}
+    if canonical(manifest) != data:
+        report.discrepancy("manifest", "manifest", "not in canonical form (sorted keys, compact)")
+    if manifest["datadao_release"] < REPLAY_FORMAT:
+        report.note(
+            "manifest",
+            "manifest",
+            f"format {manifest['datadao_release']} publishes no scoring policy, validator set "
+            "or epochs: only contents and attestations are checked",
+        )
+    _totals(manifest, report)
+    validator = manifest.get("validator") or {}
+    if validator.get("version") == VALIDATOR_VERSION and validator.get("code_sha256") not in (
+        None,
+        code_digest(),
+    ):
+        report.note(
+            "manifest",
+            "replay",
+            f"the release's validator {VALIDATOR_VERSION} code digest "
+            f"{validator['code_sha256'][:12]}… differs from this verifier's "
+            f"{code_digest()[:12]}…: scores are replayed with this verifier's code",
+        )
+    return manifest
+
+
+def _totals(manifest: dict[str, Any], report: Report) -> None:
+    entries = manifest["contributions"]
+    ids = [e.get("id") for e in entries if isinstance(e, dict)]
+    if len(ids) != len(entries) or ids != sorted(set(ids)):
+        report.discrepancy("manifest", "manifest", "contributions are not listed once each, by id")
+    totals = manifest.get("totals") or {}
+    try:
+        count = len(entries)
+        size = sum(int(e["size"]) for e in entries)
+    except (KeyError, TypeError, ValueError):
+        report.discrepancy("manifest", "manifest", "a contribution has no size")
+        return
+    if totals.get("contributions") != count or totals.get("bytes") != size:
+        report.discrepancy(
+            "manifest",
+            "manifest",
+            f"totals say {totals.get('contributions')} contributions, {totals.get('bytes')} "
+            f"bytes; the entries add up to {count}, {size}",
+        )
+
+
+# --- each contribution ----------------------------------------------------------------------
+
+
+@dataclass
+class _Outcome:
+    """One contribution's findings, applied to the report in manifest order."""
+
+    discrepancies: list[tuple[str, str, str]] = field(default_factory=list)
+    notes: list[tuple[str, str, str]] = field(default_factory=list)
+    content_checked: bool = False
+    replayed: bool = False
+    signature_checked: bool = False
+
+    def apply(self, report: Report) -> None:
+        for finding in self.discrepancies:
+            report.discrepancy(*finding)
+        for finding in self.notes:
+            report.note(*finding)
+        report.content_checked += self.content_checked
+        report.replayed += self.replayed
+        report.signatures_checked += self.signature_checked
+
+
+class _ContributionCheck:
+    def __init__(
+        self,
+        *,
+        manifest: dict[str, Any],
+        source: BlockSource,
+        validators: set[str],
+        workdir: Path,
+    ) -> None:
+        self.dataset = manifest["dataset"]
+        self.replayable = manifest["datadao_release"] >= REPLAY_FORMAT
+        self.source = source
+        self.validators = validators
+        self.has_validators = "validators" in manifest
+        self.workdir = workdir
+
+    def __call__(self, entry: Any) -> _Outcome:
+        outcome = _Outcome()
+        subject = f"contribution #{entry.get('id')}" if isinstance(entry, dict) else "contribution"
+        try:
+            self._attestation(entry, subject, outcome)
+            self._content(entry, subject, outcome)
+        except (KeyError, TypeError, ValueError) as exc:
+            outcome.discrepancies.append((subject, "manifest", f"malformed entry: {exc!r}"))
+        return outcome
+
+    def _attestation(self, entry: dict[str, Any], subject: str, outcome: _Outcome) -> None:
+        proof = entry.get("proof")
+        if not proof:
+            outcome.discrepancies.append((subject, "signature", "no attestation"))
+            return
+        scores = entry["scores"]
+        try:
+            fields = ProofFields(
+                dao_id=self.dataset["dao_id"],
+                dataset_pk=int(self.dataset["id"]),
+                contributor=entry["contributor"],
+                cid=entry["cid"],
+                sha256=entry["sha256"],
+                score=int(scores["score"]),
+                quality=int(scores["quality"]),
+                uniqueness=int(scores["uniqueness"]),
+                validator_version=int(entry["validator_version"]),
+            )
+            signer = recover(
+                typed_data(fields, chain_id=int(self.dataset["chain_id"])), proof["signature"]
+            )
+        except Exception as exc:  # eth-account raises a variety on a malformed signature
+            outcome.discrepancies.append(
+                (subject, "signature", f"the attestation cannot be checked: {exc}")
+            )
+            return
+        outcome.signature_checked = True
+        if signer != _address(proof.get("signer", "")):
+            outcome.discrepancies.append(
+                (
+                    subject,
+                    "signature",
+                    f"the attestation's signature recovers to {signer}, not to the listed "
+                    f"signer {proof.get('signer')}",
+                )
+            )
+        elif self.has_validators and signer not in self.validators:
+            outcome.discrepancies.append(
+                (subject, "signature", f"signer {signer} is not in the DAO's validator set")
+            )
+
+    def _content(self, entry: dict[str, Any], subject: str, outcome: _Outcome) -> None:
+        path = self.workdir / f"c{entry['id']}"
+        try:
+            with path.open("wb") as out:
+                fetched = fetch_to(entry["cid"], self.source, out)
+        except IpfsCorrupt as exc:
+            outcome.discrepancies.append((subject, "content", f"content of {entry['cid']}: {exc}"))
+            return
+        except (IpfsNotFound, IpfsUnavailable) as exc:
+            outcome.discrepancies.append(
+                (subject, "content", f"content of {entry['cid']} cannot be fetched: {exc}")
+            )
+            return
+        try:
+            if fetched.head.startswith(SEALED_MAGIC):
+                # The CID addresses the sealed bytes; the signed SHA-256 is the plaintext's.
+                outcome.notes.append((subject, "content", "content not checked: sealed"))
+                return
+            outcome.content_checked = True
+            if fetched.sha256 != entry["sha256"]:
+                outcome.discrepancies.append(
+                    (
+                        subject,
+                        "content",
+                        f"the bytes of {entry['cid']} have SHA-256 {fetched.sha256}, not the "
+                        f"attested {entry['sha256']}",
+                    )
+                )
+                return
+            if fetched.size != int(entry["size"]):
+                outcome.discrepancies.append(
+                    (subject, "content", f"{fetched.size} bytes, not the listed {entry['size']}")
+                )
+            self._replay(entry, subject, path, outcome)
+        finally:
+            path.unlink(missing_ok=True)
+
+    def _replay(self, entry: dict[str, Any], subject: str, path: Path, outcome: _Outcome) -> None:
+        if not self.replayable:
+            return
+        version = entry.get("validator_version")
+        if version != VALIDATOR_VERSION:
+            outcome.notes.append(
+                (
+                    subject,
+                    "replay",
+                    f"scored by validator {version}; this verifier runs {VALIDATOR_VERSION}: "
+                    "not replayed",
+                )
+            )
+            return
+        replayed = replay(
+            path,
+            kind=self.dataset["kind"],
+            schema=self.dataset["schema"],
+            scoring_policy_=self.dataset.get("scoring"),
+            signed=bool(entry.get("signed")),
+        )
+        outcome.replayed = True
+        if not replayed.accepted:
+            outcome.discrepancies.append(
+                (subject, "replay", "no longer validates: " + "; ".join(replayed.reasons))
+            )
+            return
+        if (replayed.media_type or "") != (entry.get("media_type") or ""):
+            outcome.discrepancies.append(
+                (
+                    subject,
+                    "replay",
+                    f"validates as {replayed.media_type}, not the listed {entry.get('media_type')}",
+                )
+            )
+        attested = entry["scores"]
+        for part in SCORE_PARTS:
+            if attested.get(part) != replayed.scores[part]:
+                outcome.discrepancies.append(
+                    (
+                        subject,
+                        "replay",
+                        f"{part}: attested {attested.get(part)}, replayed {replayed.scores[part]}",
+                    )
+                )
+        uniqueness = attested.get("uniqueness")
+        if not isinstance(uniqueness, int) or not 0 <= uniqueness <= 10_000:
+            outcome.discrepancies.append(
+                (subject, "replay", f"uniqueness {uniqueness!r} is not basis points")
+            )
+
+
+# --- reward epochs --------------------------------------------------------------------------
+
+
+def _epoch(
+    epoch: dict[str, Any],
+    dataset: dict[str, Any],
+    contributors: dict[int, str],
+    source: BlockSource,
+    rpc: str | None,
+    report: Report,
+) -> None:
+    subject = f"epoch {epoch.get('number')}"
+    try:
+        _epoch_checked(epoch, subject, dataset, contributors, source, rpc, report)
+    except (KeyError, TypeError, ValueError) as exc:
+        report.discrepancy(subject, "epoch", f"malformed: {exc!r}")
+
+
+def _epoch_checked(
+    epoch: dict[str, Any],
+    subject: str,
+    dataset: dict[str, Any],
+    contributors: dict[int, str],
+    source: BlockSource,
+    rpc: str | None,
+    report: Report,
+) -> None:
+    report.epochs_checked += 1
+    payload = epoch["typed_data"]
+    message = payload["message"]
+    signed_root = message["root"]
+    try:
+        signer = recover_typed_data(payload, epoch["signature"])
+    except ValueError as exc:
+        report.discrepancy(subject, "signature", f"the EpochRoot signature does not check: {exc}")
+    else:
+        if signer != _address(epoch["signer"]):
+            report.discrepancy(
+                subject,
+                "signature",
+                f"the EpochRoot signature recovers to {signer}, not to the listed signer "
+                f"{epoch['signer']}",
+            )
+    expected = {
+        "daoId": dataset["dao_id"],
+        "epoch": str(epoch["number"]),
+        "root": epoch["root"],
+        "total": epoch["total"],
+    }
+    for key, value in expected.items():
+        if str(message.get(key)).lower() != str(value).lower():
+            report.discrepancy(
+                subject, "epoch", f"the signed EpochRoot's {key} is {message.get(key)}, not {value}"
+            )
+    if int(payload["domain"]["chainId"]) != int(dataset["chain_id"]):
+        report.discrepancy(subject, "epoch", "the EpochRoot is signed for another chain")
+    if not epoch.get("inputs_cid"):
+        report.note(subject, "epoch", "its inputs were not published: root not replayed")
+    else:
+        _epoch_inputs(epoch, subject, signed_root, payload, contributors, source, report)
+    if epoch.get("dump_cid"):
+        _epoch_dump(epoch, subject, signed_root, source, report)
+    if rpc:
+        _epoch_on_chain(epoch, subject, signed_root, payload, rpc, report)
+
+
+def _fetch_json(cid: str, source: BlockSource) -> Any:
+    return json.loads(fetch_bytes(cid, source, limit=1 << 31))
+
+
+def _epoch_inputs(
+    epoch: dict[str, Any],
+    subject: str,
+    signed_root: str,
+    payload: dict[str, Any],
+    contributors: dict[int, str],
+    source: BlockSource,
+    report: Report,
+) -> None:
+    try:
+        inputs = _fetch_json(epoch["inputs_cid"], source)
+    except (IpfsCorrupt, IpfsNotFound, IpfsUnavailable, ValueError) as exc:
+        report.discrepancy(subject, "epoch", f"inputs {epoch['inputs_cid']}: {exc}")
+        return
+    for key, value in (
+        ("epoch", int(epoch["number"])),
+        ("dao_id", payload["message"]["daoId"]),
+        ("chain_id", int(payload["domain"]["chainId"])),
+        ("verifying_contract", payload["domain"]["verifyingContract"]),
+    ):
+        if str(inputs.get(key)).lower() != str(value).lower():
+            report.discrepancy(
+                subject,
+                "epoch",
+                f"its inputs name {key} {inputs.get(key)}, the signed root {value}",
+            )
+    settlement = settle(inputs)
+    if settlement.root.lower() != signed_root.lower():
+        report.discrepancy(
+            subject,
+            "epoch",
+            f"the root replayed from its inputs, {settlement.root}, is not the signed root "
+            f"{signed_root}",
+        )
+    if str(settlement.total) != str(payload["message"]["total"]):
+        report.discrepancy(
+            subject,
+            "epoch",
+            f"the total replayed from its inputs, {settlement.total}, is not the signed total "
+            f"{payload['message']['total']}",
+        )
+    # The release's contributions are credited to their contributors, no one else.
+    for credit in inputs["credits"]:
+        if not credit["source"].startswith(CONTRIBUTION_SOURCE):
+            continue
+        pk = int(credit["source"][len(CONTRIBUTION_SOURCE) :])
+        if pk in contributors and _address(credit["account"]) != contributors[pk]:
+            report.discrepancy(
+                subject,
+                "epoch",
+                f"contribution #{pk} is credited to {credit['account']}, not to its "
+                f"contributor {contributors[pk]}",
+            )
+
+
+def _epoch_dump(
+    epoch: dict[str, Any], subject: str, signed_root: str, source: BlockSource, report: Report
+) -> None:
+    try:
+        dump = _fetch_json(epoch["dump_cid"], source)
+        root = dump["tree"][0]
+    except (IpfsCorrupt, IpfsNotFound, IpfsUnavailable, ValueError, KeyError, IndexError) as exc:
+        report.discrepancy(subject, "epoch", f"tree dump {epoch['dump_cid']}: {exc!r}")
+        return
+    if str(root).lower() != signed_root.lower():
+        report.discrepancy(
+            subject, "epoch", f"the pinned tree dump's root {root} is not the signed root"
+        )
+
+
+def _epoch_on_chain(
+    epoch: dict[str, Any],
+    subject: str,
+    signed_root: str,
+    payload: dict[str, Any],
+    rpc: str,
+    report: Report,
+) -> None:
+    contract = payload["domain"]["verifyingContract"]
+    if int(contract, 16) == 0:
+        report.note(subject, "chain", "signed for no reward contract: nothing on chain to compare")
+        return
+    try:
+        on_chain = chain.epoch_root(rpc, contract, int(epoch["number"]))
+    except chain.ChainError as exc:
+        report.discrepancy(subject, "chain", f"the root on chain cannot be read: {exc}")
+        return
+    report.chain_checked += 1
+    if on_chain.lower() != signed_root.lower():
+        report.discrepancy(
+            subject,
+            "chain",
+            f"the root set on chain at {contract} is {on_chain}, not the signed root {signed_root}",
+        )
+
+
+def _address(value: Any) -> str:
+    """An address, checksummed when it is one (so case never makes a discrepancy)."""
+    try:
+        return checksum_address(value)
+    except (ValueError, TypeError):
+        return str(value)

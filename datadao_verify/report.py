@@ -1,0 +1,75 @@
+"""What a replay found: discrepancies (each a line), notes (what could not be checked, and
+why), counts, and the verdict."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One discrepancy or note: what it is about (``subject``: "manifest", "contribution #12",
+    "epoch 3"), its kind (manifest, content, replay, signature, epoch, chain) and the
+    message."""
+
+    subject: str
+    kind: str
+    message: str
+
+    def line(self) -> str:
+        return f"{self.subject}: {self.message}"
+
+
+@dataclass
+class Report:
+    cid: str
+    source: str
+    dataset: dict[str, Any] = field(default_factory=dict)
+    version: int | None = None
+    contributions: int = 0
+    content_checked: int = 0
+    replayed: int = 0
+    signatures_checked: int = 0
+    epochs_checked: int = 0
+    chain_checked: int = 0
+    seconds: float = 0.0
+    discrepancies: list[Finding] = field(default_factory=list)
+    notes: list[Finding] = field(default_factory=list)
+
+    def discrepancy(self, subject: str, kind: str, message: str) -> None:
+        self.discrepancies.append(Finding(subject, kind, message))
+
+    def note(self, subject: str, kind: str, message: str) -> None:
+        self.notes.append(Finding(subject, kind, message))
+
+    @property
+    def clean(self) -> bool:
+        return not self.discrepancies
+
+    @property
+    def rate(self) -> float:
+        """Contributions replayed per second (content fetched and checked, scores re-run)."""
+        return self.contributions / self.seconds if self.seconds > 0 else 0.0
+
+    def summary(self) -> str:
+        what = (
+            f"{self.contributions} contributions ({self.content_checked} contents checked, "
+            f"{self.replayed} replayed, {self.signatures_checked} attestations), "
+            f"{self.epochs_checked} reward epochs"
+            + (f" ({self.chain_checked} on chain)" if self.chain_checked else "")
+        )
+        name = self.dataset.get("dao", "?") + "/" + self.dataset.get("slug", "?")
+        count = len(self.discrepancies)
+        verdict = "clean" if self.clean else f"{count} discrepanc{'y' if count == 1 else 'ies'}"
+        return (
+            f"release {self.cid} ({name} v{self.version}): {what} in {self.seconds:.2f} s: "
+            f"{verdict}"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["clean"] = self.clean
+        data["rate"] = round(self.rate, 3)
+        data["seconds"] = round(self.seconds, 3)
+        return data

@@ -1,0 +1,80 @@
+"""An epoch's inputs as published: every credit it settled, its budget, what its root is signed
+for. Pure: no Django imports.
+
+Pinned when the epoch closes, next to the tree's dump, so anyone can replay the settlement
+(``settle``: allocations by ``rewards.allocations.allocate``, then OpenZeppelin's
+StandardMerkleTree) and compare the root with the signed ``EpochRoot`` and with the root set
+on chain, without this platform's database.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from rewards.allocations import allocate
+from rewards.merkle import StandardMerkleTree
+
+FORMAT = 1
+
+
+def inputs_document(
+    *,
+    dao_id: str,
+    chain_id: int,
+    epoch: int,
+    verifying_contract: str,
+    budget: int | None,
+    credits: Iterable[tuple[str, int, str, str]],
+) -> dict[str, Any]:
+    """The inputs of epoch ``epoch``: ``credits`` are (address, amount, reason, source), where
+    source is "<source type>:<source id>" (e.g. ``contributions.contribution:12``). Credits
+    are listed in a fixed order, so the same epoch always gives the same bytes."""
+    listed = sorted(
+        (
+            {"account": address, "amount": str(amount), "reason": reason, "source": source}
+            for address, amount, reason, source in credits
+        ),
+        key=lambda c: (c["source"], c["reason"], c["account"], int(c["amount"])),
+    )
+    return {
+        "datadao_epoch_inputs": FORMAT,
+        "dao_id": dao_id,
+        "chain_id": chain_id,
+        "epoch": epoch,
+        "verifying_contract": verifying_contract,
+        # Decimal strings: a uint256 budget does not fit every JSON reader's numbers.
+        "budget": None if budget is None else str(budget),
+        "credits": listed,
+    }
+
+
+def inputs_bytes(document: Mapping[str, Any]) -> bytes:
+    """The canonical serialization: sorted keys, no whitespace."""
+    return json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """What settling an epoch's credits gives: the leaves (address, amount > 0) sorted, the
+    Merkle root ("" when nothing is paid), the total and whether the budget scaled them."""
+
+    values: list[tuple[str, int]]
+    root: str
+    total: int
+    scaled: bool
+
+
+def settle(document: Mapping[str, Any]) -> Settlement:
+    """Replay an inputs document. Raises ValueError (or KeyError/TypeError) on a malformed
+    one."""
+    if document.get("datadao_epoch_inputs") != FORMAT:
+        raise ValueError(f"not an epoch inputs document of format {FORMAT}")
+    budget = None if document["budget"] is None else int(document["budget"])
+    entries = [(c["account"], int(c["amount"]), c["reason"]) for c in document["credits"]]
+    allocations, scaled = allocate(entries, budget)
+    values = sorted((address, amount) for address, amount in allocations.items() if amount > 0)
+    root = StandardMerkleTree.of(values).root if values else ""
+    return Settlement(values=values, root=root, total=sum(a for _, a in values), scaled=scaled)
