@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "rewards",
     "rights",
     "governance",
+    "webhooks",
     "console",
 ]
 
@@ -356,6 +357,23 @@ LABEL_UNDO_SECONDS = env.int("LABEL_UNDO_SECONDS", default=60)
 QUERY_MIN_GROUP_ROWS = env.int("QUERY_MIN_GROUP_ROWS", default=5)
 # The largest release (its contributions' bytes) an aggregate query runs over.
 QUERY_MAX_RELEASE_BYTES = env.int("QUERY_MAX_RELEASE_BYTES", default=1 << 30)
+
+# --- Webhooks -------------------------------------------------------------------------------
+# Endpoint URLs may not reach this platform's own network: hosts resolving to loopback,
+# private, link-local, multicast or reserved addresses are refused at registration and again
+# at every delivery. WEBHOOKS_ALLOW_PRIVATE lifts that for every host (a lab, the tests);
+# WEBHOOKS_ALLOWED_HOSTS for the named hosts, addresses or networks only (hooks.internal,
+# 10.1.2.3, 10.8.0.0/16).
+WEBHOOKS_ALLOW_PRIVATE = env.bool("WEBHOOKS_ALLOW_PRIVATE", default=False)
+WEBHOOKS_ALLOWED_HOSTS = env.list("WEBHOOKS_ALLOWED_HOSTS", default=[])
+# Seconds between a failed attempt and the next: len + 1 attempts in all (eight over a day).
+WEBHOOKS_RETRY_DELAYS = env.list(
+    "WEBHOOKS_RETRY_DELAYS", cast=int, default=[10, 60, 300, 1800, 7200, 21600, 54000]
+)
+# An endpoint is disabled (and its DAO told) once this many attempts in a row failed and the
+# first of them is this old.
+WEBHOOKS_DISABLE_AFTER_FAILURES = env.int("WEBHOOKS_DISABLE_AFTER_FAILURES", default=10)
+WEBHOOKS_DISABLE_AFTER_SECONDS = env.int("WEBHOOKS_DISABLE_AFTER_SECONDS", default=24 * 3600)
 
 # --- Sweeper --------------------------------------------------------------------------------
 # Work in a non-final state for longer than this is re-dispatched by datadao.tasks.sweep.

@@ -27,6 +27,7 @@ from django.utils import timezone
 from contributions import extras, kinds, sealed
 from contributions.models import Contribution, ContributionProof, Release, Status
 from contributions.validator import VALIDATOR_VERSION, code_digest
+from datadao import events
 from datadao.governed import ChangeKind, governance_guard
 from datadao.keys import load_signer
 from datadao.models import Dataset, DatasetStatus, User
@@ -273,6 +274,21 @@ def release_publish(
             "contributions": len(entries),
             "bytes": release.total_bytes,
             **({"proposal": proposal} if proposal is not None else {}),
+        },
+    )
+    events.emit(
+        dao=dataset.dao,
+        event_type=events.EventType.RELEASE_PUBLISHED,
+        payload={
+            "release": {
+                "id": release.pk,
+                "dataset": {"id": dataset.pk, "slug": dataset.slug},
+                "version": version,
+                "cid": release.cid,
+                "contributions": len(entries),
+                "bytes": release.total_bytes,
+                "created_at": manifest["created_at"],
+            }
         },
     )
     return release

@@ -25,7 +25,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from datadao import services
+from datadao import notices, services
 from datadao.admin_base import DaoScopedAdmin, ReadOnlyAdminMixin
 from datadao.checklist import setup_checklist
 from datadao.governed import GOVERNANCE_FIELDS, ChangeKind, reserved_refusal
@@ -200,7 +200,11 @@ class DAOAdmin(DaoScopedAdmin):
     ) -> Any:
         dao = self.get_object(request, object_id)
         if dao is not None and self.has_view_permission(request, dao):
-            extra_context = {**(extra_context or {}), "checklist": setup_checklist(dao=dao)}
+            extra_context = {
+                **(extra_context or {}),
+                "checklist": setup_checklist(dao=dao),
+                "notices": notices.for_dao(dao),
+            }
         return super().change_view(request, object_id, form_url, extra_context)
 
     def response_add(self, request: HttpRequest, obj: DAO, post_url_continue: Any = None) -> Any:

@@ -20,7 +20,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from datadao import jointerms
+from datadao import events, jointerms
 from datadao.errors import ApplicationError
 from datadao.models import (
     DAO,
@@ -247,6 +247,17 @@ def _join_request_create(
         verb="joinrequest.created",
         obj=request,
         details={"address": user.address},
+    )
+    events.emit(
+        dao=dao,
+        event_type=events.EventType.MEMBERSHIP_REQUESTED,
+        payload={
+            "request": {
+                "id": request.pk,
+                "address": user.address,
+                "created_at": request.created_at.isoformat().replace("+00:00", "Z"),
+            }
+        },
     )
     return request
 

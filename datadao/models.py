@@ -217,6 +217,14 @@ class DAO(models.Model):
             "audit. Applies to files pinned from now on."
         ),
     )
+    # Kept by the event subscribers (the webhooks app) under this row's lock, read by every
+    # emitter (datadao.events) so that an event nobody receives costs no query.
+    event_subscriptions = models.JSONField(
+        default=list,
+        blank=True,
+        editable=False,
+        help_text="The event types (datadao.events) at least one enabled subscriber receives.",
+    )
     creator = models.ForeignKey(User, on_delete=models.PROTECT, related_name="created_daos")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -17,6 +17,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from datadao import events
 from datadao.chain import chain_readable
 from datadao.dispatch import send_on_commit
 from datadao.errors import ApplicationError
@@ -433,6 +434,22 @@ def epoch_close(
         verb="epoch.closed",
         obj=epoch,
         details={"root": tree.root, "total": str(total), "accounts": len(values), "cid": pin.cid},
+    )
+    events.emit(
+        dao=dao,
+        event_type=events.EventType.EPOCH_CLOSED,
+        payload={
+            "epoch": {
+                "id": epoch.pk,
+                "number": epoch.number,
+                "root": tree.root,
+                # In the token's smallest unit, as a string: amounts exceed JSON's safe integers.
+                "total": str(total),
+                "accounts": len(values),
+                "dump_cid": pin.cid,
+                "closed_at": now.isoformat().replace("+00:00", "Z"),
+            }
+        },
     )
     if dao.reward_contract_address and chain_readable(dao.chain_id):
         send_on_commit("rewards.tasks.relay_epoch_root", epoch.pk)

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from contributions.services.sealed_pins import content_add_for
+from datadao import events
 from datadao.dispatch import send_on_commit
 from datadao.models import Dataset, DatasetKind, User
 from datadao.services import audit_record
@@ -244,11 +245,31 @@ def job_fail(*, job_id: int, status: str, error: str) -> None:
 
 
 def _end(job: SyntheticJob, status: str, error: str) -> None:
+    """The one place a job reaches a final status (published, rejected by the gate, failed,
+    cancelled): an event the DAO may subscribe to."""
     job.status = status
     job.error = error
     # A published job's finish time is set before its report document (which names it).
     job.finished_at = job.updated_at = job.finished_at or timezone.now()
     job.save()
+    dataset = job.dataset
+    events.emit(
+        dao=dataset.dao,
+        event_type=events.EventType.SYNTHETIC_JOB_FINISHED,
+        payload={
+            "job": {
+                "id": job.pk,
+                "dataset": {"id": dataset.pk, "slug": dataset.slug},
+                "status": str(status),
+                "method": job.published_method or job.method,
+                "passed": job.passed,
+                "rows": job.output_rows,
+                "output_cid": job.output_cid or None,
+                "report_cid": job.report_cid or None,
+                "finished_at": job.finished_at.isoformat().replace("+00:00", "Z"),
+            }
+        },
+    )
 
 
 def _pin_report(job: SyntheticJob) -> str:

@@ -27,7 +27,7 @@ from contributions import kinds, lifecycle, messages
 from contributions.decide import Decision
 from contributions.models import Contribution, ContributionProof, Fingerprint, Status
 from contributions.services import common
-from datadao import observe, requestid
+from datadao import events, observe, requestid
 from datadao.models import AuditEvent, User
 from datadao.services import audit_event
 
@@ -50,12 +50,17 @@ class Recorder:
         self._pins: list[Any] = []
         self._pinned: list[Contribution] = []
         self._events: list[AuditEvent] = []
+        self._outbox: list[events.Event] = []
 
     # --- what happened -------------------------------------------------------------------------
 
     def move(self, c: Contribution, status: Status, **fields: Any) -> None:
-        """``c`` goes to ``status`` with ``fields`` (``lifecycle.move``)."""
+        """``c`` goes to ``status`` with ``fields`` (``lifecycle.move``); reaching pinned or
+        rejected, however it got there, is an event the DAO may subscribe to."""
         self._touch(c, lifecycle.move(c, status, **fields))
+        event_type = _EVENT_OF.get(status)
+        if event_type is not None and events.subscribed(c.dataset.dao, event_type):
+            self._outbox.append(events.Event(c.dataset.dao, event_type, _payload(c)))
 
     def change(self, c: Contribution, **fields: Any) -> None:
         """``c`` keeps its status; ``fields`` change."""
@@ -173,6 +178,8 @@ class Recorder:
                         on_pinned(c, path)
         if self._events:
             AuditEvent.objects.bulk_create(self._events)
+        if self._outbox:
+            events.emit_many(self._outbox)
         for c in changed:
             # One line per contribution and step, under its upload's request id.
             with requestid.using(c.request_id):
@@ -188,6 +195,29 @@ class Recorder:
     def _touch(self, c: Contribution, names: set[str]) -> None:
         _, known = self._changed.setdefault(c.pk, (c, set()))
         known |= names
+
+
+_EVENT_OF = {
+    Status.PINNED: events.EventType.CONTRIBUTION_PINNED,
+    Status.REJECTED: events.EventType.CONTRIBUTION_REJECTED,
+}
+
+
+def _payload(c: Contribution) -> dict[str, Any]:
+    """What a webhook says about ``c``: ids, status, CID, size and score; never its content
+    or the reasons (which may quote it)."""
+    return {
+        "contribution": {
+            "id": c.pk,
+            "dataset": {"id": c.dataset_id, "slug": c.dataset.slug},
+            "status": str(c.status),
+            "cid": c.cid or None,
+            "size": c.size,
+            "media_type": c.media_type or None,
+            "score": c.score,
+            "review": c.review or None,
+        }
+    }
 
 
 def _update(changed: list[tuple[Contribution, set[str]]]) -> None:

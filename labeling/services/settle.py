@@ -12,8 +12,9 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from datadao import events
 from datadao.dispatch import send, send_on_commit
-from datadao.models import User
+from datadao.models import Dataset, User
 from datadao.queues import MAX_COUNTDOWN_SECONDS
 from datadao.services import audit_record
 from labeling.conf import GOLD_MIN_FOR_REVEAL, LabelingSettings, labeling_settings, undo_seconds
@@ -190,7 +191,8 @@ def task_consensus_update(*, task_id: int) -> LabelTask | None:
     undo_cutoff = timezone.now() - timedelta(seconds=undo_seconds())
     if task.labels.filter(created_at__gt=undo_cutoff).exists():
         return task
-    dataset = task.dataset
+    # With its DAO, in the same query: a settled task is an event the DAO may subscribe to.
+    dataset = Dataset.objects.select_related("dao").get(pk=task.dataset_id)
     conf = labeling_settings(dataset.schema)
     # Read once: the rows feed the posterior, the Label objects the reward credits.
     labels = list(task.labels.order_by("pk"))
@@ -219,6 +221,19 @@ def task_consensus_update(*, task_id: int) -> LabelTask | None:
         task.status = TaskStatus.COMPLETE
         task.save(update_fields=["consensus", "posterior", "consensus_at", "status"])
         _settle_rewards(labels, agree, stats)
+        events.emit(
+            dao=dataset.dao,
+            event_type=events.EventType.LABELING_ITEM_SETTLED,
+            payload={
+                "item": {
+                    "id": task.pk,
+                    "dataset": {"id": dataset.pk, "slug": dataset.slug},
+                    "status": str(task.status),
+                    "labels": len(labels),
+                    "settled_at": task.consensus_at.isoformat().replace("+00:00", "Z"),
+                }
+            },
+        )
     else:
         # Adaptive redundancy: one more label; the slot opens because reserved < wanted.
         task.wanted = F("wanted") + 1

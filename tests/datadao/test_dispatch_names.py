@@ -29,6 +29,7 @@ NAMES = [
     "labeling.tasks.run_consensus",
     "labeling.tasks.import_items",
     "synthetic.tasks.run_synthetic_job",
+    "webhooks.tasks.deliver",
 ]
 
 

@@ -78,6 +78,8 @@ from rewards.models import (
 )
 from synthetic.models import JobStatus, PrivacyBudget, SyntheticJob
 from tests.factories import TABULAR_SCHEMA, DAOFactory, DatasetFactory, UserFactory
+from webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from webhooks.services import endpoint_create
 
 # The roles of the matrix, in the order of its columns.
 ROLES = (
@@ -136,6 +138,8 @@ class Side:
     invite: InviteLink
     invite_token: str
     proposal: Proposal
+    webhook_endpoint: WebhookEndpoint
+    webhook_delivery: WebhookDelivery
     pins: dict[str, Pin] = field(default_factory=dict)
 
 
@@ -293,6 +297,22 @@ def _side(name: str, dao: DAO, contributor: User, peer: User) -> Side:
     )
     join_request = JoinRequest.objects.create(dao=dao, user=applicant, acceptance=acceptance)
     invite, invite_token = invite_link_create(dao=dao, actor=dao.creator, max_uses=5)
+    # A webhook endpoint (a public address literal: no lookup) and a delivery it received.
+    webhook_endpoint, _ = endpoint_create(
+        dao=dao,
+        url=f"https://93.184.216.34/hooks/{secret}",
+        events=["membership.requested"],
+        actor=None,
+    )
+    webhook_delivery = WebhookDelivery.objects.create(
+        endpoint=webhook_endpoint,
+        event=WebhookEvent.objects.create(
+            dao=dao, type="membership.requested", payload={"request": {"id": join_request.pk}}
+        ),
+        status=DeliveryStatus.SUCCEEDED,
+        attempts=1,
+        response_status=200,
+    )
     # A consumer's payment for the tabular release, split to the contributor (settled).
     royalty_payment = RoyaltyPayment.objects.create(
         dao=dao,
@@ -418,6 +438,8 @@ def _side(name: str, dao: DAO, contributor: User, peer: User) -> Side:
         acceptance=acceptance,
         invite=invite,
         invite_token=invite_token,
+        webhook_endpoint=webhook_endpoint,
+        webhook_delivery=webhook_delivery,
         pins=pins,
     )
 

@@ -726,6 +726,24 @@ ACTION_ROUTES: list[Route] = [
         ("join-approve", "admin/datadao/joinrequest/", "approve", lambda s: s.join_request.pk),
         ("join-decline", "admin/datadao/joinrequest/", "decline", lambda s: s.join_request.pk),
         ("invite-revoke", "admin/datadao/invitelink/", "revoke", lambda s: s.invite.pk),
+        (
+            "webhook-disable",
+            "admin/webhooks/webhookendpoint/",
+            "disable",
+            lambda s: s.webhook_endpoint.pk,
+        ),
+        (
+            "webhook-rotate",
+            "admin/webhooks/webhookendpoint/",
+            "rotate_secret",
+            lambda s: s.webhook_endpoint.pk,
+        ),
+        (
+            "webhook-redeliver",
+            "admin/webhooks/webhookdelivery/",
+            "redeliver",
+            lambda s: s.webhook_delivery.pk,
+        ),
     )
     for variant in ("this", "other")
 ]
@@ -921,6 +939,7 @@ EXPECT: dict[tuple[str, str], str] = {
     ("console-app-index", "governance"):    "302C 302C 302C 302C 200  200  404  200",
     ("console-app-index", "auth"):          "302C 302C 302C 302C 404  404  404  200",
     ("console-app-index", "ipfs"):          "302C 302C 302C 302C 404  404  404  200",
+    ("console-app-index", "webhooks"):      "302C 302C 302C 302C 200  200  404  200",
     ("console-catch-all", "-"):             "302C 302C 302C 302C 404  404  404  404",
     ("console-user-password", "any"):       "302C 302C 302C 302C 403  403  403  200",
     ("console-dataset-edit", "this"):       "302C 302C 302C 302C 302  302  403  302",
@@ -962,7 +981,14 @@ EXPECT: dict[tuple[str, str], str] = {
     ("console-epoch-close-other", "other"): "302C 302C 302C 302C 302  302  403  302",
     **{
         (f"console-{name}-{variant}", variant): "302C 302C 302C 302C 302  302  403  302"
-        for name in ("join-approve", "join-decline", "invite-revoke")
+        for name in (
+            "join-approve",
+            "join-decline",
+            "invite-revoke",
+            "webhook-disable",
+            "webhook-rotate",
+            "webhook-redeliver",
+        )
         for variant in ("this", "other")
     },
 }
@@ -997,6 +1023,8 @@ ADMIN_MODELS: dict[str, str] = {
     "auth.group": "operators",
     "ipfs.pin": "operators",
     "ipfs.pinauditrun": "operators",
+    "webhooks.webhookendpoint": "no-delete",
+    "webhooks.webhookdelivery": "read-only",
 }
 
 # Columns, as above:                          anon outsider contrib validator admin creator staff
@@ -1084,6 +1112,8 @@ def _admin_object(w: World, label: str, variant: str) -> int:
         "auth.group": lambda: w.group.pk,
         "ipfs.pin": lambda: s.pins["contribution"].pk,
         "ipfs.pinauditrun": lambda: w.audit_run.pk,
+        "webhooks.webhookendpoint": lambda: s.webhook_endpoint.pk,
+        "webhooks.webhookdelivery": lambda: s.webhook_delivery.pk,
     }[label]()
 
 
@@ -1147,6 +1177,7 @@ SUPERUSER_CANNOT_ADD = {
     "datadao.workerheartbeat",
     "ipfs.pin",
     "ipfs.pinauditrun",
+    "webhooks.webhookdelivery",
 }
 SUPERUSER_MAY_DELETE = {
     "datadao.membership",
