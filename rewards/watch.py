@@ -8,6 +8,10 @@ unique key backs that up). Newer blocks are read on every pass and replace what 
 saw of them: an event in a block that a reorganisation dropped disappears, and one mined again
 appears in its new block. A reorganisation deeper than the confirmations shows as the cursor
 block's hash changing; the reader then rolls back and reads those blocks again.
+
+Only a contract that is this build of the distributor, for the DAO's id and trusting a
+platform rewards signer, is read (``rewards.deploy.dao_distributor_verify``): any other
+contract a DAO is pointed at could emit ``Claimed`` events for payments never made.
 """
 
 from __future__ import annotations
@@ -22,8 +26,9 @@ from django.utils import timezone
 from web3 import Web3
 
 from datadao.chain import _web3, chain_readable
-from datadao.models import DAO
+from datadao.models import DAO, AuditEvent
 from datadao.services import audit_record
+from rewards.deploy import DeployError, dao_distributor_verify
 from rewards.models import ChainCursor, ChainEvent
 from rewards.onchain import artifact, events
 
@@ -47,6 +52,7 @@ class WatchResult:
     final_events: int = 0
     pending_events: int = 0
     rolled_back_to: int | None = None
+    refused: str = ""  # why the DAO's contract is not read
 
 
 def _deploy_block(w3: Web3, address: str, head: int) -> int:
@@ -137,6 +143,12 @@ def watch_dao(*, dao_id: int) -> WatchResult:
     if not dao.reward_contract_address or not chain_readable(dao.chain_id):
         return result
     w3 = _web3(dao.chain_id)
+    try:
+        dao_distributor_verify(w3, dao)
+    except DeployError as exc:
+        result.refused = str(exc)
+        _refused(dao, result.refused)
+        return result
     depth = confirmations(dao.chain_id)
     head = int(w3.eth.block_number)
     result.head = head
@@ -178,6 +190,24 @@ def watch_dao(*, dao_id: int) -> WatchResult:
     result.pending_events = len(pending)
     _read_balance(w3, dao, cursor, head)
     return result
+
+
+def _refused(dao: DAO, why: str) -> None:
+    """Logged on every pass, audited once per contract: the DAO's managers must fix it."""
+    logger.error("chain reader does not read %s's contract: %s", dao.slug, why)
+    address = dao.reward_contract_address.lower()
+    with transaction.atomic():
+        seen = AuditEvent.objects.filter(
+            dao=dao, verb="chain.contract_refused", details__address=address
+        ).exists()
+        if not seen:
+            audit_record(
+                actor=None,
+                dao=dao,
+                verb="chain.contract_refused",
+                obj=dao,
+                details={"address": address, "chain_id": dao.chain_id, "why": why},
+            )
 
 
 def _read_balance(w3: Web3, dao: DAO, cursor: ChainCursor, head: int) -> None:
