@@ -16,6 +16,7 @@ contract a DAO is pointed at could emit ``Claimed`` events for payments never ma
 
 from __future__ import annotations
 
+import itertools
 import logging
 from dataclasses import dataclass
 from decimal import Decimal
@@ -38,6 +39,10 @@ logger = logging.getLogger(__name__)
 # blocks): a reorganisation deeper than the confirmations is rare, one deeper than this rarer.
 ROLLBACK_FACTOR = 4
 MIN_ROLLBACK = 8
+# At most this many ranges of CHAIN_LOG_BLOCK_RANGE blocks per DAO per pass: a contract deployed
+# long before it was set, or a reader that was down for days, catches up over several passes
+# instead of holding every other DAO's pass (``watch_all`` reads them one after another).
+MAX_RANGES_PER_PASS = 50
 
 
 def confirmations(chain_id: int) -> int:
@@ -156,7 +161,8 @@ def watch_dao(*, dao_id: int) -> WatchResult:
     result.rolled_back_to = _rollback_if_reorganised(w3, dao, cursor, depth)
     final = head - depth
     address = Web3.to_checksum_address(cursor.address)
-    for start, stop in events.block_ranges(cursor.block + 1, final, settings.CHAIN_LOG_BLOCK_RANGE):
+    ranges = events.block_ranges(cursor.block + 1, final, settings.CHAIN_LOG_BLOCK_RANGE)
+    for start, stop in itertools.islice(ranges, MAX_RANGES_PER_PASS):
         before = events.block_hash(w3, stop)
         found = events.read(w3, address, start, stop)
         if events.block_hash(w3, stop) != before:
@@ -179,6 +185,12 @@ def watch_dao(*, dao_id: int) -> WatchResult:
             cursor = locked
         result.final_events += len(found)
     result.final_to = cursor.block
+    if cursor.block < final:
+        # Still catching up: the blocks past the cursor are a long way, not a few unconfirmed
+        # ones (one read of them all is what providers refuse). The next pass goes on; the
+        # head is recorded so the lag shows.
+        ChainCursor.objects.filter(pk=cursor.pk).update(head=head, updated_at=timezone.now())
+        return result
     pending = events.read(w3, address, cursor.block + 1, head) if cursor.block + 1 <= head else []
     with transaction.atomic():
         ChainEvent.objects.filter(
