@@ -392,6 +392,8 @@ class MembershipAdmin(DaoScopedAdmin):
             .exists()
         ):
             return False  # the last creator: a DAO never has none
+        if services.membership_removal_reserved(membership=obj, actor=request.user):
+            return False  # only a proposal changes its role; the member may still leave
         return self._may(request, obj, None)
 
     def save_model(

@@ -16,7 +16,13 @@ from django.utils import timezone
 from eth_utils import is_address, to_checksum_address
 
 from datadao.chain import ChainReadError, contract_dao_id
-from datadao.governed import GOVERNANCE_FIELDS, ChangeKind, governance_guard
+from datadao.governed import (
+    GOVERNANCE_FIELDS,
+    ChangeKind,
+    ReservedForGovernance,
+    governance_guard,
+    reserved_refusal,
+)
 from datadao.licenses import normalize_license
 from datadao.models import (
     DAO,
@@ -420,10 +426,26 @@ def membership_set_role(
     return membership
 
 
+def membership_removal_reserved(*, membership: Membership, actor: User | None) -> str | None:
+    """Why ``actor`` may not remove ``membership`` because its DAO reserves role changes for
+    governance (None: it may). Taking a creator, admin or validator out is their demotion to
+    nothing, and adding them back as a contributor is open to any manager: the console must
+    not do by removal what only a proposal may do by a role change. Anyone may still leave."""
+    own = actor is not None and actor.pk == membership.user_id
+    if own or membership.role == Role.CONTRIBUTOR:
+        return None
+    return reserved_refusal(membership.dao, ChangeKind.MEMBERSHIP_ROLE)
+
+
 @transaction.atomic
 def membership_remove(*, membership: Membership, actor: User | None) -> None:
-    """Remove a member within the rules above; the last creator of a DAO cannot be removed."""
+    """Remove a member within the rules above; the last creator of a DAO cannot be removed.
+    A DAO that reserves role changes for governance keeps its creators, admins and validators
+    unless they leave themselves (``membership_removal_reserved``)."""
     membership = _lock_roles(membership, actor)
+    reserved = membership_removal_reserved(membership=membership, actor=actor)
+    if reserved is not None:
+        raise ReservedForGovernance(reserved, code="reserved_for_governance")
     _refuse_if_not_allowed(
         actor=actor,
         membership=membership,

@@ -154,3 +154,25 @@ class Vote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.voter} on #{self.proposal_id}: {self.choice}"
+
+
+class Elector(models.Model):
+    """A member's voting power on a reputation-voting proposal, counted when it was made.
+
+    Reputation is read from rows that keep moving (a contribution pending at the snapshot is
+    accepted an hour later, another is withdrawn), so it is counted once, for every member of
+    the DAO at that moment, and a vote carries exactly this: the same base the minimum quorum
+    was computed from. Members with no reputation have no row."""
+
+    proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="electors")
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    power = Uint256Field()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["proposal", "user"], name="elector_once"),
+            models.CheckConstraint(condition=models.Q(power__gt=0), name="elector_power_pos"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} on #{self.proposal_id}: {self.power}"

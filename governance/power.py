@@ -3,19 +3,23 @@ snapshot (its creation): a proposal's electorate cannot be changed while it is o
 
 * ``member``: 1 for each member who was a member when the proposal was made;
 * ``reputation``: the member's accepted contributions (not withdrawn) and labels given in the
-  DAO's datasets up to the proposal's creation, one point each;
+  DAO's datasets, one point each, counted when the proposal was made and stored with it
+  (``Elector``): a contribution accepted later, or a member who joins later, adds nothing;
 * ``token``: the member's balance of the DAO's voting token (ERC-20 ``balanceOf``) at the
   proposal's snapshot block, read from the chain through ``CHAIN_RPC_URLS``.
 
-Only members vote, whatever the mode.
+Only members vote, whatever the mode, and only those who were members when the proposal was
+made and still are: someone who joins (or leaves and joins again) while it is open does not
+vote on it, whatever reputation or tokens they hold.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 from typing import Protocol
 
-from django.db.models import Q
+from django.db.models import Count, Q
 from eth_abi import decode as abi_decode
 from eth_utils import keccak
 
@@ -24,7 +28,7 @@ from datadao.chain import _web3, chain_readable
 from datadao.governed import VotingPower
 from datadao.models import DAO, Membership, User
 from governance.errors import ProposalRefused
-from governance.models import Proposal
+from governance.models import Elector, Proposal
 from labeling.models import Label
 
 TOTAL_SUPPLY = keccak(text="totalSupply()")[:4]
@@ -111,31 +115,55 @@ def snapshot_block(*, dao: DAO) -> int | None:
     return balances.block_number(dao.chain_id)
 
 
-def reputation(*, dao_id: int, user_id: int, until: datetime) -> int:
-    """One point per accepted contribution and per label given in the DAO's datasets, up to
-    ``until``."""
-    contributions = Contribution.objects.filter(
-        Q(status__in=COUNTED_STATUSES),
-        dataset__dao_id=dao_id,
-        contributor_id=user_id,
-        withdrawn_at__isnull=True,
-        created_at__lte=until,
-    ).count()
-    labels = Label.objects.filter(
-        dataset__dao_id=dao_id, labeler_id=user_id, created_at__lte=until
-    ).count()
-    return contributions + labels
+def reputations(*, dao: DAO, at: datetime) -> dict[int, int]:
+    """{user id: reputation} of every member of ``dao`` at ``at`` with any: one point per
+    contribution accepted (and not withdrawn) and per label given in the DAO's datasets, as the
+    rows stand now, up to ``at``. Two grouped queries."""
+    member_ids = Membership.objects.filter(dao=dao, created_at__lte=at).values("user_id")
+    points: Counter[int] = Counter()
+    contributions = (
+        Contribution.objects.filter(
+            Q(status__in=COUNTED_STATUSES),
+            dataset__dao=dao,
+            contributor_id__in=member_ids,
+            withdrawn_at__isnull=True,
+            created_at__lte=at,
+        )
+        .values("contributor_id")
+        .annotate(n=Count("id"))
+        .values_list("contributor_id", "n")
+    )
+    labels = (
+        Label.objects.filter(dataset__dao=dao, labeler_id__in=member_ids, created_at__lte=at)
+        .values("labeler_id")
+        .annotate(n=Count("id"))
+        .values_list("labeler_id", "n")
+    )
+    for rows in (contributions, labels):
+        for user_id, n in rows:
+            points[user_id] += n
+    return {user_id: n for user_id, n in points.items() if n > 0}
+
+
+def electors_record(*, proposal: Proposal, powers: dict[int, int]) -> None:
+    """Store a reputation proposal's electorate, as counted when it was made."""
+    Elector.objects.bulk_create(
+        [Elector(proposal=proposal, user_id=user_id, power=n) for user_id, n in powers.items()],
+        batch_size=2000,
+    )
 
 
 def power_of(*, proposal: Proposal, user: User) -> int:
-    """``user``'s voting power on ``proposal``: 0 for anyone who is not a member now."""
+    """``user``'s voting power on ``proposal``: 0 for anyone who is not a member now or was not
+    one when the proposal was made."""
     membership = Membership.objects.filter(dao_id=proposal.dao_id, user=user).first()
-    if membership is None:
+    if membership is None or membership.created_at > proposal.created_at:
         return 0
     if proposal.voting_power == VotingPower.MEMBER:
-        return 1 if membership.created_at <= proposal.created_at else 0
+        return 1
     if proposal.voting_power == VotingPower.REPUTATION:
-        return reputation(dao_id=proposal.dao_id, user_id=user.pk, until=proposal.created_at)
+        elector = Elector.objects.filter(proposal=proposal, user=user).first()
+        return int(elector.power) if elector is not None else 0
     assert proposal.snapshot_block is not None  # a constraint of token proposals
     return balances.balance_at(
         proposal.dao.chain_id, proposal.voting_token, user.address, proposal.snapshot_block
@@ -145,23 +173,11 @@ def power_of(*, proposal: Proposal, user: User) -> int:
 def eligible_power(*, dao: DAO, at: datetime, block: int | None) -> int:
     """All the voting power a proposal made at ``at`` (``block`` for token voting) could
     gather: the base of the DAO's minimum quorum. Members who joined by ``at`` (one member, one
-    vote), their reputation up to ``at``, or the token's total supply at ``block``."""
-    members = Membership.objects.filter(dao=dao, created_at__lte=at)
+    vote), their reputation at ``at``, or the token's total supply at ``block``."""
     if dao.voting_power == VotingPower.MEMBER:
-        return members.count()
+        return Membership.objects.filter(dao=dao, created_at__lte=at).count()
     if dao.voting_power == VotingPower.REPUTATION:
-        member_ids = members.values("user_id")
-        contributions = Contribution.objects.filter(
-            Q(status__in=COUNTED_STATUSES),
-            dataset__dao=dao,
-            contributor_id__in=member_ids,
-            withdrawn_at__isnull=True,
-            created_at__lte=at,
-        ).count()
-        labels = Label.objects.filter(
-            dataset__dao=dao, labeler_id__in=member_ids, created_at__lte=at
-        ).count()
-        return contributions + labels
+        return sum(reputations(dao=dao, at=at).values())
     assert block is not None
     return balances.total_supply_at(dao.chain_id, dao.voting_token, block)
 

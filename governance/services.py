@@ -30,6 +30,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from datadao.errors import ApplicationError
+from datadao.governed import VotingPower
 from datadao.models import DAO, Membership, User
 from datadao.services import audit_record
 from governance import power, vote712
@@ -107,7 +108,14 @@ def proposal_create(
     end = start + timedelta(seconds=period)
     # A proposer picks the quorum, but never below the DAO's share of all eligible power:
     # otherwise one member could propose, vote alone and pass anything (a role for themselves).
-    eligible = power.eligible_power(dao=dao, at=start, block=block)
+    # Reputation is counted once, now, and kept with the proposal: the votes carry exactly
+    # what the minimum quorum was computed from.
+    powers: dict[int, int] | None = None
+    if dao.voting_power == VotingPower.REPUTATION:
+        powers = power.reputations(dao=dao, at=start)
+        eligible = sum(powers.values())
+    else:
+        eligible = power.eligible_power(dao=dao, at=start, block=block)
     least = power.minimum_quorum(dao=dao, eligible=eligible)
     if quorum < least:
         raise ProposalRefused(
@@ -159,6 +167,8 @@ def proposal_create(
         hash=vote712.proposal_hash(document),
         created_at=start,
     )
+    if powers is not None:
+        power.electors_record(proposal=proposal, powers=powers)
     audit_record(
         actor=proposer,
         dao=dao,

@@ -23,6 +23,7 @@ from web3.exceptions import ContractLogicError
 
 from datadao.chain import _web3, chain_readable
 from datadao.keys import load_signer
+from rewards.deploy import DeployError, dao_distributor_verify
 from rewards.models import (
     ChainNonce,
     ChainTx,
@@ -131,6 +132,12 @@ def epoch_relay(*, epoch_id: int) -> RelayOutcome:
     epoch = Epoch.objects.select_related("dao").get(pk=epoch_id)
     _check_relayable(epoch)
     w3 = _web3(epoch.dao.chain_id)
+    try:
+        # A contract that is not ours could accept every setEpochRoot and never hold a root:
+        # the relay would pay gas for a new transaction on every poll, forever.
+        dao_distributor_verify(w3, epoch.dao)
+    except DeployError as exc:
+        raise RelayRefused(f"epoch {epoch.number} of {epoch.dao.slug} not relayed: {exc}") from None
     expected = epoch.root.lower()
     on_chain = _on_chain_root(w3, epoch)
     live = ChainTx.objects.filter(

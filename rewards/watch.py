@@ -8,10 +8,15 @@ unique key backs that up). Newer blocks are read on every pass and replace what 
 saw of them: an event in a block that a reorganisation dropped disappears, and one mined again
 appears in its new block. A reorganisation deeper than the confirmations shows as the cursor
 block's hash changing; the reader then rolls back and reads those blocks again.
+
+Only a contract that is this build of the distributor, for the DAO's id and trusting a
+platform rewards signer, is read (``rewards.deploy.dao_distributor_verify``): any other
+contract a DAO is pointed at could emit ``Claimed`` events for payments never made.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 from dataclasses import dataclass
 from decimal import Decimal
@@ -22,8 +27,9 @@ from django.utils import timezone
 from web3 import Web3
 
 from datadao.chain import _web3, chain_readable
-from datadao.models import DAO
+from datadao.models import DAO, AuditEvent
 from datadao.services import audit_record
+from rewards.deploy import DeployError, dao_distributor_verify
 from rewards.models import ChainCursor, ChainEvent
 from rewards.onchain import artifact, events
 
@@ -33,6 +39,10 @@ logger = logging.getLogger(__name__)
 # blocks): a reorganisation deeper than the confirmations is rare, one deeper than this rarer.
 ROLLBACK_FACTOR = 4
 MIN_ROLLBACK = 8
+# At most this many ranges of CHAIN_LOG_BLOCK_RANGE blocks per DAO per pass: a contract deployed
+# long before it was set, or a reader that was down for days, catches up over several passes
+# instead of holding every other DAO's pass (``watch_all`` reads them one after another).
+MAX_RANGES_PER_PASS = 50
 
 
 def confirmations(chain_id: int) -> int:
@@ -47,6 +57,7 @@ class WatchResult:
     final_events: int = 0
     pending_events: int = 0
     rolled_back_to: int | None = None
+    refused: str = ""  # why the DAO's contract is not read
 
 
 def _deploy_block(w3: Web3, address: str, head: int) -> int:
@@ -137,6 +148,12 @@ def watch_dao(*, dao_id: int) -> WatchResult:
     if not dao.reward_contract_address or not chain_readable(dao.chain_id):
         return result
     w3 = _web3(dao.chain_id)
+    try:
+        dao_distributor_verify(w3, dao)
+    except DeployError as exc:
+        result.refused = str(exc)
+        _refused(dao, result.refused)
+        return result
     depth = confirmations(dao.chain_id)
     head = int(w3.eth.block_number)
     result.head = head
@@ -144,7 +161,8 @@ def watch_dao(*, dao_id: int) -> WatchResult:
     result.rolled_back_to = _rollback_if_reorganised(w3, dao, cursor, depth)
     final = head - depth
     address = Web3.to_checksum_address(cursor.address)
-    for start, stop in events.block_ranges(cursor.block + 1, final, settings.CHAIN_LOG_BLOCK_RANGE):
+    ranges = events.block_ranges(cursor.block + 1, final, settings.CHAIN_LOG_BLOCK_RANGE)
+    for start, stop in itertools.islice(ranges, MAX_RANGES_PER_PASS):
         before = events.block_hash(w3, stop)
         found = events.read(w3, address, start, stop)
         if events.block_hash(w3, stop) != before:
@@ -167,6 +185,12 @@ def watch_dao(*, dao_id: int) -> WatchResult:
             cursor = locked
         result.final_events += len(found)
     result.final_to = cursor.block
+    if cursor.block < final:
+        # Still catching up: the blocks past the cursor are a long way, not a few unconfirmed
+        # ones (one read of them all is what providers refuse). The next pass goes on; the
+        # head is recorded so the lag shows.
+        ChainCursor.objects.filter(pk=cursor.pk).update(head=head, updated_at=timezone.now())
+        return result
     pending = events.read(w3, address, cursor.block + 1, head) if cursor.block + 1 <= head else []
     with transaction.atomic():
         ChainEvent.objects.filter(
@@ -178,6 +202,24 @@ def watch_dao(*, dao_id: int) -> WatchResult:
     result.pending_events = len(pending)
     _read_balance(w3, dao, cursor, head)
     return result
+
+
+def _refused(dao: DAO, why: str) -> None:
+    """Logged on every pass, audited once per contract: the DAO's managers must fix it."""
+    logger.error("chain reader does not read %s's contract: %s", dao.slug, why)
+    address = dao.reward_contract_address.lower()
+    with transaction.atomic():
+        seen = AuditEvent.objects.filter(
+            dao=dao, verb="chain.contract_refused", details__address=address
+        ).exists()
+        if not seen:
+            audit_record(
+                actor=None,
+                dao=dao,
+                verb="chain.contract_refused",
+                obj=dao,
+                details={"address": address, "chain_id": dao.chain_id, "why": why},
+            )
 
 
 def _read_balance(w3: Web3, dao: DAO, cursor: ChainCursor, head: int) -> None:
