@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import tempfile
 from typing import Any
 
@@ -24,6 +25,8 @@ from datadao.models import Dataset, DatasetKind
 from ipfs.services import content_add
 
 PARQUET_TYPE = "application/vnd.apache.parquet"
+
+logger = logging.getLogger(__name__)
 
 
 def _entry(path: str, data: bytes, *, label: str, content_type: str, replication: int) -> dict:  # type: ignore[type-arg]
@@ -63,6 +66,16 @@ def _shard(dataset: Dataset) -> tuple[bytes, int] | None:
     )
     sources = [tabular_source(c, dao_id=dataset.dao.onchain_id) for c in pinned]
     if not sources:
+        return None
+    missing = [source.contribution for source in sources if not source.path.exists()]
+    if missing:
+        # The release still publishes (its manifest and the files' CIDs are whole); only the
+        # merged shard is left out, as the merged download refuses then too.
+        logger.warning(
+            "release of %s pins no Parquet shard: the stored files of contributions %s are missing",
+            dataset,
+            missing[:10],
+        )
         return None
     with tempfile.TemporaryFile(dir=sealed.private_dir()) as out:
         stats = write_parquet(sources, dataset.schema["columns"], out)

@@ -104,7 +104,8 @@ class DAOForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         # Left out of a posted form (a script, an older client): the DAO keeps its policy.
         optional = ("join_policy", "voting_power", "governance_timelock_seconds")
-        optional += ("governance_min_quorum_bps", "replication_factor")
+        optional += ("governance_min_quorum_bps", "governance_min_period_seconds")
+        optional += ("replication_factor",)
         for name in optional:
             if name in self.fields:
                 self.fields[name].required = False
@@ -126,6 +127,10 @@ class DAOForm(forms.ModelForm):
     def clean_governance_min_quorum_bps(self) -> int:
         value = self.cleaned_data.get("governance_min_quorum_bps")
         return self.instance.governance_min_quorum_bps if value is None else value
+
+    def clean_governance_min_period_seconds(self) -> int:
+        value = self.cleaned_data.get("governance_min_period_seconds")
+        return self.instance.governance_min_period_seconds if value is None else value
 
     def clean(self) -> dict[str, Any]:
         # The service refuses these too; here the refusal is an error next to the field.

@@ -45,6 +45,7 @@ GOVERNANCE_FIELDS = (
     "governance_reserved",
     "governance_timelock_seconds",
     "governance_min_quorum_bps",
+    "governance_min_period_seconds",
 )
 
 

@@ -201,6 +201,13 @@ class DAO(models.Model):
         default=0,
         help_text="How long a passed proposal waits after its vote closes before it is applied.",
     )
+    governance_min_period_seconds = models.PositiveIntegerField(
+        "minimum voting period (seconds)",
+        default=24 * 3600,
+        validators=[MinValueValidator(60), MaxValueValidator(30 * 24 * 3600)],
+        help_text="The shortest voting period a proposal may set: long enough for members to "
+        "notice a proposal and vote against it.",
+    )
     governance_min_quorum_bps = models.PositiveIntegerField(
         "minimum quorum (basis points)",
         default=2000,

@@ -18,7 +18,8 @@ release.publish     ``{"dataset": id}``
 membership.role     ``{"address": "0x…", "role": "creator" | "admin" | "validator" |
                     "contributor"}`` (a member's)
 dao.governance      ``{"voting_power"?, "voting_token"?, "governance_reserved"?,
-                    "governance_timelock_seconds"?, "governance_min_quorum_bps"?}``
+                    "governance_timelock_seconds"?, "governance_min_quorum_bps"?,
+                    "governance_min_period_seconds"?}``
 =================== ===========================================================================
 
 A refusal names the field: ``change.schema: columns[1].min: …``.
@@ -179,6 +180,7 @@ def _governance(dao: DAO, change: Any) -> Checked:
         "governance_reserved",
         "governance_timelock_seconds",
         "governance_min_quorum_bps",
+        "governance_min_period_seconds",
     }
     change = _keys(change, set(), fields)
     if not change:
@@ -211,6 +213,13 @@ def _governance(dao: DAO, change: Any) -> Checked:
         if isinstance(bps, bool) or not isinstance(bps, int) or not 1 <= bps <= 10_000:
             raise bad("governance_min_quorum_bps", "must be 1 to 10000 (basis points).")
         out["governance_min_quorum_bps"] = bps
+    if "governance_min_period_seconds" in change:
+        seconds = change["governance_min_period_seconds"]
+        if isinstance(seconds, bool) or not isinstance(seconds, int):
+            raise bad("governance_min_period_seconds", "must be whole seconds.")
+        if not 60 <= seconds <= 30 * 24 * 3600:
+            raise bad("governance_min_period_seconds", "must be 60 to 2592000 (30 days).")
+        out["governance_min_period_seconds"] = seconds
     power = out.get("voting_power", dao.voting_power)
     if power == VotingPower.TOKEN and not out.get("voting_token", dao.voting_token):
         raise bad("voting_token", "voting power 'token' needs the token's address.")

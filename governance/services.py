@@ -101,6 +101,12 @@ def proposal_create(
             "bad_request",
             f"voting_period_seconds: from {MIN_PERIOD_SECONDS} to {MAX_PERIOD_SECONDS}.",
         )
+    if period < dao.governance_min_period_seconds:
+        raise ProposalRefused(
+            "period_too_short",
+            f"voting_period_seconds: at least {dao.governance_min_period_seconds}, "
+            f"{dao.name}'s minimum, so members can see the proposal and vote against it.",
+        )
     quorum = _quorum(quorum)
     checked = change_check(dao=dao, kind=kind, change=change)
     block = power.snapshot_block(dao=dao)

@@ -133,3 +133,16 @@ def test_a_withdrawal_unpins_the_shards_that_hold_the_withdrawn_rows() -> None:
 def test_a_members_only_release_pins_no_copy_of_its_data() -> None:
     dataset = _dataset(visibility="members")
     assert hf_release.release_entries(dataset.pk, "release:x/y@v1") == []
+
+
+def test_a_missing_stored_file_leaves_the_shard_out_but_not_the_release() -> None:
+    dataset = _dataset()
+    _pinned(dataset, ["Lyon,3,4.5"], 0)
+    lost = _pinned(dataset, ["Oslo,7,3.25"], 1)
+    blobs.store().delete(upload_key(lost))
+    release = release_publish(dataset=dataset, actor=None)
+    assert [e["path"] for e in release.manifest["huggingface"]] == [
+        hfcard.CARD_PATH,
+        hfcard.CROISSANT_PATH,
+    ]
+    assert release.contributions_count == 2

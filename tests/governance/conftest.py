@@ -124,4 +124,7 @@ def gov(db: None) -> Gov:
     # Memberships must predate the proposals the tests make "hours ago".
 
     Membership.objects.filter(dao=dao).update(created_at=timezone.now() - timedelta(days=30))
+    # Short votes keep the tests quick; the default minimum (a day) is tested on its own.
+    DAO.objects.filter(pk=dao.pk).update(governance_min_period_seconds=60)
+    dao.refresh_from_db()
     return Gov(dao=dao, dataset=dataset, keys=keys, users=users)

@@ -63,3 +63,14 @@ def test_the_eligible_power_is_fixed_in_the_published_proposal(gov: Gov) -> None
     dao_services.membership_add(dao=gov.dao, user=late, role=Role.CONTRIBUTOR, actor=None)
     assert power.power_of(proposal=proposal, user=late) == 0
     assert power.eligible_power(dao=gov.dao, at=proposal.created_at, block=None) == 5
+
+
+def test_a_proposal_shorter_than_the_daos_minimum_period_is_refused(gov: Gov) -> None:
+    """A vote of a minute passes before anyone else has seen it: a DAO's proposals last at
+    least its minimum period (a day unless the DAO sets another)."""
+    gov.dao.governance_min_period_seconds = 24 * 3600
+    gov.dao.save(update_fields=["governance_min_period_seconds"])
+    with pytest.raises(ProposalRefused, match="voting_period_seconds: at least 86400") as no:
+        propose(gov, ChangeKind.MEMBERSHIP_ROLE, _takeover(gov), quorum=2, period=3600)
+    assert no.value.code == "period_too_short"
+    assert propose(gov, ChangeKind.JOIN_POLICY, {"join_policy": "open"}, period=24 * 3600)
