@@ -78,7 +78,11 @@ def _shard(dataset: Dataset) -> tuple[bytes, int] | None:
         )
         return None
     with tempfile.TemporaryFile(dir=sealed.private_dir()) as out:
-        stats = write_parquet(sources, dataset.schema["columns"], out)
+        try:
+            stats = write_parquet(sources, dataset.schema["columns"], out)
+        except ValueError as exc:  # a stored file that is not a table after all
+            logger.warning("release of %s pins no Parquet shard: %s", dataset, exc)
+            return None
         out.seek(0)
         return out.read(), stats.rows
 

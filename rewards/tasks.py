@@ -10,6 +10,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
 from datadao.models import DAO
+from datadao.queues import MAX_COUNTDOWN_SECONDS
 from rewards import services
 from rewards.models import Epoch, EpochStatus
 
@@ -79,9 +80,9 @@ def relay_epoch_root(self, epoch_id: int) -> str:  # type: ignore[no-untyped-def
         return "no relayer key"
     except Exception as exc:  # transport: the node is down or slow
         logger.warning("relay of epoch %s will retry: %s", epoch_id, exc)
-        raise self.retry(countdown=poll * 4) from exc
+        raise self.retry(countdown=min(MAX_COUNTDOWN_SECONDS, poll * 4)) from exc
     if outcome.state == "pending":
-        raise self.retry(countdown=poll)
+        raise self.retry(countdown=min(MAX_COUNTDOWN_SECONDS, poll))
     return outcome.state
 
 
