@@ -378,7 +378,7 @@ def _side(name: str, dao: DAO, contributor: User, peer: User) -> Side:
         description=secret,
         kind="dataset.license",
         change={"dataset": tabular.pk, "license": "MIT"},
-        voting_period_seconds=3600,
+        voting_period_seconds=24 * 3600,
         quorum=1,
     )
     return Side(
