@@ -75,14 +75,10 @@ def _deploy_demo(dao: DAO, w3, deployer, signer: str) -> str:  # type: ignore[no
         gas = sender.estimate_gas(w3, deployer.address, call)
         signed = sender.sign(w3, deployer, call, nonce=nonce, fees=sender.current_fees(w3), gas=gas)
         sender.broadcast(w3, signed.raw)
-        for _ in range(60):
-            found = sender.receipt(w3, signed.tx_hash)
-            if found is not None:
-                return found
-            import time
-
-            time.sleep(0.5)
-        raise TimeoutError(f"{signed.tx_hash} not mined")
+        found = sender.wait_for_receipt(w3, signed.tx_hash, timeout=30)
+        if found is None:
+            raise TimeoutError(f"{signed.tx_hash} not mined")
+        return found
 
     token_build = artifact.contract("TestToken")
     token = send({"data": token_build["bytecode"]})["contractAddress"]

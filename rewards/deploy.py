@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import time
 from dataclasses import dataclass
 
 from django.core.exceptions import ImproperlyConfigured
@@ -95,13 +94,10 @@ def dao_distributor_verify(w3: Web3, dao: DAO) -> None:
 
 
 def _wait(w3: Web3, tx_hash: str, timeout: float) -> dict:  # type: ignore[type-arg]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = sender.receipt(w3, tx_hash)
-        if found is not None:
-            return found
-        time.sleep(0.5)
-    raise DeployError(f"the deployment {tx_hash} was not mined within {timeout:.0f} s")
+    found = sender.wait_for_receipt(w3, tx_hash, timeout=timeout)
+    if found is None:
+        raise DeployError(f"the deployment {tx_hash} was not mined within {timeout:.0f} s")
+    return found
 
 
 def distributor_deploy(

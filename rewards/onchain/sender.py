@@ -8,6 +8,7 @@ replaced by re-signing the same nonce with higher fees.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -113,3 +114,13 @@ def receipt(w3: Web3, tx_hash: str) -> dict[str, Any] | None:
             return None
         raise
     return dict(found) if found is not None else None
+
+
+def wait_for_receipt(w3: Web3, tx_hash: str, *, timeout: float) -> dict[str, Any] | None:
+    """The receipt once mined, polling every half second; None after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = receipt(w3, tx_hash)
+        if found is not None or time.monotonic() >= deadline:
+            return found
+        time.sleep(0.5)
