@@ -158,8 +158,11 @@ def _wait_for(condition, what: str) -> None:  # type: ignore[no-untyped-def]
 
 def _assert_staging_empty() -> None:
     # The answer is sent before the view's cleanup has necessarily returned: allow it a moment.
-    _wait_for(lambda: not _staged(), "the staging folder to be empty")
-    assert not UploadInFlight.objects.exists()
+    # The staged file and the in-flight slot are released one after the other, so wait for both.
+    _wait_for(
+        lambda: not _staged() and not UploadInFlight.objects.exists(),
+        "the staging folder to be empty and the upload slot released",
+    )
     assert not Contribution.objects.exists()
 
 
@@ -263,8 +266,11 @@ def test_bytes_in_flight_are_capped_per_user(world: World) -> None:
         sock.sendall(first[100_000:])
         status, body = _answer(sock)
         assert status == 201, body
-    _wait_for(lambda: not _staged(), "the staging folder to be empty")
-    assert not UploadInFlight.objects.exists()
+    # The staged file and the in-flight slot are released one after the other, so wait for both.
+    _wait_for(
+        lambda: not _staged() and not UploadInFlight.objects.exists(),
+        "the staging folder to be empty and the upload slot released",
+    )
 
 
 def test_the_sweep_removes_orphaned_staging_files_by_age(settings) -> None:  # type: ignore[no-untyped-def]
