@@ -13,6 +13,30 @@ import tempfile
 os.environ.setdefault("DATA_DIR", tempfile.mkdtemp(prefix="datadao-test-"))
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/datadao")
 os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")
+
+
+def _own_broker_database(url: str, xdist_worker: str) -> str:
+    """The broker URL for one pytest-xdist process: the given Redis database, counted down by the
+    process's number (gw0 keeps it, gw1 takes the one below, ...), so the Celery workers one test
+    process starts never consume another's messages. Each process also gets its own test
+    database from pytest-django (``test_<name>_gw<N>``)."""
+    index = int(xdist_worker.removeprefix("gw") or 0)
+    if not url.startswith("redis://") or index == 0:
+        return url
+    base, _, db = url.rpartition("/")
+    return f"{base}/{(int(db or 0) - index) % 16}"
+
+
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+# The processes a test starts (Celery workers) inherit the variables already adjusted: adjust once.
+if _worker and os.environ.get("DATADAO_TEST_XDIST_WORKER") != _worker:
+    # The xdist processes inherit the controller's environment, this module's defaults included:
+    # each takes a folder and a broker database of its own below what it inherited.
+    os.environ["DATADAO_TEST_XDIST_WORKER"] = _worker
+    os.environ["CELERY_BROKER_URL"] = _own_broker_database(os.environ["CELERY_BROKER_URL"], _worker)
+    os.environ["DATA_DIR"] = os.path.join(os.environ["DATA_DIR"], _worker)
+    os.makedirs(os.environ["DATA_DIR"], exist_ok=True)
+
 os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-" + "x" * 40)
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
@@ -35,7 +59,7 @@ os.environ.setdefault(
 # broker's queues and would look like a backlog (tests/datadao/test_metrics.py turns it on).
 os.environ.setdefault("UPLOAD_BACKPRESSURE_SECONDS", "0")
 
-from config.settings import *  # noqa: F403
+from config.settings import *  # noqa: E402, F403
 
 # Hashing speed is irrelevant to what the tests check.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

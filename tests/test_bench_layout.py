@@ -22,7 +22,7 @@ COMMANDS = {
     "bench.sealing": ["--quick", "--json"],
     "bench.synthetic": ["--quick", "--json"],
     "bench.pipeline": ["--quick", "--lanes", "--workers", "--compare-workers", "--json"],
-    "bench.labeling_assign": ["--quick", "--json", "--markdown", "--keep", "--reuse"],
+    "bench.labeling_assign": ["--quick", "--json", "--markdown", "--keep", "--reuse", "--task"],
     "bench.web": ["--quick", "--keep", "--json", "--markdown"],
     "bench.load": ["--quick", "--keep", "--json", "--markdown"],
     "bench.chain": ["--quick", "--events", "--keep", "--json"],

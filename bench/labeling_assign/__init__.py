@@ -1,8 +1,14 @@
 """Benchmark: ``next`` latency and submit throughput of labeling on PostgreSQL.
 
 Run ``python -m bench.labeling_assign [--quick] [--labelers L] [--iterations I] [--repeat R]
-[--consensus worker|off] [--gold-rate G] [--think-ms T] [--json PATH] [--markdown PATH] [--keep]
-[--reuse]``.
+[--consensus worker|off] [--gold-rate G] [--think-ms T] [--task TYPE|all] [--json PATH]
+[--markdown PATH] [--keep] [--reuse]``.
+
+``--task`` picks the dataset's task type (``classification``, the default, ``boxes``, ``spans``,
+``pairwise`` or ``text``; ``bench/labeling_assign/types.py``): the same tasks, labels, holds and
+truth, with each type's items, answers, check answers and consensus. ``--task all`` runs every
+type in turn, each in a process and a database of its own, and reports each type's ``next`` and
+submit p50/p95 over classification's of the same run (target: at most 1.5x).
 
 The data (``bench/labeling_assign/data.py``): one DAO, one labeling dataset (10 classes, overlap 3,
 max overlap 5, gold rate 0.05 with 0.2 % of the tasks gold) with 1,000,000 tasks (``--quick``:

@@ -40,6 +40,7 @@ class Plan:
     repeat: int
     floor: int
     think_ms: float
+    task_type: str = "classification"
 
     @property
     def rounds(self) -> int:

@@ -30,6 +30,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from bench.labeling_assign.types import SQL, TypeSql
+
 N_CLASSES = 10
 LABELS = [f"class-{k}" for k in range(N_CLASSES)]
 BIG_TABLES = ("labeling_labeltask", "labeling_label", "labeling_assignment")
@@ -123,8 +125,15 @@ def _schema_fingerprint(cursor: Any) -> list[tuple[str, str]]:
     return list(cursor.fetchall())
 
 
-def load(cursor: Any, *, shape: Shape, dataset_id: int, dao_id: int) -> dict[str, int]:
-    """Fill the (empty, migrated) tables for one dataset; returns row counts."""
+def _fill(fragment: str, *, c: str, i: str) -> str:
+    return fragment.replace("{c}", c).replace("{i}", i)
+
+
+def load(
+    cursor: Any, *, shape: Shape, dataset_id: int, dao_id: int, task_type: str = "classification"
+) -> dict[str, int]:
+    """Fill the (empty, migrated) tables for one dataset of ``task_type``; returns row counts."""
+    typed: TypeSql = SQL[task_type]
     before = _schema_fingerprint(cursor)
     _run(cursor, "SET maintenance_work_mem = '512MB'")
     _run(cursor, "SET synchronous_commit = off")
@@ -169,21 +178,27 @@ def load(cursor: Any, *, shape: Shape, dataset_id: int, dao_id: int) -> dict[str
 
     recreate = _save_and_drop_secondary(cursor)
     t = TRUTH_SQL.format(t="i")
+    kind = typed.kind
+    payload = _fill(typed.payload, c="", i="i")
+    gold_answer = _fill(typed.answer, c=t, i="i")
+    consensus = _fill(typed.consensus, c=t, i="i")
+    label_value = _fill(typed.answer, c="answer", i="i")
+    label_choice = _fill(typed.choice, c="answer", i="i")
     # Tasks: id = i, explicit, so every later step can compute from the id alone.
-    # The f-strings below only splice in TRUTH_SQL, a constant.
+    # The f-strings below only splice in TRUTH_SQL and the task type's fragments, constants.
     _run(
         cursor,
         f"""
         INSERT INTO labeling_labeltask (id, source_key, kind, payload, gold, is_gold, status,
             wanted, reserved, label_count, consensus, posterior, consensus_at, created_at,
             contribution_id, dataset_id)
-        SELECT i, 'bench:' || i, 'text', jsonb_build_object('text', 'item ' || i),
-            CASE WHEN gold THEN jsonb_build_array('class-' || {t}) END,
+        SELECT i, 'bench:' || i, '{kind}', {payload},
+            CASE WHEN gold THEN {gold_answer} END,
             gold,
             CASE WHEN i <= %(complete)s THEN 'complete' ELSE 'open' END,
             wanted, CASE WHEN gold THEN 0 ELSE given + held END,
             CASE WHEN gold THEN %(gold_answers)s ELSE given END,
-            CASE WHEN i <= %(complete)s THEN jsonb_build_array('class-' || {t}) END,
+            CASE WHEN i <= %(complete)s THEN {consensus} END,
             CASE WHEN i <= %(complete)s THEN 0.97 END,
             CASE WHEN i <= %(complete)s THEN now() - (%(n)s - i) * interval '2 seconds' END,
             now() - interval '90 days' + i * interval '1 second', NULL, %(dataset)s
@@ -217,9 +232,9 @@ def load(cursor: Any, *, shape: Shape, dataset_id: int, dao_id: int) -> dict[str
         f"""
         INSERT INTO labeling_label (value, choice, duration_ms, gold_correct, created_at,
             dataset_id, labeler_id, task_id)
-        SELECT jsonb_build_array('class-' || answer), answer,
+        SELECT {label_value}, {label_choice},
             1500 + (i * 7919 + k * 104729) %% 8000,
-            CASE WHEN is_gold THEN answer = {t} END,
+            CASE WHEN is_gold THEN {label_value} = {gold_answer} END,
             now() - interval '60 days' + i * interval '1 second' + k * interval '10 seconds',
             %(dataset)s, %(first_user)s + labeler, i
         FROM (

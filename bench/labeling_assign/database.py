@@ -13,10 +13,12 @@ from typing import Any
 from bench._db import PG_ADMIN_URL, admin, drop_database, manage
 from bench.labeling_assign.config import BENCH_DB, GOLD_SHARE, MAX_OVERLAP, OVERLAP, USERS, Mode
 from bench.labeling_assign.data import LABELS, Shape, load
+from bench.labeling_assign.types import schema_extra, uses_labels
 
 
-def build(mode: Mode, gold_rate: float) -> dict[str, Any]:
-    """Create, migrate and fill the benchmark database; returns its description."""
+def build(mode: Mode, gold_rate: float, task_type: str = "classification") -> dict[str, Any]:
+    """Create, migrate and fill the benchmark database with a dataset of ``task_type``;
+    returns its description."""
     timing: dict[str, float] = {}
     start = time.perf_counter()
     drop_database(BENCH_DB)
@@ -30,10 +32,10 @@ def build(mode: Mode, gold_rate: float) -> dict[str, Any]:
     from django.db import connection
 
     start = time.perf_counter()
-    dao_id, dataset_id, schema = _dataset(gold_rate)
+    dao_id, dataset_id, schema = _dataset(gold_rate, task_type)
     shape = _shape(mode, gold_rate)
     with connection.cursor() as cursor:
-        rows = load(cursor, shape=shape, dataset_id=dataset_id, dao_id=dao_id)
+        rows = load(cursor, shape=shape, dataset_id=dataset_id, dao_id=dao_id, task_type=task_type)
         timing["load"] = time.perf_counter() - start
         cursor.execute("CREATE TABLE bench_probe (id int PRIMARY KEY, n bigint NOT NULL)")
         cursor.execute("INSERT INTO bench_probe SELECT k, 0 FROM generate_series(0, 255) k")
@@ -43,6 +45,7 @@ def build(mode: Mode, gold_rate: float) -> dict[str, Any]:
             "shape": asdict(shape),
             "rows": rows,
             "schema": schema,
+            "task_type": task_type,
         }
         cursor.execute("CREATE TABLE bench_meta (v jsonb NOT NULL)")
         cursor.execute("INSERT INTO bench_meta VALUES (%s::jsonb)", [json.dumps(meta)])
@@ -53,7 +56,7 @@ def build(mode: Mode, gold_rate: float) -> dict[str, Any]:
     return meta | {"timing_s": {k: round(v, 1) for k, v in timing.items()}}
 
 
-def _dataset(gold_rate: float) -> tuple[int, int, dict[str, Any]]:
+def _dataset(gold_rate: float, task_type: str) -> tuple[int, int, dict[str, Any]]:
     """The DAO and its open labeling dataset, through the services; their ids and the schema."""
     from datadao.models import DatasetKind, DatasetStatus
     from datadao.services import dao_create, dataset_create, dataset_set_status, user_get_or_create
@@ -61,11 +64,11 @@ def _dataset(gold_rate: float) -> tuple[int, int, dict[str, Any]]:
     owner, _ = user_get_or_create(address="0x" + "9" * 40)
     dao = dao_create(creator=owner, name="Bench DAO", slug="bench", token_symbol="BNCH")
     schema: dict[str, Any] = {
-        "labels": LABELS,
+        **({"labels": LABELS} if uses_labels(task_type) else {}),
         "overlap": OVERLAP,
         "max_overlap": MAX_OVERLAP,
         "gold_rate": gold_rate,
-        "item_kind": "text",
+        **schema_extra(task_type),
     }
     dataset = dataset_create(
         dao=dao, actor=owner, name="Bench labeling", slug="bench-labeling",

@@ -68,13 +68,18 @@ class Recorder:
         return times
 
 
-def _answer(rng: random.Random, task: Any) -> str:
-    from bench.labeling_assign.data import AGREEMENT, GOLD_CORRECT, LABELS, truth
+def _answer(rng: random.Random, task: Any, task_type: str) -> Any:
+    """The right answer (by the task's gold, else the seeded truth) often, else a random class,
+    in the shape the task type's API takes."""
+    from bench.labeling_assign.data import AGREEMENT, GOLD_CORRECT, N_CLASSES, truth
+    from bench.labeling_assign.types import answer_of, class_of
 
     if task.is_gold:
-        right = task.gold[0]
-        return right if rng.random() < GOLD_CORRECT else rng.choice(LABELS)
-    return LABELS[truth(task.pk)] if rng.random() < AGREEMENT else rng.choice(LABELS)
+        right, p = class_of(task_type, task.gold), GOLD_CORRECT
+    else:
+        right, p = truth(task.pk), AGREEMENT
+    klass = right if rng.random() < p else rng.randrange(N_CLASSES)
+    return answer_of(task_type, task.pk, klass)
 
 
 def labeler_main(
@@ -197,7 +202,7 @@ def _label_phase(
         if hold is None:
             exhausted = True
             break
-        answer = _answer(rng, hold.task)
+        answer = _answer(rng, hold.task, plan.task_type)
         recorder.op = "submit"
         cpu, start = time.process_time(), time.perf_counter()
         try:
