@@ -6,8 +6,8 @@ and a test holds their keys to the platform's document, so a field the platform 
 or renames fails the test rather than a script.
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations``: TypedDict reads NotRequired[...] from evaluated
+# annotations only, and the required keys are part of what the test compares.
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, NotRequired, TypedDict
