@@ -4,17 +4,13 @@ batch ends with a summary of every file (a table, or JSON for scripts)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from eth_account.signers.local import LocalAccount
+from datadao_client import FINAL_STATUSES, ApiError, Client
 
-from datadao_cli.client import ClientError, DatadaoClient
-
-# The server's final states (contributions.models.FINAL_STATUSES): nothing changes after them.
-FINAL = ("pinned", "rejected", "failed")
 POLL_SECONDS = 1.0
 
 Say = Callable[[str], None]
@@ -55,7 +51,7 @@ class FileResult:
         return f"{self.status} ({self.unfinished})" if self.unfinished else self.status
 
 
-def _describe(body: dict[str, Any]) -> str:
+def _describe(body: Mapping[str, Any]) -> str:
     """The detail a contribution's state deserves: its CID, its rejection reasons or the
     pipeline's failure."""
     if body.get("status") == "pinned":
@@ -68,17 +64,16 @@ def _describe(body: dict[str, Any]) -> str:
 
 
 def upload_all(
-    client: DatadaoClient,
+    client: Client,
     *,
     dataset_id: int,
     paths: list[Path],
-    account: LocalAccount | None,
     say: Say,
     show: Say | None = None,
 ) -> list[FileResult]:
-    """Upload each file in turn; a refusal or an unreadable file is recorded, and the next file
-    is sent all the same. ``show``, when given, gets a line of each file's progress as it is
-    sent (a terminal overwrites it in place)."""
+    """Upload each file in turn, signed by the client's account; a refusal or an unreadable
+    file is recorded, and the next file is sent all the same. ``show``, when given, gets a
+    line of each file's progress as it is sent (a terminal overwrites it in place)."""
     results: list[FileResult] = []
     try:
         for number, path in enumerate(paths, start=1):
@@ -88,9 +83,9 @@ def upload_all(
                 if not path.is_file():
                     raise FileNotFoundError("not a readable file")
                 body = client.upload(
-                    dataset_id, path, account, progress=_progress(prefix, show) if show else None
-                )
-            except ClientError as exc:
+                    dataset_id, path, progress=_progress(prefix, show) if show else None
+                ).contribution
+            except ApiError as exc:
                 result.status = "refused" if exc.status else "error"
                 result.http_status, result.code, result.detail = exc.status, exc.code, exc.detail
                 say(f"{prefix}: {result.result()}: {exc.detail}")
@@ -137,7 +132,7 @@ def _size(size: int) -> str:
 
 
 def wait_final(
-    client: DatadaoClient,
+    client: Client,
     results: list[FileResult],
     *,
     timeout: float,
@@ -147,7 +142,7 @@ def wait_final(
     """Poll every uploaded file until it reaches a final state or ``timeout`` seconds pass;
     each change of state is reported as it is seen. Files still moving at the deadline are
     marked unfinished ("timed out") with their last known state."""
-    pending = [r for r in results if r.uploaded and r.status not in FINAL]
+    pending = [r for r in results if r.uploaded and r.status not in FINAL_STATUSES]
     deadline = time.monotonic() + timeout
     try:
         # Announced inside the ``try``: a Ctrl-C right after the announcement still ends in the
@@ -165,7 +160,7 @@ def wait_final(
 
 
 def _poll(
-    client: DatadaoClient,
+    client: Client,
     pending: list[FileResult],
     *,
     deadline: float,
@@ -177,7 +172,7 @@ def _poll(
         for result in list(pending):
             try:
                 body = client.contribution(result.id)  # type: ignore[arg-type]
-            except ClientError as exc:
+            except ApiError as exc:
                 # A lost connection may come back before the deadline; a refusal will not.
                 if exc.status:
                     result.status, result.http_status = "error", exc.status
@@ -190,7 +185,7 @@ def _poll(
                 result.status, result.detail = status, _describe(body)
                 detail = f" — {result.detail}" if result.detail else ""
                 say(f"#{result.id} {result.path}: {status}{detail}")
-            if status in FINAL:
+            if status in FINAL_STATUSES:
                 pending.remove(result)
         if not pending:
             break

@@ -23,7 +23,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from datadao_cli.client import ClientError, DatadaoClient
 from datadao_cli.contribute import (
     as_json,
     summary_counts,
@@ -31,7 +30,9 @@ from datadao_cli.contribute import (
     upload_all,
     wait_final,
 )
-from datadao_cli.keystore import (
+from datadao_client import (
+    ApiError,
+    Client,
     KeystoreError,
     keystore_address,
     keystore_create,
@@ -191,10 +192,10 @@ def _contribute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     else:
         password = getpass.getpass(f"Password for {args.key_file}: ")
     account = keystore_open(path=args.key_file, password=password)
-    client = DatadaoClient(args.url)
+    client = Client(args.url)
     try:
-        address = client.sign_in(account, args.chain_id)
-    except ClientError as exc:
+        address = client.sign_in(account, chain_id=args.chain_id)["address"]
+    except ApiError as exc:
         say(f"datadao: cannot sign in at {args.url}: {exc}")
         return EXIT_NOT_ATTEMPTED
     say(f"signed in to {client.site} as {address}")
@@ -202,7 +203,6 @@ def _contribute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         client,
         dataset_id=args.dataset_id,
         paths=args.paths,
-        account=account,
         say=say,
         show=_status_line(err) if err.isatty() else None,
     )

@@ -27,9 +27,9 @@ from bench.pipeline.rounds import Bench
 def _upload(base: str, dataset_id: int, path: Path, token: str) -> tuple[float, dict[str, Any]]:
     import requests
 
-    from datadao_cli.client import _Multipart
+    from datadao_client.uploads import Multipart
 
-    body = _Multipart(path=path, fields={}, boundary=secrets.token_hex(16))
+    body = Multipart(path=path, fields={}, boundary=secrets.token_hex(16))
     headers = {
         "Authorization": f"Bearer {token}",
         "Content-Type": f"multipart/form-data; boundary={body.boundary}",

@@ -26,7 +26,7 @@ from eth_account import Account
 from contributions.attestation import ownership_message
 from contributions.models import Contribution, Status
 from datadao.models import Membership, Role
-from datadao_cli.client import ownership_message as client_ownership_message
+from datadao_client import ownership_message as client_ownership_message
 from tests.contributions.conftest import good_csv
 from tests.factories import UserFactory
 from tests.fixtures_celery import WorkerProcess
@@ -39,12 +39,12 @@ SERVER_SETTINGS = ("DEBUG", "SECRET_KEY", "DJANGO_SETTINGS_MODULE", "DATABASE_UR
 
 
 def client_env(home: Path, **extra: str) -> dict[str, str]:
-    """What a contributor's shell has: a PATH, a HOME, the client on the Python path; no
-    server settings."""
+    """What a contributor's shell has: a PATH, a HOME, the client and its SDK on the Python
+    path; no server settings."""
     env = {
         "PATH": os.environ["PATH"],
         "HOME": str(home),
-        "PYTHONPATH": str(ROOT),
+        "PYTHONPATH": f"{ROOT}:{ROOT / 'clients' / 'python' / 'src'}",
         "LC_ALL": "C.UTF-8",
         **extra,
     }
@@ -163,13 +163,15 @@ def test_the_client_imports_nothing_of_the_server(home: Path) -> None:
 
 
 def test_the_installed_console_script_runs_outside_the_checkout(tmp_path: Path, home: Path) -> None:
-    """``pip install .`` gives a ``datadao`` command made of the client package alone: it runs
-    from a folder with no checkout on the path."""
+    """``pip install .`` gives a ``datadao`` command made of the client package and the SDK it
+    is built on, alone: it runs from a folder with no checkout on the path."""
     # Built from a copy: an in-tree build would leave build/ and *.egg-info in the checkout.
     source, wheels = tmp_path / "source", tmp_path / "wheels"
     source.mkdir()
     shutil.copy(ROOT / "pyproject.toml", source)
     shutil.copytree(ROOT / "datadao_cli", source / "datadao_cli")
+    sdk = Path("clients", "python", "src", "datadao_client")
+    shutil.copytree(ROOT / sdk, source / sdk)
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check"]
     build = subprocess.run(
         [*pip, "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(wheels), str(source)],
@@ -185,7 +187,10 @@ def test_the_installed_console_script_runs_outside_the_checkout(tmp_path: Path, 
         entry_points = archive.read(
             next(n for n in names if n.endswith("entry_points.txt"))
         ).decode()
-    assert {n.split("/")[0] for n in names if not n.startswith("datadao-")} == {"datadao_cli"}
+    assert {n.split("/")[0] for n in names if not n.startswith("datadao-")} == {
+        "datadao_cli",
+        "datadao_client",
+    }
     assert "datadao = datadao_cli.main:main" in entry_points
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)

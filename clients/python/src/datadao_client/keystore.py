@@ -1,4 +1,5 @@
-"""Wallet keystores (Web3 Secret Storage, version 3): create one, read its address, open it.
+"""Wallet keys for signing in: a private key, or a keystore (Web3 Secret Storage, version 3)
+to create, read the address of, or open.
 
 A new keystore is encrypted with scrypt (eth-account's ``Account.encrypt``) and written with
 owner-only permissions; an existing file is never overwritten (it may hold the only copy of a
@@ -16,9 +17,16 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 
+from datadao_client.errors import KeystoreError
 
-class KeystoreError(Exception):
-    """A keystore that cannot be written, read or opened; the message says why."""
+
+def account_from_key(private_key: str | bytes) -> LocalAccount:
+    """The account of a raw private key (hex, with or without 0x, or 32 bytes)."""
+    try:
+        return Account.from_key(private_key)
+    except (ValueError, TypeError):
+        # Not the library's message: it may quote the key.
+        raise KeystoreError("not a private key (32 bytes, as 64 hex digits)") from None
 
 
 def keystore_create(*, path: Path, password: str) -> str:

@@ -1,0 +1,158 @@
+"""Releases, downloaded and checked against their CID here, trusting nothing the server says.
+
+* ``release_manifest``: the manifest's bytes must hash (as ``ipfs add`` would) to the CID.
+* ``download_release``: the release's CAR, every block checked against its CID, the manifest
+  among its roots, every root read back whole (a missing block fails), and each file written
+  out of the verified archive.
+* ``download_release_table``: the merged CSV or Parquet of a tabular release. These are made
+  by the server from the pinned files and have no CID of their own, so they are *not*
+  verified; use ``download_release`` for data you need to trust.
+
+Content that fails its check is deleted, never left where it could be mistaken for good.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal
+
+import requests
+
+from datadao_client.car import CarIndex
+from datadao_client.cid import Cid, UnixfsHasher
+from datadao_client.errors import ApiError, VerificationError
+from datadao_client.transport import Transport
+from datadao_client.types import ReleaseDownload, ReleaseFile
+
+DOWNLOAD_CHUNK = 256 * 1024
+#: Called with the bytes received so far (the total is often unknown: streamed answers).
+DownloadProgress = Callable[[int], None]
+
+
+def _parse(cid: str) -> Cid:
+    try:
+        return Cid.parse(cid)
+    except ValueError as exc:
+        raise VerificationError(str(exc)) from None
+
+
+class ReleasesMixin:
+    _http: Transport
+
+    def _download(
+        self,
+        operation: str,
+        cid: str,
+        out: Path,
+        *,
+        on_chunk: Callable[[bytes], None] | None = None,
+        progress: DownloadProgress | None = None,
+    ) -> None:
+        """Stream an answer to ``out``; repeated from the start when the connection breaks
+        mid-body (as often as the client's retry policy allows)."""
+        policy = self._http.retry
+        for attempt in range(1, policy.attempts + 1):
+            response = self._http.send(operation, path={"cid": cid}, stream=True)
+            received = 0
+            try:
+                with out.open("wb") as stream:
+                    for chunk in response.iter_content(DOWNLOAD_CHUNK):
+                        stream.write(chunk)
+                        received += len(chunk)
+                        if progress is not None:
+                            progress(received)
+                return
+            except requests.RequestException as exc:
+                if attempt == policy.attempts:
+                    out.unlink(missing_ok=True)
+                    raise ApiError(0, "connection_error", f"download cut off: {exc}") from None
+                self._http.sleep(policy.wait(attempt, None))
+            finally:
+                response.close()
+
+    def release_manifest(self, cid: str) -> dict[str, Any]:
+        """A release's manifest, after checking that its bytes are the ones ``cid`` names."""
+        expected = _parse(cid)
+        response = self._http.send("release_manifest", path={"cid": cid})
+        hasher = UnixfsHasher(expected.version)
+        hasher.update(response.content)
+        got = hasher.finish()
+        if got.digest != expected.digest:
+            raise VerificationError(f"the manifest served for {cid} hashes to {got} instead")
+        return json.loads(response.content)  # type: ignore[no-any-return]
+
+    def download_release(
+        self,
+        cid: str,
+        dest: Path,
+        *,
+        extract: bool = True,
+        progress: DownloadProgress | None = None,
+    ) -> ReleaseDownload:
+        """Download a release's CAR into the folder ``dest`` (``<cid>.car``), verify it, and
+        with ``extract`` write each file it holds to ``dest/files/<cid>``.
+
+        Guarantees, when it returns: every block of the archive hashes to its CID; ``cid`` is
+        one of its roots; every root is a whole UnixFS file (no block missing), so each
+        written file is exactly the bytes its CID names. VerificationError otherwise, and
+        nothing of the download is left behind.
+        """
+        root = _parse(cid)
+        dest.mkdir(parents=True, exist_ok=True)
+        car = dest / f"{cid}.car"
+        part = car.with_suffix(".car.part")
+        self._download("release_car", cid, part, progress=progress)
+        written: list[Path] = []
+        try:
+            index = CarIndex.scan(part)
+            if not any(r.digest == root.digest for r in index.roots):
+                raise VerificationError(f"the CAR served for {cid} does not hold that release")
+            manifest = json.loads(b"".join(index.read_file(root)))
+            files = []
+            for each in index.roots:
+                if each.digest == root.digest:
+                    continue
+                size, target = 0, dest / "files" / str(each)
+                if extract:
+                    target.parent.mkdir(exist_ok=True)
+                    written.append(target)
+                    with target.open("wb") as out:
+                        for chunk in index.read_file(each):
+                            out.write(chunk)
+                            size += len(chunk)
+                else:
+                    size = sum(len(chunk) for chunk in index.read_file(each))
+                files.append(
+                    ReleaseFile(cid=str(each), path=target if extract else None, size=size)
+                )
+        except (VerificationError, ValueError) as exc:
+            part.unlink(missing_ok=True)
+            for path in written:
+                path.unlink(missing_ok=True)
+            if isinstance(exc, VerificationError):
+                raise
+            raise VerificationError(f"the manifest of {cid} is not JSON: {exc}") from None
+        part.replace(car)
+        return ReleaseDownload(
+            cid=cid,
+            car=car,
+            roots=[str(r) for r in index.roots],
+            manifest=manifest,
+            files=files,
+        )
+
+    def download_release_table(
+        self,
+        cid: str,
+        out: Path,
+        *,
+        fmt: Literal["csv", "parquet"] = "csv",
+        progress: DownloadProgress | None = None,
+    ) -> Path:
+        """Every row of a tabular release in one CSV or Parquet file, written to ``out``.
+        Made by the server, so *not* verified by CID (see the module's docstring)."""
+        operation = {"csv": "release_csv", "parquet": "release_parquet"}[fmt]
+        self._download(operation, cid, out, progress=progress)
+        return out
