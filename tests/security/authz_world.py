@@ -52,8 +52,8 @@ from datadao.models import (
 )
 from datadao.services import dataset_set_status
 from datadao.tokenscopes import TokenScope
-from governance.models import Proposal
 from disputes.models import Challenge
+from governance.models import Proposal
 from governance.services import proposal_create
 from ipfs.models import Pin, PinAuditRun
 from ipfs.services import content_add
