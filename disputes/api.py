@@ -122,7 +122,7 @@ def challenge_detail(request: HttpRequest, challenge_id: int) -> HttpResponse:
     return JsonResponse(serialize_challenge(challenge))
 
 
-@token_scope(SESSION_ONLY)
+@token_scope(POST=SESSION_ONLY)
 @require_http_methods(["POST"])
 def challenge_decide(request: HttpRequest, challenge_id: int) -> HttpResponse:
     """``POST`` ``{decision: "uphold"|"reject", note?}``: a reviewer (the DAO's creator or an
