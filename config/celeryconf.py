@@ -48,6 +48,7 @@ TASK_ROUTES: dict[str, dict[str, str]] = {
     "labeling.tasks.*": {"queue": Queue.DEFAULT},
     "datadao.tasks.*": {"queue": Queue.DEFAULT},
     "governance.tasks.*": {"queue": Queue.DEFAULT},
+    "disputes.tasks.*": {"queue": Queue.VALIDATE},
     "webhooks.tasks.*": {"queue": Queue.DEFAULT},
 }
 

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "rewards",
     "rights",
     "governance",
+    "disputes",
     "webhooks",
     "console",
 ]
@@ -374,6 +375,12 @@ WEBHOOKS_RETRY_DELAYS = env.list(
 # first of them is this old.
 WEBHOOKS_DISABLE_AFTER_FAILURES = env.int("WEBHOOKS_DISABLE_AFTER_FAILURES", default=10)
 WEBHOOKS_DISABLE_AFTER_SECONDS = env.int("WEBHOOKS_DISABLE_AFTER_SECONDS", default=24 * 3600)
+
+# --- Disputes -------------------------------------------------------------------------------
+# Per challenger and DAO: unresolved challenges at once, and challenges filed in 24 hours.
+# With the DAO's bond and one open challenge per target per challenger, what bounds spam.
+DISPUTES_MAX_OPEN = env.int("DISPUTES_MAX_OPEN", default=5)
+DISPUTES_DAILY_LIMIT = env.int("DISPUTES_DAILY_LIMIT", default=10)
 
 # --- Sweeper --------------------------------------------------------------------------------
 # Work in a non-final state for longer than this is re-dispatched by datadao.tasks.sweep.

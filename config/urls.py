@@ -23,6 +23,7 @@ urlpatterns = [
     path("api/", include("contributions.urls")),
     path("api/", include("rights.urls")),
     path("api/", include("governance.urls")),
+    path("api/", include("disputes.urls")),
     path("api/labeling/", include("labeling.urls")),
     path("", include("labeling.web_urls")),
     path("", include("contributions.web_urls")),

@@ -32,6 +32,7 @@ from datadao.governed import GOVERNANCE_FIELDS, ChangeKind, reserved_refusal
 from datadao.licenses import normalize_license
 from datadao.models import (
     DAO,
+    DISPUTE_FIELDS,
     AuditEvent,
     Dataset,
     DatasetKind,
@@ -98,6 +99,7 @@ class DAOForm(forms.ModelForm):
             "terms",
             *GOVERNANCE_FIELDS,
             "replication_factor",
+            *DISPUTE_FIELDS,
         ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -105,7 +107,7 @@ class DAOForm(forms.ModelForm):
         # Left out of a posted form (a script, an older client): the DAO keeps its policy.
         optional = ("join_policy", "voting_power", "governance_timelock_seconds")
         optional += ("governance_min_quorum_bps", "governance_min_period_seconds")
-        optional += ("replication_factor",)
+        optional += ("replication_factor", *DISPUTE_FIELDS)
         for name in optional:
             if name in self.fields:
                 self.fields[name].required = False
@@ -116,6 +118,21 @@ class DAOForm(forms.ModelForm):
     def clean_replication_factor(self) -> int:
         value = self.cleaned_data.get("replication_factor")
         return self.instance.replication_factor if value is None else value
+
+    def _kept(self, name: str) -> Any:
+        # Left out of a posted form: the DAO keeps its setting (a checkbox left out is off,
+        # as browsers send it; only an absent number keeps the stored one).
+        value = self.cleaned_data.get(name)
+        return getattr(self.instance, name) if value is None else value
+
+    def clean_challenge_window_seconds(self) -> int:
+        return self._kept("challenge_window_seconds")
+
+    def clean_challenge_bond(self) -> int:
+        return int(self._kept("challenge_bond"))
+
+    def clean_challenge_share_bps(self) -> int:
+        return self._kept("challenge_share_bps")
 
     def clean_voting_power(self) -> str:
         return self.cleaned_data.get("voting_power") or self.instance.voting_power
@@ -232,6 +249,7 @@ class DAOAdmin(DaoScopedAdmin):
         return [
             (None, {"fields": (*self._FIELDS, "onchain_id")}),
             ("Governance", {"fields": GOVERNANCE_FIELDS}),
+            ("Disputes", {"fields": DISPUTE_FIELDS}),
         ]
 
     def get_prepopulated_fields(self, request: HttpRequest, obj: Any = None) -> dict[str, Any]:

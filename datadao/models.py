@@ -118,6 +118,16 @@ class JoinPolicy(models.TextChoices):
     INVITE = "invite", "By invite link only"
 
 
+# The DAO fields that set its disputes (the disputes app), edited on the DAO's console page.
+DISPUTE_FIELDS = (
+    "challenge_window_seconds",
+    "challenge_bond",
+    "challenge_share_bps",
+    "challenge_open_to_anyone",
+    "epoch_waits_for_challenges",
+)
+
+
 class DAO(models.Model):
     # Named onchain_id, not dao_id: every model pointing at a DAO already has an integer
     # dao_id column, and confusing the two must be impossible at a glance.
@@ -224,6 +234,42 @@ class DAO(models.Model):
             "audit. Applies to files pinned from now on."
         ),
     )
+    # Disputes (the disputes app): who may challenge accepted work, for how long, at what
+    # bond, what an upheld challenge pays back, and whether epochs wait for the window.
+    challenge_window_seconds = models.PositiveIntegerField(
+        "challenge window (seconds)",
+        default=7 * 24 * 3600,
+        validators=[MinValueValidator(60), MaxValueValidator(365 * 24 * 3600)],
+        help_text="How long after a contribution is pinned (or a labeling item settles) it "
+        "may be challenged.",
+    )
+    challenge_bond = models.DecimalField(
+        "challenge bond",
+        max_digits=78,
+        decimal_places=0,
+        default=0,
+        validators=[MinValueValidator(0)],
+        help_text="Tokens (smallest unit) a challenger must post before a challenge is heard; "
+        "0: none. Returned if upheld, forfeited if rejected.",
+    )
+    challenge_share_bps = models.PositiveIntegerField(
+        "challenger's share (basis points)",
+        default=0,
+        validators=[MaxValueValidator(10_000)],
+        help_text="Share of the reward an upheld challenge recovers paid to the challenger, on "
+        "top of the bond, as it is recovered (1000 = 10 %).",
+    )
+    challenge_open_to_anyone = models.BooleanField(
+        "anyone may challenge",
+        default=False,
+        help_text="Off: only members challenge. On: any signed-in wallet may (set a bond).",
+    )
+    epoch_waits_for_challenges = models.BooleanField(
+        "epochs wait for the challenge window",
+        default=False,
+        help_text="Settle a credit only once its challenge window has passed and no challenge "
+        "of it is open: slower payment, no clawbacks.",
+    )
     # Kept by the event subscribers (the webhooks app) under this row's lock, read by every
     # emitter (datadao.events) so that an event nobody receives costs no query.
     event_subscriptions = models.JSONField(
@@ -247,6 +293,10 @@ class DAO(models.Model):
                 name="dao_reward_contract_format",
             ),
             models.CheckConstraint(condition=models.Q(chain_id__gt=0), name="dao_chain_id_pos"),
+            models.CheckConstraint(
+                condition=models.Q(challenge_bond__gte=0, challenge_share_bps__lte=10_000),
+                name="dao_challenge_terms",
+            ),
             models.CheckConstraint(
                 condition=models.Q(onchain_id__regex=DAO_ID_REGEX), name="dao_onchain_id_format"
             ),

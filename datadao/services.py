@@ -7,6 +7,7 @@ writes these models.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -26,6 +27,7 @@ from datadao.governed import (
 from datadao.licenses import normalize_license
 from datadao.models import (
     DAO,
+    DISPUTE_FIELDS,
     AuditEvent,
     Dataset,
     DatasetKind,
@@ -110,6 +112,7 @@ _DAO_EDITABLE = (
     "terms",
     *GOVERNANCE_FIELDS,
     "replication_factor",
+    *DISPUTE_FIELDS,
 )
 
 
@@ -255,7 +258,12 @@ def dao_update(*, dao: DAO, actor: User | None, proposal: int | None = None, **c
     ):
         dao_validate_reward_contract(dao=dao)
     _dao_save(dao)
-    changed: dict[str, Any] = {k: [before[k], v] for k, v in changes.items() if before[k] != v}
+    # A token amount (the challenge bond) is logged as its decimal string: JSON has no uint256.
+    changed: dict[str, Any] = {
+        k: [str(before[k]), str(v)] if isinstance(before[k], Decimal) else [before[k], v]
+        for k, v in changes.items()
+        if before[k] != v
+    }
     if changed:
         if proposal is not None:
             changed["proposal"] = proposal
@@ -573,7 +581,12 @@ def dataset_update(
         setattr(dataset, key, value)
     dataset.full_clean()
     dataset.save()
-    changed: dict[str, Any] = {k: [before[k], v] for k, v in changes.items() if before[k] != v}
+    # A token amount (the challenge bond) is logged as its decimal string: JSON has no uint256.
+    changed: dict[str, Any] = {
+        k: [str(before[k]), str(v)] if isinstance(before[k], Decimal) else [before[k], v]
+        for k, v in changes.items()
+        if before[k] != v
+    }
     if changed:
         if proposal is not None:
             changed["proposal"] = proposal

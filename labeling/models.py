@@ -61,6 +61,9 @@ class LabelTask(models.Model):
     consensus = models.JSONField(null=True, blank=True)
     posterior = models.FloatField(null=True, blank=True)
     consensus_at = models.DateTimeField(null=True, blank=True)
+    # Set when an upheld challenge reversed the item's settlement (``task_settlement_reverse``):
+    # it keeps no consensus, and no later run gives it one.
+    reversed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -24,6 +24,12 @@ HEADER = ("address", "amount")
 ROYALTY = "royalty"
 ROYALTY_TREASURY = "royalty_treasury"
 ROYALTY_REASONS = frozenset({ROYALTY, ROYALTY_TREASURY})
+# Credits of a challenger whose challenge was upheld (the disputes app): the bond returned, and
+# their share of the reward recovered. Neither is minted: the bond was the challenger's, the
+# share comes out of money taken back, so no budget scales them either.
+CHALLENGE_BOND = "challenge_bond"
+CHALLENGE_SHARE = "challenge_share"
+UNSCALED_REASONS = ROYALTY_REASONS | {CHALLENGE_BOND, CHALLENGE_SHARE}
 
 
 def allocate(
@@ -31,8 +37,9 @@ def allocate(
 ) -> tuple[dict[str, int], bool]:
     """The one settlement rule of an epoch: sum the credits per address; above the budget,
     scale every address's minted rewards pro rata (floored), so what the DAO mints never
-    exceeds the budget. Royalties (``ROYALTY_REASONS``) are added unscaled on top: the budget
-    bounds what the DAO mints, not revenue consumers already paid. Integers only, so anyone
+    exceeds the budget. Royalties and challengers' returns (``UNSCALED_REASONS``) are added
+    unscaled on top: the budget bounds what the DAO mints, not revenue consumers already paid
+    or a bond a challenger posted. Integers only, so anyone
     replaying an epoch's published inputs gets the same allocations.
 
     ``entries``: (address, amount, reason). Returns the sums and whether the budget scaled them.
@@ -40,7 +47,7 @@ def allocate(
     minted: dict[str, int] = defaultdict(int)
     paid: dict[str, int] = defaultdict(int)
     for address, amount, reason in entries:
-        (paid if reason in ROYALTY_REASONS else minted)[address] += amount
+        (paid if reason in UNSCALED_REASONS else minted)[address] += amount
     total = sum(minted.values())
     scaled = budget is not None and total > budget
     sums = {a: v * budget // total for a, v in minted.items()} if scaled else dict(minted)

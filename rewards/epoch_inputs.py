@@ -16,8 +16,13 @@ from typing import Any
 
 from rewards.allocations import allocate
 from rewards.merkle import StandardMerkleTree
+from rewards.netting import apply
 
 FORMAT = 1
+# Format 2 adds ``clawbacks``: what was netted from the allocations (``rewards.netting``). A
+# document without any stays format 1, so verifiers that know only format 1 still replay it.
+FORMAT_CLAWBACKS = 2
+FORMATS = (FORMAT, FORMAT_CLAWBACKS)
 
 
 def inputs_document(
@@ -28,10 +33,14 @@ def inputs_document(
     verifying_contract: str,
     budget: int | None,
     credits: Iterable[tuple[str, int, str, str]],
+    clawbacks: Iterable[tuple[str, str, int]] = (),
 ) -> dict[str, Any]:
     """The inputs of epoch ``epoch``: ``credits`` are (address, amount, reason, source), where
     source is "<source type>:<source id>" (e.g. ``contributions.contribution:12``). Credits
-    are listed in a fixed order, so the same epoch always gives the same bytes."""
+    are listed in a fixed order, so the same epoch always gives the same bytes.
+
+    ``clawbacks``: (source, address, amount) netted from the allocations, in the order they
+    were taken (``rewards.netting.net``); listed as taken."""
     listed = sorted(
         (
             {"account": address, "amount": str(amount), "reason": reason, "source": source}
@@ -39,8 +48,12 @@ def inputs_document(
         ),
         key=lambda c: (c["source"], c["reason"], c["account"], int(c["amount"])),
     )
-    return {
-        "datadao_epoch_inputs": FORMAT,
+    netted = [
+        {"source": source, "account": address, "amount": str(amount)}
+        for source, address, amount in clawbacks
+    ]
+    document: dict[str, Any] = {
+        "datadao_epoch_inputs": FORMAT_CLAWBACKS if netted else FORMAT,
         "dao_id": dao_id,
         "chain_id": chain_id,
         "epoch": epoch,
@@ -49,6 +62,9 @@ def inputs_document(
         "budget": None if budget is None else str(budget),
         "credits": listed,
     }
+    if netted:
+        document["clawbacks"] = netted
+    return document
 
 
 def inputs_bytes(document: Mapping[str, Any]) -> bytes:
@@ -70,11 +86,16 @@ class Settlement:
 def settle(document: Mapping[str, Any]) -> Settlement:
     """Replay an inputs document. Raises ValueError (or KeyError/TypeError) on a malformed
     one."""
-    if document.get("datadao_epoch_inputs") != FORMAT:
-        raise ValueError(f"not an epoch inputs document of format {FORMAT}")
+    if document.get("datadao_epoch_inputs") not in FORMATS:
+        raise ValueError(f"not an epoch inputs document of format {' or '.join(map(str, FORMATS))}")
     budget = None if document["budget"] is None else int(document["budget"])
     entries = [(c["account"], int(c["amount"]), c["reason"]) for c in document["credits"]]
     allocations, scaled = allocate(entries, budget)
+    if document["datadao_epoch_inputs"] == FORMAT_CLAWBACKS:
+        allocations = apply(
+            allocations,
+            [(c["source"], c["account"], int(c["amount"])) for c in document["clawbacks"]],
+        )
     values = sorted((address, amount) for address, amount in allocations.items() if amount > 0)
     root = StandardMerkleTree.of(values).root if values else ""
     return Settlement(values=values, root=root, total=sum(a for _, a in values), scaled=scaled)

@@ -15,6 +15,8 @@ from django.utils import timezone
 
 from datadao.models import ADDRESS_REGEX, DAO, Dataset, User, validate_checksum_address
 from rewards.allocations import (  # noqa: F401 (the models' names for them)
+    CHALLENGE_BOND,
+    CHALLENGE_SHARE,
     ROYALTY,
     ROYALTY_REASONS,
     ROYALTY_TREASURY,
@@ -251,6 +253,93 @@ class RoyaltyPayment(models.Model):
 
     def __str__(self) -> str:
         return f"royalty {self.payment_key}: {self.amount}"
+
+
+# --- clawbacks ------------------------------------------------------------------------------
+
+
+class Clawback(models.Model):
+    """A settled credit taken back (an upheld challenge). The money is already committed in a
+    signed epoch, so it is recovered from what the account is paid later in the same DAO: each
+    epoch's allocation and each voucher pays what is left after ``remaining``, never below
+    zero, and the rest is carried (``rewards.netting``). One clawback per credit: the unique
+    ``entry`` makes a second reversal of the same credit impossible."""
+
+    dao = models.ForeignKey(DAO, on_delete=models.PROTECT, related_name="clawbacks")
+    account = models.ForeignKey(User, on_delete=models.PROTECT, related_name="clawbacks")
+    entry = models.OneToOneField(RewardEntry, on_delete=models.PROTECT, related_name="clawback")
+    amount = Uint256Field(help_text="What the credit paid (after any budget scaling).")
+    remaining = Uint256Field(help_text="What is still to be netted from later payments.")
+    # Shown to the person on /me/rewards: why their reward was taken back.
+    reason = models.TextField()
+    # What ordered it, e.g. "disputes.challenge" and the challenge's id.
+    ordered_by_type = models.CharField(max_length=64)
+    ordered_by_id = models.CharField(max_length=64)
+    # Paid ``share_bps`` of each amount netted (an upheld challenge's challenger), if anyone.
+    beneficiary = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    share_bps = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["dao_id", "id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="clawback_amount_pos"),
+            models.CheckConstraint(
+                condition=models.Q(remaining__gte=0, remaining__lte=models.F("amount")),
+                name="clawback_remaining_within_amount",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(share_bps__lte=10_000), name="clawback_share_bps"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["dao", "account", "id"],
+                condition=models.Q(remaining__gt=0),
+                name="clawback_due",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"clawback of {self.amount} from {self.account} ({self.remaining} due)"
+
+
+class ClawbackDeduction(models.Model):
+    """What one payment (an epoch's allocation, or a voucher) kept back towards a clawback."""
+
+    clawback = models.ForeignKey(Clawback, on_delete=models.PROTECT, related_name="deductions")
+    epoch = models.ForeignKey(
+        Epoch, null=True, blank=True, on_delete=models.PROTECT, related_name="deductions"
+    )
+    voucher = models.ForeignKey(
+        Voucher, null=True, blank=True, on_delete=models.PROTECT, related_name="deductions"
+    )
+    amount = Uint256Field()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["clawback_id", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0), name="clawback_deduction_amount_pos"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(epoch__isnull=True, voucher__isnull=False)
+                | models.Q(epoch__isnull=False, voucher__isnull=True),
+                name="clawback_deduction_one_payment",
+            ),
+            models.UniqueConstraint(
+                fields=["clawback", "epoch"], name="clawback_deduction_once_per_epoch"
+            ),
+            models.UniqueConstraint(
+                fields=["clawback", "voucher"], name="clawback_deduction_once_per_voucher"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} towards clawback {self.clawback_id}"
 
 
 # --- settlement on chain ------------------------------------------------------------------------

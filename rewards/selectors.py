@@ -7,12 +7,14 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Sum
+from django.db.models import Count, Prefetch, Sum
 
 from datadao.models import DAO, User
 from rewards.models import (
     ROYALTY_REASONS,
     ROYALTY_TREASURY,
+    Clawback,
+    ClawbackDeduction,
     RewardEntry,
     RewardPolicy,
     RoyaltyPayment,
@@ -46,6 +48,19 @@ def rewards_accrued(*, account: User) -> list[AccruedRow]:
     daos = DAO.objects.in_bulk(list(totals))
     rows = [AccruedRow(dao=daos[pk], amount=a, entries=n) for pk, (a, n) in totals.items()]
     return sorted(rows, key=lambda r: (-r.amount, r.dao.name))
+
+
+def clawbacks_of(*, account: User, limit: int = 200) -> list[Clawback]:
+    """The person's clawbacks, newest first, each with its credit, epoch, DAO and what was
+    netted from which payment. Three queries."""
+
+    deductions = ClawbackDeduction.objects.select_related("epoch", "voucher").order_by("pk")
+    return list(
+        Clawback.objects.filter(account=account)
+        .select_related("dao", "entry__epoch")
+        .prefetch_related(Prefetch("deductions", queryset=deductions))
+        .order_by("-created_at", "-pk")[:limit]
+    )
 
 
 @dataclass(frozen=True)

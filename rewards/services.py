@@ -10,11 +10,13 @@ from __future__ import annotations
 import io
 import json
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from datadao import events
@@ -24,9 +26,10 @@ from datadao.errors import ApplicationError
 from datadao.keys import load_signer
 from datadao.models import DAO, User
 from datadao.services import audit_record
-from rewards import epoch_inputs
-from rewards.allocations import allocate
+from rewards import epoch_inputs, holds
+from rewards.allocations import CHALLENGE_BOND, CHALLENGE_SHARE, allocate
 from rewards.amounts import reward_amount
+from rewards.clawbacks import clawback_dues, clawback_record_netting
 from rewards.models import (
     ROYALTY_REASONS,
     Allocation,
@@ -169,6 +172,32 @@ def reward_credit_label(
     )
 
 
+# Credits of a challenger (``reward_credit_dispute``): the bond returned, their share.
+DISPUTE_REASONS = (CHALLENGE_BOND, CHALLENGE_SHARE)
+# The credits a challenge can reverse: only these wait for the challenge window.
+CHALLENGEABLE_REASONS = ("contribution", "label")
+
+
+def reward_credit_dispute(
+    *, dataset: Any, account_id: int, amount: int, reason: str, challenge_id: int
+) -> RewardEntry | None:
+    """Credit a challenger once per (challenge, reason): their bond returned, or their share
+    of a withdrawn reward. Settles in the next epoch like any credit, unscaled by a budget.
+    None when ``amount`` is 0."""
+    if reason not in DISPUTE_REASONS:
+        raise RewardsError(f"{reason!r} is not a challenger's credit.")
+    if amount <= 0:
+        return None
+    return _credit_once(
+        dataset=dataset,
+        account_id=account_id,
+        amount=amount,
+        reason=reason,
+        source_type="disputes.challenge",
+        source_id=str(challenge_id),
+    )
+
+
 def reward_withdraw_contribution(*, contribution: object) -> int:
     """Remove a contribution's unsettled credit (the DAO rejected it after acceptance).
     A credit already frozen into a closed epoch stays: that money is committed."""
@@ -201,39 +230,73 @@ def _allocations(
     return allocate(entries, budget)
 
 
+def _settling(dao: DAO, now: datetime) -> QuerySet[RewardEntry]:
+    """The credits an epoch closed at ``now`` settles: every unsettled one, except, when the
+    DAO makes epochs wait for the challenge window, a challengeable credit still inside its
+    window or under an open challenge (``rewards.holds``): it waits for a later epoch."""
+    entries = RewardEntry.objects.filter(dao=dao, epoch__isnull=True, created_at__lte=now)
+    if not dao.epoch_waits_for_challenges:
+        return entries
+    cutoff = now - timedelta(seconds=dao.challenge_window_seconds)
+    entries = entries.filter(~Q(reason__in=CHALLENGEABLE_REASONS) | Q(created_at__lte=cutoff))
+    held = holds.held_sources(dao.pk)
+    if held:
+        query = Q()
+        for source_type, source_id in sorted(held):
+            query |= Q(source_type=source_type, source_id=source_id)
+        entries = entries.exclude(query)
+    return entries
+
+
 def epoch_simulate(*, dao: DAO) -> dict[str, int]:
-    """What each address would get if the open epoch closed now (writes nothing)."""
-    entries = RewardEntry.objects.filter(dao=dao, epoch__isnull=True).values_list(
-        "account__address", "amount", "reason"
-    )
-    allocations, _ = _allocations([(a, _int(v), r) for a, v, r in entries], _dao_budget(dao))
-    return dict(sorted(allocations.items()))
+    """What each address would get if the open epoch closed now (writes nothing), clawbacks
+    netted."""
+    entries = _settling(dao, timezone.now()).values_list("account__address", "amount", "reason")
+    plan = _plan([(a, _int(v), r) for a, v, r in entries], _dao_budget(dao), clawback_dues(dao=dao))
+    return dict(sorted(plan.allocations.items()))
 
 
 @dataclass(frozen=True)
 class EpochPlan:
     """What settling a list of credits gives: the leaves (address, amount > 0) sorted, their
-    Merkle tree (None when nothing is paid), the total, and whether the budget scaled them."""
+    Merkle tree (None when nothing is paid), the total, whether the budget scaled them, every
+    address's allocation after netting (zeros included) and the clawbacks netted
+    (``rewards.netting.net``: (source, address, amount))."""
 
     values: list[tuple[str, int]]
     tree: Any
     total: int
     scaled: bool
+    allocations: dict[str, int] = field(default_factory=dict)
+    netted: list[tuple[str, str, int]] = field(default_factory=list)
 
     @property
     def root(self) -> str:
         return self.tree.root if self.tree is not None else ""
 
 
-def _plan(rows: list[tuple[str, int, str]], budget: int | None) -> EpochPlan:
+def _plan(
+    rows: list[tuple[str, int, str]],
+    budget: int | None,
+    dues: list[tuple[str, str, int]],
+) -> EpochPlan:
     """The one settlement rule, shared by the close and its preview (so the preview's root is
-    the root the close signs)."""
+    the root the close signs): allocate, then net the clawbacks ``dues``."""
     from rewards.merkle import StandardMerkleTree
+    from rewards.netting import net
 
     allocations, scaled = _allocations(rows, budget)
+    allocations, netted = net(allocations, dues)
     values = sorted((address, amount) for address, amount in allocations.items() if amount > 0)
     tree = StandardMerkleTree.of(values) if values else None
-    return EpochPlan(values=values, tree=tree, total=sum(a for _, a in values), scaled=scaled)
+    return EpochPlan(
+        values=values,
+        tree=tree,
+        total=sum(a for _, a in values),
+        scaled=scaled,
+        allocations=allocations,
+        netted=netted,
+    )
 
 
 @dataclass(frozen=True)
@@ -275,11 +338,9 @@ def epoch_preview(*, epoch: Epoch) -> EpochPreview:
 
     dao = epoch.dao
     entries = list(
-        RewardEntry.objects.filter(dao=dao, epoch__isnull=True).values_list(
-            "account__address", "amount", "reason"
-        )
+        _settling(dao, timezone.now()).values_list("account__address", "amount", "reason")
     )
-    plan = _plan([(a, _int(v), r) for a, v, r in entries], _dao_budget(dao))
+    plan = _plan([(a, _int(v), r) for a, v, r in entries], _dao_budget(dao), clawback_dues(dao=dao))
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     for address, _, reason in entries:
         kind = 2 if reason in ROYALTY_REASONS else 0 if reason == "contribution" else 1
@@ -345,13 +406,14 @@ def epoch_close(
         return epoch
     signer = load_signer("rewards")  # before any write: no key, no close
     now = timezone.now()
-    entry_ids = list(
-        RewardEntry.objects.select_for_update()
-        .filter(dao=dao, epoch__isnull=True, created_at__lte=now)
-        .values_list("pk", flat=True)
-    )
+    entry_ids = list(_settling(dao, now).select_for_update().values_list("pk", flat=True))
     if not entry_ids:
-        raise RewardsError(f"Epoch {epoch.number} has no reward entries to settle yet.")
+        waiting = (
+            " (credits wait for their challenge window to pass)"
+            if dao.epoch_waits_for_challenges
+            else ""
+        )
+        raise RewardsError(f"Epoch {epoch.number} has no reward entries to settle yet{waiting}.")
     RewardEntry.objects.filter(pk__in=entry_ids).update(epoch=epoch)
     credits = [
         (address, _int(amount), reason, f"{source_type}:{source_id}")
@@ -360,9 +422,13 @@ def epoch_close(
         ).values_list("account__address", "amount", "reason", "source_type", "source_id")
     ]
     budget = _dao_budget(dao)
-    plan = _plan([(a, v, r) for a, v, r, _ in credits], budget)
+    # Locked: a voucher netting the same clawbacks waits, so nothing is recovered twice.
+    plan = _plan([(a, v, r) for a, v, r, _ in credits], budget, clawback_dues(dao=dao, lock=True))
     if plan.tree is None:
-        raise RewardsError(f"Epoch {epoch.number} allocates nothing (every amount is zero).")
+        raise RewardsError(
+            f"Epoch {epoch.number} allocates nothing (every amount is zero, or netted by "
+            "clawbacks)."
+        )
     if expected_root is not None and plan.root != expected_root:
         raise RewardsError(
             f"Epoch {epoch.number} changed since it was reviewed (new credits arrived): "
@@ -393,6 +459,7 @@ def epoch_close(
         verifying_contract=payload["domain"]["verifyingContract"],
         budget=budget,
         credits=credits,
+        clawbacks=plan.netted,
     )
     inputs_pin = content_add(
         stream=io.BytesIO(epoch_inputs.inputs_bytes(inputs)),
@@ -428,12 +495,19 @@ def epoch_close(
     epoch.signer = signer.address
     epoch.save()
     Epoch.objects.create(dao=dao, number=epoch.number + 1)
+    clawback_record_netting(dao=dao, applied=plan.netted, epoch=epoch, actor=actor)
     audit_record(
         actor=actor,
         dao=dao,
         verb="epoch.closed",
         obj=epoch,
-        details={"root": tree.root, "total": str(total), "accounts": len(values), "cid": pin.cid},
+        details={
+            "root": tree.root,
+            "total": str(total),
+            "accounts": len(values),
+            "cid": pin.cid,
+            "clawed_back": str(sum(a for _, _, a in plan.netted)),
+        },
     )
     events.emit(
         dao=dao,
@@ -467,7 +541,11 @@ def voucher_issue(
     actor: User | None,
 ) -> Voucher:
     """Sign an EIP-712 Claim with the next nonce of (DAO, contributor), for the DAO's own
-    ``onchain_id`` and reward contract: no other DAO's distributor accepts it."""
+    ``onchain_id`` and reward contract: no other DAO's distributor accepts it.
+
+    The contributor's clawbacks due in the DAO are netted first: the voucher pays ``amount``
+    less what they owe (never below zero, the rest carried). A voucher they would absorb
+    entirely is refused with nothing written."""
     from rewards.eip712 import claim_typed_data, sign_typed_data
 
     if not isinstance(amount, int) or not 0 < amount <= UINT256_MAX:
@@ -484,6 +562,17 @@ def voucher_issue(
         .first()
     )
     nonce = 0 if last is None else _int(last) + 1  # nonce 0 is falsy: compare with None
+    from rewards.netting import net
+
+    requested = amount
+    owed = clawback_dues(dao=dao, address=contributor, lock=True)
+    left, netted = net({contributor: amount}, owed)
+    amount = left[contributor]
+    if amount == 0:
+        raise RewardsError(
+            f"{contributor} owes {sum(d for _, _, d in owed)} in clawbacks in {dao.name}: a "
+            f"voucher of {requested} would pay nothing; nothing was issued."
+        )
     payload = claim_typed_data(
         dao_id=dao.onchain_id,
         contributor=contributor,
@@ -510,6 +599,12 @@ def voucher_issue(
         dao=dao,
         verb="voucher.issued",
         obj=voucher,
-        details={"contributor": contributor, "amount": str(amount), "nonce": nonce},
+        details={
+            "contributor": contributor,
+            "amount": str(amount),
+            "requested": str(requested),
+            "nonce": nonce,
+        },
     )
+    clawback_record_netting(dao=dao, applied=netted, voucher=voucher, actor=actor)
     return voucher

@@ -18,6 +18,7 @@ from rewards.models import Allocation, Voucher
 from rewards.selectors import (
     RoyaltyCredit,
     claim_states,
+    clawbacks_of,
     rewards_accrued,
     royalty_credits,
     voucher_states,
@@ -137,8 +138,8 @@ def voucher_download(request: HttpRequest, voucher_id: int) -> HttpResponse:
 @login_required
 @require_GET
 def my_rewards(request: HttpRequest) -> HttpResponse:
-    """Accrued in open epochs, settled per epoch with claim data to copy or download, and
-    vouchers; every amount in tokens."""
+    """Accrued in open epochs, settled per epoch with claim data to copy or download,
+    vouchers, and clawbacks (why, and what is still kept back); every amount in tokens."""
     allocations = (
         Allocation.objects.filter(account=request.user.address)
         .select_related("epoch__dao")
@@ -162,6 +163,7 @@ def my_rewards(request: HttpRequest) -> HttpResponse:
         "vouchers": [(v, redeemed[v.pk]) for v in vouchers],
         "accrued": rewards_accrued(account=request.user),
         "royalties": royalty_credits(account=request.user),
+        "clawbacks": clawbacks_of(account=request.user),
     }
     return render(request, "rewards/mine.html", context)
 

@@ -25,7 +25,16 @@ from __future__ import annotations
 from copy import deepcopy
 from typing import Any
 
-from datadao.openapi import auth, contributions, daos, governance, labeling, rewards, rights
+from datadao.openapi import (
+    auth,
+    contributions,
+    daos,
+    disputes,
+    governance,
+    labeling,
+    rewards,
+    rights,
+)
 from datadao.openapi.common import (
     INSUFFICIENT_SCOPE,
     JSON,
@@ -77,6 +86,7 @@ PATHS = token_refusals(
         **rewards.PATHS,
         **rights.PATHS,
         **governance.PATHS,
+        **disputes.PATHS,
     }
 )
 
@@ -88,8 +98,8 @@ def openapi_schema(*, version: str) -> dict[str, Any]:
         "info": {
             "title": "datadao API",
             "version": version,
-            "description": "Contributions, labeling, releases, rewards, data rights and "
-            "governance of a data DAO. "
+            "description": "Contributions, labeling, releases, rewards, data rights, "
+            "governance and disputes of a data DAO. "
             "Authenticate with the session from Sign-In with Ethereum (writes need the CSRF "
             'token) or an API token. Every refusal is a 4xx `{"error": code, "detail": '
             "message}`, never a 5xx.",
@@ -108,12 +118,15 @@ def openapi_schema(*, version: str) -> dict[str, Any]:
                 "rewards",
                 "rights",
                 "governance",
+                "disputes",
                 "meta",
             )
         ],
         "paths": deepcopy(PATHS),
         "components": {
-            "schemas": deepcopy({**SCHEMAS, **rights.SCHEMAS, **governance.SCHEMAS}),
+            "schemas": deepcopy(
+                {**SCHEMAS, **rights.SCHEMAS, **governance.SCHEMAS, **disputes.SCHEMAS}
+            ),
             "securitySchemes": deepcopy(SECURITY_SCHEMES),
             "headers": {
                 "Attachment": {

@@ -328,9 +328,16 @@ def _bulk_set_consensus(updates: list[tuple[int, list[str], float]]) -> None:
     now = timezone.now()
     for start in range(0, len(updates), 2000):
         batch = updates[start : start + 2000]
+        # A reversed item (an upheld challenge) keeps no consensus.
+        reversed_ids = set(
+            LabelTask.objects.filter(
+                pk__in=[pk for pk, _, _ in batch], reversed_at__isnull=False
+            ).values_list("pk", flat=True)
+        )
         objs = [
             LabelTask(pk=pk, consensus=value, posterior=posterior, consensus_at=now)
             for pk, value, posterior in batch
+            if pk not in reversed_ids
         ]
         LabelTask.objects.bulk_update(objs, ["consensus", "posterior", "consensus_at"])
 

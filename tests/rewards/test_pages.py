@@ -68,8 +68,9 @@ def test_my_rewards_shows_accrued_and_settled_amounts_in_tokens(
 
     client = _as(me)
     # Session, user, settled, accrued and their DAOs, the nav's console check, vouchers,
-    # royalty credits (their payments only when there are some): however many epochs and DAOs.
-    with django_assert_num_queries(8):
+    # royalty credits (their payments only when there are some), clawbacks (their deductions
+    # only when there are some): however many epochs and DAOs.
+    with django_assert_num_queries(9):
         body = client.get("/me/rewards").content.decode()
     accruing = body[body.index("Accruing in open epochs") : body.index("Settled (claimable)")]
     assert '<td class="amount">5.25 AIR</td>' in accruing

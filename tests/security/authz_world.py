@@ -52,6 +52,7 @@ from datadao.models import (
 )
 from datadao.services import dataset_set_status
 from datadao.tokenscopes import TokenScope
+from disputes.models import Challenge
 from governance.models import Proposal
 from governance.services import proposal_create
 from ipfs.models import Pin, PinAuditRun
@@ -138,6 +139,7 @@ class Side:
     invite: InviteLink
     invite_token: str
     proposal: Proposal
+    challenge: Challenge
     webhook_endpoint: WebhookEndpoint
     webhook_delivery: WebhookDelivery
     pins: dict[str, Pin] = field(default_factory=dict)
@@ -381,8 +383,20 @@ def _side(name: str, dao: DAO, contributor: User, peer: User) -> Side:
         voting_period_seconds=24 * 3600,
         quorum=1,
     )
+    # A challenge of the pinned contribution by the peer, waiting for a reviewer.
+    challenge = Challenge.objects.create(
+        dao=dao,
+        dataset=tabular,
+        challenger=peer,
+        contribution=contribution,
+        reason="replay",
+        statement=secret,
+        status="review",
+        bond_status="none",
+    )
     return Side(
         proposal=proposal,
+        challenge=challenge,
         query=query,
         withdrawal=withdrawal,
         dao=dao,

@@ -635,6 +635,53 @@ ROUTES += [
     ),
 ]
 
+# Disputes (disputes.api, disputes.admin): a DAO's challenges are its members' (and the
+# challenger's, and the challenged contributor's); deciding is for its creators and admins.
+ROUTES += [
+    Route(
+        "api-challenges",
+        "api/daos/<str:slug>/challenges",
+        sides(lambda s: f"/api/daos/{s.dao.slug}/challenges"),
+    ),
+    Route(
+        "api-challenge-create",
+        "api/daos/<str:slug>/challenges",
+        sides(lambda s: f"/api/daos/{s.dao.slug}/challenges"),
+        "POST",
+        lambda w: {},
+        True,
+    ),
+    Route(
+        "api-challenge",
+        "api/challenges/<int:challenge_id>",
+        sides(lambda s: f"/api/challenges/{s.challenge.pk}"),
+        missing=lambda w: f"/api/challenges/{MISSING_ID}",
+    ),
+    Route(
+        "api-challenge-decide",
+        "api/challenges/<int:challenge_id>/decision",
+        sides(lambda s: f"/api/challenges/{s.challenge.pk}/decision"),
+        "POST",
+        lambda w: {},
+        True,
+        missing=lambda w: f"/api/challenges/{MISSING_ID}/decision",
+    ),
+    Route(
+        "console-challenge-page",
+        "admin/disputes/challenge/<int:object_id>/decide/",
+        sides(lambda s: f"/admin/disputes/challenge/{s.challenge.pk}/decide/"),
+        missing=lambda w: f"/admin/disputes/challenge/{MISSING_ID}/decide/",
+    ),
+    Route(
+        "console-challenge-decide",
+        "admin/disputes/challenge/<int:object_id>/decide/",
+        sides(lambda s: f"/admin/disputes/challenge/{s.challenge.pk}/decide/"),
+        "POST",
+        lambda w: {"action": "none"},
+        missing=lambda w: f"/admin/disputes/challenge/{MISSING_ID}/decide/",
+    ),
+]
+
 # Running consensus from the console: the dataset is posted, so one route per side.
 ROUTES += [
     Route(
@@ -917,6 +964,22 @@ EXPECT: dict[tuple[str, str], str] = {
     ("api-proposal-votes", "other"):        "404  404  404  404  404  404  404  200",
     ("api-proposal-vote", "this"):          "404  404  400  400  400  400  404  400",
     ("api-proposal-vote", "other"):         "404  404  404  404  404  404  404  400",
+    # Disputes: signed in, anyone lists the challenges they may see (members: all; others:
+    # their own, none here). Filing needs membership (the empty body is then no challenge,
+    # 400). The challenge is its DAO members' (and a superuser's); the empty body is no
+    # decision.
+    ("api-challenges", "this"):             "401  200  200  200  200  200  200  200",
+    ("api-challenges", "other"):            "401  200  200  200  200  200  200  200",
+    ("api-challenge-create", "this"):       "401  403  400  400  400  400  403  403",
+    ("api-challenge-create", "other"):      "401  403  403  403  403  403  403  403",
+    ("api-challenge", "this"):              "401  404  200  200  200  200  404  200",
+    ("api-challenge", "other"):             "401  404  404  404  404  404  404  200",
+    ("api-challenge-decide", "this"):       "401  404  400  400  400  400  404  400",
+    ("api-challenge-decide", "other"):      "401  404  404  404  404  404  404  400",
+    ("console-challenge-page", "this"):     "302C 302C 302C 302C 200  200  404  200",
+    ("console-challenge-page", "other"):    "302C 302C 302C 302C 404  404  404  200",
+    ("console-challenge-decide", "this"):   "302C 302C 302C 302C 302  302  404  302",
+    ("console-challenge-decide", "other"):  "302C 302C 302C 302C 404  404  404  302",
     ("dashboards", "-"):                    "302C 302C 302C 302C 302  302  200  200",
     ("dashboard", "this"):                  "302C 302C 302C 302C 200  200  404  200",
     ("dashboard", "other"):                 "302C 302C 302C 302C 404  404  404  200",
@@ -937,6 +1000,7 @@ EXPECT: dict[tuple[str, str], str] = {
     ("console-app-index", "synthetic"):     "302C 302C 302C 302C 200  200  404  200",
     ("console-app-index", "rewards"):       "302C 302C 302C 302C 200  200  404  200",
     ("console-app-index", "governance"):    "302C 302C 302C 302C 200  200  404  200",
+    ("console-app-index", "disputes"):      "302C 302C 302C 302C 200  200  404  200",
     ("console-app-index", "auth"):          "302C 302C 302C 302C 404  404  404  200",
     ("console-app-index", "ipfs"):          "302C 302C 302C 302C 404  404  404  200",
     ("console-app-index", "webhooks"):      "302C 302C 302C 302C 200  200  404  200",
@@ -1018,6 +1082,7 @@ ADMIN_MODELS: dict[str, str] = {
     "rewards.rewardentry": "read-only",
     "rewards.voucher": "read-only",
     "governance.proposal": "read-only",
+    "disputes.challenge": "read-only",
     "datadao.user": "operators",
     "datadao.workerheartbeat": "operators",
     "auth.group": "operators",
@@ -1107,6 +1172,7 @@ def _admin_object(w: World, label: str, variant: str) -> int:
         "rewards.rewardentry": lambda: s.entry.pk,
         "rewards.voucher": lambda: s.voucher.pk,
         "governance.proposal": lambda: s.proposal.pk,
+        "disputes.challenge": lambda: s.challenge.pk,
         "datadao.user": lambda: w.users["contributor"].pk,
         "datadao.workerheartbeat": lambda: w.heartbeat.pk,
         "auth.group": lambda: w.group.pk,
@@ -1174,6 +1240,7 @@ SUPERUSER_CANNOT_ADD = {
     "rewards.voucher",
     "rewards.royaltypayment",
     "governance.proposal",
+    "disputes.challenge",
     "datadao.workerheartbeat",
     "ipfs.pin",
     "ipfs.pinauditrun",
@@ -1402,6 +1469,8 @@ TOKEN_SCOPES: dict[str, str] = {
     "api-proposals": "read",
     "api-proposal": "read",
     "api-proposal-votes": "read",
+    "api-challenges": "read",
+    "api-challenge": "read",
     "label-me": "read",
     "label-consensus": "read",
     "label-import": "read",

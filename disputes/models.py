@@ -1,0 +1,169 @@
+"""Challenges of accepted work: a pinned contribution or a settled labeling item.
+
+A challenge names its target, a reason from a fixed list (and for a duplicate, the earlier
+work it duplicates), and goes through: ``bond_due`` (the DAO asks for a bond: nothing is heard
+until an admin records it), ``open`` (validators re-run the work: ``disputes.tasks``), ``review``
+(the replay cannot decide: a reviewer does), then ``upheld``, ``rejected`` or ``moot`` (another
+challenge of the same target was upheld first: the bond is returned, no share). Writes go
+through ``disputes.services``; uniqueness that stops spam and double resolution lives here.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+from contributions.models import Contribution
+from datadao.models import DAO, Dataset, User
+from labeling.models import LabelTask
+
+
+class Reason(models.TextChoices):
+    DUPLICATE = "duplicate", "A duplicate of another contribution"
+    SCHEMA = "schema", "The data is not what the schema claims"
+    REPLAY = "replay", "Replaying the work gives another result"
+
+
+class ChallengeStatus(models.TextChoices):
+    BOND_DUE = "bond_due", "Waiting for the bond"
+    OPEN = "open", "Open: validators re-run the work"
+    REVIEW = "review", "Waiting for a reviewer"
+    UPHELD = "upheld", "Upheld"
+    REJECTED = "rejected", "Rejected"
+    MOOT = "moot", "Moot: another challenge of it was upheld"
+
+
+UNRESOLVED = (ChallengeStatus.BOND_DUE, ChallengeStatus.OPEN, ChallengeStatus.REVIEW)
+RESOLVED = (ChallengeStatus.UPHELD, ChallengeStatus.REJECTED, ChallengeStatus.MOOT)
+
+
+class BondStatus(models.TextChoices):
+    NONE = "none", "No bond asked"
+    DUE = "due", "Due"
+    POSTED = "posted", "Posted"
+    RETURNED = "returned", "Returned"
+    FORFEITED = "forfeited", "Forfeited"
+
+
+class Challenge(models.Model):
+    dao = models.ForeignKey(DAO, on_delete=models.PROTECT, related_name="challenges")
+    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="+")
+    challenger = models.ForeignKey(User, on_delete=models.PROTECT, related_name="challenges")
+    # The target: exactly one of the two.
+    contribution = models.ForeignKey(
+        Contribution, null=True, blank=True, on_delete=models.PROTECT, related_name="challenges"
+    )
+    label_task = models.ForeignKey(
+        LabelTask, null=True, blank=True, on_delete=models.PROTECT, related_name="challenges"
+    )
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    # For a duplicate: the earlier work it duplicates, of the target's kind.
+    duplicate_of_contribution = models.ForeignKey(
+        Contribution, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    duplicate_of_task = models.ForeignKey(
+        LabelTask, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    statement = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=ChallengeStatus.choices)
+    # The DAO's bond when the challenge was filed, in the token's smallest unit.
+    bond = models.DecimalField(max_digits=78, decimal_places=0, default=0)
+    bond_status = models.CharField(max_length=10, choices=BondStatus.choices)
+    bond_reference = models.CharField(
+        max_length=200, blank=True, help_text="Where the bond was paid (a transaction hash)."
+    )
+    bond_recorded_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # What the replay found (``disputes.replay``): verdict, findings, validator version.
+    replay = models.JSONField(null=True, blank=True)
+    replay_attempts = models.PositiveSmallIntegerField(default=0)
+    resolution = models.TextField(blank=True)
+    # None with a resolution: decided by the replay.
+    resolved_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    # What the upheld challenge reversed, in the token's smallest unit.
+    withdrawn = models.DecimalField(max_digits=78, decimal_places=0, default=0)
+    clawed_back = models.DecimalField(max_digits=78, decimal_places=0, default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(contribution__isnull=False, label_task__isnull=True)
+                | models.Q(contribution__isnull=True, label_task__isnull=False),
+                name="challenge_one_target",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=ChallengeStatus.values), name="challenge_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(reason__in=Reason.values), name="challenge_reason_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(bond_status__in=BondStatus.values),
+                name="challenge_bond_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(reason="duplicate")
+                | models.Q(duplicate_of_contribution__isnull=False)
+                | models.Q(duplicate_of_task__isnull=False),
+                name="challenge_duplicate_names_original",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(bond__gte=0, withdrawn__gte=0, clawed_back__gte=0),
+                name="challenge_amounts_non_negative",
+            ),
+            # A decision is final and dated: the status guard in the services and this agree.
+            models.CheckConstraint(
+                condition=models.Q(status__in=[s.value for s in UNRESOLVED], resolved_at=None)
+                | models.Q(status__in=[s.value for s in RESOLVED], resolved_at__isnull=False),
+                name="challenge_resolved_dated",
+            ),
+            # Spam: one unresolved challenge per target per challenger.
+            models.UniqueConstraint(
+                fields=["challenger", "contribution"],
+                condition=models.Q(status__in=[s.value for s in UNRESOLVED]),
+                name="challenge_one_open_per_contribution",
+            ),
+            models.UniqueConstraint(
+                fields=["challenger", "label_task"],
+                condition=models.Q(status__in=[s.value for s in UNRESOLVED]),
+                name="challenge_one_open_per_item",
+            ),
+            # Double resolution: a target's reversal happens once.
+            models.UniqueConstraint(
+                fields=["contribution"],
+                condition=models.Q(status="upheld"),
+                name="challenge_one_upheld_per_contribution",
+            ),
+            models.UniqueConstraint(
+                fields=["label_task"],
+                condition=models.Q(status="upheld"),
+                name="challenge_one_upheld_per_item",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["dao", "status", "-created_at"], name="challenge_by_status"),
+            models.Index(
+                fields=["challenger", "dao", "-created_at"], name="challenge_by_challenger"
+            ),
+            models.Index(
+                fields=["updated_at"],
+                condition=models.Q(status="open"),
+                name="challenge_open_since",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"challenge {self.pk} of {self.target_label} ({self.status})"
+
+    @property
+    def target_label(self) -> str:
+        if self.contribution_id is not None:
+            return f"contribution {self.contribution_id}"
+        return f"labeling item {self.label_task_id}"
