@@ -177,6 +177,7 @@ class Outcome:
     signature: str = ""
     signer: str = ""
     pinned_cid: str | None = None  # None: not pinned here (the pin task takes over)
+    by_validators: bool = False  # the DAO's validator set attests it, not the fleet key
     error: str | None = None  # unexpected: the contribution goes back to the express lane
 
 
@@ -262,6 +263,9 @@ def _record_one(recorder: Recorder, outcome: Outcome) -> None:
         return
     scored = outcome.scored
     if not recorder.scores(c, scores_outcome(c, **scored.outcome_args()), scored.fingerprint):
+        return
+    if outcome.by_validators:
+        recorder.awaiting_validators(c, cid=outcome.cid)
         return
     recorder.attestation(
         c,
