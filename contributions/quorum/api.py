@@ -21,6 +21,7 @@ from contributions.models import Contribution, Status
 from contributions.quorum import errors, selectors, services
 from contributions.quorum.auth import request_validator
 from contributions.services import contribution_open
+from contributions.upload_csrf import csrf_refusal
 from datadao.http import json_error
 from datadao.schema import scoring_policy
 
@@ -121,6 +122,11 @@ def attestations(request: HttpRequest, contribution_id: int) -> HttpResponse:
     ValidatorAttestation message, "signature": its EIP-712 signature, "reasons"?: [...]}``:
     record the signing validator's attestation and decide the quorum. 201 recorded, 200 the
     same attestation again, with the contribution's status after it."""
+    if request.user.is_authenticated:
+        # The API ignores sessions, but a browser's session never rides a write without CSRF.
+        refusal = csrf_refusal(request)
+        if refusal is not None:
+            return refusal
     validator = request_validator(request)
     if len(request.body) > MAX_ATTESTATION_BYTES:
         return json_error("too_large", "An attestation is at most 64 KiB of JSON.", 413)

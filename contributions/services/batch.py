@@ -86,8 +86,8 @@ def contribution_express_state(contribution_id: int) -> str:
     status, lease_until, attempts = row
     if lease_until is not None and lease_until > timezone.now():
         return "leased"
-    if status in (Status.PINNED, Status.REJECTED, Status.FAILED):
-        return "done"
+    if status in (Status.PINNED, Status.REJECTED, Status.FAILED, Status.ATTESTING, Status.HELD):
+        return "done"  # final, or waiting for the DAO's validators: nothing for the fleet
     return "received" if status == Status.RECEIVED and attempts == 0 else "staged"
 
 

@@ -25,7 +25,16 @@ from __future__ import annotations
 from copy import deepcopy
 from typing import Any
 
-from datadao.openapi import auth, contributions, daos, governance, labeling, rewards, rights
+from datadao.openapi import (
+    auth,
+    contributions,
+    daos,
+    governance,
+    labeling,
+    rewards,
+    rights,
+    validators,
+)
 from datadao.openapi.common import (
     INSUFFICIENT_SCOPE,
     JSON,
@@ -77,6 +86,7 @@ PATHS = token_refusals(
         **rewards.PATHS,
         **rights.PATHS,
         **governance.PATHS,
+        **validators.PATHS,
     }
 )
 
@@ -108,13 +118,14 @@ def openapi_schema(*, version: str) -> dict[str, Any]:
                 "rewards",
                 "rights",
                 "governance",
+                "validators",
                 "meta",
             )
         ],
         "paths": deepcopy(PATHS),
         "components": {
             "schemas": deepcopy({**SCHEMAS, **rights.SCHEMAS, **governance.SCHEMAS}),
-            "securitySchemes": deepcopy(SECURITY_SCHEMES),
+            "securitySchemes": deepcopy({**SECURITY_SCHEMES, **validators.SECURITY_SCHEMES}),
             "headers": {
                 "Attachment": {
                     "description": 'attachment; filename="…"',
