@@ -32,9 +32,6 @@ from tests.factories import DAOFactory, DatasetFactory
 
 pytestmark = pytest.mark.django_db
 
-# The contribution fixtures (a member, their DAO, an open tabular dataset, their client).
-from tests.contributions.conftest import dao, member, member_client, tabular  # noqa: E402, F401
-
 
 @pytest.fixture
 def keys():  # type: ignore[no-untyped-def]
