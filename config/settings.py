@@ -273,6 +273,12 @@ SIGNER_KEY_VARIABLES = {
 }
 
 
+# --- Validator sets (contributions.quorum) -----------------------------------------------------
+# How far a validator's signed request time may be from the server's clock (either way): a
+# captured request is refused after this.
+VALIDATOR_REQUEST_MAX_AGE_SECONDS = env.int("VALIDATOR_REQUEST_MAX_AGE_SECONDS", default=300)
+
+
 # --- Chains ---------------------------------------------------------------------------------
 # JSON-RPC endpoints the platform reads contracts through, as "CHAIN_ID=URL" pairs separated by
 # commas (e.g. "1=https://eth.example/rpc,11155111=https://sepolia.example/rpc"). Setting a

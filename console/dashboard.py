@@ -62,8 +62,10 @@ STATUS_ORDER = (
     Status.RECEIVED,
     Status.VALIDATING,
     Status.ACCEPTED,
+    Status.ATTESTING,
     Status.PINNING,
     Status.PINNED,
+    Status.HELD,
     Status.REJECTED,
     Status.FAILED,
 )

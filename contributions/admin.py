@@ -15,6 +15,8 @@ from django.utils.html import format_html
 from contributions import services
 from contributions.errors import ContributionRefused
 from contributions.models import ConsentWithdrawal, Contribution, Release, Review
+from contributions.quorum.admin import AttestationInline
+from contributions.quorum.services import contribution_attest_again
 from contributions.releases import release_publish
 from contributions.sealed import Unreadable
 from contributions.selectors import (
@@ -64,7 +66,15 @@ class ContributionAdmin(ReadOnlyAdminMixin, DaoScopedAdmin):
     search_fields = ("sha256", "cid", "contributor__address", "original_name")
     list_select_related = ("dataset", "contributor")
     date_hierarchy = "created_at"
-    actions = ("accept_override", "reject_override", "confirm_review", "retry_failed")
+    actions = (
+        "accept_override",
+        "reject_override",
+        "confirm_review",
+        "retry_failed",
+        "attest_again",
+    )
+    # A DAO with a validator set: each validator's attestation (a held one's disagreement).
+    inlines = (AttestationInline,)
     readonly_fields = [field.name for field in Contribution._meta.fields]
     show_full_result_count = False  # COUNT(*) on every page is what makes big admins slow
 
@@ -216,6 +226,14 @@ class ContributionAdmin(ReadOnlyAdminMixin, DaoScopedAdmin):
             lambda c: services.contribution_override(
                 contribution=c, actor=request.user, decision="confirm"
             ),
+        )
+
+    @admin.action(description="Ask the validators again (held contributions)")
+    def attest_again(self, request: HttpRequest, queryset: QuerySet[Contribution]) -> None:
+        self._apply(
+            request,
+            queryset,
+            lambda c: contribution_attest_again(contribution=c, actor=request.user),
         )
 
     @admin.action(description="Retry failed contributions (e.g. retry pin)")

@@ -249,17 +249,29 @@ def contribution_detail(request: HttpRequest, contribution_id: int) -> HttpRespo
 @require_GET
 def contribution_proof(request: HttpRequest, contribution_id: int) -> HttpResponse:
     """``GET /api/contributions/{id}/proof``: the EIP-712 proof as ``eth_signTypedData_v4``
-    JSON plus signature and signer, downloadable."""
+    JSON plus signature and signer (for a DAO with a validator set: each validator's
+    attestation signature and the set's version and threshold), downloadable."""
     contribution = _visible(request, contribution_id)
     if isinstance(contribution, HttpResponse):
         return contribution
     proof = getattr(contribution, "proof", None)
     if proof is None:
         return json_error("no_proof", "This contribution has not been attested yet.", 404)
-    body = json.dumps(
-        {"typedData": proof.typed_data, "signature": proof.signature, "signer": proof.signer},
-        indent=2,
-    )
+    data: dict[str, Any] = {
+        "typedData": proof.typed_data,
+        "signature": proof.signature,
+        "signer": proof.signer,
+    }
+    if proof.validator_set_id is not None:
+        # Signed by k of the DAO's validators, each over its own ValidatorAttestation.
+        data |= {
+            "attestations": proof.attestations,
+            "validatorSet": {
+                "version": proof.validator_set.version,
+                "threshold": proof.validator_set.threshold,
+            },
+        }
+    body = json.dumps(data, indent=2)
     response = HttpResponse(body, content_type="application/json")
     response["Content-Disposition"] = (
         f'attachment; filename="contribution-{contribution.pk}-proof.json"'

@@ -113,6 +113,35 @@ def recover(payload: dict[str, Any], signature: str) -> str:
     return Account.recover_message(encode_typed_data(full_message=payload), signature=signature)
 
 
+# --- one validator's attestation (a DAO's k-of-n validator set) -------------------------------
+
+# What each validator of a DAO's set signs about one contribution: the proof's fields, its
+# verdict (``accepted``) and its own address. The verdict is signed so that a rejection is as
+# attributable as an acceptance; the address is signed so that the statement says whose it is
+# (an attestation posted or published under another validator's name does not verify).
+ATTESTATION_TYPES = {
+    "EIP712Domain": DOMAIN_TYPE,
+    "ValidatorAttestation": [
+        *PROOF_TYPES["ContributionProof"],
+        {"name": "accepted", "type": "bool"},
+        {"name": "validator", "type": "address"},
+    ],
+}
+
+
+def attestation_typed_data(
+    fields: ProofFields, *, accepted: bool, validator: str, chain_id: int
+) -> dict[str, Any]:
+    """The full ``eth_signTypedData_v4`` payload of ``validator``'s attestation."""
+    proof = typed_data(fields, chain_id=chain_id)
+    return {
+        "types": ATTESTATION_TYPES,
+        "primaryType": "ValidatorAttestation",
+        "domain": proof["domain"],
+        "message": {**proof["message"], "accepted": bool(accepted), "validator": validator},
+    }
+
+
 def ownership_message(site: str, dataset_pk: int, sha256_hex: str) -> str:
     """The EIP-191 text a contributor signs to prove they own an upload to dataset
     ``dataset_pk`` of the platform at ``site`` (its host[:port], as in sign-in messages).

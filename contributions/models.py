@@ -6,6 +6,13 @@ State machine (``contributions.services`` is the only writer)::
                            -> accepted -> pinning -> pinned  (final)
     any non-final state    -> failed (retries exhausted)     (final, can be retried)
 
+A DAO with a validator set (``ValidatorSet``, ``contributions.quorum``) has its accepted
+contributions wait for its validators between attestation and pinning::
+
+    accepted -> attesting -> pinning          (k validators agree it is accepted)
+                          -> rejected         (k validators agree it is rejected)
+                          -> held             (no agreement possible: the DAO reviews it)
+
 Scores are integers in basis points (0..10000) so they are exact, reproducible and match the
 uint16 fields of the signed EIP-712 proof.
 """
@@ -15,9 +22,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
 
-from datadao.models import Dataset, User
+from datadao.models import ADDRESS_REGEX, DAO, Dataset, User
 from datadao.tokenscopes import TokenScope
 
 
@@ -29,6 +37,9 @@ class Status(models.TextChoices):
     PINNING = "pinning", "Pinning"
     PINNED = "pinned", "Pinned"
     FAILED = "failed", "Failed"
+    # Waiting for the DAO's validator set; no fleet work is due (the sweeper leaves it).
+    ATTESTING = "attesting", "Awaiting validators"
+    HELD = "held", "Held: validators disagree"
 
 
 FINAL_STATUSES = (Status.REJECTED, Status.PINNED, Status.FAILED)
@@ -117,7 +128,13 @@ class Contribution(models.Model):
 
 
 class ContributionProof(models.Model):
-    """The validator's signed EIP-712 attestation. One per contribution (DB-enforced)."""
+    """The signed EIP-712 attestation. One per contribution (DB-enforced).
+
+    Signed either by the platform's fleet key (``signature``, ``signer``), or, for a DAO with
+    a validator set, by k of its validators: ``attestations`` lists each one's address and
+    signature over its ``ValidatorAttestation`` (``contributions.attestation``), and
+    ``typed_data`` is the ``ContributionProof`` they agreed on, signed by none of them as
+    such."""
 
     contribution = models.OneToOneField(
         Contribution, on_delete=models.PROTECT, related_name="proof"
@@ -125,7 +142,26 @@ class ContributionProof(models.Model):
     typed_data = models.JSONField()
     signature = models.CharField(max_length=132)
     signer = models.CharField(max_length=42)
+    # A quorum proof: [{"validator": "0x…", "signature": "0x…"}, …] sorted by address, made
+    # under ``validator_set`` (whose threshold they meet).
+    attestations = models.JSONField(default=list, blank=True)
+    validator_set = models.ForeignKey(
+        "ValidatorSet", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(~models.Q(signature="") & models.Q(validator_set__isnull=True))
+                | (
+                    models.Q(signature="")
+                    & models.Q(validator_set__isnull=False)
+                    & ~models.Q(attestations=[])
+                ),
+                name="proof_fleet_or_quorum",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"proof of {self.contribution_id}"
@@ -477,3 +513,120 @@ class SealedPin(models.Model):
 
     def __str__(self) -> str:
         return f"sealed pin {self.cid}"
+
+
+# --- a DAO's validator set (contributions.quorum) ------------------------------------------------
+
+
+class ValidatorSet(models.Model):
+    """One version of a DAO's validator set: its members' addresses and the threshold k of n.
+
+    Never changed once made: a change is a new version (``validator_set_change``, audited;
+    a proposal's when the DAO reserves it for governance), so a published proof names the
+    version it was made under. The DAO's current set is its latest version; a version with no
+    member (threshold 0) hands attestation back to the platform's fleet key."""
+
+    dao = models.ForeignKey(DAO, on_delete=models.PROTECT, related_name="validator_sets")
+    version = models.PositiveIntegerField()
+    threshold = models.PositiveSmallIntegerField()
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # The passed proposal that made this version, if any (governance).
+    proposal = models.PositiveBigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["dao_id", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["dao", "version"], name="validator_set_version_unique"),
+            models.CheckConstraint(
+                condition=models.Q(version__gte=1), name="validator_set_version_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"validator set v{self.version} of DAO {self.dao_id} ({self.threshold} of n)"
+
+
+class ValidatorSetMember(models.Model):
+    """One address of a validator set: a validator counts once, however it is spelled."""
+
+    validator_set = models.ForeignKey(
+        ValidatorSet, on_delete=models.CASCADE, related_name="members"
+    )
+    address = models.CharField(max_length=42)
+
+    class Meta:
+        ordering = ["address"]
+        constraints = [
+            models.UniqueConstraint(
+                "validator_set", Lower("address"), name="validator_set_member_unique"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(address__regex=ADDRESS_REGEX), name="validator_address_format"
+            ),
+        ]
+        indexes = [models.Index(fields=["address"], name="validator_member_by_address")]
+
+    def __str__(self) -> str:
+        return self.address
+
+
+class ValidatorAttestation(models.Model):
+    """One validator's signed claim about one contribution of its DAO: the verdict and every
+    signed field (``contributions.attestation.attestation_typed_data``). One per validator and
+    contribution (DB-enforced): a key is never counted twice."""
+
+    contribution = models.ForeignKey(
+        Contribution, on_delete=models.CASCADE, related_name="validator_attestations"
+    )
+    validator = models.CharField(max_length=42)
+    accepted = models.BooleanField()
+    cid = models.CharField(max_length=128)
+    score = models.PositiveSmallIntegerField()
+    quality = models.PositiveSmallIntegerField()
+    uniqueness = models.PositiveSmallIntegerField()
+    validator_version = models.PositiveIntegerField()
+    signature = models.CharField(max_length=132)
+    # What the validator says about a rejection (not signed; shown to reviewers).
+    reasons = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["contribution_id", "validator"]
+        constraints = [
+            models.UniqueConstraint(
+                "contribution", Lower("validator"), name="validator_attestation_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        verdict = "accepts" if self.accepted else "rejects"
+        return f"{self.validator} {verdict} contribution {self.contribution_id}"
+
+
+class ValidatorDisagreement(models.Model):
+    """A validator out of line on a contribution: its claim differed from the one k validators
+    agreed on, or, when none could agree, from the platform's own result. The per-validator
+    log the console counts."""
+
+    dao = models.ForeignKey(DAO, on_delete=models.CASCADE, related_name="+")
+    contribution = models.ForeignKey(Contribution, on_delete=models.CASCADE, related_name="+")
+    validator = models.CharField(max_length=42)
+    # "quorum": against the agreed claim; "held": against the platform's result.
+    against = models.CharField(max_length=8)
+    differences = models.JSONField(default=list)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contribution", "validator"], name="validator_disagreement_once"
+            ),
+        ]
+        indexes = [models.Index(fields=["dao", "validator"], name="disagreement_by_validator")]
+
+    def __str__(self) -> str:
+        return f"{self.validator} out of line on contribution {self.contribution_id}"

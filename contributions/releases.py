@@ -25,7 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from contributions import extras, kinds, sealed
-from contributions.models import Contribution, ContributionProof, Release, Status
+from contributions.models import Contribution, ContributionProof, Release, Status, ValidatorSet
 from contributions.validator import VALIDATOR_VERSION, code_digest
 from datadao import events
 from datadao.governed import ChangeKind, governance_guard
@@ -41,7 +41,10 @@ from rewards.models import Epoch, EpochStatus
 # 3: what a replay needs (``datadao_verify``): the dataset's scoring policy, the validator's
 #    version and code digest, the validator set, each contribution's ``signed``, and the
 #    closed reward epochs that settled the dataset's credits with their pinned inputs.
-MANIFEST_FORMAT = 3
+# 4: proofs signed by k of a DAO's validators (``contributions.quorum``): such a proof names
+#    its ``validator_set`` version and lists each validator's ``attestations``; the manifest's
+#    ``validator_sets`` publishes those versions' members and thresholds.
+MANIFEST_FORMAT = 4
 
 
 def manifest_bytes(manifest: dict[str, Any]) -> bytes:
@@ -90,8 +93,41 @@ def _contribution_entry(contribution: Contribution) -> dict[str, Any]:
         "validator_version": contribution.validator_version,
         # Whether the contributor signed the file's SHA-256: authenticity and ownership follow.
         "signed": contribution.signed,
-        "proof": {"signature": proof.signature, "signer": proof.signer} if proof else None,
+        "proof": _proof_entry(proof),
     }
+
+
+def _proof_entry(proof: ContributionProof | None) -> dict[str, Any] | None:
+    if proof is None:
+        return None
+    if proof.validator_set_id is None:
+        return {"signature": proof.signature, "signer": proof.signer}
+    # Signed by k of the DAO's validators, each over its own ValidatorAttestation
+    # (``contributions.attestation.attestation_typed_data`` with accepted = true).
+    return {"validator_set": proof.validator_set.version, "attestations": proof.attestations}
+
+
+def _validator_sets(dataset: Dataset, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The validator set versions the entries' proofs were made under: members and
+    threshold, for a replay to check each proof's signers and count against."""
+    versions = sorted(
+        {
+            e["proof"]["validator_set"]
+            for e in entries
+            if e["proof"] and "validator_set" in e["proof"]
+        }
+    )
+    sets = ValidatorSet.objects.filter(dao_id=dataset.dao_id, version__in=versions).order_by(
+        "version"
+    )
+    return [
+        {
+            "version": s.version,
+            "threshold": s.threshold,
+            "validators": sorted(s.members.values_list("address", flat=True)),
+        }
+        for s in sets
+    ]
 
 
 def _totals(entries: list[dict[str, Any]]) -> dict[str, Any]:
@@ -110,7 +146,7 @@ def _totals(entries: list[dict[str, Any]]) -> dict[str, Any]:
 def _pinned_entries(dataset: Dataset) -> list[dict[str, Any]]:
     pinned = (
         Contribution.objects.filter(dataset=dataset, status=Status.PINNED, withdrawn_at=None)
-        .select_related("contributor", "proof")
+        .select_related("contributor", "proof__validator_set")
         .order_by("pk")
     )
     return [_contribution_entry(c) for c in pinned.iterator(chunk_size=2000)]
@@ -223,6 +259,9 @@ def release_publish(
         "validators": _validators(),
         "epochs": _epochs(dataset),
     }
+    validator_sets = _validator_sets(dataset, entries)
+    if validator_sets:
+        body["validator_sets"] = validator_sets
     if labels is not None:
         # Settled labels with consensus, posterior and raw labels (gold answers left out).
         body["labels"] = labels

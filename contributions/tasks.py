@@ -30,6 +30,7 @@ from contributions.lanes import batch
 from contributions.lanes import express as express_lane
 from contributions.lanes import stages as stage_lane
 from contributions.models import Contribution
+from contributions.quorum import services as quorum_services
 from contributions.services import keyrotation, queries, withdrawal
 from datadao.blobs import StoreUnavailable
 from datadao.dispatch import send
@@ -371,3 +372,14 @@ def run_release_query(query_id: int) -> str:
     """Run an aggregate query over a release; idempotent (a finished query is skipped)."""
     query = queries.release_query_run(query_id=query_id, table_of=selectors.release_query_table)
     return "skipped" if query is None else query.state
+
+
+@shared_task(acks_late=True)
+def quorum_reevaluate(dao_id: int) -> str:
+    """Decide again each of the DAO's contributions waiting for validators, after its
+    validator set changed (``quorum.services.validator_set_change``). Idempotent: each is
+    decided under its row lock, and one no longer waiting is skipped."""
+    ids = quorum_services.attesting_ids(dao_id=dao_id)
+    for contribution_id in ids:
+        quorum_services.quorum_evaluate(contribution_id=contribution_id)
+    return f"{len(ids)} decided again"

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from contributions import api, query_views, release_views, token_views, withdrawal_views
+from contributions.quorum import api as validator_api
 
 urlpatterns = [
     path("datasets/<int:dataset_id>/contributions", api.upload, name="api-upload"),
@@ -18,6 +19,17 @@ urlpatterns = [
         "contributions/<int:contribution_id>/proof",
         api.contribution_proof,
         name="api-contribution-proof",
+    ),
+    path("validators/work", validator_api.work, name="api-validator-work"),
+    path(
+        "validators/contributions/<int:contribution_id>/content",
+        validator_api.content,
+        name="api-validator-content",
+    ),
+    path(
+        "validators/contributions/<int:contribution_id>/attestations",
+        validator_api.attestations,
+        name="api-validator-attestations",
     ),
     path("tokens", token_views.tokens, name="api-tokens"),
     path("tokens/<int:token_id>", token_views.token_revoke, name="api-token"),

@@ -172,6 +172,8 @@ STATUS_WORDS = {
     Status.PINNING: "Accepted: being pinned to IPFS.",
     Status.PINNED: "Pinned: it is part of the dataset, stored on IPFS under its CID.",
     Status.FAILED: "Processing failed; the DAO's operators can retry it.",
+    Status.ATTESTING: "Accepted by the platform: waiting for the DAO's validators to attest it.",
+    Status.HELD: "Held: the DAO's validators disagree about it; the DAO reviews it.",
 }
 
 # What each score measures (0 to 10000), in words.

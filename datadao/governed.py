@@ -28,6 +28,7 @@ class ChangeKind(models.TextChoices):
     RELEASE_PUBLISH = "release.publish", "Publishing a dataset's release"
     MEMBERSHIP_ROLE = "membership.role", "A member's role"
     GOVERNANCE = "dao.governance", "The DAO's governance settings"
+    VALIDATOR_SET = "validators.set", "The DAO's validator set and its threshold"
 
 
 class VotingPower(models.TextChoices):

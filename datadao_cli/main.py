@@ -4,6 +4,7 @@
     datadao keystore new KEY.json [--password-file FILE]
     datadao keystore address KEY.json
     datadao verify CID [--ipfs URL] [--rpc URL] [--json FILE]
+    datadao validator run --api URL --key-file KEY
 
 ``verify`` is the release verifier (``datadao_verify``), loaded only when it runs: it needs
 the pure validation, scoring and settlement modules, which the rest of the client does not.
@@ -143,6 +144,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="replay a dataset release from IPFS alone (datadao verify --help)",
         add_help=False,
     )
+    commands.add_parser(
+        "validator",
+        help="run a validator of a DAO's validator set (datadao validator run --help)",
+        add_help=False,
+    )
     return parser
 
 
@@ -159,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["verify"]:
         return _verify(argv[1:])
+    if argv[:1] == ["validator"]:
+        return _validator(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args, sys.stdout, sys.stderr))
@@ -280,3 +288,18 @@ def _verify(argv: list[str]) -> int:
         )
         return EXIT_NOT_ATTEMPTED
     return int(verifier.main(argv))
+
+
+def _validator(argv: list[str]) -> int:
+    # Imported by name, at use, like the verifier: the validator scores with the platform's
+    # pure validation and scoring modules, which the contributor's client does not carry.
+    try:
+        validator = importlib.import_module("datadao_validator.cli")
+    except ImportError as exc:
+        print(
+            f"datadao validator: the validator is not installed here ({exc}); run "
+            "bin/datadao validator from a checkout with requirements.txt installed",
+            file=sys.stderr,
+        )
+        return EXIT_NOT_ATTEMPTED
+    return int(validator.main(argv))

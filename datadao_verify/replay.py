@@ -13,7 +13,10 @@ it fails:
   validator version (``contributions.validator``), the dataset's schema and scoring policy,
   and compared with the attested ones;
 * each attestation: the EIP-712 ``ContributionProof`` rebuilt from the manifest recovers to
-  the listed signer, who is in the DAO's validator set;
+  the listed signer, who is in the DAO's validator set; or, for a DAO with its own k-of-n
+  validator set, each listed validator's ``ValidatorAttestation`` rebuilt from the manifest
+  recovers to that validator, who is in the set version the proof names, and at least its
+  threshold of distinct validators signed;
 * each reward epoch that settled the dataset's credits: the allocations and the OpenZeppelin
   Merkle root replayed from the epoch's pinned inputs equal the signed ``EpochRoot`` (whose
   signature recovers to the listed signer), the pinned dump, and with an RPC endpoint the
@@ -32,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from contributions.attestation import ProofFields, recover, typed_data
+from contributions.attestation import ProofFields, attestation_typed_data, recover, typed_data
 from contributions.validator import VALIDATOR_VERSION, code_digest, replay
 from datadao_verify import chain
 from datadao_verify.fetch import (
@@ -227,6 +230,7 @@ class _ContributionCheck:
         self.source = source
         self.validators = validators
         self.has_validators = "validators" in manifest
+        self.validator_sets = _validator_sets(manifest)
         self.workdir = workdir
 
     def __call__(self, entry: Any) -> _Outcome:
@@ -257,6 +261,9 @@ class _ContributionCheck:
                 uniqueness=int(scores["uniqueness"]),
                 validator_version=int(entry["validator_version"]),
             )
+            if "attestations" in proof:
+                self._quorum(fields, proof, subject, outcome)
+                return
             signer = recover(
                 typed_data(fields, chain_id=int(self.dataset["chain_id"])), proof["signature"]
             )
@@ -278,6 +285,64 @@ class _ContributionCheck:
         elif self.has_validators and signer not in self.validators:
             outcome.discrepancies.append(
                 (subject, "signature", f"signer {signer} is not in the DAO's validator set")
+            )
+
+    def _quorum(
+        self, fields: ProofFields, proof: dict[str, Any], subject: str, outcome: _Outcome
+    ) -> None:
+        """A proof signed by k of the DAO's validators: every listed signature must be its
+        validator's, every validator in the set version named, and at least its threshold of
+        distinct validators must have signed."""
+        version = proof.get("validator_set")
+        published = self.validator_sets.get(version) if isinstance(version, int) else None
+        if published is None:
+            outcome.discrepancies.append(
+                (
+                    subject,
+                    "signature",
+                    f"the proof names validator set {version!r}, which the manifest does not "
+                    "publish",
+                )
+            )
+            return
+        members, threshold = published
+        chain_id = int(self.dataset["chain_id"])
+        signers: set[str] = set()
+        for attestation in proof["attestations"]:
+            validator = _address(attestation["validator"])
+            payload = attestation_typed_data(
+                fields, accepted=True, validator=validator, chain_id=chain_id
+            )
+            try:
+                signer = recover(payload, attestation["signature"])
+            except Exception as exc:  # eth-account raises a variety on a malformed signature
+                outcome.discrepancies.append(
+                    (
+                        subject,
+                        "signature",
+                        f"the attestation of {validator} cannot be checked: {exc}",
+                    )
+                )
+                continue
+            if signer != validator:
+                problem = f"the attestation listed for {validator} recovers to {signer}"
+            elif validator not in members:
+                problem = f"{validator} is not in validator set {version}"
+            elif validator in signers:
+                problem = f"{validator} is listed twice: counted once"
+            else:
+                signers.add(validator)
+                continue
+            outcome.discrepancies.append((subject, "signature", problem))
+        outcome.signature_checked = True
+        if len(signers) < threshold:
+            outcome.discrepancies.append(
+                (
+                    subject,
+                    "signature",
+                    f"{len(signers)} distinct validators of set {version} signed; its threshold "
+                    f"is {threshold}",
+                )
             )
 
     def _content(self, entry: dict[str, Any], subject: str, outcome: _Outcome) -> None:
@@ -533,6 +598,22 @@ def _epoch_on_chain(
             "chain",
             f"the root set on chain at {contract} is {on_chain}, not the signed root {signed_root}",
         )
+
+
+def _validator_sets(manifest: dict[str, Any]) -> dict[int, tuple[set[str], int]]:
+    """The manifest's published validator set versions: version -> (members, threshold).
+    A malformed one is left out (its proofs are then reported as naming an unpublished set)."""
+    sets: dict[int, tuple[set[str], int]] = {}
+    for published in manifest.get("validator_sets") or []:
+        try:
+            members = {_address(a) for a in published["validators"]}
+            threshold = int(published["threshold"])
+            version = int(published["version"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        if threshold >= 1:  # a threshold of 0 would let a proof with no signature pass
+            sets[version] = (members, threshold)
+    return sets
 
 
 def _address(value: Any) -> str:

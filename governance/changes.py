@@ -20,6 +20,8 @@ membership.role     ``{"address": "0x…", "role": "creator" | "admin" | "valida
 dao.governance      ``{"voting_power"?, "voting_token"?, "governance_reserved"?,
                     "governance_timelock_seconds"?, "governance_min_quorum_bps"?,
                     "governance_min_period_seconds"?}``
+validators.set      ``{"validators": ["0x…", …], "threshold": k}`` (k of n; no validator and
+                    threshold 0: the platform's key attests again)
 =================== ===========================================================================
 
 A refusal names the field: ``change.schema: columns[1].min: …``.
@@ -34,6 +36,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from eth_utils import is_address, to_checksum_address
 
+from contributions.quorum.errors import ValidatorSetRefused
+from contributions.quorum.services import validator_set_change, validator_set_refusal
 from contributions.releases import release_publish
 from datadao import services as dao_services
 from datadao.governed import ChangeKind, VotingPower, validate_reserved
@@ -226,6 +230,18 @@ def _governance(dao: DAO, change: Any) -> Checked:
     return Checked(out)
 
 
+def _validator_set(dao: DAO, change: Any) -> Checked:
+    change = _keys(change, {"validators", "threshold"})
+    try:
+        members, threshold = validator_set_refusal(
+            addresses=change["validators"], threshold=change["threshold"]
+        )
+    except ValidatorSetRefused as exc:
+        name = "threshold" if "threshold" in exc.message else "validators"
+        raise bad(name, exc.message) from None
+    return Checked({"validators": members, "threshold": threshold})
+
+
 VALIDATORS: dict[str, Callable[[DAO, Any], Checked]] = {
     ChangeKind.DATASET_SCHEMA: _schema,
     ChangeKind.DATASET_STATUS: _status,
@@ -235,6 +251,7 @@ VALIDATORS: dict[str, Callable[[DAO, Any], Checked]] = {
     ChangeKind.RELEASE_PUBLISH: _release,
     ChangeKind.MEMBERSHIP_ROLE: _role,
     ChangeKind.GOVERNANCE: _governance,
+    ChangeKind.VALIDATOR_SET: _validator_set,
 }
 
 
@@ -280,6 +297,15 @@ def change_apply(*, dao: DAO, kind: str, change: dict[str, Any], proposal: int) 
         )
     elif kind == ChangeKind.GOVERNANCE:
         dao_services.dao_update(dao=dao, actor=None, proposal=proposal, **change)
+    elif kind == ChangeKind.VALIDATOR_SET:
+        created = validator_set_change(
+            dao=dao,
+            addresses=change["validators"],
+            threshold=change["threshold"],
+            actor=None,
+            proposal=proposal,
+        )
+        return {"validator_set": created.version}
     else:  # pragma: no cover - the kind was checked when proposed and by a constraint
         raise ValueError(f"unknown change kind {kind}")
     return {}

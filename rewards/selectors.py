@@ -99,6 +99,11 @@ def contribution_reward(*, contribution: Any, threshold: int) -> ContributionRew
 
 def _why_none(c: Any, threshold: int) -> str:
     status, review = c.status, c.review
+    if status == "held":
+        return (
+            "Held for the DAO's review: its validators disagree about it. It is credited only "
+            "if it is accepted and pinned."
+        )
     if review == "pending":
         return (
             "Pending review: it resembles another contributor's data, so the DAO reviews it "
@@ -115,7 +120,7 @@ def _why_none(c: Any, threshold: int) -> str:
         return "Processing failed, so it earns nothing; the failure is above."
     if status in ("received", "validating"):
         return "Not scored yet: it is credited once it is accepted and pinned."
-    if status in ("accepted", "pinning"):
+    if status in ("accepted", "attesting", "pinning"):
         return "Not pinned yet: it is credited once it is pinned to IPFS."
     policy = getattr(c.dataset, "reward_policy", None)
     if policy is None or not (policy.per_contribution or policy.per_row):

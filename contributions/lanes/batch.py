@@ -18,6 +18,7 @@ from django.db import InterfaceError, OperationalError, connection
 from contributions import messages, pipeline, services
 from contributions.decide import VALIDATOR_VERSION, scores_outcome
 from contributions.models import Contribution
+from contributions.quorum.selectors import validator_set_current
 from contributions.services.batch import Claim, Outcome
 from contributions.validation import validate_file
 from datadao.dispatch import send
@@ -132,7 +133,11 @@ def work(claim: Claim, signer: Any) -> list[Outcome]:
             tabular.setdefault(c.dataset_id, []).extend(services.contribution_row_digests(c))
     for dataset_id, digests in tabular.items():
         lookups.prefetch_rows(dataset_id, sorted(set(digests)))
+    # The DAOs whose own validator sets attest (contributions.quorum): not the fleet key.
+    dao_ids = {o.contribution.dataset.dao_id for o in outcomes}
+    by_validators = {d for d in dao_ids if validator_set_current(dao_id=d) is not None}
     for outcome in outcomes:
+        outcome.by_validators = outcome.contribution.dataset.dao_id in by_validators
         if outcome.error is not None or not outcome.validation.accepted:  # type: ignore[union-attr]
             continue
         try:
@@ -174,6 +179,9 @@ def _score_attest_pin(outcome: Outcome, lookups: BatchLookups, signer: Any, *, p
     c.validator_version = VALIDATOR_VERSION
     with services.contribution_stored(c) as path:
         outcome.cid = pipeline.local_cid(path)
+        if outcome.by_validators:
+            lookups.accepted(c, scored)
+            return pin
         outcome.typed_data, outcome.signature = pipeline.proof(c, outcome.cid, signer)
         outcome.signer = signer.address
         if pin:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from contributions import pipeline, sealed, services
 from contributions.models import Contribution
+from contributions.quorum.selectors import validator_set_current
 from contributions.validation import validate_file
 from datadao.keys import load_signer
 from ipfs.conf import get_backend
@@ -61,6 +62,11 @@ def run_attestation(contribution: Contribution, *, send_next: bool = True) -> Co
     # names the plaintext's SHA-256.
     with services.contribution_stored(contribution) as stored:
         cid = pipeline.local_cid(stored)
+    if validator_set_current(dao_id=contribution.dataset.dao_id) is not None:
+        # The DAO's own validators attest it, each with its own key (contributions.quorum).
+        return services.contribution_await_validators(
+            contribution_id=contribution.pk, cid=cid, send_next=send_next
+        )
     signer = load_signer("validator")
     payload, signature = pipeline.proof(contribution, cid, signer)
     return services.contribution_record_attestation(

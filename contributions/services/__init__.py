@@ -39,6 +39,7 @@ from contributions.services.inflight import (
 from contributions.services.receive import contribution_admission_check, contribution_receive
 from contributions.services.review import contribution_override, contribution_retry
 from contributions.services.stages import (
+    contribution_await_validators,
     contribution_begin,
     contribution_fail,
     contribution_record_attestation,
@@ -55,6 +56,7 @@ __all__ = [
     "VALIDATOR_VERSION",
     "batchable",
     "contribution_admission_check",
+    "contribution_await_validators",
     "contribution_begin",
     "contribution_claim_batch",
     "contribution_express_state",

@@ -86,8 +86,8 @@ def contribution_express_state(contribution_id: int) -> str:
     status, lease_until, attempts = row
     if lease_until is not None and lease_until > timezone.now():
         return "leased"
-    if status in (Status.PINNED, Status.REJECTED, Status.FAILED):
-        return "done"
+    if status in (Status.PINNED, Status.REJECTED, Status.FAILED, Status.ATTESTING, Status.HELD):
+        return "done"  # final, or waiting for the DAO's validators: nothing for the fleet
     return "received" if status == Status.RECEIVED and attempts == 0 else "staged"
 
 
@@ -177,6 +177,7 @@ class Outcome:
     signature: str = ""
     signer: str = ""
     pinned_cid: str | None = None  # None: not pinned here (the pin task takes over)
+    by_validators: bool = False  # the DAO's validator set attests it, not the fleet key
     error: str | None = None  # unexpected: the contribution goes back to the express lane
 
 
@@ -262,6 +263,9 @@ def _record_one(recorder: Recorder, outcome: Outcome) -> None:
         return
     scored = outcome.scored
     if not recorder.scores(c, scores_outcome(c, **scored.outcome_args()), scored.fingerprint):
+        return
+    if outcome.by_validators:
+        recorder.awaiting_validators(c, cid=outcome.cid)
         return
     recorder.attestation(
         c,

@@ -112,6 +112,41 @@ class Recorder:
         )
         self.move(c, Status.PINNING, cid=cid)
 
+    def awaiting_validators(self, c: Contribution, *, cid: str) -> None:
+        """The DAO's validator set attests ``c``, not the fleet key (``contributions.quorum``):
+        it waits in ``attesting`` with the CID computed here, which its validators check."""
+        self.move(c, Status.ATTESTING, cid=cid)
+        self.event(c, "contribution.attesting", {"cid": cid})
+
+    def quorum_attestation(
+        self,
+        c: Contribution,
+        *,
+        cid: str,
+        scores: dict[str, int],
+        typed_data: dict,
+        attestations: list[dict[str, str]],
+        validator_set_id: int,
+    ) -> None:
+        """k validators agree that ``c`` is accepted with ``scores``: the proof carries their
+        signatures, the scores are the ones they signed, and ``c`` goes on to pinning."""
+        self._proofs.append(
+            ContributionProof(
+                contribution=c,
+                typed_data=typed_data,
+                signature="",
+                signer="",
+                attestations=attestations,
+                validator_set_id=validator_set_id,
+            )
+        )
+        self.move(c, Status.PINNING, cid=cid, **scores)
+        self.event(
+            c,
+            "contribution.attested",
+            {"validators": [a["validator"] for a in attestations], "scores": scores},
+        )
+
     def pin(self, c: Contribution, *, cid: str) -> bool:
         """Pinned, if the backend's CID is the one computed locally and signed; else failed."""
         from ipfs.services import pin_row

@@ -41,8 +41,8 @@ def contribution_override(
     pinning; a tabular one claims its rows then, and is paid for those the dataset still
     lacked (``novelty_on_accept``). ``reject``: an accepted or pinned contribution is
     rejected (its pin stays: content addressing cannot be taken back, but it leaves releases
-    and rewards). ``confirm``: a flagged near-duplicate stays rejected and leaves the review
-    queue.
+    and rewards), and so is one held because its validators disagree. ``confirm``: a flagged
+    near-duplicate stays rejected and leaves the review queue.
 
     Four eyes: nobody decides on their own contribution, however high their role; another
     creator or admin of the DAO (or a superuser) must.
@@ -71,9 +71,10 @@ def contribution_override(
             contribution, Status.ACCEPTED, review=review, **novelty_on_accept(contribution)
         )
     elif decision == "reject":
-        if before not in (Status.ACCEPTED, Status.PINNED):
+        if before not in (Status.ACCEPTED, Status.PINNED, Status.HELD):
             raise errors.ContributionRefused(
-                "Only an accepted or pinned contribution can be rejected."
+                "Only an accepted or pinned contribution (or one its validators left held) "
+                "can be rejected."
             )
         reason = f"Rejected by the DAO: {note}" if note else "Rejected by the DAO."
         recorder.move(

@@ -151,6 +151,21 @@ def contribution_record_attestation(
 
 
 @transaction.atomic
+def contribution_await_validators(
+    *, contribution_id: int, cid: str, send_next: bool = True
+) -> Contribution | None:
+    """Hand an accepted contribution of a DAO with a validator set to its validators: it
+    waits in ``attesting`` (``contributions.quorum``) instead of being signed by the fleet."""
+    contribution = lock_at(contribution_id, "attest")
+    if contribution is None:
+        return None
+    recorder = Recorder(send_next=send_next)
+    recorder.awaiting_validators(contribution, cid=cid)
+    recorder.write()
+    return contribution
+
+
+@transaction.atomic
 def contribution_record_pin(
     *, contribution_id: int, cid: str, send_next: bool = True
 ) -> Contribution | None:

@@ -34,6 +34,7 @@ from datadao.openapi import (
     labeling,
     rewards,
     rights,
+    validators,
 )
 from datadao.openapi.common import (
     INSUFFICIENT_SCOPE,
@@ -87,6 +88,7 @@ PATHS = token_refusals(
         **rights.PATHS,
         **governance.PATHS,
         **disputes.PATHS,
+        **validators.PATHS,
     }
 )
 
@@ -119,6 +121,7 @@ def openapi_schema(*, version: str) -> dict[str, Any]:
                 "rights",
                 "governance",
                 "disputes",
+                "validators",
                 "meta",
             )
         ],
@@ -127,7 +130,7 @@ def openapi_schema(*, version: str) -> dict[str, Any]:
             "schemas": deepcopy(
                 {**SCHEMAS, **rights.SCHEMAS, **governance.SCHEMAS, **disputes.SCHEMAS}
             ),
-            "securitySchemes": deepcopy(SECURITY_SCHEMES),
+            "securitySchemes": deepcopy({**SECURITY_SCHEMES, **validators.SECURITY_SCHEMES}),
             "headers": {
                 "Attachment": {
                     "description": 'attachment; filename="…"',

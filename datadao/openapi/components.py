@@ -63,6 +63,8 @@ CONTRIBUTION_STATUSES = [
     "pinning",
     "pinned",
     "failed",
+    "attesting",
+    "held",
 ]
 RUN_STATUSES = ["queued", "running", "done", "failed"]
 
@@ -199,6 +201,28 @@ SCHEMAS: dict[str, Schema] = {
             "page_size": {"type": "integer", "minimum": 1, "maximum": 100},
             "results": {"type": "array", "items": ref("Contribution")},
         }
+    ),
+    "ContributionProof": closed(
+        {
+            "typedData": {
+                "type": "object",
+                "description": "The ContributionProof as eth_signTypedData_v4 payload.",
+            },
+            "signature": {
+                "type": "string",
+                "description": "The platform's signature; empty when the DAO's validators "
+                "signed (attestations).",
+            },
+            "signer": {"type": "string", "pattern": "^(0x[0-9a-fA-F]{40})?$"},
+            "attestations": {
+                "type": "array",
+                "items": closed({"validator": ADDRESS, "signature": STRING}),
+                "description": "Each validator's signature over its ValidatorAttestation "
+                "(the proof's message with accepted = true and its own address).",
+            },
+            "validatorSet": closed({"version": COUNT, "threshold": COUNT}),
+        },
+        optional=("attestations", "validatorSet"),
     ),
     "SignedTypedData": closed(
         {

@@ -245,7 +245,7 @@ PATHS: dict[str, Schema] = {
             "parameters": [path_id("contribution_id", "contribution")],
             "responses": {
                 "200": {
-                    **json_response(ref("SignedTypedData"), "The proof, as an attachment."),
+                    **json_response(ref("ContributionProof"), "The proof, as an attachment."),
                     "headers": {"Content-Disposition": {"$ref": "#/components/headers/Attachment"}},
                 },
                 "401": UNAUTHENTICATED,

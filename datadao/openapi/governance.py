@@ -38,6 +38,7 @@ KINDS = [
     "release.publish",
     "membership.role",
     "dao.governance",
+    "validators.set",
 ]
 STATUSES = ["open", "closed", "passed", "rejected", "executed", "failed"]
 MODES = ["member", "reputation", "token"]

@@ -68,7 +68,7 @@ def test_override_refusals_name_the_problem() -> None:
     with pytest.raises(ContributionRefused, match="failed validation"):
         contribution_override(contribution=never_validated, actor=actor, decision="accept")
     received = _contribution(dataset, status=Status.RECEIVED)
-    with pytest.raises(ContributionRefused, match="Only an accepted or pinned"):
+    with pytest.raises(ContributionRefused, match="Only an accepted or pinned contribution"):
         contribution_override(contribution=received, actor=actor, decision="reject")
     with pytest.raises(ContributionRefused, match="not waiting for review"):
         contribution_override(contribution=received, actor=actor, decision="confirm")

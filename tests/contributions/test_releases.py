@@ -140,7 +140,7 @@ def test_manifest_lists_every_pinned_contribution_and_its_cid_is_the_manifest(
     release = release_publish(dataset=table, actor=creator)
 
     manifest = release.manifest
-    assert manifest["datadao_release"] == 3 and manifest["version"] == release.version == 1
+    assert manifest["datadao_release"] == 4 and manifest["version"] == release.version == 1
     assert manifest["dataset"] == {
         "id": table.pk,
         "dao": table.dao.slug,

@@ -33,6 +33,8 @@ from contributions.models import (
     Release,
     ReleaseQuery,
     Status,
+    ValidatorSet,
+    ValidatorSetMember,
 )
 from contributions.tokens import api_token_create, api_token_revoke
 from datadao.joining import invite_link_create
@@ -142,6 +144,7 @@ class Side:
     challenge: Challenge
     webhook_endpoint: WebhookEndpoint
     webhook_delivery: WebhookDelivery
+    validator_set: ValidatorSet
     pins: dict[str, Pin] = field(default_factory=dict)
 
 
@@ -299,6 +302,11 @@ def _side(name: str, dao: DAO, contributor: User, peer: User) -> Side:
     )
     join_request = JoinRequest.objects.create(dao=dao, user=applicant, acceptance=acceptance)
     invite, invite_token = invite_link_create(dao=dao, actor=dao.creator, max_uses=5)
+    # A validator set of one outside validator (made directly: the service dispatches a task).
+    validator_set = ValidatorSet.objects.create(dao=dao, version=1, threshold=1)
+    ValidatorSetMember.objects.create(
+        validator_set=validator_set, address=UserFactory.build().address
+    )
     # A webhook endpoint (a public address literal: no lookup) and a delivery it received.
     webhook_endpoint, _ = endpoint_create(
         dao=dao,
@@ -454,6 +462,7 @@ def _side(name: str, dao: DAO, contributor: User, peer: User) -> Side:
         invite_token=invite_token,
         webhook_endpoint=webhook_endpoint,
         webhook_delivery=webhook_delivery,
+        validator_set=validator_set,
         pins=pins,
     )
 

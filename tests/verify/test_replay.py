@@ -55,7 +55,7 @@ def test_a_release_replays_clean(published: Published, tmp_path: Path) -> None:
 
 def test_the_manifest_publishes_what_a_replay_needs(published: Published) -> None:
     manifest = published.manifest
-    assert manifest["datadao_release"] == 3
+    assert manifest["datadao_release"] == 4
     assert manifest["validator"]["version"] == 1
     assert len(manifest["validator"]["code_sha256"]) == 64
     assert manifest["validators"] == [published.contributions[0].proof.signer]

@@ -1,0 +1,8 @@
+"""A DAO's validator, run by anyone against a datadao platform's API with its own key and no
+database access: ``datadao validator run --api URL --key-file KEY``.
+
+It fetches the contributions waiting for its attestation, validates and scores each one with
+the same pure code the platform's fleet uses (``contributions.validator.replay``), and signs
+its own EIP-712 ``ValidatorAttestation`` (``contributions.attestation``). Every HTTP call is in
+``api.py``.
+"""

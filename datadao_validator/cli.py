@@ -1,0 +1,191 @@
+"""``datadao validator run --api URL --key-file KEY``: a DAO's validator, as its own process.
+
+It loops: fetch the contributions waiting for its attestation, fetch each one's bytes,
+validate and score them, sign and post its attestation; then wait ``--poll`` seconds when
+there was nothing to do. One line per contribution on stderr. ``--once`` stops after the
+first pass that finds nothing left. The exit status is in ``EPILOG``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
+from typing import TextIO
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+
+from datadao_validator.api import ApiError, ValidatorApi
+from datadao_validator.attest import signed_attestation, verdict
+
+EXIT_OK, EXIT_REFUSED, EXIT_NOT_ATTEMPTED = 0, 1, 2
+EPILOG = """\
+exit status:
+  0  stopped (SIGTERM, Ctrl-C, or --once with nothing left to attest)
+  2  nothing attempted: a key file that cannot be opened, or a server that refuses this
+     validator (not in any DAO's validator set, a request signature it does not accept)
+
+environment: DATADAO_URL (--api), DATADAO_VALIDATOR_KEYSTORE (--key-file),
+DATADAO_KEY_PASSWORD (the keystore password, when there is no --password-file)
+"""
+
+
+class KeyFileError(Exception):
+    pass
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="datadao validator",
+        description="Run a validator of a DAO's k-of-n validator set against a datadao "
+        "platform's API, with its own key and no access to the platform's database.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=EPILOG,
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run = commands.add_parser(
+        "run",
+        help="attest the contributions waiting for this validator, until stopped",
+        description="Fetch the contributions waiting for this validator's attestation, "
+        "validate and score each one with the platform's published validator code, and post "
+        "a signed attestation (EIP-712 ValidatorAttestation) for each.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=EPILOG,
+    )
+    run.add_argument(
+        "--api",
+        default=os.environ.get("DATADAO_URL") or None,
+        help="the platform's URL, e.g. https://data.example.org (default: $DATADAO_URL)",
+    )
+    run.add_argument(
+        "--key-file",
+        type=Path,
+        default=os.environ.get("DATADAO_VALIDATOR_KEYSTORE") or None,
+        help="the validator's key: an encrypted keystore (datadao keystore new), or a file "
+        "holding a 0x hex private key (default: $DATADAO_VALIDATOR_KEYSTORE)",
+    )
+    run.add_argument(
+        "--password-file",
+        type=Path,
+        metavar="FILE",
+        help="the keystore password, first line of FILE (else $DATADAO_KEY_PASSWORD, else asked)",
+    )
+    run.add_argument(
+        "--poll",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="seconds between looks when nothing is waiting (default: 10)",
+    )
+    run.add_argument(
+        "--once", action="store_true", help="stop after a pass that finds nothing to attest"
+    )
+    # Tests only: play a validator out of line by adding this many basis points to its score.
+    run.add_argument("--test-perturb-score", type=int, default=0, help=argparse.SUPPRESS)
+    return parser
+
+
+def load_key(path: Path, password_file: Path | None) -> LocalAccount:
+    """The validator's account from a keystore (decrypted) or a hex private key file."""
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise KeyFileError(f"cannot read {path}: {exc.strerror}") from None
+    if not text.startswith("{"):
+        try:
+            return Account.from_key(text)
+        except (ValueError, TypeError):
+            raise KeyFileError(f"{path} holds neither a keystore nor a hex key") from None
+    if password_file is not None:
+        try:
+            password = password_file.read_text(encoding="utf-8").splitlines()[0]
+        except (OSError, IndexError):
+            raise KeyFileError(f"cannot read a password from {password_file}") from None
+    elif os.environ.get("DATADAO_KEY_PASSWORD") is not None:
+        password = os.environ["DATADAO_KEY_PASSWORD"]
+    else:
+        password = getpass.getpass(f"Password for {path}: ")
+    try:
+        return Account.from_key(Account.decrypt(json.loads(text), password))
+    except (ValueError, TypeError, KeyError):
+        raise KeyFileError(f"{path} does not open with that password") from None
+
+
+class _Stop(Exception):
+    pass
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    raise _Stop
+
+
+def run(args: argparse.Namespace, err: TextIO) -> int:
+    def say(line: str) -> None:
+        print(line, file=err, flush=True)
+
+    if not args.api or args.key_file is None:
+        say("datadao validator: give --api URL and --key-file KEY")
+        return EXIT_NOT_ATTEMPTED
+    try:
+        account = load_key(args.key_file, args.password_file)
+    except KeyFileError as exc:
+        say(f"datadao validator: {exc}")
+        return EXIT_NOT_ATTEMPTED
+    api = ValidatorApi(args.api, account)
+    say(f"validator {account.address} attesting for {args.api}")
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        with tempfile.TemporaryDirectory(prefix="datadao-validator-") as work:
+            while True:
+                try:
+                    done = _pass(api, Path(work), args.test_perturb_score, say)
+                except ApiError as exc:
+                    if exc.status in (401, 403):
+                        say(f"datadao validator: refused: {exc}")
+                        return EXIT_NOT_ATTEMPTED
+                    say(f"datadao validator: {exc}; trying again in {args.poll:g} s")
+                    done = 0
+                if done == 0:
+                    if args.once:
+                        return EXIT_OK
+                    time.sleep(args.poll)
+    except (_Stop, KeyboardInterrupt):
+        say("datadao validator: stopped")
+        return EXIT_OK
+
+
+def _pass(api: ValidatorApi, work: Path, perturb: int, say: Callable[[str], None]) -> int:
+    """Attest every contribution listed now; returns how many were attested."""
+    done = 0
+    for item in api.work():
+        try:
+            with api.content(item, work) as path:
+                found = verdict(item, path, perturb_score=perturb)
+            answer = api.attest(item, signed_attestation(item, found, api.account))
+        except ApiError as exc:
+            if exc.status in (401, 403):
+                raise
+            # One contribution's refusal (e.g. decided meanwhile) does not stop the others.
+            say(f"contribution {item['id']}: {exc}")
+            continue
+        verb = "accepts" if found["accepted"] else "rejects"
+        say(
+            f"contribution {item['id']}: {verb} (score {found['score']}): "
+            f"{answer['outcome']}, now {answer['status']}"
+        )
+        done += 1
+    return done
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    return run(args, sys.stderr)

@@ -1,0 +1,129 @@
+"""Helpers for the validator set tests: validator keys, signed requests made with the
+validator client's own code (``datadao_validator``), and a contribution taken to
+``attesting`` in this process."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from eth_account import Account
+from eth_account.messages import encode_defunct
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
+
+from contributions import services
+from contributions.lanes import stages as stage_lane
+from contributions.models import Contribution, Status, ValidatorSet
+from contributions.quorum.services import validator_set_change
+from datadao_validator.api import request_text
+from datadao_validator.attest import signed_attestation, verdict
+
+HOST = "testserver"
+
+
+def validator_keys(n: int, tag: str = "v") -> list[LocalAccount]:
+    return [Account.from_key(keccak(text=f"datadao-test-validator-{tag}-{i}")) for i in range(n)]
+
+
+def register(dao: Any, keys: list[LocalAccount], threshold: int) -> ValidatorSet:
+    return validator_set_change(
+        dao=dao, addresses=[k.address for k in keys], threshold=threshold, actor=None
+    )
+
+
+def headers(
+    account: LocalAccount,
+    method: str,
+    path: str,
+    body: bytes = b"",
+    *,
+    host: str = HOST,
+    timestamp: int | None = None,
+) -> dict[str, str]:
+    """The three signature headers, as the validator client builds them."""
+    stamp = int(time.time()) if timestamp is None else timestamp
+    text = request_text(host=host, method=method, path=path, timestamp=stamp, body=body)
+    return {
+        "X-Datadao-Validator": account.address,
+        "X-Datadao-Timestamp": str(stamp),
+        "X-Datadao-Signature": account.sign_message(
+            encode_defunct(text=text)
+        ).signature.to_0x_hex(),
+    }
+
+
+def get(client: Client, account: LocalAccount, path: str) -> Any:
+    return client.get(path, headers=headers(account, "GET", path))
+
+
+def post(client: Client, account: LocalAccount, path: str, body: dict[str, Any]) -> Any:
+    data = json.dumps(body).encode()
+    return client.post(
+        path,
+        data=data,
+        content_type="application/json",
+        headers=headers(account, "POST", path, data),
+    )
+
+
+def work_item(client: Client, account: LocalAccount, contribution_id: int) -> dict[str, Any]:
+    response = get(client, account, "/api/validators/work")
+    assert response.status_code == 200, response.content
+    [item] = [i for i in response.json()["contributions"] if i["id"] == contribution_id]
+    return item
+
+
+def attestation_for(
+    client: Client, account: LocalAccount, item: dict[str, Any], *, perturb: int = 0
+) -> dict[str, Any]:
+    """What the validator client posts for ``item``: bytes fetched over the API, its verdict
+    and its signature."""
+    response = get(client, account, item["content_url"])
+    assert response.status_code == 200, response.content
+    with tempfile.TemporaryDirectory() as work:
+        path = Path(work) / "content"
+        path.write_bytes(b"".join(response.streaming_content))
+        found = verdict(item, path, perturb_score=perturb)
+    return signed_attestation(item, found, account)
+
+
+def attest(client: Client, account: LocalAccount, contribution_id: int, *, perturb: int = 0) -> Any:
+    item = work_item(client, account, contribution_id)
+    body = attestation_for(client, account, item, perturb=perturb)
+    return post(client, account, item["attestations_url"], body)
+
+
+def attesting(
+    member_client: Client, dataset: Any, data: bytes, name: str = "d.csv"
+) -> Contribution:
+    """Upload through the API and run validate, score and attest in this process: a DAO
+    with a validator set leaves the contribution waiting for its validators."""
+    response = member_client.post(
+        f"/api/datasets/{dataset.pk}/contributions", {"file": SimpleUploadedFile(name, data)}
+    )
+    assert response.status_code == 201, response.content
+    pk = response.json()["id"]
+    for stage, run in (
+        ("validate", stage_lane.run_validation),
+        ("score", stage_lane.run_scoring),
+        ("attest", stage_lane.run_attestation),
+    ):
+        contribution = services.contribution_begin(contribution_id=pk, stage=stage)
+        assert contribution is not None, stage
+        run(contribution)
+    contribution = Contribution.objects.get(pk=pk)
+    assert contribution.status == Status.ATTESTING, (contribution.status, contribution.reasons)
+    return contribution
+
+
+def pin(pk: int) -> Contribution:
+    contribution = services.contribution_begin(contribution_id=pk, stage="pin")
+    assert contribution is not None
+    stage_lane.run_pin(contribution)
+    return Contribution.objects.get(pk=pk)
