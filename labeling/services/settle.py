@@ -219,7 +219,19 @@ def task_consensus_update(*, task_id: int) -> LabelTask | None:
     task.consensus_at = timezone.now()
     if task.posterior >= conf.confidence_target or task.wanted >= conf.max_overlap:
         task.status = TaskStatus.COMPLETE
-        task.save(update_fields=["consensus", "posterior", "consensus_at", "status"])
+        # A new settlement, not yet reviewed: it joins the review queue.
+        task.settlements += 1
+        task.review = ""
+        task.save(
+            update_fields=[
+                "consensus",
+                "posterior",
+                "consensus_at",
+                "status",
+                "settlements",
+                "review",
+            ]
+        )
         _settle_rewards(labels, agree, stats)
         events.emit(
             dao=dataset.dao,
@@ -240,6 +252,14 @@ def task_consensus_update(*, task_id: int) -> LabelTask | None:
         task.save(update_fields=["consensus", "posterior", "consensus_at", "wanted"])
         task.refresh_from_db(fields=["wanted"])
     return task
+
+
+def task_want_more(task: LabelTask, more: int) -> None:
+    """Ask for ``more`` labels on a task (locked by the caller, saved by them): it is open
+    with free slots again, so ``next`` hands it out, and ``task_consensus_update`` decides it
+    anew once they are in, by the rule of adaptive redundancy."""
+    task.wanted = max(task.reserved, task.label_count + more)
+    task.status = TaskStatus.OPEN
 
 
 def _settle_rewards(labels: list[Label], agree: list[float], stats: dict[int, Any]) -> None:
@@ -325,12 +345,19 @@ def consensus_run_finish(*, run_id: int, outcome: Any) -> ConsensusRun | None:
 
 
 def _bulk_set_consensus(updates: list[tuple[int, list[str], float]]) -> None:
+    """Store a run's consensus, except on items a reviewer made final (accepted or fixed)."""
     now = timezone.now()
     for start in range(0, len(updates), 2000):
         batch = updates[start : start + 2000]
+        final = set(
+            LabelTask.objects.filter(pk__in=[pk for pk, _, _ in batch])
+            .exclude(review="")
+            .values_list("pk", flat=True)
+        )
         objs = [
             LabelTask(pk=pk, consensus=value, posterior=posterior, consensus_at=now)
             for pk, value, posterior in batch
+            if pk not in final
         ]
         LabelTask.objects.bulk_update(objs, ["consensus", "posterior", "consensus_at"])
 
