@@ -121,6 +121,13 @@ class LabelTask(models.Model):
                 condition=models.Q(status="open", is_gold=True),
                 name="label_task_gold_open",
             ),
+            # The assignment query of a dataset served least confident first
+            # (``order: uncertain``): open ordinary tasks by posterior (NULL last), then id.
+            models.Index(
+                fields=["dataset", "posterior", "id"],
+                condition=models.Q(status="open", is_gold=False),
+                name="label_task_open_uncertain",
+            ),
             # The review queue: settled items not yet reviewed, least confident first.
             models.Index(
                 fields=["dataset", "posterior", "id"],

@@ -38,7 +38,7 @@ def run(args: argparse.Namespace, mode: Mode) -> dict[str, Any]:
     """The database made (or reused), the labelers and the settler driven through the rounds,
     the figures summarised."""
     started = time.perf_counter()
-    meta = reuse() if args.reuse else build(mode, args.gold_rate)
+    meta = reuse() if args.reuse else build(mode, args.gold_rate, args.order)
     from django.db import connection
 
     plan = Plan(
@@ -73,6 +73,12 @@ def main(argv: list[str] | None = None) -> int:
         "--think-ms", type=float, default=0.0, help="mean think time between cycles (0: none)"
     )
     parser.add_argument("--gold-rate", type=float, default=0.05, help="0 for no gold tasks")
+    parser.add_argument(
+        "--order",
+        choices=("arrival", "uncertain"),
+        default="arrival",
+        help="the dataset's order of open items (schema 'order'; not with --reuse)",
+    )
     parser.add_argument("--json", type=Path, help="also write the JSON summary here")
     parser.add_argument("--markdown", type=Path, help="also write a markdown table here")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")

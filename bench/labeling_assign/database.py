@@ -15,7 +15,7 @@ from bench.labeling_assign.config import BENCH_DB, GOLD_SHARE, MAX_OVERLAP, OVER
 from bench.labeling_assign.data import LABELS, Shape, load
 
 
-def build(mode: Mode, gold_rate: float) -> dict[str, Any]:
+def build(mode: Mode, gold_rate: float, order: str = "arrival") -> dict[str, Any]:
     """Create, migrate and fill the benchmark database; returns its description."""
     timing: dict[str, float] = {}
     start = time.perf_counter()
@@ -30,7 +30,7 @@ def build(mode: Mode, gold_rate: float) -> dict[str, Any]:
     from django.db import connection
 
     start = time.perf_counter()
-    dao_id, dataset_id, schema = _dataset(gold_rate)
+    dao_id, dataset_id, schema = _dataset(gold_rate, order)
     shape = _shape(mode, gold_rate)
     with connection.cursor() as cursor:
         rows = load(cursor, shape=shape, dataset_id=dataset_id, dao_id=dao_id)
@@ -53,7 +53,7 @@ def build(mode: Mode, gold_rate: float) -> dict[str, Any]:
     return meta | {"timing_s": {k: round(v, 1) for k, v in timing.items()}}
 
 
-def _dataset(gold_rate: float) -> tuple[int, int, dict[str, Any]]:
+def _dataset(gold_rate: float, order: str) -> tuple[int, int, dict[str, Any]]:
     """The DAO and its open labeling dataset, through the services; their ids and the schema."""
     from datadao.models import DatasetKind, DatasetStatus
     from datadao.services import dao_create, dataset_create, dataset_set_status, user_get_or_create
@@ -67,6 +67,8 @@ def _dataset(gold_rate: float) -> tuple[int, int, dict[str, Any]]:
         "gold_rate": gold_rate,
         "item_kind": "text",
     }
+    if order != "arrival":
+        schema["order"] = order
     dataset = dataset_create(
         dao=dao, actor=owner, name="Bench labeling", slug="bench-labeling",
         kind=DatasetKind.LABELING, schema=schema, license="CC-BY-4.0",
