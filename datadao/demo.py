@@ -24,7 +24,7 @@ def demo_address(label: str) -> str:
 
 DEMO_MEMBERS = [
     ("creator", Role.CREATOR, "Demo creator"),
-    ("validator", Role.VALIDATOR, "Demo validator"),
+    ("reviewer", Role.REVIEWER, "Demo reviewer"),
     ("alice", Role.CONTRIBUTOR, "Alice (demo)"),
     ("bob", Role.CONTRIBUTOR, "Bob (demo)"),
 ]

@@ -350,9 +350,13 @@ class DAO(models.Model):
 class Role(models.TextChoices):
     CREATOR = "creator", "Creator"
     ADMIN = "admin", "Admin"
-    VALIDATOR = "validator", "Validator"
+    # Reviews settled labeling items (``labeling.services.review``).
+    REVIEWER = "reviewer", "Reviewer"
     CONTRIBUTOR = "contributor", "Contributor"
 
+
+# Former names of roles, as stored in texts that cannot change (a proposal's hashed change).
+FORMER_ROLE_NAMES = {"validator": Role.REVIEWER}
 
 # Roles that may manage a DAO in the console.
 MANAGER_ROLES = (Role.CREATOR, Role.ADMIN)

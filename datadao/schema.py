@@ -9,7 +9,8 @@ A dataset's schema is JSON. Its shape depends on the dataset kind:
 * ``labeling``: ``{"task", "labels": [...], "multi_choice", "overlap", "max_overlap",
   "gold_rate", "confidence_target", "gold_accuracy_floor", "item_kind"}`` plus the task type's
   own settings: ``iou_threshold`` (boxes), ``overlapping`` (spans), ``allow_tie`` (pairwise),
-  ``max_cer`` (text)
+  ``max_cer`` (text); and ``order``, the order ``next`` serves open items in
+  (``LABELING_ORDERS``)
 
 ``validate_schema`` returns every fault it finds, each naming the JSON path and what is wrong,
 so the console can show them all at once. Unknown keys are faults too: a typo such as
@@ -364,7 +365,12 @@ _LABELING_KEYS = {
     "gold_accuracy_floor",
     "item_kind",
     "max_size",
+    "order",
 }
+# The order ``next`` serves a labeling dataset's open items in: "arrival" (the default, oldest
+# first) or "uncertain" (the least confident current consensus first, then items not yet
+# decided: uncertainty sampling, so labels go where they change the most).
+LABELING_ORDERS = ("arrival", "uncertain")
 # Each task type's own settings (a key of another type's is refused, naming the type it is for).
 _LABELING_TASK_KEYS = {
     "boxes": ("iou_threshold",),
@@ -404,6 +410,10 @@ def _validate_labeling(schema: dict[str, Any]) -> list[str]:
         if len(set(map(str, labels))) != len(labels):
             errors.append("labels: values must be unique")
     _check_bool(schema, "multi_choice", "", errors)
+    if "order" in schema and schema["order"] not in LABELING_ORDERS:
+        errors.append(
+            f"order: must be one of {', '.join(LABELING_ORDERS)}, not {str(schema['order'])[:40]!r}"
+        )
     _check_int(schema, "overlap", "", lo=1, hi=20, errors=errors)
     _check_int(schema, "max_overlap", "", lo=1, hi=50, errors=errors)
     overlap = schema.get("overlap", LABELING_DEFAULT_OVERLAP)

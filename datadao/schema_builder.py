@@ -194,6 +194,16 @@ class LabelingForm(forms.Form):
             choices=[("", "classification (default)"), *[(t, t) for t in LABELING_TASKS[1:]]]
         ),
     )
+    order = forms.CharField(
+        label="Order",
+        required=False,
+        help_text="Which open items labelers get first: the oldest (arrival), or the ones "
+        "whose current consensus is least confident (uncertain: uncertainty sampling, so "
+        "labels go where they change the most).",
+        widget=forms.Select(
+            choices=[("", "arrival (default)"), ("arrival", "arrival"), ("uncertain", "uncertain")]
+        ),
+    )
     overlap = _text("Overlap", "", size=4)
     max_overlap = _text("Max overlap", "", size=4)
     gold_rate = _text("Gold rate", "", size=6)

@@ -171,6 +171,7 @@ def labeling_fields(schema: dict[str, Any]) -> dict[str, Any]:
         "multi_choice": schema.get("multi_choice") is True,
         "item_kind": str(schema.get("item_kind", "")),
         "task": str(schema.get("task", "")),
+        "order": str(schema.get("order", "")),
         **{key: _number_text(schema[key]) if key in schema else "" for key in _LABELING_NUMBERS},
         **{
             key: (
@@ -197,6 +198,8 @@ def labeling_json(fields: dict[str, Any]) -> dict[str, Any]:
         schema["item_kind"] = fields["item_kind"].strip()
     if fields.get("task", "").strip():
         schema["task"] = fields["task"].strip()
+    if str(fields.get("order", "")).strip():
+        schema["order"] = str(fields["order"]).strip()
     for key in _LABELING_FLAGS:
         flag = str(fields.get(key, "")).strip()
         if flag:

@@ -278,7 +278,7 @@ def dao_update(*, dao: DAO, actor: User | None, proposal: int | None = None, **c
 # ask the same questions first, so the common refusal is a form error, not a refused save):
 #
 # * the creator and admin roles are granted and revoked only by a creator of the DAO or a
-#   superuser; an admin manages validators and contributors only, so an admin can neither
+#   superuser; an admin manages reviewers and contributors only, so an admin can neither
 #   promote anyone (themselves included) to admin or creator, nor demote or remove another
 #   admin or a creator;
 # * nobody raises their own role, a creator or superuser neither; anyone may lower their own
@@ -289,7 +289,7 @@ def dao_update(*, dao: DAO, actor: User | None, proposal: int | None = None, **c
 # ``actor=None`` is the platform itself (demo data, management commands), trusted.
 
 PRIVILEGED_ROLES = (Role.CREATOR, Role.ADMIN)
-_RANK = {Role.CONTRIBUTOR: 0, Role.VALIDATOR: 1, Role.ADMIN: 2, Role.CREATOR: 3}
+_RANK = {Role.CONTRIBUTOR: 0, Role.REVIEWER: 1, Role.ADMIN: 2, Role.CREATOR: 3}
 
 
 class MembershipRefused(ValidationError):
@@ -436,7 +436,7 @@ def membership_set_role(
 
 def membership_removal_reserved(*, membership: Membership, actor: User | None) -> str | None:
     """Why ``actor`` may not remove ``membership`` because its DAO reserves role changes for
-    governance (None: it may). Taking a creator, admin or validator out is their demotion to
+    governance (None: it may). Taking a creator, admin or reviewer out is their demotion to
     nothing, and adding them back as a contributor is open to any manager: the console must
     not do by removal what only a proposal may do by a role change. Anyone may still leave."""
     own = actor is not None and actor.pk == membership.user_id
@@ -448,7 +448,7 @@ def membership_removal_reserved(*, membership: Membership, actor: User | None) -
 @transaction.atomic
 def membership_remove(*, membership: Membership, actor: User | None) -> None:
     """Remove a member within the rules above; the last creator of a DAO cannot be removed.
-    A DAO that reserves role changes for governance keeps its creators, admins and validators
+    A DAO that reserves role changes for governance keeps its creators, admins and reviewers
     unless they leave themselves (``membership_removal_reserved``)."""
     membership = _lock_roles(membership, actor)
     reserved = membership_removal_reserved(membership=membership, actor=actor)

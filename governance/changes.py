@@ -15,7 +15,7 @@ reward.policy       ``{"dataset": id, "per_contribution"?, "per_row"?, "per_labe
                     unit; ``epoch_budget`` null for no cap; fields left out keep their value
 dao.join_policy     ``{"join_policy": "open" | "request" | "invite"}``
 release.publish     ``{"dataset": id}``
-membership.role     ``{"address": "0x…", "role": "creator" | "admin" | "validator" |
+membership.role     ``{"address": "0x…", "role": "creator" | "admin" | "reviewer" |
                     "contributor"}`` (a member's)
 dao.governance      ``{"voting_power"?, "voting_token"?, "governance_reserved"?,
                     "governance_timelock_seconds"?, "governance_min_quorum_bps"?,
@@ -42,7 +42,15 @@ from contributions.releases import release_publish
 from datadao import services as dao_services
 from datadao.governed import ChangeKind, VotingPower, validate_reserved
 from datadao.licenses import normalize_license
-from datadao.models import DAO, Dataset, DatasetStatus, JoinPolicy, Membership, Role
+from datadao.models import (
+    DAO,
+    FORMER_ROLE_NAMES,
+    Dataset,
+    DatasetStatus,
+    JoinPolicy,
+    Membership,
+    Role,
+)
 from datadao.schema import validate_schema
 from governance.errors import ProposalRefused
 from rewards.policies import AMOUNT_FIELDS, reward_policy_check, reward_policy_set
@@ -292,8 +300,11 @@ def change_apply(*, dao: DAO, kind: str, change: dict[str, Any], proposal: int) 
         return {"release": release.cid, "version": release.version}
     elif kind == ChangeKind.MEMBERSHIP_ROLE:
         membership = Membership.objects.get(dao=dao, user__address=change["address"])
+        # A proposal's change is fixed by its hash: one voted while the reviewer role was
+        # called "validator" names it so.
+        role = FORMER_ROLE_NAMES.get(change["role"], change["role"])
         dao_services.membership_set_role(
-            membership=membership, role=change["role"], actor=None, proposal=proposal
+            membership=membership, role=role, actor=None, proposal=proposal
         )
     elif kind == ChangeKind.GOVERNANCE:
         dao_services.dao_update(dao=dao, actor=None, proposal=proposal, **change)

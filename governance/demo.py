@@ -21,7 +21,7 @@ from datadao.models import DAO, Membership, Role, User
 from governance import services, vote712
 from governance.models import Proposal
 
-PASSED_TITLE = "Make Erin a validator"
+PASSED_TITLE = "Make Erin a reviewer"
 OPEN_TITLE = "Open Open Air to anyone"
 VOTERS = ("Carol", "Dan", "Erin")
 
@@ -74,7 +74,7 @@ def load_demo_governance(*, dao: DAO) -> None:
         title=PASSED_TITLE,
         description="Erin has checked readings for a month; let her validate contributions.",
         kind=ChangeKind.MEMBERSHIP_ROLE,
-        change={"address": erin.address, "role": Role.VALIDATOR},
+        change={"address": erin.address, "role": Role.REVIEWER},
         voting_period_seconds=7 * 24 * 3600,
         quorum=3,
         now=now - timedelta(days=8),

@@ -16,7 +16,7 @@ from django.utils.html import format_html, format_html_join
 from datadao.admin import DaoScopedAdmin, ObjectTool, ReadOnlyAdminMixin, dataset_tools
 from datadao.models import Dataset, DatasetKind
 from labeling import errors, services
-from labeling.models import ConsensusRun, LabelerStats, LabelImport, LabelTask
+from labeling.models import ConsensusRun, LabelerStats, LabelImport, LabelTask, Review
 
 
 class ReadOnly(ReadOnlyAdminMixin, DaoScopedAdmin):
@@ -329,3 +329,32 @@ class LabelImportAdmin(DaoScopedAdmin):
         )
         obj.pk = job.pk
         obj.__dict__.update(LabelImport.objects.filter(pk=job.pk).values()[0])
+
+
+@admin.register(Review)
+class ReviewAdmin(ReadOnly):
+    """Reviews of settled items, who made them and when; each dataset's queue is worked on its
+    review page (``labeling.views.review_page``)."""
+
+    dao_lookup = "dataset__dao_id"
+    list_display = (
+        "id",
+        "dataset",
+        "task",
+        "settlement",
+        "decision",
+        "reviewer",
+        "overturned",
+        "upheld",
+        "created_at",
+        "queue",
+    )
+    list_filter = ("decision",)
+    readonly_fields = [f.name for f in Review._meta.fields]
+    list_select_related = ("dataset__dao", "reviewer")
+    show_full_result_count = False
+
+    @admin.display(description="Review queue")
+    def queue(self, obj: Review) -> str:
+        url = reverse("review-page", args=[obj.dataset.dao.slug, obj.dataset.slug])
+        return format_html('<a href="{}">open</a>', url)

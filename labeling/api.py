@@ -31,7 +31,13 @@ from labeling import errors, export, export_types, selectors, services
 from labeling.conf import LabelingSettings, labeling_settings
 from labeling.errors import LabelingRefused
 from labeling.models import Assignment, LabelImport
-from labeling.services.access import is_manager, labeling_dataset, require_manager
+from labeling.services import review as review_services
+from labeling.services.access import (
+    is_manager,
+    labeling_dataset,
+    require_manager,
+    require_reviewer,
+)
 
 MAX_BODY = 64 * 1024
 
@@ -309,3 +315,79 @@ def export_typed(request: HttpRequest, user: User, dataset_id: int, fmt: str) ->
     name = f"{dataset.slug}-{conf.task_type}.{export_types.EXTENSIONS[fmt]}"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
+
+
+# --- review -----------------------------------------------------------------------------------
+
+
+@endpoint(GET=TokenScope.READ)
+def review_queue(request: HttpRequest, user: User, dataset_id: int) -> HttpResponse:
+    """``GET /api/labeling/{dataset}/review?after=…&limit=…`` (reviewers, admins, the
+    creator): settled items not yet reviewed, least confident first, with the consensus, its
+    posterior and the labels' answers (no labeler named); ``next`` is the ``after`` of the
+    following page (null at the end). Items you labeled are left out."""
+    dataset = labeling_dataset(dataset_id)
+    require_reviewer(dataset, user)
+    try:
+        after = selectors.parse_review_cursor(request.GET.get("after"))
+        limit = int(request.GET.get("limit", selectors.REVIEW_PAGE))
+    except ValueError as exc:
+        raise LabelingRefused(
+            "'after' must be a page's 'next' cursor and 'limit' a whole number."
+        ) from exc
+    page = selectors.review_queue(dataset_id=dataset.pk, reviewer=user, after=after, limit=limit)
+    conf = labeling_settings(dataset.schema)
+    return JsonResponse(
+        {
+            "task_type": conf.task_type,
+            "labels": list(conf.labels),
+            "multi_choice": conf.multi_choice,
+            "rules": _rules(conf),
+            "items": [
+                {
+                    "id": task.pk,
+                    "settlement": task.settlements,
+                    "item": serialize_item(task.kind, task.payload),
+                    "consensus": task.consensus,
+                    "posterior": task.posterior,
+                    "answers": page.answers[task.pk],
+                }
+                for task in page.items
+            ],
+            "next": page.cursor,
+        }
+    )
+
+
+def _settlement(body: dict[str, Any]) -> int | None:
+    value = body.get("settlement")
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+        raise LabelingRefused("'settlement' must be the item's settlement number, as listed.")
+    return value
+
+
+@endpoint(POST=TokenScope.LABEL)
+def review_decide(
+    request: HttpRequest, user: User, dataset_id: int, task_id: int, decision: str
+) -> HttpResponse:
+    """``POST /api/labeling/{dataset}/review/{item}/accept|fix|reject`` (reviewers, admins,
+    the creator): ``accept`` the settled answer; ``fix`` it with ``{"answer": …}`` in the
+    task type's answer format (as a labeler's ``label``); ``reject`` it with ``{"more": n}``
+    to send it back for n more labels. ``{"settlement": n}`` (as listed) refuses a decision on
+    an item that settled anew since. 201 with the review."""
+    body = _json_body(request)
+    settlement = _settlement(body)
+    common = {"dataset_id": dataset_id, "task_id": task_id, "reviewer": user}
+    if decision == "accept":
+        review = review_services.review_accept(**common, settlement=settlement)
+    elif decision == "fix":
+        if "answer" not in body:
+            raise LabelingRefused(
+                'Send the final answer as {"answer": …}, in the format of a label.'
+            )
+        review = review_services.review_fix(**common, answer=body["answer"], settlement=settlement)
+    else:
+        review = review_services.review_reject(
+            **common, more=body.get("more", 1), settlement=settlement
+        )
+    return JsonResponse(selectors.serialize_review(review), status=201)

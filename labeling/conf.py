@@ -115,6 +115,12 @@ class LabelingSettings:
     overlapping: bool = False
     allow_tie: bool = True
     max_cer: float = LABELING_DEFAULT_MAX_CER
+    # The order ``next`` serves open ordinary items in (``datadao.schema.LABELING_ORDERS``).
+    order: str = "arrival"
+
+    @property
+    def uncertain_first(self) -> bool:
+        return self.order == "uncertain"
 
     def index(self, label: str) -> int:
         return self.labels.index(label)
@@ -141,4 +147,5 @@ def labeling_settings(schema: dict[str, Any]) -> LabelingSettings:
         overlapping=bool(schema.get("overlapping", False)),
         allow_tie=bool(schema.get("allow_tie", True)),
         max_cer=float(schema.get("max_cer", LABELING_DEFAULT_MAX_CER)),
+        order=str(schema.get("order", "arrival")),
     )

@@ -30,6 +30,17 @@ class ItemKind(models.TextChoices):
     AUDIO = "audio", "Audio"
 
 
+class ReviewDecision(models.TextChoices):
+    ACCEPT = "accept", "Accepted"
+    FIX = "fix", "Fixed"
+    REJECT = "reject", "Sent back for more labels"
+
+    @classmethod
+    def final_choices(cls) -> list[tuple[str, str]]:
+        """The decisions that make an answer final (a rejected item is reopened)."""
+        return [(cls.ACCEPT.value, cls.ACCEPT.label), (cls.FIX.value, cls.FIX.label)]
+
+
 class LabelTask(models.Model):
     """One item to label. ``wanted`` labels are gathered (raised by adaptive redundancy up to
     the dataset's max overlap); ``reserved`` counts labels given plus live holds.
@@ -64,6 +75,15 @@ class LabelTask(models.Model):
     # Set when an upheld challenge reversed the item's settlement (``task_settlement_reverse``):
     # it keeps no consensus, and no later run gives it one.
     reversed_at = models.DateTimeField(null=True, blank=True)
+    # How many times the task has settled: a review belongs to one settlement (``Review``);
+    # an item sent back for more labels settles again and may be reviewed again.
+    settlements = models.PositiveSmallIntegerField(default=0, db_default=0)
+    # The review of the current settlement that made its answer final ("accept" or "fix"),
+    # "" while none has: the review queue is the settled items with none, and a whole-dataset
+    # consensus run leaves a final answer as it is.
+    review = models.CharField(
+        max_length=8, choices=ReviewDecision.final_choices(), blank=True, default="", db_default=""
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -87,6 +107,10 @@ class LabelTask(models.Model):
                 condition=models.Q(is_gold=False) | models.Q(gold__isnull=False),
                 name="label_task_gold_has_answer",
             ),
+            models.CheckConstraint(
+                condition=models.Q(review__in=["", "accept", "fix"]),
+                name="label_task_review_valid",
+            ),
         ]
         indexes = [
             # The assignment query, one per kind: open tasks of a dataset in id order.
@@ -100,10 +124,65 @@ class LabelTask(models.Model):
                 condition=models.Q(status="open", is_gold=True),
                 name="label_task_gold_open",
             ),
+            # The assignment query of a dataset served least confident first
+            # (``order: uncertain``): open ordinary tasks by posterior (NULL last), then id.
+            models.Index(
+                fields=["dataset", "posterior", "id"],
+                condition=models.Q(status="open", is_gold=False),
+                name="label_task_open_uncertain",
+            ),
+            # The review queue: settled items not yet reviewed, least confident first.
+            models.Index(
+                fields=["dataset", "posterior", "id"],
+                condition=models.Q(status="complete", is_gold=False, review=""),
+                name="label_task_review_queue",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"task {self.pk} of {self.dataset_id}"
+
+
+class Review(models.Model):
+    """A reviewer's decision on one settlement of an item: accepted as settled, fixed (the
+    reviewer's answer, in the task type's answer shape, is final) or rejected (reopened for
+    ``more`` labels). One per settlement (DB-enforced); who and when are kept, with the
+    consensus and posterior the reviewer saw."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="+")
+    task = models.ForeignKey(LabelTask, on_delete=models.CASCADE, related_name="reviews")
+    settlement = models.PositiveSmallIntegerField()
+    reviewer = models.ForeignKey(User, on_delete=models.PROTECT, related_name="label_reviews")
+    decision = models.CharField(max_length=8, choices=ReviewDecision.choices)
+    # The final answer (accept: the consensus; fix: the reviewer's); None for a rejection.
+    answer = models.JSONField(null=True, blank=True)
+    seen_consensus = models.JSONField(null=True, blank=True)
+    seen_posterior = models.FloatField(null=True, blank=True)
+    more = models.PositiveSmallIntegerField(default=0)  # labels asked for by a rejection
+    # Labels the fix overturned (scored as failed check questions), and those it upheld.
+    overturned = models.PositiveSmallIntegerField(default=0)
+    upheld = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["task", "settlement"], name="review_once_per_settlement"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(decision__in=ReviewDecision.values), name="review_decision_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(decision="reject", answer__isnull=True, more__gt=0)
+                | (~models.Q(decision="reject") & models.Q(answer__isnull=False, more=0)),
+                name="review_answer_matches_decision",
+            ),
+        ]
+        indexes = [models.Index(fields=["dataset", "-created_at"], name="review_by_dataset")]
+
+    def __str__(self) -> str:
+        return f"{self.reviewer} {self.decision} on {self.task_id}#{self.settlement}"
 
 
 class HoldStatus(models.TextChoices):

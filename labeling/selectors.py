@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 
 from contributions.selectors import dataset_visible_to
 from datadao.models import Dataset, User
@@ -19,6 +19,7 @@ from labeling.models import (
     LabelerStats,
     LabelImport,
     LabelTask,
+    Review,
     RunStatus,
     TaskStatus,
 )
@@ -287,3 +288,72 @@ def card_fill_items(datasets: list[Any]) -> None:
         row = items.get(dataset.pk, {})
         dataset.items = row.get("total", 0)
         dataset.settled = row.get("settled", 0)
+
+
+# --- the review queue -------------------------------------------------------------------------
+
+REVIEW_PAGE = 20
+REVIEW_PAGE_MAX = 100
+
+
+@dataclass(frozen=True)
+class ReviewPage:
+    """One page of a review queue: items with their labels' answers (no labeler named), and
+    the cursor of the next page (None at the end)."""
+
+    items: list[LabelTask]
+    answers: dict[int, list[Any]]
+    cursor: str | None
+
+
+def parse_review_cursor(text: str | None) -> tuple[float, int] | None:
+    """``"<posterior>:<id>"`` (from a page's ``next``) as a key, None for the first page;
+    ValueError for anything else."""
+    if not text:
+        return None
+    posterior, _, task_id = text.partition(":")
+    key = (float(posterior), int(task_id))
+    if not math.isfinite(key[0]):
+        raise ValueError(text)
+    return key
+
+
+def review_queue(
+    *, dataset_id: int, reviewer: User, after: tuple[float, int] | None, limit: int = REVIEW_PAGE
+) -> ReviewPage:
+    """Settled, unreviewed items (check questions left out), least confident first, by
+    keyset from ``after`` (posterior, id): a walk of ``label_task_review_queue``, however
+    long the queue. Items the reviewer labeled are left out (another reviewer reviews them)."""
+    limit = max(1, min(limit, REVIEW_PAGE_MAX))
+    queue = LabelTask.objects.filter(
+        dataset_id=dataset_id, status=TaskStatus.COMPLETE, is_gold=False, review=""
+    ).exclude(Exists(Label.objects.filter(task_id=OuterRef("pk"), labeler_id=reviewer.pk)))
+    if after is not None:
+        posterior, task_id = after
+        queue = queue.filter(Q(posterior__gt=posterior) | Q(posterior=posterior, pk__gt=task_id))
+    items = list(queue.order_by("posterior", "id")[: limit + 1])
+    more, items = len(items) > limit, items[:limit]
+    answers: dict[int, list[Any]] = {item.pk: [] for item in items}
+    for task_id, value in (
+        Label.objects.filter(task_id__in=list(answers))
+        .order_by("task_id", "id")
+        .values_list("task_id", "value")
+    ):
+        answers[task_id].append(value)
+    cursor = f"{items[-1].posterior!r}:{items[-1].pk}" if more else None
+    return ReviewPage(items=items, answers=answers, cursor=cursor)
+
+
+def serialize_review(review: Review) -> dict[str, Any]:
+    return {
+        "id": review.pk,
+        "item": review.task_id,
+        "settlement": review.settlement,
+        "decision": review.decision,
+        "answer": review.answer,
+        "more": review.more or None,
+        "overturned": review.overturned,
+        "upheld": review.upheld,
+        "reviewer": review.reviewer.address,
+        "at": review.created_at.isoformat(),
+    }

@@ -19,7 +19,8 @@ from contributions.selectors import dataset_visible_to
 from datadao.models import Dataset, DatasetKind, DatasetStatus, Membership
 from labeling.conf import GOLD_REPORT_EVERY, GOLD_WINDOW, labeling_settings, undo_seconds
 from labeling.keys import keys_hint, label_keys
-from labeling.selectors import labeler_progress
+from labeling.selectors import REVIEW_PAGE, labeler_progress
+from labeling.services.access import is_reviewer
 
 # The keys of each task type's widget (``static/labeling/label_types.js``).
 TYPE_KEYS: dict[str, list[tuple[str, str]]] = {
@@ -104,5 +105,40 @@ def label_page(request: HttpRequest, dao_slug: str, dataset_slug: str) -> HttpRe
             "api_base": api_base,
             "gold_window": GOLD_WINDOW,
             "gold_report_every": GOLD_REPORT_EVERY,
+        },
+    )
+
+
+@require_GET
+def review_page(request: HttpRequest, dao_slug: str, dataset_slug: str) -> HttpResponse:
+    """A reviewer's queue of a labeling dataset: settled items least confident first, each
+    accepted, fixed or sent back for more labels through the JSON API
+    (``static/labeling/review.js``)."""
+    dataset = (
+        Dataset.objects.select_related("dao")
+        .filter(dao__slug=dao_slug, slug=dataset_slug, kind=DatasetKind.LABELING)
+        .first()
+    )
+    user = request.user if request.user.is_authenticated else None
+    if dataset is None or not dataset_visible_to(user, dataset):
+        raise Http404("No such labeling dataset.")
+    if user is None:
+        state = "signed_out"
+    elif not is_reviewer(dataset, user):
+        state = "not_reviewer"
+    else:
+        state = "ready"
+    conf = labeling_settings(dataset.schema)
+    return render(
+        request,
+        "labeling/review.html",
+        {
+            "dataset": dataset,
+            "state": state,
+            "task_type": conf.task_type,
+            "labels": conf.labels,
+            "multi_choice": conf.multi_choice,
+            "page_size": REVIEW_PAGE,
+            "api_base": reverse("api-label-review", args=[dataset.pk]),
         },
     )

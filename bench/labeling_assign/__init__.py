@@ -1,8 +1,8 @@
 """Benchmark: ``next`` latency and submit throughput of labeling on PostgreSQL.
 
 Run ``python -m bench.labeling_assign [--quick] [--labelers L] [--iterations I] [--repeat R]
-[--consensus worker|off] [--gold-rate G] [--think-ms T] [--task TYPE|all] [--json PATH]
-[--markdown PATH] [--keep] [--reuse]``.
+[--consensus worker|off] [--gold-rate G] [--order arrival|uncertain] [--think-ms T]
+[--task TYPE|all] [--json PATH] [--markdown PATH] [--keep] [--reuse]``.
 
 ``--task`` picks the dataset's task type (``classification``, the default, ``boxes``, ``spans``,
 ``pairwise`` or ``text``; ``bench/labeling_assign/types.py``): the same tasks, labels, holds and
@@ -13,7 +13,8 @@ submit p50/p95 over classification's of the same run (target: at most 1.5x).
 The data (``bench/labeling_assign/data.py``): one DAO, one labeling dataset (10 classes, overlap 3,
 max overlap 5, gold rate 0.05 with 0.2 % of the tasks gold) with 1,000,000 tasks (``--quick``:
 100,000) and about 3.1 labels per task (3.1M labels, as many submitted holds), 85 % of the
-tasks settled, 5 % partly labeled, 10 % fresh; 1,000 labelers, all members, with their
+tasks settled, 5 % partly labeled, 10 % fresh; ``--order uncertain`` serves the open ones
+least confident first (the schema's ``order``); 1,000 labelers, all members, with their
 ``LabelerStats``. It lives in its own database ``datadao_bench_label`` (dropped and re-created,
 migrated, filled in SQL, then ``VACUUM ANALYZE`` and ``CHECKPOINT``), dropped at the end unless
 ``--keep``; ``--reuse`` runs again on a kept one as it was left (and keeps it). Settings: the

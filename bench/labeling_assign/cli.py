@@ -41,7 +41,7 @@ def run(args: argparse.Namespace, mode: Mode) -> dict[str, Any]:
     """The database made (or reused), the labelers and the settler driven through the rounds,
     the figures summarised."""
     started = time.perf_counter()
-    meta = reuse() if args.reuse else build(mode, args.gold_rate, args.task)
+    meta = reuse() if args.reuse else build(mode, args.gold_rate, args.task, args.order)
     from django.db import connection
 
     plan = Plan(
@@ -82,6 +82,12 @@ def main(argv: list[str] | None = None) -> int:
         choices=(*TASK_TYPES, "all"),
         default="classification",
         help="the dataset's task type; 'all' runs each in turn and compares with classification",
+    )
+    parser.add_argument(
+        "--order",
+        choices=("arrival", "uncertain"),
+        default="arrival",
+        help="the dataset's order of open items (schema 'order'; not with --reuse)",
     )
     parser.add_argument("--json", type=Path, help="also write the JSON summary here")
     parser.add_argument("--markdown", type=Path, help="also write a markdown table here")
@@ -145,6 +151,7 @@ def _all_types(args: argparse.Namespace) -> int:
         "--consensus", args.consensus,
         "--think-ms", str(args.think_ms),
         "--gold-rate", str(args.gold_rate),
+        "--order", args.order,
     ]  # fmt: skip
     runs: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="bench-labeling-types-") as folder:

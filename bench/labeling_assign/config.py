@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 SEED = 20_240_601
-BENCH_DB = "datadao_bench_label"
+# Its own database, dropped and re-created each run; another name lets two runs share a server.
+BENCH_DB = os.environ.get("DATADAO_BENCH_LABEL_DB", "datadao_bench_label")
 REDIS_DB = 8
 TARGET_NEXT_P95_MS = 20.0
 TARGET_TASKS = 1_000_000

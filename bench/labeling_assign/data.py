@@ -10,7 +10,8 @@ The state, for ``n`` tasks of which ``gold`` are gold (the last ``gold`` ids):
 
 * non-gold tasks, in id order: the first 85 % settled (``complete``; 70 % of them with 3
   labels, 20 % with 4 and 10 % with 5, as adaptive redundancy leaves them: 3.4 on average);
-  the next 5 % partly labeled (1, 2, 2 of 3 labels, or 3 of 4 after a raise), one in 50 of
+  the next 5 % partly labeled (1, 2, 2 of 3 labels, or 3 of 4 after a raise, which leaves a
+  posterior from 0.50 to 0.96, what ``"order": "uncertain"`` serves first), one in 50 of
   them also held by another labeler (an active hold that outlives the run); the last 10 %
   fresh. So the candidates of ``next`` start after 85 % of the table, as in a dataset well
   into its life;
@@ -199,7 +200,9 @@ def load(
             wanted, CASE WHEN gold THEN 0 ELSE given + held END,
             CASE WHEN gold THEN %(gold_answers)s ELSE given END,
             CASE WHEN i <= %(complete)s THEN {consensus} END,
-            CASE WHEN i <= %(complete)s THEN 0.97 END,
+            CASE WHEN i <= %(complete)s THEN 0.97
+                 WHEN NOT gold AND i <= %(partial_end)s AND wanted > 3
+                 THEN 0.5 + (i %% 47) / 100.0 END,
             CASE WHEN i <= %(complete)s THEN now() - (%(n)s - i) * interval '2 seconds' END,
             now() - interval '90 days' + i * interval '1 second', NULL, %(dataset)s
         FROM (

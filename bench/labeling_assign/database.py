@@ -16,9 +16,11 @@ from bench.labeling_assign.data import LABELS, Shape, load
 from bench.labeling_assign.types import schema_extra, uses_labels
 
 
-def build(mode: Mode, gold_rate: float, task_type: str = "classification") -> dict[str, Any]:
-    """Create, migrate and fill the benchmark database with a dataset of ``task_type``;
-    returns its description."""
+def build(
+    mode: Mode, gold_rate: float, task_type: str = "classification", order: str = "arrival"
+) -> dict[str, Any]:
+    """Create, migrate and fill the benchmark database with a dataset of ``task_type`` served in
+    ``order``; returns its description."""
     timing: dict[str, float] = {}
     start = time.perf_counter()
     drop_database(BENCH_DB)
@@ -32,7 +34,7 @@ def build(mode: Mode, gold_rate: float, task_type: str = "classification") -> di
     from django.db import connection
 
     start = time.perf_counter()
-    dao_id, dataset_id, schema = _dataset(gold_rate, task_type)
+    dao_id, dataset_id, schema = _dataset(gold_rate, task_type, order)
     shape = _shape(mode, gold_rate)
     with connection.cursor() as cursor:
         rows = load(cursor, shape=shape, dataset_id=dataset_id, dao_id=dao_id, task_type=task_type)
@@ -56,7 +58,7 @@ def build(mode: Mode, gold_rate: float, task_type: str = "classification") -> di
     return meta | {"timing_s": {k: round(v, 1) for k, v in timing.items()}}
 
 
-def _dataset(gold_rate: float, task_type: str) -> tuple[int, int, dict[str, Any]]:
+def _dataset(gold_rate: float, task_type: str, order: str) -> tuple[int, int, dict[str, Any]]:
     """The DAO and its open labeling dataset, through the services; their ids and the schema."""
     from datadao.models import DatasetKind, DatasetStatus
     from datadao.services import dao_create, dataset_create, dataset_set_status, user_get_or_create
@@ -70,6 +72,8 @@ def _dataset(gold_rate: float, task_type: str) -> tuple[int, int, dict[str, Any]
         "gold_rate": gold_rate,
         **schema_extra(task_type),
     }
+    if order != "arrival":
+        schema["order"] = order
     dataset = dataset_create(
         dao=dao, actor=owner, name="Bench labeling", slug="bench-labeling",
         kind=DatasetKind.LABELING, schema=schema, license="CC-BY-4.0",

@@ -218,6 +218,7 @@ def summarise(
             "repeat": plan.repeat,
             "floor_calls_per_labeler": plan.floor,
             "think_ms_mean": plan.think_ms,
+            "order": meta["schema"].get("order", "arrival"),
             "consensus": (
                 "worker: one process runs task_consensus_update per answer"
                 if args.consensus == "worker"

@@ -258,31 +258,7 @@ SCHEMAS: dict[str, Schema] = {
             "hold": INTEGER,
             "expires_at": DATETIME,
             "task_type": {"type": "string", "enum": list(LABELING_TASKS)},
-            "item": closed(
-                {
-                    "kind": {"type": "string", "enum": ["image", "text", "row", "pair", "audio"]},
-                    "image_url": STRING,
-                    "width": {"type": "integer", "minimum": 1},
-                    "height": {"type": "integer", "minimum": 1},
-                    "audio_url": STRING,
-                    "text": STRING,
-                    "row": {"type": "object"},
-                    "prompt": STRING,
-                    "left": ref("Candidate"),
-                    "right": ref("Candidate"),
-                },
-                optional=(
-                    "image_url",
-                    "width",
-                    "height",
-                    "audio_url",
-                    "text",
-                    "row",
-                    "prompt",
-                    "left",
-                    "right",
-                ),
-            ),
+            "item": ref("Item"),
             "labels": STRINGS,
             "multi_choice": BOOLEAN,
             "rules": closed(
@@ -290,6 +266,31 @@ SCHEMAS: dict[str, Schema] = {
                 optional=("overlapping", "allow_tie"),
             ),
         }
+    ),
+    "Item": closed(
+        {
+            "kind": {"type": "string", "enum": ["image", "text", "row", "pair", "audio"]},
+            "image_url": STRING,
+            "width": {"type": "integer", "minimum": 1},
+            "height": {"type": "integer", "minimum": 1},
+            "audio_url": STRING,
+            "text": STRING,
+            "row": {"type": "object"},
+            "prompt": STRING,
+            "left": ref("Candidate"),
+            "right": ref("Candidate"),
+        },
+        optional=(
+            "image_url",
+            "width",
+            "height",
+            "audio_url",
+            "text",
+            "row",
+            "prompt",
+            "left",
+            "right",
+        ),
     ),
     "Candidate": closed({"id": STRING, "text": STRING}),
     "Box": closed(
@@ -334,6 +335,45 @@ SCHEMAS: dict[str, Schema] = {
             "progress": ref("Progress"),
         }
     ),
+    "ReviewQueue": closed(
+        {
+            "task_type": {"type": "string", "enum": list(LABELING_TASKS)},
+            "labels": STRINGS,
+            "multi_choice": BOOLEAN,
+            "rules": closed(
+                {"overlapping": BOOLEAN, "allow_tie": BOOLEAN},
+                optional=("overlapping", "allow_tie"),
+            ),
+            "items": {
+                "type": "array",
+                "items": closed(
+                    {
+                        "id": INTEGER,
+                        "settlement": {"type": "integer", "minimum": 1},
+                        "item": ref("Item"),
+                        "consensus": nullable(ref("Answer")),
+                        "posterior": nullable({"type": "number", "minimum": 0, "maximum": 1}),
+                        "answers": {"type": "array", "items": ref("Answer")},
+                    }
+                ),
+            },
+            "next": nullable({"type": "string", "description": "The `after` of the next page."}),
+        }
+    ),
+    "Review": closed(
+        {
+            "id": INTEGER,
+            "item": INTEGER,
+            "settlement": COUNT,
+            "decision": {"type": "string", "enum": ["accept", "fix", "reject"]},
+            "answer": nullable(ref("Answer")),
+            "more": nullable({"type": "integer", "minimum": 1}),
+            "overturned": COUNT,
+            "upheld": COUNT,
+            "reviewer": ADDRESS,
+            "at": DATETIME,
+        }
+    ),
     "ConsensusRun": _RUN,
     "ConsensusSummary": closed(
         {
@@ -370,7 +410,7 @@ SCHEMAS: dict[str, Schema] = {
         {
             "dao": STRING,
             "address": ADDRESS,
-            "role": {"type": "string", "enum": ["creator", "admin", "validator", "contributor"]},
+            "role": {"type": "string", "enum": ["creator", "admin", "reviewer", "contributor"]},
             "joined_at": DATETIME,
         }
     ),

@@ -190,6 +190,74 @@ PATHS: dict[str, Schema] = {
             },
         ),
     },
+    "/api/labeling/{dataset_id}/review": {
+        "get": labeling_operation(
+            "The review queue: settled items least confident first (reviewers, DAO admins)",
+            "Settled items whose answer no reviewer has made final, check questions left out, "
+            "by ascending posterior, with the consensus and the labels' answers (no labeler "
+            "named). Items you labeled are left out: another reviewer reviews them. Pass a "
+            "page's `next` as `after` for the following page.",
+            {"200": json_response(ref("ReviewQueue"), "One page of the queue.")},
+            write=False,
+            scope="read",
+            operationId="review_queue",
+            parameters=[
+                LABELING_DATASET,
+                query("after", STRING, "The `next` cursor of the previous page."),
+                query(
+                    "limit",
+                    {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
+                    "Items per page.",
+                ),
+            ],
+        )
+    },
+    **{
+        f"/api/labeling/{{dataset_id}}/review/{{task_id}}/{decision}": {
+            "post": labeling_operation(
+                summary,
+                description
+                + " `settlement` (as listed in the queue) refuses the decision (409) when the "
+                "item was labeled again and settled anew since. One review per settlement; "
+                "you may not review an item you labeled (403).",
+                {"201": json_response(ref("Review"), "The review, recorded with who and when.")},
+                write=True,
+                scope="label",
+                operationId=f"review_{decision}",
+                parameters=[LABELING_DATASET, path_id("task_id", "settled item (from the queue)")],
+                requestBody={
+                    "required": decision == "fix",
+                    "content": {JSON: {"schema": closed(body, optional=optional)}},
+                },
+            )
+        }
+        for decision, summary, description, body, optional in (
+            (
+                "accept",
+                "Accept a settled item's answer as final (reviewers, DAO admins)",
+                "A whole-dataset consensus run leaves a final answer as it is.",
+                {"settlement": INTEGER},
+                ("settlement",),
+            ),
+            (
+                "fix",
+                "Replace a settled item's answer with yours, final (reviewers, DAO admins)",
+                "`answer` in the format of a label (see the submit operation). Each labeler of "
+                "the item is scored against it as on a check question: those it overturns "
+                "lose reputation as for a failed one.",
+                {"answer": ref("Answer"), "settlement": INTEGER},
+                ("settlement",),
+            ),
+            (
+                "reject",
+                "Send a settled item back for more labels (reviewers, DAO admins)",
+                "Reopened for `more` labels (1 to 10, default 1) by adaptive redundancy; it "
+                "settles anew and joins the queue again. You are never handed it to label.",
+                {"more": {"type": "integer", "minimum": 1, "maximum": 10}, "settlement": INTEGER},
+                ("more", "settlement"),
+            ),
+        )
+    },
     "/api/labeling/{dataset_id}/imports": {
         "post": labeling_operation(
             "Queue a bulk import of items from CSV or JSON Lines (DAO admins)",

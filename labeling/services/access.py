@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
 
-from datadao.models import MANAGER_ROLES, Dataset, DatasetKind, DatasetStatus, Membership, User
+from datadao.models import (
+    MANAGER_ROLES,
+    Dataset,
+    DatasetKind,
+    DatasetStatus,
+    Membership,
+    Role,
+    User,
+)
 from labeling import errors
 from labeling.models import LabelerStats
 
@@ -65,3 +73,24 @@ def is_manager(dataset: Dataset, user: User | None) -> bool:
 def require_manager(dataset: Dataset, user: User) -> None:
     if not is_manager(dataset, user):
         raise errors.NotAllowed(f"Only the creator or an admin of {dataset.dao.name} may do this.")
+
+
+# Who reviews settled items: the reviewer role and the DAO's managers.
+REVIEW_ROLES = (Role.REVIEWER, *MANAGER_ROLES)
+
+
+def is_reviewer(dataset: Dataset, user: User | None) -> bool:
+    """Whether ``user`` may review the dataset's settled items: a superuser, or a reviewer,
+    an admin or the creator of its DAO."""
+    if user is None or not user.is_authenticated:
+        return False
+    return user.is_superuser or (
+        Membership.objects.filter(dao_id=dataset.dao_id, user=user, role__in=REVIEW_ROLES).exists()
+    )
+
+
+def require_reviewer(dataset: Dataset, user: User) -> None:
+    if not is_reviewer(dataset, user):
+        raise errors.NotAllowed(
+            f"Only reviewers, admins and the creator of {dataset.dao.name} may review its labels."
+        )

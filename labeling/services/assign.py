@@ -94,11 +94,11 @@ _OPEN_TASK = """t.dataset_id = %s AND t.status = 'open' AND {gold} t.is_gold
     AND NOT EXISTS (
         SELECT 1 FROM labeling_assignment a
         WHERE a.task_id = t.id AND a.labeler_id = %s {fence})"""
-_WINDOW_SQL = "SELECT t.id FROM labeling_labeltask t WHERE {open_task} ORDER BY t.id LIMIT %s"
+_WINDOW_SQL = "SELECT t.id FROM labeling_labeltask t WHERE {open_task} ORDER BY {order} LIMIT %s"
 # Where every task of the window is being claimed by others: the first free one after them.
 _FIRST_SQL = """
 SELECT t.* FROM labeling_labeltask t WHERE {open_task}
-ORDER BY t.id LIMIT 1 {lock}
+ORDER BY {order} LIMIT 1 {lock}
 """
 _TASK_SQL = """
 SELECT t.* FROM labeling_labeltask t
@@ -111,12 +111,26 @@ def _pg() -> bool:
 
 
 def _pick(
-    dataset_id: int, labeler_id: int, *, window: int, start: int, gold: bool = False
+    dataset_id: int,
+    labeler_id: int,
+    *,
+    window: int,
+    start: int,
+    gold: bool = False,
+    uncertain: bool = False,
 ) -> LabelTask | None:
+    """``uncertain``: ordinary work by its current consensus, least confident first
+    (``fastpath.UNCERTAIN``); check questions always by arrival."""
     open_task = _OPEN_TASK.format(gold="" if gold else "NOT", fence="OFFSET 0" if _pg() else "")
     lock = "FOR UPDATE SKIP LOCKED" if _pg() else ""
+    order = fastpath.UNCERTAIN if uncertain and not gold else fastpath.ARRIVAL
+    if order == fastpath.UNCERTAIN and not _pg():
+        # SQLite sorts NULL first; PostgreSQL (and its index) last.
+        order = "t.posterior IS NULL, t.posterior, t.id"
     with connection.cursor() as cursor:
-        cursor.execute(_WINDOW_SQL.format(open_task=open_task), [dataset_id, labeler_id, window])
+        cursor.execute(
+            _WINDOW_SQL.format(open_task=open_task, order=order), [dataset_id, labeler_id, window]
+        )
         ids = [row[0] for row in cursor.fetchall()]
     # The whole row, locked: the hold is built on it without reading the task again.
     for task_id in ids[start:] + ids[:start]:
@@ -125,7 +139,7 @@ def _pick(
             return task
     if not ids:
         return None
-    first = _FIRST_SQL.format(open_task=open_task, lock=lock)
+    first = _FIRST_SQL.format(open_task=open_task, lock=lock, order=order)
     return next(iter(LabelTask.objects.raw(first, [dataset_id, labeler_id])), None)
 
 
@@ -175,11 +189,14 @@ def _task_next_general(
     # Real work first: with none left, a labeler is not kept busy on check questions alone.
     if draw is None:
         draw = handout_draw(conf.gold_rate, _random)
-    task = _pick(dataset.pk, labeler.pk, window=draw.window, start=draw.start)
+    uncertain = conf.uncertain_first
+    task = _pick(dataset.pk, labeler.pk, window=draw.window, start=draw.start, uncertain=uncertain)
     # Slots of expired holds go back before the answer is "nothing left" (the periodic sweep,
     # labeling.tasks.release_expired_holds, returns the rest every minute).
     if task is None and holds_release_expired(dataset_id=dataset.pk):
-        task = _pick(dataset.pk, labeler.pk, window=draw.window, start=draw.start)
+        task = _pick(
+            dataset.pk, labeler.pk, window=draw.window, start=draw.start, uncertain=uncertain
+        )
     if task is None:
         return None
     if draw.gold:

@@ -37,6 +37,12 @@ from labeling.conf import (
 )
 from labeling.models import Assignment, HoldStatus, Label, LabelTask
 
+# The orders ``next`` serves open items in (``conf.LabelingSettings.order``): by arrival, or
+# the least confident current consensus first and items not yet decided (no posterior) after
+# them; each walks its own partial index (``label_task_open``, ``label_task_open_uncertain``).
+ARRIVAL = "t.id"
+UNCERTAIN = "t.posterior, t.id"
+
 # The task's columns by name, not ``t.*``: a prepared statement's result columns are fixed
 # when it is prepared, so a column added by a migration would fail it ("cached plan must not
 # change result type") on every connection that prepared it before. In the model's field
@@ -87,22 +93,26 @@ _FIRST_OPEN = """
     SELECT t.id FROM labeling_labeltask t
     WHERE t.id = (
         SELECT t.id FROM labeling_labeltask t WHERE {where}
-        ORDER BY t.id OFFSET %(start_{which})s LIMIT 1)
+        ORDER BY {order} OFFSET %(start_{which})s LIMIT 1)
       AND t.status = 'open' AND t.reserved < t.wanted
     FOR UPDATE SKIP LOCKED
   ), (
     SELECT t.id FROM labeling_labeltask t WHERE {where}
-    ORDER BY t.id LIMIT 1 FOR UPDATE SKIP LOCKED
+    ORDER BY {order} LIMIT 1 FOR UPDATE SKIP LOCKED
   )) AS id) open_task WHERE id IS NOT NULL"""
 
 
-def _first_open(*, kind: str, which: str, checks: str) -> str:
+def _first_open(*, kind: str, which: str, checks: str, order: str = ARRIVAL) -> str:
     where = _OPEN_TASK.format(kind=kind, unseen=_UNSEEN, checks=checks)
-    return _FIRST_OPEN.format(where=where, which=which)
+    return _FIRST_OPEN.format(where=where, which=which, order=order)
 
 
-# The ordinary candidate, for a labeler who may take work and holds none.
-_CANDIDATE = _first_open(kind="NOT", which="pick", checks=f" AND {_MAY_WORK} AND {_NO_LIVE_HOLD}")
+# The ordinary candidate, for a labeler who may take work and holds none, in either order.
+_CHECKS = f" AND {_MAY_WORK} AND {_NO_LIVE_HOLD}"
+_CANDIDATE = _first_open(kind="NOT", which="pick", checks=_CHECKS)
+_CANDIDATE_UNCERTAIN = _first_open(kind="NOT", which="pick", checks=_CHECKS, order=UNCERTAIN)
+# Check questions always by arrival: how a hand-out is ordered never tells the kinds apart
+# more than the draw does.
 _GOLD = _first_open(kind="", which="gold", checks="")
 
 # The hand-out, in one statement: the ordinary candidate and the check question are both
@@ -121,11 +131,11 @@ _TASK_COLUMNS_HELD = ", ".join(
     "t.reserved + 1" if field.column == "reserved" else f"t.{field.column}"
     for field in _TASK_FIELDS
 )
-_NEXT_SQL = f"""
+_NEXT_TEMPLATE = """
 WITH pick AS (
-{_CANDIDATE}),
+{candidate}),
 gold AS (
-{_GOLD}),
+{gold}),
 chosen AS (
   SELECT CASE WHEN use_gold THEN gold_id ELSE pick_id END AS id
   FROM (
@@ -139,9 +149,13 @@ hold AS (
   INSERT INTO labeling_assignment (dataset_id, task_id, labeler_id, status, created_at, expires_at)
   SELECT %(d)s::bigint, chosen.id, %(u)s::bigint, 'active', %(now)s, %(expires)s FROM chosen
   RETURNING id, task_id)
-SELECT {_TASK_COLUMNS_HELD}, hold.id AS hold_id
+SELECT {columns}, hold.id AS hold_id
 FROM labeling_labeltask t JOIN hold ON t.id = hold.task_id
-"""  # noqa: S608 (constants only)
+"""
+_NEXT_SQL = _NEXT_TEMPLATE.format(candidate=_CANDIDATE, gold=_GOLD, columns=_TASK_COLUMNS_HELD)
+_NEXT_SQL_UNCERTAIN = _NEXT_TEMPLATE.format(
+    candidate=_CANDIDATE_UNCERTAIN, gold=_GOLD, columns=_TASK_COLUMNS_HELD
+)
 
 
 # Submit on a live hold: the hold and its task locked (a concurrent submit of the same hold
@@ -351,7 +365,8 @@ def next_task(
     written) when there is no ordinary task to claim here or the labeler may not take one
     now (the general path then finds out which: a live hold to hand back, expired holds to
     release, or a refusal)."""
-    return _hold(_NEXT_SQL, dataset_id, labeler, now, hold_seconds, draw, known.schema)
+    sql = _NEXT_SQL_UNCERTAIN if known.conf.uncertain_first else _NEXT_SQL
+    return _hold(sql, dataset_id, labeler, now, hold_seconds, draw, known.schema)
 
 
 def _hold(

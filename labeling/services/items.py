@@ -22,6 +22,7 @@ from labeling.conf import LabelingSettings, labeling_settings
 from labeling.importer import ImportedItem
 from labeling.models import LabelImport, LabelTask, RunStatus, TaskStatus
 from labeling.services.access import labeling_dataset, require_manager
+from labeling.services.settle import task_want_more
 from labeling.services.submit import parse_value
 
 MAX_IMPORT_ATTEMPTS = 3
@@ -294,8 +295,7 @@ def task_set_gold(*, task_id: int, answer: Any, actor: User) -> LabelTask:
         # A settled item is reopened for new labelers while they stay within max_overlap.
         more = min(conf.overlap, conf.max_overlap - task.assignments.count())
         if more > 0:
-            task.wanted = max(task.reserved, task.label_count + more)
-            task.status = TaskStatus.OPEN
+            task_want_more(task, more)
     task.save(update_fields=["gold", "is_gold", "wanted", "status"])
     audit_record(
         actor=actor, dao=task.dataset.dao, verb="label_task.gold_set", obj=task, details={}

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from datadao import events
@@ -219,7 +219,19 @@ def task_consensus_update(*, task_id: int) -> LabelTask | None:
     task.consensus_at = timezone.now()
     if task.posterior >= conf.confidence_target or task.wanted >= conf.max_overlap:
         task.status = TaskStatus.COMPLETE
-        task.save(update_fields=["consensus", "posterior", "consensus_at", "status"])
+        # A new settlement, not yet reviewed: it joins the review queue.
+        task.settlements += 1
+        task.review = ""
+        task.save(
+            update_fields=[
+                "consensus",
+                "posterior",
+                "consensus_at",
+                "status",
+                "settlements",
+                "review",
+            ]
+        )
         _settle_rewards(labels, agree, stats)
         events.emit(
             dao=dataset.dao,
@@ -240,6 +252,14 @@ def task_consensus_update(*, task_id: int) -> LabelTask | None:
         task.save(update_fields=["consensus", "posterior", "consensus_at", "wanted"])
         task.refresh_from_db(fields=["wanted"])
     return task
+
+
+def task_want_more(task: LabelTask, more: int) -> None:
+    """Ask for ``more`` labels on a task (locked by the caller, saved by them): it is open
+    with free slots again, so ``next`` hands it out, and ``task_consensus_update`` decides it
+    anew once they are in, by the rule of adaptive redundancy."""
+    task.wanted = max(task.reserved, task.label_count + more)
+    task.status = TaskStatus.OPEN
 
 
 def _settle_rewards(labels: list[Label], agree: list[float], stats: dict[int, Any]) -> None:
@@ -325,19 +345,21 @@ def consensus_run_finish(*, run_id: int, outcome: Any) -> ConsensusRun | None:
 
 
 def _bulk_set_consensus(updates: list[tuple[int, list[str], float]]) -> None:
+    """Store a run's consensus, except on items a reviewer made final (accepted or fixed)."""
     now = timezone.now()
     for start in range(0, len(updates), 2000):
         batch = updates[start : start + 2000]
-        # A reversed item (an upheld challenge) keeps no consensus.
-        reversed_ids = set(
-            LabelTask.objects.filter(
-                pk__in=[pk for pk, _, _ in batch], reversed_at__isnull=False
-            ).values_list("pk", flat=True)
+        # A reversed item (an upheld challenge) keeps no consensus; a reviewed one keeps its
+        # final answer.
+        untouched = set(
+            LabelTask.objects.filter(pk__in=[pk for pk, _, _ in batch])
+            .filter(Q(reversed_at__isnull=False) | ~Q(review=""))
+            .values_list("pk", flat=True)
         )
         objs = [
             LabelTask(pk=pk, consensus=value, posterior=posterior, consensus_at=now)
             for pk, value, posterior in batch
-            if pk not in reversed_ids
+            if pk not in untouched
         ]
         LabelTask.objects.bulk_update(objs, ["consensus", "posterior", "consensus_at"])
 

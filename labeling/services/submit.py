@@ -75,6 +75,17 @@ def _pause_reason(answered: int, correct: int, conf: LabelingSettings) -> str | 
     )
 
 
+def score_check(stats: LabelerStats, *, correct: bool) -> None:
+    """Score one answer against a known answer: the rule of check questions (and of answers a
+    reviewer's fix judges, ``review.review_fix``). It moves the internal counters only,
+    closing a window every ``GOLD_WINDOW``; the labeler, their pay and their pause see it at
+    their next report point (``record_answer``)."""
+    stats.gold_answered += 1
+    stats.gold_correct += int(correct)
+    if stats.gold_answered % GOLD_WINDOW == 0:
+        stats.gold_window_correct = stats.gold_correct
+
+
 def record_answer(stats: LabelerStats, *, scored: bool, correct: bool) -> bool:
     """Count one answer in ``stats`` (the hot statement's ``stats`` upsert does the same in
     SQL): a scored check answer moves the internal counters, closing a window every
@@ -83,10 +94,7 @@ def record_answer(stats: LabelerStats, *, scored: bool, correct: bool) -> bool:
     stats.labels += 1
     stats.answers += 1
     if scored:
-        stats.gold_answered += 1
-        stats.gold_correct += int(correct)
-        if stats.gold_answered % GOLD_WINDOW == 0:
-            stats.gold_window_correct = stats.gold_correct
+        score_check(stats, correct=correct)
     if stats.answers % GOLD_REPORT_EVERY:
         return False
     stats.gold_shown_answered = stats.gold_answered // GOLD_WINDOW * GOLD_WINDOW

@@ -144,10 +144,10 @@ def test_creator_adds_a_member_by_address_and_cannot_demote_the_last_creator(wor
     newcomer = UserFactory.build().address
     response = client.post(
         "/admin/datadao/membership/add/",
-        {"dao": world["a"].pk, "role": Role.VALIDATOR, "address": newcomer.lower()},
+        {"dao": world["a"].pk, "role": Role.REVIEWER, "address": newcomer.lower()},
     )
     assert response.status_code == 302
-    assert Membership.objects.get(user__address=newcomer).role == Role.VALIDATOR
+    assert Membership.objects.get(user__address=newcomer).role == Role.REVIEWER
     creator_row = Membership.objects.get(dao=world["a"], role=Role.CREATOR)
     response = client.post(
         f"/admin/datadao/membership/{creator_row.pk}/change/", {"role": Role.CONTRIBUTOR}

@@ -62,9 +62,9 @@ def test_another_daos_admin_and_a_validator_cannot_change_the_status() -> None:
     dataset = DatasetFactory()
     other = DAOFactory()
     assert _as(other.creator).post(_status_url(dataset), {"status": "open"}).status_code == 404
-    validator = UserFactory()
-    Membership.objects.create(dao=dataset.dao, user=validator, role=Role.VALIDATOR)
-    refused = _as(validator).post(_status_url(dataset), {"status": "open"})
+    reviewer = UserFactory()
+    Membership.objects.create(dao=dataset.dao, user=reviewer, role=Role.REVIEWER)
+    refused = _as(reviewer).post(_status_url(dataset), {"status": "open"})
     assert refused.status_code in (302, 403, 404)
     assert Dataset.objects.get(pk=dataset.pk).status == "draft"
     page = _as(other.creator).get(f"/admin/datadao/dataset/{dataset.pk}/change/")

@@ -57,7 +57,7 @@ def test_demo_twice_gives_the_same_state(capsys: pytest.CaptureFixture[str]) -> 
     assert statuses == {PASSED_TITLE: "executed", OPEN_TITLE: "open"}
     passed = Proposal.objects.get(title=PASSED_TITLE)
     erin = Membership.objects.get(dao=dao, user__address=passed.change["address"])
-    assert erin.role == "validator" and passed.cid
+    assert erin.role == "reviewer" and passed.cid
     assert passed.tally["result"] == "passed" and passed.tally["votes"] == 3
 
 

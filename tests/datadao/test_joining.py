@@ -323,7 +323,7 @@ def test_an_admin_approves_a_pending_request_once() -> None:
     )
 
 
-@pytest.mark.parametrize("role", [Role.CONTRIBUTOR, Role.VALIDATOR, None])
+@pytest.mark.parametrize("role", [Role.CONTRIBUTOR, Role.REVIEWER, None])
 def test_only_creators_and_admins_decide(role) -> None:  # type: ignore[no-untyped-def]
     dao = _dao(JoinPolicy.REQUEST)
     actor = _manager(dao, role) if role else UserFactory()
@@ -449,7 +449,7 @@ def test_an_invite_of_another_dao_or_an_unknown_token_is_refused() -> None:
     assert InviteLink.objects.get(dao=elsewhere).uses == 0
 
 
-@pytest.mark.parametrize("role", [Role.CONTRIBUTOR, Role.VALIDATOR])
+@pytest.mark.parametrize("role", [Role.CONTRIBUTOR, Role.REVIEWER])
 def test_only_creators_and_admins_create_or_revoke_invites(role) -> None:  # type: ignore[no-untyped-def]
     dao = _dao(JoinPolicy.INVITE)
     member = _manager(dao, role)

@@ -346,7 +346,11 @@ def _form_fields(page: str, prefix: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize(
     ("kind", "schema", "prefix"),
-    [("files", FILES_SCHEMA, "files-"), ("labeling", LABELING_SCHEMA, "labeling-")],
+    [
+        ("files", FILES_SCHEMA, "files-"),
+        ("labeling", LABELING_SCHEMA, "labeling-"),
+        ("labeling", {**LABELING_SCHEMA, "order": "uncertain"}, "labeling-"),
+    ],
 )
 def test_files_and_labeling_schemas_round_trip_through_their_forms(
     kind: str, schema: dict[str, Any], prefix: str

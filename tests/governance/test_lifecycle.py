@@ -223,7 +223,7 @@ def test_the_timelock_holds_a_passed_proposal_back(gov: Gov) -> None:
 
 
 def test_a_change_that_no_longer_holds_fails_and_says_why(gov: Gov) -> None:
-    change = {"address": gov.users["carol"].address, "role": "validator"}
+    change = {"address": gov.users["carol"].address, "role": "reviewer"}
     proposal = propose(gov, ChangeKind.MEMBERSHIP_ROLE, change, at=hours_ago(2))
     cast(gov, "alice", proposal, FOR, at=hours_ago(1.9))
     cast(gov, "bob", proposal, FOR, at=hours_ago(1.8))

@@ -123,7 +123,7 @@ def test_a_reserved_role_change_and_join_policy_are_refused_in_the_console(gov: 
     _reserve(gov, ChangeKind.MEMBERSHIP_ROLE, ChangeKind.JOIN_POLICY)
     client = _console(gov)
     bob = Membership.objects.get(dao=gov.dao, user=gov.users["bob"])
-    page = client.post(f"/admin/datadao/membership/{bob.pk}/change/", {"role": Role.VALIDATOR})
+    page = client.post(f"/admin/datadao/membership/{bob.pk}/change/", {"role": Role.REVIEWER})
     assert page.status_code == 200 and RESERVED in page.content.decode()
     url = f"/admin/datadao/dao/{gov.dao.pk}/change/"
     page = client.post(url, _dao_form(gov.dao, join_policy="open"))
@@ -131,9 +131,9 @@ def test_a_reserved_role_change_and_join_policy_are_refused_in_the_console(gov: 
     bob.refresh_from_db()
     gov.dao.refresh_from_db()
     assert bob.role == Role.CONTRIBUTOR and gov.dao.join_policy == "request"
-    _passed(gov, ChangeKind.MEMBERSHIP_ROLE, {"address": bob.user.address, "role": "validator"})
+    _passed(gov, ChangeKind.MEMBERSHIP_ROLE, {"address": bob.user.address, "role": "reviewer"})
     bob.refresh_from_db()
-    assert bob.role == Role.VALIDATOR
+    assert bob.role == Role.REVIEWER
 
 
 def test_once_anything_is_reserved_the_governance_settings_are_too(gov: Gov) -> None:

@@ -67,6 +67,7 @@ from labeling.models import (
     LabelerStats,
     LabelImport,
     LabelTask,
+    Review,
     RunStatus,
 )
 from rewards.models import (
@@ -89,7 +90,7 @@ ROLES = (
     "anonymous",
     "outsider",
     "contributor",
-    "validator",
+    "reviewer",
     "admin",
     "creator",
     "staff",
@@ -121,6 +122,7 @@ class Side:
     hold: Assignment
     label_import: LabelImport
     run: ConsensusRun
+    review: Review
     stats: LabelerStats
     job: SyntheticJob
     budget: PrivacyBudget
@@ -273,6 +275,28 @@ def _side(name: str, dao: DAO, contributor: User, peer: User) -> Side:
     )
     hold = Assignment.objects.create(
         dataset=labeling, task=task, labeler=contributor, expires_at=expires
+    )
+    # A settled item, accepted by the DAO's creator: what the console's review list shows.
+    settled = LabelTask.objects.create(
+        dataset=labeling,
+        source_key="t1",
+        kind="text",
+        payload={"text": "and this?"},
+        status="complete",
+        consensus=["cat"],
+        posterior=0.7,
+        settlements=1,
+        review="accept",
+    )
+    review = Review.objects.create(
+        dataset=labeling,
+        task=settled,
+        settlement=1,
+        reviewer=dao.creator,
+        decision="accept",
+        answer=["cat"],
+        seen_consensus=["cat"],
+        seen_posterior=0.7,
     )
     # Distinct bytes per DAO: identical content would be one pin (a CID names the content).
     pins["item"] = _pin(f"{name} item".encode(), f"labeling:{labeling.pk}")
@@ -432,6 +456,7 @@ def _side(name: str, dao: DAO, contributor: User, peer: User) -> Side:
             finished_at=now,
             metrics={"alpha": 0.5},
         ),
+        review=review,
         stats=LabelerStats.objects.create(dataset=labeling, labeler=peer, labels=1),
         job=job,
         budget=PrivacyBudget.objects.create(dataset=tabular, epsilon=1.0),
@@ -539,7 +564,7 @@ def build_world() -> World:
     users["superuser"].is_staff = users["superuser"].is_superuser = True
     users["superuser"].save(update_fields=["is_staff", "is_superuser"])
     this_dao = DAOFactory(name="This DAO", slug="this-dao", creator=users["creator"])
-    for role in ("contributor", "validator", "admin"):
+    for role in ("contributor", "reviewer", "admin"):
         Membership.objects.create(dao=this_dao, user=users[role], role=role)
     elsewhere = DAOFactory(name="Elsewhere DAO", slug="elsewhere-dao")
     Membership.objects.create(dao=elsewhere, user=users["outsider"], role=Role.CONTRIBUTOR)
@@ -549,13 +574,13 @@ def build_world() -> World:
         Membership.objects.create(dao=other_dao, user=user, role=Role.CONTRIBUTOR)
     return World(
         users=users,
-        this=_side("this", this_dao, users["contributor"], users["validator"]),
+        this=_side("this", this_dao, users["contributor"], users["reviewer"]),
         other=_side("other", other_dao, other_contributor, other_peer),
         public=_public(other_dao, other_contributor),
         tokens=_tokens(users["contributor"]),
         roles={
             role: Membership.objects.get(dao=this_dao, user=users[role])
-            for role in ("contributor", "validator", "admin", "creator")
+            for role in ("contributor", "reviewer", "admin", "creator")
         },
         heartbeat=WorkerHeartbeat.objects.create(hostname="authz-worker", last_seen=timezone.now()),
         audit_run=PinAuditRun.objects.create(backend="embedded"),

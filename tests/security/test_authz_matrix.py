@@ -8,7 +8,7 @@ What is covered, and why:
   the matrix has no row for, and for a row whose pattern is gone. A new view cannot slip in
   unreviewed: whoever adds it must say here who may reach it.
 * **Every role.** Eight columns: anonymous; an *outsider* (a contributor of a third DAO:
-  signed in, a member somewhere, not here); a contributor, a validator, an admin and the
+  signed in, a member somewhere, not here); a contributor, a reviewer, an admin and the
   creator of *this* DAO; *staff* (Django ``is_staff``, no model permissions, no DAO); and a
   *superuser*, who sees and may change every DAO's objects (so the privacy checks below are
   not theirs), but is no labeler of any DAO and raises no role of their own.
@@ -87,7 +87,7 @@ NEWCOMER = "0x000000000000000000000000000000000000dEaD"
 MISSING_CID = str(Cid.of_block(b"never pinned by the authorization matrix", codec=RAW))
 CSRF_FAILURE = b"CSRF verification failed"
 # Roles that are members of this DAO: the only ones that may see its private datasets.
-MEMBERS = {"contributor", "validator", "admin", "creator"}
+MEMBERS = {"contributor", "reviewer", "admin", "creator"}
 
 # --- the URL rows -----------------------------------------------------------------------------
 
@@ -190,6 +190,12 @@ ROUTES: list[Route] = [
         "daos/<slug:dao_slug>/<slug:dataset_slug>/label",
         sides(lambda s: f"/daos/{s.dao.slug}/{s.labeling.slug}/label"),
         missing=lambda w: f"/daos/{w.other.dao.slug}/no-such-dataset/label",
+    ),
+    Route(
+        "review-page",
+        "daos/<slug:dao_slug>/<slug:dataset_slug>/review",
+        sides(lambda s: f"/daos/{s.dao.slug}/{s.labeling.slug}/review"),
+        missing=lambda w: f"/daos/{w.other.dao.slug}/no-such-dataset/review",
     ),
     # Invite links: public to whoever holds the token; an unknown token is 404.
     Route(
@@ -391,6 +397,7 @@ ROUTES: list[Route] = [
             ("label-undo", "undo", "POST", {}, True),
             ("label-me", "me", "GET", None, False),
             ("label-consensus", "consensus", "GET", None, False),
+            ("label-review", "review", "GET", None, False),
             ("label-consensus-run", "consensus", "POST", {"method": "mv"}, True),
             ("label-import-create", "imports", "POST", {}, False),
             ("label-csv", "export.csv", "GET", None, False),
@@ -408,6 +415,19 @@ ROUTES: list[Route] = [
             missing=lambda w, v=verb: f"/api/labeling/{MISSING_ID}/holds/{MISSING_ID}/{v}",
         )
         for verb in ("label", "skip")
+    ),
+    # Review decisions on the task of each side: open (not settled), so a reviewer's is refused.
+    *(
+        Route(
+            f"label-review-{verb}",
+            f"api/labeling/<int:dataset_id>/review/<int:task_id>/{verb}",
+            sides(lambda s, v=verb: f"/api/labeling/{s.labeling.pk}/review/{s.task.pk}/{v}"),
+            "POST",
+            lambda w, b=body: dict(b),
+            True,
+            missing=lambda w, v=verb: f"/api/labeling/{MISSING_ID}/review/{MISSING_ID}/{v}",
+        )
+        for verb, body in (("accept", {}), ("fix", {"answer": "cat"}), ("reject", {"more": 1}))
     ),
     Route(
         "label-export",
@@ -434,7 +454,7 @@ ROUTES: list[Route] = [
         "api/rewards/vouchers/<int:voucher_id>",
         {
             **sides(lambda s: f"/api/rewards/vouchers/{s.voucher.pk}"),
-            "this/validator's": lambda w: f"/api/rewards/vouchers/{w.this.peer_voucher.pk}",
+            "this/reviewer's": lambda w: f"/api/rewards/vouchers/{w.this.peer_voucher.pk}",
         },
         missing=lambda w: f"/api/rewards/vouchers/{MISSING_ID}",
     ),
@@ -813,7 +833,7 @@ ACTION_ROUTES: list[Route] = [
 ]
 
 # fmt: off
-# Columns:                              anonymous outsider contributor validator admin creator staff
+# Columns:                              anonymous outsider contributor reviewer admin creator staff
 EXPECT: dict[tuple[str, str], str] = {
     ("home", "-"):                          "200  200  200  200  200  200  200  200",
     ("dao-new", "-"):                       "302L 200  200  200  200  200  200  200",
@@ -828,6 +848,8 @@ EXPECT: dict[tuple[str, str], str] = {
     ("dataset-example", "other"):           "404  404  404  404  404  404  404  200",
     ("label-page", "this"):                 "404  404  200  200  200  200  404  200",
     ("label-page", "other"):                "404  404  404  404  404  404  404  200",
+    ("review-page", "this"):                "404  404  200  200  200  200  404  200",
+    ("review-page", "other"):               "404  404  404  404  404  404  404  200",
     ("dao-invite", "this"):                 "200  200  200  200  200  200  200  200",
     ("dao-invite", "other"):                "200  200  200  200  200  200  200  200",
     ("dao-invite", "unknown"):              "404  404  404  404  404  404  404  404",
@@ -912,7 +934,7 @@ EXPECT: dict[tuple[str, str], str] = {
         (f"api-release-{ext}", "other"):    "404  404  404  404  404  404  404  200"
         for ext in ("json", "car", "csv", "parquet")
     },
-    # The contributor holds the task the validator (their peer) has answered.
+    # The contributor holds the task the reviewer (their peer) has answered.
     ("label-next", "this"):                 "401  404  200  200  200  200  404  403",
     ("label-next", "other"):                "401  404  404  404  404  404  404  403",
     ("label-label", "this"):                "401  404  201  404  404  404  404  403",
@@ -925,6 +947,14 @@ EXPECT: dict[tuple[str, str], str] = {
     ("label-me", "other"):                  "401  404  404  404  404  404  404  200",
     ("label-consensus", "this"):            "401  404  200  200  200  200  404  200",
     ("label-consensus", "other"):           "401  404  404  404  404  404  404  200",
+    ("label-review", "this"):               "401  404  403  200  200  200  404  200",
+    ("label-review", "other"):              "401  404  404  404  404  404  404  200",
+    ("label-review-accept", "this"):        "401  404  403  409  409  409  404  409",
+    ("label-review-accept", "other"):       "401  404  404  404  404  404  404  409",
+    ("label-review-fix", "this"):           "401  404  403  409  409  409  404  409",
+    ("label-review-fix", "other"):          "401  404  404  404  404  404  404  409",
+    ("label-review-reject", "this"):        "401  404  403  409  409  409  404  409",
+    ("label-review-reject", "other"):       "401  404  404  404  404  404  404  409",
     ("label-consensus-run", "this"):        "401  404  403  403  202  202  404  202",
     ("label-consensus-run", "other"):       "401  404  404  404  404  404  404  202",
     ("label-import-create", "this"):        "401  404  403  403  400  400  404  400",
@@ -942,7 +972,7 @@ EXPECT: dict[tuple[str, str], str] = {
     ("allocation", "this"):                 "404  404  200  404  200  200  404  200",
     ("allocation", "other"):                "404  404  404  404  404  404  404  200",
     ("voucher", "this"):                    "404  404  200  404  200  200  404  200",
-    ("voucher", "this/validator's"):        "404  404  404  200  200  200  404  200",
+    ("voucher", "this/reviewer's"):         "404  404  404  200  200  200  404  200",
     ("voucher", "other"):                   "404  404  404  404  404  404  404  200",
     ("my-access", "-"):                     "302L 200  200  200  200  200  200  200",
     ("console-rights", "this"):             "302C 302C 302C 302C 200  200  404  200",
@@ -1095,6 +1125,7 @@ ADMIN_MODELS: dict[str, str] = {
     "labeling.labeltask": "read-only",
     "labeling.labelerstats": "read-only",
     "labeling.consensusrun": "read-only",
+    "labeling.review": "read-only",
     "labeling.labelimport": "add-only",
     "synthetic.syntheticjob": "add-only",
     "synthetic.privacybudget": "no-delete",
@@ -1115,7 +1146,7 @@ ADMIN_MODELS: dict[str, str] = {
     "webhooks.webhookdelivery": "read-only",
 }
 
-# Columns, as above:                          anon outsider contrib validator admin creator staff
+# Columns, as above:                          anon outsider contrib reviewer admin creator staff
 ADMIN_EXPECT: dict[tuple[str, str, str], str] = {
     ("dao", "changelist", "-"):                 "302C 302C 302C 302C 200  200  403",
     ("dao", "add", "-"):                        "302C 302C 302C 302C 200  200  200",
@@ -1186,6 +1217,7 @@ def _admin_object(w: World, label: str, variant: str) -> int:
         "labeling.labeltask": lambda: s.task.pk,
         "labeling.labelerstats": lambda: s.stats.pk,
         "labeling.consensusrun": lambda: s.run.pk,
+        "labeling.review": lambda: s.review.pk,
         "labeling.labelimport": lambda: s.label_import.pk,
         "synthetic.syntheticjob": lambda: s.job.pk,
         "synthetic.privacybudget": lambda: s.budget.pk,
@@ -1259,6 +1291,7 @@ SUPERUSER_CANNOT_ADD = {
     "labeling.labeltask",
     "labeling.labelerstats",
     "labeling.consensusrun",
+    "labeling.review",
     "rewards.epoch",
     "rewards.rewardentry",
     "rewards.voucher",
@@ -1479,6 +1512,9 @@ TOKEN_SCOPES: dict[str, str] = {
     "label-skip": "label",
     "label-undo": "label",
     "label-consensus-run": "label",
+    "label-review-accept": "label",
+    "label-review-fix": "label",
+    "label-review-reject": "label",
     "api-openapi": "read",
     "api-contributions": "read",
     "api-contribution": "read",
@@ -1497,6 +1533,7 @@ TOKEN_SCOPES: dict[str, str] = {
     "api-challenge": "read",
     "label-me": "read",
     "label-consensus": "read",
+    "label-review": "read",
     "label-import": "read",
     "label-csv": "read",
     "label-jsonl": "read",
@@ -1693,7 +1730,7 @@ def test_a_contributor_cannot_accept_their_own_rejected_contribution(
 ) -> None:
     own = world.this.rejected
     data = {"action": "accept_override", "_selected_action": [own.pk], "index": 0}
-    for role in ("contributor", "validator"):
+    for role in ("contributor", "reviewer"):
         response = client_as(role, sessions).post("/admin/contributions/contribution/", data)
         assert outcome(response) == "302C", role
         own.refresh_from_db()
@@ -1715,7 +1752,7 @@ def test_a_contributor_cannot_edit_a_schema_a_reward_policy_or_a_role(
         f"/admin/rewards/rewardpolicy/{policy.pk}/change/": _policy_form(world),
         f"/admin/datadao/membership/{membership.pk}/change/": {"role": Role.ADMIN},
     }
-    for role in ("contributor", "validator"):
+    for role in ("contributor", "reviewer"):
         client = client_as(role, sessions)
         for url, data in writes.items():
             assert outcome(client.post(url, data)) == "302C", (role, url)
@@ -1750,7 +1787,7 @@ def test_a_contributor_cannot_close_an_epoch(
     key_variable = settings.SIGNER_KEY_VARIABLES["rewards"][0]
     monkeypatch.setenv(key_variable, "0x" + "5e" * 32)
     data = {"action": "close_epochs", "_selected_action": [side.open_epoch.pk], "index": 0}
-    for role in ("contributor", "validator"):
+    for role in ("contributor", "reviewer"):
         assert outcome(client_as(role, sessions).post("/admin/rewards/epoch/", data)) == "302C"
     side.open_epoch.refresh_from_db()
     assert side.open_epoch.status == EpochStatus.OPEN

@@ -1,6 +1,6 @@
 """Attack: a DAO reserves role changes for governance, and a creator takes the roles away in the
 console anyway, by removing the members who hold them (a demotion to nothing; adding them back
-as contributors is open to any manager). Refused for creators, admins and validators unless
+as contributors is open to any manager). Refused for creators, admins and reviewers unless
 they leave themselves; contributors are removed as before."""
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ def _member(world: Gov, who: str) -> Membership:
 
 @pytest.fixture
 def reserved(gov: Gov) -> Gov:  # noqa: F811
-    """Bob is a second creator, carol a validator; then role changes are reserved."""
+    """Bob is a second creator, carol a reviewer; then role changes are reserved."""
     dao_services.membership_set_role(membership=_member(gov, "bob"), role=Role.CREATOR, actor=None)
     dao_services.membership_set_role(
-        membership=_member(gov, "carol"), role=Role.VALIDATOR, actor=None
+        membership=_member(gov, "carol"), role=Role.REVIEWER, actor=None
     )
     _reserve(gov, ChangeKind.MEMBERSHIP_ROLE)
     return gov
@@ -43,12 +43,12 @@ def test_the_bulk_delete_action_removes_no_privileged_member(reserved: Gov) -> N
     data = {"action": "delete_selected", "_selected_action": ids, "post": "yes"}
     page = _console(reserved).post("/admin/datadao/membership/", data, follow=True)
     assert page.status_code in (200, 403)
-    # The admin, the other creator and the validator stay; the contributor may go.
+    # The admin, the other creator and the reviewer stay; the contributor may go.
     left = set(Membership.objects.filter(pk__in=ids).values_list("role", flat=True))
-    assert {Role.ADMIN, Role.CREATOR, Role.VALIDATOR} <= left
+    assert {Role.ADMIN, Role.CREATOR, Role.REVIEWER} <= left
 
 
-def test_a_creator_cannot_remove_another_creator_or_a_validator(reserved: Gov) -> None:
+def test_a_creator_cannot_remove_another_creator_or_a_reviewer(reserved: Gov) -> None:
     for who in ("bob", "carol"):
         with pytest.raises(ReservedForGovernance) as refusal:
             dao_services.membership_remove(
@@ -57,7 +57,7 @@ def test_a_creator_cannot_remove_another_creator_or_a_validator(reserved: Gov) -
         assert RESERVED in " ".join(refusal.value.messages)
         assert refusal.value.code == "reserved_for_governance"
     assert _member(reserved, "bob").role == Role.CREATOR
-    assert _member(reserved, "carol").role == Role.VALIDATOR
+    assert _member(reserved, "carol").role == Role.REVIEWER
 
 
 def test_members_still_leave_and_contributors_are_still_removed(reserved: Gov) -> None:

@@ -114,9 +114,9 @@ def test_an_admin_cannot_grant_admin_or_creator(dao, admin_user) -> None:  # typ
         assert "Only a creator of the DAO may grant" in form_error(added)
         assert not Membership.objects.filter(user__address=newcomer).exists()
     assert row(dao, accomplice).role == Role.CONTRIBUTOR
-    # Within their remit an admin still manages members: contributor -> validator.
-    assert change(client, row(dao, accomplice), Role.VALIDATOR).status_code == 302
-    assert row(dao, accomplice).role == Role.VALIDATOR
+    # Within their remit an admin still manages members: contributor -> reviewer.
+    assert change(client, row(dao, accomplice), Role.REVIEWER).status_code == 302
+    assert row(dao, accomplice).role == Role.REVIEWER
 
 
 def test_an_admin_cannot_demote_or_remove_another_admin(dao, admin_user) -> None:  # type: ignore[no-untyped-def]
@@ -133,12 +133,10 @@ def test_an_admin_cannot_demote_or_remove_another_admin(dao, admin_user) -> None
 
 
 def test_nobody_raises_their_own_role(dao) -> None:  # type: ignore[no-untyped-def]
-    validator = UserFactory()
-    Membership.objects.create(dao=dao, user=validator, role=Role.VALIDATOR)
+    reviewer = UserFactory()
+    Membership.objects.create(dao=dao, user=reviewer, role=Role.REVIEWER)
     with pytest.raises(services.MembershipRefused, match="Nobody may raise their own role"):
-        services.membership_set_role(
-            membership=row(dao, validator), role=Role.ADMIN, actor=validator
-        )
+        services.membership_set_role(membership=row(dao, reviewer), role=Role.ADMIN, actor=reviewer)
     # A creator of one DAO joining another as its admin is raising their own role too.
     with pytest.raises(services.MembershipRefused, match="Nobody may raise their own role"):
         services.membership_add(
@@ -152,7 +150,7 @@ def test_nobody_raises_their_own_role(dao) -> None:  # type: ignore[no-untyped-d
     )
     assert "Nobody may raise their own role" in form_error(added)
     assert not Membership.objects.filter(user=superuser).exists()
-    assert row(dao, validator).role == Role.VALIDATOR
+    assert row(dao, reviewer).role == Role.REVIEWER
 
 
 def test_a_creator_may_do_what_the_admin_could_not(dao, admin_user) -> None:  # type: ignore[no-untyped-def]
