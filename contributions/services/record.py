@@ -25,7 +25,13 @@ from django.utils import timezone
 
 from contributions import kinds, lifecycle, messages
 from contributions.decide import Decision
-from contributions.models import Contribution, ContributionProof, Fingerprint, Status
+from contributions.models import (
+    Contribution,
+    ContributionProof,
+    Fingerprint,
+    Status,
+    ValidatorSet,
+)
 from contributions.services import common
 from datadao import events, observe, requestid
 from datadao.models import AuditEvent, User
@@ -51,6 +57,7 @@ class Recorder:
         self._pinned: list[Contribution] = []
         self._events: list[AuditEvent] = []
         self._outbox: list[events.Event] = []
+        self._validator_sets: dict[int, bool] = {}
 
     # --- what happened -------------------------------------------------------------------------
 
@@ -104,13 +111,40 @@ class Recorder:
         self, c: Contribution, *, cid: str, typed_data: dict, signature: str, signer: str
     ) -> None:
         """The signed proof (one per contribution: a proof already there, from an overridden
-        then re-accepted contribution, stays), then on to pinning."""
+        then re-accepted contribution, stays), then on to pinning. A DAO that registered a
+        validator set since the lane chose the fleet key gets no fleet proof: the contribution
+        waits for its validators."""
+        if self._dao_has_validators(c.dataset.dao_id):
+            self.awaiting_validators(c, cid=cid)
+            return
         self._proofs.append(
             ContributionProof(
                 contribution=c, typed_data=typed_data, signature=signature, signer=signer
             )
         )
         self.move(c, Status.PINNING, cid=cid)
+
+    def _dao_has_validators(self, dao_id: int) -> bool:
+        """Whether the DAO's own validator set attests its contributions (the rule of
+        ``contributions.quorum.selectors.validator_set_current``: its latest version has a
+        threshold), read under a key-share lock on the DAO's row. ``validator_set_change``
+        locks that row for update, so a set change either committed before this read and is
+        seen here, or waits until this transaction has committed the fleet's proof. Two
+        statements, not one: the read must take its snapshot after the lock was granted."""
+        if dao_id not in self._validator_sets:
+            if connection.vendor == "postgresql":  # SQLite runs one writer at a time anyway
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT 1 FROM datadao_dao WHERE id = %s FOR KEY SHARE", [dao_id]
+                    )
+            threshold = (
+                ValidatorSet.objects.filter(dao_id=dao_id)
+                .order_by("-version")
+                .values_list("threshold", flat=True)
+                .first()
+            )
+            self._validator_sets[dao_id] = bool(threshold)
+        return self._validator_sets[dao_id]
 
     def awaiting_validators(self, c: Contribution, *, cid: str) -> None:
         """The DAO's validator set attests ``c``, not the fleet key (``contributions.quorum``):

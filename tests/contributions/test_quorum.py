@@ -12,6 +12,7 @@ from contributions import tasks
 from contributions.attestation import attestation_typed_data, recover, typed_data
 from contributions.models import (
     Contribution,
+    ContributionProof,
     Review,
     Status,
     ValidatorAttestation,
@@ -388,3 +389,36 @@ def test_the_console_form_registers_a_set(tabular) -> None:
     other = Client()
     other.force_login(outsider, backend="django.contrib.auth.backends.ModelBackend")
     assert other.get("/admin/contributions/validatorset/add/").status_code in (302, 403)
+
+
+def test_a_set_registered_while_the_fleet_was_signing_gets_no_fleet_proof(
+    tabular, member_client: Client
+) -> None:
+    """The lane chose the fleet key (no set yet) and signed; the DAO registers a set before the
+    proof is recorded: the recorder, reading the set under the DAO row's lock, keeps no fleet
+    proof and the contribution waits for the validators."""
+    from contributions import pipeline
+    from contributions import services as contribution_services
+    from contributions.lanes import stages as stage_lane
+
+    response = member_client.post(
+        f"/api/datasets/{tabular.pk}/contributions",
+        {"file": __import__("io").BytesIO(good_csv(4))},
+    )
+    assert response.status_code == 201, response.content
+    pk = response.json()["id"]
+    for stage, run in (("validate", stage_lane.run_validation), ("score", stage_lane.run_scoring)):
+        run(contribution_services.contribution_begin(contribution_id=pk, stage=stage))
+    contribution = contribution_services.contribution_begin(contribution_id=pk, stage="attest")
+    with contribution_services.contribution_stored(contribution) as stored:
+        cid = pipeline.local_cid(stored)
+    signer = load_signer("validator")
+    payload, signature = pipeline.proof(contribution, cid, signer)  # the fleet signed...
+    register(tabular.dao, validator_keys(3), 2)  # ...then the DAO's set was registered
+    contribution_services.contribution_record_attestation(
+        contribution_id=pk, cid=cid, typed_data=payload, signature=signature, signer=signer.address
+    )
+    c = Contribution.objects.get(pk=pk)
+    assert c.status == Status.ATTESTING
+    assert c.cid == cid
+    assert not ContributionProof.objects.filter(contribution_id=pk).exists()
