@@ -87,3 +87,59 @@ def test_contribution_to_settled_task_through_a_worker(
         )
     finally:
         worker.stop()
+
+
+def test_a_spans_contribution_settles_by_span_consensus_through_a_worker(
+    ldao, admin_user, tmp_path: Path, settings
+):
+    """A typed dataset end to end through the worker: a text contribution becomes a spans
+    item, three labelers mark it (one misses a name), and the worker settles it with the span
+    aggregator's answer and pays each label."""
+    from tests.labeling.conftest import make_dataset
+
+    settings.LABEL_UNDO_SECONDS = 1
+    dataset = make_dataset(
+        ldao, task="spans", labels=["PER", "LOC"], overlap=3, max_overlap=3, confidence_target=0.6
+    )
+    RewardPolicy.objects.create(dataset=dataset, per_label=500)
+    Dataset.objects.filter(pk=dataset.pk).update(scoring={"threshold": 1000})
+    labelers = make_labelers(ldao, 3)
+    text = "Ada flew from Lagos to Paris today.\n"
+    worker = start_worker(tmp_path, extra_env={"LABEL_UNDO_SECONDS": "1"})
+    try:
+        upload = login(labelers[0]).post(
+            f"/api/datasets/{dataset.pk}/contributions",
+            {"file": SimpleUploadedFile("note.txt", text.encode())},
+        )
+        assert upload.status_code == 201, upload.content
+        pk = upload.json()["id"]
+        wait_for(
+            lambda: LabelTask.objects.filter(dataset=dataset, contribution_id=pk).exists(),
+            timeout=180,
+            what="the contribution's item",
+            worker=worker,
+        )
+        task = LabelTask.objects.get(dataset=dataset, contribution_id=pk)
+        assert task.payload["text"] == text
+        truth = [[0, 3, "PER"], [14, 19, "LOC"], [23, 28, "LOC"]]
+        answers = [truth, truth, truth[:2]]
+        for user, answer in zip(labelers, answers, strict=True):
+            hold = services.task_next(dataset_id=dataset.pk, labeler=user)
+            assert hold is not None and hold.task_id == task.pk
+            services.label_submit(
+                dataset_id=dataset.pk, labeler=user, hold_id=hold.pk, value=answer
+            )
+        wait_for(
+            lambda: LabelTask.objects.filter(pk=task.pk, status=TaskStatus.COMPLETE).exists(),
+            timeout=60,
+            what="the item to settle",
+            worker=worker,
+        )
+        task.refresh_from_db()
+        assert [(s["start"], s["end"], s["label"]) for s in task.consensus] == [
+            (0, 3, "PER"), (14, 19, "LOC"), (23, 28, "LOC"),
+        ]  # fmt: skip
+        assert all(0 < s["score"] <= 1 for s in task.consensus)
+        assert RewardEntry.objects.filter(source_type="labeling.label").count() == 3
+    finally:
+        worker.stop()
