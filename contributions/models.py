@@ -279,6 +279,9 @@ class Release(models.Model):
     manifest = models.JSONField()
     # A members-only dataset's manifest is pinned sealed, like its files (``Contribution``).
     sealed_key = models.CharField(max_length=160, blank=True, default="")
+    # A sealed release's public proof sheet (``releases.proof_sheet``): what anyone can check
+    # without plaintext. Empty for a public dataset, whose manifest is public itself.
+    proofs_cid = models.CharField(max_length=128, blank=True, default="")
     contributions_count = models.PositiveIntegerField()
     total_bytes = models.PositiveBigIntegerField()
     created_by = models.ForeignKey(

@@ -6,7 +6,8 @@ any IPFS node, check it hashes to the CID, and from it fetch and check every con
 index of what was published; the pinned bytes are the release. The manifest also pins what a
 replay needs (the scoring policy, the validator's version and code digest, the validator
 set, the settled reward epochs and their inputs): ``datadao verify CID`` (``datadao_verify``)
-re-checks all of it from any IPFS node.
+re-checks all of it from any IPFS node. A members-only dataset's manifest is pinned sealed;
+its public proof sheet (``release_proofs``) is pinned next to it for those without a grant.
 
 What other apps publish next to the contributions (``contributions.extras``: synthetic sets)
 is listed under its own key, each entry flagged as what it is, never among the contributions;
@@ -26,6 +27,7 @@ from django.utils import timezone
 
 from contributions import extras, kinds, sealed
 from contributions.models import Contribution, ContributionProof, Release, Status, ValidatorSet
+from contributions.release_proofs import proof_sheet, sheet_bytes
 from contributions.validator import VALIDATOR_VERSION, code_digest
 from datadao import events
 from datadao.governed import ChangeKind, governance_guard
@@ -291,12 +293,22 @@ def release_publish(
         content_type="application/json",
         replication=dataset.dao.replication_factor,
     )
+    proofs_cid = ""
+    if sealed_key:
+        # In the clear, so that anyone can check the proofs and roots of a sealed release.
+        proofs_cid = content_add(
+            stream=io.BytesIO(sheet_bytes(proof_sheet(manifest, sealed_cid=pin.cid))),
+            label=f"release-proofs:{dataset}@v{version}",
+            content_type="application/json",
+            replication=dataset.dao.replication_factor,
+        ).cid
     release = Release.objects.create(
         dataset=dataset,
         version=version,
         cid=pin.cid,
         manifest=manifest,
         sealed_key=sealed_key,
+        proofs_cid=proofs_cid,
         contributions_count=len(entries),
         total_bytes=manifest["totals"]["bytes"],
         created_by=actor if actor is not None and actor.pk else None,

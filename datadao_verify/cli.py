@@ -15,16 +15,31 @@ from pathlib import Path
 from typing import TextIO
 
 from datadao_verify.fetch import source_for
+from datadao_verify.grant import GrantFile, load_grant
 from datadao_verify.replay import Options, Unverifiable, verify_release
 from datadao_verify.report import Report
 
 EXIT_CLEAN, EXIT_DISCREPANCIES, EXIT_UNVERIFIABLE = 0, 1, 2
 EPILOG = """\
 exit status:
-  0  the release replays clean
+  0  the release replays clean; for a sealed (members-only) release checked through its
+     proof sheet without --grant, everything checkable without plaintext is clean (the
+     summary line begins "sealed release" and ends "clean (signatures and roots only)":
+     scores were not re-run)
   1  at least one discrepancy (each printed on its own line)
   2  nothing could be checked: bad arguments, an unreachable node, a CID that is not a
-     release, a sealed (members-only) manifest
+     release, an unreadable grant file, a sealed manifest given without --grant (verify
+     its proof sheet's CID instead) or that does not open with the grant's keys
+
+sealed releases:
+  A members-only dataset's manifest and files are pinned encrypted. Anyone can verify its
+  public proof sheet's CID: the attestation signatures, each reward epoch's root, and that
+  every ciphertext is fetchable, hashes to its CID and is a well-formed sealed file of the
+  listed size. A grantee replays everything with --grant FILE, the JSON file the DAO's
+  operators write with 'manage.py grant_replay_file GRANT_ID RELEASE_CID --out FILE':
+    {"datadao_grant": 1, "release": CID, "grant": {"typedData": …, "signature": …},
+     "keys": {"manifest": HEX, "contributions": {"ID": HEX, …}}}
+  Its keys open only that release's files; keep it private. No key is ever printed.
 
 environment: DATADAO_IPFS (--ipfs)
 """
@@ -52,6 +67,13 @@ def add_arguments(parser: argparse.ArgumentParser, *, default_ipfs: str | None =
         help="an Ethereum JSON-RPC endpoint: also compare each epoch's root with the one "
         "set on chain",
     )
+    parser.add_argument(
+        "--grant",
+        type=Path,
+        metavar="FILE",
+        help="a grantee's grant file: open a sealed (members-only) release and replay it in "
+        "full (see 'sealed releases' below)",
+    )
     parser.add_argument("--json", type=Path, metavar="FILE", help="write the report as JSON")
     parser.add_argument(
         "--jobs",
@@ -71,7 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
         "contribution's bytes against its CID, re-run validation and scoring with the "
         "recorded validator version, recover every attestation's signer against the DAO's "
         "validator set, and recompute each reward epoch's Merkle root. Needs no database "
-        "and no account on the platform.",
+        "and no account on the platform. A sealed (members-only) release is checked without "
+        "plaintext through its proof sheet, or replayed in full with --grant.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="example:\n  datadao verify bafkrei… --ipfs http://127.0.0.1:5001 --json "
         "report.json\n\n" + EPILOG,
@@ -90,10 +113,14 @@ def run(
     timeout: float,
     out: TextIO,
     err: TextIO,
+    grant_path: Path | None = None,
 ) -> int:
     """Verify and print; the exit status. Shared by the console script and manage.py."""
+    grant: GrantFile | None = None
     try:
         source = source_for(ipfs, timeout=timeout)
+        if grant_path is not None:
+            grant = load_grant(grant_path)
     except ValueError as exc:
         print(f"datadao verify: {exc}", file=err)
         return EXIT_UNVERIFIABLE
@@ -104,7 +131,9 @@ def run(
             print(f"\r\033[Kchecked {done}/{total} contributions", end="", file=err, flush=True)
 
     try:
-        report = verify_release(cid, source, Options(rpc=rpc, jobs=jobs, progress=progress))
+        report = verify_release(
+            cid, source, Options(rpc=rpc, jobs=jobs, progress=progress, grant=grant)
+        )
     except Unverifiable as exc:
         print(f"datadao verify: {exc}", file=err)
         if json_path is not None:
@@ -144,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
             timeout=args.timeout,
             out=sys.stdout,
             err=sys.stderr,
+            grant_path=args.grant,
         )
     except KeyboardInterrupt:
         print("datadao verify: interrupted", file=sys.stderr)

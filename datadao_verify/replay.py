@@ -21,6 +21,13 @@ it fails:
   Merkle root replayed from the epoch's pinned inputs equal the signed ``EpochRoot`` (whose
   signature recovers to the listed signer), the pinned dump, and with an RPC endpoint the
   root set on chain.
+
+A members-only release is sealed (``datadao_verify.sealed``). Given its public proof sheet's
+CID and no grant, everything above that needs no plaintext is checked: the sealed manifest's
+and each contribution's ciphertext (fetchable, hashing to its CID, a well-formed sealed stream
+of the listed size), every attestation and every epoch root; scores are not re-run, and the
+summary says so. With a grant (``--grant``: ``datadao_verify.grant``) the sealed files are
+opened and everything is replayed.
 """
 
 from __future__ import annotations
@@ -37,15 +44,17 @@ from typing import Any
 
 from contributions.attestation import ProofFields, attestation_typed_data, recover, typed_data
 from contributions.validator import VALIDATOR_VERSION, code_digest, replay
-from datadao_verify import chain
+from datadao_verify import chain, sealed
 from datadao_verify.fetch import (
     BlockSource,
+    Fetched,
     IpfsCorrupt,
     IpfsNotFound,
     IpfsUnavailable,
     fetch_bytes,
     fetch_to,
 )
+from datadao_verify.grant import GrantFile
 from datadao_verify.report import Report
 from ipfs.cid import Cid
 from rewards.eip712 import recover_typed_data
@@ -80,6 +89,8 @@ class Options:
     workdir: Path | None = None
     # Called with (done, total) as contributions finish, for a progress line.
     progress: Callable[[int, int], None] | None = None
+    # A grantee's grant file: its keys open a sealed release.
+    grant: GrantFile | None = None
 
 
 def verify_release(cid: str, source: BlockSource, options: Options | None = None) -> Report:
@@ -88,7 +99,7 @@ def verify_release(cid: str, source: BlockSource, options: Options | None = None
     options = options or Options()
     started = time.perf_counter()
     report = Report(cid=cid, source=source.name)
-    manifest = _manifest(cid, source, report)
+    manifest = _manifest(cid, source, report, options.grant)
     dataset = manifest["dataset"]
     entries = manifest["contributions"]
     report.contributions = len(entries)
@@ -97,7 +108,12 @@ def verify_release(cid: str, source: BlockSource, options: Options | None = None
         report.note("manifest", "signature", "no validator set published: signers not checked")
     with tempfile.TemporaryDirectory(prefix="datadao-verify-", dir=options.workdir) as work:
         check = _ContributionCheck(
-            manifest=manifest, source=source, validators=validators, workdir=Path(work)
+            manifest=manifest,
+            source=source,
+            validators=validators,
+            workdir=Path(work),
+            keys=options.grant.contribution_keys if options.grant else None,
+            sealed_only=report.sealed == "proofs",
         )
         done = 0
         with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
@@ -111,6 +127,8 @@ def verify_release(cid: str, source: BlockSource, options: Options | None = None
     }
     for epoch in manifest.get("epochs") or []:
         _epoch(epoch, dataset, contributors, source, options.rpc, report)
+    if options.grant is not None:
+        _grant_notes(options.grant, cid, manifest, report)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -118,7 +136,25 @@ def verify_release(cid: str, source: BlockSource, options: Options | None = None
 # --- the manifest ---------------------------------------------------------------------------
 
 
-def _manifest(cid: str, source: BlockSource, report: Report) -> dict[str, Any]:
+def _grant_notes(grant: GrantFile, cid: str, manifest: dict[str, Any], report: Report) -> None:
+    """What the grant says, for the reader to weigh: whose it is, who signed it, and whether
+    it names this release and DAO (the platform's record of who may sign is not public)."""
+    message = grant.message
+    report.note(
+        "grant",
+        "grant",
+        f"replayed with the grant of {message.get('grantee')} signed by "
+        f"{grant.signer() or 'a signature that does not recover'}",
+    )
+    if str(message.get("daoId", "")).lower() != str(manifest["dataset"].get("dao_id")).lower():
+        report.note("grant", "grant", "the grant names another DAO than the release's")
+    if grant.release and cid != grant.release and report.sealed != "grant":
+        report.note("grant", "grant", f"the grant file is for release {grant.release}")
+
+
+def _manifest(
+    cid: str, source: BlockSource, report: Report, grant: GrantFile | None = None
+) -> dict[str, Any]:
     try:
         Cid.parse(cid)
     except ValueError as exc:
@@ -130,14 +166,30 @@ def _manifest(cid: str, source: BlockSource, report: Report) -> dict[str, Any]:
     except (IpfsNotFound, IpfsUnavailable) as exc:
         raise Unverifiable(f"the manifest cannot be fetched: {exc}") from None
     if data.startswith(SEALED_MAGIC):
-        raise Unverifiable(
-            "the manifest is sealed (a members-only dataset): content not checked: sealed; "
-            "its proofs and roots are inside it"
-        )
+        if grant is None or grant.manifest_key is None:
+            raise Unverifiable(
+                "the manifest is sealed (a members-only dataset): replay it with --grant FILE, "
+                "or verify its signatures and roots through its public proof sheet's CID"
+            )
+        try:
+            data = sealed.open_bytes(data, grant.manifest_key)
+        except sealed.NotOpened as exc:
+            raise Unverifiable(
+                f"the sealed manifest does not open with the grant's key: {exc}"
+            ) from None
+        report.sealed = "grant"
+        report.ciphertexts_checked += 1
     try:
         manifest = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise Unverifiable(f"{cid} is not a release manifest: not JSON ({exc})") from None
+    if sealed.is_sheet(manifest):
+        if canonical(manifest) != data:
+            report.discrepancy("manifest", "manifest", "the proof sheet is not in canonical form")
+        manifest = sealed.from_sheet(
+            manifest, source, report, grant.manifest_key if grant else None, Unverifiable
+        )
+        data = canonical(manifest)
     if not isinstance(manifest, dict) or not isinstance(manifest.get("datadao_release"), int):
         raise Unverifiable(f"{cid} is not a release manifest: no datadao_release format")
     report.version = manifest.get("version")
@@ -203,6 +255,7 @@ class _Outcome:
     discrepancies: list[tuple[str, str, str]] = field(default_factory=list)
     notes: list[tuple[str, str, str]] = field(default_factory=list)
     content_checked: bool = False
+    ciphertext_checked: bool = False
     replayed: bool = False
     signature_checked: bool = False
 
@@ -212,6 +265,7 @@ class _Outcome:
         for finding in self.notes:
             report.note(*finding)
         report.content_checked += self.content_checked
+        report.ciphertexts_checked += self.ciphertext_checked
         report.replayed += self.replayed
         report.signatures_checked += self.signature_checked
 
@@ -224,8 +278,14 @@ class _ContributionCheck:
         source: BlockSource,
         validators: set[str],
         workdir: Path,
+        keys: dict[int, Any] | None = None,
+        sealed_only: bool = False,
     ) -> None:
         self.dataset = manifest["dataset"]
+        # A grantee's data keys by contribution id; None without a grant.
+        self.keys = keys
+        # A proof sheet without a grant: ciphertexts checked, nothing opened or replayed.
+        self.sealed_only = sealed_only
         self.replayable = manifest["datadao_release"] >= REPLAY_FORMAT
         self.source = source
         self.validators = validators
@@ -358,11 +418,14 @@ class _ContributionCheck:
                 (subject, "content", f"content of {entry['cid']} cannot be fetched: {exc}")
             )
             return
+        plain = self.workdir / f"p{entry['id']}"
         try:
             if fetched.head.startswith(SEALED_MAGIC):
                 # The CID addresses the sealed bytes; the signed SHA-256 is the plaintext's.
-                outcome.notes.append((subject, "content", "content not checked: sealed"))
-                return
+                opened = self._sealed(entry, subject, fetched, path, plain, outcome)
+                if opened is None:
+                    return
+                fetched, path = opened, plain
             outcome.content_checked = True
             if fetched.sha256 != entry["sha256"]:
                 outcome.discrepancies.append(
@@ -381,6 +444,44 @@ class _ContributionCheck:
             self._replay(entry, subject, path, outcome)
         finally:
             path.unlink(missing_ok=True)
+            plain.unlink(missing_ok=True)
+
+    def _sealed(
+        self,
+        entry: dict[str, Any],
+        subject: str,
+        fetched: Fetched,
+        path: Path,
+        plain: Path,
+        outcome: _Outcome,
+    ) -> Fetched | None:
+        """A sealed contribution's plaintext, opened with the grant's key; None when it cannot
+        be (no key: the ciphertext's form is checked instead)."""
+        problem = sealed.structure_problem(fetched.head, fetched.size, int(entry["size"]))
+        if problem is not None:
+            outcome.discrepancies.append(
+                (subject, "content", f"the ciphertext {entry['cid']}: {problem}")
+            )
+            return None
+        outcome.ciphertext_checked = True
+        key = None if self.keys is None else self.keys.get(int(entry["id"]))
+        if key is None:
+            if not self.sealed_only:
+                reason = "the grant holds no key for it" if self.keys is not None else "sealed"
+                outcome.notes.append((subject, "content", f"content not checked: {reason}"))
+            return None
+        try:
+            size, sha256 = sealed.open_file(path, plain, key)
+        except sealed.NotOpened as exc:
+            outcome.discrepancies.append(
+                (
+                    subject,
+                    "content",
+                    f"the ciphertext {entry['cid']} does not open with the grant's key: {exc}",
+                )
+            )
+            return None
+        return Fetched(size=size, sha256=sha256, head=b"")
 
     def _replay(self, entry: dict[str, Any], subject: str, path: Path, outcome: _Outcome) -> None:
         if not self.replayable:

@@ -29,6 +29,11 @@ class Report:
     version: int | None = None
     contributions: int = 0
     content_checked: int = 0
+    # Sealed files (manifest and contributions) fetched and found well formed, opened or not.
+    ciphertexts_checked: int = 0
+    # "" for a public release; "grant" for a sealed one opened with a grant; "proofs" for a
+    # sealed one checked through its proof sheet, without plaintext.
+    sealed: str = ""
     replayed: int = 0
     signatures_checked: int = 0
     epochs_checked: int = 0
@@ -52,7 +57,15 @@ class Report:
         """Contributions replayed per second (content fetched and checked, scores re-run)."""
         return self.contributions / self.seconds if self.seconds > 0 else 0.0
 
+    @property
+    def scores_rerun(self) -> bool:
+        """False when nothing could be re-run for want of plaintext (a sealed release checked
+        without a grant): a clean verdict then covers signatures and roots only."""
+        return self.sealed != "proofs"
+
     def summary(self) -> str:
+        if not self.scores_rerun:
+            return self._sealed_summary()
         what = (
             f"{self.contributions} contributions ({self.content_checked} contents checked, "
             f"{self.replayed} replayed, {self.signatures_checked} attestations), "
@@ -67,9 +80,27 @@ class Report:
             f"{verdict}"
         )
 
+    def _sealed_summary(self) -> str:
+        name = self.dataset.get("dao", "?") + "/" + self.dataset.get("slug", "?")
+        count = len(self.discrepancies)
+        verdict = (
+            "clean (signatures and roots only)"
+            if self.clean
+            else f"{count} discrepanc{'y' if count == 1 else 'ies'}"
+        )
+        return (
+            f"sealed release {self.cid} ({name} v{self.version}), no grant: "
+            f"{self.contributions} contributions ({self.ciphertexts_checked} ciphertexts checked, "
+            f"{self.signatures_checked} attestations; scores not re-run: no plaintext), "
+            f"{self.epochs_checked} reward epochs"
+            + (f" ({self.chain_checked} on chain)" if self.chain_checked else "")
+            + f" in {self.seconds:.2f} s: {verdict}"
+        )
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["clean"] = self.clean
+        data["scores_rerun"] = self.scores_rerun
         data["rate"] = round(self.rate, 3)
         data["seconds"] = round(self.seconds, 3)
         return data

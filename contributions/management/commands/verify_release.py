@@ -49,6 +49,7 @@ class Command(BaseCommand):
             json_path=options["json"],
             jobs=options["jobs"],
             timeout=options["timeout"],
+            grant_path=options["grant"],
             out=self.stdout,
             err=self.stderr,
         )
