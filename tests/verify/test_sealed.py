@@ -351,3 +351,19 @@ def test_a_bad_grant_file_gets_no_verdict(sealed: Sealed, tmp_path: Path) -> Non
     status, _, _, err = verify(sealed.release.cid, sealed, tmp_path, bad)
     assert status == cli.EXIT_UNVERIFIABLE
     assert err.strip() == "datadao verify: keys.manifest is not a 32-byte key in hex"
+
+
+def test_manage_py_verify_release_takes_the_grant(sealed: Sealed) -> None:
+    out = io.StringIO()
+    call_command(
+        "verify_release",
+        sealed.release.cid,
+        "--ipfs",
+        sealed.api_url,
+        "--grant",
+        str(sealed.grant_file),
+        stdout=out,
+    )
+    assert out.getvalue().splitlines()[-1].endswith(": clean")
+    with pytest.raises(CommandError, match="exited with status 2"):
+        call_command("verify_release", sealed.release.cid, "--ipfs", sealed.api_url, stderr=out)
