@@ -268,6 +268,7 @@ class ReleaseAdmin(DaoScopedAdmin):
         "dataset",
         "version",
         "cid",
+        "proofs_cid",
         "page",
         "contributions_count",
         "total_bytes",

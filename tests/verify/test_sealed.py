@@ -142,6 +142,14 @@ def test_the_node_holds_ciphertext_and_a_public_proof_sheet(sealed: Sealed) -> N
     # What a proof is signed over is public; what describes the data stays sealed.
     assert "schema" not in sheet["dataset"] and "scoring" not in sheet["dataset"]
     assert sheet["epochs"][0]["root"] == sealed.epoch.root
+    # Anyone may fetch the sheet through the site; members see its CID on the release page.
+    with override_settings(IPFS_BACKEND="kubo", IPFS_API_URL=sealed.api_url):
+        served = Client().get(f"/ipfs/{release.proofs_cid}")
+        assert served.status_code == 200
+        assert json.loads(b"".join(served.streaming_content)) == sheet
+        assert Client().get(f"/ipfs/{release.cid}").status_code == 404
+        page = sealed.admin.get(f"/releases/{release.cid}/")
+        assert release.proofs_cid in page.content.decode()
 
 
 def test_without_a_grant_signatures_ciphertexts_and_roots_check_clean(
