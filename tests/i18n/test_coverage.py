@@ -50,8 +50,16 @@ COVERED_TEMPLATES = [
     "rewards/templates/rewards/_policy.html",
     "rights/templates/rights/mine.html",
     "governance/templates/governance/proposals.html",
+    "labeling/templates/labeling/label.html",
+    "labeling/templates/labeling/review.html",
+    "labeling/templates/labeling/_dataset_summary.html",
 ]
-# Not translated yet: the labeling pages, the console's own screens, the synthetic-data parts.
+# Strings of a covered template knowingly left unmarked, and why.
+KNOWN_UNMARKED = {
+    # The line beside the pre-labels branch's addition to this page: marked once it has merged.
+    "labeling/templates/labeling/label.html": ["Zoom in"],
+}
+# Not translated yet: the console's own screens, the synthetic-data parts.
 NOT_YET_TEMPLATES = [
     "console/templates/console/dashboard.html",
     "datadao/templates/admin/datadao/dao/change_form.html",
@@ -60,9 +68,6 @@ NOT_YET_TEMPLATES = [
     "datadao/templates/admin/datadao/dataset/schema_builder.html",
     "disputes/templates/admin/disputes/decide.html",
     "labeling/templates/admin/labeling/consensusrun/change_list.html",
-    "labeling/templates/labeling/_dataset_summary.html",
-    "labeling/templates/labeling/label.html",
-    "labeling/templates/labeling/review.html",
     "rewards/templates/admin/rewards/epoch/change_list.html",
     "rewards/templates/admin/rewards/epoch_close.html",
     "rights/templates/rights/console.html",
@@ -97,6 +102,8 @@ UNTRANSLATED_WORDS = {
 READ_ATTRIBUTES = {"title", "alt", "placeholder", "aria-label"}
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
 MASK = "\x00"
+# Elements whose text is not prose: code, key names, scripts, styles.
+HIDDEN_ELEMENTS = {"code", "kbd", "script", "style"}
 
 
 def _catalogue() -> dict[tuple[str | None, str], Entry]:
@@ -124,8 +131,8 @@ def _masked(source: str) -> str:
 
 
 class _Text(HTMLParser):
-    """Literal text a person reads: element text outside <code>, <script> and <style>, and the
-    read attributes; the values of the rest (URLs, classes, ids) are not text."""
+    """Literal text a person reads: element text outside <code>, <kbd> (key names), <script>
+    and <style>, and the read attributes; the values of the rest (URLs, ids) are not text."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -133,12 +140,12 @@ class _Text(HTMLParser):
         self._hidden = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("code", "script", "style"):
+        if tag in HIDDEN_ELEMENTS:
             self._hidden += 1
         self.found += [value for name, value in attrs if name in READ_ATTRIBUTES and value]
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in ("code", "script", "style") and self._hidden:
+        if tag in HIDDEN_ELEMENTS and self._hidden:
             self._hidden -= 1
 
     def handle_data(self, data: str) -> None:
@@ -149,7 +156,9 @@ class _Text(HTMLParser):
 def unmarked_text(source: str) -> list[str]:
     """The pieces of literal text in a template that are words but not marked for translation."""
     parser = _Text()
-    parser.feed(_masked(source))
+    # A tag or variable between a tag's attributes ({% if %} hidden{% endif %}) is a space there.
+    masked = re.sub(r"<[^<>]*>", lambda tag: tag.group().replace(MASK, " "), _masked(source))
+    parser.feed(masked)
     problems = []
     for piece in parser.found:
         for part in piece.split(MASK):
@@ -161,7 +170,9 @@ def unmarked_text(source: str) -> list[str]:
 
 def template_messages(source: str) -> list[tuple[str | None, str]]:
     """(context, msgid) of every string the template marks, as makemessages extracts them."""
-    code = templatize(source)
+    # Each line on its own: templatize keeps the template's indentation, which tokenize would
+    # read as Python blocks.
+    code = "\n".join(line.lstrip() for line in templatize(source).splitlines())
     tokens = [t for t in tokenize.generate_tokens(io.StringIO(code).readline)]
     found = []
     for i, token in enumerate(tokens):
@@ -228,7 +239,7 @@ def test_every_template_is_either_covered_or_listed_as_not_yet() -> None:
 @pytest.mark.parametrize("path", COVERED_TEMPLATES)
 def test_covered_template_marks_every_string(path: str) -> None:
     source = (ROOT / path).read_text(encoding="utf-8")
-    assert unmarked_text(source) == []
+    assert unmarked_text(source) == KNOWN_UNMARKED.get(path, [])
     assert template_messages(source), "a covered template with nothing to translate"
 
 
