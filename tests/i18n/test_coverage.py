@@ -79,18 +79,22 @@ NOT_YET_TEMPLATES = [
 # (datadao.errors.Detail) and answered in English until the catalogue has them.
 COVERED_MODULES = [
     "datadao/http.py",
+    "datadao/joining.py",
     "datadao/middleware.py",
     "datadao/views/auth.py",
     "datadao/views/join.py",
     "datadao/views/personal.py",
     "contributions/api.py",
     "contributions/backpressure.py",
+    "contributions/release_views.py",
     "contributions/services/inflight.py",
     "contributions/services/receive.py",
+    "contributions/services/withdrawal.py",
     "contributions/token_auth.py",
     "contributions/token_views.py",
     "contributions/tokens.py",
     "contributions/uploads.py",
+    "contributions/withdrawal_views.py",
 ]
 
 # Words that are the same in every language: names, formats, units, technical terms.
