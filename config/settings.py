@@ -64,6 +64,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language: the one chosen with the switcher (its cookie), else the browser's
+    # Accept-Language, else LANGUAGE_CODE. After sessions, before anything that renders text.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     # API tokens: authenticated and authorised here, before the CSRF check (see the module).
     "contributions.token_auth.ApiTokenMiddleware",
@@ -227,7 +230,14 @@ UPLOAD_S3_REGION = env.str("UPLOAD_S3_REGION", default="")
 if UPLOAD_STORAGE == "s3" and not UPLOAD_S3_BUCKET:
     raise environ.ImproperlyConfigured("UPLOAD_STORAGE=s3 needs UPLOAD_S3_BUCKET.")
 
+# --- Languages ------------------------------------------------------------------------------
+# English and Simplified Chinese. The catalogues (.po) live in locale/ and are compiled to .mo in
+# Python by `manage.py compilecatalogues` (bin/run and the tests run it; no GNU gettext needed).
+# Numbers and dates are formatted for the active language (USE_L10N is always on in Django 5).
+# API error codes stay English; their detail follows the language (datadao.http).
 LANGUAGE_CODE = "en-us"
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -29,6 +29,8 @@ urlpatterns = [
     path("", include("contributions.web_urls")),
     path("", include("rewards.urls")),
     path("ipfs/", include("ipfs.urls")),
+    # The language switcher on every page posts here (Django's set_language: a cookie, then back).
+    path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", pages.healthz, name="healthz"),
     path("metrics", metrics.metrics_view, name="metrics"),
     path("admin/dashboard/", include("console.views")),

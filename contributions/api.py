@@ -37,6 +37,7 @@ from contributions.services import (
 from contributions.token_auth import request_token
 from contributions.upload_csrf import csrf_refusal
 from contributions.uploads import HashingUploadHandler
+from datadao.errors import Detail
 from datadao.http import json_error
 from datadao.models import User
 from datadao.tokenscopes import TokenScope, token_scope
@@ -105,15 +106,21 @@ def upload(request: HttpRequest, dataset_id: int) -> HttpResponse:
     dataset's size limit (413); every way out of the request removes what was staged.
     """
     if request.method != "POST":
-        return json_error("method_not_allowed", "Use POST with a multipart body.", 405)
+        return json_error("method_not_allowed", Detail("Use POST with a multipart body."), 405)
     # A token (already checked for its 'upload' scope by ApiTokenMiddleware) needs no CSRF.
     bearer = request_token(request) is not None
     user = _session_user(request)
     dataset = selectors.dataset_for_upload(dataset_id=dataset_id, user=user)
     if dataset is None:
-        return json_error("not_found", f"There is no dataset {dataset_id} you can see.", 404)
+        return json_error(
+            "not_found",
+            Detail("There is no dataset %(dataset_id)s you can see.", dataset_id=dataset_id),
+            404,
+        )
     if user is None:
-        return json_error("unauthenticated", "Sign in, or send an API token (Bearer dd_…).", 401)
+        return json_error(
+            "unauthenticated", Detail("Sign in, or send an API token (Bearer dd_…)."), 401
+        )
     if not bearer:
         refusal = csrf_refusal(request)
         if refusal is not None:
@@ -124,7 +131,12 @@ def upload(request: HttpRequest, dataset_id: int) -> HttpResponse:
     contribution_admission_check(dataset=dataset, contributor=user)
     max_size = dataset_max_size(dataset)
     if declared > max_size + MULTIPART_OVERHEAD:
-        raise TooLarge(f"The file is larger than this dataset's limit of {max_size} bytes.")
+        raise TooLarge(
+            Detail(
+                "The file is larger than this dataset's limit of %(max_size)s bytes.",
+                max_size=max_size,
+            )
+        )
     slot = upload_in_flight_begin(user=user, size=declared)
     handler = HashingUploadHandler(request, max_size=max_size)
     request.upload_handlers = [handler]
@@ -143,13 +155,15 @@ def _declared_length(request: HttpRequest) -> int | HttpResponse:
         # it would see an empty body and answer a misleading "attach a file".
         return json_error(
             "length_required",
-            "Send the upload with a Content-Length header (chunked bodies are not accepted).",
+            Detail(
+                "Send the upload with a Content-Length header (chunked bodies are not accepted)."
+            ),
             411,
         )
     try:
         return int(request.META["CONTENT_LENGTH"])
     except ValueError:
-        return json_error("bad_request", "Content-Length is not a number.", 400)
+        return json_error("bad_request", Detail("Content-Length is not a number."), 400)
 
 
 def _receive(
@@ -161,34 +175,43 @@ def _receive(
     except UnreadablePostError:
         return json_error(
             "bad_request",
-            "The upload was cut off: the connection ended before the whole body arrived.",
+            Detail("The upload was cut off: the connection ended before the whole body arrived."),
             400,
         )
     except MultiPartParserError as exc:
-        return json_error("bad_request", f"The multipart body could not be parsed: {exc}", 400)
+        return json_error(
+            "bad_request", Detail("The multipart body could not be parsed: %(exc)s", exc=exc), 400
+        )
     except (TooManyFieldsSent, TooManyFilesSent, RequestDataTooBig):
         # Django's own caps on form fields.
         return json_error(
             "bad_request",
-            "The multipart body has too many or too large form fields: send one 'file' "
-            "and, optionally, a 'signature'.",
+            Detail(
+                "The multipart body has too many or too large form fields: "
+                "send one 'file' and, optionally, a 'signature'."
+            ),
             400,
         )
     except SuspiciousOperation as exc:
         # A parser that got stuck on a hostile body: Django's own answer would be an HTML page.
-        return json_error("bad_request", f"The multipart body could not be parsed: {exc}", 400)
+        return json_error(
+            "bad_request", Detail("The multipart body could not be parsed: %(exc)s", exc=exc), 400
+        )
     if handler.refusal is not None:
         raise handler.refusal
     if handler.unfinished:
         return json_error(
             "bad_request",
-            "The multipart body ended in the middle of the file: it is shorter than its "
-            "Content-Length says, or the upload was cut off.",
+            Detail(
+                "The multipart body ended in the middle of the file: it is "
+                "shorter than its Content-Length says, or the upload was cut "
+                "off."
+            ),
             400,
         )
     if len(handler.files) != 1:
         return json_error(
-            "no_file", "Attach exactly one file in a multipart field named 'file'.", 400
+            "no_file", Detail("Attach exactly one file in a multipart field named 'file'."), 400
         )
     contribution = contribution_receive(
         dataset_id=dataset_id,
@@ -208,20 +231,28 @@ def contribution_list(request: HttpRequest) -> HttpResponse:
     """``GET /api/contributions?dataset=&status=&page=&page_size=``: your contributions."""
     user = _user(request)
     if user is None:
-        return json_error("unauthenticated", "Sign in, or send an API token (Bearer dd_…).", 401)
+        return json_error(
+            "unauthenticated", Detail("Sign in, or send an API token (Bearer dd_…)."), 401
+        )
     try:
         page = max(1, int(request.GET.get("page", 1)))
         size = min(MAX_PAGE_SIZE, max(1, int(request.GET.get("page_size", 25))))
         dataset = int(request.GET["dataset"]) if request.GET.get("dataset") else None
     except ValueError:
-        return json_error("bad_request", "page, page_size and dataset must be whole numbers.", 400)
+        return json_error(
+            "bad_request", Detail("page, page_size and dataset must be whole numbers."), 400
+        )
     if page > MAX_PAGE:
-        return json_error("bad_request", f"page must be at most {MAX_PAGE}.", 400)
+        return json_error(
+            "bad_request", Detail("page must be at most %(max_page)s.", max_page=MAX_PAGE), 400
+        )
     status = request.GET.get("status") or None
     if status is not None and status not in Status.values:
         # Checked here, not left to the query: PostgreSQL refuses a NUL byte with a 500.
         allowed = ", ".join(Status.values)
-        return json_error("bad_request", f"status must be one of {allowed}.", 400)
+        return json_error(
+            "bad_request", Detail("status must be one of %(allowed)s.", allowed=allowed), 400
+        )
     items, total = selectors.contributions_of(
         user=user, dataset_id=dataset, status=status, offset=(page - 1) * size, limit=size
     )
@@ -256,7 +287,7 @@ def contribution_proof(request: HttpRequest, contribution_id: int) -> HttpRespon
         return contribution
     proof = getattr(contribution, "proof", None)
     if proof is None:
-        return json_error("no_proof", "This contribution has not been attested yet.", 404)
+        return json_error("no_proof", Detail("This contribution has not been attested yet."), 404)
     data: dict[str, Any] = {
         "typedData": proof.typed_data,
         "signature": proof.signature,
@@ -282,10 +313,17 @@ def contribution_proof(request: HttpRequest, contribution_id: int) -> HttpRespon
 def _visible(request: HttpRequest, contribution_id: int) -> Contribution | HttpResponse:
     user = _user(request)
     if user is None:
-        return json_error("unauthenticated", "Sign in, or send an API token (Bearer dd_…).", 401)
+        return json_error(
+            "unauthenticated", Detail("Sign in, or send an API token (Bearer dd_…)."), 401
+        )
     try:
         return selectors.contribution_for_user(contribution_id=contribution_id, user=user)
     except PermissionDenied:
         return json_error(
-            "not_found", f"There is no contribution {contribution_id} you can see.", 404
+            "not_found",
+            Detail(
+                "There is no contribution %(contribution_id)s you can see.",
+                contribution_id=contribution_id,
+            ),
+            404,
         )

@@ -15,6 +15,7 @@ import time
 from django.conf import settings
 
 from contributions import errors
+from datadao.errors import Detail
 from datadao.queues import Queue
 
 logger = logging.getLogger(__name__)
@@ -44,6 +45,10 @@ def check_backlog() -> None:
     age = validate_backlog_age()
     if age is not None and age > limit:
         raise errors.Backlogged(
-            f"Validation is {age:.0f} s behind (the limit is {limit} s); the upload was not "
-            "taken. Try again shortly."
+            Detail(
+                "Validation is %(age)s s behind (the limit is %(limit)s s); "
+                "the upload was not taken. Try again shortly.",
+                age=format(age, ".0f"),
+                limit=limit,
+            )
         )

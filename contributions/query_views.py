@@ -14,6 +14,7 @@ from contributions import query_access
 from contributions.errors import QueryRefusedError
 from contributions.models import Release, ReleaseQuery
 from contributions.services.queries import release_query_submit
+from datadao.errors import Detail
 from datadao.http import json_error
 from datadao.tokenscopes import TokenScope, token_scope
 
@@ -42,16 +43,18 @@ def serialize_query(query: ReleaseQuery) -> dict[str, Any]:
 
 def _sql(request: HttpRequest) -> str:
     if request.content_type != "application/json":
-        raise QueryRefusedError('Send the body as application/json: {"sql": "…"}.')
+        raise QueryRefusedError(Detail('Send the body as application/json: {"sql": "…"}.'))
     if len(request.body) > MAX_BODY:
-        raise QueryRefusedError(f"The request body is over {MAX_BODY} bytes.")
+        raise QueryRefusedError(
+            Detail("The request body is over %(max_body)s bytes.", max_body=MAX_BODY)
+        )
     try:
         body = json.loads(request.body or b"{}")
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise QueryRefusedError(f"The body is not valid JSON: {exc}") from None
+        raise QueryRefusedError(Detail("The body is not valid JSON: %(exc)s", exc=exc)) from None
     sql = body.get("sql") if isinstance(body, dict) else None
     if not isinstance(sql, str):
-        raise QueryRefusedError('Send {"sql": "SELECT … FROM data …"}.')
+        raise QueryRefusedError(Detail('Send {"sql": "SELECT … FROM data …"}.'))
     return sql
 
 
@@ -60,11 +63,15 @@ def _sql(request: HttpRequest) -> str:
 def release_queries(request: HttpRequest, cid: str) -> HttpResponse:
     """``POST``: queue an aggregate query over the release; 202 with where to poll."""
     if not request.user.is_authenticated:
-        return json_error("unauthenticated", "Sign in, or send an API token (Bearer dd_…).", 401)
+        return json_error(
+            "unauthenticated", Detail("Sign in, or send an API token (Bearer dd_…)."), 401
+        )
     release = Release.objects.select_related("dataset__dao").filter(cid=cid).first()
     if release is None or query_access.basis_for(request.user, release) is None:
         # The same answer for a release one may not query: its existence does not leak.
-        return json_error("not_found", "There is no release with this CID you may query.", 404)
+        return json_error(
+            "not_found", Detail("There is no release with this CID you may query."), 404
+        )
     query = release_query_submit(release=release, user=request.user, sql=_sql(request))
     return JsonResponse(serialize_query(query), status=202)
 
@@ -74,12 +81,16 @@ def release_queries(request: HttpRequest, cid: str) -> HttpResponse:
 def query_detail(request: HttpRequest, query_id: int) -> HttpResponse:
     """``GET``: one of your queries: its state, and its signed result or why it was refused."""
     if not request.user.is_authenticated:
-        return json_error("unauthenticated", "Sign in, or send an API token (Bearer dd_…).", 401)
+        return json_error(
+            "unauthenticated", Detail("Sign in, or send an API token (Bearer dd_…)."), 401
+        )
     query = (
         ReleaseQuery.objects.select_related("release")
         .filter(pk=query_id, requested_by=request.user)
         .first()
     )
     if query is None:
-        return json_error("not_found", f"You have no query {query_id}.", 404)
+        return json_error(
+            "not_found", Detail("You have no query %(query_id)s.", query_id=query_id), 404
+        )
     return JsonResponse(serialize_query(query))

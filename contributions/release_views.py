@@ -28,6 +28,7 @@ from contributions.export import TabularSource, iter_csv, write_parquet
 from contributions.models import Release
 from contributions.sealed import private_dir
 from datadao.blobs import StoreUnavailable
+from datadao.errors import Detail
 from datadao.http import json_error
 from datadao.models import DatasetKind
 from datadao.tokenscopes import TokenScope, token_scope
@@ -44,7 +45,9 @@ CAR_TYPE = "application/vnd.ipld.car"
 def _release(request: HttpRequest, cid: str) -> Release | JsonResponse:
     release = selectors.release_for_user(cid=cid, user=_user(request))
     if release is None:
-        return json_error("not_found", f"There is no release {cid[:80]} you can see.", 404)
+        return json_error(
+            "not_found", Detail("There is no release %(cid)s you can see.", cid=cid[:80]), 404
+        )
     return release
 
 
@@ -75,13 +78,17 @@ def _file(handle: IO[bytes], release: Release, suffix: str, content_type: str) -
 def _ipfs_error(exc: Exception) -> JsonResponse:
     if isinstance(exc, IpfsUnavailable):
         response = json_error(
-            "ipfs_unavailable", "The IPFS backend is unreachable; try again.", 503
+            "ipfs_unavailable", Detail("The IPFS backend is unreachable; try again."), 503
         )
         response["Retry-After"] = "30"
         return response
     if isinstance(exc, IpfsNotFound):
-        return json_error("ipfs_missing", f"Content of this release is missing: {exc}", 502)
-    return json_error("ipfs_corrupt", f"Stored content does not match its CID: {exc}", 502)
+        return json_error(
+            "ipfs_missing", Detail("Content of this release is missing: %(exc)s", exc=exc), 502
+        )
+    return json_error(
+        "ipfs_corrupt", Detail("Stored content does not match its CID: %(exc)s", exc=exc), 502
+    )
 
 
 @require_GET
@@ -125,7 +132,9 @@ def release_manifest(request: HttpRequest, cid: str) -> HttpResponse:
         handle = selectors.unseal_release_pin("", release.cid, handle)
     except Unopenable as exc:
         return json_error(
-            "unopenable", f"The stored manifest does not open ({exc}); it is not served.", 502
+            "unopenable",
+            Detail("The stored manifest does not open (%(exc)s); it is not served.", exc=exc),
+            502,
         )
     return _file(handle, release, "-manifest.json", "application/json")
 
@@ -143,9 +152,12 @@ def release_car(request: HttpRequest, cid: str) -> HttpResponse:
     if export_car is None:
         return json_error(
             "not_implemented",
-            "This server stores content on an IPFS node; export the release there with "
-            f"`ipfs dag export {release.cid}` and the same for each contribution CID listed "
-            "in the manifest.",
+            Detail(
+                "This server stores content on an IPFS node; export the "
+                "release there with `ipfs dag export %(cid)s` and the same "
+                "for each contribution CID listed in the manifest.",
+                cid=release.cid,
+            ),
             501,
         )
     listed = [entry["cid"] for entry in release.manifest.get("contributions", [])]
@@ -173,21 +185,33 @@ def _tabular_sources(release: Release) -> list[TabularSource] | JsonResponse:
     if dataset.kind != DatasetKind.TABULAR:
         return json_error(
             "not_tabular",
-            f"'{dataset.name}' is a {dataset.kind} dataset; merged CSV and Parquet exist only "
-            "for tabular datasets. Download release.car for its files.",
+            Detail(
+                "'%(name)s' is a %(kind)s dataset; merged CSV and Parquet "
+                "exist only for tabular datasets. Download release.car for "
+                "its files.",
+                name=dataset.name,
+                kind=dataset.kind,
+            ),
             404,
         )
     sources = selectors.release_tabular_sources(release)
     try:
         missing = [source.contribution for source in sources if not source.path.exists()]
     except StoreUnavailable as exc:
-        return json_error("data_unavailable", f"The stored files cannot be read now: {exc}.", 503)
+        return json_error(
+            "data_unavailable",
+            Detail("The stored files cannot be read now: %(exc)s.", exc=exc),
+            503,
+        )
     if missing:
         shown = ", ".join(map(str, missing[:10]))
         return json_error(
             "data_unavailable",
-            f"The stored files of contributions {shown} are not on this server; "
-            "download release.car instead.",
+            Detail(
+                "The stored files of contributions %(shown)s are not on this "
+                "server; download release.car instead.",
+                shown=shown,
+            ),
             503,
         )
     return sources

@@ -26,6 +26,7 @@ from typing import IO, BinaryIO
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from datadao.errors import Detail
 from datadao.keys import load_kek_ring
 from datadao.models import Dataset, Visibility
 from datadao.sealing import (
@@ -63,8 +64,12 @@ def ring() -> KekRing:
         return load_kek_ring()
     except ImproperlyConfigured as exc:
         raise SealingUnavailable(
-            f"This dataset is members-only, so its files are stored encrypted, but this platform "
-            f"has no data key-encryption key configured ({exc})"
+            Detail(
+                "This dataset is members-only, so its files are stored "
+                "encrypted, but this platform has no data key-encryption key "
+                "configured (%(exc)s)",
+                exc=exc,
+            )
         ) from None
 
 

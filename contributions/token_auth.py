@@ -25,6 +25,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from contributions import errors
 from contributions.models import ApiToken
 from contributions.tokens import api_token_authenticate
+from datadao.errors import Detail
 from datadao.http import json_error
 from datadao.tokenscopes import ANY_METHOD, SESSION_ONLY, declared_scopes
 
@@ -70,8 +71,11 @@ class ApiTokenMiddleware:
         if declared is None or method_scope == SESSION_ONLY:
             return _refusal(
                 errors.TokenNotAccepted(
-                    "This endpoint does not accept API tokens; it takes the signed-in session "
-                    "only (tokens never manage tokens or the account)."
+                    Detail(
+                        "This endpoint does not accept API tokens; it takes the "
+                        "signed-in session only (tokens never manage tokens or the "
+                        "account)."
+                    )
                 )
             )
         scope = declared.get(request.method or "", declared.get(ANY_METHOD))

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from contributions import errors
 from contributions.models import TOKEN_LIFETIME, ApiToken
 from contributions.tokens import MAX_LIFETIME, api_token_create, api_token_revoke, api_tokens_of
+from datadao.errors import Detail
 from datadao.http import json_error
 from datadao.tokenscopes import TokenScope
 
@@ -53,20 +54,24 @@ def _create_input(request: HttpRequest) -> tuple[str, list[str], timedelta]:
     """name, scopes and lifetime from a form or a JSON body; a refusal names the bad field."""
     if request.content_type == "application/json":
         if len(request.body) > MAX_BODY:
-            raise errors.TokenRefused(f"The request body is over {MAX_BODY} bytes.")
+            raise errors.TokenRefused(
+                Detail("The request body is over %(max_body)s bytes.", max_body=MAX_BODY)
+            )
         try:
             body = json.loads(request.body or b"{}")
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise errors.TokenRefused(f"The body is not valid JSON: {exc}") from exc
+            raise errors.TokenRefused(
+                Detail("The body is not valid JSON: %(exc)s", exc=exc)
+            ) from exc
         if not isinstance(body, dict):
-            raise errors.TokenRefused("The body must be a JSON object.")
+            raise errors.TokenRefused(Detail("The body must be a JSON object."))
         name, scopes, days = body.get("name", ""), body.get("scopes"), body.get("expires_in_days")
         if not isinstance(name, str):
-            raise errors.TokenRefused("name must be a string.")
+            raise errors.TokenRefused(Detail("name must be a string."))
         if scopes is not None and (
             not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes)
         ):
-            raise errors.TokenRefused("scopes must be a list of scope names.")
+            raise errors.TokenRefused(Detail("scopes must be a list of scope names."))
     else:
         name = request.POST.get("name", "")
         # Repeated fields (a form's checkboxes) or one comma-separated value.
@@ -81,7 +86,10 @@ def _create_input(request: HttpRequest) -> tuple[str, list[str], timedelta]:
             lifetime = timedelta(days=int(days))
         except (TypeError, ValueError, OverflowError):
             raise errors.TokenRefused(
-                f"expires_in_days must be a whole number of days (1 to {MAX_LIFETIME.days})."
+                Detail(
+                    "expires_in_days must be a whole number of days (1 to %(days)s).",
+                    days=MAX_LIFETIME.days,
+                )
             ) from None
     return name, list(scopes) if scopes is not None else list(DEFAULT_SCOPES), lifetime
 
@@ -91,7 +99,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
     """``GET /api/tokens``: your tokens (never their secrets). ``POST /api/tokens`` (name,
     scopes, expires_in_days; CSRF): create one, its secret shown once. Session only."""
     if not request.user.is_authenticated:
-        return json_error("unauthenticated", "Sign in with your wallet first.", 401)
+        return json_error("unauthenticated", Detail("Sign in with your wallet first."), 401)
     if request.method == "GET":
         listed = api_tokens_of(user=request.user)
         items = list(listed[:MAX_LISTED])
@@ -107,7 +115,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
 def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     """``DELETE /api/tokens/{id}`` (CSRF): revoke one of your tokens; 204. Session only."""
     if not request.user.is_authenticated:
-        return json_error("unauthenticated", "Sign in with your wallet first.", 401)
+        return json_error("unauthenticated", Detail("Sign in with your wallet first."), 401)
     api_token_revoke(token_id=token_id, actor=request.user)
     return HttpResponse(status=204)
 

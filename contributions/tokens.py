@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from contributions import errors
 from contributions.models import TOKEN_LIFETIME, ApiToken
+from datadao.errors import Detail
 from datadao.models import User
 from datadao.services import audit_record
 from datadao.tokenscopes import TokenScope
@@ -40,12 +41,17 @@ def _clean_scopes(scopes: Iterable[str]) -> list[str]:
     unknown = sorted({scope for scope in wanted if scope not in TokenScope.values})
     if unknown:
         raise errors.TokenRefused(
-            f"Unknown scope(s) {', '.join(repr(s[:20]) for s in unknown)}; "
-            f"choose from {', '.join(TokenScope.values)}."
+            Detail(
+                "Unknown scope(s) %(join)s; choose from %(join2)s.",
+                join=", ".join(repr(s[:20]) for s in unknown),
+                join2=", ".join(TokenScope.values),
+            )
         )
     if not wanted:
         raise errors.TokenRefused(
-            f"Give the token at least one scope: {', '.join(TokenScope.values)}."
+            Detail(
+                "Give the token at least one scope: %(join)s.", join=", ".join(TokenScope.values)
+            )
         )
     # In the order of TokenScope, each once.
     return [scope for scope in TokenScope.values if scope in wanted]
@@ -63,13 +69,17 @@ def api_token_create(
     a NUL character, an unknown or empty scope list, and a lifetime outside a day..a year."""
     if "\x00" in name:
         # PostgreSQL cannot store a NUL byte: refused here rather than failing as a 500.
-        raise errors.TokenRefused("name must not contain NUL characters.")
+        raise errors.TokenRefused(Detail("name must not contain NUL characters."))
     name = name.strip()[:MAX_NAME] or "token"
     clean = _clean_scopes(scopes)
     if not MIN_LIFETIME <= lifetime <= MAX_LIFETIME:
         raise errors.TokenRefused(
-            f"A token lives from {MIN_LIFETIME.days} to {MAX_LIFETIME.days} days, "
-            f"not {lifetime.days}."
+            Detail(
+                "A token lives from %(days)s to %(days2)s days, not %(days3)s.",
+                days=MIN_LIFETIME.days,
+                days2=MAX_LIFETIME.days,
+                days3=lifetime.days,
+            )
         )
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = timezone.now()
@@ -98,7 +108,7 @@ def api_token_revoke(*, token_id: int, actor: User) -> ApiToken:
     token is as unknown as a missing one (404). Revoking a revoked token changes nothing."""
     token = ApiToken.objects.select_for_update().filter(pk=token_id, user=actor).first()
     if token is None:
-        raise errors.TokenNotFound(f"You have no API token {token_id}.")
+        raise errors.TokenNotFound(Detail("You have no API token %(token_id)s.", token_id=token_id))
     if token.revoked_at is not None:
         return token
     token.revoked_at = timezone.now()
@@ -120,25 +130,36 @@ def api_token_authenticate(*, plain: str, scope: str) -> ApiToken:
     use (at most once a minute) only when the token is let through."""
     plain = plain.strip()
     if not plain.startswith(TOKEN_PREFIX) or len(plain) > 200:
-        raise errors.TokenUnknown("The API token is not a datadao token (dd_…).")
+        raise errors.TokenUnknown(Detail("The API token is not a datadao token (dd_…)."))
     token = ApiToken.objects.select_related("user").filter(digest=_digest(plain)).first()
     if token is None:
-        raise errors.TokenUnknown("The API token is unknown.")
+        raise errors.TokenUnknown(Detail("The API token is unknown."))
     now = timezone.now()
     if token.revoked_at is not None:
         raise errors.TokenRevoked(
-            f"The API token {token.prefix}… was revoked at {token.revoked_at.isoformat()}."
+            Detail(
+                "The API token %(prefix)s… was revoked at %(isoformat)s.",
+                prefix=token.prefix,
+                isoformat=token.revoked_at.isoformat(),
+            )
         )
     if token.expires_at <= now:
         raise errors.TokenExpired(
-            f"The API token {token.prefix}… expired at {token.expires_at.isoformat()}; "
-            "create a new one."
+            Detail(
+                "The API token %(prefix)s… expired at %(isoformat)s; create a new one.",
+                prefix=token.prefix,
+                isoformat=token.expires_at.isoformat(),
+            )
         )
     if not token.user.is_active:
-        raise errors.TokenUnknown("The API token's account is deactivated.")
+        raise errors.TokenUnknown(Detail("The API token's account is deactivated."))
     if scope not in token.scopes:
         raise errors.TokenScopeMissing(
-            f"This API token lacks the '{scope}' scope (it has: {', '.join(token.scopes)}).",
+            Detail(
+                "This API token lacks the '%(scope)s' scope (it has: %(join)s).",
+                scope=scope,
+                join=", ".join(token.scopes),
+            ),
             scope=scope,
         )
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:

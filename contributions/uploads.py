@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 
 from contributions.errors import BadUpload, ContributionRefused, TooLarge
+from datadao.errors import Detail
 
 
 @dataclass
@@ -77,7 +78,13 @@ class HashingUploadHandler(FileUploadHandler):
         super().new_file(field_name, file_name, content_type, *args, **kwargs)
         self._count += 1
         if self._count > self.max_files:
-            self._stop(BadUpload(f"Send at most {self.max_files} file(s) per request."))
+            self._stop(
+                BadUpload(
+                    Detail(
+                        "Send at most %(max_files)s file(s) per request.", max_files=self.max_files
+                    )
+                )
+            )
         fd, name = tempfile.mkstemp(prefix="upload-", dir=staging_dir())
         self._current = _Current(path=Path(name), handle=os.fdopen(fd, "wb"))
 
@@ -87,7 +94,12 @@ class HashingUploadHandler(FileUploadHandler):
         current.size += len(raw_data)
         if current.size > self.max_size:
             self._stop(
-                TooLarge(f"The file is larger than this dataset's limit of {self.max_size} bytes.")
+                TooLarge(
+                    Detail(
+                        "The file is larger than this dataset's limit of %(max_size)s bytes.",
+                        max_size=self.max_size,
+                    )
+                )
             )
         current.digest.update(raw_data)
         current.handle.write(raw_data)

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from contributions.errors import WithdrawalRefused
 from contributions.models import ConsentWithdrawal, Contribution
 from contributions.services.withdrawal import consent_withdraw, consent_withdrawal_offer
+from datadao.errors import Detail
 from datadao.http import json_error
 from datadao.models import Dataset
 from datadao.tokenscopes import TokenScope, token_scope
@@ -38,24 +39,30 @@ def _contribution_param(request: HttpRequest) -> int | None:
     if raw in ("", "all"):
         return None
     if not raw.isdigit() or int(raw) == 0 or len(raw) > 18:
-        raise WithdrawalRefused("contribution must be a contribution id, or 'all'.")
+        raise WithdrawalRefused(Detail("contribution must be a contribution id, or 'all'."))
     return int(raw)
 
 
 def _body(request: HttpRequest) -> tuple[Any, str]:
     if request.content_type != "application/json":
-        raise WithdrawalRefused("Send the body as application/json: {typedData, signature}.")
+        raise WithdrawalRefused(
+            Detail("Send the body as application/json: {typedData, signature}.")
+        )
     if len(request.body) > MAX_BODY:
-        raise WithdrawalRefused(f"The request body is over {MAX_BODY} bytes.")
+        raise WithdrawalRefused(
+            Detail("The request body is over %(max_body)s bytes.", max_body=MAX_BODY)
+        )
     try:
         body = json.loads(request.body or b"{}")
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise WithdrawalRefused(f"The body is not valid JSON: {exc}") from None
+        raise WithdrawalRefused(Detail("The body is not valid JSON: %(exc)s", exc=exc)) from None
     if not isinstance(body, dict):
-        raise WithdrawalRefused("The body must be a JSON object with typedData and signature.")
+        raise WithdrawalRefused(
+            Detail("The body must be a JSON object with typedData and signature.")
+        )
     signature = body.get("signature")
     if not isinstance(signature, str) or not signature:
-        raise WithdrawalRefused("signature must be the 0x-hex signature of typedData.")
+        raise WithdrawalRefused(Detail("signature must be the 0x-hex signature of typedData."))
     return body.get("typedData"), signature
 
 
@@ -65,7 +72,9 @@ def withdrawal(request: HttpRequest, dataset_id: int) -> HttpResponse:
     """``GET``: the ``ConsentWithdrawal`` typed data to sign (``?contribution=ID``, or all of
     yours in the dataset). ``POST`` ``{typedData, signature}``: withdraw; 201."""
     if not request.user.is_authenticated:
-        return json_error("unauthenticated", "Sign in, or send an API token (Bearer dd_…).", 401)
+        return json_error(
+            "unauthenticated", Detail("Sign in, or send an API token (Bearer dd_…)."), 401
+        )
     dataset = Dataset.objects.select_related("dao").filter(pk=dataset_id).first()
     if (
         dataset is None
@@ -73,7 +82,11 @@ def withdrawal(request: HttpRequest, dataset_id: int) -> HttpResponse:
     ):
         # The same answer whether the dataset is missing or only not yours: a members-only
         # dataset's existence does not leak.
-        return json_error("not_found", f"You have no contributions in a dataset {dataset_id}.", 404)
+        return json_error(
+            "not_found",
+            Detail("You have no contributions in a dataset %(dataset_id)s.", dataset_id=dataset_id),
+            404,
+        )
     if request.method == "GET":
         offer = consent_withdrawal_offer(
             dataset=dataset, contributor=request.user, contribution_id=_contribution_param(request)
@@ -91,7 +104,9 @@ def withdrawal(request: HttpRequest, dataset_id: int) -> HttpResponse:
 def withdrawals(request: HttpRequest) -> HttpResponse:
     """``GET /api/withdrawals``: your consent withdrawals, newest first."""
     if not request.user.is_authenticated:
-        return json_error("unauthenticated", "Sign in, or send an API token (Bearer dd_…).", 401)
+        return json_error(
+            "unauthenticated", Detail("Sign in, or send an API token (Bearer dd_…)."), 401
+        )
     mine = ConsentWithdrawal.objects.filter(contributor=request.user)
     return JsonResponse(
         {

@@ -28,3 +28,26 @@ class ApplicationError(Exception):
             self.code = code
         if status_code is not None:
             self.status_code = status_code
+
+
+class Detail(str):
+    """A refusal's message in English, remembering how it was made so that the API's answer can
+    give it in the client's language (``datadao.http``).
+
+    ``Detail("Row %(row)s has %(n)s cells.", row=3, n=5)`` *is* the English string "Row 3 has 5
+    cells." everywhere: in logs, in the database, in comparisons. Only the one place that
+    writes an error's ``detail`` looks up ``template`` in the catalogue and fills in
+    ``params`` again. Translating at the answer, not where the error is raised, keeps what is
+    stored and logged in one language whatever the language of the request that caused it.
+
+    ``manage.py makemessages`` collects the templates (``Detail`` is one of its keywords).
+    """
+
+    template: str
+    params: dict[str, object]
+
+    def __new__(cls, template: str, /, **params: object) -> Detail:
+        text = super().__new__(cls, template % params if params else template)
+        text.template = template
+        text.params = params
+        return text

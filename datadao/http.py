@@ -1,5 +1,8 @@
 """The one JSON refusal every API answer uses: ``{"error": code, "detail": message}``, and the
-one handler that answers a service's refusal (``datadao.errors.ApplicationError``) with it."""
+one handler that answers a service's refusal (``datadao.errors.ApplicationError``) with it.
+
+The ``code`` is stable English for programs; the ``detail`` is for people, in the request's
+language (``Accept-Language`` or the language switcher; LocaleMiddleware activates it)."""
 
 from __future__ import annotations
 
@@ -7,21 +10,41 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.html import escape
+from django.utils.translation import get_language, gettext
 
-from datadao.errors import ApplicationError
+from datadao.errors import ApplicationError, Detail
 
 # Paths whose clients read JSON: the API and the sign-in endpoints.
 JSON_PREFIXES = ("/api/", "/auth/")
 _PAGE = (
-    '<!doctype html>\n<html lang="en">\n<head><meta charset="utf-8">'
+    '<!doctype html>\n<html lang="{lang}">\n<head><meta charset="utf-8">'
     "<title>{title} ({status})</title></head>\n<body>\n<h1>{title} ({status})</h1>\n"
     "<p>{detail}</p>\n</body>\n</html>\n"
 )
 
 
+def localized(detail: str) -> str:
+    """``detail`` in the active language when the catalogue has it, else as given (English).
+
+    A ``Detail`` is looked up by its template and filled in again; a plain string by itself.
+    A translation whose placeholders do not fit its message (a catalogue error) falls back to
+    the English text rather than turning a refusal into a 500."""
+    if isinstance(detail, Detail):
+        translated = gettext(detail.template)
+        if translated == detail.template:
+            return str(detail)
+        if not detail.params:
+            return translated
+        try:
+            return translated % detail.params
+        except (KeyError, ValueError, TypeError):
+            return str(detail)
+    return gettext(detail) if detail else detail
+
+
 def json_error(code: str, detail: str, status: int) -> JsonResponse:
     """A 4xx the client can act on: a stable ``code`` and a ``detail`` naming the problem."""
-    return JsonResponse({"error": code, "detail": detail}, status=status)
+    return JsonResponse({"error": code, "detail": localized(detail)}, status=status)
 
 
 def wants_json(request: HttpRequest) -> bool:
@@ -32,8 +55,10 @@ def refusal(request: HttpRequest, code: str, detail: str, status: int) -> HttpRe
     """A refusal in the form the client reads: JSON on the API, a small page elsewhere."""
     if wants_json(request):
         return json_error(code, detail, status)
-    title = "Bad request" if status == 400 else "Refused"
-    page = _PAGE.format(title=title, status=status, detail=escape(detail))
+    title = gettext("Bad request") if status == 400 else gettext("Refused")
+    page = _PAGE.format(
+        lang=get_language() or "en", title=title, status=status, detail=escape(localized(detail))
+    )
     return HttpResponse(page, status=status)
 
 

@@ -21,7 +21,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from datadao import events, jointerms
-from datadao.errors import ApplicationError
+from datadao.errors import ApplicationError, Detail
 from datadao.models import (
     DAO,
     MANAGER_ROLES,
@@ -97,7 +97,9 @@ def _acceptance_record(
             )
     except IntegrityError:
         raise JoinRefused(
-            "replayed_signature", "This signature was used already: sign the terms again.", 409
+            "replayed_signature",
+            Detail("This signature was used already: sign the terms again."),
+            409,
         ) from None
     audit_record(
         actor=user,
@@ -117,7 +119,11 @@ def _admit(
             membership = Membership.objects.create(dao=dao, user=user, role=Role.CONTRIBUTOR)
     except IntegrityError:
         raise JoinRefused(
-            "already_member", f"{user.address} is already a member of {dao.name}.", 409
+            "already_member",
+            Detail(
+                "%(address)s is already a member of %(name)s.", address=user.address, name=dao.name
+            ),
+            409,
         ) from None
     audit_record(
         actor=actor,
@@ -140,12 +146,16 @@ def _admit(
 def _invite_locked(*, dao: DAO, token: Any, now: Any) -> InviteLink:
     """The usable invite for ``token`` under a row lock, or a refusal naming why not."""
     if not isinstance(token, str) or not token or len(token) > 200:
-        raise JoinRefused("invite_unknown", "This invite link is not valid for this DAO.", 404)
+        raise JoinRefused(
+            "invite_unknown", Detail("This invite link is not valid for this DAO."), 404
+        )
     invite = (
         InviteLink.objects.select_for_update().filter(dao=dao, token_hash=token_hash(token)).first()
     )
     if invite is None:
-        raise JoinRefused("invite_unknown", "This invite link is not valid for this DAO.", 404)
+        raise JoinRefused(
+            "invite_unknown", Detail("This invite link is not valid for this DAO."), 404
+        )
     refusal = invite_refusal(invite, now=now)
     if refusal is not None:
         raise JoinRefused(*refusal, 410)
@@ -183,7 +193,11 @@ def dao_join(
     now = now or timezone.now()
     if Membership.objects.filter(dao=dao, user=user).exists():
         raise JoinRefused(
-            "already_member", f"{user.address} is already a member of {dao.name}.", 409
+            "already_member",
+            Detail(
+                "%(address)s is already a member of %(name)s.", address=user.address, name=dao.name
+            ),
+            409,
         )
     if invite is not None:
         link = _invite_locked(dao=dao, token=invite, now=now)
@@ -202,7 +216,11 @@ def dao_join(
         )
         return _admit(dao=dao, user=user, actor=user, via="open", acceptance=acceptance)
     if dao.join_policy == JoinPolicy.INVITE:
-        raise JoinRefused("invite_required", f"{dao.name} admits members by invite link only.", 403)
+        raise JoinRefused(
+            "invite_required",
+            Detail("%(name)s admits members by invite link only.", name=dao.name),
+            403,
+        )
     return _join_request_create(
         dao=dao, user=user, typed_data=typed_data, signature=signature, now=now
     )
@@ -214,7 +232,7 @@ def _join_request_create(
     previous = JoinRequest.objects.filter(dao=dao, user=user).order_by("-created_at").first()
     if previous is not None and previous.status == JoinRequestStatus.PENDING:
         raise JoinRefused(
-            "request_pending", "You already have a pending request to join this DAO.", 409
+            "request_pending", Detail("You already have a pending request to join this DAO."), 409
         )
     if (
         previous is not None
@@ -225,7 +243,10 @@ def _join_request_create(
         again = previous.decided_at + REQUEST_COOLDOWN
         raise JoinRefused(
             "request_declined",
-            f"Your request was declined; you may ask again from {again:%Y-%m-%d %H:%M} UTC.",
+            Detail(
+                "Your request was declined; you may ask again from %(again)s UTC.",
+                again=format(again, "%Y-%m-%d %H:%M"),
+            ),
             409,
         )
     acceptance = _acceptance_record(
@@ -239,7 +260,7 @@ def _join_request_create(
     except IntegrityError:
         # Two requests at once: the constraint lets one through.
         raise JoinRefused(
-            "request_pending", "You already have a pending request to join this DAO.", 409
+            "request_pending", Detail("You already have a pending request to join this DAO."), 409
         ) from None
     audit_record(
         actor=user,
@@ -276,7 +297,7 @@ def may_manage_joining(*, actor: User | None, dao_id: int) -> bool:
 def _refuse_unless_manager(actor: User | None, dao_id: int) -> None:
     if not may_manage_joining(actor=actor, dao_id=dao_id):
         raise JoinRefused(
-            "forbidden", "Only a creator or admin of the DAO may do this.", status_code=403
+            "forbidden", Detail("Only a creator or admin of the DAO may do this."), status_code=403
         )
 
 
@@ -285,7 +306,9 @@ def _decision_locked(join_request: JoinRequest, actor: User | None) -> JoinReque
     _refuse_unless_manager(actor, locked.dao_id)
     if locked.status != JoinRequestStatus.PENDING:
         raise JoinRefused(
-            "not_pending", f"This request was {locked.status} already; nothing to decide.", 409
+            "not_pending",
+            Detail("This request was %(status)s already; nothing to decide.", status=locked.status),
+            409,
         )
     return locked
 
@@ -353,13 +376,18 @@ def invite_link_create(
     only its sha256 is stored. Only a creator or admin of the DAO."""
     _refuse_unless_manager(actor, dao.pk)
     if isinstance(max_uses, bool) or not isinstance(max_uses, int):
-        raise JoinRefused("bad_request", "max_uses must be a whole number.")
+        raise JoinRefused("bad_request", Detail("max_uses must be a whole number."))
     if not 1 <= max_uses <= INVITE_MAX_USES:
-        raise JoinRefused("bad_request", f"max_uses must be 1 to {INVITE_MAX_USES}.")
+        raise JoinRefused(
+            "bad_request",
+            Detail("max_uses must be 1 to %(invite_max_uses)s.", invite_max_uses=INVITE_MAX_USES),
+        )
     if not timedelta(minutes=5) <= lifetime <= INVITE_MAX_LIFETIME:
         raise JoinRefused(
             "bad_request",
-            f"An invite link lives 5 minutes to {INVITE_MAX_LIFETIME.days} days.",
+            Detail(
+                "An invite link lives 5 minutes to %(days)s days.", days=INVITE_MAX_LIFETIME.days
+            ),
         )
     token = secrets.token_urlsafe(32)
     link = InviteLink.objects.create(
@@ -386,7 +414,7 @@ def invite_link_revoke(*, invite: InviteLink, actor: User | None) -> InviteLink:
     link = InviteLink.objects.select_for_update().get(pk=invite.pk)
     _refuse_unless_manager(actor, link.dao_id)
     if link.revoked_at is not None:
-        raise JoinRefused("already_revoked", "This invite link is revoked already.", 409)
+        raise JoinRefused("already_revoked", Detail("This invite link is revoked already."), 409)
     link.revoked_at = timezone.now()
     link.revoked_by = actor
     link.save(update_fields=["revoked_at", "revoked_by"])
@@ -403,7 +431,9 @@ def dao_leave(*, dao: DAO, user: User) -> None:
     creator cannot leave)."""
     membership = Membership.objects.filter(dao=dao, user=user).first()
     if membership is None:
-        raise JoinRefused("not_member", f"You are not a member of {dao.name}.", 409)
+        raise JoinRefused(
+            "not_member", Detail("You are not a member of %(name)s.", name=dao.name), 409
+        )
     try:
         membership_remove(membership=membership, actor=user)
     except ValidationError as exc:

@@ -27,7 +27,7 @@ from eth_account.messages import encode_typed_data
 from eth_utils import is_address, to_checksum_address
 
 from datadao.eip712 import DOMAIN_NAME, DOMAIN_TYPE, DOMAIN_VERSION, domain
-from datadao.errors import ApplicationError
+from datadao.errors import ApplicationError, Detail
 
 PRIMARY_TYPE = "JoinTerms"
 # How old a signed acceptance may be when it arrives, and how far ahead a wallet's clock may be.
@@ -94,30 +94,39 @@ def typed_data(expected: Expected, *, issued_at: int) -> dict[str, Any]:
 
 def _field(mapping: Mapping[str, Any], key: str, where: str) -> Any:
     if key not in mapping:
-        raise TermsRefused("bad_typed_data", f"typedData.{where}.{key} is missing.")
+        raise TermsRefused(
+            "bad_typed_data",
+            Detail("typedData.%(where)s.%(key)s is missing.", where=where, key=key),
+        )
     return mapping[key]
 
 
 def _issued_at(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise TermsRefused("bad_typed_data", "message.issuedAt must be Unix seconds.")
+        raise TermsRefused("bad_typed_data", Detail("message.issuedAt must be Unix seconds."))
     text = str(value)
     if not text.isascii() or not text.isdigit() or len(text) > 20:
-        raise TermsRefused("bad_typed_data", "message.issuedAt must be Unix seconds.")
+        raise TermsRefused("bad_typed_data", Detail("message.issuedAt must be Unix seconds."))
     return int(text)
 
 
 def _signature_bytes(signature: Any) -> bytes:
     if not isinstance(signature, str) or not signature.startswith("0x"):
-        raise TermsRefused("bad_signature", "signature must be 0x-hex (65 bytes).")
+        raise TermsRefused("bad_signature", Detail("signature must be 0x-hex (65 bytes)."))
     try:
         raw = bytes.fromhex(signature[2:])
     except ValueError:
-        raise TermsRefused("bad_signature", "signature must be 0x-hex (65 bytes).") from None
+        raise TermsRefused(
+            "bad_signature", Detail("signature must be 0x-hex (65 bytes).")
+        ) from None
     if len(raw) != 65:
-        raise TermsRefused("bad_signature", f"signature is {len(raw)} bytes, not 65.")
+        raise TermsRefused(
+            "bad_signature", Detail("signature is %(count)s bytes, not 65.", count=len(raw))
+        )
     if int.from_bytes(raw[32:64], "big") > _SECP256K1_HALF_N:
-        raise TermsRefused("bad_signature", "signature has a high s value (EIP-2); re-sign it.")
+        raise TermsRefused(
+            "bad_signature", Detail("signature has a high s value (EIP-2); re-sign it.")
+        )
     return raw
 
 
@@ -128,65 +137,99 @@ def verify(submitted: Any, signature: Any, expected: Expected, *, now: int) -> t
     wrong_member, terms_changed, licenses_changed, stale_terms, issued_in_future,
     bad_signature or wrong_signer."""
     if not isinstance(submitted, Mapping):
-        raise TermsRefused("bad_typed_data", "typedData must be the JSON object you signed.")
+        raise TermsRefused(
+            "bad_typed_data", Detail("typedData must be the JSON object you signed.")
+        )
     if submitted.get("primaryType") != PRIMARY_TYPE:
-        raise TermsRefused("bad_typed_data", f"typedData.primaryType must be {PRIMARY_TYPE}.")
+        raise TermsRefused(
+            "bad_typed_data",
+            Detail("typedData.primaryType must be %(primary_type)s.", primary_type=PRIMARY_TYPE),
+        )
     domain, message = submitted.get("domain"), submitted.get("message")
     if not isinstance(domain, Mapping) or not isinstance(message, Mapping):
-        raise TermsRefused("bad_typed_data", "typedData needs a domain and a message object.")
+        raise TermsRefused(
+            "bad_typed_data", Detail("typedData needs a domain and a message object.")
+        )
     if (domain.get("name"), domain.get("version")) != (DOMAIN_NAME, DOMAIN_VERSION):
         raise TermsRefused(
-            "bad_typed_data", f'typedData.domain must be name "{DOMAIN_NAME}", version "1".'
+            "bad_typed_data",
+            Detail(
+                'typedData.domain must be name "%(domain_name)s", version "1".',
+                domain_name=DOMAIN_NAME,
+            ),
         )
     chain = _field(domain, "chainId", "domain")
     if isinstance(chain, bool) or str(chain) != str(expected.chain_id):
         raise TermsRefused(
             "wrong_chain",
-            f"The terms were signed for chain {str(chain)[:24]}; this DAO is on chain "
-            f"{expected.chain_id}. Switch your wallet to chain {expected.chain_id} and sign again.",
+            Detail(
+                "The terms were signed for chain %(chain)s; this DAO is on "
+                "chain %(chain_id)s. Switch your wallet to chain "
+                "%(chain_id)s and sign again.",
+                chain=str(chain)[:24],
+                chain_id=expected.chain_id,
+            ),
         )
     if str(_field(message, "daoId", "message")).lower() != expected.dao_id:
-        raise TermsRefused("wrong_dao", "The terms were signed for another DAO (daoId).")
+        raise TermsRefused("wrong_dao", Detail("The terms were signed for another DAO (daoId)."))
     member = _field(message, "member", "message")
     if not isinstance(member, str) or not is_address(member):
-        raise TermsRefused("bad_typed_data", "message.member must be an Ethereum address.")
+        raise TermsRefused("bad_typed_data", Detail("message.member must be an Ethereum address."))
     if to_checksum_address(member) != expected.member:
         raise TermsRefused(
             "wrong_member",
-            f"The terms name {to_checksum_address(member)} as the member; you are signed in as "
-            f"{expected.member}.",
+            Detail(
+                "The terms name %(to_checksum_address)s as the member; you "
+                "are signed in as %(member)s.",
+                to_checksum_address=to_checksum_address(member),
+                member=expected.member,
+            ),
         )
     if str(_field(message, "termsHash", "message")).lower() != expected.terms_hash:
         raise TermsRefused(
             "terms_changed",
-            "The DAO's terms have changed since you signed them: fetch the current terms and "
-            "sign again.",
+            Detail(
+                "The DAO's terms have changed since you signed them: fetch "
+                "the current terms and sign again."
+            ),
         )
     if _field(message, "licenses", "message") != expected.licenses:
         raise TermsRefused(
             "licenses_changed",
-            "The licences of the DAO's open datasets have changed since you signed: fetch the "
-            "current terms and sign again.",
+            Detail(
+                "The licences of the DAO's open datasets have changed since "
+                "you signed: fetch the current terms and sign again."
+            ),
         )
     issued_at = _issued_at(_field(message, "issuedAt", "message"))
     if issued_at > now + MAX_SKEW_SECONDS:
-        raise TermsRefused("issued_in_future", "message.issuedAt is in the future.")
+        raise TermsRefused("issued_in_future", Detail("message.issuedAt is in the future."))
     if now - issued_at > MAX_AGE_SECONDS:
         raise TermsRefused(
             "stale_terms",
-            f"The signed terms are {now - issued_at} seconds old (at most {MAX_AGE_SECONDS}): "
-            "sign them again.",
+            Detail(
+                "The signed terms are %(value)s seconds old (at most "
+                "%(max_age_seconds)s): sign them again.",
+                value=now - issued_at,
+                max_age_seconds=MAX_AGE_SECONDS,
+            ),
         )
     raw = _signature_bytes(signature)
     canonical = typed_data(expected, issued_at=issued_at)
     try:
         signer = Account.recover_message(encode_typed_data(full_message=canonical), signature=raw)
     except Exception as exc:  # eth-account raises several types for a malformed signature
-        raise TermsRefused("bad_signature", f"The signature cannot be recovered: {exc}") from None
+        raise TermsRefused(
+            "bad_signature", Detail("The signature cannot be recovered: %(exc)s", exc=exc)
+        ) from None
     if signer != expected.member:
         raise TermsRefused(
             "wrong_signer",
-            f"The terms were signed by {signer}, not by {expected.member}: sign with the wallet "
-            "you are signed in with.",
+            Detail(
+                "The terms were signed by %(signer)s, not by %(member)s: "
+                "sign with the wallet you are signed in with.",
+                signer=signer,
+                member=expected.member,
+            ),
         )
     return canonical, "0x" + raw.hex()

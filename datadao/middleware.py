@@ -23,6 +23,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, QueryDict
 
+from datadao.errors import Detail
 from datadao.http import refusal
 
 NUL = "\x00"
@@ -103,4 +104,9 @@ class RefuseNulMiddleware:
 
 
 def _refusal(request: HttpRequest, problem: str) -> HttpResponse:
-    return refusal(request, "bad_request", f"{problem}, which this site does not accept.", 400)
+    return refusal(
+        request,
+        "bad_request",
+        Detail("%(problem)s, which this site does not accept.", problem=problem),
+        400,
+    )

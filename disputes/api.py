@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
+from datadao.errors import Detail
 from datadao.http import json_error
 from datadao.models import DAO
 from datadao.tokenscopes import SESSION_ONLY, TokenScope, token_scope
@@ -61,20 +62,30 @@ def serialize_challenge(c: Challenge) -> dict[str, Any]:
 
 def _body(request: HttpRequest) -> dict[str, Any]:
     if request.content_type != "application/json":
-        raise ChallengeRefused("unsupported_type", "Send the body as application/json.", 415)
+        raise ChallengeRefused(
+            "unsupported_type", Detail("Send the body as application/json."), 415
+        )
     if len(request.body) > MAX_BODY:
-        raise ChallengeRefused("too_large", f"The request body is over {MAX_BODY} bytes.", 413)
+        raise ChallengeRefused(
+            "too_large",
+            Detail("The request body is over %(max_body)s bytes.", max_body=MAX_BODY),
+            413,
+        )
     try:
         body = json.loads(request.body or b"null")
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ChallengeRefused("bad_request", f"The body is not valid JSON: {exc}") from None
+        raise ChallengeRefused(
+            "bad_request", Detail("The body is not valid JSON: %(exc)s", exc=exc)
+        ) from None
     if not isinstance(body, dict):
-        raise ChallengeRefused("bad_request", "The body must be a JSON object.")
+        raise ChallengeRefused("bad_request", Detail("The body must be a JSON object."))
     return body
 
 
 def _unauthenticated() -> JsonResponse:
-    return json_error("unauthenticated", "Sign in, or send an API token (Bearer dd_…).", 401)
+    return json_error(
+        "unauthenticated", Detail("Sign in, or send an API token (Bearer dd_…)."), 401
+    )
 
 
 @token_scope(GET=TokenScope.READ, POST=SESSION_ONLY)
@@ -88,7 +99,7 @@ def challenges(request: HttpRequest, slug: str) -> HttpResponse:
         return _unauthenticated()
     dao = DAO.objects.filter(slug=slug).first()
     if dao is None:
-        return json_error("not_found", "No DAO with that name.", 404)
+        return json_error("not_found", Detail("No DAO with that name."), 404)
     if request.method == "GET":
         visible = selectors.challenges_visible(user=request.user, dao=dao)
         return JsonResponse(
@@ -118,7 +129,13 @@ def challenge_detail(request: HttpRequest, challenge_id: int) -> HttpResponse:
         return _unauthenticated()
     challenge = selectors.challenge_visible(user=request.user, challenge_id=challenge_id)
     if challenge is None:
-        return json_error("not_found", f"There is no challenge {challenge_id} you may see.", 404)
+        return json_error(
+            "not_found",
+            Detail(
+                "There is no challenge %(challenge_id)s you may see.", challenge_id=challenge_id
+            ),
+            404,
+        )
     return JsonResponse(serialize_challenge(challenge))
 
 
@@ -130,11 +147,17 @@ def challenge_decide(request: HttpRequest, challenge_id: int) -> HttpResponse:
     if not request.user.is_authenticated:
         return _unauthenticated()
     if selectors.challenge_visible(user=request.user, challenge_id=challenge_id) is None:
-        return json_error("not_found", f"There is no challenge {challenge_id} you may see.", 404)
+        return json_error(
+            "not_found",
+            Detail(
+                "There is no challenge %(challenge_id)s you may see.", challenge_id=challenge_id
+            ),
+            404,
+        )
     body = _body(request)
     decision = body.get("decision")
     if decision not in DECISIONS:
-        return json_error("bad_request", "decision must be 'uphold' or 'reject'.", 400)
+        return json_error("bad_request", Detail("decision must be 'uphold' or 'reject'."), 400)
     decide = services.challenge_uphold if decision == "uphold" else services.challenge_reject
     challenge = decide(challenge_id=challenge_id, actor=request.user, note=body.get("note", ""))
     fresh = selectors.challenge_visible(user=request.user, challenge_id=challenge.pk)

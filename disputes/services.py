@@ -21,6 +21,7 @@ from django.utils import timezone
 from contributions.models import Contribution, Status
 from contributions.services import contribution_override
 from datadao.dispatch import send_on_commit
+from datadao.errors import Detail
 from datadao.models import DAO, MANAGER_ROLES, Membership, User, Visibility
 from datadao.services import audit_record
 from disputes import replay
@@ -127,8 +128,12 @@ def _rate_limit(dao: DAO, user: User, now: Any) -> None:
     if mine.filter(status__in=UNRESOLVED).count() >= max_open:
         raise ChallengeRefused(
             "too_many_open",
-            f"You have {max_open} unresolved challenges in {dao.name}, the most allowed: "
-            "wait for one to be decided.",
+            Detail(
+                "You have %(max_open)s unresolved challenges in %(name)s, "
+                "the most allowed: wait for one to be decided.",
+                max_open=max_open,
+                name=dao.name,
+            ),
             429,
             retry_after=3600,
         )
@@ -139,7 +144,12 @@ def _rate_limit(dao: DAO, user: User, now: Any) -> None:
         wait = int((first + timedelta(days=1) - now).total_seconds()) + 1 if first else 3600
         raise ChallengeRefused(
             "rate_limited",
-            f"You filed {daily} challenges in {dao.name} in the last 24 hours, the most allowed.",
+            Detail(
+                "You filed %(daily)s challenges in %(name)s in the last 24 "
+                "hours, the most allowed.",
+                daily=daily,
+                name=dao.name,
+            ),
             429,
             retry_after=max(1, wait),
         )

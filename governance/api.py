@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
+from datadao.errors import Detail
 from datadao.http import json_error
 from datadao.models import DAO
 from datadao.tokenscopes import SESSION_ONLY, TokenScope, token_scope
@@ -85,20 +86,28 @@ def serialize_vote(vote: Vote) -> dict[str, Any]:
 
 def _body(request: HttpRequest) -> dict[str, Any]:
     if request.content_type != "application/json":
-        raise ProposalRefused("unsupported_type", "Send the body as application/json.", 415)
+        raise ProposalRefused("unsupported_type", Detail("Send the body as application/json."), 415)
     if len(request.body) > MAX_BODY:
-        raise ProposalRefused("too_large", f"The request body is over {MAX_BODY} bytes.", 413)
+        raise ProposalRefused(
+            "too_large",
+            Detail("The request body is over %(max_body)s bytes.", max_body=MAX_BODY),
+            413,
+        )
     try:
         body = json.loads(request.body or b"null")
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ProposalRefused("bad_request", f"The body is not valid JSON: {exc}") from None
+        raise ProposalRefused(
+            "bad_request", Detail("The body is not valid JSON: %(exc)s", exc=exc)
+        ) from None
     if not isinstance(body, dict):
-        raise ProposalRefused("bad_request", "The body must be a JSON object.")
+        raise ProposalRefused("bad_request", Detail("The body must be a JSON object."))
     return body
 
 
 def _unauthenticated() -> JsonResponse:
-    return json_error("unauthenticated", "Sign in, or send an API token (Bearer dd_…).", 401)
+    return json_error(
+        "unauthenticated", Detail("Sign in, or send an API token (Bearer dd_…)."), 401
+    )
 
 
 @token_scope(GET=TokenScope.READ, POST=SESSION_ONLY)
@@ -109,7 +118,7 @@ def proposals(request: HttpRequest, slug: str) -> HttpResponse:
     (members); 201."""
     dao = DAO.objects.filter(slug=slug).first()
     if dao is None:
-        return json_error("not_found", "No DAO with that name.", 404)
+        return json_error("not_found", Detail("No DAO with that name."), 404)
     if request.method == "GET":
         visible = selectors.proposals_visible(user=request.user, dao=dao)
         return JsonResponse(
@@ -141,7 +150,11 @@ def proposal_detail(request: HttpRequest, proposal_id: int) -> HttpResponse:
     the votes stand while open), and once closed the CID of its published JSON."""
     proposal = selectors.proposal_visible(user=request.user, proposal_id=proposal_id)
     if proposal is None:
-        return json_error("not_found", f"There is no proposal {proposal_id} you may see.", 404)
+        return json_error(
+            "not_found",
+            Detail("There is no proposal %(proposal_id)s you may see.", proposal_id=proposal_id),
+            404,
+        )
     return JsonResponse(serialize_proposal(proposal))
 
 
@@ -153,11 +166,15 @@ def proposal_votes(request: HttpRequest, proposal_id: int) -> HttpResponse:
     first vote, 200 for a change."""
     proposal = selectors.proposal_visible(user=request.user, proposal_id=proposal_id)
     if proposal is None:
-        return json_error("not_found", f"There is no proposal {proposal_id} you may see.", 404)
+        return json_error(
+            "not_found",
+            Detail("There is no proposal %(proposal_id)s you may see.", proposal_id=proposal_id),
+            404,
+        )
     if request.method == "GET":
         raw = request.GET.get("page", "1")
         if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= 10**6:
-            return json_error("bad_request", "page must be a page number from 1.", 400)
+            return json_error("bad_request", Detail("page must be a page number from 1."), 400)
         page = int(raw)
         votes = selectors.votes_of(proposal=proposal)
         start = (page - 1) * VOTES_PER_PAGE

@@ -40,6 +40,7 @@ from contributions.quorum.errors import ValidatorSetRefused
 from contributions.quorum.services import validator_set_change, validator_set_refusal
 from contributions.releases import release_publish
 from datadao import services as dao_services
+from datadao.errors import Detail
 from datadao.governed import ChangeKind, VotingPower, validate_reserved
 from datadao.licenses import normalize_license
 from datadao.models import (
@@ -59,7 +60,9 @@ MAX_TIMELOCK_SECONDS = 30 * 24 * 3600
 
 
 def bad(field: str, message: str) -> ProposalRefused:
-    return ProposalRefused("bad_change", f"change.{field}: {message}")
+    return ProposalRefused(
+        "bad_change", Detail("change.%(field)s: %(message)s", field=field, message=message)
+    )
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,7 @@ class Checked:
 
 def _keys(change: Any, required: set[str], optional: set[str] = frozenset()) -> dict[str, Any]:  # type: ignore[assignment]
     if not isinstance(change, dict):
-        raise ProposalRefused("bad_change", "change must be a JSON object.")
+        raise ProposalRefused("bad_change", Detail("change must be a JSON object."))
     unknown = sorted(set(change) - required - optional)
     if unknown:
         raise bad(
@@ -267,7 +270,9 @@ def change_check(*, dao: DAO, kind: Any, change: Any) -> Checked:
     """``change`` as it will be applied, or ``ProposalRefused`` (400) naming the field."""
     validator = VALIDATORS.get(kind) if isinstance(kind, str) else None
     if validator is None:
-        raise ProposalRefused("bad_change", f"kind must be one of {', '.join(ChangeKind.values)}.")
+        raise ProposalRefused(
+            "bad_change", Detail("kind must be one of %(join)s.", join=", ".join(ChangeKind.values))
+        )
     return validator(dao, change)
 
 

@@ -25,6 +25,7 @@ from eth_utils import keccak
 
 from contributions.models import Contribution, Status
 from datadao.chain import _web3, chain_readable
+from datadao.errors import Detail
 from datadao.governed import VotingPower
 from datadao.models import DAO, Membership, User
 from governance.errors import ProposalRefused
@@ -55,7 +56,11 @@ class ChainBalances:
         if not chain_readable(chain_id):
             raise ProposalRefused(
                 "chain_unreadable",
-                f"Chain {chain_id} is not in CHAIN_RPC_URLS: token voting cannot read balances.",
+                Detail(
+                    "Chain %(chain_id)s is not in CHAIN_RPC_URLS: token voting "
+                    "cannot read balances.",
+                    chain_id=chain_id,
+                ),
                 409,
             )
         return _web3(chain_id)
@@ -70,7 +75,11 @@ class ChainBalances:
         if served != chain_id:
             raise ProposalRefused(
                 "chain_unreadable",
-                f"The RPC endpoint configured for chain {chain_id} serves chain {served}.",
+                Detail(
+                    "The RPC endpoint configured for chain %(chain_id)s serves chain %(served)s.",
+                    chain_id=chain_id,
+                    served=served,
+                ),
                 409,
             )
         return number
@@ -90,7 +99,14 @@ class ChainBalances:
             raise _unreachable(chain_id, exc) from exc
         if len(answer) != 32:
             raise ProposalRefused(
-                "chain_unreadable", f"{token} on chain {chain_id} does not answer {what}.", 409
+                "chain_unreadable",
+                Detail(
+                    "%(token)s on chain %(chain_id)s does not answer %(what)s.",
+                    token=token,
+                    chain_id=chain_id,
+                    what=what,
+                ),
+                409,
             )
         return int(abi_decode(["uint256"], answer)[0])
 
@@ -98,7 +114,11 @@ class ChainBalances:
 def _unreachable(chain_id: int, exc: Exception) -> ProposalRefused:
     return ProposalRefused(
         "chain_unreadable",
-        f"Could not read chain {chain_id} ({type(exc).__name__}); try again later.",
+        Detail(
+            "Could not read chain %(chain_id)s (%(name)s); try again later.",
+            chain_id=chain_id,
+            name=type(exc).__name__,
+        ),
         503,
     )
 

@@ -29,7 +29,7 @@ from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from datadao.errors import ApplicationError
+from datadao.errors import ApplicationError, Detail
 from datadao.governed import VotingPower
 from datadao.models import DAO, Membership, User
 from datadao.services import audit_record
@@ -57,8 +57,10 @@ def _quorum(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= UINT256_MAX:
         raise ProposalRefused(
             "bad_request",
-            "quorum: the voting power that must be cast, a whole number from 1 (a decimal "
-            "string for token amounts).",
+            Detail(
+                "quorum: the voting power that must be cast, a whole number "
+                "from 1 (a decimal string for token amounts)."
+            ),
         )
     return value
 
@@ -66,7 +68,15 @@ def _quorum(value: Any) -> int:
 def _text(value: Any, field: str, *, limit: int, required: bool) -> str:
     if not isinstance(value, str) or (required and not value.strip()) or len(value) > limit:
         need = "a non-empty string" if required else "a string"
-        raise ProposalRefused("bad_request", f"{field}: {need} of at most {limit} characters.")
+        raise ProposalRefused(
+            "bad_request",
+            Detail(
+                "%(field)s: %(need)s of at most %(limit)s characters.",
+                field=field,
+                need=need,
+                limit=limit,
+            ),
+        )
     return value.strip()
 
 
@@ -90,22 +100,33 @@ def proposal_create(
     # As they stand now (a caller's copy may be older): they are fixed into the proposal.
     dao = DAO.objects.get(pk=dao.pk)
     if not Membership.objects.filter(dao=dao, user=proposer).exists():
-        raise ProposalRefused("not_member", f"Only members of {dao.name} may propose.", 403)
+        raise ProposalRefused(
+            "not_member", Detail("Only members of %(name)s may propose.", name=dao.name), 403
+        )
     title = _text(title, "title", limit=200, required=True)
     description = _text(description, "description", limit=20_000, required=False)
     period = voting_period_seconds
     if isinstance(period, bool) or not isinstance(period, int):
-        raise ProposalRefused("bad_request", "voting_period_seconds: whole seconds.")
+        raise ProposalRefused("bad_request", Detail("voting_period_seconds: whole seconds."))
     if not MIN_PERIOD_SECONDS <= period <= MAX_PERIOD_SECONDS:
         raise ProposalRefused(
             "bad_request",
-            f"voting_period_seconds: from {MIN_PERIOD_SECONDS} to {MAX_PERIOD_SECONDS}.",
+            Detail(
+                "voting_period_seconds: from %(min_period_seconds)s to %(max_period_seconds)s.",
+                min_period_seconds=MIN_PERIOD_SECONDS,
+                max_period_seconds=MAX_PERIOD_SECONDS,
+            ),
         )
     if period < dao.governance_min_period_seconds:
         raise ProposalRefused(
             "period_too_short",
-            f"voting_period_seconds: at least {dao.governance_min_period_seconds}, "
-            f"{dao.name}'s minimum, so members can see the proposal and vote against it.",
+            Detail(
+                "voting_period_seconds: at least "
+                "%(governance_min_period_seconds)s, %(name)s's minimum, so "
+                "members can see the proposal and vote against it.",
+                governance_min_period_seconds=dao.governance_min_period_seconds,
+                name=dao.name,
+            ),
         )
     quorum = _quorum(quorum)
     checked = change_check(dao=dao, kind=kind, change=change)
@@ -126,9 +147,14 @@ def proposal_create(
     if quorum < least:
         raise ProposalRefused(
             "quorum_too_low",
-            f"quorum: at least {least}, {dao.name}'s minimum "
-            f"({dao.governance_min_quorum_bps / 100:g} % of the {eligible} voting power "
-            "eligible now).",
+            Detail(
+                "quorum: at least %(least)s, %(name)s's minimum (%(value)s "
+                "%% of the %(eligible)s voting power eligible now).",
+                least=least,
+                name=dao.name,
+                value=format(dao.governance_min_quorum_bps / 100, "g"),
+                eligible=eligible,
+            ),
         )
     token = dao.voting_token if block is not None else ""
     document = {

@@ -24,7 +24,7 @@ from eth_account.messages import encode_typed_data
 from eth_utils import is_address, keccak, to_checksum_address
 
 from datadao.eip712 import DOMAIN_NAME, DOMAIN_TYPE, DOMAIN_VERSION, domain
-from datadao.errors import ApplicationError
+from datadao.errors import ApplicationError, Detail
 
 PRIMARY_TYPE = "Vote"
 APP = "datadao"
@@ -107,43 +107,50 @@ def typed_data(ballot: Ballot, *, chain_id: int) -> dict[str, Any]:
 
 def _uint(value: Any, bound: int, what: str) -> int:
     if isinstance(value, bool):
-        raise VoteRefused("bad_vote", f"message.{what} must be a whole number.")
+        raise VoteRefused("bad_vote", Detail("message.%(what)s must be a whole number.", what=what))
     if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 20:
         value = int(value)
     if not isinstance(value, int) or not 0 <= value <= bound:
-        raise VoteRefused("bad_vote", f"message.{what} must be a whole number.")
+        raise VoteRefused("bad_vote", Detail("message.%(what)s must be a whole number.", what=what))
     return value
 
 
 def _text(message: dict[str, Any], key: str, limit: int) -> str:
     value = message.get(key, "")
     if not isinstance(value, str):
-        raise VoteRefused("bad_vote", f"message.{key} must be a string.")
+        raise VoteRefused("bad_vote", Detail("message.%(key)s must be a string.", key=key))
     if len(value) > limit:
-        raise VoteRefused("bad_vote", f"message.{key} is over {limit} characters.")
+        raise VoteRefused(
+            "bad_vote",
+            Detail("message.%(key)s is over %(limit)s characters.", key=key, limit=limit),
+        )
     return value
 
 
 def parse_ballot(message: Any) -> Ballot:
     """The vote's message as a ``Ballot``, or a refusal naming the field that is wrong."""
     if not isinstance(message, dict):
-        raise VoteRefused("bad_vote", "typedData.message must be the Vote's fields.")
+        raise VoteRefused("bad_vote", Detail("typedData.message must be the Vote's fields."))
     unknown = sorted(set(message) - {f["name"] for f in VOTE_TYPE})
     if unknown:
-        raise VoteRefused("bad_vote", f"message has unknown fields: {', '.join(unknown)}.")
+        raise VoteRefused(
+            "bad_vote", Detail("message has unknown fields: %(join)s.", join=", ".join(unknown))
+        )
     voter = message.get("from")
     if not isinstance(voter, str) or not is_address(voter):
-        raise VoteRefused("bad_vote", "message.from must be the voter's address.")
+        raise VoteRefused("bad_vote", Detail("message.from must be the voter's address."))
     space = message.get("space")
     if not isinstance(space, str):
-        raise VoteRefused("bad_vote", "message.space must be the DAO's id (0x + 64 hex).")
+        raise VoteRefused("bad_vote", Detail("message.space must be the DAO's id (0x + 64 hex)."))
     proposal = message.get("proposal")
     if not isinstance(proposal, str) or len(proposal) != 66 or not proposal.startswith("0x"):
-        raise VoteRefused("bad_vote", "message.proposal must be the proposal's hash (bytes32).")
+        raise VoteRefused(
+            "bad_vote", Detail("message.proposal must be the proposal's hash (bytes32).")
+        )
     choice = message.get("choice")
     if isinstance(choice, bool) or choice not in CHOICES:
         raise VoteRefused(
-            "bad_choice", "message.choice must be 1 (for), 2 (against) or 3 (abstain)."
+            "bad_choice", Detail("message.choice must be 1 (for), 2 (against) or 3 (abstain).")
         )
     return Ballot(
         voter=to_checksum_address(voter),
@@ -160,39 +167,54 @@ def parse_ballot(message: Any) -> Ballot:
 def check_domain(submitted: Any, *, chain_id: int) -> None:
     """Refuse typed data signed for another domain (name, version or chain) or another type."""
     if not isinstance(submitted, dict):
-        raise VoteRefused("bad_vote", "typedData must be the JSON object you signed.")
+        raise VoteRefused("bad_vote", Detail("typedData must be the JSON object you signed."))
     if submitted.get("primaryType") != PRIMARY_TYPE:
-        raise VoteRefused("bad_vote", f"typedData.primaryType must be {PRIMARY_TYPE}.")
+        raise VoteRefused(
+            "bad_vote",
+            Detail("typedData.primaryType must be %(primary_type)s.", primary_type=PRIMARY_TYPE),
+        )
     got = submitted.get("domain")
     if not isinstance(got, dict):
-        raise VoteRefused("bad_vote", "typedData.domain is missing.")
+        raise VoteRefused("bad_vote", Detail("typedData.domain is missing."))
     if (got.get("name"), got.get("version")) != (DOMAIN_NAME, DOMAIN_VERSION):
         raise VoteRefused(
-            "wrong_domain", f'typedData.domain must be name "{DOMAIN_NAME}", version "1".'
+            "wrong_domain",
+            Detail(
+                'typedData.domain must be name "%(domain_name)s", version "1".',
+                domain_name=DOMAIN_NAME,
+            ),
         )
     chain = got.get("chainId")
     if isinstance(chain, bool) or str(chain) != str(chain_id):
         raise VoteRefused(
             "wrong_domain",
-            f"The vote was signed for chain {str(chain)[:24]}; this DAO is on chain {chain_id}.",
+            Detail(
+                "The vote was signed for chain %(chain)s; this DAO is on chain %(chain_id)s.",
+                chain=str(chain)[:24],
+                chain_id=chain_id,
+            ),
         )
     if set(got) - {"name", "version", "chainId"}:
         raise VoteRefused(
-            "wrong_domain", "typedData.domain has fields this platform does not sign."
+            "wrong_domain", Detail("typedData.domain has fields this platform does not sign.")
         )
 
 
 def signature_bytes(signature: Any) -> bytes:
     if not isinstance(signature, str) or not signature.startswith("0x"):
-        raise VoteRefused("bad_signature", "signature must be 0x-hex (65 bytes).")
+        raise VoteRefused("bad_signature", Detail("signature must be 0x-hex (65 bytes)."))
     try:
         raw = bytes.fromhex(signature[2:])
     except ValueError:
-        raise VoteRefused("bad_signature", "signature must be 0x-hex (65 bytes).") from None
+        raise VoteRefused("bad_signature", Detail("signature must be 0x-hex (65 bytes).")) from None
     if len(raw) != 65:
-        raise VoteRefused("bad_signature", f"signature is {len(raw)} bytes, not 65.")
+        raise VoteRefused(
+            "bad_signature", Detail("signature is %(count)s bytes, not 65.", count=len(raw))
+        )
     if int.from_bytes(raw[32:64], "big") > _SECP256K1_HALF_N:
-        raise VoteRefused("bad_signature", "signature has a high s value (EIP-2); sign again.")
+        raise VoteRefused(
+            "bad_signature", Detail("signature has a high s value (EIP-2); sign again.")
+        )
     return raw
 
 
@@ -202,7 +224,9 @@ def recover(ballot: Ballot, signature: bytes, *, chain_id: int) -> str:
     try:
         return Account.recover_message(encode_typed_data(full_message=payload), signature=signature)
     except Exception as exc:  # eth-account raises several types for a malformed signature
-        raise VoteRefused("bad_signature", f"The signature cannot be recovered: {exc}") from None
+        raise VoteRefused(
+            "bad_signature", Detail("The signature cannot be recovered: %(exc)s", exc=exc)
+        ) from None
 
 
 def tally(votes: list[tuple[int, int]], *, quorum: int) -> dict[str, Any]:

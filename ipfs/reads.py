@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from datadao.errors import ApplicationError
+from datadao.errors import ApplicationError, Detail
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +42,8 @@ def record(*, user: Any, label: str, cid: str) -> None:
         except Exception as exc:
             logger.exception("read of %s (%s) could not be logged", cid, label)
             raise ReadNotLogged(
-                "This read could not be recorded in the access log, so the content is not "
-                "served; try again shortly."
+                Detail(
+                    "This read could not be recorded in the access log, so the "
+                    "content is not served; try again shortly."
+                )
             ) from exc

@@ -16,6 +16,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from datadao.errors import Detail
 from datadao.models import DAO, Dataset, User
 from datadao.services import audit_record, normalize_address, user_get_or_create
 from rewards.models import (
@@ -40,17 +41,27 @@ def royalty_source_id(payment_id: int, account_id: int | None) -> str:
 
 def _payment_key(value: object) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise RewardsError("A royalty needs a payment key naming the payment (e.g. its tx hash).")
+        raise RewardsError(
+            Detail("A royalty needs a payment key naming the payment (e.g. its tx hash).")
+        )
     key = value.strip()
     if len(key) > PAYMENT_KEY_MAX:
-        raise RewardsError(f"The payment key is longer than {PAYMENT_KEY_MAX} characters.")
+        raise RewardsError(
+            Detail(
+                "The payment key is longer than %(payment_key_max)s characters.",
+                payment_key_max=PAYMENT_KEY_MAX,
+            )
+        )
     return key
 
 
 def _amount(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= UINT256_MAX:
         raise RewardsError(
-            f"A royalty must be a whole number of the token's smallest unit > 0, not {value!r}."
+            Detail(
+                "A royalty must be a whole number of the token's smallest unit > 0, not %(value)s.",
+                value=repr(value),
+            )
         )
     return value
 
@@ -61,11 +72,22 @@ def _policy(dao: DAO) -> tuple[int, str]:
         return 0, ""
     bps, address = policy.treasury_share_bps, policy.treasury_address
     if not 0 <= bps <= BPS:
-        raise RewardsError(f"The treasury share {bps} is outside 0..{BPS} basis points.")
+        raise RewardsError(
+            Detail(
+                "The treasury share %(bps)s is outside 0..%(bps2)s basis points.",
+                bps=bps,
+                bps2=BPS,
+            )
+        )
     if bps and not address:
         raise RewardsError(
-            f"{dao.name} keeps a treasury share of {bps} basis points but has no treasury "
-            "address: set one in its royalty policy first."
+            Detail(
+                "%(name)s keeps a treasury share of %(bps)s basis points but "
+                "has no treasury address: set one in its royalty policy "
+                "first.",
+                name=dao.name,
+                bps=bps,
+            )
         )
     return bps, address
 
@@ -73,23 +95,37 @@ def _policy(dao: DAO) -> tuple[int, str]:
 def _payees(shares: list[tuple[int, int]]) -> tuple[dict[int, User], int]:
     """The users the shares name, and the total score; refuses what cannot be split."""
     if not shares:
-        raise RewardsError("The release consumed lists no contributor to pay.")
+        raise RewardsError(Detail("The release consumed lists no contributor to pay."))
     for share in shares:
         if (
             not isinstance(share, tuple | list)
             or len(share) != 2
             or not all(isinstance(v, int) and not isinstance(v, bool) for v in share)
         ):
-            raise RewardsError(f"A share is (user id, score) in integers, not {share!r}.")
+            raise RewardsError(
+                Detail("A share is (user id, score) in integers, not %(share)s.", share=repr(share))
+            )
         if share[1] < 0:
-            raise RewardsError(f"User {share[0]} has a negative score {share[1]}.")
+            raise RewardsError(
+                Detail(
+                    "User %(share)s has a negative score %(share2)s.",
+                    share=share[0],
+                    share2=share[1],
+                )
+            )
     total = sum(score for _, score in shares)
     if total == 0:
-        raise RewardsError("The contributors' scores add up to 0: there is nothing to split by.")
+        raise RewardsError(
+            Detail("The contributors' scores add up to 0: there is nothing to split by.")
+        )
     users = User.objects.in_bulk({uid for uid, score in shares if score > 0})
     missing = sorted({uid for uid, score in shares if score > 0} - set(users))
     if missing:
-        raise RewardsError(f"No user has the id {missing[0]}; the shares must name users.")
+        raise RewardsError(
+            Detail(
+                "No user has the id %(missing)s; the shares must name users.", missing=missing[0]
+            )
+        )
     return users, total
 
 
@@ -118,7 +154,9 @@ def royalty_distribute(
     key = _payment_key(payment_key)
     value = _amount(amount)
     if dataset.dao_id != dao.pk:
-        raise RewardsError(f"The dataset '{dataset.name}' is not {dao.name}'s.")
+        raise RewardsError(
+            Detail("The dataset '%(name)s' is not %(name2)s's.", name=dataset.name, name2=dao.name)
+        )
     existing = RoyaltyPayment.objects.filter(payment_key=key).first()
     if existing is not None:
         return _same_payment(existing, dao=dao, dataset=dataset, amount=value)
@@ -212,8 +250,13 @@ def _same_payment(
     if payment.dao_id == dao.pk and payment.dataset_id == dataset.pk and payment.amount == amount:
         return payment
     raise RewardsError(
-        f"The payment {payment.payment_key} is already credited, for {payment.amount} on "
-        "another dataset or amount; a payment is credited once.",
+        Detail(
+            "The payment %(payment_key)s is already credited, for "
+            "%(amount)s on another dataset or amount; a payment is "
+            "credited once.",
+            payment_key=payment.payment_key,
+            amount=payment.amount,
+        ),
         code="payment_key_used",
         status_code=409,
     )
@@ -223,16 +266,24 @@ def royalty_policy_check(*, treasury_share_bps: object, treasury_address: str) -
     """The treasury address, checksummed ("" for none), if the two settings make a policy;
     else RewardsError naming the problem. The console's form and the service share it."""
     if isinstance(treasury_share_bps, bool) or not isinstance(treasury_share_bps, int):
-        raise RewardsError("The treasury share is a whole number of basis points (0..10000).")
+        raise RewardsError(
+            Detail("The treasury share is a whole number of basis points (0..10000).")
+        )
     if not 0 <= treasury_share_bps <= BPS:
         raise RewardsError(
-            f"The treasury share must be between 0 and {BPS} basis points, "
-            f"not {treasury_share_bps}."
+            Detail(
+                "The treasury share must be between 0 and %(bps)s basis "
+                "points, not %(treasury_share_bps)s.",
+                bps=BPS,
+                treasury_share_bps=treasury_share_bps,
+            )
         )
     address = (treasury_address or "").strip()
     if not address:
         if treasury_share_bps:
-            raise RewardsError("A treasury share above 0 needs a treasury address to pay it to.")
+            raise RewardsError(
+                Detail("A treasury share above 0 needs a treasury address to pay it to.")
+            )
         return ""
     try:
         return normalize_address(address)

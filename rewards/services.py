@@ -22,7 +22,7 @@ from django.utils import timezone
 from datadao import events
 from datadao.chain import chain_readable
 from datadao.dispatch import send_on_commit
-from datadao.errors import ApplicationError
+from datadao.errors import ApplicationError, Detail
 from datadao.keys import load_signer
 from datadao.models import DAO, User
 from datadao.services import audit_record
@@ -185,7 +185,7 @@ def reward_credit_dispute(
     of a withdrawn reward. Settles in the next epoch like any credit, unscaled by a budget.
     None when ``amount`` is 0."""
     if reason not in DISPUTE_REASONS:
-        raise RewardsError(f"{reason!r} is not a challenger's credit.")
+        raise RewardsError(Detail("%(reason)s is not a challenger's credit.", reason=repr(reason)))
     if amount <= 0:
         return None
     return _credit_once(
@@ -401,7 +401,9 @@ def epoch_close(
         number = epoch_current(dao=dao).number
     epoch = Epoch.objects.select_for_update().filter(dao=dao, number=number).first()
     if epoch is None:
-        raise RewardsError(f"{dao.name} has no epoch {number}.")
+        raise RewardsError(
+            Detail("%(name)s has no epoch %(number)s.", name=dao.name, number=number)
+        )
     if epoch.status == EpochStatus.CLOSED:
         return epoch
     signer = load_signer("rewards")  # before any write: no key, no close
@@ -413,7 +415,13 @@ def epoch_close(
             if dao.epoch_waits_for_challenges
             else ""
         )
-        raise RewardsError(f"Epoch {epoch.number} has no reward entries to settle yet{waiting}.")
+        raise RewardsError(
+            Detail(
+                "Epoch %(number)s has no reward entries to settle yet%(waiting)s.",
+                number=epoch.number,
+                waiting=waiting,
+            )
+        )
     RewardEntry.objects.filter(pk__in=entry_ids).update(epoch=epoch)
     credits = [
         (address, _int(amount), reason, f"{source_type}:{source_id}")
@@ -426,13 +434,19 @@ def epoch_close(
     plan = _plan([(a, v, r) for a, v, r, _ in credits], budget, clawback_dues(dao=dao, lock=True))
     if plan.tree is None:
         raise RewardsError(
-            f"Epoch {epoch.number} allocates nothing (every amount is zero, or netted by "
-            "clawbacks)."
+            Detail(
+                "Epoch %(number)s allocates nothing (every amount is zero, "
+                "or netted by clawbacks).",
+                number=epoch.number,
+            )
         )
     if expected_root is not None and plan.root != expected_root:
         raise RewardsError(
-            f"Epoch {epoch.number} changed since it was reviewed (new credits arrived): "
-            "review the allocations again before closing."
+            Detail(
+                "Epoch %(number)s changed since it was reviewed (new credits "
+                "arrived): review the allocations again before closing.",
+                number=epoch.number,
+            )
         )
     tree, values, total, scaled = plan.tree, plan.values, plan.total, plan.scaled
     dump = tree.dump()
@@ -549,9 +563,13 @@ def voucher_issue(
     from rewards.eip712 import claim_typed_data, sign_typed_data
 
     if not isinstance(amount, int) or not 0 < amount <= UINT256_MAX:
-        raise RewardsError("The amount must be a whole number of the token's smallest unit > 0.")
+        raise RewardsError(
+            Detail("The amount must be a whole number of the token's smallest unit > 0.")
+        )
     if not dao.reward_contract_address:
-        raise RewardsError(f"{dao.name} has no reward contract address; set it first.")
+        raise RewardsError(
+            Detail("%(name)s has no reward contract address; set it first.", name=dao.name)
+        )
     signer = load_signer("rewards")
     # Lock the DAO row so two issuers cannot pick the same nonce (the constraint would refuse).
     DAO.objects.select_for_update().filter(pk=dao.pk).first()
@@ -570,8 +588,15 @@ def voucher_issue(
     amount = left[contributor]
     if amount == 0:
         raise RewardsError(
-            f"{contributor} owes {sum(d for _, _, d in owed)} in clawbacks in {dao.name}: a "
-            f"voucher of {requested} would pay nothing; nothing was issued."
+            Detail(
+                "%(contributor)s owes %(sum)s in clawbacks in %(name)s: a "
+                "voucher of %(requested)s would pay nothing; nothing was "
+                "issued.",
+                contributor=contributor,
+                sum=sum((d for _, _, d in owed)),
+                name=dao.name,
+                requested=requested,
+            )
         )
     payload = claim_typed_data(
         dao_id=dao.onchain_id,

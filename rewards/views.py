@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET
 from eth_abi import encode as abi_encode
 from eth_utils import keccak
 
+from datadao.errors import Detail
 from datadao.http import json_error
 from datadao.models import MANAGER_ROLES, Membership
 from rewards.models import Allocation, Voucher
@@ -198,6 +199,6 @@ def my_royalties(request: HttpRequest) -> HttpResponse:
     (at most 200): each data consumer's payment they came from, their score over the
     release's, and their exact part; the treasury address sees the treasury's parts."""
     if not request.user.is_authenticated:
-        return json_error("unauthenticated", "Sign in to see your royalties.", 401)
+        return json_error("unauthenticated", Detail("Sign in to see your royalties."), 401)
     credits = royalty_credits(account=request.user)
     return JsonResponse({"royalties": [royalty_json(c) for c in credits]})

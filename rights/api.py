@@ -19,6 +19,7 @@ from eth_utils import is_address, to_checksum_address
 
 from contributions.attestation import dataset_id_bytes32
 from contributions.models import Release
+from datadao.errors import Detail
 from datadao.http import json_error
 from datadao.models import DAO, Dataset
 from rights import grant712, selectors, services
@@ -81,18 +82,24 @@ def serialize_purchase(purchase: Purchase) -> dict[str, Any]:
 
 def _body(request: HttpRequest) -> dict[str, Any] | JsonResponse:
     if len(request.body) > MAX_BODY:
-        return json_error("too_large", f"The request body is over {MAX_BODY} bytes.", 413)
+        return json_error(
+            "too_large",
+            Detail("The request body is over %(max_body)s bytes.", max_body=MAX_BODY),
+            413,
+        )
     try:
         body = json.loads(request.body or b"null")
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        return json_error("bad_request", f"The body is not valid JSON: {exc}", 400)
+        return json_error(
+            "bad_request", Detail("The body is not valid JSON: %(exc)s", exc=exc), 400
+        )
     if not isinstance(body, dict):
-        return json_error("bad_request", "The body must be a JSON object.", 400)
+        return json_error("bad_request", Detail("The body must be a JSON object."), 400)
     return body
 
 
 def _unauthenticated() -> JsonResponse:
-    return json_error("unauthenticated", "Sign in with your wallet first.", 401)
+    return json_error("unauthenticated", Detail("Sign in with your wallet first."), 401)
 
 
 def _managed_dao(request: HttpRequest, slug: str) -> DAO | JsonResponse:
@@ -100,9 +107,11 @@ def _managed_dao(request: HttpRequest, slug: str) -> DAO | JsonResponse:
         return _unauthenticated()
     dao = DAO.objects.filter(slug=slug).first()
     if dao is None:
-        return json_error("not_found", "No DAO with that name.", 404)
+        return json_error("not_found", Detail("No DAO with that name."), 404)
     if not selectors.is_manager(user=request.user, dao_id=dao.pk):
-        return json_error("not_admin", "Only a creator or admin of this DAO may do this.", 403)
+        return json_error(
+            "not_admin", Detail("Only a creator or admin of this DAO may do this."), 403
+        )
     return dao
 
 
@@ -150,7 +159,11 @@ def purchase_create(request: HttpRequest, dataset_id: int) -> HttpResponse:
         return body
     dataset = Dataset.objects.select_related("dao").filter(pk=dataset_id).first()
     if dataset is None:
-        return json_error("not_for_sale", f"There is no dataset {dataset_id} for sale.", 404)
+        return json_error(
+            "not_for_sale",
+            Detail("There is no dataset %(dataset_id)s for sale.", dataset_id=dataset_id),
+            404,
+        )
     purchase = services.purchase_request(
         dataset=dataset, consumer=request.user, tx_hash=body.get("tx_hash")
     )
@@ -169,15 +182,21 @@ def offer_set(request: HttpRequest, dataset_id: int) -> HttpResponse:
         return _unauthenticated()
     dataset = Dataset.objects.select_related("dao").filter(pk=dataset_id).first()
     if dataset is None or not selectors.is_manager(user=request.user, dao_id=dataset.dao_id):
-        return json_error("not_found", f"There is no dataset {dataset_id} you manage.", 404)
+        return json_error(
+            "not_found",
+            Detail("There is no dataset %(dataset_id)s you manage.", dataset_id=dataset_id),
+            404,
+        )
     body = _body(request)
     if isinstance(body, JsonResponse):
         return body
     price, address = body.get("price"), body.get("payment_address") or ""
     if not isinstance(price, str) or not price.isascii() or not price.isdigit() or len(price) > 78:
-        return json_error("bad_price", "price must be a whole number as a decimal string.", 400)
+        return json_error(
+            "bad_price", Detail("price must be a whole number as a decimal string."), 400
+        )
     if not isinstance(address, str):
-        return json_error("bad_payment_address", "payment_address must be an address.", 400)
+        return json_error("bad_payment_address", Detail("payment_address must be an address."), 400)
     offer = services.offer_set(
         dataset=dataset, actor=request.user, price=int(price), payment_address=address
     )
@@ -202,7 +221,7 @@ def grant_draft(request: HttpRequest, slug: str) -> HttpResponse:
     query = request.GET
     grantee = query.get("grantee", "")
     if not is_address(grantee):
-        return json_error("bad_address", "grantee: required, an Ethereum address.", 400)
+        return json_error("bad_address", Detail("grantee: required, an Ethereum address."), 400)
     dataset_pk = query.get("dataset", "")
     dataset = (
         Dataset.objects.filter(dao=dao, pk=int(dataset_pk)).first()
@@ -210,16 +229,22 @@ def grant_draft(request: HttpRequest, slug: str) -> HttpResponse:
         else None
     )
     if dataset is None:
-        return json_error("unknown_dataset", "dataset: the id of a dataset of this DAO.", 400)
+        return json_error(
+            "unknown_dataset", Detail("dataset: the id of a dataset of this DAO."), 400
+        )
     release_cid = query.get("release", "")
     if release_cid and not Release.objects.filter(dataset=dataset, cid=release_cid).exists():
-        return json_error("unknown_release", "release: the CID of a release of it.", 400)
+        return json_error("unknown_release", Detail("release: the CID of a release of it."), 400)
     scope = query.get("scope", Scope.DOWNLOAD)
     if scope not in Scope.values:
-        return json_error("bad_scope", "scope must be download or query.", 400)
+        return json_error("bad_scope", Detail("scope must be download or query."), 400)
     days = query.get("days", str(DEFAULT_DAYS))
     if not days.isascii() or not days.isdigit() or len(days) > 4 or not 1 <= int(days) <= MAX_DAYS:
-        return json_error("bad_days", f"days must be a whole number, 1 to {MAX_DAYS}.", 400)
+        return json_error(
+            "bad_days",
+            Detail("days must be a whole number, 1 to %(max_days)s.", max_days=MAX_DAYS),
+            400,
+        )
     expires = timezone.now() + timedelta(days=int(days))
     grant = grant712.Grant(
         grantee=to_checksum_address(grantee),
@@ -250,7 +275,7 @@ def dao_grants(request: HttpRequest, slug: str) -> HttpResponse:
         return _unauthenticated()
     dao = DAO.objects.filter(slug=slug).first()
     if dao is None:
-        return json_error("not_found", "No DAO with that name.", 404)
+        return json_error("not_found", Detail("No DAO with that name."), 404)
     body = _body(request)
     if isinstance(body, JsonResponse):
         return body
@@ -258,7 +283,9 @@ def dao_grants(request: HttpRequest, slug: str) -> HttpResponse:
     if purchase is not None and (
         isinstance(purchase, bool) or not isinstance(purchase, int) or not 0 < purchase < 2**31
     ):
-        return json_error("bad_request", "purchase must be the id of a confirmed purchase.", 400)
+        return json_error(
+            "bad_request", Detail("purchase must be the id of a confirmed purchase."), 400
+        )
     grant = services.grant_record(
         dao=dao,
         typed_data=body.get("typedData"),
@@ -278,7 +305,9 @@ def grant_revoke(request: HttpRequest, slug: str, grant_id: int) -> HttpResponse
         return dao
     grant = AccessGrant.objects.filter(dao=dao, pk=grant_id).first()
     if grant is None:
-        return json_error("not_found", f"This DAO has no grant {grant_id}.", 404)
+        return json_error(
+            "not_found", Detail("This DAO has no grant %(grant_id)s.", grant_id=grant_id), 404
+        )
     return JsonResponse(serialize_grant(services.grant_revoke(grant=grant, actor=request.user)))
 
 
@@ -305,7 +334,11 @@ def purchase_confirm(request: HttpRequest, slug: str, purchase_id: int) -> HttpR
         return dao
     purchase = Purchase.objects.filter(dataset__dao=dao, pk=purchase_id).first()
     if purchase is None:
-        return json_error("not_found", f"This DAO has no purchase {purchase_id}.", 404)
+        return json_error(
+            "not_found",
+            Detail("This DAO has no purchase %(purchase_id)s.", purchase_id=purchase_id),
+            404,
+        )
     body = _body(request)
     if isinstance(body, JsonResponse):
         return body

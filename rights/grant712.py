@@ -33,7 +33,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import is_address, to_checksum_address
 
 from datadao.eip712 import DOMAIN_NAME, DOMAIN_TYPE, DOMAIN_VERSION, domain
-from datadao.errors import ApplicationError
+from datadao.errors import ApplicationError, Detail
 
 PRIMARY_TYPE = "AccessGrant"
 SCOPES = ("download", "query")
@@ -79,20 +79,25 @@ class Grant:
 
     def __post_init__(self) -> None:
         if not is_address(self.grantee) or self.grantee != to_checksum_address(self.grantee):
-            raise GrantRefused("bad_typed_data", "grantee must be an EIP-55 address.")
+            raise GrantRefused("bad_typed_data", Detail("grantee must be an EIP-55 address."))
         for name in ("dao_id", "dataset_id"):
             value = getattr(self, name)
             if not isinstance(value, str) or not _BYTES32.fullmatch(value) or int(value, 16) == 0:
                 raise GrantRefused(
-                    "bad_typed_data", f"{name} must be a nonzero bytes32 as lowercase 0x-hex."
+                    "bad_typed_data",
+                    Detail("%(name)s must be a nonzero bytes32 as lowercase 0x-hex.", name=name),
                 )
         if self.release_cid and not _CID.fullmatch(self.release_cid):
-            raise GrantRefused("bad_typed_data", "releaseCid must be a CID, or empty.")
+            raise GrantRefused("bad_typed_data", Detail("releaseCid must be a CID, or empty."))
         if self.scope not in SCOPES:
-            raise GrantRefused("bad_typed_data", f"scope must be one of {', '.join(SCOPES)}.")
+            raise GrantRefused(
+                "bad_typed_data", Detail("scope must be one of %(join)s.", join=", ".join(SCOPES))
+            )
         for name in ("expires_at", "nonce"):
             if not 0 <= getattr(self, name) <= UINT256_MAX:
-                raise GrantRefused("bad_typed_data", f"{name} must fit in uint256.")
+                raise GrantRefused(
+                    "bad_typed_data", Detail("%(name)s must fit in uint256.", name=name)
+                )
 
 
 def typed_data(grant: Grant, *, chain_id: int) -> dict[str, Any]:
@@ -120,22 +125,31 @@ def sign(payload: dict[str, Any], signer: LocalAccount) -> str:
 
 def _field(mapping: Mapping[str, Any], key: str, where: str) -> Any:
     if key not in mapping:
-        raise GrantRefused("bad_typed_data", f"typedData.{where}.{key} is missing.")
+        raise GrantRefused(
+            "bad_typed_data",
+            Detail("typedData.%(where)s.%(key)s is missing.", where=where, key=key),
+        )
     return mapping[key]
 
 
 def _uint(value: Any, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise GrantRefused("bad_typed_data", f"message.{name} must be a whole number.")
+        raise GrantRefused(
+            "bad_typed_data", Detail("message.%(name)s must be a whole number.", name=name)
+        )
     text = str(value)
     if not text.isascii() or not text.isdigit() or len(text) > 78:
-        raise GrantRefused("bad_typed_data", f"message.{name} must be a whole number.")
+        raise GrantRefused(
+            "bad_typed_data", Detail("message.%(name)s must be a whole number.", name=name)
+        )
     return int(text)
 
 
 def _string(value: Any, name: str) -> str:
     if not isinstance(value, str):
-        raise GrantRefused("bad_typed_data", f"message.{name} must be a string.")
+        raise GrantRefused(
+            "bad_typed_data", Detail("message.%(name)s must be a string.", name=name)
+        )
     return value
 
 
@@ -144,27 +158,42 @@ def parse(submitted: Any, *, chain_id: int, dao_id: str) -> Grant:
     this chain and this DAO. Raises ``GrantRefused`` (bad_typed_data, wrong_chain,
     wrong_dao)."""
     if not isinstance(submitted, Mapping):
-        raise GrantRefused("bad_typed_data", "typedData must be the JSON object you signed.")
+        raise GrantRefused(
+            "bad_typed_data", Detail("typedData must be the JSON object you signed.")
+        )
     if submitted.get("primaryType") != PRIMARY_TYPE:
-        raise GrantRefused("bad_typed_data", f"typedData.primaryType must be {PRIMARY_TYPE}.")
+        raise GrantRefused(
+            "bad_typed_data",
+            Detail("typedData.primaryType must be %(primary_type)s.", primary_type=PRIMARY_TYPE),
+        )
     domain, message = submitted.get("domain"), submitted.get("message")
     if not isinstance(domain, Mapping) or not isinstance(message, Mapping):
-        raise GrantRefused("bad_typed_data", "typedData needs a domain and a message object.")
+        raise GrantRefused(
+            "bad_typed_data", Detail("typedData needs a domain and a message object.")
+        )
     if (domain.get("name"), domain.get("version")) != (DOMAIN_NAME, DOMAIN_VERSION):
         raise GrantRefused(
-            "bad_typed_data", f'typedData.domain must be name "{DOMAIN_NAME}", version "1".'
+            "bad_typed_data",
+            Detail(
+                'typedData.domain must be name "%(domain_name)s", version "1".',
+                domain_name=DOMAIN_NAME,
+            ),
         )
     chain = _field(domain, "chainId", "domain")
     if isinstance(chain, bool) or str(chain) != str(chain_id):
         raise GrantRefused(
             "wrong_chain",
-            f"The grant was signed for chain {str(chain)[:24]}; this DAO is on chain {chain_id}.",
+            Detail(
+                "The grant was signed for chain %(chain)s; this DAO is on chain %(chain_id)s.",
+                chain=str(chain)[:24],
+                chain_id=chain_id,
+            ),
         )
     if str(_field(message, "daoId", "message")).lower() != dao_id:
-        raise GrantRefused("wrong_dao", "The grant was signed for another DAO (daoId).")
+        raise GrantRefused("wrong_dao", Detail("The grant was signed for another DAO (daoId)."))
     grantee = _string(_field(message, "grantee", "message"), "grantee")
     if not is_address(grantee):
-        raise GrantRefused("bad_typed_data", "message.grantee must be an Ethereum address.")
+        raise GrantRefused("bad_typed_data", Detail("message.grantee must be an Ethereum address."))
     return Grant(
         grantee=to_checksum_address(grantee),
         dao_id=dao_id,
@@ -178,15 +207,21 @@ def parse(submitted: Any, *, chain_id: int, dao_id: str) -> Grant:
 
 def _signature_bytes(signature: Any) -> bytes:
     if not isinstance(signature, str) or not signature.startswith("0x"):
-        raise GrantRefused("bad_signature", "signature must be 0x-hex (65 bytes).")
+        raise GrantRefused("bad_signature", Detail("signature must be 0x-hex (65 bytes)."))
     try:
         raw = bytes.fromhex(signature[2:])
     except ValueError:
-        raise GrantRefused("bad_signature", "signature must be 0x-hex (65 bytes).") from None
+        raise GrantRefused(
+            "bad_signature", Detail("signature must be 0x-hex (65 bytes).")
+        ) from None
     if len(raw) != 65:
-        raise GrantRefused("bad_signature", f"signature is {len(raw)} bytes, not 65.")
+        raise GrantRefused(
+            "bad_signature", Detail("signature is %(count)s bytes, not 65.", count=len(raw))
+        )
     if int.from_bytes(raw[32:64], "big") > _SECP256K1_HALF_N:
-        raise GrantRefused("bad_signature", "signature has a high s value (EIP-2); re-sign it.")
+        raise GrantRefused(
+            "bad_signature", Detail("signature has a high s value (EIP-2); re-sign it.")
+        )
     return raw
 
 
@@ -198,5 +233,7 @@ def recover(grant: Grant, signature: Any, *, chain_id: int) -> tuple[dict[str, A
     try:
         signer = Account.recover_message(encode_typed_data(full_message=canonical), signature=raw)
     except Exception as exc:  # eth-account raises several types for a malformed signature
-        raise GrantRefused("bad_signature", f"The signature cannot be recovered: {exc}") from None
+        raise GrantRefused(
+            "bad_signature", Detail("The signature cannot be recovered: %(exc)s", exc=exc)
+        ) from None
     return canonical, "0x" + raw.hex(), signer

@@ -20,7 +20,7 @@ from eth_utils import is_address, to_checksum_address
 from contributions.attestation import dataset_id_bytes32
 from contributions.models import Release
 from contributions.royalties import release_shares
-from datadao.errors import ApplicationError
+from datadao.errors import ApplicationError, Detail
 from datadao.models import DAO, Dataset, Membership, User, Visibility
 from datadao.services import audit_record
 from rewards.royalties import royalty_distribute
@@ -46,14 +46,16 @@ class RightsRefused(ApplicationError):
 def _require_manager(actor: User, dao_id: int, what: str) -> None:
     if not selectors.is_manager(user=actor, dao_id=dao_id):
         raise RightsRefused(
-            "not_admin", f"Only a creator or admin of this DAO may {what}.", status_code=403
+            "not_admin",
+            Detail("Only a creator or admin of this DAO may %(what)s.", what=what),
+            status_code=403,
         )
 
 
 def _tx_hash(value: Any) -> str:
     if not isinstance(value, str) or not _TX_HASH.fullmatch(value):
         raise RightsRefused(
-            "bad_tx_hash", "tx_hash must be a transaction hash: 0x and 64 hex digits."
+            "bad_tx_hash", Detail("tx_hash must be a transaction hash: 0x and 64 hex digits.")
         )
     return value.lower()
 
@@ -72,20 +74,22 @@ def offer_set(
     _require_manager(actor, dataset.dao_id, "set a price")
     if dataset.visibility == Visibility.PUBLIC:
         raise RightsRefused(
-            "public_dataset", f"'{dataset.name}' is public: anyone may read it for free."
+            "public_dataset",
+            Detail("'%(name)s' is public: anyone may read it for free.", name=dataset.name),
         )
     if isinstance(price, bool) or not isinstance(price, int) or not 0 < price <= UINT256_MAX:
         raise RightsRefused(
-            "bad_price", "price must be a whole number of the token's smallest unit, above 0."
+            "bad_price",
+            Detail("price must be a whole number of the token's smallest unit, above 0."),
         )
     address = payment_address or dataset.dao.reward_contract_address
     if not address:
         raise RightsRefused(
             "no_payment_address",
-            "This DAO has no reward distributor: name the address consumers pay to.",
+            Detail("This DAO has no reward distributor: name the address consumers pay to."),
         )
     if not isinstance(address, str) or not is_address(address):
-        raise RightsRefused("bad_payment_address", "payment_address must be an address.")
+        raise RightsRefused("bad_payment_address", Detail("payment_address must be an address."))
     offer, _ = DatasetOffer.objects.update_or_create(
         dataset=dataset,
         defaults={
@@ -119,7 +123,9 @@ def purchase_request(*, dataset: Dataset, consumer: User, tx_hash: Any) -> Purch
     if dataset.visibility == Visibility.PUBLIC or offer is None:
         # Answered as no dataset at all: a members-only dataset nobody priced stays unknown.
         raise RightsRefused(
-            "not_for_sale", f"There is no dataset {dataset.pk} for sale.", status_code=404
+            "not_for_sale",
+            Detail("There is no dataset %(pk)s for sale.", pk=dataset.pk),
+            status_code=404,
         )
     tx = _tx_hash(tx_hash)
     try:
@@ -133,7 +139,7 @@ def purchase_request(*, dataset: Dataset, consumer: User, tx_hash: Any) -> Purch
             )
     except IntegrityError:
         raise RightsRefused(
-            "tx_hash_used", "This transaction already paid for a purchase.", status_code=409
+            "tx_hash_used", Detail("This transaction already paid for a purchase."), status_code=409
         ) from None
     audit_record(
         actor=consumer,
@@ -159,11 +165,13 @@ def purchase_confirm(*, purchase: Purchase, actor: User, tx_hash: Any) -> Purcha
     tx = _tx_hash(tx_hash)
     if purchase.status != PurchaseStatus.PENDING:
         raise RightsRefused(
-            "not_pending", f"This purchase is already {purchase.status}.", status_code=409
+            "not_pending",
+            Detail("This purchase is already %(status)s.", status=purchase.status),
+            status_code=409,
         )
     if tx != purchase.tx_hash:
         raise RightsRefused(
-            "tx_hash_mismatch", "That is not the transaction this purchase was paid with."
+            "tx_hash_mismatch", Detail("That is not the transaction this purchase was paid with.")
         )
     purchase.status = PurchaseStatus.CONFIRMED
     purchase.confirmed_at = timezone.now()
@@ -218,13 +226,15 @@ def _grant_target(dao: DAO, grant: grant712.Grant) -> tuple[Dataset, Release | N
     }
     dataset_pk = datasets.get(grant.dataset_id)
     if dataset_pk is None:
-        raise RightsRefused("unknown_dataset", "The grant names no dataset of this DAO.")
+        raise RightsRefused("unknown_dataset", Detail("The grant names no dataset of this DAO."))
     dataset = Dataset.objects.get(pk=dataset_pk)
     if not grant.release_cid:
         return dataset, None
     release = Release.objects.filter(dataset=dataset, cid=grant.release_cid).first()
     if release is None:
-        raise RightsRefused("unknown_release", "The grant names no release of that dataset.")
+        raise RightsRefused(
+            "unknown_release", Detail("The grant names no release of that dataset.")
+        )
     return dataset, release
 
 
@@ -249,15 +259,20 @@ def grant_record(
     if not selectors.is_manager_address(address=signer, dao_id=dao.pk):
         raise RightsRefused(
             "signer_not_admin",
-            f"The grant was signed by {signer}, who is no creator or admin of this DAO.",
+            Detail(
+                "The grant was signed by %(signer)s, who is no creator or admin of this DAO.",
+                signer=signer,
+            ),
             status_code=403,
         )
     if parsed.expires_at <= int(now.timestamp()):
-        raise RightsRefused("grant_expired", "The grant has already expired.")
+        raise RightsRefused("grant_expired", Detail("The grant has already expired."))
     try:
         expires_at = datetime.fromtimestamp(parsed.expires_at, tz=UTC)
     except (OverflowError, OSError, ValueError):
-        raise RightsRefused("bad_typed_data", "message.expiresAt is too far ahead.") from None
+        raise RightsRefused(
+            "bad_typed_data", Detail("message.expiresAt is too far ahead.")
+        ) from None
     dataset, release = _grant_target(dao, parsed)
     purchase = _paid_purchase(purchase_id, dataset, parsed.grantee)
     try:
@@ -280,8 +295,10 @@ def grant_record(
     except IntegrityError:
         raise RightsRefused(
             "nonce_used",
-            "This DAO already issued a grant with this nonce (or this very signature): "
-            "a grant is recorded once.",
+            Detail(
+                "This DAO already issued a grant with this nonce (or this "
+                "very signature): a grant is recorded once."
+            ),
             status_code=409,
         ) from None
     audit_record(
@@ -309,13 +326,15 @@ def _paid_purchase(purchase_id: int | None, dataset: Dataset, grantee: str) -> P
         Purchase.objects.select_for_update().select_related("consumer").filter(pk=purchase_id)
     ).first()
     if purchase is None or purchase.dataset_id != dataset.pk:
-        raise RightsRefused("unknown_purchase", "No purchase of this dataset has that id.")
+        raise RightsRefused("unknown_purchase", Detail("No purchase of this dataset has that id."))
     if purchase.status != PurchaseStatus.CONFIRMED:
-        raise RightsRefused("payment_unconfirmed", "Confirm the payment before granting.")
+        raise RightsRefused("payment_unconfirmed", Detail("Confirm the payment before granting."))
     if purchase.consumer.address != grantee:
-        raise RightsRefused("wrong_grantee", "The grant must name the consumer who paid.")
+        raise RightsRefused("wrong_grantee", Detail("The grant must name the consumer who paid."))
     if AccessGrant.objects.filter(purchase=purchase).exists():
-        raise RightsRefused("already_granted", "This purchase has its grant.", status_code=409)
+        raise RightsRefused(
+            "already_granted", Detail("This purchase has its grant."), status_code=409
+        )
     return purchase
 
 
@@ -325,7 +344,9 @@ def grant_revoke(*, grant: AccessGrant, actor: User) -> AccessGrant:
     grant = AccessGrant.objects.select_for_update().get(pk=grant.pk)
     _require_manager(actor, grant.dao_id, "revoke a grant")
     if grant.revoked_at is not None:
-        raise RightsRefused("already_revoked", "This grant is already revoked.", status_code=409)
+        raise RightsRefused(
+            "already_revoked", Detail("This grant is already revoked."), status_code=409
+        )
     grant.revoked_at = timezone.now()
     grant.revoked_by = actor
     grant.save(update_fields=["revoked_at", "revoked_by"])

@@ -7,6 +7,7 @@ import math
 
 from django.db import transaction
 
+from datadao.errors import Detail
 from datadao.models import Dataset, User
 from datadao.services import audit_record
 from synthetic.dp_request import DEFAULT_DELTA
@@ -36,13 +37,27 @@ def refuse_over_budget(
     by_queued = " or held by queued jobs" if any(held) else ""
     if spent_e + epsilon > budget.epsilon * (1 + BUDGET_SLACK):
         raise SyntheticRefused(
-            f"This job's ε={epsilon:g} would exceed the dataset's privacy budget: "
-            f"{spent_e:g} of {budget.epsilon:g} is already spent{by_queued}."
+            Detail(
+                "This job's ε=%(epsilon)s would exceed the dataset's privacy "
+                "budget: %(spent_e)s of %(epsilon2)s is already "
+                "spent%(by_queued)s.",
+                epsilon=format(epsilon, "g"),
+                spent_e=format(spent_e, "g"),
+                epsilon2=format(budget.epsilon, "g"),
+                by_queued=by_queued,
+            )
         )
     if spent_d + delta > budget.delta * (1 + BUDGET_SLACK):
         raise SyntheticRefused(
-            f"This job's δ={delta:g} would exceed the dataset's privacy budget: "
-            f"δ={spent_d:g} of {budget.delta:g} is already spent{by_queued}."
+            Detail(
+                "This job's δ=%(delta)s would exceed the dataset's privacy "
+                "budget: δ=%(spent_d)s of %(delta2)s is already "
+                "spent%(by_queued)s.",
+                delta=format(delta, "g"),
+                spent_d=format(spent_d, "g"),
+                delta2=format(budget.delta, "g"),
+                by_queued=by_queued,
+            )
         )
 
 
@@ -53,9 +68,9 @@ def privacy_budget_set(
     """Create or change a dataset's privacy budget, audited. Refuses a total below what was
     already spent (spent never goes down) and values out of range."""
     if not (math.isfinite(epsilon) and epsilon > 0):
-        raise SyntheticRefused("The total ε must be a number above 0.")
+        raise SyntheticRefused(Detail("The total ε must be a number above 0."))
     if delta is not None and not 0 < delta < 1:
-        raise SyntheticRefused("The total δ must be between 0 and 1.")
+        raise SyntheticRefused(Detail("The total δ must be between 0 and 1."))
     budget = PrivacyBudget.objects.select_for_update().filter(dataset=dataset).first()
     before = None
     if budget is None:
@@ -67,11 +82,17 @@ def privacy_budget_set(
         budget.delta = delta
     if budget.epsilon < budget.epsilon_spent:
         raise SyntheticRefused(
-            f"The total ε cannot go below the {budget.epsilon_spent:g} already spent."
+            Detail(
+                "The total ε cannot go below the %(epsilon_spent)s already spent.",
+                epsilon_spent=format(budget.epsilon_spent, "g"),
+            )
         )
     if budget.delta < budget.delta_spent:
         raise SyntheticRefused(
-            f"The total δ cannot go below the {budget.delta_spent:g} already spent."
+            Detail(
+                "The total δ cannot go below the %(delta_spent)s already spent.",
+                delta_spent=format(budget.delta_spent, "g"),
+            )
         )
     budget.save()
     audit_record(
@@ -93,7 +114,7 @@ def charge(job: SyntheticJob) -> None:
     starting at once cannot both fit under it). Never refunded."""
     budget = PrivacyBudget.objects.select_for_update().filter(dataset_id=job.dataset_id).first()
     if budget is None:
-        raise SyntheticRefused("The dataset has no privacy budget.")
+        raise SyntheticRefused(Detail("The dataset has no privacy budget."))
     epsilon, delta = float(job.dp_epsilon or 0.0), float(job.dp_delta or DEFAULT_DELTA)
     refuse_over_budget(budget, epsilon, delta, held=(0.0, 0.0))
     budget.epsilon_spent += epsilon

@@ -12,6 +12,7 @@ from django.utils import timezone
 from contributions.services.sealed_pins import content_add_for
 from datadao import events
 from datadao.dispatch import send_on_commit
+from datadao.errors import Detail
 from datadao.models import Dataset, DatasetKind, User
 from datadao.services import audit_record
 from synthetic.budget import charge, refuse_over_budget, reserved
@@ -60,38 +61,52 @@ def job_create(
     )
     if images:
         if method != "augment":
-            raise SyntheticRefused("Image datasets are augmented: use the method 'augment'.")
+            raise SyntheticRefused(
+                Detail("Image datasets are augmented: use the method 'augment'.")
+            )
         _check_augment(augment or {})
     elif dataset.kind != DatasetKind.TABULAR:
         raise SyntheticRefused(
-            "Synthetic data is generated for tabular datasets and augmented for image ones."
+            Detail("Synthetic data is generated for tabular datasets and augmented for image ones.")
         )
     elif method not in TABULAR_METHODS:
         raise SyntheticRefused(
-            f"Unknown method {method!r}: use one of {', '.join(map(repr, TABULAR_METHODS))}."
+            Detail(
+                "Unknown method %(method)s: use one of %(join)s.",
+                method=repr(method),
+                join=", ".join(map(repr, TABULAR_METHODS)),
+            )
         )
     if not 1 <= rows_wanted <= MAX_ROWS:
-        raise SyntheticRefused(f"Rows wanted must be from 1 to {MAX_ROWS}.")
+        raise SyntheticRefused(
+            Detail("Rows wanted must be from 1 to %(max_rows)s.", max_rows=MAX_ROWS)
+        )
     if epochs and time_budget_s:
-        raise SyntheticRefused("Give either epochs or a time budget, not both.")
+        raise SyntheticRefused(Detail("Give either epochs or a time budget, not both."))
     names = [c.get("name") for c in dataset.schema.get("columns", [])]
     if target and target not in names:
-        raise SyntheticRefused(f"The target {target!r} is not a column of this dataset.")
+        raise SyntheticRefused(
+            Detail("The target %(target)s is not a column of this dataset.", target=repr(target))
+        )
     if not images:
         _check_rules(dataset.schema, constraints or [], conditions or {}, input_name)
     if dp_epsilon is not None:
         if method != "gan":
             # Only the GAN's critic is trained under the DP-SGD accountant.
             raise SyntheticRefused(
-                f"Differential privacy is only available with the method 'gan', not "
-                f"{method!r}: TVAE and the copula have no privacy accountant, and 'auto' "
-                "would compare candidates on real rows outside it."
+                Detail(
+                    "Differential privacy is only available with the method "
+                    "'gan', not %(method)s: TVAE and the copula have no privacy "
+                    "accountant, and 'auto' would compare candidates on real "
+                    "rows outside it.",
+                    method=repr(method),
+                )
             )
         if dp_epsilon <= 0 or not (dp_delta is None or 0 < dp_delta < 1):
-            raise SyntheticRefused("ε must be above 0 and δ between 0 and 1.")
+            raise SyntheticRefused(Detail("ε must be above 0 and δ between 0 and 1."))
         budget = PrivacyBudget.objects.select_for_update().filter(dataset=dataset).first()
         if budget is None:
-            raise SyntheticRefused("Set a privacy budget (total ε) for this dataset first.")
+            raise SyntheticRefused(Detail("Set a privacy budget (total ε) for this dataset first."))
         refuse_over_budget(budget, dp_epsilon, dp_delta or DEFAULT_DELTA, held=reserved(dataset))
     job = SyntheticJob.objects.create(
         dataset=dataset,
@@ -131,7 +146,7 @@ def _check_rules(
     from synthetic.table_constraints import ConstraintSet, parse_conditions, parse_constraints
 
     if not isinstance(conditions, dict):
-        raise SyntheticRefused('Conditions must be an object like {"grade": "A"}.')
+        raise SyntheticRefused(Detail('Conditions must be an object like {"grade": "A"}.'))
     try:
         parsed = parse_constraints(constraints)
         if not input_name and schema.get("columns"):
@@ -147,7 +162,9 @@ def _check_augment(config: dict[str, Any]) -> None:
     try:
         augment_settings(config)
     except (TypeError, ValueError) as exc:
-        raise SyntheticRefused(f"The augmentation settings are invalid: {exc}") from exc
+        raise SyntheticRefused(
+            Detail("The augmentation settings are invalid: %(exc)s", exc=exc)
+        ) from exc
 
 
 @transaction.atomic
@@ -197,7 +214,13 @@ def job_progress(*, job_id: int, event: dict[str, Any]) -> bool:
 def job_cancel(*, job: SyntheticJob, actor: User | None) -> SyntheticJob:
     job = SyntheticJob.objects.select_for_update().get(pk=job.pk)
     if job.status not in ACTIVE:
-        raise SyntheticRefused(f"Job {job.pk} is {job.get_status_display().lower()}; too late.")
+        raise SyntheticRefused(
+            Detail(
+                "Job %(pk)s is %(lower)s; too late.",
+                pk=job.pk,
+                lower=job.get_status_display().lower(),
+            )
+        )
     job.cancel_requested = True
     if job.status == JobStatus.QUEUED:
         _end(job, JobStatus.CANCELLED, "cancelled before it started")
@@ -289,7 +312,9 @@ def job_report_pin(*, job_id: int) -> str:
     that published nothing."""
     job = SyntheticJob.objects.select_for_update().select_related("dataset__dao").get(pk=job_id)
     if job.status != JobStatus.PUBLISHED:
-        raise SyntheticRefused(f"Job {job.pk} published nothing: it has no report to pin.")
+        raise SyntheticRefused(
+            Detail("Job %(pk)s published nothing: it has no report to pin.", pk=job.pk)
+        )
     if not job.report_cid:
         job.report_cid = _pin_report(job)
         job.save(update_fields=["report_cid"])
@@ -305,8 +330,10 @@ def job_publish_copula(*, job: SyntheticJob, actor: User) -> SyntheticJob:
     job = SyntheticJob.objects.select_for_update().get(pk=job.pk)
     if job.status != JobStatus.REJECTED_BY_GATE or job.publishable != "copula":
         raise SyntheticRefused(
-            "Only a job whose generator failed the gate while the copula baseline passed it "
-            "can publish the copula's rows."
+            Detail(
+                "Only a job whose generator failed the gate while the copula "
+                "baseline passed it can publish the copula's rows."
+            )
         )
     follow = SyntheticJob.objects.create(
         dataset=job.dataset,
@@ -344,13 +371,19 @@ def job_rerun(*, job: SyntheticJob, actor: User | None) -> SyntheticJob:
 
     job = SyntheticJob.objects.select_for_update().get(pk=job.pk)
     if job.status not in (JobStatus.PUBLISHED, JobStatus.REJECTED_BY_GATE):
-        raise SyntheticRefused(f"Job {job.pk} has not finished: only a finished job runs again.")
+        raise SyntheticRefused(
+            Detail("Job %(pk)s has not finished: only a finished job runs again.", pk=job.pk)
+        )
     if job.method == "augment":
-        raise SyntheticRefused("An image augmentation job cannot be run again from provenance.")
+        raise SyntheticRefused(
+            Detail("An image augmentation job cannot be run again from provenance.")
+        )
     try:
         replay = replay_arguments(job.provenance)
     except InputError as exc:
-        raise SyntheticRefused(f"Job {job.pk} cannot run again: {exc}.") from exc
+        raise SyntheticRefused(
+            Detail("Job %(pk)s cannot run again: %(exc)s.", pk=job.pk, exc=exc)
+        ) from exc
     # A job has one epochs field: the epochs its neural generator actually ran (under "auto",
     # the GAN's, which must then be the TVAE's too).
     ran = {"gan": replay["gan_settings"], "tvae": replay["tvae_settings"]}
@@ -358,9 +391,15 @@ def job_rerun(*, job: SyntheticJob, actor: User | None) -> SyntheticJob:
         gan_epochs, tvae_epochs = ran["gan"].epochs, ran["tvae"].epochs
         if gan_epochs != tvae_epochs:
             raise SyntheticRefused(
-                f"Job {job.pk} cannot run again as a job: under its time budget the GAN ran "
-                f"{gan_epochs} epochs and the TVAE {tvae_epochs}, and a job takes one epoch "
-                "count; repeat it with manage.py synthesize --from-provenance."
+                Detail(
+                    "Job %(pk)s cannot run again as a job: under its time budget "
+                    "the GAN ran %(gan_epochs)s epochs and the TVAE "
+                    "%(tvae_epochs)s, and a job takes one epoch count; repeat it "
+                    "with manage.py synthesize --from-provenance.",
+                    pk=job.pk,
+                    gan_epochs=gan_epochs,
+                    tvae_epochs=tvae_epochs,
+                )
             )
     settings = ran.get(replay["method"], replay["gan_settings"])
     follow = SyntheticJob.objects.create(

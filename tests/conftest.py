@@ -14,6 +14,16 @@ from tests.fixtures_s3 import s3_bucket, s3_server  # noqa: F401
 pytest_plugins: list[str] = []
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """The translations the pages and error details use, compiled from locale/*.po the way
+    bin/run does (in Python, datadao.catalogues), before any test renders text."""
+    from pathlib import Path
+
+    from datadao.catalogues import compile_all
+
+    compile_all([Path(p) for p in settings.LOCALE_PATHS])
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _clean_test_broker() -> None:
     """Start each session with an empty test broker database (Redis db 15 by default)."""

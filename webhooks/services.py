@@ -30,7 +30,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from datadao.dispatch import send
-from datadao.errors import ApplicationError
+from datadao.errors import ApplicationError, Detail
 from datadao.events import EVENT_TYPES, Event
 from datadao.models import DAO, MANAGER_ROLES, Membership, User
 from datadao.services import audit_record
@@ -66,17 +66,21 @@ def _refuse_unless_manager(actor: User | None, dao_id: int) -> None:
         return
     if not Membership.objects.filter(user=actor, dao_id=dao_id, role__in=MANAGER_ROLES).exists():
         raise WebhookRefused(
-            "Only a creator or admin of this DAO manages its webhooks.", status_code=403
+            Detail("Only a creator or admin of this DAO manages its webhooks."), status_code=403
         )
 
 
 def _clean_events(events: Any) -> list[str]:
     if not isinstance(events, list | tuple) or not events:
-        raise WebhookRefused("Choose at least one event to send to this endpoint.")
+        raise WebhookRefused(Detail("Choose at least one event to send to this endpoint."))
     unknown = sorted({str(e) for e in events} - set(EVENT_TYPES))
     if unknown:
         raise WebhookRefused(
-            f"Unknown event types: {', '.join(unknown)}. Known: {', '.join(EVENT_TYPES)}."
+            Detail(
+                "Unknown event types: %(join)s. Known: %(join2)s.",
+                join=", ".join(unknown),
+                join2=", ".join(EVENT_TYPES),
+            )
         )
     return [name for name in EVENT_TYPES if name in events]
 
@@ -87,7 +91,9 @@ def url_checked(url: str) -> str:
     try:
         egress_policy().check_url(url)
     except egress.EgressRefused as exc:
-        raise WebhookRefused(f"This URL cannot receive webhooks: {exc}.") from None
+        raise WebhookRefused(
+            Detail("This URL cannot receive webhooks: %(exc)s.", exc=exc)
+        ) from None
     return url
 
 
@@ -478,13 +484,15 @@ def delivery_redeliver(*, delivery: WebhookDelivery, actor: User | None) -> Webh
     _refuse_unless_manager(actor, delivery.endpoint.dao_id)
     if delivery.status == DeliveryStatus.PENDING:
         raise WebhookRefused(
-            "This delivery is still being delivered (an attempt or a retry is due); wait for "
-            "it to succeed or fail.",
+            Detail(
+                "This delivery is still being delivered (an attempt or a "
+                "retry is due); wait for it to succeed or fail."
+            ),
             status_code=409,
         )
     if not delivery.endpoint.enabled:
         raise WebhookRefused(
-            "The endpoint is disabled; enable it before redelivering.", status_code=409
+            Detail("The endpoint is disabled; enable it before redelivering."), status_code=409
         )
     delivery.status = DeliveryStatus.PENDING
     delivery.attempts = 0

@@ -22,6 +22,7 @@ from contributions.quorum import errors, selectors, services
 from contributions.quorum.auth import request_validator
 from contributions.services import contribution_open
 from contributions.upload_csrf import csrf_refusal
+from datadao.errors import Detail
 from datadao.http import json_error
 from datadao.schema import scoring_policy
 
@@ -68,8 +69,11 @@ def work(request: HttpRequest) -> HttpResponse:
     dao_ids = selectors.validator_dao_ids(address=validator)
     if not dao_ids:
         raise errors.NotAValidator(
-            f"{validator} is not in any DAO's validator set; a DAO's creator or admin adds "
-            "it (console: Validator sets)."
+            Detail(
+                "%(validator)s is not in any DAO's validator set; a DAO's "
+                "creator or admin adds it (console: Validator sets).",
+                validator=validator,
+            )
         )
     items = [_work_item(c) for c in selectors.contributions_awaiting(address=validator)]
     return JsonResponse({"validator": validator, "contributions": items})
@@ -82,13 +86,20 @@ def _contribution_for(validator: str, contribution_id: int) -> Contribution:
         .first()
     )
     if contribution is None:
-        raise errors.NoSuchContribution(f"There is no contribution {contribution_id}.")
+        raise errors.NoSuchContribution(
+            Detail("There is no contribution %(contribution_id)s.", contribution_id=contribution_id)
+        )
     dao = contribution.dataset.dao
     current = selectors.validator_set_current(dao_id=dao.pk)
     if current is None or validator not in current.members:
         raise errors.NotAValidator(
-            f"{validator} is not in the validator set of {dao.name}, the DAO of contribution "
-            f"{contribution_id}."
+            Detail(
+                "%(validator)s is not in the validator set of %(name)s, the "
+                "DAO of contribution %(contribution_id)s.",
+                validator=validator,
+                name=dao.name,
+                contribution_id=contribution_id,
+            )
         )
     return contribution
 
@@ -103,13 +114,23 @@ def content(request: HttpRequest, contribution_id: int) -> HttpResponse:
     contribution = _contribution_for(validator, contribution_id)
     if contribution.status not in (Status.ATTESTING, *services.DECIDED):
         raise errors.NotAttesting(
-            f"Contribution {contribution_id} is not waiting for validators (it is "
-            f"{contribution.get_status_display().lower()})."
+            Detail(
+                "Contribution %(contribution_id)s is not waiting for validators (it is %(lower)s).",
+                contribution_id=contribution_id,
+                lower=contribution.get_status_display().lower(),
+            )
         )
     try:
         stream = contribution_open(contribution)
     except FileNotFoundError:
-        return json_error("gone", f"Contribution {contribution_id}'s file is not stored.", 410)
+        return json_error(
+            "gone",
+            Detail(
+                "Contribution %(contribution_id)s's file is not stored.",
+                contribution_id=contribution_id,
+            ),
+            410,
+        )
     response = FileResponse(stream, content_type="application/octet-stream")
     response["X-Content-SHA256"] = contribution.sha256
     return response
@@ -129,13 +150,13 @@ def attestations(request: HttpRequest, contribution_id: int) -> HttpResponse:
             return refusal
     validator = request_validator(request)
     if len(request.body) > MAX_ATTESTATION_BYTES:
-        return json_error("too_large", "An attestation is at most 64 KiB of JSON.", 413)
+        return json_error("too_large", Detail("An attestation is at most 64 KiB of JSON."), 413)
     try:
         body = json.loads(request.body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return json_error("bad_json", f"The body is not JSON: {exc}.", 400)
+        return json_error("bad_json", Detail("The body is not JSON: %(exc)s.", exc=exc), 400)
     if not isinstance(body, dict):
-        return json_error("bad_json", "The body must be a JSON object.", 400)
+        return json_error("bad_json", Detail("The body must be a JSON object."), 400)
     submitted = services.attestation_submit(
         contribution_id=contribution_id,
         validator=validator,

@@ -18,6 +18,7 @@ from contributions.quorum.signed_request import (
     HEADER_VALIDATOR,
     request_text,
 )
+from datadao.errors import Detail
 
 
 def request_validator(request: HttpRequest) -> str:
@@ -28,21 +29,40 @@ def request_validator(request: HttpRequest) -> str:
     signature = request.headers.get(HEADER_SIGNATURE, "").strip()
     if not (address and stamp and signature):
         raise ValidatorRequestUnauthenticated(
-            f"Sign the request with your validator key: headers {HEADER_VALIDATOR} (your "
-            f"address), {HEADER_TIMESTAMP} (Unix seconds) and {HEADER_SIGNATURE} (EIP-191 "
-            "personal_sign over the host, method, path, timestamp and body SHA-256)."
+            Detail(
+                "Sign the request with your validator key: headers "
+                "%(header_validator)s (your address), %(header_timestamp)s "
+                "(Unix seconds) and %(header_signature)s (EIP-191 "
+                "personal_sign over the host, method, path, timestamp and "
+                "body SHA-256).",
+                header_validator=HEADER_VALIDATOR,
+                header_timestamp=HEADER_TIMESTAMP,
+                header_signature=HEADER_SIGNATURE,
+            )
         )
     if not is_address(address):
-        raise ValidatorRequestUnauthenticated(f"{HEADER_VALIDATOR} is not an Ethereum address.")
+        raise ValidatorRequestUnauthenticated(
+            Detail(
+                "%(header_validator)s is not an Ethereum address.",
+                header_validator=HEADER_VALIDATOR,
+            )
+        )
     address = to_checksum_address(address)
     if not stamp.isdigit():
-        raise ValidatorRequestUnauthenticated(f"{HEADER_TIMESTAMP} must be Unix seconds.")
+        raise ValidatorRequestUnauthenticated(
+            Detail("%(header_timestamp)s must be Unix seconds.", header_timestamp=HEADER_TIMESTAMP)
+        )
     skew = abs(time.time() - int(stamp))
     allowed = settings.VALIDATOR_REQUEST_MAX_AGE_SECONDS
     if skew > allowed:
         raise ValidatorRequestUnauthenticated(
-            f"The request was signed for a time {skew:.0f} s away from the server's clock; at "
-            f"most {allowed} s are allowed. Check your clock and sign a fresh request."
+            Detail(
+                "The request was signed for a time %(skew)s s away from the "
+                "server's clock; at most %(allowed)s s are allowed. Check "
+                "your clock and sign a fresh request.",
+                skew=format(skew, ".0f"),
+                allowed=allowed,
+            )
         )
     text = request_text(
         host=request.get_host(),
@@ -57,8 +77,15 @@ def request_validator(request: HttpRequest) -> str:
         signer = None
     if signer != address:
         raise ValidatorRequestUnauthenticated(
-            f"The request's signature does not recover to {address} over this request "
-            f"(host {request.get_host()}, {request.method} {request.get_full_path()}, its "
-            "timestamp and body): sign exactly the request sent, with that address's key."
+            Detail(
+                "The request's signature does not recover to %(address)s "
+                "over this request (host %(get_host)s, %(method)s "
+                "%(get_full_path)s, its timestamp and body): sign exactly "
+                "the request sent, with that address's key.",
+                address=address,
+                get_host=request.get_host(),
+                method=request.method,
+                get_full_path=request.get_full_path(),
+            )
         )
     return address

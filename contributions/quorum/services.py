@@ -40,6 +40,7 @@ from contributions.quorum.selectors import (
 )
 from contributions.services.record import Recorder
 from datadao.dispatch import send_on_commit
+from datadao.errors import Detail
 from datadao.governed import ChangeKind, governance_guard
 from datadao.models import DAO, User
 from datadao.services import audit_record
@@ -61,22 +62,31 @@ DECIDED = (Status.PINNING, Status.PINNED, Status.REJECTED, Status.HELD)
 
 def _addresses(addresses: Any) -> list[str]:
     if not isinstance(addresses, list | tuple):
-        raise errors.ValidatorSetRefused("validators must be a list of Ethereum addresses.")
+        raise errors.ValidatorSetRefused(Detail("validators must be a list of Ethereum addresses."))
     seen: dict[str, str] = {}
     for raw in addresses:
         if not isinstance(raw, str) or not is_address(raw.strip()):
             raise errors.ValidatorSetRefused(
-                f"{str(raw)[:64]!r} is not an Ethereum address (0x + 40 hex digits)."
+                Detail(
+                    "%(raw)s is not an Ethereum address (0x + 40 hex digits).",
+                    raw=repr(str(raw)[:64]),
+                )
             )
         address = to_checksum_address(raw.strip())
         if address.lower() in seen:
             raise errors.ValidatorSetRefused(
-                f"{address} is listed twice: a validator's key counts once."
+                Detail(
+                    "%(address)s is listed twice: a validator's key counts once.", address=address
+                )
             )
         seen[address.lower()] = address
     if len(seen) > MAX_VALIDATORS:
         raise errors.ValidatorSetRefused(
-            f"{len(seen)} validators: a set has at most {MAX_VALIDATORS}."
+            Detail(
+                "%(count)s validators: a set has at most %(max_validators)s.",
+                count=len(seen),
+                max_validators=MAX_VALIDATORS,
+            )
         )
     return sorted(seen.values())
 
@@ -87,17 +97,21 @@ def validator_set_refusal(*, addresses: Any, threshold: Any) -> tuple[list[str],
     back to the platform's fleet key."""
     members = _addresses(addresses)
     if isinstance(threshold, bool) or not isinstance(threshold, int):
-        raise errors.ValidatorSetRefused("threshold must be a whole number k (k of n).")
+        raise errors.ValidatorSetRefused(Detail("threshold must be a whole number k (k of n)."))
     if not members:
         if threshold != 0:
             raise errors.ValidatorSetRefused(
-                "A set with no validator has threshold 0 (the platform's key attests)."
+                Detail("A set with no validator has threshold 0 (the platform's key attests).")
             )
         return members, 0
     if not 1 <= threshold <= len(members):
         raise errors.ValidatorSetRefused(
-            f"threshold must be between 1 and the number of validators ({len(members)}), "
-            f"not {threshold}."
+            Detail(
+                "threshold must be between 1 and the number of validators "
+                "(%(count)s), not %(threshold)s.",
+                count=len(members),
+                threshold=threshold,
+            )
         )
     return members, threshold
 
@@ -131,8 +145,13 @@ def validator_set_change(
         }
     if (before["validators"], before["threshold"]) == (members, threshold):
         raise errors.ValidatorSetRefused(
-            f"{dao.name}'s validator set is already these {len(members)} validators with "
-            f"threshold {threshold}."
+            Detail(
+                "%(name)s's validator set is already these %(count)s "
+                "validators with threshold %(threshold)s.",
+                name=dao.name,
+                count=len(members),
+                threshold=threshold,
+            )
         )
     created = ValidatorSet.objects.create(
         dao=dao,
@@ -197,7 +216,9 @@ def _lock(contribution_id: int) -> Contribution:
         .first()
     )
     if contribution is None:
-        raise errors.NoSuchContribution(f"There is no contribution {contribution_id}.")
+        raise errors.NoSuchContribution(
+            Detail("There is no contribution %(contribution_id)s.", contribution_id=contribution_id)
+        )
     return contribution
 
 
@@ -206,8 +227,14 @@ def _member_set(contribution: Contribution, validator: str) -> CurrentSet:
     current = validator_set_current(dao_id=dao.pk)
     if current is None or validator not in current.members:
         raise errors.NotAValidator(
-            f"{validator} is not in the validator set of {dao.name}, the DAO of contribution "
-            f"{contribution.pk}: only its validators attest its contributions."
+            Detail(
+                "%(validator)s is not in the validator set of %(name)s, the "
+                "DAO of contribution %(pk)s: only its validators attest its "
+                "contributions.",
+                validator=validator,
+                name=dao.name,
+                pk=contribution.pk,
+            )
         )
     return current
 
@@ -215,7 +242,11 @@ def _member_set(contribution: Contribution, validator: str) -> CurrentSet:
 def _uint(message: dict[str, Any], name: str, upper: int) -> int:
     value = message[name]
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= upper:
-        raise errors.AttestationRefused(f"attestation.{name} must be a whole number 0..{upper}.")
+        raise errors.AttestationRefused(
+            Detail(
+                "attestation.%(name)s must be a whole number 0..%(upper)s.", name=name, upper=upper
+            )
+        )
     return value
 
 
@@ -223,10 +254,14 @@ def _claim(contribution: Contribution, validator: str, message: Any) -> agree.Cl
     """The claim in ``message``, once every field the server binds is the contribution's own
     and the validator named is the one signing the request."""
     if not isinstance(message, dict):
-        raise errors.AttestationRefused("attestation must be the ValidatorAttestation message.")
+        raise errors.AttestationRefused(
+            Detail("attestation must be the ValidatorAttestation message.")
+        )
     missing = [name for name in _MESSAGE_FIELDS if name not in message]
     if missing:
-        raise errors.AttestationRefused(f"attestation.{missing[0]} is missing.")
+        raise errors.AttestationRefused(
+            Detail("attestation.%(missing)s is missing.", missing=missing[0])
+        )
     dao = contribution.dataset.dao
     bound = {
         "daoId": (dao.onchain_id, f"DAO {dao.onchain_id} ({dao.name})"),
@@ -238,21 +273,33 @@ def _claim(contribution: Contribution, validator: str, message: Any) -> agree.Cl
         given = message[name]
         if not isinstance(given, str) or given.lower() != expected.lower():
             raise errors.AttestationRefused(
-                f"attestation.{name} is {str(given)[:80]!r}, but contribution "
-                f"{contribution.pk} has {expected} as {what}: an attestation is for one "
-                "contribution of one DAO."
+                Detail(
+                    "attestation.%(name)s is %(given)s, but contribution %(pk)s "
+                    "has %(expected)s as %(what)s: an attestation is for one "
+                    "contribution of one DAO.",
+                    name=name,
+                    given=repr(str(given)[:80]),
+                    pk=contribution.pk,
+                    expected=expected,
+                    what=what,
+                )
             )
     named = message["validator"]
     if not isinstance(named, str) or named.lower() != validator.lower():
         raise errors.NotAValidator(
-            f"The attestation names validator {str(named)[:64]}, but the request is signed by "
-            f"{validator}: a validator posts only its own attestations."
+            Detail(
+                "The attestation names validator %(named)s, but the request "
+                "is signed by %(validator)s: a validator posts only its own "
+                "attestations.",
+                named=str(named)[:64],
+                validator=validator,
+            )
         )
     cid = message["cid"]
     if not isinstance(cid, str) or not 0 < len(cid) <= 128:
-        raise errors.AttestationRefused("attestation.cid must be the contribution's CID.")
+        raise errors.AttestationRefused(Detail("attestation.cid must be the contribution's CID."))
     if not isinstance(message["accepted"], bool):
-        raise errors.AttestationRefused("attestation.accepted must be true or false.")
+        raise errors.AttestationRefused(Detail("attestation.accepted must be true or false."))
     return agree.Claim(
         accepted=message["accepted"],
         cid=cid,
@@ -293,9 +340,14 @@ def _check_signature(
         signer = None
     if signer != validator:
         raise errors.AttestationRefused(
-            f"The signature does not recover to {validator} over this ValidatorAttestation "
-            f"(EIP-712 domain datadao, version 1, chain {chain_id}): sign exactly the message "
-            "posted, with your own key."
+            Detail(
+                "The signature does not recover to %(validator)s over this "
+                "ValidatorAttestation (EIP-712 domain datadao, version 1, "
+                "chain %(chain_id)s): sign exactly the message posted, with "
+                "your own key.",
+                validator=validator,
+                chain_id=chain_id,
+            )
         )
 
 
@@ -303,7 +355,7 @@ def _reasons(reasons: Any) -> list[str]:
     if reasons is None:
         return []
     if not isinstance(reasons, list) or not all(isinstance(r, str) for r in reasons):
-        raise errors.AttestationRefused("reasons must be a list of strings.")
+        raise errors.AttestationRefused(Detail("reasons must be a list of strings."))
     return [r[:MAX_REASON_CHARS] for r in reasons[:MAX_REASONS]]
 
 
@@ -360,8 +412,12 @@ def attestation_submit(
     if existing is not None:
         if _claim_of_row(existing) != claim:
             raise errors.AttestationConflict(
-                f"{validator} already attested contribution {contribution.pk} differently; an "
-                "attestation is final."
+                Detail(
+                    "%(validator)s already attested contribution %(pk)s "
+                    "differently; an attestation is final.",
+                    validator=validator,
+                    pk=contribution.pk,
+                )
             )
         return Submitted(existing, "repeated", contribution.status)
     late = contribution.status in DECIDED
@@ -369,8 +425,11 @@ def attestation_submit(
         late and ValidatorAttestation.objects.filter(contribution=contribution).exists()
     ):
         raise errors.NotAttesting(
-            f"Contribution {contribution.pk} is not waiting for validators (it is "
-            f"{contribution.get_status_display().lower()})."
+            Detail(
+                "Contribution %(pk)s is not waiting for validators (it is %(lower)s).",
+                pk=contribution.pk,
+                lower=contribution.get_status_display().lower(),
+            )
         )
     try:
         with transaction.atomic():
@@ -388,7 +447,11 @@ def attestation_submit(
             )
     except IntegrityError:
         raise errors.AttestationConflict(
-            f"{validator} already attested contribution {contribution.pk}."
+            Detail(
+                "%(validator)s already attested contribution %(pk)s.",
+                validator=validator,
+                pk=contribution.pk,
+            )
         ) from None
     if late:
         decided = _claim_of_contribution(contribution)
@@ -543,8 +606,11 @@ def contribution_attest_again(*, contribution: Contribution, actor: User | None)
     contribution = _lock(contribution.pk)
     if contribution.status != Status.HELD:
         raise errors.NotAttesting(
-            f"Only a held contribution is sent back to its validators; #{contribution.pk} is "
-            f"{contribution.get_status_display().lower()}."
+            Detail(
+                "Only a held contribution is sent back to its validators; #%(pk)s is %(lower)s.",
+                pk=contribution.pk,
+                lower=contribution.get_status_display().lower(),
+            )
         )
     rows = list(ValidatorAttestation.objects.filter(contribution=contribution))
     recorder = Recorder(actor=actor)

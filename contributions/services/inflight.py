@@ -19,6 +19,7 @@ from django.utils import timezone
 from contributions import errors
 from contributions.models import UploadInFlight
 from contributions.uploads import staging_dir
+from datadao.errors import Detail
 from datadao.models import User
 
 logger = logging.getLogger(__name__)
@@ -45,8 +46,14 @@ def upload_in_flight_begin(*, user: User, size: int) -> int:
     cap = settings.UPLOAD_IN_FLIGHT_BYTES
     if total is not None and total + size > cap:
         raise errors.UploadsInFlight(
-            f"You have {live.count()} upload(s) of {total} bytes in progress; at most {cap} "
-            "bytes may be in flight at once. Send this file when they have finished."
+            Detail(
+                "You have %(count)s upload(s) of %(total)s bytes in "
+                "progress; at most %(cap)s bytes may be in flight at once. "
+                "Send this file when they have finished.",
+                count=live.count(),
+                total=total,
+                cap=cap,
+            )
         )
     return UploadInFlight.objects.create(user=user, size=size, started_at=now).pk
 

@@ -19,6 +19,7 @@ from contributions.aggregate import attest, engine, guard
 from contributions.errors import QueryNotAllowed, QueryRefusedError
 from contributions.models import Release, ReleaseQuery
 from datadao.dispatch import send_on_commit
+from datadao.errors import Detail
 from datadao.keys import load_signer
 from datadao.models import DatasetKind, Membership, User, Visibility
 
@@ -54,18 +55,28 @@ def release_query_submit(*, release: Release, user: User, sql: str) -> ReleaseQu
     basis = query_access.basis_for(user, release)
     if basis is None:
         raise QueryNotAllowed(
-            "You may not query this release: members of its DAO and holders of a query grant may."
+            Detail(
+                "You may not query this release: members of its DAO and "
+                "holders of a query grant may."
+            )
         )
     if release.dataset.kind != DatasetKind.TABULAR:
         raise QueryRefusedError(
-            f"'{release.dataset.name}' is a {release.dataset.kind} dataset; queries run over "
-            "tabular releases only."
+            Detail(
+                "'%(name)s' is a %(kind)s dataset; queries run over tabular releases only.",
+                name=release.dataset.name,
+                kind=release.dataset.kind,
+            )
         )
     limit = max_release_bytes()
     if release.total_bytes > limit:
         raise QueryRefusedError(
-            f"This release holds {release.total_bytes} bytes; queries run over releases of up "
-            f"to {limit} bytes (QUERY_MAX_RELEASE_BYTES)."
+            Detail(
+                "This release holds %(total_bytes)s bytes; queries run over "
+                "releases of up to %(limit)s bytes (QUERY_MAX_RELEASE_BYTES).",
+                total_bytes=release.total_bytes,
+                limit=limit,
+            )
         )
     try:
         guard.check(sql)
@@ -74,7 +85,10 @@ def release_query_submit(*, release: Release, user: User, sql: str) -> ReleaseQu
     waiting = ReleaseQuery.objects.filter(requested_by=user, state=ReleaseQuery.State.QUEUED)
     if waiting.count() >= MAX_QUEUED_PER_USER:
         raise QueryRefusedError(
-            f"You have {MAX_QUEUED_PER_USER} queries waiting; wait for one to finish.",
+            Detail(
+                "You have %(max_queued_per_user)s queries waiting; wait for one to finish.",
+                max_queued_per_user=MAX_QUEUED_PER_USER,
+            ),
             code="too_many_queries",
             status_code=429,
         )

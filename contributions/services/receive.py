@@ -24,6 +24,7 @@ from contributions.services.common import dataset_max_size, upload_key_for
 from contributions.uploads import StagedUpload
 from contributions.validation import PILLOW_FORMATS, TEXT_TYPES, image_structure_problems, sniff
 from datadao import blobs, requestid
+from datadao.errors import Detail
 from datadao.models import Dataset, DatasetStatus, Membership, User
 from datadao.schema import labeling_files_schema
 
@@ -42,13 +43,21 @@ def _check_signature(
         signer = Account.recover_message(encode_defunct(text=text), signature=signature)
     except Exception as exc:
         raise errors.BadSignature(
-            "The ownership signature is not a valid EIP-191 signature "
-            f"(sign the text '{text}' with personal_sign)."
+            Detail(
+                "The ownership signature is not a valid EIP-191 signature "
+                "(sign the text '%(text)s' with personal_sign).",
+                text=text,
+            )
         ) from exc
     if signer != contributor.address:
         raise errors.BadSignature(
-            f"The ownership signature was made by {signer}, not by you ({contributor.address}); "
-            f"sign exactly the text '{text}'."
+            Detail(
+                "The ownership signature was made by %(signer)s, not by you "
+                "(%(address)s); sign exactly the text '%(text)s'.",
+                signer=signer,
+                address=contributor.address,
+                text=text,
+            )
         )
     return True
 
@@ -86,7 +95,7 @@ def contribution_receive(
     except blobs.StoreUnavailable as exc:
         _forget(stored)
         raise errors.StorageUnavailable(
-            f"The upload could not be stored; try again shortly ({exc})."
+            Detail("The upload could not be stored; try again shortly (%(exc)s).", exc=exc)
         ) from None
     except BaseException:
         # The file is stored just before commit; if the commit failed, drop it too.
@@ -160,7 +169,9 @@ def _receive(
 ) -> Contribution:
     dataset = _dataset_for_upload(dataset_id, contributor)
     if dataset is None:
-        raise errors.ContributionRefused(f"There is no dataset {dataset_id}.")
+        raise errors.ContributionRefused(
+            Detail("There is no dataset %(dataset_id)s.", dataset_id=dataset_id)
+        )
     _check_admission(
         dataset=dataset,
         dao_name=dataset.dao_name,
@@ -169,9 +180,14 @@ def _receive(
     )
     max_size = dataset_max_size(dataset)
     if staged.size > max_size:
-        raise errors.TooLarge(f"The file is larger than this dataset's limit of {max_size} bytes.")
+        raise errors.TooLarge(
+            Detail(
+                "The file is larger than this dataset's limit of %(max_size)s bytes.",
+                max_size=max_size,
+            )
+        )
     if staged.size == 0:
-        raise errors.BadUpload("The file is empty.")
+        raise errors.BadUpload(Detail("The file is empty."))
     _check_type(dataset, staged)
     signed = _check_signature(
         site=site,
@@ -207,7 +223,7 @@ def _receive(
     except IntegrityError as exc:
         if _violated(exc) == "contribution_unique_sha":
             raise errors.Duplicate(
-                "This exact file (same SHA-256) is already in this dataset."
+                Detail("This exact file (same SHA-256) is already in this dataset.")
             ) from exc
         raise
     messages.send_stage(
@@ -246,9 +262,13 @@ def _check_admission(
     *, dataset: Dataset, dao_name: str, is_member: bool, contributor: User
 ) -> None:
     if dataset.status != DatasetStatus.OPEN:
-        raise errors.DatasetNotOpen(f"The dataset '{dataset.name}' is not open for contributions.")
+        raise errors.DatasetNotOpen(
+            Detail("The dataset '%(name)s' is not open for contributions.", name=dataset.name)
+        )
     if not is_member:
-        raise errors.NotAMember(f"Only members of {dao_name} can contribute to it.")
+        raise errors.NotAMember(
+            Detail("Only members of %(dao_name)s can contribute to it.", dao_name=dao_name)
+        )
     if sealed.must_seal(dataset):
         try:
             sealed.ring()
@@ -258,7 +278,11 @@ def _check_admission(
     recent = _recent_count(contributor)
     if recent >= limit:
         raise errors.QuotaExceeded(
-            f"You have made {recent} contributions in the last hour; the limit is {limit}."
+            Detail(
+                "You have made %(recent)s contributions in the last hour; the limit is %(limit)s.",
+                recent=recent,
+                limit=limit,
+            )
         )
 
 
@@ -292,17 +316,24 @@ def _check_type(dataset: Dataset, staged: StagedUpload) -> None:
     fits = accepted & set(sniffed.acceptable)
     if not fits:
         raise errors.UnsupportedType(
-            f"This dataset accepts {', '.join(sorted(accepted))}, but the file's content is "
-            f"{sniffed.describe()}."
+            Detail(
+                "This dataset accepts %(join)s, but the file's content is %(describe)s.",
+                join=", ".join(sorted(accepted)),
+                describe=sniffed.describe(),
+            )
         )
     if sniffed.not_utf8 is not None and fits & set(TEXT_TYPES):
-        raise errors.NotUtf8(f"This dataset takes UTF-8 text, but {sniffed.not_utf8}.")
+        raise errors.NotUtf8(
+            Detail("This dataset takes UTF-8 text, but %(not_utf8)s.", not_utf8=sniffed.not_utf8)
+        )
     if sniffed.media_type in PILLOW_FORMATS and sniffed.media_type in fits:
         problems = image_structure_problems(
             staged.path, media_type=sniffed.media_type, limits=_image_limits(dataset)
         )
         if problems:
-            raise errors.InvalidImage(f"The image is refused: {'; '.join(problems)}.")
+            raise errors.InvalidImage(
+                Detail("The image is refused: %(join)s.", join="; ".join(problems))
+            )
 
 
 def _image_limits(dataset: Dataset) -> dict | None:

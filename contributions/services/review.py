@@ -8,6 +8,7 @@ from contributions import errors, lifecycle
 from contributions.models import Contribution, Review, Status
 from contributions.services.claims import novelty_on_accept
 from contributions.services.record import Recorder
+from datadao.errors import Detail
 from datadao.models import User
 
 
@@ -16,7 +17,7 @@ def contribution_retry(*, contribution: Contribution, actor: User | None) -> Con
     """Console's "retry": put a failed contribution back where it stopped."""
     contribution = Contribution.objects.select_for_update().get(pk=contribution.pk)
     if contribution.status != Status.FAILED:
-        raise errors.ContributionRefused("Only a failed contribution can be retried.")
+        raise errors.ContributionRefused(Detail("Only a failed contribution can be retried."))
     if contribution.cid and hasattr(contribution, "proof"):
         status, fields = Status.PINNING, {}
     elif contribution.score is not None:
@@ -54,18 +55,23 @@ def contribution_override(
     )
     if actor is not None and contribution.contributor_id == actor.pk:
         raise errors.ReviewByContributor(
-            f"Contribution {contribution.pk} is your own: another manager of the DAO must "
-            "decide on it (four eyes)."
+            Detail(
+                "Contribution %(pk)s is your own: another manager of the DAO "
+                "must decide on it (four eyes).",
+                pk=contribution.pk,
+            )
         )
     before = contribution.status
     review = Review.OVERRIDDEN if contribution.review == Review.PENDING else contribution.review
     recorder = Recorder(actor=actor)
     if decision == "accept":
         if before != Status.REJECTED:
-            raise errors.ContributionRefused("Only a rejected contribution can be accepted.")
+            raise errors.ContributionRefused(
+                Detail("Only a rejected contribution can be accepted.")
+            )
         if contribution.score is None:
             raise errors.ContributionRefused(
-                "This contribution failed validation; it cannot be accepted."
+                Detail("This contribution failed validation; it cannot be accepted.")
             )
         recorder.move(
             contribution, Status.ACCEPTED, review=review, **novelty_on_accept(contribution)
@@ -73,8 +79,10 @@ def contribution_override(
     elif decision == "reject":
         if before not in (Status.ACCEPTED, Status.PINNED, Status.HELD):
             raise errors.ContributionRefused(
-                "Only an accepted or pinned contribution (or one its validators left held) "
-                "can be rejected."
+                Detail(
+                    "Only an accepted or pinned contribution (or one its "
+                    "validators left held) can be rejected."
+                )
             )
         reason = f"Rejected by the DAO: {note}" if note else "Rejected by the DAO."
         recorder.move(
@@ -85,10 +93,12 @@ def contribution_override(
         reward_withdraw_contribution(contribution=contribution)
     elif decision == "confirm":
         if contribution.review != Review.PENDING:
-            raise errors.ContributionRefused("This contribution is not waiting for review.")
+            raise errors.ContributionRefused(Detail("This contribution is not waiting for review."))
         recorder.change(contribution, review=Review.CONFIRMED)
     else:
-        raise errors.ContributionRefused(f"Unknown decision {decision!r}.")
+        raise errors.ContributionRefused(
+            Detail("Unknown decision %(decision)s.", decision=repr(decision))
+        )
     recorder.event(
         contribution,
         f"contribution.override_{decision}",

@@ -26,6 +26,7 @@ from contributions.services.common import rows_key, upload_key
 from contributions.services.record import Recorder
 from datadao import blobs
 from datadao.dispatch import send_on_commit
+from datadao.errors import Detail
 from datadao.models import Dataset, User
 from datadao.services import audit_record
 
@@ -60,15 +61,24 @@ def _targets(
         one = mine.filter(pk=contribution_id).first()
         if one is None:
             raise NothingToWithdraw(
-                f"You have no contribution {contribution_id} in the dataset '{dataset.name}'."
+                Detail(
+                    "You have no contribution %(contribution_id)s in the dataset '%(name)s'.",
+                    contribution_id=contribution_id,
+                    name=dataset.name,
+                )
             )
         if one.withdrawn_at is not None:
-            raise AlreadyWithdrawn(f"Consent for contribution {one.pk} is already withdrawn.")
+            raise AlreadyWithdrawn(
+                Detail("Consent for contribution %(pk)s is already withdrawn.", pk=one.pk)
+            )
         return [one]
     targets = list(mine.filter(withdrawn_at__isnull=True).order_by("pk"))
     if not targets:
         raise NothingToWithdraw(
-            f"You have no contribution in the dataset '{dataset.name}' left to withdraw."
+            Detail(
+                "You have no contribution in the dataset '%(name)s' left to withdraw.",
+                name=dataset.name,
+            )
         )
     return targets
 
@@ -79,10 +89,12 @@ def _checked(
     """The contribution id (None: all) and the nonce of a signed withdrawal, or a refusal that
     names what is wrong."""
     if not isinstance(typed_data, dict) or typed_data.get("primaryType") != "ConsentWithdrawal":
-        raise WithdrawalRefused("typedData must be the ConsentWithdrawal this platform offered.")
+        raise WithdrawalRefused(
+            Detail("typedData must be the ConsentWithdrawal this platform offered.")
+        )
     message = typed_data.get("message")
     if not isinstance(message, dict):
-        raise WithdrawalRefused("typedData.message must be the ConsentWithdrawal's fields.")
+        raise WithdrawalRefused(Detail("typedData.message must be the ConsentWithdrawal's fields."))
     try:
         contribution = int(message.get("contribution", -1))
         expected = consent.typed_data(
@@ -96,19 +108,28 @@ def _checked(
             chain_id=dataset.dao.chain_id,
         )
     except (TypeError, ValueError) as exc:
-        raise WithdrawalRefused(f"The withdrawal's message is malformed: {exc}.") from None
+        raise WithdrawalRefused(
+            Detail("The withdrawal's message is malformed: %(exc)s.", exc=exc)
+        ) from None
     if typed_data != expected:
         raise WithdrawalRefused(
-            "The signed withdrawal is not for this DAO, dataset, chain and contributor, or its "
-            "wording was changed; sign the typed data this platform offers."
+            Detail(
+                "The signed withdrawal is not for this DAO, dataset, chain "
+                "and contributor, or its wording was changed; sign the typed "
+                "data this platform offers."
+            )
         )
     try:
         signer = consent.signer_of(expected, signature)
     except ValueError as exc:
-        raise WithdrawalRefused(f"The signature is refused: {exc}.") from None
+        raise WithdrawalRefused(Detail("The signature is refused: %(exc)s.", exc=exc)) from None
     if signer != contributor.address:
         raise WithdrawalRefused(
-            f"The withdrawal was signed by {signer}, not by you ({contributor.address})."
+            Detail(
+                "The withdrawal was signed by %(signer)s, not by you (%(address)s).",
+                signer=signer,
+                address=contributor.address,
+            )
         )
     return (contribution or None), message["nonce"]
 
@@ -150,7 +171,7 @@ def consent_withdraw(
             )
     except IntegrityError:
         raise AlreadyWithdrawn(
-            "This signed withdrawal was already used; ask for a new one to sign."
+            Detail("This signed withdrawal was already used; ask for a new one to sign.")
         ) from None
     # A contribution still in the pipeline stops where it is: failed, so no later stage
     # (each locks the row and checks its status) pins, credits or imports it.

@@ -13,6 +13,7 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_POST
 from eth_utils import is_address, to_checksum_address
 
+from datadao.errors import Detail
 from datadao.http import json_error
 from datadao.signin import SiteOrigin, siwe_authenticate, siwe_message_build, siwe_nonce_issue
 from datadao.siwe import SiweError
@@ -53,15 +54,19 @@ def nonce(request: HttpRequest) -> JsonResponse:
     if address is None:
         return json_error(
             "bad_address",
-            "address: required; a nonce is issued for one address (0x + 40 hex) and one chain.",
+            Detail(
+                "address: required; a nonce is issued for one address (0x + 40 hex) and one chain."
+            ),
             400,
         )
     if not is_address(address):
-        return json_error("bad_address", "address: not an Ethereum address (0x + 40 hex).", 400)
+        return json_error(
+            "bad_address", Detail("address: not an Ethereum address (0x + 40 hex)."), 400
+        )
     try:
         chain_id = int(request.GET.get("chain_id", settings.SIWE_ALLOWED_CHAIN_IDS[0]))
     except ValueError:
-        return json_error("wrong_chain", "chain_id: must be a whole number.", 400)
+        return json_error("wrong_chain", Detail("chain_id: must be a whole number."), 400)
     allowed = settings.SIWE_ALLOWED_CHAIN_IDS
     if chain_id not in allowed:
         # The chains go with the refusal so the page can say which one to switch to.
@@ -95,17 +100,26 @@ def verify(request: HttpRequest) -> JsonResponse:
     """Verify ``{"message", "signature"}``; on success sign in (rotating the session key)."""
     if len(request.body) > MAX_VERIFY_BODY:
         return json_error(
-            "too_large", f"The request body is larger than {MAX_VERIFY_BODY} bytes.", 413
+            "too_large",
+            Detail(
+                "The request body is larger than %(max_verify_body)s bytes.",
+                max_verify_body=MAX_VERIFY_BODY,
+            ),
+            413,
         )
     try:
         payload = json.loads(request.body)
     except (ValueError, UnicodeDecodeError):
-        return json_error("bad_request", 'The body must be JSON: {"message", "signature"}.', 400)
+        return json_error(
+            "bad_request", Detail('The body must be JSON: {"message", "signature"}.'), 400
+        )
     if not isinstance(payload, dict):
-        return json_error("bad_request", "The body must be a JSON object.", 400)
+        return json_error("bad_request", Detail("The body must be a JSON object."), 400)
     message, signature = payload.get("message"), payload.get("signature")
     if not isinstance(message, str) or not isinstance(signature, str):
-        return json_error("bad_request", "Both 'message' and 'signature' must be strings.", 400)
+        return json_error(
+            "bad_request", Detail("Both 'message' and 'signature' must be strings."), 400
+        )
     try:
         user = siwe_authenticate(text=message, signature=signature, site=_site(request))
     except SiweError as exc:
@@ -154,9 +168,11 @@ def demo_sign_in(request: HttpRequest) -> HttpResponse:
         raise Http404("Demo sign-in is off.")
     label = request.POST.get("member", "")
     if label not in {m[0] for m in DEMO_MEMBERS} | {"labeler-0"}:
-        return json_error("bad_member", f"There is no demo member {label[:40]!r}.", 400)
+        return json_error(
+            "bad_member", Detail("There is no demo member %(label)s.", label=repr(label[:40])), 400
+        )
     user = User.objects.filter(address=demo_address(label)).first()
     if user is None:
-        return json_error("no_demo", "Load the demo first: python manage.py demo.", 404)
+        return json_error("no_demo", Detail("Load the demo first: python manage.py demo."), 404)
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     return redirect("/admin/" if label == "creator" else "/me/rewards")

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from eth_utils import is_address, to_checksum_address
 
 from datadao import jointerms
+from datadao.errors import Detail
 from datadao.http import json_error
 from datadao.joining import (
     JoinRefused,
@@ -65,11 +66,11 @@ def terms(request: HttpRequest, slug: str) -> JsonResponse:
     (valid for 10 minutes)."""
     dao = _dao(slug)
     if dao is None:
-        return json_error("not_found", "No DAO with that name.", 404)
+        return json_error("not_found", Detail("No DAO with that name."), 404)
     address = request.GET.get("address", "")
     if not is_address(address):
         return json_error(
-            "bad_address", "address: required, an Ethereum address (0x + 40 hex).", 400
+            "bad_address", Detail("address: required, an Ethereum address (0x + 40 hex)."), 400
         )
     address = to_checksum_address(address)
     typed = join_terms_typed_data(dao=dao, address=address)
@@ -89,18 +90,24 @@ def terms(request: HttpRequest, slug: str) -> JsonResponse:
 
 def _body(request: HttpRequest) -> dict[str, Any]:
     if len(request.body) > MAX_BODY:
-        raise JoinRefused("too_large", f"The request body is over {MAX_BODY} bytes.", 413)
+        raise JoinRefused(
+            "too_large",
+            Detail("The request body is over %(max_body)s bytes.", max_body=MAX_BODY),
+            413,
+        )
     try:
         body = json.loads(request.body or b"null")
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise JoinRefused("bad_request", f"The body is not valid JSON: {exc}") from None
+        raise JoinRefused(
+            "bad_request", Detail("The body is not valid JSON: %(exc)s", exc=exc)
+        ) from None
     if not isinstance(body, dict):
         raise JoinRefused(
-            "bad_request", 'The body must be {"typedData": …, "signature": "0x…"}.'
+            "bad_request", Detail('The body must be {"typedData": …, "signature": "0x…"}.')
         ) from None
     invite = body.get("invite")
     if invite is not None and not isinstance(invite, str):
-        raise JoinRefused("bad_request", "invite must be the token of an invite link.")
+        raise JoinRefused("bad_request", Detail("invite must be the token of an invite link."))
     return body
 
 
@@ -110,10 +117,10 @@ def join(request: HttpRequest, slug: str) -> JsonResponse:
     join with your signed acceptance of the terms. 201 with the membership (open policy or a
     valid invite link), 202 with the pending request (by request)."""
     if not request.user.is_authenticated:
-        return json_error("unauthenticated", "Sign in with your wallet first.", 401)
+        return json_error("unauthenticated", Detail("Sign in with your wallet first."), 401)
     dao = _dao(slug)
     if dao is None:
-        return json_error("not_found", "No DAO with that name.", 404)
+        return json_error("not_found", Detail("No DAO with that name."), 404)
     body = _body(request)
     joined = dao_join(
         dao=dao,
@@ -131,10 +138,10 @@ def join(request: HttpRequest, slug: str) -> JsonResponse:
 def leave(request: HttpRequest, slug: str) -> HttpResponse:
     """``POST /api/daos/{slug}/leave`` (CSRF): leave the DAO; 204. The last creator cannot."""
     if not request.user.is_authenticated:
-        return json_error("unauthenticated", "Sign in with your wallet first.", 401)
+        return json_error("unauthenticated", Detail("Sign in with your wallet first."), 401)
     dao = _dao(slug)
     if dao is None:
-        return json_error("not_found", "No DAO with that name.", 404)
+        return json_error("not_found", Detail("No DAO with that name."), 404)
     dao_leave(dao=dao, user=request.user)
     return HttpResponse(status=204)
 

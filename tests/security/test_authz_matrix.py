@@ -236,6 +236,14 @@ ROUTES: list[Route] = [
         missing=lambda w: f"/ipfs/{MISSING_CID}",
     ),
     Route("healthz", "healthz", fixed("/healthz")),
+    # The language switcher: a cookie and a redirect back, for anyone.
+    Route(
+        "set_language",
+        "i18n/setlang/",
+        fixed("/i18n/setlang/"),
+        "POST",
+        lambda w: {"language": "zh-hans", "next": "/"},
+    ),
     # Sign-in with Ethereum.
     Route(
         "siwe-nonce",
@@ -872,6 +880,7 @@ EXPECT: dict[tuple[str, str], str] = {
     ("ipfs", "public/contribution"):        "200  200  200  200  200  200  200  200",
     ("ipfs", "public/release"):             "200  200  200  200  200  200  200  200",
     ("healthz", "-"):                       "200  200  200  200  200  200  200  200",
+    ("set_language", "-"):                  "302  302  302  302  302  302  302  302",
     ("siwe-nonce", "-"):                    "200  200  200  200  200  200  200  200",
     ("siwe-verify", "-"):                   "400  400  400  400  400  400  400  400",
     ("siwe-logout", "-"):                   "200  200  200  200  200  200  200  200",
