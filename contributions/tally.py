@@ -205,6 +205,16 @@ def install(schema_editor: Any) -> None:
     )
 
 
+def sqlite_triggers_back(schema_editor: Any) -> None:
+    """Re-create the SQLite triggers after a migration that rebuilt the contributions table
+    (SQLite alters a table by copying it, which drops its triggers): a migration that adds a
+    column with a default or changes a constraint of ``contributions_contribution`` ends with
+    this. No-op on PostgreSQL, which alters in place."""
+    if schema_editor.connection.vendor == "sqlite":
+        for sql in [*SQLITE_UNINSTALL, *SQLITE_INSTALL]:
+            schema_editor.execute(sql)
+
+
 def uninstall(schema_editor: Any) -> None:
     vendor = schema_editor.connection.vendor
     for sql in PG_UNINSTALL if vendor == "postgresql" else SQLITE_UNINSTALL:

@@ -55,7 +55,8 @@ def drift(document: dict[str, Any]) -> list[str]:
 @pytest.mark.django_db(transaction=True)
 def test_every_operation_of_the_served_document_is_covered_or_excused(live_server) -> None:  # type: ignore[no-untyped-def]
     document = Client(live_server.url).openapi()
-    assert len([op for item in document["paths"].values() for op in item if op in METHODS]) == 55
+    served = [op for item in document["paths"].values() for op in item if op in METHODS]
+    assert len(served) == len(OPERATIONS) + len(NOT_COVERED) > 0
     assert drift(document) == []
     # What the SDK is for (issue #26): sign-in, tokens, uploads, waiting, labeling, releases,
     # rewards and claims.

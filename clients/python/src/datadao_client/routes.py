@@ -68,7 +68,25 @@ _RIGHTS = "paid access is bought with an on-chain payment from a wallet; the SDK
 _GOVERNANCE = "governance is people voting from their wallets, not scripts acting for a DAO"
 _QUERIES = "aggregate queries are a data consumer's tool, not part of this SDK's scope yet"
 
+_REVIEW = "a reviewer's judgement on the review page, where the item and its labels are shown"
+_DISPUTES = (
+    "challenges move money (bonds, clawbacks): filed and decided in the browser, where the "
+    "window, the bond and the evidence are shown"
+)
+_VALIDATOR = "the DAO validator's API, spoken by `datadao validator run` (datadao_validator)"
+
 NOT_COVERED: dict[str, str] = {
+    "review_queue": _REVIEW,
+    "review_accept": _REVIEW,
+    "review_fix": _REVIEW,
+    "review_reject": _REVIEW,
+    "challenge_list": _DISPUTES,
+    "challenge_file": _DISPUTES,
+    "challenge_detail": _DISPUTES,
+    "challenge_decide": _DISPUTES,
+    "validator_work": _VALIDATOR,
+    "validator_content": _VALIDATOR,
+    "validator_attest": _VALIDATOR,
     "consensus_summary": _ADMIN,
     "consensus_request": _ADMIN,
     "label_import_create": _ADMIN,

@@ -13,7 +13,15 @@ from pathlib import Path
 from typing import Any, Literal, NotRequired, TypedDict
 
 ContributionStatus = Literal[
-    "received", "validating", "accepted", "pinning", "pinned", "rejected", "failed"
+    "received",
+    "validating",
+    "accepted",
+    "attesting",
+    "held",
+    "pinning",
+    "pinned",
+    "rejected",
+    "failed",
 ]
 #: Statuses after which a contribution never changes (the platform's FINAL_STATUSES).
 FINAL_STATUSES: frozenset[str] = frozenset({"pinned", "rejected", "failed"})
