@@ -366,6 +366,7 @@ _LABELING_KEYS = {
     "item_kind",
     "max_size",
     "order",
+    "suggestion_rate",
 }
 # The order ``next`` serves a labeling dataset's open items in: "arrival" (the default, oldest
 # first) or "uncertain" (the least confident current consensus first, then items not yet
@@ -424,6 +425,7 @@ def _validate_labeling(schema: dict[str, Any]) -> list[str]:
         ("gold_rate", 0.0, 0.5, False),
         ("confidence_target", 0.5, 1.0, True),
         ("gold_accuracy_floor", 0.0, 1.0, False),
+        ("suggestion_rate", 0.0, 1.0, False),
     ):
         if key in schema:
             value = schema[key]

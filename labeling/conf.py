@@ -44,6 +44,10 @@ GOLD_MIN_FOR_REVEAL = GOLD_WINDOW
 # labelers get ordinary work only, unchecked.
 GOLD_POOL_LOW = 20
 
+# Below 1, so that an item without a suggestion is not a sign of a check question (which
+# never shows one): one ordinary hold in ten comes without.
+DEFAULT_SUGGESTION_RATE = 0.9
+
 
 def undo_seconds() -> int:
     """How long an answer can be taken back. A task settles only once its newest label is
@@ -117,6 +121,8 @@ class LabelingSettings:
     max_cer: float = LABELING_DEFAULT_MAX_CER
     # The order ``next`` serves open ordinary items in (``datadao.schema.LABELING_ORDERS``).
     order: str = "arrival"
+    # The share of ordinary holds that show their item's pre-label (``labeling.suggestions``).
+    suggestion_rate: float = 0.9
 
     @property
     def uncertain_first(self) -> bool:
@@ -148,4 +154,5 @@ def labeling_settings(schema: dict[str, Any]) -> LabelingSettings:
         allow_tie=bool(schema.get("allow_tie", True)),
         max_cer=float(schema.get("max_cer", LABELING_DEFAULT_MAX_CER)),
         order=str(schema.get("order", "arrival")),
+        suggestion_rate=float(schema.get("suggestion_rate", DEFAULT_SUGGESTION_RATE)),
     )

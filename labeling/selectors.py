@@ -183,6 +183,7 @@ def serialize_import(job: LabelImport) -> dict[str, Any]:
         "status": job.status,
         "file_name": job.file_name,
         "format": job.format,
+        "kind": job.kind,
         "progress": round(job.progress, 4),
         "rows_done": job.rows_done,
         "rows_created": job.rows_created,
