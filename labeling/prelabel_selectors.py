@@ -129,3 +129,25 @@ def suggestion_metrics(dataset_id: int, conf: LabelingSettings) -> SuggestionMet
         model_accuracy=model_accuracy,
         flagged=flagged,
     )
+
+
+def page_figures(dataset_id: int, metrics: dict[str, Any]) -> dict[str, Any] | None:
+    """The dataset page's pre-label figures (None when no item has one): counts and the
+    model's accuracy from the latest run's ``metrics``, nothing computed per view."""
+    items = LabelTask.objects.filter(
+        dataset_id=dataset_id, prediction__isnull=False, is_gold=False
+    ).count()
+    if not items:
+        return None
+    totals = LabelerStats.objects.filter(dataset_id=dataset_id).aggregate(
+        shown=Sum("suggestions_shown"), taken=Sum("suggestions_taken")
+    )
+    shown, taken = totals["shown"] or 0, totals["taken"] or 0
+    return {
+        "items": items,
+        "shown": shown,
+        "taken": taken,
+        "taken_rate": taken / shown if shown else None,
+        "model_accuracy": metrics.get("model_accuracy"),
+        "model_settled": metrics.get("model_settled"),
+    }
