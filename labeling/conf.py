@@ -21,6 +21,9 @@ from datadao.schema import (
 from datadao.schema import (
     LABELING_DEFAULT_OVERLAP as DEFAULT_OVERLAP,
 )
+from datadao.schema import (
+    LABELING_DEFAULT_SUGGESTION_RATE as DEFAULT_SUGGESTION_RATE,
+)
 
 # How a labeler's accuracy on check questions is reported, so that nothing they see points
 # at a single item (``LabelerStats``):
@@ -43,10 +46,6 @@ GOLD_MIN_FOR_REVEAL = GOLD_WINDOW
 # ordinary work at the gold rate (``selectors.gold_pools``); once the pool is spent,
 # labelers get ordinary work only, unchecked.
 GOLD_POOL_LOW = 20
-
-# Below 1, so that an item without a suggestion is not a sign of a check question (which
-# never shows one): one ordinary hold in ten comes without.
-DEFAULT_SUGGESTION_RATE = 0.9
 
 
 def undo_seconds() -> int:
@@ -122,7 +121,7 @@ class LabelingSettings:
     # The order ``next`` serves open ordinary items in (``datadao.schema.LABELING_ORDERS``).
     order: str = "arrival"
     # The share of ordinary holds that show their item's pre-label (``labeling.suggestions``).
-    suggestion_rate: float = 0.9
+    suggestion_rate: float = DEFAULT_SUGGESTION_RATE
 
     @property
     def uncertain_first(self) -> bool:
