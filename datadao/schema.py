@@ -9,8 +9,9 @@ A dataset's schema is JSON. Its shape depends on the dataset kind:
 * ``labeling``: ``{"task", "labels": [...], "multi_choice", "overlap", "max_overlap",
   "gold_rate", "confidence_target", "gold_accuracy_floor", "item_kind"}`` plus the task type's
   own settings: ``iou_threshold`` (boxes), ``overlapping`` (spans), ``allow_tie`` (pairwise),
-  ``max_cer`` (text); and ``order``, the order ``next`` serves open items in
-  (``LABELING_ORDERS``)
+  ``max_cer`` (text); ``order``, the order ``next`` serves open items in
+  (``LABELING_ORDERS``); and ``suggestion_rate``, the share of ordinary hand-outs that show
+  an item's pre-label (0–1)
 
 ``validate_schema`` returns every fault it finds, each naming the JSON path and what is wrong,
 so the console can show them all at once. Unknown keys are faults too: a typo such as
@@ -81,6 +82,9 @@ LABELING_DEFAULT_GOLD_FLOOR = 0.6
 # the right class; a transcription below this character error rate.
 LABELING_DEFAULT_IOU_THRESHOLD = 0.5
 LABELING_DEFAULT_MAX_CER = 0.1
+# The share of ordinary holds that show their item's pre-label (a model's suggestion): below 1,
+# so that an item without one does not mark a check question (which never shows one).
+LABELING_DEFAULT_SUGGESTION_RATE = 0.9
 
 
 def check_schema(kind: str, schema: Any) -> None:
@@ -366,6 +370,7 @@ _LABELING_KEYS = {
     "item_kind",
     "max_size",
     "order",
+    "suggestion_rate",
 }
 # The order ``next`` serves a labeling dataset's open items in: "arrival" (the default, oldest
 # first) or "uncertain" (the least confident current consensus first, then items not yet
@@ -424,6 +429,7 @@ def _validate_labeling(schema: dict[str, Any]) -> list[str]:
         ("gold_rate", 0.0, 0.5, False),
         ("confidence_target", 0.5, 1.0, True),
         ("gold_accuracy_floor", 0.0, 1.0, False),
+        ("suggestion_rate", 0.0, 1.0, False),
     ):
         if key in schema:
             value = schema[key]

@@ -224,6 +224,7 @@ class LabelingForm(forms.Form):
         widget=forms.Select(choices=[("", "yes (default)"), ("true", "yes"), ("false", "no")]),
     )
     max_cer = _text("Max character error rate (text)", "", size=6)
+    suggestion_rate = _text("Suggestion rate", "", size=6)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -247,6 +248,9 @@ class LabelingForm(forms.Form):
             f"{conf.LABELING_DEFAULT_IOU_THRESHOLD}).",
             "max_cer": "Text only: a check transcription is right under this character error "
             f"rate (0–1; default {conf.LABELING_DEFAULT_MAX_CER}).",
+            "suggestion_rate": "Share of ordinary hand-outs that show an item's imported "
+            "pre-label; check questions never do, so keep it under 1 (0–1; default "
+            f"{conf.LABELING_DEFAULT_SUGGESTION_RATE}).",
         }
         for key, text in helps.items():
             self.fields[key].help_text = text

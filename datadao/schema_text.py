@@ -160,6 +160,7 @@ _LABELING_NUMBERS = (
     "max_size",
     "iou_threshold",
     "max_cer",
+    "suggestion_rate",
 )
 # Yes/no settings of the task types, blank for the default: "true" or "false" otherwise.
 _LABELING_FLAGS = ("overlapping", "allow_tie")

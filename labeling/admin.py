@@ -16,7 +16,14 @@ from django.utils.html import format_html, format_html_join
 from datadao.admin import DaoScopedAdmin, ObjectTool, ReadOnlyAdminMixin, dataset_tools
 from datadao.models import Dataset, DatasetKind
 from labeling import errors, services
-from labeling.models import ConsensusRun, LabelerStats, LabelImport, LabelTask, Review
+from labeling.models import (
+    ConsensusRun,
+    ImportKind,
+    LabelerStats,
+    LabelImport,
+    LabelTask,
+    Review,
+)
 
 
 class ReadOnly(ReadOnlyAdminMixin, DaoScopedAdmin):
@@ -95,6 +102,8 @@ class LabelerStatsAdmin(ReadOnly):
         "ds_accuracy",
         "agreement",
         "median_ms",
+        "suggestions_shown",
+        "taken_percent",
         "paused_at",
     )
     list_filter = ("paused_at",)
@@ -109,6 +118,11 @@ class LabelerStatsAdmin(ReadOnly):
     def gold_percent(self, obj: LabelerStats) -> str:
         value = obj.gold_accuracy
         return "–" if value is None else f"{value:.0%}"
+
+    @admin.display(description="Suggestions taken")
+    def taken_percent(self, obj: LabelerStats) -> str:
+        shown = obj.suggestions_shown
+        return "–" if not shown else f"{obj.suggestions_taken / shown:.0%}"
 
     @admin.action(description="Resume the selected paused labelers")
     def resume(self, request: HttpRequest, queryset: QuerySet[LabelerStats]) -> None:
@@ -268,6 +282,13 @@ dataset_tools.append(_consensus_tools)
 
 class ImportForm(forms.ModelForm):
     upload = forms.FileField(help_text="CSV (header: id, text|cid|columns…, gold) or JSON Lines.")
+    kind = forms.ChoiceField(
+        choices=ImportKind.choices,
+        initial=ImportKind.ITEMS,
+        required=False,
+        help_text='Pre-labels: JSON Lines of {"id" (the item\'s id) or "external_id", '
+        '"prediction", "model_version", "score"}, one model answer per existing item.',
+    )
 
     class Meta:
         model = LabelImport
@@ -278,6 +299,14 @@ class ImportForm(forms.ModelForm):
         if not upload.size:
             raise forms.ValidationError("The file is empty.")
         return upload
+
+    def clean(self) -> Any:
+        cleaned = super().clean()
+        upload = cleaned.get("upload")
+        jsonl = upload is not None and upload.name.lower().endswith((".jsonl", ".ndjson"))
+        if cleaned.get("kind") == ImportKind.PREDICTIONS and upload is not None and not jsonl:
+            self.add_error("upload", "Pre-labels are imported from JSON Lines (.jsonl), not CSV.")
+        return cleaned
 
 
 @admin.register(LabelImport)
@@ -290,6 +319,7 @@ class LabelImportAdmin(DaoScopedAdmin):
         "id",
         "dataset",
         "file_name",
+        "kind",
         "status",
         "percent",
         "rows_created",
@@ -303,7 +333,7 @@ class LabelImportAdmin(DaoScopedAdmin):
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         if obj:
             return [f.name for f in LabelImport._meta.fields]
-        return ["dataset", "upload"]
+        return ["dataset", "kind", "upload"]
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False if obj else super().has_change_permission(request, obj)
@@ -325,7 +355,10 @@ class LabelImportAdmin(DaoScopedAdmin):
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         job = services.label_import_upload(
-            dataset_id=obj.dataset_id, actor=request.user, upload=form.cleaned_data["upload"]
+            dataset_id=obj.dataset_id,
+            actor=request.user,
+            upload=form.cleaned_data["upload"],
+            kind=form.cleaned_data.get("kind") or ImportKind.ITEMS,
         )
         obj.pk = job.pk
         obj.__dict__.update(LabelImport.objects.filter(pk=job.pk).values()[0])

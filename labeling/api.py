@@ -27,10 +27,10 @@ from datadao import observe
 from datadao.http import json_error
 from datadao.models import Dataset, User
 from datadao.tokenscopes import TokenScope, token_scope
-from labeling import errors, export, export_types, selectors, services
+from labeling import errors, export, export_types, selectors, services, suggestion_draw
 from labeling.conf import LabelingSettings, labeling_settings
 from labeling.errors import LabelingRefused
-from labeling.models import Assignment, LabelImport
+from labeling.models import Assignment, ImportKind, LabelImport
 from labeling.services import review as review_services
 from labeling.services.access import (
     is_manager,
@@ -153,6 +153,8 @@ def serialize_hold(hold: Assignment) -> dict[str, Any]:
         "labels": list(conf.labels),
         "multi_choice": conf.multi_choice,
         "rules": _rules(conf),
+        # Always present (null: none shown), so a check question's response has the same shape.
+        "suggestion": suggestion_draw.hold_suggestion(hold, conf),
     }
 
 
@@ -249,14 +251,20 @@ def consensus(request: HttpRequest, user: User, dataset_id: int) -> HttpResponse
 @endpoint(POST=TokenScope.UPLOAD)
 def import_create(request: HttpRequest, user: User, dataset_id: int) -> HttpResponse:
     """``POST /api/labeling/{dataset}/imports`` (multipart ``file``; DAO admins): queue a bulk
-    import of items from CSV or JSON Lines. 202 with the import; poll it for progress."""
+    import of items from CSV or JSON Lines, or with ``kind=predictions`` of pre-labels for
+    existing items (JSON Lines, ``labeling.prelabel_import``). 202 with the import; poll it
+    for progress."""
     dataset = labeling_dataset(dataset_id)
     require_manager(dataset, user)
     upload = request.FILES.get("file")
     if upload is None:
         raise LabelingRefused("Attach the CSV or JSON Lines file in a field named 'file'.")
     job = services.label_import_upload(
-        dataset_id=dataset_id, actor=user, upload=upload, fmt=request.POST.get("format")
+        dataset_id=dataset_id,
+        actor=user,
+        upload=upload,
+        fmt=request.POST.get("format"),
+        kind=request.POST.get("kind") or ImportKind.ITEMS,
     )
     return JsonResponse(selectors.serialize_import(job), status=202)
 

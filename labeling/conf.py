@@ -21,6 +21,9 @@ from datadao.schema import (
 from datadao.schema import (
     LABELING_DEFAULT_OVERLAP as DEFAULT_OVERLAP,
 )
+from datadao.schema import (
+    LABELING_DEFAULT_SUGGESTION_RATE as DEFAULT_SUGGESTION_RATE,
+)
 
 # How a labeler's accuracy on check questions is reported, so that nothing they see points
 # at a single item (``LabelerStats``):
@@ -117,6 +120,8 @@ class LabelingSettings:
     max_cer: float = LABELING_DEFAULT_MAX_CER
     # The order ``next`` serves open ordinary items in (``datadao.schema.LABELING_ORDERS``).
     order: str = "arrival"
+    # The share of ordinary holds that show their item's pre-label (``labeling.suggestions``).
+    suggestion_rate: float = DEFAULT_SUGGESTION_RATE
 
     @property
     def uncertain_first(self) -> bool:
@@ -148,4 +153,5 @@ def labeling_settings(schema: dict[str, Any]) -> LabelingSettings:
         allow_tie=bool(schema.get("allow_tie", True)),
         max_cer=float(schema.get("max_cer", LABELING_DEFAULT_MAX_CER)),
         order=str(schema.get("order", "arrival")),
+        suggestion_rate=float(schema.get("suggestion_rate", DEFAULT_SUGGESTION_RATE)),
     )

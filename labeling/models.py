@@ -84,6 +84,12 @@ class LabelTask(models.Model):
     review = models.CharField(
         max_length=8, choices=ReviewDecision.final_choices(), blank=True, default="", db_default=""
     )
+    # The current pre-label (a model's answer, in the dataset's answer shape, checked against
+    # the item when imported), its model's version and confidence; a re-import replaces it.
+    # On the task row so that ``next``'s one statement carries it (``labeling.suggestions``).
+    prediction = models.JSONField(null=True, blank=True)
+    prediction_model = models.CharField(max_length=100, blank=True, default="", db_default="")
+    prediction_score = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -242,6 +248,9 @@ class Label(models.Model):
     choice = models.SmallIntegerField(null=True, blank=True)
     duration_ms = models.PositiveIntegerField(default=0)
     gold_correct = models.BooleanField(null=True, blank=True)
+    # Whether the answer equals the pre-label the labeler was shown; None when none was shown
+    # (a check question, an item without one, or a hold drawn without one).
+    suggested = models.BooleanField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -280,6 +289,10 @@ class LabelerStats(models.Model):
     gold_window_correct = models.PositiveIntegerField(default=0, db_default=0)
     gold_shown_answered = models.PositiveIntegerField(default=0, db_default=0)
     gold_shown_correct = models.PositiveIntegerField(default=0, db_default=0)
+    # Answers given with a pre-label shown, and those equal to it: the blind-acceptance rule
+    # (``labeling.suggestions``) compares the rate with what the labeler's accuracy explains.
+    suggestions_shown = models.PositiveIntegerField(default=0, db_default=0)
+    suggestions_taken = models.PositiveIntegerField(default=0, db_default=0)
     ds_accuracy = models.FloatField(null=True, blank=True)
     agreement = models.FloatField(null=True, blank=True)
     median_ms = models.PositiveIntegerField(null=True, blank=True)
@@ -353,8 +366,14 @@ class ConsensusRun(models.Model):
         return f"{self.method} consensus of {self.dataset_id} ({self.status})"
 
 
+class ImportKind(models.TextChoices):
+    ITEMS = "items", "Items"
+    PREDICTIONS = "predictions", "Pre-labels"
+
+
 class LabelImport(models.Model):
-    """A bulk import of items (CSV or JSONL), streamed by a worker with progress."""
+    """A bulk import of items (CSV or JSONL) or of pre-labels for existing items (JSONL),
+    streamed by a worker with progress."""
 
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="label_imports")
     created_by = models.ForeignKey(
@@ -366,6 +385,9 @@ class LabelImport(models.Model):
     file_name = models.CharField(max_length=255, blank=True)
     storage_name = models.CharField(max_length=64)
     format = models.CharField(max_length=8)
+    kind = models.CharField(
+        max_length=12, choices=ImportKind.choices, default=ImportKind.ITEMS, db_default="items"
+    )
     status = models.CharField(max_length=8, choices=RunStatus.choices, default=RunStatus.QUEUED)
     total_bytes = models.PositiveBigIntegerField(default=0)
     done_bytes = models.PositiveBigIntegerField(default=0)
@@ -386,6 +408,9 @@ class LabelImport(models.Model):
             ),
             models.CheckConstraint(
                 condition=models.Q(format__in=["csv", "jsonl"]), name="label_import_format_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=ImportKind.values), name="label_import_kind_valid"
             ),
         ]
 

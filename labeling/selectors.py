@@ -183,6 +183,7 @@ def serialize_import(job: LabelImport) -> dict[str, Any]:
         "status": job.status,
         "file_name": job.file_name,
         "format": job.format,
+        "kind": job.kind,
         "progress": round(job.progress, 4),
         "rows_done": job.rows_done,
         "rows_created": job.rows_created,
@@ -204,6 +205,7 @@ def labeler_table(dataset_id: int, limit: int = 50) -> list[LabelerStats]:
 def page_summary(dataset: Dataset) -> dict[str, Any]:
     """What the dataset page shows of a labeling dataset: settings in plain words, task
     counts, and the latest finished consensus with its agreement metrics."""
+    from labeling import prelabel_selectors
     from labeling.conf import labeling_settings
 
     conf = labeling_settings(dataset.schema)
@@ -230,6 +232,7 @@ def page_summary(dataset: Dataset) -> dict[str, Any]:
         "gold_rows": rows,
         "labelers": LabelerStats.objects.filter(dataset=dataset).count(),
         "typed": type_metrics(dataset.pk, conf.task_type, metrics) if conf.typed else None,
+        "prelabels": prelabel_selectors.page_figures(dataset.pk, metrics),
     }
 
 

@@ -15,6 +15,9 @@ from datadao import blobs
 from labeling import services
 from labeling.consensus.dataset_run import compute_run
 from labeling.importer import iter_batches
+from labeling.models import ImportKind
+from labeling.prelabel_import import iter_prediction_batches
+from labeling.services import prelabels
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +71,13 @@ def import_items(import_id: int) -> str:
     conf = labeling_settings(job.dataset.schema)
     try:
         with _import_source(job) as path, open(path, "rb") as raw:
+            if job.kind == ImportKind.PREDICTIONS:
+                for found, bad, done in iter_prediction_batches(raw):
+                    prelabels.prediction_import_batch(
+                        import_id=import_id, predictions=found, bad=bad, done_bytes=done
+                    )
+                services.label_import_finish(import_id=import_id)
+                return "done"
             batches = iter_batches(raw, fmt=job.format, kind=conf.item_kind, task=conf.task_type)
             for items, bad, done in batches:
                 if _withdrawn(job):

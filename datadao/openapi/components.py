@@ -265,8 +265,20 @@ SCHEMAS: dict[str, Schema] = {
                 {"overlapping": BOOLEAN, "allow_tie": BOOLEAN},
                 optional=("overlapping", "allow_tie"),
             ),
+            "suggestion": nullable(ref("Suggestion")),
         }
     ),
+    "Suggestion": {
+        **closed(
+            {
+                "value": ref("Answer"),
+                "model_version": STRING,
+                "score": nullable({"type": "number", "minimum": 0, "maximum": 1}),
+            }
+        ),
+        "description": "A model's pre-label for the item, to accept or correct. Always null on "
+        "some holds (the dataset's suggestion_rate), so its absence says nothing about the item.",
+    },
     "Item": closed(
         {
             "kind": {"type": "string", "enum": ["image", "text", "row", "pair", "audio"]},
@@ -397,6 +409,7 @@ SCHEMAS: dict[str, Schema] = {
             "status": {"type": "string", "enum": RUN_STATUSES},
             "file_name": STRING,
             "format": {"type": "string", "enum": ["csv", "jsonl"]},
+            "kind": {"type": "string", "enum": ["items", "predictions"]},
             "progress": {"type": "number", "minimum": 0, "maximum": 1},
             "rows_done": COUNT,
             "rows_created": COUNT,

@@ -295,6 +295,13 @@ PATHS: dict[str, Schema] = {
                                     "description": "Default: from the file name (.jsonl, "
                                     ".ndjson), else csv.",
                                 },
+                                "kind": {
+                                    "type": "string",
+                                    "enum": ["items", "predictions"],
+                                    "description": "items (default): new items. predictions: "
+                                    "pre-labels for existing items, JSON Lines of {id | "
+                                    "external_id, prediction, model_version?, score?}.",
+                                },
                             },
                             "required": ["file"],
                         }

@@ -173,6 +173,11 @@ _WINDOW_CORRECT = f"""CASE
       WHEN EXCLUDED.gold_answered = 1 AND mod(s.gold_answered + 1, {GOLD_WINDOW}) = 0
       THEN s.gold_correct + EXCLUDED.gold_correct ELSE s.gold_window_correct END"""
 _REPORT_DUE = f"mod(s.answers + 1, {GOLD_REPORT_EVERY}) = 0"
+# Whether the answer is the pre-label the hold showed (``%(shown)s``: the hold's draw,
+# ``labeling.suggestions.shown``); None when it showed none. Both sides are the canonical
+# stored shape, compared as jsonb.
+_SUGGESTED = """CASE WHEN %(shown)s::boolean AND NOT t.is_gold AND t.prediction IS NOT NULL
+      THEN t.prediction = %(value)s::jsonb END"""
 _SUBMIT_TEMPLATE = f"""
 WITH held AS (
   SELECT a.id, a.task_id, a.answered FROM labeling_assignment a
@@ -182,11 +187,13 @@ WITH held AS (
 judged AS (
   SELECT t.id, t.is_gold,
     CASE WHEN t.is_gold THEN {{judge}} END AS gold_correct,
-    t.is_gold AND NOT held.answered AS scored
+    t.is_gold AND NOT held.answered AS scored,
+    {_SUGGESTED} AS suggested
   FROM labeling_labeltask t JOIN held ON t.id = held.task_id{{task_check}}
   FOR UPDATE OF t),
 task AS (
-  SELECT id, is_gold, gold_correct, scored, (scored AND gold_correct) AS scored_correct
+  SELECT id, is_gold, gold_correct, scored, (scored AND gold_correct) AS scored_correct,
+    suggested
   FROM judged),
 done AS (
   UPDATE labeling_assignment a SET status = 'submitted', answered = true,
@@ -198,21 +205,26 @@ counted AS (
   WHERE t.id = task.id RETURNING t.label_count, t.wanted),
 label AS (
   INSERT INTO labeling_label
-    (dataset_id, task_id, labeler_id, value, choice, duration_ms, gold_correct, created_at)
+    (dataset_id, task_id, labeler_id, value, choice, duration_ms, gold_correct, suggested,
+     created_at)
   SELECT %(d)s::bigint, task.id, %(u)s::bigint, %(value)s::jsonb, %(choice)s::integer,
-    %(ms)s::integer, task.gold_correct, %(now)s
+    %(ms)s::integer, task.gold_correct, task.suggested, %(now)s
   FROM task
-  RETURNING id, task_id, gold_correct),
+  RETURNING id, task_id, gold_correct, suggested),
 stats AS (
   INSERT INTO labeling_labelerstats AS s
     (dataset_id, labeler_id, labels, answers, gold_answered, gold_correct, gold_window_correct,
-     gold_shown_answered, gold_shown_correct, paused_reason, updated_at)
+     gold_shown_answered, gold_shown_correct, suggestions_shown, suggestions_taken,
+     paused_reason, updated_at)
   SELECT %(d)s::bigint, %(u)s::bigint, 1, 1, task.scored::int,
-    coalesce(task.scored_correct, false)::int, 0, 0, 0, '', %(now)s
+    coalesce(task.scored_correct, false)::int, 0, 0, 0, (task.suggested IS NOT NULL)::int,
+    coalesce(task.suggested, false)::int, '', %(now)s
   FROM task
   ON CONFLICT (dataset_id, labeler_id) DO UPDATE
     SET labels = s.labels + 1,
         answers = s.answers + 1,
+        suggestions_shown = s.suggestions_shown + EXCLUDED.suggestions_shown,
+        suggestions_taken = s.suggestions_taken + EXCLUDED.suggestions_taken,
         gold_answered = s.gold_answered + EXCLUDED.gold_answered,
         gold_correct = s.gold_correct + EXCLUDED.gold_correct,
         gold_window_correct = {_WINDOW_CORRECT},
@@ -226,7 +238,7 @@ stats AS (
     s.paused_at IS NOT NULL AS paused)
 SELECT label.id, label.task_id, label.gold_correct, task.is_gold, counted.label_count,
   counted.wanted, (SELECT count(*) FROM done), stats.id, stats.answers,
-  stats.gold_shown_answered, stats.gold_shown_correct, stats.paused
+  stats.gold_shown_answered, stats.gold_shown_correct, stats.paused, label.suggested
 FROM label, counted, task, stats
 """  # noqa: S608 (constants only)
 # Classification: a check question's answer judged here, as a set of label names (the stored
@@ -468,6 +480,7 @@ def submit(
     choice: int | None,
     duration_ms: int,
     now: datetime,
+    shown: bool,
     judged: Judged | None = None,
 ) -> Submitted | None:
     """Store an answer to a task the labeler holds, in one statement; None (nothing written)
@@ -476,7 +489,8 @@ def submit(
 
     ``names``: a classification answer (label names), whose check-question correctness is
     judged in the statement; or, with ``judged`` (the verdict on the gold answer read by
-    ``held_task``), any task type's stored answer."""
+    ``held_task``), any task type's stored answer. ``shown``: whether the hold showed its
+    item's pre-label, where it has one (``Label.suggested``)."""
     params: dict[str, Any] = {
         "schema": known.schema,
         "d": dataset_id,
@@ -486,6 +500,7 @@ def submit(
         "value": json.dumps(names),
         "choice": choice,
         "ms": duration_ms,
+        "shown": shown,
     }
     sql = _SUBMIT_SQL
     if judged is not None:
@@ -498,7 +513,7 @@ def submit(
     if row is None:
         return None
     (label_id, task_id, gold_correct, _is_gold, label_count, wanted, done) = row[:7]
-    stats_id, answers, shown_answered, shown_correct, paused = row[7:]
+    stats_id, answers, shown_answered, shown_correct, paused, suggested = row[7:]
     # One statement: the hold moved with the label; a silent miscount is worth a loud failure.
     assert done == 1, done
     label = Label(
@@ -510,6 +525,7 @@ def submit(
         choice=choice,
         duration_ms=duration_ms,
         gold_correct=gold_correct,
+        suggested=suggested,
         created_at=now,
     )
     label._state.adding = False

@@ -20,7 +20,7 @@ from datadao.services import audit_record
 from labeling import answers, errors
 from labeling.conf import LabelingSettings, labeling_settings
 from labeling.importer import ImportedItem
-from labeling.models import LabelImport, LabelTask, RunStatus, TaskStatus
+from labeling.models import ImportKind, LabelImport, LabelTask, RunStatus, TaskStatus
 from labeling.services.access import labeling_dataset, require_manager
 from labeling.services.settle import task_want_more
 from labeling.services.submit import parse_value
@@ -142,13 +142,26 @@ def _typed_task_fields(conf: LabelingSettings, item: ImportedItem) -> dict[str, 
 
 @transaction.atomic
 def label_import_create(
-    *, dataset_id: int, actor: User, source: Path, file_name: str, fmt: str
+    *,
+    dataset_id: int,
+    actor: User,
+    source: Path,
+    file_name: str,
+    fmt: str,
+    kind: str = ImportKind.ITEMS,
 ) -> LabelImport:
-    """Queue a bulk import of a file already on disk (moved into the shared store)."""
+    """Queue a bulk import of a file already on disk (moved into the shared store): new items,
+    or pre-labels for existing ones (``kind`` "predictions", JSON Lines only)."""
     dataset = labeling_dataset(dataset_id)
     require_manager(dataset, actor)
+    if kind not in ImportKind.values:
+        raise errors.BadLabel(
+            f"Unknown import kind {str(kind)[:40]!r}: use {' or '.join(ImportKind.values)}."
+        )
     if fmt not in ("csv", "jsonl"):
         raise errors.BadLabel(f"Unknown import format {fmt!r}: use csv or jsonl.")
+    if kind == ImportKind.PREDICTIONS and fmt != "jsonl":
+        raise errors.BadLabel("Pre-labels are imported from JSON Lines (.jsonl), not CSV.")
     storage = uuid.uuid4().hex
     size = source.stat().st_size
     if size == 0:
@@ -159,18 +172,28 @@ def label_import_create(
         file_name=file_name[:255],
         storage_name=storage,
         format=fmt,
+        kind=kind,
         total_bytes=size,
     )
     blobs.store().move_in(import_key(storage), source)
     audit_record(
-        actor=actor, dao=dataset.dao, verb="label_import.queued", obj=job, details={"bytes": size}
+        actor=actor,
+        dao=dataset.dao,
+        verb="label_import.queued",
+        obj=job,
+        details={"bytes": size, "kind": kind},
     )
     dispatch_import(job.pk)
     return job
 
 
 def label_import_upload(
-    *, dataset_id: int, actor: User, upload: Any, fmt: str | None = None
+    *,
+    dataset_id: int,
+    actor: User,
+    upload: Any,
+    fmt: str | None = None,
+    kind: str = ImportKind.ITEMS,
 ) -> LabelImport:
     """Queue a bulk import of an uploaded file (the API and the console): streamed to the
     import folder, then ``label_import_create``. The format follows the file name (``.jsonl``
@@ -183,7 +206,12 @@ def label_import_upload(
             out.write(chunk)
     try:
         return label_import_create(
-            dataset_id=dataset_id, actor=actor, source=Path(out.name), file_name=name, fmt=fmt
+            dataset_id=dataset_id,
+            actor=actor,
+            source=Path(out.name),
+            file_name=name,
+            fmt=fmt,
+            kind=kind,
         )
     finally:
         # Moved into place on success; only a refused upload leaves a file here to remove.

@@ -4,6 +4,7 @@ the whole dataset on demand (Dawid–Skene or majority vote, reputation, agreeme
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -17,6 +18,8 @@ from datadao.dispatch import send, send_on_commit
 from datadao.models import Dataset, User
 from datadao.queues import MAX_COUNTDOWN_SECONDS
 from datadao.services import audit_record
+from labeling import prelabel_selectors
+from labeling import suggestions as suggestion_rule
 from labeling.conf import GOLD_MIN_FOR_REVEAL, LabelingSettings, labeling_settings, undo_seconds
 from labeling.consensus import dawid_skene
 from labeling.consensus.typed import aggregate_typed
@@ -50,17 +53,49 @@ def dispatch_run(run_id: int) -> None:
     send_on_commit("labeling.tasks.run_consensus", run_id)
 
 
-def reputation_bps(stats: LabelerStats | None) -> int:
+def reputation_bps(stats: LabelerStats | None, suggestions: SuggestionContext | None = None) -> int:
     """Reported gold accuracy once there is enough of it, else the Dawid–Skene estimate, else
     full trust: a newcomer is not paid less for being new. The reported figure, not the
-    running one: pay moving with each check answer would point at it."""
+    running one: pay moving with each check answer would point at it.
+
+    With the dataset's pre-label context (``suggestions``), scaled down for taking the model's
+    suggestions more often than that accuracy explains (``labeling.suggestions``)."""
     if stats is None:
         return BPS
     if stats.gold_shown_answered >= GOLD_MIN_FOR_REVEAL:
-        return round(BPS * stats.gold_shown_correct / stats.gold_shown_answered)
-    if stats.ds_accuracy is not None:
-        return round(BPS * stats.ds_accuracy)
-    return BPS
+        base = round(BPS * stats.gold_shown_correct / stats.gold_shown_answered)
+    elif stats.ds_accuracy is not None:
+        base = round(BPS * stats.ds_accuracy)
+    else:
+        base = BPS
+    if suggestions is None:
+        return base
+    verdict = prelabel_selectors.acceptance_of(stats, suggestions.conf, suggestions.model_accuracy)
+    return suggestion_rule.penalized_bps(base, verdict)
+
+
+@dataclass(frozen=True)
+class SuggestionContext:
+    """What the blind-acceptance rule needs of a dataset: its settings and the model's
+    accuracy (from the latest consensus run; None until measured)."""
+
+    conf: LabelingSettings
+    model_accuracy: float | None
+
+
+def suggestion_context(dataset_id: int, conf: LabelingSettings) -> SuggestionContext | None:
+    """The dataset's pre-label context for pay, read from its latest finished run's metrics
+    (one query); None when no model accuracy is measured yet."""
+    metrics = (
+        ConsensusRun.objects.filter(dataset_id=dataset_id, status=RunStatus.DONE)
+        .order_by("-finished_at", "-id")
+        .values_list("metrics", flat=True)
+        .first()
+    )
+    accuracy = (metrics or {}).get("model_accuracy")
+    if not isinstance(accuracy, int | float):
+        return None
+    return SuggestionContext(conf=conf, model_accuracy=float(accuracy))
 
 
 def _latest_priors(dataset_id: int, n_classes: int) -> np.ndarray | None:
@@ -232,7 +267,7 @@ def task_consensus_update(*, task_id: int) -> LabelTask | None:
                 "review",
             ]
         )
-        _settle_rewards(labels, agree, stats)
+        _settle_rewards(labels, agree, stats, suggestion_context(dataset.pk, conf))
         events.emit(
             dao=dataset.dao,
             event_type=events.EventType.LABELING_ITEM_SETTLED,
@@ -262,14 +297,19 @@ def task_want_more(task: LabelTask, more: int) -> None:
     task.status = TaskStatus.OPEN
 
 
-def _settle_rewards(labels: list[Label], agree: list[float], stats: dict[int, Any]) -> None:
+def _settle_rewards(
+    labels: list[Label],
+    agree: list[float],
+    stats: dict[int, Any],
+    context: SuggestionContext | None,
+) -> None:
     from rewards.services import reward_credit_label
 
     for label, p in zip(labels, agree, strict=True):
         reward_credit_label(
             label=label,
             agreement_bps=round(BPS * p),
-            reputation_bps=reputation_bps(stats.get(label.labeler_id)),
+            reputation_bps=reputation_bps(stats.get(label.labeler_id), context),
         )
 
 
@@ -337,7 +377,11 @@ def consensus_run_finish(*, run_id: int, outcome: Any) -> ConsensusRun | None:
         LabelerStats.objects.update_or_create(
             dataset_id=run.dataset_id, labeler_id=labeler_id, defaults={**fields, "updated_at": now}
         )
-    run.metrics = outcome.metrics
+    # The model's accuracy against the consensus just stored: what pay's blind-acceptance rule
+    # reads until the next run.
+    conf = labeling_settings(run.dataset.schema)
+    settled, model_accuracy = prelabel_selectors.prediction_accuracy(run.dataset_id, conf)
+    run.metrics = {**outcome.metrics, "model_settled": settled, "model_accuracy": model_accuracy}
     run.status = RunStatus.DONE
     run.finished_at = now
     run.save()

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from datadao.models import User
 from datadao.services import audit_record
-from labeling import answers, errors
+from labeling import answers, errors, suggestion_draw
 from labeling.conf import (
     GOLD_MIN_FOR_PAUSE,
     GOLD_REPORT_EVERY,
@@ -175,6 +175,7 @@ def _submit_hot(
         choice=_choice(conf, names),
         duration_ms=_clamp_duration(duration_ms),
         now=now,
+        shown=suggestion_draw.hold_shows(hold_id=hold_id, conf=conf),
     )
     if done is None:
         return None
@@ -215,6 +216,7 @@ def _submit_hot_typed(
         choice=answers.answer_choice(conf, answer),
         duration_ms=_clamp_duration(duration_ms),
         now=now,
+        shown=suggestion_draw.hold_shows(hold_id=hold_id, conf=conf),
         judged=fastpath.Judged(verdict=verdict, gold_text=held.gold_text),
     )
     if done is None:
@@ -273,6 +275,9 @@ def _label_submit_general(
     # The first answer on the hold is scored; one given again after an undo is stored (it is
     # the labeler's answer now) but not scored again.
     scored = task.is_gold and not hold.answered
+    suggested = suggestion_draw.suggestion_taken(
+        hold_id=hold.pk, conf=conf, task=task, answer=names
+    )
     label = Label.objects.create(
         dataset=dataset,
         task=task,
@@ -281,6 +286,7 @@ def _label_submit_general(
         choice=choice,
         duration_ms=_clamp_duration(duration_ms),
         gold_correct=verdict,
+        suggested=suggested,
     )
     hold.status = HoldStatus.SUBMITTED
     hold.answered = True
@@ -293,6 +299,9 @@ def _label_submit_general(
     stats = _stats_for_update(dataset.pk, labeler)
     if record_answer(stats, scored=scored, correct=bool(verdict)):
         _pause_at_report(stats, conf)
+    if suggested is not None:
+        stats.suggestions_shown += 1
+        stats.suggestions_taken += int(suggested)
     stats.updated_at = timezone.now()
     stats.save()
     _dispatch_settle(task.pk)

@@ -128,12 +128,29 @@
       clearSelection();
       renderItem(task.item || {});
     }
+    showSuggestion(task.suggestion);
     els.empty.hidden = true;
     els.work.hidden = false;
     els.item.setAttribute("aria-busy", "false");
     startExpiry();
     if (widget && widget.focus) widget.focus();
     else moveFocusIfLost(els.item);
+  }
+
+  // A model's pre-label, when the server sends one: already selected (or drawn), so Enter
+  // accepts it and any key or click corrects it. Never shown on some items, whatever they are.
+  function showSuggestion(suggestion) {
+    const value = suggestion ? suggestion.value : null;
+    els.suggestion.hidden = value === null;
+    if (value === null) {
+      els.suggestion.textContent = "";
+      return;
+    }
+    if (widget) widget.restore(value);
+    else preselect(value);
+    const score = typeof suggestion.score === "number" ? " (" + Math.round(suggestion.score * 100) + "% sure)" : "";
+    els.suggestion.textContent = "A model suggests: " + describe(value) + score
+      + ". Press Enter to accept it, or correct it first.";
   }
 
   // --- The item ----------------------------------------------------------------------------
@@ -415,7 +432,8 @@
       showProgress(data.progress);
       if (data.task) {
         showTask(data.task);
-        say(note || "New item to label.");
+        const hint = els.suggestion.hidden ? "" : " " + els.suggestion.textContent;
+        say((note || "New item to label.") + hint);
       } else {
         const text = data.detail || "Nothing left for you to label here right now. Thank you!";
         showEmpty(text + " New items may arrive later; press Check again.");
@@ -557,6 +575,7 @@
       item: byId("label-item"),
       itemBody: byId("item-body"),
       expiry: byId("hold-expiry"),
+      suggestion: byId("label-suggestion"),
       form: byId("label-form"),
       legend: byId("label-form").querySelector("legend"),
       choices: byId("label-choices"),

@@ -145,6 +145,11 @@ BAD = [
     ),
     (
         "labeling",
+        {"labels": ["a", "b"], "suggestion_rate": 1.5},
+        "suggestion_rate: must be a number in [0.0, 1.0]",
+    ),
+    (
+        "labeling",
         {"labels": ["a", "b"], "confidence_target": 0.5},
         "confidence_target: must be a number in (0.5, 1.0]",
     ),

@@ -77,7 +77,13 @@ def test_what_the_builder_cannot_show_exactly_is_edited_as_json(kind: str, schem
 def test_files_and_labeling_round_trip_and_empty_schemas_are_representable() -> None:
     files = {"media_types": ["image/png", "image/webp"], "image": {"max_width": 10}, "max_size": 9}
     assert files_json(files_fields(files)) == files
-    labeling = {"labels": ["yes", "no"], "gold_rate": 0.25, "item_kind": "row", "overlap": 2}
+    labeling = {
+        "labels": ["yes", "no"],
+        "gold_rate": 0.25,
+        "item_kind": "row",
+        "overlap": 2,
+        "suggestion_rate": 0.8,
+    }
     assert labeling_json(labeling_fields(labeling)) == labeling
     for kind in ("tabular", "files", "labeling"):
         assert representable(kind, empty_schema(kind))

@@ -39,7 +39,9 @@ def test_next_submit_flow_is_blind(ldataset, labelers):
     # Exactly the item and the label set: no other labels, counts, gold flag or source.
     assert set(body["task"]) == {
         "hold", "expires_at", "task_type", "item", "labels", "multi_choice", "rules",
+        "suggestion",
     }  # fmt: skip
+    assert body["task"]["suggestion"] is None  # no pre-labels imported
     assert body["task"]["item"] == {"kind": "text", "text": "item 0"}
     assert body["task"]["labels"] == ["cat", "dog", "bird"]
     assert set(body["progress"]) == {

@@ -227,6 +227,7 @@ def test_a_changed_gold_answer_sends_the_hot_path_to_the_general_one(ldao):
         choice=0,
         duration_ms=0,
         now=hold.created_at,
+        shown=False,
         judged=fastpath.Judged(verdict=None, gold_text=held.gold_text),
     )
     assert done is None and Label.objects.count() == 0

@@ -143,3 +143,39 @@ def test_a_spans_contribution_settles_by_span_consensus_through_a_worker(
         assert RewardEntry.objects.filter(source_type="labeling.label").count() == 3
     finally:
         worker.stop()
+
+
+def test_prelabels_import_through_a_worker(ldataset, admin_user, tmp_path: Path):
+    """A pre-label import queued on the API is read by a real worker from the shared store,
+    and the next hand-out carries the suggestion."""
+    Dataset.objects.filter(pk=ldataset.pk).update(schema={**ldataset.schema, "suggestion_rate": 1})
+    items = LabelTask.objects.bulk_create(
+        LabelTask(dataset=ldataset, source_key=f"id:w{i}", kind="text", payload={"text": f"w{i}"})
+        for i in range(3)
+    )
+    body = "".join(f'{{"external_id": "w{i}", "prediction": "dog"}}\n' for i in range(3))
+    file = io.BytesIO((body + '{"external_id": "w9", "prediction": "dog"}\n').encode())
+    file.name = "pre.jsonl"
+    worker = start_worker(tmp_path)
+    try:
+        job = login(admin_user).post(
+            f"/api/labeling/{ldataset.pk}/imports", {"file": file, "kind": "predictions"}
+        )
+        assert job.status_code == 202, job.content
+        wait_for(
+            lambda: LabelImport.objects.filter(pk=job.json()["id"], status="done").exists(),
+            timeout=60,
+            what="the pre-label import to finish",
+            worker=worker,
+        )
+    finally:
+        worker.stop()
+    done = LabelImport.objects.get(pk=job.json()["id"])
+    assert (done.rows_created, done.errors) == (
+        3,
+        ["line 4: no item with external_id 'w9' in this dataset"],
+    )
+    assert LabelTask.objects.filter(pk__in=[t.pk for t in items], prediction=["dog"]).count() == 3
+    (labeler,) = make_labelers(ldataset.dao, 1)
+    task = login(labeler).get(f"/api/labeling/{ldataset.pk}/next").json()["task"]
+    assert task["suggestion"] == {"value": ["dog"], "model_version": "", "score": None}

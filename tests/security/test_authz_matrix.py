@@ -1825,7 +1825,10 @@ def test_a_labeler_sees_no_one_elses_answer_before_submitting(
         "labels",
         "multi_choice",
         "rules",
+        "suggestion",
     }
+    # A model's pre-label at most: never another labeler's answer.
+    assert task["suggestion"] is None
     assert task["task_type"] == "classification" and task["rules"] == {}
     assert task["item"] == {"kind": "text", "text": "is this a cat?"} and task["labels"] == LABELS
     rest = json.dumps({**body, "task": {k: v for k, v in task.items() if k != "labels"}})
