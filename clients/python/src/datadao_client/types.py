@@ -150,6 +150,8 @@ class Hold(TypedDict):
     labels: list[str]
     multi_choice: bool
     rules: dict[str, bool]
+    #: The item's pre-label (``value``, ``model_version``, ``score``) when this hold shows one.
+    suggestion: dict[str, Any] | None
 
 
 class Next(TypedDict):
