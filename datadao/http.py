@@ -6,16 +6,22 @@ language (``Accept-Language`` or the language switcher; LocaleMiddleware activat
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.html import escape
 from django.utils.translation import get_language, gettext
 
 from datadao.errors import ApplicationError, Detail
 
+logger = logging.getLogger(__name__)
+
 # Paths whose clients read JSON: the API and the sign-in endpoints.
 JSON_PREFIXES = ("/api/", "/auth/")
+# What a client is told to wait when the database cannot be reached (a restart, a failover).
+DATABASE_RETRY_AFTER_SECONDS = 5
 _PAGE = (
     '<!doctype html>\n<html lang="{lang}">\n<head><meta charset="utf-8">'
     "<title>{title} ({status})</title></head>\n<body>\n<h1>{title} ({status})</h1>\n"
@@ -55,7 +61,9 @@ def refusal(request: HttpRequest, code: str, detail: str, status: int) -> HttpRe
     """A refusal in the form the client reads: JSON on the API, a small page elsewhere."""
     if wants_json(request):
         return json_error(code, detail, status)
-    title = gettext("Bad request") if status == 400 else gettext("Refused")
+    title = {400: gettext("Bad request"), 503: gettext("Unavailable")}.get(status) or gettext(
+        "Refused"
+    )
     page = _PAGE.format(
         lang=get_language() or "en", title=title, status=status, detail=escape(localized(detail))
     )
@@ -82,4 +90,22 @@ class ApplicationErrorMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, ApplicationError):
             return application_error(request, exception)
+        if isinstance(exception, OperationalError | InterfaceError):
+            return database_unavailable(request, exception)
         return None
+
+
+def database_unavailable(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """The database could not be reached or gave up on the statement (a restart, a failover,
+    a lost connection, a lock timeout): a 503 the client retries after ``Retry-After``, not a
+    500. Every write runs in a transaction, so nothing of the request was kept. Logged with
+    its traceback, since the same class also carries errors that are not outages."""
+    logger.error("database unavailable for %s %s", request.method, request.path, exc_info=exc)
+    response = refusal(
+        request,
+        "database_unavailable",
+        Detail("The database is unavailable for a moment; try again in a few seconds."),
+        503,
+    )
+    response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+    return response

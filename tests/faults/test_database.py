@@ -218,3 +218,41 @@ def test_a_database_outage_mid_run_is_retried_and_every_contribution_finishes(
     report = check_invariants(contribution_ids=ids, backend=get_backend())
     assert (report.pinned, report.rejected, report.failed) == (VALID, INVALID, 0), report
     assert report.reward_entries == VALID, report
+
+
+def test_requests_during_an_outage_answer_503_with_retry_after(
+    private_database: PrivatePostgres, member_client: Client, big_tabular
+) -> None:  # type: ignore[no-untyped-def]
+    """The web process loses the database: an upload and a page each answer 503 with
+    ``Retry-After`` and a message naming the problem, never a 500, and nothing of the upload is
+    kept; once the database is back the same upload goes through."""
+    from contributions.uploads import staging_dir
+
+    url = f"/api/datasets/{big_tabular.pk}/contributions"
+    before = Contribution.objects.count()
+    private_database.stop()
+    try:
+        response = member_client.post(url, {"file": _named(good_csv(10), "a.csv")})
+        assert response.status_code == 503, response.content
+        assert response["Retry-After"] == "5"
+        assert response.json() == {
+            "error": "database_unavailable",
+            "detail": "The database is unavailable for a moment; try again in a few seconds.",
+        }
+        page = member_client.get(f"/daos/{big_tabular.dao.slug}/", HTTP_ACCEPT="text/html")
+        assert page.status_code == 503
+        assert page["Retry-After"] == "5"
+        assert b"The database is unavailable for a moment" in page.content
+    finally:
+        private_database.start()
+        private_database.wait_accepting()
+        connection.close()
+    assert not [p for p in staging_dir().iterdir() if p.is_file()]
+    assert Contribution.objects.count() == before
+    assert member_client.post(url, {"file": _named(good_csv(10), "a.csv")}).status_code == 201
+
+
+def _named(data: bytes, name: str):  # type: ignore[no-untyped-def]
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, data)
