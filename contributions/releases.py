@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import json
 from collections import defaultdict
+from datetime import UTC, datetime
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured, ValidationError
@@ -46,7 +47,17 @@ from rewards.models import Epoch, EpochStatus
 # 4: proofs signed by k of a DAO's validators (``contributions.quorum``): such a proof names
 #    its ``validator_set`` version and lists each validator's ``attestations``; the manifest's
 #    ``validator_sets`` publishes those versions' members and thresholds.
-MANIFEST_FORMAT = 4
+# 5: when each proof was recorded (``attested_at``) and every version of the DAO's validator
+#    set with the moment it took effect (``since``), empty versions included: a reader tells
+#    which version was in force for each proof, so a fleet proof made after the DAO had a
+#    set is a discrepancy (``datadao_verify``).
+MANIFEST_FORMAT = 5
+
+
+def instant(moment: datetime) -> str:
+    """A moment as the manifest writes it: UTC, to the microsecond (a set version and the
+    proofs around it may be microseconds apart: ``contributions.services.record.after``)."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def manifest_bytes(manifest: dict[str, Any]) -> bytes:
@@ -96,6 +107,7 @@ def _contribution_entry(contribution: Contribution) -> dict[str, Any]:
         # Whether the contributor signed the file's SHA-256: authenticity and ownership follow.
         "signed": contribution.signed,
         "proof": _proof_entry(proof),
+        "attested_at": instant(proof.created_at) if proof is not None else None,
     }
 
 
@@ -109,26 +121,20 @@ def _proof_entry(proof: ContributionProof | None) -> dict[str, Any] | None:
     return {"validator_set": proof.validator_set.version, "attestations": proof.attestations}
 
 
-def _validator_sets(dataset: Dataset, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The validator set versions the entries' proofs were made under: members and
-    threshold, for a replay to check each proof's signers and count against."""
-    versions = sorted(
-        {
-            e["proof"]["validator_set"]
-            for e in entries
-            if e["proof"] and "validator_set" in e["proof"]
-        }
-    )
-    sets = ValidatorSet.objects.filter(dao_id=dataset.dao_id, version__in=versions).order_by(
-        "version"
-    )
+def _validator_sets(dataset: Dataset) -> list[dict[str, Any]]:
+    """Every version of the DAO's validator set, oldest first: members, threshold and when
+    it took effect. A replay checks each quorum proof's signers and count against the
+    version it names, and each fleet proof against the version in force when it was made
+    (none, or an empty one, or the proof needed the validators)."""
+    sets = ValidatorSet.objects.filter(dao_id=dataset.dao_id).prefetch_related("members")
     return [
         {
             "version": s.version,
             "threshold": s.threshold,
-            "validators": sorted(s.members.values_list("address", flat=True)),
+            "validators": sorted(m.address for m in s.members.all()),
+            "since": instant(s.created_at),
         }
-        for s in sets
+        for s in sets.order_by("version")
     ]
 
 
@@ -261,7 +267,7 @@ def release_publish(
         "validators": _validators(),
         "epochs": _epochs(dataset),
     }
-    validator_sets = _validator_sets(dataset, entries)
+    validator_sets = _validator_sets(dataset)
     if validator_sets:
         body["validator_sets"] = validator_sets
     if labels is not None:

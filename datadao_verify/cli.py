@@ -31,6 +31,13 @@ exit status:
      release, an unreadable grant file, a sealed manifest given without --grant (verify
      its proof sheet's CID instead) or that does not open with the grant's keys
 
+validator sets:
+  A DAO with its own k-of-n validator set has its contributions signed by k of them; the
+  manifest (format 5) dates every proof and every set version. A proof signed by the
+  platform's fleet key made while a set was in force is a discrepancy naming the
+  contribution; --require-quorum refuses every fleet proof, even those made before the
+  DAO had a set.
+
 sealed releases:
   A members-only dataset's manifest and files are pinned encrypted. Anyone can verify its
   public proof sheet's CID: the attestation signatures, each reward epoch's root, and that
@@ -74,6 +81,14 @@ def add_arguments(parser: argparse.ArgumentParser, *, default_ipfs: str | None =
         help="a grantee's grant file: open a sealed (members-only) release and replay it in "
         "full (see 'sealed releases' below)",
     )
+    parser.add_argument(
+        "--require-quorum",
+        action="store_true",
+        help="count only proofs signed by k of the DAO's own validators: a proof signed by "
+        "the platform's fleet key is a discrepancy, even one made before the DAO had a "
+        "validator set (without it, a fleet proof is a discrepancy only when made while a "
+        "set was in force)",
+    )
     parser.add_argument("--json", type=Path, metavar="FILE", help="write the report as JSON")
     parser.add_argument(
         "--jobs",
@@ -114,6 +129,7 @@ def run(
     out: TextIO,
     err: TextIO,
     grant_path: Path | None = None,
+    require_quorum: bool = False,
 ) -> int:
     """Verify and print; the exit status. Shared by the console script and manage.py."""
     grant: GrantFile | None = None
@@ -132,7 +148,15 @@ def run(
 
     try:
         report = verify_release(
-            cid, source, Options(rpc=rpc, jobs=jobs, progress=progress, grant=grant)
+            cid,
+            source,
+            Options(
+                rpc=rpc,
+                jobs=jobs,
+                progress=progress,
+                grant=grant,
+                require_quorum=require_quorum,
+            ),
         )
     except Unverifiable as exc:
         print(f"datadao verify: {exc}", file=err)
@@ -174,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
             out=sys.stdout,
             err=sys.stderr,
             grant_path=args.grant,
+            require_quorum=args.require_quorum,
         )
     except KeyboardInterrupt:
         print("datadao verify: interrupted", file=sys.stderr)

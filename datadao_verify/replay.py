@@ -39,6 +39,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,9 @@ from rewards.ethtypes import checksum_address
 # The release manifest formats this verifier reads (``contributions.releases``); the checks a
 # replay needs (scoring policy, validator set, ``signed``, epochs) came with format 3.
 REPLAY_FORMAT = 3
+# From format 5 each proof is dated (``attested_at``) and each validator set version says
+# since when it is in force: a fleet proof made while a set was in force is a discrepancy.
+DATED_FORMAT = 5
 # The first bytes of a sealed (encrypted at rest) file: ``datadao.sealing.stream.MAGIC``.
 SEALED_MAGIC = b"DDSEAL"
 SCORE_PARTS = ("authenticity", "ownership", "quality", "score")
@@ -91,6 +95,9 @@ class Options:
     progress: Callable[[int, int], None] | None = None
     # A grantee's grant file: its keys open a sealed release.
     grant: GrantFile | None = None
+    # Refuse every proof signed by the platform's fleet key, whenever it was made: only
+    # proofs signed by k of the DAO's own validators count.
+    require_quorum: bool = False
 
 
 def verify_release(cid: str, source: BlockSource, options: Options | None = None) -> Report:
@@ -106,6 +113,7 @@ def verify_release(cid: str, source: BlockSource, options: Options | None = None
     validators = {_address(v) for v in manifest.get("validators") or []}
     if "validators" not in manifest:
         report.note("manifest", "signature", "no validator set published: signers not checked")
+    history = _set_history(manifest, report)
     with tempfile.TemporaryDirectory(prefix="datadao-verify-", dir=options.workdir) as work:
         check = _ContributionCheck(
             manifest=manifest,
@@ -114,6 +122,8 @@ def verify_release(cid: str, source: BlockSource, options: Options | None = None
             workdir=Path(work),
             keys=options.grant.contribution_keys if options.grant else None,
             sealed_only=report.sealed == "proofs",
+            history=history,
+            require_quorum=options.require_quorum,
         )
         done = 0
         with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
@@ -280,6 +290,8 @@ class _ContributionCheck:
         workdir: Path,
         keys: dict[int, Any] | None = None,
         sealed_only: bool = False,
+        history: list[_SetVersion] | None = None,
+        require_quorum: bool = False,
     ) -> None:
         self.dataset = manifest["dataset"]
         # A grantee's data keys by contribution id; None without a grant.
@@ -291,6 +303,10 @@ class _ContributionCheck:
         self.validators = validators
         self.has_validators = "validators" in manifest
         self.validator_sets = _validator_sets(manifest)
+        # The set versions by start, oldest first (format 5); None when the manifest cannot
+        # say which version was in force when a proof was made.
+        self.history = history
+        self.require_quorum = require_quorum
         self.workdir = workdir
 
     def __call__(self, entry: Any) -> _Outcome:
@@ -322,8 +338,9 @@ class _ContributionCheck:
                 validator_version=int(entry["validator_version"]),
             )
             if "attestations" in proof:
-                self._quorum(fields, proof, subject, outcome)
+                self._quorum(fields, proof, entry.get("attested_at"), subject, outcome)
                 return
+            self._fleet_allowed(proof, entry.get("attested_at"), subject, outcome)
             signer = recover(
                 typed_data(fields, chain_id=int(self.dataset["chain_id"])), proof["signature"]
             )
@@ -347,12 +364,62 @@ class _ContributionCheck:
                 (subject, "signature", f"signer {signer} is not in the DAO's validator set")
             )
 
+    def _fleet_allowed(
+        self, proof: dict[str, Any], attested_at: Any, subject: str, outcome: _Outcome
+    ) -> None:
+        """A proof signed by the platform's fleet key counts only when no validator set of
+        the DAO was in force when it was made (none yet, or an empty version): the platform
+        must not sign for a DAO whose own validators attest its contributions."""
+        signer = proof.get("signer")
+        if self.require_quorum:
+            outcome.discrepancies.append(
+                (
+                    subject,
+                    "signature",
+                    f"signed by the platform's fleet key {signer}, not by k of the DAO's "
+                    "validators (--require-quorum)",
+                )
+            )
+            return
+        if not self.history or not any(v.threshold for v in self.history):
+            return
+        first = next(v for v in self.history if v.threshold)
+        when = _moment(attested_at)
+        if when is None:
+            outcome.discrepancies.append(
+                (
+                    subject,
+                    "signature",
+                    f"a fleet proof signed by {signer} with no valid attested_at: nothing shows "
+                    f"it was made before validator set {first.version} took effect at "
+                    f"{first.since_text}",
+                )
+            )
+            return
+        in_force = _in_force(self.history, when)
+        if in_force is not None and in_force.threshold:
+            outcome.discrepancies.append(
+                (
+                    subject,
+                    "signature",
+                    f"attested at {attested_at} while validator set {in_force.version} "
+                    f"({in_force.threshold} of {in_force.size}, since {in_force.since_text}) "
+                    f"was in force, but signed only by the platform's fleet key {signer}: "
+                    f"it needs {in_force.threshold} of the DAO's validators' signatures",
+                )
+            )
+
     def _quorum(
-        self, fields: ProofFields, proof: dict[str, Any], subject: str, outcome: _Outcome
+        self,
+        fields: ProofFields,
+        proof: dict[str, Any],
+        attested_at: Any,
+        subject: str,
+        outcome: _Outcome,
     ) -> None:
         """A proof signed by k of the DAO's validators: every listed signature must be its
         validator's, every validator in the set version named, and at least its threshold of
-        distinct validators must have signed."""
+        distinct validators must have signed; a dated proof is not older than its version."""
         version = proof.get("validator_set")
         published = self.validator_sets.get(version) if isinstance(version, int) else None
         if published is None:
@@ -365,6 +432,17 @@ class _ContributionCheck:
                 )
             )
             return
+        named = next((v for v in self.history or [] if v.version == version), None)
+        when = _moment(attested_at)
+        if named is not None and when is not None and when < named.since:
+            outcome.discrepancies.append(
+                (
+                    subject,
+                    "signature",
+                    f"attested at {attested_at}, before validator set {version} took effect "
+                    f"at {named.since_text}",
+                )
+            )
         members, threshold = published
         chain_id = int(self.dataset["chain_id"])
         signers: set[str] = set()
@@ -699,6 +777,82 @@ def _epoch_on_chain(
             "chain",
             f"the root set on chain at {contract} is {on_chain}, not the signed root {signed_root}",
         )
+
+
+@dataclass(frozen=True)
+class _SetVersion:
+    """One published version of the DAO's validator set, with when it took effect."""
+
+    version: int
+    threshold: int
+    size: int
+    since: datetime
+    since_text: str
+
+
+def _moment(value: Any) -> datetime | None:
+    """A manifest's UTC instant (``2026-01-02T03:04:05.000006Z``), or None if it is not one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+def _in_force(history: list[_SetVersion], when: datetime) -> _SetVersion | None:
+    """The version in force at ``when``: the last one that took effect at or before it."""
+    current = None
+    for version in history:
+        if version.since <= when:
+            current = version
+    return current
+
+
+def _set_history(manifest: dict[str, Any], report: Report) -> list[_SetVersion] | None:
+    """The manifest's set versions in order of version, each with its start; None when it
+    publishes none or predates dated versions (format 5). A version without a start, or
+    starts out of order, is a discrepancy: which version was in force would be unclear."""
+    published = manifest.get("validator_sets") or []
+    if not published:
+        return None
+    if manifest.get("datadao_release", 0) < DATED_FORMAT:
+        report.note(
+            "manifest",
+            "signature",
+            f"format {manifest.get('datadao_release')} dates neither proofs nor validator set "
+            "versions: fleet proofs are not checked against the DAO's sets (--require-quorum "
+            "refuses them all)",
+        )
+        return None
+    history: list[_SetVersion] = []
+    for entry in published:
+        try:
+            version, threshold = int(entry["version"]), int(entry["threshold"])
+            size = len(entry["validators"])
+        except (KeyError, TypeError, ValueError):
+            report.discrepancy("manifest", "manifest", f"a malformed validator set: {entry!r}")
+            continue
+        since = _moment(entry.get("since"))
+        if since is None:
+            report.discrepancy(
+                "manifest",
+                "manifest",
+                f"validator set {version} has no valid since: {entry.get('since')!r}",
+            )
+            continue
+        history.append(_SetVersion(version, threshold, size, since, str(entry["since"])))
+    history.sort(key=lambda v: v.version)
+    for earlier, later in zip(history, history[1:], strict=False):
+        if later.since <= earlier.since:
+            report.discrepancy(
+                "manifest",
+                "manifest",
+                f"validator set {later.version} took effect at {later.since_text}, not after "
+                f"set {earlier.version} ({earlier.since_text})",
+            )
+    return history
 
 
 def _validator_sets(manifest: dict[str, Any]) -> dict[int, tuple[set[str], int]]:

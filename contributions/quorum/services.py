@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Max
 from eth_utils import is_address, to_checksum_address
 
 from contributions.attestation import (
@@ -25,6 +27,7 @@ from contributions.attestation import (
 )
 from contributions.models import (
     Contribution,
+    ContributionProof,
     Review,
     Status,
     ValidatorAttestation,
@@ -38,7 +41,7 @@ from contributions.quorum.selectors import (
     validator_set_current,
     validator_set_latest,
 )
-from contributions.services.record import Recorder
+from contributions.services.record import Recorder, after
 from datadao.dispatch import send_on_commit
 from datadao.errors import Detail
 from datadao.governed import ChangeKind, governance_guard
@@ -116,6 +119,21 @@ def validator_set_refusal(*, addresses: Any, threshold: Any) -> tuple[list[str],
     return members, threshold
 
 
+def _since(dao: DAO, latest: ValidatorSet | None) -> datetime:
+    """When the new version takes effect: now, or just after the DAO's last fleet proof or
+    set version if a host's clock dated it later. The DAO's row is locked for update, so no
+    fleet proof of the DAO is being recorded now (``Recorder.attestation`` holds a key-share
+    lock on it): every one made before this version is dated before its start, and a
+    release's reader can tell a fleet proof made before the DAO had a set from one made
+    after (``datadao_verify``)."""
+    last = ContributionProof.objects.filter(
+        contribution__dataset__dao_id=dao.pk, validator_set__isnull=True
+    ).aggregate(last=Max("created_at"))["last"]
+    if latest is not None:
+        last = max(filter(None, (last, latest.created_at)))
+    return after(last)
+
+
 @transaction.atomic
 def validator_set_change(
     *,
@@ -157,6 +175,7 @@ def validator_set_change(
         dao=dao,
         version=before["version"] + 1,
         threshold=threshold,
+        created_at=_since(dao, latest),
         created_by=actor if actor is not None and actor.pk else None,
         proposal=proposal,
     )
@@ -547,7 +566,7 @@ def _decide(contribution: Contribution, current: CurrentSet) -> None:
             attestations=[
                 {"validator": v, "signature": rows[v].signature} for v in verdict.agreeing
             ],
-            validator_set_id=current.validator_set.pk,
+            validator_set=current.validator_set,
         )
     else:
         given = sorted({r for v in verdict.agreeing for r in rows[v].reasons})[:MAX_REASONS]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
@@ -39,6 +40,18 @@ from datadao.services import audit_event
 
 logger = logging.getLogger(__name__)
 
+# The clock's step: a proof recorded under a set version is dated at least this after it.
+TICK = timedelta(microseconds=1)
+
+
+def after(since: datetime | None) -> datetime:
+    """Now, or just after ``since`` (a validator set version's start) if this host's clock
+    is behind the one that dated it: a proof recorded under a version is never dated before
+    the version took effect, so a release's reader can tell which version was in force
+    (``datadao_verify``) however the fleet's clocks differ."""
+    now = timezone.now()
+    return now if since is None or now > since else since + TICK
+
 
 class Recorder:
     """Collects the results of one or many locked contributions; ``write`` writes them.
@@ -57,7 +70,8 @@ class Recorder:
         self._pinned: list[Contribution] = []
         self._events: list[AuditEvent] = []
         self._outbox: list[events.Event] = []
-        self._validator_sets: dict[int, bool] = {}
+        # By DAO: whether its own set attests, and since when its latest version is in force.
+        self._validator_sets: dict[int, tuple[bool, datetime | None]] = {}
 
     # --- what happened -------------------------------------------------------------------------
 
@@ -117,9 +131,14 @@ class Recorder:
         if self._dao_has_validators(c.dataset.dao_id):
             self.awaiting_validators(c, cid=cid)
             return
+        since = self._validator_sets[c.dataset.dao_id][1]
         self._proofs.append(
             ContributionProof(
-                contribution=c, typed_data=typed_data, signature=signature, signer=signer
+                contribution=c,
+                typed_data=typed_data,
+                signature=signature,
+                signer=signer,
+                created_at=after(since),
             )
         )
         self.move(c, Status.PINNING, cid=cid)
@@ -137,14 +156,14 @@ class Recorder:
                     cursor.execute(
                         "SELECT 1 FROM datadao_dao WHERE id = %s FOR KEY SHARE", [dao_id]
                     )
-            threshold = (
+            threshold, since = (
                 ValidatorSet.objects.filter(dao_id=dao_id)
                 .order_by("-version")
-                .values_list("threshold", flat=True)
+                .values_list("threshold", "created_at")
                 .first()
-            )
-            self._validator_sets[dao_id] = bool(threshold)
-        return self._validator_sets[dao_id]
+            ) or (0, None)
+            self._validator_sets[dao_id] = (bool(threshold), since)
+        return self._validator_sets[dao_id][0]
 
     def awaiting_validators(self, c: Contribution, *, cid: str) -> None:
         """The DAO's validator set attests ``c``, not the fleet key (``contributions.quorum``):
@@ -160,7 +179,7 @@ class Recorder:
         scores: dict[str, int],
         typed_data: dict,
         attestations: list[dict[str, str]],
-        validator_set_id: int,
+        validator_set: ValidatorSet,
     ) -> None:
         """k validators agree that ``c`` is accepted with ``scores``: the proof carries their
         signatures, the scores are the ones they signed, and ``c`` goes on to pinning."""
@@ -171,7 +190,8 @@ class Recorder:
                 signature="",
                 signer="",
                 attestations=attestations,
-                validator_set_id=validator_set_id,
+                validator_set=validator_set,
+                created_at=after(validator_set.created_at),
             )
         )
         self.move(c, Status.PINNING, cid=cid, **scores)

@@ -26,7 +26,7 @@ from contributions import messages, services
 from contributions.attestation import ProofFields, recover, typed_data
 from contributions.lanes import stages as stage_lane
 from contributions.models import Contribution, ContributionProof, Release, Status
-from contributions.releases import manifest_bytes, release_publish
+from contributions.releases import instant, manifest_bytes, release_publish
 from datadao import blobs
 from datadao.models import AuditEvent, DatasetStatus, Membership, Role, User
 from datadao.schema import scoring_policy
@@ -140,7 +140,7 @@ def test_manifest_lists_every_pinned_contribution_and_its_cid_is_the_manifest(
     release = release_publish(dataset=table, actor=creator)
 
     manifest = release.manifest
-    assert manifest["datadao_release"] == 4 and manifest["version"] == release.version == 1
+    assert manifest["datadao_release"] == 5 and manifest["version"] == release.version == 1
     assert manifest["dataset"] == {
         "id": table.pk,
         "dao": table.dao.slug,
@@ -173,6 +173,7 @@ def test_manifest_lists_every_pinned_contribution_and_its_cid_is_the_manifest(
         "validator_version": first.validator_version,
         "signed": False,
         "proof": {"signature": proof.signature, "signer": proof.signer},
+        "attested_at": instant(proof.created_at),
     }
     # The manifest alone rebuilds each proof's signed payload, bound to this DAO and chain.
     described = manifest["dataset"]

@@ -17,7 +17,9 @@ from tests.verify.conftest import Published, canonical
 pytestmark = pytest.mark.django_db
 
 
-def verify(cid: str, source: str, tmp_path: Path, *extra: str) -> tuple[int, list[str], dict]:  # type: ignore[type-arg]
+def verify(
+    cid: str, source: str, tmp_path: Path, *, require_quorum: bool = False
+) -> tuple[int, list[str], dict]:  # type: ignore[type-arg]
     out, err = io.StringIO(), io.StringIO()
     report = tmp_path / "report.json"
     status = cli.run(
@@ -29,6 +31,7 @@ def verify(cid: str, source: str, tmp_path: Path, *extra: str) -> tuple[int, lis
         timeout=10,
         out=out,
         err=err,
+        require_quorum=require_quorum,
     )
     assert not err.getvalue() or status == cli.EXIT_UNVERIFIABLE, err.getvalue()
     return status, out.getvalue().splitlines(), json.loads(report.read_text())
@@ -55,7 +58,7 @@ def test_a_release_replays_clean(published: Published, tmp_path: Path) -> None:
 
 def test_the_manifest_publishes_what_a_replay_needs(published: Published) -> None:
     manifest = published.manifest
-    assert manifest["datadao_release"] == 4
+    assert manifest["datadao_release"] == 5
     assert manifest["validator"]["version"] == 1
     assert len(manifest["validator"]["code_sha256"]) == 64
     assert manifest["validators"] == [published.contributions[0].proof.signer]

@@ -50,6 +50,7 @@ class Command(BaseCommand):
             jobs=options["jobs"],
             timeout=options["timeout"],
             grant_path=options["grant"],
+            require_quorum=options["require_quorum"],
             out=self.stdout,
             err=self.stderr,
         )
