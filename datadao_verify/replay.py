@@ -40,6 +40,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -844,7 +845,7 @@ def _set_history(manifest: dict[str, Any], report: Report) -> list[_SetVersion] 
             continue
         history.append(_SetVersion(version, threshold, size, since, str(entry["since"])))
     history.sort(key=lambda v: v.version)
-    for earlier, later in zip(history, history[1:], strict=False):
+    for earlier, later in pairwise(history):
         if later.since <= earlier.since:
             report.discrepancy(
                 "manifest",
