@@ -27,6 +27,11 @@ urlpatterns = [
         name="api-validator-content",
     ),
     path(
+        "validators/contributions/<int:contribution_id>/ciphertext",
+        validator_api.ciphertext,
+        name="api-validator-ciphertext",
+    ),
+    path(
         "validators/contributions/<int:contribution_id>/attestations",
         validator_api.attestations,
         name="api-validator-attestations",

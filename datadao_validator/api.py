@@ -102,8 +102,26 @@ class ValidatorApi:
     @contextmanager
     def content(self, item: dict[str, Any], directory: Path) -> Iterator[Path]:
         """The contribution's bytes in a file under ``directory`` while the block runs."""
-        path = directory / f"contribution-{int(item['id'])}"
-        response = self._send("GET", item["content_url"], stream=True)
+        with self._download(
+            item["content_url"], directory / f"contribution-{int(item['id'])}"
+        ) as path:
+            yield path
+
+    @contextmanager
+    def ciphertext(self, item: dict[str, Any], directory: Path) -> Iterator[Path | None]:
+        """A sealed contribution's stored bytes (what its CID addresses) in a file under
+        ``directory`` while the block runs; None for one that is not sealed, or a server
+        that offers no ciphertext."""
+        url = item.get("ciphertext_url")
+        if not item.get("sealed") or not url:
+            yield None
+            return
+        with self._download(url, directory / f"ciphertext-{int(item['id'])}") as path:
+            yield path
+
+    @contextmanager
+    def _download(self, url: str, path: Path) -> Iterator[Path]:
+        response = self._send("GET", url, stream=True)
         try:
             with path.open("wb") as out:
                 for chunk in response.iter_content(CHUNK):

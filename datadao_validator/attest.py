@@ -3,9 +3,12 @@
 The verdict is the fleet's own (``contributions.validator.replay``, the code the platform's
 validator version names): the file validates against the dataset's schema, and its combined
 score reaches the dataset's threshold. Uniqueness, which depends on what the dataset held when
-the contribution was scored, is the platform's record, signed as given; the CID is recomputed
-from the bytes unless the platform stores them sealed (then the plaintext served cannot
-give it).
+the contribution was scored, is the platform's record, signed as given. The CID signed is
+always one this validator computed: from the bytes, or for a sealed (members-only) file from
+the ciphertext the platform stores and pins, which must also be a well-formed sealed stream of
+the plaintext's size. A listed CID the ciphertext does not give is refused: the validator
+signs a rejection naming both CIDs (the DAO sees it on the contribution), never the listed
+one.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from eth_account.signers.local import LocalAccount
 
 from contributions.attestation import BPS, ProofFields, attestation_typed_data, sign
 from contributions.validator import VALIDATOR_VERSION, replay
+from datadao.sealing.stream import structure_problem
 from ipfs.unixfs import import_stream
 
 MAX_REASONS = 10
@@ -36,13 +40,52 @@ def _cid(path: Path) -> str:
         return str(import_stream(stream, cid_version=1).cid)
 
 
-def verdict(item: dict[str, Any], path: Path, *, perturb_score: int = 0) -> dict[str, Any]:
+class NoCiphertext(Exception):
+    """A sealed contribution whose ciphertext was not fetched: its CID cannot be checked, so
+    nothing is signed."""
+
+
+def ciphertext_problem(item: dict[str, Any], ciphertext: Path) -> tuple[str, str | None]:
+    """The CID of a sealed contribution's ciphertext as this validator computes it, and what
+    is wrong with the ciphertext (None when nothing): a CID other than the listed one, or
+    bytes that are not a sealed stream of the listed plaintext size."""
+    cid = _cid(ciphertext)
+    if cid != item["cid"]:
+        return cid, (
+            f"the ciphertext served hashes to CID {cid}, not the listed {item['cid']}: "
+            "the listed CID is refused"
+        )
+    with ciphertext.open("rb") as stream:
+        head = stream.read(64)
+    problem = structure_problem(head, ciphertext.stat().st_size, int(item["size"]))
+    if problem is not None:
+        return cid, f"the ciphertext {cid} is not the sealed file of this contribution: {problem}"
+    return cid, None
+
+
+def verdict(
+    item: dict[str, Any],
+    path: Path,
+    *,
+    ciphertext: Path | None = None,
+    perturb_score: int = 0,
+) -> dict[str, Any]:
     """What this validator finds: ``accepted``, ``cid``, the signed scores and any reasons.
 
-    ``perturb_score`` (tests only: ``--test-perturb-score``) adds that many basis points to
-    the score, to play a validator out of line."""
-    dataset = item["dataset"]
-    cid = item["cid"] if item.get("sealed") else _cid(path)
+    ``path`` holds the contribution's plaintext; for a sealed one ``ciphertext`` holds the
+    stored bytes its CID addresses (``NoCiphertext`` without them). ``perturb_score`` (tests
+    only: ``--test-perturb-score``) adds that many basis points to the score, to play a
+    validator out of line."""
+    sealed_problem = None
+    if item.get("sealed"):
+        if ciphertext is None:
+            raise NoCiphertext(
+                f"contribution {item['id']} is sealed and its ciphertext was not fetched: "
+                "its CID cannot be checked"
+            )
+        cid, sealed_problem = ciphertext_problem(item, ciphertext)
+    else:
+        cid = _cid(path)
     uniqueness = int(item.get("uniqueness") or 0)
     found: dict[str, Any] = {
         "accepted": False,
@@ -52,10 +95,14 @@ def verdict(item: dict[str, Any], path: Path, *, perturb_score: int = 0) -> dict
         "uniqueness": uniqueness,
         "reasons": [],
     }
+    if sealed_problem is not None:
+        found["reasons"] = [sealed_problem]
+        return found
     sha = _sha256(path)
     if sha != item["sha256"]:
         found["reasons"] = [f"the bytes served hash to {sha}, not the listed {item['sha256']}"]
         return found
+    dataset = item["dataset"]
     replayed = replay(
         path,
         kind=dataset["kind"],

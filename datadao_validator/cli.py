@@ -25,7 +25,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
 from datadao_validator.api import ApiError, ValidatorApi
-from datadao_validator.attest import signed_attestation, verdict
+from datadao_validator.attest import NoCiphertext, signed_attestation, verdict
 
 EXIT_OK, EXIT_REFUSED, EXIT_NOT_ATTEMPTED = 0, 1, 2
 EPILOG = """\
@@ -168,8 +168,8 @@ def _pass(api: ValidatorApi, work: Path, perturb: int, say: Callable[[str], None
     done = 0
     for item in api.work():
         try:
-            with api.content(item, work) as path:
-                found = verdict(item, path, perturb_score=perturb)
+            with api.content(item, work) as path, api.ciphertext(item, work) as ciphertext:
+                found = verdict(item, path, ciphertext=ciphertext, perturb_score=perturb)
             answer = api.attest(item, signed_attestation(item, found, api.account))
         except ApiError as exc:
             if exc.status in (401, 403):
@@ -177,9 +177,13 @@ def _pass(api: ValidatorApi, work: Path, perturb: int, say: Callable[[str], None
             # One contribution's refusal (e.g. decided meanwhile) does not stop the others.
             say(f"contribution {item['id']}: {exc}")
             continue
+        except NoCiphertext as exc:
+            say(f"contribution {item['id']}: not attested: {exc}")
+            continue
         verb = "accepts" if found["accepted"] else "rejects"
+        because = f": {found['reasons'][0]}" if found["reasons"] and not found["accepted"] else ""
         say(
-            f"contribution {item['id']}: {verb} (score {found['score']}): "
+            f"contribution {item['id']}: {verb} (score {found['score']}){because}: "
             f"{answer['outcome']}, now {answer['status']}"
         )
         done += 1

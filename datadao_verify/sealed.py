@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from contributions.release_proofs import SHEET_FORMAT, SHEET_KEY, proof_sheet
-from datadao.sealing import DataKey, SealError, decrypt_stream, sealed_size
-from datadao.sealing.stream import MAGIC, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE, VERSION
+from datadao.sealing import DataKey, SealError, decrypt_stream
+from datadao.sealing.stream import structure_problem
 from datadao_verify.fetch import (
     BlockSource,
     IpfsCorrupt,
@@ -29,30 +29,12 @@ from datadao_verify.fetch import (
 )
 from datadao_verify.report import Report
 
-# magic, version, chunk size: the part of a sealed stream's header readable without its key.
+# The part of a sealed stream's header readable without its key: magic, version, chunk size.
 _HEAD = struct.Struct(">6sBI")
 
 
 class NotOpened(Exception):
     """A sealed file that does not open with the grant's key (altered, or another key)."""
-
-
-def structure_problem(head: bytes, size: int, plain_size: int) -> str | None:
-    """What is wrong with a sealed stream of ``size`` bytes beginning ``head`` said to hold
-    ``plain_size`` bytes of plaintext, or None: the checks that need no key."""
-    if len(head) < _HEAD.size:
-        return "shorter than a sealed stream's header"
-    magic, version, chunk_size = _HEAD.unpack(head[: _HEAD.size])
-    if magic != MAGIC or version != VERSION:
-        return f"not a sealed stream of version {VERSION}"
-    if not MIN_CHUNK_SIZE <= chunk_size <= MAX_CHUNK_SIZE:
-        return f"its header names a chunk size of {chunk_size} bytes"
-    expected = sealed_size(plain_size, chunk_size)
-    if size != expected:
-        return (
-            f"{size} bytes sealed, not the {expected} that {plain_size} bytes of plaintext seal to"
-        )
-    return None
 
 
 def open_bytes(data: bytes, key: DataKey) -> bytes:

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 from contributions.models import Contribution, Status
 from contributions.quorum import errors, selectors, services
 from contributions.quorum.auth import request_validator
-from contributions.services import contribution_open
+from contributions.services import contribution_open, contribution_stored_open
 from contributions.upload_csrf import csrf_refusal
 from datadao.errors import Detail
 from datadao.http import json_error
@@ -55,6 +55,11 @@ def _work_item(c: Contribution) -> dict[str, Any]:
         "uniqueness": c.uniqueness,
         "validator_version": c.validator_version,
         "content_url": f"/api/validators/contributions/{c.pk}/content",
+        # A sealed file's ciphertext, the bytes pinned under ``cid``: the validator hashes
+        # them itself before it signs the CID.
+        "ciphertext_url": f"/api/validators/contributions/{c.pk}/ciphertext"
+        if c.sealed_key
+        else None,
         "attestations_url": f"/api/validators/contributions/{c.pk}/attestations",
     }
 
@@ -104,12 +109,9 @@ def _contribution_for(validator: str, contribution_id: int) -> Contribution:
     return contribution
 
 
-@csrf_exempt
-@require_GET
-def content(request: HttpRequest, contribution_id: int) -> HttpResponse:
-    """``GET /api/validators/contributions/{id}/content``: the contribution's bytes as the
-    contributor sent them (a sealed file decrypted), to a validator of its DAO while it
-    waits for validators or after they decided."""
+def _with_validators(request: HttpRequest, contribution_id: int) -> Contribution:
+    """The contribution, for a validator of its DAO, while it waits for validators or after
+    they decided."""
     validator = request_validator(request)
     contribution = _contribution_for(validator, contribution_id)
     if contribution.status not in (Status.ATTESTING, *services.DECIDED):
@@ -120,20 +122,57 @@ def content(request: HttpRequest, contribution_id: int) -> HttpResponse:
                 lower=contribution.get_status_display().lower(),
             )
         )
+    return contribution
+
+
+def _gone(contribution_id: int) -> HttpResponse:
+    return json_error(
+        "gone",
+        Detail(
+            "Contribution %(contribution_id)s's file is not stored.",
+            contribution_id=contribution_id,
+        ),
+        410,
+    )
+
+
+@csrf_exempt
+@require_GET
+def content(request: HttpRequest, contribution_id: int) -> HttpResponse:
+    """``GET /api/validators/contributions/{id}/content``: the contribution's bytes as the
+    contributor sent them (a sealed file decrypted), to a validator of its DAO while it
+    waits for validators or after they decided."""
+    contribution = _with_validators(request, contribution_id)
     try:
         stream = contribution_open(contribution)
     except FileNotFoundError:
-        return json_error(
-            "gone",
-            Detail(
-                "Contribution %(contribution_id)s's file is not stored.",
-                contribution_id=contribution_id,
-            ),
-            410,
-        )
+        return _gone(contribution_id)
     response = FileResponse(stream, content_type="application/octet-stream")
     response["X-Content-SHA256"] = contribution.sha256
     return response
+
+
+@csrf_exempt
+@require_GET
+def ciphertext(request: HttpRequest, contribution_id: int) -> HttpResponse:
+    """``GET /api/validators/contributions/{id}/ciphertext``: a sealed contribution's bytes as
+    stored, the ciphertext pinned under its CID, to a validator of its DAO (as ``content``).
+    The validator recomputes the CID from them: it signs no CID it has not hashed. 404 for a
+    contribution that is not sealed (its content is what the CID addresses)."""
+    contribution = _with_validators(request, contribution_id)
+    if not contribution.sealed_key:
+        raise errors.NoSuchContribution(
+            Detail(
+                "Contribution %(contribution_id)s is not sealed: its CID addresses its "
+                "content (/content).",
+                contribution_id=contribution_id,
+            )
+        )
+    try:
+        stream = contribution_stored_open(contribution)
+    except FileNotFoundError:
+        return _gone(contribution_id)
+    return FileResponse(stream, content_type="application/octet-stream")
 
 
 @csrf_exempt

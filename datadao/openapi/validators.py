@@ -74,6 +74,7 @@ WORK_ITEM = closed(
         "uniqueness": nullable(BPS),
         "validator_version": nullable(INTEGER),
         "content_url": STRING,
+        "ciphertext_url": nullable(STRING),
         "attestations_url": STRING,
     }
 )
@@ -138,6 +139,29 @@ PATHS: dict[str, Schema] = {
                 "401": UNSIGNED,
                 "403": error(NOT_A_VALIDATOR),
                 "404": error("not_found: no such contribution."),
+                "409": error("not_attesting: the contribution is not with its validators."),
+                "410": error("gone: the file is not stored."),
+            },
+        }
+    },
+    "/api/validators/contributions/{contribution_id}/ciphertext": {
+        "get": {
+            "tags": ["validators"],
+            "operationId": "validator_ciphertext",
+            "summary": "A sealed contribution's ciphertext, the bytes pinned under its CID",
+            "description": "For a validator of its DAO: it recomputes the CID from these "
+            "bytes before it signs it (the work item's ciphertext_url; null for a contribution "
+            "that is not sealed).",
+            "security": [SIGNED],
+            "parameters": [path_id("contribution_id", "contribution")],
+            "responses": {
+                "200": {
+                    "description": "The sealed bytes as stored.",
+                    "content": binary("application/octet-stream", "")["content"],
+                },
+                "401": UNSIGNED,
+                "403": error(NOT_A_VALIDATOR),
+                "404": error("not_found: no such contribution, or it is not sealed."),
                 "409": error("not_attesting: the contribution is not with its validators."),
                 "410": error("gone: the file is not stored."),
             },

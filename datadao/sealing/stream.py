@@ -146,6 +146,29 @@ def sealed_size(plain_size: int, chunk_size: int = DEFAULT_CHUNK_SIZE) -> int:
     return HEADER_BYTES + plain_size + chunks * TAG_BYTES
 
 
+# magic, version, chunk size: the part of a sealed stream's header readable without its key.
+_PUBLIC_HEAD = struct.Struct(">6sBI")
+
+
+def structure_problem(head: bytes, size: int, plain_size: int) -> str | None:
+    """What is wrong with a sealed stream of ``size`` bytes beginning ``head`` said to hold
+    ``plain_size`` bytes of plaintext, or None: the checks that need no key (a release's
+    verifier and a DAO's validator, who hold none, make them)."""
+    if len(head) < _PUBLIC_HEAD.size:
+        return "shorter than a sealed stream's header"
+    magic, version, chunk_size = _PUBLIC_HEAD.unpack(head[: _PUBLIC_HEAD.size])
+    if magic != MAGIC or version != VERSION:
+        return f"not a sealed stream of version {VERSION}"
+    if not MIN_CHUNK_SIZE <= chunk_size <= MAX_CHUNK_SIZE:
+        return f"its header names a chunk size of {chunk_size} bytes"
+    expected = sealed_size(plain_size, chunk_size)
+    if size != expected:
+        return (
+            f"{size} bytes sealed, not the {expected} that {plain_size} bytes of plaintext seal to"
+        )
+    return None
+
+
 def encrypt_stream(
     src: BinaryIO, dst: BinaryIO, key: DataKey, *, chunk_size: int = DEFAULT_CHUNK_SIZE
 ) -> int:

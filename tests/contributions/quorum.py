@@ -82,15 +82,27 @@ def work_item(client: Client, account: LocalAccount, contribution_id: int) -> di
 def attestation_for(
     client: Client, account: LocalAccount, item: dict[str, Any], *, perturb: int = 0
 ) -> dict[str, Any]:
-    """What the validator client posts for ``item``: bytes fetched over the API, its verdict
-    and its signature."""
+    """What the validator client posts for ``item``: bytes fetched over the API (a sealed
+    one's ciphertext too), its verdict and its signature."""
+    return signed_attestation(item, found_by(client, account, item, perturb=perturb), account)
+
+
+def found_by(
+    client: Client, account: LocalAccount, item: dict[str, Any], *, perturb: int = 0
+) -> dict[str, Any]:
+    """The validator client's verdict on ``item``, from the bytes the API serves it."""
     response = get(client, account, item["content_url"])
     assert response.status_code == 200, response.content
     with tempfile.TemporaryDirectory() as work:
         path = Path(work) / "content"
         path.write_bytes(b"".join(response.streaming_content))
-        found = verdict(item, path, perturb_score=perturb)
-    return signed_attestation(item, found, account)
+        ciphertext = None
+        if item["ciphertext_url"]:
+            stored = get(client, account, item["ciphertext_url"])
+            assert stored.status_code == 200, stored.content
+            ciphertext = Path(work) / "ciphertext"
+            ciphertext.write_bytes(b"".join(stored.streaming_content))
+        return verdict(item, path, ciphertext=ciphertext, perturb_score=perturb)
 
 
 def attest(client: Client, account: LocalAccount, contribution_id: int, *, perturb: int = 0) -> Any:

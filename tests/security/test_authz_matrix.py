@@ -309,6 +309,12 @@ ROUTES: list[Route] = [
         missing=lambda w: f"/api/validators/contributions/{MISSING_ID}/content",
     ),
     Route(
+        "api-validator-ciphertext",
+        "api/validators/contributions/<int:contribution_id>/ciphertext",
+        sides(lambda s: f"/api/validators/contributions/{s.contribution.pk}/ciphertext"),
+        missing=lambda w: f"/api/validators/contributions/{MISSING_ID}/ciphertext",
+    ),
+    Route(
         "api-validator-attestations",
         "api/validators/contributions/<int:contribution_id>/attestations",
         sides(lambda s: f"/api/validators/contributions/{s.contribution.pk}/attestations"),
@@ -908,6 +914,8 @@ EXPECT: dict[tuple[str, str], str] = {
     ("api-validator-work", "-"):            "401  401  401  401  401  401  401  401",
     ("api-validator-content", "this"):      "401  401  401  401  401  401  401  401",
     ("api-validator-content", "other"):     "401  401  401  401  401  401  401  401",
+    ("api-validator-ciphertext", "this"):   "401  401  401  401  401  401  401  401",
+    ("api-validator-ciphertext", "other"):  "401  401  401  401  401  401  401  401",
     ("api-validator-attestations", "this"): "401  401  401  401  401  401  401  401",
     ("api-validator-attestations", "other"): "401  401  401  401  401  401  401  401",
     ("api-token-create", "-"):              "401  201  201  201  201  201  201  201",

@@ -86,6 +86,7 @@ NOT_COVERED: dict[str, str] = {
     "challenge_decide": _DISPUTES,
     "validator_work": _VALIDATOR,
     "validator_content": _VALIDATOR,
+    "validator_ciphertext": _VALIDATOR,
     "validator_attest": _VALIDATOR,
     "consensus_summary": _ADMIN,
     "consensus_request": _ADMIN,
