@@ -27,6 +27,7 @@ from django.views.decorators.http import require_GET
 from contributions import selectors
 from contributions.errors import TooLarge
 from contributions.models import Contribution, Status
+from contributions.quorum.selectors import attestation_progress
 from contributions.services import (
     contribution_admission_check,
     contribution_receive,
@@ -89,6 +90,8 @@ def serialize(contribution: Contribution, *, detail: bool = False) -> dict[str, 
     }
     if detail:
         data["report"] = contribution.report.get("validation", {})
+        # While the DAO's validators attest it (or after they could not agree): k of n.
+        data["validators"] = attestation_progress(contribution=contribution)
     return data
 
 

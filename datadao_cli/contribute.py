@@ -12,6 +12,9 @@ from typing import Any
 from datadao_client import FINAL_STATUSES, ApiError, Client
 
 POLL_SECONDS = 1.0
+# Where the wait ends: final, or held for the DAO's review (its validators could not agree:
+# only the DAO's creators and admins move it on, which may take days).
+STOP_STATUSES = FINAL_STATUSES | {"held"}
 
 Say = Callable[[str], None]
 
@@ -60,7 +63,21 @@ def _describe(body: Mapping[str, Any]) -> str:
         return "; ".join(str(reason) for reason in body.get("reasons") or []) or "rejected"
     if body.get("status") == "failed":
         return str(body.get("failure") or "failed")
+    if body.get("status") == "held":
+        reasons = body.get("reasons") or []
+        return str(reasons[-1]) if reasons else "held for the DAO's review"
     return ""
+
+
+def _attesting(body: Mapping[str, Any]) -> str:
+    """How far the DAO's validators are: "1 of 3 validators attested, 2 must agree"."""
+    progress = body.get("validators") or {}
+    if body.get("status") != "attesting" or not progress:
+        return ""
+    return (
+        f"{progress['attested']} of {progress['members']} validators attested, "
+        f"{progress['threshold']} must agree"
+    )
 
 
 def upload_all(
@@ -139,10 +156,11 @@ def wait_final(
     say: Say,
     poll_seconds: float = POLL_SECONDS,
 ) -> None:
-    """Poll every uploaded file until it reaches a final state or ``timeout`` seconds pass;
-    each change of state is reported as it is seen. Files still moving at the deadline are
-    marked unfinished ("timed out") with their last known state."""
-    pending = [r for r in results if r.uploaded and r.status not in FINAL_STATUSES]
+    """Poll every uploaded file until it reaches a final state, or is held for its DAO's
+    review, or ``timeout`` seconds pass; each change of state is reported as it is seen, and
+    while the DAO's validators attest a file, each new attestation (k of n). Files still
+    moving at the deadline are marked unfinished ("timed out") with their last known state."""
+    pending = [r for r in results if r.uploaded and r.status not in STOP_STATUSES]
     deadline = time.monotonic() + timeout
     try:
         # Announced inside the ``try``: a Ctrl-C right after the announcement still ends in the
@@ -168,6 +186,8 @@ def _poll(
     say: Say,
     poll_seconds: float,
 ) -> None:
+    # The attestation progress last reported, by contribution id.
+    progress: dict[int, str] = {}
     while pending:
         for result in list(pending):
             try:
@@ -181,11 +201,20 @@ def _poll(
                 say(f"#{result.id} {result.path}: {exc}")
                 continue
             status = str(body["status"])
-            if status != result.status:
-                result.status, result.detail = status, _describe(body)
+            attesting = _attesting(body)
+            key = result.id or 0  # every pending file was uploaded: it has an id
+            if status != result.status or attesting != progress.get(key, ""):
+                result.status, result.detail = status, _describe(body) or attesting
+                progress[key] = attesting
                 detail = f" — {result.detail}" if result.detail else ""
                 say(f"#{result.id} {result.path}: {status}{detail}")
-            if status in FINAL_STATUSES:
+            if status == "held":
+                say(
+                    f"#{result.id} {result.path}: not waiting any longer: the DAO's creators "
+                    "and admins review a held contribution (they reject it or ask the "
+                    "validators again)"
+                )
+            if status in STOP_STATUSES:
                 pending.remove(result)
         if not pending:
             break

@@ -47,7 +47,8 @@ DEFAULT_URL = "http://127.0.0.1:8000"
 EPILOG = """\
 exit status:
   0  every file made it (uploaded; with --wait, pinned)
-  1  a file was refused, rejected or failed, or is not final at the --wait timeout
+  1  a file was refused, rejected or failed, held for the DAO's review (its validators
+     could not agree), or is not final at the --wait timeout
   2  nothing was attempted: bad arguments, a keystore that cannot be opened, a sign-in the
      server refused
   130  interrupted (Ctrl-C); the summary still lists every file
@@ -106,7 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
     contribute.add_argument(
         "--wait",
         action="store_true",
-        help="follow every uploaded file until it is pinned, rejected or failed",
+        help="follow every uploaded file until it is pinned, rejected or failed, or held for "
+        "the DAO's review; while the DAO's validators attest it, each attestation is shown",
     )
     contribute.add_argument(
         "--timeout",

@@ -46,6 +46,23 @@ def validator_set_current(*, dao_id: int) -> CurrentSet | None:
     return CurrentSet(validator_set=latest, members=members)
 
 
+def attestation_progress(*, contribution: Contribution) -> dict[str, int] | None:
+    """How far the DAO's validators are with a contribution waiting for them (or held): the
+    set version it waits for, its threshold k, its n members and how many attested. None for
+    a contribution in another status, or when the fleet key attests the DAO's again."""
+    if contribution.status not in (Status.ATTESTING, Status.HELD):
+        return None
+    current = validator_set_current(dao_id=contribution.dataset.dao_id)
+    if current is None:
+        return None
+    return {
+        "version": current.validator_set.version,
+        "threshold": current.threshold,
+        "members": len(current.members),
+        "attested": ValidatorAttestation.objects.filter(contribution=contribution).count(),
+    }
+
+
 def validator_dao_ids(*, address: str) -> list[int]:
     """The DAOs whose current (latest, non-empty) validator set lists ``address``."""
     latest_versions = (

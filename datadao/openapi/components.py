@@ -119,7 +119,15 @@ _CONTRIBUTION_DETAIL["properties"]["report"] = {
     "type": "object",
     "description": "The validation report (rows, columns, image facts …) once validated.",
 }
-_CONTRIBUTION_DETAIL["required"].append("report")
+_CONTRIBUTION_DETAIL["properties"]["validators"] = nullable(
+    closed({"version": COUNT, "threshold": COUNT, "members": COUNT, "attested": COUNT})
+    | {
+        "description": "While the DAO's validator set attests it (status attesting) or after "
+        "its validators could not agree (held): the set version, its threshold k, its n "
+        "members and how many have attested. Null otherwise."
+    }
+)
+_CONTRIBUTION_DETAIL["required"] += ["report", "validators"]
 
 _RUN = closed(
     {

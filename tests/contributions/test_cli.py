@@ -9,6 +9,7 @@ import io
 import json
 import os
 import pty
+import queue
 import re
 import shutil
 import signal
@@ -16,6 +17,7 @@ import socket
 import stat
 import subprocess
 import sys
+import threading
 import zipfile
 from pathlib import Path
 
@@ -536,3 +538,69 @@ def test_keystore_refusals_name_the_problem(home: Path) -> None:
     assert done.returncode == 2 and "is not a keystore" in done.stderr
     done = run(["keystore", "address", "nowhere.json"], home)
     assert done.returncode == 2 and "cannot read nowhere.json" in done.stderr
+
+
+@live
+@pytest.mark.worker
+def test_wait_shows_each_attestation_and_stops_at_held(
+    live_server, tabular, keystore, contributor, home, celery_worker: WorkerProcess
+) -> None:  # type: ignore[no-untyped-def]
+    """A DAO with a 2-of-3 validator set: while its validators attest the file, the wait shows
+    each attestation (k of n); when they cannot agree the file is held, which ends the wait
+    with a message saying who moves it on, and a non-zero exit."""
+    from django.test import Client
+
+    from tests.contributions.quorum import attest, register, validator_keys
+
+    keys = validator_keys(3, tag="cli-wait")
+    register(tabular.dao, keys, 2)
+    path = home / "attested.csv"
+    path.write_bytes(good_csv(6, start=700))
+    args = contribute_args(tabular.pk, [path], keystore, live_server.url)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "datadao_cli", *args, "--wait", "--timeout", "240"],
+        cwd=home,
+        env=client_env(home),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    reader = threading.Thread(
+        target=lambda: [lines.put(line) for line in process.stderr],  # type: ignore[union-attr]
+        daemon=True,
+    )
+    reader.start()
+    seen: list[str] = []
+
+    def until(text: str) -> None:
+        while not any(text in line for line in seen):
+            try:
+                seen.append(lines.get(timeout=120))
+            except queue.Empty:
+                pytest.fail(f"no {text!r} from the client: {''.join(seen)}{celery_worker.log()}")
+
+    try:
+        until("attesting — 0 of 3 validators attested, 2 must agree")
+        pk = Contribution.objects.get(contributor=contributor).pk
+        client = Client()
+        assert attest(client, keys[0], pk).status_code == 201
+        until("attesting — 1 of 3 validators attested, 2 must agree")
+        # Two more, each out of line in its own way: no two of the three agree.
+        assert attest(client, keys[1], pk, perturb=10).status_code == 201
+        assert attest(client, keys[2], pk, perturb=20).status_code == 201
+        out, err = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    stderr = "".join(seen) + err
+    contribution = Contribution.objects.get(pk=pk)
+    assert contribution.status == Status.HELD
+    assert process.returncode == 1, stderr
+    held = contribution.reasons[-1]
+    assert held.startswith("Held for the DAO's review: no 2 of its 3 validators agree")
+    assert f"#{pk} {path}: held — {held}" in stderr
+    assert f"#{pk} {path}: not waiting any longer: the DAO's creators and admins review" in stderr
+    assert table_row(out, path) == [str(path), f"#{pk}", "held", held]
+    assert "1 file(s): 1 held" in out

@@ -66,8 +66,20 @@ class Contribution(TypedDict):
     proof_url: str | None
 
 
+class ValidatorProgress(TypedDict):
+    """A contribution's attestation by its DAO's validator set: k (``threshold``) of
+    ``members`` must agree; ``attested`` have posted so far."""
+
+    version: int
+    threshold: int
+    members: int
+    attested: int
+
+
 class ContributionDetail(Contribution):
     report: dict[str, Any]
+    #: While the DAO's validators attest it, or after they could not agree (held).
+    validators: ValidatorProgress | None
 
 
 class ContributionPage(TypedDict):

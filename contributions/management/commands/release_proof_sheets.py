@@ -1,0 +1,54 @@
+"""``manage.py release_proof_sheets [--dataset ID] [--dry-run]``: pin the public proof sheet of
+every sealed release published without one (``contributions.release_sheets``)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from contributions.release_sheets import release_proof_sheet_pin, releases_without_proof_sheet
+from contributions.sealed import Unreadable
+from ipfs.backends.base import IpfsError
+
+
+class Command(BaseCommand):
+    help = (
+        "Pin the public proof sheet of each members-only (sealed) release that has none, "
+        "such as those published before releases had proof sheets, and record its CID on the "
+        "release: anyone can then check its attestations and reward roots without a grant "
+        "('datadao verify PROOF_SHEET_CID'). Each sheet is built from the manifest as pinned. "
+        "Safe to run again: a release that has a sheet is left alone. One line per release; "
+        "exit status 1 if a release's manifest could not be fetched or opened."
+    )
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "--dataset", type=int, metavar="ID", help="only this dataset's releases"
+        )
+        parser.add_argument(
+            "--dry-run", action="store_true", help="list the releases, pin and record nothing"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        releases = list(releases_without_proof_sheet(dataset_id=options["dataset"]))
+        if not releases:
+            self.stdout.write("every sealed release has a proof sheet: nothing to do")
+            return
+        failed = 0
+        for release in releases:
+            name = f"{release.dataset} v{release.version} ({release.cid})"
+            if options["dry_run"]:
+                self.stdout.write(f"{name}: no proof sheet (dry run: nothing pinned)")
+                continue
+            try:
+                done = release_proof_sheet_pin(release=release)
+            except (IpfsError, Unreadable) as exc:
+                failed += 1
+                self.stderr.write(f"{name}: not done: {exc}")
+                continue
+            verb = "proof sheet pinned" if done.pinned else "already has a proof sheet"
+            self.stdout.write(f"{name}: {verb}: {done.release.proofs_cid}")
+        if failed:
+            raise CommandError(f"{failed} of {len(releases)} release(s) not done", returncode=1)
