@@ -537,7 +537,12 @@ class ValidatorSet(models.Model):
     )
     # The passed proposal that made this version, if any (governance).
     proposal = models.PositiveBigIntegerField(null=True, blank=True)
+    # When the version took effect (a release publishes it as ``since``).
     created_at = models.DateTimeField(default=timezone.now)
+    # The DAO's own EIP-712 ValidatorSetVersion signature on this version
+    # (``contributions.quorum.adoption``) and its signer, a creator's or admin's wallet.
+    adoption_signature = models.CharField(max_length=132, blank=True, default="")
+    adopted_by = models.CharField(max_length=42, blank=True, default="")
 
     class Meta:
         ordering = ["dao_id", "-version"]

@@ -47,9 +47,12 @@ class SheetPinned:
 def _pinned_manifest(release: Release) -> dict[str, Any]:
     """The release's manifest as pinned: fetched by its CID (re-hashed) and opened with its
     key. The sheet lists this plaintext's SHA-256, which a grantee checks."""
-    with content_open_verified(cid=release.cid) as stored, sealed.unsealed_file(
-        stored, release.sealed_key, dao_id=release.dataset.dao.onchain_id
-    ) as plain:
+    with (
+        content_open_verified(cid=release.cid) as stored,
+        sealed.unsealed_file(
+            stored, release.sealed_key, dao_id=release.dataset.dao.onchain_id
+        ) as plain,
+    ):
         return json.loads(plain.read())
 
 

@@ -127,15 +127,24 @@ def _validator_sets(dataset: Dataset) -> list[dict[str, Any]]:
     version it names, and each fleet proof against the version in force when it was made
     (none, or an empty one, or the proof needed the validators)."""
     sets = ValidatorSet.objects.filter(dao_id=dataset.dao_id).prefetch_related("members")
-    return [
-        {
-            "version": s.version,
-            "threshold": s.threshold,
-            "validators": sorted(m.address for m in s.members.all()),
-            "since": instant(s.created_at),
+    return [_validator_set_entry(s) for s in sets.order_by("version")]
+
+
+def _validator_set_entry(validator_set: ValidatorSet) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "version": validator_set.version,
+        "threshold": validator_set.threshold,
+        "validators": sorted(m.address for m in validator_set.members.all()),
+        "since": instant(validator_set.created_at),
+    }
+    if validator_set.adoption_signature:
+        # The DAO's own EIP-712 ValidatorSetVersion over the fields above
+        # (``contributions.quorum.adoption``): the version is the DAO's word, not ours.
+        entry["adoption"] = {
+            "signer": validator_set.adopted_by,
+            "signature": validator_set.adoption_signature,
         }
-        for s in sets.order_by("version")
-    ]
+    return entry
 
 
 def _totals(entries: list[dict[str, Any]]) -> dict[str, Any]:

@@ -36,7 +36,10 @@ validator sets:
   manifest (format 5) dates every proof and every set version. A proof signed by the
   platform's fleet key made while a set was in force is a discrepancy naming the
   contribution; --require-quorum refuses every fleet proof, even those made before the
-  DAO had a set.
+  DAO had a set. The set versions themselves are the platform's word unless the DAO's own
+  wallet signed them (EIP-712 ValidatorSetVersion: daoId, version, validators, threshold,
+  since): --set-signer ADDRESS makes every version without that key's signature, or a
+  release that publishes no set, a discrepancy.
 
 sealed releases:
   A members-only dataset's manifest and files are pinned encrypted. Anyone can verify its
@@ -89,6 +92,15 @@ def add_arguments(parser: argparse.ArgumentParser, *, default_ipfs: str | None =
         "validator set (without it, a fleet proof is a discrepancy only when made while a "
         "set was in force)",
     )
+    parser.add_argument(
+        "--set-signer",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="the DAO's own key (repeatable): every validator set version the release "
+        "publishes must carry its adoption signature by one of these addresses (manage.py "
+        "validator_set_adoption), so no version is the platform's word alone",
+    )
     parser.add_argument("--json", type=Path, metavar="FILE", help="write the report as JSON")
     parser.add_argument(
         "--jobs",
@@ -130,6 +142,7 @@ def run(
     err: TextIO,
     grant_path: Path | None = None,
     require_quorum: bool = False,
+    set_signers: list[str] | None = None,
 ) -> int:
     """Verify and print; the exit status. Shared by the console script and manage.py."""
     grant: GrantFile | None = None
@@ -156,6 +169,7 @@ def run(
                 progress=progress,
                 grant=grant,
                 require_quorum=require_quorum,
+                set_signers=frozenset(set_signers or ()),
             ),
         )
     except Unverifiable as exc:
@@ -199,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
             err=sys.stderr,
             grant_path=args.grant,
             require_quorum=args.require_quorum,
+            set_signers=args.set_signer,
         )
     except KeyboardInterrupt:
         print("datadao verify: interrupted", file=sys.stderr)

@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from contributions.attestation import ProofFields, attestation_typed_data, recover, typed_data
+from contributions.quorum.adoption import adoption_signer, adoption_typed_data
 from contributions.validator import VALIDATOR_VERSION, code_digest, replay
 from datadao_verify import chain, sealed
 from datadao_verify.fetch import (
@@ -99,6 +100,9 @@ class Options:
     # Refuse every proof signed by the platform's fleet key, whenever it was made: only
     # proofs signed by k of the DAO's own validators count.
     require_quorum: bool = False
+    # The DAO's own keys (``--set-signer``): every validator set version the manifest
+    # publishes must be adopted by one of them (``contributions.quorum.adoption``).
+    set_signers: frozenset[str] = frozenset()
 
 
 def verify_release(cid: str, source: BlockSource, options: Options | None = None) -> Report:
@@ -115,6 +119,7 @@ def verify_release(cid: str, source: BlockSource, options: Options | None = None
     if "validators" not in manifest:
         report.note("manifest", "signature", "no validator set published: signers not checked")
     history = _set_history(manifest, report)
+    _adoptions(manifest, report, frozenset(_address(a) for a in options.set_signers))
     with tempfile.TemporaryDirectory(prefix="datadao-verify-", dir=options.workdir) as work:
         check = _ContributionCheck(
             manifest=manifest,
@@ -854,6 +859,81 @@ def _set_history(manifest: dict[str, Any], report: Report) -> list[_SetVersion] 
                 f"set {earlier.version} ({earlier.since_text})",
             )
     return history
+
+
+def _adoptions(manifest: dict[str, Any], report: Report, set_signers: frozenset[str]) -> None:
+    """Whose word each published set version is. A version's ``adoption`` must recover to its
+    listed signer over exactly that version (DAO, chain, members, threshold, since). Given
+    the DAO's keys, every version must be adopted by one of them, and a manifest with no set
+    at all is a discrepancy (the reader says the DAO has one); without them, who adopted
+    each version is a note for the reader to weigh."""
+    published = manifest.get("validator_sets") or []
+    wanted = " or ".join(sorted(set_signers))
+    if set_signers and not published:
+        report.discrepancy(
+            "manifest",
+            "validator set",
+            f"no validator set is published, but the DAO's key ({wanted}) adopts its sets: "
+            "the release hides them",
+        )
+        return
+    dataset = manifest["dataset"]
+    for entry in published:
+        version = entry.get("version") if isinstance(entry, dict) else None
+        subject = f"validator set {version}"
+        adoption = entry.get("adoption") if isinstance(entry, dict) else None
+        signer = None
+        if isinstance(adoption, dict):
+            signer = _adoption_signer(entry, adoption, dataset, subject, report)
+        if set_signers and signer not in set_signers:
+            report.discrepancy(
+                subject,
+                "validator set",
+                f"not adopted by the DAO's key ({wanted}): "
+                + ("no adoption signature" if signer is None else f"signed by {signer}")
+                + ", so it is the platform's word",
+            )
+        elif signer is not None and not set_signers:
+            report.note(
+                subject,
+                "validator set",
+                f"adopted by {signer}: give --set-signer {signer} if that is the DAO's key",
+            )
+
+
+def _adoption_signer(
+    entry: dict[str, Any],
+    adoption: dict[str, Any],
+    dataset: dict[str, Any],
+    subject: str,
+    report: Report,
+) -> str | None:
+    """The address that adopted this set version, or None (a discrepancy says why)."""
+    try:
+        since = _moment(entry.get("since"))
+        if since is None:
+            raise ValueError(f"no valid since: {entry.get('since')!r}")
+        payload = adoption_typed_data(
+            dao_id=dataset["dao_id"],
+            chain_id=int(dataset["chain_id"]),
+            version=int(entry["version"]),
+            validators=list(entry["validators"]),
+            threshold=int(entry["threshold"]),
+            since=since,
+        )
+        signer = adoption_signer(payload, str(adoption.get("signature")))
+    except (KeyError, TypeError, ValueError) as exc:
+        report.discrepancy(subject, "validator set", f"its adoption cannot be checked: {exc}")
+        return None
+    if signer != _address(adoption.get("signer")):
+        report.discrepancy(
+            subject,
+            "validator set",
+            f"its adoption signature recovers to {signer}, not to the listed signer "
+            f"{adoption.get('signer')}: it does not sign this version",
+        )
+        return None
+    return signer
 
 
 def _validator_sets(manifest: dict[str, Any]) -> dict[int, tuple[set[str], int]]:

@@ -36,6 +36,7 @@ from contributions.models import (
     ValidatorSetMember,
 )
 from contributions.quorum import agree, errors
+from contributions.quorum.adoption import adoption_signer, adoption_typed_data
 from contributions.quorum.selectors import (
     CurrentSet,
     validator_set_current,
@@ -45,7 +46,7 @@ from contributions.services.record import Recorder, after
 from datadao.dispatch import send_on_commit
 from datadao.errors import Detail
 from datadao.governed import ChangeKind, governance_guard
-from datadao.models import DAO, User
+from datadao.models import DAO, Membership, Role, User
 from datadao.services import audit_record
 
 logger = logging.getLogger(__name__)
@@ -197,6 +198,86 @@ def validator_set_change(
     )
     send_on_commit(REEVALUATE_TASK, dao.pk)
     return created
+
+
+def validator_set_typed_data(*, validator_set: ValidatorSet) -> dict[str, Any]:
+    """What a DAO's key signs to adopt ``validator_set`` (``adoption.adoption_typed_data``)."""
+    dao = validator_set.dao
+    return adoption_typed_data(
+        dao_id=dao.onchain_id,
+        chain_id=dao.chain_id,
+        version=validator_set.version,
+        validators=list(validator_set.members.values_list("address", flat=True)),
+        threshold=validator_set.threshold,
+        since=validator_set.created_at,
+    )
+
+
+@transaction.atomic
+def validator_set_adopt(
+    *, validator_set: ValidatorSet, signature: Any, actor: User | None = None
+) -> ValidatorSet:
+    """Record the DAO's own signature on one version of its validator set: an EIP-712
+    ``ValidatorSetVersion`` (DAO, chain, version, members, threshold, since) by the wallet of
+    one of its creators or admins. A release publishes it with the version, so a reader who
+    knows the DAO's key tells the DAO's versions from any the platform made up
+    (``datadao verify --set-signer``).
+
+    Refused (``ValidatorSetRefused``) when the signature does not recover over exactly that
+    version, or recovers to someone who is not the DAO's creator or admin, or when the
+    version is adopted already by another signature; the same signature again is answered
+    as before. Audited."""
+    validator_set = (
+        ValidatorSet.objects.select_for_update(of=("self",))
+        .select_related("dao")
+        .get(pk=validator_set.pk)
+    )
+    dao = validator_set.dao
+    payload = validator_set_typed_data(validator_set=validator_set)
+    try:
+        signer = adoption_signer(payload, signature) if isinstance(signature, str) else None
+    except ValueError:
+        signer = None
+    if signer is None:
+        raise errors.ValidatorSetRefused(
+            Detail("The adoption signature is not an EIP-712 signature (0x + 130 hex digits).")
+        )
+    if validator_set.adoption_signature:
+        if validator_set.adoption_signature.lower() == signature.lower():
+            return validator_set
+        raise errors.ValidatorSetRefused(
+            Detail(
+                "Validator set %(version)s of %(name)s is already adopted by %(signer)s.",
+                version=validator_set.version,
+                name=dao.name,
+                signer=validator_set.adopted_by,
+            )
+        )
+    if not Membership.objects.filter(
+        dao=dao, user__address__iexact=signer, role__in=(Role.CREATOR, Role.ADMIN)
+    ).exists():
+        raise errors.ValidatorSetRefused(
+            Detail(
+                "The adoption of validator set %(version)s is signed by %(signer)s, who is not "
+                "a creator or admin of %(name)s: sign exactly this version's "
+                "ValidatorSetVersion (chain %(chain_id)s) with the DAO's own wallet.",
+                version=validator_set.version,
+                signer=signer,
+                name=dao.name,
+                chain_id=dao.chain_id,
+            )
+        )
+    validator_set.adoption_signature = signature
+    validator_set.adopted_by = signer
+    validator_set.save(update_fields=["adoption_signature", "adopted_by"])
+    audit_record(
+        actor=actor,
+        dao=dao,
+        verb="validators.set_adopted",
+        obj=validator_set,
+        details={"version": validator_set.version, "signer": signer},
+    )
+    return validator_set
 
 
 # --- attestations --------------------------------------------------------------------------------

@@ -18,7 +18,12 @@ pytestmark = pytest.mark.django_db
 
 
 def verify(
-    cid: str, source: str, tmp_path: Path, *, require_quorum: bool = False
+    cid: str,
+    source: str,
+    tmp_path: Path,
+    *,
+    require_quorum: bool = False,
+    set_signers: list[str] | None = None,
 ) -> tuple[int, list[str], dict]:  # type: ignore[type-arg]
     out, err = io.StringIO(), io.StringIO()
     report = tmp_path / "report.json"
@@ -32,6 +37,7 @@ def verify(
         out=out,
         err=err,
         require_quorum=require_quorum,
+        set_signers=set_signers,
     )
     assert not err.getvalue() or status == cli.EXIT_UNVERIFIABLE, err.getvalue()
     return status, out.getvalue().splitlines(), json.loads(report.read_text())

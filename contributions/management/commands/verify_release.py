@@ -51,6 +51,7 @@ class Command(BaseCommand):
             timeout=options["timeout"],
             grant_path=options["grant"],
             require_quorum=options["require_quorum"],
+            set_signers=options["set_signer"],
             out=self.stdout,
             err=self.stderr,
         )
