@@ -588,8 +588,8 @@ def test_wait_shows_each_attestation_and_stops_at_held(
         assert attest(client, keys[0], pk).status_code == 201
         until("attesting — 1 of 3 validators attested, 2 must agree")
         # Two more, each out of line in its own way: no two of the three agree.
-        assert attest(client, keys[1], pk, perturb=10).status_code == 201
-        assert attest(client, keys[2], pk, perturb=20).status_code == 201
+        assert attest(client, keys[1], pk, perturb=-10).status_code == 201
+        assert attest(client, keys[2], pk, perturb=-20).status_code == 201
         out, err = process.communicate(timeout=120)
     finally:
         if process.poll() is None:
