@@ -64,7 +64,15 @@ class ValidatorSetAdmin(DaoScopedAdmin):
     deleted, since published proofs name it."""
 
     form = ValidatorSetForm
-    list_display = ("dao", "version", "threshold", "size", "created_by", "created_at")
+    list_display = (
+        "dao",
+        "version",
+        "threshold",
+        "size",
+        "created_by",
+        "created_at",
+        "adopted_by",
+    )
     list_select_related = ("dao", "created_by")
     readonly_fields = ("dao", "version", "threshold", "members_and_disagreements", "created_by")
 
@@ -79,6 +87,8 @@ class ValidatorSetAdmin(DaoScopedAdmin):
             "created_by",
             "proposal",
             "created_at",
+            # The DAO wallet that signed this version (manage.py validator_set_adoption).
+            "adopted_by",
         ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
