@@ -590,11 +590,16 @@ def test_wait_shows_each_attestation_and_stops_at_held(
         # Two more, each out of line in its own way: no two of the three agree.
         assert attest(client, keys[1], pk, perturb=-10).status_code == 201
         assert attest(client, keys[2], pk, perturb=-20).status_code == 201
-        out, err = process.communicate(timeout=120)
+        process.wait(timeout=120)
+        out = process.stdout.read()  # type: ignore[union-attr]
+        # Every line the reader took, to the end of the client's stderr.
+        reader.join(timeout=30)
+        while not lines.empty():
+            seen.append(lines.get())
     finally:
         if process.poll() is None:
             process.kill()
-    stderr = "".join(seen) + err
+    stderr = "".join(seen)
     contribution = Contribution.objects.get(pk=pk)
     assert contribution.status == Status.HELD
     assert process.returncode == 1, stderr
