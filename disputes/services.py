@@ -35,7 +35,7 @@ from disputes.models import (
 )
 from labeling.models import Label, LabelTask, TaskStatus
 from labeling.services.reverse import task_settlement_reverse
-from rewards.allocations import CHALLENGE_BOND, CHALLENGE_SHARE
+from rewards.allocations import CHALLENGE_BOND, CHALLENGE_REWARD, CHALLENGE_SHARE
 from rewards.clawbacks import reward_reverse
 from rewards.services import reward_credit_dispute
 
@@ -447,9 +447,10 @@ def _uphold(challenge: Challenge, *, actor: User | None, note: str) -> Challenge
 
     The contribution is rejected (``contribution_override``) or the item's settlement
     reversed; their unsettled credits are withdrawn and the settled ones clawed back
-    (``rewards.clawbacks.reward_reverse``). The challenger is credited their bond and
-    ``challenge_share_bps`` of what was withdrawn now; of a clawback, that share as it is
-    recovered. Other unresolved challenges of the same target become moot, bonds returned."""
+    (``rewards.clawbacks.reward_reverse``), royalties the work earned with them. The challenger
+    is credited their bond and ``challenge_share_bps`` of what was withdrawn now (of a reward:
+    scaled by the epoch budget, as the reward would have been); of a clawback, that share as it
+    is recovered. Other unresolved challenges of the same target become moot, bonds returned."""
     dao = challenge.dao
     reason = f"Challenge {challenge.pk} upheld: {Reason(challenge.reason).label.lower()}." + (
         f" {note}" if note else ""
@@ -481,10 +482,19 @@ def _uphold(challenge: Challenge, *, actor: User | None, note: str) -> Challenge
             note=reason,
         )
     _return_bond(challenge)
+    # The share of a withdrawn reward is minted in its place (budgeted); of withdrawn
+    # royalties, consumers' money already paid in (unscaled).
     reward_credit_dispute(
         dataset=challenge.dataset,
         account_id=challenge.challenger_id,
-        amount=reversal.withdrawn * dao.challenge_share_bps // BPS,
+        amount=reversal.withdrawn_minted * dao.challenge_share_bps // BPS,
+        reason=CHALLENGE_REWARD,
+        challenge_id=challenge.pk,
+    )
+    reward_credit_dispute(
+        dataset=challenge.dataset,
+        account_id=challenge.challenger_id,
+        amount=(reversal.withdrawn - reversal.withdrawn_minted) * dao.challenge_share_bps // BPS,
         reason=CHALLENGE_SHARE,
         challenge_id=challenge.pk,
     )
