@@ -80,8 +80,8 @@ def reward_reverse(
 ) -> Reversal:
     """Reverse every credit of the sources (one of ``source_type``, each of ``source_ids``)
     in ``dao``: delete the unsettled ones, turn each settled one into a clawback of what it
-    paid; and the part of every royalty the sources earned (``_reverse_royalties``). Runs in the caller's transaction, under a lock on the credits: a concurrent epoch
-    close either froze a credit first (it is clawed back) or finds it gone. A credit already
+    paid; and the part of every royalty the sources earned (``_reverse_royalties``). Runs in
+    the caller's transaction, under a lock on the credits: a concurrent epoch close either froze a credit first (it is clawed back) or finds it gone. A credit already
     clawed back is left as it is (one clawback per credit, a database constraint)."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("reward_reverse must run inside the caller's transaction")
