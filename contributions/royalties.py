@@ -23,10 +23,10 @@ def release_shares(release: Release) -> list[tuple[int, int]]:
 def release_share_sources(release: Release) -> list[tuple[int, int, str]]:
     """(contributor user id, accepted score, "contributions.contribution:<id>") for each
     contribution of ``release`` that is pinned and not withdrawn, by the same contributor the
-    manifest names, with a score > 0, in manifest order. A contributor with several
-    contributions appears once per contribution, named by the third element so that the royalty it earns can be reversed on
-    its own (an upheld challenge). The score is the one the release published, the basis the
-    consumer paid for. One query."""
+    manifest names, with a score > 0, in manifest order. A contributor with several contributions
+    appears once per contribution, named by the third element so that the royalty it earns can be
+    reversed on its own (an upheld challenge). The score is the one the release published, the basis
+    the consumer paid for. One query."""
     entries = (release.manifest or {}).get("contributions") or []
     listed = {int(e["id"]): e for e in entries if isinstance(e, dict) and "id" in e}
     rows = Contribution.objects.filter(

@@ -78,11 +78,12 @@ def reward_reverse(
     share_bps: int,
     actor: User | None,
 ) -> Reversal:
-    """Reverse every credit of the sources (one of ``source_type``, each of ``source_ids``)
-    in ``dao``: delete the unsettled ones, turn each settled one into a clawback of what it
-    paid; and the part of every royalty the sources earned (``_reverse_royalties``). Runs in
-    the caller's transaction, under a lock on the credits: a concurrent epoch close either froze a credit first (it is clawed back) or finds it gone. A credit already
-    clawed back is left as it is (one clawback per credit, a database constraint)."""
+    """Reverse every credit of the sources (one of ``source_type``, each of ``source_ids``) in
+    ``dao``: delete the unsettled ones, turn each settled one into a clawback of what it paid; and
+    the part of every royalty the sources earned (``_reverse_royalties``). Runs in the caller's
+    transaction, under a lock on the credits: a concurrent epoch close either froze a credit first
+    (it is clawed back) or finds it gone. A credit already clawed back is left as it is (one
+    clawback per credit, a database constraint)."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("reward_reverse must run inside the caller's transaction")
     entries = list(
@@ -198,8 +199,8 @@ def _reverse_royalties(
     ]
     withdrawn = 0
     clawbacks: list[Clawback] = []
-    for payment in RoyaltyPayment.objects.select_for_update().filter(pk__in=candidates).order_by(
-        "pk"
+    for payment in (
+        RoyaltyPayment.objects.select_for_update().filter(pk__in=candidates).order_by("pk")
     ):
         done = {(r["source"], int(r["account"])) for r in payment.reversed}
         totals: dict[int, int] = {}
