@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from contributions.models import Contribution, Status
 from contributions.services import contribution_override
+from datadao import events
 from datadao.dispatch import send_on_commit
 from datadao.errors import Detail
 from datadao.models import DAO, MANAGER_ROLES, Membership, User, Visibility
@@ -234,9 +235,57 @@ def challenge_file(
             "bond": str(bond),
         },
     )
+    _emit(challenge, events.EventType.CHALLENGE_OPENED)
     if challenge.status == ChallengeStatus.OPEN:
         send_on_commit("disputes.tasks.replay_challenge", challenge.pk)
     return challenge
+
+
+def _iso(value: Any) -> str | None:
+    return None if value is None else value.isoformat().replace("+00:00", "Z")
+
+
+def _event_payload(challenge: Challenge) -> dict[str, Any]:
+    """A challenge as webhooks carry it: ids, statuses and amounts (decimal strings of the
+    token's smallest unit), never its free-text statement or resolution."""
+    if challenge.contribution_id is not None:
+        target = {"type": "contribution", "id": challenge.contribution_id}
+    else:
+        target = {"type": "item", "id": challenge.label_task_id}
+    payload: dict[str, Any] = {
+        "id": challenge.pk,
+        "dataset": {"id": challenge.dataset_id, "slug": challenge.dataset.slug},
+        "target": target,
+        "reason": challenge.reason,
+        "challenger": challenge.challenger.address,
+        "status": challenge.status,
+        "bond": str(int(challenge.bond)),
+        "bond_status": challenge.bond_status,
+        "created_at": _iso(challenge.created_at),
+    }
+    if challenge.resolved_at is not None:
+        payload.update(
+            resolved_at=_iso(challenge.resolved_at),
+            by_replay=challenge.resolved_by_id is None,
+            withdrawn=str(int(challenge.withdrawn)),
+            clawed_back=str(int(challenge.clawed_back)),
+        )
+    return payload
+
+
+def _emit(challenge: Challenge, event_type: str) -> None:
+    """Record the event in the caller's transaction; the payload is read only when some
+    endpoint of the DAO receives it."""
+    if events.subscribed(challenge.dao, event_type):
+        events.emit(
+            dao=challenge.dao,
+            event_type=event_type,
+            payload={"challenge": _event_payload(challenge)},
+        )
+
+
+def _emit_resolved(challenge: Challenge) -> None:
+    _emit(challenge, events.EventType.CHALLENGE_RESOLVED)
 
 
 def _duplicate_of(target: str, target_id: int, dataset_id: int, value: Any) -> dict[str, Any]:
@@ -523,6 +572,8 @@ def _uphold(challenge: Challenge, *, actor: User | None, note: str) -> Challenge
         other.updated_at = now
         other.save()
         mooted.append(other.pk)
+        other.dao = dao  # the instance whose subscriptions the caller holds: no query
+        _emit_resolved(other)
     audit_record(
         actor=actor,
         dao=dao,
@@ -538,6 +589,7 @@ def _uphold(challenge: Challenge, *, actor: User | None, note: str) -> Challenge
             "by_replay": actor is None,
         },
     )
+    _emit_resolved(challenge)
     return challenge
 
 
@@ -578,4 +630,5 @@ def _reject(challenge: Challenge, *, actor: User | None, note: str) -> Challenge
             "by_replay": actor is None,
         },
     )
+    _emit_resolved(challenge)
     return challenge

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from datadao import events
 from datadao.models import DAO, AuditEvent, User
 from datadao.services import audit_event, audit_record
 from rewards.allocations import CHALLENGE_SHARE, ROYALTY, UNSCALED_REASONS
@@ -170,7 +172,32 @@ class _Clawer:
                 "reason": self.reason[:500],
             },
         )
+        if events.subscribed(self.dao, events.EventType.CLAWBACK_CREATED):
+            events.emit(
+                dao=self.dao,
+                event_type=events.EventType.CLAWBACK_CREATED,
+                payload={"clawback": _event_payload(clawback, entry, epoch)},
+            )
         return clawback
+
+
+def _event_payload(clawback: Clawback, entry: RewardEntry, epoch: Epoch) -> dict[str, Any]:
+    """A clawback as webhooks carry it: whose, how much (decimal strings of the token's
+    smallest unit), which credit of which epoch, and what ordered it; not the reason's text."""
+    return {
+        "id": clawback.pk,
+        "account": User.objects.values_list("address", flat=True).get(pk=clawback.account_id),
+        "amount": str(int(clawback.amount)),
+        "remaining": str(int(clawback.remaining)),
+        "credit": {
+            "source": f"{entry.source_type}:{entry.source_id}",
+            "reason": entry.reason,
+            "part": clawback.part or None,
+            "epoch": epoch.number,
+        },
+        "ordered_by": f"{clawback.ordered_by_type}:{clawback.ordered_by_id}",
+        "created_at": clawback.created_at.isoformat().replace("+00:00", "Z"),
+    }
 
 
 def _reverse_royalties(
