@@ -190,7 +190,8 @@ def royalty_credits(*, account: User, limit: int = 200) -> list[RoyaltyCredit]:
             row = next((r for r in payment.shares if r["account"] == account.pk), None)
             score = row["score"] if row else 0
             share = int(row["amount"]) if row else amount
-            reversed_ = sum(int(r["amount"]) for r in payment.reversed if r["account"] == account.pk)
+            mine = [r for r in payment.reversed if r["account"] == account.pk]
+            reversed_ = sum(int(r["amount"]) for r in mine)
         credits.append(
             RoyaltyCredit(
                 dao=entry.dao,

@@ -8,13 +8,16 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.db import transaction
 
 from contributions.releases import release_publish
 from contributions.royalties import release_share_sources
 from datadao.models import AuditEvent, DatasetStatus
 from disputes import services
+from disputes.models import Challenge
 from ipfs.services import content_open_verified
 from rewards import epoch_inputs
+from rewards.clawbacks import reward_reverse
 from rewards.models import Allocation, Clawback, RewardEntry, RoyaltyPayment
 from rewards.royalties import royalty_distribute, royalty_policy_set
 from rewards.services import epoch_close
@@ -75,7 +78,7 @@ def test_a_reversed_contributions_royalties_are_withdrawn_or_clawed_back_and_rec
     )
     bystander = world.member()
     bad = world.pinned(score=6000)  # the author's junk, challenged later
-    good = world.pinned(score=2000)  # the author's honest work
+    world.pinned(score=2000)  # the author's honest work
     world.pinned(bystander, score=2000)
     world.dataset.status = DatasetStatus.OPEN
     world.dataset.save(update_fields=["status"])
@@ -97,21 +100,23 @@ def test_a_reversed_contributions_royalties_are_withdrawn_or_clawed_back_and_rec
     # author's credit; the honest work's 180 stays. Settled: the reward (600) and the same
     # 540 of payment 1 are clawed back.
     assert int(_royalty(second, world.author).amount) == 180
-    clawbacks = {
-        (c.entry.reason, c.part): int(c.amount) for c in Clawback.objects.filter(account=world.author)
-    }
+    mine = Clawback.objects.filter(account=world.author).select_related("entry")
+    clawbacks = {(c.entry.reason, c.part): int(c.amount) for c in mine}
     assert clawbacks == {
         ("contribution", ""): 600,
         ("royalty", f"contributions.contribution:{bad.pk}"): 540,
     }
     # The other payees and the treasury keep their parts.
     assert int(_royalty(second, bystander).amount) == 180
-    assert int(
-        RewardEntry.objects.get(source_id=f"{second.pk}:treasury", reason="royalty_treasury").amount
-    ) == 100
+    assert (
+        int(
+            RewardEntry.objects.get(
+                source_id=f"{second.pk}:treasury", reason="royalty_treasury"
+            ).amount
+        )
+        == 100
+    )
     # The challenge records it, the payments record each part once, the audit log names it.
-    from disputes.models import Challenge
-
     challenge = Challenge.objects.get(pk=pk)
     assert (int(challenge.withdrawn), int(challenge.clawed_back)) == (540, 1140)
     second.refresh_from_db()
@@ -143,10 +148,6 @@ def test_a_reversed_contributions_royalties_are_withdrawn_or_clawed_back_and_rec
     assert recovered == 600 + 540 + 540
 
     # Reversing again changes nothing: each part is reversed once.
-    from django.db import transaction
-
-    from rewards.clawbacks import reward_reverse
-
     with transaction.atomic():
         again = reward_reverse(
             dao=world.dao,
