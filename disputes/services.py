@@ -266,7 +266,8 @@ def _event_payload(challenge: Challenge) -> dict[str, Any]:
     if challenge.resolved_at is not None:
         payload.update(
             resolved_at=_iso(challenge.resolved_at),
-            by_replay=challenge.resolved_by_id is None,
+            # Moot challenges are closed by the one upheld, neither replayed nor reviewed.
+            by_replay=challenge.resolved_by_id is None and challenge.status != ChallengeStatus.MOOT,
             withdrawn=str(int(challenge.withdrawn)),
             clawed_back=str(int(challenge.clawed_back)),
         )
@@ -571,9 +572,7 @@ def _uphold(challenge: Challenge, *, actor: User | None, note: str) -> Challenge
         other.resolved_at = now
         other.updated_at = now
         other.save()
-        mooted.append(other.pk)
-        other.dao = dao  # the instance whose subscriptions the caller holds: no query
-        _emit_resolved(other)
+        mooted.append(other)
     audit_record(
         actor=actor,
         dao=dao,
@@ -584,12 +583,15 @@ def _uphold(challenge: Challenge, *, actor: User | None, note: str) -> Challenge
             "withdrawn": str(reversal.withdrawn),
             "clawed_back": str(reversal.clawed),
             "clawbacks": [c.pk for c in reversal.clawbacks],
-            "moot": mooted,
+            "moot": [other.pk for other in mooted],
             "note": note[:500],
             "by_replay": actor is None,
         },
     )
     _emit_resolved(challenge)
+    for other in mooted:  # after the one upheld, which made them moot
+        other.dao = dao  # the instance whose subscriptions the caller holds: no query
+        _emit_resolved(other)
     return challenge
 
 

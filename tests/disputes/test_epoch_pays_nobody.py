@@ -74,8 +74,9 @@ def test_an_epoch_whose_only_earner_owes_more_closes_and_carries_the_rest(settin
         document = json.loads(stream.read())
     settled = epoch_inputs.settle(document)
     assert (settled.root, settled.total, settled.values) == (epoch_inputs.EMPTY_ROOT, 0, [])
+    source = f"rewards.clawback:{clawback.pk}"
     assert document["clawbacks"] == [
-        {"source": f"rewards.clawback:{clawback.pk}", "account": world.author.address, "amount": "300"}
+        {"source": source, "account": world.author.address, "amount": "300"}
     ]
 
     # The next epoch is open and goes on: 1000 earned, 700 kept back, 300 paid.
