@@ -41,6 +41,19 @@ def royalty_source_id(payment_id: int, account_id: int | None) -> str:
     return f"{payment_id}:{'treasury' if account_id is None else account_id}"
 
 
+def royalty_credits_earned_by(*, dao: DAO, sources: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    """The (source type, source id) of every royalty credit in ``dao`` that one of ``sources``
+    (e.g. ("contributions.contribution", "12")) earned part of, by the payments' sources."""
+    wanted = {f"{source_type}:{source_id}" for source_type, source_id in sources}
+    found = set()
+    rows = RoyaltyPayment.objects.filter(dao=dao).exclude(sources=[]).values_list("pk", "sources")
+    for pk, listed in rows.iterator(chunk_size=500):
+        for row in listed or []:
+            if row.get("source") in wanted:
+                found.add((SOURCE_TYPE, royalty_source_id(pk, int(row["account"]))))
+    return found
+
+
 def _payment_key(value: object) -> str:
     if not isinstance(value, str) or not value.strip():
         raise RewardsError(

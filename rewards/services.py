@@ -31,6 +31,7 @@ from rewards.allocations import CHALLENGE_BOND, CHALLENGE_REWARD, CHALLENGE_SHAR
 from rewards.amounts import reward_amount
 from rewards.clawbacks import clawback_dues, clawback_record_netting
 from rewards.models import (
+    ROYALTY,
     ROYALTY_REASONS,
     Allocation,
     Epoch,
@@ -175,8 +176,9 @@ def reward_credit_label(
 # Credits of a challenger (``reward_credit_dispute``): the bond returned, their share (of
 # recovered money or withdrawn royalties: unscaled; of a withdrawn reward: minted, budgeted).
 DISPUTE_REASONS = (CHALLENGE_BOND, CHALLENGE_SHARE, CHALLENGE_REWARD)
-# The credits a challenge can reverse: only these wait for the challenge window.
-CHALLENGEABLE_REASONS = ("contribution", "label")
+# The credits a challenge can reverse: only these wait for the challenge window. Royalties
+# too: the part a challenged piece of work earned is reversed with it (``rewards.clawbacks``).
+CHALLENGEABLE_REASONS = ("contribution", "label", ROYALTY)
 
 
 def reward_credit_dispute(
@@ -235,7 +237,8 @@ def _allocations(
 def _settling(dao: DAO, now: datetime) -> QuerySet[RewardEntry]:
     """The credits an epoch closed at ``now`` settles: every unsettled one, except, when the
     DAO makes epochs wait for the challenge window, a challengeable credit still inside its
-    window or under an open challenge (``rewards.holds``): it waits for a later epoch."""
+    window or under an open challenge (``rewards.holds``): it waits for a later epoch. A
+    royalty waits a window from its payment, and while any work that earned it is challenged."""
     entries = RewardEntry.objects.filter(dao=dao, epoch__isnull=True, created_at__lte=now)
     if not dao.epoch_waits_for_challenges:
         return entries
@@ -243,6 +246,10 @@ def _settling(dao: DAO, now: datetime) -> QuerySet[RewardEntry]:
     entries = entries.filter(~Q(reason__in=CHALLENGEABLE_REASONS) | Q(created_at__lte=cutoff))
     held = holds.held_sources(dao.pk)
     if held:
+        # A royalty is held while any piece of work that earned it is.
+        from rewards.royalties import royalty_credits_earned_by
+
+        held |= royalty_credits_earned_by(dao=dao, sources=held)
         query = Q()
         for source_type, source_id in sorted(held):
             query |= Q(source_type=source_type, source_id=source_id)
