@@ -30,6 +30,7 @@ from rewards.models import (
     RoyaltyPayment,
     Voucher,
 )
+from rewards.royalty_sources import SOURCE_TYPE, royalty_source_id
 
 BPS = 10_000
 SOURCE = "rewards.clawback"
@@ -209,8 +210,6 @@ def _reverse_royalties(
 
     Under a lock on each payment, then on the payee's credit: an epoch closing meanwhile
     either froze the credit first (its part is clawed back) or settles what is left of it."""
-    from rewards.royalties import SOURCE_TYPE, royalty_source_id
-
     wanted = set(sources)
     if not wanted:
         return 0, []

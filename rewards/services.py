@@ -40,6 +40,7 @@ from rewards.models import (
     RewardPolicy,
     Voucher,
 )
+from rewards.royalty_sources import royalty_credits_earned_by
 
 BPS = 10_000
 UINT256_MAX = 2**256 - 1
@@ -247,8 +248,6 @@ def _settling(dao: DAO, now: datetime) -> QuerySet[RewardEntry]:
     held = holds.held_sources(dao.pk)
     if held:
         # A royalty is held while any piece of work that earned it is.
-        from rewards.royalties import royalty_credits_earned_by
-
         held |= royalty_credits_earned_by(dao=dao, sources=held)
         query = Q()
         for source_type, source_id in sorted(held):
