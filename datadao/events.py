@@ -29,6 +29,9 @@ class EventType(StrEnum):
     LABELING_ITEM_SETTLED = "labeling.item_settled"
     SYNTHETIC_JOB_FINISHED = "synthetic.job_finished"
     MEMBERSHIP_REQUESTED = "membership.requested"
+    CHALLENGE_OPENED = "challenge.opened"
+    CHALLENGE_RESOLVED = "challenge.resolved"
+    CLAWBACK_CREATED = "clawback.created"
 
 
 EVENT_TYPES: tuple[str, ...] = tuple(EventType)
@@ -40,6 +43,9 @@ EVENT_DESCRIPTIONS: dict[str, str] = {
     EventType.LABELING_ITEM_SETTLED: "a labeling item reached consensus",
     EventType.SYNTHETIC_JOB_FINISHED: "a synthetic data job ended (published, gated, failed)",
     EventType.MEMBERSHIP_REQUESTED: "someone asked to join the DAO",
+    EventType.CHALLENGE_OPENED: "a contribution or labeling item was challenged",
+    EventType.CHALLENGE_RESOLVED: "a challenge was upheld, rejected or made moot",
+    EventType.CLAWBACK_CREATED: "a settled reward or royalty is to be taken back",
 }
 
 

@@ -21,3 +21,14 @@ class DisputesConfig(AppConfig):
         )
         # A DAO whose epochs wait for the challenge window settles no credit under challenge.
         holds.register("challenges", selectors.held_sources)
+        # A person's export holds the challenges they filed and those of their work.
+        from datadao import personal
+        from disputes import personal_parts
+
+        personal.register(
+            personal.Part(
+                "disputes",
+                personal_parts.files,
+                "the challenges you filed and those of your work (challenges.json)",
+            )
+        )

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from contributions.models import Contribution, Status
 from contributions.services import contribution_override
+from datadao import events
 from datadao.dispatch import send_on_commit
 from datadao.errors import Detail
 from datadao.models import DAO, MANAGER_ROLES, Membership, User, Visibility
@@ -35,7 +36,7 @@ from disputes.models import (
 )
 from labeling.models import Label, LabelTask, TaskStatus
 from labeling.services.reverse import task_settlement_reverse
-from rewards.allocations import CHALLENGE_BOND, CHALLENGE_SHARE
+from rewards.allocations import CHALLENGE_BOND, CHALLENGE_REWARD, CHALLENGE_SHARE
 from rewards.clawbacks import reward_reverse
 from rewards.services import reward_credit_dispute
 
@@ -234,9 +235,58 @@ def challenge_file(
             "bond": str(bond),
         },
     )
+    _emit(challenge, events.EventType.CHALLENGE_OPENED)
     if challenge.status == ChallengeStatus.OPEN:
         send_on_commit("disputes.tasks.replay_challenge", challenge.pk)
     return challenge
+
+
+def _iso(value: Any) -> str | None:
+    return None if value is None else value.isoformat().replace("+00:00", "Z")
+
+
+def _event_payload(challenge: Challenge) -> dict[str, Any]:
+    """A challenge as webhooks carry it: ids, statuses and amounts (decimal strings of the
+    token's smallest unit), never its free-text statement or resolution."""
+    if challenge.contribution_id is not None:
+        target = {"type": "contribution", "id": challenge.contribution_id}
+    else:
+        target = {"type": "item", "id": challenge.label_task_id}
+    payload: dict[str, Any] = {
+        "id": challenge.pk,
+        "dataset": {"id": challenge.dataset_id, "slug": challenge.dataset.slug},
+        "target": target,
+        "reason": challenge.reason,
+        "challenger": challenge.challenger.address,
+        "status": challenge.status,
+        "bond": str(int(challenge.bond)),
+        "bond_status": challenge.bond_status,
+        "created_at": _iso(challenge.created_at),
+    }
+    if challenge.resolved_at is not None:
+        payload.update(
+            resolved_at=_iso(challenge.resolved_at),
+            # Moot challenges are closed by the one upheld, neither replayed nor reviewed.
+            by_replay=challenge.resolved_by_id is None and challenge.status != ChallengeStatus.MOOT,
+            withdrawn=str(int(challenge.withdrawn)),
+            clawed_back=str(int(challenge.clawed_back)),
+        )
+    return payload
+
+
+def _emit(challenge: Challenge, event_type: str) -> None:
+    """Record the event in the caller's transaction; the payload is read only when some
+    endpoint of the DAO receives it."""
+    if events.subscribed(challenge.dao, event_type):
+        events.emit(
+            dao=challenge.dao,
+            event_type=event_type,
+            payload={"challenge": _event_payload(challenge)},
+        )
+
+
+def _emit_resolved(challenge: Challenge) -> None:
+    _emit(challenge, events.EventType.CHALLENGE_RESOLVED)
 
 
 def _duplicate_of(target: str, target_id: int, dataset_id: int, value: Any) -> dict[str, Any]:
@@ -447,9 +497,10 @@ def _uphold(challenge: Challenge, *, actor: User | None, note: str) -> Challenge
 
     The contribution is rejected (``contribution_override``) or the item's settlement
     reversed; their unsettled credits are withdrawn and the settled ones clawed back
-    (``rewards.clawbacks.reward_reverse``). The challenger is credited their bond and
-    ``challenge_share_bps`` of what was withdrawn now; of a clawback, that share as it is
-    recovered. Other unresolved challenges of the same target become moot, bonds returned."""
+    (``rewards.clawbacks.reward_reverse``), royalties the work earned with them. The challenger
+    is credited their bond and ``challenge_share_bps`` of what was withdrawn now (of a reward:
+    scaled by the epoch budget, as the reward would have been); of a clawback, that share as it
+    is recovered. Other unresolved challenges of the same target become moot, bonds returned."""
     dao = challenge.dao
     reason = f"Challenge {challenge.pk} upheld: {Reason(challenge.reason).label.lower()}." + (
         f" {note}" if note else ""
@@ -481,10 +532,19 @@ def _uphold(challenge: Challenge, *, actor: User | None, note: str) -> Challenge
             note=reason,
         )
     _return_bond(challenge)
+    # The share of a withdrawn reward is minted in its place (budgeted); of withdrawn
+    # royalties, consumers' money already paid in (unscaled).
     reward_credit_dispute(
         dataset=challenge.dataset,
         account_id=challenge.challenger_id,
-        amount=reversal.withdrawn * dao.challenge_share_bps // BPS,
+        amount=reversal.withdrawn_minted * dao.challenge_share_bps // BPS,
+        reason=CHALLENGE_REWARD,
+        challenge_id=challenge.pk,
+    )
+    reward_credit_dispute(
+        dataset=challenge.dataset,
+        account_id=challenge.challenger_id,
+        amount=(reversal.withdrawn - reversal.withdrawn_minted) * dao.challenge_share_bps // BPS,
         reason=CHALLENGE_SHARE,
         challenge_id=challenge.pk,
     )
@@ -512,7 +572,7 @@ def _uphold(challenge: Challenge, *, actor: User | None, note: str) -> Challenge
         other.resolved_at = now
         other.updated_at = now
         other.save()
-        mooted.append(other.pk)
+        mooted.append(other)
     audit_record(
         actor=actor,
         dao=dao,
@@ -523,11 +583,15 @@ def _uphold(challenge: Challenge, *, actor: User | None, note: str) -> Challenge
             "withdrawn": str(reversal.withdrawn),
             "clawed_back": str(reversal.clawed),
             "clawbacks": [c.pk for c in reversal.clawbacks],
-            "moot": mooted,
+            "moot": [other.pk for other in mooted],
             "note": note[:500],
             "by_replay": actor is None,
         },
     )
+    _emit_resolved(challenge)
+    for other in mooted:  # after the one upheld, which made them moot
+        other.dao = dao  # the instance whose subscriptions the caller holds: no query
+        _emit_resolved(other)
     return challenge
 
 
@@ -568,4 +632,5 @@ def _reject(challenge: Challenge, *, actor: User | None, note: str) -> Challenge
             "by_replay": actor is None,
         },
     )
+    _emit_resolved(challenge)
     return challenge

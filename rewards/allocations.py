@@ -30,6 +30,11 @@ ROYALTY_REASONS = frozenset({ROYALTY, ROYALTY_TREASURY})
 CHALLENGE_BOND = "challenge_bond"
 CHALLENGE_SHARE = "challenge_share"
 UNSCALED_REASONS = ROYALTY_REASONS | {CHALLENGE_BOND, CHALLENGE_SHARE}
+# A challenger's share of a reward withdrawn before it settled. That reward was never minted: the
+# share is minted in its place, so it is scaled by the epoch budget like the reward it replaces.
+# Unscaled, a sybil could flood a budget-capped epoch with rewards the budget would shrink, have
+# a second wallet challenge them, and be paid a share of their full face value beyond the budget.
+CHALLENGE_REWARD = "challenge_reward"
 
 
 def allocate(

@@ -10,7 +10,7 @@ class RewardsConfig(AppConfig):
         from rewards.selectors import policies_paying
 
         cards.register_reward_policies(policies_paying)
-        # A person's export holds their credits, allocations and vouchers.
+        # A person's export holds their credits, allocations, vouchers and clawbacks.
         from datadao import personal
         from datadao.metrics import register_collector
         from rewards import metrics_state, personal_parts
@@ -23,7 +23,8 @@ class RewardsConfig(AppConfig):
                 "rewards",
                 personal_parts.files,
                 "every reward credit, what each closed epoch allocated you with its Merkle "
-                "proof, your vouchers",
+                "proof, your vouchers, your clawbacks with what was kept back towards each, "
+                "and the parts of your royalties reversed",
             )
         )
         # A closed epoch whose root is not on chain yet is relayed again (idempotent).

@@ -23,6 +23,10 @@ FORMAT = 1
 # document without any stays format 1, so verifiers that know only format 1 still replay it.
 FORMAT_CLAWBACKS = 2
 FORMATS = (FORMAT, FORMAT_CLAWBACKS)
+# The root of an epoch that pays nobody (every allocation netted to zero by clawbacks): the
+# bytes32 zero, which is also what the distributor's ``epochRoot`` reads for an epoch whose root
+# was never set. Nothing can be claimed against it: ``setEpochRoot`` refuses it.
+EMPTY_ROOT = "0x" + "00" * 32
 
 
 def inputs_document(
@@ -75,7 +79,8 @@ def inputs_bytes(document: Mapping[str, Any]) -> bytes:
 @dataclass(frozen=True)
 class Settlement:
     """What settling an epoch's credits gives: the leaves (address, amount > 0) sorted, the
-    Merkle root ("" when nothing is paid), the total and whether the budget scaled them."""
+    Merkle root (``EMPTY_ROOT`` when nothing is paid), the total and whether the budget scaled
+    them."""
 
     values: list[tuple[str, int]]
     root: str
@@ -97,5 +102,5 @@ def settle(document: Mapping[str, Any]) -> Settlement:
             [(c["source"], c["account"], int(c["amount"])) for c in document["clawbacks"]],
         )
     values = sorted((address, amount) for address, amount in allocations.items() if amount > 0)
-    root = StandardMerkleTree.of(values).root if values else ""
+    root = StandardMerkleTree.of(values).root if values else EMPTY_ROOT
     return Settlement(values=values, root=root, total=sum(a for _, a in values), scaled=scaled)

@@ -236,6 +236,13 @@ class RoyaltyPayment(models.Model):
     total_score = models.PositiveBigIntegerField()
     # [{"account": user id, "address": ..., "score": ..., "amount": "..."}], by address.
     shares = models.JSONField()
+    # What each payee's score is made of, when the caller names it: [{"account": user id,
+    # "score": ..., "source": "contributions.contribution:<id>"}], so the part of a payee's
+    # royalty that one piece of work earned can be reversed (``rewards.clawbacks``).
+    sources = models.JSONField(default=list, blank=True)
+    # The parts reversed since (an upheld challenge of a source): [{"source", "account",
+    # "amount", "how": "withdrawn" | "clawed_back", "ordered_by"}]. Each (source, account) once.
+    reversed = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -262,12 +269,16 @@ class Clawback(models.Model):
     """A settled credit taken back (an upheld challenge). The money is already committed in a
     signed epoch, so it is recovered from what the account is paid later in the same DAO: each
     epoch's allocation and each voucher pays what is left after ``remaining``, never below
-    zero, and the rest is carried (``rewards.netting``). One clawback per credit: the unique
-    ``entry`` makes a second reversal of the same credit impossible."""
+    zero, and the rest is carried (``rewards.netting``). One clawback per credit (per part of a
+    royalty credit): the unique (``entry``, ``part``) makes a second reversal impossible."""
 
     dao = models.ForeignKey(DAO, on_delete=models.PROTECT, related_name="clawbacks")
     account = models.ForeignKey(User, on_delete=models.PROTECT, related_name="clawbacks")
-    entry = models.OneToOneField(RewardEntry, on_delete=models.PROTECT, related_name="clawback")
+    entry = models.ForeignKey(RewardEntry, on_delete=models.PROTECT, related_name="clawbacks")
+    # Which part of the credit: "" for all of it; for a royalty credit, which source's share of
+    # it ("contributions.contribution:<id>"), since one payee's royalty adds up the shares of
+    # several pieces of work and each is reversed on its own.
+    part = models.CharField(max_length=96, blank=True, default="")
     amount = Uint256Field(help_text="What the credit paid (after any budget scaling).")
     remaining = Uint256Field(help_text="What is still to be netted from later payments.")
     # Shown to the person on /me/rewards: why their reward was taken back.
@@ -293,6 +304,8 @@ class Clawback(models.Model):
             models.CheckConstraint(
                 condition=models.Q(share_bps__lte=10_000), name="clawback_share_bps"
             ),
+            # One clawback per credit (or per part of a royalty credit).
+            models.UniqueConstraint(fields=["entry", "part"], name="clawback_once_per_part"),
         ]
         indexes = [
             models.Index(

@@ -24,6 +24,7 @@ from web3.exceptions import ContractLogicError
 from datadao.chain import _web3, chain_readable
 from datadao.keys import load_signer
 from rewards.deploy import DeployError, dao_distributor_verify
+from rewards.epoch_inputs import EMPTY_ROOT
 from rewards.models import (
     ChainNonce,
     ChainTx,
@@ -55,6 +56,11 @@ def _check_relayable(epoch: Epoch) -> None:
     dao = epoch.dao
     if epoch.status != EpochStatus.CLOSED or not epoch.root_signature:
         raise RelayRefused(f"epoch {epoch.number} of {dao.slug} is not closed and signed")
+    if epoch.root == EMPTY_ROOT:
+        raise RelayRefused(
+            f"epoch {epoch.number} of {dao.slug} pays nobody (every allocation netted by "
+            "clawbacks): there is no root to set on chain"
+        )
     if not dao.reward_contract_address:
         raise RelayRefused(f"{dao.slug} has no reward contract to relay to")
     if not chain_readable(dao.chain_id):

@@ -26,17 +26,13 @@ from rewards.models import (
     RoyaltyPayment,
     RoyaltyPolicy,
 )
+from rewards.royalty_sources import SOURCE_TYPE, royalty_source_id
 from rewards.services import UINT256_MAX, RewardsError, epoch_current
 from rewards.split import BPS, SplitError, split_pro_rata, treasury_cut
 
-SOURCE_TYPE = "rewards.royaltypayment"
+# (user id, score) or (user id, score, the source that earned it).
+Share = tuple[int, int] | tuple[int, int, str]
 PAYMENT_KEY_MAX = 128
-
-
-def royalty_source_id(payment_id: int, account_id: int | None) -> str:
-    """The entry's source id: the payment and the payee (``treasury`` for the DAO's part), so
-    one payment credits each payee once (the entries' unique (source, reason) key)."""
-    return f"{payment_id}:{'treasury' if account_id is None else account_id}"
 
 
 def _payment_key(value: object) -> str:
@@ -92,18 +88,23 @@ def _policy(dao: DAO) -> tuple[int, str]:
     return bps, address
 
 
-def _payees(shares: list[tuple[int, int]]) -> tuple[dict[int, User], int]:
+def _payees(shares: list[Share]) -> tuple[dict[int, User], int]:
     """The users the shares name, and the total score; refuses what cannot be split."""
     if not shares:
         raise RewardsError(Detail("The release consumed lists no contributor to pay."))
     for share in shares:
         if (
             not isinstance(share, tuple | list)
-            or len(share) != 2
-            or not all(isinstance(v, int) and not isinstance(v, bool) for v in share)
+            or len(share) not in (2, 3)
+            or not all(isinstance(v, int) and not isinstance(v, bool) for v in share[:2])
+            or (len(share) == 3 and not (isinstance(share[2], str) and 0 < len(share[2]) <= 96))
         ):
             raise RewardsError(
-                Detail("A share is (user id, score) in integers, not %(share)s.", share=repr(share))
+                Detail(
+                    "A share is (user id, score) in integers, and optionally the source that "
+                    "earned it, not %(share)s.",
+                    share=repr(share),
+                )
             )
         if share[1] < 0:
             raise RewardsError(
@@ -113,13 +114,13 @@ def _payees(shares: list[tuple[int, int]]) -> tuple[dict[int, User], int]:
                     share2=share[1],
                 )
             )
-    total = sum(score for _, score in shares)
+    total = sum(share[1] for share in shares)
     if total == 0:
         raise RewardsError(
             Detail("The contributors' scores add up to 0: there is nothing to split by.")
         )
-    users = User.objects.in_bulk({uid for uid, score in shares if score > 0})
-    missing = sorted({uid for uid, score in shares if score > 0} - set(users))
+    users = User.objects.in_bulk({uid for uid, score, *_ in shares if score > 0})
+    missing = sorted({uid for uid, score, *_ in shares if score > 0} - set(users))
     if missing:
         raise RewardsError(
             Detail(
@@ -136,14 +137,15 @@ def royalty_distribute(
     dataset: Dataset,
     payment_key: str,
     amount: int,
-    shares: list[tuple[int, int]],
+    shares: list[Share],
     release_cid: str = "",
     actor: User | None = None,
 ) -> RoyaltyPayment:
     """Credit a consumer's payment of ``amount`` (the token's smallest unit) for ``dataset``
     to the reward pool: the DAO's treasury share to its treasury address, the rest to the
     users in ``shares`` ((user id, accepted score), one per contribution of the release
-    consumed) pro rata by score.
+    consumed, optionally with the source that earned it, e.g. "contributions.contribution:12":
+    then that source's part can be reversed on its own) pro rata by score.
 
     Guarantees: the credits add up to exactly ``amount`` (largest remainder, ties by address);
     a payee with several contributions gets one credit; a payment key is credited once (a
@@ -168,13 +170,19 @@ def royalty_distribute(
     try:
         parts = split_pro_rata(
             value - treasury,
-            [(users[uid].address.lower(), score) for uid, score in shares if score > 0],
+            [(users[uid].address.lower(), score) for uid, score, *_ in shares if score > 0],
         )
     except SplitError as exc:  # unreachable after _payees' checks; a guard
         raise RewardsError(str(exc)) from None
     scores: dict[int, int] = {}
-    for uid, score in shares:
+    for uid, score, *_ in shares:
         scores[uid] = scores.get(uid, 0) + score
+    # Which source earned which part of a payee's score, so that one can be reversed alone.
+    sources = [
+        {"account": share[0], "score": share[1], "source": share[2]}
+        for share in shares
+        if len(share) == 3 and share[1] > 0
+    ]
     split = [
         {
             "account": by_address[address].pk,
@@ -198,6 +206,7 @@ def royalty_distribute(
                 treasury_amount=treasury,
                 total_score=total,
                 shares=split,
+                sources=sources,
             )
     except IntegrityError:
         # A concurrent call with the same key committed first: its credits stand.

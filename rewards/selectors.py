@@ -165,6 +165,9 @@ class RoyaltyCredit:
     amount: int
     epoch_number: int | None
     settled: bool
+    # What of the person's part was reversed (an upheld challenge of the work that earned it):
+    # withdrawn before it settled (then no longer in ``amount``) or clawed back after.
+    reversed: int = 0
 
 
 def royalty_credits(*, account: User, limit: int = 200) -> list[RoyaltyCredit]:
@@ -180,10 +183,15 @@ def royalty_credits(*, account: User, limit: int = 200) -> list[RoyaltyCredit]:
     for entry in entries:
         payment = payments[int(entry.source_id.split(":", 1)[0])]
         treasury = entry.reason == ROYALTY_TREASURY
-        score = None
-        if not treasury:
-            score = next((r["score"] for r in payment.shares if r["account"] == account.pk), 0)
+        score, reversed_ = None, 0
         amount, paid = int(entry.amount), int(payment.amount)
+        share = amount
+        if not treasury:
+            row = next((r for r in payment.shares if r["account"] == account.pk), None)
+            score = row["score"] if row else 0
+            share = int(row["amount"]) if row else amount
+            mine = [r for r in payment.reversed if r["account"] == account.pk]
+            reversed_ = sum(int(r["amount"]) for r in mine)
         credits.append(
             RoyaltyCredit(
                 dao=entry.dao,
@@ -195,10 +203,11 @@ def royalty_credits(*, account: User, limit: int = 200) -> list[RoyaltyCredit]:
                 treasury=treasury,
                 score=score,
                 total_score=payment.total_score,
-                share_bps=amount * 10_000 // paid,
+                share_bps=share * 10_000 // paid,
                 amount=amount,
                 epoch_number=entry.epoch.number if entry.epoch else None,
                 settled=entry.epoch_id is not None,
+                reversed=reversed_,
             )
         )
     return credits

@@ -27,10 +27,11 @@ from datadao.keys import load_signer
 from datadao.models import DAO, User
 from datadao.services import audit_record
 from rewards import epoch_inputs, holds
-from rewards.allocations import CHALLENGE_BOND, CHALLENGE_SHARE, allocate
+from rewards.allocations import CHALLENGE_BOND, CHALLENGE_REWARD, CHALLENGE_SHARE, allocate
 from rewards.amounts import reward_amount
 from rewards.clawbacks import clawback_dues, clawback_record_netting
 from rewards.models import (
+    ROYALTY,
     ROYALTY_REASONS,
     Allocation,
     Epoch,
@@ -39,6 +40,7 @@ from rewards.models import (
     RewardPolicy,
     Voucher,
 )
+from rewards.royalty_sources import royalty_credits_earned_by
 
 BPS = 10_000
 UINT256_MAX = 2**256 - 1
@@ -172,18 +174,21 @@ def reward_credit_label(
     )
 
 
-# Credits of a challenger (``reward_credit_dispute``): the bond returned, their share.
-DISPUTE_REASONS = (CHALLENGE_BOND, CHALLENGE_SHARE)
-# The credits a challenge can reverse: only these wait for the challenge window.
-CHALLENGEABLE_REASONS = ("contribution", "label")
+# Credits of a challenger (``reward_credit_dispute``): the bond returned, their share (of
+# recovered money or withdrawn royalties: unscaled; of a withdrawn reward: minted, budgeted).
+DISPUTE_REASONS = (CHALLENGE_BOND, CHALLENGE_SHARE, CHALLENGE_REWARD)
+# The credits a challenge can reverse: only these wait for the challenge window. Royalties
+# too: the part a challenged piece of work earned is reversed with it (``rewards.clawbacks``).
+CHALLENGEABLE_REASONS = ("contribution", "label", ROYALTY)
 
 
 def reward_credit_dispute(
     *, dataset: Any, account_id: int, amount: int, reason: str, challenge_id: int
 ) -> RewardEntry | None:
     """Credit a challenger once per (challenge, reason): their bond returned, or their share
-    of a withdrawn reward. Settles in the next epoch like any credit, unscaled by a budget.
-    None when ``amount`` is 0."""
+    of what was withdrawn. Settles in the next epoch like any credit; a budget scales only
+    ``CHALLENGE_REWARD`` (the share of a withdrawn reward, minted in its place). None when
+    ``amount`` is 0."""
     if reason not in DISPUTE_REASONS:
         raise RewardsError(Detail("%(reason)s is not a challenger's credit.", reason=repr(reason)))
     if amount <= 0:
@@ -233,7 +238,8 @@ def _allocations(
 def _settling(dao: DAO, now: datetime) -> QuerySet[RewardEntry]:
     """The credits an epoch closed at ``now`` settles: every unsettled one, except, when the
     DAO makes epochs wait for the challenge window, a challengeable credit still inside its
-    window or under an open challenge (``rewards.holds``): it waits for a later epoch."""
+    window or under an open challenge (``rewards.holds``): it waits for a later epoch. A
+    royalty waits a window from its payment, and while any work that earned it is challenged."""
     entries = RewardEntry.objects.filter(dao=dao, epoch__isnull=True, created_at__lte=now)
     if not dao.epoch_waits_for_challenges:
         return entries
@@ -241,6 +247,8 @@ def _settling(dao: DAO, now: datetime) -> QuerySet[RewardEntry]:
     entries = entries.filter(~Q(reason__in=CHALLENGEABLE_REASONS) | Q(created_at__lte=cutoff))
     held = holds.held_sources(dao.pk)
     if held:
+        # A royalty is held while any piece of work that earned it is.
+        held |= royalty_credits_earned_by(dao=dao, sources=held)
         query = Q()
         for source_type, source_id in sorted(held):
             query |= Q(source_type=source_type, source_id=source_id)
@@ -272,7 +280,7 @@ class EpochPlan:
 
     @property
     def root(self) -> str:
-        return self.tree.root if self.tree is not None else ""
+        return self.tree.root if self.tree is not None else epoch_inputs.EMPTY_ROOT
 
 
 def _plan(
@@ -432,14 +440,9 @@ def epoch_close(
     budget = _dao_budget(dao)
     # Locked: a voucher netting the same clawbacks waits, so nothing is recovered twice.
     plan = _plan([(a, v, r) for a, v, r, _ in credits], budget, clawback_dues(dao=dao, lock=True))
-    if plan.tree is None:
-        raise RewardsError(
-            Detail(
-                "Epoch %(number)s allocates nothing (every amount is zero, "
-                "or netted by clawbacks).",
-                number=epoch.number,
-            )
-        )
+    # An epoch that pays nobody (its only earners owe more in clawbacks than they earned) still
+    # closes: its credits are settled, what they recover is netted and the rest carried. Kept
+    # open, it would wait for someone else to earn, and its netting with it.
     if expected_root is not None and plan.root != expected_root:
         raise RewardsError(
             Detail(
@@ -449,22 +452,26 @@ def epoch_close(
             )
         )
     tree, values, total, scaled = plan.tree, plan.values, plan.total, plan.scaled
-    dump = tree.dump()
+    root = plan.root
     payload = epoch_root_typed_data(
         dao_id=dao.onchain_id,
         epoch=epoch.number,
-        root=tree.root,
+        root=root,
         total=total,
         chain_id=dao.chain_id,
         verifying_contract=dao.reward_contract_address or ZERO_ADDRESS,
     )
-    canonical = json.dumps(dump, sort_keys=True, separators=(",", ":")).encode()
-    pin = content_add(
-        stream=io.BytesIO(canonical),
-        label=f"epoch:{dao.slug}:{epoch.number}",
-        content_type="application/json",
-        replication=dao.replication_factor,
-    )
+    # No tree, no dump: an epoch that pays nobody has no leaf to prove.
+    dump, dump_cid = None, ""
+    if tree is not None:
+        dump = tree.dump()
+        canonical = json.dumps(dump, sort_keys=True, separators=(",", ":")).encode()
+        dump_cid = content_add(
+            stream=io.BytesIO(canonical),
+            label=f"epoch:{dao.slug}:{epoch.number}",
+            content_type="application/json",
+            replication=dao.replication_factor,
+        ).cid
     # What the root was computed from, for anyone to replay it (``rewards.epoch_inputs``).
     inputs = epoch_inputs.inputs_document(
         dao_id=dao.onchain_id,
@@ -481,7 +488,7 @@ def epoch_close(
         content_type="application/json",
         replication=dao.replication_factor,
     )
-    proofs = tree.proofs()
+    proofs = tree.proofs() if tree is not None else []
     index_of = {value: i for i, value in enumerate(values)}
     Allocation.objects.bulk_create(
         [
@@ -498,11 +505,11 @@ def epoch_close(
     )
     epoch.status = EpochStatus.CLOSED
     epoch.closed_at = now
-    epoch.root = tree.root
+    epoch.root = root
     epoch.total = total
     epoch.budget_scaled = scaled
     epoch.dump = dump
-    epoch.dump_cid = pin.cid
+    epoch.dump_cid = dump_cid
     epoch.inputs_cid = inputs_pin.cid
     epoch.root_typed_data = payload
     epoch.root_signature = sign_typed_data(payload, signer)
@@ -516,10 +523,10 @@ def epoch_close(
         verb="epoch.closed",
         obj=epoch,
         details={
-            "root": tree.root,
+            "root": root,
             "total": str(total),
             "accounts": len(values),
-            "cid": pin.cid,
+            "cid": dump_cid,
             "clawed_back": str(sum(a for _, _, a in plan.netted)),
         },
     )
@@ -530,16 +537,17 @@ def epoch_close(
             "epoch": {
                 "id": epoch.pk,
                 "number": epoch.number,
-                "root": tree.root,
+                "root": root,
                 # In the token's smallest unit, as a string: amounts exceed JSON's safe integers.
                 "total": str(total),
                 "accounts": len(values),
-                "dump_cid": pin.cid,
+                "dump_cid": dump_cid or None,
                 "closed_at": now.isoformat().replace("+00:00", "Z"),
             }
         },
     )
-    if dao.reward_contract_address and chain_readable(dao.chain_id):
+    # The distributor refuses a zero root, and there is nothing to claim: not relayed.
+    if tree is not None and dao.reward_contract_address and chain_readable(dao.chain_id):
         send_on_commit("rewards.tasks.relay_epoch_root", epoch.pk)
     return epoch
 

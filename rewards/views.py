@@ -190,6 +190,8 @@ def royalty_json(credit: RoyaltyCredit) -> dict[str, Any]:
         "display": format_amount(credit.amount, dao.token_decimals, dao.token_symbol),
         "epoch": credit.epoch_number,
         "settled": credit.settled,
+        # Reversed by an upheld challenge of the work that earned it (withdrawn or clawed back).
+        "reversed": str(credit.reversed),
     }
 
 

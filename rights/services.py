@@ -19,7 +19,7 @@ from eth_utils import is_address, to_checksum_address
 
 from contributions.attestation import dataset_id_bytes32
 from contributions.models import Release
-from contributions.royalties import release_shares
+from contributions.royalties import release_share_sources
 from datadao.errors import ApplicationError, Detail
 from datadao.models import DAO, Dataset, Membership, User, Visibility
 from datadao.services import audit_record
@@ -201,7 +201,7 @@ def _royalties(purchase: Purchase, tx: str, actor: User) -> str:
     next epoch. In the confirmation's transaction: both happen or neither. A dataset with no
     release (or none of whose contributions scored) pays no one: the DAO keeps it."""
     release = Release.objects.filter(dataset=purchase.dataset).order_by("-version").first()
-    shares = release_shares(release) if release is not None else []
+    shares = release_share_sources(release) if release is not None else []
     if not shares:
         return "none: no released contribution to pay; the DAO keeps the payment"
     payment = royalty_distribute(

@@ -39,6 +39,11 @@ _ROYALTY = closed(
         "display": STRING,
         "epoch": nullable(COUNT),
         "settled": BOOLEAN,
+        "reversed": {
+            **_UINT,
+            "description": "uint256, smallest unit: the part reversed by an upheld challenge of "
+            "the work that earned it (withdrawn before it settled, or clawed back after).",
+        },
     }
 )
 

@@ -57,7 +57,7 @@ def test_upheld_in_an_open_epoch_withdraws_the_reward_and_pays_bond_and_share() 
     assert target.status == Status.REJECTED and "rows are made up" in target.reasons[-1]
     assert world.credit(target) is None  # never paid: it was still in the open epoch
     # Bond back, plus 10 % of what was withdrawn; the other challenger: bond back, no share.
-    assert _credits(world.challenger) == {"challenge_bond": 500, "challenge_share": 100}
+    assert _credits(world.challenger) == {"challenge_bond": 500, "challenge_reward": 100}
     assert _credits(second) == {"challenge_bond": 500}
     assert Challenge.objects.get(pk=theirs).status == ChallengeStatus.MOOT
     event = AuditEvent.objects.get(verb="challenge.upheld")

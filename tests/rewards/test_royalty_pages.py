@@ -158,6 +158,7 @@ def test_each_contributor_sees_the_payment_and_their_share() -> None:
         "display": "4.5 AIR",
         "epoch": 1,
         "settled": True,
+        "reversed": "0",  # no challenge of the work that earned it was upheld
     }
     # The treasury address sees the DAO's part; the other contributor only theirs.
     mine = _as(treasury).get("/api/rewards/royalties").json()["royalties"]

@@ -23,6 +23,9 @@ ALL_EVENTS = [
     "labeling.item_settled",
     "synthetic.job_finished",
     "membership.requested",
+    "challenge.opened",
+    "challenge.resolved",
+    "clawback.created",
 ]
 
 

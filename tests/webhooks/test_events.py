@@ -1,6 +1,7 @@
-"""Each of the seven events is emitted by the service that makes its state change, once per
+"""Each event is emitted by the service that makes its state change, once per
 change, in that change's transaction: nothing for a change that rolls back, nothing for a
-no-op repeat, and no query at all for a DAO nobody listens to."""
+no-op repeat, and no query at all for a DAO nobody listens to. (The disputes events are tested
+with the disputes: ``tests/disputes/test_events_and_export.py``.)"""
 
 from __future__ import annotations
 

@@ -218,6 +218,7 @@ class Royalty(TypedDict):
     display: str
     epoch: int | None
     settled: bool
+    reversed: str
 
 
 #: OpenAPI component name → the TypedDict that mirrors it (checked by a test).
