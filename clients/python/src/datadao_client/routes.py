@@ -40,7 +40,8 @@ OPERATIONS: dict[str, Route] = {
     "contribution_proof": Route(
         "GET", "/api/contributions/{contribution_id}/proof", "contribution_proof"
     ),
-    # Releases, downloaded and checked against their CID.
+    # Releases, listed by dataset, downloaded and checked against their CID.
+    "release_list": Route("GET", "/api/datasets/{dataset_id}/releases", "releases"),
     "release_manifest": Route("GET", "/api/releases/{cid}/manifest.json", "release_manifest"),
     "release_car": Route("GET", "/api/releases/{cid}/release.car", "download_release"),
     "release_csv": Route("GET", "/api/releases/{cid}/data.csv", "download_release_table"),
@@ -55,7 +56,9 @@ OPERATIONS: dict[str, Route] = {
     "label_me": Route("GET", "/api/labeling/{dataset_id}/me", "labeling_progress"),
     # Rewards and claims.
     "my_royalties": Route("GET", "/api/rewards/royalties", "royalties"),
+    "allocation_list": Route("GET", "/api/rewards/allocations", "allocations"),
     "allocation_download": Route("GET", "/api/rewards/allocations/{allocation_id}", "claim"),
+    "voucher_list": Route("GET", "/api/rewards/vouchers", "vouchers"),
     "voucher_download": Route("GET", "/api/rewards/vouchers/{voucher_id}", "voucher"),
 }
 

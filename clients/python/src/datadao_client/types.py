@@ -208,6 +208,71 @@ class Royalty(TypedDict):
     settled: bool
 
 
+ClaimState = Literal["unclaimed", "pending", "paid"]
+
+
+class AllocationSummary(TypedDict):
+    """An epoch allocation as your list shows it; ``claim(id)`` gives its Merkle proof."""
+
+    id: int
+    dao: str
+    epoch: int
+    account: str
+    #: uint256 in the token's smallest unit, as a decimal string.
+    amount: str
+    display: str
+    closedAt: str | None
+    state: ClaimState
+    rootOnChain: bool
+    claimUrl: str
+
+
+class AllocationPage(TypedDict):
+    allocations: list[AllocationSummary]
+    #: The ``after`` of the following page; None on the last.
+    next: str | None
+
+
+class VoucherSummary(TypedDict):
+    """A voucher made out to you; ``voucher(id)`` gives its signed typed data."""
+
+    id: int
+    dao: str
+    contributor: str
+    amount: str
+    display: str
+    nonce: str
+    deadline: int
+    createdAt: str
+    state: ClaimState
+    voucherUrl: str
+
+
+class VoucherPage(TypedDict):
+    vouchers: list[VoucherSummary]
+    next: str | None
+
+
+class ReleaseSummary(TypedDict):
+    """A dataset's release; its ``cid`` is what ``download_release`` and the others take."""
+
+    cid: str
+    version: int
+    created_at: str
+    contributions: int
+    bytes: int
+    sealed: bool
+    proofs_cid: str | None
+    manifest_url: str
+    car_url: str
+
+
+class ReleasePage(TypedDict):
+    dataset: int
+    releases: list[ReleaseSummary]
+    next: str | None
+
+
 #: OpenAPI component name → the TypedDict that mirrors it (checked by a test).
 SCHEMA_TYPES: dict[str, type] = {
     "Me": Me,
@@ -227,6 +292,12 @@ SCHEMA_TYPES: dict[str, type] = {
     "Next": Next,
     "Submitted": Submitted,
     "Claim": Claim,
+    "AllocationSummary": AllocationSummary,
+    "AllocationPage": AllocationPage,
+    "VoucherSummary": VoucherSummary,
+    "VoucherPage": VoucherPage,
+    "ReleaseSummary": ReleaseSummary,
+    "ReleasePage": ReleasePage,
 }
 
 
