@@ -1889,9 +1889,7 @@ def test_the_reward_lists_show_each_person_their_own_rows_only(
     assert listed("reviewer", "vouchers") == [this.peer_voucher.pk]
     for role in ("admin", "creator", "outsider", "staff"):
         assert listed(role, "allocations") == [] and listed(role, "vouchers") == [], role
-    [row] = client_as("contributor", sessions).get("/api/rewards/allocations").json()[
-        "allocations"
-    ]
+    [row] = client_as("contributor", sessions).get("/api/rewards/allocations").json()["allocations"]
     assert (row["account"], row["amount"], row["state"]) == (
         this.contributor.address,
         "5",
