@@ -11,6 +11,7 @@ give it).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ def _cid(path: Path) -> str:
         return str(import_stream(stream, cid_version=1).cid)
 
 
-def verdict(item: dict[str, Any], path: Path, *, perturb_score: int = 0) -> dict[str, Any]:
+def verdict(item: Mapping[str, Any], path: Path, *, perturb_score: int = 0) -> dict[str, Any]:
     """What this validator finds: ``accepted``, ``cid``, the signed scores and any reasons.
 
     ``perturb_score`` (tests only: ``--test-perturb-score``) adds that many basis points to
@@ -77,7 +78,7 @@ def verdict(item: dict[str, Any], path: Path, *, perturb_score: int = 0) -> dict
 
 
 def signed_attestation(
-    item: dict[str, Any], found: dict[str, Any], account: LocalAccount
+    item: Mapping[str, Any], found: dict[str, Any], account: LocalAccount
 ) -> dict[str, Any]:
     """The body to post: the ``ValidatorAttestation`` message and ``account``'s signature."""
     fields = ProofFields(

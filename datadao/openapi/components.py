@@ -572,4 +572,44 @@ SCHEMAS: dict[str, Schema] = {
             "next": NEXT,
         }
     ),
+    # The validator API (datadao.openapi.validators).
+    "ValidatorWorkItem": closed(
+        {
+            "id": INTEGER,
+            "dao": closed({"slug": STRING, "dao_id": STRING, "chain_id": INTEGER}),
+            "dataset": closed(
+                {
+                    "id": INTEGER,
+                    "kind": STRING,
+                    "schema": {"type": "object"},
+                    "scoring": {"type": "object"},
+                }
+            ),
+            "contributor": ADDRESS,
+            "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+            "size": COUNT,
+            "media_type": STRING,
+            "signed": BOOLEAN,
+            "cid": STRING,
+            "sealed": BOOLEAN,
+            "uniqueness": BASIS_POINTS,
+            "validator_version": nullable(INTEGER),
+            "content_url": STRING,
+            "attestations_url": STRING,
+        }
+    ),
+    "ValidatorWork": closed(
+        {
+            "validator": ADDRESS,
+            "contributions": {"type": "array", "items": ref("ValidatorWorkItem")},
+        }
+    ),
+    "ValidatorAttested": closed(
+        {
+            "contribution": INTEGER,
+            "validator": ADDRESS,
+            "outcome": {"type": "string", "enum": ["recorded", "repeated"]},
+            "status": STRING,
+        }
+    ),
 }

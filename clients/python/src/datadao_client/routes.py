@@ -15,8 +15,11 @@ from typing import NamedTuple
 class Route(NamedTuple):
     method: str
     path: str
-    #: The ``Client`` method that makes this request.
+    #: The method that makes this request, of the class ``client`` names.
     covered_by: str
+    #: The SDK's class with that method: ``Client``, or ``ValidatorClient`` for the requests
+    #: a DAO validator signs with its key.
+    client: str = "Client"
 
 
 OPERATIONS: dict[str, Route] = {
@@ -60,6 +63,20 @@ OPERATIONS: dict[str, Route] = {
     "allocation_download": Route("GET", "/api/rewards/allocations/{allocation_id}", "claim"),
     "voucher_list": Route("GET", "/api/rewards/vouchers", "vouchers"),
     "voucher_download": Route("GET", "/api/rewards/vouchers/{voucher_id}", "voucher"),
+    # The validator API: requests signed by a DAO validator's key (``validators``).
+    "validator_work": Route("GET", "/api/validators/work", "work", "ValidatorClient"),
+    "validator_content": Route(
+        "GET",
+        "/api/validators/contributions/{contribution_id}/content",
+        "download_content",
+        "ValidatorClient",
+    ),
+    "validator_attest": Route(
+        "POST",
+        "/api/validators/contributions/{contribution_id}/attestations",
+        "attest",
+        "ValidatorClient",
+    ),
 }
 
 _ADMIN = "a DAO admin's console task: done in the console, where its effects are shown and audited"
@@ -76,7 +93,6 @@ _DISPUTES = (
     "challenges move money (bonds, clawbacks): filed and decided in the browser, where the "
     "window, the bond and the evidence are shown"
 )
-_VALIDATOR = "the DAO validator's API, spoken by `datadao validator run` (datadao_validator)"
 
 NOT_COVERED: dict[str, str] = {
     "review_queue": _REVIEW,
@@ -87,9 +103,6 @@ NOT_COVERED: dict[str, str] = {
     "challenge_file": _DISPUTES,
     "challenge_detail": _DISPUTES,
     "challenge_decide": _DISPUTES,
-    "validator_work": _VALIDATOR,
-    "validator_content": _VALIDATOR,
-    "validator_attest": _VALIDATOR,
     "consensus_summary": _ADMIN,
     "consensus_request": _ADMIN,
     "label_import_create": _ADMIN,

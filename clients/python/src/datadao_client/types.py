@@ -273,6 +273,37 @@ class ReleasePage(TypedDict):
     next: str | None
 
 
+class ValidatorWorkItem(TypedDict):
+    """A contribution waiting for a validator's attestation, with what judging it needs."""
+
+    id: int
+    dao: dict[str, Any]
+    dataset: dict[str, Any]
+    contributor: str
+    sha256: str
+    size: int
+    media_type: str
+    signed: bool
+    cid: str
+    sealed: bool
+    uniqueness: int | None
+    validator_version: int | None
+    content_url: str
+    attestations_url: str
+
+
+class ValidatorWork(TypedDict):
+    validator: str
+    contributions: list[ValidatorWorkItem]
+
+
+class ValidatorAttested(TypedDict):
+    contribution: int
+    validator: str
+    outcome: Literal["recorded", "repeated"]
+    status: ContributionStatus
+
+
 #: OpenAPI component name → the TypedDict that mirrors it (checked by a test).
 SCHEMA_TYPES: dict[str, type] = {
     "Me": Me,
@@ -298,6 +329,9 @@ SCHEMA_TYPES: dict[str, type] = {
     "VoucherPage": VoucherPage,
     "ReleaseSummary": ReleaseSummary,
     "ReleasePage": ReleasePage,
+    "ValidatorWorkItem": ValidatorWorkItem,
+    "ValidatorWork": ValidatorWork,
+    "ValidatorAttested": ValidatorAttested,
 }
 
 
