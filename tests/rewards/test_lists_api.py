@@ -62,3 +62,24 @@ def test_the_release_list_costs_the_same_for_a_full_page_and_a_deep_one() -> Non
     assert [r["version"] for r in page["releases"]] == list(range(40, 15, -1)) and count == one
     deep, rest = _queries(client, f"/api/datasets/{dataset.pk}/releases?after={page['next']}")
     assert [r["version"] for r in rest["releases"]] == list(range(15, 0, -1)) and deep == one
+
+
+def test_a_bad_page_is_refused_by_name_in_the_requests_language() -> None:
+    dataset = DatasetFactory()
+    url = f"/api/datasets/{dataset.pk}/releases"
+    for query, english, chinese in [
+        (
+            "after=abc",
+            "'after' must be the 'next' cursor of a page of this same list.",
+            "'after' 必须是同一列表某一页的 'next' 游标。",
+        ),
+        (
+            "limit=101",
+            "'limit' must be a whole number from 1 to 100.",
+            "'limit' 必须是 1 到 100 之间的整数。",
+        ),
+    ]:
+        for language, detail in (("en", english), ("zh-CN,zh;q=0.9", chinese)):
+            answer = Client().get(f"{url}?{query}", headers={"accept-language": language})
+            assert answer.status_code == 400
+            assert answer.json() == {"error": "bad_page", "detail": detail}
