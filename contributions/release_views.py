@@ -9,7 +9,7 @@ no export is ever held in memory. Refusals are ``{"error", "detail"}`` as in the
 from __future__ import annotations
 
 import tempfile
-from typing import IO
+from typing import IO, Any
 
 from django.http import (
     FileResponse,
@@ -31,6 +31,7 @@ from datadao.blobs import StoreUnavailable
 from datadao.errors import Detail
 from datadao.http import json_error
 from datadao.models import DatasetKind
+from datadao.paging import page_request
 from datadao.tokenscopes import TokenScope, token_scope
 from ipfs.backends.base import IpfsCorrupt, IpfsNotFound, IpfsUnavailable
 from ipfs.conf import get_backend
@@ -88,6 +89,46 @@ def _ipfs_error(exc: Exception) -> JsonResponse:
         )
     return json_error(
         "ipfs_corrupt", Detail("Stored content does not match its CID: %(exc)s", exc=exc), 502
+    )
+
+
+def release_summary(release: Release) -> dict[str, Any]:
+    """A release as a dataset's list shows it: its CID (the id every download takes), what
+    it holds, and where its manifest and CAR are."""
+    return {
+        "cid": release.cid,
+        "version": release.version,
+        "created_at": release.created_at.isoformat(),
+        "contributions": release.contributions_count,
+        "bytes": release.total_bytes,
+        "sealed": bool(release.sealed_key),
+        "proofs_cid": release.proofs_cid or None,
+        "manifest_url": f"/api/releases/{release.cid}/manifest.json",
+        "car_url": f"/api/releases/{release.cid}/release.car",
+    }
+
+
+@token_scope(TokenScope.READ)
+@require_GET
+def dataset_releases(request: HttpRequest, dataset_id: int) -> HttpResponse:
+    """``GET /api/datasets/<id>/releases?after=&limit=``: the dataset's releases, newest
+    version first, a keyset page at a time. A public dataset's are everyone's; a members-only
+    dataset's are its DAO's members' (and superusers'), and to anyone else the dataset is
+    answered 404 as one that does not exist."""
+    dataset = selectors.dataset_for_user(dataset_id=dataset_id, user=_user(request))
+    if dataset is None:
+        return json_error(
+            "not_found",
+            Detail("There is no dataset %(dataset_id)s you can see.", dataset_id=dataset_id),
+            404,
+        )
+    page = selectors.release_page(dataset=dataset, page=page_request(request.GET))
+    return JsonResponse(
+        {
+            "dataset": dataset.pk,
+            "releases": [release_summary(r) for r in page.items],
+            "next": page.next,
+        }
     )
 
 

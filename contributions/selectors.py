@@ -15,16 +15,24 @@ from contributions.models import Contribution, Release, SealedPin, Status
 from contributions.services import contribution_stored_open, upload_key
 from datadao import blobs
 from datadao.models import MANAGER_ROLES, Dataset, Membership, User, Visibility
+from datadao.paging import Page, PageRequest, keyset_page
 from ipfs import access
 from ipfs.cid import Cid
 from ipfs.unseal import Unopenable
 
 
-def dataset_for_upload(*, dataset_id: int, user: User | None) -> Dataset | None:
-    """The dataset if this user may see it (members-only datasets stay invisible to others,
-    so their existence does not leak); refusals about membership come later, with a message."""
+def dataset_for_user(*, dataset_id: int, user: User | None) -> Dataset | None:
+    """The dataset if this user may see it (``dataset_visible_to``), else None: members-only
+    datasets stay invisible to others, answered as ones that do not exist, so their existence
+    does not leak."""
     dataset = Dataset.objects.select_related("dao").filter(pk=dataset_id).first()
     return dataset if dataset is not None and dataset_visible_to(user, dataset) else None
+
+
+def dataset_for_upload(*, dataset_id: int, user: User | None) -> Dataset | None:
+    """The dataset an upload names, if this user may see it; refusals about membership come
+    later, with a message."""
+    return dataset_for_user(dataset_id=dataset_id, user=user)
 
 
 def dataset_visible_to(user: User | None, dataset: Dataset) -> bool:
@@ -137,6 +145,13 @@ def release_by_cid(cid: str) -> Release | None:
         .filter(cid__in={cid, canonical})
         .first()
     )
+
+
+def release_page(*, dataset: Dataset, page: PageRequest) -> Page[Release]:
+    """One keyset page of a dataset's releases, newest version first (the manifests left
+    unread). The caller has checked that the user may see the dataset (``dataset_for_user``)."""
+    rows = Release.objects.filter(dataset=dataset).defer("manifest")
+    return keyset_page(rows, key="version", request=page)
 
 
 def release_for_user(*, cid: str, user: User | None) -> Release | None:

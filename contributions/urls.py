@@ -47,6 +47,11 @@ urlpatterns += [
         release_views.release_manifest,
         name="release-manifest",
     ),
+    path(
+        "datasets/<int:dataset_id>/releases",
+        release_views.dataset_releases,
+        name="api-dataset-releases",
+    ),
     path("releases/<str:cid>/release.car", release_views.release_car, name="release-car"),
     path("releases/<str:cid>/data.csv", release_views.release_csv, name="release-csv"),
     path("releases/<str:cid>/data.parquet", release_views.release_parquet, name="release-parquet"),

@@ -14,6 +14,7 @@ one.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,7 @@ class NoCiphertext(Exception):
     nothing is signed."""
 
 
-def ciphertext_problem(item: dict[str, Any], ciphertext: Path) -> tuple[str, str | None]:
+def ciphertext_problem(item: Mapping[str, Any], ciphertext: Path) -> tuple[str, str | None]:
     """The CID of a sealed contribution's ciphertext as this validator computes it, and what
     is wrong with the ciphertext (None when nothing): a CID other than the listed one, or
     bytes that are not a sealed stream of the listed plaintext size."""
@@ -64,7 +65,7 @@ def ciphertext_problem(item: dict[str, Any], ciphertext: Path) -> tuple[str, str
 
 
 def verdict(
-    item: dict[str, Any],
+    item: Mapping[str, Any],
     path: Path,
     *,
     ciphertext: Path | None = None,
@@ -124,7 +125,7 @@ def verdict(
 
 
 def signed_attestation(
-    item: dict[str, Any], found: dict[str, Any], account: LocalAccount
+    item: Mapping[str, Any], found: dict[str, Any], account: LocalAccount
 ) -> dict[str, Any]:
     """The body to post: the ``ValidatorAttestation`` message and ``account``'s signature."""
     fields = ProofFields(

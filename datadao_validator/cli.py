@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import json
 import os
 import signal
 import sys
@@ -21,10 +20,16 @@ from pathlib import Path
 from types import FrameType
 from typing import TextIO
 
-from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from datadao_validator.api import ApiError, ValidatorApi
+from datadao_client import (
+    ApiError,
+    KeystoreError,
+    ValidatorClient,
+    account_from_key,
+    keystore_open,
+    password_from_file,
+)
 from datadao_validator.attest import NoCiphertext, signed_attestation, verdict
 
 EXIT_OK, EXIT_REFUSED, EXIT_NOT_ATTEMPTED = 0, 1, 2
@@ -102,22 +107,19 @@ def load_key(path: Path, password_file: Path | None) -> LocalAccount:
         raise KeyFileError(f"cannot read {path}: {exc.strerror}") from None
     if not text.startswith("{"):
         try:
-            return Account.from_key(text)
-        except (ValueError, TypeError):
+            return account_from_key(text)
+        except KeystoreError:
             raise KeyFileError(f"{path} holds neither a keystore nor a hex key") from None
-    if password_file is not None:
-        try:
-            password = password_file.read_text(encoding="utf-8").splitlines()[0]
-        except (OSError, IndexError):
-            raise KeyFileError(f"cannot read a password from {password_file}") from None
-    elif os.environ.get("DATADAO_KEY_PASSWORD") is not None:
-        password = os.environ["DATADAO_KEY_PASSWORD"]
-    else:
-        password = getpass.getpass(f"Password for {path}: ")
     try:
-        return Account.from_key(Account.decrypt(json.loads(text), password))
-    except (ValueError, TypeError, KeyError):
-        raise KeyFileError(f"{path} does not open with that password") from None
+        if password_file is not None:
+            password = password_from_file(password_file)
+        elif os.environ.get("DATADAO_KEY_PASSWORD") is not None:
+            password = os.environ["DATADAO_KEY_PASSWORD"]
+        else:
+            password = getpass.getpass(f"Password for {path}: ")
+        return keystore_open(path=path, password=password)
+    except KeystoreError as exc:
+        raise KeyFileError(str(exc)) from None
 
 
 class _Stop(Exception):
@@ -140,7 +142,7 @@ def run(args: argparse.Namespace, err: TextIO) -> int:
     except KeyFileError as exc:
         say(f"datadao validator: {exc}")
         return EXIT_NOT_ATTEMPTED
-    api = ValidatorApi(args.api, account)
+    api = ValidatorClient(args.api, account)
     say(f"validator {account.address} attesting for {args.api}")
     signal.signal(signal.SIGTERM, _stop)
     try:
@@ -163,14 +165,23 @@ def run(args: argparse.Namespace, err: TextIO) -> int:
         return EXIT_OK
 
 
-def _pass(api: ValidatorApi, work: Path, perturb: int, say: Callable[[str], None]) -> int:
+def _pass(api: ValidatorClient, work: Path, perturb: int, say: Callable[[str], None]) -> int:
     """Attest every contribution listed now; returns how many were attested."""
     done = 0
-    for item in api.work():
+    for item in api.work()["contributions"]:
+        content = work / f"contribution-{int(item['id'])}"
+        # A sealed contribution's stored bytes: its CID is recomputed from them before it is
+        # signed (``attest.ciphertext_problem``).
+        sealed = bool(item.get("sealed") and item.get("ciphertext_url"))
+        ciphertext = work / f"ciphertext-{int(item['id'])}"
         try:
-            with api.content(item, work) as path, api.ciphertext(item, work) as ciphertext:
-                found = verdict(item, path, ciphertext=ciphertext, perturb_score=perturb)
-            answer = api.attest(item, signed_attestation(item, found, api.account))
+            api.download_content(item["id"], content)
+            if sealed:
+                api.download_ciphertext(item["id"], ciphertext)
+            found = verdict(
+                item, content, ciphertext=ciphertext if sealed else None, perturb_score=perturb
+            )
+            answer = api.attest(item["id"], signed_attestation(item, found, api.account))
         except ApiError as exc:
             if exc.status in (401, 403):
                 raise
@@ -180,6 +191,9 @@ def _pass(api: ValidatorApi, work: Path, perturb: int, say: Callable[[str], None
         except NoCiphertext as exc:
             say(f"contribution {item['id']}: not attested: {exc}")
             continue
+        finally:
+            content.unlink(missing_ok=True)
+            ciphertext.unlink(missing_ok=True)
         verb = "accepts" if found["accepted"] else "rejects"
         because = f": {found['reasons'][0]}" if found["reasons"] and not found["accepted"] else ""
         say(

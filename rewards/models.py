@@ -147,6 +147,8 @@ class Allocation(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["epoch", "account"], name="allocation_once"),
         ]
+        # A member's allocations, newest first, a keyset page at a time (the API's list).
+        indexes = [models.Index(fields=["account", "id"], name="allocation_by_account")]
 
     def __str__(self) -> str:
         return f"{self.account}: {self.amount}"
@@ -172,6 +174,8 @@ class Voucher(models.Model):
                 fields=["dao", "contributor", "nonce"], name="voucher_nonce_once"
             ),
         ]
+        # A member's vouchers, newest first, a keyset page at a time (the API's list).
+        indexes = [models.Index(fields=["contributor", "id"], name="voucher_by_contributor")]
 
     def __str__(self) -> str:
         return f"voucher {self.nonce} for {self.contributor}"

@@ -10,14 +10,17 @@ from django.db import connection
 from django.db.models import Count, Prefetch, Sum
 
 from datadao.models import DAO, User
+from datadao.paging import Page, PageRequest, keyset_page
 from rewards.models import (
     ROYALTY_REASONS,
     ROYALTY_TREASURY,
+    Allocation,
     Clawback,
     ClawbackDeduction,
     RewardEntry,
     RewardPolicy,
     RoyaltyPayment,
+    Voucher,
 )
 
 
@@ -330,3 +333,24 @@ def voucher_states(vouchers: list[Any]) -> dict[int, ClaimState]:
             else ClaimState(PAID if found[0] else PENDING, found[1], True)
         )
     return states
+
+
+# --- the API's lists of a member's allocations and vouchers -------------------------------------
+
+
+def allocations_of(*, account: User, dao: DAO | None, page: PageRequest) -> Page[Allocation]:
+    """One keyset page of the allocations of ``account``'s address, newest first (by id),
+    optionally of one DAO; only ever the person's own, whatever their role."""
+    rows = Allocation.objects.filter(account=account.address).select_related("epoch__dao")
+    if dao is not None:
+        rows = rows.filter(epoch__dao=dao)
+    return keyset_page(rows, key="id", request=page)
+
+
+def vouchers_of(*, account: User, dao: DAO | None, page: PageRequest) -> Page[Voucher]:
+    """One keyset page of the vouchers made out to ``account``'s address, newest first (by
+    id), optionally of one DAO; only ever the person's own, whatever their role."""
+    rows = Voucher.objects.filter(contributor=account.address).select_related("dao")
+    if dao is not None:
+        rows = rows.filter(dao=dao)
+    return keyset_page(rows, key="id", request=page)

@@ -3,6 +3,8 @@ from django.urls import path
 from rewards import views
 
 urlpatterns = [
+    path("api/rewards/allocations", views.my_allocations, name="api-allocations"),
+    path("api/rewards/vouchers", views.my_vouchers, name="api-vouchers"),
     path(
         "api/rewards/allocations/<int:allocation_id>",
         views.allocation_download,

@@ -14,15 +14,18 @@ from eth_utils import keccak
 
 from datadao.errors import Detail
 from datadao.http import json_error
-from datadao.models import MANAGER_ROLES, Membership
+from datadao.models import DAO, MANAGER_ROLES, Membership
+from datadao.paging import Page, page_request
 from rewards.models import Allocation, Voucher
 from rewards.selectors import (
     RoyaltyCredit,
+    allocations_of,
     claim_states,
     clawbacks_of,
     rewards_accrued,
     royalty_credits,
     voucher_states,
+    vouchers_of,
 )
 from rewards.units import format_amount, format_units
 
@@ -204,3 +207,87 @@ def my_royalties(request: HttpRequest) -> HttpResponse:
         return json_error("unauthenticated", Detail("Sign in to see your royalties."), 401)
     credits = royalty_credits(account=request.user)
     return JsonResponse({"royalties": [royalty_json(c) for c in credits]})
+
+
+# --- lists: how a script finds the ids the downloads above take --------------------------------
+
+
+def _dao_filter(request: HttpRequest) -> DAO | JsonResponse | None:
+    slug = request.GET.get("dao", "")
+    if not slug:
+        return None
+    dao = DAO.objects.filter(slug=slug).first()
+    if dao is None:
+        # DAOs are public (the directory lists them all): naming the slug leaks nothing.
+        return json_error("not_found", Detail("There is no DAO %(slug)s.", slug=slug[:80]), 404)
+    return dao
+
+
+def allocation_summary(allocation: Allocation, state: Any) -> dict[str, Any]:
+    """An allocation as the list shows it; ``claimUrl`` gives the amount and Merkle proof."""
+    epoch, dao = allocation.epoch, allocation.epoch.dao
+    amount = int(allocation.amount)
+    return {
+        "id": allocation.pk,
+        "dao": dao.slug,
+        "epoch": epoch.number,
+        "account": allocation.account,
+        "amount": str(amount),
+        "display": format_amount(amount, dao.token_decimals, dao.token_symbol),
+        "closedAt": epoch.closed_at.isoformat() if epoch.closed_at else None,
+        "state": state.state,
+        "rootOnChain": state.root_on_chain,
+        "claimUrl": f"/api/rewards/allocations/{allocation.pk}",
+    }
+
+
+def voucher_summary(voucher: Voucher, state: Any) -> dict[str, Any]:
+    """A voucher as the list shows it; ``voucherUrl`` gives the signed typed data."""
+    dao = voucher.dao
+    amount = int(voucher.amount)
+    return {
+        "id": voucher.pk,
+        "dao": dao.slug,
+        "contributor": voucher.contributor,
+        "amount": str(amount),
+        "display": format_amount(amount, dao.token_decimals, dao.token_symbol),
+        "nonce": str(int(voucher.nonce)),
+        "deadline": voucher.deadline,
+        "createdAt": voucher.created_at.isoformat(),
+        "state": state.state,
+        "voucherUrl": f"/api/rewards/vouchers/{voucher.pk}",
+    }
+
+
+def _page(key: str, page: Page[Any], rows: list[dict[str, Any]]) -> JsonResponse:
+    return JsonResponse({key: rows, "next": page.next})
+
+
+@require_GET
+def my_allocations(request: HttpRequest) -> HttpResponse:
+    """``GET /api/rewards/allocations?dao=&after=&limit=``: the signed-in person's epoch
+    allocations, newest first, a keyset page at a time, with whether each is claimed. Only
+    their own (a DAO's admins read others' one id at a time, as before). Session only."""
+    if not request.user.is_authenticated:
+        return json_error("unauthenticated", Detail("Sign in to see your allocations."), 401)
+    dao = _dao_filter(request)
+    if isinstance(dao, JsonResponse):
+        return dao
+    page = allocations_of(account=request.user, dao=dao, page=page_request(request.GET))
+    states = claim_states(page.items)
+    return _page("allocations", page, [allocation_summary(a, states[a.pk]) for a in page.items])
+
+
+@require_GET
+def my_vouchers(request: HttpRequest) -> HttpResponse:
+    """``GET /api/rewards/vouchers?dao=&after=&limit=``: the vouchers made out to the
+    signed-in person, newest first, a keyset page at a time, with whether each is redeemed.
+    Only their own. Session only."""
+    if not request.user.is_authenticated:
+        return json_error("unauthenticated", Detail("Sign in to see your vouchers."), 401)
+    dao = _dao_filter(request)
+    if isinstance(dao, JsonResponse):
+        return dao
+    page = vouchers_of(account=request.user, dao=dao, page=page_request(request.GET))
+    states = voucher_states(page.items)
+    return _page("vouchers", page, [voucher_summary(v, states[v.pk]) for v in page.items])

@@ -8,7 +8,8 @@ which bind the signature to this platform's host, the method, the path with its 
 time and the body's SHA-256. A captured request cannot be sent to another platform, to another
 path or with another body, and is refused once older than the allowed age; within that age a
 replay can only repeat the same request, and every write of the validator API is idempotent.
-The client (``datadao_validator.http``) builds the same text.
+The client (``datadao_client.validators``, the SDK ``datadao validator run`` speaks through)
+builds the same text.
 """
 
 from __future__ import annotations

@@ -77,6 +77,23 @@ ADDRESS = {"type": "string", "pattern": "^0x[0-9a-fA-F]{40}$", "description": "E
 BASIS_POINTS = nullable({"type": "integer", "minimum": 0, "maximum": 10000})
 STRINGS = {"type": "array", "items": STRING}
 
+# Keyset pages (``datadao.paging``): ``after`` is the previous page's ``next``, opaque.
+PAGE_PARAMETERS = [
+    query("after", STRING, "The `next` cursor of the previous page (opaque); none: the first."),
+    query(
+        "limit",
+        {"type": "integer", "minimum": 1, "maximum": 100, "default": 50},
+        "Rows per page, 1 to 100 (default 50); anything else is refused, not clamped.",
+    ),
+]
+NEXT = nullable(
+    {"type": "string", "description": "The `after` of the following page; null on the last."}
+)
+BAD_PAGE = (
+    "bad_page: `after` is not the `next` cursor of a page of this list, or `limit` is not a "
+    "whole number from 1 to 100."
+)
+
 # --- security ------------------------------------------------------------------------------------
 
 

@@ -12,6 +12,7 @@ from datadao.openapi.common import (
     COUNT,
     DATETIME,
     INTEGER,
+    NEXT,
     STRING,
     STRINGS,
     Schema,
@@ -165,6 +166,14 @@ _API_TOKEN_CREATED["properties"]["token"] = {
     "description": "The secret: shown once, never stored.",
 }
 _API_TOKEN_CREATED["required"].append("token")
+
+_UINT = {"type": "string", "pattern": "^[0-9]+$", "description": "uint256, smallest unit."}
+_CLAIM_STATE = {
+    "type": "string",
+    "enum": ["unclaimed", "pending", "paid"],
+    "description": "What the chain reader saw: paid once the claim or redemption is under the "
+    "chain's confirmations, pending before.",
+}
 
 SCHEMAS: dict[str, Schema] = {
     "Error": {
@@ -511,5 +520,105 @@ SCHEMAS: dict[str, Schema] = {
             ),
         },
         optional=("contract", "contractMissing", "onchain"),
+    ),
+    "AllocationSummary": closed(
+        {
+            "id": {**INTEGER, "description": "What GET /api/rewards/allocations/{id} takes."},
+            "dao": STRING,
+            "epoch": INTEGER,
+            "account": ADDRESS,
+            "amount": _UINT,
+            "display": STRING,
+            "closedAt": nullable(DATETIME),
+            "state": _CLAIM_STATE,
+            "rootOnChain": BOOLEAN,
+            "claimUrl": STRING,
+        }
+    ),
+    "AllocationPage": closed(
+        {"allocations": {"type": "array", "items": ref("AllocationSummary")}, "next": NEXT}
+    ),
+    "VoucherSummary": closed(
+        {
+            "id": {**INTEGER, "description": "What GET /api/rewards/vouchers/{id} takes."},
+            "dao": STRING,
+            "contributor": ADDRESS,
+            "amount": _UINT,
+            "display": STRING,
+            "nonce": _UINT,
+            "deadline": {**COUNT, "description": "Unix seconds the voucher is redeemable until."},
+            "createdAt": DATETIME,
+            "state": _CLAIM_STATE,
+            "voucherUrl": STRING,
+        }
+    ),
+    "VoucherPage": closed(
+        {"vouchers": {"type": "array", "items": ref("VoucherSummary")}, "next": NEXT}
+    ),
+    "ReleaseSummary": closed(
+        {
+            "cid": {"type": "string", "description": "The manifest's CID: the release's id."},
+            "version": {"type": "integer", "minimum": 1},
+            "created_at": DATETIME,
+            "contributions": COUNT,
+            "bytes": COUNT,
+            "sealed": {
+                "type": "boolean",
+                "description": "A members-only dataset's release: pinned encrypted.",
+            },
+            "proofs_cid": nullable(
+                {"type": "string", "description": "A sealed release's public proof sheet."}
+            ),
+            "manifest_url": STRING,
+            "car_url": STRING,
+        }
+    ),
+    "ReleasePage": closed(
+        {
+            "dataset": INTEGER,
+            "releases": {"type": "array", "items": ref("ReleaseSummary")},
+            "next": NEXT,
+        }
+    ),
+    # The validator API (datadao.openapi.validators).
+    "ValidatorWorkItem": closed(
+        {
+            "id": INTEGER,
+            "dao": closed({"slug": STRING, "dao_id": STRING, "chain_id": INTEGER}),
+            "dataset": closed(
+                {
+                    "id": INTEGER,
+                    "kind": STRING,
+                    "schema": {"type": "object"},
+                    "scoring": {"type": "object"},
+                }
+            ),
+            "contributor": ADDRESS,
+            "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+            "size": COUNT,
+            "media_type": STRING,
+            "signed": BOOLEAN,
+            "cid": STRING,
+            "sealed": BOOLEAN,
+            "uniqueness": BASIS_POINTS,
+            "validator_version": nullable(INTEGER),
+            "content_url": STRING,
+            "ciphertext_url": nullable(STRING),
+            "attestations_url": STRING,
+        }
+    ),
+    "ValidatorWork": closed(
+        {
+            "validator": ADDRESS,
+            "contributions": {"type": "array", "items": ref("ValidatorWorkItem")},
+        }
+    ),
+    "ValidatorAttested": closed(
+        {
+            "contribution": INTEGER,
+            "validator": ADDRESS,
+            "outcome": {"type": "string", "enum": ["recorded", "repeated"]},
+            "status": STRING,
+        }
     ),
 }

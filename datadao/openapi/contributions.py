@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from datadao.openapi.common import (
     ANONYMOUS,
+    BAD_PAGE,
     CSRF_FAILED,
     INTEGER,
     JSON,
+    PAGE_PARAMETERS,
     SESSION,
     SESSION_WRITE,
     UNAUTHENTICATED,
@@ -446,6 +448,27 @@ PATHS: dict[str, Schema] = {
         }
     },
     # --- releases --------------------------------------------------------------------------------
+    "/api/datasets/{dataset_id}/releases": {
+        "get": {
+            "tags": ["releases"],
+            "operationId": "release_list",
+            "summary": "A dataset's releases, newest version first, a page at a time",
+            "description": "Each with its CID, the id every release download takes. A public "
+            "dataset's releases are everyone's; a members-only dataset's are its DAO's members'.",
+            "security": [ANONYMOUS, token("read"), SESSION],
+            "parameters": [path_id("dataset_id", "dataset"), *PAGE_PARAMETERS],
+            "responses": {
+                "200": json_response(
+                    ref("ReleasePage"), "One page; `next` is the following one's."
+                ),
+                "400": error(BAD_PAGE),
+                "404": error(
+                    "not_found: no dataset with this id that you can see (a members-only "
+                    "dataset looks the same as a missing one)."
+                ),
+            },
+        }
+    },
     "/api/releases/{cid}/manifest.json": {
         "get": {
             "tags": ["releases"],

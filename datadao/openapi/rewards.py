@@ -1,11 +1,13 @@
-"""Paths of the rewards downloads (``rewards.views``): session only."""
+"""Paths of the rewards lists and downloads (``rewards.views``): session only."""
 
 from __future__ import annotations
 
 from datadao.openapi.common import (
+    BAD_PAGE,
     BOOLEAN,
     COUNT,
     DATETIME,
+    PAGE_PARAMETERS,
     SESSION,
     STRING,
     UNAUTHENTICATED,
@@ -15,6 +17,7 @@ from datadao.openapi.common import (
     json_response,
     nullable,
     path_id,
+    query,
     ref,
 )
 
@@ -47,7 +50,44 @@ _ROYALTY = closed(
     }
 )
 
+_DAO_FILTER = query("dao", STRING, "Only this DAO's (its slug).")
+
+
+def _mine(what: str, operation: str, schema: str, description: str) -> Schema:
+    return {
+        "get": {
+            "tags": ["rewards"],
+            "operationId": operation,
+            "summary": f"My {what}, newest first, a page at a time",
+            "description": description + " Only the signed-in person's own, whatever their "
+            "role in a DAO. Session only.",
+            "security": [SESSION],
+            "parameters": [_DAO_FILTER, *PAGE_PARAMETERS],
+            "responses": {
+                "200": json_response(ref(schema), "One page; `next` is the following one's."),
+                "400": error(BAD_PAGE),
+                "401": UNAUTHENTICATED,
+                "404": error("not_found: no DAO with the slug given as `dao`."),
+            },
+        }
+    }
+
+
 PATHS: dict[str, Schema] = {
+    "/api/rewards/allocations": _mine(
+        "epoch allocations",
+        "allocation_list",
+        "AllocationPage",
+        "What each closed epoch allocated to the signed-in address, with whether it is "
+        "claimed; each `id` is what the claim download takes.",
+    ),
+    "/api/rewards/vouchers": _mine(
+        "vouchers",
+        "voucher_list",
+        "VoucherPage",
+        "The signed vouchers made out to the signed-in address, with whether each is "
+        "redeemed; each `id` is what the voucher download takes.",
+    ),
     # --- rewards ---------------------------------------------------------------------------------
     "/api/rewards/royalties": {
         "get": {

@@ -5,10 +5,6 @@ no API token."""
 from __future__ import annotations
 
 from datadao.openapi.common import (
-    ADDRESS,
-    BOOLEAN,
-    COUNT,
-    INTEGER,
     STRING,
     STRINGS,
     Schema,
@@ -16,8 +12,8 @@ from datadao.openapi.common import (
     closed,
     error,
     json_response,
-    nullable,
     path_id,
+    ref,
 )
 
 # All three together: the address, the time and the EIP-191 signature over the request.
@@ -51,33 +47,6 @@ UNSIGNED = error(
     "from the server's clock, or the signature does not recover to the address over this request."
 )
 NOT_A_VALIDATOR = "not_a_validator: the address is not in the validator set concerned."
-BPS = {"type": "integer", "minimum": 0, "maximum": 10000}
-WORK_ITEM = closed(
-    {
-        "id": INTEGER,
-        "dao": closed({"slug": STRING, "dao_id": STRING, "chain_id": INTEGER}),
-        "dataset": closed(
-            {
-                "id": INTEGER,
-                "kind": STRING,
-                "schema": {"type": "object"},
-                "scoring": {"type": "object"},
-            }
-        ),
-        "contributor": ADDRESS,
-        "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
-        "size": COUNT,
-        "media_type": STRING,
-        "signed": BOOLEAN,
-        "cid": STRING,
-        "sealed": BOOLEAN,
-        "uniqueness": nullable(BPS),
-        "validator_version": nullable(INTEGER),
-        "content_url": STRING,
-        "ciphertext_url": nullable(STRING),
-        "attestations_url": STRING,
-    }
-)
 ATTESTATION = closed(
     {
         "attestation": {
@@ -91,15 +60,6 @@ ATTESTATION = closed(
     },
     optional=("reasons",),
 )
-SUBMITTED = closed(
-    {
-        "contribution": INTEGER,
-        "validator": ADDRESS,
-        "outcome": {"type": "string", "enum": ["recorded", "repeated"]},
-        "status": STRING,
-    }
-)
-
 PATHS: dict[str, Schema] = {
     "/api/validators/work": {
         "get": {
@@ -110,15 +70,7 @@ PATHS: dict[str, Schema] = {
             "first, at most 50, each with what validating and scoring it needs.",
             "security": [SIGNED],
             "responses": {
-                "200": json_response(
-                    closed(
-                        {
-                            "validator": ADDRESS,
-                            "contributions": {"type": "array", "items": WORK_ITEM},
-                        }
-                    ),
-                    "The work.",
-                ),
+                "200": json_response(ref("ValidatorWork"), "The work."),
                 "401": UNSIGNED,
                 "403": error(NOT_A_VALIDATOR),
             },
@@ -182,8 +134,12 @@ PATHS: dict[str, Schema] = {
                 "content": {"application/json": {"schema": ATTESTATION}},
             },
             "responses": {
-                "201": json_response(SUBMITTED, "Recorded; status after the quorum's decision."),
-                "200": json_response(SUBMITTED, "The same attestation was already recorded."),
+                "201": json_response(
+                    ref("ValidatorAttested"), "Recorded; status after the quorum's decision."
+                ),
+                "200": json_response(
+                    ref("ValidatorAttested"), "The same attestation was already recorded."
+                ),
                 "400": error(
                     "bad_json or bad_attestation: a field missing or malformed, a field that "
                     "is not this contribution's (DAO, dataset, contributor, SHA-256), or a "

@@ -1,6 +1,7 @@
-"""Helpers for the validator set tests: validator keys, signed requests made with the
-validator client's own code (``datadao_validator``), and a contribution taken to
-``attesting`` in this process."""
+"""Helpers for the validator set tests: validator keys, requests signed with the SDK's own
+signer (``datadao_client.ValidatorSigner``, what ``datadao validator run`` sends), verdicts
+and attestations made with the validator's code (``datadao_validator``), and a contribution
+taken to ``attesting`` in this process."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from typing import Any
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from eth_account import Account
-from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
@@ -21,7 +21,7 @@ from contributions import services
 from contributions.lanes import stages as stage_lane
 from contributions.models import Contribution, Status, ValidatorSet
 from contributions.quorum.services import validator_set_change
-from datadao_validator.api import request_text
+from datadao_client import ValidatorSigner
 from datadao_validator.attest import signed_attestation, verdict
 
 HOST = "testserver"
@@ -47,15 +47,8 @@ def headers(
     timestamp: int | None = None,
 ) -> dict[str, str]:
     """The three signature headers, as the validator client builds them."""
-    stamp = int(time.time()) if timestamp is None else timestamp
-    text = request_text(host=host, method=method, path=path, timestamp=stamp, body=body)
-    return {
-        "X-Datadao-Validator": account.address,
-        "X-Datadao-Timestamp": str(stamp),
-        "X-Datadao-Signature": account.sign_message(
-            encode_defunct(text=text)
-        ).signature.to_0x_hex(),
-    }
+    clock = time.time if timestamp is None else (lambda: timestamp)
+    return ValidatorSigner(account, host, clock=clock)(method, path, body)
 
 
 def get(client: Client, account: LocalAccount, path: str) -> Any:

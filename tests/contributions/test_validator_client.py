@@ -157,7 +157,7 @@ def test_validators_as_processes_accept_two_of_three_and_hold_without_k(
 
 def test_the_client_signs_the_request_text_the_server_checks() -> None:
     from contributions.quorum.signed_request import request_text as server_text
-    from datadao_validator.api import request_text as client_text
+    from datadao_client.validators import request_text as client_text
 
     for host, method, path, body in [
         ("localhost:8000", "GET", "/api/validators/work", b""),

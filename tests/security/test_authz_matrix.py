@@ -386,6 +386,12 @@ ROUTES: list[Route] = [
         lambda w: {},
         missing=lambda w: f"/me/tokens/{MISSING_ID}/revoke",
     ),
+    Route(
+        "api-dataset-releases",
+        "api/datasets/<int:dataset_id>/releases",
+        with_public(lambda s: f"/api/datasets/{s.tabular.pk}/releases"),
+        missing=lambda w: f"/api/datasets/{MISSING_ID}/releases",
+    ),
     *(
         Route(
             f"api-release-{suffix.split('.')[-1]}",
@@ -455,8 +461,11 @@ ROUTES: list[Route] = [
         sides(lambda s: f"/api/labeling/imports/{s.label_import.pk}"),
         missing=lambda w: f"/api/labeling/imports/{MISSING_ID}",
     ),
-    # Rewards downloads.
+    # Rewards lists and downloads.
     Route("api-royalties", "api/rewards/royalties", fixed("/api/rewards/royalties")),
+    # Everyone signed in gets their own list (never anyone else's rows: see the test below).
+    Route("api-allocations", "api/rewards/allocations", fixed("/api/rewards/allocations")),
+    Route("api-vouchers", "api/rewards/vouchers", fixed("/api/rewards/vouchers")),
     Route(
         "allocation",
         "api/rewards/allocations/<int:allocation_id>",
@@ -939,6 +948,9 @@ EXPECT: dict[tuple[str, str], str] = {
     ("metrics", "-"):                       "200  200  200  200  200  200  200  200",
     ("my-tokens-new", "-"):                 "302L 201  201  201  201  201  201  201",
     ("my-token-revoke", "contributor's"):   "302L 404  302  404  404  404  404  404",
+    ("api-dataset-releases", "this"):       "404  404  200  200  200  200  404  200",
+    ("api-dataset-releases", "public"):     "200  200  200  200  200  200  200  200",
+    ("api-dataset-releases", "other"):      "404  404  404  404  404  404  404  200",
     **{
         (f"api-release-{ext}", "this"):     "404  404  200  200  200  200  404  200"
         for ext in ("json", "car", "csv", "parquet")
@@ -986,6 +998,8 @@ EXPECT: dict[tuple[str, str], str] = {
     ("label-export", "other"):              "401  404  404  404  404  404  404  200",
     # The contributor's claim and voucher, their peer's voucher, the other DAO's.
     ("api-royalties", "-"):                 "401  200  200  200  200  200  200  200",
+    ("api-allocations", "-"):               "401  200  200  200  200  200  200  200",
+    ("api-vouchers", "-"):                  "401  200  200  200  200  200  200  200",
     ("allocation", "this"):                 "404  404  200  404  200  200  404  200",
     ("allocation", "other"):                "404  404  404  404  404  404  404  200",
     ("voucher", "this"):                    "404  404  200  404  200  200  404  200",
@@ -1542,6 +1556,7 @@ TOKEN_SCOPES: dict[str, str] = {
     "api-release-queries": "read",
     "api-query": "read",
     "api-me-export": "read",
+    "api-dataset-releases": "read",
     **{f"api-release-{ext}": "read" for ext in ("json", "car", "csv", "parquet")},
     "api-proposals": "read",
     "api-proposal": "read",
@@ -1860,3 +1875,32 @@ def test_a_contributor_cannot_download_another_addresss_voucher(
         # The same answer as for a voucher that does not exist, but for the id it names.
         same = refused.content.replace(str(voucher.pk).encode(), b"<id>")
         assert same == unknown.content.replace(str(MISSING_ID).encode(), b"<id>")
+
+
+def test_the_reward_lists_show_each_person_their_own_rows_only(
+    world: World, sessions: dict[str, str]
+) -> None:
+    """A DAO's admins may download a member's claim by id, but the lists are "mine": the
+    contributor sees their allocation and voucher, the reviewer their own voucher, the admin
+    and the creator nothing of either, and nobody the other DAO's."""
+    this = world.this
+
+    def listed(role: str, what: str) -> list[int]:
+        response = client_as(role, sessions).get(f"/api/rewards/{what}")
+        assert response.status_code == 200, response.content
+        body = response.json()
+        assert body["next"] is None
+        return [row["id"] for row in body[what]]
+
+    assert listed("contributor", "allocations") == [this.allocation.pk]
+    assert listed("contributor", "vouchers") == [this.voucher.pk]
+    assert listed("reviewer", "vouchers") == [this.peer_voucher.pk]
+    for role in ("admin", "creator", "outsider", "staff"):
+        assert listed(role, "allocations") == [] and listed(role, "vouchers") == [], role
+    [row] = client_as("contributor", sessions).get("/api/rewards/allocations").json()["allocations"]
+    assert (row["account"], row["amount"], row["state"]) == (
+        this.contributor.address,
+        "5",
+        "unclaimed",
+    )
+    assert row["claimUrl"] == f"/api/rewards/allocations/{this.allocation.pk}"

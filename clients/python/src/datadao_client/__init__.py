@@ -7,7 +7,8 @@
     upload = client.upload(3, Path("readings.csv"))
     print(client.wait_for_contribution(upload.contribution["id"])["status"])
 
-See ``Client`` for every method and clients/python/README.md for a tour.
+See ``Client`` for every method and clients/python/README.md for a tour; a DAO validator
+speaks its own API with ``ValidatorClient``.
 """
 
 from datadao_client.client import Client
@@ -28,6 +29,7 @@ from datadao_client.keystore import (
 from datadao_client.transport import RetryPolicy
 from datadao_client.types import FINAL_STATUSES, ReleaseDownload, ReleaseFile, Upload
 from datadao_client.uploads import ownership_message
+from datadao_client.validators import ValidatorClient, ValidatorSigner
 
 __version__ = "0.1.0"
 
@@ -41,6 +43,8 @@ __all__ = [
     "ReleaseFile",
     "RetryPolicy",
     "Upload",
+    "ValidatorClient",
+    "ValidatorSigner",
     "VerificationError",
     "WaitTimeout",
     "account_from_key",

@@ -1,5 +1,6 @@
 """Releases, downloaded and checked against their CID here, trusting nothing the server says.
 
+* ``releases``: a dataset's releases, each with the CID the downloads below take.
 * ``release_manifest``: the manifest's bytes must hash (as ``ipfs add`` would) to the CID.
 * ``download_release``: the release's CAR, every block checked against its CID, the manifest
   among its roots, every root read back whole (a missing block fails), and each file written
@@ -14,21 +15,16 @@ Content that fails its check is deleted, never left where it could be mistaken f
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal
-
-import requests
+from typing import Any, Literal, cast
 
 from datadao_client.car import CarIndex
 from datadao_client.cid import Cid, UnixfsHasher
-from datadao_client.errors import ApiError, VerificationError
-from datadao_client.transport import Transport
-from datadao_client.types import ReleaseDownload, ReleaseFile
-
-DOWNLOAD_CHUNK = 256 * 1024
-#: Called with the bytes received so far (the total is often unknown: streamed answers).
-DownloadProgress = Callable[[int], None]
+from datadao_client.errors import VerificationError
+from datadao_client.paging import MAX_LIMIT, params, walk
+from datadao_client.transport import DownloadProgress, Transport
+from datadao_client.types import ReleaseDownload, ReleaseFile, ReleasePage, ReleaseSummary
 
 
 def _parse(cid: str) -> Cid:
@@ -41,36 +37,34 @@ def _parse(cid: str) -> Cid:
 class ReleasesMixin:
     _http: Transport
 
+    def releases(
+        self, dataset_id: int, *, after: str | None = None, limit: int = 50
+    ) -> ReleasePage:
+        """One page of a dataset's releases, newest version first; pass a page's ``["next"]``
+        as ``after`` for the following one. A members-only dataset's are its members' only
+        (anyone else: ApiError 404, as for a dataset that does not exist)."""
+        return cast(
+            ReleasePage,
+            self._http.json(
+                "release_list", path={"dataset_id": dataset_id}, params=params(after, limit)
+            ),
+        )
+
+    def iter_releases(self, dataset_id: int) -> Iterator[ReleaseSummary]:
+        """All of a dataset's releases, newest version first, a page at a time."""
+        return walk(
+            lambda after: self.releases(dataset_id, after=after, limit=MAX_LIMIT), "releases"
+        )
+
     def _download(
         self,
         operation: str,
         cid: str,
         out: Path,
         *,
-        on_chunk: Callable[[bytes], None] | None = None,
         progress: DownloadProgress | None = None,
     ) -> None:
-        """Stream an answer to ``out``; repeated from the start when the connection breaks
-        mid-body (as often as the client's retry policy allows)."""
-        policy = self._http.retry
-        for attempt in range(1, policy.attempts + 1):
-            response = self._http.send(operation, path={"cid": cid}, stream=True)
-            received = 0
-            try:
-                with out.open("wb") as stream:
-                    for chunk in response.iter_content(DOWNLOAD_CHUNK):
-                        stream.write(chunk)
-                        received += len(chunk)
-                        if progress is not None:
-                            progress(received)
-                return
-            except requests.RequestException as exc:
-                if attempt == policy.attempts:
-                    out.unlink(missing_ok=True)
-                    raise ApiError(0, "connection_error", f"download cut off: {exc}") from None
-                self._http.sleep(policy.wait(attempt, None))
-            finally:
-                response.close()
+        self._http.download(operation, out, path={"cid": cid}, progress=progress)
 
     def release_manifest(self, cid: str) -> dict[str, Any]:
         """A release's manifest, after checking that its bytes are the ones ``cid`` names."""

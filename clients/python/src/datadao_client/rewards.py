@@ -1,15 +1,26 @@
-"""Rewards and claims: royalty credits, and what claiming an epoch's allocation needs.
+"""Rewards and claims: royalty credits, your allocations and vouchers, and what claiming
+one needs.
 
 These take a signed-in session (SIWE), not an API token: the platform answers them only to
-the wallet they belong to (and to the DAO's creators and admins).
+the wallet they belong to (and the downloads also to the DAO's creators and admins).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import cast
 
+from datadao_client.paging import MAX_LIMIT, params, walk
 from datadao_client.transport import Transport
-from datadao_client.types import Claim, Royalty, SignedTypedData
+from datadao_client.types import (
+    AllocationPage,
+    AllocationSummary,
+    Claim,
+    Royalty,
+    SignedTypedData,
+    VoucherPage,
+    VoucherSummary,
+)
 
 
 class RewardsMixin:
@@ -32,3 +43,32 @@ class RewardsMixin:
         return cast(
             SignedTypedData, self._http.json("voucher_download", path={"voucher_id": voucher_id})
         )
+
+    def allocations(
+        self, *, dao: str | None = None, after: str | None = None, limit: int = 50
+    ) -> AllocationPage:
+        """One page of your epoch allocations, newest first (``dao``: only that DAO's, by
+        slug); pass a page's ``["next"]`` as ``after`` for the following one."""
+        return cast(
+            AllocationPage,
+            self._http.json("allocation_list", params=params(after, limit, dao=dao)),
+        )
+
+    def iter_allocations(self, *, dao: str | None = None) -> Iterator[AllocationSummary]:
+        """All your epoch allocations, newest first, a page at a time."""
+        return walk(
+            lambda after: self.allocations(dao=dao, after=after, limit=MAX_LIMIT), "allocations"
+        )
+
+    def vouchers(
+        self, *, dao: str | None = None, after: str | None = None, limit: int = 50
+    ) -> VoucherPage:
+        """One page of the vouchers made out to you, newest first (``dao``: only that DAO's);
+        pass a page's ``["next"]`` as ``after`` for the following one."""
+        return cast(
+            VoucherPage, self._http.json("voucher_list", params=params(after, limit, dao=dao))
+        )
+
+    def iter_vouchers(self, *, dao: str | None = None) -> Iterator[VoucherSummary]:
+        """All the vouchers made out to you, newest first, a page at a time."""
+        return walk(lambda after: self.vouchers(dao=dao, after=after, limit=MAX_LIMIT), "vouchers")

@@ -15,8 +15,11 @@ from typing import NamedTuple
 class Route(NamedTuple):
     method: str
     path: str
-    #: The ``Client`` method that makes this request.
+    #: The method that makes this request, of the class ``client`` names.
     covered_by: str
+    #: The SDK's class with that method: ``Client``, or ``ValidatorClient`` for the requests
+    #: a DAO validator signs with its key.
+    client: str = "Client"
 
 
 OPERATIONS: dict[str, Route] = {
@@ -40,7 +43,8 @@ OPERATIONS: dict[str, Route] = {
     "contribution_proof": Route(
         "GET", "/api/contributions/{contribution_id}/proof", "contribution_proof"
     ),
-    # Releases, downloaded and checked against their CID.
+    # Releases, listed by dataset, downloaded and checked against their CID.
+    "release_list": Route("GET", "/api/datasets/{dataset_id}/releases", "releases"),
     "release_manifest": Route("GET", "/api/releases/{cid}/manifest.json", "release_manifest"),
     "release_car": Route("GET", "/api/releases/{cid}/release.car", "download_release"),
     "release_csv": Route("GET", "/api/releases/{cid}/data.csv", "download_release_table"),
@@ -55,8 +59,30 @@ OPERATIONS: dict[str, Route] = {
     "label_me": Route("GET", "/api/labeling/{dataset_id}/me", "labeling_progress"),
     # Rewards and claims.
     "my_royalties": Route("GET", "/api/rewards/royalties", "royalties"),
+    "allocation_list": Route("GET", "/api/rewards/allocations", "allocations"),
     "allocation_download": Route("GET", "/api/rewards/allocations/{allocation_id}", "claim"),
+    "voucher_list": Route("GET", "/api/rewards/vouchers", "vouchers"),
     "voucher_download": Route("GET", "/api/rewards/vouchers/{voucher_id}", "voucher"),
+    # The validator API: requests signed by a DAO validator's key (``validators``).
+    "validator_work": Route("GET", "/api/validators/work", "work", "ValidatorClient"),
+    "validator_content": Route(
+        "GET",
+        "/api/validators/contributions/{contribution_id}/content",
+        "download_content",
+        "ValidatorClient",
+    ),
+    "validator_ciphertext": Route(
+        "GET",
+        "/api/validators/contributions/{contribution_id}/ciphertext",
+        "download_ciphertext",
+        "ValidatorClient",
+    ),
+    "validator_attest": Route(
+        "POST",
+        "/api/validators/contributions/{contribution_id}/attestations",
+        "attest",
+        "ValidatorClient",
+    ),
 }
 
 _ADMIN = "a DAO admin's console task: done in the console, where its effects are shown and audited"
@@ -73,7 +99,6 @@ _DISPUTES = (
     "challenges move money (bonds, clawbacks): filed and decided in the browser, where the "
     "window, the bond and the evidence are shown"
 )
-_VALIDATOR = "the DAO validator's API, spoken by `datadao validator run` (datadao_validator)"
 
 NOT_COVERED: dict[str, str] = {
     "review_queue": _REVIEW,
@@ -84,10 +109,6 @@ NOT_COVERED: dict[str, str] = {
     "challenge_file": _DISPUTES,
     "challenge_detail": _DISPUTES,
     "challenge_decide": _DISPUTES,
-    "validator_work": _VALIDATOR,
-    "validator_content": _VALIDATOR,
-    "validator_ciphertext": _VALIDATOR,
-    "validator_attest": _VALIDATOR,
     "consensus_summary": _ADMIN,
     "consensus_request": _ADMIN,
     "label_import_create": _ADMIN,

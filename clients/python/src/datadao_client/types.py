@@ -221,6 +221,103 @@ class Royalty(TypedDict):
     reversed: str
 
 
+ClaimState = Literal["unclaimed", "pending", "paid"]
+
+
+class AllocationSummary(TypedDict):
+    """An epoch allocation as your list shows it; ``claim(id)`` gives its Merkle proof."""
+
+    id: int
+    dao: str
+    epoch: int
+    account: str
+    #: uint256 in the token's smallest unit, as a decimal string.
+    amount: str
+    display: str
+    closedAt: str | None
+    state: ClaimState
+    rootOnChain: bool
+    claimUrl: str
+
+
+class AllocationPage(TypedDict):
+    allocations: list[AllocationSummary]
+    #: The ``after`` of the following page; None on the last.
+    next: str | None
+
+
+class VoucherSummary(TypedDict):
+    """A voucher made out to you; ``voucher(id)`` gives its signed typed data."""
+
+    id: int
+    dao: str
+    contributor: str
+    amount: str
+    display: str
+    nonce: str
+    deadline: int
+    createdAt: str
+    state: ClaimState
+    voucherUrl: str
+
+
+class VoucherPage(TypedDict):
+    vouchers: list[VoucherSummary]
+    next: str | None
+
+
+class ReleaseSummary(TypedDict):
+    """A dataset's release; its ``cid`` is what ``download_release`` and the others take."""
+
+    cid: str
+    version: int
+    created_at: str
+    contributions: int
+    bytes: int
+    sealed: bool
+    proofs_cid: str | None
+    manifest_url: str
+    car_url: str
+
+
+class ReleasePage(TypedDict):
+    dataset: int
+    releases: list[ReleaseSummary]
+    next: str | None
+
+
+class ValidatorWorkItem(TypedDict):
+    """A contribution waiting for a validator's attestation, with what judging it needs."""
+
+    id: int
+    dao: dict[str, Any]
+    dataset: dict[str, Any]
+    contributor: str
+    sha256: str
+    size: int
+    media_type: str
+    signed: bool
+    cid: str
+    sealed: bool
+    uniqueness: int | None
+    validator_version: int | None
+    content_url: str
+    ciphertext_url: str | None
+    attestations_url: str
+
+
+class ValidatorWork(TypedDict):
+    validator: str
+    contributions: list[ValidatorWorkItem]
+
+
+class ValidatorAttested(TypedDict):
+    contribution: int
+    validator: str
+    outcome: Literal["recorded", "repeated"]
+    status: ContributionStatus
+
+
 #: OpenAPI component name → the TypedDict that mirrors it (checked by a test).
 SCHEMA_TYPES: dict[str, type] = {
     "Me": Me,
@@ -240,6 +337,15 @@ SCHEMA_TYPES: dict[str, type] = {
     "Next": Next,
     "Submitted": Submitted,
     "Claim": Claim,
+    "AllocationSummary": AllocationSummary,
+    "AllocationPage": AllocationPage,
+    "VoucherSummary": VoucherSummary,
+    "VoucherPage": VoucherPage,
+    "ReleaseSummary": ReleaseSummary,
+    "ReleasePage": ReleasePage,
+    "ValidatorWorkItem": ValidatorWorkItem,
+    "ValidatorWork": ValidatorWork,
+    "ValidatorAttested": ValidatorAttested,
 }
 
 
