@@ -199,6 +199,6 @@ def test_the_decide_page_in_chinese(world: Disputed) -> None:
     )
     html = page.content.decode()
     assert page.status_code == 200
-    assert "<th scope=\"row\">陈述</th>" in html and "保证金" in html and "尚未运行" in html
+    assert '<th scope="row">陈述</th>' in html and "保证金" in html and "尚未运行" in html
     assert 'value="裁决"' in html
     assert "%(" not in html and "Statement" not in html

@@ -37,7 +37,9 @@ def test_english_has_no_translations_and_a_different_etag() -> None:
     again = Client().get("/jsi18n/", headers={**ZH, "if-none-match": chinese["ETag"]})
     assert again.status_code == 304
     # The switcher changed the language: the old ETag does not match, the new catalogue comes.
-    switched = Client().get("/jsi18n/", headers={"accept-language": "en", "if-none-match": chinese["ETag"]})
+    switched = Client().get(
+        "/jsi18n/", headers={"accept-language": "en", "if-none-match": chinese["ETag"]}
+    )
     assert switched.status_code == 200
 
 
