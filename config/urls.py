@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from datadao.views import auth, join, metrics, openapi, pages, personal
+from datadao.views import auth, join, jsi18n, metrics, openapi, pages, personal
 
 urlpatterns = [
     path("", pages.home, name="home"),
@@ -31,6 +31,8 @@ urlpatterns = [
     path("ipfs/", include("ipfs.urls")),
     # The language switcher on every page posts here (Django's set_language: a cookie, then back).
     path("i18n/", include("django.conf.urls.i18n")),
+    # The scripts' translations (gettext() and friends in the browser), for the active language.
+    path("jsi18n/", jsi18n.javascript_catalog, name="javascript-catalog"),
     path("healthz", pages.healthz, name="healthz"),
     path("metrics", metrics.metrics_view, name="metrics"),
     path("admin/dashboard/", include("console.views")),

@@ -19,6 +19,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext, pgettext_lazy
 from django.views.decorators.http import require_GET
 
 from console import charts
@@ -31,9 +32,22 @@ from console.dashboard import (
     dashboard_dao,
     dashboard_daos,
 )
+from contributions.models import Status
 from rewards.units import format_amount
 
 View = Callable[..., HttpResponse]
+# A contribution's status as the dashboard names it (the same words as upload.js shows).
+STATUS_NAMES = {
+    Status.RECEIVED: pgettext_lazy("contribution status", "received"),
+    Status.VALIDATING: pgettext_lazy("contribution status", "validating"),
+    Status.REJECTED: pgettext_lazy("contribution status", "rejected"),
+    Status.ACCEPTED: pgettext_lazy("contribution status", "accepted"),
+    Status.PINNING: pgettext_lazy("contribution status", "pinning"),
+    Status.PINNED: pgettext_lazy("contribution status", "pinned"),
+    Status.FAILED: pgettext_lazy("contribution status", "failed"),
+    Status.ATTESTING: pgettext_lazy("contribution status", "awaiting validators"),
+    Status.HELD: pgettext_lazy("contribution status", "held: validators disagree"),
+}
 
 
 def _console(view: View) -> View:
@@ -55,52 +69,54 @@ def _charts(board: Dashboard) -> dict[str, Any]:
     """The dashboard's numbers as SVG (pure rendering, no queries)."""
     daily = board.daily
     day_labels = [d.strftime("%m-%d") for d in daily.days]
+    days = {"days": board.days}
     contributions = charts.stacked_bar_chart(
         chart_id="chart-contributions",
-        title=f"Contributions per day by status, last {board.days} days",
+        title=gettext("Contributions per day by status, last %(days)s days") % days,
         categories=day_labels,
         series=[
-            charts.Series(name=str(status.label).lower(), values=daily.counts[status], style=i)
+            charts.Series(name=_status(status), values=daily.counts[status], style=i)
             for i, status in enumerate(STATUS_ORDER)
             if any(daily.counts[status])
         ],
-        x_label="day (UTC)",
-        y_label="contributions",
-        unit="contributions",
-        empty_message=f"No contributions in the last {board.days} days",
+        x_label=gettext("day (UTC)"),
+        y_label=gettext("contributions"),
+        unit=gettext("contributions"),
+        empty_message=gettext("No contributions in the last %(days)s days") % days,
     )
     scores = charts.histogram(
         chart_id="chart-scores",
-        title=f"Score distribution, last {board.days} days",
+        title=gettext("Score distribution, last %(days)s days") % days,
         edges=board.score_edges,
         counts=board.score_counts,
-        x_label="proof-of-contribution score (basis points)",
-        y_label="contributions",
-        empty_message=f"No scored contributions in the last {board.days} days",
+        x_label=gettext("proof-of-contribution score (basis points)"),
+        y_label=gettext("contributions"),
+        empty_message=gettext("No scored contributions in the last %(days)s days") % days,
     )
     agreement = []
     for series in board.agreement:
         labels = [p.finished_at.strftime("%m-%d %H:%M") for p in series.points]
         svg = charts.line_chart(
             chart_id=f"chart-agreement-{series.dataset_id}",
-            title=f"{series.dataset_name}: label agreement and gold accuracy per consensus run",
+            title=gettext("%(dataset)s: label agreement and gold accuracy per consensus run")
+            % {"dataset": series.dataset_name},
             x_labels=labels,
             series=[
-                charts.Series("Krippendorff's alpha", [p.alpha for p in series.points]),
-                charts.Series("gold accuracy", [p.gold_accuracy for p in series.points]),
+                charts.Series(gettext("Krippendorff's alpha"), [p.alpha for p in series.points]),
+                charts.Series(gettext("gold accuracy"), [p.gold_accuracy for p in series.points]),
             ],
-            x_label="consensus run (finished, UTC)",
-            y_label="alpha / accuracy",
+            x_label=gettext("consensus run (finished, UTC)"),
+            y_label=gettext("alpha / accuracy"),
             y_min=0.0,
             y_max=1.0,
-            empty_message="No finished consensus run yet",
+            empty_message=gettext("No finished consensus run yet"),
         )
         agreement.append({"series": series, "svg": _safe(svg)})
     dao = board.dao
     unit = 10**dao.token_decimals
     rewards = charts.bar_chart(
         chart_id="chart-rewards",
-        title=f"Rewards per epoch ({dao.token_symbol})",
+        title=gettext("Rewards per epoch (%(symbol)s)") % {"symbol": dao.token_symbol},
         bars=[
             charts.Bar(
                 label=f"#{e.number}",
@@ -108,15 +124,15 @@ def _charts(board: Dashboard) -> dict[str, Any]:
                 value=e.total / unit,
                 display=format_amount(e.total, dao.token_decimals, dao.token_symbol),
                 style=1 if e.pending else 0,
-                note="open: accrued so far" if e.pending else "closed",
+                note=gettext("open: accrued so far") if e.pending else gettext("closed"),
             )
             for e in board.epochs
         ],
-        x_label="epoch",
+        x_label=gettext("epoch"),
         y_label=dao.token_symbol,
         value_format=charts.format_decimal,
-        legend=[(0, "closed"), (1, "open (accrued so far)")],
-        empty_message="No rewards yet",
+        legend=[(0, gettext("closed")), (1, gettext("open (accrued so far)"))],
+        empty_message=gettext("No rewards yet"),
     )
     return {
         "contributions": _safe(contributions),
@@ -124,6 +140,10 @@ def _charts(board: Dashboard) -> dict[str, Any]:
         "agreement": agreement,
         "rewards": _safe(rewards),
     }
+
+
+def _status(status: Status) -> str:
+    return str(STATUS_NAMES[status])
 
 
 def _percent(value: float | None) -> str | None:
@@ -144,7 +164,7 @@ def dashboard_index(request: HttpRequest) -> HttpResponse:
     daos = list(dashboard_daos(user=request.user))
     if len(daos) == 1:
         return redirect("dao-dashboard", slug=daos[0].slug)
-    context = {**admin.site.each_context(request), "title": "Dashboards", "daos": daos}
+    context = {**admin.site.each_context(request), "title": gettext("Dashboards"), "daos": daos}
     return render(request, "console/dashboard.html", context)
 
 
@@ -153,12 +173,12 @@ def dashboard_detail(request: HttpRequest, slug: str) -> HttpResponse:
     """One DAO's dashboard, for its managers and superusers only."""
     dao = dashboard_dao(user=request.user, slug=slug)
     if dao is None:
-        raise Http404("No DAO you manage has that name.")
+        raise Http404(gettext("No DAO you manage has that name."))
     board = dao_dashboard(dao=dao, days=_days(request), broker_url=settings.CELERY_BROKER_URL)
     daily = board.daily
     context = {
         **admin.site.each_context(request),
-        "title": f"Dashboard: {dao.name}",
+        "title": gettext("Dashboard: %(name)s") % {"name": dao.name},
         "board": board,
         "charts": _charts(board),
         "daos": list(dashboard_daos(user=request.user)),
@@ -167,7 +187,7 @@ def dashboard_detail(request: HttpRequest, slug: str) -> HttpResponse:
             {"day": day, "counts": [daily.counts[s][i] for s in STATUS_ORDER]}
             for i, day in enumerate(daily.days)
         ],
-        "statuses": [str(s.label).lower() for s in STATUS_ORDER],
+        "statuses": [_status(s) for s in STATUS_ORDER],
         "score_rows": [
             {"low": low, "high": low + (board.score_edges[1] - board.score_edges[0]), "n": n}
             for low, n in zip(board.score_edges, board.score_counts, strict=False)

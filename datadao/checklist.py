@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.urls import reverse
+from django.utils.translation import gettext
 
 from datadao.models import DAO
 from datadao.selectors import SetupStep, dao_setup_steps
@@ -38,28 +39,32 @@ def setup_checklist(*, dao: DAO) -> list[ChecklistItem]:
     datasets = reverse("admin:datadao_dataset_changelist")
     texts = {
         "dataset": (
-            "Add a dataset",
-            "Name what members contribute: a table, files or items to label, and its license.",
+            gettext("Add a dataset"),
+            gettext(
+                "Name what members contribute: a table, files or items to label, and its license."
+            ),
             f"{reverse('admin:datadao_dataset_add')}?dao={dao.pk}",
         ),
         "schema": (
-            "Set its schema",
-            "The columns, media types or labels every upload is checked against.",
+            gettext("Set its schema"),
+            gettext("The columns, media types or labels every upload is checked against."),
             _dataset_url(steps["schema"], dao),
         ),
         "rewards": (
-            "Set a reward policy",
-            "How many tokens an accepted contribution, a new row or a settled label earns.",
+            gettext("Set a reward policy"),
+            gettext(
+                "How many tokens an accepted contribution, a new row or a settled label earns."
+            ),
             _rewards_url(steps["rewards"]),
         ),
         "open": (
-            "Open it for contributions",
-            "Select the dataset and run “Open selected datasets for contributions”.",
+            gettext("Open it for contributions"),
+            gettext("Select the dataset and run “Open selected datasets for contributions”."),
             f"{datasets}?status__exact=draft",
         ),
         "invite": (
-            "Invite members",
-            "Create an invite link (shown once) to send to the first contributors.",
+            gettext("Invite members"),
+            gettext("Create an invite link (shown once) to send to the first contributors."),
             f"{reverse('admin:datadao_invitelink_add')}?dao={dao.pk}",
         ),
     }

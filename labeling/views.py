@@ -13,6 +13,8 @@ from typing import Any
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext, gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_GET
 
 from contributions.selectors import dataset_visible_to
@@ -22,45 +24,56 @@ from labeling.keys import keys_hint, label_keys
 from labeling.selectors import REVIEW_PAGE, labeler_progress
 from labeling.services.access import is_reviewer
 
+StrOrPromise = str | Promise
+
 # The keys of each task type's widget (``static/labeling/label_types.js``).
-TYPE_KEYS: dict[str, list[tuple[str, str]]] = {
+TYPE_KEYS: dict[str, list[tuple[StrOrPromise, StrOrPromise]]] = {
     "boxes": [
-        ("1–9", "Choose the class of new boxes (or of the selected box)"),
-        ("Mouse drag", "Draw a box; click a box to select it"),
-        ("Arrow keys", "Move the selected box by a pixel (with Shift: ten)"),
-        ("Delete", "Remove the selected box"),
-        ("Escape", "Deselect the box"),
+        ("1–9", gettext_lazy("Choose the class of new boxes (or of the selected box)")),
+        (
+            pgettext_lazy("keyboard", "Mouse drag"),
+            gettext_lazy("Draw a box; click a box to select it"),
+        ),
+        (
+            pgettext_lazy("keyboard", "Arrow keys"),
+            gettext_lazy("Move the selected box by a pixel (with Shift: ten)"),
+        ),
+        ("Delete", gettext_lazy("Remove the selected box")),
+        ("Escape", gettext_lazy("Deselect the box")),
     ],
     "spans": [
-        ("Mouse", "Select words, then press a class's number"),
-        ("← / →", "Move through the words (Shift extends the selection)"),
-        ("1–9", "Mark the selected words with that class"),
-        ("Delete", "Remove the span on the current word"),
+        (
+            pgettext_lazy("keyboard", "Mouse"),
+            gettext_lazy("Select words, then press a class's number"),
+        ),
+        ("← / →", gettext_lazy("Move through the words (Shift extends the selection)")),
+        ("1–9", gettext_lazy("Mark the selected words with that class")),
+        ("Delete", gettext_lazy("Remove the span on the current word")),
     ],
     "pairwise": [
-        ("1 or ←", "The left answer is better"),
-        ("2 or →", "The right answer is better"),
-        ("3 or ↓", "A tie (where the dataset allows it)"),
+        (pgettext_lazy("keyboard", "1 or ←"), gettext_lazy("The left answer is better")),
+        (pgettext_lazy("keyboard", "2 or →"), gettext_lazy("The right answer is better")),
+        (pgettext_lazy("keyboard", "3 or ↓"), gettext_lazy("A tie (where the dataset allows it)")),
     ],
     "text": [
-        ("Ctrl+Enter", "Submit the transcription from the text box"),
-        ("Escape", "Leave the text box, so the shortcuts below work"),
+        ("Ctrl+Enter", gettext_lazy("Submit the transcription from the text box")),
+        ("Escape", gettext_lazy("Leave the text box, so the shortcuts below work")),
     ],
 }
 
 
 def keyboard_help(
     *, keys: list[str], multi_choice: bool, task_type: str = "classification"
-) -> list[tuple[str, str]]:
-    pick = "Tick or untick a label" if multi_choice else "Pick a label"
+) -> list[tuple[StrOrPromise, StrOrPromise]]:
+    pick = gettext("Tick or untick a label") if multi_choice else gettext("Pick a label")
     first = TYPE_KEYS.get(task_type, [(keys_hint(keys), pick)])
     return [
         *first,
-        ("Enter", "Submit your answer"),
-        ("S", "Skip this item (you will not see it again)"),
-        ("U", f"Undo your last answer (within {undo_seconds()} seconds)"),
-        ("+ / −", "Zoom the image in or out"),
-        ("?", "Show or hide this help (Escape also hides it)"),
+        ("Enter", gettext("Submit your answer")),
+        ("S", gettext("Skip this item (you will not see it again)")),
+        ("U", gettext("Undo your last answer (within %(n)s seconds)") % {"n": undo_seconds()}),
+        ("+ / −", gettext("Zoom the image in or out")),
+        ("?", gettext("Show or hide this help (Escape also hides it)")),
     ]
 
 

@@ -16,6 +16,7 @@ from django.contrib import admin
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET
 
 from datadao.models import DAO
@@ -39,7 +40,7 @@ def _console(view: View) -> View:
 def _managed(request: HttpRequest, slug: str) -> DAO:
     dao = DAO.objects.filter(slug=slug).first()
     if dao is None or not selectors.is_manager(user=request.user, dao_id=dao.pk):
-        raise Http404("No DAO you manage has that name.")
+        raise Http404(gettext("No DAO you manage has that name."))
     return dao
 
 
@@ -63,7 +64,7 @@ def _console_rights(request: HttpRequest, slug: str) -> HttpResponse:
     dao = _managed(request, slug)
     context = {
         **admin.site.each_context(request),
-        "title": f"Data rights: {dao.name}",
+        "title": gettext("Data rights: %(name)s") % {"name": dao.name},
         "dao": dao,
         "datasets": selectors.dao_datasets(dao_id=dao.pk),
         "offers": selectors.dao_offers(dao_id=dao.pk),
@@ -86,7 +87,7 @@ def _console_reads(request: HttpRequest, slug: str) -> HttpResponse:
     pages = max(1, -(-total // READS_PAGE_SIZE))
     context = {
         **admin.site.each_context(request),
-        "title": f"Read log: {dao.name}",
+        "title": gettext("Read log: %(name)s") % {"name": dao.name},
         "dao": dao,
         "reads": reads,
         "total": total,

@@ -5,6 +5,19 @@
 (function () {
   "use strict";
   const FINAL = ["pinned", "rejected", "failed"];
+  // A contribution's status as the person reads it (contributions.models.Status).
+  const STATUS_TEXT = {
+    received: pgettext("contribution status", "received"),
+    validating: pgettext("contribution status", "validating"),
+    rejected: pgettext("contribution status", "rejected"),
+    accepted: pgettext("contribution status", "accepted"),
+    pinning: pgettext("contribution status", "pinning"),
+    pinned: pgettext("contribution status", "pinned"),
+    failed: pgettext("contribution status", "failed"),
+    attesting: pgettext("contribution status", "awaiting validators"),
+    held: pgettext("contribution status", "held: validators disagree"),
+  };
+  function statusText(status) { return STATUS_TEXT[status] || status; }
   // The browser hashes a whole file in memory (Web Crypto has no streaming digest).
   const SIGN_MAX_BYTES = 512 * 1024 * 1024;
   function csrfToken() {
@@ -21,16 +34,16 @@
     name.textContent = file.name;
     const bar = document.createElement("progress");
     bar.max = 100; bar.value = 0;
-    bar.setAttribute("aria-label", "Upload progress of " + file.name);
+    bar.setAttribute("aria-label", interpolate(gettext("Upload progress of %(name)s"), { name: file.name }, true));
     const status = document.createElement("span");
     status.className = "status";
-    status.textContent = "waiting";
+    status.textContent = gettext("waiting");
     li.append(name, " ", bar, " ", status);
     document.getElementById("upload-list").append(li);
     return { li, bar, status };
   }
   function describe(body) {
-    let text = body.status;
+    let text = statusText(body.status);
     if (body.status === "pinned") text += " — CID " + body.cid;
     if (body.reasons && body.reasons.length) text += " — " + body.reasons.join("; ");
     if (body.failure) text += " — " + body.failure;
@@ -41,7 +54,7 @@
     const a = document.createElement("a");
     a.className = "details";
     a.href = "/me/contributions/" + id;
-    a.textContent = "details";
+    a.textContent = gettext("details");
     ui.li.append(" ", a);
   }
   function poll(id, ui) {
@@ -67,18 +80,19 @@
     // page, an empty body) is shown by its status.
     let body = null;
     try { body = JSON.parse(xhr.responseText); } catch (e) { body = null; }
-    if (body && body.detail) return "refused — " + body.detail;
-    if (body && body.error) return "refused — " + body.error;
-    if (xhr.status === 413) return "refused — the file is larger than this site accepts";
-    return "refused — the server answered " + xhr.status + (xhr.statusText ? " " + xhr.statusText : "");
+    const refused = (reason) => interpolate(gettext("refused — %(reason)s"), { reason: reason }, true);
+    if (body && body.detail) return refused(body.detail);
+    if (body && body.error) return refused(body.error);
+    if (xhr.status === 413) return gettext("refused — the file is larger than this site accepts");
+    return interpolate(gettext("refused — the server answered %(status)s"), { status: (xhr.status + " " + xhr.statusText).trim() }, true);
   }
   async function sign(form, file, ui) {
-    if (file.size > SIGN_MAX_BYTES) { ui.note = " (too large to sign in the browser: unsigned)"; return ""; }
-    ui.status.textContent = "hashing to sign";
+    if (file.size > SIGN_MAX_BYTES) { ui.note = " " + gettext("(too large to sign in the browser: unsigned)"); return ""; }
+    ui.status.textContent = gettext("hashing to sign");
     const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", await file.arrayBuffer()));
     const message = "datadao-contribution:" + form.dataset.site + ":" + form.dataset.datasetId
       + ":" + hex(digest);
-    ui.status.textContent = "waiting for your wallet's signature";
+    ui.status.textContent = gettext("waiting for your wallet's signature");
     return window.ethereum.request({
       method: "personal_sign",
       params: ["0x" + hex(new TextEncoder().encode(message)), form.dataset.address],
@@ -97,17 +111,17 @@
         let body = {};
         try { body = JSON.parse(xhr.responseText); } catch (e) { body = {}; }
         ui.bar.value = 100;
-        ui.status.textContent = body.status;
+        ui.status.textContent = statusText(body.status);
         poll(body.id, ui);
       } else {
         refuse(ui, refusal(xhr));
       }
     };
     xhr.onerror = () => {
-      refuse(ui, "not sent — the connection failed (network error); try again");
+      refuse(ui, gettext("not sent — the connection failed (network error); try again"));
       ui.li.dataset.status = "error";
     };
-    ui.status.textContent = (signature ? "uploading (signed)" : "uploading") + (ui.note || "");
+    ui.status.textContent = (signature ? gettext("uploading (signed)") : gettext("uploading")) + (ui.note || "");
     xhr.send(form);
   }
   async function start(form, files, signing) {
@@ -122,8 +136,8 @@
           signature = await sign(form, list[i], rows[i]);
         } catch (err) {
           refuse(rows[i], err && err.code === 4001
-            ? "not sent — you declined to sign it in your wallet (untick “Sign” to send it unsigned)"
-            : "not sent — the wallet could not sign it");
+            ? gettext("not sent — you declined to sign it in your wallet (untick “Sign” to send it unsigned)")
+            : gettext("not sent — the wallet could not sign it"));
           continue;
         }
       }
@@ -140,7 +154,7 @@
       signBox.checked = false;
       signBox.disabled = true;
       document.getElementById("upload-sign-note").textContent =
-        window.ethereum ? "Signing needs a secure (HTTPS) page." : "No wallet in this browser: files are sent unsigned.";
+        window.ethereum ? gettext("Signing needs a secure (HTTPS) page.") : gettext("No wallet in this browser: files are sent unsigned.");
     }
     const go = (files) => start(form, files, Boolean(signBox && signBox.checked));
     form.addEventListener("submit", (e) => { e.preventDefault(); go(input.files); input.value = ""; });

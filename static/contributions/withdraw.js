@@ -14,22 +14,22 @@
     try { const body = await resp.json(); return body.detail || fallback; } catch (e) { return fallback; }
   }
   async function withdraw(button) {
-    if (!window.confirm("Withdraw consent for this contribution? Its stored copy and key are destroyed; this cannot be undone.")) return;
+    if (!window.confirm(gettext("Withdraw consent for this contribution? Its stored copy and key are destroyed; this cannot be undone."))) return;
     button.disabled = true;
     try {
       const address = await wallet().connect(say);
       if (!address) return;
       const signedIn = button.dataset.address;
       if (address.toLowerCase() !== signedIn.toLowerCase()) {
-        say("Your wallet's account is " + address + "; you are signed in as " + signedIn + ". Switch accounts in your wallet.", true);
+        say(interpolate(gettext("Your wallet's account is %(wallet)s; you are signed in as %(account)s. Switch accounts in your wallet."), { wallet: address, account: signedIn }, true), true);
         return;
       }
       const offer = await fetch(button.dataset.offerUrl, { credentials: "same-origin" });
-      if (!offer.ok) { say(await detail(offer, "Could not prepare the withdrawal."), true); return; }
+      if (!offer.ok) { say(await detail(offer, gettext("Could not prepare the withdrawal.")), true); return; }
       const typedData = (await offer.json()).typedData;
       const chainId = await wallet().chainId();
       if (chainId !== typedData.domain.chainId) {
-        say("Your wallet is on chain " + chainId + "; this DAO is on chain " + typedData.domain.chainId + ". Switch chains and try again.", true);
+        say(interpolate(gettext("Your wallet is on chain %(wallet)s; this DAO is on chain %(dao)s. Switch chains and try again."), { wallet: chainId, dao: typedData.domain.chainId }, true), true);
         return;
       }
       const signature = await wallet().sign(say, "eth_signTypedData_v4", [signedIn, JSON.stringify(typedData)]);
@@ -41,9 +41,9 @@
         body: JSON.stringify({ typedData: typedData, signature: signature }),
       });
       if (resp.status === 201) { window.location.reload(); return; }
-      say(await detail(resp, "The withdrawal was refused."), true);
+      say(await detail(resp, gettext("The withdrawal was refused.")), true);
     } catch (err) {
-      say("The withdrawal failed: " + (err && err.message ? err.message : String(err)), true);
+      say(interpolate(gettext("The withdrawal failed: %(error)s"), { error: err && err.message ? err.message : String(err) }, true), true);
     } finally {
       button.disabled = false;
     }

@@ -20,18 +20,18 @@
       if (!address) return;
       const signedIn = button.dataset.address;
       if (address.toLowerCase() !== signedIn.toLowerCase()) {
-        say("Your wallet's account is " + address + "; you are signed in as " + signedIn + ". Switch accounts in your wallet.", true);
+        say(interpolate(gettext("Your wallet's account is %(wallet)s; you are signed in as %(account)s. Switch accounts in your wallet."), { wallet: address, account: signedIn }, true), true);
         return;
       }
       const url = new URL(button.dataset.termsUrl, window.location.origin);
       url.searchParams.set("address", signedIn);
       const termsResp = await fetch(url, { credentials: "same-origin" });
-      if (!termsResp.ok) { say(await detail(termsResp, "Could not load the terms."), true); return; }
+      if (!termsResp.ok) { say(await detail(termsResp, gettext("Could not load the terms.")), true); return; }
       const terms = await termsResp.json();
       const chainId = await wallet().chainId();
       const wanted = terms.typedData.domain.chainId;
       if (chainId !== wanted) {
-        say("Your wallet is on chain " + chainId + "; this DAO is on chain " + wanted + ". Switch your wallet to chain " + wanted + " and try again.", true);
+        say(interpolate(gettext("Your wallet is on chain %(wallet)s; this DAO is on chain %(dao)s. Switch your wallet to chain %(dao)s and try again."), { wallet: chainId, dao: wanted }, true), true);
         return;
       }
       const signature = await wallet().sign(say, "eth_signTypedData_v4", [signedIn, JSON.stringify(terms.typedData)]);
@@ -45,23 +45,23 @@
         body: JSON.stringify(body),
       });
       if (resp.status === 201) {
-        say("You joined.", false);
+        say(gettext("You joined."), false);
         // From an invite, on to the DAO's page: reloaded, a single-use link would only say
         // it is spent.
         if (button.dataset.joinedUrl) window.location.assign(button.dataset.joinedUrl);
         else window.location.reload();
         return;
       }
-      if (resp.status === 202) { say("Your request was sent; an admin of the DAO decides.", false); window.location.reload(); return; }
-      say(await detail(resp, "Joining was refused."), true);
+      if (resp.status === 202) { say(gettext("Your request was sent; an admin of the DAO decides."), false); window.location.reload(); return; }
+      say(await detail(resp, gettext("Joining was refused.")), true);
     } catch (err) {
-      say("Joining failed: " + (err && err.message ? err.message : String(err)), true);
+      say(interpolate(gettext("Joining failed: %(error)s"), { error: err && err.message ? err.message : String(err) }, true), true);
     } finally {
       button.disabled = false;
     }
   }
   async function leave(button) {
-    if (!window.confirm("Leave " + button.dataset.name + "?")) return;
+    if (!window.confirm(interpolate(gettext("Leave %(name)s?"), { name: button.dataset.name }, true))) return;
     button.disabled = true;
     try {
       const resp = await fetch(button.dataset.url, {
@@ -70,7 +70,7 @@
         headers: { "X-CSRFToken": wallet().csrfToken() },
       });
       if (resp.status === 204) { window.location.reload(); return; }
-      say(await detail(resp, "Leaving was refused."), true);
+      say(await detail(resp, gettext("Leaving was refused.")), true);
     } finally {
       button.disabled = false;
     }

@@ -10,7 +10,9 @@
     el.className = isError ? "error" : "";
   }
   function oneOf(items) {  // [1, 2, 3] -> "1, 2 or 3"
-    return items.length > 1 ? items.slice(0, -1).join(", ") + " or " + items[items.length - 1] : items.join("");
+    return items.length > 1
+      ? interpolate(gettext("%(some)s or %(last)s"), { some: items.slice(0, -1).join(", "), last: items[items.length - 1] }, true)
+      : items.join("");
   }
   const wallet = () => window.datadaoWallet;
   async function signIn(button) {
@@ -26,9 +28,8 @@
       const nonceBody = await nonceResp.json();
       if (!nonceResp.ok) {
         say(nonceBody.error === "wrong_chain"
-          ? "Your wallet is on chain " + chainId + ", which this site does not accept. Switch your wallet to chain "
-            + oneOf(nonceBody.chain_ids || []) + " and sign in again."
-          : nonceBody.detail || "Could not start sign-in.", true);
+          ? interpolate(gettext("Your wallet is on chain %(wallet)s, which this site does not accept. Switch your wallet to chain %(chains)s and sign in again."), { wallet: chainId, chains: oneOf(nonceBody.chain_ids || []) }, true)
+          : nonceBody.detail || gettext("Could not start sign-in."), true);
         return;
       }
       const signature = await wallet().sign(say, "personal_sign", [nonceBody.message, address]);
@@ -40,11 +41,11 @@
         body: JSON.stringify({ message: nonceBody.message, signature: signature }),
       });
       const verifyBody = await verifyResp.json();
-      if (!verifyResp.ok) { say(verifyBody.detail || "Sign-in was refused.", true); return; }
-      say("Signed in as " + verifyBody.address + ".", false);
+      if (!verifyResp.ok) { say(verifyBody.detail || gettext("Sign-in was refused."), true); return; }
+      say(interpolate(gettext("Signed in as %(address)s."), { address: verifyBody.address }, true), false);
       window.location.reload();
     } catch (err) {
-      say("Sign-in failed: " + (err && err.message ? err.message : String(err)), true);
+      say(interpolate(gettext("Sign-in failed: %(error)s"), { error: err && err.message ? err.message : String(err) }, true), true);
     } finally {
       button.disabled = false;
     }

@@ -11,19 +11,19 @@
   async function connect(say) {
     const eth = window.ethereum;
     if (!eth) {
-      say("No Ethereum wallet found in this browser. Install one (e.g. a browser extension) and reload.", true);
+      say(gettext("No Ethereum wallet found in this browser. Install one (e.g. a browser extension) and reload."), true);
       return null;
     }
     let accounts;
     try {
       accounts = await eth.request({ method: "eth_requestAccounts" });
     } catch (err) {
-      say(err && err.code === 4001 ? "You declined to connect your wallet." : "The wallet did not connect.", true);
+      say(err && err.code === 4001 ? gettext("You declined to connect your wallet.") : gettext("The wallet did not connect."), true);
       return null;
     }
     const address = accounts && accounts[0];
     if (!address) {
-      say("The wallet returned no account.", true);
+      say(gettext("The wallet returned no account."), true);
       return null;
     }
     return address;
@@ -35,7 +35,7 @@
     try {
       return await window.ethereum.request({ method: method, params: params });
     } catch (err) {
-      say(err && err.code === 4001 ? "You rejected the signature request." : "The wallet could not sign.", true);
+      say(err && err.code === 4001 ? gettext("You rejected the signature request.") : gettext("The wallet could not sign."), true);
       return null;
     }
   }

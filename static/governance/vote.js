@@ -21,15 +21,15 @@
       if (!address) return;
       const signedIn = button.dataset.address;
       if (address.toLowerCase() !== signedIn.toLowerCase()) {
-        say("Your wallet's account is " + address + "; you are signed in as " + signedIn + ". Switch accounts in your wallet.", true);
+        say(interpolate(gettext("Your wallet's account is %(wallet)s; you are signed in as %(account)s. Switch accounts in your wallet."), { wallet: address, account: signedIn }, true), true);
         return;
       }
       const resp = await fetch(button.dataset.proposal, { credentials: "same-origin" });
-      if (!resp.ok) { say(await detail(resp, "Could not read the proposal."), true); return; }
+      if (!resp.ok) { say(await detail(resp, gettext("Could not read the proposal.")), true); return; }
       const proposal = await resp.json();
       const chainId = await wallet().chainId();
       if (chainId !== proposal.eip712.domain.chainId) {
-        say("Your wallet is on chain " + chainId + "; this DAO is on chain " + proposal.eip712.domain.chainId + ". Switch chains and try again.", true);
+        say(interpolate(gettext("Your wallet is on chain %(wallet)s; this DAO is on chain %(dao)s. Switch chains and try again."), { wallet: chainId, dao: proposal.eip712.domain.chainId }, true), true);
         return;
       }
       const typedData = {
@@ -56,9 +56,9 @@
         body: JSON.stringify({ typedData: typedData, signature: signature }),
       });
       if (sent.status === 201 || sent.status === 200) { window.location.reload(); return; }
-      say(await detail(sent, "The vote was refused."), true);
+      say(await detail(sent, gettext("The vote was refused.")), true);
     } catch (err) {
-      say("The vote failed: " + (err && err.message ? err.message : String(err)), true);
+      say(interpolate(gettext("The vote failed: %(error)s"), { error: err && err.message ? err.message : String(err) }, true), true);
     } finally {
       button.disabled = false;
     }

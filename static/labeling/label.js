@@ -8,7 +8,7 @@
   // are numbered 1-9, 0. The page's shortcuts (S, U, ?) never go to a label.
   const NUMBER_KEYS = "1234567890";
   const RESERVED = "sSuU?+=-_";
-  const KEYS_HINT = "(press the key shown on a label)";
+  const KEYS_HINT = gettext("(press the key shown on a label)");
   const els = {};
   let root = null;
   let api = "";
@@ -44,7 +44,7 @@
     els.message.className = "message" + (kind ? " " + kind : "");
     setTimeout(() => { if (token === sayToken) els.message.textContent = text; }, 30);
   }
-  function sayError(text) { say("Error: " + text, "error"); }
+  function sayError(text) { say(interpolate(gettext("Error: %(text)s"), { text: text }, true), "error"); }
 
   async function call(method, path, body) {
     const opts = { method: method, credentials: "same-origin", headers: { Accept: "application/json" } };
@@ -57,7 +57,7 @@
     try {
       resp = await fetch(api + path, opts);
     } catch (e) {
-      throw { status: 0, error: "network", detail: "Could not reach the server. Check your connection, then try again." };
+      throw { status: 0, error: "network", detail: gettext("Could not reach the server. Check your connection, then try again.") };
     }
     const date = Date.parse(resp.headers.get("Date") || "");
     if (!Number.isNaN(date)) clockOffset = date - Date.now();
@@ -67,7 +67,7 @@
       throw {
         status: resp.status,
         error: data.error || "http_" + resp.status,
-        detail: data.detail || "The server answered with status " + resp.status + ".",
+        detail: data.detail || interpolate(gettext("The server answered with status %(status)s."), { status: resp.status }, true),
       };
     }
     return data;
@@ -89,8 +89,8 @@
     els.doneToday.textContent = String(p.done_today);
     els.doneTotal.textContent = String(p.done_total);
     els.gold.textContent = p.gold_accuracy === null || p.gold_accuracy === undefined
-      ? "shown once you have answered " + els.gold.dataset.window + " check questions"
-      : Math.round(p.gold_accuracy * 100) + "% of " + p.gold_answered;
+      ? interpolate(gettext("shown once you have answered %(gold_window)s check questions"), { gold_window: els.gold.dataset.window }, true)
+      : interpolate(gettext("%(percent)s% of %(answered)s"), { percent: Math.round(p.gold_accuracy * 100), answered: p.gold_answered }, true);
   }
 
   function moveFocusIfLost(target) {
@@ -108,7 +108,7 @@
     moveFocusIfLost(els.empty);
   }
   function showPaused(text) {
-    showEmpty(text + " Ask an admin of the DAO to resume you; then press Check again.");
+    showEmpty(text + " " + gettext("Ask an admin of the DAO to resume you; then press Check again."));
   }
 
   function showTask(task) {
@@ -148,9 +148,9 @@
     }
     if (widget) widget.restore(value);
     else preselect(value);
-    const score = typeof suggestion.score === "number" ? " (" + Math.round(suggestion.score * 100) + "% sure)" : "";
-    els.suggestion.textContent = "A model suggests: " + describe(value) + score
-      + ". Press Enter to accept it, or correct it first.";
+    els.suggestion.textContent = typeof suggestion.score === "number"
+      ? interpolate(gettext("A model suggests: %(value)s (%(percent)s% sure). Press Enter to accept it, or correct it first."), { value: describe(value), percent: Math.round(suggestion.score * 100) }, true)
+      : interpolate(gettext("A model suggests: %(value)s. Press Enter to accept it, or correct it first."), { value: describe(value) }, true);
   }
 
   // --- The item ----------------------------------------------------------------------------
@@ -177,9 +177,9 @@
       wrap.className = "item-image-wrap";
       const img = document.createElement("img");
       img.className = "item-image";
-      img.alt = "Item to label";
+      img.alt = gettext("Item to label");
       img.decoding = "async";
-      img.addEventListener("error", () => sayError("The image could not be loaded. Press S to skip it if it stays blank."));
+      img.addEventListener("error", () => sayError(gettext("The image could not be loaded. Press S to skip it if it stays blank.")));
       img.addEventListener("load", () => layoutImage());
       img.src = safeUrl(item.image_url);
       wrap.append(img);
@@ -191,7 +191,7 @@
       table.className = "item-row";
       const caption = document.createElement("caption");
       caption.className = "sr-only";
-      caption.textContent = "Fields of the row to label";
+      caption.textContent = gettext("Fields of the row to label");
       const tbody = document.createElement("tbody");
       Object.entries(item.row || {}).forEach(([key, value]) => {
         const tr = document.createElement("tr");
@@ -212,7 +212,7 @@
       p.textContent = item.text || "";
       if (!item.text) {
         p.classList.add("muted");
-        p.textContent = "(This item has no text. Skip it with S.)";
+        p.textContent = gettext("(This item has no text. Skip it with S.)");
       }
       body.append(p);
     }
@@ -253,7 +253,7 @@
     zoom = Math.min(ZOOM_MAX, Math.max(ZOOM_MIN, zoom * factor));
     try { localStorage.setItem("datadao.label.zoom", String(zoom)); } catch (e) { /* private mode */ }
     layoutImage();
-    say("Zoom " + els.zoomLevel.textContent + ".");
+    say(interpolate(gettext("Zoom %(level)s."), { level: els.zoomLevel.textContent }, true));
   }
 
   // --- Choices -----------------------------------------------------------------------------
@@ -284,7 +284,7 @@
     const now = choiceEls().map(valueOf);
     if (isMulti === multi && now.length === labels.length && now.every((v, i) => v === labels[i])) return;
     multi = isMulti;
-    els.legend.textContent = multi ? "Tick every label that applies " : "Pick one label ";
+    els.legend.textContent = (multi ? gettext("Tick every label that applies") : gettext("Pick one label")) + " ";
     const hint = document.createElement("span");
     hint.className = "muted";
     hint.textContent = KEYS_HINT;
@@ -363,10 +363,10 @@
     if (multi) {
       const input = el.querySelector("input");
       input.checked = !input.checked;
-      say((input.checked ? "Ticked: " : "Unticked: ") + input.value);
+      say(interpolate(input.checked ? gettext("Ticked: %(label)s") : gettext("Unticked: %(label)s"), { label: input.value }, true));
     } else {
       setPressed(el);
-      say("Selected: " + el.value + ". Press Enter to submit.");
+      say(interpolate(gettext("Selected: %(label)s. Press Enter to submit."), { label: el.value }, true));
     }
   }
 
@@ -391,16 +391,16 @@
     if (!current) return;
     const left = Math.round((current.expiresAt - (Date.now() + clockOffset)) / 1000);
     if (left > 60) {
-      els.expiry.textContent = "Held for you for about " + Math.ceil(left / 60) + " more minutes.";
+      els.expiry.textContent = interpolate(gettext("Held for you for about %(minutes)s more minutes."), { minutes: Math.ceil(left / 60) }, true);
       els.expiry.className = "muted";
     } else if (left > 0) {
-      els.expiry.textContent = "Held for you for " + left + " more seconds.";
+      els.expiry.textContent = interpolate(gettext("Held for you for %(seconds)s more seconds."), { seconds: left }, true);
       els.expiry.className = "soon";
     } else {
       const hold = current.hold;
       stopExpiry();
       run(async () => {
-        await fetchNext("Time ran out on that item, so it went back to the pool. Here is a fresh one.");
+        await fetchNext(gettext("Time ran out on that item, so it went back to the pool. Here is a fresh one."));
         // The same hold again means the server still counts it as live (clocks disagree):
         // keep it, and stop the countdown rather than ask again and again.
         if (current && current.hold === hold) stopExpiry();
@@ -411,7 +411,7 @@
   // --- Actions -----------------------------------------------------------------------------
   function handleError(err, fromNext) {
     if (err.status === 401) {
-      showEmpty("You are signed out. Sign in again with the button at the top of the page, then press Check again.");
+      showEmpty(gettext("You are signed out. Sign in again with the button at the top of the page, then press Check again."));
       sayError(err.detail);
     } else if (err.error === "paused") {
       showPaused(err.detail);
@@ -420,7 +420,7 @@
       showEmpty(err.detail);
       sayError(err.detail);
     } else {
-      if (!current && err.status === 0) showEmpty("The next item could not be loaded.");
+      if (!current && err.status === 0) showEmpty(gettext("The next item could not be loaded."));
       sayError(err.detail);
     }
   }
@@ -433,10 +433,10 @@
       if (data.task) {
         showTask(data.task);
         const hint = els.suggestion.hidden ? "" : " " + els.suggestion.textContent;
-        say((note || "New item to label.") + hint);
+        say((note || gettext("New item to label.")) + hint);
       } else {
-        const text = data.detail || "Nothing left for you to label here right now. Thank you!";
-        showEmpty(text + " New items may arrive later; press Check again.");
+        const text = data.detail || gettext("Nothing left for you to label here right now. Thank you!");
+        showEmpty(text + " " + gettext("New items may arrive later; press Check again."));
         say(note ? note + " " + text : text);
       }
     } catch (err) {
@@ -447,7 +447,7 @@
   // A hold that went stale (expired, already answered elsewhere): explain, then move on.
   async function afterRefusal(err) {
     if (err.status === 404 || err.status === 409) {
-      await fetchNext("Error: " + err.detail + " Moving on.");
+      await fetchNext(interpolate(gettext("Error: %(detail)s Moving on."), { detail: err.detail }, true));
     } else {
       handleError(err, false);
     }
@@ -459,13 +459,13 @@
     if (widget) {
       value = widget.value();
       if (value === null || value === undefined) {
-        say(widget.emptyHint || "Answer first.", "hint");
+        say(widget.emptyHint || gettext("Answer first."), "hint");
         return;
       }
     } else {
       const values = selection();
       if (!values.length) {
-        say("Pick a label first: press its number or click it.", "hint");
+        say(gettext("Pick a label first: press its number or click it."), "hint");
         return;
       }
       value = multi ? values : values[0];
@@ -476,11 +476,11 @@
       lastAnswer = value;
       showProgress(data.progress);
       if (data.progress && data.progress.paused) {
-        showPaused("You are paused on this dataset: " + data.progress.paused_reason);
-        say("Saved “" + describe(value) + "”. You are now paused on this dataset.");
+        showPaused(interpolate(gettext("You are paused on this dataset: %(reason)s"), { reason: data.progress.paused_reason }, true));
+        say(interpolate(gettext("Saved “%(value)s”. You are now paused on this dataset."), { value: describe(value) }, true));
         return;
       }
-      await fetchNext("Saved “" + describe(value) + "”. Next item loaded.");
+      await fetchNext(interpolate(gettext("Saved “%(value)s”. Next item loaded."), { value: describe(value) }, true));
     } catch (err) {
       await afterRefusal(err);
     }
@@ -490,7 +490,7 @@
     if (!current) return;
     try {
       await call("POST", "holds/" + encodeURIComponent(current.hold) + "/skip");
-      await fetchNext("Skipped. Next item loaded.");
+      await fetchNext(gettext("Skipped. Next item loaded."));
     } catch (err) {
       await afterRefusal(err);
     }
@@ -503,7 +503,7 @@
       if (widget) widget.restore(lastAnswer);
       else preselect(lastAnswer);
       lastAnswer = null;
-      say("Your last answer was taken back. Answer this item again and press Enter.");
+      say(gettext("Your last answer was taken back. Answer this item again and press Enter."));
       showProgress(await call("GET", "me"));
     } catch (err) {
       if (err.error === "paused" || err.status === 401) handleError(err, false);
@@ -600,14 +600,14 @@
       const button = e.target.closest("button.choice");
       if (!button) return;
       setPressed(button);
-      say("Selected: " + button.value + ". Press Enter or Submit.");
+      say(interpolate(gettext("Selected: %(label)s. Press Enter or Submit."), { label: button.value }, true));
     });
     byId("label-skip").addEventListener("click", () => run(skip));
     byId("label-undo").addEventListener("click", () => run(undo));
     byId("label-undo-empty").addEventListener("click", () => run(undo));
     byId("label-retry").addEventListener("click", () => run(() => fetchNext()));
     els.help.addEventListener("toggle", () => {
-      say(els.help.open ? "Keyboard help shown. Press ? or Escape to hide it." : "Keyboard help hidden.");
+      say(els.help.open ? gettext("Keyboard help shown. Press ? or Escape to hide it.") : gettext("Keyboard help hidden."));
     });
     // A click on the help's toggle leaves the focus on the work, not on the toggle, where
     // Enter would open and close the help instead of sending the answer.

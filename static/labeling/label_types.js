@@ -19,7 +19,7 @@
   function palette(labels, onPick) {
     const wrap = el("div", "type-palette");
     wrap.setAttribute("role", "group");
-    wrap.setAttribute("aria-label", "Class");
+    wrap.setAttribute("aria-label", gettext("Class"));
     const buttons = labels.map((name, i) => {
       const b = el("button", "choice");
       b.type = "button";
@@ -56,21 +56,21 @@
     const root = el("div", "box-editor");
     const stage = el("div", "box-stage");
     const img = el("img", "box-image");
-    img.alt = "Image: draw a box around each object";
+    img.alt = gettext("Image: draw a box around each object");
     img.draggable = false;
     const layer = el("div", "box-layer");
     layer.setAttribute("role", "application");
-    layer.setAttribute("aria-label", "Drawing area: drag to draw a box");
+    layer.setAttribute("aria-label", gettext("Drawing area: drag to draw a box"));
     stage.append(img, layer);
     const pal = palette(labels, (i) => pick(i));
     const list = el("ol", "box-list");
-    list.setAttribute("aria-label", "Your boxes");
+    list.setAttribute("aria-label", gettext("Your boxes"));
     root.append(pal.node, stage, list);
     img.addEventListener("load", () => {
       natural = { w: img.naturalWidth, h: img.naturalHeight };
       draw();
     });
-    img.addEventListener("error", () => ctx.sayError("The image could not be loaded. Press S to skip it if it stays blank."));
+    img.addEventListener("error", () => ctx.sayError(gettext("The image could not be loaded. Press S to skip it if it stays blank.")));
     img.src = ctx.safeUrl(item.image_url);
 
     function scale() { return natural.w ? img.clientWidth / natural.w : 1; }
@@ -98,8 +98,10 @@
         layer.append(node);
       });
       list.replaceChildren(...boxes.map((b, i) => {
-        const li = el("li", i === selected ? "selected" : "", b.label + " at " + Math.round(b.x) + ", " + Math.round(b.y)
-          + " (" + Math.round(b.w) + " × " + Math.round(b.h) + ")" + (i === selected ? " — selected" : ""));
+        const where = { label: b.label, x: Math.round(b.x), y: Math.round(b.y), w: Math.round(b.w), h: Math.round(b.h) };
+        const li = el("li", i === selected ? "selected" : "", interpolate(i === selected
+          ? gettext("%(label)s at %(x)s, %(y)s (%(w)s × %(h)s) — selected")
+          : gettext("%(label)s at %(x)s, %(y)s (%(w)s × %(h)s)"), where, true));
         return li;
       }));
     }
@@ -110,9 +112,9 @@
       if (selected >= 0) {
         boxes[selected].label = labels[i];
         draw();
-        ctx.say("Box " + (selected + 1) + " is now " + labels[i] + ".");
+        ctx.say(interpolate(gettext("Box %(n)s is now %(label)s."), { n: selected + 1, label: labels[i] }, true));
       } else {
-        ctx.say("New boxes are " + labels[i] + ".");
+        ctx.say(interpolate(gettext("New boxes are %(label)s."), { label: labels[i] }, true));
       }
     }
 
@@ -131,7 +133,7 @@
       if (hit) {
         selected = Number(hit.dataset.index);
         draw();
-        ctx.say("Selected box " + (selected + 1) + " (" + boxes[selected].label + "). Arrow keys move it, Delete removes it, a digit changes its class.");
+        ctx.say(interpolate(gettext("Selected box %(n)s (%(label)s). Arrow keys move it, Delete removes it, a digit changes its class."), { n: selected + 1, label: boxes[selected].label }, true));
         return;
       }
       start = at(e);
@@ -157,7 +159,7 @@
       boxes.push(b);
       selected = boxes.length - 1;
       draw();
-      ctx.say("Box " + boxes.length + " drawn: " + b.label + ". Press Enter to submit, or draw another.");
+      ctx.say(interpolate(gettext("Box %(n)s drawn: %(label)s. Press Enter to submit, or draw another."), { n: boxes.length, label: b.label }, true));
     });
 
     function onKey(e) {
@@ -174,7 +176,7 @@
       }
       if (e.key === "Delete" || e.key === "Backspace") {
         boxes.splice(selected, 1);
-        ctx.say("Box " + (selected + 1) + " removed.");
+        ctx.say(interpolate(gettext("Box %(n)s removed."), { n: selected + 1 }, true));
         selected = -1;
         draw();
         return true;
@@ -195,7 +197,7 @@
         selected = -1;
         draw();
       },
-      describe(value) { return value.length + (value.length === 1 ? " box" : " boxes"); },
+      describe(value) { return interpolate(ngettext("%(n)s box", "%(n)s boxes", value.length), { n: value.length }, true); },
       allowEmpty: true,
     };
   }
@@ -217,7 +219,7 @@
     const pal = palette(labels, (i) => { current = i; pal.set(i); mark(i); });
     const para = el("p", "item-text span-text");
     const list = el("ol", "span-list");
-    list.setAttribute("aria-label", "Your spans");
+    list.setAttribute("aria-label", gettext("Your spans"));
     root.append(pal.node, para, list);
 
     function range() {
@@ -246,11 +248,11 @@
       });
       if (pos < text.length) para.append(document.createTextNode(text.slice(pos)));
       list.replaceChildren(...spans.map((s, i) => {
-        const li = el("li", "", "“" + text.slice(s.start, s.end) + "” — " + s.label + " ");
-        const rm = el("button", "secondary span-remove", "Remove");
+        const li = el("li", "", interpolate(gettext("“%(text)s” — %(label)s"), { text: text.slice(s.start, s.end), label: s.label }, true) + " ");
+        const rm = el("button", "secondary span-remove", gettext("Remove"));
         rm.type = "button";
-        rm.setAttribute("aria-label", "Remove span " + (i + 1));
-        rm.addEventListener("click", () => { spans.splice(i, 1); draw(); ctx.say("Span removed."); });
+        rm.setAttribute("aria-label", interpolate(gettext("Remove span %(n)s"), { n: i + 1 }, true));
+        rm.addEventListener("click", () => { spans.splice(i, 1); draw(); ctx.say(gettext("Span removed.")); });
         li.append(rm);
         return li;
       }));
@@ -287,26 +289,26 @@
       pending = [a, b];
       anchor = a;
       cursor = b;
-      ctx.say("Selected “" + text.slice(words[a].s, words[b].e) + "”. Press a class's number (or click the class) to mark it.");
+      ctx.say(interpolate(gettext("Selected “%(text)s”. Press a class's number (or click the class) to mark it."), { text: text.slice(words[a].s, words[b].e) }, true));
     });
 
     function mark(i) {
       let lo, hi;
       if (pending) { [lo, hi] = pending; } else if (ctx.keyboardUsed()) { [lo, hi] = range(); } else {
-        ctx.say("Class " + labels[i] + " chosen. Select words with the mouse, or move with the arrow keys.");
+        ctx.say(interpolate(gettext("Class %(label)s chosen. Select words with the mouse, or move with the arrow keys."), { label: labels[i] }, true));
         return;
       }
       if (!words.length) return;
       const span = { start: words[lo].s, end: words[hi].e, label: labels[i] };
       const clash = spans.find((s) => s.start < span.end && s.end > span.start);
       if (spans.some((s) => s.start === span.start && s.end === span.end && s.label === span.label)) {
-        ctx.say("That span is already marked " + span.label + ".", "hint");
+        ctx.say(interpolate(gettext("That span is already marked %(label)s."), { label: span.label }, true), "hint");
       } else if (clash && !overlapping) {
-        ctx.say("That overlaps “" + text.slice(clash.start, clash.end) + "” (" + clash.label + "); this dataset does not allow overlapping spans. Remove it first.", "hint");
+        ctx.say(interpolate(gettext("That overlaps “%(text)s” (%(label)s); this dataset does not allow overlapping spans. Remove it first."), { text: text.slice(clash.start, clash.end), label: clash.label }, true), "hint");
       } else {
         spans.push(span);
         spans.sort((x, y) => x.start - y.start || x.end - y.end);
-        ctx.say("Marked “" + text.slice(span.start, span.end) + "” as " + span.label + ".");
+        ctx.say(interpolate(gettext("Marked “%(text)s” as %(label)s."), { text: text.slice(span.start, span.end), label: span.label }, true));
       }
       pending = null;
       anchor = null;
@@ -327,14 +329,14 @@
         cursor = Math.min(words.length - 1, Math.max(0, cursor + (e.key === "ArrowRight" ? 1 : -1)));
         draw();
         const [lo, hi] = range();
-        ctx.say("“" + text.slice(words[lo].s, words[hi].e) + "”" + (labelOf(cursor) ? " (" + labelOf(cursor) + ")" : ""));
+        ctx.say(interpolate(labelOf(cursor) ? gettext("“%(text)s” (%(label)s)") : gettext("“%(text)s”"), { text: text.slice(words[lo].s, words[hi].e), label: labelOf(cursor) }, true));
         return true;
       }
       if (e.key === "Delete" || e.key === "Backspace") {
         const w = words[cursor];
         const before = spans.length;
         spans = spans.filter((s) => !(s.start < w.e && s.end > w.s));
-        if (spans.length !== before) ctx.say("Removed the span on “" + text.slice(w.s, w.e) + "”.");
+        if (spans.length !== before) ctx.say(interpolate(gettext("Removed the span on “%(text)s”."), { text: text.slice(w.s, w.e) }, true));
         draw();
         return true;
       }
@@ -347,12 +349,17 @@
       onKey: onKey,
       value() { return spans.map((s) => ({ start: s.start, end: s.end, label: s.label })); },
       restore(value) { if (Array.isArray(value)) spans = value.map((s) => ({ ...s })); draw(); },
-      describe(value) { return value.length + (value.length === 1 ? " span" : " spans"); },
+      describe(value) { return interpolate(ngettext("%(n)s span", "%(n)s spans", value.length), { n: value.length }, true); },
       allowEmpty: true,
     };
   }
 
   // --- pairwise ------------------------------------------------------------------------------
+  function describeChoice(value) {
+    if (value === "tie") return gettext("a tie");
+    return value === "left" ? gettext("left is better") : gettext("right is better");
+  }
+
   function pairWidget(task, ctx) {
     const item = task.item || {};
     const allowTie = (task.rules || {}).allow_tie !== false;
@@ -360,15 +367,18 @@
     const root = el("div", "pair-editor");
     if (item.prompt) {
       const prompt = el("p", "pair-prompt");
-      prompt.append(el("strong", "", "Prompt: "), document.createTextNode(item.prompt));
+      prompt.append(el("strong", "", gettext("Prompt:") + " "), document.createTextNode(item.prompt));
       root.append(prompt);
     }
     const cols = el("div", "pair-columns");
-    const options = [["left", "Left is better", "1", item.left], ["right", "Right is better", "2", item.right]];
+    const options = [
+      ["left", gettext("Left is better"), gettext("Left answer"), "1", item.left],
+      ["right", gettext("Right is better"), gettext("Right answer"), "2", item.right],
+    ];
     const buttons = {};
-    options.forEach(([value, caption, key, candidate]) => {
+    options.forEach(([value, caption, region, key, candidate]) => {
       const col = el("section", "pair-column");
-      col.setAttribute("aria-label", caption.split(" ")[0] + " answer");
+      col.setAttribute("aria-label", region);
       col.append(el("p", "item-text pair-text", (candidate && candidate.text) || ""));
       const b = el("button", "choice");
       b.type = "button";
@@ -386,7 +396,7 @@
       tie.type = "button";
       tie.value = "tie";
       tie.setAttribute("aria-pressed", "false");
-      tie.append(kbd("3"), " ", el("span", "name", "Tie: equally good"));
+      tie.append(kbd("3"), " ", el("span", "name", gettext("Tie: equally good")));
       tie.addEventListener("click", () => set("tie"));
       root.append(tie);
       buttons.tie = tie;
@@ -394,7 +404,7 @@
     function set(value) {
       choice = value;
       Object.entries(buttons).forEach(([v, b]) => b.setAttribute("aria-pressed", v === value ? "true" : "false"));
-      ctx.say("Selected: " + (value === "tie" ? "a tie" : value + " is better") + ". Press Enter to submit.");
+      ctx.say(interpolate(gettext("Selected: %(choice)s. Press Enter to submit."), { choice: describeChoice(value) }, true));
     }
     return {
       node: root,
@@ -406,8 +416,8 @@
       },
       value() { return choice; },
       restore(value) { if (value) set(value); },
-      describe(value) { return value === "tie" ? "a tie" : value + " is better"; },
-      emptyHint: "Pick the better answer first: 1 (left), 2 (right)" + (allowTie ? " or 3 (a tie)." : "."),
+      describe(value) { return describeChoice(value); },
+      emptyHint: allowTie ? gettext("Pick the better answer first: 1 (left), 2 (right) or 3 (a tie).") : gettext("Pick the better answer first: 1 (left), 2 (right)."),
     };
   }
 
@@ -422,17 +432,17 @@
       root.append(audio);
     } else {
       const img = el("img", "item-image");
-      img.alt = "Image to transcribe";
+      img.alt = gettext("Image to transcribe");
       img.src = ctx.safeUrl(item.image_url);
       root.append(img);
     }
-    const label = el("label", "text-label", "Transcription ");
+    const label = el("label", "text-label", gettext("Transcription") + " ");
     const area = el("textarea", "text-answer");
     area.rows = 3;
     area.id = "text-answer";
     area.setAttribute("aria-describedby", "text-answer-hint");
     label.htmlFor = area.id;
-    const hint = el("p", "muted", "Type what you hear or read. Ctrl+Enter submits; Escape leaves the text box for the shortcuts.");
+    const hint = el("p", "muted", gettext("Type what you hear or read. Ctrl+Enter submits; Escape leaves the text box for the shortcuts."));
     hint.id = "text-answer-hint";
     area.addEventListener("keydown", (e) => {
       if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); ctx.submit(); }
@@ -446,7 +456,7 @@
       value() { return area.value.trim() || null; },
       restore(value) { if (typeof value === "string") area.value = value; },
       describe(value) { return value.length > 40 ? value.slice(0, 40) + "…" : value; },
-      emptyHint: "Type the transcription first (or skip the item with S).",
+      emptyHint: gettext("Type the transcription first (or skip the item with S)."),
     };
   }
 

@@ -36,11 +36,11 @@
     try {
       resp = await fetch(api + path, opts);
     } catch (e) {
-      throw { detail: "Could not reach the server. Check your connection, then try again." };
+      throw { detail: gettext("Could not reach the server. Check your connection, then try again.") };
     }
     let data = {};
     try { data = await resp.json(); } catch (e) { data = {}; }
-    if (!resp.ok) throw { detail: data.detail || "The server answered with status " + resp.status + "." };
+    if (!resp.ok) throw { detail: data.detail || interpolate(gettext("The server answered with status %(status)s."), { status: resp.status }, true) };
     return data;
   }
 
@@ -55,7 +55,7 @@
 
   function answerText(value) {
     if (value === null || value === undefined) return "–";
-    if (taskType === "classification" && Array.isArray(value)) return value.join(", ") || "(none)";
+    if (taskType === "classification" && Array.isArray(value)) return value.join(", ") || gettext("(none)");
     return typeof value === "string" ? value : JSON.stringify(value);
   }
 
@@ -63,7 +63,7 @@
     if (item.kind === "image" && safeUrl(item.image_url)) {
       const img = document.createElement("img");
       img.src = safeUrl(item.image_url);
-      img.alt = "The item";
+      img.alt = gettext("The item");
       img.className = "review-image";
       body.append(img);
     } else if (item.kind === "audio" && safeUrl(item.audio_url)) {
@@ -72,10 +72,10 @@
       audio.src = safeUrl(item.audio_url);
       body.append(audio);
     } else if (item.kind === "pair") {
-      for (const [name, text] of [["Prompt", item.prompt], ["Left", item.left.text], ["Right", item.right.text]]) {
+      for (const [name, text] of [[gettext("Prompt"), item.prompt], [gettext("Left"), item.left.text], [gettext("Right"), item.right.text]]) {
         const p = document.createElement("p");
         const b = document.createElement("strong");
-        b.textContent = name + ": ";
+        b.textContent = interpolate(gettext("%(name)s:"), { name: name }, true) + " ";
         p.append(b, document.createTextNode(text || ""));
         body.append(p);
       }
@@ -109,7 +109,7 @@
       for (const name of ["left", "right", "tie"]) {
         const option = document.createElement("option");
         option.value = name;
-        option.textContent = name;
+        option.textContent = { left: gettext("left"), right: gettext("right"), tie: gettext("tie") }[name];
         option.selected = entry.consensus === name;
         select.append(option);
       }
@@ -132,13 +132,17 @@
     return call("POST", "/" + entry.id + "/" + decision, Object.assign({ settlement: entry.settlement }, body))
       .then((review) => {
         li.remove();
-        const words = { accept: "accepted", fix: "fixed", reject: "sent back for more labels" };
-        say("Item " + entry.id + " " + words[review.decision] + ".", "ok");
+        const words = {
+          accept: gettext("Item %(id)s accepted."),
+          fix: gettext("Item %(id)s fixed."),
+          reject: gettext("Item %(id)s sent back for more labels."),
+        };
+        say(interpolate(words[review.decision], { id: entry.id }, true), "ok");
         if (!list.children.length) load(null);
       })
       .catch((err) => {
         buttons.forEach((b) => { b.disabled = false; });
-        say("Error: " + err.detail, "error");
+        say(interpolate(gettext("Error: %(text)s"), { text: err.detail }, true), "error");
       });
   }
 
@@ -155,7 +159,7 @@
     li.querySelector(".review-accept").addEventListener("click", () => decide(li, entry, "accept", {}));
     li.querySelector(".review-fix").addEventListener("click", () => {
       let answer;
-      try { answer = value(); } catch (e) { say("Error: the fix is not valid JSON.", "error"); return; }
+      try { answer = value(); } catch (e) { say(gettext("Error: the fix is not valid JSON."), "error"); return; }
       decide(li, entry, "fix", { answer: answer });
     });
     li.querySelector(".review-reject").addEventListener("click", () => {
@@ -177,7 +181,7 @@
       more.hidden = !cursor;
       empty.hidden = list.children.length > 0;
     } catch (err) {
-      say("Error: " + err.detail, "error");
+      say(interpolate(gettext("Error: %(text)s"), { text: err.detail }, true), "error");
     } finally {
       list.setAttribute("aria-busy", "false");
     }

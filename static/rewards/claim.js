@@ -13,14 +13,14 @@
   async function claim(button) {
     const wallet = window.ethereum;
     if (!wallet) {
-      say(button, "No wallet found: install one, or copy the claim data below.");
+      say(button, gettext("No wallet found: install one, or copy the claim data below."));
       return;
     }
     button.disabled = true;
     try {
       const [from] = await wallet.request({ method: "eth_requestAccounts" });
       if (!from || from.toLowerCase() !== button.dataset.account.toLowerCase()) {
-        say(button, "Switch your wallet to " + button.dataset.account + ": only it can claim this.");
+        say(button, interpolate(gettext("Switch your wallet to %(account)s: only it can claim this."), { account: button.dataset.account }, true));
         return;
       }
       const chain = "0x" + Number(button.dataset.chain).toString(16);
@@ -31,9 +31,9 @@
         method: "eth_sendTransaction",
         params: [{ from: from, to: button.dataset.contract, data: button.dataset.call }],
       });
-      say(button, "Sent: " + hash + ". It shows as pending, then paid, once mined.");
+      say(button, interpolate(gettext("Sent: %(hash)s. It shows as pending, then paid, once mined."), { hash: hash }, true));
     } catch (err) {
-      say(button, "Not sent: " + (err && err.message ? err.message : String(err)));
+      say(button, interpolate(gettext("Not sent: %(error)s"), { error: err && err.message ? err.message : String(err) }, true));
     } finally {
       button.disabled = false;
     }

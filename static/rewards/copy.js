@@ -9,12 +9,12 @@ document.addEventListener("DOMContentLoaded", () => {
       const field = document.getElementById(button.dataset.target);
       try {
         await navigator.clipboard.writeText(field.value);
-        button.textContent = "Copied";
-        say("Claim copied to the clipboard.");
+        button.textContent = gettext("Copied");
+        say(gettext("Claim copied to the clipboard."));
       } catch (e) {
         field.select();
-        button.textContent = "Press Ctrl+C";
-        say("Copying was blocked; the claim is selected: press Ctrl+C.");
+        button.textContent = gettext("Press Ctrl+C");
+        say(gettext("Copying was blocked; the claim is selected: press Ctrl+C."));
       }
       setTimeout(() => { button.textContent = label; }, 3000);
     });

@@ -32,14 +32,14 @@
         const out = form.querySelector(".result");
         const r = await post(form.dataset.url, body(form));
         if (r.ok) { say(out, done, false); window.setTimeout(function () { window.location.reload(); }, 600); }
-        else say(out, r.data.detail || ("Refused (" + r.status + ")."), true);
+        else say(out, r.data.detail || interpolate(gettext("Refused (%(status)s)."), { status: r.status }, true), true);
       });
     });
   }
-  bind("form.buy", function (f) { return { tx_hash: f.elements.tx_hash.value.trim() }; }, "Sent: an admin of the DAO confirms your payment.");
-  bind("form.offer", function (f) { return { price: f.elements.price.value.trim(), payment_address: f.elements.payment_address.value.trim() }; }, "Saved.");
-  bind("form.confirm", function (f) { return { tx_hash: f.elements.tx_hash.value.trim() }; }, "Confirmed: now sign the grant.");
-  bind("form.revoke", function () { return {}; }, "Revoked.");
+  bind("form.buy", function (f) { return { tx_hash: f.elements.tx_hash.value.trim() }; }, gettext("Sent: an admin of the DAO confirms your payment."));
+  bind("form.offer", function (f) { return { price: f.elements.price.value.trim(), payment_address: f.elements.payment_address.value.trim() }; }, gettext("Saved."));
+  bind("form.confirm", function (f) { return { tx_hash: f.elements.tx_hash.value.trim() }; }, gettext("Confirmed: now sign the grant."));
+  bind("form.revoke", function () { return {}; }, gettext("Revoked."));
 
   const root = document.querySelector(".dd-rights");
   const form = document.getElementById("grant-form");
@@ -60,7 +60,7 @@
     const address = await w.connect(sayOut);
     if (!address) return;
     if (address.toLowerCase() !== root.dataset.address.toLowerCase()) {
-      sayOut("Your wallet's account is " + address + "; you are signed in as " + root.dataset.address + ".", true);
+      sayOut(interpolate(gettext("Your wallet's account is %(wallet)s; you are signed in as %(account)s."), { wallet: address, account: root.dataset.address }, true), true);
       return;
     }
     const url = new URL(root.dataset.draftUrl, window.location.origin);
@@ -69,15 +69,15 @@
     });
     const draft = await fetch(url, { credentials: "same-origin" });
     const drafted = await draft.json();
-    if (!draft.ok) { sayOut(drafted.detail || "Could not draft the grant.", true); return; }
+    if (!draft.ok) { sayOut(drafted.detail || gettext("Could not draft the grant."), true); return; }
     const wanted = drafted.typedData.domain.chainId;
-    if ((await w.chainId()) !== wanted) { sayOut("Switch your wallet to chain " + wanted + " and try again.", true); return; }
+    if ((await w.chainId()) !== wanted) { sayOut(interpolate(gettext("Switch your wallet to chain %(chain)s and try again."), { chain: wanted }, true), true); return; }
     const signature = await w.sign(sayOut, "eth_signTypedData_v4", [address, JSON.stringify(drafted.typedData)]);
     if (!signature) return;
     const body = { typedData: drafted.typedData, signature: signature };
     if (form.elements.purchase.value) body.purchase = parseInt(form.elements.purchase.value, 10);
     const r = await post(root.dataset.grantsUrl, body);
-    if (r.ok) { sayOut("Grant #" + r.data.id + " recorded.", false); window.setTimeout(function () { window.location.reload(); }, 600); }
-    else sayOut(r.data.detail || ("Refused (" + r.status + ")."), true);
+    if (r.ok) { sayOut(interpolate(gettext("Grant #%(id)s recorded."), { id: r.data.id }, true), false); window.setTimeout(function () { window.location.reload(); }, 600); }
+    else sayOut(r.data.detail || interpolate(gettext("Refused (%(status)s)."), { status: r.status }, true), true);
   });
 })();

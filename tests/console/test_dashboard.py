@@ -251,7 +251,7 @@ def test_charts_and_numbers_for_seeded_data(dao: DAO) -> None:
             re.S,
         ), kind
     # Hostnames are for operators; a DAO creator sees how many workers and when last seen.
-    assert "worker-1@box" not in body and "1 worker(s) known" in body
+    assert "worker-1@box" not in body and "1 worker known" in body
     staff = UserFactory(is_staff=True, is_superuser=True)
     assert "worker-1@box" in _as(staff).get("/admin/dashboard/air/").content.decode()
 
@@ -398,3 +398,16 @@ def test_the_page_shows_redis_queue_depths(dao: DAO) -> None:
     for queue in ("default", "validate", "pin", "synthetic", "rewards"):
         assert f"<code>{queue}</code></th>" in body
     assert "delivered, not yet acknowledged" in body
+
+
+def test_the_dashboard_in_chinese(dao: DAO) -> None:
+    _seed(dao)
+    response = _as(dao.creator).get("/admin/dashboard/air/", headers={"accept-language": "zh-hans"})
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "按状态统计的每日贡献" in body and "标注者排行榜" in body and "工作进程心跳" in body
+    assert "条贡献（最近 30 天）" in body and "已暂停" in body
+    # timesince in Chinese too ("0 分钟前"), and the counts as numbers.
+    assert "分钟前" in body
+    assert re.search(r'id="card-contributions"><span class="dd-n">7</span>', body)
+    assert "%(" not in body and "Contributions per day by status" not in body

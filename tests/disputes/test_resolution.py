@@ -190,3 +190,15 @@ def test_the_console_lists_and_decides_challenges(world: Disputed) -> None:
     # Deciding again from the page is refused in words, not with an error page.
     r = admin.post(f"/admin/disputes/challenge/{pk}/decide/", {"action": "reject"}, follow=True)
     assert "already decided" in r.content.decode()
+
+
+def test_the_decide_page_in_chinese(world: Disputed) -> None:
+    pk = _challenge(world, world.pinned())
+    page = client_of(world.admin).get(
+        f"/admin/disputes/challenge/{pk}/decide/", headers={"accept-language": "zh-hans"}
+    )
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert '<th scope="row">陈述</th>' in html and "保证金" in html and "尚未运行" in html
+    assert 'value="裁决"' in html
+    assert "%(" not in html and "Statement" not in html

@@ -155,3 +155,15 @@ def test_an_empty_epoch_has_nothing_to_close() -> None:
     assert "Nothing to allocate yet" in body and 'name="confirm"' not in body
     listing = _as(dao.creator).get("/admin/rewards/epoch/").content.decode()
     assert "0 AIR accrued so far" in listing
+
+
+def test_the_epoch_pages_in_chinese(world) -> None:  # type: ignore[no-untyped-def]
+    client = _as(world["dao"].creator)
+    zh = {"accept-language": "zh-hans"}
+    page = client.get(_url(world["epoch"]), headers=zh).content.decode()
+    assert "如果现在结束纪元" in page and "将要签名的内容" in page
+    assert "<strong>4.75 AIR</strong>" in page and "合计（2 个地址）" in page
+    assert f'value="结束第 {world["epoch"].number} 纪元"' in page
+    assert "%(" not in page and "If the epoch closed now" not in page
+    listing = client.get("/admin/rewards/epoch/", headers=zh).content.decode()
+    assert "%(" not in listing

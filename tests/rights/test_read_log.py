@@ -187,3 +187,25 @@ def test_a_read_that_cannot_be_logged_is_refused_not_served(world: World) -> Non
     assert content(member.get(f"/ipfs/{world.in_release.cid}")) == world.plaintext
     assert ReadEvent.objects.count() == 1
     assert Client().get(f"/ipfs/{world.in_release.cid}").status_code == 404
+
+
+def test_the_console_pages_in_chinese(world: World) -> None:
+    ReadEvent.objects.create(
+        dao=world.dao,
+        dataset=world.dataset,
+        contribution=world.in_release,
+        cid=world.in_release.cid,
+        reader=user(world.member),
+        basis="membership",
+    )
+    admin = signed_in(world.admin)
+    zh = {"accept-language": "zh-hans"}
+    reads = admin.get(f"/admin/data-rights/{world.dao.slug}/reads", headers=zh).content.decode()
+    assert "次读取，最新的在前" in reads and "第 1 页，共 1 页。" in reads
+    assert f"贡献 #{world.in_release.pk}" in reads
+    rights = admin.get(f"/admin/data-rights/{world.dao.slug}/", headers=zh).content.decode()
+    assert "<h2>价格</h2>" in rights and "签署授权" in rights and "/jsi18n/" in rights
+    for html in (reads, rights):
+        at = html.find("%(")
+        assert at < 0, html[at - 200 : at + 100]
+        assert "Read log" not in html

@@ -236,6 +236,8 @@ ROUTES: list[Route] = [
         missing=lambda w: f"/ipfs/{MISSING_CID}",
     ),
     Route("healthz", "healthz", fixed("/healthz")),
+    # The scripts' translations, for anyone.
+    Route("javascript-catalog", "jsi18n/", fixed("/jsi18n/")),
     # The language switcher: a cookie and a redirect back, for anyone.
     Route(
         "set_language",
@@ -895,6 +897,7 @@ EXPECT: dict[tuple[str, str], str] = {
     ("ipfs", "public/contribution"):        "200  200  200  200  200  200  200  200",
     ("ipfs", "public/release"):             "200  200  200  200  200  200  200  200",
     ("healthz", "-"):                       "200  200  200  200  200  200  200  200",
+    ("javascript-catalog", "-"):            "200  200  200  200  200  200  200  200",
     ("set_language", "-"):                  "302  302  302  302  302  302  302  302",
     ("siwe-nonce", "-"):                    "200  200  200  200  200  200  200  200",
     ("siwe-verify", "-"):                   "400  400  400  400  400  400  400  400",
