@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('datadao', '0015_role_reviewer'),
-        ('rewards', '0006_clawbacks'),
+        ('rewards', '0007_royalty_reversals'),
     ]
 
     operations = [
