@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import io
+import os
 import re
 import tokenize
 from html.parser import HTMLParser
@@ -72,26 +73,52 @@ NOT_YET_TEMPLATES = [
     "synthetic/templates/synthetic/_dataset_sets.html",
     "synthetic/templates/synthetic/_release_sets.html",
 ]
-# Modules whose refusals (API error details) are translated. Elsewhere they are marked
-# (datadao.errors.Detail) and answered in English until the catalogue has them.
+# Modules whose marked strings (API error details, model choice labels) are translated. Every
+# module that marks a string (``Detail("...")``, ``gettext``) must be listed: the check below
+# finds them, so a new one cannot answer in English unnoticed.
 COVERED_MODULES = [
     "datadao/http.py",
     "datadao/joining.py",
+    "datadao/jointerms.py",
     "datadao/middleware.py",
     "datadao/views/auth.py",
     "datadao/views/join.py",
     "datadao/views/personal.py",
     "contributions/api.py",
     "contributions/backpressure.py",
+    "contributions/query_views.py",
+    "contributions/quorum/api.py",
+    "contributions/quorum/auth.py",
+    "contributions/quorum/services.py",
     "contributions/release_views.py",
+    "contributions/sealed.py",
     "contributions/services/inflight.py",
+    "contributions/services/queries.py",
     "contributions/services/receive.py",
+    "contributions/services/review.py",
     "contributions/services/withdrawal.py",
     "contributions/token_auth.py",
     "contributions/token_views.py",
     "contributions/tokens.py",
     "contributions/uploads.py",
     "contributions/withdrawal_views.py",
+    "disputes/api.py",
+    "disputes/services.py",
+    "governance/api.py",
+    "governance/changes.py",
+    "governance/power.py",
+    "governance/services.py",
+    "governance/vote712.py",
+    "ipfs/reads.py",
+    "rewards/royalties.py",
+    "rewards/services.py",
+    "rewards/views.py",
+    "rights/api.py",
+    "rights/grant712.py",
+    "rights/services.py",
+    "synthetic/budget.py",
+    "synthetic/services.py",
+    "webhooks/services.py",
 ]
 
 # Words that are the same in every language: names, formats, units, technical terms.
@@ -204,7 +231,7 @@ def module_messages(source: str) -> list[tuple[str | None, str]]:
             continue
         name = getattr(node.func, "id", getattr(node.func, "attr", None))
         first = node.args[0]
-        if name in ("Detail", "gettext", "gettext_lazy", "gettext_noop") and (
+        if name in ("Detail", "_", "gettext", "gettext_lazy", "gettext_noop") and (
             isinstance(first, ast.Constant) and isinstance(first.value, str)
         ):
             found.append((None, first.value))
@@ -248,6 +275,38 @@ def test_covered_template_marks_every_string(path: str) -> None:
 def test_covered_template_is_fully_translated(path: str) -> None:
     source = (ROOT / path).read_text(encoding="utf-8")
     assert _check_catalogue(template_messages(source), path) == []
+
+
+# Folders whose Python is not the server's: the tests, the command lines (they translate from
+# their own catalogues, checked in tests/i18n/test_cli.py), and what is not ours.
+NOT_SERVER = {"tests", "bench", "clients", "datadao_cli", "datadao_validator", "node_modules"}
+
+
+def marking_modules() -> set[str]:
+    """Every server module that marks a string for translation (migrations aside: a label there
+    is a copy of the model's)."""
+    found = set()
+    for folder, dirs, files in os.walk(ROOT):
+        here = Path(folder)
+        dirs[:] = [
+            d
+            for d in dirs
+            if not d.startswith(".")
+            and d not in ("migrations", "__pycache__")
+            and not (here == ROOT and d in NOT_SERVER)
+            and d != "node_modules"
+        ]
+        for name in files:
+            if name.endswith(".py") and module_messages((here / name).read_text("utf-8")):
+                found.add(str((here / name).relative_to(ROOT)))
+    return found
+
+
+def test_every_module_that_marks_a_string_is_covered() -> None:
+    """A module that starts marking strings is held to the catalogue from its first string."""
+    found = marking_modules()
+    assert found - set(COVERED_MODULES) == set(), "modules marking strings: add to COVERED_MODULES"
+    assert set(COVERED_MODULES) - found == set(), "listed modules that mark nothing (or are gone)"
 
 
 @pytest.mark.parametrize("path", COVERED_MODULES)
