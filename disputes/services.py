@@ -22,6 +22,7 @@ from contributions.models import Contribution, Status
 from contributions.services import contribution_override
 from datadao.dispatch import send_on_commit
 from datadao.errors import Detail
+from datadao.labels import english
 from datadao.models import DAO, MANAGER_ROLES, Membership, User, Visibility
 from datadao.services import audit_record
 from disputes import replay
@@ -451,7 +452,8 @@ def _uphold(challenge: Challenge, *, actor: User | None, note: str) -> Challenge
     ``challenge_share_bps`` of what was withdrawn now; of a clawback, that share as it is
     recovered. Other unresolved challenges of the same target become moot, bonds returned."""
     dao = challenge.dao
-    reason = f"Challenge {challenge.pk} upheld: {Reason(challenge.reason).label.lower()}." + (
+    # Stored with the reversal: in English, whatever the language of the reviewer's request.
+    reason = f"Challenge {challenge.pk} upheld: {english(Reason(challenge.reason)).lower()}." + (
         f" {note}" if note else ""
     )
     if challenge.contribution_id is not None:

@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from datadao.errors import ApplicationError, Detail
 from datadao.governed import VotingPower
+from datadao.labels import label_detail
 from datadao.models import DAO, Membership, User
 from datadao.services import audit_record
 from governance import power, vote712
@@ -67,7 +68,7 @@ def _quorum(value: Any) -> int:
 
 def _text(value: Any, field: str, *, limit: int, required: bool) -> str:
     if not isinstance(value, str) or (required and not value.strip()) or len(value) > limit:
-        need = "a non-empty string" if required else "a string"
+        need = Detail("a non-empty string") if required else Detail("a string")
         raise ProposalRefused(
             "bad_request",
             Detail(
@@ -268,8 +269,11 @@ def vote_cast(
             raise refused("not_member", f"Only members of {dao.name} vote.", 403)
         raise refused(
             "no_voting_power",
-            f"You have no voting power on proposal {proposal.pk} "
-            f"({proposal.get_voting_power_display().lower()}, as of its snapshot).",
+            Detail(
+                "You have no voting power on proposal %(pk)s (%(power)s, as of its snapshot).",
+                pk=proposal.pk,
+                power=label_detail(VotingPower(proposal.voting_power), lower=True),
+            ),
             403,
         )
     vote = Vote.objects.select_for_update().filter(proposal=proposal, voter=user).first()
