@@ -48,6 +48,8 @@ class Detail(str):
 
     template: str
     params: dict[str, object]
+    # A model's choice label, translated by itself (``datadao.labels.label_detail``).
+    label: object = None
 
     def __new__(cls, template: str, /, **params: object) -> Detail:
         text = super().__new__(cls, template % params if params else template)

@@ -36,6 +36,10 @@ def localized(detail: str) -> str:
     A parameter that is itself a ``Detail`` (a phrase filled into a sentence) is translated the
     same way. A translation whose placeholders do not fit its message (a catalogue error) falls
     back to the English text rather than turning a refusal into a 500."""
+    if isinstance(detail, Detail) and detail.label is not None:
+        # A choice label (datadao.labels): its own lazy translation, context and all.
+        translated = str(detail.label)
+        return str(detail) if translated == detail.template else translated
     if isinstance(detail, Detail):
         translated = gettext(detail.template)
         if not detail.params:

@@ -24,7 +24,13 @@ def english(label: object) -> str:
 
 
 def label_detail(label: object, *, lower: bool = False) -> Detail:
-    """``label`` as a refusal's parameter: English in the refusal's text (in lower case with
-    ``lower``, for the middle of a sentence), translated in the answer."""
+    """``label`` (a lazy label, or a choice) as a refusal's parameter: English in the
+    refusal's text (in lower case with ``lower``, for the middle of a sentence), translated in
+    the answer. The answer translates the lazy label itself, so a label with a context
+    (``pgettext_lazy``) keeps it."""
+    if isinstance(label, Choices):
+        label = label.label
     text = english(label)
-    return Detail.lowercase(text) if lower else Detail(text)
+    detail = Detail.lowercase(text) if lower else Detail(text)
+    detail.label = label
+    return detail

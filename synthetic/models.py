@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from datadao.models import Dataset, User
 
@@ -17,7 +18,8 @@ from datadao.models import Dataset, User
 class JobStatus(models.TextChoices):
     QUEUED = "queued", _("Queued")
     RUNNING = "running", _("Running")
-    PUBLISHED = "published", _("Published")
+    # "Published" alone is a column heading (published at) elsewhere in the catalogue.
+    PUBLISHED = "published", pgettext_lazy("synthetic job status", "Published")
     REJECTED_BY_GATE = "rejected_by_gate", _("Rejected by the quality gate")
     CANCELLED = "cancelled", _("Cancelled")
     FAILED = "failed", _("Failed")

@@ -243,10 +243,13 @@ def module_messages(source: str) -> list[tuple[str | None, str]]:
             continue
         name = getattr(node.func, "id", getattr(node.func, "attr", None))
         first = node.args[0]
+        strings = [a.value for a in node.args if isinstance(a, ast.Constant)]
         if name in ("Detail", "_", "gettext", "gettext_lazy", "gettext_noop") and (
             isinstance(first, ast.Constant) and isinstance(first.value, str)
         ):
             found.append((None, first.value))
+        elif name in ("pgettext", "pgettext_lazy") and len(strings) == 2:
+            found.append((strings[0], strings[1]))
     return found
 
 
@@ -364,3 +367,6 @@ def test_the_check_catches_an_unmarked_string_and_a_missing_entry() -> None:
         "t: not in the zh-Hans catalogue: 'No such message, surely'"
     ]
     assert module_messages('raise X(Detail("A %(n)s thing.", n=1))') == [(None, "A %(n)s thing.")]
+    assert module_messages('A = "a", pgettext_lazy("status", "Published")') == [
+        ("status", "Published")
+    ]
