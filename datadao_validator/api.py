@@ -23,6 +23,8 @@ import requests
 from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 
+from datadao_validator.i18n import _
+
 TIMEOUT = (10, 120)  # connect, read
 CHUNK = 1 << 16
 
@@ -51,11 +53,15 @@ def request_text(*, host: str, method: str, path: str, timestamp: int, body: byt
 class ValidatorApi:
     """The platform at ``base_url``, called as ``account``."""
 
-    def __init__(self, base_url: str, account: LocalAccount) -> None:
+    def __init__(
+        self, base_url: str, account: LocalAccount, *, language: str | None = None
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.host = urlsplit(self.base_url).netloc
         self.account = account
         self.session = requests.Session()
+        if language:  # the platform's refusals in this language (their codes do not change)
+            self.session.headers["Accept-Language"] = language
 
     def _headers(self, method: str, path: str, body: bytes) -> dict[str, str]:
         stamp = int(time.time())
@@ -81,7 +87,9 @@ class ValidatorApi:
                 **kwargs,
             )
         except requests.RequestException as exc:
-            raise ApiError(f"{self.base_url} cannot be reached: {exc}") from None
+            raise ApiError(
+                _("{url} cannot be reached: {error}").format(url=self.base_url, error=exc)
+            ) from None
         if response.status_code >= 400:
             try:
                 error = response.json()

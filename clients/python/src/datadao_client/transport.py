@@ -87,6 +87,7 @@ class Transport:
         timeout: float = 60.0,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        language: str | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.token = token
@@ -94,6 +95,8 @@ class Transport:
         self.retry = retry or RetryPolicy()
         self.sleep = sleep
         self.session = requests.Session()
+        if language:
+            self.session.headers["Accept-Language"] = language
 
     @property
     def host(self) -> str:
