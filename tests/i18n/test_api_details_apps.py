@@ -74,6 +74,17 @@ def test_validator_refusal_in_chinese() -> None:
     )
 
 
+def test_labeling_refusal_in_chinese(client_for) -> None:  # type: ignore[no-untyped-def]
+    en, zh, status = _both(client_for(UserFactory()), "get", "/api/labeling/987654/me")
+    assert status == 404
+    assert en["error"] == zh["error"] == "not_found"
+    assert zh["detail"] == "没有标注数据集 987654。"
+    en, zh, status = _both(client_for(UserFactory()), "delete", "/api/labeling/987654/me")
+    assert status == 405
+    assert en == {"error": "method_not_allowed", "detail": "Use GET."}
+    assert zh == {"error": "method_not_allowed", "detail": "请使用 GET。"}
+
+
 def test_a_phrase_filled_into_a_refusal_is_translated_with_it() -> None:
     """``Only a creator or admin of this DAO may %(what)s.`` with ``what=Detail("set a
     price")``: English where it is kept, one Chinese sentence in the answer."""

@@ -13,6 +13,7 @@ modules by their ``Detail("...")``/``gettext("...")`` calls.
 from __future__ import annotations
 
 import ast
+import importlib
 import io
 import os
 import re
@@ -25,6 +26,7 @@ from django.template.base import Lexer, TokenType
 from django.utils.translation.template import templatize
 
 from datadao.catalogues import Entry, parse_po
+from datadao.errors import ApplicationError
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOGUE = ROOT / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"
@@ -117,7 +119,16 @@ COVERED_MODULES = [
     "governance/vote712.py",
     "ipfs/models.py",
     "ipfs/reads.py",
+    "labeling/answers.py",
+    "labeling/api.py",
     "labeling/models.py",
+    "labeling/services/access.py",
+    "labeling/services/assign.py",
+    "labeling/services/items.py",
+    "labeling/services/reverse.py",
+    "labeling/services/review.py",
+    "labeling/services/settle.py",
+    "labeling/services/submit.py",
     "rewards/models.py",
     "rewards/royalties.py",
     "rewards/services.py",
@@ -125,6 +136,7 @@ COVERED_MODULES = [
     "rights/api.py",
     "rights/grant712.py",
     "rights/models.py",
+    "rights/replay_keys.py",
     "rights/services.py",
     "synthetic/budget.py",
     "synthetic/models.py",
@@ -322,6 +334,75 @@ def test_every_module_that_marks_a_string_is_covered() -> None:
     found = marking_modules()
     assert found - set(COVERED_MODULES) == set(), "modules marking strings: add to COVERED_MODULES"
     assert set(COVERED_MODULES) - found == set(), "listed modules that mark nothing (or are gone)"
+
+
+def server_modules() -> list[str]:
+    found = []
+    for folder, dirs, files in os.walk(ROOT):
+        here = Path(folder)
+        dirs[:] = [
+            d
+            for d in dirs
+            if not d.startswith(".")
+            and d not in ("migrations", "__pycache__", "node_modules")
+            and not (here == ROOT and d in NOT_SERVER)
+        ]
+        found += [str((here / n).relative_to(ROOT)) for n in files if n.endswith(".py")]
+    return sorted(found)
+
+
+def unmarked_refusals(source: str, module: object) -> list[str]:
+    """Messages written as a literal or an f-string and raised in an ``ApplicationError`` (the
+    class looked up in ``module``): the API would answer them in English only."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not (isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)):
+            continue
+        names, func = [], node.exc.func
+        while isinstance(func, ast.Attribute):
+            names.insert(0, func.attr)
+            func = func.value
+        if not isinstance(func, ast.Name):
+            continue
+        target = module
+        for name in [func.id, *names]:
+            target = getattr(target, name, None)
+        if not (isinstance(target, type) and issubclass(target, ApplicationError)):
+            continue
+        for arg in node.exc.args:
+            if isinstance(arg, ast.JoinedStr):
+                text = "".join(v.value for v in arg.values if isinstance(v, ast.Constant))
+            elif isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                text = arg.value if " " in arg.value else ""  # a code ("not_found") has none
+            else:
+                continue
+            if re.search(r"[A-Za-z]{2,}", text):  # words, not only punctuation around values
+                found.append(f"line {node.lineno}")
+    return found
+
+
+def test_no_refusal_is_raised_with_an_unmarked_message() -> None:
+    """A refusal's message is a ``Detail`` (translated in the answer), never a bare literal or
+    f-string. Refusals passed through helpers are held by the covered-module check instead."""
+    problems = []
+    for path in server_modules():
+        module_name = path.removesuffix(".py").replace("/", ".").removesuffix(".__init__")
+        if module_name.endswith("__main__") or module_name == "manage":
+            continue  # they run a command when imported
+        module = importlib.import_module(module_name)
+        source = (ROOT / path).read_text(encoding="utf-8")
+        problems += [f"{path}: {where}" for where in unmarked_refusals(source, module)]
+    assert problems == []
+
+
+def test_the_refusal_check_finds_an_unmarked_message() -> None:
+    source = (
+        'raise ApplicationError(f"No {x}.")\nraise ApplicationError("Bare words.")\n'
+        'raise ApplicationError(Detail("Marked."), code="not_found")\nraise ValueError("x y")\n'
+        'raise ApplicationError(f"{exc}.")\n'
+    )
+    module = type("M", (), {"ApplicationError": ApplicationError, "ValueError": ValueError})
+    assert unmarked_refusals(source, module) == ["line 1", "line 2"]
 
 
 @pytest.mark.parametrize("path", COVERED_MODULES)
