@@ -24,22 +24,23 @@ from datetime import datetime, timedelta
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from datadao.models import ADDRESS_REGEX, DAO, Dataset, User
 from datadao.tokenscopes import TokenScope
 
 
 class Status(models.TextChoices):
-    RECEIVED = "received", "Received"
-    VALIDATING = "validating", "Validating"
-    REJECTED = "rejected", "Rejected"
-    ACCEPTED = "accepted", "Accepted"
-    PINNING = "pinning", "Pinning"
-    PINNED = "pinned", "Pinned"
-    FAILED = "failed", "Failed"
+    RECEIVED = "received", _("Received")
+    VALIDATING = "validating", _("Validating")
+    REJECTED = "rejected", _("Rejected")
+    ACCEPTED = "accepted", _("Accepted")
+    PINNING = "pinning", _("Pinning")
+    PINNED = "pinned", _("Pinned")
+    FAILED = "failed", _("Failed")
     # Waiting for the DAO's validator set; no fleet work is due (the sweeper leaves it).
-    ATTESTING = "attesting", "Awaiting validators"
-    HELD = "held", "Held: validators disagree"
+    ATTESTING = "attesting", _("Awaiting validators")
+    HELD = "held", _("Held: validators disagree")
 
 
 FINAL_STATUSES = (Status.REJECTED, Status.PINNED, Status.FAILED)
@@ -47,10 +48,10 @@ ACTIVE_STATUSES = (Status.RECEIVED, Status.VALIDATING, Status.ACCEPTED, Status.P
 
 
 class Review(models.TextChoices):
-    NONE = "", "No review needed"
-    PENDING = "pending", "Flagged for review"
-    CONFIRMED = "confirmed", "Reviewed: decision kept"
-    OVERRIDDEN = "overridden", "Reviewed: decision overridden"
+    NONE = "", _("No review needed")
+    PENDING = "pending", _("Flagged for review")
+    CONFIRMED = "confirmed", _("Reviewed: decision kept")
+    OVERRIDDEN = "overridden", _("Reviewed: decision overridden")
 
 
 class Contribution(models.Model):
@@ -408,8 +409,8 @@ class KeyRotation(models.Model):
     got after each batch."""
 
     class State(models.TextChoices):
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
 
     kek_id = models.CharField(max_length=64)
     state = models.CharField(max_length=16, choices=State.choices, default=State.RUNNING)
@@ -469,9 +470,9 @@ class ReleaseQuery(models.Model):
     .aggregate``); its result is signed by the validator key."""
 
     class State(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        DONE = "done", "Done"
-        REFUSED = "refused", "Refused"
+        QUEUED = "queued", _("Queued")
+        DONE = "done", _("Done")
+        REFUSED = "refused", _("Refused")
 
     release = models.ForeignKey(Release, on_delete=models.PROTECT, related_name="queries")
     requested_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")

@@ -40,14 +40,29 @@ class Detail(str):
     ``params`` again. Translating at the answer, not where the error is raised, keeps what is
     stored and logged in one language whatever the language of the request that caused it.
 
+    A parameter may itself be a ``Detail``: a phrase filled into the sentence ("Only an admin
+    may %(what)s.", ``what=Detail("set a price")``) is translated with it.
+
     ``manage.py makemessages`` collects the templates (``Detail`` is one of its keywords).
     """
 
     template: str
     params: dict[str, object]
+    # A model's choice label, translated by itself (``datadao.labels.label_detail``).
+    label: object = None
 
     def __new__(cls, template: str, /, **params: object) -> Detail:
         text = super().__new__(cls, template % params if params else template)
         text.template = template
         text.params = params
+        return text
+
+    @classmethod
+    def lowercase(cls, template: str, /) -> Detail:
+        """A phrase that English writes in lower case mid-sentence ("it is accepted") but the
+        catalogue holds as written elsewhere (the status label "Accepted"): the English text is
+        lowered, the translation is used as it is."""
+        text = str.__new__(cls, template.lower())
+        text.template = template
+        text.params = {}
         return text

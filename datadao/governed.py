@@ -15,28 +15,32 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from datadao.errors import Detail
+from datadao.labels import label_detail
 
 
 class ChangeKind(models.TextChoices):
     """What a proposal may change; each is applied by the service the console uses."""
 
-    DATASET_SCHEMA = "dataset.schema", "A dataset's schema"
-    DATASET_STATUS = "dataset.status", "A dataset's status (open, closed)"
-    DATASET_LICENSE = "dataset.license", "A dataset's licence"
-    REWARD_POLICY = "reward.policy", "A dataset's reward policy"
-    JOIN_POLICY = "dao.join_policy", "The DAO's join policy"
-    RELEASE_PUBLISH = "release.publish", "Publishing a dataset's release"
-    MEMBERSHIP_ROLE = "membership.role", "A member's role"
-    GOVERNANCE = "dao.governance", "The DAO's governance settings"
-    VALIDATOR_SET = "validators.set", "The DAO's validator set and its threshold"
+    DATASET_SCHEMA = "dataset.schema", _("A dataset's schema")
+    DATASET_STATUS = "dataset.status", _("A dataset's status (open, closed)")
+    DATASET_LICENSE = "dataset.license", _("A dataset's licence")
+    REWARD_POLICY = "reward.policy", _("A dataset's reward policy")
+    JOIN_POLICY = "dao.join_policy", _("The DAO's join policy")
+    RELEASE_PUBLISH = "release.publish", _("Publishing a dataset's release")
+    MEMBERSHIP_ROLE = "membership.role", _("A member's role")
+    GOVERNANCE = "dao.governance", _("The DAO's governance settings")
+    VALIDATOR_SET = "validators.set", _("The DAO's validator set and its threshold")
 
 
 class VotingPower(models.TextChoices):
     """How much a member's vote weighs (per DAO)."""
 
-    MEMBER = "member", "One member, one vote"
-    REPUTATION = "reputation", "Reputation: accepted contributions and labels given"
-    TOKEN = "token", "Token balance at the proposal's snapshot block"
+    MEMBER = "member", _("One member, one vote")
+    REPUTATION = "reputation", _("Reputation: accepted contributions and labels given")
+    TOKEN = "token", _("Token balance at the proposal's snapshot block")
 
 
 # The DAO fields that are its governance settings (kind ``dao.governance``).
@@ -70,10 +74,12 @@ def reserved_refusal(dao: Any, kind: str) -> str | None:
     """Why the console may not make a change of ``kind`` to ``dao`` (None: it may)."""
     if kind not in reserved_kinds(dao):
         return None
-    label = ChangeKind(kind).label
-    return (
-        f"{dao.name} reserves this change for governance ({kind}: {label.lower()}): only a "
-        "passed proposal may make it. Propose it on the DAO's proposals page."
+    return Detail(
+        "%(name)s reserves this change for governance (%(kind)s: %(label)s): only a passed "
+        "proposal may make it. Propose it on the DAO's proposals page.",
+        name=dao.name,
+        kind=kind,
+        label=label_detail(ChangeKind(kind), lower=True),
     )
 
 

@@ -33,16 +33,23 @@ def localized(detail: str) -> str:
     """``detail`` in the active language when the catalogue has it, else as given (English).
 
     A ``Detail`` is looked up by its template and filled in again; a plain string by itself.
-    A translation whose placeholders do not fit its message (a catalogue error) falls back to
-    the English text rather than turning a refusal into a 500."""
+    A parameter that is itself a ``Detail`` (a phrase filled into a sentence) is translated the
+    same way. A translation whose placeholders do not fit its message (a catalogue error) falls
+    back to the English text rather than turning a refusal into a 500."""
+    if isinstance(detail, Detail) and detail.label is not None:
+        # A choice label (datadao.labels): its own lazy translation, context and all.
+        translated = str(detail.label)
+        return str(detail) if translated == detail.template else translated
     if isinstance(detail, Detail):
         translated = gettext(detail.template)
-        if translated == detail.template:
-            return str(detail)
         if not detail.params:
-            return translated
+            return str(detail) if translated == detail.template else translated
+        params = {
+            name: localized(value) if isinstance(value, Detail) else value
+            for name, value in detail.params.items()
+        }
         try:
-            return translated % detail.params
+            return translated % params
         except (KeyError, ValueError, TypeError):
             return str(detail)
     return gettext(detail) if detail else detail

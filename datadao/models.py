@@ -16,6 +16,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from eth_utils import is_checksum_address, to_checksum_address
 
 from datadao.governed import VotingPower, validate_reserved
@@ -113,9 +114,9 @@ class User(AbstractBaseUser, PermissionsMixin):
 class JoinPolicy(models.TextChoices):
     """How someone who is not a member becomes one (``datadao.joining``)."""
 
-    OPEN = "open", "Open: anyone signed in joins with one click"
-    REQUEST = "request", "By request: an admin approves each applicant"
-    INVITE = "invite", "By invite link only"
+    OPEN = "open", _("Open: anyone signed in joins with one click")
+    REQUEST = "request", _("By request: an admin approves each applicant")
+    INVITE = "invite", _("By invite link only")
 
 
 # The DAO fields that set its disputes (the disputes app), edited on the DAO's console page.
@@ -348,11 +349,11 @@ class DAO(models.Model):
 
 
 class Role(models.TextChoices):
-    CREATOR = "creator", "Creator"
-    ADMIN = "admin", "Admin"
+    CREATOR = "creator", _("Creator")
+    ADMIN = "admin", _("Admin")
     # Reviews settled labeling items (``labeling.services.review``).
-    REVIEWER = "reviewer", "Reviewer"
-    CONTRIBUTOR = "contributor", "Contributor"
+    REVIEWER = "reviewer", _("Reviewer")
+    CONTRIBUTOR = "contributor", _("Contributor")
 
 
 # Former names of roles, as stored in texts that cannot change (a proposal's hashed change).
@@ -417,9 +418,9 @@ class TermsAcceptance(models.Model):
 
 
 class JoinRequestStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    APPROVED = "approved", "Approved"
-    DECLINED = "declined", "Declined"
+    PENDING = "pending", _("Pending")
+    APPROVED = "approved", _("Approved")
+    DECLINED = "declined", _("Declined")
 
 
 class JoinRequest(models.Model):
@@ -496,20 +497,20 @@ class InviteLink(models.Model):
 
 
 class DatasetKind(models.TextChoices):
-    TABULAR = "tabular", "Tabular"
-    FILES = "files", "Files"
-    LABELING = "labeling", "Labeling"
+    TABULAR = "tabular", _("Tabular")
+    FILES = "files", _("Files")
+    LABELING = "labeling", _("Labeling")
 
 
 class Visibility(models.TextChoices):
-    PUBLIC = "public", "Public"
-    MEMBERS = "members", "Members only"
+    PUBLIC = "public", _("Public")
+    MEMBERS = "members", _("Members only")
 
 
 class DatasetStatus(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    OPEN = "open", "Open for contributions"
-    CLOSED = "closed", "Closed"
+    DRAFT = "draft", _("Draft")
+    OPEN = "open", _("Open for contributions")
+    CLOSED = "closed", _("Closed")
 
 
 class Dataset(models.Model):

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 # The attribute a declaration is stored in: ``{method: scope}``, ``"*"`` for every method.
 SCOPES_ATTRIBUTE = "token_scopes"
@@ -22,9 +23,9 @@ SESSION_ONLY = ""
 
 
 class TokenScope(models.TextChoices):
-    UPLOAD = "upload", "Upload contributions and bulk labeling imports"
-    LABEL = "label", "Take, answer, skip and undo labeling tasks; queue consensus runs"
-    READ = "read", "Read your contributions, proofs, releases, labeling progress and exports"
+    UPLOAD = "upload", _("Upload contributions and bulk labeling imports")
+    LABEL = "label", _("Take, answer, skip and undo labeling tasks; queue consensus runs")
+    READ = "read", _("Read your contributions, proofs, releases, labeling progress and exports")
 
 
 View = Callable[..., Any]

@@ -4,11 +4,13 @@ batch ends with a summary of every file (a table, or JSON for scripts)."""
 from __future__ import annotations
 
 import time
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from datadao_cli.i18n import _
 from datadao_client import FINAL_STATUSES, ApiError, Client
 
 POLL_SECONDS = 1.0
@@ -65,7 +67,7 @@ def _describe(body: Mapping[str, Any]) -> str:
         return str(body.get("failure") or "failed")
     if body.get("status") == "held":
         reasons = body.get("reasons") or []
-        return str(reasons[-1]) if reasons else "held for the DAO's review"
+        return str(reasons[-1]) if reasons else _("held for the DAO's review")
     return ""
 
 
@@ -74,9 +76,8 @@ def _attesting(body: Mapping[str, Any]) -> str:
     progress = body.get("validators") or {}
     if body.get("status") != "attesting" or not progress:
         return ""
-    return (
-        f"{progress['attested']} of {progress['members']} validators attested, "
-        f"{progress['threshold']} must agree"
+    return _("{attested} of {members} validators attested, {threshold} must agree").format(
+        attested=progress["attested"], members=progress["members"], threshold=progress["threshold"]
     )
 
 
@@ -98,7 +99,7 @@ def upload_all(
             prefix = f"[{number}/{len(paths)}] {path}"
             try:
                 if not path.is_file():
-                    raise FileNotFoundError("not a readable file")
+                    raise FileNotFoundError(_("not a readable file"))
                 body = client.upload(
                     dataset_id, path, progress=_progress(prefix, show) if show else None
                 ).contribution
@@ -113,7 +114,11 @@ def upload_all(
             else:
                 result.id, result.status = int(body["id"]), str(body["status"])
                 result.detail = _describe(body)
-                say(f"{prefix}: uploaded as #{result.id} ({result.status})")
+                say(
+                    _("{file}: uploaded as #{id} ({status})").format(
+                        file=prefix, id=result.id, status=result.status
+                    )
+                )
             results.append(result)
     except KeyboardInterrupt:
         # The file being sent when Ctrl-C came was kept only if its whole body had reached
@@ -121,20 +126,24 @@ def upload_all(
         sending = len(results)
         for index, path in enumerate(paths[sending:], start=sending):
             detail = (
-                "interrupted while sending: the server may or may not have kept it"
+                _("interrupted while sending: the server may or may not have kept it")
                 if index == sending
-                else "not sent"
+                else _("not sent")
             )
             results.append(
                 FileResult(path=str(path), status="error", code="interrupted", detail=detail)
             )
-        say(f"interrupted after {sending} of {len(paths)} file(s)")
+        say(_("interrupted after {sent} of {total} file(s)").format(sent=sending, total=len(paths)))
     return results
 
 
 def _progress(prefix: str, show: Say) -> Callable[[int, int], None]:
     def report(sent: int, size: int) -> None:
-        show(f"{prefix}: {sent * 100 // max(size, 1)}% of {_size(size)}")
+        show(
+            _("{file}: {percent}% of {size}").format(
+                file=prefix, percent=sent * 100 // max(size, 1), size=_size(size)
+            )
+        )
 
     return report
 
@@ -166,15 +175,21 @@ def wait_final(
         # Announced inside the ``try``: a Ctrl-C right after the announcement still ends in the
         # summary, not in a bare "interrupted".
         if pending:
-            say(f"waiting up to {timeout:.0f} s for {len(pending)} contribution(s) to finish")
+            say(
+                _("waiting up to {seconds} s for {n} contribution(s) to finish").format(
+                    seconds=f"{timeout:.0f}", n=len(pending)
+                )
+            )
         _poll(
             client, pending, deadline=deadline, timeout=timeout, say=say, poll_seconds=poll_seconds
         )
     except KeyboardInterrupt:
         for result in pending:
             result.unfinished = "interrupted"
-            result.detail = f"still {result.status} when the wait was interrupted"
-        say(f"interrupted: {len(pending)} contribution(s) not final")
+            result.detail = _("still {status} when the wait was interrupted").format(
+                status=result.status
+            )
+        say(_("interrupted: {n} contribution(s) not final").format(n=len(pending)))
 
 
 def _poll(
@@ -210,9 +225,10 @@ def _poll(
                 say(f"#{result.id} {result.path}: {status}{detail}")
             if status == "held":
                 say(
-                    f"#{result.id} {result.path}: not waiting any longer: the DAO's creators "
-                    "and admins review a held contribution (they reject it or ask the "
-                    "validators again)"
+                    _(
+                        "#{id} {file}: not waiting any longer: the DAO's creators and admins "
+                        "review a held contribution (they reject it or ask the validators again)"
+                    ).format(id=result.id, file=result.path)
                 )
             if status in STOP_STATUSES:
                 pending.remove(result)
@@ -221,8 +237,12 @@ def _poll(
         if time.monotonic() >= deadline:
             for result in pending:
                 result.unfinished = "timed out"
-                result.detail = f"not final after {timeout:.0f} s"
-            say(f"timed out after {timeout:.0f} s: {len(pending)} contribution(s) not final")
+                result.detail = _("not final after {seconds} s").format(seconds=f"{timeout:.0f}")
+            say(
+                _("timed out after {seconds} s: {n} contribution(s) not final").format(
+                    seconds=f"{timeout:.0f}", n=len(pending)
+                )
+            )
             break
         time.sleep(min(poll_seconds, max(0.0, deadline - time.monotonic())))
 
@@ -230,7 +250,7 @@ def _poll(
 def summary_table(results: list[FileResult]) -> str:
     """One row per file: the file, its contribution id, its state (or the refusal) and the
     detail: CID, rejection reasons, failure, or the server's refusal message."""
-    rows = [("FILE", "ID", "RESULT", "DETAIL")] + [
+    rows = [(_("FILE"), _("ID"), _("RESULT"), _("DETAIL"))] + [
         (
             r.path,
             f"#{r.id}" if r.id is not None else "-",
@@ -239,14 +259,21 @@ def summary_table(results: list[FileResult]) -> str:
         )
         for r in results
     ]
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    widths = [max(_width(row[i]) for row in rows) for i in range(3)]
     lines = [
-        "  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True))
+        "  ".join(
+            cell + " " * (width - _width(cell)) for cell, width in zip(row[:3], widths, strict=True)
+        )
         + "  "
         + row[3]
         for row in rows
     ]
     return "\n".join(line.rstrip() for line in lines)
+
+
+def _width(text: str) -> int:
+    """Columns ``text`` takes in a terminal: a Chinese character takes two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
 def summary_counts(results: list[FileResult]) -> str:
@@ -255,7 +282,7 @@ def summary_counts(results: list[FileResult]) -> str:
         key = r.unfinished or ("interrupted" if r.code == "interrupted" else r.status)
         counts[key] = counts.get(key, 0) + 1
     parts = ", ".join(f"{n} {key}" for key, n in counts.items())
-    return f"{len(results)} file(s): {parts}"
+    return _("{n} file(s): {counts}").format(n=len(results), counts=parts)
 
 
 def as_json(results: list[FileResult]) -> list[dict[str, Any]]:

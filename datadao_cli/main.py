@@ -31,6 +31,7 @@ from datadao_cli.contribute import (
     upload_all,
     wait_final,
 )
+from datadao_cli.i18n import N_, _, accept_language
 from datadao_client import (
     ApiError,
     Client,
@@ -44,7 +45,11 @@ from datadao_client import (
 EXIT_OK, EXIT_FILES_FAILED, EXIT_NOT_ATTEMPTED = 0, 1, 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
 DEFAULT_URL = "http://127.0.0.1:8000"
-EPILOG = """\
+# A command line, the same in every language.
+EXAMPLE = (
+    "datadao contribute 3 a.csv b.csv --key-file my-key.json --url https://data.example.org --wait"
+)
+EPILOG = N_("""\
 exit status:
   0  every file made it (uploaded; with --wait, pinned)
   1  a file was refused, rejected or failed, held for the DAO's review (its validators
@@ -55,29 +60,32 @@ exit status:
 
 environment: DATADAO_URL (--url), DATADAO_KEYSTORE (--key-file), DATADAO_KEY_PASSWORD
 (the keystore password, when there is no --password-file)
-"""
+""")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="datadao",
-        description="The datadao contributor's client: upload files to a dataset as your "
-        "wallet, and create or inspect wallet keystores. Needs only the server's URL, no "
-        "server settings.",
+        description=_(
+            "The datadao contributor's client: upload files to a dataset as your wallet, and "
+            "create or inspect wallet keystores. Needs only the server's URL, no server "
+            "settings."
+        ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=EPILOG,
+        epilog=_(EPILOG),
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     contribute = commands.add_parser(
         "contribute",
-        help="sign in with your keystore and upload files to a dataset",
-        description="Sign in with your wallet (Sign-In with Ethereum, from an encrypted "
-        "keystore) and upload each file to a dataset with your ownership signature. A file "
-        "the server refuses does not stop the others; a summary of every file ends the run.",
+        help=_("sign in with your keystore and upload files to a dataset"),
+        description=_(
+            "Sign in with your wallet (Sign-In with Ethereum, from an encrypted keystore) and "
+            "upload each file to a dataset with your ownership signature. A file the server "
+            "refuses does not stop the others; a summary of every file ends the run."
+        ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="example:\n  datadao contribute 3 a.csv b.csv --key-file my-key.json "
-        "--url https://data.example.org --wait\n\n" + EPILOG,
+        epilog=_("example:") + "\n  " + EXAMPLE + "\n\n" + _(EPILOG),
     )
     contribute.add_argument("dataset_id", type=int, metavar="DATASET_ID")
     contribute.add_argument("paths", nargs="+", type=Path, metavar="FILE")
@@ -85,70 +93,79 @@ def build_parser() -> argparse.ArgumentParser:
         "--key-file",
         type=Path,
         default=os.environ.get("DATADAO_KEYSTORE") or None,
-        help="your encrypted keystore (default: $DATADAO_KEYSTORE); create one with "
-        "'datadao keystore new'",
+        help=_(
+            "your encrypted keystore (default: $DATADAO_KEYSTORE); create one with "
+            "'datadao keystore new'"
+        ),
     )
     _password_options(contribute)
     contribute.add_argument(
         "--password-env",
         default="DATADAO_KEY_PASSWORD",
         metavar="VAR",
-        help="environment variable holding the keystore password, read when there is no "
-        "--password-file (default: DATADAO_KEY_PASSWORD); without either you are asked",
+        help=_(
+            "environment variable holding the keystore password, read when there is no "
+            "--password-file (default: DATADAO_KEY_PASSWORD); without either you are asked"
+        ),
     )
     contribute.add_argument(
         "--url",
         default=os.environ.get("DATADAO_URL") or DEFAULT_URL,
-        help=f"the datadao server (default: $DATADAO_URL, else {DEFAULT_URL})",
+        help=_("the datadao server (default: $DATADAO_URL, else {url})").format(url=DEFAULT_URL),
     )
     contribute.add_argument(
-        "--chain-id", type=int, default=None, help="sign in on this chain (default: the site's)"
+        "--chain-id", type=int, default=None, help=_("sign in on this chain (default: the site's)")
     )
     contribute.add_argument(
         "--wait",
         action="store_true",
-        help="follow every uploaded file until it is pinned, rejected or failed, or held for "
-        "the DAO's review; while the DAO's validators attest it, each attestation is shown",
+        help=_(
+            "follow every uploaded file until it is pinned, rejected or failed, or held for "
+            "the DAO's review; while the DAO's validators attest it, each attestation is shown"
+        ),
     )
     contribute.add_argument(
         "--timeout",
         type=float,
         default=600.0,
         metavar="SECONDS",
-        help="with --wait, give up after this long (default: 600); unfinished files count "
-        "as failed",
+        help=_(
+            "with --wait, give up after this long (default: 600); unfinished files count as failed"
+        ),
     )
     contribute.add_argument(
-        "--json", action="store_true", help="print the summary as JSON instead of a table"
+        "--json", action="store_true", help=_("print the summary as JSON instead of a table")
     )
     contribute.set_defaults(run=_contribute)
 
-    keystore = commands.add_parser("keystore", help="create or inspect a wallet keystore")
+    keystore = commands.add_parser("keystore", help=_("create or inspect a wallet keystore"))
     keystore_commands = keystore.add_subparsers(dest="keystore_command", required=True)
     new = keystore_commands.add_parser(
         "new",
-        help="create a new key in an encrypted keystore and print its address",
-        description="Create a new random key, encrypted with your password (scrypt), in a "
-        "new file readable only by you (mode 0600). Never overwrites a file. You are asked "
-        "for the password twice unless --password-file is given.",
+        help=_("create a new key in an encrypted keystore and print its address"),
+        description=_(
+            "Create a new random key, encrypted with your password (scrypt), in a new file "
+            "readable only by you (mode 0600). Never overwrites a file. You are asked for the "
+            "password twice unless --password-file is given."
+        ),
     )
     new.add_argument("path", type=Path, metavar="FILE")
     _password_options(new)
     new.set_defaults(run=_keystore_new)
     address = keystore_commands.add_parser(
-        "address", help="print the address a keystore holds (no password needed)"
+        "address", help=_("print the address a keystore holds (no password needed)")
     )
     address.add_argument("path", type=Path, metavar="FILE")
     address.set_defaults(run=_keystore_address)
     # Listed for --help only: ``main`` hands ``verify …`` to the verifier's own parser.
     commands.add_parser(
         "verify",
-        help="replay a dataset release from IPFS alone (datadao verify --help)",
+        help=_("replay a dataset release from IPFS alone (datadao verify --help)"),
         add_help=False,
     )
     commands.add_parser(
         "validator",
-        help="run a validator of a DAO's validator set (datadao validator run --help)",
+        help=_("run a validator of a DAO's validator set (datadao validator run --help)"),
         add_help=False,
     )
     return parser
@@ -159,7 +176,7 @@ def _password_options(parser: argparse.ArgumentParser) -> None:
         "--password-file",
         type=Path,
         metavar="FILE",
-        help="read the keystore password from the first line of FILE (for scripts)",
+        help=_("read the keystore password from the first line of FILE (for scripts)"),
     )
 
 
@@ -173,10 +190,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.run(args, sys.stdout, sys.stderr))
     except KeystoreError as exc:
-        print(f"datadao: {exc}", file=sys.stderr)
+        print(_("datadao: {error}").format(error=exc), file=sys.stderr)
         return EXIT_NOT_ATTEMPTED
     except KeyboardInterrupt:
-        print("datadao: interrupted", file=sys.stderr)
+        print(_("datadao: interrupted"), file=sys.stderr)
         return EXIT_INTERRUPTED
 
 
@@ -188,27 +205,33 @@ def _contribute(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     if args.key_file is None:
         say(
-            "datadao: give --key-file (or set DATADAO_KEYSTORE); create a key with "
-            "'datadao keystore new'"
+            _(
+                "datadao: give --key-file (or set DATADAO_KEYSTORE); create a key with "
+                "'datadao keystore new'"
+            )
         )
         return EXIT_NOT_ATTEMPTED
     if not any(path.is_file() for path in args.paths):
-        say("datadao: none of the files can be read: " + ", ".join(map(str, args.paths)))
+        say(
+            _("datadao: none of the files can be read: {files}").format(
+                files=", ".join(map(str, args.paths))
+            )
+        )
         return EXIT_NOT_ATTEMPTED
     if args.password_file is not None:
         password = password_from_file(args.password_file)
     elif os.environ.get(args.password_env) is not None:
         password = os.environ[args.password_env]
     else:
-        password = getpass.getpass(f"Password for {args.key_file}: ")
+        password = getpass.getpass(_("Password for {path}: ").format(path=args.key_file))
     account = keystore_open(path=args.key_file, password=password)
-    client = Client(args.url)
+    client = Client(args.url, language=accept_language())
     try:
         address = client.sign_in(account, chain_id=args.chain_id)["address"]
     except ApiError as exc:
-        say(f"datadao: cannot sign in at {args.url}: {exc}")
+        say(_("datadao: cannot sign in at {url}: {error}").format(url=args.url, error=exc))
         return EXIT_NOT_ATTEMPTED
-    say(f"signed in to {client.site} as {address}")
+    say(_("signed in to {site} as {address}").format(site=client.site, address=address))
     results = upload_all(
         client,
         dataset_id=args.dataset_id,
@@ -243,16 +266,18 @@ def _status_line(err: TextIO) -> Callable[[str], None]:
 
 
 def _ask_new_password() -> str:
-    first = getpass.getpass("Password for the new keystore: ")
-    if first != getpass.getpass("Repeat the password: "):
-        raise KeystoreError("the two passwords differ; nothing was written")
+    first = getpass.getpass(_("Password for the new keystore: "))
+    if first != getpass.getpass(_("Repeat the password: ")):
+        raise KeystoreError(_("the two passwords differ; nothing was written"))
     return first
 
 
 def _keystore_new(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.path.exists():
         # Checked before asking for a password, and again (atomically) when the file is made.
-        raise KeystoreError(f"{args.path} already exists: refusing to overwrite a keystore")
+        raise KeystoreError(
+            _("{path} already exists: refusing to overwrite a keystore").format(path=args.path)
+        )
     password = (
         password_from_file(args.password_file)
         if args.password_file is not None
@@ -261,8 +286,10 @@ def _keystore_new(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     address = keystore_create(path=args.path, password=password)
     print(address, file=out)
     print(
-        f"wrote {args.path} (mode 0600). Keep a copy and its password: without both the key "
-        "cannot be recovered.",
+        _(
+            "wrote {path} (mode 0600). Keep a copy and its password: without both the key "
+            "cannot be recovered."
+        ).format(path=args.path),
         file=err,
     )
     return EXIT_OK
@@ -284,8 +311,10 @@ def _verify(argv: list[str]) -> int:
         verifier = importlib.import_module("datadao_verify.cli")
     except ImportError as exc:
         print(
-            f"datadao verify: the release verifier is not installed here ({exc}); run "
-            "bin/datadao verify from a checkout with requirements.txt installed",
+            _(
+                "datadao verify: the release verifier is not installed here ({error}); run "
+                "bin/datadao verify from a checkout with requirements.txt installed"
+            ).format(error=exc),
             file=sys.stderr,
         )
         return EXIT_NOT_ATTEMPTED
@@ -299,8 +328,10 @@ def _validator(argv: list[str]) -> int:
         validator = importlib.import_module("datadao_validator.cli")
     except ImportError as exc:
         print(
-            f"datadao validator: the validator is not installed here ({exc}); run "
-            "bin/datadao validator from a checkout with requirements.txt installed",
+            _(
+                "datadao validator: the validator is not installed here ({error}); run "
+                "bin/datadao validator from a checkout with requirements.txt installed"
+            ).format(error=exc),
             file=sys.stderr,
         )
         return EXIT_NOT_ATTEMPTED

@@ -31,9 +31,10 @@ from datadao_client import (
     password_from_file,
 )
 from datadao_validator.attest import NoCiphertext, signed_attestation, verdict
+from datadao_validator.i18n import N_, _, accept_language
 
 EXIT_OK, EXIT_REFUSED, EXIT_NOT_ATTEMPTED = 0, 1, 2
-EPILOG = """\
+EPILOG = N_("""\
 exit status:
   0  stopped (SIGTERM, Ctrl-C, or --once with nothing left to attest)
   2  nothing attempted: a key file that cannot be opened, or a server that refuses this
@@ -41,7 +42,7 @@ exit status:
 
 environment: DATADAO_URL (--api), DATADAO_VALIDATOR_KEYSTORE (--key-file),
 DATADAO_KEY_PASSWORD (the keystore password, when there is no --password-file)
-"""
+""")
 
 
 class KeyFileError(Exception):
@@ -51,48 +52,56 @@ class KeyFileError(Exception):
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="datadao validator",
-        description="Run a validator of a DAO's k-of-n validator set against a datadao "
-        "platform's API, with its own key and no access to the platform's database.",
+        description=_(
+            "Run a validator of a DAO's k-of-n validator set against a datadao platform's API, "
+            "with its own key and no access to the platform's database."
+        ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=EPILOG,
+        epilog=_(EPILOG),
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = commands.add_parser(
         "run",
-        help="attest the contributions waiting for this validator, until stopped",
-        description="Fetch the contributions waiting for this validator's attestation, "
-        "validate and score each one with the platform's published validator code, and post "
-        "a signed attestation (EIP-712 ValidatorAttestation) for each.",
+        help=_("attest the contributions waiting for this validator, until stopped"),
+        description=_(
+            "Fetch the contributions waiting for this validator's attestation, validate and "
+            "score each one with the platform's published validator code, and post a signed "
+            "attestation (EIP-712 ValidatorAttestation) for each."
+        ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=EPILOG,
+        epilog=_(EPILOG),
     )
     run.add_argument(
         "--api",
         default=os.environ.get("DATADAO_URL") or None,
-        help="the platform's URL, e.g. https://data.example.org (default: $DATADAO_URL)",
+        help=_("the platform's URL, e.g. https://data.example.org (default: $DATADAO_URL)"),
     )
     run.add_argument(
         "--key-file",
         type=Path,
         default=os.environ.get("DATADAO_VALIDATOR_KEYSTORE") or None,
-        help="the validator's key: an encrypted keystore (datadao keystore new), or a file "
-        "holding a 0x hex private key (default: $DATADAO_VALIDATOR_KEYSTORE)",
+        help=_(
+            "the validator's key: an encrypted keystore (datadao keystore new), or a file "
+            "holding a 0x hex private key (default: $DATADAO_VALIDATOR_KEYSTORE)"
+        ),
     )
     run.add_argument(
         "--password-file",
         type=Path,
         metavar="FILE",
-        help="the keystore password, first line of FILE (else $DATADAO_KEY_PASSWORD, else asked)",
+        help=_(
+            "the keystore password, first line of FILE (else $DATADAO_KEY_PASSWORD, else asked)"
+        ),
     )
     run.add_argument(
         "--poll",
         type=float,
         default=10.0,
         metavar="SECONDS",
-        help="seconds between looks when nothing is waiting (default: 10)",
+        help=_("seconds between looks when nothing is waiting (default: 10)"),
     )
     run.add_argument(
-        "--once", action="store_true", help="stop after a pass that finds nothing to attest"
+        "--once", action="store_true", help=_("stop after a pass that finds nothing to attest")
     )
     # Tests only: play a validator out of line by adding this many basis points to its score.
     run.add_argument("--test-perturb-score", type=int, default=0, help=argparse.SUPPRESS)
@@ -104,19 +113,23 @@ def load_key(path: Path, password_file: Path | None) -> LocalAccount:
     try:
         text = path.read_text(encoding="utf-8").strip()
     except OSError as exc:
-        raise KeyFileError(f"cannot read {path}: {exc.strerror}") from None
+        raise KeyFileError(
+            _("cannot read {path}: {error}").format(path=path, error=exc.strerror)
+        ) from None
     if not text.startswith("{"):
         try:
             return account_from_key(text)
         except KeystoreError:
-            raise KeyFileError(f"{path} holds neither a keystore nor a hex key") from None
+            raise KeyFileError(
+                _("{path} holds neither a keystore nor a hex key").format(path=path)
+            ) from None
     try:
         if password_file is not None:
             password = password_from_file(password_file)
         elif os.environ.get("DATADAO_KEY_PASSWORD") is not None:
             password = os.environ["DATADAO_KEY_PASSWORD"]
         else:
-            password = getpass.getpass(f"Password for {path}: ")
+            password = getpass.getpass(_("Password for {path}: ").format(path=path))
         return keystore_open(path=path, password=password)
     except KeystoreError as exc:
         raise KeyFileError(str(exc)) from None
@@ -135,15 +148,15 @@ def run(args: argparse.Namespace, err: TextIO) -> int:
         print(line, file=err, flush=True)
 
     if not args.api or args.key_file is None:
-        say("datadao validator: give --api URL and --key-file KEY")
+        say(_("datadao validator: give --api URL and --key-file KEY"))
         return EXIT_NOT_ATTEMPTED
     try:
         account = load_key(args.key_file, args.password_file)
     except KeyFileError as exc:
-        say(f"datadao validator: {exc}")
+        say(_("datadao validator: {error}").format(error=exc))
         return EXIT_NOT_ATTEMPTED
-    api = ValidatorClient(args.api, account)
-    say(f"validator {account.address} attesting for {args.api}")
+    api = ValidatorClient(args.api, account, language=accept_language())
+    say(_("validator {address} attesting for {url}").format(address=account.address, url=args.api))
     signal.signal(signal.SIGTERM, _stop)
     try:
         with tempfile.TemporaryDirectory(prefix="datadao-validator-") as work:
@@ -152,16 +165,20 @@ def run(args: argparse.Namespace, err: TextIO) -> int:
                     done = _pass(api, Path(work), args.test_perturb_score, say)
                 except ApiError as exc:
                     if exc.status in (401, 403):
-                        say(f"datadao validator: refused: {exc}")
+                        say(_("datadao validator: refused: {error}").format(error=exc))
                         return EXIT_NOT_ATTEMPTED
-                    say(f"datadao validator: {exc}; trying again in {args.poll:g} s")
+                    say(
+                        _("datadao validator: {error}; trying again in {seconds} s").format(
+                            error=exc, seconds=f"{args.poll:g}"
+                        )
+                    )
                     done = 0
                 if done == 0:
                     if args.once:
                         return EXIT_OK
                     time.sleep(args.poll)
     except (_Stop, KeyboardInterrupt):
-        say("datadao validator: stopped")
+        say(_("datadao validator: stopped"))
         return EXIT_OK
 
 
@@ -186,19 +203,28 @@ def _pass(api: ValidatorClient, work: Path, perturb: int, say: Callable[[str], N
             if exc.status in (401, 403):
                 raise
             # One contribution's refusal (e.g. decided meanwhile) does not stop the others.
-            say(f"contribution {item['id']}: {exc}")
+            say(_("contribution {id}: {error}").format(id=item["id"], error=exc))
             continue
         except NoCiphertext as exc:
-            say(f"contribution {item['id']}: not attested: {exc}")
+            say(_("contribution {id}: not attested: {error}").format(id=item["id"], error=exc))
             continue
         finally:
             content.unlink(missing_ok=True)
             ciphertext.unlink(missing_ok=True)
-        verb = "accepts" if found["accepted"] else "rejects"
+        line = (
+            _("contribution {id}: accepts (score {score}): {outcome}, now {status}")
+            if found["accepted"]
+            else _("contribution {id}: rejects (score {score}){because}: {outcome}, now {status}")
+        )
         because = f": {found['reasons'][0]}" if found["reasons"] and not found["accepted"] else ""
         say(
-            f"contribution {item['id']}: {verb} (score {found['score']}){because}: "
-            f"{answer['outcome']}, now {answer['status']}"
+            line.format(
+                id=item["id"],
+                score=found["score"],
+                because=because,
+                outcome=answer["outcome"],
+                status=answer["status"],
+            )
         )
         done += 1
     return done

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from contributions.models import Contribution
 from datadao.models import DAO, Dataset, User
@@ -19,18 +20,18 @@ from labeling.models import LabelTask
 
 
 class Reason(models.TextChoices):
-    DUPLICATE = "duplicate", "A duplicate of another contribution"
-    SCHEMA = "schema", "The data is not what the schema claims"
-    REPLAY = "replay", "Replaying the work gives another result"
+    DUPLICATE = "duplicate", _("A duplicate of another contribution")
+    SCHEMA = "schema", _("The data is not what the schema claims")
+    REPLAY = "replay", _("Replaying the work gives another result")
 
 
 class ChallengeStatus(models.TextChoices):
-    BOND_DUE = "bond_due", "Waiting for the bond"
-    OPEN = "open", "Open: validators re-run the work"
-    REVIEW = "review", "Waiting for a reviewer"
-    UPHELD = "upheld", "Upheld"
-    REJECTED = "rejected", "Rejected"
-    MOOT = "moot", "Moot: another challenge of it was upheld"
+    BOND_DUE = "bond_due", _("Waiting for the bond")
+    OPEN = "open", _("Open: validators re-run the work")
+    REVIEW = "review", _("Waiting for a reviewer")
+    UPHELD = "upheld", _("Upheld")
+    REJECTED = "rejected", _("Rejected")
+    MOOT = "moot", _("Moot: another challenge of it was upheld")
 
 
 UNRESOLVED = (ChallengeStatus.BOND_DUE, ChallengeStatus.OPEN, ChallengeStatus.REVIEW)
@@ -38,11 +39,11 @@ RESOLVED = (ChallengeStatus.UPHELD, ChallengeStatus.REJECTED, ChallengeStatus.MO
 
 
 class BondStatus(models.TextChoices):
-    NONE = "none", "No bond asked"
-    DUE = "due", "Due"
-    POSTED = "posted", "Posted"
-    RETURNED = "returned", "Returned"
-    FORFEITED = "forfeited", "Forfeited"
+    NONE = "none", _("No bond asked")
+    DUE = "due", _("Due")
+    POSTED = "posted", _("Posted")
+    RETURNED = "returned", _("Returned")
+    FORFEITED = "forfeited", _("Forfeited")
 
 
 class Challenge(models.Model):

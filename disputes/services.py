@@ -23,6 +23,7 @@ from contributions.services import contribution_override
 from datadao import events
 from datadao.dispatch import send_on_commit
 from datadao.errors import Detail
+from datadao.labels import english
 from datadao.models import DAO, MANAGER_ROLES, Membership, User, Visibility
 from datadao.services import audit_record
 from disputes import replay
@@ -502,7 +503,8 @@ def _uphold(challenge: Challenge, *, actor: User | None, note: str) -> Challenge
     scaled by the epoch budget, as the reward would have been); of a clawback, that share as it
     is recovered. Other unresolved challenges of the same target become moot, bonds returned."""
     dao = challenge.dao
-    reason = f"Challenge {challenge.pk} upheld: {Reason(challenge.reason).label.lower()}." + (
+    # Stored with the reversal: in English, whatever the language of the reviewer's request.
+    reason = f"Challenge {challenge.pk} upheld: {english(Reason(challenge.reason)).lower()}." + (
         f" {note}" if note else ""
     )
     if challenge.contribution_id is not None:

@@ -79,21 +79,25 @@ def _keys(change: Any, required: set[str], optional: set[str] = frozenset()) -> 
     unknown = sorted(set(change) - required - optional)
     if unknown:
         raise bad(
-            unknown[0], f"unknown field; this kind takes {', '.join(sorted(required | optional))}."
+            unknown[0],
+            Detail(
+                "unknown field; this kind takes %(names)s.",
+                names=", ".join(sorted(required | optional)),
+            ),
         )
     missing = sorted(required - set(change))
     if missing:
-        raise bad(missing[0], "required.")
+        raise bad(missing[0], Detail("required."))
     return change
 
 
 def _dataset(dao: DAO, change: dict[str, Any]) -> Dataset:
     pk = change["dataset"]
     if isinstance(pk, bool) or not isinstance(pk, int):
-        raise bad("dataset", "must be the id of one of the DAO's datasets.")
+        raise bad("dataset", Detail("must be the id of one of the DAO's datasets."))
     dataset = Dataset.objects.filter(dao=dao, pk=pk).first()
     if dataset is None:
-        raise bad("dataset", f"{dao.name} has no dataset {pk}.")
+        raise bad("dataset", Detail("%(name)s has no dataset %(pk)s.", name=dao.name, pk=pk))
     return dataset
 
 
@@ -111,9 +115,9 @@ def _status(dao: DAO, change: Any) -> Checked:
     dataset = _dataset(dao, change)
     status = change["status"]
     if status not in (DatasetStatus.OPEN, DatasetStatus.CLOSED):
-        raise bad("status", "must be 'open' or 'closed'.")
+        raise bad("status", Detail("must be 'open' or 'closed'."))
     if status == dataset.status:
-        raise bad("status", f"the dataset is already {status}.")
+        raise bad("status", Detail("the dataset is already %(status)s.", status=status))
     refusal = dao_services.dataset_status_refusal(dataset=dataset, status=status)
     if refusal is not None:
         raise bad("status", refusal)
@@ -124,13 +128,16 @@ def _license(dao: DAO, change: Any) -> Checked:
     change = _keys(change, {"dataset", "license"})
     dataset = _dataset(dao, change)
     if not isinstance(change["license"], str):
-        raise bad("license", "must be an SPDX expression, e.g. CC-BY-4.0.")
+        raise bad("license", Detail("must be an SPDX expression, e.g. CC-BY-4.0."))
     try:
         normalized = normalize_license(change["license"])
     except ValueError as exc:
         raise bad("license", str(exc)) from None
     if normalized == dataset.license:
-        raise bad("license", f"the dataset's licence is already {normalized}.")
+        raise bad(
+            "license",
+            Detail("the dataset's licence is already %(normalized)s.", normalized=normalized),
+        )
     return Checked({"dataset": dataset.pk, "license": normalized}, dataset)
 
 
@@ -139,7 +146,10 @@ def _policy(dao: DAO, change: Any) -> Checked:
     dataset = _dataset(dao, change)
     amounts = {k: v for k, v in change.items() if k != "dataset"}
     if not amounts:
-        raise bad("per_contribution", f"give at least one of {', '.join(AMOUNT_FIELDS)}.")
+        raise bad(
+            "per_contribution",
+            Detail("give at least one of %(names)s.", names=", ".join(AMOUNT_FIELDS)),
+        )
     try:
         checked = reward_policy_check(**amounts)
     except ValidationError as exc:
@@ -153,9 +163,16 @@ def _policy(dao: DAO, change: Any) -> Checked:
 def _join_policy(dao: DAO, change: Any) -> Checked:
     change = _keys(change, {"join_policy"})
     if change["join_policy"] not in JoinPolicy.values:
-        raise bad("join_policy", f"must be one of {', '.join(JoinPolicy.values)}.")
+        raise bad(
+            "join_policy", Detail("must be one of %(names)s.", names=", ".join(JoinPolicy.values))
+        )
     if change["join_policy"] == dao.join_policy:
-        raise bad("join_policy", f"the DAO's join policy is already {dao.join_policy}.")
+        raise bad(
+            "join_policy",
+            Detail(
+                "the DAO's join policy is already %(join_policy)s.", join_policy=dao.join_policy
+            ),
+        )
     return Checked({"join_policy": change["join_policy"]})
 
 
@@ -163,7 +180,7 @@ def _release(dao: DAO, change: Any) -> Checked:
     change = _keys(change, {"dataset"})
     dataset = _dataset(dao, change)
     if dataset.status == DatasetStatus.DRAFT:
-        raise bad("dataset", f"the dataset '{dataset.name}' is still a draft.")
+        raise bad("dataset", Detail("the dataset '%(name)s' is still a draft.", name=dataset.name))
     return Checked({"dataset": dataset.pk}, dataset)
 
 
@@ -171,20 +188,23 @@ def _role(dao: DAO, change: Any) -> Checked:
     change = _keys(change, {"address", "role"})
     address = change["address"]
     if not isinstance(address, str) or not is_address(address):
-        raise bad("address", "must be a member's Ethereum address.")
+        raise bad("address", Detail("must be a member's Ethereum address."))
     address = to_checksum_address(address)
     membership = Membership.objects.filter(dao=dao, user__address=address).first()
     if membership is None:
-        raise bad("address", f"{address} is not a member of {dao.name}.")
+        raise bad(
+            "address",
+            Detail("%(address)s is not a member of %(name)s.", address=address, name=dao.name),
+        )
     role = change["role"]
     if role not in Role.values:
-        raise bad("role", f"must be one of {', '.join(Role.values)}.")
+        raise bad("role", Detail("must be one of %(names)s.", names=", ".join(Role.values)))
     if role == membership.role:
-        raise bad("role", f"{address} is already {role}.")
+        raise bad("role", Detail("%(address)s is already %(role)s.", address=address, role=role))
     if membership.role == Role.CREATOR and not (
         Membership.objects.filter(dao=dao, role=Role.CREATOR).exclude(pk=membership.pk).exists()
     ):
-        raise bad("role", "a DAO must keep at least one member with role 'creator'.")
+        raise bad("role", Detail("a DAO must keep at least one member with role 'creator'."))
     return Checked({"address": address, "role": role})
 
 
@@ -199,16 +219,22 @@ def _governance(dao: DAO, change: Any) -> Checked:
     }
     change = _keys(change, set(), fields)
     if not change:
-        raise bad("voting_power", f"give at least one of {', '.join(sorted(fields))}.")
+        raise bad(
+            "voting_power",
+            Detail("give at least one of %(names)s.", names=", ".join(sorted(fields))),
+        )
     out: dict[str, Any] = {}
     if "voting_power" in change:
         if change["voting_power"] not in VotingPower.values:
-            raise bad("voting_power", f"must be one of {', '.join(VotingPower.values)}.")
+            raise bad(
+                "voting_power",
+                Detail("must be one of %(names)s.", names=", ".join(VotingPower.values)),
+            )
         out["voting_power"] = change["voting_power"]
     if "voting_token" in change:
         token = change["voting_token"]
         if token != "" and (not isinstance(token, str) or not is_address(token)):
-            raise bad("voting_token", "must be the ERC-20's address, or empty.")
+            raise bad("voting_token", Detail("must be the ERC-20's address, or empty."))
         out["voting_token"] = to_checksum_address(token) if token else ""
     if "governance_reserved" in change:
         try:
@@ -219,25 +245,31 @@ def _governance(dao: DAO, change: Any) -> Checked:
     if "governance_timelock_seconds" in change:
         seconds = change["governance_timelock_seconds"]
         if isinstance(seconds, bool) or not isinstance(seconds, int):
-            raise bad("governance_timelock_seconds", "must be whole seconds.")
+            raise bad("governance_timelock_seconds", Detail("must be whole seconds."))
         if not 0 <= seconds <= MAX_TIMELOCK_SECONDS:
-            raise bad("governance_timelock_seconds", f"must be 0 to {MAX_TIMELOCK_SECONDS}.")
+            raise bad(
+                "governance_timelock_seconds",
+                Detail(
+                    "must be 0 to %(max_timelock_seconds)s.",
+                    max_timelock_seconds=MAX_TIMELOCK_SECONDS,
+                ),
+            )
         out["governance_timelock_seconds"] = seconds
     if "governance_min_quorum_bps" in change:
         bps = change["governance_min_quorum_bps"]
         if isinstance(bps, bool) or not isinstance(bps, int) or not 1 <= bps <= 10_000:
-            raise bad("governance_min_quorum_bps", "must be 1 to 10000 (basis points).")
+            raise bad("governance_min_quorum_bps", Detail("must be 1 to 10000 (basis points)."))
         out["governance_min_quorum_bps"] = bps
     if "governance_min_period_seconds" in change:
         seconds = change["governance_min_period_seconds"]
         if isinstance(seconds, bool) or not isinstance(seconds, int):
-            raise bad("governance_min_period_seconds", "must be whole seconds.")
+            raise bad("governance_min_period_seconds", Detail("must be whole seconds."))
         if not 60 <= seconds <= 30 * 24 * 3600:
-            raise bad("governance_min_period_seconds", "must be 60 to 2592000 (30 days).")
+            raise bad("governance_min_period_seconds", Detail("must be 60 to 2592000 (30 days)."))
         out["governance_min_period_seconds"] = seconds
     power = out.get("voting_power", dao.voting_power)
     if power == VotingPower.TOKEN and not out.get("voting_token", dao.voting_token):
-        raise bad("voting_token", "voting power 'token' needs the token's address.")
+        raise bad("voting_token", Detail("voting power 'token' needs the token's address."))
     return Checked(out)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from datadao.governed import ChangeKind, VotingPower
 from datadao.models import ADDRESS_REGEX, DAO, DAO_ID_REGEX, Dataset, User
@@ -22,12 +23,12 @@ def Uint256Field(**kwargs: object) -> models.DecimalField:
 
 
 class ProposalStatus(models.TextChoices):
-    OPEN = "open", "Open for votes"
-    CLOSED = "closed", "Closed, being published"
-    PASSED = "passed", "Passed"
-    REJECTED = "rejected", "Rejected"
-    EXECUTED = "executed", "Passed and executed"
-    FAILED = "failed", "Passed, but its change was refused"
+    OPEN = "open", _("Open for votes")
+    CLOSED = "closed", _("Closed, being published")
+    PASSED = "passed", _("Passed")
+    REJECTED = "rejected", _("Rejected")
+    EXECUTED = "executed", _("Passed and executed")
+    FAILED = "failed", _("Passed, but its change was refused")
 
 
 # The statuses a proposal is published (pinned with its votes) in.

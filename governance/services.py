@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from datadao.errors import ApplicationError, Detail
 from datadao.governed import VotingPower
+from datadao.labels import label_detail
 from datadao.models import DAO, Membership, User
 from datadao.services import audit_record
 from governance import power, vote712
@@ -67,7 +68,7 @@ def _quorum(value: Any) -> int:
 
 def _text(value: Any, field: str, *, limit: int, required: bool) -> str:
     if not isinstance(value, str) or (required and not value.strip()) or len(value) > limit:
-        need = "a non-empty string" if required else "a string"
+        need = Detail("a non-empty string") if required else Detail("a string")
         raise ProposalRefused(
             "bad_request",
             Detail(
@@ -233,51 +234,80 @@ def vote_cast(
     if proposal.status != ProposalStatus.OPEN or now >= proposal.ends_at:
         raise refused(
             "proposal_closed",
-            f"Voting on proposal {proposal.pk} closed at {_iso(proposal.ends_at)}.",
+            Detail(
+                "Voting on proposal %(pk)s closed at %(iso)s.",
+                pk=proposal.pk,
+                iso=_iso(proposal.ends_at),
+            ),
             409,
         )
     vote712.check_domain(typed_data, chain_id=dao.chain_id)
     ballot = vote712.parse_ballot(typed_data.get("message"))
     if ballot.space != dao.onchain_id:
         raise refused(
-            "wrong_dao", f"message.space must be this DAO's id {dao.onchain_id} (its daoId)."
+            "wrong_dao",
+            Detail(
+                "message.space must be this DAO's id %(onchain_id)s (its daoId).",
+                onchain_id=dao.onchain_id,
+            ),
         )
     if ballot.proposal != proposal.hash:
         raise refused(
             "wrong_proposal",
-            f"message.proposal must be proposal {proposal.pk}'s hash {proposal.hash}.",
+            Detail(
+                "message.proposal must be proposal %(pk)s's hash %(hash)s.",
+                pk=proposal.pk,
+                hash=proposal.hash,
+            ),
         )
     raw = vote712.signature_bytes(signature)
     signer = vote712.recover(ballot, raw, chain_id=dao.chain_id)
     if signer != ballot.voter:
         raise refused(
             "wrong_signer",
-            f"The vote was signed by {signer}, not by its 'from' {ballot.voter}.",
+            Detail(
+                "The vote was signed by %(signer)s, not by its 'from' %(voter)s.",
+                signer=signer,
+                voter=ballot.voter,
+            ),
         )
     if ballot.voter != user.address:
         raise refused(
             "wrong_voter",
-            f"The vote is from {ballot.voter}; you are signed in as {user.address}.",
+            Detail(
+                "The vote is from %(voter)s; you are signed in as %(address)s.",
+                voter=ballot.voter,
+                address=user.address,
+            ),
             403,
         )
     if ballot.timestamp > now.timestamp() + CLOCK_SKEW_SECONDS:
-        raise refused("issued_in_future", "message.timestamp is in the future.")
+        raise refused("issued_in_future", Detail("message.timestamp is in the future."))
     weight = power.power_of(proposal=proposal, user=user)
     if weight <= 0:
         if not Membership.objects.filter(dao=dao, user=user).exists():
-            raise refused("not_member", f"Only members of {dao.name} vote.", 403)
+            raise refused(
+                "not_member", Detail("Only members of %(name)s vote.", name=dao.name), 403
+            )
         raise refused(
             "no_voting_power",
-            f"You have no voting power on proposal {proposal.pk} "
-            f"({proposal.get_voting_power_display().lower()}, as of its snapshot).",
+            Detail(
+                "You have no voting power on proposal %(pk)s (%(power)s, as of its snapshot).",
+                pk=proposal.pk,
+                power=label_detail(VotingPower(proposal.voting_power), lower=True),
+            ),
             403,
         )
     vote = Vote.objects.select_for_update().filter(proposal=proposal, voter=user).first()
     if vote is not None and ballot.timestamp <= vote.timestamp:
         raise refused(
             "stale_vote",
-            f"Your current vote was signed at {vote.timestamp}; a vote replaces it only with a "
-            f"later timestamp (this one: {ballot.timestamp}).",
+            Detail(
+                "Your current vote was signed at %(timestamp)s; a vote replaces it only with a "
+                "later timestamp (this one: %(timestamp2)s).",
+                timestamp=vote.timestamp,
+                timestamp2=ballot.timestamp,
+            ),
             409,
         )
     first = vote is None

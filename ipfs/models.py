@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class PinStatus(models.TextChoices):
-    UNCHECKED = "unchecked", "Not checked yet"
-    OK = "ok", "Present and verified"
-    MISSING = "missing", "Missing or corrupt"
+    UNCHECKED = "unchecked", _("Not checked yet")
+    OK = "ok", _("Present and verified")
+    MISSING = "missing", _("Missing or corrupt")
 
 
 class Pin(models.Model):
@@ -47,10 +48,10 @@ class Pin(models.Model):
 
 
 class ReplicaStatus(models.TextChoices):
-    PENDING = "pending", "Wanted, not made yet"
-    PINNING = "pinning", "Asked of a pinning service, still fetching"
-    OK = "ok", "Present and verified"
-    MISSING = "missing", "Missing or corrupt"
+    PENDING = "pending", _("Wanted, not made yet")
+    PINNING = "pinning", _("Asked of a pinning service, still fetching")
+    OK = "ok", _("Present and verified")
+    MISSING = "missing", _("Missing or corrupt")
 
 
 class PinReplica(models.Model):

@@ -21,6 +21,7 @@ import itertools
 import math
 from typing import Any
 
+from datadao.errors import Detail
 from labeling import errors
 from labeling.conf import LabelingSettings
 from labeling.consensus.boxes import boxes_gold_correct
@@ -42,14 +43,21 @@ def _class_of(conf: LabelingSettings, name: Any, where: str) -> str:
     if not isinstance(name, str) or name not in conf.labels:
         shown = str(name)[:100] if name is not None else "nothing"
         raise errors.BadLabel(
-            f"{where}: unknown label {shown!r}; this dataset's labels are: {_classes_hint(conf)}."
+            Detail(
+                "%(where)s: unknown label %(shown)s; this dataset's labels are: %(classes_hint)s.",
+                where=where,
+                shown=repr(shown),
+                classes_hint=_classes_hint(conf),
+            )
         )
     return name
 
 
 def _number(value: Any, what: str, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise errors.BadLabel(f"{where}: {what} must be a number.")
+        raise errors.BadLabel(
+            Detail("%(where)s: %(what)s must be a number.", where=where, what=what)
+        )
     return float(value)
 
 
@@ -58,22 +66,46 @@ def _fields(item: Any, keys: tuple[str, ...], where: str) -> list[Any]:
     if isinstance(item, dict):
         missing = [k for k in keys if k not in item]
         if missing:
-            raise errors.BadLabel(f"{where}: missing {', '.join(repr(k) for k in missing)}.")
+            raise errors.BadLabel(
+                Detail(
+                    "%(where)s: missing %(names)s.",
+                    where=where,
+                    names=", ".join(repr(k) for k in missing),
+                )
+            )
         extra = sorted(set(item) - set(keys) - {"score"})
         if extra:
-            raise errors.BadLabel(f"{where}: unknown key {extra[0][:40]!r}.")
+            raise errors.BadLabel(
+                Detail("%(where)s: unknown key %(extra)s.", where=where, extra=repr(extra[0][:40]))
+            )
         return [item[k] for k in keys]
     if isinstance(item, list) and len(item) == len(keys):
         return list(item)
     shape = "{" + ", ".join(f'"{k}"' for k in keys) + "}"
-    raise errors.BadLabel(f"{where}: must be an object {shape} or a list of {len(keys)} values.")
+    raise errors.BadLabel(
+        Detail(
+            "%(where)s: must be an object %(shape)s or a list of %(n_keys)s values.",
+            where=where,
+            shape=shape,
+            n_keys=len(keys),
+        )
+    )
 
 
 def _list(value: Any, what: str, most: int) -> list[Any]:
     if not isinstance(value, list):
-        raise errors.BadLabel(f"The answer must be a list of {what} (an empty list for none).")
+        raise errors.BadLabel(
+            Detail("The answer must be a list of %(what)s (an empty list for none).", what=what)
+        )
     if len(value) > most:
-        raise errors.BadLabel(f"At most {most} {what} per item, got {len(value)}.")
+        raise errors.BadLabel(
+            Detail(
+                "At most %(most)s %(what)s per item, got %(n_value)s.",
+                most=most,
+                what=what,
+                n_value=len(value),
+            )
+        )
     return value
 
 
@@ -82,23 +114,47 @@ def parse_boxes(conf: LabelingSettings, value: Any, item: dict[str, Any]) -> lis
     the dataset's labels."""
     width, height = item.get("width"), item.get("height")
     out = []
-    for n, box in enumerate(_list(value, "boxes", MAX_BOXES), start=1):
-        where = f"box {n}"
+    for n, box in enumerate(_list(value, Detail("boxes"), MAX_BOXES), start=1):
+        where = Detail("box %(n)s", n=n)
         x, y, w, h, name = _fields(box, ("x", "y", "w", "h", "label"), where)
         x, y = _number(x, "x", where), _number(y, "y", where)
         w, h = _number(w, "w", where), _number(h, "h", where)
         x, y, w, h = (round(v, _PLACES) for v in (x, y, w, h))
         if w <= 0 or h <= 0:
-            raise errors.BadLabel(f"{where}: its width and height must be positive, not {w} × {h}.")
+            raise errors.BadLabel(
+                Detail(
+                    "%(where)s: its width and height must be positive, not %(w)s × %(h)s.",
+                    where=where,
+                    w=w,
+                    h=h,
+                )
+            )
         if x < 0 or y < 0:
-            raise errors.BadLabel(f"{where}: it starts outside the image, at ({x}, {y}).")
+            raise errors.BadLabel(
+                Detail(
+                    "%(where)s: it starts outside the image, at (%(x)s, %(y)s).",
+                    where=where,
+                    x=x,
+                    y=y,
+                )
+            )
         if isinstance(width, int) and x + w > width:
             raise errors.BadLabel(
-                f"{where}: it reaches x = {x + w:g}, outside the image (width {width})."
+                Detail(
+                    "%(where)s: it reaches x = %(x)s, outside the image (width %(width)s).",
+                    where=where,
+                    x=format(x + w, "g"),
+                    width=width,
+                )
             )
         if isinstance(height, int) and y + h > height:
             raise errors.BadLabel(
-                f"{where}: it reaches y = {y + h:g}, outside the image (height {height})."
+                Detail(
+                    "%(where)s: it reaches y = %(y)s, outside the image (height %(height)s).",
+                    where=where,
+                    y=format(y + h, "g"),
+                    height=height,
+                )
             )
         out.append({"x": x, "y": y, "w": w, "h": h, "label": _class_of(conf, name, where)})
     return out
@@ -109,46 +165,74 @@ def parse_spans(conf: LabelingSettings, value: Any, item: dict[str, Any]) -> lis
     only where the schema allows it. In text order."""
     length = len(str(item.get("text", "")))
     spans = []
-    for n, span in enumerate(_list(value, "spans", MAX_SPANS), start=1):
-        where = f"span {n}"
+    for n, span in enumerate(_list(value, Detail("spans"), MAX_SPANS), start=1):
+        where = Detail("span %(n)s", n=n)
         start, end, name = _fields(span, ("start", "end", "label"), where)
         if not all(isinstance(v, int) and not isinstance(v, bool) for v in (start, end)):
-            raise errors.BadLabel(f"{where}: start and end must be whole character offsets.")
+            raise errors.BadLabel(
+                Detail("%(where)s: start and end must be whole character offsets.", where=where)
+            )
         if not 0 <= start < end:
-            raise errors.BadLabel(f"{where}: needs 0 <= start < end, got {start} and {end}.")
+            raise errors.BadLabel(
+                Detail(
+                    "%(where)s: needs 0 <= start < end, got %(start)s and %(end)s.",
+                    where=where,
+                    start=start,
+                    end=end,
+                )
+            )
         if end > length:
-            raise errors.BadLabel(f"{where}: ends at {end}, past the text's {length} characters.")
+            raise errors.BadLabel(
+                Detail(
+                    "%(where)s: ends at %(end)s, past the text's %(length)s characters.",
+                    where=where,
+                    end=end,
+                    length=length,
+                )
+            )
         spans.append((start, end, conf.index(_class_of(conf, name, where))))
     spans.sort()
     for (a_start, a_end, a_cls), (b_start, b_end, b_cls) in itertools.pairwise(spans):
         if (a_start, a_end, a_cls) == (b_start, b_end, b_cls):
-            raise errors.BadLabel(f"The span {a_start}–{a_end} is listed twice.")
+            raise errors.BadLabel(
+                Detail(
+                    "The span %(a_start)s–%(a_end)s is listed twice.", a_start=a_start, a_end=a_end
+                )
+            )
         if b_start < a_end and not conf.overlapping:
             raise errors.BadLabel(
-                f"The spans {a_start}–{a_end} and {b_start}–{b_end} overlap; "
-                "this dataset does not allow overlapping spans."
+                Detail(
+                    "The spans %(a_start)s–%(a_end)s and %(b_start)s–%(b_end)s overlap; this "
+                    "dataset does not allow overlapping spans.",
+                    a_start=a_start,
+                    a_end=a_end,
+                    b_start=b_start,
+                    b_end=b_end,
+                )
             )
     return [{"start": s, "end": e, "label": conf.labels[c]} for s, e, c in spans]
 
 
 def parse_comparison(conf: LabelingSettings, value: Any) -> str:
     if value not in OUTCOMES:
-        raise errors.BadLabel("The answer must be 'left', 'right' or 'tie'.")
+        raise errors.BadLabel(Detail("The answer must be 'left', 'right' or 'tie'."))
     if value == "tie" and not conf.allow_tie:
-        raise errors.BadLabel("This dataset does not allow a tie: pick 'left' or 'right'.")
+        raise errors.BadLabel(Detail("This dataset does not allow a tie: pick 'left' or 'right'."))
     return str(value)
 
 
 def parse_text(value: Any) -> str:
     if not isinstance(value, str):
-        raise errors.BadLabel("The answer must be the transcription, as a string.")
+        raise errors.BadLabel(Detail("The answer must be the transcription, as a string."))
     text = value.strip()
     if not text:
         raise errors.BadLabel(
-            "The transcription is empty; skip the item if there is nothing to hear or read."
+            Detail("The transcription is empty; skip the item if there is nothing to hear or read.")
         )
     if len(text) > MAX_TEXT:
-        raise errors.BadLabel(f"The transcription is over {MAX_TEXT} characters.")
+        raise errors.BadLabel(
+            Detail("The transcription is over %(max_text)s characters.", max_text=MAX_TEXT)
+        )
     return text
 
 
@@ -162,7 +246,9 @@ def parse_answer(conf: LabelingSettings, value: Any, item: dict[str, Any]) -> An
         return parse_comparison(conf, value)
     if conf.task_type == "text":
         return parse_text(value)
-    raise errors.BadLabel(f"Unknown task type {conf.task_type!r}.")
+    raise errors.BadLabel(
+        Detail("Unknown task type %(task_type)s.", task_type=repr(conf.task_type))
+    )
 
 
 def answer_choice(conf: LabelingSettings, answer: Any) -> int | None:

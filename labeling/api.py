@@ -24,6 +24,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from contributions.token_auth import request_token
 from datadao import observe
+from datadao.errors import Detail
 from datadao.http import json_error
 from datadao.models import Dataset, User
 from datadao.tokenscopes import TokenScope, token_scope
@@ -57,7 +58,9 @@ def endpoint(**scopes: str) -> Callable[[Handler], Handler]:
         @wraps(view)
         def inner(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if request.method not in methods:
-                return json_error("method_not_allowed", f"Use {' or '.join(methods)}.", 405)
+                return json_error(
+                    "method_not_allowed", Detail("Use %(names)s.", names=" or ".join(methods)), 405
+                )
             # A token was authenticated and its scope checked by ApiTokenMiddleware.
             bearer = request_token(request) is not None
             user = request.user if request.user.is_authenticated else None
@@ -74,7 +77,10 @@ def endpoint(**scopes: str) -> Callable[[Handler], Handler]:
                     if _hidden(dataset_id, user):
                         # "Only members may…" would confirm that a members-only dataset exists.
                         raise errors.NotFound(
-                            f"There is no labeling dataset {dataset_id}."
+                            Detail(
+                                "There is no labeling dataset %(dataset_id)s.",
+                                dataset_id=dataset_id,
+                            )
                         ) from exc
                     raise
 
@@ -98,15 +104,17 @@ def _hidden(dataset_id: int | None, user: User) -> bool:
 
 def _json_body(request: HttpRequest) -> dict[str, Any]:
     if len(request.body) > MAX_BODY:
-        raise LabelingRefused(f"The request body is over {MAX_BODY} bytes.")
+        raise LabelingRefused(
+            Detail("The request body is over %(max_body)s bytes.", max_body=MAX_BODY)
+        )
     if not request.body:
         return {}
     try:
         body = json.loads(request.body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise LabelingRefused(f"The body is not valid JSON: {exc}") from exc
+        raise LabelingRefused(Detail("The body is not valid JSON: %(exc)s", exc=exc)) from exc
     if not isinstance(body, dict):
-        raise LabelingRefused("The body must be a JSON object.")
+        raise LabelingRefused(Detail("The body must be a JSON object."))
     return body
 
 
@@ -185,12 +193,14 @@ def submit(request: HttpRequest, user: User, dataset_id: int, hold_id: int) -> H
     body = _json_body(request)
     if "label" not in body:
         raise LabelingRefused(
-            'Send the answer as {"label": …}: a label name (a list for multi-choice), a list '
-            "of boxes or spans, left/right/tie, or the transcription."
+            Detail(
+                'Send the answer as {"label": …}: a label name (a list for multi-choice), a list '
+                "of boxes or spans, left/right/tie, or the transcription."
+            )
         )
     duration = body.get("duration_ms", 0)
     if not isinstance(duration, int) or isinstance(duration, bool) or duration < 0:
-        raise LabelingRefused("duration_ms must be a whole number of milliseconds.")
+        raise LabelingRefused(Detail("duration_ms must be a whole number of milliseconds."))
     label = services.label_submit(
         dataset_id=dataset_id,
         labeler=user,
@@ -226,7 +236,9 @@ def me(request: HttpRequest, user: User, dataset_id: int) -> HttpResponse:
     """``GET /api/labeling/{dataset}/me``: your progress, gold accuracy (as last reported),
     pause."""
     if not selectors.may_view(labeling_dataset(dataset_id), user):
-        raise errors.NotFound(f"There is no labeling dataset {dataset_id}.")
+        raise errors.NotFound(
+            Detail("There is no labeling dataset %(dataset_id)s.", dataset_id=dataset_id)
+        )
     return JsonResponse(selectors.labeler_progress(dataset_id=dataset_id, labeler=user))
 
 
@@ -244,7 +256,11 @@ def consensus(request: HttpRequest, user: User, dataset_id: int) -> HttpResponse
         return JsonResponse(selectors.serialize_run(run), status=202)
     dataset = labeling_dataset(dataset_id)
     if not selectors.may_view(dataset, user):
-        raise errors.NotFound(f"There is no labeling dataset {dataset_id} you can see.")
+        raise errors.NotFound(
+            Detail(
+                "There is no labeling dataset %(dataset_id)s you can see.", dataset_id=dataset_id
+            )
+        )
     return JsonResponse(selectors.dataset_summary(dataset, manager=is_manager(dataset, user)))
 
 
@@ -258,7 +274,7 @@ def import_create(request: HttpRequest, user: User, dataset_id: int) -> HttpResp
     require_manager(dataset, user)
     upload = request.FILES.get("file")
     if upload is None:
-        raise LabelingRefused("Attach the CSV or JSON Lines file in a field named 'file'.")
+        raise LabelingRefused(Detail("Attach the CSV or JSON Lines file in a field named 'file'."))
     job = services.label_import_upload(
         dataset_id=dataset_id,
         actor=user,
@@ -274,7 +290,7 @@ def import_detail(request: HttpRequest, user: User, import_id: int) -> HttpRespo
     """``GET /api/labeling/imports/{id}``: status and progress of a bulk import."""
     job = LabelImport.objects.select_related("dataset__dao").filter(pk=import_id).first()
     if job is None or not selectors.may_view(job.dataset, user):
-        raise errors.NotFound(f"There is no import {import_id}.")
+        raise errors.NotFound(Detail("There is no import %(import_id)s.", import_id=import_id))
     require_manager(job.dataset, user)
     return JsonResponse(selectors.serialize_import(job))
 
@@ -310,8 +326,12 @@ def export_typed(request: HttpRequest, user: User, dataset_id: int, fmt: str) ->
     formats = export_types.FORMATS.get(conf.task_type, ())
     if fmt not in formats:
         raise LabelingRefused(
-            f"Unknown export format {fmt[:40]!r}: a {conf.task_type} dataset exports as "
-            f"{' or '.join(formats)}."
+            Detail(
+                "Unknown export format %(fmt)s: a %(task_type)s dataset exports as %(names)s.",
+                fmt=repr(fmt[:40]),
+                task_type=conf.task_type,
+                names=" or ".join(formats),
+            )
         )
     gold = request.GET.get("gold") == "1"
     if conf.typed:
@@ -341,7 +361,7 @@ def review_queue(request: HttpRequest, user: User, dataset_id: int) -> HttpRespo
         limit = int(request.GET.get("limit", selectors.REVIEW_PAGE))
     except ValueError as exc:
         raise LabelingRefused(
-            "'after' must be a page's 'next' cursor and 'limit' a whole number."
+            Detail("'after' must be a page's 'next' cursor and 'limit' a whole number.")
         ) from exc
     page = selectors.review_queue(dataset_id=dataset.pk, reviewer=user, after=after, limit=limit)
     conf = labeling_settings(dataset.schema)
@@ -370,7 +390,9 @@ def review_queue(request: HttpRequest, user: User, dataset_id: int) -> HttpRespo
 def _settlement(body: dict[str, Any]) -> int | None:
     value = body.get("settlement")
     if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
-        raise LabelingRefused("'settlement' must be the item's settlement number, as listed.")
+        raise LabelingRefused(
+            Detail("'settlement' must be the item's settlement number, as listed.")
+        )
     return value
 
 
@@ -391,7 +413,7 @@ def review_decide(
     elif decision == "fix":
         if "answer" not in body:
             raise LabelingRefused(
-                'Send the final answer as {"answer": …}, in the format of a label.'
+                Detail('Send the final answer as {"answer": …}, in the format of a label.')
             )
         review = review_services.review_fix(**common, answer=body["answer"], settlement=settlement)
     else:

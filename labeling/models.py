@@ -11,29 +11,30 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from contributions.models import Contribution
 from datadao.models import Dataset, User
 
 
 class TaskStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    COMPLETE = "complete", "Complete"
+    OPEN = "open", _("Open")
+    COMPLETE = "complete", _("Complete")
 
 
 class ItemKind(models.TextChoices):
-    IMAGE = "image", "Image"
-    TEXT = "text", "Text"
-    ROW = "row", "Row"
+    IMAGE = "image", _("Image")
+    TEXT = "text", _("Text")
+    ROW = "row", _("Row")
     # Two candidates to compare (pairwise) and an audio clip to transcribe (text).
-    PAIR = "pair", "Pair"
-    AUDIO = "audio", "Audio"
+    PAIR = "pair", _("Pair")
+    AUDIO = "audio", _("Audio")
 
 
 class ReviewDecision(models.TextChoices):
-    ACCEPT = "accept", "Accepted"
-    FIX = "fix", "Fixed"
-    REJECT = "reject", "Sent back for more labels"
+    ACCEPT = "accept", _("Accepted")
+    FIX = "fix", _("Fixed")
+    REJECT = "reject", _("Sent back for more labels")
 
     @classmethod
     def final_choices(cls) -> list[tuple[str, str]]:
@@ -192,9 +193,9 @@ class Review(models.Model):
 
 
 class HoldStatus(models.TextChoices):
-    ACTIVE = "active", "Active"
-    SUBMITTED = "submitted", "Submitted"
-    SKIPPED = "skipped", "Skipped"
+    ACTIVE = "active", _("Active")
+    SUBMITTED = "submitted", _("Submitted")
+    SKIPPED = "skipped", _("Skipped")
 
 
 class Assignment(models.Model):
@@ -322,10 +323,10 @@ class LabelerStats(models.Model):
 
 
 class RunStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    DONE = "done", "Done"
-    FAILED = "failed", "Failed"
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
 
 
 class ConsensusRun(models.Model):
@@ -367,8 +368,8 @@ class ConsensusRun(models.Model):
 
 
 class ImportKind(models.TextChoices):
-    ITEMS = "items", "Items"
-    PREDICTIONS = "predictions", "Pre-labels"
+    ITEMS = "items", _("Items")
+    PREDICTIONS = "predictions", _("Pre-labels")
 
 
 class LabelImport(models.Model):

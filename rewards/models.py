@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from datadao.models import ADDRESS_REGEX, DAO, Dataset, User, validate_checksum_address
 from rewards.allocations import (  # noqa: F401 (the models' names for them)
@@ -61,8 +62,8 @@ class RewardPolicy(models.Model):
 
 
 class EpochStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    CLOSED = "closed", "Closed"
+    OPEN = "open", _("Open")
+    CLOSED = "closed", _("Closed")
 
 
 class Epoch(models.Model):
@@ -367,10 +368,10 @@ class ChainTxKind(models.TextChoices):
 
 
 class ChainTxStatus(models.TextChoices):
-    SENT = "sent", "Sent, not mined"
-    MINED = "mined", "Mined"
-    REPLACED = "replaced", "Replaced by a higher-fee transaction of the same nonce"
-    FAILED = "failed", "Reverted or dropped"
+    SENT = "sent", _("Sent, not mined")
+    MINED = "mined", _("Mined")
+    REPLACED = "replaced", _("Replaced by a higher-fee transaction of the same nonce")
+    FAILED = "failed", _("Reverted or dropped")
 
 
 class ChainTx(models.Model):

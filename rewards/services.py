@@ -419,7 +419,7 @@ def epoch_close(
     entry_ids = list(_settling(dao, now).select_for_update().values_list("pk", flat=True))
     if not entry_ids:
         waiting = (
-            " (credits wait for their challenge window to pass)"
+            Detail(" (credits wait for their challenge window to pass)")
             if dao.epoch_waits_for_challenges
             else ""
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from contributions.models import Contribution, Release
 from datadao.models import ADDRESS_REGEX, DAO, Dataset, User, validate_checksum_address
@@ -17,8 +18,8 @@ UINT = {"max_digits": 78, "decimal_places": 0}
 
 
 class Scope(models.TextChoices):
-    DOWNLOAD = "download", "Download"
-    QUERY = "query", "Query only (no download)"
+    DOWNLOAD = "download", _("Download")
+    QUERY = "query", _("Query only (no download)")
 
 
 class DatasetOffer(models.Model):
@@ -44,8 +45,8 @@ class DatasetOffer(models.Model):
 
 
 class PurchaseStatus(models.TextChoices):
-    PENDING = "pending", "Waiting for an admin to confirm the payment"
-    CONFIRMED = "confirmed", "Payment confirmed"
+    PENDING = "pending", _("Waiting for an admin to confirm the payment")
+    CONFIRMED = "confirmed", _("Payment confirmed")
 
 
 class Purchase(models.Model):
@@ -145,10 +146,10 @@ class AccessGrant(models.Model):
 
 
 class ReadBasis(models.TextChoices):
-    MEMBERSHIP = "membership", "Member of the DAO"
-    GRANT = "grant", "Access grant"
-    PUBLIC = "public", "Public dataset"
-    STAFF = "staff", "Platform staff"
+    MEMBERSHIP = "membership", _("Member of the DAO")
+    GRANT = "grant", _("Access grant")
+    PUBLIC = "public", _("Public dataset")
+    STAFF = "staff", _("Platform staff")
 
 
 class ReadEvent(models.Model):

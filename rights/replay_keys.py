@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from contributions.models import Contribution, Release
 from contributions.sealed import data_key
-from datadao.errors import ApplicationError
+from datadao.errors import ApplicationError, Detail
 from rights.models import AccessGrant, Scope
 
 GRANT_FILE_FORMAT = 1
@@ -39,22 +39,41 @@ def grant_replay_file(*, grant_id: int, release_cid: str) -> dict[str, Any]:
     grant = AccessGrant.objects.select_related("dao").filter(pk=grant_id).first()
     release = Release.objects.select_related("dataset__dao").filter(cid=release_cid).first()
     if grant is None:
-        raise NoReplayKeys(f"There is no grant {grant_id}.", code="not_found")
+        raise NoReplayKeys(
+            Detail("There is no grant %(grant_id)s.", grant_id=grant_id), code="not_found"
+        )
     if release is None:
-        raise NoReplayKeys(f"There is no release {release_cid[:80]}.", code="not_found")
+        raise NoReplayKeys(
+            Detail("There is no release %(release_cid)s.", release_cid=release_cid[:80]),
+            code="not_found",
+        )
     if grant.revoked_at is not None or grant.expires_at <= timezone.now():
-        raise NoReplayKeys(f"Grant {grant_id} is revoked or expired.", code="grant_inactive")
+        raise NoReplayKeys(
+            Detail("Grant %(grant_id)s is revoked or expired.", grant_id=grant_id),
+            code="grant_inactive",
+        )
     if grant.scope != Scope.DOWNLOAD:
         raise NoReplayKeys(
-            f"Grant {grant_id} is for {grant.scope} only; a replay reads the files.",
+            Detail(
+                "Grant %(grant_id)s is for %(scope)s only; a replay reads the files.",
+                grant_id=grant_id,
+                scope=grant.scope,
+            ),
             code="grant_scope",
         )
     if grant.dataset_id != release.dataset_id or grant.release_id not in (None, release.pk):
         raise NoReplayKeys(
-            f"Grant {grant_id} does not cover release {release_cid[:80]}.", code="not_covered"
+            Detail(
+                "Grant %(grant_id)s does not cover release %(release_cid)s.",
+                grant_id=grant_id,
+                release_cid=release_cid[:80],
+            ),
+            code="not_covered",
         )
     if not release.sealed_key:
-        raise NoReplayKeys("This release is public: it replays without a grant.", code="not_sealed")
+        raise NoReplayKeys(
+            Detail("This release is public: it replays without a grant."), code="not_sealed"
+        )
     dao_id = release.dataset.dao.onchain_id
     listed = [int(entry["id"]) for entry in release.manifest.get("contributions", [])]
     sealed = Contribution.objects.filter(pk__in=listed).exclude(sealed_key="")

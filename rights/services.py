@@ -43,7 +43,7 @@ class RightsRefused(ApplicationError):
         super().__init__(message, code=code, status_code=status_code)
 
 
-def _require_manager(actor: User, dao_id: int, what: str) -> None:
+def _require_manager(actor: User, dao_id: int, what: Detail) -> None:
     if not selectors.is_manager(user=actor, dao_id=dao_id):
         raise RightsRefused(
             "not_admin",
@@ -71,7 +71,7 @@ def offer_set(
     ``payment_address`` or, when empty, to the DAO's reward distributor. Refuses a public
     dataset (it is free), a price outside 1..2**256-1, and no address to pay."""
     dataset = Dataset.objects.select_for_update().select_related("dao").get(pk=dataset.pk)
-    _require_manager(actor, dataset.dao_id, "set a price")
+    _require_manager(actor, dataset.dao_id, Detail("set a price"))
     if dataset.visibility == Visibility.PUBLIC:
         raise RightsRefused(
             "public_dataset",
@@ -161,7 +161,7 @@ def purchase_confirm(*, purchase: Purchase, actor: User, tx_hash: Any) -> Purcha
         .select_related("dataset__dao")
         .get(pk=purchase.pk)
     )
-    _require_manager(actor, purchase.dataset.dao_id, "confirm a payment")
+    _require_manager(actor, purchase.dataset.dao_id, Detail("confirm a payment"))
     tx = _tx_hash(tx_hash)
     if purchase.status != PurchaseStatus.PENDING:
         raise RightsRefused(
@@ -342,7 +342,7 @@ def _paid_purchase(purchase_id: int | None, dataset: Dataset, grantee: str) -> P
 def grant_revoke(*, grant: AccessGrant, actor: User) -> AccessGrant:
     """Revoke a grant at once: every read checks the row, so the next request is refused."""
     grant = AccessGrant.objects.select_for_update().get(pk=grant.pk)
-    _require_manager(actor, grant.dao_id, "revoke a grant")
+    _require_manager(actor, grant.dao_id, Detail("revoke a grant"))
     if grant.revoked_at is not None:
         raise RightsRefused(
             "already_revoked", Detail("This grant is already revoked."), status_code=409

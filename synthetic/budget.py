@@ -34,7 +34,7 @@ def refuse_over_budget(
     budget's row lock)."""
     spent_e = budget.epsilon_spent + held[0]
     spent_d = budget.delta_spent + held[1]
-    by_queued = " or held by queued jobs" if any(held) else ""
+    by_queued = Detail(" or held by queued jobs") if any(held) else ""
     if spent_e + epsilon > budget.epsilon * (1 + BUDGET_SLACK):
         raise SyntheticRefused(
             Detail(

@@ -9,17 +9,20 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from datadao.models import Dataset, User
 
 
 class JobStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    PUBLISHED = "published", "Published"
-    REJECTED_BY_GATE = "rejected_by_gate", "Rejected by the quality gate"
-    CANCELLED = "cancelled", "Cancelled"
-    FAILED = "failed", "Failed"
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    # "Published" alone is a column heading (published at) elsewhere in the catalogue.
+    PUBLISHED = "published", pgettext_lazy("synthetic job status", "Published")
+    REJECTED_BY_GATE = "rejected_by_gate", _("Rejected by the quality gate")
+    CANCELLED = "cancelled", _("Cancelled")
+    FAILED = "failed", _("Failed")
 
 
 ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
@@ -30,11 +33,11 @@ class Method(models.TextChoices):
     three, the best that passes the gate) for tabular datasets; an augmentation pipeline for
     image datasets (the check constraint names the same values)."""
 
-    GAN = "gan", "GAN (tabular)"
-    COPULA = "copula", "Gaussian copula (tabular)"
-    TVAE = "tvae", "TVAE (tabular)"
-    AUTO = "auto", "Auto: GAN, TVAE and copula, the best that passes the gate (tabular)"
-    AUGMENT = "augment", "Augment (image datasets)"
+    GAN = "gan", _("GAN (tabular)")
+    COPULA = "copula", _("Gaussian copula (tabular)")
+    TVAE = "tvae", _("TVAE (tabular)")
+    AUTO = "auto", _("Auto: GAN, TVAE and copula, the best that passes the gate (tabular)")
+    AUGMENT = "augment", _("Augment (image datasets)")
 
 
 TABULAR_METHODS = (Method.GAN, Method.COPULA, Method.TVAE, Method.AUTO)

@@ -13,6 +13,7 @@ from contributions.services.sealed_pins import content_add_for
 from datadao import events
 from datadao.dispatch import send_on_commit
 from datadao.errors import Detail
+from datadao.labels import label_detail
 from datadao.models import Dataset, DatasetKind, User
 from datadao.services import audit_record
 from synthetic.budget import charge, refuse_over_budget, reserved
@@ -218,7 +219,7 @@ def job_cancel(*, job: SyntheticJob, actor: User | None) -> SyntheticJob:
             Detail(
                 "Job %(pk)s is %(lower)s; too late.",
                 pk=job.pk,
-                lower=job.get_status_display().lower(),
+                lower=label_detail(JobStatus(job.status), lower=True),
             )
         )
     job.cancel_requested = True

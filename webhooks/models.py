@@ -9,6 +9,7 @@ import uuid
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from datadao.models import DAO, User
 
@@ -70,10 +71,10 @@ class WebhookEvent(models.Model):
 
 
 class DeliveryStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed (retries used up)"
-    DISABLED = "disabled", "Not sent: endpoint disabled"
+    PENDING = "pending", _("Pending")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed (retries used up)")
+    DISABLED = "disabled", _("Not sent: endpoint disabled")
 
 
 class WebhookDelivery(models.Model):

@@ -24,6 +24,7 @@ from contributions.services import contribution_open, contribution_stored_open
 from contributions.upload_csrf import csrf_refusal
 from datadao.errors import Detail
 from datadao.http import json_error
+from datadao.labels import label_detail
 from datadao.schema import scoring_policy
 
 MAX_ATTESTATION_BYTES = 64 * 1024
@@ -119,7 +120,7 @@ def _with_validators(request: HttpRequest, contribution_id: int) -> Contribution
             Detail(
                 "Contribution %(contribution_id)s is not waiting for validators (it is %(lower)s).",
                 contribution_id=contribution_id,
-                lower=contribution.get_status_display().lower(),
+                lower=label_detail(Status(contribution.status), lower=True),
             )
         )
     return contribution

@@ -46,6 +46,7 @@ from contributions.services.record import Recorder, after
 from datadao.dispatch import send_on_commit
 from datadao.errors import Detail
 from datadao.governed import ChangeKind, governance_guard
+from datadao.labels import label_detail
 from datadao.models import DAO, Membership, Role, User
 from datadao.services import audit_record
 
@@ -364,10 +365,13 @@ def _claim(contribution: Contribution, validator: str, message: Any) -> agree.Cl
         )
     dao = contribution.dataset.dao
     bound = {
-        "daoId": (dao.onchain_id, f"DAO {dao.onchain_id} ({dao.name})"),
-        "datasetId": (dataset_id_bytes32(contribution.dataset_id), "its dataset"),
-        "contributor": (contribution.contributor.address, "its contributor"),
-        "contentSha256": ("0x" + contribution.sha256, "its SHA-256"),
+        "daoId": (
+            dao.onchain_id,
+            Detail("DAO %(onchain_id)s (%(name)s)", onchain_id=dao.onchain_id, name=dao.name),
+        ),
+        "datasetId": (dataset_id_bytes32(contribution.dataset_id), Detail("its dataset")),
+        "contributor": (contribution.contributor.address, Detail("its contributor")),
+        "contentSha256": ("0x" + contribution.sha256, Detail("its SHA-256")),
     }
     for name, (expected, what) in bound.items():
         given = message[name]
@@ -528,7 +532,7 @@ def attestation_submit(
             Detail(
                 "Contribution %(pk)s is not waiting for validators (it is %(lower)s).",
                 pk=contribution.pk,
-                lower=contribution.get_status_display().lower(),
+                lower=label_detail(Status(contribution.status), lower=True),
             )
         )
     try:
@@ -709,7 +713,7 @@ def contribution_attest_again(*, contribution: Contribution, actor: User | None)
             Detail(
                 "Only a held contribution is sent back to its validators; #%(pk)s is %(lower)s.",
                 pk=contribution.pk,
-                lower=contribution.get_status_display().lower(),
+                lower=label_detail(Status(contribution.status), lower=True),
             )
         )
     rows = list(ValidatorAttestation.objects.filter(contribution=contribution))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
 
+from datadao.errors import Detail
 from datadao.models import (
     MANAGER_ROLES,
     Dataset,
@@ -23,7 +24,9 @@ def _first_labeling_dataset(dataset_id: int, query: QuerySet[Dataset] | None = N
     base = query if query is not None else Dataset.objects.all()
     dataset = base.select_related("dao").filter(pk=dataset_id, kind=DatasetKind.LABELING).first()
     if dataset is None:
-        raise errors.NotFound(f"There is no labeling dataset {dataset_id}.")
+        raise errors.NotFound(
+            Detail("There is no labeling dataset %(dataset_id)s.", dataset_id=dataset_id)
+        )
     return dataset
 
 
@@ -53,11 +56,20 @@ def labeler_dataset(dataset_id: int, labeler: User, *, for_work: bool) -> Datase
         ),
     )
     if not dataset.labeler_is_member:
-        raise errors.NotAllowed(f"Only members of {dataset.dao.name} can label its data.")
+        raise errors.NotAllowed(
+            Detail("Only members of %(name)s can label its data.", name=dataset.dao.name)
+        )
     if dataset.status != DatasetStatus.OPEN:
-        raise errors.Conflict(f"The dataset '{dataset.name}' is not open for labeling.")
+        raise errors.Conflict(
+            Detail("The dataset '%(name)s' is not open for labeling.", name=dataset.name)
+        )
     if for_work and dataset.labeler_paused_reason is not None:
-        raise errors.Paused(f"You are paused on this dataset: {dataset.labeler_paused_reason}")
+        raise errors.Paused(
+            Detail(
+                "You are paused on this dataset: %(labeler_paused_reason)s",
+                labeler_paused_reason=dataset.labeler_paused_reason,
+            )
+        )
     return dataset
 
 
@@ -72,7 +84,9 @@ def is_manager(dataset: Dataset, user: User | None) -> bool:
 
 def require_manager(dataset: Dataset, user: User) -> None:
     if not is_manager(dataset, user):
-        raise errors.NotAllowed(f"Only the creator or an admin of {dataset.dao.name} may do this.")
+        raise errors.NotAllowed(
+            Detail("Only the creator or an admin of %(name)s may do this.", name=dataset.dao.name)
+        )
 
 
 # Who reviews settled items: the reviewer role and the DAO's managers.
@@ -92,5 +106,8 @@ def is_reviewer(dataset: Dataset, user: User | None) -> bool:
 def require_reviewer(dataset: Dataset, user: User) -> None:
     if not is_reviewer(dataset, user):
         raise errors.NotAllowed(
-            f"Only reviewers, admins and the creator of {dataset.dao.name} may review its labels."
+            Detail(
+                "Only reviewers, admins and the creator of %(name)s may review its labels.",
+                name=dataset.dao.name,
+            )
         )

@@ -15,6 +15,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from datadao.errors import Detail
 from datadao.models import Dataset, User
 from labeling import errors
 from labeling.conf import Handout, handout_draw, labeling_settings
@@ -225,20 +226,33 @@ def lock_hold(*, dataset: Dataset, labeler: User, hold_id: int) -> Assignment:
     )
     if hold is None:
         raise errors.NotFound(
-            f"You hold no task {hold_id} in this dataset; ask for the next task first."
+            Detail(
+                "You hold no task %(hold_id)s in this dataset; ask for the next task first.",
+                hold_id=hold_id,
+            )
         )
     if hold.status == HoldStatus.SUBMITTED:
-        raise errors.Conflict(f"You already labeled task {hold_id}.")
+        raise errors.Conflict(Detail("You already labeled task %(hold_id)s.", hold_id=hold_id))
     if hold.status == HoldStatus.SKIPPED and hold.answered:
         raise errors.Conflict(
-            f"Your hold on task {hold_id} expired after you took your answer back; "
-            "ask for the next task."
+            Detail(
+                "Your hold on task %(hold_id)s expired after you took your answer back; ask for "
+                "the next task.",
+                hold_id=hold_id,
+            )
         )
     if hold.status == HoldStatus.SKIPPED:
-        raise errors.Conflict(f"You skipped task {hold_id}; it cannot be labeled now.")
+        raise errors.Conflict(
+            Detail("You skipped task %(hold_id)s; it cannot be labeled now.", hold_id=hold_id)
+        )
     if hold.expires_at <= timezone.now():
         raise errors.Conflict(
-            f"Your hold on task {hold_id} expired after {hold_seconds()} s; ask for the next task."
+            Detail(
+                "Your hold on task %(hold_id)s expired after %(hold_seconds)s s; ask for the next "
+                "task.",
+                hold_id=hold_id,
+                hold_seconds=hold_seconds(),
+            )
         )
     return hold
 

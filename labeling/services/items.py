@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from datadao import blobs
 from datadao.dispatch import send_on_commit
+from datadao.errors import Detail
 from datadao.models import User
 from datadao.services import audit_record
 from labeling import answers, errors
@@ -156,16 +157,22 @@ def label_import_create(
     require_manager(dataset, actor)
     if kind not in ImportKind.values:
         raise errors.BadLabel(
-            f"Unknown import kind {str(kind)[:40]!r}: use {' or '.join(ImportKind.values)}."
+            Detail(
+                "Unknown import kind %(kind)s: use %(names)s.",
+                kind=repr(str(kind)[:40]),
+                names=" or ".join(ImportKind.values),
+            )
         )
     if fmt not in ("csv", "jsonl"):
-        raise errors.BadLabel(f"Unknown import format {fmt!r}: use csv or jsonl.")
+        raise errors.BadLabel(
+            Detail("Unknown import format %(fmt)s: use csv or jsonl.", fmt=repr(fmt))
+        )
     if kind == ImportKind.PREDICTIONS and fmt != "jsonl":
-        raise errors.BadLabel("Pre-labels are imported from JSON Lines (.jsonl), not CSV.")
+        raise errors.BadLabel(Detail("Pre-labels are imported from JSON Lines (.jsonl), not CSV."))
     storage = uuid.uuid4().hex
     size = source.stat().st_size
     if size == 0:
-        raise errors.BadLabel("The import file is empty.")
+        raise errors.BadLabel(Detail("The import file is empty."))
     job = LabelImport.objects.create(
         dataset=dataset,
         created_by=actor,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
+from datadao.errors import Detail
 from labeling.errors import Conflict, NotFound
 from labeling.models import Label, LabelTask, TaskStatus
 
@@ -17,9 +18,14 @@ def task_settlement_reverse(*, task_id: int) -> list[int]:
     or already reversed, under the item's row lock, so it is reversed once."""
     task = LabelTask.objects.select_for_update().filter(pk=task_id).first()
     if task is None:
-        raise NotFound(f"There is no labeling item {task_id}.")
+        raise NotFound(Detail("There is no labeling item %(task_id)s.", task_id=task_id))
     if task.status != TaskStatus.COMPLETE or task.reversed_at is not None:
-        raise Conflict(f"Labeling item {task_id} is not a settled item, or is already reversed.")
+        raise Conflict(
+            Detail(
+                "Labeling item %(task_id)s is not a settled item, or is already reversed.",
+                task_id=task_id,
+            )
+        )
     task.consensus = None
     task.posterior = None
     task.reversed_at = timezone.now()

@@ -17,6 +17,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from datadao.errors import Detail
 from datadao.models import User
 from datadao.services import audit_record
 from labeling import answers, errors
@@ -53,22 +54,40 @@ def _lock_for_review(
         .first()
     )
     if task is None:
-        raise errors.NotFound(f"There is no item {task_id} in this dataset.")
+        raise errors.NotFound(
+            Detail("There is no item %(task_id)s in this dataset.", task_id=task_id)
+        )
     # A check question is not reviewed, and is refused as an unsettled item is: the answer
     # does not tell a reviewer which items are check questions.
     if task.is_gold or task.status != TaskStatus.COMPLETE:
         raise errors.Conflict(
-            f"Item {task_id} is not awaiting review: only settled items are reviewed."
+            Detail(
+                "Item %(task_id)s is not awaiting review: only settled items are reviewed.",
+                task_id=task_id,
+            )
         )
     if settlement is not None and settlement != task.settlements:
         raise errors.Conflict(
-            f"Item {task_id} was labeled again and settled anew since you saw it; reload the "
-            "review queue."
+            Detail(
+                "Item %(task_id)s was labeled again and settled anew since you saw it; reload the "
+                "review queue.",
+                task_id=task_id,
+            )
         )
     if task.review:
-        raise errors.Conflict(f"Item {task_id} was already reviewed ({task.review}).")
+        raise errors.Conflict(
+            Detail(
+                "Item %(task_id)s was already reviewed (%(review)s).",
+                task_id=task_id,
+                review=task.review,
+            )
+        )
     if Label.objects.filter(task=task, labeler=reviewer).exists():
-        raise errors.NotAllowed(f"You labeled item {task_id}; another reviewer must review it.")
+        raise errors.NotAllowed(
+            Detail(
+                "You labeled item %(task_id)s; another reviewer must review it.", task_id=task_id
+            )
+        )
     return task, labeling_settings(task.dataset.schema)
 
 
@@ -172,7 +191,9 @@ def review_reject(
     labels, is never handed it to label."""
     if not isinstance(more, int) or isinstance(more, bool) or not 1 <= more <= MAX_MORE:
         raise errors.LabelingRefused(
-            f"'more' must be a whole number of labels from 1 to {MAX_MORE}."
+            Detail(
+                "'more' must be a whole number of labels from 1 to %(max_more)s.", max_more=MAX_MORE
+            )
         )
     task, _conf = _lock_for_review(
         dataset_id=dataset_id, task_id=task_id, reviewer=reviewer, settlement=settlement

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from datadao import events
 from datadao.dispatch import send, send_on_commit
+from datadao.errors import Detail
 from datadao.models import Dataset, User
 from datadao.queues import MAX_COUNTDOWN_SECONDS
 from datadao.services import audit_record
@@ -327,7 +328,9 @@ def consensus_run_request(
     if method not in ("ds", "mv"):
         from labeling import errors
 
-        raise errors.LabelingRefused(f"Unknown method {method!r}: use 'ds' or 'mv'.")
+        raise errors.LabelingRefused(
+            Detail("Unknown method %(method)s: use 'ds' or 'mv'.", method=repr(method))
+        )
     active = (
         ConsensusRun.objects.select_for_update()
         .filter(dataset=dataset, status__in=[RunStatus.QUEUED, RunStatus.RUNNING])

@@ -8,6 +8,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from datadao.errors import Detail
 from datadao.models import User
 from datadao.services import audit_record
 from labeling import answers, errors, suggestion_draw
@@ -32,19 +33,25 @@ def parse_value(conf: LabelingSettings, value: Any) -> list[str]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise errors.BadLabel("'label' must be a label name (or, for multi-choice, a list).")
+        raise errors.BadLabel(
+            Detail("'label' must be a label name (or, for multi-choice, a list).")
+        )
     if not value and not conf.multi_choice:
-        raise errors.BadLabel("Choose one label.")
+        raise errors.BadLabel(Detail("Choose one label."))
     if len(value) > 1 and not conf.multi_choice:
-        raise errors.BadLabel("This dataset takes exactly one label per item.")
+        raise errors.BadLabel(Detail("This dataset takes exactly one label per item."))
     unknown = [v for v in value if v not in conf.labels]
     if unknown:
         shown = ", ".join(conf.labels[:20]) + (" …" if len(conf.labels) > 20 else "")
         raise errors.BadLabel(
-            f"Unknown label {unknown[0][:100]!r}; this dataset's labels are: {shown}."
+            Detail(
+                "Unknown label %(unknown)s; this dataset's labels are: %(shown)s.",
+                unknown=repr(unknown[0][:100]),
+                shown=shown,
+            )
         )
     if len(set(value)) != len(value):
-        raise errors.BadLabel("A label is listed twice.")
+        raise errors.BadLabel(Detail("A label is listed twice."))
     # A canonical order, so equal answers compare equal.
     return sorted(value, key=conf.index)
 
@@ -323,12 +330,15 @@ def label_undo(*, dataset_id: int, labeler: User) -> Assignment:
     cutoff = timezone.now() - timedelta(seconds=window)
     if label is None or label.created_at < cutoff:
         raise errors.Conflict(
-            f"Nothing to undo: only an answer from the last {window} seconds can be undone."
+            Detail(
+                "Nothing to undo: only an answer from the last %(window)s seconds can be undone.",
+                window=window,
+            )
         )
     hold = Assignment.objects.select_for_update().get(task_id=label.task_id, labeler=labeler)
     task = LabelTask.objects.select_for_update().get(pk=label.task_id)
     if task.status == TaskStatus.COMPLETE:
-        raise errors.Conflict("That task already reached consensus; its labels are final.")
+        raise errors.Conflict(Detail("That task already reached consensus; its labels are final."))
     stats = _stats_for_update(dataset.pk, labeler)
     stats.labels -= 1
     stats.save()
@@ -350,7 +360,9 @@ def labeler_resume(*, dataset_id: int, labeler: User, actor: User) -> LabelerSta
     require_manager(dataset, actor)
     stats = _stats_for_update(dataset.pk, labeler)
     if stats.paused_at is None:
-        raise errors.Conflict(f"{labeler.address} is not paused on this dataset.")
+        raise errors.Conflict(
+            Detail("%(address)s is not paused on this dataset.", address=labeler.address)
+        )
     stats.paused_at = None
     stats.paused_reason = ""
     stats.gold_answered = stats.gold_correct = stats.gold_window_correct = 0

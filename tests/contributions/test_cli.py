@@ -194,6 +194,8 @@ def test_the_installed_console_script_runs_outside_the_checkout(tmp_path: Path, 
         "datadao_client",
     }
     assert "datadao = datadao_cli.main:main" in entry_points
+    # The messages' catalogue ships compiled: an installed client has no compiler.
+    assert "datadao_cli/locale/zh_Hans/LC_MESSAGES/datadao_cli.mo" in names
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     subprocess.run(
@@ -220,6 +222,18 @@ def test_the_installed_console_script_runs_outside_the_checkout(tmp_path: Path, 
     )
     assert done.returncode == 0, done.stderr
     assert Account.decrypt(json.loads((home / "k.json").read_text()), "installed-pw")
+    again = subprocess.run(
+        [str(venv / "bin" / "datadao"), "keystore", "new", "k.json"],
+        cwd=home,
+        env={**env, "LANG": "zh_CN.UTF-8"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        start_new_session=True,
+        check=False,
+    )
+    assert again.returncode == 2
+    assert again.stderr == "datadao：k.json 已存在：拒绝覆盖密钥库\n"
 
 
 def test_the_client_signs_the_text_the_server_checks() -> None:
@@ -355,6 +369,26 @@ def test_a_non_member_sees_each_refusal(live_server, tabular, keystore, home) ->
     assert (ident, result) == ("-", "refused 403 not_a_member")
     assert "Only members" in detail
     assert not Contribution.objects.exists()
+
+
+@live
+def test_under_a_chinese_locale_the_summary_and_the_refusal_are_chinese(  # type: ignore[no-untyped-def]
+    live_server, tabular, keystore, home
+) -> None:
+    """The client's own words from its catalogue, the server's refusal in the same language
+    (Accept-Language), the codes and states as the API writes them."""
+    path = home / "x.csv"
+    path.write_bytes(good_csv(2))
+    done = run(
+        contribute_args(tabular.pk, [path], keystore, live_server.url), home, LC_ALL="zh_CN.UTF-8"
+    )
+    assert done.returncode == 1
+    assert re.split(r"\s{2,}", done.stdout.splitlines()[0]) == ["文件", "编号", "结果", "详情"]
+    _, ident, result, detail = table_row(done.stdout, path)
+    assert (ident, result) == ("-", "refused 403 not_a_member")
+    assert detail == f"只有 {tabular.dao.name} 的成员才能向其贡献。"
+    assert done.stdout.splitlines()[-1] == "共 1 个文件：1 refused"
+    assert "已以 0x" in done.stderr
 
 
 @live

@@ -15,7 +15,9 @@ modules by their ``Detail("...")``/``gettext("...")`` calls.
 from __future__ import annotations
 
 import ast
+import importlib
 import io
+import os
 import re
 import tokenize
 from html.parser import HTMLParser
@@ -26,6 +28,7 @@ from django.template.base import Lexer, TokenType
 from django.utils.translation.template import templatize
 
 from datadao.catalogues import Entry, parse_po
+from datadao.errors import ApplicationError
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOGUE = ROOT / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"
@@ -80,20 +83,33 @@ KNOWN_UNMARKED: dict[str, list[str]] = {
     # A placeholder showing how an Ethereum address starts.
     "rights/templates/rights/console.html": ["0x…"],
 }
-# Modules whose refusals (API error details) are translated. Elsewhere they are marked
-# (datadao.errors.Detail) and answered in English until the catalogue has them.
+# Modules whose marked strings (API error details, model choice labels) are translated. Every
+# module that marks a string (``Detail("...")``, ``gettext``) must be listed: the check below
+# finds them, so a new one cannot answer in English unnoticed.
 COVERED_MODULES = [
+    "datadao/governed.py",
     "datadao/http.py",
     "datadao/joining.py",
+    "datadao/jointerms.py",
     "datadao/middleware.py",
+    "datadao/models.py",
+    "datadao/tokenscopes.py",
     "datadao/views/auth.py",
     "datadao/views/join.py",
     "datadao/views/personal.py",
     "contributions/api.py",
     "contributions/backpressure.py",
+    "contributions/models.py",
+    "contributions/query_views.py",
+    "contributions/quorum/api.py",
+    "contributions/quorum/auth.py",
+    "contributions/quorum/services.py",
     "contributions/release_views.py",
+    "contributions/sealed.py",
     "contributions/services/inflight.py",
+    "contributions/services/queries.py",
     "contributions/services/receive.py",
+    "contributions/services/review.py",
     "contributions/services/withdrawal.py",
     "contributions/token_auth.py",
     "contributions/token_views.py",
@@ -104,6 +120,41 @@ COVERED_MODULES = [
     "labeling/views.py",
     "datadao/checklist.py",
     "rights/views.py",
+    "disputes/api.py",
+    "disputes/models.py",
+    "disputes/services.py",
+    "governance/api.py",
+    "governance/changes.py",
+    "governance/models.py",
+    "governance/power.py",
+    "governance/services.py",
+    "governance/vote712.py",
+    "ipfs/models.py",
+    "ipfs/reads.py",
+    "labeling/answers.py",
+    "labeling/api.py",
+    "labeling/models.py",
+    "labeling/services/access.py",
+    "labeling/services/assign.py",
+    "labeling/services/items.py",
+    "labeling/services/reverse.py",
+    "labeling/services/review.py",
+    "labeling/services/settle.py",
+    "labeling/services/submit.py",
+    "rewards/models.py",
+    "rewards/royalties.py",
+    "rewards/services.py",
+    "rewards/views.py",
+    "rights/api.py",
+    "rights/grant712.py",
+    "rights/models.py",
+    "rights/replay_keys.py",
+    "rights/services.py",
+    "synthetic/budget.py",
+    "synthetic/models.py",
+    "synthetic/services.py",
+    "webhooks/models.py",
+    "webhooks/services.py",
 ]
 
 # Words that are the same in every language: names, formats, units, technical terms.
@@ -217,11 +268,11 @@ def module_messages(source: str) -> list[tuple[str | None, str]]:
         name = getattr(node.func, "id", getattr(node.func, "attr", None))
         first = node.args[0]
         strings = [a.value for a in node.args if isinstance(a, ast.Constant)]
-        if name in ("Detail", "gettext", "gettext_lazy", "gettext_noop") and (
+        if name in ("Detail", "_", "gettext", "gettext_lazy", "gettext_noop") and (
             isinstance(first, ast.Constant) and isinstance(first.value, str)
         ):
             found.append((None, first.value))
-        elif name in ("pgettext", "pgettext_lazy") and len(strings) >= 2:
+        elif name in ("pgettext", "pgettext_lazy") and len(strings) == 2:
             found.append((strings[0], strings[1]))
     return found
 
@@ -269,6 +320,107 @@ def test_covered_template_is_fully_translated(path: str) -> None:
     assert _check_catalogue(template_messages(source), path) == []
 
 
+# Folders whose Python is not the server's: the tests, the command lines (they translate from
+# their own catalogues, checked in tests/i18n/test_cli.py), and what is not ours.
+NOT_SERVER = {"tests", "bench", "clients", "datadao_cli", "datadao_validator", "node_modules"}
+
+
+def marking_modules() -> set[str]:
+    """Every server module that marks a string for translation (migrations aside: a label there
+    is a copy of the model's)."""
+    found = set()
+    for folder, dirs, files in os.walk(ROOT):
+        here = Path(folder)
+        dirs[:] = [
+            d
+            for d in dirs
+            if not d.startswith(".")
+            and d not in ("migrations", "__pycache__")
+            and not (here == ROOT and d in NOT_SERVER)
+            and d != "node_modules"
+        ]
+        for name in files:
+            if name.endswith(".py") and module_messages((here / name).read_text("utf-8")):
+                found.add(str((here / name).relative_to(ROOT)))
+    return found
+
+
+def test_every_module_that_marks_a_string_is_covered() -> None:
+    """A module that starts marking strings is held to the catalogue from its first string."""
+    found = marking_modules()
+    assert found - set(COVERED_MODULES) == set(), "modules marking strings: add to COVERED_MODULES"
+    assert set(COVERED_MODULES) - found == set(), "listed modules that mark nothing (or are gone)"
+
+
+def server_modules() -> list[str]:
+    found = []
+    for folder, dirs, files in os.walk(ROOT):
+        here = Path(folder)
+        dirs[:] = [
+            d
+            for d in dirs
+            if not d.startswith(".")
+            and d not in ("migrations", "__pycache__", "node_modules")
+            and not (here == ROOT and d in NOT_SERVER)
+        ]
+        found += [str((here / n).relative_to(ROOT)) for n in files if n.endswith(".py")]
+    return sorted(found)
+
+
+def unmarked_refusals(source: str, module: object) -> list[str]:
+    """Messages written as a literal or an f-string and raised in an ``ApplicationError`` (the
+    class looked up in ``module``): the API would answer them in English only."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not (isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)):
+            continue
+        names, func = [], node.exc.func
+        while isinstance(func, ast.Attribute):
+            names.insert(0, func.attr)
+            func = func.value
+        if not isinstance(func, ast.Name):
+            continue
+        target = module
+        for name in [func.id, *names]:
+            target = getattr(target, name, None)
+        if not (isinstance(target, type) and issubclass(target, ApplicationError)):
+            continue
+        for arg in node.exc.args:
+            if isinstance(arg, ast.JoinedStr):
+                text = "".join(v.value for v in arg.values if isinstance(v, ast.Constant))
+            elif isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                text = arg.value if " " in arg.value else ""  # a code ("not_found") has none
+            else:
+                continue
+            if re.search(r"[A-Za-z]{2,}", text):  # words, not only punctuation around values
+                found.append(f"line {node.lineno}")
+    return found
+
+
+def test_no_refusal_is_raised_with_an_unmarked_message() -> None:
+    """A refusal's message is a ``Detail`` (translated in the answer), never a bare literal or
+    f-string. Refusals passed through helpers are held by the covered-module check instead."""
+    problems = []
+    for path in server_modules():
+        module_name = path.removesuffix(".py").replace("/", ".").removesuffix(".__init__")
+        if module_name.endswith("__main__") or module_name == "manage":
+            continue  # they run a command when imported
+        module = importlib.import_module(module_name)
+        source = (ROOT / path).read_text(encoding="utf-8")
+        problems += [f"{path}: {where}" for where in unmarked_refusals(source, module)]
+    assert problems == []
+
+
+def test_the_refusal_check_finds_an_unmarked_message() -> None:
+    source = (
+        'raise ApplicationError(f"No {x}.")\nraise ApplicationError("Bare words.")\n'
+        'raise ApplicationError(Detail("Marked."), code="not_found")\nraise ValueError("x y")\n'
+        'raise ApplicationError(f"{exc}.")\n'
+    )
+    module = type("M", (), {"ApplicationError": ApplicationError, "ValueError": ValueError})
+    assert unmarked_refusals(source, module) == ["line 1", "line 2"]
+
+
 @pytest.mark.parametrize("path", COVERED_MODULES)
 def test_covered_module_refusals_are_translated(path: str) -> None:
     messages = module_messages((ROOT / path).read_text(encoding="utf-8"))
@@ -314,6 +466,9 @@ def test_the_check_catches_an_unmarked_string_and_a_missing_entry() -> None:
     ]
     assert module_messages('raise X(Detail("A %(n)s thing.", n=1))') == [(None, "A %(n)s thing.")]
     assert module_messages('pgettext_lazy("status", "held")') == [("status", "held")]
+    assert module_messages('A = "a", pgettext_lazy("status", "Published")') == [
+        ("status", "Published")
+    ]
 
 
 # --- JavaScript -------------------------------------------------------------------------------

@@ -52,6 +52,9 @@ class Client(LabelingMixin, ReleasesMixin, RewardsMixin):
     repeated after a lost connection or a 5xx (``RetryPolicy``). ``site`` is the host the
     ownership signatures of uploads name: the platform's sign-in domain, learnt at sign-in;
     give it when using a token behind a proxy whose host differs from the URL's.
+    ``language``: an ``Accept-Language`` value (``"zh-CN"``) for the language of the
+    platform's refusal details (``ApiError.detail``); their ``code`` is the same in every
+    language.
     """
 
     def __init__(
@@ -64,8 +67,11 @@ class Client(LabelingMixin, ReleasesMixin, RewardsMixin):
         retry: RetryPolicy | None = None,
         site: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        language: str | None = None,
     ) -> None:
-        self._http = Transport(base_url, token=token, timeout=timeout, retry=retry, sleep=sleep)
+        self._http = Transport(
+            base_url, token=token, timeout=timeout, retry=retry, sleep=sleep, language=language
+        )
         #: Signs uploads' ownership texts and typed data; set by ``sign_in``.
         self.account = account
         self.site = site or self._http.host

@@ -96,6 +96,7 @@ class Transport:
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
         signer: RequestSigner | None = None,
+        language: str | None = None,
     ) -> None:
         if token and signer is not None:
             raise DatadaoError("a request is signed or carries a token, not both")
@@ -106,6 +107,8 @@ class Transport:
         self.retry = retry or RetryPolicy()
         self.sleep = sleep
         self.session = requests.Session()
+        if language:
+            self.session.headers["Accept-Language"] = language
 
     @property
     def host(self) -> str:

@@ -93,10 +93,13 @@ class ValidatorClient:
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
+        language: str | None = None,
     ) -> None:
         self.account = account
         signer = ValidatorSigner(account, urlsplit(base_url).netloc, clock=clock)
-        self._http = Transport(base_url, timeout=timeout, retry=retry, sleep=sleep, signer=signer)
+        self._http = Transport(
+            base_url, timeout=timeout, retry=retry, sleep=sleep, signer=signer, language=language
+        )
 
     @property
     def base_url(self) -> str:

@@ -1,0 +1,225 @@
+"""The command lines (``datadao``, ``datadao validator``) in the user's language: stdlib
+gettext over catalogues shipped with each package, chosen from LANGUAGE/LC_ALL/LC_MESSAGES/
+LANG as GNU gettext tools choose. Every message they mark must be translated, every message
+they show must be marked, and the committed ``.mo`` must be what its ``.po`` compiles to."""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import datadao_cli.i18n as cli_i18n
+import datadao_validator.i18n as validator_i18n
+from datadao.catalogues import Entry, mo_bytes, parse_po
+from datadao_client.transport import Transport
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = {"datadao_cli": cli_i18n, "datadao_validator": validator_i18n}
+BRACES = re.compile(r"\{(\w*)[^{}]*\}")
+# Calls whose text a person reads: lines written, prompts, refusals, the parsers' help.
+SHOWN_CALLS = {"print", "say", "show", "getpass", "KeyFileError", "KeystoreError", "ApiError"}
+SHOWN_KEYWORDS = {"help", "description", "epilog"}
+# Words that are not prose: a literal text needing no translation.
+WORDS = re.compile(r"[A-Za-z]{3,}")
+
+
+def catalogue_path(package: str) -> Path:
+    return ROOT / package / "locale" / "zh_Hans" / "LC_MESSAGES" / f"{package}.po"
+
+
+def entries(package: str) -> dict[str, Entry]:
+    parsed = parse_po(catalogue_path(package).read_text(encoding="utf-8"))
+    return {e.msgid: e for e in parsed if e.msgid}
+
+
+def marked(package: str) -> list[tuple[str, str]]:
+    """(module, message) of every ``_("...")`` and ``N_("...")`` in the package."""
+    found = []
+    for path in sorted((ROOT / package).glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and getattr(node.func, "id", None) in ("_", "N_")
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+            ):
+                found.append((path.name, node.args[0].value))
+    return found
+
+
+def unmarked(source: str) -> list[str]:
+    """Literal prose passed straight to what a person reads, not through ``_``."""
+    problems = []
+
+    def check(value: ast.expr) -> None:
+        if isinstance(value, ast.Constant) and isinstance(value.value, str):
+            text = value.value
+        elif isinstance(value, ast.JoinedStr):
+            text = "".join(v.value for v in value.values if isinstance(v, ast.Constant))
+        elif isinstance(value, ast.BinOp):  # "a" + "b"
+            check(value.left)
+            check(value.right)
+            return
+        else:
+            return
+        if WORDS.search(text):
+            problems.append(text)
+
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call):
+            continue
+        name = getattr(node.func, "id", getattr(node.func, "attr", None))
+        if name in SHOWN_CALLS:
+            for arg in node.args:
+                check(arg)
+        for keyword in node.keywords:
+            if keyword.arg in SHOWN_KEYWORDS:
+                check(keyword.value)
+    return problems
+
+
+@pytest.mark.parametrize("package", sorted(PACKAGES))
+def test_every_marked_message_is_translated_with_its_placeholders(package: str) -> None:
+    catalogue = entries(package)
+    problems = []
+    for module, message in marked(package):
+        entry = catalogue.get(message)
+        if entry is None or not entry.translated or entry.fuzzy:
+            problems.append(f"{module}: no zh-Hans translation: {message!r}")
+        elif sorted(BRACES.findall(entry.msgstr[0])) != sorted(BRACES.findall(message)):
+            problems.append(f"{module}: placeholders differ: {message!r}")
+    assert problems == []
+    assert set(catalogue) == {m for _, m in marked(package)}, "entries no code uses"
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted(str(p.relative_to(ROOT)) for package in PACKAGES for p in (ROOT / package).glob("*.py")),
+)
+def test_every_message_shown_is_marked(path: str) -> None:
+    assert unmarked((ROOT / path).read_text(encoding="utf-8")) == []
+
+
+def test_the_check_finds_unmarked_prose() -> None:
+    source = (
+        'say(f"uploaded {n} files")\nprint(_("marked"))\nsay(f"#{i} {p}: {s}")\n'
+        'p.add_argument("--x", help="plain help")\nraise KeyFileError("cannot " + "open")\n'
+    )
+    assert unmarked(source) == ["uploaded  files", "plain help", "cannot ", "open"]
+
+
+@pytest.mark.parametrize("package", sorted(PACKAGES))
+def test_the_committed_mo_is_what_the_po_compiles_to(package: str) -> None:
+    """The ``.mo`` ships in the package (an installed client has no compiler); after editing
+    the ``.po``, run ``manage.py compilecatalogues`` and commit both."""
+    po = catalogue_path(package)
+    compiled = mo_bytes(parse_po(po.read_text(encoding="utf-8")))
+    assert po.with_suffix(".mo").read_bytes() == compiled
+    tracked = subprocess.run(
+        ["git", "ls-files", "--error-unmatch", str(po.with_suffix(".mo").relative_to(ROOT))],
+        cwd=ROOT,
+        capture_output=True,
+        check=False,
+    )
+    assert tracked.returncode == 0, "the .mo is not committed"
+
+
+ENVIRONMENTS = [
+    ({"LANG": "zh_CN.UTF-8"}, ["zh_Hans"]),
+    ({"LANG": "zh_SG"}, ["zh_Hans"]),
+    ({"LC_ALL": "zh-Hans-CN"}, ["zh_Hans"]),
+    ({"LANG": "zh"}, ["zh_Hans"]),
+    ({"LANG": "zh_TW.UTF-8"}, []),  # Traditional Chinese: no catalogue, English
+    ({"LANG": "en_US.UTF-8"}, []),
+    ({}, []),
+    # LC_ALL wins over LC_MESSAGES, which wins over LANG.
+    ({"LC_ALL": "en_GB.UTF-8", "LANG": "zh_CN.UTF-8"}, []),
+    ({"LC_MESSAGES": "zh_CN.UTF-8", "LANG": "en_US.UTF-8"}, ["zh_Hans"]),
+    # LANGUAGE is a list of preferences, read first...
+    ({"LANGUAGE": "zh_CN:en", "LANG": "en_US.UTF-8"}, ["zh_Hans"]),
+    ({"LANGUAGE": "en:zh_CN", "LANG": "zh_CN.UTF-8"}, []),
+    ({"LANGUAGE": "fr:zh_CN", "LANG": "fr_FR.UTF-8"}, ["zh_Hans"]),
+    # ...but not when the locale is C, as GNU gettext does.
+    ({"LANGUAGE": "zh_CN", "LC_ALL": "C.UTF-8"}, []),
+    ({"LANGUAGE": "zh_CN"}, []),
+]
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"), ENVIRONMENTS, ids=[str(i) for i in range(len(ENVIRONMENTS))]
+)
+def test_the_language_follows_the_environment_as_gettext_tools_do(
+    environ: dict[str, str], expected: list[str]
+) -> None:
+    # The two command lines keep their own copy of the rule (the import contracts keep them
+    # apart): they must read an environment the same way.
+    assert cli_i18n.languages(environ) == validator_i18n.languages(environ) == expected
+
+
+def _run(module: str, args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=tmp_path,
+        env={
+            "PATH": os.environ["PATH"],
+            "HOME": str(tmp_path),
+            "PYTHONPATH": f"{ROOT}:{ROOT / 'clients' / 'python' / 'src'}",
+            **env,
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_a_cli_refusal_under_a_chinese_locale_is_chinese(tmp_path: Path) -> None:
+    args = ["contribute", "3", "missing.csv", "--key-file", "k.json"]
+    chinese = _run("datadao_cli", args, tmp_path, LANG="zh_CN.UTF-8")
+    english = _run("datadao_cli", args, tmp_path, LANG="C.UTF-8")
+    assert chinese.returncode == english.returncode == 2
+    assert chinese.stderr == "datadao：所有文件都无法读取：missing.csv\n"
+    assert english.stderr == "datadao: none of the files can be read: missing.csv\n"
+    # LANGUAGE before LANG, as gettext tools read them.
+    preferred = _run("datadao_cli", args, tmp_path, LANG="zh_CN.UTF-8", LANGUAGE="en")
+    assert preferred.stderr == english.stderr
+
+
+def test_cli_help_under_a_chinese_locale_is_chinese(tmp_path: Path) -> None:
+    done = _run("datadao_cli", ["contribute", "--help"], tmp_path, LC_ALL="zh_CN.UTF-8")
+    assert done.returncode == 0
+    assert "用你的钱包登录" in done.stdout
+    assert "退出状态：" in done.stdout
+
+
+def test_a_validator_refusal_under_a_chinese_locale_is_chinese(tmp_path: Path) -> None:
+    done = _run("datadao_validator", ["run"], tmp_path, LANG="zh_CN.UTF-8")
+    assert done.returncode == 2
+    assert done.stderr == "datadao validator：请给出 --api URL 和 --key-file KEY\n"
+    key = tmp_path / "key.txt"
+    key.write_text("not a key\n")
+    done = _run(
+        "datadao_validator",
+        ["run", "--api", "http://127.0.0.1:9", "--key-file", str(key)],
+        tmp_path,
+        LANG="zh_CN.UTF-8",
+    )
+    assert done.returncode == 2
+    assert done.stderr == f"datadao validator：{key} 既不是密钥库，也不是十六进制密钥\n"
+
+
+def test_the_clients_ask_the_server_for_its_refusals_in_the_same_language(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for module in PACKAGES.values():
+        for environ, header in (({"LANG": "zh_CN.UTF-8"}, "zh-CN, zh;q=0.9"), ({}, None)):
+            monkeypatch.setattr(os, "environ", environ)
+            assert module.accept_language() == header
+    assert Transport("http://x", language="zh-CN").session.headers["Accept-Language"] == "zh-CN"
+    assert "Accept-Language" not in Transport("http://x").session.headers
