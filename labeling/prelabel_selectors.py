@@ -166,3 +166,41 @@ def page_figures(dataset_id: int, metrics: dict[str, Any]) -> dict[str, Any] | N
         "model_accuracy": metrics.get("model_accuracy"),
         "model_measured": metrics.get("model_measured"),
     }
+
+
+def serialize_prediction_endpoint(dataset_id: int) -> dict[str, Any]:
+    """The dataset's prediction endpoint as its admins see it (never its token: only whether
+    one is set; the URL without its query, which may carry a secret), and how many open
+    items have no pre-label yet. ``endpoint`` null when none is registered."""
+    from urllib.parse import urlsplit
+
+    from labeling.models import PredictionEndpoint, TaskStatus
+
+    waiting = LabelTask.objects.filter(
+        dataset_id=dataset_id, status=TaskStatus.OPEN, prediction__isnull=True
+    ).count()
+    endpoint = PredictionEndpoint.objects.filter(dataset_id=dataset_id).first()
+    if endpoint is None:
+        return {"endpoint": None, "open_items_without_prediction": waiting}
+    parts = urlsplit(endpoint.url)
+
+    def when(value: Any) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "endpoint": {
+            "url": f"{parts.scheme}://{parts.netloc}{parts.path}",
+            "token": bool(endpoint.sealed_token),
+            "batch_size": endpoint.batch_size,
+            "state": endpoint.state,
+            "items_sent": endpoint.items_sent,
+            "predictions_stored": endpoint.predictions_stored,
+            "predictions_refused": endpoint.predictions_refused,
+            "refusals": endpoint.refusals,
+            "last_error": endpoint.last_error,
+            "attempts": endpoint.attempts,
+            "run_started_at": when(endpoint.run_started_at),
+            "run_finished_at": when(endpoint.run_finished_at),
+        },
+        "open_items_without_prediction": waiting,
+    }
