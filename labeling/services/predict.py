@@ -41,6 +41,7 @@ from datadao import egress
 from datadao.dispatch import send
 from datadao.keys import load_kek_ring
 from datadao.models import Dataset, User
+from datadao.queues import MAX_COUNTDOWN_SECONDS
 from datadao.sealing import SealError
 from datadao.sealing.text import open_text, seal_text
 from datadao.services import audit_record
@@ -143,8 +144,8 @@ def _run_restart(endpoint: PredictionEndpoint) -> None:
     endpoint.updated_at = now
 
 
-def _send_after_commit(endpoint_id: int, countdown: float | None = None) -> None:
-    transaction.on_commit(lambda: send(FETCH_TASK, endpoint_id, countdown=countdown))
+def _send_after_commit(endpoint_id: int) -> None:
+    transaction.on_commit(lambda: send(FETCH_TASK, endpoint_id))
 
 
 @transaction.atomic
@@ -368,10 +369,10 @@ def prediction_batch_fail(*, batch: Batch, error: str, final: bool = False) -> s
         endpoint.save()
         logger.warning("prediction endpoint %s failed: %s", endpoint.pk, error)
         return "failed"
-    delay = delays[endpoint.attempts - 1]
+    delay = min(MAX_COUNTDOWN_SECONDS, delays[endpoint.attempts - 1])
     endpoint.next_try_at = now + timedelta(seconds=delay)
     endpoint.save()
-    _send_after_commit(endpoint.pk, countdown=delay)
+    transaction.on_commit(lambda: send(FETCH_TASK, endpoint.pk, countdown=delay))
     return "retry"
 
 

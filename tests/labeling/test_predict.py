@@ -388,3 +388,33 @@ def test_a_slow_or_failing_model_server_never_blocks_labeling(
     assert len(model_server.seen()) == 3
     assert endpoint.last_error.startswith("answered 503"), endpoint.last_error
     assert endpoint.attempts == 3 and endpoint.predictions_stored == 0
+
+
+@pytest.mark.django_db
+def test_the_sweeper_sends_an_overdue_run_again(ldao, admin_user, model_server, loopback_allowed):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from datadao.sweeper import registered
+    from labeling import sweeps
+
+    assert "prediction-runs" in {s.name for s in registered()}
+    dataset = make_dataset(ldao)
+    make_tasks(dataset, 2)
+    endpoint = predict.prediction_endpoint_set(
+        dataset_id=dataset.pk, actor=admin_user, url=model_server.url
+    )
+    cutoff = timezone.now() - timedelta(minutes=5)
+    # Just queued (its message on the way), or a try under way within its lease: not stuck.
+    assert sweeps.prediction_runs_stuck(cutoff, 10) == []
+    assert predict.prediction_batch_claim(endpoint_id=endpoint.pk) is not None
+    assert sweeps.prediction_runs_stuck(timezone.now(), 10) == []
+    # The worker died mid-try and the message is lost: once the lease is over, it is found.
+    PredictionEndpoint.objects.filter(pk=endpoint.pk).update(
+        next_try_at=timezone.now() - timedelta(minutes=10)
+    )
+    assert sweeps.prediction_runs_stuck(cutoff, 10) == [endpoint.pk]
+    # A finished or failed run is not.
+    PredictionEndpoint.objects.filter(pk=endpoint.pk).update(state=PredictionState.FAILED)
+    assert sweeps.prediction_runs_stuck(cutoff, 10) == []
