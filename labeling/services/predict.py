@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -42,7 +42,7 @@ from datadao.dispatch import send
 from datadao.keys import load_kek_ring
 from datadao.models import Dataset, User
 from datadao.queues import MAX_COUNTDOWN_SECONDS
-from datadao.sealing import SealError
+from datadao.sealing import KekRing, SealError
 from datadao.sealing.text import open_text, seal_text
 from datadao.services import audit_record
 from labeling import errors, predict_wire
@@ -80,7 +80,7 @@ def _binding(dataset: Dataset) -> str:
     return f"{dataset.dao.onchain_id}/prediction-endpoint/{dataset.pk}"
 
 
-def _ring() -> Any:
+def _ring() -> KekRing:
     try:
         return load_kek_ring()
     except ImproperlyConfigured as exc:
@@ -221,6 +221,8 @@ class Batch:
     sent: set[int] = field(default_factory=set)
     last_id: int = 0
     token_error: str = ""  # why the sealed token did not open ("" when it did, or none)
+    # The run this batch belongs to: a run restarted meanwhile (cursor back at 0) is another.
+    run: datetime | None = None
 
 
 def _open_token(endpoint: PredictionEndpoint) -> str:
@@ -232,8 +234,8 @@ def _open_token(endpoint: PredictionEndpoint) -> str:
         )
     except (SealError, ImproperlyConfigured) as exc:
         raise egress.EgressRefused(f"the endpoint's token does not open: {exc}") from None
-    if moved is not None:  # KEK rotation reaches the token at its next use
-        PredictionEndpoint.objects.filter(pk=endpoint.pk).update(sealed_token=moved)
+    if moved is not None:  # KEK rotation reaches the token at its next use (saved by the claim)
+        endpoint.sealed_token = moved
     return token
 
 
@@ -294,6 +296,18 @@ def prediction_batch_claim(*, endpoint_id: int) -> Batch | None:
         sent={pk for pk, _, _ in items},
         last_id=items[-1][0],
         token_error=token_error,
+        run=endpoint.run_started_at,
+    )
+
+
+def _current(endpoint: PredictionEndpoint | None, batch: Batch) -> bool:
+    """Whether ``batch`` is still the run's next one (not stored by another execution, nor of
+    a run restarted since)."""
+    return (
+        endpoint is not None
+        and endpoint.state == PredictionState.RUNNING
+        and endpoint.cursor == batch.cursor
+        and endpoint.run_started_at == batch.run
     )
 
 
@@ -310,11 +324,7 @@ def prediction_batch_store(
         .filter(pk=batch.endpoint_id)
         .first()
     )
-    if (
-        endpoint is None
-        or endpoint.state != PredictionState.RUNNING
-        or endpoint.cursor != batch.cursor
-    ):
+    if not _current(endpoint, batch):
         return False
     conf = labeling_settings(endpoint.dataset.schema)
     wanted = {p.task_id for p in predictions}
@@ -352,11 +362,7 @@ def prediction_batch_fail(*, batch: Batch, error: str, final: bool = False) -> s
     "failed" (retries used up, or ``final``: the run stops with ``error``). "stale" when the
     run has moved on already."""
     endpoint = PredictionEndpoint.objects.select_for_update().filter(pk=batch.endpoint_id).first()
-    if (
-        endpoint is None
-        or endpoint.state != PredictionState.RUNNING
-        or endpoint.cursor != batch.cursor
-    ):
+    if not _current(endpoint, batch):
         return "stale"
     now = timezone.now()
     delays = retry_delays()

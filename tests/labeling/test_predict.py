@@ -231,6 +231,18 @@ def test_a_duplicate_message_stores_a_batch_once(ldao, admin_user, model_server,
     )
     assert again.last_error == ""
 
+    # The run restarted while a try is under way (the admin registered the URL again): the
+    # old try's answers belong to no run and are not stored.
+    LabelTask.objects.filter(dataset=dataset).update(prediction=None)
+    predict.prediction_endpoint_set(dataset_id=dataset.pk, actor=admin_user, url=model_server.url)
+    old = predict.prediction_batch_claim(endpoint_id=endpoint.pk)
+    predict.prediction_endpoint_set(dataset_id=dataset.pk, actor=admin_user, url=model_server.url)
+    new = predict.prediction_batch_claim(endpoint_id=endpoint.pk)
+    assert old is not None and new is not None and old.cursor == new.cursor == 0
+    assert predict.prediction_batch_store(batch=old, predictions=parsed, bad=[]) is False
+    assert not LabelTask.objects.filter(dataset=dataset, prediction__isnull=False).exists()
+    assert predict.prediction_batch_store(batch=new, predictions=parsed, bad=[]) is True
+
 
 @pytest.mark.django_db
 def test_private_addresses_are_refused_without_the_setting(
