@@ -430,3 +430,39 @@ def test_the_sweeper_sends_an_overdue_run_again(ldao, admin_user, model_server, 
     # A finished or failed run is not.
     PredictionEndpoint.objects.filter(pk=endpoint.pk).update(state=PredictionState.FAILED)
     assert sweeps.prediction_runs_stuck(cutoff, 10) == []
+
+
+@pytest.mark.django_db
+def test_the_token_follows_kek_rotation_and_one_that_does_not_open_stops_the_run(
+    ldao, admin_user, model_server, loopback_allowed, monkeypatch
+):
+    import os
+
+    old = os.environ["DATA_KEK"]
+    new = "new:" + "5a" * 32
+    dataset = make_dataset(ldao)
+    make_tasks(dataset, 2)
+    model_server.script = _cat_or_dog
+    endpoint = predict.prediction_endpoint_set(
+        dataset_id=dataset.pk, actor=admin_user, url=model_server.url, token=TOKEN
+    )
+    monkeypatch.setenv("DATA_KEK", f"{new},{old}")
+    assert tasks.fetch_predictions(endpoint.pk) == "stored"
+    # Rewrapped under the new KEK at its first use, so the old KEK can leave the ring.
+    assert PredictionEndpoint.objects.get(pk=endpoint.pk).sealed_token.startswith("v1.new.")
+    monkeypatch.setenv("DATA_KEK", new)
+    LabelTask.objects.filter(dataset=dataset).update(prediction=None)
+    assert tasks.fetch_predictions(endpoint.pk) == "idle"  # the first run ends (one batch)
+    predict.prediction_run_request(dataset_id=dataset.pk, actor=admin_user)
+    assert tasks.fetch_predictions(endpoint.pk) == "stored"
+    assert [r["authorization"] for r in model_server.seen()] == [f"Bearer {TOKEN}"] * 2
+    # A ring without its KEK: the run stops at once, naming why, and nothing is sent.
+    monkeypatch.setenv("DATA_KEK", "other:" + "6b" * 32)
+    LabelTask.objects.filter(dataset=dataset).update(prediction=None)
+    assert tasks.fetch_predictions(endpoint.pk) == "idle"
+    predict.prediction_run_request(dataset_id=dataset.pk, actor=admin_user)
+    assert tasks.fetch_predictions(endpoint.pk) == "failed"
+    failed = PredictionEndpoint.objects.get(pk=endpoint.pk)
+    assert failed.state == PredictionState.FAILED
+    assert failed.last_error.startswith("the endpoint's token does not open")
+    assert len(model_server.seen()) == 2
