@@ -26,7 +26,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 WARM_SHUTDOWN_SECONDS = 10.0
 # Every queue of the platform: a bench worker takes any task, as one process of a small fleet.
-QUEUES = "default,validate,pin,synthetic,rewards"
+QUEUES = "default,validate,pin,synthetic,rewards,predict"
 # gunicorn's sync workers in bench.web and bench.load: one per core of the 2-core machine.
 GUNICORN_WORKERS = 2
 

@@ -45,6 +45,8 @@ TASK_ROUTES: dict[str, dict[str, str]] = {
     "ipfs.tasks.*": {"queue": Queue.PIN},
     "synthetic.tasks.*": {"queue": Queue.SYNTHETIC},
     "rewards.tasks.*": {"queue": Queue.REWARDS},
+    # Before labeling's own: the first pattern that matches routes a task.
+    "labeling.tasks.fetch_predictions": {"queue": Queue.PREDICT},
     "labeling.tasks.*": {"queue": Queue.DEFAULT},
     "datadao.tasks.*": {"queue": Queue.DEFAULT},
     "governance.tasks.*": {"queue": Queue.DEFAULT},

@@ -375,6 +375,16 @@ QUERY_MIN_GROUP_ROWS = env.int("QUERY_MIN_GROUP_ROWS", default=5)
 # The largest release (its contributions' bytes) an aggregate query runs over.
 QUERY_MAX_RELEASE_BYTES = env.int("QUERY_MAX_RELEASE_BYTES", default=1 << 30)
 
+# --- Model prediction endpoints (labeling pre-labels over HTTP) ------------------------------
+# A dataset admin's prediction endpoint URL is held to the same rule as a webhook's (no
+# loopback, private, link-local... addresses), with its own exceptions: a model server on the
+# operator's own network (gpu.internal, 10.1.2.3, 10.8.0.0/16) is common, and allowing it
+# should not let webhooks reach that network too.
+PREDICTIONS_ALLOW_PRIVATE = env.bool("PREDICTIONS_ALLOW_PRIVATE", default=False)
+PREDICTIONS_ALLOWED_HOSTS = env.list("PREDICTIONS_ALLOWED_HOSTS", default=[])
+# Seconds between a failed batch and its next try: len + 1 tries, then the run stops (failed).
+PREDICTIONS_RETRY_DELAYS = env.list("PREDICTIONS_RETRY_DELAYS", cast=int, default=[10, 60, 300])
+
 # --- Webhooks -------------------------------------------------------------------------------
 # Endpoint URLs may not reach this platform's own network: hosts resolving to loopback,
 # private, link-local, multicast or reserved addresses are refused at registration and again

@@ -13,6 +13,9 @@ class Queue(StrEnum):
     PIN = "pin"
     SYNTHETIC = "synthetic"
     REWARDS = "rewards"
+    # Calls to a labeling dataset's model server: slow by nature (a model runs per batch),
+    # and one that hangs must never hold a worker labeling's own tasks need.
+    PREDICT = "predict"
 
 
 TASK_SOFT_TIME_LIMIT = 25 * 60

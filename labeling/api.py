@@ -28,10 +28,19 @@ from datadao.errors import Detail
 from datadao.http import json_error
 from datadao.models import Dataset, User
 from datadao.tokenscopes import TokenScope, token_scope
-from labeling import errors, export, export_types, selectors, services, suggestion_draw
+from labeling import (
+    errors,
+    export,
+    export_types,
+    prelabel_selectors,
+    selectors,
+    services,
+    suggestion_draw,
+)
 from labeling.conf import LabelingSettings, labeling_settings
 from labeling.errors import LabelingRefused
 from labeling.models import Assignment, ImportKind, LabelImport
+from labeling.services import predict
 from labeling.services import review as review_services
 from labeling.services.access import (
     is_manager,
@@ -84,7 +93,7 @@ def endpoint(**scopes: str) -> Callable[[Handler], Handler]:
                         ) from exc
                     raise
 
-            if request.method == "POST" and not bearer:
+            if request.method not in ("GET", "HEAD") and not bearer:
                 return csrf_protect(call)(request)
             return call(request)
 
@@ -421,3 +430,39 @@ def review_decide(
             **common, more=body.get("more", 1), settlement=settlement
         )
     return JsonResponse(selectors.serialize_review(review), status=201)
+
+
+@endpoint(GET=TokenScope.READ, POST=TokenScope.LABEL, DELETE=TokenScope.LABEL)
+def prediction_endpoint(request: HttpRequest, user: User, dataset_id: int) -> HttpResponse:
+    """``/api/labeling/{dataset}/prediction-endpoint`` (DAO admins): the dataset's model
+    server for pre-labels (``labeling.services.predict``). ``GET``: it and its run (never its
+    token). ``POST {"url", "token"?, "batch_size"?}``: register or replace it and start a run
+    over the open items without a pre-label (201). ``DELETE``: remove it (204; the pre-labels
+    it gave stay)."""
+    dataset = labeling_dataset(dataset_id)
+    require_manager(dataset, user)
+    if request.method == "POST":
+        body = _json_body(request)
+        predict.prediction_endpoint_set(
+            dataset_id=dataset.pk,
+            actor=user,
+            url=body.get("url"),
+            token=body.get("token"),
+            batch_size=body.get("batch_size"),
+        )
+        return JsonResponse(
+            prelabel_selectors.serialize_prediction_endpoint(dataset.pk), status=201
+        )
+    if request.method == "DELETE":
+        predict.prediction_endpoint_remove(dataset_id=dataset.pk, actor=user)
+        return HttpResponse(status=204)
+    return JsonResponse(prelabel_selectors.serialize_prediction_endpoint(dataset.pk))
+
+
+@endpoint(POST=TokenScope.LABEL)
+def prediction_run(request: HttpRequest, user: User, dataset_id: int) -> HttpResponse:
+    """``POST /api/labeling/{dataset}/prediction-endpoint/run`` (DAO admins): ask the model
+    server again about every open item without a pre-label (after new items, or a failed
+    run); a run under way is left as it is. 202."""
+    predict.prediction_run_request(dataset_id=dataset_id, actor=user)
+    return JsonResponse(prelabel_selectors.serialize_prediction_endpoint(dataset_id), status=202)

@@ -13,6 +13,9 @@ class LabelingConfig(AppConfig):
         register(Sweep("label-consensus", sweeps.tasks_waiting, sweeps.redispatch_task))
         register(Sweep("consensus-runs", sweeps.runs_stuck, sweeps.redispatch_run))
         register(Sweep("label-imports", sweeps.imports_stuck, sweeps.redispatch_import))
+        register(
+            Sweep("prediction-runs", sweeps.prediction_runs_stuck, sweeps.redispatch_prediction_run)
+        )
         # Item images pinned for a labeling dataset are as visible as the dataset.
         from datadao import cards
         from ipfs import access

@@ -421,3 +421,73 @@ class LabelImport(models.Model):
     @property
     def progress(self) -> float:
         return self.done_bytes / self.total_bytes if self.total_bytes else 0.0
+
+
+class PredictionState(models.TextChoices):
+    IDLE = "idle", "Idle (every open item asked about)"
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    FAILED = "failed", "Failed (retries used up, or refused)"
+
+
+class PredictionEndpoint(models.Model):
+    """A labeling dataset's model server: asked, batch by batch, for pre-labels of the open
+    items without a current one (``labeling.services.predict``), its answers stored as an
+    import's would be. One per dataset.
+
+    The optional bearer token is stored sealed, as webhook secrets are (AES-256-GCM under a
+    data key wrapped by the platform's key-encryption key, bound to the DAO and this
+    dataset's endpoint): the database alone never reveals it, and no response shows it.
+
+    A run walks the items in id order: ``cursor`` is the last id asked about, so an item whose
+    answer was refused is not asked about again until the next run."""
+
+    dataset = models.OneToOneField(
+        Dataset, on_delete=models.CASCADE, related_name="prediction_endpoint"
+    )
+    url = models.URLField("URL", max_length=2000)
+    sealed_token = models.CharField(max_length=2000, blank=True, editable=False)
+    batch_size = models.PositiveSmallIntegerField(default=50)
+    state = models.CharField(
+        max_length=8, choices=PredictionState.choices, default=PredictionState.QUEUED
+    )
+    cursor = models.PositiveBigIntegerField(default=0)
+    # Failed tries of the current batch; when the next try (or a running try's lease) is due.
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_try_at = models.DateTimeField(default=timezone.now)
+    # The current (or last) run's figures.
+    items_sent = models.PositiveIntegerField(default=0)
+    predictions_stored = models.PositiveIntegerField(default=0)
+    predictions_refused = models.PositiveIntegerField(default=0)
+    refusals = models.JSONField(default=list, blank=True)  # the first 50, by item
+    last_error = models.CharField(max_length=500, blank=True)
+    run_started_at = models.DateTimeField(null=True, blank=True)
+    run_finished_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(state__in=PredictionState.values),
+                name="prediction_endpoint_state_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(batch_size__gte=1, batch_size__lte=500),
+                name="prediction_endpoint_batch_size_range",
+            ),
+        ]
+        indexes = [
+            # The sweeper: runs under way whose next try is overdue.
+            models.Index(
+                fields=["next_try_at"],
+                condition=models.Q(state__in=["queued", "running"]),
+                name="prediction_endpoint_due",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dataset_id}: {self.url}"

@@ -30,7 +30,7 @@ class ImportedPrediction:
     score: float | None
 
 
-def _prediction(line: int, record: dict[str, Any]) -> ImportedPrediction:
+def prediction_record(line: int, record: dict[str, Any]) -> ImportedPrediction:
     task_id: int | None = None
     key = ""
     if "id" in record:
@@ -77,7 +77,7 @@ def iter_prediction_batches(
     for line, record, error in _records(text, "jsonl"):
         if error is None:
             try:
-                found.append(_prediction(line, record))
+                found.append(prediction_record(line, record))
             except ValueError as exc:
                 error = str(exc)
         if error is not None:

@@ -10,40 +10,55 @@ from django.db.models import Sum
 
 from labeling import answers, suggestions
 from labeling.conf import LabelingSettings
-from labeling.models import LabelerStats, LabelTask
+from labeling.models import Label, LabelerStats, LabelTask
 
-# The model's accuracy is measured on the latest decided items with a pre-label, at most this
-# many: enough for a rate, bounded however large the dataset.
+# The model's accuracy is measured on the latest unassisted answers on items with a
+# pre-label, at most this many labels and this many check questions: enough for a rate,
+# bounded however large the dataset.
 ACCURACY_SAMPLE = 5000
-# Decided items with a pre-label before the model's accuracy is trusted (and the rule applied).
-MIN_SETTLED = 20
 
 
-def _matches(conf: LabelingSettings, prediction: Any, consensus: Any) -> bool:
+def _matches(conf: LabelingSettings, prediction: Any, answer: Any) -> bool:
     try:
-        return answers.gold_correct(conf, prediction, consensus)
+        return answers.gold_correct(conf, prediction, answer)
     except (KeyError, TypeError, ValueError):
-        return False  # a consensus of another shape (the label set changed since)
+        return False  # an answer of another shape (the label set changed since)
 
 
 def prediction_accuracy(dataset_id: int, conf: LabelingSettings) -> tuple[int, float | None]:
-    """(items with a pre-label and a consensus, the share whose pre-label matches the
-    consensus by the task type's rule; None under ``MIN_SETTLED``). Check questions are left
-    out."""
-    rows = list(
+    """(answers measured on, the model's accuracy; None while they say too little).
+
+    Measured on answers given without a suggestion only (``suggestions.model_accuracy``):
+    check questions' known answers, and labels whose hold showed no pre-label (the dataset's
+    no-suggestion share, or given before the item had one), each weighted by its labeler's
+    accuracy. Never on the consensus: labelers taking suggestions pull it to the model."""
+    checks = list(
         LabelTask.objects.filter(
-            dataset_id=dataset_id,
-            is_gold=False,
-            prediction__isnull=False,
-            consensus__isnull=False,
+            dataset_id=dataset_id, is_gold=True, prediction__isnull=False, gold__isnull=False
         )
-        .order_by("-consensus_at")
-        .values_list("prediction", "consensus")[:ACCURACY_SAMPLE]
+        .order_by("-id")
+        .values_list("prediction", "gold")[:ACCURACY_SAMPLE]
     )
-    if len(rows) < MIN_SETTLED:
-        return len(rows), None
-    right = sum(_matches(conf, p, c) for p, c in rows)
-    return len(rows), right / len(rows)
+    labels = list(
+        Label.objects.filter(
+            dataset_id=dataset_id,
+            suggested__isnull=True,
+            task__is_gold=False,
+            task__prediction__isnull=False,
+        )
+        .order_by("-id")
+        .values_list("labeler_id", "value", "task__prediction")[:ACCURACY_SAMPLE]
+    )
+    stats = LabelerStats.objects.filter(
+        dataset_id=dataset_id, labeler_id__in={labeler for labeler, _, _ in labels}
+    )
+    accuracy = {s.labeler_id: labeler_accuracy(s) for s in stats}
+    measured = [suggestions.Unassisted(_matches(conf, p, g), 1.0) for p, g in checks]
+    measured += [
+        suggestions.Unassisted(_matches(conf, p, value), accuracy.get(labeler, 1.0))
+        for labeler, value, p in labels
+    ]
+    return len(measured), suggestions.model_accuracy(measured, answer_classes(conf))
 
 
 def answer_classes(conf: LabelingSettings) -> int | None:
@@ -149,5 +164,43 @@ def page_figures(dataset_id: int, metrics: dict[str, Any]) -> dict[str, Any] | N
         "taken": taken,
         "taken_rate": taken / shown if shown else None,
         "model_accuracy": metrics.get("model_accuracy"),
-        "model_settled": metrics.get("model_settled"),
+        "model_measured": metrics.get("model_measured"),
+    }
+
+
+def serialize_prediction_endpoint(dataset_id: int) -> dict[str, Any]:
+    """The dataset's prediction endpoint as its admins see it (never its token: only whether
+    one is set; the URL without its query, which may carry a secret), and how many open
+    items have no pre-label yet. ``endpoint`` null when none is registered."""
+    from urllib.parse import urlsplit
+
+    from labeling.models import PredictionEndpoint, TaskStatus
+
+    waiting = LabelTask.objects.filter(
+        dataset_id=dataset_id, status=TaskStatus.OPEN, prediction__isnull=True
+    ).count()
+    endpoint = PredictionEndpoint.objects.filter(dataset_id=dataset_id).first()
+    if endpoint is None:
+        return {"endpoint": None, "open_items_without_prediction": waiting}
+    parts = urlsplit(endpoint.url)
+
+    def when(value: Any) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "endpoint": {
+            "url": f"{parts.scheme}://{parts.netloc}{parts.path}",
+            "token": bool(endpoint.sealed_token),
+            "batch_size": endpoint.batch_size,
+            "state": endpoint.state,
+            "items_sent": endpoint.items_sent,
+            "predictions_stored": endpoint.predictions_stored,
+            "predictions_refused": endpoint.predictions_refused,
+            "refusals": endpoint.refusals,
+            "last_error": endpoint.last_error,
+            "attempts": endpoint.attempts,
+            "run_started_at": when(endpoint.run_started_at),
+            "run_finished_at": when(endpoint.run_finished_at),
+        },
+        "open_items_without_prediction": waiting,
     }

@@ -8,14 +8,20 @@ drawn per hold from a keyed hash of the hold's id: the same answer for ``next`` 
 submit that follows, nothing stored, and not computable by the labeler.
 
 Blind acceptance: a labeler who takes every suggestion agrees with the model far more often
-than their own accuracy explains. With the model's accuracy ``m`` (measured on settled
-items) and the labeler's accuracy ``a`` (their reported check-question figure), an honest
-labeler of a ``k``-class task agrees with the suggestion at about
+than their own accuracy explains. With the model's accuracy ``m`` and the labeler's accuracy
+``a`` (their reported check-question figure), an honest labeler of a ``k``-class task agrees
+with the suggestion at about
 
     e = a·m + (1 − a)(1 − m)/(k − 1)
 
 (both right, or both wrong the same way among the k − 1 wrong classes). The excess of the
 observed rate over ``e``, beyond a binomial margin, scales their reputation down.
+
+The model's accuracy ``m`` is measured only on answers given without a suggestion
+(``model_accuracy``): check questions' known answers, and labels on holds that showed none.
+Measured against the consensus instead, it would be measured against the very answers the
+rule judges: a crowd taking suggestions pulls the consensus to the model, the model looks
+right, a high ``e`` is expected of everyone, and taking its answers looks honest.
 """
 
 from __future__ import annotations
@@ -55,6 +61,42 @@ def expected_agreement(*, accuracy: float, model_accuracy: float, classes: int |
     if classes is None or classes < 2:
         return a * m
     return a * m + (1 - a) * (1 - m) / (classes - 1)
+
+
+# The least weight (sum of ``a − c`` over the answers, see ``model_accuracy``) that measures
+# the model: about this many answers from a perfect labeler. Fewer say too little.
+MIN_MEASURE_WEIGHT = 20.0
+
+
+@dataclass(frozen=True)
+class Unassisted:
+    """One answer given without a suggestion, held against the item's pre-label."""
+
+    agrees: bool  # the answer matches the pre-label by the task type's rule
+    accuracy: float  # how often its giver is right: 1 for a check question's known answer
+
+
+def model_accuracy(answers: list[Unassisted], classes: int | None) -> float | None:
+    """The model's accuracy from unassisted answers' agreement with it, each answer's own
+    error taken out; None when they weigh under ``MIN_MEASURE_WEIGHT``.
+
+    An answer of accuracy ``a`` agrees with a model of accuracy ``m`` with probability
+    ``c + m·(a − c)``, ``c = (1 − a)/(k − 1)`` its chance of coinciding with a wrong model
+    answer (``expected_agreement``; 0 where answers rarely coincide by chance). Summed over
+    the answers (the moment estimate), ``m = Σ(agree − c) / Σ(a − c)``: a known answer counts
+    in full, a careful labeler's nearly so, and an answer at chance (``a − c`` = 0) not at
+    all, so labelers who answer at random when nothing is suggested move nothing."""
+    numerator = weight = 0.0
+    for answer in answers:
+        a = min(1.0, max(0.0, answer.accuracy))
+        chance = (1 - a) / (classes - 1) if classes is not None and classes >= 2 else 0.0
+        if a <= chance:
+            continue  # at or below chance: says nothing about the model
+        numerator += (1.0 if answer.agrees else 0.0) - chance
+        weight += a - chance
+    if weight < MIN_MEASURE_WEIGHT:
+        return None
+    return min(1.0, max(0.0, numerator / weight))
 
 
 @dataclass(frozen=True)

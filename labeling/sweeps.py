@@ -6,7 +6,15 @@ from datetime import datetime
 
 from django.db.models import F
 
-from labeling.models import ConsensusRun, LabelImport, LabelTask, RunStatus, TaskStatus
+from labeling.models import (
+    ConsensusRun,
+    LabelImport,
+    LabelTask,
+    PredictionEndpoint,
+    PredictionState,
+    RunStatus,
+    TaskStatus,
+)
 
 
 def tasks_waiting(cutoff: datetime, limit: int) -> list[int]:
@@ -52,3 +60,18 @@ def redispatch_import(import_id: int) -> None:
     from labeling import tasks
 
     tasks.import_items.delay(import_id)
+
+
+def prediction_runs_stuck(cutoff: datetime, limit: int) -> list[int]:
+    """Model-server runs under way whose next try is overdue (its message was lost)."""
+    return list(
+        PredictionEndpoint.objects.filter(
+            state__in=[PredictionState.QUEUED, PredictionState.RUNNING], next_try_at__lt=cutoff
+        ).values_list("pk", flat=True)[:limit]
+    )
+
+
+def redispatch_prediction_run(endpoint_id: int) -> None:
+    from labeling import tasks
+
+    tasks.fetch_predictions.delay(endpoint_id)

@@ -106,3 +106,15 @@ def release_expired_holds() -> int:
     ):
         total += services.holds_release_expired(dataset_id=dataset_id, limit=10_000)
     return total
+
+
+# On its own queue (``Queue.PREDICT``): a model server that answers slowly, or not at all,
+# holds a predict worker, never one that labeling's consensus and imports need. The soft limit
+# is above the try's own timeouts (``services.predict.TIMEOUT``), the hard one under its lease.
+@shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=110, time_limit=130)
+def fetch_predictions(endpoint_id: int) -> str:
+    """One batch of a dataset's model-server run (``labeling.services.predict``); the service
+    sends the next batch, or the retry, itself."""
+    from labeling.services.predict import prediction_batch_try
+
+    return prediction_batch_try(endpoint_id=endpoint_id)

@@ -29,6 +29,16 @@ urlpatterns = [
     ),
     path("<int:dataset_id>/consensus", api.consensus, name="api-label-consensus"),
     path("<int:dataset_id>/imports", api.import_create, name="api-label-imports"),
+    path(
+        "<int:dataset_id>/prediction-endpoint",
+        api.prediction_endpoint,
+        name="api-label-prediction-endpoint",
+    ),
+    path(
+        "<int:dataset_id>/prediction-endpoint/run",
+        api.prediction_run,
+        name="api-label-prediction-run",
+    ),
     path("imports/<int:import_id>", api.import_detail, name="api-label-import"),
     path("<int:dataset_id>/export.csv", api.export_labels, {"fmt": "csv"}, name="api-label-csv"),
     path("<int:dataset_id>/export/<slug:fmt>", api.export_typed, name="api-label-export"),

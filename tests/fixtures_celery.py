@@ -56,7 +56,7 @@ def test_database_url() -> str:
 def start_worker(
     tmp_path: Path,
     *,
-    queues: str = "default,validate,pin,synthetic,rewards",
+    queues: str = "default,validate,pin,synthetic,rewards,predict",
     concurrency: int = 1,
     extra_env: dict[str, str] | None = None,
 ) -> WorkerProcess:

@@ -29,12 +29,13 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from datadao import egress
 from datadao.dispatch import send
 from datadao.errors import ApplicationError, Detail
 from datadao.events import EVENT_TYPES, Event
 from datadao.models import DAO, MANAGER_ROLES, Membership, User
 from datadao.services import audit_record
-from webhooks import egress, policy, verify
+from webhooks import policy, verify
 from webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from webhooks.secrets import SecretUnavailable, secret_new, secret_open
 

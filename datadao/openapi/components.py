@@ -436,6 +436,32 @@ SCHEMAS: dict[str, Schema] = {
             "finished_at": nullable(DATETIME),
         }
     ),
+    "PredictionEndpointStatus": closed(
+        {
+            "endpoint": nullable(
+                closed(
+                    {
+                        "url": STRING,
+                        "token": BOOLEAN,
+                        "batch_size": {"type": "integer", "minimum": 1, "maximum": 500},
+                        "state": {
+                            "type": "string",
+                            "enum": ["idle", "queued", "running", "failed"],
+                        },
+                        "items_sent": COUNT,
+                        "predictions_stored": COUNT,
+                        "predictions_refused": COUNT,
+                        "refusals": STRINGS,
+                        "last_error": STRING,
+                        "attempts": COUNT,
+                        "run_started_at": nullable(DATETIME),
+                        "run_finished_at": nullable(DATETIME),
+                    }
+                )
+            ),
+            "open_items_without_prediction": COUNT,
+        }
+    ),
     "Membership": closed(
         {
             "dao": STRING,

@@ -19,6 +19,7 @@ from datadao.openapi.common import (
     closed,
     error,
     json_response,
+    nullable,
     path_id,
     query,
     ref,
@@ -308,6 +309,83 @@ PATHS: dict[str, Schema] = {
                     }
                 },
             },
+        )
+    },
+    "/api/labeling/{dataset_id}/prediction-endpoint": {
+        "get": labeling_operation(
+            "The dataset's model server for pre-labels, and its run (DAO admins)",
+            "`endpoint` null when none is registered. Its token is never shown (`token`: "
+            "whether one is set), nor the URL's query. `open_items_without_prediction`: the "
+            "open items a run would still ask about.",
+            {"200": json_response(ref("PredictionEndpointStatus"), "The endpoint.")},
+            write=False,
+            scope="read",
+            operationId="prediction_endpoint_detail",
+            parameters=[LABELING_DATASET],
+        ),
+        "post": labeling_operation(
+            "Register or replace the dataset's model server, and start a run (DAO admins)",
+            "A run POSTs the open items without a pre-label, `batch_size` at a time, to `url` "
+            '(JSON `{"dataset", "task_type", "labels", "multi_choice", "items": [{"id", '
+            '"kind", "data"}]}`, with `Authorization: Bearer <token>` when one is set) and '
+            'stores the answer `{"predictions": [{"id", "prediction", "model_version"?, '
+            '"score"?}]}` as pre-labels, each checked against its item like a label: a bad '
+            "one is counted and named in `refusals`, never stored. A failed batch is tried "
+            "again after a delay, then the run stops (`failed`, `last_error`). The URL may not "
+            "reach this platform's own network (loopback, private, link-local addresses) "
+            "unless the operator allows it; the token is stored encrypted.",
+            {"201": json_response(ref("PredictionEndpointStatus"), "Registered; run queued.")},
+            write=True,
+            scope="label",
+            bad_request=error(
+                "refused or url_refused: no url, a URL that is not http(s), carries "
+                "credentials or reaches a private address, a token that is not printable "
+                "ASCII without spaces (at most 1000 characters), batch_size not 1 to 500."
+            ),
+            operationId="prediction_endpoint_set",
+            parameters=[LABELING_DATASET],
+            requestBody={
+                "required": True,
+                "content": {
+                    JSON: {
+                        "schema": closed(
+                            {
+                                "url": {"type": "string", "maxLength": 2000},
+                                "token": nullable({"type": "string", "maxLength": 1000}),
+                                "batch_size": {
+                                    "type": "integer",
+                                    "minimum": 1,
+                                    "maximum": 500,
+                                    "default": 50,
+                                },
+                            },
+                            optional=("token", "batch_size"),
+                        )
+                    }
+                },
+            },
+        ),
+        "delete": labeling_operation(
+            "Remove the dataset's model server (DAO admins)",
+            "Its sealed token goes with it; the pre-labels it gave stay. 204 also when none "
+            "was registered.",
+            {"204": {"description": "Removed."}},
+            write=True,
+            scope="label",
+            operationId="prediction_endpoint_remove",
+            parameters=[LABELING_DATASET],
+        ),
+    },
+    "/api/labeling/{dataset_id}/prediction-endpoint/run": {
+        "post": labeling_operation(
+            "Ask the model server again about every open item without a pre-label (DAO admins)",
+            "After new items, or a failed run. A run under way is left as it is. 409 when no "
+            "endpoint is registered.",
+            {"202": json_response(ref("PredictionEndpointStatus"), "The run, queued.")},
+            write=True,
+            scope="label",
+            operationId="prediction_run_request",
+            parameters=[LABELING_DATASET],
         )
     },
     "/api/labeling/imports/{import_id}": {

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db import transaction
@@ -23,6 +24,36 @@ def parse_prediction(conf: LabelingSettings, value: Any, payload: dict[str, Any]
     return parse_value(conf, value)
 
 
+def predictions_store(
+    conf: LabelingSettings,
+    found: list[tuple[LabelTask, ImportedPrediction]],
+    bad: list[str],
+    *,
+    where: Callable[[ImportedPrediction], str],
+) -> dict[int, LabelTask]:
+    """Parse each prediction against its item and store the good ones (a later one for the
+    same item wins); a bad one is added to ``bad``, named by ``where``, and not stored. The
+    one writer of pre-labels, for imports and model servers alike. Returns the items
+    changed."""
+    changed: dict[int, LabelTask] = {}
+    for task, p in found:
+        try:
+            value = parse_prediction(conf, p.prediction, task.payload)
+        except errors.LabelingRefused as exc:
+            bad.append(f"{where(p)}: prediction: {exc.message}")
+            continue
+        task.prediction = value
+        task.prediction_model = p.model_version
+        task.prediction_score = p.score
+        changed[task.pk] = task
+    LabelTask.objects.bulk_update(
+        list(changed.values()),
+        ["prediction", "prediction_model", "prediction_score"],
+        batch_size=1000,
+    )
+    return changed
+
+
 @transaction.atomic
 def prediction_import_batch(
     *, import_id: int, predictions: list[ImportedPrediction], bad: list[str], done_bytes: int
@@ -40,27 +71,15 @@ def prediction_import_batch(
     by_id = {t.pk: t for t in mine.filter(pk__in=ids).only("id", "payload")} if ids else {}
     keyed = mine.filter(source_key__in=keys).only("id", "payload", "source_key") if keys else []
     by_key = {t.source_key: t for t in keyed}
-    changed: dict[int, LabelTask] = {}
+    found: list[tuple[LabelTask, ImportedPrediction]] = []
     for p in predictions:
         task = by_id.get(p.task_id) if p.task_id is not None else by_key.get(p.key)
         if task is None:
             named = f"id {p.task_id}" if p.task_id is not None else f"external_id {p.key[3:]!r}"
             bad.append(f"line {p.line}: no item with {named} in this dataset")
             continue
-        try:
-            value = parse_prediction(conf, p.prediction, task.payload)
-        except errors.LabelingRefused as exc:
-            bad.append(f"line {p.line}: prediction: {exc.message}")
-            continue
-        task.prediction = value
-        task.prediction_model = p.model_version
-        task.prediction_score = p.score
-        changed[task.pk] = task  # a later line for the same item wins
-    LabelTask.objects.bulk_update(
-        list(changed.values()),
-        ["prediction", "prediction_model", "prediction_score"],
-        batch_size=1000,
-    )
+        found.append((task, p))
+    changed = predictions_store(conf, found, bad, where=lambda p: f"line {p.line}")
     job.rows_done += rows
     job.rows_created += len(changed)
     job.rows_failed += len(bad)

@@ -380,11 +380,11 @@ def consensus_run_finish(*, run_id: int, outcome: Any) -> ConsensusRun | None:
         LabelerStats.objects.update_or_create(
             dataset_id=run.dataset_id, labeler_id=labeler_id, defaults={**fields, "updated_at": now}
         )
-    # The model's accuracy against the consensus just stored: what pay's blind-acceptance rule
-    # reads until the next run.
+    # The model's accuracy on unassisted answers (never the consensus, which suggestion-takers
+    # pull to the model): what pay's blind-acceptance rule reads until the next run.
     conf = labeling_settings(run.dataset.schema)
-    settled, model_accuracy = prelabel_selectors.prediction_accuracy(run.dataset_id, conf)
-    run.metrics = {**outcome.metrics, "model_settled": settled, "model_accuracy": model_accuracy}
+    measured, model_accuracy = prelabel_selectors.prediction_accuracy(run.dataset_id, conf)
+    run.metrics = {**outcome.metrics, "model_measured": measured, "model_accuracy": model_accuracy}
     run.status = RunStatus.DONE
     run.finished_at = now
     run.save()

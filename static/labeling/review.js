@@ -1,6 +1,8 @@
 // Review page: a reviewer's queue from the JSON API (labeling/api.py review_queue), each
 // item accepted, fixed or sent back for more labels without reloading. Item data reaches the
 // page only as text (textContent) or an <img> src checked to be http(s); never as markup.
+// Boxes and spans are fixed with the labeling page's own widgets (label_types.js), opened on
+// the current answer: the reviewer redraws, reclasses or removes, then presses Fix.
 (function () {
   "use strict";
   const root = document.getElementById("reviewer");
@@ -14,6 +16,7 @@
   const message = document.getElementById("review-message");
   const template = document.getElementById("review-item");
   let labels = [];
+  let rules = {};
   let cursor = null;
 
   function csrfToken() {
@@ -87,8 +90,42 @@
     }
   }
 
+  // The labeling page's box or span widget, on this item and its current answer. Its keys
+  // (a digit for the class, arrows, Delete) act while it has the focus; a click or a drag in
+  // it gives it the focus.
+  function fixWidget(entry) {
+    if (!window.DatadaoLabelTypes || (taskType !== "boxes" && taskType !== "spans")) return null;
+    let keyboard = false;
+    const ctx = {
+      say: (text, kind) => say(text, kind),
+      sayError: (text) => say("Error: " + text, "error"),
+      safeUrl: (url) => safeUrl(url),
+      submit: () => {},
+      focusWork: () => {},
+      keyboardUsed: () => keyboard,
+      useKeyboard: () => { keyboard = true; },
+    };
+    const task = { task_type: taskType, labels: labels, item: entry.item, rules: rules };
+    const widget = window.DatadaoLabelTypes.create(task, ctx);
+    if (!widget) return null;
+    widget.restore(entry.consensus || []);
+    const node = widget.node;
+    node.tabIndex = 0;
+    node.classList.add("review-fix-widget");
+    node.setAttribute("aria-label", "Fix the answer: " + (taskType === "boxes"
+      ? "drag to draw a box, click one to select it, a digit sets its class, Delete removes it"
+      : "select words, then a digit (or a class) marks them; Delete removes a span"));
+    node.addEventListener("pointerdown", () => node.focus({ preventScroll: true }), true);
+    node.addEventListener("keydown", (e) => {
+      if (e.ctrlKey || e.metaKey || e.altKey) return;
+      if (widget.onKey(e)) e.preventDefault();
+    });
+    if (widget.layout) window.addEventListener("resize", () => widget.layout());
+    return widget;
+  }
+
   // The fix input in the task type's answer format: the label set for classification, the
-  // outcome for pairwise, the text for transcriptions, the JSON list of boxes or spans.
+  // outcome for pairwise, the text for transcriptions (boxes and spans: ``fixWidget``).
   function fixInput(entry) {
     if (taskType === "classification") {
       const select = document.createElement("select");
@@ -149,13 +186,20 @@
   function show(entry) {
     const li = template.content.firstElementChild.cloneNode(true);
     li.dataset.item = String(entry.id);
-    renderItem(li.querySelector(".review-body"), entry.item);
+    const widget = fixWidget(entry);
+    if (widget) {
+      // The widget shows the item with its answer drawn on it, and edits it.
+      li.querySelector(".review-body").append(widget.node);
+      li.querySelector(".review-fix-input").closest(".review-fix-field").hidden = true;
+    } else {
+      renderItem(li.querySelector(".review-body"), entry.item);
+    }
     li.querySelector(".review-consensus").textContent = answerText(entry.consensus);
     li.querySelector(".review-posterior").textContent =
       entry.posterior === null ? "–" : Math.round(entry.posterior * 100) + "%";
     li.querySelector(".review-answers").textContent = entry.answers.map(answerText).join(" · ");
-    const [input, value] = fixInput(entry);
-    li.querySelector(".review-fix-input").append(input);
+    const [input, value] = widget ? [null, () => widget.value()] : fixInput(entry);
+    if (input) li.querySelector(".review-fix-input").append(input);
     li.querySelector(".review-accept").addEventListener("click", () => decide(li, entry, "accept", {}));
     li.querySelector(".review-fix").addEventListener("click", () => {
       let answer;
@@ -175,6 +219,7 @@
       const query = "?limit=" + encodeURIComponent(root.dataset.pageSize) + (after ? "&after=" + encodeURIComponent(after) : "");
       const page = await call("GET", query);
       labels = page.labels;
+      rules = page.rules || {};
       if (!after) list.replaceChildren();
       page.items.forEach(show);
       cursor = page.next;

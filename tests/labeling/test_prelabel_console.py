@@ -55,6 +55,19 @@ def test_prelabels_imported_from_the_console_and_shown_on_the_dataset_page(ldao)
     page = login(labelers[0]).get(f"/daos/{dataset.dao.slug}/{dataset.slug}/").content.decode()
     assert '<dd id="prelabel-items">25</dd>' in page
     assert '<dd id="prelabel-taken">75 shown, 50 taken (67%)</dd>' in page
-    assert "100% over 25 items (last run)" in page
+    # Every hand-out showed the suggestion (rate 1) and there are no check questions: no
+    # answer was given without one, so nothing measures the model yet.
+    assert "measured by a consensus run once enough answers given without a suggestion" in page
+    # Labels given without one (a hand-out drawn without it, here: the item had no pre-label
+    # yet) measure it: the careful labelers' "cat" against the model's "cat".
+    later = make_tasks(dataset, 25, start=25)
+    for user in labelers[:2]:
+        while (hold := services.task_next(dataset_id=dataset.pk, labeler=user)) is not None:
+            services.label_submit(dataset_id=dataset.pk, labeler=user, hold_id=hold.pk, value="cat")
+    LabelTask.objects.filter(pk__in=[t.pk for t in later]).update(prediction=["cat"])
+    run = services.consensus_run_request(dataset_id=dataset.pk, actor=None)
+    assert tasks.run_consensus(run.pk) == "done"
+    page = login(labelers[0]).get(f"/daos/{dataset.dao.slug}/{dataset.slug}/").content.decode()
+    assert "100% over 50 answers (last run)" in page
     stats_page = client.get("/admin/labeling/labelerstats/").content.decode()
     assert "Suggestions taken" in stats_page and "100%" in stats_page and "0%" in stats_page

@@ -65,3 +65,37 @@ def test_too_few_shown_suggestions_give_no_verdict():
         is None
     )
     assert suggestions.penalized_bps(8000, None) == 8000
+
+
+def _answers(rng, n: int, *, labeler: float, model: float, classes: int):  # type: ignore[no-untyped-def]
+    """Simulated unassisted answers: labeler and model independent given the truth, errors
+    uniform among the wrong classes."""
+    out = []
+    for _ in range(n):
+        mine = 0 if rng.random() < labeler else rng.randrange(1, classes)
+        theirs = 0 if rng.random() < model else rng.randrange(1, classes)
+        out.append(suggestions.Unassisted(agrees=mine == theirs, accuracy=labeler))
+    return out
+
+
+def test_model_accuracy_takes_the_answers_own_error_out():
+    import random
+
+    rng = random.Random(3)
+    # Careful labelers (0.8) agree with a 0.6 model about 0.8·0.6 + 0.2·0.4/2 = 0.52 of the
+    # time; the estimate recovers 0.6, not 0.52.
+    careful = _answers(rng, 4000, labeler=0.8, model=0.6, classes=3)
+    assert suggestions.model_accuracy(careful, 3) == pytest.approx(0.6, abs=0.03)
+    # Known answers (check questions) count in full.
+    known = [suggestions.Unassisted(agrees=i % 4 != 0, accuracy=1.0) for i in range(40)]
+    assert suggestions.model_accuracy(known, 3) == pytest.approx(0.75)
+    # Answers at chance weigh nothing, whatever they agree with: alone they measure nothing,
+    # and added to careful ones they do not move the figure.
+    chance = [suggestions.Unassisted(agrees=True, accuracy=1 / 3) for _ in range(1000)]
+    assert suggestions.model_accuracy(chance, 3) is None
+    assert suggestions.model_accuracy(careful + chance, 3) == suggestions.model_accuracy(careful, 3)
+    # Too little weight: no figure.
+    assert suggestions.model_accuracy(known[:19], 3) is None
+    # Boxes, spans, texts: no chance coincidence, agreement is both right.
+    free = [suggestions.Unassisted(agrees=i % 2 == 0, accuracy=0.8) for i in range(100)]
+    assert suggestions.model_accuracy(free, None) == pytest.approx(0.5 / 0.8)

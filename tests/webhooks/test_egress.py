@@ -9,10 +9,11 @@ import time
 import pytest
 from django.test import override_settings
 
+from datadao import egress
 from datadao.models import AuditEvent
 from tests.factories import DAOFactory
 from tests.webhooks.receiver import Receiver, receiver  # noqa: F401
-from webhooks import egress, services, verify
+from webhooks import services, verify
 from webhooks.models import WebhookEndpoint
 
 PUBLIC = "93.184.216.34"  # a globally routable address (example.com's, once)

@@ -86,6 +86,11 @@ OPERATIONS: dict[str, Route] = {
 }
 
 _ADMIN = "a DAO admin's console task: done in the console, where its effects are shown and audited"
+_MODEL_SERVER = (
+    "a DAO admin's one-off setup of a labeling dataset's model server (its URL and secret "
+    "token), made with curl or a session against the documented endpoint; the SDK serves "
+    "the people who contribute and label"
+)
 _CONSENT = (
     "a person's own decision about their data or membership: taken in the browser, where what "
     "it gives up is shown before it is signed"
@@ -113,6 +118,10 @@ NOT_COVERED: dict[str, str] = {
     "consensus_request": _ADMIN,
     "label_import_create": _ADMIN,
     "label_import_detail": _ADMIN,
+    "prediction_endpoint_detail": _MODEL_SERVER,
+    "prediction_endpoint_set": _MODEL_SERVER,
+    "prediction_endpoint_remove": _MODEL_SERVER,
+    "prediction_run_request": _MODEL_SERVER,
     "label_export_csv": _ADMIN,
     "label_export": _ADMIN,
     "label_export_jsonl": _ADMIN,

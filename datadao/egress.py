@@ -1,18 +1,23 @@
 """Outbound HTTP that cannot reach the platform's own network (no Django).
 
-A webhook URL is typed by a DAO admin, so it must not become a way to make the platform call
-its own internal services (the database, Redis, the IPFS API, a cloud metadata endpoint at
-169.254.169.254). ``Policy.check_url`` refuses, at registration, URLs that are not http(s),
-carry credentials, or name a host that resolves to a loopback, private, link-local,
-multicast, reserved or unspecified address (any address that is not globally routable).
+Used by every call to a URL a DAO admin typed: webhook deliveries (``webhooks``) and a
+labeling dataset's model prediction endpoint (``labeling.services.predict``).
+
+Such a URL must not become a way to make the platform call its own internal services (the
+database, Redis, the IPFS API, a cloud metadata endpoint at 169.254.169.254).
+``Policy.check_url`` refuses, at registration, URLs that are not http(s), carry credentials,
+or name a host that resolves to a loopback, private, link-local, multicast, reserved or
+unspecified address (any address that is not globally routable).
 
 A check at registration is not enough: the name can later resolve elsewhere (DNS rebinding).
 So ``post`` connects through ``GuardedConnection``, which resolves the name itself, checks
 every address, and connects to the checked address; the TLS name check and SNI still use the
 host name. No proxy from the environment is used and no redirect is followed.
 
-``allow_private`` (WEBHOOKS_ALLOW_PRIVATE) lifts the address check; ``allowed`` (from
-WEBHOOKS_ALLOWED_HOSTS) lifts it for named hosts, addresses or networks only.
+``allow_private`` lifts the address check; ``allowed`` lifts it for named hosts, addresses or
+networks only. Each use reads its own pair of settings (WEBHOOKS_ALLOW_PRIVATE and
+WEBHOOKS_ALLOWED_HOSTS; PREDICTIONS_ALLOW_PRIVATE and PREDICTIONS_ALLOWED_HOSTS): a model
+server on the operator's own network is no reason to let webhooks reach it.
 """
 
 from __future__ import annotations
@@ -76,9 +81,13 @@ class Policy:
     allowed_hosts: frozenset[str] = frozenset()
     allowed_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     resolver: Resolver = field(default=resolve, compare=False)
+    # Who calls, for refusals ("webhooks may not call this platform's own network").
+    purpose: str = "webhooks"
 
     @classmethod
-    def from_settings(cls, *, allow_private: bool, allowed: Iterable[str]) -> Policy:
+    def from_settings(
+        cls, *, allow_private: bool, allowed: Iterable[str], purpose: str = "webhooks"
+    ) -> Policy:
         hosts, networks = set(), []
         for entry in (item.strip().lower() for item in allowed):
             if not entry:
@@ -87,7 +96,7 @@ class Policy:
                 networks.append(ipaddress.ip_network(entry.strip("[]"), strict=False))
             except ValueError:
                 hosts.add(entry.rstrip("."))
-        return cls(allow_private, frozenset(hosts), tuple(networks))
+        return cls(allow_private, frozenset(hosts), tuple(networks), purpose=purpose)
 
     def _allowed(self, address: IPAddress) -> bool:
         return any(address in network for network in self.allowed_networks)
@@ -118,12 +127,12 @@ class Policy:
             if refusal is not None:
                 where = host if literal is not None else f"{host!r} resolves to {address}, which"
                 raise EgressRefused(
-                    f"{where} is {refusal}: webhooks may not call this platform's own network"
+                    f"{where} is {refusal}: {self.purpose} may not call this platform's own network"
                 )
         return found
 
     def check_url(self, url: str) -> None:
-        """Refuse (EgressRefused) a URL that is not one a webhook may be sent to."""
+        """Refuse (EgressRefused) a URL that is not one this policy's calls may go to."""
         if len(url) > 2000:
             raise EgressRefused("the URL is longer than 2000 characters")
         try:
@@ -135,8 +144,8 @@ class Policy:
             raise EgressRefused(f"the scheme {parts.scheme or '(none)'!r} is not http or https")
         if parts.username is not None or parts.password is not None:
             raise EgressRefused(
-                "the URL carries credentials (user:password@); authenticate deliveries by "
-                "their signature instead"
+                "the URL carries credentials (user:password@); they would be stored and "
+                "shown in the clear"
             )
         if not parts.hostname:
             raise EgressRefused("the URL has no host")
@@ -199,15 +208,24 @@ class _GuardedHTTPSPool(HTTPSConnectionPool):
 @dataclass(frozen=True)
 class Answer:
     status: int
-    excerpt: str
+    excerpt: str  # the start of the body as text, for logs
+    body: bytes = b""  # at most ``max_body`` bytes of it
+    truncated: bool = False  # the body was longer than ``max_body``
 
 
 def post(
-    url: str, body: bytes, headers: dict[str, str], *, policy: Policy, timeout: Timeout = TIMEOUT
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    *,
+    policy: Policy,
+    timeout: Timeout = TIMEOUT,
+    max_body: int = RESPONSE_EXCERPT_BYTES,
 ) -> Answer:
     """POST ``body`` to ``url`` once: no retry, no redirect, no proxy; connections only to
-    addresses ``policy`` allows. Raises EgressRefused, or urllib3's HTTPError for a network
-    failure or a timeout."""
+    addresses ``policy`` allows. Reads at most ``max_body`` bytes of the answer (one more to
+    tell a longer one). Raises EgressRefused, or urllib3's HTTPError for a network failure or
+    a timeout."""
     parts = urlsplit(url)
     if parts.scheme not in SCHEMES or not parts.hostname:
         raise EgressRefused(f"{url!r} is not an http(s) URL")
@@ -234,11 +252,12 @@ def post(
             assert_same_host=False,
         )
         try:
-            excerpt = response.read(RESPONSE_EXCERPT_BYTES, decode_content=False)
+            read = response.read(max_body + 1, decode_content=False)
         finally:
             response.release_conn()
             response.close()
-        return Answer(response.status, excerpt.decode("utf-8", "replace"))
+        excerpt = read[:RESPONSE_EXCERPT_BYTES].decode("utf-8", "replace")
+        return Answer(response.status, excerpt, read[:max_body], len(read) > max_body)
     finally:
         pool.close()
 
