@@ -79,7 +79,7 @@ def test_the_served_document_is_the_module_and_loads_in_schemathesis(client: Cli
         for method in item
         if method in METHODS
     }
-    assert labels == expected and len(labels) == 70
+    assert labels == expected and len(labels) == 74
 
 
 def test_operation_ids_are_unique_and_every_refusal_is_documented_as_json() -> None:
