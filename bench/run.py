@@ -49,6 +49,7 @@ from bench._rows import (
     consensus_rows,
     ipfs_rows,
     load_rows,
+    near_rows,
     pipeline_rows,
     replay_rows,
     rewards_rows,
@@ -89,6 +90,7 @@ BENCHMARKS = [
     Spec("load", "contributors and labelers at once (locust)", 90, 1200, load_rows),
     Spec("chain", "relay and chain reader vs eth_getLogs (Hardhat)", 90, 900, chain_rows),
     Spec("replay", "release replay vs the pipeline that made it", 60, 1800, replay_rows),
+    Spec("near_duplicates", "near-duplicate search vs the window read", 90, 1800, near_rows),
 ]
 
 

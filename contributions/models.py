@@ -259,12 +259,17 @@ class Fingerprint(models.Model):
     contribution = models.OneToOneField(
         Contribution, on_delete=models.CASCADE, related_name="fingerprint"
     )
-    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="+")
+    # Indexed with ``id`` below (a lookup by dataset alone uses that index too).
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="+", db_index=False)
     phash = models.BigIntegerField(null=True, blank=True)
     minhash = models.BinaryField(null=True, blank=True)
+    # A text's 1-bit sketch of ``minhash`` (``nearindex.minhash_sketch``): what a worker keeps
+    # resident to find candidates without reading every signature.
+    sketch = models.BinaryField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["dataset"], name="fingerprint_by_dataset")]
+        # A worker's resident index grows by id within a dataset (``contributions.near``).
+        indexes = [models.Index(fields=["dataset", "id"], name="fingerprint_by_dataset_id")]
 
     def __str__(self) -> str:
         return f"fingerprint of {self.contribution_id}"

@@ -32,6 +32,7 @@ from contributions.models import (
     Status,
     ValidatorSet,
 )
+from contributions.nearindex import minhash_sketch
 from contributions.services import common
 from datadao import events, observe, requestid
 from datadao.models import AuditEvent, User
@@ -104,7 +105,12 @@ class Recorder:
         self.move(c, decision.status, **decision.fields)
         self.event(c, decision.verb, decision.details)
         if decision.accepted and fingerprint:
-            self._prints.append(Fingerprint(contribution=c, dataset_id=c.dataset_id, **fingerprint))
+            sketch = (
+                minhash_sketch(bytes(fingerprint["minhash"])) if "minhash" in fingerprint else None
+            )
+            self._prints.append(
+                Fingerprint(contribution=c, dataset_id=c.dataset_id, sketch=sketch, **fingerprint)
+            )
         return decision.accepted
 
     def attestation(
