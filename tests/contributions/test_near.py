@@ -68,9 +68,7 @@ def test_ids_that_went_back_make_the_index_read_whole() -> None:
     assert (found.contribution_id, found.horizon) == (other.pk, top - 1)
 
 
-def test_a_text_search_compares_full_signatures_and_sketches_a_row_recorded_without_one() -> (
-    None
-):
+def test_a_text_search_compares_full_signatures_and_sketches_a_row_recorded_without_one() -> None:
     dataset = DatasetFactory(kind="files", schema=IMAGE_SCHEMA)
     base = " ".join(f"word{i}" for i in range(80))
     texts = [base, base.replace("word7 ", "other "), "entirely different words here " * 5]

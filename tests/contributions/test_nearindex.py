@@ -90,7 +90,7 @@ def test_the_text_candidates_hold_every_near_duplicate_brute_force_finds() -> No
     found = checked = 0
     for i in rng.integers(0, len(stored), 60):
         query = scoring.text_minhash(_variant(rng, stored[int(i)], float(rng.uniform(0, 0.25))))
-        brute_index, brute = scoring.nearest_jaccard(query, signatures)
+        _, brute = scoring.nearest_jaccard(query, signatures)
         candidates = index.candidates(minhash_sketch(query), threshold=0.8)
         assert len(candidates) >= min(SKETCH_CANDIDATES, len(stored))
         positions = [c - 100 for c in candidates]
