@@ -17,8 +17,8 @@ in this process, through the code a worker runs (``contributions.near``):
 * ``image`` and ``text``: each query's search, warm (the index grown by its one statement, the
   verdict checked, a text's candidates read and compared on full signatures): p50/p95 ms;
 * ``reference``: the search the index replaced, for 5 image and 5 text queries in the same
-  run: the dataset's newest 200,000 fingerprints read in one statement, then compared one by
-  one (vectorised) in Python; the ratio is the index's p50 over the reference's;
+  run: the dataset's newest 200,000 fingerprints read in one statement (by ``seq``), then
+  compared (vectorised) in Python; the ratio is the index's p50 over the reference's;
 * ``recall``: against a brute-force comparison of each query with every stored value in
   memory: the share of image queries whose nearest distance is the brute force's (exact by
   construction), and of text queries with a neighbour at similarity 0.5 or more whose best
@@ -110,13 +110,14 @@ def _copy_fingerprints(dataset_id: int, owners: np.ndarray, columns: dict[str, A
 
     from contributions.models import Fingerprint
 
-    names = ["contribution_id", "dataset_id", *columns]
+    names = ["contribution_id", "dataset_id", "seq", *columns]
     with connection.cursor() as cursor:
         raw = cursor.cursor if hasattr(cursor, "cursor") else cursor
         sql = f"COPY {Fingerprint._meta.db_table} ({', '.join(names)}) FROM STDIN"
         with raw.copy(sql) as copy:
             for i, owner in enumerate(owners.tolist()):
-                copy.write_row([owner, dataset_id, *(values[i] for values in columns.values())])
+                row = [owner, dataset_id, i + 1, *(values[i] for values in columns.values())]
+                copy.write_row(row)
 
 
 def _build(size: int, rng: np.random.Generator) -> dict[str, Any]:
@@ -188,7 +189,7 @@ def _reference(dataset_id: int, field: str, query: Any) -> float:
     started = time.perf_counter()
     rows = list(
         Fingerprint.objects.filter(dataset_id=dataset_id, **{f"{field}__isnull": False})
-        .order_by("-id")
+        .order_by("-seq")
         .values_list("contribution_id", field)[:REFERENCE_WINDOW]
     )
     if field == "phash":

@@ -2,12 +2,13 @@
 among every fingerprint of its dataset.
 
 Each worker process keeps a resident index per dataset and field (``nearindex``), grown by
-one statement per search from the fingerprints recorded after the newest it holds. That is
-complete because a dataset's fingerprints are inserted under its fingerprint lock
-(``services.claims.fingerprints_lock``), so they commit in id order: a search never sees id
-n + 1 before id n. The same statement reads the dataset's newest fingerprint id, which is
-the horizon scoring reports (the recorder compares what came after it) and which shows a
-database whose ids went back (restored, emptied): the index is then read again whole.
+one statement per search from the fingerprints numbered after the newest it holds
+(``Fingerprint.seq``). That is complete because a dataset's fingerprints are numbered and
+inserted under its fingerprint lock (``services.claims.fingerprints_lock``), so they commit
+in number order: a search never sees number n + 1 before n. The same statement reads the
+dataset's newest number, which is the horizon scoring reports (the recorder compares what
+came after it) and which shows a database whose numbers went back (restored, emptied): the
+index is then read again whole.
 
 Fingerprints are deleted only with their contribution (an admin's delete). A near-duplicate
 verdict is checked against the database before it is given, and a text's candidates are
@@ -42,7 +43,7 @@ _indexes: OrderedDict[tuple[int, str], Any] = OrderedDict()
 class Nearest:
     """The nearest accepted fingerprint's contribution (None when the dataset has none), how
     near (``distance`` in bits for images, ``similarity`` for texts), and the newest
-    fingerprint id the search covered."""
+    fingerprint number (``Fingerprint.seq``) the search covered."""
 
     contribution_id: int | None
     horizon: int
@@ -107,7 +108,7 @@ def _recorded(contribution_ids: list[int]) -> set[int]:
 
 def _index(dataset_id: int, field: str, *, refresh: bool) -> tuple[Any, int]:
     """The dataset's resident index for ``field``, grown to what the database holds when
-    ``refresh``; and the newest fingerprint id of the dataset the index covers."""
+    ``refresh``; and the newest fingerprint number of the dataset the index covers."""
     kind, column = _KINDS[field]
     key = (dataset_id, field)
     with _lock:
@@ -118,7 +119,7 @@ def _index(dataset_id: int, field: str, *, refresh: bool) -> tuple[Any, int]:
         _indexes.move_to_end(key)
         if refresh:
             newest = _grow(index, dataset_id, column)
-            if newest < index.last_id:  # the ids went back: read it whole
+            if newest < index.last_id:  # the numbers went back: read it whole
                 index = _indexes[key] = kind()
                 newest = _grow(index, dataset_id, column)
             index.horizon = newest
@@ -127,23 +128,19 @@ def _index(dataset_id: int, field: str, *, refresh: bool) -> tuple[Any, int]:
 
 
 def _grow(index: Any, dataset_id: int, column: str) -> int:
-    """Append the fingerprints after the index's newest; the dataset's newest id (0: none)."""
+    """Append the fingerprints numbered after the index's newest; the dataset's newest number
+    (0: none). Both parts are ranges of the (dataset, seq) unique index."""
     table = Fingerprint._meta.db_table
     # A text recorded without its sketch is sketched here from its signature.
     value = "phash" if column == "phash" else "sketch, CASE WHEN sketch IS NULL THEN minhash END"
     present = "phash IS NOT NULL" if column == "phash" else "minhash IS NOT NULL"
+    nulls = "NULL, NULL" if column == "phash" else "NULL, NULL, NULL"
     with connection.cursor() as cursor:
-        # Both parts walk the (dataset, id) index, spelled as row comparisons so the planner
-        # takes it even where a dataset's ids are clustered. The second gives the dataset's
-        # newest id (0 when the newest row below the bound belongs to another dataset).
-        nulls = "NULL, NULL" if column == "phash" else "NULL, NULL, NULL"
         cursor.execute(
-            f"SELECT id, contribution_id, {value} FROM {table} "  # noqa: S608 (names are ours)
-            f"WHERE dataset_id = %s AND (dataset_id, id) > (%s, %s) AND {present} "
-            f"UNION ALL SELECT CASE WHEN dataset_id = %s THEN id ELSE 0 END, {nulls} FROM "
-            f"(SELECT dataset_id, id FROM {table} WHERE (dataset_id, id) < (%s, 0) "
-            "ORDER BY dataset_id DESC, id DESC LIMIT 1) AS newest",
-            [dataset_id, dataset_id, index.last_id, dataset_id, dataset_id + 1],
+            f"SELECT seq, contribution_id, {value} FROM {table} "  # noqa: S608 (names are ours)
+            f"WHERE dataset_id = %s AND seq > %s AND {present} "
+            f"UNION ALL SELECT MAX(seq), {nulls} FROM {table} WHERE dataset_id = %s",
+            [dataset_id, index.last_id, dataset_id],
         )
         rows = cursor.fetchall()
     newest = 0

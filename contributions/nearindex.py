@@ -2,7 +2,7 @@
 
 Scoring an image or a text asks for its nearest accepted neighbour in the whole dataset, a
 million fingerprints or more. Both indexes hold a compact array per dataset in the worker's
-memory, grown from the database by id (``contributions.near``), and answer with one
+memory, grown from the database by fingerprint number (``contributions.near``), and answer with one
 vectorised pass:
 
 * **images** (``HammingIndex``): the 64-bit perceptual hashes themselves, 8 bytes each. A
@@ -48,7 +48,7 @@ def candidate_floor(threshold: float) -> float:
 
 @dataclass
 class _Columns:
-    """Append-only arrays in id order, grown by doubling so a refresh copies amortised O(1)."""
+    """Append-only arrays in number order, grown by doubling so a refresh copies amortised O(1)."""
 
     width: int  # uint64 words per entry
     size: int = 0
@@ -80,11 +80,11 @@ class _Index:
 
     def __init__(self) -> None:
         self._columns = _Columns(width=self.width)
-        self.horizon = 0  # the dataset's newest fingerprint id when last grown (the caller's)
+        self.horizon = 0  # the dataset's newest fingerprint number when last grown (the caller's)
 
     @property
     def last_id(self) -> int:
-        """The newest fingerprint id held (0 when empty): a refresh reads the ones after it."""
+        """The newest fingerprint number held (0 when empty): a refresh reads the ones after it."""
         return int(self._columns.ids[self._columns.size - 1]) if self._columns.size else 0
 
     def __len__(self) -> int:
@@ -95,7 +95,7 @@ class _Index:
             return
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         if self._columns.size and ids[0] <= self.last_id:
-            raise ValueError("fingerprints must be added in increasing id order")
+            raise ValueError("fingerprints must be added in increasing number order")
         owners = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
         values = np.vstack([r[2] for r in rows]).astype(np.uint64, copy=False)
         self._columns.append(ids, owners, values)
@@ -115,7 +115,7 @@ class HammingIndex(_Index):
     width = 1
 
     def add(self, rows: list[tuple[int, int, int]]) -> None:
-        """Append ``(fingerprint id, contribution id, phash)`` rows, ids increasing."""
+        """Append ``(fingerprint number, contribution id, phash)`` rows, numbers increasing."""
         self._append([(i, c, np.array([h], dtype=np.int64).view(np.uint64)) for i, c, h in rows])
 
     def nearest(self, phash: int, *, exclude: int = 0, count: int = 1) -> list[tuple[int, int]]:
@@ -138,7 +138,7 @@ class SketchIndex(_Index):
     width = SKETCH_BYTES // 8
 
     def add(self, rows: list[tuple[int, int, bytes]]) -> None:
-        """Append ``(fingerprint id, contribution id, sketch)`` rows, ids increasing."""
+        """Append ``(fingerprint number, contribution id, sketch)`` rows, numbers increasing."""
         self._append([(i, c, np.frombuffer(bytes(s), dtype=np.uint64)) for i, c, s in rows])
 
     def candidates(self, sketch: bytes, *, threshold: float, exclude: int = 0) -> list[int]:

@@ -21,6 +21,7 @@ import logging
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from contributions import kinds, lifecycle, messages
@@ -238,6 +239,7 @@ class Recorder:
         if self._proofs:
             ContributionProof.objects.bulk_create(self._proofs, ignore_conflicts=True)
         if self._prints:
+            _number_fingerprints(self._prints)
             # INSERT ... ON CONFLICT DO NOTHING (a redone stage finds its fingerprint there).
             Fingerprint.objects.bulk_create(self._prints, ignore_conflicts=True)
         if self._pins:
@@ -326,3 +328,18 @@ def _update(changed: list[tuple[Contribution, set[str]]]) -> None:
         columns.append([json.dumps(v) for v in values] if t == "jsonb" else values)
     with connection.cursor() as cursor:
         cursor.execute(sql, columns)
+
+
+def _number_fingerprints(prints: list[Fingerprint]) -> None:
+    """Give new fingerprints the next numbers of their datasets (``Fingerprint.seq``). The
+    caller holds the datasets' fingerprint lock (``claims.fingerprints_lock``), so numbers
+    are taken and committed in order."""
+    datasets = sorted({p.dataset_id for p in prints})
+    top = dict(
+        Fingerprint.objects.filter(dataset_id__in=datasets)
+        .values("dataset_id")
+        .annotate(top=Max("seq"))
+        .values_list("dataset_id", "top")
+    )
+    for p in prints:
+        top[p.dataset_id] = p.seq = (top.get(p.dataset_id) or 0) + 1

@@ -19,9 +19,10 @@ pytestmark = pytest.mark.django_db
 
 def _prints(dataset, values: list[int]) -> list[Contribution]:  # type: ignore[no-untyped-def]
     made = contributions_bulk(dataset, len(values), status=Status.ACCEPTED)
+    start = Fingerprint.objects.filter(dataset=dataset).count()
     Fingerprint.objects.bulk_create(
-        Fingerprint(contribution=c, dataset=dataset, phash=v)
-        for c, v in zip(made, values, strict=True)
+        Fingerprint(contribution=c, dataset=dataset, phash=v, seq=start + i + 1)
+        for i, (c, v) in enumerate(zip(made, values, strict=True))
     )
     return made
 
@@ -35,7 +36,7 @@ def test_the_oldest_of_many_images_is_found_and_new_ones_join_on_the_next_search
 
     first = near.image_nearest(dataset.pk, 12345 ^ 0b11, exclude=0, threshold=6)
     assert (first.contribution_id, first.distance) == (oldest.pk, 2)
-    assert first.horizon == Fingerprint.objects.filter(dataset=dataset).latest("id").pk
+    assert first.horizon == Fingerprint.objects.filter(dataset=dataset).count()
 
     # A new fingerprint is one statement away: the search grows the index by id.
     newer = _prints(dataset, [12345 ^ 0b1])[0]
@@ -55,17 +56,30 @@ def test_a_deleted_neighbour_is_never_the_verdict() -> None:
     assert (again.contribution_id, again.distance) == (kept.pk, 1)
 
 
-def test_ids_that_went_back_make_the_index_read_whole() -> None:
+def test_numbers_that_went_back_make_the_index_read_whole() -> None:
     dataset = DatasetFactory(kind="files", schema=IMAGE_SCHEMA)
-    first = _prints(dataset, [7])[0]
+    first, _ = _prints(dataset, [7, 8])
     assert near.image_nearest(dataset.pk, 7, exclude=0, threshold=6).contribution_id == first.pk
-    top = Fingerprint.objects.get(contribution=first).pk
     Fingerprint.objects.filter(dataset=dataset).delete()
-    # A restored database: a fingerprint below the index's newest id, nothing above it.
+    # A restored database: a fingerprint below the index's newest number, nothing above it.
     other = contributions_bulk(dataset, 1, status=Status.ACCEPTED)[0]
-    Fingerprint.objects.create(pk=top - 1, contribution=other, dataset=dataset, phash=7)
+    Fingerprint.objects.create(contribution=other, dataset=dataset, phash=7, seq=1)
     found = near.image_nearest(dataset.pk, 7, exclude=0, threshold=6)
-    assert (found.contribution_id, found.horizon) == (other.pk, top - 1)
+    assert (found.contribution_id, found.horizon) == (other.pk, 1)
+
+
+def test_the_recorder_numbers_each_datasets_fingerprints_in_order() -> None:
+    from contributions.services.record import _number_fingerprints
+
+    one = DatasetFactory(kind="files", schema=IMAGE_SCHEMA)
+    two = DatasetFactory(kind="files", schema=IMAGE_SCHEMA)
+    _prints(one, [1, 2])
+    made = contributions_bulk(one, 2, status=Status.ACCEPTED) + contributions_bulk(
+        two, 1, status=Status.ACCEPTED
+    )
+    prints = [Fingerprint(contribution=c, dataset_id=c.dataset_id, phash=5) for c in made]
+    _number_fingerprints(prints)
+    assert [p.seq for p in prints] == [3, 4, 1]
 
 
 def test_a_text_search_compares_full_signatures_and_sketches_a_row_recorded_without_one() -> None:
@@ -77,10 +91,12 @@ def test_a_text_search_compares_full_signatures_and_sketches_a_row_recorded_with
     Fingerprint.objects.bulk_create(
         [
             # The first without its sketch, as a row recorded before sketches were kept.
-            Fingerprint(contribution=made[0], dataset=dataset, minhash=signatures[0]),
+            Fingerprint(contribution=made[0], dataset=dataset, minhash=signatures[0], seq=1),
             *(
-                Fingerprint(contribution=c, dataset=dataset, minhash=s, sketch=minhash_sketch(s))
-                for c, s in zip(made[1:], signatures[1:], strict=True)
+                Fingerprint(
+                    contribution=c, dataset=dataset, minhash=s, sketch=minhash_sketch(s), seq=i + 2
+                )
+                for i, (c, s) in enumerate(zip(made[1:], signatures[1:], strict=True))
             ),
         ]
     )
