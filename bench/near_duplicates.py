@@ -3,7 +3,7 @@
 Run ``python -m bench.near_duplicates [--size N] [--queries Q] [--quick] [--keep] [--json
 PATH]``. It makes a PostgreSQL database of its own (``bench_near``, copied from a migrated
 template; dropped at the end unless ``--keep``) holding one image dataset with ``--size``
-(1,000,000; ``--quick``: 100,000) accepted contributions and their perceptual hashes, and one
+(1,000,000; ``--quick``: 20,000) accepted contributions and their perceptual hashes, and one
 text dataset with as many MinHash signatures (128 values and the stored 1-bit sketch each),
 written with COPY. The hashes and signatures are seeded random values: the search's cost does
 not depend on what they hash, and planted near-duplicates give known answers.
@@ -49,7 +49,7 @@ from bench._stats import dist, spread
 BENCH_DB = "bench_near"
 TEMPLATE_DB = "bench_near_template"
 FULL_SIZE = 1_000_000
-QUICK_SIZE = 100_000
+QUICK_SIZE = 20_000
 QUERIES = 200
 REFERENCE_QUERIES = 5
 REFERENCE_WINDOW = 200_000

@@ -49,7 +49,6 @@ from bench._rows import (
     consensus_rows,
     ipfs_rows,
     load_rows,
-    near_rows,
     pipeline_rows,
     replay_rows,
     rewards_rows,
@@ -58,6 +57,7 @@ from bench._rows import (
     types_rows,
     web_rows,
 )
+from bench._rows_scale import near_rows
 
 ROOT = Path(__file__).resolve().parent.parent
 QUICK_BUDGET_S = 300  # the whole quick run
