@@ -60,10 +60,10 @@ def test_the_image_index_leaves_out_the_contribution_itself_and_prefers_the_newe
     assert lone.nearest(5, exclude=10) == []
 
 
-def test_an_index_refuses_rows_out_of_id_order() -> None:
+def test_an_index_refuses_rows_out_of_number_order() -> None:
     index = HammingIndex()
     index.add([(5, 1, 0)])
-    with pytest.raises(ValueError, match="increasing id order"):
+    with pytest.raises(ValueError, match="increasing number order"):
         index.add([(5, 2, 0)])
     assert index.last_id == 5 and len(index) == 1
 
