@@ -259,6 +259,10 @@ PIPELINE_BATCH_SIZE = env.int("PIPELINE_BATCH_SIZE", default=32)
 PIPELINE_BATCH_MAX_BYTES = env.int("PIPELINE_BATCH_MAX_BYTES", default=256 * 1024)
 # How long a batch waits for the rest of a burst of uploads before it claims (0: at once).
 PIPELINE_BATCH_LINGER_MS = env.int("PIPELINE_BATCH_LINGER_MS", default=200)
+# Fingerprints a worker process keeps resident for the near-duplicate search
+# (contributions.near), over all datasets: about 24 bytes an image, 32 a text. The least
+# recently used dataset's index is dropped beyond it (and re-read from the database if needed).
+NEAR_INDEX_MAX_ENTRIES = env.int("NEAR_INDEX_MAX_ENTRIES", default=4_000_000)
 IPFS_API_URL = env.str("IPFS_API_URL", default="")
 IPFS_EMBEDDED_ROOT = DATA_DIR / "ipfs"
 IPFS_TIMEOUT_SECONDS = env.float("IPFS_TIMEOUT_SECONDS", default=30.0)

@@ -260,12 +260,24 @@ class Fingerprint(models.Model):
     contribution = models.OneToOneField(
         Contribution, on_delete=models.CASCADE, related_name="fingerprint"
     )
-    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="+")
+    # Indexed with ``id`` below (a lookup by dataset alone uses that index too).
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="+", db_index=False)
     phash = models.BigIntegerField(null=True, blank=True)
     minhash = models.BinaryField(null=True, blank=True)
+    # A text's 1-bit sketch of ``minhash`` (``nearindex.minhash_sketch``): what a worker keeps
+    # resident to find candidates without reading every signature.
+    sketch = models.BinaryField(null=True, blank=True)
+    # The fingerprint's number within its dataset, taken under the dataset's fingerprint lock
+    # (``services.record``): a worker's resident index grows by it (``contributions.near``),
+    # and the recorder compares what came after scoring's horizon by it. A number of its own
+    # rather than the id: "this dataset's rows after n" is then one range of the unique index,
+    # whatever other datasets' rows lie between.
+    seq = models.PositiveBigIntegerField()
 
     class Meta:
-        indexes = [models.Index(fields=["dataset"], name="fingerprint_by_dataset")]
+        constraints = [
+            models.UniqueConstraint(fields=["dataset", "seq"], name="fingerprint_seq_once"),
+        ]
 
     def __str__(self) -> str:
         return f"fingerprint of {self.contribution_id}"

@@ -10,19 +10,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from contributions import scoring, services
+from contributions import near, scoring, services
 from contributions.attestation import ProofFields, sign, typed_data
-from contributions.models import Contribution, Fingerprint, RowHash
+from contributions.models import Contribution, RowHash
+from contributions.near import Nearest
 from contributions.novelty import Novelty
 from contributions.validation import validate_file
 from datadao.schema import scoring_policy
 from ipfs.unixfs import import_stream
-
-# Near-duplicate search looks at this many of the dataset's most recent fingerprints.
-FINGERPRINT_WINDOW = 200_000
-
 
 # --- validate -------------------------------------------------------------------------------------
 
@@ -48,27 +43,22 @@ class Lookups:
             )
         return known
 
-    def __init__(self) -> None:
-        # (dataset, field) -> the newest fingerprint id scoring compared against.
-        self.horizons: dict[tuple[int, str], int] = {}
-
-    def neighbours(self, contribution: Contribution, field: str) -> list[tuple[int, Any]]:
-        """The dataset's most recent fingerprints (newest first), ``contribution``'s excluded.
-        Notes the newest one's id (``horizon``): what is recorded after it is compared again
-        when the contribution is recorded (``services.stages.fingerprint_near``)."""
-        rows = list(
-            Fingerprint.objects.filter(
-                dataset_id=contribution.dataset_id, **{f"{field}__isnull": False}
-            )
-            .exclude(contribution_id=contribution.pk)
-            .order_by("-id")
-            .values_list("id", "contribution_id", field)[:FINGERPRINT_WINDOW]
+    def nearest_image(self, contribution: Contribution, phash: int, threshold: int) -> Nearest:
+        """The dataset's nearest accepted image (``contributions.near``), ``contribution``'s
+        own fingerprint left out; its horizon is the newest fingerprint compared: what is
+        recorded after it is compared again when the contribution is recorded
+        (``services.stages.fingerprint_near``)."""
+        return near.image_nearest(
+            contribution.dataset_id, phash, exclude=contribution.pk, threshold=threshold
         )
-        self.horizons[(contribution.dataset_id, field)] = rows[0][0] if rows else 0
-        return [(pk, value) for _, pk, value in rows]
 
-    def horizon(self, contribution: Contribution, field: str) -> int:
-        return self.horizons.get((contribution.dataset_id, field), 0)
+    def nearest_text(
+        self, contribution: Contribution, signature: bytes, threshold: float
+    ) -> Nearest:
+        """The dataset's most similar accepted text, as ``nearest_image``."""
+        return near.text_nearest(
+            contribution.dataset_id, signature, exclude=contribution.pk, threshold=threshold
+        )
 
 
 @dataclass
@@ -103,7 +93,7 @@ def _score(contribution: Contribution, lookups: Lookups, path: Path) -> Scored:
     policy = scoring_policy(contribution.dataset.scoring)
     validation = contribution.report.get("validation", {})
     parts = scoring.ownership_parts(signed=contribution.signed)
-    near: int | None = None
+    near_of: int | None = None
     digests: list[bytes] | None = None
     novelty: Novelty | None = None
     fingerprint: dict[str, Any] = {}
@@ -121,25 +111,21 @@ def _score(contribution: Contribution, lookups: Lookups, path: Path) -> Scored:
         parts["uniqueness"] = novelty.share_bps
     elif media.startswith("image/"):
         parts["quality"], phash = scoring.image_scores(path)
-        neighbours = lookups.neighbours(contribution, "phash")
-        index, distance = scoring.nearest_hamming(
-            phash, np.array([h for _, h in neighbours], dtype=np.int64)
-        )
-        parts["uniqueness"] = scoring.image_uniqueness(distance)
-        if index >= 0 and distance <= policy["image_hamming"]:
-            near = neighbours[index][0]
+        nearest = lookups.nearest_image(contribution, phash, policy["image_hamming"])
+        parts["uniqueness"] = scoring.image_uniqueness(nearest.distance)
+        if nearest.contribution_id is not None and nearest.distance <= policy["image_hamming"]:
+            near_of = nearest.contribution_id
         fingerprint["phash"] = phash
-        horizon = lookups.horizon(contribution, "phash")
+        horizon = nearest.horizon
     elif media.startswith("text/") or media in ("application/json", "application/x-ndjson"):
         parts["quality"] = scoring.text_quality(validation.get("text", {}))
         signature = scoring.text_minhash(path.read_text(encoding="utf-8-sig", errors="replace"))
-        neighbours = lookups.neighbours(contribution, "minhash")
-        index, similarity = scoring.nearest_jaccard(signature, [bytes(m) for _, m in neighbours])
-        parts["uniqueness"] = scoring.bps(1 - similarity)
-        if index >= 0 and similarity >= policy["text_jaccard"]:
-            near = neighbours[index][0]
+        nearest = lookups.nearest_text(contribution, signature, policy["text_jaccard"])
+        parts["uniqueness"] = scoring.bps(1 - nearest.similarity)
+        if nearest.contribution_id is not None and nearest.similarity >= policy["text_jaccard"]:
+            near_of = nearest.contribution_id
         fingerprint["minhash"] = signature
-        horizon = lookups.horizon(contribution, "minhash")
+        horizon = nearest.horizon
     else:  # e.g. PDF: no content measure yet, uniqueness by exact hash only (enforced at upload)
         parts["quality"] = scoring.BPS // 2
         parts["uniqueness"] = scoring.BPS
@@ -150,7 +136,7 @@ def _score(contribution: Contribution, lookups: Lookups, path: Path) -> Scored:
     return Scored(
         scores=parts,
         threshold=policy["threshold"],
-        near_duplicate_of=near,
+        near_duplicate_of=near_of,
         row_digests=digests,
         fingerprint=fingerprint or None,
         novelty=novelty,

@@ -41,3 +41,12 @@ def client_for(client):  # type: ignore[no-untyped-def]
         return client
 
     return sign_in
+
+
+@pytest.fixture(autouse=True)
+def _fresh_near_duplicate_indexes() -> None:
+    """Each test starts with no resident near-duplicate index: a rolled-back test's ids can
+    come back on SQLite, where an index grown by id would then miss the new rows."""
+    from contributions import near
+
+    near.forget_all()

@@ -10,14 +10,17 @@ near-duplicate decisions are those of processing the batch one contribution afte
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
+import numpy as np
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection
 
-from contributions import messages, pipeline, services
+from contributions import messages, near, pipeline, scoring, services
 from contributions.decide import VALIDATOR_VERSION, scores_outcome
 from contributions.models import Contribution
+from contributions.near import Nearest
 from contributions.quorum.selectors import validator_set_current
 from contributions.services.batch import Claim, Outcome
 from contributions.validation import validate_file
@@ -36,7 +39,10 @@ class BatchLookups(pipeline.Lookups):
     def __init__(self, claim: Claim) -> None:
         super().__init__()
         self._rows: dict[int, set[bytes]] = {}  # dataset -> digests known
+        # (dataset, field) -> what the batch accepted so far, newest first
         self._prints: dict[tuple[int, str], list[tuple[int, Any]]] = {}
+        # (dataset, field) -> the newest fingerprint the batch's searches cover
+        self._horizons: dict[tuple[int, str], int] = {}
 
     def prefetch_rows(self, dataset_id: int, digests: list[bytes]) -> None:
         """One query for the digests of every tabular contribution of the batch."""
@@ -56,21 +62,58 @@ class BatchLookups(pipeline.Lookups):
             return super().rows_known(dataset_id, digests)
         return {d for d in digests if d in known}
 
-    def neighbours(self, contribution: Contribution, field: str) -> list[tuple[int, Any]]:
+    def nearest_image(self, contribution: Contribution, phash: int, threshold: int) -> Nearest:
+        found = self._database(contribution, "phash", phash, threshold)
+        mine = self._mine(contribution, "phash")
+        if mine:
+            index, distance = scoring.nearest_hamming(
+                phash, np.array([v for _, v in mine], dtype=np.int64)
+            )
+            if distance <= found.distance:  # a tie: the batch's is the newer
+                return replace(found, contribution_id=mine[index][0], distance=distance)
+        return found
+
+    def nearest_text(
+        self, contribution: Contribution, signature: bytes, threshold: float
+    ) -> Nearest:
+        found = self._database(contribution, "minhash", signature, threshold)
+        mine = self._mine(contribution, "minhash")
+        if mine:
+            index, similarity = scoring.nearest_jaccard(signature, [bytes(v) for _, v in mine])
+            if similarity >= found.similarity:
+                return replace(found, contribution_id=mine[index][0], similarity=similarity)
+        return found
+
+    def _database(
+        self, contribution: Contribution, field: str, value: Any, threshold: Any
+    ) -> Nearest:
+        """The database's answer, its index grown once per batch: every contribution of the
+        batch is compared with the dataset as of that moment (its horizon)."""
         key = (contribution.dataset_id, field)
-        if key not in self._prints:
-            self._prints[key] = super().neighbours(contribution, field)
-        return [(pk, v) for pk, v in self._prints[key] if pk != contribution.pk]
+        search = near.image_nearest if field == "phash" else near.text_nearest
+        found = search(
+            contribution.dataset_id,
+            value,
+            exclude=contribution.pk,
+            threshold=threshold,
+            refresh=key not in self._horizons,
+        )
+        horizon = self._horizons.setdefault(key, found.horizon)
+        return replace(found, horizon=horizon)
+
+    def _mine(self, contribution: Contribution, field: str) -> list[tuple[int, Any]]:
+        """What the batch accepted before ``contribution`` (newest first)."""
+        key = (contribution.dataset_id, field)
+        return [(pk, v) for pk, v in self._prints.get(key, []) if pk != contribution.pk]
 
     def accepted(self, contribution: Contribution, scored: pipeline.Scored) -> None:
         """What later contributions of the batch must see as already in the dataset."""
         if scored.row_digests:
             self._rows.setdefault(contribution.dataset_id, set()).update(scored.row_digests)
         for field, value in (scored.fingerprint or {}).items():
-            key = (contribution.dataset_id, field)
-            if key not in self._prints:
-                self._prints[key] = super().neighbours(contribution, field)
-            self._prints[key].insert(0, (contribution.pk, value))
+            self._prints.setdefault((contribution.dataset_id, field), []).insert(
+                0, (contribution.pk, value)
+            )
 
 
 # The database going away (a restart, a lost connection): a worker retries, nothing is lost.

@@ -92,13 +92,13 @@ def fingerprints_lock(dataset_ids: list[int]) -> None:
 def fingerprint_near(
     contribution: Contribution, fingerprint: dict[str, Any], *, after: int
 ) -> int | None:
-    """The accepted contribution whose fingerprint, recorded after fingerprint ``after``
+    """The accepted contribution whose fingerprint, numbered after ``after`` (``seq``)
     (scoring compared the ones before), is a near-duplicate of ``fingerprint``; else None."""
     policy = scoring_policy(contribution.dataset.scoring)
     field = "phash" if fingerprint.get("phash") is not None else "minhash"
     rows = list(
         Fingerprint.objects.filter(
-            dataset_id=contribution.dataset_id, id__gt=after, **{f"{field}__isnull": False}
+            dataset_id=contribution.dataset_id, seq__gt=after, **{f"{field}__isnull": False}
         )
         .exclude(contribution_id=contribution.pk)
         .values_list("contribution_id", field)

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from contributions import kinds, lifecycle, messages
@@ -33,6 +34,7 @@ from contributions.models import (
     Status,
     ValidatorSet,
 )
+from contributions.nearindex import minhash_sketch
 from contributions.services import common
 from datadao import events, observe, requestid
 from datadao.models import AuditEvent, User
@@ -118,7 +120,12 @@ class Recorder:
         self.move(c, decision.status, **decision.fields)
         self.event(c, decision.verb, decision.details)
         if decision.accepted and fingerprint:
-            self._prints.append(Fingerprint(contribution=c, dataset_id=c.dataset_id, **fingerprint))
+            sketch = (
+                minhash_sketch(bytes(fingerprint["minhash"])) if "minhash" in fingerprint else None
+            )
+            self._prints.append(
+                Fingerprint(contribution=c, dataset_id=c.dataset_id, sketch=sketch, **fingerprint)
+            )
         return decision.accepted
 
     def attestation(
@@ -252,6 +259,7 @@ class Recorder:
         if self._proofs:
             ContributionProof.objects.bulk_create(self._proofs, ignore_conflicts=True)
         if self._prints:
+            _number_fingerprints(self._prints)
             # INSERT ... ON CONFLICT DO NOTHING (a redone stage finds its fingerprint there).
             Fingerprint.objects.bulk_create(self._prints, ignore_conflicts=True)
         if self._pins:
@@ -340,3 +348,18 @@ def _update(changed: list[tuple[Contribution, set[str]]]) -> None:
         columns.append([json.dumps(v) for v in values] if t == "jsonb" else values)
     with connection.cursor() as cursor:
         cursor.execute(sql, columns)
+
+
+def _number_fingerprints(prints: list[Fingerprint]) -> None:
+    """Give new fingerprints the next numbers of their datasets (``Fingerprint.seq``). The
+    caller holds the datasets' fingerprint lock (``claims.fingerprints_lock``), so numbers
+    are taken and committed in order."""
+    datasets = sorted({p.dataset_id for p in prints})
+    top = dict(
+        Fingerprint.objects.filter(dataset_id__in=datasets)
+        .values("dataset_id")
+        .annotate(top=Max("seq"))
+        .values_list("dataset_id", "top")
+    )
+    for p in prints:
+        top[p.dataset_id] = p.seq = (top.get(p.dataset_id) or 0) + 1
