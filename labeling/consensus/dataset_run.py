@@ -2,8 +2,8 @@
 numpy arrays, run the pure aggregation and agreement code, and return what the service then
 stores in one short transaction (``settle.consensus_run_finish``).
 
-Single-choice labels, the bulk of a large dataset, are read on PostgreSQL with one binary
-COPY parsed straight into arrays (``labels_copy``), and their consensus stays in arrays
+Single-choice labels, the bulk of a large dataset, are read on PostgreSQL as packed columns
+straight into arrays (``labels_arrays``), and their consensus stays in arrays
 (``ChoiceUpdates``) for the service's COPY write-back; per-labeler figures are computed for
 all labelers at once (``per_labeler``), not one pass over the labels each."""
 
@@ -51,53 +51,51 @@ class RunOutcome:
     metrics: dict[str, Any] = field(default_factory=dict)
 
 
-# One row of ``COPY (task_id, labeler_id, choice, duration_ms) TO STDOUT (FORMAT binary)``:
-# the field count, then each field's length and value, big-endian, no NULL (coalesced).
-_COPY_ROW = np.dtype(
-    [("n", ">i2"), ("l1", ">i4"), ("task", ">i8"), ("l2", ">i4"), ("worker", ">i8"),
-     ("l3", ">i4"), ("choice", ">i4"), ("l4", ">i4"), ("ms", ">i4")]
-)  # fmt: skip
-_COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
+# Labels read per statement: each column comes back as one bytea of packed big-endian values
+# (``string_agg`` of ``int8send``), so a million labels cost one round trip and no Python
+# object per label; the chunk bounds the statement's memory on both sides.
+READ_CHUNK = 2_000_000
 
 
-def labels_copy(dataset_id: int) -> dict[str, np.ndarray] | None:
-    """Every single-choice label of the dataset as arrays, by one binary COPY (PostgreSQL;
-    None elsewhere). A missing choice comes back as -1."""
+def labels_arrays(dataset_id: int, *, chunk: int = READ_CHUNK) -> dict[str, np.ndarray] | None:
+    """Every single-choice label of the dataset as int64 arrays ``task``, ``worker``,
+    ``choice`` (-1 when missing) and ``ms``, in id order (PostgreSQL; None elsewhere)."""
     if connection.vendor != "postgresql":
         return None
     table = Label._meta.db_table
     sql = (
-        "COPY (SELECT task_id, labeler_id, COALESCE(choice, -1)::int4, duration_ms::int4 "  # noqa: S608 (our table, an int)
-        f"FROM {table} WHERE dataset_id = {int(dataset_id)}) TO STDOUT (FORMAT binary)"
+        "SELECT max(id), count(*), string_agg(int8send(task_id), ''), "  # noqa: S608 (our table)
+        "string_agg(int8send(labeler_id), ''), "
+        "string_agg(int4send(COALESCE(choice, -1)::int4), ''), "
+        "string_agg(int4send(duration_ms::int4), '') "
+        f"FROM (SELECT id, task_id, labeler_id, choice, duration_ms FROM {table} "
+        "WHERE dataset_id = %s AND id > %s ORDER BY id LIMIT %s) AS part"
     )
-    buffer = bytearray()
+    parts: dict[str, list[np.ndarray]] = {"task": [], "worker": [], "choice": [], "ms": []}
+    after = 0
     with connection.cursor() as cursor:
-        raw = cursor.cursor if hasattr(cursor, "cursor") else cursor
-        with raw.copy(sql) as copy:
-            for block in copy:
-                buffer += block
-    return parse_binary_copy(bytes(buffer))
-
-
-def parse_binary_copy(data: bytes) -> dict[str, np.ndarray]:
-    """The rows of a binary COPY of (bigint, bigint, int, int) with no NULL, as int64 arrays."""
-    if not data.startswith(_COPY_SIGNATURE):
-        raise ValueError("not a binary COPY stream")
-    extension = int.from_bytes(data[15:19], "big")
-    body = memoryview(data)[19 + extension : len(data) - 2]
-    if len(body) % _COPY_ROW.itemsize or data[-2:] != b"\xff\xff":
-        raise ValueError("a binary COPY stream of unexpected rows")
-    rows = np.frombuffer(body, dtype=_COPY_ROW)
-    widths = {"n": 4, "l1": 8, "l2": 8, "l3": 4, "l4": 4}
-    if any((rows[name] != width).any() for name, width in widths.items()):
-        raise ValueError("a binary COPY stream of unexpected fields")
-    return {
-        "task": rows["task"].astype(np.int64),
-        "worker": rows["worker"].astype(np.int64),
-        "choice": rows["choice"].astype(np.int64),
-        "ms": rows["ms"].astype(np.int64),
-        "chosen": np.zeros((0, 0), dtype=bool),
+        while True:
+            cursor.execute(sql, [dataset_id, after, chunk])
+            newest, count, *columns = cursor.fetchone()
+            if not count:
+                break
+            for (name, kind), column in zip(_COLUMNS, columns, strict=True):
+                values = np.frombuffer(bytes(column), dtype=kind).astype(np.int64)
+                if len(values) != count:
+                    raise ValueError(f"read {len(values)} {name} values of {count} labels")
+                parts[name].append(values)
+            after = newest
+            if count < chunk:
+                break
+    out = {
+        name: np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+        for name, found in parts.items()
     }
+    out["chosen"] = np.zeros((0, 0), dtype=bool)
+    return out
+
+
+_COLUMNS = (("task", ">i8"), ("worker", ">i8"), ("choice", ">i4"), ("ms", ">i4"))
 
 
 def per_labeler(
@@ -147,7 +145,7 @@ def compute_run(dataset: Dataset, method: str) -> RunOutcome:
     if conf.typed:
         return compute_typed_run(dataset, conf)
     n_classes = len(conf.labels)
-    data = (None if conf.multi_choice else labels_copy(dataset.pk)) or _load(
+    data = (None if conf.multi_choice else labels_arrays(dataset.pk)) or _load(
         dataset, conf.multi_choice, conf.labels
     )
     outcome = RunOutcome()

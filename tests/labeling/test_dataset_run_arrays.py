@@ -1,56 +1,17 @@
-"""The whole-dataset run's array paths: the binary COPY reader and the per-labeler figures,
-against the plain Python they stand for, and the COPY round trip on PostgreSQL."""
+"""The whole-dataset run's array paths: the packed-column reader and the per-labeler figures,
+against the plain Python they stand for, and the COPY write-back on PostgreSQL."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from labeling.consensus.dataset_run import (
-    _COPY_ROW,
-    _COPY_SIGNATURE,
-    labels_copy,
-    parse_binary_copy,
-    per_labeler,
-)
-
-
-def _stream(rows: list[tuple[int, int, int, int]]) -> bytes:
-    array = np.zeros(len(rows), dtype=_COPY_ROW)
-    array["n"], array["l1"], array["l2"], array["l3"], array["l4"] = 4, 8, 8, 4, 4
-    for name, column in zip(
-        ("task", "worker", "choice", "ms"), zip(*rows, strict=True), strict=True
-    ):
-        array[name] = column
-    return _COPY_SIGNATURE + bytes(8) + array.tobytes() + b"\xff\xff"
+from labeling.consensus.dataset_run import labels_arrays, per_labeler
 
 
 def _rows(data: dict[str, np.ndarray]) -> list[tuple[int, ...]]:
     columns = [data[k].tolist() for k in ("task", "worker", "choice", "ms")]
     return list(zip(*columns, strict=True))
-
-
-def test_a_binary_copy_stream_reads_back_as_its_rows() -> None:
-    rows = [(2**40 + 1, 7, 3, 1500), (5, 2**33, -1, 0), (9, 7, 0, 2**31 - 1)]
-    data = parse_binary_copy(_stream(rows))
-    assert _rows(data) == rows
-    assert all(data[k].dtype == np.int64 for k in ("task", "worker", "choice", "ms"))
-    empty = parse_binary_copy(_COPY_SIGNATURE + bytes(8) + b"\xff\xff")
-    assert empty["task"].size == 0
-
-
-@pytest.mark.parametrize(
-    "damage",
-    [
-        lambda s: b"NOTCOPY" + s[7:],  # not a COPY stream
-        lambda s: s[:-3] + s[-2:],  # a truncated row
-        lambda s: s[:19] + b"\x00\x03" + s[21:],  # a row of 3 fields
-    ],
-    ids=["signature", "truncated", "fields"],
-)
-def test_a_damaged_stream_is_refused(damage) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(ValueError, match="COPY stream"):
-        parse_binary_copy(damage(_stream([(1, 2, 0, 10), (3, 4, 1, 20)])))
 
 
 def test_per_labeler_figures_equal_one_pass_per_labeler() -> None:
@@ -102,12 +63,16 @@ def _labelled(dataset, labelers, n_tasks: int = 30):  # type: ignore[no-untyped-
 
 
 @pytest.mark.django_db
-def test_labels_copy_reads_the_datasets_labels(ldataset, labelers) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("chunk", [7, 1000])
+def test_the_reader_returns_every_label_in_chunks_of_any_size(ldataset, labelers, chunk) -> None:  # type: ignore[no-untyped-def]
     from labeling.models import Label
 
     dataset = ldataset
     _labelled(dataset, labelers)
-    data = labels_copy(dataset.pk)
+    Label.objects.filter(dataset=dataset).order_by("id").filter(
+        pk=Label.objects.filter(dataset=dataset).order_by("id").values("pk")[:1]
+    ).update(choice=None)
+    data = labels_arrays(dataset.pk, chunk=chunk)
     expected = sorted(
         (t, w, -1 if c is None else c, ms)
         for t, w, c, ms in Label.objects.filter(dataset=dataset).values_list(
