@@ -3,7 +3,7 @@
 Run ``python -m bench.labeling_run [--quick] [--labels N] [--keep] [--json PATH]``. It makes a
 PostgreSQL database of its own (``bench_labeling_run``, copied from a migrated template;
 dropped at the end unless ``--keep``) holding one single-choice labeling dataset of ``--labels``
-labels (10,000,000; ``--quick``: 1,000,000): a quarter as many tasks, 10 classes, 4 labels each
+labels (10,000,000; ``--quick``: 200,000): a quarter as many tasks, 10 classes, 4 labels each
 from 1,000 labelers whose accuracies run from 0.55 to 0.95, drawn in SQL from a hash of the task
 and the slot (seeded, so each run holds the same labels).
 
@@ -38,7 +38,7 @@ from bench._report import emit
 BENCH_DB = "bench_labeling_run"
 TEMPLATE_DB = "bench_labeling_run_template"
 FULL_LABELS = 10_000_000
-QUICK_LABELS = 1_000_000
+QUICK_LABELS = 200_000
 LABELERS = 1000
 PER_TASK = 4
 CLASSES = 10
@@ -92,12 +92,14 @@ def _world(n_labels: int) -> Any:
             "generate_series(1, %s) AS i WHERE id = %s",
             [n_tasks - 1, model_task.pk],
         )
-        # Slot j of task t goes to labeler (t * 7 + j * 131) % 1000: four distinct labelers.
+        # Slot j of task t goes to labeler (h(t) + j * 131) % 1000, h a hash of the task: four
+        # distinct labelers, each seeing tasks of every class (a labeler given tasks of one
+        # class only would leave Dawid-Skene nothing to tell their errors by).
         # Labeler l is right with probability 0.55 + 0.4 * ((l * 37) % 100) / 100; the truth of
         # task t is t % 10; a wrong answer is one of the nine others.
         # (%% is the modulo operator: these statements carry parameters.)
         truth = "(t.id %% 10)"
-        slot = f"((t.id * 7 + j * 131) %% {LABELERS})"
+        slot = f"((abs(hashtext(t.id::text)) + j * 131) %% {LABELERS})"
         draw = "abs(hashtext(t.id || '-' || j)) %% 10000"
         right = f"({draw} < 5500 + 4000 * (({slot} * 37) %% 100) / 100)"
         choice = (

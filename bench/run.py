@@ -57,6 +57,7 @@ from bench._rows import (
     types_rows,
     web_rows,
 )
+from bench._rows_scale import labeling_run_rows
 
 ROOT = Path(__file__).resolve().parent.parent
 QUICK_BUDGET_S = 300  # the whole quick run
@@ -89,6 +90,7 @@ BENCHMARKS = [
     Spec("load", "contributors and labelers at once (locust)", 90, 1200, load_rows),
     Spec("chain", "relay and chain reader vs eth_getLogs (Hardhat)", 90, 900, chain_rows),
     Spec("replay", "release replay vs the pipeline that made it", 60, 1800, replay_rows),
+    Spec("labeling_run", "a Dawid–Skene run end to end on PostgreSQL", 90, 3600, labeling_run_rows),
 ]
 
 

@@ -27,6 +27,7 @@ COMMANDS = {
     "bench.load": ["--quick", "--keep", "--json", "--markdown"],
     "bench.chain": ["--quick", "--events", "--keep", "--json"],
     "bench.replay": ["--quick", "--contributions", "--keep", "--json"],
+    "bench.labeling_run": ["--quick", "--labels", "--keep", "--json"],
 }
 
 
