@@ -25,3 +25,22 @@ def near_rows(s: dict[str, Any]) -> list[Row]:
             + (_ok(met) if full else "not at full size"),
         ))  # fmt: skip
     return rows
+
+
+def labeling_run_rows(s: dict[str, Any]) -> list[Row]:
+    first, target = s["first_run"], s["target"]
+    full = s["labels"] >= target["at_labels"] * 0.99
+    met = full and first["total_s"] <= target["total_s_max"]
+    met = met and s["peak_rss_growth_mib"] <= target["peak_mib_max"]
+    return [
+        (
+            f"Dawid–Skene run end to end, {s['labels']:,} labels, {s['tasks']:,} tasks",
+            f"{s['total_vs_floor_scan']}× PostgreSQL's full scan of the labels "
+            f"({s['floor_scan_s']} s)",
+            f"{first['total_s']} s: read {s['read_s']} s, compute {first['compute_s']} s, write "
+            f"{first['write_s']} s; peak RSS +{s['peak_rss_growth_mib']} MiB; re-run "
+            f"{s['rerun']['total_s']} s; accuracy {s['accuracy']}",
+            f"≤ {target['total_s_max']:.0f} s and ≤ {target['peak_mib_max']} MiB at "
+            f"{target['at_labels']:,}: " + (_ok(met) if full else "not at full size"),
+        ),
+    ]

@@ -28,6 +28,7 @@ COMMANDS = {
     "bench.chain": ["--quick", "--events", "--keep", "--json"],
     "bench.replay": ["--quick", "--contributions", "--keep", "--json"],
     "bench.near_duplicates": ["--quick", "--size", "--queries", "--keep", "--json"],
+    "bench.labeling_run": ["--quick", "--labels", "--keep", "--json"],
 }
 
 

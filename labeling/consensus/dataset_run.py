@@ -1,6 +1,11 @@
 """A whole-dataset consensus, computed outside any transaction: read every label once into
 numpy arrays, run the pure aggregation and agreement code, and return what the service then
-stores in one short transaction (``settle.consensus_run_finish``)."""
+stores in one short transaction (``settle.consensus_run_finish``).
+
+Single-choice labels, the bulk of a large dataset, are read on PostgreSQL as packed columns
+straight into arrays (``labels_arrays``), and their consensus stays in arrays
+(``ChoiceUpdates``) for the service's COPY write-back; per-labeler figures are computed for
+all labelers at once (``per_labeler``), not one pass over the labels each."""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from django.db import connection
 
 from datadao.models import Dataset
 from labeling.conf import LabelingSettings, labeling_settings
@@ -20,11 +26,100 @@ CHUNK = 50_000
 MAX_RUN_CANDIDATES = 1000
 
 
+@dataclass(frozen=True)
+class ChoiceUpdates:
+    """A single-choice run's consensus as arrays: task ids, the index of each one's label in
+    ``classes``, and its posterior."""
+
+    task_ids: np.ndarray
+    choices: np.ndarray
+    posteriors: np.ndarray
+    classes: tuple[str, ...]
+
+    def as_list(self) -> list[tuple[int, list[str], float]]:
+        return [
+            (int(t), [self.classes[int(c)]], float(p))
+            for t, c, p in zip(self.task_ids, self.choices, self.posteriors, strict=True)
+        ]
+
+
 @dataclass
 class RunOutcome:
     task_updates: list[tuple[int, list[str], float]] = field(default_factory=list)
+    choice_updates: ChoiceUpdates | None = None
     labeler_updates: dict[int, dict[str, Any]] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
+
+
+# Labels read per statement: each column comes back as one bytea of packed big-endian values
+# (``string_agg`` of ``int8send``), so a million labels cost one round trip and no Python
+# object per label; the chunk bounds the statement's memory on both sides.
+READ_CHUNK = 2_000_000
+
+
+def labels_arrays(dataset_id: int, *, chunk: int = READ_CHUNK) -> dict[str, np.ndarray] | None:
+    """Every single-choice label of the dataset as int64 arrays ``task``, ``worker``,
+    ``choice`` (-1 when missing) and ``ms``, in id order (PostgreSQL; None elsewhere)."""
+    if connection.vendor != "postgresql":
+        return None
+    table = Label._meta.db_table
+    sql = (
+        "SELECT max(id), count(*), string_agg(int8send(task_id), ''), "  # noqa: S608 (our table)
+        "string_agg(int8send(labeler_id), ''), "
+        "string_agg(int4send(COALESCE(choice, -1)::int4), ''), "
+        "string_agg(int4send(duration_ms::int4), '') "
+        f"FROM (SELECT id, task_id, labeler_id, choice, duration_ms FROM {table} "
+        "WHERE dataset_id = %s AND id > %s ORDER BY id LIMIT %s) AS part"
+    )
+    parts: dict[str, list[np.ndarray]] = {"task": [], "worker": [], "choice": [], "ms": []}
+    after = 0
+    with connection.cursor() as cursor:
+        while True:
+            cursor.execute(sql, [dataset_id, after, chunk])
+            newest, count, *columns = cursor.fetchone()
+            if not count:
+                break
+            for (name, kind), column in zip(_COLUMNS, columns, strict=True):
+                values = np.frombuffer(bytes(column), dtype=kind).astype(np.int64)
+                if len(values) != count:
+                    raise ValueError(f"read {len(values)} {name} values of {count} labels")
+                parts[name].append(values)
+            after = newest
+            if count < chunk:
+                break
+    out = {
+        name: np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+        for name, found in parts.items()
+    }
+    out["chosen"] = np.zeros((0, 0), dtype=bool)
+    return out
+
+
+_COLUMNS = (("task", ">i8"), ("worker", ">i8"), ("choice", ">i4"), ("ms", ">i4"))
+
+
+def per_labeler(
+    w_idx: np.ndarray, n_workers: int, ms: np.ndarray, agree: np.ndarray, scored: np.ndarray
+) -> tuple[list[float | None], list[int]]:
+    """Each labeler's agreement on ``scored`` labels (None without any) and median duration
+    (``int(np.median(...))`` of their labels), for all labelers in one sort."""
+    counted = np.bincount(w_idx[scored], minlength=n_workers)
+    agreed = np.bincount(w_idx[scored], weights=agree[scored].astype(float), minlength=n_workers)
+    agreement = [
+        float(a / c) if c else None for a, c in zip(agreed.tolist(), counted.tolist(), strict=True)
+    ]
+    order = np.lexsort((ms, w_idx))
+    ordered = ms[order]
+    counts = np.bincount(w_idx, minlength=n_workers)
+    starts = np.cumsum(counts) - counts
+    low = starts + np.maximum(counts - 1, 0) // 2
+    high = starts + counts // 2
+    medians = np.zeros(n_workers, dtype=np.int64)
+    some = counts > 0
+    medians[some] = (
+        (ordered[low[some]] + ordered[np.minimum(high, len(ordered) - 1)[some]]) / 2
+    ).astype(np.int64)
+    return agreement, medians.tolist()
 
 
 def _load(dataset: Dataset, multi: bool, labels: tuple[str, ...]) -> dict[str, np.ndarray]:
@@ -50,7 +145,9 @@ def compute_run(dataset: Dataset, method: str) -> RunOutcome:
     if conf.typed:
         return compute_typed_run(dataset, conf)
     n_classes = len(conf.labels)
-    data = _load(dataset, conf.multi_choice, conf.labels)
+    data = (None if conf.multi_choice else labels_arrays(dataset.pk)) or _load(
+        dataset, conf.multi_choice, conf.labels
+    )
     outcome = RunOutcome()
     if data["task"].size == 0:
         outcome.metrics = {"tasks": 0, "labels": 0, "labelers": 0, "method": method}
@@ -87,11 +184,14 @@ def compute_run(dataset: Dataset, method: str) -> RunOutcome:
     else:
         run = dawid_skene.dawid_skene if method == "ds" else dawid_skene.majority_vote
         result = run(t_idx, w_idx, data["choice"], n_tasks, n_workers, n_classes, gold=gold_single)
-        for i in np.flatnonzero(~is_gold):
-            if result.labels[i] >= 0:
-                outcome.task_updates.append(
-                    (int(task_ids[i]), [conf.labels[result.labels[i]]], float(result.posterior[i]))
-                )
+        labels = np.asarray(result.labels)
+        settled = ~is_gold & (labels >= 0)
+        outcome.choice_updates = ChoiceUpdates(
+            task_ids=task_ids[settled].astype(np.int64),
+            choices=labels[settled].astype(np.int64),
+            posteriors=np.asarray(result.posterior, dtype=float)[settled],
+            classes=tuple(conf.labels),
+        )
         agree = data["choice"] == result.labels[t_idx]
         accuracy = result.worker_accuracy
         iterations = result.iterations
@@ -123,13 +223,12 @@ def compute_run(dataset: Dataset, method: str) -> RunOutcome:
                 ]
 
     normal = ~is_gold[t_idx]
+    agreement_of, median_of = per_labeler(w_idx, n_workers, data["ms"], agree, normal)
     for w in range(n_workers):
-        mine = w_idx == w
         fields = outcome.labeler_updates.setdefault(int(worker_ids[w]), {})
         fields["ds_accuracy"] = float(accuracy[w])
-        scored = mine & normal
-        fields["agreement"] = float(np.mean(agree[scored])) if scored.any() else None
-        fields["median_ms"] = int(np.median(data["ms"][mine]))
+        fields["agreement"] = agreement_of[w]
+        fields["median_ms"] = median_of[w]
     outcome.metrics.update(
         {
             "method": method,
@@ -210,13 +309,17 @@ def compute_typed_run(dataset: Dataset, conf: LabelingSettings) -> RunOutcome:
             )
     ms_arr = np.asarray(ms, np.int64)
     normal = ~is_gold[t_idx]
-    for w in range(len(worker_ids)):
-        mine = w_idx == w
-        scored = mine & normal
+    n_workers = len(worker_ids)
+    label_prob = np.asarray(result.label_prob, dtype=float)
+    agreement_of, median_of = per_labeler(w_idx, n_workers, ms_arr, label_prob >= 0.5, normal)
+    mean_prob = np.bincount(w_idx, weights=label_prob, minlength=n_workers) / np.bincount(
+        w_idx, minlength=n_workers
+    )
+    for w in range(n_workers):
         outcome.labeler_updates[int(worker_ids[w])] = {
-            "ds_accuracy": float(np.mean(result.label_prob[mine])),
-            "agreement": float(np.mean(result.label_prob[scored] >= 0.5)) if scored.any() else None,
-            "median_ms": int(np.median(ms_arr[mine])),
+            "ds_accuracy": float(mean_prob[w]),
+            "agreement": agreement_of[w],
+            "median_ms": median_of[w],
         }
     ordinary = ~is_gold
     outcome.metrics = {

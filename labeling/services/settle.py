@@ -3,13 +3,14 @@ the whole dataset on demand (Dawid–Skene or majority vote, reputation, agreeme
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import numpy as np
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -23,6 +24,7 @@ from labeling import prelabel_selectors
 from labeling import suggestions as suggestion_rule
 from labeling.conf import GOLD_MIN_FOR_REVEAL, LabelingSettings, labeling_settings, undo_seconds
 from labeling.consensus import dawid_skene
+from labeling.consensus.dataset_run import ChoiceUpdates
 from labeling.consensus.typed import aggregate_typed
 from labeling.models import (
     ConsensusRun,
@@ -374,12 +376,14 @@ def consensus_run_finish(*, run_id: int, outcome: Any) -> ConsensusRun | None:
     run = ConsensusRun.objects.select_for_update().filter(pk=run_id).first()
     if run is None or run.status != RunStatus.RUNNING:
         return None
-    _bulk_set_consensus(outcome.task_updates)
     now = timezone.now()
-    for labeler_id, fields in outcome.labeler_updates.items():
-        LabelerStats.objects.update_or_create(
-            dataset_id=run.dataset_id, labeler_id=labeler_id, defaults={**fields, "updated_at": now}
-        )
+    if outcome.choice_updates is not None:
+        if connection.vendor == "postgresql":
+            _copy_set_consensus(outcome.choice_updates, now)
+        else:
+            _bulk_set_consensus(outcome.choice_updates.as_list())
+    _bulk_set_consensus(outcome.task_updates)
+    _store_labeler_stats(run.dataset_id, outcome.labeler_updates, now)
     # The model's accuracy on unassisted answers (never the consensus, which suggestion-takers
     # pull to the model): what pay's blind-acceptance rule reads until the next run.
     conf = labeling_settings(run.dataset.schema)
@@ -409,6 +413,70 @@ def _bulk_set_consensus(updates: list[tuple[int, list[str], float]]) -> None:
             if pk not in untouched
         ]
         LabelTask.objects.bulk_update(objs, ["consensus", "posterior", "consensus_at"])
+
+
+# One row of ``COPY ... (FORMAT binary)`` of (task id, label index, posterior).
+_CONSENSUS_ROW = np.dtype(
+    [("n", ">i2"), ("l1", ">i4"), ("task", ">i8"), ("l2", ">i4"), ("choice", ">i4"),
+     ("l3", ">i4"), ("posterior", ">f8")]
+)  # fmt: skip
+
+
+def _copy_set_consensus(updates: ChoiceUpdates, now: Any) -> None:
+    """``_bulk_set_consensus`` for a single-choice run on PostgreSQL: the arrays go to a
+    temporary table by one binary COPY, then one UPDATE stores what changed (the same rule:
+    reversed and reviewed items untouched). An item whose consensus and posterior are what
+    they were keeps its ``consensus_at``, so a re-run does not restart its challenge window."""
+    rows = np.zeros(len(updates.task_ids), dtype=_CONSENSUS_ROW)
+    rows["n"], rows["l1"], rows["l2"], rows["l3"] = 3, 8, 4, 8
+    rows["task"] = updates.task_ids
+    rows["choice"] = updates.choices
+    rows["posterior"] = updates.posteriors
+    stream = b"PGCOPY\n\xff\r\n\x00" + bytes(8) + rows.tobytes() + b"\xff\xff"
+    answers = [json.dumps([name]) for name in updates.classes]
+    table = LabelTask._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMPORARY TABLE run_consensus (task bigint, choice int, posterior float8) "
+            "ON COMMIT DROP"
+        )
+        raw = cursor.cursor if hasattr(cursor, "cursor") else cursor
+        with raw.copy("COPY run_consensus FROM STDIN (FORMAT binary)") as copy:
+            for start in range(0, len(stream), 1 << 20):
+                copy.write(stream[start : start + (1 << 20)])
+        cursor.execute(
+            f"UPDATE {table} AS t SET consensus = (%s::jsonb[])[r.choice + 1], "  # noqa: S608 (our table)
+            "posterior = r.posterior, consensus_at = %s FROM run_consensus AS r "
+            "WHERE t.id = r.task AND t.reversed_at IS NULL AND t.review = '' "
+            "AND (t.consensus IS DISTINCT FROM (%s::jsonb[])[r.choice + 1] "
+            "OR t.posterior IS DISTINCT FROM r.posterior)",
+            [answers, now, answers],
+        )
+        cursor.execute("DROP TABLE run_consensus")
+
+
+def _store_labeler_stats(dataset_id: int, updates: dict[int, dict[str, Any]], now: Any) -> None:
+    """Each labeler's run figures: one upsert for all when every labeler has the same fields."""
+    if not updates:
+        return
+    names = {frozenset(fields) for fields in updates.values()}
+    if len(names) == 1:
+        fields = sorted(next(iter(names)))
+        LabelerStats.objects.bulk_create(
+            [
+                LabelerStats(dataset_id=dataset_id, labeler_id=labeler, updated_at=now, **values)
+                for labeler, values in updates.items()
+            ],
+            update_conflicts=True,
+            unique_fields=["dataset", "labeler"],
+            update_fields=[*fields, "updated_at"],
+            batch_size=2000,
+        )
+        return
+    for labeler_id, values in updates.items():
+        LabelerStats.objects.update_or_create(
+            dataset_id=dataset_id, labeler_id=labeler_id, defaults={**values, "updated_at": now}
+        )
 
 
 @transaction.atomic

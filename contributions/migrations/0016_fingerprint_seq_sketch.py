@@ -17,7 +17,7 @@ def number_fingerprints(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("contributions", "0014_tally_triggers_back"),
+        ("contributions", "0015_validator_set_adoption"),
         ("datadao", "0015_role_reviewer"),
     ]
 
