@@ -39,6 +39,7 @@ from urllib3 import Timeout
 
 from datadao import egress
 from datadao.dispatch import send
+from datadao.errors import Detail
 from datadao.keys import load_kek_ring
 from datadao.models import Dataset, User
 from datadao.queues import MAX_COUNTDOWN_SECONDS
@@ -85,8 +86,11 @@ def _ring() -> KekRing:
         return load_kek_ring()
     except ImproperlyConfigured as exc:
         raise errors.LabelingRefused(
-            "A prediction endpoint's token is stored encrypted, and this platform has no data "
-            f"key-encryption key configured ({exc}).",
+            Detail(
+                "A prediction endpoint's token is stored encrypted, and this platform has no "
+                "data key-encryption key configured (%(error)s).",
+                error=str(exc),
+            ),
             status_code=503,
         ) from None
 
@@ -100,12 +104,15 @@ def _shown(url: str) -> str:
 def _clean_url(url: Any) -> str:
     url = str(url or "").strip()
     if not url:
-        raise errors.LabelingRefused("Give the prediction endpoint's 'url' (http or https).")
+        raise errors.LabelingRefused(
+            Detail("Give the prediction endpoint's 'url' (http or https).")
+        )
     try:
         egress_policy().check_url(url)
     except egress.EgressRefused as exc:
         raise errors.LabelingRefused(
-            f"This URL cannot be a prediction endpoint: {exc}.", code="url_refused"
+            Detail("This URL cannot be a prediction endpoint: %(reason)s.", reason=str(exc)),
+            code="url_refused",
         ) from None
     return url
 
@@ -113,11 +120,14 @@ def _clean_url(url: Any) -> str:
 def _clean_token(token: Any) -> str:
     token = "" if token is None else token
     if not isinstance(token, str):
-        raise errors.LabelingRefused("'token' must be a text (or null for none).")
+        raise errors.LabelingRefused(Detail("'token' must be a text (or null for none)."))
     # Sent as a header value: a control character or space would split or smuggle headers.
     if len(token) > MAX_TOKEN or any(not 0x21 <= ord(c) <= 0x7E for c in token):
         raise errors.LabelingRefused(
-            f"'token' must be at most {MAX_TOKEN} printable ASCII characters, without spaces."
+            Detail(
+                "'token' must be at most %(max)s printable ASCII characters, without spaces.",
+                max=MAX_TOKEN,
+            )
         )
     return token
 
@@ -126,7 +136,9 @@ def _clean_batch(batch: Any) -> int:
     if batch is None:
         return DEFAULT_BATCH
     if isinstance(batch, bool) or not isinstance(batch, int) or not 1 <= batch <= MAX_BATCH:
-        raise errors.LabelingRefused(f"'batch_size' must be a whole number from 1 to {MAX_BATCH}.")
+        raise errors.LabelingRefused(
+            Detail("'batch_size' must be a whole number from 1 to %(max)s.", max=MAX_BATCH)
+        )
     return batch
 
 
@@ -200,7 +212,9 @@ def prediction_run_request(*, dataset_id: int, actor: User) -> PredictionEndpoin
     require_manager(dataset, actor)
     endpoint = PredictionEndpoint.objects.select_for_update().filter(dataset_id=dataset.pk).first()
     if endpoint is None:
-        raise errors.Conflict("This dataset has no prediction endpoint: register one first.")
+        raise errors.Conflict(
+            Detail("This dataset has no prediction endpoint: register one first.")
+        )
     if endpoint.state not in (PredictionState.QUEUED, PredictionState.RUNNING):
         _run_restart(endpoint)
         endpoint.save()

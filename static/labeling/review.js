@@ -98,7 +98,7 @@
     let keyboard = false;
     const ctx = {
       say: (text, kind) => say(text, kind),
-      sayError: (text) => say("Error: " + text, "error"),
+      sayError: (text) => say(interpolate(gettext("Error: %(text)s"), { text: text }, true), "error"),
       safeUrl: (url) => safeUrl(url),
       submit: () => {},
       focusWork: () => {},
@@ -112,9 +112,9 @@
     const node = widget.node;
     node.tabIndex = 0;
     node.classList.add("review-fix-widget");
-    node.setAttribute("aria-label", "Fix the answer: " + (taskType === "boxes"
-      ? "drag to draw a box, click one to select it, a digit sets its class, Delete removes it"
-      : "select words, then a digit (or a class) marks them; Delete removes a span"));
+    node.setAttribute("aria-label", taskType === "boxes"
+      ? gettext("Fix the answer: drag to draw a box, click one to select it, a digit sets its class, Delete removes it")
+      : gettext("Fix the answer: select words, then a digit (or a class) marks them; Delete removes a span"));
     node.addEventListener("pointerdown", () => node.focus({ preventScroll: true }), true);
     node.addEventListener("keydown", (e) => {
       if (e.ctrlKey || e.metaKey || e.altKey) return;

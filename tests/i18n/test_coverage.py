@@ -89,6 +89,7 @@ KNOWN_UNMARKED: dict[str, list[str]] = {
 COVERED_MODULES = [
     "datadao/governed.py",
     "datadao/http.py",
+    "datadao/paging.py",
     "datadao/joining.py",
     "datadao/jointerms.py",
     "datadao/middleware.py",

@@ -248,8 +248,11 @@ def test_a_crowd_of_suggestion_takers_cannot_inflate_the_models_accuracy(ldao, m
     }
     assert factors["honest0"] == 1.0, factors
     # Careful on check questions and taking every suggestion: the inflated figure would have
-    # let them keep nearly all their pay; the unassisted one takes at least half.
+    # let them keep most of their pay; the unassisted one takes at least half. (Which hand-outs
+    # show a suggestion is a keyed draw over hold ids, so the figures move between runs: seen
+    # 0.79-0.99 inflated, 0.07-0.31 unassisted.)
     for name in ("taker1", "taker2"):
-        assert inflated[name] > 0.8, (name, inflated, factors)
+        assert inflated[name] > 0.6, (name, inflated, factors)
         assert factors[name] < 0.5, (name, inflated, factors)
+        assert inflated[name] - factors[name] > 0.3, (name, inflated, factors)
     assert factors["blind3"] < 0.05 and factors["blind4"] < 0.05, factors
