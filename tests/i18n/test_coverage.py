@@ -138,6 +138,7 @@ COVERED_MODULES = [
     "labeling/services/access.py",
     "labeling/services/assign.py",
     "labeling/services/items.py",
+    "labeling/services/predict.py",
     "labeling/services/reverse.py",
     "labeling/services/review.py",
     "labeling/services/settle.py",
