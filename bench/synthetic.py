@@ -164,7 +164,7 @@ def run(
             "of": "seeds: split and fit, per table and generator",
         },
         "gan_epochs": QUICK_EPOCHS if quick else f"{CTGAN_EPOCHS} at most (early stopping)",
-        "ctgan_epochs": QUICK_EPOCHS if quick else CTGAN_EPOCHS,
+        "ctgan_epochs": (QUICK_EPOCHS if quick else CTGAN_EPOCHS) if ctgan else None,
         "holdout_fraction": HOLDOUT_FRACTION,
         "sample_rows": SAMPLE_ROWS,
         "python": platform.python_version(),
@@ -256,8 +256,9 @@ def _range(m: dict[str, Any], key: str, form: str) -> str:
 
 def markdown(summary: dict[str, Any]) -> str:
     lines = [
-        f"Median (min–max) over {len(summary['seeds'])} seed(s) {summary['seeds']}; CTGAN at "
-        f"{summary['ctgan_epochs']} epochs. Gap = real ceiling − quality; copies of training "
+        f"Median (min–max) over {len(summary['seeds'])} seed(s) {summary['seeds']}; "
+        + (f"CTGAN at {summary['ctgan_epochs']} epochs" if summary["ctgan_epochs"] else "no CTGAN")
+        + ". Gap = real ceiling − quality; copies of training "
         "rows among the rows drawn, before filtering; held = share of rows meeting the declared "
         "constraints; DCR share on max(n_train, 2000) synthetic rows, averaged over 20 "
         "training subsamples.",
