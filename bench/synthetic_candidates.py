@@ -1,7 +1,7 @@
 """The figure behind method "auto", for ``python -m bench.synthetic --candidates``: per seed,
 the job's own ``synthesize(method="auto")`` on wine_binned with default settings: copula, GAN
 and TVAE fitted on the same 65% and gated on the same 35% hold-out; each candidate's TSTR/TRTR,
-quality, gate verdict and seconds, and which one won. No CTGAN needed."""
+quality, DCR share, gate verdict and seconds, and which one won. No CTGAN needed."""
 
 from __future__ import annotations
 
@@ -42,6 +42,7 @@ def candidates(seeds: list[int], table: str = "wine_binned") -> dict[str, Any]:
             line[name] = {
                 "tstr_trtr": entry["utility"]["ratio"],
                 "quality": entry["quality"]["score"],
+                "dcr_share": entry["privacy"]["share_closer_to_training"],
                 "real_ceiling": entry["real_ceiling"],
                 "passed": entry["gate"]["passed"],
                 "failed": [c["name"] for c in entry["gate"]["checks"] if not c["passed"]],
@@ -53,6 +54,7 @@ def candidates(seeds: list[int], table: str = "wine_binned") -> dict[str, Any]:
             f"{table} seed {seed}: "
             + "  ".join(
                 f"{n} u={line[n]['tstr_trtr']:.3f} q={line[n]['quality']:.3f} "
+                f"dcr={line[n]['dcr_share']:.3f} "
                 f"{'pass' if line[n]['passed'] else 'FAIL'} {line[n]['seconds']:.1f}s"
                 for n in ("copula", "gan", "tvae")
             )
@@ -63,10 +65,11 @@ def candidates(seeds: list[int], table: str = "wine_binned") -> dict[str, Any]:
     for name in ("copula", "gan", "tvae"):
         summary[name] = {
             key: _spread([r[name][key] for r in runs])
-            for key in ("tstr_trtr", "quality", "seconds")
+            for key in ("tstr_trtr", "quality", "dcr_share", "seconds")
         }
         summary[name]["passed"] = sum(r[name]["passed"] for r in runs)
-    winners = [r["winner"] for r in runs]
+    # A seed where no candidate passed the gate counts under "None".
+    winners = [str(r["winner"]) for r in runs]
     return {
         "benchmark": "synthetic-candidates",
         "table": table,
@@ -76,7 +79,7 @@ def candidates(seeds: list[int], table: str = "wine_binned") -> dict[str, Any]:
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
         "summary": summary,
-        "wins": {n: winners.count(n) for n in sorted(set(map(str, winners)))},
+        "wins": {n: winners.count(n) for n in sorted(set(winners))},
         "runs": runs,
     }
 
@@ -86,14 +89,16 @@ def candidates_markdown(result: dict[str, Any]) -> str:
         f"{result['table']}, {len(result['seeds'])} seeds, method auto (default settings): "
         "median (min–max) on each seed's hold-out.",
         "",
-        "| candidate | TSTR/TRTR | quality | fit+sample+gate s | passed the gate | won |",
-        "|---|---|---|---|---|---|",
+        "| candidate | TSTR/TRTR | quality | DCR share | fit+sample+gate s | passed the gate "
+        "| won |",
+        "|---|---|---|---|---|---|---|",
     ]
     for name, m in result["summary"].items():
-        u, q, t = m["tstr_trtr"], m["quality"], m["seconds"]
+        u, q, d, t = m["tstr_trtr"], m["quality"], m["dcr_share"], m["seconds"]
         lines.append(
             f"| {name} | {u['median']:.3f} ({u['min']:.3f}–{u['max']:.3f}) | "
-            f"{q['median']:.3f} ({q['min']:.3f}–{q['max']:.3f}) | {t['median']:.1f} "
+            f"{q['median']:.3f} ({q['min']:.3f}–{q['max']:.3f}) | "
+            f"{d['median']:.3f} ({d['min']:.3f}–{d['max']:.3f}) | {t['median']:.1f} "
             f"({t['min']:.1f}–{t['max']:.1f}) | {m['passed']}/{len(result['seeds'])} | "
             f"{result['wins'].get(name, 0)} |"
         )

@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import pytest
 
+from synthetic import privacy as privacy_module
 from synthetic.copula import GaussianCopula
 from synthetic.evaluate import evaluate, quality
 from synthetic.privacy import exact_copies, privacy
@@ -93,3 +94,45 @@ def test_copies_of_training_rows_are_counted_and_sit_closer_to_training() -> Non
     # Every training row is at distance 0 from itself; the subsample keeps ~holdout/train.
     assert result["share_closer_to_training"] > 0.6
     assert result["exact_copies"] == train.n_rows
+
+
+def test_the_dcr_share_of_real_rows_no_generator_saw_is_one_half() -> None:
+    """The perfect generator: rows drawn from the table itself, exchangeable with the training
+    and hold-out rows. Averaged over training subsamples the share stays an unbiased estimate of
+    the fair one half (each subsample is), within a few hundredths on every split."""
+    table, schema = load("breast_cancer")
+    target = schema["target"]
+    shares = []
+    for seed in range(3):
+        rest, holdout = split(table, target, seed=seed)
+        train, fresh = split(rest, target, seed=seed + 10)
+        result = privacy(train, holdout, fresh, seed=seed)
+        spread = result["share_subsamples"]
+        assert spread["count"] == privacy_module.SUBSAMPLES
+        assert spread["rows_each"] == holdout.n_rows
+        assert spread["min"] <= result["share_closer_to_training"] <= spread["max"]
+        shares.append(result["share_closer_to_training"])
+    assert all(0.42 < s < 0.58 for s in shares), shares
+    assert 0.45 < float(np.mean(shares)) < 0.55, shares
+
+
+def test_the_dcr_share_averages_subsamples_the_first_of_which_is_the_single_estimate(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One subsample gives the single-subsample estimate a seed always gave; more subsamples
+    give the mean of as many such estimates (the same expectation, less of their variance)."""
+    table, schema = load("wine_binned")
+    train, holdout = split(table, schema["target"])
+    synthetic = (
+        GaussianCopula().fit(train, target="target").sample(train.n_rows, np.random.default_rng(1))
+    )
+    averaged = privacy(train, holdout, synthetic, seed=3)
+    monkeypatch.setattr(privacy_module, "SUBSAMPLES", 1)
+    single = privacy(train, holdout, synthetic, seed=3)
+    assert single["share_subsamples"]["count"] == 1
+    assert single["share_subsamples"]["min"] == single["share_closer_to_training"]
+    # The average's first subsample is the single estimate's.
+    assert averaged["share_subsamples"]["min"] <= single["share_closer_to_training"]
+    assert single["share_closer_to_training"] <= averaged["share_subsamples"]["max"]
+    # A copy of the training rows sits closer to training under either estimate.
+    assert privacy(train, holdout, train, seed=3)["share_closer_to_training"] > 0.7
