@@ -308,7 +308,11 @@ def _typed_sql(task_type: str) -> str:
 
 _SUBMIT_TYPED_SQL = {task_type: _typed_sql(task_type) for task_type in _TYPED_JUDGES}
 # What the SQL judges take exactly as Python does (``float8`` products that cannot overflow,
-# character offsets a double holds exactly); an answer beyond them takes the general path.
+# character offsets a double holds exactly) and quickly (their pairing is quadratic and more
+# in PL/pgSQL: numpy's is not); an answer beyond them takes the general path. Decided on the
+# answer alone, so a check question is no more likely to go there than ordinary work.
+MAX_HOT_BOXES = 16
+MAX_HOT_SPANS = 32
 _MAX_BOX_VALUE = 1e12
 _MAX_OFFSET = 2**53
 
@@ -552,11 +556,14 @@ def submit(
 def _typed_params(conf: LabelingSettings, answer: Any) -> dict[str, Any] | None:
     """The typed statement's parameters for a parsed answer: how far it reaches into its item
     and the schema's thresholds; None for an answer the SQL judges do not take."""
-    if conf.task_type == "boxes" and any(
-        abs(box[key]) > _MAX_BOX_VALUE for box in answer for key in ("x", "y", "w", "h")
+    if conf.task_type == "boxes" and (
+        len(answer) > MAX_HOT_BOXES
+        or any(abs(box[key]) > _MAX_BOX_VALUE for box in answer for key in ("x", "y", "w", "h"))
     ):
         return None
-    if conf.task_type == "spans" and any(span["end"] >= _MAX_OFFSET for span in answer):
+    if conf.task_type == "spans" and (
+        len(answer) > MAX_HOT_SPANS or any(span["end"] >= _MAX_OFFSET for span in answer)
+    ):
         return None
     return item_reach(conf, answer) | {
         "iou_threshold": conf.iou_threshold,

@@ -64,7 +64,7 @@ def test_the_boxes_judge_is_pythons():
     rng = random.Random(20261207)
     verdicts = set()
     for _ in range(CASES):
-        gold = [_box(rng) for _ in range(rng.randrange(4))]
+        gold = [_box(rng) for _ in range(rng.randrange(7))]
         answer = [_near(rng, b) for b in gold] + [_box(rng) for _ in range(rng.randrange(2))]
         rng.shuffle(answer)
         if rng.random() < 0.2 and answer:
