@@ -136,7 +136,8 @@ BEGIN
 END $$;
 
 -- answers.transcription_correct: the same text, or a character error rate (Levenshtein
--- distance over the gold text's length) under max_cer.
+-- distance over the gold text's length) under max_cer. The hot path sends at most 255
+-- characters (``fastpath.MAX_HOT_TEXT``); NULL for a gold text longer than levenshtein takes.
 CREATE OR REPLACE FUNCTION labeling_text_correct(answer text, gold text, max_cer float8)
 RETURNS boolean LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
 DECLARE

@@ -313,6 +313,7 @@ _SUBMIT_TYPED_SQL = {task_type: _typed_sql(task_type) for task_type in _TYPED_JU
 # answer alone, so a check question is no more likely to go there than ordinary work.
 MAX_HOT_BOXES = 16
 MAX_HOT_SPANS = 32
+MAX_HOT_TEXT = 255  # ``levenshtein``'s most characters
 _MAX_BOX_VALUE = 1e12
 _MAX_OFFSET = 2**53
 
@@ -564,6 +565,8 @@ def _typed_params(conf: LabelingSettings, answer: Any) -> dict[str, Any] | None:
     if conf.task_type == "spans" and (
         len(answer) > MAX_HOT_SPANS or any(span["end"] >= _MAX_OFFSET for span in answer)
     ):
+        return None
+    if conf.task_type == "text" and len(answer) > MAX_HOT_TEXT:
         return None
     return item_reach(conf, answer) | {
         "iou_threshold": conf.iou_threshold,

@@ -280,8 +280,9 @@ def test_an_answer_outside_its_item_is_refused_with_nothing_written(ldao, task_t
 
 
 def test_what_the_sql_judges_do_not_take_goes_to_the_general_path(ldao):
-    """A transcription over ``levenshtein``'s 255 characters is judged in Python, to the same
-    verdict; and an image side that is not a JSON integer is no bound, as in Python."""
+    """A check question's transcription over ``levenshtein``'s 255 characters is judged in
+    Python, to the same verdict; an image side that is not a JSON integer is no bound, as in
+    Python; and answers past what the SQL judges take go to the general path."""
     dataset = _typed_dataset(ldao, task="text", max_cer=0.1, gold_rate=0.0)
     long_gold = "word " * 60 + "end"
     (task,) = _tasks(dataset, [{"cid": CID}])
@@ -305,6 +306,18 @@ def test_what_the_sql_judges_do_not_take_goes_to_the_general_path(ldao):
         )
     assert len(_statements(captured)) == 1, _statements(captured)
     assert Label.objects.get(pk=label.pk).gold_correct is True
+    # More boxes than the SQL judge takes: the general path, on the answer's size alone
+    # (ordinary work here), so a check question goes there no more often.
+    many = [{**BOX, "x": float(i)} for i in range(fastpath.MAX_HOT_BOXES + 1)]
+    _tasks(boxes, [{"cid": CID, "width": 50, "height": 50}], prefix="m")
+    hold = services.task_next(dataset_id=boxes.pk, labeler=user)
+    with CaptureQueriesContext(connection) as captured:
+        label = services.label_submit(
+            dataset_id=boxes.pk, labeler=user, hold_id=hold.pk, value=many
+        )
+    assert len(_statements(captured)) > 1
+    stored = Label.objects.get(pk=label.pk)
+    assert len(stored.value) == len(many) and stored.gold_correct is None
 
 
 @pytest.mark.parametrize("hot", [True, False])
