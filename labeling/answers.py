@@ -109,10 +109,13 @@ def _list(value: Any, what: str, most: int) -> list[Any]:
     return value
 
 
-def parse_boxes(conf: LabelingSettings, value: Any, item: dict[str, Any]) -> list[dict[str, Any]]:
+def parse_boxes(
+    conf: LabelingSettings, value: Any, item: dict[str, Any] | None
+) -> list[dict[str, Any]]:
     """Boxes inside the image (where its size is known), each of a positive size and one of
-    the dataset's labels."""
-    width, height = item.get("width"), item.get("height")
+    the dataset's labels. ``item`` None: everything but the image's bounds is checked (the hot
+    path checks those in its statement, against ``item_reach``)."""
+    width, height = (None, None) if item is None else (item.get("width"), item.get("height"))
     out = []
     for n, box in enumerate(_list(value, Detail("boxes"), MAX_BOXES), start=1):
         where = Detail("box %(n)s", n=n)
@@ -160,10 +163,13 @@ def parse_boxes(conf: LabelingSettings, value: Any, item: dict[str, Any]) -> lis
     return out
 
 
-def parse_spans(conf: LabelingSettings, value: Any, item: dict[str, Any]) -> list[dict[str, Any]]:
+def parse_spans(
+    conf: LabelingSettings, value: Any, item: dict[str, Any] | None
+) -> list[dict[str, Any]]:
     """Character ranges within the text, each of one of the dataset's labels; overlapping
-    only where the schema allows it. In text order."""
-    length = len(str(item.get("text", "")))
+    only where the schema allows it. In text order. ``item`` None: everything but the text's
+    length is checked (see ``parse_boxes``)."""
+    length = math.inf if item is None else len(str(item.get("text", "")))
     spans = []
     for n, span in enumerate(_list(value, Detail("spans"), MAX_SPANS), start=1):
         where = Detail("span %(n)s", n=n)
@@ -236,8 +242,11 @@ def parse_text(value: Any) -> str:
     return text
 
 
-def parse_answer(conf: LabelingSettings, value: Any, item: dict[str, Any]) -> Any:
-    """The answer to ``item`` (a task's payload) in its stored shape, or a ``BadLabel``."""
+def parse_answer(conf: LabelingSettings, value: Any, item: dict[str, Any] | None) -> Any:
+    """The answer to ``item`` (a task's payload) in its stored shape, or a ``BadLabel``.
+    ``item`` None: checked against everything but the item, whose bounds ``item_reach`` gives
+    (an answer that passes here and reaches no further than the item is the same answer
+    ``parse_answer`` gives with the item)."""
     if conf.task_type == "boxes":
         return parse_boxes(conf, value, item)
     if conf.task_type == "spans":
@@ -249,6 +258,22 @@ def parse_answer(conf: LabelingSettings, value: Any, item: dict[str, Any]) -> An
     raise errors.BadLabel(
         Detail("Unknown task type %(task_type)s.", task_type=repr(conf.task_type))
     )
+
+
+def item_reach(conf: LabelingSettings, answer: Any) -> dict[str, int]:
+    """How far a parsed answer reaches into its item, as whole numbers the item must be at
+    least: a boxes answer fits an image of integer ``width`` and ``height`` at least
+    ``reach_x`` and ``reach_y`` (a box reaching x = 40.5 needs a width of 41: for a whole
+    number W, ``x + w <= W`` exactly when ``ceil(x + w) <= W``); a spans answer fits a text
+    of at least ``reach_end`` characters. Nothing for the other types."""
+    if conf.task_type == "boxes":
+        return {
+            "reach_x": max((math.ceil(b["x"] + b["w"]) for b in answer), default=0),
+            "reach_y": max((math.ceil(b["y"] + b["h"]) for b in answer), default=0),
+        }
+    if conf.task_type == "spans":
+        return {"reach_end": max((s["end"] for s in answer), default=0)}
+    return {}
 
 
 def answer_choice(conf: LabelingSettings, answer: Any) -> int | None:

@@ -307,7 +307,8 @@ def import_detail(request: HttpRequest, user: User, import_id: int) -> HttpRespo
 @endpoint(GET=TokenScope.READ)
 def export_labels(request: HttpRequest, user: User, dataset_id: int, fmt: str) -> HttpResponse:
     """``GET /api/labeling/{dataset}/export.csv|.jsonl`` (DAO admins): settled tasks with
-    consensus, posterior and raw labels, streamed. ``?gold=1`` adds the gold tasks."""
+    consensus, posterior, raw labels and review (accepted, fixed, sent back or none), streamed.
+    ``?gold=1`` adds the gold tasks."""
     dataset = labeling_dataset(dataset_id)
     require_manager(dataset, user)
     gold = request.GET.get("gold") == "1"
@@ -328,7 +329,8 @@ def export_typed(request: HttpRequest, user: User, dataset_id: int, fmt: str) ->
     the formats of the dataset's task type: classification ``csv``, ``jsonl`` (as
     ``export.csv``/``.jsonl``); boxes ``coco``, ``yolo``; spans ``jsonl``, ``conll``;
     pairwise ``jsonl`` (the comparisons, then every candidate's fitted score); text ``jsonl``.
-    ``?gold=1`` adds the gold tasks."""
+    Each item says how it was reviewed (``export_types.review_state``). ``?gold=1`` adds the
+    gold tasks."""
     dataset = labeling_dataset(dataset_id)
     require_manager(dataset, user)
     conf = labeling_settings(dataset.schema)

@@ -2,6 +2,10 @@
 the raw labels (labeler address, label, time). Rows are produced in id-ordered chunks, never
 built in memory, and every text cell is escaped against spreadsheet formula injection.
 
+Each task says whether a reviewer looked at it and how (``review``: accepted, fixed,
+sent_back or none; ``sent_back``: how many times it was sent back for more labels; see
+``export_types.review_state``).
+
 Only settled (complete) tasks are exported, so an export can never show a labeler the
 labels of a task they could still be asked to label. Gold tasks are left out unless the
 caller asks for them (the DAO's own export): publishing their answers would reveal them.
@@ -20,10 +24,13 @@ from django.db.models import Q
 from contributions.export import escape_formula
 from labeling import export_types
 from labeling.conf import labeling_settings
-from labeling.export_types import CHUNK, consented
+from labeling.export_types import CHUNK, consented, review_state, with_reviews
 from labeling.models import Label, LabelTask, TaskStatus
 
-CSV_HEADER = ["task", "source", "consensus", "posterior", "n_labels", "gold", "labels"]
+CSV_HEADER = [
+    "task", "source", "consensus", "posterior", "n_labels", "gold", "labels", "review",
+    "sent_back",
+]  # fmt: skip
 
 
 def _chunks(dataset_id: int, include_gold: bool) -> Iterator[list[dict[str, Any]]]:
@@ -32,13 +39,15 @@ def _chunks(dataset_id: int, include_gold: bool) -> Iterator[list[dict[str, Any]
         tasks = tasks.filter(Q(status=TaskStatus.COMPLETE) | Q(is_gold=True))
     else:
         tasks = tasks.filter(status=TaskStatus.COMPLETE, is_gold=False)
+    tasks = with_reviews(tasks)
     last = 0
     while True:
         batch = list(
             tasks.filter(id__gt=last).values(
-                "id", "source_key", "consensus", "posterior", "label_count", "gold"
+                "id", "source_key", "consensus", "posterior", "label_count", "gold", "review",
+                "sent_back",
             )[:CHUNK]
-        )
+        )  # fmt: skip
         if not batch:
             return
         last = batch[-1]["id"]
@@ -51,6 +60,7 @@ def _chunks(dataset_id: int, include_gold: bool) -> Iterator[list[dict[str, Any]
             raw[task_id].append({"labeler": address, "label": value, "at": created.isoformat()})
         for row in batch:
             row["labels"] = raw[row["id"]]
+            row["review"] = review_state(row["review"], row["sent_back"])
         yield batch
 
 
@@ -91,6 +101,8 @@ def iter_csv(dataset_id: int, *, include_gold: bool = False) -> Iterator[str]:
                     row["label_count"],
                     escape_formula(_label_text(row["gold"])),
                     escape_formula(json.dumps(labels, ensure_ascii=False)),
+                    row["review"] or "",
+                    row["sent_back"],
                 ]
             )
         yield buffer.getvalue()
@@ -112,6 +124,8 @@ def iter_jsonl(dataset_id: int, *, include_gold: bool = False) -> Iterator[str]:
                     "n_labels": row["label_count"],
                     **({"gold": row["gold"]} if include_gold else {}),
                     "labels": row["labels"],
+                    "review": row["review"],
+                    "sent_back": row["sent_back"],
                 },
                 ensure_ascii=False,
             )

@@ -10,6 +10,11 @@ As in ``labeling.export``, only settled tasks are exported (so no export shows a
 answers of a task they could still be given), gold tasks only on request, and never items
 whose contributor withdrew consent. A task is named by the ``id`` its import gave it, else by
 its source key. The writers themselves are pure (``labeling.consensus.exports``).
+
+Every format says of each item whether a reviewer looked at it and how (``review_state``):
+``accepted`` or ``fixed`` (the exported answer is the reviewed one), ``sent_back`` (a reviewer
+sent it back for more labels and it has settled anew since, not reviewed again) or none; and
+how many times it was sent back (``sent_back``).
 """
 
 from __future__ import annotations
@@ -21,12 +26,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from labeling.conf import LabelingSettings
 from labeling.consensus import exports
 from labeling.consensus.typed import aggregate_typed
-from labeling.models import Label, LabelTask, TaskStatus
+from labeling.models import Label, LabelTask, Review, ReviewDecision, TaskStatus
 
 CHUNK = 2000
 FORMATS: dict[str, tuple[str, ...]] = {
@@ -53,15 +59,48 @@ EXTENSIONS = {
 }
 
 
+# The names exports give a settled item's review (``LabelTask.review``).
+REVIEW_NAMES = {ReviewDecision.ACCEPT: "accepted", ReviewDecision.FIX: "fixed"}
+SENT_BACK = "sent_back"
+
+
+def review_state(review: str, sent_back: int) -> str | None:
+    """How a settled item was reviewed: ``accepted`` or ``fixed`` (its current settlement,
+    whose answer is final), ``sent_back`` (its last review sent it back for more labels; the
+    answer is that of a later settlement, not reviewed), None (never reviewed)."""
+    if review:
+        return REVIEW_NAMES[ReviewDecision(review)]
+    return SENT_BACK if sent_back else None
+
+
+def with_reviews(tasks: QuerySet[LabelTask]) -> QuerySet[LabelTask]:
+    """``tasks`` with ``sent_back``: how many times a reviewer sent each back for more labels
+    (one subquery per row, on the review's ``(task, settlement)`` index)."""
+    rejected = (
+        Review.objects.filter(task=OuterRef("pk"), decision=ReviewDecision.REJECT)
+        .order_by()
+        .values("task")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return tasks.annotate(sent_back=Coalesce(Subquery(rejected), 0))
+
+
 @dataclass(frozen=True)
 class Settled:
-    """One exported task: its name, item, consensus and confidence."""
+    """One exported task: its name, item, consensus and confidence, and its review."""
 
     pk: int
     name: str
     payload: dict[str, Any]
     consensus: Any
     confidence: float
+    review: str | None = None  # ``review_state``
+    sent_back: int = 0
+
+    @property
+    def reviewed(self) -> tuple[str | None, int]:
+        return (self.review, self.sent_back)
 
 
 def consented(tasks: QuerySet[LabelTask]) -> QuerySet[LabelTask]:
@@ -80,13 +119,15 @@ def _tasks(dataset_id: int, include_gold: bool) -> Iterator[list[Settled]]:
         tasks = tasks.filter(Q(status=TaskStatus.COMPLETE) | Q(is_gold=True))
     else:
         tasks = tasks.filter(status=TaskStatus.COMPLETE, is_gold=False)
+    tasks = with_reviews(tasks)
     last = 0
     while True:
         batch = list(
             tasks.filter(id__gt=last).values_list(
-                "id", "source_key", "payload", "consensus", "posterior", "is_gold", "gold"
+                "id", "source_key", "payload", "consensus", "posterior", "is_gold", "gold",
+                "review", "sent_back",
             )[:CHUNK]
-        )
+        )  # fmt: skip
         if not batch:
             return
         last = batch[-1][0]
@@ -98,8 +139,10 @@ def _tasks(dataset_id: int, include_gold: bool) -> Iterator[list[Settled]]:
                 # A gold task exported on request shows its known answer.
                 consensus=gold if is_gold and gold is not None else consensus,
                 confidence=1.0 if is_gold and gold is not None else float(posterior or 0.0),
+                review=review_state(review, sent_back),
+                sent_back=sent_back,
             )
-            for pk, key, payload, consensus, posterior, is_gold, gold in batch
+            for pk, key, payload, consensus, posterior, is_gold, gold, review, sent_back in batch
         ]
 
 
@@ -119,31 +162,34 @@ def _span_tuples(conf: LabelingSettings, spans: Any) -> list[tuple[Any, ...]] | 
 
 def coco(conf: LabelingSettings, dataset_id: int, *, include_gold: bool = False) -> bytes:
     """COCO detection JSON: one image per settled task (``file_name`` its CID, with
-    ``datadao_task`` naming the task), its consensus boxes with their scores."""
+    ``datadao_task`` naming the task and ``datadao_review``, ``datadao_sent_back`` its review),
+    its consensus boxes with their scores."""
     names: list[str] = []
     answers: list[Any] = []
     sizes: list[tuple[int, int] | None] = []
-    tasks: list[str] = []
+    tasks: list[Settled] = []
     for batch in _tasks(dataset_id, include_gold):
         for task in batch:
             names.append(str(task.payload.get("cid", "")))
-            tasks.append(task.name)
+            tasks.append(task)
             answers.append(_box_tuples(conf, task.consensus))
             width, height = task.payload.get("width"), task.payload.get("height")
             sizes.append((width, height) if width and height else None)
     document = exports.coco_json(names, answers, conf.labels, sizes=sizes)
-    for image, name in zip(document["images"], tasks, strict=True):
-        image["datadao_task"] = name
+    for image, task in zip(document["images"], tasks, strict=True):
+        image["datadao_task"] = task.name
+        image["datadao_review"] = task.review
+        image["datadao_sent_back"] = task.sent_back
     return json.dumps(document, ensure_ascii=False).encode()
 
 
 def yolo(conf: LabelingSettings, dataset_id: int, *, include_gold: bool = False) -> bytes:
     """A zip of YOLO label files: ``labels/<task>.txt`` per settled image of known size,
-    ``classes.txt``, ``images.csv`` (each label file's image CID) and, where some images'
-    sizes are unknown (YOLO coordinates are fractions of the size), ``missing_size.txt``
-    listing them."""
+    ``classes.txt``, ``images.csv`` (each label file's image CID, size and review) and, where
+    some images' sizes are unknown (YOLO coordinates are fractions of the size),
+    ``missing_size.txt`` listing them."""
     out = io.BytesIO()
-    index = ["label_file,cid,width,height\n"]
+    index = ["label_file,cid,width,height,review,sent_back\n"]
     missing = []
     used: set[str] = set()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zipped:
@@ -158,7 +204,10 @@ def yolo(conf: LabelingSettings, dataset_id: int, *, include_gold: bool = False)
                 stem = _file_stem(task.name, task.pk, used)
                 text = exports.yolo_txt(_box_tuples(conf, task.consensus), width, height)
                 archive.writestr(f"labels/{stem}.txt", text)
-                index.append(f"labels/{stem}.txt,{task.payload.get('cid', '')},{width},{height}\n")
+                index.append(
+                    f"labels/{stem}.txt,{task.payload.get('cid', '')},{width},{height},"
+                    f"{task.review or ''},{task.sent_back}\n"
+                )
         archive.writestr("images.csv", "".join(index))
         if missing:
             archive.writestr("missing_size.txt", "".join(missing))
@@ -197,6 +246,7 @@ def spans_jsonl(
             conf.labels,
             [t.confidence for t in batch],
             texts=[str(t.payload.get("text", "")) for t in batch],
+            reviews=[t.reviewed for t in batch],
         )
 
 
@@ -207,6 +257,7 @@ def conll(conf: LabelingSettings, dataset_id: int, *, include_gold: bool = False
             [str(t.payload.get("text", "")) for t in batch],
             [_span_tuples(conf, t.consensus) for t in batch],
             conf.labels,
+            reviews=[t.reviewed for t in batch],
         )
 
 
@@ -218,6 +269,7 @@ def text_jsonl(
             [t.name for t in batch],
             [None if t.consensus is None else str(t.consensus) for t in batch],
             [t.confidence for t in batch],
+            reviews=[t.reviewed for t in batch],
         )
 
 
@@ -235,6 +287,7 @@ def pairwise_jsonl(
                 for t in batch
             ],
             [],
+            reviews=[t.reviewed for t in batch],
         )  # fmt: skip
         settled.extend(batch)
     yield exports.pairwise_jsonl([], [_as_row(c) for c in fit_candidates(settled)])

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 SEED = 20_240_601
 # Its own database, dropped and re-created each run; another name lets two runs share a server.
 BENCH_DB = os.environ.get("DATADAO_BENCH_LABEL_DB", "datadao_bench_label")
-REDIS_DB = 8
+# The broker's Redis database, flushed after the run; another number lets two runs share a server.
+REDIS_DB = int(os.environ.get("DATADAO_BENCH_LABEL_REDIS_DB", "8"))
 TARGET_NEXT_P95_MS = 20.0
 TARGET_TASKS = 1_000_000
 USERS = 1_000

@@ -18,6 +18,16 @@ from typing import Any
 import numpy.typing as npt
 
 _WORD = re.compile(r"\S+")
+# Per task, how it was reviewed: its review state ("accepted", "fixed", "sent_back" or None)
+# and how many times it was sent back for more labels.
+Reviewed = tuple[str | None, int]
+
+
+def _review(reviews: Sequence[Reviewed] | None, i: int) -> dict[str, Any]:
+    if reviews is None:
+        return {}
+    state, sent_back = reviews[i]
+    return {"review": state, "sent_back": int(sent_back)}
 
 
 def _line(record: dict[str, Any]) -> str:
@@ -79,9 +89,11 @@ def spans_jsonl(
     confidence: npt.ArrayLike,
     *,
     texts: Sequence[str] | None = None,
+    reviews: Sequence[Reviewed] | None = None,
 ) -> str:
     """One line per task: ``task``, ``text`` (when known), ``spans`` (start, end, label,
-    score) and ``confidence``; tasks without an answer are left out."""
+    score), ``confidence`` and (when known) ``review`` and ``sent_back``; tasks without an
+    answer are left out."""
     out = []
     for i, (task, spans) in enumerate(zip(task_ids, answers, strict=True)):
         if spans is None:
@@ -94,6 +106,7 @@ def spans_jsonl(
             for s, e, c, p in spans
         ]
         record["confidence"] = round(float(confidence[i]), 6)  # type: ignore[index]
+        record.update(_review(reviews, i))
         out.append(_line(record))
     return "".join(out)
 
@@ -103,15 +116,22 @@ def conll(
     texts: Sequence[str],
     answers: Sequence[Sequence[Sequence[Any]] | None],
     classes: Sequence[str],
+    *,
+    reviews: Sequence[Reviewed] | None = None,
 ) -> str:
-    """CoNLL: a ``# task = ID`` line, then ``token<TAB>tag`` per whitespace token with BIO
-    tags, then a blank line, per task with an answer. A token is inside a span when the span
-    covers any of its characters; where spans overlap, the higher-scoring one tags it."""
+    """CoNLL: a ``# task = ID`` line (with ``reviews``, then ``# review = STATE`` and
+    ``# sent_back = N`` lines, ``none`` for an item never reviewed), then ``token<TAB>tag`` per
+    whitespace token with BIO tags, then a blank line, per task with an answer. A token is
+    inside a span when the span covers any of its characters; where spans overlap, the
+    higher-scoring one tags it."""
     out = []
-    for task, text, spans in zip(task_ids, texts, answers, strict=True):
+    for i, (task, text, spans) in enumerate(zip(task_ids, texts, answers, strict=True)):
         if spans is None:
             continue
         out.append(f"# task = {task}\n")
+        if reviews is not None:
+            state, sent_back = reviews[i]
+            out.append(f"# review = {state or 'none'}\n# sent_back = {int(sent_back)}\n")
         ranked = sorted(spans, key=lambda s: -float(s[3]) if len(s) > 3 else 0.0)
         previous = None
         for match in _WORD.finditer(text):
@@ -131,10 +151,13 @@ def conll(
 def pairwise_jsonl(
     comparisons: Sequence[tuple[str, str, str, str | None, float]],
     candidates: Sequence[tuple[str, float, float, int, float]],
+    *,
+    reviews: Sequence[Reviewed] | None = None,
 ) -> str:
     """JSONL: one ``{"kind": "comparison", task, left, right, answer, confidence}`` line per
-    comparison (answer: "left", "right", "tie", or null), then one ``{"kind": "candidate",
-    candidate, score, stderr, rank, confidence}`` line per candidate, best first."""
+    comparison (answer: "left", "right", "tie", or null; with ``reviews``, also ``review`` and
+    ``sent_back``), then one ``{"kind": "candidate", candidate, score, stderr, rank,
+    confidence}`` line per candidate, best first."""
     out = [
         _line(
             {
@@ -144,9 +167,10 @@ def pairwise_jsonl(
                 "right": right,
                 "answer": answer,
                 "confidence": round(float(conf), 6),
+                **_review(reviews, i),
             }
         )
-        for task, left, right, answer, conf in comparisons
+        for i, (task, left, right, answer, conf) in enumerate(comparisons)
     ]
     for name, score, stderr, rank, conf in sorted(candidates, key=lambda c: c[3]):
         out.append(_line({"kind": "candidate", "candidate": name, "score": round(float(score), 6),
@@ -156,11 +180,17 @@ def pairwise_jsonl(
 
 
 def text_jsonl(
-    task_ids: Sequence[str], answers: Sequence[str | None], confidence: npt.ArrayLike
+    task_ids: Sequence[str],
+    answers: Sequence[str | None],
+    confidence: npt.ArrayLike,
+    *,
+    reviews: Sequence[Reviewed] | None = None,
 ) -> str:
-    """One ``{"task", "text", "confidence"}`` line per task with an answer."""
+    """One ``{"task", "text", "confidence"}`` line per task with an answer (with ``reviews``,
+    also ``review`` and ``sent_back``)."""
     return "".join(
-        _line({"task": task, "text": text, "confidence": round(float(confidence[i]), 6)})  # type: ignore[index]
+        _line({"task": task, "text": text, "confidence": round(float(confidence[i]), 6),  # type: ignore[index]
+               **_review(reviews, i)})
         for i, (task, text) in enumerate(zip(task_ids, answers, strict=True))
         if text is not None
-    )
+    )  # fmt: skip

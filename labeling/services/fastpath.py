@@ -28,6 +28,7 @@ import psycopg
 from django.db import connection
 
 from datadao.models import DatasetKind, DatasetStatus, User
+from labeling.answers import item_reach
 from labeling.conf import (
     GOLD_REPORT_EVERY,
     GOLD_WINDOW,
@@ -252,23 +253,69 @@ _SUBMIT_SQL = _SUBMIT_TEMPLATE.format(
     )""",
     task_check="",
 )
-# The other task types: the answer was judged in Python against the gold answer read by
-# ``_HELD_TASK_SQL`` (IoU, character error rate), so the statement takes the verdict and
-# writes only while the task's gold answer is still the one judged against (one changed in
-# between: no row, and the general path judges afresh).
-_SUBMIT_TYPED_SQL = _SUBMIT_TEMPLATE.format(
-    judge="%(verdict)s::boolean",
-    task_check="\n  WHERE t.gold IS NOT DISTINCT FROM %(gold_seen)s::jsonb",
-)
-# The task behind a live hold of the labeler's: its item (a box must lie in the image, a span
-# in the text) and, for a check question, its gold answer. Read without a lock: the submit
-# statement checks the gold answer again as it writes.
-_HELD_TASK_SQL = """
-SELECT t.payload, t.is_gold, t.gold FROM labeling_assignment a
-JOIN labeling_labeltask t ON t.id = a.task_id
-WHERE a.id = %(hold)s AND a.dataset_id = %(d)s AND a.labeler_id = %(u)s
-  AND a.status = 'active' AND a.expires_at > %(now)s
-"""
+# The other task types, judged in the statement too: the task's gold answer (``g``: NULL for
+# ordinary work and a check question without one) read under the task's lock, the answer
+# judged against it by the type's SQL judge (``labeling/migrations/0010_typed_judge_sql.py``,
+# ``answers.gold_correct`` in SQL), ordinary work against the answer itself, so a check question
+# costs the statement what ordinary work does. The answer was parsed in Python without its item
+# (``answers.parse_answer`` with no item); what it needs of the item (``answers.item_reach``:
+# an image at least this wide and high, a text at least this long) is checked here, on the
+# locked row. Where it does not fit, or the judge cannot judge exactly (``v.verdict`` NULL),
+# no row and nothing written: the general path refuses, or judges, for good.
+_GOLD_OF = """
+  CROSS JOIN LATERAL (SELECT CASE WHEN t.is_gold AND jsonb_typeof(t.gold) <> 'null'
+    THEN t.gold END AS answer) g
+  CROSS JOIN LATERAL (SELECT {judge} AS verdict) v"""
+_TYPED_JUDGES = {
+    "boxes": "labeling_boxes_correct(%(value)s::jsonb, {gold}, %(iou_threshold)s::float8)",
+    "spans": "labeling_spans_correct(%(value)s::jsonb, {gold})",
+    "pairwise": "%(value)s::jsonb = {gold}",
+    "text": "labeling_text_correct(%(value)s::jsonb #>> '{{}}', {gold} #>> '{{}}', "
+    "%(max_cer)s::float8)",
+}
+
+
+def _image_side(key: str, reach: str) -> str:
+    """``answers.parse_boxes``'s bound on one side: none for no box (a reach of 0), else
+    checked where the item's ``key`` is a whole number (a JSON integer; a boolean, which Python
+    also takes for one, is left to the general path), and reached no further than it."""
+    return f"""%({reach})s::numeric = 0 OR CASE jsonb_typeof(t.payload->'{key}')
+      WHEN 'number' THEN t.payload->>'{key}' !~ '^-?[0-9]+$'
+        OR (t.payload->>'{key}')::numeric >= %({reach})s::numeric
+      WHEN 'boolean' THEN false ELSE true END"""
+
+
+_TYPED_FITS = {
+    "boxes": f"({_image_side('width', 'reach_x')})\n    AND ({_image_side('height', 'reach_y')})",
+    # ``answers.parse_spans`` measures ``str(text)``: a text that is no string is left to the
+    # general path unless the answer has no span.
+    "spans": """CASE jsonb_typeof(t.payload->'text')
+      WHEN 'string' THEN length(t.payload->>'text') >= %(reach_end)s::numeric
+      ELSE %(reach_end)s::numeric = 0 END""",
+    "pairwise": "true",
+    "text": "true",
+}
+
+
+def _typed_sql(task_type: str) -> str:
+    judge = _TYPED_JUDGES[task_type].format(gold="coalesce(g.answer, %(value)s::jsonb)")
+    return _SUBMIT_TEMPLATE.format(
+        judge="CASE WHEN g.answer IS NOT NULL THEN v.verdict END",
+        task_check=_GOLD_OF.format(judge=judge)
+        + f"\n  WHERE ({_TYPED_FITS[task_type]})\n    AND v.verdict IS NOT NULL",
+    )
+
+
+_SUBMIT_TYPED_SQL = {task_type: _typed_sql(task_type) for task_type in _TYPED_JUDGES}
+# What the SQL judges take exactly as Python does (``float8`` products that cannot overflow,
+# character offsets a double holds exactly) and quickly (their pairing is quadratic and more
+# in PL/pgSQL: numpy's is not); an answer beyond them takes the general path. Decided on the
+# answer alone, so a check question is no more likely to go there than ordinary work.
+MAX_HOT_BOXES = 16
+MAX_HOT_SPANS = 32
+MAX_HOT_TEXT = 255  # ``levenshtein``'s most characters
+_MAX_BOX_VALUE = 1e12
+_MAX_OFFSET = 2**53
 
 
 @dataclass(frozen=True)
@@ -423,43 +470,6 @@ def _hold(
 
 
 @dataclass(frozen=True)
-class HeldTask:
-    """The item behind a live hold and, for a check question, its gold answer (``gold_text``:
-    the stored JSON, as the submit statement compares it)."""
-
-    payload: dict[str, Any]
-    is_gold: bool
-    gold: Any
-    gold_text: str | None
-
-
-@dataclass(frozen=True)
-class Judged:
-    verdict: bool | None  # None: not a check question
-    gold_text: str | None
-
-
-def held_task(*, dataset_id: int, labeler: User, hold_id: int, now: datetime) -> HeldTask | None:
-    """The task behind the labeler's live hold (one prepared statement); None when there is
-    no such hold (the general path then says why)."""
-    params = {"hold": hold_id, "d": dataset_id, "u": labeler.pk, "now": now}
-    with _cursor() as cursor:
-        cursor.execute(_HELD_TASK_SQL, params)
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    payload, is_gold, gold = row
-    # Django's psycopg setup hands jsonb over as text.
-    gold_text = gold if isinstance(gold, str) or gold is None else json.dumps(gold)
-    return HeldTask(
-        payload=json.loads(payload) if isinstance(payload, str) else payload,
-        is_gold=bool(is_gold),
-        gold=None if gold_text is None else json.loads(gold_text),
-        gold_text=gold_text,
-    )
-
-
-@dataclass(frozen=True)
 class Submitted:
     label: Label
     filled: bool  # the task has the labels it wants
@@ -481,16 +491,16 @@ def submit(
     duration_ms: int,
     now: datetime,
     shown: bool,
-    judged: Judged | None = None,
 ) -> Submitted | None:
     """Store an answer to a task the labeler holds, in one statement; None (nothing written)
-    when the hold is not theirs, not live or gone, or the labeler may not work now. The
-    caller decides a pause at a report point from the returned figures.
+    when the hold is not theirs, not live or gone, or the labeler may not work now, or (the
+    other task types) the answer does not fit its item or its judge cannot judge it exactly.
+    The caller decides a pause at a report point from the returned figures.
 
-    ``names``: a classification answer (label names), whose check-question correctness is
-    judged in the statement; or, with ``judged`` (the verdict on the gold answer read by
-    ``held_task``), any task type's stored answer. ``shown``: whether the hold showed its
-    item's pre-label, where it has one (``Label.suggested``)."""
+    ``names``: the answer in its stored shape (for classification the label names; for the
+    other types ``answers.parse_answer``'s, parsed without the item), judged against a check
+    question's gold answer in the statement. ``shown``: whether the hold showed its item's
+    pre-label, where it has one (``Label.suggested``)."""
     params: dict[str, Any] = {
         "schema": known.schema,
         "d": dataset_id,
@@ -503,10 +513,13 @@ def submit(
         "shown": shown,
     }
     sql = _SUBMIT_SQL
-    if judged is not None:
-        sql = _SUBMIT_TYPED_SQL
-        params["verdict"] = judged.verdict
-        params["gold_seen"] = judged.gold_text
+    conf = known.conf
+    if conf.typed:
+        typed = _typed_params(conf, names)
+        if typed is None:
+            return None
+        sql = _SUBMIT_TYPED_SQL[conf.task_type]
+        params.update(typed)
     with _cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
@@ -539,3 +552,23 @@ def submit(
         gold_shown_correct=shown_correct,
         paused=paused,
     )
+
+
+def _typed_params(conf: LabelingSettings, answer: Any) -> dict[str, Any] | None:
+    """The typed statement's parameters for a parsed answer: how far it reaches into its item
+    and the schema's thresholds; None for an answer the SQL judges do not take."""
+    if conf.task_type == "boxes" and (
+        len(answer) > MAX_HOT_BOXES
+        or any(abs(box[key]) > _MAX_BOX_VALUE for box in answer for key in ("x", "y", "w", "h"))
+    ):
+        return None
+    if conf.task_type == "spans" and (
+        len(answer) > MAX_HOT_SPANS or any(span["end"] >= _MAX_OFFSET for span in answer)
+    ):
+        return None
+    if conf.task_type == "text" and len(answer) > MAX_HOT_TEXT:
+        return None
+    return item_reach(conf, answer) | {
+        "iou_threshold": conf.iou_threshold,
+        "max_cer": conf.max_cer,
+    }

@@ -200,20 +200,18 @@ def _submit_hot_typed(
     value: Any,
     duration_ms: int,
 ) -> Label | None:
-    """The hot path of the task types beyond classification: the held item read (a box is
-    checked against its image, a span against its text), the answer checked and judged here,
-    then the same one statement as classification's with the verdict. Two statements."""
+    """The hot path of the task types beyond classification, in classification's one
+    statement: the answer parsed here without its item, the statement checking that it fits
+    the item (a box inside its image, a span inside its text) and judging it against a check
+    question's gold answer, on the locked task."""
     conf = known.conf
-    now = timezone.now()
-    held = fastpath.held_task(dataset_id=dataset_id, labeler=labeler, hold_id=hold_id, now=now)
-    if held is None:
-        return None
     try:
-        answer = answers.parse_answer(conf, value, held.payload)
-        verdict = _judge(conf, answer, held.gold if held.is_gold else None)
-    except (errors.BadLabel, KeyError, TypeError, ValueError):
-        # Judged on the memo and an unlocked read: the general path refuses or accepts for good.
+        answer = answers.parse_answer(conf, value, None)
+    except errors.BadLabel:
+        # Judged on the memo, which may be behind the stored schema: the general path,
+        # reading afresh, refuses (or accepts) for good.
         return None
+    now = timezone.now()
     done = fastpath.submit(
         known=known,
         dataset_id=dataset_id,
@@ -224,7 +222,6 @@ def _submit_hot_typed(
         duration_ms=_clamp_duration(duration_ms),
         now=now,
         shown=suggestion_draw.hold_shows(hold_id=hold_id, conf=conf),
-        judged=fastpath.Judged(verdict=verdict, gold_text=held.gold_text),
     )
     if done is None:
         return None
@@ -237,7 +234,8 @@ def _submit_hot_typed(
 def _judge(conf: LabelingSettings, answer: Any, gold: Any) -> bool | None:
     """Whether a typed answer matches the check question's gold answer (None: no check
     question). Ordinary work is judged too, against the answer itself, so answering a check
-    question takes the server no longer than answering anything else."""
+    question takes the server no longer than answering anything else (the hot statement does
+    the same in SQL)."""
     verdict = answers.gold_correct(conf, answer, answer if gold is None else gold)
     return None if gold is None else verdict
 

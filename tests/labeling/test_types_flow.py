@@ -319,7 +319,10 @@ def test_spans_import_next_submit_settle_reward_export(ldao, admin_user):
     assert lines[0]["spans"][2] == {"start": 36, "end": 42, "label": "LOC",
                                     "score": lines[0]["spans"][2]["score"]}  # fmt: skip
     conll = _export(admin, dataset, "conll").decode()
-    assert "# task = s1\nAda\tB-PER\nLovelace\tI-PER\nmet\tO\n" in conll
+    assert (
+        "# task = s1\n# review = none\n# sent_back = 0\nAda\tB-PER\nLovelace\tI-PER\nmet\tO\n"
+        in conll
+    )
     assert "London\tB-LOC\n" in conll
 
 
@@ -464,7 +467,8 @@ def test_text_import_next_submit_settle_reward_export(ldao, admin_user):
     else:
         assert a1.wanted == 4
     lines = [json.loads(x) for x in _export(admin, dataset, "jsonl").decode().splitlines()]
-    assert all(set(line) == {"task", "text", "confidence"} for line in lines)
+    assert all(set(line) == {"task", "text", "confidence", "review", "sent_back"} for line in lines)
+    assert all((line["review"], line["sent_back"]) == (None, 0) for line in lines)
     with_gold = admin.get(f"/api/labeling/{dataset.pk}/export/jsonl?gold=1")
     texts = {json.loads(x)["task"]: json.loads(x)["text"]
              for x in b"".join(with_gold.streaming_content).decode().splitlines()}  # fmt: skip

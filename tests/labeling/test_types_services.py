@@ -1,6 +1,6 @@
 """The task types' schema settings, CSV imports, answer checks and the hot path: a typed
-submit takes two statements (the held item read, then classification's one statement with
-the verdict) and judges a check question exactly as the general path does."""
+submit takes classification's one statement (the answer checked against its item and judged
+against a check question's gold answer in it) and judges as the general path does."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from datadao.schema import validate_schema
 from labeling import errors, services
+from labeling.answers import parse_answer
 from labeling.conf import labeling_settings
 from labeling.importer import iter_batches
 from labeling.models import Label, LabelerStats, LabelTask
@@ -149,32 +150,174 @@ def _tasks(dataset, payloads, gold=None, prefix="t"):  # type: ignore[no-untyped
 BOX = {"x": 1.0, "y": 1.0, "w": 10.0, "h": 10.0, "label": "car"}
 
 
-def test_a_typed_submit_takes_two_statements_and_judges_gold(ldao):
-    dataset = _typed_dataset(ldao, task="boxes", labels=["car"], gold_rate=0.0)
-    _tasks(dataset, [{"cid": CID, "width": 50, "height": 50}] * 3)
-    (gold,) = _tasks(dataset, [{"cid": CID, "width": 50, "height": 50}], gold=[[BOX]], prefix="g")
-    users = make_labelers(ldao, 2)
-    warm = services.task_next(dataset_id=dataset.pk, labeler=users[0])
-    services.label_submit(dataset_id=dataset.pk, labeler=users[0], hold_id=warm.pk, value=[BOX])
-    with CaptureQueriesContext(connection) as captured:
-        hold = services.task_next(dataset_id=dataset.pk, labeler=users[0])
-    assert len(_statements(captured)) == 1
-    # The next hand-out is the check question (hand-outs are random; place the hold on it).
-    hold.task_id = gold.pk
+# Per type: the schema, an item, the answer a labeler sends to it (right against ``GOLD``),
+# one that is wrong against it, and one that does not fit the item (None: every answer fits).
+TYPED = {
+    "boxes": (
+        {"task": "boxes", "labels": ["car", "bus"]},
+        {"cid": CID, "width": 50, "height": 50},
+        [{**BOX, "x": 1.5, "w": 10.5}],
+        [{**BOX, "label": "bus"}],
+        ([{**BOX, "x": 40.0, "w": 10.01}], "box 1: it reaches x = 50.01, outside the image"),
+    ),
+    "spans": (
+        {"task": "spans", "labels": ["PER", "LOC"]},
+        {"text": "Ada lived in London"},
+        [[0, 3, "PER"], [13, 19, "LOC"]],
+        [[0, 3, "PER"]],
+        ([[13, 20, "LOC"]], "span 1: ends at 20, past the text's 19 characters"),
+    ),
+    "pairwise": (
+        {"task": "pairwise"},
+        {"prompt": "?", "left": {"id": "a", "text": "A"}, "right": {"id": "b", "text": "B"}},
+        "left",
+        "right",
+        None,
+    ),
+    "text": (
+        {"task": "text", "max_cer": 0.15},
+        {"cid": CID},
+        "the cat sat on a mat",
+        "a dog",
+        None,
+    ),
+}
+GOLD = {
+    "boxes": [BOX],
+    "spans": [{"start": 0, "end": 3, "label": "PER"}, {"start": 13, "end": 19, "label": "LOC"}],
+    "pairwise": "left",
+    "text": "the cat sat on the mat",
+}
+
+
+def _hold_on(hold, task):  # type: ignore[no-untyped-def]
+    """Move a fresh hold onto ``task`` (hand-outs are random)."""
     from labeling.models import Assignment
 
-    Assignment.objects.filter(pk=hold.pk).update(task_id=gold.pk)
-    LabelTask.objects.filter(pk=gold.pk).update(reserved=1)
-    near = {**BOX, "x": 1.5, "w": 10.5}
+    LabelTask.objects.filter(pk=hold.task_id).update(reserved=0)
+    Assignment.objects.filter(pk=hold.pk).update(task_id=task.pk)
+    LabelTask.objects.filter(pk=task.pk).update(reserved=1)
+
+
+def _make_gold(task, answer):  # type: ignore[no-untyped-def]
+    """Make a held task a check question (a dataset without gold hands out none)."""
+    LabelTask.objects.filter(pk=task.pk).update(is_gold=True, gold=answer)
+
+
+@pytest.mark.parametrize("task_type", sorted(TYPED))
+def test_a_typed_submit_takes_one_statement_and_judges_gold(ldao, task_type):
+    schema, item, right, wrong, _ = TYPED[task_type]
+    dataset = _typed_dataset(ldao, gold_rate=0.0, **schema)
+    ordinary = _tasks(dataset, [item] * 3)
+    (gold,) = _tasks(dataset, [item], gold=[GOLD[task_type]], prefix="g")
+    users = make_labelers(ldao, 2)
+    warm = services.task_next(dataset_id=dataset.pk, labeler=users[0])
+    _hold_on(warm, ordinary[0])
+    services.label_submit(dataset_id=dataset.pk, labeler=users[0], hold_id=warm.pk, value=right)
+    for user, value, verdict in ((users[0], right, True), (users[1], wrong, False)):
+        with CaptureQueriesContext(connection) as captured:
+            hold = services.task_next(dataset_id=dataset.pk, labeler=user)
+        assert len(_statements(captured)) == 1
+        _hold_on(hold, gold)
+        with CaptureQueriesContext(connection) as captured:
+            label = services.label_submit(
+                dataset_id=dataset.pk, labeler=user, hold_id=hold.pk, value=value
+            )
+        # users[1]'s first label makes their stats row: still the one statement.
+        assert len(_statements(captured)) == 1, _statements(captured)
+        stored = Label.objects.get(pk=label.pk)
+        conf = labeling_settings(dataset.schema)
+        assert stored.gold_correct is verdict is label.gold_correct
+        assert stored.value == parse_answer(conf, value, item) == label.value
+        stats = LabelerStats.objects.get(dataset=dataset, labeler=user)
+        assert (stats.gold_answered, stats.gold_correct) == (1, int(verdict))
+    # Ordinary work: no verdict, one statement.
+    hold = services.task_next(dataset_id=dataset.pk, labeler=users[1])
+    _hold_on(hold, ordinary[1])
     with CaptureQueriesContext(connection) as captured:
         label = services.label_submit(
-            dataset_id=dataset.pk, labeler=users[0], hold_id=hold.pk, value=[near]
+            dataset_id=dataset.pk, labeler=users[1], hold_id=hold.pk, value=wrong
         )
-    assert len(_statements(captured)) == 2, _statements(captured)
+    assert len(_statements(captured)) == 1, _statements(captured)
+    assert Label.objects.get(pk=label.pk).gold_correct is None
+
+
+@pytest.mark.parametrize("task_type", ["boxes", "spans"])
+def test_an_answer_outside_its_item_is_refused_with_nothing_written(ldao, task_type):
+    """The hot statement checks the answer against the locked item and writes nothing when it
+    does not fit; the general path then names the problem (4xx)."""
+    schema, item, right, _, (outside, message) = TYPED[task_type]
+    dataset = _typed_dataset(ldao, gold_rate=0.0, **schema)
+    (task,) = _tasks(dataset, [item])
+    (user,) = make_labelers(ldao, 1)
+    hold = services.task_next(dataset_id=dataset.pk, labeler=user)
+    _make_gold(task, GOLD[task_type])
+    known = fastpath.dataset_conf(dataset.pk)
+    conf = known.conf
+    done = fastpath.submit(
+        known=known,
+        dataset_id=dataset.pk,
+        labeler=user,
+        hold_id=hold.pk,
+        names=parse_answer(conf, outside, None),
+        choice=None,
+        duration_ms=0,
+        now=hold.created_at,
+        shown=False,
+    )
+    assert done is None
+    with pytest.raises(errors.BadLabel, match=message):
+        services.label_submit(dataset_id=dataset.pk, labeler=user, hold_id=hold.pk, value=outside)
+    assert Label.objects.count() == 0
+    assert LabelerStats.objects.filter(labeler=user).count() == 0
+    assert LabelTask.objects.get(pk=task.pk).label_count == 0
+    from labeling.models import Assignment, HoldStatus
+
+    assert Assignment.objects.get(pk=hold.pk).status == HoldStatus.ACTIVE
+    # The same hold takes an answer that fits.
+    label = services.label_submit(dataset_id=dataset.pk, labeler=user, hold_id=hold.pk, value=right)
+    assert Label.objects.get(pk=label.pk).gold_correct is True
+
+
+def test_what_the_sql_judges_do_not_take_goes_to_the_general_path(ldao):
+    """A check question's transcription over ``levenshtein``'s 255 characters is judged in
+    Python, to the same verdict; an image side that is not a JSON integer is no bound, as in
+    Python; and answers past what the SQL judges take go to the general path."""
+    dataset = _typed_dataset(ldao, task="text", max_cer=0.1, gold_rate=0.0)
+    long_gold = "word " * 60 + "end"
+    (task,) = _tasks(dataset, [{"cid": CID}])
+    (user,) = make_labelers(ldao, 1)
+    hold = services.task_next(dataset_id=dataset.pk, labeler=user)
+    _make_gold(task, long_gold)
+    answer = long_gold.replace("word", "ward", 10)  # 10 edits in 303: CER 0.03
+    with CaptureQueriesContext(connection) as captured:
+        label = services.label_submit(
+            dataset_id=dataset.pk, labeler=user, hold_id=hold.pk, value=answer
+        )
+    assert len(_statements(captured)) > 1
+    assert Label.objects.get(pk=label.pk).gold_correct is True
+    boxes = _typed_dataset(ldao, task="boxes", labels=["car"], gold_rate=0.0)
+    (task,) = _tasks(boxes, [{"cid": CID, "width": 5.0, "height": 50}])
+    hold = services.task_next(dataset_id=boxes.pk, labeler=user)
+    _make_gold(task, [BOX])
+    with CaptureQueriesContext(connection) as captured:
+        label = services.label_submit(
+            dataset_id=boxes.pk, labeler=user, hold_id=hold.pk, value=[BOX]
+        )
+    assert len(_statements(captured)) == 1, _statements(captured)
+    assert Label.objects.get(pk=label.pk).gold_correct is True
+    # More boxes than the SQL judge takes: the general path, on the answer's size alone
+    # (ordinary work here), so a check question goes there no more often.
+    many = [{**BOX, "x": float(i)} for i in range(fastpath.MAX_HOT_BOXES + 1)]
+    _tasks(boxes, [{"cid": CID, "width": 50, "height": 50}], prefix="m")
+    hold = services.task_next(dataset_id=boxes.pk, labeler=user)
+    with CaptureQueriesContext(connection) as captured:
+        label = services.label_submit(
+            dataset_id=boxes.pk, labeler=user, hold_id=hold.pk, value=many
+        )
+    assert len(_statements(captured)) > 1
     stored = Label.objects.get(pk=label.pk)
-    assert stored.gold_correct is True and stored.value == [{**near}]
-    stats = LabelerStats.objects.get(dataset=dataset, labeler=users[0])
-    assert (stats.gold_answered, stats.gold_correct, stats.labels) == (1, 1, 2)
+    assert len(stored.value) == len(many) and stored.gold_correct is None
 
 
 @pytest.mark.parametrize("hot", [True, False])
@@ -203,38 +346,6 @@ def test_the_general_path_refuses_and_judges_as_the_hot_path(ldao, monkeypatch, 
     # Scored on the first answer only, as for classification.
     stats = LabelerStats.objects.get(dataset=dataset, labeler=user)
     assert (stats.gold_answered, stats.gold_correct) == (1, 1)
-
-
-def test_a_changed_gold_answer_sends_the_hot_path_to_the_general_one(ldao):
-    dataset = _typed_dataset(ldao, task="pairwise", gold_rate=0.0)
-    pair = {"prompt": "", "left": {"id": "a", "text": "A"}, "right": {"id": "b", "text": "B"}}
-    (task,) = _tasks(dataset, [pair])
-    (user,) = make_labelers(ldao, 1)
-    hold = services.task_next(dataset_id=dataset.pk, labeler=user)
-    held = fastpath.held_task(
-        dataset_id=dataset.pk, labeler=user, hold_id=hold.pk, now=hold.created_at
-    )
-    assert held is not None and held.gold is None
-    # The DAO marks it a check question between the read and the write: the statement finds
-    # the gold answer changed and writes nothing.
-    LabelTask.objects.filter(pk=task.pk).update(is_gold=True, gold="right")
-    done = fastpath.submit(
-        known=fastpath.dataset_conf(dataset.pk),
-        dataset_id=dataset.pk,
-        labeler=user,
-        hold_id=hold.pk,
-        names="left",
-        choice=0,
-        duration_ms=0,
-        now=hold.created_at,
-        shown=False,
-        judged=fastpath.Judged(verdict=None, gold_text=held.gold_text),
-    )
-    assert done is None and Label.objects.count() == 0
-    label = services.label_submit(
-        dataset_id=dataset.pk, labeler=user, hold_id=hold.pk, value="left"
-    )
-    assert label.gold_correct is False and label.choice == 0
 
 
 def test_set_gold_checks_the_answer_against_the_item(ldao, admin_user):
