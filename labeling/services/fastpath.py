@@ -255,7 +255,7 @@ _SUBMIT_SQL = _SUBMIT_TEMPLATE.format(
 )
 # The other task types, judged in the statement too: the task's gold answer (``g``: NULL for
 # ordinary work and a check question without one) read under the task's lock, the answer
-# judged against it by the type's SQL judge (``labeling/migrations/0010_typed_judge_sql.py``,
+# judged against it by the type's SQL judge (``labeling/migrations/0011_typed_judge_sql.py``,
 # ``answers.gold_correct`` in SQL), ordinary work against the answer itself, so a check question
 # costs the statement what ordinary work does. The answer was parsed in Python without its item
 # (``answers.parse_answer`` with no item); what it needs of the item (``answers.item_reach``:

@@ -1,5 +1,5 @@
 """The hot submit statement's SQL against the Python it stands for: the judges of check
-answers (``labeling/migrations/0010_typed_judge_sql.py`` against ``answers.gold_correct``) and
+answers (``labeling/migrations/0011_typed_judge_sql.py`` against ``answers.gold_correct``) and
 the check that an answer fits its item (``fastpath._TYPED_FITS`` against
 ``answers.parse_answer`` with the item), on seeded random cases made to sit on the edges
 (IoU ties and thresholds, 90 % span overlap, character error rates at ``max_cer``)."""

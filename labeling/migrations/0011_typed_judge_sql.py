@@ -175,5 +175,5 @@ def backwards(apps, schema_editor):  # type: ignore[no-untyped-def]
 
 
 class Migration(migrations.Migration):
-    dependencies = [("labeling", "0009_prelabels")]
+    dependencies = [("labeling", "0010_prediction_endpoint")]
     operations = [migrations.RunPython(forwards, backwards)]
