@@ -1,15 +1,7 @@
 """The validator's messages in the user's language: stdlib ``gettext`` over the catalogue in
-this package (``locale/<lang>/LC_MESSAGES/datadao_validator.mo``), no Django.
-
-The same rules as the contributor's command line (``datadao_cli.i18n``), kept apart because
-the validator must not depend on that client (the import contracts); ``tests/i18n/test_cli.py``
-checks that both read an environment the same way.
-
-The language comes from the environment as GNU gettext tools read it: ``LANGUAGE`` (a
-colon-separated list of preferences, ignored when the locale is C), else the first set of
-``LC_ALL``, ``LC_MESSAGES`` and ``LANG``. Simplified Chinese (``zh_CN``, ``zh_SG``,
-``zh_Hans``, plain ``zh``) is the one translation; any other language, and Traditional
-Chinese, reads English.
+this package (``locale/<lang>/LC_MESSAGES/datadao_validator.mo``), no Django. The language
+comes from the environment (``datadao_client.language``), as for the contributor's command
+line.
 
 The ``.mo`` beside each ``.po`` is compiled by ``manage.py compilecatalogues`` (the pure
 compiler in ``datadao.catalogues``) and committed: an installed client has no compiler and
@@ -20,44 +12,21 @@ from __future__ import annotations
 
 import functools
 import gettext
-import os
-from collections.abc import Mapping
 from pathlib import Path
+
+from datadao_client import language
+from datadao_client.language import SIMPLIFIED, accept_language, languages
+
+__all__ = ["DOMAIN", "LOCALE_DIR", "N_", "SIMPLIFIED", "_", "accept_language", "languages"]
 
 DOMAIN = "datadao_validator"
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
-# The catalogue for Simplified Chinese, and the regions and scripts that read it.
-SIMPLIFIED = "zh_Hans"
-_SIMPLIFIED_REGIONS = {"", "CN", "SG", "HANS"}
-
-
-def languages(environ: Mapping[str, str] | None = None) -> list[str]:
-    """The catalogues to use, best first, for ``environ`` (default: ``os.environ``): empty
-    for English. The first preferred language that is English or has a catalogue wins."""
-    environ = os.environ if environ is None else environ
-    locale = next((environ[k] for k in ("LC_ALL", "LC_MESSAGES", "LANG") if environ.get(k)), "")
-    wanted = [locale]
-    if environ.get("LANGUAGE") and _code(locale) not in ("", "c", "posix"):
-        wanted = [*environ["LANGUAGE"].split(":"), locale]
-    for item in wanted:
-        language, *rest = _code(item).split("_")
-        region = rest[0] if rest else ""
-        if language == "en":
-            return []
-        if language == "zh" and region.upper() in _SIMPLIFIED_REGIONS:
-            return [SIMPLIFIED]
-    return []
-
-
-def _code(item: str) -> str:
-    """``zh_CN.UTF-8@x`` -> ``zh_cn``: the language and region, lower case, no encoding."""
-    return item.split(".")[0].split("@")[0].replace("-", "_").lower()
 
 
 @functools.cache
 def catalogue() -> gettext.NullTranslations:
     """The catalogue for this process's environment (read once)."""
-    return gettext.translation(DOMAIN, LOCALE_DIR, languages=languages(), fallback=True)
+    return language.catalogue(DOMAIN, LOCALE_DIR)
 
 
 def _(message: str) -> str:
@@ -68,8 +37,3 @@ def _(message: str) -> str:
 def N_(message: str) -> str:
     """Marks a message kept in a constant; ``_`` translates it where it is shown."""
     return message
-
-
-def accept_language() -> str | None:
-    """The ``Accept-Language`` to ask the server's refusals in, matching the messages."""
-    return "zh-CN, zh;q=0.9" if languages() == [SIMPLIFIED] else None

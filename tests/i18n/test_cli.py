@@ -157,8 +157,7 @@ ENVIRONMENTS = [
 def test_the_language_follows_the_environment_as_gettext_tools_do(
     environ: dict[str, str], expected: list[str]
 ) -> None:
-    # The two command lines keep their own copy of the rule (the import contracts keep them
-    # apart): they must read an environment the same way.
+    # Both command lines read the SDK's rule (datadao_client.language).
     assert cli_i18n.languages(environ) == validator_i18n.languages(environ) == expected
 
 
