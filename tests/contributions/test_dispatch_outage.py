@@ -16,6 +16,11 @@ pytestmark = pytest.mark.django_db
 def test_upload_is_accepted_and_kept_when_the_broker_is_down(
     tabular, member_client, monkeypatch, django_capture_on_commit_callbacks
 ):  # type: ignore[no-untyped-def]
+    from contributions.messages import TICKET_KEY, _ticket_redis
+
+    # No batch ticket outstanding (another test of this process may have left one): an upload
+    # publishes only when it takes the ticket.
+    _ticket_redis().delete(TICKET_KEY)
     calls = []
 
     def unreachable(*args):  # type: ignore[no-untyped-def]
@@ -38,6 +43,4 @@ def test_upload_is_accepted_and_kept_when_the_broker_is_down(
     # Kept in a non-final state: the sweeper dispatches it once the broker is back.
     assert contribution.status == Status.RECEIVED
     # The failed publish gave the batch ticket back: the next upload publishes again.
-    from contributions.messages import TICKET_KEY, _ticket_redis
-
     assert _ticket_redis().get(TICKET_KEY) is None
