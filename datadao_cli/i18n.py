@@ -12,30 +12,12 @@ no Django. ``tests/i18n/test_cli.py`` fails when it no longer matches its ``.po`
 
 from __future__ import annotations
 
-import functools
-import gettext
 from pathlib import Path
 
-from datadao_client import language
-from datadao_client.language import SIMPLIFIED, accept_language, languages
+from datadao_client.language import N_, SIMPLIFIED, Messages, accept_language, languages
 
 __all__ = ["DOMAIN", "LOCALE_DIR", "N_", "SIMPLIFIED", "_", "accept_language", "languages"]
 
 DOMAIN = "datadao_cli"
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
-
-
-@functools.cache
-def catalogue() -> gettext.NullTranslations:
-    """The catalogue for this process's environment (read once)."""
-    return language.catalogue(DOMAIN, LOCALE_DIR)
-
-
-def _(message: str) -> str:
-    """``message`` in the user's language, or as written when the catalogue lacks it."""
-    return catalogue().gettext(message)
-
-
-def N_(message: str) -> str:
-    """Marks a message kept in a constant; ``_`` translates it where it is shown."""
-    return message
+_ = Messages(DOMAIN, LOCALE_DIR).gettext

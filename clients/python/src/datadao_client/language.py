@@ -10,6 +10,7 @@ validator (``datadao_validator``) each ship their own catalogue and read it thro
 
 from __future__ import annotations
 
+import functools
 import gettext
 import os
 from collections.abc import Mapping
@@ -43,10 +44,28 @@ def _code(item: str) -> str:
     return item.split(".")[0].split("@")[0].replace("-", "_").lower()
 
 
-def catalogue(domain: str, locale_dir: Path) -> gettext.NullTranslations:
-    """The ``domain`` catalogue under ``locale_dir`` in this process's language (English, the
-    messages as written, when there is none)."""
-    return gettext.translation(domain, locale_dir, languages=languages(), fallback=True)
+class Messages:
+    """A command line's catalogue (``domain`` under ``locale_dir``) in this process's
+    language, read on first use: English, the messages as written, when there is none."""
+
+    def __init__(self, domain: str, locale_dir: Path) -> None:
+        self.domain = domain
+        self.locale_dir = locale_dir
+
+    @functools.cached_property
+    def catalogue(self) -> gettext.NullTranslations:
+        return gettext.translation(
+            self.domain, self.locale_dir, languages=languages(), fallback=True
+        )
+
+    def gettext(self, message: str) -> str:
+        """``message`` in the user's language, or as written when the catalogue lacks it."""
+        return self.catalogue.gettext(message)
+
+
+def N_(message: str) -> str:
+    """Marks a message kept in a constant; ``_`` translates it where it is shown."""
+    return message
 
 
 def accept_language() -> str | None:
