@@ -62,15 +62,18 @@ class _Columns:
             capacity = max(needed, 2 * len(self.ids), 1024)
             self.ids = _grown(self.ids, capacity, (capacity,))
             self.owners = _grown(self.owners, capacity, (capacity,))
-            self.values = _grown(self.values, capacity, (capacity, self.width))
+            # Column-major: each 64-bit word of every entry is one contiguous array to scan.
+            self.values = _grown(self.values, capacity, (capacity, self.width), order="F")
         self.ids[self.size : needed] = ids
         self.owners[self.size : needed] = owners
         self.values[self.size : needed] = values.reshape(len(ids), self.width)
         self.size = needed
 
 
-def _grown(array: np.ndarray, capacity: int, shape: tuple[int, ...]) -> np.ndarray:
-    bigger = np.zeros(shape, dtype=array.dtype)
+def _grown(
+    array: np.ndarray, capacity: int, shape: tuple[int, ...], order: str = "C"
+) -> np.ndarray:
+    bigger = np.zeros(shape, dtype=array.dtype, order=order)
     bigger[: len(array)] = array
     return bigger
 
@@ -101,11 +104,17 @@ class _Index:
         self._columns.append(ids, owners, values)
 
     def _agreement(self, query: np.ndarray, exclude: int) -> np.ndarray:
-        """Bits that differ from ``query`` per entry; ``exclude``'s entries count as all."""
+        """Bits that differ from ``query`` per entry (uint16, one pass per 64-bit word);
+        ``exclude``'s entries count as all of them and one more."""
         columns = self._columns
         values = columns.values[: columns.size]
-        differ = np.bitwise_count(values ^ query[None, :]).sum(axis=1, dtype=np.int64)
-        differ[columns.owners[: columns.size] == exclude] = 64 * self.width + 1
+        differ = np.bitwise_count(values[:, 0] ^ query[0])
+        if self.width > 1:
+            differ = np.add(differ, np.bitwise_count(values[:, 1] ^ query[1]), dtype=np.uint16)
+        for word in range(2, self.width):
+            differ += np.bitwise_count(values[:, word] ^ query[word])
+        if exclude:
+            differ[columns.owners[: columns.size] == exclude] = 64 * self.width + 1
         return differ
 
 
@@ -149,26 +158,26 @@ class SketchIndex(_Index):
             return []
         bits = 64 * self.width
         differ = self._agreement(np.frombuffer(sketch, dtype=np.uint64), exclude)
-        # agreement share p = 1 − differ/bits estimates J + (1 − J)/2, so J ≈ 2p − 1.
-        estimate = 1.0 - 2.0 * differ / bits
-        best = _smallest(differ, SKETCH_CANDIDATES)
-        floor = candidate_floor(threshold)
-        above = np.flatnonzero(estimate >= floor)
-        chosen = np.unique(np.concatenate([best, above]))
+        # The agreement share p = 1 − differ/bits estimates J + (1 − J)/2, so J ≈ 2p − 1:
+        # an estimate of at least the floor is at most this many differing bits.
+        most = int(bits * (1.0 - candidate_floor(threshold)) / 2.0)
+        chosen = np.union1d(_smallest(differ, SKETCH_CANDIDATES), np.flatnonzero(differ <= most))
         chosen = chosen[differ[chosen] <= bits]
         order = chosen[np.lexsort((-chosen, differ[chosen]))]
         return [int(self._columns.owners[i]) for i in order]
 
 
 def _smallest(values: np.ndarray, count: int) -> np.ndarray:
-    """Indices of the ``count`` smallest values, smallest first; on a tie the newest (highest
-    index) first, as a search over the newest fingerprints first would find."""
+    """Indices of the ``count`` smallest values (small non-negative integers: bit counts),
+    smallest first; on a tie the newest (highest index) first, as a search over the newest
+    fingerprints first would find. A histogram finds the cut, so no sort of the whole array."""
     if count <= 0 or not len(values):
         return _EMPTY
     if count == 1:
         return np.flatnonzero(values == values.min())[-1:]
-    n = len(values)
-    # One distinct key per entry: the value first, then the newest.
-    keys = values.astype(np.int64) * n + (n - 1 - np.arange(n, dtype=np.int64))
-    part = np.arange(n) if count >= n else np.argpartition(keys, count - 1)[:count]
-    return part[np.argsort(keys[part])]
+    counts = np.cumsum(np.bincount(values))
+    cut = int(np.searchsorted(counts, min(count, len(values))))  # the count-th smallest value
+    below = np.flatnonzero(values < cut)
+    at = np.flatnonzero(values == cut)[::-1][: count - len(below)]  # the newest first
+    chosen = np.concatenate([below, at])
+    return chosen[np.lexsort((-chosen, values[chosen]))]

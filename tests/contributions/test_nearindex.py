@@ -123,3 +123,16 @@ def test_a_sketch_is_sixteen_bytes_of_the_signatures_lowest_bits() -> None:
     assert np.unpackbits(np.frombuffer(sketch, dtype=np.uint8)).tolist() == [
         i % 2 for i in range(128)
     ]
+
+
+def test_the_smallest_are_those_a_full_sort_gives() -> None:
+    from contributions.nearindex import _smallest
+
+    rng = np.random.default_rng(9)
+    for _ in range(200):
+        n = int(rng.integers(1, 300))
+        values = rng.integers(0, 20, n).astype(np.uint16)
+        count = int(rng.integers(1, n + 5))
+        # A full sort: by value, then the newest (highest index) first.
+        expected = sorted(range(n), key=lambda i: (int(values[i]), -i))[:count]
+        assert _smallest(values, count).tolist() == expected
