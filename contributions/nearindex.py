@@ -60,19 +60,17 @@ class _Columns:
         needed = self.size + len(ids)
         if needed > len(self.ids):
             capacity = max(needed, 2 * len(self.ids), 1024)
-            self.ids = _grown(self.ids, capacity, (capacity,))
-            self.owners = _grown(self.owners, capacity, (capacity,))
+            self.ids = _grown(self.ids, (capacity,))
+            self.owners = _grown(self.owners, (capacity,))
             # Column-major: each 64-bit word of every entry is one contiguous array to scan.
-            self.values = _grown(self.values, capacity, (capacity, self.width), order="F")
+            self.values = _grown(self.values, (capacity, self.width), order="F")
         self.ids[self.size : needed] = ids
         self.owners[self.size : needed] = owners
         self.values[self.size : needed] = values.reshape(len(ids), self.width)
         self.size = needed
 
 
-def _grown(
-    array: np.ndarray, capacity: int, shape: tuple[int, ...], order: str = "C"
-) -> np.ndarray:
+def _grown(array: np.ndarray, shape: tuple[int, ...], order: str = "C") -> np.ndarray:
     bigger = np.zeros(shape, dtype=array.dtype, order=order)
     bigger[: len(array)] = array
     return bigger
