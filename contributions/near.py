@@ -79,23 +79,30 @@ def text_nearest(
         owners = index.candidates(sketch, threshold=threshold, exclude=exclude)
         if not owners:
             return Nearest(None, horizon)
-        signatures = dict(
-            Fingerprint.objects.filter(contribution_id__in=owners).values_list(
-                "contribution_id", "minhash"
-            )
-        )
+        signatures = _signatures(owners)
         if len(signatures) < len(owners) and attempt == 0:
             _forget(dataset_id, "minhash")
             continue
         # Newest first, so a tie goes to the newest, as the sketch ranking does.
         ordered = sorted(signatures, reverse=True)
-        best, similarity = scoring.nearest_jaccard(
-            signature, [bytes(signatures[c]) for c in ordered]
-        )
+        best, similarity = scoring.nearest_jaccard(signature, [signatures[c] for c in ordered])
         if best < 0:
             return Nearest(None, horizon)
         return Nearest(ordered[best], horizon, similarity=similarity)
     return Nearest(None, horizon)
+
+
+def _signatures(contribution_ids: list[int]) -> dict[int, bytes]:
+    """The full MinHash signatures of these contributions' fingerprints, by contribution (one
+    statement over the contribution index; a deleted one is absent)."""
+    marks = ", ".join(["%s"] * len(contribution_ids))  # SQLite has no ANY(array)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT contribution_id, minhash FROM {Fingerprint._meta.db_table} "  # noqa: S608
+            f"WHERE contribution_id IN ({marks}) AND minhash IS NOT NULL",
+            contribution_ids,
+        )
+        return {int(owner): bytes(signature) for owner, signature in cursor.fetchall()}
 
 
 def _recorded(contribution_ids: list[int]) -> set[int]:

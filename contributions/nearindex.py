@@ -34,6 +34,12 @@ SKETCH_CANDIDATES = 32
 # re-ranked: 0.25 is 5.6 standard deviations of a 128-bit estimate at J = 0.8.
 SKETCH_MARGIN = 0.25
 _EMPTY = np.zeros(0, dtype=np.int64)
+# Entries XOR-ed and counted per step: the step's temporaries stay in the CPU's cache.
+_CHUNK = 1 << 16
+# The cut is estimated from about this many evenly spaced entries, aiming at this many times
+# the entries wanted (a miss costs one exact histogram of the whole array).
+_SAMPLE = 1 << 14
+_SAMPLE_MARGIN = 4
 
 
 def minhash_sketch(signature: bytes) -> bytes:
@@ -101,19 +107,44 @@ class _Index:
         values = np.vstack([r[2] for r in rows]).astype(np.uint64, copy=False)
         self._columns.append(ids, owners, values)
 
-    def _agreement(self, query: np.ndarray, exclude: int) -> np.ndarray:
-        """Bits that differ from ``query`` per entry (uint16, one pass per 64-bit word);
-        ``exclude``'s entries count as all of them and one more."""
+    def _differ(self, query: np.ndarray) -> np.ndarray:
+        """Bits that differ from ``query`` per entry (uint8: at most two 64-bit words), in
+        chunks small enough that the temporaries stay in cache."""
         columns = self._columns
-        values = columns.values[: columns.size]
-        differ = np.bitwise_count(values[:, 0] ^ query[0])
-        if self.width > 1:
-            differ = np.add(differ, np.bitwise_count(values[:, 1] ^ query[1]), dtype=np.uint16)
-        for word in range(2, self.width):
-            differ += np.bitwise_count(values[:, word] ^ query[word])
-        if exclude:
-            differ[columns.owners[: columns.size] == exclude] = 64 * self.width + 1
+        size = columns.size
+        differ = np.empty(size, dtype=np.uint8)
+        words = np.empty(min(size, _CHUNK), dtype=np.uint64)
+        counts = np.empty(min(size, _CHUNK), dtype=np.uint8)
+        for start in range(0, size, _CHUNK):
+            stop = min(start + _CHUNK, size)
+            span, out = slice(0, stop - start), differ[start:stop]
+            np.bitwise_xor(columns.values[start:stop, 0], query[0], out=words[span])
+            np.bitwise_count(words[span], out=out)
+            for word in range(1, self.width):
+                np.bitwise_xor(columns.values[start:stop, word], query[word], out=words[span])
+                np.bitwise_count(words[span], out=counts[span])
+                np.add(out, counts[span], out=out)
         return differ
+
+    def _select(
+        self, differ: np.ndarray, count: int, exclude: int, at_most: int = -1
+    ) -> np.ndarray:
+        """Indices of the ``count`` entries that differ least, and of every entry that differs
+        by at most ``at_most``; ``exclude``'s entry left out (a contribution has one
+        fingerprint); ordered by difference, the newest (highest index) first on a tie, as
+        a search over the newest fingerprints first would find. One pass picks the entries
+        at or below a cut estimated from a sample; the exact order is taken among those."""
+        owners = self._columns.owners
+        wanted = count + (1 if exclude else 0)
+        cut = _estimated_cut(differ, wanted)
+        chosen = np.flatnonzero(differ <= max(cut, at_most))
+        if len(chosen) < min(wanted, len(differ)):  # the sample missed: the exact cut
+            cut = _exact_cut(differ, wanted)
+            chosen = np.flatnonzero(differ <= max(cut, at_most))
+        if exclude:
+            chosen = chosen[owners[chosen] != exclude]
+        chosen = chosen[np.lexsort((-chosen, differ[chosen]))]
+        return chosen[(np.arange(len(chosen)) < count) | (differ[chosen] <= at_most)]
 
 
 class HammingIndex(_Index):
@@ -131,11 +162,10 @@ class HammingIndex(_Index):
         if not len(self):
             return []
         query = np.array([phash], dtype=np.int64).view(np.uint64)
-        differ = self._agreement(query, exclude)
+        differ = self._differ(query)
         return [
             (int(self._columns.owners[i]), int(differ[i]))
-            for i in _smallest(differ, count)
-            if differ[i] <= 64
+            for i in self._select(differ, count, exclude)
         ]
 
 
@@ -155,27 +185,27 @@ class SketchIndex(_Index):
         if not len(self):
             return []
         bits = 64 * self.width
-        differ = self._agreement(np.frombuffer(sketch, dtype=np.uint64), exclude)
+        differ = self._differ(np.frombuffer(sketch, dtype=np.uint64))
         # The agreement share p = 1 − differ/bits estimates J + (1 − J)/2, so J ≈ 2p − 1:
         # an estimate of at least the floor is at most this many differing bits.
         most = int(bits * (1.0 - candidate_floor(threshold)) / 2.0)
-        chosen = np.union1d(_smallest(differ, SKETCH_CANDIDATES), np.flatnonzero(differ <= most))
-        chosen = chosen[differ[chosen] <= bits]
-        order = chosen[np.lexsort((-chosen, differ[chosen]))]
-        return [int(self._columns.owners[i]) for i in order]
+        order = self._select(differ, SKETCH_CANDIDATES, exclude, at_most=most)
+        return [int(owner) for owner in self._columns.owners[order]]
 
 
-def _smallest(values: np.ndarray, count: int) -> np.ndarray:
-    """Indices of the ``count`` smallest values (small non-negative integers: bit counts),
-    smallest first; on a tie the newest (highest index) first, as a search over the newest
-    fingerprints first would find. A histogram finds the cut, so no sort of the whole array."""
-    if count <= 0 or not len(values):
-        return _EMPTY
-    if count == 1:
-        return np.flatnonzero(values == values.min())[-1:]
-    counts = np.cumsum(np.bincount(values))
-    cut = int(np.searchsorted(counts, min(count, len(values))))  # the count-th smallest value
-    below = np.flatnonzero(values < cut)
-    at = np.flatnonzero(values == cut)[::-1][: count - len(below)]  # the newest first
-    chosen = np.concatenate([below, at])
-    return chosen[np.lexsort((-chosen, values[chosen]))]
+def _estimated_cut(differ: np.ndarray, count: int) -> int:
+    """A difference at or below which about ``_SAMPLE_MARGIN`` × ``count`` entries lie, from
+    an evenly spaced sample; the caller checks that at least ``count`` do."""
+    step = max(1, len(differ) // _SAMPLE)
+    if step == 1:
+        return _exact_cut(differ, count)
+    sample = np.cumsum(np.bincount(differ[::step]))
+    return int(np.searchsorted(sample * step, _SAMPLE_MARGIN * count))
+
+
+def _exact_cut(differ: np.ndarray, count: int) -> int:
+    """The ``count``-th smallest difference (the largest one when there are fewer entries)."""
+    if not len(differ):
+        return 0
+    counts = np.cumsum(np.bincount(differ))
+    return int(np.searchsorted(counts, min(count, len(differ))))

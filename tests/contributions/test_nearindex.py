@@ -125,14 +125,31 @@ def test_a_sketch_is_sixteen_bytes_of_the_signatures_lowest_bits() -> None:
     ]
 
 
-def test_the_smallest_are_those_a_full_sort_gives() -> None:
-    from contributions.nearindex import _smallest
+def _full_sort(values: np.ndarray, count: int, exclude_at: int, at_most: int) -> list[int]:
+    # By difference, then the newest (highest index) first; the excluded entry left out.
+    ranked = sorted(
+        (i for i in range(len(values)) if i != exclude_at), key=lambda i: (int(values[i]), -i)
+    )
+    return [i for rank, i in enumerate(ranked) if rank < count or values[i] <= at_most]
 
-    rng = np.random.default_rng(9)
-    for _ in range(200):
-        n = int(rng.integers(1, 300))
-        values = rng.integers(0, 20, n).astype(np.uint16)
-        count = int(rng.integers(1, n + 5))
-        # A full sort: by value, then the newest (highest index) first.
-        expected = sorted(range(n), key=lambda i: (int(values[i]), -i))[:count]
-        assert _smallest(values, count).tolist() == expected
+
+@pytest.mark.parametrize("size", [1, 7, 300, 40_000, 200_000])
+def test_the_selection_is_what_a_full_sort_gives(size: int) -> None:
+    """Small arrays take the exact cut; large ones the sampled cut, including when the sample
+    misses a thin tail of close entries (the planted ones) and when it undershoots."""
+    rng = np.random.default_rng(size)
+    for _ in range(40 if size < 1000 else 4):
+        values = rng.binomial(128, 0.5, size).astype(np.uint8)
+        planted = rng.choice(size, size=min(size, int(rng.integers(0, 40))), replace=False)
+        values[planted] = rng.integers(0, 20, len(planted))
+        index = SketchIndex()
+        owners = rng.permutation(size) + 1
+        index._columns.append(
+            np.arange(1, size + 1), owners, np.zeros((size, index.width), dtype=np.uint64)
+        )
+        count = int(rng.integers(1, 50))
+        exclude_at = int(rng.integers(0, size)) if rng.random() < 0.5 else -1
+        exclude = int(owners[exclude_at]) if exclude_at >= 0 else 0
+        at_most = int(rng.integers(-1, 30))
+        got = index._select(values, count, exclude, at_most=at_most).tolist()
+        assert got == _full_sort(values, count, exclude_at, at_most)
