@@ -230,7 +230,7 @@ def aggregate_typed(
                                max(len(labels.class_names), 1), texts=texts,
                                overlapping=overlapping, gold=gold)  # fmt: skip
     if labels.task_type == "pairwise":
-        left, right, outcome = (np.asarray(x) for x in zip(*labels.payload, strict=True))
+        left, right, outcome = np.asarray(labels.payload, np.int64).reshape(-1, 3).T
         return aggregate_pairwise(tasks, workers, left, right, outcome, n_tasks, n_workers,
                                   len(labels.candidates), gold=gold)  # fmt: skip
     return aggregate_texts(tasks, workers, labels.payload, n_tasks, n_workers, gold=gold)

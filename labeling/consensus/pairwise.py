@@ -247,11 +247,12 @@ def _mm(
     any_tie: bool,
 ) -> tuple[FloatArray, float]:
     """A few minorise–maximise steps on the weighted Davidson likelihood (Hunter 2004)."""
+    # float64 even without labels: bincount of nothing is int64 whatever its weights.
     won = np.bincount(
         np.concatenate([left[outcome == LEFT], right[outcome == RIGHT]]),
         weights=np.concatenate([weight[outcome == LEFT], weight[outcome == RIGHT]]),
         minlength=n_candidates,
-    )
+    ).astype(np.float64, copy=False)
     tied = outcome == TIE
     won += 0.5 * (
         np.bincount(left[tied], weights=weight[tied], minlength=n_candidates)

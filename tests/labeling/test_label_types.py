@@ -276,3 +276,17 @@ def test_exports_parse() -> None:
     assert lines[1]["candidate"] == "a" and lines[0]["answer"] == "left"
     assert [json.loads(x) for x in text_jsonl(["a", "b"], ["hi there", None], [0.9, 0])
             .splitlines()] == [{"task": "a", "text": "hi there", "confidence": 0.9}]  # fmt: skip
+
+
+def test_pairwise_without_labels_answers_nothing() -> None:
+    """Tasks whose pairs nobody compared (settled by a review, or not labelled yet) aggregate
+    to no answer and equal scores, not a casting error."""
+    from labeling.consensus.pairwise import aggregate_pairwise
+
+    result = aggregate_pairwise([], [], [], [], [], 2, 1, 3)
+    assert result.answers == [None, None]
+    assert result.confidence.tolist() == [0.0, 0.0]
+    assert np.allclose(result.scores, result.scores[0])
+    # One labelled task beside an unlabelled one.
+    result = aggregate_pairwise([0], [0], [0], [1], [0], 2, 1, 3)
+    assert result.answers == [0, None]
