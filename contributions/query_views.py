@@ -3,7 +3,6 @@ download. Thin: the service checks who asks and the SQL; a worker runs it."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -15,7 +14,7 @@ from contributions.errors import QueryRefusedError
 from contributions.models import Release, ReleaseQuery
 from contributions.services.queries import release_query_submit
 from datadao.errors import Detail
-from datadao.http import json_error
+from datadao.http import json_error, json_object
 from datadao.tokenscopes import TokenScope, token_scope
 
 MAX_BODY = 16 * 1024
@@ -42,17 +41,15 @@ def serialize_query(query: ReleaseQuery) -> dict[str, Any]:
 
 
 def _sql(request: HttpRequest) -> str:
-    if request.content_type != "application/json":
-        raise QueryRefusedError(Detail('Send the body as application/json: {"sql": "…"}.'))
-    if len(request.body) > MAX_BODY:
-        raise QueryRefusedError(
-            Detail("The request body is over %(max_body)s bytes.", max_body=MAX_BODY)
-        )
-    try:
-        body = json.loads(request.body or b"{}")
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise QueryRefusedError(Detail("The body is not valid JSON: %(exc)s", exc=exc)) from None
-    sql = body.get("sql") if isinstance(body, dict) else None
+    body = json_object(
+        request,
+        max_body=MAX_BODY,
+        refuse=lambda code, detail, status: QueryRefusedError(detail),
+        media_type=Detail('Send the body as application/json: {"sql": "…"}.'),
+        empty={},
+        not_object=Detail('Send {"sql": "SELECT … FROM data …"}.'),
+    )
+    sql = body.get("sql")
     if not isinstance(sql, str):
         raise QueryRefusedError(Detail('Send {"sql": "SELECT … FROM data …"}.'))
     return sql

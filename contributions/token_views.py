@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from typing import Any
 
@@ -19,7 +18,7 @@ from contributions import errors
 from contributions.models import TOKEN_LIFETIME, ApiToken
 from contributions.tokens import MAX_LIFETIME, api_token_create, api_token_revoke, api_tokens_of
 from datadao.errors import Detail
-from datadao.http import json_error
+from datadao.http import json_error, json_object
 from datadao.tokenscopes import TokenScope
 
 MAX_LISTED = 100
@@ -53,18 +52,12 @@ def serialize_token(token: ApiToken) -> dict[str, Any]:
 def _create_input(request: HttpRequest) -> tuple[str, list[str], timedelta]:
     """name, scopes and lifetime from a form or a JSON body; a refusal names the bad field."""
     if request.content_type == "application/json":
-        if len(request.body) > MAX_BODY:
-            raise errors.TokenRefused(
-                Detail("The request body is over %(max_body)s bytes.", max_body=MAX_BODY)
-            )
-        try:
-            body = json.loads(request.body or b"{}")
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise errors.TokenRefused(
-                Detail("The body is not valid JSON: %(exc)s", exc=exc)
-            ) from exc
-        if not isinstance(body, dict):
-            raise errors.TokenRefused(Detail("The body must be a JSON object."))
+        body = json_object(
+            request,
+            max_body=MAX_BODY,
+            refuse=lambda code, detail, status: errors.TokenRefused(detail),
+            empty={},
+        )
         name, scopes, days = body.get("name", ""), body.get("scopes"), body.get("expires_in_days")
         if not isinstance(name, str):
             raise errors.TokenRefused(Detail("name must be a string."))

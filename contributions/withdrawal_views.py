@@ -3,7 +3,6 @@ service (``services.withdrawal``) checks the signature and applies it."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -13,7 +12,7 @@ from contributions.errors import WithdrawalRefused
 from contributions.models import ConsentWithdrawal, Contribution
 from contributions.services.withdrawal import consent_withdraw, consent_withdrawal_offer
 from datadao.errors import Detail
-from datadao.http import json_error
+from datadao.http import json_error, json_object
 from datadao.models import Dataset
 from datadao.tokenscopes import TokenScope, token_scope
 
@@ -44,22 +43,14 @@ def _contribution_param(request: HttpRequest) -> int | None:
 
 
 def _body(request: HttpRequest) -> tuple[Any, str]:
-    if request.content_type != "application/json":
-        raise WithdrawalRefused(
-            Detail("Send the body as application/json: {typedData, signature}.")
-        )
-    if len(request.body) > MAX_BODY:
-        raise WithdrawalRefused(
-            Detail("The request body is over %(max_body)s bytes.", max_body=MAX_BODY)
-        )
-    try:
-        body = json.loads(request.body or b"{}")
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise WithdrawalRefused(Detail("The body is not valid JSON: %(exc)s", exc=exc)) from None
-    if not isinstance(body, dict):
-        raise WithdrawalRefused(
-            Detail("The body must be a JSON object with typedData and signature.")
-        )
+    body = json_object(
+        request,
+        max_body=MAX_BODY,
+        refuse=lambda code, detail, status: WithdrawalRefused(detail),
+        media_type=Detail("Send the body as application/json: {typedData, signature}."),
+        empty={},
+        not_object=Detail("The body must be a JSON object with typedData and signature."),
+    )
     signature = body.get("signature")
     if not isinstance(signature, str) or not signature:
         raise WithdrawalRefused(Detail("signature must be the 0x-hex signature of typedData."))

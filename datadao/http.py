@@ -6,8 +6,10 @@ language (``Accept-Language`` or the language switcher; LocaleMiddleware activat
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -116,3 +118,50 @@ def database_unavailable(request: HttpRequest, exc: Exception) -> HttpResponse:
     )
     response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
     return response
+
+
+class BodyRefused(ApplicationError):
+    """A request body that is not the JSON object an endpoint takes."""
+
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
+        super().__init__(message, code=code, status_code=status)
+
+
+# How an endpoint raises a body refusal: ``(code, detail, status)`` to its app's exception,
+# so each API keeps the codes and statuses its clients already read.
+Refuse = Callable[[str, Detail, int], Exception]
+
+
+def json_object(
+    request: HttpRequest,
+    *,
+    max_body: int,
+    refuse: Refuse = BodyRefused,
+    media_type: Detail | None = None,
+    empty: dict[str, Any] | None = None,
+    not_object: Detail | None = None,
+) -> dict[str, Any]:
+    """The request's JSON object body, refused through ``refuse``: over ``max_body`` bytes
+    (413 ``too_large``), not JSON (400 ``bad_request``), not an object (400, ``not_object``
+    names what it should be). ``media_type``: the message of the 415 ``unsupported_type``
+    given when the body is not sent as application/json (None: any type is read). ``empty``:
+    what an empty body stands for (None: it is refused as not an object)."""
+    if media_type is not None and request.content_type != "application/json":
+        raise refuse("unsupported_type", media_type, 415)
+    if len(request.body) > max_body:
+        raise refuse(
+            "too_large",
+            Detail("The request body is over %(max_body)s bytes.", max_body=max_body),
+            413,
+        )
+    if not request.body and empty is not None:
+        return dict(empty)
+    try:
+        body = json.loads(request.body or b"null")
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise refuse(
+            "bad_request", Detail("The body is not valid JSON: %(exc)s", exc=exc), 400
+        ) from None
+    if not isinstance(body, dict):
+        raise refuse("bad_request", not_object or Detail("The body must be a JSON object."), 400)
+    return body

@@ -6,7 +6,6 @@ act, and a vote is also signed by their wallet). Refusals are ``{"error", "detai
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -14,7 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from datadao.errors import Detail
-from datadao.http import json_error
+from datadao.http import json_error, json_object
 from datadao.models import DAO
 from datadao.tokenscopes import SESSION_ONLY, TokenScope, token_scope
 from governance import selectors, services, vote712
@@ -85,23 +84,12 @@ def serialize_vote(vote: Vote) -> dict[str, Any]:
 
 
 def _body(request: HttpRequest) -> dict[str, Any]:
-    if request.content_type != "application/json":
-        raise ProposalRefused("unsupported_type", Detail("Send the body as application/json."), 415)
-    if len(request.body) > MAX_BODY:
-        raise ProposalRefused(
-            "too_large",
-            Detail("The request body is over %(max_body)s bytes.", max_body=MAX_BODY),
-            413,
-        )
-    try:
-        body = json.loads(request.body or b"null")
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ProposalRefused(
-            "bad_request", Detail("The body is not valid JSON: %(exc)s", exc=exc)
-        ) from None
-    if not isinstance(body, dict):
-        raise ProposalRefused("bad_request", Detail("The body must be a JSON object."))
-    return body
+    return json_object(
+        request,
+        max_body=MAX_BODY,
+        refuse=ProposalRefused,
+        media_type=Detail("Send the body as application/json."),
+    )
 
 
 def _unauthenticated() -> JsonResponse:

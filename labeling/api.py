@@ -14,7 +14,6 @@ it either: progress moves alike for every item and gold accuracy only at report 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -25,7 +24,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from contributions.token_auth import request_token
 from datadao import observe
 from datadao.errors import Detail
-from datadao.http import json_error
+from datadao.http import json_error, json_object
 from datadao.models import Dataset, User
 from datadao.tokenscopes import TokenScope, token_scope
 from labeling import (
@@ -112,19 +111,11 @@ def _hidden(dataset_id: int | None, user: User) -> bool:
 
 
 def _json_body(request: HttpRequest) -> dict[str, Any]:
-    if len(request.body) > MAX_BODY:
-        raise LabelingRefused(
-            Detail("The request body is over %(max_body)s bytes.", max_body=MAX_BODY)
-        )
-    if not request.body:
-        return {}
-    try:
-        body = json.loads(request.body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise LabelingRefused(Detail("The body is not valid JSON: %(exc)s", exc=exc)) from exc
-    if not isinstance(body, dict):
-        raise LabelingRefused(Detail("The body must be a JSON object."))
-    return body
+    return json_object(request, max_body=MAX_BODY, refuse=_labeling_refused, empty={})
+
+
+def _labeling_refused(code: str, detail: Detail, status: int) -> LabelingRefused:
+    return LabelingRefused(detail)  # labeling's own code and status for every refusal
 
 
 def serialize_item(kind: str, payload: dict[str, Any]) -> dict[str, Any]:

@@ -6,7 +6,6 @@ parse, call one service or selector, serialize. Refusals are ``{"error", "detail
 
 from __future__ import annotations
 
-import json
 import secrets
 from datetime import timedelta
 from typing import Any
@@ -20,7 +19,7 @@ from eth_utils import is_address, to_checksum_address
 from contributions.attestation import dataset_id_bytes32
 from contributions.models import Release
 from datadao.errors import Detail
-from datadao.http import json_error
+from datadao.http import json_error, json_object
 from datadao.models import DAO, Dataset
 from rights import grant712, selectors, services
 from rights.models import AccessGrant, Purchase, Scope
@@ -80,22 +79,8 @@ def serialize_purchase(purchase: Purchase) -> dict[str, Any]:
     }
 
 
-def _body(request: HttpRequest) -> dict[str, Any] | JsonResponse:
-    if len(request.body) > MAX_BODY:
-        return json_error(
-            "too_large",
-            Detail("The request body is over %(max_body)s bytes.", max_body=MAX_BODY),
-            413,
-        )
-    try:
-        body = json.loads(request.body or b"null")
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        return json_error(
-            "bad_request", Detail("The body is not valid JSON: %(exc)s", exc=exc), 400
-        )
-    if not isinstance(body, dict):
-        return json_error("bad_request", Detail("The body must be a JSON object."), 400)
-    return body
+def _body(request: HttpRequest) -> dict[str, Any]:
+    return json_object(request, max_body=MAX_BODY)
 
 
 def _unauthenticated() -> JsonResponse:
@@ -155,8 +140,6 @@ def purchase_create(request: HttpRequest, dataset_id: int) -> HttpResponse:
     if not request.user.is_authenticated:
         return _unauthenticated()
     body = _body(request)
-    if isinstance(body, JsonResponse):
-        return body
     dataset = Dataset.objects.select_related("dao").filter(pk=dataset_id).first()
     if dataset is None:
         return json_error(
@@ -188,8 +171,6 @@ def offer_set(request: HttpRequest, dataset_id: int) -> HttpResponse:
             404,
         )
     body = _body(request)
-    if isinstance(body, JsonResponse):
-        return body
     price, address = body.get("price"), body.get("payment_address") or ""
     if not isinstance(price, str) or not price.isascii() or not price.isdigit() or len(price) > 78:
         return json_error(
@@ -277,8 +258,6 @@ def dao_grants(request: HttpRequest, slug: str) -> HttpResponse:
     if dao is None:
         return json_error("not_found", Detail("No DAO with that name."), 404)
     body = _body(request)
-    if isinstance(body, JsonResponse):
-        return body
     purchase = body.get("purchase")
     if purchase is not None and (
         isinstance(purchase, bool) or not isinstance(purchase, int) or not 0 < purchase < 2**31
@@ -340,8 +319,6 @@ def purchase_confirm(request: HttpRequest, slug: str, purchase_id: int) -> HttpR
             404,
         )
     body = _body(request)
-    if isinstance(body, JsonResponse):
-        return body
     confirmed = services.purchase_confirm(
         purchase=purchase, actor=request.user, tx_hash=body.get("tx_hash")
     )

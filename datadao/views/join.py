@@ -5,7 +5,6 @@ scope, so an API token is refused (``contributions.token_auth``); the POSTs are 
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -17,7 +16,7 @@ from eth_utils import is_address, to_checksum_address
 
 from datadao import jointerms
 from datadao.errors import Detail
-from datadao.http import json_error
+from datadao.http import json_error, json_object
 from datadao.joining import (
     JoinRefused,
     dao_join,
@@ -89,22 +88,12 @@ def terms(request: HttpRequest, slug: str) -> JsonResponse:
 
 
 def _body(request: HttpRequest) -> dict[str, Any]:
-    if len(request.body) > MAX_BODY:
-        raise JoinRefused(
-            "too_large",
-            Detail("The request body is over %(max_body)s bytes.", max_body=MAX_BODY),
-            413,
-        )
-    try:
-        body = json.loads(request.body or b"null")
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise JoinRefused(
-            "bad_request", Detail("The body is not valid JSON: %(exc)s", exc=exc)
-        ) from None
-    if not isinstance(body, dict):
-        raise JoinRefused(
-            "bad_request", Detail('The body must be {"typedData": …, "signature": "0x…"}.')
-        ) from None
+    body = json_object(
+        request,
+        max_body=MAX_BODY,
+        refuse=JoinRefused,
+        not_object=Detail('The body must be {"typedData": …, "signature": "0x…"}.'),
+    )
     invite = body.get("invite")
     if invite is not None and not isinstance(invite, str):
         raise JoinRefused("bad_request", Detail("invite must be the token of an invite link."))
