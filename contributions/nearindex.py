@@ -22,6 +22,9 @@ vectorised pass:
 
 from __future__ import annotations
 
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -40,6 +43,20 @@ _CHUNK = 1 << 16
 # the entries wanted (a miss costs one exact histogram of the whole array).
 _SAMPLE = 1 << 14
 _SAMPLE_MARGIN = 4
+# Threads one search splits a large index over (the process's cores, at most 4).
+_THREADS = min(4, len(os.sched_getaffinity(0)))
+_pool_lock = threading.Lock()
+_executor: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    """This process's search threads, started on first use: a forked worker process starts
+    its own (a fork copies the parent's pool but none of its threads)."""
+    global _executor
+    with _pool_lock:
+        if _executor is None or _executor[0] != os.getpid():
+            _executor = (os.getpid(), ThreadPoolExecutor(_THREADS, thread_name_prefix="near"))
+        return _executor[1]
 
 
 def minhash_sketch(signature: bytes) -> bytes:
@@ -109,22 +126,37 @@ class _Index:
 
     def _differ(self, query: np.ndarray) -> np.ndarray:
         """Bits that differ from ``query`` per entry (uint8: at most two 64-bit words), in
-        chunks small enough that the temporaries stay in cache."""
-        columns = self._columns
-        size = columns.size
+        chunks small enough that the temporaries stay in cache. A large index is split over
+        the machine's cores (numpy lets go of the GIL), so one search takes a fraction of the
+        time; the work done is the same."""
+        size = self._columns.size
         differ = np.empty(size, dtype=np.uint8)
-        words = np.empty(min(size, _CHUNK), dtype=np.uint64)
-        counts = np.empty(min(size, _CHUNK), dtype=np.uint8)
-        for start in range(0, size, _CHUNK):
-            stop = min(start + _CHUNK, size)
+        parts = min(_THREADS, size // _CHUNK)
+        if parts < 2:
+            self._count(query, differ, 0, size)
+            return differ
+        bounds = [size * k // parts for k in range(parts + 1)]
+        done = [
+            _pool().submit(self._count, query, differ, bounds[k], bounds[k + 1])
+            for k in range(parts)
+        ]
+        for future in done:
+            future.result()
+        return differ
+
+    def _count(self, query: np.ndarray, differ: np.ndarray, first: int, last: int) -> None:
+        values = self._columns.values
+        words = np.empty(min(last - first, _CHUNK), dtype=np.uint64)
+        counts = np.empty(len(words), dtype=np.uint8)
+        for start in range(first, last, _CHUNK):
+            stop = min(start + _CHUNK, last)
             span, out = slice(0, stop - start), differ[start:stop]
-            np.bitwise_xor(columns.values[start:stop, 0], query[0], out=words[span])
+            np.bitwise_xor(values[start:stop, 0], query[0], out=words[span])
             np.bitwise_count(words[span], out=out)
             for word in range(1, self.width):
-                np.bitwise_xor(columns.values[start:stop, word], query[word], out=words[span])
+                np.bitwise_xor(values[start:stop, word], query[word], out=words[span])
                 np.bitwise_count(words[span], out=counts[span])
                 np.add(out, counts[span], out=out)
-        return differ
 
     def _select(
         self, differ: np.ndarray, count: int, exclude: int, at_most: int = -1

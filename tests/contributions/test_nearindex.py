@@ -153,3 +153,17 @@ def test_the_selection_is_what_a_full_sort_gives(size: int) -> None:
         at_most = int(rng.integers(-1, 30))
         got = index._select(values, count, exclude, at_most=at_most).tolist()
         assert got == _full_sort(values, count, exclude_at, at_most)
+
+
+@pytest.mark.parametrize("kind", [HammingIndex, SketchIndex])
+def test_differences_over_threads_are_a_plain_count(kind: type) -> None:
+    """An index large enough to be split over threads counts each entry's differing bits as
+    one XOR and population count over the whole array would."""
+    rng = np.random.default_rng(11)
+    size = 300_001  # several chunks, split unevenly
+    index = kind()
+    values = rng.integers(0, 2**63, size=(size, index.width), dtype=np.int64).view(np.uint64)
+    index._columns.append(np.arange(1, size + 1), np.arange(1, size + 1), values)
+    query = rng.integers(0, 2**63, size=index.width, dtype=np.int64).view(np.uint64)
+    expected = np.bitwise_count(values ^ query).sum(axis=1)
+    assert np.array_equal(index._differ(query), expected)
