@@ -157,6 +157,22 @@ COVERED_MODULES = [
     "synthetic/services.py",
     "webhooks/models.py",
     "webhooks/services.py",
+    # The console (Django's admin): labels, actions, messages; its labels are also read at
+    # run time in both languages (tests/i18n/test_admin.py).
+    "contributions/admin.py",
+    "contributions/quorum/admin.py",
+    "datadao/admin.py",
+    "datadao/console.py",
+    "datadao/events.py",
+    "datadao/joining_admin.py",
+    "disputes/admin.py",
+    "governance/admin.py",
+    "ipfs/admin.py",
+    "labeling/admin.py",
+    "rewards/admin.py",
+    "rewards/admin_royalties.py",
+    "synthetic/admin.py",
+    "webhooks/admin.py",
 ]
 
 # Words that are the same in every language: names, formats, units, technical terms.
@@ -262,6 +278,12 @@ def template_messages(source: str) -> list[tuple[str | None, str]]:
     return found
 
 
+# Calls whose first argument is a message (ngettext's the singular; its plural is beside it).
+MARKING_CALLS = {
+    "Detail", "_", "gettext", "gettext_lazy", "gettext_noop", "ngettext", "ngettext_lazy",
+}  # fmt: skip
+
+
 def module_messages(source: str) -> list[tuple[str | None, str]]:
     found = []
     for node in ast.walk(ast.parse(source)):
@@ -270,7 +292,7 @@ def module_messages(source: str) -> list[tuple[str | None, str]]:
         name = getattr(node.func, "id", getattr(node.func, "attr", None))
         first = node.args[0]
         strings = [a.value for a in node.args if isinstance(a, ast.Constant)]
-        if name in ("Detail", "_", "gettext", "gettext_lazy", "gettext_noop") and (
+        if name in MARKING_CALLS and (
             isinstance(first, ast.Constant) and isinstance(first.value, str)
         ):
             found.append((None, first.value))
