@@ -25,7 +25,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext_lazy
 
 from datadao import notices, services
 from datadao.admin_base import DaoScopedAdmin, ReadOnlyAdminMixin
@@ -612,6 +612,14 @@ DatasetTool = Callable[[HttpRequest, Dataset], list[ObjectTool]]
 dataset_tools: list[DatasetTool] = []
 
 
+# A dataset's status as a word inside a sentence ("… is now open.").
+_STATUS_WORDS = {
+    DatasetStatus.DRAFT: pgettext_lazy("dataset status", "draft"),
+    DatasetStatus.OPEN: pgettext_lazy("dataset status", "open"),
+    DatasetStatus.CLOSED: pgettext_lazy("dataset status", "closed"),
+}
+
+
 @admin.register(Dataset)
 class DatasetAdmin(DaoScopedAdmin):
     form = DatasetForm
@@ -665,7 +673,7 @@ class DatasetAdmin(DaoScopedAdmin):
             self.message_user(
                 request,
                 _("%(dataset)s is already %(status)s.")
-                % {"dataset": dataset, "status": DatasetStatus(status).label},
+                % {"dataset": dataset, "status": _STATUS_WORDS[status]},
                 messages.WARNING,
             )
         else:
@@ -679,7 +687,7 @@ class DatasetAdmin(DaoScopedAdmin):
                 self.message_user(
                     request,
                     _("%(dataset)s is now %(status)s.")
-                    % {"dataset": dataset, "status": DatasetStatus(status).label},
+                    % {"dataset": dataset, "status": _STATUS_WORDS[status]},
                     messages.SUCCESS,
                 )
         return redirect("admin:datadao_dataset_change", dataset.pk)
@@ -764,7 +772,7 @@ class DatasetAdmin(DaoScopedAdmin):
                 ngettext(
                     "%(count)d dataset now %(status)s.", "%(count)d datasets now %(status)s.", done
                 )
-                % {"count": done, "status": DatasetStatus(status).label},
+                % {"count": done, "status": _STATUS_WORDS[status]},
                 messages.SUCCESS,
             )
 
