@@ -67,7 +67,10 @@ class LabelTaskAdmin(ReadOnly):
                 done += 1
             except errors.LabelingRefused as exc:
                 self.message_user(
-                    request, f"task {task.pk}: {localized(exc.message)}", messages.ERROR
+                    request,
+                    _("Task %(pk)s: %(refusal)s")
+                    % {"pk": task.pk, "refusal": localized(exc.message)},
+                    messages.ERROR,
                 )
         skipped = queryset.filter(consensus=None).count()
         text = ngettext(

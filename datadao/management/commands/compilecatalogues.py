@@ -15,14 +15,16 @@ from django.utils.translation import gettext_lazy
 from datadao.catalogues import compile_all
 from datadao.management.language import LocalizedCommand
 
-# Read by stdlib gettext in the command lines (datadao_cli.i18n, datadao_validator.i18n).
-COMMAND_LINE_LOCALES = ("datadao_cli/locale", "datadao_validator/locale")
+# Read by stdlib gettext in the command lines (datadao_cli.i18n, datadao_validator.i18n,
+# datadao_verify.i18n).
+COMMAND_LINE_LOCALES = ("datadao_cli/locale", "datadao_validator/locale", "datadao_verify/locale")
 
 
 class Command(LocalizedCommand):
     help = gettext_lazy(
         "Compile the .po translation catalogues under LOCALE_PATHS, and the command "
-        "lines' (datadao_cli/locale, datadao_validator/locale), to .mo files (only "
+        "lines' (datadao_cli/locale, datadao_validator/locale, datadao_verify/locale), to "
+        ".mo files (only "
         "those changed since their last compile). Needs no GNU gettext; bin/run runs "
         "it at start."
     )
