@@ -83,14 +83,8 @@ class Report:
             + self._on_chain()
         )
         verdict = _("clean") if self.clean else self._discrepancies()
-        return _("release {cid} ({name} v{version}): {what} in {seconds} s: {verdict}").format(
-            cid=self.cid,
-            name=self._name(),
-            version=self.version,
-            what=what,
-            seconds=f"{self.seconds:.2f}",
-            verdict=verdict,
-        )
+        line = _("release {cid} ({name} v{version}): {what} in {seconds} s: {verdict}")
+        return self._filled(line, what, verdict)
 
     def _sealed_summary(self) -> str:
         verdict = _("clean (signatures and roots only)") if self.clean else self._discrepancies()
@@ -106,19 +100,21 @@ class Report:
             )
             + self._on_chain()
         )
-        return _(
+        line = _(
             "sealed release {cid} ({name} v{version}), no grant: {what} in {seconds} s: {verdict}"
-        ).format(
+        )
+        return self._filled(line, what, verdict)
+
+    def _filled(self, line: str, what: str, verdict: str) -> str:
+        name = self.dataset.get("dao", "?") + "/" + self.dataset.get("slug", "?")
+        return line.format(
             cid=self.cid,
-            name=self._name(),
+            name=name,
             version=self.version,
             what=what,
             seconds=f"{self.seconds:.2f}",
             verdict=verdict,
         )
-
-    def _name(self) -> str:
-        return self.dataset.get("dao", "?") + "/" + self.dataset.get("slug", "?")
 
     def _on_chain(self) -> str:
         if not self.chain_checked:

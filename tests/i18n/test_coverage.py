@@ -173,6 +173,27 @@ COVERED_MODULES = [
     "rewards/admin_royalties.py",
     "synthetic/admin.py",
     "webhooks/admin.py",
+    # The management commands: help, output, errors (in the operator's language).
+    "console/management/commands/demo.py",
+    "contributions/management/commands/contribute.py",
+    "contributions/management/commands/kek_keystore.py",
+    "contributions/management/commands/rebuild_row_index.py",
+    "contributions/management/commands/release_proof_sheets.py",
+    "contributions/management/commands/rotate_data_keys.py",
+    "contributions/management/commands/validator_set_adoption.py",
+    "contributions/management/commands/verify_release.py",
+    "datadao/management/commands/compilecatalogues.py",
+    "datadao/management/commands/makemessages.py",
+    "ipfs/management/commands/ipfs_car.py",
+    "ipfs/management/commands/ipfs_cid.py",
+    "ipfs/management/commands/ipfs_gc.py",
+    "labeling/management/commands/aggregate_labels.py",
+    "rewards/management/commands/rewards_deploy.py",
+    "rewards/management/commands/rewards_tree.py",
+    "rewards/management/commands/rewards_voucher.py",
+    "rights/management/commands/grant_replay_file.py",
+    "synthetic/management/commands/synthesize.py",
+    "synthetic/management/commands/synthetic_gate.py",
 ]
 
 # Words that are the same in every language: names, formats, units, technical terms.
@@ -344,9 +365,12 @@ def test_covered_template_is_fully_translated(path: str) -> None:
     assert _check_catalogue(template_messages(source), path) == []
 
 
-# Folders whose Python is not the server's: the tests, the command lines (they translate from
-# their own catalogues, checked in tests/i18n/test_cli.py), and what is not ours.
-NOT_SERVER = {"tests", "bench", "clients", "datadao_cli", "datadao_validator", "node_modules"}
+# Folders whose Python is not the server's: the tests, the command lines and the verifier (they
+# translate from their own catalogues, checked in tests/i18n/test_cli.py), and what is not ours.
+NOT_SERVER = {
+    "tests", "bench", "clients", "datadao_cli", "datadao_validator", "datadao_verify",
+    "node_modules",
+}  # fmt: skip
 
 
 def marking_modules() -> set[str]:
