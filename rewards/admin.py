@@ -124,7 +124,11 @@ class RewardPolicyForm(forms.ModelForm):
                 self.add_error(
                     name,
                     _("%(problem)s (%(symbol)s has %(decimals)s decimals.)")
-                    % {"problem": exc, "symbol": dao.token_symbol, "decimals": dao.token_decimals},
+                    % {
+                        "problem": localized(exc.args[0]),
+                        "symbol": dao.token_symbol,
+                        "decimals": dao.token_decimals,
+                    },
                 )
         return cleaned
 

@@ -138,3 +138,20 @@ def test_console_pages_render_in_chinese() -> None:
         assert english not in html
     english_page = client.get("/admin/datadao/dataset/", headers={"accept-language": "en"})
     assert "Open selected datasets for contributions" in english_page.content.decode()
+
+
+def test_a_pure_modules_refusal_reads_in_the_pages_language() -> None:
+    """``rewards.units`` has no Django: it refuses with a ``Detail`` (English everywhere it is
+    stored or logged) that the console form shows in the reader's language."""
+    from datadao.http import localized
+    from rewards.units import parse_units
+
+    with pytest.raises(ValueError) as caught:
+        parse_units("1.234", 2)
+    assert str(caught.value) == (
+        "1.234 has 3 digits after the point, but this token has 2 decimals: enter at most 2."
+    )
+    with translation.override("zh-hans"):
+        assert localized(caught.value.args[0]) == (
+            "1.234 小数点后有 3 位，但此代币只有 2 位小数：最多输入 2 位。"
+        )

@@ -146,6 +146,7 @@ COVERED_MODULES = [
     "rewards/models.py",
     "rewards/royalties.py",
     "rewards/services.py",
+    "rewards/units.py",
     "rewards/views.py",
     "rights/api.py",
     "rights/grant712.py",
