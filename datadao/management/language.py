@@ -33,6 +33,11 @@ class OperatorLanguage:
         with translation.override(environment_language()):
             super().run_from_argv(argv)  # type: ignore[misc]
 
+    def print_help(self, prog_name: str, subcommand: str) -> None:
+        # ``manage.py help COMMAND`` prints it without run_from_argv.
+        with translation.override(environment_language()):
+            super().print_help(prog_name, subcommand)  # type: ignore[misc]
+
     def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> Any:
         # argparse searches the description as text: a lazy translation is made one here.
         self.help = str(self.help)  # type: ignore[has-type]
