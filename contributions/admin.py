@@ -10,7 +10,10 @@ from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
+from django.utils.formats import number_format
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from contributions import services
 from contributions.errors import ContributionRefused
@@ -26,17 +29,18 @@ from contributions.selectors import (
 )
 from datadao.admin import DaoScopedAdmin, DatasetAdmin, ReadOnlyAdminMixin, short_hex
 from datadao.blobs import StoreUnavailable
+from datadao.http import localized
 from datadao.models import Dataset
 from datadao.selectors import managed_dao_ids
 from ipfs.backends.base import IpfsError
 
 
 class ReviewFilter(admin.SimpleListFilter):
-    title = "review queue"
+    title = _("review queue")
     parameter_name = "queue"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("pending", "Waiting for review")]
+        return [("pending", _("Waiting for review"))]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Contribution]) -> Any:
         if self.value() == "pending":
@@ -105,18 +109,21 @@ class ContributionAdmin(ReadOnlyAdminMixin, DaoScopedAdmin):
         if not self._may_see_files(request, contribution):
             raise PermissionDenied
         if contribution_preview_kind(contribution) != "image":
-            raise Http404("No image preview for this contribution.")
+            raise Http404(_("No image preview for this contribution."))
         try:
             stream = services.contribution_open(contribution)
         except FileNotFoundError as exc:
-            raise Http404("The file is not stored on this server.") from exc
+            raise Http404(_("The file is not stored on this server.")) from exc
         except StoreUnavailable as exc:
             return HttpResponse(
-                f"The file store did not answer ({exc}).", status=503, content_type="text/plain"
+                _("The file store did not answer (%(error)s).") % {"error": exc},
+                status=503,
+                content_type="text/plain",
             )
         except Unreadable as exc:
             return HttpResponse(
-                f"The stored file does not open ({exc}); it will not be served.",
+                _("The stored file does not open (%(error)s); it will not be served.")
+                % {"error": exc},
                 status=502,
                 content_type="text/plain",
             )
@@ -128,52 +135,60 @@ class ContributionAdmin(ReadOnlyAdminMixin, DaoScopedAdmin):
     def _pane(self, contribution: Contribution, title: str) -> str:
         change = reverse("admin:contributions_contribution_change", args=[contribution.pk])
         head = format_html(
-            '<h3><a href="{}">#{}</a> {}</h3><p>{} · {} bytes · {} · {}</p>',
-            change,
-            contribution.pk,
-            title,
-            contribution.original_name or "(no name)",
-            contribution.size,
-            contribution.media_type or "unknown type",
-            contribution.get_status_display(),
+            _(
+                '<h3><a href="{url}">#{pk}</a> {title}</h3>'
+                "<p>{name} · {size} bytes · {media_type} · {status}</p>"
+            ),
+            url=change,
+            pk=contribution.pk,
+            title=title,
+            name=contribution.original_name or _("(no name)"),
+            size=number_format(contribution.size),
+            media_type=contribution.media_type or _("unknown type"),
+            status=contribution.get_status_display(),
         )
         kind = contribution_preview_kind(contribution)
         if kind == "image":
             url = reverse("admin:contributions_contribution_file", args=[contribution.pk])
-            body = format_html('<img src="{}" alt="contribution #{}">', url, contribution.pk)
+            body = format_html(
+                _('<img src="{url}" alt="contribution #{pk}">'), url=url, pk=contribution.pk
+            )
         elif kind == "text":
             excerpt = contribution_excerpt(contribution)
             body = (
                 format_html("<pre>{}</pre>", excerpt)
                 if excerpt is not None
-                else format_html("<p>{}</p>", "The file is not stored on this server.")
+                else format_html("<p>{}</p>", _("The file is not stored on this server."))
             )
         else:
-            body = format_html("<p>No preview for {}.</p>", contribution.media_type or "this type")
+            body = format_html(
+                _("<p>No preview for {media_type}.</p>"),
+                media_type=contribution.media_type or _("this type"),
+            )
         return format_html('<div class="dd-pane">{}{}</div>', head, body)
 
-    @admin.display(description="Side by side")
+    @admin.display(description=_("Side by side"))
     def side_by_side(self, obj: Contribution) -> str:
         earlier = obj.near_duplicate_of
         if earlier is None or earlier.dataset_id != obj.dataset_id:
             return "–"
         return format_html(
             '<div class="dd-side-by-side">{}{}</div>',
-            self._pane(obj, "this contribution"),
-            self._pane(earlier, "the earlier contribution it resembles"),
+            self._pane(obj, _("this contribution")),
+            self._pane(earlier, _("the earlier contribution it resembles")),
         )
 
-    @admin.display(description="contributor", ordering="contributor__address")
+    @admin.display(description=_("contributor"), ordering="contributor__address")
     def contributor_short(self, obj: Contribution) -> str:
         return short_hex(obj.contributor.address)
 
-    @admin.display(description="CID")
+    @admin.display(description=_("CID"))
     def cid_link(self, obj: Contribution) -> str:
         if not obj.cid:
             return "—"
         return format_html('<a href="/ipfs/{}">{}…</a>', obj.cid, obj.cid[:16])
 
-    @admin.display(description="near-duplicate of")
+    @admin.display(description=_("near-duplicate of"))
     def duplicate_of(self, obj: Contribution) -> str:
         # The reviewer compares the two side by side; both are in the same dataset and DAO.
         if obj.near_duplicate_of_id is None:
@@ -194,11 +209,20 @@ class ContributionAdmin(ReadOnlyAdminMixin, DaoScopedAdmin):
                 fn(contribution)
                 done += 1
             except ContributionRefused as exc:
-                self.message_user(request, f"#{contribution.pk}: {exc.message}", messages.ERROR)
+                self.message_user(
+                    request, f"#{contribution.pk}: {localized(exc.message)}", messages.ERROR
+                )
         if done:
-            self.message_user(request, f"{done} contribution(s) updated.", messages.SUCCESS)
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d contribution updated.", "%(count)d contributions updated.", done
+                )
+                % {"count": done},
+                messages.SUCCESS,
+            )
 
-    @admin.action(description="Accept (override the pipeline's rejection)")
+    @admin.action(description=_("Accept (override the pipeline's rejection)"))
     def accept_override(self, request: HttpRequest, queryset: QuerySet[Contribution]) -> None:
         self._apply(
             request,
@@ -208,7 +232,7 @@ class ContributionAdmin(ReadOnlyAdminMixin, DaoScopedAdmin):
             ),
         )
 
-    @admin.action(description="Reject (override the pipeline's acceptance)")
+    @admin.action(description=_("Reject (override the pipeline's acceptance)"))
     def reject_override(self, request: HttpRequest, queryset: QuerySet[Contribution]) -> None:
         self._apply(
             request,
@@ -218,7 +242,7 @@ class ContributionAdmin(ReadOnlyAdminMixin, DaoScopedAdmin):
             ),
         )
 
-    @admin.action(description="Confirm rejection of flagged near-duplicates")
+    @admin.action(description=_("Confirm rejection of flagged near-duplicates"))
     def confirm_review(self, request: HttpRequest, queryset: QuerySet[Contribution]) -> None:
         self._apply(
             request,
@@ -228,7 +252,7 @@ class ContributionAdmin(ReadOnlyAdminMixin, DaoScopedAdmin):
             ),
         )
 
-    @admin.action(description="Ask the validators again (held contributions)")
+    @admin.action(description=_("Ask the validators again (held contributions)"))
     def attest_again(self, request: HttpRequest, queryset: QuerySet[Contribution]) -> None:
         self._apply(
             request,
@@ -236,7 +260,7 @@ class ContributionAdmin(ReadOnlyAdminMixin, DaoScopedAdmin):
             lambda c: contribution_attest_again(contribution=c, actor=request.user),
         )
 
-    @admin.action(description="Retry failed contributions (e.g. retry pin)")
+    @admin.action(description=_("Retry failed contributions (e.g. retry pin)"))
     def retry_failed(self, request: HttpRequest, queryset: QuerySet[Contribution]) -> None:
         self._apply(
             request,
@@ -281,10 +305,10 @@ class ReleaseAdmin(DaoScopedAdmin):
         # The manifest lists every contribution; the page links to it instead of loading it.
         return super().get_queryset(request).defer("manifest")
 
-    @admin.display(description="Release page")
+    @admin.display(description=_("Release page"))
     def page(self, obj: Release) -> str:
         url = reverse("release-page", args=[obj.cid])
-        return format_html('<a href="{}">manifest, CAR and data downloads</a>', url)
+        return format_html('<a href="{}">{}</a>', url, _("manifest, CAR and data downloads"))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -296,7 +320,7 @@ class ReleaseAdmin(DaoScopedAdmin):
         return False
 
 
-@admin.action(description="Publish a release of the selected datasets", permissions=["change"])
+@admin.action(description=_("Publish a release of the selected datasets"), permissions=["change"])
 def publish_release(
     modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Dataset]
 ) -> None:
@@ -307,7 +331,8 @@ def publish_release(
         if not (request.user.is_superuser or dataset.dao_id in managed):
             modeladmin.message_user(
                 request,
-                f"{dataset}: only creators and admins of {dataset.dao.name} publish its releases.",
+                _("%(dataset)s: only creators and admins of %(dao)s publish its releases.")
+                % {"dataset": dataset, "dao": dataset.dao.name},
                 messages.ERROR,
             )
             continue
@@ -315,19 +340,24 @@ def publish_release(
         try:
             release = release_publish(dataset=dataset, actor=request.user)
         except ValidationError as exc:
-            modeladmin.message_user(request, f"{dataset}: {' '.join(exc.messages)}", messages.ERROR)
+            modeladmin.message_user(
+                request, f"{dataset}: {' '.join(map(localized, exc.messages))}", messages.ERROR
+            )
             continue
         except IpfsError as exc:
             modeladmin.message_user(
-                request, f"{dataset}: the manifest could not be pinned ({exc}).", messages.ERROR
+                request,
+                _("%(dataset)s: the manifest could not be pinned (%(error)s).")
+                % {"dataset": dataset, "error": exc},
+                messages.ERROR,
             )
             continue
         url = reverse("release-page", args=[release.cid])
         if before is not None and before.pk == release.pk:
-            text = "{}: nothing changed since <a href='{}'>v{}</a>; no new release."
+            text = _("{}: nothing changed since <a href='{}'>v{}</a>; no new release.")
             level = messages.INFO
         else:
-            text = "{}: published <a href='{}'>v{}</a>."
+            text = _("{}: published <a href='{}'>v{}</a>.")
             level = messages.SUCCESS
         modeladmin.message_user(request, format_html(text, dataset, url, release.version), level)
 
@@ -355,16 +385,16 @@ class ConsentWithdrawalAdmin(ReadOnlyAdminMixin, DaoScopedAdmin):
     readonly_fields = fields
     actions = ("republish",)
 
-    @admin.display(description="Contributions")
+    @admin.display(description=_("Contributions"))
     def withdrawn_count(self, obj: ConsentWithdrawal) -> int:
         return len(obj.withdrawn)
 
-    @admin.display(description="Derived from them")
+    @admin.display(description=_("Derived from them"))
     def derived_summary(self, obj: ConsentWithdrawal) -> str:
         parts = [f"{len(items)} {name}" for name, items in obj.derived.items() if items]
         return ", ".join(parts) or "nothing"
 
-    @admin.action(description="Republish the datasets without the withdrawn data")
+    @admin.action(description=_("Republish the datasets without the withdrawn data"))
     def republish(self, request: HttpRequest, queryset: QuerySet[ConsentWithdrawal]) -> None:
         # publish_release refuses a dataset whose DAO the user does not manage.
         publish_release(self, request, Dataset.objects.filter(pk__in=queryset.values("dataset_id")))

@@ -55,51 +55,78 @@ class Review(models.TextChoices):
 
 
 class Contribution(models.Model):
-    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="contributions")
-    contributor = models.ForeignKey(User, on_delete=models.PROTECT, related_name="contributions")
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
+    dataset = models.ForeignKey(
+        Dataset, on_delete=models.PROTECT, related_name="contributions", verbose_name=_("dataset")
+    )
+    contributor = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="contributions", verbose_name=_("contributor")
+    )
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.RECEIVED, verbose_name=_("status")
+    )
     # What arrived: stored under a generated name; the client's name is display-only.
-    sha256 = models.CharField(max_length=64)
-    size = models.PositiveBigIntegerField()
-    media_type = models.CharField(max_length=100, blank=True)
-    original_name = models.CharField(max_length=255, blank=True)
-    storage_name = models.CharField(max_length=100, unique=True)
+    sha256 = models.CharField(max_length=64, verbose_name=_("SHA-256"))
+    size = models.PositiveBigIntegerField(verbose_name=_("size"))
+    media_type = models.CharField(max_length=100, blank=True, verbose_name=_("media type"))
+    original_name = models.CharField(max_length=255, blank=True, verbose_name=_("original name"))
+    storage_name = models.CharField(max_length=100, unique=True, verbose_name=_("storage name"))
     # A members-only dataset's file is stored and pinned sealed (``contributions.sealed``):
     # this is its data key, wrapped by the key-encryption key it names ("v1.<kek id>.…"; not a
     # secret). Empty: the file is stored as it arrived.
-    sealed_key = models.CharField(max_length=160, blank=True, default="")
+    sealed_key = models.CharField(
+        max_length=160, blank=True, default="", verbose_name=_("sealed key")
+    )
     # The id of the upload's request (``datadao.requestid``): every log line about the
     # contribution carries it, in whichever task and batch it is processed.
-    request_id = models.CharField(max_length=64, blank=True, default="")
+    request_id = models.CharField(
+        max_length=64, blank=True, default="", verbose_name=_("request ID")
+    )
     # Set when the contributor withdrew consent (``ConsentWithdrawal``): left out of every
     # future release, query and synthetic job; the stored file and its data key are gone.
-    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True, verbose_name=_("withdrawn at"))
     # Ownership proof: an EIP-191 signature over
     # ``datadao-contribution:{site}:{dataset}:{sha256}`` (``attestation.ownership_message``).
-    signature = models.CharField(max_length=132, blank=True)
-    signed = models.BooleanField(default=False)
+    signature = models.CharField(max_length=132, blank=True, verbose_name=_("signature"))
+    signed = models.BooleanField(default=False, verbose_name=_("signed"))
     # What the pipeline found.
-    reasons = models.JSONField(default=list, blank=True)
-    report = models.JSONField(default=dict, blank=True)
-    authenticity = models.PositiveSmallIntegerField(null=True, blank=True)
-    ownership = models.PositiveSmallIntegerField(null=True, blank=True)
-    quality = models.PositiveSmallIntegerField(null=True, blank=True)
-    uniqueness = models.PositiveSmallIntegerField(null=True, blank=True)
-    score = models.PositiveSmallIntegerField(null=True, blank=True)
-    validator_version = models.PositiveIntegerField(null=True, blank=True)
-    near_duplicate_of = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    reasons = models.JSONField(default=list, blank=True, verbose_name=_("reasons"))
+    report = models.JSONField(default=dict, blank=True, verbose_name=_("report"))
+    authenticity = models.PositiveSmallIntegerField(
+        null=True, blank=True, verbose_name=_("authenticity")
     )
-    review = models.CharField(max_length=16, choices=Review.choices, blank=True, default="")
-    cid = models.CharField(max_length=128, blank=True)
-    failure = models.TextField(blank=True)
+    ownership = models.PositiveSmallIntegerField(null=True, blank=True, verbose_name=_("ownership"))
+    quality = models.PositiveSmallIntegerField(null=True, blank=True, verbose_name=_("quality"))
+    uniqueness = models.PositiveSmallIntegerField(
+        null=True, blank=True, verbose_name=_("uniqueness")
+    )
+    score = models.PositiveSmallIntegerField(null=True, blank=True, verbose_name=_("score"))
+    validator_version = models.PositiveIntegerField(
+        null=True, blank=True, verbose_name=_("validator version")
+    )
+    near_duplicate_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("near duplicate of"),
+    )
+    review = models.CharField(
+        max_length=16, choices=Review.choices, blank=True, default="", verbose_name=_("review")
+    )
+    cid = models.CharField(max_length=128, blank=True, verbose_name=_("CID"))
+    failure = models.TextField(blank=True, verbose_name=_("failure"))
     # Deliveries of the current stage: a poison contribution is failed after too many.
-    attempts = models.PositiveSmallIntegerField(default=0)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    status_changed_at = models.DateTimeField(default=timezone.now)
+    attempts = models.PositiveSmallIntegerField(default=0, verbose_name=_("attempts"))
+    created_at = models.DateTimeField(
+        default=timezone.now, db_index=True, verbose_name=_("created at")
+    )
+    status_changed_at = models.DateTimeField(
+        default=timezone.now, verbose_name=_("status changed at")
+    )
     # Set while a batch (``contributions.lanes.batch``) works on the contribution: until then other
     # deliveries leave it alone. A batch that died lets it lapse; the sweeper takes over.
-    lease_until = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True, verbose_name=_("lease until"))
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -123,6 +150,8 @@ class Contribution(models.Model):
             models.Index(fields=["contributor", "-created_at"], name="contribution_by_user"),
             models.Index(fields=["dataset", "status"], name="contribution_by_dataset"),
         ]
+        verbose_name = _("contribution")
+        verbose_name_plural = _("contributions")
 
     def __str__(self) -> str:
         return f"contribution {self.pk} ({self.status})"
@@ -138,18 +167,23 @@ class ContributionProof(models.Model):
     such."""
 
     contribution = models.OneToOneField(
-        Contribution, on_delete=models.PROTECT, related_name="proof"
+        Contribution, on_delete=models.PROTECT, related_name="proof", verbose_name=_("contribution")
     )
-    typed_data = models.JSONField()
-    signature = models.CharField(max_length=132)
-    signer = models.CharField(max_length=42)
+    typed_data = models.JSONField(verbose_name=_("typed data"))
+    signature = models.CharField(max_length=132, verbose_name=_("signature"))
+    signer = models.CharField(max_length=42, verbose_name=_("signer"))
     # A quorum proof: [{"validator": "0x…", "signature": "0x…"}, …] sorted by address, made
     # under ``validator_set`` (whose threshold they meet).
-    attestations = models.JSONField(default=list, blank=True)
+    attestations = models.JSONField(default=list, blank=True, verbose_name=_("attestations"))
     validator_set = models.ForeignKey(
-        "ValidatorSet", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "ValidatorSet",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("validator set"),
     )
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
 
     class Meta:
         constraints = [
@@ -163,6 +197,8 @@ class ContributionProof(models.Model):
                 name="proof_fleet_or_quorum",
             ),
         ]
+        verbose_name = _("contribution proof")
+        verbose_name_plural = _("contribution proofs")
 
     def __str__(self) -> str:
         return f"proof of {self.contribution_id}"
@@ -171,14 +207,20 @@ class ContributionProof(models.Model):
 class RowHash(models.Model):
     """Normalized hashes of accepted tabular rows: uniqueness is the share of new rows."""
 
-    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="+")
-    digest = models.BinaryField(max_length=16)
-    contribution = models.ForeignKey(Contribution, on_delete=models.CASCADE, related_name="+")
+    dataset = models.ForeignKey(
+        Dataset, on_delete=models.CASCADE, related_name="+", verbose_name=_("dataset")
+    )
+    digest = models.BinaryField(max_length=16, verbose_name=_("digest"))
+    contribution = models.ForeignKey(
+        Contribution, on_delete=models.CASCADE, related_name="+", verbose_name=_("contribution")
+    )
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["dataset", "digest"], name="rowhash_unique"),
         ]
+        verbose_name = _("row hash")
+        verbose_name_plural = _("row hashes")
 
     def __str__(self) -> str:
         return bytes(self.digest).hex()
@@ -223,18 +265,27 @@ class ApiToken(models.Model):
     It acts for its user only within its scopes, until it expires or is revoked; it never
     does account-level things (creating, listing or revoking tokens)."""
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
-    name = models.CharField(max_length=80)
-    prefix = models.CharField(max_length=8, help_text="First characters, to tell tokens apart.")
-    digest = models.CharField(max_length=64, unique=True)
-    scopes = ScopeListField(
-        max_length=64, default=list, help_text="What the token may do: upload, label, read."
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="api_tokens", verbose_name=_("user")
     )
-    created_at = models.DateTimeField(default=timezone.now)
-    expires_at = models.DateTimeField(default=token_default_expiry)
+    name = models.CharField(max_length=80, verbose_name=_("name"))
+    prefix = models.CharField(
+        max_length=8,
+        help_text=_("First characters, to tell tokens apart."),
+        verbose_name=_("prefix"),
+    )
+    digest = models.CharField(max_length=64, unique=True, verbose_name=_("digest"))
+    scopes = ScopeListField(
+        max_length=64,
+        default=list,
+        help_text=_("What the token may do: upload, label, read."),
+        verbose_name=_("scopes"),
+    )
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
+    expires_at = models.DateTimeField(default=token_default_expiry, verbose_name=_("expires at"))
     # Written at most once a minute per token (contributions.tokens.LAST_USED_RESOLUTION).
-    last_used_at = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last used at"))
+    revoked_at = models.DateTimeField(null=True, blank=True, verbose_name=_("revoked at"))
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -249,6 +300,8 @@ class ApiToken(models.Model):
                 name="api_token_expires_after_creation",
             ),
         ]
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
@@ -258,26 +311,37 @@ class Fingerprint(models.Model):
     """Near-duplicate fingerprints of accepted files: image perceptual hash, text MinHash."""
 
     contribution = models.OneToOneField(
-        Contribution, on_delete=models.CASCADE, related_name="fingerprint"
+        Contribution,
+        on_delete=models.CASCADE,
+        related_name="fingerprint",
+        verbose_name=_("contribution"),
     )
     # Indexed with ``id`` below (a lookup by dataset alone uses that index too).
-    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="+", db_index=False)
-    phash = models.BigIntegerField(null=True, blank=True)
-    minhash = models.BinaryField(null=True, blank=True)
+    dataset = models.ForeignKey(
+        Dataset,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        verbose_name=_("dataset"),
+    )
+    phash = models.BigIntegerField(null=True, blank=True, verbose_name=_("phash"))
+    minhash = models.BinaryField(null=True, blank=True, verbose_name=_("minhash"))
     # A text's 1-bit sketch of ``minhash`` (``nearindex.minhash_sketch``): what a worker keeps
     # resident to find candidates without reading every signature.
-    sketch = models.BinaryField(null=True, blank=True)
+    sketch = models.BinaryField(null=True, blank=True, verbose_name=_("sketch"))
     # The fingerprint's number within its dataset, taken under the dataset's fingerprint lock
     # (``services.record``): a worker's resident index grows by it (``contributions.near``),
     # and the recorder compares what came after scoring's horizon by it. A number of its own
     # rather than the id: "this dataset's rows after n" is then one range of the unique index,
     # whatever other datasets' rows lie between.
-    seq = models.PositiveBigIntegerField()
+    seq = models.PositiveBigIntegerField(verbose_name=_("seq"))
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["dataset", "seq"], name="fingerprint_seq_once"),
         ]
+        verbose_name = _("fingerprint")
+        verbose_name_plural = _("fingerprints")
 
     def __str__(self) -> str:
         return f"fingerprint of {self.contribution_id}"
@@ -286,27 +350,40 @@ class Fingerprint(models.Model):
 class Release(models.Model):
     """A published version of a dataset: a JSON manifest pinned to IPFS; its CID is the id."""
 
-    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="releases")
-    version = models.PositiveIntegerField()
-    cid = models.CharField(max_length=128, unique=True)
-    manifest = models.JSONField()
+    dataset = models.ForeignKey(
+        Dataset, on_delete=models.PROTECT, related_name="releases", verbose_name=_("dataset")
+    )
+    version = models.PositiveIntegerField(verbose_name=_("version"))
+    cid = models.CharField(max_length=128, unique=True, verbose_name=_("CID"))
+    manifest = models.JSONField(verbose_name=_("manifest"))
     # A members-only dataset's manifest is pinned sealed, like its files (``Contribution``).
-    sealed_key = models.CharField(max_length=160, blank=True, default="")
+    sealed_key = models.CharField(
+        max_length=160, blank=True, default="", verbose_name=_("sealed key")
+    )
     # A sealed release's public proof sheet (``releases.proof_sheet``): what anyone can check
     # without plaintext. Empty for a public dataset, whose manifest is public itself.
-    proofs_cid = models.CharField(max_length=128, blank=True, default="")
-    contributions_count = models.PositiveIntegerField()
-    total_bytes = models.PositiveBigIntegerField()
-    created_by = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    proofs_cid = models.CharField(
+        max_length=128, blank=True, default="", verbose_name=_("proofs CID")
     )
-    created_at = models.DateTimeField(default=timezone.now)
+    contributions_count = models.PositiveIntegerField(verbose_name=_("contributions count"))
+    total_bytes = models.PositiveBigIntegerField(verbose_name=_("total bytes"))
+    created_by = models.ForeignKey(
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
 
     class Meta:
         ordering = ["dataset_id", "-version"]
         constraints = [
             models.UniqueConstraint(fields=["dataset", "version"], name="release_version_unique"),
         ]
+        verbose_name = _("release")
+        verbose_name_plural = _("releases")
 
     def __str__(self) -> str:
         return f"{self.dataset} v{self.version}"
@@ -321,21 +398,21 @@ class TallyCounts(models.Model):
     """The counters of a tally group: contributions, near-duplicates, open reviews, and the
     score histogram (``s0`` .. ``s9``; unscored contributions are in none)."""
 
-    day = models.DateField()
-    status = models.CharField(max_length=16)
-    n = models.BigIntegerField(default=0)
-    near = models.BigIntegerField(default=0)
-    pending = models.BigIntegerField(default=0)
-    s0 = models.BigIntegerField(default=0)
-    s1 = models.BigIntegerField(default=0)
-    s2 = models.BigIntegerField(default=0)
-    s3 = models.BigIntegerField(default=0)
-    s4 = models.BigIntegerField(default=0)
-    s5 = models.BigIntegerField(default=0)
-    s6 = models.BigIntegerField(default=0)
-    s7 = models.BigIntegerField(default=0)
-    s8 = models.BigIntegerField(default=0)
-    s9 = models.BigIntegerField(default=0)
+    day = models.DateField(verbose_name=_("day"))
+    status = models.CharField(max_length=16, verbose_name=_("status"))
+    n = models.BigIntegerField(default=0, verbose_name=_("contributions"))
+    near = models.BigIntegerField(default=0, verbose_name=_("near-duplicates"))
+    pending = models.BigIntegerField(default=0, verbose_name=_("open reviews"))
+    s0 = models.BigIntegerField(default=0, verbose_name=_("score bin 0"))
+    s1 = models.BigIntegerField(default=0, verbose_name=_("score bin 1"))
+    s2 = models.BigIntegerField(default=0, verbose_name=_("score bin 2"))
+    s3 = models.BigIntegerField(default=0, verbose_name=_("score bin 3"))
+    s4 = models.BigIntegerField(default=0, verbose_name=_("score bin 4"))
+    s5 = models.BigIntegerField(default=0, verbose_name=_("score bin 5"))
+    s6 = models.BigIntegerField(default=0, verbose_name=_("score bin 6"))
+    s7 = models.BigIntegerField(default=0, verbose_name=_("score bin 7"))
+    s8 = models.BigIntegerField(default=0, verbose_name=_("score bin 8"))
+    s9 = models.BigIntegerField(default=0, verbose_name=_("score bin 9"))
 
     class Meta:
         abstract = True
@@ -351,12 +428,16 @@ class Tally(TallyCounts):
     Readers add both, in one statement.
     """
 
-    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="+")
+    dataset = models.ForeignKey(
+        Dataset, on_delete=models.CASCADE, related_name="+", verbose_name=_("dataset")
+    )
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["dataset", "day", "status"], name="tally_unique_key"),
         ]
+        verbose_name = _("tally")
+        verbose_name_plural = _("tallies")
 
     def __str__(self) -> str:
         return f"tally {self.dataset_id} {self.day} {self.status}: {self.n}"
@@ -366,10 +447,14 @@ class ContributorTally(models.Model):
     """A contributor's contributions per dataset and current status (their page's filters
     and page count), kept like ``Tally``, from the same deltas."""
 
-    contributor = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
-    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="+")
-    status = models.CharField(max_length=16)
-    n = models.BigIntegerField(default=0)
+    contributor = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="+", verbose_name=_("contributor")
+    )
+    dataset = models.ForeignKey(
+        Dataset, on_delete=models.CASCADE, related_name="+", verbose_name=_("dataset")
+    )
+    status = models.CharField(max_length=16, verbose_name=_("status"))
+    n = models.BigIntegerField(default=0, verbose_name=_("n"))
 
     class Meta:
         constraints = [
@@ -377,6 +462,8 @@ class ContributorTally(models.Model):
                 fields=["contributor", "dataset", "status"], name="contributor_tally_unique_key"
             ),
         ]
+        verbose_name = _("contributor tally")
+        verbose_name_plural = _("contributor tallies")
 
     def __str__(self) -> str:
         return f"tally of {self.contributor_id} {self.dataset_id} {self.status}: {self.n}"
@@ -388,8 +475,12 @@ class TallyDelta(TallyCounts):
     ``tally_fold``. Append-only, so concurrent writers never wait on a shared counter row."""
 
     # No foreign keys: transient rows; the tallies' keys are checked when they are folded.
-    dataset_id = models.BigIntegerField(db_index=True)
-    contributor_id = models.BigIntegerField(db_index=True)
+    dataset_id = models.BigIntegerField(db_index=True, verbose_name=_("dataset ID"))
+    contributor_id = models.BigIntegerField(db_index=True, verbose_name=_("contributor ID"))
+
+    class Meta:
+        verbose_name = _("tally delta")
+        verbose_name_plural = _("tally deltas")
 
     def __str__(self) -> str:
         return f"tally delta {self.dataset_id} {self.day} {self.status}: {self.n:+d}"
@@ -401,14 +492,20 @@ class UploadInFlight(models.Model):
     by a process that died mid-upload stops counting after ``UPLOAD_IN_FLIGHT_TTL_SECONDS``
     and the sweeper deletes it."""
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
-    size = models.BigIntegerField()
-    started_at = models.DateTimeField(default=timezone.now, db_index=True)
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="+", verbose_name=_("user")
+    )
+    size = models.BigIntegerField(verbose_name=_("size"))
+    started_at = models.DateTimeField(
+        default=timezone.now, db_index=True, verbose_name=_("started at")
+    )
 
     class Meta:
         constraints = [
             models.CheckConstraint(condition=models.Q(size__gte=0), name="upload_in_flight_size")
         ]
+        verbose_name = _("upload in flight")
+        verbose_name_plural = _("uploads in flight")
 
     def __str__(self) -> str:
         return f"{self.size} bytes by user {self.user_id} since {self.started_at:%H:%M:%S}"
@@ -424,18 +521,20 @@ class KeyRotation(models.Model):
         RUNNING = "running", _("Running")
         DONE = "done", _("Done")
 
-    kek_id = models.CharField(max_length=64)
-    state = models.CharField(max_length=16, choices=State.choices, default=State.RUNNING)
-    total = models.PositiveIntegerField(default=0)
-    rewrapped = models.PositiveIntegerField(default=0)
-    already_current = models.PositiveIntegerField(default=0)
-    failed = models.PositiveIntegerField(default=0)
+    kek_id = models.CharField(max_length=64, verbose_name=_("KEK ID"))
+    state = models.CharField(
+        max_length=16, choices=State.choices, default=State.RUNNING, verbose_name=_("state")
+    )
+    total = models.PositiveIntegerField(default=0, verbose_name=_("total"))
+    rewrapped = models.PositiveIntegerField(default=0, verbose_name=_("rewrapped"))
+    already_current = models.PositiveIntegerField(default=0, verbose_name=_("already current"))
+    failed = models.PositiveIntegerField(default=0, verbose_name=_("failed"))
     # Where it is: the id after which it goes on, in contributions, then in releases.
-    phase = models.CharField(max_length=16, default="contributions")
-    after = models.BigIntegerField(default=0)
-    started_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    phase = models.CharField(max_length=16, default="contributions", verbose_name=_("phase"))
+    after = models.BigIntegerField(default=0, verbose_name=_("after"))
+    started_at = models.DateTimeField(default=timezone.now, verbose_name=_("started at"))
+    updated_at = models.DateTimeField(default=timezone.now, verbose_name=_("updated at"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
 
     class Meta:
         ordering = ["-started_at"]
@@ -447,6 +546,8 @@ class KeyRotation(models.Model):
                 name="keyrotation_one_running",
             ),
         ]
+        verbose_name = _("key rotation")
+        verbose_name_plural = _("key rotations")
 
     def __str__(self) -> str:
         return f"key rotation to {self.kek_id} ({self.state})"
@@ -457,21 +558,36 @@ class ConsentWithdrawal(models.Model):
     in a dataset (``contributions.consent``). Never undone: the audit log records it, and the
     data keys it destroyed cannot come back."""
 
-    contributor = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
-    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="+")
+    contributor = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="+", verbose_name=_("contributor")
+    )
+    dataset = models.ForeignKey(
+        Dataset, on_delete=models.PROTECT, related_name="+", verbose_name=_("dataset")
+    )
     # None: every contribution of the contributor in the dataset at the time.
     contribution = models.ForeignKey(
-        Contribution, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Contribution,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("contribution"),
     )
-    nonce = models.CharField(max_length=66, unique=True)
-    typed_data = models.JSONField()
-    signature = models.CharField(max_length=132)
-    withdrawn = models.JSONField(default=list, help_text="ids of the contributions withdrawn")
-    derived = models.JSONField(default=dict, help_text="what was made from them, by kind")
-    created_at = models.DateTimeField(default=timezone.now)
+    nonce = models.CharField(max_length=66, unique=True, verbose_name=_("nonce"))
+    typed_data = models.JSONField(verbose_name=_("typed data"))
+    signature = models.CharField(max_length=132, verbose_name=_("signature"))
+    withdrawn = models.JSONField(
+        default=list, help_text=_("ids of the contributions withdrawn"), verbose_name=_("withdrawn")
+    )
+    derived = models.JSONField(
+        default=dict, help_text=_("what was made from them, by kind"), verbose_name=_("derived")
+    )
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = _("consent withdrawal")
+        verbose_name_plural = _("consent withdrawals")
 
     def __str__(self) -> str:
         return f"consent withdrawn by {self.contributor} in {self.dataset}"
@@ -486,26 +602,36 @@ class ReleaseQuery(models.Model):
         DONE = "done", _("Done")
         REFUSED = "refused", _("Refused")
 
-    release = models.ForeignKey(Release, on_delete=models.PROTECT, related_name="queries")
-    requested_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    release = models.ForeignKey(
+        Release, on_delete=models.PROTECT, related_name="queries", verbose_name=_("release")
+    )
+    requested_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="+", verbose_name=_("requested by")
+    )
     # Why they may query: "member", or what a registered policy names (e.g. "grant:12").
-    basis = models.CharField(max_length=64)
-    sql = models.TextField()
-    min_group_rows = models.PositiveIntegerField()
-    state = models.CharField(max_length=8, choices=State.choices, default=State.QUEUED)
+    basis = models.CharField(max_length=64, verbose_name=_("basis"))
+    sql = models.TextField(verbose_name=_("sql"))
+    min_group_rows = models.PositiveIntegerField(verbose_name=_("min group rows"))
+    state = models.CharField(
+        max_length=8, choices=State.choices, default=State.QUEUED, verbose_name=_("state")
+    )
     # Deliveries that began running it: one that keeps killing its worker is refused.
-    attempts = models.PositiveSmallIntegerField(default=0)
-    result = models.JSONField(null=True, blank=True)
-    refusal = models.TextField(blank=True)
-    typed_data = models.JSONField(null=True, blank=True)
-    signature = models.CharField(max_length=132, blank=True)
-    signer = models.CharField(max_length=42, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0, verbose_name=_("attempts"))
+    result = models.JSONField(null=True, blank=True, verbose_name=_("result"))
+    refusal = models.TextField(blank=True, verbose_name=_("refusal"))
+    typed_data = models.JSONField(null=True, blank=True, verbose_name=_("typed data"))
+    signature = models.CharField(max_length=132, blank=True, verbose_name=_("signature"))
+    signer = models.CharField(max_length=42, blank=True, verbose_name=_("signer"))
+    created_at = models.DateTimeField(
+        default=timezone.now, db_index=True, verbose_name=_("created at")
+    )
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
 
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["requested_by", "state"], name="query_by_user_state")]
+        verbose_name = _("release query")
+        verbose_name_plural = _("release queries")
 
     def __str__(self) -> str:
         return f"query {self.pk} on {self.release_id} ({self.state})"
@@ -516,16 +642,22 @@ class SealedPin(models.Model):
     release manifests (a release's settled labels, synthetic rows, models and images): its CID
     and the wrapped data key that opens it (``services.sealed_pins``)."""
 
-    cid = models.CharField(max_length=128, unique=True)
-    sealed_key = models.CharField(max_length=160)
-    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="+")
+    cid = models.CharField(max_length=128, unique=True, verbose_name=_("CID"))
+    sealed_key = models.CharField(max_length=160, verbose_name=_("sealed key"))
+    dataset = models.ForeignKey(
+        Dataset, on_delete=models.PROTECT, related_name="+", verbose_name=_("dataset")
+    )
     # The plaintext's SHA-256: the same content pinned again for the dataset reuses this CID
     # (an unchanged release keeps its label files, so publishing twice changes nothing).
-    plain_sha256 = models.CharField(max_length=64, blank=True, default="")
-    created_at = models.DateTimeField(default=timezone.now)
+    plain_sha256 = models.CharField(
+        max_length=64, blank=True, default="", verbose_name=_("plain SHA-256")
+    )
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
 
     class Meta:
         indexes = [models.Index(fields=["dataset", "plain_sha256"], name="sealed_pin_by_content")]
+        verbose_name = _("sealed pin")
+        verbose_name_plural = _("sealed pins")
 
     def __str__(self) -> str:
         return f"sealed pin {self.cid}"
@@ -542,20 +674,31 @@ class ValidatorSet(models.Model):
     version it was made under. The DAO's current set is its latest version; a version with no
     member (threshold 0) hands attestation back to the platform's fleet key."""
 
-    dao = models.ForeignKey(DAO, on_delete=models.PROTECT, related_name="validator_sets")
-    version = models.PositiveIntegerField()
-    threshold = models.PositiveSmallIntegerField()
+    dao = models.ForeignKey(
+        DAO, on_delete=models.PROTECT, related_name="validator_sets", verbose_name=_("DAO")
+    )
+    version = models.PositiveIntegerField(verbose_name=_("version"))
+    threshold = models.PositiveSmallIntegerField(verbose_name=_("threshold"))
     created_by = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("created by"),
     )
     # The passed proposal that made this version, if any (governance).
-    proposal = models.PositiveBigIntegerField(null=True, blank=True)
+    proposal = models.PositiveBigIntegerField(null=True, blank=True, verbose_name=_("proposal"))
     # When the version took effect (a release publishes it as ``since``).
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
     # The DAO's own EIP-712 ValidatorSetVersion signature on this version
     # (``contributions.quorum.adoption``) and its signer, a creator's or admin's wallet.
-    adoption_signature = models.CharField(max_length=132, blank=True, default="")
-    adopted_by = models.CharField(max_length=42, blank=True, default="")
+    adoption_signature = models.CharField(
+        max_length=132, blank=True, default="", verbose_name=_("adoption signature")
+    )
+    adopted_by = models.CharField(
+        max_length=42, blank=True, default="", verbose_name=_("adopted by")
+    )
 
     class Meta:
         ordering = ["dao_id", "-version"]
@@ -565,6 +708,8 @@ class ValidatorSet(models.Model):
                 condition=models.Q(version__gte=1), name="validator_set_version_positive"
             ),
         ]
+        verbose_name = _("validator set")
+        verbose_name_plural = _("validator sets")
 
     def __str__(self) -> str:
         return f"validator set v{self.version} of DAO {self.dao_id} ({self.threshold} of n)"
@@ -574,9 +719,12 @@ class ValidatorSetMember(models.Model):
     """One address of a validator set: a validator counts once, however it is spelled."""
 
     validator_set = models.ForeignKey(
-        ValidatorSet, on_delete=models.CASCADE, related_name="members"
+        ValidatorSet,
+        on_delete=models.CASCADE,
+        related_name="members",
+        verbose_name=_("validator set"),
     )
-    address = models.CharField(max_length=42)
+    address = models.CharField(max_length=42, verbose_name=_("address"))
 
     class Meta:
         ordering = ["address"]
@@ -589,6 +737,8 @@ class ValidatorSetMember(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["address"], name="validator_member_by_address")]
+        verbose_name = _("validator set member")
+        verbose_name_plural = _("validator set members")
 
     def __str__(self) -> str:
         return self.address
@@ -600,19 +750,22 @@ class ValidatorAttestation(models.Model):
     contribution (DB-enforced): a key is never counted twice."""
 
     contribution = models.ForeignKey(
-        Contribution, on_delete=models.CASCADE, related_name="validator_attestations"
+        Contribution,
+        on_delete=models.CASCADE,
+        related_name="validator_attestations",
+        verbose_name=_("contribution"),
     )
-    validator = models.CharField(max_length=42)
-    accepted = models.BooleanField()
-    cid = models.CharField(max_length=128)
-    score = models.PositiveSmallIntegerField()
-    quality = models.PositiveSmallIntegerField()
-    uniqueness = models.PositiveSmallIntegerField()
-    validator_version = models.PositiveIntegerField()
-    signature = models.CharField(max_length=132)
+    validator = models.CharField(max_length=42, verbose_name=_("validator"))
+    accepted = models.BooleanField(verbose_name=_("accepted"))
+    cid = models.CharField(max_length=128, verbose_name=_("CID"))
+    score = models.PositiveSmallIntegerField(verbose_name=_("score"))
+    quality = models.PositiveSmallIntegerField(verbose_name=_("quality"))
+    uniqueness = models.PositiveSmallIntegerField(verbose_name=_("uniqueness"))
+    validator_version = models.PositiveIntegerField(verbose_name=_("validator version"))
+    signature = models.CharField(max_length=132, verbose_name=_("signature"))
     # What the validator says about a rejection (not signed; shown to reviewers).
-    reasons = models.JSONField(default=list, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    reasons = models.JSONField(default=list, blank=True, verbose_name=_("reasons"))
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
 
     class Meta:
         ordering = ["contribution_id", "validator"]
@@ -621,6 +774,8 @@ class ValidatorAttestation(models.Model):
                 "contribution", Lower("validator"), name="validator_attestation_once"
             ),
         ]
+        verbose_name = _("validator attestation")
+        verbose_name_plural = _("validator attestations")
 
     def __str__(self) -> str:
         verdict = "accepts" if self.accepted else "rejects"
@@ -632,13 +787,15 @@ class ValidatorDisagreement(models.Model):
     agreed on, or, when none could agree, from the platform's own result. The per-validator
     log the console counts."""
 
-    dao = models.ForeignKey(DAO, on_delete=models.CASCADE, related_name="+")
-    contribution = models.ForeignKey(Contribution, on_delete=models.CASCADE, related_name="+")
-    validator = models.CharField(max_length=42)
+    dao = models.ForeignKey(DAO, on_delete=models.CASCADE, related_name="+", verbose_name=_("DAO"))
+    contribution = models.ForeignKey(
+        Contribution, on_delete=models.CASCADE, related_name="+", verbose_name=_("contribution")
+    )
+    validator = models.CharField(max_length=42, verbose_name=_("validator"))
     # "quorum": against the agreed claim; "held": against the platform's result.
-    against = models.CharField(max_length=8)
-    differences = models.JSONField(default=list)
-    created_at = models.DateTimeField(default=timezone.now)
+    against = models.CharField(max_length=8, verbose_name=_("against"))
+    differences = models.JSONField(default=list, verbose_name=_("differences"))
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
 
     class Meta:
         ordering = ["-created_at"]
@@ -648,6 +805,8 @@ class ValidatorDisagreement(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["dao", "validator"], name="disagreement_by_validator")]
+        verbose_name = _("validator disagreement")
+        verbose_name_plural = _("validator disagreements")
 
     def __str__(self) -> str:
         return f"{self.validator} out of line on contribution {self.contribution_id}"

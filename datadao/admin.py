@@ -24,11 +24,14 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpR
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext, pgettext_lazy
 
 from datadao import notices, services
 from datadao.admin_base import DaoScopedAdmin, ReadOnlyAdminMixin
 from datadao.checklist import setup_checklist
 from datadao.governed import GOVERNANCE_FIELDS, ChangeKind, reserved_refusal
+from datadao.http import localized
 from datadao.licenses import normalize_license
 from datadao.models import (
     DAO,
@@ -66,12 +69,14 @@ def _service_errors(form: forms.BaseForm, exc: ValidationError) -> None:
 
 class DAOForm(forms.ModelForm):
     governance_reserved = forms.TypedMultipleChoiceField(
-        label="Reserved for governance",
+        label=_("Reserved for governance"),
         choices=ChangeKind.choices,
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="Changes the console may no longer make: only a passed proposal may. Once "
-        "anything is reserved, the governance settings are too (change them by proposal).",
+        help_text=_(
+            "Changes the console may no longer make: only a passed proposal may. Once "
+            "anything is reserved, the governance settings are too (change them by proposal)."
+        ),
     )
     token_decimals = forms.IntegerField(
         required=False,
@@ -79,8 +84,10 @@ class DAOForm(forms.ModelForm):
         max_value=36,
         initial=18,
         help_text=(
-            "The token's decimals (its ERC-20 decimals(): 18 for most tokens, 6 for USDC); "
-            "amounts are shown and typed in whole tokens. Empty: unchanged (18 for a new DAO)."
+            _(
+                "The token's decimals (its ERC-20 decimals(): 18 for most tokens, 6 for USDC); "
+                "amounts are shown and typed in whole tokens. Empty: unchanged (18 for a new DAO)."
+            )
         ),
     )
 
@@ -234,7 +241,9 @@ class DAOAdmin(DaoScopedAdmin):
         if "_addanother" in request.POST or IS_POPUP_VAR in request.POST:
             return super().response_add(request, obj, post_url_continue)
         self.message_user(
-            request, f"The DAO “{obj}” was founded. Its next steps are below.", messages.SUCCESS
+            request,
+            _("The DAO “%(dao)s” was founded. Its next steps are below.") % {"dao": obj},
+            messages.SUCCESS,
         )
         return HttpResponseRedirect(reverse("admin:datadao_dao_change", args=[obj.pk]))
 
@@ -248,8 +257,8 @@ class DAOAdmin(DaoScopedAdmin):
             return [(None, {"fields": self._FIELDS})]
         return [
             (None, {"fields": (*self._FIELDS, "onchain_id")}),
-            ("Governance", {"fields": GOVERNANCE_FIELDS}),
-            ("Disputes", {"fields": DISPUTE_FIELDS}),
+            (_("Governance"), {"fields": GOVERNANCE_FIELDS}),
+            (_("Disputes"), {"fields": DISPUTE_FIELDS}),
         ]
 
     def get_prepopulated_fields(self, request: HttpRequest, obj: Any = None) -> dict[str, Any]:
@@ -294,7 +303,8 @@ class DAOAdmin(DaoScopedAdmin):
 
 class MembershipForm(forms.ModelForm):
     address = forms.CharField(
-        max_length=42, help_text="The member's Ethereum address (0x…). New addresses are created."
+        max_length=42,
+        help_text=_("The member's Ethereum address (0x…). New addresses are created."),
     )
     # The console user, set by MembershipAdmin.get_form: the role choices are theirs to give.
     actor: User | None = None
@@ -346,7 +356,11 @@ class MembershipForm(forms.ModelForm):
         adding = self.instance.pk is None
         if adding and dao and address:
             if Membership.objects.filter(dao=dao, user__address=address).exists():
-                self.add_error("address", f"{address} is already a member of {dao.name}.")
+                self.add_error(
+                    "address",
+                    _("%(address)s is already a member of %(dao)s.")
+                    % {"address": address, "dao": dao.name},
+                )
             elif role and (refusal := self._add_refusal(dao, role)):
                 self.add_error("role", refusal)
         elif not adding and role:
@@ -361,7 +375,7 @@ class MembershipForm(forms.ModelForm):
                 ).exclude(pk=self.instance.pk)
                 if not other_creators.exists():
                     self.add_error(
-                        "role", "A DAO must keep at least one member with role 'creator'."
+                        "role", _("A DAO must keep at least one member with role 'creator'.")
                     )
         return cleaned
 
@@ -425,7 +439,7 @@ class MembershipAdmin(DaoScopedAdmin):
         if change:
             services.membership_set_role(membership=obj, role=obj.role, actor=request.user)
             return
-        user, _ = services.user_get_or_create(address=form.cleaned_data["address"])
+        user, _created = services.user_get_or_create(address=form.cleaned_data["address"])
         created = services.membership_add(dao=obj.dao, user=user, role=obj.role, actor=request.user)
         obj.pk, obj.user = created.pk, user
 
@@ -438,7 +452,9 @@ class MembershipAdmin(DaoScopedAdmin):
                 services.membership_remove(membership=membership, actor=request.user)
             except ValidationError as exc:
                 self.message_user(
-                    request, f"{membership}: {' '.join(exc.messages)}", messages.ERROR
+                    request,
+                    f"{membership}: {' '.join(map(localized, exc.messages))}",
+                    messages.ERROR,
                 )
 
 
@@ -458,30 +474,36 @@ class DatasetForm(forms.ModelForm):
     every fault is shown with its path."""
 
     schema_editor = forms.ChoiceField(
-        label="Save the schema from",
+        label=_("Save the schema from"),
         choices=[
-            (EDITOR_BUILDER, "the builder"),
-            (EDITOR_JSON, "the JSON"),
+            (EDITOR_BUILDER, _("the builder")),
+            (EDITOR_JSON, _("the JSON")),
         ],
         required=False,
         widget=forms.RadioSelect,
-        help_text="The builder covers every schema key; the JSON is for pasting a schema. "
-        "A schema the builder cannot show exactly opens with the JSON chosen.",
+        help_text=_(
+            "The builder covers every schema key; the JSON is for pasting a schema. "
+            "A schema the builder cannot show exactly opens with the JSON chosen."
+        ),
     )
     scoring = PrettyJSONField(
         required=False,
         initial=dict,
         widget=forms.Textarea(attrs={"rows": 6, "cols": 90, "style": "font-family: monospace"}),
-        help_text='Optional. {"weights": {"authenticity": 1, "ownership": 1, "quality": 2, '
-        '"uniqueness": 2}, "threshold": 5000} — scores are basis points (0–10000).',
+        help_text=_(
+            'Optional. {"weights": {"authenticity": 1, "ownership": 1, "quality": 2, '
+            '"uniqueness": 2}, "threshold": 5000} — scores are basis points (0–10000).'
+        ),
     )
     schema = PrettyJSONField(
-        label="Advanced: edit JSON",
+        label=_("Advanced: edit JSON"),
         widget=forms.Textarea(attrs={"rows": 18, "cols": 90, "style": "font-family: monospace"}),
-        help_text='Tabular: {"columns": [{"name": "age", "type": "int", "min": 0}], '
-        '"target", "max_size", "constraints"}; files: {"media_types": ["image/png"], '
-        '"max_size", "image": {"min_width", ...}}; labeling: {"labels": ["cat", "dog"], '
-        '"overlap", ...}. Unknown keys are refused, so a typo never loosens the schema.',
+        help_text=_(
+            'Tabular: {"columns": [{"name": "age", "type": "int", "min": 0}], '
+            '"target", "max_size", "constraints"}; files: {"media_types": ["image/png"], '
+            '"max_size", "image": {"min_width", ...}}; labeling: {"labels": ["cat", "dog"], '
+            '"overlap", ...}. Unknown keys are refused, so a typo never loosens the schema.'
+        ),
     )
 
     class Meta:
@@ -562,11 +584,11 @@ class DatasetForm(forms.ModelForm):
         schema, problems = self.builder.build(kind)
         if schema is None:
             for problem in problems:
-                self.add_error(None, f"Schema builder: {problem}")
+                self.add_error(None, _("Schema builder: %(problem)s") % {"problem": problem})
             return
         errors = validate_schema(kind, schema)
         for error in self.builder.attach_errors(kind, errors):
-            self.add_error(None, f"Schema: {error}")
+            self.add_error(None, _("Schema: %(error)s") % {"error": error})
         if not errors:
             cleaned["schema"] = schema
 
@@ -588,6 +610,14 @@ class ObjectTool:
 # their admin modules: datadao imports no app above it.
 DatasetTool = Callable[[HttpRequest, Dataset], list[ObjectTool]]
 dataset_tools: list[DatasetTool] = []
+
+
+# A dataset's status as a word inside a sentence ("… is now open.").
+_STATUS_WORDS = {
+    DatasetStatus.DRAFT: pgettext_lazy("dataset status", "draft"),
+    DatasetStatus.OPEN: pgettext_lazy("dataset status", "open"),
+    DatasetStatus.CLOSED: pgettext_lazy("dataset status", "closed"),
+}
 
 
 @admin.register(Dataset)
@@ -616,8 +646,8 @@ class DatasetAdmin(DaoScopedAdmin):
                 )
             },
         ),
-        ("Schema", {"fields": ("schema_editor", "schema")}),
-        ("Scoring", {"fields": ("scoring",)}),
+        (_("Schema"), {"fields": ("schema_editor", "schema")}),
+        (_("Scoring"), {"fields": ("scoring",)}),
     )
 
     class Media:
@@ -640,23 +670,35 @@ class DatasetAdmin(DaoScopedAdmin):
             raise PermissionDenied
         status = request.POST.get("status", "")
         if status == dataset.status:
-            self.message_user(request, f"{dataset} is already {status}.", messages.WARNING)
+            self.message_user(
+                request,
+                _("%(dataset)s is already %(status)s.")
+                % {"dataset": dataset, "status": _STATUS_WORDS[status]},
+                messages.WARNING,
+            )
         else:
             try:
                 services.dataset_set_status(dataset=dataset, actor=request.user, status=status)
             except ValidationError as exc:
-                self.message_user(request, f"{dataset}: {' '.join(exc.messages)}", messages.ERROR)
+                self.message_user(
+                    request, f"{dataset}: {' '.join(map(localized, exc.messages))}", messages.ERROR
+                )
             else:
-                self.message_user(request, f"{dataset} is now {status}.", messages.SUCCESS)
+                self.message_user(
+                    request,
+                    _("%(dataset)s is now %(status)s.")
+                    % {"dataset": dataset, "status": _STATUS_WORDS[status]},
+                    messages.SUCCESS,
+                )
         return redirect("admin:datadao_dataset_change", dataset.pk)
 
     def _tools(self, request: HttpRequest, dataset: Dataset) -> list[ObjectTool]:
         url = reverse("admin:datadao_dataset_status", args=[dataset.pk])
         tools = []
         if dataset.status != DatasetStatus.OPEN:
-            tools.append(ObjectTool("Open for contributions", url, {"status": "open"}))
+            tools.append(ObjectTool(_("Open for contributions"), url, {"status": "open"}))
         if dataset.status != DatasetStatus.CLOSED:
-            tools.append(ObjectTool("Close dataset", url, {"status": "closed"}))
+            tools.append(ObjectTool(_("Close dataset"), url, {"status": "closed"}))
         for extra in dataset_tools:
             tools.extend(extra(request, dataset))
         return tools
@@ -721,15 +763,24 @@ class DatasetAdmin(DaoScopedAdmin):
                 services.dataset_set_status(dataset=dataset, actor=request.user, status=status)
                 done += 1
             except ValidationError as exc:
-                self.message_user(request, f"{dataset}: {' '.join(exc.messages)}", messages.ERROR)
+                self.message_user(
+                    request, f"{dataset}: {' '.join(map(localized, exc.messages))}", messages.ERROR
+                )
         if done:
-            self.message_user(request, f"{done} dataset(s) now {status}.", messages.SUCCESS)
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d dataset now %(status)s.", "%(count)d datasets now %(status)s.", done
+                )
+                % {"count": done, "status": _STATUS_WORDS[status]},
+                messages.SUCCESS,
+            )
 
-    @admin.action(description="Open selected datasets for contributions")
+    @admin.action(description=_("Open selected datasets for contributions"))
     def open_datasets(self, request: HttpRequest, queryset: QuerySet[Dataset]) -> None:
         self._set_status(request, queryset, DatasetStatus.OPEN)
 
-    @admin.action(description="Close selected datasets")
+    @admin.action(description=_("Close selected datasets"))
     def close_datasets(self, request: HttpRequest, queryset: QuerySet[Dataset]) -> None:
         self._set_status(request, queryset, DatasetStatus.CLOSED)
 
@@ -780,8 +831,8 @@ class UserAdmin(DjangoUserAdmin):
     list_filter = ("is_staff", "is_superuser", "is_active")
     fieldsets = (
         (None, {"fields": ("address", "password", "display_name")}),
-        ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups")}),
-        ("Dates", {"fields": ("last_login", "date_joined")}),
+        (_("Permissions"), {"fields": ("is_active", "is_staff", "is_superuser", "groups")}),
+        (_("Dates"), {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"fields": ("address", "password1", "password2")}),)
     filter_horizontal = ("groups",)

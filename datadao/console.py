@@ -8,14 +8,15 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from datadao.selectors import user_has_console_access
 
 
 class ConsoleSite(admin.AdminSite):
-    site_header = "datadao console"
-    site_title = "datadao console"
-    index_title = "Your DAOs"
+    site_header = _("datadao console")
+    site_title = _("datadao console")
+    index_title = _("Your DAOs")
 
     def has_permission(self, request: HttpRequest) -> bool:
         # Staff log in with a password at /admin/login; DAO creators and admins arrive signed
@@ -30,13 +31,13 @@ class ConsoleSite(admin.AdminSite):
             apps.insert(
                 0,
                 {
-                    "name": "Dashboards",
+                    "name": _("Dashboards"),
                     "app_label": "dashboards",
                     "app_url": url,
                     "has_module_perms": True,
                     "models": [
                         {
-                            "name": "DAO dashboards",
+                            "name": _("DAO dashboards"),
                             "object_name": "Dashboard",
                             "admin_url": url,
                             "view_only": True,

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+
 from datadao.models import DAO
 
 
@@ -35,17 +37,17 @@ class EventType(StrEnum):
 
 
 EVENT_TYPES: tuple[str, ...] = tuple(EventType)
-EVENT_DESCRIPTIONS: dict[str, str] = {
-    EventType.CONTRIBUTION_PINNED: "a contribution was accepted, signed and pinned",
-    EventType.CONTRIBUTION_REJECTED: "a contribution was rejected (validation, score, review)",
-    EventType.RELEASE_PUBLISHED: "a dataset release was published",
-    EventType.EPOCH_CLOSED: "a reward epoch was closed and its root signed",
-    EventType.LABELING_ITEM_SETTLED: "a labeling item reached consensus",
-    EventType.SYNTHETIC_JOB_FINISHED: "a synthetic data job ended (published, gated, failed)",
-    EventType.MEMBERSHIP_REQUESTED: "someone asked to join the DAO",
-    EventType.CHALLENGE_OPENED: "a contribution or labeling item was challenged",
-    EventType.CHALLENGE_RESOLVED: "a challenge was upheld, rejected or made moot",
-    EventType.CLAWBACK_CREATED: "a settled reward or royalty is to be taken back",
+EVENT_DESCRIPTIONS: dict[str, Any] = {
+    EventType.CONTRIBUTION_PINNED: _("a contribution was accepted, signed and pinned"),
+    EventType.CONTRIBUTION_REJECTED: _("a contribution was rejected (validation, score, review)"),
+    EventType.RELEASE_PUBLISHED: _("a dataset release was published"),
+    EventType.EPOCH_CLOSED: _("a reward epoch was closed and its root signed"),
+    EventType.LABELING_ITEM_SETTLED: _("a labeling item reached consensus"),
+    EventType.SYNTHETIC_JOB_FINISHED: _("a synthetic data job ended (published, gated, failed)"),
+    EventType.MEMBERSHIP_REQUESTED: _("someone asked to join the DAO"),
+    EventType.CHALLENGE_OPENED: _("a contribution or labeling item was challenged"),
+    EventType.CHALLENGE_RESOLVED: _("a challenge was upheld, rejected or made moot"),
+    EventType.CLAWBACK_CREATED: _("a settled reward or royalty is to be taken back"),
 }
 
 

@@ -95,12 +95,12 @@ def governance_guard(*, dao: Any, kind: str, proposal: int | None) -> None:
 def validate_reserved(value: Any) -> None:
     """The reserved list: known kinds, each once."""
     if not isinstance(value, list) or not all(isinstance(kind, str) for kind in value):
-        raise ValidationError("A list of change kinds.")
+        raise ValidationError(_("A list of change kinds."))
     unknown = sorted(set(value) - set(ChangeKind.values))
     if unknown:
         raise ValidationError(
-            f"Unknown change kind(s): {', '.join(unknown)}; choose from "
-            f"{', '.join(ChangeKind.values)}."
+            _("Unknown change kinds: %(unknown)s; choose from %(known)s.")
+            % {"unknown": ", ".join(unknown), "known": ", ".join(ChangeKind.values)}
         )
     if len(set(value)) != len(value):
-        raise ValidationError("Each change kind once.")
+        raise ValidationError(_("Each change kind once."))

@@ -12,9 +12,13 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 from datadao import joining
 from datadao.admin_base import DaoScopedAdmin, ReadOnlyAdminMixin
+from datadao.http import localized
 from datadao.models import InviteLink, JoinRequest, TermsAcceptance
 
 
@@ -29,17 +33,18 @@ class _ManagerActions:
         return actions
 
     def _apply(
-        self, request: HttpRequest, queryset: QuerySet[Any], fn: Any, done_text: str
+        self, request: HttpRequest, queryset: QuerySet[Any], fn: Any, done_text: Any
     ) -> None:
+        # ``done_text``: an ngettext_lazy message whose number is "count".
         done = 0
         for obj in queryset:
             try:
                 fn(obj)
                 done += 1
             except joining.JoinRefused as exc:
-                self.message_user(request, f"{obj}: {exc.message}", messages.ERROR)  # type: ignore[attr-defined]
+                self.message_user(request, f"{obj}: {localized(exc.message)}", messages.ERROR)  # type: ignore[attr-defined]
         if done:
-            self.message_user(request, f"{done} {done_text}.", messages.SUCCESS)  # type: ignore[attr-defined]
+            self.message_user(request, done_text % {"count": done}, messages.SUCCESS)  # type: ignore[attr-defined]
 
 
 @admin.register(JoinRequest)
@@ -53,23 +58,32 @@ class JoinRequestAdmin(_ManagerActions, ReadOnlyAdminMixin, DaoScopedAdmin):
     readonly_fields = ("dao", "user", "status", "acceptance", "created_at", "decided_at")
     actions = ("approve", "decline")
 
-    @admin.action(description="Approve selected requests (they become contributors)")
+    @admin.action(description=_("Approve selected requests (they become contributors)"))
     def approve(self, request: HttpRequest, queryset: QuerySet[JoinRequest]) -> None:
         self._apply(
             request,
             queryset,
             lambda r: joining.join_request_approve(join_request=r, actor=request.user),
-            "request(s) approved",
+            ngettext_lazy("%(count)d request approved.", "%(count)d requests approved.", "count"),
         )
 
-    @admin.action(description="Decline selected requests")
+    @admin.action(description=_("Decline selected requests"))
     def decline(self, request: HttpRequest, queryset: QuerySet[JoinRequest]) -> None:
         self._apply(
             request,
             queryset,
             lambda r: joining.join_request_decline(join_request=r, actor=request.user),
-            "request(s) declined",
+            ngettext_lazy("%(count)d request declined.", "%(count)d requests declined.", "count"),
         )
+
+
+# An invite link's state by the code of ``joining.invite_refusal`` (None: it admits).
+_INVITE_STATES = {
+    None: _("usable"),
+    "invite_revoked": _("revoked"),
+    "invite_expired": _("expired"),
+    "invite_used_up": _("used up"),
+}
 
 
 class InviteLinkForm(forms.ModelForm):
@@ -77,14 +91,16 @@ class InviteLinkForm(forms.ModelForm):
         min_value=1,
         max_value=joining.INVITE_MAX_LIFETIME.days,
         initial=7,
-        help_text=f"The link expires after this many days (at most "
-        f"{joining.INVITE_MAX_LIFETIME.days}).",
+        help_text=format_lazy(
+            _("The link expires after this many days (at most {days})."),
+            days=joining.INVITE_MAX_LIFETIME.days,
+        ),
     )
     max_uses = forms.IntegerField(
         min_value=1,
         max_value=joining.INVITE_MAX_USES,
         initial=1,
-        help_text="1: a single-use link for one person; more for a group.",
+        help_text=_("1: a single-use link for one person; more for a group."),
     )
 
     class Meta:
@@ -127,10 +143,10 @@ class InviteLinkAdmin(_ManagerActions, DaoScopedAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    @admin.display(description="State")
+    @admin.display(description=_("State"))
     def state(self, obj: InviteLink) -> str:
         refusal = joining.invite_refusal(obj)
-        return "usable" if refusal is None else refusal[0].removeprefix("invite_").replace("_", " ")
+        return str(_INVITE_STATES[refusal[0] if refusal else None])
 
     def save_model(
         self, request: HttpRequest, obj: InviteLink, form: forms.ModelForm, change: bool
@@ -146,17 +162,19 @@ class InviteLinkAdmin(_ManagerActions, DaoScopedAdmin):
         url = request.build_absolute_uri(reverse("dao-invite", args=[link.dao.slug, token]))
         self.message_user(
             request,
-            f"Invite link (shown this once; copy it now): {url}",
+            _("Invite link (shown this once; copy it now): %(url)s") % {"url": url},
             messages.WARNING,
         )
 
-    @admin.action(description="Revoke selected invite links")
+    @admin.action(description=_("Revoke selected invite links"))
     def revoke(self, request: HttpRequest, queryset: QuerySet[InviteLink]) -> None:
         self._apply(
             request,
             queryset,
             lambda link: joining.invite_link_revoke(invite=link, actor=request.user),
-            "invite link(s) revoked",
+            ngettext_lazy(
+                "%(count)d invite link revoked.", "%(count)d invite links revoked.", "count"
+            ),
         )
 
 

@@ -86,11 +86,18 @@ class UserManager(BaseUserManager["User"]):
 class User(AbstractBaseUser, PermissionsMixin):
     """A person, identified by an Ethereum address (stored EIP-55 checksummed)."""
 
-    address = models.CharField(max_length=42, unique=True, validators=[validate_checksum_address])
-    display_name = models.CharField(max_length=80, blank=True)
-    is_staff = models.BooleanField(default=False, help_text="Operators: may use the admin.")
-    is_active = models.BooleanField(default=True)
-    date_joined = models.DateTimeField(default=timezone.now)
+    address = models.CharField(
+        max_length=42,
+        unique=True,
+        validators=[validate_checksum_address],
+        verbose_name=_("address"),
+    )
+    display_name = models.CharField(max_length=80, blank=True, verbose_name=_("display name"))
+    is_staff = models.BooleanField(
+        default=False, help_text=_("Operators: may use the admin."), verbose_name=_("is staff")
+    )
+    is_active = models.BooleanField(default=True, verbose_name=_("is active"))
+    date_joined = models.DateTimeField(default=timezone.now, verbose_name=_("date joined"))
 
     objects = UserManager()
 
@@ -106,6 +113,8 @@ class User(AbstractBaseUser, PermissionsMixin):
             # differ only by case if something ever writes a non-checksummed address.
             models.UniqueConstraint(Lower("address"), name="user_address_ci_unique"),
         ]
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
 
     def __str__(self) -> str:
         return self.display_name or self.address
@@ -133,53 +142,59 @@ class DAO(models.Model):
     # Named onchain_id, not dao_id: every model pointing at a DAO already has an integer
     # dao_id column, and confusing the two must be impossible at a glance.
     onchain_id = models.CharField(
-        "DAO id (daoId)",
+        _("DAO id (daoId)"),
         max_length=66,
         unique=True,
         default=new_dao_id,
         editable=False,
-        help_text=(
+        help_text=_(
             "The bytes32 every reward root and voucher is signed for; deploy the DAO's "
             "DatadaoDistributor with it. Never changes."
         ),
     )
-    name = models.CharField(max_length=120)
-    slug = models.SlugField(max_length=64, unique=True)
-    description = models.TextField(blank=True)
-    token_symbol = models.CharField(max_length=11)
+    name = models.CharField(max_length=120, verbose_name=_("name"))
+    slug = models.SlugField(max_length=64, unique=True, verbose_name=_("slug"))
+    description = models.TextField(blank=True, verbose_name=_("description"))
+    token_symbol = models.CharField(max_length=11, verbose_name=_("token symbol"))
     token_decimals = models.PositiveSmallIntegerField(
         default=18,
         validators=[MaxValueValidator(36)],
-        help_text=(
+        help_text=_(
             "The token's decimals (its ERC-20 decimals(), 0-36): amounts are stored in the "
             "smallest unit and shown and typed in whole tokens. Match the token contract "
             "before paying: a change re-reads every stored amount."
         ),
+        verbose_name=_("token decimals"),
     )
-    chain_id = models.PositiveBigIntegerField(default=1)
+    chain_id = models.PositiveBigIntegerField(default=1, verbose_name=_("chain ID"))
     reward_contract_address = models.CharField(
         max_length=42,
         blank=True,
         default="",
         validators=[validate_checksum_address],
-        help_text="A DatadaoDistributor deployed with this DAO's id on this chain (empty: none).",
+        help_text=_(
+            "A DatadaoDistributor deployed with this DAO's id on this chain (empty: none)."
+        ),
+        verbose_name=_("reward contract address"),
     )
     epoch_days = models.PositiveSmallIntegerField(
         null=True,
         blank=True,
-        help_text="Close the open reward epoch every this many days (empty: only by hand).",
+        help_text=_("Close the open reward epoch every this many days (empty: only by hand)."),
+        verbose_name=_("epoch days"),
     )
     join_policy = models.CharField(
         max_length=16,
         choices=JoinPolicy.choices,
         default=JoinPolicy.REQUEST,
-        help_text="How newcomers become members (an invite link admits under every policy).",
+        help_text=_("How newcomers become members (an invite link admits under every policy)."),
+        verbose_name=_("join policy"),
     )
     terms = models.TextField(
-        "contribution terms",
+        _("contribution terms"),
         blank=True,
         max_length=20_000,
-        help_text=(
+        help_text=_(
             "What a member agrees to when joining; each joiner signs its sha256 with their "
             "wallet. Changing it asks new joiners to sign the new text."
         ),
@@ -189,87 +204,106 @@ class DAO(models.Model):
         max_length=16,
         choices=VotingPower.choices,
         default=VotingPower.MEMBER,
-        help_text="How much a member's vote on a proposal weighs.",
+        help_text=_("How much a member's vote on a proposal weighs."),
+        verbose_name=_("voting power"),
     )
     voting_token = models.CharField(
         max_length=42,
         blank=True,
         default="",
         validators=[validate_checksum_address],
-        help_text="The ERC-20 whose balance at a proposal's snapshot block is a member's voting "
-        "power (voting power 'token'; its chain must be in CHAIN_RPC_URLS).",
+        help_text=_(
+            "The ERC-20 whose balance at a proposal's snapshot block is a member's voting "
+            "power (voting power 'token'; its chain must be in CHAIN_RPC_URLS)."
+        ),
+        verbose_name=_("voting token"),
     )
     governance_reserved = models.JSONField(
-        "reserved for governance",
+        _("reserved for governance"),
         default=list,
         blank=True,
         validators=[validate_reserved],
-        help_text="Kinds of change the console may no longer make: only a passed proposal may. "
-        "Once anything is reserved, these governance settings are too.",
+        help_text=_(
+            "Kinds of change the console may no longer make: only a passed proposal may. "
+            "Once anything is reserved, these governance settings are too."
+        ),
     )
     governance_timelock_seconds = models.PositiveIntegerField(
-        "timelock (seconds)",
+        _("timelock (seconds)"),
         default=0,
-        help_text="How long a passed proposal waits after its vote closes before it is applied.",
+        help_text=_("How long a passed proposal waits after its vote closes before it is applied."),
     )
     governance_min_period_seconds = models.PositiveIntegerField(
-        "minimum voting period (seconds)",
+        _("minimum voting period (seconds)"),
         default=24 * 3600,
         validators=[MinValueValidator(60), MaxValueValidator(30 * 24 * 3600)],
-        help_text="The shortest voting period a proposal may set: long enough for members to "
-        "notice a proposal and vote against it.",
+        help_text=_(
+            "The shortest voting period a proposal may set: long enough for members to "
+            "notice a proposal and vote against it."
+        ),
     )
     governance_min_quorum_bps = models.PositiveIntegerField(
-        "minimum quorum (basis points)",
+        _("minimum quorum (basis points)"),
         default=2000,
         validators=[MinValueValidator(1), MaxValueValidator(10_000)],
-        help_text="The least quorum a proposal may set, as a share of all the voting power "
-        "eligible when it is made (2000 = 20 %): nobody passes a proposal alone.",
+        help_text=_(
+            "The least quorum a proposal may set, as a share of all the voting power "
+            "eligible when it is made (2000 = 20 %): nobody passes a proposal alone."
+        ),
     )
     replication_factor = models.PositiveSmallIntegerField(
         default=1,
         validators=[validate_replication_factor],
-        help_text=(
+        help_text=_(
             "Copies kept of each file this DAO pins: 1 is the IPFS backend alone; more adds "
             "replicas on the operator's IPFS_REPLICAS targets, checked and repaired by the pin "
             "audit. Applies to files pinned from now on."
         ),
+        verbose_name=_("replication factor"),
     )
     # Disputes (the disputes app): who may challenge accepted work, for how long, at what
     # bond, what an upheld challenge pays back, and whether epochs wait for the window.
     challenge_window_seconds = models.PositiveIntegerField(
-        "challenge window (seconds)",
+        _("challenge window (seconds)"),
         default=7 * 24 * 3600,
         validators=[MinValueValidator(60), MaxValueValidator(365 * 24 * 3600)],
-        help_text="How long after a contribution is pinned (or a labeling item settles) it "
-        "may be challenged.",
+        help_text=_(
+            "How long after a contribution is pinned (or a labeling item settles) it "
+            "may be challenged."
+        ),
     )
     challenge_bond = models.DecimalField(
-        "challenge bond",
+        _("challenge bond"),
         max_digits=78,
         decimal_places=0,
         default=0,
         validators=[MinValueValidator(0)],
-        help_text="Tokens (smallest unit) a challenger must post before a challenge is heard; "
-        "0: none. Returned if upheld, forfeited if rejected.",
+        help_text=_(
+            "Tokens (smallest unit) a challenger must post before a challenge is heard; "
+            "0: none. Returned if upheld, forfeited if rejected."
+        ),
     )
     challenge_share_bps = models.PositiveIntegerField(
-        "challenger's share (basis points)",
+        _("challenger's share (basis points)"),
         default=0,
         validators=[MaxValueValidator(10_000)],
-        help_text="Share of the reward an upheld challenge recovers paid to the challenger, on "
-        "top of the bond, as it is recovered (1000 = 10 %).",
+        help_text=_(
+            "Share of the reward an upheld challenge recovers paid to the challenger, on "
+            "top of the bond, as it is recovered (1000 = 10 %)."
+        ),
     )
     challenge_open_to_anyone = models.BooleanField(
-        "anyone may challenge",
+        _("anyone may challenge"),
         default=False,
-        help_text="Off: only members challenge. On: any signed-in wallet may (set a bond).",
+        help_text=_("Off: only members challenge. On: any signed-in wallet may (set a bond)."),
     )
     epoch_waits_for_challenges = models.BooleanField(
-        "epochs wait for the challenge window",
+        _("epochs wait for the challenge window"),
         default=False,
-        help_text="Settle a credit only once its challenge window has passed and no challenge "
-        "of it is open: slower payment, no clawbacks.",
+        help_text=_(
+            "Settle a credit only once its challenge window has passed and no challenge "
+            "of it is open: slower payment, no clawbacks."
+        ),
     )
     # Kept by the event subscribers (the webhooks app) under this row's lock, read by every
     # emitter (datadao.events) so that an event nobody receives costs no query.
@@ -277,15 +311,18 @@ class DAO(models.Model):
         default=list,
         blank=True,
         editable=False,
-        help_text="The event types (datadao.events) at least one enabled subscriber receives.",
+        help_text=_("The event types (datadao.events) at least one enabled subscriber receives."),
+        verbose_name=_("event subscriptions"),
     )
-    creator = models.ForeignKey(User, on_delete=models.PROTECT, related_name="created_daos")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    creator = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="created_daos", verbose_name=_("creator")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
-        verbose_name = "DAO"
-        verbose_name_plural = "DAOs"
+        verbose_name = _("DAO")
+        verbose_name_plural = _("DAOs")
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(
@@ -364,10 +401,16 @@ MANAGER_ROLES = (Role.CREATOR, Role.ADMIN)
 
 
 class Membership(models.Model):
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
-    dao = models.ForeignKey(DAO, on_delete=models.CASCADE, related_name="memberships")
-    role = models.CharField(max_length=16, choices=Role.choices, default=Role.CONTRIBUTOR)
-    created_at = models.DateTimeField(auto_now_add=True)
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("user")
+    )
+    dao = models.ForeignKey(
+        DAO, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("DAO")
+    )
+    role = models.CharField(
+        max_length=16, choices=Role.choices, default=Role.CONTRIBUTOR, verbose_name=_("role")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         ordering = ["dao_id", "role", "user_id"]
@@ -377,6 +420,8 @@ class Membership(models.Model):
                 condition=models.Q(role__in=Role.values), name="membership_role_valid"
             ),
         ]
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
 
     def __str__(self) -> str:
         return f"{self.user} is {self.role} of {self.dao}"
@@ -387,13 +432,17 @@ class TermsAcceptance(models.Model):
     licences (EIP-712 ``JoinTerms``, ``datadao.jointerms``), kept as signed: the typed data
     exactly as verified, the signature and the address it recovers to."""
 
-    dao = models.ForeignKey(DAO, on_delete=models.PROTECT, related_name="terms_acceptances")
-    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="terms_acceptances")
-    typed_data = models.JSONField()
-    signature = models.CharField(max_length=132)
-    signer = models.CharField(max_length=42)
-    terms_hash = models.CharField(max_length=66)
-    created_at = models.DateTimeField(default=timezone.now)
+    dao = models.ForeignKey(
+        DAO, on_delete=models.PROTECT, related_name="terms_acceptances", verbose_name=_("DAO")
+    )
+    user = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="terms_acceptances", verbose_name=_("user")
+    )
+    typed_data = models.JSONField(verbose_name=_("typed data"))
+    signature = models.CharField(max_length=132, verbose_name=_("signature"))
+    signer = models.CharField(max_length=42, verbose_name=_("signer"))
+    terms_hash = models.CharField(max_length=66, verbose_name=_("terms hash"))
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -412,6 +461,8 @@ class TermsAcceptance(models.Model):
                 name="termsacceptance_signature_format",
             ),
         ]
+        verbose_name = _("terms acceptance")
+        verbose_name_plural = _("terms acceptances")
 
     def __str__(self) -> str:
         return f"{self.signer} accepted {self.dao} terms {self.terms_hash[:10]}…"
@@ -426,16 +477,30 @@ class JoinRequestStatus(models.TextChoices):
 class JoinRequest(models.Model):
     """Someone asking to join a DAO whose policy is "by request"; a creator or admin decides."""
 
-    dao = models.ForeignKey(DAO, on_delete=models.PROTECT, related_name="join_requests")
-    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="join_requests")
-    acceptance = models.ForeignKey(TermsAcceptance, on_delete=models.PROTECT, related_name="+")
-    status = models.CharField(
-        max_length=16, choices=JoinRequestStatus.choices, default=JoinRequestStatus.PENDING
+    dao = models.ForeignKey(
+        DAO, on_delete=models.PROTECT, related_name="join_requests", verbose_name=_("DAO")
     )
-    created_at = models.DateTimeField(default=timezone.now)
-    decided_at = models.DateTimeField(null=True, blank=True)
+    user = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="join_requests", verbose_name=_("user")
+    )
+    acceptance = models.ForeignKey(
+        TermsAcceptance, on_delete=models.PROTECT, related_name="+", verbose_name=_("acceptance")
+    )
+    status = models.CharField(
+        max_length=16,
+        choices=JoinRequestStatus.choices,
+        default=JoinRequestStatus.PENDING,
+        verbose_name=_("status"),
+    )
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
+    decided_at = models.DateTimeField(null=True, blank=True, verbose_name=_("decided at"))
     decided_by = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("decided by"),
     )
 
     class Meta:
@@ -458,6 +523,8 @@ class JoinRequest(models.Model):
                 name="joinrequest_decided_iff_not_pending",
             ),
         ]
+        verbose_name = _("join request")
+        verbose_name_plural = _("join requests")
 
     def __str__(self) -> str:
         return f"{self.user} asks to join {self.dao} ({self.status})"
@@ -467,17 +534,31 @@ class InviteLink(models.Model):
     """A link that admits its holders to a DAO: expiring, limited in uses, revocable. The
     link carries a random token; only its sha256 is stored."""
 
-    dao = models.ForeignKey(DAO, on_delete=models.PROTECT, related_name="invite_links")
-    token_hash = models.CharField(max_length=64, unique=True)
-    note = models.CharField(max_length=120, blank=True, help_text="Who it is for (shown to you).")
-    max_uses = models.PositiveIntegerField(default=1)
-    uses = models.PositiveIntegerField(default=0)
-    expires_at = models.DateTimeField()
-    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(default=timezone.now)
-    revoked_at = models.DateTimeField(null=True, blank=True)
+    dao = models.ForeignKey(
+        DAO, on_delete=models.PROTECT, related_name="invite_links", verbose_name=_("DAO")
+    )
+    token_hash = models.CharField(max_length=64, unique=True, verbose_name=_("token hash"))
+    note = models.CharField(
+        max_length=120,
+        blank=True,
+        help_text=_("Who it is for (shown to you)."),
+        verbose_name=_("note"),
+    )
+    max_uses = models.PositiveIntegerField(default=1, verbose_name=_("max uses"))
+    uses = models.PositiveIntegerField(default=0, verbose_name=_("uses"))
+    expires_at = models.DateTimeField(verbose_name=_("expires at"))
+    created_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="+", verbose_name=_("created by")
+    )
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
+    revoked_at = models.DateTimeField(null=True, blank=True, verbose_name=_("revoked at"))
     revoked_by = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("revoked by"),
     )
 
     class Meta:
@@ -491,6 +572,8 @@ class InviteLink(models.Model):
                 condition=models.Q(token_hash__regex=r"^[0-9a-f]{64}$"), name="invite_token_hash"
             ),
         ]
+        verbose_name = _("invite link")
+        verbose_name_plural = _("invite links")
 
     def __str__(self) -> str:
         return f"Invite to {self.dao} ({self.uses}/{self.max_uses} used)"
@@ -514,28 +597,41 @@ class DatasetStatus(models.TextChoices):
 
 
 class Dataset(models.Model):
-    dao = models.ForeignKey(DAO, on_delete=models.PROTECT, related_name="datasets")
-    name = models.CharField(max_length=120)
-    slug = models.SlugField(max_length=64)
-    description = models.TextField(blank=True)
-    kind = models.CharField(max_length=16, choices=DatasetKind.choices)
-    schema = models.JSONField(default=dict, help_text="See docs: the schema format per kind.")
+    dao = models.ForeignKey(
+        DAO, on_delete=models.PROTECT, related_name="datasets", verbose_name=_("DAO")
+    )
+    name = models.CharField(max_length=120, verbose_name=_("name"))
+    slug = models.SlugField(max_length=64, verbose_name=_("slug"))
+    description = models.TextField(blank=True, verbose_name=_("description"))
+    kind = models.CharField(max_length=16, choices=DatasetKind.choices, verbose_name=_("kind"))
+    schema = models.JSONField(
+        default=dict, help_text=_("See docs: the schema format per kind."), verbose_name=_("schema")
+    )
     license = models.CharField(
-        max_length=200, help_text="An SPDX license expression, e.g. CC-BY-4.0"
+        max_length=200,
+        help_text=_("An SPDX license expression, e.g. CC-BY-4.0"),
+        verbose_name=_("license"),
     )
     scoring = models.JSONField(
         default=dict,
         blank=True,
-        help_text="Proof-of-contribution weights and acceptance threshold (defaults apply).",
+        help_text=_("Proof-of-contribution weights and acceptance threshold (defaults apply)."),
+        verbose_name=_("scoring"),
     )
     visibility = models.CharField(
-        max_length=16, choices=Visibility.choices, default=Visibility.PUBLIC
+        max_length=16,
+        choices=Visibility.choices,
+        default=Visibility.PUBLIC,
+        verbose_name=_("visibility"),
     )
     status = models.CharField(
-        max_length=16, choices=DatasetStatus.choices, default=DatasetStatus.DRAFT
+        max_length=16,
+        choices=DatasetStatus.choices,
+        default=DatasetStatus.DRAFT,
+        verbose_name=_("status"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         ordering = ["dao_id", "name"]
@@ -552,6 +648,8 @@ class Dataset(models.Model):
                 condition=models.Q(status__in=DatasetStatus.values), name="dataset_status_valid"
             ),
         ]
+        verbose_name = _("dataset")
+        verbose_name_plural = _("datasets")
 
     def __str__(self) -> str:
         return f"{self.dao.slug}/{self.slug}"
@@ -566,18 +664,34 @@ class AuditEvent(models.Model):
     """
 
     actor = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("actor"),
     )
-    dao = models.ForeignKey(DAO, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    verb = models.CharField(max_length=64)
-    object_type = models.CharField(max_length=64, blank=True)
-    object_id = models.CharField(max_length=64, blank=True)
-    details = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    dao = models.ForeignKey(
+        DAO,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("DAO"),
+    )
+    verb = models.CharField(max_length=64, verbose_name=_("verb"))
+    object_type = models.CharField(max_length=64, blank=True, verbose_name=_("object type"))
+    object_id = models.CharField(max_length=64, blank=True, verbose_name=_("object ID"))
+    details = models.JSONField(default=dict, blank=True, verbose_name=_("details"))
+    created_at = models.DateTimeField(
+        default=timezone.now, db_index=True, verbose_name=_("created at")
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["dao", "-created_at"], name="audit_dao_created")]
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
 
     def __str__(self) -> str:
         return (
@@ -589,12 +703,20 @@ class SiweNonce(models.Model):
     """A single-use Sign-In with Ethereum nonce for one address on one chain. Consumed
     atomically by one UPDATE that also matches the address and chain."""
 
-    nonce = models.CharField(max_length=64, unique=True)
-    address = models.CharField(max_length=42, help_text="EIP-55 address it was issued for.")
-    chain_id = models.PositiveBigIntegerField(help_text="Chain it was issued for.")
-    created_at = models.DateTimeField(default=timezone.now)
-    expires_at = models.DateTimeField(db_index=True)
-    consumed_at = models.DateTimeField(null=True, blank=True)
+    nonce = models.CharField(max_length=64, unique=True, verbose_name=_("nonce"))
+    address = models.CharField(
+        max_length=42, help_text=_("EIP-55 address it was issued for."), verbose_name=_("address")
+    )
+    chain_id = models.PositiveBigIntegerField(
+        help_text=_("Chain it was issued for."), verbose_name=_("chain ID")
+    )
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
+    expires_at = models.DateTimeField(db_index=True, verbose_name=_("expires at"))
+    consumed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("consumed at"))
+
+    class Meta:
+        verbose_name = _("SIWE nonce")
+        verbose_name_plural = _("SIWE nonces")
 
     def __str__(self) -> str:
         return self.nonce
@@ -603,9 +725,13 @@ class SiweNonce(models.Model):
 class WorkerHeartbeat(models.Model):
     """Last time each Celery worker ran the heartbeat task: operators see who is alive."""
 
-    hostname = models.CharField(max_length=255, unique=True)
-    last_seen = models.DateTimeField()
-    runs = models.PositiveBigIntegerField(default=0)
+    hostname = models.CharField(max_length=255, unique=True, verbose_name=_("hostname"))
+    last_seen = models.DateTimeField(verbose_name=_("last seen"))
+    runs = models.PositiveBigIntegerField(default=0, verbose_name=_("runs"))
+
+    class Meta:
+        verbose_name = _("worker heartbeat")
+        verbose_name_plural = _("worker heartbeats")
 
     def __str__(self) -> str:
         return self.hostname

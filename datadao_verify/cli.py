@@ -16,11 +16,15 @@ from typing import TextIO
 
 from datadao_verify.fetch import source_for
 from datadao_verify.grant import GrantFile, load_grant
+from datadao_verify.i18n import _
 from datadao_verify.replay import Options, Unverifiable, verify_release
 from datadao_verify.report import Report
 
 EXIT_CLEAN, EXIT_DISCREPANCIES, EXIT_UNVERIFIABLE = 0, 1, 2
-EPILOG = """\
+# The tags that start a finding's line stay English in every language, like the API's error
+# codes: scripts grep them.
+DISCREPANCY_TAG, NOTE_TAG = "DISCREPANCY", "note"
+EPILOG = _("""\
 exit status:
   0  the release replays clean; for a sealed (members-only) release checked through its
      proof sheet without --grant, everything checkable without plaintext is clean (the
@@ -52,7 +56,7 @@ sealed releases:
   Its keys open only that release's files; keep it private. No key is ever printed.
 
 environment: DATADAO_IPFS (--ipfs)
-"""
+""")
 
 
 def default_store() -> str:
@@ -61,70 +65,95 @@ def default_store() -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser, *, default_ipfs: str | None = None) -> None:
-    parser.add_argument("cid", metavar="CID", help="the release's CID (its manifest)")
+    parser.add_argument("cid", metavar="CID", help=_("the release's CID (its manifest)"))
     parser.add_argument(
         "--ipfs",
         default=default_ipfs,
         metavar="URL",
-        help="where to fetch by CID: an IPFS node's RPC API (http://127.0.0.1:5001), a "
-        "gateway (https://host/ipfs/) or an embedded store folder (default: "
-        + ("this platform's store" if default_ipfs is None else "$DATADAO_IPFS, else ./data/ipfs")
-        + ")",
+        help=(
+            _(
+                "where to fetch by CID: an IPFS node's RPC API (http://127.0.0.1:5001), a "
+                "gateway (https://host/ipfs/) or an embedded store folder (default: this "
+                "platform's store)"
+            )
+            if default_ipfs is None
+            else _(
+                "where to fetch by CID: an IPFS node's RPC API (http://127.0.0.1:5001), a "
+                "gateway (https://host/ipfs/) or an embedded store folder (default: "
+                "$DATADAO_IPFS, else ./data/ipfs)"
+            )
+        ),
     )
     parser.add_argument(
         "--rpc",
         metavar="URL",
-        help="an Ethereum JSON-RPC endpoint: also compare each epoch's root with the one "
-        "set on chain",
+        help=_(
+            "an Ethereum JSON-RPC endpoint: also compare each epoch's root with the one "
+            "set on chain"
+        ),
     )
     parser.add_argument(
         "--grant",
         type=Path,
         metavar="FILE",
-        help="a grantee's grant file: open a sealed (members-only) release and replay it in "
-        "full (see 'sealed releases' below)",
+        help=_(
+            "a grantee's grant file: open a sealed (members-only) release and replay it in "
+            "full (see 'sealed releases' below)"
+        ),
     )
     parser.add_argument(
         "--require-quorum",
         action="store_true",
-        help="count only proofs signed by k of the DAO's own validators: a proof signed by "
-        "the platform's fleet key is a discrepancy, even one made before the DAO had a "
-        "validator set (without it, a fleet proof is a discrepancy only when made while a "
-        "set was in force)",
+        help=_(
+            "count only proofs signed by k of the DAO's own validators: a proof signed by "
+            "the platform's fleet key is a discrepancy, even one made before the DAO had a "
+            "validator set (without it, a fleet proof is a discrepancy only when made while a "
+            "set was in force)"
+        ),
     )
     parser.add_argument(
         "--set-signer",
         action="append",
         default=[],
         metavar="ADDRESS",
-        help="the DAO's own key (repeatable): every validator set version the release "
-        "publishes must carry its adoption signature by one of these addresses (manage.py "
-        "validator_set_adoption), so no version is the platform's word alone",
+        help=_(
+            "the DAO's own key (repeatable): every validator set version the release "
+            "publishes must carry its adoption signature by one of these addresses (manage.py "
+            "validator_set_adoption), so no version is the platform's word alone"
+        ),
     )
-    parser.add_argument("--json", type=Path, metavar="FILE", help="write the report as JSON")
+    parser.add_argument("--json", type=Path, metavar="FILE", help=_("write the report as JSON"))
     parser.add_argument(
         "--jobs",
         type=int,
         default=min(8, os.cpu_count() or 1),
-        help="contributions checked at once (default: %(default)s)",
+        help=_("contributions checked at once (default: %(default)s)"),
     )
     parser.add_argument(
-        "--timeout", type=float, default=30.0, help="seconds to wait for one block (default 30)"
+        "--timeout",
+        type=float,
+        default=30.0,
+        help=_("seconds to wait for one block (default 30)"),
     )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="datadao verify",
-        description="Replay a dataset release from IPFS alone: check the manifest, every "
-        "contribution's bytes against its CID, re-run validation and scoring with the "
-        "recorded validator version, recover every attestation's signer against the DAO's "
-        "validator set, and recompute each reward epoch's Merkle root. Needs no database "
-        "and no account on the platform. A sealed (members-only) release is checked without "
-        "plaintext through its proof sheet, or replayed in full with --grant.",
+        description=_(
+            "Replay a dataset release from IPFS alone: check the manifest, every "
+            "contribution's bytes against its CID, re-run validation and scoring with the "
+            "recorded validator version, recover every attestation's signer against the DAO's "
+            "validator set, and recompute each reward epoch's Merkle root. Needs no database "
+            "and no account on the platform. A sealed (members-only) release is checked "
+            "without plaintext through its proof sheet, or replayed in full with --grant."
+        ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="example:\n  datadao verify bafkrei… --ipfs http://127.0.0.1:5001 --json "
-        "report.json\n\n" + EPILOG,
+        epilog=_(
+            "example:\n  datadao verify bafkrei… --ipfs http://127.0.0.1:5001 --json report.json"
+        )
+        + "\n\n"
+        + EPILOG,
     )
     add_arguments(parser, default_ipfs=default_store())
     return parser
@@ -151,13 +180,14 @@ def run(
         if grant_path is not None:
             grant = load_grant(grant_path)
     except ValueError as exc:
-        print(f"datadao verify: {exc}", file=err)
+        print(_("datadao verify: {error}").format(error=exc), file=err)
         return EXIT_UNVERIFIABLE
     progress: Callable[[int, int], None] | None = None
     if err.isatty():
 
         def progress(done: int, total: int) -> None:
-            print(f"\r\033[Kchecked {done}/{total} contributions", end="", file=err, flush=True)
+            line = _("checked {done}/{total} contributions").format(done=done, total=total)
+            print(f"\r\033[K{line}", end="", file=err, flush=True)
 
     try:
         report = verify_release(
@@ -173,7 +203,7 @@ def run(
             ),
         )
     except Unverifiable as exc:
-        print(f"datadao verify: {exc}", file=err)
+        print(_("datadao verify: {error}").format(error=exc), file=err)
         if json_path is not None:
             json_path.write_text(
                 json.dumps(
@@ -193,9 +223,9 @@ def run(
 
 def print_report(report: Report, out: TextIO) -> None:
     for finding in report.discrepancies:
-        print(f"DISCREPANCY {finding.line()}", file=out)
+        print(f"{DISCREPANCY_TAG} {finding.line()}", file=out)
     for finding in report.notes:
-        print(f"note {finding.line()}", file=out)
+        print(f"{NOTE_TAG} {finding.line()}", file=out)
     print(report.summary(), file=out)
 
 
@@ -216,5 +246,5 @@ def main(argv: list[str] | None = None) -> int:
             set_signers=args.set_signer,
         )
     except KeyboardInterrupt:
-        print("datadao verify: interrupted", file=sys.stderr)
+        print(_("datadao verify: interrupted"), file=sys.stderr)
         return 130

@@ -19,6 +19,7 @@ from typing import BinaryIO, Protocol
 
 import requests
 
+from datadao_verify.i18n import _
 from ipfs.backends.base import IpfsCorrupt, IpfsNotFound, IpfsUnavailable
 from ipfs.cid import Cid, b32encode
 from ipfs.unixfs import UnixfsError, iter_file
@@ -121,8 +122,10 @@ def source_for(value: str, *, timeout: float = 30.0) -> BlockSource:
     root = Path(value)
     if not (root / "blocks").is_dir():
         raise ValueError(
-            f"--ipfs {value!r} is neither an http(s) URL (a node's RPC API, or a gateway ending "
-            "in /ipfs/) nor an embedded store (a folder with blocks/)"
+            _(
+                "--ipfs {value} is neither an http(s) URL (a node's RPC API, or a gateway "
+                "ending in /ipfs/) nor an embedded store (a folder with blocks/)"
+            ).format(value=repr(value))
         )
     return Embedded(root)
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from datadao.sealing import DataKey
+from datadao_verify.i18n import _
 from rewards.eip712 import recover_typed_data
 
 GRANT_FILE_FORMAT = 1
@@ -42,7 +43,7 @@ def _key(value: Any, what: str) -> DataKey:
         material = bytes.fromhex(value) if isinstance(value, str) else b""
         return DataKey(material)
     except ValueError:
-        raise ValueError(f"{what} is not a 32-byte key in hex") from None
+        raise ValueError(_("{what} is not a 32-byte key in hex").format(what=what)) from None
 
 
 def load_grant(path: Path) -> GrantFile:
@@ -50,30 +51,34 @@ def load_grant(path: Path) -> GrantFile:
     try:
         document = json.loads(path.read_text())
     except OSError as exc:
-        raise ValueError(f"the grant file cannot be read: {exc.strerror}") from None
+        raise ValueError(
+            _("the grant file cannot be read: {error}").format(error=exc.strerror)
+        ) from None
     except (UnicodeDecodeError, json.JSONDecodeError):
-        raise ValueError(f"the grant file {path} is not JSON") from None
+        raise ValueError(_("the grant file {path} is not JSON").format(path=path)) from None
     if not isinstance(document, dict) or document.get("datadao_grant") != GRANT_FILE_FORMAT:
         raise ValueError(
-            f"the grant file {path} is not a datadao grant file (datadao_grant "
-            f"{GRANT_FILE_FORMAT}): write one with manage.py grant_replay_file"
+            _(
+                "the grant file {path} is not a datadao grant file (datadao_grant {format}): "
+                "write one with manage.py grant_replay_file"
+            ).format(path=path, format=GRANT_FILE_FORMAT)
         )
     grant = document.get("grant") or {}
     keys = document.get("keys") or {}
     if not isinstance(grant.get("typedData"), dict) or not isinstance(grant.get("signature"), str):
-        raise ValueError("the grant file holds no signed grant (grant.typedData, .signature)")
+        raise ValueError(_("the grant file holds no signed grant (grant.typedData, .signature)"))
     contributions = keys.get("contributions") or {}
     if not isinstance(contributions, dict) or not all(
         isinstance(k, str) and k.isdigit() for k in contributions
     ):
-        raise ValueError("the grant file's keys.contributions is not an object of ids")
+        raise ValueError(_("the grant file's keys.contributions is not an object of ids"))
     return GrantFile(
         release=str(document.get("release") or ""),
         typed_data=grant["typedData"],
         signature=grant["signature"],
         manifest_key=_key(keys["manifest"], "keys.manifest") if keys.get("manifest") else None,
         contribution_keys={
-            int(pk): _key(value, f"the key of contribution #{pk}")
+            int(pk): _key(value, _("the key of contribution #{pk}").format(pk=pk))
             for pk, value in contributions.items()
         },
     )

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from datadao_verify.i18n import _
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -64,38 +66,66 @@ class Report:
         return self.sealed != "proofs"
 
     def summary(self) -> str:
+        """The last line printed, in the user's language (the JSON report stays English)."""
         if not self.scores_rerun:
             return self._sealed_summary()
         what = (
-            f"{self.contributions} contributions ({self.content_checked} contents checked, "
-            f"{self.replayed} replayed, {self.signatures_checked} attestations), "
-            f"{self.epochs_checked} reward epochs"
-            + (f" ({self.chain_checked} on chain)" if self.chain_checked else "")
+            _(
+                "{contributions} contributions ({content} contents checked, {replayed} replayed, "
+                "{signatures} attestations), {epochs} reward epochs"
+            ).format(
+                contributions=self.contributions,
+                content=self.content_checked,
+                replayed=self.replayed,
+                signatures=self.signatures_checked,
+                epochs=self.epochs_checked,
+            )
+            + self._on_chain()
         )
-        name = self.dataset.get("dao", "?") + "/" + self.dataset.get("slug", "?")
-        count = len(self.discrepancies)
-        verdict = "clean" if self.clean else f"{count} discrepanc{'y' if count == 1 else 'ies'}"
-        return (
-            f"release {self.cid} ({name} v{self.version}): {what} in {self.seconds:.2f} s: "
-            f"{verdict}"
-        )
+        verdict = _("clean") if self.clean else self._discrepancies()
+        line = _("release {cid} ({name} v{version}): {what} in {seconds} s: {verdict}")
+        return self._filled(line, what, verdict)
 
     def _sealed_summary(self) -> str:
+        verdict = _("clean (signatures and roots only)") if self.clean else self._discrepancies()
+        what = (
+            _(
+                "{contributions} contributions ({ciphertexts} ciphertexts checked, {signatures} "
+                "attestations; scores not re-run: no plaintext), {epochs} reward epochs"
+            ).format(
+                contributions=self.contributions,
+                ciphertexts=self.ciphertexts_checked,
+                signatures=self.signatures_checked,
+                epochs=self.epochs_checked,
+            )
+            + self._on_chain()
+        )
+        line = _(
+            "sealed release {cid} ({name} v{version}), no grant: {what} in {seconds} s: {verdict}"
+        )
+        return self._filled(line, what, verdict)
+
+    def _filled(self, line: str, what: str, verdict: str) -> str:
         name = self.dataset.get("dao", "?") + "/" + self.dataset.get("slug", "?")
+        return line.format(
+            cid=self.cid,
+            name=name,
+            version=self.version,
+            what=what,
+            seconds=f"{self.seconds:.2f}",
+            verdict=verdict,
+        )
+
+    def _on_chain(self) -> str:
+        if not self.chain_checked:
+            return ""
+        return " " + _("({count} on chain)").format(count=self.chain_checked)
+
+    def _discrepancies(self) -> str:
         count = len(self.discrepancies)
-        verdict = (
-            "clean (signatures and roots only)"
-            if self.clean
-            else f"{count} discrepanc{'y' if count == 1 else 'ies'}"
-        )
-        return (
-            f"sealed release {self.cid} ({name} v{self.version}), no grant: "
-            f"{self.contributions} contributions ({self.ciphertexts_checked} ciphertexts checked, "
-            f"{self.signatures_checked} attestations; scores not re-run: no plaintext), "
-            f"{self.epochs_checked} reward epochs"
-            + (f" ({self.chain_checked} on chain)" if self.chain_checked else "")
-            + f" in {self.seconds:.2f} s: {verdict}"
-        )
+        if count == 1:
+            return _("1 discrepancy")
+        return _("{count} discrepancies").format(count=count)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -16,26 +16,28 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from datadao.admin import DaoScopedAdmin, ReadOnlyAdminMixin
 from datadao.errors import ApplicationError
+from datadao.http import localized
 from disputes import services
 from disputes.models import UNRESOLVED, Challenge, ChallengeStatus
 from rewards.units import format_amount
 
 ACTIONS = {
-    "bond": "Record the bond as posted",
-    "uphold": "Uphold: reverse the work and its reward",
-    "reject": "Reject: the bond is forfeited",
+    "bond": _("Record the bond as posted"),
+    "uphold": _("Uphold: reverse the work and its reward"),
+    "reject": _("Reject: the bond is forfeited"),
 }
 
 
 class OpenFilter(admin.SimpleListFilter):
-    title = "queue"
+    title = _("queue")
     parameter_name = "queue"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("undecided", "Not decided yet"), ("review", "Waiting for a reviewer")]
+        return [("undecided", _("Not decided yet")), ("review", _("Waiting for a reviewer"))]
 
     def queryset(self, request: HttpRequest, queryset: Any) -> Any:
         if self.value() == "undecided":
@@ -68,20 +70,20 @@ class ChallengeAdmin(ReadOnlyAdminMixin, DaoScopedAdmin):
         *(f.name for f in Challenge._meta.fields),
     ]
 
-    @admin.display(description="target")
+    @admin.display(description=_("target"))
     def target(self, obj: Challenge) -> str:
         return obj.target_label
 
-    @admin.display(description="bond")
+    @admin.display(description=_("bond"))
     def bond_tokens(self, obj: Challenge) -> str:
         return format_amount(int(obj.bond), obj.dao.token_decimals, obj.dao.token_symbol)
 
-    @admin.display(description="decide")
+    @admin.display(description=_("decide"))
     def decide_link(self, obj: Challenge) -> str:
         if obj.status not in UNRESOLVED:
-            return "decided"
+            return _("decided")
         url = reverse("admin:disputes_challenge_decide", args=[obj.pk])
-        return format_html('<a href="{}">Review and decide</a>', url)
+        return format_html('<a href="{}">{}</a>', url, _("Review and decide"))
 
     def get_urls(self) -> list[Any]:
         view = self.admin_site.admin_view(self.decide_view)
@@ -108,7 +110,8 @@ class ChallengeAdmin(ReadOnlyAdminMixin, DaoScopedAdmin):
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
-            "title": f"Challenge {challenge.pk}: {challenge.get_status_display()}",
+            "title": _("Challenge %(pk)s: %(status)s")
+            % {"pk": challenge.pk, "status": challenge.get_status_display()},
             "challenge": challenge,
             "dao": challenge.dao,
             "bond": format_amount(
@@ -131,13 +134,20 @@ class ChallengeAdmin(ReadOnlyAdminMixin, DaoScopedAdmin):
             elif action == "reject":
                 services.challenge_reject(challenge_id=challenge.pk, actor=request.user, note=text)
             else:
-                self.message_user(request, "Choose a decision.", messages.ERROR)
+                self.message_user(request, _("Choose a decision."), messages.ERROR)
                 return
         except ApplicationError as exc:
-            self.message_user(request, f"Challenge {challenge.pk}: {exc.message}", messages.ERROR)
+            self.message_user(
+                request,
+                _("Challenge %(pk)s: %(refusal)s")
+                % {"pk": challenge.pk, "refusal": localized(exc.message)},
+                messages.ERROR,
+            )
             return
         self.message_user(
-            request, f"Challenge {challenge.pk}: {ACTIONS[action]}.", messages.SUCCESS
+            request,
+            _("Challenge %(pk)s: %(action)s.") % {"pk": challenge.pk, "action": ACTIONS[action]},
+            messages.SUCCESS,
         )
 
 

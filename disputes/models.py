@@ -47,49 +47,96 @@ class BondStatus(models.TextChoices):
 
 
 class Challenge(models.Model):
-    dao = models.ForeignKey(DAO, on_delete=models.PROTECT, related_name="challenges")
-    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="+")
-    challenger = models.ForeignKey(User, on_delete=models.PROTECT, related_name="challenges")
+    dao = models.ForeignKey(
+        DAO, on_delete=models.PROTECT, related_name="challenges", verbose_name=_("DAO")
+    )
+    dataset = models.ForeignKey(
+        Dataset, on_delete=models.PROTECT, related_name="+", verbose_name=_("dataset")
+    )
+    challenger = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="challenges", verbose_name=_("challenger")
+    )
     # The target: exactly one of the two.
     contribution = models.ForeignKey(
-        Contribution, null=True, blank=True, on_delete=models.PROTECT, related_name="challenges"
+        Contribution,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="challenges",
+        verbose_name=_("contribution"),
     )
     label_task = models.ForeignKey(
-        LabelTask, null=True, blank=True, on_delete=models.PROTECT, related_name="challenges"
+        LabelTask,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="challenges",
+        verbose_name=_("label task"),
     )
-    reason = models.CharField(max_length=16, choices=Reason.choices)
+    reason = models.CharField(max_length=16, choices=Reason.choices, verbose_name=_("reason"))
     # For a duplicate: the earlier work it duplicates, of the target's kind.
     duplicate_of_contribution = models.ForeignKey(
-        Contribution, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Contribution,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("duplicate of contribution"),
     )
     duplicate_of_task = models.ForeignKey(
-        LabelTask, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        LabelTask,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("duplicate of task"),
     )
-    statement = models.TextField(blank=True)
-    status = models.CharField(max_length=10, choices=ChallengeStatus.choices)
+    statement = models.TextField(blank=True, verbose_name=_("statement"))
+    status = models.CharField(
+        max_length=10, choices=ChallengeStatus.choices, verbose_name=_("status")
+    )
     # The DAO's bond when the challenge was filed, in the token's smallest unit.
-    bond = models.DecimalField(max_digits=78, decimal_places=0, default=0)
-    bond_status = models.CharField(max_length=10, choices=BondStatus.choices)
+    bond = models.DecimalField(max_digits=78, decimal_places=0, default=0, verbose_name=_("bond"))
+    bond_status = models.CharField(
+        max_length=10, choices=BondStatus.choices, verbose_name=_("bond status")
+    )
     bond_reference = models.CharField(
-        max_length=200, blank=True, help_text="Where the bond was paid (a transaction hash)."
+        max_length=200,
+        blank=True,
+        help_text=_("Where the bond was paid (a transaction hash)."),
+        verbose_name=_("bond reference"),
     )
     bond_recorded_by = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("bond recorded by"),
     )
     # What the replay found (``disputes.replay``): verdict, findings, validator version.
-    replay = models.JSONField(null=True, blank=True)
-    replay_attempts = models.PositiveSmallIntegerField(default=0)
-    resolution = models.TextField(blank=True)
+    replay = models.JSONField(null=True, blank=True, verbose_name=_("replay"))
+    replay_attempts = models.PositiveSmallIntegerField(default=0, verbose_name=_("replay attempts"))
+    resolution = models.TextField(blank=True, verbose_name=_("resolution"))
     # None with a resolution: decided by the replay.
     resolved_by = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("resolved by"),
     )
-    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True, verbose_name=_("resolved at"))
     # What the upheld challenge reversed, in the token's smallest unit.
-    withdrawn = models.DecimalField(max_digits=78, decimal_places=0, default=0)
-    clawed_back = models.DecimalField(max_digits=78, decimal_places=0, default=0)
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
+    withdrawn = models.DecimalField(
+        max_digits=78, decimal_places=0, default=0, verbose_name=_("withdrawn")
+    )
+    clawed_back = models.DecimalField(
+        max_digits=78, decimal_places=0, default=0, verbose_name=_("clawed back")
+    )
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(default=timezone.now, verbose_name=_("updated at"))
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -159,6 +206,8 @@ class Challenge(models.Model):
                 name="challenge_open_since",
             ),
         ]
+        verbose_name = _("challenge")
+        verbose_name_plural = _("challenges")
 
     def __str__(self) -> str:
         return f"challenge {self.pk} of {self.target_label} ({self.status})"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from datadao.admin import DaoScopedAdmin, ReadOnlyAdminMixin, short_hex
 from governance.api import live_tally
@@ -24,7 +25,7 @@ class VoteInline(admin.TabularInline):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Vote]:
         return super().get_queryset(request).select_related("voter")
 
-    @admin.display(description="signature")
+    @admin.display(description=_("signature"))
     def signature_short(self, obj: Vote) -> str:
         return short_hex(obj.signature)
 
@@ -61,15 +62,15 @@ class ProposalAdmin(ReadOnlyAdminMixin, DaoScopedAdmin):
     )
     readonly_fields = (*fields,)
 
-    @admin.display(description="tally")
+    @admin.display(description=_("tally"))
     def tally_short(self, obj: Proposal) -> str:
         tally = live_tally(obj)
         return f"{tally['for']} / {tally['against']} / {tally['abstain']}"
 
-    @admin.display(description="tally (for, against, abstain; as the votes stand while open)")
+    @admin.display(description=_("tally (for, against, abstain; as the votes stand while open)"))
     def tally_now(self, obj: Proposal) -> str:
         return str(live_tally(obj))
 
-    @admin.display(description="published")
+    @admin.display(description=_("published"))
     def cid_short(self, obj: Proposal) -> str:
         return short_hex(obj.cid)

@@ -41,36 +41,59 @@ PUBLISHED = (
 
 
 class Proposal(models.Model):
-    dao = models.ForeignKey(DAO, on_delete=models.PROTECT, related_name="proposals")
-    proposer = models.ForeignKey(User, on_delete=models.PROTECT, related_name="proposals")
-    title = models.CharField(max_length=200)
-    description = models.TextField(blank=True, max_length=20_000)
-    kind = models.CharField(max_length=32, choices=ChangeKind.choices)
-    change = models.JSONField(help_text="The exact change, as validated for its kind.")
+    dao = models.ForeignKey(
+        DAO, on_delete=models.PROTECT, related_name="proposals", verbose_name=_("DAO")
+    )
+    proposer = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="proposals", verbose_name=_("proposer")
+    )
+    title = models.CharField(max_length=200, verbose_name=_("title"))
+    description = models.TextField(blank=True, max_length=20_000, verbose_name=_("description"))
+    kind = models.CharField(max_length=32, choices=ChangeKind.choices, verbose_name=_("kind"))
+    change = models.JSONField(
+        help_text=_("The exact change, as validated for its kind."), verbose_name=_("change")
+    )
     # The dataset the change is about, if any: a members-only dataset's proposals are its
     # members' only.
     dataset = models.ForeignKey(
-        Dataset, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Dataset,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("dataset"),
     )
-    quorum = Uint256Field(help_text="Voting power that must be cast (for, against, abstain).")
-    voting_power = models.CharField(max_length=16, choices=VotingPower.choices)
-    voting_token = models.CharField(max_length=42, blank=True, default="")
-    snapshot_block = models.PositiveBigIntegerField(null=True, blank=True)
-    starts_at = models.DateTimeField()
-    ends_at = models.DateTimeField()
-    timelock_seconds = models.PositiveIntegerField(default=0)
+    quorum = Uint256Field(
+        help_text=_("Voting power that must be cast (for, against, abstain)."),
+        verbose_name=_("quorum"),
+    )
+    voting_power = models.CharField(
+        max_length=16, choices=VotingPower.choices, verbose_name=_("voting power")
+    )
+    voting_token = models.CharField(
+        max_length=42, blank=True, default="", verbose_name=_("voting token")
+    )
+    snapshot_block = models.PositiveBigIntegerField(
+        null=True, blank=True, verbose_name=_("snapshot block")
+    )
+    starts_at = models.DateTimeField(verbose_name=_("starts at"))
+    ends_at = models.DateTimeField(verbose_name=_("ends at"))
+    timelock_seconds = models.PositiveIntegerField(default=0, verbose_name=_("timelock seconds"))
     # The canonical document the votes sign the keccak-256 of (``governance.vote712``).
-    document = models.JSONField()
-    hash = models.CharField(max_length=66, unique=True)
+    document = models.JSONField(verbose_name=_("document"))
+    hash = models.CharField(max_length=66, unique=True, verbose_name=_("hash"))
     status = models.CharField(
-        max_length=16, choices=ProposalStatus.choices, default=ProposalStatus.OPEN
+        max_length=16,
+        choices=ProposalStatus.choices,
+        default=ProposalStatus.OPEN,
+        verbose_name=_("status"),
     )
-    tally = models.JSONField(null=True, blank=True)
-    closed_at = models.DateTimeField(null=True, blank=True)
-    cid = models.CharField("published CID", max_length=128, blank=True)
-    executed_at = models.DateTimeField(null=True, blank=True)
-    failure = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    tally = models.JSONField(null=True, blank=True, verbose_name=_("tally"))
+    closed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("closed at"))
+    cid = models.CharField(_("published CID"), max_length=128, blank=True)
+    executed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("executed at"))
+    failure = models.TextField(blank=True, verbose_name=_("failure"))
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -121,6 +144,8 @@ class Proposal(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["status", "ends_at"], name="proposal_status_ends")]
+        verbose_name = _("proposal")
+        verbose_name_plural = _("proposals")
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.title}"
@@ -130,16 +155,24 @@ class Vote(models.Model):
     """A member's current vote on a proposal: the signed message as verified, its signature
     and the voting power it carries. A later vote (a larger ``timestamp``) replaces it."""
 
-    proposal = models.ForeignKey(Proposal, on_delete=models.PROTECT, related_name="votes")
-    voter = models.ForeignKey(User, on_delete=models.PROTECT, related_name="votes")
-    choice = models.PositiveSmallIntegerField()
-    power = Uint256Field()
-    timestamp = models.PositiveBigIntegerField(help_text="The signed message's Unix seconds.")
-    reason = models.TextField(blank=True)
-    message = models.JSONField(help_text="The EIP-712 Vote message, as signed.")
-    signature = models.CharField(max_length=132)
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
+    proposal = models.ForeignKey(
+        Proposal, on_delete=models.PROTECT, related_name="votes", verbose_name=_("proposal")
+    )
+    voter = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="votes", verbose_name=_("voter")
+    )
+    choice = models.PositiveSmallIntegerField(verbose_name=_("choice"))
+    power = Uint256Field(verbose_name=_("power"))
+    timestamp = models.PositiveBigIntegerField(
+        help_text=_("The signed message's Unix seconds."), verbose_name=_("timestamp")
+    )
+    reason = models.TextField(blank=True, verbose_name=_("reason"))
+    message = models.JSONField(
+        help_text=_("The EIP-712 Vote message, as signed."), verbose_name=_("message")
+    )
+    signature = models.CharField(max_length=132, verbose_name=_("signature"))
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(default=timezone.now, verbose_name=_("updated at"))
 
     class Meta:
         ordering = ["proposal_id", "voter_id"]
@@ -152,6 +185,8 @@ class Vote(models.Model):
                 name="vote_signature_format",
             ),
         ]
+        verbose_name = _("vote")
+        verbose_name_plural = _("votes")
 
     def __str__(self) -> str:
         return f"{self.voter} on #{self.proposal_id}: {self.choice}"
@@ -165,15 +200,21 @@ class Elector(models.Model):
     the DAO at that moment, and a vote carries exactly this: the same base the minimum quorum
     was computed from. Members with no reputation have no row."""
 
-    proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="electors")
-    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
-    power = Uint256Field()
+    proposal = models.ForeignKey(
+        Proposal, on_delete=models.CASCADE, related_name="electors", verbose_name=_("proposal")
+    )
+    user = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="+", verbose_name=_("user")
+    )
+    power = Uint256Field(verbose_name=_("power"))
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["proposal", "user"], name="elector_once"),
             models.CheckConstraint(condition=models.Q(power__gt=0), name="elector_power_pos"),
         ]
+        verbose_name = _("elector")
+        verbose_name_plural = _("electors")
 
     def __str__(self) -> str:
         return f"{self.user} on #{self.proposal_id}: {self.power}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from datadao.admin import ReadOnlyAdminMixin
 from ipfs.models import Pin, PinAuditRun, PinReplica, ReplicaStatus
@@ -19,8 +20,8 @@ class PinReplicaInline(ReadOnlyAdminMixin, admin.TabularInline):
     fields = ("target", "status", "last_checked_at", "changed_at", "problem")
     readonly_fields = fields
     extra = 0
-    verbose_name = "replica"
-    verbose_name_plural = "Replicas beyond the backend's copy"
+    verbose_name = _("replica")
+    verbose_name_plural = _("Replicas beyond the backend's copy")
 
 
 @admin.register(Pin)
@@ -41,7 +42,7 @@ class PinAdmin(ReadOnlyAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Pin]:
         return super().get_queryset(request).prefetch_related("replicas")
 
-    @admin.display(description="copies (good/wanted)")
+    @admin.display(description=_("copies (good/wanted)"))
     def replica_summary(self, pin: Pin) -> str:
         """``2/2 · kubo ok, b ok``: whole copies over copies wanted, then each copy's state
         (the backend's first, as the audit last found it)."""

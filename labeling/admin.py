@@ -12,8 +12,11 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from datadao.admin import DaoScopedAdmin, ObjectTool, ReadOnlyAdminMixin, dataset_tools
+from datadao.http import localized
 from datadao.models import Dataset, DatasetKind
 from labeling import errors, services
 from labeling.models import (
@@ -55,7 +58,7 @@ class LabelTaskAdmin(ReadOnly):
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         return super().get_actions(request) if self._scoped(request, "view") else {}
 
-    @admin.action(description="Mark as check questions (their consensus becomes the answer)")
+    @admin.action(description=_("Mark as check questions (their consensus becomes the answer)"))
     def mark_gold(self, request: HttpRequest, queryset: QuerySet[LabelTask]) -> None:
         done = 0
         for task in queryset.filter(is_gold=False).exclude(consensus=None)[:1000]:
@@ -63,10 +66,25 @@ class LabelTaskAdmin(ReadOnly):
                 services.task_set_gold(task_id=task.pk, answer=task.consensus, actor=request.user)
                 done += 1
             except errors.LabelingRefused as exc:
-                self.message_user(request, f"task {task.pk}: {exc.message}", messages.ERROR)
+                self.message_user(
+                    request,
+                    _("Task %(pk)s: %(refusal)s")
+                    % {"pk": task.pk, "refusal": localized(exc.message)},
+                    messages.ERROR,
+                )
         skipped = queryset.filter(consensus=None).count()
-        note = f" ({skipped} without a consensus were left as they are)" if skipped else ""
-        self.message_user(request, f"{done} task(s) marked as check questions{note}.")
+        text = ngettext(
+            "%(count)d task marked as a check question.",
+            "%(count)d tasks marked as check questions.",
+            done,
+        ) % {"count": done}
+        if skipped:
+            text += " " + ngettext(
+                "(%(count)d without a consensus was left as it is.)",
+                "(%(count)d without a consensus were left as they are.)",
+                skipped,
+            ) % {"count": skipped}
+        self.message_user(request, text)
 
     def _run(self, request: HttpRequest, queryset: QuerySet[LabelTask], method: str) -> None:
         for dataset_id in queryset.values_list("dataset_id", flat=True).distinct():
@@ -75,17 +93,19 @@ class LabelTaskAdmin(ReadOnly):
                     dataset_id=dataset_id, actor=request.user, method=method
                 )
             except errors.LabelingRefused as exc:
-                self.message_user(request, exc.message, messages.ERROR)
+                self.message_user(request, localized(exc.message), messages.ERROR)
                 continue
             self.message_user(
-                request, f"Consensus run {run.pk} for dataset {dataset_id}: {run.status}."
+                request,
+                _("Consensus run %(pk)s for dataset %(dataset)s: %(status)s.")
+                % {"pk": run.pk, "dataset": dataset_id, "status": run.get_status_display()},
             )
 
-    @admin.action(description="Run Dawid–Skene consensus for these tasks' datasets")
+    @admin.action(description=_("Run Dawid–Skene consensus for these tasks' datasets"))
     def run_consensus(self, request: HttpRequest, queryset: QuerySet[LabelTask]) -> None:
         self._run(request, queryset, "ds")
 
-    @admin.action(description="Run majority vote for these tasks' datasets (baseline)")
+    @admin.action(description=_("Run majority vote for these tasks' datasets (baseline)"))
     def run_majority_vote(self, request: HttpRequest, queryset: QuerySet[LabelTask]) -> None:
         self._run(request, queryset, "mv")
 
@@ -114,29 +134,29 @@ class LabelerStatsAdmin(ReadOnly):
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         return super().get_actions(request) if self._scoped(request, "view") else {}
 
-    @admin.display(description="Gold accuracy (reported)")
+    @admin.display(description=_("Gold accuracy (reported)"))
     def gold_percent(self, obj: LabelerStats) -> str:
         value = obj.gold_accuracy
         return "–" if value is None else f"{value:.0%}"
 
-    @admin.display(description="Suggestions taken")
+    @admin.display(description=_("Suggestions taken"))
     def taken_percent(self, obj: LabelerStats) -> str:
         shown = obj.suggestions_shown
         return "–" if not shown else f"{obj.suggestions_taken / shown:.0%}"
 
-    @admin.action(description="Resume the selected paused labelers")
+    @admin.action(description=_("Resume the selected paused labelers"))
     def resume(self, request: HttpRequest, queryset: QuerySet[LabelerStats]) -> None:
         for stats in queryset.filter(paused_at__isnull=False).select_related("labeler"):
             try:
                 services.labeler_resume(
                     dataset_id=stats.dataset_id, labeler=stats.labeler, actor=request.user
                 )
-                self.message_user(request, f"{stats.labeler} resumed.")
+                self.message_user(request, _("%(labeler)s resumed.") % {"labeler": stats.labeler})
             except errors.LabelingRefused as exc:
-                self.message_user(request, exc.message, messages.ERROR)
+                self.message_user(request, localized(exc.message), messages.ERROR)
 
 
-METHODS = {"ds": "Dawid–Skene", "mv": "majority vote"}
+METHODS = {"ds": _("Dawid–Skene"), "mv": _("majority vote")}
 
 
 @admin.register(ConsensusRun)
@@ -152,7 +172,7 @@ class ConsensusRunAdmin(ReadOnly):
     readonly_fields = fields
     change_list_template = "admin/labeling/consensusrun/change_list.html"
 
-    @admin.display(description="Result")
+    @admin.display(description=_("Result"))
     def summary(self, obj: ConsensusRun) -> str:
         m = obj.metrics or {}
         if obj.status != "done":
@@ -162,11 +182,11 @@ class ConsensusRunAdmin(ReadOnly):
             "–" if alpha is None else f"{alpha:.3f}"
         )
 
-    @admin.display(description="Metrics")
+    @admin.display(description=_("Metrics"))
     def metrics_table(self, obj: ConsensusRun) -> str:
         return metrics_html(obj.metrics or {}, labels=_labels(obj))
 
-    @admin.display(description="Check questions: answers given (rows) against the right answer")
+    @admin.display(description=_("Check questions: answers given (rows) against the right answer"))
     def gold_confusion_table(self, obj: ConsensusRun) -> str:
         matrix = (obj.metrics or {}).get("gold_confusion")
         return confusion_html(matrix, labels=_labels(obj)) if matrix else "–"
@@ -187,7 +207,7 @@ class ConsensusRunAdmin(ReadOnly):
             return HttpResponseNotAllowed(["POST"])
         dataset_id = request.POST.get("dataset", "")
         if not dataset_id.isdigit():
-            self.message_user(request, "Choose a labeling dataset to run.", messages.ERROR)
+            self.message_user(request, _("Choose a labeling dataset to run."), messages.ERROR)
             return redirect("admin:labeling_consensusrun_changelist")
         dataset = get_object_or_404(self._runnable(request), pk=int(dataset_id))
         try:
@@ -195,12 +215,17 @@ class ConsensusRunAdmin(ReadOnly):
                 dataset_id=dataset.pk, actor=request.user, method=request.POST.get("method", "ds")
             )
         except errors.LabelingRefused as exc:
-            self.message_user(request, exc.message, messages.ERROR)
+            self.message_user(request, localized(exc.message), messages.ERROR)
             return redirect("admin:labeling_consensusrun_changelist")
         self.message_user(
             request,
-            f"Consensus run {run.pk} ({METHODS.get(run.method, run.method)}) for {dataset}: "
-            f"{run.status}.",
+            _("Consensus run %(pk)s (%(method)s) for %(dataset)s: %(status)s.")
+            % {
+                "pk": run.pk,
+                "method": METHODS.get(run.method, run.method),
+                "dataset": dataset,
+                "status": run.get_status_display(),
+            },
             messages.SUCCESS,
         )
         return redirect("admin:labeling_consensusrun_change", run.pk)
@@ -239,7 +264,9 @@ def metrics_html(metrics: dict[str, Any], *, labels: list[str]) -> str:
                 zip(names, map(_cell, value), strict=True),
             )
             rows.append(
-                format_html("<tr><th scope='row'>priors</th><td><table>{}</table></td></tr>", inner)
+                format_html(
+                    "<tr><th scope='row'>{}</th><td><table>{}</table></td></tr>", _("priors"), inner
+                )
             )
             continue
         rows.append(format_html("<tr><th scope='row'>{}</th><td>{}</td></tr>", key, _cell(value)))
@@ -272,8 +299,8 @@ def _consensus_tools(request: HttpRequest, dataset: Dataset) -> list[ObjectTool]
         return []
     url = reverse("admin:labeling_consensusrun_run")
     return [
-        ObjectTool("Run consensus", url, {"dataset": str(dataset.pk), "method": "ds"}),
-        ObjectTool("Run majority vote", url, {"dataset": str(dataset.pk), "method": "mv"}),
+        ObjectTool(_("Run consensus"), url, {"dataset": str(dataset.pk), "method": "ds"}),
+        ObjectTool(_("Run majority vote"), url, {"dataset": str(dataset.pk), "method": "mv"}),
     ]
 
 
@@ -281,13 +308,17 @@ dataset_tools.append(_consensus_tools)
 
 
 class ImportForm(forms.ModelForm):
-    upload = forms.FileField(help_text="CSV (header: id, text|cid|columns…, gold) or JSON Lines.")
+    upload = forms.FileField(
+        help_text=_("CSV (header: id, text|cid|columns…, gold) or JSON Lines.")
+    )
     kind = forms.ChoiceField(
         choices=ImportKind.choices,
         initial=ImportKind.ITEMS,
         required=False,
-        help_text='Pre-labels: JSON Lines of {"id" (the item\'s id) or "external_id", '
-        '"prediction", "model_version", "score"}, one model answer per existing item.',
+        help_text=_(
+            'Pre-labels: JSON Lines of {"id" (the item\'s id) or "external_id", '
+            '"prediction", "model_version", "score"}, one model answer per existing item.'
+        ),
     )
 
     class Meta:
@@ -297,7 +328,7 @@ class ImportForm(forms.ModelForm):
     def clean_upload(self) -> Any:
         upload = self.cleaned_data["upload"]
         if not upload.size:
-            raise forms.ValidationError("The file is empty.")
+            raise forms.ValidationError(_("The file is empty."))
         return upload
 
     def clean(self) -> Any:
@@ -305,7 +336,9 @@ class ImportForm(forms.ModelForm):
         upload = cleaned.get("upload")
         jsonl = upload is not None and upload.name.lower().endswith((".jsonl", ".ndjson"))
         if cleaned.get("kind") == ImportKind.PREDICTIONS and upload is not None and not jsonl:
-            self.add_error("upload", "Pre-labels are imported from JSON Lines (.jsonl), not CSV.")
+            self.add_error(
+                "upload", _("Pre-labels are imported from JSON Lines (.jsonl), not CSV.")
+            )
         return cleaned
 
 
@@ -341,7 +374,7 @@ class LabelImportAdmin(DaoScopedAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    @admin.display(description="Progress")
+    @admin.display(description=_("Progress"))
     def percent(self, obj: LabelImport) -> str:
         return f"{obj.progress:.0%}"
 
@@ -387,7 +420,7 @@ class ReviewAdmin(ReadOnly):
     list_select_related = ("dataset__dao", "reviewer")
     show_full_result_count = False
 
-    @admin.display(description="Review queue")
+    @admin.display(description=_("Review queue"))
     def queue(self, obj: Review) -> str:
         url = reverse("review-page", args=[obj.dataset.dao.slug, obj.dataset.slug])
-        return format_html('<a href="{}">open</a>', url)
+        return format_html('<a href="{}">{}</a>', url, _("open"))

@@ -8,16 +8,19 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.db.models import QuerySet
-from django.forms.utils import pretty_name
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.text import capfirst
+from django.utils.translation import gettext_lazy as _
 
 from datadao.admin import DaoScopedAdmin, ReadOnlyAdminMixin, short_hex
+from datadao.errors import ApplicationError
 from datadao.governed import ChangeKind, reserved_refusal
+from datadao.http import localized
 from datadao.models import DAO
 from rewards import services
 from rewards.models import Allocation, Epoch, EpochStatus, RewardEntry, RewardPolicy, Voucher
@@ -26,6 +29,11 @@ from rewards.selectors import dao_settlement
 from rewards.units import format_amount, format_units, parse_units
 
 _AMOUNT_FIELDS = ("per_contribution", "per_row", "per_label", "epoch_budget")
+
+
+def _refusal(exc: Exception) -> str:
+    """A service's refusal in the console's language; any other error as it reads."""
+    return localized(exc.message) if isinstance(exc, ApplicationError) else str(exc)
 
 
 def _tokens(amount: Any, dao: Any) -> str:
@@ -43,20 +51,25 @@ class RewardPolicyForm(forms.ModelForm):
 
     per_contribution = forms.CharField(
         initial="0",
-        help_text="Tokens paid for a contribution scoring 10000 (scaled by its score), e.g. 5 "
-        "or 0.25.",
+        help_text=_(
+            "Tokens paid for a contribution scoring 10000 (scaled by its score), e.g. 5 or 0.25."
+        ),
     )
     per_row = forms.CharField(
         initial="0",
         required=False,
-        help_text="Tabular datasets: tokens paid per new row at a score of 10000 (scaled by the "
-        "score). Pays the same however a contributor splits rows into files.",
+        help_text=_(
+            "Tabular datasets: tokens paid per new row at a score of 10000 (scaled by the "
+            "score). Pays the same however a contributor splits rows into files."
+        ),
     )
-    per_label = forms.CharField(initial="0", help_text="Tokens paid per settled label.")
+    per_label = forms.CharField(initial="0", help_text=_("Tokens paid per settled label."))
     epoch_budget = forms.CharField(
         required=False,
-        help_text="At most this many tokens per epoch; above it allocations scale pro rata "
-        "(empty: no cap).",
+        help_text=_(
+            "At most this many tokens per epoch; above it allocations scale pro rata "
+            "(empty: no cap)."
+        ),
     )
 
     class Meta:
@@ -74,7 +87,10 @@ class RewardPolicyForm(forms.ModelForm):
                 )
         if dao is not None:
             for name in _AMOUNT_FIELDS:
-                self.fields[name].label = f"{pretty_name(name)} ({dao.token_symbol})"
+                self.fields[name].label = (
+                    f"{capfirst(RewardPolicy._meta.get_field(name).verbose_name)} "
+                    f"({dao.token_symbol})"
+                )
 
     def _dao(self) -> Any:
         dataset = self.cleaned_data.get("dataset") if hasattr(self, "cleaned_data") else None
@@ -106,7 +122,13 @@ class RewardPolicyForm(forms.ModelForm):
                 cleaned[name] = parse_units(text, dao.token_decimals)
             except ValueError as exc:
                 self.add_error(
-                    name, f"{exc} ({dao.token_symbol} has {dao.token_decimals} decimals.)"
+                    name,
+                    _("%(problem)s (%(symbol)s has %(decimals)s decimals.)")
+                    % {
+                        "problem": localized(exc.args[0]),
+                        "symbol": dao.token_symbol,
+                        "decimals": dao.token_decimals,
+                    },
                 )
         return cleaned
 
@@ -131,21 +153,21 @@ class RewardPolicyAdmin(DaoScopedAdmin):
     )
     list_select_related = ("dataset__dao",)
 
-    @admin.display(description="per contribution")
+    @admin.display(description=_("per contribution"))
     def per_contribution_tokens(self, obj: RewardPolicy) -> str:
         return _tokens(obj.per_contribution, obj.dataset.dao)
 
-    @admin.display(description="per new row")
+    @admin.display(description=_("per new row"))
     def per_row_tokens(self, obj: RewardPolicy) -> str:
         return _tokens(obj.per_row, obj.dataset.dao)
 
-    @admin.display(description="per label")
+    @admin.display(description=_("per label"))
     def per_label_tokens(self, obj: RewardPolicy) -> str:
         return _tokens(obj.per_label, obj.dataset.dao)
 
-    @admin.display(description="epoch budget")
+    @admin.display(description=_("epoch budget"))
     def budget_tokens(self, obj: RewardPolicy) -> str:
-        return _tokens(obj.epoch_budget, obj.dataset.dao) or "no cap"
+        return _tokens(obj.epoch_budget, obj.dataset.dao) or _("no cap")
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -177,7 +199,7 @@ class AllocationInline(admin.TabularInline):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Allocation]:
         return super().get_queryset(request).select_related("epoch__dao")
 
-    @admin.display(description="amount")
+    @admin.display(description=_("amount"))
     def amount_tokens(self, obj: Allocation) -> str:
         return _tokens(obj.amount, obj.epoch.dao)
 
@@ -197,25 +219,27 @@ class EpochAdmin(ReadOnly):
     list_filter = ("status",)
     list_select_related = ("dao",)
 
-    @admin.display(description="total")
+    @admin.display(description=_("total"))
     def total_tokens(self, obj: Epoch) -> str:
         # An open epoch's total is what its credits add up to so far (settled at close).
         if obj.status == EpochStatus.OPEN:
-            return f"{_tokens(services.epoch_accrued(dao=obj.dao), obj.dao)} accrued so far"
+            return _("%(amount)s accrued so far") % {
+                "amount": _tokens(services.epoch_accrued(dao=obj.dao), obj.dao)
+            }
         return _tokens(obj.total, obj.dao)
 
-    @admin.display(description="root")
+    @admin.display(description=_("root"))
     def root_short(self, obj: Epoch) -> str:
         return short_hex(obj.root, 10, 6) if obj.root else "–"
 
-    @admin.display(description="dump CID")
+    @admin.display(description=_("dump CID"))
     def dump_short(self, obj: Epoch) -> str:
         return short_hex(obj.dump_cid, 10, 6) if obj.dump_cid else "–"
 
-    @admin.display(description="close")
+    @admin.display(description=_("close"))
     def close_page(self, obj: Epoch) -> str:
         url = reverse("admin:rewards_epoch_close", args=[obj.pk])
-        text = "Review and close" if obj.status == EpochStatus.OPEN else "Allocations"
+        text = _("Review and close") if obj.status == EpochStatus.OPEN else _("Allocations")
         return format_html('<a href="{}">{}</a>', url, text)
 
     # The total in tokens; the tree dump keeps its integers (it is what the contract checks).
@@ -282,7 +306,12 @@ class EpochAdmin(ReadOnly):
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
-            "title": f"{epoch}: {'review and close' if epoch.status == 'open' else 'closed'}",
+            "title": (
+                _("%(epoch)s: review and close")
+                if epoch.status == EpochStatus.OPEN
+                else _("%(epoch)s: closed")
+            )
+            % {"epoch": epoch},
             "epoch": epoch,
             "dao": epoch.dao,
             "may_close": may_close and epoch.status == EpochStatus.OPEN,
@@ -297,13 +326,16 @@ class EpochAdmin(ReadOnly):
     def _close(self, request: HttpRequest, epoch: Epoch) -> None:
         if request.POST.get("confirm") != "yes" or not request.POST.get("root"):
             self.message_user(
-                request, "Confirm the close with the button below the allocations.", messages.ERROR
+                request,
+                _("Confirm the close with the button below the allocations."),
+                messages.ERROR,
             )
             return
         if epoch.status != EpochStatus.OPEN:
             self.message_user(
                 request,
-                f"{epoch} is already closed (root {epoch.root}); it was not closed again.",
+                _("%(epoch)s is already closed (root %(root)s); it was not closed again.")
+                % {"epoch": epoch, "root": epoch.root},
                 messages.ERROR,
             )
             return
@@ -316,38 +348,60 @@ class EpochAdmin(ReadOnly):
                 expected_root=request.POST["root"],
             )
         except (services.RewardsError, ImproperlyConfigured) as exc:
-            self.message_user(request, f"{epoch}: {exc}", messages.ERROR)
+            self.message_user(request, f"{epoch}: {_refusal(exc)}", messages.ERROR)
             return
         if closed.closed_at is not None and closed.closed_at < started:
             # Another closer got the lock first; the service returned their result unchanged.
             self.message_user(
                 request,
-                f"{epoch} was closed by someone else meanwhile (root {closed.root}); it was "
-                "not closed again.",
+                _(
+                    "%(epoch)s was closed by someone else meanwhile (root %(root)s); it was "
+                    "not closed again."
+                )
+                % {"epoch": epoch, "root": closed.root},
                 messages.ERROR,
             )
         else:
             self.message_user(
                 request,
-                f"{closed}: closed, total {_tokens(closed.total, epoch.dao)}, root {closed.root}, "
-                f"dump {closed.dump_cid}",
+                _("%(epoch)s: closed, total %(total)s, root %(root)s, dump %(dump)s")
+                % {
+                    "epoch": closed,
+                    "total": _tokens(closed.total, epoch.dao),
+                    "root": closed.root,
+                    "dump": closed.dump_cid,
+                },
                 messages.SUCCESS,
             )
 
-    @admin.action(description="Simulate close (show what each address would get)")
+    @admin.action(description=_("Simulate close (show what each address would get)"))
     def simulate_close(self, request: HttpRequest, queryset: QuerySet[Epoch]) -> None:
         for epoch in queryset.filter(status="open").select_related("dao"):
             allocations = services.epoch_simulate(dao=epoch.dao)
             if not allocations:
-                self.message_user(request, f"{epoch}: nothing to allocate yet.", messages.INFO)
+                self.message_user(
+                    request,
+                    _("%(epoch)s: nothing to allocate yet.") % {"epoch": epoch},
+                    messages.INFO,
+                )
                 continue
             dao = epoch.dao
             lines = ", ".join(f"{a}: {_tokens(v, dao)}" for a, v in list(allocations.items())[:20])
-            more = f" (+{len(allocations) - 20} more)" if len(allocations) > 20 else ""
+            more = (
+                " " + _("(+%(count)s more)") % {"count": len(allocations) - 20}
+                if len(allocations) > 20
+                else ""
+            )
             total = _tokens(sum(allocations.values()), dao)
-            self.message_user(request, f"{epoch}: total {total}; {lines}{more}", messages.INFO)
+            self.message_user(
+                request,
+                _("%(epoch)s: total %(total)s; %(lines)s")
+                % {"epoch": epoch, "total": total, "lines": lines}
+                + more,
+                messages.INFO,
+            )
 
-    @admin.action(description="Close epoch (settle, sign the Merkle root, pin the dump)")
+    @admin.action(description=_("Close epoch (settle, sign the Merkle root, pin the dump)"))
     def close_epochs(self, request: HttpRequest, queryset: QuerySet[Epoch]) -> None:
         for epoch in queryset.filter(status="open").select_related("dao"):
             try:
@@ -355,12 +409,17 @@ class EpochAdmin(ReadOnly):
                     dao=epoch.dao, actor=request.user, number=epoch.number
                 )
             except (services.RewardsError, ImproperlyConfigured) as exc:
-                self.message_user(request, f"{epoch}: {exc}", messages.ERROR)
+                self.message_user(request, f"{epoch}: {_refusal(exc)}", messages.ERROR)
                 continue
             self.message_user(
                 request,
-                f"{closed}: closed, total {_tokens(closed.total, epoch.dao)}, root {closed.root}, "
-                f"dump {closed.dump_cid}",
+                _("%(epoch)s: closed, total %(total)s, root %(root)s, dump %(dump)s")
+                % {
+                    "epoch": closed,
+                    "total": _tokens(closed.total, epoch.dao),
+                    "root": closed.root,
+                    "dump": closed.dump_cid,
+                },
                 messages.SUCCESS,
             )
 
@@ -371,7 +430,7 @@ class RewardEntryAdmin(ReadOnly):
     list_filter = ("reason",)
     list_select_related = ("account", "dataset", "epoch", "dao")
 
-    @admin.display(description="amount")
+    @admin.display(description=_("amount"))
     def amount_tokens(self, obj: RewardEntry) -> str:
         return _tokens(obj.amount, obj.dao)
 
@@ -382,7 +441,7 @@ class VoucherAdmin(ReadOnly):
     search_fields = ("contributor",)
     list_select_related = ("dao",)
 
-    @admin.display(description="amount")
+    @admin.display(description=_("amount"))
     def amount_tokens(self, obj: Voucher) -> str:
         return _tokens(obj.amount, obj.dao)
 

@@ -9,8 +9,10 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
 
 from datadao.admin import DaoScopedAdmin, ReadOnlyAdminMixin
+from datadao.http import localized
 from rewards import royalties, services
 from rewards.models import RoyaltyPayment, RoyaltyPolicy
 from rewards.units import format_amount
@@ -28,15 +30,19 @@ class RoyaltyPolicyForm(forms.ModelForm):
         min_value=0,
         max_value=10_000,
         initial=0,
-        label="Treasury share (basis points)",
-        help_text="Of each payment consumers make for this DAO's data, the part its treasury "
-        "keeps, in basis points: 1000 is 10%, 0 pays everything to the contributors.",
+        label=_("Treasury share (basis points)"),
+        help_text=_(
+            "Of each payment consumers make for this DAO's data, the part its treasury "
+            "keeps, in basis points: 1000 is 10%, 0 pays everything to the contributors."
+        ),
     )
     treasury_address = forms.CharField(
         max_length=42,
         required=False,
-        help_text="The address the treasury share is paid to (it claims it from the epoch "
-        "root like a contributor). Needed when the share is above 0.",
+        help_text=_(
+            "The address the treasury share is paid to (it claims it from the epoch "
+            "root like a contributor). Needed when the share is above 0."
+        ),
     )
 
     class Meta:
@@ -54,7 +60,7 @@ class RoyaltyPolicyForm(forms.ModelForm):
             )
         except services.RewardsError as exc:
             field = "treasury_share_bps" if "basis points" in exc.message else "treasury_address"
-            self.add_error(field, exc.message)
+            self.add_error(field, localized(exc.message))
         return cleaned
 
     def _post_clean(self) -> None:
@@ -75,7 +81,7 @@ class RoyaltyPolicyAdmin(DaoScopedAdmin):
     list_display = ("dao", "share_percent", "treasury_address", "updated_at")
     list_select_related = ("dao",)
 
-    @admin.display(description="treasury share")
+    @admin.display(description=_("treasury share"))
     def share_percent(self, obj: RoyaltyPolicy) -> str:
         return f"{obj.treasury_share_bps / 100:g}% ({obj.treasury_share_bps} bps)"
 
@@ -125,30 +131,37 @@ class RoyaltyPaymentAdmin(ReadOnlyAdminMixin, DaoScopedAdmin):
     )
     readonly_fields = fields
 
-    @admin.display(description="amount")
+    @admin.display(description=_("amount"))
     def amount_tokens(self, obj: RoyaltyPayment) -> str:
         return _tokens(obj.amount, obj.dao)
 
-    @admin.display(description="treasury part")
+    @admin.display(description=_("treasury part"))
     def treasury_tokens(self, obj: RoyaltyPayment) -> str:
         return f"{_tokens(obj.treasury_amount, obj.dao)} ({obj.treasury_share_bps} bps)"
 
-    @admin.display(description="contributors")
+    @admin.display(description=_("contributors"))
     def contributors(self, obj: RoyaltyPayment) -> int:
         return len(obj.shares)
 
-    @admin.display(description="split among the contributors")
+    @admin.display(description=_("split among the contributors"))
     def split(self, obj: RoyaltyPayment) -> str:
         rows = format_html_join(
             "",
-            "<tr><td><code>{}</code></td><td>{} of {}</td><td>{}</td></tr>",
+            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
             (
-                (row["address"], row["score"], obj.total_score, _tokens(row["amount"], obj.dao))
+                (
+                    row["address"],
+                    _("%(score)s of %(total)s") % {"score": row["score"], "total": obj.total_score},
+                    _tokens(row["amount"], obj.dao),
+                )
                 for row in obj.shares
             ),
         )
         return format_html(
-            "<table><thead><tr><th>Contributor</th><th>Score</th><th>Share</th></tr></thead>"
+            "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th></tr></thead>"
             "<tbody>{}</tbody></table>",
+            _("Contributor"),
+            _("Score"),
+            _("Share"),
             rows,
         )

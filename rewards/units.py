@@ -3,13 +3,16 @@
 Money is stored as an integer number of the token's smallest unit (``5 AIR`` with 18 decimals
 is ``5000000000000000000``); people read and type whole tokens. This module converts between
 the two exactly: Decimal arithmetic at a precision wide enough for any uint256, never a float.
-Pure: no Django imports.
+Pure: no Django imports. The messages of its refusals are ``Detail``s: English here, in the
+reader's language where a page shows them (``datadao.http.localized``).
 """
 
 from __future__ import annotations
 
 import re
 from decimal import Decimal, localcontext
+
+from datadao.errors import Detail
 
 MAX_DECIMALS = 36
 UINT256_MAX = 2**256 - 1
@@ -52,36 +55,62 @@ def parse_units(text: str, decimals: int) -> int:
     raw = text if isinstance(text, str) else str(text)
     cleaned = raw.strip()
     if not cleaned:
-        raise ValueError("Enter an amount of tokens, e.g. 5 or 0.25.")
+        raise ValueError(Detail("Enter an amount of tokens, e.g. 5 or 0.25."))
     if cleaned.startswith("-"):
-        raise ValueError(f"{cleaned} is negative; an amount of tokens is 0 or more.")
+        raise ValueError(
+            Detail("%(amount)s is negative; an amount of tokens is 0 or more.", amount=cleaned)
+        )
     match = _AMOUNT.match(cleaned)
     if match is None or not (match["whole"] or match["frac"]):
         raise ValueError(
-            f"{cleaned!r} is not an amount of tokens; write digits with an optional decimal "
-            "point, e.g. 5, 0.25 or 1,000.5."
+            Detail(
+                "%(amount)s is not an amount of tokens; write digits with an optional decimal "
+                "point, e.g. 5, 0.25 or 1,000.5.",
+                amount=repr(cleaned),
+            )
         )
     whole = match["whole"].replace(",", "") or "0"
     frac = (match["frac"] or "").rstrip("0")
     if len(frac) > decimals:
         if decimals == 0:
             raise ValueError(
-                f"{cleaned} has digits after the point, but this token has no decimals: "
-                "enter a whole number."
+                Detail(
+                    "%(amount)s has digits after the point, but this token has no decimals: "
+                    "enter a whole number.",
+                    amount=cleaned,
+                )
+            )
+        if decimals == 1:
+            raise ValueError(
+                Detail(
+                    "%(amount)s has %(digits)s digits after the point, but this token has 1 "
+                    "decimal: enter at most 1.",
+                    amount=cleaned,
+                    digits=len(frac),
+                )
             )
         raise ValueError(
-            f"{cleaned} has {len(frac)} digits after the point, but this token has "
-            f"{decimals} decimal{'s' if decimals != 1 else ''}: enter at most {decimals}."
+            Detail(
+                "%(amount)s has %(digits)s digits after the point, but this token has "
+                "%(decimals)s decimals: enter at most %(decimals)s.",
+                amount=cleaned,
+                digits=len(frac),
+                decimals=decimals,
+            )
         )
     # The precision covers every digit of the scaled value, so nothing is ever rounded.
     with localcontext() as context:
         context.prec = len(whole) + decimals + 2
         units = Decimal(f"{whole}.{frac or '0'}").scaleb(decimals)
         if units != units.to_integral_value():  # unreachable by the checks above; a guard
-            raise ValueError(f"{cleaned} is not a whole number of base units.")
+            raise ValueError(
+                Detail("%(amount)s is not a whole number of base units.", amount=cleaned)
+            )
         value = int(units)
     if value > UINT256_MAX:
-        raise ValueError(f"{cleaned} is more tokens than a uint256 can hold.")
+        raise ValueError(
+            Detail("%(amount)s is more tokens than a uint256 can hold.", amount=cleaned)
+        )
     return value
 
 

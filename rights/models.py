@@ -25,11 +25,19 @@ class Scope(models.TextChoices):
 class DatasetOffer(models.Model):
     """A members-only dataset for sale: its price in the DAO's token and where to pay it."""
 
-    dataset = models.OneToOneField(Dataset, on_delete=models.PROTECT, related_name="offer")
-    price = models.DecimalField(**UINT, help_text="In the token's smallest unit.")
-    payment_address = models.CharField(max_length=42, validators=[validate_checksum_address])
-    updated_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
-    updated_at = models.DateTimeField(default=timezone.now)
+    dataset = models.OneToOneField(
+        Dataset, on_delete=models.PROTECT, related_name="offer", verbose_name=_("dataset")
+    )
+    price = models.DecimalField(
+        **UINT, help_text=_("In the token's smallest unit."), verbose_name=_("price")
+    )
+    payment_address = models.CharField(
+        max_length=42, validators=[validate_checksum_address], verbose_name=_("payment address")
+    )
+    updated_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="+", verbose_name=_("updated by")
+    )
+    updated_at = models.DateTimeField(default=timezone.now, verbose_name=_("updated at"))
 
     class Meta:
         constraints = [
@@ -39,6 +47,8 @@ class DatasetOffer(models.Model):
                 name="offer_payment_address_format",
             ),
         ]
+        verbose_name = _("dataset offer")
+        verbose_name_plural = _("dataset offers")
 
     def __str__(self) -> str:
         return f"{self.dataset} for {self.price}"
@@ -53,18 +63,32 @@ class Purchase(models.Model):
     """A consumer's request for paid access, with the transaction that paid for it. A
     transaction pays for one purchase only: its hash is unique."""
 
-    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="purchases")
-    consumer = models.ForeignKey(User, on_delete=models.PROTECT, related_name="purchases")
-    amount = models.DecimalField(**UINT, help_text="The price when asked, smallest unit.")
-    payment_address = models.CharField(max_length=42)
-    tx_hash = models.CharField(max_length=66, unique=True)
-    status = models.CharField(
-        max_length=16, choices=PurchaseStatus.choices, default=PurchaseStatus.PENDING
+    dataset = models.ForeignKey(
+        Dataset, on_delete=models.PROTECT, related_name="purchases", verbose_name=_("dataset")
     )
-    created_at = models.DateTimeField(default=timezone.now)
-    confirmed_at = models.DateTimeField(null=True, blank=True)
+    consumer = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="purchases", verbose_name=_("consumer")
+    )
+    amount = models.DecimalField(
+        **UINT, help_text=_("The price when asked, smallest unit."), verbose_name=_("amount")
+    )
+    payment_address = models.CharField(max_length=42, verbose_name=_("payment address"))
+    tx_hash = models.CharField(max_length=66, unique=True, verbose_name=_("tx hash"))
+    status = models.CharField(
+        max_length=16,
+        choices=PurchaseStatus.choices,
+        default=PurchaseStatus.PENDING,
+        verbose_name=_("status"),
+    )
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
+    confirmed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("confirmed at"))
     confirmed_by = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("confirmed by"),
     )
 
     class Meta:
@@ -83,6 +107,8 @@ class Purchase(models.Model):
                 name="purchase_confirmed_iff_dated",
             ),
         ]
+        verbose_name = _("purchase")
+        verbose_name_plural = _("purchases")
 
     def __str__(self) -> str:
         return f"{self.consumer} buys {self.dataset} ({self.status})"
@@ -93,26 +119,47 @@ class AccessGrant(models.Model):
     ``grantee`` read the dataset (every release), or one release when ``release`` is set,
     until ``expires_at``, unless revoked; every check reads this row."""
 
-    dao = models.ForeignKey(DAO, on_delete=models.PROTECT, related_name="access_grants")
-    grantee = models.CharField(max_length=42, db_index=True)
-    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="access_grants")
+    dao = models.ForeignKey(
+        DAO, on_delete=models.PROTECT, related_name="access_grants", verbose_name=_("DAO")
+    )
+    grantee = models.CharField(max_length=42, db_index=True, verbose_name=_("grantee"))
+    dataset = models.ForeignKey(
+        Dataset, on_delete=models.PROTECT, related_name="access_grants", verbose_name=_("dataset")
+    )
     release = models.ForeignKey(
-        Release, null=True, blank=True, on_delete=models.PROTECT, related_name="access_grants"
+        Release,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="access_grants",
+        verbose_name=_("release"),
     )
-    scope = models.CharField(max_length=16, choices=Scope.choices)
-    expires_at = models.DateTimeField()
-    nonce = models.DecimalField(**UINT)
-    typed_data = models.JSONField()
-    signature = models.CharField(max_length=132, unique=True)
-    signer = models.CharField(max_length=42)
+    scope = models.CharField(max_length=16, choices=Scope.choices, verbose_name=_("scope"))
+    expires_at = models.DateTimeField(verbose_name=_("expires at"))
+    nonce = models.DecimalField(**UINT, verbose_name=_("nonce"))
+    typed_data = models.JSONField(verbose_name=_("typed data"))
+    signature = models.CharField(max_length=132, unique=True, verbose_name=_("signature"))
+    signer = models.CharField(max_length=42, verbose_name=_("signer"))
     purchase = models.OneToOneField(
-        Purchase, null=True, blank=True, on_delete=models.PROTECT, related_name="grant"
+        Purchase,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="grant",
+        verbose_name=_("purchase"),
     )
-    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(default=timezone.now)
-    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="+", verbose_name=_("created by")
+    )
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
+    revoked_at = models.DateTimeField(null=True, blank=True, verbose_name=_("revoked at"))
     revoked_by = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("revoked by"),
     )
 
     class Meta:
@@ -139,6 +186,8 @@ class AccessGrant(models.Model):
                 name="accessgrant_revoked_with_actor",
             ),
         ]
+        verbose_name = _("access grant")
+        verbose_name_plural = _("access grants")
 
     def __str__(self) -> str:
         target = self.release or self.dataset
@@ -156,23 +205,45 @@ class ReadEvent(models.Model):
     """One read of a contribution's or a release's content through this site, written by one
     INSERT before the content is opened (``rights.services.read_record``)."""
 
-    dao = models.ForeignKey(DAO, on_delete=models.PROTECT, related_name="+")
-    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="+")
+    dao = models.ForeignKey(DAO, on_delete=models.PROTECT, related_name="+", verbose_name=_("DAO"))
+    dataset = models.ForeignKey(
+        Dataset, on_delete=models.PROTECT, related_name="+", verbose_name=_("dataset")
+    )
     contribution = models.ForeignKey(
-        Contribution, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Contribution,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("contribution"),
     )
     release = models.ForeignKey(
-        Release, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Release,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("release"),
     )
-    cid = models.CharField(max_length=128)
+    cid = models.CharField(max_length=128, verbose_name=_("CID"))
     reader = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("reader"),
     )
-    basis = models.CharField(max_length=16, choices=ReadBasis.choices)
+    basis = models.CharField(max_length=16, choices=ReadBasis.choices, verbose_name=_("basis"))
     grant = models.ForeignKey(
-        AccessGrant, null=True, blank=True, on_delete=models.PROTECT, related_name="reads"
+        AccessGrant,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="reads",
+        verbose_name=_("grant"),
     )
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -195,6 +266,8 @@ class ReadEvent(models.Model):
                 name="readevent_grant_iff_basis",
             ),
         ]
+        verbose_name = _("read event")
+        verbose_name_plural = _("read events")
 
     def __str__(self) -> str:
         return f"{self.reader or 'anyone'} read {self.cid} ({self.basis})"

@@ -11,8 +11,10 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
 
 from datadao.admin import DaoScopedAdmin
+from datadao.http import localized
 from datadao.models import Dataset, DatasetKind
 from ipfs.links import cid_link
 from synthetic import budget as budget_services
@@ -41,24 +43,30 @@ class JobForm(forms.ModelForm):
     method = forms.ChoiceField(
         choices=Method.choices,
         initial=Method.GAN,
-        help_text="GAN, TVAE or copula for tabular datasets (auto: all three, and the best "
-        "that passes the gate is published); augment for image datasets.",
+        help_text=_(
+            "GAN, TVAE or copula for tabular datasets (auto: all three, and the best "
+            "that passes the gate is published); augment for image datasets."
+        ),
     )
 
     class Meta:
         model = SyntheticJob
         fields = INPUT_FIELDS
         help_texts = {
-            "epochs": "Leave empty for the default (early stopping picks the best epoch).",
-            "time_budget_s": "Or a time budget in seconds instead of epochs.",
-            "target": "The column to keep the class structure of (default: the schema's).",
-            "dp_epsilon": "Differential privacy: ε spent by this job (empty: no DP).",
-            "constraints": 'Kept in every row, e.g. ["signup<=last_login", "range:age:0:120", '
-            '"fixed:city,country"] (besides the schema\'s "constraints").',
-            "conditions": 'Generate only a subgroup, e.g. {"grade": "A"}.',
-            "infer_constraints": "Also keep inequalities that hold in every training row.",
-            "augment": 'Image pipeline, e.g. {"flip_horizontal": 0.5, "rotate_degrees": 10, '
-            '"noise_std": 3}; empty for the defaults.',
+            "epochs": _("Leave empty for the default (early stopping picks the best epoch)."),
+            "time_budget_s": _("Or a time budget in seconds instead of epochs."),
+            "target": _("The column to keep the class structure of (default: the schema's)."),
+            "dp_epsilon": _("Differential privacy: ε spent by this job (empty: no DP)."),
+            "constraints": _(
+                'Kept in every row, e.g. ["signup<=last_login", "range:age:0:120", '
+                '"fixed:city,country"] (besides the schema\'s "constraints").'
+            ),
+            "conditions": _('Generate only a subgroup, e.g. {"grade": "A"}.'),
+            "infer_constraints": _("Also keep inequalities that hold in every training row."),
+            "augment": _(
+                'Image pipeline, e.g. {"flip_horizontal": 0.5, "rotate_degrees": 10, '
+                '"noise_std": 3}; empty for the defaults.'
+            ),
         }
 
 
@@ -144,57 +152,65 @@ class SyntheticJobAdmin(DaoScopedAdmin):
         try:
             return super().add_view(request, form_url, extra_context)
         except forms.ValidationError as exc:
-            self.message_user(request, " ".join(exc.messages), messages.ERROR)
+            self.message_user(request, " ".join(map(localized, exc.messages)), messages.ERROR)
             from django.shortcuts import redirect
 
             return redirect(request.get_full_path())
 
-    @admin.display(description="Progress")
+    @admin.display(description=_("Progress"))
     def stage(self, obj: SyntheticJob) -> str:
         p = obj.progress or {}
         parts = [str(p.get("stage", "–"))]
         if "epoch" in p:
-            parts.append(f"epoch {p['epoch']}")
+            parts.append(_("epoch %(epoch)s") % {"epoch": p["epoch"]})
         if p.get("loss_generator") is not None and p.get("loss_critic") is not None:
-            parts.append(f"losses G {p['loss_generator']:.3f} / D {p['loss_critic']:.3f}")
+            parts.append(
+                _("losses G %(generator).3f / D %(critic).3f")
+                % {"generator": p["loss_generator"], "critic": p["loss_critic"]}
+            )
         if p.get("eta_s") is not None:
-            parts.append(f"ETA {float(p['eta_s']):.0f} s")
+            parts.append(_("ETA %(seconds).0f s") % {"seconds": float(p["eta_s"])})
         return ", ".join(parts)
 
-    @admin.display(description="Rows (CSV) CID")
+    @admin.display(description=_("Rows (CSV) CID"))
     def output_link(self, obj: SyntheticJob) -> str:
         return cid_link(obj.output_cid) or "–"
 
-    @admin.display(description="Parquet CID")
+    @admin.display(description=_("Parquet CID"))
     def parquet_link(self, obj: SyntheticJob) -> str:
         return cid_link(obj.parquet_cid) or "–"
 
-    @admin.display(description="Checkpoint CID")
+    @admin.display(description=_("Checkpoint CID"))
     def checkpoint_link(self, obj: SyntheticJob) -> str:
         return cid_link(obj.checkpoint_cid) or "–"
 
-    @admin.display(description="Report and provenance CID")
+    @admin.display(description=_("Report and provenance CID"))
     def report_link(self, obj: SyntheticJob) -> str:
         return cid_link(obj.report_cid) or "–"
 
-    @admin.display(description="Gate")
+    @admin.display(description=_("Gate"))
     def gate(self, obj: SyntheticJob) -> str:
         if obj.passed is None:
             return "–"
-        text = "passed" if obj.passed else "failed"
+        text = _("passed") if obj.passed else _("failed")
         if obj.passed and obj.method == "auto":
-            text += f" ({obj.published_method} chosen)"
+            text = _("%(outcome)s (%(method)s chosen)") % {
+                "outcome": text,
+                "method": obj.published_method,
+            }
         if not obj.passed and obj.publishable == "copula":
-            text += " (copula baseline passed: may be published instead)"
+            text = _("%(outcome)s (copula baseline passed: may be published instead)") % {
+                "outcome": text
+            }
         return text
 
-    @admin.display(description="Report")
+    @admin.display(description=_("Report"))
     def gate_report(self, obj: SyntheticJob) -> Any:
         from synthetic.selectors import report_summary
 
         rows = []
         for line in report_summary(obj.report or {}):
-            verdict = "PASSED" if line["passed"] else "FAILED"
+            verdict = _("PASSED") if line["passed"] else _("FAILED")
             checks = format_html_join(
                 "", "<li>{}: {}</li>", ((c["name"], c["reason"]) for c in line["checks"])
             )
@@ -211,40 +227,56 @@ class SyntheticJobAdmin(DaoScopedAdmin):
                     for name, line in choice["candidates"].items()
                 ),
             )
-            rows.append(format_html("<p>Auto: {}</p><ol>{}</ol>", choice["ordering"], ranked))
+            rows.append(
+                format_html(
+                    "<p>{}</p><ol>{}</ol>",
+                    _("Auto: %(ordering)s") % {"ordering": choice["ordering"]},
+                    ranked,
+                )
+            )
         advice = (obj.report or {}).get("recommendation", {}).get("reason", "")
         return format_html("{}<p>{}</p>", format_html_join("", "{}", ((r,) for r in rows)), advice)
 
-    @admin.action(description="Cancel the selected jobs")
+    @admin.action(description=_("Cancel the selected jobs"))
     def cancel(self, request: HttpRequest, queryset: QuerySet[SyntheticJob]) -> None:
         for job in queryset:
             try:
                 services.job_cancel(job=job, actor=request.user)
-                self.message_user(request, f"Job {job.pk}: cancellation requested.")
+                self.message_user(
+                    request, _("Job %(pk)s: cancellation requested.") % {"pk": job.pk}
+                )
             except services.SyntheticRefused as exc:
-                self.message_user(request, exc.message, messages.ERROR)
+                self.message_user(request, localized(exc.message), messages.ERROR)
 
-    @admin.action(description="Publish the copula baseline's rows instead (audited)")
+    @admin.action(description=_("Publish the copula baseline's rows instead (audited)"))
     def publish_copula(self, request: HttpRequest, queryset: QuerySet[SyntheticJob]) -> None:
         for job in queryset:
             try:
                 follow = services.job_publish_copula(job=job, actor=request.user)
-                self.message_user(request, f"Job {job.pk}: copula rows queued as job {follow.pk}.")
+                self.message_user(
+                    request,
+                    _("Job %(pk)s: copula rows queued as job %(follow)s.")
+                    % {"pk": job.pk, "follow": follow.pk},
+                )
             except services.SyntheticRefused as exc:
-                self.message_user(request, exc.message, messages.ERROR)
+                self.message_user(request, localized(exc.message), messages.ERROR)
 
-    @admin.action(description="Run again from the provenance (same rows, recorded epochs)")
+    @admin.action(description=_("Run again from the provenance (same rows, recorded epochs)"))
     def run_again(self, request: HttpRequest, queryset: QuerySet[SyntheticJob]) -> None:
         # It queues a new job: the same right as starting one.
         if not self.has_add_permission(request):
-            self.message_user(request, "You may not start synthetic jobs.", messages.ERROR)
+            self.message_user(request, _("You may not start synthetic jobs."), messages.ERROR)
             return
         for job in queryset:
             try:
                 follow = services.job_rerun(job=job, actor=request.user)
-                self.message_user(request, f"Job {job.pk}: run again as job {follow.pk}.")
+                self.message_user(
+                    request,
+                    _("Job %(pk)s: run again as job %(follow)s.")
+                    % {"pk": job.pk, "follow": follow.pk},
+                )
             except services.SyntheticRefused as exc:
-                self.message_user(request, exc.message, messages.ERROR)
+                self.message_user(request, localized(exc.message), messages.ERROR)
 
 
 class PrivacyBudgetForm(forms.ModelForm):
@@ -258,9 +290,15 @@ class PrivacyBudgetForm(forms.ModelForm):
         spent_e = self.instance.epsilon_spent if self.instance.pk else 0.0
         spent_d = self.instance.delta_spent if self.instance.pk else 0.0
         if data.get("epsilon") is not None and data["epsilon"] < spent_e:
-            self.add_error("epsilon", f"The total ε cannot go below the {spent_e:g} already spent.")
+            self.add_error(
+                "epsilon",
+                _("The total ε cannot go below the %(spent)g already spent.") % {"spent": spent_e},
+            )
         if data.get("delta") is not None and data["delta"] < spent_d:
-            self.add_error("delta", f"The total δ cannot go below the {spent_d:g} already spent.")
+            self.add_error(
+                "delta",
+                _("The total δ cannot go below the %(spent)g already spent.") % {"spent": spent_d},
+            )
         return data
 
 
@@ -287,7 +325,7 @@ class PrivacyBudgetAdmin(DaoScopedAdmin):
                 dataset=obj.dataset, epsilon=obj.epsilon, delta=obj.delta, actor=request.user
             )
         except services.SyntheticRefused as exc:
-            self.message_user(request, exc.message, messages.ERROR)
+            self.message_user(request, localized(exc.message), messages.ERROR)
             return
         obj.pk = saved.pk
 

@@ -12,13 +12,17 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 from datadao.admin_base import DaoScopedAdmin, ReadOnlyAdminMixin
 from datadao.events import EVENT_DESCRIPTIONS, EVENT_TYPES
+from datadao.http import localized
 from webhooks import services
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 
-_SECRET_NOTE = (
+_SECRET_NOTE = _(
     "Signing secret for {url} (shown this once; copy it into your receiver now): {secret}  "
     "Check every delivery's X-Datadao-Signature with it (README: Webhooks)."
 )
@@ -34,30 +38,33 @@ class _Actions:
         actions.pop("delete_selected", None)
         return actions
 
-    def _apply(self, request: HttpRequest, queryset: QuerySet[Any], fn: Any, done: str) -> int:
+    def _apply(self, request: HttpRequest, queryset: QuerySet[Any], fn: Any, done: Any) -> int:
+        # ``done``: an ngettext_lazy message whose number is "count".
         count = 0
         for obj in queryset:
             try:
                 fn(obj)
                 count += 1
             except services.WebhookRefused as exc:
-                self.message_user(request, f"{obj}: {exc.message}", messages.ERROR)  # type: ignore[attr-defined]
+                self.message_user(request, f"{obj}: {localized(exc.message)}", messages.ERROR)  # type: ignore[attr-defined]
         if count:
-            self.message_user(request, f"{count} {done}.", messages.SUCCESS)  # type: ignore[attr-defined]
+            self.message_user(request, done % {"count": count}, messages.SUCCESS)  # type: ignore[attr-defined]
         return count
 
 
 class EndpointForm(forms.ModelForm):
     url = forms.URLField(
-        label="URL",
+        label=_("URL"),
         max_length=2000,
         assume_scheme="https",
-        help_text="Where each event is POSTed (http or https; not this platform's own network).",
+        help_text=_("Where each event is POSTed (http or https; not this platform's own network)."),
     )
     events = forms.MultipleChoiceField(
-        choices=[(name, f"{name}: {EVENT_DESCRIPTIONS[name]}") for name in EVENT_TYPES],
+        choices=[
+            (name, format_lazy("{}: {}", name, EVENT_DESCRIPTIONS[name])) for name in EVENT_TYPES
+        ],
         widget=forms.CheckboxSelectMultiple,
-        help_text="The events sent to this URL.",
+        help_text=_("The events sent to this URL."),
     )
 
     class Meta:
@@ -104,11 +111,11 @@ class WebhookEndpointAdmin(_Actions, DaoScopedAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    @admin.display(description="Events")
+    @admin.display(description=_("Events"))
     def event_list(self, obj: WebhookEndpoint) -> str:
         return ", ".join(obj.events)
 
-    @admin.display(description="State")
+    @admin.display(description=_("State"))
     def state(self, obj: WebhookEndpoint) -> str:
         if obj.enabled:
             return "failing" if obj.consecutive_failures else "enabled"
@@ -139,31 +146,31 @@ class WebhookEndpointAdmin(_Actions, DaoScopedAdmin):
             request, _SECRET_NOTE.format(url=endpoint.url, secret=secret), messages.WARNING
         )
 
-    @admin.action(description="Enable selected endpoints (their failure count is cleared)")
+    @admin.action(description=_("Enable selected endpoints (their failure count is cleared)"))
     def enable(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> None:
         self._apply(
             request,
             queryset,
             lambda e: services.endpoint_enable(endpoint=e, actor=request.user),
-            "endpoint(s) enabled",
+            ngettext_lazy("%(count)d endpoint enabled.", "%(count)d endpoints enabled.", "count"),
         )
 
-    @admin.action(description="Disable selected endpoints")
+    @admin.action(description=_("Disable selected endpoints"))
     def disable(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> None:
         self._apply(
             request,
             queryset,
             lambda e: services.endpoint_disable(endpoint=e, actor=request.user),
-            "endpoint(s) disabled",
+            ngettext_lazy("%(count)d endpoint disabled.", "%(count)d endpoints disabled.", "count"),
         )
 
-    @admin.action(description="Rotate the signing secret of selected endpoints")
+    @admin.action(description=_("Rotate the signing secret of selected endpoints"))
     def rotate_secret(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> None:
         for endpoint in queryset:
             try:
                 secret = services.endpoint_rotate_secret(endpoint=endpoint, actor=request.user)
             except services.WebhookRefused as exc:
-                self.message_user(request, f"{endpoint}: {exc.message}", messages.ERROR)
+                self.message_user(request, f"{endpoint}: {localized(exc.message)}", messages.ERROR)
                 continue
             self.message_user(
                 request, _SECRET_NOTE.format(url=endpoint.url, secret=secret), messages.WARNING
@@ -207,20 +214,22 @@ class WebhookDeliveryAdmin(_Actions, ReadOnlyAdminMixin, DaoScopedAdmin):
         "body",
     )
 
-    @admin.display(description="Event", ordering="event__type")
+    @admin.display(description=_("Event"), ordering="event__type")
     def event_type(self, obj: WebhookDelivery) -> str:
         return obj.event.type
 
-    @admin.display(description="Body sent")
+    @admin.display(description=_("Body sent"))
     def body(self, obj: WebhookDelivery) -> str:
         document = json.loads(services.event_body(obj.event))
         return format_html("<pre>{}</pre>", json.dumps(document, indent=2, sort_keys=True))
 
-    @admin.action(description="Redeliver selected deliveries")
+    @admin.action(description=_("Redeliver selected deliveries"))
     def redeliver(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
         self._apply(
             request,
             queryset,
             lambda d: services.delivery_redeliver(delivery=d, actor=request.user),
-            "delivery(ies) sent again",
+            ngettext_lazy(
+                "%(count)d delivery sent again.", "%(count)d deliveries sent again.", "count"
+            ),
         )

@@ -21,24 +21,39 @@ class WebhookEndpoint(models.Model):
     bound to the DAO, as a sealed file's data key is): the database alone never reveals it.
     The DAO's admin sees it once, when it is made or rotated."""
 
-    dao = models.ForeignKey(DAO, on_delete=models.PROTECT, related_name="webhook_endpoints")
-    url = models.URLField("URL", max_length=2000)
-    description = models.CharField(max_length=200, blank=True)
-    events = models.JSONField(default=list, help_text="The event types sent to this URL.")
-    sealed_secret = models.CharField(max_length=200, editable=False)
-    enabled = models.BooleanField(default=True)
-    consecutive_failures = models.PositiveIntegerField(default=0)
-    failing_since = models.DateTimeField(null=True, blank=True)
-    disabled_at = models.DateTimeField(null=True, blank=True)
-    disabled_reason = models.CharField(max_length=500, blank=True)
-    created_by = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    dao = models.ForeignKey(
+        DAO, on_delete=models.PROTECT, related_name="webhook_endpoints", verbose_name=_("DAO")
     )
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(auto_now=True)
+    url = models.URLField(_("URL"), max_length=2000)
+    description = models.CharField(max_length=200, blank=True, verbose_name=_("description"))
+    events = models.JSONField(
+        default=list, help_text=_("The event types sent to this URL."), verbose_name=_("events")
+    )
+    sealed_secret = models.CharField(
+        max_length=200, editable=False, verbose_name=_("sealed secret")
+    )
+    enabled = models.BooleanField(default=True, verbose_name=_("enabled"))
+    consecutive_failures = models.PositiveIntegerField(
+        default=0, verbose_name=_("consecutive failures")
+    )
+    failing_since = models.DateTimeField(null=True, blank=True, verbose_name=_("failing since"))
+    disabled_at = models.DateTimeField(null=True, blank=True, verbose_name=_("disabled at"))
+    disabled_reason = models.CharField(
+        max_length=500, blank=True, verbose_name=_("disabled reason")
+    )
+    created_by = models.ForeignKey(
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
-        verbose_name = "webhook endpoint"
+        verbose_name = _("webhook endpoint")
         ordering = ["dao_id", "-created_at", "-id"]
         indexes = [models.Index(fields=["dao", "enabled"], name="webhook_endpoint_dao_enabled")]
         constraints = [
@@ -58,13 +73,15 @@ class WebhookEvent(models.Model):
     that made the change, so it exists exactly when the change committed. Its body is fixed
     here: every delivery and redelivery sends the same bytes."""
 
-    dao = models.ForeignKey(DAO, on_delete=models.PROTECT, related_name="+")
-    type = models.CharField(max_length=64)
-    payload = models.JSONField(default=dict)
-    created_at = models.DateTimeField(default=timezone.now)
+    dao = models.ForeignKey(DAO, on_delete=models.PROTECT, related_name="+", verbose_name=_("DAO"))
+    type = models.CharField(max_length=64, verbose_name=_("type"))
+    payload = models.JSONField(default=dict, verbose_name=_("payload"))
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name = _("webhook event")
+        verbose_name_plural = _("webhook events")
 
     def __str__(self) -> str:
         return f"{self.type} #{self.pk}"
@@ -81,28 +98,39 @@ class WebhookDelivery(models.Model):
     """One event to one endpoint, tried until it succeeds or its retries are used up."""
 
     endpoint = models.ForeignKey(
-        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+        WebhookEndpoint,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        verbose_name=_("endpoint"),
     )
-    event = models.ForeignKey(WebhookEvent, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.ForeignKey(
+        WebhookEvent, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("event")
+    )
     # Sent as X-Datadao-Delivery: receivers deduplicate by it (delivery is at least once).
-    key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False, verbose_name=_("key"))
     status = models.CharField(
-        max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+        max_length=16,
+        choices=DeliveryStatus.choices,
+        default=DeliveryStatus.PENDING,
+        verbose_name=_("status"),
     )
-    attempts = models.PositiveIntegerField(default=0)
-    redeliveries = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveIntegerField(default=0, verbose_name=_("attempts"))
+    redeliveries = models.PositiveIntegerField(default=0, verbose_name=_("redeliveries"))
     # When the next attempt is due; while an attempt is under way, when it is given up for lost.
-    next_attempt_at = models.DateTimeField(default=timezone.now)
-    last_attempt_at = models.DateTimeField(null=True, blank=True)
-    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    response_excerpt = models.CharField(max_length=1024, blank=True)
-    error = models.CharField(max_length=500, blank=True)
-    duration_ms = models.PositiveIntegerField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    succeeded_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(default=timezone.now, verbose_name=_("next attempt at"))
+    last_attempt_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last attempt at"))
+    response_status = models.PositiveSmallIntegerField(
+        null=True, blank=True, verbose_name=_("response status")
+    )
+    response_excerpt = models.CharField(
+        max_length=1024, blank=True, verbose_name=_("response excerpt")
+    )
+    error = models.CharField(max_length=500, blank=True, verbose_name=_("error"))
+    duration_ms = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("duration ms"))
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
+    succeeded_at = models.DateTimeField(null=True, blank=True, verbose_name=_("succeeded at"))
 
     class Meta:
-        verbose_name_plural = "webhook deliveries"
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(
@@ -120,6 +148,8 @@ class WebhookDelivery(models.Model):
                 name="webhook_delivery_status_valid",
             ),
         ]
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
 
     def __str__(self) -> str:
         return f"{self.event} → {self.endpoint}"

@@ -10,11 +10,13 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
 
 from contributions.models import ValidatorAttestation, ValidatorSet
 from contributions.quorum import errors, selectors, services
 from datadao.admin_base import DaoScopedAdmin
 from datadao.governed import ChangeKind, reserved_refusal
+from datadao.http import localized
 
 
 class ValidatorSetForm(forms.ModelForm):
@@ -23,13 +25,17 @@ class ValidatorSetForm(forms.ModelForm):
     validators = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 6, "cols": 50}),
-        help_text="One address per line: each validator runs `datadao validator run` with its "
-        "own key. Leave empty with threshold 0 to have the platform's key attest again.",
+        help_text=_(
+            "One address per line: each validator runs `datadao validator run` with its "
+            "own key. Leave empty with threshold 0 to have the platform's key attest again."
+        ),
     )
     threshold = forms.IntegerField(
         min_value=0,
-        help_text="k: how many validators must agree on a contribution's verdict and scores "
-        "before it is accepted (1 to the number of validators).",
+        help_text=_(
+            "k: how many validators must agree on a contribution's verdict and scores "
+            "before it is accepted (1 to the number of validators)."
+        ),
     )
 
     class Meta:
@@ -51,7 +57,7 @@ class ValidatorSetForm(forms.ModelForm):
                 addresses=[line for line in lines if line], threshold=cleaned.get("threshold")
             )
         except errors.ValidatorSetRefused as exc:
-            self.add_error(None, exc.message)
+            self.add_error(None, localized(exc.message))
             return cleaned
         cleaned["members"], cleaned["threshold"] = members, threshold
         return cleaned
@@ -100,16 +106,16 @@ class ValidatorSetAdmin(DaoScopedAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    @admin.display(description="validators (n)")
+    @admin.display(description=_("validators (n)"))
     def size(self, obj: ValidatorSet) -> int:
         return obj.members.count()
 
-    @admin.display(description="Validators: times out of line")
+    @admin.display(description=_("Validators: times out of line"))
     def members_and_disagreements(self, obj: ValidatorSet) -> str:
         counts = selectors.disagreement_counts(dao_id=obj.dao_id)
         rows = [(m, counts.get(m, 0)) for m in obj.members.values_list("address", flat=True)]
         if not rows:
-            return "None: the platform's key attests."
+            return _("None: the platform's key attests.")
         return format_html(
             "<ul>{}</ul>", format_html_join("", "<li><code>{}</code>: {}</li>", rows)
         )
@@ -135,7 +141,7 @@ class AttestationInline(admin.TabularInline):
     fields = ("validator", "accepted", "score", "quality", "uniqueness", "cid", "reasons_text")
     readonly_fields = fields
 
-    @admin.display(description="reasons")
+    @admin.display(description=_("reasons"))
     def reasons_text(self, obj: ValidatorAttestation) -> str:
         return "; ".join(obj.reasons) or "—"
 

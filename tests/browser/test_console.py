@@ -128,7 +128,7 @@ def test_a_creator_edits_a_schema_reads_the_dashboard_and_resolves_a_review(
     rows.first.get_by_role("checkbox").check()
     page.get_by_label("Action:").select_option(label="Confirm rejection of flagged near-duplicates")
     page.get_by_role("button", name="Go").click()
-    expect(page.locator(".messagelist .success")).to_have_text("1 contribution(s) updated.")
+    expect(page.locator(".messagelist .success")).to_have_text("1 contribution updated.")
     expect(page.locator("#result_list tbody tr")).to_have_count(0)
 
     flagged.refresh_from_db()

@@ -267,7 +267,7 @@ def test_a_newcomer_requests_to_join_and_an_admin_approves_in_the_console(
         admin_page, "journey-approve.png", height=250, start=admin_page.locator("#changelist-form")
     )
     admin_page.get_by_role("button", name="Go").click()
-    expect(admin_page.locator(".messagelist .success")).to_have_text("1 request(s) approved.")
+    expect(admin_page.locator(".messagelist .success")).to_have_text("1 request approved.")
     expect(admin_page.locator("#result_list tbody tr").first).to_contain_text("Approved")
 
     # The newcomer's page now says they are in, with the terms they signed.

@@ -16,11 +16,16 @@ import pytest
 
 import datadao_cli.i18n as cli_i18n
 import datadao_validator.i18n as validator_i18n
+import datadao_verify.i18n as verify_i18n
 from datadao.catalogues import Entry, mo_bytes, parse_po
 from datadao_client.transport import Transport
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = {"datadao_cli": cli_i18n, "datadao_validator": validator_i18n}
+PACKAGES = {
+    "datadao_cli": cli_i18n,
+    "datadao_validator": validator_i18n,
+    "datadao_verify": verify_i18n,
+}
 BRACES = re.compile(r"\{(\w*)[^{}]*\}")
 # Calls whose text a person reads: lines written, prompts, refusals, the parsers' help.
 SHOWN_CALLS = {"print", "say", "show", "getpass", "KeyFileError", "KeystoreError", "ApiError"}
@@ -159,6 +164,7 @@ def test_the_language_follows_the_environment_as_gettext_tools_do(
 ) -> None:
     # Both command lines read the SDK's rule (datadao_client.language).
     assert cli_i18n.languages(environ) == validator_i18n.languages(environ) == expected
+    assert verify_i18n.languages(environ) == expected
 
 
 def _run(module: str, args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
@@ -211,6 +217,50 @@ def test_a_validator_refusal_under_a_chinese_locale_is_chinese(tmp_path: Path) -
     )
     assert done.returncode == 2
     assert done.stderr == f"datadao validator：{key} 既不是密钥库，也不是十六进制密钥\n"
+
+
+def test_a_verifier_refusal_and_its_help_under_a_chinese_locale_are_chinese(
+    tmp_path: Path,
+) -> None:
+    args = ["bafkreiabc", "--ipfs", str(tmp_path / "no-store")]
+    chinese = _run("datadao_verify", args, tmp_path, LANG="zh_CN.UTF-8")
+    english = _run("datadao_verify", args, tmp_path, LANG="C.UTF-8")
+    assert chinese.returncode == english.returncode == 2
+    assert chinese.stderr.startswith("datadao verify：--ipfs ")
+    assert "既不是 http(s) URL" in chinese.stderr
+    assert english.stderr.startswith("datadao verify: --ipfs ")
+    assert "is neither an http(s) URL" in english.stderr
+    done = _run("datadao_verify", ["--help"], tmp_path, LC_ALL="zh_CN.UTF-8")
+    assert done.returncode == 0
+    assert "只凭 IPFS 重放一个数据集发布" in done.stdout and "退出状态：" in done.stdout
+
+
+def test_the_verifier_summary_follows_the_language(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The summary line is translated; the JSON report (``to_dict``) stays English."""
+    from datadao_client import language
+    from datadao_verify.report import Report
+
+    report = Report(cid="bafy", source="x", dataset={"dao": "d", "slug": "s"}, version=2)
+    report.contributions = report.content_checked = report.replayed = 3
+    report.discrepancy("contribution #1", "content", "bytes differ")
+    messages = verify_i18n._.__self__  # the Messages the verifier reads, on first use
+
+    def summary_in(wanted: list[str]) -> str:
+        monkeypatch.setattr(language, "languages", lambda environ=None: wanted)
+        messages.__dict__.pop("catalogue", None)
+        try:
+            return report.summary()
+        finally:
+            messages.__dict__.pop("catalogue", None)
+
+    english, chinese = summary_in([]), summary_in([language.SIMPLIFIED])
+    assert english.startswith("release bafy (d/s v2): 3 contributions (3 contents checked")
+    assert english.endswith(": 1 discrepancy")
+    assert chinese.startswith("发布 bafy（d/s v2）：3 项贡献（检查了 3 份内容")
+    assert chinese.endswith("：1 处不一致")
+    assert report.to_dict()["discrepancies"] == [
+        {"subject": "contribution #1", "kind": "content", "message": "bytes differ"}
+    ]
 
 
 def test_the_clients_ask_the_server_for_its_refusals_in_the_same_language(

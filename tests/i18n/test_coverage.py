@@ -146,6 +146,7 @@ COVERED_MODULES = [
     "rewards/models.py",
     "rewards/royalties.py",
     "rewards/services.py",
+    "rewards/units.py",
     "rewards/views.py",
     "rights/api.py",
     "rights/grant712.py",
@@ -157,6 +158,43 @@ COVERED_MODULES = [
     "synthetic/services.py",
     "webhooks/models.py",
     "webhooks/services.py",
+    # The console (Django's admin): labels, actions, messages; its labels are also read at
+    # run time in both languages (tests/i18n/test_admin.py).
+    "contributions/admin.py",
+    "contributions/quorum/admin.py",
+    "datadao/admin.py",
+    "datadao/console.py",
+    "datadao/events.py",
+    "datadao/joining_admin.py",
+    "disputes/admin.py",
+    "governance/admin.py",
+    "ipfs/admin.py",
+    "labeling/admin.py",
+    "rewards/admin.py",
+    "rewards/admin_royalties.py",
+    "synthetic/admin.py",
+    "webhooks/admin.py",
+    # The management commands: help, output, errors (in the operator's language).
+    "console/management/commands/demo.py",
+    "contributions/management/commands/contribute.py",
+    "contributions/management/commands/kek_keystore.py",
+    "contributions/management/commands/rebuild_row_index.py",
+    "contributions/management/commands/release_proof_sheets.py",
+    "contributions/management/commands/rotate_data_keys.py",
+    "contributions/management/commands/validator_set_adoption.py",
+    "contributions/management/commands/verify_release.py",
+    "datadao/management/commands/compilecatalogues.py",
+    "datadao/management/commands/makemessages.py",
+    "ipfs/management/commands/ipfs_car.py",
+    "ipfs/management/commands/ipfs_cid.py",
+    "ipfs/management/commands/ipfs_gc.py",
+    "labeling/management/commands/aggregate_labels.py",
+    "rewards/management/commands/rewards_deploy.py",
+    "rewards/management/commands/rewards_tree.py",
+    "rewards/management/commands/rewards_voucher.py",
+    "rights/management/commands/grant_replay_file.py",
+    "synthetic/management/commands/synthesize.py",
+    "synthetic/management/commands/synthetic_gate.py",
 ]
 
 # Words that are the same in every language: names, formats, units, technical terms.
@@ -262,6 +300,12 @@ def template_messages(source: str) -> list[tuple[str | None, str]]:
     return found
 
 
+# Calls whose first argument is a message (ngettext's the singular; its plural is beside it).
+MARKING_CALLS = {
+    "Detail", "_", "gettext", "gettext_lazy", "gettext_noop", "ngettext", "ngettext_lazy",
+}  # fmt: skip
+
+
 def module_messages(source: str) -> list[tuple[str | None, str]]:
     found = []
     for node in ast.walk(ast.parse(source)):
@@ -270,7 +314,7 @@ def module_messages(source: str) -> list[tuple[str | None, str]]:
         name = getattr(node.func, "id", getattr(node.func, "attr", None))
         first = node.args[0]
         strings = [a.value for a in node.args if isinstance(a, ast.Constant)]
-        if name in ("Detail", "_", "gettext", "gettext_lazy", "gettext_noop") and (
+        if name in MARKING_CALLS and (
             isinstance(first, ast.Constant) and isinstance(first.value, str)
         ):
             found.append((None, first.value))
@@ -322,9 +366,12 @@ def test_covered_template_is_fully_translated(path: str) -> None:
     assert _check_catalogue(template_messages(source), path) == []
 
 
-# Folders whose Python is not the server's: the tests, the command lines (they translate from
-# their own catalogues, checked in tests/i18n/test_cli.py), and what is not ours.
-NOT_SERVER = {"tests", "bench", "clients", "datadao_cli", "datadao_validator", "node_modules"}
+# Folders whose Python is not the server's: the tests, the command lines and the verifier (they
+# translate from their own catalogues, checked in tests/i18n/test_cli.py), and what is not ours.
+NOT_SERVER = {
+    "tests", "bench", "clients", "datadao_cli", "datadao_validator", "datadao_verify",
+    "node_modules",
+}  # fmt: skip
 
 
 def marking_modules() -> set[str]:
@@ -615,3 +662,111 @@ def test_the_script_check_catches_an_unmarked_string() -> None:
     assert _check_catalogue([(None, "No such message, surely")], "t", JS_CATALOGUE) == [
         "t: not in the zh-Hans catalogue: 'No such message, surely'"
     ]
+
+
+# --- The console (Django's admin) and the management commands --------------------------------
+# Where their text is shown: the message of these calls (the argument at that position)...
+SHOWN_CALL_ARGUMENT = {
+    "message_user": 1, "add_error": 1, "ValidationError": 0, "ObjectTool": 0, "CommandError": 0,
+    "write": 0, "Http404": 0, "HttpResponse": 0,
+}  # fmt: skip
+# ...these keywords (form fields, admin.display/action, argparse)...
+SHOWN_KEYWORDS = {
+    "description", "label", "help_text", "verbose_name", "verbose_name_plural", "empty_label",
+    "help", "epilog", "empty_value_display", "title",
+}  # fmt: skip
+# ...and these class attributes (admin sites, list filters, commands).
+SHOWN_ATTRIBUTES = {
+    "short_description", "help", "title", "empty_value_display", "site_header", "site_title",
+    "index_title", "verbose_name", "verbose_name_plural",
+}  # fmt: skip
+SHOWN_WORDS = re.compile(r"[A-Za-z]{3,}")
+
+
+def _literal_texts(node: ast.expr) -> list[str]:
+    """The literal text of an expression that is a string, an f-string, a concatenation of
+    them, or a choice between them; nothing for a call (a marked string is a call)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [node.value]
+    if isinstance(node, ast.JoinedStr):
+        return ["".join(v.value for v in node.values if isinstance(v, ast.Constant))]
+    if isinstance(node, ast.BinOp):
+        return _literal_texts(node.left) + _literal_texts(node.right)
+    if isinstance(node, ast.IfExp):
+        return _literal_texts(node.body) + _literal_texts(node.orelse)
+    return []
+
+
+def unmarked_shown(source: str) -> list[str]:
+    """Literal prose a console page or a command shows without marking it for translation:
+    an admin message or label, a form's label or help, a command's help, output or error."""
+    shown: list[ast.expr] = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call):
+            name = getattr(node.func, "id", getattr(node.func, "attr", None))
+            position = SHOWN_CALL_ARGUMENT.get(name or "")
+            if position is not None and len(node.args) > position:
+                argument = node.args[position]
+                # self.style.SUCCESS("…") inside a write: the text is its argument.
+                if (
+                    isinstance(argument, ast.Call)
+                    and argument.args
+                    and not isinstance(argument.func, ast.Name)
+                ):
+                    argument = argument.args[0]
+                shown.append(argument)
+            shown += [k.value for k in node.keywords if k.arg in SHOWN_KEYWORDS]
+        elif isinstance(node, ast.Assign):
+            for target in node.targets:
+                if getattr(target, "id", getattr(target, "attr", None)) in SHOWN_ATTRIBUTES:
+                    shown.append(node.value)
+    return [text for node in shown for text in _literal_texts(node) if SHOWN_WORDS.search(text)]
+
+
+def console_and_command_modules() -> list[str]:
+    """The console's modules (``admin*.py``, ``*_admin.py``, the admin site) and every
+    management command of ours."""
+    found = []
+    for path in server_modules():
+        name = Path(path).name
+        if (
+            (name.startswith("admin") and name.endswith(".py"))
+            or name.endswith("_admin.py")
+            or "/management/commands/" in path
+        ):
+            found.append(path)
+    return [*found, "datadao/console.py"]
+
+
+@pytest.mark.parametrize("path", console_and_command_modules())
+def test_console_and_command_text_is_marked(path: str) -> None:
+    assert unmarked_shown((ROOT / path).read_text(encoding="utf-8")) == []
+
+
+def test_every_management_command_speaks_the_operators_language() -> None:
+    """Run from the command line, a command follows LANGUAGE/LC_ALL/LC_MESSAGES/LANG."""
+    from datadao.management.language import OperatorLanguage
+
+    commands = [p for p in console_and_command_modules() if "/management/commands/" in p]
+    assert len(commands) > 15
+    for path in commands:
+        if path.endswith("__init__.py"):
+            continue
+        module = importlib.import_module(path.removesuffix(".py").replace("/", "."))
+        assert issubclass(module.Command, OperatorLanguage), path
+
+
+def test_the_console_check_finds_unmarked_text() -> None:
+    source = (
+        'self.message_user(request, f"{n} datasets opened.")\n'
+        'self.message_user(request, _("Marked %(n)s.") % {"n": n})\n'
+        '@admin.display(description="Plain column")\ndef x(): pass\n'
+        'raise CommandError("cannot " + "read")\n'
+        'self.stdout.write(self.style.SUCCESS("Done all"))\n'
+        'parser.add_argument("--x", help=_("marked help"))\n'
+        'class C:\n    short_description = "Old style"\n    help = "no"\n'
+        'self.stdout.write(f"{path}: {cid}")\n'
+    )
+    assert unmarked_shown(source) == [
+        " datasets opened.", "Plain column", "cannot ", "read", "Done all", "Old style",
+    ]  # fmt: skip

@@ -9,17 +9,20 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from datadao.management.language import LocalizedCommand
 from datadao_cli.main import main as client
 
 
-class Command(BaseCommand):
-    help = (
-        "Sign in with your wallet key (an encrypted keystore) and upload files to a dataset, "
-        "each with an ownership signature; the same as 'datadao contribute' (its --help lists "
-        "the options). Example: manage.py contribute 3 a.csv b.csv --key-file my-key.json "
-        "--url http://127.0.0.1:8000 --wait"
+class Command(LocalizedCommand):
+    help = gettext_lazy(
+        "Sign in with your wallet key (an encrypted keystore) and upload files to a "
+        "dataset, each with an ownership signature; the same as 'datadao contribute' "
+        "(its --help lists the options). Example: manage.py contribute 3 a.csv b.csv "
+        "--key-file my-key.json --url http://127.0.0.1:8000 --wait"
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
@@ -28,4 +31,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         status = client(["contribute", *options["client_args"]])
         if status:
-            raise CommandError(f"datadao contribute exited with status {status}", returncode=status)
+            raise CommandError(
+                _("datadao contribute exited with status %(status)s") % {"status": status},
+                returncode=status,
+            )

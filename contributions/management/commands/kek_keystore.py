@@ -11,84 +11,114 @@ import os
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from contributions.services.keyrotation import PHASES
 from datadao.keys import kek_keystore_write, new_kek_id
+from datadao.management.language import LocalizedCommand
 from datadao.sealing import Kek, KekConfigError, KekRing, open_keystore
 
 
-class Command(BaseCommand):
-    help = (
-        "Create a keystore of data key-encryption keys, put a new KEK first in it (rotate), "
-        "drop a KEK no sealed key uses any more (retire), or list its KEK ids (show)."
+class Command(LocalizedCommand):
+    help = gettext_lazy(
+        "Create a keystore of data key-encryption keys, put a new KEK first in it "
+        "(rotate), drop a KEK no sealed key uses any more (retire), or list its KEK "
+        "ids (show)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("action", choices=["create", "rotate", "retire", "show"])
-        parser.add_argument("path", type=Path, help="the keystore file")
-        parser.add_argument("kek_id", nargs="?", help="retire: the KEK to drop")
+        parser.add_argument("path", type=Path, help=_("the keystore file"))
+        parser.add_argument("kek_id", nargs="?", help=_("retire: the KEK to drop"))
         parser.add_argument(
             "--password-env",
             default="DATA_KEK_PASSWORD",
-            help="the environment variable holding the keystore's password",
+            help=_("the environment variable holding the keystore's password"),
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
         password = os.environ.get(options["password_env"], "")
         if not password:
-            raise CommandError(f"Set {options['password_env']} to the keystore's password.")
+            raise CommandError(
+                _("Set %(password_env)s to the keystore's password.")
+                % {"password_env": options["password_env"]}
+            )
         path: Path = options["path"]
         action = options["action"]
         if action == "create":
             if path.exists():
-                raise CommandError(f"{path} exists; use rotate to add a key to it.")
+                raise CommandError(
+                    _("%(path)s exists; use rotate to add a key to it.") % {"path": path}
+                )
             ring = KekRing([Kek.generate(new_kek_id([]))])
             kek_keystore_write(path, ring, password, replace=False)
-            self.stdout.write(f"Created {path} with KEK {ring.current.kek_id}.")
+            self.stdout.write(
+                _("Created %(path)s with KEK %(kek_id)s.")
+                % {"path": path, "kek_id": ring.current.kek_id}
+            )
             return
         ring = _open(path, password)
         if action == "show":
             others = [kek_id for kek_id in ring.ids if kek_id != ring.current.kek_id]
-            self.stdout.write(f"current: {ring.current.kek_id}")
+            self.stdout.write(_("current: %(kek_id)s") % {"kek_id": ring.current.kek_id})
             for kek_id in others:
-                self.stdout.write(f"older:   {kek_id} ({_uses(kek_id)} sealed keys under it)")
+                self.stdout.write(
+                    _("older:   %(kek_id)s (%(uses)s sealed keys under it)")
+                    % {"kek_id": kek_id, "uses": _uses(kek_id)}
+                )
             return
         if action == "rotate":
             fresh = Kek.generate(new_kek_id(ring.ids))
             rotated = KekRing([fresh, *(ring.get(kek_id) for kek_id in ring.ids)])
             kek_keystore_write(path, rotated, password, replace=True)
             self.stdout.write(
-                f"KEK {fresh.kek_id} now wraps new keys; {ring.current.kek_id} and older still "
-                "open existing ones. Restart the web and worker processes, then run "
-                "`manage.py rotate_data_keys` to re-wrap existing keys under it."
+                _(
+                    "KEK %(kek_id)s now wraps new keys; %(previous)s and older still open "
+                    "existing ones. Restart the web and worker processes, then run `manage.py "
+                    "rotate_data_keys` to re-wrap existing keys under it."
+                )
+                % {"kek_id": fresh.kek_id, "previous": ring.current.kek_id}
             )
             return
         self._retire(path, ring, password, options["kek_id"])
 
     def _retire(self, path: Path, ring: KekRing, password: str, kek_id: str | None) -> None:
         if not kek_id:
-            raise CommandError("Name the KEK to retire: kek_keystore retire PATH KEK_ID.")
+            raise CommandError(_("Name the KEK to retire: kek_keystore retire PATH KEK_ID."))
         if kek_id not in ring.ids:
-            raise CommandError(f"There is no KEK {kek_id!r} in {path}.")
+            raise CommandError(
+                _("There is no KEK %(kek_id)r in %(path)s.") % {"kek_id": kek_id, "path": path}
+            )
         if kek_id == ring.current.kek_id:
-            raise CommandError(f"{kek_id} is the current KEK; rotate before retiring it.")
+            raise CommandError(
+                _("%(kek_id)s is the current KEK; rotate before retiring it.") % {"kek_id": kek_id}
+            )
         uses = _uses(kek_id)
         if uses:
             raise CommandError(
-                f"{uses} sealed keys are still wrapped by {kek_id}; run "
-                "`manage.py rotate_data_keys` first, or they could never be opened again."
+                _(
+                    "%(uses)s sealed keys are still wrapped by %(kek_id)s; run `manage.py "
+                    "rotate_data_keys` first, or they could never be opened again."
+                )
+                % {"uses": uses, "kek_id": kek_id}
             )
         kept = KekRing([ring.get(k) for k in ring.ids if k != kek_id], current=ring.current.kek_id)
         kek_keystore_write(path, kept, password, replace=True)
-        self.stdout.write(f"Retired {kek_id}; {path} holds {', '.join(kept.ids)}.")
+        self.stdout.write(
+            _("Retired %(kek_id)s; %(path)s holds %(join)s.")
+            % {"kek_id": kek_id, "path": path, "join": ", ".join(kept.ids)}
+        )
 
 
 def _open(path: Path, password: str) -> KekRing:
     try:
         document = path.read_text()
     except OSError as exc:
-        raise CommandError(f"Cannot read {path}: {exc.strerror}.") from None
+        raise CommandError(
+            _("Cannot read %(path)s: %(strerror)s.") % {"path": path, "strerror": exc.strerror}
+        ) from None
     try:
         return open_keystore(document, password)
     except KekConfigError as exc:

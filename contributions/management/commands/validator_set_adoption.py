@@ -8,27 +8,30 @@ import argparse
 import json
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from contributions.models import ValidatorSet
 from contributions.quorum.errors import ValidatorSetRefused
 from contributions.quorum.services import validator_set_adopt, validator_set_typed_data
+from datadao.management.language import LocalizedCommand
 
 
-class Command(BaseCommand):
-    help = (
-        "Without --signature: print the EIP-712 ValidatorSetVersion of a DAO's validator set "
-        "version (eth_signTypedData_v4 JSON) for a creator or admin of the DAO to sign with "
-        "their wallet. With --signature: record that signature on the version; the next "
-        "release publishes it, and 'datadao verify --set-signer ADDRESS' then refuses any set "
-        "version the DAO's key did not sign. Example: manage.py validator_set_adoption "
-        "my-dao 2 --signature 0x…"
+class Command(LocalizedCommand):
+    help = gettext_lazy(
+        "Without --signature: print the EIP-712 ValidatorSetVersion of a DAO's "
+        "validator set version (eth_signTypedData_v4 JSON) for a creator or admin of "
+        "the DAO to sign with their wallet. With --signature: record that signature "
+        "on the version; the next release publishes it, and 'datadao verify "
+        "--set-signer ADDRESS' then refuses any set version the DAO's key did not "
+        "sign. Example: manage.py validator_set_adoption my-dao 2 --signature 0x…"
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("dao", help="the DAO's slug")
-        parser.add_argument("version", type=int, help="the validator set version")
-        parser.add_argument("--signature", help="the DAO wallet's signature of the version")
+        parser.add_argument("dao", help=_("the DAO's slug"))
+        parser.add_argument("version", type=int, help=_("the validator set version"))
+        parser.add_argument("--signature", help=_("the DAO wallet's signature of the version"))
 
     def handle(self, *args: Any, **options: Any) -> None:
         validator_set = (
@@ -38,7 +41,8 @@ class Command(BaseCommand):
         )
         if validator_set is None:
             raise CommandError(
-                f"DAO {options['dao']!r} has no validator set version {options['version']}"
+                _("DAO %(dao)r has no validator set version %(version)s")
+                % {"dao": options["dao"], "version": options["version"]}
             )
         if options["signature"] is None:
             payload = validator_set_typed_data(validator_set=validator_set)
@@ -51,5 +55,10 @@ class Command(BaseCommand):
         except ValidatorSetRefused as exc:
             raise CommandError(exc.message) from None
         self.stdout.write(
-            f"validator set {adopted.version} of {adopted.dao.slug} adopted by {adopted.adopted_by}"
+            _("validator set %(version)s of %(slug)s adopted by %(adopted_by)s")
+            % {
+                "version": adopted.version,
+                "slug": adopted.dao.slug,
+                "adopted_by": adopted.adopted_by,
+            }
         )

@@ -12,8 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from datadao.management.language import LocalizedCommand
 from datadao_verify import cli
 
 
@@ -24,15 +27,16 @@ def platform_store() -> str:
     return str(Path(settings.IPFS_EMBEDDED_ROOT))
 
 
-class Command(BaseCommand):
-    help = (
-        "Check a dataset release without trusting this platform: fetch its manifest and "
-        "every contribution by CID (each block checked against its CID), re-run validation "
-        "and scoring with the recorded validator version, recover each attestation's signer "
-        "against the DAO's validator set, and recompute each reward epoch's Merkle root "
-        "(with --rpc, also against the root on chain). One line per discrepancy, a summary, "
-        "exit status 1 on any discrepancy. The same as 'datadao verify'. Example: "
-        "manage.py verify_release bafkrei… --json report.json"
+class Command(LocalizedCommand):
+    help = gettext_lazy(
+        "Check a dataset release without trusting this platform: fetch its manifest "
+        "and every contribution by CID (each block checked against its CID), re-run "
+        "validation and scoring with the recorded validator version, recover each "
+        "attestation's signer against the DAO's validator set, and recompute each "
+        "reward epoch's Merkle root (with --rpc, also against the root on chain). "
+        "One line per discrepancy, a summary, exit status 1 on any discrepancy. The "
+        "same as 'datadao verify'. Example: manage.py verify_release bafkrei… --json "
+        "report.json"
     )
     requires_system_checks: list[str] = []
 
@@ -56,4 +60,7 @@ class Command(BaseCommand):
             err=self.stderr,
         )
         if status:
-            raise CommandError(f"verify_release exited with status {status}", returncode=status)
+            raise CommandError(
+                _("verify_release exited with status %(status)s") % {"status": status},
+                returncode=status,
+            )

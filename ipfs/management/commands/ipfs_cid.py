@@ -5,15 +5,19 @@ from __future__ import annotations
 from argparse import ArgumentParser
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from datadao.management.language import LocalizedCommand
 from ipfs.unixfs import import_stream
 
 
-class Command(BaseCommand):
-    help = (
+class Command(LocalizedCommand):
+    help = gettext_lazy(
         "Print one CID per file, identical to `ipfs add --only-hash` with the same "
-        "--cid-version (v1 implies raw leaves). Streams: constant memory for any size."
+        "--cid-version (v1 implies raw leaves). Streams: constant memory for any "
+        "size."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -24,7 +28,7 @@ class Command(BaseCommand):
         for raw in options["paths"]:  # type: ignore[attr-defined]
             path = Path(str(raw))
             if not path.is_file():
-                raise CommandError(f"{path}: not a readable file")
+                raise CommandError(_("%(path)s: not a readable file") % {"path": path})
             with path.open("rb") as stream:
                 result = import_stream(stream, cid_version=int(options["cid_version"]))  # type: ignore[arg-type]
             self.stdout.write(str(result.cid))

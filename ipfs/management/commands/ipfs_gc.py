@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from datadao.management.language import LocalizedCommand
 from ipfs.services import garbage_collect
 
 
-class Command(BaseCommand):
-    help = (
-        "Delete the embedded IPFS store's blocks that no pin reaches and that were not written "
-        "or re-used within the grace period (beat runs this daily). A Kubo node collects its "
-        "own garbage (ipfs repo gc)."
+class Command(LocalizedCommand):
+    help = gettext_lazy(
+        "Delete the embedded IPFS store's blocks that no pin reaches and that were "
+        "not written or re-used within the grace period (beat runs this daily). A "
+        "Kubo node collects its own garbage (ipfs repo gc)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -21,25 +24,34 @@ class Command(BaseCommand):
             "--grace",
             type=float,
             default=3600.0,
-            help="keep blocks written or re-used in the last SECONDS (default 3600)",
+            help=_("keep blocks written or re-used in the last SECONDS (default 3600)"),
         )
-        parser.add_argument("--dry-run", action="store_true", help="count, delete nothing")
+        parser.add_argument("--dry-run", action="store_true", help=_("count, delete nothing"))
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["grace"] < 0:
-            raise CommandError("--grace must be 0 seconds or more.")
+            raise CommandError(_("--grace must be 0 seconds or more."))
         report = garbage_collect(grace_seconds=options["grace"], dry_run=options["dry_run"])
         if "skipped" in report:
             self.stdout.write(report["skipped"])
             return
         if report["problems"]:
             raise CommandError(
-                "Nothing deleted: a pinned DAG has a missing or unreadable block: "
-                + "; ".join(report["problems"][:5])
+                _("Nothing deleted: a pinned DAG has a missing or unreadable block: %(problems)s")
+                % {"problems": "; ".join(report["problems"][:5])}
             )
-        verb = "would delete" if options["dry_run"] else "deleted"
+        verb = _("would delete") if options["dry_run"] else _("deleted")
         self.stdout.write(
-            f"{report['pins']} pins; {verb} {report['deleted']} blocks "
-            f"({report['deleted_bytes']} bytes); kept {report['kept']} reachable and "
-            f"{report['too_recent']} too recent to collect."
+            _(
+                "%(pins)s pins; %(verb)s %(deleted)s blocks (%(deleted_bytes)s bytes); kept "
+                "%(kept)s reachable and %(too_recent)s too recent to collect."
+            )
+            % {
+                "pins": report["pins"],
+                "verb": verb,
+                "deleted": report["deleted"],
+                "deleted_bytes": report["deleted_bytes"],
+                "kept": report["kept"],
+                "too_recent": report["too_recent"],
+            }
         )

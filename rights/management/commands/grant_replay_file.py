@@ -13,23 +13,27 @@ import os
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from datadao.management.language import LocalizedCommand
 from rights.replay_keys import NoReplayKeys, grant_replay_file
 
 
-class Command(BaseCommand):
-    help = (
-        "Write the file a grantee replays a sealed (members-only) release with: the signed "
-        "access grant and the data keys of the manifest and of every contribution it lists. "
-        "The grant must work now, be of download scope and cover the release. Example: "
-        "manage.py grant_replay_file 12 bafkrei… --out grant.json"
+class Command(LocalizedCommand):
+    help = gettext_lazy(
+        "Write the file a grantee replays a sealed (members-only) release with: the "
+        "signed access grant and the data keys of the manifest and of every "
+        "contribution it lists. The grant must work now, be of download scope and "
+        "cover the release. Example: manage.py grant_replay_file 12 bafkrei… --out "
+        "grant.json"
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("grant_id", type=int)
         parser.add_argument("release_cid")
-        parser.add_argument("--out", type=Path, required=True, help="the file to write (0600)")
+        parser.add_argument("--out", type=Path, required=True, help=_("the file to write (0600)"))
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -44,6 +48,6 @@ class Command(BaseCommand):
             json.dump(document, out, indent=2, sort_keys=True)
             out.write("\n")
         self.stdout.write(
-            f"wrote {path}: the grant and {len(document['keys']['contributions'])} "
-            "contribution keys"
+            _("wrote %(path)s: the grant and %(count)s contribution keys")
+            % {"path": path, "count": len(document["keys"]["contributions"])}
         )

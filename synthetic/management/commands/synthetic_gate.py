@@ -8,31 +8,35 @@ from argparse import ArgumentParser
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from datadao.management.language import LocalizedCommand
 from synthetic.candidates import evaluate_and_gate
 from synthetic.infer import InputError, infer_schema, parse_rows
 from synthetic.management.commands.synthesize import figures, read_csv, read_json
 
 
-class Command(BaseCommand):
-    help = (
-        "Judge SYNTH.csv as a job's gate would: fidelity scored against HOLDOUT.csv (rows the "
-        "generator never saw), utility with --target (else a real-vs-synthetic classifier), "
-        "copies of TRAIN.csv rows and distance to them. Prints each figure and PASS or FAIL; "
-        "exits 0 only on PASS. Column types come from --schema or are inferred from "
-        "TRAIN.csv. Example: manage.py synthetic_gate train.csv holdout.csv synth.csv "
-        "--target label --report gate.json"
+class Command(LocalizedCommand):
+    help = gettext_lazy(
+        "Judge SYNTH.csv as a job's gate would: fidelity scored against HOLDOUT.csv "
+        "(rows the generator never saw), utility with --target (else a "
+        "real-vs-synthetic classifier), copies of TRAIN.csv rows and distance to "
+        "them. Prints each figure and PASS or FAIL; exits 0 only on PASS. Column "
+        "types come from --schema or are inferred from TRAIN.csv. Example: manage.py "
+        "synthetic_gate train.csv holdout.csv synth.csv --target label --report "
+        "gate.json"
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument("train", metavar="TRAIN.csv", help="The rows the generator saw")
-        parser.add_argument("holdout", metavar="HOLDOUT.csv", help="Real rows it never saw")
-        parser.add_argument("synthetic", metavar="SYNTH.csv", help="The rows to judge")
-        parser.add_argument("--target", help="Column a model would predict (utility check)")
-        parser.add_argument("--report", metavar="R.json", help="Write the full report")
-        parser.add_argument("--schema", metavar="SCHEMA.json", help="A tabular dataset schema")
-        parser.add_argument("--seed", type=int, default=0, help="Seed of the evaluation models")
+        parser.add_argument("train", metavar="TRAIN.csv", help=_("The rows the generator saw"))
+        parser.add_argument("holdout", metavar="HOLDOUT.csv", help=_("Real rows it never saw"))
+        parser.add_argument("synthetic", metavar="SYNTH.csv", help=_("The rows to judge"))
+        parser.add_argument("--target", help=_("Column a model would predict (utility check)"))
+        parser.add_argument("--report", metavar="R.json", help=_("Write the full report"))
+        parser.add_argument("--schema", metavar="SCHEMA.json", help=_("A tabular dataset schema"))
+        parser.add_argument("--seed", type=int, default=0, help=_("Seed of the evaluation models"))
 
     def handle(self, *args: object, **options: Any) -> None:
         train_rows = read_csv(Path(options["train"]))
@@ -41,7 +45,10 @@ class Command(BaseCommand):
         target = options["target"]
         names = [c["name"] for c in schema["columns"]]
         if target is not None and target not in names:
-            raise CommandError(f"unknown target column {target!r} (columns: {', '.join(names)})")
+            raise CommandError(
+                _("unknown target column %(target)r (columns: %(join)s)")
+                % {"target": target, "join": ", ".join(names)}
+            )
         tables = []
         for key in ("train", "holdout", "synthetic"):
             rows = train_rows if key == "train" else read_csv(Path(options[key]))
@@ -61,6 +68,6 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"  {'pass' if check.passed else 'FAIL'} {check.name}: {check.reason}"
             )
-        self.stdout.write("PASS" if result.passed else "FAIL")
+        self.stdout.write(_("PASS") if result.passed else _("FAIL"))
         if not result.passed:
             sys.exit(1)
