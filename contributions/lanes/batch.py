@@ -15,15 +15,17 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, connection
+from django.db import InterfaceError, OperationalError
 
 from contributions import messages, near, pipeline, scoring, services
 from contributions.decide import VALIDATOR_VERSION, scores_outcome
 from contributions.models import Contribution
 from contributions.near import Nearest
 from contributions.quorum.selectors import validator_set_current
+from contributions.services import claims
 from contributions.services.batch import Claim, Outcome
 from contributions.validation import validate_file
+from datadao.dbcursor import binary_cursor
 from datadao.dispatch import send
 from datadao.keys import load_signer
 from ipfs.backends.base import IpfsUnavailable
@@ -48,11 +50,12 @@ class BatchLookups(pipeline.Lookups):
         """One query for the digests of every tabular contribution of the batch."""
         known = self._rows.setdefault(dataset_id, set())
         for start in range(0, len(digests), 20_000):
-            with connection.cursor() as cursor:
+            chunk = digests[start : start + 20_000]
+            with binary_cursor() as cursor:
                 cursor.execute(
-                    "SELECT digest FROM contributions_rowhash "
-                    "WHERE dataset_id = %s AND digest = ANY(%s::bytea[])",
-                    [dataset_id, digests[start : start + 20_000]],
+                    "SELECT digest FROM contributions_rowhash "  # noqa: S608 (ours)
+                    f"WHERE dataset_id = %s AND digest = ANY({claims.DIGESTS_ARRAY_SQL})",
+                    [dataset_id, claims.digests_packed(chunk), len(chunk)],
                 )
                 known.update(bytes(row[0]) for row in cursor.fetchall())
 

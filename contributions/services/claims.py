@@ -10,6 +10,7 @@ since it was scored.
 
 from __future__ import annotations
 
+import struct
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,8 @@ from contributions import scoring
 from contributions.models import Contribution, Fingerprint, RowHash
 from contributions.novelty import Novelty
 from contributions.services import common
+from contributions.validation.rowkey import ROW_DIGEST_BYTES
+from datadao.dbcursor import binary_cursor
 from datadao.schema import scoring_policy
 
 
@@ -63,16 +66,49 @@ def rows_claim(digests: dict[int, tuple[int, list[bytes]]]) -> dict[int, int]:
         return counts
     for start in range(0, len(rows), 20_000):
         chunk = rows[start : start + 20_000]
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "INSERT INTO contributions_rowhash (digest, dataset_id, contribution_id) "
-                "SELECT * FROM unnest(%s::bytea[], %s::bigint[], %s::bigint[]) "
-                "ON CONFLICT DO NOTHING RETURNING contribution_id",
-                [[r[0] for r in chunk], [r[1] for r in chunk], [r[2] for r in chunk]],
-            )
-            for (contribution_id,) in cursor.fetchall():
-                counts[contribution_id] += 1
+        # One bytea of fixed-size records (digest, dataset, contribution), sent in binary and
+        # cut up by the server: an array parameter costs ~3 µs a value to write and as much
+        # again to parse, which for a batch's thousands of rows was most of the statement.
+        packed = b"".join(d + _IDS.pack(dataset, owner) for d, dataset, owner in chunk)
+        with binary_cursor() as cursor:
+            cursor.execute(_CLAIM_ROWS, [packed, len(chunk)])
+            for contribution_id, inserted in cursor.fetchall():
+                counts[contribution_id] += inserted
     return counts
+
+
+_IDS = struct.Struct(">qq")
+_RECORD = ROW_DIGEST_BYTES + _IDS.size
+_CLAIM_ROWS = f"""
+WITH inserted AS (
+    INSERT INTO contributions_rowhash (digest, dataset_id, contribution_id)
+    SELECT substring(r FROM 1 FOR {ROW_DIGEST_BYTES}),
+           ('x' || encode(substring(r FROM {ROW_DIGEST_BYTES + 1} FOR 8), 'hex'))::bit(64)::bigint,
+           ('x' || encode(substring(r FROM {ROW_DIGEST_BYTES + 9} FOR 8), 'hex'))::bit(64)::bigint
+    FROM (
+        SELECT i, substring(%s::bytea FROM i * {_RECORD} + 1 FOR {_RECORD}) AS r
+        FROM generate_series(0, %s - 1) AS i
+    ) AS packed
+    ORDER BY i
+    ON CONFLICT DO NOTHING
+    RETURNING contribution_id
+)
+SELECT contribution_id, count(*) FROM inserted GROUP BY contribution_id
+"""  # noqa: S608 (only numbers of ours are formatted in)
+
+
+# An array of row digests sent as one bytea of ``digests_packed`` followed by their count (see
+# ``rows_claim`` for why not an array parameter).
+DIGESTS_ARRAY_SQL = (
+    f"ARRAY(SELECT substring(%s::bytea FROM i * {ROW_DIGEST_BYTES} + 1 "  # noqa: S608 (ours)
+    f"FOR {ROW_DIGEST_BYTES}) FROM generate_series(0, %s - 1) AS i)"
+)
+
+
+def digests_packed(digests: list[bytes]) -> bytes:
+    if any(len(d) != ROW_DIGEST_BYTES for d in digests):
+        raise ValueError(f"row digests are {ROW_DIGEST_BYTES} bytes")
+    return b"".join(digests)
 
 
 # The advisory lock class of a dataset's fingerprints (the dataset id is the other key).
