@@ -10,7 +10,6 @@ from django.core.management import call_command
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from playwright.sync_api import BrowserContext, Page, expect
-from web3 import Web3
 
 from contributions.models import Contribution, Status
 from datadao.models import DAO, User
@@ -18,10 +17,10 @@ from datadao.services import user_get_or_create
 from rewards import relay, services, watch
 from rewards.merkle import verify
 from rewards.models import Allocation, ChainEvent, RewardPolicy
-from rewards.onchain import artifact, sender
+from rewards.onchain import artifact
 from rewards.views import allocation_claim
 from tests.browser.conftest import WALLET_KEY, install_wallet, sign_in
-from tests.chainnode import CHAIN_ID, DEV_KEYS, ChainNode
+from tests.chainnode import CHAIN_ID, DEV_KEYS, ChainNode, send
 from tests.factories import DatasetFactory, UserFactory
 
 pytestmark = pytest.mark.browser
@@ -74,17 +73,6 @@ def test_a_settled_reward_is_shown_and_its_claim_copied(
     assert claim["daoId"] == dataset.dao.onchain_id
 
 
-def _send(w3: Web3, key: str, call: dict) -> dict:  # type: ignore[type-arg]
-    account = Account.from_key(key)
-    nonce = w3.eth.get_transaction_count(account.address, "pending")
-    gas = sender.estimate_gas(w3, account.address, call)
-    signed = sender.sign(w3, account, call, nonce=nonce, fees=sender.current_fees(w3), gas=gas)
-    sender.broadcast(w3, signed.raw)
-    found = sender.receipt(w3, signed.tx_hash)
-    assert found is not None and found["status"] == 1, found
-    return found
-
-
 def test_a_member_claims_with_their_wallet_and_sees_it_paid(
     page: Page,
     context: BrowserContext,
@@ -104,8 +92,9 @@ def test_a_member_claims_with_their_wallet_and_sees_it_paid(
     user, _ = user_get_or_create(address=wallet.address)
 
     w3 = chain_node.web3()
+    deployer = Account.from_key(DEV_KEYS[0])
     built = artifact.contract("TestToken")
-    token = _send(w3, DEV_KEYS[0], {"data": built["bytecode"]})["contractAddress"]
+    token = send(w3, deployer, {"data": built["bytecode"]})["contractAddress"]
     dataset = DatasetFactory()
     RewardPolicy.objects.create(dataset=dataset, per_contribution=10**18)
     call_command("rewards_deploy", dao=dataset.dao.slug, rpc=chain_node.url, token=token)
@@ -113,7 +102,7 @@ def test_a_member_claims_with_their_wallet_and_sees_it_paid(
     mint = w3.eth.contract(token, abi=built["abi"]).functions.mint(
         dao.reward_contract_address, 10**24
     )
-    _send(w3, DEV_KEYS[0], {"to": token, "data": mint._encode_transaction_data()})
+    send(w3, deployer, {"to": token, "data": mint._encode_transaction_data()})
     _credit(dataset, user, 7500, 11)
     _credit(dataset, UserFactory(), 10000, 12)
     epoch = services.epoch_close(dao=dao, actor=None)
