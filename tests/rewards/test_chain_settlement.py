@@ -345,6 +345,14 @@ def test_a_root_signed_for_another_contract_is_refused_not_sent(chain: ChainNode
     assert not ChainTx.objects.exists()
 
 
+def test_a_relay_task_for_an_epoch_that_is_gone_ends_instead_of_retrying() -> None:
+    from rewards.tasks import relay_epoch_root
+
+    # The task retries transport faults without a limit: a missing epoch must not be one.
+    # (Called directly, a retry would raise the fault instead of running again.)
+    assert relay_epoch_root.run(10**9) == "no such epoch"
+
+
 def test_a_reader_restarted_from_its_cursor_reads_no_event_twice_and_misses_none(
     chain: ChainNode, monkeypatch: pytest.MonkeyPatch
 ) -> None:
