@@ -72,6 +72,10 @@ def relay_epoch_root(self, epoch_id: int) -> str:  # type: ignore[no-untyped-def
     poll = settings.CHAIN_RELAY_POLL_SECONDS
     try:
         outcome = relay.epoch_relay(epoch_id=epoch_id)
+    except Epoch.DoesNotExist:
+        # Not a transport fault: retrying would poll for ever (no retry limit here).
+        logger.error("epoch %s not relayed: there is no such epoch", epoch_id)
+        return "no such epoch"
     except relay.RelayRefused as exc:
         logger.error("epoch %s not relayed: %s", epoch_id, exc)
         return "refused"

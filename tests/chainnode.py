@@ -21,8 +21,10 @@ from types import TracebackType
 from typing import Any
 
 import requests
+from eth_account.signers.local import LocalAccount
 from web3 import HTTPProvider, Web3
 
+from rewards.onchain import sender
 from tests.ipfsnode import _free_port
 
 NODE_DIR = Path(__file__).resolve().parent / "chainnode"
@@ -38,6 +40,19 @@ DEV_KEYS = (
     "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
     "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a",
 )
+
+
+def send(w3: Web3, account: LocalAccount, call: dict[str, Any]) -> dict[str, Any]:
+    """Sign ``call`` (``to``, ``data``; no ``to`` deploys) from ``account`` at the node's fees and
+    gas, send it, and return its receipt; the node must be automining. A revert raises."""
+    nonce = w3.eth.get_transaction_count(account.address, "pending")
+    gas = sender.estimate_gas(w3, account.address, call)
+    signed = sender.sign(w3, account, call, nonce=nonce, fees=sender.current_fees(w3), gas=gas)
+    sender.broadcast(w3, signed.raw)
+    found = sender.receipt(w3, signed.tx_hash)
+    if found is None or found["status"] != 1:
+        raise RuntimeError(f"{signed.tx_hash} was not mined, or reverted: {found}")
+    return found
 
 
 class ChainNode:

@@ -37,9 +37,11 @@ from playwright.sync_api import (
     sync_playwright,
 )
 from pytest_django.live_server_helper import LiveServer
+from web3 import HTTPProvider, Web3
 
 from datadao.models import User
 from datadao.services import user_get_or_create
+from rewards.onchain import sender
 from tests.browser.tour import WIDTH, save_small_png
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -73,6 +75,8 @@ PROVIDER_JS = """
           return await window.__datadaoWalletSign(params[0], params[1]);
         case "eth_signTypedData_v4":
           return await window.__datadaoWalletSignTyped(params[0], params[1]);
+        case "eth_sendTransaction":
+          return await window.__datadaoWalletSend(JSON.stringify(params[0]));
         default: {
           const err = new Error("Unsupported method " + method);
           err.code = 4200;
@@ -163,10 +167,13 @@ def install_wallet(
     *,
     address: str | None = None,
     chain_id: int = CHAIN_ID,
+    rpc_url: str | None = None,
 ) -> None:
     """Offer every page of ``context`` a ``window.ethereum`` on ``chain_id`` that shows
     ``address`` (the signer's own by default) and answers ``personal_sign`` and
-    ``eth_signTypedData_v4`` with ``signer``'s key."""
+    ``eth_signTypedData_v4`` with ``signer``'s key. With ``rpc_url`` (a JSON-RPC node of
+    ``chain_id``) it also answers ``eth_sendTransaction``: signed with the key, fees and gas
+    from the node, sent there, answered with the hash, as a wallet does."""
     shown = address or signer.address
 
     def sign(message: str, account: str) -> str:
@@ -183,8 +190,29 @@ def install_wallet(
         signable = encode_typed_data(full_message=json.loads(typed_json))
         return "0x" + signer.sign_message(signable).signature.hex().removeprefix("0x")
 
+    def send(tx_json: str) -> str:
+        tx = json.loads(tx_json)
+        if str(tx.get("from", "")).lower() != shown.lower():
+            raise ValueError(f"this wallet holds {shown}, not {tx.get('from')}")
+        if rpc_url is None:
+            raise ValueError("this wallet is connected to no chain")
+        w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": 30}))
+        if int(w3.eth.chain_id) != chain_id:
+            raise ValueError(f"the wallet's node is not chain {chain_id}")
+        call = {
+            "to": tx["to"],
+            "data": tx.get("data", "0x"),
+            "value": int(tx.get("value", "0x0"), 16),
+        }
+        nonce = int(w3.eth.get_transaction_count(signer.address, "pending"))
+        gas = sender.estimate_gas(w3, signer.address, call)
+        signed = sender.sign(w3, signer, call, nonce=nonce, fees=sender.current_fees(w3), gas=gas)
+        sender.broadcast(w3, signed.raw)
+        return signed.tx_hash
+
     context.expose_function("__datadaoWalletSign", sign)
     context.expose_function("__datadaoWalletSignTyped", sign_typed)
+    context.expose_function("__datadaoWalletSend", send)
     context.add_init_script(PROVIDER_JS % {"address": json.dumps(shown), "chain_id": chain_id})
 
 

@@ -161,3 +161,34 @@ def test_demo_has_one_labeling_dataset_of_each_task_type() -> None:
     run = ConsensusRun.objects.get(dataset=types["pairwise"], status="done")
     ranked = [c["id"] for c in run.metrics["candidates"]]
     assert ranked == ["assistant-a", "assistant-b", "assistant-c", "assistant-d"]
+
+
+def test_demo_deploys_its_distributor_on_a_running_local_chain(
+    chain_node, monkeypatch: pytest.MonkeyPatch, settings
+) -> None:  # type: ignore[no-untyped-def]
+    """What ``bin/run`` sets up when a development chain answers: the demo's DAO gets a
+    distributor deployed on that node (verified against the build), beside its one passed
+    and one open proposal."""
+    from eth_account import Account
+
+    from rewards.deploy import dao_distributor_verify
+    from rewards.onchain import artifact
+    from tests.chainnode import CHAIN_ID, DEV_KEYS
+
+    chain_node.automine(True)
+    settings.CHAIN_RPC_URLS = {CHAIN_ID: chain_node.url}
+    settings.CHAIN_CONFIRMATIONS = {CHAIN_ID: 0}
+    monkeypatch.setenv("DEPLOYER_KEY", DEV_KEYS[0])
+    monkeypatch.setenv("REWARD_SIGNER_KEY", "0x" + "7d" * 32)  # test-only; guards nothing
+    call_command("demo")
+    dao = DAO.objects.get(slug=DEMO_DAO_SLUG)
+    assert dao.chain_id == CHAIN_ID and dao.reward_contract_address
+    w3 = chain_node.web3()
+    dao_distributor_verify(w3, dao)  # this build, this DAO's id, the platform's signer
+    distributor = w3.eth.contract(dao.reward_contract_address, abi=artifact.contract()["abi"])
+    assert distributor.functions.signer().call() == Account.from_key("0x" + "7d" * 32).address
+    statuses = dict(Proposal.objects.filter(dao=dao).values_list("title", "status"))
+    assert statuses == {PASSED_TITLE: "executed", OPEN_TITLE: "open"}
+    address = dao.reward_contract_address
+    call_command("demo")  # a second run keeps the contract
+    assert DAO.objects.get(pk=dao.pk).reward_contract_address == address

@@ -9,6 +9,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import requests
+from django.test import override_settings
 from django.utils import timezone
 
 from contributions.models import Contribution, Release, Status
@@ -22,6 +24,7 @@ from ipfs.models import Pin
 from ipfs.services import content_open_verified
 from rewards.models import RewardPolicy
 from tests.governance.conftest import Gov, cast, hours_ago, propose
+from tests.ipfsnode import IpfsNode
 
 pytestmark = pytest.mark.django_db
 
@@ -291,3 +294,23 @@ def test_the_beat_task_sends_each_due_proposal(gov: Gov, monkeypatch: pytest.Mon
     monkeypatch.setattr(tasks, "send", lambda task, pk: sent.append(pk))
     assert tasks.settle_due_proposals.run() == [due.pk]
     assert sent == [due.pk] and running.pk not in sent
+
+
+def test_a_closed_proposal_is_pinned_with_its_votes_on_a_real_ipfs_node(
+    gov: Gov, ipfs_node: IpfsNode
+) -> None:
+    """With the IPFS node as the backend: the node itself pins the result, and its bytes,
+    fetched from the node's own API (no platform code), prove the tally."""
+    with override_settings(IPFS_BACKEND="kubo", IPFS_API_URL=ipfs_node.api_url):
+        proposal = _pass(gov, ChangeKind.JOIN_POLICY, {"join_policy": "open"})
+    assert proposal.status == ProposalStatus.EXECUTED and proposal.cid
+    api = ipfs_node.api_url.rstrip("/")
+    pins = requests.post(f"{api}/api/v0/pin/ls", params={"arg": proposal.cid}, timeout=30)
+    # (js-ipfs names the pin in another multibase, so its entry is compared by type)
+    assert pins.status_code == 200
+    assert [p["Type"] for p in pins.json()["Keys"].values()] == ["recursive"]
+    fetched = requests.post(f"{api}/api/v0/cat", params={"arg": proposal.cid}, timeout=30)
+    assert fetched.status_code == 200
+    published = json.loads(fetched.content)
+    assert published["id"] == proposal.pk and len(published["votes"]) == 3
+    assert vote712.verify_published(published) == proposal.tally

@@ -25,7 +25,7 @@ from rewards.models import ChainEvent, ChainTx, ChainTxStatus, Epoch, RewardPoli
 from rewards.onchain import artifact, sender
 from rewards.selectors import PAID, PENDING, UNCLAIMED, claim_states, dao_settlement
 from rewards.views import claim_call_data
-from tests.chainnode import CHAIN_ID, DEV_KEYS, ChainNode
+from tests.chainnode import CHAIN_ID, DEV_KEYS, ChainNode, send
 from tests.factories import DatasetFactory, UserFactory
 from tests.rewards.conftest import REWARDS_SIGNER_KEY
 
@@ -54,24 +54,14 @@ def chain(chain_node: ChainNode, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     chain_node.automine(True)
 
 
-def _send(w3: Web3, account: Any, call: dict[str, Any]) -> dict[str, Any]:
-    nonce = w3.eth.get_transaction_count(account.address, "pending")
-    gas = sender.estimate_gas(w3, account.address, call)
-    signed = sender.sign(w3, account, call, nonce=nonce, fees=sender.current_fees(w3), gas=gas)
-    sender.broadcast(w3, signed.raw)
-    found = sender.receipt(w3, signed.tx_hash)
-    assert found is not None and found["status"] == 1, found
-    return found
-
-
 def _deploy_token(w3: Web3) -> str:
     built = artifact.contract("TestToken")
-    return _send(w3, DEPLOYER, {"data": built["bytecode"]})["contractAddress"]
+    return send(w3, DEPLOYER, {"data": built["bytecode"]})["contractAddress"]
 
 
 def _mint(w3: Web3, token: str, to: str, amount: int) -> None:
     contract = w3.eth.contract(token, abi=artifact.contract("TestToken")["abi"])
-    _send(
+    send(
         w3,
         DEPLOYER,
         {"to": token, "data": contract.functions.mint(to, amount)._encode_transaction_data()},
@@ -126,7 +116,7 @@ def _relay_until_set(epoch: Epoch) -> relay.RelayOutcome:
 def _claim(chain: ChainNode, epoch: Epoch, account: Any) -> dict[str, Any]:
     allocation = epoch.allocations.get(account=account.address)
     call = {"to": epoch.dao.reward_contract_address, "data": claim_call_data(allocation)}
-    return _send(chain.web3(), account, call)
+    return send(chain.web3(), account, call)
 
 
 def _state(epoch: Epoch, account: Any) -> str:
@@ -355,6 +345,14 @@ def test_a_root_signed_for_another_contract_is_refused_not_sent(chain: ChainNode
     assert not ChainTx.objects.exists()
 
 
+def test_a_relay_task_for_an_epoch_that_is_gone_ends_instead_of_retrying() -> None:
+    from rewards.tasks import relay_epoch_root
+
+    # The task retries transport faults without a limit: a missing epoch must not be one.
+    # (Called directly, a retry would raise the fault instead of running again.)
+    assert relay_epoch_root.run(10**9) == "no such epoch"
+
+
 def test_a_reader_restarted_from_its_cursor_reads_no_event_twice_and_misses_none(
     chain: ChainNode, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -571,7 +569,7 @@ def test_a_redeemed_voucher_shows_paid(chain: ChainNode, client: Any) -> None:
     data = contract.functions.claimVoucher(
         claim, bytes.fromhex(voucher.signature[2:])
     )._encode_transaction_data()
-    _send(w3, holder, {"to": dao.reward_contract_address, "data": data})
+    send(w3, holder, {"to": dao.reward_contract_address, "data": data})
     watch.watch_dao(dao_id=dao.pk)
     assert voucher_states([voucher])[voucher.pk].state == PENDING
     chain.mine(CONFIRMATIONS)

@@ -24,7 +24,7 @@ from datadao.models import DAO, AuditEvent
 from rewards import reconcile, relay, watch
 from rewards.models import ChainEvent, ChainTx, RewardPolicy
 from rewards.selectors import UNCLAIMED, claim_states, dao_settlement
-from tests.chainnode import CHAIN_ID, ChainNode
+from tests.chainnode import CHAIN_ID, ChainNode, send
 from tests.factories import DatasetFactory
 from tests.rewards.conftest import REWARDS_SIGNER_KEY
 from tests.rewards.test_chain_settlement import (  # noqa: F401  (chain: a fixture)
@@ -33,7 +33,6 @@ from tests.rewards.test_chain_settlement import (  # noqa: F401  (chain: a fixtu
     RELAYER,
     _closed_epoch,
     _deploy_token,
-    _send,
     chain,
 )
 from tests.security.solidity import compile_contract
@@ -100,7 +99,7 @@ def _fake_dao(chain: ChainNode, build: dict[str, Any]) -> tuple[DAO, Any]:  # no
         Web3.to_checksum_address(_deploy_token(w3)),
         Account.from_key(REWARDS_SIGNER_KEY).address,
     ).data_in_transaction
-    address = _send(w3, DEPLOYER, {"data": data})["contractAddress"]
+    address = send(w3, DEPLOYER, {"data": data})["contractAddress"]
     dao = dao_services.dao_update(
         dao=dao, actor=None, chain_id=CHAIN_ID, reward_contract_address=address
     )
@@ -121,7 +120,7 @@ def test_a_fake_contract_cannot_make_claims_look_paid(
         [a.account for a in allocations],
         [int(a.amount) for a in allocations],
     )
-    _send(chain.web3(), DEPLOYER, {"to": fake.address, "data": call._encode_transaction_data()})
+    send(chain.web3(), DEPLOYER, {"to": fake.address, "data": call._encode_transaction_data()})
     chain.mine(CONFIRMATIONS + 1)
 
     result = watch.watch_dao(dao_id=dao.pk)
@@ -177,7 +176,7 @@ def test_a_distributor_of_this_build_trusting_another_signer_is_not_read(
         Account.create().address,
         bytes.fromhex(dao.onchain_id.removeprefix("0x")),
     ).data_in_transaction
-    address = _send(w3, DEPLOYER, {"data": data})["contractAddress"]
+    address = send(w3, DEPLOYER, {"data": data})["contractAddress"]
     dao_services.dao_update(dao=dao, actor=None, chain_id=CHAIN_ID, reward_contract_address=address)
     result = watch.watch_dao(dao_id=dao.pk)
     assert "not the platform's rewards signer" in result.refused

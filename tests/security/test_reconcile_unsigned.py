@@ -17,7 +17,7 @@ from rewards import reconcile, watch
 from rewards.eip712 import claim_typed_data, epoch_root_typed_data, sign_typed_data
 from rewards.merkle import StandardMerkleTree
 from rewards.onchain import artifact
-from tests.chainnode import CHAIN_ID, ChainNode
+from tests.chainnode import CHAIN_ID, ChainNode, send
 from tests.rewards.conftest import REWARDS_SIGNER_KEY
 from tests.rewards.test_chain_settlement import (  # noqa: F401  (chain: a fixture)
     CLAIMERS,
@@ -28,7 +28,6 @@ from tests.rewards.test_chain_settlement import (  # noqa: F401  (chain: a fixtu
     _closed_epoch,
     _deployed_dao,
     _relay_until_set,
-    _send,
     chain,
 )
 
@@ -67,10 +66,10 @@ def test_roots_for_unsigned_epochs_and_unissued_vouchers_are_reported(
         STOLEN + 1,
         bytes.fromhex(sign_typed_data(typed, LEAKED).removeprefix("0x")),
     )
-    _send(w3, THIEF, {"to": distributor.address, "data": set_root._encode_transaction_data()})
+    send(w3, THIEF, {"to": distributor.address, "data": set_root._encode_transaction_data()})
     index = next(i for i, (account, _) in tree if account == THIEF.address)
     claim = distributor.functions.claim(99, STOLEN, tree.proof(index))
-    _send(w3, THIEF, {"to": distributor.address, "data": claim._encode_transaction_data()})
+    send(w3, THIEF, {"to": distributor.address, "data": claim._encode_transaction_data()})
 
     # A voucher the platform never issued.
     dataset_id = "0x" + "dd" * 32
@@ -96,7 +95,7 @@ def test_roots_for_unsigned_epochs_and_unissued_vouchers_are_reported(
         bytes.fromhex(sign_typed_data(voucher, LEAKED).removeprefix("0x")),
     )
     before = _balance(w3, token, THIEF.address)
-    _send(w3, THIEF, {"to": distributor.address, "data": redeem._encode_transaction_data()})
+    send(w3, THIEF, {"to": distributor.address, "data": redeem._encode_transaction_data()})
     assert _balance(w3, token, THIEF.address) == before + STOLEN  # the money really left
 
     chain.mine(CONFIRMATIONS)
