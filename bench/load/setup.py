@@ -24,6 +24,10 @@ def load_env(data_dir: Path, broker_url: str) -> dict[str, str]:
         "DATABASE_URL": f"{PG_ADMIN_URL}/{LOAD_DB}",
         "CELERY_BROKER_URL": broker_url,
         "LOG_LEVEL": "INFO",
+        # A label's settle message waits out the undo window (60 s by default) in the broker:
+        # with it the drain could never be under 60 s, whatever the load. The drain measures
+        # the work left, so the window is short here.
+        "LABEL_UNDO_SECONDS": "5",
     }
 
 
