@@ -287,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the database and the logs")
     parser.add_argument(
         "--stack", type=steps.parse_stack, default=BASELINE,
-        help="the stack served: baseline (2 sync workers, direct) or tuned (see --step)",
+        help="the stack served (baseline by default; the names of --stacks)",
     )  # fmt: skip
     # One step of --step: the step's shorter mode (its own process: Django and Celery are
     # configured once per process, with that step's data folder and broker).
@@ -298,7 +298,8 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     parser.add_argument(
         "--stacks", type=steps.parse_stacks, default=steps.parse_stacks("baseline,tuned"),
-        help="with --step: the stacks each step runs on, of baseline,tuned (both by default)",
+        help="with --step: the stacks each step runs on (baseline,tuned by default): "
+        + ", ".join(f"{name}: {stack.describe()}" for name, stack in steps.STACKS.items()),
     )  # fmt: skip
     parser.add_argument(
         "--past-knee", type=int, default=0, help="with --step: steps to run past a stack's knee"

@@ -68,3 +68,7 @@ BASELINE = Stack(name="baseline")
 TUNED = Stack(
     name="tuned", gunicorn_workers=4, worker_class="gthread", threads=4, pgbouncer=True, prefetch=4
 )
+# One change of TUNED's at a time, to tell which one moves the knee.
+THREADED = Stack(name="threaded", gunicorn_workers=4, worker_class="gthread", threads=4)
+POOLED = Stack(name="pooled", pgbouncer=True)
+PREFETCH = Stack(name="prefetch", prefetch=4)

@@ -29,7 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.load.config import BASELINE, TUNED, Mode, Stack
+from bench.load.config import BASELINE, POOLED, PREFETCH, THREADED, TUNED, Mode, Stack
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -42,7 +42,7 @@ ENDPOINTS = ("next", "submit", "upload")
 # the row and the queued message) makes its p95 2-4x /healthz's at any load, so it would put
 # the knee at the first step: its ratio is reported (``upload_over``) apart.
 LABELING = ("next", "submit")
-STACKS = {stack.name: stack for stack in (BASELINE, TUNED)}
+STACKS = {stack.name: stack for stack in (BASELINE, TUNED, THREADED, POOLED, PREFETCH)}
 
 
 def parse_steps(text: str) -> list[int]:
