@@ -109,6 +109,7 @@ def test_steps_alternate_stacks_and_each_stops_after_its_knee() -> None:
     }  # fmt: skip
     table = steps.markdown(summary)
     assert "| tuned | 300 |" in table and "**knee**" in table
+    assert "| 10 | 1.0x |" in table  # /healthz's p95 over the stack's first step's
     assert "tuned (gunicorn -w 4 -k gthread --threads 4, pgbouncer" in table
 
 

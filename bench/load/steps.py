@@ -205,25 +205,35 @@ def _line(row: dict[str, Any]) -> str:
     )
 
 
+def _over(value: float | None, reference: float | None) -> float | None:
+    return value / reference if value and reference else None
+
+
 def markdown(summary: dict[str, Any]) -> str:
     lines = [
         f"Knee: {summary['knee_rule']}. Steps of {summary['duration_s']:.0f} s; p95 in ms "
         "(median over 5 windows), ratio to /healthz's p95 in the same windows.",
         "",
         "| stack | users (each) | next p95 | submit p95 | upload p95 | /healthz p95 | "
-        "ratios n/s/u | 5xx | no answer | req/s | drain s | invariants | load 1m | knee |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "/healthz vs first step | ratios n/s/u | 5xx | no answer | req/s | drain s | invariants "
+        "| load 1m | knee |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
+    # The queueing every request shares (the ratios cancel it): /healthz's p95 over its p95 at
+    # the stack's first step.
+    first: dict[str, float] = {}
+    for row in summary["rows"]:
+        if "error" not in row and row["p95_ms"]["healthz"]:
+            first.setdefault(row["stack"], row["p95_ms"]["healthz"])
     for row in summary["rows"]:
         if "error" in row:
-            lines.append(
-                f"| {row['stack']} | {row['users']} | did not finish | | | | | | | | | | | knee |"
-            )
+            lines.append(f"| {row['stack']} | {row['users']} | did not finish |{' |' * 11} knee |")
             continue
         p95, ratio = row["p95_ms"], row["p95_vs_healthz"]
         lines.append(
             f"| {row['stack']} | {row['users']} | {_cell(p95['next'])} | {_cell(p95['submit'])} "
             f"| {_cell(p95['upload'])} | {_cell(p95['healthz'])} | "
+            f"{_cell(_over(p95['healthz'], first.get(row['stack'])), 1)}x | "
             + "/".join(_cell(ratio[name], 1) for name in ENDPOINTS)
             + f" | {row['5xx']} | {row['no_answer']} | {_cell(row['requests_per_s'], 1)} | "
             f"{_cell(row['drain_s'], 1)} | {'ok' if row['invariants_ok'] else 'FAIL'} | "
