@@ -172,13 +172,21 @@ def import_tasks(world: World, count: int, scratch: Path) -> dict[str, Any]:
 
 # Status, time in the worker (µs: from reading the request to the end of the response, so
 # without the wait in the listen backlog), request line.
+KEEP_ALIVE_S = 75
 ACCESS_LOG_FORMAT = '%(s)s %(D)s "%(r)s"'
 
 
 def web_argv(port: int, stack: Stack = BASELINE) -> list[str]:
     """The server of ``stack`` (``BASELINE``: ``bench.web``'s, 2 sync workers), access log on
     stdout (status, time in the worker and request of every answer)."""
-    threads = ["--threads", str(stack.threads)] if stack.worker_class == "gthread" else []
+    # A threaded worker keeps connections alive between requests, 2 s by default: shorter than
+    # a labeler's think time, so the server would close a connection just as the client sends
+    # its next request on it, which then fails unanswered. Longer than any pause here.
+    threads = (
+        ["--threads", str(stack.threads), "--keep-alive", str(KEEP_ALIVE_S)]
+        if stack.worker_class == "gthread"
+        else []
+    )
     return gunicorn_argv(
         port, "-w", str(stack.gunicorn_workers), "-k", stack.worker_class, *threads,
         "--timeout", "120", "--access-logfile", "-", "--access-logformat", ACCESS_LOG_FORMAT,
