@@ -123,10 +123,15 @@ def stop_now(items: list[Started], grace_s: float = 1.0) -> None:
 
 
 def start_workers(
-    procs: Processes, count: int, env: dict[str, str], logs: Path, tag: str
+    procs: Processes,
+    count: int,
+    env: dict[str, str],
+    logs: Path,
+    tag: str,
+    options: tuple[str, ...] = (),
 ) -> list[Started]:
-    """``count`` ``celery -A config worker --concurrency 1`` processes on every queue; they
-    boot meanwhile (``wait_ready`` says when)."""
+    """``count`` ``celery -A config worker --concurrency 1`` processes on every queue, with
+    ``options`` added; they boot meanwhile (``wait_ready`` says when)."""
     workers = []
     for number in range(count):
         name = f"worker-{tag}-{number}"
@@ -134,7 +139,7 @@ def start_workers(
             sys.executable, "-m", "celery", "-A", "config", "worker",
             "--loglevel", "INFO", "--concurrency", "1", "-Q", QUEUES,
             "--hostname", f"bench-{uuid.uuid4().hex[:8]}@%h",
-            "--without-gossip", "--without-mingle", "--without-heartbeat",
+            "--without-gossip", "--without-mingle", "--without-heartbeat", *options,
         ]  # fmt: skip
         workers.append(procs.start(name, argv, env, logs))
     return workers

@@ -9,6 +9,7 @@ from django.conf import settings
 from tests.fixtures_celery import celery_worker  # noqa: F401
 from tests.fixtures_chain import chain_node  # noqa: F401
 from tests.fixtures_ipfs import fresh_ipfs_node, ipfs_node, kubo_backend  # noqa: F401
+from tests.fixtures_pgbouncer import behind_pgbouncer, pgbouncer  # noqa: F401
 from tests.fixtures_s3 import s3_bucket, s3_server  # noqa: F401
 
 pytest_plugins: list[str] = []

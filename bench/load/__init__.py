@@ -2,7 +2,8 @@
 
 Run ``python -m bench.load [--quick] [--contributors N] [--labelers N] [--duration S]
 [--contributor-wait A,B] [--labeler-think A,B] [--drain-limit S] [--json PATH] [--markdown PATH]
-[--keep]``.
+[--keep]``, or stepped up to find the load's knee: ``python -m bench.load --step 50,100,200
+[--stacks baseline,tuned] [--past-knee N] [--duration S]`` (``bench/load/steps.py``).
 
 Everything runs on loopback, isolated from the test suite and from ``bin/run``: its own
 database ``datadao_bench_load`` (dropped and re-created as a copy of
@@ -78,8 +79,14 @@ the drain and the checks, with nothing left to do, the web server and the Celery
 quick shutdown); the database and logs are dropped at the end unless ``--keep`` (kept after a
 crash).
 
-The modules: ``config`` (sizes and limits), ``setup`` (the broker, the server's argv, the
+The stack served: ``config.Stack``. A single run serves ``BASELINE``, the stepping mode
+``BASELINE`` and ``TUNED`` (``gunicorn -k gthread``, 4 processes of 4 threads; a pgbouncer of its
+own in transaction mode, ``tests/pgbouncer.py``, in front of PostgreSQL for the web server and
+the workers, with ``DATABASE_POOLER=pgbouncer``; ``--prefetch-multiplier 4``) step by step.
+
+The modules: ``config`` (sizes, limits and stacks), ``setup`` (the broker, the server's argv, the
 world, the imported items), ``users`` (the locust users, in a process of their own),
 ``measure`` (the load, the drain, the checks, the server logs), ``report`` (the figures, the
-problems, the table), ``cli`` (the run in its steps and the arguments).
+problems, the table), ``cli`` (the run in its steps and the arguments), ``steps`` (the
+stepping mode and its knee table).
 """

@@ -17,7 +17,6 @@ from typing import Any
 import bench.load as package
 from bench._db import create_database, drop_database
 from bench._procs import (
-    GUNICORN_WORKERS,
     Processes,
     Started,
     free_port,
@@ -29,7 +28,9 @@ from bench._procs import (
     wait_ready,
 )
 from bench._report import emit
+from bench.load import steps
 from bench.load.config import (
+    BASELINE,
     CELERY_WORKERS,
     CSV_ROWS,
     FULL,
@@ -39,6 +40,7 @@ from bench.load.config import (
     TEMPLATE_DB,
     WINDOWS,
     Mode,
+    Stack,
 )
 from bench.load.measure import consistency, drain, generate, server_logs
 from bench.load.report import markdown, p95_ratio, problems_of, requests_summary, windows_summary
@@ -54,6 +56,8 @@ from bench.load.setup import (
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 WEB_START_TIMEOUT = 120.0
+# Booting a worker takes seconds; on a 2-core machine shared with other work, minutes.
+WORKERS_READY_TIMEOUT = 240.0
 
 
 @dataclass
@@ -68,23 +72,45 @@ class Served:
     database: str
     items: dict[str, Any]
     steps: dict[str, float]
+    bouncer: Any = None  # tests.pgbouncer.PgBouncer when the stack has one
 
 
-def setup(mode: Mode, scratch: Path, procs: Processes) -> Served:
-    """The broker, the workers and the web server started, the database made, the world built,
-    the items imported; the broker empty before the load."""
+# Server connections pgbouncer keeps to PostgreSQL: about the cores' worth of queries at once,
+# against the web threads' and workers' 18 clients of the tuned stack.
+POOL_SIZE = 10
+
+
+def _pooled(env: dict[str, str], procs_env: dict[str, str]) -> tuple[Any, dict[str, str]]:
+    """A pgbouncer in front of the benchmark's PostgreSQL and the servers' settings for it."""
+    from tests.pgbouncer import PgBouncer
+
+    bouncer = PgBouncer(pool_size=POOL_SIZE, max_clients=2000)
+    bouncer.start()
+    return bouncer, procs_env | {
+        "DATABASE_URL": bouncer.url(LOAD_DB),
+        "DATABASE_POOLER": "pgbouncer",
+    }
+
+
+def setup(mode: Mode, scratch: Path, procs: Processes, stack: Stack = BASELINE) -> Served:
+    """The broker, the workers and the web server of ``stack`` started (and its pgbouncer),
+    the database made, the world built, the items imported; the broker empty before the load.
+    This process (the world, the drain, the checks) connects directly either way."""
     logs = scratch / "logs"
     logs.mkdir()
     env = load_env(scratch / "data", start_broker(procs, logs))
     os.environ.update(env)
-    sys.path.insert(0, str(ROOT))
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
     drop_database(LOAD_DB)
+    bouncer, served_env = _pooled(env, env) if stack.pgbouncer else (None, env)
+    prefetch = ("--prefetch-multiplier", str(stack.prefetch)) if stack.prefetch else ()
     # The workers and the web server boot (imports, mostly) while the database is made:
     # neither touches it before it is asked to work.
-    workers = start_workers(procs, CELERY_WORKERS, env, logs, "load")
+    workers = start_workers(procs, CELERY_WORKERS, served_env, logs, "load", prefetch)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    web = procs.start("gunicorn", web_argv(port), env, logs)
+    web = procs.start("gunicorn", web_argv(port, stack), served_env, logs)
     mark = time.perf_counter()
     database = create_database(env, LOAD_DB, TEMPLATE_DB)
     steps: dict[str, float] = {"database": time.perf_counter() - mark}
@@ -101,7 +127,7 @@ def setup(mode: Mode, scratch: Path, procs: Processes) -> Served:
     steps["users_and_datasets"] = time.perf_counter() - mark
     mark = time.perf_counter()
     wait_healthy(web, base, WEB_START_TIMEOUT)
-    wait_ready(workers)
+    wait_ready(workers, WORKERS_READY_TIMEOUT)
     steps["servers_ready_after_that"] = time.perf_counter() - mark
     items = import_tasks(world, mode.tasks, scratch)
     steps["import"] = items["import_s"]
@@ -110,7 +136,7 @@ def setup(mode: Mode, scratch: Path, procs: Processes) -> Served:
     backlog = broker_backlog()
     if any(backlog.values()):
         raise RuntimeError(f"the broker is not empty before the load: {backlog}")
-    return Served(web, workers, base, world, database, items, steps)
+    return Served(web, workers, base, world, database, items, steps, bouncer)
 
 
 def load(
@@ -140,9 +166,15 @@ def load(
     return result, cpu
 
 
-def run(args: argparse.Namespace, mode: Mode, scratch: Path, procs: Processes) -> dict[str, Any]:
+def run(
+    args: argparse.Namespace,
+    mode: Mode,
+    scratch: Path,
+    procs: Processes,
+    stack: Stack = BASELINE,
+) -> dict[str, Any]:
     started = time.perf_counter()
-    served = setup(mode, scratch, procs)
+    served = setup(mode, scratch, procs, stack)
     setup_s = time.perf_counter() - started
     print(f"set up in {setup_s:.0f} s; load for {mode.duration_s:.0f} s", file=sys.stderr)
     result, cpu = load(served, mode, args, scratch)
@@ -153,6 +185,8 @@ def run(args: argparse.Namespace, mode: Mode, scratch: Path, procs: Processes) -
     # Drained and checked: nothing is left to finish, so no warm shutdown to wait for.
     stop_now([served.web, *served.workers])
     procs.stop([served.web, *served.workers])
+    if served.bouncer is not None:
+        served.bouncer.close()
     stop_s = time.perf_counter() - mark
     requests = requests_summary(result)
     summary: dict[str, Any] = {
@@ -161,7 +195,8 @@ def run(args: argparse.Namespace, mode: Mode, scratch: Path, procs: Processes) -
         "python": platform.python_version(),
         "machine": platform.machine(),
         "cpus": os.cpu_count(),
-        "server": f"gunicorn config.wsgi -w {GUNICORN_WORKERS} (sync), DEBUG=false, loopback",
+        "stack": stack.name,
+        "server": f"{stack.describe()}, DEBUG=false, loopback",
         "workers": f"{CELERY_WORKERS} Celery workers (--concurrency 1, every queue), Redis broker",
         "generator": "locust (HttpUser, headless, own process), users of fixed counts",
         "load": {
@@ -250,8 +285,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the JSON summary here")
     parser.add_argument("--markdown", type=Path, help="also write a markdown table here")
     parser.add_argument("--keep", action="store_true", help="keep the database and the logs")
+    parser.add_argument(
+        "--stack", type=steps.parse_stack, default=BASELINE,
+        help="the stack served (baseline by default; the names of --stacks)",
+    )  # fmt: skip
+    # One step of --step: the step's shorter mode (its own process: Django and Celery are
+    # configured once per process, with that step's data folder and broker).
+    parser.add_argument("--stepped", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--step", type=steps.parse_steps,
+        help="step the load up: contributors (and as many labelers) per step, e.g. 50,100,200",
+    )  # fmt: skip
+    parser.add_argument(
+        "--stacks", type=steps.parse_stacks, default=steps.parse_stacks("baseline,tuned"),
+        help="with --step: the stacks each step runs on (baseline,tuned by default): "
+        + ", ".join(f"{name}: {stack.describe()}" for name, stack in steps.STACKS.items()),
+    )  # fmt: skip
+    parser.add_argument(
+        "--past-knee", type=int, default=0, help="with --step: steps to run past a stack's knee"
+    )
     args = parser.parse_args(argv)
+    if args.step:
+        summary = steps.run_steps(args)
+        table = steps.markdown(summary)
+        emit(summary, json_path=args.json, markdown_path=args.markdown, markdown=table, human=table)
+        return 0
     mode = QUICK if args.quick else FULL
+    if args.stepped:
+        mode = steps.step_mode(args.contributors or 1, args)
     mode = Mode(
         contributors=args.contributors or mode.contributors,
         labelers=args.labelers or mode.labelers,
@@ -269,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     procs = Processes()
     keep = args.keep
     try:
-        summary = run(args, mode, scratch, procs)
+        summary = run(args, mode, scratch, procs, args.stack)
     except BaseException:
         print(f"FAILED; the database {LOAD_DB} and {scratch} are kept", file=sys.stderr)
         keep = True

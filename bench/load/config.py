@@ -38,3 +38,37 @@ QUICK = Mode(
     contributors=10, labelers=10, duration_s=15, tasks=1_000, ramp_s=2, drain_limit_s=90,
     probe_interval_s=0.2,
 )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Stack:
+    """How the platform is served: gunicorn's worker class, processes and threads, pgbouncer in
+    front of PostgreSQL (``DATABASE_POOLER=pgbouncer``) or not, and the Celery workers'
+    prefetch multiplier (None: the settings' own, 1 with a Redis broker)."""
+
+    name: str
+    gunicorn_workers: int = 2
+    worker_class: str = "sync"
+    threads: int = 1
+    pgbouncer: bool = False
+    prefetch: int | None = None
+
+    def describe(self) -> str:
+        threads = f" --threads {self.threads}" if self.worker_class == "gthread" else ""
+        pooler = ", pgbouncer (transaction mode)" if self.pgbouncer else ", direct to PostgreSQL"
+        prefetch = f", prefetch {self.prefetch}" if self.prefetch else ""
+        return (
+            f"gunicorn -w {self.gunicorn_workers} -k {self.worker_class}{threads}{pooler}{prefetch}"
+        )
+
+
+# The stack ``bench.web`` and the single runs serve with, and the tuned one the stepping mode
+# pairs it with (``bench/load/steps.py``).
+BASELINE = Stack(name="baseline")
+TUNED = Stack(
+    name="tuned", gunicorn_workers=4, worker_class="gthread", threads=4, pgbouncer=True, prefetch=4
+)
+# One change of TUNED's at a time, to tell which one moves the knee.
+THREADED = Stack(name="threaded", gunicorn_workers=4, worker_class="gthread", threads=4)
+POOLED = Stack(name="pooled", pgbouncer=True)
+PREFETCH = Stack(name="prefetch", prefetch=4)

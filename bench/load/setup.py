@@ -11,18 +11,23 @@ from pathlib import Path
 from typing import Any
 
 from bench._db import PG_ADMIN_URL
-from bench._procs import GUNICORN_WORKERS, Processes, free_port, gunicorn_argv
-from bench.load.config import IMPORT_TIMEOUT_S, LABELS, LOAD_DB, REWARD, Mode
+from bench._procs import Processes, free_port, gunicorn_argv
+from bench.load.config import BASELINE, IMPORT_TIMEOUT_S, LABELS, LOAD_DB, REWARD, Mode, Stack
 from bench.pipeline.config import CSV_SCHEMA, pipeline_env
 
 
 def load_env(data_dir: Path, broker_url: str) -> dict[str, str]:
-    """``bench.pipeline``'s settings on this benchmark's database and broker, warnings only in
-    the logs."""
+    """``bench.pipeline``'s settings on this benchmark's database and broker. Logs at INFO:
+    a worker's `` ready.`` line, which ``wait_ready`` waits for, is an INFO record of the root
+    logger's handlers (Celery does not take the root logger over)."""
     return pipeline_env(data_dir) | {
         "DATABASE_URL": f"{PG_ADMIN_URL}/{LOAD_DB}",
         "CELERY_BROKER_URL": broker_url,
-        "LOG_LEVEL": "WARNING",
+        "LOG_LEVEL": "INFO",
+        # A label's settle message waits out the undo window (60 s by default) in the broker:
+        # with it the drain could never be under 60 s, whatever the load. The drain measures
+        # the work left, so the window is short here.
+        "LABEL_UNDO_SECONDS": "5",
     }
 
 
@@ -167,13 +172,23 @@ def import_tasks(world: World, count: int, scratch: Path) -> dict[str, Any]:
 
 # Status, time in the worker (µs: from reading the request to the end of the response, so
 # without the wait in the listen backlog), request line.
+KEEP_ALIVE_S = 75
 ACCESS_LOG_FORMAT = '%(s)s %(D)s "%(r)s"'
 
 
-def web_argv(port: int) -> list[str]:
-    """``bench.web``'s server: sync workers, access log on stdout (status, time in the worker and
-    request of every answer)."""
+def web_argv(port: int, stack: Stack = BASELINE) -> list[str]:
+    """The server of ``stack`` (``BASELINE``: ``bench.web``'s, 2 sync workers), access log on
+    stdout (status, time in the worker and request of every answer)."""
+    # A threaded worker keeps connections alive between requests, 2 s by default: shorter than
+    # a labeler's think time, so the server would close a connection just as the client sends
+    # its next request on it, which then fails unanswered. Longer than any pause here.
+    threads = (
+        ["--threads", str(stack.threads), "--keep-alive", str(KEEP_ALIVE_S)]
+        if stack.worker_class == "gthread"
+        else []
+    )
     return gunicorn_argv(
-        port, "-w", str(GUNICORN_WORKERS), "--timeout", "120", "--access-logfile", "-",
-        "--access-logformat", ACCESS_LOG_FORMAT, "--no-control-socket",
+        port, "-w", str(stack.gunicorn_workers), "-k", stack.worker_class, *threads,
+        "--timeout", "120", "--access-logfile", "-", "--access-logformat", ACCESS_LOG_FORMAT,
+        "--no-control-socket",
     )  # fmt: skip

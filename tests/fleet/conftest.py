@@ -21,6 +21,7 @@ from kombu import pools as kombu_pools
 from config.celery import app
 from config.celeryconf import celery_settings
 from tests.contributions.conftest import dao, member, member_client, tabular  # noqa: F401
+from tests.labeling.conftest import admin_user, labelers, ldao, ldataset  # noqa: F401
 
 RABBITMQ_HOST, RABBITMQ_PORT = "127.0.0.1", 5672
 
