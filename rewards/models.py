@@ -75,7 +75,7 @@ class Epoch(models.Model):
     root = models.CharField(max_length=66, blank=True)
     total = Uint256Field(default=0)
     budget_scaled = models.BooleanField(default=False)
-    dump = models.JSONField(null=True, blank=True, help_text="OpenZeppelin standard-v1 tree dump")
+    # The OpenZeppelin standard-v1 dump, pinned; the tree itself is stored as EpochTreeChunk rows.
     dump_cid = models.CharField(max_length=128, blank=True)
     # The credits, budget and domain the root was computed from (``rewards.epoch_inputs``).
     inputs_cid = models.CharField(max_length=128, blank=True)
@@ -134,14 +134,35 @@ class RewardEntry(models.Model):
         return f"{self.amount} to {self.account} for {self.source_type}:{self.source_id}"
 
 
+class EpochTreeChunk(models.Model):
+    """``TREE_CHUNK_NODES`` consecutive nodes of a closed epoch's Merkle tree (32 bytes each, in
+    OpenZeppelin's array order; chunk ``index`` starts at node ``index * TREE_CHUNK_NODES``).
+
+    Proofs are read from these rows (``rewards.tree_store``) rather than stored per allocation:
+    the tree is 64 bytes per allocation, its proofs about 20 nodes each.
+    """
+
+    epoch = models.ForeignKey(Epoch, on_delete=models.PROTECT, related_name="tree_chunks")
+    index = models.PositiveIntegerField()
+    nodes = models.BinaryField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["epoch", "index"], name="epoch_tree_chunk_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.epoch} tree chunk {self.index}"
+
+
 class Allocation(models.Model):
-    """What one address may claim from a closed epoch, with its Merkle proof."""
+    """What one address may claim from a closed epoch; its Merkle proof is read from the
+    epoch's stored tree at ``tree_index`` (``rewards.tree_store.allocation_proofs``)."""
 
     epoch = models.ForeignKey(Epoch, on_delete=models.PROTECT, related_name="allocations")
     account = models.CharField(max_length=42)
     amount = Uint256Field()
     tree_index = models.PositiveIntegerField()
-    proof = models.JSONField()
 
     class Meta:
         ordering = ["epoch_id", "account"]

@@ -8,7 +8,6 @@ closing a closed epoch returns it unchanged.
 from __future__ import annotations
 
 import io
-import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -26,14 +25,13 @@ from datadao.errors import ApplicationError, Detail
 from datadao.keys import load_signer
 from datadao.models import DAO, User
 from datadao.services import audit_record
-from rewards import epoch_inputs, holds
+from rewards import epoch_inputs, holds, tree_store
 from rewards.allocations import CHALLENGE_BOND, CHALLENGE_REWARD, CHALLENGE_SHARE, allocate
 from rewards.amounts import reward_amount
 from rewards.clawbacks import clawback_dues, clawback_record_netting
 from rewards.models import (
     ROYALTY,
     ROYALTY_REASONS,
-    Allocation,
     Epoch,
     EpochStatus,
     RewardEntry,
@@ -393,7 +391,8 @@ def epoch_close(
 ) -> Epoch:
     """Close epoch ``number`` (default: the DAO's open one): freeze its entries, allocate per
     address, build the OpenZeppelin Merkle tree, sign the EpochRoot (for this DAO's ``onchain_id``:
-    no other DAO's distributor accepts it), pin the dump, open the next epoch.
+    no other DAO's distributor accepts it), pin the dump, store the tree (each allocation's
+    proof is read from it: ``rewards.tree_store``), open the next epoch.
 
     One transaction under a lock on the epoch row: a second closer of the same epoch waits,
     then finds it closed and gets the same stored result.
@@ -461,13 +460,12 @@ def epoch_close(
         chain_id=dao.chain_id,
         verifying_contract=dao.reward_contract_address or ZERO_ADDRESS,
     )
-    # No tree, no dump: an epoch that pays nobody has no leaf to prove.
-    dump, dump_cid = None, ""
+    # No tree, no dump: an epoch that pays nobody has no leaf to prove. The dump is streamed
+    # to the pin (about 230 bytes an allocation), never held whole.
+    dump_cid = ""
     if tree is not None:
-        dump = tree.dump()
-        canonical = json.dumps(dump, sort_keys=True, separators=(",", ":")).encode()
         dump_cid = content_add(
-            stream=io.BytesIO(canonical),
+            stream=tree_store.ChunkStream(tree.iter_dump_json(sort_keys=True)),
             label=f"epoch:{dao.slug}:{epoch.number}",
             content_type="application/json",
             replication=dao.replication_factor,
@@ -488,27 +486,16 @@ def epoch_close(
         content_type="application/json",
         replication=dao.replication_factor,
     )
-    proofs = tree.proofs() if tree is not None else []
-    index_of = {value: i for i, value in enumerate(values)}
-    Allocation.objects.bulk_create(
-        [
-            Allocation(
-                epoch=epoch,
-                account=address,
-                amount=amount,
-                tree_index=index_of[(address, amount)],
-                proof=proofs[index_of[(address, amount)]],
-            )
-            for address, amount in values
-        ],
-        batch_size=5000,
-    )
+    # The tree is stored once and each allocation keeps its leaf position: proofs are read
+    # from the stored nodes (``rewards.tree_store``), none is stored.
+    if tree is not None:
+        tree_store.tree_store_write(epoch=epoch, nodes=tree.nodes)
+        tree_store.allocations_write(epoch=epoch, values=values, tree_indices=tree.tree_indices)
     epoch.status = EpochStatus.CLOSED
     epoch.closed_at = now
     epoch.root = root
     epoch.total = total
     epoch.budget_scaled = scaled
-    epoch.dump = dump
     epoch.dump_cid = dump_cid
     epoch.inputs_cid = inputs_pin.cid
     epoch.root_typed_data = payload
