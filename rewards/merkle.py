@@ -114,7 +114,9 @@ def proof_positions(position: int) -> list[int]:
     return [((j >> k) ^ 1) - 1 for k in range(j.bit_length() - 1)]
 
 
-def _parse_values(values: Sequence[Any]) -> tuple[list[Allocation], bytearray]:
+def _parse_values(
+    values: Sequence[Any], checksummed: bool = False
+) -> tuple[list[Allocation], bytearray]:
     if isinstance(values, str | bytes) or not isinstance(values, Sequence):
         raise ValueError("values must be a sequence of (address, amount) pairs")
     canonical: list[Allocation] = []
@@ -129,14 +131,27 @@ def _parse_values(values: Sequence[Any]) -> tuple[list[Allocation], bytearray]:
                 f"values[{i}] must be an (address, amount) pair, not {item!r}"
             ) from None
         try:
-            address = checksum_address(account)
+            if (
+                checksummed
+                and type(account) is str
+                and len(account) == 42
+                and account[:2] == "0x"
+                and account.isascii()
+                and account[2:].isalnum()  # no spaces, which fromhex would skip
+            ):
+                address = account  # its hex is checked by the leaf's fromhex below
+            else:
+                address = checksum_address(account)
             if type(amount) is not int or not 0 <= amount < UINT256_LIMIT:
                 uint256(amount)  # the slow path, for its message (or an int subclass)
         except ValueError as exc:
             raise ValueError(f"values[{i}]: {exc}") from None
         # Reusing the caller's tuple when it is already canonical saves ~70 bytes a value.
         append_value(item if address is account and type(item) is tuple else (address, amount))
-        leaves += _leaf(address, amount)
+        try:
+            leaves += _leaf(address, amount)
+        except ValueError:
+            raise ValueError(f"values[{i}]: address must be 0x and 40 hex digits") from None
     if not canonical:
         raise ValueError("a Merkle tree needs at least one value")
     return canonical, leaves
@@ -172,18 +187,25 @@ class StandardMerkleTree:
         self._tree_index = tree_index
 
     @classmethod
-    def of(cls, values: Sequence[tuple[str, int]]) -> StandardMerkleTree:
+    def of(
+        cls, values: Sequence[tuple[str, int]], *, checksummed: bool = False
+    ) -> StandardMerkleTree:
         """The tree OpenZeppelin's ``StandardMerkleTree.of(values, ["address", "uint256"])`` builds.
 
         Refuses (``ValueError``, naming the index) an empty list, a malformed address or an
         amount that is not an int in [0, 2**256). Duplicates are allowed, as in OpenZeppelin.
+
+        ``checksummed``: the addresses are known to be EIP-55 already (the platform's users',
+        checksummed when stored), so they are taken as given, their hex checked but not their
+        checksum: that check is a third of the cost of a tree. The root does not depend on it
+        (a leaf hashes the address's bytes); only the dump's strings would keep a wrong case.
         """
         with _collector_paused():
-            return cls._of(values)
+            return cls._of(values, checksummed)
 
     @classmethod
-    def _of(cls, values: Sequence[tuple[str, int]]) -> StandardMerkleTree:
-        canonical, leaves = _parse_values(values)
+    def _of(cls, values: Sequence[tuple[str, int]], checksummed: bool) -> StandardMerkleTree:
+        canonical, leaves = _parse_values(values, checksummed)
         n = len(canonical)
         order = _sorted_positions(leaves, n)
         nodes = bytearray(32 * (n - 1))

@@ -7,7 +7,6 @@ closing a closed epoch returns it unchanged.
 
 from __future__ import annotations
 
-import io
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -294,7 +293,8 @@ def _plan(
     allocations, scaled = _allocations(rows, budget)
     allocations, netted = net(allocations, dues)
     values = sorted((address, amount) for address, amount in allocations.items() if amount > 0)
-    tree = StandardMerkleTree.of(values) if values else None
+    # The addresses are users' (EIP-55 when stored): their checksums are not computed again.
+    tree = StandardMerkleTree.of(values, checksummed=True) if values else None
     return EpochPlan(
         values=values,
         tree=tree,
@@ -415,8 +415,9 @@ def epoch_close(
         return epoch
     signer = load_signer("rewards")  # before any write: no key, no close
     now = timezone.now()
-    entry_ids = list(_settling(dao, now).select_for_update().values_list("pk", flat=True))
-    if not entry_ids:
+    # One UPDATE claims (and locks) the settling credits: no list of ids round-trips, which at
+    # a million credits cost more than the tree.
+    if not _settling(dao, now).update(epoch=epoch):
         waiting = (
             Detail(" (credits wait for their challenge window to pass)")
             if dao.epoch_waits_for_challenges
@@ -429,12 +430,13 @@ def epoch_close(
                 waiting=waiting,
             )
         )
-    RewardEntry.objects.filter(pk__in=entry_ids).update(epoch=epoch)
     credits = [
         (address, _int(amount), reason, f"{source_type}:{source_id}")
         for address, amount, reason, source_type, source_id in RewardEntry.objects.filter(
-            pk__in=entry_ids
-        ).values_list("account__address", "amount", "reason", "source_type", "source_id")
+            epoch=epoch
+        )
+        .values_list("account__address", "amount", "reason", "source_type", "source_id")
+        .iterator(chunk_size=20_000)
     ]
     budget = _dao_budget(dao)
     # Locked: a voucher netting the same clawbacks waits, so nothing is recovered twice.
@@ -470,8 +472,9 @@ def epoch_close(
             content_type="application/json",
             replication=dao.replication_factor,
         ).cid
-    # What the root was computed from, for anyone to replay it (``rewards.epoch_inputs``).
-    inputs = epoch_inputs.inputs_document(
+    # What the root was computed from, for anyone to replay it (``rewards.epoch_inputs``),
+    # streamed to its pin like the dump.
+    inputs = epoch_inputs.iter_inputs_bytes(
         dao_id=dao.onchain_id,
         chain_id=dao.chain_id,
         epoch=epoch.number,
@@ -481,7 +484,7 @@ def epoch_close(
         clawbacks=plan.netted,
     )
     inputs_pin = content_add(
-        stream=io.BytesIO(epoch_inputs.inputs_bytes(inputs)),
+        stream=tree_store.ChunkStream(inputs),
         label=f"epoch:{dao.slug}:{epoch.number}:inputs",
         content_type="application/json",
         replication=dao.replication_factor,

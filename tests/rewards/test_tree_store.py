@@ -12,6 +12,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from rewards import epoch_inputs
 from rewards.ethtypes import checksum_address
 from rewards.merkle import StandardMerkleTree, proof_positions, verify
 from rewards.models import Allocation, EpochTreeChunk
@@ -113,3 +114,38 @@ def test_a_proof_of_an_epoch_without_its_tree_is_an_error_not_an_empty_proof() -
                                            tree_index=5)  # fmt: skip
     with pytest.raises(LookupError, match="no stored tree chunk 0"):
         allocation_proof(allocation)
+
+
+@pytest.mark.parametrize(
+    ("budget", "clawbacks"),
+    [(None, []), (10**20, [("disputes.challenge:3", _values(25_000, 4)[0][0], 5)])],
+)
+def test_the_streamed_inputs_are_the_documents_bytes(budget, clawbacks) -> None:  # type: ignore[no-untyped-def]
+    rng = random.Random(11)
+    credits = [
+        (addr, rng.randrange(10**21), rng.choice(["contribution", "label", 'q"\\é']),
+         f"{rng.choice(['contributions.contribution', 'labeling.label'])}:{rng.randrange(50)}")
+        for addr, _ in _values(25_000, 4)
+    ]  # fmt: skip
+    credits += credits[:3]  # equal sort keys
+    kwargs = {
+        "dao_id": "0x" + "da" * 32,
+        "chain_id": 31337,
+        "epoch": 4,
+        "verifying_contract": "0x" + "12" * 20,
+        "budget": budget,
+        "clawbacks": clawbacks,
+    }
+    whole = epoch_inputs.inputs_bytes(epoch_inputs.inputs_document(credits=credits, **kwargs))
+    assert b"".join(epoch_inputs.iter_inputs_bytes(credits=list(credits), **kwargs)) == whole
+    assert epoch_inputs.settle(json.loads(whole)).values  # and it replays
+
+
+def test_a_checksummed_tree_is_the_checked_one_and_still_refuses_what_is_not_hex() -> None:
+    values = _values(300, 5)
+    assert StandardMerkleTree.of(values, checksummed=True).dump() == (
+        StandardMerkleTree.of(values).dump()
+    )
+    for bad in ("0x" + "zz" * 20, "0x" + " 1" * 20, "0x" + "1" * 39, 42):
+        with pytest.raises(ValueError, match=r"values\[1\]"):
+            StandardMerkleTree.of([values[0], (bad, 1)], checksummed=True)
