@@ -213,6 +213,7 @@ def run(size: int, repeat: int, keep: bool) -> dict[str, Any]:
         "benchmark": "rewards_epoch",
         "allocations": rounds[0]["allocations"],
         "repeat": repeat,
+        "repetitions": {"warmup": 0, "measured": repeat, "of": "fresh processes per close"},
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
         "load_average": os.getloadavg(),
@@ -239,6 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, help=f"allocations (default {SIZE})")
     parser.add_argument("--repeat", type=int, default=3, help="measured rounds")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--json", type=Path, help="also write the JSON summary here")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -258,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.repeat < 1:
         parser.error("--repeat must be positive")
     size = args.size or (QUICK_SIZE if args.quick else SIZE)
-    emit(run(size, args.repeat, args.keep), json_path=None)
+    emit(run(size, args.repeat, args.keep), json_path=args.json)
     return 0
 
 
