@@ -14,7 +14,7 @@ credit each, so the epoch has ``size`` allocations. Each round, in a fresh proce
 * ``keccak``: the keccak-256 calls that tree costs at least (one per address checksum, two
   per leaf, one per inner node) over bytes of the same sizes: the floor of any tree build here.
 
-Between rounds the closed epoch is reopened (its allocations, tree rows and pins deleted, its
+Between rounds the closed epoch is reopened (its allocations and tree rows deleted, its
 credits unsettled), so every round closes the same epoch. Figures: medians of ``repeat`` (3)
 rounds, ratios against the reference of the same round. Targets: the close ≤ 10 s and ≤ 200
 MiB above the baseline. The JSON summary goes to stdout.
