@@ -14,8 +14,9 @@ Identical means: the same root, the same proofs and a byte-for-byte identical ``
 * inner node = keccak256(smaller child ‖ larger child), so a proof needs no left/right flags.
 
 Addresses come out EIP-55 checksummed whatever case they went in (``of(checksummed=True)``
-takes the caller's word for it), so two dumps of the same allocations are identical; amounts are ints in Python and decimal strings in the dump (as in
-OpenZeppelin's, where a BigInt could not be serialized to JSON).
+takes the caller's word for it), so two dumps of the same allocations are identical; amounts
+are ints in Python and decimal strings in the dump (as in OpenZeppelin's, where a BigInt could
+not be serialized to JSON).
 """
 
 from __future__ import annotations
