@@ -44,3 +44,21 @@ def labeling_run_rows(s: dict[str, Any]) -> list[Row]:
             f"{target['at_labels']:,}: " + (_ok(met) if full else "not at full size"),
         ),
     ]
+
+
+def rewards_epoch_rows(s: dict[str, Any]) -> list[Row]:
+    target = s["target"]
+    full = s["allocations"] >= 1_000_000
+    met = target["close_at_most_10s"] and target["rss_at_most_200mib"]
+    close = s["close_seconds"]
+    return [
+        (
+            f"epoch close in PostgreSQL, {s['allocations']:,} allocations",
+            f"{s['close_over_tree']['median']}× the bare tree build "
+            f"({s['tree_seconds']['median']} s); {s['close_over_keccak_floor']['median']}× "
+            f"its keccak calls ({s['keccak_floor_seconds']['median']} s)",
+            f"{close['median']} ({close['min']}–{close['max']}) s, peak RSS "
+            f"+{s['peak_rss_growth_mib']} MiB; load average {s['load_average'][0]:.1f}",
+            "≤ 10 s and ≤ 200 MiB at 1,000,000: " + (_ok(met) if full else "not at full size"),
+        ),
+    ]

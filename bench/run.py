@@ -57,7 +57,7 @@ from bench._rows import (
     types_rows,
     web_rows,
 )
-from bench._rows_scale import labeling_run_rows, near_rows
+from bench._rows_scale import labeling_run_rows, near_rows, rewards_epoch_rows
 
 ROOT = Path(__file__).resolve().parent.parent
 QUICK_BUDGET_S = 300  # the whole quick run
@@ -92,6 +92,13 @@ BENCHMARKS = [
     Spec("replay", "release replay vs the pipeline that made it", 60, 1800, replay_rows),
     Spec("near_duplicates", "near-duplicate search vs the window read", 90, 1800, near_rows),
     Spec("labeling_run", "a Dawid–Skene run end to end on PostgreSQL", 90, 3600, labeling_run_rows),
+    Spec(
+        "rewards_epoch",
+        "an epoch close of 1M allocations in PostgreSQL",
+        120,
+        3600,
+        rewards_epoch_rows,
+    ),
 ]
 
 

@@ -10,7 +10,7 @@ on chain, without this platform's database.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,6 +74,49 @@ def inputs_document(
 def inputs_bytes(document: Mapping[str, Any]) -> bytes:
     """The canonical serialization: sorted keys, no whitespace."""
     return json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
+
+
+def iter_inputs_bytes(
+    *,
+    dao_id: str,
+    chain_id: int,
+    epoch: int,
+    verifying_contract: str,
+    budget: int | None,
+    credits: list[tuple[str, int, str, str]],
+    clawbacks: Iterable[tuple[str, str, int]] = (),
+) -> Iterator[bytes]:
+    """``inputs_bytes(inputs_document(...))`` in pieces, byte for byte, without a dict per
+    credit: a million credits as dicts and one string held about 600 MB. Sorts ``credits``
+    in place (by the document's order)."""
+    dumps = json.dumps
+    netted = [
+        {"account": address, "amount": str(amount), "source": source}
+        for source, address, amount in clawbacks
+    ]
+    head = {
+        "budget": None if budget is None else str(budget),
+        "chain_id": chain_id,
+        **({"clawbacks": netted} if netted else {}),
+    }
+    tail = {
+        "dao_id": dao_id,
+        "datadao_epoch_inputs": FORMAT_CLAWBACKS if netted else FORMAT,
+        "epoch": epoch,
+        "verifying_contract": verifying_contract,
+    }
+    yield dumps(head, sort_keys=True, separators=(",", ":"))[:-1].encode() + b',"credits":['
+    credits.sort(key=lambda c: (c[3], c[2], c[0], c[1]))
+    step = 20_000
+    for start in range(0, len(credits), step):
+        text = ",".join(
+            [
+                f'{{"account":{dumps(a)},"amount":"{v}","reason":{dumps(r)},"source":{dumps(s)}}}'
+                for a, v, r, s in credits[start : start + step]
+            ]
+        )
+        yield (("," if start else "") + text).encode()
+    yield b"]," + dumps(tail, sort_keys=True, separators=(",", ":"))[1:].encode()
 
 
 @dataclass(frozen=True)

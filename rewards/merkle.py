@@ -13,19 +13,20 @@ Identical means: the same root, the same proofs and a byte-for-byte identical ``
   ``2i+1`` and ``2i+2``, and the ``n`` leaves fill ``tree[n-1:]`` in *reverse* sorted order;
 * inner node = keccak256(smaller child ‖ larger child), so a proof needs no left/right flags.
 
-Addresses come out EIP-55 checksummed whatever case they went in, so two dumps of the same
-allocations are identical; amounts are ints in Python and decimal strings in the dump (as in
-OpenZeppelin's, where a BigInt could not be serialized to JSON).
+Addresses come out EIP-55 checksummed whatever case they went in (``of(checksummed=True)``
+takes the caller's word for it), so two dumps of the same allocations are identical; amounts
+are ints in Python and decimal strings in the dump (as in OpenZeppelin's, where a BigInt could
+not be serialized to JSON).
 """
 
 from __future__ import annotations
 
 import gc
-import json
-from array import array
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
+
+import numpy as np
 
 from rewards.ethtypes import UINT256_LIMIT, bytes32, checksum_address, uint256, uint256_decimal
 from rewards.keccak import keccak_256
@@ -33,6 +34,7 @@ from rewards.keccak import keccak_256
 FORMAT = "standard-v1"
 LEAF_ENCODING = ("address", "uint256")
 _ABI_ADDRESS_PAD = bytes(12)
+_PAIRS_AT_ONCE = 65_536
 
 Allocation = tuple[str, int]
 
@@ -74,39 +76,54 @@ def _node(a: bytes, b: bytes) -> bytes:
     return keccak_256(a + b).digest() if a < b else keccak_256(b + a).digest()
 
 
-def _fill_inner_nodes(tree: list[Any], n: int) -> None:
-    """Hash ``tree[: n - 1]`` from the leaves already in ``tree[n - 1 :]``.
+def _fill_inner_nodes(nodes: bytearray, n: int) -> None:
+    """Hash the inner nodes ``nodes[: 32 * (n - 1)]`` from the leaves already in the rest.
 
     One level at a time, deepest first: the inner nodes of a level are contiguous and so are
-    their children, which lets a list comprehension do the hashing instead of an indexed
-    Python loop (about 30% faster at a million leaves).
+    their children, so a run of children is one slice, cut into 32-byte pieces and paired by
+    a comprehension rather than an indexed Python loop. Runs of ``_PAIRS_AT_ONCE`` parents
+    bound what is held besides ``nodes`` (a whole deep level as bytes objects would be 100 MB
+    at a million values).
     """
     k = keccak_256
     hi = n - 2
     while hi >= 0:
         lo = (1 << ((hi + 1).bit_length() - 1)) - 1  # first index of hi's level
-        children = iter(tree[2 * lo + 1 : 2 * hi + 3])
-        tree[lo : hi + 1] = [
-            k(a + b).digest() if a < b else k(b + a).digest()
-            for a, b in zip(children, children, strict=True)
-        ]
+        for first in range(lo, hi + 1, _PAIRS_AT_ONCE):
+            last = min(first + _PAIRS_AT_ONCE - 1, hi)
+            children = bytes(nodes[32 * (2 * first + 1) : 32 * (2 * last + 3)])
+            pieces = iter([children[i : i + 32] for i in range(0, len(children), 32)])
+            pairs = zip(pieces, pieces, strict=True)
+            nodes[32 * first : 32 * (last + 1)] = b"".join(
+                [k(a + b).digest() if a < b else k(b + a).digest() for a, b in pairs]
+            )
         hi = lo - 1
 
 
-def _to_hex_in_place(tree: list[Any]) -> None:
-    # A slice at a time, so each slice's bytes are freed as its strings are made: converting
-    # all at once would hold both forms of a million-leaf tree (~360 MB) at the peak.
-    step = 65_536
-    for start in range(0, len(tree), step):
-        tree[start : start + step] = ["0x" + node.hex() for node in tree[start : start + step]]
+def _at(nodes: bytes | bytearray, i: int) -> bytes | bytearray:
+    return nodes[32 * i : 32 * i + 32]
 
 
-def _parse_values(values: Sequence[Any]) -> tuple[list[Allocation], list[bytes]]:
+def proof_positions(position: int) -> list[int]:
+    """The tree positions of the proof of the node at ``position``, from the leaf up.
+
+    In 1-based numbering node j has sibling j ^ 1 and parent j >> 1, so a proof depends on
+    the position alone: a reader holding the flat node array (or any store of it) serves
+    any proof without the tree being built again.
+    """
+    j = position + 1
+    return [((j >> k) ^ 1) - 1 for k in range(j.bit_length() - 1)]
+
+
+def _parse_values(
+    values: Sequence[Any], checksummed: bool = False
+) -> tuple[list[Allocation], bytearray]:
     if isinstance(values, str | bytes) or not isinstance(values, Sequence):
         raise ValueError("values must be a sequence of (address, amount) pairs")
     canonical: list[Allocation] = []
-    leaves: list[bytes] = []
-    append_value, append_leaf = canonical.append, leaves.append
+    # One buffer of 32-byte leaves: a million bytes objects would cost 65 MB more than it.
+    leaves = bytearray()
+    append_value = canonical.append
     for i, item in enumerate(values):
         try:
             account, amount = item
@@ -115,59 +132,92 @@ def _parse_values(values: Sequence[Any]) -> tuple[list[Allocation], list[bytes]]
                 f"values[{i}] must be an (address, amount) pair, not {item!r}"
             ) from None
         try:
-            address = checksum_address(account)
+            if (
+                checksummed
+                and type(account) is str
+                and len(account) == 42
+                and account[:2] == "0x"
+                and account.isascii()
+                and account[2:].isalnum()  # no spaces, which fromhex would skip
+            ):
+                address = account  # its hex is checked by the leaf's fromhex below
+            else:
+                address = checksum_address(account)
             if type(amount) is not int or not 0 <= amount < UINT256_LIMIT:
                 uint256(amount)  # the slow path, for its message (or an int subclass)
         except ValueError as exc:
             raise ValueError(f"values[{i}]: {exc}") from None
         # Reusing the caller's tuple when it is already canonical saves ~70 bytes a value.
         append_value(item if address is account and type(item) is tuple else (address, amount))
-        append_leaf(_leaf(address, amount))
+        try:
+            leaves += _leaf(address, amount)
+        except ValueError:
+            raise ValueError(f"values[{i}]: address must be 0x and 40 hex digits") from None
     if not canonical:
         raise ValueError("a Merkle tree needs at least one value")
     return canonical, leaves
 
 
+def _sorted_positions(leaves: bytearray, n: int) -> np.ndarray:
+    """Each leaf's rank in OpenZeppelin's leaf order: by hash, ties kept in input order.
+
+    A leaf compares as four big-endian 64-bit words, most significant first, which is byte
+    order; ``lexsort`` is stable, which keeps ties in input order as JavaScript's sort does.
+    """
+    words = np.frombuffer(leaves, dtype=">u8").reshape(n, 4)
+    return np.lexsort((words[:, 3], words[:, 2], words[:, 1], words[:, 0]))
+
+
 class StandardMerkleTree:
     """A built tree. Immutable; build with :meth:`of` or :meth:`load`.
 
-    Nodes are kept as 0x-hex strings only (the form that proofs and dumps hand out), so
-    every proof shares its strings with the tree instead of allocating new ones.
+    The nodes are one contiguous buffer of 32-byte hashes in OpenZeppelin's array order
+    (``nodes``: 64 MB at a million values, against about 4 times that as hex strings), so
+    the buffer is what gets stored and a proof is a handful of slices of it, read from memory
+    here or from storage by ``proof_positions``.
     """
 
-    __slots__ = ("_tree", "_tree_index", "_values")
+    __slots__ = ("_nodes", "_tree_index", "_values")
 
-    def __init__(self, values: tuple[Allocation, ...], tree: list[str], tree_index: array) -> None:
+    def __init__(
+        self, values: tuple[Allocation, ...], nodes: bytearray, tree_index: np.ndarray
+    ) -> None:
         # Private: use of() or load(), which check what this trusts.
         self._values = values
-        self._tree = tree
+        self._nodes = nodes
         self._tree_index = tree_index
 
     @classmethod
-    def of(cls, values: Sequence[tuple[str, int]]) -> StandardMerkleTree:
+    def of(
+        cls, values: Sequence[tuple[str, int]], *, checksummed: bool = False
+    ) -> StandardMerkleTree:
         """The tree OpenZeppelin's ``StandardMerkleTree.of(values, ["address", "uint256"])`` builds.
 
         Refuses (``ValueError``, naming the index) an empty list, a malformed address or an
         amount that is not an int in [0, 2**256). Duplicates are allowed, as in OpenZeppelin.
+
+        ``checksummed``: the addresses are known to be EIP-55 already (the platform's users',
+        checksummed when stored), so they are taken as given, their hex checked but not their
+        checksum: that check is a third of the cost of a tree. The root does not depend on it
+        (a leaf hashes the address's bytes); only the dump's strings would keep a wrong case.
         """
         with _collector_paused():
-            return cls._of(values)
+            return cls._of(values, checksummed)
 
     @classmethod
-    def _of(cls, values: Sequence[tuple[str, int]]) -> StandardMerkleTree:
-        canonical, leaves = _parse_values(values)
-        n = len(leaves)
-        order = sorted(range(n), key=leaves.__getitem__)
-        tree: list[Any] = [None] * (n - 1)
-        tree.extend(leaves[i] for i in reversed(order))
-        del leaves
-        _fill_inner_nodes(tree, n)
-        tree_index = array("q", bytes(8 * n))
-        last = 2 * n - 2
-        for position, value_index in enumerate(order):
-            tree_index[value_index] = last - position
-        _to_hex_in_place(tree)
-        return cls(tuple(canonical), tree, tree_index)
+    def _of(cls, values: Sequence[tuple[str, int]], checksummed: bool) -> StandardMerkleTree:
+        canonical, leaves = _parse_values(values, checksummed)
+        n = len(canonical)
+        order = _sorted_positions(leaves, n)
+        nodes = bytearray(32 * (n - 1))
+        # The leaves fill the end of the array in reverse sorted order.
+        words = np.frombuffer(leaves, dtype=np.uint8).reshape(n, 32)
+        nodes += words[order[::-1]].tobytes()
+        del words, leaves
+        _fill_inner_nodes(nodes, n)
+        tree_index = np.empty(n, dtype=np.int64)
+        tree_index[order] = np.arange(2 * n - 2, n - 2, -1, dtype=np.int64)
+        return cls(tuple(canonical), nodes, tree_index)
 
     @classmethod
     def load(cls, dump: Mapping[str, Any]) -> StandardMerkleTree:
@@ -197,11 +247,12 @@ class StandardMerkleTree:
             raise ValueError("a Merkle tree needs at least one value")
         if len(nodes) != 2 * n - 1:
             raise ValueError(f"'tree' has {len(nodes)} nodes; {n} values need {2 * n - 1}")
-        given = [bytes32(node, f"tree[{i}]") for i, node in enumerate(nodes)]
+        given = b"".join(bytes32(node, f"tree[{i}]") for i, node in enumerate(nodes))
 
-        slots: list[Any] = [None] * (2 * n - 1)
+        slots = bytearray(32 * (2 * n - 1))
+        used = bytearray(2 * n - 1)
         canonical: list[Allocation] = []
-        tree_index = array("q", bytes(8 * n))
+        tree_index = np.empty(n, dtype=np.int64)
         for i, entry in enumerate(entries):
             where = f"values[{i}]"
             if not isinstance(entry, Mapping) or not isinstance(entry.get("value"), list):
@@ -215,22 +266,35 @@ class StandardMerkleTree:
                 raise ValueError(f"{where}.treeIndex must be an int")
             if not n - 1 <= position <= 2 * n - 2:
                 raise ValueError(f"{where}.treeIndex {position} is not a leaf position")
-            if slots[position] is not None:
+            if used[position]:
                 raise ValueError(f"{where}.treeIndex {position} is used twice")
-            slots[position] = _leaf(address, amount)
+            used[position] = 1
+            slots[32 * position : 32 * position + 32] = _leaf(address, amount)
             canonical.append((address, amount))
             tree_index[i] = position
         _fill_inner_nodes(slots, n)
         if slots != given:
-            first = next(i for i, (a, b) in enumerate(zip(slots, given, strict=True)) if a != b)
+            first = next(
+                i
+                for i in range(2 * n - 1)
+                if slots[32 * i : 32 * i + 32] != given[32 * i : 32 * i + 32]
+            )
             raise ValueError(f"tree[{first}] does not match the values: the dump is corrupt")
-        del given
-        _to_hex_in_place(slots)
         return cls(tuple(canonical), slots, tree_index)
 
     @property
     def root(self) -> str:
-        return self._tree[0]
+        return "0x" + self._nodes[:32].hex()
+
+    @property
+    def nodes(self) -> bytes:
+        """The whole tree: ``2n - 1`` 32-byte nodes in OpenZeppelin's array order."""
+        return bytes(self._nodes)
+
+    @property
+    def tree_indices(self) -> list[int]:
+        """Each value's leaf position in the tree (``treeIndex``), in ``values`` order."""
+        return self._tree_index.tolist()
 
     @property
     def values(self) -> tuple[Allocation, ...]:
@@ -250,72 +314,76 @@ class StandardMerkleTree:
             raise TypeError(f"index must be an int, not {type(index).__name__}")
         if not 0 <= index < len(self._values):
             raise IndexError(f"index {index} is out of range for {len(self._values)} values")
-        return self._proof_at(self._tree_index[index])
+        return self._proof_at(int(self._tree_index[index]))
 
     def _proof_at(self, position: int) -> list[str]:
-        # In 1-based numbering node j has sibling j ^ 1 and parent j >> 1.
-        j = position + 1
-        tree = self._tree
-        return [tree[((j >> k) ^ 1) - 1] for k in range(j.bit_length() - 1)]
+        nodes = self._nodes
+        return ["0x" + nodes[32 * s : 32 * s + 32].hex() for s in proof_positions(position)]
 
     def iter_proofs(self) -> Iterator[list[str]]:
         """Every proof, in ``values`` order, one at a time: memory stays flat for any size."""
         proof_at = self._proof_at
-        for position in self._tree_index:
+        for position in self._tree_index.tolist():
             yield proof_at(position)
 
     def proofs(self) -> list[list[str]]:
-        """Every proof, in ``values`` order.
-
-        Top-down, one level at a time: a node's proof is its sibling followed by its
-        parent's proof, so each proof costs one list build in C rather than a Python loop
-        over its length. Only the level above is kept besides the leaves' proofs.
-        """
+        """Every proof, in ``values`` order, held at once (a stored epoch serves them from its
+        stored nodes instead: ``rewards.selectors``)."""
         with _collector_paused():
-            return self._proofs()
+            return list(self.iter_proofs())
 
-    def _proofs(self) -> list[list[str]]:
-        n = len(self._values)
-        size = 2 * n - 1
-        tree = self._tree
-        if n == 1:
-            return [[]]
-        by_position: list[list[str]] = [[]] * n  # leaf position - (n - 1) -> proof
-        above: list[list[str]] = [[]]  # proofs of the level above, from its first node
-        lo = 1
-        while lo < size:
-            hi = min(2 * lo, size - 1)  # a level spans [2^d - 1, 2^(d+1) - 2]
-            lefts = tree[lo : hi + 1 : 2]
-            rights = tree[lo + 1 : hi + 1 : 2]
-            # strict=False: the level above may end with leaves, which have no children.
-            level = [
-                proof
-                for parent, left, right in zip(above, lefts, rights, strict=False)
-                for proof in ([right, *parent], [left, *parent])
-            ]
-            first_leaf = max(lo, n - 1)
-            if first_leaf <= hi:
-                by_position[first_leaf - (n - 1) : hi + 1 - (n - 1)] = level[first_leaf - lo :]
-            above = level
-            lo = hi + 1
-        first = n - 1
-        return [by_position[position - first] for position in self._tree_index]
+    def _hex_nodes(self) -> Iterator[str]:
+        nodes = self._nodes
+        for start in range(0, len(nodes), 32):
+            yield "0x" + nodes[start : start + 32].hex()
 
     def dump(self) -> dict[str, Any]:
         """The "standard-v1" dump, key for key and in key order what OpenZeppelin's returns."""
         return {
             "format": FORMAT,
             "leafEncoding": list(LEAF_ENCODING),
-            "tree": list(self._tree),
+            "tree": list(self._hex_nodes()),
             "values": [
                 {"value": [address, str(amount)], "treeIndex": position}
-                for (address, amount), position in zip(self._values, self._tree_index, strict=True)
+                for (address, amount), position in zip(
+                    self._values, self._tree_index.tolist(), strict=True
+                )
             ],
         }
 
     def dump_json(self) -> str:
         """``dump()`` as ``JSON.stringify(tree.dump())`` writes it, byte for byte."""
-        return json.dumps(self.dump(), separators=(",", ":"))
+        return b"".join(self.iter_dump_json()).decode()
+
+    def iter_dump_json(self, *, sort_keys: bool = False) -> Iterator[bytes]:
+        """The dump's JSON in pieces of about 1 MB, so a dump of any size is written or pinned
+        without being held: ``JSON.stringify(tree.dump())`` byte for byte, or with
+        ``sort_keys`` what ``json.dumps(tree.dump(), sort_keys=True, separators=(",", ":"))``
+        writes (the form pinned for an epoch).
+
+        Every string in a dump is hex, an address or a decimal, none needing escapes, so
+        pieces are joined without going through ``json``.
+        """
+        step = 16_384
+        nodes = self._nodes
+        yield b'{"format":"standard-v1","leafEncoding":["address","uint256"],"tree":['
+        for start in range(0, len(nodes), 32 * step):
+            piece = nodes[start : start + 32 * step]
+            text = '","0x'.join(piece[i : i + 32].hex() for i in range(0, len(piece), 32))
+            yield (("," if start else "") + '"0x' + text + '"').encode()
+        yield b'],"values":['
+        values, positions = self._values, self._tree_index.tolist()
+        # The pinned form sorts each entry's keys; OpenZeppelin's keeps value, then treeIndex.
+        entry = (
+            '{{"treeIndex":{2},"value":["{0}","{1}"]}}'
+            if sort_keys
+            else ('{{"value":["{0}","{1}"],"treeIndex":{2}}}')
+        )
+        for start in range(0, len(values), step):
+            chunk = zip(values[start : start + step], positions[start : start + step], strict=True)
+            text = ",".join([entry.format(a, v, p) for (a, v), p in chunk])
+            yield (("," if start else "") + text).encode()
+        yield b"]}"
 
 
 def verify(root: str, account: str, amount: int, proof: Sequence[str]) -> bool:

@@ -98,12 +98,7 @@ class Epoch(models.Model):
     root = models.CharField(max_length=66, blank=True, verbose_name=_("root"))
     total = Uint256Field(default=0, verbose_name=_("total"))
     budget_scaled = models.BooleanField(default=False, verbose_name=_("budget scaled"))
-    dump = models.JSONField(
-        null=True,
-        blank=True,
-        help_text=_("OpenZeppelin standard-v1 tree dump"),
-        verbose_name=_("dump"),
-    )
+    # The OpenZeppelin standard-v1 dump, pinned; the tree itself is stored as EpochTreeChunk rows.
     dump_cid = models.CharField(max_length=128, blank=True, verbose_name=_("dump CID"))
     # The credits, budget and domain the root was computed from (``rewards.epoch_inputs``).
     inputs_cid = models.CharField(max_length=128, blank=True, verbose_name=_("inputs CID"))
@@ -175,8 +170,34 @@ class RewardEntry(models.Model):
         return f"{self.amount} to {self.account} for {self.source_type}:{self.source_id}"
 
 
+class EpochTreeChunk(models.Model):
+    """``TREE_CHUNK_NODES`` consecutive nodes of a closed epoch's Merkle tree (32 bytes each, in
+    OpenZeppelin's array order; chunk ``index`` starts at node ``index * TREE_CHUNK_NODES``).
+
+    Proofs are read from these rows (``rewards.tree_store``) rather than stored per allocation:
+    the tree is 64 bytes per allocation, its proofs about 20 nodes each.
+    """
+
+    epoch = models.ForeignKey(
+        Epoch, on_delete=models.PROTECT, related_name="tree_chunks", verbose_name=_("epoch")
+    )
+    index = models.PositiveIntegerField(verbose_name=_("index"))
+    nodes = models.BinaryField(verbose_name=_("nodes"))
+
+    class Meta:
+        verbose_name = _("epoch tree chunk")
+        verbose_name_plural = _("epoch tree chunks")
+        constraints = [
+            models.UniqueConstraint(fields=["epoch", "index"], name="epoch_tree_chunk_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.epoch} tree chunk {self.index}"
+
+
 class Allocation(models.Model):
-    """What one address may claim from a closed epoch, with its Merkle proof."""
+    """What one address may claim from a closed epoch; its Merkle proof is read from the
+    epoch's stored tree at ``tree_index`` (``rewards.tree_store.allocation_proofs``)."""
 
     epoch = models.ForeignKey(
         Epoch, on_delete=models.PROTECT, related_name="allocations", verbose_name=_("epoch")
@@ -184,7 +205,6 @@ class Allocation(models.Model):
     account = models.CharField(max_length=42, verbose_name=_("account"))
     amount = Uint256Field(verbose_name=_("amount"))
     tree_index = models.PositiveIntegerField(verbose_name=_("tree index"))
-    proof = models.JSONField(verbose_name=_("proof"))
 
     class Meta:
         ordering = ["epoch_id", "account"]

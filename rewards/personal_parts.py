@@ -10,6 +10,7 @@ from typing import Any
 
 from datadao.personal import json_file
 from rewards.models import Allocation, Clawback, RewardEntry, RoyaltyPayment, Voucher
+from rewards.tree_store import allocation_proofs
 
 
 def _clawbacks(user: Any) -> list[dict[str, Any]]:
@@ -89,18 +90,7 @@ def files(user: Any) -> Iterator[tuple[str, Iterable[bytes]]]:
                     .select_related("dao", "dataset", "epoch")
                     .order_by("pk")
                 ],
-                "allocations": [
-                    {
-                        "dao": a.epoch.dao.slug,
-                        "epoch": a.epoch.number,
-                        "root": a.epoch.root,
-                        "amount": str(int(a.amount)),
-                        "proof": a.proof,
-                    }
-                    for a in Allocation.objects.filter(account=user.address)
-                    .select_related("epoch__dao")
-                    .order_by("pk")
-                ],
+                "allocations": _allocations(user.address),
                 "vouchers": [
                     {"dao": v.dao.slug, "typedData": v.typed_data, "signature": v.signature}
                     for v in Voucher.objects.filter(contributor=user.address)
@@ -112,3 +102,19 @@ def files(user: Any) -> Iterator[tuple[str, Iterable[bytes]]]:
             }
         ),
     )
+
+
+def _allocations(address: str) -> list[dict[str, Any]]:
+    allocations = list(
+        Allocation.objects.filter(account=address).select_related("epoch__dao").order_by("pk")
+    )
+    return [
+        {
+            "dao": a.epoch.dao.slug,
+            "epoch": a.epoch.number,
+            "root": a.epoch.root,
+            "amount": str(int(a.amount)),
+            "proof": proof,
+        }
+        for a, proof in zip(allocations, allocation_proofs(allocations), strict=True)
+    ]

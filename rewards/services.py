@@ -7,9 +7,8 @@ closing a closed epoch returns it unchanged.
 
 from __future__ import annotations
 
-import io
-import json
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -26,14 +25,13 @@ from datadao.errors import ApplicationError, Detail
 from datadao.keys import load_signer
 from datadao.models import DAO, User
 from datadao.services import audit_record
-from rewards import epoch_inputs, holds
+from rewards import epoch_inputs, holds, tree_store
 from rewards.allocations import CHALLENGE_BOND, CHALLENGE_REWARD, CHALLENGE_SHARE, allocate
 from rewards.amounts import reward_amount
 from rewards.clawbacks import clawback_dues, clawback_record_netting
 from rewards.models import (
     ROYALTY,
     ROYALTY_REASONS,
-    Allocation,
     Epoch,
     EpochStatus,
     RewardEntry,
@@ -228,7 +226,7 @@ def epoch_current(*, dao: DAO) -> Epoch:
 
 
 def _allocations(
-    entries: list[tuple[str, int, str]], budget: int | None
+    entries: Iterable[tuple[str, int, str]], budget: int | None
 ) -> tuple[dict[str, int], bool]:
     """The settlement rule (``rewards.allocations.allocate``). ``entries``: (address, amount,
     reason)."""
@@ -284,7 +282,7 @@ class EpochPlan:
 
 
 def _plan(
-    rows: list[tuple[str, int, str]],
+    rows: Iterable[tuple[str, int, str]],
     budget: int | None,
     dues: list[tuple[str, str, int]],
 ) -> EpochPlan:
@@ -296,7 +294,8 @@ def _plan(
     allocations, scaled = _allocations(rows, budget)
     allocations, netted = net(allocations, dues)
     values = sorted((address, amount) for address, amount in allocations.items() if amount > 0)
-    tree = StandardMerkleTree.of(values) if values else None
+    # The addresses are users' (EIP-55 when stored): their checksums are not computed again.
+    tree = StandardMerkleTree.of(values, checksummed=True) if values else None
     return EpochPlan(
         values=values,
         tree=tree,
@@ -393,7 +392,8 @@ def epoch_close(
 ) -> Epoch:
     """Close epoch ``number`` (default: the DAO's open one): freeze its entries, allocate per
     address, build the OpenZeppelin Merkle tree, sign the EpochRoot (for this DAO's ``onchain_id``:
-    no other DAO's distributor accepts it), pin the dump, open the next epoch.
+    no other DAO's distributor accepts it), pin the dump, store the tree (each allocation's
+    proof is read from it: ``rewards.tree_store``), open the next epoch.
 
     One transaction under a lock on the epoch row: a second closer of the same epoch waits,
     then finds it closed and gets the same stored result.
@@ -416,8 +416,9 @@ def epoch_close(
         return epoch
     signer = load_signer("rewards")  # before any write: no key, no close
     now = timezone.now()
-    entry_ids = list(_settling(dao, now).select_for_update().values_list("pk", flat=True))
-    if not entry_ids:
+    # One UPDATE claims (and locks) the settling credits: no list of ids round-trips, which at
+    # a million credits cost more than the tree.
+    if not _settling(dao, now).update(epoch=epoch):
         waiting = (
             Detail(" (credits wait for their challenge window to pass)")
             if dao.epoch_waits_for_challenges
@@ -430,16 +431,18 @@ def epoch_close(
                 waiting=waiting,
             )
         )
-    RewardEntry.objects.filter(pk__in=entry_ids).update(epoch=epoch)
     credits = [
         (address, _int(amount), reason, f"{source_type}:{source_id}")
         for address, amount, reason, source_type, source_id in RewardEntry.objects.filter(
-            pk__in=entry_ids
-        ).values_list("account__address", "amount", "reason", "source_type", "source_id")
+            epoch=epoch
+        )
+        .values_list("account__address", "amount", "reason", "source_type", "source_id")
+        .iterator(chunk_size=20_000)
     ]
     budget = _dao_budget(dao)
     # Locked: a voucher netting the same clawbacks waits, so nothing is recovered twice.
-    plan = _plan([(a, v, r) for a, v, r, _ in credits], budget, clawback_dues(dao=dao, lock=True))
+    # A generator: a second list of a million tuples would cost ~80 MB for one pass.
+    plan = _plan(((a, v, r) for a, v, r, _ in credits), budget, clawback_dues(dao=dao, lock=True))
     # An epoch that pays nobody (its only earners owe more in clawbacks than they earned) still
     # closes: its credits are settled, what they recover is netted and the rest carried. Kept
     # open, it would wait for someone else to earn, and its netting with it.
@@ -461,19 +464,19 @@ def epoch_close(
         chain_id=dao.chain_id,
         verifying_contract=dao.reward_contract_address or ZERO_ADDRESS,
     )
-    # No tree, no dump: an epoch that pays nobody has no leaf to prove.
-    dump, dump_cid = None, ""
+    # No tree, no dump: an epoch that pays nobody has no leaf to prove. The dump is streamed
+    # to the pin (about 230 bytes an allocation), never held whole.
+    dump_cid = ""
     if tree is not None:
-        dump = tree.dump()
-        canonical = json.dumps(dump, sort_keys=True, separators=(",", ":")).encode()
         dump_cid = content_add(
-            stream=io.BytesIO(canonical),
+            stream=tree_store.ChunkStream(tree.iter_dump_json(sort_keys=True)),
             label=f"epoch:{dao.slug}:{epoch.number}",
             content_type="application/json",
             replication=dao.replication_factor,
         ).cid
-    # What the root was computed from, for anyone to replay it (``rewards.epoch_inputs``).
-    inputs = epoch_inputs.inputs_document(
+    # What the root was computed from, for anyone to replay it (``rewards.epoch_inputs``),
+    # streamed to its pin like the dump.
+    inputs = epoch_inputs.iter_inputs_bytes(
         dao_id=dao.onchain_id,
         chain_id=dao.chain_id,
         epoch=epoch.number,
@@ -483,32 +486,21 @@ def epoch_close(
         clawbacks=plan.netted,
     )
     inputs_pin = content_add(
-        stream=io.BytesIO(epoch_inputs.inputs_bytes(inputs)),
+        stream=tree_store.ChunkStream(inputs),
         label=f"epoch:{dao.slug}:{epoch.number}:inputs",
         content_type="application/json",
         replication=dao.replication_factor,
     )
-    proofs = tree.proofs() if tree is not None else []
-    index_of = {value: i for i, value in enumerate(values)}
-    Allocation.objects.bulk_create(
-        [
-            Allocation(
-                epoch=epoch,
-                account=address,
-                amount=amount,
-                tree_index=index_of[(address, amount)],
-                proof=proofs[index_of[(address, amount)]],
-            )
-            for address, amount in values
-        ],
-        batch_size=5000,
-    )
+    # The tree is stored once and each allocation keeps its leaf position: proofs are read
+    # from the stored nodes (``rewards.tree_store``), none is stored.
+    if tree is not None:
+        tree_store.tree_store_write(epoch=epoch, nodes=tree.nodes)
+        tree_store.allocations_write(epoch=epoch, values=values, tree_indices=tree.tree_indices)
     epoch.status = EpochStatus.CLOSED
     epoch.closed_at = now
     epoch.root = root
     epoch.total = total
     epoch.budget_scaled = scaled
-    epoch.dump = dump
     epoch.dump_cid = dump_cid
     epoch.inputs_cid = inputs_pin.cid
     epoch.root_typed_data = payload

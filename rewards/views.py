@@ -27,6 +27,7 @@ from rewards.selectors import (
     voucher_states,
     vouchers_of,
 )
+from rewards.tree_store import allocation_proof, allocation_proofs
 from rewards.units import format_amount, format_units
 
 
@@ -39,14 +40,15 @@ def _owner_or_manager(request: HttpRequest, address: str, dao_id: int) -> bool:
     return Membership.objects.filter(dao_id=dao_id, user=user, role__in=MANAGER_ROLES).exists()
 
 
-def allocation_claim(allocation: Allocation) -> dict[str, Any]:
+def allocation_claim(allocation: Allocation, proof: list[str] | None = None) -> dict[str, Any]:
     """Everything a wallet needs to call ``claim(epoch, amount, proof)``, and to check first
     that ``contract`` is this DAO's (its ``daoId()`` must equal ``daoId``).
 
     ``amount`` is the integer in the token's smallest unit, as a decimal string (what the
     contract takes); ``amountTokens`` and ``display`` are the same amount for people. A DAO
     with no reward contract yet gets ``contractMissing`` (why, and what to do) instead of
-    ``contract``: never a null a wallet could mistake for an address.
+    ``contract``: never a null a wallet could mistake for an address. ``proof``: the
+    allocation's proof when the caller read it already (``allocation_proofs`` of a page).
     """
     epoch = allocation.epoch
     dao = epoch.dao
@@ -61,7 +63,7 @@ def allocation_claim(allocation: Allocation) -> dict[str, Any]:
         "amountTokens": format_units(amount, dao.token_decimals),
         "token": {"symbol": dao.token_symbol, "decimals": dao.token_decimals},
         "display": format_amount(amount, dao.token_decimals, dao.token_symbol),
-        "proof": allocation.proof,
+        "proof": allocation_proof(allocation) if proof is None else proof,
         "treeIndex": allocation.tree_index,
         "chainId": dao.chain_id,
     }
@@ -81,14 +83,14 @@ def allocation_claim(allocation: Allocation) -> dict[str, Any]:
 CLAIM_SELECTOR = keccak(text="claim(uint256,uint256,bytes32[])")[:4]
 
 
-def claim_call_data(allocation: Allocation) -> str:
+def claim_call_data(allocation: Allocation, proof: list[str] | None = None) -> str:
     """The calldata of ``claim(epoch, amount, proof)`` for this allocation: the page's claim
     button hands it to the member's wallet (EIP-1193 ``eth_sendTransaction``), which shows and
     signs it; the contract pays only ``msg.sender``'s leaf, so nobody else can use it."""
-    proof = [bytes.fromhex(p.removeprefix("0x")) for p in allocation.proof]
+    nodes = allocation_proof(allocation) if proof is None else proof
     encoded = abi_encode(
         ["uint256", "uint256", "bytes32[]"],
-        [allocation.epoch.number, int(allocation.amount), proof],
+        [allocation.epoch.number, int(allocation.amount), [bytes.fromhex(p[2:]) for p in nodes]],
     )
     return "0x" + (CLAIM_SELECTOR + encoded).hex()
 
@@ -156,9 +158,10 @@ def my_rewards(request: HttpRequest) -> HttpResponse:
     )
     allocations = list(allocations)
     states = claim_states(allocations)
+    proofs = allocation_proofs(allocations)
     rows = [
-        (a, json.dumps(allocation_claim(a), indent=1), states.get(a.pk), claim_call_data(a))
-        for a in allocations
+        (a, json.dumps(allocation_claim(a, p), indent=1), states.get(a.pk), claim_call_data(a, p))
+        for a, p in zip(allocations, proofs, strict=True)
     ]
     vouchers = list(vouchers)
     redeemed = voucher_states(vouchers)

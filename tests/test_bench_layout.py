@@ -37,6 +37,7 @@ COMMANDS = {
     "bench.replay": ["--quick", "--contributions", "--keep", "--json"],
     "bench.near_duplicates": ["--quick", "--size", "--queries", "--keep", "--json"],
     "bench.labeling_run": ["--quick", "--labels", "--keep", "--json"],
+    "bench.rewards_epoch": ["--quick", "--size", "--keep", "--json"],
 }
 
 

@@ -79,16 +79,23 @@ WHERE c.status = 'pinned' AND c.storage_name LIKE 'bench-%%'
 """
 
 ALLOCATIONS_SQL = """
-INSERT INTO rewards_allocation (epoch_id, account, amount, tree_index, proof)
+INSERT INTO rewards_allocation (epoch_id, account, amount, tree_index)
 SELECT r.epoch_id, u.address, sum(r.amount),
-       row_number() OVER (PARTITION BY r.epoch_id ORDER BY u.address) - 1,
-       jsonb_build_array(
-           '0x' || encode(sha256(u.address::bytea), 'hex'),
-           '0x' || encode(sha256((u.address || 'x')::bytea), 'hex')
-       )
+       count(*) OVER (PARTITION BY r.epoch_id) - 1
+       + row_number() OVER (PARTITION BY r.epoch_id ORDER BY u.address) - 1
 FROM rewards_rewardentry r JOIN datadao_user u ON u.id = r.account_id
 WHERE r.epoch_id = ANY(%(closed)s)
 GROUP BY r.epoch_id, u.address
+"""
+
+# Each closed epoch's tree (2n - 1 nodes of 32 bytes, in rows of 2,048 nodes), filled with
+# stand-in hashes: the pages read proofs out of these rows as they would from a real tree.
+TREE_SQL = """
+INSERT INTO rewards_epochtreechunk (epoch_id, index, nodes)
+SELECT e.epoch_id, g.i, decode(repeat(md5(e.epoch_id || ':' || g.i), 4096), 'hex')
+FROM (SELECT epoch_id, count(*) AS n FROM rewards_allocation
+      WHERE epoch_id = ANY(%(closed)s) GROUP BY epoch_id) AS e,
+     generate_series(0, (2 * e.n - 2) / 2048) AS g(i)
 """
 
 EPOCH_TOTALS_SQL = (
@@ -206,6 +213,7 @@ def _rewards(dao: Any) -> None:
             },
         )  # fmt: skip
         cursor.execute(ALLOCATIONS_SQL, {"closed": [e.pk for e in epochs]})
+        cursor.execute(TREE_SQL, {"closed": [e.pk for e in epochs]})
         cursor.execute(EPOCH_TOTALS_SQL, [dao.pk])
 
 

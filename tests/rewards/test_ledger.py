@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from pathlib import Path
@@ -13,10 +14,12 @@ from eth_account import Account
 
 from contributions.models import Contribution, Status
 from datadao.keys import load_signer
+from ipfs.services import content_open_verified
 from rewards import services
 from rewards.eip712 import recover_typed_data
 from rewards.merkle import StandardMerkleTree, verify
 from rewards.models import Allocation, Epoch, RewardEntry, RewardPolicy, Voucher
+from rewards.tree_store import allocation_proof
 from tests.factories import DatasetFactory, UserFactory
 
 REWARD_KEY = "0x" + "4" * 63 + "1"  # test-only key; guards nothing
@@ -71,8 +74,14 @@ def test_epoch_close_builds_a_verifiable_signed_tree_and_is_idempotent() -> None
     assert epoch.status == "closed" and int(epoch.total) == 1700
     for allocation in Allocation.objects.filter(epoch=epoch):
         assert simulated[allocation.account] == int(allocation.amount)
-        assert verify(epoch.root, allocation.account, int(allocation.amount), allocation.proof)
-    assert StandardMerkleTree.load(epoch.dump).root == epoch.root
+        proof = allocation_proof(allocation)
+        assert verify(epoch.root, allocation.account, int(allocation.amount), proof)
+    # The pinned dump is OpenZeppelin's standard-v1 (keys sorted) and holds the signed tree.
+    with content_open_verified(cid=epoch.dump_cid) as pinned:
+        dump = json.load(pinned)
+    assert StandardMerkleTree.load(dump).root == epoch.root
+    stored = b"".join(bytes(c.nodes) for c in epoch.tree_chunks.order_by("index"))
+    assert stored == StandardMerkleTree.load(dump).nodes
     signer = Account.from_key(REWARD_KEY).address
     assert recover_typed_data(epoch.root_typed_data, epoch.root_signature) == signer
     assert epoch.signer == signer and epoch.dump_cid

@@ -31,14 +31,14 @@ def test_the_reward_lists_cost_the_same_for_a_full_page_and_a_deep_one() -> None
     daos = [DAOFactory() for _ in range(3)]
     for n in range(2):
         Allocation.objects.create(
-            epoch=_epoch(daos[n], 1), account=user.address, amount=1, tree_index=0, proof=[]
+            epoch=_epoch(daos[n], 1), account=user.address, amount=1, tree_index=0
         )
         _voucher(daos[n], user.address, n)
     few = {what: _queries(client, f"/api/rewards/{what}") for what in ("allocations", "vouchers")}
     for n in range(2, 30):
         dao = daos[n % 3]
         Allocation.objects.create(
-            epoch=_epoch(dao, 10 + n), account=user.address, amount=1, tree_index=0, proof=[]
+            epoch=_epoch(dao, 10 + n), account=user.address, amount=1, tree_index=0
         )
         _voucher(dao, user.address, n)
     for what in ("allocations", "vouchers"):

@@ -24,6 +24,7 @@ from datadao.services import dao_update
 from rewards import services
 from rewards.models import RewardEntry, RoyaltyPayment
 from rewards.royalties import royalty_distribute, royalty_policy_set
+from rewards.tree_store import allocation_proof
 from tests.factories import DatasetFactory, UserFactory
 from tests.rewards import evm
 from tests.rewards.conftest import REWARDS_SIGNER_KEY
@@ -194,7 +195,9 @@ def test_two_consumers_pay_and_every_contributor_claims_their_exact_share(
     for address, allocation in allocations.items():
         evm.transact(
             w3,
-            distributor.functions.claim(epoch.number, int(allocation.amount), allocation.proof),
+            distributor.functions.claim(
+                epoch.number, int(allocation.amount), allocation_proof(allocation)
+            ),
             sender=address,
         )
         balance = token.functions.balanceOf(address).call()
@@ -209,7 +212,7 @@ def test_two_consumers_pay_and_every_contributor_claims_their_exact_share(
     with evm.expect_revert(distributor, "InvalidProof"):
         evm.transact(
             w3,
-            distributor.functions.claim(epoch.number, int(victim.amount), victim.proof),
+            distributor.functions.claim(epoch.number, int(victim.amount), allocation_proof(victim)),
             sender=latecomer,
         )
     assert token.functions.balanceOf(latecomer).call() == 0
@@ -284,7 +287,9 @@ def test_confirmed_purchases_pay_the_release_contributors_on_chain(
     for allocation in epoch.allocations.all():
         evm.transact(
             w3,
-            distributor.functions.claim(epoch.number, int(allocation.amount), allocation.proof),
+            distributor.functions.claim(
+                epoch.number, int(allocation.amount), allocation_proof(allocation)
+            ),
             sender=allocation.account,
         )
         assert token.functions.balanceOf(allocation.account).call() == owed[allocation.account]

@@ -17,6 +17,7 @@ from datadao.models import DAO
 from datadao.services import dao_update
 from rewards import services
 from rewards.models import RewardPolicy
+from rewards.tree_store import allocation_proof
 from tests.factories import DatasetFactory, UserFactory
 from tests.rewards import evm
 from tests.rewards.conftest import DISTRIBUTOR_FUNDING, REWARDS_SIGNER_KEY
@@ -87,14 +88,14 @@ def test_an_epoch_closed_by_the_service_is_claimed_on_chain(
         amount = int(allocation.amount)
         evm.transact(
             w3,
-            distributor.functions.claim(epoch.number, amount, allocation.proof),
+            distributor.functions.claim(epoch.number, amount, allocation_proof(allocation)),
             sender=allocation.account,
         )
         assert token.functions.balanceOf(allocation.account).call() == amount
         with evm.expect_revert(distributor, "AlreadyClaimed", epoch.number, allocation.account):
             evm.transact(
                 w3,
-                distributor.functions.claim(epoch.number, amount, allocation.proof),
+                distributor.functions.claim(epoch.number, amount, allocation_proof(allocation)),
                 sender=allocation.account,
             )
     assert distributor.functions.epochClaimed(epoch.number).call() == int(epoch.total)

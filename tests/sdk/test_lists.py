@@ -72,10 +72,10 @@ def test_a_member_walks_their_allocations_and_vouchers_a_page_at_a_time(
     first, second = DAOFactory(), DAOFactory()
     epochs = [_epoch(first, 1), _epoch(first, 2), _epoch(second, 1)]
     mine = [
-        Allocation.objects.create(epoch=e, account=me, amount=5 * (i + 1), tree_index=0, proof=[])
+        Allocation.objects.create(epoch=e, account=me, amount=5 * (i + 1), tree_index=0)
         for i, e in enumerate(epochs)
     ]
-    Allocation.objects.create(epoch=epochs[0], account=OTHER, amount=1, tree_index=1, proof=[])
+    Allocation.objects.create(epoch=epochs[0], account=OTHER, amount=1, tree_index=1)
     vouchers = [_voucher(first if n % 2 else second, me, n) for n in range(5)]
     _voucher(first, OTHER, 99)
 

@@ -476,7 +476,7 @@ def _side(name: str, dao: DAO, contributor: User, peer: User) -> Side:
             epoch=closed_epoch,
         ),
         allocation=Allocation.objects.create(
-            epoch=closed_epoch, account=contributor.address, amount=5, tree_index=0, proof=[]
+            epoch=closed_epoch, account=contributor.address, amount=5, tree_index=0
         ),
         voucher=Voucher.objects.create(contributor=contributor.address, **voucher_fields),
         peer_voucher=Voucher.objects.create(contributor=peer.address, **voucher_fields),

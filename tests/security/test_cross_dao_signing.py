@@ -41,6 +41,7 @@ from datadao.services import (
 )
 from rewards import services as rewards
 from rewards.models import Epoch, RewardPolicy
+from rewards.tree_store import allocation_proof
 from rewards.units import format_units
 from tests.contributions.conftest import CSV_SCHEMA, good_csv
 from tests.factories import UserFactory
@@ -192,7 +193,7 @@ def _replay_root_and_claim(world: World, epoch: Epoch) -> None:
     with evm.expect_revert(victim, "UnknownEpoch", epoch.number):
         evm.transact(
             world.w3,
-            victim.functions.claim(epoch.number, amount, allocation.proof),
+            victim.functions.claim(epoch.number, amount, allocation_proof(allocation)),
             sender=world.attacker.address,
         )
 
@@ -244,7 +245,7 @@ def _victim_still_settles_its_epoch_one(world: World) -> None:
     assert allocation.account == contribution.contributor.address
     evm.transact(
         world.w3,
-        victim.functions.claim(1, int(allocation.amount), allocation.proof),
+        victim.functions.claim(1, int(allocation.amount), allocation_proof(allocation)),
         sender=member.address,
     )
     assert world.token.functions.balanceOf(member.address).call() == int(allocation.amount)

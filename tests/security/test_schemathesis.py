@@ -208,7 +208,7 @@ def _build_world(data_dir: Path) -> World:
         dump_cid="bafkreidump",
     )
     allocation = Allocation.objects.create(
-        epoch=epoch, account=member.address, amount=5, tree_index=0, proof=["0x" + "cd" * 32]
+        epoch=epoch, account=member.address, amount=5, tree_index=0
     )
     vouchers = [
         Voucher.objects.create(
