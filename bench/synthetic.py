@@ -11,8 +11,8 @@ target) and seed (the repetitions), the rows are split 65/35 into train and hold
 
 * ``gan``: ours, default settings (300 epochs at most, early stopping); ``tvae``: ours, 300
   epochs; ``copula``: ours, one per target class. All three as a job runs them: declared
-  constraints built in or checked, inferred inequalities checked, rows drawn through the
-  schema-enforcing, copy-refusing sampler (``bench._synthetic_fit``);
+  constraints built in or checked, inferred inequalities swapped into order or checked, rows
+  drawn through the schema-enforcing, copy-refusing sampler (``bench._synthetic_fit``);
 * ``ctgan``: the ``ctgan`` package (BSL: bench only), 300 epochs, the fit-time reference, its
   rows as they come; ``ctgan_eq``: CTGAN at the epochs our GAN actually ran, when that differs.
 

@@ -134,8 +134,9 @@ def prepare(
         found = infer_inequalities(train_rows, skip={target} if target else set(), known=declared)
     rules = ConstraintSet([*declared, *found], table.specs)
     if not private:
-        # Inferred inequalities are met by dropping the rows that break them, never built into
-        # the model: modelling b - a changes the model, and the data did not ask for that.
+        # Inferred inequalities are met by swapping a broken pair's values (then by dropping
+        # the rows still out of order), never built into the model: modelling b - a changes
+        # the model, and the data did not ask for that.
         rules.fit(train_rows, target=target, checked_only=found)
         if wanted and not condition_mask(train_rows, wanted).any():
             raise InputError(

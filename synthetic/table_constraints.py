@@ -5,9 +5,20 @@ non-negative ``b - a`` and put back as ``a + (b - a)``; a fixed combination is m
 categorical column whose categories are the combinations seen. What cannot be built in (a
 range, a strict inequality, anything on a DP job, which must not read real rows outside its
 accountant) is met by the sampler's bounded rejection, with ``problems`` as the check. Every
-output row is checked either way. Inequalities inferred from the data (true in every training
-row, columns whose ranges overlap) are met by rejection only: the model stays the one the data
-gave.
+output row is checked either way.
+
+Inequalities inferred from the data (true in every training row, columns whose ranges overlap)
+are not built in: the model stays the one the data gave. A generated row that breaks one has
+the pair's two values swapped (``reverse``), which puts them in order and keeps both values the
+model drew; the swaps repeat over the set until no pair is out of order (each swap of an
+out-of-order pair takes one inversion away from an order of the columns that meets them all, so
+this ends), and what a bounded number of passes leaves is met by rejection. Dropping the rows
+instead biases what is kept: a model that draws ``mean radius`` and ``worst radius`` close
+together breaks ``mean <= worst`` in a fifth of its rows, and those rows are the ones with
+small gaps, so the kept rows lose that part of the joint distribution (on breast cancer, 44 %
+of the GAN's rows dropped moved its quality from 0.02 to 0.04-0.06 below the real ceiling; with
+swaps, 0.02). Pairs of columns of different types (an int and a float) are not swapped: a float
+would land in the int column.
 
 The syntax and the inference of inequalities are in ``constraint_syntax``; conditions on the
 output (``column=value``) in ``conditions``. Both are re-exported here.
@@ -82,6 +93,8 @@ class ConstraintSet:
         self.decimals: dict[str, int | None] = {}
         self.merged: list[Fixed] = []
         self.seen: dict[str, set[tuple[Any, ...]]] = {}
+        # Inferred inequalities a broken row meets by swapping the pair's values (``reverse``).
+        self.swapped: list[Inequality] = []
 
     # --- declaration ------------------------------------------------------------------------
 
@@ -178,7 +191,8 @@ class ConstraintSet:
         self, table: Table, *, target: str | None, checked_only: Sequence[Constraint] = ()
     ) -> ConstraintSet:
         """Choose the transforms and learn what they need (seen combinations, decimals).
-        ``checked_only`` are never built in: the sampler's rejection meets them."""
+        ``checked_only`` are never built in: a row that breaks one has the pair swapped where
+        both columns are of one type, and the sampler's rejection meets the rest."""
         highs: set[str] = set()
         lows: set[str] = set()
         for c in self.constraints:
@@ -215,6 +229,13 @@ class ConstraintSet:
             highs.add(c.high)
             lows.add(c.low)
             self.decimals[c.high] = _decimals(table[c.low], table[c.high], spec_high)
+        self.swapped = [
+            c
+            for c in checked_only
+            if isinstance(c, Inequality)
+            and not c.strict
+            and self.by_name[c.low].type == self.by_name[c.high].type
+        ]
         return self
 
     def forward(self, table: Table) -> Table:
@@ -238,8 +259,9 @@ class ConstraintSet:
         return Table(specs, {s.name: data[s.name] for s in specs})
 
     def reverse(self, table: Table) -> Table:
-        """Back to the original columns (the inverse of ``forward``)."""
-        if not self.differences and not self.merged:
+        """Back to the original columns (the inverse of ``forward``), then the pairs of
+        ``swapped`` put in order."""
+        if not self.differences and not self.merged and not self.swapped:
             return table
         data = dict(table.data)
         for c in self.merged:
@@ -260,6 +282,8 @@ class ConstraintSet:
             value = data[c.low] + data[c.high]
             decimals = self.decimals.get(c.high)
             data[c.high] = np.round(value, decimals) if decimals is not None else value
+        if self.swapped:
+            _swap_out_of_order(data, self.swapped)
         return Table(self.specs, {s.name: data[s.name] for s in self.specs})
 
     def fitted_state(self) -> dict[str, Any]:
@@ -270,6 +294,7 @@ class ConstraintSet:
             "differences": [c.text for c in self.differences],
             "decimals": self.decimals,
             "merged": [c.text for c in self.merged],
+            "swapped": [c.text for c in self.swapped],
             "seen": {
                 text: sorted((list(k) for k in keys), key=json.dumps)
                 for text, keys in self.seen.items()
@@ -284,6 +309,8 @@ class ConstraintSet:
         rules.differences = [by_text[t] for t in state["differences"]]  # type: ignore[misc]
         rules.decimals = dict(state["decimals"])
         rules.merged = [by_text[t] for t in state["merged"]]  # type: ignore[misc]
+        # A checkpoint stored before swaps existed meets its inferred pairs by rejection.
+        rules.swapped = [by_text[t] for t in state.get("swapped", [])]  # type: ignore[misc]
         rules.seen = {t: {tuple(k) for k in keys} for t, keys in state["seen"].items()}
         return rules
 
@@ -296,7 +323,30 @@ class ConstraintSet:
             "constraints": [c.text for c in self.constraints],
             "modelled_as_differences": [c.text for c in self.differences],
             "merged_combinations": [c.text for c in self.merged],
+            "swapped_when_out_of_order": [c.text for c in self.swapped],
         }
+
+
+# Passes of swaps over the inferred pairs; a row still out of order after them is rejected.
+SWAP_PASSES = 10
+
+
+def _swap_out_of_order(data: dict[str, np.ndarray], pairs: list[Inequality]) -> None:
+    """In place: per row, swap the values of each pair ``a<=b`` with ``a > b`` (a missing value
+    compares as in order), pass after pass until none is out of order or ``SWAP_PASSES``."""
+    for name in {n for c in pairs for n in (c.low, c.high)}:
+        data[name] = np.array(data[name], dtype=float)  # a copy: the model's arrays stay as drawn
+    for _ in range(SWAP_PASSES):
+        swapped = False
+        for c in pairs:
+            low, high = data[c.low], data[c.high]
+            with np.errstate(invalid="ignore"):
+                bad = low > high
+            if bad.any():
+                low[bad], high[bad] = high[bad], low[bad].copy()
+                swapped = True
+        if not swapped:
+            return
 
 
 def _combination_keys(table: Table, columns: tuple[str, ...]) -> list[tuple[Any, ...]]:

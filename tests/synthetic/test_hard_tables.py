@@ -83,7 +83,7 @@ def test_every_method_keeps_the_structure(mixed, method):
     want, got = _features(real), _features(out)
     # Point mass: the zeros come back at about their share (none did through the quantile map).
     assert abs(got["zeros"] - want["zeros"]) < ZERO_SHARE_TOLERANCE, got
-    # Declared (modelled as a difference) and inferred (rows dropped) inequalities.
+    # Declared (modelled as a difference) and inferred (swapped into order) inequalities.
     report = result.report["constraints"]
     assert "signup<=last_login" in report["modelled_as_differences"]
     assert "balance<=income" in report["inferred"]

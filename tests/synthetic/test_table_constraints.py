@@ -308,7 +308,7 @@ def test_a_fixed_combination_of_a_continuous_column_is_refused() -> None:
         )  # fmt: skip
 
 
-def test_inferred_inequalities_are_met_by_rejection_not_built_in() -> None:
+def test_inferred_inequalities_are_met_by_swaps_not_built_in() -> None:
     rows, schema = accounts()
     for row in rows:  # a chain: signup <= last_login <= renewal
         row["renewal"] = row["last_login"]
@@ -325,8 +325,47 @@ def test_inferred_inequalities_are_met_by_rejection_not_built_in() -> None:
         "last_login<=renewal",
     ]
     assert state["modelled_as_differences"] == []  # the model is the one without inference
+    assert state["swapped_when_out_of_order"] == state["inferred"]
     for row in result.rows:
         assert row["signup"] <= row["last_login"] <= row["renewal"]
+
+
+def _pairs_table(rows: list[tuple[float, float, float, float]]) -> tuple[Table, ConstraintSet]:
+    specs = specs_from_schema(
+        {
+            "columns": [
+                {"name": "a", "type": "float"},
+                {"name": "b", "type": "float"},
+                {"name": "c", "type": "float"},
+                {"name": "n", "type": "int"},
+            ]
+        }
+    )
+    columns = np.array(rows, dtype=float).T
+    table = Table(specs, {s.name: columns[i] for i, s in enumerate(specs)})
+    found = [parse_constraint(t) for t in ("a<=b", "b<=c", "a<=n")]
+    return table, ConstraintSet(found, specs)
+
+
+def test_a_row_out_of_inferred_order_has_its_pairs_swapped_into_order() -> None:
+    """Swaps keep every value the model drew and order a chain; an int paired with a float is
+    left for rejection (a swap would put a fraction into the int column)."""
+    train, rules = _pairs_table([(1.0, 2.0, 3.0, 4.0), (1.5, 2.5, 3.5, 5.0)])
+    rules.fit(train, target=None, checked_only=rules.constraints)
+    assert [c.text for c in rules.swapped] == ["a<=b", "b<=c"]
+    drawn, _ = _pairs_table([(3.0, 2.0, 1.0, 9.0), (2.0, np.nan, 1.0, 9.0), (5.5, 6.0, 7.0, 2.0)])
+    out = rules.reverse(drawn)
+    assert out["a"].tolist() == [1.0, 2.0, 5.5]
+    assert out["b"][[0, 2]].tolist() == [2.0, 6.0] and np.isnan(out["b"][1])
+    assert out["c"].tolist() == [3.0, 1.0, 7.0]  # a missing b: a and c are not a pair
+    assert out["n"].tolist() == [9.0, 9.0, 2.0]
+    assert rules.problems(out) == [None, None, "constraint a<=n"]
+    assert drawn["a"].tolist() == [3.0, 2.0, 5.5]  # the drawn table is not changed
+    # A stored model swaps as the fitted one did; one stored without the list does not.
+    state = rules.fitted_state()
+    assert ConstraintSet.from_fitted_state(state).reverse(drawn)["a"].tolist() == [1.0, 2.0, 5.5]
+    del state["swapped"]
+    assert ConstraintSet.from_fitted_state(state).reverse(drawn)["a"].tolist() == [3.0, 2.0, 5.5]
 
 
 def test_the_gan_generates_a_discrete_subgroup_by_conditioning_not_filtering() -> None:
