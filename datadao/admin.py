@@ -26,7 +26,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from datadao import notices, services
-from datadao.admin_base import DaoScopedAdmin, ReadOnlyAdminMixin
+from datadao.admin_base import CappedCountAdmin, DaoScopedAdmin, ReadOnlyAdminMixin
 from datadao.checklist import setup_checklist
 from datadao.governed import GOVERNANCE_FIELDS, ChangeKind, reserved_refusal
 from datadao.licenses import normalize_license
@@ -744,11 +744,12 @@ class DatasetAdmin(DaoScopedAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdminMixin, DaoScopedAdmin):
+class AuditEventAdmin(ReadOnlyAdminMixin, CappedCountAdmin, DaoScopedAdmin):
     list_display = ("created_at", "verb", "actor", "dao", "object_type", "object_id")
-    list_filter = ("verb",)
+    # Days as links that need no query: a date hierarchy reads the distinct months and days
+    # of every event listed.
+    list_filter = ("verb", ("created_at", admin.DateFieldListFilter))
     search_fields = ("verb", "object_id", "actor__address")
-    date_hierarchy = "created_at"
     list_select_related = ("actor", "dao")
 
 

@@ -14,6 +14,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from datadao.admin import DaoScopedAdmin, ObjectTool, ReadOnlyAdminMixin, dataset_tools
+from datadao.admin_base import CappedCountAdmin
 from datadao.models import Dataset, DatasetKind
 from labeling import errors, services
 from labeling.models import (
@@ -31,7 +32,7 @@ class ReadOnly(ReadOnlyAdminMixin, DaoScopedAdmin):
 
 
 @admin.register(LabelTask)
-class LabelTaskAdmin(ReadOnly):
+class LabelTaskAdmin(CappedCountAdmin, ReadOnly):
     dao_lookup = "dataset__dao_id"
     list_display = (
         "id",
@@ -47,9 +48,7 @@ class LabelTaskAdmin(ReadOnly):
     list_filter = ("status", "is_gold", "kind")
     search_fields = ("source_key",)
     readonly_fields = [f.name for f in LabelTask._meta.fields]
-    # Counting a million rows for every page is what makes big projects' consoles slow.
-    show_full_result_count = False
-    list_select_related = ("dataset",)
+    list_select_related = ("dataset__dao",)
     actions = ("mark_gold", "run_consensus", "run_majority_vote")
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
@@ -108,7 +107,7 @@ class LabelerStatsAdmin(ReadOnly):
     )
     list_filter = ("paused_at",)
     readonly_fields = [f.name for f in LabelerStats._meta.fields]
-    list_select_related = ("labeler", "dataset")
+    list_select_related = ("labeler", "dataset__dao")
     actions = ("resume",)
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
