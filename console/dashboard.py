@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import redis
-from django.db import connection
 from django.db.models import (
     Count,
     ExpressionWrapper,
@@ -37,7 +36,8 @@ from datadao.models import DAO, MANAGER_ROLES, Dataset, DatasetKind, User, Worke
 from datadao.queues import Queue
 from labeling.models import ConsensusRun, LabelerStats, LabelImport, RunStatus
 from labeling.selectors import GoldPool, gold_pools
-from rewards.models import Epoch, EpochStatus, RewardEntry
+from rewards.models import Epoch, EpochStatus
+from rewards.services import epoch_accrued
 from synthetic.models import ACTIVE as SYNTHETIC_ACTIVE
 from synthetic.models import SyntheticJob
 
@@ -387,15 +387,7 @@ def rewards_per_epoch(*, dao: DAO) -> list[EpochRow]:
     )
     rows: list[EpochRow] = []
     has_open = any(e["status"] == EpochStatus.OPEN for e in epochs)
-    accrued = 0
-    if has_open:
-        entries = RewardEntry.objects.filter(dao=dao, epoch__isnull=True)
-        if connection.vendor == "sqlite":
-            # SQLite's SUM is 64-bit and overflows on token amounts: add them up exactly here.
-            amounts = entries.values_list("amount", flat=True).iterator(chunk_size=2000)
-            accrued = sum(int(amount) for amount in amounts)
-        else:
-            accrued = int(entries.aggregate(s=Sum("amount"))["s"] or 0)
+    accrued = epoch_accrued(dao=dao) if has_open else 0
     for epoch in reversed(epochs):
         is_open = epoch["status"] == EpochStatus.OPEN
         rows.append(

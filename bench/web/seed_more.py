@@ -15,7 +15,7 @@ INSERT INTO contributions_release (
     dataset_id, version, cid, manifest, sealed_key, proofs_cid, contributions_count, total_bytes,
     created_by_id, created_at
 )
-SELECT c.dataset_id, 1, 'bafybeibench' || c.dataset_id,
+SELECT c.dataset_id, 1, 'bench-release-' || c.dataset_id,
        jsonb_build_object(
            'datadao_release', 1,
            'contributions', jsonb_agg(jsonb_build_object(
@@ -29,7 +29,7 @@ SELECT c.dataset_id, 1, 'bafybeibench' || c.dataset_id,
 FROM contributions_contribution c
 WHERE c.status = 'pinned' AND c.storage_name LIKE 'bench-%%' AND c.dataset_id = ANY(%(datasets)s)
 GROUP BY c.dataset_id
-RETURNING cid
+RETURNING id
 """
 
 WEBHOOK_EVENTS_SQL = """
@@ -60,12 +60,18 @@ def seed_more(*, dao: Any, creator: Any, dataset_ids: list[int]) -> dict[str, An
     pages are about (the first release's CID)."""
     from django.db import connection
 
+    from contributions.models import Release
+    from ipfs.cid import RAW, Cid
     from webhooks.models import WebhookEndpoint
 
     with connection.cursor() as cursor:
         params = {"address": creator.address, "creator": creator.pk, "datasets": dataset_ids}
         cursor.execute(RELEASE_SQL, params)
-        cids = sorted(row[0] for row in cursor.fetchall())
+        ids = sorted(row[0] for row in cursor.fetchall())
+    # A well-formed CID (the release page parses it), named after the release.
+    cids = [str(Cid.of_block(f"bench-release-{pk}".encode(), codec=RAW)) for pk in ids]
+    for pk, cid in zip(ids, cids, strict=True):
+        Release.objects.filter(pk=pk).update(cid=cid)
     endpoint = WebhookEndpoint.objects.create(
         dao=dao,
         url="https://hooks.example.org/bench",
