@@ -297,6 +297,10 @@ class Release(models.Model):
     proofs_cid = models.CharField(max_length=128, blank=True, default="")
     contributions_count = models.PositiveIntegerField()
     total_bytes = models.PositiveBigIntegerField()
+    # The manifest's parts the release page shows (``releases.page_summary``: its totals,
+    # labels and extras' entries), kept apart: the manifest lists every contribution, and
+    # reading any key of it reads all of it.
+    summary = models.JSONField(default=dict, blank=True)
     created_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

@@ -135,12 +135,13 @@ def dataset_releases(request: HttpRequest, dataset_id: int) -> HttpResponse:
 @require_GET
 def release_page(request: HttpRequest, cid: str) -> HttpResponse:
     """``/releases/<cid>/``: what the release holds and its download links."""
-    # The manifest lists every contribution: only the parts the page shows are read.
+    # The manifest lists every contribution (and reading any key of it reads all of it): the
+    # page shows the parts kept apart at publish, or, for a release without them, those keys.
     release = selectors.release_for_user(cid=cid, user=_user(request), manifest=False)
     if release is None:
         raise Http404("No such release.")
     shown = [extra for extra in extras.extras() if extra.release_template]
-    parts = selectors.release_manifest_parts(
+    parts = release.summary or selectors.release_manifest_parts(
         release=release, keys=["totals", "labels", *(extra.name for extra in shown)]
     )
     context = {

@@ -45,7 +45,7 @@ from datadao.models import (
 from datadao.schema import empty_schema, validate_schema, validate_scoring
 from datadao.schema_builder import EDITOR_BUILDER, EDITOR_JSON, SchemaBuilder
 from datadao.schema_text import representable
-from datadao.selectors import user_has_console_access
+from datadao.selectors import request_has_console_access
 
 
 def short_hex(value: str, head: int = 6, tail: int = 4) -> str:
@@ -258,7 +258,7 @@ class DAOAdmin(DaoScopedAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         # Anyone allowed into the console may found another DAO.
-        return user_has_console_access(user=request.user)
+        return request_has_console_access(request)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # DAOs carry audit history, datasets and (later) money: they are never deleted.

@@ -13,7 +13,7 @@ WEBHOOK_SHARE = 10  # an event (and its delivery) per tenth contribution
 RELEASE_SQL = """
 INSERT INTO contributions_release (
     dataset_id, version, cid, manifest, sealed_key, proofs_cid, contributions_count, total_bytes,
-    created_by_id, created_at
+    created_by_id, created_at, summary
 )
 SELECT c.dataset_id, 1, 'bench-release-' || c.dataset_id,
        jsonb_build_object(
@@ -25,7 +25,10 @@ SELECT c.dataset_id, 1, 'bench-release-' || c.dataset_id,
            ) ORDER BY c.id),
            'totals', jsonb_build_object('contributions', count(*), 'bytes', sum(c.size))
        ),
-       '', '', count(*), sum(c.size), %(creator)s, now()
+       '', '', count(*), sum(c.size), %(creator)s, now(),
+       jsonb_build_object(
+           'totals', jsonb_build_object('contributions', count(*), 'bytes', sum(c.size))
+       )
 FROM contributions_contribution c
 WHERE c.status = 'pinned' AND c.storage_name LIKE 'bench-%%' AND c.dataset_id = ANY(%(datasets)s)
 GROUP BY c.dataset_id
