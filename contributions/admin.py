@@ -130,10 +130,10 @@ class ContributionAdmin(ReadOnlyAdminMixin, CappedCountAdmin, DaoScopedAdmin):
         params = set(request.GET) - PAGE_PARAMS
         if params - TALLIED_PARAMS:
             return None
-        datasets = Dataset.objects.all()
-        if not self._global(request, "view"):
-            datasets = datasets.filter(dao_id__in=self._dao_ids(request))
-        ids = list(datasets.values_list("id", flat=True))
+        if self._global(request, "view"):
+            ids = list(Dataset.objects.values_list("id", flat=True))
+        else:
+            ids = self._dataset_ids(request)
         dataset = request.GET.get(DatasetFilter.parameter_name)
         if dataset is not None:
             if not dataset.isdigit():
