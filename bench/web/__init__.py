@@ -38,8 +38,8 @@ deliveries, synthetic jobs, members, the audit log; the creator) — and ``/heal
 response size, and the gunicorn workers' peak RSS. Every response must be 200 and name what the
 page is about; otherwise the run fails (exit status 1). The database is dropped at the end
 unless ``--keep``. The quick run (100k contributions, 5 rounds of 8 requests per page after 2
-warm-up rounds) takes about 3 minutes on a quiet 2-core machine, the setup under a minute. JSON to stdout
-(and ``--json``), a markdown table with ``--markdown``.
+warm-up rounds) took about 8 minutes on a shared 2-core machine at load 8–15, the setup 3–4 of
+them. JSON to stdout (and ``--json``), a markdown table with ``--markdown``.
 
 The modules: ``seed`` (the bulk data and the sessions), ``seed_more`` (the release and the
 webhook deliveries), ``pages`` (what is requested, by whom), ``measure`` (the timed requests,
