@@ -19,6 +19,7 @@ from datadao.models import DAO, User
 from rewards.models import RewardEntry
 from rewards.services import epoch_accrued
 from tests.factories import DAOFactory, DatasetFactory, UserFactory, contributions_bulk
+from webhooks.models import WebhookDelivery
 
 pytestmark = pytest.mark.django_db
 
@@ -163,3 +164,26 @@ def test_the_open_epochs_accrual_is_summed_from_its_index() -> None:
         cursor.execute(f"EXPLAIN {sql}", params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "reward_entry_unsettled_by_user" in plan, plan
+
+
+def test_the_delivery_log_is_walked_newest_first_not_sorted() -> None:
+    dao = DAOFactory()
+    deliveries = WebhookDelivery.objects.filter(endpoint__dao_id__in=[dao.pk]).order_by(
+        "-created_at", "-id"
+    )
+    sql, params = deliveries[:50].query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "webhook_delivery_newest" in plan and "Sort" not in plan, plan
+
+
+def test_contributions_are_scoped_by_dataset_ids_not_a_join() -> None:
+    # A join to the datasets in the WHERE made the planner sort every contribution of the DAO
+    # for each page; a list of ids lets it walk the newest first and stop at the page.
+    dao = DAOFactory()
+    contributions_bulk(DatasetFactory(dao=dao), 2)
+    _, queries = _get(_as(dao.creator), CONTRIBUTIONS)
+    page = [sql for sql in queries if "LIMIT 50" in sql and "contributions_contribution" in sql]
+    assert len(page) == 1 and '"datadao_dataset"."dao_id" IN' not in page[0], page
