@@ -167,10 +167,7 @@ def test_the_open_epochs_accrual_is_summed_from_its_index() -> None:
 
 
 def test_the_delivery_log_is_walked_newest_first_not_sorted() -> None:
-    dao = DAOFactory()
-    deliveries = WebhookDelivery.objects.filter(endpoint__dao_id__in=[dao.pk]).order_by(
-        "-created_at", "-id"
-    )
+    deliveries = WebhookDelivery.objects.order_by("-created_at", "-id")
     sql, params = deliveries[:50].query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
@@ -185,5 +182,7 @@ def test_contributions_are_scoped_by_dataset_ids_not_a_join() -> None:
     dao = DAOFactory()
     contributions_bulk(DatasetFactory(dao=dao), 2)
     _, queries = _get(_as(dao.creator), CONTRIBUTIONS)
-    page = [sql for sql in queries if "LIMIT 50" in sql and "contributions_contribution" in sql]
+    page = [
+        sql for sql in queries if 'FROM "contributions_contribution"' in sql and "ORDER BY" in sql
+    ]
     assert len(page) == 1 and '"datadao_dataset"."dao_id" IN' not in page[0], page
