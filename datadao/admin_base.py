@@ -14,7 +14,7 @@ from django.utils.functional import cached_property
 from datadao.models import DAO, Dataset
 from datadao.selectors import managed_dao_ids
 
-# A console list counts at most this many rows: past it, the count reads "10,000+" and the
+# A console list counts at most this many rows: past it, the count reads "10000+" and the
 # pages stop there (filters and search narrow what is listed). Counting every row of a table
 # of millions on every page is what makes big consoles slow; this count stays a bounded
 # index scan however large the table grows.
