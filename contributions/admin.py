@@ -88,7 +88,6 @@ class ContributionAdmin(ReadOnlyAdminMixin, CappedCountAdmin, DaoScopedAdmin):
         "cid_link",
         "created_at",
     )
-    # Only the datasets of the contributions listed: the plain filter named every DAO's.
     # Days as links that need no query: a date hierarchy would read the distinct months and
     # days of every contribution listed.
     list_filter = (
