@@ -6,6 +6,7 @@ distinct values of a column, the distinct months of a date hierarchy)."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -145,34 +146,30 @@ def test_other_growing_lists_read_no_column_of_every_row(url: str) -> None:
     assert not [sql for sql in queries if READS_EVERY_ROW.search(sql)], queries
 
 
+def _plan(queryset: Any) -> str:
+    """PostgreSQL's plan for the queryset, sequential scans ruled out (the tables are tiny)."""
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
 def test_the_open_epochs_accrual_is_summed_from_its_index() -> None:
     dao = DAOFactory()
     DatasetFactory(dao=dao)
     _entries(dao, 4)
     assert epoch_accrued(dao=dao) == 4 * 10**18
     entries = RewardEntry.objects.filter(dao=dao, epoch__isnull=True)
-    sql, params = entries.values("dao_id").annotate(n=Sum("amount")).query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute(f"EXPLAIN {sql}", params)
-        plan = "\n".join(row[0] for row in cursor.fetchall())
+    plan = _plan(entries.values("dao_id").annotate(n=Sum("amount")))
     assert "reward_entry_unsettled" in plan, plan
     person = RewardEntry.objects.filter(account=entries[0].account, epoch__isnull=True)
-    sql, params = person.values("dao_id").annotate(n=Sum("amount")).query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute(f"EXPLAIN {sql}", params)
-        plan = "\n".join(row[0] for row in cursor.fetchall())
+    plan = _plan(person.values("dao_id").annotate(n=Sum("amount")))
     assert "reward_entry_unsettled_by_user" in plan, plan
 
 
 def test_the_delivery_log_is_walked_newest_first_not_sorted() -> None:
-    deliveries = WebhookDelivery.objects.order_by("-created_at", "-id")
-    sql, params = deliveries[:50].query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute(f"EXPLAIN {sql}", params)
-        plan = "\n".join(row[0] for row in cursor.fetchall())
+    plan = _plan(WebhookDelivery.objects.order_by("-created_at", "-id")[:50])
     assert "webhook_delivery_newest" in plan and "Sort" not in plan, plan
 
 
