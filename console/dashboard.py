@@ -26,6 +26,7 @@ from django.db.models import (
     Q,
     QuerySet,
     Sum,
+    Value,
     Window,
 )
 from django.db.models.functions import RowNumber
@@ -37,7 +38,8 @@ from datadao.models import DAO, MANAGER_ROLES, Dataset, DatasetKind, User, Worke
 from datadao.queues import Queue
 from labeling.models import ConsensusRun, LabelerStats, LabelImport, RunStatus
 from labeling.selectors import GoldPool, gold_pools
-from rewards.models import Epoch, EpochStatus, RewardEntry
+from rewards.models import Epoch, EpochStatus
+from rewards.services import epoch_accrued
 from synthetic.models import ACTIVE as SYNTHETIC_ACTIVE
 from synthetic.models import SyntheticJob
 
@@ -387,15 +389,7 @@ def rewards_per_epoch(*, dao: DAO) -> list[EpochRow]:
     )
     rows: list[EpochRow] = []
     has_open = any(e["status"] == EpochStatus.OPEN for e in epochs)
-    accrued = 0
-    if has_open:
-        entries = RewardEntry.objects.filter(dao=dao, epoch__isnull=True)
-        if connection.vendor == "sqlite":
-            # SQLite's SUM is 64-bit and overflows on token amounts: add them up exactly here.
-            amounts = entries.values_list("amount", flat=True).iterator(chunk_size=2000)
-            accrued = sum(int(amount) for amount in amounts)
-        else:
-            accrued = int(entries.aggregate(s=Sum("amount"))["s"] or 0)
+    accrued = epoch_accrued(dao=dao) if has_open else 0
     for epoch in reversed(epochs):
         is_open = epoch["status"] == EpochStatus.OPEN
         rows.append(
@@ -410,47 +404,57 @@ def rewards_per_epoch(*, dao: DAO) -> list[EpochRow]:
     return rows
 
 
-def work_backlog(*, dataset_ids: list[int]) -> list[BacklogRow]:
+def work_backlog(*, dataset_ids: list[int], by_status: dict[str, int]) -> list[BacklogRow]:
     """Work not yet final, from the database: how much per state and how long the oldest has
-    waited. Contributions from the tallies and one indexed lookup per waiting state; other work
-    one GROUP BY per kind, each returning at most a row per active state."""
+    waited. Contributions counted by the tallies (``by_status``, the all-time counts) and the
+    oldest of every waiting state in one statement (an indexed lookup per state); other work in
+    one statement too, a GROUP BY per kind returning at most a row per active state."""
     if not dataset_ids:
         return []
     rows: list[BacklogRow] = []
-    # Contributions: how many from the tallies; the oldest of each state through the
-    # sweeper's (status, status_changed_at) index, the first row of this DAO's in that order.
-    waiting = {
-        row.key[0]: row.n
-        for row in tally.tally(dataset_ids, by=("status",), statuses=ACTIVE_STATUSES)
-    }
-    for status in STATUS_ORDER:
-        if waiting.get(status):
-            oldest = (
-                Contribution.objects.filter(dataset_id__in=dataset_ids, status=status)
-                .order_by("status_changed_at")
-                .values_list("status_changed_at", flat=True)
-                .first()
+    # Contributions: the oldest of each state through the sweeper's (status, status_changed_at)
+    # index, the first row of this DAO's in that order.
+    waiting = [s for s in STATUS_ORDER if s in ACTIVE_STATUSES and by_status.get(s)]
+    firsts = [
+        Contribution.objects.filter(dataset_id__in=dataset_ids, status=status)
+        .order_by("status_changed_at")
+        .values_list("status", "status_changed_at")[:1]
+        for status in waiting
+    ]
+    oldest: dict[str, Any] = {}
+    if firsts and connection.features.supports_slicing_ordering_in_compound:
+        oldest = dict(firsts[0].union(*firsts[1:], all=True))
+    else:  # SQLite: no LIMIT inside a UNION
+        oldest = dict(row for first in firsts for row in first)
+    for status in waiting:
+        rows.append(
+            BacklogRow(
+                "contributions", status, by_status[status], oldest.get(status),
+                STATUS_QUEUE[status],
             )
-            rows.append(
-                BacklogRow("contributions", status, waiting[status], oldest, STATUS_QUEUE[status])
-            )
+        )  # fmt: skip
     others: list[tuple[str, Any, tuple[str, ...], str]] = [
         ("synthetic jobs", SyntheticJob, tuple(SYNTHETIC_ACTIVE), Queue.SYNTHETIC),
         ("consensus runs", ConsensusRun, (RunStatus.QUEUED, RunStatus.RUNNING), Queue.DEFAULT),
         ("label imports", LabelImport, (RunStatus.QUEUED, RunStatus.RUNNING), Queue.DEFAULT),
     ]
-    for kind, model, statuses, queue in others:
-        found = {
-            row["status"]: row
-            for row in model.objects.filter(dataset_id__in=dataset_ids, status__in=statuses)
-            .values("status")
-            .annotate(n=Count("id"), oldest=Min("created_at"))
-            .order_by()
-        }
+    grouped = [
+        model.objects.filter(dataset_id__in=dataset_ids, status__in=statuses)
+        .values("status")
+        .annotate(n=Count("id"), oldest=Min("created_at"), kind=Value(kind))
+        .values_list("kind", "status", "n", "oldest")
+        .order_by()
+        for kind, model, statuses, _ in others
+    ]
+    found = {
+        (kind, status): (n, first)
+        for kind, status, n, first in grouped[0].union(*grouped[1:], all=True)
+    }
+    for kind, _, statuses, queue in others:
         for status in statuses:
-            if status in found:
-                row = found[status]
-                rows.append(BacklogRow(kind, status, row["n"], row["oldest"], queue))
+            if (kind, status) in found:
+                n, first = found[kind, status]
+                rows.append(BacklogRow(kind, status, n, first, queue))
     return rows
 
 
@@ -508,16 +512,17 @@ def dao_dashboard(
         .values("id", "name", "kind", "schema")
     )
     ids = [d["id"] for d in datasets]
+    totals = contribution_totals(dataset_ids=ids)
     return Dashboard(
         dao=dao,
         days=days,
         datasets=datasets,
         daily=contributions_in_window(dataset_ids=ids, days=days, now=now),
-        totals=contribution_totals(dataset_ids=ids),
+        totals=totals,
         agreement=agreement_over_time(datasets=datasets),
         leaderboard=labeler_leaderboard(dataset_ids=ids),
         epochs=rewards_per_epoch(dao=dao),
-        backlog=work_backlog(dataset_ids=ids),
+        backlog=work_backlog(dataset_ids=ids, by_status=totals.by_status),
         heartbeats=worker_heartbeats(now=now),
         broker=broker_queue_depths(broker_url=broker_url),
         gold=gold_pool_rows(datasets=datasets),

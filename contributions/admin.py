@@ -15,24 +15,44 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from contributions import services
+from contributions import services, tally
 from contributions.errors import ContributionRefused
-from contributions.models import ConsentWithdrawal, Contribution, Release, Review
+from contributions.models import ConsentWithdrawal, Contribution, Release, Review, Status
 from contributions.quorum.admin import AttestationInline
 from contributions.quorum.services import contribution_attest_again
 from contributions.releases import release_publish
 from contributions.sealed import Unreadable
 from contributions.selectors import (
+    CountedPaginator,
     contribution_excerpt,
     contribution_preview_kind,
     releases_of,
 )
 from datadao.admin import DaoScopedAdmin, DatasetAdmin, ReadOnlyAdminMixin, short_hex
+from datadao.admin_base import CappedCountAdmin, CappedPaginator
 from datadao.blobs import StoreUnavailable
 from datadao.http import localized
 from datadao.models import Dataset
 from datadao.selectors import managed_dao_ids
 from ipfs.backends.base import IpfsError
+
+
+class DatasetFilter(admin.SimpleListFilter):
+    """The datasets of the DAOs the user manages (every DAO's for a global view): read from
+    the datasets, not from the distinct datasets of a million contributions."""
+
+    title = "dataset"
+    parameter_name = "dataset__id__exact"  # the URL the related-field filter used
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        datasets = Dataset.objects.select_related("dao").order_by("dao__name", "name")
+        if not model_admin._global(request, "view"):
+            datasets = datasets.filter(dao_id__in=model_admin._dao_ids(request))
+        return [(str(d.pk), str(d)) for d in datasets[:DATASETS_LISTED]]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Contribution]) -> Any:
+        value = self.value()
+        return queryset.filter(dataset_id=int(value)) if value and value.isdigit() else queryset
 
 
 class ReviewFilter(admin.SimpleListFilter):
@@ -48,8 +68,15 @@ class ReviewFilter(admin.SimpleListFilter):
         return queryset
 
 
+# The list's filters whose count the tallies answer (with the page and the ordering, which do
+# not change it); any other filter or a search counts the rows, capped.
+TALLIED_PARAMS = frozenset({"status__exact", DatasetFilter.parameter_name})
+PAGE_PARAMS = frozenset({"p", "o"})
+DATASETS_LISTED = 200
+
+
 @admin.register(Contribution)
-class ContributionAdmin(ReadOnlyAdminMixin, DaoScopedAdmin):
+class ContributionAdmin(ReadOnlyAdminMixin, CappedCountAdmin, DaoScopedAdmin):
     dao_lookup = "dataset__dao_id"
     list_display = (
         "id",
@@ -65,11 +92,17 @@ class ContributionAdmin(ReadOnlyAdminMixin, DaoScopedAdmin):
         "cid_link",
         "created_at",
     )
-    # Only the datasets of the contributions listed: the plain filter named every DAO's.
-    list_filter = (ReviewFilter, "status", "signed", ("dataset", admin.RelatedOnlyFieldListFilter))
+    # Days as links that need no query: a date hierarchy would read the distinct months and
+    # days of every contribution listed.
+    list_filter = (
+        ReviewFilter,
+        "status",
+        "signed",
+        DatasetFilter,
+        ("created_at", admin.DateFieldListFilter),
+    )
     search_fields = ("sha256", "cid", "contributor__address", "original_name")
-    list_select_related = ("dataset", "contributor")
-    date_hierarchy = "created_at"
+    list_select_related = ("dataset__dao", "contributor")
     actions = (
         "accept_override",
         "reject_override",
@@ -80,7 +113,40 @@ class ContributionAdmin(ReadOnlyAdminMixin, DaoScopedAdmin):
     # A DAO with a validator set: each validator's attestation (a held one's disagreement).
     inlines = (AttestationInline,)
     readonly_fields = [field.name for field in Contribution._meta.fields]
-    show_full_result_count = False  # COUNT(*) on every page is what makes big admins slow
+
+    def get_paginator(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[Contribution],
+        per_page: int,
+        orphans: int = 0,
+        allow_empty_first_page: bool = True,
+    ) -> Any:
+        """The count from the tallies when the filters are ones they answer (status, dataset),
+        else a capped count: never a count of every contribution on every page."""
+        known = self._tallied_count(request)
+        if known is None:
+            return CappedPaginator(queryset, per_page, orphans, allow_empty_first_page)
+        return CountedPaginator(queryset, per_page, count=known)
+
+    def _tallied_count(self, request: HttpRequest) -> int | None:
+        params = set(request.GET) - PAGE_PARAMS
+        if params - TALLIED_PARAMS:
+            return None
+        if self._global(request, "view"):
+            ids = list(Dataset.objects.values_list("id", flat=True))
+        else:
+            ids = self._dataset_ids(request)
+        dataset = request.GET.get(DatasetFilter.parameter_name)
+        if dataset is not None:
+            if not dataset.isdigit():
+                return None
+            ids = [i for i in ids if i == int(dataset)]
+        status = request.GET.get("status__exact")
+        if status is not None and status not in Status.values:
+            return None
+        statuses = (status,) if status is not None else ()
+        return sum(row.n for row in tally.tally(ids, by=("status",), statuses=statuses))
 
     def _may_see_files(self, request: HttpRequest, obj: Contribution) -> bool:
         # The files are the contributors' data: the DAO's creators and admins (or a superuser)

@@ -365,6 +365,10 @@ class Release(models.Model):
     proofs_cid = models.CharField(
         max_length=128, blank=True, default="", verbose_name=_("proofs CID")
     )
+    # The manifest's parts the release page shows (``releases.page_summary``: its totals,
+    # labels and extras' entries), kept apart: the manifest lists every contribution, and
+    # reading any key of it reads all of it.
+    summary = models.JSONField(default=dict, blank=True, verbose_name=_("summary"))
     contributions_count = models.PositiveIntegerField(verbose_name=_("contributions count"))
     total_bytes = models.PositiveBigIntegerField(verbose_name=_("total bytes"))
     created_by = models.ForeignKey(

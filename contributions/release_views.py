@@ -135,22 +135,28 @@ def dataset_releases(request: HttpRequest, dataset_id: int) -> HttpResponse:
 @require_GET
 def release_page(request: HttpRequest, cid: str) -> HttpResponse:
     """``/releases/<cid>/``: what the release holds and its download links."""
-    release = selectors.release_for_user(cid=cid, user=_user(request))
+    # The manifest lists every contribution (and reading any key of it reads all of it): the
+    # page shows the parts kept apart at publish, or, for a release without them, those keys.
+    release = selectors.release_for_user(cid=cid, user=_user(request), manifest=False)
     if release is None:
         raise Http404("No such release.")
+    shown = [extra for extra in extras.extras() if extra.release_template]
+    parts = release.summary or selectors.release_manifest_parts(
+        release=release, keys=["totals", "labels", *(extra.name for extra in shown)]
+    )
     context = {
         "release": release,
         "dataset": release.dataset,
         "dao": release.dataset.dao,
-        "totals": release.manifest.get("totals", {}),
+        "totals": parts.get("totals") or {},
         "tabular": release.dataset.kind == DatasetKind.TABULAR,
-        "labels": release.manifest.get("labels") or {},
+        "labels": parts.get("labels") or {},
         # Only the extras this release lists (one made before an app published anything has
         # none), each rendered by its app's template.
         "extras": [
-            {"template": extra.release_template, "entries": release.manifest[extra.name]}
-            for extra in extras.extras()
-            if extra.release_template and release.manifest.get(extra.name)
+            {"template": extra.release_template, "entries": parts[extra.name]}
+            for extra in shown
+            if parts.get(extra.name)
         ],
     }
     return render(request, "contributions/release.html", context)

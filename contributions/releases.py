@@ -216,6 +216,13 @@ def _stored_manifest(dataset: Dataset, data: bytes) -> tuple[io.BytesIO, str]:
     return out, sealed_key
 
 
+def page_summary(manifest: dict[str, Any]) -> dict[str, Any]:
+    """What the release page shows of a manifest: its totals, labels and the entries of the
+    extras that have a template on the page."""
+    keys = ["totals", "labels", *(e.name for e in extras.extras() if e.release_template)]
+    return {key: manifest[key] for key in keys if key in manifest}
+
+
 @transaction.atomic
 def release_publish(
     *, dataset: Dataset, actor: User | None, proposal: int | None = None
@@ -326,6 +333,7 @@ def release_publish(
         proofs_cid=proofs_cid,
         contributions_count=len(entries),
         total_bytes=manifest["totals"]["bytes"],
+        summary=page_summary(manifest),
         created_by=actor if actor is not None and actor.pk else None,
         created_at=now,
     )

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import IO, Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import F, OuterRef, QuerySet, Subquery
 from django.utils.functional import cached_property
 
 from contributions import sealed, tally
@@ -134,17 +135,27 @@ def releases_of(dataset: Dataset) -> QuerySet[Release]:
     )
 
 
-def release_by_cid(cid: str) -> Release | None:
-    """The release whose manifest has this CID (either spelling of a CIDv1/v0), unscoped."""
+def release_by_cid(cid: str, *, manifest: bool = True) -> Release | None:
+    """The release whose manifest has this CID (either spelling of a CIDv1/v0), unscoped;
+    without its manifest (``release_manifest_parts`` reads parts of it) unless ``manifest``."""
     try:
         canonical = str(Cid.parse(cid))
     except ValueError:
         return None
-    return (
-        Release.objects.select_related("dataset__dao", "created_by")
-        .filter(cid__in={cid, canonical})
-        .first()
-    )
+    releases = Release.objects.select_related("dataset__dao", "created_by")
+    if not manifest:
+        releases = releases.defer("manifest")
+    return releases.filter(cid__in={cid, canonical}).first()
+
+
+def release_manifest_parts(*, release: Release, keys: Iterable[str]) -> dict[str, Any]:
+    """These top-level keys of the release's manifest (those it lacks are left out), read in
+    the database: a manifest lists every contribution, megabytes at a million."""
+    names = list(keys)
+    row = Release.objects.filter(pk=release.pk).values(
+        **{f"part_{i}": F(f"manifest__{name}") for i, name in enumerate(names)}
+    )[0]
+    return {name: row[f"part_{i}"] for i, name in enumerate(names) if row[f"part_{i}"] is not None}
 
 
 def release_page(*, dataset: Dataset, page: PageRequest) -> Page[Release]:
@@ -154,12 +165,12 @@ def release_page(*, dataset: Dataset, page: PageRequest) -> Page[Release]:
     return keyset_page(rows, key="version", request=page)
 
 
-def release_for_user(*, cid: str, user: User | None) -> Release | None:
+def release_for_user(*, cid: str, user: User | None, manifest: bool = True) -> Release | None:
     """The release if ``user`` may see its dataset: a public dataset's releases are public,
     a members-only dataset's are for members (and superusers) and for those a grant covers
     (``ipfs.access``). None otherwise, exactly as for a CID that is not a release, so
     members-only releases do not leak."""
-    release = release_by_cid(cid)
+    release = release_by_cid(cid, manifest=manifest)
     if release is None:
         return None
     if dataset_visible_to(user, release.dataset):

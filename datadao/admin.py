@@ -28,7 +28,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, pgettext_lazy
 
 from datadao import notices, services
-from datadao.admin_base import DaoScopedAdmin, ReadOnlyAdminMixin
+from datadao.admin_base import CappedCountAdmin, DaoScopedAdmin, ReadOnlyAdminMixin
 from datadao.checklist import setup_checklist
 from datadao.governed import GOVERNANCE_FIELDS, ChangeKind, reserved_refusal
 from datadao.http import localized
@@ -48,7 +48,7 @@ from datadao.models import (
 from datadao.schema import empty_schema, validate_schema, validate_scoring
 from datadao.schema_builder import EDITOR_BUILDER, EDITOR_JSON, SchemaBuilder
 from datadao.schema_text import representable
-from datadao.selectors import user_has_console_access
+from datadao.selectors import request_has_console_access
 
 
 def short_hex(value: str, head: int = 6, tail: int = 4) -> str:
@@ -267,7 +267,7 @@ class DAOAdmin(DaoScopedAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         # Anyone allowed into the console may found another DAO.
-        return user_has_console_access(user=request.user)
+        return request_has_console_access(request)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # DAOs carry audit history, datasets and (later) money: they are never deleted.
@@ -794,12 +794,31 @@ class DatasetAdmin(DaoScopedAdmin):
 # --- Audit log (read-only) ----------------------------------------------------------------------
 
 
+class VerbFilter(admin.SimpleListFilter):
+    """The verbs of the latest events (``VERBS_FROM`` of them), not the distinct verbs of the
+    whole log on every page; any verb still filters by its URL."""
+
+    title = "verb"
+    parameter_name = "verb__exact"  # the URL the plain field filter used
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        latest = model_admin.get_queryset(request).order_by("-id")[:VERBS_FROM]
+        return [(v, v) for v in sorted(set(latest.values_list("verb", flat=True)))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[AuditEvent]) -> Any:
+        return queryset.filter(verb=self.value()) if self.value() else queryset
+
+
+VERBS_FROM = 2000
+
+
 @admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdminMixin, DaoScopedAdmin):
+class AuditEventAdmin(ReadOnlyAdminMixin, CappedCountAdmin, DaoScopedAdmin):
     list_display = ("created_at", "verb", "actor", "dao", "object_type", "object_id")
-    list_filter = ("verb",)
+    # Days as links that need no query: a date hierarchy reads the distinct months and days
+    # of every event listed.
+    list_filter = (VerbFilter, ("created_at", admin.DateFieldListFilter))
     search_fields = ("verb", "object_id", "actor__address")
-    date_hierarchy = "created_at"
     list_select_related = ("actor", "dao")
 
 

@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from datadao.selectors import user_has_console_access
+from datadao.selectors import request_has_console_access
 
 
 class ConsoleSite(admin.AdminSite):
@@ -21,7 +21,7 @@ class ConsoleSite(admin.AdminSite):
     def has_permission(self, request: HttpRequest) -> bool:
         # Staff log in with a password at /admin/login; DAO creators and admins arrive signed
         # in with their wallet (SIWE) and are let in by their membership.
-        return user_has_console_access(user=request.user)
+        return request_has_console_access(request)
 
     def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[Any]:
         # The dashboards are views, not models: listed by hand on the index and in the sidebar.

@@ -13,9 +13,9 @@ def nav(request: HttpRequest) -> dict[str, Any]:
     query, only when a template asks)."""
 
     def has_console() -> bool:
-        from datadao.selectors import user_has_console_access
+        from datadao.selectors import request_has_console_access
 
         user = getattr(request, "user", None)
-        return bool(user and user.is_authenticated and user_has_console_access(user=user))
+        return bool(user and user.is_authenticated and request_has_console_access(request))
 
     return {"has_console": SimpleLazyObject(has_console)}

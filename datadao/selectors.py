@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest
 
 from datadao import cards
 from datadao.jointerms import licenses_text
@@ -40,6 +41,16 @@ def user_has_console_access(*, user: User) -> bool:
     if user.is_staff:
         return True
     return Membership.objects.filter(user=user, role__in=MANAGER_ROLES).exists()
+
+
+def request_has_console_access(request: HttpRequest) -> bool:
+    """``user_has_console_access`` for the request's user, asked once per request: the
+    console's gate, its pages and the navigation each ask."""
+    cached = getattr(request, "_console_access", None)
+    if cached is None:
+        cached = user_has_console_access(user=request.user)
+        request._console_access = cached  # type: ignore[attr-defined]
+    return cached
 
 
 def dao_list(*, user: User | None = None) -> QuerySet[DAO]:

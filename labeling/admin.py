@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from datadao.admin import DaoScopedAdmin, ObjectTool, ReadOnlyAdminMixin, dataset_tools
+from datadao.admin_base import CappedCountAdmin
 from datadao.http import localized
 from datadao.models import Dataset, DatasetKind
 from labeling import errors, services
@@ -34,7 +35,7 @@ class ReadOnly(ReadOnlyAdminMixin, DaoScopedAdmin):
 
 
 @admin.register(LabelTask)
-class LabelTaskAdmin(ReadOnly):
+class LabelTaskAdmin(CappedCountAdmin, ReadOnly):
     dao_lookup = "dataset__dao_id"
     list_display = (
         "id",
@@ -50,9 +51,7 @@ class LabelTaskAdmin(ReadOnly):
     list_filter = ("status", "is_gold", "kind")
     search_fields = ("source_key",)
     readonly_fields = [f.name for f in LabelTask._meta.fields]
-    # Counting a million rows for every page is what makes big projects' consoles slow.
-    show_full_result_count = False
-    list_select_related = ("dataset",)
+    list_select_related = ("dataset__dao",)
     actions = ("mark_gold", "run_consensus", "run_majority_vote")
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
@@ -128,7 +127,7 @@ class LabelerStatsAdmin(ReadOnly):
     )
     list_filter = ("paused_at",)
     readonly_fields = [f.name for f in LabelerStats._meta.fields]
-    list_select_related = ("labeler", "dataset")
+    list_select_related = ("labeler", "dataset__dao")
     actions = ("resume",)
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:

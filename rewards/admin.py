@@ -18,11 +18,12 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from datadao.admin import DaoScopedAdmin, ReadOnlyAdminMixin, short_hex
+from datadao.admin_base import CappedCountAdmin
 from datadao.errors import ApplicationError
 from datadao.governed import ChangeKind, reserved_refusal
 from datadao.http import localized
 from datadao.models import DAO
-from rewards import services
+from rewards import allocations, services
 from rewards.models import Allocation, Epoch, EpochStatus, RewardEntry, RewardPolicy, Voucher
 from rewards.policies import reward_policy_set
 from rewards.selectors import dao_settlement
@@ -424,11 +425,25 @@ class EpochAdmin(ReadOnly):
             )
 
 
+class ReasonFilter(admin.SimpleListFilter):
+    """The reasons a credit is written for: a fixed list, not the distinct reasons of every
+    entry (a scan of the whole ledger on every page)."""
+
+    title = "reason"
+    parameter_name = "reason__exact"  # the URL the plain field filter used
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(reason, reason) for reason in allocations.CREDIT_REASONS]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[RewardEntry]) -> Any:
+        return queryset.filter(reason=self.value()) if self.value() else queryset
+
+
 @admin.register(RewardEntry)
-class RewardEntryAdmin(ReadOnly):
+class RewardEntryAdmin(CappedCountAdmin, ReadOnly):
     list_display = ("account", "amount_tokens", "reason", "dataset", "epoch", "created_at")
-    list_filter = ("reason",)
-    list_select_related = ("account", "dataset", "epoch", "dao")
+    list_filter = (ReasonFilter,)
+    list_select_related = ("account", "dataset__dao", "epoch__dao", "dao")
 
     @admin.display(description=_("amount"))
     def amount_tokens(self, obj: RewardEntry) -> str:

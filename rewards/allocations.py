@@ -35,6 +35,16 @@ UNSCALED_REASONS = ROYALTY_REASONS | {CHALLENGE_BOND, CHALLENGE_SHARE}
 # Unscaled, a sybil could flood a budget-capped epoch with rewards the budget would shrink, have
 # a second wallet challenge them, and be paid a share of their full face value beyond the budget.
 CHALLENGE_REWARD = "challenge_reward"
+# Every reason a credit is written for (the console filters the ledger by them).
+CREDIT_REASONS = (
+    "contribution",
+    "label",
+    ROYALTY,
+    ROYALTY_TREASURY,
+    CHALLENGE_BOND,
+    CHALLENGE_SHARE,
+    CHALLENGE_REWARD,
+)
 
 
 def allocate(

@@ -162,7 +162,24 @@ class RewardEntry(models.Model):
             ),
             models.CheckConstraint(condition=models.Q(amount__gte=0), name="reward_entry_amount"),
         ]
-        indexes = [models.Index(fields=["dao", "epoch"], name="reward_entry_by_epoch")]
+        indexes = [
+            models.Index(fields=["dao", "epoch"], name="reward_entry_by_epoch"),
+            # What the open epoch has accrued (the dashboard, the epochs list) and what each
+            # person has (their rewards page): sums over the unsettled credits alone, read
+            # from the index (PostgreSQL keeps the amounts in it), however long the ledger.
+            models.Index(
+                fields=["dao"],
+                include=["amount"],
+                condition=models.Q(epoch__isnull=True),
+                name="reward_entry_unsettled",
+            ),
+            models.Index(
+                fields=["account", "dao"],
+                include=["amount"],
+                condition=models.Q(epoch__isnull=True),
+                name="reward_entry_unsettled_by_user",
+            ),
+        ]
         verbose_name = _("reward entry")
         verbose_name_plural = _("reward entries")
 

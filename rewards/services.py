@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
 from datadao import events
@@ -330,10 +330,12 @@ class EpochPreview:
 
 def epoch_accrued(*, dao: DAO) -> int:
     """The sum of the credits not settled yet: what the open epoch has accrued so far (before
-    a budget cap scales it). Summed in Python: SQLite's SUM overflows on token amounts."""
-    amounts = RewardEntry.objects.filter(dao=dao, epoch__isnull=True).values_list(
-        "amount", flat=True
-    )
+    a budget cap scales it). One sum over the unsettled credits' index on PostgreSQL; summed
+    in Python on SQLite, whose SUM overflows on token amounts."""
+    entries = RewardEntry.objects.filter(dao=dao, epoch__isnull=True)
+    if connection.vendor != "sqlite":
+        return _int(entries.aggregate(s=Sum("amount"))["s"] or 0)
+    amounts = entries.values_list("amount", flat=True)
     return sum(_int(a) for a in amounts.iterator(chunk_size=2000))
 
 

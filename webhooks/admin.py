@@ -16,7 +16,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
-from datadao.admin_base import DaoScopedAdmin, ReadOnlyAdminMixin
+from datadao.admin_base import CappedCountAdmin, DaoScopedAdmin, ReadOnlyAdminMixin
 from datadao.events import EVENT_DESCRIPTIONS, EVENT_TYPES
 from datadao.http import localized
 from webhooks import services
@@ -177,8 +177,21 @@ class WebhookEndpointAdmin(_Actions, DaoScopedAdmin):
             )
 
 
+class EventTypeFilter(admin.SimpleListFilter):
+    """The event types there are, not the distinct types of every event sent."""
+
+    title = "event type"
+    parameter_name = "event__type__exact"  # the URL the plain field filter used
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(name, name) for name in EVENT_TYPES]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> Any:
+        return queryset.filter(event__type=self.value()) if self.value() else queryset
+
+
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(_Actions, ReadOnlyAdminMixin, DaoScopedAdmin):
+class WebhookDeliveryAdmin(_Actions, ReadOnlyAdminMixin, CappedCountAdmin, DaoScopedAdmin):
     """The delivery log: each event sent to each endpoint, its attempts and last answer."""
 
     dao_lookup = "endpoint__dao_id"
@@ -192,7 +205,7 @@ class WebhookDeliveryAdmin(_Actions, ReadOnlyAdminMixin, DaoScopedAdmin):
         "next_attempt_at",
         "error",
     )
-    list_filter = ("status", "event__type")
+    list_filter = ("status", EventTypeFilter)
     list_select_related = ("event", "endpoint")
     search_fields = ("endpoint__url", "key")
     actions = ("redeliver",)

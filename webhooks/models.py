@@ -138,6 +138,9 @@ class WebhookDelivery(models.Model):
                 condition=models.Q(status="pending"),
                 name="webhook_delivery_due",
             ),
+            # The delivery log, newest first, a page at a time: walked in this order, never
+            # sorted whole.
+            models.Index(fields=["-created_at", "-id"], name="webhook_delivery_newest"),
         ]
         constraints = [
             models.UniqueConstraint(

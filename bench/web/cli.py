@@ -35,7 +35,8 @@ from bench._procs import (
     wait_healthy,
 )
 from bench._report import emit
-from bench.web.measure import FULL, QUICK, Mode, markdown, measure, pages
+from bench.web.measure import FULL, QUICK, Mode, markdown, measure
+from bench.web.pages import pages
 from bench.web.seed import CONTRIBUTORS, DAYS, seed, session_for
 
 ROOT = Path(__file__).resolve().parent.parent.parent

@@ -23,32 +23,6 @@ FULL = Mode(contributions=1_000_000, requests=20, repeat=5, warmup=5)
 QUICK = Mode(contributions=100_000, requests=8, repeat=5, warmup=2)
 
 
-def pages(about: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every page measured: its path, who asks (a key of the cookies) and a text the answer must
-    hold; ``/healthz`` first, the reference."""
-    return [
-        {"name": "healthz", "path": "/healthz", "as": "anonymous", "expect": "ok"},
-        {"name": "home", "path": "/", "as": "anonymous", "expect": about["dao_name"]},
-        {
-            "name": "dao", "path": f"/daos/{about['dao']}/", "as": "anonymous",
-            "expect": about["dao_name"],
-        },
-        {
-            "name": "dataset", "path": f"/daos/{about['dao']}/{about['dataset']}/",
-            "as": "anonymous", "expect": about["dataset_name"],
-        },
-        {
-            "name": "me_contributions", "path": "/me/contributions", "as": "contributor",
-            "expect": "file-",
-        },
-        {"name": "me_rewards", "path": "/me/rewards", "as": "contributor", "expect": "0x"},
-        {
-            "name": "console_dashboard", "path": f"/admin/dashboard/{about['dao']}/",
-            "as": "creator", "expect": "chart-contributions",
-        },
-    ]  # fmt: skip
-
-
 def measure(
     base: str, pages: list[dict[str, Any]], cookies: dict[str, str], mode: Mode
 ) -> dict[str, Any]:

@@ -7,15 +7,20 @@ import hashlib
 import time
 from typing import Any
 
+from bench.web.seed_more import seed_more
+
 CONTRIBUTORS = 300
 DAYS = 90
 HEAVY_SHARE = 50  # every 50th contribution is the heavy contributor's: 2 %
+# Three closed epochs of 27 days; the open one has run for the last 9 days (10 % of the credits).
+EPOCH_DAYS = 27
 
 SEED_SQL = """
 INSERT INTO contributions_contribution (
     dataset_id, contributor_id, status, sha256, size, media_type, original_name, storage_name,
     signature, signed, reasons, report, authenticity, ownership, quality, uniqueness, score,
-    validator_version, review, cid, failure, attempts, created_at, status_changed_at
+    validator_version, review, cid, failure, attempts, created_at, status_changed_at,
+    sealed_key, request_id
 )
 SELECT
     CASE WHEN g %% 5 < 3 THEN %(tabular)s ELSE %(files)s END,
@@ -41,7 +46,8 @@ SELECT
     CASE WHEN s.status = 'failed' THEN 'bench: gave up after 5 attempts' ELSE '' END,
     CASE WHEN s.status = 'failed' THEN 5 ELSE 1 END,
     t.at,
-    t.at + interval '30 seconds'
+    t.at + interval '30 seconds',
+    '', ''
 FROM generate_series(1::bigint, %(n)s) AS g
 CROSS JOIN LATERAL (
     SELECT now() - make_interval(secs => ((g::bigint * 2654435761) %% (%(days)s * 86400))::float8)
@@ -71,7 +77,7 @@ SELECT %(dao)s, c.dataset_id, c.contributor_id, c.score::numeric * 10^14,
            WHEN c.status_changed_at < %(e1)s THEN %(id1)s
            WHEN c.status_changed_at < %(e2)s THEN %(id2)s
            WHEN c.status_changed_at < %(e3)s THEN %(id3)s
-           ELSE %(open)s
+           ELSE NULL
        END,
        c.status_changed_at
 FROM contributions_contribution c
@@ -111,6 +117,8 @@ COUNTED_TABLES = (
     "labeling_labeltask",
     "labeling_label",
     "datadao_membership",
+    "contributions_release",
+    "webhooks_webhookdelivery",
 )
 
 
@@ -126,6 +134,7 @@ def seed(n: int) -> dict[str, Any]:
     alice = User.objects.get(address=demo_address("alice"))
     tabular = Dataset.objects.get(dao=dao, slug="air-readings")
     files = Dataset.objects.get(dao=dao, slug="street-photos")
+    labeling = Dataset.objects.get(dao=dao, slug="digit-labels")
     timing: dict[str, float] = {}
     with transaction.atomic():
         started = time.perf_counter()
@@ -134,6 +143,9 @@ def seed(n: int) -> dict[str, Any]:
         started = time.perf_counter()
         _rewards(dao)
         timing["rewards"] = time.perf_counter() - started
+        started = time.perf_counter()
+        more = seed_more(dao=dao, creator=creator, dataset_ids=[tabular.pk])
+        timing["release_and_webhooks"] = time.perf_counter() - started
     # What beat's fold_tallies would have done by the time anyone looks: the seed's one big
     # insert left its tally changes as deltas.
     from contributions.tasks import fold_tallies
@@ -149,6 +161,9 @@ def seed(n: int) -> dict[str, Any]:
         "dao_name": dao.name,
         "dataset": tabular.slug,
         "dataset_name": tabular.name,
+        "labeling_dataset": labeling.slug,
+        "labeling_dataset_name": labeling.name,
+        **more,
         "creator_id": creator.pk,
         "contributor_id": alice.pk,
         "contributor_contributions": alice_count,
@@ -182,8 +197,9 @@ def _contributions(n: int, *, dao: Any, tabular_id: int, files_id: int, heavy_id
 
 
 def _rewards(dao: Any) -> None:
-    """Epochs: three closed, 30 days each, and the open one; a credit per pinned contribution
-    in the epoch of its day; each closed epoch's allocations and total."""
+    """Epochs: three closed, EPOCH_DAYS each, and the open one since; a credit per pinned
+    contribution, settled in the closed epoch of its day or, in the open one's days, unsettled
+    (no epoch yet: what the open epoch has accrued); each closed epoch's allocations and total."""
     from django.db import connection
 
     from rewards.models import Epoch, EpochStatus
@@ -197,17 +213,17 @@ def _rewards(dao: Any) -> None:
                 dao=dao,
                 number=number,
                 status=EpochStatus.CLOSED,
-                opened_at=_ts(now - (DAYS - 30 * (number - 1)) * 86400),
-                closed_at=_ts(now - (DAYS - 30 * number) * 86400 + 60),
+                opened_at=_ts(now - (DAYS - EPOCH_DAYS * (number - 1)) * 86400),
+                closed_at=_ts(now - (DAYS - EPOCH_DAYS * number) * 86400),
                 root="0x" + hashlib.sha256(f"epoch-{number}".encode()).hexdigest(),
             )
         )
-    open_epoch = Epoch.objects.create(dao=dao, number=4, opened_at=_ts(now - 60))
+    Epoch.objects.create(dao=dao, number=4, opened_at=epochs[-1].closed_at)
     with connection.cursor() as cursor:
         cursor.execute(
             REWARD_ENTRIES_SQL,
             {
-                "dao": dao.pk, "open": open_epoch.pk,
+                "dao": dao.pk,
                 **{f"e{i + 1}": e.closed_at for i, e in enumerate(epochs)},
                 **{f"id{i + 1}": e.pk for i, e in enumerate(epochs)},
             },

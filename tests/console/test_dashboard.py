@@ -334,7 +334,7 @@ def test_query_count_does_not_grow_with_data(dao: DAO, django_assert_max_num_que
         DAOFactory(slug=f"also-mine-{i}", creator=dao.creator)
     large = _queries(client, "/admin/dashboard/big/")
     assert large == small
-    with django_assert_max_num_queries(24):
+    with django_assert_max_num_queries(19):
         client.get("/admin/dashboard/big/")
 
 

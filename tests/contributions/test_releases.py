@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client, override_settings
+from django.test.utils import CaptureQueriesContext
 from PIL import Image
 
 from contributions import messages, services
@@ -405,6 +407,32 @@ def test_files_datasets_have_no_merged_data(member_client: Client, dao) -> None:
     assert Client().get(f"/api/releases/{release.cid}/release.car").status_code == 200
     page = Client().get(f"/releases/{release.cid}/").content.decode()
     assert "release.car" in page and "data.csv" not in page
+
+
+def test_the_release_page_reads_only_the_parts_of_the_manifest_it_shows(
+    member_client: Client, table
+) -> None:  # type: ignore[no-untyped-def]
+    # A manifest lists every contribution (megabytes at a million): the page shows the totals
+    # and the downloads, read from the manifest in the database, never the whole document.
+    release, _, _ = _published(member_client, table)
+    assert release.summary["totals"] == release.manifest["totals"]
+    assert "contributions" not in release.summary
+    with CaptureQueriesContext(connection) as ctx:
+        page = Client().get(f"/releases/{release.cid}/").content.decode()
+    assert "text/csv" in page and "release.car" in page
+    read = [q["sql"] for q in ctx.captured_queries if '"manifest"' in q["sql"]]
+    assert not read, read
+    # A release without its parts kept apart: those keys of the manifest, not all of it.
+    Release.objects.filter(pk=release.pk).update(summary={})
+    with CaptureQueriesContext(connection) as ctx:
+        page = Client().get(f"/releases/{release.cid}/").content.decode()
+    assert "text/csv" in page
+    whole = [
+        q["sql"]
+        for q in ctx.captured_queries
+        if re.search(r'"contributions_release"\."manifest"(?! ->)', q["sql"])
+    ]
+    assert not whole, whole
 
 
 def test_missing_stored_files_are_refused_not_half_exported(member_client: Client, table) -> None:  # type: ignore[no-untyped-def]

@@ -36,6 +36,7 @@ JS_CATALOGUE = ROOT / "locale" / "zh_Hans" / "LC_MESSAGES" / "djangojs.po"
 
 COVERED_TEMPLATES = [
     "templates/admin/base_site.html",
+    "templates/admin/pagination.html",
     "datadao/templates/datadao/base.html",
     "datadao/templates/datadao/_language.html",
     "datadao/templates/datadao/home.html",
