@@ -41,7 +41,7 @@ class DatasetFilter(admin.SimpleListFilter):
     """The datasets of the DAOs the user manages (every DAO's for a global view): read from
     the datasets, not from the distinct datasets of a million contributions."""
 
-    title = "dataset"
+    title = _("dataset")
     parameter_name = "dataset__id__exact"  # the URL the related-field filter used
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:

@@ -798,7 +798,7 @@ class VerbFilter(admin.SimpleListFilter):
     """The verbs of the latest events (``VERBS_FROM`` of them), not the distinct verbs of the
     whole log on every page; any verb still filters by its URL."""
 
-    title = "verb"
+    title = _("verb")
     parameter_name = "verb__exact"  # the URL the plain field filter used
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:

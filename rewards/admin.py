@@ -429,7 +429,7 @@ class ReasonFilter(admin.SimpleListFilter):
     """The reasons a credit is written for: a fixed list, not the distinct reasons of every
     entry (a scan of the whole ledger on every page)."""
 
-    title = "reason"
+    title = _("reason")
     parameter_name = "reason__exact"  # the URL the plain field filter used
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:

@@ -180,7 +180,7 @@ class WebhookEndpointAdmin(_Actions, DaoScopedAdmin):
 class EventTypeFilter(admin.SimpleListFilter):
     """The event types there are, not the distinct types of every event sent."""
 
-    title = "event type"
+    title = _("event type")
     parameter_name = "event__type__exact"  # the URL the plain field filter used
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:

@@ -13,8 +13,8 @@ from rewards.tree_store import allocation_proofs
 from tests.factories import DAOFactory
 from tests.rewards.test_tree_store import _values
 
-BEFORE = [("rewards", "0008_allocation_voucher_by_account")]
-AFTER = [("rewards", "0009_epoch_tree_chunks")]
+BEFORE = [("rewards", "0009_verbose_names")]
+AFTER = [("rewards", "0010_epoch_tree_chunks")]
 
 
 @pytest.mark.django_db(transaction=True)
