@@ -68,16 +68,21 @@ class KuboRpc:
             raise IpfsUnavailable(
                 Detail("%(name)s cannot be reached: %(error)s", name=self.name, error=exc)
             ) from None
-        if response.status_code != 200:
-            raise IpfsNotFound(
-                Detail(
-                    "block %(cid)s is not on %(name)s (%(status_code)s)",
-                    cid=cid,
-                    name=self.name,
-                    status_code=response.status_code,
-                )
+        return _block(response, cid, self.name)
+
+
+def _block(response: requests.Response, cid: Cid, name: str) -> bytes:
+    """The block an HTTP source answered, or IpfsNotFound naming the source and its status."""
+    if response.status_code != 200:
+        raise IpfsNotFound(
+            Detail(
+                "block %(cid)s is not on %(name)s (%(status_code)s)",
+                cid=cid,
+                name=name,
+                status_code=response.status_code,
             )
-        return response.content
+        )
+    return response.content
 
 
 class Gateway:
@@ -101,16 +106,7 @@ class Gateway:
             raise IpfsUnavailable(
                 Detail("%(name)s cannot be reached: %(error)s", name=self.name, error=exc)
             ) from None
-        if response.status_code != 200:
-            raise IpfsNotFound(
-                Detail(
-                    "block %(cid)s is not on %(name)s (%(status_code)s)",
-                    cid=cid,
-                    name=self.name,
-                    status_code=response.status_code,
-                )
-            )
-        return response.content
+        return _block(response, cid, self.name)
 
 
 class Embedded:
