@@ -30,6 +30,7 @@ from django.utils.translation import ngettext, pgettext_lazy
 from datadao import notices, services
 from datadao.admin_base import CappedCountAdmin, DaoScopedAdmin, ReadOnlyAdminMixin
 from datadao.checklist import setup_checklist
+from datadao.errors import Detail
 from datadao.governed import GOVERNANCE_FIELDS, ChangeKind, reserved_refusal
 from datadao.http import localized
 from datadao.licenses import normalize_license
@@ -59,8 +60,19 @@ def short_hex(value: str, head: int = 6, tail: int = 4) -> str:
     return format_html('<span title="{}">{}…{}</span>', value, value[:head], value[-tail:])
 
 
+def _refusals(exc: ValidationError) -> list[str]:
+    """A service's ``ValidationError`` messages in the page's language: a ``Detail`` (a schema
+    fault, say) is translated by its template, which ``exc.messages`` would have dropped."""
+    if not hasattr(exc, "error_list"):
+        return [localized(message) for message in exc.messages]
+    return [
+        localized(error.message) if isinstance(error.message, Detail) else localized(message)
+        for error, message in zip(exc.error_list, exc.messages, strict=True)
+    ]
+
+
 def _service_errors(form: forms.BaseForm, exc: ValidationError) -> None:
-    for message in exc.messages:
+    for message in _refusals(exc):
         form.add_error(None, message)
 
 
@@ -453,7 +465,7 @@ class MembershipAdmin(DaoScopedAdmin):
             except ValidationError as exc:
                 self.message_user(
                     request,
-                    f"{membership}: {' '.join(map(localized, exc.messages))}",
+                    f"{membership}: {' '.join(_refusals(exc))}",
                     messages.ERROR,
                 )
 
@@ -552,11 +564,11 @@ class DatasetForm(forms.ModelForm):
             self._clean_built_schema(kind, cleaned)
         elif kind and "schema" in cleaned:
             for error in validate_schema(kind, cleaned["schema"]):
-                self.add_error("schema", error)
+                self.add_error("schema", localized(error))
         if "scoring" in cleaned:
             cleaned["scoring"] = cleaned["scoring"] or {}
             for error in validate_scoring(cleaned["scoring"]):
-                self.add_error("scoring", error)
+                self.add_error("scoring", localized(error))
         if cleaned.get("license"):
             try:
                 cleaned["license"] = normalize_license(cleaned["license"])
@@ -680,9 +692,7 @@ class DatasetAdmin(DaoScopedAdmin):
             try:
                 services.dataset_set_status(dataset=dataset, actor=request.user, status=status)
             except ValidationError as exc:
-                self.message_user(
-                    request, f"{dataset}: {' '.join(map(localized, exc.messages))}", messages.ERROR
-                )
+                self.message_user(request, f"{dataset}: {' '.join(_refusals(exc))}", messages.ERROR)
             else:
                 self.message_user(
                     request,
@@ -763,9 +773,7 @@ class DatasetAdmin(DaoScopedAdmin):
                 services.dataset_set_status(dataset=dataset, actor=request.user, status=status)
                 done += 1
             except ValidationError as exc:
-                self.message_user(
-                    request, f"{dataset}: {' '.join(map(localized, exc.messages))}", messages.ERROR
-                )
+                self.message_user(request, f"{dataset}: {' '.join(_refusals(exc))}", messages.ERROR)
         if done:
             self.message_user(
                 request,

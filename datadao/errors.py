@@ -66,3 +66,12 @@ class Detail(str):
         text.template = template
         text.params = {}
         return text
+
+
+def listed(faults: list[str]) -> str:
+    """Faults in one line, "a; b; c", each still translated by itself where the refusal is
+    answered (the joining template is in no catalogue: it has no words). Empty for none."""
+    if len(faults) <= 1:
+        return faults[0] if faults else ""
+    template = "; ".join(f"%(fault{i})s" for i in range(len(faults)))
+    return Detail(template, **{f"fault{i}": fault for i, fault in enumerate(faults)})

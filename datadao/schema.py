@@ -25,6 +25,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from .errors import Detail
 from .pattern import PatternError, compile_pattern
 
 KINDS = ("tabular", "files", "labeling")
@@ -97,9 +98,15 @@ def check_schema(kind: str, schema: Any) -> None:
 def validate_schema(kind: str, schema: Any) -> list[str]:
     """Return the list of faults in ``schema`` for a dataset of ``kind`` (empty = valid)."""
     if kind not in KINDS:
-        return [f"kind: must be one of {', '.join(KINDS)}, not {kind!r}"]
+        return [
+            Detail(
+                "kind: must be one of %(choices)s, not %(kind)s",
+                choices=", ".join(KINDS),
+                kind=repr(kind),
+            )
+        ]
     if not isinstance(schema, dict):
-        return [f"schema: must be a JSON object, not {_json_type(schema)}"]
+        return [Detail("schema: must be a JSON object, not %(type)s", type=_json_type(schema))]
     return _VALIDATORS[kind](schema)
 
 
@@ -118,15 +125,15 @@ def _json_type(value: Any) -> str:
     if value is None:
         return "null"
     if isinstance(value, bool):
-        return "a boolean"
+        return Detail("a boolean")
     if isinstance(value, int | float):
-        return "a number"
+        return Detail("a number")
     if isinstance(value, str):
-        return "a string"
+        return Detail("a string")
     if isinstance(value, list):
-        return "a list"
+        return Detail("a list")
     if isinstance(value, dict):
-        return "an object"
+        return Detail("an object")
     return type(value).__name__
 
 
@@ -141,7 +148,12 @@ def _is_number(value: Any) -> bool:
 
 def _unknown_keys(obj: dict[str, Any], allowed: set[str], path: str) -> list[str]:
     return [
-        f"{path}{key}: unknown key (allowed: {', '.join(sorted(allowed))})"
+        Detail(
+            "%(path)s%(key)s: unknown key (allowed: %(choices)s)",
+            path=path,
+            key=key,
+            choices=", ".join(sorted(allowed)),
+        )
         for key in obj
         if key not in allowed
     ]
@@ -151,12 +163,27 @@ def _check_int(
     obj: dict[str, Any], key: str, path: str, *, lo: int, hi: int, errors: list[str]
 ) -> None:
     if key in obj and (not _is_int(obj[key]) or not lo <= obj[key] <= hi):
-        errors.append(f"{path}{key}: must be a whole number from {lo} to {hi}")
+        errors.append(
+            Detail(
+                "%(path)s%(key)s: must be a whole number from %(lo)s to %(hi)s",
+                path=path,
+                key=key,
+                lo=lo,
+                hi=hi,
+            )
+        )
 
 
 def _check_bool(obj: dict[str, Any], key: str, path: str, errors: list[str]) -> None:
     if key in obj and not isinstance(obj[key], bool):
-        errors.append(f"{path}{key}: must be true or false, not {_json_type(obj[key])}")
+        errors.append(
+            Detail(
+                "%(path)s%(key)s: must be true or false, not %(type)s",
+                path=path,
+                key=key,
+                type=_json_type(obj[key]),
+            )
+        )
 
 
 def _check_max_size(schema: dict[str, Any], errors: list[str]) -> None:
@@ -174,19 +201,29 @@ def _validate_tabular(schema: dict[str, Any]) -> list[str]:
     _check_constraints(schema, errors)
     columns = schema.get("columns")
     if not isinstance(columns, list) or not columns:
-        errors.append("columns: must be a non-empty list of column definitions")
+        errors.append(Detail("columns: must be a non-empty list of column definitions"))
         return errors
     if len(columns) > MAX_COLUMNS:
-        errors.append(f"columns: at most {MAX_COLUMNS} columns, got {len(columns)}")
+        errors.append(
+            Detail(
+                "columns: at most %(most)s columns, got %(columns_count)s",
+                most=MAX_COLUMNS,
+                columns_count=len(columns),
+            )
+        )
         return errors
     seen: set[str] = set()
     for i, column in enumerate(columns):
         errors.extend(_validate_column(column, f"columns[{i}].", seen))
     target = schema.get("target")
     if target is not None and not isinstance(target, str):
-        errors.append(f"target: must be a column name (a string), not {_json_type(target)}")
+        errors.append(
+            Detail(
+                "target: must be a column name (a string), not %(type)s", type=_json_type(target)
+            )
+        )
     elif target is not None and target not in seen:
-        errors.append(f"target: {target!r} is not one of the columns")
+        errors.append(Detail("target: %(target)s is not one of the columns", target=repr(target)))
     return errors
 
 
@@ -206,42 +243,71 @@ def _check_constraints(schema: dict[str, Any], errors: list[str]) -> None:
         or not all(isinstance(c, str) and 0 < len(c) <= MAX_CONSTRAINT_LENGTH for c in value)
     ):
         errors.append(
-            f"constraints: must be a list of at most {MAX_CONSTRAINTS} texts like 'a<=b' "
-            f"(each at most {MAX_CONSTRAINT_LENGTH} characters)"
+            Detail(
+                "constraints: must be a list of at most %(most)s texts like 'a<=b' "
+                "(each at most %(longest)s characters)",
+                most=MAX_CONSTRAINTS,
+                longest=MAX_CONSTRAINT_LENGTH,
+            )
         )
 
 
 def _validate_column(column: Any, path: str, seen: set[str]) -> list[str]:
     if not isinstance(column, dict):
-        return [f"{path[:-1]}: must be an object, not {_json_type(column)}"]
+        return [
+            Detail(
+                "%(path)s: must be an object, not %(type)s", path=path[:-1], type=_json_type(column)
+            )
+        ]
     errors = _unknown_keys(column, _COLUMN_KEYS, path)
     name = column.get("name")
     if not isinstance(name, str) or not name:
-        errors.append(f"{path}name: required, a non-empty string")
+        errors.append(Detail("%(path)sname: required, a non-empty string", path=path))
     elif len(name) > MAX_NAME_LENGTH or not _NAME_RE.match(name):
         errors.append(
-            f"{path}name: {name[:80]!r} must start with a letter or _ and use letters, digits, "
-            f"space, _ . - (at most {MAX_NAME_LENGTH} characters)"
+            Detail(
+                "%(path)sname: %(name)s must start with a letter or _ and use letters, digits, "
+                "space, _ . - (at most %(most)s characters)",
+                path=path,
+                name=repr(name[:80]),
+                most=MAX_NAME_LENGTH,
+            )
         )
     elif name in seen:
-        errors.append(f"{path}name: duplicate column name {name!r}")
+        errors.append(
+            Detail("%(path)sname: duplicate column name %(name)s", path=path, name=repr(name))
+        )
     else:
         seen.add(name)
     col_type = column.get("type")
     if col_type not in COLUMN_TYPES:
-        errors.append(f"{path}type: must be one of {', '.join(COLUMN_TYPES)}, not {col_type!r}")
+        errors.append(
+            Detail(
+                "%(path)stype: must be one of %(choices)s, not %(col_type)s",
+                path=path,
+                choices=", ".join(COLUMN_TYPES),
+                col_type=repr(col_type),
+            )
+        )
         return errors
     _check_bool(column, "required", path, errors)
     errors.extend(_validate_bounds(column, col_type, path))
     errors.extend(_validate_allowed(column, col_type, path))
     if "regex" in column:
         if col_type not in ("string", "category"):
-            errors.append(f"{path}regex: only string and category columns take a regex")
+            errors.append(
+                Detail("%(path)sregex: only string and category columns take a regex", path=path)
+            )
         else:
             errors.extend(_validate_regex(column["regex"], path))
     if "max_length" in column:
         if col_type not in ("string", "category"):
-            errors.append(f"{path}max_length: only string and category columns take max_length")
+            errors.append(
+                Detail(
+                    "%(path)smax_length: only string and category columns take max_length",
+                    path=path,
+                )
+            )
         else:
             _check_int(column, "max_length", path, lo=1, hi=1_000_000, errors=errors)
     return errors
@@ -253,26 +319,48 @@ def _validate_bounds(column: dict[str, Any], col_type: str, path: str) -> list[s
     if not bounds:
         return errors
     if col_type not in ("int", "float", "datetime"):
-        return [f"{path}{key}: only int, float and datetime columns take {key}" for key in bounds]
+        return [
+            Detail(
+                "%(path)s%(key)s: only int, float and datetime columns take %(key)s",
+                path=path,
+                key=key,
+            )
+            for key in bounds
+        ]
     parse: Callable[[Any], Any]
     if col_type == "datetime":
         parse = _parse_datetime_bound
-        expect = "an ISO 8601 date-time string"
+        expect = Detail("an ISO 8601 date-time string")
     elif col_type == "int":
         parse = lambda v: v if _is_int(v) else None  # noqa: E731
-        expect = "a whole number"
+        expect = Detail("a whole number")
     else:
         parse = lambda v: v if _is_number(v) else None  # noqa: E731
-        expect = "a number"
+        expect = Detail("a number")
     parsed = {}
     for key in bounds:
         value = parse(column[key])
         if value is None:
-            errors.append(f"{path}{key}: must be {expect}, not {_json_type(column[key])}")
+            errors.append(
+                Detail(
+                    "%(path)s%(key)s: must be %(expect)s, not %(type)s",
+                    path=path,
+                    key=key,
+                    expect=expect,
+                    type=_json_type(column[key]),
+                )
+            )
         else:
             parsed[key] = value
     if len(parsed) == 2 and parsed["min"] > parsed["max"]:
-        errors.append(f"{path}min: {column['min']!r} is greater than max {column['max']!r}")
+        errors.append(
+            Detail(
+                "%(path)smin: %(min)s is greater than max %(max)s",
+                path=path,
+                min=repr(column["min"]),
+                max=repr(column["max"]),
+            )
+        )
     return errors
 
 
@@ -292,30 +380,55 @@ def _validate_allowed(column: dict[str, Any], col_type: str, path: str) -> list[
         return [f"{path}allowed: required for category columns"] if col_type == "category" else []
     allowed = column["allowed"]
     if col_type not in ("string", "category", "int"):
-        return [f"{path}allowed: only string, category and int columns take allowed values"]
+        return [
+            Detail(
+                "%(path)sallowed: only string, category and int columns take allowed values",
+                path=path,
+            )
+        ]
     if not isinstance(allowed, list) or not allowed:
-        return [f"{path}allowed: must be a non-empty list"]
+        return [Detail("%(path)sallowed: must be a non-empty list", path=path)]
     if len(allowed) > MAX_ALLOWED_VALUES:
-        return [f"{path}allowed: at most {MAX_ALLOWED_VALUES} values, got {len(allowed)}"]
+        return [
+            Detail(
+                "%(path)sallowed: at most %(most)s values, got %(allowed_count)s",
+                path=path,
+                most=MAX_ALLOWED_VALUES,
+                allowed_count=len(allowed),
+            )
+        ]
     check = _is_int if col_type == "int" else (lambda v: isinstance(v, str))
     bad = [v for v in allowed if not check(v)]
     if bad:
-        want = "whole numbers" if col_type == "int" else "strings"
-        return [f"{path}allowed: every value must be one of the {want}; {bad[0]!r} is not"]
+        want = Detail("whole numbers") if col_type == "int" else Detail("strings")
+        return [
+            Detail(
+                "%(path)sallowed: every value must be one of the %(want)s; %(bad)s is not",
+                path=path,
+                want=want,
+                bad=repr(bad[0]),
+            )
+        ]
     if len(set(allowed)) != len(allowed):
-        return [f"{path}allowed: values must be unique"]
+        return [Detail("%(path)sallowed: values must be unique", path=path)]
     return []
 
 
 def _validate_regex(regex: Any, path: str) -> list[str]:
     if not isinstance(regex, str) or not regex:
-        return [f"{path}regex: must be a non-empty string"]
+        return [Detail("%(path)sregex: must be a non-empty string", path=path)]
     if len(regex) > MAX_REGEX_LENGTH:
-        return [f"{path}regex: at most {MAX_REGEX_LENGTH} characters"]
+        return [
+            Detail(
+                "%(path)sregex: at most %(most)s characters",
+                path=path,
+                most=MAX_REGEX_LENGTH,
+            )
+        ]
     try:
         compile_pattern(regex)
     except PatternError as exc:
-        return [f"{path}regex: {exc}"]
+        return [Detail("%(path)sregex: %(error)s", path=path, error=exc)]
     return []
 
 
@@ -329,30 +442,42 @@ def _validate_files(schema: dict[str, Any]) -> list[str]:
     _check_max_size(schema, errors)
     media_types = schema.get("media_types")
     if not isinstance(media_types, list) or not media_types:
-        errors.append("media_types: must be a non-empty list of media types")
+        errors.append(Detail("media_types: must be a non-empty list of media types"))
     else:
         for i, media_type in enumerate(media_types):
             if media_type not in SUPPORTED_MEDIA_TYPES:
                 errors.append(
-                    f"media_types[{i}]: {str(media_type)[:80]!r} is not supported "
-                    f"(supported: {', '.join(SUPPORTED_MEDIA_TYPES)})"
+                    Detail(
+                        "media_types[%(i)s]: %(media_type)s is not supported (supported: "
+                        "%(choices)s)",
+                        i=i,
+                        media_type=repr(str(media_type)[:80]),
+                        choices=", ".join(SUPPORTED_MEDIA_TYPES),
+                    )
                 )
         if len(set(map(str, media_types))) != len(media_types):
-            errors.append("media_types: values must be unique")
+            errors.append(Detail("media_types: values must be unique"))
     image = schema.get("image")
     if image is None:
         return errors
     if not isinstance(image, dict):
-        return [*errors, f"image: must be an object, not {_json_type(image)}"]
+        return [*errors, Detail("image: must be an object, not %(type)s", type=_json_type(image))]
     if isinstance(media_types, list) and not any(str(m).startswith("image/") for m in media_types):
-        errors.append("image: image limits need at least one image/* media type")
+        errors.append(Detail("image: image limits need at least one image/* media type"))
     errors.extend(_unknown_keys(image, _IMAGE_KEYS, "image."))
     for key in sorted(_IMAGE_KEYS & image.keys()):
         _check_int(image, key, "image.", lo=1, hi=1_000_000, errors=errors)
     for dim in ("width", "height"):
         lo, hi = image.get(f"min_{dim}"), image.get(f"max_{dim}")
         if _is_int(lo) and _is_int(hi) and lo > hi:
-            errors.append(f"image.min_{dim}: {lo} is greater than max_{dim} {hi}")
+            errors.append(
+                Detail(
+                    "image.min_%(dim)s: %(lo)s is greater than max_%(dim)s %(hi)s",
+                    dim=dim,
+                    lo=lo,
+                    hi=hi,
+                )
+            )
     return errors
 
 
@@ -394,37 +519,68 @@ def _validate_labeling(schema: dict[str, Any]) -> list[str]:
     _check_max_size(schema, errors)
     task = schema.get("task", "classification")
     if task not in LABELING_TASKS:
-        errors.append(f"task: must be one of {', '.join(LABELING_TASKS)}, not {str(task)[:40]!r}")
+        errors.append(
+            Detail(
+                "task: must be one of %(choices)s, not %(task)s",
+                choices=", ".join(LABELING_TASKS),
+                task=repr(str(task)[:40]),
+            )
+        )
         task = "classification"
     errors.extend(_validate_task_settings(schema, task))
     labels = schema.get("labels", [] if _MIN_LABELS[task] == 0 else None)
     least = _MIN_LABELS[task]
     if least == 0 and isinstance(labels, list) and labels:
-        errors.append(f"labels: a {task} dataset takes no labels (leave the list empty)")
+        errors.append(
+            Detail("labels: a %(task)s dataset takes no labels (leave the list empty)", task=task)
+        )
     elif not isinstance(labels, list) or len(labels) < least:
-        errors.append(f"labels: must be a list of at least {least} label{'s' if least > 1 else ''}")
+        errors.append(
+            Detail("labels: must be a list of at least %(least)s labels", least=least)
+            if least > 1
+            else Detail("labels: must be a list of at least %(least)s label", least=least)
+        )
     elif len(labels) > MAX_LABELS:
-        errors.append(f"labels: at most {MAX_LABELS} labels, got {len(labels)}")
+        errors.append(
+            Detail(
+                "labels: at most %(most)s labels, got %(labels_count)s",
+                most=MAX_LABELS,
+                labels_count=len(labels),
+            )
+        )
     else:
         for i, label in enumerate(labels):
             if not isinstance(label, str) or not label.strip() or len(label) > MAX_LABEL_LENGTH:
                 errors.append(
-                    f"labels[{i}]: must be a non-blank string of at most "
-                    f"{MAX_LABEL_LENGTH} characters"
+                    Detail(
+                        "labels[%(i)s]: must be a non-blank string of at most %(most)s characters",
+                        i=i,
+                        most=MAX_LABEL_LENGTH,
+                    )
                 )
         if len(set(map(str, labels))) != len(labels):
-            errors.append("labels: values must be unique")
+            errors.append(Detail("labels: values must be unique"))
     _check_bool(schema, "multi_choice", "", errors)
     if "order" in schema and schema["order"] not in LABELING_ORDERS:
         errors.append(
-            f"order: must be one of {', '.join(LABELING_ORDERS)}, not {str(schema['order'])[:40]!r}"
+            Detail(
+                "order: must be one of %(choices)s, not %(order)s",
+                choices=", ".join(LABELING_ORDERS),
+                order=repr(str(schema["order"])[:40]),
+            )
         )
     _check_int(schema, "overlap", "", lo=1, hi=20, errors=errors)
     _check_int(schema, "max_overlap", "", lo=1, hi=50, errors=errors)
     overlap = schema.get("overlap", LABELING_DEFAULT_OVERLAP)
     max_overlap = schema.get("max_overlap")
     if _is_int(overlap) and _is_int(max_overlap) and max_overlap < overlap:
-        errors.append(f"max_overlap: {max_overlap} is less than overlap {overlap}")
+        errors.append(
+            Detail(
+                "max_overlap: %(max_overlap)s is less than overlap %(overlap)s",
+                max_overlap=max_overlap,
+                overlap=overlap,
+            )
+        )
     for key, lo, hi, lo_open in (
         ("gold_rate", 0.0, 0.5, False),
         ("confidence_target", 0.5, 1.0, True),
@@ -436,15 +592,21 @@ def _validate_labeling(schema: dict[str, Any]) -> list[str]:
             ok = _is_number(value) and (lo < value if lo_open else lo <= value) and value <= hi
             if not ok:
                 span = f"({lo}, {hi}]" if lo_open else f"[{lo}, {hi}]"
-                errors.append(f"{key}: must be a number in {span}")
+                errors.append(Detail("%(key)s: must be a number in %(span)s", key=key, span=span))
     kinds = LABELING_TASK_ITEMS[task]
     if "item_kind" in schema and schema["item_kind"] not in kinds:
         if task == "classification":
-            errors.append(f"item_kind: must be one of {', '.join(ITEM_KINDS)}")
+            errors.append(
+                Detail("item_kind: must be one of %(choices)s", choices=", ".join(ITEM_KINDS))
+            )
         else:
             errors.append(
-                f"item_kind: a {task} dataset labels {' or '.join(kinds)} items, "
-                f"not {str(schema['item_kind'])[:40]!r}"
+                Detail(
+                    "item_kind: a %(task)s dataset labels %(choices)s items, not %(item_kind)s",
+                    task=task,
+                    choices=" or ".join(kinds),
+                    item_kind=repr(str(schema["item_kind"])[:40]),
+                )
             )
     return errors
 
@@ -454,14 +616,26 @@ def _validate_task_settings(schema: dict[str, Any], task: str) -> list[str]:
     for other, keys in _LABELING_TASK_KEYS.items():
         for key in keys:
             if key in schema and other != task:
-                errors.append(f"{key}: only a {other} dataset takes it (this one is {task})")
+                errors.append(
+                    Detail(
+                        "%(key)s: only a %(other)s dataset takes it (this one is %(task)s)",
+                        key=key,
+                        other=other,
+                        task=task,
+                    )
+                )
     if task != "classification" and schema.get("multi_choice") is True:
-        errors.append(f"multi_choice: only a classification dataset takes it (this one is {task})")
+        errors.append(
+            Detail(
+                "multi_choice: only a classification dataset takes it (this one is %(task)s)",
+                task=task,
+            )
+        )
     for key, lo in (("iou_threshold", 0.0), ("max_cer", 0.0)):
         if key in schema and task in ("boxes", "text"):
             value = schema[key]
             if not (_is_number(value) and lo < value <= 1.0):
-                errors.append(f"{key}: must be a number in (0, 1]")
+                errors.append(Detail("%(key)s: must be a number in (0, 1]", key=key))
     for key in ("overlapping", "allow_tie"):
         if task in ("spans", "pairwise"):
             _check_bool(schema, key, "", errors)
@@ -528,22 +702,22 @@ def scoring_policy(policy: Any) -> dict[str, Any]:
 def validate_scoring(policy: Any) -> list[str]:
     """Faults in a dataset's scoring policy (weights per score part, acceptance threshold)."""
     if not isinstance(policy, dict):
-        return [f"scoring: must be a JSON object, not {_json_type(policy)}"]
+        return [Detail("scoring: must be a JSON object, not %(type)s", type=_json_type(policy))]
     errors = _unknown_keys(policy, set(DEFAULT_SCORING), "scoring.")
     weights = policy.get("weights", {})
     if not isinstance(weights, dict):
-        errors.append("scoring.weights: must be an object of part -> weight")
+        errors.append(Detail("scoring.weights: must be an object of part -> weight"))
     else:
         errors.extend(_unknown_keys(weights, set(SCORE_PARTS), "scoring.weights."))
         for key in sorted(set(SCORE_PARTS) & weights.keys()):
             _check_int(weights, key, "scoring.weights.", lo=0, hi=100, errors=errors)
         merged = {**DEFAULT_SCORING["weights"], **weights}
         if all(_is_int(v) for v in merged.values()) and sum(merged.values()) == 0:
-            errors.append("scoring.weights: at least one weight must be above 0")
+            errors.append(Detail("scoring.weights: at least one weight must be above 0"))
     _check_int(policy, "threshold", "scoring.", lo=0, hi=10_000, errors=errors)
     _check_int(policy, "image_hamming", "scoring.", lo=0, hi=64, errors=errors)
     if "text_jaccard" in policy:
         value = policy["text_jaccard"]
         if not _is_number(value) or not 0 < value <= 1:
-            errors.append("scoring.text_jaccard: must be a number in (0, 1]")
+            errors.append(Detail("scoring.text_jaccard: must be a number in (0, 1]"))
     return errors

@@ -16,6 +16,7 @@ from typing import Any
 
 from django import forms
 
+from datadao.http import localized
 from datadao.schema import (
     COLUMN_TYPES,
     ITEM_KINDS,
@@ -357,12 +358,14 @@ class SchemaBuilder:
                 name = row.data.get(row.add_prefix("name"), "").strip()
                 label = f"Column {int(column['index']) + 1}" + (f" {name!r}" if name else "")
                 key = column["key"]
-                row.add_error(key if key in row.fields else None, error)
-                summary.append(f"{label}: {error}")
+                shown = localized(error)
+                row.add_error(key if key in row.fields else None, shown)
+                summary.append(f"{label}: {shown}")
                 continue
             form = {"tabular": self.tabular, "files": self.files}.get(kind, self.labeling)
             key = re.split(r"[.\[]", path)[-1] if path else ""
             key = key if key in form.fields else re.split(r"[.\[]", path)[0]
-            form.add_error(key if key in form.fields else None, error)
-            summary.append(error)
+            shown = localized(error)
+            form.add_error(key if key in form.fields else None, shown)
+            summary.append(shown)
         return summary

@@ -6,6 +6,8 @@ from __future__ import annotations
 import requests
 from eth_utils import keccak
 
+from datadao.errors import Detail
+
 _EPOCH_ROOT = keccak(text="epochRoot(uint256)")[:4]
 
 
@@ -31,5 +33,11 @@ def epoch_root(rpc: str, contract: str, epoch: int, *, timeout: float = 30.0) ->
         raise ChainError(f"{rpc}: {reply.get('error') or reply}")
     result = reply["result"]
     if len(result) != 66:
-        raise ChainError(f"{contract} answered {result!r}: is it a distributor?")
+        raise ChainError(
+            Detail(
+                "%(contract)s answered %(result)s: is it a distributor?",
+                contract=contract,
+                result=repr(result),
+            )
+        )
     return result

@@ -16,7 +16,7 @@ from typing import TextIO
 
 from datadao_verify.fetch import source_for
 from datadao_verify.grant import GrantFile, load_grant
-from datadao_verify.i18n import _
+from datadao_verify.i18n import _, shown
 from datadao_verify.replay import Options, Unverifiable, verify_release
 from datadao_verify.report import Report
 
@@ -203,7 +203,7 @@ def run(
             ),
         )
     except Unverifiable as exc:
-        print(_("datadao verify: {error}").format(error=exc), file=err)
+        print(_("datadao verify: {error}").format(error=shown(exc)), file=err)
         if json_path is not None:
             json_path.write_text(
                 json.dumps(
@@ -223,9 +223,9 @@ def run(
 
 def print_report(report: Report, out: TextIO) -> None:
     for finding in report.discrepancies:
-        print(f"{DISCREPANCY_TAG} {finding.line()}", file=out)
+        print(f"{DISCREPANCY_TAG} {finding.shown_line()}", file=out)
     for finding in report.notes:
-        print(f"{NOTE_TAG} {finding.line()}", file=out)
+        print(f"{NOTE_TAG} {finding.shown_line()}", file=out)
     print(report.summary(), file=out)
 
 

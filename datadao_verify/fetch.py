@@ -19,6 +19,7 @@ from typing import BinaryIO, Protocol
 
 import requests
 
+from datadao.errors import Detail
 from datadao_verify.i18n import _
 from ipfs.backends.base import IpfsCorrupt, IpfsNotFound, IpfsUnavailable
 from ipfs.cid import Cid, b32encode
@@ -50,7 +51,7 @@ class KuboRpc:
 
     def __init__(self, url: str, *, timeout: float = 30.0) -> None:
         self.base = url.rstrip("/")
-        self.name = f"IPFS node {self.base}"
+        self.name = Detail("IPFS node %(url)s", url=self.base)
         self.timeout = timeout
         self._session = requests.Session()
 
@@ -64,10 +65,24 @@ class KuboRpc:
                 timeout=self.timeout + 5,
             )
         except requests.RequestException as exc:
-            raise IpfsUnavailable(f"{self.name} cannot be reached: {exc}") from None
-        if response.status_code != 200:
-            raise IpfsNotFound(f"block {cid} is not on {self.name} ({response.status_code})")
-        return response.content
+            raise IpfsUnavailable(
+                Detail("%(name)s cannot be reached: %(error)s", name=self.name, error=exc)
+            ) from None
+        return _block(response, cid, self.name)
+
+
+def _block(response: requests.Response, cid: Cid, name: str) -> bytes:
+    """The block an HTTP source answered, or IpfsNotFound naming the source and its status."""
+    if response.status_code != 200:
+        raise IpfsNotFound(
+            Detail(
+                "block %(cid)s is not on %(name)s (%(status_code)s)",
+                cid=cid,
+                name=name,
+                status_code=response.status_code,
+            )
+        )
+    return response.content
 
 
 class Gateway:
@@ -75,7 +90,7 @@ class Gateway:
 
     def __init__(self, url: str, *, timeout: float = 30.0) -> None:
         self.base = url.rstrip("/")
-        self.name = f"gateway {self.base}"
+        self.name = Detail("gateway %(url)s", url=self.base)
         self.timeout = timeout
         self._session = requests.Session()
 
@@ -88,17 +103,17 @@ class Gateway:
                 timeout=self.timeout,
             )
         except requests.RequestException as exc:
-            raise IpfsUnavailable(f"{self.name} cannot be reached: {exc}") from None
-        if response.status_code != 200:
-            raise IpfsNotFound(f"block {cid} is not on {self.name} ({response.status_code})")
-        return response.content
+            raise IpfsUnavailable(
+                Detail("%(name)s cannot be reached: %(error)s", name=self.name, error=exc)
+            ) from None
+        return _block(response, cid, self.name)
 
 
 class Embedded:
     """This platform's embedded store, read in place (its blocks are files named by hash)."""
 
     def __init__(self, root: Path) -> None:
-        self.name = f"store {root}"
+        self.name = Detail("store %(root)s", root=root)
         self._blocks = root / "blocks"
 
     def get_block(self, cid: Cid) -> bytes:
@@ -109,7 +124,9 @@ class Embedded:
         try:
             return path.read_bytes()
         except FileNotFoundError:
-            raise IpfsNotFound(f"block {cid} is not in the {self.name}") from None
+            raise IpfsNotFound(
+                Detail("block %(cid)s is not in the %(name)s", cid=cid, name=self.name)
+            ) from None
 
 
 def source_for(value: str, *, timeout: float = 30.0) -> BlockSource:
@@ -136,7 +153,13 @@ def checked_getter(source: BlockSource) -> Callable[[Cid], bytes]:
     def get(cid: Cid) -> bytes:
         block = source.get_block(cid)
         if not cid.verify(block):
-            raise IpfsCorrupt(f"block {cid} from the {source.name} does not hash to its CID")
+            raise IpfsCorrupt(
+                Detail(
+                    "block %(cid)s from the %(name)s does not hash to its CID",
+                    cid=cid,
+                    name=source.name,
+                )
+            )
         return block
 
     return get
@@ -155,11 +178,15 @@ def _chunks(cid: str, source: BlockSource) -> Iterator[bytes]:
     try:
         root = Cid.parse(cid)
     except ValueError as exc:
-        raise IpfsCorrupt(f"{cid!r} is not a CID: {exc}") from None
+        raise IpfsCorrupt(
+            Detail("%(cid)s is not a CID: %(error)s", cid=repr(cid), error=exc)
+        ) from None
     try:
         yield from iter_file(root, checked_getter(source))
     except UnixfsError as exc:
-        raise IpfsCorrupt(f"{cid} is not a well-formed UnixFS file: {exc}") from None
+        raise IpfsCorrupt(
+            Detail("%(cid)s is not a well-formed UnixFS file: %(error)s", cid=cid, error=exc)
+        ) from None
 
 
 def fetch_to(cid: str, source: BlockSource, out: BinaryIO) -> Fetched:
@@ -184,6 +211,8 @@ def fetch_bytes(cid: str, source: BlockSource, *, limit: int = 1 << 30) -> bytes
     for chunk in _chunks(cid, source):
         size += len(chunk)
         if size > limit:
-            raise IpfsCorrupt(f"{cid} is larger than {limit} bytes")
+            raise IpfsCorrupt(
+                Detail("%(cid)s is larger than %(limit)s bytes", cid=cid, limit=limit)
+            )
         parts.append(chunk)
     return b"".join(parts)

@@ -47,6 +47,7 @@ from typing import Any
 from contributions.attestation import ProofFields, attestation_typed_data, recover, typed_data
 from contributions.quorum.adoption import adoption_signer, adoption_typed_data
 from contributions.validator import VALIDATOR_VERSION, code_digest, replay
+from datadao.errors import Detail
 from datadao_verify import chain, sealed
 from datadao_verify.fetch import (
     BlockSource,
@@ -117,7 +118,11 @@ def verify_release(cid: str, source: BlockSource, options: Options | None = None
     report.contributions = len(entries)
     validators = {_address(v) for v in manifest.get("validators") or []}
     if "validators" not in manifest:
-        report.note("manifest", "signature", "no validator set published: signers not checked")
+        report.note(
+            Detail("manifest"),
+            "signature",
+            Detail("no validator set published: signers not checked"),
+        )
     history = _set_history(manifest, report)
     _adoptions(manifest, report, frozenset(_address(a) for a in options.set_signers))
     with tempfile.TemporaryDirectory(prefix="datadao-verify-", dir=options.workdir) as work:
@@ -157,15 +162,24 @@ def _grant_notes(grant: GrantFile, cid: str, manifest: dict[str, Any], report: R
     it names this release and DAO (the platform's record of who may sign is not public)."""
     message = grant.message
     report.note(
+        Detail("grant"),
         "grant",
-        "grant",
-        f"replayed with the grant of {message.get('grantee')} signed by "
-        f"{grant.signer() or 'a signature that does not recover'}",
+        Detail(
+            "replayed with the grant of %(grantee)s signed by %(signer)s",
+            grantee=message.get("grantee"),
+            signer=grant.signer() or Detail("a signature that does not recover"),
+        ),
     )
     if str(message.get("daoId", "")).lower() != str(manifest["dataset"].get("dao_id")).lower():
-        report.note("grant", "grant", "the grant names another DAO than the release's")
+        report.note(
+            Detail("grant"), "grant", Detail("the grant names another DAO than the release's")
+        )
     if grant.release and cid != grant.release and report.sealed != "grant":
-        report.note("grant", "grant", f"the grant file is for release {grant.release}")
+        report.note(
+            Detail("grant"),
+            "grant",
+            Detail("the grant file is for release %(release)s", release=grant.release),
+        )
 
 
 def _manifest(
@@ -174,55 +188,76 @@ def _manifest(
     try:
         Cid.parse(cid)
     except ValueError as exc:
-        raise Unverifiable(f"{cid!r} is not a CID: {exc}") from None
+        raise Unverifiable(
+            Detail("%(cid)s is not a CID: %(error)s", cid=repr(cid), error=exc)
+        ) from None
     try:
         data = fetch_bytes(cid, source, limit=1 << 31)
     except IpfsCorrupt as exc:
-        raise Unverifiable(f"the manifest cannot be read as served: {exc}") from None
+        raise Unverifiable(
+            Detail("the manifest cannot be read as served: %(error)s", error=exc)
+        ) from None
     except (IpfsNotFound, IpfsUnavailable) as exc:
-        raise Unverifiable(f"the manifest cannot be fetched: {exc}") from None
+        raise Unverifiable(Detail("the manifest cannot be fetched: %(error)s", error=exc)) from None
     if data.startswith(SEALED_MAGIC):
         if grant is None or grant.manifest_key is None:
             raise Unverifiable(
-                "the manifest is sealed (a members-only dataset): replay it with --grant FILE, "
-                "or verify its signatures and roots through its public proof sheet's CID"
+                Detail(
+                    "the manifest is sealed (a members-only dataset): replay it with --grant FILE, "
+                    "or verify its signatures and roots through its public proof sheet's CID"
+                )
             )
         try:
             data = sealed.open_bytes(data, grant.manifest_key)
         except sealed.NotOpened as exc:
             raise Unverifiable(
-                f"the sealed manifest does not open with the grant's key: {exc}"
+                Detail(
+                    "the sealed manifest does not open with the grant's key: %(error)s", error=exc
+                )
             ) from None
         report.sealed = "grant"
         report.ciphertexts_checked += 1
     try:
         manifest = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise Unverifiable(f"{cid} is not a release manifest: not JSON ({exc})") from None
+        raise Unverifiable(
+            Detail("%(cid)s is not a release manifest: not JSON (%(error)s)", cid=cid, error=exc)
+        ) from None
     if sealed.is_sheet(manifest):
         if canonical(manifest) != data:
-            report.discrepancy("manifest", "manifest", "the proof sheet is not in canonical form")
+            report.discrepancy(
+                Detail("manifest"), "manifest", Detail("the proof sheet is not in canonical form")
+            )
         manifest = sealed.from_sheet(
             manifest, source, report, grant.manifest_key if grant else None, Unverifiable
         )
         data = canonical(manifest)
     if not isinstance(manifest, dict) or not isinstance(manifest.get("datadao_release"), int):
-        raise Unverifiable(f"{cid} is not a release manifest: no datadao_release format")
+        raise Unverifiable(
+            Detail("%(cid)s is not a release manifest: no datadao_release format", cid=cid)
+        )
     report.version = manifest.get("version")
     if not isinstance(manifest.get("dataset"), dict) or not isinstance(
         manifest.get("contributions"), list
     ):
-        raise Unverifiable(f"{cid} is not a release manifest: no dataset or contributions")
+        raise Unverifiable(
+            Detail("%(cid)s is not a release manifest: no dataset or contributions", cid=cid)
+        )
     dataset = manifest["dataset"]
     report.dataset = {k: dataset.get(k) for k in ("dao", "slug", "id", "kind", "dao_id")}
     if canonical(manifest) != data:
-        report.discrepancy("manifest", "manifest", "not in canonical form (sorted keys, compact)")
+        report.discrepancy(
+            Detail("manifest"), "manifest", Detail("not in canonical form (sorted keys, compact)")
+        )
     if manifest["datadao_release"] < REPLAY_FORMAT:
         report.note(
+            Detail("manifest"),
             "manifest",
-            "manifest",
-            f"format {manifest['datadao_release']} publishes no scoring policy, validator set "
-            "or epochs: only contents and attestations are checked",
+            Detail(
+                "format %(datadao_release)s publishes no scoring policy, validator set or "
+                "epochs: only contents and attestations are checked",
+                datadao_release=manifest["datadao_release"],
+            ),
         )
     _totals(manifest, report)
     validator = manifest.get("validator") or {}
@@ -231,11 +266,16 @@ def _manifest(
         code_digest(),
     ):
         report.note(
-            "manifest",
+            Detail("manifest"),
             "replay",
-            f"the release's validator {VALIDATOR_VERSION} code digest "
-            f"{validator['code_sha256'][:12]}… differs from this verifier's "
-            f"{code_digest()[:12]}…: scores are replayed with this verifier's code",
+            Detail(
+                "the release's validator %(ours)s code digest %(code_sha256)s… "
+                "differs from this verifier's %(code_digest)s…: scores are replayed with this "
+                "verifier's code",
+                ours=VALIDATOR_VERSION,
+                code_sha256=validator["code_sha256"][:12],
+                code_digest=code_digest()[:12],
+            ),
         )
     return manifest
 
@@ -244,20 +284,28 @@ def _totals(manifest: dict[str, Any], report: Report) -> None:
     entries = manifest["contributions"]
     ids = [e.get("id") for e in entries if isinstance(e, dict)]
     if len(ids) != len(entries) or ids != sorted(set(ids)):
-        report.discrepancy("manifest", "manifest", "contributions are not listed once each, by id")
+        report.discrepancy(
+            Detail("manifest"), "manifest", Detail("contributions are not listed once each, by id")
+        )
     totals = manifest.get("totals") or {}
     try:
         count = len(entries)
         size = sum(int(e["size"]) for e in entries)
     except (KeyError, TypeError, ValueError):
-        report.discrepancy("manifest", "manifest", "a contribution has no size")
+        report.discrepancy(Detail("manifest"), "manifest", Detail("a contribution has no size"))
         return
     if totals.get("contributions") != count or totals.get("bytes") != size:
         report.discrepancy(
+            Detail("manifest"),
             "manifest",
-            "manifest",
-            f"totals say {totals.get('contributions')} contributions, {totals.get('bytes')} "
-            f"bytes; the entries add up to {count}, {size}",
+            Detail(
+                "totals say %(contributions)s contributions, %(bytes)s bytes; the entries add "
+                "up to %(count)s, %(size)s",
+                contributions=totals.get("contributions"),
+                bytes=totals.get("bytes"),
+                count=count,
+                size=size,
+            ),
         )
 
 
@@ -317,18 +365,24 @@ class _ContributionCheck:
 
     def __call__(self, entry: Any) -> _Outcome:
         outcome = _Outcome()
-        subject = f"contribution #{entry.get('id')}" if isinstance(entry, dict) else "contribution"
+        subject = (
+            Detail("contribution #%(id)s", id=entry.get("id"))
+            if isinstance(entry, dict)
+            else Detail("contribution")
+        )
         try:
             self._attestation(entry, subject, outcome)
             self._content(entry, subject, outcome)
         except (KeyError, TypeError, ValueError) as exc:
-            outcome.discrepancies.append((subject, "manifest", f"malformed entry: {exc!r}"))
+            outcome.discrepancies.append(
+                (subject, "manifest", Detail("malformed entry: %(error)s", error=repr(exc)))
+            )
         return outcome
 
     def _attestation(self, entry: dict[str, Any], subject: str, outcome: _Outcome) -> None:
         proof = entry.get("proof")
         if not proof:
-            outcome.discrepancies.append((subject, "signature", "no attestation"))
+            outcome.discrepancies.append((subject, "signature", Detail("no attestation")))
             return
         scores = entry["scores"]
         try:
@@ -352,7 +406,11 @@ class _ContributionCheck:
             )
         except Exception as exc:  # eth-account raises a variety on a malformed signature
             outcome.discrepancies.append(
-                (subject, "signature", f"the attestation cannot be checked: {exc}")
+                (
+                    subject,
+                    "signature",
+                    Detail("the attestation cannot be checked: %(error)s", error=exc),
+                )
             )
             return
         outcome.signature_checked = True
@@ -361,13 +419,22 @@ class _ContributionCheck:
                 (
                     subject,
                     "signature",
-                    f"the attestation's signature recovers to {signer}, not to the listed "
-                    f"signer {proof.get('signer')}",
+                    Detail(
+                        "the attestation's signature recovers to %(signer)s, not to the listed "
+                        "signer "
+                        "%(listed)s",
+                        signer=signer,
+                        listed=proof.get("signer"),
+                    ),
                 )
             )
         elif self.has_validators and signer not in self.validators:
             outcome.discrepancies.append(
-                (subject, "signature", f"signer {signer} is not in the DAO's validator set")
+                (
+                    subject,
+                    "signature",
+                    Detail("signer %(signer)s is not in the DAO's validator set", signer=signer),
+                )
             )
 
     def _fleet_allowed(
@@ -382,8 +449,11 @@ class _ContributionCheck:
                 (
                     subject,
                     "signature",
-                    f"signed by the platform's fleet key {signer}, not by k of the DAO's "
-                    "validators (--require-quorum)",
+                    Detail(
+                        "signed by the platform's fleet key %(signer)s, not by k of the DAO's "
+                        "validators (--require-quorum)",
+                        signer=signer,
+                    ),
                 )
             )
             return
@@ -396,9 +466,15 @@ class _ContributionCheck:
                 (
                     subject,
                     "signature",
-                    f"a fleet proof signed by {signer} with no valid attested_at: nothing shows "
-                    f"it was made before validator set {first.version} took effect at "
-                    f"{first.since_text}",
+                    Detail(
+                        "a fleet proof signed by %(signer)s with no valid attested_at: nothing "
+                        "shows "
+                        "it was made before validator set %(version)s took effect at "
+                        "%(since_text)s",
+                        signer=signer,
+                        version=first.version,
+                        since_text=first.since_text,
+                    ),
                 )
             )
             return
@@ -408,10 +484,19 @@ class _ContributionCheck:
                 (
                     subject,
                     "signature",
-                    f"attested at {attested_at} while validator set {in_force.version} "
-                    f"({in_force.threshold} of {in_force.size}, since {in_force.since_text}) "
-                    f"was in force, but signed only by the platform's fleet key {signer}: "
-                    f"it needs {in_force.threshold} of the DAO's validators' signatures",
+                    Detail(
+                        "attested at %(attested_at)s while validator set %(version)s "
+                        "(%(threshold)s of "
+                        "%(size)s, since %(since_text)s) was in force, but signed only by the "
+                        "platform's fleet key %(signer)s: it needs %(threshold)s of the DAO's "
+                        "validators' signatures",
+                        attested_at=attested_at,
+                        version=in_force.version,
+                        threshold=in_force.threshold,
+                        size=in_force.size,
+                        since_text=in_force.since_text,
+                        signer=signer,
+                    ),
                 )
             )
 
@@ -433,8 +518,11 @@ class _ContributionCheck:
                 (
                     subject,
                     "signature",
-                    f"the proof names validator set {version!r}, which the manifest does not "
-                    "publish",
+                    Detail(
+                        "the proof names validator set %(version)s, which the manifest does not "
+                        "publish",
+                        version=repr(version),
+                    ),
                 )
             )
             return
@@ -445,8 +533,14 @@ class _ContributionCheck:
                 (
                     subject,
                     "signature",
-                    f"attested at {attested_at}, before validator set {version} took effect "
-                    f"at {named.since_text}",
+                    Detail(
+                        "attested at %(attested_at)s, before validator set %(version)s took "
+                        "effect at "
+                        "%(since_text)s",
+                        attested_at=attested_at,
+                        version=version,
+                        since_text=named.since_text,
+                    ),
                 )
             )
         members, threshold = published
@@ -464,16 +558,28 @@ class _ContributionCheck:
                     (
                         subject,
                         "signature",
-                        f"the attestation of {validator} cannot be checked: {exc}",
+                        Detail(
+                            "the attestation of %(validator)s cannot be checked: %(error)s",
+                            validator=validator,
+                            error=exc,
+                        ),
                     )
                 )
                 continue
             if signer != validator:
-                problem = f"the attestation listed for {validator} recovers to {signer}"
+                problem = Detail(
+                    "the attestation listed for %(validator)s recovers to %(signer)s",
+                    validator=validator,
+                    signer=signer,
+                )
             elif validator not in members:
-                problem = f"{validator} is not in validator set {version}"
+                problem = Detail(
+                    "%(validator)s is not in validator set %(version)s",
+                    validator=validator,
+                    version=version,
+                )
             elif validator in signers:
-                problem = f"{validator} is listed twice: counted once"
+                problem = Detail("%(validator)s is listed twice: counted once", validator=validator)
             else:
                 signers.add(validator)
                 continue
@@ -484,8 +590,13 @@ class _ContributionCheck:
                 (
                     subject,
                     "signature",
-                    f"{len(signers)} distinct validators of set {version} signed; its threshold "
-                    f"is {threshold}",
+                    Detail(
+                        "%(signers_count)s distinct validators of set %(version)s signed; its "
+                        "threshold is %(threshold)s",
+                        signers_count=len(signers),
+                        version=version,
+                        threshold=threshold,
+                    ),
                 )
             )
 
@@ -495,11 +606,25 @@ class _ContributionCheck:
             with path.open("wb") as out:
                 fetched = fetch_to(entry["cid"], self.source, out)
         except IpfsCorrupt as exc:
-            outcome.discrepancies.append((subject, "content", f"content of {entry['cid']}: {exc}"))
+            outcome.discrepancies.append(
+                (
+                    subject,
+                    "content",
+                    Detail("content of %(cid)s: %(error)s", cid=entry["cid"], error=exc),
+                )
+            )
             return
         except (IpfsNotFound, IpfsUnavailable) as exc:
             outcome.discrepancies.append(
-                (subject, "content", f"content of {entry['cid']} cannot be fetched: {exc}")
+                (
+                    subject,
+                    "content",
+                    Detail(
+                        "content of %(cid)s cannot be fetched: %(error)s",
+                        cid=entry["cid"],
+                        error=exc,
+                    ),
+                )
             )
             return
         plain = self.workdir / f"p{entry['id']}"
@@ -516,14 +641,27 @@ class _ContributionCheck:
                     (
                         subject,
                         "content",
-                        f"the bytes of {entry['cid']} have SHA-256 {fetched.sha256}, not the "
-                        f"attested {entry['sha256']}",
+                        Detail(
+                            "the bytes of %(cid)s have SHA-256 %(sha256)s, not the attested "
+                            "%(listed)s",
+                            cid=entry["cid"],
+                            sha256=fetched.sha256,
+                            listed=entry["sha256"],
+                        ),
                     )
                 )
                 return
             if fetched.size != int(entry["size"]):
                 outcome.discrepancies.append(
-                    (subject, "content", f"{fetched.size} bytes, not the listed {entry['size']}")
+                    (
+                        subject,
+                        "content",
+                        Detail(
+                            "%(size)s bytes, not the listed %(listed)s",
+                            size=fetched.size,
+                            listed=entry["size"],
+                        ),
+                    )
                 )
             self._replay(entry, subject, path, outcome)
         finally:
@@ -544,15 +682,27 @@ class _ContributionCheck:
         problem = sealed.structure_problem(fetched.head, fetched.size, int(entry["size"]))
         if problem is not None:
             outcome.discrepancies.append(
-                (subject, "content", f"the ciphertext {entry['cid']}: {problem}")
+                (
+                    subject,
+                    "content",
+                    Detail(
+                        "the ciphertext %(cid)s: %(problem)s", cid=entry["cid"], problem=problem
+                    ),
+                )
             )
             return None
         outcome.ciphertext_checked = True
         key = None if self.keys is None else self.keys.get(int(entry["id"]))
         if key is None:
             if not self.sealed_only:
-                reason = "the grant holds no key for it" if self.keys is not None else "sealed"
-                outcome.notes.append((subject, "content", f"content not checked: {reason}"))
+                reason = (
+                    Detail("the grant holds no key for it")
+                    if self.keys is not None
+                    else Detail("sealed")
+                )
+                outcome.notes.append(
+                    (subject, "content", Detail("content not checked: %(reason)s", reason=reason))
+                )
             return None
         try:
             size, sha256 = sealed.open_file(path, plain, key)
@@ -561,7 +711,11 @@ class _ContributionCheck:
                 (
                     subject,
                     "content",
-                    f"the ciphertext {entry['cid']} does not open with the grant's key: {exc}",
+                    Detail(
+                        "the ciphertext %(cid)s does not open with the grant's key: %(error)s",
+                        cid=entry["cid"],
+                        error=exc,
+                    ),
                 )
             )
             return None
@@ -576,8 +730,12 @@ class _ContributionCheck:
                 (
                     subject,
                     "replay",
-                    f"scored by validator {version}; this verifier runs {VALIDATOR_VERSION}: "
-                    "not replayed",
+                    Detail(
+                        "scored by validator %(version)s; this verifier runs %(ours)s: "
+                        "not replayed",
+                        version=version,
+                        ours=VALIDATOR_VERSION,
+                    ),
                 )
             )
             return
@@ -591,7 +749,11 @@ class _ContributionCheck:
         outcome.replayed = True
         if not replayed.accepted:
             outcome.discrepancies.append(
-                (subject, "replay", "no longer validates: " + "; ".join(replayed.reasons))
+                (
+                    subject,
+                    "replay",
+                    Detail("no longer validates: %(reasons)s", reasons="; ".join(replayed.reasons)),
+                )
             )
             return
         if (replayed.media_type or "") != (entry.get("media_type") or ""):
@@ -599,7 +761,11 @@ class _ContributionCheck:
                 (
                     subject,
                     "replay",
-                    f"validates as {replayed.media_type}, not the listed {entry.get('media_type')}",
+                    Detail(
+                        "validates as %(media_type)s, not the listed %(listed)s",
+                        media_type=replayed.media_type,
+                        listed=entry.get("media_type"),
+                    ),
                 )
             )
         attested = entry["scores"]
@@ -609,13 +775,24 @@ class _ContributionCheck:
                     (
                         subject,
                         "replay",
-                        f"{part}: attested {attested.get(part)}, replayed {replayed.scores[part]}",
+                        Detail(
+                            "%(part)s: attested %(attested)s, replayed %(replayed)s",
+                            part=part,
+                            attested=attested.get(part),
+                            replayed=replayed.scores[part],
+                        ),
                     )
                 )
         uniqueness = attested.get("uniqueness")
         if not isinstance(uniqueness, int) or not 0 <= uniqueness <= 10_000:
             outcome.discrepancies.append(
-                (subject, "replay", f"uniqueness {uniqueness!r} is not basis points")
+                (
+                    subject,
+                    "replay",
+                    Detail(
+                        "uniqueness %(uniqueness)s is not basis points", uniqueness=repr(uniqueness)
+                    ),
+                )
             )
 
 
@@ -630,11 +807,11 @@ def _epoch(
     rpc: str | None,
     report: Report,
 ) -> None:
-    subject = f"epoch {epoch.get('number')}"
+    subject = Detail("epoch %(number)s", number=epoch.get("number"))
     try:
         _epoch_checked(epoch, subject, dataset, contributors, source, rpc, report)
     except (KeyError, TypeError, ValueError) as exc:
-        report.discrepancy(subject, "epoch", f"malformed: {exc!r}")
+        report.discrepancy(subject, "epoch", Detail("malformed: %(error)s", error=repr(exc)))
 
 
 def _epoch_checked(
@@ -653,14 +830,22 @@ def _epoch_checked(
     try:
         signer = recover_typed_data(payload, epoch["signature"])
     except ValueError as exc:
-        report.discrepancy(subject, "signature", f"the EpochRoot signature does not check: {exc}")
+        report.discrepancy(
+            subject,
+            "signature",
+            Detail("the EpochRoot signature does not check: %(error)s", error=exc),
+        )
     else:
         if signer != _address(epoch["signer"]):
             report.discrepancy(
                 subject,
                 "signature",
-                f"the EpochRoot signature recovers to {signer}, not to the listed signer "
-                f"{epoch['signer']}",
+                Detail(
+                    "the EpochRoot signature recovers to %(signer)s, not to the listed signer "
+                    "%(listed)s",
+                    signer=signer,
+                    listed=epoch["signer"],
+                ),
             )
     expected = {
         "daoId": dataset["dao_id"],
@@ -671,12 +856,19 @@ def _epoch_checked(
     for key, value in expected.items():
         if str(message.get(key)).lower() != str(value).lower():
             report.discrepancy(
-                subject, "epoch", f"the signed EpochRoot's {key} is {message.get(key)}, not {value}"
+                subject,
+                "epoch",
+                Detail(
+                    "the signed EpochRoot's %(key)s is %(signed)s, not %(value)s",
+                    key=key,
+                    signed=message.get(key),
+                    value=value,
+                ),
             )
     if int(payload["domain"]["chainId"]) != int(dataset["chain_id"]):
-        report.discrepancy(subject, "epoch", "the EpochRoot is signed for another chain")
+        report.discrepancy(subject, "epoch", Detail("the EpochRoot is signed for another chain"))
     if not epoch.get("inputs_cid"):
-        report.note(subject, "epoch", "its inputs were not published: root not replayed")
+        report.note(subject, "epoch", Detail("its inputs were not published: root not replayed"))
     else:
         _epoch_inputs(epoch, subject, signed_root, payload, contributors, source, report)
     if epoch.get("dump_cid"):
@@ -701,7 +893,11 @@ def _epoch_inputs(
     try:
         inputs = _fetch_json(epoch["inputs_cid"], source)
     except (IpfsCorrupt, IpfsNotFound, IpfsUnavailable, ValueError) as exc:
-        report.discrepancy(subject, "epoch", f"inputs {epoch['inputs_cid']}: {exc}")
+        report.discrepancy(
+            subject,
+            "epoch",
+            Detail("inputs %(inputs_cid)s: %(error)s", inputs_cid=epoch["inputs_cid"], error=exc),
+        )
         return
     for key, value in (
         ("epoch", int(epoch["number"])),
@@ -713,22 +909,35 @@ def _epoch_inputs(
             report.discrepancy(
                 subject,
                 "epoch",
-                f"its inputs name {key} {inputs.get(key)}, the signed root {value}",
+                Detail(
+                    "its inputs name %(key)s %(named)s, the signed root %(value)s",
+                    key=key,
+                    named=inputs.get(key),
+                    value=value,
+                ),
             )
     settlement = settle(inputs)
     if settlement.root.lower() != signed_root.lower():
         report.discrepancy(
             subject,
             "epoch",
-            f"the root replayed from its inputs, {settlement.root}, is not the signed root "
-            f"{signed_root}",
+            Detail(
+                "the root replayed from its inputs, %(root)s, is not the signed root "
+                "%(signed_root)s",
+                root=settlement.root,
+                signed_root=signed_root,
+            ),
         )
     if str(settlement.total) != str(payload["message"]["total"]):
         report.discrepancy(
             subject,
             "epoch",
-            f"the total replayed from its inputs, {settlement.total}, is not the signed total "
-            f"{payload['message']['total']}",
+            Detail(
+                "the total replayed from its inputs, %(total)s, is not the signed total "
+                "%(signed_total)s",
+                total=settlement.total,
+                signed_total=payload["message"]["total"],
+            ),
         )
     # The release's contributions are credited to their contributors, no one else.
     for credit in inputs["credits"]:
@@ -739,8 +948,13 @@ def _epoch_inputs(
             report.discrepancy(
                 subject,
                 "epoch",
-                f"contribution #{pk} is credited to {credit['account']}, not to its "
-                f"contributor {contributors[pk]}",
+                Detail(
+                    "contribution #%(pk)s is credited to %(account)s, not to its contributor "
+                    "%(contributor)s",
+                    pk=pk,
+                    account=credit["account"],
+                    contributor=contributors[pk],
+                ),
             )
 
 
@@ -751,11 +965,19 @@ def _epoch_dump(
         dump = _fetch_json(epoch["dump_cid"], source)
         root = dump["tree"][0]
     except (IpfsCorrupt, IpfsNotFound, IpfsUnavailable, ValueError, KeyError, IndexError) as exc:
-        report.discrepancy(subject, "epoch", f"tree dump {epoch['dump_cid']}: {exc!r}")
+        report.discrepancy(
+            subject,
+            "epoch",
+            Detail(
+                "tree dump %(dump_cid)s: %(error)s", dump_cid=epoch["dump_cid"], error=repr(exc)
+            ),
+        )
         return
     if str(root).lower() != signed_root.lower():
         report.discrepancy(
-            subject, "epoch", f"the pinned tree dump's root {root} is not the signed root"
+            subject,
+            "epoch",
+            Detail("the pinned tree dump's root %(root)s is not the signed root", root=root),
         )
 
 
@@ -769,19 +991,29 @@ def _epoch_on_chain(
 ) -> None:
     contract = payload["domain"]["verifyingContract"]
     if int(contract, 16) == 0:
-        report.note(subject, "chain", "signed for no reward contract: nothing on chain to compare")
+        report.note(
+            subject, "chain", Detail("signed for no reward contract: nothing on chain to compare")
+        )
         return
     try:
         on_chain = chain.epoch_root(rpc, contract, int(epoch["number"]))
     except chain.ChainError as exc:
-        report.discrepancy(subject, "chain", f"the root on chain cannot be read: {exc}")
+        report.discrepancy(
+            subject, "chain", Detail("the root on chain cannot be read: %(error)s", error=exc)
+        )
         return
     report.chain_checked += 1
     if on_chain.lower() != signed_root.lower():
         report.discrepancy(
             subject,
             "chain",
-            f"the root set on chain at {contract} is {on_chain}, not the signed root {signed_root}",
+            Detail(
+                "the root set on chain at %(contract)s is %(on_chain)s, not the signed root "
+                "%(signed_root)s",
+                contract=contract,
+                on_chain=on_chain,
+                signed_root=signed_root,
+            ),
         )
 
 
@@ -825,11 +1057,14 @@ def _set_history(manifest: dict[str, Any], report: Report) -> list[_SetVersion] 
         return None
     if manifest.get("datadao_release", 0) < DATED_FORMAT:
         report.note(
-            "manifest",
+            Detail("manifest"),
             "signature",
-            f"format {manifest.get('datadao_release')} dates neither proofs nor validator set "
-            "versions: fleet proofs are not checked against the DAO's sets (--require-quorum "
-            "refuses them all)",
+            Detail(
+                "format %(datadao_release)s dates neither proofs nor validator set versions: "
+                "fleet proofs are not checked against the DAO's sets (--require-quorum refuses "
+                "them all)",
+                datadao_release=manifest.get("datadao_release"),
+            ),
         )
         return None
     history: list[_SetVersion] = []
@@ -838,14 +1073,22 @@ def _set_history(manifest: dict[str, Any], report: Report) -> list[_SetVersion] 
             version, threshold = int(entry["version"]), int(entry["threshold"])
             size = len(entry["validators"])
         except (KeyError, TypeError, ValueError):
-            report.discrepancy("manifest", "manifest", f"a malformed validator set: {entry!r}")
+            report.discrepancy(
+                Detail("manifest"),
+                "manifest",
+                Detail("a malformed validator set: %(entry)s", entry=repr(entry)),
+            )
             continue
         since = _moment(entry.get("since"))
         if since is None:
             report.discrepancy(
+                Detail("manifest"),
                 "manifest",
-                "manifest",
-                f"validator set {version} has no valid since: {entry.get('since')!r}",
+                Detail(
+                    "validator set %(version)s has no valid since: %(since)s",
+                    version=version,
+                    since=repr(entry.get("since")),
+                ),
             )
             continue
         history.append(_SetVersion(version, threshold, size, since, str(entry["since"])))
@@ -853,10 +1096,16 @@ def _set_history(manifest: dict[str, Any], report: Report) -> list[_SetVersion] 
     for earlier, later in pairwise(history):
         if later.since <= earlier.since:
             report.discrepancy(
+                Detail("manifest"),
                 "manifest",
-                "manifest",
-                f"validator set {later.version} took effect at {later.since_text}, not after "
-                f"set {earlier.version} ({earlier.since_text})",
+                Detail(
+                    "validator set %(version)s took effect at %(since_text)s, not after set "
+                    "%(earlier)s (%(earlier_since)s)",
+                    version=later.version,
+                    since_text=later.since_text,
+                    earlier=earlier.version,
+                    earlier_since=earlier.since_text,
+                ),
             )
     return history
 
@@ -871,16 +1120,19 @@ def _adoptions(manifest: dict[str, Any], report: Report, set_signers: frozenset[
     wanted = " or ".join(sorted(set_signers))
     if set_signers and not published:
         report.discrepancy(
-            "manifest",
+            Detail("manifest"),
             "validator set",
-            f"no validator set is published, but the DAO's key ({wanted}) adopts its sets: "
-            "the release hides them",
+            Detail(
+                "no validator set is published, but the DAO's key (%(wanted)s) adopts its "
+                "sets: the release hides them",
+                wanted=wanted,
+            ),
         )
         return
     dataset = manifest["dataset"]
     for entry in published:
         version = entry.get("version") if isinstance(entry, dict) else None
-        subject = f"validator set {version}"
+        subject = Detail("validator set %(version)s", version=version)
         adoption = entry.get("adoption") if isinstance(entry, dict) else None
         signer = None
         if isinstance(adoption, dict):
@@ -889,15 +1141,23 @@ def _adoptions(manifest: dict[str, Any], report: Report, set_signers: frozenset[
             report.discrepancy(
                 subject,
                 "validator set",
-                f"not adopted by the DAO's key ({wanted}): "
-                + ("no adoption signature" if signer is None else f"signed by {signer}")
-                + ", so it is the platform's word",
+                Detail(
+                    "not adopted by the DAO's key (%(wanted)s): %(how)s, so it is the platform's "
+                    "word",
+                    wanted=wanted,
+                    how=Detail("no adoption signature")
+                    if signer is None
+                    else Detail("signed by %(signer)s", signer=signer),
+                ),
             )
         elif signer is not None and not set_signers:
             report.note(
                 subject,
                 "validator set",
-                f"adopted by {signer}: give --set-signer {signer} if that is the DAO's key",
+                Detail(
+                    "adopted by %(signer)s: give --set-signer %(signer)s if that is the DAO's key",
+                    signer=signer,
+                ),
             )
 
 
@@ -912,7 +1172,7 @@ def _adoption_signer(
     try:
         since = _moment(entry.get("since"))
         if since is None:
-            raise ValueError(f"no valid since: {entry.get('since')!r}")
+            raise ValueError(Detail("no valid since: %(since)s", since=repr(entry.get("since"))))
         payload = adoption_typed_data(
             dao_id=dataset["dao_id"],
             chain_id=int(dataset["chain_id"]),
@@ -923,14 +1183,20 @@ def _adoption_signer(
         )
         signer = adoption_signer(payload, str(adoption.get("signature")))
     except (KeyError, TypeError, ValueError) as exc:
-        report.discrepancy(subject, "validator set", f"its adoption cannot be checked: {exc}")
+        report.discrepancy(
+            subject, "validator set", Detail("its adoption cannot be checked: %(error)s", error=exc)
+        )
         return None
     if signer != _address(adoption.get("signer")):
         report.discrepancy(
             subject,
             "validator set",
-            f"its adoption signature recovers to {signer}, not to the listed signer "
-            f"{adoption.get('signer')}: it does not sign this version",
+            Detail(
+                "its adoption signature recovers to %(signer)s, not to the listed signer "
+                "%(listed)s: it does not sign this version",
+                signer=signer,
+                listed=adoption.get("signer"),
+            ),
         )
         return None
     return signer

@@ -6,14 +6,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from datadao_verify.i18n import _
+from datadao_verify.i18n import _, shown
 
 
 @dataclass(frozen=True)
 class Finding:
     """One discrepancy or note: what it is about (``subject``: "manifest", "contribution #12",
     "epoch 3"), its kind (manifest, content, replay, signature, epoch, chain) and the
-    message."""
+    message. Subject and message are ``Detail``s: English as stored, translated when shown."""
 
     subject: str
     kind: str
@@ -21,6 +21,12 @@ class Finding:
 
     def line(self) -> str:
         return f"{self.subject}: {self.message}"
+
+    def shown_line(self) -> str:
+        """The line in the user's language (``line`` stays English)."""
+        return _("{subject}: {message}").format(
+            subject=shown(self.subject), message=shown(self.message)
+        )
 
 
 @dataclass

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from contributions.release_proofs import SHEET_FORMAT, SHEET_KEY, proof_sheet
+from datadao.errors import Detail
 from datadao.sealing import DataKey, SealError, decrypt_stream
 from datadao.sealing.stream import structure_problem
 from datadao_verify.fetch import (
@@ -75,25 +76,41 @@ def from_sheet(
     opened manifest (after checking the sheet is its projection). Discrepancies in the sealed
     manifest go to ``report``; a sheet of an unknown format raises ``unverifiable``."""
     if sheet.get(SHEET_KEY) != SHEET_FORMAT:
-        raise unverifiable(f"a proof sheet of format {sheet.get(SHEET_KEY)!r}, not {SHEET_FORMAT}")
+        raise unverifiable(
+            Detail(
+                "a proof sheet of format %(format)s, not %(expected)s",
+                format=repr(sheet.get(SHEET_KEY)),
+                expected=SHEET_FORMAT,
+            )
+        )
     listed = sheet.get("sealed_manifest")
     if not isinstance(listed, dict) or not all(k in listed for k in ("cid", "sha256", "size")):
-        raise unverifiable("a proof sheet that names no sealed manifest (cid, sha256, size)")
-    subject, cid = "manifest", str(listed["cid"])
+        raise unverifiable(
+            Detail("a proof sheet that names no sealed manifest (cid, sha256, size)")
+        )
+    subject, cid = Detail("manifest"), str(listed["cid"])
     report.sealed = "proofs"
     try:
         data = fetch_bytes(cid, source, limit=1 << 31)
     except IpfsCorrupt as exc:
-        report.discrepancy(subject, "content", f"the sealed manifest {cid}: {exc}")
+        report.discrepancy(
+            subject, "content", Detail("the sealed manifest %(cid)s: %(error)s", cid=cid, error=exc)
+        )
         return sheet
     except (IpfsNotFound, IpfsUnavailable) as exc:
         report.discrepancy(
-            subject, "content", f"the sealed manifest {cid} cannot be fetched: {exc}"
+            subject,
+            "content",
+            Detail("the sealed manifest %(cid)s cannot be fetched: %(error)s", cid=cid, error=exc),
         )
         return sheet
     problem = structure_problem(data[: _HEAD.size], len(data), int(listed["size"]))
     if problem is not None:
-        report.discrepancy(subject, "content", f"the sealed manifest {cid}: {problem}")
+        report.discrepancy(
+            subject,
+            "content",
+            Detail("the sealed manifest %(cid)s: %(problem)s", cid=cid, problem=problem),
+        )
         return sheet
     report.ciphertexts_checked += 1
     if manifest_key is None:
@@ -104,12 +121,18 @@ def from_sheet(
         report.discrepancy(
             subject,
             "content",
-            f"the sealed manifest {cid} does not open with the grant's key: {exc}",
+            Detail(
+                "the sealed manifest %(cid)s does not open with the grant's key: %(error)s",
+                cid=cid,
+                error=exc,
+            ),
         )
         return sheet
     if hashlib.sha256(plain).hexdigest() != listed["sha256"]:
         report.discrepancy(
-            subject, "manifest", "the sealed manifest's plaintext is not the one the sheet lists"
+            subject,
+            "manifest",
+            Detail("the sealed manifest's plaintext is not the one the sheet lists"),
         )
     manifest = json.loads(plain)
     projection = proof_sheet(manifest, sealed_cid=cid)
@@ -120,7 +143,10 @@ def from_sheet(
         report.discrepancy(
             subject,
             "manifest",
-            "the proof sheet differs from the sealed manifest in " + ", ".join(differing),
+            Detail(
+                "the proof sheet differs from the sealed manifest in %(keys)s",
+                keys=", ".join(differing),
+            ),
         )
     report.sealed = "grant"
     return manifest

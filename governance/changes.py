@@ -40,7 +40,7 @@ from contributions.quorum.errors import ValidatorSetRefused
 from contributions.quorum.services import validator_set_change, validator_set_refusal
 from contributions.releases import release_publish
 from datadao import services as dao_services
-from datadao.errors import Detail
+from datadao.errors import Detail, listed
 from datadao.governed import ChangeKind, VotingPower, validate_reserved
 from datadao.licenses import normalize_license
 from datadao.models import (
@@ -106,7 +106,7 @@ def _schema(dao: DAO, change: Any) -> Checked:
     dataset = _dataset(dao, change)
     errors = validate_schema(dataset.kind, change["schema"])
     if errors:
-        raise bad("schema", "; ".join(errors))
+        raise bad("schema", listed(errors))
     return Checked({"dataset": dataset.pk, "schema": change["schema"]}, dataset)
 
 

@@ -449,3 +449,33 @@ def test_a_schema_wider_than_the_builder_is_edited_as_json() -> None:
     )
     assert response.status_code == 200
     assert "edit it as JSON below" in _page(response)
+
+
+def test_the_validators_faults_read_in_the_consoles_language() -> None:
+    """A schema fault is a ``Detail``: the console shows it translated, in the JSON editor's
+    errors and in the builder's summary, with its JSON path as it is."""
+    dataset = DatasetFactory()
+    client = _as(dataset.dao.creator)
+    url = f"/admin/datadao/dataset/{dataset.pk}/change/"
+    base = {"name": dataset.name, "license": "MIT", "visibility": "public"}
+    bad = {"columns": [{"name": "x", "type": "uuid"}]}
+    response = client.post(
+        url,
+        {**base, **_columns(), "schema_editor": "json", "schema": json.dumps(bad)},
+        HTTP_ACCEPT_LANGUAGE="zh-Hans",
+    )
+    assert response.status_code == 200
+    page = _page(response)
+    assert (
+        "columns[0].type：必须是 int, float, bool, string, category, datetime 之一，而不是 'uuid'"
+        in page
+    )
+    assert "must be one of" not in page
+    dao = DAOFactory()
+    response = _as(dao.creator).post(
+        "/admin/datadao/dataset/add/",
+        _new_tabular(dao, **_columns({"name": "a", "type": "int"}, {"name": "a", "type": "int"})),
+        HTTP_ACCEPT_LANGUAGE="zh-Hans",
+    )
+    assert "columns[1].name：列名 'a' 重复" in _page(response)
+    assert not Dataset.objects.filter(slug="air").exists()

@@ -310,3 +310,33 @@ def test_the_members_page_lists_proposals_with_vote_buttons(gov: Gov, client_for
     outsider = Client().get("/daos/gov/proposals").content.decode()
     assert proposal.title in outsider and 'class="vote"' not in outsider
     assert Client().get("/daos/nope/proposals").status_code == 404
+
+
+def test_a_schema_refusal_reads_in_the_clients_language(gov: Gov, client_for: Any) -> None:
+    """The schema's faults (``datadao.schema``, pure) are ``Detail``s: English as before, and
+    each translated under ``Accept-Language: zh-Hans``; the code stays ``bad_change``."""
+    schema = {"columns": [{"name": "x", "type": "uuid"}, {"name": "x", "type": "int"}]}
+    body = _proposal_body(
+        kind="dataset.schema", change={"dataset": gov.dataset.pk, "schema": schema}
+    )
+    client = as_member(client_for, gov, "alice")
+    english = client.post(
+        "/api/daos/gov/proposals", json.dumps(body), content_type="application/json"
+    )
+    chinese = client.post(
+        "/api/daos/gov/proposals",
+        json.dumps(body),
+        content_type="application/json",
+        HTTP_ACCEPT_LANGUAGE="zh-Hans",
+    )
+    assert english.status_code == chinese.status_code == 400
+    assert english.json()["error"] == chinese.json()["error"] == "bad_change"
+    assert english.json()["detail"] == (
+        "change.schema: columns[0].type: must be one of int, float, bool, string, category, "
+        "datetime, not 'uuid'; columns[1].name: duplicate column name 'x'"
+    )
+    assert chinese.json()["detail"] == (
+        "change.schema：columns[0].type：必须是 int, float, bool, string, category, datetime "
+        "之一，而不是 'uuid'; columns[1].name：列名 'x' 重复"
+    )
+    assert not Proposal.objects.exists()

@@ -6,6 +6,7 @@ they show must be marked, and the committed ``.mo`` must be what its ``.po`` com
 from __future__ import annotations
 
 import ast
+import json
 import os
 import re
 import subprocess
@@ -27,8 +28,20 @@ PACKAGES = {
     "datadao_verify": verify_i18n,
 }
 BRACES = re.compile(r"\{(\w*)[^{}]*\}")
+NAMED = re.compile(r"%\((\w+)\)s")
 # Calls whose text a person reads: lines written, prompts, refusals, the parsers' help.
 SHOWN_CALLS = {"print", "say", "show", "getpass", "KeyFileError", "KeystoreError", "ApiError"}
+# The verifier's findings and refusals: a message given to these is printed to the reader
+# (translated by ``datadao_verify.i18n.shown``), so it must be a ``Detail``, not literal text.
+FINDING_CALLS = {
+    "discrepancy",
+    "note",
+    "Unverifiable",
+    "unverifiable",
+    "IpfsCorrupt",
+    "IpfsNotFound",
+    "IpfsUnavailable",
+}
 SHOWN_KEYWORDS = {"help", "description", "epilog"}
 # Words that are not prose: a literal text needing no translation.
 WORDS = re.compile(r"[A-Za-z]{3,}")
@@ -44,13 +57,14 @@ def entries(package: str) -> dict[str, Entry]:
 
 
 def marked(package: str) -> list[tuple[str, str]]:
-    """(module, message) of every ``_("...")`` and ``N_("...")`` in the package."""
+    """(module, message) of every ``_("...")``, ``N_("...")`` and ``Detail("...")`` (a
+    finding's message, translated where it is printed) in the package."""
     found = []
     for path in sorted((ROOT / package).glob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if (
                 isinstance(node, ast.Call)
-                and getattr(node.func, "id", None) in ("_", "N_")
+                and getattr(node.func, "id", None) in ("_", "N_", "Detail")
                 and node.args
                 and isinstance(node.args[0], ast.Constant)
             ):
@@ -80,9 +94,16 @@ def unmarked(source: str) -> list[str]:
         if not isinstance(node, ast.Call):
             continue
         name = getattr(node.func, "id", getattr(node.func, "attr", None))
-        if name in SHOWN_CALLS:
-            for arg in node.args:
-                check(arg)
+        if name in SHOWN_CALLS | FINDING_CALLS:
+            for position, arg in enumerate(node.args):
+                # A finding's kind (its second argument) is a code, like the API's.
+                if not (name in ("discrepancy", "note") and position == 1):
+                    check(arg)
+        # A finding kept for later: (subject, kind, message); the kind is a code.
+        if name == "append" and node.args and isinstance(node.args[0], ast.Tuple):
+            subject, *_kind, message = node.args[0].elts
+            check(subject)
+            check(message)
         for keyword in node.keywords:
             if keyword.arg in SHOWN_KEYWORDS:
                 check(keyword.value)
@@ -97,7 +118,9 @@ def test_every_marked_message_is_translated_with_its_placeholders(package: str) 
         entry = catalogue.get(message)
         if entry is None or not entry.translated or entry.fuzzy:
             problems.append(f"{module}: no zh-Hans translation: {message!r}")
-        elif sorted(BRACES.findall(entry.msgstr[0])) != sorted(BRACES.findall(message)):
+        elif sorted(BRACES.findall(entry.msgstr[0])) != sorted(BRACES.findall(message)) or set(
+            NAMED.findall(entry.msgstr[0])
+        ) != set(NAMED.findall(message)):
             problems.append(f"{module}: placeholders differ: {message!r}")
     assert problems == []
     assert set(catalogue) == {m for _, m in marked(package)}, "entries no code uses"
@@ -115,8 +138,21 @@ def test_the_check_finds_unmarked_prose() -> None:
     source = (
         'say(f"uploaded {n} files")\nprint(_("marked"))\nsay(f"#{i} {p}: {s}")\n'
         'p.add_argument("--x", help="plain help")\nraise KeyFileError("cannot " + "open")\n'
+        'report.discrepancy(Detail("manifest"), "manifest", f"bad total {n}")\n'
+        'report.note(Detail("grant"), "grant", Detail("marked %(x)s", x=1))\n'
+        'raise Unverifiable("no manifest")\n'
+        'outcome.notes.append((f"contribution #{pk}", "content", "not checked"))\n'
     )
-    assert unmarked(source) == ["uploaded  files", "plain help", "cannot ", "open"]
+    assert unmarked(source) == [
+        "uploaded  files",
+        "plain help",
+        "cannot ",
+        "open",
+        "bad total ",
+        "no manifest",
+        "contribution #",
+        "not checked",
+    ]
 
 
 @pytest.mark.parametrize("package", sorted(PACKAGES))
@@ -272,3 +308,22 @@ def test_the_clients_ask_the_server_for_its_refusals_in_the_same_language(
             assert module.accept_language() == header
     assert Transport("http://x", language="zh-CN").session.headers["Accept-Language"] == "zh-CN"
     assert "Accept-Language" not in Transport("http://x").session.headers
+
+
+def test_a_verifier_finding_refusal_is_chinese_and_its_json_english(tmp_path: Path) -> None:
+    """A refusal built of ``Detail``s (an IPFS error inside the verifier's) is translated whole
+    when printed; the ``--json`` report keeps the English."""
+    from ipfs.cid import Cid
+
+    store = tmp_path / "store"
+    (store / "blocks").mkdir(parents=True)
+    cid = str(Cid.of_block(b"nowhere", codec=0x55))
+    args = [cid, "--ipfs", str(store), "--json", "report.json"]
+    chinese = _run("datadao_verify", args, tmp_path, LANG="zh_CN.UTF-8")
+    assert chinese.returncode == 2
+    assert chinese.stderr == f"datadao verify：无法获取清单：块 {cid} 不在 存储 {store} 中\n"
+    english = f"the manifest cannot be fetched: block {cid} is not in the store {store}"
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["error"] == english
+    done = _run("datadao_verify", args, tmp_path, LANG="C.UTF-8")
+    assert done.stderr == f"datadao verify: {english}\n"

@@ -148,6 +148,7 @@ COVERED_MODULES = [
     "rewards/royalties.py",
     "rewards/services.py",
     "rewards/units.py",
+    "datadao/schema.py",
     "rewards/views.py",
     "rights/api.py",
     "rights/grant712.py",

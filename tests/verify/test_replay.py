@@ -190,3 +190,31 @@ def test_what_is_not_a_release_gets_no_verdict(published: Published, tmp_path: P
     assert status == cli.EXIT_UNVERIFIABLE
     assert report["verdict"] == "unverifiable"
     assert "not a release manifest" in report["error"]
+
+
+def test_a_finding_prints_in_chinese_while_the_json_stays_english(
+    published: Published, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under a Chinese locale the finding's subject and message (an IPFS error within it too)
+    are Chinese after the English ``DISCREPANCY`` tag; the JSON report is English."""
+    from datadao_client import language
+    from datadao_verify import i18n
+
+    messages = i18n._.__self__  # the catalogue the verifier reads, on first use
+    monkeypatch.setattr(language, "languages", lambda environ=None: [language.SIMPLIFIED])
+    messages.__dict__.pop("catalogue", None)
+    target = published.contributions[1]
+    published.block_path(target.cid).write_bytes(b"id,value,kind\n1,99.5,a\n")
+    try:
+        status, lines, report = verify(published.release.cid, str(published.store), tmp_path)
+    finally:
+        messages.__dict__.pop("catalogue", None)
+    assert status == 1
+    [line] = discrepancies(lines)
+    assert line.startswith(f"DISCREPANCY 贡献 #{target.pk}：{target.cid} 的内容：来自 存储 ")
+    assert line.endswith(f"的块 {target.cid} 的哈希值与其 CID 不符")
+    [finding] = report["discrepancies"]
+    assert finding["subject"] == f"contribution #{target.pk}"
+    assert finding["message"].startswith(f"content of {target.cid}: block {target.cid} from the ")
+    assert finding["message"].endswith("does not hash to its CID")
+    assert lines[-1].endswith("：1 处不一致")
