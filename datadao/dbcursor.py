@@ -30,11 +30,12 @@ class _BinaryCursor(psycopg.Cursor):  # type: ignore[type-arg]
 
 
 @contextmanager
-def binary_cursor() -> Iterator[Any]:
-    """A server-binding cursor inside Django's cursor wrapper (its error translation, execute
-    wrappers and query log apply). PostgreSQL only."""
+def wrapped_cursor(cursor_class: type) -> Iterator[Any]:
+    """A psycopg cursor of ``cursor_class`` (with a ``logged`` flag) on Django's connection,
+    inside Django's cursor wrapper: its error translation, execute wrappers and query log
+    (``CaptureQueriesContext``) apply as to any cursor. PostgreSQL only."""
     connection.ensure_connection()
-    raw = _BinaryCursor(connection.connection)
+    raw = cursor_class(connection.connection)
     if connection.queries_logged:
         raw.logged = True
         wrapped = connection.make_debug_cursor(raw)
@@ -42,3 +43,8 @@ def binary_cursor() -> Iterator[Any]:
         wrapped = connection.make_cursor(raw)
     with wrapped:
         yield wrapped
+
+
+def binary_cursor() -> Any:
+    """A server-binding cursor sending its parameters in binary (``_BinaryCursor``)."""
+    return wrapped_cursor(_BinaryCursor)

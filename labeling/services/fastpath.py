@@ -18,8 +18,6 @@ not at all.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,6 +25,7 @@ from typing import Any
 import psycopg
 from django.db import connection
 
+from datadao.dbcursor import wrapped_cursor
 from datadao.models import DatasetKind, DatasetStatus, User
 from labeling.answers import item_reach
 from labeling.conf import (
@@ -361,19 +360,9 @@ class _PreparedCursor(psycopg.Cursor):  # type: ignore[type-arg]
         return result
 
 
-@contextmanager
-def _cursor() -> Iterator[Any]:
-    """A ``_PreparedCursor`` inside Django's cursor wrapper: its error translation, execute
-    wrappers and query log (``CaptureQueriesContext``) apply as to any cursor."""
-    connection.ensure_connection()
-    raw = _PreparedCursor(connection.connection)
-    if connection.queries_logged:
-        raw.logged = True
-        wrapped = connection.make_debug_cursor(raw)
-    else:
-        wrapped = connection.make_cursor(raw)
-    with wrapped:
-        yield wrapped
+def _cursor() -> Any:
+    """A ``_PreparedCursor`` inside Django's cursor wrapper (``datadao.dbcursor``)."""
+    return wrapped_cursor(_PreparedCursor)
 
 
 def _task_from_row(values: tuple[Any, ...]) -> LabelTask:
