@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 import redis
 from django.conf import settings
+from django.utils import translation
 
 from tests.fixtures_celery import celery_worker  # noqa: F401
 from tests.fixtures_chain import chain_node  # noqa: F401
@@ -42,6 +45,16 @@ def client_for(client):  # type: ignore[no-untyped-def]
         return client
 
     return sign_in
+
+
+@pytest.fixture(autouse=True)
+def _the_settings_language() -> Iterator[None]:
+    """Each test starts and ends in the settings' language. A request through LocaleMiddleware
+    leaves the language it activated on the thread (a server's next request activates its own;
+    a test's next ``call_command`` would speak the last request's)."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

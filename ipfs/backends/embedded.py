@@ -352,12 +352,32 @@ class EmbeddedBackend:
                 if info.st_mtime >= cutoff:
                     report["too_recent"] += 1  # type: ignore[operator]
                     continue
-                if not dry_run:
-                    with contextlib.suppress(FileNotFoundError):
-                        os.unlink(entry.path)
+                if not dry_run and not self._delete_unless_fresh(entry.path, cutoff):
+                    report["too_recent"] += 1  # type: ignore[operator]
+                    continue
                 report["deleted"] += 1  # type: ignore[operator]
                 report["deleted_bytes"] += info.st_size  # type: ignore[operator]
         return report
+
+    @staticmethod
+    def _delete_unless_fresh(path: str, cutoff: float) -> bool:
+        """Delete a block found stale, unless an add made it fresh since it was looked at.
+
+        ``put_block`` keeps an existing block by touching it: had it touched the block between
+        the collection's look and an unlink, the add would count on a block that is then gone.
+        So the block is first moved aside (a rename keeps the touch), looked at again, and put
+        back if it was touched. An add that finds it moved aside writes it anew (same bytes), so
+        putting it back replaces it with itself. Returns whether it was deleted."""
+        aside = os.path.join(os.path.dirname(path), ".gc-" + os.path.basename(path))
+        try:
+            os.rename(path, aside)
+        except FileNotFoundError:
+            return False
+        if os.stat(aside).st_mtime >= cutoff:
+            os.replace(aside, path)
+            return False
+        os.unlink(aside)
+        return True
 
     # --- pins -------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ import io
 import os
 import random
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -159,3 +160,20 @@ def test_the_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
         assert not store.has_block(cid)
         with pytest.raises(CommandError, match="--grace"):
             call_command("ipfs_gc", "--grace", "-1")
+
+
+def test_a_block_touched_after_the_look_is_put_back(store: EmbeddedBackend) -> None:
+    """The collection looked at a block and found it stale; an add then re-used it (touched
+    it) before the deletion: it is kept, under its own name. Untouched, it is deleted."""
+    cid = _add(store, _data(15))
+    store.unpin(cid)
+    _age(store)
+    path = str(store._block_path(Cid.parse(cid)))
+    cutoff = time.time() - 60
+    os.utime(path)  # the add's touch, after the collection's look
+    assert EmbeddedBackend._delete_unless_fresh(path, cutoff) is False
+    assert store.verify(cid) == []
+    assert not [name for name in os.listdir(os.path.dirname(path)) if name.startswith(".gc-")]
+    os.utime(path, (cutoff - 10, cutoff - 10))
+    assert EmbeddedBackend._delete_unless_fresh(path, cutoff) is True
+    assert not os.path.exists(path)
