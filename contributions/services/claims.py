@@ -69,6 +69,7 @@ def rows_claim(digests: dict[int, tuple[int, list[bytes]]]) -> dict[int, int]:
         # One bytea of fixed-size records (digest, dataset, contribution), sent in binary and
         # cut up by the server: an array parameter costs ~3 µs a value to write and as much
         # again to parse, which for a batch's thousands of rows was most of the statement.
+        _check_sizes([r[0] for r in chunk])  # one wrong length would shift every later record
         packed = b"".join(d + _IDS.pack(dataset, owner) for d, dataset, owner in chunk)
         with binary_cursor() as cursor:
             cursor.execute(_CLAIM_ROWS, [packed, len(chunk)])
@@ -106,9 +107,13 @@ DIGESTS_ARRAY_SQL = (
 
 
 def digests_packed(digests: list[bytes]) -> bytes:
+    _check_sizes(digests)
+    return b"".join(digests)
+
+
+def _check_sizes(digests: list[bytes]) -> None:
     if any(len(d) != ROW_DIGEST_BYTES for d in digests):
         raise ValueError(f"row digests are {ROW_DIGEST_BYTES} bytes")
-    return b"".join(digests)
 
 
 # The advisory lock class of a dataset's fingerprints (the dataset id is the other key).
